@@ -1,0 +1,190 @@
+import { isKnownDataType, rawByteLength } from '../dtype.js';
+import { AttributeType } from '../ir/attributes.js';
+import type { Graph } from '../ir/graph.js';
+import { isDefaultDomain, type Model } from '../ir/model.js';
+import { toNumber } from '../ir/int64.js';
+import { nodeLabel } from '../pass/pass-context.js';
+import type { AttributeProto, NodeProto, TensorProto, TypeProto } from '../proto/types.js';
+import { CheckCode, type CheckProblem, type CheckResult } from './problem.js';
+import { checkTypes } from './type-check.js';
+
+export interface CheckOptions {
+  /** Compare declared types with inferred ones (default true). */
+  types?: boolean;
+}
+
+/**
+ * Checks the rules a model must follow to load: every graph in topological order, every input
+ * defined in scope, each value assigned once, opsets imported for every domain used, attribute
+ * payloads matching their declared types, tensor data matching dims, and (with `types`) declared
+ * types agreeing with inferred ones. Never throws on a bad model: every problem is listed.
+ */
+export function checkModel(model: Model, options: CheckOptions = {}): CheckResult {
+  const problems: CheckProblem[] = [];
+  const proto = model.proto;
+  if (!proto.graph) {
+    problems.push({ code: CheckCode.NO_GRAPH, severity: 'error', message: 'the model has no graph', graph: '' });
+    return { ok: false, problems };
+  }
+  if (!toNumber(proto.irVersion)) {
+    problems.push({ code: CheckCode.IR_VERSION, severity: 'error', message: 'ir_version is not set', graph: 'main' });
+  }
+  const imported = new Set(proto.opsetImport.map((o) => (isDefaultDomain(o.domain) ? '' : o.domain)));
+  checkGraph(model.graph, new Set(), imported, problems);
+  for (const f of model.functions()) {
+    const fImported = new Set((f.proto as { opsetImport: { domain: string }[] }).opsetImport.map((o) => (isDefaultDomain(o.domain) ? '' : o.domain)));
+    for (const d of imported) fImported.add(d);
+    checkGraph(f, new Set(), fImported, problems);
+  }
+  if (options.types !== false && !problems.some((p) => p.severity === 'error')) checkTypes(model, problems);
+  return { ok: !problems.some((p) => p.severity === 'error'), problems };
+}
+
+function problem(graph: Graph, code: CheckCode, message: string, node?: NodeProto, value?: string): CheckProblem {
+  const p: CheckProblem = { code, severity: 'error', message, graph: graph.path };
+  if (node) {
+    p.node = nodeLabel(node);
+    p.opType = node.opType;
+  }
+  if (value !== undefined) p.value = value;
+  return p;
+}
+
+function checkGraph(graph: Graph, outer: ReadonlySet<string>, imported: ReadonlySet<string>, problems: CheckProblem[]): void {
+  const defined = new Set<string>();
+  const define = (name: string, what: string, node?: NodeProto) => {
+    if (!name) return;
+    if (defined.has(name)) {
+      problems.push(problem(graph, CheckCode.DUPLICATE_DEFINITION, `"${name}" is assigned more than once (${what})`, node, name));
+    }
+    defined.add(name);
+  };
+  const initNames = new Set<string>();
+  for (const t of graph.initializers) {
+    if (initNames.has(t.name)) problems.push(problem(graph, CheckCode.DUPLICATE_INITIALIZER, `initializer "${t.name}" appears twice`, undefined, t.name));
+    initNames.add(t.name);
+    checkTensor(graph, t, problems);
+  }
+  for (const name of graph.inputNames()) define(name, 'graph input');
+  for (const name of initNames) if (!defined.has(name)) defined.add(name);
+  if (!graph.isFunction) {
+    for (const v of [...graph.inputs, ...graph.outputs, ...graph.valueInfos]) checkTypeProto(graph, v.type, v.name, problems);
+    for (const s of (graph.proto as { sparseInitializer: { values?: TensorProto | null }[] }).sparseInitializer) {
+      if (s.values) define(s.values.name, 'sparse initializer');
+    }
+  }
+
+  // Which names the graph defines at all, to tell "used before defined" from "never defined".
+  const producedLater = new Map<string, number>();
+  graph.nodes.forEach((n, i) => n.output.forEach((o) => o && !producedLater.has(o) && producedLater.set(o, i)));
+  let outOfOrder = false;
+
+  graph.nodes.forEach((node, i) => {
+    if (!node.opType) problems.push(problem(graph, CheckCode.EMPTY_OP_TYPE, 'node has no op_type', node));
+    const domain = isDefaultDomain(node.domain) ? '' : node.domain;
+    if (!imported.has(domain)) {
+      problems.push(problem(graph, CheckCode.MISSING_OPSET, `domain "${domain || 'ai.onnx'}" of ${node.opType} is not in opset_import`, node));
+    }
+    for (const name of node.input) {
+      if (!name || defined.has(name) || outer.has(name)) continue;
+      const later = producedLater.get(name);
+      if (later !== undefined && later >= i) {
+        outOfOrder = true;
+        problems.push(problem(graph, CheckCode.NOT_TOPOLOGICAL, `input "${name}" is produced by a later node (#${later}); nodes are not in topological order`, node, name));
+      } else {
+        problems.push(problem(graph, CheckCode.UNDEFINED_INPUT, `input "${name}" is not defined in this graph or an enclosing one`, node, name));
+      }
+    }
+    for (const a of node.attribute) checkAttribute(graph, node, a, problems);
+    // Subgraphs see everything defined so far here and in enclosing scopes.
+    const visible = new Set([...outer, ...defined]);
+    for (const sub of graph.subgraphs(node)) checkGraph(sub, visible, imported, problems);
+    for (const o of node.output) define(o, `output of ${nodeLabel(node)}`, node);
+  });
+
+  if (outOfOrder) {
+    try {
+      // A graph that cannot be sorted has a cycle; report it once, naming the nodes on it.
+      const probe = graph.nodes.slice();
+      graph.toposort();
+      graph.nodes.length = 0;
+      graph.nodes.push(...probe);
+      graph.invalidate();
+    } catch (e) {
+      problems.push(problem(graph, CheckCode.CYCLE, (e as Error).message));
+    }
+  }
+
+  for (const name of graph.outputNames()) {
+    if (name && !defined.has(name) && !outer.has(name)) {
+      problems.push(problem(graph, CheckCode.UNDEFINED_OUTPUT, `graph output "${name}" is never produced`, undefined, name));
+    }
+  }
+}
+
+const PAYLOAD: Record<number, (a: AttributeProto) => boolean> = {
+  [AttributeType.FLOAT]: () => true,
+  [AttributeType.INT]: () => true,
+  [AttributeType.STRING]: () => true,
+  [AttributeType.TENSOR]: (a) => !!a.t,
+  [AttributeType.GRAPH]: (a) => !!a.g,
+  [AttributeType.SPARSE_TENSOR]: (a) => !!a.sparseTensor,
+  [AttributeType.TYPE_PROTO]: (a) => !!a.tp,
+  [AttributeType.FLOATS]: (a) => a.ints.length === 0 && a.strings.length === 0,
+  [AttributeType.INTS]: (a) => a.floats.length === 0 && a.strings.length === 0,
+  [AttributeType.STRINGS]: (a) => a.ints.length === 0 && a.floats.length === 0,
+  [AttributeType.TENSORS]: () => true,
+  [AttributeType.GRAPHS]: () => true,
+  [AttributeType.SPARSE_TENSORS]: () => true,
+  [AttributeType.TYPE_PROTOS]: () => true,
+};
+
+function checkAttribute(graph: Graph, node: NodeProto, a: AttributeProto, problems: CheckProblem[]): void {
+  if (a.refAttrName) return; // a reference to a function attribute carries no payload
+  const ok = PAYLOAD[a.type];
+  if (!ok) {
+    problems.push(problem(graph, CheckCode.ATTRIBUTE_TYPE, `attribute "${a.name}" has no valid type (${a.type})`, node));
+  } else if (!ok(a)) {
+    problems.push(problem(graph, CheckCode.ATTRIBUTE_TYPE, `attribute "${a.name}" is declared ${typeName(a.type)} but carries a different payload`, node));
+  }
+  if (a.t) checkTensor(graph, a.t, problems, node);
+  for (const t of a.tensors) checkTensor(graph, t, problems, node);
+}
+
+function typeName(t: number): string {
+  return Object.entries(AttributeType).find(([, v]) => v === t)?.[0] ?? String(t);
+}
+
+function checkTensor(graph: Graph, t: TensorProto, problems: CheckProblem[], node?: NodeProto): void {
+  if (!isKnownDataType(t.dataType) || t.dataType === 0) {
+    problems.push(problem(graph, CheckCode.UNKNOWN_DTYPE, `tensor "${t.name}" has unknown data type ${t.dataType}`, node, t.name));
+    return;
+  }
+  if (t.dataLocation === 1 || t.segment) return;
+  let count = 1;
+  for (const d of t.dims) {
+    const n = toNumber(d);
+    if (n < 0) {
+      problems.push(problem(graph, CheckCode.TENSOR_DATA, `tensor "${t.name}" has a negative dimension`, node, t.name));
+      return;
+    }
+    count *= n;
+  }
+  if (Object.prototype.hasOwnProperty.call(t, 'rawData') && t.dataType !== 8) {
+    const want = rawByteLength(t.dataType, count);
+    if (t.rawData.length !== want) {
+      problems.push(problem(graph, CheckCode.TENSOR_DATA, `tensor "${t.name}" has ${t.rawData.length} bytes of raw data; its dims and type need ${want}`, node, t.name));
+    }
+  }
+}
+
+function checkTypeProto(graph: Graph, type: TypeProto | null | undefined, name: string, problems: CheckProblem[]): void {
+  if (!type) return;
+  const elem = type.tensorType?.elemType ?? type.sparseTensorType?.elemType;
+  if (elem !== undefined && elem !== 0 && !isKnownDataType(elem)) {
+    problems.push(problem(graph, CheckCode.UNKNOWN_DTYPE, `value "${name}" is declared with unknown element type ${elem}`, undefined, name));
+  }
+  if (type.sequenceType?.elemType) checkTypeProto(graph, type.sequenceType.elemType, name, problems);
+  if (type.optionalType?.elemType) checkTypeProto(graph, type.optionalType.elemType, name, problems);
+  if (type.mapType?.valueType) checkTypeProto(graph, type.mapType.valueType, name, problems);
+}

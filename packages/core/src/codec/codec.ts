@@ -1,0 +1,125 @@
+import Long from 'long';
+import protobuf from 'protobufjs/minimal.js';
+import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
+import { onnx } from '../proto/onnx.js';
+import type { ModelProto } from '../proto/types.js';
+import { ChunkWriter } from './chunk-writer.js';
+
+// int64 fields must round-trip exactly (Slice ends of INT64_MAX are common), so protobufjs must have
+// Long; ForgeReader then hands out plain numbers whenever they are exact.
+protobuf.util.Long = Long as unknown as typeof protobuf.util.Long;
+protobuf.configure();
+
+const BaseReader = protobuf.Reader as unknown as {
+  new (buf: Uint8Array): protobuf.Reader;
+  prototype: protobuf.Reader;
+};
+
+/**
+ * protobufjs' reader, with 64-bit integers as numbers when they fit in 2^53 and as Long otherwise.
+ * Byte fields are `subarray` views into the input, so tensor payloads are never copied.
+ */
+class ForgeReader extends BaseReader {
+  override int64(): Long {
+    return narrow(BaseReader.prototype.int64.call(this) as Long) as unknown as Long;
+  }
+  override uint64(): Long {
+    return narrow(BaseReader.prototype.uint64.call(this) as Long) as unknown as Long;
+  }
+}
+
+function narrow(value: Long): number | Long {
+  const n = value.toNumber();
+  return Number.isSafeInteger(n) ? n : value;
+}
+
+export interface DecodeOptions {
+  /** Where the bytes came from, for error messages. */
+  source?: string;
+}
+
+/** What a file that is not an ONNX model most likely is, from its first bytes. */
+function sniff(bytes: Uint8Array): string | undefined {
+  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 16));
+  if (head.startsWith('PK\x03\x04')) return 'a zip archive (a PyTorch .pt/.pth checkpoint or a zipped model?)';
+  if (head.slice(4, 8) === 'TFL3') return 'a TensorFlow Lite flatbuffer';
+  if (head.startsWith('\x89HDF')) return 'an HDF5 file (a Keras .h5 model?)';
+  if (head.startsWith('\x93NUMPY')) return 'a NumPy .npy array';
+  if (head.startsWith('GGUF')) return 'a GGUF file';
+  if (/^\s*[{[]/.test(head)) return 'JSON text';
+  if (/^\s*</.test(head)) return 'HTML or XML text (a download error page?)';
+  if (/^\s*(ir_version|<)/.test(head)) return 'ONNX text format';
+  return undefined;
+}
+
+/**
+ * Decodes an ONNX ModelProto. Tensor bytes stay views into `bytes` (keep it alive and unmodified).
+ * Throws FORGE_INVALID_MODEL for anything that is not a decodable model.
+ */
+export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): ModelProto {
+  const where = options.source ? ` (${options.source})` : '';
+  if (!(bytes instanceof Uint8Array)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `decodeModel expects a Uint8Array${where}`);
+  }
+  if (bytes.length === 0) {
+    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `the model is empty (0 bytes)${where}: check the path and that the file was fully written`, {
+      details: { bytes: 0 },
+    });
+  }
+  let model: ModelProto;
+  try {
+    model = onnx.ModelProto.decode(new ForgeReader(bytes) as unknown as protobuf.Reader);
+  } catch (e) {
+    const looksLike = sniff(bytes);
+    const hint = looksLike
+      ? ` The file looks like ${looksLike}, not an ONNX model.`
+      : ' The file may be truncated or not an ONNX model; re-export or re-download it.';
+    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot decode the ONNX model${where}: ${errorMessage(e)}.${hint}`, {
+      cause: e,
+      details: { bytes: bytes.length, looksLike },
+    });
+  }
+  if (!model.graph && model.functions.length === 0) {
+    const looksLike = sniff(bytes);
+    throw new ForgeError(
+      ForgeErrorCode.INVALID_MODEL,
+      `the data decodes as protobuf but holds no ONNX graph${where}` +
+        (looksLike ? `; it looks like ${looksLike}` : '; it is probably not an ONNX model'),
+      { details: { bytes: bytes.length, looksLike } },
+    );
+  }
+  return model;
+}
+
+/** Encodes into a list of chunks; large tensor payloads are the model's own views, not copies. */
+export function encodeModelChunks(model: ModelProto): { chunks: Uint8Array[]; byteLength: number } {
+  const writer = new ChunkWriter();
+  try {
+    onnx.ModelProto.encode(model, writer as unknown as protobuf.Writer);
+  } catch (e) {
+    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot encode the model: ${errorMessage(e)}`, { cause: e });
+  }
+  const byteLength = writer.length;
+  return { chunks: writer.chunks(), byteLength };
+}
+
+/** Encodes a ModelProto into one buffer. Models of 2 GiB or more need `writeModel` with external data. */
+export function encodeModel(model: ModelProto): Uint8Array {
+  const writer = new ChunkWriter();
+  try {
+    onnx.ModelProto.encode(model, writer as unknown as protobuf.Writer);
+  } catch (e) {
+    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot encode the model: ${errorMessage(e)}`, { cause: e });
+  }
+  if (writer.length >= PROTOBUF_LIMIT) {
+    throw new ForgeError(
+      ForgeErrorCode.MODEL_TOO_LARGE,
+      `the encoded model is ${writer.length} bytes, past protobuf's 2 GiB limit; write it with writeModel(model, path, { externalData: true })`,
+      { details: { bytes: writer.length } },
+    );
+  }
+  return writer.concat();
+}
+
+/** protobuf messages (and onnxruntime's parser) stop at 2 GiB. */
+export const PROTOBUF_LIMIT = 2 ** 31 - 1;

@@ -1,0 +1,80 @@
+/**
+ * Every failure onnx-forge reports on user input is a ForgeError with a stable `code`, a message that
+ * says what to do next, structured `details`, and the underlying `cause`.
+ */
+export const ForgeErrorCode = {
+  /** The bytes are not an ONNX model (empty, truncated, wrong wire type, not protobuf). */
+  INVALID_MODEL: 'FORGE_INVALID_MODEL',
+  /** The model decodes but breaks an ONNX rule (cycle, undefined input, duplicate output...). */
+  INVALID_GRAPH: 'FORGE_INVALID_GRAPH',
+  /** An operator the pass or runtime does not know how to handle. */
+  UNSUPPORTED_OP: 'FORGE_UNSUPPORTED_OP',
+  /** A tensor or value type the operation cannot handle. */
+  UNSUPPORTED_TYPE: 'FORGE_UNSUPPORTED_TYPE',
+  /** A file could not be read or written. */
+  IO: 'FORGE_IO',
+  /** External tensor data is missing, out of bounds or outside the model's folder. */
+  EXTERNAL_DATA: 'FORGE_EXTERNAL_DATA',
+  /** Bad options passed to a function, pass or pipeline. */
+  INVALID_OPTIONS: 'FORGE_INVALID_OPTIONS',
+  /** A pipeline string that does not parse, or names an unknown pass. */
+  INVALID_PIPELINE: 'FORGE_INVALID_PIPELINE',
+  /** A pass threw, or left the graph in a state the checker rejects. */
+  PASS_FAILED: 'FORGE_PASS_FAILED',
+  /** A model exceeds a hard limit (protobuf's 2 GB message size without external data). */
+  MODEL_TOO_LARGE: 'FORGE_MODEL_TOO_LARGE',
+  /** Inputs given to a model do not match what it declares. */
+  BAD_INPUT: 'FORGE_BAD_INPUT',
+  /** No execution provider could run the model. */
+  NO_PROVIDER: 'FORGE_NO_PROVIDER',
+  /** A run or session failed inside the runtime. */
+  RUNTIME: 'FORGE_RUNTIME',
+  /** A run exceeded its time limit or was cancelled. */
+  TIMEOUT: 'FORGE_TIMEOUT',
+  CANCELLED: 'FORGE_CANCELLED',
+  /** A queue is full (back-pressure). */
+  OVERLOADED: 'FORGE_OVERLOADED',
+  /** A pass found nothing to do where the user asked for something (e.g. no quantizable op). */
+  NOTHING_TO_DO: 'FORGE_NOTHING_TO_DO',
+  /** Calibration or sample data that is missing or does not fit the model. */
+  BAD_SAMPLES: 'FORGE_BAD_SAMPLES',
+} as const;
+export type ForgeErrorCode = (typeof ForgeErrorCode)[keyof typeof ForgeErrorCode];
+
+export interface ForgeErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+export class ForgeError extends Error {
+  override name = 'ForgeError';
+  readonly code: ForgeErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ForgeErrorCode, message: string, options: ForgeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): { code: string; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isForgeError(e: unknown, code?: ForgeErrorCode): e is ForgeError {
+  return e instanceof ForgeError && (code === undefined || e.code === code);
+}
+
+/** The value, or a ForgeError naming the broken invariant (used instead of `!`). */
+export function nullThrows<T>(value: T | null | undefined, reason: string): T {
+  if (value === null || value === undefined) {
+    throw new ForgeError(ForgeErrorCode.INVALID_GRAPH, `internal invariant broken: ${reason}`);
+  }
+  return value;
+}
+
+/** Message of an unknown thrown value. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

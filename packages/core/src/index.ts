@@ -1,0 +1,55 @@
+export { ForgeError, ForgeErrorCode, isForgeError, nullThrows, errorMessage } from './errors.js';
+export type { ForgeErrorOptions } from './errors.js';
+
+export { DataType, dtypeName, dataTypeFromName, dtypeBits, isFloatType, isKnownDataType, rawByteLength, typedArrayCtor } from './dtype.js';
+export type { DTypeName, TypedArray } from './dtype.js';
+
+export { decodeModel, encodeModel, encodeModelChunks, PROTOBUF_LIMIT } from './codec/codec.js';
+export type { DecodeOptions } from './codec/codec.js';
+export { readModel, writeModel, modelTensors } from './io/model-io.js';
+export type { ReadModelOptions, WriteModelOptions, WriteModelResult, ExternalDataOptions } from './io/model-io.js';
+
+export { onnx } from './proto/onnx.js';
+export type * from './proto/types.js';
+
+export { Model, createNode, isDefaultDomain } from './ir/model.js';
+export type { NodeOptions } from './ir/model.js';
+export { Graph, tensorType } from './ir/graph.js';
+export type { GraphKind, Use } from './ir/graph.js';
+export {
+  attr, toAttribute, getAttribute, hasAttribute, attrInt, attrFloat, attrString, attrInts, attrFloats, attrStrings,
+  attrTensor, setAttribute, removeAttribute, nodeSubgraphs, attributeValue, AttributeType,
+} from './ir/attributes.js';
+export type { AttrValue } from './ir/attributes.js';
+export { toNumber, toClampedNumber, toBigInt, fromBigInt } from './ir/int64.js';
+export {
+  tensorDims, elementCount, tensorElementCount, tensorByteSize, tensorRawBytes, tensorToArray, tensorToFloat32,
+  tensorToInts, createTensor, replaceTensorData, scalarTensor, isExternal,
+} from './ir/tensor.js';
+export type { TensorData } from './ir/tensor.js';
+
+export {
+  float32ToFloat16Bits, float16BitsToFloat32, float32ToBfloat16Bits, bfloat16BitsToFloat32, float32ArrayToFloat16,
+  float16ArrayToFloat32, FLOAT16_MAX, FLOAT16_MIN_NORMAL, FLOAT16_MIN_SUBNORMAL,
+} from './numeric/float16.js';
+
+export { ModelBuilder, GraphBuilder, irVersionForOpset } from './builder/model-builder.js';
+export type { ModelBuilderOptions, OpOptions, Dim, DTypeLike } from './builder/model-builder.js';
+export { Rng } from './builder/random.js';
+export { transformerEncoder, cnn, mlp, BERT_BASE } from './builder/zoo.js';
+export type { TransformerEncoderOptions, CnnOptions, MlpOptions } from './builder/zoo.js';
+
+export { checkModel } from './checker/checker.js';
+export type { CheckOptions } from './checker/checker.js';
+export { CheckCode } from './checker/problem.js';
+export type { CheckProblem, CheckResult } from './checker/problem.js';
+
+export { definePass } from './pass/define-pass.js';
+export type { PassSpec, PassFactory, PassInstance, OptionSpec, OptionSpecs, OptionType } from './pass/define-pass.js';
+export type { PassContext, NodeDecision, PassProgress } from './pass/pass-context.js';
+export { nodeLabel } from './pass/pass-context.js';
+export { PassManager } from './pass/pass-manager.js';
+export type { PassManagerOptions, PassReport, PipelineReport, PassEvent } from './pass/pass-manager.js';
+export { PassRegistry } from './pass/pass-registry.js';
+export { parsePipeline, formatPipeline } from './pass/pipeline.js';
+export type { PipelineStep } from './pass/pipeline.js';

@@ -1,0 +1,275 @@
+import { PROTOBUF_LIMIT, decodeModel, encodeModelChunks } from '../codec/codec.js';
+import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
+import { Model } from '../ir/model.js';
+import { onnx } from '../proto/onnx.js';
+import type { AttributeProto, GraphProto, ModelProto, TensorProto } from '../proto/types.js';
+
+// Node built-ins are imported on use, so the rest of core still bundles for the browser.
+type Fs = typeof import('node:fs');
+type PathMod = typeof import('node:path');
+async function nodeModules(): Promise<{ fs: Fs; path: PathMod }> {
+  const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
+  return { fs, path };
+}
+
+export interface ReadModelOptions {
+  /** Load tensors stored in external data files (default true). */
+  externalData?: boolean;
+}
+
+/**
+ * Reads an ONNX model file. External tensor data is read relative to the model's folder (never
+ * outside it) into each tensor's raw_data, so the returned model is self-contained in memory.
+ */
+export async function readModel(file: string, options: ReadModelOptions = {}): Promise<Model> {
+  const { fs, path } = await nodeModules();
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? 'the path is a folder, not a model file' : errorMessage(e);
+    throw new ForgeError(ForgeErrorCode.IO, `cannot read model "${file}": ${hint}`, { cause: e, details: { path: file, errno: code } });
+  }
+  const proto = decodeModel(bytes, { source: file });
+  if (options.externalData !== false) loadExternalData(proto, path.dirname(path.resolve(file)), fs, path);
+  return new Model(proto);
+}
+
+/** Every TensorProto in the model that may carry data: initializers, Constant values, sparse parts. */
+export function* modelTensors(proto: ModelProto): Generator<{ tensor: TensorProto; initializer: boolean }> {
+  function* inGraph(g: GraphProto): Generator<{ tensor: TensorProto; initializer: boolean }> {
+    for (const t of g.initializer) yield { tensor: t, initializer: true };
+    for (const s of g.sparseInitializer) {
+      if (s.values) yield { tensor: s.values, initializer: false };
+      if (s.indices) yield { tensor: s.indices, initializer: false };
+    }
+    for (const n of g.node) yield* inNodes(n.attribute);
+  }
+  function* inNodes(attrs: AttributeProto[]): Generator<{ tensor: TensorProto; initializer: boolean }> {
+    for (const a of attrs) {
+      if (a.t) yield { tensor: a.t, initializer: false };
+      for (const t of a.tensors) yield { tensor: t, initializer: false };
+      if (a.sparseTensor?.values) yield { tensor: a.sparseTensor.values, initializer: false };
+      if (a.g) yield* inGraph(a.g);
+      for (const g of a.graphs) yield* inGraph(g);
+    }
+  }
+  if (proto.graph) yield* inGraph(proto.graph);
+  for (const f of proto.functions) for (const n of f.node) yield* inNodes(n.attribute);
+  for (const ti of proto.trainingInfo) {
+    if (ti.initialization) yield* inGraph(ti.initialization);
+    if (ti.algorithm) yield* inGraph(ti.algorithm);
+  }
+}
+
+function externalEntry(t: TensorProto, key: string): string | undefined {
+  return t.externalData.find((e) => e.key === key)?.value;
+}
+
+function loadExternalData(proto: ModelProto, dir: string, fs: Fs, path: PathMod): void {
+  const fds = new Map<string, { fd: number; size: number }>();
+  try {
+    for (const { tensor: t } of modelTensors(proto)) {
+      if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
+      const location = externalEntry(t, 'location');
+      const fail = (msg: string, cause?: unknown): never => {
+        throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `tensor "${t.name}": ${msg}`, {
+          cause,
+          details: { tensor: t.name, location, dir },
+        });
+      };
+      if (!location) fail('external data has no "location"');
+      const loc = location as string;
+      if (path.isAbsolute(loc)) fail(`external data location "${loc}" is absolute; ONNX requires a path relative to the model's folder`);
+      const full = path.resolve(dir, loc);
+      const rel = path.relative(dir, full);
+      if (rel.startsWith('..') || path.isAbsolute(rel)) fail(`external data location "${loc}" points outside the model's folder`);
+      let file = fds.get(full);
+      if (!file) {
+        try {
+          const fd = fs.openSync(full, 'r');
+          file = { fd, size: fs.fstatSync(fd).size };
+          fds.set(full, file);
+        } catch (e) {
+          fail(`cannot open external data file "${loc}" next to the model: ${errorMessage(e)}`, e);
+        }
+      }
+      const f = file as { fd: number; size: number };
+      const offset = Number(externalEntry(t, 'offset') ?? 0);
+      const lengthStr = externalEntry(t, 'length');
+      const length = lengthStr === undefined ? f.size - offset : Number(lengthStr);
+      if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+        fail(`bad external data offset/length (${externalEntry(t, 'offset')}/${lengthStr})`);
+      }
+      if (offset + length > f.size) fail(`external data [${offset}, ${offset + length}) is past the end of "${loc}" (${f.size} bytes): the file is truncated`);
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const n = fs.readSync(f.fd, buf, got, length - got, offset + got);
+        if (n === 0) fail(`unexpected end of "${loc}"`);
+        got += n;
+      }
+      t.rawData = buf;
+      t.externalData = [];
+      delete (t as Partial<TensorProto>).dataLocation;
+    }
+  } finally {
+    for (const { fd } of fds.values()) fs.closeSync(fd);
+  }
+}
+
+export interface ExternalDataOptions {
+  /** Side file name, relative to the model's folder (default `<model file name>.data`). */
+  location?: string;
+  /** Tensors with at least this many bytes go to the side file (default 1024). */
+  threshold?: number;
+  /** Offset alignment in the side file (default 4096, so onnxruntime can map it). */
+  align?: number;
+}
+
+export interface WriteModelOptions {
+  /**
+   * true or options: initializers above the threshold go to one side file. false: everything inline
+   * (fails past 2 GiB). Unset: inline unless the model would pass protobuf's 2 GiB limit.
+   */
+  externalData?: boolean | ExternalDataOptions;
+  /** Called as bytes reach the disk. */
+  onProgress?: (written: number, total: number) => void;
+}
+
+export interface WriteModelResult {
+  path: string;
+  bytes: number;
+  externalData?: { path: string; bytes: number; tensors: number };
+}
+
+/**
+ * Writes a model without gathering it into one buffer: tensor payloads stream from their own memory
+ * to the file. Output goes to a temporary file that is renamed into place, so a failure never leaves
+ * a half-written model.
+ */
+export async function writeModel(model: Model | ModelProto, file: string, options: WriteModelOptions = {}): Promise<WriteModelResult> {
+  const { fs, path } = await nodeModules();
+  const proto = model instanceof Model ? model.proto : model;
+  const target = path.resolve(file);
+  const dir = path.dirname(target);
+  let ext: ExternalDataOptions | undefined;
+  if (options.externalData === true) ext = {};
+  else if (options.externalData && typeof options.externalData === 'object') ext = options.externalData;
+
+  let encoded = encodeModelChunks(proto);
+  if (!ext && options.externalData === undefined && encoded.byteLength >= PROTOBUF_LIMIT) ext = {};
+  if (!ext && encoded.byteLength >= PROTOBUF_LIMIT) {
+    throw new ForgeError(ForgeErrorCode.MODEL_TOO_LARGE, `the model is ${encoded.byteLength} bytes, past protobuf's 2 GiB limit; write it with { externalData: true }`, {
+      details: { bytes: encoded.byteLength },
+    });
+  }
+
+  const temps: string[] = [];
+  const tempFor = (p: string) => {
+    const t = `${p}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    temps.push(t);
+    return t;
+  };
+  try {
+    let external: WriteModelResult['externalData'];
+    let sideTemp: string | undefined;
+    let sidePath: string | undefined;
+    const restore: (() => void)[] = [];
+    try {
+      if (ext) {
+        const location = ext.location ?? `${path.basename(target)}.data`;
+        if (path.isAbsolute(location) || path.relative(dir, path.resolve(dir, location)).startsWith('..')) {
+          throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `external data location "${location}" must be a relative path inside the model's folder`);
+        }
+        sidePath = path.resolve(dir, location);
+        sideTemp = tempFor(sidePath);
+        const threshold = ext.threshold ?? 1024;
+        const align = ext.align ?? 4096;
+        const fd = openForWrite(fs, sideTemp, dir);
+        let offset = 0;
+        let count = 0;
+        const pad = new Uint8Array(align);
+        try {
+          for (const { tensor: t, initializer } of modelTensors(proto)) {
+            if (!initializer || t.dataLocation === 1 || !Object.prototype.hasOwnProperty.call(t, 'rawData')) continue;
+            const data = t.rawData;
+            if (data.length < threshold) continue;
+            const aligned = Math.ceil(offset / align) * align;
+            if (aligned > offset) writeAll(fs, fd, pad.subarray(0, aligned - offset));
+            writeAll(fs, fd, data);
+            const saved = { externalData: t.externalData };
+            restore.push(() => {
+              t.rawData = data;
+              t.externalData = saved.externalData;
+              delete (t as Partial<TensorProto>).dataLocation;
+            });
+            delete (t as Partial<TensorProto>).rawData;
+            t.externalData = [
+              new onnx.StringStringEntryProto({ key: 'location', value: location }),
+              new onnx.StringStringEntryProto({ key: 'offset', value: String(aligned) }),
+              new onnx.StringStringEntryProto({ key: 'length', value: String(data.length) }),
+            ];
+            t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+            offset = aligned + data.length;
+            count++;
+          }
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        external = { path: sidePath, bytes: offset, tensors: count };
+        encoded = encodeModelChunks(proto);
+        if (encoded.byteLength >= PROTOBUF_LIMIT) {
+          throw new ForgeError(ForgeErrorCode.MODEL_TOO_LARGE, `even with external data the model graph is ${encoded.byteLength} bytes; lower the external data threshold`);
+        }
+      }
+    } finally {
+      for (const r of restore) r();
+    }
+
+    const modelTemp = tempFor(target);
+    const fd = openForWrite(fs, modelTemp, dir);
+    try {
+      let written = 0;
+      for (const c of encoded.chunks) {
+        writeAll(fs, fd, c);
+        written += c.length;
+        options.onProgress?.(written, encoded.byteLength);
+      }
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (sideTemp && sidePath) fs.renameSync(sideTemp, sidePath);
+    fs.renameSync(modelTemp, target);
+    temps.length = 0;
+    return external ? { path: target, bytes: encoded.byteLength, externalData: external } : { path: target, bytes: encoded.byteLength };
+  } catch (e) {
+    for (const t of temps) {
+      try {
+        fs.unlinkSync(t);
+      } catch {
+        // already gone
+      }
+    }
+    if (e instanceof ForgeError) throw e;
+    throw new ForgeError(ForgeErrorCode.IO, `cannot write model "${file}": ${errorMessage(e)}`, { cause: e, details: { path: file } });
+  }
+}
+
+function openForWrite(fs: Fs, file: string, dir: string): number {
+  try {
+    return fs.openSync(file, 'wx');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? `the folder "${dir}" does not exist` : code === 'EACCES' ? `no permission to write in "${dir}"` : errorMessage(e);
+    throw new ForgeError(ForgeErrorCode.IO, `cannot create "${file}": ${hint}`, { cause: e, details: { path: file, errno: code } });
+  }
+}
+
+function writeAll(fs: Fs, fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+}

@@ -1,0 +1,180 @@
+import { checkModel } from '../checker/checker.js';
+import type { CheckProblem } from '../checker/problem.js';
+import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
+import type { Model } from '../ir/model.js';
+import { tensorByteSize } from '../ir/tensor.js';
+import { modelTensors } from '../io/model-io.js';
+import type { PassInstance } from './define-pass.js';
+import { nodeLabel, type NodeDecision, type PassContext, type PassProgress } from './pass-context.js';
+import type { PassRegistry } from './pass-registry.js';
+
+export interface PassReport {
+  name: string;
+  options: Record<string, unknown>;
+  durationMs: number;
+  nodesBefore: number;
+  nodesAfter: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  stats: Record<string, number | string>;
+  decisions: NodeDecision[];
+  warnings: string[];
+}
+
+export interface PipelineReport {
+  passes: PassReport[];
+  durationMs: number;
+  /** Problems the checker found in the input that the pipeline tolerated (warnings). */
+  inputProblems: CheckProblem[];
+}
+
+export type PassEvent =
+  | { type: 'pass-start'; pass: string; index: number; total: number }
+  | ({ type: 'progress' } & PassProgress)
+  | { type: 'pass-end'; pass: string; report: PassReport }
+  | { type: 'warning'; pass: string; message: string };
+
+export interface PassManagerOptions {
+  /** Resolves pass names in pipeline strings. */
+  registry?: PassRegistry;
+  /** Run the checker on the input and after every pass (default true). */
+  check?: boolean;
+  /** Include type agreement in the checks (default true). */
+  checkTypes?: boolean;
+  /** Services passes may ask for (e.g. `runner`). */
+  services?: Record<string, unknown>;
+  onEvent?: (event: PassEvent) => void;
+  signal?: AbortSignal;
+}
+
+function countNodes(model: Model): number {
+  let n = 0;
+  for (const g of model.graphs()) n += g.nodes.length;
+  return n;
+}
+
+function weightBytes(model: Model): number {
+  let n = 0;
+  for (const { tensor } of modelTensors(model.proto)) n += tensorByteSize(tensor);
+  return n;
+}
+
+/**
+ * Runs passes in order over one model: checks the input, runs each pass with a context for
+ * statistics, decisions and progress, re-checks the graph after every pass, and stops at the first
+ * failure with a FORGE_PASS_FAILED error naming the pass.
+ */
+export class PassManager {
+  private readonly passes: PassInstance<object>[] = [];
+
+  constructor(private readonly options: PassManagerOptions = {}) {}
+
+  add(...passes: PassInstance<object>[]): this {
+    this.passes.push(...passes);
+    return this;
+  }
+
+  /** Adds the passes of a pipeline string, resolved through the registry. */
+  addPipeline(pipeline: string): this {
+    if (!this.options.registry) {
+      throw new ForgeError(ForgeErrorCode.INVALID_PIPELINE, 'a pipeline string needs a pass registry (new PassManager({ registry }))');
+    }
+    return this.add(...this.options.registry.parse(pipeline));
+  }
+
+  get pipeline(): readonly PassInstance<object>[] {
+    return this.passes;
+  }
+
+  async run(model: Model): Promise<PipelineReport> {
+    const started = performance.now();
+    const check = this.options.check !== false;
+    const checkOpts = { types: this.options.checkTypes !== false };
+    let inputProblems: CheckProblem[] = [];
+    if (check) {
+      const r = checkModel(model, checkOpts);
+      if (!r.ok) {
+        const errors = r.problems.filter((p) => p.severity === 'error');
+        throw new ForgeError(ForgeErrorCode.INVALID_GRAPH, `the input model is invalid: ${summarize(errors)}`, { details: { problems: errors } });
+      }
+      inputProblems = r.problems;
+    }
+    const reports: PassReport[] = [];
+    const emit = this.options.onEvent ?? (() => {});
+    for (let index = 0; index < this.passes.length; index++) {
+      const pass = this.passes[index] as PassInstance<object>;
+      if (this.options.signal?.aborted) {
+        throw new ForgeError(ForgeErrorCode.CANCELLED, `pipeline cancelled before pass "${pass.name}"`);
+      }
+      emit({ type: 'pass-start', pass: pass.name, index, total: this.passes.length });
+      const report: PassReport = {
+        name: pass.name,
+        options: { ...pass.options } as Record<string, unknown>,
+        durationMs: 0,
+        nodesBefore: countNodes(model),
+        nodesAfter: 0,
+        bytesBefore: weightBytes(model),
+        bytesAfter: 0,
+        stats: {},
+        decisions: [],
+        warnings: [],
+      };
+      const services = this.options.services ?? {};
+      const ctx: PassContext = {
+        passName: pass.name,
+        count: (key, delta = 1) => {
+          report.stats[key] = (Number(report.stats[key]) || 0) + delta;
+        },
+        set: (key, value) => {
+          report.stats[key] = value;
+        },
+        decide: (graph, node, action, reason) => {
+          report.decisions.push({ graph, node: nodeLabel(node), opType: node.opType, action, reason });
+        },
+        warn: (message) => {
+          report.warnings.push(message);
+          emit({ type: 'warning', pass: pass.name, message });
+        },
+        progress: (done, total, label) => {
+          const e: { type: 'progress' } & PassProgress = { type: 'progress', pass: pass.name, done, total };
+          if (label !== undefined) e.label = label;
+          emit(e);
+        },
+        signal: this.options.signal,
+        service: <T>(name: string) => services[name] as T | undefined,
+      };
+      const t0 = performance.now();
+      try {
+        await pass.run(model, ctx);
+      } catch (e) {
+        const inner = e instanceof ForgeError ? ` [${e.code}]` : '';
+        throw new ForgeError(ForgeErrorCode.PASS_FAILED, `pass "${pass.name}" failed${inner}: ${errorMessage(e)}`, {
+          cause: e,
+          details: { pass: pass.name, index, innerCode: e instanceof ForgeError ? e.code : undefined },
+        });
+      }
+      model.invalidate();
+      report.durationMs = performance.now() - t0;
+      report.nodesAfter = countNodes(model);
+      report.bytesAfter = weightBytes(model);
+      if (check) {
+        const r = checkModel(model, checkOpts);
+        if (!r.ok) {
+          const errors = r.problems.filter((p) => p.severity === 'error');
+          throw new ForgeError(ForgeErrorCode.PASS_FAILED, `pass "${pass.name}" left an invalid graph: ${summarize(errors)}`, {
+            details: { pass: pass.name, index, problems: errors },
+          });
+        }
+      }
+      reports.push(report);
+      emit({ type: 'pass-end', pass: pass.name, report });
+    }
+    return { passes: reports, durationMs: performance.now() - started, inputProblems };
+  }
+}
+
+function summarize(problems: CheckProblem[]): string {
+  const shown = problems.slice(0, 3).map((p) => `${p.code} ${p.node ? `at ${p.node} ` : ''}in ${p.graph}: ${p.message}`);
+  const more = problems.length > 3 ? ` (+${problems.length - 3} more)` : '';
+  return shown.join('; ') + more;
+}
