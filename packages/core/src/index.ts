@@ -4,7 +4,7 @@ export type { ForgeErrorOptions } from './errors.js';
 export { DataType, dtypeName, dataTypeFromName, dtypeBits, isFloatType, isKnownDataType, rawByteLength, typedArrayCtor } from './dtype.js';
 export type { DTypeName, TypedArray } from './dtype.js';
 
-export { decodeModel, encodeModel, encodeModelChunks, PROTOBUF_LIMIT } from './codec/codec.js';
+export { decodeModel, encodeModel, encodeModelChunks, decodeTensor, encodeTensor, PROTOBUF_LIMIT } from './codec/codec.js';
 export type { DecodeOptions } from './codec/codec.js';
 export { readModel, writeModel, modelTensors } from './io/model-io.js';
 export type { ReadModelOptions, WriteModelOptions, WriteModelResult, ExternalDataOptions } from './io/model-io.js';
@@ -53,3 +53,7 @@ export type { PassManagerOptions, PassReport, PipelineReport, PassEvent } from '
 export { PassRegistry } from './pass/pass-registry.js';
 export { parsePipeline, formatPipeline } from './pass/pipeline.js';
 export type { PipelineStep } from './pass/pipeline.js';
+
+export { inferElemTypes } from './infer/index.js';
+export type { ElemTypes, UnknownType } from './infer/index.js';
+export * from './kernels/index.js';

@@ -2,7 +2,7 @@ import Long from 'long';
 import protobuf from 'protobufjs/minimal.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import { onnx } from '../proto/onnx.js';
-import type { ModelProto } from '../proto/types.js';
+import type { ModelProto, TensorProto } from '../proto/types.js';
 import { ChunkWriter } from './chunk-writer.js';
 
 // int64 fields must round-trip exactly (Slice ends of INT64_MAX are common), so protobufjs must have
@@ -123,3 +123,20 @@ export function encodeModel(model: ModelProto): Uint8Array {
 
 /** protobuf messages (and onnxruntime's parser) stop at 2 GiB. */
 export const PROTOBUF_LIMIT = 2 ** 31 - 1;
+
+/** Decodes one serialized TensorProto (the `.pb` files of the ONNX test data). */
+export function decodeTensor(bytes: Uint8Array, options: DecodeOptions = {}): TensorProto {
+  const where = options.source ? ` (${options.source})` : '';
+  if (bytes.length === 0) throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `the tensor file is empty${where}`);
+  try {
+    return onnx.TensorProto.decode(new ForgeReader(bytes) as unknown as protobuf.Reader);
+  } catch (e) {
+    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot decode a TensorProto${where}: ${errorMessage(e)}`, { cause: e });
+  }
+}
+
+export function encodeTensor(tensor: TensorProto): Uint8Array {
+  const writer = new ChunkWriter();
+  onnx.TensorProto.encode(tensor, writer as unknown as protobuf.Writer);
+  return writer.concat();
+}

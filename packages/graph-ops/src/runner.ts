@@ -1,0 +1,37 @@
+import type { TypedArray } from '@onnx-forge/core';
+
+/**
+ * How graph-ops executes candidate models (fp16-auto search, INT8 calibration) without importing a
+ * runtime: the caller passes an implementation (`@onnx-forge/runtime` provides one over
+ * onnxruntime-node and onnxruntime-web) as the `runner` service of the PassManager.
+ */
+
+/** Element type names as onnxruntime spells them. */
+export type RunnerDType =
+  | 'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32'
+  | 'int64' | 'uint64' | 'bool' | 'string';
+
+/** A tensor crossing the runner boundary: float16 as Uint16Array bits, int64 as BigInt64Array, bool as Uint8Array. */
+export interface RunnerTensor {
+  type: RunnerDType;
+  dims: readonly number[];
+  data: TypedArray | readonly string[];
+}
+
+export type RunnerFeeds = Record<string, RunnerTensor>;
+
+export interface LoadedModel {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs the model; `outputs` limits which outputs are fetched (default all). */
+  run(feeds: RunnerFeeds, outputs?: readonly string[]): Promise<RunnerFeeds>;
+  release(): Promise<void>;
+}
+
+export interface ModelRunner {
+  /** Loads an encoded model (bytes of a ModelProto). Rejects with a ForgeError if it cannot load. */
+  load(model: Uint8Array): Promise<LoadedModel>;
+}
+
+/** The name under which passes look the runner up in the PassManager services. */
+export const RUNNER_SERVICE = 'runner';
