@@ -1,0 +1,77 @@
+import { createRequire } from 'node:module';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { readJson, type Tree } from '@nx/devkit';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const require = createRequire(import.meta.url);
+const { passPackageGenerator, libraryGenerator } = require('./index.cjs') as {
+  passPackageGenerator: (tree: Tree, o: Record<string, string>) => Promise<unknown>;
+  libraryGenerator: (tree: Tree, o: Record<string, string>) => Promise<unknown>;
+};
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '..', 'test-output');
+
+/** Writes the generated files under tools/nx-plugin/test-output so they resolve workspace packages. */
+function materialize(tree: Tree, dir: string): string {
+  const target = join(out, dir.replace(/\//g, '_'));
+  for (const change of tree.listChanges()) {
+    // Only sources: the generated tsconfig extends a base two levels up, which the test folder lacks.
+    if (!change.path.startsWith(`${dir}/src/`) || !change.content) continue;
+    const file = join(target, change.path.slice(dir.length + 1));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, change.content);
+  }
+  return target;
+}
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('pass-package generator', () => {
+  it('scaffolds a package that depends only on core and exports its passes', async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    await passPackageGenerator(tree, { name: '@acme/forge-pass-strip-docs' });
+    const pkg = readJson(tree, 'packages/forge-pass-strip-docs/package.json');
+    expect(Object.keys(pkg.dependencies)).toEqual(['@onnx-forge/core']);
+    expect(pkg.exports['.']).toEqual({ '@onnx-forge/source': './src/index.ts', types: './dist/index.d.ts', import: './dist/index.js' });
+    expect(tree.exists('packages/forge-pass-strip-docs/src/strip-docs.test.ts')).toBe(true);
+  });
+
+  it('generates a pass that runs under the PassManager', async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    await passPackageGenerator(tree, { name: '@acme/forge-pass-strip-docs' });
+    const dir = materialize(tree, 'packages/forge-pass-strip-docs');
+    const mod = await import(join(dir, 'src/index.ts'));
+    const core = await import('@onnx-forge/core');
+    const b = new core.ModelBuilder({ opset: 17 });
+    const x = b.input('x', 'float32', [2]);
+    b.output(b.op('Relu', [x], {}, { outputs: ['y'] }), 'float32', [2]);
+    const model = b.build();
+    model.graph.nodes[0]!.docString = 'doc';
+    const registry = new core.PassRegistry(mod.passes);
+    const report = await new core.PassManager({ registry }).addPipeline('strip-docs').run(model);
+    expect(model.graph.nodes[0]!.docString).toBe('');
+    expect(report.passes[0]!.decisions).toHaveLength(1);
+  });
+
+  it('refuses a bad package name and an existing folder', async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    await expect(passPackageGenerator(tree, { name: 'Bad Name' })).rejects.toThrow(/not a valid npm package name/);
+    await passPackageGenerator(tree, { name: 'forge-pass-x' });
+    await expect(passPackageGenerator(tree, { name: 'forge-pass-x' })).rejects.toThrow(/already holds a package/);
+  });
+});
+
+describe('library generator', () => {
+  it('scaffolds @onnx-forge/<name> with a tested export', async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    await libraryGenerator(tree, { name: 'hybrid' });
+    expect(readJson(tree, 'packages/hybrid/package.json').name).toBe('@onnx-forge/hybrid');
+    const dir = materialize(tree, 'packages/hybrid');
+    const mod = await import(join(dir, 'src/index.ts'));
+    expect(mod.hybridVersion()).toBe('0.1.0');
+    expect(() => mod.assertHybridInput(3)).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
+  });
+});
