@@ -20,6 +20,12 @@ const BaseReader = protobuf.Reader as unknown as {
  * Byte fields are `subarray` views into the input, so tensor payloads are never copied.
  */
 class ForgeReader extends BaseReader {
+  constructor(buf: Uint8Array) {
+    super(buf);
+    // Fields this schema does not know (a newer ONNX, a vendor extension) are kept as raw bytes in
+    // `$unknowns` and written back by the encoder, so a round trip never drops them.
+    this.discardUnknown = false;
+  }
   override int64(): Long {
     return narrow(BaseReader.prototype.int64.call(this) as Long) as unknown as Long;
   }
