@@ -4,6 +4,7 @@ import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import { onnx } from '../proto/onnx.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
 import { ChunkWriter } from './chunk-writer.js';
+import { findWireTypeMismatch } from './wire-check.js';
 
 // int64 fields must round-trip exactly (Slice ends of INT64_MAX are common), so protobufjs must have
 // Long; ForgeReader then hands out plain numbers whenever they are exact.
@@ -20,6 +21,9 @@ const BaseReader = protobuf.Reader as unknown as {
  * Byte fields are `subarray` views into the input, so tensor payloads are never copied.
  */
 class ForgeReader extends BaseReader {
+  /** Set once any field was skipped as unknown: only then is the wire-type check worth a walk. */
+  skippedUnknown = false;
+
   constructor(buf: Uint8Array) {
     super(buf);
     // Fields this schema does not know (a newer ONNX, a vendor extension) are kept as raw bytes in
@@ -32,6 +36,22 @@ class ForgeReader extends BaseReader {
   override uint64(): Long {
     return narrow(BaseReader.prototype.uint64.call(this) as Long) as unknown as Long;
   }
+  override skipType(wireType: number, depth?: number, fieldNumber?: number): this {
+    this.skippedUnknown = true;
+    (BaseReader.prototype.skipType as (w: number, d?: number, f?: number) => unknown).call(this, wireType, depth, fieldNumber);
+    return this;
+  }
+}
+
+/** Decodes with ForgeReader and refuses known fields that arrived with the wrong wire type. */
+function decodeWith<T extends object>(type: { decode(reader: protobuf.Reader): T }, bytes: Uint8Array): T {
+  const reader = new ForgeReader(bytes);
+  const message = type.decode(reader as unknown as protobuf.Reader);
+  if (reader.skippedUnknown) {
+    const mismatch = findWireTypeMismatch(message, bytes);
+    if (mismatch) throw new Error(mismatch.text);
+  }
+  return message;
 }
 
 function narrow(value: Long): number | Long {
@@ -74,7 +94,7 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Mod
   }
   let model: ModelProto;
   try {
-    model = onnx.ModelProto.decode(new ForgeReader(bytes) as unknown as protobuf.Reader);
+    model = decodeWith(onnx.ModelProto, bytes);
   } catch (e) {
     const looksLike = sniff(bytes);
     const hint = looksLike
@@ -135,7 +155,7 @@ export function decodeTensor(bytes: Uint8Array, options: DecodeOptions = {}): Te
   const where = options.source ? ` (${options.source})` : '';
   if (bytes.length === 0) throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `the tensor file is empty${where}`);
   try {
-    return onnx.TensorProto.decode(new ForgeReader(bytes) as unknown as protobuf.Reader);
+    return decodeWith(onnx.TensorProto, bytes);
   } catch (e) {
     throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot decode a TensorProto${where}: ${errorMessage(e)}`, { cause: e });
   }
