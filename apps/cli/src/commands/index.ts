@@ -1,0 +1,10 @@
+import type { Command } from '../framework/command.js';
+import { checkCommand } from './check.js';
+import { fp16Command } from './fp16.js';
+import { inspectCommand } from './inspect.js';
+import { passesCommand } from './passes.js';
+import { quantizeCommand } from './quantize.js';
+import { runCommand } from './run.js';
+
+/** Every command, in the order the program's help lists them. */
+export const COMMANDS: readonly Command[] = [inspectCommand, checkCommand, runCommand, fp16Command, quantizeCommand, passesCommand];

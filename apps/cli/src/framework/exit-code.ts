@@ -1,0 +1,38 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { UsageError } from './usage-error.js';
+
+/** Process exit codes, the same for every command. */
+export const ExitCode = {
+  OK: 0,
+  /** Anything else: a file that cannot be read or written, a pass that failed, a runtime error. */
+  FAILURE: 1,
+  /** The command line is wrong: missing argument, unknown flag or pass, bad option value. */
+  USAGE: 2,
+  /** The input is not a valid ONNX model, its graph breaks an ONNX rule, or its external data is broken. */
+  INVALID_MODEL: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+const USAGE_CODES: ReadonlySet<string> = new Set([ForgeErrorCode.INVALID_OPTIONS, ForgeErrorCode.INVALID_PIPELINE]);
+const INVALID_MODEL_CODES: ReadonlySet<string> = new Set([
+  ForgeErrorCode.INVALID_MODEL,
+  ForgeErrorCode.INVALID_GRAPH,
+  ForgeErrorCode.EXTERNAL_DATA,
+]);
+
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof UsageError) return ExitCode.USAGE;
+  if (error instanceof ForgeError) {
+    if (USAGE_CODES.has(error.code)) return ExitCode.USAGE;
+    if (INVALID_MODEL_CODES.has(error.code)) return ExitCode.INVALID_MODEL;
+  }
+  return ExitCode.FAILURE;
+}
+
+/** Help text shared by every command. */
+export const EXIT_CODE_HELP = [
+  '0  success',
+  '1  other failure (unreadable or missing file, a pass failed, write error)',
+  '2  usage error (bad arguments, unknown flag or pass, bad pass option)',
+  '3  invalid model (not an ONNX model, a broken graph, missing or truncated external data)',
+];

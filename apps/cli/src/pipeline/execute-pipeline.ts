@@ -1,0 +1,60 @@
+import { formatPipeline, type PassInstance, type PassRegistry } from '@onnx-forge/core';
+import type { FlagSpec } from '../framework/args.js';
+import type { CommandContext } from '../framework/command.js';
+import { UsageError } from '../framework/usage-error.js';
+import { pipelineJson, printPipelineResult } from './pipeline-report.js';
+import { runPipeline } from './run-pipeline.js';
+
+/** Flags of every command that writes a transformed model (run, fp16, quantize). */
+export const OUTPUT_FLAGS: readonly FlagSpec[] = [
+  { name: 'output', short: 'o', kind: 'string', valueName: 'FILE', description: 'where to write the result (written to a temporary file, then renamed; nothing is written if a pass fails)' },
+  {
+    name: 'external-data',
+    kind: 'boolean',
+    description: 'write weights of 1 KB and more to one side file FILE.data (--no-external-data: everything inline)',
+    defaultText: 'inline unless the model passes protobuf\'s 2 GiB limit',
+  },
+  { name: 'decisions', kind: 'boolean', description: 'list the decision (converted, kept...) and its reason for every node, not only the summary by op type' },
+  { name: 'no-check', kind: 'boolean', description: 'do not run the checker on the input and after every pass' },
+];
+
+/** The pipeline as text, showing only options that differ from each pass's defaults. */
+export function describePipeline(passes: readonly PassInstance<object>[], registry: PassRegistry): string {
+  return formatPipeline(
+    passes.map((p) => {
+      const specs = registry.get(p.name)?.optionSpecs as Record<string, { default: unknown }> | undefined;
+      const options = Object.fromEntries(
+        Object.entries(p.options as Record<string, unknown>).filter(([k, v]) => !specs?.[k] || JSON.stringify(specs[k].default) !== JSON.stringify(v)),
+      );
+      return { name: p.name, options };
+    }),
+  );
+}
+
+/** Runs configured passes over `<model>` into `--output` and prints the report. */
+export async function executePipeline(
+  ctx: CommandContext,
+  registry: PassRegistry,
+  passes: readonly PassInstance<object>[],
+  services: Record<string, unknown> = {},
+): Promise<void> {
+  const output = ctx.args.string('output');
+  if (!output) throw new UsageError('missing --output FILE (-o FILE)', ctx.command);
+  const externalData = ctx.args.bool('external-data');
+  const result = await runPipeline(
+    {
+      input: ctx.args.positional(0),
+      output,
+      passes,
+      services,
+      ...(externalData === undefined ? {} : { externalData }),
+      check: ctx.args.bool('no-check') !== true,
+    },
+    ctx.progress,
+    ctx.io.now,
+  );
+  const text = describePipeline(passes, registry);
+  const decisions = ctx.args.bool('decisions') === true;
+  if (ctx.json) ctx.printJson(pipelineJson(result, text, decisions));
+  else ctx.print(...printPipelineResult(result, text, decisions));
+}

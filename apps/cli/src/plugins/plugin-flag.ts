@@ -1,0 +1,8 @@
+import type { FlagSpec } from '../framework/args.js';
+
+export const PLUGIN_FLAG: FlagSpec = {
+  name: 'plugin',
+  kind: 'list',
+  valueName: 'PACKAGE',
+  description: 'import a pass package (a name from node_modules, or a path) and register the passes it exports; repeatable',
+};
