@@ -110,13 +110,17 @@ export class ChunkWriter {
     return this;
   }
 
+  // A field holding the wrong kind of value (a pass bug) must fail the encode rather than write bytes
+  // that decode to something else: protobufjs' own writer would coerce it silently.
   string(value: string): this {
+    if (typeof value !== 'string') throw new TypeError(`expected a string field value, got ${describe(value)}`);
     const bytes = utf8.encode(value);
     this.uint32(bytes.length);
     return this.raw(bytes);
   }
 
   bytes(value: Uint8Array): this {
+    if (!(value instanceof Uint8Array)) throw new TypeError(`expected a bytes field value (Uint8Array), got ${describe(value)}`);
     this.uint32(value.length);
     return this.raw(value);
   }
@@ -246,5 +250,14 @@ export function splitInt64(value: number | Long | string): [number, number] {
     const b = BigInt.asUintN(64, BigInt(value));
     return [Number(b & 0xffffffffn), Number(b >> 32n)];
   }
+  if (value === null || typeof value !== 'object' || typeof value.low !== 'number' || typeof value.high !== 'number') {
+    throw new TypeError(`expected an int64 field value (number or Long), got ${describe(value)}`);
+  }
   return [value.low >>> 0, value.high >>> 0];
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
+  return `${typeof value} ${String(value).slice(0, 40)}`;
 }

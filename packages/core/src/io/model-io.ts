@@ -81,10 +81,9 @@ function loadExternalData(proto: ModelProto, dir: string, fs: Fs, path: PathMod)
       };
       if (!location) fail('external data has no "location"');
       const loc = location as string;
-      if (path.isAbsolute(loc)) fail(`external data location "${loc}" is absolute; ONNX requires a path relative to the model's folder`);
+      const problem = locationProblem(loc, dir, path);
+      if (problem) fail(problem);
       const full = path.resolve(dir, loc);
-      const rel = path.relative(dir, full);
-      if (rel.startsWith('..') || path.isAbsolute(rel)) fail(`external data location "${loc}" points outside the model's folder`);
       let file = fds.get(full);
       if (!file) {
         try {
@@ -119,6 +118,22 @@ function loadExternalData(proto: ModelProto, dir: string, fs: Fs, path: PathMod)
   }
 }
 
+/**
+ * Why an external data location is refused, or undefined when it is a file inside `dir`. ONNX
+ * requires a relative path; anything that resolves outside the model's folder could read or overwrite
+ * files the user never meant to share with the model.
+ */
+function locationProblem(location: string, dir: string, path: PathMod): string | undefined {
+  if (location.includes('\0')) return `external data location "${location}" contains a NUL character`;
+  if (path.isAbsolute(location)) return `external data location "${location}" is absolute; ONNX requires a path relative to the model's folder`;
+  const rel = path.relative(dir, path.resolve(dir, location));
+  if (rel === '') return `external data location "${location}" is the model's folder itself, not a file in it`;
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+    return `external data location "${location}" points outside the model's folder`;
+  }
+  return undefined;
+}
+
 export interface ExternalDataOptions {
   /** Side file name, relative to the model's folder (default `<model file name>.data`). */
   location?: string;
@@ -136,6 +151,12 @@ export interface WriteModelOptions {
   externalData?: boolean | ExternalDataOptions;
   /** Called as bytes reach the disk. */
   onProgress?: (written: number, total: number) => void;
+  /**
+   * Largest model written as a single file when `externalData` is unset (default: protobuf's 2 GiB
+   * limit, which onnxruntime also enforces). A lower value moves weights to a side file sooner, e.g.
+   * for runtimes with smaller buffers, and lets tests exercise the switch without writing 2 GiB.
+   */
+  inlineLimit?: number;
 }
 
 export interface WriteModelResult {
@@ -158,13 +179,24 @@ export async function writeModel(model: Model | ModelProto, file: string, option
   if (options.externalData === true) ext = {};
   else if (options.externalData && typeof options.externalData === 'object') ext = options.externalData;
 
+  const limit = options.inlineLimit ?? PROTOBUF_LIMIT;
+  if (!(limit > 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `inlineLimit must be a positive number of bytes, got ${options.inlineLimit}`);
   let encoded = encodeModelChunks(proto);
-  if (!ext && options.externalData === undefined && encoded.byteLength >= PROTOBUF_LIMIT) ext = {};
-  if (!ext && encoded.byteLength >= PROTOBUF_LIMIT) {
-    throw new ForgeError(ForgeErrorCode.MODEL_TOO_LARGE, `the model is ${encoded.byteLength} bytes, past protobuf's 2 GiB limit; write it with { externalData: true }`, {
-      details: { bytes: encoded.byteLength },
+  if (!ext && options.externalData === undefined && encoded.byteLength >= limit) ext = {};
+  if (!ext && encoded.byteLength >= limit) {
+    throw new ForgeError(ForgeErrorCode.MODEL_TOO_LARGE, `the model is ${encoded.byteLength} bytes, past the ${limit}-byte limit of one protobuf message; write it with { externalData: true }`, {
+      details: { bytes: encoded.byteLength, limit },
     });
   }
+
+  // A folder in the way would make the final rename fail after the side file was already replaced.
+  let targetIsDir = false;
+  try {
+    targetIsDir = fs.statSync(target).isDirectory();
+  } catch {
+    // does not exist yet: the usual case
+  }
+  if (targetIsDir) throw new ForgeError(ForgeErrorCode.IO, `cannot write model "${file}": the path is a folder`, { details: { path: file } });
 
   const temps: string[] = [];
   const tempFor = (p: string) => {
@@ -180,8 +212,10 @@ export async function writeModel(model: Model | ModelProto, file: string, option
     try {
       if (ext) {
         const location = ext.location ?? `${path.basename(target)}.data`;
-        if (path.isAbsolute(location) || path.relative(dir, path.resolve(dir, location)).startsWith('..')) {
-          throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `external data location "${location}" must be a relative path inside the model's folder`);
+        const problem = locationProblem(location, dir, path) ??
+          (path.resolve(dir, location) === target ? `external data location "${location}" is the model file itself` : undefined);
+        if (problem) {
+          throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `cannot write model "${file}": ${problem}`, { details: { location, dir } });
         }
         sidePath = path.resolve(dir, location);
         sideTemp = tempFor(sidePath);
@@ -221,8 +255,12 @@ export async function writeModel(model: Model | ModelProto, file: string, option
         }
         external = { path: sidePath, bytes: offset, tensors: count };
         encoded = encodeModelChunks(proto);
-        if (encoded.byteLength >= PROTOBUF_LIMIT) {
-          throw new ForgeError(ForgeErrorCode.MODEL_TOO_LARGE, `even with external data the model graph is ${encoded.byteLength} bytes; lower the external data threshold`);
+        if (encoded.byteLength >= limit) {
+          throw new ForgeError(
+            ForgeErrorCode.MODEL_TOO_LARGE,
+            `even with external data the model graph is ${encoded.byteLength} bytes (limit ${limit}); lower the external data threshold`,
+            { details: { bytes: encoded.byteLength, limit } },
+          );
         }
       }
     } finally {

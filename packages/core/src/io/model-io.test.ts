@@ -1,0 +1,308 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Long from 'long';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ModelBuilder } from '../builder/model-builder.js';
+import { Rng } from '../builder/random.js';
+import { cnn } from '../builder/zoo.js';
+import { decodeModel, encodeModel } from '../codec/codec.js';
+import { DataType } from '../dtype.js';
+import { ForgeError, ForgeErrorCode } from '../errors.js';
+import { toBigInt } from '../ir/int64.js';
+import type { Model } from '../ir/model.js';
+import { onnx } from '../proto/onnx.js';
+import type { ModelProto, TensorProto } from '../proto/types.js';
+import { messageDiff } from '../testing/message-diff.js';
+import { type OrtValueArgs, ortValueDiff, seededInput } from '../testing/ort-values.js';
+import { modelTensors, readModel, writeModel } from './model-io.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'forge-io-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let dirs = 0;
+/** A fresh empty folder for one test. */
+function folder(): string {
+  const d = join(tmp, `t${dirs++}`);
+  mkdirSync(d);
+  return d;
+}
+
+async function rejection(p: Promise<unknown>): Promise<ForgeError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (!(e instanceof ForgeError)) throw new Error(`expected a ForgeError, got ${String(e)}`, { cause: e });
+  return e;
+}
+
+/** A copy of the model's message, for checking that writing left the model as it was. */
+function snapshot(model: Model): ModelProto {
+  return decodeModel(encodeModel(model.proto));
+}
+
+function smallCnn(): Model {
+  return cnn({ channels: [8, 16], imageSize: 16, seed: 11 });
+}
+
+function toOrt(a: OrtValueArgs): ort.Tensor {
+  const Ctor = ort.Tensor as unknown as new (type: string, data: unknown, dims: readonly number[]) => ort.Tensor;
+  return new Ctor(a.type, a.data, a.dims);
+}
+
+async function outputsOf(source: string | Uint8Array, proto: ModelProto): Promise<ort.InferenceSession.ReturnType> {
+  const session = typeof source === 'string'
+    ? await ort.InferenceSession.create(source, { logSeverityLevel: 4 })
+    : await ort.InferenceSession.create(source, { logSeverityLevel: 4 });
+  try {
+    const rng = new Rng(99);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const vi of proto.graph?.input ?? []) {
+      const args = seededInput(vi, rng, { batch: 2 });
+      if (!args) throw new Error(`cannot feed ${vi.name}`);
+      feeds[vi.name] = toOrt(args);
+    }
+    return await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+}
+
+function externalEntries(t: TensorProto): Record<string, string> {
+  return Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
+}
+
+describe('writeModel writes to a temporary file and renames it', () => {
+  it('the target appears only when complete; no temporary file is left', async () => {
+    const dir = folder();
+    const target = join(dir, 'model.onnx');
+    const seen: { exists: boolean; files: string[] }[] = [];
+    const model = smallCnn();
+    const result = await writeModel(model, target, {
+      onProgress: () => seen.push({ exists: existsSync(target), files: readdirSync(dir) }),
+    });
+    expect(seen.length).toBeGreaterThan(0);
+    for (const s of seen) {
+      expect(s.exists).toBe(false);
+      expect(s.files.some((f) => f.startsWith('model.onnx.tmp-'))).toBe(true);
+    }
+    expect(readdirSync(dir)).toEqual(['model.onnx']);
+    expect(result.bytes).toBe(statSync(target).size);
+    expect(Buffer.compare(readFileSync(target), encodeModel(model.proto))).toBe(0);
+  });
+
+  it('a missing folder gives FORGE_IO and writes nothing', async () => {
+    const dir = folder();
+    const e = await rejection(writeModel(smallCnn(), join(dir, 'no-such-folder', 'model.onnx')));
+    expect(e.code).toBe(ForgeErrorCode.IO);
+    expect(e.message).toContain('does not exist');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a folder in the target\'s place gives FORGE_IO', async () => {
+    const dir = folder();
+    mkdirSync(join(dir, 'model.onnx'));
+    expect((await rejection(writeModel(smallCnn(), join(dir, 'model.onnx')))).code).toBe(ForgeErrorCode.IO);
+  });
+
+  it('an existing model (and its side file) is untouched when writing fails midway', async () => {
+    const dir = folder();
+    const target = join(dir, 'model.onnx');
+    writeFileSync(target, 'previous model');
+    writeFileSync(join(dir, 'model.onnx.data'), 'previous weights');
+    for (const externalData of [false, true]) {
+      let calls = 0;
+      const e = await rejection(
+        writeModel(smallCnn(), target, {
+          externalData,
+          onProgress: () => {
+            // Fail after some bytes already reached the temporary file.
+            if (++calls === 2) throw new Error('disk full');
+          },
+        }),
+      );
+      expect(e.code).toBe(ForgeErrorCode.IO);
+      expect(e.message).toContain('disk full');
+      expect(readFileSync(target, 'utf8')).toBe('previous model');
+      expect(readFileSync(join(dir, 'model.onnx.data'), 'utf8')).toBe('previous weights');
+      expect(readdirSync(dir).sort()).toEqual(['model.onnx', 'model.onnx.data']);
+    }
+  });
+
+  it('an encode failure writes nothing', async () => {
+    const dir = folder();
+    const model = smallCnn();
+    // A string where bytes belong: the encoder throws before any file is created.
+    (model.proto.graph?.initializer[0] as unknown as { rawData: unknown }).rawData = 12;
+    const e = await rejection(writeModel(model, join(dir, 'model.onnx')));
+    expect(e.code).toBe(ForgeErrorCode.INVALID_MODEL);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('external data', () => {
+  it('write → read gives the same model, and onnxruntime-node runs it with the same outputs', async () => {
+    const dir = folder();
+    const model = smallCnn();
+    const before = snapshot(model);
+    const target = join(dir, 'model.onnx');
+    const result = await writeModel(model, target, { externalData: { threshold: 1024, align: 4096 } });
+
+    // The model in memory is as it was: writing moves payloads out only in the file.
+    expect(messageDiff(model.proto, before)).toBeUndefined();
+    expect(result.externalData?.tensors).toBeGreaterThan(0);
+    expect(readdirSync(dir).sort()).toEqual(['model.onnx', 'model.onnx.data']);
+    expect(statSync(join(dir, 'model.onnx.data')).size).toBe(result.externalData?.bytes);
+    expect(statSync(target).size).toBeLessThan(10_000);
+
+    // The file refers to the side file, with aligned offsets.
+    const raw = decodeModel(readFileSync(target));
+    const external = raw.graph?.initializer.filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) ?? [];
+    expect(external).toHaveLength(result.externalData?.tensors ?? -1);
+    for (const t of external) {
+      const e = externalEntries(t);
+      expect(e.location).toBe('model.onnx.data');
+      expect(Number(e.offset) % 4096).toBe(0);
+    }
+    const small = raw.graph?.initializer.filter((t) => t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) ?? [];
+    for (const t of small) expect(t.rawData.length).toBeLessThan(1024);
+
+    const back = await readModel(target);
+    expect(messageDiff(back.proto, before)).toBeUndefined();
+    const notLoaded = await readModel(target, { externalData: false });
+    expect(messageDiff(notLoaded.proto, raw)).toBeUndefined();
+
+    const want = await outputsOf(encodeModel(model.proto), model.proto);
+    const got = await outputsOf(target, model.proto);
+    for (const [name, value] of Object.entries(want)) expect(ortValueDiff(value, got[name] as ort.Tensor), name).toBeUndefined();
+  });
+
+  it('refuses locations outside the model\'s folder or absolute, on read', async () => {
+    const dir = folder();
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'weights.bin'), new Uint8Array(16));
+    for (const location of ['../weights.bin', '/etc/passwd', 'sub/../../weights.bin', '..']) {
+      const b = new ModelBuilder({ opset: 17 });
+      const x = b.input('x', 'float32', [4]);
+      const w = b.initializer('w', new Float32Array(4), [4]);
+      b.output(b.op('Add', [x, w], {}, { outputs: ['y'] }), 'float32', [4]);
+      const proto = b.buildProto();
+      const t = proto.graph?.initializer[0] as TensorProto;
+      delete (t as Partial<TensorProto>).rawData;
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [new onnx.StringStringEntryProto({ key: 'location', value: location })];
+      writeFileSync(join(dir, 'sub', 'model.onnx'), encodeModel(proto));
+      const e = await rejection(readModel(join(dir, 'sub', 'model.onnx')));
+      expect(e.code, location).toBe(ForgeErrorCode.EXTERNAL_DATA);
+      expect(e.message).toMatch(/absolute|outside|folder/);
+    }
+  });
+
+  it('refuses locations outside the model\'s folder, absolute, or the model itself, on write', async () => {
+    const dir = folder();
+    for (const location of ['../side.bin', join(dir, 'side.bin'), '.', 'model.onnx']) {
+      const e = await rejection(writeModel(smallCnn(), join(dir, 'model.onnx'), { externalData: { location } }));
+      expect(e.code, location).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+    expect(existsSync(join(tmp, 'side.bin'))).toBe(false);
+  });
+
+  it('refuses a truncated or missing side file', async () => {
+    const dir = folder();
+    const target = join(dir, 'model.onnx');
+    const result = await writeModel(smallCnn(), target, { externalData: true });
+    const side = join(dir, 'model.onnx.data');
+    truncateSync(side, (result.externalData?.bytes ?? 0) - 1);
+    let e = await rejection(readModel(target));
+    expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    expect(e.message).toContain('truncated');
+    rmSync(side);
+    e = await rejection(readModel(target));
+    expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+  });
+
+  it('moves weights to a side file automatically past the inline limit', async () => {
+    const dir = folder();
+    const model = smallCnn();
+    const size = encodeModel(model.proto).length;
+    const limit = Math.floor(size / 2);
+
+    const auto = await writeModel(model, join(dir, 'auto.onnx'), { inlineLimit: limit });
+    expect(auto.externalData?.path).toBe(join(dir, 'auto.onnx.data'));
+    expect(auto.bytes).toBeLessThan(limit);
+    expect(messageDiff((await readModel(join(dir, 'auto.onnx'))).proto, model.proto)).toBeUndefined();
+
+    const inline = await writeModel(model, join(dir, 'inline.onnx'), { inlineLimit: size + 1 });
+    expect(inline.externalData).toBeUndefined();
+
+    const refused = await rejection(writeModel(model, join(dir, 'refused.onnx'), { inlineLimit: limit, externalData: false }));
+    expect(refused.code).toBe(ForgeErrorCode.MODEL_TOO_LARGE);
+
+    // Even the graph without its weights is past a tiny limit: say so rather than write it.
+    const tiny = await rejection(writeModel(model, join(dir, 'tiny.onnx'), { inlineLimit: 100 }));
+    expect(tiny.code).toBe(ForgeErrorCode.MODEL_TOO_LARGE);
+    expect(readdirSync(dir).sort()).toEqual(['auto.onnx', 'auto.onnx.data', 'inline.onnx']);
+  });
+});
+
+describe('exact values through files', () => {
+  it('int64 extremes, negative int32 and unknown fields survive writeModel → readModel', async () => {
+    const dir = folder();
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 'float32', [4]);
+    b.output(b.op('Identity', [x], {}, { outputs: ['y'] }), 'float32', [4]);
+    const proto = b.buildProto();
+    const graph = proto.graph as NonNullable<ModelProto['graph']>;
+    graph.node[0]?.attribute.push(
+      new onnx.AttributeProto({ name: 'ends', type: onnx.AttributeProto.AttributeType.INTS, ints: [Long.MAX_VALUE, Long.MIN_VALUE, -1] }),
+    );
+    graph.initializer.push(
+      new onnx.TensorProto({ name: 'i64', dataType: DataType.INT64, dims: [2], int64Data: [Long.MIN_VALUE, Long.MAX_VALUE] }),
+      new onnx.TensorProto({ name: 'i32', dataType: DataType.INT32, dims: [2], int32Data: [-(2 ** 31), -7] }),
+      // Large enough to go to the side file.
+      new onnx.TensorProto({ name: 'raw64', dataType: DataType.INT64, dims: [512], rawData: new Uint8Array(BigInt64Array.from({ length: 512 }, (_, i) => (i % 2 ? 2n ** 63n - 1n : -(2n ** 63n))).buffer) }),
+    );
+    // A field from a newer ONNX (number 15 on the model, varint): kept in $unknowns and written back.
+    const withUnknown = new Uint8Array([...encodeModel(proto), (15 << 3) | 0, 42]);
+    const decoded = decodeModel(withUnknown);
+    for (const externalData of [false, true]) {
+      const file = join(dir, `m-${externalData}.onnx`);
+      await writeModel(decoded, file, { externalData: externalData && { threshold: 1024 } });
+      const back = (await readModel(file)).proto;
+      expect(messageDiff(back, decoded)).toBeUndefined();
+      expect(back.$unknowns?.map((u) => [...u])).toEqual([[(15 << 3) | 0, 42]]);
+      const attr = back.graph?.node[0]?.attribute.find((a) => a.name === 'ends');
+      expect(attr?.ints.map((v) => toBigInt(v))).toEqual([2n ** 63n - 1n, -(2n ** 63n), -1n]);
+      const init = (name: string) => back.graph?.initializer.find((t) => t.name === name) as TensorProto;
+      expect(init('i64').int64Data.map((v) => toBigInt(v))).toEqual([-(2n ** 63n), 2n ** 63n - 1n]);
+      expect(init('i32').int32Data).toEqual([-(2 ** 31), -7]);
+      const raw = init('raw64').rawData;
+      const values = new BigInt64Array(new Uint8Array(raw).buffer);
+      expect([values[0], values[1], values[511]]).toEqual([-(2n ** 63n), 2n ** 63n - 1n, 2n ** 63n - 1n]);
+    }
+  });
+
+  it('modelTensors finds tensors in subgraphs, attributes and sparse initializers', () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const cond = b.input('cond', 'bool', []);
+    const thenBranch = b.subgraph('then', (g) => g.output(g.constant([1, 2], 'float32', [2], 'then_out'), 'float32', [2]));
+    const elseBranch = b.subgraph('else', (g) => g.output(g.constant([3, 4], 'float32', [2], 'else_out'), 'float32', [2]));
+    b.output(b.op('If', [cond], { then_branch: thenBranch, else_branch: elseBranch }, { outputs: ['y'] }), 'float32', [2]);
+    const proto = b.buildProto();
+    const graph = proto.graph as NonNullable<ModelProto['graph']>;
+    graph.node.push(
+      new onnx.NodeProto({
+        opType: 'Constant',
+        output: ['c'],
+        attribute: [new onnx.AttributeProto({ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: new onnx.TensorProto({ name: 'attr_t', dataType: 1 }) })],
+      }),
+    );
+    graph.sparseInitializer.push(
+      new onnx.SparseTensorProto({ values: new onnx.TensorProto({ name: 'sp_values' }), indices: new onnx.TensorProto({ name: 'sp_indices' }), dims: [4] }),
+    );
+    const found = [...modelTensors(proto)].map(({ tensor, initializer }) => `${tensor.name}${initializer ? ' (initializer)' : ''}`);
+    expect(found.sort()).toEqual(['attr_t', 'else_out (initializer)', 'sp_indices', 'sp_values', 'then_out (initializer)']);
+  });
+});
