@@ -5,7 +5,7 @@ import { UsageError } from '../framework/usage-error.js';
 import { OUTPUT_FLAGS, executePipeline } from '../pipeline/execute-pipeline.js';
 import { configurePass, passOptionsFromFlags, type PassOptionFlag } from '../pipeline/pass-flags.js';
 
-const TARGETS = ['cpu', 'wasm', 'webgpu', 'cuda'];
+const TARGETS = ['any', 'cpu', 'wasm', 'webgpu', 'cuda'];
 
 const QUANT_FLAGS: readonly PassOptionFlag[] = [
   { name: 'weight-type', option: 'weightType', kind: 'string', choices: ['int8', 'uint8'], description: 'element type of quantized weights' },
@@ -14,13 +14,18 @@ const QUANT_FLAGS: readonly PassOptionFlag[] = [
   { name: 'reduce-range', option: 'reduceRange', kind: 'boolean', description: '7-bit weights, for AVX2/AVX512 CPUs without VNNI' },
   { name: 'ops', option: 'ops', kind: 'list', valueName: 'OPS', description: 'quantize only these op types' },
   { name: 'exclude-ops', option: 'excludeOps', kind: 'list', valueName: 'OPS', description: 'op types to leave in float' },
-  { name: 'target', option: 'target', kind: 'string', choices: TARGETS, description: 'where the model will run: only forms that run there are emitted' },
+  { name: 'nodes', option: 'nodes', kind: 'list', valueName: 'NODES', description: 'quantize only these nodes (by name)' },
+  { name: 'exclude-nodes', option: 'excludeNodes', kind: 'list', valueName: 'NODES', description: 'nodes (by name) to leave in float' },
+  { name: 'target', option: 'target', kind: 'string', choices: TARGETS, description: 'where the model will run: only forms that run there are emitted (any: integer kernels)' },
 ];
 
 /** Options that only the static (calibrated) pass has. */
 const STATIC_FLAGS: readonly PassOptionFlag[] = [
   { name: 'activation-type', option: 'activationType', kind: 'string', choices: ['int8', 'uint8'], description: 'static: element type of quantized activations' },
-  { name: 'calibration-method', option: 'calibration', kind: 'string', valueName: 'METHOD', description: 'static: how activation ranges are chosen from the samples (e.g. minmax, entropy, percentile)' },
+  {
+    name: 'calibration-method', option: 'calibration', kind: 'string', choices: ['minmax', 'percentile', 'entropy'],
+    description: 'static: how activation ranges are chosen from the samples',
+  },
 ];
 
 /** Service names under which the int8-static pass finds its samples and runner. */

@@ -1,0 +1,174 @@
+import { mkdirSync, readdirSync, symlinkSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { readModel } from '@onnx-forge/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertNoStack, DEMO_PLUGIN, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { tempDir, writeMlp } from '../testing/fixtures.js';
+
+interface RunJson {
+  input: { path: string; bytes: number };
+  output: { path: string; bytes: number; totalBytes: number };
+  pipeline: string;
+  passes: {
+    name: string;
+    options: Record<string, unknown>;
+    nodesBefore: number;
+    nodesAfter: number;
+    bytesBefore: number;
+    bytesAfter: number;
+    stats: Record<string, number>;
+    decisionSummary: { action: string; opType: string; reason: string; count: number }[];
+    decisions?: unknown[];
+  }[];
+}
+
+describe('onnx-forge run', () => {
+  const tmp = tempDir();
+  const file = (name: string) => path.join(tmp.dir, name);
+  let input: string;
+  beforeAll(async () => {
+    input = await writeMlp(file('mlp.onnx'));
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('runs a pipeline of plugin passes and reports per pass as JSON', async () => {
+    const out = file('stamped.onnx');
+    const r = await runCliProcess(['run', input, '-o', out, '--pipeline', 'stamp-producer{producer=cli-test}', '--plugin', DEMO_PLUGIN, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const j = jsonOf<RunJson>(r);
+    expect(j.pipeline).toBe('stamp-producer{producer=cli-test}');
+    expect(j.output).toMatchObject({ path: out });
+    expect(j.passes).toHaveLength(1);
+    const p = j.passes[0];
+    expect(p).toMatchObject({ name: 'stamp-producer', options: { producer: 'cli-test' }, nodesBefore: 4, nodesAfter: 4, stats: { nodesSeen: 4 } });
+    expect(p?.bytesAfter).toBe(p?.bytesBefore);
+    expect(p?.decisionSummary).toEqual([
+      { action: 'seen', opType: 'Gemm', reason: 'demo: looked at', count: 2 },
+      { action: 'seen', opType: 'Identity', reason: 'demo: looked at', count: 1 },
+      { action: 'kept', opType: 'Relu', reason: 'demo: Relu is left alone', count: 1 },
+    ]);
+    expect(p?.decisions).toBeUndefined();
+    const written = await readModel(out);
+    expect(written.proto.producerName).toBe('cli-test');
+  });
+
+  it('prints a text report summarised by op type, and every node with --decisions', async () => {
+    const r = await runCliProcess(['run', input, '-o', file('text.onnx'), '-p', 'stamp-producer', '--plugin', DEMO_PLUGIN, '--decisions', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('pipeline: stamp-producer');
+    expect(r.stdout).toMatch(/\[1\/1\] stamp-producer/);
+    expect(r.stdout).toMatch(/seen \(3\)\s+Gemm ×2, Identity ×1: demo: looked at/);
+    expect(r.stdout).toMatch(/kept \(1\)\s+Relu ×1: demo: Relu is left alone/);
+    expect(r.stdout).toMatch(/every node:\n(\s+\S.*\n){4}/);
+  });
+
+  it('prints plain progress lines on stderr when it is not a terminal', async () => {
+    const out = file('progress.onnx');
+    const r = await runCliProcess(['run', input, '-o', out, '-p', 'stamp-producer,stamp-producer{producer=again}', '--plugin', DEMO_PLUGIN]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/[\r\x1b]/);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`reading ${input}...`);
+    expect(lines).toContain('[1/2] stamp-producer...');
+    expect(lines.some((l) => /^\[2\/2\] stamp-producer: done \(.+ ms\)$/.test(l))).toBe(true);
+    expect(lines.at(-1)).toMatch(new RegExp(`^writing ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: done \\(.+\\)$`));
+  });
+
+  it('resolves a plugin by package name from the working folder', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      mkdirSync(path.join(dir, 'node_modules/@demo'), { recursive: true });
+      symlinkSync(DEMO_PLUGIN, path.join(dir, 'node_modules/@demo/forge-pass-demo'), 'dir');
+      const r = await runCliProcess(['passes', '--plugin', '@demo/forge-pass-demo', '--json'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      const passes = jsonOf<{ passes: { name: string; plugin: string | null }[] }>(r).passes;
+      expect(passes.filter((p) => p.plugin === '@demo/forge-pass-demo').map((p) => p.name).sort()).toEqual(['break-graph', 'fail-always', 'stamp-producer']);
+      const run = await runCliProcess(['run', input, '-o', path.join(dir, 'out.onnx'), '-p', 'stamp-producer', '--plugin', '@demo/forge-pass-demo', '--quiet'], { cwd: dir });
+      expect(run.code, run.stderr).toBe(0);
+      const missing = await runCliProcess(['passes', '--plugin', '@demo/not-installed'], { cwd: dir });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('plugin package "@demo/not-installed" not found');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('exits 2 for an unknown pass and writes nothing', async () => {
+    const out = file('unknown.onnx');
+    const r = await runCliProcess(['run', input, '-o', out, '--pipeline', 'no-such-pass']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^onnx-forge run: error FORGE_INVALID_PIPELINE: unknown pass "no-such-pass"; known passes: .*\n$/);
+    expect(existsSync(out)).toBe(false);
+    const j = await runCliProcess(['run', input, '-o', out, '--pipeline', 'no-such-pass', '--json']);
+    expect(j.code).toBe(2);
+    expect(jsonOf<{ error: { code: string; details: { pass: string } } }>(j).error).toMatchObject({ code: 'FORGE_INVALID_PIPELINE', details: { pass: 'no-such-pass' } });
+  });
+
+  it('exits 2 for a pipeline that does not parse, a bad pass option, or missing flags', async () => {
+    const cases: [string[], RegExp][] = [
+      [['-o', file('x.onnx'), '-p', 'stamp-producer{'], /FORGE_INVALID_PIPELINE: pipeline "stamp-producer\{"/],
+      [['-o', file('x.onnx'), '-p', 'stamp-producer{colour=red}'], /FORGE_INVALID_OPTIONS: pass "stamp-producer": unknown option "colour"/],
+      [['-p', 'stamp-producer'], /missing --output FILE/],
+      [['-o', file('x.onnx')], /missing --pipeline PASSES/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCliProcess(['run', input, ...args, '--plugin', DEMO_PLUGIN]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(existsSync(file('x.onnx'))).toBe(false);
+  });
+
+  it('writes no output, not even a temporary file, when a pass fails', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const out = path.join(dir, 'out.onnx');
+      const thrown = await runCliProcess(['run', input, '-o', out, '-p', 'stamp-producer,fail-always', '--plugin', DEMO_PLUGIN]);
+      expect(thrown.code).toBe(1);
+      expect(thrown.stderr).toContain('onnx-forge run: error FORGE_PASS_FAILED: pass "fail-always" failed: the demo pass always fails\n');
+      assertNoStack(thrown);
+      const broken = await runCliProcess(['run', input, '-o', out, '-p', 'break-graph', '--plugin', DEMO_PLUGIN, '--json']);
+      expect(broken.code).toBe(1);
+      const err = jsonOf<{ error: { code: string; message: string; details: { pass: string; problems: { code: string }[] } } }>(broken).error;
+      expect(err.code).toBe('FORGE_PASS_FAILED');
+      expect(err.details.pass).toBe('break-graph');
+      expect(err.details.problems.map((p) => p.code)).toContain('CHECK_UNDEFINED_INPUT');
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('exits 3 when the input model is invalid and 1 when the output folder does not exist', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const invalid = await runCliProcess(['run', path.join(DEMO_PLUGIN, 'package.json'), '-o', path.join(dir, 'o.onnx'), '-p', 'stamp-producer', '--plugin', DEMO_PLUGIN]);
+      expect(invalid.code).toBe(3);
+      expect(invalid.stderr).toContain('FORGE_INVALID_MODEL');
+      const noFolder = await runCliProcess(['run', input, '-o', path.join(dir, 'missing/o.onnx'), '-p', 'stamp-producer', '--plugin', DEMO_PLUGIN]);
+      expect(noFolder.code).toBe(1);
+      expect(noFolder.stderr).toMatch(/FORGE_IO: cannot create .*does not exist/);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('writes external data when asked', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const big = await writeMlp(path.join(dir, 'big.onnx'), [64, 128, 8]);
+      const out = path.join(dir, 'ext.onnx');
+      const r = await runCliProcess(['run', big, '-o', out, '-p', 'stamp-producer', '--plugin', DEMO_PLUGIN, '--external-data', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const j = jsonOf<{ output: { externalData: { path: string; tensors: number } } }>(r);
+      expect(j.output.externalData).toMatchObject({ path: `${out}.data`, tensors: 2 });
+      const inspect = jsonOf<{ externalData: { files: { location: string; missing: boolean }[] } }>(await runCliProcess(['inspect', out, '--json']));
+      expect(inspect.externalData.files).toMatchObject([{ location: 'ext.onnx.data', missing: false }]);
+    } finally {
+      cleanup();
+    }
+  });
+});

@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Test helpers that run the CLI from its TypeScript sources as a child process. */
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const CLI_ROOT = path.resolve(here, '../..');
+export const REPO_ROOT = path.resolve(CLI_ROOT, '../..');
+const MAIN = path.join(CLI_ROOT, 'src/main.ts');
+// An absolute URL, so the loader is found whatever the child's working folder is.
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+export const DEMO_PLUGIN = path.join(CLI_ROOT, 'test-fixtures/forge-pass-demo');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCliProcess(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--conditions=@onnx-forge/source', '--import', TSX, MAIN, ...args],
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        // Child stdio are pipes, not terminals: progress must come out as plain lines.
+        env: { ...process.env, ONNX_FORGE_DEBUG: '', NODE_OPTIONS: '', ...options.env },
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 120_000,
+      },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') {
+          reject(error);
+          return;
+        }
+        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Parses stdout as the one JSON document a `--json` run prints. */
+export function jsonOf<T = Record<string, unknown>>(r: CliResult): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+}
+
+/** Every line of output, for asserting there is no stack trace. */
+export function assertNoStack(r: CliResult): void {
+  if (/^\s+at .+\(.+:\d+:\d+\)$/m.test(r.stderr) || /^\s+at /m.test(r.stderr)) {
+    throw new Error(`stderr holds a stack trace:\n${r.stderr}`);
+  }
+}
