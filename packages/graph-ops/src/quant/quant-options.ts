@@ -1,0 +1,89 @@
+import type { OptionSpecs } from '@onnx-forge/core';
+import { QUANT_TARGETS, type QuantTarget } from './target-forms.js';
+
+/** Op types the INT8 passes know how to quantize. */
+export const QUANTIZABLE_OPS = ['MatMul', 'Conv', 'Gemm', 'Gather'] as const;
+export type QuantizableOp = (typeof QUANTIZABLE_OPS)[number];
+
+export interface QuantOptions {
+  /** Element type of quantized weights. */
+  weightType: 'int8' | 'uint8';
+  /** Symmetric weights (zero point at the middle of the range). */
+  symmetric: boolean;
+  /** One scale per output channel instead of one per tensor. */
+  perChannel: boolean;
+  /** 7-bit weights, for CPUs without VNNI where u8 x s8 products saturate (AVX2). */
+  reduceRange: boolean;
+  /** Op types to quantize. */
+  ops: string[];
+  excludeOps: string[];
+  /** When not empty, only these nodes (by name) are quantized. */
+  nodes: string[];
+  excludeNodes: string[];
+  /** Where the model will run; decides which quantized forms are emitted. */
+  target: QuantTarget;
+}
+
+export type DynamicQuantOptions = QuantOptions;
+
+export interface StaticQuantOptions extends QuantOptions {
+  calibration: 'minmax' | 'percentile' | 'entropy';
+  /** MinMax: exponential moving average of per-batch ranges instead of the global range. */
+  movingAverage: boolean;
+  /** Weight of each new batch in the moving average. */
+  averagingConstant: number;
+  /** Percentile calibration: the percentile of |x| kept. */
+  percentile: number;
+  activationType: 'uint8' | 'int8';
+  /** Keep Relu/Clip after a quantized node instead of folding them into the output quantization. */
+  keepRelu: boolean;
+  /** Bound on the activations fetched per calibration run, in MiB (larger sets are fetched in groups). */
+  calibrationMemoryMB: number;
+}
+
+const opsValidate = (list: readonly string[]): string | undefined => {
+  const bad = list.filter((o) => !(QUANTIZABLE_OPS as readonly string[]).includes(o));
+  return bad.length ? `unsupported op type(s) ${bad.join(', ')}; INT8 passes quantize ${QUANTIZABLE_OPS.join(', ')}` : undefined;
+};
+
+export const quantOptionSpecs: OptionSpecs<QuantOptions> = {
+  weightType: { type: { enum: ['int8', 'uint8'] }, default: 'int8', description: 'element type of quantized weights' },
+  symmetric: { type: 'boolean', default: true, description: 'symmetric weight quantization (zero point in the middle)' },
+  perChannel: { type: 'boolean', default: false, description: 'one scale per output channel of each weight' },
+  reduceRange: { type: 'boolean', default: false, description: '7-bit weights for CPUs without VNNI (avoids u8 x s8 saturation on AVX2)' },
+  ops: { type: 'string[]', default: [...QUANTIZABLE_OPS], description: 'op types to quantize', validate: opsValidate },
+  excludeOps: { type: 'string[]', default: [], description: 'op types to leave in float' },
+  nodes: { type: 'string[]', default: [], description: 'only quantize these nodes (by name) when not empty' },
+  excludeNodes: { type: 'string[]', default: [], description: 'nodes (by name) to leave in float' },
+  target: {
+    type: { enum: QUANT_TARGETS },
+    default: 'any',
+    description: 'where the model runs: any|cpu|wasm (integer kernels), webgpu|cuda (int8 weights, float ops)',
+  },
+};
+
+export const staticOptionSpecs: OptionSpecs<StaticQuantOptions> = {
+  ...quantOptionSpecs,
+  calibration: { type: { enum: ['minmax', 'percentile', 'entropy'] }, default: 'minmax', description: 'how activation ranges are chosen' },
+  movingAverage: { type: 'boolean', default: false, description: 'MinMax: moving average of per-batch ranges' },
+  averagingConstant: {
+    type: 'number',
+    default: 0.01,
+    description: 'MinMax moving average: weight of each new batch',
+    validate: (v) => (v > 0 && v <= 1 ? undefined : 'must be in (0, 1]'),
+  },
+  percentile: {
+    type: 'number',
+    default: 99.999,
+    description: 'Percentile calibration: percentile of |x| kept',
+    validate: (v) => (v > 50 && v <= 100 ? undefined : 'must be in (50, 100]'),
+  },
+  activationType: { type: { enum: ['uint8', 'int8'] }, default: 'uint8', description: 'element type of quantized activations' },
+  keepRelu: { type: 'boolean', default: false, description: 'keep Relu/Clip after quantized nodes instead of folding them into the output range' },
+  calibrationMemoryMB: {
+    type: 'number',
+    default: 256,
+    description: 'bound on activation memory fetched per calibration run (MiB)',
+    validate: (v) => (v >= 1 ? undefined : 'must be at least 1'),
+  },
+};

@@ -1,0 +1,193 @@
+import {
+  DataType, modelTensors, nodeLabel, tensorByteSize,
+  type Graph, type Model, type NodeDecision, type NodeProto, type PassContext, type UnknownType,
+} from '@onnx-forge/core';
+
+/** How much of the MatMul/Conv/Gemm weights the pass quantized. */
+export interface QuantCoverage {
+  /** Float elements of constant MatMul/Conv/Gemm weights in the input model. */
+  weightElements: number;
+  quantizedElements: number;
+  /** quantizedElements / weightElements (1 when there is nothing to cover). */
+  share: number;
+}
+
+/** A float tensor the quantized model still holds, and why it stays float. */
+export interface FloatTensorNote {
+  name: string;
+  bytes: number;
+  reason: string;
+}
+
+export interface QuantReport {
+  pass: 'int8-dynamic' | 'int8-static';
+  options: Record<string, unknown>;
+  /** What happened to every node, with the reason. */
+  nodes: NodeDecision[];
+  quantized: number;
+  skipped: number;
+  /** Bytes of all tensors (weights and constants) before and after. */
+  bytesBefore: number;
+  bytesAfter: number;
+  coverage: QuantCoverage;
+  /** Float tensors left, largest first. */
+  keptFloat: FloatTensorNote[];
+  /** Values whose element type is unknown and that a decision depended on (never skipped silently). */
+  unknownTypes: UnknownType[];
+  warnings: string[];
+  stats: Record<string, number | string>;
+  durationMs: number;
+}
+
+/** Actions recorded per node. */
+export const QuantAction = {
+  QUANTIZED: 'quantized',
+  SKIPPED: 'skipped',
+  NOT_APPLICABLE: 'not-quantized',
+} as const;
+
+/**
+ * Collects decisions and coverage during a quantization pass and hands them to the pass context, so
+ * the PassManager report and the plain-function report carry the same facts.
+ */
+export class QuantRecorder {
+  private quantizedCount = 0;
+  private skippedCount = 0;
+  private readonly weightSeen = new Map<string, number>();
+  private readonly weightDone = new Set<string>();
+  readonly unknownTypes: UnknownType[] = [];
+
+  constructor(private readonly ctx: PassContext) {}
+
+  quantized(graph: Graph, node: NodeProto, how: string): void {
+    this.quantizedCount++;
+    this.ctx.decide(graph.path, node, QuantAction.QUANTIZED, how);
+  }
+
+  skipped(graph: Graph, node: NodeProto, reason: string): void {
+    this.skippedCount++;
+    this.ctx.decide(graph.path, node, QuantAction.SKIPPED, reason);
+  }
+
+  /** A node whose op type the pass does not quantize at all. */
+  notApplicable(graph: Graph, node: NodeProto, reason: string): void {
+    this.ctx.decide(graph.path, node, QuantAction.NOT_APPLICABLE, reason);
+  }
+
+  unknownType(graph: Graph, node: NodeProto, value: string, reason: string): void {
+    this.unknownTypes.push({ graph: graph.path, value, node: nodeLabel(node), opType: node.opType, reason });
+    this.ctx.warn(`element type of "${value}" (input of ${nodeLabel(node)} in ${graph.path}) is unknown: ${reason}; the node stays float`);
+  }
+
+  /** A MatMul/Conv/Gemm weight counted for coverage (keyed by owner graph and name, counted once). */
+  weight(key: string, elements: number): void {
+    this.weightSeen.set(key, elements);
+  }
+
+  weightQuantized(key: string): void {
+    this.weightDone.add(key);
+  }
+
+  get quantizedNodes(): number {
+    return this.quantizedCount;
+  }
+
+  coverage(): QuantCoverage {
+    let total = 0;
+    let done = 0;
+    for (const [k, n] of this.weightSeen) {
+      total += n;
+      if (this.weightDone.has(k)) done += n;
+    }
+    return { weightElements: total, quantizedElements: done, share: total ? done / total : 1 };
+  }
+
+  finish(): QuantCoverage {
+    const c = this.coverage();
+    this.ctx.set('nodesQuantized', this.quantizedCount);
+    this.ctx.set('nodesSkipped', this.skippedCount);
+    this.ctx.set('weightElements', c.weightElements);
+    this.ctx.set('quantizedWeightElements', c.quantizedElements);
+    this.ctx.set('coverage', Number(c.share.toFixed(6)));
+    this.ctx.set('unknownTypes', this.unknownTypes.length);
+    return c;
+  }
+}
+
+/** Bytes of every tensor the model holds (initializers, Constant values, sparse parts). */
+export function tensorBytes(model: Model): number {
+  let n = 0;
+  for (const { tensor } of modelTensors(model.proto)) n += tensorByteSize(tensor);
+  return n;
+}
+
+const NORM_OPS = new Set(['LayerNormalization', 'BatchNormalization', 'InstanceNormalization', 'GroupNormalization', 'SkipLayerNormalization', 'SimplifiedLayerNormalization']);
+
+/**
+ * Float tensors left in a (quantized) model, with why each stays float, largest first. Tensors under
+ * `minBytes` are summed into one entry so the list stays readable.
+ */
+export function floatTensorNotes(model: Model, minBytes = 4096): FloatTensorNote[] {
+  const notes: FloatTensorNote[] = [];
+  let smallBytes = 0;
+  let smallCount = 0;
+  for (const graph of model.graphs()) {
+    for (const t of graph.initializers) {
+      if (t.dataType !== DataType.FLOAT && t.dataType !== DataType.FLOAT16 && t.dataType !== DataType.DOUBLE) continue;
+      const bytes = tensorByteSize(t);
+      if (bytes < minBytes) {
+        smallBytes += bytes;
+        smallCount++;
+        continue;
+      }
+      notes.push({ name: t.name, bytes, reason: floatReason(graph, t.name) });
+    }
+  }
+  notes.sort((a, b) => b.bytes - a.bytes);
+  if (smallCount) notes.push({ name: `(${smallCount} tensors under ${minBytes} bytes)`, bytes: smallBytes, reason: 'scales, biases, normalization parameters and small constants' });
+  return notes;
+}
+
+function floatReason(graph: Graph, name: string): string {
+  const users = graph.consumers(name);
+  if (!users.length) return graph.isGraphOutput(name) ? 'a graph output' : 'not read by any node';
+  const ops = [...new Set(users.map((u) => u.opType))];
+  if (users.every((u) => u.opType === 'DequantizeLinear' || u.opType === 'Mul') && /scale/i.test(name)) return 'quantization scale';
+  if (users.every((u) => NORM_OPS.has(u.opType))) return `normalization parameter of ${ops.join('/')}: small, and kept float for accuracy`;
+  if (users.every((u) => u.opType === 'Add' || u.opType === 'Conv' || u.opType === 'Gemm') && graph.initializer(name)?.dims.length === 1) {
+    return `bias read by ${ops.join('/')}: added in float after the integer product, one value per output channel`;
+  }
+  return `read by ${ops.join('/')} (${users.slice(0, 2).map((u) => nodeLabel(u)).join(', ')}${users.length > 2 ? ', ...' : ''}), which the pass does not quantize`;
+}
+
+/** A PassContext that records into plain objects (for the plain-function entry points). */
+export function recordingContext(passName: string, services: Record<string, unknown> = {}, signal?: AbortSignal): PassContext & {
+  decisions: NodeDecision[];
+  stats: Record<string, number | string>;
+  warnings: string[];
+} {
+  const decisions: NodeDecision[] = [];
+  const stats: Record<string, number | string> = {};
+  const warnings: string[] = [];
+  return {
+    passName,
+    decisions,
+    stats,
+    warnings,
+    count: (key, delta = 1) => {
+      stats[key] = (Number(stats[key]) || 0) + delta;
+    },
+    set: (key, value) => {
+      stats[key] = value;
+    },
+    decide: (graph, node, action, reason) => {
+      decisions.push({ graph, node: nodeLabel(node), opType: node.opType, action, reason });
+    },
+    warn: (m) => {
+      warnings.push(m);
+    },
+    progress: () => {},
+    signal,
+    service: <T>(name: string) => services[name] as T | undefined,
+  };
+}

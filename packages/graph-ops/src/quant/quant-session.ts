@@ -1,0 +1,197 @@
+import {
+  DataType, ForgeError, ForgeErrorCode, dtypeName, inferElemTypes, nodeLabel, tensorRawBytes,
+  type ElemTypes, type Graph, type Model, type NodeProto, type PassContext,
+} from '@onnx-forge/core';
+import { transpose2d } from './numeric.js';
+import { GraphEditor, constantDims, constantFloats, zeroPointArray, type ConstantRef } from './quant-graph.js';
+import { quantType, type QuantType } from './quant-params.js';
+import type { QuantOptions } from './quant-options.js';
+import { QuantRecorder } from './quant-report.js';
+import { TARGET_FORMS, type TargetForms } from './target-forms.js';
+import { quantizeWeight, uniformZeroPoint, type QuantizedWeight } from './weight-quantizer.js';
+
+/** A quantized weight as initializers: data, scale and zero point (shaped like the scale). */
+export interface StoredWeight {
+  key: string;
+  q: string;
+  scale: string;
+  zeroPoint: string;
+  weight: QuantizedWeight;
+  /** Dims of the stored data (transposed when asked). */
+  dims: number[];
+  /** Channel axis of the stored data, when per channel. */
+  axis?: number;
+}
+
+/** An activation quantized at run time (DynamicQuantizeLinear) or by a QuantizeLinear node. */
+export interface ActivationQ {
+  q: string;
+  scale: string;
+  zeroPoint: string;
+}
+
+export interface WeightRequest {
+  type: QuantType;
+  /** Per-channel axis in the original layout. */
+  axis?: number;
+  /** Store a 2-D weight transposed (Gemm transB=1 turned into MatMulInteger's [K, N]). */
+  transpose?: boolean;
+}
+
+/**
+ * State of one quantization run over a model: the editor, the recorder, dtype inference, the target's
+ * forms, and caches so a weight or activation shared by several nodes is quantized once.
+ */
+export class QuantSession {
+  readonly editor: GraphEditor;
+  readonly rec: QuantRecorder;
+  readonly forms: TargetForms;
+  readonly opset: number;
+  private typesCache: ElemTypes | undefined;
+  private scratch: Float32Array | undefined;
+  private readonly stored = new Map<string, StoredWeight>();
+  private readonly scalarZp = new Map<string, string>();
+  private readonly dequantized = new Map<Graph, Map<string, string>>();
+  /** Quantized activations per graph, so several readers share one quantization. */
+  readonly activations = new Map<Graph, Map<string, ActivationQ>>();
+  /** Float constants some node stopped reading; removed at the end when nothing reads them. */
+  readonly touched: ConstantRef[] = [];
+
+  constructor(readonly model: Model, readonly options: QuantOptions, readonly ctx: PassContext) {
+    this.editor = new GraphEditor(model);
+    this.rec = new QuantRecorder(ctx);
+    this.forms = TARGET_FORMS[options.target];
+    const opset = model.opset('');
+    if (opset === undefined) throw new ForgeError(ForgeErrorCode.INVALID_MODEL, 'the model imports no default-domain (ai.onnx) opset');
+    if (opset < 11) {
+      throw new ForgeError(ForgeErrorCode.UNSUPPORTED_OP, `INT8 quantization needs opset 11 or later (DynamicQuantizeLinear, per-axis quantization); the model imports opset ${opset}. Convert the model to a newer opset first`, {
+        details: { opset },
+      });
+    }
+    this.opset = opset;
+  }
+
+  get types(): ElemTypes {
+    if (!this.typesCache) this.typesCache = inferElemTypes(this.model);
+    return this.typesCache;
+  }
+
+  /** Per-axis DequantizeLinear exists from opset 13. */
+  get perAxisDequantize(): boolean {
+    return this.opset >= 13;
+  }
+
+  weightType(): QuantType {
+    return quantType(this.options.weightType, this.options.symmetric, this.options.reduceRange);
+  }
+
+  /**
+   * Checks that an activation input is float32. Its type comes from dtype inference, or else from the
+   * op schema (it shares a type variable with the float weight); a value whose type neither gives is
+   * reported, never skipped silently.
+   */
+  activationProblem(graph: Graph, node: NodeProto, name: string, fromSchema: number | undefined): string | undefined {
+    const t = this.types.get(graph, name) ?? fromSchema;
+    if (t === undefined) {
+      const why = this.types.unknown.find((u) => u.value === name)?.reason ?? 'dtype inference could not type it';
+      this.rec.unknownType(graph, node, name, why);
+      return `element type of "${name}" is unknown (${why})`;
+    }
+    if (t !== DataType.FLOAT) return `input "${name}" is ${dtypeName(t)}; INT8 quantization takes float32`;
+    return undefined;
+  }
+
+  coverageKey(ref: ConstantRef): string {
+    return `${ref.owner.path}::${ref.name}`;
+  }
+
+  /** Quantizes a float constant (once per layout) and adds its initializers next to the original. */
+  storeWeight(ref: ConstantRef, req: WeightRequest): { ok: true; w: StoredWeight } | { ok: false; reason: string } {
+    const key = `${this.coverageKey(ref)}|${req.type.name}|${req.type.qmin}|${req.type.qmax}|${req.axis ?? '-'}|${req.transpose ? 'T' : ''}`;
+    const hit = this.stored.get(key);
+    if (hit) return { ok: true, w: hit };
+    const dims = constantDims(ref);
+    const r = quantizeWeight(this.floats(ref), dims, req.type, req.axis);
+    if (!r.ok) return r;
+    let data = r.weight.data;
+    let outDims = dims;
+    let axis = req.axis;
+    if (req.transpose) {
+      const [rows, cols] = dims as [number, number];
+      data = transpose2d(data, rows, cols, data instanceof Int8Array ? new Int8Array(data.length) : new Uint8Array(data.length));
+      outDims = [cols, rows];
+      if (axis !== undefined) axis = 1 - axis;
+    }
+    const base = ref.name.replace(/[^A-Za-z0-9_.:/-]/g, '_');
+    const g = ref.owner;
+    const dt = req.type.dataType;
+    const perChannel = r.weight.scale.length > 1 || req.axis !== undefined;
+    const sDims = perChannel ? [r.weight.scale.length] : [];
+    const w: StoredWeight = {
+      key,
+      q: this.editor.tensor(g, `${base}_quantized`, dt, outDims, data),
+      scale: this.editor.tensor(g, `${base}_scale`, DataType.FLOAT, sDims, r.weight.scale),
+      zeroPoint: this.editor.tensor(g, `${base}_zero_point`, dt, sDims, zeroPointArray(dt, r.weight.zeroPoint)),
+      weight: r.weight,
+      dims: outDims,
+    };
+    if (axis !== undefined) w.axis = axis;
+    this.stored.set(key, w);
+    return { ok: true, w };
+  }
+
+  /**
+   * Float32 values of a constant for one-shot reading: a view when the bytes are 4-byte aligned, else
+   * a copy into a reused scratch buffer. Tensor payloads are views into the model file at arbitrary
+   * offsets, so a fresh copy per weight would allocate (and garbage-collect) the whole model again.
+   */
+  floats(ref: ConstantRef): Float32Array {
+    if (ref.tensor.dataType !== DataType.FLOAT) return constantFloats(ref);
+    const raw = tensorRawBytes(ref.tensor);
+    const n = raw.length >> 2;
+    if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, n);
+    if (!this.scratch || this.scratch.length < n) this.scratch = new Float32Array(n);
+    new Uint8Array(this.scratch.buffer, 0, n * 4).set(raw.subarray(0, n * 4));
+    return this.scratch.subarray(0, n);
+  }
+
+  /** A scalar zero point for a weight whose channels share one (ConvInteger needs a scalar). */
+  scalarZeroPoint(w: StoredWeight, owner: Graph): string | undefined {
+    if (w.weight.zeroPoint.length === 1) return w.zeroPoint;
+    if (!uniformZeroPoint(w.weight)) return undefined;
+    let name = this.scalarZp.get(w.key);
+    if (!name) {
+      const dt = w.weight.type.dataType;
+      name = this.editor.tensor(owner, `${w.zeroPoint}_scalar`, dt, [], zeroPointArray(dt, [w.weight.zeroPoint[0] as number]));
+      this.scalarZp.set(w.key, name);
+    }
+    return name;
+  }
+
+  /**
+   * The dequantized form of a stored weight in `graph`: one DequantizeLinear per graph, inserted
+   * before the first node that reads it, reused by later readers.
+   */
+  dequantizedWeight(graph: Graph, w: StoredWeight, before: NodeProto): string {
+    let byGraph = this.dequantized.get(graph);
+    if (!byGraph) this.dequantized.set(graph, (byGraph = new Map()));
+    const hit = byGraph.get(w.key);
+    if (hit) return hit;
+    const out = this.editor.name(`${w.q}_dequantized`);
+    const attrs = w.axis !== undefined ? { axis: w.axis } : {};
+    graph.addNode(this.editor.node('DequantizeLinear', [w.q, w.scale, w.zeroPoint], [out], attrs, `${nodeLabel(before)}_weight_DequantizeLinear`), { before });
+    byGraph.set(w.key, out);
+    return out;
+  }
+
+  /** Removes the float constants that no node reads any more. */
+  releaseTouched(): void {
+    const seen = new Set<string>();
+    for (const ref of this.touched) {
+      const k = this.coverageKey(ref);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      this.editor.releaseIfUnused(ref);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { DataType, attrInt, dtypeName, tensorDims, type Graph, type NodeProto } from '@onnx-forge/core';
+import { findConstant, type ConstantRef } from './quant-graph.js';
+import type { QuantSession } from './quant-session.js';
+
+/**
+ * Rewrites shared by dynamic and static quantization that touch only constant weights: the weight-only
+ * form (int8 weights + DequantizeLinear feeding the float op) and the embedding-table Gather.
+ */
+
+function layoutLabel(axis: number | undefined, channels: number): string {
+  return axis === undefined ? 'per-tensor' : `per-channel (axis ${axis}, ${channels} channels)`;
+}
+
+/**
+ * Replaces input `index` of `node` (a float constant) by its int8 form dequantized in front of the
+ * node. Returns a description or the reason it could not.
+ */
+export function weightOnly(s: QuantSession, graph: Graph, node: NodeProto, index: number, ref: ConstantRef, axis: number | undefined): { ok: true; how: string } | { ok: false; reason: string } {
+  let note = '';
+  if (axis !== undefined && !s.perAxisDequantize) {
+    axis = undefined;
+    note = `; per-tensor because per-axis DequantizeLinear needs opset 13 (model: ${s.opset})`;
+  }
+  const type = s.weightType();
+  const r = s.storeWeight(ref, axis === undefined ? { type } : { type, axis });
+  if (!r.ok) return r;
+  const dq = s.dequantizedWeight(graph, r.w, node);
+  graph.setInput(node, index, dq);
+  s.touched.push(ref);
+  return { ok: true, how: `${type.name} weights ${layoutLabel(r.w.axis, r.w.weight.scale.length)} + DequantizeLinear feeding float ${node.opType}${note}` };
+}
+
+/**
+ * Gather over a constant float table (an embedding): the table is stored as 8-bit codes and only the
+ * gathered rows are dequantized. Per-channel gives each row its own scale (rows are tokens, whose
+ * norms differ), applied by gathering the scales with the same indices.
+ */
+export function quantizeGather(s: QuantSession, graph: Graph, node: NodeProto): void {
+  const [dataName = '', indices = ''] = node.input;
+  const ref = findConstant(graph, dataName);
+  if (!ref) return s.rec.skipped(graph, node, 'the data input is computed at run time; only constant tables (embeddings) are quantized');
+  if (ref.tensor.dataType !== DataType.FLOAT) return s.rec.skipped(graph, node, `the table is ${dtypeName(ref.tensor.dataType)}, not float32`);
+  if (findConstant(graph, indices)) return s.rec.skipped(graph, node, 'both inputs are constants: a constant-folding candidate, not an embedding lookup');
+  const dims = tensorDims(ref.tensor);
+  if (dims.length === 0) return s.rec.skipped(graph, node, 'the table is a scalar');
+  const axis = attrInt(node, 'axis', 0);
+  const type = s.weightType();
+  const out = node.output[0] as string;
+  const perRow = s.options.perChannel && (axis === 0 || axis === -dims.length) && dims.length >= 2;
+  const r = s.storeWeight(ref, perRow ? { type, axis: 0 } : { type });
+  if (!r.ok) return s.rec.skipped(graph, node, r.reason);
+  const w = r.w;
+  const e = s.editor;
+  const gathered = e.name(`${out}_quantized`);
+  const gather = e.node('Gather', [w.q, indices], [gathered], { axis }, `${node.name || 'Gather'}_quant`);
+  if (!perRow) {
+    const dq = e.node('DequantizeLinear', [gathered, w.scale, w.zeroPoint], [out], {}, `${node.name || 'Gather'}_DequantizeLinear`);
+    graph.replaceNode(node, [gather, dq]);
+  } else {
+    // Scales as a [rows, 1, ...] table so the gathered scales broadcast over each row.
+    const rows = dims[0] as number;
+    const tableDims = [rows, ...dims.slice(1).map(() => 1)];
+    const scaleTable = e.tensor(ref.owner, `${w.scale}_rows`, DataType.FLOAT, tableDims, w.weight.scale);
+    const asFloat = e.name(`${out}_float`);
+    const rowScale = e.name(`${out}_row_scale`);
+    const nodes = [
+      gather,
+      e.node('Cast', [gathered], [asFloat], { to: DataType.FLOAT }),
+      e.node('Gather', [scaleTable, indices], [rowScale], { axis: 0 }),
+    ];
+    const zp = w.weight.zeroPoint;
+    if (zp.every((z) => z === 0)) {
+      nodes.push(e.node('Mul', [asFloat, rowScale], [out]));
+    } else {
+      // (q - zp) * s = q * s + (-zp * s): one more gathered table instead of a Sub on every element.
+      const offsets = new Float32Array(rows);
+      for (let i = 0; i < rows; i++) offsets[i] = Math.fround(-(zp[i] as number) * (w.weight.scale[i] as number));
+      const offsetTable = e.tensor(ref.owner, `${w.scale}_row_offset`, DataType.FLOAT, tableDims, offsets);
+      const scaled = e.name(`${out}_scaled`);
+      const rowOffset = e.name(`${out}_row_offset`);
+      nodes.push(
+        e.node('Mul', [asFloat, rowScale], [scaled]),
+        e.node('Gather', [offsetTable, indices], [rowOffset], { axis: 0 }),
+        e.node('Add', [scaled, rowOffset], [out]),
+      );
+    }
+    graph.replaceNode(node, nodes);
+  }
+  s.touched.push(ref);
+  s.rec.quantized(graph, node, `Gather over ${type.name} table ${perRow ? `with per-row scales (${dims[0]} rows)` : 'per-tensor'} + ${perRow ? 'Mul' : 'DequantizeLinear'} of the gathered rows`);
+}
