@@ -1,2 +1,30 @@
+export { createSession, resolveBackend as getBackend, CREATE_OPTION_KEYS } from './create-session.js';
+export { configureWebBackend } from './web-backend.js';
+export type { WebBackendConfig } from './web-backend.js';
+export type { NodeBackendOptions } from './node-backend.js';
+export type { CreateSessionOptions } from './create-session.js';
+export { createPool, PoolSession, locateWorker } from './worker-pool.js';
+export type { PoolOptions, PoolStats } from './worker-pool.js';
+export { SessionCache, defaultSessionCache } from './session-cache.js';
+export type { SessionCacheStats, SessionFactory } from './session-cache.js';
+export { validateSessionOptions, SESSION_OPTION_KEYS } from './session-options.js';
+export type { SessionOptions, ValidatedSessionOptions } from './session-options.js';
+export { precisionOrder } from './precision.js';
+export type { PrecisionChoice, PrecisionPolicy } from './precision.js';
+export { isModelVariants, modelKey, applyFreeDimensionOverrides } from './model-source.js';
+export type { ModelSource, ModelVariants } from './model-source.js';
+export { providerName, toValueInfo } from './backend.js';
+export type { RuntimeBackend, BackendSession, OrtSessionOptions, ProviderConfig, ProviderFeatures } from './backend.js';
+export { initProviderOnce, providerStatus, forgetProviderState } from './provider-init.js';
+export type { InitOutcome } from './provider-init.js';
+export { prepareFeeds, checkOutputNames } from './feeds.js';
+export {
+  toFloat16, fromFloat16, toInt64, fromInt64, tensorFromArray, zerosTensor, elementTypeOfArray, arrayCtorFor, ELEMENT_TYPES,
+} from './tensor.js';
+export { Emitter } from './emitter.js';
 export { OrtRunner } from './ort-runner.js';
 export type { OrtRunnerOptions } from './ort-runner.js';
+export type {
+  ElementType, TensorLike, OutputTensor, FeedValue, Feeds, Outputs, ValueInfo, BackendName, SkipPhase, ProviderSkip, Precision,
+  RunOptions, RunTiming, ReadyInfo, WorkerExitInfo, SessionEvents, SessionEventName, SessionEvent, Session,
+} from './types.js';

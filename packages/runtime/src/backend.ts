@@ -1,0 +1,79 @@
+import type { OutputTensor, TensorLike, ValueInfo } from './types.js';
+
+/**
+ * What the session layer needs from an onnxruntime build. Two implementations ship (onnxruntime-node
+ * and onnxruntime-web); tests and embedders can pass their own object (e.g. one wrapping a real
+ * backend with a provider that fails on its first run), in the way clocks and loaders are injected.
+ */
+
+/** An execution provider as onnxruntime takes it: a name or `{ name, ...providerOptions }`. */
+export type ProviderConfig = string | { readonly name: string; readonly [option: string]: unknown };
+
+export function providerName(p: ProviderConfig): string {
+  return typeof p === 'string' ? p : p.name;
+}
+
+/** The session options handed to onnxruntime (already validated; execution providers added per attempt). */
+export interface OrtSessionOptions {
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
+  intraOpNumThreads?: number;
+  interOpNumThreads?: number;
+  executionMode?: 'sequential' | 'parallel';
+  enableCpuMemArena?: boolean;
+  enableMemPattern?: boolean;
+  optimizedModelFilePath?: string;
+  externalData?: { path: string; data: Uint8Array }[];
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  extra?: Record<string, unknown>;
+  executionProviders?: ProviderConfig[];
+}
+
+/** A created onnxruntime session, reduced to what the runtime uses. */
+export interface BackendSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ValueInfo[];
+  readonly outputMetadata: readonly ValueInfo[];
+  /** `feeds` are the backend's own tensors (from `toTensor`). */
+  run(feeds: Record<string, unknown>, fetches?: readonly string[]): Promise<Record<string, OutputTensor>>;
+  release(): Promise<void>;
+}
+
+export interface ProviderFeatures {
+  /** The provider runs fp16 kernels natively (true), emulates them (false), or cannot tell (undefined). */
+  readonly fp16Native?: boolean;
+  readonly note?: string;
+}
+
+export interface RuntimeBackend {
+  /** 'node', 'web', or a custom name (part of the session cache key). */
+  readonly name: string;
+  /** The provider that needs nothing to start ('cpu' for node, 'wasm' for web). */
+  readonly defaultProvider: string;
+  /** Whether model file paths can be handed to onnxruntime (which then reads external data next to them). */
+  readonly acceptsPaths: boolean;
+  /** Resolve phase: undefined when the provider can be tried here, else why it cannot (no side effects). */
+  resolveProvider(provider: string): Promise<string | undefined>;
+  /**
+   * Init phase: start the provider once, independent of any model (a tiny probe model). Rejects when it
+   * cannot start. Callers memoize the outcome per backend and provider, as onnxruntime does itself.
+   */
+  initProvider(provider: ProviderConfig): Promise<void>;
+  /** Create phase. `model` is bytes, or a path when `acceptsPaths`. */
+  createSession(model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession>;
+  /** Wraps a validated tensor in the backend's Tensor class (its own tensors pass through). */
+  toTensor(t: TensorLike): unknown;
+  /** What the provider does with fp16 (for the automatic precision choice). */
+  providerFeatures(provider: string): Promise<ProviderFeatures>;
+}
+
+/** Converts onnxruntime's value metadata into ValueInfo (an empty shape means "not declared" in both builds). */
+export function toValueInfo(names: readonly string[], metadata: readonly unknown[] | undefined): ValueInfo[] {
+  return names.map((name, i) => {
+    const m = metadata?.[i] as { isTensor?: boolean; type?: string; shape?: readonly (number | string)[] } | undefined;
+    if (!m || m.isTensor === false) return { name, type: undefined, shape: undefined };
+    // onnxruntime reports both "scalar" and "rank unknown" as []: treat it as unknown rather than reject real feeds.
+    const shape = m.shape && m.shape.length > 0 ? m.shape.map((d) => (typeof d === 'number' && d < 0 ? '' : d)) : undefined;
+    return { name, type: m.type as ValueInfo['type'], shape };
+  });
+}

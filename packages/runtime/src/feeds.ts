@@ -1,0 +1,154 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { arrayMatchesType, convertValues, elementCount, elementTypeOfArray, isElementType } from './tensor.js';
+import type { ElementType, FeedValue, Feeds, TensorLike, ValueInfo } from './types.js';
+
+/**
+ * Turns what the caller passed into tensors and checks them against the inputs the model declares,
+ * so that a mistake is a FORGE_BAD_INPUT naming the input and what was expected, not an onnxruntime
+ * message about "invalid dimensions for input x index 0" (or, for a wrong length, a crash).
+ */
+
+const ARRAY_NAME: Record<ElementType, string> = {
+  float32: 'Float32Array', float16: 'Uint16Array (fp16 bits)', float64: 'Float64Array', int8: 'Int8Array',
+  uint8: 'Uint8Array', int16: 'Int16Array', uint16: 'Uint16Array', int32: 'Int32Array', uint32: 'Uint32Array',
+  int64: 'BigInt64Array', uint64: 'BigUint64Array', bool: 'Uint8Array', string: 'string[]',
+};
+
+function badInput(message: string, details: Record<string, unknown> = {}): ForgeError {
+  return new ForgeError(ForgeErrorCode.BAD_INPUT, message, { details });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) return value.constructor.name;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+function isTensorLike(v: object): v is TensorLike {
+  return 'data' in v && 'dims' in v && 'type' in v;
+}
+
+/** One feed as a tensor, before it is checked against the model. */
+function toTensor(name: string, value: FeedValue, info: ValueInfo | undefined): TensorLike {
+  const declared = info?.type;
+  if (ArrayBuffer.isView(value)) {
+    const shape = info?.shape;
+    if (!shape || shape.some((d) => typeof d !== 'number')) {
+      throw badInput(`input '${name}' was given as a bare ${describe(value)} but its shape [${(shape ?? ['?']).join(', ')}] is not fixed: pass { data, dims }`, { input: name });
+    }
+    return { type: typeFor(value, declared), dims: shape as number[], data: value as TensorLike['data'] };
+  }
+  if (typeof value !== 'object' || value === null) {
+    throw badInput(`input '${name}' must be a Tensor, { data, dims } or a typed array, got ${describe(value)}`, { input: name });
+  }
+  if (isTensorLike(value) && !('shape' in value)) {
+    // onnxruntime Tensors (of either build) and plain tensors: used as they are; GPU-resident ones have no readable data.
+    return value;
+  }
+  const v = value as { data?: unknown; dims?: readonly number[]; shape?: readonly number[]; type?: ElementType };
+  const dims = v.dims ?? v.shape ?? (info?.shape && info.shape.every((d) => typeof d === 'number') ? (info.shape as number[]) : undefined);
+  if (v.data === undefined) throw badInput(`input '${name}' has no data`, { input: name });
+  if (v.type !== undefined && !isElementType(v.type)) throw badInput(`input '${name}' has unknown type '${String(v.type)}'`, { input: name });
+  if (Array.isArray(v.data)) {
+    const type = v.type ?? declared;
+    if (!type) throw badInput(`input '${name}' was given as plain values but its element type is unknown: pass { type }`, { input: name });
+    return { type, dims: dims ?? [v.data.length], data: convertValues(v.data, type) };
+  }
+  if (!ArrayBuffer.isView(v.data)) throw badInput(`input '${name}' data must be a typed array or an array, got ${describe(v.data)}`, { input: name });
+  if (!dims) throw badInput(`input '${name}' needs dims: its declared shape [${(info?.shape ?? ['?']).join(', ')}] is not fixed`, { input: name });
+  return { type: v.type ?? typeFor(v.data, declared), dims, data: v.data as TensorLike['data'] };
+}
+
+/** The element type of a bare typed array: the model's declared type settles Uint16Array (fp16) and Uint8Array (bool). */
+function typeFor(data: unknown, declared: ElementType | undefined): string {
+  if (declared && arrayMatchesType(data, declared)) return declared;
+  return elementTypeOfArray(data) ?? describe(data);
+}
+
+export interface PreparedFeeds {
+  readonly names: string[];
+  readonly tensors: TensorLike[];
+}
+
+/**
+ * Normalizes and validates feeds against the declared inputs: every declared input present, no unknown
+ * names, element types equal, data container right for the type, data length = product of dims, rank and
+ * fixed dims as declared, and each symbolic dim (e.g. 'batch') the same size across all inputs.
+ */
+export function prepareFeeds(feeds: Feeds, inputs: readonly ValueInfo[], byName: ReadonlyMap<string, ValueInfo>): PreparedFeeds {
+  if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds) || ArrayBuffer.isView(feeds)) {
+    throw badInput(`feeds must be an object mapping input names to tensors, got ${describe(feeds)}`);
+  }
+  const names: string[] = [];
+  const tensors: TensorLike[] = [];
+  let symbols: Map<string, { size: number; input: string }> | undefined;
+  for (const name in feeds) {
+    const info = byName.get(name);
+    if (!info) {
+      throw badInput(`unknown input '${name}': the model's inputs are ${inputs.map((i) => `'${i.name}'`).join(', ') || '(none)'}`, { input: name, expected: inputs.map((i) => i.name) });
+    }
+    const tensor = toTensor(name, feeds[name] as FeedValue, info);
+    checkTensor(name, tensor, info);
+    if (info.shape) {
+      for (let i = 0; i < info.shape.length; i++) {
+        const d = info.shape[i];
+        if (typeof d !== 'string' || d === '') continue;
+        const size = tensor.dims[i] as number;
+        symbols ??= new Map();
+        const seen = symbols.get(d);
+        if (seen && seen.size !== size) {
+          throw badInput(`dimension '${d}' is ${seen.size} in input '${seen.input}' but ${size} in input '${name}'`, { input: name, dim: d });
+        }
+        if (!seen) symbols.set(d, { size, input: name });
+      }
+    }
+    names.push(name);
+    tensors.push(tensor);
+  }
+  if (names.length !== inputs.length) {
+    const missing = inputs.filter((i) => !(i.name in feeds)).map((i) => i.name);
+    throw badInput(`missing input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`, { missing });
+  }
+  return { names, tensors };
+}
+
+function checkTensor(name: string, t: TensorLike, info: ValueInfo): void {
+  const { type, dims } = t;
+  if (info.type !== undefined && type !== info.type) {
+    throw badInput(`input '${name}' must be ${info.type} (${ARRAY_NAME[info.type]}), got ${type}`, { input: name, expected: info.type, got: type });
+  }
+  if (!Array.isArray(dims) || dims.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw badInput(`input '${name}' dims must be non-negative integers, got ${JSON.stringify(dims)}`, { input: name });
+  }
+  if ((t as { location?: string }).location === undefined || (t as { location?: string }).location === 'cpu') {
+    const data = t.data;
+    if (isElementType(type) && !arrayMatchesType(data, type)) {
+      throw badInput(`input '${name}' of type ${type} needs a ${ARRAY_NAME[type]}, got ${describe(data)}`, { input: name });
+    }
+    const n = elementCount(dims);
+    if ((data as ArrayLike<unknown>).length !== n) {
+      throw badInput(`input '${name}' has ${(data as ArrayLike<unknown>).length} values but dims [${dims.join(', ')}] need ${n}`, { input: name });
+    }
+  }
+  const shape = info.shape;
+  if (!shape) return;
+  if (dims.length !== shape.length) {
+    throw badInput(`input '${name}' must have rank ${shape.length} ([${shape.join(', ')}]), got dims [${dims.join(', ')}]`, { input: name, expected: shape, got: dims });
+  }
+  for (let i = 0; i < shape.length; i++) {
+    const want = shape[i];
+    if (typeof want === 'number' && dims[i] !== want) {
+      throw badInput(`input '${name}' dimension ${i} must be ${want} ([${shape.join(', ')}]), got dims [${dims.join(', ')}]`, { input: name, expected: shape, got: dims });
+    }
+  }
+}
+
+/** Checks requested output names. */
+export function checkOutputNames(outputs: readonly string[], declared: readonly string[]): void {
+  for (const o of outputs) {
+    if (!declared.includes(o)) {
+      throw badInput(`unknown output '${o}': the model's outputs are ${declared.map((d) => `'${d}'`).join(', ')}`, { output: o });
+    }
+  }
+}

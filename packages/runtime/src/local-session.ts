@@ -1,0 +1,145 @@
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
+import type { BackendSession, RuntimeBackend } from './backend.js';
+import { Emitter } from './emitter.js';
+import { checkOutputNames, prepareFeeds } from './feeds.js';
+import type { Feeds, Outputs, Precision, ProviderSkip, ReadyInfo, RunOptions, Session, SessionEvents, ValueInfo } from './types.js';
+
+let nextId = 0;
+export function newSessionId(prefix: string): string {
+  return `${prefix}${++nextId}`;
+}
+
+export interface LocalSessionInfo {
+  readonly backend: RuntimeBackend;
+  readonly provider: string;
+  readonly precision: Precision;
+  readonly precisionReason: string;
+  readonly skipped: readonly ProviderSkip[];
+}
+
+/**
+ * A session in this thread. onnxruntime's run() is synchronous inside (it blocks the event loop for
+ * the whole inference, onnxruntime #19611), so timeouts and cancellation are checked before the run
+ * starts and when it ends: a result that arrives after the deadline still rejects with FORGE_TIMEOUT,
+ * so the rule callers see is the same as the pool's, which also never blocks (see createPool).
+ */
+export class LocalSession implements Session {
+  readonly id = newSessionId('s');
+  readonly backend: string;
+  readonly provider: string;
+  readonly precision: Precision;
+  readonly precisionReason: string;
+  readonly skipped: readonly ProviderSkip[];
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ValueInfo[];
+  readonly outputMetadata: readonly ValueInfo[];
+  private readonly inputsByName: Map<string, ValueInfo>;
+  private readonly events = new Emitter<SessionEvents>();
+  private readonly impl: RuntimeBackend;
+  private inflight = 0;
+  private idle: (() => void) | undefined;
+  private releasing: Promise<void> | undefined;
+
+  constructor(private readonly handle: BackendSession, info: LocalSessionInfo) {
+    this.impl = info.backend;
+    this.backend = info.backend.name;
+    this.provider = info.provider;
+    this.precision = info.precision;
+    this.precisionReason = info.precisionReason;
+    this.skipped = info.skipped;
+    this.inputNames = handle.inputNames;
+    this.outputNames = handle.outputNames;
+    this.inputMetadata = handle.inputMetadata;
+    this.outputMetadata = handle.outputMetadata;
+    this.inputsByName = new Map(handle.inputMetadata.map((m) => [m.name, m]));
+  }
+
+  get released(): boolean {
+    return this.releasing !== undefined;
+  }
+
+  on<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Used by createSession to announce the ready event to listeners given in its options. */
+  emitReady(info: ReadyInfo): void {
+    this.events.emit('ready', info);
+  }
+
+  run(feeds: Feeds, options?: RunOptions): Promise<Outputs> {
+    const started = performance.now();
+    let ortFeeds: Record<string, unknown>;
+    try {
+      if (this.releasing) throw new ForgeError(ForgeErrorCode.RUNTIME, `session ${this.id} was released; create a new one`);
+      if (options?.signal?.aborted) throw cancelled(options.signal);
+      const prepared = prepareFeeds(feeds, this.inputMetadata, this.inputsByName);
+      if (options?.outputs) checkOutputNames(options.outputs, this.outputNames);
+      ortFeeds = {};
+      for (let i = 0; i < prepared.names.length; i++) ortFeeds[prepared.names[i] as string] = this.impl.toTensor(prepared.tensors[i] as never);
+    } catch (e) {
+      this.emitRun(started, started, e);
+      return Promise.reject(e);
+    }
+    this.inflight++;
+    const runStart = performance.now();
+    return this.handle.run(ortFeeds, options?.outputs).then(
+      (out) => {
+        const ended = performance.now();
+        this.done();
+        if (options?.timeoutMs !== undefined && ended - started > options.timeoutMs) {
+          const e = new ForgeError(ForgeErrorCode.TIMEOUT, `run took ${(ended - started).toFixed(1)} ms, over its ${options.timeoutMs} ms limit (in-process runs cannot be interrupted; use createPool)`, { details: { timeoutMs: options.timeoutMs } });
+          this.emitRun(started, runStart, e, ended);
+          throw e;
+        }
+        if (options?.signal?.aborted) {
+          const e = cancelled(options.signal);
+          this.emitRun(started, runStart, e, ended);
+          throw e;
+        }
+        this.emitRun(started, runStart, undefined, ended);
+        return out;
+      },
+      (e: unknown) => {
+        const ended = performance.now();
+        this.done();
+        const err = isForgeError(e) ? e : new ForgeError(ForgeErrorCode.RUNTIME, `onnxruntime run failed on ${this.provider}: ${errorMessage(e)}`, { cause: e });
+        this.emitRun(started, runStart, err, ended);
+        throw err;
+      },
+    );
+  }
+
+  private done(): void {
+    if (--this.inflight === 0 && this.idle) this.idle();
+  }
+
+  private emitRun(started: number, runStart: number, error: unknown, ended = performance.now()): void {
+    if (!this.events.has('run')) return;
+    this.events.emit('run', {
+      sessionId: this.id,
+      provider: this.provider,
+      queueMs: 0,
+      runMs: ended - runStart,
+      totalMs: ended - started,
+      ok: error === undefined,
+      ...(error === undefined ? {} : { error: errorMessage(error), errorCode: isForgeError(error) ? error.code : ForgeErrorCode.RUNTIME }),
+    });
+  }
+
+  release(): Promise<void> {
+    this.releasing ??= (async () => {
+      if (this.inflight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+      await this.handle.release();
+      this.events.emit('release', { sessionId: this.id });
+      this.events.clear();
+    })();
+    return this.releasing;
+  }
+}
+
+export function cancelled(signal: AbortSignal): ForgeError {
+  const reason = signal.reason === undefined ? '' : `: ${errorMessage(signal.reason)}`;
+  return new ForgeError(ForgeErrorCode.CANCELLED, `run cancelled${reason}`, { cause: signal.reason });
+}

@@ -1,0 +1,139 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type * as OrtNode from 'onnxruntime-node';
+import { type BackendSession, type OrtSessionOptions, type ProviderConfig, type ProviderFeatures, type RuntimeBackend, providerName, toValueInfo } from './backend.js';
+import { probeModel } from './probe-model.js';
+import type { OutputTensor, TensorLike } from './types.js';
+
+/**
+ * onnxruntime-node. Measured on onnxruntime-node 1.30 (Linux, no GPU): `cuda` rejects at create with
+ * "Failed to load shared library" (its libraries are not installed with onnxruntime-node-install=skip),
+ * `webgpu` rejects at create with "Failed to get a WebGPU adapter"; each failure takes about 1 ms and
+ * leaves CPU sessions working. Neither is retried by onnxruntime once it fails, so the runtime
+ * remembers init failures too.
+ */
+
+let ortPromise: Promise<typeof OrtNode> | undefined;
+
+export function loadOrtNode(): Promise<typeof OrtNode> {
+  ortPromise ??= import('onnxruntime-node');
+  return ortPromise;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Where onnxruntime-node keeps its native binding and the provider libraries it may download. */
+function bindingDir(): string | undefined {
+  try {
+    return path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Library files a non-bundled provider needs beside the binding (onnxruntime-node's install manifest). */
+function providerLibraries(provider: string): string[] | undefined {
+  if (process.platform === 'linux') return ['libonnxruntime_providers_shared.so', `libonnxruntime_providers_${provider}.so`];
+  if (process.platform === 'win32') return ['onnxruntime_providers_shared.dll', `onnxruntime_providers_${provider}.dll`];
+  return undefined;
+}
+
+export interface NodeBackendOptions {
+  /**
+   * How providers other than cpu are started the first time: in this process (default; failures measured
+   * here are clean rejections), or in a child process, which keeps GPU driver state, driver aborts and
+   * native log noise out of this process at the cost of one Node start (~100 ms) per provider.
+   */
+  probe?: 'in-process' | 'child-process';
+}
+
+class NodeBackend implements RuntimeBackend {
+  readonly name = 'node';
+  readonly defaultProvider = 'cpu';
+  readonly acceptsPaths = true;
+  private ort: typeof OrtNode | undefined;
+
+  constructor(private readonly options: NodeBackendOptions) {}
+
+  private async load(): Promise<typeof OrtNode> {
+    this.ort ??= await loadOrtNode();
+    return this.ort;
+  }
+
+  async resolveProvider(provider: string): Promise<string | undefined> {
+    const ort = await this.load();
+    const backends = ort.listSupportedBackends();
+    const entry = backends.find((b) => b.name === provider);
+    if (!entry) {
+      return `onnxruntime-node ${ort.env.versions.node ?? ''} on ${process.platform}-${process.arch} has no '${provider}' provider (it has ${backends.map((b) => b.name).join(', ')})`;
+    }
+    if (!entry.bundled) {
+      const dir = bindingDir();
+      const libs = providerLibraries(provider);
+      const missing = dir && libs ? libs.filter((l) => !existsSync(path.join(dir, l))) : [];
+      if (missing.length > 0) {
+        return `the ${provider} provider libraries are not installed (${missing.join(', ')} missing in ${dir}): onnxruntime-node was installed with onnxruntime-node-install=skip or offline; reinstall it with --onnxruntime-node-install=cuda12 to use ${provider}`;
+      }
+    }
+    return undefined;
+  }
+
+  async initProvider(provider: ProviderConfig): Promise<void> {
+    if (providerName(provider) === 'cpu') return;
+    if (this.options.probe === 'child-process') {
+      const { probeInChildProcess } = await import('./provider-probe.js');
+      const result = await probeInChildProcess(provider, probeModel());
+      if (!result.ok) throw new Error(result.error);
+      return;
+    }
+    const ort = await this.load();
+    const session = await ort.InferenceSession.create(probeModel(), { executionProviders: [provider as OrtNode.InferenceSession.ExecutionProviderConfig], logSeverityLevel: 3 });
+    await session.release();
+  }
+
+  async createSession(model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession> {
+    const ort = await this.load();
+    const opts = options as OrtNode.InferenceSession.SessionOptions;
+    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+    return wrapSession(session);
+  }
+
+  toTensor(t: TensorLike): unknown {
+    const ort = this.ort;
+    if (!ort) throw new Error('onnxruntime-node is not loaded yet');
+    if (t instanceof ort.Tensor) return t;
+    return new ort.Tensor(t.type as OrtNode.Tensor.Type, t.data as OrtNode.Tensor.DataType, t.dims);
+  }
+
+  async providerFeatures(provider: string): Promise<ProviderFeatures> {
+    if (provider === 'cuda' || provider === 'tensorrt') return { fp16Native: true };
+    if (provider === 'webgpu') {
+      // onnxruntime-node's WebGPU is native Dawn: JavaScript cannot ask its adapter for shader-f16.
+      return { fp16Native: undefined, note: 'onnxruntime-node cannot report whether its WebGPU adapter has shader-f16; pass capabilities: { shaderF16: true } if it does' };
+    }
+    return { fp16Native: false };
+  }
+}
+
+export function wrapSession(session: OrtNode.InferenceSession): BackendSession {
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    inputMetadata: toValueInfo(session.inputNames, session.inputMetadata),
+    outputMetadata: toValueInfo(session.outputNames, session.outputMetadata),
+    run: (feeds, fetches) =>
+      (fetches ? session.run(feeds as OrtNode.InferenceSession.FeedsType, fetches) : session.run(feeds as OrtNode.InferenceSession.FeedsType)) as unknown as Promise<Record<string, OutputTensor>>,
+    release: () => session.release(),
+  };
+}
+
+const instances = new Map<string, NodeBackend>();
+
+/** The onnxruntime-node backend (one instance per probe mode, so remembered failures are shared). */
+export function nodeBackend(options: NodeBackendOptions = {}): RuntimeBackend {
+  const key = options.probe ?? 'in-process';
+  let b = instances.get(key);
+  if (!b) instances.set(key, (b = new NodeBackend({ probe: key })));
+  return b;
+}

@@ -1,0 +1,95 @@
+import { parentPort } from 'node:worker_threads';
+import { createLocalSession } from './create-session.js';
+import type { LocalSession } from './local-session.js';
+import { type FromWorker, type ToWorker, type WireTensor, toWireError, transferList } from './pool-protocol.js';
+
+/**
+ * Entry of a pool worker: one in-process session, driven by messages. Messages are handled strictly
+ * one after another, so a release never overlaps a run (onnxruntime-node's run executes in a
+ * setImmediate callback, after which a pending 'release' could otherwise slip in).
+ */
+
+const port = parentPort;
+if (!port) throw new Error('pool-worker must run in a worker thread');
+
+let session: LocalSession | undefined;
+let queue: Promise<void> = Promise.resolve();
+
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  if (transfer.length === 0) {
+    port?.postMessage(msg);
+    return;
+  }
+  try {
+    port?.postMessage(msg, transfer);
+  } catch {
+    // Buffers owned by onnxruntime's native side cannot be transferred: copy them instead.
+    port?.postMessage(msg);
+  }
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.kind) {
+    case 'init': {
+      try {
+        session = await createLocalSession(msg.model, {
+          ...msg.options,
+          onEvent: (e) => {
+            if (e.type === 'skip') {
+              const { type: _type, ...skip } = e;
+              post({ kind: 'skip', skip });
+            }
+          },
+        });
+        post({
+          kind: 'ready',
+          info: {
+            backend: session.backend,
+            provider: session.provider,
+            precision: session.precision,
+            precisionReason: session.precisionReason,
+            skipped: [...session.skipped],
+            createMs: 0,
+          },
+          inputNames: [...session.inputNames],
+          outputNames: [...session.outputNames],
+          inputMetadata: [...session.inputMetadata],
+          outputMetadata: [...session.outputMetadata],
+        });
+      } catch (e) {
+        post({ kind: 'init-error', error: toWireError(e) });
+      }
+      return;
+    }
+    case 'run': {
+      const started = performance.now();
+      try {
+        if (!session) throw new Error('the worker has no session');
+        const feeds: Record<string, WireTensor> = {};
+        for (let i = 0; i < msg.names.length; i++) feeds[msg.names[i] as string] = msg.tensors[i] as WireTensor;
+        const out = await session.run(feeds as never, msg.outputs ? { outputs: msg.outputs } : undefined);
+        const runMs = performance.now() - started;
+        const names = Object.keys(out);
+        const tensors = names.map((n) => {
+          const t = out[n] as { type: string; dims: readonly number[]; data: ArrayBufferView | string[] };
+          return { type: t.type, dims: [...t.dims], data: t.data };
+        });
+        post({ kind: 'result', id: msg.id, names, tensors, runMs }, transferList(tensors));
+      } catch (e) {
+        post({ kind: 'run-error', id: msg.id, error: toWireError(e), runMs: performance.now() - started });
+      }
+      return;
+    }
+    case 'release': {
+      await session?.release().catch(() => undefined);
+      session = undefined;
+      post({ kind: 'released' });
+      port?.close();
+      return;
+    }
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  queue = queue.then(() => handle(msg));
+});

@@ -1,0 +1,63 @@
+import type { ProviderFeatures } from './backend.js';
+import type { Precision } from './types.js';
+
+/**
+ * Which precision variant to load on a provider, in order of preference, each with the reason. fp16
+ * goes first only where the provider computes in fp16 natively (CUDA, TensorRT, WebGPU with
+ * shader-f16): on CPU and WebAssembly onnxruntime lacks fp16 kernels for many ops and inserts Casts
+ * at load time (onnxruntime #25824, #10919), so fp16 there is slower than fp32, not faster. int8 goes
+ * after fp32 on GPUs (ConvInteger has no CUDA kernel, #5127, so integer ops fall back to the CPU).
+ */
+
+export interface PrecisionChoice {
+  readonly precision: Precision;
+  readonly reason: string;
+}
+
+export interface PrecisionPolicy {
+  /** 'accuracy' (default) keeps fp32 ahead of int8 on CPU/wasm; 'speed' puts int8 first there. */
+  readonly prefer?: 'accuracy' | 'speed';
+  /** Overrides what the backend reports, e.g. { shaderF16: true } for onnxruntime-node's WebGPU. */
+  readonly capabilities?: { readonly shaderF16?: boolean };
+}
+
+const GPU_FP16 = new Set(['cuda', 'tensorrt', 'dml', 'coreml']);
+
+/** The variants to try on `provider`, best first (only those in `available`). */
+export function precisionOrder(provider: string, available: readonly Precision[], features: ProviderFeatures, policy: PrecisionPolicy = {}): PrecisionChoice[] {
+  const has = (p: Precision) => available.includes(p);
+  let fp16Native: boolean | undefined = features.fp16Native;
+  if (provider === 'webgpu' && policy.capabilities?.shaderF16 !== undefined) fp16Native = policy.capabilities.shaderF16;
+  if (GPU_FP16.has(provider)) fp16Native = true;
+
+  const out: PrecisionChoice[] = [];
+  // The first variant gets the reason it is preferred; later ones are fallbacks for when it fails to load.
+  const push = (p: Precision, reason: string) => {
+    if (!has(p) || out.some((c) => c.precision === p)) return;
+    const fallback = out.length > 0 ? `fallback after ${out.map((c) => c.precision).join(', ')} did not load: ` : '';
+    out.push({ precision: p, reason: fallback + reason });
+  };
+
+  if (fp16Native) {
+    push('fp16', `${provider} runs fp16 natively${features.note ? ` (${features.note})` : ''}: half the memory traffic of fp32`);
+    push('fp32', `${has('fp16') ? '' : 'no fp16 variant; '}fp32 is the reference precision`);
+    push('int8', `int8 on ${provider} may fall back to the CPU for integer ops (ConvInteger has no CUDA kernel, onnxruntime #5127)`);
+    return out;
+  }
+  const whyNotFp16 =
+    provider === 'webgpu'
+      ? fp16Native === false
+        ? 'the WebGPU adapter lacks shader-f16'
+        : `shader-f16 support is unknown${features.note ? ` (${features.note})` : ''}`
+      : `${provider} has no native fp16 kernels for most ops (onnxruntime inserts Casts: #25824, #10919)`;
+  const gpu = provider === 'webgpu' || provider === 'webnn' || provider === 'webgl';
+  if (policy.prefer === 'speed' && !gpu) {
+    push('int8', `prefer 'speed': int8 kernels on ${provider} are faster and 4x smaller than fp32; not fp16: ${whyNotFp16}`);
+    push('fp32', `fp32 is the reference precision; not fp16: ${whyNotFp16}`);
+  } else {
+    push('fp32', `fp32 is the reference precision; not fp16: ${whyNotFp16}${has('int8') && !gpu ? `; int8 is preferred with prefer: 'speed'` : ''}`);
+    push('int8', `int8 runs with integer kernels on ${provider}`);
+  }
+  push('fp16', `fp16 runs, but ${whyNotFp16}`);
+  return out;
+}

@@ -1,0 +1,129 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import type * as OrtWeb from 'onnxruntime-web';
+import { type BackendSession, type OrtSessionOptions, type ProviderConfig, type ProviderFeatures, type RuntimeBackend, providerName, toValueInfo } from './backend.js';
+import { probeModel } from './probe-model.js';
+import type { OutputTensor, TensorLike } from './types.js';
+
+/**
+ * onnxruntime-web: WebAssembly everywhere, plus WebGPU/WebNN/WebGL in browsers that have them. Its
+ * Node build registers only `wasm` and `cpu` (an alias of wasm); `webgpu` is "backend not found" there.
+ * WebAssembly settings are global and frozen once the first session initializes the wasm module, and
+ * a failed initialization is permanent for the page or process, hence `configureWebBackend`.
+ */
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+export interface WebBackendConfig {
+  /**
+   * WebAssembly threads. Default in Node: 1, because parallelism in Node comes from the worker pool and
+   * each extra wasm thread costs a pthread worker (~1 s to start the first session with 2 threads,
+   * measured here). In browsers onnxruntime's own default applies (needs cross-origin isolation).
+   */
+  numThreads?: number;
+  /** Where the .wasm files are served from (browsers; in Node they resolve from node_modules). */
+  wasmPaths?: string | Record<string, string>;
+}
+
+let config: WebBackendConfig = {};
+let ortPromise: Promise<typeof OrtWeb> | undefined;
+let initialized = false;
+
+/** Sets global WebAssembly options; must run before the first web session is created. */
+export function configureWebBackend(next: WebBackendConfig): void {
+  if (initialized) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'onnxruntime-web is already initialized: its WebAssembly options are frozen for this process; call configureWebBackend before creating the first web session');
+  }
+  if (next.numThreads !== undefined && (!Number.isInteger(next.numThreads) || next.numThreads < 1 || next.numThreads > 64)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `numThreads must be an integer from 1 to 64, got ${next.numThreads}`);
+  }
+  config = { ...config, ...next };
+}
+
+export function loadOrtWeb(): Promise<typeof OrtWeb> {
+  ortPromise ??= import('onnxruntime-web').then((ort) => {
+    const wasm = ort.env.wasm;
+    if (config.numThreads !== undefined) wasm.numThreads = config.numThreads;
+    else if (isNode && wasm.numThreads === undefined) wasm.numThreads = 1;
+    if (config.wasmPaths !== undefined) wasm.wasmPaths = config.wasmPaths;
+    return ort;
+  });
+  return ortPromise;
+}
+
+function webProviders(): string[] {
+  if (isNode) return ['wasm', 'cpu'];
+  const nav = ((globalThis as unknown as { navigator?: object }).navigator ?? {}) as object;
+  return ['wasm', 'cpu', ...('gpu' in nav ? ['webgpu'] : []), ...('ml' in nav ? ['webnn'] : []), 'webgl'];
+}
+
+class WebBackend implements RuntimeBackend {
+  readonly name = 'web';
+  readonly defaultProvider = 'wasm';
+  readonly acceptsPaths = !isNode;
+  private ort: typeof OrtWeb | undefined;
+  private shaderF16: Promise<boolean | undefined> | undefined;
+
+  private async load(): Promise<typeof OrtWeb> {
+    this.ort ??= await loadOrtWeb();
+    return this.ort;
+  }
+
+  async resolveProvider(provider: string): Promise<string | undefined> {
+    const available = webProviders();
+    if (available.includes(provider)) return undefined;
+    return isNode
+      ? `onnxruntime-web in Node has only the wasm backend; '${provider}' needs a browser (or use the node backend)`
+      : `this browser does not offer '${provider}' (available: ${available.join(', ')})`;
+  }
+
+  async initProvider(provider: ProviderConfig): Promise<void> {
+    const ort = await this.load();
+    try {
+      const session = await ort.InferenceSession.create(probeModel(), { executionProviders: [provider as OrtWeb.InferenceSession.ExecutionProviderConfig] });
+      await session.release();
+    } finally {
+      if (['wasm', 'cpu'].includes(providerName(provider))) initialized = true;
+    }
+  }
+
+  async createSession(model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession> {
+    const ort = await this.load();
+    const opts = options as OrtWeb.InferenceSession.SessionOptions;
+    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+    initialized = true;
+    return {
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      inputMetadata: toValueInfo(session.inputNames, session.inputMetadata),
+      outputMetadata: toValueInfo(session.outputNames, session.outputMetadata),
+      run: (feeds, fetches) =>
+        (fetches ? session.run(feeds as OrtWeb.InferenceSession.FeedsType, fetches) : session.run(feeds as OrtWeb.InferenceSession.FeedsType)) as unknown as Promise<Record<string, OutputTensor>>,
+      release: () => session.release(),
+    };
+  }
+
+  toTensor(t: TensorLike): unknown {
+    const ort = this.ort;
+    if (!ort) throw new Error('onnxruntime-web is not loaded yet');
+    if (t instanceof ort.Tensor) return t;
+    return new ort.Tensor(t.type as OrtWeb.Tensor.Type, t.data as OrtWeb.Tensor.DataType, t.dims);
+  }
+
+  async providerFeatures(provider: string): Promise<ProviderFeatures> {
+    if (provider !== 'webgpu') return { fp16Native: false };
+    this.shaderF16 ??= (async () => {
+      const gpu = (globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<{ features: Set<string> } | null> } } }).navigator?.gpu;
+      const adapter = await gpu?.requestAdapter().catch(() => null);
+      return adapter ? adapter.features.has('shader-f16') : undefined;
+    })();
+    const f16 = await this.shaderF16;
+    return { fp16Native: f16, note: f16 === undefined ? 'no WebGPU adapter to ask for shader-f16' : f16 ? 'the adapter has shader-f16' : 'the adapter lacks shader-f16' };
+  }
+}
+
+let instance: WebBackend | undefined;
+
+export function webBackend(): RuntimeBackend {
+  instance ??= new WebBackend();
+  return instance;
+}
