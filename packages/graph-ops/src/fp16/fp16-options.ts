@@ -1,0 +1,78 @@
+import { ForgeError, ForgeErrorCode, FLOAT16_MAX, FLOAT16_MIN_SUBNORMAL, type OptionSpecs } from '@onnx-forge/core';
+import { FP16_TARGETS, type Fp16Target } from '../tables/fp16-support.js';
+
+export interface Fp16Options {
+  /** Keep float32 model inputs and outputs (true), none (false), or those named. */
+  keepIoTypes: boolean | readonly string[];
+  /** Op types kept in float32 (`Resize`, or `com.microsoft:Gelu` for another domain). */
+  blockOps: readonly string[];
+  /** Node names kept in float32. */
+  blockNodes: readonly string[];
+  /** When not empty, only these op types are converted (the target table still applies). */
+  includeOps: readonly string[];
+  /** Node names converted even where the target table or includeOps would keep them. */
+  includeNodes: readonly string[];
+  /** Clamp constants into the float16 range, keeping sign, zero, NaN and infinities (default true). */
+  clamp: boolean;
+  /** Largest finite magnitude kept (default 65504, the float16 maximum). */
+  maxFinite: number;
+  /** Smallest non-zero magnitude kept (default 2^-24, the smallest float16 subnormal). */
+  minPositive: number;
+  /** Which runtime the model is for: ops without a float16 kernel there stay float32. */
+  target: Fp16Target;
+}
+
+export const FP16_OPTION_SPECS: OptionSpecs<Fp16Options> = {
+  keepIoTypes: {
+    type: ['boolean', 'string[]'],
+    default: false,
+    description: 'keep float32 model inputs/outputs: true for all, or a list of input/output names',
+  },
+  blockOps: { type: 'string[]', default: [], description: 'op types to keep in float32 (domain:Op for other domains)' },
+  blockNodes: { type: 'string[]', default: [], description: 'node names to keep in float32' },
+  includeOps: { type: 'string[]', default: [], description: 'when set, convert only these op types' },
+  includeNodes: { type: 'string[]', default: [], description: 'node names to convert even when the target table would keep them' },
+  clamp: { type: 'boolean', default: true, description: 'clamp constants to the float16 range (sign, zero, NaN and Inf kept)' },
+  maxFinite: {
+    type: 'number',
+    default: FLOAT16_MAX,
+    description: 'largest finite magnitude after clamping',
+    validate: (v) => (v > 0 && v <= FLOAT16_MAX ? undefined : `must be in (0, ${FLOAT16_MAX}]`),
+  },
+  minPositive: {
+    type: 'number',
+    default: FLOAT16_MIN_SUBNORMAL,
+    description: 'smallest non-zero magnitude after clamping',
+    validate: (v) => (v >= FLOAT16_MIN_SUBNORMAL && v < FLOAT16_MAX ? undefined : `must be in [2^-24, ${FLOAT16_MAX})`),
+  },
+  target: {
+    type: { enum: FP16_TARGETS },
+    default: 'any',
+    description: 'runtime the model is for (any, cpu, wasm, webgpu, cuda): ops without a float16 kernel there stay float32',
+  },
+};
+
+/** Fills in defaults and validates, as the pass factory does, for callers that skip the PassManager. */
+export function resolveFp16Options(given: Partial<Fp16Options> = {}): Fp16Options {
+  const out: Record<string, unknown> = {};
+  const specs = FP16_OPTION_SPECS as Record<string, { default: unknown; validate?: (v: never) => string | undefined }>;
+  for (const key of Object.keys(given)) {
+    if (!(key in specs)) {
+      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: unknown option "${key}"; options are ${Object.keys(specs).join(', ')}`, { details: { option: key } });
+    }
+  }
+  for (const [key, spec] of Object.entries(specs)) {
+    const value = (given as Record<string, unknown>)[key] ?? spec.default;
+    const problem = spec.validate?.(value as never);
+    if (problem) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: option "${key}" ${problem}`, { details: { option: key } });
+    out[key] = value;
+  }
+  const o = out as unknown as Fp16Options;
+  if (!FP16_TARGETS.includes(o.target)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: option "target" must be one of ${FP16_TARGETS.join(', ')}, got ${JSON.stringify(o.target)}`, { details: { option: 'target' } });
+  }
+  if (o.minPositive >= o.maxFinite) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: minPositive (${o.minPositive}) must be below maxFinite (${o.maxFinite})`, { details: { option: 'minPositive' } });
+  }
+  return o;
+}

@@ -1,0 +1,16 @@
+import { definePass } from '@onnx-forge/core';
+import { convertToFp16 } from './convert-to-fp16.js';
+import { FP16_OPTION_SPECS, type Fp16Options } from './fp16-options.js';
+
+/**
+ * `fp16`: float32 → float16 with block/include lists, target-aware kernel tables, clamped constants and
+ * a decision for every node (see convertToFp16).
+ */
+export const fp16Pass = definePass<Fp16Options>({
+  name: 'fp16',
+  description: 'convert float32 weights and compute to float16 where the op schema and the target runtime allow it',
+  options: FP16_OPTION_SPECS,
+  run(model, options, ctx) {
+    convertToFp16(model, options, ctx);
+  },
+});

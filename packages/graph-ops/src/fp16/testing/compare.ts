@@ -1,0 +1,66 @@
+import { float16BitsToFloat32 } from '@onnx-forge/core';
+import type { RunnerTensor } from '../../runner.js';
+
+/** Values of a runner tensor as numbers (float16 bits decoded, int64 through Number, strings kept). */
+export function runnerValues(t: RunnerTensor): (number | string)[] {
+  const d = t.data as ArrayLike<number | bigint | string>;
+  const out: (number | string)[] = new Array(d.length);
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i] as number | bigint | string;
+    out[i] = t.type === 'float16' ? float16BitsToFloat32(v as number) : typeof v === 'bigint' ? Number(v) : v;
+  }
+  return out;
+}
+
+/**
+ * Where `actual` differs from `expected` beyond |a - e| <= atol + rtol * |e| (NaN matches NaN,
+ * infinities must match exactly), or undefined when they agree. Shapes must agree too.
+ */
+export function mismatch(actual: RunnerTensor, expected: RunnerTensor, rtol: number, atol: number): string | undefined {
+  if (actual.dims.length !== expected.dims.length || actual.dims.some((d, i) => d !== expected.dims[i])) {
+    return `shape [${actual.dims.join(',')}] vs expected [${expected.dims.join(',')}]`;
+  }
+  const a = runnerValues(actual);
+  const e = runnerValues(expected);
+  if (a.length !== e.length) return `${a.length} values vs ${e.length}`;
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number | string;
+    const y = e[i] as number | string;
+    if (typeof x === 'string' || typeof y === 'string') {
+      if (x !== y) return `string ${i}: ${String(x)} vs ${String(y)}`;
+      continue;
+    }
+    if (Number.isNaN(y)) {
+      if (!Number.isNaN(x)) return `value ${i}: ${x} vs expected NaN`;
+      continue;
+    }
+    if (!Number.isFinite(y)) {
+      if (x !== y) return `value ${i}: ${x} vs expected ${y}`;
+      continue;
+    }
+    const excess = Math.abs(x - y) - (atol + rtol * Math.abs(y));
+    if (!(excess <= 0) && (worst < 0 || excess > worstExcess || Number.isNaN(excess))) {
+      worst = i;
+      worstExcess = Number.isNaN(excess) ? Infinity : excess;
+    }
+  }
+  if (worst >= 0) return `value ${worst}: ${a[worst]} vs expected ${e[worst]} (beyond rtol ${rtol}, atol ${atol})`;
+  return undefined;
+}
+
+/** Cosine similarity of two runner tensors' values (1 when both are all zeros). */
+export function cosine(a: RunnerTensor, b: RunnerTensor): number {
+  const x = runnerValues(a) as number[];
+  const y = runnerValues(b) as number[];
+  let dot = 0, nx = 0, ny = 0;
+  for (let i = 0; i < x.length; i++) {
+    const p = x[i] as number, q = y[i] as number;
+    dot += p * q;
+    nx += p * p;
+    ny += q * q;
+  }
+  if (nx === 0 && ny === 0) return 1;
+  return dot / Math.sqrt(nx * ny);
+}
