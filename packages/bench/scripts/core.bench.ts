@@ -1,0 +1,208 @@
+/**
+ * Core codec and IO benchmark (issue 2, "Speed and memory"), on a seeded BERT-base-shaped model built
+ * by the model builder (~440 MB):
+ *   - decode time beyond the file read        target < 0.3 s
+ *   - encode time (encodeModel, one buffer)   target < 1 s
+ *   - readModel + writeModel to a file: peak resident memory, target < 1.3 × the model's size
+ * Every measurement runs in a fresh child process (peak RSS is only honest in a process that did
+ * nothing else, and a CLI decodes cold); the figures are medians over the repetitions.
+ *
+ *   npm run bench -- core                       # from the repository root
+ *   npm run bench -- core -- --reps 3 --seed 7  # options
+ *
+ * The model is cached under .bench-cache/core/, keyed by its parameters and a hash of the builder's
+ * sources; results go to .bench-cache/results/core.json.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BERT_BASE, decodeModel, encodeModel, encodeModelChunks, readModel, transformerEncoder, writeModel } from '@onnx-forge/core';
+import { reportResult, runIsolated } from '../src/isolate.js';
+
+const SCRIPT = fileURLToPath(import.meta.url);
+const ROOT = join(dirname(SCRIPT), '../../..');
+const CACHE = join(ROOT, '.bench-cache');
+/** Decimal megabytes, as model sizes are usually quoted (BERT-base: "440 MB"). */
+const MB = 1e6;
+
+// ---------------------------------------------------------------------------------------------------
+// Scenarios: each runs alone in a child process and reports one result object.
+
+async function scenario(name: string, args: string[]): Promise<void> {
+  const [model = '', out = ''] = args;
+  switch (name) {
+    case 'baseline':
+      // The cost of a Node process with tsx and core loaded, for reading the RSS figures.
+      reportResult({ rssBytes: process.memoryUsage().rss });
+      return;
+    case 'build': {
+      const seed = Number(args[1]);
+      const t0 = performance.now();
+      const m = transformerEncoder({ ...BERT_BASE, seed });
+      const t1 = performance.now();
+      const tmp = `${model}.building`;
+      const written = await writeModel(m, tmp);
+      renameSync(tmp, model);
+      reportResult({ buildMs: t1 - t0, writeMs: performance.now() - t1, bytes: written.bytes });
+      return;
+    }
+    case 'decode': {
+      const t0 = performance.now();
+      const bytes = readFileSync(model);
+      const t1 = performance.now();
+      const proto = decodeModel(bytes);
+      const t2 = performance.now();
+      reportResult({ readMs: t1 - t0, decodeMs: t2 - t1, initializers: proto.graph?.initializer.length ?? 0 });
+      return;
+    }
+    case 'encode': {
+      const bytes = readFileSync(model);
+      const proto = decodeModel(bytes);
+      const t0 = performance.now();
+      const chunks = encodeModelChunks(proto);
+      const t1 = performance.now();
+      const one = encodeModel(proto);
+      const t2 = performance.now();
+      // The encoder must reproduce the file exactly (checked after the clock stops).
+      if (one.length !== bytes.length || Buffer.compare(one, bytes) !== 0) throw new Error('encodeModel does not reproduce the file');
+      if (chunks.byteLength !== bytes.length) throw new Error('encodeModelChunks length differs from the file');
+      reportResult({ encodeChunksMs: t1 - t0, encodeMs: t2 - t1, chunks: chunks.chunks.length });
+      return;
+    }
+    case 'readwrite': {
+      const baselineRss = process.memoryUsage().rss;
+      const t0 = performance.now();
+      const m = await readModel(model);
+      const t1 = performance.now();
+      const written = await writeModel(m, out);
+      const t2 = performance.now();
+      const same = statSync(out).size === statSync(model).size;
+      rmSync(out, { force: true });
+      if (!same) throw new Error('writeModel output differs in size from the input');
+      reportResult({ readModelMs: t1 - t0, writeModelMs: t2 - t1, baselineRss, bytes: written.bytes });
+      return;
+    }
+    default:
+      throw new Error(`unknown scenario ${name}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Orchestration.
+
+interface Options {
+  reps: number;
+  seed: number;
+  strict: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { reps: 5, seed: 42, strict: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--reps') o.reps = Math.max(1, Number(argv[++i]));
+    else if (a === '--seed') o.seed = Number(argv[++i]);
+    else if (a === '--strict') o.strict = true;
+    else throw new Error(`unknown option ${a} (use --reps N, --seed N, --strict)`);
+  }
+  if (!Number.isFinite(o.reps) || !Number.isInteger(o.seed)) throw new Error('--reps and --seed take integers');
+  return o;
+}
+
+/** Cache key: the model's parameters plus a hash of the builder's sources, so a builder change rebuilds. */
+function modelKey(seed: number): string {
+  const builder = join(ROOT, 'packages/core/src/builder');
+  const hash = createHash('sha256');
+  for (const f of ['zoo.ts', 'model-builder.ts', 'random.ts']) hash.update(readFileSync(join(builder, f)));
+  const p = BERT_BASE;
+  return `bert-base-L${p.layers}-H${p.hidden}-A${p.heads}-I${p.intermediate}-V${p.vocab}-P${p.maxPositions}-T${p.typeVocab}` +
+    `${p.pooler ? '-pooler' : ''}-seed${seed}-${hash.digest('hex').slice(0, 10)}`;
+}
+
+async function ensureModel(seed: number): Promise<{ path: string; bytes: number; built?: Record<string, unknown> }> {
+  const dir = join(CACHE, 'core');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${modelKey(seed)}.onnx`);
+  if (existsSync(path)) return { path, bytes: statSync(path).size };
+  process.stdout.write(`building ${path} ...\n`);
+  const built = await runIsolated(SCRIPT, ['--scenario', 'build', path, String(seed)]);
+  return { path, bytes: statSync(path).size, built };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+interface Metric {
+  label: string;
+  unit: 's' | 'MB' | '×';
+  samples: number[];
+  target?: number;
+}
+
+async function repeat<T extends Record<string, unknown>>(reps: number, args: string[]): Promise<(T & { peakRssBytes: number })[]> {
+  const out: (T & { peakRssBytes: number })[] = [];
+  for (let i = 0; i < reps; i++) out.push(await runIsolated<T>(SCRIPT, args, { timeoutMs: 300_000 }));
+  return out;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const model = await ensureModel(o.seed);
+  const size = model.bytes;
+  process.stdout.write(`model: ${model.path} (${(size / MB).toFixed(1)} MB); ${o.reps} repetitions, each in a fresh process\n`);
+  const out = join(CACHE, 'core', 'write-target.onnx');
+
+  const baseline = await repeat<{ rssBytes: number }>(o.reps, ['--scenario', 'baseline']);
+  const decode = await repeat<{ readMs: number; decodeMs: number }>(o.reps, ['--scenario', 'decode', model.path]);
+  const encode = await repeat<{ encodeMs: number; encodeChunksMs: number }>(o.reps, ['--scenario', 'encode', model.path]);
+  const rw = await repeat<{ readModelMs: number; writeModelMs: number }>(o.reps, ['--scenario', 'readwrite', model.path, out]);
+
+  const metrics: Record<string, Metric> = {
+    fileRead: { label: 'file read (readFileSync)', unit: 's', samples: decode.map((r) => r.readMs / 1000) },
+    decode: { label: 'decodeModel beyond the read', unit: 's', samples: decode.map((r) => r.decodeMs / 1000), target: 0.3 },
+    encode: { label: 'encodeModel (one buffer)', unit: 's', samples: encode.map((r) => r.encodeMs / 1000), target: 1 },
+    encodeChunks: { label: 'encodeModelChunks (streamed)', unit: 's', samples: encode.map((r) => r.encodeChunksMs / 1000) },
+    readModel: { label: 'readModel', unit: 's', samples: rw.map((r) => r.readModelMs / 1000) },
+    writeModel: { label: 'writeModel (to a file, fsync)', unit: 's', samples: rw.map((r) => r.writeModelMs / 1000) },
+    readWritePeakRss: { label: 'readModel+writeModel peak RSS', unit: 'MB', samples: rw.map((r) => r.peakRssBytes / MB) },
+    readWritePeakRatio: { label: 'peak RSS / model size', unit: '×', samples: rw.map((r) => r.peakRssBytes / size), target: 1.3 },
+    processBaselineRss: { label: 'process baseline RSS (node+tsx+core)', unit: 'MB', samples: baseline.map((r) => r.peakRssBytes / MB) },
+  };
+
+  const rows = Object.values(metrics).map((m) => {
+    const med = median(m.samples);
+    const fmt = (v: number) => (m.unit === 'MB' ? v.toFixed(0) : m.unit === '×' ? v.toFixed(3) : v.toFixed(3));
+    const verdict = m.target === undefined ? '' : med < m.target ? 'ok' : 'MISSED';
+    return [m.label, `${fmt(med)} ${m.unit}`, `${fmt(Math.min(...m.samples))}–${fmt(Math.max(...m.samples))}`, m.target === undefined ? '' : `< ${m.target} ${m.unit}`, verdict];
+  });
+  const head = ['metric', 'median', 'range', 'target', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  process.stdout.write(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`);
+
+  const missed = Object.entries(metrics).filter(([, m]) => m.target !== undefined && !(median(m.samples) < m.target)).map(([k]) => k);
+  const result = {
+    topic: 'core',
+    date: new Date().toISOString(),
+    machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model },
+    model: { path: model.path, bytes: size, seed: o.seed, params: BERT_BASE, ...(model.built ? { built: model.built } : {}) },
+    repetitions: o.reps,
+    metrics: Object.fromEntries(
+      Object.entries(metrics).map(([k, m]) => [k, { label: m.label, unit: m.unit, median: median(m.samples), samples: m.samples, target: m.target, met: m.target === undefined ? undefined : median(m.samples) < m.target }]),
+    ),
+    missed,
+  };
+  mkdirSync(join(CACHE, 'results'), { recursive: true });
+  const file = join(CACHE, 'results', 'core.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`\n${missed.length ? `targets missed: ${missed.join(', ')}` : 'all targets met'}; results in ${file}\n`);
+  if (o.strict && missed.length) process.exitCode = 1;
+}
+
+if (process.argv[2] === '--scenario') await scenario(process.argv[3] ?? '', process.argv.slice(4));
+else await main();
