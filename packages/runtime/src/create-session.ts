@@ -108,7 +108,7 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
   const prepared = new Map<Precision, Promise<PreparedModel>>();
 
   const skip = (provider: string, phase: SkipPhase, error: string, ms: number, extra: { precision?: Precision; remembered?: boolean } = {}) => {
-    const s: ProviderSkip = { provider, phase, error, ms, ...extra };
+    const s: ProviderSkip = { provider, phase, error: error.trim(), ms, ...extra };
     skipped.push(s);
     options.onEvent?.({ type: 'skip', ...s });
     if (options.strict) throw chainError(skipped, true, backend.defaultProvider);

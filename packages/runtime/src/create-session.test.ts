@@ -1,0 +1,191 @@
+import { isForgeError } from '@onnx-forge/core';
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { describe, expect, it } from 'vitest';
+import { createSession, getBackend } from './index.js';
+import { faultyBackend, tinyMlp, variantModel } from './test-models.js';
+import type { ProviderSkip, SessionEvent } from './types.js';
+
+const BACKENDS = [
+  { backend: 'node' as const, ort: ortNode as unknown as typeof ortWeb, cpu: 'cpu' },
+  { backend: 'web' as const, ort: ortWeb, cpu: 'wasm' },
+];
+
+const x = new Float32Array([0.5, -1, 2, 3]);
+
+async function rejection(p: Promise<unknown>): Promise<{ code?: string; message: string; details?: Record<string, unknown> }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { code?: string; message: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('onnxruntime-node itself on this machine (no GPU)', () => {
+  it("rejects ['cuda', 'webgpu', 'cpu'] although cpu is in the list", async () => {
+    await expect(ortNode.InferenceSession.create(tinyMlp(), { executionProviders: ['cuda', 'webgpu', 'cpu'] })).rejects.toThrow(/Cuda|shared library/i);
+    await expect(ortNode.InferenceSession.create(tinyMlp(), { executionProviders: ['webgpu', 'cpu'] })).rejects.toThrow(/WebGPU adapter/i);
+  });
+});
+
+describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort, cpu }) => {
+  it('falls back along a GPU-first chain to a working CPU session and reports every skipped provider', async () => {
+    const events: SessionEvent[] = [];
+    const chain = backend === 'node' ? ['cuda', 'webgpu', 'cpu'] : ['webgpu', 'webnn', 'wasm'];
+    const session = await createSession(tinyMlp(), { backend, providers: chain, onEvent: (e) => events.push(e) });
+    expect(session.provider).toBe(cpu);
+    expect(session.backend).toBe(backend);
+    expect(session.skipped.map((s) => s.provider)).toEqual(chain.slice(0, 2));
+    if (backend === 'node') {
+      // cuda's libraries are absent (resolve: no native error logged); webgpu is compiled in but finds no adapter (init).
+      expect(session.skipped.map((s) => s.phase)).toEqual(['resolve', 'init']);
+      expect(session.skipped[0]?.error).toMatch(/libonnxruntime_providers_cuda/);
+      expect(session.skipped[1]?.error).toMatch(/WebGPU adapter/);
+    } else {
+      expect(session.skipped.map((s) => s.phase)).toEqual(['resolve', 'resolve']);
+      expect(session.skipped[0]?.error).toMatch(/only the wasm backend/);
+    }
+    expect(events.filter((e) => e.type === 'skip').map((e) => (e as ProviderSkip).provider)).toEqual(chain.slice(0, 2));
+    expect(events.some((e) => e.type === 'ready')).toBe(true);
+
+    const out = await session.run({ x: { data: x, dims: [1, 4] } });
+    const raw = await ort.InferenceSession.create(tinyMlp());
+    const expected = await raw.run({ x: new ort.Tensor('float32', x, [1, 4]) });
+    expect(Array.from(out.y?.data as Float32Array)).toEqual(Array.from(expected.y?.data as Float32Array));
+    expect(out.y?.dims).toEqual([1, 2]);
+    await raw.release();
+    await session.release();
+  });
+
+  it('remembers a failed provider: the next chain skips it at once, saying so', async () => {
+    const chain = backend === 'node' ? ['webgpu', 'cpu'] : ['webgpu', 'wasm'];
+    await (await createSession(tinyMlp(), { backend, providers: chain })).release();
+    const again = await createSession(tinyMlp(), { backend, providers: chain });
+    expect(again.provider).toBe(cpu);
+    if (backend === 'node') expect(again.skipped[0]).toMatchObject({ provider: 'webgpu', phase: 'init', remembered: true });
+    await again.release();
+  });
+
+  it('strict mode fails on the first provider that does not work', async () => {
+    const e = await rejection(createSession(tinyMlp(), { backend, providers: ['webgpu', cpu], strict: true }));
+    expect(e.code).toBe('FORGE_NO_PROVIDER');
+    expect(e.message).toMatch(/strict mode: provider webgpu failed/);
+    expect((e.details?.skipped as ProviderSkip[]).length).toBe(1);
+  });
+
+  it('fails with FORGE_NO_PROVIDER and every reason when nothing can start', async () => {
+    const e = await rejection(createSession(tinyMlp(), { backend, providers: ['webgpu', 'tensorrt'] }));
+    expect(e.code).toBe('FORGE_NO_PROVIDER');
+    expect(e.message).toMatch(/webgpu.*tensorrt/);
+    expect(e.message).toContain(`add '${cpu}'`);
+  });
+
+  it('reports init, create and first-run failures as such and keeps going', async () => {
+    const base = await getBackend(backend);
+    const fake = faultyBackend(base, { offered: ['gpu-init', 'gpu-create', 'gpu-first', 'gpu-ok'], initFails: ['gpu-init'], createFails: ['gpu-create'], firstRunFails: ['gpu-first'] }, `phases-${backend}`);
+    const session = await createSession(tinyMlp(), { backend: fake, providers: ['gpu-init', 'gpu-create', 'gpu-first', 'gpu-ok', cpu] });
+    expect(session.provider).toBe('gpu-ok');
+    expect(session.skipped.map((s) => [s.provider, s.phase])).toEqual([
+      ['gpu-init', 'init'],
+      ['gpu-create', 'create'],
+      ['gpu-first', 'first-run'],
+    ]);
+    expect(session.skipped[2]?.error).toMatch(/kernel failed on first run/);
+    expect((await session.run({ x: { data: x, dims: [1, 4] } })).y?.dims).toEqual([1, 2]);
+    await session.release();
+  });
+
+  it('a model onnxruntime cannot load is FORGE_RUNTIME with the provider error, not a provider problem', async () => {
+    const e = await rejection(createSession(new Uint8Array([8, 7, 18, 3, 1, 2]), { backend }));
+    expect(e.code).toBe('FORGE_RUNTIME');
+    expect(e.message).toMatch(new RegExp(`${cpu}/fp32 \\(create\\)`));
+  });
+
+  it('chooses the precision variant by provider and says why', async () => {
+    const variants = { fp32: variantModel('fp32'), fp16: variantModel('fp16'), int8: variantModel('int8') };
+    const onCpu = await createSession(variants, { backend });
+    expect(onCpu.precision).toBe('fp32');
+    expect(onCpu.outputNames).toEqual(['out_fp32']);
+    expect(onCpu.precisionReason).toMatch(/no native fp16 kernels/);
+    await onCpu.release();
+
+    const fast = await createSession(variants, { backend, prefer: 'speed' });
+    expect(fast.precision).toBe('int8');
+    expect(fast.outputNames).toEqual(['out_int8']);
+    await fast.release();
+
+    // A provider with native fp16 (simulated: this machine has no CUDA or WebGPU) gets the fp16 variant.
+    const gpu = faultyBackend(await getBackend(backend), { offered: ['gpu'], fp16Native: ['gpu'] }, `fp16-${backend}`);
+    const onGpu = await createSession(variants, { backend: gpu, providers: ['gpu'] });
+    expect(onGpu.precision).toBe('fp16');
+    expect(onGpu.precisionReason).toMatch(/runs fp16 natively/);
+    const out = await onGpu.run({ x: { data: x, dims: [1, 4] } });
+    expect(Array.from(out.out_fp16?.data as Float32Array)).toEqual([0.5, -1, 2, 3]);
+    await onGpu.release();
+  });
+
+  it('falls back to the next variant on the same provider when one does not load', async () => {
+    const gpu = faultyBackend(await getBackend(backend), { offered: ['gpu'], fp16Native: ['gpu'] }, `badfp16-${backend}`);
+    const session = await createSession({ fp16: new Uint8Array([1, 2, 3]), fp32: variantModel('fp32') }, { backend: gpu, providers: ['gpu'] });
+    expect(session.precision).toBe('fp32');
+    expect(session.skipped).toMatchObject([{ provider: 'gpu', phase: 'create', precision: 'fp16' }]);
+    expect(session.precisionReason).toMatch(/^fallback after fp16 did not load/);
+    await session.release();
+  });
+
+  it('emits per-run timing events', async () => {
+    const session = await createSession(tinyMlp(), { backend });
+    const timings: { runMs: number; totalMs: number; queueMs: number; ok: boolean }[] = [];
+    session.on('run', (t) => timings.push(t));
+    await session.run({ x: { data: x, dims: [1, 4] } });
+    await session.run({ nope: x }).catch(() => undefined);
+    expect(timings).toHaveLength(2);
+    expect(timings[0]).toMatchObject({ ok: true, queueMs: 0 });
+    expect(timings[0]?.runMs).toBeGreaterThan(0);
+    expect(timings[0]?.totalMs).toBeGreaterThanOrEqual(timings[0]?.runMs as number);
+    expect(timings[1]).toMatchObject({ ok: false, errorCode: 'FORGE_BAD_INPUT' });
+    await session.release();
+  });
+
+  it('release waits for runs in flight; later runs are refused', async () => {
+    const session = await createSession(tinyMlp(), { backend });
+    const runs = [1, 2, 3].map(() => session.run({ x: { data: x, dims: [1, 4] } }));
+    const released = session.release();
+    expect(session.released).toBe(true);
+    const outs = await Promise.all(runs);
+    expect(outs.every((o) => o.y?.dims[1] === 2)).toBe(true);
+    await released;
+    const e = await rejection(session.run({ x: { data: x, dims: [1, 4] } }));
+    expect(e.code).toBe('FORGE_RUNTIME');
+    expect(e.message).toMatch(/released/);
+    await session.release(); // idempotent
+  });
+
+  it('honours a cancelled signal and a time limit', async () => {
+    const session = await createSession(tinyMlp(), { backend });
+    const ac = new AbortController();
+    ac.abort(new Error('user left'));
+    const e = await rejection(session.run({ x: { data: x, dims: [1, 4] } }, { signal: ac.signal }));
+    expect(e.code).toBe('FORGE_CANCELLED');
+    expect(e.message).toMatch(/user left/);
+    const t = await rejection(session.run({ x: { data: x, dims: [1, 4] } }, { timeoutMs: 1e-6 }));
+    expect(t.code).toBe('FORGE_TIMEOUT');
+    await session.release();
+  });
+
+  it('rejects bad arguments with ForgeErrors', async () => {
+    for (const [model, code] of [
+      [new Uint8Array(0), 'FORGE_INVALID_MODEL'],
+      [42, 'FORGE_INVALID_MODEL'],
+      ['/no/such/model.onnx', 'FORGE_IO'],
+    ] as const) {
+      const e = await rejection(createSession(model as never, { backend }));
+      expect(isForgeError(e)).toBe(true);
+      expect(e.code).toBe(code);
+    }
+    expect((await rejection(createSession(tinyMlp(), { backend, providers: [] }))).code).toBe('FORGE_INVALID_OPTIONS');
+    expect((await rejection(createSession(tinyMlp(), { backend, providers: [3 as never] }))).code).toBe('FORGE_INVALID_OPTIONS');
+    expect((await rejection(createSession(tinyMlp(), { backend: 'gpu' as never }))).code).toBe('FORGE_INVALID_OPTIONS');
+  });
+});
