@@ -54,6 +54,9 @@ export { PassRegistry } from './pass/pass-registry.js';
 export { parsePipeline, formatPipeline } from './pass/pipeline.js';
 export type { PipelineStep } from './pass/pipeline.js';
 
-export { inferElemTypes } from './infer/index.js';
-export type { ElemTypes, UnknownType } from './infer/index.js';
+export { inferElemTypes, formatValueType, sameValueType, valueTypeOf } from './infer/index.js';
+export type { ElemTypes, UnknownType, ValueType } from './infer/index.js';
 export * from './kernels/index.js';
+
+export { getOpSchema, knownOps, knownDomains, opSchemaVersions, canonicalDomain, expandTypes } from './ops/index.js';
+export type { OpSchema, FormalParam, AttrSpec, TypeContainer } from './ops/index.js';
