@@ -1,7 +1,15 @@
 import type { PassFactory } from '@onnx-forge/core';
 import { int8Dynamic } from './int8-dynamic.js';
+import { int8Static } from './int8-static.js';
 
 export { int8Dynamic, quantizeDynamic } from './int8-dynamic.js';
+export { int8Static, quantizeStatic, SAMPLES_SERVICE } from './int8-static.js';
+export type { SampleSource } from './calibration/collect-ranges.js';
+export { loadSamples, iterateSamples } from './samples/load-samples.js';
+export type { LoadSamplesOptions } from './samples/load-samples.js';
+export { modelInputSpecs, validateFeeds } from './samples/validate-feeds.js';
+export type { SampleInputSpec } from './samples/validate-feeds.js';
+export { parseNpy } from './samples/parse-npy.js';
 export { QUANTIZABLE_OPS, quantOptionSpecs, staticOptionSpecs } from './quant-options.js';
 export type { DynamicQuantOptions, QuantOptions, StaticQuantOptions, QuantizableOp } from './quant-options.js';
 export { TARGET_FORMS, QUANT_TARGETS } from './target-forms.js';
@@ -10,4 +18,4 @@ export { floatTensorNotes } from './quant-report.js';
 export type { QuantReport, QuantCoverage, FloatTensorNote } from './quant-report.js';
 
 /** The INT8 passes, registered by builtin-passes.ts. */
-export const quantPasses: readonly PassFactory<never>[] = [int8Dynamic as unknown as PassFactory<never>];
+export const quantPasses: readonly PassFactory<never>[] = [int8Dynamic as unknown as PassFactory<never>, int8Static as unknown as PassFactory<never>];

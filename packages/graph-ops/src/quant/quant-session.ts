@@ -3,7 +3,7 @@ import {
   type ElemTypes, type Graph, type Model, type NodeProto, type PassContext,
 } from '@onnx-forge/core';
 import { transpose2d } from './numeric.js';
-import { GraphEditor, constantDims, constantFloats, zeroPointArray, type ConstantRef } from './quant-graph.js';
+import { GraphEditor, constantDims, constantFloats, findConstant, zeroPointArray, type ConstantRef } from './quant-graph.js';
 import { quantType, type QuantType } from './quant-params.js';
 import type { QuantOptions } from './quant-options.js';
 import { QuantRecorder } from './quant-report.js';
@@ -74,6 +74,15 @@ export class QuantSession {
   get types(): ElemTypes {
     if (!this.typesCache) this.typesCache = inferElemTypes(this.model);
     return this.typesCache;
+  }
+
+  /** Input `index` of `node` as a float32 constant, or why it is not one. */
+  constantWeight(graph: Graph, node: NodeProto, index: number): { ok: true; ref: ConstantRef; dims: number[] } | { ok: false; reason: string } {
+    const name = node.input[index] ?? '';
+    const ref = findConstant(graph, name);
+    if (!ref) return { ok: false, reason: `the weight "${name}" is computed at run time; only constant weights are quantized` };
+    if (ref.tensor.dataType !== DataType.FLOAT) return { ok: false, reason: `the weight "${name}" is ${dtypeName(ref.tensor.dataType)}; only float32 weights are quantized` };
+    return { ok: true, ref, dims: constantDims(ref) };
   }
 
   /** Per-axis DequantizeLinear exists from opset 13. */

@@ -1,0 +1,249 @@
+import {
+  DataType, ForgeError, ForgeErrorCode, definePass, nodeLabel,
+  type Graph, type Model, type NodeProto, type PassContext,
+} from '@onnx-forge/core';
+import { RUNNER_SERVICE, type ModelRunner } from '../runner.js';
+import { collectRanges, type SampleSource } from './calibration/collect-ranges.js';
+import type { CalibratedRange } from './calibration/range-collector.js';
+import { assertSomethingQuantized, assertValid, buildReport, countUncovered } from './int8-dynamic.js';
+import { selectNode } from './node-selection.js';
+import { zeroPointArray } from './quant-graph.js';
+import { staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
+import { computeQuantParams, quantType, type QuantParams } from './quant-params.js';
+import { recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
+import { QuantSession, type ActivationQ } from './quant-session.js';
+import { modelInputSpecs } from './samples/validate-feeds.js';
+import { planStatic, type StaticPlan } from './static-plan.js';
+import { quantizeGather, weightOnly } from './weight-forms.js';
+import { quantizeBias } from './weight-quantizer.js';
+
+/** The service under which the PassManager hands calibration batches to `int8-static`. */
+export const SAMPLES_SERVICE = 'samples';
+
+/**
+ * `int8-static`: QDQ quantization calibrated on sample inputs. Activations entering (and leaving)
+ * MatMul, Gemm and Conv get QuantizeLinear/DequantizeLinear pairs with ranges measured by running the
+ * samples through the model; weights are 8-bit (per channel when asked), biases int32 with scale =
+ * input scale x weight scale and no zero point. Needs the `runner` and `samples` services.
+ */
+export const int8Static = definePass<StaticQuantOptions>({
+  name: 'int8-static',
+  description: 'INT8 static quantization (QDQ) calibrated by MinMax, Percentile or Entropy on sample inputs',
+  options: staticOptionSpecs,
+  run: async (model, options, ctx) => {
+    const runner = ctx.service<ModelRunner>(RUNNER_SERVICE);
+    if (!runner || typeof runner.load !== 'function') {
+      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'int8-static needs a model runner to calibrate: pass services: { runner: new OrtRunner() } (from @onnx-forge/runtime) to the PassManager');
+    }
+    const samples = ctx.service<SampleSource>(SAMPLES_SERVICE);
+    if (!samples || (typeof (samples as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (samples as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
+      throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'int8-static needs calibration samples: pass services: { samples } with an array or async iterable of input feeds (see loadSamples)');
+    }
+    await runStatic(model, options, ctx, runner, samples);
+  },
+});
+
+/** Runs static quantization in place. */
+export async function runStatic(model: Model, options: StaticQuantOptions, ctx: PassContext, runner: ModelRunner, samples: SampleSource): Promise<QuantSession> {
+  const s = new QuantSession(model, options, ctx);
+  const plans: StaticPlan[] = [];
+  const graphs = [...model.graphs()];
+  const later: (() => void)[] = [];
+  for (const graph of graphs) {
+    for (const node of [...graph.nodes]) {
+      const sel = selectNode(node, options);
+      if (!sel.ok) {
+        if (sel.applicable) s.rec.skipped(graph, node, sel.reason);
+        else s.rec.notApplicable(graph, node, sel.reason);
+        countUncovered(s, graph, node);
+        continue;
+      }
+      if (graph.isFunction) {
+        s.rec.skipped(graph, node, 'inside a model-local function, which cannot hold initializers for the quantized weights');
+        countUncovered(s, graph, node);
+        continue;
+      }
+      if (node.opType === 'Gather') {
+        later.push(() => quantizeGather(s, graph, node));
+      } else if (graph.kind !== 'main') {
+        later.push(() => subgraphWeightOnly(s, graph, node));
+      } else {
+        const plan = planStatic(s, graph, node, options.keepRelu);
+        if (plan) plans.push(plan);
+      }
+    }
+  }
+
+  // Calibrate every activation the plans quantize, on the model as it is before any rewrite.
+  const wanted = new Set<string>();
+  for (const p of plans) {
+    for (const [, t] of p.activations) wanted.add(t);
+    if (p.output) wanted.add(p.output.tensor);
+  }
+  let ranges = new Map<string, CalibratedRange>();
+  let failed = new Map<string, string>();
+  if (wanted.size) {
+    const result = await collectRanges(model, [...wanted], runner, samples, {
+      calibration: options.calibration,
+      movingAverage: options.movingAverage,
+      averagingConstant: options.averagingConstant,
+      percentile: options.percentile,
+      memoryBytes: options.calibrationMemoryMB * 1024 * 1024,
+      inputs: modelInputSpecs(model),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      onBatch: (n) => ctx.progress(n, Array.isArray(samples) ? samples.length : 0, 'calibration'),
+    });
+    ranges = result.ranges;
+    failed = result.failed;
+    ctx.set('calibrationBatches', result.batches);
+    ctx.set('calibrationRuns', result.runs);
+    ctx.set('calibratedTensors', ranges.size);
+    ctx.set('calibrationPeakFetchBytes', result.peakFetchBytes);
+    for (const [t, why] of failed) ctx.warn(`activation "${t}" stays float: ${why}`);
+  }
+  ctx.set('calibration', options.calibration);
+
+  applyPlans(s, plans, ranges, failed, options);
+  for (const f of later) f();
+  s.releaseTouched();
+  s.rec.finish();
+  ctx.set('target', options.target);
+  assertSomethingQuantized(s, 'int8-static');
+  return s;
+}
+
+/** Nodes inside If/Loop/Scan bodies: their activations cannot be fetched as model outputs to calibrate. */
+function subgraphWeightOnly(s: QuantSession, graph: Graph, node: NodeProto): void {
+  const index = 1;
+  const ref = s.constantWeight(graph, node, index);
+  if (!ref.ok) return s.rec.skipped(graph, node, ref.reason);
+  const dims = ref.dims;
+  s.rec.weight(s.coverageKey(ref.ref), ref.dims.reduce((a, d) => a * d, 1));
+  const axis = !s.options.perChannel ? undefined : node.opType === 'Conv' ? 0 : node.opType === 'Gemm' ? (node.attribute.some((a) => a.name === 'transB' && Number(a.i) === 1) ? 0 : 1) : dims.length - 1;
+  const r = weightOnly(s, graph, node, index, ref.ref, dims.length >= 2 ? axis : undefined);
+  if (!r.ok) return s.rec.skipped(graph, node, r.reason);
+  s.rec.weightQuantized(s.coverageKey(ref.ref));
+  s.rec.quantized(graph, node, `${r.how}; activations stay float: they are inside a subgraph (${graph.path}), which calibration cannot observe`);
+}
+
+/** The QuantizeLinear/DequantizeLinear pair of one activation. */
+interface QdqPair extends ActivationQ {
+  dq: string;
+  params: QuantParams;
+}
+
+function applyPlans(s: QuantSession, plans: StaticPlan[], ranges: Map<string, CalibratedRange>, failed: Map<string, string>, o: StaticQuantOptions): void {
+  const actType = quantType(o.activationType, false);
+  const e = s.editor;
+  // Tensors whose every reader switches to the dequantized value (outputs of quantized nodes).
+  const allReaders = new Set(plans.flatMap((p) => (p.output ? [p.output.tensor] : [])));
+  const pairs = new Map<string, QdqPair>();
+
+  const pairFor = (graph: Graph, tensor: string, folded?: NodeProto): QdqPair | undefined => {
+    const hit = pairs.get(tensor);
+    if (hit) return hit;
+    const r = ranges.get(tensor);
+    if (!r) return undefined;
+    const params = computeQuantParams(r.min, r.max, actType);
+    const scale = e.scalarF32(graph, `${tensor}_scale`, params.scale);
+    const zeroPoint = e.tensor(graph, `${tensor}_zero_point`, actType.dataType, [], zeroPointArray(actType.dataType, [params.zeroPoint]));
+    // With a folded Relu/Clip, the pair reads the node output and produces the Relu's output name.
+    const source = folded ? (folded.input[0] as string) : tensor;
+    const q = e.name(`${tensor}_quantized`);
+    const dq = folded ? tensor : e.name(`${tensor}_dequantized`);
+    const qNode = e.node('QuantizeLinear', [source, scale, zeroPoint], [q], {}, `${tensor}_QuantizeLinear`);
+    const dqNode = e.node('DequantizeLinear', [q, scale, zeroPoint], [dq], {}, `${tensor}_DequantizeLinear`);
+    if (folded) {
+      graph.replaceNode(folded, [qNode, dqNode]);
+    } else {
+      const producer = graph.producer(source);
+      if (producer) graph.addNode(qNode, { after: producer });
+      else graph.addNode(qNode, graph.nodes.length ? { before: graph.nodes[0] as NodeProto } : {});
+      graph.addNode(dqNode, { after: qNode });
+      if (allReaders.has(tensor)) graph.replaceAllUses(tensor, dq, { except: new Set([qNode]), graphOutputs: false });
+    }
+    const pair = { q, scale, zeroPoint, dq, params };
+    pairs.set(tensor, pair);
+    return pair;
+  };
+
+  for (const p of plans) {
+    const { graph, node } = p;
+    const notes = [...p.notes];
+    const missing = p.activations.filter(([, t]) => !ranges.has(t));
+    if (missing.length) {
+      const why = missing.map(([, t]) => `"${t}": ${failed.get(t) ?? 'no range'}`).join('; ');
+      if (p.weight) {
+        const r = weightOnly(s, graph, node, p.weight.index, p.weight.ref, p.weight.axis);
+        if (r.ok) {
+          s.rec.weightQuantized(s.coverageKey(p.weight.ref));
+          s.rec.quantized(graph, node, `${r.how}; activation stays float (${why})`);
+          continue;
+        }
+      }
+      s.rec.skipped(graph, node, `activation has no calibrated range (${why})`);
+      continue;
+    }
+    let inputScale = 1;
+    for (const [i, t] of p.activations) {
+      const pair = pairFor(graph, t);
+      if (!pair) continue;
+      if (i === 0) inputScale = pair.params.scale;
+      if (node.input[i] === t) graph.setInput(node, i, pair.dq);
+    }
+    let how = `QDQ: ${o.activationType} activations (${o.calibration}${o.calibration === 'minmax' && o.movingAverage ? ', moving average' : ''})`;
+    if (p.weight) {
+      const type = s.weightType();
+      const r = s.storeWeight(p.weight.ref, p.weight.axis === undefined ? { type } : { type, axis: p.weight.axis });
+      if (!r.ok) {
+        s.rec.skipped(graph, node, r.reason);
+        continue;
+      }
+      graph.setInput(node, p.weight.index, s.dequantizedWeight(graph, r.w, node));
+      s.touched.push(p.weight.ref);
+      s.rec.weightQuantized(s.coverageKey(p.weight.ref));
+      how += `, ${type.name} weights ${r.w.axis === undefined ? 'per-tensor' : `per-channel (axis ${r.w.axis})`}`;
+      if (p.bias) {
+        const b = quantizeBias(s.floats(p.bias.ref).slice(), inputScale, r.w.weight.scale);
+        if (b.ok) {
+          const owner = p.bias.ref.owner;
+          const base = p.bias.ref.name;
+          const bq = e.tensor(owner, `${base}_quantized`, DataType.INT32, [b.data.length], b.data);
+          const bs = e.tensor(owner, `${base}_scale`, DataType.FLOAT, b.scale.length > 1 ? [b.scale.length] : [], b.scale);
+          const out = e.name(`${base}_dequantized`);
+          // int32 DequantizeLinear carries no zero point: the ONNX spec gives int32 none, and WebGPU rejects one.
+          graph.addNode(e.node('DequantizeLinear', [bq, bs], [out], b.scale.length > 1 ? { axis: 0 } : {}, `${nodeLabel(node)}_bias_DequantizeLinear`), { before: node });
+          graph.setInput(node, p.bias.index, out);
+          s.touched.push(p.bias.ref);
+          how += ', int32 bias (scale = input scale x weight scale, no zero point)';
+        } else {
+          notes.push(`bias stays float: ${b.reason}`);
+        }
+      }
+    } else {
+      how += ', both inputs activations';
+    }
+    if (p.output) {
+      const pair = pairFor(graph, p.output.tensor, p.output.folded);
+      if (!pair) notes.push(`output stays float: ${failed.get(p.output.tensor) ?? 'no range'}`);
+      else if (p.output.folded) how += `, ${p.output.folded.opType} folded into the output quantization`;
+      else how += ', output quantized';
+    }
+    s.rec.quantized(graph, node, how + (notes.length ? `; ${notes.join('; ')}` : ''));
+  }
+}
+
+/**
+ * Static INT8 (QDQ) quantization of `model` in place, outside a pipeline: calibrates on `samples`
+ * through `runner` (e.g. `new OrtRunner()`), then rewrites. The report lists every node's decision.
+ */
+export async function quantizeStatic(model: Model, runner: ModelRunner, samples: SampleSource, options: Partial<StaticQuantOptions> = {}): Promise<QuantReport> {
+  const instance = int8Static(options);
+  const ctx = recordingContext('int8-static', { [RUNNER_SERVICE]: runner, [SAMPLES_SERVICE]: samples });
+  const started = performance.now();
+  const before = tensorBytes(model);
+  const s = await runStatic(model, instance.options, ctx, runner, samples);
+  model.invalidate();
+  assertValid(model, 'int8-static');
+  return buildReport('int8-static', model, s, ctx, instance.options, before, started);
+}

@@ -1,0 +1,247 @@
+import {
+  DataType, ForgeError, ForgeErrorCode, Model, decodeTensor, dtypeName, errorMessage, float32ToFloat16Bits, isForgeError,
+  tensorDims, tensorToArray, type TensorProto, type TypedArray,
+} from '@onnx-forge/core';
+import type { RunnerDType, RunnerFeeds, RunnerTensor } from '../../runner.js';
+import { parseNpy } from './parse-npy.js';
+import { modelInputSpecs, validateFeeds, type SampleInputSpec } from './validate-feeds.js';
+
+export interface LoadSamplesOptions {
+  /** The model (or its input descriptions) every sample is checked against. */
+  inputs?: Model | readonly SampleInputSpec[];
+}
+
+type Fs = typeof import('node:fs');
+type PathMod = typeof import('node:path');
+
+function bad(message: string, details: Record<string, unknown> = {}, cause?: unknown): ForgeError {
+  return new ForgeError(ForgeErrorCode.BAD_SAMPLES, message, cause === undefined ? { details } : { details, cause });
+}
+
+const LAYOUTS =
+  'expected ONNX test data (input_0.pb, input_1.pb ... or test_data_set_*/input_*.pb), NumPy files named after the inputs (<input>.npy or input_<k>.npy), or JSON files ({"<input>": nested array or {"type","dims","data"}}, or a list of such objects)';
+
+/**
+ * Reads calibration or validation samples from a folder, one RunnerFeeds per sample, checked against
+ * the model's inputs (names, element types, shapes). Layouts:
+ * - ONNX test data: `input_<k>.pb` TensorProto files in the folder (one sample) and/or in subfolders
+ *   such as `test_data_set_<n>/` (one sample each); `output_*.pb` files are ignored.
+ * - NumPy: `<input name>.npy` or `input_<k>.npy` files, laid out like the `.pb` files.
+ * - JSON: each `.json` file holds one sample object or a list of them.
+ * Node only: the file system is imported on use, so graph-ops still bundles for the browser.
+ */
+export async function loadSamples(dir: string, options: LoadSamplesOptions = {}): Promise<RunnerFeeds[]> {
+  const out: RunnerFeeds[] = [];
+  for await (const s of iterateSamples(dir, options)) out.push(s);
+  return out;
+}
+
+/** Like loadSamples, one sample at a time (memory stays at one sample). */
+export async function* iterateSamples(dir: string, options: LoadSamplesOptions = {}): AsyncGenerator<RunnerFeeds> {
+  const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
+  const specs = options.inputs instanceof Model ? modelInputSpecs(options.inputs) : options.inputs;
+  let stat;
+  try {
+    stat = fs.statSync(dir);
+  } catch (e) {
+    throw bad(`sample folder "${dir}" does not exist or cannot be read: ${errorMessage(e)}`, { dir }, e);
+  }
+  if (!stat.isDirectory()) throw bad(`"${dir}" is not a folder; ${LAYOUTS}`, { dir });
+  const groups = [dir, ...listDirs(fs, path, dir)];
+  let count = 0;
+  for (const folder of groups) {
+    const files = listFiles(fs, path, folder);
+    const tensorFiles = files.filter((f) => /\.(pb|npy)$/i.test(f) && !/^output_/i.test(path.basename(f)));
+    if (tensorFiles.length) {
+      const feeds = readTensorGroup(fs, path, tensorFiles, specs);
+      const where = `sample ${path.relative(dir, folder) || path.basename(folder)}`;
+      if (specs) validateFeeds(feeds, specs, `${where} (${folder})`);
+      count++;
+      yield feeds;
+    }
+    for (const file of files.filter((f) => /\.json$/i.test(f))) {
+      for (const [i, feeds] of readJson(fs, file, specs).entries()) {
+        if (specs) validateFeeds(feeds, specs, `sample ${i} of ${file}`);
+        count++;
+        yield feeds;
+      }
+    }
+  }
+  if (count === 0) throw bad(`no samples in "${dir}": ${LAYOUTS}`, { dir });
+}
+
+function listDirs(fs: Fs, path: PathMod, dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => path.join(dir, e.name))
+    .sort(naturalCompare);
+}
+
+function listFiles(fs: Fs, path: PathMod, dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(dir, e.name))
+    .sort(naturalCompare);
+}
+
+/** input_2 before input_10. */
+function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+function readBytes(fs: Fs, file: string): Uint8Array {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw bad(`cannot read sample file "${file}": ${errorMessage(e)}`, { file }, e);
+  }
+}
+
+/**
+ * One sample from tensor files: each file names its input by the TensorProto name, by its file name
+ * (`<input>.npy`), or by position (`input_<k>` is the k-th model input).
+ */
+function readTensorGroup(fs: Fs, path: PathMod, files: string[], specs: readonly SampleInputSpec[] | undefined): RunnerFeeds {
+  const feeds: RunnerFeeds = {};
+  const inputNames = specs?.map((s) => s.name);
+  for (const file of files) {
+    const stem = path.basename(file).replace(/\.(pb|npy)$/i, '');
+    let tensor: RunnerTensor;
+    let protoName = '';
+    if (/\.pb$/i.test(file)) {
+      let t: TensorProto;
+      try {
+        t = decodeTensor(readBytes(fs, file), { source: file });
+      } catch (e) {
+        if (isForgeError(e, ForgeErrorCode.BAD_SAMPLES)) throw e;
+        throw bad(`"${file}" is not a serialized ONNX TensorProto: ${errorMessage(e)}`, { file }, e);
+      }
+      tensor = fromTensorProto(t, file);
+      protoName = t.name;
+    } else {
+      tensor = parseNpy(readBytes(fs, file), file);
+    }
+    const byIndex = /^input_(\d+)$/i.exec(stem);
+    let name: string;
+    if (protoName && (!inputNames || inputNames.includes(protoName))) name = protoName;
+    else if (inputNames?.includes(stem)) name = stem;
+    else if (byIndex && inputNames) {
+      const k = Number(byIndex[1]);
+      const n = inputNames[k];
+      if (n === undefined) throw bad(`"${file}" is input ${k} but the model has ${inputNames.length} input(s): ${inputNames.join(', ')}`, { file });
+      name = n;
+    } else name = protoName || stem;
+    if (feeds[name]) throw bad(`two files give input "${name}" (the second is "${file}")`, { file, input: name });
+    feeds[name] = tensor;
+  }
+  return feeds;
+}
+
+function fromTensorProto(t: TensorProto, file: string): RunnerTensor {
+  const type = dtypeName(t.dataType);
+  const dims = tensorDims(t);
+  if (t.dataType === DataType.STRING) {
+    const dec = new TextDecoder();
+    return { type: 'string', dims, data: t.stringData.map((b) => dec.decode(b)) };
+  }
+  const supported: readonly string[] = ['float32', 'float16', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool'];
+  if (!supported.includes(type)) throw bad(`"${file}" holds ${type} data, which onnxruntime cannot take as an input`, { file, type });
+  // A copy, so the sample does not keep the file buffer alive and is aligned for any typed array.
+  const view = tensorToArray(t);
+  const data = (view as unknown as { slice(): TypedArray }).slice();
+  return { type: type as RunnerDType, dims, data };
+}
+
+function readJson(fs: Fs, file: string, specs: readonly SampleInputSpec[] | undefined): RunnerFeeds[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(readBytes(fs, file)));
+  } catch (e) {
+    if (isForgeError(e)) throw e;
+    throw bad(`"${file}" is not valid JSON: ${errorMessage(e)}`, { file }, e);
+  }
+  const list = Array.isArray(doc) ? doc : [doc];
+  return list.map((entry, i) => {
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw bad(`sample ${i} of "${file}" is not an object of input name -> tensor`, { file });
+    const feeds: RunnerFeeds = {};
+    for (const [name, value] of Object.entries(entry as Record<string, unknown>)) {
+      feeds[name] = jsonTensor(value, specs?.find((s) => s.name === name)?.type, `input "${name}" of sample ${i} in "${file}"`);
+    }
+    return feeds;
+  });
+}
+
+/** A tensor from JSON: `{type?, dims, data}` or a nested array (dims from the nesting). */
+function jsonTensor(value: unknown, specType: RunnerDType | undefined, where: string): RunnerTensor {
+  let type: string | undefined = specType;
+  let dims: number[];
+  let flat: unknown[];
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const o = value as { type?: unknown; dims?: unknown; data?: unknown };
+    if (o.type !== undefined) {
+      if (typeof o.type !== 'string') throw bad(`${where}: "type" must be a string`);
+      type = o.type;
+    }
+    if (!Array.isArray(o.data)) throw bad(`${where}: "data" must be an array`);
+    flat = (o.data as unknown[]).flat(Infinity);
+    dims = Array.isArray(o.dims) ? (o.dims as unknown[]).map(Number) : nestedDims(o.data as unknown[], where);
+  } else if (Array.isArray(value)) {
+    dims = nestedDims(value, where);
+    flat = value.flat(Infinity);
+  } else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') {
+    dims = [];
+    flat = [value];
+  } else {
+    throw bad(`${where}: expected a nested array or {"type","dims","data"}`);
+  }
+  if (!type) throw bad(`${where}: no element type; give "type" or load with { inputs: model }`);
+  return { type: type as RunnerDType, dims, data: typedFromJson(type, flat, where) };
+}
+
+function nestedDims(a: unknown[], where: string): number[] {
+  const dims: number[] = [];
+  let level: unknown = a;
+  while (Array.isArray(level)) {
+    dims.push(level.length);
+    level = level[0];
+  }
+  const check = (x: unknown, depth: number): void => {
+    if (depth === dims.length) {
+      if (Array.isArray(x)) throw bad(`${where}: ragged nested array (deeper than its first element)`);
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== dims[depth]) throw bad(`${where}: ragged nested array (rows of different lengths at depth ${depth})`);
+    for (const y of x) check(y, depth + 1);
+  };
+  check(a, 0);
+  return dims;
+}
+
+function typedFromJson(type: string, flat: unknown[], where: string): TypedArray | string[] {
+  const nums = (integer: boolean): number[] =>
+    flat.map((v, i) => {
+      const n = typeof v === 'boolean' ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+        throw bad(`${where}: value ${i} (${JSON.stringify(v)}) is not ${integer ? 'an integer' : 'a number'} for ${type}`);
+      }
+      return n;
+    });
+  switch (type) {
+    case 'float32': return Float32Array.from(nums(false));
+    case 'float64': return Float64Array.from(nums(false));
+    case 'float16': return Uint16Array.from(nums(false), (v) => float32ToFloat16Bits(v));
+    case 'int8': return Int8Array.from(nums(true));
+    case 'uint8': return Uint8Array.from(nums(true));
+    case 'int16': return Int16Array.from(nums(true));
+    case 'uint16': return Uint16Array.from(nums(true));
+    case 'int32': return Int32Array.from(nums(true));
+    case 'uint32': return Uint32Array.from(nums(true));
+    case 'int64': return BigInt64Array.from(nums(true), (v) => BigInt(v));
+    case 'uint64': return BigUint64Array.from(nums(true), (v) => BigInt(v));
+    case 'bool': return Uint8Array.from(nums(true), (v) => (v ? 1 : 0));
+    case 'string': return flat.map(String);
+    default: throw bad(`${where}: unknown element type "${type}"`);
+  }
+}
