@@ -221,6 +221,10 @@ describe('external data', () => {
     rmSync(side);
     e = await rejection(readModel(target));
     expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    // A folder where the side file should be.
+    mkdirSync(side);
+    e = await rejection(readModel(target));
+    expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
   });
 
   it('moves weights to a side file automatically past the inline limit', async () => {

@@ -105,7 +105,13 @@ function loadExternalData(proto: ModelProto, dir: string, fs: Fs, path: PathMod)
       const buf = Buffer.allocUnsafe(length);
       let got = 0;
       while (got < length) {
-        const n = fs.readSync(f.fd, buf, got, length - got, offset + got);
+        let n = 0;
+        try {
+          n = fs.readSync(f.fd, buf, got, length - got, offset + got);
+        } catch (e) {
+          // EISDIR when the location names a folder, EIO on a failing disk.
+          fail(`cannot read external data file "${loc}": ${errorMessage(e)}`, e);
+        }
         if (n === 0) fail(`unexpected end of "${loc}"`);
         got += n;
       }
