@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
@@ -55,7 +55,7 @@ describe('onnx-forge inspect', () => {
     expect(s.metadata).toEqual({ author: 'cli tests' });
   });
 
-  it('flags a missing external data file without failing', async () => {
+  it('flags truncated or missing external data without failing', async () => {
     const { dir, cleanup } = tempDir();
     try {
       const file = await writeRichModel(path.join(dir, 'm.onnx'));
@@ -64,6 +64,13 @@ describe('onnx-forge inspect', () => {
       expect(s.externalData.files[0]).toMatchObject({ location: 'm.onnx.data', fileBytes: 100, missing: false, truncated: true });
       const text = await runCliProcess(['inspect', file]);
       expect(text.stdout).toContain('TRUNCATED');
+      // check loads the tensors, so broken external data makes the model invalid (exit 3).
+      const check = await runCliProcess(['check', file]);
+      expect(check.code).toBe(3);
+      expect(check.stderr).toMatch(/^onnx-forge check: error FORGE_EXTERNAL_DATA: tensor "w": .*past the end of "m\.onnx\.data"/);
+      rmSync(path.join(dir, 'm.onnx.data'));
+      const gone = jsonOf<ModelSummary>(await runCliProcess(['inspect', file, '--json']));
+      expect(gone.externalData.files[0]).toMatchObject({ location: 'm.onnx.data', fileBytes: null, missing: true });
     } finally {
       cleanup();
     }

@@ -1,9 +1,19 @@
-import { mkdirSync, readdirSync, symlinkSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { readModel } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertNoStack, DEMO_PLUGIN, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { assertNoStack, DEMO_PLUGIN, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
 import { tempDir, writeMlp } from '../testing/fixtures.js';
+
+function hasScript(): boolean {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 interface RunJson {
   input: { path: string; bytes: number };
@@ -74,6 +84,17 @@ describe('onnx-forge run', () => {
     expect(lines).toContain('[1/2] stamp-producer...');
     expect(lines.some((l) => /^\[2\/2\] stamp-producer: done \(.+ ms\)$/.test(l))).toBe(true);
     expect(lines.at(-1)).toMatch(new RegExp(`^writing ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: done \\(.+\\)$`));
+  });
+
+  // util-linux `script` gives the child a pseudo-terminal, where the bar is drawn in place.
+  it.skipIf(!hasScript())('draws a progress bar on a terminal', () => {
+    const out = file('tty.onnx');
+    const command = sourceCommand(['run', input, '-o', out, '-p', 'stamp-producer', '--plugin', DEMO_PLUGIN]);
+    const text = execFileSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(text).toContain('\r\x1b[2K[1/1] stamp-producer');
+    expect(text).toMatch(/\r\x1b\[2Kwriting .*tty\.onnx \[█{24}\] 100%/);
+    expect(text).toContain('\r\x1b[2K[1/1] stamp-producer: done (');
+    expect(existsSync(out)).toBe(true);
   });
 
   it('resolves a plugin by package name from the working folder', async () => {

@@ -131,7 +131,8 @@ export class Progress {
 
   private draw(): void {
     if (this.label === undefined) return;
-    const columns = Math.max(20, (this.options.stream.columns ?? 80) - 1);
+    // A pseudo-terminal without a size reports 0 columns.
+    const columns = Math.max(20, (this.options.stream.columns || 80) - 1);
     let line = this.label;
     if (this.fraction !== undefined) {
       const filled = Math.round(this.fraction * BAR_WIDTH);

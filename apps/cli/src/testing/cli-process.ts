@@ -14,6 +14,14 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export const DEMO_PLUGIN = path.join(CLI_ROOT, 'test-fixtures/forge-pass-demo');
 
+const ARGV = (args: readonly string[]) => ['--conditions=@onnx-forge/source', '--import', TSX, MAIN, ...args];
+
+/** The command line that runs the CLI from sources, quoted for a shell. */
+export function sourceCommand(args: readonly string[]): string {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return [process.execPath, ...ARGV(args)].map(quote).join(' ');
+}
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -24,7 +32,7 @@ export function runCliProcess(args: readonly string[], options: { cwd?: string; 
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--conditions=@onnx-forge/source', '--import', TSX, MAIN, ...args],
+      ARGV(args),
       {
         cwd: options.cwd ?? REPO_ROOT,
         // Child stdio are pipes, not terminals: progress must come out as plain lines.
