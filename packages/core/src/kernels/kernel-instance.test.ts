@@ -30,7 +30,7 @@ describe('kernel loading', () => {
 
   it('falls back to JavaScript while a browser refuses a synchronous compile, then switches after initKernels', async () => {
     const k = await fresh();
-    // What Chrome's main thread throws for a synchronous compile of a module over 4 KB.
+    // What a browser main thread throws when it refuses a synchronous compile (Chrome's wording).
     WebAssembly.Module = function () {
       throw new RangeError('WebAssembly.Module(): Buffer size is too large, use WebAssembly.compile');
     } as unknown as typeof WebAssembly.Module;

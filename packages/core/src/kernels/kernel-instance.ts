@@ -1,10 +1,10 @@
 /**
  * Loading of the WebAssembly SIMD kernels (compiled from ../../assembly, embedded in wasm-bytes.ts).
  *
- * Node compiles the 5 KB module synchronously on first use, so every kernel function stays
- * synchronous. Browsers refuse synchronous compiles of modules over 4 KB on the main thread: there
- * the first synchronous attempt fails, the kernels answer with their JavaScript fallbacks, and an
- * asynchronous compile starts; `await initKernels()` up front avoids that window. Where WebAssembly or
+ * The 5 KB module is compiled synchronously on first use, so every kernel function stays
+ * synchronous. A browser main thread may refuse synchronous compiles (Chrome did above 4 KB; current
+ * Chromium accepts this module): then the kernels answer with their JavaScript fallbacks while an
+ * asynchronous compile runs; `await initKernels()` up front avoids that window. Where WebAssembly or
  * its SIMD proposal is missing, the JavaScript fallbacks serve for good.
  */
 import { KERNELS_WASM_BASE64 } from './wasm-bytes.js';
