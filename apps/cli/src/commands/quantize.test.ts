@@ -1,12 +1,27 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { builtinPasses } from '@onnx-forge/graph-ops';
+import { DataType, Rng, createTensor, encodeTensor } from '@onnx-forge/core';
+import * as graphOps from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
 import { jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir, writeMlp } from '../testing/fixtures.js';
 import { compareOutputs } from '../testing/ort-compare.js';
 
-const registered = (name: string) => builtinPasses.some((f) => f.passName === name);
+const registered = (name: string) => graphOps.builtinPasses.some((f) => f.passName === name);
+const canCalibrate = registered('int8-static') && typeof (graphOps as Record<string, unknown>).loadSamples === 'function';
+
+/** Calibration samples in the ONNX test-data layout: <dir>/test_data_set_<i>/input_0.pb. */
+function writeSamples(dir: string, count: number, dims: number[], seed: number): string {
+  const rng = new Rng(seed);
+  const n = dims.reduce((a, d) => a * d, 1);
+  for (let i = 0; i < count; i++) {
+    mkdirSync(path.join(dir, `test_data_set_${i}`), { recursive: true });
+    const t = createTensor('x', DataType.FLOAT, dims, rng.fillNormalish(new Float32Array(n), 1));
+    writeFileSync(path.join(dir, `test_data_set_${i}`, 'input_0.pb'), encodeTensor(t));
+  }
+  return dir;
+}
 
 interface PassJson {
   name: string;
@@ -76,6 +91,36 @@ describe('onnx-forge quantize', () => {
       expect(r.stdout).toMatch(/\[1\/1\] int8-dynamic/);
       expect(r.stderr).toMatch(/^\[1\/1\] int8-dynamic: done/m);
       expect(r.stderr).not.toMatch(/[\r\x1b]/);
+    });
+  });
+
+  // Runs once graph-ops registers int8-static and exports loadSamples; skipped only while they are absent.
+  describe.skipIf(!canCalibrate)('static mode (needs the int8-static pass and loadSamples in graph-ops)', () => {
+    it('calibrates on a folder of samples and the QDQ model answers like the fp32 one', async () => {
+      const samples = writeSamples(file('calibration'), 4, [2, 64], 5);
+      const out = file('mlp.qdq.onnx');
+      const r = await runCliProcess(['quantize', input, '-o', out, '--mode', 'static', '--calibration', samples, '--per-channel', '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const j = jsonOf<{ pipeline: string; passes: (PassJson & { stats: Record<string, number> })[] }>(r);
+      expect(j.pipeline).toBe('int8-static{perChannel=true}');
+      expect(j.passes[0]?.stats.calibrationBatches).toBe(4);
+      const s = jsonOf<ModelSummary>(await runCliProcess(['inspect', out, '--json']));
+      expect(s.ops.byDomain['ai.onnx']).toHaveProperty('QuantizeLinear');
+      expect(s.ops.byDomain['ai.onnx']).toHaveProperty('DequantizeLinear');
+      const cos = await compareOutputs(input, out, { name: 'x', dims: [4, 64] });
+      for (const c of Object.values(cos)) expect(c).toBeGreaterThan(0.99);
+    });
+
+    it('exits 1 with FORGE_BAD_SAMPLES for samples that do not fit, or none', async () => {
+      const wrong = writeSamples(file('wrong-shape'), 1, [2, 3], 6);
+      const empty = file('empty');
+      mkdirSync(empty);
+      for (const dir of [wrong, empty, file('no-such-folder')]) {
+        const out = file('never.qdq.onnx');
+        const r = await runCliProcess(['quantize', input, '-o', out, '--mode', 'static', '--calibration', dir]);
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(/^onnx-forge quantize: error FORGE_BAD_SAMPLES: /m);
+      }
     });
   });
 });

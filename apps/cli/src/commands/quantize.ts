@@ -1,6 +1,7 @@
-import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, type Model } from '@onnx-forge/core';
 import * as graphOps from '@onnx-forge/graph-ops';
 import { defineCommand } from '../framework/command.js';
+import type { Progress } from '../framework/progress.js';
 import { UsageError } from '../framework/usage-error.js';
 import { OUTPUT_FLAGS, executePipeline } from '../pipeline/execute-pipeline.js';
 import { configurePass, passOptionsFromFlags, type PassOptionFlag } from '../pipeline/pass-flags.js';
@@ -28,21 +29,26 @@ const STATIC_FLAGS: readonly PassOptionFlag[] = [
   },
 ];
 
-/** Service names under which the int8-static pass finds its samples and runner. */
+/** The service under which the int8-static pass finds its samples (graph-ops' SAMPLES_SERVICE). */
 const SAMPLES_SERVICE = 'samples';
 
-type LoadSamples = (dir: string) => unknown;
+type LoadSamples = (dir: string, options: { inputs: Model }) => Promise<unknown>;
 
-async function calibrationServices(dir: string): Promise<Record<string, unknown>> {
-  // Looked up at run time: loadSamples lands in graph-ops with the int8-static pass.
-  const loadSamples = (graphOps as Record<string, unknown>).loadSamples as LoadSamples | undefined;
-  if (typeof loadSamples !== 'function') {
-    throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'this build of @onnx-forge/graph-ops cannot load calibration samples (no loadSamples)');
-  }
-  const samples = await loadSamples(dir);
-  // onnxruntime is loaded only when a command needs to run a model.
-  const { OrtRunner } = await import('@onnx-forge/runtime');
-  return { [SAMPLES_SERVICE]: samples, [graphOps.RUNNER_SERVICE]: new OrtRunner() };
+/** Samples from `dir`, checked against the model's inputs, and an onnxruntime-node runner to calibrate with. */
+function calibrationServices(dir: string, progress: Progress): (model: Model) => Promise<Record<string, unknown>> {
+  return async (model) => {
+    // Looked up at run time, so this command builds against a graph-ops that does not export it yet.
+    const loadSamples = (graphOps as Record<string, unknown>).loadSamples as LoadSamples | undefined;
+    if (typeof loadSamples !== 'function') {
+      throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'this build of @onnx-forge/graph-ops cannot load calibration samples (no loadSamples)');
+    }
+    progress.start(`loading calibration samples from ${dir}`);
+    const samples = await loadSamples(dir, { inputs: model });
+    progress.end(Array.isArray(samples) ? `${samples.length} samples` : undefined);
+    // onnxruntime is loaded only when a command needs to run a model.
+    const { OrtRunner } = await import('@onnx-forge/runtime');
+    return { [SAMPLES_SERVICE]: samples, [graphOps.RUNNER_SERVICE]: new OrtRunner() };
+  };
 }
 
 export const quantizeCommand = defineCommand({
@@ -81,9 +87,6 @@ export const quantizeCommand = defineCommand({
     }
     if (dir === undefined) throw new UsageError('--mode static needs --calibration DIR (a folder of sample inputs)', ctx.command);
     const pass = configurePass(registry, 'int8-static', passOptionsFromFlags(ctx.args, [...QUANT_FLAGS, ...STATIC_FLAGS]));
-    ctx.progress.start(`loading calibration samples from ${dir}`);
-    const services = await calibrationServices(dir);
-    ctx.progress.end();
-    await executePipeline(ctx, registry, [pass], services);
+    await executePipeline(ctx, registry, [pass], calibrationServices(dir, ctx.progress));
   },
 });

@@ -3,7 +3,7 @@ import type { FlagSpec } from '../framework/args.js';
 import type { CommandContext } from '../framework/command.js';
 import { UsageError } from '../framework/usage-error.js';
 import { pipelineJson, printPipelineResult } from './pipeline-report.js';
-import { runPipeline } from './run-pipeline.js';
+import { runPipeline, type PipelineJob } from './run-pipeline.js';
 
 /** Flags of every command that writes a transformed model (run, fp16, quantize). */
 export const OUTPUT_FLAGS: readonly FlagSpec[] = [
@@ -36,7 +36,7 @@ export async function executePipeline(
   ctx: CommandContext,
   registry: PassRegistry,
   passes: readonly PassInstance<object>[],
-  services: Record<string, unknown> = {},
+  services: PipelineJob['services'] = {},
 ): Promise<void> {
   const output = ctx.args.string('output');
   if (!output) throw new UsageError('missing --output FILE (-o FILE)', ctx.command);

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import {
   PassManager, readModel, writeModel,
-  type PassEvent, type PassInstance, type PipelineReport, type WriteModelResult,
+  type Model, type PassEvent, type PassInstance, type PipelineReport, type WriteModelResult,
 } from '@onnx-forge/core';
 import { formatBytes, formatDuration } from '../framework/format.js';
 import type { Progress } from '../framework/progress.js';
@@ -11,8 +11,11 @@ export interface PipelineJob {
   output: string;
   /** Configured passes, in order. */
   passes: readonly PassInstance<object>[];
-  /** Services the passes may ask for (`runner`, `samples`). */
-  services?: Record<string, unknown>;
+  /**
+   * Services the passes may ask for (`runner`, `samples`), or a function that prepares them once the
+   * model is read (calibration samples are checked against the model's inputs).
+   */
+  services?: Record<string, unknown> | ((model: Model) => Promise<Record<string, unknown>>);
   /** true: weights in a side file; false: all inline; undefined: inline unless past 2 GiB. */
   externalData?: boolean;
   /** Run the checker on the input and after every pass (default true). */
@@ -39,6 +42,7 @@ export async function runPipeline(job: PipelineJob, progress: Progress, now: () 
   progress.start(`reading ${job.input}`);
   const model = await readModel(job.input);
   progress.end(formatBytes(inputBytes));
+  const services = typeof job.services === 'function' ? await job.services(model) : (job.services ?? {});
 
   // Ctrl-C stops at the next pass boundary (passes may also watch the signal); a second one exits now.
   const abort = new AbortController();
@@ -65,7 +69,7 @@ export async function runPipeline(job: PipelineJob, progress: Progress, now: () 
           break;
       }
     };
-    const manager = new PassManager({ services: job.services ?? {}, check: job.check !== false, onEvent, signal: abort.signal });
+    const manager = new PassManager({ services, check: job.check !== false, onEvent, signal: abort.signal });
     manager.add(...job.passes);
     if (job.check !== false) progress.start('checking the input model');
     const report = await manager.run(model);
