@@ -12,13 +12,10 @@ const FP16_FLAGS: readonly PassOptionFlag[] = [
   { name: 'block-nodes', option: 'blockNodes', kind: 'list', valueName: 'NODES', description: 'node names to keep in float32' },
   { name: 'include-ops', option: 'includeOps', kind: 'list', valueName: 'OPS', description: 'convert only these op types' },
   { name: 'include-nodes', option: 'includeNodes', kind: 'list', valueName: 'NODES', description: 'convert only these node names' },
-  {
-    name: 'clamp', option: 'clamp', kind: 'optional', valueName: 'MAX',
-    description: 'clamp weights to the fp16 range, keeping sign, zero, NaN and Inf (--no-clamp turns it off)', defaultText: 'on, at the fp16 limits',
-  },
+  { name: 'clamp', option: 'clamp', kind: 'boolean', description: 'clamp constants to the fp16 range, keeping sign, zero, NaN and Inf (--no-clamp: off)', defaultText: 'on' },
   {
     name: 'target', option: 'target', kind: 'string', choices: ['cpu', 'wasm', 'webgpu', 'cuda', 'any'],
-    description: 'where the model will run: ops without an fp16 kernel there stay float32',
+    description: 'where the model will run: ops without an fp16 kernel there stay float32 (any: every op the ONNX schema allows)',
   },
 ];
 
