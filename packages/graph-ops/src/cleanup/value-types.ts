@@ -82,6 +82,13 @@ export function ruleOutputType(node: NodeProto, inputType: (i: number) => number
  */
 export function inferValueTypes(model: Model): ValueTypes {
   const core = inferElemTypes(model);
+  // Core's inference (schema type variables, attributes, subgraphs, functions) first; then declared
+  // types; the local walk below only fills what both leave open.
+  const known = (g: Graph, name: string): number | undefined => {
+    const t = core.type(g, name);
+    if (t) return t.kind === 'tensor' || t.kind === 'sparse_tensor' ? t.elemType || undefined : NON_TENSOR;
+    return typeProtoElem(g.valueInfo(name)?.type);
+  };
   const maps = new Map<Scope, Map<string, number>>();
   const unknown: UnknownValueType[] = [];
   const fnInputs = new Map<FunctionProto, (number | undefined)[] | null>();
@@ -120,8 +127,7 @@ export function inferValueTypes(model: Model): ValueTypes {
     const m = mapOf(g);
     const names = g.inputNames();
     names.forEach((name, i) => {
-      const declared = typeProtoElem(g.valueInfo(name)?.type) ?? core.get(g, name);
-      const t = declared ?? formalInputTypes?.[i];
+      const t = known(g, name) ?? formalInputTypes?.[i];
       if (t !== undefined) m.set(name, t);
     });
     for (const t of g.initializers) m.set(t.name, t.dataType);
@@ -216,8 +222,7 @@ export function inferValueTypes(model: Model): ValueTypes {
 
     node.output.forEach((name, j) => {
       if (!name) return;
-      const declared = typeProtoElem(g.valueInfo(name)?.type) ?? core.get(g, name);
-      const t = declared ?? outTypes[j];
+      const t = known(g, name) ?? outTypes[j];
       if (t !== undefined) m.set(name, t);
       else {
         unknown.push({

@@ -137,6 +137,18 @@ export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, 
     bytesBefore: modelWeightBytes(model), bytesAfter: 0, decisions: [], warnings: [], unknownTypes: [],
   };
   const out = collector(report, sink);
+  const opset = model.opset('') ?? 1;
+  if (opset < 6 && opts.target !== 'any') {
+    // Cast-1 names its target type with a string and onnxruntime has no kernel for it, so any Cast
+    // this pass would add could not load.
+    out.warn(`the model imports ai.onnx opset ${opset}: Casts before opset 6 do not load in onnxruntime, so nothing was converted; upgrade the model's opset first`);
+    for (const { graph, node } of model.allNodes()) {
+      out.decide(graph.path, node, 'kept', `ai.onnx opset ${opset} < 6: no Cast onnxruntime can load`);
+      report.nodesKept++;
+    }
+    report.bytesAfter = report.bytesBefore;
+    return report;
+  }
   const types = inferValueTypes(model);
   report.unknownTypes = [...types.unknown];
   const run = new Fp16Run(model, opts, types, out, report);
@@ -305,6 +317,7 @@ class Fp16Run {
       });
     }
     this.settleFollowers();
+    if (this.opts.target !== 'any') this.pruneIslands();
     this.decideConstants(graphs);
     for (const g of graphs) for (const node of g.nodes) this.report_(this.plans.get(node) as NodePlan);
   }
@@ -459,6 +472,24 @@ class Fp16Run {
     }
   }
 
+  /**
+   * On a concrete target, a converted node with no float16 neighbour (only constants and float32
+   * values around it) would compute in float16 between two Casts: slower and less exact than leaving
+   * it, so it stays float32. Reverting one can isolate another, hence the loop.
+   */
+  private pruneIslands(): void {
+    const candidates = [...this.plans.values()].filter((p) => p.convert && p.kind !== 'constant' && p.reason !== 'in includeNodes');
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const p of candidates) {
+        if (!p.convert || this.hasSupply(p) || this.hasDemand(p)) continue;
+        p.convert = false;
+        p.reason = `float16 island: ${p.reason}, but no neighbour computes in float16 on ${this.opts.target}, so converting would only add Casts`;
+        changed = true;
+      }
+    }
+  }
+
   private hasSupply(f: NodePlan): boolean {
     const sig = f.sig as OpSignature;
     return f.node.input.some((name, i) => {
@@ -585,6 +616,8 @@ class Fp16Run {
     for (const u of typeUpdates) u.g.setElemType(u.name, u.nt);
 
     const castCache = new Map<Scope, Map<string, string>>();
+    const castNode = (g: Graph, input: string, output: string, to: number) =>
+      createNode('Cast', [input], [output], { name: this.model.uniqueName(`Cast_${output}`), attributes: { to: this.castTo(g, to) } });
     const castFor = (g: Graph, name: string, to: number): string => {
       let m = castCache.get(g.proto);
       if (!m) castCache.set(g.proto, (m = new Map()));
@@ -592,7 +625,7 @@ class Fp16Run {
       let outName = m.get(key);
       if (!outName) {
         outName = this.model.uniqueName(`${name}_to_${dtypeName(to)}`);
-        g.addNode(createNode('Cast', [name], [outName], { name: this.model.uniqueName(`Cast_${outName}`), attributes: { to } }));
+        g.addNode(castNode(g, name, outName, to));
         this.report.castsAdded++;
         m.set(key, outName);
       }
@@ -634,13 +667,13 @@ class Fp16Run {
       g.replaceAllUses(name, inner, { graphOutputs: false });
       if (localNode) localNode.output[localNode.output.indexOf(name)] = inner;
       else if (localInit) localInit.name = inner;
-      g.addNode(createNode('Cast', [inner], [name], { name: this.model.uniqueName(`Cast_${name}`), attributes: { to: want } }));
+      g.addNode(createNode('Cast', [inner], [name], { name: this.model.uniqueName(`Cast_${name}`), attributes: { to: this.castTo(g, want) } }));
       const vi = g.valueInfo(name);
       if (vi && !g.isGraphOutput(name)) vi.name = inner;
       g.invalidate();
     } else if (g.kind !== 'main') {
       const fresh = this.model.uniqueName(`${name}_to_${dtypeName(want)}`);
-      g.addNode(createNode('Cast', [name], [fresh], { name: this.model.uniqueName(`Cast_${fresh}`), attributes: { to: want } }));
+      g.addNode(createNode('Cast', [name], [fresh], { name: this.model.uniqueName(`Cast_${fresh}`), attributes: { to: this.castTo(g, want) } }));
       if (g.isFunction) (g.proto as FunctionProto).output[index] = fresh;
       else {
         const o = (g.proto as GraphProto).output[index];
@@ -652,6 +685,11 @@ class Fp16Run {
     }
     g.setElemType(name, want);
     this.report.castsAdded++;
+  }
+
+  /** Cast's `to`: a type number from opset 6, the type's name before (Cast-1). */
+  private castTo(g: Graph, to: number): number | string {
+    return this.opsetOf(g, '') < 6 ? (to === F16 ? 'FLOAT16' : 'FLOAT') : to;
   }
 
   private convertConstants(graphs: Graph[]): void {
@@ -737,7 +775,7 @@ class Fp16Run {
       if (!plan.convert) continue;
       const node = plan.node;
       if (plan.kind === 'cast') {
-        setAttribute(node, toAttribute('to', F16));
+        setAttribute(node, toAttribute('to', this.castTo(plan.graph, F16)));
         this.report.castsRetargeted++;
         continue;
       }

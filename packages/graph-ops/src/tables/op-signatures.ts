@@ -1,4 +1,4 @@
-import { DataType, isDefaultDomain } from '@onnx-forge/core';
+import { DataType, getOpSchema, isDefaultDomain, type OpSchema } from '@onnx-forge/core';
 
 /**
  * How an operator's inputs and outputs are typed, reduced to what precision passes need: which slots
@@ -6,10 +6,9 @@ import { DataType, isDefaultDomain } from '@onnx-forge/core';
  * have a fixed type (Resize `scales` is always tensor(float)), and which take any type untied to the
  * rest (Shape's input).
  *
- * The principled source is the ONNX operator schemas (`getOpSchema` in core, once it lands; see
- * `opSignature` below, the one place to switch). Until then this module carries its own compact
- * table, written from the ONNX operator documentation, covering the default domain and the common
- * com.microsoft ops. Ops it does not know get no signature, and passes keep them as they are.
+ * The source is core's operator schemas (`getOpSchema`): a slot's type variable and its allowed types
+ * say everything. A compact local table, written from the ONNX operator documentation, answers for
+ * ops the schemas do not know. Ops neither knows get no signature, and passes keep them as they are.
  */
 
 export type Slot =
@@ -221,10 +220,56 @@ function fromTable(table: Record<string, Entry>, opType: string, opset: number):
 }
 
 /**
+ * Inputs that must stay float32 even where a schema admits float16: com.microsoft GroupNorm's gamma and
+ * beta were tensor(float) in onnxruntime releases before float16 was admitted, and float32 loads in
+ * every release (onnxruntime #14827, onnxconverter-common #207, #306).
+ */
+const FLOAT32_INPUTS: Readonly<Record<string, readonly number[]>> = {
+  'com.microsoft.GroupNorm': [1, 2],
+  'com.microsoft.SkipGroupNorm': [1, 2],
+};
+
+const fromSchemaCache = new WeakMap<OpSchema, OpSignature>();
+
+/** Reduces an operator schema to slots (see `Slot`). */
+export function signatureFromSchema(schema: OpSchema): OpSignature {
+  const cached = fromSchemaCache.get(schema);
+  if (cached) return cached;
+  const inVars = new Map<string, number>();
+  const outVars = new Set<string>();
+  for (const p of schema.inputs) inVars.set(p.typeVar, (inVars.get(p.typeVar) ?? 0) + 1);
+  for (const p of schema.outputs) outVars.add(p.typeVar);
+  const slot = (typeVar: string, isInput: boolean): Slot => {
+    const types = schema.typeConstraints[typeVar] ?? [];
+    if (schema.containers?.[typeVar]) return { kind: 'other' };
+    if (types.length === 1) return { kind: 'fixed', type: types[0] as number };
+    // An output whose variable no input binds gets its type from an attribute (Cast to, dtype...).
+    if (!isInput && !inVars.has(typeVar)) return { kind: 'rule' };
+    // One input taking any tensor, tied to nothing (Shape, Size, Cast, EyeLike, RandomNormalLike).
+    if (isInput && !outVars.has(typeVar) && inVars.get(typeVar) === 1 && (types.includes(DataType.STRING) || types.includes(DataType.BOOL))) return { kind: 'any' };
+    if (types.includes(DataType.FLOAT)) return { kind: 'var', name: typeVar, float16: types.includes(DataType.FLOAT16), float32: true };
+    return { kind: 'other' };
+  };
+  const sig: OpSignature = {
+    inputs: schema.inputs.map((p) => slot(p.typeVar, true)),
+    outputs: schema.outputs.map((p) => slot(p.typeVar, false)),
+    variadicInput: schema.inputs[schema.inputs.length - 1]?.option === 'variadic',
+    variadicOutput: schema.outputs[schema.outputs.length - 1]?.option === 'variadic',
+    source: 'schema',
+  };
+  const fixed = FLOAT32_INPUTS[`${schema.domain}.${schema.opType}`];
+  if (fixed) for (const i of fixed) if (i < sig.inputs.length) sig.inputs[i] = { kind: 'fixed', type: DataType.FLOAT };
+  fromSchemaCache.set(schema, sig);
+  return sig;
+}
+
+/**
  * The typing of `opType` in `domain` at the model's `opset` for that domain, or undefined when
- * unknown. This is the single switch point between core's operator schemas and the local table.
+ * unknown: from core's operator schemas, else from the local table.
  */
 export function opSignature(opType: string, domain: string, opset: number): OpSignature | undefined {
+  const schema = getOpSchema(opType, domain, opset);
+  if (schema) return signatureFromSchema(schema);
   if (isDefaultDomain(domain)) return fromTable(DEFAULT_DOMAIN, opType, opset);
   if (domain === 'com.microsoft') return fromTable(MICROSOFT, opType, opset);
   return undefined;
