@@ -70,7 +70,7 @@ export const quantizeCommand = defineCommand({
   ],
   examples: [
     'onnx-forge quantize model.onnx -o model.int8.onnx --per-channel',
-    'onnx-forge quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --target wasm',
+    'onnx-forge quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/',
   ],
   exitNotes: ['Calibration samples that are missing or do not fit the model exit 1 (FORGE_BAD_SAMPLES).'],
   async run(ctx) {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { readModel } from '@onnx-forge/core';
+import { builtinPasses } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoStack, DEMO_PLUGIN, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
 import { tempDir, writeMlp } from '../testing/fixtures.js';
@@ -61,6 +62,16 @@ describe('onnx-forge run', () => {
     expect(p?.decisions).toBeUndefined();
     const written = await readModel(out);
     expect(written.proto.producerName).toBe('cli-test');
+  });
+
+  // Runs once graph-ops registers int8-dynamic; skipped only while it is absent.
+  it.skipIf(!builtinPasses.some((f) => f.passName === 'int8-dynamic'))('runs a built-in pass with list options from the pipeline text', async () => {
+    const r = await runCliProcess(['run', input, '-o', file('builtin.onnx'), '-p', 'int8-dynamic{perChannel=true, excludeOps=[Gather, Conv]}', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const j = jsonOf<RunJson>(r);
+    expect(j.pipeline).toBe('int8-dynamic{perChannel=true,excludeOps=[Gather,Conv]}');
+    expect(j.passes[0]?.options).toMatchObject({ perChannel: true, excludeOps: ['Gather', 'Conv'] });
+    expect(j.passes[0]?.nodesAfter).toBeGreaterThan(j.passes[0]?.nodesBefore ?? Infinity);
   });
 
   it('prints a text report summarised by op type, and every node with --decisions', async () => {

@@ -24,7 +24,7 @@ export const runCommand = defineCommand({
   ],
   examples: [
     'onnx-forge run model.onnx -o model.fp16.onnx --pipeline "fp16{keepIoTypes=true}"',
-    'onnx-forge run model.onnx -o out.onnx -p "my-pass{level=2}" --plugin @someone/forge-pass-foo --json',
+    'onnx-forge run model.onnx -o out.onnx -p "my-pass{level=2}" --plugin @someone/forge-pass-foo',
   ],
   exitNotes: ['An unknown pass, a pipeline that does not parse, or a bad pass option exits 2 (FORGE_INVALID_PIPELINE, FORGE_INVALID_OPTIONS).'],
   async run(ctx) {

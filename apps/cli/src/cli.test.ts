@@ -1,0 +1,78 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+import { defineCommand } from './framework/command.js';
+import type { CliIo } from './framework/io.js';
+import { COMMANDS } from './commands/index.js';
+
+/** runCli in-process, with captured streams. */
+async function cli(argv: string[], commands = COMMANDS, env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    cwd: process.cwd(),
+    env,
+    now: () => 0,
+  };
+  const code = await runCli(argv, io, commands);
+  return { code, stdout, stderr };
+}
+
+const crashing = defineCommand({
+  name: 'crash',
+  summary: 'throws what it is told to',
+  args: [{ name: 'kind', description: 'forge or bug' }],
+  flags: [],
+  async run(ctx) {
+    if (ctx.args.positional(0) === 'forge') throw new ForgeError(ForgeErrorCode.RUNTIME, 'onnxruntime said no\nwith a second line', { details: { big: 1n } });
+    throw new TypeError('cannot read properties of undefined');
+  },
+});
+
+describe('runCli', () => {
+  it('prints the version and the help of the program and of each command', async () => {
+    expect((await cli(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    for (const c of COMMANDS) expect(help.stdout).toContain(`  ${c.name} `);
+    for (const c of COMMANDS) {
+      const viaFlag = await cli([c.name, '--help']);
+      const viaHelp = await cli(['help', c.name]);
+      expect(viaFlag.code).toBe(0);
+      expect(viaFlag.stdout).toBe(viaHelp.stdout);
+      expect(viaFlag.stdout).toContain(`Usage: onnx-forge ${c.name}`);
+      expect(viaFlag.stdout).toContain('--json');
+      expect(viaFlag.stdout).toContain('Exit codes:');
+      for (const line of viaFlag.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+    }
+    expect((await cli(['help', 'nope'])).code).toBe(2);
+  });
+
+  it('reports a ForgeError as one line with its code, or as a JSON error document', async () => {
+    const text = await cli(['crash', 'forge'], [crashing]);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toBe('onnx-forge crash: error FORGE_RUNTIME: onnxruntime said no with a second line\n');
+    const json = await cli(['crash', 'forge', '--json'], [crashing]);
+    expect(json.code).toBe(1);
+    expect(json.stderr).toBe('');
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'FORGE_RUNTIME', message: 'onnxruntime said no with a second line', details: { big: 1 } } });
+  });
+
+  it('calls anything else an internal error, with the stack only on request', async () => {
+    const quiet = await cli(['crash', 'bug'], [crashing]);
+    expect(quiet.code).toBe(1);
+    expect(quiet.stderr).toBe('onnx-forge crash: internal error: cannot read properties of undefined (set ONNX_FORGE_DEBUG=1 to see the stack trace, and please report it)\n');
+    const debug = await cli(['crash', 'bug'], [crashing], { ONNX_FORGE_DEBUG: '1' });
+    expect(debug.stderr).toMatch(/\n\s+at /);
+    const json = await cli(['crash', 'bug', '--json'], [crashing]);
+    expect(JSON.parse(json.stdout).error.code).toBe('FORGE_INTERNAL');
+  });
+
+  it('wants a command before flags', async () => {
+    const r = await cli(['--json', 'inspect']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('expected a command before "--json"');
+  });
+});
