@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import {
-  AttributeType, DataType, Model, attr, canonicalDomain, dtypeName, getOpSchema, knownOps, onnx, opSchemaVersions, scalarTensor, tensorType,
+  AttributeType, DataType, Model, attr, inferElemTypes, canonicalDomain, dtypeName, getOpSchema, knownOps, onnx, opSchemaVersions, scalarTensor, tensorType,
   type AttributeProto, type OpSchema, type TypeContainer,
 } from '@onnx-forge/core';
 
@@ -18,7 +18,8 @@ const jsonAt = args.indexOf('--json');
 const jsonOut = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
 const only = new Set(args.filter((a, i) => !a.startsWith('--') && (jsonAt < 0 || i !== jsonAt + 1)));
 
-const MAX_OPSET: Record<string, number> = { '': 21, 'ai.onnx.ml': 5, 'com.microsoft': 1, 'ai.onnx.preview.training': 1 };
+// ai.onnx.preview.training is not checked: onnxruntime registers no schema for it.
+const MAX_OPSET: Record<string, number> = { '': 21, 'ai.onnx.ml': 5, 'com.microsoft': 1 };
 const ALL_TYPES = Array.from({ length: 23 }, (_, i) => i + 1);
 
 interface Probe {
@@ -30,9 +31,11 @@ interface Probe {
   containers?: (TypeContainer | undefined)[];
   outputs: number;
   attrs: AttributeProto[];
+  /** Declared element types of the outputs (to test inferred types against the runtime's). */
+  outputTypes?: (number | undefined)[];
 }
 
-async function load(p: Probe): Promise<string> {
+function probeModel(p: Probe): Model {
   const graph = new onnx.GraphProto({ name: 'g' });
   const names = p.inputs.map((t, i) => (t === null ? '' : `x${i}`));
   p.inputs.forEach((t, i) => {
@@ -47,10 +50,17 @@ async function load(p: Probe): Promise<string> {
   });
   const outs = Array.from({ length: p.outputs }, (_, i) => `y${i}`);
   graph.node.push(new onnx.NodeProto({ opType: p.opType, domain: p.domain, name: 'n', input: names, output: outs, attribute: p.attrs }));
-  for (const o of outs) graph.output.push(new onnx.ValueInfoProto({ name: o }));
+  outs.forEach((o, i) => {
+    const t = p.outputTypes?.[i];
+    graph.output.push(new onnx.ValueInfoProto(t ? { name: o, type: tensorType(t) } : { name: o }));
+  });
   const opsetImport = [new onnx.OperatorSetIdProto({ domain: '', version: p.domain === '' ? p.opset : 17 })];
   if (p.domain !== '') opsetImport.push(new onnx.OperatorSetIdProto({ domain: p.domain, version: p.opset }));
-  const model = new Model(new onnx.ModelProto({ irVersion: 10, opsetImport, graph }));
+  return new Model(new onnx.ModelProto({ irVersion: 10, opsetImport, graph }));
+}
+
+async function load(p: Probe): Promise<string> {
+  const model = probeModel(p);
   try {
     const s = await ort.InferenceSession.create(model.encode(), { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
     await s.release();
@@ -181,6 +191,18 @@ async function verify(s: OpSchema, opset: number): Promise<void> {
         continue;
       }
       accepted.push(t);
+      // The runtime accepted these inputs: our inferred output types must be the ones it infers.
+      const probe = { ...base, inputs };
+      const probed = probeModel(probe);
+      const types = inferElemTypes(probed);
+      const g = probed.graph;
+      const outputTypes = Array.from({ length: probe.outputs }, (_, i) => types.get(g, `y${i}`));
+      if (outputTypes.some((x) => x !== undefined)) {
+        const out = await run({ ...probe, outputTypes });
+        const m = /Type \((\w+\(\w+\))\) of output arg \(y(\d+)\) of node \(n\) does not match expected type \((\w+\(\w+\))\)/.exec(out);
+        if (m) report(s, opset, `inferred output ${m[2]} as ${m[1]} for ${v}=${dtypeName(t)}, runtime says ${m[3]}`);
+        else if (/does not match expected type/.test(out)) report(s, opset, `output types: ${out.slice(0, 160)}`);
+      }
     }
     if (blocked) report(s, opset, `probing ${v}: ${blocked}`);
     const want = s.typeConstraints[v] ?? [];

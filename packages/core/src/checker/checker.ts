@@ -1,4 +1,4 @@
-import { isKnownDataType, rawByteLength } from '../dtype.js';
+import { DataType, isKnownDataType, rawByteLength } from '../dtype.js';
 import { AttributeType } from '../ir/attributes.js';
 import type { Graph } from '../ir/graph.js';
 import { isDefaultDomain, type Model } from '../ir/model.js';
@@ -103,15 +103,10 @@ function checkGraph(graph: Graph, outer: ReadonlySet<string>, imported: Readonly
   });
 
   if (outOfOrder) {
-    try {
-      // A graph that cannot be sorted has a cycle; report it once, naming the nodes on it.
-      const probe = graph.nodes.slice();
-      graph.toposort();
-      graph.nodes.length = 0;
-      graph.nodes.push(...probe);
-      graph.invalidate();
-    } catch (e) {
-      problems.push(problem(graph, CheckCode.CYCLE, (e as Error).message));
+    // A graph whose nodes cannot be ordered at all has a cycle; report it once, naming nodes on it.
+    const cycle = findCycle(graph);
+    if (cycle.length) {
+      problems.push(problem(graph, CheckCode.CYCLE, `graph ${graph.path} has a cycle through ${cycle.slice(0, 5).map((n) => `"${nodeLabel(n)}"`).join(', ')}`, cycle[0]));
     }
   }
 
@@ -120,6 +115,41 @@ function checkGraph(graph: Graph, outer: ReadonlySet<string>, imported: Readonly
       problems.push(problem(graph, CheckCode.UNDEFINED_OUTPUT, `graph output "${name}" is never produced`, undefined, name));
     }
   }
+}
+
+/**
+ * Nodes that Kahn's algorithm cannot order (on a cycle or behind one), without touching the graph.
+ * A read inside a subgraph counts as a dependency of the node that holds it.
+ */
+function findCycle(graph: Graph): NodeProto[] {
+  const nodes = graph.nodes;
+  const producer = new Map<string, number>();
+  nodes.forEach((n, i) => n.output.forEach((o) => o && !producer.has(o) && producer.set(o, i)));
+  const dependents: number[][] = nodes.map(() => []);
+  const pending = new Array<number>(nodes.length).fill(0);
+  nodes.forEach((n, i) => {
+    const names = new Set(n.input.filter(Boolean));
+    for (const g of graph.subgraphs(n)) for (const name of g.outerNames()) names.add(name);
+    const deps = new Set<number>();
+    for (const name of names) {
+      const p = producer.get(name);
+      if (p !== undefined) deps.add(p);
+    }
+    pending[i] = deps.size;
+    for (const p of deps) (dependents[p] as number[]).push(i);
+  });
+  const ready = pending.flatMap((c, i) => (c === 0 ? [i] : []));
+  let done = 0;
+  while (ready.length) {
+    const i = ready.pop() as number;
+    done++;
+    for (const j of dependents[i] as number[]) {
+      pending[j] = (pending[j] as number) - 1;
+      if (pending[j] === 0) ready.push(j);
+    }
+  }
+  if (done === nodes.length) return [];
+  return nodes.filter((_, i) => (pending[i] as number) > 0);
 }
 
 const PAYLOAD: Record<number, (a: AttributeProto) => boolean> = {
@@ -170,11 +200,36 @@ function checkTensor(graph: Graph, t: TensorProto, problems: CheckProblem[], nod
     }
     count *= n;
   }
-  if (Object.prototype.hasOwnProperty.call(t, 'rawData') && t.dataType !== 8) {
+  if (Object.prototype.hasOwnProperty.call(t, 'rawData') && t.dataType !== DataType.STRING) {
     const want = rawByteLength(t.dataType, count);
     if (t.rawData.length !== want) {
       problems.push(problem(graph, CheckCode.TENSOR_DATA, `tensor "${t.name}" has ${t.rawData.length} bytes of raw data; its dims and type need ${want}`, node, t.name));
     }
+    return;
+  }
+  const field = typedField(t);
+  if (!field) return;
+  const [fieldName, have, want] = field;
+  if (have !== want && !(have === 0 && count === 0)) {
+    const what = have === 0 ? 'no data' : `${have} values in ${fieldName}`;
+    problems.push(problem(graph, CheckCode.TENSOR_DATA, `tensor "${t.name}" has ${what}; its dims and type need ${want}`, node, t.name));
+  }
+}
+
+/** The typed field that holds a tensor's values without raw_data: [name, values present, values needed]. */
+function typedField(t: TensorProto): [string, number, number] | undefined {
+  const n = t.dims.reduce<number>((a, d) => a * toNumber(d), 1);
+  switch (t.dataType) {
+    case DataType.FLOAT: return ['float_data', t.floatData.length, n];
+    case DataType.COMPLEX64: return ['float_data', t.floatData.length, 2 * n];
+    case DataType.DOUBLE: return ['double_data', t.doubleData.length, n];
+    case DataType.COMPLEX128: return ['double_data', t.doubleData.length, 2 * n];
+    case DataType.INT64: return ['int64_data', t.int64Data.length, n];
+    case DataType.UINT32: case DataType.UINT64: return ['uint64_data', t.uint64Data.length, n];
+    case DataType.STRING: return ['string_data', t.stringData.length, n];
+    // Packed 4-bit types hold two values per int32_data entry.
+    case DataType.INT4: case DataType.UINT4: case DataType.FLOAT4E2M1: return ['int32_data', t.int32Data.length, Math.ceil(n / 2)];
+    default: return ['int32_data', t.int32Data.length, n];
   }
 }
 

@@ -16,6 +16,10 @@ export const CheckCode = {
   TYPE_MISMATCH: 'CHECK_TYPE_MISMATCH',
   ARITY: 'CHECK_ARITY',
   EMPTY_OP_TYPE: 'CHECK_EMPTY_OP_TYPE',
+  /** An operator the schema table does not know (a warning: its types go unchecked). */
+  UNKNOWN_OP: 'CHECK_UNKNOWN_OP',
+  /** An operator removed from the imported opset (onnxruntime refuses it). */
+  DEPRECATED_OP: 'CHECK_DEPRECATED_OP',
 } as const;
 export type CheckCode = (typeof CheckCode)[keyof typeof CheckCode];
 

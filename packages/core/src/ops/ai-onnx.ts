@@ -76,7 +76,7 @@ export function aiOnnxSchemas(): OpSchema[] {
   unary('Mish', [[18, '$F']]);
   unary('Celu', [[12, 'float', 'alpha:f']]);
   unary('Gelu', [[20, '$FB', 'approximate:s']]);
-  unary('Erf', [[9, '$N'], [13, '$NB']], 'input:T -> output:T');
+  unary('Erf', [[9, '$N'], [13, '$FB']], 'input:T -> output:T');
   unary('Sign', [[9, '$N'], [13, '$NB']], 'input:T -> output:T');
   unary('Round', [[11, '$F']]);
   unary('Det', [[11, '$F']]);
@@ -137,7 +137,7 @@ export function aiOnnxSchemas(): OpSchema[] {
   op('QLinearConv', 10,
     'x:T1, x_scale:float, x_zero_point:T1, w:T2, w_scale:float, w_zero_point:T2, y_scale:float, y_zero_point:T3, B?:T4 -> y:T3',
     { T1: 'int8|uint8', T2: 'int8|uint8', T3: 'int8|uint8', T4: 'int32' }, CONV);
-  op('DeformConv', 19, 'X:T, W:T, offset:T, B?:T, mask?:T -> Y:T', { T: '$FB' }, 'dilations:is group:i kernel_shape:is offset_group:i pads:is strides:is');
+  op('DeformConv', 19, 'X:T, W:T, offset:T, B?:T, mask?:T -> Y:T', { T: '$F' }, 'dilations:is group:i kernel_shape:is offset_group:i pads:is strides:is');
   const POOL = 'auto_pad:s kernel_shape:is! pads:is strides:is';
   op('AveragePool', 1, 'X:T -> Y:T', { T: '$F' }, POOL);
   op('AveragePool', 7, 'X:T -> Y:T', { T: '$F' }, `${POOL} count_include_pad:i`);
@@ -196,7 +196,8 @@ export function aiOnnxSchemas(): OpSchema[] {
   op('RNN', 1, RNN_SIG, { T: '$F', T1: 'int32' }, `${RNN_ATTRS} output_sequence:i`);
   op('RNN', 7, RNN_SIG, { T: '$F', T1: 'int32' }, RNN_ATTRS);
   op('RNN', 14, RNN_SIG, { T: '$F', T1: 'int32' }, `${RNN_ATTRS} layout:i`);
-  op('GRU', 1, RNN_SIG, { T: '$F', T1: 'int32' }, `${RNN_ATTRS} output_sequence:i`);
+  // GRU-1 declared Y_h required (so both output slots count).
+  op('GRU', 1, RNN_SIG.replace('Y_h?', 'Y_h'), { T: '$F', T1: 'int32' }, `${RNN_ATTRS} output_sequence:i`);
   op('GRU', 3, RNN_SIG, { T: '$F', T1: 'int32' }, `${RNN_ATTRS} linear_before_reset:i output_sequence:i`);
   op('GRU', 7, RNN_SIG, { T: '$F', T1: 'int32' }, `${RNN_ATTRS} linear_before_reset:i`);
   op('GRU', 14, RNN_SIG, { T: '$F', T1: 'int32' }, `${RNN_ATTRS} linear_before_reset:i layout:i`);
@@ -349,7 +350,7 @@ export function aiOnnxSchemas(): OpSchema[] {
   op('Resize', 18, 'X:T1, roi?:T2, scales?:float, sizes?:int64 -> Y:T1', { T1: '$AB', T2: '$F' }, RESIZE18);
   op('Resize', 19, 'X:T1, roi?:T2, scales?:float, sizes?:int64 -> Y:T1', { T1: '$AB', T2: '$F' }, RESIZE18);
   op('GridSample', 16, 'X:T1, grid:T2 -> Y:T1', { T1: '$A', T2: '$F' }, 'align_corners:i mode:s padding_mode:s');
-  op('GridSample', 20, 'X:T1, grid:T2 -> Y:T1', { T1: '$AB', T2: '$F' }, 'align_corners:i mode:s padding_mode:s');
+  op('GridSample', 20, 'X:T1, grid:T2 -> Y:T1', { T1: '$A', T2: '$F' }, 'align_corners:i mode:s padding_mode:s');
   op('AffineGrid', 20, 'theta:T1, size:T2 -> grid:T1', { T1: '$FB', T2: 'int64' }, 'align_corners:i');
 
   // ---- generators ----
@@ -372,7 +373,7 @@ export function aiOnnxSchemas(): OpSchema[] {
   op('RandomNormalLike', 1, 'input:T1 -> output:T2', { T1: '$A', T2: '$F' }, 'dtype:i mean:f scale:f seed:f');
   op('RandomUniformLike', 1, 'input:T1 -> output:T2', { T1: '$A', T2: '$F' }, 'dtype:i high:f low:f seed:f');
   op('Multinomial', 7, 'input:T1 -> output:T2', { T1: '$F', T2: 'int32|int64' }, 'dtype:i sample_size:i seed:f');
-  op('Bernoulli', 15, 'input:T1 -> output:T2', { T1: '$FB', T2: '$FB|$I|$U|bool' }, 'dtype:i seed:f');
+  op('Bernoulli', 15, 'input:T1 -> output:T2', { T1: '$F', T2: '$FB|$I|$U|bool' }, 'dtype:i seed:f');
   for (const name of ['BlackmanWindow', 'HammingWindow', 'HannWindow']) {
     op(name, 17, 'size:T1 -> output:T2', { T1: 'int32|int64', T2: '$NB' }, 'output_datatype:i periodic:i');
   }
@@ -413,9 +414,9 @@ export function aiOnnxSchemas(): OpSchema[] {
   op('Dropout', 7, 'data:T -> output:T, mask?:T', { T: '$F' }, 'ratio:f');
   op('Dropout', 10, 'data:T -> output:T, mask?:T1', { T: '$F', T1: 'bool' }, 'ratio:f');
   op('Dropout', 12, 'data:T, ratio?:T1, training_mode?:T2 -> output:T, mask?:T2', { T: '$F', T1: '$F', T2: 'bool' }, 'seed:i');
-  op('Dropout', 13, 'data:T, ratio?:T1, training_mode?:T2 -> output:T, mask?:T2', { T: '$FB', T1: '$FB', T2: 'bool' }, 'seed:i');
+  op('Dropout', 13, 'data:T, ratio?:T1, training_mode?:T2 -> output:T, mask?:T2', { T: '$FB', T1: '$F', T2: 'bool' }, 'seed:i');
   op('NegativeLogLikelihoodLoss', 12, 'input:T, target:Tind, weight?:T -> loss:T', { T: '$F', Tind: 'int32|int64' }, 'ignore_index:i reduction:s');
-  op('NegativeLogLikelihoodLoss', 13, 'input:T, target:Tind, weight?:T -> loss:T', { T: '$FB', Tind: 'int32|int64' }, 'ignore_index:i reduction:s');
+  op('NegativeLogLikelihoodLoss', 13, 'input:T, target:Tind, weight?:T -> loss:T', { T: '$F', Tind: 'int32|int64' }, 'ignore_index:i reduction:s');
   op('SoftmaxCrossEntropyLoss', 12, 'scores:T, labels:Tind, weights?:T -> output:T, log_prob?:T', { T: '$F', Tind: 'int32|int64' }, 'ignore_index:i reduction:s');
   op('SoftmaxCrossEntropyLoss', 13, 'scores:T, labels:Tind, weights?:T -> output:T, log_prob?:T', { T: '$FB', Tind: 'int32|int64' }, 'ignore_index:i reduction:s');
   op('NonMaxSuppression', 10, 'boxes:float, scores:float, max_output_boxes_per_class?:int64, iou_threshold?:float, score_threshold?:float -> selected_indices:int64', {}, 'center_point_box:i');
@@ -431,26 +432,27 @@ export function aiOnnxSchemas(): OpSchema[] {
   op('ImageDecoder', 20, 'encoded_stream:T1 -> image:T2', { T1: 'uint8', T2: 'uint8' }, 'pixel_format:s');
 
   // ---- optionals and sequences ----
-  op('Optional', 15, 'input?:V -> output:O', { V: 'any($AB)', O: 'opt($AB)' }, 'type:tp');
-  op('OptionalHasElement', 15, 'input:O -> output:B', { O: 'opt($AB)', B: 'bool' });
+  op('Optional', 15, 'input?:V -> output:O', { V: 'any($A)', O: 'opt($A)' }, 'type:tp');
+  op('OptionalHasElement', 15, 'input:O -> output:B', { O: 'opt($A)', B: 'bool' });
   op('OptionalHasElement', 18, 'input?:O -> output:B', { O: 'any($AB)', B: 'bool' });
-  op('OptionalGetElement', 15, 'input:O -> output:V', { O: 'opt($AB)', V: 'any($AB)' });
+  op('OptionalGetElement', 15, 'input:O -> output:V', { O: 'opt($A)', V: 'any($A)' });
   op('OptionalGetElement', 18, 'input:O -> output:V', { O: 'any($AB)', V: 'any($AB)' });
-  op('SequenceEmpty', 11, '-> output:S', { S: 'seq($AB)' }, 'dtype:i');
-  op('SequenceConstruct', 11, 'inputs*:T -> output_sequence:S', { T: '$AB', S: 'seq($AB)' });
-  op('SequenceInsert', 11, 'input_sequence:S, tensor:T, position?:I -> output_sequence:S', { S: 'seq($AB)', T: '$AB', I: 'int32|int64' });
-  op('SequenceAt', 11, 'input_sequence:S, position:I -> tensor:T', { S: 'seq($AB)', T: '$AB', I: 'int32|int64' });
-  op('SequenceErase', 11, 'input_sequence:S, position?:I -> output_sequence:S', { S: 'seq($AB)', I: 'int32|int64' });
-  op('SequenceLength', 11, 'input_sequence:S -> length:I', { S: 'seq($AB)', I: 'int64' });
-  op('SplitToSequence', 11, 'input:T, split?:I -> output_sequence:S', { T: '$AB', I: 'int32|int64', S: 'seq($AB)' }, 'axis:i keepdims:i');
-  op('ConcatFromSequence', 11, 'input_sequence:S -> concat_result:T', { S: 'seq($AB)', T: '$AB' }, 'axis:i! new_axis:i');
+  op('SequenceEmpty', 11, '-> output:S', { S: 'seq($A)' }, 'dtype:i');
+  op('SequenceConstruct', 11, 'inputs*:T -> output_sequence:S', { T: '$A', S: 'seq($A)' });
+  op('SequenceInsert', 11, 'input_sequence:S, tensor:T, position?:I -> output_sequence:S', { S: 'seq($A)', T: '$A', I: 'int32|int64' });
+  op('SequenceAt', 11, 'input_sequence:S, position:I -> tensor:T', { S: 'seq($A)', T: '$A', I: 'int32|int64' });
+  op('SequenceErase', 11, 'input_sequence:S, position?:I -> output_sequence:S', { S: 'seq($A)', I: 'int32|int64' });
+  op('SequenceLength', 11, 'input_sequence:S -> length:I', { S: 'seq($A)', I: 'int64' });
+  op('SplitToSequence', 11, 'input:T, split?:I -> output_sequence:S', { T: '$A', I: 'int32|int64', S: 'seq($A)' }, 'axis:i keepdims:i');
+  op('ConcatFromSequence', 11, 'input_sequence:S -> concat_result:T', { S: 'seq($A)', T: '$A' }, 'axis:i! new_axis:i');
   op('SequenceMap', 17, 'input_sequence:S, additional_inputs*0~:V -> out_sequence*~:S', { S: 'seq($AB)', V: 'any($AB)' }, 'body:g!');
 
   // ---- control flow ----
   const ifTypes: [number, string][] = [[1, '$A'], [11, '$A'], [13, 'any($AB)'], [16, 'any($AB)'], [19, 'any($A19)'], [21, 'any($A21)']];
   for (const [since, v] of ifTypes) op('If', since, 'cond:B -> outputs*~:V', { B: 'bool', V: v }, 'else_branch:g! then_branch:g!');
+  // Loop needs at least one loop-carried value before opset 11.
   for (const [since, v] of ifTypes) {
-    op('Loop', since, 'M?:I, cond?:B, v_initial*0~:V -> v_final_and_scan_outputs*~:V', { I: 'int64', B: 'bool', V: v }, 'body:g!');
+    op('Loop', since, `M?:I, cond?:B, v_initial*${since < 11 ? '' : '0'}~:V -> v_final_and_scan_outputs*~:V`, { I: 'int64', B: 'bool', V: v }, 'body:g!');
   }
   op('Scan', 8, 'sequence_lens?:I, initial_state_and_scan_inputs*~:V -> final_state_and_scan_outputs*~:V', { I: 'int64', V: '$A' },
     'body:g! directions:is num_scan_inputs:i!');

@@ -37,7 +37,7 @@ export function comMicrosoftSchemas(): OpSchema[] {
   op('QuickGelu', 1, 'X:T -> Y:T', { T: 'float|double|float16|bfloat16' }, 'alpha:f');
   op('BiasAdd', 1, 'X:T, bias:T, skip:T -> Y:T', { T: 'float16|float' });
   op('BiasSplitGelu', 1, 'X:T, bias:T -> Y:T', { T: 'float16|float' });
-  op('BiasSoftmax', 1, 'data:T, bias:T -> output:T', { T: 'float16|float|double|bfloat16' }, 'axis:i is_inner_broadcast:i!');
+  op('BiasSoftmax', 1, 'data:T, bias:T -> output:T', { T: '$F' }, 'axis:i is_inner_broadcast:i!');
   op('BiasDropout', 1, 'data:T, bias:T, residual?:T, ratio?:T1, training_mode?:T2 -> output:T, mask?:T2',
     { T: 'float16|float|double|bfloat16', T1: 'float16|float|double|bfloat16', T2: 'bool' }, 'seed:i');
   op('FusedMatMul', 1, 'A:T, B:T -> Y:T', { T: 'float|double|float16|bfloat16' }, 'alpha:f transA:i transB:i transBatchA:i transBatchB:i');
@@ -94,10 +94,10 @@ export function comMicrosoftSchemas(): OpSchema[] {
   // ---- other operators ----
   op('Inverse', 1, 'X:T -> Y:T', { T: 'float16|float|double' });
   op('Range', 1, 'start:T, limit:T, delta?:T -> Y:T', { T: 'float|double|int16|int32|int64' });
-  op('ExpandDims', 1, 'X:T, axis:int32 -> Y:T', { T: '$AB' });
+  op('ExpandDims', 1, 'X:T, axis:int32 -> Y:T', { T: '$A' });
   op('Trilu', 1, 'X:T, k?:int64 -> Y:T', { T: '$N|bool|bfloat16' }, 'upper:i');
   op('Unique', 1, 'x:T -> y:T, idx:int64, counts:int64', { T: '$A' });
-  op('GatherND', 1, 'data:T, indices:Tind -> output:T', { T: '$AB', Tind: 'int32|int64' });
+  op('GatherND', 1, 'data:T, indices:Tind -> output:T', { T: '$A', Tind: 'int32|int64' });
   op('Pad', 1, 'data:T, pads:int64, value?:T -> output:T', { T: 'float16|float|double' }, 'mode:s');
   op('CDist', 1, 'A:T, B:T -> C:T', { T: 'float|double' }, 'metric:s');
   op('MurmurHash3', 1, 'X:T1 -> Y:T2', { T1: 'uint32|int32|uint64|int64|float|double|string', T2: 'int32|uint32' }, 'positive:i seed:i');
