@@ -1,15 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DataType, Rng, createTensor, encodeTensor } from '@onnx-forge/core';
-import * as graphOps from '@onnx-forge/graph-ops';
+import { builtinPasses } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
 import { jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir, writeMlp } from '../testing/fixtures.js';
 import { compareOutputs } from '../testing/ort-compare.js';
 
-const registered = (name: string) => graphOps.builtinPasses.some((f) => f.passName === name);
-const canCalibrate = registered('int8-static') && typeof (graphOps as Record<string, unknown>).loadSamples === 'function';
+const registered = (name: string) => builtinPasses.some((f) => f.passName === name);
 
 /** Calibration samples in the ONNX test-data layout: <dir>/test_data_set_<i>/input_0.pb. */
 function writeSamples(dir: string, count: number, dims: number[], seed: number): string {
@@ -94,8 +93,8 @@ describe('onnx-forge quantize', () => {
     });
   });
 
-  // Runs once graph-ops registers int8-static and exports loadSamples; skipped only while they are absent.
-  describe.skipIf(!canCalibrate)('static mode (needs the int8-static pass and loadSamples in graph-ops)', () => {
+  // Runs once graph-ops registers int8-static; skipped only while it is absent.
+  describe.skipIf(!registered('int8-static'))('static mode (needs the int8-static pass in graph-ops)', () => {
     it('calibrates on a folder of samples and the QDQ model answers like the fp32 one', async () => {
       const samples = writeSamples(file('calibration'), 4, [2, 64], 5);
       const out = file('mlp.qdq.onnx');

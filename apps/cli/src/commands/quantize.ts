@@ -1,5 +1,5 @@
-import { ForgeError, ForgeErrorCode, type Model } from '@onnx-forge/core';
-import * as graphOps from '@onnx-forge/graph-ops';
+import type { Model } from '@onnx-forge/core';
+import { RUNNER_SERVICE, SAMPLES_SERVICE, createBuiltinRegistry, loadSamples } from '@onnx-forge/graph-ops';
 import { defineCommand } from '../framework/command.js';
 import type { Progress } from '../framework/progress.js';
 import { UsageError } from '../framework/usage-error.js';
@@ -29,25 +29,15 @@ const STATIC_FLAGS: readonly PassOptionFlag[] = [
   },
 ];
 
-/** The service under which the int8-static pass finds its samples (graph-ops' SAMPLES_SERVICE). */
-const SAMPLES_SERVICE = 'samples';
-
-type LoadSamples = (dir: string, options: { inputs: Model }) => Promise<unknown>;
-
 /** Samples from `dir`, checked against the model's inputs, and an onnxruntime-node runner to calibrate with. */
 function calibrationServices(dir: string, progress: Progress): (model: Model) => Promise<Record<string, unknown>> {
   return async (model) => {
-    // Looked up at run time, so this command builds against a graph-ops that does not export it yet.
-    const loadSamples = (graphOps as Record<string, unknown>).loadSamples as LoadSamples | undefined;
-    if (typeof loadSamples !== 'function') {
-      throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'this build of @onnx-forge/graph-ops cannot load calibration samples (no loadSamples)');
-    }
     progress.start(`loading calibration samples from ${dir}`);
     const samples = await loadSamples(dir, { inputs: model });
-    progress.end(Array.isArray(samples) ? `${samples.length} samples` : undefined);
+    progress.end(`${samples.length} sample${samples.length === 1 ? '' : 's'}`);
     // onnxruntime is loaded only when a command needs to run a model.
     const { OrtRunner } = await import('@onnx-forge/runtime');
-    return { [SAMPLES_SERVICE]: samples, [graphOps.RUNNER_SERVICE]: new OrtRunner() };
+    return { [SAMPLES_SERVICE]: samples, [RUNNER_SERVICE]: new OrtRunner() };
   };
 }
 
@@ -76,7 +66,7 @@ export const quantizeCommand = defineCommand({
   async run(ctx) {
     const mode = ctx.args.string('mode') ?? 'dynamic';
     const dir = ctx.args.string('calibration');
-    const registry = graphOps.createBuiltinRegistry();
+    const registry = createBuiltinRegistry();
     if (mode === 'dynamic') {
       if (dir !== undefined) throw new UsageError('--calibration is for --mode static; dynamic quantization needs no samples', ctx.command);
       const given = STATIC_FLAGS.find((f) => ctx.args.has(f.name));

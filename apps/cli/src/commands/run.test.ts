@@ -64,14 +64,19 @@ describe('onnx-forge run', () => {
     expect(written.proto.producerName).toBe('cli-test');
   });
 
-  // Runs once graph-ops registers int8-dynamic; skipped only while it is absent.
-  it.skipIf(!builtinPasses.some((f) => f.passName === 'int8-dynamic'))('runs a built-in pass with list options from the pipeline text', async () => {
-    const r = await runCliProcess(['run', input, '-o', file('builtin.onnx'), '-p', 'int8-dynamic{perChannel=true, excludeOps=[Gather, Conv]}', '--json']);
+  // Runs once graph-ops registers fp16 and cleanup; skipped only while they are absent.
+  const haveBuiltins = ['fp16', 'cleanup'].every((n) => builtinPasses.some((f) => f.passName === n));
+  it.skipIf(!haveBuiltins)('runs the built-in pipeline of the architecture notes, list options included', async () => {
+    const out = file('fp16-cleanup.onnx');
+    const r = await runCliProcess(['run', input, '-o', out, '-p', 'fp16{keepIoTypes=true, blockOps=[Resize,TopK]}, cleanup', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const j = jsonOf<RunJson>(r);
-    expect(j.pipeline).toBe('int8-dynamic{perChannel=true,excludeOps=[Gather,Conv]}');
-    expect(j.passes[0]?.options).toMatchObject({ perChannel: true, excludeOps: ['Gather', 'Conv'] });
-    expect(j.passes[0]?.nodesAfter).toBeGreaterThan(j.passes[0]?.nodesBefore ?? Infinity);
+    expect(j.pipeline).toBe('fp16{keepIoTypes=true,blockOps=[Resize,TopK]},cleanup');
+    expect(j.passes.map((p) => p.name)).toEqual(['fp16', 'cleanup']);
+    expect(j.passes[0]?.options).toMatchObject({ keepIoTypes: true, blockOps: expect.arrayContaining(['Resize', 'TopK']) });
+    expect(j.passes[0]?.bytesAfter).toBeLessThan((j.passes[0]?.bytesBefore ?? 0) * 0.51);
+    const model = await readModel(out);
+    expect(model.graph.inputs.map((v) => v.type?.tensorType?.elemType)).toEqual([1]);
   });
 
   it('prints a text report summarised by op type, and every node with --decisions', async () => {
