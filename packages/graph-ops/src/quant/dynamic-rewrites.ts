@@ -1,5 +1,5 @@
 import { DataType, attrFloat, attrInt, dtypeName, nullThrows, tensorDims, tensorElementCount, type Graph, type NodeProto } from '@onnx-forge/core';
-import { constantFloats, findConstant, type ConstantRef } from './quant-graph.js';
+import { constantFloats, type ConstantRef } from './quant-graph.js';
 import { quantType } from './quant-params.js';
 import type { ActivationQ, QuantSession, StoredWeight } from './quant-session.js';
 import { weightOnly } from './weight-forms.js';
@@ -31,9 +31,9 @@ function layout(w: StoredWeight): string {
 /** Common checks on a weight input: a float32 constant. Returns the ref or records a skip. */
 function floatWeight(s: QuantSession, graph: Graph, node: NodeProto, index: number, what: string): ConstantRef | undefined {
   const name = node.input[index] ?? '';
-  const ref = findConstant(graph, name);
+  const ref = s.constant(graph, name);
   if (!ref) {
-    const other = findConstant(graph, node.input[index === 1 ? 0 : 1] ?? '');
+    const other = s.constant(graph, node.input[index === 1 ? 0 : 1] ?? '');
     s.rec.skipped(
       graph,
       node,
@@ -149,7 +149,7 @@ export function dynamicGemm(s: QuantSession, graph: Graph, node: NodeProto): voi
   if (hasBias) {
     let bias = c;
     if (beta !== 1) {
-      const cRef = findConstant(graph, c);
+      const cRef = s.constant(graph, c);
       if (cRef && cRef.tensor.dataType === DataType.FLOAT) {
         bias = e.tensor(cRef.owner, `${c}_beta`, DataType.FLOAT, tensorDims(cRef.tensor), constantFloats(cRef).map((v) => Math.fround(v * beta)));
       } else {
@@ -184,7 +184,7 @@ export function dynamicConv(s: QuantSession, graph: Graph, node: NodeProto): voi
     s.rec.weightQuantized(key);
     return s.rec.quantized(graph, node, `${r.how} (target ${s.options.target}: no ConvInteger)`);
   }
-  const biasRef = bias ? findConstant(graph, bias) : undefined;
+  const biasRef = bias ? s.constant(graph, bias) : undefined;
   if (bias && (!biasRef || biasRef.tensor.dataType !== DataType.FLOAT)) return s.rec.skipped(graph, node, `bias "${bias}" is not a float32 constant`);
   const notes: string[] = [];
   let typeName = s.options.weightType;

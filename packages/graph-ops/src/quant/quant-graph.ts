@@ -70,15 +70,19 @@ export class GraphEditor {
     return createNode(opType, inputs, outputs, { name: this.name(nameBase ?? opType), attributes });
   }
 
-  /** Removes a float constant nothing reads any more. */
-  releaseIfUnused(ref: ConstantRef): boolean {
+  /** Whether nothing reads a constant any more (nodes, subgraphs, graph outputs). */
+  isUnused(ref: ConstantRef): boolean {
+    return ref.owner.consumers(ref.name).length === 0 && !ref.owner.isGraphOutput(ref.name);
+  }
+
+  /** Removes a constant (its initializer, or its Constant node). */
+  remove(ref: ConstantRef): void {
     const g = ref.owner;
-    if (g.consumers(ref.name).length > 0 || g.isGraphOutput(ref.name)) return false;
     if (ref.constantNode) {
       if (g.nodes.includes(ref.constantNode)) g.removeNode(ref.constantNode);
-      return true;
+    } else {
+      g.removeInitializer(ref.name);
     }
-    return g.removeInitializer(ref.name);
   }
 }
 

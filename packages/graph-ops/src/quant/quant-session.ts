@@ -49,6 +49,8 @@ export class QuantSession {
   readonly opset: number;
   private typesCache: ElemTypes | undefined;
   private scratch: Float32Array | undefined;
+  private readonly constants = new Map<Graph, Map<string, ConstantRef | null>>();
+  private readonly owners = new Map<string, Graph>();
   private readonly stored = new Map<string, StoredWeight>();
   private readonly scalarZp = new Map<string, string>();
   private readonly dequantized = new Map<Graph, Map<string, string>>();
@@ -76,10 +78,22 @@ export class QuantSession {
     return this.typesCache;
   }
 
+  /**
+   * The constant `name` resolves to from `graph`, memoized: looking it up through the graph index
+   * after every rewrite would rebuild the index each time. Safe because the pass only adds fresh
+   * names and removes the float originals at the very end.
+   */
+  constant(graph: Graph, name: string): ConstantRef | undefined {
+    let byGraph = this.constants.get(graph);
+    if (!byGraph) this.constants.set(graph, (byGraph = new Map()));
+    if (!byGraph.has(name)) byGraph.set(name, findConstant(graph, name) ?? null);
+    return byGraph.get(name) ?? undefined;
+  }
+
   /** Input `index` of `node` as a float32 constant, or why it is not one. */
   constantWeight(graph: Graph, node: NodeProto, index: number): { ok: true; ref: ConstantRef; dims: number[] } | { ok: false; reason: string } {
     const name = node.input[index] ?? '';
-    const ref = findConstant(graph, name);
+    const ref = this.constant(graph, name);
     if (!ref) return { ok: false, reason: `the weight "${name}" is computed at run time; only constant weights are quantized` };
     if (ref.tensor.dataType !== DataType.FLOAT) return { ok: false, reason: `the weight "${name}" is ${dtypeName(ref.tensor.dataType)}; only float32 weights are quantized` };
     return { ok: true, ref, dims: constantDims(ref) };
@@ -146,6 +160,7 @@ export class QuantSession {
     };
     if (axis !== undefined) w.axis = axis;
     this.stored.set(key, w);
+    this.owners.set(key, g);
     return { ok: true, w };
   }
 
@@ -178,29 +193,35 @@ export class QuantSession {
   }
 
   /**
-   * The dequantized form of a stored weight in `graph`: one DequantizeLinear per graph, inserted
-   * before the first node that reads it, reused by later readers.
+   * The dequantized form of a stored weight: one DequantizeLinear at the top of the graph holding the
+   * weight, shared by every reader there and in its subgraphs. Subgraph readers must not get their
+   * own: onnxruntime 1.30's DQ -> MatMul rewrite (TransposeDQWeightsForMatMulNBits) looks for the
+   * DQ's initializer in the subgraph only and refuses the model ("Missing required weight").
    */
-  dequantizedWeight(graph: Graph, w: StoredWeight, before: NodeProto): string {
-    let byGraph = this.dequantized.get(graph);
-    if (!byGraph) this.dequantized.set(graph, (byGraph = new Map()));
+  dequantizedWeight(graph: Graph, w: StoredWeight, reader: NodeProto): string {
+    const owner = this.owners.get(w.key) ?? graph;
+    let byGraph = this.dequantized.get(owner);
+    if (!byGraph) this.dequantized.set(owner, (byGraph = new Map()));
     const hit = byGraph.get(w.key);
     if (hit) return hit;
     const out = this.editor.name(`${w.q}_dequantized`);
     const attrs = w.axis !== undefined ? { axis: w.axis } : {};
-    graph.addNode(this.editor.node('DequantizeLinear', [w.q, w.scale, w.zeroPoint], [out], attrs, `${nodeLabel(before)}_weight_DequantizeLinear`), { before });
+    const dq = this.editor.node('DequantizeLinear', [w.q, w.scale, w.zeroPoint], [out], attrs, `${nodeLabel(reader)}_weight_DequantizeLinear`);
+    owner.addNode(dq, owner.nodes.length ? { before: owner.nodes[0] as NodeProto } : {});
     byGraph.set(w.key, out);
     return out;
   }
 
-  /** Removes the float constants that no node reads any more. */
+  /** Removes the float constants that no node reads any more (decided first, then removed at once). */
   releaseTouched(): void {
     const seen = new Set<string>();
+    const unused: ConstantRef[] = [];
     for (const ref of this.touched) {
       const k = this.coverageKey(ref);
       if (seen.has(k)) continue;
       seen.add(k);
-      this.editor.releaseIfUnused(ref);
+      if (this.editor.isUnused(ref)) unused.push(ref);
     }
+    for (const ref of unused) this.editor.remove(ref);
   }
 }

@@ -27,9 +27,9 @@ export function planStatic(s: QuantSession, graph: Graph, node: NodeProto, keepR
   const plan: StaticPlan = { graph, node, activations: [], notes: [] };
   const [a = '', b = ''] = node.input;
   const wIndex = 1;
-  const wRef = findConstant(graph, b);
+  const wRef = s.constant(graph, b);
   if (node.opType === 'MatMul' && !wRef) {
-    if (findConstant(graph, a)) {
+    if (s.constant(graph, a)) {
       s.rec.skipped(graph, node, 'A is a constant and B is computed at run time; the pass quantizes constant weights in the B position');
       return undefined;
     }
@@ -52,7 +52,7 @@ export function planStatic(s: QuantSession, graph: Graph, node: NodeProto, keepR
       return undefined;
     }
     s.rec.weight(s.coverageKey(wRef), tensorElementCount(wRef.tensor));
-    if (findConstant(graph, a)) {
+    if (s.constant(graph, a)) {
       s.rec.skipped(graph, node, 'both inputs are constants: a constant-folding candidate');
       return undefined;
     }
@@ -94,7 +94,7 @@ export function planStatic(s: QuantSession, graph: Graph, node: NodeProto, keepR
 function planBias(s: QuantSession, graph: Graph, node: NodeProto, plan: StaticPlan, wDims: number[]): void {
   const c = node.input[2];
   if (!c || node.opType === 'MatMul') return;
-  const ref = findConstant(graph, c);
+  const ref = s.constant(graph, c);
   const channels = node.opType === 'Conv' ? wDims[0] : attrInt(node, 'transB', 0) ? wDims[0] : wDims[1];
   if (!ref || ref.tensor.dataType !== DataType.FLOAT) {
     plan.notes.push(`bias "${c}" stays float: not a float32 constant`);

@@ -1,5 +1,5 @@
 import { DataType, attrInt, dtypeName, tensorDims, type Graph, type NodeProto } from '@onnx-forge/core';
-import { findConstant, type ConstantRef } from './quant-graph.js';
+import type { ConstantRef } from './quant-graph.js';
 import type { QuantSession } from './quant-session.js';
 
 /**
@@ -37,10 +37,10 @@ export function weightOnly(s: QuantSession, graph: Graph, node: NodeProto, index
  */
 export function quantizeGather(s: QuantSession, graph: Graph, node: NodeProto): void {
   const [dataName = '', indices = ''] = node.input;
-  const ref = findConstant(graph, dataName);
+  const ref = s.constant(graph, dataName);
   if (!ref) return s.rec.skipped(graph, node, 'the data input is computed at run time; only constant tables (embeddings) are quantized');
   if (ref.tensor.dataType !== DataType.FLOAT) return s.rec.skipped(graph, node, `the table is ${dtypeName(ref.tensor.dataType)}, not float32`);
-  if (findConstant(graph, indices)) return s.rec.skipped(graph, node, 'both inputs are constants: a constant-folding candidate, not an embedding lookup');
+  if (s.constant(graph, indices)) return s.rec.skipped(graph, node, 'both inputs are constants: a constant-folding candidate, not an embedding lookup');
   const dims = tensorDims(ref.tensor);
   if (dims.length === 0) return s.rec.skipped(graph, node, 'the table is a scalar');
   const axis = attrInt(node, 'axis', 0);

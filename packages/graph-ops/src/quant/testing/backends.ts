@@ -1,0 +1,114 @@
+import { Rng, type Model, type NodeProto } from '@onnx-forge/core';
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import type { RunnerFeeds, RunnerTensor } from '../../runner.js';
+import type { SampleInputSpec } from '../samples/validate-feeds.js';
+
+// onnxruntime-web in Node: the wasm CPU backend, single-threaded (no worker files needed).
+ortWeb.env.wasm.numThreads = 1;
+ortWeb.env.logLevel = 'error';
+
+export type Backend = 'node' | 'web';
+export const BACKENDS: readonly Backend[] = ['node', 'web'];
+
+type OrtModule = typeof ortNode;
+const ORT: Record<Backend, OrtModule> = { node: ortNode, web: ortWeb as unknown as OrtModule };
+
+/** A loaded model on one backend (onnxruntime-node CPU, or onnxruntime-web wasm in Node). */
+export interface TestSession {
+  run(feeds: RunnerFeeds): Promise<Record<string, Float32Array>>;
+  outputNames: readonly string[];
+  release(): Promise<void>;
+}
+
+export async function load(backend: Backend, bytes: Uint8Array): Promise<TestSession> {
+  const ort = ORT[backend];
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: [backend === 'node' ? 'cpu' : 'wasm'],
+    logSeverityLevel: 3,
+    ...(backend === 'node' ? { intraOpNumThreads: 1 } : {}),
+  });
+  return {
+    outputNames: session.outputNames,
+    run: async (feeds) => {
+      const t: Record<string, ortNode.Tensor> = {};
+      for (const [k, v] of Object.entries(feeds)) t[k] = new ort.Tensor(v.type as ortNode.Tensor.Type, v.data as ortNode.Tensor.DataType, v.dims);
+      const out = await session.run(t);
+      const res: Record<string, Float32Array> = {};
+      for (const [k, v] of Object.entries(out)) res[k] = Float32Array.from(v.data as ArrayLike<number>);
+      return res;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** Runs `bytes` once on a backend and returns its outputs (as float32). */
+export async function runOnce(backend: Backend, bytes: Uint8Array, feeds: RunnerFeeds): Promise<Record<string, Float32Array>> {
+  const s = await load(backend, bytes);
+  try {
+    return await s.run(feeds);
+  } finally {
+    await s.release();
+  }
+}
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  if (na === 0 && nb === 0) return 1;
+  return dot / Math.sqrt(na * nb);
+}
+
+/** Smallest cosine similarity over the outputs both runs produced. */
+export function minCosine(ref: Record<string, Float32Array>, got: Record<string, Float32Array>): number {
+  let min = 1;
+  for (const [k, v] of Object.entries(ref)) {
+    const g = got[k];
+    if (!g) return -1;
+    min = Math.min(min, cosine(v, g));
+  }
+  return min;
+}
+
+/** Seeded feeds for a model's inputs; free dims take `dim` (or the map's value by name). */
+export function seededFeeds(specs: readonly SampleInputSpec[], seed: number, free: Record<string, number> = {}, dim = 1): RunnerFeeds {
+  const rng = new Rng(seed);
+  const feeds: RunnerFeeds = {};
+  for (const s of specs) {
+    const dims = (s.dims ?? []).map((d): number => (typeof d === 'number' ? d : ((d !== null ? free[d] : undefined) ?? dim)));
+    const n = dims.reduce((a, d) => a * d, 1);
+    feeds[s.name] = tensorFor(s.type, dims, n, rng);
+  }
+  return feeds;
+}
+
+function tensorFor(type: string, dims: number[], n: number, rng: Rng): RunnerTensor {
+  switch (type) {
+    case 'float32': return { type, dims, data: rng.fillNormalish(new Float32Array(n), 1) };
+    case 'int64': return { type, dims, data: BigInt64Array.from({ length: n }, () => BigInt(rng.int(0, 16))) };
+    case 'int32': return { type, dims, data: Int32Array.from({ length: n }, () => rng.int(0, 16)) };
+    case 'bool': return { type, dims, data: Uint8Array.from({ length: n }, () => rng.int(0, 2)) };
+    default: throw new Error(`seededFeeds: no generator for ${type}`);
+  }
+}
+
+/** Op types of every node of every graph (with the domain when not the default). */
+export function opTypes(model: Model): string[] {
+  const out: string[] = [];
+  for (const { node } of model.allNodes()) out.push(node.domain ? `${node.domain}.${node.opType}` : node.opType);
+  return out;
+}
+
+export function nodesOf(model: Model, opType: string): NodeProto[] {
+  const out: NodeProto[] = [];
+  for (const { node } of model.allNodes()) if (node.opType === opType) out.push(node);
+  return out;
+}
