@@ -84,6 +84,6 @@ export const staticOptionSpecs: OptionSpecs<StaticQuantOptions> = {
     type: 'number',
     default: 256,
     description: 'bound on activation memory fetched per calibration run (MiB)',
-    validate: (v) => (v >= 1 ? undefined : 'must be at least 1'),
+    validate: (v) => (v > 0 ? undefined : 'must be positive'),
   },
 };
