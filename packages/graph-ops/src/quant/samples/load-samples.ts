@@ -167,6 +167,9 @@ function readJson(fs: Fs, file: string, specs: readonly SampleInputSpec[] | unde
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw bad(`sample ${i} of "${file}" is not an object of input name -> tensor`, { file });
     const feeds: RunnerFeeds = {};
     for (const [name, value] of Object.entries(entry as Record<string, unknown>)) {
+      if (specs && !specs.some((s) => s.name === name)) {
+        throw bad(`sample ${i} of "${file}": tensor "${name}" is not an input of the model (inputs: ${specs.map((s) => s.name).join(', ')})`, { file, tensor: name });
+      }
       feeds[name] = jsonTensor(value, specs?.find((s) => s.name === name)?.type, `input "${name}" of sample ${i} in "${file}"`);
     }
     return feeds;
