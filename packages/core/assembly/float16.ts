@@ -60,6 +60,14 @@ export function f32_to_f16(
   let accLow = zero;
   let accNan = zero;
   let accInf = zero;
+  // Fast path: magnitudes in [max(2^-14, minPositive), min(maxFinite, 65504)] (normal in float16,
+  // never clamped, not counted) need only the integer rounding. Weights are almost all there, so one
+  // unsigned compare per vector decides, and blocks with any other lane take the full path below.
+  const lower = max(MIN_NORMAL_BITS, minBits);
+  const upper = min(maxBits, OVERFLOW_BITS - 1);
+  const fast = upper >= lower;
+  const fastLo = i32x4.splat(lower);
+  const fastSpan = i32x4.splat(upper - lower);
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     const p = src + ((<usize>i) << 2);
@@ -69,6 +77,13 @@ export function f32_to_f16(
     const s1 = v128.and(x1, signV);
     const a0 = v128.xor(x0, s0);
     const a1 = v128.xor(x1, s1);
+    const out = v128.or(i32x4.gt_u(i32x4.sub(a0, fastLo), fastSpan), i32x4.gt_u(i32x4.sub(a1, fastLo), fastSpan));
+    if (fast && !v128.any_true(out)) {
+      const n0 = i32x4.shr_u(i32x4.add(i32x4.add(a0, i32x4.splat(NORMAL_BIAS)), v128.and(i32x4.shr_u(a0, 13), i32x4.splat(1))), 13);
+      const n1 = i32x4.shr_u(i32x4.add(i32x4.add(a1, i32x4.splat(NORMAL_BIAS)), v128.and(i32x4.shr_u(a1, 13), i32x4.splat(1))), 13);
+      v128.store(dst + ((<usize>i) << 1), i16x8.narrow_i32x4_u(v128.or(n0, i32x4.shr_u(s0, 16)), v128.or(n1, i32x4.shr_u(s1, 16))));
+      continue;
+    }
     const hi0 = v128.and(i32x4.gt_s(a0, maxV), i32x4.lt_s(a0, infV));
     const hi1 = v128.and(i32x4.gt_s(a1, maxV), i32x4.lt_s(a1, infV));
     const lo0 = v128.and(i32x4.lt_s(a0, minV), i32x4.ne(a0, zero));
@@ -134,6 +149,13 @@ function floatBits4(h: v128): v128 {
 
 // @ts-ignore: decorator
 @inline
+function normalFloatBits4(h: v128): v128 {
+  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
+  return v128.or(i32x4.add(i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13), i32x4.splat(112 << 23)), sign);
+}
+
+// @ts-ignore: decorator
+@inline
 function floatBits(h: i32): i32 {
   const sign = (h & 0x8000) << 16;
   const em = h & 0x7fff;
@@ -149,6 +171,13 @@ export function f16_to_f32(src: usize, dst: usize, n: i32): void {
   for (; i + 8 <= n; i += 8) {
     const h = v128.load(src + ((<usize>i) << 1));
     const p = dst + ((<usize>i) << 2);
+    // Fast path for 8 normal halves (exponent 1 to 30): rebias the exponent, nothing else.
+    const unusual = i16x8.gt_u(i16x8.sub(v128.and(h, i16x8.splat(0x7fff)), i16x8.splat(0x400)), i16x8.splat(0x7c00 - 0x400 - 1));
+    if (!v128.any_true(unusual)) {
+      v128.store(p, normalFloatBits4(i32x4.extend_low_i16x8_u(h)));
+      v128.store(p, normalFloatBits4(i32x4.extend_high_i16x8_u(h)), 16);
+      continue;
+    }
     v128.store(p, floatBits4(i32x4.extend_low_i16x8_u(h)));
     v128.store(p, floatBits4(i32x4.extend_high_i16x8_u(h)), 16);
   }

@@ -1,14 +1,14 @@
 // ONNX QuantizeLinear / DequantizeLinear to and from 8-bit integers.
 // Quantize: q = saturate(roundHalfEven(x / scale) + zp) with the division in float32, as onnxruntime
 // does. The clamp to [qmin - zp, qmax - zp] happens on the rounded float, before conversion, so the
-// integer add cannot overflow; pmax/pmin keep a NaN lane NaN, trunc_sat turns it into 0 and NaN
-// therefore quantizes to the zero point. Dequantize: x = float32(q - zp) * scale (exact int, one
-// rounding), as onnxruntime does.
+// integer add cannot overflow; pmax(lo, r) is `lo < r ? r : lo`, so a NaN lane becomes lo and NaN
+// quantizes to qmin, as in onnxruntime's MLAS kernel (MAXPS returns its second operand for NaN).
+// Dequantize: x = float32(q - zp) * scale (exact int, one rounding), as onnxruntime does.
 
 // @ts-ignore: decorator
 @inline
 function q4(x: v128, s: v128, lo: v128, hi: v128, zp: v128): v128 {
-  const r = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(x, s)), lo), hi);
+  const r = f32x4.pmin(f32x4.pmax(lo, f32x4.nearest(f32x4.div(x, s))), hi);
   return i32x4.add(i32x4.trunc_sat_f32x4_s(r), zp);
 }
 
@@ -16,9 +16,9 @@ function q4(x: v128, s: v128, lo: v128, hi: v128, zp: v128): v128 {
 @inline
 function q1(x: f32, s: f32, zp: i32, lo: f32, hi: f32): i32 {
   let r = nearest<f32>(x / s);
-  if (r < lo) r = lo;
+  if (!(r >= lo)) r = lo; // NaN too
   if (r > hi) r = hi;
-  return (r != r ? 0 : <i32>r) + zp;
+  return <i32>r + zp;
 }
 
 // @ts-ignore: decorator

@@ -43,8 +43,19 @@ const f32Bits = fc.oneof(
   },
 );
 
-/** Lengths that cover empty, shorter than a vector, and SIMD bodies with every tail length. */
-const bitArrays = fc.array(f32Bits, { maxLength: 67, size: 'max' });
+/** Magnitudes that are normal in float16 (most weights), half of them exact ties. */
+const normalHalfBits = fc
+  .record({ sign: fc.boolean(), exp: fc.integer({ min: 113, max: 142 }), mant: fc.integer({ min: 0, max: 0x7fffff }), tie: fc.boolean() })
+  .map(({ sign, exp, mant, tie }) => ((sign ? 0x80000000 : 0) | (exp << 23) | (tie ? (mant & ~0x1fff) | 0x1000 : mant)) >>> 0);
+
+/**
+ * Lengths that cover empty, shorter than a vector, and SIMD bodies with every tail length; half the
+ * arrays are weight-like (blocks of normal values take the kernel's fast path), with rare outliers.
+ */
+const bitArrays = fc.oneof(
+  fc.array(f32Bits, { maxLength: 67, size: 'max' }),
+  fc.array(fc.oneof({ weight: 40, arbitrary: normalHalfBits }, { weight: 1, arbitrary: f32Bits }), { maxLength: 67, size: 'max' }),
+);
 
 describeBackends('float32ToFloat16', () => {
   test.prop([bitArrays], { numRuns: 300 })('is bit-exact with float32ToFloat16Bits without clamping', (bits) => {
@@ -75,9 +86,13 @@ describeBackends('float32ToFloat16', () => {
     expect({ high: clampedHigh, low: clampedLow, nan, inf }).toEqual(expected);
   });
 
-  test.prop([bitArrays, fc.double({ min: 1e-3, max: 65504, noNaN: true }), fc.double({ min: 0, max: 1e-3, noNaN: true })], {
-    numRuns: 200,
-  })('honours custom limits given as doubles, compared exactly', (bits, maxFinite, minPositive) => {
+  // Limits from 1e-7 to 65504 put minPositive and maxFinite on either side of the smallest normal
+  // float16 (2^-14), and often off the float32 grid.
+  const limits = fc
+    .tuple(fc.double({ min: 1e-7, max: 65504, noNaN: true }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }))
+    .map(([maxFinite, fraction]) => ({ maxFinite, minPositive: maxFinite * fraction }));
+
+  test.prop([bitArrays, limits], { numRuns: 300 })('honours custom limits given as doubles, compared exactly', (bits, { maxFinite, minPositive }) => {
     const src = fromBits(bits);
     const out = float32ToFloat16(src, undefined, { maxFinite, minPositive });
     const maxHalf = float32ToFloat16Bits(maxFinite);

@@ -18,7 +18,7 @@ function rint(v: number): number {
 
 /** ONNX QuantizeLinear for one value, straight from the spec with onnxruntime's float32 division. */
 function quantizeOne(x: number, s: number, zp: number, qmin: number, qmax: number): number {
-  if (Number.isNaN(x)) return zp;
+  if (Number.isNaN(x)) return qmin; // as onnxruntime's CPU kernel
   const q = rint(Math.fround(x / s)) + zp;
   return Math.min(Math.max(q, qmin), qmax);
 }
@@ -136,10 +136,10 @@ describeBackends('quantizeLinear', () => {
     }
   });
 
-  it('quantizes NaN to the zero point and ±Inf to the limits', () => {
+  it('quantizes NaN to qmin, as onnxruntime does, and ±Inf to the limits', () => {
     const dst = new Uint8Array(3);
-    quantizeLinear(Float32Array.of(NaN, Infinity, -Infinity), 0.1, 128, dst);
-    expect(Array.from(dst)).toEqual([128, 255, 0]);
+    quantizeLinear(Float32Array.of(NaN, Infinity, -Infinity), 0.1, 128, dst, { qmin: 1 });
+    expect(Array.from(dst)).toEqual([1, 255, 1]);
   });
 
   it('rejects inconsistent parameters with FORGE_INVALID_OPTIONS', () => {

@@ -9,7 +9,8 @@ import type { QuantizeOptions, QuantParams } from './quant-params.js';
 /**
  * ONNX QuantizeLinear: dst = saturate(roundHalfEven(src / scale) + zeroPoint) into [qmin, qmax],
  * with the division in float32 as onnxruntime does. Per-tensor (a number or one scale) or per-axis
- * (opts.axis and opts.dims, one scale and zero point per channel). NaN quantizes to the zero point.
+ * (opts.axis and opts.dims, one scale and zero point per channel). NaN quantizes to qmin, as in
+ * onnxruntime's CPU kernel.
  */
 export function quantizeLinear(
   src: Float32Array,
@@ -81,9 +82,9 @@ function quantizeJs(src: Float32Array, dst: Int8Array | Uint8Array, p: QuantPara
       for (const end = i + inner; i < end; i++) {
         // A double quotient of two float32 rounded to float32 is the float32 quotient.
         let r = roundHalfEven(Math.fround((src[i] as number) / s));
-        if (r < lo) r = lo;
+        if (!(r >= lo)) r = lo; // NaN too
         if (r > hi) r = hi;
-        dst[i] = (r !== r ? 0 : r) + zp;
+        dst[i] = r + zp;
       }
     }
   }
