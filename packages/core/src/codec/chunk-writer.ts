@@ -64,6 +64,15 @@ export class ChunkWriter {
   }
 
   int64(value: number | Long | string): this {
+    // Most int64 values (dims, axes, indices) are small non-negative numbers: no split needed.
+    if (typeof value === 'number') {
+      if (value >= 0 && value < TWO_32) return this.uint32(value);
+      if (Number.isSafeInteger(value)) {
+        // Exact two's complement halves of a safe integer, without the array splitInt64 returns.
+        const hi = Math.floor(value / TWO_32);
+        return this.writeVarint64(value - hi * TWO_32, hi);
+      }
+    }
     const [lo, hi] = splitInt64(value);
     return this.writeVarint64(lo, hi);
   }

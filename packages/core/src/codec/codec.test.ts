@@ -1,5 +1,6 @@
 import Long from 'long';
 import protobuf from 'protobufjs/minimal.js';
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { ModelBuilder } from '../builder/model-builder.js';
 import { cnn, transformerEncoder } from '../builder/zoo.js';
@@ -84,6 +85,42 @@ describe('int64 and int32 values', () => {
     // data_type (field 2) = 6, then int32_data (field 5, packed): length 10, 0xff x9, 0x01.
     expect([...bytes]).toEqual([0x10, 6, 0x2a, 10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
     expect(decodeTensor(bytes).int32Data).toEqual([-1]);
+  });
+});
+
+describe('int64 varints against protobufjs (the fast paths of reader and writer)', () => {
+  const edges = [0n, 1n, 127n, 128n, 2n ** 28n - 1n, 2n ** 28n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 35n, 2n ** 49n - 1n, 2n ** 49n,
+    2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n, -1n, -(2n ** 31n), -(2n ** 32n), -(2n ** 53n) + 1n, -(2n ** 53n), -(2n ** 63n)];
+  const int64 = fc.oneof(fc.constantFrom(...edges), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: -(2n ** 40n), max: 2n ** 40n }));
+  const asLong = (v: bigint) => Long.fromString(v.toString());
+  /** int64 fields as the reader must hand them out: numbers when safe, Long otherwise. */
+  const expected = (v: bigint) => (Number.isSafeInteger(Number(v)) && BigInt(Number(v)) === v ? Number(v) : asLong(v));
+
+  test.prop([fc.array(int64, { maxLength: 20 }), int64], { numRuns: 300 })('decode and encode exactly as protobufjs with Long', (values, dim) => {
+    const reference = onnx.TensorProto.encode(
+      new onnx.TensorProto({ dims: [asLong(dim)], dataType: DataType.INT64, int64Data: values.map(asLong), uint64Data: values.map((v) => Long.fromString(BigInt.asUintN(64, v).toString(), true)) }),
+      protobuf.Writer.create(),
+    ).finish();
+    const decoded = decodeTensor(reference);
+    expect(decoded.int64Data.map((v) => toBigInt(v))).toEqual(values);
+    expect(decoded.int64Data.map((v) => typeof v)).toEqual(values.map((v) => typeof expected(v)));
+    expect(decoded.uint64Data.map((v) => BigInt.asUintN(64, toBigInt(v)))).toEqual(values.map((v) => BigInt.asUintN(64, v)));
+    expect(toBigInt(decoded.dims[0] as Int64)).toBe(dim);
+    // Our writer, fed the narrowed numbers, reproduces protobufjs' bytes.
+    expect(Buffer.compare(encodeTensor(decoded), reference)).toBe(0);
+    // Unpacked values (one tag each) take the same path.
+    const unpacked = protobuf.Writer.create().uint32((2 << 3) | 0).int32(DataType.INT64);
+    for (const v of values) unpacked.uint32((7 << 3) | 0).int64(asLong(v));
+    expect(decodeTensor(unpacked.finish()).int64Data.map((v) => toBigInt(v))).toEqual(values);
+  });
+
+  it.each([
+    ['a varint cut by the end of its packed field', [0x3a, 2, 0x80, 0x80, 0x01]],
+    ['an 11-byte varint in a packed field', [0x3a, 11, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]],
+    ['a packed field longer than the message', [0x3a, 20, 1, 2]],
+    ['a truncated varint at the end', [0x38, 0xff, 0xff]],
+  ])('%s is refused', (_name, bytes) => {
+    expect(() => decodeTensor(Uint8Array.from(bytes))).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_MODEL' }));
   });
 });
 

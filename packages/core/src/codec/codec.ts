@@ -11,6 +11,11 @@ import { findWireTypeMismatch } from './wire-check.js';
 protobuf.util.Long = Long as unknown as typeof protobuf.util.Long;
 protobuf.configure();
 
+const TWO_32 = 4294967296;
+/** The halves of the last varint read by ForgeReader.varint64 (decoding is synchronous, never re-entered). */
+let LO = 0;
+let HI = 0;
+
 const BaseReader = protobuf.Reader as unknown as {
   new (buf: Uint8Array): protobuf.Reader;
   prototype: protobuf.Reader;
@@ -31,10 +36,80 @@ class ForgeReader extends BaseReader {
     this.discardUnknown = false;
   }
   override int64(): Long {
-    return narrow(BaseReader.prototype.int64.call(this) as Long) as unknown as Long;
+    if (!this.varint64()) return narrow(BaseReader.prototype.int64.call(this) as Long) as unknown as Long;
+    const value = (HI | 0) * TWO_32 + LO;
+    // Exact whenever it is a safe integer: past 2^53 the sum rounds but stays out of the safe range.
+    return (Number.isSafeInteger(value) ? value : Long.fromBits(LO | 0, HI | 0, false)) as unknown as Long;
   }
   override uint64(): Long {
-    return narrow(BaseReader.prototype.uint64.call(this) as Long) as unknown as Long;
+    if (!this.varint64()) return narrow(BaseReader.prototype.uint64.call(this) as Long) as unknown as Long;
+    const value = HI * TWO_32 + LO;
+    return (Number.isSafeInteger(value) ? value : Long.fromBits(LO | 0, HI | 0, true)) as unknown as Long;
+  }
+
+  // Packed int64/uint64 fields (dims, int64_data, attribute ints): protobufjs pushes one value at a
+  // time; sizing the array from the count of terminating bytes first is several times faster.
+  override int64s(array: (number | Long)[] = []): (number | Long)[] {
+    return this.packedVarints(array, false);
+  }
+  override uint64s(array: (number | Long)[] = []): (number | Long)[] {
+    return this.packedVarints(array, true);
+  }
+
+  private packedVarints(array: (number | Long)[], unsigned: boolean): (number | Long)[] {
+    const size = this.uint32();
+    const end = this.pos + size;
+    if (end > this.len) throw new RangeError(`index out of range: ${this.pos} + ${size} > ${this.len}`);
+    const buf = this.buf;
+    let count = 0;
+    for (let p = this.pos; p < end; p++) if ((buf[p] as number) < 128) count++;
+    let i = array.length;
+    array.length = i + count;
+    // Values may not run past the field: a varint cut by `end` fails in the Long path.
+    const len = this.len;
+    this.len = end;
+    while (this.pos < end) array[i++] = unsigned ? this.uint64() : this.int64();
+    this.len = len;
+    return array;
+  }
+
+  /**
+   * Reads a varint into LO/HI (unsigned 32-bit halves) without allocating: protobufjs builds a
+   * LongBits and a Long per value, which dominates decoding of large int64_data. Returns false, with
+   * the position unchanged, on a truncated or over-long varint so protobufjs' reader reports it.
+   */
+  private varint64(): boolean {
+    const buf = this.buf;
+    const len = this.len;
+    let p = this.pos;
+    let lo = 0;
+    let hi = 0;
+    let b = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (p >= len) return false;
+      b = buf[p++] as number;
+      lo |= (b & 127) << shift;
+      if (b < 128) return this.done(p, lo, 0);
+    }
+    if (p >= len) return false;
+    b = buf[p++] as number;
+    lo |= (b & 127) << 28;
+    hi = (b & 127) >>> 4;
+    if (b < 128) return this.done(p, lo, hi);
+    for (let shift = 3; shift < 32; shift += 7) {
+      if (p >= len) return false;
+      b = buf[p++] as number;
+      hi |= (b & 127) << shift;
+      if (b < 128) return this.done(p, lo, hi);
+    }
+    return false;
+  }
+
+  private done(p: number, lo: number, hi: number): true {
+    this.pos = p;
+    LO = lo >>> 0;
+    HI = hi >>> 0;
+    return true;
   }
   override skipType(wireType: number, depth?: number, fieldNumber?: number): this {
     this.skippedUnknown = true;
