@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -212,4 +213,25 @@ describe('files that cannot be read give FORGE_IO', () => {
   it('a folder', async () => {
     expect((await forgeErrorOfAsync(() => readModel(tmp))).code).toBe(ForgeErrorCode.IO);
   });
+});
+
+describe('never a hang', () => {
+  it('a corpus of broken models finishes in a child process under a deadline, with only ForgeErrors', () => {
+    // A synchronous infinite loop cannot be timed out from inside the process, so run the corpus in
+    // a child and kill it if it takes minutes where it needs about a second.
+    const script = join(dirname(fileURLToPath(import.meta.url)), '../testing/decode-soak.ts');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script, SILERO, '300'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+      killSignal: 'SIGKILL',
+    });
+    expect(child.signal, 'the corpus did not finish in time: a decode or check hangs').toBeNull();
+    expect(child.status, child.stderr).toBe(0);
+    const result = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+    expect(result.firstRaw).toBeUndefined();
+    expect(result.raw).toBe(0);
+    expect(result.cases).toBe(305);
+    expect(Number(result.refused) + Number(result.decoded)).toBe(305);
+  }, 150_000);
 });
