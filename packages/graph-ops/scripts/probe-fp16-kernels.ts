@@ -15,7 +15,8 @@
  * the parent reads each fp16 session's log between markers.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -231,48 +232,41 @@ async function child(runtime: Runtime): Promise<void> {
 // ------------------------------------------------------------------------------------------ parent
 
 function runChild(runtime: Runtime): Promise<CaseResult[]> {
+  // The child's stderr goes to a file, not a pipe: onnxruntime-web writes its log through
+  // emscripten, which drops lines when a busy parent lets the pipe fill up (EAGAIN).
+  const dir = mkdtempSync(join(tmpdir(), `fp16-probe-${runtime}-`));
+  const errPath = join(dir, 'stderr.log');
+  const outPath = join(dir, 'stdout.jsonl');
+  const errFd = openSync(errPath, 'w');
+  const outFd = openSync(outPath, 'w');
   return new Promise((resolvePromise, reject) => {
     const proc = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', runtime], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const results: CaseResult[] = [];
-    const inserted = new Set<number>();
-    let stdoutBuf = '';
-    let stderrBuf = '';
-    let current: number | undefined;
-    proc.stdout.on('data', (d: Buffer) => {
-      stdoutBuf += d.toString();
-      let i: number;
-      while ((i = stdoutBuf.indexOf('\n')) >= 0) {
-        const line = stdoutBuf.slice(0, i);
-        stdoutBuf = stdoutBuf.slice(i + 1);
-        if (line.startsWith('{')) results.push(JSON.parse(line) as CaseResult);
-      }
-    });
-    proc.stderr.on('data', (d: Buffer) => {
-      stderrBuf += d.toString();
-      let i: number;
-      while ((i = stderrBuf.indexOf('\n')) >= 0) {
-        const line = stderrBuf.slice(0, i);
-        stderrBuf = stderrBuf.slice(i + 1);
-        const mark = /^@@(begin|end) (\d+)$/.exec(line);
-        if (mark) current = mark[1] === 'begin' ? Number(mark[2]) : undefined;
-        else if (current !== undefined && /CastFloat16Transformer modified: 1/.test(line)) inserted.add(current);
-        else if (/^\s*at |Error/.test(line) && current === undefined && !line.includes('onnxruntime:')) process.stderr.write(`[${runtime}] ${line}\n`);
-      }
+      stdio: ['ignore', outFd, errFd],
     });
     proc.on('close', (code) => {
-      if (code !== 0) {
-        reject(new Error(`probe child for ${runtime} exited with ${code}`));
-        return;
-      }
-      for (const r of results) {
-        if (r.status === 'ok' && inserted.has(r.id)) {
-          r.status = 'no-kernel';
-          r.detail = 'onnxruntime inserted float32 Casts around it';
+      closeSync(errFd);
+      closeSync(outFd);
+      try {
+        if (code !== 0) throw new Error(`probe child for ${runtime} exited with ${code}; see ${errPath}`);
+        const results = readFileSync(outPath, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CaseResult);
+        const inserted = new Set<number>();
+        let current: number | undefined;
+        for (const line of readFileSync(errPath, 'utf8').split('\n')) {
+          const mark = /^@@(begin|end) (\d+)$/.exec(line);
+          if (mark) current = mark[1] === 'begin' ? Number(mark[2]) : undefined;
+          else if (current !== undefined && line.includes('CastFloat16Transformer modified: 1')) inserted.add(current);
         }
+        for (const r of results) {
+          if (r.status === 'ok' && inserted.has(r.id)) {
+            r.status = 'no-kernel';
+            r.detail = 'onnxruntime inserted float32 Casts around it';
+          }
+        }
+        rmSync(dir, { recursive: true, force: true });
+        resolvePromise(results);
+      } catch (e) {
+        reject(e);
       }
-      resolvePromise(results);
     });
   });
 }

@@ -60,7 +60,7 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Bernoulli": {
-      "no": "15",
+      "no": "15,17",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "BlackmanWindow": {
@@ -223,7 +223,7 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Identity": {
-      "yes": "7-16"
+      "yes": "7-13"
     },
     "IsNaN": {
       "yes": "9-13"
@@ -300,6 +300,10 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "no": "7-14",
       "why": "onnxruntime inserted float32 Casts around it"
     },
+    "Multinomial": {
+      "no": "13,17",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
     "Neg": {
       "no": "7-13",
       "why": "onnxruntime inserted float32 Casts around it"
@@ -322,6 +326,22 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
     },
     "PRelu": {
       "no": "7-16",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "RandomNormal": {
+      "no": "13,17",
+      "why": "Could not find an implementation for RandomNormal(1) node with name 'RandomNormal_0'"
+    },
+    "RandomNormalLike": {
+      "no": "13,17",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "RandomUniform": {
+      "no": "13,17",
+      "why": "Could not find an implementation for RandomUniform(1) node with name 'RandomUniform_0'"
+    },
+    "RandomUniformLike": {
+      "no": "13,17",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Reciprocal": {
@@ -546,7 +566,7 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Bernoulli": {
-      "no": "15",
+      "no": "15,17",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "BlackmanWindow": {
@@ -709,7 +729,7 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Identity": {
-      "yes": "7-16"
+      "yes": "7-13"
     },
     "IsNaN": {
       "yes": "9-13"
@@ -786,6 +806,10 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "no": "7-14",
       "why": "onnxruntime inserted float32 Casts around it"
     },
+    "Multinomial": {
+      "no": "13,17",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
     "Neg": {
       "no": "7-13",
       "why": "onnxruntime inserted float32 Casts around it"
@@ -808,6 +832,22 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
     },
     "PRelu": {
       "no": "7-16",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "RandomNormal": {
+      "no": "13,17",
+      "why": "Can't create a session. ERROR_CODE: 9, ERROR_MESSAGE: Could not find an implementation for RandomNormal(1) node with name 'RandomNormal_0'"
+    },
+    "RandomNormalLike": {
+      "no": "13,17",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "RandomUniform": {
+      "no": "13,17",
+      "why": "Can't create a session. ERROR_CODE: 9, ERROR_MESSAGE: Could not find an implementation for RandomUniform(1) node with name 'RandomUniform_0'"
+    },
+    "RandomUniformLike": {
+      "no": "13,17",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Reciprocal": {
