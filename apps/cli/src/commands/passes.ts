@@ -1,5 +1,6 @@
 import { createBuiltinRegistry } from '@onnx-forge/graph-ops';
 import { defineCommand } from '../framework/command.js';
+import { table } from '../framework/format.js';
 import { loadPlugins } from '../plugins/load-plugins.js';
 import { PLUGIN_FLAG } from '../plugins/plugin-flag.js';
 
@@ -37,9 +38,10 @@ export const passesCommand = defineCommand({
       ctx.print('No passes are registered.');
       return;
     }
-    for (const p of passes) {
+    passes.forEach((p, i) => {
+      if (i) ctx.print('');
       ctx.print(`${p.name}${p.plugin ? ` (from ${p.plugin})` : ''}: ${p.description}`);
-      for (const o of p.options) ctx.print(`    ${o.name}: ${o.type} = ${JSON.stringify(o.default)}  ${o.description}`);
-    }
+      ctx.print(...table(p.options.map((o) => [o.name, o.type, `= ${JSON.stringify(o.default)}`, o.description]), { indent: '    ' }));
+    });
   },
 });
