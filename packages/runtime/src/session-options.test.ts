@@ -92,7 +92,7 @@ describe.each(['node', 'web'] as const)('session options on the %s backend', (ba
     await byPath.release();
 
     const bytes = new Uint8Array(readFileSync(file));
-    expect(Model.decode(bytes).graph.proto.initializer.some((t) => t.dataLocation === 1)).toBe(true);
+    expect(Model.decode(bytes).proto.graph?.initializer.some((t) => t.dataLocation === 1)).toBe(true);
     const withDir = await createSession(bytes, { backend, externalDataDir: folder });
     expect(Array.from((await withDir.run(encoderFeeds(1, 5))).last_hidden_state?.data as Float32Array)).toEqual(Array.from(want));
     await withDir.release();

@@ -26,11 +26,6 @@ export interface PoolOptions extends Omit<CreateSessionOptions, 'backend' | 'cac
   maxQueue?: number;
   /** Default per-run time limit, from submission (queue wait included). */
   timeoutMs?: number;
-  /**
-   * Stop a worker whose run timed out or was cancelled and start a fresh one, instead of letting it
-   * finish and discarding the result. For runs that may hang; onnxruntime cannot abort a run midway.
-   */
-  terminateOnTimeout?: boolean;
   /** Consecutive failed worker starts after which the pool gives up replacing (default 3). */
   maxRestarts?: number;
   /** V8 heap limits of each worker. */
@@ -41,7 +36,7 @@ export interface PoolOptions extends Omit<CreateSessionOptions, 'backend' | 'cac
   spawn?: (url: URL, options: WorkerOptions) => Worker;
 }
 
-const POOL_KEYS = ['workers', 'maxQueue', 'timeoutMs', 'terminateOnTimeout', 'maxRestarts', 'resourceLimits', 'workerUrl', 'spawn'] as const;
+const POOL_KEYS = ['workers', 'maxQueue', 'timeoutMs', 'maxRestarts', 'resourceLimits', 'workerUrl', 'spawn'] as const;
 
 export interface PoolStats {
   readonly workers: number;
@@ -86,14 +81,18 @@ interface Located {
   workerData: Record<string, unknown>;
 }
 
-/** Finds the worker entry: the built .js beside this module, or the .ts sources through a tsx bootstrap. */
+/**
+ * Finds the worker entry: the built .js beside this module, or, when running from the TypeScript
+ * sources (vitest, tsx), the .ts entry started through a bootstrap that registers tsx in the worker.
+ * An override may be a .js file, or a .ts file when running from sources (e.g. an entry that imports
+ * ./pool-worker.js after registering custom operators).
+ */
 export function locateWorker(override?: string | URL): Located {
-  if (override !== undefined) return { url: new URL(String(override)), workerData: {} };
   const here = import.meta.url;
-  if (/\.[mc]?ts$/.test(new URL(here).pathname)) {
-    return { url: new URL('./worker-bootstrap.mjs', here), workerData: { entry: new URL('./pool-worker.ts', here).href } };
-  }
-  return { url: new URL('./pool-worker.js', here), workerData: {} };
+  const isTs = (u: string) => /\.[mc]?ts$/.test(new URL(u).pathname);
+  const entry = override === undefined ? (isTs(here) ? new URL('./pool-worker.ts', here) : new URL('./pool-worker.js', here)) : new URL(String(override));
+  if (isTs(entry.href)) return { url: new URL('./worker-bootstrap.mjs', here), workerData: { entry: entry.href } };
+  return { url: entry, workerData: {} };
 }
 
 function invalid(message: string, option: string): ForgeError {
@@ -128,7 +127,7 @@ export async function createPool(model: ModelSource | ModelVariants, options: Po
   }
 
   const {
-    onEvent, workers: _w, maxQueue: _q, timeoutMs: _t, terminateOnTimeout: _x, maxRestarts: _r, resourceLimits, workerUrl, spawn, ...rest
+    onEvent, workers: _w, maxQueue: _q, timeoutMs: _t, maxRestarts: _r, resourceLimits, workerUrl, spawn, ...rest
   } = options;
   // One intra-op thread per worker by default: N workers × 1 thread uses N cores without oversubscribing.
   const sessionOptions: WorkerSessionOptions = { intraOpNumThreads: 1, ...rest, backend };
@@ -140,7 +139,6 @@ export async function createPool(model: ModelSource | ModelVariants, options: Po
     backend,
     maxQueue,
     timeoutMs: options.timeoutMs,
-    terminateOnTimeout: options.terminateOnTimeout ?? false,
     maxRestarts,
     makeTensor: (t) => new TensorClass(t.type as never, t.data as never, t.dims) as unknown as OutputTensor,
     spawn: () => spawnWorker(located.url, { workerData: located.workerData, ...(resourceLimits ? { resourceLimits } : {}) }),
@@ -159,7 +157,6 @@ interface PoolConfig {
   backend: string;
   maxQueue: number;
   timeoutMs: number | undefined;
-  terminateOnTimeout: boolean;
   maxRestarts: number;
   makeTensor(t: WireTensor): OutputTensor;
   spawn(): Worker;
@@ -215,7 +212,26 @@ export class PoolSession implements Session {
   /** Starts the first worker (which walks the provider chain), then the rest on the provider it found. */
   async start(model: Uint8Array | string | ModelVariants, options: WorkerSessionOptions, count: number): Promise<void> {
     const started = performance.now();
-    const first = await this.spawnReady({ kind: 'init', model, options }, true);
+    // All threads boot (load onnxruntime and this package) at once; the others get their init message
+    // when the first has found the provider, so the chain is walked only once.
+    let initRest!: (init: ToWorker) => void;
+    let abortRest!: (e: unknown) => void;
+    const restInit = new Promise<ToWorker>((resolve, reject) => {
+      initRest = resolve;
+      abortRest = reject;
+    });
+    restInit.catch(() => undefined);
+    const firstReady = this.spawnReady(Promise.resolve({ kind: 'init', model, options }), true);
+    firstReady.catch(() => undefined);
+    const rest = Array.from({ length: count - 1 }, () => this.spawnReady(restInit, false));
+    let first: Slot;
+    try {
+      first = await firstReady;
+    } catch (e) {
+      abortRest(e);
+      await Promise.allSettled(rest);
+      throw e;
+    }
     const chosen: Uint8Array | string = isModelVariants(model) ? (model[this.precision] as Uint8Array | string) : model;
     const provider: ProviderConfig = (options.providers ?? []).find((p) => (typeof p === 'string' ? p : p.name) === this.provider) ?? this.provider;
     this.replacementInit = {
@@ -223,10 +239,12 @@ export class PoolSession implements Session {
       model: chosen,
       options: { ...options, providers: [provider], precision: this.precision, strict: true, warmup: false },
     };
-    const rest = await Promise.allSettled(Array.from({ length: count - 1 }, () => this.spawnReady(this.replacementInit as ToWorker, false)));
-    const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    initRest(this.replacementInit);
+    const settled = await Promise.allSettled(rest);
+    this.idle.push(first);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    for (const r of settled) if (r.status === 'fulfilled') this.idle.push(r.value);
     if (failed) throw failed.reason;
-    this.idle.push(first, ...rest.map((r) => (r as PromiseFulfilledResult<Slot>).value));
     this.events.emit('ready', {
       sessionId: this.id,
       backend: this.backend,
@@ -239,7 +257,7 @@ export class PoolSession implements Session {
   }
 
   /** Spawns a worker, sends `init`, resolves with its slot when the session inside is ready. */
-  private spawnReady(init: ToWorker, primary: boolean): Promise<Slot> {
+  private spawnReady(init: Promise<ToWorker>, primary: boolean): Promise<Slot> {
     return new Promise<Slot>((resolve, reject) => {
       let worker: Worker;
       try {
@@ -259,7 +277,9 @@ export class PoolSession implements Session {
           if (primary) this.adopt(msg);
           resolve(slot);
         } else if (msg.kind === 'init-error') {
+          // Safe to terminate: the worker holds no session and runs nothing.
           slot.stopping = true;
+          worker.unref();
           void worker.terminate();
           reject(fromWireError(msg.error, primary ? '' : `a pool worker could not load the model: `));
         } else {
@@ -277,7 +297,15 @@ export class PoolSession implements Session {
         }
         if (!slot.stopping) this.onCrash(slot, code, lastError);
       });
-      worker.postMessage(init);
+      init.then(
+        (msg) => worker.postMessage(msg),
+        (e: unknown) => {
+          slot.stopping = true;
+          worker.unref();
+          void worker.terminate();
+          reject(e);
+        },
+      );
     });
   }
 
@@ -404,21 +432,17 @@ export class PoolSession implements Session {
     else job.reject(error);
   }
 
-  /** Timeout or cancellation: a queued run leaves the queue; a running one is left to finish (or its worker stopped). */
+  /**
+   * Timeout or cancellation: a queued run leaves the queue; a running one is rejected now and its
+   * worker finishes it (the result is dropped). The worker is never terminated mid-run: measured here,
+   * terminating a thread inside onnxruntime-node's run() aborts the whole process ("terminate called
+   * after throwing an instance of 'Napi::Error'").
+   */
   private abandon(job: Job, error: ForgeError): void {
     if (job.settled) return;
     const slot = job.worker;
     this.settle(job, error);
-    if (slot && slot.job === job) {
-      slot.abandoned = true;
-      if (this.config.terminateOnTimeout) {
-        slot.stopping = true;
-        slot.job = undefined;
-        this.remove(slot);
-        void slot.worker.terminate();
-        this.replace(`run ${job.id} was abandoned (${error.code})`);
-      }
-    }
+    if (slot && slot.job === job) slot.abandoned = true;
     this.dispatch();
   }
 
@@ -438,12 +462,11 @@ export class PoolSession implements Session {
     const init = this.replacementInit;
     if (!init) return;
     this.counts.restarts++;
-    this.spawnReady(init, false).then(
+    this.spawnReady(Promise.resolve(init), false).then(
       (slot) => {
         this.failedStarts = 0;
         if (this.releasing && this.queue.length === 0) {
-          slot.stopping = true;
-          void slot.worker.terminate();
+          void this.stop(slot);
           this.dispatch();
           return;
         }
@@ -480,7 +503,32 @@ export class PoolSession implements Session {
     });
   }
 
-  /** Stops taking runs, lets queued and running ones finish, then closes every worker. */
+  /**
+   * Frees a worker's session; the worker then closes its port and its thread ends by itself. The pool
+   * does not wait for that end (V8 first finishes background WebAssembly compilation, 6 s for
+   * onnxruntime-web's module here) and does not terminate the thread (see `abandon`).
+   */
+  private stop(slot: Slot): Promise<void> {
+    return new Promise<void>((resolve) => {
+      slot.stopping = true;
+      const done = () => {
+        this.remove(slot);
+        slot.worker.unref();
+        resolve();
+      };
+      slot.worker.once('exit', done);
+      slot.worker.on('message', (m: FromWorker) => {
+        if (m.kind === 'released') done();
+      });
+      try {
+        slot.worker.postMessage({ kind: 'release' } satisfies ToWorker);
+      } catch {
+        done();
+      }
+    });
+  }
+
+  /** Stops taking runs, lets queued and running ones finish, frees every session and stops the workers. */
   release(): Promise<void> {
     this.releasing ??= (async () => {
       if (this.queue.length > 0 || this.slots.some((s) => s.job || s.abandoned)) {
@@ -489,26 +537,7 @@ export class PoolSession implements Session {
           this.dispatch();
         });
       }
-      await Promise.all(
-        [...this.slots].map(
-          (slot) =>
-            new Promise<void>((resolve) => {
-              slot.stopping = true;
-              slot.worker.once('exit', () => resolve());
-              // The session is freed in the worker first (release waits for its run), then the thread stops.
-              slot.worker.on('message', (m: FromWorker) => {
-                if (m.kind === 'released') void slot.worker.terminate();
-              });
-              try {
-                slot.worker.postMessage({ kind: 'release' } satisfies ToWorker);
-              } catch {
-                void slot.worker.terminate();
-              }
-              // A worker that does not close by itself is stopped.
-              setTimeout(() => void slot.worker.terminate(), 10_000).unref();
-            }),
-        ),
-      );
+      await Promise.all([...this.slots].map((slot) => this.stop(slot)));
       this.idle.length = 0;
       this.events.emit('release', { sessionId: this.id });
       this.events.clear();

@@ -1,0 +1,197 @@
+import { mlp } from '@onnx-forge/core';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSession } from './create-session.js';
+import { CRASH_MARKER, tinyMlp } from './test-models.js';
+import type { RunTiming, SessionEvent, WorkerExitInfo } from './types.js';
+import { type PoolSession, createPool, locateWorker } from './worker-pool.js';
+
+/**
+ * 50–90 ms per run on one core (batch 256 natively, 32 in WebAssembly, which is ~8x slower here): long
+ * enough that runs queue behind one another and 15 ms time limits expire.
+ */
+const slowModel = mlp({ sizes: [1024, 1024, 1024, 1024, 1024], seed: 5 }).encode();
+const slowBatch = { node: 256, web: 32 };
+const x = { data: new Float32Array([1, 2, 3, 4]), dims: [1, 4] };
+
+async function failure(p: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { code: string; message: string; details: Record<string, unknown> };
+  }
+  throw new Error('expected a rejection');
+}
+
+it('finds its worker entry next to the sources (tsx bootstrap) and would use the built .js from dist', () => {
+  const located = locateWorker();
+  expect(located.url.pathname).toMatch(/src\/worker-bootstrap\.mjs$/);
+  expect(String(located.workerData.entry)).toMatch(/src\/pool-worker\.ts$/);
+  expect(locateWorker('file:///opt/app/dist/pool-worker.js').url.pathname).toBe('/opt/app/dist/pool-worker.js');
+  expect(locateWorker('file:///opt/app/src/my-worker.ts').workerData.entry).toBe('file:///opt/app/src/my-worker.ts');
+});
+
+describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backend) => {
+  const cpu = backend === 'node' ? 'cpu' : 'wasm';
+  const batch = slowBatch[backend];
+  const slowFeeds = () => ({ x: { data: new Float32Array(batch * 1024).fill(0.01), dims: [batch, 1024] } });
+
+  describe('a pool of two', () => {
+    let pool: PoolSession;
+    const events: SessionEvent[] = [];
+    beforeAll(async () => {
+      pool = await createPool(tinyMlp(), { backend, workers: 2, providers: ['webgpu', cpu], onEvent: (e) => events.push(e) });
+    });
+    afterAll(() => pool.release());
+
+    it('walks the provider chain once and reports it like a session', () => {
+      expect(pool.provider).toBe(cpu);
+      expect(pool.skipped.map((s) => s.provider)).toEqual(['webgpu']);
+      expect(events.filter((e) => e.type === 'skip')).toHaveLength(1);
+      expect(events.some((e) => e.type === 'ready')).toBe(true);
+      expect(pool.inputNames).toEqual(['x']);
+      expect(pool.stats()).toMatchObject({ workers: 2, idle: 2, queued: 0 });
+    });
+
+    it('returns the same outputs as an in-process session, by name', async () => {
+      const local = await createSession(tinyMlp(), { backend });
+      const want = await local.run({ x });
+      const got = await Promise.all([1, 2, 3, 4].map(() => pool.run({ x })));
+      for (const out of got) {
+        expect(Object.keys(out)).toEqual(['y']);
+        expect(out.y?.dims).toEqual([1, 2]);
+        expect(Array.from(out.y?.data as Float32Array)).toEqual(Array.from(want.y?.data as Float32Array));
+      }
+      await local.release();
+    });
+
+    it('emits a timing event per run with queue wait, run time and worker', async () => {
+      const timings: RunTiming[] = [];
+      const off = pool.on('run', (t) => timings.push(t));
+      await Promise.all([1, 2, 3].map(() => pool.run({ x })));
+      off();
+      expect(timings).toHaveLength(3);
+      expect(new Set(timings.map((t) => t.worker))).toEqual(new Set([0, 1]));
+      for (const t of timings) {
+        expect(t.ok).toBe(true);
+        expect(t.runMs).toBeGreaterThan(0);
+        expect(t.totalMs).toBeGreaterThanOrEqual(t.queueMs + t.runMs);
+      }
+      // The third run waited for a worker.
+      expect(Math.max(...timings.map((t) => t.queueMs))).toBeGreaterThan(0);
+    });
+
+    it('validates feeds in the main thread, before any worker sees them', async () => {
+      const before = pool.stats();
+      const e = await failure(pool.run({ x: { data: new Float32Array(3), dims: [1, 3] } }));
+      expect(e.code).toBe('FORGE_BAD_INPUT');
+      expect(e.message).toMatch(/input 'x' dimension 1 must be 4/);
+      expect(pool.stats().completed).toBe(before.completed);
+    });
+
+    it('copies feeds by default and transfers them when asked', async () => {
+      const data = new Float32Array([1, 2, 3, 4]);
+      await pool.run({ x: { data, dims: [1, 4] } });
+      expect(data.length).toBe(4);
+      await pool.run({ x: { data, dims: [1, 4] } }, { transfer: true });
+      expect(data.length).toBe(0); // detached: now owned by the worker
+    });
+  });
+
+  describe('back-pressure, time limits and cancellation (one worker, ~70 ms runs)', () => {
+    let pool: PoolSession;
+    beforeAll(async () => {
+      pool = await createPool(slowModel, { backend, workers: 1, maxQueue: 2 });
+    });
+    afterAll(() => pool.release());
+
+    it('rejects with FORGE_OVERLOADED once the queue is full, and serves the rest', async () => {
+      const runs = [pool.run(slowFeeds()), pool.run(slowFeeds()), pool.run(slowFeeds())];
+      expect(pool.stats()).toMatchObject({ busy: 1, queued: 2 });
+      const e = await failure(pool.run(slowFeeds()));
+      expect(e.code).toBe('FORGE_OVERLOADED');
+      expect(e.details).toMatchObject({ queued: 2, maxQueue: 2, workers: 1 });
+      expect((await Promise.all(runs)).every((o) => o.y?.dims[0] === batch)).toBe(true);
+      expect(pool.stats().rejected).toBe(1);
+    });
+
+    it('times out a queued run (it leaves the queue) and a running one (the worker finishes it, then goes on)', async () => {
+      const running = pool.run(slowFeeds(), { timeoutMs: 15 });
+      const queued = pool.run(slowFeeds(), { timeoutMs: 15 });
+      const after = pool.run(slowFeeds());
+      const [a, b] = await Promise.all([failure(running), failure(queued)]);
+      expect(a.code).toBe('FORGE_TIMEOUT');
+      expect(a.details).toMatchObject({ queued: false });
+      expect(b.code).toBe('FORGE_TIMEOUT');
+      expect(b.details).toMatchObject({ queued: true });
+      expect(pool.stats().queued).toBe(1);
+      expect((await after).y?.dims).toEqual([batch, 1024]);
+    });
+
+    it('cancels queued and running runs through an AbortSignal', async () => {
+      const ac1 = new AbortController();
+      const ac2 = new AbortController();
+      const running = pool.run(slowFeeds(), { signal: ac1.signal });
+      const queued = pool.run(slowFeeds(), { signal: ac2.signal });
+      expect(pool.stats().queued).toBe(1);
+      ac2.abort(new Error('no longer needed'));
+      expect(pool.stats().queued).toBe(0);
+      ac1.abort();
+      const [a, b] = await Promise.all([failure(running), failure(queued)]);
+      expect(a.code).toBe('FORGE_CANCELLED');
+      expect(b.code).toBe('FORGE_CANCELLED');
+      expect(b.message).toMatch(/no longer needed/);
+      const already = new AbortController();
+      already.abort();
+      expect((await failure(pool.run(slowFeeds(), { signal: already.signal }))).code).toBe('FORGE_CANCELLED');
+      expect((await pool.run(slowFeeds())).y).toBeDefined();
+    });
+  });
+
+  it('replaces a worker that dies: its run fails, every queued run completes', async () => {
+    const spawned: Worker[] = [];
+    const exits: WorkerExitInfo[] = [];
+    const pool = await createPool(slowModel, {
+      backend,
+      workers: 2,
+      workerUrl: new URL('./test-crash-worker.ts', import.meta.url),
+      spawn: (url, options) => {
+        const w = new Worker(url, options);
+        spawned.push(w);
+        return w;
+      },
+    });
+    pool.on('worker-exit', (e) => exits.push(e));
+    const crashing = { x: { data: new Float32Array(batch * 1024).fill(CRASH_MARKER), dims: [batch, 1024] } };
+    const runs = [pool.run(slowFeeds()), pool.run(crashing), ...Array.from({ length: 5 }, () => pool.run(slowFeeds()))];
+    const results = await Promise.allSettled(runs);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    const lost = (results[1] as PromiseRejectedResult).reason as { code: string; message: string };
+    expect(lost.code).toBe('FORGE_RUNTIME');
+    expect(lost.message).toMatch(/pool worker 1 stopped unexpectedly \(exit code 1\): simulated crash inside the worker; this run was lost/);
+    expect(exits).toMatchObject([{ worker: 1, replaced: true }]);
+    expect(spawned).toHaveLength(3);
+    expect(pool.stats()).toMatchObject({ workers: 2, crashed: 1, restarts: 1, completed: 6, failed: 1 });
+    expect((await pool.run(slowFeeds())).y).toBeDefined();
+    await pool.release();
+  });
+
+  it('release lets queued and running runs finish, then stops every worker', async () => {
+    const pool = await createPool(tinyMlp(), { backend, workers: 1 });
+    const runs = Array.from({ length: 5 }, () => pool.run({ x }));
+    const released = pool.release();
+    expect((await failure(pool.run({ x }))).code).toBe('FORGE_RUNTIME');
+    expect((await Promise.all(runs)).length).toBe(5);
+    await released;
+    expect(pool.stats().workers).toBe(0);
+  });
+
+  it('reports a model that does not load with the worker\'s error code, and bad options before starting threads', async () => {
+    const e = await failure(createPool(new Uint8Array([1, 2, 3]), { backend, workers: 2 }));
+    expect(e.code).toBe('FORGE_RUNTIME');
+    expect(e.message).toMatch(/could not load/);
+    expect((await failure(createPool(tinyMlp(), { backend, workers: 0 }))).code).toBe('FORGE_INVALID_OPTIONS');
+    expect((await failure(createPool(tinyMlp(), { backend, intraOpNumThreads: -1 }))).code).toBe('FORGE_INVALID_OPTIONS');
+    expect((await failure(createPool(tinyMlp(), { backend, workerz: 2 } as never))).message).toMatch(/did you mean 'workers'/);
+  });
+});
