@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { precisionOrder } from './precision.js';
+
+const all = ['fp32', 'fp16', 'int8'] as const;
+const order = (provider: string, features: { fp16Native?: boolean }, policy = {}) => precisionOrder(provider, all, features, policy).map((c) => c.precision);
+
+describe('precisionOrder', () => {
+  it('puts fp16 first only where it runs natively', () => {
+    expect(order('cuda', {})).toEqual(['fp16', 'fp32', 'int8']);
+    expect(order('tensorrt', {})).toEqual(['fp16', 'fp32', 'int8']);
+    expect(order('webgpu', { fp16Native: true })).toEqual(['fp16', 'fp32', 'int8']);
+    expect(order('webgpu', { fp16Native: false })).toEqual(['fp32', 'int8', 'fp16']);
+    expect(order('webgpu', {})).toEqual(['fp32', 'int8', 'fp16']);
+    expect(order('webgpu', {}, { capabilities: { shaderF16: true } })).toEqual(['fp16', 'fp32', 'int8']);
+    expect(order('cpu', { fp16Native: false })).toEqual(['fp32', 'int8', 'fp16']);
+    expect(order('wasm', { fp16Native: false })).toEqual(['fp32', 'int8', 'fp16']);
+  });
+
+  it("prefers int8 on CPUs with prefer: 'speed', never on GPUs", () => {
+    expect(order('cpu', {}, { prefer: 'speed' })).toEqual(['int8', 'fp32', 'fp16']);
+    expect(order('wasm', {}, { prefer: 'speed' })).toEqual(['int8', 'fp32', 'fp16']);
+    expect(order('webgpu', {}, { prefer: 'speed' })).toEqual(['fp32', 'int8', 'fp16']);
+    expect(order('cuda', {}, { prefer: 'speed' })).toEqual(['fp16', 'fp32', 'int8']);
+  });
+
+  it('gives the reason of the first choice and marks the rest as fallbacks', () => {
+    const cpu = precisionOrder('cpu', all, { fp16Native: false });
+    expect(cpu[0]?.reason).toMatch(/fp32 is the reference precision; not fp16: cpu has no native fp16 kernels .*#25824.*; int8 is preferred with prefer: 'speed'/);
+    expect(cpu[1]?.reason).toMatch(/^fallback after fp32 did not load/);
+    const gpu = precisionOrder('webgpu', all, { fp16Native: true, note: 'the adapter has shader-f16' });
+    expect(gpu[0]?.reason).toBe('webgpu runs fp16 natively (the adapter has shader-f16): half the memory traffic of fp32');
+    expect(precisionOrder('webgpu', all, { fp16Native: false })[0]?.reason).toMatch(/the WebGPU adapter lacks shader-f16/);
+    expect(precisionOrder('cuda', ['int8'], {})[0]?.reason).toMatch(/ConvInteger has no CUDA kernel/);
+  });
+
+  it('orders only the variants given', () => {
+    expect(precisionOrder('cpu', ['fp16'], {}).map((c) => c.precision)).toEqual(['fp16']);
+    expect(precisionOrder('cpu', ['fp16'], {})[0]?.reason).toMatch(/^fp16 runs, but cpu has no native fp16 kernels/);
+    expect(precisionOrder('cuda', ['fp32', 'int8'], {}).map((c) => c.precision)).toEqual(['fp32', 'int8']);
+  });
+});
