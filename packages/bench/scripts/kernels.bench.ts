@@ -6,7 +6,8 @@
  *     read + convert + write of the 440 MB model)
  *   - min/max + quantize to int8 over 85 M values (BERT-base's MatMul weights; the INT8 budget is
  *     1.3 s for read + pass + write), per tensor and per channel (MatMul weights, axis 1)
- *   - fp16 -> fp32 (runtime tensor helpers) and a 2048-bin histogram (calibration) for reference
+ *   - fp16 -> fp32 (runtime tensor helpers) and a 2048-bin histogram (calibration) over 20 M values
+ *     (the scalar fp16 -> fp32 reference is too slow for 110 M in a benchmark)
  *   - an experiment splitting fp16 conversion and min/max + quantize across 2 worker threads over a
  *     SharedArrayBuffer, with and without the copies into and out of shared memory that a pass would
  *     need (model bytes are read into an ordinary buffer)
@@ -14,7 +15,9 @@
  *   npm run bench -- kernels                          # from the repository root
  *   npm run bench -- kernels -- --reps 7 --no-workers # options; --quick divides the sizes by 10
  *
- * Results go to .bench-cache/results/kernels.json. Figures are medians (and minima) over repetitions.
+ * Results go to .bench-cache/results/kernels.json. Figures are medians (and minima) over repetitions
+ * of wall time, with the process's CPU time beside them: on a loaded machine (other jobs on the two
+ * cores) the CPU time is the better estimate of what the work costs alone.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -41,6 +44,7 @@ interface Options {
   reps: number;
   fp16Count: number;
   int8Count: number;
+  fp32Count: number;
   histCount: number;
   workers: boolean;
 }
@@ -56,6 +60,7 @@ function parseOptions(argv: string[]): Options {
     reps: at('--reps', quick ? 3 : 5),
     fp16Count: Math.round(at('--fp16', 110e6) / div),
     int8Count: Math.round(at('--int8', 85e6) / div),
+    fp32Count: Math.round(at('--fp32', 20e6) / div),
     histCount: Math.round(at('--hist', 20e6) / div),
     workers: !argv.includes('--no-workers'),
   };
@@ -182,8 +187,16 @@ class Pool {
       this.workers.map(
         (w, i) =>
           new Promise<T>((resolve, reject) => {
-            w.once('message', resolve);
-            w.once('error', reject);
+            const onError = (error: Error): void => {
+              w.off('message', onMessage);
+              reject(error);
+            };
+            const onMessage = (value: T): void => {
+              w.off('error', onError);
+              resolve(value);
+            };
+            w.once('message', onMessage);
+            w.once('error', onError);
             w.postMessage(job(Math.min(n, i * part), Math.min(n, (i + 1) * part)));
           }),
       ),
@@ -198,7 +211,10 @@ class Pool {
 
 interface Metric {
   label: string;
+  /** Wall-clock milliseconds. */
   samples: number[];
+  /** CPU milliseconds of this process (user + system): on a busy machine, closer to what the work costs. */
+  cpu: number[];
 }
 
 const median = (xs: number[]): number => {
@@ -210,13 +226,20 @@ const median = (xs: number[]): number => {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const metrics: Record<string, Metric> = {};
-  const record = (key: string, label: string, ms: number): void => {
-    (metrics[key] ??= { label, samples: [] }).samples.push(ms);
+  const record = (key: string, label: string, ms: number, cpuMs = NaN): void => {
+    const m = (metrics[key] ??= { label, samples: [], cpu: [] });
+    m.samples.push(ms);
+    m.cpu.push(cpuMs);
+  };
+  const cpuNow = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
   };
   const time = (key: string, label: string, fn: () => void): void => {
+    const c0 = cpuNow();
     const t0 = performance.now();
     fn();
-    record(key, label, performance.now() - t0);
+    record(key, label, performance.now() - t0, cpuNow() - c0);
   };
   const timeAsync = async (key: string, label: string, fn: () => Promise<unknown>): Promise<void> => {
     const t0 = performance.now();
@@ -233,7 +256,7 @@ async function main(): Promise<void> {
   const perChannelSrc = weights.subarray(0, rows * cols);
   const halves = new Uint16Array(o.fp16Count);
   const halvesRef = new Uint16Array(o.fp16Count);
-  const floatsBack = new Float32Array(o.fp16Count);
+  const floatsBack = new Float32Array(o.fp32Count);
   const q = new Int8Array(o.int8Count);
   const qRef = new Int8Array(o.int8Count);
   const histSrc = weights.subarray(0, o.histCount);
@@ -250,8 +273,9 @@ async function main(): Promise<void> {
       const s = float32ToFloat16WithStats(weights, halves);
       clamped = s.clampedHigh + s.clampedLow;
     });
-    time('fp32.js', `fp16->fp32, ${M(o.fp16Count)} values: plain JS loop`, () => float16ArrayToFloat32(halves, floatsBack));
-    time('fp32.kernel', `fp16->fp32, ${M(o.fp16Count)} values: kernel`, () => float16ToFloat32(halves, floatsBack));
+    const halvesPart = halves.subarray(0, o.fp32Count);
+    time('fp32.js', `fp16->fp32, ${M(o.fp32Count)} values: plain JS loop`, () => float16ArrayToFloat32(halvesPart, floatsBack));
+    time('fp32.kernel', `fp16->fp32, ${M(o.fp32Count)} values: kernel`, () => float16ToFloat32(halvesPart, floatsBack));
     time('int8.js', `${int8Label}: plain JS loop`, () => jsMinMaxQuantize(int8Src, qRef));
     time('int8.kernel', `${int8Label}: kernels`, () => kernelMinMaxQuantize(int8Src, q));
     time('int8pc.js', `${pcLabel}: plain JS loop`, () => jsPerChannelQuantize(perChannelSrc, rows, cols, qRef.subarray(0, rows * cols)));
@@ -313,10 +337,18 @@ async function main(): Promise<void> {
   for (const [key, m] of Object.entries(metrics)) {
     const base = key.replace(/\.[^.]+$/, '');
     const js = metrics[`${base}.js`];
-    const ratio = js && !key.endsWith('.js') ? `${(median(js.samples) / median(m.samples)).toFixed(1)}x` : '';
-    rowsOut.push([m.label, `${fmt(median(m.samples))} ms`, `${fmt(Math.min(...m.samples))} ms`, ratio]);
+    const vs = (a: number, b: number): string => (js && !key.endsWith('.js') && !Number.isNaN(a / b) ? `${(a / b).toFixed(1)}x` : '');
+    const cpu = median(m.cpu);
+    rowsOut.push([
+      m.label,
+      `${fmt(median(m.samples))} ms`,
+      `${fmt(Math.min(...m.samples))} ms`,
+      Number.isNaN(cpu) ? '' : `${fmt(cpu)} ms`,
+      vs(median(js?.samples ?? []), median(m.samples)),
+      vs(median(js?.cpu ?? []), cpu),
+    ]);
   }
-  const head = ['measurement', 'median', 'min', 'vs JS'];
+  const head = ['measurement', 'median', 'min', 'cpu', 'vs JS (wall)', 'vs JS (cpu)'];
   const widths = head.map((h, i) => Math.max(h.length, ...rowsOut.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
   process.stdout.write(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rowsOut.map(line).join('\n')}\n`);
@@ -334,10 +366,18 @@ async function main(): Promise<void> {
     backend: kernelBackend(),
     options: o,
     metrics: Object.fromEntries(
-      Object.entries(metrics).map(([k, m]) => [k, { label: m.label, medianMs: median(m.samples), minMs: Math.min(...m.samples), samples: m.samples }]),
+      Object.entries(metrics).map(([k, m]) => [
+        k,
+        { label: m.label, medianMs: median(m.samples), minMs: Math.min(...m.samples), cpuMedianMs: median(m.cpu), samples: m.samples },
+      ]),
     ),
+    /** Plain JS time over kernel time, from wall-clock and from CPU medians. */
     ratios: Object.fromEntries(
-      ['fp16', 'fp32', 'int8', 'int8pc', 'hist'].map((b) => [b, median(metrics[`${b}.js`]?.samples ?? [NaN]) / median(metrics[`${b}.kernel`]?.samples ?? [NaN])]),
+      ['fp16', 'fp32', 'int8', 'int8pc', 'hist'].map((b) => {
+        const js = metrics[`${b}.js`];
+        const k = metrics[`${b}.kernel`];
+        return [b, { wall: median(js?.samples ?? [NaN]) / median(k?.samples ?? [NaN]), cpu: median(js?.cpu ?? [NaN]) / median(k?.cpu ?? [NaN]) }];
+      }),
     ),
     fp16Mismatches: fp16Mismatch,
     workers,

@@ -13,6 +13,18 @@ export interface AxisLayout {
  */
 export const MIN_RUN = 16;
 
+/**
+ * Row-wise kernels keep one scale (or running min/max) per position of a row of channels × inner in
+ * the kernels' memory, which never shrinks: past this many positions (8 MB) the run-wise kernels
+ * serve instead, slower on short runs but with memory proportional to the channel count only.
+ */
+export const MAX_ROW = 1 << 20;
+
+/** Whether a layout goes through the run-wise kernels (else the row-wise ones). */
+export function useRuns({ channels, inner }: AxisLayout): boolean {
+  return inner >= MIN_RUN || channels * inner > MAX_ROW;
+}
+
 /** Checks `dims` against the array length and splits it around `axis` (negative counts from the end). */
 export function axisLayout(length: number, dims: readonly number[], axis: number, what: string): AxisLayout {
   let product = 1;

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode } from '../errors.js';
-import { MIN_RUN } from './axis-layout.js';
+import { useRuns } from './axis-layout.js';
 import { wasmKernels } from './kernel-instance.js';
 import type { KernelExports } from './kernel-instance.js';
 import { chunkLength, reserve } from './kernel-memory.js';
@@ -25,7 +25,7 @@ export function dequantizeLinear(
   const params = quantParams('dequantizeLinear', src.length, scale, zeroPoint, src, { dims: opts.dims, axis: opts.axis });
   const kernels = wasmKernels(src.length);
   if (!kernels || src.length === 0) dequantizeJs(src, dst, params);
-  else dequantizeWasm(kernels, src, dst, params, params.layout.inner >= MIN_RUN);
+  else dequantizeWasm(kernels, src, dst, params, useRuns(params.layout));
 }
 
 function dequantizeWasm(k: KernelExports, src: Int8Array | Uint8Array, dst: Float32Array, p: QuantParams, runs: boolean): void {

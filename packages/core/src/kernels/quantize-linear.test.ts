@@ -3,6 +3,7 @@ import { expect, it } from 'vitest';
 import { ForgeError } from '../errors.js';
 import { dequantizeLinear } from './dequantize-linear.js';
 import { describeBackends } from './describe-backends.js';
+import { MAX_ROW } from './axis-layout.js';
 import { CHUNK_ELEMENTS } from './kernel-memory.js';
 import { quantizeLinear } from './quantize-linear.js';
 import { axisCase, channelOf, float32Array, float32Value } from './test-arbitraries.js';
@@ -118,8 +119,9 @@ describeBackends('quantizeLinear', () => {
     expect(outside).toEqual([]);
   });
 
-  it('quantizes multi-chunk MatMul (axis 1) and Conv (axis 0) weights', () => {
-    for (const [dims, axis] of [[[257, 771], 1], [[70, 3, 33, 31], 0], [[3, CHUNK_ELEMENTS + 5], 1]] as [number[], number][]) {
+  it('quantizes multi-chunk MatMul (axis 1) and Conv (axis 0) weights, and rows too long to keep scales per position', () => {
+    const layouts: [number[], number][] = [[[257, 771], 1], [[70, 3, 33, 31], 0], [[3, CHUNK_ELEMENTS + 5], 1], [[2, MAX_ROW + 3], 1]];
+    for (const [dims, axis] of layouts) {
       const n = dims.reduce((a, b) => a * b, 1);
       const channels = dims[axis] as number;
       const src = new Float32Array(n).map((_, i) => Math.sin(i * 0.11) * 3);
@@ -133,6 +135,13 @@ describeBackends('quantizeLinear', () => {
         if (dst[i] !== quantizeOne(x, scales[channel(i)] as number, zps[channel(i)] as number, -128, 127)) wrong++;
       });
       expect(wrong).toBe(0);
+      const back = new Float32Array(n);
+      dequantizeLinear(dst, scales, zps, back, { dims, axis });
+      let off = 0;
+      dst.forEach((v, i) => {
+        if (back[i] !== Math.fround((v - (zps[channel(i)] as number)) * (scales[channel(i)] as number))) off++;
+      });
+      expect(off).toBe(0);
     }
   });
 

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode } from '../errors.js';
-import { MIN_RUN } from './axis-layout.js';
+import { useRuns } from './axis-layout.js';
 import { wasmKernels } from './kernel-instance.js';
 import type { KernelExports } from './kernel-instance.js';
 import { chunkLength, reserve } from './kernel-memory.js';
@@ -27,7 +27,7 @@ export function quantizeLinear(
   const params = quantParams('quantizeLinear', src.length, scale, zeroPoint, dst, opts);
   const kernels = wasmKernels(src.length);
   if (!kernels || src.length === 0) quantizeJs(src, dst, params);
-  else quantizeWasm(kernels, src, dst, params, params.layout.inner >= MIN_RUN);
+  else quantizeWasm(kernels, src, dst, params, useRuns(params.layout));
 }
 
 function quantizeWasm(k: KernelExports, src: Float32Array, dst: Int8Array | Uint8Array, p: QuantParams, runs: boolean): void {

@@ -1,6 +1,7 @@
 import { test } from '@fast-check/vitest';
 import { expect, it } from 'vitest';
 import { ForgeError } from '../errors.js';
+import { MAX_ROW } from './axis-layout.js';
 import { describeBackends } from './describe-backends.js';
 import { rangePerAxis } from './range-per-axis.js';
 import { axisCase, channelOf, float32Array } from './test-arbitraries.js';
@@ -43,6 +44,7 @@ describeBackends('rangePerAxis', () => {
       [[3, 70001], 1], // a row longer than a chunk
       [[2, 5, 50001], 1], // runs longer than a chunk
       [[100003, 3], -1],
+      [[2, MAX_ROW + 3], 1], // too many positions for row-wise accumulators: run-wise kernel
     ];
     for (const [dims, axis] of cases) {
       const n = dims.reduce((a, b) => a * b, 1);

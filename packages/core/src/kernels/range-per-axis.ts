@@ -1,4 +1,4 @@
-import { axisLayout, MIN_RUN } from './axis-layout.js';
+import { axisLayout, useRuns } from './axis-layout.js';
 import type { AxisLayout } from './axis-layout.js';
 import { wasmKernels } from './kernel-instance.js';
 import type { KernelExports } from './kernel-instance.js';
@@ -21,7 +21,7 @@ export function rangePerAxis(src: Float32Array, dims: readonly number[], axis: n
   const max = new Float32Array(layout.channels).fill(-Infinity);
   const kernels = wasmKernels(src.length);
   if (!kernels || src.length === 0) rangeJs(src, layout, min, max);
-  else if (layout.inner >= MIN_RUN) rangeRunsWasm(kernels, src, layout, min, max);
+  else if (useRuns(layout)) rangeRunsWasm(kernels, src, layout, min, max);
   else rangeRowsWasm(kernels, src, layout, min, max);
   return { min, max };
 }
