@@ -1,5 +1,6 @@
+import type { TypedArray } from '@onnx-forge/core';
 import { createSession, type CreateSessionOptions } from './create-session.js';
-import type { RunOptions, TensorLike } from './types.js';
+import type { ElementType, RunOptions, TensorLike } from './types.js';
 
 /**
  * A ModelRunner (graph-ops' interface for fp16-auto search and INT8 calibration) over the runtime's
@@ -13,7 +14,12 @@ export interface OrtRunnerOptions {
   backend?: 'node' | 'web';
 }
 
-type AnyTensor = { type: string; dims: readonly number[]; data: unknown };
+/** graph-ops' RunnerTensor, spelled out (the element type names are the same). */
+export interface RunnerTensorLike {
+  type: ElementType;
+  dims: readonly number[];
+  data: TypedArray | readonly string[];
+}
 
 export class OrtRunner {
   constructor(private readonly options: OrtRunnerOptions = {}) {}
@@ -28,10 +34,10 @@ export class OrtRunner {
     return {
       inputNames: session.inputNames,
       outputNames: session.outputNames,
-      run: async (feeds: Record<string, AnyTensor>, outputs?: readonly string[]) => {
+      run: async (feeds: Record<string, RunnerTensorLike>, outputs?: readonly string[]): Promise<Record<string, RunnerTensorLike>> => {
         const result = await session.run(feeds as Record<string, TensorLike>, outputs ? ({ outputs } satisfies RunOptions) : undefined);
-        const out: Record<string, AnyTensor> = {};
-        for (const [name, t] of Object.entries(result)) out[name] = { type: t.type, dims: t.dims, data: t.data };
+        const out: Record<string, RunnerTensorLike> = {};
+        for (const [name, t] of Object.entries(result)) out[name] = { type: t.type as ElementType, dims: t.dims, data: t.data };
         return out;
       },
       release: () => session.release(),
