@@ -9,75 +9,77 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
     "platform": "linux-x64"
   },
   "generated": "2026-11-23",
-  "method": "one-node float16 models (ONNX node tests at each opset down to 7, plus built cases) loaded and run; no kernel when the load fails or onnxruntime inserts float32 Casts",
+  "method": "one-node float16 models (ONNX node tests at each opset 7-21 where float32 runs, plus built cases) loaded and run; no kernel when the load fails or onnxruntime inserts float32 Casts",
   "cpu": {
     "Abs": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Acos": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Acosh": {
-      "no": "9",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Add": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ArgMax": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ArgMin": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Asin": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Asinh": {
-      "no": "9",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Atan": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Atanh": {
-      "no": "9",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "AveragePool": {
-      "no": "7-11",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "BatchNormalization": {
-      "no": "7-15",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Bernoulli": {
-      "no": "15,17",
+      "no": "15-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "BlackmanWindow": {
-      "yes": "17"
+      "yes": "17-18",
+      "no": "19-21",
+      "why": "Could not find an implementation for BlackmanWindow(17) node with name ''"
     },
     "Cast": {
-      "yes": "7-15,17"
+      "yes": "7-21"
     },
     "CastLike": {
-      "yes": "15"
+      "yes": "15-21"
     },
     "Ceil": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Clip": {
-      "yes": "12-13",
+      "yes": "12-21",
       "no": "11",
       "why": "onnxruntime inserted float32 Casts around it"
     },
@@ -101,103 +103,118 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "yes": "17"
     },
     "Compress": {
-      "yes": "9-11"
+      "yes": "9-21"
     },
     "Concat": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "Constant": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "ConstantOfShape": {
-      "yes": "9"
+      "yes": "9-21"
     },
     "Conv": {
-      "no": "7-11",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ConvTranspose": {
-      "no": "7-11",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Cos": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Cosh": {
-      "no": "9",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "DepthToSpace": {
-      "no": "11-13",
+      "no": "11-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
+    "DequantizeLinear": {
+      "yes": "19-21"
+    },
     "Det": {
-      "no": "11",
+      "no": "11-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "DFT": {
-      "no": "17",
+      "no": "17-19",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Div": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Dropout": {
       "yes": "7-11",
-      "no": "12-13",
+      "no": "12-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "Elu": {
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Erf": {
-      "no": "9-13",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Exp": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Expand": {
-      "yes": "8-13"
+      "yes": "8-21"
     },
     "EyeLike": {
-      "no": "9",
+      "no": "9-21",
       "why": "Could not find an implementation for EyeLike(9) node with name ''"
     },
     "Flatten": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "Floor": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Gather": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "GatherElements": {
-      "yes": "11-13"
+      "yes": "11-21"
     },
     "GatherND": {
-      "yes": "11-13"
+      "yes": "11-21"
     },
     "Gelu": {
       "no": "20",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Gemm": {
-      "no": "7-13",
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "GlobalAveragePool": {
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "GlobalMaxPool": {
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Greater": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "GreaterOrEqual": {
-      "no": "12-16",
+      "no": "12-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "GridSample": {
-      "no": "16",
+      "no": "16-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "GroupNormalization": {
@@ -205,99 +222,114 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "GRU": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "HammingWindow": {
-      "yes": "17"
+      "yes": "17-18",
+      "no": "19-21",
+      "why": "Could not find an implementation for HammingWindow(17) node with name ''"
     },
     "HannWindow": {
-      "yes": "17"
+      "yes": "17-18",
+      "no": "19-21",
+      "why": "Could not find an implementation for HannWindow(17) node with name ''"
     },
     "Hardmax": {
-      "no": "7-13",
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "HardSigmoid": {
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "HardSwish": {
-      "no": "14",
+      "no": "14-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Identity": {
       "yes": "7-13"
     },
+    "InstanceNormalization": {
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "IsInf": {
+      "yes": "20-21"
+    },
     "IsNaN": {
-      "yes": "9-13"
+      "yes": "9-21"
     },
     "LayerNormalization": {
-      "yes": "7-17"
+      "yes": "7-21"
     },
     "LeakyRelu": {
-      "no": "7-16",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Less": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "LessOrEqual": {
-      "no": "12-16",
+      "no": "12-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Log": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "LogSoftmax": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "LRN": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "LSTM": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "MatMul": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Max": {
-      "yes": "12-13",
+      "yes": "12-21",
       "no": "7-11",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "MaxPool": {
-      "no": "7-12",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "MaxUnpool": {
-      "no": "9-11",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Mean": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "MeanVarianceNormalization": {
-      "no": "7-13",
-      "why": "invalid: Type Error: Type parameter (T) of Optype (Add) bound to different types (tensor(float16) and tensor(float) in node ()."
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
     },
     "MelWeightMatrix": {
-      "no": "17",
+      "no": "17-21",
       "why": "invalid: Type Error: Type (tensor(float)) of output arg (InsertedPrecisionFreeCast_output) of node () does not match expected type (tensor(float16))."
     },
     "Min": {
-      "yes": "12-13",
+      "yes": "12-21",
       "no": "7-11",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Mod": {
-      "yes": "10-13"
+      "yes": "10-21"
     },
     "Mul": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Multinomial": {
@@ -305,28 +337,35 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Neg": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "NegativeLogLikelihoodLoss": {
-      "no": "12-13",
+      "no": "12-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "OneHot": {
-      "no": "9-11",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Pad": {
-      "no": "11-13",
+      "no": "11-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Pow": {
-      "no": "7-15",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "PRelu": {
-      "no": "7-16",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "QLinearMatMul": {
+      "no": "21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "QuantizeLinear": {
+      "yes": "19-21"
     },
     "RandomNormal": {
       "no": "13,17",
@@ -345,245 +384,260 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Reciprocal": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceL1": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceL2": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceLogSum": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceMax": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceMean": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceMin": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceProd": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceSum": {
-      "no": "13",
+      "no": "13-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceSumSquare": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Relu": {
-      "no": "7-14",
+      "yes": "18",
+      "no": "7-17,19-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Reshape": {
-      "yes": "7-14"
+      "yes": "7-21"
     },
     "Resize": {
-      "no": "13",
+      "no": "13-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReverseSequence": {
-      "yes": "10"
+      "yes": "10-21"
     },
     "RNN": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "RoiAlign": {
-      "no": "16",
+      "no": "16-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Round": {
-      "yes": "11"
+      "yes": "11-21"
     },
     "Scatter": {
       "yes": "9-10"
     },
     "ScatterElements": {
       "yes": "11-15",
-      "no": "16",
+      "no": "16-21",
       "why": "run-error: Non-zero status code returned while running ScatterElements node. Name:'' Status Message: CPU execution provider: MLFloat16 data type is not supporte"
     },
     "ScatterND": {
       "yes": "11-15",
-      "no": "16",
+      "no": "16-21",
       "why": "run-error: Non-zero status code returned while running ScatterND node. Name:'' Status Message: CPU execution provider: MLFloat16 data type is not supported with"
     },
+    "Selu": {
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
     "Shrink": {
-      "yes": "9"
+      "yes": "9-21"
     },
     "Sigmoid": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Sign": {
-      "yes": "9-13"
+      "yes": "9-21"
     },
     "Sin": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Sinh": {
-      "no": "9",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Slice": {
-      "yes": "10-13"
+      "yes": "10-21"
     },
     "Softmax": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "SoftmaxCrossEntropyLoss": {
-      "no": "12-13",
+      "no": "12-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "Softplus": {
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "Softsign": {
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "SpaceToDepth": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Split": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "Sqrt": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Squeeze": {
-      "yes": "13"
+      "yes": "13-21"
     },
     "STFT": {
-      "no": "17",
+      "no": "17-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Sub": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Sum": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Tan": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Tanh": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ThresholdedRelu": {
-      "no": "7-10",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Tile": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "TopK": {
-      "no": "10-11",
+      "no": "10-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Transpose": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "Unique": {
-      "no": "11",
+      "no": "11-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Unsqueeze": {
-      "yes": "7-11,13"
+      "yes": "7-21"
     },
     "Upsample": {
       "no": "9",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Where": {
-      "no": "9-16",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     }
   },
   "wasm": {
     "Abs": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Acos": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Acosh": {
-      "no": "9",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Add": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ArgMax": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ArgMin": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Asin": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Asinh": {
-      "no": "9",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Atan": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Atanh": {
-      "no": "9",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "AveragePool": {
-      "no": "7-11",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "BatchNormalization": {
-      "no": "7-15",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Bernoulli": {
-      "no": "15,17",
+      "no": "15-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "BlackmanWindow": {
-      "yes": "17"
+      "yes": "17-18",
+      "no": "19-21",
+      "why": "Can't create a session. ERROR_CODE: 9, ERROR_MESSAGE: Could not find an implementation for BlackmanWindow(17) node with name ''"
     },
     "Cast": {
-      "yes": "7-15,17"
+      "yes": "7-21"
     },
     "CastLike": {
-      "yes": "15"
+      "yes": "15-21"
     },
     "Ceil": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Clip": {
-      "yes": "12-13",
+      "yes": "12-21",
       "no": "11",
       "why": "onnxruntime inserted float32 Casts around it"
     },
@@ -607,103 +661,118 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "yes": "17"
     },
     "Compress": {
-      "yes": "9-11"
+      "yes": "9-21"
     },
     "Concat": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "Constant": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "ConstantOfShape": {
-      "yes": "9"
+      "yes": "9-21"
     },
     "Conv": {
-      "no": "7-11",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ConvTranspose": {
-      "no": "7-11",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Cos": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Cosh": {
-      "no": "9",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "DepthToSpace": {
-      "no": "11-13",
+      "no": "11-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
+    "DequantizeLinear": {
+      "yes": "19-21"
+    },
     "Det": {
-      "no": "11",
+      "no": "11-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "DFT": {
-      "no": "17",
+      "no": "17-19",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Div": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Dropout": {
       "yes": "7-11",
-      "no": "12-13",
+      "no": "12-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "Elu": {
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Erf": {
-      "no": "9-13",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Exp": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Expand": {
-      "yes": "8-13"
+      "yes": "8-21"
     },
     "EyeLike": {
-      "no": "9",
+      "no": "9-21",
       "why": "Can't create a session. ERROR_CODE: 9, ERROR_MESSAGE: Could not find an implementation for EyeLike(9) node with name ''"
     },
     "Flatten": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "Floor": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Gather": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "GatherElements": {
-      "yes": "11-13"
+      "yes": "11-21"
     },
     "GatherND": {
-      "yes": "11-13"
+      "yes": "11-21"
     },
     "Gelu": {
       "no": "20",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Gemm": {
-      "no": "7-13",
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "GlobalAveragePool": {
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "GlobalMaxPool": {
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Greater": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "GreaterOrEqual": {
-      "no": "12-16",
+      "no": "12-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "GridSample": {
-      "no": "16",
+      "no": "16-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "GroupNormalization": {
@@ -711,99 +780,114 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "GRU": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "HammingWindow": {
-      "yes": "17"
+      "yes": "17-18",
+      "no": "19-21",
+      "why": "Can't create a session. ERROR_CODE: 9, ERROR_MESSAGE: Could not find an implementation for HammingWindow(17) node with name ''"
     },
     "HannWindow": {
-      "yes": "17"
+      "yes": "17-18",
+      "no": "19-21",
+      "why": "Can't create a session. ERROR_CODE: 9, ERROR_MESSAGE: Could not find an implementation for HannWindow(17) node with name ''"
     },
     "Hardmax": {
-      "no": "7-13",
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "HardSigmoid": {
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "HardSwish": {
-      "no": "14",
+      "no": "14-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Identity": {
       "yes": "7-13"
     },
+    "InstanceNormalization": {
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "IsInf": {
+      "yes": "20-21"
+    },
     "IsNaN": {
-      "yes": "9-13"
+      "yes": "9-21"
     },
     "LayerNormalization": {
-      "yes": "7-17"
+      "yes": "7-21"
     },
     "LeakyRelu": {
-      "no": "7-16",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Less": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "LessOrEqual": {
-      "no": "12-16",
+      "no": "12-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Log": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "LogSoftmax": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "LRN": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "LSTM": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "MatMul": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Max": {
-      "yes": "12-13",
+      "yes": "12-21",
       "no": "7-11",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "MaxPool": {
-      "no": "7-12",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "MaxUnpool": {
-      "no": "9-11",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Mean": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "MeanVarianceNormalization": {
-      "no": "7-13",
-      "why": "invalid: Can't create a session. ERROR_CODE: 1, ERROR_MESSAGE: Type Error: Type parameter (T) of Optype (Add) bound to different types (tensor(float16) and tens"
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
     },
     "MelWeightMatrix": {
-      "no": "17",
+      "no": "17-21",
       "why": "invalid: Can't create a session. ERROR_CODE: 1, ERROR_MESSAGE: Type Error: Type (tensor(float)) of output arg (InsertedPrecisionFreeCast_output) of node () does"
     },
     "Min": {
-      "yes": "12-13",
+      "yes": "12-21",
       "no": "7-11",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Mod": {
-      "yes": "10-13"
+      "yes": "10-21"
     },
     "Mul": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Multinomial": {
@@ -811,28 +895,35 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Neg": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "NegativeLogLikelihoodLoss": {
-      "no": "12-13",
+      "no": "12-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "OneHot": {
-      "no": "9-11",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Pad": {
-      "no": "11-13",
+      "no": "11-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Pow": {
-      "no": "7-15",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "PRelu": {
-      "no": "7-16",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "QLinearMatMul": {
+      "no": "21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "QuantizeLinear": {
+      "yes": "19-21"
     },
     "RandomNormal": {
       "no": "13,17",
@@ -851,174 +942,187 @@ export const ORT_FP16_PROBED: ProbedKernelTable = {
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Reciprocal": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceL1": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceL2": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceLogSum": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceMax": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceMean": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceMin": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceProd": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceSum": {
-      "no": "13",
+      "no": "13-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReduceSumSquare": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Relu": {
-      "no": "7-14",
+      "yes": "18",
+      "no": "7-17,19-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Reshape": {
-      "yes": "7-14"
+      "yes": "7-21"
     },
     "Resize": {
-      "no": "13",
+      "no": "13-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ReverseSequence": {
-      "yes": "10"
+      "yes": "10-21"
     },
     "RNN": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "RoiAlign": {
-      "no": "16",
+      "no": "16-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Round": {
-      "yes": "11"
+      "yes": "11-21"
     },
     "Scatter": {
       "yes": "9-10"
     },
     "ScatterElements": {
       "yes": "11-15",
-      "no": "16",
+      "no": "16-21",
       "why": "run-error: failed to call OrtRun(). ERROR_CODE: 9, ERROR_MESSAGE: CPU execution provider: MLFloat16 data type is not supported with ScatterElements opset 16 whe"
     },
     "ScatterND": {
       "yes": "11-15",
-      "no": "16",
+      "no": "16-21",
       "why": "run-error: failed to call OrtRun(). ERROR_CODE: 9, ERROR_MESSAGE: CPU execution provider: MLFloat16 data type is not supported with ScatterND opset 16 when redu"
     },
+    "Selu": {
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
     "Shrink": {
-      "yes": "9"
+      "yes": "9-21"
     },
     "Sigmoid": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Sign": {
-      "yes": "9-13"
+      "yes": "9-21"
     },
     "Sin": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Sinh": {
-      "no": "9",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Slice": {
-      "yes": "10-13"
+      "yes": "10-21"
     },
     "Softmax": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "SoftmaxCrossEntropyLoss": {
-      "no": "12-13",
+      "no": "12-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "Softplus": {
+      "no": "7-21",
+      "why": "onnxruntime inserted float32 Casts around it"
+    },
+    "Softsign": {
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "SpaceToDepth": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Split": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "Sqrt": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Squeeze": {
-      "yes": "13"
+      "yes": "13-21"
     },
     "STFT": {
-      "no": "17",
+      "no": "17-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Sub": {
-      "no": "7-14",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Sum": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Tan": {
-      "no": "7",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Tanh": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "ThresholdedRelu": {
-      "no": "7-10",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Tile": {
-      "no": "7-13",
+      "no": "7-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "TopK": {
-      "no": "10-11",
+      "no": "10-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Transpose": {
-      "yes": "7-13"
+      "yes": "7-21"
     },
     "Unique": {
-      "no": "11",
+      "no": "11-21",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Unsqueeze": {
-      "yes": "7-11,13"
+      "yes": "7-21"
     },
     "Upsample": {
       "no": "9",
       "why": "onnxruntime inserted float32 Casts around it"
     },
     "Where": {
-      "no": "9-16",
+      "no": "9-21",
       "why": "onnxruntime inserted float32 Casts around it"
     }
   }
