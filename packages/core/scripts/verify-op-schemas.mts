@@ -205,11 +205,46 @@ async function verify(s: OpSchema, opset: number): Promise<void> {
       }
     }
     if (blocked) report(s, opset, `probing ${v}: ${blocked}`);
+    // Inputs the table binds to one variable must be bound together at runtime as well.
+    const slots = s.inputs.flatMap((p, i) => (p.typeVar === v && !p.heterogeneous && p.option !== 'variadic' ? [i] : []));
+    if (!blocked && slots.length >= 2 && accepted.length >= 2) {
+      const [a, b] = accepted as [number, number];
+      const inputs = s.inputs.map((p, i) => (i === slots[0] ? a : p.typeVar === v ? b : base.inputs[i] as number));
+      const msg = await run({ ...base, inputs });
+      if (!/bound to different types .* in node \(n\)|Type Error: Type '[^']+' of input parameter \(x\d+\) of operator \(\w+\) in node \(n\)/.test(msg)) {
+        report(s, opset, `inputs ${slots.join(', ')} share ${v} in the table but the runtime lets them differ`);
+      }
+    }
     const want = s.typeConstraints[v] ?? [];
     const extra = want.filter((t) => !accepted.includes(t));
     const lacking = accepted.filter((t) => !want.includes(t));
     if (!blocked && (extra.length || lacking.length)) {
       report(s, opset, `type ${v}: table has extra [${extra.map(dtypeName).join(' ')}], lacks [${lacking.map(dtypeName).join(' ')}]`);
+    }
+  }
+}
+
+// Every attribute name the table uses anywhere: each is tried on every schema version, and the
+// runtime's answer (unknown, or known with another type) tells whether the operator has it.
+// Names from newer operator versions the table does not otherwise use, as candidates too.
+const ATTRIBUTE_NAMES = new Set<string>(['output_dtype', 'precision', 'round_mode', 'weight_prepacked', 'output_qk', 'qk_output', 'causal']);
+for (const [domain] of Object.entries(MAX_OPSET)) {
+  for (const opType of knownOps(domain)) for (const s of opSchemaVersions(opType, domain)) for (const a of Object.keys(s.attributes)) ATTRIBUTE_NAMES.add(a);
+}
+
+async function verifyAttributeNames(s: OpSchema, opset: number): Promise<void> {
+  if (SKIP_STRUCTURE.has(s.opType)) return;
+  const base = baseProbe(s, opset);
+  const escape = (n: string) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const name of ATTRIBUTE_NAMES) {
+    if (s.attributes[name]) continue;
+    const unknown = new RegExp(`Unrecognized attribute: ${escape(name)} `);
+    const mismatched = new RegExp(`Mismatched attribute type in '[^']*: ${escape(name)}'`);
+    const asInt = await run({ ...base, attrs: [...base.attrs, attr.int(name, 1)] });
+    if (unknown.test(asInt)) continue;
+    // Known as another type, or (accepted as an int) known as an int: a float then mismatches.
+    if (mismatched.test(asInt) || mismatched.test(await run({ ...base, attrs: [...base.attrs, attr.float(name, 1.5)] }))) {
+      report(s, opset, `runtime knows attribute ${name}, the table does not`);
     }
   }
 }
@@ -233,6 +268,8 @@ for (const [domain, maxOpset] of Object.entries(MAX_OPSET)) {
       if (!s) continue;
       checked++;
       await verify(s, opset);
+      // Attribute names change only with a new version: try them at each version's first opset.
+      if (s.sinceVersion === opset || opset === first) await verifyAttributeNames(s, opset);
     }
   }
 }

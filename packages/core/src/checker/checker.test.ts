@@ -5,6 +5,7 @@ import { attr } from '../ir/attributes.js';
 import { createNode, type Model } from '../ir/model.js';
 import { createTensor } from '../ir/tensor.js';
 import { onnx } from '../proto/onnx.js';
+import type { NodeProto } from '../proto/types.js';
 import { checkModel } from './checker.js';
 import { CheckCode, type CheckProblem } from './problem.js';
 
@@ -30,26 +31,28 @@ function relu(opset = 17, extra?: (b: ModelBuilder, x: string) => string): Model
 
 function twoNodes(order: 'sorted' | 'reversed' | 'cycle'): Model {
   const m = relu(17, (b, r) => b.op('Neg', [r], {}, { name: 'neg', outputs: ['n'] }));
-  const [first, second] = m.graph.nodes as [onnx.NodeProto, onnx.NodeProto];
+  const [first, second] = m.graph.nodes as [NodeProto, NodeProto];
   if (order === 'reversed') m.graph.nodes.reverse();
   if (order === 'cycle') first.input[0] = second.output[0] as string;
   m.graph.invalidate();
   return m;
 }
 
-function ifModel(branchReads: 'before' | 'after'): Model {
+/** An If whose branches read `early` (defined before it), `late` (defined after it, or also feeding on the If: a cycle) or a name defined nowhere. */
+function ifModel(branchReads: 'before' | 'after' | 'cycle' | 'nowhere'): Model {
   const b = new ModelBuilder({ opset: 17 });
   const x = b.input('x', 'float32', [2]);
   const cond = b.input('cond', 'bool', []);
   const early = b.op('Relu', [x], {}, { outputs: ['early'] });
+  const read = { before: early, after: 'late', cycle: 'late', nowhere: 'nowhere' }[branchReads];
   const branch = (g: GraphBuilder, name: string) => {
-    const out = g.op('Identity', [branchReads === 'before' ? early : 'late'], {}, { outputs: [name] });
+    const out = g.op('Identity', [read], {}, { outputs: [name] });
     g.output(out, 'float32', [2]);
   };
   const thenG = b.subgraph('then', (g) => branch(g, 'then_out'));
   const elseG = b.subgraph('else', (g) => branch(g, 'else_out'));
   const y = b.op('If', [cond], { then_branch: thenG, else_branch: elseG }, { name: 'if', outputs: ['y'] });
-  b.op('Neg', [early], {}, { outputs: ['late'] });
+  b.op('Neg', [branchReads === 'cycle' ? y : early], {}, { name: 'neg', outputs: ['late'] });
   b.output(y, 'float32', [2]);
   return b.build();
 }
@@ -72,9 +75,19 @@ const cases: Case[] = [
     expectProblem: { node: 'add', value: 'nowhere' },
   },
   {
-    name: 'a subgraph reading an outer value defined after its node', code: CheckCode.UNDEFINED_INPUT,
+    name: 'a subgraph reading an outer value defined nowhere', code: CheckCode.UNDEFINED_INPUT,
+    invalid: () => ifModel('nowhere'), valid: () => ifModel('before'),
+    expectProblem: { graph: 'main/if.then', value: 'nowhere' },
+  },
+  {
+    name: 'a subgraph reading an outer value produced after its node', code: CheckCode.NOT_TOPOLOGICAL,
     invalid: () => ifModel('after'), valid: () => ifModel('before'),
     expectProblem: { graph: 'main/if.then', value: 'late' },
+  },
+  {
+    name: 'a cycle through a subgraph read', code: CheckCode.CYCLE,
+    invalid: () => ifModel('cycle'), valid: () => ifModel('before'),
+    expectProblem: { graph: 'main', message: 'graph main has a cycle through "if", "neg"' },
   },
   {
     name: 'a value assigned twice', code: CheckCode.DUPLICATE_DEFINITION,
@@ -268,7 +281,7 @@ describe('checkModel', () => {
       node: [createNode('Add', ['a', 'a'], ['b'])],
     }));
     expect(errors(m)).toEqual([]);
-    (m.proto.functions[0]?.node[0] as onnx.NodeProto).input.pop();
+    (m.proto.functions[0]?.node[0] as NodeProto).input.pop();
     m.invalidate();
     expect(errors(m).map((p) => [p.code, p.graph])).toEqual([[CheckCode.ARITY, 'function:local.Twice']]);
   });

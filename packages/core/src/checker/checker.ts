@@ -2,14 +2,17 @@ import { DataType, isKnownDataType, rawByteLength } from '../dtype.js';
 import { AttributeType } from '../ir/attributes.js';
 import type { Graph } from '../ir/graph.js';
 import { isDefaultDomain, type Model } from '../ir/model.js';
-import { toNumber } from '../ir/int64.js';
+import { toClampedNumber } from '../ir/int64.js';
 import { nodeLabel } from '../pass/pass-context.js';
 import type { AttributeProto, NodeProto, TensorProto, TypeProto } from '../proto/types.js';
 import { CheckCode, type CheckProblem, type CheckResult } from './problem.js';
 import { checkTypes } from './type-check.js';
 
 export interface CheckOptions {
-  /** Compare declared types with inferred ones (default true). */
+  /**
+   * Check every node against its operator schema (arity, attributes, type constraints) and declared
+   * types against inferred ones (default true).
+   */
   types?: boolean;
 }
 
@@ -26,22 +29,35 @@ export function checkModel(model: Model, options: CheckOptions = {}): CheckResul
     problems.push({ code: CheckCode.NO_GRAPH, severity: 'error', message: 'the model has no graph', graph: '' });
     return { ok: false, problems };
   }
-  if (!toNumber(proto.irVersion)) {
+  if (!toClampedNumber(proto.irVersion)) {
     problems.push({ code: CheckCode.IR_VERSION, severity: 'error', message: 'ir_version is not set', graph: 'main' });
   }
   const imported = new Set(proto.opsetImport.map((o) => (isDefaultDomain(o.domain) ? '' : o.domain)));
-  checkGraph(model.graph, new Set(), imported, problems);
+  const irVersion = toClampedNumber(proto.irVersion);
+  const top: Scope = { outer: new Set(), outerLater: new Set() };
+  checkGraph(model.graph, top, { imported, irVersion }, problems);
   for (const f of model.functions()) {
     const fImported = new Set((f.proto as { opsetImport: { domain: string }[] }).opsetImport.map((o) => (isDefaultDomain(o.domain) ? '' : o.domain)));
     for (const d of imported) fImported.add(d);
-    checkGraph(f, new Set(), fImported, problems);
+    checkGraph(f, top, { imported: fImported, irVersion }, problems);
   }
   if (options.types !== false && !problems.some((p) => p.severity === 'error')) checkTypes(model, problems);
   return { ok: !problems.some((p) => p.severity === 'error'), problems };
 }
 
-function problem(graph: Graph, code: CheckCode, message: string, node?: NodeProto, value?: string): CheckProblem {
-  const p: CheckProblem = { code, severity: 'error', message, graph: graph.path };
+/** Names of the enclosing graphs a subgraph sees: defined before its node, and defined after it. */
+interface Scope {
+  outer: ReadonlySet<string>;
+  outerLater: ReadonlySet<string>;
+}
+
+interface Context {
+  imported: ReadonlySet<string>;
+  irVersion: number;
+}
+
+function problem(graph: Graph, code: CheckCode, message: string, node?: NodeProto, value?: string, severity: CheckProblem['severity'] = 'error'): CheckProblem {
+  const p: CheckProblem = { code, severity, message, graph: graph.path };
   if (node) {
     p.node = nodeLabel(node);
     p.opType = node.opType;
@@ -50,15 +66,24 @@ function problem(graph: Graph, code: CheckCode, message: string, node?: NodeProt
   return p;
 }
 
-function checkGraph(graph: Graph, outer: ReadonlySet<string>, imported: ReadonlySet<string>, problems: CheckProblem[]): void {
+/**
+ * Checks one graph and its subgraphs. Returns whether it (or a subgraph) reads a value that an
+ * enclosing graph produces only after the node holding it, which sorting the enclosing graph fixes.
+ */
+function checkGraph(graph: Graph, scope: Scope, ctx: Context, problems: CheckProblem[]): boolean {
+  const { outer, outerLater } = scope;
   const defined = new Set<string>();
   const define = (name: string, what: string, node?: NodeProto) => {
     if (!name) return;
     if (defined.has(name)) {
       problems.push(problem(graph, CheckCode.DUPLICATE_DEFINITION, `"${name}" is assigned more than once (${what})`, node, name));
+    } else if (outer.has(name) || outerLater.has(name)) {
+      // The ONNX checker wants names unique across scopes; onnxruntime resolves the inner one.
+      problems.push(problem(graph, CheckCode.DUPLICATE_DEFINITION, `"${name}" (${what}) shadows a value of an enclosing graph`, node, name, 'warning'));
     }
     defined.add(name);
   };
+  let readsLater = false;
   const initNames = new Set<string>();
   for (const t of graph.initializers) {
     if (initNames.has(t.name)) problems.push(problem(graph, CheckCode.DUPLICATE_INITIALIZER, `initializer "${t.name}" appears twice`, undefined, t.name));
@@ -78,11 +103,16 @@ function checkGraph(graph: Graph, outer: ReadonlySet<string>, imported: Readonly
   const producedLater = new Map<string, number>();
   graph.nodes.forEach((n, i) => n.output.forEach((o) => o && !producedLater.has(o) && producedLater.set(o, i)));
   let outOfOrder = false;
+  const notTopological = (name: string, node?: NodeProto) => {
+    outOfOrder = true;
+    problems.push(problem(graph, CheckCode.NOT_TOPOLOGICAL,
+      `"${name}" is produced in an enclosing graph after the node holding this subgraph; nodes are not in topological order`, node, name));
+  };
 
   graph.nodes.forEach((node, i) => {
     if (!node.opType) problems.push(problem(graph, CheckCode.EMPTY_OP_TYPE, 'node has no op_type', node));
     const domain = isDefaultDomain(node.domain) ? '' : node.domain;
-    if (!imported.has(domain)) {
+    if (!ctx.imported.has(domain)) {
       problems.push(problem(graph, CheckCode.MISSING_OPSET, `domain "${domain || 'ai.onnx'}" of ${node.opType} is not in opset_import`, node));
     }
     for (const name of node.input) {
@@ -91,17 +121,38 @@ function checkGraph(graph: Graph, outer: ReadonlySet<string>, imported: Readonly
       if (later !== undefined && later >= i) {
         outOfOrder = true;
         problems.push(problem(graph, CheckCode.NOT_TOPOLOGICAL, `input "${name}" is produced by a later node (#${later}); nodes are not in topological order`, node, name));
+      } else if (outerLater.has(name)) {
+        readsLater = true;
+        notTopological(name, node);
       } else {
         problems.push(problem(graph, CheckCode.UNDEFINED_INPUT, `input "${name}" is not defined in this graph or an enclosing one`, node, name));
       }
     }
-    for (const a of node.attribute) checkAttribute(graph, node, a, problems);
-    // Subgraphs see everything defined so far here and in enclosing scopes.
-    const visible = new Set([...outer, ...defined]);
-    for (const sub of graph.subgraphs(node)) checkGraph(sub, visible, imported, problems);
+    for (const a of node.attribute) checkAttribute(graph, node, a, ctx, problems);
+    // Subgraphs see everything defined so far here and in enclosing scopes; what comes later is
+    // known too, to tell an unsorted graph from an undefined name.
+    const subgraphs = graph.subgraphs(node);
+    if (subgraphs.length) {
+      const visible = new Set([...outer, ...defined]);
+      const later = new Set(outerLater);
+      for (const [name, at] of producedLater) if (at >= i) later.add(name);
+      for (const sub of subgraphs) {
+        // A late read resolved in this graph makes this graph unsorted; one from further out, the enclosing one too.
+        if (checkGraph(sub, { outer: visible, outerLater: later }, ctx, problems)) outOfOrder = readsLater = true;
+      }
+    }
     for (const o of node.output) define(o, `output of ${nodeLabel(node)}`, node);
   });
 
+  for (const name of graph.outputNames()) {
+    if (!name || defined.has(name) || outer.has(name)) continue;
+    if (outerLater.has(name)) {
+      readsLater = true;
+      notTopological(name);
+    } else {
+      problems.push(problem(graph, CheckCode.UNDEFINED_OUTPUT, `graph output "${name}" is never produced`, undefined, name));
+    }
+  }
   if (outOfOrder) {
     // A graph whose nodes cannot be ordered at all has a cycle; report it once, naming nodes on it.
     const cycle = findCycle(graph);
@@ -109,12 +160,7 @@ function checkGraph(graph: Graph, outer: ReadonlySet<string>, imported: Readonly
       problems.push(problem(graph, CheckCode.CYCLE, `graph ${graph.path} has a cycle through ${cycle.slice(0, 5).map((n) => `"${nodeLabel(n)}"`).join(', ')}`, cycle[0]));
     }
   }
-
-  for (const name of graph.outputNames()) {
-    if (name && !defined.has(name) && !outer.has(name)) {
-      problems.push(problem(graph, CheckCode.UNDEFINED_OUTPUT, `graph output "${name}" is never produced`, undefined, name));
-    }
-  }
+  return readsLater;
 }
 
 /**
@@ -169,10 +215,12 @@ const PAYLOAD: Record<number, (a: AttributeProto) => boolean> = {
   [AttributeType.TYPE_PROTOS]: () => true,
 };
 
-function checkAttribute(graph: Graph, node: NodeProto, a: AttributeProto, problems: CheckProblem[]): void {
+function checkAttribute(graph: Graph, node: NodeProto, a: AttributeProto, ctx: Context, problems: CheckProblem[]): void {
   if (a.refAttrName) return; // a reference to a function attribute carries no payload
   const ok = PAYLOAD[a.type];
-  if (!ok) {
+  if (a.type === AttributeType.UNDEFINED && ctx.irVersion < 2) {
+    // IR version 1 had no attribute type field; loaders infer it from the payload.
+  } else if (!ok) {
     problems.push(problem(graph, CheckCode.ATTRIBUTE_TYPE, `attribute "${a.name}" has no valid type (${a.type})`, node));
   } else if (!ok(a)) {
     problems.push(problem(graph, CheckCode.ATTRIBUTE_TYPE, `attribute "${a.name}" is declared ${typeName(a.type)} but carries a different payload`, node));
@@ -193,7 +241,7 @@ function checkTensor(graph: Graph, t: TensorProto, problems: CheckProblem[], nod
   if (t.dataLocation === 1 || t.segment) return;
   let count = 1;
   for (const d of t.dims) {
-    const n = toNumber(d);
+    const n = dimValue(d);
     if (n < 0) {
       problems.push(problem(graph, CheckCode.TENSOR_DATA, `tensor "${t.name}" has a negative dimension`, node, t.name));
       return;
@@ -216,9 +264,14 @@ function checkTensor(graph: Graph, t: TensorProto, problems: CheckProblem[], nod
   }
 }
 
+/** A dimension as a number, never throwing: a corrupt huge value just makes every size check fail. */
+function dimValue(d: TensorProto['dims'][number]): number {
+  return typeof d === 'number' ? d : d.toNumber();
+}
+
 /** The typed field that holds a tensor's values without raw_data: [name, values present, values needed]. */
 function typedField(t: TensorProto): [string, number, number] | undefined {
-  const n = t.dims.reduce<number>((a, d) => a * toNumber(d), 1);
+  const n = t.dims.reduce<number>((a, d) => a * dimValue(d), 1);
   switch (t.dataType) {
     case DataType.FLOAT: return ['float_data', t.floatData.length, n];
     case DataType.COMPLEX64: return ['float_data', t.floatData.length, 2 * n];

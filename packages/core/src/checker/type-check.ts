@@ -2,7 +2,7 @@ import { dtypeName } from '../dtype.js';
 import { AttributeType } from '../ir/attributes.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
-import { toNumber } from '../ir/int64.js';
+import { toClampedNumber } from '../ir/int64.js';
 import { type ElemTypes, inferElemTypes } from '../infer/infer-elem-types.js';
 import { type ValueType, formatValueType, valueTypeOf } from '../infer/value-type.js';
 import { getOpSchema, knownDomains, opSchemaVersions } from '../ops/get-op-schema.js';
@@ -28,7 +28,7 @@ const COMPLETE_DOMAINS = new Set(['', 'ai.onnx.ml']);
  */
 export function checkTypes(model: Model, problems: CheckProblem[], types: ElemTypes = inferElemTypes(model)): void {
   const modelOpsets = new Map<string, number>();
-  for (const o of model.proto.opsetImport) modelOpsets.set(canonicalDomain(o.domain), toNumber(o.version));
+  for (const o of model.proto.opsetImport) modelOpsets.set(canonicalDomain(o.domain), toClampedNumber(o.version));
   const functions = new Set(model.proto.functions.map((f) => `${canonicalDomain(f.domain)}|${f.name}`));
   const domains = new Set(knownDomains());
 
@@ -42,7 +42,7 @@ export function checkTypes(model: Model, problems: CheckProblem[], types: ElemTy
   visit(model.graph, modelOpsets);
   for (const f of model.functions()) {
     const opsets = new Map(modelOpsets);
-    for (const o of (f.proto as FunctionProto).opsetImport) opsets.set(canonicalDomain(o.domain), toNumber(o.version));
+    for (const o of (f.proto as FunctionProto).opsetImport) opsets.set(canonicalDomain(o.domain), toClampedNumber(o.version));
     visit(f, opsets);
   }
 }

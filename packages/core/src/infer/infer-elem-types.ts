@@ -1,5 +1,6 @@
 import { dtypeName } from '../dtype.js';
 import type { Graph } from '../ir/graph.js';
+import { toClampedNumber } from '../ir/int64.js';
 import { isDefaultDomain, type Model } from '../ir/model.js';
 import { getOpSchema } from '../ops/get-op-schema.js';
 import { canonicalDomain, type OpSchema } from '../ops/op-schema.js';
@@ -74,7 +75,7 @@ class Inference {
   private depth = 0;
 
   constructor(private readonly model: Model) {
-    for (const o of model.proto.opsetImport) this.modelOpsets.set(canonicalDomain(o.domain), Number(o.version));
+    for (const o of model.proto.opsetImport) this.modelOpsets.set(canonicalDomain(o.domain), toClampedNumber(o.version));
     for (const f of model.functions()) {
       const p = f.proto as FunctionProto;
       this.functions.set(functionKey(p.domain, p.name, p.overload), f);
@@ -139,7 +140,7 @@ class Inference {
 
   private functionOpsets(f: FunctionProto): Map<string, number> {
     const m = new Map(this.modelOpsets);
-    for (const o of f.opsetImport) m.set(canonicalDomain(o.domain), Number(o.version));
+    for (const o of f.opsetImport) m.set(canonicalDomain(o.domain), toClampedNumber(o.version));
     return m;
   }
 

@@ -198,9 +198,8 @@ export const OUTPUT_RULES: Record<string, OutputRule> = {
   'com.microsoft|MultiHeadAttention': (ctx) => [undefined, undefined, undefined, elemOf(ctx.input(0))],
   'com.microsoft|DecoderMaskedMultiHeadAttention': (ctx) => [undefined, undefined, undefined, elemOf(ctx.input(0))],
   'com.microsoft|QGemm': (ctx) => [ctx.has(8) ? elemOf(ctx.input(8)) : tensorOf(DataType.FLOAT)],
-  'com.microsoft|MatMulInteger16': (ctx) => [
-    tensorOf(ctx.input(0)?.elemType === DataType.UINT16 && ctx.input(1)?.elemType === DataType.UINT16 ? DataType.UINT32 : DataType.INT32),
-  ],
+  // The schema allows uint32 for two uint16 inputs, but onnxruntime types the result int32 always.
+  'com.microsoft|MatMulInteger16': () => [tensorOf(DataType.INT32)],
   // Optimizers return updated copies of their tensor inputs, in order.
   'ai.onnx.preview.training|Adagrad': (ctx) => ctx.node.output.map((_, i) => elemOf(ctx.input(2 + i))),
   'ai.onnx.preview.training|Adam': (ctx) => ctx.node.output.map((_, i) => elemOf(ctx.input(2 + (i % Math.max(1, ctx.node.input.length - 2))))),

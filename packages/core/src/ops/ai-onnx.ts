@@ -222,7 +222,7 @@ export function aiOnnxSchemas(): OpSchema[] {
   op('QuantizeLinear', 13, 'x:T1, y_scale:float, y_zero_point?:T2 -> y:T2', { T1: 'float|int32', T2: 'int8|uint8' }, 'axis:i');
   op('QuantizeLinear', 19, 'x:T1, y_scale:T1, y_zero_point?:T2 -> y:T2', { T1: 'float|float16|bfloat16|int32', T2: 'int8|uint8|$F8' }, 'axis:i saturate:i');
   op('QuantizeLinear', 21, 'x:T1, y_scale:T1, y_zero_point?:T2 -> y:T2',
-    { T1: 'float|float16|bfloat16|int32', T2: 'int8|uint8|int16|uint16|$F8|$Q4' }, 'axis:i block_size:i saturate:i');
+    { T1: 'float|float16|bfloat16|int32', T2: 'int8|uint8|int16|uint16|$F8|$Q4' }, 'axis:i block_size:i output_dtype:i saturate:i');
   op('DequantizeLinear', 10, 'x:T, x_scale:float, x_zero_point?:T -> y:float', { T: 'int8|uint8|int32' });
   op('DequantizeLinear', 13, 'x:T, x_scale:float, x_zero_point?:T -> y:float', { T: 'int8|uint8|int32' }, 'axis:i');
   op('DequantizeLinear', 19, 'x:T1, x_scale:T2, x_zero_point?:T1 -> y:T2', { T1: 'int8|uint8|int32|$F8', T2: 'float|float16|bfloat16' }, 'axis:i');
