@@ -16,14 +16,6 @@ export function smallEncoder(options: { layers?: number; hidden?: number; interm
   return transformerEncoder({ layers: 1, hidden: 32, heads: 2, intermediate: 64, vocab: 50, maxPositions: 32, pooler: false, ...options }).encode();
 }
 
-/**
- * An encoder taking ≥ 20 ms per run on one core at sequence 128 (4 layers, hidden 256): the workload
- * of the event-loop and throughput benchmarks.
- */
-export function heavyEncoder(): Uint8Array {
-  return transformerEncoder({ layers: 4, hidden: 256, heads: 4, intermediate: 1024, vocab: 1000, maxPositions: 256, pooler: false, seed: 11 }).encode();
-}
-
 /** Feeds for the encoders: ids cycling through the vocabulary, full attention. */
 export function encoderFeeds(batch: number, sequence: number, vocab = 50) {
   const n = batch * sequence;
