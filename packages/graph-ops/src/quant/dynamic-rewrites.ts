@@ -162,6 +162,7 @@ export function dynamicGemm(s: QuantSession, graph: Graph, node: NodeProto): voi
       const cRef = s.constant(graph, c);
       if (cRef && cRef.tensor.dataType === DataType.FLOAT) {
         bias = e.tensor(cRef.owner, `${c}_beta`, DataType.FLOAT, tensorDims(cRef.tensor), constantFloats(cRef).map((v) => Math.fround(v * beta)));
+        s.touched.push(cRef);
       } else {
         bias = e.name(`${c}_beta`);
         nodes.push(e.node('Mul', [c, e.scalarF32(graph, `${base}_beta`, beta)], [bias], {}, `${base}_beta_Mul`));

@@ -222,6 +222,15 @@ export class QuantSession {
       seen.add(k);
       if (this.editor.isUnused(ref)) unused.push(ref);
     }
+    // Tensors this run created that no form ended up reading (a per-row Gather reads its scales as
+    // a [rows, 1] table, not the stored [rows] scale and zero point).
+    const created: { owner: Graph; name: string }[] = [];
+    for (const w of this.stored.values()) {
+      const owner = this.owners.get(w.key);
+      if (!owner) continue;
+      for (const name of [w.q, w.scale, w.zeroPoint]) if (owner.consumers(name).length === 0) created.push({ owner, name });
+    }
     for (const ref of unused) this.editor.remove(ref);
+    for (const { owner, name } of created) owner.removeInitializer(name);
   }
 }

@@ -145,8 +145,8 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on Silero VAD (Conv insid
   };
   /** Runs a stream of chunks carrying the LSTM state, as a VAD does. */
   const stream = async (s: TestSession, audio: Float32Array[]) => {
-    let h = new Float32Array(128);
-    let c = new Float32Array(128);
+    let h: Float32Array = new Float32Array(128);
+    let c: Float32Array = new Float32Array(128);
     const out: { f: RunnerFeeds; o: Record<string, Float32Array> }[] = [];
     for (const a of audio) {
       const f = feeds(a, h, c);

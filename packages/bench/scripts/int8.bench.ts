@@ -1,0 +1,250 @@
+/**
+ * INT8 dynamic quantization benchmark (issue 4, "Must show"), on the seeded BERT-base-shaped model
+ * built by the model builder (~440 MB, the same cached file as the core benchmark), measured in one run:
+ *   - size: INT8 file / FP32 file                                      target <= 0.26
+ *   - speed: FP32 p50 / INT8 p50 in onnxruntime-node CPU, batch 1, sequence 128   target >= 2
+ *   - accuracy: cosine similarity of every output vs FP32              target >= 0.99
+ *   - quantizing: readModel + quantizeDynamic + writeModel, in a fresh child process
+ *                                                       targets < 1.3 s, peak RSS < 1 GB
+ *
+ *   npm run bench -- int8                              # from the repository root
+ *   npm run bench -- int8 -- --reps 3 --runs 30        # options (--seed N, --strict)
+ *
+ * Results are printed and written to .bench-cache/results/int8.json.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BERT_BASE, Rng, readModel, transformerEncoder, writeModel } from '@onnx-forge/core';
+import { quantizeDynamic } from '@onnx-forge/graph-ops';
+import * as ort from 'onnxruntime-node';
+import { reportResult, runIsolated } from '../src/isolate.js';
+import { cosineSimilarity, overlaps, summarize, type Summary } from '../src/stats.js';
+
+const SCRIPT = fileURLToPath(import.meta.url);
+const ROOT = join(dirname(SCRIPT), '../../..');
+const CACHE = join(ROOT, '.bench-cache');
+const MB = 1024 * 1024;
+const SEQUENCE = 128;
+
+const TARGETS = { sizeRatio: 0.26, speedup: 2, cosine: 0.99, quantizeSeconds: 1.3, peakRssMB: 1024 };
+
+// ---------------------------------------------------------------------------------------------------
+// Scenarios: each runs alone in a child process and reports one result object.
+
+async function scenario(name: string, args: string[]): Promise<void> {
+  const [model = '', out = ''] = args;
+  if (name === 'build') {
+    const seed = Number(args[2]);
+    const t0 = performance.now();
+    const m = transformerEncoder({ ...BERT_BASE, seed });
+    const t1 = performance.now();
+    const tmp = `${model}.building`;
+    await writeModel(m, tmp);
+    renameSync(tmp, model);
+    reportResult({ buildMs: t1 - t0, writeMs: performance.now() - t1 });
+    return;
+  }
+  if (name === 'quantize') {
+    const t0 = performance.now();
+    const m = await readModel(model);
+    const t1 = performance.now();
+    const report = quantizeDynamic(m);
+    const t2 = performance.now();
+    const written = await writeModel(m, out);
+    const t3 = performance.now();
+    reportResult({
+      readMs: t1 - t0,
+      quantizeMs: t2 - t1,
+      writeMs: t3 - t2,
+      totalMs: t3 - t0,
+      bytes: written.bytes + (written.externalData?.bytes ?? 0),
+      quantized: report.quantized,
+      skipped: report.skipped,
+      coverage: report.coverage,
+      tensorBytesBefore: report.bytesBefore,
+      tensorBytesAfter: report.bytesAfter,
+      keptFloat: report.keptFloat.slice(0, 8),
+      skippedReasons: groupReasons(report.nodes.filter((d) => d.action === 'skipped')),
+    });
+    return;
+  }
+  throw new Error(`unknown scenario ${name}`);
+}
+
+/** Identical reasons (tensor names aside) counted once: "MatMul x24: B "…" is computed at run time ...". */
+function groupReasons(decisions: { opType: string; reason: string }[]): string[] {
+  const counts = new Map<string, number>();
+  for (const d of decisions) {
+    const key = `${d.opType}: ${d.reason.replace(/"[^"]*"/g, '"…"')}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => (n > 1 ? k.replace(':', ` x${n}:`) : k));
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+interface Options {
+  reps: number;
+  runs: number;
+  seed: number;
+  strict: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { reps: 3, runs: 20, seed: 42, strict: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--reps') o.reps = Math.max(1, Number(argv[++i]));
+    else if (a === '--runs') o.runs = Math.max(3, Number(argv[++i]));
+    else if (a === '--seed') o.seed = Number(argv[++i]);
+    else if (a === '--strict') o.strict = true;
+    else throw new Error(`unknown option ${a} (use --reps N, --runs N, --seed N, --strict)`);
+  }
+  if (![o.reps, o.runs, o.seed].every(Number.isInteger)) throw new Error('--reps, --runs and --seed take integers');
+  return o;
+}
+
+/**
+ * The same cache key and folder as the core benchmark (parameters plus a hash of the builder's
+ * sources), so both benchmarks share one 440 MB file.
+ */
+function modelKey(seed: number): string {
+  const builder = join(ROOT, 'packages/core/src/builder');
+  const hash = createHash('sha256');
+  for (const f of ['zoo.ts', 'model-builder.ts', 'random.ts']) hash.update(readFileSync(join(builder, f)));
+  const p = BERT_BASE;
+  return `bert-base-L${p.layers}-H${p.hidden}-A${p.heads}-I${p.intermediate}-V${p.vocab}-P${p.maxPositions}-T${p.typeVocab}` +
+    `${p.pooler ? '-pooler' : ''}-seed${seed}-${hash.digest('hex').slice(0, 10)}`;
+}
+
+async function ensureModel(seed: number): Promise<string> {
+  const dir = join(CACHE, 'core');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${modelKey(seed)}.onnx`);
+  if (!existsSync(path)) {
+    process.stdout.write(`building ${path} ...\n`);
+    await runIsolated(SCRIPT, ['--scenario', 'build', path, '', String(seed)], { timeoutMs: 600_000 });
+  }
+  return path;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function bertFeeds(seed: number): Record<string, ort.Tensor> {
+  const rng = new Rng(seed);
+  const ids = BigInt64Array.from({ length: SEQUENCE }, (_, i) => (i === 0 ? 101n : BigInt(rng.int(1000, BERT_BASE.vocab))));
+  return {
+    input_ids: new ort.Tensor('int64', ids, [1, SEQUENCE]),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(SEQUENCE).fill(1n), [1, SEQUENCE]),
+    token_type_ids: new ort.Tensor('int64', BigInt64Array.from({ length: SEQUENCE }, (_, i) => (i < SEQUENCE / 2 ? 0n : 1n)), [1, SEQUENCE]),
+  };
+}
+
+/** Latency of both models, interleaved run by run so machine noise hits both alike. */
+async function measureSpeed(fp32: string, int8: string, runs: number, seed: number) {
+  const opts: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  const sessions = { fp32: await ort.InferenceSession.create(fp32, opts), int8: await ort.InferenceSession.create(int8, opts) };
+  const feeds = bertFeeds(seed);
+  for (let i = 0; i < 3; i++) for (const s of Object.values(sessions)) await s.run(feeds);
+  const times: { fp32: number[]; int8: number[] } = { fp32: [], int8: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const k of (i % 2 ? ['int8', 'fp32'] : ['fp32', 'int8']) as ('fp32' | 'int8')[]) {
+      const t = performance.now();
+      await sessions[k].run(feeds);
+      times[k].push(performance.now() - t);
+    }
+  }
+  // Accuracy on seeded inputs other than the timing one.
+  const cosines: Record<string, number> = {};
+  for (const s of [seed + 1, seed + 2, seed + 3]) {
+    const f = bertFeeds(s);
+    const a = await sessions.fp32.run(f);
+    const b = await sessions.int8.run(f);
+    for (const name of sessions.fp32.outputNames) {
+      const c = cosineSimilarity(a[name]?.data as Float32Array, b[name]?.data as Float32Array);
+      cosines[name] = Math.min(cosines[name] ?? 1, c);
+    }
+  }
+  await sessions.fp32.release();
+  await sessions.int8.release();
+  return { fp32: summarize(times.fp32), int8: summarize(times.int8), cosines };
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const model = await ensureModel(o.seed);
+  const fp32Bytes = statSync(model).size;
+  process.stdout.write(`model: ${model} (${(fp32Bytes / MB).toFixed(1)} MB)\n`);
+  const outDir = join(CACHE, 'int8');
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, `${modelKey(o.seed)}-int8-dynamic.onnx`);
+
+  type Q = { readMs: number; quantizeMs: number; writeMs: number; totalMs: number; bytes: number; peakRssBytes: number } & Record<string, unknown>;
+  const reps: Q[] = [];
+  for (let i = 0; i < o.reps; i++) reps.push(await runIsolated<Q>(SCRIPT, ['--scenario', 'quantize', model, out], { timeoutMs: 300_000 }));
+  const last = reps[reps.length - 1] as Q;
+  const int8Bytes = statSync(out).size + (existsSync(`${out}.data`) ? statSync(`${out}.data`).size : 0);
+  process.stdout.write(`quantized: ${out} (${(int8Bytes / MB).toFixed(1)} MB); timing ${o.runs} interleaved runs per model at batch 1, sequence ${SEQUENCE} ...\n`);
+  const speed = await measureSpeed(model, out, o.runs, o.seed);
+
+  const sizeRatio = int8Bytes / fp32Bytes;
+  const speedup = speed.fp32.p50 / speed.int8.p50;
+  const distinct = !overlaps(speed.fp32.p50Ci95, speed.int8.p50Ci95);
+  const minCos = Math.min(...Object.values(speed.cosines));
+  const quantizeS = median(reps.map((r) => r.totalMs)) / 1000;
+  const peakMB = Math.max(...reps.map((r) => r.peakRssBytes)) / MB;
+  const checks = {
+    sizeRatio: { value: sizeRatio, target: `<= ${TARGETS.sizeRatio}`, met: sizeRatio <= TARGETS.sizeRatio },
+    speedup: { value: speedup, target: `>= ${TARGETS.speedup} (p50 intervals apart)`, met: speedup >= TARGETS.speedup && distinct },
+    cosine: { value: minCos, target: `>= ${TARGETS.cosine}`, met: minCos >= TARGETS.cosine },
+    quantizeSeconds: { value: quantizeS, target: `< ${TARGETS.quantizeSeconds}`, met: quantizeS < TARGETS.quantizeSeconds },
+    quantizePeakRssMB: { value: peakMB, target: `< ${TARGETS.peakRssMB}`, met: peakMB < TARGETS.peakRssMB },
+  };
+
+  const fmtMs = (s: Summary) => `p50 ${s.p50.toFixed(1)} ms [${s.p50Ci95[0].toFixed(1)}, ${s.p50Ci95[1].toFixed(1)}], p90 ${s.p90.toFixed(1)} ms`;
+  const lines = [
+    '',
+    `size          FP32 ${(fp32Bytes / MB).toFixed(1)} MB -> INT8 ${(int8Bytes / MB).toFixed(1)} MB = ${sizeRatio.toFixed(4)} x   (target ${checks.sizeRatio.target}) ${checks.sizeRatio.met ? 'ok' : 'MISSED'}`,
+    `latency FP32  ${fmtMs(speed.fp32)}`,
+    `latency INT8  ${fmtMs(speed.int8)}`,
+    `speedup       ${speedup.toFixed(2)} x   (target ${checks.speedup.target}) ${checks.speedup.met ? 'ok' : 'MISSED'}`,
+    `cosine        ${Object.entries(speed.cosines).map(([k, v]) => `${k} ${v.toFixed(5)}`).join(', ')}   (target ${checks.cosine.target}) ${checks.cosine.met ? 'ok' : 'MISSED'}`,
+    `quantize      read ${(median(reps.map((r) => r.readMs)) / 1000).toFixed(3)} s + pass ${(median(reps.map((r) => r.quantizeMs)) / 1000).toFixed(3)} s + write ${(median(reps.map((r) => r.writeMs)) / 1000).toFixed(3)} s = ${quantizeS.toFixed(3)} s median of ${o.reps} (${reps.map((r) => (r.totalMs / 1000).toFixed(3)).join(', ')})   (target ${checks.quantizeSeconds.target} s) ${checks.quantizeSeconds.met ? 'ok' : 'MISSED'}`,
+    `peak RSS      ${peakMB.toFixed(0)} MB (child process: node + tsx + read + pass + write)   (target ${checks.quantizePeakRssMB.target} MB) ${checks.quantizePeakRssMB.met ? 'ok' : 'MISSED'}`,
+    `coverage      ${JSON.stringify(last.coverage)}; ${last.quantized} nodes quantized, ${last.skipped} skipped`,
+    'stays float:',
+    ...(last.keptFloat as { name: string; bytes: number; reason: string }[]).map((k) => `  ${k.name} (${(k.bytes / 1024).toFixed(0)} KiB): ${k.reason}`),
+    'skipped:',
+    ...(last.skippedReasons as string[]).map((r) => `  ${r}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  const missed = Object.entries(checks).filter(([, c]) => !c.met).map(([k]) => k);
+  const result = {
+    topic: 'int8',
+    date: new Date().toISOString(),
+    machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, onnxruntime: ort.env.versions?.common },
+    model: { path: model, bytes: fp32Bytes, seed: o.seed, params: BERT_BASE },
+    quantized: { path: out, bytes: int8Bytes, options: 'quantizeDynamic defaults (int8 symmetric per-channel weights, target any)' },
+    checks,
+    latencyMs: { fp32: speed.fp32, int8: speed.int8, batch: 1, sequence: SEQUENCE, runs: o.runs },
+    cosines: speed.cosines,
+    quantize: { repetitions: reps.map(({ keptFloat: _k, skippedReasons: _s, ...r }) => r), keptFloat: last.keptFloat, skippedReasons: last.skippedReasons },
+    missed,
+  };
+  mkdirSync(join(CACHE, 'results'), { recursive: true });
+  const file = join(CACHE, 'results', 'int8.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`\n${missed.length ? `targets missed: ${missed.join(', ')}` : 'all targets met'}; results in ${file}\n`);
+  if (o.strict && missed.length) process.exitCode = 1;
+}
+
+if (process.argv[2] === '--scenario') await scenario(process.argv[3] ?? '', process.argv.slice(4));
+else await main();
