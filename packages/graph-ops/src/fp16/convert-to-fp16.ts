@@ -668,8 +668,8 @@ class Fp16Run {
       if (localNode) localNode.output[localNode.output.indexOf(name)] = inner;
       else if (localInit) localInit.name = inner;
       g.addNode(createNode('Cast', [inner], [name], { name: this.model.uniqueName(`Cast_${name}`), attributes: { to: this.castTo(g, want) } }));
-      const vi = g.valueInfo(name);
-      if (vi && !g.isGraphOutput(name)) vi.name = inner;
+      // value_info entries describe the value, which now lives under the inner name.
+      for (const vi of g.valueInfos) if (vi.name === name) vi.name = inner;
       g.invalidate();
     } else if (g.kind !== 'main') {
       const fresh = this.model.uniqueName(`${name}_to_${dtypeName(want)}`);
@@ -719,7 +719,7 @@ class Fp16Run {
           this.report.initializersConverted++;
         }
         done += bytes;
-        if (total > 64 << 20 && done - lastReport > 16 << 20) {
+        if (total > 32 << 20 && done - lastReport > 8 << 20) {
           lastReport = done;
           this.out.progress(done, total, 'initializers');
         }
@@ -741,7 +741,7 @@ class Fp16Run {
       }
       if (splits.size) this.splitNames.set(g.proto, splits);
     }
-    if (total > 64 << 20) this.out.progress(total, total, 'initializers');
+    if (total > 32 << 20) this.out.progress(total, total, 'initializers');
   }
 
   private half(t: TensorProto): Uint16Array {
