@@ -29,6 +29,17 @@ describe('onnxruntime-node itself on this machine (no GPU)', () => {
   });
 });
 
+describe('provider probes in a child process (node backend)', () => {
+  it('starts webgpu in a throw-away process: the failure is reported the same, this process never loads it', async () => {
+    const session = await createSession(tinyMlp(), { providers: ['webgpu', 'cpu'], probe: 'child-process' });
+    expect(session.provider).toBe('cpu');
+    expect(session.skipped).toMatchObject([{ provider: 'webgpu', phase: 'init' }]);
+    expect(session.skipped[0]?.error).toMatch(/WebGPU adapter/);
+    await session.release();
+    await expect(createSession(tinyMlp(), { backend: 'web', probe: 'child-process' })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
+  });
+});
+
 describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort, cpu }) => {
   it('falls back along a GPU-first chain to a working CPU session and reports every skipped provider', async () => {
     const events: SessionEvent[] = [];

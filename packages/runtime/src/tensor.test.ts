@@ -27,8 +27,9 @@ describe('fp16 helpers', () => {
     else expect(again).toBe(bits);
   });
 
-  it('keeps signed zero and infinities, and overflows past 65504 to infinity', () => {
+  it('keeps signed zero and infinities, and overflows past 65504 to infinity unless asked to clamp', () => {
     expect(Array.from(toFloat16([0, -0, Infinity, -Infinity, 65504, 65520, 1e6]))).toEqual([0, 0x8000, 0x7c00, 0xfc00, 0x7bff, 0x7c00, 0x7c00]);
+    expect(Array.from(toFloat16([65520, -1e6, 1e-9], { clamp: true }))).toEqual([0x7bff, 0xfbff, 0]);
   });
 
   it('agrees with what onnxruntime computes for a Cast to float16', async () => {

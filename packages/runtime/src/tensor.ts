@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, float16ArrayToFloat32, float32ArrayToFloat16, type TypedArray } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, float16ToFloat32, float32ToFloat16, type TypedArray } from '@onnx-forge/core';
 import type { ElementType, TensorLike } from './types.js';
 
 /**
@@ -66,14 +66,19 @@ export function elementCount(dims: readonly number[]): number {
   return n;
 }
 
-/** fp32 → fp16 bits, rounding to nearest even; values beyond ±65504 become ±Infinity as IEEE says. */
-export function toFloat16(values: ArrayLike<number>): Uint16Array {
-  return float32ArrayToFloat16(values);
+/**
+ * fp32 → fp16 bits with core's kernels (WebAssembly SIMD where available), rounding to nearest even.
+ * By default values beyond ±65504 become ±Infinity, as IEEE says; `clamp: true` saturates them to
+ * ±65504 (and flushes magnitudes below 2^-24 to zero) instead.
+ */
+export function toFloat16(values: ArrayLike<number>, options: { clamp?: boolean } = {}): Uint16Array {
+  const f32 = values instanceof Float32Array ? values : Float32Array.from(values);
+  return float32ToFloat16(f32, undefined, { clamp: options.clamp ?? false });
 }
 
-/** fp16 bits → fp32 (exact). */
+/** fp16 bits → fp32 (exact; NaN payloads and signed zeros kept). */
 export function fromFloat16(bits: ArrayLike<number>): Float32Array {
-  return float16ArrayToFloat32(bits);
+  return float16ToFloat32(bits instanceof Uint16Array ? bits : Uint16Array.from(bits));
 }
 
 /**
