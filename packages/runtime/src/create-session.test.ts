@@ -145,6 +145,17 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
     await session.release();
   });
 
+  it('warms up on request, with zeros shaped from the inputs or with given feeds, and reports the first run', async () => {
+    const ready: number[] = [];
+    const auto = await createSession(tinyMlp(), { backend, warmup: true, onEvent: (e) => e.type === 'ready' && ready.push(e.firstRunMs ?? -1) });
+    expect(ready[0]).toBeGreaterThan(0);
+    await auto.release();
+    const given = await createSession(tinyMlp(), { backend, warmup: { x: { data: x, dims: [1, 4] } } });
+    await given.release();
+    const e = await rejection(createSession(tinyMlp(), { backend, warmup: { x: { data: x, dims: [2, 2] } } }));
+    expect(e.code).toBe('FORGE_BAD_INPUT');
+  });
+
   it('emits per-run timing events', async () => {
     const session = await createSession(tinyMlp(), { backend });
     const timings: { runMs: number; totalMs: number; queueMs: number; ok: boolean }[] = [];

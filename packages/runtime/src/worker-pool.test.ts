@@ -2,7 +2,7 @@ import { mlp } from '@onnx-forge/core';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from './create-session.js';
-import { CRASH_MARKER, tinyMlp } from './test-models.js';
+import { CRASH_MARKER, tinyMlp, variantModel } from './test-models.js';
 import type { RunTiming, SessionEvent, WorkerExitInfo } from './types.js';
 import { type PoolSession, createPool, locateWorker } from './worker-pool.js';
 
@@ -176,12 +176,15 @@ describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backen
     await pool.release();
   });
 
-  it('release lets queued and running runs finish, then stops every worker', async () => {
-    const pool = await createPool(tinyMlp(), { backend, workers: 1 });
+  it('release lets queued and running runs finish, then stops every worker (a pool of precision variants)', async () => {
+    const pool = await createPool({ fp32: variantModel('fp32'), int8: variantModel('int8') }, { backend, workers: 1, prefer: 'speed' });
+    expect(pool.precision).toBe('int8');
+    expect(pool.outputNames).toEqual(['out_int8']);
+    expect(pool.precisionReason).toMatch(/prefer 'speed'/);
     const runs = Array.from({ length: 5 }, () => pool.run({ x }));
     const released = pool.release();
     expect((await failure(pool.run({ x }))).code).toBe('FORGE_RUNTIME');
-    expect((await Promise.all(runs)).length).toBe(5);
+    expect((await Promise.all(runs)).every((o) => Array.from(o.out_int8?.data as Float32Array).join() === '1,2,3,4')).toBe(true);
     await released;
     expect(pool.stats().workers).toBe(0);
   });
