@@ -76,6 +76,21 @@ interface Slot {
   stopping: boolean;
 }
 
+/**
+ * Lets a worker that holds no session end by itself (it closes its port on 'release'). Not
+ * terminate(): a thread stopped while onnxruntime-node's native code runs (loading, running) can
+ * abort the whole process.
+ */
+function dismiss(slot: Slot): void {
+  slot.stopping = true;
+  slot.worker.unref();
+  try {
+    slot.worker.postMessage({ kind: 'release' } satisfies ToWorker);
+  } catch {
+    // Already gone.
+  }
+}
+
 interface Located {
   url: URL;
   workerData: Record<string, unknown>;
@@ -277,10 +292,7 @@ export class PoolSession implements Session {
           if (primary) this.adopt(msg);
           resolve(slot);
         } else if (msg.kind === 'init-error') {
-          // Safe to terminate: the worker holds no session and runs nothing.
-          slot.stopping = true;
-          worker.unref();
-          void worker.terminate();
+          dismiss(slot);
           reject(fromWireError(msg.error, primary ? '' : `a pool worker could not load the model: `));
         } else {
           this.onWorkerMessage(slot, msg);
@@ -300,9 +312,7 @@ export class PoolSession implements Session {
       init.then(
         (msg) => worker.postMessage(msg),
         (e: unknown) => {
-          slot.stopping = true;
-          worker.unref();
-          void worker.terminate();
+          dismiss(slot);
           reject(e);
         },
       );
@@ -509,6 +519,11 @@ export class PoolSession implements Session {
    * onnxruntime-web's module here) and does not terminate the thread (see `abandon`).
    */
   private stop(slot: Slot): Promise<void> {
+    if (slot.stopping) {
+      // Already dismissed (it never got a session): it ends by itself.
+      this.remove(slot);
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       slot.stopping = true;
       const done = () => {
