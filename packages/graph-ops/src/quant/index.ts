@@ -10,7 +10,7 @@ export type { LoadSamplesOptions } from './samples/load-samples.js';
 export { modelInputSpecs, validateFeeds } from './samples/validate-feeds.js';
 export type { SampleInputSpec } from './samples/validate-feeds.js';
 export { parseNpy } from './samples/parse-npy.js';
-export { QUANTIZABLE_OPS, quantOptionSpecs, staticOptionSpecs } from './quant-options.js';
+export { DEFAULT_OPS, QUANTIZABLE_OPS, quantOptionSpecs, staticOptionSpecs } from './quant-options.js';
 export type { DynamicQuantOptions, QuantOptions, StaticQuantOptions, QuantizableOp } from './quant-options.js';
 export { TARGET_FORMS, QUANT_TARGETS } from './target-forms.js';
 export type { QuantTarget, TargetForms } from './target-forms.js';

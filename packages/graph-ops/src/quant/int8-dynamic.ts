@@ -8,7 +8,7 @@ import { findConstant } from './quant-graph.js';
 import { quantOptionSpecs, type DynamicQuantOptions, type QuantOptions } from './quant-options.js';
 import { floatTensorNotes, recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
 import { QuantSession } from './quant-session.js';
-import { quantizeGather } from './weight-forms.js';
+import { quantizeGather, quantizeRecurrent } from './weight-forms.js';
 
 /**
  * `int8-dynamic`: weights of MatMul, Gemm and Conv stored as 8-bit integers and multiplied by
@@ -73,6 +73,7 @@ export function runDynamic(model: Model, options: QuantOptions, ctx: PassContext
         case 'Gemm': dynamicGemm(s, graph, node); break;
         case 'Conv': dynamicConv(s, graph, node); break;
         case 'Gather': quantizeGather(s, graph, node); break;
+        case 'LSTM': case 'GRU': quantizeRecurrent(s, graph, node); break;
       }
     }
   }

@@ -15,7 +15,7 @@ import { recordingContext, tensorBytes, type QuantReport } from './quant-report.
 import { QuantSession, type ActivationQ } from './quant-session.js';
 import { modelInputSpecs } from './samples/validate-feeds.js';
 import { planStatic, type StaticPlan } from './static-plan.js';
-import { quantizeGather, weightOnly } from './weight-forms.js';
+import { quantizeGather, quantizeRecurrent, weightOnly } from './weight-forms.js';
 import { quantizeBias } from './weight-quantizer.js';
 
 /** The service under which the PassManager hands calibration batches to `int8-static`. */
@@ -66,6 +66,8 @@ export async function runStatic(model: Model, options: StaticQuantOptions, ctx: 
       }
       if (node.opType === 'Gather') {
         later.push(() => quantizeGather(s, graph, node));
+      } else if (node.opType === 'LSTM' || node.opType === 'GRU') {
+        later.push(() => quantizeRecurrent(s, graph, node));
       } else if (graph.kind !== 'main') {
         later.push(() => weightOnlyNode(s, graph, node, `activations stay float: they are inside a subgraph (${graph.path}), which calibration cannot observe`));
       } else if (feedsLog(graph, node)) {

@@ -2,8 +2,11 @@ import type { OptionSpecs } from '@onnx-forge/core';
 import { QUANT_TARGETS, type QuantTarget } from './target-forms.js';
 
 /** Op types the INT8 passes know how to quantize. */
-export const QUANTIZABLE_OPS = ['MatMul', 'Conv', 'Gemm', 'Gather'] as const;
+export const QUANTIZABLE_OPS = ['MatMul', 'Conv', 'Gemm', 'Gather', 'LSTM', 'GRU'] as const;
 export type QuantizableOp = (typeof QUANTIZABLE_OPS)[number];
+
+/** Op types quantized when `ops` is not given (recurrent weights are opt-in: weight-only). */
+export const DEFAULT_OPS: readonly QuantizableOp[] = ['MatMul', 'Conv', 'Gemm', 'Gather'];
 
 export interface QuantOptions {
   /** Element type of quantized weights. */
@@ -53,7 +56,7 @@ export const quantOptionSpecs: OptionSpecs<QuantOptions> = {
   // embedding CNN cosine 0.98 (uint8) or 0.91 (int8) where per-channel keeps 0.995.
   perChannel: { type: 'boolean', default: true, description: 'one scale per output channel of each weight (per-tensor when false)' },
   reduceRange: { type: 'boolean', default: false, description: '7-bit weights for CPUs without VNNI (avoids u8 x s8 saturation on AVX2)' },
-  ops: { type: 'string[]', default: [...QUANTIZABLE_OPS], description: 'op types to quantize', validate: opsValidate },
+  ops: { type: 'string[]', default: [...DEFAULT_OPS], description: `op types to quantize (${QUANTIZABLE_OPS.join(', ')})`, validate: opsValidate },
   excludeOps: { type: 'string[]', default: [], description: 'op types to leave in float' },
   nodes: { type: 'string[]', default: [], description: 'only quantize these nodes (by name) when not empty' },
   excludeNodes: { type: 'string[]', default: [], description: 'nodes (by name) to leave in float' },

@@ -152,7 +152,7 @@ function floatReason(graph: Graph, name: string): string {
   const users = graph.consumers(name);
   if (!users.length) return graph.isGraphOutput(name) ? 'a graph output' : 'not read by any node';
   const ops = [...new Set(users.map((u) => u.opType))];
-  if (users.every((u) => u.opType === 'DequantizeLinear' || u.opType === 'Mul') && /scale/i.test(name)) return 'quantization scale';
+  if (/_scale(_rows|_alpha|_broadcast)?(_\d+)?$|_row_offset(_\d+)?$/.test(name)) return 'quantization scales of 8-bit weights (one float per tensor, channel or row)';
   if (users.every((u) => NORM_OPS.has(u.opType))) return `normalization parameter of ${ops.join('/')}: small, and kept float for accuracy`;
   if (users.every((u) => u.opType === 'Add' || u.opType === 'Conv' || u.opType === 'Gemm') && graph.initializer(name)?.dims.length === 1) {
     return `bias read by ${ops.join('/')}: added in float after the integer product, one value per output channel`;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRunner, RunnerFeeds } from '../runner.js';
 import { quantizeDynamic } from './int8-dynamic.js';
 import { quantizeStatic } from './int8-static.js';
+import { DEFAULT_OPS, type QuantOptions } from './quant-options.js';
 import { BACKENDS, cosine, load, minCosine, type Backend, type TestSession } from './testing/backends.js';
 import {
   OWW_DIR, SILERO, classifierFeeds, decisionInputs, embeddingFeeds, melFeeds, melFrames, positiveScore, samplesFor, seededAudio,
@@ -41,8 +42,8 @@ afterAll(async () => {
 
 type Mode = 'dynamic' | 'static';
 
-async function quantize(model: Model, mode: Mode, calibration: RunnerFeeds[]): Promise<string> {
-  const r = mode === 'dynamic' ? quantizeDynamic(model) : await quantizeStatic(model, runner, calibration, {});
+async function quantize(model: Model, mode: Mode, calibration: RunnerFeeds[], options: Partial<QuantOptions> = {}): Promise<string> {
+  const r = mode === 'dynamic' ? quantizeDynamic(model, options) : await quantizeStatic(model, runner, calibration, options);
   return `${(r.bytesBefore / 1024).toFixed(0)} -> ${(r.bytesAfter / 1024).toFixed(0)} KiB`;
 }
 
@@ -158,22 +159,27 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on Silero VAD (Conv insid
     return out;
   };
 
-  it('loads on both backends and keeps cosine >= 0.99 over a stream', async () => {
+  const variants: [string, Partial<QuantOptions>][] = [
+    ['default ops', {}],
+    ['with LSTM weights (opt-in)', { ops: [...DEFAULT_OPS, 'LSTM'] }],
+  ];
+  it.each(variants)('%s: loads on both backends and keeps cosine >= 0.99 over a stream', async (label, options) => {
     const fp32 = await readModel(SILERO);
     const ref = await load('node', fp32.encode());
     const calibration = (await stream(ref, chunks(1, 9))).map((x) => x.f);
     const want = await stream(ref, chunks(5, 12));
     await ref.release();
     const q = fp32.clone();
-    const bytes = await quantize(q, mode, calibration);
+    const bytes = await quantize(q, mode, calibration, options);
+    if ('ops' in options) expect(q.encode().length).toBeLessThan(fp32.encode().length * 0.35);
     for (const backend of BACKENDS) {
       const s = await load(backend, q.encode());
       const got = await stream(s, chunks(5, 12));
       await s.release();
       const c = Math.min(...got.map((g, i) => minCosine(want[i]?.o as Record<string, Float32Array>, g.o)));
       const same = got.filter((g, i) => (g.o.output?.[0] as number) >= 0.5 === (want[i]?.o.output?.[0] as number) >= 0.5).length;
-      results.push({ model: 'silero_vad', mode, backend, cosine: c, bytes, decisions: `${same}/${got.length} same` });
-      expect(c).toBeGreaterThanOrEqual(0.99);
+      results.push({ model: `silero_vad${'ops' in options ? '+LSTM' : ''}`, mode, backend, cosine: c, bytes, decisions: `${same}/${got.length} same` });
+      expect(c, label).toBeGreaterThanOrEqual(0.99);
     }
   });
 });

@@ -89,3 +89,26 @@ export function quantizeGather(s: QuantSession, graph: Graph, node: NodeProto): 
   s.touched.push(ref);
   s.rec.quantized(graph, node, `Gather over ${type.name} table ${perRow ? `with per-row scales (${dims[0]} rows)` : 'per-tensor'} + ${perRow ? 'Mul' : 'DequantizeLinear'} of the gathered rows`);
 }
+
+/**
+ * LSTM/GRU: weight-only. W ([directions, gates x hidden, input]) and R ([directions, gates x hidden,
+ * hidden]) become 8-bit with one scale per gate row, dequantized in front of the float op; the
+ * recurrence itself stays float (onnxruntime's integer DynamicQuantizeLSTM is a contrib op no other
+ * runtime has).
+ */
+export function quantizeRecurrent(s: QuantSession, graph: Graph, node: NodeProto): void {
+  const done: string[] = [];
+  const skipped: string[] = [];
+  for (const [index, label] of [[1, 'W'], [2, 'R']] as const) {
+    const ref = s.constantWeight(graph, node, index);
+    if (!ref.ok) {
+      skipped.push(`${label}: ${ref.reason}`);
+      continue;
+    }
+    const r = weightOnly(s, graph, node, index, ref.ref, s.options.perChannel && ref.dims.length === 3 ? 1 : undefined);
+    if (r.ok) done.push(label);
+    else skipped.push(`${label}: ${r.reason}`);
+  }
+  if (!done.length) return s.rec.skipped(graph, node, skipped.join('; ') || 'no constant weights');
+  s.rec.quantized(graph, node, `${done.join(' and ')} as 8-bit weights (per gate row) dequantized for the float ${node.opType}; the recurrence stays float${skipped.length ? `; ${skipped.join('; ')}` : ''}`);
+}
