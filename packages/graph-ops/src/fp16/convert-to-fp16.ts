@@ -1,13 +1,13 @@
 import {
   DataType, ForgeError, ForgeErrorCode, createNode, createTensor, dtypeName, getAttribute, isDefaultDomain,
   modelTensors, nodeLabel, removeAttribute, replaceTensorData, setAttribute, tensorByteSize, tensorDims,
-  tensorToFloat32, toAttribute, toNumber,
+  toAttribute, toNumber,
   type FunctionProto, type Graph, type GraphProto, type Model, type NodeDecision, type NodeProto, type TensorProto,
 } from '@onnx-forge/core';
 import { NON_TENSOR, inferValueTypes, type UnknownValueType, type ValueTypes } from '../cleanup/value-types.js';
 import { CONTROL_FLOW_OPS, NON_TENSOR_OPS, inputSlot, opSignature, outputSlot, type OpSignature } from '../tables/op-signatures.js';
 import { fp16KernelVerdict } from '../tables/fp16-support.js';
-import { toFloat16, type ClampLimits } from './float16-data.js';
+import { tensorToFloat16, type ClampLimits } from './float16-data.js';
 import { resolveFp16Options, type Fp16Options } from './fp16-options.js';
 
 const F32 = DataType.FLOAT;
@@ -745,7 +745,7 @@ class Fp16Run {
   }
 
   private half(t: TensorProto): Uint16Array {
-    const r = toFloat16(tensorToFloat32(t), this.limits);
+    const r = tensorToFloat16(t, this.limits);
     this.report.valuesClampedHigh += r.clampedHigh;
     this.report.valuesClampedLow += r.clampedLow;
     return r.data;

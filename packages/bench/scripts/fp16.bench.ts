@@ -1,0 +1,231 @@
+/**
+ * FP16 conversion benchmark (issue 3, "Speed"), on the seeded BERT-base-shaped model built by the
+ * model builder (~440 MB):
+ *   - readModel + convertToFp16 + writeModel, in a fresh process   target < 2 s
+ *   - peak resident memory of that process                         target < 1.2 GB
+ * For reference (ANCHORS.md): onnxruntime's Python converter took 11.1 s and 2.2 GB on a real
+ * BERT-base export on this kind of machine. Each repetition runs in its own child process; figures are
+ * medians. Wall time is what the target is about; CPU time is printed too because this 2-core machine
+ * is often shared, and CPU time shows how much of the wall time was waiting for a core.
+ * One more child checks the converted model in onnxruntime-node against the float32 one (cosine of
+ * last_hidden_state on a seeded batch), after the clock.
+ *
+ *   npm run bench -- fp16                        # from the repository root
+ *   npm run bench -- fp16 -- --reps 5 --seed 42  # options (--strict: exit 1 on a missed target)
+ *
+ * The model is shared with the core benchmark: .bench-cache/core/<parameters>-seed<N>-<builder hash>.onnx
+ * (built here when absent). Results go to .bench-cache/results/fp16.json.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BERT_BASE, DataType, Model, Rng, kernelBackend, readModel, transformerEncoder, writeModel } from '@onnx-forge/core';
+import { convertToFp16 } from '@onnx-forge/graph-ops';
+import { reportResult, runIsolated } from '../src/isolate.js';
+
+const SCRIPT = fileURLToPath(import.meta.url);
+const ROOT = join(dirname(SCRIPT), '../../..');
+const CACHE = join(ROOT, '.bench-cache');
+const MB = 1e6;
+const TARGET_S = 2;
+const TARGET_RSS_MB = 1200;
+
+// ---------------------------------------------------------------------------------------------------
+// Scenarios, each alone in a child process.
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+async function scenario(name: string, args: string[]): Promise<void> {
+  const [model = '', out = ''] = args;
+  switch (name) {
+    case 'baseline':
+      // A Node process with tsx, core and graph-ops loaded: the floor under the RSS figures.
+      reportResult({ rssBytes: process.memoryUsage().rss, kernels: kernelBackend() });
+      return;
+    case 'build': {
+      const seed = Number(args[1]);
+      const m = transformerEncoder({ ...BERT_BASE, seed });
+      const tmp = `${model}.building`;
+      await writeModel(m, tmp);
+      renameSync(tmp, model);
+      reportResult({ bytes: statSync(model).size });
+      return;
+    }
+    case 'convert': {
+      const c0 = cpuMs();
+      const t0 = performance.now();
+      const m = await readModel(model);
+      const t1 = performance.now();
+      const report = convertToFp16(m, { keepIoTypes: true });
+      const t2 = performance.now();
+      const written = await writeModel(m, out);
+      const t3 = performance.now();
+      const cpu = cpuMs() - c0;
+      reportResult({
+        readMs: t1 - t0, convertMs: t2 - t1, writeMs: t3 - t2, totalMs: t3 - t0, cpuMs: cpu,
+        bytesIn: statSync(model).size, bytesOut: written.bytes, kernels: kernelBackend(),
+        nodesConverted: report.nodesConverted, nodesKept: report.nodesKept, castsAdded: report.castsAdded,
+        initializersConverted: report.initializersConverted, valuesClampedLow: report.valuesClampedLow,
+      });
+      return;
+    }
+    case 'accuracy': {
+      // After the clock: the converted model must load and agree with float32.
+      const ort = await import('onnxruntime-node');
+      const rng = new Rng(7);
+      const [batch, seq] = [1, 128];
+      const ids = BigInt64Array.from({ length: batch * seq }, (_, i) => (i === 0 ? 101n : BigInt(rng.int(1000, BERT_BASE.vocab))));
+      const feeds = {
+        input_ids: new ort.Tensor('int64', ids, [batch, seq]),
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(batch * seq).fill(1n), [batch, seq]),
+        token_type_ids: new ort.Tensor('int64', new BigInt64Array(batch * seq), [batch, seq]),
+      };
+      const run = async (path: string) => {
+        const s = await ort.InferenceSession.create(path, { logSeverityLevel: 4, intraOpNumThreads: 2 });
+        const r = await s.run(feeds);
+        await s.release();
+        return r.last_hidden_state!.data as Float32Array;
+      };
+      const a = await run(model);
+      const b = await run(out);
+      let dot = 0, na = 0, nb = 0, maxAbs = 0;
+      for (let i = 0; i < a.length; i++) {
+        const x = a[i] as number, y = b[i] as number;
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+        maxAbs = Math.max(maxAbs, Math.abs(x - y));
+      }
+      const converted = Model.decode(readFileSync(out));
+      const f16 = converted.graph.initializers.filter((t) => t.dataType === DataType.FLOAT16).length;
+      reportResult({ cosine: dot / Math.sqrt(na * nb), maxAbsDiff: maxAbs, float16Initializers: f16, initializers: converted.graph.initializers.length });
+      return;
+    }
+    default:
+      throw new Error(`unknown scenario ${name}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Orchestration.
+
+interface Options {
+  reps: number;
+  seed: number;
+  strict: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { reps: 3, seed: 42, strict: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--reps') o.reps = Math.max(1, Number(argv[++i]));
+    else if (a === '--seed') o.seed = Number(argv[++i]);
+    else if (a === '--strict') o.strict = true;
+    else throw new Error(`unknown option ${a} (use --reps N, --seed N, --strict)`);
+  }
+  if (!Number.isFinite(o.reps) || !Number.isInteger(o.seed)) throw new Error('--reps and --seed take integers');
+  return o;
+}
+
+/** The same cache key as the core benchmark, so both use one file: parameters plus a hash of the builder. */
+function modelKey(seed: number): string {
+  const builder = join(ROOT, 'packages/core/src/builder');
+  const hash = createHash('sha256');
+  for (const f of ['zoo.ts', 'model-builder.ts', 'random.ts']) hash.update(readFileSync(join(builder, f)));
+  const p = BERT_BASE;
+  return `bert-base-L${p.layers}-H${p.hidden}-A${p.heads}-I${p.intermediate}-V${p.vocab}-P${p.maxPositions}-T${p.typeVocab}` +
+    `${p.pooler ? '-pooler' : ''}-seed${seed}-${hash.digest('hex').slice(0, 10)}`;
+}
+
+async function ensureModel(seed: number): Promise<string> {
+  const dir = join(CACHE, 'core');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${modelKey(seed)}.onnx`);
+  if (!existsSync(path)) {
+    process.stdout.write(`building ${path} ...\n`);
+    await runIsolated(SCRIPT, ['--scenario', 'build', path, String(seed)], { timeoutMs: 600_000 });
+  }
+  return path;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+interface ConvertResult extends Record<string, unknown> {
+  readMs: number;
+  convertMs: number;
+  writeMs: number;
+  totalMs: number;
+  cpuMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  kernels: string;
+  peakRssBytes: number;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const model = await ensureModel(o.seed);
+  const out = join(CACHE, 'fp16', `${modelKey(o.seed)}-fp16.onnx`);
+  mkdirSync(dirname(out), { recursive: true });
+  process.stdout.write(`model: ${model} (${(statSync(model).size / MB).toFixed(1)} MB); ${o.reps} repetitions, each in a fresh process\n`);
+
+  const baseline = await runIsolated<{ rssBytes: number; kernels: string }>(SCRIPT, ['--scenario', 'baseline']);
+  const runs: ConvertResult[] = [];
+  for (let i = 0; i < o.reps; i++) runs.push(await runIsolated<ConvertResult>(SCRIPT, ['--scenario', 'convert', model, out], { timeoutMs: 300_000 }));
+  const accuracy = await runIsolated<{ cosine: number; maxAbsDiff: number; float16Initializers: number; initializers: number }>(SCRIPT, ['--scenario', 'accuracy', model, out], { timeoutMs: 300_000 });
+
+  const rows: [string, number[], string, number | undefined][] = [
+    ['readModel (s)', runs.map((r) => r.readMs / 1000), 's', undefined],
+    ['convertToFp16 (s)', runs.map((r) => r.convertMs / 1000), 's', undefined],
+    ['writeModel (s)', runs.map((r) => r.writeMs / 1000), 's', undefined],
+    ['read + convert + write (s)', runs.map((r) => r.totalMs / 1000), 's', TARGET_S],
+    ['  CPU time of that (s)', runs.map((r) => r.cpuMs / 1000), 's', undefined],
+    ['peak RSS (MB)', runs.map((r) => r.peakRssBytes / MB), 'MB', TARGET_RSS_MB],
+  ];
+  const lines = rows.map(([label, xs, , target]) => {
+    const med = median(xs);
+    const verdict = target === undefined ? '' : med < target ? `target < ${target}: ok` : `target < ${target}: MISSED`;
+    return `${label.padEnd(30)} ${med.toFixed(label.includes('MB') ? 0 : 3).padStart(9)}   (${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)})   ${verdict}`;
+  });
+  const first = runs[0] as ConvertResult;
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+  process.stdout.write(`size: ${(first.bytesIn / MB).toFixed(1)} MB -> ${(first.bytesOut / MB).toFixed(1)} MB (${(first.bytesOut / first.bytesIn).toFixed(3)}x); kernels: ${first.kernels}; process baseline RSS ${(baseline.rssBytes / MB).toFixed(0)} MB\n`);
+  process.stdout.write(`accuracy (onnxruntime-node, batch 1 x 128): cosine ${accuracy.cosine.toFixed(6)}, max |diff| ${accuracy.maxAbsDiff.toExponential(2)}, ${accuracy.float16Initializers}/${accuracy.initializers} initializers float16\n`);
+
+  const totalMed = median(runs.map((r) => r.totalMs / 1000));
+  const rssMed = median(runs.map((r) => r.peakRssBytes / MB));
+  const missed = [...(totalMed < TARGET_S ? [] : ['time']), ...(rssMed < TARGET_RSS_MB ? [] : ['memory'])];
+  const result = {
+    topic: 'fp16',
+    date: new Date().toISOString(),
+    machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model },
+    model: { path: model, bytes: first.bytesIn, seed: o.seed, params: BERT_BASE },
+    repetitions: o.reps,
+    targets: { totalSeconds: TARGET_S, peakRssMB: TARGET_RSS_MB },
+    median: { totalSeconds: totalMed, peakRssMB: rssMed, cpuSeconds: median(runs.map((r) => r.cpuMs / 1000)) },
+    runs,
+    baselineRssMB: baseline.rssBytes / MB,
+    accuracy,
+    reference: { tool: "onnxruntime's Python fp16 converter on a real BERT-base export (ANCHORS.md)", seconds: 11.1, peakMB: 2200 },
+    missed,
+  };
+  mkdirSync(join(CACHE, 'results'), { recursive: true });
+  const file = join(CACHE, 'results', 'fp16.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  rmSync(out, { force: true });
+  process.stdout.write(`\n${missed.length ? `targets missed: ${missed.join(', ')}` : 'all targets met'}; results in ${file}\n`);
+  if (o.strict && missed.length) process.exitCode = 1;
+}
+
+if (process.argv[2] === '--scenario') await scenario(process.argv[3] ?? '', process.argv.slice(4));
+else await main();
