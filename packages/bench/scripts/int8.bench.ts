@@ -67,6 +67,7 @@ async function scenario(name: string, args: string[]): Promise<void> {
       tensorBytesBefore: report.bytesBefore,
       tensorBytesAfter: report.bytesAfter,
       keptFloat: report.keptFloat.slice(0, 8),
+      floatBytes: report.keptFloat.reduce((n, k) => n + k.bytes, 0),
       skippedReasons: groupReasons(report.nodes.filter((d) => d.action === 'skipped')),
     });
     return;
@@ -219,7 +220,7 @@ async function main(): Promise<void> {
     `quantize      read ${(median(reps.map((r) => r.readMs)) / 1000).toFixed(3)} s + pass ${(median(reps.map((r) => r.quantizeMs)) / 1000).toFixed(3)} s + write ${(median(reps.map((r) => r.writeMs)) / 1000).toFixed(3)} s = ${quantizeS.toFixed(3)} s median of ${o.reps} (${reps.map((r) => (r.totalMs / 1000).toFixed(3)).join(', ')})   (target ${checks.quantizeSeconds.target} s) ${checks.quantizeSeconds.met ? 'ok' : 'MISSED'}`,
     `peak RSS      ${peakMB.toFixed(0)} MB (child process: node + tsx + read + pass + write)   (target ${checks.quantizePeakRssMB.target} MB) ${checks.quantizePeakRssMB.met ? 'ok' : 'MISSED'}`,
     `coverage      ${JSON.stringify(last.coverage)}; ${last.quantized} nodes quantized, ${last.skipped} skipped`,
-    'stays float:',
+    `stays float   ${((last.floatBytes as number) / MB).toFixed(2)} MB in all, largest first:`,
     ...(last.keptFloat as { name: string; bytes: number; reason: string }[]).map((k) => `  ${k.name} (${(k.bytes / 1024).toFixed(0)} KiB): ${k.reason}`),
     'skipped:',
     ...(last.skippedReasons as string[]).map((r) => `  ${r}`),
