@@ -15,7 +15,7 @@ export interface WireTensor {
 export type WorkerSessionOptions = Omit<CreateSessionOptions, 'onEvent' | 'cache' | 'backend'> & { backend?: 'node' | 'web' };
 
 export type ToWorker =
-  | { kind: 'init'; model: Uint8Array | string | ModelVariants; options: WorkerSessionOptions }
+  | { kind: 'init'; model: Uint8Array | string | ModelVariants; options: WorkerSessionOptions; priority?: number | undefined }
   | { kind: 'run'; id: number; names: string[]; tensors: WireTensor[]; outputs: readonly string[] | undefined }
   | { kind: 'release' };
 

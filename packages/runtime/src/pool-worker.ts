@@ -1,3 +1,4 @@
+import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
 import { parentPort } from 'node:worker_threads';
 import { createLocalSession } from './create-session.js';
 import type { LocalSession } from './local-session.js';
@@ -28,10 +29,31 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   }
 }
 
+/**
+ * Sets this thread's nice value (Linux schedules threads individually, and os.setPriority takes a
+ * thread id there). A worker below the main thread's priority yields the core to the event loop as soon
+ * as it wakes.
+ */
+async function setThreadPriority(nice: number): Promise<void> {
+  const [{ readlinkSync }, os] = await Promise.all([import('node:fs'), import('node:os')]);
+  let tid: number;
+  try {
+    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `workerPriority needs Linux (per-thread priorities); this is ${process.platform}`, { details: { option: 'workerPriority' } });
+  }
+  try {
+    os.setPriority(tid, nice);
+  } catch (e) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `cannot set workerPriority ${nice}: ${errorMessage(e)} (raising priority above 0 needs privileges)`, { cause: e, details: { option: 'workerPriority' } });
+  }
+}
+
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.kind) {
     case 'init': {
       try {
+        if (msg.priority !== undefined) await setThreadPriority(msg.priority);
         session = await createLocalSession(msg.model, {
           ...msg.options,
           onEvent: (e) => {

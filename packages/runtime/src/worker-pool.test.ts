@@ -177,7 +177,7 @@ describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backen
   });
 
   it('release lets queued and running runs finish, then stops every worker (a pool of precision variants)', async () => {
-    const pool = await createPool({ fp32: variantModel('fp32'), int8: variantModel('int8') }, { backend, workers: 1, prefer: 'speed' });
+    const pool = await createPool({ fp32: variantModel('fp32'), int8: variantModel('int8') }, { backend, workers: 1, prefer: 'speed', workerPriority: 5 });
     expect(pool.precision).toBe('int8');
     expect(pool.outputNames).toEqual(['out_int8']);
     expect(pool.precisionReason).toMatch(/prefer 'speed'/);
@@ -196,5 +196,6 @@ describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backen
     expect((await failure(createPool(tinyMlp(), { backend, workers: 0 }))).code).toBe('FORGE_INVALID_OPTIONS');
     expect((await failure(createPool(tinyMlp(), { backend, intraOpNumThreads: -1 }))).code).toBe('FORGE_INVALID_OPTIONS');
     expect((await failure(createPool(tinyMlp(), { backend, workerz: 2 } as never))).message).toMatch(/did you mean 'workers'/);
+    expect((await failure(createPool(tinyMlp(), { backend, workerPriority: 25 }))).code).toBe('FORGE_INVALID_OPTIONS');
   });
 });

@@ -26,6 +26,12 @@ export interface PoolOptions extends Omit<CreateSessionOptions, 'backend' | 'cac
   maxQueue?: number;
   /** Default per-run time limit, from submission (queue wait included). */
   timeoutMs?: number;
+  /**
+   * Nice value of the worker threads (Linux; 0 to 19 without privileges). A positive value makes the
+   * event loop win the core whenever it wakes, at the cost of the workers' share against other
+   * processes. Default 0 (same as the main thread).
+   */
+  workerPriority?: number;
   /** Consecutive failed worker starts after which the pool gives up replacing (default 3). */
   maxRestarts?: number;
   /** V8 heap limits of each worker. */
@@ -36,7 +42,7 @@ export interface PoolOptions extends Omit<CreateSessionOptions, 'backend' | 'cac
   spawn?: (url: URL, options: WorkerOptions) => Worker;
 }
 
-const POOL_KEYS = ['workers', 'maxQueue', 'timeoutMs', 'maxRestarts', 'resourceLimits', 'workerUrl', 'spawn'] as const;
+const POOL_KEYS = ['workers', 'maxQueue', 'timeoutMs', 'workerPriority', 'maxRestarts', 'resourceLimits', 'workerUrl', 'spawn'] as const;
 
 export interface PoolStats {
   readonly workers: number;
@@ -131,6 +137,9 @@ export async function createPool(model: ModelSource | ModelVariants, options: Po
   const maxQueue = options.maxQueue === undefined ? 256 : options.maxQueue === 0 ? 0 : positiveInt('maxQueue', options.maxQueue, 1e7);
   if (options.timeoutMs !== undefined && !(typeof options.timeoutMs === 'number' && options.timeoutMs > 0)) throw invalid('timeoutMs must be a positive number of milliseconds', 'timeoutMs');
   const maxRestarts = options.maxRestarts ?? 3;
+  if (options.workerPriority !== undefined && !(Number.isInteger(options.workerPriority) && options.workerPriority >= -20 && options.workerPriority <= 19)) {
+    throw invalid(`workerPriority must be a nice value, an integer from -20 to 19, got ${JSON.stringify(options.workerPriority)}`, 'workerPriority');
+  }
 
   let wireModel: Uint8Array | string | ModelVariants;
   if (isModelVariants(model)) {
@@ -142,7 +151,7 @@ export async function createPool(model: ModelSource | ModelVariants, options: Po
   }
 
   const {
-    onEvent, workers: _w, maxQueue: _q, timeoutMs: _t, maxRestarts: _r, resourceLimits, workerUrl, spawn, ...rest
+    onEvent, workers: _w, maxQueue: _q, timeoutMs: _t, maxRestarts: _r, workerPriority, resourceLimits, workerUrl, spawn, ...rest
   } = options;
   // One intra-op thread per worker by default: N workers × 1 thread uses N cores without oversubscribing.
   const sessionOptions: WorkerSessionOptions = { intraOpNumThreads: 1, ...rest, backend };
@@ -160,7 +169,7 @@ export async function createPool(model: ModelSource | ModelVariants, options: Po
     onEvent,
   });
   try {
-    await pool.start(wireModel, sessionOptions, workers);
+    await pool.start(wireModel, sessionOptions, workers, workerPriority);
   } catch (e) {
     await pool.release().catch(() => undefined);
     throw e;
@@ -225,7 +234,7 @@ export class PoolSession implements Session {
   }
 
   /** Starts the first worker (which walks the provider chain), then the rest on the provider it found. */
-  async start(model: Uint8Array | string | ModelVariants, options: WorkerSessionOptions, count: number): Promise<void> {
+  async start(model: Uint8Array | string | ModelVariants, options: WorkerSessionOptions, count: number, priority?: number): Promise<void> {
     const started = performance.now();
     // All threads boot (load onnxruntime and this package) at once; the others get their init message
     // when the first has found the provider, so the chain is walked only once.
@@ -236,7 +245,7 @@ export class PoolSession implements Session {
       abortRest = reject;
     });
     restInit.catch(() => undefined);
-    const firstReady = this.spawnReady(Promise.resolve({ kind: 'init', model, options }), true);
+    const firstReady = this.spawnReady(Promise.resolve({ kind: 'init', model, options, priority }), true);
     firstReady.catch(() => undefined);
     const rest = Array.from({ length: count - 1 }, () => this.spawnReady(restInit, false));
     let first: Slot;
@@ -253,6 +262,7 @@ export class PoolSession implements Session {
       kind: 'init',
       model: chosen,
       options: { ...options, providers: [provider], precision: this.precision, strict: true, warmup: false },
+      priority,
     };
     initRest(this.replacementInit);
     const settled = await Promise.allSettled(rest);
