@@ -75,6 +75,12 @@ function validateCreateOptions(options: CreateSessionOptions): void {
   if (o.precision !== undefined && !['fp32', 'fp16', 'int8'].includes(o.precision)) throw invalid("precision must be 'fp32', 'fp16' or 'int8'", 'precision');
   if (o.prefer !== undefined && o.prefer !== 'accuracy' && o.prefer !== 'speed') throw invalid("prefer must be 'accuracy' or 'speed'", 'prefer');
   if (o.onEvent !== undefined && typeof o.onEvent !== 'function') throw invalid('onEvent must be a function', 'onEvent');
+  if (o.capabilities !== undefined) {
+    const c = o.capabilities as Record<string, unknown>;
+    if (typeof c !== 'object' || c === null || Object.keys(c).some((k) => k !== 'shaderF16') || (c.shaderF16 !== undefined && typeof c.shaderF16 !== 'boolean')) {
+      throw invalid('capabilities must be { shaderF16?: boolean }', 'capabilities');
+    }
+  }
   if (o.warmup !== undefined && typeof o.warmup !== 'boolean' && (typeof o.warmup !== 'object' || o.warmup === null)) throw invalid('warmup must be true, false or feeds', 'warmup');
 }
 

@@ -8,7 +8,7 @@ import type { ElementType, RunOptions, TensorLike } from './types.js';
  * graph-ops. Outputs come back as plain `{ type, dims, data }`.
  */
 export interface OrtRunnerOptions {
-  /** Session options (default: onnxruntime-node on cpu, all graph optimizations, 1 intra-op thread). */
+  /** Session options (default: onnxruntime-node on cpu, all graph optimizations, onnxruntime's thread count). */
   sessionOptions?: CreateSessionOptions;
   /** Shorthand for sessionOptions.backend. */
   backend?: 'node' | 'web';
@@ -28,7 +28,6 @@ export class OrtRunner {
     const session = await createSession(model, {
       ...(this.options.backend ? { backend: this.options.backend } : {}),
       graphOptimizationLevel: 'all',
-      intraOpNumThreads: 1,
       ...this.options.sessionOptions,
     });
     return {

@@ -1,6 +1,6 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import type { RuntimeBackend } from './backend.js';
 import { type CreateSessionOptions, CREATE_OPTION_KEYS, createLocalSession, resolveBackend, validateProviders } from './create-session.js';
-import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { type ModelSource, type ModelVariants, isModelVariants, modelKey, normalizeModel } from './model-source.js';
 import { validateSessionOptions } from './session-options.js';
 import type { Feeds, Outputs, RunOptions, Session, SessionEvents } from './types.js';
