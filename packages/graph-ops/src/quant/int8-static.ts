@@ -5,7 +5,7 @@ import {
 import { RUNNER_SERVICE, type ModelRunner } from '../runner.js';
 import { collectRanges, type SampleSource } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
-import { assertSomethingQuantized, assertValid, buildReport, countUncovered } from './int8-dynamic.js';
+import { assertSomethingQuantized, assertValid, buildReport, countUncovered } from './quant-run.js';
 import { feedsLog } from './log-sensitivity.js';
 import { selectNode } from './node-selection.js';
 import { zeroPointArray } from './quant-graph.js';
@@ -116,6 +116,10 @@ export async function runStatic(model: Model, options: StaticQuantOptions, ctx: 
   }
   ctx.set('calibration', options.calibration);
 
+  if (options.target === 'webgpu' && plans.length) {
+    // Not a failure (onnxruntime falls back to the CPU for these nodes), but a slow form there.
+    ctx.warn('WebGPU has no QuantizeLinear kernel in onnxruntime 1.30: the activation QDQ pairs run on the CPU with copies; int8-dynamic{target=webgpu} keeps activations float on the GPU');
+  }
   applyPlans(s, plans, ranges, failed, options);
   for (const f of later) f();
   s.releaseTouched();
