@@ -60,7 +60,7 @@ export function comMicrosoftSchemas(): OpSchema[] {
     { T1: 'int8|uint8', T2: 'int8|uint8', T3: 'float|float16' });
   op('MatMulInteger16', 1, 'A:T1, B:T2 -> Y:T3', { T1: 'int16|uint16', T2: 'int16|uint16', T3: 'int32|uint32' });
   op('MatMulNBits', 1, 'A:T1, B:T2, scales:T1, zero_points?:T3, g_idx?:T4, bias?:T1 -> Y:T1',
-    { T1: F, T2: 'uint8', T3: 'uint8|float16|float|bfloat16', T4: 'int32' }, 'K:i! N:i! accuracy_level:i bits:i block_size:i!');
+    { T1: F, T2: 'uint8', T3: 'uint8|float16|float|bfloat16', T4: 'int32' }, 'K:i! N:i! accuracy_level:i bits:i block_size:i! weight_prepacked:i');
   op('MatMulBnb4', 1, 'A:T1, B:T2, absmax:T1 -> Y:T1', { T1: F, T2: 'uint8' }, 'K:i! N:i! block_size:i! quant_type:i! training_mode:i transB:i');
   op('GatherBlockQuantized', 1, 'data:T1, indices:Tind, scales:T2, zero_points?:T1 -> output:T2',
     { T1: 'int4|uint4|uint8', Tind: 'int32|int64', T2: F }, 'bits:i block_size:i gather_axis:i quantize_axis:i');
