@@ -34,21 +34,33 @@ export function checkModel(model: Model, options: CheckOptions = {}): CheckResul
   }
   const imported = new Set(proto.opsetImport.map((o) => (isDefaultDomain(o.domain) ? '' : o.domain)));
   const irVersion = toClampedNumber(proto.irVersion);
-  const top: Scope = { outer: new Set(), outerLater: new Set() };
-  checkGraph(model.graph, top, { imported, irVersion }, problems);
+  checkGraph(model.graph, undefined, { imported, irVersion }, problems);
   for (const f of model.functions()) {
     const fImported = new Set((f.proto as { opsetImport: { domain: string }[] }).opsetImport.map((o) => (isDefaultDomain(o.domain) ? '' : o.domain)));
     for (const d of imported) fImported.add(d);
-    checkGraph(f, top, { imported: fImported, irVersion }, problems);
+    checkGraph(f, undefined, { imported: fImported, irVersion }, problems);
   }
   if (options.types !== false && !problems.some((p) => p.severity === 'error')) checkTypes(model, problems);
   return { ok: !problems.some((p) => p.severity === 'error'), problems };
 }
 
-/** Names of the enclosing graphs a subgraph sees: defined before its node, and defined after it. */
+/**
+ * The enclosing graphs of a subgraph: each level's names with where they are defined (-1 for inputs
+ * and initializers, else the producing node's index) and the index of the node holding the subgraph.
+ */
 interface Scope {
-  outer: ReadonlySet<string>;
-  outerLater: ReadonlySet<string>;
+  parent: Scope | undefined;
+  positions: ReadonlyMap<string, number>;
+  at: number;
+}
+
+/** Whether an enclosing graph defines `name` before the node holding the subgraph, after it, or not at all. */
+function outerDefinition(scope: Scope | undefined, name: string): 'before' | 'after' | undefined {
+  for (let s = scope; s; s = s.parent) {
+    const p = s.positions.get(name);
+    if (p !== undefined) return p < s.at ? 'before' : 'after';
+  }
+  return undefined;
 }
 
 interface Context {
@@ -70,14 +82,13 @@ function problem(graph: Graph, code: CheckCode, message: string, node?: NodeProt
  * Checks one graph and its subgraphs. Returns whether it (or a subgraph) reads a value that an
  * enclosing graph produces only after the node holding it, which sorting the enclosing graph fixes.
  */
-function checkGraph(graph: Graph, scope: Scope, ctx: Context, problems: CheckProblem[]): boolean {
-  const { outer, outerLater } = scope;
+function checkGraph(graph: Graph, scope: Scope | undefined, ctx: Context, problems: CheckProblem[]): boolean {
   const defined = new Set<string>();
   const define = (name: string, what: string, node?: NodeProto) => {
     if (!name) return;
     if (defined.has(name)) {
       problems.push(problem(graph, CheckCode.DUPLICATE_DEFINITION, `"${name}" is assigned more than once (${what})`, node, name));
-    } else if (outer.has(name) || outerLater.has(name)) {
+    } else if (outerDefinition(scope, name)) {
       // The ONNX checker wants names unique across scopes; onnxruntime resolves the inner one.
       problems.push(problem(graph, CheckCode.DUPLICATE_DEFINITION, `"${name}" (${what}) shadows a value of an enclosing graph`, node, name, 'warning'));
     }
@@ -102,6 +113,15 @@ function checkGraph(graph: Graph, scope: Scope, ctx: Context, problems: CheckPro
   // Which names the graph defines at all, to tell "used before defined" from "never defined".
   const producedLater = new Map<string, number>();
   graph.nodes.forEach((n, i) => n.output.forEach((o) => o && !producedLater.has(o) && producedLater.set(o, i)));
+  // Where each name is defined, for subgraphs (built once per graph, not per subgraph).
+  let positions: Map<string, number> | undefined;
+  const positionsOf = () => {
+    if (!positions) {
+      positions = new Map(producedLater);
+      for (const name of defined) positions.set(name, -1);
+    }
+    return positions;
+  };
   let outOfOrder = false;
   const notTopological = (name: string, node?: NodeProto) => {
     outOfOrder = true;
@@ -116,12 +136,14 @@ function checkGraph(graph: Graph, scope: Scope, ctx: Context, problems: CheckPro
       problems.push(problem(graph, CheckCode.MISSING_OPSET, `domain "${domain || 'ai.onnx'}" of ${node.opType} is not in opset_import`, node));
     }
     for (const name of node.input) {
-      if (!name || defined.has(name) || outer.has(name)) continue;
+      if (!name || defined.has(name)) continue;
+      const outer = outerDefinition(scope, name);
+      if (outer === 'before') continue;
       const later = producedLater.get(name);
       if (later !== undefined && later >= i) {
         outOfOrder = true;
         problems.push(problem(graph, CheckCode.NOT_TOPOLOGICAL, `input "${name}" is produced by a later node (#${later}); nodes are not in topological order`, node, name));
-      } else if (outerLater.has(name)) {
+      } else if (outer === 'after') {
         readsLater = true;
         notTopological(name, node);
       } else {
@@ -132,21 +154,18 @@ function checkGraph(graph: Graph, scope: Scope, ctx: Context, problems: CheckPro
     // Subgraphs see everything defined so far here and in enclosing scopes; what comes later is
     // known too, to tell an unsorted graph from an undefined name.
     const subgraphs = graph.subgraphs(node);
-    if (subgraphs.length) {
-      const visible = new Set([...outer, ...defined]);
-      const later = new Set(outerLater);
-      for (const [name, at] of producedLater) if (at >= i) later.add(name);
-      for (const sub of subgraphs) {
-        // A late read resolved in this graph makes this graph unsorted; one from further out, the enclosing one too.
-        if (checkGraph(sub, { outer: visible, outerLater: later }, ctx, problems)) outOfOrder = readsLater = true;
-      }
+    for (const sub of subgraphs) {
+      // A late read resolved in this graph makes this graph unsorted; one from further out, the enclosing one too.
+      if (checkGraph(sub, { parent: scope, positions: positionsOf(), at: i }, ctx, problems)) outOfOrder = readsLater = true;
     }
     for (const o of node.output) define(o, `output of ${nodeLabel(node)}`, node);
   });
 
   for (const name of graph.outputNames()) {
-    if (!name || defined.has(name) || outer.has(name)) continue;
-    if (outerLater.has(name)) {
+    if (!name || defined.has(name)) continue;
+    const outer = outerDefinition(scope, name);
+    if (outer === 'before') continue;
+    if (outer === 'after') {
       readsLater = true;
       notTopological(name);
     } else {
