@@ -1,4 +1,4 @@
-import { definePass } from '@onnx-forge/core';
+import { definePass, initKernels } from '@onnx-forge/core';
 import { convertToFp16 } from './convert-to-fp16.js';
 import { FP16_OPTION_SPECS, type Fp16Options } from './fp16-options.js';
 
@@ -10,7 +10,9 @@ export const fp16Pass = definePass<Fp16Options>({
   name: 'fp16',
   description: 'convert float32 weights and compute to float16 where the op schema and the target runtime allow it',
   options: FP16_OPTION_SPECS,
-  run(model, options, ctx) {
+  async run(model, options, ctx) {
+    // A browser main thread cannot compile the wasm kernels synchronously; Node can, so this is free there.
+    await initKernels();
     convertToFp16(model, options, ctx);
   },
 });

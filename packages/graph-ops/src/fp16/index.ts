@@ -1,7 +1,10 @@
 import type { PassFactory } from '@onnx-forge/core';
+import { fp16AutoPass } from './fp16-auto.js';
 import { fp16Pass } from './fp16-pass.js';
 
 export { fp16Pass } from './fp16-pass.js';
+export { fp16AutoPass, autoMixedPrecision, FP16_AUTO_METRICS, FP16_AUTO_OPTION_SPECS } from './fp16-auto.js';
+export type { Fp16AutoOptions, Fp16AutoMetric, Fp16AutoResult } from './fp16-auto.js';
 export { convertToFp16 } from './convert-to-fp16.js';
 export type { Fp16Report, Fp16Sink } from './convert-to-fp16.js';
 export { FP16_OPTION_SPECS, resolveFp16Options } from './fp16-options.js';
@@ -9,4 +12,4 @@ export type { Fp16Options } from './fp16-options.js';
 export { FP16_TARGETS, fp16KernelVerdict } from '../tables/fp16-support.js';
 export type { Fp16Target, KernelVerdict } from '../tables/fp16-support.js';
 
-export const fp16Passes: readonly PassFactory<never>[] = [fp16Pass as unknown as PassFactory<never>];
+export const fp16Passes: readonly PassFactory<never>[] = [fp16Pass, fp16AutoPass] as unknown as readonly PassFactory<never>[];
