@@ -305,12 +305,19 @@ async function main(): Promise<void> {
       let t0 = performance.now();
       new Float32Array(sharedSrc).set(weights);
       copyInMs.push(performance.now() - t0);
+      // The single-thread kernel on the same shared memory, interleaved with the split for fairness.
+      time('fp16.shared1', `${fp16Label}: 1 thread, data already shared`, () =>
+        float32ToFloat16(new Float32Array(sharedSrc), new Uint16Array(sharedHalves)),
+      );
       await timeAsync('fp16.workers', `${fp16Label}: 2 workers, data already shared`, () =>
         pool.run(n, (start, end) => ({ op: 'fp16', src: sharedSrc, dst: sharedHalves, start, end })),
       );
       t0 = performance.now();
       halves.set(new Uint16Array(sharedHalves));
       copyOutMs.push(performance.now() - t0);
+      time('int8.shared1', `${int8Label}: 1 thread, data already shared`, () =>
+        kernelMinMaxQuantize(new Float32Array(sharedSrc, 0, o.int8Count), new Int8Array(sharedQ)),
+      );
       await timeAsync('int8.workers', `${int8Label}: 2 workers, data already shared`, async () => {
         const parts = await pool.run<{ min: number; max: number }>(o.int8Count, (start, end) => ({ op: 'minmax', src: sharedSrc, start, end }));
         const lo = Math.min(0, ...parts.map((p) => p.min));
