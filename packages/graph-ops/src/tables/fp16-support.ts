@@ -50,7 +50,9 @@ export function fp16KernelVerdict(target: Fp16Target, domain: string, opType: st
       return probedVerdict(ORT_FP16_PROBED.wasm[k], 'wasm', opset);
     case 'webgpu': case 'cuda': {
       const list = GPU_FP16_KERNELS[target];
-      if (list.ops.has(k)) return { fp16: true, note: `float16 kernel on ${target} (${list.source})` };
+      const since = list.ops.get(k);
+      if (since !== undefined && opset >= since) return { fp16: true, note: `float16 kernel on ${target} (${list.source})` };
+      if (since !== undefined) return { fp16: false, note: `no float16 kernel on ${target} before opset ${since} (${list.source})` };
       return { fp16: false, note: `no documented float16 kernel on ${target} (${list.source})` };
     }
   }
