@@ -53,7 +53,9 @@ const NEGATIVE_ZERO = Uint8Array.of(0x00, 0x80);
  */
 export function toFloat16(src: Float32Array, limits: ClampLimits, dst = allocUint16(src.length)): Float16Result {
   const r = float32ToFloat16WithStats(src, dst, limits);
-  if (limits.clamp && r.clampedLow > 0) raiseFlushed(src, r.out, limits.minPositive);
+  // Without clamping the kernel still counts out-of-range values, but nothing was clamped.
+  if (!limits.clamp) return { data: r.out, clampedHigh: 0, clampedLow: 0 };
+  if (r.clampedLow > 0) raiseFlushed(src, r.out, limits.minPositive);
   return { data: r.out, clampedHigh: r.clampedHigh, clampedLow: r.clampedLow };
 }
 
