@@ -76,7 +76,7 @@ export function dynamicMatMul(s: QuantSession, graph: Graph, node: NodeProto): v
   if (!ref) return;
   const key = s.coverageKey(ref);
   s.rec.weight(key, tensorElementCount(ref.tensor));
-  const problem = s.activationProblem(graph, node, a, DataType.FLOAT);
+  const problem = s.activationProblem(graph, node, 0);
   if (problem) return s.rec.skipped(graph, node, problem);
   const dims = tensorDims(ref.tensor);
   let note = '';
@@ -114,7 +114,7 @@ export function dynamicGemm(s: QuantSession, graph: Graph, node: NodeProto): voi
   if (!ref) return;
   const key = s.coverageKey(ref);
   s.rec.weight(key, tensorElementCount(ref.tensor));
-  const problem = s.activationProblem(graph, node, a, DataType.FLOAT);
+  const problem = s.activationProblem(graph, node, 0);
   if (problem) return s.rec.skipped(graph, node, problem);
   const dims = tensorDims(ref.tensor);
   if (dims.length !== 2) return s.rec.skipped(graph, node, `B is ${dims.length}-D; Gemm takes a 2-D B`);
@@ -185,7 +185,7 @@ export function dynamicConv(s: QuantSession, graph: Graph, node: NodeProto): voi
   if (!ref) return;
   const key = s.coverageKey(ref);
   s.rec.weight(key, tensorElementCount(ref.tensor));
-  const problem = s.activationProblem(graph, node, x, DataType.FLOAT);
+  const problem = s.activationProblem(graph, node, 0);
   if (problem) return s.rec.skipped(graph, node, problem);
   const dims = tensorDims(ref.tensor);
   if (dims.length < 3) return s.rec.skipped(graph, node, `W is ${dims.length}-D; Conv weights are [M, C/group, k...]`);

@@ -21,14 +21,3 @@ export function selectNode(node: NodeProto, options: Pick<QuantOptions, 'ops' | 
   if (options.excludeNodes.includes(node.name)) return { ok: false, reason: 'node is listed in "excludeNodes"', applicable: true };
   return { ok: true };
 }
-
-/**
- * Input positions that share one type variable with the weight input in each quantizable op's
- * schema (MatMul: A and B are both T; Gemm: A, B, C; Conv: X, W, B). A float weight therefore fixes
- * the activation's type even where dtype inference knows nothing about it.
- */
-export const SAME_TYPE_INPUTS: Readonly<Record<string, readonly number[]>> = {
-  MatMul: [0, 1],
-  Gemm: [0, 1, 2],
-  Conv: [0, 1, 2],
-};

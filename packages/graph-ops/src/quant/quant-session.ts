@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, dtypeName, inferElemTypes, nodeLabel, tensorRawBytes,
+  DataType, ForgeError, ForgeErrorCode, dtypeName, getOpSchema, inferElemTypes, nodeLabel, tensorRawBytes,
   type ElemTypes, type Graph, type Model, type NodeProto, type PassContext,
 } from '@onnx-forge/core';
 import { transpose2d } from './numeric.js';
@@ -109,12 +109,30 @@ export class QuantSession {
   }
 
   /**
-   * Checks that an activation input is float32. Its type comes from dtype inference, or else from the
-   * op schema (it shares a type variable with the float weight); a value whose type neither gives is
-   * reported, never skipped silently.
+   * The element type the op schema gives input `index`: that of another input bound to the same type
+   * variable (MatMul's A and B are both T, so a float weight types the activation).
    */
-  activationProblem(graph: Graph, node: NodeProto, name: string, fromSchema: number | undefined): string | undefined {
-    const t = this.types.get(graph, name) ?? fromSchema;
+  typeFromSchema(graph: Graph, node: NodeProto, index: number): number | undefined {
+    const schema = getOpSchema(node.opType, node.domain, this.model.opset(node.domain) ?? this.opset);
+    const typeVar = schema?.inputs[Math.min(index, schema.inputs.length - 1)]?.typeVar;
+    if (!schema || typeVar === undefined) return undefined;
+    for (let i = 0; i < node.input.length; i++) {
+      const name = node.input[i];
+      if (i === index || !name || schema.inputs[Math.min(i, schema.inputs.length - 1)]?.typeVar !== typeVar) continue;
+      const t = this.constant(graph, name)?.tensor.dataType ?? this.types.get(graph, name);
+      if (t !== undefined) return t;
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks that input `index` of a node, an activation, is float32. Its type comes from dtype
+   * inference, or else from the op schema; a value whose type neither gives is reported, never
+   * skipped silently.
+   */
+  activationProblem(graph: Graph, node: NodeProto, index: number): string | undefined {
+    const name = node.input[index] ?? '';
+    const t = this.types.get(graph, name) ?? this.typeFromSchema(graph, node, index);
     if (t === undefined) {
       const why = this.types.unknown.find((u) => u.value === name)?.reason ?? 'dtype inference could not type it';
       this.rec.unknownType(graph, node, name, why);

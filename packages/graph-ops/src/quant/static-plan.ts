@@ -35,7 +35,7 @@ export function planStatic(s: QuantSession, graph: Graph, node: NodeProto, keepR
     }
     // Both inputs are activations (attention scores): both get a QDQ pair, no weight.
     for (const [i, name] of [[0, a], [1, b]] as const) {
-      const problem = s.activationProblem(graph, node, name, undefined);
+      const problem = s.activationProblem(graph, node, i);
       if (problem) {
         s.rec.skipped(graph, node, problem);
         return undefined;
@@ -56,7 +56,7 @@ export function planStatic(s: QuantSession, graph: Graph, node: NodeProto, keepR
       s.rec.skipped(graph, node, 'both inputs are constants: a constant-folding candidate');
       return undefined;
     }
-    const problem = s.activationProblem(graph, node, a, DataType.FLOAT);
+    const problem = s.activationProblem(graph, node, 0);
     if (problem) {
       s.rec.skipped(graph, node, problem);
       return undefined;
