@@ -253,10 +253,13 @@ async function scenario(name: string, args: string[]): Promise<void> {
         await s.run(feeds);
         await s.release();
       };
-      // The first cycles load onnxruntime, compile WebAssembly and grow allocator pools: measure after them.
+      // The first cycles load onnxruntime, compile WebAssembly and grow allocator pools, and V8 keeps
+      // optimizing the wasm module in the background for a few seconds: measure after all of that.
       const warm = Math.max(10, Math.round(cycles / 10));
       for (let i = 0; i < warm; i++) await cycle();
+      await new Promise((r) => setTimeout(r, 3000));
       const start = await settle();
+      const heapStart = process.memoryUsage().heapUsed;
       const trace: number[] = [];
       const t0 = performance.now();
       for (let i = 1; i <= cycles; i++) {
@@ -265,7 +268,8 @@ async function scenario(name: string, args: string[]): Promise<void> {
       }
       const ms = performance.now() - t0;
       const end = await settle();
-      reportResult({ cycles, warmupCycles: warm, rssStart: start, rssEnd: end, growth: (end - start) / start, trace, msPerCycle: ms / cycles, load: [load0, loadavg()[0]] });
+      const heapEnd = process.memoryUsage().heapUsed;
+      reportResult({ cycles, warmupCycles: warm, rssStart: start, rssEnd: end, growth: (end - start) / start, heapStart, heapEnd, trace, msPerCycle: ms / cycles, load: [load0, loadavg()[0]] });
       return;
     }
     default:
@@ -329,11 +333,12 @@ async function main(): Promise<void> {
     out(`overhead (${backend}): raw ${fmt(r.rawUs.p50)} µs, runtime ${fmt(r.runtimeUs.p50)} µs (+${fmt(d)} µs, ${fmt((100 * d) / r.rawUs.p50, 1)} %), with { data, dims } feeds ${fmt(r.runtimePlainFeedsUs.p50)} µs`);
   }
 
-  const soak: Record<string, { growth: number; rssStart: number; rssEnd: number; msPerCycle: number; trace: number[] }> = {};
+  type Soak = { growth: number; rssStart: number; rssEnd: number; heapStart: number; heapEnd: number; msPerCycle: number; trace: number[] };
+  const soak: Record<string, Soak> = {};
   for (const backend of ['node', 'web']) {
-    const r = await iso<{ growth: number; rssStart: number; rssEnd: number; msPerCycle: number; trace: number[] }>('soak', [backend, String(o.cycles)]);
+    const r = await iso<Soak>('soak', [backend, String(o.cycles)]);
     soak[backend] = r;
-    out(`soak (${backend}): ${o.cycles} create → run → release cycles, RSS ${fmt(r.rssStart / 1e6, 1)} → ${fmt(r.rssEnd / 1e6, 1)} MB (${fmt(100 * r.growth, 1)} %), ${fmt(r.msPerCycle, 1)} ms per cycle`);
+    out(`soak (${backend}): ${o.cycles} create → run → release cycles, RSS ${fmt(r.rssStart / 1e6, 1)} → ${fmt(r.rssEnd / 1e6, 1)} MB (${fmt(100 * r.growth, 1)} %), JS heap ${fmt(r.heapStart / 1e6, 1)} → ${fmt(r.heapEnd / 1e6, 1)} MB, ${fmt(r.msPerCycle, 1)} ms per cycle`);
   }
 
   const node = overhead.node as { rawUs: S; runtimeUs: S };
