@@ -14,7 +14,7 @@ export { DEFAULT_OPS, QUANTIZABLE_OPS, quantOptionSpecs, staticOptionSpecs } fro
 export type { DynamicQuantOptions, QuantOptions, StaticQuantOptions, QuantizableOp } from './quant-options.js';
 export { TARGET_FORMS, QUANT_TARGETS } from './target-forms.js';
 export type { QuantTarget, TargetForms } from './target-forms.js';
-export { floatTensorNotes } from './quant-report.js';
+export { floatTensorNotes, QuantAction } from './quant-report.js';
 export type { QuantReport, QuantCoverage, FloatTensorNote } from './quant-report.js';
 
 /** The INT8 passes, registered by builtin-passes.ts. */

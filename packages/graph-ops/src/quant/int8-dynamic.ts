@@ -1,4 +1,4 @@
-import { definePass, type Model, type PassContext } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, definePass, type Model, type PassContext } from '@onnx-forge/core';
 import { dynamicConv, dynamicGemm, dynamicMatMul } from './dynamic-rewrites.js';
 import { selectNode } from './node-selection.js';
 import { quantOptionSpecs, type DynamicQuantOptions, type QuantOptions } from './quant-options.js';
@@ -30,7 +30,10 @@ export function runDynamic(model: Model, options: QuantOptions, ctx: PassContext
   for (const graph of graphs) {
     for (const node of [...graph.nodes]) {
       done++;
-      if (done % 64 === 0) ctx.progress(done, total, node.name);
+      if (done % 64 === 0) {
+        if (ctx.signal?.aborted) throw new ForgeError(ForgeErrorCode.CANCELLED, 'int8-dynamic cancelled');
+        ctx.progress(done, total, node.name);
+      }
       const sel = selectNode(node, options);
       if (!sel.ok) {
         if (sel.applicable) s.rec.skipped(graph, node, sel.reason);
