@@ -138,6 +138,24 @@ describe('convertToFp16 constants', () => {
     expect(report.initializersConverted).toBe(0);
   });
 
+  it('converts the default value of a model input along with the input', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 'float32', [2]);
+    const bias = b.initializer('bias', Float32Array.of(0.5, -0.5), [2]);
+    b.output(b.op('Add', [x, bias]), 'float32', [2]);
+    const model = b.build();
+    // The builder names each value once; declare the initializer as an input too (an overridable default).
+    model.graph.inputs.push(new onnx.ValueInfoProto({ name: 'bias', type: tensorType(F32, [2]) }));
+    model.invalidate();
+    const kept = model.clone();
+    convertToFp16(model, { keepIoTypes: ['x'] });
+    assertValid(model);
+    expect(model.graph.initializer('bias')!.dataType).toBe(F16);
+    expect(ioTypes(model).bias).toBe(F16);
+    convertToFp16(kept, { keepIoTypes: true });
+    expect(kept.graph.initializer('bias')!.dataType).toBe(F32);
+  });
+
   it('converts Constant nodes, value_float(s) included', async () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 'float32', [2]);

@@ -701,7 +701,8 @@ class Fp16Run {
       if (!m) continue;
       const splits = new Map<string, string>();
       for (const t of [...g.initializers]) {
-        const d = m.get(t.name);
+        // A default value of a model input (IR >= 4) takes the input's new type.
+        const d = this.isOverridableInput(g, t.name) && t.dataType === F32 ? (this.keptIo.has(t.name) ? 'keep' : 'convert') : m.get(t.name);
         if (d === undefined) continue;
         const bytes = tensorByteSize(t);
         if (d === 'keep') {
