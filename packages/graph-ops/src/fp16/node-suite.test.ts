@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { convertToFp16 } from './convert-to-fp16.js';
-import { nodeRunner } from './testing/harness.js';
+import { BACKENDS, nodeRunner } from './testing/harness.js';
 import { NODE_TEST_ROOT } from './testing/onnx-node-suite.js';
 import { runNodeSuite, type SuiteResult } from './testing/node-suite-run.js';
 
@@ -36,6 +36,15 @@ describe.skipIf(!existsSync(NODE_TEST_ROOT))('fp16 on the ONNX node test suite',
     // Converting the inputs converts the graph: most models change here.
     expect(r.changed).toBeGreaterThan(600);
     expect(r.illConditioned.length).toBeLessThan(10);
+    expect(r.failures).toEqual([]);
+  }, 300_000);
+
+  it('float16 inputs and outputs, target wasm, in onnxruntime-web: every model that float16 data can reproduce loads and matches', async () => {
+    const web = BACKENDS.find((b) => b.name === 'web')!.runner;
+    const r = await runNodeSuite(web, (m) => void convertToFp16(m, { keepIoTypes: false, target: 'wasm' }), { float16Inputs: true });
+    print('float16 io, target wasm (onnxruntime-web)', r);
+    expect(r.fp32Ok).toBeGreaterThan(850);
+    expect(r.changed).toBeGreaterThan(600);
     expect(r.failures).toEqual([]);
   }, 300_000);
 
