@@ -646,7 +646,14 @@ class Fp16Run {
         else use.node.input[use.index] = castFor(use.graph, name, want);
       }
     }
-    for (const fix of outputFixes) this.fixOutput(fix.g, fix.index, fix.want);
+    // One fix per output value: a value listed twice as an output is cast once.
+    const fixed = new Set<string>();
+    for (const fix of outputFixes) {
+      const key = `${fix.g.path}\u0000${fix.g.outputNames()[fix.index]}`;
+      if (fixed.has(key)) continue;
+      fixed.add(key);
+      this.fixOutput(fix.g, fix.index, fix.want);
+    }
     this.removeNoOpCasts(graphs);
     for (const g of graphs) {
       g.invalidate();
@@ -657,8 +664,7 @@ class Fp16Run {
 
   /** Makes graph output `index` carry `want` by casting its value under the output's name. */
   private fixOutput(g: Graph, index: number, want: number): void {
-    const outputs = g.outputNames();
-    const name = outputs[index] as string;
+    const name = g.outputNames()[index] as string;
     const localNode = g.producer(name);
     const localInit = g.initializer(name);
     if (localNode || (localInit && !g.isGraphInput(name))) {
@@ -674,10 +680,12 @@ class Fp16Run {
     } else if (g.kind !== 'main') {
       const fresh = this.model.uniqueName(`${name}_to_${dtypeName(want)}`);
       g.addNode(createNode('Cast', [name], [fresh], { name: this.model.uniqueName(`Cast_${fresh}`), attributes: { to: this.castTo(g, want) } }));
-      if (g.isFunction) (g.proto as FunctionProto).output[index] = fresh;
-      else {
-        const o = (g.proto as GraphProto).output[index];
-        if (o) o.name = fresh;
+      // Every output entry naming the value reads the Cast instead.
+      if (g.isFunction) {
+        const outs = (g.proto as FunctionProto).output;
+        for (let i = 0; i < outs.length; i++) if (outs[i] === name) outs[i] = fresh;
+      } else {
+        for (const o of (g.proto as GraphProto).output) if (o.name === name) o.name = fresh;
       }
       g.invalidate();
     } else {
