@@ -68,7 +68,7 @@ type Scope = GraphProto | FunctionProto;
 const FOLLOWER_OPS: ReadonlySet<string> = new Set([
   'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Identity', 'Gather', 'GatherElements', 'GatherND',
   'Slice', 'Concat', 'Split', 'Expand', 'Tile', 'Pad', 'DepthToSpace', 'SpaceToDepth', 'Compress',
-  'ReverseSequence', 'Dropout', 'ScatterND', 'ScatterElements', 'Trilu',
+  'ReverseSequence', 'Dropout', 'Trilu',
 ]);
 
 /** Ops whose `dtype`-like attribute names the float output type. */
