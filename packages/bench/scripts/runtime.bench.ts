@@ -176,11 +176,15 @@ async function scenario(name: string, args: string[]): Promise<void> {
       const pools = { 1: await createPool(model as string, { workers: 1, intraOpNumThreads: 1 }), 2: await createPool(model as string, { workers: 2, intraOpNumThreads: 1 }) };
       for (const p of Object.values(pools)) await Promise.all([p.run(feeds), p.run(feeds)]);
       const rates: Record<1 | 2, number[]> = { 1: [], 2: [] };
+      // Cores this process actually got (all its threads): on a shared machine a 2-worker window that
+      // gets 1.2 cores cannot be 2× faster, and this says so.
+      const cores: Record<1 | 2, number[]> = { 1: [], 2: [] };
       const loads: number[] = [];
       for (let w = 0; w < windows; w++) {
         for (const n of [1, 2] as const) {
           const pool = pools[n];
           let done = 0;
+          const cpu0 = process.cpuUsage();
           const t0 = performance.now();
           const end = t0 + seconds * 1000;
           const loop = async () => {
@@ -190,12 +194,15 @@ async function scenario(name: string, args: string[]): Promise<void> {
             }
           };
           await Promise.all(Array.from({ length: 2 * n }, loop));
-          rates[n].push(done / ((performance.now() - t0) / 1000));
+          const wallS = (performance.now() - t0) / 1000;
+          const cpu = process.cpuUsage(cpu0);
+          rates[n].push(done / wallS);
+          cores[n].push((cpu.user + cpu.system) / 1e6 / wallS);
           loads.push(loadavg()[0] as number);
         }
       }
       await Promise.all(Object.values(pools).map((p) => p.release()));
-      reportResult({ runsPerSecond1: rates[1], runsPerSecond2: rates[2], load: loads });
+      reportResult({ runsPerSecond1: rates[1], runsPerSecond2: rates[2], cores1: cores[1], cores2: cores[2], load: loads });
       return;
     }
     case 'overhead': {
@@ -318,12 +325,12 @@ async function main(): Promise<void> {
   const lagNice = await iso<{ lagMs: S; runMs: S; runs: number; queueMs: S }>('lag-pool', [model, String(o.seconds), '10']);
   out(`  same, workerPriority 10 (nice workers):      p50 ${fmt(lagNice.lagMs.p50)} ms, p99 ${fmt(lagNice.lagMs.p99)} ms, max ${fmt(lagNice.lagMs.max)} ms (run p50 ${fmt(lagNice.runMs.p50)} ms, ${lagNice.runs} runs)`);
 
-  const tp = await iso<{ runsPerSecond1: number[]; runsPerSecond2: number[]; load: number[] }>('throughput', [model, String(o.seconds), String(o.windows)]);
+  const tp = await iso<{ runsPerSecond1: number[]; runsPerSecond2: number[]; cores1: number[]; cores2: number[]; load: number[] }>('throughput', [model, String(o.seconds), String(o.windows)]);
   const s1 = summarize(tp.runsPerSecond1);
   const s2 = summarize(tp.runsPerSecond2);
   const ratio = s2.p50 / s1.p50;
   const perWindow = tp.runsPerSecond2.map((r, i) => r / (tp.runsPerSecond1[i] as number));
-  out(`throughput: 1 worker ${fmt(s1.p50, 1)} runs/s, 2 workers ${fmt(s2.p50, 1)} runs/s → ${fmt(ratio)}× (per window ${perWindow.map((r) => fmt(r)).join(', ')})`);
+  out(`throughput: 1 worker ${fmt(s1.p50, 1)} runs/s, 2 workers ${fmt(s2.p50, 1)} runs/s → ${fmt(ratio)}× (per window ${perWindow.map((r) => fmt(r)).join(', ')}; cores used ${summarize(tp.cores1).p50.toFixed(2)} vs ${summarize(tp.cores2).p50.toFixed(2)})`);
 
   const overhead: Record<string, { rawUs: S; runtimeUs: S; runtimePlainFeedsUs: S }> = {};
   for (const backend of ['node', 'web']) {
