@@ -204,6 +204,21 @@ describe('convertToFp16 reports', () => {
     expect(model.graph.producer(c.input[0]!)?.opType).toBe('Cast');
   });
 
+  it('keeps nodes whose input type is unknown, and warns instead of guessing', () => {
+    const b = new ModelBuilder({ opset: 17, opsets: { 'my.ops': 1 } });
+    const x = b.input('x', 'float32', [2]);
+    const custom = b.op('Frobnicate', [x], {}, { domain: 'my.ops', name: 'custom' });
+    b.output(b.op('Neg', [custom], {}, { name: 'after' }), 'float32', [2]);
+    const model = b.build();
+    const report = convertToFp16(model);
+    assertValid(model);
+    expect(report.unknownTypes.map((u) => u.value)).toEqual([custom]);
+    expect(report.warnings[0]).toMatch(/no known element type/);
+    const after = report.decisions.find((d) => d.node === 'after')!;
+    expect(after.action).toBe('kept');
+    expect(after.reason).toMatch(/unknown element type/);
+  });
+
   it('is idempotent: converting a converted model changes nothing', () => {
     const model = small();
     convertToFp16(model);

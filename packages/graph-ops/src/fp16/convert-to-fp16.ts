@@ -151,6 +151,10 @@ export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, 
   }
   const types = inferValueTypes(model);
   report.unknownTypes = [...types.unknown];
+  if (report.unknownTypes.length) {
+    const first = report.unknownTypes[0] as UnknownValueType;
+    out.warn(`${report.unknownTypes.length} value(s) have no known element type (first: "${first.value}" in ${first.graph}: ${first.reason}); nodes whose float type depends on them stay float32`);
+  }
   const run = new Fp16Run(model, opts, types, out, report);
   run.plan();
   run.rewrite();
