@@ -76,9 +76,10 @@ export function ruleOutputType(node: NodeProto, inputType: (i: number) => number
 }
 
 /**
- * Infers element types over a model: declared types first, then core's `inferElemTypes`, then a
- * forward walk over the local op-signature table through subgraphs (If, Loop, Scan) and model-local
- * functions (typed from their call sites).
+ * Infers element types over a model: core's `inferElemTypes` (inferred, else declared) first, then
+ * a forward walk over the op signatures through subgraphs (If, Loop, Scan) and model-local functions
+ * (typed from their call sites) for whatever core leaves open; it also records whether a function's
+ * call sites agree on its input types.
  */
 export function inferValueTypes(model: Model): ValueTypes {
   const core = inferElemTypes(model);

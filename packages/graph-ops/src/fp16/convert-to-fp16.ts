@@ -323,7 +323,7 @@ class Fp16Run {
     this.settleFollowers();
     if (this.opts.target !== 'any') this.pruneIslands();
     this.decideConstants(graphs);
-    for (const g of graphs) for (const node of g.nodes) this.report_(this.plans.get(node) as NodePlan);
+    for (const g of graphs) for (const node of g.nodes) this.recordDecision(this.plans.get(node) as NodePlan);
   }
 
   private addUse(g: Graph, name: string, use: UseRef): void {
@@ -572,7 +572,7 @@ class Fp16Run {
     }
   }
 
-  private report_(plan: NodePlan): void {
+  private recordDecision(plan: NodePlan): void {
     const path = plan.graph.path;
     let action: string;
     if (plan.convert) {
