@@ -260,9 +260,10 @@ async function scenario(name: string, args: string[]): Promise<void> {
         await s.run(feeds);
         await s.release();
       };
-      // The first cycles load onnxruntime, compile WebAssembly and grow allocator pools, and V8 keeps
-      // optimizing the wasm module in the background for a few seconds: measure after all of that.
-      const warm = Math.max(10, Math.round(cycles / 10));
+      // The first cycles load onnxruntime, compile WebAssembly and grow allocator pools and the wasm
+      // heap to their working size (~10 MB more over the first 20 cycles here), and V8 keeps optimizing
+      // the wasm module in the background for a few seconds: measure the steady state after all that.
+      const warm = Math.max(20, Math.round(cycles / 4));
       for (let i = 0; i < warm; i++) await cycle();
       await new Promise((r) => setTimeout(r, 3000));
       const start = await settle();
@@ -273,10 +274,15 @@ async function scenario(name: string, args: string[]): Promise<void> {
         await cycle();
         if (i % 20 === 0) trace.push(process.memoryUsage().rss);
       }
+      // Least-squares slope of the trace: a leak is a steady slope, allocator noise is not.
+      const xs = trace.map((_, i) => (i + 1) * 20);
+      const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const my = trace.reduce((a, b) => a + b, 0) / trace.length;
+      const slope = xs.reduce((a, x, i) => a + (x - mx) * ((trace[i] as number) - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
       const ms = performance.now() - t0;
       const end = await settle();
       const heapEnd = process.memoryUsage().heapUsed;
-      reportResult({ cycles, warmupCycles: warm, rssStart: start, rssEnd: end, growth: (end - start) / start, heapStart, heapEnd, trace, msPerCycle: ms / cycles, load: [load0, loadavg()[0]] });
+      reportResult({ cycles, warmupCycles: warm, rssStart: start, rssEnd: end, growth: (end - start) / start, bytesPerCycle: slope, heapStart, heapEnd, trace, msPerCycle: ms / cycles, load: [load0, loadavg()[0]] });
       return;
     }
     default:
@@ -340,12 +346,12 @@ async function main(): Promise<void> {
     out(`overhead (${backend}): raw ${fmt(r.rawUs.p50)} µs, runtime ${fmt(r.runtimeUs.p50)} µs (+${fmt(d)} µs, ${fmt((100 * d) / r.rawUs.p50, 1)} %), with { data, dims } feeds ${fmt(r.runtimePlainFeedsUs.p50)} µs`);
   }
 
-  type Soak = { growth: number; rssStart: number; rssEnd: number; heapStart: number; heapEnd: number; msPerCycle: number; trace: number[] };
+  type Soak = { growth: number; rssStart: number; rssEnd: number; bytesPerCycle: number; heapStart: number; heapEnd: number; msPerCycle: number; trace: number[] };
   const soak: Record<string, Soak> = {};
   for (const backend of ['node', 'web']) {
     const r = await iso<Soak>('soak', [backend, String(o.cycles)]);
     soak[backend] = r;
-    out(`soak (${backend}): ${o.cycles} create → run → release cycles, RSS ${fmt(r.rssStart / 1e6, 1)} → ${fmt(r.rssEnd / 1e6, 1)} MB (${fmt(100 * r.growth, 1)} %), JS heap ${fmt(r.heapStart / 1e6, 1)} → ${fmt(r.heapEnd / 1e6, 1)} MB, ${fmt(r.msPerCycle, 1)} ms per cycle`);
+    out(`soak (${backend}): ${o.cycles} create → run → release cycles, RSS ${fmt(r.rssStart / 1e6, 1)} → ${fmt(r.rssEnd / 1e6, 1)} MB (${fmt(100 * r.growth, 1)} %, trend ${fmt(r.bytesPerCycle / 1e3, 1)} kB/cycle), JS heap ${fmt(r.heapStart / 1e6, 1)} → ${fmt(r.heapEnd / 1e6, 1)} MB, ${fmt(r.msPerCycle, 1)} ms per cycle`);
   }
 
   const node = overhead.node as { rawUs: S; runtimeUs: S };
