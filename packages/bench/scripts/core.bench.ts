@@ -13,13 +13,14 @@
  * The model is cached under .bench-cache/core/, keyed by its parameters and a hash of the builder's
  * sources; results go to .bench-cache/results/core.json.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BERT_BASE, decodeModel, encodeModel, encodeModelChunks, readModel, transformerEncoder, writeModel } from '@onnx-forge/core';
+import { BERT_BASE, decodeModel, encodeModel, encodeModelChunks, readModel, writeModel } from '@onnx-forge/core';
+import { ensureBertModel } from '../src/bert-model.js';
 import { reportResult, runIsolated } from '../src/isolate.js';
+import { median } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SCRIPT), '../../..');
@@ -37,17 +38,6 @@ async function scenario(name: string, args: string[]): Promise<void> {
       // The cost of a Node process with tsx and core loaded, for reading the RSS figures.
       reportResult({ rssBytes: process.memoryUsage().rss });
       return;
-    case 'build': {
-      const seed = Number(args[1]);
-      const t0 = performance.now();
-      const m = transformerEncoder({ ...BERT_BASE, seed });
-      const t1 = performance.now();
-      const tmp = `${model}.building`;
-      const written = await writeModel(m, tmp);
-      renameSync(tmp, model);
-      reportResult({ buildMs: t1 - t0, writeMs: performance.now() - t1, bytes: written.bytes });
-      return;
-    }
     case 'decode': {
       const t0 = performance.now();
       const bytes = readFileSync(model);
@@ -111,31 +101,8 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-/** Cache key: the model's parameters plus a hash of the builder's sources, so a builder change rebuilds. */
-function modelKey(seed: number): string {
-  const builder = join(ROOT, 'packages/core/src/builder');
-  const hash = createHash('sha256');
-  for (const f of ['zoo.ts', 'model-builder.ts', 'random.ts']) hash.update(readFileSync(join(builder, f)));
-  const p = BERT_BASE;
-  return `bert-base-L${p.layers}-H${p.hidden}-A${p.heads}-I${p.intermediate}-V${p.vocab}-P${p.maxPositions}-T${p.typeVocab}` +
-    `${p.pooler ? '-pooler' : ''}-seed${seed}-${hash.digest('hex').slice(0, 10)}`;
-}
 
-async function ensureModel(seed: number): Promise<{ path: string; bytes: number; built?: Record<string, unknown> }> {
-  const dir = join(CACHE, 'core');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${modelKey(seed)}.onnx`);
-  if (existsSync(path)) return { path, bytes: statSync(path).size };
-  process.stdout.write(`building ${path} ...\n`);
-  const built = await runIsolated(SCRIPT, ['--scenario', 'build', path, String(seed)]);
-  return { path, bytes: statSync(path).size, built };
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 interface Metric {
   label: string;
@@ -152,7 +119,7 @@ async function repeat<T extends Record<string, unknown>>(reps: number, args: str
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const model = await ensureModel(o.seed);
+  const model = await ensureBertModel(o.seed);
   const size = model.bytes;
   process.stdout.write(`model: ${model.path} (${(size / MB).toFixed(1)} MB); ${o.reps} repetitions, each in a fresh process\n`);
   const out = join(CACHE, 'core', 'write-target.onnx');

@@ -16,14 +16,15 @@
  * The model is shared with the core benchmark: .bench-cache/core/<parameters>-seed<N>-<builder hash>.onnx
  * (built here when absent). Results go to .bench-cache/results/fp16.json.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BERT_BASE, DataType, Model, Rng, kernelBackend, readModel, transformerEncoder, writeModel } from '@onnx-forge/core';
+import { BERT_BASE, DataType, Model, Rng, kernelBackend, readModel, writeModel } from '@onnx-forge/core';
 import { convertToFp16 } from '@onnx-forge/graph-ops';
-import { reportResult, runIsolated } from '../src/isolate.js';
+import { bertModelKey, ensureBertModel } from '../src/bert-model.js';
+import { processCpuMs, reportResult, runIsolated } from '../src/isolate.js';
+import { median } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SCRIPT), '../../..');
@@ -35,10 +36,6 @@ const TARGET_RSS_MB = 1200;
 // ---------------------------------------------------------------------------------------------------
 // Scenarios, each alone in a child process.
 
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 
 async function scenario(name: string, args: string[]): Promise<void> {
   const [model = '', out = ''] = args;
@@ -47,17 +44,8 @@ async function scenario(name: string, args: string[]): Promise<void> {
       // A Node process with tsx, core and graph-ops loaded: the floor under the RSS figures.
       reportResult({ rssBytes: process.memoryUsage().rss, kernels: kernelBackend() });
       return;
-    case 'build': {
-      const seed = Number(args[1]);
-      const m = transformerEncoder({ ...BERT_BASE, seed });
-      const tmp = `${model}.building`;
-      await writeModel(m, tmp);
-      renameSync(tmp, model);
-      reportResult({ bytes: statSync(model).size });
-      return;
-    }
     case 'convert': {
-      const c0 = cpuMs();
+      const c0 = processCpuMs();
       const t0 = performance.now();
       const m = await readModel(model);
       const t1 = performance.now();
@@ -65,7 +53,7 @@ async function scenario(name: string, args: string[]): Promise<void> {
       const t2 = performance.now();
       const written = await writeModel(m, out);
       const t3 = performance.now();
-      const cpu = cpuMs() - c0;
+      const cpu = processCpuMs() - c0;
       reportResult({
         readMs: t1 - t0, convertMs: t2 - t1, writeMs: t3 - t2, totalMs: t3 - t0, cpuMs: cpu,
         bytesIn: statSync(model).size, bytesOut: written.bytes, kernels: kernelBackend(),
@@ -133,32 +121,8 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-/** The same cache key as the core benchmark, so both use one file: parameters plus a hash of the builder. */
-function modelKey(seed: number): string {
-  const builder = join(ROOT, 'packages/core/src/builder');
-  const hash = createHash('sha256');
-  for (const f of ['zoo.ts', 'model-builder.ts', 'random.ts']) hash.update(readFileSync(join(builder, f)));
-  const p = BERT_BASE;
-  return `bert-base-L${p.layers}-H${p.hidden}-A${p.heads}-I${p.intermediate}-V${p.vocab}-P${p.maxPositions}-T${p.typeVocab}` +
-    `${p.pooler ? '-pooler' : ''}-seed${seed}-${hash.digest('hex').slice(0, 10)}`;
-}
 
-async function ensureModel(seed: number): Promise<string> {
-  const dir = join(CACHE, 'core');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${modelKey(seed)}.onnx`);
-  if (!existsSync(path)) {
-    process.stdout.write(`building ${path} ...\n`);
-    await runIsolated(SCRIPT, ['--scenario', 'build', path, String(seed)], { timeoutMs: 600_000 });
-  }
-  return path;
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 interface ConvertResult extends Record<string, unknown> {
   readMs: number;
@@ -174,8 +138,8 @@ interface ConvertResult extends Record<string, unknown> {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const model = await ensureModel(o.seed);
-  const out = join(CACHE, 'fp16', `${modelKey(o.seed)}-fp16.onnx`);
+  const model = (await ensureBertModel(o.seed)).path;
+  const out = join(CACHE, 'fp16', `${bertModelKey(o.seed)}-fp16.onnx`);
   mkdirSync(dirname(out), { recursive: true });
   process.stdout.write(`model: ${model} (${(statSync(model).size / MB).toFixed(1)} MB); ${o.reps} repetitions, each in a fresh process\n`);
 

@@ -12,16 +12,16 @@
  *
  * Results are printed and written to .bench-cache/results/int8.json.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BERT_BASE, Rng, readModel, transformerEncoder, writeModel } from '@onnx-forge/core';
+import { BERT_BASE, Rng, readModel, writeModel } from '@onnx-forge/core';
 import { quantizeDynamic } from '@onnx-forge/graph-ops';
 import * as ort from 'onnxruntime-node';
+import { bertModelKey, ensureBertModel } from '../src/bert-model.js';
 import { reportResult, runIsolated } from '../src/isolate.js';
-import { cosineSimilarity, overlaps, summarize, type Summary } from '../src/stats.js';
+import { cosineSimilarity, median, overlaps, summarize, type Summary } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SCRIPT), '../../..');
@@ -36,17 +36,6 @@ const TARGETS = { sizeRatio: 0.26, speedup: 2, cosine: 0.99, quantizeSeconds: 1.
 
 async function scenario(name: string, args: string[]): Promise<void> {
   const [model = '', out = ''] = args;
-  if (name === 'build') {
-    const seed = Number(args[2]);
-    const t0 = performance.now();
-    const m = transformerEncoder({ ...BERT_BASE, seed });
-    const t1 = performance.now();
-    const tmp = `${model}.building`;
-    await writeModel(m, tmp);
-    renameSync(tmp, model);
-    reportResult({ buildMs: t1 - t0, writeMs: performance.now() - t1 });
-    return;
-  }
   if (name === 'quantize') {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -112,35 +101,8 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-/**
- * The same cache key and folder as the core benchmark (parameters plus a hash of the builder's
- * sources), so both benchmarks share one 440 MB file.
- */
-function modelKey(seed: number): string {
-  const builder = join(ROOT, 'packages/core/src/builder');
-  const hash = createHash('sha256');
-  for (const f of ['zoo.ts', 'model-builder.ts', 'random.ts']) hash.update(readFileSync(join(builder, f)));
-  const p = BERT_BASE;
-  return `bert-base-L${p.layers}-H${p.hidden}-A${p.heads}-I${p.intermediate}-V${p.vocab}-P${p.maxPositions}-T${p.typeVocab}` +
-    `${p.pooler ? '-pooler' : ''}-seed${seed}-${hash.digest('hex').slice(0, 10)}`;
-}
 
-async function ensureModel(seed: number): Promise<string> {
-  const dir = join(CACHE, 'core');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${modelKey(seed)}.onnx`);
-  if (!existsSync(path)) {
-    process.stdout.write(`building ${path} ...\n`);
-    await runIsolated(SCRIPT, ['--scenario', 'build', path, '', String(seed)], { timeoutMs: 600_000 });
-  }
-  return path;
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 function bertFeeds(seed: number): Record<string, ort.Tensor> {
   const rng = new Rng(seed);
@@ -184,12 +146,12 @@ async function measureSpeed(fp32: string, int8: string, runs: number, seed: numb
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const model = await ensureModel(o.seed);
+  const model = (await ensureBertModel(o.seed)).path;
   const fp32Bytes = statSync(model).size;
   process.stdout.write(`model: ${model} (${(fp32Bytes / MB).toFixed(1)} MB)\n`);
   const outDir = join(CACHE, 'int8');
   mkdirSync(outDir, { recursive: true });
-  const out = join(outDir, `${modelKey(o.seed)}-int8-dynamic.onnx`);
+  const out = join(outDir, `${bertModelKey(o.seed)}-int8-dynamic.onnx`);
 
   type Q = { readMs: number; quantizeMs: number; writeMs: number; totalMs: number; cpuMs: number; bytes: number; peakRssBytes: number } & Record<string, unknown>;
   const reps: Q[] = [];

@@ -11,6 +11,12 @@ export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
+/** CPU time (user + system) this process has used, in milliseconds. */
+export function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 const MARK = '@@bench-result@@';
 
 /** In a child scenario: report the result object to the parent. */

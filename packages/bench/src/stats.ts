@@ -33,6 +33,11 @@ function tCritical(df: number): number {
   return 1.96;
 }
 
+/** Median of unsorted samples. */
+export function median(samples: readonly number[]): number {
+  return quantile([...samples].sort((a, b) => a - b), 0.5);
+}
+
 export function summarize(samples: readonly number[]): Summary {
   const s = [...samples].sort((a, b) => a - b);
   const n = s.length;

@@ -1,0 +1,55 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { cosineSimilarity, median, overlaps, quantile, summarize } from './stats.js';
+
+describe('summarize', () => {
+  it('gives exact percentiles of a known sample', () => {
+    const s = summarize(Array.from({ length: 101 }, (_, i) => i));
+    expect(s.p50).toBe(50);
+    expect(s.p90).toBe(90);
+    expect(s.p99).toBe(99);
+    expect(s.min).toBe(0);
+    expect(s.max).toBe(100);
+    expect(s.mean).toBe(50);
+  });
+
+  it('gives a mean interval that narrows with more samples and contains the mean', () => {
+    const few = summarize([9, 10, 11, 10, 9, 11]);
+    const many = summarize(Array.from({ length: 600 }, (_, i) => [9, 10, 11][i % 3] as number));
+    expect(few.meanCi95[0]).toBeLessThan(10);
+    expect(few.meanCi95[1]).toBeGreaterThan(10);
+    expect(many.meanCi95[1] - many.meanCi95[0]).toBeLessThan((few.meanCi95[1] - few.meanCi95[0]) / 5);
+  });
+
+  it('has an unbounded interval for a single sample (no winner can be called from one run)', () => {
+    expect(summarize([3]).meanCi95).toEqual([-Infinity, Infinity]);
+  });
+
+  test.prop([fc.array(fc.double({ noNaN: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 200 })])(
+    'orders min ≤ p50 ≤ p90 ≤ p99 ≤ max and brackets the median',
+    (xs) => {
+      const s = summarize(xs);
+      expect(s.min).toBeLessThanOrEqual(s.p50);
+      expect(s.p50).toBeLessThanOrEqual(s.p90);
+      expect(s.p90).toBeLessThanOrEqual(s.p99);
+      expect(s.p99).toBeLessThanOrEqual(s.max);
+      expect(s.p50Ci95[0]).toBeLessThanOrEqual(s.p50);
+      expect(s.p50Ci95[1]).toBeGreaterThanOrEqual(s.p50);
+      expect(median(xs)).toBe(s.p50);
+    },
+  );
+});
+
+describe('helpers', () => {
+  it('interpolates quantiles', () => expect(quantile([0, 10], 0.25)).toBe(2.5));
+  it('detects overlapping intervals', () => {
+    expect(overlaps([1, 2], [2, 3])).toBe(true);
+    expect(overlaps([1, 2], [2.1, 3])).toBe(false);
+  });
+  it('computes cosine similarity', () => {
+    expect(cosineSimilarity([1, 0], [0, 1])).toBe(0);
+    expect(cosineSimilarity([1, 2], [2, 4])).toBeCloseTo(1, 12);
+    expect(cosineSimilarity([0, 0], [0, 0])).toBe(1);
+    expect(() => cosineSimilarity([1], [1, 2])).toThrow();
+  });
+});
