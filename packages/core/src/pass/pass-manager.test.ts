@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { ModelBuilder } from '../builder/model-builder.js';
+import { ForgeErrorCode } from '../errors.js';
+import type { Model } from '../ir/model.js';
+import { createNode } from '../ir/model.js';
+import { definePass } from './define-pass.js';
+import { PassManager, type PassEvent } from './pass-manager.js';
+import { PassRegistry } from './pass-registry.js';
+
+function reluChain(): Model {
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', 'float32', [2]);
+  const a = b.op('Relu', [x]);
+  const c = b.op('Identity', [a]);
+  b.output(b.op('Relu', [c], {}, { outputs: ['y'] }), 'float32', [2]);
+  return b.build();
+}
+
+/** Removes Identity nodes, reporting each. */
+const dropIdentity = definePass({
+  name: 'drop-identity',
+  description: 'test',
+  options: {},
+  run(model, _o, ctx) {
+    const g = model.graph;
+    for (const n of [...g.nodes]) {
+      if (n.opType !== 'Identity') continue;
+      g.replaceAllUses(n.output[0] as string, n.input[0] as string);
+      g.removeNode(n);
+      ctx.count('removed');
+      ctx.decide(g.path, n, 'removed', 'an Identity changes nothing');
+      ctx.progress(1, 1, 'identities');
+    }
+  },
+});
+
+/** Breaks the graph: reads a value nobody defines. */
+const breaker = definePass({
+  name: 'breaker',
+  description: 'test',
+  options: {},
+  run(model) {
+    model.graph.addNode(createNode('Relu', ['nowhere'], ['z']));
+  },
+});
+
+const thrower = definePass({
+  name: 'thrower',
+  description: 'test',
+  options: {},
+  run() {
+    throw new Error('boom');
+  },
+});
+
+const needsRunner = definePass({
+  name: 'needs-runner',
+  description: 'test',
+  options: {},
+  run(_m, _o, ctx) {
+    ctx.set('runner', String(ctx.service<string>('runner')));
+  },
+});
+
+describe('PassManager', () => {
+  it('runs passes in order and reports statistics, decisions, node counts and events', async () => {
+    const events: PassEvent['type'][] = [];
+    const model = reluChain();
+    const report = await new PassManager({ onEvent: (e) => events.push(e.type) }).add(dropIdentity()).run(model);
+    expect(model.graph.nodes.map((n) => n.opType)).toEqual(['Relu', 'Relu']);
+    const p = report.passes[0];
+    expect(p).toMatchObject({ name: 'drop-identity', nodesBefore: 3, nodesAfter: 2, stats: { removed: 1 } });
+    expect(p?.decisions).toEqual([expect.objectContaining({ opType: 'Identity', action: 'removed', graph: 'main' })]);
+    expect(events).toEqual(['pass-start', 'progress', 'pass-end']);
+  });
+
+  it('stops at the first pass that breaks the graph and names it', async () => {
+    const pm = new PassManager().add(dropIdentity(), breaker(), dropIdentity());
+    const err = await pm.run(reluChain()).catch((e) => e);
+    expect(err).toMatchObject({ code: ForgeErrorCode.PASS_FAILED, details: { pass: 'breaker', index: 1 } });
+    expect(err.message).toMatch(/pass "breaker" left an invalid graph: CHECK_UNDEFINED_INPUT/);
+  });
+
+  it('wraps an exception thrown by a pass with the pass name and keeps the cause', async () => {
+    const err = await new PassManager().add(thrower()).run(reluChain()).catch((e) => e);
+    expect(err).toMatchObject({ code: ForgeErrorCode.PASS_FAILED, details: { pass: 'thrower' } });
+    expect(err.cause).toBeInstanceOf(Error);
+  });
+
+  it('refuses an invalid input model before running anything', async () => {
+    const model = reluChain();
+    model.graph.nodes.reverse();
+    model.invalidate();
+    await expect(new PassManager().add(dropIdentity()).run(model)).rejects.toMatchObject({ code: ForgeErrorCode.INVALID_GRAPH });
+  });
+
+  it('builds pipelines from text through a registry', async () => {
+    const registry = new PassRegistry([dropIdentity]);
+    const pm = new PassManager({ registry }).addPipeline('drop-identity,drop-identity');
+    expect(pm.pipeline.map((p) => p.name)).toEqual(['drop-identity', 'drop-identity']);
+    expect(() => new PassManager({ registry }).addPipeline('nope')).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_PIPELINE }));
+    expect(() => new PassManager().addPipeline('drop-identity')).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_PIPELINE }));
+    expect(() => registry.register(definePass({ name: 'drop-identity', description: '', options: {}, run() {} }))).toThrow(/already registered/);
+  });
+
+  it('hands services to passes', async () => {
+    const report = await new PassManager({ services: { runner: 'the-runner' } }).add(needsRunner()).run(reluChain());
+    expect(report.passes[0]?.stats['runner']).toBe('the-runner');
+  });
+
+  it('stops when cancelled', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(new PassManager({ signal: ac.signal }).add(dropIdentity()).run(reluChain())).rejects.toMatchObject({ code: ForgeErrorCode.CANCELLED });
+  });
+});
