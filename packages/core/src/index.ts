@@ -54,7 +54,7 @@ export { PassRegistry } from './pass/pass-registry.js';
 export { parsePipeline, formatPipeline } from './pass/pipeline.js';
 export type { PipelineStep } from './pass/pipeline.js';
 
-export { inferElemTypes, formatValueType, sameValueType, valueTypeOf } from './infer/index.js';
+export { inferElemTypes, formatValueType, sameValueType, tensorElemType, valueTypeOf } from './infer/index.js';
 export type { ElemTypes, UnknownType, ValueType } from './infer/index.js';
 export * from './kernels/index.js';
 

@@ -1,4 +1,4 @@
 export { inferElemTypes } from './infer-elem-types.js';
 export type { ElemTypes, UnknownType } from './infer-elem-types.js';
-export { formatValueType, sameValueType, tensorOf, valueTypeOf } from './value-type.js';
+export { formatValueType, sameValueType, tensorElemType, tensorOf, valueTypeOf } from './value-type.js';
 export type { ValueType } from './value-type.js';

@@ -285,6 +285,29 @@ describe('inferElemTypes', () => {
       ['sq', 'calls give it different types (float16, float32)'],
     ]);
     expect(types.get(shift, 'b')).toBe(D.FLOAT16);
+    // What a pass rewriting the body once may rely on: the calls' agreed input types.
+    expect(types.functionInputs(scaled)).toBeUndefined();
+    expect(types.functionInputs(shift)).toEqual([{ kind: 'tensor', elemType: D.FLOAT16 }]);
+  });
+
+  it('gives no agreed input types for a function nobody calls, and agreed ones when calls match', () => {
+    const b = new ModelBuilder({ opset: 17, opsets: { 'custom.fn': 1 } });
+    const x = b.input('x', 'float32', [2]);
+    const y = b.input('y', 'float32', [2]);
+    b.op('Twice', [x], {}, { domain: 'custom.fn', outputs: ['tx'] });
+    b.op('Twice', [y], {}, { domain: 'custom.fn', outputs: ['ty'] });
+    const model = b.build();
+    const body = (name: string) => new onnx.FunctionProto({
+      name, domain: 'custom.fn', input: ['a'], output: ['b'],
+      opsetImport: [new onnx.OperatorSetIdProto({ domain: '', version: 17 })],
+      node: [createNode('Add', ['a', 'a'], ['b'])],
+    });
+    model.proto.functions.push(body('Twice'), body('Unused'));
+    model.invalidate();
+    const types = inferElemTypes(model);
+    const [twice, unused] = model.functions() as [Graph, Graph];
+    expect(types.functionInputs(twice)).toEqual([{ kind: 'tensor', elemType: D.FLOAT }]);
+    expect(types.functionInputs(unused)).toBeUndefined();
   });
 
   it('lists every value it cannot type, with the reason, and falls back to declarations', () => {

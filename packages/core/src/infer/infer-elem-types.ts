@@ -30,6 +30,13 @@ export interface ElemTypes {
   type(graph: Graph, name: string): ValueType | undefined;
   /** The type inferred from the operators alone, ignoring declarations (what the checker compares). */
   inferred(graph: Graph, name: string): ValueType | undefined;
+  /**
+   * The types a model-local function's inputs get from its call sites, when every call agrees (a
+   * call that leaves an input untyped agrees only with calls that do too). Undefined for a function
+   * nobody calls and for one whose calls disagree: a pass that rewrites types cannot rewrite such a
+   * body once for all of them.
+   */
+  functionInputs(fn: Graph): readonly (ValueType | undefined)[] | undefined;
   /** Values whose type is unknown, with the reason. */
   readonly unknown: readonly UnknownType[];
 }
@@ -70,6 +77,8 @@ class Inference {
   private readonly functionScopes = new Map<FunctionProto, Scope[]>();
   private readonly functions = new Map<string, Graph>();
   private readonly memo = new Map<string, (ValueType | undefined)[]>();
+  /** Input types per function, from its calls so far; null once two calls disagree. */
+  private readonly callInputs = new Map<FunctionProto, (ValueType | undefined)[] | null>();
   private readonly unknown: UnknownType[] = [];
   private readonly modelOpsets = new Map<string, number>();
   private depth = 0;
@@ -124,6 +133,7 @@ class Inference {
         return e?.inferred ?? e?.declared;
       },
       inferred: (graph, name) => lookup(graph, name)?.inferred,
+      functionInputs: (fn) => this.callInputs.get(fn.proto as FunctionProto) ?? undefined,
       unknown: this.unknown,
     };
   }
@@ -271,6 +281,7 @@ class Inference {
 
   private callFunction(fn: Graph, node: NodeProto, inputs: readonly (ValueType | undefined)[], caller: Scope): (ValueType | undefined)[] {
     const proto = fn.proto as FunctionProto;
+    this.recordCall(proto, inputs);
     const callAttrs = new Map<string, AttributeProto>();
     for (const a of proto.attributeProto) callAttrs.set(a.name, a);
     for (const a of node.attribute) {
@@ -294,6 +305,13 @@ class Inference {
     } finally {
       this.depth--;
     }
+  }
+
+  private recordCall(proto: FunctionProto, inputs: readonly (ValueType | undefined)[]): void {
+    const args = proto.input.map((_, i) => inputs[i]);
+    const prev = this.callInputs.get(proto);
+    if (prev === undefined) this.callInputs.set(proto, args);
+    else if (prev && prev.some((t, i) => (t || args[i] ? !sameValueType(t, args[i]) : false))) this.callInputs.set(proto, null);
   }
 
   /** One scope for a function body: a name keeps a type when every call agrees on it. */

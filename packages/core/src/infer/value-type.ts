@@ -17,6 +17,11 @@ export function tensorOf(elemType: number): ValueType {
   return { kind: 'tensor', elemType };
 }
 
+/** The element type of a dense or sparse tensor; undefined for sequences, optionals, maps and unknown types. */
+export function tensorElemType(t: ValueType | undefined): number | undefined {
+  return t && (t.kind === 'tensor' || t.kind === 'sparse_tensor') && t.elemType ? t.elemType : undefined;
+}
+
 export function sameValueType(a: ValueType | undefined, b: ValueType | undefined): boolean {
   return !!a && !!b && a.kind === b.kind && a.elemType === b.elemType && (a.inner ?? 'tensor') === (b.inner ?? 'tensor');
 }

@@ -76,6 +76,8 @@ export function aiOnnxSchemas(): OpSchema[] {
   unary('Mish', [[18, '$F']]);
   unary('Celu', [[12, 'float', 'alpha:f']]);
   unary('Gelu', [[20, '$FB', 'approximate:s']]);
+  // Beyond opset 21, the one operator the fp16 pass had typed by hand: onnxruntime 1.30 registers it.
+  unary('Swish', [[24, '$FB', 'alpha:f']]);
   unary('Erf', [[9, '$N'], [13, '$FB']], 'input:T -> output:T');
   unary('Sign', [[9, '$N'], [13, '$NB']], 'input:T -> output:T');
   unary('Round', [[11, '$F']]);

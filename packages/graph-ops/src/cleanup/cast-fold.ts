@@ -1,7 +1,8 @@
-import { DataType, definePass, getAttribute, isDefaultDomain, toNumber, type Graph, type Model, type NodeProto } from '@onnx-forge/core';
+import {
+  DataType, definePass, getAttribute, inferElemTypes, isDefaultDomain, tensorElemType, toNumber, type Graph, type Model, type NodeProto,
+} from '@onnx-forge/core';
 import { bypassNode } from './bypass.js';
 import { reportDecisions, type CleanupDecision } from './cleanup-decision.js';
-import { NON_TENSOR, inferValueTypes } from './value-types.js';
 
 export interface CastFoldReport {
   /** Casts to the type their input already has. */
@@ -51,8 +52,8 @@ export function foldCasts(model: Model): CastFoldReport {
   const report: CastFoldReport = { noOpRemoved: 0, chainsShortened: 0, duplicatesMerged: 0, decisions: [] };
   for (let round = 0; round < 4; round++) {
     const before = report.noOpRemoved + report.chainsShortened + report.duplicatesMerged;
-    const types = inferValueTypes(model);
-    for (const graph of [...model.graphs()]) foldGraph(graph, types.get.bind(types), report);
+    const types = inferElemTypes(model);
+    for (const graph of [...model.graphs()]) foldGraph(graph, (g, name) => tensorElemType(types.type(g, name)), report);
     model.invalidate();
     if (report.noOpRemoved + report.chainsShortened + report.duplicatesMerged === before) break;
   }
@@ -81,7 +82,7 @@ function foldGraph(graph: Graph, typeOf: (g: Graph, name: string) => number | un
     const x = inner?.input[0];
     if (inner && innerTo !== undefined && x) {
       const tx = typeOf(graph, x);
-      if (tx !== undefined && tx !== NON_TENSOR && tx !== D.STRING && innerTo !== D.STRING && isExactCast(tx, innerTo)) {
+      if (tx !== undefined && tx !== D.STRING && innerTo !== D.STRING && isExactCast(tx, innerTo)) {
         graph.setInput(node, 0, x);
         report.chainsShortened++;
         report.decisions.push({ graph: graph.path, node, action: 'rewired', reason: `reads ${x} directly: the Cast before it was exact` });

@@ -15,8 +15,6 @@ export type { DeadCodeReport } from './dead-code.js';
 export { identityPass, removeIdentities } from './identity.js';
 export type { IdentityReport } from './identity.js';
 export { toposortPass, toposortModel } from './toposort.js';
-export { inferValueTypes, NON_TENSOR } from './value-types.js';
-export type { ValueTypes, UnknownValueType } from './value-types.js';
 
 export const cleanupPasses: readonly PassFactory<never>[] = [
   deadCodePass, identityPass, castFoldPass, toposortPass, cleanupPass,

@@ -1,11 +1,11 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, createNode, createTensor, dtypeName, getAttribute, isDefaultDomain,
-  modelTensors, nodeLabel, removeAttribute, replaceTensorData, setAttribute, tensorByteSize, tensorDims,
+  DataType, ForgeError, ForgeErrorCode, createNode, createTensor, dtypeName, getAttribute, inferElemTypes, isDefaultDomain,
+  modelTensors, nodeLabel, removeAttribute, replaceTensorData, setAttribute, tensorByteSize, tensorDims, tensorElemType,
   toAttribute, toNumber,
-  type FunctionProto, type Graph, type GraphProto, type Model, type NodeDecision, type NodeProto, type TensorProto,
+  type ElemTypes, type FunctionProto, type Graph, type GraphProto, type Model, type NodeDecision, type NodeProto,
+  type TensorProto, type UnknownType,
 } from '@onnx-forge/core';
-import { NON_TENSOR, inferValueTypes, type UnknownValueType, type ValueTypes } from '../cleanup/value-types.js';
-import { CONTROL_FLOW_OPS, NON_TENSOR_OPS, inputSlot, opSignature, outputSlot, type OpSignature } from '../tables/op-signatures.js';
+import { CONTROL_FLOW_OPS, inputSlot, opSignature, outputSlot, type OpSignature } from '../tables/op-signatures.js';
 import { fp16KernelVerdict } from '../tables/fp16-support.js';
 import { tensorToFloat16, type ClampLimits } from './float16-data.js';
 import { resolveFp16Options, type Fp16Options } from './fp16-options.js';
@@ -40,7 +40,7 @@ export interface Fp16Report {
   decisions: NodeDecision[];
   warnings: string[];
   /** Values whose element type could not be found (their nodes are kept, never silently converted). */
-  unknownTypes: UnknownValueType[];
+  unknownTypes: UnknownType[];
 }
 
 type Kind = 'op' | 'cast' | 'constant' | 'control' | 'call';
@@ -149,10 +149,10 @@ export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, 
     report.bytesAfter = report.bytesBefore;
     return report;
   }
-  const types = inferValueTypes(model);
+  const types = inferElemTypes(model);
   report.unknownTypes = [...types.unknown];
   if (report.unknownTypes.length) {
-    const first = report.unknownTypes[0] as UnknownValueType;
+    const first = report.unknownTypes[0] as UnknownType;
     out.warn(`${report.unknownTypes.length} value(s) have no known element type (first: "${first.value}" in ${first.graph}: ${first.reason}); nodes whose float type depends on them stay float32`);
   }
   const run = new Fp16Run(model, opts, types, out, report);
@@ -176,7 +176,7 @@ class Fp16Run {
   constructor(
     private readonly model: Model,
     private readonly opts: Fp16Options,
-    private readonly types: ValueTypes,
+    private readonly types: ElemTypes,
     private readonly out: Fp16Sink,
     private readonly report: Fp16Report,
   ) {
@@ -201,9 +201,9 @@ class Fp16Run {
     return undefined;
   }
 
+  /** The element type before conversion: a dense or sparse tensor's; undefined for sequences and optionals. */
   private origType(graph: Graph, name: string): number | undefined {
-    const t = this.types.get(graph, name);
-    return t === NON_TENSOR ? undefined : t;
+    return tensorElemType(this.types.type(graph, name));
   }
 
   private isOverridableInput(g: Graph, name: string): boolean {
@@ -372,12 +372,12 @@ class Fp16Run {
     plan.sig = sig;
     const floatIo = node.input.some((_, i) => inType(i) === F32) || node.output.some((_, j) => outType(j) === F32);
 
-    if (isDefault && NON_TENSOR_OPS.has(op)) {
-      plan.reason = floatIo ? 'works on sequences or optionals, which stay float32' : 'no float32 values';
-      return plan;
-    }
     if (!sig) {
       plan.reason = floatIo ? `no type signature known for ${domain || 'ai.onnx'}.${op}: kept float32` : 'no float32 values';
+      return plan;
+    }
+    if (isDefault && sig.nonTensor) {
+      plan.reason = floatIo ? 'works on sequences or optionals, which stay float32' : 'no float32 values';
       return plan;
     }
     if (isDefault && op === 'Cast') {

@@ -1,11 +1,10 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, Model, definePass, float32ArrayToFloat16, onnx, tensorType,
-  type NodeProto, type OptionSpecs, type PassContext,
+  DataType, ForgeError, ForgeErrorCode, Model, definePass, float32ArrayToFloat16, inferElemTypes, onnx, tensorElemType,
+  tensorType, type NodeProto, type OptionSpecs, type PassContext,
 } from '@onnx-forge/core';
 import { RUNNER_SERVICE, type LoadedModel, type ModelRunner, type RunnerFeeds, type RunnerTensor } from '../runner.js';
 import { FP16_TARGETS, type Fp16Target } from '../tables/fp16-support.js';
 import { convertToFp16, type Fp16Report, type Fp16Sink } from './convert-to-fp16.js';
-import { inferValueTypes } from '../cleanup/value-types.js';
 import { runnerValues } from './runner-values.js';
 
 /** How output differences are measured (per output, per sample; the worst counts). */
@@ -297,8 +296,8 @@ async function measureSensitivity(runner: ModelRunner, original: Model, samples:
   const ref = original.clone();
   const values = exposed(ref);
   // The float32 model tells each value's type; values that are not float tensors are not measured.
-  const types = inferValueTypes(ref);
-  const floats = values.filter((v) => types.get(ref.graph, v) === DataType.FLOAT).slice(0, 4000);
+  const types = inferElemTypes(ref);
+  const floats = values.filter((v) => tensorElemType(types.type(ref.graph, v)) === DataType.FLOAT).slice(0, 4000);
   const addOutputs = (m: Model, type: (name: string) => number) => {
     for (const v of floats) m.graph.outputs.push(new onnx.ValueInfoProto({ name: v, type: tensorType(type(v)) }));
     m.graph.invalidate();
@@ -306,8 +305,8 @@ async function measureSensitivity(runner: ModelRunner, original: Model, samples:
   addOutputs(ref, () => DataType.FLOAT);
   const half = original.clone();
   convertToFp16(half, { target: o.target, keepIoTypes: o.keepIoTypes });
-  const halfTypes = inferValueTypes(half);
-  addOutputs(half, (v) => halfTypes.get(half.graph, v) ?? DataType.FLOAT);
+  const halfTypes = inferElemTypes(half);
+  addOutputs(half, (v) => tensorElemType(halfTypes.type(half.graph, v)) ?? DataType.FLOAT);
   const a = await runAll(runner, ref, samples, 'the float32 model with intermediate outputs');
   const b = await runAll(runner, half, samples.map((s) => feedsFor(half, s)), 'the float16 model with intermediate outputs');
   const err = new Map<string, number>();
