@@ -32,6 +32,7 @@ export {
   float32ToFloat16Bits, float16BitsToFloat32, float32ToBfloat16Bits, bfloat16BitsToFloat32, float32ArrayToFloat16,
   float16ArrayToFloat32, FLOAT16_MAX, FLOAT16_MIN_NORMAL, FLOAT16_MIN_SUBNORMAL,
 } from './numeric/float16.js';
+export { cosineSimilarity } from './numeric/cosine-similarity.js';
 
 export { ModelBuilder, GraphBuilder, irVersionForOpset } from './builder/model-builder.js';
 export type { ModelBuilderOptions, OpOptions, Dim, DTypeLike } from './builder/model-builder.js';

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { Rng } from '@onnx-forge/core';
+import { Rng, cosineSimilarity } from '@onnx-forge/core';
 
 /** Runs two model files on the same seeded float input and gives the cosine similarity of each output. */
 export async function compareOutputs(reference: string, candidate: string, input: { name: string; dims: number[] }): Promise<Record<string, number>> {
@@ -14,22 +14,10 @@ export async function compareOutputs(reference: string, candidate: string, input
     for (const name of Object.keys(ra)) {
       const x = Array.from((ra[name] as ort.Tensor).data as Float32Array);
       const y = Array.from((rb[name] as ort.Tensor).data as Float32Array, Number);
-      out[name] = cosine(x, y);
+      out[name] = cosineSimilarity(x, y);
     }
     return out;
   } finally {
     await Promise.all([a?.release(), b?.release()]);
   }
-}
-
-function cosine(x: readonly number[], y: readonly number[]): number {
-  let dot = 0;
-  let nx = 0;
-  let ny = 0;
-  for (let i = 0; i < x.length; i++) {
-    dot += (x[i] as number) * (y[i] as number);
-    nx += (x[i] as number) ** 2;
-    ny += (y[i] as number) ** 2;
-  }
-  return dot / Math.sqrt(nx * ny);
 }

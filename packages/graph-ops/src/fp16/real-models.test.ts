@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DataType, Model, Rng, modelTensors, tensorByteSize, type ValueInfoProto } from '@onnx-forge/core';
+import { DataType, Model, Rng, cosineSimilarity, modelTensors, tensorByteSize, type ValueInfoProto } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import type { RunnerFeeds, RunnerTensor } from '../runner.js';
 import { convertToFp16 } from './convert-to-fp16.js';
@@ -62,16 +62,13 @@ function seededFeeds(model: Model, name: string, seed: number, sr: bigint): Runn
 
 /** Cosine and relative L2 error of b against a. */
 function compare(a: number[], b: number[]): { cos: number; relL2: number } {
-  let dot = 0, na = 0, nb = 0, diff = 0;
+  let na = 0, diff = 0;
   for (let i = 0; i < a.length; i++) {
     const x = a[i] as number, y = b[i] as number;
-    dot += x * y;
     na += x * x;
-    nb += y * y;
     diff += (x - y) ** 2;
   }
-  if (na === 0 && nb === 0) return { cos: 1, relL2: 0 };
-  return { cos: dot / Math.sqrt(na * nb), relL2: Math.sqrt(diff / Math.max(na, 1e-30)) };
+  return { cos: cosineSimilarity(a, b), relL2: diff === 0 ? 0 : Math.sqrt(diff / Math.max(na, 1e-30)) };
 }
 
 async function outputsOver(runner: (typeof BACKENDS)[number]['runner'], bytes: Uint8Array, feedsList: RunnerFeeds[]): Promise<Map<string, number[]>> {

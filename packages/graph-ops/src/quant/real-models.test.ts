@@ -1,11 +1,11 @@
-import { Rng, readModel, type Model } from '@onnx-forge/core';
+import { Rng, cosineSimilarity, readModel, type Model } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRunner, RunnerFeeds } from '../runner.js';
 import { quantizeDynamic } from './int8-dynamic.js';
 import { quantizeStatic } from './int8-static.js';
 import { DEFAULT_OPS, type QuantOptions } from './quant-options.js';
-import { BACKENDS, cosine, load, minCosine, type Backend, type TestSession } from './testing/backends.js';
+import { BACKENDS, load, minCosine, type Backend, type TestSession } from './testing/backends.js';
 import {
   OWW_DIR, SILERO, classifierFeeds, decisionInputs, embeddingFeeds, melFeeds, melFrames, positiveScore, samplesFor, seededAudio,
 } from './testing/wakeword.js';
@@ -116,7 +116,7 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord model
         const got = await outputsOf(s, inputs);
         await s.release();
         const flat = (os: Record<string, Float32Array>[]) => Float32Array.from(os.flatMap((o) => [...(Object.values(o)[0] as Float32Array)]));
-        const c = cosine(flat(want), flat(got));
+        const c = cosineSimilarity(flat(want), flat(got));
         const same = got.filter((g, i) => decide(g) === decide(want[i] as Record<string, Float32Array>)).length;
         results.push({ model: name, mode, backend, cosine: c, bytes, decisions: `${same}/${inputs.length} same` });
         expect(got.map(decide)).toEqual(want.map(decide));

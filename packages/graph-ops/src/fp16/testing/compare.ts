@@ -1,3 +1,4 @@
+import { cosineSimilarity } from '@onnx-forge/core';
 import type { RunnerTensor } from '../../runner.js';
 import { runnerValues } from '../runner-values.js';
 
@@ -43,15 +44,5 @@ export function mismatch(actual: RunnerTensor, expected: RunnerTensor, rtol: num
 
 /** Cosine similarity of two runner tensors' values (1 when both are all zeros). */
 export function cosine(a: RunnerTensor, b: RunnerTensor): number {
-  const x = runnerValues(a) as number[];
-  const y = runnerValues(b) as number[];
-  let dot = 0, nx = 0, ny = 0;
-  for (let i = 0; i < x.length; i++) {
-    const p = x[i] as number, q = y[i] as number;
-    dot += p * q;
-    nx += p * p;
-    ny += q * q;
-  }
-  if (nx === 0 && ny === 0) return 1;
-  return dot / Math.sqrt(nx * ny);
+  return cosineSimilarity(runnerValues(a) as number[], runnerValues(b) as number[]);
 }

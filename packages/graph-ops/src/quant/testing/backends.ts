@@ -1,4 +1,4 @@
-import { Rng, type Model, type NodeProto } from '@onnx-forge/core';
+import { Rng, cosineSimilarity, type Model, type NodeProto } from '@onnx-forge/core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import type { RunnerFeeds, RunnerTensor } from '../../runner.js';
@@ -52,20 +52,6 @@ export async function runOnce(backend: Backend, bytes: Uint8Array, feeds: Runner
   }
 }
 
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  if (na === 0 && nb === 0) return 1;
-  return dot / Math.sqrt(na * nb);
-}
 
 /** Smallest cosine similarity over the outputs both runs produced. */
 export function minCosine(ref: Record<string, Float32Array>, got: Record<string, Float32Array>): number {
@@ -73,7 +59,7 @@ export function minCosine(ref: Record<string, Float32Array>, got: Record<string,
   for (const [k, v] of Object.entries(ref)) {
     const g = got[k];
     if (!g) return -1;
-    min = Math.min(min, cosine(v, g));
+    min = Math.min(min, cosineSimilarity(v, g));
   }
   return min;
 }
