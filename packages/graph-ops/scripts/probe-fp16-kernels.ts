@@ -26,7 +26,7 @@ import {
 } from '@onnx-forge/core';
 import { convertToFp16 } from '../src/fp16/convert-to-fp16.js';
 import { formatOpsets, type ProbedKernelTable, type ProbedOp } from '../src/tables/fp16-kernel-table.js';
-import { NODE_TEST_ROOT, listNodeTests, loadNodeTest } from '../src/fp16/testing/onnx-node-suite.js';
+import { NODE_TEST_ROOT, listNodeTests, loadNodeTest } from '../src/testing/onnx-node-suite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TABLE_FILE = resolve(here, '../src/tables/fp16-kernels-ort.ts');

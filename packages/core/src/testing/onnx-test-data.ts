@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeTensor } from '../codec/codec.js';
 import type { TensorProto } from '../proto/types.js';
@@ -25,6 +25,14 @@ export function findOnnxFiles(root: string): string[] {
   };
   walk(root);
   return out.sort();
+}
+
+/** Names of the test directories directly under `root` that hold a `model.onnx`, sorted (none when `root` is missing). */
+export function listTestDirs(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((n) => existsSync(join(root, n, 'model.onnx')))
+    .sort();
 }
 
 /**

@@ -1,8 +1,8 @@
 import { DataType, ForgeErrorCode, Model, ModelBuilder, PassManager, createNode, onnx } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
-import { runnerValues } from '../fp16/testing/compare.js';
-import { assertValid, f32, nodeRunner, nodesOf, runOnce } from '../fp16/testing/harness.js';
+import { runnerValues } from '../testing/compare.js';
+import { assertValid, f32, nodeRunner, nodesOf, runOnce } from '../testing/harness.js';
 import type { RunnerFeeds } from '../runner.js';
 import { foldCasts, isExactCast } from './cast-fold.js';
 import { eliminateDeadCode } from './dead-code.js';

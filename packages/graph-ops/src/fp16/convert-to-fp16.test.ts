@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
 import { convertToFp16 } from './convert-to-fp16.js';
 import { fp16Pass } from './fp16-pass.js';
-import { cosine } from './testing/compare.js';
-import { BACKENDS, assertValid, f32, isTopologicallySorted, nodeRunner, nodesOf, runOnce, seeded } from './testing/harness.js';
+import { cosine } from '../testing/compare.js';
+import { BACKENDS, assertValid, f32, isTopologicallySorted, nodeRunner, nodesOf, runOnce, seeded } from '../testing/harness.js';
 
 const F16 = DataType.FLOAT16;
 const F32 = DataType.FLOAT;

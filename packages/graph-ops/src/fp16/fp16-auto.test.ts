@@ -4,7 +4,7 @@ import { createBuiltinRegistry } from '../builtin-passes.js';
 import type { RunnerFeeds } from '../runner.js';
 import { autoMixedPrecision } from './fp16-auto.js';
 import { convertToFp16 } from './convert-to-fp16.js';
-import { assertValid, f32, nodeRunner, runOnce, seeded } from './testing/harness.js';
+import { assertValid, f32, nodeRunner, runOnce, seeded } from '../testing/harness.js';
 import { runnerValues } from './runner-values.js';
 
 /**

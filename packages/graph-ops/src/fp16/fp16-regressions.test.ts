@@ -7,8 +7,8 @@ import {
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { convertToFp16 } from './convert-to-fp16.js';
-import { cosine, runnerValues } from './testing/compare.js';
-import { BACKENDS, assertValid, f32, isTopologicallySorted, nodeRunner, nodesOf, runOnce, seeded } from './testing/harness.js';
+import { cosine, runnerValues } from '../testing/compare.js';
+import { BACKENDS, assertValid, f32, isTopologicallySorted, nodeRunner, nodesOf, runOnce, seeded } from '../testing/harness.js';
 
 /**
  * One test per known failure of the Python converters listed in ANCHORS.md (FP16 section): each

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { convertToFp16 } from './convert-to-fp16.js';
-import { BACKENDS, nodeRunner } from './testing/harness.js';
-import { NODE_TEST_ROOT } from './testing/onnx-node-suite.js';
-import { runNodeSuite, type SuiteResult } from './testing/node-suite-run.js';
+import { BACKENDS, nodeRunner } from '../testing/harness.js';
+import { NODE_TEST_ROOT } from '../testing/onnx-node-suite.js';
+import { runNodeSuite, type SuiteResult } from '../testing/node-suite-run.js';
 
 /**
  * The ONNX backend node tests (Debian libonnx-testdata, 932 tests): of the tests whose float32 model

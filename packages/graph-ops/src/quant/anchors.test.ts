@@ -11,7 +11,8 @@ import type { ModelRunner, RunnerFeeds } from '../runner.js';
 import { quantizeDynamic } from './int8-dynamic.js';
 import { quantizeStatic } from './int8-static.js';
 import { QUANT_TARGETS } from './target-forms.js';
-import { BACKENDS, minCosine, nodesOf, opTypes, runOnce } from './testing/backends.js';
+import { nodesOf, opTypes, runOnce } from '../testing/harness.js';
+import { ORT_BACKENDS, ORT_SESSIONS, minCosine } from '../testing/ort-sessions.js';
 
 /**
  * Regression tests for the INT8 failures of onnxruntime's Python quantizer listed in
@@ -77,10 +78,10 @@ describe('ANCHORS: forms the target runs (ConvInteger has no CUDA kernel; old on
     } else {
       expect(ops).toContain('ConvInteger');
       const weightType = target === 'cpu' ? DataType.INT8 : DataType.UINT8;
-      for (const n of nodesOf(model, 'ConvInteger')) expect(model.graph.initializer(n.input[1] as string)?.dataType).toBe(weightType);
+      for (const { node: n } of nodesOf(model, 'ConvInteger')) expect(model.graph.initializer(n.input[1] as string)?.dataType).toBe(weightType);
     }
-    const ref = await runOnce('node', fp32, image(3));
-    for (const backend of BACKENDS) expect(minCosine(ref, await runOnce(backend, model.encode(), image(3)))).toBeGreaterThanOrEqual(0.99);
+    const ref = await runOnce(ORT_SESSIONS.node, fp32, image(3));
+    for (const backend of ORT_BACKENDS) expect(minCosine(ref, await runOnce(ORT_SESSIONS[backend], model.encode(), image(3)))).toBeGreaterThanOrEqual(0.99);
   });
 
   it('per-channel ConvInteger always gets one scalar weight zero point (onnxruntime fails at run time on a per-channel one)', async () => {
@@ -88,10 +89,10 @@ describe('ANCHORS: forms the target runs (ConvInteger has no CUDA kernel; old on
       const model = cnn({ channels: [4], imageSize: 8 });
       const fp32 = model.encode();
       const report = quantizeDynamic(model, { target: 'cpu', ...options });
-      for (const n of nodesOf(model, 'ConvInteger')) expect(model.graph.initializer(n.input[3] as string)?.dims).toEqual([]);
+      for (const { node: n } of nodesOf(model, 'ConvInteger')) expect(model.graph.initializer(n.input[3] as string)?.dims).toEqual([]);
       if (options.symmetric === false) expect(report.nodes.find((d) => d.opType === 'Conv')?.reason).toMatch(/per-tensor: asymmetric per-channel/);
-      const ref = await runOnce('node', fp32, image(4));
-      for (const backend of BACKENDS) expect(minCosine(ref, await runOnce(backend, model.encode(), image(4)))).toBeGreaterThanOrEqual(0.99);
+      const ref = await runOnce(ORT_SESSIONS.node, fp32, image(4));
+      for (const backend of ORT_BACKENDS) expect(minCosine(ref, await runOnce(ORT_SESSIONS[backend], model.encode(), image(4)))).toBeGreaterThanOrEqual(0.99);
     }
   });
 
@@ -107,7 +108,7 @@ describe('ANCHORS: WebGPU rejects an int32 DequantizeLinear with a zero point', 
   it.each(QUANT_TARGETS)('target %s: int32 biases are dequantized with scale only (no zero point input)', async (target) => {
     const model = cnn({ channels: [4], imageSize: 8 });
     await quantizeStatic(model, runner, [image(1), image(2)], { target });
-    const int32Dq = nodesOf(model, 'DequantizeLinear').filter((n) => model.graph.initializer(n.input[0] as string)?.dataType === DataType.INT32);
+    const int32Dq = nodesOf(model, 'DequantizeLinear').map(({ node }) => node).filter((n) => model.graph.initializer(n.input[0] as string)?.dataType === DataType.INT32);
     expect(int32Dq.length).toBeGreaterThan(0);
     for (const n of int32Dq) expect(n.input.filter(Boolean)).toHaveLength(2);
   });
@@ -115,7 +116,7 @@ describe('ANCHORS: WebGPU rejects an int32 DequantizeLinear with a zero point', 
   it('dynamic quantization emits no int32 DequantizeLinear at all', () => {
     const model = cnn({ channels: [4], imageSize: 8 });
     quantizeDynamic(model, { target: 'webgpu' });
-    expect(nodesOf(model, 'DequantizeLinear').every((n) => model.graph.initializer(n.input[0] as string)?.dataType !== DataType.INT32)).toBe(true);
+    expect(nodesOf(model, 'DequantizeLinear').every(({ node: n }) => model.graph.initializer(n.input[0] as string)?.dataType !== DataType.INT32)).toBe(true);
   });
 });
 
@@ -128,7 +129,7 @@ describe('ANCHORS: models past protobuf\'s 2 GB limit go through external data',
       await writeModel(model, src, { externalData: { threshold: 256 } });
       expect(existsSync(`${src}.data`)).toBe(true);
       const feeds: RunnerFeeds = { x: { type: 'float32', dims: [2, 64], data: new Rng(5).fillNormalish(new Float32Array(128), 1) } };
-      const ref = await runOnce('node', model.encode(), feeds);
+      const ref = await runOnce(ORT_SESSIONS.node, model.encode(), feeds);
       const loaded = await readModel(src);
       quantizeDynamic(loaded);
       const out = join(dir, 'int8.onnx');

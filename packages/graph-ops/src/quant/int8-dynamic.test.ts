@@ -11,7 +11,8 @@ import { int8Dynamic, quantizeDynamic } from './int8-dynamic.js';
 import type { DynamicQuantOptions } from './quant-options.js';
 import { floatTensorNotes } from './quant-report.js';
 import { modelInputSpecs } from './samples/validate-feeds.js';
-import { BACKENDS, minCosine, nodesOf, opTypes, runOnce, seededFeeds } from './testing/backends.js';
+import { nodesOf, opTypes, runOnce } from '../testing/harness.js';
+import { ORT_BACKENDS, ORT_SESSIONS, minCosine, seededFeeds } from '../testing/ort-sessions.js';
 
 const rng = new Rng(2024);
 const w = (n: number, std = 0.3) => rng.fillNormalish(new Float32Array(n), std);
@@ -105,9 +106,9 @@ describe('int8-dynamic on builder models, run in onnxruntime-node and onnxruntim
       // Scales and zero points outweigh the savings only on toy weights.
       if (report.bytesBefore > 4096) expect(report.bytesAfter).toBeLessThan(report.bytesBefore * 0.5);
       const feeds = feedsFor(c, model, 7);
-      const ref = await runOnce('node', fp32, feeds);
-      for (const backend of BACKENDS) {
-        const got = await runOnce(backend, bytes, feeds);
+      const ref = await runOnce(ORT_SESSIONS.node, fp32, feeds);
+      for (const backend of ORT_BACKENDS) {
+        const got = await runOnce(ORT_SESSIONS[backend], bytes, feeds);
         expect(minCosine(ref, got), `${backend}`).toBeGreaterThanOrEqual(0.99);
       }
       const ops = opTypes(model);
@@ -118,7 +119,7 @@ describe('int8-dynamic on builder models, run in onnxruntime-node and onnxruntim
         expect(ops).not.toContain('DynamicQuantizeLinear');
       }
       if (target === 'any' || target === 'wasm') {
-        for (const n of nodesOf(model, 'ConvInteger')) expect(model.graph.resolveInitializer(n.input[1] as string)?.tensor.dataType).toBe(DataType.UINT8);
+        for (const { node: n } of nodesOf(model, 'ConvInteger')) expect(model.graph.resolveInitializer(n.input[1] as string)?.tensor.dataType).toBe(DataType.UINT8);
       }
     });
   });
@@ -147,7 +148,7 @@ describe('int8-dynamic forms', () => {
     const model = gemmModel({ transA: 1, transB: 1, alpha: 0.5, beta: 2 });
     const report = quantizeDynamic(model, {});
     expect(opTypes(model)).not.toContain('Gemm');
-    const mmi = nodesOf(model, 'MatMulInteger')[0];
+    const mmi = nodesOf(model, 'MatMulInteger')[0]?.node;
     expect(model.graph.resolveInitializer(mmi?.input[1] as string)?.tensor.dims.map(Number)).toEqual([16, 8]);
     expect(report.nodes.find((d) => d.opType === 'Gemm')?.reason).toMatch(/alpha 0.5 folded/);
   });

@@ -5,7 +5,8 @@ import type { ModelRunner, RunnerFeeds } from '../runner.js';
 import { int8Static, quantizeStatic } from './int8-static.js';
 import type { StaticQuantOptions } from './quant-options.js';
 import { modelInputSpecs } from './samples/validate-feeds.js';
-import { BACKENDS, load, minCosine, nodesOf, opTypes, seededFeeds } from './testing/backends.js';
+import { nodesOf, opTypes } from '../testing/harness.js';
+import { ORT_BACKENDS, load, minCosine, seededFeeds } from '../testing/ort-sessions.js';
 
 // OrtRunner matches ModelRunner structurally except for its looser tensor `type: string`.
 const runner = new OrtRunner() as unknown as ModelRunner;
@@ -47,7 +48,7 @@ describe('int8-static (QDQ) on a CNN', () => {
     expect(report.quantized).toBe(5);
     expect(report.stats).toMatchObject({ calibrationBatches: 8, calibration: options.calibration ?? 'minmax' });
     const bytes = model.encode();
-    for (const backend of BACKENDS) expect(await agreement(fp32, bytes, held(4, image), backend), backend).toBeGreaterThanOrEqual(0.99);
+    for (const backend of ORT_BACKENDS) expect(await agreement(fp32, bytes, held(4, image), backend), backend).toBeGreaterThanOrEqual(0.99);
     const ops = opTypes(model);
     expect(ops).toContain('QuantizeLinear');
     // A Relu follows every Conv. It folds into the output quantization (unless keepRelu) where the
@@ -59,7 +60,7 @@ describe('int8-static (QDQ) on a CNN', () => {
     const model = cnn({ channels: [4], imageSize: 8 });
     await quantizeStatic(model, runner, calib(4, (s) => image(s, 8)), { perChannel: true });
     const g = model.graph;
-    const biasDq = nodesOf(model, 'DequantizeLinear').filter((n) => g.initializer(n.input[0] as string)?.dataType === DataType.INT32);
+    const biasDq = nodesOf(model, 'DequantizeLinear').map(({ node }) => node).filter((n) => g.initializer(n.input[0] as string)?.dataType === DataType.INT32);
     expect(biasDq).toHaveLength(3);
     for (const dq of biasDq) {
       expect(dq.input).toHaveLength(2);
@@ -108,7 +109,7 @@ describe('int8-static on other structures', () => {
     const fp32 = model.encode();
     const report = await quantizeStatic(model, runner, calib(6, feeds), { perChannel: true });
     expect(report.nodes.filter((d) => d.opType === 'MatMul' && /both inputs activations/.test(d.reason))).toHaveLength(2);
-    for (const backend of BACKENDS) expect(await agreement(fp32, model.encode(), held(3, feeds), backend)).toBeGreaterThanOrEqual(0.99);
+    for (const backend of ORT_BACKENDS) expect(await agreement(fp32, model.encode(), held(3, feeds), backend)).toBeGreaterThanOrEqual(0.99);
   });
 
   it('Gemm with alpha != 1 keeps its bias float and says why', async () => {

@@ -5,10 +5,10 @@ import type { ModelRunner, RunnerFeeds } from '../runner.js';
 import { quantizeDynamic } from './int8-dynamic.js';
 import { quantizeStatic } from './int8-static.js';
 import { DEFAULT_OPS, type QuantOptions } from './quant-options.js';
-import { BACKENDS, load, minCosine, type Backend, type TestSession } from './testing/backends.js';
+import { ORT_BACKENDS, load, minCosine, type Backend, type TestSession } from '../testing/ort-sessions.js';
 import {
   OWW_DIR, SILERO, classifierFeeds, decisionInputs, embeddingFeeds, melFeeds, melFrames, positiveScore, samplesFor, seededAudio,
-} from './testing/wakeword.js';
+} from '../testing/wakeword.js';
 
 /**
  * The packaged real models: openWakeWord (melspectrogram, embedding CNN, keyword classifiers) and
@@ -60,7 +60,7 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord model
     const ref = await outputsOf(mel, [11, 12, 13].map((s) => melFeeds(seededAudio(s, 12560))));
     const q = fp32.clone();
     const bytes = await quantize(q, mode, [1, 2, 3, 4].map((s) => melFeeds(seededAudio(s, 12560))));
-    for (const backend of BACKENDS) {
+    for (const backend of ORT_BACKENDS) {
       const s = await load(backend, q.encode());
       const got = await outputsOf(s, [11, 12, 13].map((x) => melFeeds(seededAudio(x, 12560))));
       await s.release();
@@ -78,7 +78,7 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord model
     const ref = await outputsOf(emb, held);
     const q = fp32.clone();
     const bytes = await quantize(q, mode, calibration);
-    for (const backend of BACKENDS) {
+    for (const backend of ORT_BACKENDS) {
       const s = await load(backend, q.encode());
       const got = await outputsOf(s, held);
       await s.release();
@@ -111,7 +111,7 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord model
       expect(new Set(want.map(decide)).size).toBeGreaterThan(1);
       const q = fp32.clone();
       const bytes = await quantize(q, mode, calibration);
-      for (const backend of BACKENDS) {
+      for (const backend of ORT_BACKENDS) {
         const s = await load(backend, q.encode());
         const got = await outputsOf(s, inputs);
         await s.release();
@@ -172,7 +172,7 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on Silero VAD (Conv insid
     const q = fp32.clone();
     const bytes = await quantize(q, mode, calibration, options);
     if ('ops' in options) expect(q.encode().length).toBeLessThan(fp32.encode().length * 0.35);
-    for (const backend of BACKENDS) {
+    for (const backend of ORT_BACKENDS) {
       const s = await load(backend, q.encode());
       const got = await stream(s, chunks(5, 12));
       await s.release();

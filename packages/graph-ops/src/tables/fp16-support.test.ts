@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { transformerEncoder } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { convertToFp16 } from '../fp16/convert-to-fp16.js';
-import { assertValid } from '../fp16/testing/harness.js';
+import { assertValid } from '../testing/harness.js';
 import { formatOpsets, parseOpsets } from './fp16-kernel-table.js';
 import { ORT_FP16_PROBED } from './fp16-kernels-ort.js';
 import { fp16KernelVerdict } from './fp16-support.js';

