@@ -1,33 +1,9 @@
 import { ForgeError, ForgeErrorCode } from './errors.js';
+import { TensorProto_DataType } from './proto/types.js';
 
-/** ONNX tensor element types (TensorProto.DataType). */
-export const DataType = {
-  UNDEFINED: 0,
-  FLOAT: 1,
-  UINT8: 2,
-  INT8: 3,
-  UINT16: 4,
-  INT16: 5,
-  INT32: 6,
-  INT64: 7,
-  STRING: 8,
-  BOOL: 9,
-  FLOAT16: 10,
-  DOUBLE: 11,
-  UINT32: 12,
-  UINT64: 13,
-  COMPLEX64: 14,
-  COMPLEX128: 15,
-  BFLOAT16: 16,
-  FLOAT8E4M3FN: 17,
-  FLOAT8E4M3FNUZ: 18,
-  FLOAT8E5M2: 19,
-  FLOAT8E5M2FNUZ: 20,
-  UINT4: 21,
-  INT4: 22,
-  FLOAT4E2M1: 23,
-} as const;
-export type DataType = (typeof DataType)[keyof typeof DataType];
+/** ONNX tensor element types (TensorProto.DataType), as generated from the package's onnx.proto. */
+export const DataType = TensorProto_DataType;
+export type DataType = TensorProto_DataType;
 
 /** Short lower-case names, as numpy and onnxruntime-web spell them. */
 export type DTypeName =
