@@ -1,9 +1,8 @@
 import { ForgeError, ForgeErrorCode, definePass, type Model, type PassContext } from '@onnx-forge/core';
 import { dynamicConv, dynamicGemm, dynamicMatMul } from './dynamic-rewrites.js';
-import { selectNode } from './node-selection.js';
 import { quantOptionSpecs, type DynamicQuantOptions, type QuantOptions } from './quant-options.js';
 import { recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
-import { assertSomethingQuantized, assertValid, buildReport, countUncovered } from './quant-run.js';
+import { admitNode, assertSomethingQuantized, assertValid, buildReport } from './quant-run.js';
 import { QuantSession } from './quant-session.js';
 import { quantizeGather, quantizeRecurrent } from './weight-forms.js';
 
@@ -34,18 +33,7 @@ export function runDynamic(model: Model, options: QuantOptions, ctx: PassContext
         if (ctx.signal?.aborted) throw new ForgeError(ForgeErrorCode.CANCELLED, 'int8-dynamic cancelled');
         ctx.progress(done, total, node.name);
       }
-      const sel = selectNode(node, options);
-      if (!sel.ok) {
-        if (sel.applicable) s.rec.skipped(graph, node, sel.reason);
-        else s.rec.notApplicable(graph, node, sel.reason);
-        countUncovered(s, graph, node);
-        continue;
-      }
-      if (graph.isFunction) {
-        s.rec.skipped(graph, node, 'inside a model-local function, which cannot hold initializers for the quantized weights');
-        countUncovered(s, graph, node);
-        continue;
-      }
+      if (!admitNode(s, graph, node, options)) continue;
       switch (node.opType) {
         case 'MatMul': dynamicMatMul(s, graph, node); break;
         case 'Gemm': dynamicGemm(s, graph, node); break;

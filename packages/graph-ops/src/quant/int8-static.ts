@@ -5,9 +5,8 @@ import {
 import { RUNNER_SERVICE, type ModelRunner } from '../runner.js';
 import { collectRanges, type SampleSource } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
-import { assertSomethingQuantized, assertValid, buildReport, countUncovered } from './quant-run.js';
+import { admitNode, assertSomethingQuantized, assertValid, buildReport } from './quant-run.js';
 import { feedsLog } from './log-sensitivity.js';
-import { selectNode } from './node-selection.js';
 import { zeroPointArray } from './quant-graph.js';
 import { staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
 import { computeQuantParams, quantType, type QuantParams } from './quant-params.js';
@@ -52,18 +51,7 @@ export async function runStatic(model: Model, options: StaticQuantOptions, ctx: 
   const later: (() => void)[] = [];
   for (const graph of graphs) {
     for (const node of [...graph.nodes]) {
-      const sel = selectNode(node, options);
-      if (!sel.ok) {
-        if (sel.applicable) s.rec.skipped(graph, node, sel.reason);
-        else s.rec.notApplicable(graph, node, sel.reason);
-        countUncovered(s, graph, node);
-        continue;
-      }
-      if (graph.isFunction) {
-        s.rec.skipped(graph, node, 'inside a model-local function, which cannot hold initializers for the quantized weights');
-        countUncovered(s, graph, node);
-        continue;
-      }
+      if (!admitNode(s, graph, node, options)) continue;
       if (node.opType === 'Gather') {
         later.push(() => quantizeGather(s, graph, node));
       } else if (node.opType === 'LSTM' || node.opType === 'GRU') {

@@ -3,6 +3,8 @@ import {
   type Graph, type Model, type NodeProto,
 } from '@onnx-forge/core';
 import { floatTensorNotes, type recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
+import { selectNode } from './node-selection.js';
+import type { QuantOptions } from './quant-options.js';
 import type { QuantSession } from './quant-session.js';
 
 /** Steps both INT8 passes share around their rewrites: coverage, the nothing-done check, the report. */
@@ -16,6 +18,27 @@ export function countUncovered(s: QuantSession, graph: Graph, node: NodeProto): 
   if (index === undefined || node.domain) return;
   const ref = s.constant(graph, node.input[index] ?? '');
   if (ref && ref.tensor.dataType === DataType.FLOAT) s.rec.weight(s.coverageKey(ref), tensorElementCount(ref.tensor));
+}
+
+/**
+ * Whether a pass may rewrite `node`: the options select it and it is outside a model-local function
+ * (which cannot hold the quantized weights' initializers). When not, the node gets its decision with
+ * the reason and its weight counts as uncovered.
+ */
+export function admitNode(s: QuantSession, graph: Graph, node: NodeProto, options: QuantOptions): boolean {
+  const sel = selectNode(node, options);
+  if (!sel.ok) {
+    if (sel.applicable) s.rec.skipped(graph, node, sel.reason);
+    else s.rec.notApplicable(graph, node, sel.reason);
+    countUncovered(s, graph, node);
+    return false;
+  }
+  if (graph.isFunction) {
+    s.rec.skipped(graph, node, 'inside a model-local function, which cannot hold initializers for the quantized weights');
+    countUncovered(s, graph, node);
+    return false;
+  }
+  return true;
 }
 
 /** Fails with FORGE_NOTHING_TO_DO when no node was quantized, saying why the candidates were not. */
