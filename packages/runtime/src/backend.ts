@@ -1,3 +1,4 @@
+import type { SessionOptions } from './session-options.js';
 import type { OutputTensor, TensorLike, ValueInfo } from './types.js';
 
 /**
@@ -13,18 +14,15 @@ export function providerName(p: ProviderConfig): string {
   return typeof p === 'string' ? p : p.name;
 }
 
-/** The session options handed to onnxruntime (already validated; execution providers added per attempt). */
-export interface OrtSessionOptions {
-  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
-  intraOpNumThreads?: number;
-  interOpNumThreads?: number;
-  executionMode?: 'sequential' | 'parallel';
-  enableCpuMemArena?: boolean;
-  enableMemPattern?: boolean;
-  optimizedModelFilePath?: string;
-  externalData?: { path: string; data: Uint8Array }[];
-  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
-  extra?: Record<string, unknown>;
+/**
+ * The session options handed to onnxruntime: those of the user's SessionOptions onnxruntime itself
+ * reads (already validated), plus the execution providers of one attempt.
+ */
+export interface OrtSessionOptions extends Pick<
+  SessionOptions,
+  | 'graphOptimizationLevel' | 'intraOpNumThreads' | 'interOpNumThreads' | 'executionMode' | 'enableCpuMemArena'
+  | 'enableMemPattern' | 'optimizedModelFilePath' | 'externalData' | 'logSeverityLevel' | 'extra'
+> {
   executionProviders?: ProviderConfig[];
 }
 
@@ -76,4 +74,28 @@ export function toValueInfo(names: readonly string[], metadata: readonly unknown
     const shape = m.shape && m.shape.length > 0 ? m.shape.map((d) => (typeof d === 'number' && d < 0 ? '' : d)) : undefined;
     return { name, type: m.type as ValueInfo['type'], shape };
   });
+}
+
+/** What the InferenceSession of both onnxruntime builds offers (their types differ only in the Tensor class). */
+export interface OrtInferenceSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly unknown[];
+  readonly outputMetadata: readonly unknown[];
+  run(feeds: never, fetches: never): Promise<unknown>;
+  run(feeds: never): Promise<unknown>;
+  release(): Promise<void>;
+}
+
+/** An onnxruntime-node or onnxruntime-web session as the runtime's BackendSession. */
+export function wrapSession(session: OrtInferenceSession): BackendSession {
+  const run = session.run.bind(session) as (feeds: Record<string, unknown>, fetches?: readonly string[]) => Promise<unknown>;
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    inputMetadata: toValueInfo(session.inputNames, session.inputMetadata),
+    outputMetadata: toValueInfo(session.outputNames, session.outputMetadata),
+    run: (feeds, fetches) => (fetches ? run(feeds, fetches) : run(feeds)) as Promise<Record<string, OutputTensor>>,
+    release: () => session.release(),
+  };
 }

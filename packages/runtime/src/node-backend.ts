@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as OrtNode from 'onnxruntime-node';
-import { type BackendSession, type OrtSessionOptions, type ProviderConfig, type ProviderFeatures, type RuntimeBackend, providerName, toValueInfo } from './backend.js';
+import { type BackendSession, type OrtSessionOptions, type ProviderConfig, type ProviderFeatures, type RuntimeBackend, providerName, wrapSession } from './backend.js';
 import { probeModel } from './probe-model.js';
-import type { OutputTensor, TensorLike } from './types.js';
+import type { TensorLike } from './types.js';
 
 /**
  * onnxruntime-node. Measured on onnxruntime-node 1.30 (Linux, no GPU): `cuda` rejects at create with
@@ -114,18 +114,6 @@ class NodeBackend implements RuntimeBackend {
     }
     return { fp16Native: false };
   }
-}
-
-export function wrapSession(session: OrtNode.InferenceSession): BackendSession {
-  return {
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    inputMetadata: toValueInfo(session.inputNames, session.inputMetadata),
-    outputMetadata: toValueInfo(session.outputNames, session.outputMetadata),
-    run: (feeds, fetches) =>
-      (fetches ? session.run(feeds as OrtNode.InferenceSession.FeedsType, fetches) : session.run(feeds as OrtNode.InferenceSession.FeedsType)) as unknown as Promise<Record<string, OutputTensor>>,
-    release: () => session.release(),
-  };
 }
 
 const instances = new Map<string, NodeBackend>();

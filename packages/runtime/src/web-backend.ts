@@ -1,8 +1,8 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import type * as OrtWeb from 'onnxruntime-web';
-import { type BackendSession, type OrtSessionOptions, type ProviderConfig, type ProviderFeatures, type RuntimeBackend, providerName, toValueInfo } from './backend.js';
+import { type BackendSession, type OrtSessionOptions, type ProviderConfig, type ProviderFeatures, type RuntimeBackend, providerName, wrapSession } from './backend.js';
 import { probeModel } from './probe-model.js';
-import type { OutputTensor, TensorLike } from './types.js';
+import type { TensorLike } from './types.js';
 
 /**
  * onnxruntime-web: WebAssembly everywhere, plus WebGPU/WebNN/WebGL in browsers that have them. Its
@@ -91,15 +91,7 @@ class WebBackend implements RuntimeBackend {
     const opts = options as OrtWeb.InferenceSession.SessionOptions;
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
     initialized = true;
-    return {
-      inputNames: session.inputNames,
-      outputNames: session.outputNames,
-      inputMetadata: toValueInfo(session.inputNames, session.inputMetadata),
-      outputMetadata: toValueInfo(session.outputNames, session.outputMetadata),
-      run: (feeds, fetches) =>
-        (fetches ? session.run(feeds as OrtWeb.InferenceSession.FeedsType, fetches) : session.run(feeds as OrtWeb.InferenceSession.FeedsType)) as unknown as Promise<Record<string, OutputTensor>>,
-      release: () => session.release(),
-    };
+    return wrapSession(session);
   }
 
   toTensor(t: TensorLike): unknown {
