@@ -6,7 +6,7 @@ import { toClampedNumber } from '../ir/int64.js';
 import { type ElemTypes, inferElemTypes } from '../infer/infer-elem-types.js';
 import { type ValueType, formatValueType, valueTypeOf } from '../infer/value-type.js';
 import { getOpSchema, knownDomains, opSchemaVersions } from '../ops/get-op-schema.js';
-import { canonicalDomain, type FormalParam } from '../ops/op-schema.js';
+import { canonicalDomain, paramAt, type FormalParam } from '../ops/op-schema.js';
 import { nodeLabel } from '../pass/pass-context.js';
 import type { FunctionProto, NodeProto } from '../proto/types.js';
 import { CheckCode, type CheckProblem } from './problem.js';
@@ -76,16 +76,6 @@ function checkDeclared(graph: Graph, types: ElemTypes, problems: CheckProblem[])
     const where = producer ? `${nodeLabel(producer)} produces ${formatValueType(inferred)}` : `it is ${formatValueType(inferred)}`;
     push(problems, graph, CheckCode.TYPE_MISMATCH, `"${v.name}" is declared ${formatValueType(d)} but ${where}`, producer, v.name);
   }
-}
-
-function paramAt(params: readonly FormalParam[], i: number): FormalParam | undefined {
-  let k = 0;
-  for (const p of params) {
-    if (p.option === 'variadic') return p;
-    if (k === i) return p;
-    k++;
-  }
-  return undefined;
 }
 
 function checkNode(

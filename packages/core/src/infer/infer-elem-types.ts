@@ -3,7 +3,7 @@ import type { Graph } from '../ir/graph.js';
 import { toClampedNumber } from '../ir/int64.js';
 import { isDefaultDomain, type Model } from '../ir/model.js';
 import { getOpSchema } from '../ops/get-op-schema.js';
-import { canonicalDomain, type OpSchema } from '../ops/op-schema.js';
+import { canonicalDomain, paramAt, type OpSchema } from '../ops/op-schema.js';
 import { nodeLabel } from '../pass/pass-context.js';
 import type { AttributeProto, FunctionProto, GraphProto, NodeProto } from '../proto/types.js';
 import { OUTPUT_RULES, type RuleContext } from './op-rules.js';
@@ -381,15 +381,6 @@ function attrKey(a: AttributeProto): string {
 function bindOutputs(schema: OpSchema, node: NodeProto, inputs: readonly (ValueType | undefined)[]): { types: (ValueType | undefined)[]; reasons: (string | undefined)[] } {
   const bound = new Map<string, ValueType>();
   const untyped: string[] = [];
-  const paramAt = (params: OpSchema['inputs'], i: number) => {
-    let k = 0;
-    for (const p of params) {
-      if (p.option === 'variadic') return p;
-      if (k === i) return p;
-      k++;
-    }
-    return undefined;
-  };
   for (let i = 0; i < node.input.length; i++) {
     if (!node.input[i]) continue;
     const p = paramAt(schema.inputs, i);

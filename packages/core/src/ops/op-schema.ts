@@ -58,3 +58,14 @@ export interface OpSchema {
 export function canonicalDomain(domain: string | null | undefined): string {
   return !domain || domain === 'ai.onnx' ? '' : domain;
 }
+
+/** The formal parameter that actual input or output `i` binds to: a trailing variadic takes every later one. */
+export function paramAt(params: readonly FormalParam[], i: number): FormalParam | undefined {
+  let k = 0;
+  for (const p of params) {
+    if (p.option === 'variadic') return p;
+    if (k === i) return p;
+    k++;
+  }
+  return undefined;
+}
