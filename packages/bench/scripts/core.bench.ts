@@ -13,18 +13,19 @@
  * The model is cached under .bench-cache/core/, keyed by its parameters and a hash of the builder's
  * sources; results go to .bench-cache/results/core.json.
  */
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BERT_BASE, decodeModel, encodeModel, encodeModelChunks, readModel, writeModel } from '@onnx-forge/core';
-import { ensureBertModel } from '../src/bert-model.js';
+import { BENCH_CACHE, ensureBertModel } from '../src/bert-model.js';
+import { parseBenchOptions } from '../src/bench-options.js';
+import { type Metric, metTarget, metricTable } from '../src/format-table.js';
 import { reportResult, runIsolated } from '../src/isolate.js';
+import { saveResult, targetsLine } from '../src/save-result.js';
 import { median } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), '../../..');
-const CACHE = join(ROOT, '.bench-cache');
 /** Decimal megabytes, as model sizes are usually quoted (BERT-base: "440 MB"). */
 const MB = 1e6;
 
@@ -82,35 +83,6 @@ async function scenario(name: string, args: string[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------------
 // Orchestration.
 
-interface Options {
-  reps: number;
-  seed: number;
-  strict: boolean;
-}
-
-function parseOptions(argv: string[]): Options {
-  const o: Options = { reps: 5, seed: 42, strict: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--reps') o.reps = Math.max(1, Number(argv[++i]));
-    else if (a === '--seed') o.seed = Number(argv[++i]);
-    else if (a === '--strict') o.strict = true;
-    else throw new Error(`unknown option ${a} (use --reps N, --seed N, --strict)`);
-  }
-  if (!Number.isFinite(o.reps) || !Number.isInteger(o.seed)) throw new Error('--reps and --seed take integers');
-  return o;
-}
-
-
-
-
-interface Metric {
-  label: string;
-  unit: 's' | 'MB' | '×';
-  samples: number[];
-  target?: number;
-}
-
 async function repeat<T extends Record<string, unknown>>(reps: number, args: string[]): Promise<(T & { peakRssBytes: number })[]> {
   const out: (T & { peakRssBytes: number })[] = [];
   for (let i = 0; i < reps; i++) out.push(await runIsolated<T>(SCRIPT, args, { timeoutMs: 300_000 }));
@@ -118,11 +90,11 @@ async function repeat<T extends Record<string, unknown>>(reps: number, args: str
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = parseBenchOptions(process.argv.slice(2), { reps: 5, seed: 42, strict: false });
   const model = await ensureBertModel(o.seed);
   const size = model.bytes;
   process.stdout.write(`model: ${model.path} (${(size / MB).toFixed(1)} MB); ${o.reps} repetitions, each in a fresh process\n`);
-  const out = join(CACHE, 'core', 'write-target.onnx');
+  const out = join(BENCH_CACHE, 'core', 'write-target.onnx');
 
   const baseline = await repeat<{ rssBytes: number }>(o.reps, ['--scenario', 'baseline']);
   const decode = await repeat<{ readMs: number; decodeMs: number }>(o.reps, ['--scenario', 'decode', model.path]);
@@ -141,18 +113,9 @@ async function main(): Promise<void> {
     processBaselineRss: { label: 'process baseline RSS (node+tsx+core)', unit: 'MB', samples: baseline.map((r) => r.peakRssBytes / MB) },
   };
 
-  const rows = Object.values(metrics).map((m) => {
-    const med = median(m.samples);
-    const fmt = (v: number) => (m.unit === 'MB' ? v.toFixed(0) : m.unit === '×' ? v.toFixed(3) : v.toFixed(3));
-    const verdict = m.target === undefined ? '' : med < m.target ? 'ok' : 'MISSED';
-    return [m.label, `${fmt(med)} ${m.unit}`, `${fmt(Math.min(...m.samples))}–${fmt(Math.max(...m.samples))}`, m.target === undefined ? '' : `< ${m.target} ${m.unit}`, verdict];
-  });
-  const head = ['metric', 'median', 'range', 'target', ''];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
-  process.stdout.write(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`);
+  process.stdout.write(`\n${metricTable(Object.values(metrics))}\n`);
 
-  const missed = Object.entries(metrics).filter(([, m]) => m.target !== undefined && !(median(m.samples) < m.target)).map(([k]) => k);
+  const missed = Object.entries(metrics).filter(([, m]) => metTarget(m) === false).map(([k]) => k);
   const result = {
     topic: 'core',
     date: new Date().toISOString(),
@@ -160,14 +123,12 @@ async function main(): Promise<void> {
     model: { path: model.path, bytes: size, seed: o.seed, params: BERT_BASE, ...(model.built ? { built: model.built } : {}) },
     repetitions: o.reps,
     metrics: Object.fromEntries(
-      Object.entries(metrics).map(([k, m]) => [k, { label: m.label, unit: m.unit, median: median(m.samples), samples: m.samples, target: m.target, met: m.target === undefined ? undefined : median(m.samples) < m.target }]),
+      Object.entries(metrics).map(([k, m]) => [k, { label: m.label, unit: m.unit, median: median(m.samples), samples: m.samples, target: m.target, met: metTarget(m) }]),
     ),
     missed,
   };
-  mkdirSync(join(CACHE, 'results'), { recursive: true });
-  const file = join(CACHE, 'results', 'core.json');
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`\n${missed.length ? `targets missed: ${missed.join(', ')}` : 'all targets met'}; results in ${file}\n`);
+  const file = saveResult('core', result);
+  process.stdout.write(`\n${targetsLine(missed, file)}\n`);
   if (o.strict && missed.length) process.exitCode = 1;
 }
 

@@ -16,19 +16,20 @@
  * The model is shared with the core benchmark: .bench-cache/core/<parameters>-seed<N>-<builder hash>.onnx
  * (built here when absent). Results go to .bench-cache/results/fp16.json.
  */
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BERT_BASE, DataType, Model, Rng, kernelBackend, readModel, writeModel } from '@onnx-forge/core';
 import { convertToFp16 } from '@onnx-forge/graph-ops';
-import { bertModelKey, ensureBertModel } from '../src/bert-model.js';
+import { BENCH_CACHE, bertModelKey, ensureBertModel } from '../src/bert-model.js';
+import { parseBenchOptions } from '../src/bench-options.js';
+import { type Metric, metricTable } from '../src/format-table.js';
 import { processCpuMs, reportResult, runIsolated } from '../src/isolate.js';
+import { saveResult, targetsLine } from '../src/save-result.js';
 import { cosineSimilarity, median } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), '../../..');
-const CACHE = join(ROOT, '.bench-cache');
 const MB = 1e6;
 const TARGET_S = 2;
 const TARGET_RSS_MB = 1200;
@@ -96,28 +97,6 @@ async function scenario(name: string, args: string[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------------
 // Orchestration.
 
-interface Options {
-  reps: number;
-  seed: number;
-  strict: boolean;
-}
-
-function parseOptions(argv: string[]): Options {
-  const o: Options = { reps: 3, seed: 42, strict: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--reps') o.reps = Math.max(1, Number(argv[++i]));
-    else if (a === '--seed') o.seed = Number(argv[++i]);
-    else if (a === '--strict') o.strict = true;
-    else throw new Error(`unknown option ${a} (use --reps N, --seed N, --strict)`);
-  }
-  if (!Number.isFinite(o.reps) || !Number.isInteger(o.seed)) throw new Error('--reps and --seed take integers');
-  return o;
-}
-
-
-
-
 interface ConvertResult extends Record<string, unknown> {
   readMs: number;
   convertMs: number;
@@ -131,9 +110,9 @@ interface ConvertResult extends Record<string, unknown> {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = parseBenchOptions(process.argv.slice(2), { reps: 3, seed: 42, strict: false });
   const model = (await ensureBertModel(o.seed)).path;
-  const out = join(CACHE, 'fp16', `${bertModelKey(o.seed)}-fp16.onnx`);
+  const out = join(BENCH_CACHE, 'fp16', `${bertModelKey(o.seed)}-fp16.onnx`);
   mkdirSync(dirname(out), { recursive: true });
   process.stdout.write(`model: ${model} (${(statSync(model).size / MB).toFixed(1)} MB); ${o.reps} repetitions, each in a fresh process\n`);
 
@@ -142,21 +121,16 @@ async function main(): Promise<void> {
   for (let i = 0; i < o.reps; i++) runs.push(await runIsolated<ConvertResult>(SCRIPT, ['--scenario', 'convert', model, out], { timeoutMs: 300_000 }));
   const accuracy = await runIsolated<{ cosine: number; maxAbsDiff: number; float16Initializers: number; initializers: number }>(SCRIPT, ['--scenario', 'accuracy', model, out], { timeoutMs: 300_000 });
 
-  const rows: [string, number[], string, number | undefined][] = [
-    ['readModel (s)', runs.map((r) => r.readMs / 1000), 's', undefined],
-    ['convertToFp16 (s)', runs.map((r) => r.convertMs / 1000), 's', undefined],
-    ['writeModel (s)', runs.map((r) => r.writeMs / 1000), 's', undefined],
-    ['read + convert + write (s)', runs.map((r) => r.totalMs / 1000), 's', TARGET_S],
-    ['  CPU time of that (s)', runs.map((r) => r.cpuMs / 1000), 's', undefined],
-    ['peak RSS (MB)', runs.map((r) => r.peakRssBytes / MB), 'MB', TARGET_RSS_MB],
+  const metrics: Metric[] = [
+    { label: 'readModel', unit: 's', samples: runs.map((r) => r.readMs / 1000) },
+    { label: 'convertToFp16', unit: 's', samples: runs.map((r) => r.convertMs / 1000) },
+    { label: 'writeModel', unit: 's', samples: runs.map((r) => r.writeMs / 1000) },
+    { label: 'read + convert + write', unit: 's', samples: runs.map((r) => r.totalMs / 1000), target: TARGET_S },
+    { label: '  CPU time of that', unit: 's', samples: runs.map((r) => r.cpuMs / 1000) },
+    { label: 'peak RSS', unit: 'MB', samples: runs.map((r) => r.peakRssBytes / MB), target: TARGET_RSS_MB },
   ];
-  const lines = rows.map(([label, xs, , target]) => {
-    const med = median(xs);
-    const verdict = target === undefined ? '' : med < target ? `target < ${target}: ok` : `target < ${target}: MISSED`;
-    return `${label.padEnd(30)} ${med.toFixed(label.includes('MB') ? 0 : 3).padStart(9)}   (${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)})   ${verdict}`;
-  });
   const first = runs[0] as ConvertResult;
-  process.stdout.write(`\n${lines.join('\n')}\n`);
+  process.stdout.write(`\n${metricTable(metrics)}\n`);
   process.stdout.write(`size: ${(first.bytesIn / MB).toFixed(1)} MB -> ${(first.bytesOut / MB).toFixed(1)} MB (${(first.bytesOut / first.bytesIn).toFixed(3)}x); kernels: ${first.kernels}; process baseline RSS ${(baseline.rssBytes / MB).toFixed(0)} MB\n`);
   process.stdout.write(`accuracy (onnxruntime-node, batch 1 x 128): cosine ${accuracy.cosine.toFixed(6)}, max |diff| ${accuracy.maxAbsDiff.toExponential(2)}, ${accuracy.float16Initializers}/${accuracy.initializers} initializers float16\n`);
 
@@ -177,11 +151,9 @@ async function main(): Promise<void> {
     reference: { tool: "onnxruntime's Python fp16 converter on a real BERT-base export (ANCHORS.md)", seconds: 11.1, peakMB: 2200 },
     missed,
   };
-  mkdirSync(join(CACHE, 'results'), { recursive: true });
-  const file = join(CACHE, 'results', 'fp16.json');
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const file = saveResult('fp16', result);
   rmSync(out, { force: true });
-  process.stdout.write(`\n${missed.length ? `targets missed: ${missed.join(', ')}` : 'all targets met'}; results in ${file}\n`);
+  process.stdout.write(`\n${targetsLine(missed, file)}\n`);
   if (o.strict && missed.length) process.exitCode = 1;
 }
 

@@ -12,20 +12,20 @@
  *
  * Results are printed and written to .bench-cache/results/int8.json.
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BERT_BASE, Rng, readModel, writeModel } from '@onnx-forge/core';
 import { quantizeDynamic } from '@onnx-forge/graph-ops';
 import * as ort from 'onnxruntime-node';
-import { bertModelKey, ensureBertModel } from '../src/bert-model.js';
+import { BENCH_CACHE, bertModelKey, ensureBertModel } from '../src/bert-model.js';
+import { parseBenchOptions } from '../src/bench-options.js';
 import { reportResult, runIsolated } from '../src/isolate.js';
+import { saveResult, targetsLine } from '../src/save-result.js';
 import { cosineSimilarity, median, overlaps, summarize, type Summary } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), '../../..');
-const CACHE = join(ROOT, '.bench-cache');
 const MB = 1024 * 1024;
 const SEQUENCE = 128;
 
@@ -80,30 +80,6 @@ function groupReasons(decisions: { opType: string; reason: string }[]): string[]
 
 // ---------------------------------------------------------------------------------------------------
 
-interface Options {
-  reps: number;
-  runs: number;
-  seed: number;
-  strict: boolean;
-}
-
-function parseOptions(argv: string[]): Options {
-  const o: Options = { reps: 3, runs: 20, seed: 42, strict: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--reps') o.reps = Math.max(1, Number(argv[++i]));
-    else if (a === '--runs') o.runs = Math.max(3, Number(argv[++i]));
-    else if (a === '--seed') o.seed = Number(argv[++i]);
-    else if (a === '--strict') o.strict = true;
-    else throw new Error(`unknown option ${a} (use --reps N, --runs N, --seed N, --strict)`);
-  }
-  if (![o.reps, o.runs, o.seed].every(Number.isInteger)) throw new Error('--reps, --runs and --seed take integers');
-  return o;
-}
-
-
-
-
 function bertFeeds(seed: number): Record<string, ort.Tensor> {
   const rng = new Rng(seed);
   const ids = BigInt64Array.from({ length: SEQUENCE }, (_, i) => (i === 0 ? 101n : BigInt(rng.int(1000, BERT_BASE.vocab))));
@@ -145,11 +121,11 @@ async function measureSpeed(fp32: string, int8: string, runs: number, seed: numb
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = parseBenchOptions(process.argv.slice(2), { reps: 3, seed: 42, strict: false }, { runs: { value: 20, min: 3 } });
   const model = (await ensureBertModel(o.seed)).path;
   const fp32Bytes = statSync(model).size;
   process.stdout.write(`model: ${model} (${(fp32Bytes / MB).toFixed(1)} MB)\n`);
-  const outDir = join(CACHE, 'int8');
+  const outDir = join(BENCH_CACHE, 'int8');
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, `${bertModelKey(o.seed)}-int8-dynamic.onnx`);
 
@@ -206,10 +182,8 @@ async function main(): Promise<void> {
     quantize: { repetitions: reps.map(({ keptFloat: _k, skippedReasons: _s, ...r }) => r), keptFloat: last.keptFloat, skippedReasons: last.skippedReasons },
     missed,
   };
-  mkdirSync(join(CACHE, 'results'), { recursive: true });
-  const file = join(CACHE, 'results', 'int8.json');
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`\n${missed.length ? `targets missed: ${missed.join(', ')}` : 'all targets met'}; results in ${file}\n`);
+  const file = saveResult('int8', result);
+  process.stdout.write(`\n${targetsLine(missed, file)}\n`);
   if (o.strict && missed.length) process.exitCode = 1;
 }
 

@@ -19,9 +19,7 @@
  * of wall time, with the process's CPU time beside them: on a loaded machine (other jobs on the two
  * cores) the CPU time is the better estimate of what the work costs alone.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import {
@@ -36,9 +34,11 @@ import {
   quantizeLinear,
   rangePerAxis,
 } from '@onnx-forge/core';
+import { formatTable } from '../src/format-table.js';
+import { saveResult } from '../src/save-result.js';
+import { median } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), '../../..');
 
 interface Options {
   reps: number;
@@ -217,12 +217,6 @@ interface Metric {
   cpu: number[];
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const metrics: Record<string, Metric> = {};
@@ -355,10 +349,7 @@ async function main(): Promise<void> {
       vs(median(js?.cpu ?? []), cpu),
     ]);
   }
-  const head = ['measurement', 'median', 'min', 'cpu', 'vs JS (wall)', 'vs JS (cpu)'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rowsOut.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
-  process.stdout.write(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rowsOut.map(line).join('\n')}\n`);
+  process.stdout.write(`\n${formatTable(['measurement', 'median', 'min', 'cpu', 'vs JS (wall)', 'vs JS (cpu)'], rowsOut)}\n`);
   process.stdout.write(`\nfp16 kernel (no clamping) vs scalar reference: ${fp16Mismatch} mismatches; with clamping, ${clamped} values clamped\n`);
   if (workers) {
     process.stdout.write(
@@ -389,11 +380,7 @@ async function main(): Promise<void> {
     fp16Mismatches: fp16Mismatch,
     workers,
   };
-  const dir = join(ROOT, '.bench-cache', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'kernels.json');
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`results in ${file}\n`);
+  process.stdout.write(`results in ${saveResult('kernels', result)}\n`);
 }
 
 if (isMainThread) await main();

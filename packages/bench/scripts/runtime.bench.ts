@@ -23,12 +23,12 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { transformerEncoder, mlp } from '@onnx-forge/core';
 import { createPool, createSession } from '@onnx-forge/runtime';
+import { BENCH_CACHE } from '../src/bert-model.js';
 import { reportResult, runIsolated } from '../src/isolate.js';
+import { saveResult, targetsLine } from '../src/save-result.js';
 import { summarize } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), '../../..');
-const CACHE = join(ROOT, '.bench-cache');
 
 // ---------------------------------------------------------------------------------------------------
 // Workloads
@@ -38,7 +38,7 @@ const HEAVY = { layers: 6, hidden: 384, heads: 6, intermediate: 1536, vocab: 100
 const HEAVY_SEQ = 128;
 
 function heavyModelPath(): string {
-  const file = join(CACHE, 'runtime', `encoder-L${HEAVY.layers}-H${HEAVY.hidden}-I${HEAVY.intermediate}-seed${HEAVY.seed}.onnx`);
+  const file = join(BENCH_CACHE, 'runtime', `encoder-L${HEAVY.layers}-H${HEAVY.hidden}-I${HEAVY.intermediate}-seed${HEAVY.seed}.onnx`);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(`${file}.tmp`, transformerEncoder(HEAVY).encode());
@@ -373,11 +373,9 @@ async function main(): Promise<void> {
     metrics: { fallback, singleRun: single, lagRaw, lagPool, lagPoolNiceWorkers: lagNice, throughput: { ...tp, ratio, perWindow }, overhead, soak },
     targets,
   };
-  mkdirSync(join(CACHE, 'results'), { recursive: true });
-  const file = join(CACHE, 'results', 'runtime.json');
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const file = saveResult('runtime', result);
   const missed = Object.entries(targets).filter(([, ok]) => !ok).map(([k]) => k);
-  out(`\n${missed.length ? `targets missed: ${missed.join(', ')}` : 'all targets met'} (load average ${loadavg().map((l) => fmt(l)).join(' ')} on ${cpus().length} cores); results in ${file}`);
+  out(`\n${targetsLine(missed, file, ` (load average ${loadavg().map((l) => fmt(l)).join(' ')} on ${cpus().length} cores)`)}`);
 }
 
 if (process.argv[2] === '--scenario') await scenario(process.argv[3] ?? '', process.argv.slice(4));

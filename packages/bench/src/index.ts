@@ -4,3 +4,8 @@ export { peakRssBytes, processCpuMs, reportResult, runIsolated } from './isolate
 export type { IsolatedOptions } from './isolate.js';
 export { bertModelKey, ensureBertModel, BENCH_CACHE, WORKSPACE_ROOT } from './bert-model.js';
 export type { BertModelFile } from './bert-model.js';
+export { formatTable, metricTable, metTarget } from './format-table.js';
+export type { Metric } from './format-table.js';
+export { saveResult, targetsLine } from './save-result.js';
+export { parseBenchOptions } from './bench-options.js';
+export type { BenchOptions } from './bench-options.js';

@@ -1,0 +1,17 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BENCH_CACHE } from './bert-model.js';
+
+/** Writes a benchmark's result object to `.bench-cache/results/<topic>.json` and returns the file's path. */
+export function saveResult(topic: string, result: object): string {
+  const dir = join(BENCH_CACHE, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${topic}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
+
+/** The closing line of a benchmark run: which targets it missed, and where the results are. */
+export function targetsLine(missed: readonly string[], file: string, context = ''): string {
+  return `${missed.length ? `targets missed: ${missed.join(', ')}` : 'all targets met'}${context}; results in ${file}`;
+}
