@@ -46,7 +46,7 @@ export { CheckCode } from './checker/problem.js';
 export type { CheckProblem, CheckResult } from './checker/problem.js';
 
 export { definePass } from './pass/define-pass.js';
-export type { PassSpec, PassFactory, PassInstance, OptionSpec, OptionSpecs, OptionType } from './pass/define-pass.js';
+export type { PassSpec, PassFactory, AnyPassFactory, PassInstance, OptionSpec, OptionSpecs, OptionType } from './pass/define-pass.js';
 export type { PassContext, NodeDecision, PassProgress } from './pass/pass-context.js';
 export { nodeLabel } from './pass/pass-context.js';
 export { PassManager } from './pass/pass-manager.js';

@@ -6,7 +6,7 @@ const demo = definePass({
   name: 'demo',
   description: 'test pass',
   options: {
-    keepIoTypes: { type: ['boolean', 'string[]'], default: false, description: 'keep io' },
+    keepIoTypes: { type: ['boolean', 'string[]'], default: false as boolean | string[], description: 'keep io' },
     ratio: { type: 'number', default: 0.5, description: 'a ratio', validate: (v) => (v < 0 || v > 1 ? 'must be within [0, 1]' : undefined) },
     target: { type: { enum: ['cpu', 'wasm'] as const }, default: 'cpu' as 'cpu' | 'wasm', description: 'target' },
     steps: { type: 'integer', default: 3, description: 'steps' },

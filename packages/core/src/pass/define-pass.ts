@@ -43,6 +43,18 @@ export interface PassFactory<O extends object = Record<string, unknown>> {
   fromText(raw: Record<string, string | string[]>): PassInstance<O>;
 }
 
+/**
+ * A pass factory of any options type, as registries and plugin loaders hold them: every
+ * `PassFactory<O>` is one, so a list of different passes needs no cast.
+ */
+export interface AnyPassFactory {
+  (options?: never): PassInstance<object>;
+  readonly passName: string;
+  readonly description: string;
+  readonly optionSpecs: object;
+  fromText(raw: Record<string, string | string[]>): PassInstance<object>;
+}
+
 const NAME = /^[a-z][a-z0-9-]*$/;
 
 function typeLabel(t: OptionType): string {

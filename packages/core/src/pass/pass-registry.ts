@@ -1,16 +1,16 @@
 import { ForgeError, ForgeErrorCode } from '../errors.js';
-import type { PassFactory, PassInstance } from './define-pass.js';
+import type { AnyPassFactory, PassFactory, PassInstance } from './define-pass.js';
 import { parsePipeline } from './pipeline.js';
 
 /** Passes known by name, for pipelines written as text. */
 export class PassRegistry {
   private readonly passes = new Map<string, PassFactory<object>>();
 
-  constructor(factories: readonly PassFactory<never>[] = []) {
+  constructor(factories: readonly AnyPassFactory[] = []) {
     for (const f of factories) this.register(f);
   }
 
-  register(factory: PassFactory<never>): this {
+  register(factory: AnyPassFactory): this {
     const f = factory as unknown as PassFactory<object>;
     if (this.passes.has(f.passName) && this.passes.get(f.passName) !== f) {
       throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `a pass named "${f.passName}" is already registered`);
