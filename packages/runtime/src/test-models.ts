@@ -56,7 +56,7 @@ export function variantModel(precision: 'fp32' | 'fp16' | 'int8'): Uint8Array {
   return b.build().encode();
 }
 
-/** First feed value that makes test-crash-worker.ts throw (see there). */
+/** First feed value that makes test-worker.ts throw (see there). */
 export const CRASH_MARKER = -666;
 
 export interface FaultPlan {

@@ -98,40 +98,65 @@ describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backen
     });
   });
 
-  describe('back-pressure, time limits and cancellation (one worker, ~70 ms runs)', () => {
+  describe('back-pressure, time limits and cancellation (one worker)', () => {
     let pool: PoolSession;
     beforeAll(async () => {
-      pool = await createPool(slowModel, { backend, workers: 1, maxQueue: 2 });
+      pool = await createPool(slowModel, { backend, workers: 1, maxQueue: 2, workerUrl: new URL('./test-worker.ts', import.meta.url) });
     });
     afterAll(() => pool.release());
 
+    /**
+     * Feeds that hold the worker inside the run until `release()` (see test-worker.ts): the run is
+     * "running" for exactly as long as the test says, however loaded the machine is.
+     */
+    function heldFeeds() {
+      const sab = new SharedArrayBuffer(batch * 1024 * 4);
+      const gate = new Int32Array(sab, 0, 1);
+      return {
+        feeds: { x: { data: new Float32Array(sab), dims: [batch, 1024] } },
+        release: () => {
+          Atomics.store(gate, 0, 1);
+          Atomics.notify(gate, 0);
+        },
+      };
+    }
+
     it('rejects with FORGE_OVERLOADED once the queue is full, and serves the rest', async () => {
-      const runs = [pool.run(slowFeeds()), pool.run(slowFeeds()), pool.run(slowFeeds())];
+      const held = heldFeeds();
+      const runs = [pool.run(held.feeds), pool.run(slowFeeds()), pool.run(slowFeeds())];
       expect(pool.stats()).toMatchObject({ busy: 1, queued: 2 });
       const e = await failure(pool.run(slowFeeds()));
       expect(e.code).toBe('FORGE_OVERLOADED');
       expect(e.details).toMatchObject({ queued: 2, maxQueue: 2, workers: 1 });
+      held.release();
       expect((await Promise.all(runs)).every((o) => o.y?.dims[0] === batch)).toBe(true);
       expect(pool.stats().rejected).toBe(1);
     });
 
     it('times out a queued run (it leaves the queue) and a running one (the worker finishes it, then goes on)', async () => {
-      const running = pool.run(slowFeeds(), { timeoutMs: 15 });
+      const held = heldFeeds();
+      const running = pool.run(held.feeds, { timeoutMs: 15 });
       const queued = pool.run(slowFeeds(), { timeoutMs: 15 });
       const after = pool.run(slowFeeds());
       const [a, b] = await Promise.all([failure(running), failure(queued)]);
       expect(a.code).toBe('FORGE_TIMEOUT');
+      expect(a.message).toMatch(/within 15 ms \(it was running\)/);
       expect(a.details).toMatchObject({ queued: false });
       expect(b.code).toBe('FORGE_TIMEOUT');
+      expect(b.message).toMatch(/it was still queued/);
       expect(b.details).toMatchObject({ queued: true });
-      expect(pool.stats().queued).toBe(1);
+      // The timed-out run still holds the worker; only `after` waits.
+      expect(pool.stats()).toMatchObject({ busy: 1, queued: 1 });
+      held.release();
       expect((await after).y?.dims).toEqual([batch, 1024]);
+      expect(pool.stats()).toMatchObject({ busy: 0, queued: 0 });
     });
 
     it('cancels queued and running runs through an AbortSignal', async () => {
+      const held = heldFeeds();
       const ac1 = new AbortController();
       const ac2 = new AbortController();
-      const running = pool.run(slowFeeds(), { signal: ac1.signal });
+      const running = pool.run(held.feeds, { signal: ac1.signal });
       const queued = pool.run(slowFeeds(), { signal: ac2.signal });
       expect(pool.stats().queued).toBe(1);
       ac2.abort(new Error('no longer needed'));
@@ -144,6 +169,7 @@ describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backen
       const already = new AbortController();
       already.abort();
       expect((await failure(pool.run(slowFeeds(), { signal: already.signal }))).code).toBe('FORGE_CANCELLED');
+      held.release();
       expect((await pool.run(slowFeeds())).y).toBeDefined();
     });
   });
@@ -154,7 +180,7 @@ describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backen
     const pool = await createPool(slowModel, {
       backend,
       workers: 2,
-      workerUrl: new URL('./test-crash-worker.ts', import.meta.url),
+      workerUrl: new URL('./test-worker.ts', import.meta.url),
       spawn: (url, options) => {
         const w = new Worker(url, options);
         spawned.push(w);
