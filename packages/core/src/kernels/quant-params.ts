@@ -1,6 +1,8 @@
 import { ForgeError, ForgeErrorCode } from '../errors.js';
-import { axisLayout } from './axis-layout.js';
+import { axisLayout, useRuns } from './axis-layout.js';
 import type { AxisLayout } from './axis-layout.js';
+import type { KernelExports } from './kernel-instance.js';
+import { chunkLength, reserve } from './kernel-memory.js';
 
 /** Layout options shared by quantizeLinear and dequantizeLinear. */
 export interface QuantLayoutOptions {
@@ -90,4 +92,57 @@ export function expandRow<T extends Float32Array | Int32Array>(values: T, inner:
     for (let e = j + inner; j < e; j++) out[j] = v;
   }
   return out;
+}
+
+/** Where one chunk of a per-channel quantize or dequantize kernel reads and writes in wasm memory. */
+export interface QuantChunkCall {
+  inPtr: number;
+  outPtr: number;
+  scalePtr: number;
+  zpPtr: number;
+  /** Elements in this chunk. */
+  len: number;
+  /** Index of the chunk's first element in the whole tensor. */
+  start: number;
+  /** Parameters are one entry per channel (runs of `inner` elements) rather than one per row position. */
+  runs: boolean;
+}
+
+/**
+ * Streams `src` through a wasm per-channel kernel in chunks of its memory: copies the scales and zero
+ * points in once (per channel for long runs, expanded to one row otherwise), then for each chunk copies
+ * the input in, calls `kernel`, and copies the output out. `src` and `dst` are views of the same element
+ * width as the kernel's input and output (int8 views for uint8 data).
+ */
+export function streamQuantChunks(
+  k: KernelExports,
+  p: QuantParams,
+  src: Float32Array | Int8Array,
+  dst: Float32Array | Int8Array,
+  kernel: (call: QuantChunkCall) => void,
+): void {
+  const runs = useRuns(p.layout);
+  const { channels, inner } = p.layout;
+  const params = runs ? channels : channels * inner;
+  const n = src.length;
+  const chunk = chunkLength(n);
+  const [inPtr, outPtr, scalePtr, zpPtr] = reserve(k, chunk * src.BYTES_PER_ELEMENT, chunk * dst.BYTES_PER_ELEMENT, params * 4, params * 4) as [number, number, number, number];
+  const buffer = k.memory.buffer;
+  const inView = new (src.constructor as Float32ArrayConstructor | Int8ArrayConstructor)(buffer, inPtr, chunk);
+  const outView = new (dst.constructor as Float32ArrayConstructor | Int8ArrayConstructor)(buffer, outPtr, chunk);
+  const scaleView = new Float32Array(buffer, scalePtr, params);
+  const zpView = new Int32Array(buffer, zpPtr, params);
+  if (runs) {
+    scaleView.set(p.scales);
+    zpView.set(p.zeroPoints);
+  } else {
+    expandRow(p.scales, inner, scaleView);
+    expandRow(p.zeroPoints, inner, zpView);
+  }
+  for (let start = 0; start < n; start += chunk) {
+    const len = Math.min(chunk, n - start);
+    inView.set(src.subarray(start, start + len));
+    kernel({ inPtr, outPtr, scalePtr, zpPtr, len, start, runs });
+    dst.set(len === chunk ? outView : outView.subarray(0, len), start);
+  }
 }

@@ -1,9 +1,7 @@
 import { ForgeError, ForgeErrorCode } from '../errors.js';
-import { useRuns } from './axis-layout.js';
 import { wasmKernels } from './kernel-instance.js';
 import type { KernelExports } from './kernel-instance.js';
-import { chunkLength, reserve } from './kernel-memory.js';
-import { expandRow, quantParams } from './quant-params.js';
+import { quantParams, streamQuantChunks } from './quant-params.js';
 import type { QuantizeOptions, QuantParams } from './quant-params.js';
 
 /**
@@ -27,41 +25,16 @@ export function quantizeLinear(
   const params = quantParams('quantizeLinear', src.length, scale, zeroPoint, dst, opts);
   const kernels = wasmKernels(src.length);
   if (!kernels || src.length === 0) quantizeJs(src, dst, params);
-  else quantizeWasm(kernels, src, dst, params, useRuns(params.layout));
+  else quantizeWasm(kernels, src, dst, params);
 }
 
-function quantizeWasm(k: KernelExports, src: Float32Array, dst: Int8Array | Uint8Array, p: QuantParams, runs: boolean): void {
+function quantizeWasm(k: KernelExports, src: Float32Array, dst: Int8Array | Uint8Array, p: QuantParams): void {
   const { channels, inner } = p.layout;
-  const row = channels * inner;
-  const params = runs ? channels : row;
-  const n = src.length;
-  const chunk = chunkLength(n);
-  const [inPtr, outPtr, scalePtr, zpPtr] = reserve(k, chunk * 4, chunk, params * 4, params * 4) as [number, number, number, number];
-  const buffer = k.memory.buffer;
-  const inView = new Float32Array(buffer, inPtr, chunk);
-  const outView = new Int8Array(buffer, outPtr, chunk);
-  const scaleView = new Float32Array(buffer, scalePtr, params);
-  const zpView = new Int32Array(buffer, zpPtr, params);
-  if (runs) {
-    scaleView.set(p.scales);
-    zpView.set(p.zeroPoints);
-  } else {
-    expandRow(p.scales, inner, scaleView);
-    expandRow(p.zeroPoints, inner, zpView);
-  }
-  const out = new Int8Array(dst.buffer, dst.byteOffset, dst.length);
   const unsigned = p.unsigned ? 1 : 0;
-  for (let start = 0; start < n; start += chunk) {
-    const len = Math.min(chunk, n - start);
-    inView.set(src.subarray(start, start + len));
-    if (runs) {
-      const c = Math.floor(start / inner) % channels;
-      k.quantize_runs(inPtr, outPtr, len, scalePtr, zpPtr, channels, inner, c, start % inner, p.qmin, p.qmax, unsigned);
-    } else {
-      k.quantize_rows(inPtr, outPtr, len, scalePtr, zpPtr, row, start % row, p.qmin, p.qmax, unsigned);
-    }
-    out.set(len === chunk ? outView : outView.subarray(0, len), start);
-  }
+  streamQuantChunks(k, p, src, new Int8Array(dst.buffer, dst.byteOffset, dst.length), ({ inPtr, outPtr, scalePtr, zpPtr, len, start, runs }) => {
+    if (runs) k.quantize_runs(inPtr, outPtr, len, scalePtr, zpPtr, channels, inner, Math.floor(start / inner) % channels, start % inner, p.qmin, p.qmax, unsigned);
+    else k.quantize_rows(inPtr, outPtr, len, scalePtr, zpPtr, channels * inner, start % (channels * inner), p.qmin, p.qmax, unsigned);
+  });
 }
 
 /** Round half to even of a float32 value (exact: float32 values are doubles). */
