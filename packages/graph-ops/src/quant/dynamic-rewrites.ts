@@ -51,6 +51,23 @@ function floatWeight(s: QuantSession, graph: Graph, node: NodeProto, index: numb
   return ref;
 }
 
+/**
+ * The float32 constant weight (input 1) of a MatMul, Gemm or Conv, counted for the coverage report,
+ * with the activation (input 0) checked; undefined, with the reason recorded, when the node stays float.
+ */
+function quantizableWeight(s: QuantSession, graph: Graph, node: NodeProto, what: string): { ref: ConstantRef; key: string; dims: number[] } | undefined {
+  const ref = floatWeight(s, graph, node, 1, what);
+  if (!ref) return undefined;
+  const key = s.coverageKey(ref);
+  s.rec.weight(key, tensorElementCount(ref.tensor));
+  const problem = s.activationProblem(graph, node, 0);
+  if (problem) {
+    s.rec.skipped(graph, node, problem);
+    return undefined;
+  }
+  return { ref, key, dims: tensorDims(ref.tensor) };
+}
+
 /** Why a node takes the weight-only form (float activations), or undefined for the integer form. */
 function weightOnlyReason(s: QuantSession, graph: Graph, node: NodeProto, form: 'integer' | 'weight-only'): string | undefined {
   if (form === 'weight-only') return `target ${s.options.target}: ${s.forms.note}`;
@@ -72,13 +89,9 @@ function scaleBack(s: QuantSession, int32: string, aScale: string, wScale: strin
 
 export function dynamicMatMul(s: QuantSession, graph: Graph, node: NodeProto): void {
   const [a = '', b = ''] = node.input;
-  const ref = floatWeight(s, graph, node, 1, 'B');
-  if (!ref) return;
-  const key = s.coverageKey(ref);
-  s.rec.weight(key, tensorElementCount(ref.tensor));
-  const problem = s.activationProblem(graph, node, 0);
-  if (problem) return s.rec.skipped(graph, node, problem);
-  const dims = tensorDims(ref.tensor);
+  const weight = quantizableWeight(s, graph, node, 'B');
+  if (!weight) return;
+  const { ref, key, dims } = weight;
   let note = '';
   let axis: number | undefined;
   if (s.options.perChannel) {
@@ -110,13 +123,9 @@ export function dynamicMatMul(s: QuantSession, graph: Graph, node: NodeProto): v
 
 export function dynamicGemm(s: QuantSession, graph: Graph, node: NodeProto): void {
   const [a = '', , c = ''] = node.input;
-  const ref = floatWeight(s, graph, node, 1, 'B');
-  if (!ref) return;
-  const key = s.coverageKey(ref);
-  s.rec.weight(key, tensorElementCount(ref.tensor));
-  const problem = s.activationProblem(graph, node, 0);
-  if (problem) return s.rec.skipped(graph, node, problem);
-  const dims = tensorDims(ref.tensor);
+  const weight = quantizableWeight(s, graph, node, 'B');
+  if (!weight) return;
+  const { ref, key, dims } = weight;
   if (dims.length !== 2) return s.rec.skipped(graph, node, `B is ${dims.length}-D; Gemm takes a 2-D B`);
   const alpha = attrFloat(node, 'alpha', 1);
   const beta = attrFloat(node, 'beta', 1);
@@ -181,13 +190,9 @@ export function dynamicGemm(s: QuantSession, graph: Graph, node: NodeProto): voi
 
 export function dynamicConv(s: QuantSession, graph: Graph, node: NodeProto): void {
   const [x = '', , bias = ''] = node.input;
-  const ref = floatWeight(s, graph, node, 1, 'W');
-  if (!ref) return;
-  const key = s.coverageKey(ref);
-  s.rec.weight(key, tensorElementCount(ref.tensor));
-  const problem = s.activationProblem(graph, node, 0);
-  if (problem) return s.rec.skipped(graph, node, problem);
-  const dims = tensorDims(ref.tensor);
+  const weight = quantizableWeight(s, graph, node, 'W');
+  if (!weight) return;
+  const { ref, key, dims } = weight;
   if (dims.length < 3) return s.rec.skipped(graph, node, `W is ${dims.length}-D; Conv weights are [M, C/group, k...]`);
   const floatWhy = weightOnlyReason(s, graph, node, s.forms.conv);
   if (floatWhy) {
