@@ -7,6 +7,11 @@
  *
  *   npm run bench                 # all topics
  *   npm run bench -- core fp16    # some topics
+ *
+ * It first prints how fast this machine faults in fresh memory, which bounds every figure that
+ * allocates a model-sized buffer: on some VMs a first touch costs microseconds per 4 KiB page.
+ * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1 npm run bench` asks glibc for transparent huge pages (where
+ * the kernel allows them on request), which every scenario process inherits.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -39,6 +44,18 @@ function run(topic: string, args: string[]): Promise<number> {
   });
 }
 
+/** Rate at which this process fills freshly allocated memory (GB/s), best of three 256 MB buffers. */
+function freshMemoryRate(): number {
+  const n = 256 * 1024 * 1024;
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    new Uint8Array(n).fill(1);
+    best = Math.min(best, performance.now() - t);
+  }
+  return n / 1e9 / (best / 1000);
+}
+
 async function main(): Promise<number> {
   // Arguments after `--` go to every script (e.g. `-- --reps 3`).
   const argv = process.argv.slice(2);
@@ -52,6 +69,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const chosen = topics.length ? topics : all;
+  const tunables = process.env.GLIBC_TUNABLES ? `GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}` : 'default glibc malloc';
+  process.stdout.write(`memory: fresh pages filled at ${freshMemoryRate().toFixed(2)} GB/s (${tunables}); a model-sized buffer costs at least its size at that rate\n`);
   const failed: string[] = [];
   for (const topic of chosen) {
     process.stdout.write(`\n=== bench: ${topic} ===\n`);
