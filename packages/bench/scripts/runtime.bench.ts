@@ -33,9 +33,15 @@ const SCRIPT = fileURLToPath(import.meta.url);
 // ---------------------------------------------------------------------------------------------------
 // Workloads
 
-/** 6 layers, hidden 384, sequence 128 (~1.4 G multiply-adds): ≥ 20 ms per run on one idle core of this machine. */
+/**
+ * 6 layers, hidden 384, sequence 128 (~1.4 G multiply-adds): 18–31 ms per run on one core of this
+ * machine, depending on the host it lands on. The issue asks for a model of at least 20 ms per run, so
+ * main() doubles the sequence when one run at 128 takes under 25 ms, and passes it to every scenario.
+ */
 const HEAVY = { layers: 6, hidden: 384, heads: 6, intermediate: 1536, vocab: 1000, maxPositions: 256, pooler: false, seed: 11 };
-const HEAVY_SEQ = 128;
+const SEQUENCES = [128, 256];
+const MIN_RUN_MS = 25;
+const HEAVY_SEQ = Number(process.env.FORGE_BENCH_SEQUENCE ?? SEQUENCES[0]);
 
 function heavyModelPath(): string {
   const file = join(BENCH_CACHE, 'runtime', `encoder-L${HEAVY.layers}-H${HEAVY.hidden}-I${HEAVY.intermediate}-seed${HEAVY.seed}.onnx`);
@@ -313,16 +319,23 @@ const fmt = (n: number, d = 2) => n.toFixed(d);
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const model = heavyModelPath();
+  let sequence = SEQUENCES[0] as number;
   const iso = <T extends Record<string, unknown>>(name: string, args: string[] = []) =>
-    runIsolated<T>(SCRIPT, ['--scenario', name, ...args], { nodeArgs: ['--expose-gc'], timeoutMs: 600_000 });
+    runIsolated<T>(SCRIPT, ['--scenario', name, ...args], { nodeArgs: ['--expose-gc'], timeoutMs: 600_000, env: { FORGE_BENCH_SEQUENCE: String(sequence) } });
   const out = (s: string) => process.stdout.write(`${s}\n`);
   type S = ReturnType<typeof summarize>;
 
   const fallback = await iso<{ raw: string; provider: string; skipped: { provider: string; phase: string }[] }>('fallback');
   out(`fallback: raw onnxruntime-node ${fallback.raw.slice(0, 60)}…; runtime → ${fallback.provider}, skipped ${fallback.skipped.map((k) => `${k.provider} (${k.phase})`).join(', ')}`);
 
-  const single = await iso<{ runMs: S }>('single-run', [model]);
-  out(`heavy model: one run on one thread p50 ${fmt(single.runMs.p50)} ms (min ${fmt(single.runMs.min)}, p90 ${fmt(single.runMs.p90)})`);
+  let single = await iso<{ runMs: S }>('single-run', [model]);
+  for (const next of SEQUENCES.slice(1)) {
+    if (single.runMs.p50 >= MIN_RUN_MS) break;
+    out(`heavy model: ${fmt(single.runMs.p50)} ms per run at sequence ${sequence}, under ${MIN_RUN_MS} ms; using sequence ${next}`);
+    sequence = next;
+    single = await iso<{ runMs: S }>('single-run', [model]);
+  }
+  out(`heavy model (sequence ${sequence}): one run on one thread p50 ${fmt(single.runMs.p50)} ms (min ${fmt(single.runMs.min)}, p90 ${fmt(single.runMs.p90)})`);
 
   const lagRaw = await iso<{ lagMs: S; runMs: S; runs: number }>('lag-raw', [model, String(o.seconds)]);
   out(`event-loop lag, raw run() in the main thread: p50 ${fmt(lagRaw.lagMs.p50)} ms, p99 ${fmt(lagRaw.lagMs.p99)} ms, max ${fmt(lagRaw.lagMs.max)} ms (run p50 ${fmt(lagRaw.runMs.p50)} ms, ${lagRaw.runs} runs)`);
@@ -343,7 +356,7 @@ async function main(): Promise<void> {
     const r = await iso<{ rawUs: S; runtimeUs: S; runtimePlainFeedsUs: S }>('overhead', [backend, String(o.rounds)]);
     overhead[backend] = r;
     const d = r.runtimeUs.p50 - r.rawUs.p50;
-    out(`overhead (${backend}): raw ${fmt(r.rawUs.p50)} µs, runtime ${fmt(r.runtimeUs.p50)} µs (+${fmt(d)} µs, ${fmt((100 * d) / r.rawUs.p50, 1)} %), with { data, dims } feeds ${fmt(r.runtimePlainFeedsUs.p50)} µs`);
+    out(`overhead (${backend}): raw ${fmt(r.rawUs.p50)} µs, runtime ${fmt(r.runtimeUs.p50)} µs (${d >= 0 ? '+' : ''}${fmt(d)} µs, ${d >= 0 ? '+' : ''}${fmt((100 * d) / r.rawUs.p50, 1)} %), with { data, dims } feeds ${fmt(r.runtimePlainFeedsUs.p50)} µs`);
   }
 
   type Soak = { growth: number; rssStart: number; rssEnd: number; bytesPerCycle: number; heapStart: number; heapEnd: number; msPerCycle: number; trace: number[] };
@@ -369,7 +382,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? '', loadavg: loadavg() },
     options: o,
-    heavyModel: { ...HEAVY, sequence: HEAVY_SEQ, path: model },
+    heavyModel: { ...HEAVY, sequence, path: model },
     metrics: { fallback, singleRun: single, lagRaw, lagPool, lagPoolNiceWorkers: lagNice, throughput: { ...tp, ratio, perWindow }, overhead, soak },
     targets,
   };
