@@ -40,6 +40,12 @@ export interface BackendSession {
 export interface ProviderFeatures {
   /** The provider runs fp16 kernels natively (true), emulates them (false), or cannot tell (undefined). */
   readonly fp16Native?: boolean;
+  /**
+   * Runs on one session must not overlap: onnxruntime-web's WebGPU (and WebNN) sessions throw "Session
+   * already started" when a run begins before the previous one ended (transformers.js #909). Sessions
+   * on such a provider queue their runs.
+   */
+  readonly exclusiveRuns?: boolean;
   readonly note?: string;
 }
 

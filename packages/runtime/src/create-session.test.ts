@@ -170,6 +170,35 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
     await session.release();
   });
 
+  it('queues runs on a provider whose sessions refuse overlapping ones (WebGPU: "Session already started")', async () => {
+    const gpu = faultyBackend(await getBackend(backend), { offered: ['gpu'], exclusiveRuns: ['gpu'] }, `exclusive-${backend}`);
+    // The simulated provider really refuses overlap, as onnxruntime-web's WebGPU does.
+    const raw = await gpu.createSession(tinyMlp(), { executionProviders: ['gpu'] });
+    const feeds = { x: gpu.toTensor({ type: 'float32', data: x, dims: [1, 4] }) };
+    const rawRuns = await Promise.allSettled([raw.run(feeds), raw.run(feeds)]);
+    expect(rawRuns.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(String((rawRuns[1] as PromiseRejectedResult).reason)).toMatch(/Session already started/);
+    await raw.release();
+
+    const session = await createSession(tinyMlp(), { backend: gpu, providers: ['gpu'] });
+    const timings: { queueMs: number; ok: boolean }[] = [];
+    session.on('run', (t) => timings.push(t));
+    const outs = await Promise.all([1, 2, 3, 4].map(() => session.run({ x: { data: x, dims: [1, 4] } })));
+    expect(outs.every((o) => o.y?.dims[1] === 2)).toBe(true);
+    expect(timings.every((t) => t.ok)).toBe(true);
+    expect(timings.filter((t) => t.queueMs > 0).length).toBeGreaterThanOrEqual(1);
+    // A queued run that is cancelled, or whose time runs out while it waits, never starts; the rest go on.
+    const ac = new AbortController();
+    const first = session.run({ x: { data: x, dims: [1, 4] } });
+    const cancelledRun = session.run({ x: { data: x, dims: [1, 4] } }, { signal: ac.signal });
+    ac.abort(new Error('gone'));
+    const last = session.run({ x: { data: x, dims: [1, 4] } });
+    expect((await rejection(cancelledRun)).code).toBe('FORGE_CANCELLED');
+    expect((await first).y).toBeDefined();
+    expect((await last).y).toBeDefined();
+    await session.release();
+  });
+
   it('release waits for runs in flight; later runs are refused', async () => {
     const session = await createSession(tinyMlp(), { backend });
     const runs = [1, 2, 3].map(() => session.run({ x: { data: x, dims: [1, 4] } }));

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
-import { type ProviderConfig, type RuntimeBackend, providerName } from './backend.js';
+import { type ProviderConfig, type ProviderFeatures, type RuntimeBackend, providerName } from './backend.js';
 import { LocalSession } from './local-session.js';
 import { type ModelSource, type ModelVariants, type PreparedModel, isModelVariants, normalizeModel, prepareModel } from './model-source.js';
 import { type PrecisionChoice, type PrecisionPolicy, precisionOrder } from './precision.js';
@@ -135,7 +135,8 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
       skip(name, 'init', init.error, init.ms, init.remembered ? { remembered: true } : {});
       continue;
     }
-    const order = await choices(backend, name, variants, options);
+    const features = await backend.providerFeatures(name);
+    const order = choices(name, variants, features, options);
     for (let ci = 0; ci < order.length; ci++) {
       const choice = order[ci] as PrecisionChoice;
       const source = variants.get(choice.precision) as Uint8Array | string;
@@ -151,7 +152,7 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
         skip(name, 'create', createMessage(e), performance.now() - t, { precision: choice.precision });
         continue;
       }
-      const session = new LocalSession(handle, { backend, provider: name, precision: choice.precision, precisionReason: choice.reason, skipped });
+      const session = new LocalSession(handle, { backend, provider: name, precision: choice.precision, precisionReason: choice.reason, skipped, exclusiveRuns: features.exclusiveRuns === true });
       let firstRunMs: number | undefined;
       const warm = options.warmup ?? (hasFallback || ci < order.length - 1);
       if (warm !== false) {
@@ -224,13 +225,12 @@ function normalizeVariants(model: ModelSource | ModelVariants, precision: Precis
   return out;
 }
 
-async function choices(backend: RuntimeBackend, provider: string, variants: Map<Precision, unknown>, options: CreateSessionOptions): Promise<PrecisionChoice[]> {
+function choices(provider: string, variants: Map<Precision, unknown>, features: ProviderFeatures, options: CreateSessionOptions): PrecisionChoice[] {
   if (variants.size === 1) {
     const [p] = variants.keys() as IterableIterator<Precision>;
     const precision = p as Precision;
     return [{ precision, reason: options.precision ? `precision '${precision}' was asked for` : `the only variant given (assumed ${precision})` }];
   }
-  const features = await backend.providerFeatures(provider);
   return precisionOrder(provider, [...variants.keys()], features, options);
 }
 

@@ -15,13 +15,17 @@ export interface LocalSessionInfo {
   readonly precision: Precision;
   readonly precisionReason: string;
   readonly skipped: readonly ProviderSkip[];
+  /** Queue runs instead of overlapping them (see ProviderFeatures.exclusiveRuns). */
+  readonly exclusiveRuns?: boolean;
 }
 
 /**
  * A session in this thread. onnxruntime's run() is synchronous inside (it blocks the event loop for
  * the whole inference, onnxruntime #19611), so timeouts and cancellation are checked before the run
  * starts and when it ends: a result that arrives after the deadline still rejects with FORGE_TIMEOUT,
- * so the rule callers see is the same as the pool's, which also never blocks (see createPool).
+ * so the rule callers see is the same as the pool's, which also never blocks (see createPool). On a
+ * provider whose sessions refuse overlapping runs (WebGPU, WebNN), runs wait for the one before them;
+ * that wait is the run event's queueMs.
  */
 export class LocalSession implements Session {
   readonly id = newSessionId('s');
@@ -40,6 +44,8 @@ export class LocalSession implements Session {
   private inflight = 0;
   private idle: (() => void) | undefined;
   private releasing: Promise<void> | undefined;
+  /** With exclusive runs: settles when the last run queued so far has ended. */
+  private tail: Promise<unknown> | undefined;
 
   constructor(private readonly handle: BackendSession, info: LocalSessionInfo) {
     this.impl = info.backend;
@@ -53,6 +59,7 @@ export class LocalSession implements Session {
     this.inputMetadata = handle.inputMetadata;
     this.outputMetadata = handle.outputMetadata;
     this.inputsByName = new Map(handle.inputMetadata.map((m) => [m.name, m]));
+    if (info.exclusiveRuns) this.tail = Promise.resolve();
   }
 
   get released(): boolean {
@@ -83,29 +90,45 @@ export class LocalSession implements Session {
       return Promise.reject(e);
     }
     this.inflight++;
-    const runStart = performance.now();
-    return this.handle.run(ortFeeds, options?.outputs).then(
+    const submitted = performance.now();
+    let runStart = submitted;
+    let running: Promise<Awaited<ReturnType<BackendSession['run']>>>;
+    if (this.tail) {
+      running = this.tail.then(() => {
+        runStart = performance.now();
+        // A run that waited behind others may have been cancelled or run out of time meanwhile.
+        if (options?.signal?.aborted) throw cancelled(options.signal);
+        if (options?.timeoutMs !== undefined && runStart - started > options.timeoutMs) {
+          throw new ForgeError(ForgeErrorCode.TIMEOUT, `run waited ${(runStart - started).toFixed(1)} ms for the runs before it, over its ${options.timeoutMs} ms limit`, { details: { timeoutMs: options.timeoutMs, queued: true } });
+        }
+        return this.handle.run(ortFeeds, options?.outputs);
+      });
+      this.tail = running.catch(() => undefined);
+    } else {
+      running = this.handle.run(ortFeeds, options?.outputs);
+    }
+    return running.then(
       (out) => {
         const ended = performance.now();
         this.done();
         if (options?.timeoutMs !== undefined && ended - started > options.timeoutMs) {
           const e = new ForgeError(ForgeErrorCode.TIMEOUT, `run took ${(ended - started).toFixed(1)} ms, over its ${options.timeoutMs} ms limit (in-process runs cannot be interrupted; use createPool)`, { details: { timeoutMs: options.timeoutMs } });
-          this.emitRun(started, runStart, e, ended);
+          this.emitRun(started, runStart, e, ended, runStart - submitted);
           throw e;
         }
         if (options?.signal?.aborted) {
           const e = cancelled(options.signal);
-          this.emitRun(started, runStart, e, ended);
+          this.emitRun(started, runStart, e, ended, runStart - submitted);
           throw e;
         }
-        this.emitRun(started, runStart, undefined, ended);
+        this.emitRun(started, runStart, undefined, ended, runStart - submitted);
         return out;
       },
       (e: unknown) => {
         const ended = performance.now();
         this.done();
         const err = isForgeError(e) ? e : new ForgeError(ForgeErrorCode.RUNTIME, `onnxruntime run failed on ${this.provider}: ${errorMessage(e)}`, { cause: e });
-        this.emitRun(started, runStart, err, ended);
+        this.emitRun(started, runStart, err, ended, runStart - submitted);
         throw err;
       },
     );
@@ -115,12 +138,12 @@ export class LocalSession implements Session {
     if (--this.inflight === 0 && this.idle) this.idle();
   }
 
-  private emitRun(started: number, runStart: number, error: unknown, ended = performance.now()): void {
+  private emitRun(started: number, runStart: number, error: unknown, ended = performance.now(), queueMs = 0): void {
     if (!this.events.has('run')) return;
     this.events.emit('run', {
       sessionId: this.id,
       provider: this.provider,
-      queueMs: 0,
+      queueMs,
       runMs: ended - runStart,
       totalMs: ended - started,
       ok: error === undefined,

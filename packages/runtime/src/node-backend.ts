@@ -110,7 +110,7 @@ class NodeBackend implements RuntimeBackend {
     if (provider === 'cuda' || provider === 'tensorrt') return { fp16Native: true };
     if (provider === 'webgpu') {
       // onnxruntime-node's WebGPU is native Dawn: JavaScript cannot ask its adapter for shader-f16.
-      return { fp16Native: undefined, note: 'onnxruntime-node cannot report whether its WebGPU adapter has shader-f16; pass capabilities: { shaderF16: true } if it does' };
+      return { fp16Native: undefined, exclusiveRuns: true, note: 'onnxruntime-node cannot report whether its WebGPU adapter has shader-f16; pass capabilities: { shaderF16: true } if it does' };
     }
     return { fp16Native: false };
   }

@@ -66,6 +66,8 @@ export interface FaultPlan {
   createFails?: string[];
   firstRunFails?: string[];
   fp16Native?: string[];
+  /** Providers whose sessions throw "Session already started" when runs overlap, as onnxruntime-web's WebGPU does. */
+  exclusiveRuns?: string[];
 }
 
 /**
@@ -95,6 +97,21 @@ export function faultyBackend(base: RuntimeBackend, plan: FaultPlan, name = `fau
       creates.push(n);
       if (plan.createFails?.includes(n)) throw new Error(`${n}: cannot compile the graph (simulated)`);
       const handle = await base.createSession(model, { ...options, executionProviders: [real(n)] });
+      if (plan.exclusiveRuns?.includes(n)) {
+        let active = false;
+        return {
+          ...handle,
+          async run(feeds, fetches) {
+            if (active) throw new Error('Session already started (simulated)');
+            active = true;
+            try {
+              return await handle.run(feeds, fetches);
+            } finally {
+              active = false;
+            }
+          },
+        };
+      }
       if (!plan.firstRunFails?.includes(n)) return handle;
       let ran = false;
       return {
@@ -110,7 +127,8 @@ export function faultyBackend(base: RuntimeBackend, plan: FaultPlan, name = `fau
     },
     toTensor: (t) => base.toTensor(t),
     async providerFeatures(p) {
-      return plan.fp16Native?.includes(p) ? { fp16Native: true } : base.providerFeatures(real(p));
+      const features = plan.fp16Native?.includes(p) ? { fp16Native: true } : await base.providerFeatures(real(p));
+      return plan.exclusiveRuns?.includes(p) ? { ...features, exclusiveRuns: true } : features;
     },
   };
 }

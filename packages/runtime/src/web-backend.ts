@@ -102,6 +102,7 @@ class WebBackend implements RuntimeBackend {
   }
 
   async providerFeatures(provider: string): Promise<ProviderFeatures> {
+    if (provider === 'webnn') return { fp16Native: false, exclusiveRuns: true };
     if (provider !== 'webgpu') return { fp16Native: false };
     this.shaderF16 ??= (async () => {
       const gpu = (globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<{ features: Set<string> } | null> } } }).navigator?.gpu;
@@ -109,7 +110,7 @@ class WebBackend implements RuntimeBackend {
       return adapter ? adapter.features.has('shader-f16') : undefined;
     })();
     const f16 = await this.shaderF16;
-    return { fp16Native: f16, note: f16 === undefined ? 'no WebGPU adapter to ask for shader-f16' : f16 ? 'the adapter has shader-f16' : 'the adapter lacks shader-f16' };
+    return { fp16Native: f16, exclusiveRuns: true, note: f16 === undefined ? 'no WebGPU adapter to ask for shader-f16' : f16 ? 'the adapter has shader-f16' : 'the adapter lacks shader-f16' };
   }
 }
 
