@@ -10,7 +10,7 @@ const TARGETS = ['any', 'cpu', 'wasm', 'webgpu', 'cuda'];
 
 const QUANT_FLAGS: readonly PassOptionFlag[] = [
   { name: 'weight-type', option: 'weightType', kind: 'string', choices: ['int8', 'uint8'], description: 'element type of quantized weights' },
-  { name: 'per-channel', option: 'perChannel', kind: 'boolean', description: 'one scale per output channel of each weight' },
+  { name: 'per-channel', option: 'perChannel', kind: 'boolean', description: 'one scale per output channel of each weight (--no-per-channel: one per tensor)', defaultText: 'on' },
   { name: 'symmetric', option: 'symmetric', kind: 'boolean', description: 'symmetric weight ranges, zero point in the middle (--no-symmetric: asymmetric)', defaultText: 'on' },
   { name: 'reduce-range', option: 'reduceRange', kind: 'boolean', description: '7-bit weights, for AVX2/AVX512 CPUs without VNNI' },
   { name: 'ops', option: 'ops', kind: 'list', valueName: 'OPS', description: 'quantize only these op types' },

@@ -26,7 +26,7 @@ function dynamicQuantize(s: QuantSession, graph: Graph, name: string, pending: N
 }
 
 function layout(w: StoredWeight): string {
-  return w.axis === undefined ? 'per-tensor' : `per-channel (${w.weight.scale.length} channels)`;
+  return w.axis === undefined ? 'per-tensor' : `per-channel (${w.weight.scale.length} channel${w.weight.scale.length === 1 ? '' : 's'})`;
 }
 
 /** Common checks on a weight input: a float32 constant. Returns the ref or records a skip. */

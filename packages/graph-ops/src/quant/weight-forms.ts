@@ -8,7 +8,7 @@ import type { QuantSession } from './quant-session.js';
  */
 
 function layoutLabel(axis: number | undefined, channels: number): string {
-  return axis === undefined ? 'per-tensor' : `per-channel (axis ${axis}, ${channels} channels)`;
+  return axis === undefined ? 'per-tensor' : `per-channel (axis ${axis}, ${channels} channel${channels === 1 ? '' : 's'})`;
 }
 
 /**
