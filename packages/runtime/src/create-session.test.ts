@@ -192,8 +192,13 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
     const first = session.run({ x: { data: x, dims: [1, 4] } });
     const cancelledRun = session.run({ x: { data: x, dims: [1, 4] } }, { signal: ac.signal });
     ac.abort(new Error('gone'));
+    const expired = session.run({ x: { data: x, dims: [1, 4] } }, { timeoutMs: 1e-6 });
     const last = session.run({ x: { data: x, dims: [1, 4] } });
     expect((await rejection(cancelledRun)).code).toBe('FORGE_CANCELLED');
+    const t = await rejection(expired);
+    expect(t.code).toBe('FORGE_TIMEOUT');
+    expect(t.message).toMatch(/waited .* for the runs before it/);
+    expect(t.details).toMatchObject({ queued: true });
     expect((await first).y).toBeDefined();
     expect((await last).y).toBeDefined();
     await session.release();
