@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 // Entry point of the onnx-forge command (bin/onnx-forge.js imports the built copy of this file).
-import { runCli } from './cli.js';
-import { processIo } from './framework/io.js';
+import { hugePagesEnv, relaunch } from './huge-pages.js';
 
-// `onnx-forge inspect big.onnx | head` closes the pipe early: that is the reader's choice, not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
+const relaunchEnv = hugePagesEnv(process.argv.slice(2), process.env);
+if (relaunchEnv) {
+  // Large input on Linux: run again with glibc's huge pages (see huge-pages.ts); the child does the work.
+  process.exitCode = await relaunch(relaunchEnv);
+} else {
+  if (process.env.ONNX_FORGE_DEBUG && process.env.GLIBC_TUNABLES) process.stderr.write(`onnx-forge: GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}\n`);
+  const [{ runCli }, { processIo }] = await Promise.all([import('./cli.js'), import('./framework/io.js')]);
+  // `onnx-forge inspect big.onnx | head` closes the pipe early: that is the reader's choice, not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+  process.exitCode = await runCli(process.argv.slice(2), processIo());
 }
-
-process.exitCode = await runCli(process.argv.slice(2), processIo());
