@@ -8,10 +8,11 @@
  *   npm run bench                 # all topics
  *   npm run bench -- core fp16    # some topics
  *
- * It first prints how fast this machine faults in fresh memory, which bounds every figure that
- * allocates a model-sized buffer: on some VMs a first touch costs microseconds per 4 KiB page.
- * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1 npm run bench` asks glibc for transparent huge pages (where
- * the kernel allows them on request), which every scenario process inherits.
+ * Scripts run as the CLI runs on a large model: on Linux with glibc's transparent huge pages
+ * (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, inherited by every scenario process; see
+ * apps/cli/src/huge-pages.ts). `ONNX_FORGE_HUGE_PAGES=0 npm run bench` measures glibc's default malloc
+ * instead. The runner first prints how fast fresh memory fills under the chosen setting, which bounds
+ * every figure that allocates a model-sized buffer: on some VMs a first touch costs ~10 µs per 4 KiB page.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -36,24 +37,30 @@ function childFlags(): string[] {
   return flags;
 }
 
-function run(topic: string, args: string[]): Promise<number> {
+function run(topic: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...childFlags(), join(here, `${topic}${SUFFIX}`), ...args], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [...childFlags(), join(here, `${topic}${SUFFIX}`), ...args], { stdio: 'inherit', env });
     child.on('error', () => resolve(1));
     child.on('close', (code, signal) => resolve(signal ? 1 : (code ?? 1)));
   });
 }
 
-/** Rate at which this process fills freshly allocated memory (GB/s), best of three 256 MB buffers. */
-function freshMemoryRate(): number {
-  const n = 256 * 1024 * 1024;
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 3; i++) {
-    const t = performance.now();
-    new Uint8Array(n).fill(1);
-    best = Math.min(best, performance.now() - t);
-  }
-  return n / 1e9 / (best / 1000);
+/** The environment of the scripts: the CLI's huge-page setting for large models, unless turned off. */
+function scriptEnv(): NodeJS.ProcessEnv {
+  const env = process.env;
+  if (process.platform !== 'linux' || env.ONNX_FORGE_HUGE_PAGES === '0' || env.GLIBC_TUNABLES?.includes('glibc.malloc.hugetlb')) return env;
+  return { ...env, GLIBC_TUNABLES: [env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':') };
+}
+
+/** Rate at which a process with `env` fills freshly allocated memory (GB/s), best of three 256 MB buffers. */
+function freshMemoryRate(env: NodeJS.ProcessEnv): Promise<number> {
+  const probe = 'let b=1/0;for(let i=0;i<3;i++){const t=performance.now();new Uint8Array(2**28).fill(1);b=Math.min(b,performance.now()-t)}process.stdout.write(String(2**28/1e9/(b/1000)))';
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', probe], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', () => resolve(Number(out)));
+  });
 }
 
 async function main(): Promise<number> {
@@ -69,12 +76,13 @@ async function main(): Promise<number> {
     return 2;
   }
   const chosen = topics.length ? topics : all;
-  const tunables = process.env.GLIBC_TUNABLES ? `GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}` : 'default glibc malloc';
-  process.stdout.write(`memory: fresh pages filled at ${freshMemoryRate().toFixed(2)} GB/s (${tunables}); a model-sized buffer costs at least its size at that rate\n`);
+  const env = scriptEnv();
+  const tunables = env.GLIBC_TUNABLES ? `GLIBC_TUNABLES=${env.GLIBC_TUNABLES}` : "glibc's default malloc";
+  process.stdout.write(`memory: fresh pages filled at ${(await freshMemoryRate(env)).toFixed(2)} GB/s (${tunables}); a model-sized buffer costs at least its size at that rate\n`);
   const failed: string[] = [];
   for (const topic of chosen) {
     process.stdout.write(`\n=== bench: ${topic} ===\n`);
-    const code = await run(topic, passThrough);
+    const code = await run(topic, passThrough, env);
     if (code !== 0) failed.push(`${topic} (exit ${code})`);
   }
   process.stdout.write(`\nbench: ${chosen.length - failed.length}/${chosen.length} topics succeeded${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`);
