@@ -227,6 +227,36 @@ describe('external data', () => {
     expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
   });
 
+  it('writes a model read without its external data only where its references hold', async () => {
+    const src = folder();
+    const source = join(src, 'model.onnx');
+    await writeModel(smallCnn(), source, { externalData: true });
+    const lazy = await readModel(source, { externalData: false });
+
+    // Into the same folder, under a new name: the references still hold, and the weights load.
+    await writeModel(lazy, join(src, 'renamed.onnx'));
+    expect(messageDiff((await readModel(join(src, 'renamed.onnx'))).proto, (await readModel(source)).proto)).toBeUndefined();
+
+    // Elsewhere: the side file is not there, so nothing is written.
+    const other = folder();
+    let e = await rejection(writeModel(lazy, join(other, 'model.onnx')));
+    expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    expect(e.message).toMatch(/keeps its data in "model\.onnx\.data" \(not loaded\), which is not in .*; read the model with external data/);
+    expect(readdirSync(other)).toEqual([]);
+
+    // Over the side file the references point to: refused before anything is replaced.
+    const sideBefore = readFileSync(join(src, 'model.onnx.data'));
+    e = await rejection(writeModel(lazy, source, { externalData: true }));
+    expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    expect(e.message).toContain('this write would replace');
+    expect(Buffer.compare(readFileSync(join(src, 'model.onnx.data')), sideBefore)).toBe(0);
+
+    // A side file cut short after the read.
+    truncateSync(join(src, 'model.onnx.data'), 100);
+    e = await rejection(writeModel(lazy, join(src, 'again.onnx')));
+    expect(e.message).toMatch(/is too short there \(100 bytes/);
+  });
+
   it('moves weights to a side file automatically past the inline limit', async () => {
     const dir = folder();
     const model = smallCnn();

@@ -125,6 +125,41 @@ function loadExternalData(proto: ModelProto, dir: string, fs: Fs, path: PathMod)
 }
 
 /**
+ * Tensors whose data is still in external files (a model read with `externalData: false`) are written
+ * as references: check that each reference holds next to the file being written, so writing never
+ * produces a model whose weights are missing, and that writing does not replace a file they point to.
+ */
+function checkExternalReferences(proto: ModelProto, dir: string, target: string, sideFile: string | undefined, fs: Fs, path: PathMod): void {
+  const sizes = new Map<string, number>();
+  for (const { tensor: t } of modelTensors(proto)) {
+    if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
+    const location = externalEntry(t, 'location') ?? '';
+    const fail = (msg: string): never => {
+      throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `cannot write model "${target}": tensor "${t.name}" keeps its data in "${location}" (not loaded), which ${msg}; read the model with external data, or write it into the folder that holds "${location}"`, {
+        details: { tensor: t.name, location, dir },
+      });
+    };
+    const problem = locationProblem(location, dir, path);
+    if (problem) fail(`is unusable here (${problem})`);
+    const full = path.resolve(dir, location);
+    if (full === sideFile || full === target) fail('this write would replace');
+    let size = sizes.get(full);
+    if (size === undefined) {
+      try {
+        const st = fs.statSync(full);
+        size = st.isFile() ? st.size : -1;
+      } catch {
+        size = -1;
+      }
+      sizes.set(full, size);
+    }
+    if (size < 0) fail(`is not in ${dir}`);
+    const end = Number(externalEntry(t, 'offset') ?? 0) + Number(externalEntry(t, 'length') ?? 0);
+    if (!(end <= size)) fail(`is too short there (${size} bytes, the tensor ends at ${end})`);
+  }
+}
+
+/**
  * Why an external data location is refused, or undefined when it is a file inside `dir`. ONNX
  * requires a relative path; anything that resolves outside the model's folder could read or overwrite
  * files the user never meant to share with the model.
@@ -194,6 +229,9 @@ export async function writeModel(model: Model | ModelProto, file: string, option
       details: { bytes: encoded.byteLength, limit },
     });
   }
+
+  const sideFile = ext ? path.resolve(dir, ext.location ?? `${path.basename(target)}.data`) : undefined;
+  checkExternalReferences(proto, dir, target, sideFile, fs, path);
 
   // A folder in the way would make the final rename fail after the side file was already replaced.
   let targetIsDir = false;
