@@ -22,7 +22,8 @@ import * as ort from 'onnxruntime-node';
 import { BENCH_CACHE, bertModelKey, ensureBertModel } from '../src/bert-model.js';
 import { parseBenchOptions } from '../src/bench-options.js';
 import { reportResult, runIsolated } from '../src/isolate.js';
-import { saveResult, targetsLine } from '../src/save-result.js';
+import { distributionSvg } from '../src/charts.js';
+import { saveChart, saveResult, targetsLine } from '../src/save-result.js';
 import { cosineSimilarity, median, overlaps, summarize, type Summary } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -117,7 +118,7 @@ async function measureSpeed(fp32: string, int8: string, runs: number, seed: numb
   }
   await sessions.fp32.release();
   await sessions.int8.release();
-  return { fp32: summarize(times.fp32), int8: summarize(times.int8), cosines };
+  return { fp32: summarize(times.fp32), int8: summarize(times.int8), samples: times, cosines };
 }
 
 async function main(): Promise<void> {
@@ -183,6 +184,12 @@ async function main(): Promise<void> {
     missed,
   };
   const file = saveResult('int8', result);
+  const chart = saveChart('int8', 'latency', distributionSvg({
+    title: `BERT-base-shaped, batch 1 × ${SEQUENCE}, onnxruntime-node CPU: ${o.runs} interleaved runs each`,
+    unit: 'ms',
+    series: [{ label: 'FP32', samples: speed.samples.fp32 }, { label: 'dynamic INT8', samples: speed.samples.int8 }],
+  }));
+  process.stdout.write(`latency distributions: ${chart}\n`);
   process.stdout.write(`\n${targetsLine(missed, file)}\n`);
   if (o.strict && missed.length) process.exitCode = 1;
 }

@@ -25,7 +25,8 @@ import { transformerEncoder, mlp } from '@onnx-forge/core';
 import { createPool, createSession } from '@onnx-forge/runtime';
 import { BENCH_CACHE } from '../src/bert-model.js';
 import { reportResult, runIsolated } from '../src/isolate.js';
-import { saveResult, targetsLine } from '../src/save-result.js';
+import { distributionSvg } from '../src/charts.js';
+import { saveChart, saveResult, targetsLine } from '../src/save-result.js';
 import { summarize } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -145,7 +146,7 @@ async function scenario(name: string, args: string[]): Promise<void> {
       }
       const lag = probe.stop();
       await session.release();
-      reportResult({ lagMs: summarize(lag.samples), nodeP99Ms: lag.nodeP99Ms, runMs: summarize(runTimes), runs: runTimes.length, load: [load0, loadavg()[0]] });
+      reportResult({ lagMs: summarize(lag.samples), lagSamples: lag.samples, nodeP99Ms: lag.nodeP99Ms, runMs: summarize(runTimes), runs: runTimes.length, load: [load0, loadavg()[0]] });
       return;
     }
     case 'lag-pool': {
@@ -170,7 +171,7 @@ async function scenario(name: string, args: string[]): Promise<void> {
       const lag = probe.stop();
       const stats = pool.stats();
       await pool.release();
-      reportResult({ lagMs: summarize(lag.samples), nodeP99Ms: lag.nodeP99Ms, runMs: summarize(runMs), queueMs: summarize(queueMs), runs: stats.completed, load: [load0, loadavg()[0]] });
+      reportResult({ lagMs: summarize(lag.samples), lagSamples: lag.samples, nodeP99Ms: lag.nodeP99Ms, runMs: summarize(runMs), queueMs: summarize(queueMs), runs: stats.completed, load: [load0, loadavg()[0]] });
       return;
     }
     case 'throughput': {
@@ -337,11 +338,21 @@ async function main(): Promise<void> {
   }
   out(`heavy model (sequence ${sequence}): one run on one thread p50 ${fmt(single.runMs.p50)} ms (min ${fmt(single.runMs.min)}, p90 ${fmt(single.runMs.p90)})`);
 
-  const lagRaw = await iso<{ lagMs: S; runMs: S; runs: number }>('lag-raw', [model, String(o.seconds)]);
+  type Lag = { lagMs: S; lagSamples?: number[]; runMs: S; runs: number; queueMs?: S };
+  const { lagSamples: rawLagSamples = [], ...lagRaw } = await iso<Lag>('lag-raw', [model, String(o.seconds)]);
   out(`event-loop lag, raw run() in the main thread: p50 ${fmt(lagRaw.lagMs.p50)} ms, p99 ${fmt(lagRaw.lagMs.p99)} ms, max ${fmt(lagRaw.lagMs.max)} ms (run p50 ${fmt(lagRaw.runMs.p50)} ms, ${lagRaw.runs} runs)`);
-  const lagPool = await iso<{ lagMs: S; runMs: S; runs: number; queueMs: S }>('lag-pool', [model, String(o.seconds), '0']);
+  const { lagSamples: poolLagSamples = [], ...lagPool } = await iso<Lag>('lag-pool', [model, String(o.seconds), '0']);
   out(`event-loop lag, pool 2 × 1 thread saturated:  p50 ${fmt(lagPool.lagMs.p50)} ms, p99 ${fmt(lagPool.lagMs.p99)} ms, max ${fmt(lagPool.lagMs.max)} ms (run p50 ${fmt(lagPool.runMs.p50)} ms, ${lagPool.runs} runs)`);
-  const lagNice = await iso<{ lagMs: S; runMs: S; runs: number; queueMs: S }>('lag-pool', [model, String(o.seconds), '10']);
+  const { lagSamples: _niceSamples, ...lagNice } = await iso<Lag>('lag-pool', [model, String(o.seconds), '10']);
+  // Lags under 10 µs are drawn at 10 µs: the axis is logarithmic (raw lags are ~1000 × the pool's).
+  const floor = (xs: number[]) => xs.map((v) => Math.max(0.01, v));
+  const lagChart = saveChart('runtime', 'event-loop-lag', distributionSvg({
+    title: `Event-loop lag while a ${fmt(single.runMs.p50, 0)} ms/run model runs flat out (1 ms timer probe)`,
+    unit: 'ms',
+    log: true,
+    series: [{ label: 'raw run()', samples: floor(rawLagSamples) }, { label: 'pool, 2 workers', samples: floor(poolLagSamples) }],
+  }));
+  out(`event-loop lag distributions: ${lagChart}`);
   out(`  same, workerPriority 10 (nice workers):      p50 ${fmt(lagNice.lagMs.p50)} ms, p99 ${fmt(lagNice.lagMs.p99)} ms, max ${fmt(lagNice.lagMs.max)} ms (run p50 ${fmt(lagNice.runMs.p50)} ms, ${lagNice.runs} runs)`);
 
   const tp = await iso<{ runsPerSecond1: number[]; runsPerSecond2: number[]; cores1: number[]; cores2: number[]; load: number[] }>('throughput', [model, String(o.seconds), String(o.windows)]);

@@ -6,6 +6,8 @@ export { bertModelKey, ensureBertModel, BENCH_CACHE, WORKSPACE_ROOT } from './be
 export type { BertModelFile } from './bert-model.js';
 export { formatTable, metricTable, metTarget } from './format-table.js';
 export type { Metric } from './format-table.js';
-export { saveResult, targetsLine } from './save-result.js';
+export { saveChart, saveResult, targetsLine } from './save-result.js';
+export { distributionSvg } from './charts.js';
+export type { DistributionChart, Series } from './charts.js';
 export { parseBenchOptions } from './bench-options.js';
 export type { BenchOptions } from './bench-options.js';

@@ -43,14 +43,23 @@ export function runIsolated<T extends Record<string, unknown>>(script: string, a
       { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...options.env } },
     );
     let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      const s = d.toString();
+    // Output arrives in chunks that may split a line (a large result line always does): pass on whole
+    // lines only, so the result line is recognised by its mark and never echoed.
+    let partial = '';
+    const echo = (line: string) => {
+      if (line && !line.startsWith(MARK)) process.stderr.write(`${line}\n`);
+    };
+    child.stdout.setEncoding('utf8'); // a chunk may also end inside a multi-byte character
+    child.stdout.on('data', (s: string) => {
       out += s;
-      for (const line of s.split('\n')) if (line && !line.startsWith(MARK)) process.stderr.write(`${line}\n`);
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      lines.forEach(echo);
     });
     const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
+      echo(partial);
       const line = out.split('\n').find((l) => l.startsWith(MARK));
       if (code !== 0 || !line) {
         reject(new ForgeError(ForgeErrorCode.RUNTIME, `benchmark scenario ${script} ${args.join(' ')} exited with ${code}`));

@@ -2,12 +2,23 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_CACHE } from './bert-model.js';
 
-/** Writes a benchmark's result object to `.bench-cache/results/<topic>.json` and returns the file's path. */
-export function saveResult(topic: string, result: object): string {
+function resultFile(name: string): string {
   const dir = join(BENCH_CACHE, 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${topic}.json`);
+  return join(dir, name);
+}
+
+/** Writes a benchmark's result object to `.bench-cache/results/<topic>.json` and returns the file's path. */
+export function saveResult(topic: string, result: object): string {
+  const file = resultFile(`${topic}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
+
+/** Writes a chart (an SVG document) to `.bench-cache/results/<topic>-<name>.svg` and returns the file's path. */
+export function saveChart(topic: string, name: string, svg: string): string {
+  const file = resultFile(`${topic}-${name}.svg`);
+  writeFileSync(file, svg);
   return file;
 }
 
