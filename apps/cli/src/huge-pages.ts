@@ -11,7 +11,7 @@ import { constants } from 'node:os';
  * for 2 MiB pages when `GLIBC_TUNABLES` holds `glibc.malloc.hugetlb=1`, which it reads only when a
  * process starts: so for an input of at least HUGE_PAGES_MIN_BYTES the CLI starts itself again with
  * that setting (one extra Node start, ~50 ms) and passes on the child's exit code. Measured on a
- * BERT-base-sized model: `onnx-forge fp16` 4.3–4.6 s without, 1.7–2.8 s with.
+ * BERT-base-sized model: `onnx-forge fp16` 4.1–4.6 s without, 1.7–3.2 s with (over five runs).
  *
  * `ONNX_FORGE_HUGE_PAGES=0` turns this off, `=1` applies it whatever the input's size.
  */
