@@ -38,6 +38,8 @@ export const ForgeErrorCode = {
   NOTHING_TO_DO: 'FORGE_NOTHING_TO_DO',
   /** Calibration or sample data that is missing or does not fit the model. */
   BAD_SAMPLES: 'FORGE_BAD_SAMPLES',
+  /** A model in another format (LightGBM, XGBoost, mljs) uses a feature the converter does not support. */
+  UNSUPPORTED_MODEL: 'FORGE_UNSUPPORTED_MODEL',
 } as const;
 export type ForgeErrorCode = (typeof ForgeErrorCode)[keyof typeof ForgeErrorCode];
 
