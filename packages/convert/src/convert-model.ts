@@ -1,0 +1,139 @@
+import { ForgeError, ForgeErrorCode, type Model } from '@onnx-forge/core';
+import { OUTPUT_NAMES, treeEnsembleToOnnx } from './build-onnx.js';
+import { invalidModel } from './convert-errors.js';
+import { parseLightGbm } from './parse-lightgbm.js';
+import { MLJS_MODEL_NAMES, parseMljs } from './parse-mljs.js';
+import { parseXgboost } from './parse-xgboost.js';
+import { hasMargins, type SourceFormat, type TreeEnsemble } from './tree-ensemble.js';
+
+export interface ConvertOptions {
+  /** The source format; guessed from the content when absent. */
+  from?: SourceFormat;
+  /** Output raw scores (margins) instead of the objective's transform (LightGBM, XGBoost). */
+  rawScore?: boolean;
+  /** Name of the float input [N, features] (default `input`). */
+  inputName?: string;
+  /** mljs only: input width, when the training rows had columns no tree reads (default: inferred). */
+  numFeatures?: number;
+}
+
+export interface ConvertReport {
+  format: SourceFormat;
+  objective: string;
+  trees: number;
+  features: number;
+  /** Class count of a classifier; undefined for a regressor. */
+  classes: number | undefined;
+  /** Output names of the ONNX model, in order. */
+  outputs: string[];
+  rawScore: boolean;
+}
+
+export interface ConvertResult {
+  model: Model;
+  /** The parsed trees, for predictTrees (scoring in JavaScript). */
+  ensemble: TreeEnsemble;
+  report: ConvertReport;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The format of a model given as text or object, from its content. */
+export function detectFormat(input: string | object): SourceFormat {
+  if (typeof input === 'string') {
+    const text = input.trimStart();
+    if (text.startsWith('{')) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch (e) {
+        throw invalidModel(undefined, 'the text starts like JSON but does not parse as JSON (truncated?); expected a LightGBM text model, an XGBoost JSON model or an mljs toJSON()', {}, e);
+      }
+      return detectFormat(doc as object);
+    }
+    if (/^tree\r?\n/.test(text) || /^version=v\d/m.test(text) || /^Tree=0\r?$/m.test(text)) return 'lightgbm';
+    throw invalidModel(undefined, 'not a LightGBM text model (no "tree" header), nor JSON; expected a LightGBM model.txt, an XGBoost model.json or an mljs toJSON()');
+  }
+  if (isRecord(input)) {
+    if (isRecord(input.learner)) return 'xgboost';
+    const name = typeof input.toJSON === 'function' ? (input.toJSON as () => unknown)() : input;
+    if (isRecord(name) && typeof name.name === 'string' && (MLJS_MODEL_NAMES as readonly string[]).includes(name.name)) return 'mljs';
+  }
+  throw invalidModel(undefined, 'not a model this converter reads: expected an XGBoost JSON model (with "learner"), an mljs model or its toJSON() (with "name": RFClassifier, RFRegression, DTClassifier or DTRegression), or LightGBM model text');
+}
+
+/** Parses a model of any supported format into the tree IR. */
+export function parseTreeModel(input: string | object, options: Pick<ConvertOptions, 'from' | 'numFeatures'> = {}): TreeEnsemble {
+  const from = options.from ?? detectFormat(input);
+  switch (from) {
+    case 'lightgbm':
+      if (typeof input !== 'string') throw invalidModel('lightgbm', 'expected the text of the model file (Booster.save_model output), not an object');
+      return parseLightGbm(input);
+    case 'xgboost':
+      return parseXgboost(input);
+    case 'mljs':
+      return parseMljs(input, options.numFeatures === undefined ? {} : { numFeatures: options.numFeatures });
+    default:
+      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `unknown source format "${String(from)}" (use lightgbm, xgboost or mljs)`, { details: { from } });
+  }
+}
+
+function checkOptions(options: ConvertOptions): void {
+  if (options.inputName !== undefined && (typeof options.inputName !== 'string' || options.inputName.trim() === '')) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'inputName must be a non-empty string', { details: { inputName: options.inputName } });
+  }
+  if (options.inputName !== undefined && (Object.values(OUTPUT_NAMES) as string[]).includes(options.inputName)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `inputName "${options.inputName}" is also the name of an output; choose another name`, { details: { inputName: options.inputName } });
+  }
+}
+
+/** Converts a parsed ensemble; see convertModel. */
+export function convertEnsemble(ensemble: TreeEnsemble, options: Omit<ConvertOptions, 'from' | 'numFeatures'> = {}): ConvertResult {
+  checkOptions(options);
+  const rawScore = options.rawScore === true;
+  if (rawScore && !hasMargins(ensemble)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `rawScore applies to boosted models (LightGBM, XGBoost); a ${ensemble.objective} model has no raw margins — convert it without rawScore`, {
+      details: { objective: ensemble.objective },
+    });
+  }
+  const model = treeEnsembleToOnnx(ensemble, { rawScore, ...(options.inputName === undefined ? {} : { inputName: options.inputName }) });
+  const classes = ensemble.output.kind === 'classification' ? ensemble.output.numClasses : undefined;
+  return {
+    model,
+    ensemble,
+    report: {
+      format: ensemble.format,
+      objective: ensemble.objective,
+      trees: ensemble.trees.length,
+      features: ensemble.numFeatures,
+      classes,
+      outputs: model.proto.graph?.output.map((o) => o.name) ?? [],
+      rawScore,
+    },
+  };
+}
+
+/**
+ * Converts a LightGBM text model, an XGBoost JSON model or an mljs model (object, toJSON() or its JSON
+ * text) to an ONNX model of ai.onnx.ml tree ensembles. Throws FORGE_UNSUPPORTED_MODEL for what it
+ * refuses (categorical splits, linear trees, unknown objectives, median forests) and
+ * FORGE_INVALID_MODEL for input that is no model or a damaged one.
+ */
+export function convertModel(input: string | object, options: ConvertOptions = {}): ConvertResult {
+  checkOptions(options);
+  return convertEnsemble(parseTreeModel(input, options), options);
+}
+
+export function convertLightGbm(text: string, options: Omit<ConvertOptions, 'from' | 'numFeatures'> = {}): ConvertResult {
+  return convertModel(text, { ...options, from: 'lightgbm' });
+}
+
+export function convertXgboost(model: string | object, options: Omit<ConvertOptions, 'from' | 'numFeatures'> = {}): ConvertResult {
+  return convertModel(model, { ...options, from: 'xgboost' });
+}
+
+export function convertMljs(model: string | object, options: Omit<ConvertOptions, 'from'> = {}): ConvertResult {
+  return convertModel(model, { ...options, from: 'mljs' });
+}

@@ -1,0 +1,217 @@
+import { invalidModel, unsupportedModel } from './convert-errors.js';
+import type { OutputSpec, Tree, TreeEnsemble, TreeNode } from './tree-ensemble.js';
+import { validateTree } from './validate-tree.js';
+
+/*
+ * XGBoost's JSON model (Booster.save_model("model.json"), schema in doc/model.schema of the XGBoost
+ * repository): learner.gradient_booster.model.trees[*] hold parallel arrays per node; a node is a leaf
+ * when left_children is -1, and then split_conditions holds its (already shrunk) leaf value. A split
+ * sends x left when x < split_condition (strictly), and a missing value (NaN) where default_left says.
+ * learner_model_param.base_score is kept in output space; prediction adds ProbToMargin(base_score).
+ */
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function field(o: Json, key: string, where: string): unknown {
+  const v = o[key];
+  if (v === undefined) throw invalidModel('xgboost', `${where} has no "${key}"; this is not a complete XGBoost JSON model`, { field: `${where}.${key}` });
+  return v;
+}
+
+function object(o: Json, key: string, where: string): Json {
+  const v = field(o, key, where);
+  if (!isObject(v)) throw invalidModel('xgboost', `${where}.${key} is not an object`, { field: `${where}.${key}` });
+  return v;
+}
+
+function numberArray(o: Json, key: string, where: string, length: number): number[] {
+  const v = field(o, key, where);
+  if (!Array.isArray(v) || v.length !== length) {
+    throw invalidModel('xgboost', `${where}.${key} should be an array of ${length} numbers`, { field: `${where}.${key}`, expected: length });
+  }
+  return v.map((x, i) => {
+    // default_left is written as 0/1 by XGBoost 1.x-3.x and as booleans by some older writers.
+    const n = typeof x === 'boolean' ? Number(x) : x;
+    if (typeof n !== 'number' || Number.isNaN(n)) throw invalidModel('xgboost', `${where}.${key}[${i}] is not a number`, { field: `${where}.${key}` });
+    return n;
+  });
+}
+
+/** A count written as a string ("3") or a number. */
+function count(v: unknown, what: string): number {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw invalidModel('xgboost', `${what} is "${String(v)}", not a count`, { field: what });
+  return n;
+}
+
+/** base_score as XGBoost writes it: "5E-1", or a vector "[5E-1]" / "[1E-1,2E-1,7E-1]" since 3.1. */
+export function parseBaseScore(v: unknown): number[] {
+  if (typeof v === 'number') return [v];
+  if (typeof v !== 'string') throw invalidModel('xgboost', `learner_model_param.base_score is ${JSON.stringify(v)}, not a number`, { field: 'base_score' });
+  const text = v.trim();
+  const inner = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  const values = inner.split(',').map((s) => Number(s.trim()));
+  if (values.length === 0 || values.some((x) => !Number.isFinite(x)) || inner.trim() === '') {
+    throw invalidModel('xgboost', `learner_model_param.base_score "${text}" is not a number or a list of numbers`, { field: 'base_score' });
+  }
+  return values;
+}
+
+const IDENTITY = new Set(['reg:squarederror', 'reg:linear', 'reg:absoluteerror', 'reg:pseudohubererror']);
+const EXP = new Set(['count:poisson', 'reg:gamma', 'reg:tweedie']);
+const SUPPORTED = [...IDENTITY, 'reg:logistic', 'binary:logistic', 'multi:softprob', 'multi:softmax', ...EXP];
+
+interface Objective {
+  output: OutputSpec;
+  numTargets: number;
+  /** The objective's ProbToMargin, applied to base_score. */
+  toMargin(p: number): number;
+}
+
+function logit(p: number): number {
+  if (!(p > 0 && p < 1)) throw invalidModel('xgboost', `base_score ${p} must lie strictly between 0 and 1 for a logistic objective`, { field: 'base_score' });
+  return -Math.log(1 / p - 1);
+}
+
+function logOf(p: number): number {
+  if (!(p > 0)) throw invalidModel('xgboost', `base_score ${p} must be positive for a log-link objective`, { field: 'base_score' });
+  return Math.log(p);
+}
+
+function objectiveOf(name: string, numClass: number): Objective {
+  const identity = (p: number): number => p;
+  if (IDENTITY.has(name)) return { numTargets: 1, output: { kind: 'regression', transform: 'identity' }, toMargin: identity };
+  if (EXP.has(name)) return { numTargets: 1, output: { kind: 'regression', transform: 'exp' }, toMargin: logOf };
+  if (name === 'reg:logistic') return { numTargets: 1, output: { kind: 'regression', transform: 'sigmoid' }, toMargin: logit };
+  if (name === 'binary:logistic') {
+    return { numTargets: 1, output: { kind: 'classification', numClasses: 2, transform: 'binary-sigmoid', sigmoidScale: 1 }, toMargin: logit };
+  }
+  if (name === 'multi:softprob' || name === 'multi:softmax') {
+    if (numClass < 2) throw invalidModel('xgboost', `objective ${name} with num_class ${numClass}`, { objective: name });
+    // Softmax keeps ObjFunction's identity ProbToMargin: base_score is added to every class margin as it
+    // is (XGBoost before 3.1 writes one value, which softmax ignores; 3.1 and later fit one per class).
+    return { numTargets: numClass, output: { kind: 'classification', numClasses: numClass, transform: 'softmax', sigmoidScale: 1 }, toMargin: identity };
+  }
+  throw unsupportedModel('xgboost', 'objective', `objective "${name}" is not supported (supported: ${SUPPORTED.join(', ')}); convert a model trained with one of those`, {
+    objective: name,
+  });
+}
+
+function parseTree(t: Json, index: number, target: number, weight: number): Tree {
+  const where = `trees[${index}]`;
+  const param = object(t, 'tree_param', where);
+  const leafSize = param.size_leaf_vector === undefined ? 1 : count(param.size_leaf_vector, `${where}.tree_param.size_leaf_vector`);
+  if (leafSize > 1) {
+    throw unsupportedModel('xgboost', 'vector leaves', `tree ${index} has vector leaves (multi_strategy="multi_output_tree"); train with one output per tree instead`, { tree: index });
+  }
+  const n = count(field(param, 'num_nodes', `${where}.tree_param`), `${where}.tree_param.num_nodes`);
+  const left = numberArray(t, 'left_children', where, n);
+  const right = numberArray(t, 'right_children', where, n);
+  const feature = numberArray(t, 'split_indices', where, n);
+  const condition = numberArray(t, 'split_conditions', where, n);
+  const defaultLeft = numberArray(t, 'default_left', where, n);
+  const splitType = t.split_type === undefined ? new Array<number>(n).fill(0) : numberArray(t, 'split_type', where, n);
+  const nodes: TreeNode[] = [];
+  for (let i = 0; i < n; i++) {
+    const l = left[i] as number;
+    if (l === -1) {
+      nodes.push({ kind: 'leaf', weights: [{ target, value: (condition[i] as number) * weight }] });
+      continue;
+    }
+    if (splitType[i] !== 0) {
+      throw unsupportedModel('xgboost', 'categorical split', `tree ${index}, node ${i} is a categorical split (feature ${feature[i]}): categorical splits are not supported yet; retrain with enable_categorical=False and the feature encoded as numbers`, {
+        tree: index,
+        node: i,
+      });
+    }
+    nodes.push({
+      kind: 'split',
+      feature: feature[i] as number,
+      // XGBoost compares float32 features with float32 conditions; the JSON prints each condition as the
+      // shortest decimal that reads back as that float32.
+      threshold: Math.fround(condition[i] as number),
+      op: 'lt',
+      missingLeft: defaultLeft[i] !== 0,
+      zeroIsMissing: false,
+      left: l,
+      right: right[i] as number,
+    });
+  }
+  return { nodes };
+}
+
+/** Reads an XGBoost JSON model (what `save_model("model.json")` writes), as text or parsed. */
+export function parseXgboost(input: string | object): TreeEnsemble {
+  let doc: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      doc = JSON.parse(input);
+    } catch (e) {
+      throw invalidModel('xgboost', 'the text is not JSON (a UBJSON or binary model? save it with save_model("model.json"))', {}, e);
+    }
+  }
+  if (!isObject(doc) || !isObject(doc.learner)) throw invalidModel('xgboost', 'the JSON has no "learner" object; this is not an XGBoost model saved with save_model("model.json")');
+  const learner = doc.learner;
+  const objectiveJson = object(learner, 'objective', 'learner');
+  const objectiveName = field(objectiveJson, 'name', 'learner.objective');
+  if (typeof objectiveName !== 'string') throw invalidModel('xgboost', 'learner.objective.name is not a string', { field: 'learner.objective.name' });
+  const modelParam = object(learner, 'learner_model_param', 'learner');
+  const numFeatures = count(field(modelParam, 'num_feature', 'learner.learner_model_param'), 'learner_model_param.num_feature');
+  const numClass = modelParam.num_class === undefined ? 0 : count(modelParam.num_class, 'learner_model_param.num_class');
+  if (modelParam.num_target !== undefined && count(modelParam.num_target, 'learner_model_param.num_target') > 1) {
+    throw unsupportedModel('xgboost', 'multiple targets', `the model predicts ${String(modelParam.num_target)} targets; only single-target models are supported`, { numTarget: modelParam.num_target });
+  }
+  const booster = object(learner, 'gradient_booster', 'learner');
+  let model: Json;
+  let weights: number[] | undefined;
+  if (booster.name === 'gbtree' || booster.name === undefined) {
+    model = object(booster, 'model', 'learner.gradient_booster');
+  } else if (booster.name === 'dart') {
+    // DART predicts with every tree scaled by its drop weight.
+    model = object(object(booster, 'gbtree', 'learner.gradient_booster'), 'model', 'learner.gradient_booster.gbtree');
+    const w = field(booster, 'weight_drop', 'learner.gradient_booster');
+    if (!Array.isArray(w) || w.some((x) => typeof x !== 'number')) throw invalidModel('xgboost', 'learner.gradient_booster.weight_drop is not an array of numbers');
+    weights = w as number[];
+  } else {
+    throw unsupportedModel('xgboost', 'booster', `booster "${String(booster.name)}" is not a tree booster; only gbtree and dart models convert to tree ensembles`, { booster: booster.name });
+  }
+  // Objective first: an unknown objective is the clearer message even when other parts are odd.
+  const objective = objectiveOf(objectiveName, numClass);
+  const rawTrees = field(model, 'trees', 'gradient_booster.model');
+  const treeInfo = field(model, 'tree_info', 'gradient_booster.model');
+  if (!Array.isArray(rawTrees) || !Array.isArray(treeInfo) || treeInfo.length !== rawTrees.length) {
+    throw invalidModel('xgboost', 'gradient_booster.model.trees and tree_info should be arrays of the same length', {});
+  }
+  if (weights && weights.length !== rawTrees.length) throw invalidModel('xgboost', `weight_drop has ${weights.length} weights for ${rawTrees.length} trees`);
+  if (rawTrees.length === 0) throw invalidModel('xgboost', 'the model has no trees');
+  const trees = rawTrees.map((t, i) => {
+    if (!isObject(t)) throw invalidModel('xgboost', `trees[${i}] is not an object`, { tree: i });
+    const target = treeInfo[i];
+    if (typeof target !== 'number' || !Number.isInteger(target) || target < 0 || target >= objective.numTargets) {
+      throw invalidModel('xgboost', `tree_info[${i}] = ${String(target)} is not an output index below ${objective.numTargets}`, { tree: i });
+    }
+    const tree = parseTree(t, i, target, weights ? (weights[i] as number) : 1);
+    validateTree('xgboost', tree, i, numFeatures, objective.numTargets);
+    return tree;
+  });
+  const baseScore = parseBaseScore(modelParam.base_score ?? '0.5');
+  if (baseScore.length !== 1 && baseScore.length !== objective.numTargets) {
+    throw invalidModel('xgboost', `base_score has ${baseScore.length} values for ${objective.numTargets} outputs`, { field: 'base_score' });
+  }
+  const base = Array.from({ length: objective.numTargets }, (_, k) => objective.toMargin(baseScore[baseScore.length === 1 ? 0 : k] as number));
+  return {
+    format: 'xgboost',
+    objective: objectiveName,
+    numFeatures,
+    snapToZero: 0,
+    numTargets: objective.numTargets,
+    base,
+    combine: { kind: 'sum' },
+    output: objective.output,
+    trees,
+  };
+}
