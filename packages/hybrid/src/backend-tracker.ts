@@ -1,0 +1,238 @@
+import { errorMessage } from '@onnx-forge/core';
+import type { Backend } from './backend.js';
+import { type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.js';
+import type { CanaryCheck } from './compare-outputs.js';
+import { LatencyWindow, type SampleSummary } from './latency-window.js';
+import { PeakEwma } from './peak-ewma.js';
+
+/** What `stats().backends[name].state` says: the breaker's state, or quarantined by the canary. */
+export type BackendState = 'healthy' | 'open' | 'half-open' | 'quarantined';
+
+/** Why a call went to a backend. */
+export type Route =
+  /** the current choice */
+  | 'selected'
+  /** a share of traffic that keeps another backend's figures fresh */
+  | 'exploration'
+  /** the one request that tries a half-open backend */
+  | 'probe'
+  /** one of the first `minSamples` calls that measure a backend */
+  | 'calibration'
+  /** the same request after the backends before it failed */
+  | 'fallback'
+  /** the reference, run beside another backend to check its answer */
+  | 'canary'
+  | 'revalidation'
+  | 'warmup';
+
+export const ROUTES: readonly Route[] = ['selected', 'exploration', 'probe', 'calibration', 'fallback', 'canary', 'revalidation', 'warmup'];
+
+/** Why a backend was quarantined: the check that failed and when. */
+export interface QuarantineEvidence {
+  readonly backend: string;
+  /** Clock time. */
+  readonly at: number;
+  /** Number of the request (1-based) whose check tipped it. */
+  readonly request: number;
+  readonly reasons: readonly string[];
+  readonly check: CanaryCheck;
+  /** Failed checks since the last revalidation, this one included. */
+  readonly failedChecks: number;
+}
+
+export interface AccuracyStats {
+  /** Canary and revalidation comparisons with the reference. */
+  readonly checks: number;
+  readonly failedChecks: number;
+  readonly meanCosine: number | undefined;
+  readonly worstCosine: number | undefined;
+  readonly maxAbsError: number | undefined;
+  readonly argmaxRows: number;
+  readonly argmaxDisagreements: number;
+}
+
+/** A plain snapshot of one backend's figures. */
+export interface BackendStats {
+  readonly name: string;
+  readonly state: BackendState;
+  readonly reference: boolean;
+  /** Whether it may answer requests (false for a reference kept for checks only). */
+  readonly servable: boolean;
+  readonly sizeBytes: number | undefined;
+  readonly calls: number;
+  readonly successes: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly errorRate: number;
+  readonly inFlight: number;
+  /** Requests whose answer came from this backend. */
+  readonly served: number;
+  readonly routes: Readonly<Record<Route, number>>;
+  /** Duration of the first call (warm-up or request), failed or not. */
+  readonly coldStartMs: number | undefined;
+  /** Over every successful call. */
+  readonly meanMs: number | undefined;
+  readonly peakEwmaMs: number | undefined;
+  /** Over the last `statistics.window` successful calls. */
+  readonly p50Ms: number | undefined;
+  readonly p95Ms: number | undefined;
+  readonly p99Ms: number | undefined;
+  readonly windowSize: number;
+  readonly breaker: { readonly state: BreakerState; readonly failuresInWindow: number; readonly timesOpened: number; readonly openedAt: number | undefined; readonly nextProbeAt: number | undefined };
+  readonly accuracy: AccuracyStats;
+  readonly quarantine: QuarantineEvidence | undefined;
+  readonly lastError: { readonly code: string | undefined; readonly message: string; readonly at: number } | undefined;
+}
+
+/** The live figures of one backend inside a HybridModel. */
+export class BackendTracker {
+  calls = 0;
+  successes = 0;
+  errors = 0;
+  timeouts = 0;
+  inFlight = 0;
+  served = 0;
+  coldStartMs: number | undefined;
+  latencySum = 0;
+  lastSampleAt = Number.NEGATIVE_INFINITY;
+  /** Calibration calls running now (one at a time per backend). */
+  calibrating = 0;
+  readonly routes: Record<Route, number> = Object.fromEntries(ROUTES.map((r) => [r, 0])) as Record<Route, number>;
+  lastError: BackendStats['lastError'];
+  readonly window: LatencyWindow;
+  readonly ewma: PeakEwma;
+  readonly breaker: CircuitBreaker;
+  checks = 0;
+  failedChecks = 0;
+  failedSinceValidation = 0;
+  private cosineSum = 0;
+  private cosineCount = 0;
+  private worstCosine: number | undefined;
+  private maxAbs: number | undefined;
+  private argmaxRows = 0;
+  private argmaxDisagreements = 0;
+  quarantine: QuarantineEvidence | undefined;
+  private p99Cache: { at: number; value: number | undefined } | undefined;
+
+  constructor(
+    readonly backend: Backend,
+    /** Position among the backends given (ties and the order policy use it). */
+    readonly index: number,
+    readonly isReference: boolean,
+    readonly servable: boolean,
+    options: { window: number; ewmaTauMs: number; breaker: BreakerOptions },
+  ) {
+    this.window = new LatencyWindow(options.window);
+    this.ewma = new PeakEwma(options.ewmaTauMs);
+    this.breaker = new CircuitBreaker(options.breaker);
+  }
+
+  get name(): string {
+    return this.backend.name;
+  }
+
+  get state(): BackendState {
+    if (this.quarantine) return 'quarantined';
+    const b = this.breaker.state;
+    return b === 'closed' ? 'healthy' : b;
+  }
+
+  /** May take ordinary traffic: healthy and servable. */
+  get available(): boolean {
+    return this.servable && this.state === 'healthy';
+  }
+
+  get measured(): boolean {
+    return this.successes > 0 && this.window.count > 0;
+  }
+
+  recordLatency(ms: number, now: number): void {
+    this.successes++;
+    this.latencySum += ms;
+    this.window.add(ms);
+    this.ewma.observe(ms, now);
+    this.lastSampleAt = now;
+    this.p99Cache = undefined;
+  }
+
+  recordError(error: unknown, now: number, timeout: boolean): void {
+    this.errors++;
+    if (timeout) this.timeouts++;
+    const code = (error as { code?: unknown })?.code;
+    this.lastError = { code: typeof code === 'string' ? code : undefined, message: errorMessage(error), at: now };
+  }
+
+  recordCheck(check: CanaryCheck): void {
+    this.checks++;
+    if (!check.passed) {
+      this.failedChecks++;
+      this.failedSinceValidation++;
+    }
+    const cosine = check.cosine;
+    this.cosineSum += cosine;
+    this.cosineCount++;
+    this.worstCosine = this.worstCosine === undefined ? cosine : Math.min(this.worstCosine, cosine);
+    this.maxAbs = Math.max(this.maxAbs ?? 0, check.maxAbsError);
+    this.argmaxRows += check.argmaxRows;
+    this.argmaxDisagreements += check.argmaxDisagreements;
+  }
+
+  /** Mean cosine against the reference so far (undefined before the first check). */
+  get meanCosine(): number | undefined {
+    return this.cosineCount ? this.cosineSum / this.cosineCount : undefined;
+  }
+
+  /** Mean and standard error of the last `n` latencies: what the chooser compares. */
+  recent(n: number): SampleSummary {
+    return this.window.recent(n);
+  }
+
+  p99(): number | undefined {
+    if (!this.p99Cache) this.p99Cache = { at: 0, value: this.window.quantile(0.99) };
+    return this.p99Cache.value;
+  }
+
+  snapshot(now: number): BackendStats {
+    const w = this.window;
+    return {
+      name: this.name,
+      state: this.state,
+      reference: this.isReference,
+      servable: this.servable,
+      sizeBytes: this.backend.sizeBytes,
+      calls: this.calls,
+      successes: this.successes,
+      errors: this.errors,
+      timeouts: this.timeouts,
+      errorRate: this.calls ? this.errors / this.calls : 0,
+      inFlight: this.inFlight,
+      served: this.served,
+      routes: { ...this.routes },
+      coldStartMs: this.coldStartMs,
+      meanMs: this.successes ? this.latencySum / this.successes : undefined,
+      peakEwmaMs: this.ewma.get(),
+      p50Ms: w.quantile(0.5),
+      p95Ms: w.quantile(0.95),
+      p99Ms: w.quantile(0.99),
+      windowSize: w.count,
+      breaker: {
+        state: this.breaker.state,
+        failuresInWindow: this.breaker.failuresInWindow(now),
+        timesOpened: this.breaker.timesOpened,
+        openedAt: this.breaker.openedAt,
+        nextProbeAt: this.breaker.nextProbeAt,
+      },
+      accuracy: {
+        checks: this.checks,
+        failedChecks: this.failedChecks,
+        meanCosine: this.meanCosine,
+        worstCosine: this.worstCosine,
+        maxAbsError: this.maxAbs,
+        argmaxRows: this.argmaxRows,
+        argmaxDisagreements: this.argmaxDisagreements,
+      },
+      quarantine: this.quarantine,
+      lastError: this.lastError,
+    };
+  }
+}

@@ -1,0 +1,179 @@
+import { ForgeError, ForgeErrorCode, Rng } from '@onnx-forge/core';
+import { type Feeds, type TensorLike, fromFloat16, toFloat16 } from '@onnx-forge/runtime';
+import { describe, expect, it } from 'vitest';
+import { batched } from './batched.js';
+import { functionBackend } from './function-backend.js';
+import { ManualClock } from './manual-clock.js';
+import { CLASSES, FEATURES, requestFeeds, truth } from './testing/scripted-backend.js';
+
+/** A backend computing `truth` row by row, counting its runs and the rows of each. */
+function counting(name = 'model') {
+  const runs: number[] = [];
+  const backend = functionBackend(name, (feeds: Feeds) => {
+    runs.push(((feeds.x as TensorLike).dims[0]) as number);
+    return truth(feeds);
+  });
+  return { backend, runs };
+}
+
+describe('batched', () => {
+  it('answers 64 concurrent single requests exactly as 64 separate runs do, in 4 runs of 16', async () => {
+    const clock = new ManualClock();
+    const { backend, runs } = counting();
+    const b = batched(backend, { maxBatch: 16, maxDelayMs: 5, clock });
+    const outputs = await clock.run(Promise.all(Array.from({ length: 64 }, (_, i) => b.predict(requestFeeds(i)))));
+    expect(runs).toEqual([16, 16, 16, 16]);
+    const { backend: plain, runs: plainRuns } = counting();
+    for (let i = 0; i < 64; i++) {
+      const alone = await plain.predict(requestFeeds(i));
+      const got = outputs[i]?.logits as TensorLike;
+      expect(got.dims).toEqual([1, CLASSES]);
+      expect(got.type).toBe('float32');
+      // Bit for bit: each row is computed by the same code, stacked or not.
+      expect(Array.from(got.data as Float32Array)).toEqual(Array.from((alone.logits as TensorLike).data as Float32Array));
+    }
+    expect(plainRuns).toHaveLength(64);
+    expect(b.stats()).toMatchObject({ requests: 64, runs: 4, stackedRuns: 4, largestBatch: 16, meanBatchSize: 16, queued: 0 });
+  });
+
+  it('waits at most maxDelayMs for a batch to fill, then runs what it has', async () => {
+    const clock = new ManualClock();
+    const { backend, runs } = counting();
+    const b = batched(backend, { maxBatch: 64, maxDelayMs: 5, clock });
+    const pending = Array.from({ length: 10 }, (_, i) => b.predict(requestFeeds(i)));
+    await Promise.resolve();
+    expect(runs).toEqual([]);
+    clock.advance(4);
+    expect(runs).toEqual([]);
+    clock.advance(1);
+    expect(runs).toEqual([10]);
+    await Promise.all(pending);
+  });
+
+  it('sends a batch as soon as it reaches a preferred size', async () => {
+    const clock = new ManualClock();
+    const { backend, runs } = counting();
+    const b = batched(backend, { maxBatch: 32, maxDelayMs: 100, preferredBatchSizes: [4, 8], clock });
+    const pending = Array.from({ length: 6 }, (_, i) => b.predict(requestFeeds(i)));
+    expect(runs).toEqual([4]);
+    await clock.run(Promise.all(pending));
+    expect(runs).toEqual([4, 2]);
+  });
+
+  it('runs requests with other non-batch dims or dtypes in batches of their own', async () => {
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const backend = functionBackend('echo', (feeds: Feeds) => {
+      const x = feeds.x as TensorLike;
+      seen.push(`${x.type}[${x.dims.join(',')}]`);
+      return { y: { type: x.type, dims: x.dims, data: x.data } };
+    });
+    const b = batched(backend, { maxBatch: 16, maxDelayMs: 1, clock });
+    const make = (type: string, width: number, v: number): Feeds => ({
+      x: { type, dims: [1, width], data: type === 'float32' ? new Float32Array(width).fill(v) : new Int32Array(width).fill(v) } as TensorLike,
+    });
+    const reqs = [make('float32', 3, 1), make('float32', 5, 2), make('float32', 3, 3), make('int32', 3, 4), make('float32', 5, 5)];
+    const outs = await clock.run(Promise.all(reqs.map((r) => b.predict(r))));
+    expect(seen.sort()).toEqual(['float32[2,3]', 'float32[2,5]', 'int32[1,3]']);
+    outs.forEach((o, i) => expect(Array.from((o.y as TensorLike).data as Float32Array)).toEqual(Array.from((reqs[i]?.x as TensorLike).data as Float32Array)));
+  });
+
+  it('stacks int64 (BigInt64Array), float16 (Uint16Array) and string tensors and splits them back', async () => {
+    const clock = new ManualClock();
+    const backend = functionBackend('types', (feeds: Feeds) => {
+      const ids = feeds.ids as TensorLike;
+      const half = feeds.half as TensorLike;
+      const words = feeds.words as TensorLike;
+      const rows = ids.dims[0] as number;
+      const doubled = BigInt64Array.from(ids.data as BigInt64Array, (v) => v * 2n);
+      const plusOne = toFloat16(Array.from(fromFloat16(half.data as Uint16Array), (v) => v + 1));
+      const upper = (words.data as string[]).map((w) => w.toUpperCase());
+      return {
+        ids2: { type: 'int64', dims: [rows, 2], data: doubled },
+        half1: { type: 'float16', dims: [rows, 3], data: plusOne },
+        upper: { type: 'string', dims: [rows], data: upper },
+      };
+    });
+    const b = batched(backend, { maxBatch: 8, maxDelayMs: 1, clock });
+    const rng = new Rng(5);
+    const reqs: Feeds[] = Array.from({ length: 8 }, (_, i) => ({
+      ids: { type: 'int64', dims: [1, 2], data: BigInt64Array.from([BigInt(i), -(2n ** 40n) - BigInt(i)]) },
+      half: { type: 'float16', dims: [1, 3], data: toFloat16([rng.uniform(-2, 2), i, 0.5]) },
+      words: { type: 'string', dims: [1], data: [`word${i}`] },
+    }));
+    const outs = await clock.run(Promise.all(reqs.map((r) => b.predict(r))));
+    expect(b.stats()).toMatchObject({ runs: 1, stackedRuns: 1 });
+    for (let i = 0; i < 8; i++) {
+      const alone = await backend.predict(reqs[i] as Feeds);
+      const o = outs[i] as Record<string, TensorLike>;
+      expect(o.ids2).toMatchObject({ type: 'int64', dims: [1, 2] });
+      expect(Array.from(o.ids2?.data as BigInt64Array)).toEqual(Array.from(alone.ids2?.data as BigInt64Array));
+      expect(o.half1?.data).toBeInstanceOf(Uint16Array);
+      expect(Array.from(o.half1?.data as Uint16Array)).toEqual(Array.from(alone.half1?.data as Uint16Array));
+      expect(o.upper).toEqual({ type: 'string', dims: [1], data: [`WORD${i}`] });
+    }
+  });
+
+  it('fails exactly the requests of a batch whose run failed; the next batch is unaffected', async () => {
+    const clock = new ManualClock();
+    let run = 0;
+    const backend = functionBackend('flaky', (feeds: Feeds) => {
+      if (run++ === 0) throw new ForgeError(ForgeErrorCode.RUNTIME, 'kernel crashed');
+      return truth(feeds);
+    });
+    const b = batched(backend, { maxBatch: 4, maxDelayMs: 1, clock });
+    const results = await clock.run(Promise.allSettled(Array.from({ length: 8 }, (_, i) => b.predict(requestFeeds(i)))));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'FORGE_RUNTIME', message: 'kernel crashed' });
+    expect(b.stats()).toMatchObject({ runs: 2, failedRuns: 1, retriedAlone: 0 });
+  });
+
+  it('after a FORGE_BAD_INPUT stacked run, runs each request alone so only the bad one fails', async () => {
+    const clock = new ManualClock();
+    const backend = functionBackend('strict', (feeds: Feeds) => {
+      const x = (feeds.x as TensorLike).data as Float32Array;
+      if (x.some((v) => Number.isNaN(v))) throw new ForgeError(ForgeErrorCode.BAD_INPUT, 'x holds NaN');
+      return truth(feeds);
+    });
+    const b = batched(backend, { maxBatch: 4, maxDelayMs: 1, clock });
+    const reqs = Array.from({ length: 4 }, (_, i) => requestFeeds(i));
+    ((reqs[2]?.x as TensorLike).data as Float32Array)[0] = Number.NaN;
+    const results = await clock.run(Promise.allSettled(reqs.map((r) => b.predict(r))));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(b.stats()).toMatchObject({ runs: 5, retriedAlone: 4 });
+  });
+
+  it('passes requests it cannot stack (bare typed arrays, more rows than maxBatch) straight through', async () => {
+    const clock = new ManualClock();
+    const { backend, runs } = counting();
+    const b = batched(backend, { maxBatch: 4, maxDelayMs: 1, clock });
+    const big: Feeds = { x: { type: 'float32', dims: [6, FEATURES], data: new Float32Array(6 * FEATURES) } };
+    const out = await b.predict(big);
+    expect((out.logits as TensorLike).dims).toEqual([6, CLASSES]);
+    const bare = functionBackend('bare', () => ({ y: { data: new Float32Array(1), dims: [1] } }));
+    await expect(batched(bare, { maxBatch: 4, maxDelayMs: 1, clock }).predict({ x: new Float32Array(3) })).resolves.toBeDefined();
+    expect(runs).toEqual([6]);
+  });
+
+  it('rejects an output it cannot split by rows, and bad options', async () => {
+    const clock = new ManualClock();
+    const backend = functionBackend('scalar', () => ({ total: { data: new Float32Array([1]), dims: [1] } }));
+    const b = batched(backend, { maxBatch: 4, maxDelayMs: 1, clock });
+    const results = await clock.run(Promise.allSettled([0, 1].map((i) => b.predict(requestFeeds(i)))));
+    expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/output 'total' has dims \[1\], not 2 rows along dim 0/);
+    expect(() => batched(backend, { maxBatch: 0, maxDelayMs: 1 })).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
+    expect(() => batched(backend, { maxBatch: 2, maxDelayMs: -1 })).toThrow(/maxDelayMs must be a number ≥ 0/);
+  });
+
+  it('dispose runs what is queued, waits for it, then disposes the backend', async () => {
+    const clock = new ManualClock();
+    let disposed = false;
+    const backend = functionBackend('d', (f: Feeds) => truth(f), { dispose: () => void (disposed = true) });
+    const b = batched(backend, { maxBatch: 8, maxDelayMs: 1000, clock });
+    const pending = [b.predict(requestFeeds(1)), b.predict(requestFeeds(2))];
+    await b.dispose();
+    await expect(Promise.all(pending)).resolves.toHaveLength(2);
+    expect(disposed).toBe(true);
+    await expect(b.predict(requestFeeds(3))).rejects.toThrow(/disposed/);
+  });
+});

@@ -1,0 +1,198 @@
+import { ForgeError, ForgeErrorCode, isForgeError } from '@onnx-forge/core';
+import type { Feeds, TensorLike } from '@onnx-forge/runtime';
+import type { Backend } from './backend.js';
+import { type Clock, type TimerHandle, systemClock } from './clock.js';
+import { type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';
+
+export interface BatchOptions {
+  /** Most rows (along dim 0) in one run. */
+  readonly maxBatch: number;
+  /** Longest a request waits for others before its batch runs anyway. */
+  readonly maxDelayMs: number;
+  /**
+   * Batch sizes worth sending at once (Triton's preferred_batch_size): a batch that reaches one of them
+   * runs without waiting for `maxDelayMs`. Default: only `maxBatch` does.
+   */
+  readonly preferredBatchSizes?: readonly number[];
+  /** Name of the batched backend (default `<backend>+batch`). */
+  readonly name?: string;
+  readonly clock?: Clock;
+}
+
+export interface BatchStats {
+  /** Requests received. */
+  readonly requests: number;
+  /** Runs of the wrapped backend (stacked, single and retries). */
+  readonly runs: number;
+  /** Runs that stacked two or more requests. */
+  readonly stackedRuns: number;
+  /** Requests that ran alone: nothing to stack with in time, or not stackable (no dims, too many rows). */
+  readonly singleRuns: number;
+  readonly failedRuns: number;
+  /** Requests run again alone after their stacked run failed on bad input. */
+  readonly retriedAlone: number;
+  readonly largestBatch: number;
+  /** Mean requests per run. */
+  readonly meanBatchSize: number;
+  /** Requests waiting now. */
+  readonly queued: number;
+}
+
+/** A backend that stacks concurrent requests; `stats()` tells how well that worked. */
+export interface BatchedBackend extends Backend {
+  stats(): BatchStats;
+}
+
+interface Pending {
+  readonly request: StackableRequest;
+  readonly feeds: Feeds;
+  resolve(outputs: Record<string, TensorLike>): void;
+  reject(error: unknown): void;
+}
+
+interface Group {
+  pending: Pending[];
+  rows: number;
+  timer: TimerHandle | undefined;
+}
+
+function positiveInt(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batched: ${name} must be a positive integer, got ${JSON.stringify(v)}`, { details: { option: name } });
+  }
+  return v;
+}
+
+/**
+ * Dynamic batching without a server: concurrent single requests to `backend` are stacked along dim 0,
+ * run once, and the outputs split back by rows. Requests stack only with requests of the same input
+ * names, element types, containers and non-batch dims (others form their own batches). Works for any
+ * typed array (int64 as BigInt64Array, float16 as Uint16Array) and for string tensors.
+ *
+ * A failed stacked run fails exactly the requests in it, with the backend's error: retrying them one
+ * by one would multiply the load on a backend that is already failing, and a HybridModel above gets a
+ * clean signal for its breaker and its own fallback. The exception is FORGE_BAD_INPUT, an error about
+ * the feeds: then each request runs alone, so only the one with bad input fails, not its neighbours.
+ */
+export function batched(backend: Backend, options: BatchOptions): BatchedBackend {
+  const maxBatch = positiveInt('maxBatch', options.maxBatch);
+  if (typeof options.maxDelayMs !== 'number' || !(options.maxDelayMs >= 0)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batched: maxDelayMs must be a number ≥ 0, got ${JSON.stringify(options.maxDelayMs)}`, { details: { option: 'maxDelayMs' } });
+  }
+  const preferred = (options.preferredBatchSizes ?? []).map((n) => positiveInt('preferredBatchSizes', n)).filter((n) => n <= maxBatch);
+  const clock = options.clock ?? systemClock;
+  const groups = new Map<string, Group>();
+  const inFlight = new Set<Promise<unknown>>();
+  let requests = 0, runs = 0, stackedRuns = 0, singleRuns = 0, failedRuns = 0, retriedAlone = 0, largest = 0, disposed = false;
+
+  const run = (feeds: Feeds): Promise<Record<string, TensorLike>> => {
+    runs++;
+    let p: Promise<Record<string, TensorLike>>;
+    try {
+      p = Promise.resolve(backend.predict(feeds));
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    const tracked = p.catch(() => {
+      failedRuns++;
+    });
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
+    return p;
+  };
+
+  const dispatch = (batch: Pending[]): void => {
+    largest = Math.max(largest, batch.length);
+    if (batch.length === 1) {
+      const only = batch[0] as Pending;
+      singleRuns++;
+      run(only.feeds).then(only.resolve, only.reject);
+      return;
+    }
+    stackedRuns++;
+    let feeds: Feeds;
+    try {
+      feeds = concatRequests(batch.map((p) => p.request));
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    run(feeds).then(
+      (outputs) => {
+        let parts: Record<string, TensorLike>[];
+        try {
+          parts = splitOutputs(outputs, batch.map((p) => p.request.rows));
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+          return;
+        }
+        batch.forEach((p, i) => p.resolve(parts[i] as Record<string, TensorLike>));
+      },
+      (error: unknown) => {
+        if (!isForgeError(error, ForgeErrorCode.BAD_INPUT)) {
+          for (const p of batch) p.reject(error);
+          return;
+        }
+        for (const p of batch) {
+          retriedAlone++;
+          run(p.feeds).then(p.resolve, p.reject);
+        }
+      },
+    );
+  };
+
+  const flush = (key: string): void => {
+    const g = groups.get(key);
+    if (!g) return;
+    groups.delete(key);
+    if (g.timer !== undefined) clock.clearTimeout(g.timer);
+    if (g.pending.length) dispatch(g.pending);
+  };
+
+  const full = (rows: number) => rows >= maxBatch || preferred.includes(rows);
+
+  return {
+    name: options.name ?? `${backend.name}+batch`,
+    ...(backend.sizeBytes === undefined ? {} : { sizeBytes: backend.sizeBytes }),
+    predict(feeds: Feeds): Promise<Record<string, TensorLike>> {
+      if (disposed) return Promise.reject(new ForgeError(ForgeErrorCode.RUNTIME, `batched backend '${backend.name}' was disposed`));
+      requests++;
+      const request = stackable(feeds);
+      if (!request || request.rows >= maxBatch) {
+        largest = Math.max(largest, 1);
+        singleRuns++;
+        return run(feeds);
+      }
+      return new Promise((resolve, reject) => {
+        let g = groups.get(request.key);
+        if (g && g.rows + request.rows > maxBatch) {
+          flush(request.key);
+          g = undefined;
+        }
+        if (!g) {
+          g = { pending: [], rows: 0, timer: undefined };
+          groups.set(request.key, g);
+          const key = request.key;
+          g.timer = clock.setTimeout(() => flush(key), options.maxDelayMs);
+        }
+        g.pending.push({ request, feeds, resolve, reject });
+        g.rows += request.rows;
+        if (full(g.rows)) flush(request.key);
+      });
+    },
+    async warmup(): Promise<void> {
+      await backend.warmup?.();
+    },
+    async dispose(): Promise<void> {
+      disposed = true;
+      for (const key of [...groups.keys()]) flush(key);
+      await Promise.all([...inFlight]);
+      await backend.dispose();
+    },
+    stats(): BatchStats {
+      let queued = 0;
+      for (const g of groups.values()) queued += g.pending.length;
+      return { requests, runs, stackedRuns, singleRuns, failedRuns, retriedAlone, largestBatch: largest, meanBatchSize: runs ? (requests - queued) / runs : 0, queued };
+    },
+  };
+}

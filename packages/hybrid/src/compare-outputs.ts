@@ -1,0 +1,190 @@
+import { cosineSimilarity } from '@onnx-forge/core';
+import { fromFloat16, type TensorLike } from '@onnx-forge/runtime';
+
+/** How far a backend's outputs may drift from the reference's before it counts as wrong. */
+export interface AccuracyTolerance {
+  /** Smallest cosine similarity allowed on each float output (default 0.99). */
+  readonly minCosine: number;
+  /** Largest absolute difference allowed on any float element (default Infinity: off, as scales differ by model). */
+  readonly maxAbsError: number;
+  /**
+   * Classifier-shaped outputs ([classes] or [batch, classes] floats) must pick the same class per row,
+   * and integer, bool and string outputs (labels) must be equal (default true).
+   */
+  readonly argmax: boolean;
+  /**
+   * A different class counts only when the reference prefers its own class by more than this share of
+   * the row's range (default 0.01): on a near tie a correct INT8 model may legitimately pick the other.
+   */
+  readonly argmaxMargin: number;
+}
+
+export const DEFAULT_TOLERANCE: AccuracyTolerance = { minCosine: 0.99, maxAbsError: Number.POSITIVE_INFINITY, argmax: true, argmaxMargin: 0.01 };
+
+/** One output compared with the reference's. */
+export interface OutputComparison {
+  readonly output: string;
+  /** Cosine similarity over the elements finite in both (float outputs). */
+  readonly cosine?: number;
+  readonly maxAbsError?: number;
+  /** Elements that are NaN or infinite on one side only (an fp16 overflow shows here). */
+  readonly nonFinite?: number;
+  /** Rows compared by argmax (classifier-shaped floats) or elements compared exactly (labels). */
+  readonly argmaxRows?: number;
+  readonly argmaxDisagreements?: number;
+  /** Why the output could not be compared at all (missing, other shape or type). */
+  readonly mismatch?: string;
+}
+
+/** The result of comparing one response with the reference's. */
+export interface CanaryCheck {
+  readonly passed: boolean;
+  /** What broke the tolerance, one line each (empty when passed). */
+  readonly failures: readonly string[];
+  /** Smallest cosine over the float outputs (1 when there are none). */
+  readonly cosine: number;
+  readonly maxAbsError: number;
+  readonly argmaxRows: number;
+  readonly argmaxDisagreements: number;
+  readonly outputs: readonly OutputComparison[];
+}
+
+const FLOAT_TYPES = new Set(['float32', 'float64', 'float16']);
+
+function floats(t: TensorLike): Float32Array | Float64Array | undefined {
+  if (t.type === 'float16') return t.data instanceof Uint16Array ? fromFloat16(t.data) : undefined;
+  if (t.data instanceof Float32Array || t.data instanceof Float64Array) return t.data;
+  return undefined;
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function compareFloat(name: string, ref: Float32Array | Float64Array, got: Float32Array | Float64Array, dims: readonly number[], tol: AccuracyTolerance): OutputComparison {
+  let nonFinite = 0;
+  let maxAbs = 0;
+  let anyNonFinite = false;
+  for (let i = 0; i < ref.length; i++) {
+    const r = ref[i] as number;
+    const g = got[i] as number;
+    if (Number.isFinite(r) && Number.isFinite(g)) {
+      const d = Math.abs(r - g);
+      if (d > maxAbs) maxAbs = d;
+    } else {
+      anyNonFinite = true;
+      if (!Object.is(r, g)) nonFinite++;
+    }
+  }
+  let cosine: number;
+  if (!anyNonFinite) {
+    cosine = cosineSimilarity(ref, got);
+  } else {
+    // The direction is judged over the elements finite on both sides; the others are counted apart.
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < ref.length; i++) {
+      const r = ref[i] as number;
+      const g = got[i] as number;
+      if (Number.isFinite(r) && Number.isFinite(g)) {
+        a.push(r);
+        b.push(g);
+      }
+    }
+    cosine = cosineSimilarity(a, b);
+  }
+  const out: { -readonly [K in keyof OutputComparison]: OutputComparison[K] } = { output: name, cosine, maxAbsError: maxAbs, nonFinite };
+  // Classifier-shaped: [classes] or [batch, classes] with at least two classes.
+  const classes = dims[dims.length - 1] ?? 0;
+  if (tol.argmax && (dims.length === 1 || dims.length === 2) && classes >= 2) {
+    const rows = ref.length / classes;
+    let disagree = 0;
+    for (let row = 0; row < rows; row++) {
+      const base = row * classes;
+      let ra = 0;
+      let ga = 0;
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = Number.NEGATIVE_INFINITY;
+      for (let c = 0; c < classes; c++) {
+        const r = ref[base + c] as number;
+        if (r > (ref[base + ra] as number)) ra = c;
+        if ((got[base + c] as number) > (got[base + ga] as number)) ga = c;
+        if (r < lo) lo = r;
+        if (r > hi) hi = r;
+      }
+      if (ra !== ga && (ref[base + ra] as number) - (ref[base + ga] as number) > tol.argmaxMargin * (hi - lo)) disagree++;
+    }
+    out.argmaxRows = rows;
+    out.argmaxDisagreements = disagree;
+  }
+  return out;
+}
+
+function compareExact(name: string, ref: TensorLike, got: TensorLike): OutputComparison {
+  let diff = 0;
+  for (let i = 0; i < ref.data.length; i++) if (ref.data[i] !== got.data[i]) diff++;
+  return { output: name, argmaxRows: ref.data.length, argmaxDisagreements: diff };
+}
+
+/**
+ * Compares a backend's outputs with the reference's, output by output (outputs only the backend has
+ * are ignored). float16 is compared as float32 values, int64 exactly; NaN or infinity where the
+ * reference has a finite value always fails (the fp16 overflows of transformers.js #1512, ORT #26367).
+ */
+export function compareOutputs(reference: Readonly<Record<string, TensorLike>>, candidate: Readonly<Record<string, TensorLike>>, tolerance: AccuracyTolerance = DEFAULT_TOLERANCE): CanaryCheck {
+  const outputs: OutputComparison[] = [];
+  const failures: string[] = [];
+  for (const [name, ref] of Object.entries(reference)) {
+    const got = candidate[name];
+    if (!got) {
+      outputs.push({ output: name, mismatch: 'missing' });
+      failures.push(`output '${name}' is missing`);
+      continue;
+    }
+    if (!sameDims(ref.dims, got.dims) || ref.data.length !== got.data.length) {
+      outputs.push({ output: name, mismatch: `dims [${got.dims.join(', ')}], reference [${ref.dims.join(', ')}]` });
+      failures.push(`output '${name}' has dims [${got.dims.join(', ')}] where the reference has [${ref.dims.join(', ')}]`);
+      continue;
+    }
+    if (FLOAT_TYPES.has(ref.type)) {
+      const r = floats(ref);
+      const g = FLOAT_TYPES.has(got.type) ? floats(got) : undefined;
+      if (!r || !g) {
+        outputs.push({ output: name, mismatch: `type ${got.type}, reference ${ref.type}` });
+        failures.push(`output '${name}' is ${got.type} where the reference is ${ref.type}`);
+        continue;
+      }
+      const c = compareFloat(name, r, g, ref.dims, tolerance);
+      outputs.push(c);
+      if ((c.nonFinite ?? 0) > 0) failures.push(`output '${name}': ${c.nonFinite} NaN or infinite values where the reference has finite ones (or the reverse)`);
+      if (!((c.cosine ?? 1) >= tolerance.minCosine)) failures.push(`output '${name}': cosine ${fmt(c.cosine)} < ${tolerance.minCosine}`);
+      if ((c.maxAbsError ?? 0) > tolerance.maxAbsError) failures.push(`output '${name}': max abs error ${fmt(c.maxAbsError)} > ${tolerance.maxAbsError}`);
+      if ((c.argmaxDisagreements ?? 0) > 0) failures.push(`output '${name}': a different class in ${c.argmaxDisagreements} of ${c.argmaxRows} rows`);
+      continue;
+    }
+    if (got.type !== ref.type) {
+      outputs.push({ output: name, mismatch: `type ${got.type}, reference ${ref.type}` });
+      failures.push(`output '${name}' is ${got.type} where the reference is ${ref.type}`);
+      continue;
+    }
+    const c = compareExact(name, ref, got);
+    outputs.push(c);
+    if (tolerance.argmax && (c.argmaxDisagreements ?? 0) > 0) failures.push(`output '${name}': ${c.argmaxDisagreements} of ${c.argmaxRows} values differ from the reference's`);
+  }
+  let cosine = 1;
+  let maxAbsError = 0;
+  let argmaxRows = 0;
+  let argmaxDisagreements = 0;
+  for (const o of outputs) {
+    if (o.cosine !== undefined) cosine = Math.min(cosine, Number.isNaN(o.cosine) ? -1 : o.cosine);
+    if (o.mismatch !== undefined) cosine = -1;
+    if (o.maxAbsError !== undefined) maxAbsError = Math.max(maxAbsError, o.maxAbsError);
+    argmaxRows += o.argmaxRows ?? 0;
+    argmaxDisagreements += o.argmaxDisagreements ?? 0;
+  }
+  return { passed: failures.length === 0, failures, cosine, maxAbsError, argmaxRows, argmaxDisagreements, outputs };
+}
+
+function fmt(v: number | undefined): string {
+  return v === undefined ? '?' : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(6) : v.toExponential(3);
+}

@@ -1,0 +1,56 @@
+import { Registry, register as defaultRegistry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import * as hybrid from './index.js';
+import { HybridModel } from './hybrid-model.js';
+import { ManualClock } from './manual-clock.js';
+import { requestFeeds, scriptedBackend } from './testing/scripted-backend.js';
+
+describe('metrics', () => {
+  it('registers nothing on import, not even in prom-client\'s default registry', () => {
+    expect(Object.keys(hybrid)).toContain('HybridModel');
+    expect(defaultRegistry.getMetricsAsArray().filter((m) => m.name.startsWith('onnx_forge_hybrid_'))).toEqual([]);
+  });
+
+  it('reports requests, errors, latency, selections, quarantines and breaker state per model and backend; two models share one registry', async () => {
+    const registry = new Registry();
+    const clock = new ManualClock();
+    const make = (name: string) => {
+      const ref = scriptedBackend('ref', clock, () => ({ latencyMs: 10 }));
+      const wrong = scriptedBackend('wrong', clock, () => ({ latencyMs: 1, wrong: true }));
+      const broken = scriptedBackend('broken', clock, () => ({ latencyMs: 1, fail: true }));
+      return new HybridModel({ name, backends: [wrong, broken, ref], reference: 'ref', breaker: { failures: 1 }, clock, metrics: { registry } });
+    };
+    const one = make('one');
+    const two = make('two');
+    for (let i = 0; i < 10; i++) {
+      await clock.run(one.predict(requestFeeds(i)));
+      await clock.run(two.predict(requestFeeds(i)));
+    }
+    const text = await registry.metrics();
+    for (const model of ['one', 'two']) {
+      expect(text).toContain(`onnx_forge_hybrid_requests_total{model="${model}",outcome="ok"} 10`);
+      expect(text).toContain(`onnx_forge_hybrid_quarantines_total{model="${model}",backend="wrong"} 1`);
+      expect(text).toContain(`onnx_forge_hybrid_quarantined{model="${model}",backend="wrong"} 1`);
+      expect(text).toContain(`onnx_forge_hybrid_breaker_state{model="${model}",backend="broken"} 2`);
+      expect(text).toContain(`onnx_forge_hybrid_backend_errors_total{model="${model}",backend="broken",code="FORGE_RUNTIME"} 1`);
+      expect(text).toContain(`onnx_forge_hybrid_selected{model="${model}",backend="ref"} 1`);
+      expect(text).toMatch(new RegExp(`onnx_forge_hybrid_selections_total\\{model="${model}",backend="ref",reason="unavailable"\\} \\d`));
+      expect(text).toContain(`onnx_forge_hybrid_backend_call_seconds_count{model="${model}",backend="ref"} 10`);
+      expect(text).toMatch(new RegExp(`onnx_forge_hybrid_backend_calls_total\\{model="${model}",backend="ref",route="canary"\\} \\d`));
+    }
+    // The same name twice on one registry would merge two models' series: refused, until the first is disposed.
+    expect(() => make('one')).toThrow(/already reports to this registry/);
+    await one.dispose();
+    expect(() => make('one')).not.toThrow();
+    expect(await registry.metrics()).not.toContain('onnx_forge_hybrid_quarantined{model="one",backend="wrong"} 1');
+  });
+
+  it("uses prom-client's default registry only when asked", async () => {
+    const clock = new ManualClock();
+    const model = new HybridModel({ name: 'on-default', backends: [scriptedBackend('a', clock, () => ({ latencyMs: 1 }))], clock, metrics: { registry: 'default' } });
+    await clock.run(model.predict(requestFeeds(1)));
+    expect(await defaultRegistry.metrics()).toContain('onnx_forge_hybrid_requests_total{model="on-default",outcome="ok"} 1');
+    await model.dispose();
+    defaultRegistry.clear();
+  });
+});

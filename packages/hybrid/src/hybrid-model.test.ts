@@ -1,0 +1,376 @@
+import { ForgeError } from '@onnx-forge/core';
+import type { Feeds, TensorLike } from '@onnx-forge/runtime';
+import { describe, expect, it } from 'vitest';
+import { functionBackend } from './function-backend.js';
+import { type BreakerEvent, HybridModel, type QuarantineEvent, type SwitchEvent } from './hybrid-model.js';
+import type { HybridOptions } from './hybrid-options.js';
+import { ManualClock } from './manual-clock.js';
+import { seededRandom } from './seeded-random.js';
+import { type Step, jitter, requestFeeds, scriptedBackend, truth } from './testing/scripted-backend.js';
+
+/** Runs requests first..last one after the other on the clock; returns the outputs. */
+async function drive(model: HybridModel, clock: ManualClock, count: number, first = 0, gapMs = 0): Promise<Record<string, TensorLike>[]> {
+  const out: Record<string, TensorLike>[] = [];
+  for (let i = first; i < first + count; i++) {
+    out.push(await clock.run(model.predict(requestFeeds(i))));
+    if (gapMs) clock.advance(gapMs);
+  }
+  return out;
+}
+
+function logits(o: Record<string, TensorLike>): number[] {
+  return Array.from((o.logits as TensorLike).data as Float32Array);
+}
+
+const steady = (latencyMs: number) => (): Step => ({ latencyMs });
+
+describe('HybridModel: circuit breaker and fallback', () => {
+  it('abandons a backend that starts failing every call within one breaker window (3 failures), answers every request from another, and probes it again after the reset time', async () => {
+    const clock = new ManualClock();
+    let broken = false;
+    let healed = false;
+    const fast = scriptedBackend('fast', clock, () => ({ latencyMs: 2, fail: broken && !healed ? 'fast: device lost' : false }));
+    const slow = scriptedBackend('slow', clock, steady(6));
+    const breaker = { failures: 3, windowMs: 1_000, resetMs: 5_000 };
+    const model = new HybridModel({ backends: [fast, slow], breaker, clock, random: seededRandom(1) });
+    const events: BreakerEvent[] = [];
+    model.on('breaker', (e) => events.push(e));
+
+    await drive(model, clock, 200, 0, 10);
+    expect(model.stats().selected).toBe('fast');
+
+    // From now on every call to 'fast' fails.
+    broken = true;
+    const brokeAt = clock.now();
+    const errorsBefore = model.stats().backends.fast?.errors ?? 0;
+    for (let i = 0; model.stats().backends.fast?.state !== 'open' && i < 20; i++) {
+      const out = await clock.run(model.predict(requestFeeds(1000 + i)));
+      expect(logits(out)).toEqual(logits(truth(requestFeeds(1000 + i))));
+      clock.advance(10);
+    }
+    // Opened by exactly `failures` failed calls, within one window of the first.
+    expect(model.stats().backends.fast?.state).toBe('open');
+    expect((model.stats().backends.fast?.errors ?? 0) - errorsBefore).toBe(breaker.failures);
+    expect(clock.now() - brokeAt).toBeLessThan(breaker.windowMs);
+    expect(model.stats().selected).toBe('slow');
+    expect(events.map((e) => `${e.backend}:${e.from}->${e.to}`)).toEqual(['fast:closed->open']);
+    expect(events[0]?.lastError).toBe('fast: device lost');
+
+    // While open, 'fast' gets no traffic at all; every request is answered by 'slow'.
+    const callsWhenOpened = fast.calls;
+    const openedAt = clock.now();
+    let i = 2000;
+    while (clock.now() - openedAt < breaker.resetMs - 20) {
+      await clock.run(model.predict(requestFeeds(i++)));
+      clock.advance(10);
+    }
+    expect(fast.calls).toBe(callsWhenOpened);
+
+    // After the reset time: exactly one probe, which fails, and the circuit opens again.
+    clock.advance(20);
+    await clock.run(model.predict(requestFeeds(i++)));
+    expect(fast.calls).toBe(callsWhenOpened + 1);
+    expect(events.map((e) => `${e.from}->${e.to}`)).toEqual(['closed->open', 'open->half-open', 'half-open->open']);
+    await drive(model, clock, 50, i, 10);
+    expect(fast.calls).toBe(callsWhenOpened + 1);
+
+    // Healed: the next probe closes the circuit and the choice returns to the faster backend.
+    healed = true;
+    clock.advance(breaker.resetMs);
+    await drive(model, clock, 1, 5000, 10);
+    expect(model.stats().backends.fast?.state).toBe('healthy');
+    expect(events.slice(-2).map((e) => `${e.from}->${e.to}`)).toEqual(['open->half-open', 'half-open->closed']);
+    await drive(model, clock, 600, 6000, 10);
+    const s = model.stats();
+    expect(s.selected).toBe('fast');
+    expect(s.failed).toBe(0);
+    expect(s.answered).toBe(s.requests);
+  });
+
+  it('moves a request to the next backend when the first times out, and counts the time-out', async () => {
+    const clock = new ManualClock();
+    const hang = scriptedBackend('hang', clock, () => ({ latencyMs: 10_000 }));
+    const ok = scriptedBackend('ok', clock, steady(5));
+    const model = new HybridModel({ backends: [hang, ok], policy: { order: ['hang', 'ok'] }, timeoutMs: 50, clock });
+    const t0 = clock.now();
+    const out = await clock.run(model.predict(requestFeeds(1)));
+    expect(logits(out)).toEqual(logits(truth(requestFeeds(1))));
+    expect(clock.now() - t0).toBe(55);
+    const s = model.stats();
+    expect(s.backends.hang).toMatchObject({ timeouts: 1, errors: 1, lastError: { code: 'FORGE_TIMEOUT' } });
+    expect(s.fallbacks).toBe(1);
+    expect(s.backends.ok?.routes.fallback).toBe(1);
+  });
+
+  it('rejects with a ForgeError listing each backend\'s error only when every backend fails', async () => {
+    const clock = new ManualClock();
+    const a = scriptedBackend('a', clock, () => ({ latencyMs: 1, fail: 'a: out of memory' }));
+    const b = scriptedBackend('b', clock, () => ({ latencyMs: 1, fail: 'b: bad kernel' }));
+    const model = new HybridModel({ backends: [a, b], clock });
+    const error = await clock.run(model.predict(requestFeeds(1))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ForgeError);
+    const e = error as ForgeError;
+    expect(e.code).toBe('FORGE_RUNTIME');
+    expect(e.message).toContain('a: FORGE_RUNTIME a: out of memory');
+    expect(e.message).toContain('b: FORGE_RUNTIME b: bad kernel');
+    expect(e.details.errors).toEqual([
+      { backend: 'a', code: 'FORGE_RUNTIME', message: 'a: out of memory' },
+      { backend: 'b', code: 'FORGE_RUNTIME', message: 'b: bad kernel' },
+    ]);
+    expect(e.cause).toBeInstanceOf(AggregateError);
+    expect(model.stats()).toMatchObject({ failed: 1, answered: 0 });
+  });
+
+  it('rejects with FORGE_NO_PROVIDER, naming each state, when every circuit is open', async () => {
+    const clock = new ManualClock();
+    const a = scriptedBackend('a', clock, () => ({ latencyMs: 1, fail: true }));
+    const model = new HybridModel({ backends: [a], breaker: { failures: 1, resetMs: 1_000 }, clock });
+    await expect(clock.run(model.predict(requestFeeds(1)))).rejects.toMatchObject({ code: 'FORGE_RUNTIME' });
+    const e = (await clock.run(model.predict(requestFeeds(2))).catch((x: unknown) => x)) as ForgeError;
+    expect(e.code).toBe('FORGE_NO_PROVIDER');
+    expect(e.message).toContain('a open (probed again at 1001 ms)');
+    expect(a.calls).toBe(1);
+  });
+});
+
+describe('HybridModel: accuracy canary', () => {
+  function setup(extra: Partial<HybridOptions> = {}) {
+    const clock = new ManualClock();
+    let fixed = false;
+    const reference = scriptedBackend('reference', clock, steady(20));
+    const wrongFast = scriptedBackend('wrong-fast', clock, () => ({ latencyMs: 2, wrong: !fixed }));
+    const good = scriptedBackend('good', clock, steady(6));
+    const model = new HybridModel({ backends: [wrongFast, good, reference], reference: 'reference', clock, random: seededRandom(7), ...extra });
+    const quarantines: QuarantineEvent[] = [];
+    model.on('quarantine', (q) => quarantines.push(q));
+    return { clock, model, wrongFast, good, reference, quarantines, fix: () => (fixed = true) };
+  }
+
+  it('quarantines a fast but wrong backend at its first canary check, never chooses it again, never serves its answers, and takes it back only after revalidate passes', async () => {
+    const { clock, model, wrongFast, quarantines, fix } = setup();
+    const outputs = await drive(model, clock, 3000);
+    // Every answer is the right one: the failed check's request got the reference's output.
+    outputs.forEach((o, i) => expect(logits(o)).toEqual(logits(truth(requestFeeds(i)))));
+    expect(quarantines).toHaveLength(1);
+    const q = quarantines[0] as QuarantineEvent;
+    expect(q).toMatchObject({ model: 'hybrid', backend: 'wrong-fast', request: 1, failedChecks: 1 });
+    expect(q.check.cosine).toBeLessThan(0.99);
+    expect(q.reasons.join(' ')).toMatch(/cosine .* < 0\.99/);
+    const s = model.stats();
+    expect(s.backends['wrong-fast']).toMatchObject({ state: 'quarantined', calls: 1, served: 0, accuracy: { checks: 1, failedChecks: 1 } });
+    expect(s.backends['wrong-fast']?.quarantine?.request).toBe(1);
+    expect(s.selected).toBe('good');
+    expect(wrongFast.calls).toBe(1);
+
+    // Still wrong: revalidation fails and it stays out.
+    const again = await clock.run(model.revalidate('wrong-fast'));
+    expect(again).toMatchObject({ passed: false, samples: 16 });
+    await drive(model, clock, 500, 3000);
+    expect(model.stats().backends['wrong-fast']?.state).toBe('quarantined');
+    expect(model.stats().backends['wrong-fast']?.served).toBe(0);
+
+    // Fixed: revalidation on the last 8 requests passes, and the chooser moves to it (it is fastest).
+    fix();
+    const report = await clock.run(model.revalidate('wrong-fast', 8));
+    expect(report).toMatchObject({ passed: true, samples: 8, errors: [] });
+    expect(report.checks.every((c) => c.passed && c.cosine > 0.999999)).toBe(true);
+    expect(model.stats().backends['wrong-fast']?.state).toBe('healthy');
+    await drive(model, clock, 1000, 4000);
+    expect(model.stats().selected).toBe('wrong-fast');
+  });
+
+  it('with quarantineAfter 3, quarantines at exactly the third failed check and answers the failed ones from the reference', async () => {
+    const { clock, model, quarantines } = setup({ canary: { quarantineAfter: 3 } });
+    const outputs = await drive(model, clock, 200);
+    outputs.forEach((o, i) => expect(logits(o)).toEqual(logits(truth(requestFeeds(i)))));
+    expect(quarantines).toHaveLength(1);
+    expect(quarantines[0]?.failedChecks).toBe(3);
+    expect(model.stats().backends['wrong-fast']).toMatchObject({ state: 'quarantined', accuracy: { checks: 3, failedChecks: 3 }, served: 0 });
+  });
+
+  it('quarantines a backend whose fp16 output overflows to NaN even though its other values agree', async () => {
+    const clock = new ManualClock();
+    const reference = functionBackend('fp32', (f: Feeds) => truth(f));
+    const nan = functionBackend('fp16', (f: Feeds) => {
+      const t = truth(f).logits as TensorLike;
+      const data = (t.data as Float32Array).slice();
+      data[0] = Number.NaN;
+      return { logits: { ...t, data } };
+    });
+    const model = new HybridModel({ backends: [nan, reference], reference: 'fp32', clock });
+    await clock.run(model.predict(requestFeeds(1)));
+    const q = model.stats().backends.fp16?.quarantine;
+    expect(q?.reasons.join(' ')).toContain('1 NaN or infinite values');
+  });
+
+  it('refuses revalidate without a reference, for the reference itself, and without samples', async () => {
+    const clock = new ManualClock();
+    const a = scriptedBackend('a', clock, steady(1));
+    const noRef = new HybridModel({ backends: [a], clock });
+    await expect(noRef.revalidate('a')).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
+    const { model } = setup();
+    await expect(model.revalidate('reference')).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
+    await expect(model.revalidate('nope')).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
+    await expect(model.revalidate('good')).rejects.toMatchObject({ code: 'FORGE_BAD_SAMPLES' });
+  });
+});
+
+describe('HybridModel: stable choice', () => {
+  const twoJittery = (seed: number, stability: HybridOptions['stability'] = {}) => {
+    const clock = new ManualClock();
+    // 10 ms and 10.5 ms means, each ±2 ms uniform noise: the gap is a quarter of the noise.
+    const a = jitter(seed, 10, 2);
+    const b = jitter(seed + 1, 10.5, 2);
+    const model = new HybridModel({
+      backends: [scriptedBackend('a', clock, () => ({ latencyMs: a() })), scriptedBackend('b', clock, () => ({ latencyMs: b() }))],
+      clock, random: seededRandom(seed), stability,
+    });
+    return { clock, model };
+  };
+
+  it('does not flap between two backends whose latencies differ by less than their noise: ≤ 2 switches over 10,000 requests', async () => {
+    for (const seed of [1, 2, 3]) {
+      const { clock, model } = twoJittery(seed);
+      await drive(model, clock, 10_000);
+      const s = model.stats();
+      expect(s.switches, `seed ${seed}`).toBeLessThanOrEqual(2);
+      expect(s.explorations).toBeGreaterThan(300);
+    }
+  });
+
+  it('flaps on the same traffic without minimum gain, margin of error and dwell time (≥ 20 switches), so the bound above is the mechanism\'s doing', async () => {
+    const { clock, model } = twoJittery(1, { minGain: 0, z: 0, dwellMs: 0 });
+    await drive(model, clock, 10_000);
+    expect(model.stats().switches).toBeGreaterThanOrEqual(20);
+  });
+
+  it('moves to a backend that became faster within 800 requests (40 samples at the 5 % exploration share)', async () => {
+    const clock = new ManualClock();
+    let changed = false;
+    const a = jitter(11, 10, 1);
+    const bSlow = jitter(12, 20, 1);
+    const bFast = jitter(13, 4, 0.4);
+    const model = new HybridModel({
+      backends: [scriptedBackend('a', clock, () => ({ latencyMs: a() })), scriptedBackend('b', clock, () => ({ latencyMs: changed ? bFast() : bSlow() }))],
+      clock, random: seededRandom(11),
+    });
+    const switches: SwitchEvent[] = [];
+    model.on('switch', (e) => switches.push(e));
+    await drive(model, clock, 1000);
+    expect(model.stats().selected).toBe('a');
+    changed = true;
+    let after = 0;
+    while (model.stats().selected !== 'b' && after < 800) {
+      await clock.run(model.predict(requestFeeds(after)));
+      after++;
+    }
+    expect(model.stats().selected).toBe('b');
+    expect(after).toBeLessThanOrEqual(800);
+    const last = switches[switches.length - 1] as SwitchEvent;
+    expect(last).toMatchObject({ from: 'a', to: 'b', reason: 'faster' });
+    expect(last.toMeanMs as number).toBeLessThan(0.9 * (last.fromMeanMs as number));
+  });
+
+  it('under auto with a p99 target, passes over a faster backend whose tail exceeds the target', async () => {
+    const clock = new ManualClock();
+    // 'spiky' is faster on average (4 ms) but every tenth call takes 80 ms; 'even' takes 8 ms.
+    const spiky = scriptedBackend('spiky', clock, (n) => ({ latencyMs: n % 10 === 9 ? 80 : 4 }));
+    const even = scriptedBackend('even', clock, steady(8));
+    const auto = new HybridModel({ backends: [spiky, even], constraints: { p99Ms: 50 }, clock, random: seededRandom(3) });
+    await drive(auto, clock, 2000);
+    expect(auto.stats().selected).toBe('even');
+    const clock2 = new ManualClock();
+    const speed = new HybridModel({
+      backends: [scriptedBackend('spiky', clock2, (n) => ({ latencyMs: n % 10 === 9 ? 80 : 4 })), scriptedBackend('even', clock2, steady(8))],
+      policy: 'speed', constraints: { p99Ms: 50 }, clock: clock2, random: seededRandom(3),
+    });
+    await drive(speed, clock2, 2000);
+    expect(speed.stats().selected).toBe('spiky');
+  });
+});
+
+describe('HybridModel: policies, statistics and options', () => {
+  it('size picks the smallest, accuracy the reference, order the first healthy one, and falls back in that order', async () => {
+    const clock = new ManualClock();
+    const make = () => [
+      scriptedBackend('fp32', clock, steady(10), { sizeBytes: 400 }),
+      scriptedBackend('fp16', clock, steady(8), { sizeBytes: 200 }),
+      scriptedBackend('int8', clock, steady(4), { sizeBytes: 100 }),
+    ];
+    const size = new HybridModel({ backends: make(), policy: 'size', clock });
+    await drive(size, clock, 20);
+    expect(size.stats().selected).toBe('int8');
+    const accuracy = new HybridModel({ backends: make(), reference: 'fp32', policy: 'accuracy', clock });
+    await drive(accuracy, clock, 20);
+    expect(accuracy.stats().selected).toBe('fp32');
+    const order = new HybridModel({ backends: make(), policy: { order: ['fp16', 'fp32'] }, clock });
+    await drive(order, clock, 20);
+    expect(order.stats()).toMatchObject({ selected: 'fp16', explorations: 0 });
+    expect(order.stats().backends.fp16?.served).toBe(20);
+  });
+
+  it('keeps the statistics the issue lists: calls, errors, rate, peak-EWMA, p50/p95/p99, in-flight, cold start, drift', async () => {
+    const clock = new ManualClock();
+    const ref = scriptedBackend('ref', clock, (n) => ({ latencyMs: n === 0 ? 100 : 10 }));
+    const a = scriptedBackend('a', clock, (n) => ({ latencyMs: n === 0 ? 50 : 5, fail: n === 3 }));
+    const model = new HybridModel({ backends: [a, ref], reference: 'ref', canary: { sampleRate: 1 }, clock });
+    // Two requests in flight at once.
+    const p1 = model.predict(requestFeeds(1));
+    const p2 = model.predict(requestFeeds(2));
+    await Promise.resolve();
+    expect(model.stats().backends.a?.inFlight).toBe(2);
+    await clock.run(Promise.all([p1, p2]));
+    await drive(model, clock, 100, 3);
+    const s = model.stats();
+    const sa = s.backends.a;
+    expect(sa).toMatchObject({ calls: 102, errors: 1, successes: 101, inFlight: 0, coldStartMs: 50, p50Ms: 5 });
+    expect(sa?.errorRate).toBeCloseTo(1 / 102, 10);
+    expect(sa?.p95Ms).toBe(5);
+    expect(sa?.p99Ms).toBeGreaterThanOrEqual(5);
+    expect(sa?.peakEwmaMs).toBeGreaterThanOrEqual(5);
+    expect(sa?.accuracy).toMatchObject({ failedChecks: 0, argmaxDisagreements: 0 });
+    expect(sa?.accuracy.worstCosine).toBeGreaterThan(0.999999);
+    expect(sa?.accuracy.checks).toBe(101);
+    expect(s.backends.ref?.coldStartMs).toBe(100);
+    const summary = model.summary();
+    expect(summary).toMatch(/hybrid model 'hybrid' \(policy auto, reference ref\): 102 requests, 0 failed/);
+    // The failed call was answered by the reference, whose canary run was already under way.
+    expect(summary).toMatch(/\* a\s+healthy\s+101\s+102\s+99\.0%/);
+    expect(s).toMatchObject({ fallbacks: 1, backends: { ref: { served: 1 } } });
+    // Speedup over the reference: mean 10.9 ms over mean ~5.4 ms.
+    const line = summary.split('\n').find((l) => l.includes('* a')) as string;
+    expect(Number(/(\d+\.\d+)×/.exec(line)?.[1])).toBeCloseTo((s.backends.ref?.meanMs as number) / (sa?.meanMs as number), 1);
+  });
+
+  it('rejects bad options with FORGE_INVALID_OPTIONS', () => {
+    const clock = new ManualClock();
+    const a = scriptedBackend('a', clock, steady(1));
+    const cases: [HybridOptions, RegExp][] = [
+      [{ backends: [] }, /backends must be a non-empty array/],
+      [{ backends: [{ name: 'x' } as never] }, /backends\[0\] is not a backend/],
+      [{ backends: [a, a] }, /two backends are named 'a'/],
+      [{ backends: [a], reference: 'b' }, /reference 'b' is not among the backends/],
+      [{ backends: [a], policy: 'fastest' as never }, /policy must be/],
+      [{ backends: [a], policy: 'accuracy' }, /needs a reference/],
+      [{ backends: [a], policy: { order: ['z'] } }, /unknown backends z/],
+      [{ backends: [a], stability: { exploration: 2 } }, /stability.exploration must be between 0 and 1/],
+      [{ backends: [a], canary: { sampleRate: 0.1, every: 3 } as never }, /unknown option canary.every/],
+      [{ backends: [a], timout: 5 } as never, /unknown option 'timout'/],
+      [{ backends: [a], reference: 'a', serveReference: false }, /no backend may serve/],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => new HybridModel(options)).toThrow(message);
+      expect(() => new HybridModel(options)).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
+    }
+  });
+
+  it('is a backend itself: it can be nested in another HybridModel', async () => {
+    const clock = new ManualClock();
+    const inner = new HybridModel({ name: 'inner', backends: [scriptedBackend('x', clock, steady(3))], clock });
+    const outer = new HybridModel({ name: 'outer', backends: [inner, scriptedBackend('y', clock, steady(30))], clock });
+    const out = await clock.run(outer.predict(requestFeeds(5)));
+    expect(logits(out)).toEqual(logits(truth(requestFeeds(5))));
+    await outer.dispose();
+    await expect(inner.predict(requestFeeds(1))).rejects.toThrow(/was disposed/);
+  });
+});

@@ -1,0 +1,558 @@
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
+import { Emitter, type Feeds, type TensorLike } from '@onnx-forge/runtime';
+import type { Backend } from './backend.js';
+import { type BackendStats, BackendTracker, type QuarantineEvidence, type Route } from './backend-tracker.js';
+import { type ChooserSettings, type SwitchReason, decideSwitch, rankBackends } from './choose-backend.js';
+import type { BreakerState, BreakerTransition } from './circuit-breaker.js';
+import { type CanaryCheck, compareOutputs } from './compare-outputs.js';
+import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions } from './hybrid-options.js';
+import { HybridMetrics } from './hybrid-metrics.js';
+import { LatencyWindow } from './latency-window.js';
+import { formatSummary } from './summary-table.js';
+import { withTimeout } from './with-timeout.js';
+
+export interface SwitchEvent {
+  readonly model: string;
+  readonly from: string | undefined;
+  readonly to: string | undefined;
+  readonly reason: SwitchReason;
+  /** Clock time and number of the request (1-based) that saw the move. */
+  readonly at: number;
+  readonly request: number;
+  /** Recent mean latencies of both, as the chooser compared them. */
+  readonly fromMeanMs: number | undefined;
+  readonly toMeanMs: number | undefined;
+}
+
+export interface QuarantineEvent extends QuarantineEvidence {
+  readonly model: string;
+}
+
+export interface BreakerEvent {
+  readonly model: string;
+  readonly backend: string;
+  readonly from: BreakerState;
+  readonly to: BreakerState;
+  readonly at: number;
+  readonly failuresInWindow: number;
+  readonly lastError: string | undefined;
+}
+
+export interface RevalidationReport {
+  readonly model: string;
+  readonly backend: string;
+  readonly passed: boolean;
+  readonly samples: number;
+  readonly checks: readonly CanaryCheck[];
+  /** Calls that failed during the revalidation (of the backend or of the reference). */
+  readonly errors: readonly string[];
+  readonly at: number;
+}
+
+export interface HybridEvents {
+  switch: SwitchEvent;
+  quarantine: QuarantineEvent;
+  breaker: BreakerEvent;
+  revalidate: RevalidationReport;
+}
+
+/** A plain snapshot of a HybridModel's figures (`stats()`). */
+export interface HybridStats {
+  readonly name: string;
+  readonly policy: string;
+  readonly reference: string | undefined;
+  readonly selected: string | undefined;
+  readonly switches: number;
+  readonly requests: number;
+  readonly answered: number;
+  /** Requests that every backend failed. */
+  readonly failed: number;
+  /** Requests answered by another backend after the first one tried failed. */
+  readonly fallbacks: number;
+  readonly explorations: number;
+  readonly probes: number;
+  readonly canaryChecks: number;
+  /** Checks that failed: those requests were answered with the reference's output. */
+  readonly canaryFailures: number;
+  /** Of whole requests (fallbacks and canary included). */
+  readonly meanMs: number | undefined;
+  readonly p50Ms: number | undefined;
+  readonly p99Ms: number | undefined;
+  readonly backends: Readonly<Record<string, BackendStats>>;
+}
+
+interface Plan {
+  readonly first: BackendTracker | undefined;
+  readonly route: Route;
+  readonly canary: boolean;
+}
+
+interface Attempt {
+  readonly backend: string;
+  readonly error: unknown;
+}
+
+interface Served {
+  readonly outputs: Record<string, TensorLike>;
+  readonly by: BackendTracker;
+}
+
+function isBackend(b: unknown): b is Backend {
+  const o = b as Partial<Backend> | null;
+  return typeof o === 'object' && o !== null && typeof o.name === 'string' && o.name !== '' && typeof o.predict === 'function' && typeof o.dispose === 'function';
+}
+
+function policyName(p: Policy): string {
+  return typeof p === 'object' ? `order(${p.order.join(', ')})` : p;
+}
+
+function codeOf(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'ERROR';
+}
+
+/**
+ * Several backends behind one: each request goes to the backend the policy prefers from live figures,
+ * falls back to the next when that one fails or times out, and is checked now and then against a
+ * reference so that a fast but wrong backend is quarantined rather than promoted. A HybridModel is a
+ * Backend itself (it can be batched, or nested).
+ */
+export class HybridModel implements Backend {
+  readonly name: string;
+  private readonly o: ResolvedOptions;
+  private readonly trackers: readonly BackendTracker[];
+  private readonly byName = new Map<string, BackendTracker>();
+  private readonly ref: BackendTracker | undefined;
+  private readonly chooser: ChooserSettings;
+  private readonly events = new Emitter<HybridEvents>();
+  private readonly metrics: HybridMetrics | undefined;
+  private readonly whole: LatencyWindow;
+  private readonly kept: Feeds[] = [];
+  private current: BackendTracker | undefined;
+  private everSelected = false;
+  private lastSwitchAt = Number.NEGATIVE_INFINITY;
+  private switches = 0;
+  private requests = 0;
+  private answered = 0;
+  private failed = 0;
+  private fallbacks = 0;
+  private explorations = 0;
+  private probes = 0;
+  private canaryChecks = 0;
+  private canaryFailures = 0;
+  private wholeSum = 0;
+  private disposed = false;
+
+  constructor(options: HybridOptions) {
+    const given = (options as { backends?: unknown } | null)?.backends;
+    if (!Array.isArray(given) || given.length === 0) {
+      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'HybridModel: backends must be a non-empty array of backends ({ name, predict(feeds), dispose() })', { details: { option: 'backends' } });
+    }
+    const backends: Backend[] = [];
+    given.forEach((b: unknown, i) => {
+      if (!isBackend(b)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: backends[${i}] is not a backend: it needs a name, predict(feeds) and dispose() (see sessionBackend, functionBackend)`, { details: { option: 'backends', index: i } });
+      backends.push(b);
+    });
+    let refBackend: Backend | undefined;
+    const reference = options.reference;
+    if (typeof reference === 'string') {
+      refBackend = backends.find((b) => b.name === reference);
+      if (!refBackend) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: reference '${reference}' is not among the backends (${backends.map((b) => b.name).join(', ')})`, { details: { option: 'reference' } });
+    } else if (reference !== undefined) {
+      if (!isBackend(reference)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'HybridModel: reference must be a backend name or a backend', { details: { option: 'reference' } });
+      refBackend = reference;
+      if (!backends.includes(reference)) backends.push(reference);
+    }
+    const seen = new Set<string>();
+    for (const b of backends) {
+      if (seen.has(b.name)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: two backends are named '${b.name}'; names must be unique`, { details: { option: 'backends', name: b.name } });
+      seen.add(b.name);
+    }
+    this.o = resolveOptions(options, refBackend !== undefined);
+    const o = this.o;
+    if (typeof o.policy === 'object') {
+      const unknown = o.policy.order.filter((n) => !seen.has(n));
+      if (unknown.length) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: policy order names unknown backends ${unknown.join(', ')} (backends: ${[...seen].join(', ')})`, { details: { option: 'policy' } });
+    }
+    this.name = o.name;
+    this.trackers = backends.map((b, i) => new BackendTracker(b, i, b === refBackend, b !== refBackend || o.serveReference, { window: o.window, ewmaTauMs: o.ewmaTauMs, breaker: o.breaker }));
+    for (const t of this.trackers) this.byName.set(t.name, t);
+    this.ref = this.trackers.find((t) => t.isReference);
+    if (!this.trackers.some((t) => t.servable)) {
+      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'HybridModel: no backend may serve requests (the only one is the reference and serveReference is false)', { details: { option: 'serveReference' } });
+    }
+    this.chooser = { policy: o.policy, p99Ms: o.p99Ms, minGain: o.minGain, dwellMs: o.dwellMs, minSamples: o.minSamples, decisionWindow: o.decisionWindow, z: o.z };
+    this.whole = new LatencyWindow(o.window);
+    this.metrics = options.metrics ? new HybridMetrics(options.metrics, this.name, this.trackers.map((t) => t.name)) : undefined;
+    this.reselect(o.clock.now());
+  }
+
+  /** The size of the backend chosen now. */
+  get sizeBytes(): number | undefined {
+    return this.current?.backend.sizeBytes;
+  }
+
+  /** Subscribes to 'switch', 'quarantine', 'breaker' or 'revalidate'; returns the unsubscribe function. */
+  on<K extends keyof HybridEvents>(event: K, listener: (payload: HybridEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  async predict(feeds: Feeds): Promise<Record<string, TensorLike>> {
+    if (this.disposed) throw new ForgeError(ForgeErrorCode.RUNTIME, `HybridModel '${this.name}' was disposed; create a new one`);
+    const clock = this.o.clock;
+    const start = clock.now();
+    const request = ++this.requests;
+    this.tick(start);
+    this.reselect(start);
+    this.keep(feeds);
+    const plan = this.plan();
+    const errors: Attempt[] = [];
+    let served: Served | undefined;
+    if (plan.first) served = await this.attempt(plan, feeds, request, errors);
+    if (!served) {
+      for (const t of this.fallbackOrder(plan.first)) {
+        if (errors.some((e) => e.backend === t.name)) continue;
+        try {
+          served = { outputs: await this.call(t, 'fallback', feeds), by: t };
+          break;
+        } catch (e) {
+          errors.push({ backend: t.name, error: e });
+        }
+      }
+      if (served && plan.first) this.fallbacks++;
+    } else if (served.by !== plan.first && errors.length) {
+      this.fallbacks++;
+    }
+    const ms = clock.now() - start;
+    if (!served) {
+      this.failed++;
+      this.metrics?.request(false, ms / 1000);
+      throw this.allFailed(errors);
+    }
+    this.answered++;
+    served.by.served++;
+    this.whole.add(ms);
+    this.wholeSum += ms;
+    this.metrics?.request(true, ms / 1000);
+    return served.outputs;
+  }
+
+  /**
+   * Checks a backend against the reference on fresh samples: `samples` feeds given, or the last
+   * `samples` requests seen (default all kept, see canary.keepSamples). When every answer is within
+   * tolerance, a quarantined backend is released (and its breaker closed); otherwise it stays, or
+   * becomes, quarantined with the new evidence.
+   */
+  async revalidate(name: string, samples?: number | readonly Feeds[]): Promise<RevalidationReport> {
+    const t = this.byName.get(name);
+    if (!t) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `revalidate: no backend named '${name}' (backends: ${[...this.byName.keys()].join(', ')})`, { details: { backend: name } });
+    const ref = this.ref;
+    if (!ref) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'revalidate needs a reference to compare with: create the HybridModel with { reference }', { details: { backend: name } });
+    if (t === ref) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `revalidate: '${name}' is the reference, the standard the others are checked against`, { details: { backend: name } });
+    let list: readonly Feeds[];
+    if (Array.isArray(samples)) {
+      list = samples;
+    } else {
+      const n = (samples as number | undefined) ?? Math.max(1, this.kept.length);
+      if (!Number.isInteger(n) || n < 1) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `revalidate: samples must be a positive integer or a list of feeds, got ${JSON.stringify(samples)}`, { details: { option: 'samples' } });
+      list = this.kept.slice(-n);
+    }
+    if (list.length === 0) {
+      throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, `revalidate '${name}': no recent requests to check it on; pass feeds: revalidate('${name}', [feeds, ...])`, { details: { backend: name } });
+    }
+    const checks: CanaryCheck[] = [];
+    const errors: string[] = [];
+    for (const feeds of list) {
+      const [got, want] = await Promise.allSettled([this.call(t, 'revalidation', feeds), this.call(ref, 'revalidation', feeds)]);
+      if (want.status === 'rejected') errors.push(`reference '${ref.name}': ${errorMessage(want.reason)}`);
+      if (got.status === 'rejected') errors.push(`'${name}': ${errorMessage(got.reason)}`);
+      if (got.status === 'fulfilled' && want.status === 'fulfilled') {
+        const check = compareOutputs(want.value, got.value, this.o.tolerance);
+        t.recordCheck(check);
+        checks.push(check);
+      }
+    }
+    const now = this.o.clock.now();
+    const passed = errors.length === 0 && checks.length === list.length && checks.every((c) => c.passed);
+    if (passed) {
+      const was = t.quarantine !== undefined;
+      t.quarantine = undefined;
+      t.failedSinceValidation = 0;
+      this.onBreaker(t, t.breaker.reset(), now);
+      if (was) this.metrics?.quarantine(t.name, false);
+    } else {
+      const failedCheck = checks.find((c) => !c.passed);
+      if (failedCheck) this.quarantine(t, failedCheck, now);
+    }
+    const report: RevalidationReport = { model: this.name, backend: name, passed, samples: list.length, checks, errors, at: now };
+    this.events.emit('revalidate', report);
+    this.reselect(now);
+    return report;
+  }
+
+  /** Warms every backend up (in turn, so they do not compete for the cores); failures are recorded, not thrown. */
+  async warmup(): Promise<void> {
+    const clock = this.o.clock;
+    for (const t of this.trackers) {
+      if (!t.backend.warmup) continue;
+      t.routes.warmup++;
+      this.metrics?.call(t.name, 'warmup');
+      const t0 = clock.now();
+      try {
+        await withTimeout(Promise.resolve(t.backend.warmup()), this.o.timeoutMs, clock, `backend '${t.name}' warm-up`);
+        t.coldStartMs ??= clock.now() - t0;
+      } catch (e) {
+        const now = clock.now();
+        t.coldStartMs ??= now - t0;
+        t.recordError(e, now, isForgeError(e, ForgeErrorCode.TIMEOUT));
+        this.metrics?.error(t.name, codeOf(e));
+        this.onBreaker(t, t.breaker.recordFailure(now, false), now);
+      }
+    }
+  }
+
+  /** Disposes every backend it was given (the reference too), then drops its metric gauges. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const results = await Promise.allSettled(this.trackers.map((t) => t.backend.dispose()));
+    this.metrics?.close(this.trackers.map((t) => t.name));
+    this.events.clear();
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ backend: this.trackers[i]?.name, error: r.reason as unknown }] : []));
+    if (failed.length) {
+      throw new ForgeError(ForgeErrorCode.RUNTIME, `HybridModel '${this.name}': disposing ${failed.map((f) => `'${f.backend}' failed (${errorMessage(f.error)})`).join(', ')}`, {
+        cause: new AggregateError(failed.map((f) => f.error)),
+        details: { backends: failed.map((f) => f.backend) },
+      });
+    }
+  }
+
+  stats(): HybridStats {
+    const now = this.o.clock.now();
+    this.tick(now);
+    const backends: Record<string, BackendStats> = {};
+    for (const t of this.trackers) backends[t.name] = t.snapshot(now);
+    return {
+      name: this.name,
+      policy: policyName(this.o.policy),
+      reference: this.ref?.name,
+      selected: this.current?.name,
+      switches: this.switches,
+      requests: this.requests,
+      answered: this.answered,
+      failed: this.failed,
+      fallbacks: this.fallbacks,
+      explorations: this.explorations,
+      probes: this.probes,
+      canaryChecks: this.canaryChecks,
+      canaryFailures: this.canaryFailures,
+      meanMs: this.answered ? this.wholeSum / this.answered : undefined,
+      p50Ms: this.whole.quantile(0.5),
+      p99Ms: this.whole.quantile(0.99),
+      backends,
+    };
+  }
+
+  /** A printable table: per backend its state, success rate, mean and p99 latency, speedup over the reference, drift. */
+  summary(): string {
+    return formatSummary(this.stats());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Backends that may take ordinary traffic now. */
+  private candidates(): BackendTracker[] {
+    return this.trackers.filter((t) => t.available);
+  }
+
+  private get canaryOn(): boolean {
+    return this.o.canary.enabled && this.ref !== undefined;
+  }
+
+  /** Whether a call to `t` can be checked against the reference now. */
+  private canCheck(t: BackendTracker): boolean {
+    return this.canaryOn && this.ref !== undefined && t !== this.ref && this.ref.breaker.state === 'closed';
+  }
+
+  /**
+   * Where this request goes first: a half-open backend's probe, else a backend still being measured,
+   * else (with the exploration share) the backend measured longest ago, else the choice. The reference
+   * is not explored or calibrated while the canary runs: every check measures it already.
+   */
+  private plan(): Plan {
+    const o = this.o;
+    const probe = this.trackers.find((t) => t.servable && !t.quarantine && t.breaker.awaitingProbe);
+    if (probe) {
+      probe.breaker.beginProbe();
+      this.probes++;
+      return { first: probe, route: 'probe', canary: this.canCheck(probe) };
+    }
+    const measuredByCanary = (t: BackendTracker) => t === this.ref && this.canaryOn;
+    const candidates = this.candidates();
+    const staticPolicy = typeof o.policy === 'object' || o.policy === 'size';
+    if (!staticPolicy) {
+      const unmeasured = candidates.find((t) => t.successes < o.minSamples && t.calibrating === 0 && !measuredByCanary(t));
+      if (unmeasured) return { first: unmeasured, route: 'calibration', canary: this.canCheck(unmeasured) };
+    }
+    const current = this.current;
+    if (o.exploration > 0 && current) {
+      const others = candidates.filter((t) => t !== current && !measuredByCanary(t));
+      if (others.length && o.random() < o.exploration) {
+        const stalest = others.reduce((a, b) => (b.lastSampleAt < a.lastSampleAt ? b : a));
+        this.explorations++;
+        return { first: stalest, route: 'exploration', canary: this.canCheck(stalest) };
+      }
+    }
+    return { first: current, route: 'selected', canary: current !== undefined && this.canCheck(current) && o.random() < o.canary.sampleRate };
+  }
+
+  /** The first try of a request; with the canary, the reference runs beside it and has the last word. */
+  private async attempt(plan: Plan, feeds: Feeds, request: number, errors: Attempt[]): Promise<Served | undefined> {
+    const primary = plan.first as BackendTracker;
+    const ref = this.ref;
+    if (!plan.canary || !ref) {
+      try {
+        return { outputs: await this.call(primary, plan.route, feeds), by: primary };
+      } catch (e) {
+        errors.push({ backend: primary.name, error: e });
+        return undefined;
+      }
+    }
+    const [got, want] = await Promise.allSettled([this.call(primary, plan.route, feeds), this.call(ref, 'canary', feeds)]);
+    if (got.status === 'rejected') errors.push({ backend: primary.name, error: got.reason });
+    if (want.status === 'rejected') errors.push({ backend: ref.name, error: want.reason });
+    if (got.status === 'fulfilled' && want.status === 'fulfilled') {
+      const check = compareOutputs(want.value, got.value, this.o.tolerance);
+      this.canaryChecks++;
+      primary.recordCheck(check);
+      if (check.passed) return { outputs: got.value, by: primary };
+      this.canaryFailures++;
+      if (primary.failedSinceValidation >= this.o.canary.quarantineAfter) this.quarantine(primary, check, this.o.clock.now(), request);
+      // Never hand out an answer the reference has just contradicted: the reference's is at hand.
+      return { outputs: want.value, by: ref };
+    }
+    if (got.status === 'fulfilled') return { outputs: got.value, by: primary };
+    // The backend failed and the reference's answer is at hand: it answers, served or not otherwise.
+    if (want.status === 'fulfilled') return { outputs: want.value, by: ref };
+    return undefined;
+  }
+
+  /** Healthy backends other than `first`, in the order the policy ranks them. */
+  private fallbackOrder(first: BackendTracker | undefined): BackendTracker[] {
+    return rankBackends(this.candidates().filter((t) => t !== first), this.chooser);
+  }
+
+  /** One call to one backend, with the time limit, statistics, breaker and metrics around it. */
+  private async call(t: BackendTracker, route: Route, feeds: Feeds): Promise<Record<string, TensorLike>> {
+    const clock = this.o.clock;
+    t.calls++;
+    t.routes[route]++;
+    this.metrics?.call(t.name, route);
+    const probe = route === 'probe';
+    // The first call issued, not the first to finish: concurrent first calls race.
+    const first = t.calls === 1 && t.coldStartMs === undefined;
+    if (route === 'calibration') t.calibrating++;
+    t.inFlight++;
+    const t0 = clock.now();
+    let running: Promise<Record<string, TensorLike>>;
+    try {
+      running = Promise.resolve(t.backend.predict(feeds));
+    } catch (e) {
+      running = Promise.reject(e);
+    }
+    // In flight until the backend really finishes, even after a time-out stopped the waiting.
+    running.then(() => t.inFlight--, () => t.inFlight--);
+    try {
+      const outputs = await withTimeout(running, this.o.timeoutMs, clock, `backend '${t.name}'`);
+      if (typeof outputs !== 'object' || outputs === null) {
+        throw new ForgeError(ForgeErrorCode.RUNTIME, `backend '${t.name}' resolved to ${outputs === null ? 'null' : typeof outputs} instead of outputs by name`, { details: { backend: t.name } });
+      }
+      const now = clock.now();
+      const ms = now - t0;
+      if (first) t.coldStartMs = ms;
+      t.recordLatency(ms, now);
+      this.metrics?.success(t.name, ms / 1000);
+      this.onBreaker(t, t.breaker.recordSuccess(probe), now);
+      return outputs;
+    } catch (e) {
+      const now = clock.now();
+      if (first) t.coldStartMs = now - t0;
+      t.recordError(e, now, isForgeError(e, ForgeErrorCode.TIMEOUT));
+      this.metrics?.error(t.name, codeOf(e));
+      this.onBreaker(t, t.breaker.recordFailure(now, probe), now);
+      throw e;
+    } finally {
+      if (route === 'calibration') t.calibrating--;
+    }
+  }
+
+  private tick(now: number): void {
+    for (const t of this.trackers) this.onBreaker(t, t.breaker.tick(now), now);
+  }
+
+  private onBreaker(t: BackendTracker, transition: BreakerTransition | undefined, now: number): void {
+    if (!transition) return;
+    this.metrics?.breaker(t.name, transition.to);
+    this.events.emit('breaker', {
+      model: this.name, backend: t.name, from: transition.from, to: transition.to, at: now,
+      failuresInWindow: t.breaker.failuresInWindow(now), lastError: t.lastError?.message,
+    });
+    if (t === this.current || transition.to === 'closed') this.reselect(now);
+  }
+
+  private quarantine(t: BackendTracker, check: CanaryCheck, now: number, request = this.requests): void {
+    if (t.quarantine) return;
+    const evidence: QuarantineEvidence = { backend: t.name, at: now, request, reasons: check.failures, check, failedChecks: t.failedSinceValidation };
+    t.quarantine = evidence;
+    this.metrics?.quarantine(t.name, true);
+    this.events.emit('quarantine', { model: this.name, ...evidence });
+    this.reselect(now);
+  }
+
+  private reselect(now: number): void {
+    const decision = decideSwitch(this.current, rankBackends(this.candidates(), this.chooser), now, this.lastSwitchAt, this.chooser);
+    if (!decision || decision.to === this.current) return;
+    const from = this.current;
+    this.current = decision.to;
+    if (this.everSelected) {
+      this.switches++;
+      this.lastSwitchAt = now;
+    }
+    this.everSelected ||= decision.to !== undefined;
+    this.metrics?.selection(from?.name, decision.to?.name, decision.reason);
+    const mean = (t: BackendTracker | undefined) => (t && t.successes ? t.recent(this.o.decisionWindow).mean : undefined);
+    this.events.emit('switch', {
+      model: this.name, from: from?.name, to: decision.to?.name, reason: decision.reason, at: now, request: this.requests,
+      fromMeanMs: mean(from), toMeanMs: mean(decision.to),
+    });
+  }
+
+  private keep(feeds: Feeds): void {
+    const n = this.o.canary.keepSamples;
+    if (!this.ref || n === 0) return;
+    this.kept.push(feeds);
+    if (this.kept.length > n) this.kept.shift();
+  }
+
+  private allFailed(errors: readonly Attempt[]): ForgeError {
+    const tried = new Set(errors.map((e) => e.backend));
+    const skipped = this.trackers
+      .filter((t) => t.servable && !tried.has(t.name))
+      .map((t) => ({ backend: t.name, state: t.state, nextProbeAt: t.breaker.nextProbeAt }));
+    const skippedText = skipped.map((s) => `${s.backend} ${s.state}${s.state === 'quarantined' ? ' (revalidate it)' : s.nextProbeAt !== undefined ? ` (probed again at ${Math.round(s.nextProbeAt)} ms)` : ''}`).join(', ');
+    const details = {
+      model: this.name,
+      errors: errors.map((e) => ({ backend: e.backend, code: codeOf(e.error), message: errorMessage(e.error) })),
+      skipped,
+    };
+    if (errors.length === 0) {
+      return new ForgeError(ForgeErrorCode.NO_PROVIDER, `HybridModel '${this.name}': no backend can take requests now (${skippedText}); wait for a probe or revalidate a quarantined backend`, { details });
+    }
+    const text = errors.map((e) => `${e.backend}: ${codeOf(e.error)} ${errorMessage(e.error)}`).join('; ');
+    return new ForgeError(
+      ForgeErrorCode.RUNTIME,
+      `HybridModel '${this.name}': every backend failed this request (${text})${skippedText ? `; not tried: ${skippedText}` : ''}. details.errors has each error; a backend that works (the reference, a plain JavaScript one) keeps requests answered`,
+      { details, cause: new AggregateError(errors.map((e) => e.error)) },
+    );
+  }
+}

@@ -1,0 +1,62 @@
+import { ModelBuilder, Rng, mlp } from '@onnx-forge/core';
+import { type Session, type TensorLike, createPool, createSession } from '@onnx-forge/runtime';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HybridModel } from './hybrid-model.js';
+import { sessionBackend } from './session-backend.js';
+
+/**
+ * Real onnxruntime-node (CPU) sessions under the hybrid layer: the same outputs as the session's own
+ * run, and a fallback when a model fails inside onnxruntime at run time.
+ */
+const SIZES = [16, 32, 4];
+const model = mlp({ sizes: SIZES, seed: 5 });
+
+/** Same input and output as the MLP, but its Reshape to [3, 7] cannot hold 16 values: it loads, then fails in run(). */
+function failsAtRunTime(): Uint8Array {
+  const b = new ModelBuilder({ graphName: 'fails_at_run' });
+  const x = b.input('x', 'float32', ['batch', SIZES[0] as number]);
+  const r = b.op('Reshape', [x, b.constant([3, 7], 'int64')]);
+  const y = b.op('ReduceSum', [r, b.constant([1], 'int64')], { keepdims: 1 }, { outputs: ['y'] });
+  b.output(y, 'float32', ['batch', SIZES[2] as number]);
+  return b.build().encode();
+}
+
+const feeds = (seed: number) => ({ x: { data: new Rng(seed).fillNormalish(new Float32Array(2 * 16), 1), dims: [2, 16] } });
+const sessions: Session[] = [];
+afterAll(async () => {
+  await Promise.all(sessions.map((s) => s.release()));
+});
+
+describe('sessionBackend over onnxruntime-node', () => {
+  it('answers exactly as the session does (in-process and in a worker pool)', async () => {
+    const local = await createSession(model);
+    const pool = await createPool(model, { workers: 1 });
+    sessions.push(local, pool);
+    for (const session of [local, pool]) {
+      const backend = sessionBackend('mlp', session, { release: false, sizeBytes: 1234 });
+      await backend.warmup?.();
+      const got = await backend.predict(feeds(1));
+      const want = await local.run(feeds(1));
+      expect((got.y as TensorLike).dims).toEqual([2, 4]);
+      expect(Array.from((got.y as TensorLike).data as Float32Array)).toEqual(Array.from(want.y?.data as Float32Array));
+      expect(backend.sizeBytes).toBe(1234);
+    }
+  });
+
+  it('falls back from a session whose model fails at run time to another, and reports the onnxruntime error', async () => {
+    const broken = await createSession(failsAtRunTime());
+    const good = await createSession(model);
+    const hybrid = new HybridModel({ backends: [sessionBackend('broken', broken), sessionBackend('good', good)], policy: { order: ['broken', 'good'] }, breaker: { failures: 2 } });
+    const want = await good.run(feeds(2));
+    for (let i = 0; i < 5; i++) {
+      const out = await hybrid.predict(feeds(2));
+      expect(Array.from((out.y as TensorLike).data as Float32Array)).toEqual(Array.from(want.y?.data as Float32Array));
+    }
+    const s = hybrid.stats();
+    expect(s).toMatchObject({ failed: 0, answered: 5, fallbacks: 2, selected: 'good' });
+    expect(s.backends.broken).toMatchObject({ state: 'open', errors: 2, calls: 2 });
+    expect(s.backends.broken?.lastError?.message).toMatch(/reshape|Reshape|input_shape_size/i);
+    await hybrid.dispose();
+    expect(broken.released && good.released).toBe(true);
+  });
+});

@@ -1,0 +1,55 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { type Feeds, type RunOptions, type Session, type TensorLike, zerosTensor } from '@onnx-forge/runtime';
+import type { Backend } from './backend.js';
+
+export interface SessionBackendOptions {
+  /** Size of the model the session runs, for the `size` policy. */
+  readonly sizeBytes?: number;
+  /** Feeds for `warmup()` (default: zeros shaped from the session's inputs, symbolic dims 1). */
+  readonly warmupFeeds?: Feeds;
+  /** Passed to every `session.run` (e.g. `outputs` to fetch, or a pool's `transfer`). */
+  readonly runOptions?: Omit<RunOptions, 'signal'>;
+  /** Release the session on `dispose()` (default true: the backend owns it). */
+  readonly release?: boolean;
+}
+
+export function checkBackendName(name: unknown, what: string): string {
+  if (typeof name !== 'string' || name.trim() === '') {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: the backend name must be a non-empty string, got ${JSON.stringify(name)}`, { details: { option: 'name' } });
+  }
+  return name;
+}
+
+/** Zeros for every input the session declares, or undefined when a type or rank is unknown. */
+function zeroFeeds(session: Session): Feeds | undefined {
+  const feeds: Record<string, TensorLike> = {};
+  for (const m of session.inputMetadata) {
+    if (!m.type || !m.shape) return undefined;
+    feeds[m.name] = zerosTensor(m.type, m.shape.map((d) => (typeof d === 'number' ? d : 1)));
+  }
+  return feeds;
+}
+
+/**
+ * A runtime Session as a backend: an in-process session from `createSession` or a worker pool from
+ * `createPool` (both are `Session`s). Feeds are validated by the session (FORGE_BAD_INPUT).
+ */
+export function sessionBackend(name: string, session: Session, options: SessionBackendOptions = {}): Backend {
+  checkBackendName(name, 'sessionBackend');
+  if (typeof session !== 'object' || session === null || typeof (session as Partial<Session>).run !== 'function') {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `sessionBackend '${name}': expected a Session from createSession or createPool`, { details: { backend: name } });
+  }
+  const runOptions = options.runOptions;
+  return {
+    name,
+    ...(options.sizeBytes === undefined ? {} : { sizeBytes: options.sizeBytes }),
+    predict: (feeds: Feeds) => (runOptions ? session.run(feeds, runOptions) : session.run(feeds)),
+    async warmup(): Promise<void> {
+      const feeds = options.warmupFeeds ?? zeroFeeds(session);
+      if (feeds) await session.run(feeds);
+    },
+    async dispose(): Promise<void> {
+      if (options.release !== false) await session.release();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import type { BackendStats } from './backend-tracker.js';
+import type { HybridStats } from './hybrid-model.js';
+
+function ms(v: number | undefined): string {
+  if (v === undefined) return '—';
+  return v < 1 ? `${v.toFixed(3)} ms` : v < 100 ? `${v.toFixed(2)} ms` : `${v.toFixed(0)} ms`;
+}
+
+function bytes(v: number | undefined): string {
+  if (v === undefined) return '—';
+  if (v < 1024) return `${v} B`;
+  if (v < 1024 * 1024) return `${(v / 1024).toFixed(1)} KiB`;
+  return `${(v / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function columns(rows: readonly (readonly string[])[], right: ReadonlySet<number>): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd());
+}
+
+/** The reference's mean over a backend's mean: how many times faster than the reference it answers. */
+export function speedup(b: BackendStats, reference: BackendStats | undefined): number | undefined {
+  if (!reference?.meanMs || !b.meanMs) return undefined;
+  return reference.meanMs / b.meanMs;
+}
+
+/**
+ * `HybridModel.summary()`: one line about the model, then per backend its state, requests served,
+ * calls, success rate, mean and p99 latency, speedup over the reference and worst cosine against it.
+ */
+export function formatSummary(s: HybridStats): string {
+  const ref = s.reference === undefined ? undefined : s.backends[s.reference];
+  const head = `hybrid model '${s.name}' (policy ${s.policy}${s.reference ? `, reference ${s.reference}` : ''}): ${s.requests} requests, ${s.failed} failed, ` +
+    `${s.fallbacks} fallbacks, ${s.canaryChecks} canary checks (${s.canaryFailures} failed); selected ${s.selected ?? 'none'} after ${s.switches} switch${s.switches === 1 ? '' : 'es'}`;
+  const rows: string[][] = [['backend', 'state', 'served', 'calls', 'success', 'mean', 'p99', 'speedup', 'worst cosine', 'argmax diff', 'size']];
+  for (const b of Object.values(s.backends)) {
+    const up = speedup(b, ref);
+    const name = `${b.name === s.selected ? '* ' : '  '}${b.name}${b.reference ? ' (reference)' : ''}`;
+    rows.push([
+      name,
+      b.state,
+      String(b.served),
+      String(b.calls),
+      b.calls ? `${(100 * (1 - b.errorRate)).toFixed(1)}%` : '—',
+      ms(b.meanMs),
+      ms(b.p99Ms),
+      up === undefined ? '—' : `${up.toFixed(2)}×`,
+      b.reference ? '—' : b.accuracy.worstCosine === undefined ? '—' : b.accuracy.worstCosine.toFixed(6),
+      b.reference || b.accuracy.argmaxRows === 0 ? '—' : `${b.accuracy.argmaxDisagreements}/${b.accuracy.argmaxRows}`,
+      bytes(b.sizeBytes),
+    ]);
+  }
+  const lines = [head, ...columns(rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]))];
+  for (const b of Object.values(s.backends)) {
+    if (b.quarantine) lines.push(`  ${b.name} quarantined at request ${b.quarantine.request}: ${b.quarantine.reasons.join('; ')}`);
+    else if (b.state !== 'healthy' && b.lastError) lines.push(`  ${b.name} ${b.state}: ${b.lastError.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
