@@ -102,9 +102,12 @@ export interface TreeEnsemble {
   readonly trees: readonly Tree[];
 }
 
-/** Whether the ensemble's raw scores are margins that a `rawScore` conversion can expose. */
+/**
+ * Whether the ensemble's raw scores are margins that a `rawScore` conversion can expose: boosted
+ * models have them; mljs models predict votes, frequencies or means directly.
+ */
 export function hasMargins(ensemble: TreeEnsemble): boolean {
-  return ensemble.combine.kind !== 'vote' && !(ensemble.output.kind === 'classification' && ensemble.output.transform === 'none');
+  return ensemble.format !== 'mljs' && ensemble.combine.kind !== 'vote' && !(ensemble.output.kind === 'classification' && ensemble.output.transform === 'none');
 }
 
 /** Class count of a classifier, undefined for a regressor. */

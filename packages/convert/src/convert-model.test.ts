@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ForgeErrorCode, isForgeError } from '@onnx-forge/core';
+import { describe, expect, it } from 'vitest';
+import { convertLightGbm, convertModel, detectFormat } from './convert-model.js';
+import { lightgbmText } from './testing/lightgbm-text.js';
+import { floats, runOnce } from './testing/ort.js';
+
+const REGRESSION = lightgbmText({
+  objective: 'regression',
+  features: 2,
+  trees: [{ split_feature: [1], threshold: [0.5], decision_type: [2], left_child: [-1], right_child: [-2], leaf_value: [-1, 1] }],
+});
+
+describe('convertModel', () => {
+  it('guesses the format from the content', () => {
+    expect(detectFormat(REGRESSION)).toBe('lightgbm');
+    expect(detectFormat('{"learner": {"objective": {}}}')).toBe('xgboost');
+    expect(detectFormat({ name: 'RFClassifier', baseModel: {} })).toBe('mljs');
+    expect(detectFormat(`  \n${REGRESSION}`)).toBe('lightgbm');
+  });
+
+  it('names the input as asked and reports what it converted', async () => {
+    const { model, report } = convertModel(REGRESSION, { inputName: 'features' });
+    expect(report).toEqual({ format: 'lightgbm', objective: 'regression', trees: 1, features: 2, classes: undefined, outputs: ['variable'], rawScore: false });
+    expect(model.proto.graph?.input.map((i) => i.name)).toEqual(['features']);
+    expect(floats((await runOnce('node', model, new Float32Array([0, 0.25, 0, 0.75]), 2, 'features')).variable)).toEqual([-1, 1]);
+    const meta = Object.fromEntries(model.proto.metadataProps.map((p) => [p.key, p.value]));
+    expect(meta).toMatchObject({ 'onnx-forge.source_format': 'lightgbm', 'onnx-forge.objective': 'regression' });
+  });
+
+  it('refuses bad options and unknown formats with FORGE_INVALID_OPTIONS', () => {
+    for (const options of [{ inputName: '' }, { inputName: 'label' }, { from: 'catboost' as never }]) {
+      try {
+        convertModel(REGRESSION, options);
+        expect.unreachable();
+      } catch (e) {
+        expect(isForgeError(e, ForgeErrorCode.INVALID_OPTIONS), JSON.stringify(options)).toBe(true);
+      }
+    }
+  });
+
+  it('refuses a LightGBM model given as an object, and text that is no model, with FORGE_INVALID_MODEL', () => {
+    for (const [input, options] of [[{ tree: 1 }, { from: 'lightgbm' as const }], ['hello world', {}], ['', {}], ['{"truncated": ', {}]] as const) {
+      try {
+        convertModel(input, options);
+        expect.unreachable();
+      } catch (e) {
+        expect(isForgeError(e, ForgeErrorCode.INVALID_MODEL), String(input)).toBe(true);
+      }
+    }
+  });
+
+  it('the per-format functions force their format', () => {
+    expect(() => convertLightGbm('{"learner": {}}')).toThrow(/LightGBM model/);
+  });
+});
+
+describe('the main entry point', () => {
+  // It must bundle for the browser: no Node built-ins, nothing but @onnx-forge/core, and not the mljs
+  // backend (a separate entry point).
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+
+  it('imports nothing but @onnx-forge/core and its own files', () => {
+    expect(sources).toContain('index.ts');
+    for (const file of sources) {
+      const text = readFileSync(path.join(here, file), 'utf8');
+      const specifiers = [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1] as string);
+      for (const s of specifiers) {
+        expect(s === '@onnx-forge/core' || (s.startsWith('./') && !s.includes('mljs-backend') && !s.includes('testing')), `${file} imports ${s}`).toBe(true);
+      }
+    }
+  });
+});

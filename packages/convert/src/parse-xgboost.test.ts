@@ -1,0 +1,197 @@
+import { ForgeErrorCode, isForgeError } from '@onnx-forge/core';
+import { describe, expect, it } from 'vitest';
+import { convertModel, convertXgboost } from './convert-model.js';
+import { parseBaseScore, parseXgboost } from './parse-xgboost.js';
+import { predictTrees } from './predict-trees.js';
+import { ORT_BACKENDS, floats, ints, runOnce } from './testing/ort.js';
+
+/*
+ * XGBoost JSON models written by hand from the documented schema (doc/model.schema): each tree is
+ * parallel arrays; -1 in left_children marks a leaf whose value is in split_conditions; splits send
+ * x < condition left (strictly) and NaN where default_left says. Expected predictions are worked out
+ * by hand below, tree by tree, not with the converter's own scorer.
+ */
+interface HandNode {
+  /** A leaf value, or a split [feature, condition, defaultLeft, leftChild, rightChild]. */
+  leaf?: number;
+  split?: [number, number, 0 | 1, number, number];
+  categorical?: boolean;
+}
+
+function xgbTree(id: number, nodes: HandNode[], features: number): Record<string, unknown> {
+  return {
+    base_weights: nodes.map(() => 0),
+    categories: [], categories_nodes: [], categories_segments: [], categories_sizes: [],
+    default_left: nodes.map((n) => n.split?.[2] ?? 0),
+    id,
+    left_children: nodes.map((n) => n.split?.[3] ?? -1),
+    loss_changes: nodes.map(() => 0),
+    parents: nodes.map(() => 2147483647),
+    right_children: nodes.map((n) => n.split?.[4] ?? -1),
+    split_conditions: nodes.map((n) => n.leaf ?? n.split?.[1] ?? 0),
+    split_indices: nodes.map((n) => n.split?.[0] ?? 0),
+    split_type: nodes.map((n) => (n.categorical ? 1 : 0)),
+    sum_hessian: nodes.map(() => 1),
+    tree_param: { num_deleted: '0', num_feature: String(features), num_nodes: String(nodes.length), size_leaf_vector: '1' },
+  };
+}
+
+function xgbModel(objective: string, baseScore: string, trees: HandNode[][], treeInfo: number[], features = 2, numClass = 0): Record<string, unknown> {
+  return {
+    learner: {
+      attributes: {},
+      feature_names: [],
+      feature_types: [],
+      gradient_booster: {
+        model: {
+          gbtree_model_param: { num_parallel_tree: '1', num_trees: String(trees.length) },
+          iteration_indptr: [0],
+          tree_info: treeInfo,
+          trees: trees.map((t, i) => xgbTree(i, t, features)),
+        },
+        name: 'gbtree',
+      },
+      learner_model_param: { base_score: baseScore, boost_from_average: '1', num_class: String(numClass), num_feature: String(features), num_target: '1' },
+      objective: numClass ? { name: objective, softmax_multiclass_param: { num_class: String(numClass) } } : { name: objective, reg_loss_param: { scale_pos_weight: '1' } },
+    },
+    version: [2, 1, 3],
+  };
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+const logit = (p: number) => Math.log(p / (1 - p));
+const JUST_BELOW_HALF = Math.fround(0.49999997);
+
+// Tree A: f0 < 0.5 (NaN left) ? 0.3 : (f1 < -1 (NaN right) ? -0.2 : 0.1)
+const TREE_A: HandNode[] = [{ split: [0, 0.5, 1, 1, 2] }, { leaf: 0.3 }, { split: [1, -1, 0, 3, 4] }, { leaf: -0.2 }, { leaf: 0.1 }];
+// Tree B: f1 < 2 (NaN right) ? 0.05 : -0.4
+const TREE_B: HandNode[] = [{ split: [1, 2, 0, 1, 2] }, { leaf: 0.05 }, { leaf: -0.4 }];
+
+// Rows and the leaves each tree reaches, by hand.
+const ROWS: { x: [number, number]; a: number; b: number }[] = [
+  { x: [0.2, 0], a: 0.3, b: 0.05 }, //              0.2 < 0.5 left; 0 < 2 left
+  { x: [0.5, -3], a: -0.2, b: 0.05 }, //            0.5 < 0.5 is false (strict): right, then -3 < -1 left
+  { x: [JUST_BELOW_HALF, 5], a: 0.3, b: -0.4 }, //  the float32 below 0.5 goes left; 5 >= 2 right
+  { x: [NaN, NaN], a: 0.3, b: -0.4 }, //            NaN: default left in A's root, default right in B
+  { x: [1, NaN], a: 0.1, b: -0.4 }, //              right, then NaN default right in A's node 2
+  { x: [1, -1], a: 0.1, b: 0.05 }, //               -1 < -1 false: right
+];
+const INPUT = Float32Array.from(ROWS.flatMap((r) => r.x));
+
+function close(got: readonly number[], want: readonly number[], rel = 2e-6): void {
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) => expect(Math.abs(g - (want[i] as number)), `value ${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(rel * Math.max(Math.abs(want[i] as number), 1e-3)));
+}
+
+describe('XGBoost JSON models written by hand', () => {
+  for (const backend of ORT_BACKENDS) {
+    it(`binary:logistic on onnxruntime-${backend}: base_score 0.6 enters as logit(0.6); strict splits; NaN follows default_left`, async () => {
+      const model = xgbModel('binary:logistic', '6E-1', [TREE_A, TREE_B], [0, 0]);
+      const p = ROWS.map((r) => sigmoid(logit(0.6) + r.a + r.b));
+      const out = await runOnce(backend, convertXgboost(model).model, INPUT, ROWS.length);
+      close(floats(out.probabilities), p.flatMap((q) => [1 - q, q]));
+      expect(ints(out.label)).toEqual(p.map((q) => (q > 0.5 ? 1 : 0)));
+      const raw = await runOnce(backend, convertXgboost(model, { rawScore: true }).model, INPUT, ROWS.length);
+      close(floats(raw.raw_score), ROWS.map((r) => logit(0.6) + r.a + r.b));
+    });
+
+    it(`reg:squarederror on onnxruntime-${backend}: base_score "[5E-1]" added as is`, async () => {
+      const model = xgbModel('reg:squarederror', '[5E-1]', [TREE_A, TREE_B], [0, 0]);
+      const out = await runOnce(backend, convertXgboost(JSON.stringify(model)).model, INPUT, ROWS.length);
+      close(floats(out.variable), ROWS.map((r) => 0.5 + r.a + r.b));
+      expect(out.variable?.dims).toEqual([ROWS.length, 1]);
+    });
+
+    it(`multi:softprob on onnxruntime-${backend}: trees go to classes by tree_info; a per-class base_score vector`, async () => {
+      // Class 0: tree A; class 1: tree B; class 2: a constant tree 0.7, then tree A again for class 0.
+      const model = xgbModel('multi:softprob', '[1E-1,2E-1,-3E-1]', [TREE_A, TREE_B, [{ leaf: 0.7 }], TREE_A], [0, 1, 2, 0], 2, 3);
+      const margins = ROWS.map((r) => [0.1 + 2 * r.a, 0.2 + r.b, -0.3 + 0.7]);
+      const probs = margins.map((m) => {
+        const e = m.map(Math.exp);
+        const s = e.reduce((x, y) => x + y);
+        return e.map((v) => v / s);
+      });
+      const out = await runOnce(backend, convertXgboost(model).model, INPUT, ROWS.length);
+      close(floats(out.probabilities), probs.flat());
+      expect(ints(out.label)).toEqual(probs.map((p) => p.indexOf(Math.max(...p))));
+      const raw = await runOnce(backend, convertXgboost(model, { rawScore: true }).model, INPUT, ROWS.length);
+      close(floats(raw.raw_score), margins.flat());
+    });
+  }
+
+  it('multi:softprob with a single base_score adds it to every class (softmax ignores it)', () => {
+    const model = xgbModel('multi:softmax', '5E-1', [TREE_A, TREE_B, [{ leaf: 0.7 }]], [0, 1, 2], 2, 3);
+    const e = parseXgboost(model);
+    expect(e.base).toEqual([0.5, 0.5, 0.5]);
+    const js = predictTrees(e, INPUT, { rawScore: true });
+    close(Array.from(js.output), ROWS.flatMap((r) => [0.5 + r.a, 0.5 + r.b, 0.5 + 0.7]), 1e-7);
+  });
+
+  it('reg:logistic and count:poisson map base_score through their links', async () => {
+    const lr = xgbModel('reg:logistic', '2.5E-1', [TREE_B], [0]);
+    close(floats((await runOnce('node', convertXgboost(lr).model, INPUT, ROWS.length)).variable), ROWS.map((r) => sigmoid(logit(0.25) + r.b)));
+    const po = xgbModel('count:poisson', '2E0', [TREE_B], [0]);
+    close(floats((await runOnce('node', convertXgboost(po).model, INPUT, ROWS.length)).variable), ROWS.map((r) => Math.exp(Math.log(2) + r.b)));
+  });
+
+  it('dart scales each tree by its drop weight', async () => {
+    const model = xgbModel('reg:squarederror', '0E0', [TREE_A, TREE_B], [0, 0]);
+    const learner = model.learner as Record<string, unknown>;
+    const gb = learner.gradient_booster as Record<string, unknown>;
+    learner.gradient_booster = { name: 'dart', gbtree: { name: 'gbtree', model: gb.model }, weight_drop: [0.5, 2] };
+    close(floats((await runOnce('node', convertXgboost(model).model, INPUT, ROWS.length)).variable), ROWS.map((r) => 0.5 * r.a + 2 * r.b));
+  });
+
+  it('base_score forms', () => {
+    expect(parseBaseScore('5E-1')).toEqual([0.5]);
+    expect(parseBaseScore('[5E-1]')).toEqual([0.5]);
+    expect(parseBaseScore('[1E-1,2E-1]')).toEqual([0.1, 0.2]);
+    expect(parseBaseScore(0.25)).toEqual([0.25]);
+    expect(() => parseBaseScore('[]')).toThrow(/base_score/);
+    expect(() => parseBaseScore('abc')).toThrow(/base_score/);
+  });
+
+  it('format detection finds XGBoost JSON by its "learner"', () => {
+    const text = JSON.stringify(xgbModel('reg:squarederror', '5E-1', [TREE_B], [0]));
+    expect(convertModel(text).report).toMatchObject({ format: 'xgboost', objective: 'reg:squarederror', trees: 1, features: 2, classes: undefined });
+  });
+});
+
+describe('XGBoost models that are refused', () => {
+  const fail = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      if (isForgeError(e)) return e;
+      throw e;
+    }
+    throw new Error('expected a ForgeError');
+  };
+
+  it('a categorical split: FORGE_UNSUPPORTED_MODEL "categorical split"', () => {
+    const cat: HandNode[] = [{ split: [1, 0, 0, 1, 2], categorical: true }, { leaf: 1 }, { leaf: 2 }];
+    const e = fail(() => convertXgboost(xgbModel('binary:logistic', '5E-1', [TREE_A, cat], [0, 0])));
+    expect(e.code).toBe(ForgeErrorCode.UNSUPPORTED_MODEL);
+    expect(e.details).toMatchObject({ feature: 'categorical split', tree: 1, node: 0 });
+  });
+
+  it('an unknown objective: FORGE_UNSUPPORTED_MODEL naming it', () => {
+    const e = fail(() => convertXgboost(xgbModel('rank:pairwise', '5E-1', [TREE_A], [0])));
+    expect(e.code).toBe(ForgeErrorCode.UNSUPPORTED_MODEL);
+    expect(e.message).toContain('"rank:pairwise"');
+  });
+
+  it('JSON that is no model: FORGE_INVALID_MODEL', () => {
+    for (const input of ['{"hello": "world"}', '[1, 2, 3]', '{"learner": {}}', '{"learner": {"objective": {"name": "binary:logistic"}', 'not json at all']) {
+      expect(fail(() => convertModel(input)).code, input).toBe(ForgeErrorCode.INVALID_MODEL);
+    }
+    expect(fail(() => convertXgboost({ learner: { objective: { name: 'reg:squarederror' } } })).code).toBe(ForgeErrorCode.INVALID_MODEL);
+  });
+
+  it('inconsistent arrays: FORGE_INVALID_MODEL', () => {
+    const model = xgbModel('reg:squarederror', '5E-1', [TREE_A], [0]);
+    const tree = ((model.learner as { gradient_booster: { model: { trees: Record<string, unknown>[] } } }).gradient_booster.model.trees[0]) as Record<string, unknown>;
+    tree.left_children = [1, -1];
+    expect(fail(() => convertXgboost(model)).code).toBe(ForgeErrorCode.INVALID_MODEL);
+  });
+});
