@@ -1,5 +1,6 @@
 import type { Command } from '../framework/command.js';
 import { checkCommand } from './check.js';
+import { convertCommand } from './convert.js';
 import { fp16Command } from './fp16.js';
 import { inspectCommand } from './inspect.js';
 import { passesCommand } from './passes.js';
@@ -7,4 +8,4 @@ import { quantizeCommand } from './quantize.js';
 import { runCommand } from './run.js';
 
 /** Every command, in the order the program's help lists them. */
-export const COMMANDS: readonly Command[] = [inspectCommand, checkCommand, runCommand, fp16Command, quantizeCommand, passesCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, checkCommand, runCommand, fp16Command, quantizeCommand, convertCommand, passesCommand];

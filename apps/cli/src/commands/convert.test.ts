@@ -1,0 +1,160 @@
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { tempDir } from '../testing/fixtures.js';
+
+/*
+ * onnx-forge convert, run as a child process. Models are written here by hand (a LightGBM text model,
+ * an XGBoost JSON model, an mljs forest's toJSON()); the LightGBM fixture of shared/ is converted too
+ * when that folder is present.
+ */
+const FIXTURES = path.resolve(REPO_ROOT, '../shared/fixtures/lightgbm');
+
+/** A LightGBM regression model: two trees over 3 features (f0 <= 0.5 ? 1 : 2) + (f2 <= -1 ? 10 : 20). */
+function lightgbm(options: { objective?: string; decisionType?: number; linear?: boolean } = {}): string {
+  const tree = (i: number, feature: number, threshold: number, leaves: [number, number]) =>
+    [
+      `Tree=${i}`, 'num_leaves=2', 'num_cat=0', `split_feature=${feature}`, 'split_gain=1', `threshold=${threshold}`,
+      `decision_type=${options.decisionType ?? 2}`, 'left_child=-1', 'right_child=-2', `leaf_value=${leaves.join(' ')}`,
+      'leaf_weight=1 1', 'leaf_count=1 1', 'internal_value=0', 'internal_weight=1', 'internal_count=2',
+      `is_linear=${i === 1 && options.linear ? 1 : 0}`, 'shrinkage=1', '', '',
+    ].join('\n');
+  const trees = [tree(0, 0, 0.5, [1, 2]), tree(1, 2, -1, [10, 20])];
+  return [
+    'tree', 'version=v4', 'num_class=1', 'num_tree_per_iteration=1', 'label_index=0', 'max_feature_idx=2',
+    `objective=${options.objective ?? 'regression'}`, 'feature_names=a b c', 'feature_infos=[-5:5] [-5:5] [-5:5]',
+    `tree_sizes=${trees.map((t) => t.length).join(' ')}`, '', '', ...trees, 'end of trees', '', 'parameters:', 'end of parameters', '',
+  ].join('\n');
+}
+
+const XGBOOST = {
+  learner: {
+    gradient_booster: {
+      name: 'gbtree',
+      model: {
+        gbtree_model_param: { num_parallel_tree: '1', num_trees: '1' },
+        tree_info: [0],
+        trees: [{
+          tree_param: { num_nodes: '3', num_feature: '2', size_leaf_vector: '1' },
+          left_children: [1, -1, -1], right_children: [2, -1, -1], split_indices: [1, 0, 0], split_conditions: [0.5, -1, 1],
+          default_left: [1, 0, 0], split_type: [0, 0, 0], base_weights: [0, 0, 0], parents: [2147483647, 0, 0],
+          loss_changes: [0, 0, 0], sum_hessian: [0, 0, 0], categories: [], categories_nodes: [], categories_segments: [], categories_sizes: [],
+        }],
+      },
+    },
+    learner_model_param: { base_score: '5E-1', num_class: '0', num_feature: '2', num_target: '1' },
+    objective: { name: 'binary:logistic', reg_loss_param: { scale_pos_weight: '1' } },
+  },
+  version: [2, 1, 0],
+};
+
+/** An ml-random-forest RandomForestClassifier's toJSON(): two stumps on column 1 of 2. */
+const MLJS = {
+  name: 'RFClassifier',
+  baseModel: {
+    indexes: [[1], [1]], n: 1, replacement: false, maxFeatures: 1, nEstimators: 2, treeOptions: {}, isClassifier: true, seed: 1, useSampleBagging: false,
+    estimators: [0, 1].map(() => ({ name: 'DTClassifier', options: { kind: 'classifier' }, root: { splitColumn: 0, splitValue: 0, left: { distribution: [[1, 0]] }, right: { distribution: [[0, 1]] } } })),
+  },
+};
+
+async function run(model: string, input: Float32Array, rows: number, inputName = 'input'): Promise<Record<string, ort.Tensor>> {
+  const session = await ort.InferenceSession.create(model);
+  try {
+    return await session.run({ [inputName]: new ort.Tensor('float32', input, [rows, input.length / rows]) });
+  } finally {
+    await session.release();
+  }
+}
+
+describe('onnx-forge convert', () => {
+  const tmp = tempDir();
+  const file = (name: string) => path.join(tmp.dir, name);
+  beforeAll(() => {
+    writeFileSync(file('regression.txt'), lightgbm());
+    writeFileSync(file('xgb.json'), JSON.stringify(XGBOOST));
+    writeFileSync(file('forest.json'), JSON.stringify(MLJS));
+    const good = lightgbm();
+    writeFileSync(file('truncated.txt'), good.slice(0, Math.floor(good.length * 0.6)));
+    writeFileSync(file('lambdarank.txt'), lightgbm({ objective: 'lambdarank' }));
+    writeFileSync(file('categorical.txt'), lightgbm({ decisionType: 1 }));
+    writeFileSync(file('linear.txt'), lightgbm({ linear: true }));
+    writeFileSync(file('nomodel.json'), JSON.stringify({ hello: 'world', values: [1, 2, 3] }));
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('converts a LightGBM text model; the ONNX model predicts as LightGBM', async () => {
+    const r = await runCliProcess(['convert', file('regression.txt'), '-o', file('regression.onnx')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('LightGBM model, objective "regression", 2 trees, 3 features, regressor');
+    expect(r.stdout).toContain('outputs variable');
+    const out = await run(file('regression.onnx'), new Float32Array([0, 0, -2, 1, 0, 0, NaN, 0, NaN]), 3);
+    // Row 3: NaN with missing type None is read as 0 (0 <= 0.5 left, 0 > -1 right).
+    expect(Array.from(out.variable?.data as Float32Array)).toEqual([11, 22, 21]);
+  });
+
+  it('--json reports the conversion; --from, --raw-score and --input-name apply', async () => {
+    const r = await runCliProcess(['convert', file('xgb.json'), '-o', file('xgb.onnx'), '--from', 'xgboost', '--raw-score', '--input-name', 'x', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(jsonOf(r)).toMatchObject({ format: 'xgboost', objective: 'binary:logistic', trees: 1, features: 2, classes: 2, outputs: ['label', 'raw_score'], rawScore: true });
+    const out = await run(file('xgb.onnx'), new Float32Array([0, 0, 0, 1, 0, NaN]), 3, 'x');
+    // f1 < 0.5 -> -1, else 1; NaN default left; base_score 0.5 is margin 0.
+    expect(Array.from(out.raw_score?.data as Float32Array)).toEqual([-1, 1, -1]);
+    expect(Array.from(out.label?.data as BigInt64Array, Number)).toEqual([0, 1, 0]);
+  });
+
+  it('converts an mljs forest from its JSON', async () => {
+    const r = await runCliProcess(['convert', file('forest.json'), '-o', file('forest.onnx'), '--num-features', '3']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('mljs model, objective "RFClassifier", 2 trees, 3 features, 2 classes');
+    const out = await run(file('forest.onnx'), new Float32Array([0, -1, 0, 0, 1, 0]), 2);
+    expect(Array.from(out.label?.data as BigInt64Array, Number)).toEqual([0, 1]);
+  });
+
+  it.skipIf(!existsSync(FIXTURES))('converts the 10-class LightGBM fixture', async () => {
+    const r = await runCliProcess(['convert', path.join(FIXTURES, 'multiclass_digits.txt'), '-o', file('digits.onnx'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(jsonOf(r)).toMatchObject({ format: 'lightgbm', trees: 250, features: 64, classes: 10, outputs: ['label', 'probabilities'] });
+    const expected = JSON.parse(readFileSync(path.join(FIXTURES, 'multiclass_digits.expected.json'), 'utf8')) as { inputs: number[][]; prediction: number[][] };
+    const out = await run(file('digits.onnx'), Float32Array.from(expected.inputs.slice(0, 5).flat()), 5);
+    const probs = out.probabilities?.data as Float32Array;
+    expected.prediction.slice(0, 5).flat().forEach((p, i) => expect(Math.abs((probs[i] as number) - p)).toBeLessThanOrEqual(1e-5 * p));
+  });
+
+  const refused: [string, string, RegExp][] = [
+    ['truncated.txt', 'FORGE_INVALID_MODEL', /truncated/],
+    ['lambdarank.txt', 'FORGE_UNSUPPORTED_MODEL', /objective "lambdarank" is not supported/],
+    ['categorical.txt', 'FORGE_UNSUPPORTED_MODEL', /categorical split/],
+    ['linear.txt', 'FORGE_UNSUPPORTED_MODEL', /linear tree/],
+    ['nomodel.json', 'FORGE_INVALID_MODEL', /not a model this converter reads/],
+  ];
+  for (const [name, code, message] of refused) {
+    it(`exits 3 for ${name} (${code}), one error line, no output file left behind`, async () => {
+      const out = file(`${name}.onnx`);
+      const before = readdirSync(tmp.dir).length;
+      const r = await runCliProcess(['convert', file(name), '-o', out]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(new RegExp(`^onnx-forge convert: error ${code}: `));
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      assertNoStack(r);
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(tmp.dir)).toHaveLength(before);
+      const j = await runCliProcess(['convert', file(name), '-o', out, '--json']);
+      expect(j.code).toBe(3);
+      expect(jsonOf<{ error: { code: string } }>(j).error.code).toBe(code);
+    });
+  }
+
+  it('exits 1 for a file that cannot be read, 2 for a wrong command line', async () => {
+    const missing = await runCliProcess(['convert', file('absent.txt'), '-o', file('absent.onnx')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('FORGE_IO');
+    for (const args of [['-o', file('x.onnx'), '--from', 'catboost'], [], ['-o', file('x.onnx'), '--num-features', 'many']]) {
+      const r = await runCliProcess(['convert', file('regression.txt'), ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    expect(existsSync(file('x.onnx'))).toBe(false);
+  });
+});

@@ -1,0 +1,106 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { convertModel, type ConvertOptions } from '@onnx-forge/convert';
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, writeModel } from '@onnx-forge/core';
+import { defineCommand, type CommandContext } from '../framework/command.js';
+import { ExitCode } from '../framework/exit-code.js';
+import { formatBytes, oneLine } from '../framework/format.js';
+import { PROGRAM } from '../framework/help.js';
+import { UsageError } from '../framework/usage-error.js';
+
+const FORMAT_NAMES = { lightgbm: 'LightGBM', xgboost: 'XGBoost', mljs: 'mljs' } as const;
+
+function numFeatures(ctx: CommandContext): number | undefined {
+  const text = ctx.args.string('num-features');
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--num-features takes a positive integer, got "${text}"`, ctx.command, { flag: 'num-features' });
+  return n;
+}
+
+/**
+ * A model the converter refuses (FORGE_UNSUPPORTED_MODEL) is an input problem like an invalid model:
+ * exit 3, reported the way the CLI reports every error. (framework/exit-code.ts maps only the ONNX
+ * model codes to 3.)
+ */
+function reportUnsupported(ctx: CommandContext, e: ForgeError): number {
+  if (ctx.json) ctx.printJson({ error: { code: e.code, message: oneLine(e.message), details: e.details } });
+  else ctx.io.stderr.write(`${PROGRAM} ${ctx.command}: error ${e.code}: ${oneLine(e.message)}\n`);
+  return ExitCode.INVALID_MODEL;
+}
+
+export const convertCommand = defineCommand({
+  name: 'convert',
+  summary: 'Convert a LightGBM, XGBoost or mljs tree model to ONNX (ai.onnx.ml tree ensembles).',
+  description:
+    'Reads a LightGBM text model (Booster.save_model), an XGBoost JSON model (save_model("model.json")) or an ' +
+    'mljs random forest / CART tree (toJSON() written as JSON) and writes an ONNX model that returns what the ' +
+    'library\'s predict returns: classifiers output label (int64) and probabilities [N, classes], regressors ' +
+    'variable [N, 1]; the input is one float tensor [N, features]. The format is guessed from the content ' +
+    'unless --from is given. What a model uses that cannot be converted faithfully (categorical splits, linear ' +
+    'trees, an unknown objective, a median forest) is refused, never converted wrong.',
+  args: [{ name: 'model', description: 'model.txt (LightGBM), model.json (XGBoost) or an mljs model\'s JSON' }],
+  flags: [
+    { name: 'output', short: 'o', kind: 'string', valueName: 'FILE', description: 'where to write the ONNX model (written to a temporary file, then renamed)' },
+    { name: 'from', kind: 'string', valueName: 'FORMAT', choices: ['lightgbm', 'xgboost', 'mljs'], description: 'the source format', defaultText: 'guessed from the content' },
+    { name: 'raw-score', kind: 'boolean', description: 'output raw scores (margins) instead of the objective\'s transform, as LightGBM\'s predict(raw_score=True) (LightGBM, XGBoost)' },
+    { name: 'input-name', kind: 'string', valueName: 'NAME', description: 'name of the model input', defaultText: 'input' },
+    { name: 'num-features', kind: 'string', valueName: 'N', description: 'mljs only: the input width, when the training rows had columns no tree reads' },
+  ],
+  examples: [
+    'onnx-forge convert model.txt -o model.onnx',
+    'onnx-forge convert model.json -o model.onnx --from xgboost --raw-score',
+    'onnx-forge convert forest.json -o forest.onnx --num-features 8 --json',
+  ],
+  exitNotes: [
+    'convert exits 3 for a file that is not a supported model: a truncated or damaged LightGBM file, JSON that is no ' +
+      'model (FORGE_INVALID_MODEL), or a model using what cannot be converted, such as an unknown objective, a ' +
+      'categorical split or linear trees (FORGE_UNSUPPORTED_MODEL). A file that cannot be read or written exits 1 ' +
+      '(FORGE_IO). Nothing is written unless the conversion succeeds.',
+  ],
+  async run(ctx) {
+    const file = ctx.args.positional(0);
+    const output = ctx.args.string('output');
+    if (!output) throw new UsageError('missing --output FILE (-o FILE)', ctx.command);
+    const options: ConvertOptions = {};
+    const from = ctx.args.string('from');
+    if (from !== undefined) options.from = from as NonNullable<ConvertOptions['from']>;
+    if (ctx.args.bool('raw-score') === true) options.rawScore = true;
+    const inputName = ctx.args.string('input-name');
+    if (inputName !== undefined) options.inputName = inputName;
+    const width = numFeatures(ctx);
+    if (width !== undefined) options.numFeatures = width;
+
+    ctx.progress.start(`reading ${file}`, { transient: true });
+    let text: string;
+    try {
+      text = await readFile(path.resolve(ctx.io.cwd, file), 'utf8');
+    } catch (e) {
+      throw new ForgeError(ForgeErrorCode.IO, `cannot read ${file}: ${errorMessage(e)}; check the path`, { cause: e, details: { file } });
+    }
+    ctx.progress.start('converting', { transient: true });
+    let result: ReturnType<typeof convertModel>;
+    try {
+      result = convertModel(text, options);
+    } catch (e) {
+      if (isForgeError(e, ForgeErrorCode.UNSUPPORTED_MODEL)) {
+        ctx.progress.abort();
+        return reportUnsupported(ctx, e);
+      }
+      throw e;
+    }
+    ctx.progress.start(`writing ${output}`, { transient: true });
+    const written = await writeModel(result.model, path.resolve(ctx.io.cwd, output));
+    ctx.progress.end();
+    const { report } = result;
+    if (ctx.json) {
+      ctx.printJson({ input: file, output, bytes: written.bytes, ...report });
+      return;
+    }
+    const classes = report.classes === undefined ? 'regressor' : `${report.classes} classes`;
+    ctx.print(
+      `${file}: ${FORMAT_NAMES[report.format]} model, objective "${report.objective}", ${report.trees} trees, ${report.features} features, ${classes}`,
+      `wrote ${output} (${formatBytes(written.bytes)}); input ${options.inputName ?? 'input'} float [N, ${report.features}], outputs ${report.outputs.join(', ')}${report.rawScore ? ' (raw scores)' : ''}`,
+    );
+  },
+});
