@@ -106,6 +106,11 @@ function policyName(p: Policy): string {
   return typeof p === 'object' ? `order(${p.order.join(', ')})` : p;
 }
 
+/** A promise's outcome as a value (Promise.allSettled for one). */
+function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return p.then((value) => ({ status: 'fulfilled', value }), (reason: unknown) => ({ status: 'rejected', reason }));
+}
+
 function codeOf(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : 'ERROR';
@@ -263,7 +268,8 @@ export class HybridModel implements Backend {
     const checks: CanaryCheck[] = [];
     const errors: string[] = [];
     for (const feeds of list) {
-      const [got, want] = await Promise.allSettled([this.call(t, 'revalidation', feeds), this.call(ref, 'revalidation', feeds)]);
+      const got = await settle(this.call(t, 'revalidation', feeds));
+      const want = await settle(this.call(ref, 'revalidation', feeds));
       if (want.status === 'rejected') errors.push(`reference '${ref.name}': ${errorMessage(want.reason)}`);
       if (got.status === 'rejected') errors.push(`'${name}': ${errorMessage(got.reason)}`);
       if (got.status === 'fulfilled' && want.status === 'fulfilled') {
@@ -295,6 +301,7 @@ export class HybridModel implements Backend {
     const clock = this.o.clock;
     for (const t of this.trackers) {
       if (!t.backend.warmup) continue;
+      t.calls++;
       t.routes.warmup++;
       this.metrics?.call(t.name, 'warmup');
       const t0 = clock.now();
@@ -406,7 +413,12 @@ export class HybridModel implements Backend {
     return { first: current, route: 'selected', canary: current !== undefined && this.canCheck(current) && o.random() < o.canary.sampleRate };
   }
 
-  /** The first try of a request; with the canary, the reference runs beside it and has the last word. */
+  /**
+   * The first try of a request; with the canary, the reference runs after it and has the last word.
+   * After, not beside: an in-process onnxruntime session runs on the main thread, so two "concurrent"
+   * runs execute one after the other and the second's measured time would include the first's. Run in
+   * turn, both latencies stay honest, at the price of a slower answer on the sampled share.
+   */
   private async attempt(plan: Plan, feeds: Feeds, request: number, errors: Attempt[]): Promise<Served | undefined> {
     const primary = plan.first as BackendTracker;
     const ref = this.ref;
@@ -418,7 +430,8 @@ export class HybridModel implements Backend {
         return undefined;
       }
     }
-    const [got, want] = await Promise.allSettled([this.call(primary, plan.route, feeds), this.call(ref, 'canary', feeds)]);
+    const got = await settle(this.call(primary, plan.route, feeds));
+    const want = await settle(this.call(ref, 'canary', feeds));
     if (got.status === 'rejected') errors.push({ backend: primary.name, error: got.reason });
     if (want.status === 'rejected') errors.push({ backend: ref.name, error: want.reason });
     if (got.status === 'fulfilled' && want.status === 'fulfilled') {

@@ -71,4 +71,10 @@ describe('parseArgs', () => {
     expect(usage(['a', 'b'])).toBe('unexpected argument "b"');
     expect(usage(['m', '--no-output'])).toContain('unknown flag --no-output');
   });
+
+  it('gives a variadic last argument every remaining positional, and still needs one', () => {
+    const variadic: ArgSpec[] = [{ name: 'model', description: '', variadic: true }];
+    expect(parseArgs(['a.onnx', 'b.onnx', '--json', 'c.onnx'], FLAGS, variadic).positionals).toEqual(['a.onnx', 'b.onnx', 'c.onnx']);
+    expect(() => parseArgs([], FLAGS, variadic)).toThrow('missing <model>');
+  });
 });

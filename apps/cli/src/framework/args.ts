@@ -30,6 +30,8 @@ export interface ArgSpec {
   description: string;
   /** Default true. */
   required?: boolean;
+  /** The last argument only: takes every remaining positional (`<model...>`). */
+  variadic?: boolean;
 }
 
 export type FlagValue = string | boolean | string[];
@@ -174,7 +176,7 @@ export function parseArgs(argv: readonly string[], flags: readonly FlagSpec[], a
     const missing = required[positionals.length] as ArgSpec;
     throw new UsageError(`missing <${missing.name}>`, command, { argument: missing.name });
   }
-  if (positionals.length > args.length) {
+  if (positionals.length > args.length && !args[args.length - 1]?.variadic) {
     throw new UsageError(`unexpected argument "${positionals[args.length]}"`, command, { argument: positionals[args.length] });
   }
   return new ParsedArgs(positionals, values);

@@ -51,7 +51,10 @@ function flagLines(flags: readonly FlagSpec[]): string[] {
 }
 
 export function commandHelp(cmd: Command): string {
-  const args = cmd.args.map((a) => (a.required === false ? `[${a.name}]` : `<${a.name}>`)).join(' ');
+  const args = cmd.args.map((a) => {
+    const name = a.variadic ? `${a.name}...` : a.name;
+    return a.required === false ? `[${name}]` : `<${name}>`;
+  }).join(' ');
   const out = [`Usage: ${PROGRAM} ${cmd.name}${args ? ` ${args}` : ''} [flags]`, '', ...wrap(cmd.summary, 0)];
   if (cmd.description) out.push('', ...paragraphs(cmd.description));
   if (cmd.args.length) {

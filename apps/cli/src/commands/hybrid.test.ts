@@ -1,0 +1,83 @@
+import path from 'node:path';
+import { ModelBuilder, mlp, writeModel } from '@onnx-forge/core';
+import { quantizeDynamic } from '@onnx-forge/graph-ops';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { tempDir } from '../testing/fixtures.js';
+
+interface BackendJson {
+  state: string;
+  served: number;
+  calls: number;
+  errors: number;
+  accuracy: { checks: number; worstCosine?: number };
+}
+interface HybridJson {
+  models: { name: string; provider: string }[];
+  reference?: string;
+  inputs: { name: string; type: string; dims: number[] }[];
+  run: { requests: number; concurrency: number; requestsPerSecond: number };
+  stats: { selected: string; requests: number; answered: number; failed: number; fallbacks: number; canaryChecks: number; backends: Record<string, BackendJson> };
+}
+
+describe('onnx-forge hybrid', () => {
+  const tmp = tempDir();
+  const file = (name: string) => path.join(tmp.dir, name);
+  beforeAll(async () => {
+    await writeModel(mlp({ sizes: [32, 64, 5], seed: 8 }), file('mlp.onnx'));
+    const q = mlp({ sizes: [32, 64, 5], seed: 8 });
+    quantizeDynamic(q);
+    await writeModel(q, file('mlp.int8.onnx'));
+    // Same input and output as the MLP; the Reshape to [3, 7] cannot hold 32 values, so every run fails in onnxruntime.
+    const b = new ModelBuilder({ graphName: 'fails_at_run' });
+    const x = b.input('x', 'float32', ['batch', 32]);
+    const r = b.op('Reshape', [x, b.constant([3, 7], 'int64')]);
+    b.output(b.op('ReduceSum', [r, b.constant([1], 'int64')], { keepdims: 1 }, { outputs: ['y'] }), 'float32', ['batch', 5]);
+    await writeModel(b.build(), file('broken.onnx'));
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('serves seeded requests through the variants, checks them against the reference, and reports the choice as JSON', async () => {
+    const r = await runCliProcess(['hybrid', file('mlp.onnx'), file('mlp.int8.onnx'), '--reference', file('mlp.onnx'), '--requests', '300', '--concurrency', '3', '--dims', 'batch=4', '--canary-rate', '0.2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = jsonOf<HybridJson>(r);
+    expect(j.models.map((m) => [m.name, m.provider])).toEqual([['mlp', 'cpu'], ['mlp.int8', 'cpu']]);
+    expect(j.reference).toBe('mlp');
+    expect(j.inputs).toEqual([{ name: 'x', type: 'float32', dims: [4, 32] }]);
+    expect(j.stats).toMatchObject({ requests: 300, answered: 300, failed: 0 });
+    expect(['mlp', 'mlp.int8']).toContain(j.stats.selected);
+    const int8 = j.stats.backends['mlp.int8'] as BackendJson;
+    expect(int8.state).toBe('healthy');
+    expect(int8.accuracy.checks).toBeGreaterThanOrEqual(5);
+    expect(int8.accuracy.worstCosine).toBeGreaterThan(0.99);
+    expect(j.run.requestsPerSecond).toBeGreaterThan(0);
+  });
+
+  it('keeps answering when a variant fails at run time: its circuit opens and the others take the requests', async () => {
+    const r = await runCliProcess(['hybrid', file('broken.onnx'), file('mlp.onnx'), '--policy', 'order', '--requests', '40']);
+    expect(r.code, r.stderr).toBe(0);
+    assertNoStack(r);
+    // Its warm-up fails too: that and 4 requests are the 5 failures that open its circuit.
+    expect(r.stdout).toMatch(/hybrid model 'hybrid' \(policy order\(broken, mlp\)\): 40 requests, 0 failed, 4 fallbacks/);
+    expect(r.stdout).toMatch(/broken\s+open\s+0\s+5\s+0\.0%/);
+    expect(r.stdout).toMatch(/\* mlp\s+healthy\s+40\s+41\s+100\.0%/); // 40 requests and the warm-up
+    expect(r.stdout).toContain('40 requests in');
+    expect(r.stdout).toContain('The input tensor cannot be reshaped to the requested shape');
+  });
+
+  it('exits 2 for command lines it cannot act on', async () => {
+    const cases: [string[], string][] = [
+      [['hybrid'], 'missing <model>'],
+      [['hybrid', file('mlp.onnx'), '--dims', 'batch'], '--dims takes name=size pairs'],
+      [['hybrid', file('mlp.onnx'), '--dims', 'seq=4'], "no input of"],
+      [['hybrid', file('mlp.onnx'), '--requests', '0'], 'flag --requests takes an integer ≥ 1'],
+      [['hybrid', file('mlp.onnx'), '--policy', 'accuracy'], '--policy accuracy needs --reference MODEL'],
+      [['hybrid', file('mlp.onnx'), '--policy', 'fastest'], 'flag --policy must be one of'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCliProcess(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+  });
+});

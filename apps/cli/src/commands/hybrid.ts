@@ -1,0 +1,202 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { ForgeError, ForgeErrorCode, Rng, readModel } from '@onnx-forge/core';
+import { seededInput } from '@onnx-forge/core/testing';
+import type { Backend, HybridOptions, Policy } from '@onnx-forge/hybrid';
+import type { Feeds, Session, TensorLike } from '@onnx-forge/runtime';
+import { defineCommand } from '../framework/command.js';
+import { ExitCode } from '../framework/exit-code.js';
+import { UsageError } from '../framework/usage-error.js';
+
+const POLICIES = ['auto', 'speed', 'accuracy', 'size', 'order'];
+/** Distinct seeded requests; request i reuses number i mod this (generating each anew would time the generator). */
+const DISTINCT_REQUESTS = 32;
+
+function positiveInt(ctx: { command: string }, flag: string, text: string | undefined, fallback: number, min = 1): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`flag --${flag} takes an integer ≥ ${min}, got "${text}"`, ctx.command, { flag });
+  return n;
+}
+
+/** `--dims batch=4,sequence=128` → { batch: 4, sequence: 128 }. */
+function parseDims(command: string, items: readonly string[]): Record<string, number> {
+  const dims: Record<string, number> = {};
+  for (const item of items) {
+    const m = /^([^=]+)=(\d+)$/.exec(item);
+    const size = m ? Number(m[2]) : 0;
+    if (!m || size < 1) throw new UsageError(`--dims takes name=size pairs such as batch=4, got "${item}"`, command, { flag: 'dims' });
+    dims[(m[1] as string).trim()] = size;
+  }
+  return dims;
+}
+
+/** Backend names from file names (model.int8.onnx → model.int8), made unique. */
+function backendNames(files: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return files.map((f) => {
+    const base = path.basename(f).replace(/\.onnx$/i, '') || f;
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return n === 1 ? base : `${base}#${n}`;
+  });
+}
+
+/**
+ * Seeded requests for the model's graph inputs (core's seededInput: floats in [-1, 1), integers in
+ * [0, 4)); symbolic dims take `--dims` or 1.
+ */
+async function seededRequests(file: string, dims: Record<string, number>, count: number, seed: number, command: string): Promise<{ requests: Feeds[]; inputs: { name: string; type: string; dims: number[] }[] }> {
+  // Only the graph's inputs are needed: external weights stay on disk.
+  const model = await readModel(file, { externalData: false });
+  const graph = model.proto.graph;
+  const initializers = new Set((graph?.initializer ?? []).map((t) => t.name));
+  const inputs = (graph?.input ?? []).filter((v) => !initializers.has(v.name));
+  const symbols = new Set<string>();
+  for (const v of inputs) for (const d of v.type?.tensorType?.shape?.dim ?? []) if (d.dimParam) symbols.add(d.dimParam);
+  for (const name of Object.keys(dims)) {
+    if (!symbols.has(name)) throw new UsageError(`--dims ${name}: no input of ${file} has a dimension named '${name}' (its symbolic dims: ${[...symbols].join(', ') || 'none'})`, command, { flag: 'dims' });
+  }
+  const rng = new Rng(seed);
+  const requests: Feeds[] = [];
+  for (let i = 0; i < count; i++) {
+    const feeds: Record<string, TensorLike> = {};
+    for (const v of inputs) {
+      const t = seededInput(v, rng, dims);
+      if (!t) {
+        throw new ForgeError(ForgeErrorCode.UNSUPPORTED_TYPE, `input '${v.name}' of ${file} has an element type onnx-forge hybrid cannot make seeded values for (it makes float32, float64, int32, int64 and bool)`, { details: { input: v.name } });
+      }
+      feeds[v.name] = { type: t.type, dims: t.dims, data: t.data as TensorLike['data'] };
+    }
+    requests.push(feeds);
+  }
+  const first = requests[0] ?? {};
+  return { requests, inputs: Object.entries(first).map(([name, t]) => ({ name, type: (t as TensorLike).type, dims: [...(t as TensorLike).dims] })) };
+}
+
+export const hybridCommand = defineCommand({
+  name: 'hybrid',
+  summary: 'Serve seeded requests through a HybridModel over model variants and print which one it chose, and why.',
+  description:
+    'Loads each model (onnxruntime-node, CPU; --workers N puts each in a pool of N worker threads), builds seeded ' +
+    'requests from the inputs of the reference (or the first model), and sends --requests of them, --concurrency at a ' +
+    'time, through a HybridModel: the policy picks a backend from live latency figures, failing backends are left ' +
+    'behind by their circuit breaker, and with --reference a share of requests is also run on the reference and a ' +
+    'backend whose answers drift beyond tolerance (cosine < 0.99, another class) is quarantined. The summary gives per ' +
+    'backend its state, answers served, success rate, mean and p99 latency, speedup over the reference and drift.',
+  args: [{ name: 'model', description: 'paths to .onnx files: the variants to choose among', variadic: true }],
+  flags: [
+    { name: 'reference', kind: 'string', valueName: 'MODEL', description: 'the model whose answers are right (e.g. the FP32 original); may be one of the models' },
+    { name: 'requests', kind: 'string', valueName: 'N', description: 'requests to send', defaultText: '200' },
+    { name: 'concurrency', kind: 'string', valueName: 'N', description: 'requests in flight at once', defaultText: '1' },
+    { name: 'policy', kind: 'string', choices: POLICIES, description: 'how to choose: lowest latency (auto: within --p99-ms), the reference (accuracy), the smallest file (size), or the models\' order', defaultText: 'auto' },
+    { name: 'dims', kind: 'list', valueName: 'NAME=N', description: 'sizes of symbolic input dims (default 1), e.g. batch=4,sequence=128' },
+    { name: 'workers', kind: 'string', valueName: 'N', description: 'run each model in a pool of N worker threads instead of the main thread' },
+    { name: 'p99-ms', kind: 'string', valueName: 'MS', description: 'auto: pass over backends whose p99 latency exceeds this' },
+    { name: 'timeout-ms', kind: 'string', valueName: 'MS', description: 'time limit of one backend call; past it the request moves on' },
+    { name: 'canary-rate', kind: 'string', valueName: 'R', description: 'share of requests also run on the reference', defaultText: '0.05' },
+    { name: 'seed', kind: 'string', valueName: 'N', description: 'seed of the requests and of the exploration', defaultText: '1' },
+  ],
+  examples: [
+    'onnx-forge hybrid model.onnx model.fp16.onnx model.int8.onnx --reference model.onnx --requests 500',
+    'onnx-forge hybrid encoder.onnx encoder.int8.onnx --dims batch=1,sequence=128 --json',
+  ],
+  exitNotes: ['hybrid exits 1 when a request could not be answered by any backend (the summary is printed first).'],
+  async run(ctx) {
+    const cwd = ctx.io.cwd;
+    const files = ctx.args.positionals.map((f) => path.resolve(cwd, f));
+    const refArg = ctx.args.string('reference');
+    const refFile = refArg === undefined ? undefined : path.resolve(cwd, refArg);
+    const requests = positiveInt(ctx, 'requests', ctx.args.string('requests'), 200);
+    const concurrency = positiveInt(ctx, 'concurrency', ctx.args.string('concurrency'), 1);
+    const workers = ctx.args.has('workers') ? positiveInt(ctx, 'workers', ctx.args.string('workers'), 1) : undefined;
+    const seed = positiveInt(ctx, 'seed', ctx.args.string('seed'), 1, 0);
+    const dims = parseDims(ctx.command, ctx.args.list('dims'));
+    const number = (flag: string): number | undefined => {
+      const text = ctx.args.string(flag);
+      if (text === undefined) return undefined;
+      const n = Number(text);
+      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`flag --${flag} takes a number > 0, got "${text}"`, ctx.command, { flag });
+      return n;
+    };
+    const p99Ms = number('p99-ms');
+    const timeoutMs = number('timeout-ms');
+    const canaryRate = number('canary-rate');
+    if (canaryRate !== undefined && canaryRate > 1) throw new UsageError(`flag --canary-rate takes a share from 0 to 1, got ${canaryRate}`, ctx.command, { flag: 'canary-rate' });
+    const policyFlag = ctx.args.string('policy') ?? 'auto';
+    if (policyFlag === 'accuracy' && refFile === undefined) throw new UsageError('--policy accuracy needs --reference MODEL', ctx.command);
+
+    const names = backendNames(refFile !== undefined && !files.includes(refFile) ? [...files, refFile] : files);
+    const { requests: distinct, inputs } = await seededRequests(refFile ?? (files[0] as string), dims, Math.min(requests, DISTINCT_REQUESTS), seed, ctx.command);
+
+    // onnxruntime and the hybrid layer are loaded only when a command runs models.
+    const [{ createPool, createSession }, { HybridModel, sessionBackend, seededRandom }] = await Promise.all([import('@onnx-forge/runtime'), import('@onnx-forge/hybrid')]);
+    const all = refFile !== undefined && !files.includes(refFile) ? [...files, refFile] : files;
+    const sessions: Session[] = [];
+    const backends: Backend[] = [];
+    let hybrid: InstanceType<typeof HybridModel> | undefined;
+    try {
+      for (const [i, file] of all.entries()) {
+        ctx.progress.start(`loading ${path.basename(file)} (${i + 1}/${all.length})`, { transient: true });
+        const session = workers === undefined ? await createSession(file) : await createPool(file, { workers });
+        sessions.push(session);
+        backends.push(sessionBackend(names[i] as string, session, { sizeBytes: statSync(file).size }));
+      }
+      const refName = refFile === undefined ? undefined : names[all.indexOf(refFile)];
+      const policy: Policy = policyFlag === 'order' ? { order: names.slice(0, files.length) } : (policyFlag as Policy);
+      const options: HybridOptions = {
+        backends,
+        policy,
+        random: seededRandom(seed),
+        ...(refName === undefined ? {} : { reference: refName, canary: canaryRate === undefined ? {} : { sampleRate: canaryRate } }),
+        ...(p99Ms === undefined ? {} : { constraints: { p99Ms } }),
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      };
+      hybrid = new HybridModel(options);
+      ctx.progress.start('warming up', { transient: true });
+      await hybrid.warmup();
+      const model = hybrid;
+      ctx.progress.start(`${requests} requests, ${concurrency} at a time`);
+      let next = 0;
+      let done = 0;
+      let firstError: unknown;
+      const started = performance.now();
+      const loop = async () => {
+        while (next < requests) {
+          const i = next++;
+          try {
+            await model.predict(distinct[i % distinct.length] as Feeds);
+          } catch (e) {
+            firstError ??= e;
+          }
+          done++;
+          ctx.progress.update(done, requests);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, requests) }, loop));
+      const seconds = (performance.now() - started) / 1000;
+      ctx.progress.end(`${(requests / seconds).toFixed(1)} requests/s`);
+      const stats = model.stats();
+      const run = { requests, concurrency, workers: workers ?? 0, seconds, requestsPerSecond: requests / seconds };
+      if (ctx.json) {
+        ctx.printJson({
+          models: all.map((file, i) => ({ name: names[i], file, provider: sessions[i]?.provider })),
+          reference: refName,
+          inputs,
+          run,
+          stats,
+          firstError: firstError === undefined ? undefined : { code: (firstError as ForgeError).code, message: (firstError as Error).message },
+        });
+      } else {
+        ctx.print(model.summary().trimEnd());
+        ctx.print(`${requests} requests in ${seconds.toFixed(2)} s (${run.requestsPerSecond.toFixed(1)} requests/s), ${concurrency} at a time; inputs ${inputs.map((x) => `${x.name} ${x.type}[${x.dims.join(', ')}]`).join(', ')}`);
+        if (firstError !== undefined) ctx.print(`${stats.failed} requests failed on every backend; the first: ${(firstError as Error).message}`);
+      }
+      return stats.failed > 0 ? ExitCode.FAILURE : ExitCode.OK;
+    } finally {
+      // The HybridModel releases the sessions it wraps; without one (a load failed), release them here.
+      if (hybrid) await hybrid.dispose().catch(() => undefined);
+      else await Promise.all(sessions.map((s) => s.release().catch(() => undefined)));
+    }
+  },
+});
