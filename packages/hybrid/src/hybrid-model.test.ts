@@ -364,6 +364,17 @@ describe('HybridModel: policies, statistics and options', () => {
     }
   });
 
+  it('warms every backend up without the per-call time limit, and counts the warm-up as its cold start', async () => {
+    const clock = new ManualClock();
+    const slowStart = { ...scriptedBackend('slow-start', clock, steady(2)), warmup: () => clock.sleep(500) };
+    const broken = { ...scriptedBackend('broken', clock, steady(2)), warmup: async () => { throw new Error('no such kernel'); } };
+    const model = new HybridModel({ backends: [slowStart, broken], timeoutMs: 50, clock });
+    await clock.run(model.warmup());
+    const s = model.stats();
+    expect(s.backends['slow-start']).toMatchObject({ coldStartMs: 500, errors: 0, calls: 1, routes: { warmup: 1 } });
+    expect(s.backends.broken).toMatchObject({ errors: 1, lastError: { message: 'no such kernel' }, state: 'healthy' });
+  });
+
   it('is a backend itself: it can be nested in another HybridModel', async () => {
     const clock = new ManualClock();
     const inner = new HybridModel({ name: 'inner', backends: [scriptedBackend('x', clock, steady(3))], clock });

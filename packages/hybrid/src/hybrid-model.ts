@@ -306,12 +306,13 @@ export class HybridModel implements Backend {
       this.metrics?.call(t.name, 'warmup');
       const t0 = clock.now();
       try {
-        await withTimeout(Promise.resolve(t.backend.warmup()), this.o.timeoutMs, clock, `backend '${t.name}' warm-up`);
+        // No time limit: a first run that compiles kernels may take far longer than a request should.
+        await t.backend.warmup();
         t.coldStartMs ??= clock.now() - t0;
       } catch (e) {
         const now = clock.now();
         t.coldStartMs ??= now - t0;
-        t.recordError(e, now, isForgeError(e, ForgeErrorCode.TIMEOUT));
+        t.recordError(e, now, false);
         this.metrics?.error(t.name, codeOf(e));
         this.onBreaker(t, t.breaker.recordFailure(now, false), now);
       }

@@ -32,7 +32,7 @@ describe('onnx-forge hybrid', () => {
     const b = new ModelBuilder({ graphName: 'fails_at_run' });
     const x = b.input('x', 'float32', ['batch', 32]);
     const r = b.op('Reshape', [x, b.constant([3, 7], 'int64')]);
-    b.output(b.op('ReduceSum', [r, b.constant([1], 'int64')], { keepdims: 1 }, { outputs: ['y'] }), 'float32', ['batch', 5]);
+    b.output(b.op('ReduceSum', [r, b.constant([1], 'int64')], { keepdims: 1 }, { outputs: ['y'] }), 'float32', ['rows', 'cols']);
     await writeModel(b.build(), file('broken.onnx'));
   });
   afterAll(() => tmp.cleanup());
@@ -73,6 +73,8 @@ describe('onnx-forge hybrid', () => {
       [['hybrid', file('mlp.onnx'), '--requests', '0'], 'flag --requests takes an integer ≥ 1'],
       [['hybrid', file('mlp.onnx'), '--policy', 'accuracy'], '--policy accuracy needs --reference MODEL'],
       [['hybrid', file('mlp.onnx'), '--policy', 'fastest'], 'flag --policy must be one of'],
+      [['hybrid', file('mlp.onnx'), '--canary-rate', '2'], 'flag --canary-rate takes a share from 0 to 1'],
+      [['hybrid', file('mlp.onnx'), '--timeout-ms', '0'], 'flag --timeout-ms takes a number of milliseconds > 0'],
     ];
     for (const [args, message] of cases) {
       const r = await runCliProcess(args);

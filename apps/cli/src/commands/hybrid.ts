@@ -112,17 +112,18 @@ export const hybridCommand = defineCommand({
     const workers = ctx.args.has('workers') ? positiveInt(ctx, 'workers', ctx.args.string('workers'), 1) : undefined;
     const seed = positiveInt(ctx, 'seed', ctx.args.string('seed'), 1, 0);
     const dims = parseDims(ctx.command, ctx.args.list('dims'));
-    const number = (flag: string): number | undefined => {
+    const number = (flag: string, min: number, max: number, rule: string): number | undefined => {
       const text = ctx.args.string(flag);
       if (text === undefined) return undefined;
       const n = Number(text);
-      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`flag --${flag} takes a number > 0, got "${text}"`, ctx.command, { flag });
+      if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max || (min === 0 && max === Number.POSITIVE_INFINITY && n === 0)) {
+        throw new UsageError(`flag --${flag} takes ${rule}, got "${text}"`, ctx.command, { flag });
+      }
       return n;
     };
-    const p99Ms = number('p99-ms');
-    const timeoutMs = number('timeout-ms');
-    const canaryRate = number('canary-rate');
-    if (canaryRate !== undefined && canaryRate > 1) throw new UsageError(`flag --canary-rate takes a share from 0 to 1, got ${canaryRate}`, ctx.command, { flag: 'canary-rate' });
+    const p99Ms = number('p99-ms', 0, Number.POSITIVE_INFINITY, 'a number of milliseconds > 0');
+    const timeoutMs = number('timeout-ms', 0, Number.POSITIVE_INFINITY, 'a number of milliseconds > 0');
+    const canaryRate = number('canary-rate', 0, 1, 'a share from 0 to 1');
     const policyFlag = ctx.args.string('policy') ?? 'auto';
     if (policyFlag === 'accuracy' && refFile === undefined) throw new UsageError('--policy accuracy needs --reference MODEL', ctx.command);
 
