@@ -74,7 +74,7 @@ export function rankBackends(candidates: readonly BackendTracker[], s: ChooserSe
  * The comparison is of window means, not of peak-EWMA: the chosen backend is sampled on every request
  * and the others only when explored, and a peak-EWMA shows more of a backend's spikes the more often it
  * is sampled, so comparing those would favour whichever backend is not in use and the choice would flap.
- * Peak-EWMA stays in the statistics as the fast signal of a slowdown for whoever watches them. A move away from a
+ * Peak-EWMA is the fast signal of a slowdown: it orders the fallbacks of a failed request instead. A move away from a
  * backend that can no longer serve happens at once; a move for speed needs the dwell time to have
  * passed since the last move, both backends measured, a gain of at least `minGain`, and a difference of
  * means beyond `z` standard errors (refuse to call a winner when the intervals overlap), so two

@@ -102,6 +102,34 @@ describe('HybridModel: circuit breaker and fallback', () => {
     expect(s.backends.ok?.routes.fallback).toBe(1);
   });
 
+  it('under auto, sends a failed request to the backend with the lowest peak-EWMA: one that just spiked waits', async () => {
+    const clock = new ManualClock();
+    let failing = false;
+    const first = scriptedBackend('first', clock, () => ({ latencyMs: 2, fail: failing }));
+    // 'spiky' is faster on average (mean 14.4 ms over its 30 calls) but its last call took 200 ms;
+    // 'steady' always takes 20 ms.
+    const spiky = scriptedBackend('spiky', clock, (n) => ({ latencyMs: n === 29 ? 200 : 8 }));
+    const steadyB = scriptedBackend('steady', clock, steady(20));
+    const model = new HybridModel({ backends: [first, spiky, steadyB], stability: { exploration: 0, minSamples: 30 }, clock });
+    await drive(model, clock, 100);
+    expect(spiky.calls).toBe(30);
+    expect(model.stats().backends.spiky?.meanMs).toBeCloseTo(14.4, 10);
+    failing = true;
+    await drive(model, clock, 1, 100);
+    expect(model.stats().backends.steady?.routes.fallback).toBe(1);
+    expect(model.stats().backends.spiky?.routes.fallback).toBe(0);
+  });
+
+  it('under an order policy, falls back in that order', async () => {
+    const clock = new ManualClock();
+    const a = scriptedBackend('a', clock, () => ({ latencyMs: 1, fail: true }));
+    const b = scriptedBackend('b', clock, steady(30));
+    const c = scriptedBackend('c', clock, steady(3));
+    const model = new HybridModel({ backends: [c, b, a], policy: { order: ['a', 'b', 'c'] }, breaker: false, clock });
+    await drive(model, clock, 10);
+    expect([a.calls, b.calls, c.calls]).toEqual([10, 10, 0]);
+  });
+
   it('rejects with a ForgeError listing each backend\'s error only when every backend fails', async () => {
     const clock = new ManualClock();
     const a = scriptedBackend('a', clock, () => ({ latencyMs: 1, fail: 'a: out of memory' }));

@@ -451,9 +451,18 @@ export class HybridModel implements Backend {
     return undefined;
   }
 
-  /** Healthy backends other than `first`, in the order the policy ranks them. */
+  /**
+   * Healthy backends other than `first`, in the order they should take a failed request. The latency
+   * policies order them by peak-EWMA, as Finagle's balancer picks a node: a fallback is a choice for this
+   * one request, made in trouble, where a backend that just spiked is the worse bet whatever its long-run
+   * mean. The other policies keep their own order (size, accuracy, the order given).
+   */
   private fallbackOrder(first: BackendTracker | undefined): BackendTracker[] {
-    return rankBackends(this.candidates().filter((t) => t !== first), this.chooser);
+    const rest = this.candidates().filter((t) => t !== first);
+    const p = this.o.policy;
+    if (p !== 'auto' && p !== 'speed') return rankBackends(rest, this.chooser);
+    const peak = (t: BackendTracker) => t.ewma.get() ?? Number.POSITIVE_INFINITY;
+    return rest.sort((a, b) => peak(a) - peak(b) || a.index - b.index);
   }
 
   /** One call to one backend, with the time limit, statistics, breaker and metrics around it. */
