@@ -19,9 +19,9 @@ export class Refusal extends Error {
 }
 
 /**
- * What the steps of one upgrade share: the working copy of the model, element types (inferred once and
- * again only when a value created by an earlier rewrite is asked for), where each rewritten node came
- * from, and the main-graph initializers the rewrites added.
+ * What the steps of one upgrade share: the working copy of the model, element types (inferred once per
+ * step that rewrites anything), where each rewritten node came from, and the main-graph initializers
+ * the rewrites added.
  */
 export class UpgradeState {
   private types: ElemTypes | undefined;
@@ -32,16 +32,22 @@ export class UpgradeState {
 
   constructor(readonly model: Model) {}
 
+  /**
+   * Infers element types over the graph as it is before the step's first rewrite (a renamed operator
+   * such as Upsample → Resize has no schema at the step's previous opset, which would leave its
+   * readers untyped). Rewrites keep the names readers see, so values made during a step are read only
+   * by the nodes made with them, which need no lookup.
+   */
+  beforeFirstRewrite(): void {
+    this.types ??= inferElemTypes(this.model);
+  }
+
   elemType(graph: Graph, name: string): number | undefined {
     this.types ??= inferElemTypes(this.model);
-    const t = this.types.get(graph, name);
-    if (t !== undefined) return t;
-    // A value made by a rewrite of this upgrade: infer again over the current graph.
-    this.types = inferElemTypes(this.model);
     return this.types.get(graph, name);
   }
 
-  /** Types are stale after the operator set changes (new schemas apply). */
+  /** Called after each step: types are stale once the operator set changes (new schemas apply). */
   invalidateTypes(): void {
     this.types = undefined;
   }

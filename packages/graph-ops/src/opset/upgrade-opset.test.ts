@@ -419,6 +419,24 @@ const CASES: AdapterCase[] = [
     tol: 1e-5,
   },
 
+  {
+    name: 'Add-6 broadcast=1 with axis already aligned: attributes dropped', from: 6, to: 7, changes: ['Add-7'], feeds: { x: x23 },
+    build: (b) => b.output(b.op('Add', [b.input('x', 'float32', [2, 3]), b.constant([1, 2, 3], 'float32', [3])], { broadcast: 1, axis: 1 }, { outputs: ['y'] }), 'float32', [2, 3]),
+    expected: (f) => ({ y: map(f.x as RunnerTensor, (v, i) => v + 1 + (i % 3)) }),
+  },
+  {
+    name: 'Dropout-7 unread mask dropped', from: 7, to: 13, changes: ['Dropout-10'], feeds: { x: x23 },
+    build: (b) => {
+      const [y] = b.opN('Dropout', [b.input('x', 'float32', [2, 3])], {}, { outputs: ['y', 'unread_mask'] });
+      b.output(y as string, 'float32', [2, 3]);
+    },
+  },
+  {
+    name: 'Resize-10 nearest with scales fed at run time (taken as enlarging)', from: 10, to: 13, changes: ['Resize-11'],
+    feeds: { x: img(1, 3, 4, 32), scales: f32([4], [1, 1, 1.2, 2.5]) },
+    build: (b) => b.output(b.op('Resize', [b.input('x', 'float32', [1, 1, 3, 4]), b.input('scales', 'float32', [4])], {}, { outputs: ['y'] }), 'float32', null),
+  },
+
   // ---- experimental operators removed at opset 10 (onnxruntime runs them below 10) ----
   {
     name: 'ImageScaler → Mul and per-channel Add', from: 9, to: 10, changes: ['ImageScaler-10'], feeds: { x: img(3, 2, 2, 26) },
@@ -620,6 +638,72 @@ describe('upgradeOpset', () => {
     expect(model.graph.inputNames()).toEqual(['x', 'c']);
     expectClose(await runOnce(nodeRunner, model, feeds(1)), before[0] as RunnerFeeds, 0);
     expectClose(await runOnce(nodeRunner, model, feeds(0)), before[1] as RunnerFeeds, 0);
+  });
+
+  it('keeps IR 3 when the target needs no more, listing the initializers it adds as graph inputs', async () => {
+    const b = new ModelBuilder({ opset: 1 });
+    b.output(b.op('Reshape', [b.input('x', 'float32', [2, 3])], { shape: [3, 2] }, { outputs: ['y'] }), 'float32', [3, 2]);
+    const model = b.build();
+    const feeds = { x: x23 };
+    const before = await runOnce(nodeRunner, model, feeds);
+    const r = upgradeOpset(model, 8);
+    assertValid(model);
+    expect(r.irVersion).toEqual({ from: 3, to: 3 });
+    const shape = model.graph.nodes[0]?.input[1] as string;
+    expect(model.graph.initializer(shape)).toBeDefined();
+    expect(model.graph.inputNames()).toEqual(['x', shape]);
+    expectClose(await runOnce(nodeRunner, model, feeds), before, 0);
+  });
+
+  it('refuses a rewrite that needs the value of a function attribute reference', () => {
+    const b = new ModelBuilder({ opset: 11, opsets: { 'my.fn': 1 }, irVersion: 8 });
+    const call = createNode('Norm', [b.input('x', 'float32', [2, 3, 4])], ['y'], { domain: 'my.fn', name: 'call', attributes: { ax: 1 } });
+    b.addNode(call);
+    b.output('y', 'float32', [2, 3, 4]);
+    const model = b.build();
+    const softmax = createNode('Softmax', ['a'], ['out'], { name: 'fn_softmax' });
+    softmax.attribute.push(new onnx.AttributeProto({ name: 'axis', refAttrName: 'ax', type: attr.int('axis', 0).type }));
+    model.proto.functions.push(new onnx.FunctionProto({
+      name: 'Norm', domain: 'my.fn', input: ['a'], output: ['out'], attribute: ['ax'], node: [softmax],
+      opsetImport: [new onnx.OperatorSetIdProto({ domain: '', version: 11 })],
+    }));
+    const before = model.encode();
+    expect(() => upgradeOpset(model, 13)).toThrow(expect.objectContaining({
+      code: ForgeErrorCode.UNSUPPORTED_OP, message: expect.stringMatching(/"fn_softmax".*function my\.fn\.Norm.*refers to the calling function's attribute "ax"/),
+    }));
+    expect(model.encode()).toEqual(before);
+  });
+
+  it('marks BatchNormalization with training outputs as training_mode=1 at opset 14, dropping unread saved statistics', () => {
+    const b = new ModelBuilder({ opset: 9 });
+    const p = () => b.constant([1, 1], 'float32', [2]);
+    const outs = b.opN('BatchNormalization', [b.input('x', 'float32', [2, 2, 1, 1]), p(), p(), p(), p()], {}, { name: 'bn', outputs: ['y', 'rm', 'rv', 'sm', 'sv'] });
+    b.output(outs[0] as string, 'float32', [2, 2, 1, 1]);
+    b.output(outs[1] as string, 'float32', [2]);
+    const model = b.build();
+    const r = upgradeOpset(model, 15);
+    assertValid(model);
+    const bn = nodesOf(model, 'BatchNormalization')[0]?.node;
+    expect(bn?.output).toEqual(['y', 'rm', 'rv']);
+    expect(bn?.attribute.find((a) => a.name === 'training_mode')?.i).toBe(1);
+    expect(r.decisions[0]?.reason).toMatch(/training_mode=1 .*unread saved statistics sm, sv dropped/);
+  });
+
+  it('prefixes its statistics when reporting into another pass (statPrefix)', () => {
+    const b = new ModelBuilder({ opset: 9 });
+    b.output(b.op('TopK', [b.input('x', 'float32', [4])], { k: 2 }, { name: 'top', outputs: ['v', 'i'] }), 'float32', [2]);
+    const stats: Record<string, number | string> = {};
+    const decided: string[] = [];
+    const ctx = {
+      passName: 'quantize', signal: undefined, warn: () => {}, progress: () => {}, service: () => undefined,
+      count: (k: string, n = 1) => void (stats[k] = (Number(stats[k]) || 0) + n),
+      set: (k: string, v: number | string) => void (stats[k] = v),
+      decide: (_g: string, node: { name: string }, action: string) => void decided.push(`${node.name}:${action}`),
+    };
+    upgradeOpset(b.build(), 13, ctx, { statPrefix: 'opset ' });
+    expect(stats).toMatchObject({ 'opset status': 'upgraded', 'opset fromOpset': 9, 'opset nodesUpgraded': 1, 'opset rewritten TopK-10': 1 });
+    expect(Object.keys(stats).every((k) => k.startsWith('opset '))).toBe(true);
+    expect(decided).toEqual(['top:upgraded']);
   });
 
   it('upgrades a model-local function that imports an older ai.onnx (constants become Constant nodes)', async () => {

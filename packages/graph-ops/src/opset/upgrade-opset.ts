@@ -17,6 +17,11 @@ export const DEFAULT_TARGET_OPSET = 17;
 export interface OpsetUpgradeOptions {
   /** A model above the target is an error (FORGE_INVALID_OPTIONS) instead of being left alone. */
   strict?: boolean;
+  /**
+   * Put before every statistic written to `ctx` (e.g. `'opset '` when another pass, such as
+   * quantize, upgrades a model inside its own report). Decisions are recorded as they are.
+   */
+  statPrefix?: string;
 }
 
 export interface OpsetUpgradeDecision {
@@ -106,7 +111,7 @@ export function upgradeOpset(model: Model, version: number, ctx?: PassContext, o
     result.message = from === undefined
       ? 'the model imports no ai.onnx operator set: nothing to upgrade'
       : `the model is already at opset ${from}${from > version ? `, above the target ${version} (this pass never downgrades)` : ''}: left unchanged`;
-    report(ctx, result, version);
+    report(ctx, result, version, options.statPrefix);
     return result;
   }
 
@@ -143,6 +148,7 @@ export function upgradeOpset(model: Model, version: number, ctx?: PassContext, o
           if (!row?.adapt || graph.positionOf(node) < 0) continue;
           const { origin, label, opType } = state.identityOf(node);
           const before = `${node.opType}-${getOpSchema(node.opType, '', v - 1)?.sinceVersion ?? v - 1}`;
+          state.beforeFirstRewrite();
           const c = new StepContext(state, graph, node, v);
           try {
             const why = row.adapt(c);
@@ -210,7 +216,7 @@ export function upgradeOpset(model: Model, version: number, ctx?: PassContext, o
   const what = units.map((u) => `${u.label} ${u.from} → ${version}`).join(', ');
   result.message = `upgraded ai.onnx (${what}): ${upgraded.size} node(s) rewritten, ${state.nodesAdded} added` +
     (irTo !== ir ? `; ir_version ${ir} → ${irTo}` : '');
-  report(ctx, result, version);
+  report(ctx, result, version, options.statPrefix);
   return result;
 }
 
@@ -226,21 +232,23 @@ function refusalError(from: number, to: number, unit: Unit, refusals: OpsetRefus
   );
 }
 
-function report(ctx: PassContext | undefined, r: OpsetUpgradeResult, target: number): void {
+function report(ctx: PassContext | undefined, r: OpsetUpgradeResult, target: number, prefix = ''): void {
   if (!ctx) return;
-  ctx.set('status', r.status);
-  ctx.set('targetOpset', target);
-  if (r.fromOpset !== undefined) ctx.set('fromOpset', r.fromOpset);
-  if (r.toOpset !== undefined) ctx.set('toOpset', r.toOpset);
+  const set = (k: string, v: number | string) => ctx.set(`${prefix}${k}`, v);
+  const count = (k: string, n: number) => ctx.count(`${prefix}${k}`, n);
+  set('status', r.status);
+  set('targetOpset', target);
+  if (r.fromOpset !== undefined) set('fromOpset', r.fromOpset);
+  if (r.toOpset !== undefined) set('toOpset', r.toOpset);
   if (r.status === 'unchanged') {
-    ctx.set('reason', r.message);
+    set('reason', r.message);
     return;
   }
-  ctx.count('nodesUpgraded', r.nodesUpgraded);
-  ctx.count('nodesAdded', r.nodesAdded);
-  if (r.irVersion.to !== r.irVersion.from) ctx.set('irVersion', `${r.irVersion.from} → ${r.irVersion.to}`);
-  if (r.initializerInputsRemoved) ctx.count('initializerInputsRemoved', r.initializerInputsRemoved);
-  if (r.functionsUpgraded.length) ctx.count('functionsUpgraded', r.functionsUpgraded.length);
-  for (const [k, n] of Object.entries(r.changes)) ctx.count(`rewritten ${k}`, n);
+  count('nodesUpgraded', r.nodesUpgraded);
+  count('nodesAdded', r.nodesAdded);
+  if (r.irVersion.to !== r.irVersion.from) set('irVersion', `${r.irVersion.from} → ${r.irVersion.to}`);
+  if (r.initializerInputsRemoved) count('initializerInputsRemoved', r.initializerInputsRemoved);
+  if (r.functionsUpgraded.length) count('functionsUpgraded', r.functionsUpgraded.length);
+  for (const [k, n] of Object.entries(r.changes)) count(`rewritten ${k}`, n);
   for (const d of r.decisions) ctx.decide(d.graph, labelNode(d.opType, d.node), 'upgraded', d.reason);
 }
