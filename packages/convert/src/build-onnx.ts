@@ -182,7 +182,7 @@ export function treeEnsembleToOnnx(ensemble: TreeEnsemble, options: BuildOptions
     if (raw || spec.transform === 'identity') {
       if (!direct) out('Identity', [scores]);
     } else if (spec.transform === 'exp') out('Exp', [scores]);
-    else if (spec.transform === 'sigmoid') out('Sigmoid', [scores]);
+    else if (spec.transform === 'sigmoid') logistic(b, scores, true, { outputs: [variable] });
     else out('Mul', [scores, b.op('Abs', [scores])]);
     b.output(variable, 'float32', [n, 1]);
     return finish(b, ensemble);
@@ -193,15 +193,16 @@ export function treeEnsembleToOnnx(ensemble: TreeEnsemble, options: BuildOptions
   let probs: string;
   switch (spec.transform) {
     case 'binary-sigmoid': {
-      const p = b.op('Sigmoid', [scaled(scores)]);
-      probs = b.op('Concat', [b.op('Sub', [b.constant(1, 'float32'), p]), p], { axis: 1 }, probName);
+      // P(0) = 1 / (1 + exp(z)) directly: 1 − P(1) would lose its relative precision as P(1) nears 1.
+      const z = scaled(scores);
+      probs = b.op('Concat', [logistic(b, z, false), logistic(b, z, true)], { axis: 1 }, probName);
       break;
     }
     case 'softmax':
       probs = b.op('Softmax', [scores], { axis: 1 }, probName);
       break;
     case 'sigmoid-per-class':
-      probs = b.op('Sigmoid', [scaled(scores)], {}, probName);
+      probs = logistic(b, scaled(scores), true, probName);
       break;
     case 'none':
       probs = raw || direct ? scores : b.op('Identity', [scores], {}, probName);
@@ -218,6 +219,17 @@ export function treeEnsembleToOnnx(ensemble: TreeEnsemble, options: BuildOptions
     b.output(probabilities, 'float32', [n, spec.numClasses]);
   }
   return finish(b, ensemble);
+}
+
+/**
+ * 1 / (1 + exp(−x)) from Exp and Div. onnxruntime's Sigmoid kernel (and the LOGISTIC post_transform of
+ * its tree ensembles) is a fast approximation whose relative error grows without bound as the output
+ * nears 0 (microsoft/onnxruntime#22557, #26281; measured with onnxruntime 1.30: 4.3 at x = −20 on CPU,
+ * 5.6 in wasm, against 1.4e-7 for this form), which small class probabilities expose.
+ */
+function logistic(b: GraphBuilder, x: string, negate: boolean, options?: { outputs: string[] }): string {
+  const e = b.op('Exp', [negate ? b.op('Neg', [x]) : x]);
+  return b.op('Div', [b.constant(1, 'float32'), b.op('Add', [b.constant(1, 'float32'), e])], {}, options);
 }
 
 function finish(b: ModelBuilder, ensemble: TreeEnsemble): Model {

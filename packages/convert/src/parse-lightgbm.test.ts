@@ -137,6 +137,20 @@ describe('LightGBM objectives', () => {
     expect(ints(out.label)).toEqual([0]);
   });
 
+  for (const backend of ORT_BACKENDS) {
+    it(`binary probabilities keep their relative precision near 0 and 1 on onnxruntime-${backend} (its Sigmoid does not)`, async () => {
+      // f0 <= 0 ? -20 : 15 (margins whose probabilities are 2.1e-9 and 1 − 3.1e-7).
+      const text = lightgbmText({
+        objective: 'binary sigmoid:1', features: 1,
+        trees: [{ split_feature: [0], threshold: [0], decision_type: [2], left_child: [-1], right_child: [-2], leaf_value: [-20, 15] }],
+      });
+      const out = await runOnce(backend, convertLightGbm(text).model, new Float32Array([-1, 1]), 2);
+      const want = [1 - sigmoid(-20), sigmoid(-20), sigmoid(-15), sigmoid(15)];
+      floats(out.probabilities).forEach((v, i) => relClose(v, want[i] as number, 1e-6));
+      expect(ints(out.label)).toEqual([0, 1]);
+    });
+  }
+
   it('multiclass num_class:3 applies softmax per row; class k is every 3rd tree from k', async () => {
     const text = lightgbmText({ objective: 'multiclass num_class:3', numClass: 3, features: 2, trees: single([0.1, 0.9, -0.5, 0.2, -0.1, 0.1]) });
     const z = [0.1 + 0.2, 0.9 - 0.1, -0.5 + 0.1];
