@@ -44,7 +44,8 @@ export const resizeTo11: Adapter = (c) => {
 };
 
 /**
- * Resize-13 dropped coordinate_transformation_mode=tf_half_pixel_for_nn, x = (y + 0.5) / scale. With
+ * Resize-13 deprecated coordinate_transformation_mode=tf_half_pixel_for_nn (onnx Changelog, Resize-13;
+ * onnxruntime warns from 13, microsoft/onnxruntime#5575), x = (y + 0.5) / scale. With
  * nearest, rounding that down (up) is rounding x - 0.5 half-up (up), i.e. half_pixel with
  * round_prefer_ceil (ceil); other combinations have no equivalent.
  */
