@@ -182,7 +182,7 @@ export class BackendTracker {
     return this.cosineCount ? this.cosineSum / this.cosineCount : undefined;
   }
 
-  /** Mean and standard error of the last `n` latencies: what the chooser compares. */
+  /** Median and its standard error over the last `n` latencies: what the chooser compares. */
   recent(n: number): SampleSummary {
     return this.window.recent(n);
   }

@@ -26,8 +26,8 @@ export interface ChooserSettings {
 
 function byLatency(s: ChooserSettings) {
   return (a: BackendTracker, b: BackendTracker) => {
-    const ma = a.successes >= s.minSamples ? a.recent(s.decisionWindow).mean : Number.POSITIVE_INFINITY;
-    const mb = b.successes >= s.minSamples ? b.recent(s.decisionWindow).mean : Number.POSITIVE_INFINITY;
+    const ma = a.successes >= s.minSamples ? a.recent(s.decisionWindow).median : Number.POSITIVE_INFINITY;
+    const mb = b.successes >= s.minSamples ? b.recent(s.decisionWindow).median : Number.POSITIVE_INFINITY;
     return ma === mb ? a.index - b.index : ma - mb;
   };
 }
@@ -71,14 +71,16 @@ export function rankBackends(candidates: readonly BackendTracker[], s: ChooserSe
 /**
  * Whether the choice should move from `current` to the head of `ranking`, and why.
  *
- * The comparison is of window means, not of peak-EWMA: the chosen backend is sampled on every request
+ * The comparison is of window medians, not of peak-EWMA: the chosen backend is sampled on every request
  * and the others only when explored, and a peak-EWMA shows more of a backend's spikes the more often it
  * is sampled, so comparing those would favour whichever backend is not in use and the choice would flap.
  * Peak-EWMA is the fast signal of a slowdown: it orders the fallbacks of a failed request instead. A move away from a
  * backend that can no longer serve happens at once; a move for speed needs the dwell time to have
  * passed since the last move, both backends measured, a gain of at least `minGain`, and a difference of
- * means beyond `z` standard errors (refuse to call a winner when the intervals overlap), so two
- * backends whose latencies differ by less than their noise do not trade places back and forth.
+ * medians beyond `z` standard errors (refuse to call a winner when the intervals overlap), so two
+ * backends whose latencies differ by less than their noise do not trade places back and forth. Medians,
+ * not means: on a shared machine a call now and then is preempted for tens of milliseconds, and one
+ * such outlier in a window of means would hide a backend twenty times faster behind its standard error.
  */
 export function decideSwitch(
   current: BackendTracker | undefined,
@@ -100,8 +102,8 @@ export function decideSwitch(
     const bestP99 = best.p99() ?? Number.POSITIVE_INFINITY;
     if (curP99 > s.p99Ms && bestP99 <= s.p99Ms) return { to: best, reason: 'p99-target' };
   }
-  const diff = cur.mean - cand.mean;
+  const diff = cur.median - cand.median;
   const margin = s.z * Math.sqrt(cur.se * cur.se + cand.se * cand.se);
-  if (diff >= s.minGain * cur.mean && diff > margin) return { to: best, reason: 'faster' };
+  if (diff >= s.minGain * cur.median && diff > margin) return { to: best, reason: 'faster' };
   return undefined;
 }

@@ -296,7 +296,7 @@ describe('HybridModel: stable choice', () => {
     expect(after).toBeLessThanOrEqual(800);
     const last = switches[switches.length - 1] as SwitchEvent;
     expect(last).toMatchObject({ from: 'a', to: 'b', reason: 'faster' });
-    expect(last.toMeanMs as number).toBeLessThan(0.9 * (last.fromMeanMs as number));
+    expect(last.toMedianMs as number).toBeLessThan(0.9 * (last.fromMedianMs as number));
   });
 
   it('under auto with a p99 target, passes over a faster backend whose tail exceeds the target', async () => {

@@ -19,9 +19,9 @@ export interface SwitchEvent {
   /** Clock time and number of the request (1-based) that saw the move. */
   readonly at: number;
   readonly request: number;
-  /** Recent mean latencies of both, as the chooser compared them. */
-  readonly fromMeanMs: number | undefined;
-  readonly toMeanMs: number | undefined;
+  /** Recent median latencies of both, as the chooser compared them. */
+  readonly fromMedianMs: number | undefined;
+  readonly toMedianMs: number | undefined;
 }
 
 export interface QuarantineEvent extends QuarantineEvidence {
@@ -543,10 +543,10 @@ export class HybridModel implements Backend {
     }
     this.everSelected ||= decision.to !== undefined;
     this.metrics?.selection(from?.name, decision.to?.name, decision.reason);
-    const mean = (t: BackendTracker | undefined) => (t && t.successes ? t.recent(this.o.decisionWindow).mean : undefined);
+    const median = (t: BackendTracker | undefined) => (t && t.successes ? t.recent(this.o.decisionWindow).median : undefined);
     this.events.emit('switch', {
       model: this.name, from: from?.name, to: decision.to?.name, reason: decision.reason, at: now, request: this.requests,
-      fromMeanMs: mean(from), toMeanMs: mean(decision.to),
+      fromMedianMs: median(from), toMedianMs: median(decision.to),
     });
   }
 

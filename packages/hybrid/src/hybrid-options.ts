@@ -41,9 +41,9 @@ export interface StabilityOptions {
   readonly dwellMs?: number;
   /** Successful calls before a backend's latency is trusted (default 5); until then it is measured first. */
   readonly minSamples?: number;
-  /** Recent calls whose mean latency is compared (default 32). */
+  /** Recent calls whose median latency is compared (default 32). */
   readonly decisionWindow?: number;
-  /** The gain must also exceed z standard errors of the difference of means (default 3). */
+  /** The gain must also exceed z standard errors of the difference of medians (default 3). */
   readonly z?: number;
 }
 

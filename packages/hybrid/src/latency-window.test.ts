@@ -12,13 +12,20 @@ describe('LatencyWindow', () => {
     expect(w.quantile(0.99)).toBeCloseTo(999.01, 10);
   });
 
-  it('gives the mean and standard error of the most recent samples', () => {
-    const w = new LatencyWindow(8);
-    for (const v of [100, 100, 1, 2, 3, 4]) w.add(v);
-    const r = w.recent(4);
-    expect(r.n).toBe(4);
-    expect(r.mean).toBe(2.5);
-    expect(r.se).toBeCloseTo(Math.sqrt(((1.5 ** 2 + 0.5 ** 2) * 2) / 3 / 4), 12);
+  it('gives the median of the most recent samples and a standard error that one outlier barely moves', () => {
+    const w = new LatencyWindow(64);
+    for (let i = 0; i < 32; i++) w.add(10 + (i % 4));
+    const clean = w.recent(32);
+    expect(clean).toMatchObject({ n: 32, median: 11.5 });
+    // σ from the IQR (10.75 to 12.25 here): 1.5 / 1.349; se = 1.2533 σ / √32.
+    expect(clean.se).toBeCloseTo((1.2533 * (1.5 / 1.349)) / Math.sqrt(32), 10);
+    // The same next call, once typical (13 ms) and once preempted (500 ms): the same median and se.
+    const typical = new LatencyWindow(64);
+    const spiked = new LatencyWindow(64);
+    for (let i = 0; i < 32; i++) for (const x of [typical, spiked]) x.add(10 + (i % 4));
+    typical.add(13);
+    spiked.add(500);
+    expect(spiked.recent(32)).toEqual(typical.recent(32));
     expect(new LatencyWindow(4).recent(3)).toMatchObject({ n: 0, se: Number.POSITIVE_INFINITY });
   });
 });

@@ -1,8 +1,11 @@
-/** Mean, standard error and count of a run of samples. */
+/** Centre and spread of a run of recent samples, robust to a few outliers. */
 export interface SampleSummary {
   readonly n: number;
-  readonly mean: number;
-  /** Standard error of the mean (0 for fewer than two samples). */
+  readonly median: number;
+  /**
+   * Standard error of the median, from the interquartile range (σ ≈ IQR / 1.349, se ≈ 1.253 σ / √n):
+   * a preempted or garbage-collected call now and then widens it no more than a typical one would.
+   */
   readonly se: number;
 }
 
@@ -41,19 +44,20 @@ export class LatencyWindow {
     return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
   }
 
-  /** Mean and standard error of the last `n` samples (fewer when the window holds fewer). */
+  /** Median and its standard error over the last `n` samples (fewer when the window holds fewer). */
   recent(n: number): SampleSummary {
     const k = Math.min(n, this.size);
-    if (k === 0) return { n: 0, mean: Number.NaN, se: Number.POSITIVE_INFINITY };
-    let sum = 0;
-    let sumSq = 0;
-    for (let i = 1; i <= k; i++) {
-      const v = this.ring[(this.next - i + this.capacity) % this.capacity] as number;
-      sum += v;
-      sumSq += v * v;
-    }
-    const mean = sum / k;
-    const variance = k > 1 ? Math.max(0, (sumSq - k * mean * mean) / (k - 1)) : 0;
-    return { n: k, mean, se: Math.sqrt(variance / k) };
+    if (k === 0) return { n: 0, median: Number.NaN, se: Number.POSITIVE_INFINITY };
+    const xs = new Float64Array(k);
+    for (let i = 1; i <= k; i++) xs[i - 1] = this.ring[(this.next - i + this.capacity) % this.capacity] as number;
+    xs.sort();
+    const at = (q: number) => {
+      const pos = q * (k - 1);
+      const lo = Math.floor(pos);
+      const hi = Math.min(k - 1, lo + 1);
+      return (xs[lo] as number) + ((xs[hi] as number) - (xs[lo] as number)) * (pos - lo);
+    };
+    const sigma = (at(0.75) - at(0.25)) / 1.349;
+    return { n: k, median: at(0.5), se: k > 1 ? (1.2533 * sigma) / Math.sqrt(k) : Number.POSITIVE_INFINITY };
   }
 }
