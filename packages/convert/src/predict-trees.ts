@@ -101,7 +101,7 @@ function leafOf(c: Compiled, root: number, row: ArrayLike<number>, offset: numbe
     if (snap > 0 && Math.abs(x) <= snap) x = 0;
     const flags = c.flags[i] as number;
     let goLeft: boolean;
-    if (x !== x || ((flags & FLAG_ZERO_MISSING) !== 0 && x === 0)) goLeft = (flags & FLAG_MISSING_LEFT) !== 0;
+    if (Number.isNaN(x) || ((flags & FLAG_ZERO_MISSING) !== 0 && x === 0)) goLeft = (flags & FLAG_MISSING_LEFT) !== 0;
     else goLeft = (flags & FLAG_LT) !== 0 ? x < (c.threshold[i] as number) : x <= (c.threshold[i] as number);
     i = (goLeft ? c.left[i] : c.right[i]) as number;
   }
@@ -111,18 +111,19 @@ function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
-function toRows(ensemble: TreeEnsemble, input: TreeInput): { data: ArrayLike<number>; stride: number; rows: number; at: (r: number) => [ArrayLike<number>, number] } {
+/** Checks the input's shape; returns the row count. */
+function rowCount(ensemble: TreeEnsemble, input: TreeInput): number {
   const f = ensemble.numFeatures;
   if (input instanceof Float32Array || input instanceof Float64Array) {
     if (input.length % f !== 0) {
       throw new ForgeError(ForgeErrorCode.BAD_INPUT, `the input holds ${input.length} values, not a whole number of rows of ${f} features`, { details: { length: input.length, features: f } });
     }
-    return { data: input, stride: f, rows: input.length / f, at: (r) => [input, r * f] };
+    return input.length / f;
   }
   input.forEach((row, r) => {
     if (row.length < f) throw new ForgeError(ForgeErrorCode.BAD_INPUT, `row ${r} has ${row.length} values; the model reads ${f} features`, { details: { row: r, features: f } });
   });
-  return { data: [], stride: f, rows: input.length, at: (r) => [input[r] as ArrayLike<number>, 0] };
+  return input.length;
 }
 
 /**
@@ -131,7 +132,8 @@ function toRows(ensemble: TreeEnsemble, input: TreeInput): { data: ArrayLike<num
  */
 export function predictTrees(ensemble: TreeEnsemble, input: TreeInput, options: { rawScore?: boolean } = {}): TreePredictions {
   const c = compile(ensemble);
-  const { rows, at } = toRows(ensemble, input);
+  const rows = rowCount(ensemble, input);
+  const flat = input instanceof Float32Array || input instanceof Float64Array;
   const k = ensemble.numTargets;
   const raw = new Float64Array(rows * k);
   const spec = ensemble.output;
@@ -141,7 +143,8 @@ export function predictTrees(ensemble: TreeEnsemble, input: TreeInput, options: 
   const scores = new Float64Array(k);
   const nTrees = ensemble.trees.length;
   for (let r = 0; r < rows; r++) {
-    const [row, offset] = at(r);
+    const row = flat ? input : (input[r] as ArrayLike<number>);
+    const offset = flat ? r * ensemble.numFeatures : 0;
     scores.fill(0);
     let winner = 0;
     let maxCount = 0;
