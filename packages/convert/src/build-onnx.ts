@@ -4,8 +4,8 @@ import type { SplitNode, TreeEnsemble } from './tree-ensemble.js';
 
 /*
  * Operator choice. Both onnxruntime-node 1.30 and onnxruntime-web 1.30 (wasm) run TreeEnsemble from
- * ai.onnx.ml opset 5 as well as TreeEnsembleRegressor from opset 3 (checked by experiment: same
- * outputs, NaN tracking and shared nodes on both). We emit TreeEnsembleRegressor at ai.onnx.ml opset 3:
+ * ai.onnx.ml opset 5 as well as TreeEnsembleRegressor from opset 3 (checked by experiment, and pinned
+ * in build-onnx.test.ts). We emit TreeEnsembleRegressor at ai.onnx.ml opset 3:
  * opset 5 buys nothing these models need (its set-membership splits would only matter for categorical
  * splits, which are refused), while opset 3 also loads in every onnxruntime since 1.x and in runtimes
  * that never implemented opset 5. The objective's transform, the label and the probabilities are built
@@ -44,8 +44,8 @@ interface EnsembleAttributes {
 
 /**
  * onnxruntime compares float32 inputs with float32 thresholds: each double threshold is rounded in
- * the direction that keeps every float32 decision (see float32-bounds.ts). `left` says whether the
- * ONNX true branch is the IR's left child.
+ * the direction that keeps every float32 decision (see float32-bounds.ts). `trueIsLeft` says whether
+ * the ONNX true branch is the IR's left child.
  */
 function branch(node: SplitNode, trueIsLeft: boolean): { mode: string; value: number } {
   if (node.op === 'le') return { mode: trueIsLeft ? 'BRANCH_LEQ' : 'BRANCH_GT', value: float32AtMost(node.threshold) };

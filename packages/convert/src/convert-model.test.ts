@@ -52,6 +52,10 @@ describe('convertModel', () => {
     }
   });
 
+  it('takes file bytes as UTF-8 text', () => {
+    expect(convertModel(new TextEncoder().encode(REGRESSION)).report.format).toBe('lightgbm');
+  });
+
   it('the per-format functions force their format', () => {
     expect(() => convertLightGbm('{"learner": {}}')).toThrow(/LightGBM model/);
   });

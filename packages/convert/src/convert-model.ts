@@ -64,8 +64,9 @@ export function detectFormat(input: string | object): SourceFormat {
   throw invalidModel(undefined, 'not a model this converter reads: expected an XGBoost JSON model (with "learner"), an mljs model or its toJSON() (with "name": RFClassifier, RFRegression, DTClassifier or DTRegression), or LightGBM model text');
 }
 
-/** Parses a model of any supported format into the tree IR. */
-export function parseTreeModel(input: string | object, options: Pick<ConvertOptions, 'from' | 'numFeatures'> = {}): TreeEnsemble {
+/** Parses a model of any supported format (text, file bytes as UTF-8, or an object) into the tree IR. */
+export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures'> = {}): TreeEnsemble {
+  const input = model instanceof Uint8Array ? new TextDecoder().decode(model) : model;
   const from = options.from ?? detectFormat(input);
   switch (from) {
     case 'lightgbm':
@@ -121,16 +122,16 @@ export function convertEnsemble(ensemble: TreeEnsemble, options: Omit<ConvertOpt
  * refuses (categorical splits, linear trees, unknown objectives, median forests) and
  * FORGE_INVALID_MODEL for input that is no model or a damaged one.
  */
-export function convertModel(input: string | object, options: ConvertOptions = {}): ConvertResult {
+export function convertModel(input: string | Uint8Array | object, options: ConvertOptions = {}): ConvertResult {
   checkOptions(options);
   return convertEnsemble(parseTreeModel(input, options), options);
 }
 
-export function convertLightGbm(text: string, options: Omit<ConvertOptions, 'from' | 'numFeatures'> = {}): ConvertResult {
+export function convertLightGbm(text: string | Uint8Array, options: Omit<ConvertOptions, 'from' | 'numFeatures'> = {}): ConvertResult {
   return convertModel(text, { ...options, from: 'lightgbm' });
 }
 
-export function convertXgboost(model: string | object, options: Omit<ConvertOptions, 'from' | 'numFeatures'> = {}): ConvertResult {
+export function convertXgboost(model: string | Uint8Array | object, options: Omit<ConvertOptions, 'from' | 'numFeatures'> = {}): ConvertResult {
   return convertModel(model, { ...options, from: 'xgboost' });
 }
 
