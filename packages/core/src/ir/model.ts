@@ -93,6 +93,22 @@ export class Model {
     else this.proto.opsetImport.push(new onnx.OperatorSetIdProto({ domain, version }));
   }
 
+  /** A `metadata_props` entry of the model, or undefined. */
+  metadata(key: string): string | undefined {
+    return this.proto.metadataProps.find((p) => p.key === key)?.value ?? undefined;
+  }
+
+  /** Sets (or, with undefined, removes) a `metadata_props` entry. */
+  setMetadata(key: string, value: string | undefined): void {
+    const i = this.proto.metadataProps.findIndex((p) => p.key === key);
+    if (value === undefined) {
+      if (i >= 0) this.proto.metadataProps.splice(i, 1);
+      return;
+    }
+    if (i >= 0) (this.proto.metadataProps[i] as { value: string }).value = value;
+    else this.proto.metadataProps.push(new onnx.StringStringEntryProto({ key, value }));
+  }
+
   /** Drops every cached map (after editing protos directly). */
   invalidate(): void {
     for (const g of this.graphs()) g.invalidateDeep();
