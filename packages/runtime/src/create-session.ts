@@ -2,6 +2,7 @@ import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-fo
 import { type ProviderConfig, type ProviderFeatures, type RuntimeBackend, providerName } from './backend.js';
 import { LocalSession } from './local-session.js';
 import { type ModelSource, type ModelVariants, type PreparedModel, isModelVariants, normalizeModel, prepareModel } from './model-source.js';
+import { int8Fit } from './int8-fit.js';
 import { type PrecisionChoice, type PrecisionPolicy, precisionOrder } from './precision.js';
 import { initProviderOnce } from './provider-init.js';
 import type { SessionCache } from './session-cache.js';
@@ -136,7 +137,7 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
       continue;
     }
     const features = await backend.providerFeatures(name);
-    const order = choices(name, variants, features, options);
+    const order = await choices(name, backend.name, variants, features, options);
     for (let ci = 0; ci < order.length; ci++) {
       const choice = order[ci] as PrecisionChoice;
       const source = variants.get(choice.precision) as Uint8Array | string;
@@ -225,13 +226,15 @@ function normalizeVariants(model: ModelSource | ModelVariants, precision: Precis
   return out;
 }
 
-function choices(provider: string, variants: Map<Precision, unknown>, features: ProviderFeatures, options: CreateSessionOptions): PrecisionChoice[] {
+async function choices(provider: string, backend: string, variants: Map<Precision, Uint8Array | string>, features: ProviderFeatures, options: CreateSessionOptions): Promise<PrecisionChoice[]> {
   if (variants.size === 1) {
     const [p] = variants.keys() as IterableIterator<Precision>;
     const precision = p as Precision;
     return [{ precision, reason: options.precision ? `precision '${precision}' was asked for` : `the only variant given (assumed ${precision})` }];
   }
-  return precisionOrder(provider, [...variants.keys()], features, options);
+  const int8 = variants.get('int8');
+  const fit = int8 !== undefined && backend === 'node' && provider === 'cpu' ? await int8Fit(int8) : undefined;
+  return precisionOrder(provider, [...variants.keys()], features, options, fit);
 }
 
 /** Zeros shaped like the inputs (symbolic dims 1); undefined when an input's shape or type is unknown. */

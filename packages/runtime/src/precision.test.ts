@@ -39,3 +39,26 @@ describe('precisionOrder', () => {
     expect(precisionOrder('cuda', ['fp32', 'int8'], {}).map((c) => c.precision)).toEqual(['fp32', 'int8']);
   });
 });
+
+describe('precisionOrder with the int8 fit of this CPU', () => {
+  const withFit = (fit: { arithmetic: 'exact' | 'saturating'; saturationSafe: boolean | undefined }, policy = {}) =>
+    precisionOrder('cpu', all, { fp16Native: false }, policy, fit);
+
+  it('never puts a full-range int8 variant ahead on a CPU that saturates u8 x s8 pairs, even for speed', () => {
+    const order = withFit({ arithmetic: 'saturating', saturationSafe: false }, { prefer: 'speed' });
+    expect(order.map((c) => c.precision)).toEqual(['fp32', 'fp16', 'int8']);
+    expect(order[0]?.reason).toMatch(/not int8: the int8 variant has full-range weights .* saturate u8 x s8 pairs/);
+    expect(order[2]?.reason).toMatch(/re-quantize with isa portable/);
+  });
+
+  it('keeps int8 first for speed where it stays accurate, and says why', () => {
+    const safe = withFit({ arithmetic: 'saturating', saturationSafe: true }, { prefer: 'speed' });
+    expect(safe.map((c) => c.precision)).toEqual(['int8', 'fp32', 'fp16']);
+    expect(safe[0]?.reason).toMatch(/7-bit weights stay within range/);
+    const exact = withFit({ arithmetic: 'exact', saturationSafe: false }, { prefer: 'speed' });
+    expect(exact.map((c) => c.precision)).toEqual(['int8', 'fp32', 'fp16']);
+    expect(exact[0]?.reason).toMatch(/sum u8 x s8 products exactly/);
+    const unknown = withFit({ arithmetic: 'saturating', saturationSafe: undefined }, { prefer: 'speed' });
+    expect(unknown[0]?.reason).toMatch(/does not say whether its weights stay within range/);
+  });
+});

@@ -14,6 +14,17 @@ export interface PrecisionChoice {
   readonly reason: string;
 }
 
+/**
+ * What decides whether an int8 variant stays accurate on this CPU: how onnxruntime's kernels sum
+ * u8 x s8 products here (probeInt8Arithmetic), and whether the variant's int8 weights keep every
+ * pair of products within int16 (onnx-forge writes `onnx-forge.int8.saturation-safe` when it
+ * quantizes; undefined for models quantized elsewhere).
+ */
+export interface Int8Fit {
+  readonly arithmetic: 'exact' | 'saturating';
+  readonly saturationSafe: boolean | undefined;
+}
+
 export interface PrecisionPolicy {
   /** 'accuracy' (default) keeps fp32 ahead of int8 on CPU/wasm; 'speed' puts int8 first there. */
   readonly prefer?: 'accuracy' | 'speed';
@@ -24,7 +35,7 @@ export interface PrecisionPolicy {
 const GPU_FP16 = new Set(['cuda', 'tensorrt', 'dml', 'coreml']);
 
 /** The variants to try on `provider`, best first (only those in `available`). */
-export function precisionOrder(provider: string, available: readonly Precision[], features: ProviderFeatures, policy: PrecisionPolicy = {}): PrecisionChoice[] {
+export function precisionOrder(provider: string, available: readonly Precision[], features: ProviderFeatures, policy: PrecisionPolicy = {}, int8?: Int8Fit): PrecisionChoice[] {
   const has = (p: Precision) => available.includes(p);
   let fp16Native: boolean | undefined = features.fp16Native;
   if (provider === 'webgpu' && policy.capabilities?.shaderF16 !== undefined) fp16Native = policy.capabilities.shaderF16;
@@ -51,8 +62,18 @@ export function precisionOrder(provider: string, available: readonly Precision[]
         : `shader-f16 support is unknown${features.note ? ` (${features.note})` : ''}`
       : `${provider} has no native fp16 kernels for most ops (onnxruntime inserts Casts: #25824, #10919)`;
   const gpu = provider === 'webgpu' || provider === 'webnn' || provider === 'webgl';
+  // A full-range int8 variant on a CPU whose kernels saturate u8 x s8 pairs answers wrongly at full
+  // speed: it goes last, whatever the policy.
+  const int8Wrong = int8?.arithmetic === 'saturating' && int8.saturationSafe === false;
+  const int8Note = describeInt8Fit(int8);
+  if (int8Wrong) {
+    push('fp32', `fp32 is the reference precision; not fp16: ${whyNotFp16}; not int8: ${int8Note}`);
+    push('fp16', `fp16 runs, but ${whyNotFp16}`);
+    push('int8', int8Note);
+    return out;
+  }
   if (policy.prefer === 'speed' && !gpu) {
-    push('int8', `prefer 'speed': int8 kernels on ${provider} are faster and 4x smaller than fp32; not fp16: ${whyNotFp16}`);
+    push('int8', `prefer 'speed': int8 kernels on ${provider} are faster and 4x smaller than fp32${int8Note ? ` (${int8Note})` : ''}; not fp16: ${whyNotFp16}`);
     push('fp32', `fp32 is the reference precision; not fp16: ${whyNotFp16}`);
   } else {
     push('fp32', `fp32 is the reference precision; not fp16: ${whyNotFp16}${has('int8') && !gpu ? `; int8 is preferred with prefer: 'speed'` : ''}`);
@@ -60,4 +81,14 @@ export function precisionOrder(provider: string, available: readonly Precision[]
   }
   push('fp16', `fp16 runs, but ${whyNotFp16}`);
   return out;
+}
+
+function describeInt8Fit(int8: Int8Fit | undefined): string {
+  if (!int8) return '';
+  if (int8.arithmetic === 'exact') return "this CPU's int8 kernels sum u8 x s8 products exactly (VNNI, ARM or SSE)";
+  if (int8.saturationSafe === true) return "this CPU's int8 kernels saturate u8 x s8 pairs (x86 without VNNI), and the variant's 7-bit weights stay within range";
+  if (int8.saturationSafe === false) {
+    return "the int8 variant has full-range weights (made for VNNI CPUs) and this CPU's int8 kernels saturate u8 x s8 pairs (x86 without VNNI): it would lose accuracy here; re-quantize with isa portable";
+  }
+  return "this CPU's int8 kernels saturate u8 x s8 pairs (x86 without VNNI), and the int8 variant does not say whether its weights stay within range";
 }
