@@ -229,13 +229,17 @@ describe('convertToFp16 reports', () => {
     expect(Buffer.from(model.encode()).equals(Buffer.from(once))).toBe(true);
   });
 
-  it('converts nothing in an opset < 6 model for onnxruntime targets, and warns', () => {
+  it('upgrades an opset < 7 model to 13 first (Cast-1 does not load in onnxruntime), says so, then converts', async () => {
     const b = new ModelBuilder({ opset: 5, irVersion: 3 });
     b.output(b.op('Relu', [b.input('x', 'float32', [2])]), 'float32', [2]);
     const model = b.build();
-    const report = convertToFp16(model, { target: 'cpu' });
-    expect(report.nodesConverted).toBe(0);
-    expect(report.warnings[0]).toMatch(/opset 5/);
+    const report = convertToFp16(model, { target: 'any', keepIoTypes: true });
+    expect(model.opset('')).toBe(13);
+    expect(report.nodesConverted).toBe(1);
+    expect(report.warnings[0]).toMatch(/opset 5.*upgraded to 13/);
+    assertValid(model);
+    const out = await runOnce(nodeRunner, model, { x: f32([2], [-1, 2]) });
+    expect(Array.from(out[model.graph.outputNames()[0] as string]?.data as Float32Array)).toEqual([0, 2]);
   });
 
   it('reports progress while converting large initializers', () => {

@@ -5,6 +5,7 @@ import {
   type ElemTypes, type FunctionProto, type Graph, type GraphProto, type Model, type NodeDecision, type NodeProto,
   type TensorProto, type UnknownType,
 } from '@onnx-forge/core';
+import { upgradeOpset } from '../opset/upgrade-opset.js';
 import { CONTROL_FLOW_OPS, inputSlot, opSignature, outputSlot, type OpSignature } from '../tables/op-signatures.js';
 import { fp16KernelVerdict } from '../tables/fp16-support.js';
 import { tensorToFloat16, type ClampLimits } from './float16-data.js';
@@ -81,6 +82,10 @@ const DTYPE_ATTR: Readonly<Record<string, string>> = {
 /** Ops that read any input type with every runtime kernel (only the shape or the value's type matters). */
 const TYPE_AGNOSTIC_INPUT: ReadonlySet<string> = new Set(['Shape', 'Size']);
 
+/** Models below this ai.onnx opset are upgraded to FP16_UPGRADE_OPSET before converting. */
+const FP16_MIN_OPSET = 7;
+const FP16_UPGRADE_OPSET = 13;
+
 /** Constants up to this many elements are stored twice rather than cast when both precisions read them. */
 const DUPLICATE_LIMIT = 4096;
 
@@ -137,17 +142,12 @@ export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, 
     bytesBefore: modelWeightBytes(model), bytesAfter: 0, decisions: [], warnings: [], unknownTypes: [],
   };
   const out = collector(report, sink);
-  const opset = model.opset('') ?? 1;
-  if (opset < 6 && opts.target !== 'any') {
-    // Cast-1 names its target type with a string and onnxruntime has no kernel for it, so any Cast
-    // this pass would add could not load.
-    out.warn(`the model imports ai.onnx opset ${opset}: Casts before opset 6 do not load in onnxruntime, so nothing was converted; upgrade the model's opset first`);
-    for (const { graph, node } of model.allNodes()) {
-      out.decide(graph.path, node, 'kept', `ai.onnx opset ${opset} < 6: no Cast onnxruntime can load`);
-      report.nodesKept++;
-    }
-    report.bytesAfter = report.bytesBefore;
-    return report;
+  const opset = model.opset('');
+  if (opset !== undefined && opset < FP16_MIN_OPSET) {
+    // Cast-1 names its target type with a string and onnxruntime has no kernel for it, so no Cast this
+    // pass adds could load; opset 7 also brings numpy broadcasting to the ops that get Casts.
+    const up = upgradeOpset(model, FP16_UPGRADE_OPSET, { passName: 'fp16', ...out, signal: undefined, service: () => undefined }, { statPrefix: 'opset ' });
+    out.warn(`the model imported ai.onnx opset ${opset}; float16 Casts need opset 6 or later, so it was upgraded to ${FP16_UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
   }
   const types = inferElemTypes(model);
   report.unknownTypes = [...types.unknown];

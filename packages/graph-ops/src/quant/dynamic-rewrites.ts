@@ -1,6 +1,5 @@
 import { DataType, attrFloat, attrInt, dtypeName, nullThrows, tensorDims, tensorElementCount, type Graph, type NodeProto } from '@onnx-forge/core';
 import { constantFloats, type ConstantRef } from './quant-graph.js';
-import { quantType } from './quant-params.js';
 import type { ActivationQ, QuantSession, StoredWeight } from './quant-session.js';
 import { feedsLog } from './log-sensitivity.js';
 import { weightOnly } from './weight-forms.js';
@@ -105,7 +104,7 @@ export function dynamicMatMul(s: QuantSession, graph: Graph, node: NodeProto): v
     s.rec.weightQuantized(key);
     return s.rec.quantized(graph, node, `${r.how} (${floatWhy})`);
   }
-  const type = s.weightType();
+  const type = s.weightType('integer');
   const r = s.storeWeight(ref, axis === undefined ? { type } : { type, axis });
   if (!r.ok) return s.rec.skipped(graph, node, r.reason);
   const w = r.w;
@@ -140,7 +139,7 @@ export function dynamicGemm(s: QuantSession, graph: Graph, node: NodeProto): voi
     return s.rec.quantized(graph, node, `${r.how} (${floatWhy})`);
   }
   if (!(alpha > 0)) return s.rec.skipped(graph, node, `alpha is ${alpha}; only a positive alpha folds into the weight scale`);
-  const type = s.weightType();
+  const type = s.weightType('integer');
   const req = s.options.perChannel ? { type, axis: outAxis, transpose: transB === 1 } : { type, transpose: transB === 1 };
   const r = s.storeWeight(ref, req);
   if (!r.ok) return s.rec.skipped(graph, node, r.reason);
@@ -207,9 +206,9 @@ export function dynamicConv(s: QuantSession, graph: Graph, node: NodeProto): voi
   let typeName = s.options.weightType;
   if (s.forms.convWeightType && s.forms.convWeightType !== typeName) {
     typeName = s.forms.convWeightType;
-    notes.push(`uint8 weights for target ${s.options.target} (onnxruntime-web builds before 1.17 have no int8 ConvInteger)`);
+    notes.push(`uint8 weights: onnxruntime's ConvInteger runs uint8 weights several times faster than int8 on CPU, u8 x u8 products never saturate, and onnxruntime-web builds before 1.17 have no int8 ConvInteger`);
   }
-  const type = quantType(typeName, s.options.symmetric, s.options.reduceRange);
+  const type = s.weightType('integer', typeName);
   // ConvInteger fails at run time with a per-channel weight zero point (onnxruntime 1.30, CPU and
   // wasm: "Non per-tensor quantization is not supported now"); symmetric weights share one.
   const perChannel = s.options.perChannel && s.options.symmetric;

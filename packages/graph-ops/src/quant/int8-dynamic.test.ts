@@ -12,67 +12,8 @@ import type { DynamicQuantOptions } from './quant-options.js';
 import { floatTensorNotes } from './quant-report.js';
 import { modelInputSpecs } from './samples/validate-feeds.js';
 import { nodesOf, opTypes, runOnce } from '../testing/harness.js';
+import { QUANT_CASES as CASES, gemmModel, ifModel, quantCaseFeeds as feedsFor, sharedWeightModel } from '../testing/quant-models.js';
 import { ORT_BACKENDS, ORT_SESSIONS, minCosine, seededFeeds } from '../testing/ort-sessions.js';
-
-const rng = new Rng(2024);
-const w = (n: number, std = 0.3) => rng.fillNormalish(new Float32Array(n), std);
-
-function gemmModel(o: { transA?: number; transB?: number; alpha?: number; beta?: number; dynamicC?: boolean }): Model {
-  const b = new ModelBuilder({ opset: 17 });
-  const M = 4, K = 16, N = 8;
-  const a = b.input('a', 'float32', o.transA ? [K, M] : [M, K]);
-  const bw = b.initializer('gemm.weight', w(K * N), o.transB ? [N, K] : [K, N]);
-  const c = o.dynamicC ? b.input('c', 'float32', [N]) : b.initializer('gemm.bias', w(N, 1), [N]);
-  const y = b.op('Gemm', [a, bw, c], { transA: o.transA ?? 0, transB: o.transB ?? 0, alpha: attr.float('alpha', o.alpha ?? 1), beta: attr.float('beta', o.beta ?? 1) }, { outputs: ['y'] });
-  b.output(y, 'float32', [M, N]);
-  return b.build();
-}
-
-/** MatMuls inside both branches of an If, reading a weight of the main graph (as Silero VAD does). */
-function ifModel(): Model {
-  const b = new ModelBuilder({ opset: 17 });
-  const x = b.input('x', 'float32', [2, 8]);
-  const cond = b.input('cond', 'bool', []);
-  const wt = b.initializer('shared.weight', w(32), [8, 4]);
-  const conv = b.initializer('conv.weight', w(5), [1, 1, 5]);
-  const thenG = b.subgraph('then', (g) => g.output(g.op('MatMul', [x, wt]), 'float32', [2, 4]));
-  const elseG = b.subgraph('else', (g) => {
-    // A 1-D Conv over each row of x ([2, 1, 8] -> [2, 1, 4]), plus the MatMul.
-    const c = g.op('Conv', [g.op('Reshape', [x, g.constant([2, 1, 8], 'int64')]), conv], { kernel_shape: [5] });
-    g.output(g.op('Add', [g.op('Reshape', [c, g.constant([2, 4], 'int64')]), g.op('MatMul', [x, wt])]), 'float32', [2, 4]);
-  });
-  b.output(b.op('If', [cond], { then_branch: thenG, else_branch: elseG }, { outputs: ['y'] }), 'float32', [2, 4]);
-  return b.build();
-}
-
-/** One weight read by two MatMuls and by a Transpose the pass does not quantize. */
-function sharedWeightModel(): Model {
-  const b = new ModelBuilder({ opset: 17 });
-  const x = b.input('x', 'float32', [3, 8]);
-  const wt = b.initializer('tied.weight', w(64), [8, 8]);
-  const h = b.op('MatMul', [b.op('MatMul', [x, wt]), wt]);
-  const t = b.op('MatMul', [x, b.op('Transpose', [wt], { perm: [1, 0] })]);
-  b.output(b.op('Add', [h, t], {}, { outputs: ['y'] }), 'float32', [3, 8]);
-  return b.build();
-}
-
-interface Case {
-  name: string;
-  build: () => Model;
-  free?: Record<string, number>;
-  extra?: (feeds: ReturnType<typeof seededFeeds>) => void;
-}
-
-const CASES: Case[] = [
-  { name: 'mlp (Gemm)', build: () => mlp({ sizes: [32, 64, 10] }), free: { batch: 4 } },
-  { name: 'mlp (MatMul)', build: () => mlp({ sizes: [32, 64, 10], op: 'MatMul' }), free: { batch: 4 } },
-  { name: 'cnn (Conv, Gemm transB)', build: () => cnn({ channels: [8, 16] }), free: { batch: 2 } },
-  { name: 'transformer (MatMul, Gather)', build: () => transformerEncoder({ layers: 1, hidden: 32, heads: 2, intermediate: 64, vocab: 50, maxPositions: 16 }), free: { batch: 2, sequence: 8 } },
-  { name: 'Gemm transA alpha beta', build: () => gemmModel({ transA: 1, transB: 1, alpha: 0.5, beta: 2 }) },
-  { name: 'Gemm with a run-time C', build: () => gemmModel({ beta: 0.5, dynamicC: true }) },
-  { name: 'If subgraphs reading an outer weight', build: ifModel, extra: (f) => (f.cond = { type: 'bool', dims: [], data: Uint8Array.of(0) }) },
-  { name: 'weight shared with a float reader', build: sharedWeightModel },
-];
 
 const OPTIONS: Partial<DynamicQuantOptions>[] = [
   {},
@@ -84,14 +25,6 @@ const OPTIONS: Partial<DynamicQuantOptions>[] = [
   { target: 'cuda', perChannel: true },
   { target: 'webgpu' },
 ];
-
-function feedsFor(c: Case, model: Model, seed: number) {
-  const f = seededFeeds(modelInputSpecs(model), seed, c.free ?? {}, 1);
-  // Token ids must stay inside the small vocabulary.
-  for (const t of Object.values(f)) if (t.type === 'int64') t.data = (t.data as BigInt64Array).map((v) => v % 2n);
-  c.extra?.(f);
-  return f;
-}
 
 describe('int8-dynamic on builder models, run in onnxruntime-node and onnxruntime-web', () => {
   describe.each(CASES)('$name', (c) => {
@@ -122,6 +55,22 @@ describe('int8-dynamic on builder models, run in onnxruntime-node and onnxruntim
         for (const { node: n } of nodesOf(model, 'ConvInteger')) expect(model.graph.resolveInitializer(n.input[1] as string)?.tensor.dataType).toBe(DataType.UINT8);
       }
     });
+  });
+});
+
+describe('old opsets', () => {
+  it('an opset-9 CNN quantizes with no flag: upgraded to 13 first (onnxruntime\'s quantizer upgrades too), said in a warning, and it runs', async () => {
+    const model = cnn({ channels: [8, 16], opset: 9 });
+    expect(model.opset('')).toBe(9);
+    const fp32 = model.encode();
+    const report = quantizeDynamic(model);
+    expect(model.opset('')).toBe(13);
+    expect(report.warnings.join('\n')).toMatch(/opset 9; INT8 forms need 11 or later, so it was upgraded to 13 first/);
+    expect(report.stats['opset status']).toBe('upgraded');
+    expect(report.quantized).toBeGreaterThan(0);
+    const feeds = { image: { type: 'float32' as const, dims: [2, 3, 32, 32], data: new Rng(3).fillNormalish(new Float32Array(2 * 3 * 32 * 32), 1) } };
+    const ref = await runOnce(ORT_SESSIONS.node, fp32, feeds);
+    for (const backend of ORT_BACKENDS) expect(minCosine(ref, await runOnce(ORT_SESSIONS[backend], model.encode(), feeds))).toBeGreaterThanOrEqual(0.99);
   });
 });
 
@@ -229,8 +178,18 @@ describe('int8-dynamic bad input', () => {
     expect(() => int8Dynamic(options as never)).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS, message: expect.stringMatching(message) }));
   });
 
-  it('refuses an opset below 11 with what to do', () => {
+  it('an opset-10 model is upgraded and quantized; one the upgrade cannot carry is refused naming the node, and left as it was', () => {
     const model = mlp({ sizes: [4, 4], opset: 10 });
-    expect(() => quantizeDynamic(model)).toThrow(expect.objectContaining({ code: ForgeErrorCode.UNSUPPORTED_OP, message: expect.stringMatching(/opset 11/) }));
+    expect(quantizeDynamic(model).quantized).toBe(1);
+    expect(model.opset('')).toBe(13);
+    const b = new ModelBuilder({ opset: 9 });
+    const x = b.input('x', 'float32', [2, 4]);
+    // GivenTensorFill was an experimental op, removed at opset 10 with no standard equivalent.
+    const fill = b.op('GivenTensorFill', [], { values: attr.floats('values', [1, 2, 3, 4]), shape: [4] });
+    b.output(b.op('MatMul', [b.op('Add', [x, fill]), b.initializer('w', new Float32Array(16).fill(0.5), [4, 4])]), 'float32', [2, 4]);
+    const old = b.build();
+    const before = old.encode();
+    expect(() => quantizeDynamic(old)).toThrow(expect.objectContaining({ code: ForgeErrorCode.UNSUPPORTED_OP, message: expect.stringMatching(/GivenTensorFill/) }));
+    expect(Buffer.from(old.encode()).equals(Buffer.from(before))).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { ForgeError, ForgeErrorCode, definePass, type Model, type PassContext } 
 import { dynamicConv, dynamicGemm, dynamicMatMul } from './dynamic-rewrites.js';
 import { quantOptionSpecs, type DynamicQuantOptions, type QuantOptions } from './quant-options.js';
 import { recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
-import { admitNode, assertSomethingQuantized, assertValid, buildReport } from './quant-run.js';
+import { admitNode, assertSomethingQuantized, assertValid, buildReport, recordInt8Form } from './quant-run.js';
 import { QuantSession } from './quant-session.js';
 import { quantizeGather, quantizeRecurrent } from './weight-forms.js';
 
@@ -48,6 +48,7 @@ export function runDynamic(model: Model, options: QuantOptions, ctx: PassContext
   s.rec.finish();
   ctx.set('target', options.target);
   assertSomethingQuantized(s, 'int8-dynamic');
+  recordInt8Form(s, model);
   return s;
 }
 

@@ -5,7 +5,7 @@ import {
 import { RUNNER_SERVICE, type ModelRunner } from '../runner.js';
 import { collectRanges, type SampleSource } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
-import { admitNode, assertSomethingQuantized, assertValid, buildReport } from './quant-run.js';
+import { admitNode, assertSomethingQuantized, assertValid, buildReport, recordInt8Form } from './quant-run.js';
 import { feedsLog } from './log-sensitivity.js';
 import { zeroPointArray } from './quant-graph.js';
 import { staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
@@ -114,6 +114,7 @@ export async function runStatic(model: Model, options: StaticQuantOptions, ctx: 
   s.rec.finish();
   ctx.set('target', options.target);
   assertSomethingQuantized(s, 'int8-static');
+  recordInt8Form(s, model);
   return s;
 }
 
@@ -201,7 +202,9 @@ function applyPlans(s: QuantSession, plans: StaticPlan[], ranges: Map<string, Ca
     }
     let how = `QDQ: ${o.activationType} activations (${o.calibration}${o.calibration === 'minmax' && o.movingAverage ? ', moving average' : ''})`;
     if (p.weight) {
-      const type = s.weightType();
+      // onnxruntime's CPU provider fuses DQ -> op -> Q into integer kernels (QLinearConv, QLinearMatMul);
+      // Conv weights take the target's ConvInteger type (uint8 on CPU targets: see target-forms.ts).
+      const type = s.weightType('integer', node.opType === 'Conv' ? (s.forms.convWeightType ?? s.options.weightType) : s.options.weightType);
       const r = s.storeWeight(p.weight.ref, p.weight.axis === undefined ? { type } : { type, axis: p.weight.axis });
       if (!r.ok) {
         s.rec.skipped(graph, node, r.reason);

@@ -1,4 +1,5 @@
 import type { OptionSpecs } from '@onnx-forge/core';
+import { INT8_ISAS, type Int8Isa } from './isa-forms.js';
 import { QUANT_TARGETS, type QuantTarget } from './target-forms.js';
 
 /** Op types the INT8 passes know how to quantize. */
@@ -15,8 +16,17 @@ export interface QuantOptions {
   symmetric: boolean;
   /** One scale per output channel instead of one per tensor. */
   perChannel: boolean;
-  /** 7-bit weights, for CPUs without VNNI where u8 x s8 products saturate (AVX2). */
-  reduceRange: boolean;
+  /**
+   * 7-bit int8 weights (true), full 8-bit (false), or decided by `isa` and the form of each weight
+   * ('auto'): see isa-forms.ts.
+   */
+  reduceRange: boolean | 'auto';
+  /**
+   * The CPUs the model must stay accurate on. `portable` (any x86 or ARM CPU) and `avx2`/`avx512`
+   * (x86 without VNNI) keep integer products below the int16 saturation of `vpmaddubsw`; `vnni` and
+   * `arm64` use full-range weights.
+   */
+  isa: Int8Isa;
   /** Op types to quantize. */
   ops: string[];
   excludeOps: string[];
@@ -55,7 +65,16 @@ export const quantOptionSpecs: OptionSpecs<QuantOptions> = {
   // On by default (onnxruntime's default is off): per-tensor Conv weights cost the openWakeWord
   // embedding CNN cosine 0.98 (uint8) or 0.91 (int8) where per-channel keeps 0.995.
   perChannel: { type: 'boolean', default: true, description: 'one scale per output channel of each weight (per-tensor when false)' },
-  reduceRange: { type: 'boolean', default: false, description: '7-bit weights for CPUs without VNNI (avoids u8 x s8 saturation on AVX2)' },
+  reduceRange: {
+    type: ['boolean', { enum: ['auto'] }],
+    default: 'auto',
+    description: "7-bit int8 weights (true), full range (false), or 'auto': decided by isa and each weight's form",
+  },
+  isa: {
+    type: { enum: INT8_ISAS },
+    default: 'portable',
+    description: 'CPUs the model must stay accurate on: portable (any), avx2 or avx512 (x86 without VNNI), vnni, arm64',
+  },
   ops: { type: 'string[]', default: [...DEFAULT_OPS], description: `op types to quantize (${QUANTIZABLE_OPS.join(', ')})`, validate: opsValidate },
   excludeOps: { type: 'string[]', default: [], description: 'op types to leave in float' },
   nodes: { type: 'string[]', default: [], description: 'only quantize these nodes (by name) when not empty' },

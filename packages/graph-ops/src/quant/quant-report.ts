@@ -30,6 +30,11 @@ export interface QuantReport {
   bytesBefore: number;
   bytesAfter: number;
   coverage: QuantCoverage;
+  /**
+   * The integer range chosen for the weights and why: `saturationSafe` is true when the model stays
+   * accurate on x86 CPUs without VNNI (see isa-forms.ts).
+   */
+  int8Form: { isa: string; saturationSafe: boolean; reasons: string[] };
   /** Float tensors left, largest first. */
   keptFloat: FloatTensorNote[];
   /** Values whose element type is unknown and that a decision depended on (never skipped silently). */

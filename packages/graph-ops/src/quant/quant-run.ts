@@ -2,6 +2,7 @@ import {
   DataType, ForgeError, ForgeErrorCode, checkModel, tensorElementCount,
   type Graph, type Model, type NodeProto,
 } from '@onnx-forge/core';
+import { INT8_METADATA } from './isa-forms.js';
 import { floatTensorNotes, type recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
 import { selectNode } from './node-selection.js';
 import type { QuantOptions } from './quant-options.js';
@@ -52,6 +53,18 @@ export function assertSomethingQuantized(s: QuantSession, pass: string): void {
   );
 }
 
+/**
+ * Records which integer range the weights got and why, as statistics and as model metadata (so a
+ * runtime can tell whether the model stays accurate on a CPU without VNNI).
+ */
+export function recordInt8Form(s: QuantSession, model: Model): void {
+  s.ctx.set('isa', s.options.isa);
+  s.ctx.set('weightRange', [...s.rangeReasons].join(' | ') || 'no weights quantized');
+  s.ctx.set('saturationSafe', s.fullRangeIntegerInt8 ? 'no' : 'yes');
+  model.setMetadata(INT8_METADATA.isa, s.options.isa);
+  model.setMetadata(INT8_METADATA.saturationSafe, s.fullRangeIntegerInt8 ? 'no' : 'yes');
+}
+
 /** Builds the report of a finished run (shared with the static entry point). */
 export function buildReport(
   pass: QuantReport['pass'],
@@ -73,6 +86,7 @@ export function buildReport(
     bytesBefore,
     bytesAfter: tensorBytes(model),
     coverage: s.rec.coverage(),
+    int8Form: { isa: s.options.isa, saturationSafe: !s.fullRangeIntegerInt8, reasons: [...s.rangeReasons] },
     keptFloat: floatTensorNotes(model),
     unknownTypes: [...s.rec.unknownTypes],
     warnings: ctx.warnings,

@@ -2,13 +2,20 @@ import {
   DataType, ForgeError, ForgeErrorCode, dtypeName, getOpSchema, inferElemTypes, nodeLabel, tensorRawBytes,
   type ElemTypes, type Graph, type Model, type NodeProto, type PassContext,
 } from '@onnx-forge/core';
+import { upgradeOpset } from '../opset/upgrade-opset.js';
 import { transpose2d } from './numeric.js';
 import { GraphEditor, constantDims, constantFloats, findConstant, zeroPointArray, type ConstantRef } from './quant-graph.js';
-import { quantType, type QuantType } from './quant-params.js';
+import { weightRange } from './isa-forms.js';
+import { quantType, type QuantType, type QuantTypeName } from './quant-params.js';
 import type { QuantOptions } from './quant-options.js';
 import { QuantRecorder } from './quant-report.js';
 import { TARGET_FORMS, type TargetForms } from './target-forms.js';
 import { quantizeWeight, uniformZeroPoint, type QuantizedWeight } from './weight-quantizer.js';
+
+/** The oldest ai.onnx opset with every INT8 form (DynamicQuantizeLinear, int8 QuantizeLinear). */
+const MIN_QUANT_OPSET = 11;
+/** What older models are upgraded to: 13 adds per-axis DequantizeLinear (per-channel weight-only forms). */
+const UPGRADE_OPSET = 13;
 
 /** A quantized weight as initializers: data, scale and zero point (shaped like the scale). */
 export interface StoredWeight {
@@ -58,17 +65,23 @@ export class QuantSession {
   readonly activations = new Map<Graph, Map<string, ActivationQ>>();
   /** Float constants some node stopped reading; removed at the end when nothing reads them. */
   readonly touched: ConstantRef[] = [];
+  /** Why weights got the range they have (distinct reasons, in the order first met). */
+  readonly rangeReasons = new Set<string>();
+  /** Whether some int8 weight of an integer form uses full-range codes (inaccurate on x86 without VNNI). */
+  fullRangeIntegerInt8 = false;
 
   constructor(readonly model: Model, readonly options: QuantOptions, readonly ctx: PassContext) {
     this.editor = new GraphEditor(model);
     this.rec = new QuantRecorder(ctx);
     this.forms = TARGET_FORMS[options.target];
-    const opset = model.opset('');
+    let opset = model.opset('');
     if (opset === undefined) throw new ForgeError(ForgeErrorCode.INVALID_MODEL, 'the model imports no default-domain (ai.onnx) opset');
-    if (opset < 11) {
-      throw new ForgeError(ForgeErrorCode.UNSUPPORTED_OP, `INT8 quantization needs opset 11 or later (DynamicQuantizeLinear, per-axis quantization); the model imports opset ${opset}. Convert the model to a newer opset first`, {
-        details: { opset },
-      });
+    if (opset < MIN_QUANT_OPSET) {
+      // DynamicQuantizeLinear and QuantizeLinear's int8 need opset 11, per-axis DequantizeLinear 13:
+      // upgrade first, as onnxruntime's quantizer does (it stops at 11 and loses per-axis forms).
+      const up = upgradeOpset(model, UPGRADE_OPSET, ctx, { statPrefix: 'opset ' });
+      ctx.warn(`the model imported ai.onnx opset ${opset}; INT8 forms need ${MIN_QUANT_OPSET} or later, so it was upgraded to ${UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
+      opset = UPGRADE_OPSET;
     }
     this.opset = opset;
   }
@@ -104,8 +117,15 @@ export class QuantSession {
     return this.opset >= 13;
   }
 
-  weightType(): QuantType {
-    return quantType(this.options.weightType, this.options.symmetric, this.options.reduceRange);
+  /**
+   * The quantized type of a weight used in `form` (`integer`: read by an integer kernel; `weight-only`:
+   * dequantized to float first): its range depends on the CPUs the model must stay accurate on.
+   */
+  weightType(form: 'integer' | 'weight-only', name: QuantTypeName = this.options.weightType): QuantType {
+    const choice = weightRange(this.options, form, name);
+    this.rangeReasons.add(choice.reason);
+    if (form === 'integer' && name === 'int8' && !choice.reduceRange) this.fullRangeIntegerInt8 = true;
+    return quantType(name, this.options.symmetric, choice.reduceRange);
   }
 
   /**

@@ -20,7 +20,7 @@ export interface TargetForms {
   /** MatMul/Gemm with a constant weight in dynamic mode: integer product, or int8 weights dequantized for a float op. */
   matmul: 'integer' | 'weight-only';
   conv: 'integer' | 'weight-only';
-  /** ConvInteger weights must be this type on the target, whatever `weightType` asks. */
+  /** ConvInteger weights take this type on the target, whatever `weightType` asks. */
   convWeightType?: 'uint8';
   /** Ops the target's provider has no kernel for (onnxruntime falls back to the CPU for them). */
   cpuFallback: readonly string[];
@@ -30,21 +30,23 @@ export interface TargetForms {
 const CPU_FORMS: TargetForms = {
   matmul: 'integer',
   conv: 'integer',
+  // Measured by `npm run bench -- int8-forms`: onnxruntime-node 1.30's ConvInteger with int8 weights
+  // runs several times slower than with uint8 weights (and slower than float Conv), and u8 x u8
+  // products never saturate on x86 CPUs without VNNI.
+  convWeightType: 'uint8',
   cpuFallback: [],
-  note: 'onnxruntime CPU kernels: DynamicQuantizeLinear + MatMulInteger/ConvInteger (fused into DynamicQuantizeMatMul)',
+  note: 'onnxruntime CPU kernels: DynamicQuantizeLinear + MatMulInteger/ConvInteger (fused into DynamicQuantizeMatMul), uint8 ConvInteger weights',
 };
 
 export const TARGET_FORMS: Readonly<Record<QuantTarget, TargetForms>> = {
   cpu: CPU_FORMS,
   wasm: {
     ...CPU_FORMS,
-    convWeightType: 'uint8',
     note: 'onnxruntime-web wasm: CPU kernels; uint8 ConvInteger weights, which every onnxruntime-web build runs',
   },
   // The default: forms that both onnxruntime-node and onnxruntime-web load and run with their own kernels.
   any: {
     ...CPU_FORMS,
-    convWeightType: 'uint8',
     note: 'integer forms that onnxruntime CPU and wasm both run (uint8 ConvInteger weights); choose cuda or webgpu for GPU forms',
   },
   cuda: {

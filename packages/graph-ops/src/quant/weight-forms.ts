@@ -21,7 +21,7 @@ export function weightOnly(s: QuantSession, graph: Graph, node: NodeProto, index
     axis = undefined;
     note = `; per-tensor because per-axis DequantizeLinear needs opset 13 (model: ${s.opset})`;
   }
-  const type = s.weightType();
+  const type = s.weightType('weight-only');
   const r = s.storeWeight(ref, axis === undefined ? { type } : { type, axis });
   if (!r.ok) return r;
   const dq = s.dequantizedWeight(graph, r.w, node);
@@ -44,7 +44,7 @@ export function quantizeGather(s: QuantSession, graph: Graph, node: NodeProto): 
   const dims = tensorDims(ref.tensor);
   if (dims.length === 0) return s.rec.skipped(graph, node, 'the table is a scalar');
   const axis = attrInt(node, 'axis', 0);
-  const type = s.weightType();
+  const type = s.weightType('weight-only');
   const out = node.output[0] as string;
   const perRow = s.options.perChannel && (axis === 0 || axis === -dims.length) && dims.length >= 2;
   const r = s.storeWeight(ref, perRow ? { type, axis: 0 } : { type });
