@@ -3,6 +3,7 @@ import { type Feeds, type TensorLike, fromFloat16, toFloat16 } from '@onnx-forge
 import { describe, expect, it } from 'vitest';
 import { batched } from './batched.js';
 import { functionBackend } from './function-backend.js';
+import { HybridModel } from './hybrid-model.js';
 import { ManualClock } from './manual-clock.js';
 import { CLASSES, FEATURES, requestFeeds, truth } from './testing/scripted-backend.js';
 
@@ -163,6 +164,16 @@ describe('batched', () => {
     expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/output 'total' has dims \[1\], not 2 rows along dim 0/);
     expect(() => batched(backend, { maxBatch: 0, maxDelayMs: 1 })).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
     expect(() => batched(backend, { maxBatch: 2, maxDelayMs: -1 })).toThrow(/maxDelayMs must be a number ≥ 0/);
+  });
+
+  it('composes with HybridModel: 32 concurrent requests through a hybrid over a batched backend take 2 runs and get their own rows', async () => {
+    const clock = new ManualClock();
+    const { backend, runs } = counting();
+    const model = new HybridModel({ backends: [batched(backend, { maxBatch: 16, maxDelayMs: 2, clock })], stability: { minSamples: 1 }, clock });
+    const outputs = await clock.run(Promise.all(Array.from({ length: 32 }, (_, i) => model.predict(requestFeeds(i)))));
+    expect(runs).toEqual([16, 16]);
+    outputs.forEach((o, i) => expect(Array.from((o.logits as TensorLike).data as Float32Array)).toEqual(Array.from((truth(requestFeeds(i)).logits as TensorLike).data as Float32Array)));
+    expect(model.stats()).toMatchObject({ answered: 32, selected: 'model+batch' });
   });
 
   it('dispose runs what is queued, waits for it, then disposes the backend', async () => {
