@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { convertMljs } from '../convert-model.js';
 import { classLabels, regressionTargets, seededRows, toInput } from '../testing/mljs-data.js';
 import { runOnce } from '../testing/ort.js';
-import { mljsBackend, type BackendTensor, type MljsModelLike } from './mljs-backend.js';
+import { mljsBackend, type BackendFeed, type MljsModelLike } from './mljs-backend.js';
 
 /*
  * The backend must be a drop-in for the converted model: same output names, dims and types, and the
@@ -63,8 +63,14 @@ describe('mljsBackend', () => {
     expect(backend.name).toBe('cart');
     expect(backend.sizeBytes).toBeGreaterThan(100);
     await backend.warmup?.();
-    const bad: Record<string, BackendTensor>[] = [
+    // The forms @onnx-forge/runtime's feeds allow: { data, dims } and a bare typed array of whole rows.
+    const row = new Float32Array([0.5, -1, 1, 0.25]);
+    const want = (await backend.predict({ x: { type: 'float32', dims: [1, 4], data: row } })).variable?.data;
+    expect((await backend.predict({ x: { data: row, dims: [1, 4] } })).variable?.data).toEqual(want);
+    expect((await backend.predict({ x: row })).variable?.data).toEqual(want);
+    const bad: Record<string, BackendFeed>[] = [
       {},
+      { x: new Int32Array(4) },
       { x: { type: 'int64', dims: [1, 4], data: new BigInt64Array(4) } },
       { x: { type: 'float32', dims: [2, 3], data: new Float32Array(6) } },
     ];

@@ -12,9 +12,23 @@ export interface BackendTensor {
   data: TypedArray | readonly string[];
 }
 
+/**
+ * What predict accepts for the input: a tensor as above, and also what @onnx-forge/runtime's feeds
+ * allow (`{ data, dims? }` with the type taken from the data, or a bare typed array of whole rows).
+ */
+export type BackendFeed =
+  | BackendTensor
+  | {
+      readonly data: TypedArray | readonly number[] | readonly bigint[] | readonly boolean[] | readonly string[];
+      readonly dims?: readonly number[];
+      readonly shape?: readonly number[];
+      readonly type?: string;
+    }
+  | TypedArray;
+
 export interface Backend {
   readonly name: string;
-  predict(feeds: Record<string, BackendTensor>): Promise<Record<string, BackendTensor>>;
+  predict(feeds: Readonly<Record<string, BackendFeed>>): Promise<Record<string, BackendTensor>>;
   warmup?(): Promise<void>;
   dispose(): Promise<void>;
   readonly sizeBytes?: number;
@@ -72,21 +86,27 @@ export function mljsBackend(name: string, model: MljsModelLike, options: MljsBac
   let live: MljsModelLike | undefined = model;
   const sizeBytes = JSON.stringify(model).length;
 
-  const rowsOf = (feeds: Record<string, BackendTensor>): number[][] => {
-    const t = feeds[inputName];
-    if (!t) throw new ForgeError(ForgeErrorCode.BAD_INPUT, `mljs backend "${name}": no input "${inputName}" (got ${Object.keys(feeds).join(', ') || 'none'})`, { details: { input: inputName } });
-    const data = t.data;
-    if ((t.type !== 'float32' && t.type !== 'float64') || !(data instanceof Float32Array || data instanceof Float64Array)) {
-      throw new ForgeError(ForgeErrorCode.BAD_INPUT, `mljs backend "${name}": input "${inputName}" must be float32 [N, ${features}], got ${t.type}`, { details: { type: t.type } });
+  const rowsOf = (feeds: Readonly<Record<string, BackendFeed>>): number[][] => {
+    const feed = feeds[inputName];
+    if (!feed) throw new ForgeError(ForgeErrorCode.BAD_INPUT, `mljs backend "${name}": no input "${inputName}" (got ${Object.keys(feeds).join(', ') || 'none'})`, { details: { input: inputName } });
+    const tensor = ArrayBuffer.isView(feed) ? { data: feed } : feed;
+    const data = tensor.data;
+    const type = tensor.type ?? (data instanceof Float64Array ? 'float64' : data instanceof Float32Array ? 'float32' : Array.isArray(data) ? 'float32' : undefined);
+    const numeric = data instanceof Float32Array || data instanceof Float64Array || (Array.isArray(data) && data.every((v) => typeof v === 'number'));
+    if ((type !== 'float32' && type !== 'float64') || !numeric) {
+      const got = numeric ? (type ?? data.constructor.name) : `${data.constructor.name} of non-numbers`;
+      throw new ForgeError(ForgeErrorCode.BAD_INPUT, `mljs backend "${name}": input "${inputName}" must be float32 [N, ${features}], got ${got}`, { details: { type } });
     }
-    const [n, f] = t.dims;
-    if (t.dims.length !== 2 || f !== features || n === undefined || n * features !== data.length) {
-      throw new ForgeError(ForgeErrorCode.BAD_INPUT, `mljs backend "${name}": input "${inputName}" must have dims [N, ${features}], got [${t.dims.join(', ')}]`, { details: { dims: [...t.dims] } });
+    const values = data as ArrayLike<number>;
+    const dims = ('dims' in tensor && tensor.dims) || ('shape' in tensor && tensor.shape) || [values.length / features, features];
+    const [n, f] = dims;
+    if (dims.length !== 2 || f !== features || n === undefined || !Number.isInteger(n) || n * features !== values.length) {
+      throw new ForgeError(ForgeErrorCode.BAD_INPUT, `mljs backend "${name}": input "${inputName}" must have dims [N, ${features}], got [${dims.join(', ')}]`, { details: { dims: [...dims] } });
     }
-    return Array.from({ length: n }, (_, r) => Array.from(data.subarray(r * features, (r + 1) * features)));
+    return Array.from({ length: n }, (_, r) => Array.from({ length: features }, (_, j) => values[r * features + j] as number));
   };
 
-  const predict = async (feeds: Record<string, BackendTensor>): Promise<Record<string, BackendTensor>> => {
+  const predict = async (feeds: Readonly<Record<string, BackendFeed>>): Promise<Record<string, BackendTensor>> => {
     const m = live;
     if (!m) throw new ForgeError(ForgeErrorCode.RUNTIME, `mljs backend "${name}" was disposed`, { details: { name } });
     const rows = rowsOf(feeds);
