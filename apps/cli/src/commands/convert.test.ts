@@ -110,6 +110,9 @@ describe('onnx-forge convert', () => {
     expect(r.stdout).toContain('mljs model, objective "RFClassifier", 2 trees, 3 features, 2 classes');
     const out = await run(file('forest.onnx'), new Float32Array([0, -1, 0, 0, 1, 0]), 2);
     expect(Array.from(out.label?.data as BigInt64Array, Number)).toEqual([0, 1]);
+    expect(r.stdout).not.toContain('note:');
+    const inferred = await runCliProcess(['convert', file('forest.json'), '-o', file('forest2.onnx')]);
+    expect(inferred.stdout).toContain('note: 2 input columns, the last one a tree reads; pass --num-features N');
   });
 
   it.skipIf(!existsSync(FIXTURES))('converts the 10-class LightGBM fixture', async () => {

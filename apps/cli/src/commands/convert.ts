@@ -102,5 +102,10 @@ export const convertCommand = defineCommand({
       `${file}: ${FORMAT_NAMES[report.format]} model, objective "${report.objective}", ${report.trees} trees, ${report.features} features, ${classes}`,
       `wrote ${output} (${formatBytes(written.bytes)}); input ${options.inputName ?? 'input'} float [N, ${report.features}], outputs ${report.outputs.join(', ')}${report.rawScore ? ' (raw scores)' : ''}`,
     );
+    if (report.format === 'mljs' && width === undefined) {
+      // mljs's JSON does not record the training width; a model that never reads the last columns
+      // would otherwise surprise its caller with a narrower input.
+      ctx.print(`note: ${report.features} input columns, the last one a tree reads; pass --num-features N if the training rows were wider`);
+    }
   },
 });
