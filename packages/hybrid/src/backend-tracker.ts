@@ -112,7 +112,8 @@ export class BackendTracker {
   private argmaxRows = 0;
   private argmaxDisagreements = 0;
   quarantine: QuarantineEvidence | undefined;
-  private p99Cache: { at: number; value: number | undefined } | undefined;
+  private p99Cache: { value: number | undefined } | undefined;
+  private recentCache: { n: number; successes: number; value: SampleSummary } | undefined;
 
   constructor(
     readonly backend: Backend,
@@ -184,11 +185,16 @@ export class BackendTracker {
 
   /** Median and its standard error over the last `n` latencies: what the chooser compares. */
   recent(n: number): SampleSummary {
-    return this.window.recent(n);
+    // Ranking asks for it on every request and in every comparison; it changes only with a new sample.
+    const c = this.recentCache;
+    if (c && c.n === n && c.successes === this.successes) return c.value;
+    const value = this.window.recent(n);
+    this.recentCache = { n, successes: this.successes, value };
+    return value;
   }
 
   p99(): number | undefined {
-    if (!this.p99Cache) this.p99Cache = { at: 0, value: this.window.quantile(0.99) };
+    this.p99Cache ??= { value: this.window.quantile(0.99) };
     return this.p99Cache.value;
   }
 
