@@ -38,6 +38,8 @@ export const ForgeErrorCode = {
   NOTHING_TO_DO: 'FORGE_NOTHING_TO_DO',
   /** Calibration or sample data that is missing or does not fit the model. */
   BAD_SAMPLES: 'FORGE_BAD_SAMPLES',
+  /** A broken invariant of onnx-forge itself (a bug to report, not a problem with the input). */
+  INTERNAL: 'FORGE_INTERNAL',
   /** A model in another format (LightGBM, XGBoost, mljs) uses a feature the converter does not support. */
   UNSUPPORTED_MODEL: 'FORGE_UNSUPPORTED_MODEL',
 } as const;
@@ -71,7 +73,7 @@ export function isForgeError(e: unknown, code?: ForgeErrorCode): e is ForgeError
 /** The value, or a ForgeError naming the broken invariant (used instead of `!`). */
 export function nullThrows<T>(value: T | null | undefined, reason: string): T {
   if (value === null || value === undefined) {
-    throw new ForgeError(ForgeErrorCode.INVALID_GRAPH, `internal invariant broken: ${reason}`);
+    throw new ForgeError(ForgeErrorCode.INTERNAL, `internal invariant broken (an onnx-forge bug, please report it): ${reason}`);
   }
   return value;
 }

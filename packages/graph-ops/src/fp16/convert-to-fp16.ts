@@ -32,6 +32,13 @@ export interface Fp16Report {
   castsRetargeted: number;
   initializersConverted: number;
   initializersKept: number;
+  /**
+   * Initializers that only float32 nodes read, stored as float16 and cast back to float32 at load
+   * (weightStorage): the file shrinks, the compute stays float32.
+   */
+  initializersStored: number;
+  /** Bytes those initializers take in the file (float16). */
+  bytesStoredFp16: number;
   /** Constants used by both float16 and float32 consumers, stored twice because they are small. */
   constantsDuplicated: number;
   valuesClampedHigh: number;
@@ -46,6 +53,8 @@ export interface Fp16Report {
 
 type Kind = 'op' | 'cast' | 'constant' | 'control' | 'call';
 
+type ConstantDecision = 'convert' | 'keep' | 'split' | 'store';
+
 interface NodePlan {
   graph: Graph;
   node: NodeProto;
@@ -59,6 +68,8 @@ interface NodePlan {
   reason: string;
   /** Converted only when a float16 neighbour asks for it (data movement, Cast to float). */
   follower: boolean;
+  /** Kept float32 by the caller's lists (blockOps, blockNodes, includeOps): its weights keep full precision too. */
+  userKept: boolean;
 }
 
 type UseRef = { graph: Graph; node: NodeProto; index: number } | { graph: Graph; output: number };
@@ -85,6 +96,9 @@ const TYPE_AGNOSTIC_INPUT: ReadonlySet<string> = new Set(['Shape', 'Size']);
 /** Models below this ai.onnx opset are upgraded to FP16_UPGRADE_OPSET before converting. */
 const FP16_MIN_OPSET = 7;
 const FP16_UPGRADE_OPSET = 13;
+
+/** Initializers with fewer elements stay float32 when stored (a Cast each would outweigh the bytes saved). */
+const STORE_MIN_ELEMENTS = 1024;
 
 /** Constants up to this many elements are stored twice rather than cast when both precisions read them. */
 const DUPLICATE_LIMIT = 4096;
@@ -138,7 +152,7 @@ export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, 
   const opts = resolveFp16Options(options);
   const report: Fp16Report = {
     nodesConverted: 0, nodesKept: 0, nodesUnchanged: 0, castsAdded: 0, castsRemoved: 0, castsRetargeted: 0,
-    initializersConverted: 0, initializersKept: 0, constantsDuplicated: 0, valuesClampedHigh: 0, valuesClampedLow: 0,
+    initializersConverted: 0, initializersKept: 0, initializersStored: 0, bytesStoredFp16: 0, constantsDuplicated: 0, valuesClampedHigh: 0, valuesClampedLow: 0,
     bytesBefore: modelWeightBytes(model), bytesAfter: 0, decisions: [], warnings: [], unknownTypes: [],
   };
   const out = collector(report, sink);
@@ -159,6 +173,9 @@ export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, 
   run.plan();
   run.rewrite();
   report.bytesAfter = modelWeightBytes(model);
+  if (report.nodesConverted === 0 && report.initializersStored === 0) {
+    out.warn(`nothing was converted to float16 for target ${opts.target}: every node stays float32 (see each node's reason)${opts.weightStorage === 'fp32' ? '; weightStorage=fp32 keeps their weights float32 too' : ''}`);
+  }
   for (const [k, v] of Object.entries(report)) if (typeof v === 'number') out.set(k, v);
   return report;
 }
@@ -166,8 +183,11 @@ export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, 
 class Fp16Run {
   private readonly plans = new Map<NodeProto, NodePlan>();
   private readonly uses = new Map<Scope, Map<string, UseRef[]>>();
-  /** Constants (initializers, Constant outputs) decided: 'convert', 'keep' or 'split'. */
-  private readonly constants = new Map<Scope, Map<string, 'convert' | 'keep' | 'split'>>();
+  /**
+   * Constants (initializers, Constant outputs) decided: 'convert', 'keep', 'split', or 'store' (an
+   * initializer only float32 nodes read, stored as float16 and cast back to float32 at load).
+   */
+  private readonly constants = new Map<Scope, Map<string, ConstantDecision>>();
   private readonly splitNames = new Map<Scope, Map<string, string>>();
   private readonly keptIo: Set<string>;
   private readonly limits: ClampLimits;
@@ -335,7 +355,7 @@ class Fp16Run {
   }
 
   private planNode(graph: Graph, node: NodeProto): NodePlan {
-    const plan: NodePlan = { graph, node, kind: 'op', sig: undefined, vars: new Set(), ruleOut: false, convert: false, reason: '', follower: false };
+    const plan: NodePlan = { graph, node, kind: 'op', sig: undefined, vars: new Set(), ruleOut: false, convert: false, reason: '', follower: false, userKept: false };
     const domain = isDefaultDomain(node.domain) ? '' : node.domain;
     const isDefault = domain === '';
     const op = node.opType;
@@ -428,15 +448,15 @@ class Fp16Run {
     if (isDefault && FOLLOWER_OPS.has(op)) plan.follower = true;
 
     const name = node.name;
-    if (name && this.opts.blockNodes.includes(name)) return this.keep(plan, 'in blockNodes');
+    if (name && this.opts.blockNodes.includes(name)) return this.keep(plan, 'in blockNodes', true);
     if (name && this.opts.includeNodes.includes(name)) {
       plan.convert = true;
       plan.follower = false;
       plan.reason = 'in includeNodes';
       return plan;
     }
-    if (opMatches(this.opts.blockOps, node)) return this.keep(plan, 'in blockOps');
-    if (this.opts.includeOps.length && !opMatches(this.opts.includeOps, node)) return this.keep(plan, 'not in includeOps');
+    if (opMatches(this.opts.blockOps, node)) return this.keep(plan, 'in blockOps', true);
+    if (this.opts.includeOps.length && !opMatches(this.opts.includeOps, node)) return this.keep(plan, 'not in includeOps', true);
     const verdict = fp16KernelVerdict(this.opts.target, domain, op, this.opsetOf(graph, domain));
     if (verdict.fp16 !== true) return this.keep(plan, verdict.note);
     plan.convert = true;
@@ -444,10 +464,11 @@ class Fp16Run {
     return plan;
   }
 
-  private keep(plan: NodePlan, reason: string): NodePlan {
+  private keep(plan: NodePlan, reason: string, byUser = false): NodePlan {
     plan.convert = false;
     plan.follower = false;
     plan.reason = reason;
+    plan.userKept = byUser;
     return plan;
   }
 
@@ -529,7 +550,7 @@ class Fp16Run {
 
   private decideConstants(graphs: Graph[]): void {
     for (const g of graphs) {
-      const decide = (name: string, dims: number[] | undefined, blocked: string | undefined): 'convert' | 'keep' | 'split' => {
+      const decide = (name: string, dims: number[] | undefined, blocked: string | undefined): ConstantDecision => {
         let f16 = false;
         let f32 = false;
         for (const use of this.usesOf(g, name)) {
@@ -542,11 +563,11 @@ class Fp16Run {
         const n = dims ? dims.reduce((a, b) => a * b, 1) : Infinity;
         return n <= DUPLICATE_LIMIT ? 'split' : 'convert';
       };
-      const m = new Map<string, 'convert' | 'keep' | 'split'>();
+      const m = new Map<string, ConstantDecision>();
       for (const t of g.initializers) {
         if (t.dataType !== F32 || this.isOverridableInput(g, t.name)) continue;
         const d = decide(t.name, tensorDims(t), undefined);
-        m.set(t.name, d);
+        m.set(t.name, d === 'keep' && this.storable(g, t) ? 'store' : d);
       }
       for (const node of g.nodes) {
         const plan = this.plans.get(node) as NodePlan;
@@ -570,6 +591,26 @@ class Fp16Run {
       }
       this.constants.set(g.proto, m);
     }
+  }
+
+  /**
+   * Whether a float32 initializer that only float32 nodes read is stored as float16 (cast back to
+   * float32 once, at load): with weightStorage fp16 (the default for cpu and wasm, which have almost
+   * no float16 kernels), for tensors large enough to matter, unless a reader was kept float32 by the
+   * caller's lists (they asked for full precision there) or the name is also a graph input or output.
+   */
+  private storable(g: Graph, t: TensorProto): boolean {
+    if (!this.storeWeightsF16 || g.isFunction) return false;
+    if (tensorDims(t).reduce((a, b) => a * b, 1) < STORE_MIN_ELEMENTS) return false;
+    if (g.isGraphInput(t.name) || g.isGraphOutput(t.name)) return false;
+    const uses = this.usesOf(g, t.name);
+    if (!uses.length) return false;
+    return uses.every((u) => !('output' in u) && !this.plans.get(u.node)?.userKept);
+  }
+
+  private get storeWeightsF16(): boolean {
+    const w = this.opts.weightStorage;
+    return w === 'fp16' || (w === 'auto' && (this.opts.target === 'cpu' || this.opts.target === 'wasm'));
   }
 
   private recordDecision(plan: NodePlan): void {
@@ -717,7 +758,9 @@ class Fp16Run {
         const d = this.isOverridableInput(g, t.name) && t.dataType === F32 ? (this.keptIo.has(t.name) ? 'keep' : 'convert') : m.get(t.name);
         if (d === undefined) continue;
         const bytes = tensorByteSize(t);
-        if (d === 'keep') {
+        if (d === 'store') {
+          this.storeAsF16(g, t);
+        } else if (d === 'keep') {
           this.report.initializersKept++;
         } else {
           const data = this.half(t);
@@ -755,6 +798,27 @@ class Fp16Run {
       if (splits.size) this.splitNames.set(g.proto, splits);
     }
     if (total > 32 << 20) this.out.progress(total, total, 'initializers');
+  }
+
+  /**
+   * Stores a float32 initializer as float16 under a new name and casts it back to float32 under its
+   * own name, so its readers keep computing in float32. onnxruntime folds the Cast at load (constant
+   * folding), so runs pay nothing; only the file halves. Values float16 cannot hold keep float32.
+   */
+  private storeAsF16(g: Graph, t: TensorProto): void {
+    const r = tensorToFloat16(t, { ...this.limits, clamp: true });
+    if (r.clampedHigh > 0) {
+      this.report.initializersKept++;
+      this.out.warn(`initializer "${t.name}" stays float32: ${r.clampedHigh} value(s) exceed the float16 range`);
+      return;
+    }
+    const stored = this.model.uniqueName(`${t.name}_fp16`);
+    const name = t.name;
+    g.addInitializer(createTensor(stored, F16, tensorDims(t), r.data));
+    g.removeInitializer(name);
+    g.addNode(createNode('Cast', [stored], [name], { name: this.model.uniqueName(`Cast_${stored}`), attributes: { to: this.castTo(g, F32) } }), g.nodes.length ? { before: g.nodes[0] as NodeProto } : {});
+    this.report.initializersStored++;
+    this.report.bytesStoredFp16 += r.data.byteLength;
   }
 
   private half(t: TensorProto): Uint16Array {

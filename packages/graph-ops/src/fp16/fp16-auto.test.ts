@@ -1,10 +1,12 @@
-import { ForgeErrorCode, Model, ModelBuilder, PassManager } from '@onnx-forge/core';
+import { ForgeErrorCode, Model, ModelBuilder, PassManager, cosineSimilarity } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
 import type { RunnerFeeds } from '../runner.js';
 import { autoMixedPrecision } from './fp16-auto.js';
 import { convertToFp16 } from './convert-to-fp16.js';
-import { assertValid, f32, nodeRunner, runOnce, seeded } from '../testing/harness.js';
+import { BACKENDS, assertValid, f32, nodeRunner, runOnce, seeded } from '../testing/harness.js';
+import { largeLogitSigmoid, logMelFrontEnd } from '../testing/precision-models.js';
+import { seededFeeds, type SeededFeedsOptions } from '../samples/seeded-feeds.js';
 import { runnerValues } from './runner-values.js';
 
 /**
@@ -114,5 +116,43 @@ describe('fp16-auto', () => {
       message: expect.stringMatching(message),
       details: expect.objectContaining({ innerCode: code }),
     });
+  });
+});
+
+describe('the fp16 guard on models that overflow float16 (issue 8)', () => {
+  const CASES: { name: string; build: () => Model; feeds: SeededFeedsOptions }[] = [
+    { name: 'a log-mel front end (Pow, Log of large sums) on loud audio', build: () => logMelFrontEnd(), feeds: { dims: { samples: 4000 }, std: 8000 } },
+    { name: 'a sigmoid map after large logits', build: () => largeLogitSigmoid(), feeds: { dims: { batch: 4 } } },
+  ];
+
+  it.each(CASES)('$name: plain fp16 (target any) gives NaN/Inf; the guard keeps the overflowing nodes float32 and every output within cosine 0.99', async (c) => {
+    const fp32 = c.build();
+    const samples = [3, 4, 5].map((seed) => seededFeeds(fp32, { seed, ...c.feeds }));
+    const heldOut = seededFeeds(fp32, { seed: 9, ...c.feeds });
+    const outputsOf = async (runner: (typeof BACKENDS)[number]['runner'], m: Model, f: RunnerFeeds) => {
+      const out = await runOnce(runner, m, f);
+      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, runnerValues(v) as number[]]));
+    };
+    const plain = fp32.clone();
+    convertToFp16(plain, { target: 'any', keepIoTypes: true });
+    for (const { name, runner } of BACKENDS) {
+      const got = await outputsOf(runner, plain, heldOut);
+      expect(Object.values(got).some((v) => v.some((x) => !Number.isFinite(x))), `${name}: plain fp16 overflows`).toBe(true);
+    }
+    const guarded = fp32.clone();
+    const r = await autoMixedPrecision(guarded, nodeRunner, samples, { target: 'any', metric: 'cosine', tolerance: 0.01 });
+    expect(r.fullConversionError).toBe(Infinity);
+    expect(r.keptFloat32.length).toBeGreaterThan(0);
+    expect(r.report.nodesConverted).toBeGreaterThan(0);
+    const kept = r.report.decisions.filter((d) => r.keptFloat32.some((k) => k.node === d.node));
+    for (const d of kept) expect(d.reason).toMatch(/kept float32 by fp16-auto: with it in float16 the outputs went beyond cosine 0.01/);
+    for (const { name, runner } of BACKENDS) {
+      const want = await outputsOf(runner, fp32, heldOut);
+      const got = await outputsOf(runner, guarded, heldOut);
+      for (const [k, v] of Object.entries(got)) {
+        expect(v.every(Number.isFinite), `${name} ${k}: finite`).toBe(true);
+        expect(cosineSimilarity(Float64Array.from(want[k] as number[]), Float64Array.from(v)), `${name} ${k}`).toBeGreaterThanOrEqual(0.99);
+      }
+    }
   });
 });

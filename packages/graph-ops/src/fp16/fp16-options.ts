@@ -20,6 +20,12 @@ export interface Fp16Options {
   minPositive: number;
   /** Which runtime the model is for: ops without a float16 kernel there stay float32. */
   target: Fp16Target;
+  /**
+   * How weights that only float32 nodes read are stored: 'fp16' (cast back to float32 at load, so the
+   * file halves and the compute stays float32), 'fp32', or 'auto' (fp16 for cpu and wasm, whose
+   * runtimes have almost no float16 kernels, fp32 elsewhere).
+   */
+  weightStorage: 'auto' | 'fp16' | 'fp32';
 }
 
 export const FP16_OPTION_SPECS: OptionSpecs<Fp16Options> = {
@@ -49,6 +55,11 @@ export const FP16_OPTION_SPECS: OptionSpecs<Fp16Options> = {
     type: { enum: FP16_TARGETS },
     default: 'any',
     description: 'runtime the model is for (any, cpu, wasm, webgpu, cuda): ops without a float16 kernel there stay float32',
+  },
+  weightStorage: {
+    type: { enum: ['auto', 'fp16', 'fp32'] },
+    default: 'auto',
+    description: 'weights only float32 ops read: fp16 (cast to float32 at load: half the file, float32 compute), fp32, or auto (fp16 for cpu and wasm)',
   },
 };
 

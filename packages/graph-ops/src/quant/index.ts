@@ -1,9 +1,12 @@
 import type { PassFactory } from '@onnx-forge/core';
 import { int8Dynamic } from './int8-dynamic.js';
 import { int8Static } from './int8-static.js';
+import { int8Auto } from './int8-auto.js';
 
 export { int8Dynamic, quantizeDynamic } from './int8-dynamic.js';
 export { int8Static, quantizeStatic, SAMPLES_SERVICE } from './int8-static.js';
+export { int8Auto, autoQuantize, INT8_AUTO_OPTION_SPECS } from './int8-auto.js';
+export type { Int8AutoOptions, Int8AutoResult } from './int8-auto.js';
 export type { SampleSource } from './calibration/collect-ranges.js';
 export { loadSamples, iterateSamples } from './samples/load-samples.js';
 export type { LoadSamplesOptions } from './samples/load-samples.js';
@@ -22,4 +25,8 @@ export { floatTensorNotes, QuantAction } from './quant-report.js';
 export type { QuantReport, QuantCoverage, FloatTensorNote } from './quant-report.js';
 
 /** The INT8 passes, registered by builtin-passes.ts. */
-export const quantPasses: readonly PassFactory<never>[] = [int8Dynamic as unknown as PassFactory<never>, int8Static as unknown as PassFactory<never>];
+export const quantPasses: readonly PassFactory<never>[] = [
+  int8Dynamic as unknown as PassFactory<never>,
+  int8Static as unknown as PassFactory<never>,
+  int8Auto as unknown as PassFactory<never>,
+];

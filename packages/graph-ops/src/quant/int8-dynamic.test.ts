@@ -156,18 +156,35 @@ describe('int8-dynamic forms', () => {
 });
 
 describe('int8-dynamic bad input', () => {
-  it('a model with no quantizable op fails with FORGE_NOTHING_TO_DO, naming what it looked for', () => {
+  it('a model with no quantizable op: a warning naming what it looked for, and the model unchanged', () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 'float32', [2]);
     b.output(b.op('Relu', [b.op('Add', [x, b.constant([1, 2])])], {}, { outputs: ['y'] }), 'float32', [2]);
-    expect(() => quantizeDynamic(b.build())).toThrow(expect.objectContaining({ code: ForgeErrorCode.NOTHING_TO_DO, message: expect.stringMatching(/MatMul, Conv, Gemm, Gather/) }));
+    const model = b.build();
+    const before = model.encode();
+    const report = quantizeDynamic(model);
+    expect(report.quantized).toBe(0);
+    expect(report.warnings.join('\n')).toMatch(/nothing to quantize: the model has no MatMul, Conv, Gemm, Gather node/);
+    expect(Buffer.from(model.encode()).equals(Buffer.from(before))).toBe(true);
   });
 
   it('MatMuls of two activations only: nothing to do in dynamic mode', () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 'float32', [2, 2]);
     b.output(b.op('MatMul', [x, x], {}, { outputs: ['y'] }), 'float32', [2, 2]);
-    expect(() => quantizeDynamic(b.build())).toThrow(expect.objectContaining({ code: ForgeErrorCode.NOTHING_TO_DO }));
+    const report = quantizeDynamic(b.build());
+    expect(report.quantized).toBe(0);
+    expect(report.stats.nothingToQuantize).toBe('no eligible weights');
+  });
+
+  it('an already quantized model is named as such, and left as it is (even when old: no opset upgrade)', () => {
+    const model = mlp({ sizes: [16, 16, 4], op: 'MatMul', opset: 10 });
+    quantizeDynamic(model, { target: 'cpu' });
+    const before = model.encode();
+    const report = quantizeDynamic(model);
+    expect(report.warnings.join('\n')).toMatch(/already quantized \(it holds 2 DynamicQuantizeLinear, 2 MatMulInteger\)/);
+    expect(report.stats.alreadyQuantized).toMatch(/MatMulInteger/);
+    expect(Buffer.from(model.encode()).equals(Buffer.from(before))).toBe(true);
   });
 
   it.each([

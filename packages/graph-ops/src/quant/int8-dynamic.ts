@@ -2,7 +2,7 @@ import { ForgeError, ForgeErrorCode, definePass, type Model, type PassContext } 
 import { dynamicConv, dynamicGemm, dynamicMatMul } from './dynamic-rewrites.js';
 import { quantOptionSpecs, type DynamicQuantOptions, type QuantOptions } from './quant-options.js';
 import { recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
-import { admitNode, assertSomethingQuantized, assertValid, buildReport, recordInt8Form } from './quant-run.js';
+import { admitNode, assertValid, buildReport, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
 import { QuantSession } from './quant-session.js';
 import { quantizeGather, quantizeRecurrent } from './weight-forms.js';
 
@@ -20,8 +20,12 @@ export const int8Dynamic = definePass<DynamicQuantOptions>({
   },
 });
 
-/** Runs dynamic quantization in place; returns the session (recorder, caches) for reporting. */
-export function runDynamic(model: Model, options: QuantOptions, ctx: PassContext): QuantSession {
+/**
+ * Runs dynamic quantization in place; returns the session (recorder, caches) for reporting, or
+ * undefined when there was nothing to quantize (a warning says why; the model is untouched).
+ */
+export function runDynamic(model: Model, options: QuantOptions, ctx: PassContext): QuantSession | undefined {
+  if (nothingToQuantize(model, options, ctx, 'int8-dynamic')) return undefined;
   const s = new QuantSession(model, options, ctx);
   const graphs = [...model.graphs()];
   const total = graphs.reduce((n, g) => n + g.nodes.length, 0);
@@ -47,8 +51,8 @@ export function runDynamic(model: Model, options: QuantOptions, ctx: PassContext
   s.releaseTouched();
   s.rec.finish();
   ctx.set('target', options.target);
-  assertSomethingQuantized(s, 'int8-dynamic');
-  recordInt8Form(s, model);
+  if (s.rec.quantizedNodes === 0) warnNothingQuantized(s, 'int8-dynamic');
+  else recordInt8Form(s, model);
   return s;
 }
 

@@ -3,9 +3,10 @@ import {
   type Graph, type Model, type NodeProto, type PassContext,
 } from '@onnx-forge/core';
 import { RUNNER_SERVICE, type ModelRunner } from '../runner.js';
+import { SAMPLES_SERVICE } from '../precision/samples-service.js';
 import { collectRanges, type SampleSource } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
-import { admitNode, assertSomethingQuantized, assertValid, buildReport, recordInt8Form } from './quant-run.js';
+import { admitNode, assertValid, buildReport, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
 import { feedsLog } from './log-sensitivity.js';
 import { zeroPointArray } from './quant-graph.js';
 import { staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
@@ -17,8 +18,7 @@ import { planStatic, type StaticPlan } from './static-plan.js';
 import { quantizeGather, quantizeRecurrent, weightOnly } from './weight-forms.js';
 import { quantizeBias } from './weight-quantizer.js';
 
-/** The service under which the PassManager hands calibration batches to `int8-static`. */
-export const SAMPLES_SERVICE = 'samples';
+export { SAMPLES_SERVICE };
 
 /**
  * `int8-static`: QDQ quantization calibrated on sample inputs. Activations entering (and leaving)
@@ -44,7 +44,8 @@ export const int8Static = definePass<StaticQuantOptions>({
 });
 
 /** Runs static quantization in place. */
-export async function runStatic(model: Model, options: StaticQuantOptions, ctx: PassContext, runner: ModelRunner, samples: SampleSource): Promise<QuantSession> {
+export async function runStatic(model: Model, options: StaticQuantOptions, ctx: PassContext, runner: ModelRunner, samples: SampleSource): Promise<QuantSession | undefined> {
+  if (nothingToQuantize(model, options, ctx, 'int8-static')) return undefined;
   const s = new QuantSession(model, options, ctx);
   const plans: StaticPlan[] = [];
   const graphs = [...model.graphs()];
@@ -113,8 +114,8 @@ export async function runStatic(model: Model, options: StaticQuantOptions, ctx: 
   s.releaseTouched();
   s.rec.finish();
   ctx.set('target', options.target);
-  assertSomethingQuantized(s, 'int8-static');
-  recordInt8Form(s, model);
+  if (s.rec.quantizedNodes === 0) warnNothingQuantized(s, 'int8-static');
+  else recordInt8Form(s, model);
   return s;
 }
 

@@ -1,10 +1,11 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, checkModel, tensorElementCount,
+  DataType, ForgeError, ForgeErrorCode, checkModel, tensorElementCount, type PassContext,
   type Graph, type Model, type NodeProto,
 } from '@onnx-forge/core';
 import { INT8_METADATA } from './isa-forms.js';
 import { floatTensorNotes, type recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
 import { selectNode } from './node-selection.js';
+import { findConstant } from './quant-graph.js';
 import type { QuantOptions } from './quant-options.js';
 import type { QuantSession } from './quant-session.js';
 
@@ -42,15 +43,57 @@ export function admitNode(s: QuantSession, graph: Graph, node: NodeProto, option
   return true;
 }
 
-/** Fails with FORGE_NOTHING_TO_DO when no node was quantized, saying why the candidates were not. */
-export function assertSomethingQuantized(s: QuantSession, pass: string): void {
-  if (s.rec.quantizedNodes > 0) return;
-  const ops = s.options.ops.filter((o) => !s.options.excludeOps.includes(o));
-  throw new ForgeError(
-    ForgeErrorCode.NOTHING_TO_DO,
-    `${pass}: no node was quantized. The model has no ${ops.join(', ') || '(no op types selected)'} node with a constant float32 weight that the options select; see the report's decisions for each node's reason`,
-    { details: { pass, ops, nodes: s.options.nodes, excludeNodes: s.options.excludeNodes } },
+/** Quantized ops of the ONNX and onnxruntime domains: a model holding them is already quantized. */
+const QUANTIZED_OPS = new Set([
+  'MatMulInteger', 'ConvInteger', 'QLinearMatMul', 'QLinearConv', 'DynamicQuantizeLinear', 'QuantizeLinear',
+  'DynamicQuantizeMatMul', 'MatMulIntegerToFloat', 'QAttention', 'QGemm', 'MatMulNBits', 'DynamicQuantizeLSTM', 'GatherBlockQuantized',
+]);
+
+/** Counts of the quantized ops a model already holds (by op type), empty when it holds none. */
+export function quantizedOps(model: Model): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { node } of model.allNodes()) if (QUANTIZED_OPS.has(node.opType)) counts[node.opType] = (counts[node.opType] ?? 0) + 1;
+  return counts;
+}
+
+/** Position of the constant weight each quantizable op reads (LSTM/GRU: W; R is checked by the pass). */
+const CANDIDATE_WEIGHT: Readonly<Record<string, number>> = { MatMul: 1, Gemm: 1, Conv: 1, Gather: 0, LSTM: 1, GRU: 1 };
+
+/** Whether some node the options select reads a constant float32 weight the pass could quantize. */
+function hasCandidate(model: Model, options: QuantOptions): boolean {
+  for (const { graph, node } of model.allNodes()) {
+    const index = CANDIDATE_WEIGHT[node.opType];
+    if (index === undefined || graph.isFunction || !selectNode(node, options).ok) continue;
+    const ref = findConstant(graph, node.input[index] ?? '');
+    if (ref?.tensor.dataType === DataType.FLOAT) return true;
+  }
+  return false;
+}
+
+/**
+ * Checked before anything changes: when no node can be quantized (no selected op with a float32
+ * constant weight, or an already quantized model), says so as a warning and returns true; the pass
+ * then leaves the model exactly as it was.
+ */
+export function nothingToQuantize(model: Model, options: QuantOptions, ctx: PassContext, pass: string): boolean {
+  if (hasCandidate(model, options)) return false;
+  const already = quantizedOps(model);
+  const ops = options.ops.filter((o) => !options.excludeOps.includes(o));
+  const held = Object.entries(already).map(([op, n]) => `${n} ${op}`).join(', ');
+  ctx.warn(
+    held
+      ? `${pass}: nothing to quantize: the model is already quantized (it holds ${held}) and has no float32 weight left that the options select; the model is unchanged`
+      : `${pass}: nothing to quantize: the model has no ${ops.join(', ') || '(no op types selected)'} node with a constant float32 weight that the options select; the model is unchanged`,
   );
+  ctx.set('nothingToQuantize', held ? 'already quantized' : 'no eligible weights');
+  if (held) ctx.set('alreadyQuantized', held);
+  return true;
+}
+
+/** After a run that quantized no node (every candidate was skipped): a warning naming where the reasons are. */
+export function warnNothingQuantized(s: QuantSession, pass: string): void {
+  s.ctx.warn(`${pass}: no node was quantized: every candidate was skipped (see each node's decision for its reason)`);
+  s.ctx.set('nothingToQuantize', 'every candidate skipped');
 }
 
 /**
@@ -69,7 +112,7 @@ export function recordInt8Form(s: QuantSession, model: Model): void {
 export function buildReport(
   pass: QuantReport['pass'],
   model: Model,
-  s: QuantSession,
+  s: QuantSession | undefined,
   ctx: ReturnType<typeof recordingContext>,
   options: object,
   bytesBefore: number,
@@ -85,10 +128,10 @@ export function buildReport(
     skipped,
     bytesBefore,
     bytesAfter: tensorBytes(model),
-    coverage: s.rec.coverage(),
-    int8Form: { isa: s.options.isa, saturationSafe: !s.fullRangeIntegerInt8, reasons: [...s.rangeReasons] },
+    coverage: s?.rec.coverage() ?? { weightElements: 0, quantizedElements: 0, share: 1 },
+    int8Form: { isa: (options as QuantOptions).isa, saturationSafe: !s?.fullRangeIntegerInt8, reasons: [...(s?.rangeReasons ?? [])] },
     keptFloat: floatTensorNotes(model),
-    unknownTypes: [...s.rec.unknownTypes],
+    unknownTypes: [...(s?.rec.unknownTypes ?? [])],
     warnings: ctx.warnings,
     stats: ctx.stats,
     durationMs: performance.now() - started,

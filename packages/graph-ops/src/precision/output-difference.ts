@@ -1,0 +1,34 @@
+/** How output differences are measured (per output, per sample; the worst counts). */
+export const DIFFERENCE_METRICS = ['rel-l2', 'max-abs', 'cosine'] as const;
+export type DifferenceMetric = (typeof DIFFERENCE_METRICS)[number];
+
+/**
+ * Difference of `got` from the reference `ref` under `metric`: rel-l2 ||got - ref|| / ||ref||,
+ * max-abs max |got - ref|, cosine 1 - cos(got, ref). A NaN or infinity where the reference has a
+ * finite value (or the other way round), or a length mismatch, is an infinite difference.
+ */
+export function outputDifference(metric: DifferenceMetric, ref: ArrayLike<number>, got: ArrayLike<number>): number {
+  if (ref.length !== got.length) return Infinity;
+  let dot = 0, nr = 0, ng = 0, d2 = 0, maxAbs = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const r = ref[i] as number;
+    const g = got[i] as number;
+    if (Number.isNaN(r) !== Number.isNaN(g)) return Infinity;
+    if (Number.isNaN(r)) continue;
+    if (!Number.isFinite(r) || !Number.isFinite(g)) {
+      if (r !== g) return Infinity;
+      continue;
+    }
+    const d = g - r;
+    dot += r * g;
+    nr += r * r;
+    ng += g * g;
+    d2 += d * d;
+    maxAbs = Math.max(maxAbs, Math.abs(d));
+  }
+  switch (metric) {
+    case 'max-abs': return maxAbs;
+    case 'cosine': return nr === 0 && ng === 0 ? 0 : nr === 0 || ng === 0 ? 1 : 1 - dot / Math.sqrt(nr * ng);
+    default: return nr === 0 ? Math.sqrt(d2) : Math.sqrt(d2 / nr);
+  }
+}

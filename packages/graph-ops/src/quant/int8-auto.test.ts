@@ -1,0 +1,93 @@
+import { PassManager, cosineSimilarity, type Model } from '@onnx-forge/core';
+import { OrtRunner } from '@onnx-forge/runtime';
+import { describe, expect, it } from 'vitest';
+import { createBuiltinRegistry } from '../builtin-passes.js';
+import type { ModelRunner, RunnerFeeds } from '../runner.js';
+import { seededFeeds } from '../samples/seeded-feeds.js';
+import { ORT_BACKENDS, load } from '../testing/ort-sessions.js';
+import { gemmLstmCell, sigmoidSegmentation } from '../testing/precision-models.js';
+import { autoQuantize } from './int8-auto.js';
+import { quantizeDynamic } from './int8-dynamic.js';
+
+/**
+ * The INT8 accuracy guard (issue 8): two builder models with the failure shapes of real ones, where
+ * plain INT8 drops an output below cosine 0.99 on onnxruntime, and int8-auto brings every output
+ * back to 0.99 or more by leaving the costliest nodes float32, saying which.
+ */
+
+const runner = new OrtRunner() as unknown as ModelRunner;
+
+const CASES: { name: string; build: () => Model; dims: Record<string, number> }[] = [
+  { name: 'an LSTM cell built from Gemm nodes (state compounds 8-bit error)', build: () => gemmLstmCell(), dims: {} },
+  { name: 'a segmentation net with a sigmoid probability map', build: () => sigmoidSegmentation(), dims: { batch: 2 } },
+];
+
+/** Smallest cosine per output over the inputs, on one onnxruntime backend. */
+async function cosines(backend: 'node' | 'web', reference: Model, model: Model, inputs: RunnerFeeds[]): Promise<Record<string, number>> {
+  const ref = await load('node', reference.encode());
+  const got = await load(backend, model.encode());
+  const out: Record<string, number> = {};
+  for (const f of inputs) {
+    const a = await ref.run(f);
+    const b = await got.run(f);
+    for (const k of Object.keys(a)) out[k] = Math.min(out[k] ?? 1, cosineSimilarity(a[k] as Float32Array, b[k] as Float32Array));
+  }
+  await ref.release();
+  await got.release();
+  return out;
+}
+
+describe('int8-auto', () => {
+  it.each(CASES)('$name: plain INT8 falls below 0.99; the guard brings every output to >= 0.99 and names what it left float32', async (c) => {
+    const fp32 = c.build();
+    const calibration = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => seededFeeds(fp32, { seed, dims: c.dims }));
+    const heldOut = [21, 22].map((seed) => seededFeeds(fp32, { seed, dims: c.dims }));
+
+    const plain = fp32.clone();
+    quantizeDynamic(plain);
+    const plainCos = await cosines('web', fp32, plain, calibration);
+    expect(Math.min(...Object.values(plainCos))).toBeLessThan(0.99);
+
+    const guarded = fp32.clone();
+    const result = await autoQuantize(guarded, runner, calibration, { tolerance: 0.99 });
+    console.info(`${c.name}: plain INT8 ${JSON.stringify(result.fullCosine)}; int8-auto ${JSON.stringify(result.cosine)}, excluded ${result.excluded.map((e) => e.node).join(', ')} (${result.evaluations} evaluations)`);
+    expect(Math.min(...Object.values(result.fullCosine))).toBeLessThan(0.99);
+    for (const v of Object.values(result.cosine)) expect(v).toBeGreaterThanOrEqual(0.99);
+    expect(result.excluded.length).toBeGreaterThan(0);
+    expect(result.report.quantized).toBeGreaterThan(0);
+    for (const e of result.excluded) {
+      const d = result.report.nodes.find((n) => n.node === e.node);
+      expect(d?.action, e.node).toBe('skipped');
+      expect(d?.reason).toMatch(/left float32 by int8-auto: quantizing it took an output below cosine 0.99/);
+    }
+    // The tolerance is a promise on the inputs the guard measured (the search ran on onnxruntime-node):
+    // onnxruntime-web confirms it independently. Inputs it never saw are printed, not promised.
+    const web = await cosines('web', fp32, guarded, calibration);
+    for (const [k, v] of Object.entries(web)) expect(v, `web ${k}`).toBeGreaterThanOrEqual(0.99 - 1e-4);
+    for (const backend of ORT_BACKENDS) console.info(`  held-out inputs, onnxruntime-${backend}: ${JSON.stringify(await cosines(backend, fp32, guarded, heldOut))}`);
+  });
+
+  it('runs in a pipeline with the runner and samples services, recording per-output cosines', async () => {
+    const model = sigmoidSegmentation();
+    const samples = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => seededFeeds(model, { seed, dims: { batch: 2 } }));
+    const report = await new PassManager({ registry: createBuiltinRegistry(), services: { runner, samples } })
+      .addPipeline('int8-auto{tolerance=0.99}')
+      .run(model);
+    const stats = report.passes[0]?.stats ?? {};
+    expect(Number(stats['cosine probability'])).toBeGreaterThanOrEqual(0.99);
+    expect(Number(stats.excludedBySearch)).toBeGreaterThan(0);
+  });
+
+  it('static mode calibrates every candidate on the samples', async () => {
+    const model = sigmoidSegmentation({ channels: [8, 16, 16, 8] });
+    const samples = [3, 4].map((seed) => seededFeeds(model, { seed, dims: { batch: 1 } }));
+    const result = await autoQuantize(model, runner, samples, { mode: 'static', tolerance: 0.98 });
+    for (const v of Object.values(result.cosine)) expect(v).toBeGreaterThanOrEqual(0.98);
+    expect(result.report.pass).toBe('int8-static');
+  });
+
+  it('refuses to run without samples or runner, with what to pass', async () => {
+    await expect(autoQuantize(gemmLstmCell({ steps: 2 }), runner, [])).rejects.toMatchObject({ code: 'FORGE_BAD_SAMPLES' });
+    await expect(new PassManager({ registry: createBuiltinRegistry() }).addPipeline('int8-auto').run(gemmLstmCell({ steps: 2 }))).rejects.toThrow(/runner/);
+  });
+});

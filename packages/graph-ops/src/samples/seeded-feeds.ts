@@ -1,0 +1,73 @@
+import { ForgeError, ForgeErrorCode, Rng, float32ArrayToFloat16, tensorDims, type Graph, type Model } from '@onnx-forge/core';
+import type { RunnerFeeds, RunnerTensor } from '../runner.js';
+import { modelInputSpecs } from '../quant/samples/validate-feeds.js';
+
+export interface SeededFeedsOptions {
+  seed?: number;
+  /** Values of symbolic dimensions by name (`batch`, `sequence`); the rest take `defaultDim`. */
+  dims?: Readonly<Record<string, number>>;
+  defaultDim?: number;
+  /** Spread of float inputs (roughly normal around 0). */
+  std?: number;
+}
+
+/** Ops that pass integer indices through unchanged, followed when looking for the table they index. */
+const INDEX_PASS_THROUGH = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Flatten', 'Identity', 'Cast']);
+
+/**
+ * The exclusive upper bound of valid values for an integer input: the rows of the constant table
+ * it indexes through Gather (token ids, token types), 2 for a mask-like input (0/1), else 16.
+ */
+function integerBound(graph: Graph, name: string): number {
+  if (/mask/i.test(name)) return 2;
+  let bound = Infinity;
+  const visit = (value: string, depth: number) => {
+    for (const user of graph.consumers(value)) {
+      if (user.opType === 'Gather' && user.input[1] === value) {
+        const table = graph.resolveInitializer(user.input[0] ?? '')?.tensor;
+        const dims = table ? tensorDims(table) : undefined;
+        const axis = Number(user.attribute.find((a) => a.name === 'axis')?.i ?? 0);
+        const rows = dims?.[axis < 0 ? dims.length + axis : axis];
+        if (rows !== undefined) bound = Math.min(bound, rows);
+      } else if (depth < 3 && INDEX_PASS_THROUGH.has(user.opType)) {
+        for (const o of user.output) visit(o, depth + 1);
+      }
+    }
+  };
+  visit(name, 0);
+  return Number.isFinite(bound) ? bound : 16;
+}
+
+/**
+ * Seeded inputs for a model, built from what its inputs declare: floats roughly normal, integer
+ * inputs within the table they index (or 0/1 for masks), booleans at random. Same seed, same feeds.
+ * Symbolic dimensions take `dims[name]`, or `defaultDim` (1).
+ */
+export function seededFeeds(model: Model, options: SeededFeedsOptions = {}): RunnerFeeds {
+  const rng = new Rng(options.seed ?? 1);
+  const feeds: RunnerFeeds = {};
+  for (const spec of modelInputSpecs(model)) {
+    if (spec.dims === null) {
+      throw new ForgeError(ForgeErrorCode.BAD_INPUT, `input "${spec.name}" declares no shape, so seeded inputs cannot be made for it; give sample inputs instead`, { details: { input: spec.name } });
+    }
+    const dims = spec.dims.map((d) => (typeof d === 'number' ? d : (d !== null ? options.dims?.[d] : undefined) ?? options.defaultDim ?? 1));
+    const n = dims.reduce((a, d) => a * d, 1);
+    feeds[spec.name] = seededTensor(spec.type, dims, n, rng, options.std ?? 1, () => integerBound(model.graph, spec.name), spec.name);
+  }
+  return feeds;
+}
+
+function seededTensor(type: string, dims: number[], n: number, rng: Rng, std: number, bound: () => number, name: string): RunnerTensor {
+  switch (type) {
+    case 'float32': return { type, dims, data: rng.fillNormalish(new Float32Array(n), std) };
+    case 'float64': return { type, dims, data: Float64Array.from(rng.fillNormalish(new Float32Array(n), std)) };
+    case 'float16': return { type, dims, data: float32ArrayToFloat16(rng.fillNormalish(new Float32Array(n), std)) };
+    case 'int64': { const b = bound(); return { type, dims, data: BigInt64Array.from({ length: n }, () => BigInt(b === 2 && /mask/i.test(name) ? 1 : rng.int(0, b))) }; }
+    case 'int32': { const b = bound(); return { type, dims, data: Int32Array.from({ length: n }, () => (b === 2 && /mask/i.test(name) ? 1 : rng.int(0, b))) }; }
+    case 'bool': return { type, dims, data: Uint8Array.from({ length: n }, () => rng.int(0, 2)) };
+    case 'uint8': return { type, dims, data: Uint8Array.from({ length: n }, () => rng.int(0, 256)) };
+    case 'int8': return { type, dims, data: Int8Array.from({ length: n }, () => rng.int(-128, 128)) };
+    default:
+      throw new ForgeError(ForgeErrorCode.BAD_INPUT, `input "${name}" is ${type}, for which no seeded values are made; give sample inputs instead`, { details: { input: name, type } });
+  }
+}
