@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ModelBuilder } from '../builder/model-builder.js';
+import { checkModel } from '../checker/checker.js';
 import { ForgeErrorCode } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { createNode } from '../ir/model.js';
@@ -89,7 +90,8 @@ describe('PassManager', () => {
 
   it('refuses an invalid input model before running anything', async () => {
     const model = reluChain();
-    model.graph.nodes.reverse();
+    const first = model.graph.nodes[0];
+    if (first) first.input[0] = 'defined_nowhere';
     model.invalidate();
     await expect(new PassManager().add(dropIdentity()).run(model)).rejects.toMatchObject({ code: ForgeErrorCode.INVALID_GRAPH });
   });
@@ -112,5 +114,35 @@ describe('PassManager', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(new PassManager({ signal: ac.signal }).add(dropIdentity()).run(reluChain())).rejects.toMatchObject({ code: ForgeErrorCode.CANCELLED });
+  });
+});
+
+describe('PassManager: input models onnxruntime accepts', () => {
+  it('sorts nodes that are out of topological order, with a warning, and runs the passes', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 'float32', [2]);
+    const y = b.op('Relu', [b.op('Neg', [x])], {}, { outputs: ['y'] });
+    b.output(y, 'float32', [2]);
+    const model = b.build();
+    model.graph.nodes.reverse();
+    model.invalidate();
+    expect(checkModel(model).problems.map((p) => p.code)).toContain('CHECK_NOT_TOPOLOGICAL');
+    const warnings: string[] = [];
+    const report = await new PassManager({ onEvent: (e) => e.type === 'warning' && warnings.push(`${e.pass}: ${e.message}`) }).run(model);
+    expect(report.inputRepairs).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^input: nodes of main were out of topological order .* sorted before the passes ran/);
+    expect(model.graph.nodes.map((n) => n.opType)).toEqual(['Neg', 'Relu']);
+    expect(checkModel(model).ok).toBe(true);
+  });
+
+  it('still refuses a model with a cycle', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 'float32', [2]);
+    b.output(b.op('Add', [x, x], {}, { outputs: ['y'] }), 'float32', [2]);
+    const model = b.build();
+    const add = model.graph.nodes[0];
+    if (add) add.input[1] = 'y';
+    model.invalidate();
+    await expect(new PassManager().run(model)).rejects.toMatchObject({ code: 'FORGE_INVALID_GRAPH' });
   });
 });

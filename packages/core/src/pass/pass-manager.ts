@@ -1,5 +1,5 @@
 import { checkModel } from '../checker/checker.js';
-import type { CheckProblem } from '../checker/problem.js';
+import { CheckCode, type CheckProblem } from '../checker/problem.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { tensorByteSize } from '../ir/tensor.js';
@@ -26,6 +26,12 @@ export interface PipelineReport {
   durationMs: number;
   /** Problems the checker found in the input that the pipeline tolerated (warnings). */
   inputProblems: CheckProblem[];
+  /**
+   * What was repaired in the input before the passes ran, each said as a warning: nodes out of
+   * topological order are sorted (onnxruntime runs such models, so refusing them refuses models
+   * users have). `check` still reports them.
+   */
+  inputRepairs: string[];
 }
 
 export type PassEvent =
@@ -33,6 +39,9 @@ export type PassEvent =
   | ({ type: 'progress' } & PassProgress)
   | { type: 'pass-end'; pass: string; report: PassReport }
   | { type: 'warning'; pass: string; message: string };
+
+/** Name used for events and warnings that concern the input model rather than a pass. */
+export const INPUT_STAGE = 'input';
 
 export interface PassManagerOptions {
   /** Resolves pass names in pipeline strings. */
@@ -91,8 +100,26 @@ export class PassManager {
     const check = this.options.check !== false;
     const checkOpts = { types: this.options.checkTypes !== false };
     let inputProblems: CheckProblem[] = [];
+    const inputRepairs: string[] = [];
+    const emit = this.options.onEvent ?? (() => {});
     if (check) {
-      const r = checkModel(model, checkOpts);
+      let r = checkModel(model, checkOpts);
+      const unsorted = r.problems.filter((p) => p.code === CheckCode.NOT_TOPOLOGICAL);
+      if (unsorted.length && unsorted.length === r.problems.filter((p) => p.severity === 'error').length) {
+        const graphs = [...new Set(unsorted.map((p) => p.graph))];
+        // Every graph: a subgraph reading an outer value produced too late is fixed in its parent.
+        // toposort keeps an already sorted graph as it is, and a cycle stays for the checker to report.
+        try {
+          for (const g of model.graphs()) g.toposort();
+        } catch {
+          /* a cycle: reported below */
+        }
+        model.invalidate();
+        const message = `nodes of ${graphs.join(', ')} were out of topological order (${unsorted.length} input${unsorted.length === 1 ? '' : 's'} read before being produced; onnxruntime sorts such models itself): sorted before the passes ran`;
+        inputRepairs.push(message);
+        emit({ type: 'warning', pass: INPUT_STAGE, message });
+        r = checkModel(model, checkOpts);
+      }
       if (!r.ok) {
         const errors = r.problems.filter((p) => p.severity === 'error');
         throw new ForgeError(ForgeErrorCode.INVALID_GRAPH, `the input model is invalid: ${summarize(errors)}`, { details: { problems: errors } });
@@ -100,7 +127,6 @@ export class PassManager {
       inputProblems = r.problems;
     }
     const reports: PassReport[] = [];
-    const emit = this.options.onEvent ?? (() => {});
     for (let index = 0; index < this.passes.length; index++) {
       const pass = this.passes[index] as PassInstance<object>;
       if (this.options.signal?.aborted) {
@@ -169,7 +195,7 @@ export class PassManager {
       reports.push(report);
       emit({ type: 'pass-end', pass: pass.name, report });
     }
-    return { passes: reports, durationMs: performance.now() - started, inputProblems };
+    return { passes: reports, durationMs: performance.now() - started, inputProblems, inputRepairs };
   }
 }
 
