@@ -38,6 +38,8 @@ export const ForgeErrorCode = {
   NOTHING_TO_DO: 'FORGE_NOTHING_TO_DO',
   /** Calibration or sample data that is missing or does not fit the model. */
   BAD_SAMPLES: 'FORGE_BAD_SAMPLES',
+  /** A pass needs a service (a model runner, sample inputs) its caller did not provide. */
+  MISSING_SERVICE: 'FORGE_MISSING_SERVICE',
   /** A broken invariant of onnx-forge itself (a bug to report, not a problem with the input). */
   INTERNAL: 'FORGE_INTERNAL',
   /** A model in another format (LightGBM, XGBoost, mljs) uses a feature the converter does not support. */

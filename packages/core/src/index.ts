@@ -51,7 +51,13 @@ export type { PassContext, NodeDecision, PassProgress } from './pass/pass-contex
 export { nodeLabel } from './pass/pass-context.js';
 export { PassManager } from './pass/pass-manager.js';
 export type { PassManagerOptions, PassReport, PipelineReport, PassEvent } from './pass/pass-manager.js';
+export { INPUT_STAGE } from './pass/pass-manager.js';
 export { PassRegistry } from './pass/pass-registry.js';
+export { runPass } from './pass/run-pass.js';
+export type { RunPassOptions } from './pass/run-pass.js';
+export { defineService, RUNNER, SAMPLES } from './pass/service.js';
+export type { ServiceKey, Services } from './pass/service.js';
+export type { ModelRunner, LoadedModel, RunnerTensor, RunnerFeeds, RunnerDType, SampleSource } from './pass/model-runner.js';
 export { parsePipeline, formatPipeline } from './pass/pipeline.js';
 export type { PipelineStep } from './pass/pipeline.js';
 

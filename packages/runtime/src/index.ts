@@ -28,7 +28,7 @@ export {
 } from './tensor.js';
 export { Emitter } from './emitter.js';
 export { OrtRunner } from './ort-runner.js';
-export type { OrtRunnerOptions, RunnerTensorLike } from './ort-runner.js';
+export type { OrtRunnerOptions } from './ort-runner.js';
 export type {
   ElementType, TensorLike, OutputTensor, FeedValue, Feeds, Outputs, ValueInfo, BackendName, SkipPhase, ProviderSkip, Precision,
   RunOptions, RunTiming, ReadyInfo, WorkerExitInfo, SessionEvents, SessionEventName, SessionEvent, Session,

@@ -1,5 +1,6 @@
 import type { Model } from '@onnx-forge/core';
-import { RUNNER_SERVICE, SAMPLES_SERVICE, createBuiltinRegistry, loadSamples } from '@onnx-forge/graph-ops';
+import { RUNNER, SAMPLES } from '@onnx-forge/core';
+import { createBuiltinRegistry, loadSamples } from '@onnx-forge/graph-ops';
 import { defineCommand } from '../framework/command.js';
 import type { Progress } from '../framework/progress.js';
 import { UsageError } from '../framework/usage-error.js';
@@ -37,7 +38,7 @@ function calibrationServices(dir: string, progress: Progress): (model: Model) =>
     progress.end(`${samples.length} sample${samples.length === 1 ? '' : 's'}`);
     // onnxruntime is loaded only when a command needs to run a model.
     const { OrtRunner } = await import('@onnx-forge/runtime');
-    return { [SAMPLES_SERVICE]: samples, [RUNNER_SERVICE]: new OrtRunner() };
+    return { [SAMPLES.name]: samples, [RUNNER.name]: new OrtRunner() };
   };
 }
 

@@ -1,6 +1,7 @@
 import { ForgeError, ForgeErrorCode } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { PassContext } from './pass-context.js';
+import type { ServiceKey } from './service.js';
 
 export type OptionType = 'boolean' | 'number' | 'integer' | 'string' | 'string[]' | 'number[]' | { enum: readonly string[] };
 
@@ -21,6 +22,13 @@ export interface PassSpec<O extends object> {
   description: string;
   options: OptionSpecs<O>;
   /**
+   * Checks the options together, once they are filled in and each is valid on its own (lists that
+   * contradict each other); returns a message for a bad combination.
+   */
+  check?(options: Readonly<O>): string | undefined;
+  /** Services the pass needs from its caller (RUNNER, SAMPLES); the PassManager checks them before running. */
+  services?: readonly ServiceKey<unknown>[];
+  /**
    * Transforms the model in place. Passes hold no state between runs: everything they need comes
    * through `options` and `ctx`.
    */
@@ -31,6 +39,7 @@ export interface PassSpec<O extends object> {
 export interface PassInstance<O extends object = Record<string, unknown>> {
   readonly name: string;
   readonly options: Readonly<O>;
+  readonly services: readonly ServiceKey<unknown>[];
   run(model: Model, ctx: PassContext): void | Promise<void>;
 }
 
@@ -39,6 +48,7 @@ export interface PassFactory<O extends object = Record<string, unknown>> {
   readonly passName: string;
   readonly description: string;
   readonly optionSpecs: OptionSpecs<O>;
+  readonly services: readonly ServiceKey<unknown>[];
   /** Options as they come from pipeline text or a command line: strings and lists of strings. */
   fromText(raw: Record<string, string | string[]>): PassInstance<O>;
 }
@@ -52,6 +62,7 @@ export interface AnyPassFactory {
   readonly passName: string;
   readonly description: string;
   readonly optionSpecs: object;
+  readonly services: readonly ServiceKey<unknown>[];
   fromText(raw: Record<string, string | string[]>): PassInstance<object>;
 }
 
@@ -109,6 +120,7 @@ export function definePass<O extends object>(spec: PassSpec<O>): PassFactory<O> 
   }
   const specs = spec.options as Record<string, OptionSpec<unknown>>;
   const known = Object.keys(specs);
+  const services = Object.freeze([...(spec.services ?? [])]);
 
   const fail = (msg: string, details: Record<string, unknown> = {}): never => {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `pass "${spec.name}": ${msg}`, { details: { pass: spec.name, ...details } });
@@ -130,10 +142,13 @@ export function definePass<O extends object>(spec: PassSpec<O>): PassFactory<O> 
       if (problem) fail(`option "${key}": ${problem}`, { option: key });
       options[key] = Array.isArray(value) ? Object.freeze([...value]) : value;
     }
+    const problem = spec.check?.(options as O);
+    if (problem) fail(problem);
     Object.freeze(options);
     return {
       name: spec.name,
       options: options as O,
+      services,
       run: (model, ctx) => spec.run(model, options as O, ctx),
     };
   };
@@ -143,6 +158,7 @@ export function definePass<O extends object>(spec: PassSpec<O>): PassFactory<O> 
     passName: { value: spec.name },
     description: { value: spec.description },
     optionSpecs: { value: spec.options },
+    services: { value: services },
     fromText: {
       value: (raw: Record<string, string | string[]>) => {
         const converted: Record<string, unknown> = {};

@@ -1,4 +1,5 @@
 import type { NodeProto } from '../proto/types.js';
+import type { ServiceKey } from './service.js';
 
 /** What a pass decided about one node: converted, kept, quantized, skipped... and why. */
 export interface NodeDecision {
@@ -30,10 +31,10 @@ export interface PassContext {
   progress(done: number, total: number, label?: string): void;
   readonly signal: AbortSignal | undefined;
   /**
-   * Services injected by the caller (for example `runner`, which executes candidate models for
-   * fp16-auto and calibration). Passes look them up by name and fail clearly if one is missing.
+   * A service the pass declared in its definition (`services: [RUNNER]`), of the key's type. The
+   * PassManager checked it was provided before the pipeline ran.
    */
-  service<T>(name: string): T | undefined;
+  service<T>(key: ServiceKey<T>): T;
 }
 
 export function nodeLabel(node: NodeProto): string {

@@ -7,6 +7,8 @@ import { createNode } from '../ir/model.js';
 import { definePass } from './define-pass.js';
 import { PassManager, type PassEvent } from './pass-manager.js';
 import { PassRegistry } from './pass-registry.js';
+import { runPass } from './run-pass.js';
+import { defineService } from './service.js';
 
 function reluChain(): Model {
   const b = new ModelBuilder({ opset: 17 });
@@ -54,12 +56,24 @@ const thrower = definePass({
   },
 });
 
-const needsRunner = definePass({
-  name: 'needs-runner',
+const LABEL = defineService<string>('label', 'a label for the report', (v) => typeof v === 'string');
+
+const needsLabel = definePass({
+  name: 'needs-label',
+  description: 'test',
+  options: {},
+  services: [LABEL],
+  run(_m, _o, ctx) {
+    ctx.set('label', ctx.service(LABEL));
+  },
+});
+
+const undeclared = definePass({
+  name: 'undeclared',
   description: 'test',
   options: {},
   run(_m, _o, ctx) {
-    ctx.set('runner', String(ctx.service<string>('runner')));
+    ctx.service(LABEL);
   },
 });
 
@@ -105,9 +119,33 @@ describe('PassManager', () => {
     expect(() => registry.register(definePass({ name: 'drop-identity', description: '', options: {}, run() {} }))).toThrow(/already registered/);
   });
 
-  it('hands services to passes', async () => {
-    const report = await new PassManager({ services: { runner: 'the-runner' } }).add(needsRunner()).run(reluChain());
-    expect(report.passes[0]?.stats['runner']).toBe('the-runner');
+  it('hands declared services to passes, typed by their key', async () => {
+    const report = await new PassManager({ services: { label: 'the-label' } }).add(needsLabel()).run(reluChain());
+    expect(report.passes[0]?.stats['label']).toBe('the-label');
+    expect(needsLabel.services).toEqual([LABEL]);
+  });
+
+  it('refuses a pipeline whose services are missing or unusable before running anything, naming pass and service', async () => {
+    const model = reluChain();
+    const before = model.encode();
+    const pm = new PassManager().add(dropIdentity(), needsLabel());
+    await expect(pm.run(model)).rejects.toMatchObject({
+      code: ForgeErrorCode.MISSING_SERVICE,
+      message: expect.stringMatching(/pass "needs-label" needs the "label" service \(a label for the report\): pass it in services: \{ label \}/),
+    });
+    expect(Buffer.from(model.encode()).equals(Buffer.from(before))).toBe(true);
+    await expect(new PassManager({ services: { label: 42 } }).add(needsLabel()).run(model)).rejects.toThrow(/the value given is not one/);
+  });
+
+  it('a pass that asks for a service it did not declare is an internal error', async () => {
+    await expect(new PassManager({ services: { label: 'x' } }).add(undeclared()).run(reluChain())).rejects.toMatchObject({ code: ForgeErrorCode.PASS_FAILED, message: expect.stringMatching(/without declaring it/) });
+  });
+
+  it('runPass runs one pass as the manager does and returns its report', async () => {
+    const report = await runPass(needsLabel(), reluChain(), { services: { label: 'alone' } });
+    expect(report.name).toBe('needs-label');
+    expect(report.stats.label).toBe('alone');
+    await expect(runPass(needsLabel(), reluChain())).rejects.toMatchObject({ code: ForgeErrorCode.MISSING_SERVICE });
   });
 
   it('stops when cancelled', async () => {

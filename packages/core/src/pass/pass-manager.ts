@@ -7,6 +7,7 @@ import { modelTensors } from '../io/model-io.js';
 import type { PassInstance } from './define-pass.js';
 import { nodeLabel, type NodeDecision, type PassContext, type PassProgress } from './pass-context.js';
 import type { PassRegistry } from './pass-registry.js';
+import type { ServiceKey, Services } from './service.js';
 
 export interface PassReport {
   name: string;
@@ -50,8 +51,8 @@ export interface PassManagerOptions {
   check?: boolean;
   /** Include type agreement in the checks (default true). */
   checkTypes?: boolean;
-  /** Services passes may ask for (e.g. `runner`). */
-  services?: Record<string, unknown>;
+  /** Services the passes declared they need, by key name (`{ runner, samples }`). */
+  services?: Services;
   onEvent?: (event: PassEvent) => void;
   signal?: AbortSignal;
 }
@@ -95,7 +96,28 @@ export class PassManager {
     return this.passes;
   }
 
+  /**
+   * Every service a pass of the pipeline declared that is missing or unusable, as one error naming
+   * each pass, service and what to provide; checked before anything runs.
+   */
+  private checkServices(): void {
+    const services = this.options.services ?? {};
+    const missing: { pass: string; service: string; description: string; given: boolean }[] = [];
+    for (const pass of this.passes) {
+      for (const key of pass.services) {
+        const value = services[key.name];
+        if (value === undefined || !key.accepts(value)) missing.push({ pass: pass.name, service: key.name, description: key.description, given: value !== undefined });
+      }
+    }
+    if (!missing.length) return;
+    const lines = missing.map((m) => `pass "${m.pass}" needs the "${m.service}" service (${m.description})${m.given ? ', but the value given is not one' : ''}`);
+    throw new ForgeError(ForgeErrorCode.MISSING_SERVICE, `${lines.join('; ')}: pass it in services: { ${[...new Set(missing.map((m) => m.service))].join(', ')} }`, {
+      details: { missing },
+    });
+  }
+
   async run(model: Model): Promise<PipelineReport> {
+    this.checkServices();
     const started = performance.now();
     const check = this.options.check !== false;
     const checkOpts = { types: this.options.checkTypes !== false };
@@ -167,12 +189,25 @@ export class PassManager {
           emit(e);
         },
         signal: this.options.signal,
-        service: <T>(name: string) => services[name] as T | undefined,
+        service: <T>(key: ServiceKey<T>): T => {
+          if (!pass.services.includes(key as ServiceKey<unknown>)) {
+            throw new ForgeError(ForgeErrorCode.INTERNAL, `pass "${pass.name}" asked for the "${key.name}" service without declaring it in its definition (services: [...])`);
+          }
+          return services[key.name] as T;
+        },
       };
       const t0 = performance.now();
       try {
         await pass.run(model, ctx);
       } catch (e) {
+        // Options that do not fit this model (a node name it does not have) are the caller's usage
+        // error, as bad options are before the run.
+        if (e instanceof ForgeError && e.code === ForgeErrorCode.INVALID_OPTIONS) {
+          throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, e.message.startsWith(`pass "${pass.name}"`) ? e.message : `pass "${pass.name}": ${e.message}`, {
+            cause: e,
+            details: { ...e.details, pass: pass.name, index },
+          });
+        }
         const inner = e instanceof ForgeError ? ` [${e.code}]` : '';
         throw new ForgeError(ForgeErrorCode.PASS_FAILED, `pass "${pass.name}" failed${inner}: ${errorMessage(e)}`, {
           cause: e,

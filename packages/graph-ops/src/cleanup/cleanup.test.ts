@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
 import { runnerValues } from '../testing/compare.js';
 import { assertValid, f32, nodeRunner, nodesOf, runOnce } from '../testing/harness.js';
-import type { RunnerFeeds } from '../runner.js';
+import type { RunnerFeeds } from '@onnx-forge/core';
 import { foldCasts, isExactCast } from './cast-fold.js';
 import { eliminateDeadCode } from './dead-code.js';
 import { removeIdentities } from './identity.js';

@@ -6,6 +6,7 @@ import {
   type TensorProto, type UnknownType,
 } from '@onnx-forge/core';
 import { upgradeOpset } from '../opset/upgrade-opset.js';
+import { checkNodeList, checkOpList } from '../options/model-lists.js';
 import { CONTROL_FLOW_OPS, inputSlot, opSignature, outputSlot, type OpSignature } from '../tables/op-signatures.js';
 import { fp16KernelVerdict } from '../tables/fp16-support.js';
 import { tensorToFloat16, type ClampLimits } from './float16-data.js';
@@ -150,6 +151,10 @@ function modelWeightBytes(model: Model): number {
  */
 export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, sink?: Partial<Fp16Sink>): Fp16Report {
   const opts = resolveFp16Options(options);
+  checkOpList(model, 'fp16', 'blockOps', opts.blockOps);
+  checkOpList(model, 'fp16', 'includeOps', opts.includeOps);
+  checkNodeList(model, 'fp16', 'blockNodes', opts.blockNodes);
+  checkNodeList(model, 'fp16', 'includeNodes', opts.includeNodes);
   const report: Fp16Report = {
     nodesConverted: 0, nodesKept: 0, nodesUnchanged: 0, castsAdded: 0, castsRemoved: 0, castsRetargeted: 0,
     initializersConverted: 0, initializersKept: 0, initializersStored: 0, bytesStoredFp16: 0, constantsDuplicated: 0, valuesClampedHigh: 0, valuesClampedLow: 0,
@@ -160,7 +165,7 @@ export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, 
   if (opset !== undefined && opset < FP16_MIN_OPSET) {
     // Cast-1 names its target type with a string and onnxruntime has no kernel for it, so no Cast this
     // pass adds could load; opset 7 also brings numpy broadcasting to the ops that get Casts.
-    const up = upgradeOpset(model, FP16_UPGRADE_OPSET, { passName: 'fp16', ...out, signal: undefined, service: () => undefined }, { statPrefix: 'opset ' });
+    const up = upgradeOpset(model, FP16_UPGRADE_OPSET, { passName: 'fp16', ...out, signal: undefined, service: () => { throw new ForgeError(ForgeErrorCode.INTERNAL, 'the opset upgrade asked fp16 for a service'); } }, { statPrefix: 'opset ' });
     out.warn(`the model imported ai.onnx opset ${opset}; float16 Casts need opset 6 or later, so it was upgraded to ${FP16_UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
   }
   const types = inferElemTypes(model);

@@ -1,7 +1,7 @@
 import { ForgeErrorCode, Model, ModelBuilder, PassManager, cosineSimilarity } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
-import type { RunnerFeeds } from '../runner.js';
+import type { RunnerFeeds } from '@onnx-forge/core';
 import { autoMixedPrecision } from './fp16-auto.js';
 import { convertToFp16 } from './convert-to-fp16.js';
 import { BACKENDS, assertValid, f32, nodeRunner, runOnce, seeded } from '../testing/harness.js';
@@ -104,9 +104,17 @@ describe('fp16-auto', () => {
   });
 
   it.each([
-    ['no runner', { samples: samples(1, 1) }, ForgeErrorCode.INVALID_OPTIONS, /needs a runner/],
-    ['no samples', { runner: nodeRunner }, ForgeErrorCode.BAD_SAMPLES, /needs sample inputs/],
-    ['empty samples', { runner: nodeRunner, samples: [] }, ForgeErrorCode.BAD_SAMPLES, /needs sample inputs/],
+    ['no runner', { samples: samples(1, 1) }, /pass "fp16-auto" needs the "runner" service/],
+    ['no samples', { runner: nodeRunner }, /pass "fp16-auto" needs the "samples" service/],
+    ['a runner that is none', { runner: {}, samples: samples(1, 1) }, /"runner" service .* but the value given is not one/],
+  ] as const)('%s: refused before anything runs, naming the service', async (_label, services, message) => {
+    const pm = new PassManager({ registry: createBuiltinRegistry(), services });
+    pm.addPipeline('fp16-auto');
+    await expect(pm.run(cancelling())).rejects.toMatchObject({ code: ForgeErrorCode.MISSING_SERVICE, message: expect.stringMatching(message) });
+  });
+
+  it.each([
+    ['empty samples', { runner: nodeRunner, samples: [] }, ForgeErrorCode.BAD_SAMPLES, /gave none/],
     ['samples that do not fit', { runner: nodeRunner, samples: [{ y: f32([1], [1]) }] }, ForgeErrorCode.BAD_SAMPLES, /sample failed/],
   ] as const)('%s: a clear error', async (_label, services, code, message) => {
     const pm = new PassManager({ registry: createBuiltinRegistry(), services });

@@ -1,10 +1,10 @@
-import { DataType, ForgeError, ForgeErrorCode, Model, definePass, float32ArrayToFloat16, type OptionSpecs, type PassContext } from '@onnx-forge/core';
-import { RUNNER_SERVICE, type ModelRunner, type RunnerFeeds } from '../runner.js';
+import { DataType, ForgeError, ForgeErrorCode, Model, RUNNER, SAMPLES, definePass, float32ArrayToFloat16, type OptionSpecs, type PassContext } from '@onnx-forge/core';
+import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { DIFFERENCE_METRICS, type DifferenceMetric } from '../precision/output-difference.js';
 import { addedError, nameNodes, searchMixedPrecision, type PrecisionSearchResult } from '../precision/precision-search.js';
-import { collectSamples, SAMPLES_SERVICE } from '../precision/samples-service.js';
+import { collectSamples } from '../precision/samples-service.js';
 import { convertToFp16, type Fp16Report, type Fp16Sink } from './convert-to-fp16.js';
-import { FP16_OPTION_SPECS, type Fp16Options } from './fp16-options.js';
+import { FP16_OPTION_SPECS, checkFp16Options, type Fp16Options } from './fp16-options.js';
 
 /** How output differences are measured (per output, per sample; the worst counts). */
 export const FP16_AUTO_METRICS = DIFFERENCE_METRICS;
@@ -136,15 +136,13 @@ export const fp16AutoPass = definePass<Fp16AutoOptions>({
   name: 'fp16-auto',
   description: 'mixed precision by search: the most nodes in float16 with outputs within tolerance of float32 on every sample',
   options: FP16_AUTO_OPTION_SPECS,
+  check: checkFp16Options,
+  services: [RUNNER, SAMPLES],
   async run(model, options, ctx) {
-    const runner = ctx.service<ModelRunner>(RUNNER_SERVICE);
-    if (!runner) {
-      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'fp16-auto needs a runner to try candidates: new PassManager({ services: { runner: new OrtRunner() } }) (OrtRunner from @onnx-forge/runtime)');
-    }
-    const samples = await collectSamples(ctx.service(SAMPLES_SERVICE));
+    const samples = await collectSamples(ctx.service(SAMPLES));
     if (!samples.length) {
-      throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'fp16-auto needs sample inputs to judge candidates: pass services: { samples: [feeds, ...] } (an array or iterable of input feeds)');
+      throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'fp16-auto needs sample inputs to judge candidates, and the samples service gave none');
     }
-    await autoMixedPrecision(model, runner, samples, options, ctx);
+    await autoMixedPrecision(model, ctx.service(RUNNER), samples, options, ctx);
   },
 });

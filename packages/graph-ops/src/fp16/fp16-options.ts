@@ -1,4 +1,5 @@
 import { ForgeError, ForgeErrorCode, FLOAT16_MAX, FLOAT16_MIN_SUBNORMAL, type OptionSpecs } from '@onnx-forge/core';
+import { contradiction } from '../options/model-lists.js';
 import { FP16_TARGETS, type Fp16Target } from '../tables/fp16-support.js';
 
 export interface Fp16Options {
@@ -63,6 +64,11 @@ export const FP16_OPTION_SPECS: OptionSpecs<Fp16Options> = {
   },
 };
 
+/** Lists that cannot both name an entry (checked when the options are made). */
+export function checkFp16Options(o: Readonly<Fp16Options>): string | undefined {
+  return contradiction('blockOps', o.blockOps, 'includeOps', o.includeOps) ?? contradiction('blockNodes', o.blockNodes, 'includeNodes', o.includeNodes);
+}
+
 /** Fills in defaults and validates, as the pass factory does, for callers that skip the PassManager. */
 export function resolveFp16Options(given: Partial<Fp16Options> = {}): Fp16Options {
   const out: Record<string, unknown> = {};
@@ -82,6 +88,8 @@ export function resolveFp16Options(given: Partial<Fp16Options> = {}): Fp16Option
   if (!FP16_TARGETS.includes(o.target)) {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: option "target" must be one of ${FP16_TARGETS.join(', ')}, got ${JSON.stringify(o.target)}`, { details: { option: 'target' } });
   }
+  const clash = checkFp16Options(o);
+  if (clash) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: ${clash}`, { details: {} });
   if (o.minPositive >= o.maxFinite) {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: minPositive (${o.minPositive}) must be below maxFinite (${o.maxFinite})`, { details: { option: 'minPositive' } });
   }

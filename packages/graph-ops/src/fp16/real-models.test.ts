@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DataType, Model, Rng, cosineSimilarity, modelTensors, tensorByteSize, type ValueInfoProto } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
-import type { RunnerFeeds, RunnerTensor } from '../runner.js';
+import type { RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { convertToFp16 } from './convert-to-fp16.js';
 import type { Fp16Target } from '../tables/fp16-support.js';
 import { runnerValues } from '../testing/compare.js';

@@ -1,5 +1,5 @@
 import { float16BitsToFloat32 } from '@onnx-forge/core';
-import type { RunnerTensor } from '../runner.js';
+import type { RunnerTensor } from '@onnx-forge/core';
 
 /** Values of a runner tensor as numbers (float16 bits decoded, int64 through Number, strings kept). */
 export function runnerValues(t: RunnerTensor): (number | string)[] {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ForgeError, ForgeErrorCode, Model, checkModel, getOpSchema, isDefaultDomain } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
-import type { LoadedModel, ModelRunner, RunnerFeeds } from '../runner.js';
+import type { LoadedModel, ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { mismatch } from '../testing/compare.js';
 import { BACKENDS, nodeRunner } from '../testing/harness.js';
 import { NODE_TEST_ROOT, feedsFor, listNodeTests, loadNodeTest, protoToRunner, type NodeTestCase } from '../testing/onnx-node-suite.js';

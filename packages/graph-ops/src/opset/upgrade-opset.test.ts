@@ -1,10 +1,11 @@
 import {
+  definePass, runPass,
   DataType, ForgeErrorCode, Model, ModelBuilder, PassManager, attr, createNode, getOpSchema, isDefaultDomain, onnx, scalarTensor, tensorType,
   type FunctionProto,
 } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
-import type { RunnerFeeds, RunnerTensor } from '../runner.js';
+import type { RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { mismatch } from '../testing/compare.js';
 import { BACKENDS, assertValid, f32, nodeRunner, nodesOf, runOnce, seeded } from '../testing/harness.js';
 import { upgradeOpset } from './upgrade-opset.js';
@@ -689,21 +690,15 @@ describe('upgradeOpset', () => {
     expect(r.decisions[0]?.reason).toMatch(/training_mode=1 .*unread saved statistics sm, sv dropped/);
   });
 
-  it('prefixes its statistics when reporting into another pass (statPrefix)', () => {
+  it('prefixes its statistics when reporting into another pass (statPrefix)', async () => {
     const b = new ModelBuilder({ opset: 9 });
     b.output(b.op('TopK', [b.input('x', 'float32', [4])], { k: 2 }, { name: 'top', outputs: ['v', 'i'] }), 'float32', [2]);
-    const stats: Record<string, number | string> = {};
-    const decided: string[] = [];
-    const ctx = {
-      passName: 'quantize', signal: undefined, warn: () => {}, progress: () => {}, service: () => undefined,
-      count: (k: string, n = 1) => void (stats[k] = (Number(stats[k]) || 0) + n),
-      set: (k: string, v: number | string) => void (stats[k] = v),
-      decide: (_g: string, node: { name: string }, action: string) => void decided.push(`${node.name}:${action}`),
-    };
-    upgradeOpset(b.build(), 13, ctx, { statPrefix: 'opset ' });
-    expect(stats).toMatchObject({ 'opset status': 'upgraded', 'opset fromOpset': 9, 'opset nodesUpgraded': 1, 'opset rewritten TopK-10': 1 });
-    expect(Object.keys(stats).every((k) => k.startsWith('opset '))).toBe(true);
-    expect(decided).toEqual(['top:upgraded']);
+    // A pass that upgrades the model inside its own run, as quantize does.
+    const host = definePass({ name: 'host', description: 'test', options: {}, run: (model, _o, ctx) => void upgradeOpset(model, 13, ctx, { statPrefix: 'opset ' }) });
+    const report = await runPass(host(), b.build(), { check: false });
+    expect(report.stats).toMatchObject({ 'opset status': 'upgraded', 'opset fromOpset': 9, 'opset nodesUpgraded': 1, 'opset rewritten TopK-10': 1 });
+    expect(Object.keys(report.stats).every((k) => k.startsWith('opset '))).toBe(true);
+    expect(report.decisions.map((d) => `${d.node}:${d.action}`)).toEqual(['top:upgraded']);
   });
 
   it('upgrades a model-local function that imports an older ai.onnx (constants become Constant nodes)', async () => {

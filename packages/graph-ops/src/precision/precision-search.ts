@@ -1,5 +1,5 @@
 import { DataType, ForgeError, ForgeErrorCode, inferElemTypes, onnx, tensorElemType, tensorType, type Model, type NodeProto } from '@onnx-forge/core';
-import type { LoadedModel, ModelRunner, RunnerFeeds, RunnerTensor } from '../runner.js';
+import type { LoadedModel, ModelRunner, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { runnerValues } from '../fp16/runner-values.js';
 import { outputDifference, type DifferenceMetric } from './output-difference.js';
 

@@ -1,9 +1,6 @@
-import type { RunnerFeeds } from '../runner.js';
+import type { RunnerFeeds } from '@onnx-forge/core';
 
-/** The service under which the PassManager hands sample inputs to passes that run models. */
-export const SAMPLES_SERVICE = 'samples';
-
-/** Sample feeds from an array, an iterable or an async iterable (anything else gives none). */
+/** Sample feeds from an array, an iterable or an async iterable (anything else gives none), read into an array. */
 export async function collectSamples(source: unknown): Promise<RunnerFeeds[]> {
   if (Array.isArray(source)) return source as RunnerFeeds[];
   if (source && typeof (source as AsyncIterable<RunnerFeeds>)[Symbol.asyncIterator] === 'function') {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import type { ModelRunner, RunnerFeeds } from '../runner.js';
+import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { quantizeDynamic } from './int8-dynamic.js';
 import { quantizeStatic } from './int8-static.js';
 import { QUANT_TARGETS } from './target-forms.js';

@@ -2,7 +2,7 @@ import { PassManager, cosineSimilarity, type Model } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
-import type { ModelRunner, RunnerFeeds } from '../runner.js';
+import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { seededFeeds } from '../samples/seeded-feeds.js';
 import { ORT_BACKENDS, load } from '../testing/ort-sessions.js';
 import { gemmLstmCell, sigmoidSegmentation } from '../testing/precision-models.js';

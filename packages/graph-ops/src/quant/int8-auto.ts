@@ -1,10 +1,11 @@
-import { ForgeError, ForgeErrorCode, definePass, type Model, type OptionSpecs, type PassContext } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, definePass, type Model, type OptionSpecs, type PassContext } from '@onnx-forge/core';
 import { addedError, nameNodes, searchMixedPrecision } from '../precision/precision-search.js';
-import { collectSamples, SAMPLES_SERVICE } from '../precision/samples-service.js';
-import { RUNNER_SERVICE, type ModelRunner, type RunnerFeeds } from '../runner.js';
+import { collectSamples } from '../precision/samples-service.js';
+import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { quantizeDynamic, runDynamic } from './int8-dynamic.js';
 import { quantizeStatic, runStatic } from './int8-static.js';
 import { quantOptionSpecs, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
+import { checkQuantOptions } from './quant-options.js';
 import { recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
 import { assertValid, buildReport } from './quant-run.js';
 
@@ -143,11 +144,11 @@ export const int8Auto = definePass<Int8AutoOptions>({
   name: 'int8-auto',
   description: 'INT8 with an accuracy guard: nodes whose quantization drops an output below the cosine tolerance stay float32',
   options: INT8_AUTO_OPTION_SPECS,
+  check: checkQuantOptions,
+  services: [RUNNER, SAMPLES],
   async run(model, options, ctx) {
-    const runner = ctx.service<ModelRunner>(RUNNER_SERVICE);
-    if (!runner) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'int8-auto needs a runner to compare candidates with float32: new PassManager({ services: { runner: new OrtRunner() } })');
-    const samples = await collectSamples(ctx.service(SAMPLES_SERVICE));
-    if (!samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'int8-auto needs sample inputs: pass services: { samples: [feeds, ...] }');
-    await autoQuantize(model, runner, samples, options, ctx);
+    const samples = await collectSamples(ctx.service(SAMPLES));
+    if (!samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'int8-auto needs sample inputs to compare against float32, and the samples service gave none');
+    await autoQuantize(model, ctx.service(RUNNER), samples, options, ctx);
   },
 });

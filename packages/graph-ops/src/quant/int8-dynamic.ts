@@ -1,6 +1,6 @@
 import { ForgeError, ForgeErrorCode, definePass, type Model, type PassContext } from '@onnx-forge/core';
 import { dynamicConv, dynamicGemm, dynamicMatMul } from './dynamic-rewrites.js';
-import { quantOptionSpecs, type DynamicQuantOptions, type QuantOptions } from './quant-options.js';
+import { checkQuantOptions, quantOptionSpecs, type DynamicQuantOptions, type QuantOptions } from './quant-options.js';
 import { recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
 import { admitNode, assertValid, buildReport, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
 import { QuantSession } from './quant-session.js';
@@ -15,6 +15,7 @@ export const int8Dynamic = definePass<DynamicQuantOptions>({
   name: 'int8-dynamic',
   description: 'INT8 dynamic quantization: 8-bit weights for MatMul/Gemm/Conv/Gather, activations quantized at run time',
   options: quantOptionSpecs,
+  check: checkQuantOptions,
   run: (model, options, ctx) => {
     runDynamic(model, options, ctx);
   },

@@ -1,7 +1,7 @@
 import { DataType, ForgeErrorCode, PassManager, Rng, attr, cnn, mlp, transformerEncoder } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
-import type { ModelRunner, RunnerFeeds } from '../runner.js';
+import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { int8Static, quantizeStatic } from './int8-static.js';
 import type { StaticQuantOptions } from './quant-options.js';
 import { modelInputSpecs } from './samples/validate-feeds.js';
@@ -141,13 +141,12 @@ describe('int8-static bad input', () => {
 
   it('in a pipeline without a runner or samples, fails naming the missing service', async () => {
     await expect(new PassManager().add(int8Static()).run(model())).rejects.toMatchObject({
-      code: ForgeErrorCode.PASS_FAILED,
-      details: expect.objectContaining({ innerCode: ForgeErrorCode.INVALID_OPTIONS }),
-      message: expect.stringMatching(/needs a model runner/),
+      code: ForgeErrorCode.MISSING_SERVICE,
+      message: expect.stringMatching(/pass "int8-static" needs the "runner" service .*; pass "int8-static" needs the "samples" service/),
     });
     await expect(new PassManager({ services: { runner } }).add(int8Static()).run(model())).rejects.toMatchObject({
-      details: expect.objectContaining({ innerCode: ForgeErrorCode.BAD_SAMPLES }),
-      message: expect.stringMatching(/needs calibration samples/),
+      code: ForgeErrorCode.MISSING_SERVICE,
+      message: expect.stringMatching(/needs the "samples" service \(sample inputs/),
     });
   });
 

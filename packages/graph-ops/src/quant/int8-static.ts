@@ -1,15 +1,14 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, attrInt, definePass, nodeLabel,
-  type Graph, type Model, type NodeProto, type PassContext,
+  DataType, ForgeError, ForgeErrorCode, RUNNER, SAMPLES, attrInt, definePass, nodeLabel,
+  type Graph, type Model, type ModelRunner, type NodeProto, type PassContext, type SampleSource,
 } from '@onnx-forge/core';
-import { RUNNER_SERVICE, type ModelRunner } from '../runner.js';
-import { SAMPLES_SERVICE } from '../precision/samples-service.js';
-import { collectRanges, type SampleSource } from './calibration/collect-ranges.js';
+import { collectRanges } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
 import { admitNode, assertValid, buildReport, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
 import { feedsLog } from './log-sensitivity.js';
 import { zeroPointArray } from './quant-graph.js';
-import { staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
+import { checkQuantOptions, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
+
 import { computeQuantParams, quantType, type QuantParams } from './quant-params.js';
 import { recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
 import { QuantSession, type ActivationQ } from './quant-session.js';
@@ -17,8 +16,6 @@ import { modelInputSpecs } from './samples/validate-feeds.js';
 import { planStatic, type StaticPlan } from './static-plan.js';
 import { quantizeGather, quantizeRecurrent, weightOnly } from './weight-forms.js';
 import { quantizeBias } from './weight-quantizer.js';
-
-export { SAMPLES_SERVICE };
 
 /**
  * `int8-static`: QDQ quantization calibrated on sample inputs. Activations entering (and leaving)
@@ -30,16 +27,10 @@ export const int8Static = definePass<StaticQuantOptions>({
   name: 'int8-static',
   description: 'INT8 static quantization (QDQ) calibrated by MinMax, Percentile or Entropy on sample inputs',
   options: staticOptionSpecs,
+  check: checkQuantOptions,
+  services: [RUNNER, SAMPLES],
   run: async (model, options, ctx) => {
-    const runner = ctx.service<ModelRunner>(RUNNER_SERVICE);
-    if (!runner || typeof runner.load !== 'function') {
-      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'int8-static needs a model runner to calibrate: pass services: { runner: new OrtRunner() } (from @onnx-forge/runtime) to the PassManager');
-    }
-    const samples = ctx.service<SampleSource>(SAMPLES_SERVICE);
-    if (!samples || (typeof (samples as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (samples as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
-      throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'int8-static needs calibration samples: pass services: { samples } with an array or async iterable of input feeds (see loadSamples)');
-    }
-    await runStatic(model, options, ctx, runner, samples);
+    await runStatic(model, options, ctx, ctx.service(RUNNER), ctx.service(SAMPLES));
   },
 });
 
@@ -251,7 +242,7 @@ function applyPlans(s: QuantSession, plans: StaticPlan[], ranges: Map<string, Ca
  */
 export async function quantizeStatic(model: Model, runner: ModelRunner, samples: SampleSource, options: Partial<StaticQuantOptions> = {}): Promise<QuantReport> {
   const instance = int8Static(options);
-  const ctx = recordingContext('int8-static', { [RUNNER_SERVICE]: runner, [SAMPLES_SERVICE]: samples });
+  const ctx = recordingContext('int8-static', { [RUNNER.name]: runner, [SAMPLES.name]: samples });
   const started = performance.now();
   const before = tensorBytes(model);
   const s = await runStatic(model, instance.options, ctx, runner, samples);

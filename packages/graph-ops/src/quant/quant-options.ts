@@ -1,4 +1,5 @@
 import type { OptionSpecs } from '@onnx-forge/core';
+import { contradiction } from '../options/model-lists.js';
 import { INT8_ISAS, type Int8Isa } from './isa-forms.js';
 import { QUANT_TARGETS, type QuantTarget } from './target-forms.js';
 
@@ -76,7 +77,7 @@ export const quantOptionSpecs: OptionSpecs<QuantOptions> = {
     description: 'CPUs the model must stay accurate on: portable (any), avx2 or avx512 (x86 without VNNI), vnni, arm64',
   },
   ops: { type: 'string[]', default: [...DEFAULT_OPS], description: `op types to quantize (${QUANTIZABLE_OPS.join(', ')})`, validate: opsValidate },
-  excludeOps: { type: 'string[]', default: [], description: 'op types to leave in float' },
+  excludeOps: { type: 'string[]', default: [], description: 'op types to leave in float', validate: opsValidate },
   nodes: { type: 'string[]', default: [], description: 'only quantize these nodes (by name) when not empty' },
   excludeNodes: { type: 'string[]', default: [], description: 'nodes (by name) to leave in float' },
   target: {
@@ -111,3 +112,11 @@ export const staticOptionSpecs: OptionSpecs<StaticQuantOptions> = {
     validate: (v) => (v > 0 ? undefined : 'must be positive'),
   },
 };
+
+/**
+ * Lists that cannot both name an entry (checked when the options are made). `ops` and `excludeOps` may
+ * overlap: excluding from the default op list is their purpose.
+ */
+export function checkQuantOptions(o: Readonly<QuantOptions>): string | undefined {
+  return contradiction('nodes', o.nodes, 'excludeNodes', o.excludeNodes);
+}

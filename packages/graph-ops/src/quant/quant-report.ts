@@ -1,6 +1,6 @@
 import {
   DataType, modelTensors, nodeLabel, tensorByteSize,
-  type Graph, type Model, type NodeDecision, type NodeProto, type PassContext, type UnknownType,
+  type Graph, type Model, type NodeDecision, type NodeProto, type PassContext, type ServiceKey, type UnknownType,
 } from '@onnx-forge/core';
 
 /** How much of the MatMul/Conv/Gemm weights the pass quantized. */
@@ -193,6 +193,6 @@ export function recordingContext(passName: string, services: Record<string, unkn
     },
     progress: () => {},
     signal,
-    service: <T>(name: string) => services[name] as T | undefined,
+    service: <T>(key: ServiceKey<T>) => services[key.name] as T,
   };
 }

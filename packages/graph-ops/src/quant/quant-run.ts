@@ -4,6 +4,7 @@ import {
 } from '@onnx-forge/core';
 import { INT8_METADATA } from './isa-forms.js';
 import { floatTensorNotes, type recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
+import { checkNodeList } from '../options/model-lists.js';
 import { selectNode } from './node-selection.js';
 import { findConstant } from './quant-graph.js';
 import type { QuantOptions } from './quant-options.js';
@@ -76,6 +77,8 @@ function hasCandidate(model: Model, options: QuantOptions): boolean {
  * then leaves the model exactly as it was.
  */
 export function nothingToQuantize(model: Model, options: QuantOptions, ctx: PassContext, pass: string): boolean {
+  checkNodeList(model, pass, 'nodes', options.nodes);
+  checkNodeList(model, pass, 'excludeNodes', options.excludeNodes);
   if (hasCandidate(model, options)) return false;
   const already = quantizedOps(model);
   const ops = options.ops.filter((o) => !options.excludeOps.includes(o));

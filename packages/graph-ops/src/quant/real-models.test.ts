@@ -1,7 +1,7 @@
 import { Rng, cosineSimilarity, readModel, type Model } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelRunner, RunnerFeeds } from '../runner.js';
+import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { quantizeDynamic } from './int8-dynamic.js';
 import { quantizeStatic } from './int8-static.js';
 import { DEFAULT_OPS, type QuantOptions } from './quant-options.js';

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, Rng, float32ArrayToFloat16, tensorDims, type Graph, type Model } from '@onnx-forge/core';
-import type { RunnerFeeds, RunnerTensor } from '../runner.js';
+import type { RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { modelInputSpecs } from '../quant/samples/validate-feeds.js';
 
 export interface SeededFeedsOptions {

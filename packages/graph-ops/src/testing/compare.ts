@@ -1,5 +1,5 @@
 import { cosineSimilarity } from '@onnx-forge/core';
-import type { RunnerTensor } from '../runner.js';
+import type { RunnerTensor } from '@onnx-forge/core';
 import { runnerValues } from '../fp16/runner-values.js';
 
 export { runnerValues };

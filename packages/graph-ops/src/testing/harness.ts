@@ -1,6 +1,6 @@
 import { Model, Rng, checkModel, type NodeProto } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
-import type { ModelRunner, RunnerTensor } from '../runner.js';
+import type { ModelRunner, RunnerTensor } from '@onnx-forge/core';
 
 /** onnxruntime-node (cpu) and onnxruntime-web (wasm, in Node), quiet. */
 export const BACKENDS: { name: 'node' | 'web'; runner: ModelRunner }[] = [

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { quantizeDynamic } from '../quant/int8-dynamic.js';
 import type { Int8Isa } from '../quant/isa-forms.js';
 import { exactDot, saturatingPairDot } from '../quant/saturation-check.js';
-import type { RunnerFeeds } from '../runner.js';
+import type { RunnerFeeds } from '@onnx-forge/core';
 import { QUANT_CASES, quantCaseFeeds, type QuantCase } from './quant-models.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DataType, FLOAT16_MAX, Model, checkModel, float16ArrayToFloat32, float32ArrayToFloat16 } from '@onnx-forge/core';
-import type { LoadedModel, ModelRunner } from '../runner.js';
+import type { LoadedModel, ModelRunner } from '@onnx-forge/core';
 import { mismatch } from './compare.js';
 import { feedsFor, listNodeTests, loadNodeTest, protoToRunner, type NodeTestCase } from './onnx-node-suite.js';
 

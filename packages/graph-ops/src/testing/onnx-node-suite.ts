@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { TensorProto } from '@onnx-forge/core';
 import { ONNX_TEST_DATA, listTestDirs, readTestDataSets, tensorToOrtArgs, type TestDataSet } from '@onnx-forge/core/testing';
-import type { RunnerDType, RunnerFeeds, RunnerTensor } from '../runner.js';
+import type { RunnerDType, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 
 /** Where Debian's `libonnx-testdata` installs the ONNX backend node tests. */
 export const NODE_TEST_ROOT = join(ONNX_TEST_DATA, 'node');

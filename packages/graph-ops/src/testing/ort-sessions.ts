@@ -2,7 +2,7 @@ import { Rng, cosineSimilarity } from '@onnx-forge/core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import type { SampleInputSpec } from '../quant/samples/validate-feeds.js';
-import type { RunnerFeeds, RunnerTensor } from '../runner.js';
+import type { RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import type { Loader } from './harness.js';
 
 /*

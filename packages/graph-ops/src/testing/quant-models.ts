@@ -1,5 +1,5 @@
 import { ModelBuilder, Rng, attr, cnn, mlp, transformerEncoder, type Model } from '@onnx-forge/core';
-import type { RunnerFeeds } from '../runner.js';
+import type { RunnerFeeds } from '@onnx-forge/core';
 import { modelInputSpecs } from '../quant/samples/validate-feeds.js';
 import { seededFeeds } from './ort-sessions.js';
 

@@ -1,5 +1,5 @@
 import { Rng } from '@onnx-forge/core';
-import type { RunnerFeeds } from '../runner.js';
+import type { RunnerFeeds } from '@onnx-forge/core';
 import type { TestSession } from './ort-sessions.js';
 
 /**

@@ -1,10 +1,9 @@
 import { DataType, ForgeError, ForgeErrorCode, onnx, tensorType, type Model } from '@onnx-forge/core';
-import type { LoadedModel, ModelRunner, RunnerFeeds } from '../../runner.js';
+import type { LoadedModel, ModelRunner, RunnerFeeds, SampleSource } from '@onnx-forge/core';
 import { validateFeeds, type SampleInputSpec } from '../samples/validate-feeds.js';
 import { createCollector, type CalibratedRange, type CollectorOptions, type RangeCollector } from './range-collector.js';
 
 /** Calibration batches: an array, or any (async) iterable, so samples can stream from disk. */
-export type SampleSource = Iterable<RunnerFeeds> | AsyncIterable<RunnerFeeds>;
 
 export interface CollectRangesOptions extends CollectorOptions {
   /** Bound on the bytes of activations fetched by one run; larger sets are fetched in groups. */

@@ -2,7 +2,7 @@ import {
   DataType, ForgeError, ForgeErrorCode, Model, decodeTensor, dtypeName, errorMessage, float32ToFloat16Bits, isForgeError,
   tensorDims, tensorToArray, type TensorProto, type TypedArray,
 } from '@onnx-forge/core';
-import type { RunnerDType, RunnerFeeds, RunnerTensor } from '../../runner.js';
+import type { RunnerDType, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { parseNpy } from './parse-npy.js';
 import { modelInputSpecs, validateFeeds, type SampleInputSpec } from './validate-feeds.js';
 

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, type TypedArray } from '@onnx-forge/core';
-import type { RunnerDType, RunnerTensor } from '../../runner.js';
+import type { RunnerDType, RunnerTensor } from '@onnx-forge/core';
 
 const DESCR: Record<string, { type: RunnerDType; bytes: number; ctor: new (n: number) => TypedArray }> = {
   f4: { type: 'float32', bytes: 4, ctor: Float32Array },

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, dtypeName, type Model } from '@onnx-forge/core';
-import type { RunnerDType, RunnerFeeds } from '../../runner.js';
+import type { RunnerDType, RunnerFeeds } from '@onnx-forge/core';
 
 /** What a model expects for one input: element type and shape (numbers fixed, strings/null free). */
 export interface SampleInputSpec {

@@ -1,9 +1,9 @@
-import type { TypedArray } from '@onnx-forge/core';
+import type { TypedArray } from '../dtype.js';
 
 /**
- * How graph-ops executes candidate models (fp16-auto search, INT8 calibration) without importing a
- * runtime: the caller passes an implementation (`@onnx-forge/runtime` provides one over
- * onnxruntime-node and onnxruntime-web) as the `runner` service of the PassManager.
+ * How passes execute models (fp16-auto and int8-auto searches, INT8 calibration) without importing a
+ * runtime: the caller provides an implementation as the RUNNER service (`@onnx-forge/runtime`'s
+ * OrtRunner runs onnxruntime-node or onnxruntime-web). Defined here, once, for both sides.
  */
 
 /** Element type names as onnxruntime spells them. */
@@ -33,5 +33,5 @@ export interface ModelRunner {
   load(model: Uint8Array): Promise<LoadedModel>;
 }
 
-/** The name under which passes look the runner up in the PassManager services. */
-export const RUNNER_SERVICE = 'runner';
+/** Sample inputs: an array, or an iterable or async iterable of feeds (read as they are needed). */
+export type SampleSource = readonly RunnerFeeds[] | Iterable<RunnerFeeds> | AsyncIterable<RunnerFeeds>;

@@ -1,0 +1,49 @@
+import type { Model } from '@onnx-forge/core';
+import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
+import { runnerValues } from '../fp16/runner-values.js';
+import { runSamples } from './precision-search.js';
+import { outputDifference } from './output-difference.js';
+
+/** How one output of a candidate compares with the reference, worst over the samples. */
+export interface OutputAgreement {
+  /** Smallest cosine similarity (1 - cosine difference; -Infinity when NaN/Inf appeared where the reference has finite values). */
+  cosine: number;
+  maxAbs: number;
+  /** Values that are NaN or infinite in the candidate where the reference's are finite (summed over samples). */
+  nonFinite: number;
+}
+
+/**
+ * Runs `reference` and `candidate` on the same samples and compares every output of the reference:
+ * cosine similarity, largest absolute difference and values that became NaN/Inf. Float16 outputs are
+ * decoded; a candidate that takes float16 inputs gets them from `feedsFor`.
+ */
+export async function compareModels(
+  runner: ModelRunner,
+  reference: Model,
+  candidate: Model,
+  samples: readonly RunnerFeeds[],
+  feedsFor: (m: Model, f: RunnerFeeds) => RunnerFeeds = (_m, f) => f,
+): Promise<Record<string, OutputAgreement>> {
+  const ref = await runSamples('compare', runner, reference, samples, 'the reference model');
+  const got = await runSamples('compare', runner, candidate, samples.map((s) => feedsFor(candidate, s)), 'the candidate model');
+  const out: Record<string, OutputAgreement> = {};
+  for (const name of reference.graph.outputNames()) {
+    const a: OutputAgreement = { cosine: 1, maxAbs: 0, nonFinite: 0 };
+    for (let s = 0; s < samples.length; s++) {
+      const r = ref[s]?.[name];
+      const g = got[s]?.[name];
+      if (!r || !g) {
+        a.cosine = -Infinity;
+        continue;
+      }
+      const rv = runnerValues(r) as number[];
+      const gv = runnerValues(g) as number[];
+      for (let i = 0; i < rv.length; i++) if (Number.isFinite(rv[i]) && !Number.isFinite(gv[i])) a.nonFinite++;
+      a.cosine = Math.min(a.cosine, 1 - outputDifference('cosine', rv, gv));
+      a.maxAbs = Math.max(a.maxAbs, outputDifference('max-abs', rv, gv));
+    }
+    out[name] = a;
+  }
+  return out;
+}
