@@ -4,6 +4,7 @@ import type { ProviderConfig } from './backend.js';
 import { type CreateSessionOptions, CREATE_OPTION_KEYS, validateProviders } from './create-session.js';
 import { Emitter } from './emitter.js';
 import { checkOutputNames, prepareFeeds } from './feeds.js';
+import { onAbort } from './abort-listeners.js';
 import { cancelled, newSessionId } from './local-session.js';
 import { type ModelSource, type ModelVariants, isModelVariants, normalizeModel } from './model-source.js';
 import { type FromWorker, type ToWorker, type WireTensor, type WorkerReady, type WorkerSessionOptions, fromWireError, transferList } from './pool-protocol.js';
@@ -373,7 +374,7 @@ export class PoolSession implements Session {
     return new Promise<Outputs>((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.config.timeoutMs;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = () => this.abandon(job, cancelled(options.signal as AbortSignal));
+      let unsubscribe: (() => void) | undefined;
       const job: Job = {
         id: ++this.nextJob,
         names,
@@ -388,7 +389,7 @@ export class PoolSession implements Session {
         reject,
         cleanup: () => {
           if (timer) clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
+          unsubscribe?.();
         },
       };
       if (timeoutMs !== undefined) {
@@ -396,7 +397,8 @@ export class PoolSession implements Session {
           this.abandon(job, new ForgeError(ForgeErrorCode.TIMEOUT, `run did not finish within ${timeoutMs} ms (${job.worker ? 'it was running' : 'it was still queued'})`, { details: { timeoutMs, queued: !job.worker } }));
         }, timeoutMs);
       }
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const signal = options.signal;
+      if (signal) unsubscribe = onAbort(signal, () => this.abandon(job, cancelled(signal)));
       this.queue.push(job);
       this.dispatch();
     });
