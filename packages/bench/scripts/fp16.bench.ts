@@ -58,7 +58,7 @@ async function scenario(name: string, args: string[]): Promise<void> {
       const t0 = performance.now();
       const m = await readModel(model);
       const t1 = performance.now();
-      const report = convertToFp16(m, { keepIoTypes: true });
+      const report = await convertToFp16(m, { keepIoTypes: true });
       const t2 = performance.now();
       const written = await writeModel(m, out);
       const t3 = performance.now();
@@ -99,7 +99,7 @@ async function scenario(name: string, args: string[]): Promise<void> {
     }
     case 'convert-cpu': {
       const m = await readModel(model);
-      const report = convertToFp16(m, { keepIoTypes: true, target: 'cpu' });
+      const report = await convertToFp16(m, { keepIoTypes: true, target: 'cpu' });
       const written = await writeModel(m, out);
       reportResult({ bytesIn: statSync(model).size, bytesOut: written.bytes, nodesConverted: report.nodesConverted, initializersStored: report.initializersStored, bytesStoredFp16: report.bytesStoredFp16 });
       return;

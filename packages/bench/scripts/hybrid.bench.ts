@@ -39,28 +39,28 @@ const SMALL_MLP = [128, 256, 256, 10];
 /** The batching MLP: wide layers, so that one [32, n] GEMM is far cheaper than 32 [1, n] ones. */
 const WIDE_MLP = [512, 1024, 1024, 16];
 
-function cached(name: string, make: () => Model): string {
+async function cached(name: string, make: () => Model | Promise<Model>): Promise<string> {
   const file = join(BENCH_CACHE, 'hybrid', name);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(`${file}.tmp`, make().encode());
+    writeFileSync(`${file}.tmp`, (await make()).encode());
     renameSync(`${file}.tmp`, file);
   }
   return file;
 }
 
-function encoderVariants(): { fp32: string; fp16: string; int8: string } {
+async function encoderVariants(): Promise<{ fp32: string; fp16: string; int8: string }> {
   const tag = `encoder-L${ENCODER.layers}-H${ENCODER.hidden}-seed${ENCODER.seed}`;
   return {
-    fp32: cached(`${tag}.onnx`, () => transformerEncoder(ENCODER)),
-    fp16: cached(`${tag}.fp16.onnx`, () => {
+    fp32: await cached(`${tag}.onnx`, () => transformerEncoder(ENCODER)),
+    fp16: await cached(`${tag}.fp16.onnx`, async () => {
       const m = transformerEncoder(ENCODER);
-      convertToFp16(m, { keepIoTypes: true, target: 'cpu' });
+      await convertToFp16(m, { keepIoTypes: true, target: 'cpu' });
       return m;
     }),
-    int8: cached(`${tag}.int8.onnx`, () => {
+    int8: await cached(`${tag}.int8.onnx`, async () => {
       const m = transformerEncoder(ENCODER);
-      quantizeDynamic(m, { target: 'cpu' });
+      await quantizeDynamic(m, { target: 'cpu' });
       return m;
     }),
   };
@@ -142,7 +142,7 @@ async function scenario(name: string, args: string[]): Promise<void> {
   switch (name) {
     case 'variants': {
       const count = Number(args[0]);
-      const files = encoderVariants();
+      const files = await encoderVariants();
       const backends: Backend[] = [];
       for (const [precision, file] of Object.entries(files)) backends.push(sessionBackend(precision, await createSession(file), { sizeBytes: statSync(file).size }));
       const model = new HybridModel({ name: 'encoder', backends, reference: 'fp32', policy: 'auto', random: seededRandom(1) });
@@ -256,7 +256,7 @@ async function main(): Promise<void> {
   const iso = <T extends Record<string, unknown>>(name: string, args: string[] = []) => runIsolated<T>(SCRIPT, ['--scenario', name, ...args], { timeoutMs: 900_000 });
   out(`cpu: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, node ${process.version}, load average ${loadavg().map((l) => fmt(l, 2)).join(' ')}`);
 
-  encoderVariants();
+  await encoderVariants();
   type Variants = { summary: string; settledOn: string; firstInt8Request: number; int8ShareOfLast100: number; switches: SwitchEvent[]; stats: { backends: Record<string, { meanMs?: number; p50Ms?: number; accuracy: { worstCosine?: number } }> } };
   const variants = await iso<Variants>('variants', [String(o.requests)]);
   out(`\nvariants: transformer ${ENCODER.layers} layers, hidden ${ENCODER.hidden}, sequence ${SEQUENCE}; ${o.requests} requests one at a time, policy auto, reference fp32`);

@@ -73,7 +73,7 @@ async function prepare(): Promise<void> {
     for (const f of FORMS.filter((x) => x.model === which)) {
       const m = fp32.clone();
       if (f.mode === 'static') await quantizeStatic(m, runner, [1, 2, 3, 4].map((s) => feeds(fp32, which, s)), f.options);
-      else quantizeDynamic(m, f.options);
+      else await quantizeDynamic(m, f.options);
       writeFileSync(file(f.name), m.encode());
     }
   }

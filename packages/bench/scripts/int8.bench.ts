@@ -42,7 +42,7 @@ async function scenario(name: string, args: string[]): Promise<void> {
     const t0 = performance.now();
     const m = await readModel(model);
     const t1 = performance.now();
-    const report = quantizeDynamic(m);
+    const report = await quantizeDynamic(m);
     const t2 = performance.now();
     const written = await writeModel(m, out);
     const t3 = performance.now();

@@ -6,7 +6,8 @@ export type { DTypeName, TypedArray } from './dtype.js';
 
 export { decodeModel, encodeModel, encodeModelChunks, decodeTensor, encodeTensor, PROTOBUF_LIMIT } from './codec/codec.js';
 export type { DecodeOptions } from './codec/codec.js';
-export { readModel, writeModel, modelTensors } from './io/model-io.js';
+export { readModel, writeModel } from './io/model-io.js';
+export { modelTensors, modelWeightBytes } from './ir/model-tensors.js';
 export type { ReadModelOptions, WriteModelOptions, WriteModelResult, ExternalDataOptions } from './io/model-io.js';
 
 export { onnx } from './proto/onnx.js';
@@ -47,10 +48,12 @@ export type { CheckProblem, CheckResult } from './checker/problem.js';
 
 export { definePass } from './pass/define-pass.js';
 export type { PassSpec, PassFactory, AnyPassFactory, PassInstance, OptionSpec, OptionSpecs, OptionType } from './pass/define-pass.js';
-export type { PassContext, NodeDecision, PassProgress } from './pass/pass-context.js';
-export { nodeLabel } from './pass/pass-context.js';
+export type { PassContext, NodeDecision, PassRecord, PassContextOptions } from './pass/pass-context.js';
+export { createPassContext, mapDecisions } from './pass/pass-context.js';
+export type { PassEvent, PassProgress } from './pass/pass-events.js';
+export { nodeLabel } from './ir/node-label.js';
 export { PassManager } from './pass/pass-manager.js';
-export type { PassManagerOptions, PassReport, PipelineReport, PassEvent } from './pass/pass-manager.js';
+export type { PassManagerOptions, PassReport, PipelineReport } from './pass/pass-manager.js';
 export { INPUT_STAGE } from './pass/pass-manager.js';
 export { PassRegistry } from './pass/pass-registry.js';
 export { runPass } from './pass/run-pass.js';

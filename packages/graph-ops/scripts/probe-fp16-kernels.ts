@@ -163,7 +163,7 @@ async function child(runtime: Runtime): Promise<void> {
     const node = model.graph.nodes[0];
     if (!node) return false;
     const converted = model.clone();
-    const report = convertToFp16(converted, { keepIoTypes: false, target: 'any' });
+    const report = await convertToFp16(converted, { keepIoTypes: false, target: 'any' });
     const decision = report.decisions.find((d) => d.graph === 'main' && d.opType === node.opType && d.action === 'converted');
     if (!decision) return true;
     // float16 inputs of the converted model take the float32 feeds rounded to float16.

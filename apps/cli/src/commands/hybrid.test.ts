@@ -26,7 +26,7 @@ describe('onnx-forge hybrid', () => {
   beforeAll(async () => {
     await writeModel(mlp({ sizes: [32, 64, 5], seed: 8 }), file('mlp.onnx'));
     const q = mlp({ sizes: [32, 64, 5], seed: 8 });
-    quantizeDynamic(q);
+    await quantizeDynamic(q);
     await writeModel(q, file('mlp.int8.onnx'));
     // Same input and output as the MLP; the Reshape to [3, 7] cannot hold 32 values, so every run fails in onnxruntime.
     const b = new ModelBuilder({ graphName: 'fails_at_run' });

@@ -3,7 +3,7 @@ import { AttributeType } from '../ir/attributes.js';
 import type { Graph } from '../ir/graph.js';
 import { isDefaultDomain, type Model } from '../ir/model.js';
 import { toClampedNumber } from '../ir/int64.js';
-import { nodeLabel } from '../pass/pass-context.js';
+import { nodeLabel } from '../ir/node-label.js';
 import type { AttributeProto, NodeProto, TensorProto, TypeProto } from '../proto/types.js';
 import { CheckCode, type CheckProblem, type CheckResult } from './problem.js';
 import { checkTypes } from './type-check.js';

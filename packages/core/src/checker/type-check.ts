@@ -7,7 +7,7 @@ import { type ElemTypes, inferElemTypes } from '../infer/infer-elem-types.js';
 import { type ValueType, formatValueType, valueTypeOf } from '../infer/value-type.js';
 import { getOpSchema, knownDomains, opSchemaVersions } from '../ops/get-op-schema.js';
 import { canonicalDomain, paramAt, type FormalParam } from '../ops/op-schema.js';
-import { nodeLabel } from '../pass/pass-context.js';
+import { nodeLabel } from '../ir/node-label.js';
 import type { FunctionProto, NodeProto } from '../proto/types.js';
 import { CheckCode, type CheckProblem } from './problem.js';
 

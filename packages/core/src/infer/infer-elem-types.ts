@@ -4,7 +4,7 @@ import { toClampedNumber } from '../ir/int64.js';
 import { isDefaultDomain, type Model } from '../ir/model.js';
 import { getOpSchema } from '../ops/get-op-schema.js';
 import { canonicalDomain, paramAt, type OpSchema } from '../ops/op-schema.js';
-import { nodeLabel } from '../pass/pass-context.js';
+import { nodeLabel } from '../ir/node-label.js';
 import type { AttributeProto, FunctionProto, GraphProto, NodeProto } from '../proto/types.js';
 import { OUTPUT_RULES, type RuleContext } from './op-rules.js';
 import { type ValueType, formatValueType, sameValueType, tensorOf, valueTypeOf } from './value-type.js';

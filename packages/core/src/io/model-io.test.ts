@@ -16,7 +16,8 @@ import { onnx } from '../proto/onnx.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
 import { messageDiff } from '../testing/message-diff.js';
 import { type OrtValueArgs, ortValueDiff, seededInput } from '../testing/ort-values.js';
-import { modelTensors, readModel, writeModel } from './model-io.js';
+import { modelTensors } from '../ir/model-tensors.js';
+import { readModel, writeModel } from './model-io.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'forge-io-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

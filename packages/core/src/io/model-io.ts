@@ -1,3 +1,4 @@
+import { modelTensors } from '../ir/model-tensors.js';
 import { PROTOBUF_LIMIT, decodeModel, encodeModelChunks } from '../codec/codec.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import { Model } from '../ir/model.js';
@@ -34,33 +35,6 @@ export async function readModel(file: string, options: ReadModelOptions = {}): P
   const proto = decodeModel(bytes, { source: file });
   if (options.externalData !== false) loadExternalData(proto, path.dirname(path.resolve(file)), fs, path);
   return new Model(proto);
-}
-
-/** Every TensorProto in the model that may carry data: initializers, Constant values, sparse parts. */
-export function* modelTensors(proto: ModelProto): Generator<{ tensor: TensorProto; initializer: boolean }> {
-  function* inGraph(g: GraphProto): Generator<{ tensor: TensorProto; initializer: boolean }> {
-    for (const t of g.initializer) yield { tensor: t, initializer: true };
-    for (const s of g.sparseInitializer) {
-      if (s.values) yield { tensor: s.values, initializer: false };
-      if (s.indices) yield { tensor: s.indices, initializer: false };
-    }
-    for (const n of g.node) yield* inNodes(n.attribute);
-  }
-  function* inNodes(attrs: AttributeProto[]): Generator<{ tensor: TensorProto; initializer: boolean }> {
-    for (const a of attrs) {
-      if (a.t) yield { tensor: a.t, initializer: false };
-      for (const t of a.tensors) yield { tensor: t, initializer: false };
-      if (a.sparseTensor?.values) yield { tensor: a.sparseTensor.values, initializer: false };
-      if (a.g) yield* inGraph(a.g);
-      for (const g of a.graphs) yield* inGraph(g);
-    }
-  }
-  if (proto.graph) yield* inGraph(proto.graph);
-  for (const f of proto.functions) for (const n of f.node) yield* inNodes(n.attribute);
-  for (const ti of proto.trainingInfo) {
-    if (ti.initialization) yield* inGraph(ti.initialization);
-    if (ti.algorithm) yield* inGraph(ti.algorithm);
-  }
 }
 
 function externalEntry(t: TensorProto, key: string): string | undefined {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ModelBuilder } from '../builder/model-builder.js';
 import { checkModel } from '../checker/checker.js';
-import { ForgeErrorCode } from '../errors.js';
+import { ForgeError, ForgeErrorCode } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { createNode } from '../ir/model.js';
 import { definePass } from './define-pass.js';
@@ -182,5 +182,13 @@ describe('PassManager: input models onnxruntime accepts', () => {
     if (add) add.input[1] = 'y';
     model.invalidate();
     await expect(new PassManager().run(model)).rejects.toMatchObject({ code: 'FORGE_INVALID_GRAPH' });
+  });
+});
+
+describe('runPass errors', () => {
+  it("rethrows the pass's own ForgeError (its code), not the manager's wrapper", async () => {
+    const picky = definePass({ name: 'picky', description: 'test', options: {}, run() { throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'no samples'); } });
+    await expect(runPass(picky(), reluChain())).rejects.toMatchObject({ code: ForgeErrorCode.BAD_SAMPLES, message: 'no samples' });
+    await expect(new PassManager().add(picky()).run(reluChain())).rejects.toMatchObject({ code: ForgeErrorCode.PASS_FAILED });
   });
 });

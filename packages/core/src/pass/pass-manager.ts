@@ -2,10 +2,10 @@ import { checkModel } from '../checker/checker.js';
 import { CheckCode, type CheckProblem } from '../checker/problem.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import { tensorByteSize } from '../ir/tensor.js';
-import { modelTensors } from '../io/model-io.js';
+import { modelWeightBytes } from '../ir/model-tensors.js';
 import type { PassInstance } from './define-pass.js';
-import { nodeLabel, type NodeDecision, type PassContext, type PassProgress } from './pass-context.js';
+import { createPassContext, type NodeDecision } from './pass-context.js';
+import type { PassEvent } from './pass-events.js';
 import type { PassRegistry } from './pass-registry.js';
 import type { ServiceKey, Services } from './service.js';
 
@@ -20,6 +20,8 @@ export interface PassReport {
   stats: Record<string, number | string>;
   decisions: NodeDecision[];
   warnings: string[];
+  /** Structured results the pass recorded with ctx.detail. */
+  data: Record<string, unknown>;
 }
 
 export interface PipelineReport {
@@ -35,11 +37,7 @@ export interface PipelineReport {
   inputRepairs: string[];
 }
 
-export type PassEvent =
-  | { type: 'pass-start'; pass: string; index: number; total: number }
-  | ({ type: 'progress' } & PassProgress)
-  | { type: 'pass-end'; pass: string; report: PassReport }
-  | { type: 'warning'; pass: string; message: string };
+export type { PassEvent };
 
 /** Name used for events and warnings that concern the input model rather than a pass. */
 export const INPUT_STAGE = 'input';
@@ -63,11 +61,6 @@ function countNodes(model: Model): number {
   return n;
 }
 
-function weightBytes(model: Model): number {
-  let n = 0;
-  for (const { tensor } of modelTensors(model.proto)) n += tensorByteSize(tensor);
-  return n;
-}
 
 /**
  * Runs passes in order over one model: checks the input, runs each pass with a context for
@@ -155,46 +148,16 @@ export class PassManager {
         throw new ForgeError(ForgeErrorCode.CANCELLED, `pipeline cancelled before pass "${pass.name}"`);
       }
       emit({ type: 'pass-start', pass: pass.name, index, total: this.passes.length });
+      const ctx = createPassContext(pass.name, { services: this.options.services ?? {}, declared: pass.services, signal: this.options.signal, onEvent: emit });
       const report: PassReport = {
         name: pass.name,
         options: { ...pass.options } as Record<string, unknown>,
         durationMs: 0,
         nodesBefore: countNodes(model),
         nodesAfter: 0,
-        bytesBefore: weightBytes(model),
+        bytesBefore: modelWeightBytes(model),
         bytesAfter: 0,
-        stats: {},
-        decisions: [],
-        warnings: [],
-      };
-      const services = this.options.services ?? {};
-      const ctx: PassContext = {
-        passName: pass.name,
-        count: (key, delta = 1) => {
-          report.stats[key] = (Number(report.stats[key]) || 0) + delta;
-        },
-        set: (key, value) => {
-          report.stats[key] = value;
-        },
-        decide: (graph, node, action, reason) => {
-          report.decisions.push({ graph, node: nodeLabel(node), opType: node.opType, action, reason });
-        },
-        warn: (message) => {
-          report.warnings.push(message);
-          emit({ type: 'warning', pass: pass.name, message });
-        },
-        progress: (done, total, label) => {
-          const e: { type: 'progress' } & PassProgress = { type: 'progress', pass: pass.name, done, total };
-          if (label !== undefined) e.label = label;
-          emit(e);
-        },
-        signal: this.options.signal,
-        service: <T>(key: ServiceKey<T>): T => {
-          if (!pass.services.includes(key as ServiceKey<unknown>)) {
-            throw new ForgeError(ForgeErrorCode.INTERNAL, `pass "${pass.name}" asked for the "${key.name}" service without declaring it in its definition (services: [...])`);
-          }
-          return services[key.name] as T;
-        },
+        ...ctx.record,
       };
       const t0 = performance.now();
       try {
@@ -217,7 +180,7 @@ export class PassManager {
       model.invalidate();
       report.durationMs = performance.now() - t0;
       report.nodesAfter = countNodes(model);
-      report.bytesAfter = weightBytes(model);
+      report.bytesAfter = modelWeightBytes(model);
       if (check) {
         const r = checkModel(model, checkOpts);
         if (!r.ok) {

@@ -25,7 +25,15 @@ export async function runPass(pass: PassInstance<object>, model: Model, options:
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     check: options.check !== false,
   });
-  const report = await manager.add(pass).run(model);
+  let report;
+  try {
+    report = await manager.add(pass).run(model);
+  } catch (e) {
+    // With one pass the manager's "pass X failed" wrapper adds nothing: the pass's own error (its code
+    // and details) is what the caller acts on.
+    if (e instanceof ForgeError && e.code === ForgeErrorCode.PASS_FAILED && e.cause instanceof ForgeError) throw e.cause;
+    throw e;
+  }
   const only = report.passes[0];
   if (!only) throw new ForgeError(ForgeErrorCode.INTERNAL, 'runPass: the pass manager returned no report for the pass');
   return only;

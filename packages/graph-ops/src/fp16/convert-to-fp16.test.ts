@@ -1,7 +1,7 @@
 import { DataType, ForgeErrorCode, Model, ModelBuilder, PassManager, createNode, createTensor, getAttribute, onnx, tensorType, toNumber, type PassEvent } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
-import { convertToFp16 } from './convert-to-fp16.js';
+import { convertToFp16, type Fp16Report } from './fp16-pass.js';
 import { fp16Pass } from './fp16-pass.js';
 import { cosine } from '../testing/compare.js';
 import { BACKENDS, assertValid, f32, isTopologicallySorted, nodeRunner, nodesOf, runOnce, seeded } from '../testing/harness.js';
@@ -30,7 +30,7 @@ function ioTypes(model: Model): Record<string, number | undefined> {
   return out;
 }
 
-function action(report: ReturnType<typeof convertToFp16>, node: string): string | undefined {
+function action(report: Fp16Report, node: string): string | undefined {
   return report.decisions.find((d) => d.node === node)?.action;
 }
 
@@ -45,9 +45,9 @@ describe('convertToFp16 options', () => {
     ['false', false, { x: F16, y: F16 }],
     ['true', true, { x: F32, y: F32 }],
     ['a list', ['x'], { x: F32, y: F16 }],
-  ] as const)('keepIoTypes %s', (_label, keepIoTypes, want) => {
+  ] as const)('keepIoTypes %s', async (_label, keepIoTypes, want) => {
     const model = small();
-    convertToFp16(model, { keepIoTypes: keepIoTypes as boolean | string[] });
+    await convertToFp16(model, { keepIoTypes: keepIoTypes as boolean | string[] });
     assertValid(model);
     const types = ioTypes(model);
     expect(types.x).toBe(want.x);
@@ -56,8 +56,8 @@ describe('convertToFp16 options', () => {
     expect(model.graph.initializer('w')!.dataType).toBe(F16);
   });
 
-  it('rejects a keepIoTypes name that is not an input or output', () => {
-    expect(() => convertToFp16(small(), { keepIoTypes: ['nope'] })).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS }));
+  it('rejects a keepIoTypes name that is not an input or output', async () => {
+    await expect(convertToFp16(small(), { keepIoTypes: ['nope'] })).rejects.toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS }));
   });
 
   it.each([
@@ -67,7 +67,7 @@ describe('convertToFp16 options', () => {
   ] as const)('%s', async (_label, options, actions, reason) => {
     const original = small();
     const model = small();
-    const report = convertToFp16(model, { keepIoTypes: true, ...options });
+    const report = await convertToFp16(model, { keepIoTypes: true, ...options });
     assertValid(model);
     for (const [node, want] of Object.entries(actions)) expect(action(report, node), node).toBe(want);
     expect(report.decisions.some((d) => reason.test(d.reason))).toBe(true);
@@ -75,9 +75,9 @@ describe('convertToFp16 options', () => {
     await sameAsOriginal(original, model);
   });
 
-  it('includeNodes converts a node the target table would keep, and says so', () => {
+  it('includeNodes converts a node the target table would keep, and says so', async () => {
     const model = small();
-    const report = convertToFp16(model, { target: 'cpu', includeNodes: ['sig'] });
+    const report = await convertToFp16(model, { target: 'cpu', includeNodes: ['sig'] });
     assertValid(model);
     const sig = report.decisions.find((d) => d.node === 'sig')!;
     expect(sig.action).toBe('converted');
@@ -91,8 +91,8 @@ describe('convertToFp16 options', () => {
     [{ minPositive: 1e-9 }],
     [{ maxFinite: 1, minPositive: 2 }],
     [{ nope: true }],
-  ] as const)('rejects bad options %j', (options) => {
-    expect(() => convertToFp16(small(), options as never)).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS }));
+  ] as const)('rejects bad options %j', async (options) => {
+    await expect(convertToFp16(small(), options as never)).rejects.toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS }));
   });
 });
 
@@ -110,7 +110,7 @@ describe('convertToFp16 constants', () => {
   it('stores a small constant twice when float16 and float32 nodes both read it', async () => {
     const original = shared(8);
     const model = shared(8);
-    const report = convertToFp16(model, { keepIoTypes: true, blockNodes: ['blocked_add'] });
+    const report = await convertToFp16(model, { keepIoTypes: true, blockNodes: ['blocked_add'] });
     assertValid(model);
     expect(report.constantsDuplicated).toBe(1);
     expect(model.graph.initializer('c')!.dataType).toBe(F32);
@@ -121,7 +121,7 @@ describe('convertToFp16 constants', () => {
   it('converts a large shared constant once and casts it back for the float32 reader', async () => {
     const original = shared(5000);
     const model = shared(5000);
-    const report = convertToFp16(model, { keepIoTypes: true, blockNodes: ['blocked_add'] });
+    const report = await convertToFp16(model, { keepIoTypes: true, blockNodes: ['blocked_add'] });
     assertValid(model);
     expect(report.constantsDuplicated).toBe(0);
     expect(model.graph.initializer('c')!.dataType).toBe(F16);
@@ -130,9 +130,9 @@ describe('convertToFp16 constants', () => {
     await sameAsOriginal(original, model, { x: f32([5000], seeded(5000, 3)) } as never);
   });
 
-  it('keeps a constant read only by float32 nodes float32', () => {
+  it('keeps a constant read only by float32 nodes float32', async () => {
     const model = shared(8);
-    const report = convertToFp16(model, { keepIoTypes: true, blockOps: ['Mul', 'Add'] });
+    const report = await convertToFp16(model, { keepIoTypes: true, blockOps: ['Mul', 'Add'] });
     expect(model.graph.initializer('c')!.dataType).toBe(F32);
     expect(report.initializersKept).toBe(1);
     expect(report.initializersConverted).toBe(0);
@@ -148,11 +148,11 @@ describe('convertToFp16 constants', () => {
     model.graph.inputs.push(new onnx.ValueInfoProto({ name: 'bias', type: tensorType(F32, [2]) }));
     model.invalidate();
     const kept = model.clone();
-    convertToFp16(model, { keepIoTypes: ['x'] });
+    await convertToFp16(model, { keepIoTypes: ['x'] });
     assertValid(model);
     expect(model.graph.initializer('bias')!.dataType).toBe(F16);
     expect(ioTypes(model).bias).toBe(F16);
-    convertToFp16(kept, { keepIoTypes: true });
+    await convertToFp16(kept, { keepIoTypes: true });
     expect(kept.graph.initializer('bias')!.dataType).toBe(F32);
   });
 
@@ -165,7 +165,7 @@ describe('convertToFp16 constants', () => {
     b.output(b.op('Sum', [x, c1, c2, c3]), 'float32', [2]);
     const original = b.build();
     const model = original.clone();
-    convertToFp16(model, { keepIoTypes: true });
+    await convertToFp16(model, { keepIoTypes: true });
     assertValid(model);
     for (const { node } of [...nodesOf(model, 'Constant'), ...nodesOf(model, 'ConstantOfShape')]) {
       expect(getAttribute(node, 'value')?.t?.dataType, node.opType).toBe(F16);
@@ -175,10 +175,10 @@ describe('convertToFp16 constants', () => {
 });
 
 describe('convertToFp16 reports', () => {
-  it('decides every node exactly once and counts Casts and bytes', () => {
+  it('decides every node exactly once and counts Casts and bytes', async () => {
     const model = small();
     const nodes = model.graph.nodes.length;
-    const report = convertToFp16(model, { keepIoTypes: true, blockNodes: ['add'] });
+    const report = await convertToFp16(model, { keepIoTypes: true, blockNodes: ['add'] });
     expect(report.decisions).toHaveLength(nodes);
     expect(new Set(report.decisions.map((d) => d.node)).size).toBe(nodes);
     expect(report.nodesConverted + report.nodesKept + report.nodesUnchanged).toBe(nodes);
@@ -188,14 +188,14 @@ describe('convertToFp16 reports', () => {
     for (const d of report.decisions) expect(d.reason.length, d.node).toBeGreaterThan(3);
   });
 
-  it('keeps an op of an unknown domain, with Casts around it and the reason', () => {
+  it('keeps an op of an unknown domain, with Casts around it and the reason', async () => {
     const b = new ModelBuilder({ opset: 17, opsets: { 'my.ops': 1 } });
     const x = b.input('x', 'float32', [2]);
     const custom = b.op('Frobnicate', [b.op('Relu', [x])], {}, { domain: 'my.ops', name: 'custom' });
     b.valueInfo(custom, 'float32', [2]);
     b.output(b.op('Neg', [custom]), 'float32', [2]);
     const model = b.build();
-    const report = convertToFp16(model);
+    const report = await convertToFp16(model);
     assertValid(model);
     const d = report.decisions.find((x) => x.node === 'custom')!;
     expect(d.action).toBe('kept');
@@ -204,13 +204,13 @@ describe('convertToFp16 reports', () => {
     expect(model.graph.producer(c.input[0]!)?.opType).toBe('Cast');
   });
 
-  it('keeps nodes whose input type is unknown, and warns instead of guessing', () => {
+  it('keeps nodes whose input type is unknown, and warns instead of guessing', async () => {
     const b = new ModelBuilder({ opset: 17, opsets: { 'my.ops': 1 } });
     const x = b.input('x', 'float32', [2]);
     const custom = b.op('Frobnicate', [x], {}, { domain: 'my.ops', name: 'custom' });
     b.output(b.op('Neg', [custom], {}, { name: 'after' }), 'float32', [2]);
     const model = b.build();
-    const report = convertToFp16(model);
+    const report = await convertToFp16(model);
     assertValid(model);
     expect(report.unknownTypes.map((u) => u.value)).toEqual([custom]);
     expect(report.warnings[0]).toMatch(/no known element type/);
@@ -219,11 +219,11 @@ describe('convertToFp16 reports', () => {
     expect(after.reason).toMatch(/unknown element type/);
   });
 
-  it('is idempotent: converting a converted model changes nothing', () => {
+  it('is idempotent: converting a converted model changes nothing', async () => {
     const model = small();
-    convertToFp16(model);
+    await convertToFp16(model);
     const once = model.encode();
-    const report = convertToFp16(model);
+    const report = await convertToFp16(model);
     expect(report.castsAdded).toBe(0);
     expect(report.nodesConverted).toBe(0);
     expect(Buffer.from(model.encode()).equals(Buffer.from(once))).toBe(true);
@@ -233,7 +233,7 @@ describe('convertToFp16 reports', () => {
     const b = new ModelBuilder({ opset: 5, irVersion: 3 });
     b.output(b.op('Relu', [b.input('x', 'float32', [2])]), 'float32', [2]);
     const model = b.build();
-    const report = convertToFp16(model, { target: 'any', keepIoTypes: true });
+    const report = await convertToFp16(model, { target: 'any', keepIoTypes: true });
     expect(model.opset('')).toBe(13);
     expect(report.nodesConverted).toBe(1);
     expect(report.warnings[0]).toMatch(/opset 5.*upgraded to 13/);
@@ -242,14 +242,14 @@ describe('convertToFp16 reports', () => {
     expect(Array.from(out[model.graph.outputNames()[0] as string]?.data as Float32Array)).toEqual([0, 2]);
   });
 
-  it('reports progress while converting large initializers', () => {
+  it('reports progress while converting large initializers', async () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 'float32', [1 << 22]);
     let y = x;
     for (let i = 0; i < 3; i++) y = b.op('Mul', [y, b.initializer(`w${i}`, new Float32Array(1 << 22).fill(0.5), [1 << 22])]);
     b.output(y, 'float32', [1 << 22]);
     const events: [number, number][] = [];
-    convertToFp16(b.build(), {}, { progress: (done, total) => events.push([done, total]) });
+    await convertToFp16(b.build(), {}, { onEvent: (e) => void (e.type === 'progress' && events.push([e.done, e.total])) });
     expect(events.length).toBeGreaterThan(1);
     expect(events.at(-1)![0]).toBe(events.at(-1)![1]);
   });
@@ -270,7 +270,7 @@ describe('convertToFp16 subgraphs and functions', () => {
     b.output(out, 'float32', [3]);
     const original = b.build();
     const model = original.clone();
-    const report = convertToFp16(model, { keepIoTypes: true });
+    const report = await convertToFp16(model, { keepIoTypes: true });
     assertValid(model);
     expect(isTopologicallySorted(model)).toBe(true);
     expect(report.decisions.find((d) => d.opType === 'Loop')?.action).toBe('kept');
@@ -299,7 +299,7 @@ describe('convertToFp16 subgraphs and functions', () => {
     });
     model.proto.functions.push(fn);
     const original = model.clone();
-    const report = convertToFp16(model, { keepIoTypes: true });
+    const report = await convertToFp16(model, { keepIoTypes: true });
     assertValid(model);
     expect(report.decisions.find((d) => d.node === 'call')?.action).toBe('kept');
     expect(report.decisions.filter((d) => d.graph.startsWith('function:') && d.action === 'converted').length).toBeGreaterThanOrEqual(2);
@@ -309,7 +309,7 @@ describe('convertToFp16 subgraphs and functions', () => {
     await sameAsOriginal(original, model, { x: f32([4], [0.1, -0.2, 0.3, 0.4]) } as never);
   });
 
-  it('treats a declared value_info type on a subgraph output consistently', () => {
+  it('treats a declared value_info type on a subgraph output consistently', async () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 'float32', [2]);
     const cond = b.input('c', 'bool', []);
@@ -318,7 +318,7 @@ describe('convertToFp16 subgraphs and functions', () => {
     b.output(y, 'float32', [2]);
     const model = b.build();
     model.graph.valueInfos.push(new onnx.ValueInfoProto({ name: y, type: tensorType(F32, [2]) }));
-    convertToFp16(model);
+    await convertToFp16(model);
     assertValid(model);
     expect(model.graph.outputs[0]!.type!.tensorType!.elemType).toBe(F16);
   });

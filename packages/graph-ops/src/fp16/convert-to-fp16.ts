@@ -1,8 +1,8 @@
 import {
   DataType, ForgeError, ForgeErrorCode, createNode, createTensor, dtypeName, getAttribute, inferElemTypes, isDefaultDomain,
-  modelTensors, nodeLabel, removeAttribute, replaceTensorData, setAttribute, tensorByteSize, tensorDims, tensorElemType,
+  modelWeightBytes, removeAttribute, replaceTensorData, setAttribute, tensorByteSize, tensorDims, tensorElemType,
   toAttribute, toNumber,
-  type ElemTypes, type FunctionProto, type Graph, type GraphProto, type Model, type NodeDecision, type NodeProto,
+  type ElemTypes, type FunctionProto, type Graph, type GraphProto, type Model, type NodeProto, type PassContext,
   type TensorProto, type UnknownType,
 } from '@onnx-forge/core';
 import { upgradeOpset } from '../opset/upgrade-opset.js';
@@ -10,21 +10,13 @@ import { checkNodeList, checkOpList } from '../options/model-lists.js';
 import { CONTROL_FLOW_OPS, inputSlot, opSignature, outputSlot, type OpSignature } from '../tables/op-signatures.js';
 import { fp16KernelVerdict } from '../tables/fp16-support.js';
 import { tensorToFloat16, type ClampLimits } from './float16-data.js';
-import { resolveFp16Options, type Fp16Options } from './fp16-options.js';
+import type { Fp16Options } from './fp16-options.js';
 
 const F32 = DataType.FLOAT;
 const F16 = DataType.FLOAT16;
 
-/** Where the conversion reports to: a PassContext fits, and so does the plain collector below. */
-export interface Fp16Sink {
-  decide(graph: string, node: NodeProto, action: string, reason: string): void;
-  count(key: string, delta?: number): void;
-  set(key: string, value: number | string): void;
-  warn(message: string): void;
-  progress(done: number, total: number, label?: string): void;
-}
-
-export interface Fp16Report {
+/** What the conversion counts (each also a statistic of the pass). */
+export interface Fp16Counts {
   nodesConverted: number;
   nodesKept: number;
   nodesUnchanged: number;
@@ -46,10 +38,6 @@ export interface Fp16Report {
   valuesClampedLow: number;
   bytesBefore: number;
   bytesAfter: number;
-  decisions: NodeDecision[];
-  warnings: string[];
-  /** Values whose element type could not be found (their nodes are kept, never silently converted). */
-  unknownTypes: UnknownType[];
 }
 
 type Kind = 'op' | 'cast' | 'constant' | 'control' | 'call';
@@ -115,30 +103,9 @@ function opMatches(list: readonly string[], node: NodeProto): boolean {
   });
 }
 
-function collector(report: Fp16Report, sink: Partial<Fp16Sink> | undefined): Fp16Sink {
-  return {
-    decide: (graph, node, action, reason) => {
-      report.decisions.push({ graph, node: nodeLabel(node), opType: node.opType, action, reason });
-      sink?.decide?.(graph, node, action, reason);
-    },
-    count: (key, delta = 1) => sink?.count?.(key, delta),
-    set: (key, value) => sink?.set?.(key, value),
-    warn: (message) => {
-      report.warnings.push(message);
-      sink?.warn?.(message);
-    },
-    progress: (done, total, label) => sink?.progress?.(done, total, label),
-  };
-}
-
-function modelWeightBytes(model: Model): number {
-  let n = 0;
-  for (const { tensor } of modelTensors(model.proto)) n += tensorByteSize(tensor);
-  return n;
-}
-
 /**
- * Converts a model to float16 in place and reports what it did with every node.
+ * The fp16 pass's work (run by `fp16Pass`; `convertToFp16` runs the pass alone): converts a model to
+ * float16 in place, recording what it did with every node in the pass context.
  *
  * Each node is converted (its float32 type variables become float16) or kept, with the reason:
  * op-schema typing (fixed float inputs such as Resize `scales` stay float32), block and include lists,
@@ -149,30 +116,29 @@ function modelWeightBytes(model: Model): number {
  * subgraph and function bodies keep theirs; subgraph and function boundaries keep their types. Existing
  * Casts are retargeted, dtype attributes updated, no-op Casts removed, and every graph re-sorted.
  */
-export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, sink?: Partial<Fp16Sink>): Fp16Report {
-  const opts = resolveFp16Options(options);
+export function runFp16(model: Model, opts: Fp16Options, out: PassContext): Fp16Counts {
   checkOpList(model, 'fp16', 'blockOps', opts.blockOps);
   checkOpList(model, 'fp16', 'includeOps', opts.includeOps);
   checkNodeList(model, 'fp16', 'blockNodes', opts.blockNodes);
   checkNodeList(model, 'fp16', 'includeNodes', opts.includeNodes);
-  const report: Fp16Report = {
+  const report: Fp16Counts = {
     nodesConverted: 0, nodesKept: 0, nodesUnchanged: 0, castsAdded: 0, castsRemoved: 0, castsRetargeted: 0,
     initializersConverted: 0, initializersKept: 0, initializersStored: 0, bytesStoredFp16: 0, constantsDuplicated: 0, valuesClampedHigh: 0, valuesClampedLow: 0,
-    bytesBefore: modelWeightBytes(model), bytesAfter: 0, decisions: [], warnings: [], unknownTypes: [],
+    bytesBefore: modelWeightBytes(model), bytesAfter: 0,
   };
-  const out = collector(report, sink);
   const opset = model.opset('');
   if (opset !== undefined && opset < FP16_MIN_OPSET) {
     // Cast-1 names its target type with a string and onnxruntime has no kernel for it, so no Cast this
     // pass adds could load; opset 7 also brings numpy broadcasting to the ops that get Casts.
-    const up = upgradeOpset(model, FP16_UPGRADE_OPSET, { passName: 'fp16', ...out, signal: undefined, service: () => { throw new ForgeError(ForgeErrorCode.INTERNAL, 'the opset upgrade asked fp16 for a service'); } }, { statPrefix: 'opset ' });
+    const up = upgradeOpset(model, FP16_UPGRADE_OPSET, out, { statPrefix: 'opset ' });
     out.warn(`the model imported ai.onnx opset ${opset}; float16 Casts need opset 6 or later, so it was upgraded to ${FP16_UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
   }
   const types = inferElemTypes(model);
-  report.unknownTypes = [...types.unknown];
-  if (report.unknownTypes.length) {
-    const first = report.unknownTypes[0] as UnknownType;
-    out.warn(`${report.unknownTypes.length} value(s) have no known element type (first: "${first.value}" in ${first.graph}: ${first.reason}); nodes whose float type depends on them stay float32`);
+  const unknown: UnknownType[] = [...types.unknown];
+  out.detail('unknownTypes', unknown);
+  if (unknown.length) {
+    const first = unknown[0] as UnknownType;
+    out.warn(`${unknown.length} value(s) have no known element type (first: "${first.value}" in ${first.graph}: ${first.reason}); nodes whose float type depends on them stay float32`);
   }
   const run = new Fp16Run(model, opts, types, out, report);
   run.plan();
@@ -181,7 +147,7 @@ export function convertToFp16(model: Model, options: Partial<Fp16Options> = {}, 
   if (report.nodesConverted === 0 && report.initializersStored === 0) {
     out.warn(`nothing was converted to float16 for target ${opts.target}: every node stays float32 (see each node's reason)${opts.weightStorage === 'fp32' ? '; weightStorage=fp32 keeps their weights float32 too' : ''}`);
   }
-  for (const [k, v] of Object.entries(report)) if (typeof v === 'number') out.set(k, v);
+  for (const [k, v] of Object.entries(report)) out.set(k, v);
   return report;
 }
 
@@ -202,8 +168,8 @@ class Fp16Run {
     private readonly model: Model,
     private readonly opts: Fp16Options,
     private readonly types: ElemTypes,
-    private readonly out: Fp16Sink,
-    private readonly report: Fp16Report,
+    private readonly out: PassContext,
+    private readonly report: Fp16Counts,
   ) {
     this.limits = { clamp: opts.clamp, maxFinite: opts.maxFinite, minPositive: opts.minPositive };
     const main = model.graph;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
 import type { RunnerFeeds } from '@onnx-forge/core';
 import { autoMixedPrecision } from './fp16-auto.js';
-import { convertToFp16 } from './convert-to-fp16.js';
+import { convertToFp16 } from './fp16-pass.js';
 import { BACKENDS, assertValid, f32, nodeRunner, runOnce, seeded } from '../testing/harness.js';
 import { largeLogitSigmoid, logMelFrontEnd } from '../testing/precision-models.js';
 import { seededFeeds, type SeededFeedsOptions } from '../samples/seeded-feeds.js';
@@ -85,7 +85,7 @@ describe('fp16-auto', () => {
     expect(both.fullConversionError).toBeGreaterThan(1e-2);
     // The plain pass is off by a third there; the searched model is not.
     const plain = overflowing();
-    convertToFp16(plain, { keepIoTypes: true });
+    await convertToFp16(plain, { keepIoTypes: true });
     expect(await relL2(overflowing(), plain, risky)).toBeGreaterThan(0.1);
     expect(await relL2(overflowing(), model, risky)).toBeLessThan(1e-2);
   });
@@ -142,7 +142,7 @@ describe('the fp16 guard on models that overflow float16 (issue 8)', () => {
       return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, runnerValues(v) as number[]]));
     };
     const plain = fp32.clone();
-    convertToFp16(plain, { target: 'any', keepIoTypes: true });
+    await convertToFp16(plain, { target: 'any', keepIoTypes: true });
     for (const { name, runner } of BACKENDS) {
       const got = await outputsOf(runner, plain, heldOut);
       expect(Object.values(got).some((v) => v.some((x) => !Number.isFinite(x))), `${name}: plain fp16 overflows`).toBe(true);

@@ -1,9 +1,10 @@
-import { DataType, ForgeError, ForgeErrorCode, Model, RUNNER, SAMPLES, definePass, float32ArrayToFloat16, type OptionSpecs, type PassContext } from '@onnx-forge/core';
+import { DataType, ForgeError, ForgeErrorCode, Model, RUNNER, SAMPLES, definePass, initKernels, mapDecisions, nullThrows, runPass, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext } from '@onnx-forge/core';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { DIFFERENCE_METRICS, type DifferenceMetric } from '../precision/output-difference.js';
 import { addedError, nameNodes, searchMixedPrecision, type PrecisionSearchResult } from '../precision/precision-search.js';
 import { collectSamples } from '../precision/samples-service.js';
-import { convertToFp16, type Fp16Report, type Fp16Sink } from './convert-to-fp16.js';
+import { runFp16 } from './convert-to-fp16.js';
+import { convertToFp16, fp16Report, type Fp16Report } from './fp16-pass.js';
 import { FP16_OPTION_SPECS, checkFp16Options, type Fp16Options } from './fp16-options.js';
 
 /** How output differences are measured (per output, per sample; the worst counts). */
@@ -67,36 +68,50 @@ function feedsFor(model: Model, feeds: RunnerFeeds): RunnerFeeds {
   return out;
 }
 
+/** The search's outcome, recorded by the pass under `fp16Auto` in its report data. */
+interface SearchOutcome {
+  keptFloat32: { node: string; sensitivity: number }[];
+  worstError: number;
+  perOutput: Record<string, number>;
+  fullConversionError: number;
+  evaluations: number;
+  samples: number;
+}
+
 /**
- * Mixed precision by search (see precision/precision-search.ts): the largest set of nodes that runs
- * in float16 with every output of every sample within `tolerance` of float32. An output that turns
- * NaN or infinite where float32 has a finite value is an infinite difference, so nodes that overflow
- * float16 are always kept. Takes every option of the fp16 pass.
+ * The fp16-auto pass's work: mixed precision by search (see precision/precision-search.ts), the
+ * largest set of nodes that runs in float16 with every output of every sample within `tolerance` of
+ * float32. An output that turns NaN or infinite where float32 has a finite value is an infinite
+ * difference, so nodes that overflow float16 are always kept. Takes every option of the fp16 pass.
  */
-export async function autoMixedPrecision(model: Model, runner: ModelRunner, samples: readonly RunnerFeeds[], options: Partial<Fp16AutoOptions> = {}, ctx?: Partial<PassContext>): Promise<Fp16AutoResult> {
-  const o = fp16AutoPass(options).options as Fp16AutoOptions;
-  if (!samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'fp16-auto needs at least one sample: pass services: { samples: [feeds, ...] }');
+async function searchFp16(model: Model, o: Fp16AutoOptions, ctx: PassContext, runner: ModelRunner, samples: readonly RunnerFeeds[]): Promise<void> {
+  if (!samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'fp16-auto needs sample inputs to judge candidates, and the samples service gave none');
   nameNodes(model, 'fp16auto');
   const original = model.clone();
-  const probe = original.clone();
-  const candidates = convertToFp16(probe, fp16Options(o)).decisions.filter((d) => d.action === 'converted').map((d) => d.node);
+  const convert = async (m: Model, kept: Iterable<string> = []) => convertToFp16(m, fp16Options(o, kept), { check: false });
+  const candidates = (await convert(original.clone())).decisions.filter((d) => d.action === 'converted').map((d) => d.node);
+  const built = new Map<string, Model>();
+  const key = (kept: ReadonlySet<string>) => [...kept].sort().join('\u0000');
   const search: PrecisionSearchResult = await searchMixedPrecision({
     pass: 'fp16-auto',
     runner,
     samples,
     original,
     candidates,
-    build: (kept) => {
+    prepare: async (kept) => {
+      if (built.has(key(kept))) return;
       const c = original.clone();
-      convertToFp16(c, fp16Options(o, kept));
-      return c;
+      await convert(c, kept);
+      built.set(key(kept), c);
     },
+    build: (kept) => nullThrows(built.get(key(kept)), 'a candidate is prepared before it is built'),
     feedsFor,
     metric: o.metric,
     tolerance: o.tolerance,
     maxEvaluations: o.maxEvaluations,
-    ...(ctx?.progress ? { progress: ctx.progress.bind(ctx) } : {}),
+    progress: (d, t, l) => ctx.progress(d, t, l),
   });
+  built.clear();
   if (!search.ok) {
     throw new ForgeError(ForgeErrorCode.PASS_FAILED, `fp16-auto: the float16 model differs from float32 by ${search.worst.toExponential(2)} (${o.metric}) with no node left to keep float32; weights stored as float16 lose that much: set weightStorage=fp32 or raise the tolerance`, {
       details: { worst: search.worst, perOutput: search.perOutput },
@@ -105,31 +120,27 @@ export async function autoMixedPrecision(model: Model, runner: ModelRunner, samp
   const kept = search.kept.map((k) => k.node);
   const keptSet = new Set(kept);
   const sensitivity = new Map(search.kept.map((k) => [k.node, k.sensitivity]));
-  const why = (node: string, action: string, reason: string) => {
-    if (!keptSet.has(node) || action !== 'kept') return reason;
-    return `kept float32 by fp16-auto: with it in float16 the outputs went beyond ${o.metric} ${o.tolerance}${addedError(sensitivity.get(node))}`;
-  };
-  const sink: Partial<Fp16Sink> = {
-    decide: (graph, node, action, reason) => ctx?.decide?.(graph, node, action, why(node.name, action, reason)),
-    count: ctx?.count?.bind(ctx),
-    set: ctx?.set?.bind(ctx),
-    warn: ctx?.warn?.bind(ctx),
-    progress: ctx?.progress?.bind(ctx),
-  };
-  const report = convertToFp16(model, fp16Options(o, kept), sink);
-  for (const d of report.decisions) d.reason = why(d.node, d.action, d.reason);
-  ctx?.set?.('tolerance', o.tolerance);
-  ctx?.set?.('metric', o.metric);
-  ctx?.set?.('worstError', search.worst);
-  ctx?.set?.('fullConversionError', search.full);
-  ctx?.set?.('evaluations', search.evaluations);
-  ctx?.set?.('samples', samples.length);
-  ctx?.set?.('keptBySearch', kept.length);
-  for (const [name, d] of Object.entries(search.perOutput)) ctx?.set?.(`error ${name}`, d);
-  return {
+  const explained = mapDecisions(ctx, ({ node, action, reason }) => ({
+    action,
+    reason: keptSet.has(node.name) && action === 'kept'
+      ? `kept float32 by fp16-auto: with it in float16 the outputs went beyond ${o.metric} ${o.tolerance}${addedError(sensitivity.get(node.name))}`
+      : reason,
+  }));
+  await initKernels();
+  runFp16(model, fp16Options(o, kept), explained);
+  ctx.set('tolerance', o.tolerance);
+  ctx.set('metric', o.metric);
+  ctx.set('worstError', search.worst);
+  ctx.set('fullConversionError', search.full);
+  ctx.set('evaluations', search.evaluations);
+  ctx.set('samples', samples.length);
+  ctx.set('keptBySearch', kept.length);
+  for (const [name, d] of Object.entries(search.perOutput)) ctx.set(`error ${name}`, d);
+  const outcome: SearchOutcome = {
     keptFloat32: search.kept, worstError: search.worst, perOutput: search.perOutput, fullConversionError: search.full,
-    evaluations: search.evaluations, samples: samples.length, report,
+    evaluations: search.evaluations, samples: samples.length,
   };
+  ctx.detail('fp16Auto', outcome);
 }
 
 export const fp16AutoPass = definePass<Fp16AutoOptions>({
@@ -139,10 +150,13 @@ export const fp16AutoPass = definePass<Fp16AutoOptions>({
   check: checkFp16Options,
   services: [RUNNER, SAMPLES],
   async run(model, options, ctx) {
-    const samples = await collectSamples(ctx.service(SAMPLES));
-    if (!samples.length) {
-      throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'fp16-auto needs sample inputs to judge candidates, and the samples service gave none');
-    }
-    await autoMixedPrecision(model, ctx.service(RUNNER), samples, options, ctx);
+    await searchFp16(model, options, ctx, ctx.service(RUNNER), await collectSamples(ctx.service(SAMPLES)));
   },
 });
+
+/** fp16-auto on `model` in place, outside a pipeline (the pass run alone with these services). */
+export async function autoMixedPrecision(model: Model, runner: ModelRunner, samples: readonly RunnerFeeds[], options: Partial<Fp16AutoOptions> = {}, run: Omit<RunPassOptions, 'services'> = {}): Promise<Fp16AutoResult> {
+  const r = await runPass(fp16AutoPass(options), model, { ...run, services: { [RUNNER.name]: runner, [SAMPLES.name]: samples } });
+  const outcome = nullThrows(r.data.fp16Auto as SearchOutcome | undefined, 'fp16-auto records its outcome');
+  return { ...outcome, report: fp16Report(r) };
+}

@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, FLOAT16_MAX, FLOAT16_MIN_SUBNORMAL, type OptionSpecs } from '@onnx-forge/core';
+import { FLOAT16_MAX, FLOAT16_MIN_SUBNORMAL, type OptionSpecs } from '@onnx-forge/core';
 import { contradiction } from '../options/model-lists.js';
 import { FP16_TARGETS, type Fp16Target } from '../tables/fp16-support.js';
 
@@ -66,32 +66,6 @@ export const FP16_OPTION_SPECS: OptionSpecs<Fp16Options> = {
 
 /** Lists that cannot both name an entry (checked when the options are made). */
 export function checkFp16Options(o: Readonly<Fp16Options>): string | undefined {
+  if (o.minPositive >= o.maxFinite) return `minPositive (${o.minPositive}) must be below maxFinite (${o.maxFinite})`;
   return contradiction('blockOps', o.blockOps, 'includeOps', o.includeOps) ?? contradiction('blockNodes', o.blockNodes, 'includeNodes', o.includeNodes);
-}
-
-/** Fills in defaults and validates, as the pass factory does, for callers that skip the PassManager. */
-export function resolveFp16Options(given: Partial<Fp16Options> = {}): Fp16Options {
-  const out: Record<string, unknown> = {};
-  const specs = FP16_OPTION_SPECS as Record<string, { default: unknown; validate?: (v: never) => string | undefined }>;
-  for (const key of Object.keys(given)) {
-    if (!(key in specs)) {
-      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: unknown option "${key}"; options are ${Object.keys(specs).join(', ')}`, { details: { option: key } });
-    }
-  }
-  for (const [key, spec] of Object.entries(specs)) {
-    const value = (given as Record<string, unknown>)[key] ?? spec.default;
-    const problem = spec.validate?.(value as never);
-    if (problem) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: option "${key}" ${problem}`, { details: { option: key } });
-    out[key] = value;
-  }
-  const o = out as unknown as Fp16Options;
-  if (!FP16_TARGETS.includes(o.target)) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: option "target" must be one of ${FP16_TARGETS.join(', ')}, got ${JSON.stringify(o.target)}`, { details: { option: 'target' } });
-  }
-  const clash = checkFp16Options(o);
-  if (clash) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: ${clash}`, { details: {} });
-  if (o.minPositive >= o.maxFinite) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `fp16: minPositive (${o.minPositive}) must be below maxFinite (${o.maxFinite})`, { details: { option: 'minPositive' } });
-  }
-  return o;
 }

@@ -6,7 +6,7 @@ import {
 } from '@onnx-forge/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { convertToFp16 } from './convert-to-fp16.js';
+import { convertToFp16 } from './fp16-pass.js';
 import { cosine, runnerValues } from '../testing/compare.js';
 import { BACKENDS, assertValid, f32, isTopologicallySorted, nodeRunner, nodesOf, runOnce, seeded } from '../testing/harness.js';
 
@@ -51,7 +51,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     b.output(b.op('Relu', [y]), 'float32', [1, 2, 8, 8]);
     const model = b.build();
     const copy = model.clone();
-    const report = convertToFp16(copy, { keepIoTypes: true });
+    const report = await convertToFp16(copy, { keepIoTypes: true });
     assertValid(copy);
     expect(elemType(copy, 'scales')).toBe(F32);
     expect(elemType(copy, 'w')).toBe(F16);
@@ -66,13 +66,13 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     b.output(b.op('Resize', [b.op('Add', [x, b.constant(0.5, 'float32')]), scales], { mode: 'nearest' }), 'float32', [1, 1, 4, 4]);
     const model = b.build();
     const copy = model.clone();
-    convertToFp16(copy, { keepIoTypes: true });
+    await convertToFp16(copy, { keepIoTypes: true });
     assertValid(copy);
     expect(elemType(copy, 'scales')).toBe(F32);
     await expectSameOutputs(model, copy, { x: f32([1, 1, 2, 2], [1, 2, 3, 4]) });
   });
 
-  it('keeps com.microsoft GroupNorm gamma and beta float32 (onnxruntime #14827, onnxconverter-common #207, #306)', () => {
+  it('keeps com.microsoft GroupNorm gamma and beta float32 (onnxruntime #14827, onnxconverter-common #207, #306)', async () => {
     const b = new ModelBuilder({ opset: 17, opsets: { 'com.microsoft': 1 } });
     const x = b.input('x', 'float32', [1, 4, 4, 8]);
     const gamma = b.constant(new Array(8).fill(1), 'float32', [8], 'gamma');
@@ -80,7 +80,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     const y = b.op('GroupNorm', [x, gamma, beta], { activation: 0, groups: 2, epsilon: attr.float('epsilon', 1e-5), channels_last: 1 }, { domain: 'com.microsoft' });
     b.output(y, 'float32', [1, 4, 4, 8]);
     const model = b.build();
-    const report = convertToFp16(model, { keepIoTypes: true });
+    const report = await convertToFp16(model, { keepIoTypes: true });
     assertValid(model);
     expect(report.decisions.find((d) => d.opType === 'GroupNorm')?.action).toBe('converted');
     expect(elemType(model, 'gamma')).toBe(F32);
@@ -94,7 +94,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     b.output(b.op('Mul', [y, b.constant(2, 'float32')]), 'float32', [1, 4, 2, 2]);
     const model = b.build();
     const copy = model.clone();
-    convertToFp16(copy, { keepIoTypes: true });
+    await convertToFp16(copy, { keepIoTypes: true });
     assertValid(copy);
     expect(elemType(copy, 's')).toBe(F16);
     await expectSameOutputs(model, copy, { x: f32([1, 4, 2, 2], seeded(16, 2)) });
@@ -112,7 +112,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     b.output(c, 'float32', [4]);
     const model = b.build();
     const copy = model.clone();
-    const report = convertToFp16(copy, { keepIoTypes: true, blockNodes: ['blocked'] });
+    const report = await convertToFp16(copy, { keepIoTypes: true, blockNodes: ['blocked'] });
     expect(report.castsAdded).toBeGreaterThanOrEqual(4);
     expect(isTopologicallySorted(copy)).toBe(true);
     assertValid(copy);
@@ -128,7 +128,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     b.output(b.op('Add', [y, b.constant(1, 'float32')]), 'float32', [3]);
     const model = b.build();
     const copy = model.clone();
-    convertToFp16(copy, { keepIoTypes: true });
+    await convertToFp16(copy, { keepIoTypes: true });
     assertValid(copy);
     const cast = nodesOf(copy, 'Cast').find(({ node }) => node.output[0] === 'as_float');
     expect(cast).toBeDefined();
@@ -142,7 +142,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     }
   });
 
-  it('updates the dtype attributes of RandomNormal(Like), RandomUniform(Like), EyeLike and Bernoulli, and not Multinomial (onnxruntime #20570)', () => {
+  it('updates the dtype attributes of RandomNormal(Like), RandomUniform(Like), EyeLike and Bernoulli, and not Multinomial (onnxruntime #20570)', async () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 'float32', [2, 3]);
     const seed = attr.float('seed', 3);
@@ -160,7 +160,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     const counts = b.op('Multinomial', [b.op('Softmax', [x])], { sample_size: 4, seed, dtype: DataType.INT64 }, { name: 'multi' });
     b.output(counts, 'int64', [2, 4]);
     const model = b.build();
-    convertToFp16(model, { keepIoTypes: true, target: 'any' });
+    await convertToFp16(model, { keepIoTypes: true, target: 'any' });
     assertValid(model);
     for (const { node } of [...model.allNodes()].filter(({ node }) => ['rn', 'ru', 'rnl', 'rul', 'eye', 'bern'].includes(node.name))) {
       expect(toNumber(getAttribute(node, 'dtype')!.i), node.name).toBe(F16);
@@ -177,7 +177,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     b.output(b.op('Add', [b.op('Mul', [x, b.constant(2, 'float32')]), silenced]), 'float32', [2, 3]);
     const model = b.build();
     const copy = model.clone();
-    const report = convertToFp16(copy, { target: 'cpu' });
+    const report = await convertToFp16(copy, { target: 'cpu' });
     assertValid(copy);
     expect(report.decisions.find((d) => d.opType === 'RandomNormalLike')?.action).toBe('kept');
     const out = await runOnce(nodeRunner, copy, { x: { type: 'float16', dims: [2, 3], data: Uint16Array.of(0x3c00, 0x4000, 0, 0xbc00, 0x3800, 0x4200) } });
@@ -192,7 +192,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     b.output(b.op('ConcatFromSequence', [seq], { axis: 0 }), 'float32', [2]);
     const model = b.build();
     const copy = model.clone();
-    convertToFp16(copy, { keepIoTypes: true });
+    await convertToFp16(copy, { keepIoTypes: true });
     assertValid(copy);
     await expectSameOutputs(model, copy, { x: f32([2], [1.5, -2]) });
   });
@@ -212,7 +212,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     const model = b.build();
     const copy = model.clone();
     // As in that issue: every op is blocked but Reshape.
-    const report = convertToFp16(copy, { keepIoTypes: true, blockOps: ['Transpose', 'MatMul', 'Mul', 'Div'] });
+    const report = await convertToFp16(copy, { keepIoTypes: true, blockOps: ['Transpose', 'MatMul', 'Mul', 'Div'] });
     assertValid(copy);
     expect(report.castsAdded).toBe(0);
     expect(nodesOf(copy, 'Cast')).toHaveLength(0);
@@ -234,7 +234,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     b.output(b.op('Add', [y, h]), 'float32', [3]);
     const model = b.build();
     const copy = model.clone();
-    convertToFp16(copy, { keepIoTypes: true, blockNodes: ['blocked_in_branch'] });
+    await convertToFp16(copy, { keepIoTypes: true, blockNodes: ['blocked_in_branch'] });
     assertValid(copy);
     const thenCasts = nodesOf(copy, 'Cast').filter(({ graph }) => graph.includes('then'));
     expect(thenCasts.length).toBeGreaterThanOrEqual(1);
@@ -247,7 +247,7 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     }
   });
 
-  it('clamps constants to the real float16 limits by default (65504 and 2^-24, not 1e4), keeping sign, zero, NaN and Inf', () => {
+  it('clamps constants to the real float16 limits by default (65504 and 2^-24, not 1e4), keeping sign, zero, NaN and Inf', async () => {
     const values = [1e5, -1e5, 70000, 65504, 1e-9, -1e-9, 0, -0, NaN, Infinity, -Infinity, 1, 12345];
     const build = () => {
       const b = new ModelBuilder({ opset: 17 });
@@ -257,17 +257,17 @@ describe('fp16 regressions (ANCHORS.md)', () => {
     };
     const half = (m: Model) => Array.from(tensorToArray(m.graph.initializer('c')!) as Uint16Array);
     const clamped = build();
-    const report = convertToFp16(clamped);
+    const report = await convertToFp16(clamped);
     const bits = half(clamped);
     expect(bits.map(float16BitsToFloat32)).toEqual([65504, -65504, 65504, 65504, 2 ** -24, -(2 ** -24), 0, -0, NaN, Infinity, -Infinity, 1, 12344]);
     expect(bits[7]).toBe(0x8000);
     expect(report.valuesClampedHigh).toBe(3);
     expect(report.valuesClampedLow).toBe(2);
     const raw = build();
-    convertToFp16(raw, { clamp: false });
+    await convertToFp16(raw, { clamp: false });
     expect(half(raw).map(float16BitsToFloat32).slice(0, 6)).toEqual([Infinity, -Infinity, Infinity, 65504, 0, -0]);
     const custom = build();
-    convertToFp16(custom, { maxFinite: 1e4, minPositive: 1e-4 });
+    await convertToFp16(custom, { maxFinite: 1e4, minPositive: 1e-4 });
     expect(half(custom).map(float16BitsToFloat32).slice(0, 6).map((v) => Math.round(v * 1e4) / 1e4)).toEqual([10000, -10000, 10000, 10000, 0.0001, -0.0001]);
   });
 
@@ -297,14 +297,14 @@ describe('fp16 regressions (ANCHORS.md)', () => {
 
     it('target any: onnxruntime wraps the float16 nodes it cannot run in Casts of its own', async () => {
       const model = build();
-      convertToFp16(model, { target: 'any' });
+      await convertToFp16(model, { target: 'any' });
       expect(await insertedCasts(model)).toBeGreaterThan(0);
     });
 
     it('target cpu: the model runs with no Cast inserted by onnxruntime, and matches float32', async () => {
       const original = build();
       const model = build();
-      const report = convertToFp16(model, { target: 'cpu' });
+      const report = await convertToFp16(model, { target: 'cpu' });
       assertValid(model);
       for (const op of ['Softplus', 'GlobalAveragePool', 'Relu']) {
         const d = report.decisions.find((x) => x.opType === op);

@@ -2,12 +2,12 @@ import type { PassFactory } from '@onnx-forge/core';
 import { fp16AutoPass } from './fp16-auto.js';
 import { fp16Pass } from './fp16-pass.js';
 
-export { fp16Pass } from './fp16-pass.js';
+export { fp16Pass, convertToFp16 } from './fp16-pass.js';
+export type { Fp16Report } from './fp16-pass.js';
+export type { Fp16Counts } from './convert-to-fp16.js';
 export { fp16AutoPass, autoMixedPrecision, FP16_AUTO_METRICS, FP16_AUTO_OPTION_SPECS } from './fp16-auto.js';
 export type { Fp16AutoOptions, Fp16AutoMetric, Fp16AutoResult } from './fp16-auto.js';
-export { convertToFp16 } from './convert-to-fp16.js';
-export type { Fp16Report, Fp16Sink } from './convert-to-fp16.js';
-export { FP16_OPTION_SPECS, resolveFp16Options } from './fp16-options.js';
+export { FP16_OPTION_SPECS } from './fp16-options.js';
 export type { Fp16Options } from './fp16-options.js';
 export { FP16_TARGETS, fp16KernelVerdict } from '../tables/fp16-support.js';
 export type { Fp16Target, KernelVerdict } from '../tables/fp16-support.js';

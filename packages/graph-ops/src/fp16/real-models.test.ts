@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { DataType, Model, Rng, cosineSimilarity, modelTensors, tensorByteSize, type ValueInfoProto } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import type { RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
-import { convertToFp16 } from './convert-to-fp16.js';
+import { convertToFp16 } from './fp16-pass.js';
 import type { Fp16Target } from '../tables/fp16-support.js';
 import { runnerValues } from '../testing/compare.js';
 import { BACKENDS, assertValid } from '../testing/harness.js';
@@ -108,7 +108,7 @@ describe.skipIf(MODELS.length === 0)('fp16 on real models', () => {
 
     it('target any: half the size when weights dominate, valid, and answers like float32 on node and wasm', async () => {
       const model = Model.decode(bytes);
-      const report = convertToFp16(model, { keepIoTypes: true, target: 'any' });
+      const report = await convertToFp16(model, { keepIoTypes: true, target: 'any' });
       assertValid(model);
       const out = model.encode();
       const ratio = out.length / bytes.length;
@@ -133,7 +133,7 @@ describe.skipIf(MODELS.length === 0)('fp16 on real models', () => {
       ['wasm', 'web'],
     ] as [Fp16Target, 'node' | 'web'][])('target %s loads on %s and matches float32', async (target, backend) => {
       const model = Model.decode(bytes);
-      convertToFp16(model, { keepIoTypes: true, target });
+      await convertToFp16(model, { keepIoTypes: true, target });
       assertValid(model);
       const runner = BACKENDS.find((b) => b.name === backend)!.runner;
       const a = await outputsOver(runner, bytes, feedsList.slice(0, 2));

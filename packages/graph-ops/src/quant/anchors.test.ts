@@ -46,10 +46,10 @@ const echoRunner: ModelRunner = {
 };
 
 describe('ANCHORS: tensors whose type cannot be inferred are never skipped silently', () => {
-  it('dynamic: the op schema types the activation (A and B of MatMul share T), so the node is still quantized', () => {
+  it('dynamic: the op schema types the activation (A and B of MatMul share T), so the node is still quantized', async () => {
     const model = opaqueModel();
     expect(inferElemTypes(model).unknown.map((u) => u.value)).toEqual(expect.arrayContaining(['opaque_u', 'opaque_v']));
-    const report = quantizeDynamic(model);
+    const report = await quantizeDynamic(model);
     expect(report.nodes.find((d) => d.node.startsWith('MatMul') && d.action === 'quantized')).toBeDefined();
     expect(report.coverage.share).toBe(1);
   });
@@ -69,7 +69,7 @@ describe('ANCHORS: forms the target runs (ConvInteger has no CUDA kernel; old on
   it.each(QUANT_TARGETS)('target %s: the Conv forms match the target, and the model runs in onnxruntime-node and -web', async (target) => {
     const model = cnn({ channels: [4, 8], imageSize: 8 });
     const fp32 = model.encode();
-    quantizeDynamic(model, { target });
+    await quantizeDynamic(model, { target });
     const ops = opTypes(model);
     if (target === 'cuda' || target === 'webgpu') {
       expect(ops).not.toContain('ConvInteger');
@@ -89,7 +89,7 @@ describe('ANCHORS: forms the target runs (ConvInteger has no CUDA kernel; old on
     for (const options of [{ perChannel: true, symmetric: true }, { perChannel: true, symmetric: false }, { perChannel: true, weightType: 'uint8' as const }]) {
       const model = cnn({ channels: [4], imageSize: 8 });
       const fp32 = model.encode();
-      const report = quantizeDynamic(model, { target: 'cpu', ...options });
+      const report = await quantizeDynamic(model, { target: 'cpu', ...options });
       for (const { node: n } of nodesOf(model, 'ConvInteger')) expect(model.graph.initializer(n.input[3] as string)?.dims).toEqual([]);
       if (options.symmetric === false) expect(report.nodes.find((d) => d.opType === 'Conv')?.reason).toMatch(/per-tensor: asymmetric per-channel/);
       const ref = await runOnce(ORT_SESSIONS.node, fp32, image(4));
@@ -97,9 +97,9 @@ describe('ANCHORS: forms the target runs (ConvInteger has no CUDA kernel; old on
     }
   });
 
-  it('Gemm, which onnxruntime\'s dynamic quantizer leaves float, is quantized', () => {
+  it('Gemm, which onnxruntime\'s dynamic quantizer leaves float, is quantized', async () => {
     const model = mlp({ sizes: [16, 16, 4] });
-    const report = quantizeDynamic(model);
+    const report = await quantizeDynamic(model);
     expect(opTypes(model)).not.toContain('Gemm');
     expect(report.nodes.filter((d) => d.opType === 'Gemm').every((d) => d.action === 'quantized')).toBe(true);
   });
@@ -114,9 +114,9 @@ describe('ANCHORS: WebGPU rejects an int32 DequantizeLinear with a zero point', 
     for (const n of int32Dq) expect(n.input.filter(Boolean)).toHaveLength(2);
   });
 
-  it('dynamic quantization emits no int32 DequantizeLinear at all', () => {
+  it('dynamic quantization emits no int32 DequantizeLinear at all', async () => {
     const model = cnn({ channels: [4], imageSize: 8 });
-    quantizeDynamic(model, { target: 'webgpu' });
+    await quantizeDynamic(model, { target: 'webgpu' });
     expect(nodesOf(model, 'DequantizeLinear').every(({ node: n }) => model.graph.initializer(n.input[0] as string)?.dataType !== DataType.INT32)).toBe(true);
   });
 });
@@ -132,7 +132,7 @@ describe('ANCHORS: models past protobuf\'s 2 GB limit go through external data',
       const feeds: RunnerFeeds = { x: { type: 'float32', dims: [2, 64], data: new Rng(5).fillNormalish(new Float32Array(128), 1) } };
       const ref = await runOnce(ORT_SESSIONS.node, model.encode(), feeds);
       const loaded = await readModel(src);
-      quantizeDynamic(loaded);
+      await quantizeDynamic(loaded);
       const out = join(dir, 'int8.onnx');
       // The inline limit stands in for protobuf's 2 GiB: past it, writeModel moves weights to a side file.
       const written = await writeModel(loaded, out, { inlineLimit: 4096, externalData: { threshold: 128 } });

@@ -22,9 +22,9 @@ import { exactDot, int8WeightRisks, saturatingPairDot } from './saturation-check
  */
 
 let dir: string;
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'int8-paths-'));
-  prepareInt8Paths(dir);
+  await prepareInt8Paths(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -56,16 +56,16 @@ describe('references of the two INT8 arithmetics', () => {
 });
 
 describe('the int8 weights of each form', () => {
-  it.each(QUANT_CASES.map((c) => [c.name, c] as const))('%s: portable codes stay within ±64 (safe without VNNI), vnni codes use the full range', (_name, c) => {
+  it.each(QUANT_CASES.map((c) => [c.name, c] as const))('%s: portable codes stay within ±64 (safe without VNNI), vnni codes use the full range', async (_name, c) => {
     const portable = c.build();
-    const report = quantizeDynamic(portable);
+    const report = await quantizeDynamic(portable);
     expect(report.int8Form).toMatchObject({ isa: 'portable', saturationSafe: true });
     expect(portable.metadata(INT8_METADATA.saturationSafe)).toBe('yes');
     const risks = int8WeightRisks(portable);
     for (const r of risks) expect(r, `${r.node}`).toMatchObject({ safe: true });
 
     const vnni = c.build();
-    const vr = quantizeDynamic(vnni, { isa: 'vnni' });
+    const vr = await quantizeDynamic(vnni, { isa: 'vnni' });
     const vnniRisks = int8WeightRisks(vnni);
     // Cases whose only integer weights are uint8 (ConvInteger) have nothing at risk in either form.
     if (vnniRisks.length) {
@@ -80,7 +80,7 @@ describe('the int8 weights of each form', () => {
   it('reads the risk of a model quantized elsewhere (full-range int8 weights, no metadata)', async () => {
     const m = QUANT_CASES[1]?.build();
     if (!m) throw new Error('no case');
-    quantizeDynamic(m, { reduceRange: false });
+    await quantizeDynamic(m, { reduceRange: false });
     m.setMetadata(INT8_METADATA.saturationSafe, undefined);
     const risks = int8WeightRisks(m);
     expect(risks.length).toBeGreaterThan(0);

@@ -1,13 +1,13 @@
-import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, definePass, type Model, type OptionSpecs, type PassContext } from '@onnx-forge/core';
+import {
+  ForgeError, ForgeErrorCode, RUNNER, SAMPLES, definePass, mapDecisions, nullThrows, runPass,
+  type Model, type ModelRunner, type OptionSpecs, type PassContext, type RunPassOptions, type RunnerFeeds,
+} from '@onnx-forge/core';
 import { addedError, nameNodes, searchMixedPrecision } from '../precision/precision-search.js';
 import { collectSamples } from '../precision/samples-service.js';
-import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { quantizeDynamic, runDynamic } from './int8-dynamic.js';
 import { quantizeStatic, runStatic } from './int8-static.js';
-import { quantOptionSpecs, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
-import { checkQuantOptions } from './quant-options.js';
-import { recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
-import { assertValid, buildReport } from './quant-run.js';
+import { checkQuantOptions, quantOptionSpecs, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
+import { quantReport, type QuantReport } from './quant-report.js';
 
 /**
  * `int8-auto`: INT8 with an accuracy guard, as fp16-auto is for float16. The model is quantized
@@ -53,43 +53,24 @@ export interface Int8AutoResult {
   samples: number;
 }
 
+type SearchOutcome = Omit<Int8AutoResult, 'report'>;
+
 const cosines = (differences: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(differences).map(([k, d]) => [k, 1 - d]));
 
-/**
- * A context that records for the report and forwards to the caller's context, with the decision of
- * every node the search excluded explained.
- */
-function guardedContext(outer: Partial<PassContext> | undefined, why: (node: string) => string | undefined, services: Record<string, unknown>): ReturnType<typeof recordingContext> {
-  const rec = recordingContext('int8-auto', services, outer?.signal);
-  return {
-    ...rec,
-    count: (k, d) => { rec.count(k, d); outer?.count?.(k, d); },
-    set: (k, v) => { rec.set(k, v); outer?.set?.(k, v); },
-    warn: (m) => { rec.warn(m); outer?.warn?.(m); },
-    progress: (d, t, l) => outer?.progress?.(d, t, l),
-    decide: (graph, node, action, reason) => {
-      const r = why(node.name) ?? reason;
-      rec.decide(graph, node, action, r);
-      outer?.decide?.(graph, node, action, r);
-    },
-  };
-}
-
-/** Quantizes `model` in place within `tolerance` (cosine) of float32 on `samples`; the report names what was left float32. */
-export async function autoQuantize(model: Model, runner: ModelRunner, samples: readonly RunnerFeeds[], options: Partial<Int8AutoOptions> = {}, ctx?: Partial<PassContext>): Promise<Int8AutoResult> {
-  const o = int8Auto(options).options as Int8AutoOptions;
-  if (!samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'int8-auto needs sample inputs to compare against float32: pass services: { samples: [feeds, ...] }');
+/** The int8-auto pass's work: search which nodes to leave float32, then quantize the rest in place. */
+async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, runner: ModelRunner, samples: readonly RunnerFeeds[]): Promise<void> {
+  if (!samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'int8-auto needs sample inputs to compare against float32, and the samples service gave none');
   const { mode: _m, tolerance: _t, maxEvaluations: _e, ...quantOptions } = o;
   // Dynamic mode takes only the options int8-dynamic knows.
   const base = o.mode === 'static' ? quantOptions : Object.fromEntries(Object.keys(quantOptionSpecs).map((k) => [k, quantOptions[k as keyof typeof quantOptions]]));
   const withExcluded = (excluded: Iterable<string>): StaticQuantOptions => ({ ...(base as StaticQuantOptions), excludeNodes: [...o.excludeNodes, ...excluded] });
-  const quantize = (m: Model, excluded: Iterable<string>): Promise<QuantReport> | QuantReport =>
-    o.mode === 'static' ? quantizeStatic(m, runner, samples, withExcluded(excluded)) : quantizeDynamic(m, withExcluded(excluded));
+  const quantize = (m: Model, excluded: Iterable<string>): Promise<QuantReport> =>
+    o.mode === 'static' ? quantizeStatic(m, runner, samples, withExcluded(excluded), { check: false }) : quantizeDynamic(m, withExcluded(excluded), { check: false });
   nameNodes(model, 'int8auto');
   const original = model.clone();
   const candidates = (await quantize(original.clone(), [])).nodes.filter((d) => d.action === 'quantized' && d.graph === 'main').map((d) => d.node);
-  // Static candidates are calibrated asynchronously: each is made by `prepare` just before `build`.
+  // Candidates are made (static ones calibrated) asynchronously by `prepare`, just before `build`.
   const built = new Map<string, Model>();
   const key = (kept: ReadonlySet<string>) => [...kept].sort().join('\u0000');
   const search = await searchMixedPrecision({
@@ -99,45 +80,34 @@ export async function autoQuantize(model: Model, runner: ModelRunner, samples: r
     original,
     candidates,
     prepare: async (kept) => {
-      const k = key(kept);
-      if (built.has(k)) return;
+      if (built.has(key(kept))) return;
       const c = original.clone();
       await quantize(c, kept);
-      built.set(k, c);
+      built.set(key(kept), c);
     },
-    build: (kept) => {
-      const hit = built.get(key(kept));
-      if (!hit) throw new ForgeError(ForgeErrorCode.INTERNAL, 'int8-auto: a candidate was built before it was prepared');
-      return hit;
-    },
+    build: (kept) => nullThrows(built.get(key(kept)), 'a candidate is prepared before it is built'),
     metric: 'cosine',
     tolerance: 1 - o.tolerance,
     maxEvaluations: o.maxEvaluations,
-    ...(ctx?.progress ? { progress: ctx.progress.bind(ctx) } : {}),
+    progress: (d, t, l) => ctx.progress(d, t, l),
   });
   built.clear();
 
   const sensitivity = new Map(search.kept.map((k) => [k.node, k.sensitivity]));
-  const why = (node: string) => {
-    if (!sensitivity.has(node)) return undefined;
-    return `left float32 by int8-auto: quantizing it took an output below cosine ${o.tolerance}${addedError(sensitivity.get(node))}`;
-  };
-  const started = performance.now();
-  const before = tensorBytes(model);
-  const final = guardedContext(ctx, why, {});
+  const explained = mapDecisions(ctx, ({ node, action, reason }) => (sensitivity.has(node.name)
+    ? { action: 'skipped', reason: `left float32 by int8-auto: quantizing it took an output below cosine ${o.tolerance}${addedError(sensitivity.get(node.name))}` }
+    : { action, reason }));
   const finalOptions = withExcluded(sensitivity.keys());
-  const s = o.mode === 'static' ? await runStatic(model, finalOptions, final, runner, samples) : runDynamic(model, finalOptions, final);
-  model.invalidate();
-  assertValid(model, 'int8-auto');
-  const report = buildReport(o.mode === 'static' ? 'int8-static' : 'int8-dynamic', model, s, final, finalOptions, before, started);
-  const result: Int8AutoResult = {
-    report, excluded: search.kept, fullCosine: cosines(search.fullPerOutput), cosine: cosines(search.perOutput), evaluations: search.evaluations, samples: samples.length,
+  if (o.mode === 'static') await runStatic(model, finalOptions, explained, runner, samples);
+  else runDynamic(model, finalOptions, explained);
+  const outcome: SearchOutcome = {
+    excluded: search.kept, fullCosine: cosines(search.fullPerOutput), cosine: cosines(search.perOutput), evaluations: search.evaluations, samples: samples.length,
   };
-  final.set('tolerance', o.tolerance);
-  final.set('excludedBySearch', search.kept.length);
-  final.set('evaluations', search.evaluations);
-  for (const [name, c] of Object.entries(result.cosine)) final.set(`cosine ${name}`, Number(c.toFixed(6)));
-  return result;
+  ctx.set('tolerance', o.tolerance);
+  ctx.set('excludedBySearch', search.kept.length);
+  ctx.set('evaluations', search.evaluations);
+  for (const [name, c] of Object.entries(outcome.cosine)) ctx.set(`cosine ${name}`, Number(c.toFixed(6)));
+  ctx.detail('int8Auto', outcome);
 }
 
 export const int8Auto = definePass<Int8AutoOptions>({
@@ -147,8 +117,13 @@ export const int8Auto = definePass<Int8AutoOptions>({
   check: checkQuantOptions,
   services: [RUNNER, SAMPLES],
   async run(model, options, ctx) {
-    const samples = await collectSamples(ctx.service(SAMPLES));
-    if (!samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'int8-auto needs sample inputs to compare against float32, and the samples service gave none');
-    await autoQuantize(model, ctx.service(RUNNER), samples, options, ctx);
+    await searchInt8(model, options, ctx, ctx.service(RUNNER), await collectSamples(ctx.service(SAMPLES)));
   },
 });
+
+/** int8-auto on `model` in place, outside a pipeline (the pass run alone with these services). */
+export async function autoQuantize(model: Model, runner: ModelRunner, samples: readonly RunnerFeeds[], options: Partial<Int8AutoOptions> = {}, run: Omit<RunPassOptions, 'services'> = {}): Promise<Int8AutoResult> {
+  const r = await runPass(int8Auto(options), model, { ...run, services: { [RUNNER.name]: runner, [SAMPLES.name]: samples } });
+  const outcome = nullThrows(r.data.int8Auto as SearchOutcome | undefined, 'int8-auto records its outcome');
+  return { ...outcome, report: quantReport(r, model) };
+}

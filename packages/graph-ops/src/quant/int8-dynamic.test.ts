@@ -32,7 +32,7 @@ describe('int8-dynamic on builder models, run in onnxruntime-node and onnxruntim
       const model = c.build();
       const nodeCount = [...model.allNodes()].length;
       const fp32 = model.encode();
-      const report = quantizeDynamic(model, options);
+      const report = await quantizeDynamic(model, options);
       const bytes = model.encode();
       expect(report.nodes).toHaveLength(nodeCount);
       expect(report.quantized).toBeGreaterThan(0);
@@ -63,7 +63,7 @@ describe('old opsets', () => {
     const model = cnn({ channels: [8, 16], opset: 9 });
     expect(model.opset('')).toBe(9);
     const fp32 = model.encode();
-    const report = quantizeDynamic(model);
+    const report = await quantizeDynamic(model);
     expect(model.opset('')).toBe(13);
     expect(report.warnings.join('\n')).toMatch(/opset 9; INT8 forms need 11 or later, so it was upgraded to 13 first/);
     expect(report.stats['opset status']).toBe('upgraded');
@@ -77,7 +77,7 @@ describe('old opsets', () => {
 describe('int8-dynamic forms', () => {
   it('MatMul becomes DynamicQuantizeLinear + MatMulInteger + Cast + Mul, which onnxruntime fuses into DynamicQuantizeMatMul', async () => {
     const model = mlp({ sizes: [32, 64, 10], op: 'MatMul' });
-    quantizeDynamic(model, { target: 'cpu' });
+    await quantizeDynamic(model, { target: 'cpu' });
     expect(opTypes(model)).toEqual(expect.arrayContaining(['DynamicQuantizeLinear', 'MatMulInteger', 'Cast', 'Mul']));
     expect(opTypes(model)).not.toContain('MatMul');
     const dir = mkdtempSync(join(tmpdir(), 'int8-fuse-'));
@@ -93,18 +93,18 @@ describe('int8-dynamic forms', () => {
     }
   });
 
-  it('Gemm (which onnxruntime\'s quantizer leaves float) is rewritten with B transposed offline and alpha folded into the scale', () => {
+  it('Gemm (which onnxruntime\'s quantizer leaves float) is rewritten with B transposed offline and alpha folded into the scale', async () => {
     const model = gemmModel({ transA: 1, transB: 1, alpha: 0.5, beta: 2 });
-    const report = quantizeDynamic(model, {});
+    const report = await quantizeDynamic(model, {});
     expect(opTypes(model)).not.toContain('Gemm');
     const mmi = nodesOf(model, 'MatMulInteger')[0]?.node;
     expect(model.graph.resolveInitializer(mmi?.input[1] as string)?.tensor.dims.map(Number)).toEqual([16, 8]);
     expect(report.nodes.find((d) => d.opType === 'Gemm')?.reason).toMatch(/alpha 0.5 folded/);
   });
 
-  it('Gather over an embedding table reads 8-bit rows; per-channel gives each row its own scale', () => {
+  it('Gather over an embedding table reads 8-bit rows; per-channel gives each row its own scale', async () => {
     const model = transformerEncoder({ layers: 1, hidden: 32, heads: 2, intermediate: 64, vocab: 50, maxPositions: 16 });
-    const report = quantizeDynamic(model, { perChannel: true });
+    const report = await quantizeDynamic(model, { perChannel: true });
     const word = report.nodes.find((d) => d.opType === 'Gather' && d.action === 'quantized');
     expect(word?.reason).toMatch(/per-row scales \(50 rows\)/);
     expect(model.graph.initializer('embeddings.word_embeddings.weight')).toBeUndefined();
@@ -113,9 +113,9 @@ describe('int8-dynamic forms', () => {
     expect(report.nodes.filter((d) => d.opType === 'Gather' && d.action === 'skipped').every((d) => /computed at run time/.test(d.reason))).toBe(true);
   });
 
-  it('a weight still read by a float node stays float, and the report says why', () => {
+  it('a weight still read by a float node stays float, and the report says why', async () => {
     const model = sharedWeightModel();
-    const report = quantizeDynamic(model, {});
+    const report = await quantizeDynamic(model, {});
     expect(report.quantized).toBe(2);
     expect(report.nodes.filter((d) => d.opType === 'MatMul' && d.action === 'skipped')).toEqual([
       expect.objectContaining({ reason: expect.stringMatching(/computed at run time/) }),
@@ -126,19 +126,19 @@ describe('int8-dynamic forms', () => {
     expect(floatTensorNotes(model, 0).find((n) => n.name === 'tied.weight')?.reason).toMatch(/read by Transpose .* which the pass does not quantize/);
   });
 
-  it('quantizes inside If branches, putting the quantized weight next to the outer original', () => {
+  it('quantizes inside If branches, putting the quantized weight next to the outer original', async () => {
     const model = ifModel();
-    const report = quantizeDynamic(model, { perChannel: true });
+    const report = await quantizeDynamic(model, { perChannel: true });
     const inSub = report.nodes.filter((d) => d.graph !== 'main' && d.action === 'quantized');
     expect(inSub.map((d) => d.opType).sort()).toEqual(['Conv', 'MatMul', 'MatMul']);
     expect(model.graph.initializer('shared.weight_quantized')).toBeDefined();
     expect(model.graph.initializer('shared.weight')).toBeUndefined();
   });
 
-  it('excludeNodes and ops leave nodes float with the reason, and coverage counts them', () => {
+  it('excludeNodes and ops leave nodes float with the reason, and coverage counts them', async () => {
     const model = mlp({ sizes: [32, 64, 10] });
     const first = model.graph.nodes.find((n) => n.opType === 'Gemm')?.name as string;
-    const report = quantizeDynamic(model, { excludeNodes: [first] });
+    const report = await quantizeDynamic(model, { excludeNodes: [first] });
     expect(report.nodes.find((d) => d.node === first)).toMatchObject({ action: 'skipped', reason: expect.stringMatching(/excludeNodes/) });
     expect(report.coverage.share).toBeCloseTo(640 / (2048 + 640), 6);
     expect(report.nodes.find((d) => d.opType === 'Relu')).toMatchObject({ action: 'not-quantized' });
@@ -156,32 +156,32 @@ describe('int8-dynamic forms', () => {
 });
 
 describe('int8-dynamic bad input', () => {
-  it('a model with no quantizable op: a warning naming what it looked for, and the model unchanged', () => {
+  it('a model with no quantizable op: a warning naming what it looked for, and the model unchanged', async () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 'float32', [2]);
     b.output(b.op('Relu', [b.op('Add', [x, b.constant([1, 2])])], {}, { outputs: ['y'] }), 'float32', [2]);
     const model = b.build();
     const before = model.encode();
-    const report = quantizeDynamic(model);
+    const report = await quantizeDynamic(model);
     expect(report.quantized).toBe(0);
     expect(report.warnings.join('\n')).toMatch(/nothing to quantize: the model has no MatMul, Conv, Gemm, Gather node/);
     expect(Buffer.from(model.encode()).equals(Buffer.from(before))).toBe(true);
   });
 
-  it('MatMuls of two activations only: nothing to do in dynamic mode', () => {
+  it('MatMuls of two activations only: nothing to do in dynamic mode', async () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 'float32', [2, 2]);
     b.output(b.op('MatMul', [x, x], {}, { outputs: ['y'] }), 'float32', [2, 2]);
-    const report = quantizeDynamic(b.build());
+    const report = await quantizeDynamic(b.build());
     expect(report.quantized).toBe(0);
     expect(report.stats.nothingToQuantize).toBe('no eligible weights');
   });
 
-  it('an already quantized model is named as such, and left as it is (even when old: no opset upgrade)', () => {
+  it('an already quantized model is named as such, and left as it is (even when old: no opset upgrade)', async () => {
     const model = mlp({ sizes: [16, 16, 4], op: 'MatMul', opset: 10 });
-    quantizeDynamic(model, { target: 'cpu' });
+    await quantizeDynamic(model, { target: 'cpu' });
     const before = model.encode();
-    const report = quantizeDynamic(model);
+    const report = await quantizeDynamic(model);
     expect(report.warnings.join('\n')).toMatch(/already quantized \(it holds 2 DynamicQuantizeLinear, 2 MatMulInteger\)/);
     expect(report.stats.alreadyQuantized).toMatch(/MatMulInteger/);
     expect(Buffer.from(model.encode()).equals(Buffer.from(before))).toBe(true);
@@ -195,9 +195,9 @@ describe('int8-dynamic bad input', () => {
     expect(() => int8Dynamic(options as never)).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS, message: expect.stringMatching(message) }));
   });
 
-  it('an opset-10 model is upgraded and quantized; one the upgrade cannot carry is refused naming the node, and left as it was', () => {
+  it('an opset-10 model is upgraded and quantized; one the upgrade cannot carry is refused naming the node, and left as it was', async () => {
     const model = mlp({ sizes: [4, 4], opset: 10 });
-    expect(quantizeDynamic(model).quantized).toBe(1);
+    expect((await quantizeDynamic(model)).quantized).toBe(1);
     expect(model.opset('')).toBe(13);
     const b = new ModelBuilder({ opset: 9 });
     const x = b.input('x', 'float32', [2, 4]);
@@ -206,7 +206,7 @@ describe('int8-dynamic bad input', () => {
     b.output(b.op('MatMul', [b.op('Add', [x, fill]), b.initializer('w', new Float32Array(16).fill(0.5), [4, 4])]), 'float32', [2, 4]);
     const old = b.build();
     const before = old.encode();
-    expect(() => quantizeDynamic(old)).toThrow(expect.objectContaining({ code: ForgeErrorCode.UNSUPPORTED_OP, message: expect.stringMatching(/GivenTensorFill/) }));
+    await expect(quantizeDynamic(old)).rejects.toThrow(expect.objectContaining({ code: ForgeErrorCode.UNSUPPORTED_OP, message: expect.stringMatching(/GivenTensorFill/) }));
     expect(Buffer.from(old.encode()).equals(Buffer.from(before))).toBe(true);
   });
 });

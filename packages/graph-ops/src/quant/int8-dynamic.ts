@@ -1,8 +1,8 @@
-import { ForgeError, ForgeErrorCode, definePass, type Model, type PassContext } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, definePass, runPass, type Model, type PassContext, type RunPassOptions } from '@onnx-forge/core';
 import { dynamicConv, dynamicGemm, dynamicMatMul } from './dynamic-rewrites.js';
 import { checkQuantOptions, quantOptionSpecs, type DynamicQuantOptions, type QuantOptions } from './quant-options.js';
-import { recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
-import { admitNode, assertValid, buildReport, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
+import { quantReport, type QuantReport } from './quant-report.js';
+import { admitNode, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
 import { QuantSession } from './quant-session.js';
 import { quantizeGather, quantizeRecurrent } from './weight-forms.js';
 
@@ -58,16 +58,9 @@ export function runDynamic(model: Model, options: QuantOptions, ctx: PassContext
 }
 
 /**
- * Dynamic INT8 quantization of `model` in place, outside a pipeline. Options are validated and
- * defaulted as for the `int8-dynamic` pass; the report lists every node's decision.
+ * Dynamic INT8 quantization of `model` in place, outside a pipeline: the int8-dynamic pass run alone
+ * (options validated and defaulted as in a pipeline); the report lists every node's decision.
  */
-export function quantizeDynamic(model: Model, options: Partial<DynamicQuantOptions> = {}): QuantReport {
-  const instance = int8Dynamic(options);
-  const ctx = recordingContext('int8-dynamic');
-  const started = performance.now();
-  const before = tensorBytes(model);
-  const s = runDynamic(model, instance.options, ctx);
-  model.invalidate();
-  assertValid(model, 'int8-dynamic');
-  return buildReport('int8-dynamic', model, s, ctx, instance.options, before, started);
+export async function quantizeDynamic(model: Model, options: Partial<DynamicQuantOptions> = {}, run: RunPassOptions = {}): Promise<QuantReport> {
+  return quantReport(await runPass(int8Dynamic(options), model, run), model);
 }

@@ -1,16 +1,16 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, RUNNER, SAMPLES, attrInt, definePass, nodeLabel,
-  type Graph, type Model, type ModelRunner, type NodeProto, type PassContext, type SampleSource,
+  DataType, ForgeError, ForgeErrorCode, RUNNER, SAMPLES, attrInt, definePass, nodeLabel, runPass,
+  type Graph, type Model, type ModelRunner, type NodeProto, type PassContext, type RunPassOptions, type SampleSource,
 } from '@onnx-forge/core';
 import { collectRanges } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
-import { admitNode, assertValid, buildReport, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
+import { admitNode, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
 import { feedsLog } from './log-sensitivity.js';
 import { zeroPointArray } from './quant-graph.js';
 import { checkQuantOptions, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
 
 import { computeQuantParams, quantType, type QuantParams } from './quant-params.js';
-import { recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
+import { quantReport, type QuantReport } from './quant-report.js';
 import { QuantSession, type ActivationQ } from './quant-session.js';
 import { modelInputSpecs } from './samples/validate-feeds.js';
 import { planStatic, type StaticPlan } from './static-plan.js';
@@ -237,16 +237,11 @@ function applyPlans(s: QuantSession, plans: StaticPlan[], ranges: Map<string, Ca
 }
 
 /**
- * Static INT8 (QDQ) quantization of `model` in place, outside a pipeline: calibrates on `samples`
- * through `runner` (e.g. `new OrtRunner()`), then rewrites. The report lists every node's decision.
+ * Static INT8 (QDQ) quantization of `model` in place, outside a pipeline: the int8-static pass run
+ * alone, calibrating on `samples` through `runner` (e.g. `new OrtRunner()`). The report lists every
+ * node's decision.
  */
-export async function quantizeStatic(model: Model, runner: ModelRunner, samples: SampleSource, options: Partial<StaticQuantOptions> = {}): Promise<QuantReport> {
-  const instance = int8Static(options);
-  const ctx = recordingContext('int8-static', { [RUNNER.name]: runner, [SAMPLES.name]: samples });
-  const started = performance.now();
-  const before = tensorBytes(model);
-  const s = await runStatic(model, instance.options, ctx, runner, samples);
-  model.invalidate();
-  assertValid(model, 'int8-static');
-  return buildReport('int8-static', model, s, ctx, instance.options, before, started);
+export async function quantizeStatic(model: Model, runner: ModelRunner, samples: SampleSource, options: Partial<StaticQuantOptions> = {}, run: Omit<RunPassOptions, 'services'> = {}): Promise<QuantReport> {
+  const r = await runPass(int8Static(options), model, { ...run, services: { [RUNNER.name]: runner, [SAMPLES.name]: samples } });
+  return quantReport(r, model);
 }

@@ -1,6 +1,6 @@
 import {
-  DataType, modelTensors, nodeLabel, tensorByteSize,
-  type Graph, type Model, type NodeDecision, type NodeProto, type PassContext, type ServiceKey, type UnknownType,
+  DataType, nodeLabel, tensorByteSize,
+  type Graph, type Model, type NodeDecision, type NodeProto, type PassContext, type PassReport, type UnknownType,
 } from '@onnx-forge/core';
 
 /** How much of the MatMul/Conv/Gemm weights the pass quantized. */
@@ -20,7 +20,8 @@ export interface FloatTensorNote {
 }
 
 export interface QuantReport {
-  pass: 'int8-dynamic' | 'int8-static';
+  /** The pass whose rewrites these are (int8-auto runs int8-dynamic's or int8-static's). */
+  pass: 'int8-dynamic' | 'int8-static' | 'int8-auto';
   options: Record<string, unknown>;
   /** What happened to every node, with the reason. */
   nodes: NodeDecision[];
@@ -115,15 +116,9 @@ export class QuantRecorder {
     this.ctx.set('quantizedWeightElements', c.quantizedElements);
     this.ctx.set('coverage', Number(c.share.toFixed(6)));
     this.ctx.set('unknownTypes', this.unknownTypes.length);
+    this.ctx.detail('unknownTypes', this.unknownTypes);
     return c;
   }
-}
-
-/** Bytes of every tensor the model holds (initializers, Constant values, sparse parts). */
-export function tensorBytes(model: Model): number {
-  let n = 0;
-  for (const { tensor } of modelTensors(model.proto)) n += tensorByteSize(tensor);
-  return n;
 }
 
 const NORM_OPS = new Set(['LayerNormalization', 'BatchNormalization', 'InstanceNormalization', 'GroupNormalization', 'SkipLayerNormalization', 'SimplifiedLayerNormalization']);
@@ -165,34 +160,30 @@ function floatReason(graph: Graph, name: string): string {
   return `read by ${ops.join('/')} (${users.slice(0, 2).map((u) => nodeLabel(u)).join(', ')}${users.length > 2 ? ', ...' : ''}), which the pass does not quantize`;
 }
 
-/** A PassContext that records into plain objects (for the plain-function entry points). */
-export function recordingContext(passName: string, services: Record<string, unknown> = {}, signal?: AbortSignal): PassContext & {
-  decisions: NodeDecision[];
-  stats: Record<string, number | string>;
-  warnings: string[];
-} {
-  const decisions: NodeDecision[] = [];
-  const stats: Record<string, number | string> = {};
-  const warnings: string[] = [];
+/** A QuantReport from an INT8 pass's report and the model it rewrote. */
+export function quantReport(r: PassReport, model: Model): QuantReport {
+  const stat = (k: string) => Number(r.stats[k] ?? 0);
+  const reasons = String(r.stats.weightRange ?? '');
   return {
-    passName,
-    decisions,
-    stats,
-    warnings,
-    count: (key, delta = 1) => {
-      stats[key] = (Number(stats[key]) || 0) + delta;
+    pass: r.name as QuantReport['pass'],
+    options: r.options,
+    nodes: r.decisions,
+    quantized: r.decisions.filter((d) => d.action === QuantAction.QUANTIZED).length,
+    skipped: r.decisions.filter((d) => d.action === QuantAction.SKIPPED).length,
+    bytesBefore: r.bytesBefore,
+    bytesAfter: r.bytesAfter,
+    coverage: r.stats.coverage === undefined
+      ? { weightElements: 0, quantizedElements: 0, share: 1 }
+      : { weightElements: stat('weightElements'), quantizedElements: stat('quantizedWeightElements'), share: stat('coverage') },
+    int8Form: {
+      isa: String(r.stats.isa ?? r.options.isa ?? ''),
+      saturationSafe: r.stats.saturationSafe !== 'no',
+      reasons: reasons && reasons !== 'no weights quantized' ? reasons.split(' | ') : [],
     },
-    set: (key, value) => {
-      stats[key] = value;
-    },
-    decide: (graph, node, action, reason) => {
-      decisions.push({ graph, node: nodeLabel(node), opType: node.opType, action, reason });
-    },
-    warn: (m) => {
-      warnings.push(m);
-    },
-    progress: () => {},
-    signal,
-    service: <T>(key: ServiceKey<T>) => services[key.name] as T,
+    keptFloat: floatTensorNotes(model),
+    unknownTypes: (r.data.unknownTypes as UnknownType[] | undefined) ?? [],
+    warnings: r.warnings,
+    stats: r.stats,
+    durationMs: r.durationMs,
   };
 }

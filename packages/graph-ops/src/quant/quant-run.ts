@@ -3,7 +3,6 @@ import {
   type Graph, type Model, type NodeProto,
 } from '@onnx-forge/core';
 import { INT8_METADATA } from './isa-forms.js';
-import { floatTensorNotes, type recordingContext, tensorBytes, type QuantReport } from './quant-report.js';
 import { checkNodeList } from '../options/model-lists.js';
 import { selectNode } from './node-selection.js';
 import { findConstant } from './quant-graph.js';
@@ -109,43 +108,4 @@ export function recordInt8Form(s: QuantSession, model: Model): void {
   s.ctx.set('saturationSafe', s.fullRangeIntegerInt8 ? 'no' : 'yes');
   model.setMetadata(INT8_METADATA.isa, s.options.isa);
   model.setMetadata(INT8_METADATA.saturationSafe, s.fullRangeIntegerInt8 ? 'no' : 'yes');
-}
-
-/** Builds the report of a finished run (shared with the static entry point). */
-export function buildReport(
-  pass: QuantReport['pass'],
-  model: Model,
-  s: QuantSession | undefined,
-  ctx: ReturnType<typeof recordingContext>,
-  options: object,
-  bytesBefore: number,
-  started: number,
-): QuantReport {
-  const quantized = ctx.decisions.filter((d) => d.action === 'quantized').length;
-  const skipped = ctx.decisions.filter((d) => d.action === 'skipped').length;
-  return {
-    pass,
-    options: { ...options },
-    nodes: ctx.decisions,
-    quantized,
-    skipped,
-    bytesBefore,
-    bytesAfter: tensorBytes(model),
-    coverage: s?.rec.coverage() ?? { weightElements: 0, quantizedElements: 0, share: 1 },
-    int8Form: { isa: (options as QuantOptions).isa, saturationSafe: !s?.fullRangeIntegerInt8, reasons: [...(s?.rangeReasons ?? [])] },
-    keptFloat: floatTensorNotes(model),
-    unknownTypes: [...(s?.rec.unknownTypes ?? [])],
-    warnings: ctx.warnings,
-    stats: ctx.stats,
-    durationMs: performance.now() - started,
-  };
-}
-
-/** Fails if the rewritten model breaks a rule the checker knows (never hand back a broken model). */
-export function assertValid(model: Model, pass: string): void {
-  const r = checkModel(model);
-  if (!r.ok) {
-    const errors = r.problems.filter((p) => p.severity === 'error');
-    throw new ForgeError(ForgeErrorCode.PASS_FAILED, `${pass} left an invalid graph: ${errors.slice(0, 3).map((p) => p.message).join('; ')}`, { details: { problems: errors } });
-  }
 }

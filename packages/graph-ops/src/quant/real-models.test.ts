@@ -43,7 +43,7 @@ afterAll(async () => {
 type Mode = 'dynamic' | 'static';
 
 async function quantize(model: Model, mode: Mode, calibration: RunnerFeeds[], options: Partial<QuantOptions> = {}): Promise<string> {
-  const r = mode === 'dynamic' ? quantizeDynamic(model, options) : await quantizeStatic(model, runner, calibration, options);
+  const r = mode === 'dynamic' ? await quantizeDynamic(model, options) : await quantizeStatic(model, runner, calibration, options);
   return `${(r.bytesBefore / 1024).toFixed(0)} -> ${(r.bytesAfter / 1024).toFixed(0)} KiB`;
 }
 

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { transformerEncoder } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
-import { convertToFp16 } from '../fp16/convert-to-fp16.js';
+import { convertToFp16 } from '../fp16/fp16-pass.js';
 import { assertValid } from '../testing/harness.js';
 import { formatOpsets, parseOpsets } from './fp16-kernel-table.js';
 import { ORT_FP16_PROBED } from './fp16-kernels-ort.js';
@@ -63,9 +63,9 @@ describe('fp16 kernel tables', () => {
     expect(parseOpsets('7-9,12')).toEqual([[7, 9], [12, 12]]);
   });
 
-  it.each(['cuda', 'webgpu'] as const)('converts a BERT-shaped encoder for %s into a valid model', (target) => {
+  it.each(['cuda', 'webgpu'] as const)('converts a BERT-shaped encoder for %s into a valid model', async (target) => {
     const model = transformerEncoder({ layers: 1, seed: 3 });
-    const report = convertToFp16(model, { target, keepIoTypes: true });
+    const report = await convertToFp16(model, { target, keepIoTypes: true });
     assertValid(model);
     expect(report.decisions.find((d) => d.opType === 'MatMul')?.action).toBe('converted');
     expect(report.bytesAfter).toBeLessThan(report.bytesBefore * 0.55);

@@ -53,7 +53,7 @@ function instrument(model: Model): Model {
 }
 
 /** Writes every case's FP32 model, INT8 forms and instrumented copies into `dir`. */
-export function prepareInt8Paths(dir: string): void {
+export async function prepareInt8Paths(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   for (const name of PATH_CASES) {
     const c = caseByName(name);
@@ -61,7 +61,7 @@ export function prepareInt8Paths(dir: string): void {
     writeFileSync(join(dir, fileName(name, 'fp32')), fp32.encode());
     for (const isa of PATH_FORMS) {
       const q = fp32.clone();
-      quantizeDynamic(q, { isa });
+      await quantizeDynamic(q, { isa });
       writeFileSync(join(dir, fileName(name, isa)), q.encode());
       writeFileSync(join(dir, fileName(name, `${isa}.probe`)), instrument(q).encode());
     }
