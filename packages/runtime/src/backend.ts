@@ -1,4 +1,5 @@
-import type { SessionOptions } from './session-options.js';
+import type { ProviderConfig } from './provider-config.js';
+import type { OrtSessionOptions } from './session-options.js';
 import type { OutputTensor, TensorLike, ValueInfo } from './types.js';
 
 /**
@@ -6,25 +7,6 @@ import type { OutputTensor, TensorLike, ValueInfo } from './types.js';
  * and onnxruntime-web); tests and embedders can pass their own object (e.g. one wrapping a real
  * backend with a provider that fails on its first run), in the way clocks and loaders are injected.
  */
-
-/** An execution provider as onnxruntime takes it: a name or `{ name, ...providerOptions }`. */
-export type ProviderConfig = string | { readonly name: string; readonly [option: string]: unknown };
-
-export function providerName(p: ProviderConfig): string {
-  return typeof p === 'string' ? p : p.name;
-}
-
-/**
- * The session options handed to onnxruntime: those of the user's SessionOptions onnxruntime itself
- * reads (already validated), plus the execution providers of one attempt.
- */
-export interface OrtSessionOptions extends Pick<
-  SessionOptions,
-  | 'graphOptimizationLevel' | 'intraOpNumThreads' | 'interOpNumThreads' | 'executionMode' | 'enableCpuMemArena'
-  | 'enableMemPattern' | 'optimizedModelFilePath' | 'externalData' | 'logSeverityLevel' | 'extra'
-> {
-  executionProviders?: ProviderConfig[];
-}
 
 /** A created onnxruntime session, reduced to what the runtime uses. */
 export interface BackendSession {
@@ -70,6 +52,25 @@ export interface RuntimeBackend {
   /** What the provider does with fp16 (for the automatic precision choice). */
   providerFeatures(provider: string): Promise<ProviderFeatures>;
 }
+
+/** How a session asks for a backend, beyond its name. */
+export interface BackendOptions {
+  /** Node backend: start GPU providers in a child process first (see NodeBackendOptions). */
+  readonly probe?: 'in-process' | 'child-process';
+}
+
+/**
+ * Makes the backend for a session's options, once the backend's module (and the onnxruntime build it
+ * wraps) has loaded. Options a backend cannot honour are an INVALID_OPTIONS error.
+ */
+export type BackendFactory = (options: BackendOptions) => RuntimeBackend;
+
+/**
+ * Imports a backend's module and whatever it needs to run (an onnxruntime build and its binding), and
+ * gives the backend, or a factory that makes it for a session's options. Called once per process
+ * (see registerBackend); a rejection means the backend cannot start here and says why.
+ */
+export type BackendLoader = () => Promise<RuntimeBackend | BackendFactory>;
 
 /** Converts onnxruntime's value metadata into ValueInfo (an empty shape means "not declared" in both builds). */
 export function toValueInfo(names: readonly string[], metadata: readonly unknown[] | undefined): ValueInfo[] {

@@ -2,7 +2,7 @@ import { isForgeError } from '@onnx-forge/core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { createSession, getBackend } from './index.js';
+import { createSession, resolveBackend } from './index.js';
 import { faultyBackend, tinyMlp, variantModel } from './test-models.js';
 import type { ProviderSkip, SessionEvent } from './types.js';
 
@@ -93,7 +93,7 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
   });
 
   it('reports init, create and first-run failures as such and keeps going', async () => {
-    const base = await getBackend(backend);
+    const base = await resolveBackend(backend);
     const fake = faultyBackend(base, { offered: ['gpu-init', 'gpu-create', 'gpu-first', 'gpu-ok'], initFails: ['gpu-init'], createFails: ['gpu-create'], firstRunFails: ['gpu-first'] }, `phases-${backend}`);
     const session = await createSession(tinyMlp(), { backend: fake, providers: ['gpu-init', 'gpu-create', 'gpu-first', 'gpu-ok', cpu] });
     expect(session.provider).toBe('gpu-ok');
@@ -127,7 +127,7 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
     await fast.release();
 
     // A provider with native fp16 (simulated: this machine has no CUDA or WebGPU) gets the fp16 variant.
-    const gpu = faultyBackend(await getBackend(backend), { offered: ['gpu'], fp16Native: ['gpu'] }, `fp16-${backend}`);
+    const gpu = faultyBackend(await resolveBackend(backend), { offered: ['gpu'], fp16Native: ['gpu'] }, `fp16-${backend}`);
     const onGpu = await createSession(variants, { backend: gpu, providers: ['gpu'] });
     expect(onGpu.precision).toBe('fp16');
     expect(onGpu.precisionReason).toMatch(/runs fp16 natively/);
@@ -137,7 +137,7 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
   });
 
   it('falls back to the next variant on the same provider when one does not load', async () => {
-    const gpu = faultyBackend(await getBackend(backend), { offered: ['gpu'], fp16Native: ['gpu'] }, `badfp16-${backend}`);
+    const gpu = faultyBackend(await resolveBackend(backend), { offered: ['gpu'], fp16Native: ['gpu'] }, `badfp16-${backend}`);
     const session = await createSession({ fp16: new Uint8Array([1, 2, 3]), fp32: variantModel('fp32') }, { backend: gpu, providers: ['gpu'] });
     expect(session.precision).toBe('fp32');
     expect(session.skipped).toMatchObject([{ provider: 'gpu', phase: 'create', precision: 'fp16' }]);
@@ -171,7 +171,7 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
   });
 
   it('queues runs on a provider whose sessions refuse overlapping ones (WebGPU: "Session already started")', async () => {
-    const gpu = faultyBackend(await getBackend(backend), { offered: ['gpu'], exclusiveRuns: ['gpu'] }, `exclusive-${backend}`);
+    const gpu = faultyBackend(await resolveBackend(backend), { offered: ['gpu'], exclusiveRuns: ['gpu'] }, `exclusive-${backend}`);
     // The simulated provider really refuses overlap, as onnxruntime-web's WebGPU does.
     const raw = await gpu.createSession(tinyMlp(), { executionProviders: ['gpu'] });
     const feeds = { x: gpu.toTensor({ type: 'float32', data: x, dims: [1, 4] }) };

@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, nullThrows } from '@onnx-forge/core';
 import { arrayMatchesType, convertValues, elementCount, elementTypeOfArray, isElementType } from './tensor.js';
 import type { ElementType, FeedValue, Feeds, TensorLike, ValueInfo } from './types.js';
 
@@ -30,7 +30,7 @@ function isTensorLike(v: object): v is TensorLike {
 }
 
 /** One feed as a tensor, before it is checked against the model. */
-function toTensor(name: string, value: FeedValue, info: ValueInfo | undefined): TensorLike {
+function toTensor(name: string, value: FeedValue | undefined, info: ValueInfo | undefined): TensorLike {
   const declared = info?.type;
   if (ArrayBuffer.isView(value)) {
     const shape = info?.shape;
@@ -88,13 +88,13 @@ export function prepareFeeds(feeds: Feeds, inputs: readonly ValueInfo[], byName:
     if (!info) {
       throw badInput(`unknown input '${name}': the model's inputs are ${inputs.map((i) => `'${i.name}'`).join(', ') || '(none)'}`, { input: name, expected: inputs.map((i) => i.name) });
     }
-    const tensor = toTensor(name, feeds[name] as FeedValue, info);
+    const tensor = toTensor(name, feeds[name], info);
     checkTensor(name, tensor, info);
     if (info.shape) {
       for (let i = 0; i < info.shape.length; i++) {
         const d = info.shape[i];
         if (typeof d !== 'string' || d === '') continue;
-        const size = tensor.dims[i] as number;
+        const size = nullThrows(tensor.dims[i], `checkTensor let input '${name}' through with fewer dims than its declared rank`);
         symbols ??= new Map();
         const seen = symbols.get(d);
         if (seen && seen.size !== size) {

@@ -1,14 +1,19 @@
-export { createSession, resolveBackend as getBackend, CREATE_OPTION_KEYS } from './create-session.js';
+export { createSession } from './create-session.js';
+export { CREATE_OPTION_KEYS } from './create-session-options.js';
+export { registerBackend, resolveBackend, backendStatus, forgetBackendState } from './backend-registry.js';
+export type { BackendState } from './backend-registry.js';
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
 export { configureWebBackend } from './web-backend.js';
 export type { WebBackendConfig } from './web-backend.js';
 export type { NodeBackendOptions } from './node-backend.js';
-export type { CreateSessionOptions } from './create-session.js';
+export type { CreateSessionOptions, SessionAcquirer } from './create-session-options.js';
 export { createPool, PoolSession, locateWorker } from './worker-pool.js';
 export type { PoolOptions, PoolStats } from './worker-pool.js';
 export { SessionCache, defaultSessionCache } from './session-cache.js';
 export type { SessionCacheStats, SessionFactory } from './session-cache.js';
 export { validateSessionOptions, SESSION_OPTION_KEYS } from './session-options.js';
-export type { SessionOptions, ValidatedSessionOptions } from './session-options.js';
+export type { SessionOptions, ValidatedSessionOptions, OrtSessionOptions } from './session-options.js';
 export { precisionOrder } from './precision.js';
 export type { PrecisionChoice, PrecisionPolicy, Int8Fit } from './precision.js';
 export { cpuInfo, classifyCpu } from './cpu-info.js';
@@ -18,8 +23,10 @@ export type { Int8Arithmetic, Int8ArithmeticProbe, HostInt8Isa } from './int8-ar
 export { int8Fit, saturationSafeOf } from './int8-fit.js';
 export { isModelVariants, modelKey, applyFreeDimensionOverrides } from './model-source.js';
 export type { ModelSource, ModelVariants } from './model-source.js';
-export { providerName, toValueInfo } from './backend.js';
-export type { RuntimeBackend, BackendSession, OrtSessionOptions, ProviderConfig, ProviderFeatures } from './backend.js';
+export { toValueInfo } from './backend.js';
+export type { RuntimeBackend, BackendSession, BackendOptions, BackendFactory, BackendLoader, ProviderFeatures } from './backend.js';
+export { providerName } from './provider-config.js';
+export type { ProviderConfig } from './provider-config.js';
 export { initProviderOnce, providerStatus, forgetProviderState } from './provider-init.js';
 export type { InitOutcome } from './provider-init.js';
 export { prepareFeeds, checkOutputNames } from './feeds.js';
@@ -30,6 +37,6 @@ export { Emitter } from './emitter.js';
 export { OrtRunner } from './ort-runner.js';
 export type { OrtRunnerOptions } from './ort-runner.js';
 export type {
-  ElementType, TensorLike, OutputTensor, FeedValue, Feeds, Outputs, ValueInfo, BackendName, SkipPhase, ProviderSkip, Precision,
+  ElementType, TensorLike, OutputTensor, FeedValue, Feeds, Outputs, ValueInfo, BackendName, BackendSkip, SkipPhase, ProviderSkip, Precision,
   RunOptions, RunTiming, ReadyInfo, WorkerExitInfo, SessionEvents, SessionEventName, SessionEvent, Session,
 } from './types.js';

@@ -1,5 +1,4 @@
-import { ModelBuilder } from '@onnx-forge/core';
-import { loadOrtNode } from './node-backend.js';
+import { ModelBuilder, nullThrows } from '@onnx-forge/core';
 
 /**
  * How onnxruntime-node's CPU kernels add up u8 x s8 products here, asked of onnxruntime itself: a
@@ -38,6 +37,8 @@ export function probeInt8Arithmetic(): Promise<Int8ArithmeticProbe> {
 }
 
 async function runProbe(): Promise<Int8ArithmeticProbe> {
+  // Imported when asked, so that this package's entry point never pulls in Node built-ins (browsers).
+  const { loadOrtNode } = await import('./node-backend.js');
   const ort = await loadOrtNode();
   const exact = K * 255 * 127;
   const results: number[] = [];
@@ -45,7 +46,8 @@ async function runProbe(): Promise<Int8ArithmeticProbe> {
     const session = await ort.InferenceSession.create(probeModel(rows), { executionProviders: ['cpu'], logSeverityLevel: 3 });
     try {
       const out = await session.run({ a: new ort.Tensor('uint8', new Uint8Array(rows * K).fill(255), [rows, K]) });
-      results.push(Number((out.y?.data as Int32Array)[0]));
+      const y = nullThrows(out.y, "the probe model's output 'y' is missing from its run");
+      results.push(Number((y.data as Int32Array)[0]));
     } finally {
       await session.release();
     }

@@ -1,5 +1,6 @@
-import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
 import type { BackendSession, RuntimeBackend } from './backend.js';
+import { type Clock, systemClock } from './clock.js';
 import { Emitter } from './emitter.js';
 import { checkOutputNames, prepareFeeds } from './feeds.js';
 import type { Feeds, Outputs, Precision, ProviderSkip, ReadyInfo, RunOptions, Session, SessionEvents, ValueInfo } from './types.js';
@@ -17,6 +18,8 @@ export interface LocalSessionInfo {
   readonly skipped: readonly ProviderSkip[];
   /** Queue runs instead of overlapping them (see ProviderFeatures.exclusiveRuns). */
   readonly exclusiveRuns?: boolean;
+  /** Times runs and enforces their limits (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /**
@@ -41,6 +44,7 @@ export class LocalSession implements Session {
   private readonly inputsByName: Map<string, ValueInfo>;
   private readonly events = new Emitter<SessionEvents>();
   private readonly impl: RuntimeBackend;
+  private readonly clock: Clock;
   private inflight = 0;
   private idle: (() => void) | undefined;
   private releasing: Promise<void> | undefined;
@@ -49,6 +53,7 @@ export class LocalSession implements Session {
 
   constructor(private readonly handle: BackendSession, info: LocalSessionInfo) {
     this.impl = info.backend;
+    this.clock = info.clock ?? systemClock;
     this.backend = info.backend.name;
     this.provider = info.provider;
     this.precision = info.precision;
@@ -76,7 +81,7 @@ export class LocalSession implements Session {
   }
 
   run(feeds: Feeds, options?: RunOptions): Promise<Outputs> {
-    const started = performance.now();
+    const started = this.clock.now();
     let ortFeeds: Record<string, unknown>;
     try {
       if (this.releasing) throw new ForgeError(ForgeErrorCode.RUNTIME, `session ${this.id} was released; create a new one`);
@@ -84,18 +89,18 @@ export class LocalSession implements Session {
       const prepared = prepareFeeds(feeds, this.inputMetadata, this.inputsByName);
       if (options?.outputs) checkOutputNames(options.outputs, this.outputNames);
       ortFeeds = {};
-      for (let i = 0; i < prepared.names.length; i++) ortFeeds[prepared.names[i] as string] = this.impl.toTensor(prepared.tensors[i] as never);
+      for (const [i, name] of prepared.names.entries()) ortFeeds[name] = this.impl.toTensor(nullThrows(prepared.tensors[i], `prepareFeeds gave no tensor for input '${name}'`));
     } catch (e) {
       this.emitRun(started, started, e);
       return Promise.reject(e);
     }
     this.inflight++;
-    const submitted = performance.now();
+    const submitted = this.clock.now();
     let runStart = submitted;
     let running: Promise<Awaited<ReturnType<BackendSession['run']>>>;
     if (this.tail) {
       running = this.tail.then(() => {
-        runStart = performance.now();
+        runStart = this.clock.now();
         // A run that waited behind others may have been cancelled or run out of time meanwhile.
         if (options?.signal?.aborted) throw cancelled(options.signal);
         if (options?.timeoutMs !== undefined && runStart - started > options.timeoutMs) {
@@ -109,7 +114,7 @@ export class LocalSession implements Session {
     }
     return running.then(
       (out) => {
-        const ended = performance.now();
+        const ended = this.clock.now();
         this.done();
         if (options?.timeoutMs !== undefined && ended - started > options.timeoutMs) {
           const e = new ForgeError(ForgeErrorCode.TIMEOUT, `run took ${(ended - started).toFixed(1)} ms, over its ${options.timeoutMs} ms limit (in-process runs cannot be interrupted; use createPool)`, { details: { timeoutMs: options.timeoutMs } });
@@ -125,7 +130,7 @@ export class LocalSession implements Session {
         return out;
       },
       (e: unknown) => {
-        const ended = performance.now();
+        const ended = this.clock.now();
         this.done();
         const err = isForgeError(e) ? e : new ForgeError(ForgeErrorCode.RUNTIME, `onnxruntime run failed on ${this.provider}: ${errorMessage(e)}`, { cause: e });
         this.emitRun(started, runStart, err, ended, runStart - submitted);
@@ -138,7 +143,7 @@ export class LocalSession implements Session {
     if (--this.inflight === 0 && this.idle) this.idle();
   }
 
-  private emitRun(started: number, runStart: number, error: unknown, ended = performance.now(), queueMs = 0): void {
+  private emitRun(started: number, runStart: number, error: unknown, ended = this.clock.now(), queueMs = 0): void {
     if (!this.events.has('run')) return;
     this.events.emit('run', {
       sessionId: this.id,

@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as OrtNode from 'onnxruntime-node';
-import { type BackendSession, type OrtSessionOptions, type ProviderConfig, type ProviderFeatures, type RuntimeBackend, providerName, wrapSession } from './backend.js';
+import { type BackendFactory, type BackendSession, type ProviderFeatures, type RuntimeBackend, wrapSession } from './backend.js';
 import { probeModel } from './probe-model.js';
+import { type ProviderConfig, providerName } from './provider-config.js';
+import type { OrtSessionOptions } from './session-options.js';
 import type { TensorLike } from './types.js';
 
 /**
@@ -52,17 +54,11 @@ class NodeBackend implements RuntimeBackend {
   readonly name = 'node';
   readonly defaultProvider = 'cpu';
   readonly acceptsPaths = true;
-  private ort: typeof OrtNode | undefined;
 
-  constructor(private readonly options: NodeBackendOptions) {}
-
-  private async load(): Promise<typeof OrtNode> {
-    this.ort ??= await loadOrtNode();
-    return this.ort;
-  }
+  constructor(private readonly ort: typeof OrtNode, private readonly options: NodeBackendOptions) {}
 
   async resolveProvider(provider: string): Promise<string | undefined> {
-    const ort = await this.load();
+    const ort = this.ort;
     const backends = ort.listSupportedBackends();
     const entry = backends.find((b) => b.name === provider);
     if (!entry) {
@@ -87,13 +83,12 @@ class NodeBackend implements RuntimeBackend {
       if (!result.ok) throw new Error(result.error);
       return;
     }
-    const ort = await this.load();
-    const session = await ort.InferenceSession.create(probeModel(), { executionProviders: [provider as OrtNode.InferenceSession.ExecutionProviderConfig], logSeverityLevel: 3 });
+    const session = await this.ort.InferenceSession.create(probeModel(), { executionProviders: [provider as OrtNode.InferenceSession.ExecutionProviderConfig], logSeverityLevel: 3 });
     await session.release();
   }
 
   async createSession(model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession> {
-    const ort = await this.load();
+    const ort = this.ort;
     const opts = options as OrtNode.InferenceSession.SessionOptions;
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
     return wrapSession(session);
@@ -101,7 +96,6 @@ class NodeBackend implements RuntimeBackend {
 
   toTensor(t: TensorLike): unknown {
     const ort = this.ort;
-    if (!ort) throw new Error('onnxruntime-node is not loaded yet');
     if (t instanceof ort.Tensor) return t;
     return new ort.Tensor(t.type as OrtNode.Tensor.Type, t.data as OrtNode.Tensor.DataType, t.dims);
   }
@@ -118,10 +112,17 @@ class NodeBackend implements RuntimeBackend {
 
 const instances = new Map<string, NodeBackend>();
 
-/** The onnxruntime-node backend (one instance per probe mode, so remembered failures are shared). */
-export function nodeBackend(options: NodeBackendOptions = {}): RuntimeBackend {
-  const key = options.probe ?? 'in-process';
-  let b = instances.get(key);
-  if (!b) instances.set(key, (b = new NodeBackend({ probe: key })));
-  return b;
+/**
+ * Loads onnxruntime-node (its native binding: the step that fails where the package has no build for
+ * the platform) and gives the factory of node backends: one instance per probe mode, so remembered
+ * provider failures are shared by every session of the process.
+ */
+export async function loadNodeBackend(): Promise<BackendFactory> {
+  const ort = await loadOrtNode();
+  return (options: NodeBackendOptions) => {
+    const key = options.probe ?? 'in-process';
+    let b = instances.get(key);
+    if (!b) instances.set(key, (b = new NodeBackend(ort, { probe: key })));
+    return b;
+  };
 }

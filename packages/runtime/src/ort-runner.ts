@@ -1,5 +1,6 @@
 import type { LoadedModel, ModelRunner, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
-import { createSession, type CreateSessionOptions } from './create-session.js';
+import { createSession } from './create-session.js';
+import type { CreateSessionOptions } from './create-session-options.js';
 import type { RunOptions, TensorLike } from './types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
-import type { CreateSessionOptions } from './create-session.js';
+import type { CreateSessionOptions } from './create-session-options.js';
 import type { ModelVariants } from './model-source.js';
 import type { ProviderSkip, ReadyInfo, ValueInfo } from './types.js';
 
@@ -11,8 +11,8 @@ export interface WireTensor {
   data: ArrayBufferView | string[];
 }
 
-/** createSession options that can cross to a worker (no functions, no backend objects, no cache). */
-export type WorkerSessionOptions = Omit<CreateSessionOptions, 'onEvent' | 'cache' | 'backend'> & { backend?: 'node' | 'web' };
+/** createSession options that can cross to a worker (no functions, no backend objects, no cache, no clock). */
+export type WorkerSessionOptions = Omit<CreateSessionOptions, 'onEvent' | 'cache' | 'backend' | 'clock'> & { backend?: 'node' | 'web' };
 
 export type ToWorker =
   | { kind: 'init'; model: Uint8Array | string | ModelVariants; options: WorkerSessionOptions; priority?: number | undefined }

@@ -1,6 +1,6 @@
 import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
 import { parentPort } from 'node:worker_threads';
-import { createLocalSession } from './create-session.js';
+import { createLocalSession } from './create-local-session.js';
 import type { LocalSession } from './local-session.js';
 import { type FromWorker, type ToWorker, type WireTensor, toWireError, transferList } from './pool-protocol.js';
 

@@ -1,5 +1,7 @@
 import { errorMessage } from '@onnx-forge/core';
-import type { ProviderConfig, RuntimeBackend } from './backend.js';
+import type { RuntimeBackend } from './backend.js';
+import { type Clock, systemClock } from './clock.js';
+import type { ProviderConfig } from './provider-config.js';
 
 /**
  * One init per backend × provider for the life of the process: concurrent session creations share one
@@ -22,16 +24,17 @@ function keyOf(provider: ProviderConfig): string {
   return typeof provider === 'string' ? provider : JSON.stringify(provider);
 }
 
-export async function initProviderOnce(backend: RuntimeBackend, provider: ProviderConfig): Promise<InitOutcome> {
+/** `clock` times the attempt this call starts (a remembered one keeps the time it took then). */
+export async function initProviderOnce(backend: RuntimeBackend, provider: ProviderConfig, clock: Clock = systemClock): Promise<InitOutcome> {
   let map = states.get(backend);
   if (!map) states.set(backend, (map = new Map()));
   const key = keyOf(provider);
   const existing = map.get(key);
   if (existing) return { ...(await existing), remembered: true };
-  const started = performance.now();
+  const started = clock.now();
   const attempt = backend.initProvider(provider).then(
-    () => ({ ok: true, error: '', ms: performance.now() - started, remembered: false }),
-    (e: unknown) => ({ ok: false, error: errorMessage(e), ms: performance.now() - started, remembered: false }),
+    () => ({ ok: true, error: '', ms: clock.now() - started, remembered: false }),
+    (e: unknown) => ({ ok: false, error: errorMessage(e), ms: clock.now() - started, remembered: false }),
   );
   map.set(key, attempt);
   return attempt;

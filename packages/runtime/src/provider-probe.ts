@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import type { ProviderConfig } from './backend.js';
+import type { ProviderConfig } from './provider-config.js';
 
 /**
  * Starts an onnxruntime-node provider in a throw-away child process. A GPU provider that fails can

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type CreateSessionOptions, createLocalSession, createSession } from './create-session.js';
+import { createLocalSession } from './create-local-session.js';
+import { createSession } from './create-session.js';
+import type { CreateSessionOptions } from './create-session-options.js';
 import type { ModelSource, ModelVariants } from './model-source.js';
 import { SessionCache, defaultSessionCache } from './session-cache.js';
 import { tinyMlp, variantModel } from './test-models.js';

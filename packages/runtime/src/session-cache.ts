@@ -1,6 +1,9 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import type { RuntimeBackend } from './backend.js';
-import { type CreateSessionOptions, CREATE_OPTION_KEYS, createLocalSession, resolveBackend, validateProviders } from './create-session.js';
+import { resolveBackend } from './backend-registry.js';
+import type { Clock } from './clock.js';
+import { createLocalSession } from './create-local-session.js';
+import { type CreateSessionOptions, type SessionAcquirer, CREATE_OPTION_KEYS, validateCreateOptions, validateProviders } from './create-session-options.js';
 import { type ModelSource, type ModelVariants, isModelVariants, modelKey, normalizeModel } from './model-source.js';
 import { validateSessionOptions } from './session-options.js';
 import type { Feeds, Outputs, RunOptions, Session, SessionEvents } from './types.js';
@@ -33,10 +36,17 @@ export interface SessionCacheStats {
   readonly refs: readonly { readonly key: string; readonly provider: string; readonly refs: number }[];
 }
 
-const backendIds = new WeakMap<RuntimeBackend, number>();
-let nextBackendId = 0;
+/** Backends and clocks are objects: sessions share a key only when they share the object. */
+const objectIds = new WeakMap<RuntimeBackend | Clock, number>();
+let nextObjectId = 0;
 
-export class SessionCache {
+function idOf(o: RuntimeBackend | Clock): number {
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = ++nextObjectId));
+  return id;
+}
+
+export class SessionCache implements SessionAcquirer {
   private readonly entries = new Map<string, Entry>();
   /** Request key (model × options × requested providers) → key of the entry it resolved to. */
   private readonly resolved = new Map<string, string>();
@@ -119,7 +129,8 @@ export class SessionCache {
   }
 
   private async requestKey(model: ModelSource | ModelVariants, options: CreateSessionOptions): Promise<string> {
-    const backend = await resolveBackend(options.backend, options.probe);
+    validateCreateOptions(options);
+    const backend = await resolveBackend(options.backend, options.probe === undefined ? {} : { probe: options.probe });
     const validated = await validateSessionOptions(options, backend.name, CREATE_OPTION_KEYS);
     const providers = validateProviders(options.providers, backend.defaultProvider);
     let models: string;
@@ -133,13 +144,13 @@ export class SessionCache {
     } else {
       models = await modelKey(normalizeModel(model));
     }
-    let id = backendIds.get(backend);
-    if (id === undefined) backendIds.set(backend, (id = ++nextBackendId));
     if (options.warmup !== undefined && typeof options.warmup === 'object') {
       throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'warmup feeds cannot be part of a cached session key: use warmup: true, or no cache', { details: { option: 'warmup' } });
     }
-    const policy = JSON.stringify([options.strict ?? false, options.precision ?? null, options.prefer ?? null, options.capabilities ?? null, options.warmup ?? null, options.probe ?? null]);
-    return `${backend.name}#${id}|${models}|${validated.key}|${policy}|providers=${JSON.stringify(providers)}`;
+    // A session's runs are timed by the clock it was created with: another clock, another session.
+    const clock = options.clock === undefined ? null : idOf(options.clock);
+    const policy = JSON.stringify([options.strict ?? false, options.precision ?? null, options.prefer ?? null, options.capabilities ?? null, options.warmup ?? null, options.probe ?? null, clock]);
+    return `${backend.name}#${idOf(backend)}|${models}|${validated.key}|${policy}|providers=${JSON.stringify(providers)}`;
   }
 }
 

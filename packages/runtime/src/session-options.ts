@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
-import type { OrtSessionOptions } from './backend.js';
+import type { ProviderConfig } from './provider-config.js';
 
 /**
  * onnxruntime's session options, checked before onnxruntime sees them. Both builds are lax in ways
@@ -34,6 +34,18 @@ export interface SessionOptions {
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
   /** Session configuration entries passed through as is (e.g. { session: { disable_prepacking: '1' } }). */
   extra?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The session options handed to onnxruntime: those of the user's SessionOptions onnxruntime itself
+ * reads (already validated), plus the execution providers of one attempt.
+ */
+export interface OrtSessionOptions extends Pick<
+  SessionOptions,
+  | 'graphOptimizationLevel' | 'intraOpNumThreads' | 'interOpNumThreads' | 'executionMode' | 'enableCpuMemArena'
+  | 'enableMemPattern' | 'optimizedModelFilePath' | 'externalData' | 'logSeverityLevel' | 'extra'
+> {
+  executionProviders?: ProviderConfig[];
 }
 
 export const SESSION_OPTION_KEYS = [

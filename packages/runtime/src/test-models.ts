@@ -1,5 +1,6 @@
 import { ModelBuilder, mlp, transformerEncoder } from '@onnx-forge/core';
-import type { OrtSessionOptions, RuntimeBackend } from './backend.js';
+import type { RuntimeBackend } from './backend.js';
+import type { OrtSessionOptions } from './session-options.js';
 
 /**
  * Fixtures for the runtime's tests and benchmark, all built with core's model builder (nothing is

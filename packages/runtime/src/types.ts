@@ -67,6 +67,15 @@ export interface ProviderSkip {
   readonly ms: number;
 }
 
+/** A registered backend passed over while choosing one by priority (see registerBackend), and why. */
+export interface BackendSkip {
+  readonly backend: string;
+  readonly error: string;
+  /** True when the failure was remembered from an earlier attempt in this process, not observed now. */
+  readonly remembered: boolean;
+  readonly ms: number;
+}
+
 export type Precision = 'fp32' | 'fp16' | 'int8';
 
 export interface RunOptions {
@@ -104,6 +113,8 @@ export interface ReadyInfo {
   readonly precision: Precision;
   readonly precisionReason: string;
   readonly skipped: readonly ProviderSkip[];
+  /** Backends of higher priority that could not start here, when none was named (absent when none failed). */
+  readonly skippedBackends?: readonly BackendSkip[];
   readonly createMs: number;
   /** Duration of the warm-up run, when one was made. */
   readonly firstRunMs?: number;

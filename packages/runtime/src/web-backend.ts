@@ -1,7 +1,9 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import type * as OrtWeb from 'onnxruntime-web';
-import { type BackendSession, type OrtSessionOptions, type ProviderConfig, type ProviderFeatures, type RuntimeBackend, providerName, wrapSession } from './backend.js';
+import { type BackendFactory, type BackendSession, type ProviderFeatures, type RuntimeBackend, wrapSession } from './backend.js';
 import { probeModel } from './probe-model.js';
+import { type ProviderConfig, providerName } from './provider-config.js';
+import type { OrtSessionOptions } from './session-options.js';
 import type { TensorLike } from './types.js';
 
 /**
@@ -26,6 +28,7 @@ export interface WebBackendConfig {
 
 let config: WebBackendConfig = {};
 let ortPromise: Promise<typeof OrtWeb> | undefined;
+let loaded: typeof OrtWeb | undefined;
 let initialized = false;
 
 /** Sets global WebAssembly options; must run before the first web session is created. */
@@ -37,14 +40,22 @@ export function configureWebBackend(next: WebBackendConfig): void {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `numThreads must be an integer from 1 to 64, got ${next.numThreads}`);
   }
   config = { ...config, ...next };
+  // The module may be loaded already (resolving the backend loads it); its settings still apply
+  // until the WebAssembly module starts with the first session.
+  if (loaded) applyConfig(loaded);
+}
+
+function applyConfig(ort: typeof OrtWeb): void {
+  const wasm = ort.env.wasm;
+  if (config.numThreads !== undefined) wasm.numThreads = config.numThreads;
+  else if (isNode && wasm.numThreads === undefined) wasm.numThreads = 1;
+  if (config.wasmPaths !== undefined) wasm.wasmPaths = config.wasmPaths;
 }
 
 export function loadOrtWeb(): Promise<typeof OrtWeb> {
   ortPromise ??= import('onnxruntime-web').then((ort) => {
-    const wasm = ort.env.wasm;
-    if (config.numThreads !== undefined) wasm.numThreads = config.numThreads;
-    else if (isNode && wasm.numThreads === undefined) wasm.numThreads = 1;
-    if (config.wasmPaths !== undefined) wasm.wasmPaths = config.wasmPaths;
+    applyConfig(ort);
+    loaded = ort;
     return ort;
   });
   return ortPromise;
@@ -60,13 +71,9 @@ class WebBackend implements RuntimeBackend {
   readonly name = 'web';
   readonly defaultProvider = 'wasm';
   readonly acceptsPaths = !isNode;
-  private ort: typeof OrtWeb | undefined;
   private shaderF16: Promise<boolean | undefined> | undefined;
 
-  private async load(): Promise<typeof OrtWeb> {
-    this.ort ??= await loadOrtWeb();
-    return this.ort;
-  }
+  constructor(private readonly ort: typeof OrtWeb) {}
 
   async resolveProvider(provider: string): Promise<string | undefined> {
     const available = webProviders();
@@ -77,9 +84,8 @@ class WebBackend implements RuntimeBackend {
   }
 
   async initProvider(provider: ProviderConfig): Promise<void> {
-    const ort = await this.load();
     try {
-      const session = await ort.InferenceSession.create(probeModel(), { executionProviders: [provider as OrtWeb.InferenceSession.ExecutionProviderConfig] });
+      const session = await this.ort.InferenceSession.create(probeModel(), { executionProviders: [provider as OrtWeb.InferenceSession.ExecutionProviderConfig] });
       await session.release();
     } finally {
       if (['wasm', 'cpu'].includes(providerName(provider))) initialized = true;
@@ -87,7 +93,7 @@ class WebBackend implements RuntimeBackend {
   }
 
   async createSession(model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession> {
-    const ort = await this.load();
+    const ort = this.ort;
     const opts = options as OrtWeb.InferenceSession.SessionOptions;
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
     initialized = true;
@@ -96,7 +102,6 @@ class WebBackend implements RuntimeBackend {
 
   toTensor(t: TensorLike): unknown {
     const ort = this.ort;
-    if (!ort) throw new Error('onnxruntime-web is not loaded yet');
     if (t instanceof ort.Tensor) return t;
     return new ort.Tensor(t.type as OrtWeb.Tensor.Type, t.data as OrtWeb.Tensor.DataType, t.dims);
   }
@@ -116,7 +121,14 @@ class WebBackend implements RuntimeBackend {
 
 let instance: WebBackend | undefined;
 
-export function webBackend(): RuntimeBackend {
-  instance ??= new WebBackend();
-  return instance;
+/** Loads onnxruntime-web and gives the factory of the (one) web backend. */
+export async function loadWebBackend(): Promise<BackendFactory> {
+  const ort = await loadOrtWeb();
+  return (options) => {
+    if (options.probe === 'child-process') {
+      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, "probe: 'child-process' is for the node backend", { details: { option: 'probe' } });
+    }
+    instance ??= new WebBackend(ort);
+    return instance;
+  };
 }

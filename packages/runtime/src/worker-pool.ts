@@ -1,15 +1,16 @@
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import type { ResourceLimits, Worker, WorkerOptions } from 'node:worker_threads';
-import type { ProviderConfig } from './backend.js';
-import { type CreateSessionOptions, CREATE_OPTION_KEYS, validateProviders } from './create-session.js';
+import { resolveBackend } from './backend-registry.js';
+import { type CreateSessionOptions, CREATE_OPTION_KEYS, validateProviders } from './create-session-options.js';
 import { Emitter } from './emitter.js';
 import { checkOutputNames, prepareFeeds } from './feeds.js';
 import { onAbort } from './abort-listeners.js';
 import { cancelled, newSessionId } from './local-session.js';
 import { type ModelSource, type ModelVariants, isModelVariants, normalizeModel } from './model-source.js';
 import { type FromWorker, type ToWorker, type WireTensor, type WorkerReady, type WorkerSessionOptions, fromWireError, transferList } from './pool-protocol.js';
+import type { ProviderConfig } from './provider-config.js';
 import { validateSessionOptions } from './session-options.js';
-import type { Feeds, OutputTensor, Outputs, Precision, ProviderSkip, RunOptions, Session, SessionEvents, ValueInfo } from './types.js';
+import type { Feeds, OutputTensor, Outputs, TensorLike, Precision, ProviderSkip, RunOptions, Session, SessionEvents, ValueInfo } from './types.js';
 
 /**
  * N sessions in N worker threads behind one Session. onnxruntime's run() blocks the thread it runs
@@ -158,14 +159,15 @@ export async function createPool(model: ModelSource | ModelVariants, options: Po
   const sessionOptions: WorkerSessionOptions = { intraOpNumThreads: 1, ...rest, backend };
   const located = locateWorker(workerUrl);
   const spawnWorker = spawn ?? ((url: URL, o: WorkerOptions) => new wt.Worker(url, o));
-  const TensorClass = backend === 'node' ? (await import('./node-backend.js').then((m) => m.loadOrtNode())).Tensor : (await import('./web-backend.js').then((m) => m.loadOrtWeb())).Tensor;
+  // Outputs arrive as plain arrays and become the backend's own Tensors here, as in-process outputs are.
+  const tensors = await resolveBackend(backend);
 
   const pool = new PoolSession({
     backend,
     maxQueue,
     timeoutMs: options.timeoutMs,
     maxRestarts,
-    makeTensor: (t) => new TensorClass(t.type as never, t.data as never, t.dims) as unknown as OutputTensor,
+    makeTensor: (t) => tensors.toTensor(t as TensorLike) as OutputTensor,
     spawn: () => spawnWorker(located.url, { workerData: located.workerData, ...(resourceLimits ? { resourceLimits } : {}) }),
     onEvent,
   });

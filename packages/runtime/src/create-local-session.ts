@@ -1,0 +1,181 @@
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
+import type { ProviderFeatures } from './backend.js';
+import { resolveBackendReporting } from './backend-registry.js';
+import { systemClock } from './clock.js';
+import { type CreateSessionOptions, CREATE_OPTION_KEYS, validateCreateOptions, validateProviders } from './create-session-options.js';
+import { int8Fit } from './int8-fit.js';
+import { LocalSession } from './local-session.js';
+import { type ModelSource, type ModelVariants, type PreparedModel, isModelVariants, normalizeModel, prepareModel } from './model-source.js';
+import { type PrecisionChoice, precisionOrder } from './precision.js';
+import { type ProviderConfig, providerName } from './provider-config.js';
+import { initProviderOnce } from './provider-init.js';
+import { type ValidatedSessionOptions, validateSessionOptions } from './session-options.js';
+import { zerosTensor } from './tensor.js';
+import type { Feeds, Precision, ProviderSkip, SessionEvent, SkipPhase } from './types.js';
+
+/**
+ * Loads a model in this thread: resolves the backend, walks the provider chain (resolve, init, create,
+ * first run) and, for precision variants, the precision order on each provider. The uncached path of
+ * createSession; the session cache and pool workers call it directly.
+ */
+export async function createLocalSession(model: ModelSource | ModelVariants, options: CreateSessionOptions = {}): Promise<LocalSession> {
+  validateCreateOptions(options);
+  const clock = options.clock ?? systemClock;
+  const { backend, skipped: skippedBackends } = await resolveBackendReporting(options.backend, options.probe === undefined ? {} : { probe: options.probe });
+  const validated = await validateSessionOptions(options, backend.name, CREATE_OPTION_KEYS);
+  const providers = validateProviders(options.providers, backend.defaultProvider);
+  const variants = normalizeVariants(model, options.precision);
+  const started = clock.now();
+  const skipped: ProviderSkip[] = [];
+  const prepared = new Map<Precision, Promise<PreparedModel>>();
+
+  const skip = (provider: string, phase: SkipPhase, error: string, ms: number, extra: { precision?: Precision; remembered?: boolean } = {}) => {
+    const s: ProviderSkip = { provider, phase, error: error.trim(), ms, ...extra };
+    skipped.push(s);
+    options.onEvent?.({ type: 'skip', ...s });
+    if (options.strict) throw chainError(skipped, true, backend.defaultProvider);
+  };
+
+  for (const [pi, provider] of providers.entries()) {
+    const name = providerName(provider);
+    const hasFallback = pi < providers.length - 1;
+    let t = clock.now();
+    const unavailable = await backend.resolveProvider(name);
+    if (unavailable !== undefined) {
+      skip(name, 'resolve', unavailable, clock.now() - t);
+      continue;
+    }
+    const init = await initProviderOnce(backend, provider, clock);
+    if (!init.ok) {
+      skip(name, 'init', init.error, init.ms, init.remembered ? { remembered: true } : {});
+      continue;
+    }
+    const features = await backend.providerFeatures(name);
+    const order = await choices(name, backend.name, variants, features, options);
+    for (const [ci, choice] of order.entries()) {
+      const source = nullThrows(variants.get(choice.precision), `the precision order offered ${choice.precision}, a variant that was not given`);
+      t = clock.now();
+      let handle;
+      try {
+        let prep = prepared.get(choice.precision);
+        if (!prep) prepared.set(choice.precision, (prep = prepareModel(source, backend, validated)));
+        const { model: input, externalData } = await prep;
+        handle = await backend.createSession(input, sessionOptions(validated, provider, externalData));
+      } catch (e) {
+        if (isInputError(e)) throw e;
+        skip(name, 'create', createMessage(e), clock.now() - t, { precision: choice.precision });
+        continue;
+      }
+      const session = new LocalSession(handle, { backend, provider: name, precision: choice.precision, precisionReason: choice.reason, skipped, exclusiveRuns: features.exclusiveRuns === true, clock });
+      let firstRunMs: number | undefined;
+      const warm = options.warmup ?? (hasFallback || ci < order.length - 1);
+      if (warm !== false) {
+        const feeds = warm === true ? warmupFeeds(session) : warm;
+        if (feeds) {
+          t = clock.now();
+          try {
+            await session.run(feeds);
+            firstRunMs = clock.now() - t;
+          } catch (e) {
+            await session.release().catch(() => undefined);
+            // Feeds the caller chose for the warm-up are the caller's mistake, not the provider's.
+            if (typeof warm === 'object' && isForgeError(e, ForgeErrorCode.BAD_INPUT)) throw e;
+            skip(name, 'first-run', errorMessage(e), clock.now() - t, { precision: choice.precision });
+            continue;
+          }
+        }
+      }
+      if (options.onEvent) {
+        const listener = options.onEvent;
+        for (const type of ['run', 'release'] as const) session.on(type, (p) => listener({ type, ...p } as SessionEvent));
+        session.on('ready', (p) => listener({ type: 'ready', ...p }));
+      }
+      session.emitReady({
+        sessionId: session.id,
+        backend: backend.name,
+        provider: name,
+        precision: choice.precision,
+        precisionReason: choice.reason,
+        skipped,
+        ...(skippedBackends.length > 0 ? { skippedBackends } : {}),
+        createMs: clock.now() - started,
+        ...(firstRunMs === undefined ? {} : { firstRunMs }),
+      });
+      return session;
+    }
+  }
+  throw chainError(skipped, false, backend.defaultProvider);
+}
+
+/** Errors that are the caller's, not the provider's: never a reason to try the next provider. */
+function isInputError(e: unknown): boolean {
+  return e instanceof ForgeError && ([ForgeErrorCode.IO, ForgeErrorCode.EXTERNAL_DATA, ForgeErrorCode.INVALID_OPTIONS, ForgeErrorCode.MODEL_TOO_LARGE] as string[]).includes(e.code);
+}
+
+function createMessage(e: unknown): string {
+  const msg = errorMessage(e);
+  if (/external (data|initializer)|GetExtDataFromTensorProto|external_data/i.test(msg)) {
+    return `${msg} (the model keeps tensors in external data files: pass the model as a file path, or give externalDataDir or externalData)`;
+  }
+  return msg;
+}
+
+function sessionOptions(v: ValidatedSessionOptions, provider: ProviderConfig, externalData: PreparedModel['externalData']) {
+  const ort = { ...v.ort, executionProviders: [provider] };
+  if (externalData?.length) ort.externalData = [...(ort.externalData ?? []), ...externalData];
+  return ort;
+}
+
+function normalizeVariants(model: ModelSource | ModelVariants, precision: Precision | undefined): Map<Precision, Uint8Array | string> {
+  const out = new Map<Precision, Uint8Array | string>();
+  if (isModelVariants(model)) {
+    for (const p of ['fp32', 'fp16', 'int8'] as const) {
+      const m = model[p];
+      if (m !== undefined && (precision === undefined || precision === p)) out.set(p, normalizeModel(m));
+    }
+    if (out.size === 0) throw invalid(`precision '${precision}' was forced but no such variant was given (have ${Object.keys(model).join(', ')})`, 'precision');
+  } else {
+    out.set(precision ?? 'fp32', normalizeModel(model));
+  }
+  return out;
+}
+
+async function choices(provider: string, backend: string, variants: Map<Precision, Uint8Array | string>, features: ProviderFeatures, options: CreateSessionOptions): Promise<PrecisionChoice[]> {
+  if (variants.size === 1) {
+    const precision = nullThrows([...variants.keys()][0], 'normalizeVariants returns at least one variant');
+    return [{ precision, reason: options.precision ? `precision '${precision}' was asked for` : `the only variant given (assumed ${precision})` }];
+  }
+  const int8 = variants.get('int8');
+  const fit = int8 !== undefined && backend === 'node' && provider === 'cpu' ? await int8Fit(int8) : undefined;
+  return precisionOrder(provider, [...variants.keys()], features, options, fit);
+}
+
+/** Zeros shaped like the inputs (symbolic dims 1); undefined when an input's shape or type is unknown. */
+function warmupFeeds(session: LocalSession): Feeds | undefined {
+  const feeds: Record<string, ReturnType<typeof zerosTensor>> = {};
+  for (const m of session.inputMetadata) {
+    if (!m.type || !m.shape) return undefined;
+    feeds[m.name] = zerosTensor(m.type, m.shape.map((d) => (typeof d === 'number' ? d : 1)));
+  }
+  return feeds;
+}
+
+function chainError(skipped: readonly ProviderSkip[], strict: boolean, defaultProvider: string): ForgeError {
+  const list = skipped.map((s) => `${s.provider}${s.precision ? `/${s.precision}` : ''} (${s.phase}): ${s.error}`).join('; ');
+  const modelFailed = skipped.some((s) => s.phase === 'create' || s.phase === 'first-run');
+  const last = skipped[skipped.length - 1];
+  if (strict && last) {
+    return new ForgeError(
+      last.phase === 'resolve' || last.phase === 'init' ? ForgeErrorCode.NO_PROVIDER : ForgeErrorCode.RUNTIME,
+      `strict mode: provider ${last.provider} failed (${last.phase}): ${last.error}`,
+      { details: { skipped: [...skipped] } },
+    );
+  }
+  return modelFailed
+    ? new ForgeError(ForgeErrorCode.RUNTIME, `onnxruntime could not load and run the model on any provider: ${list}`, { details: { skipped: [...skipped] } })
+    : new ForgeError(ForgeErrorCode.NO_PROVIDER, `no execution provider could start here: ${list}; add '${defaultProvider}' as the last provider to always have one that works`, { details: { skipped: [...skipped] } });
+}
+
+function invalid(message: string, option: string): ForgeError {
+  return new ForgeError(ForgeErrorCode.INVALID_OPTIONS, message, { details: { option } });
+}
