@@ -1,7 +1,6 @@
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import type { CreateSessionOptions } from './create-session-options.js';
-import type { ModelVariants } from './model-source.js';
-import type { ProviderSkip, ReadyInfo, ValueInfo } from './types.js';
+import type { Precision, ProviderSkip, ReadyInfo, ValueInfo } from './types.js';
 
 /** Messages between the pool (main thread) and its workers. Everything here is structured-clonable. */
 
@@ -14,8 +13,11 @@ export interface WireTensor {
 /** createSession options that can cross to a worker (no functions, no backend objects, no cache, no clock). */
 export type WorkerSessionOptions = Omit<CreateSessionOptions, 'onEvent' | 'cache' | 'backend' | 'clock'> & { backend?: 'node' | 'web' };
 
+/** A model as it crosses to a worker: bytes or a path, or precision variants of those. */
+export type WireModel = Uint8Array | string | { readonly [P in Precision]?: Uint8Array | string };
+
 export type ToWorker =
-  | { kind: 'init'; model: Uint8Array | string | ModelVariants; options: WorkerSessionOptions; priority?: number | undefined }
+  | { kind: 'init'; model: WireModel; options: WorkerSessionOptions; priority?: number | undefined }
   | { kind: 'run'; id: number; names: string[]; tensors: WireTensor[]; outputs: readonly string[] | undefined }
   | { kind: 'release' };
 

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from './create-session.js';
 import { CRASH_MARKER, tinyMlp, variantModel } from './test-models.js';
 import type { RunTiming, SessionEvent, WorkerExitInfo } from './types.js';
-import { type PoolSession, createPool, locateWorker } from './worker-pool.js';
+import { locateWorker } from './locate-worker.js';
+import { type PoolSession, createPool } from './worker-pool.js';
 
 /**
  * 50–90 ms per run on one core (batch 256 natively, 32 in WebAssembly, which is ~8x slower here): long

@@ -1,50 +1,28 @@
-import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
-import type { ResourceLimits, Worker, WorkerOptions } from 'node:worker_threads';
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
+import type { WorkerOptions } from 'node:worker_threads';
+import { onAbort } from './abort-listeners.js';
 import { resolveBackend } from './backend-registry.js';
-import { type CreateSessionOptions, CREATE_OPTION_KEYS, validateProviders } from './create-session-options.js';
 import { Emitter } from './emitter.js';
 import { checkOutputNames, prepareFeeds } from './feeds.js';
-import { onAbort } from './abort-listeners.js';
 import { cancelled, newSessionId } from './local-session.js';
-import { type ModelSource, type ModelVariants, isModelVariants, normalizeModel } from './model-source.js';
-import { type FromWorker, type ToWorker, type WireTensor, type WorkerReady, type WorkerSessionOptions, fromWireError, transferList } from './pool-protocol.js';
-import type { ProviderConfig } from './provider-config.js';
-import { validateSessionOptions } from './session-options.js';
-import type { Feeds, OutputTensor, Outputs, TensorLike, Precision, ProviderSkip, RunOptions, Session, SessionEvents, ValueInfo } from './types.js';
+import { locateWorker } from './locate-worker.js';
+import { type ModelVariants, type ModelSource, isModelVariants, normalizeModel } from './model-source.js';
+import { type FromWorker, type ToWorker, type WireModel, type WireTensor, type WorkerReady, type WorkerSessionOptions, fromWireError, transferList } from './pool-protocol.js';
+import { type PoolOptions, resolvePoolOptions } from './pool-options.js';
+import { type ProviderConfig, providerName } from './provider-config.js';
+import { type QueuedRun, RunQueue } from './run-queue.js';
+import type { Feeds, OutputTensor, Outputs, Precision, ProviderSkip, RunOptions, Session, SessionEvents, TensorLike, ValueInfo } from './types.js';
+import { type PoolWorker, WorkerSlot } from './worker-slot.js';
 
 /**
  * N sessions in N worker threads behind one Session. onnxruntime's run() blocks the thread it runs
  * on for the whole inference (onnxruntime #19611); here it blocks a worker, and the main thread only
  * validates feeds and passes messages. Runs wait in a bounded FIFO queue (full: FORGE_OVERLOADED at
  * once, so callers can shed load), may time out (FORGE_TIMEOUT) or be cancelled (FORGE_CANCELLED), and
- * a worker that dies is replaced: the run it held fails, queued runs go to the others.
+ * a worker that dies is replaced: the run it held fails, queued runs go to the others. The parts live
+ * beside this file: pool-options.ts (checks and defaults), run-queue.ts, worker-slot.ts (one thread),
+ * locate-worker.ts (its entry file); PoolSession orchestrates them.
  */
-
-export interface PoolOptions extends Omit<CreateSessionOptions, 'backend' | 'cache'> {
-  backend?: 'node' | 'web';
-  /** Worker threads, each with its own session (default: available cores). */
-  workers?: number;
-  /** Runs allowed to wait for a worker (default 256); more are rejected with FORGE_OVERLOADED. */
-  maxQueue?: number;
-  /** Default per-run time limit, from submission (queue wait included). */
-  timeoutMs?: number;
-  /**
-   * Nice value of the worker threads (Linux; 0 to 19 without privileges). A positive value makes the
-   * event loop win the core whenever it wakes, at the cost of the workers' share against other
-   * processes. Default 0 (same as the main thread).
-   */
-  workerPriority?: number;
-  /** Consecutive failed worker starts after which the pool gives up replacing (default 3). */
-  maxRestarts?: number;
-  /** V8 heap limits of each worker. */
-  resourceLimits?: ResourceLimits;
-  /** Worker entry file, for bundlers that move it (default: found next to this module). */
-  workerUrl?: string | URL;
-  /** Creates worker threads (tests wrap it to reach the Worker objects). */
-  spawn?: (url: URL, options: WorkerOptions) => Worker;
-}
-
-const POOL_KEYS = ['workers', 'maxQueue', 'timeoutMs', 'workerPriority', 'maxRestarts', 'resourceLimits', 'workerUrl', 'spawn'] as const;
 
 export interface PoolStats {
   readonly workers: number;
@@ -59,120 +37,38 @@ export interface PoolStats {
   readonly restarts: number;
 }
 
-interface Job {
-  readonly id: number;
-  readonly names: string[];
-  readonly tensors: WireTensor[];
-  readonly outputs: readonly string[] | undefined;
-  readonly transfer: boolean;
-  readonly submitted: number;
-  dispatched: number;
-  settled: boolean;
-  worker: Slot | undefined;
-  resolve(out: Outputs): void;
-  reject(e: unknown): void;
-  cleanup(): void;
-}
-
-interface Slot {
-  readonly index: number;
-  readonly worker: Worker;
-  job: Job | undefined;
-  /** A run that timed out or was cancelled is still executing here. */
-  abandoned: boolean;
-  ready: boolean;
-  stopping: boolean;
-}
-
-/**
- * Lets a worker that holds no session end by itself (it closes its port on 'release'). Not
- * terminate(): a thread stopped while onnxruntime-node's native code runs (loading, running) can
- * abort the whole process.
- */
-function dismiss(slot: Slot): void {
-  slot.stopping = true;
-  slot.worker.unref();
-  try {
-    slot.worker.postMessage({ kind: 'release' } satisfies ToWorker);
-  } catch {
-    // Already gone.
-  }
-}
-
-interface Located {
-  url: URL;
-  workerData: Record<string, unknown>;
-}
-
-/**
- * Finds the worker entry: the built .js beside this module, or, when running from the TypeScript
- * sources (vitest, tsx), the .ts entry started through a bootstrap that registers tsx in the worker.
- * An override may be a .js file, or a .ts file when running from sources (e.g. an entry that imports
- * ./pool-worker.js after registering custom operators).
- */
-export function locateWorker(override?: string | URL): Located {
-  const here = import.meta.url;
-  const isTs = (u: string) => /\.[mc]?ts$/.test(new URL(u).pathname);
-  const entry = override === undefined ? (isTs(here) ? new URL('./pool-worker.ts', here) : new URL('./pool-worker.js', here)) : new URL(String(override));
-  if (isTs(entry.href)) return { url: new URL('./worker-bootstrap.mjs', here), workerData: { entry: entry.href } };
-  return { url: entry, workerData: {} };
-}
-
-function invalid(message: string, option: string): ForgeError {
-  return new ForgeError(ForgeErrorCode.INVALID_OPTIONS, message, { details: { option } });
-}
-
-function positiveInt(name: string, v: unknown, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw invalid(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(v)}`, name);
-  return v;
-}
-
 /** Starts a pool of `workers` sessions of the model and resolves once all of them are ready. */
 export async function createPool(model: ModelSource | ModelVariants, options: PoolOptions = {}): Promise<PoolSession> {
-  const os = await import('node:os');
-  const wt = await import('node:worker_threads');
-  const backend = options.backend ?? 'node';
-  if (backend !== 'node' && backend !== 'web') throw invalid("a pool's backend must be 'node' or 'web' (custom backend objects cannot cross to worker threads)", 'backend');
-  await validateSessionOptions(options, backend, [...CREATE_OPTION_KEYS, ...POOL_KEYS]);
-  validateProviders(options.providers, backend === 'node' ? 'cpu' : 'wasm');
-  const workers = options.workers === undefined ? Math.max(1, os.availableParallelism()) : positiveInt('workers', options.workers, 256);
-  const maxQueue = options.maxQueue === undefined ? 256 : options.maxQueue === 0 ? 0 : positiveInt('maxQueue', options.maxQueue, 1e7);
-  if (options.timeoutMs !== undefined && !(typeof options.timeoutMs === 'number' && options.timeoutMs > 0)) throw invalid('timeoutMs must be a positive number of milliseconds', 'timeoutMs');
-  const maxRestarts = options.maxRestarts ?? 3;
-  if (options.workerPriority !== undefined && !(Number.isInteger(options.workerPriority) && options.workerPriority >= -20 && options.workerPriority <= 19)) {
-    throw invalid(`workerPriority must be a nice value, an integer from -20 to 19, got ${JSON.stringify(options.workerPriority)}`, 'workerPriority');
-  }
-
-  let wireModel: Uint8Array | string | ModelVariants;
+  const o = await resolvePoolOptions(options);
+  let wireModel: WireModel;
   if (isModelVariants(model)) {
-    const v: Record<string, Uint8Array | string> = {};
-    for (const [p, m] of Object.entries(model)) if (m !== undefined) v[p] = normalizeModel(m);
+    const v: { [P in Precision]?: Uint8Array | string } = {};
+    for (const p of ['fp32', 'fp16', 'int8'] as const) {
+      const m = model[p];
+      if (m !== undefined) v[p] = normalizeModel(m);
+    }
     wireModel = v;
   } else {
-    wireModel = normalizeModel(model as ModelSource);
+    wireModel = normalizeModel(model);
   }
-
-  const {
-    onEvent, workers: _w, maxQueue: _q, timeoutMs: _t, maxRestarts: _r, workerPriority, resourceLimits, workerUrl, spawn, ...rest
-  } = options;
-  // One intra-op thread per worker by default: N workers × 1 thread uses N cores without oversubscribing.
-  const sessionOptions: WorkerSessionOptions = { intraOpNumThreads: 1, ...rest, backend };
-  const located = locateWorker(workerUrl);
-  const spawnWorker = spawn ?? ((url: URL, o: WorkerOptions) => new wt.Worker(url, o));
+  const located = locateWorker(o.workerUrl);
+  const wt = await import('node:worker_threads');
+  const spawnWorker = o.spawn ?? ((url: URL, wo: WorkerOptions) => new wt.Worker(url, wo));
   // Outputs arrive as plain arrays and become the backend's own Tensors here, as in-process outputs are.
-  const tensors = await resolveBackend(backend);
+  const tensors = await resolveBackend(o.backend);
 
   const pool = new PoolSession({
-    backend,
-    maxQueue,
-    timeoutMs: options.timeoutMs,
-    maxRestarts,
+    backend: o.backend,
+    maxQueue: o.maxQueue,
+    timeoutMs: o.timeoutMs,
+    maxRestarts: o.maxRestarts,
+    // A WireTensor is a TensorLike whose data came through structured cloning.
     makeTensor: (t) => tensors.toTensor(t as TensorLike) as OutputTensor,
-    spawn: () => spawnWorker(located.url, { workerData: located.workerData, ...(resourceLimits ? { resourceLimits } : {}) }),
-    onEvent,
+    spawn: () => spawnWorker(located.url, { workerData: located.workerData, ...(o.resourceLimits ? { resourceLimits: o.resourceLimits } : {}) }),
+    onEvent: o.onEvent,
   });
   try {
-    await pool.start(wireModel, sessionOptions, workers, workerPriority);
+    await pool.start(wireModel, o.session, o.workers, o.workerPriority);
   } catch (e) {
     await pool.release().catch(() => undefined);
     throw e;
@@ -186,9 +82,11 @@ interface PoolConfig {
   timeoutMs: number | undefined;
   maxRestarts: number;
   makeTensor(t: WireTensor): OutputTensor;
-  spawn(): Worker;
-  onEvent: CreateSessionOptions['onEvent'];
+  spawn(): PoolWorker;
+  onEvent: PoolOptions['onEvent'];
 }
+
+type Settlement = { readonly ok: true; readonly out: Outputs } | { readonly ok: false; readonly error: unknown };
 
 export class PoolSession implements Session {
   readonly id = newSessionId('pool');
@@ -203,9 +101,9 @@ export class PoolSession implements Session {
   outputMetadata: readonly ValueInfo[] = [];
   private inputsByName = new Map<string, ValueInfo>();
   private readonly events = new Emitter<SessionEvents>();
-  private readonly slots: Slot[] = [];
-  private readonly idle: Slot[] = [];
-  private readonly queue: Job[] = [];
+  private readonly slots: WorkerSlot[] = [];
+  private readonly idle: WorkerSlot[] = [];
+  private readonly queue: RunQueue;
   private nextJob = 0;
   private nextIndex = 0;
   private replacementInit: ToWorker | undefined;
@@ -217,6 +115,7 @@ export class PoolSession implements Session {
 
   constructor(private readonly config: PoolConfig) {
     this.backend = config.backend;
+    this.queue = new RunQueue(config.maxQueue);
     if (config.onEvent) {
       const listener = config.onEvent;
       for (const type of ['run', 'release', 'worker-exit', 'ready'] as const) this.events.on(type, (p) => listener({ type, ...p } as never));
@@ -232,42 +131,37 @@ export class PoolSession implements Session {
   }
 
   stats(): PoolStats {
-    const busy = this.slots.filter((s) => s.job || s.abandoned).length;
-    return { workers: this.slots.length, idle: this.idle.length, busy, queued: this.queue.length, maxQueue: this.config.maxQueue, ...this.counts };
+    const busy = this.slots.filter((s) => s.busy).length;
+    return { workers: this.slots.length, idle: this.idle.length, busy, queued: this.queue.length, maxQueue: this.queue.capacity, ...this.counts };
   }
 
   /** Starts the first worker (which walks the provider chain), then the rest on the provider it found. */
-  async start(model: Uint8Array | string | ModelVariants, options: WorkerSessionOptions, count: number, priority?: number): Promise<void> {
+  async start(model: WireModel, options: WorkerSessionOptions, count: number, priority?: number): Promise<void> {
     const started = performance.now();
     // All threads boot (load onnxruntime and this package) at once; the others get their init message
     // when the first has found the provider, so the chain is walked only once.
-    let initRest!: (init: ToWorker) => void;
-    let abortRest!: (e: unknown) => void;
-    const restInit = new Promise<ToWorker>((resolve, reject) => {
-      initRest = resolve;
-      abortRest = reject;
-    });
-    restInit.catch(() => undefined);
+    const restInit = deferred<ToWorker>();
+    restInit.promise.catch(() => undefined);
     const firstReady = this.spawnReady(Promise.resolve({ kind: 'init', model, options, priority }), true);
     firstReady.catch(() => undefined);
-    const rest = Array.from({ length: count - 1 }, () => this.spawnReady(restInit, false));
-    let first: Slot;
+    const rest = Array.from({ length: count - 1 }, () => this.spawnReady(restInit.promise, false));
+    let first: WorkerSlot;
     try {
       first = await firstReady;
     } catch (e) {
-      abortRest(e);
+      restInit.reject(e);
       await Promise.allSettled(rest);
       throw e;
     }
-    const chosen: Uint8Array | string = isModelVariants(model) ? (model[this.precision] as Uint8Array | string) : model;
-    const provider: ProviderConfig = (options.providers ?? []).find((p) => (typeof p === 'string' ? p : p.name) === this.provider) ?? this.provider;
+    const chosen: Uint8Array | string = isModelVariants(model) ? nullThrows(model[this.precision], `the first worker chose precision ${this.precision}, which was not among the variants sent`) : model;
+    const provider: ProviderConfig = (options.providers ?? []).find((p) => providerName(p) === this.provider) ?? this.provider;
     this.replacementInit = {
       kind: 'init',
       model: chosen,
       options: { ...options, providers: [provider], precision: this.precision, strict: true, warmup: false },
       priority,
     };
-    initRest(this.replacementInit);
+    restInit.resolve(this.replacementInit);
     const settled = await Promise.allSettled(rest);
     this.idle.push(first);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -285,51 +179,27 @@ export class PoolSession implements Session {
   }
 
   /** Spawns a worker, sends `init`, resolves with its slot when the session inside is ready. */
-  private spawnReady(init: Promise<ToWorker>, primary: boolean): Promise<Slot> {
-    return new Promise<Slot>((resolve, reject) => {
-      let worker: Worker;
-      try {
-        worker = this.config.spawn();
-      } catch (e) {
-        reject(new ForgeError(ForgeErrorCode.RUNTIME, `cannot start a pool worker: ${errorMessage(e)}`, { cause: e }));
-        return;
-      }
-      const slot: Slot = { index: this.nextIndex++, worker, job: undefined, abandoned: false, ready: false, stopping: false };
-      this.slots.push(slot);
-      let lastError = '';
-      worker.on('message', (msg: FromWorker) => {
-        if (msg.kind === 'skip') {
-          if (primary) this.config.onEvent?.({ type: 'skip', ...msg.skip });
-        } else if (msg.kind === 'ready') {
-          slot.ready = true;
-          if (primary) this.adopt(msg);
-          resolve(slot);
-        } else if (msg.kind === 'init-error') {
-          dismiss(slot);
-          reject(fromWireError(msg.error, primary ? '' : `a pool worker could not load the model: `));
-        } else {
-          this.onWorkerMessage(slot, msg);
-        }
-      });
-      worker.on('error', (e) => {
-        lastError = errorMessage(e);
-      });
-      worker.on('exit', (code) => {
-        this.remove(slot);
-        if (!slot.ready) {
-          reject(new ForgeError(ForgeErrorCode.RUNTIME, `a pool worker exited while starting (code ${code})${lastError ? `: ${lastError}` : ''}`));
-          return;
-        }
-        if (!slot.stopping) this.onCrash(slot, code, lastError);
-      });
-      init.then(
-        (msg) => worker.postMessage(msg),
-        (e: unknown) => {
-          dismiss(slot);
-          reject(e);
+  private spawnReady(init: Promise<ToWorker>, primary: boolean): Promise<WorkerSlot> {
+    let worker: PoolWorker;
+    try {
+      worker = this.config.spawn();
+    } catch (e) {
+      return Promise.reject(new ForgeError(ForgeErrorCode.RUNTIME, `cannot start a pool worker: ${errorMessage(e)}`, { cause: e }));
+    }
+    const slot = new WorkerSlot(this.nextIndex++, worker);
+    this.slots.push(slot);
+    return slot.start(
+      init,
+      {
+        ...(primary ? { skip: (skip: ProviderSkip) => this.config.onEvent?.({ type: 'skip', ...skip }), ready: (info: WorkerReady) => this.adopt(info) } : {}),
+        message: (s, msg) => this.onWorkerMessage(s, msg),
+        exit: (s, code, lastError) => {
+          this.remove(s);
+          if (s.ready && !s.stopping) this.onCrash(s, code, lastError);
         },
-      );
-    });
+      },
+      primary ? '' : 'a pool worker could not load the model: ',
+    );
   }
 
   private adopt(msg: WorkerReady): void {
@@ -344,7 +214,7 @@ export class PoolSession implements Session {
     this.inputsByName = new Map(msg.inputMetadata.map((m) => [m.name, m]));
   }
 
-  private remove(slot: Slot): void {
+  private remove(slot: WorkerSlot): void {
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
     const j = this.idle.indexOf(slot);
@@ -362,11 +232,12 @@ export class PoolSession implements Session {
       const prepared = prepareFeeds(feeds, this.inputMetadata, this.inputsByName);
       if (options.outputs) checkOutputNames(options.outputs, this.outputNames);
       names = prepared.names;
+      // Strings and typed arrays both cross to workers by structured cloning.
       tensors = prepared.tensors.map((t) => ({ type: t.type, dims: [...t.dims], data: t.data as WireTensor['data'] }));
-      if (this.idle.length === 0 && this.queue.length >= this.config.maxQueue) {
+      if (this.idle.length === 0 && this.queue.full) {
         this.counts.rejected++;
         throw new ForgeError(ForgeErrorCode.OVERLOADED, `the pool's queue is full (${this.queue.length} runs waiting for ${this.slots.length} workers); retry later or raise maxQueue`, {
-          details: { queued: this.queue.length, maxQueue: this.config.maxQueue, workers: this.slots.length },
+          details: { queued: this.queue.length, maxQueue: this.queue.capacity, workers: this.slots.length },
         });
       }
     } catch (e) {
@@ -377,7 +248,7 @@ export class PoolSession implements Session {
       const timeoutMs = options.timeoutMs ?? this.config.timeoutMs;
       let timer: ReturnType<typeof setTimeout> | undefined;
       let unsubscribe: (() => void) | undefined;
-      const job: Job = {
+      const job: QueuedRun = {
         id: ++this.nextJob,
         names,
         tensors,
@@ -385,8 +256,8 @@ export class PoolSession implements Session {
         transfer: options.transfer ?? false,
         submitted,
         dispatched: 0,
-        settled: false,
         worker: undefined,
+        settled: false,
         resolve,
         reject,
         cleanup: () => {
@@ -396,7 +267,8 @@ export class PoolSession implements Session {
       };
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
-          this.abandon(job, new ForgeError(ForgeErrorCode.TIMEOUT, `run did not finish within ${timeoutMs} ms (${job.worker ? 'it was running' : 'it was still queued'})`, { details: { timeoutMs, queued: !job.worker } }));
+          const queued = job.worker === undefined;
+          this.abandon(job, new ForgeError(ForgeErrorCode.TIMEOUT, `run did not finish within ${timeoutMs} ms (${queued ? 'it was still queued' : 'it was running'})`, { details: { timeoutMs, queued } }));
         }, timeoutMs);
       }
       const signal = options.signal;
@@ -407,10 +279,11 @@ export class PoolSession implements Session {
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0 && this.idle.length > 0) {
-      const job = this.queue.shift() as Job;
-      const slot = this.idle.shift() as Slot;
-      job.worker = slot;
+    while (this.idle.length > 0) {
+      const job = this.queue.shift();
+      if (!job) break;
+      const slot = nullThrows(this.idle.shift(), 'the loop runs only while a worker is idle');
+      job.worker = slot.index;
       job.dispatched = performance.now();
       slot.job = job;
       const msg: ToWorker = { kind: 'run', id: job.id, names: job.names, tensors: job.tensors, outputs: job.outputs };
@@ -419,13 +292,13 @@ export class PoolSession implements Session {
       } catch (e) {
         slot.job = undefined;
         this.idle.push(slot);
-        this.settle(job, new ForgeError(ForgeErrorCode.BAD_INPUT, `cannot send the feeds to a worker: ${errorMessage(e)}`, { cause: e }));
+        this.settle(job, { ok: false, error: new ForgeError(ForgeErrorCode.BAD_INPUT, `cannot send the feeds to a worker: ${errorMessage(e)}`, { cause: e }) });
       }
     }
-    if (this.queue.length === 0 && this.drained && this.slots.every((s) => !s.job && !s.abandoned)) this.drained();
+    if (this.queue.length === 0 && this.drained && this.slots.every((s) => !s.busy)) this.drained();
   }
 
-  private onWorkerMessage(slot: Slot, msg: FromWorker): void {
+  private onWorkerMessage(slot: WorkerSlot, msg: FromWorker): void {
     if (msg.kind !== 'result' && msg.kind !== 'run-error') return;
     const job = slot.job;
     slot.job = undefined;
@@ -433,27 +306,26 @@ export class PoolSession implements Session {
     if (job && job.id === msg.id && !job.settled) {
       if (msg.kind === 'result') {
         const out: Outputs = {};
-        for (let i = 0; i < msg.names.length; i++) out[msg.names[i] as string] = this.config.makeTensor(msg.tensors[i] as WireTensor);
-        this.settle(job, undefined, out, msg.runMs);
+        for (const [i, name] of msg.names.entries()) out[name] = this.config.makeTensor(nullThrows(msg.tensors[i], `the worker's result names output '${name}' but holds no tensor for it`));
+        this.settle(job, { ok: true, out }, msg.runMs);
       } else {
-        this.settle(job, fromWireError(msg.error), undefined, msg.runMs);
+        this.settle(job, { ok: false, error: fromWireError(msg.error) }, msg.runMs);
       }
     }
     if (!slot.stopping) this.idle.push(slot);
     this.dispatch();
   }
 
-  private settle(job: Job, error: unknown, out?: Outputs, runMs = 0): void {
+  private settle(job: QueuedRun, result: Settlement, runMs = 0): void {
     if (job.settled) return;
     job.settled = true;
     job.cleanup();
-    const i = this.queue.indexOf(job);
-    if (i >= 0) this.queue.splice(i, 1);
-    if (error === undefined) this.counts.completed++;
+    this.queue.remove(job);
+    if (result.ok) this.counts.completed++;
     else this.counts.failed++;
-    this.emitRun(job.submitted, job.dispatched || performance.now(), runMs, error, job.worker?.index);
-    if (error === undefined) job.resolve(out as Outputs);
-    else job.reject(error);
+    this.emitRun(job.submitted, job.dispatched || performance.now(), runMs, result.ok ? undefined : result.error, job.worker);
+    if (result.ok) job.resolve(result.out);
+    else job.reject(result.error);
   }
 
   /**
@@ -462,20 +334,20 @@ export class PoolSession implements Session {
    * terminating a thread inside onnxruntime-node's run() aborts the whole process ("terminate called
    * after throwing an instance of 'Napi::Error'").
    */
-  private abandon(job: Job, error: ForgeError): void {
+  private abandon(job: QueuedRun, error: ForgeError): void {
     if (job.settled) return;
-    const slot = job.worker;
-    this.settle(job, error);
-    if (slot && slot.job === job) slot.abandoned = true;
+    const slot = this.slots.find((s) => s.job === job);
+    this.settle(job, { ok: false, error });
+    if (slot) slot.abandoned = true;
     this.dispatch();
   }
 
-  private onCrash(slot: Slot, code: number, lastError: string): void {
+  private onCrash(slot: WorkerSlot, code: number, lastError: string): void {
     this.counts.crashed++;
     const why = `pool worker ${slot.index} stopped unexpectedly (exit code ${code})${lastError ? `: ${lastError}` : ''}`;
     const job = slot.job;
     slot.job = undefined;
-    if (job) this.settle(job, new ForgeError(ForgeErrorCode.RUNTIME, `${why}; this run was lost, the others continue on a replacement`, { details: { worker: slot.index, exitCode: code } }));
+    if (job) this.settle(job, { ok: false, error: new ForgeError(ForgeErrorCode.RUNTIME, `${why}; this run was lost, the others continue on a replacement`, { details: { worker: slot.index, exitCode: code } }) });
     const replaced = !this.releasing || this.queue.length > 0;
     this.events.emit('worker-exit', { worker: slot.index, error: why, replaced });
     if (replaced) this.replace(why);
@@ -505,7 +377,7 @@ export class PoolSession implements Session {
         }
         if (this.slots.length === 0) {
           this.broken = new ForgeError(ForgeErrorCode.RUNTIME, `the pool has no workers left: ${why}; restarting failed ${this.failedStarts} times: ${errorMessage(e)}`, { cause: e });
-          for (const job of [...this.queue]) this.settle(job, this.broken);
+          for (const job of this.queue.snapshot()) this.settle(job, { ok: false, error: this.broken });
           this.dispatch();
         }
       },
@@ -527,40 +399,15 @@ export class PoolSession implements Session {
     });
   }
 
-  /**
-   * Frees a worker's session; the worker then closes its port and its thread ends by itself. The pool
-   * does not wait for that end (V8 first finishes background WebAssembly compilation, 6 s for
-   * onnxruntime-web's module here) and does not terminate the thread (see `abandon`).
-   */
-  private stop(slot: Slot): Promise<void> {
-    if (slot.stopping) {
-      // Already dismissed (it never got a session): it ends by itself.
-      this.remove(slot);
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      slot.stopping = true;
-      const done = () => {
-        this.remove(slot);
-        slot.worker.unref();
-        resolve();
-      };
-      slot.worker.once('exit', done);
-      slot.worker.on('message', (m: FromWorker) => {
-        if (m.kind === 'released') done();
-      });
-      try {
-        slot.worker.postMessage({ kind: 'release' } satisfies ToWorker);
-      } catch {
-        done();
-      }
-    });
+  private async stop(slot: WorkerSlot): Promise<void> {
+    await slot.stop();
+    this.remove(slot);
   }
 
   /** Stops taking runs, lets queued and running ones finish, frees every session and stops the workers. */
   release(): Promise<void> {
     this.releasing ??= (async () => {
-      if (this.queue.length > 0 || this.slots.some((s) => s.job || s.abandoned)) {
+      if (this.queue.length > 0 || this.slots.some((s) => s.busy)) {
         await new Promise<void>((resolve) => {
           this.drained = resolve;
           this.dispatch();
@@ -573,4 +420,15 @@ export class PoolSession implements Session {
     })();
     return this.releasing;
   }
+}
+
+/** A promise with its settle functions, for a value that arrives from elsewhere (Promise.withResolvers needs Node 22). */
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(reason: unknown): void } {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (reason: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
