@@ -16,6 +16,8 @@ export type * from './proto/types.js';
 export { Model, createNode, isDefaultDomain } from './ir/model.js';
 export type { NodeOptions } from './ir/model.js';
 export { Graph, tensorType } from './ir/graph.js';
+export { defineAnalysis } from './ir/analysis.js';
+export type { AnalysisKey } from './ir/analysis.js';
 export type { GraphKind, Use } from './ir/graph.js';
 export {
   attr, toAttribute, getAttribute, hasAttribute, attrInt, attrFloat, attrString, attrInts, attrFloats, attrStrings,
@@ -64,7 +66,7 @@ export type { ModelRunner, LoadedModel, RunnerTensor, RunnerFeeds, RunnerDType, 
 export { parsePipeline, formatPipeline } from './pass/pipeline.js';
 export type { PipelineStep } from './pass/pipeline.js';
 
-export { inferElemTypes, formatValueType, sameValueType, tensorElemType, valueTypeOf } from './infer/index.js';
+export { inferElemTypes, ELEM_TYPES, formatValueType, sameValueType, tensorElemType, valueTypeOf } from './infer/index.js';
 export type { ElemTypes, UnknownType, ValueType } from './infer/index.js';
 export * from './kernels/index.js';
 

@@ -3,7 +3,8 @@ import { AttributeType } from '../ir/attributes.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import { toClampedNumber } from '../ir/int64.js';
-import { type ElemTypes, inferElemTypes } from '../infer/infer-elem-types.js';
+import { ELEM_TYPES } from '../infer/elem-types-analysis.js';
+import type { ElemTypes } from '../infer/infer-elem-types.js';
 import { type ValueType, formatValueType, valueTypeOf } from '../infer/value-type.js';
 import { getOpSchema, knownDomains, opSchemaVersions } from '../ops/get-op-schema.js';
 import { canonicalDomain, paramAt, type FormalParam } from '../ops/op-schema.js';
@@ -26,7 +27,7 @@ const COMPLETE_DOMAINS = new Set(['', 'ai.onnx.ml']);
  * Unknown operators get a warning and no other finding. For an opset newer than the table knows,
  * findings that a newer schema could lift are warnings.
  */
-export function checkTypes(model: Model, problems: CheckProblem[], types: ElemTypes = inferElemTypes(model)): void {
+export function checkTypes(model: Model, problems: CheckProblem[], types: ElemTypes = model.analysis(ELEM_TYPES)): void {
   const modelOpsets = new Map<string, number>();
   for (const o of model.proto.opsetImport) modelOpsets.set(canonicalDomain(o.domain), toClampedNumber(o.version));
   const functions = new Set(model.proto.functions.map((f) => `${canonicalDomain(f.domain)}|${f.name}`));

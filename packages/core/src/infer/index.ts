@@ -1,4 +1,5 @@
 export { inferElemTypes } from './infer-elem-types.js';
+export { ELEM_TYPES } from './elem-types-analysis.js';
 export type { ElemTypes, UnknownType } from './infer-elem-types.js';
 export { formatValueType, sameValueType, tensorElemType, tensorOf, valueTypeOf } from './value-type.js';
 export type { ValueType } from './value-type.js';

@@ -147,7 +147,8 @@ export class Graph {
   /** Drops cached maps of this graph and every enclosing graph (their implicit inputs may change). */
   invalidate(): void {
     this.index = undefined;
-    this.parent?.invalidate();
+    if (this.parent) this.parent.invalidate();
+    else this.model.changed();
   }
 
   /** Drops cached maps of this graph and all its subgraphs. */

@@ -3,6 +3,7 @@ import { ForgeError, ForgeErrorCode } from '../errors.js';
 import { onnx } from '../proto/onnx.js';
 import type { FunctionProto, ModelProto, NodeProto } from '../proto/types.js';
 import { type AttrValue, toAttribute } from './attributes.js';
+import type { AnalysisKey } from './analysis.js';
 import { Graph } from './graph.js';
 import { toNumber } from './int64.js';
 
@@ -20,6 +21,9 @@ export class Model {
   private fns = new WeakMap<FunctionProto, Graph>();
   private names: Set<string> | undefined;
   private counters = new Map<string, number>();
+  /** Bumped by every change to a graph: cached analyses of an older version are stale. */
+  private version = 0;
+  private readonly analyses = new Map<AnalysisKey<unknown>, { value: unknown; version: number }>();
 
   constructor(readonly proto: ModelProto) {
     if (!proto.graph) {
@@ -83,7 +87,9 @@ export class Model {
 
   /** Imports `domain` at `version` unless it is already imported (at any version). */
   ensureOpset(domain: string, version: number): void {
-    if (this.opset(domain) === undefined) this.proto.opsetImport.push(new onnx.OperatorSetIdProto({ domain, version }));
+    if (this.opset(domain) !== undefined) return;
+    this.proto.opsetImport.push(new onnx.OperatorSetIdProto({ domain, version }));
+    this.changed();
   }
 
   setOpset(domain: string, version: number): void {
@@ -91,6 +97,8 @@ export class Model {
     const o = this.proto.opsetImport.find((x) => (isDefaultDomain(x.domain) ? '' : x.domain) === want);
     if (o) o.version = version;
     else this.proto.opsetImport.push(new onnx.OperatorSetIdProto({ domain, version }));
+    // Operator schemas, and so inferred types, depend on the opset.
+    this.changed();
   }
 
   /** A `metadata_props` entry of the model, or undefined. */
@@ -109,10 +117,46 @@ export class Model {
     else this.proto.metadataProps.push(new onnx.StringStringEntryProto({ key, value }));
   }
 
-  /** Drops every cached map (after editing protos directly). */
+  /** Drops every cached map and analysis (after editing protos directly). */
   invalidate(): void {
+    this.refreshCaches();
+    this.changed();
+  }
+
+  /** Drops the graphs' cached maps and the name table, keeping analyses (nothing changed). */
+  refreshCaches(): void {
     for (const g of this.graphs()) g.invalidateDeep();
     this.names = undefined;
+  }
+
+  /** Called by graphs on every change: cached analyses no longer describe the model. */
+  changed(): void {
+    this.version++;
+  }
+
+  /** The result of an analysis, computed once per version of the model. */
+  analysis<T>(key: AnalysisKey<T>): T {
+    const hit = this.analyses.get(key as AnalysisKey<unknown>);
+    if (hit && hit.version === this.version) return hit.value as T;
+    const value = key.compute(this);
+    this.analyses.set(key as AnalysisKey<unknown>, { value, version: this.version });
+    return value;
+  }
+
+  /** The model's version: every change to a graph moves it on. */
+  get revision(): number {
+    return this.version;
+  }
+
+  /**
+   * Declares analyses still true after changes that did not affect them (a pass's `preserves`): those
+   * cached at `since` or later (when the pass began) stay valid; older ones were stale already.
+   */
+  keepAnalyses(keys: readonly AnalysisKey<unknown>[], since: number): void {
+    for (const k of keys) {
+      const hit = this.analyses.get(k);
+      if (hit && hit.version >= since) hit.version = this.version;
+    }
   }
 
   private nameTable(): Set<string> {

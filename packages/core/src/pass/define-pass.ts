@@ -1,6 +1,7 @@
 import { ForgeError, ForgeErrorCode } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { PassContext } from './pass-context.js';
+import type { AnalysisKey } from '../ir/analysis.js';
 import type { ServiceKey } from './service.js';
 
 export type OptionType = 'boolean' | 'number' | 'integer' | 'string' | 'string[]' | 'number[]' | { enum: readonly string[] };
@@ -28,9 +29,12 @@ export interface PassSpec<O extends object> {
   check?(options: Readonly<O>): string | undefined;
   /** Services the pass needs from its caller (RUNNER, SAMPLES); the PassManager checks them before running. */
   services?: readonly ServiceKey<unknown>[];
+  /** Analyses the pass leaves true although it changes the graph (a sort keeps element types). */
+  preserves?: readonly AnalysisKey<unknown>[];
   /**
    * Transforms the model in place. Passes hold no state between runs: everything they need comes
-   * through `options` and `ctx`.
+   * through `options` and `ctx`. Edit through Graph's methods, or call `model.invalidate()` after
+   * editing protos directly, so cached maps and analyses are not stale.
    */
   run(model: Model, options: Readonly<O>, ctx: PassContext): void | Promise<void>;
 }
@@ -40,6 +44,7 @@ export interface PassInstance<O extends object = Record<string, unknown>> {
   readonly name: string;
   readonly options: Readonly<O>;
   readonly services: readonly ServiceKey<unknown>[];
+  readonly preserves: readonly AnalysisKey<unknown>[];
   run(model: Model, ctx: PassContext): void | Promise<void>;
 }
 
@@ -121,6 +126,7 @@ export function definePass<O extends object>(spec: PassSpec<O>): PassFactory<O> 
   const specs = spec.options as Record<string, OptionSpec<unknown>>;
   const known = Object.keys(specs);
   const services = Object.freeze([...(spec.services ?? [])]);
+  const preserves = Object.freeze([...(spec.preserves ?? [])]);
 
   const fail = (msg: string, details: Record<string, unknown> = {}): never => {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `pass "${spec.name}": ${msg}`, { details: { pass: spec.name, ...details } });
@@ -149,6 +155,7 @@ export function definePass<O extends object>(spec: PassSpec<O>): PassFactory<O> 
       name: spec.name,
       options: options as O,
       services,
+      preserves,
       run: (model, ctx) => spec.run(model, options as O, ctx),
     };
   };

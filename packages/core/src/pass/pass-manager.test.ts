@@ -9,6 +9,7 @@ import { PassManager, type PassEvent } from './pass-manager.js';
 import { PassRegistry } from './pass-registry.js';
 import { runPass } from './run-pass.js';
 import { defineService } from './service.js';
+import { defineAnalysis } from '../ir/analysis.js';
 
 function reluChain(): Model {
   const b = new ModelBuilder({ opset: 17 });
@@ -190,5 +191,41 @@ describe('runPass errors', () => {
     const picky = definePass({ name: 'picky', description: 'test', options: {}, run() { throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'no samples'); } });
     await expect(runPass(picky(), reluChain())).rejects.toMatchObject({ code: ForgeErrorCode.BAD_SAMPLES, message: 'no samples' });
     await expect(new PassManager().add(picky()).run(reluChain())).rejects.toMatchObject({ code: ForgeErrorCode.PASS_FAILED });
+  });
+});
+
+describe('analyses cached on the model', () => {
+  it('computes once per version of the model, and again after a change', () => {
+    let computed = 0;
+    const COUNT = defineAnalysis('nodeCount', (m) => (computed++, m.graph.nodes.length));
+    const model = reluChain();
+    expect(model.analysis(COUNT)).toBe(model.analysis(COUNT));
+    expect(computed).toBe(1);
+    model.graph.addNode(createNode('Relu', ['x'], ['extra']));
+    expect(model.analysis(COUNT)).toBe(model.graph.nodes.length);
+    expect(computed).toBe(2);
+  });
+
+  it('are kept across a pass that declares it preserves them, and dropped after one that does not', async () => {
+    let computed = 0;
+    const SHAPE = defineAnalysis('opTypes', (m) => (computed++, m.graph.nodes.map((n) => n.opType).sort().join(',')));
+    const use = definePass({ name: 'use', description: 'reads the analysis', options: {}, run: (m, _o, ctx) => ctx.set('ops', m.analysis(SHAPE)) });
+    const reverse = (preserves: boolean) => definePass({
+      name: preserves ? 'reverse-preserving' : 'reverse',
+      description: 'reverses independent nodes (a change that keeps the op multiset)',
+      options: {},
+      ...(preserves ? { preserves: [SHAPE] } : {}),
+      run: (m) => {
+        const g = m.graph;
+        const nodes = [...g.nodes];
+        for (const n of nodes) g.removeNode(n);
+        for (const n of nodes) g.addNode(n);
+      },
+    });
+    await new PassManager({ check: false }).add(use(), reverse(true)(), use()).run(reluChain());
+    expect(computed).toBe(1);
+    computed = 0;
+    await new PassManager({ check: false }).add(use(), reverse(false)(), use()).run(reluChain());
+    expect(computed).toBe(2);
   });
 });

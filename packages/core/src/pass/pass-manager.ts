@@ -159,6 +159,7 @@ export class PassManager {
         bytesAfter: 0,
         ...ctx.record,
       };
+      const revision = model.revision;
       const t0 = performance.now();
       try {
         await pass.run(model, ctx);
@@ -177,7 +178,10 @@ export class PassManager {
           details: { pass: pass.name, index, innerCode: e instanceof ForgeError ? e.code : undefined },
         });
       }
-      model.invalidate();
+      // Graph caches are rebuilt (a pass may edit protos, then call invalidate). Analyses survive a
+      // pass that changed nothing, and those it declares it preserves.
+      model.refreshCaches();
+      model.keepAnalyses(pass.preserves, revision);
       report.durationMs = performance.now() - t0;
       report.nodesAfter = countNodes(model);
       report.bytesAfter = modelWeightBytes(model);

@@ -1,5 +1,5 @@
 import {
-  DataType, definePass, getAttribute, inferElemTypes, isDefaultDomain, tensorElemType, toNumber, type Graph, type Model, type NodeProto,
+  DataType, definePass, getAttribute, ELEM_TYPES, isDefaultDomain, tensorElemType, toNumber, type Graph, type Model, type NodeProto,
 } from '@onnx-forge/core';
 import { bypassNode } from './bypass.js';
 import { reportDecisions, type CleanupDecision } from './cleanup-decision.js';
@@ -52,7 +52,7 @@ export function foldCasts(model: Model): CastFoldReport {
   const report: CastFoldReport = { noOpRemoved: 0, chainsShortened: 0, duplicatesMerged: 0, decisions: [] };
   for (let round = 0; round < 4; round++) {
     const before = report.noOpRemoved + report.chainsShortened + report.duplicatesMerged;
-    const types = inferElemTypes(model);
+    const types = model.analysis(ELEM_TYPES);
     for (const graph of [...model.graphs()]) foldGraph(graph, (g, name) => tensorElemType(types.type(g, name)), report);
     model.invalidate();
     if (report.noOpRemoved + report.chainsShortened + report.duplicatesMerged === before) break;

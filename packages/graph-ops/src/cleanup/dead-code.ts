@@ -1,4 +1,4 @@
-import { definePass, type Graph, type Model, type NodeProto } from '@onnx-forge/core';
+import { ELEM_TYPES, definePass, type Graph, type Model, type NodeProto } from '@onnx-forge/core';
 import { reportDecisions, type CleanupDecision } from './cleanup-decision.js';
 
 export interface DeadCodeReport {
@@ -106,6 +106,8 @@ export const deadCodePass = definePass<Record<string, never>>({
   name: 'dead-code',
   description: 'remove nodes, initializers, value_info and functions that nothing reads',
   options: {},
+  // Element types of the values that remain do not change (values are moved, dropped or renamed to an equal one).
+  preserves: [ELEM_TYPES],
   run(model, _options, ctx) {
     const r = eliminateDeadCode(model);
     ctx.count('nodesRemoved', r.nodesRemoved);

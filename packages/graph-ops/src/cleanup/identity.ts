@@ -1,4 +1,4 @@
-import { definePass, getAttribute, isDefaultDomain, tensorToArray, type Graph, type Model, type NodeProto } from '@onnx-forge/core';
+import { ELEM_TYPES, definePass, getAttribute, isDefaultDomain, tensorToArray, type Graph, type Model, type NodeProto } from '@onnx-forge/core';
 import { bypassNode } from './bypass.js';
 import { reportDecisions, type CleanupDecision } from './cleanup-decision.js';
 
@@ -63,6 +63,8 @@ export const identityPass = definePass<Record<string, never>>({
   name: 'identity',
   description: 'remove Identity nodes and inference-mode Dropout',
   options: {},
+  // Element types of the values that remain do not change (values are moved, dropped or renamed to an equal one).
+  preserves: [ELEM_TYPES],
   run(model, _options, ctx) {
     const r = removeIdentities(model);
     ctx.count('removed', r.removed);

@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, createNode, createTensor, dtypeName, getAttribute, inferElemTypes, isDefaultDomain,
+  DataType, ForgeError, ForgeErrorCode, createNode, createTensor, dtypeName, getAttribute, ELEM_TYPES, isDefaultDomain,
   modelWeightBytes, removeAttribute, replaceTensorData, setAttribute, tensorByteSize, tensorDims, tensorElemType,
   toAttribute, toNumber,
   type ElemTypes, type FunctionProto, type Graph, type GraphProto, type Model, type NodeProto, type PassContext,
@@ -133,7 +133,7 @@ export function runFp16(model: Model, opts: Fp16Options, out: PassContext): Fp16
     const up = upgradeOpset(model, FP16_UPGRADE_OPSET, out, { statPrefix: 'opset ' });
     out.warn(`the model imported ai.onnx opset ${opset}; float16 Casts need opset 6 or later, so it was upgraded to ${FP16_UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
   }
-  const types = inferElemTypes(model);
+  const types = model.analysis(ELEM_TYPES);
   const unknown: UnknownType[] = [...types.unknown];
   out.detail('unknownTypes', unknown);
   if (unknown.length) {

@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, dtypeName, getOpSchema, inferElemTypes, nodeLabel, tensorRawBytes,
+  DataType, ForgeError, ForgeErrorCode, dtypeName, getOpSchema, ELEM_TYPES, nodeLabel, tensorRawBytes,
   type ElemTypes, type Graph, type Model, type NodeProto, type PassContext,
 } from '@onnx-forge/core';
 import { upgradeOpset } from '../opset/upgrade-opset.js';
@@ -87,7 +87,7 @@ export class QuantSession {
   }
 
   get types(): ElemTypes {
-    if (!this.typesCache) this.typesCache = inferElemTypes(this.model);
+    if (!this.typesCache) this.typesCache = this.model.analysis(ELEM_TYPES);
     return this.typesCache;
   }
 
