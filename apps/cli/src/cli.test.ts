@@ -71,8 +71,11 @@ describe('runCli', () => {
   });
 
   it('wants a command before flags', async () => {
-    const r = await cli(['--json', 'inspect']);
+    const r = await cli(['--quiet', 'inspect']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('expected a command before "--json"');
+    expect(r.stderr).toBe("onnx-forge: error FORGE_INVALID_OPTIONS: unknown option '--quiet' (see: onnx-forge --help)\n");
+    const json = await cli(['--json', 'inspect']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error.code).toBe('FORGE_INVALID_OPTIONS');
   });
 });

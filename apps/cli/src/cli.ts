@@ -1,9 +1,9 @@
+import { CommanderError } from 'commander';
 import { ForgeError } from '@onnx-forge/core';
-import { parseArgs, suggest } from './framework/args.js';
-import { COMMON_FLAGS, type Command, type CommandContext } from './framework/command.js';
+import { PROGRAM, type Command, type CommandContext } from './framework/command.js';
+import { bareOptionalFlags, buildProgram } from './framework/commander-program.js';
 import { ExitCode, exitCodeFor } from './framework/exit-code.js';
 import { oneLine } from './framework/format.js';
-import { PROGRAM, commandHelp, programHelp } from './framework/help.js';
 import type { CliIo } from './framework/io.js';
 import { toJson } from './framework/json.js';
 import { Progress, progressMode } from './framework/progress.js';
@@ -11,13 +11,24 @@ import { UsageError } from './framework/usage-error.js';
 import { COMMANDS } from './commands/index.js';
 import { cliVersion } from './version.js';
 
-/** Flags seen before `--` (so `--help` and `--json` work even when the rest does not parse). */
-function hasFlag(argv: readonly string[], ...names: string[]): boolean {
+/** Whether a flag appears before `--` (so `--json` shapes even the errors of a line that does not parse). */
+function hasFlag(argv: readonly string[], name: string): boolean {
   for (const a of argv) {
     if (a === '--') return false;
-    if (names.includes(a)) return true;
+    if (a === name) return true;
   }
   return false;
+}
+
+/**
+ * `help <command>` is `<command> --help`; an unknown name is passed on alone, so that commander says
+ * "unknown command" with its "did you mean".
+ */
+function expandHelp(argv: readonly string[], commands: readonly Command[]): readonly string[] {
+  if (argv[0] !== 'help') return argv;
+  const name = argv[1];
+  if (name === undefined) return ['--help'];
+  return commands.some((c) => c.name === name) ? [name, '--help'] : [name];
 }
 
 /**
@@ -25,70 +36,55 @@ function hasFlag(argv: readonly string[], ...names: string[]): boolean {
  * one line on stderr (or a JSON error document on stdout with --json) and an exit code.
  */
 export async function runCli(argv: readonly string[], io: CliIo, commands: readonly Command[] = COMMANDS): Promise<number> {
-  const first = argv[0];
-  if (first === undefined) {
-    io.stderr.write(programHelp(commands, cliVersion()));
+  const json = hasFlag(argv, '--json');
+  const debug = Boolean(io.env.ONNX_FORGE_DEBUG);
+  let commandName: string | undefined;
+  let progress: Progress | undefined;
+  let exitCode: number = ExitCode.OK;
+  const program = buildProgram(commands, io, cliVersion(), {
+    onCommand: (name) => {
+      commandName = name;
+    },
+    run: async (command, args) => {
+      const quiet = args.bool('quiet') === true;
+      const jsonOut = args.bool('json') === true;
+      progress = new Progress({ stream: io.stderr, mode: jsonOut ? 'off' : progressMode(io.stderr, quiet), now: io.now });
+      const ctx: CommandContext = {
+        command: command.name,
+        args,
+        json: jsonOut,
+        io,
+        progress,
+        print: (...lines) => {
+          for (const l of lines) io.stdout.write(`${l}\n`);
+        },
+        printJson: (value) => {
+          io.stdout.write(`${toJson(value)}\n`);
+        },
+      };
+      exitCode = (await command.run(ctx)) ?? ExitCode.OK;
+      progress.end();
+    },
+  });
+
+  if (argv.length === 0) {
+    io.stderr.write(program.helpInformation());
     return ExitCode.USAGE;
   }
-  if (first === '-h' || first === '--help') {
-    io.stdout.write(programHelp(commands, cliVersion()));
-    return ExitCode.OK;
-  }
-  if (first === '-V' || first === '--version') {
-    io.stdout.write(`${cliVersion()}\n`);
-    return ExitCode.OK;
-  }
-
-  const rest = argv.slice(1);
-  const json = hasFlag(rest, '--json');
-  let commandName: string | undefined;
-  const debug = Boolean(io.env.ONNX_FORGE_DEBUG);
-  const progress = new Progress({ stream: io.stderr, mode: json ? 'off' : progressMode(io.stderr, hasFlag(rest, '--quiet', '-q')), now: io.now });
+  const expanded = expandHelp(argv, commands);
   try {
-    if (first === 'help') {
-      const name = rest[0];
-      if (name === undefined) {
-        io.stdout.write(programHelp(commands, cliVersion()));
-        return ExitCode.OK;
-      }
-      io.stdout.write(commandHelp(findCommand(commands, name)));
-      return ExitCode.OK;
-    }
-    if (first.startsWith('-')) throw new UsageError(`expected a command before "${first}"`);
-    const command = findCommand(commands, first);
-    commandName = command.name;
-    if (hasFlag(rest, '--help', '-h')) {
-      io.stdout.write(commandHelp(command));
-      return ExitCode.OK;
-    }
-    const args = parseArgs(rest, [...command.flags, ...COMMON_FLAGS], command.args, command.name);
-    const ctx: CommandContext = {
-      command: command.name,
-      args,
-      json,
-      io,
-      progress,
-      print: (...lines) => {
-        for (const l of lines) io.stdout.write(`${l}\n`);
-      },
-      printJson: (value) => {
-        io.stdout.write(`${toJson(value)}\n`);
-      },
-    };
-    const code = (await command.run(ctx)) ?? ExitCode.OK;
-    progress.end();
-    return code;
+    await program.parseAsync(bareOptionalFlags(expanded, commands.find((c) => c.name === expanded[0])), { from: 'user' });
+    return exitCode;
   } catch (e) {
-    progress.abort();
+    progress?.abort();
+    if (e instanceof CommanderError) {
+      // Help and --version come back as "errors" with exit code 0; the rest are command lines commander refused.
+      if (e.exitCode === 0) return ExitCode.OK;
+      const message = e.message.replace(/^error: /, '');
+      return reportError(new UsageError(message, commandName, { commander: e.code }), { io, json, debug, command: commandName });
+    }
     return reportError(e, { io, json, debug, command: commandName });
   }
-}
-
-function findCommand(commands: readonly Command[], name: string): Command {
-  const command = commands.find((c) => c.name === name);
-  if (command) return command;
-  const hint = suggest(name, commands.map((c) => c.name));
-  throw new UsageError(`unknown command "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; commands: ${commands.map((c) => c.name).join(', ')}`);
 }
 
 function reportError(e: unknown, o: { io: CliIo; json: boolean; debug: boolean; command: string | undefined }): number {

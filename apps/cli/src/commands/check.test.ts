@@ -75,19 +75,19 @@ describe('onnx-forge check', () => {
   it('exits 2 for a usage error', async () => {
     const missing = await runCliProcess(['check']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toBe('onnx-forge check: error FORGE_INVALID_OPTIONS: missing <model> (see: onnx-forge check --help)\n');
+    expect(missing.stderr).toBe("onnx-forge check: error FORGE_INVALID_OPTIONS: missing required argument 'model' (see: onnx-forge check --help)\n");
     const flag = await runCliProcess(['check', file('valid.onnx'), '--jsno']);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toContain('unknown flag --jsno (did you mean --json?)');
+    expect(flag.stderr).toBe("onnx-forge check: error FORGE_INVALID_OPTIONS: unknown option '--jsno' (Did you mean --json?) (see: onnx-forge check --help)\n");
     const extra = await runCliProcess(['check', file('valid.onnx'), 'other.onnx', '--json']);
     expect(extra.code).toBe(2);
     expect(jsonOf<{ error: { code: string } }>(extra).error.code).toBe('FORGE_INVALID_OPTIONS');
     const command = await runCliProcess(['chekc', 'x.onnx']);
     expect(command.code).toBe(2);
-    expect(command.stderr).toContain('unknown command "chekc" (did you mean "check"?)');
+    expect(command.stderr).toContain("unknown command 'chekc' (Did you mean check?)");
     const none = await runCliProcess([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain('Usage: onnx-forge <command>');
+    expect(none.stderr).toContain('Usage: onnx-forge [options] [command]');
   });
 
   it('exits 1 for a missing file', async () => {
@@ -100,7 +100,7 @@ describe('onnx-forge check', () => {
   it('documents its exit codes in --help', async () => {
     const r = await runCliProcess(['check', '--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Usage: onnx-forge check <model> [flags]');
+    expect(r.stdout).toContain('Usage: onnx-forge check [options] <model>');
     expect(r.stdout).toMatch(/3\s+when\s+it\s+is\s+not,\s+including\s+a\s+file\s+that\s+is\s+not\s+an\s+ONNX\s+model/);
     expect(r.stdout).toMatch(/does not\s+exist or cannot be read exits 1/);
   });

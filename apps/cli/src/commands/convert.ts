@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { convertModel, type ConvertOptions } from '@onnx-forge/convert';
-import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, writeModel } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage, writeModel } from '@onnx-forge/core';
 import { defineCommand, type CommandContext } from '../framework/command.js';
-import { ExitCode } from '../framework/exit-code.js';
-import { formatBytes, oneLine } from '../framework/format.js';
-import { PROGRAM } from '../framework/help.js';
+import { formatBytes } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
+import { checkOutputPath } from '../pipeline/output-path.js';
 
 const FORMAT_NAMES = { lightgbm: 'LightGBM', xgboost: 'XGBoost', mljs: 'mljs' } as const;
 
@@ -16,17 +15,6 @@ function numFeatures(ctx: CommandContext): number | undefined {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--num-features takes a positive integer, got "${text}"`, ctx.command, { flag: 'num-features' });
   return n;
-}
-
-/**
- * A model the converter refuses (FORGE_UNSUPPORTED_MODEL) is an input problem like an invalid model:
- * exit 3, reported the way the CLI reports every error. (framework/exit-code.ts maps only the ONNX
- * model codes to 3.)
- */
-function reportUnsupported(ctx: CommandContext, e: ForgeError): number {
-  if (ctx.json) ctx.printJson({ error: { code: e.code, message: oneLine(e.message), details: e.details } });
-  else ctx.io.stderr.write(`${PROGRAM} ${ctx.command}: error ${e.code}: ${oneLine(e.message)}\n`);
-  return ExitCode.INVALID_MODEL;
 }
 
 export const convertCommand = defineCommand({
@@ -42,6 +30,7 @@ export const convertCommand = defineCommand({
   args: [{ name: 'model', description: 'model.txt (LightGBM), model.json (XGBoost) or an mljs model\'s JSON' }],
   flags: [
     { name: 'output', short: 'o', kind: 'string', valueName: 'FILE', description: 'where to write the ONNX model (written to a temporary file, then renamed)' },
+    { name: 'force', kind: 'boolean', description: 'allow --output to name the input file itself (it is replaced)' },
     { name: 'from', kind: 'string', valueName: 'FORMAT', choices: ['lightgbm', 'xgboost', 'mljs'], description: 'the source format', defaultText: 'guessed from the content' },
     { name: 'raw-score', kind: 'boolean', description: 'output raw scores (margins) instead of the objective\'s transform, as LightGBM\'s predict(raw_score=True) (LightGBM, XGBoost)' },
     { name: 'input-name', kind: 'string', valueName: 'NAME', description: 'name of the model input', defaultText: 'input' },
@@ -62,6 +51,7 @@ export const convertCommand = defineCommand({
     const file = ctx.args.positional(0);
     const output = ctx.args.string('output');
     if (!output) throw new UsageError('missing --output FILE (-o FILE)', ctx.command);
+    checkOutputPath(file, output, { cwd: ctx.io.cwd, force: ctx.args.bool('force') === true, command: ctx.command });
     const options: ConvertOptions = {};
     const from = ctx.args.string('from');
     if (from !== undefined) options.from = from as NonNullable<ConvertOptions['from']>;
@@ -79,16 +69,7 @@ export const convertCommand = defineCommand({
       throw new ForgeError(ForgeErrorCode.IO, `cannot read ${file}: ${errorMessage(e)}; check the path`, { cause: e, details: { file } });
     }
     ctx.progress.start('converting', { transient: true });
-    let result: ReturnType<typeof convertModel>;
-    try {
-      result = convertModel(text, options);
-    } catch (e) {
-      if (isForgeError(e, ForgeErrorCode.UNSUPPORTED_MODEL)) {
-        ctx.progress.abort();
-        return reportUnsupported(ctx, e);
-      }
-      throw e;
-    }
+    const result = convertModel(text, options);
     ctx.progress.start(`writing ${output}`, { transient: true });
     const written = await writeModel(result.model, path.resolve(ctx.io.cwd, output));
     ctx.progress.end();

@@ -28,7 +28,7 @@ describe('onnx-forge fp16', () => {
   it('exits 2 for a bad flag value', async () => {
     const r = await runCliProcess(['fp16', input, '-o', file('never.onnx'), '--target', 'gpu']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('flag --target must be one of cpu, wasm, webgpu, cuda, any, got "gpu"');
+    expect(r.stderr).toContain("option '--target <TARGET>' argument 'gpu' is invalid. Allowed choices are any, cpu, wasm, webgpu, cuda.");
   });
 
   // Runs once graph-ops registers the fp16 pass (packages/graph-ops/src/fp16); skipped only while it is absent.

@@ -1,40 +1,97 @@
-import { createBuiltinRegistry } from '@onnx-forge/graph-ops';
+import { createBuiltinRegistry, fp16Pass } from '@onnx-forge/graph-ops';
+import { DEFAULT_COSINE, DIMS_FLAG, INPUTS_FLAG, VERIFY_FLAG, cosineTolerance, refuseWithoutVerify } from '../accuracy/accuracy-flags.js';
+import { checkFp16, type Fp16Check } from '../accuracy/fp16-guard.js';
+import { fp16CheckJson, fp16CheckLines } from '../accuracy/print-accuracy.js';
 import { defineCommand } from '../framework/command.js';
-import { OUTPUT_FLAGS, executePipeline } from '../pipeline/execute-pipeline.js';
-import { configurePass, passOptionsFromFlags, type PassOptionFlag } from '../pipeline/pass-flags.js';
+import { OUTPUT_FLAGS, describePipeline, outputOptions, outputPath } from '../pipeline/execute-pipeline.js';
+import { passFlags, passOptionsFromFlags } from '../pipeline/pass-flags.js';
+import { pipelineJson, printPipelineResult } from '../pipeline/pipeline-report.js';
+import { readInput } from '../pipeline/read-input.js';
+import { runPasses } from '../pipeline/run-passes.js';
+import { writeOutput } from '../pipeline/write-output.js';
+import { sampleSpec } from '../samples/cli-samples.js';
 
-const FP16_FLAGS: readonly PassOptionFlag[] = [
-  {
-    name: 'keep-io-types', option: 'keepIoTypes', kind: 'optional', valueName: 'NAMES', listValue: true,
-    description: 'keep model inputs and outputs float32 (with =a,b only those named) and add Casts at the boundary',
-  },
-  { name: 'block-ops', option: 'blockOps', kind: 'list', valueName: 'OPS', description: 'op types to keep in float32 (added to the default block list)' },
-  { name: 'block-nodes', option: 'blockNodes', kind: 'list', valueName: 'NODES', description: 'node names to keep in float32' },
-  { name: 'include-ops', option: 'includeOps', kind: 'list', valueName: 'OPS', description: 'convert only these op types' },
-  { name: 'include-nodes', option: 'includeNodes', kind: 'list', valueName: 'NODES', description: 'convert only these node names' },
-  { name: 'clamp', option: 'clamp', kind: 'boolean', description: 'clamp constants to the fp16 range, keeping sign, zero, NaN and Inf (--no-clamp: off)', defaultText: 'on' },
-  {
-    name: 'target', option: 'target', kind: 'string', choices: ['cpu', 'wasm', 'webgpu', 'cuda', 'any'],
-    description: 'where the model will run: ops without an fp16 kernel there stay float32 (any: every op the ONNX schema allows)',
-  },
-];
+/** Every option of the fp16 pass, as flags generated from its option specs. */
+const FP16_FLAGS = passFlags(fp16Pass);
+
+/**
+ * The summary line for weights kept in float16 for float32 ops (the fp16 pass's weight storage, the
+ * default for cpu and wasm): the file shrinks, the arithmetic does not change.
+ */
+function storageLine(stats: Record<string, number | string>, target: string): string | undefined {
+  return Number(stats.initializersStored) > 0 ? `weights stored as FP16, compute FP32 (no FP16 kernels for these ops on ${target})` : undefined;
+}
 
 export const fp16Command = defineCommand({
   name: 'fp16',
-  summary: 'Convert a model to float16 with the fp16 pass (keeps what must stay float32, and says why).',
+  summary: 'Convert a model to float16 with the fp16 pass, checked against float32 (keeps what must stay float32, and says why).',
   description:
-    'A shortcut for onnx-forge run <model> -o <out> --pipeline "fp16{...}" with the options below. Nodes the ' +
-    'pass leaves in float32 are reported with their reason (blocked op, no fp16 kernel on the target, an ' +
-    'input that must stay float such as Resize scales). Other options of the pass: onnx-forge passes.',
+    'A shortcut for onnx-forge run <model> -o <out> --pipeline "fp16{...}" with the pass options below. Nodes the ' +
+    'pass leaves in float32 are reported with their reason (blocked op, no fp16 kernel on the target, an input ' +
+    'that must stay float such as Resize scales).\n\n' +
+    'Then, when onnxruntime-node loads, the result is run against the float32 model on 3 seeded inputs (or the ' +
+    'samples in --inputs DIR) and the cosine similarity of each output is printed. If an output turns NaN or ' +
+    'infinite where float32 had none, or falls below --tolerance, the conversion is redone with the fp16-auto ' +
+    'pass, which keeps the nodes responsible in float32, and those nodes are listed. When the check cannot run ' +
+    '(seeded inputs do not fit the model, onnxruntime refuses it), a warning says so and the plain conversion ' +
+    'is written. --no-verify skips the check.',
   args: [{ name: 'model', description: 'path to an .onnx file' }],
-  flags: [...FP16_FLAGS, ...OUTPUT_FLAGS],
+  flags: [
+    ...FP16_FLAGS,
+    VERIFY_FLAG,
+    { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'smallest cosine similarity to float32 each output must keep', defaultText: String(DEFAULT_COSINE) },
+    INPUTS_FLAG,
+    DIMS_FLAG,
+    ...OUTPUT_FLAGS,
+  ],
   examples: [
     'onnx-forge fp16 model.onnx -o model.fp16.onnx --keep-io-types --target cpu',
-    'onnx-forge fp16 model.onnx -o model.fp16.onnx --block-ops Resize,TopK --json',
+    'onnx-forge fp16 model.onnx -o model.fp16.onnx --target any --tolerance 0.999 --dims batch=4',
+    'onnx-forge fp16 model.onnx -o model.fp16.onnx --block-ops Resize,TopK --no-verify --json',
+  ],
+  exitNotes: [
+    'An unknown op type or node name in a list, or lists that contradict each other, exit 2 (FORGE_INVALID_OPTIONS). ' +
+      'Samples in --inputs that do not fit the model exit 1 (FORGE_BAD_SAMPLES), as does a conversion that fails the ' +
+      'accuracy check when fp16-auto cannot repair it.',
   ],
   async run(ctx) {
     const registry = createBuiltinRegistry();
-    const pass = configurePass(registry, 'fp16', passOptionsFromFlags(ctx.args, FP16_FLAGS));
-    await executePipeline(ctx, registry, [pass]);
+    // Built before the model is read: a bad option fails at once.
+    const pass = fp16Pass.fromText(passOptionsFromFlags(ctx.args, FP16_FLAGS));
+    const output = outputPath(ctx);
+    const { externalData, check } = outputOptions(ctx);
+    refuseWithoutVerify(ctx, ['tolerance', 'inputs', 'dims']);
+    const verify = ctx.args.bool('verify') !== false;
+    const tolerance = cosineTolerance(ctx) ?? DEFAULT_COSINE;
+    const samples = sampleSpec(ctx, ['inputs']);
+    const file = ctx.args.positional(0);
+
+    const started = ctx.io.now();
+    const input = await readInput(file, ctx.progress);
+    const original = verify ? input.model.clone() : undefined;
+    let report = await runPasses(input.model, [pass], { progress: ctx.progress, check });
+    let model = input.model;
+    let accuracy: Fp16Check | undefined;
+    if (original) {
+      accuracy = await checkFp16({ original, converted: model, options: pass.options, tolerance, samples, progress: ctx.progress, command: ctx.command, file, check });
+      if (accuracy.plain.skipped) ctx.progress.note(`warning: ${accuracy.plain.skipped}`);
+      if (accuracy.redone) {
+        model = accuracy.redone.model;
+        report = accuracy.redone.report;
+      }
+    }
+    const written = await writeOutput(model, output, externalData === undefined ? {} : { externalData }, ctx.progress);
+    const result = { input: { path: input.path, bytes: input.bytes }, output: written, report, durationMs: ctx.io.now() - started };
+
+    const text = describePipeline(report.passes, registry);
+    const decisions = ctx.args.bool('decisions') === true;
+    const storage = storageLine(report.passes.at(-1)?.stats ?? {}, pass.options.target);
+    if (ctx.json) {
+      ctx.printJson({ ...pipelineJson(result, text, decisions), weights: storage, accuracy: accuracy ? fp16CheckJson(accuracy) : undefined });
+      return;
+    }
+    ctx.print(...printPipelineResult(result, text, decisions));
+    if (storage) ctx.print('', storage);
+    if (accuracy) ctx.print(...fp16CheckLines(accuracy));
   },
 });

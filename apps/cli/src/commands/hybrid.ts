@@ -1,12 +1,15 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { ForgeError, ForgeErrorCode, Rng, readModel } from '@onnx-forge/core';
-import { seededInput } from '@onnx-forge/core/testing';
+import { readModel, type ForgeError } from '@onnx-forge/core';
+import { modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
 import type { Backend, HybridOptions, Policy } from '@onnx-forge/hybrid';
 import type { Feeds, Session, TensorLike } from '@onnx-forge/runtime';
 import { defineCommand } from '../framework/command.js';
 import { ExitCode } from '../framework/exit-code.js';
 import { UsageError } from '../framework/usage-error.js';
+import { QUIET_SESSION, quietOnnxruntime } from '../runner/create-runner.js';
+import { DIMS_FLAG } from '../samples/cli-samples.js';
+import { checkDimNames, parseDims } from '../samples/parse-dims.js';
 
 const POLICIES = ['auto', 'speed', 'accuracy', 'size', 'order'];
 /** Distinct seeded requests; request i reuses number i mod this (generating each anew would time the generator). */
@@ -17,18 +20,6 @@ function positiveInt(ctx: { command: string }, flag: string, text: string | unde
   const n = Number(text);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`flag --${flag} takes an integer ≥ ${min}, got "${text}"`, ctx.command, { flag });
   return n;
-}
-
-/** `--dims batch=4,sequence=128` → { batch: 4, sequence: 128 }. */
-function parseDims(command: string, items: readonly string[]): Record<string, number> {
-  const dims: Record<string, number> = {};
-  for (const item of items) {
-    const m = /^([^=]+)=(\d+)$/.exec(item);
-    const size = m ? Number(m[2]) : 0;
-    if (!m || size < 1) throw new UsageError(`--dims takes name=size pairs such as batch=4, got "${item}"`, command, { flag: 'dims' });
-    dims[(m[1] as string).trim()] = size;
-  }
-  return dims;
 }
 
 /** Backend names from file names (model.int8.onnx → model.int8), made unique. */
@@ -43,33 +34,15 @@ function backendNames(files: readonly string[]): string[] {
 }
 
 /**
- * Seeded requests for the model's graph inputs (core's seededInput: floats in [-1, 1), integers in
- * [0, 4)); symbolic dims take `--dims` or 1.
+ * Seeded requests shaped by the model's inputs (graph-ops' seededFeeds, seeds `seed`, `seed + 1`...);
+ * symbolic dims take `--dims` or 1.
  */
 async function seededRequests(file: string, dims: Record<string, number>, count: number, seed: number, command: string): Promise<{ requests: Feeds[]; inputs: { name: string; type: string; dims: number[] }[] }> {
   // Only the graph's inputs are needed: external weights stay on disk.
   const model = await readModel(file, { externalData: false });
-  const graph = model.proto.graph;
-  const initializers = new Set((graph?.initializer ?? []).map((t) => t.name));
-  const inputs = (graph?.input ?? []).filter((v) => !initializers.has(v.name));
-  const symbols = new Set<string>();
-  for (const v of inputs) for (const d of v.type?.tensorType?.shape?.dim ?? []) if (d.dimParam) symbols.add(d.dimParam);
-  for (const name of Object.keys(dims)) {
-    if (!symbols.has(name)) throw new UsageError(`--dims ${name}: no input of ${file} has a dimension named '${name}' (its symbolic dims: ${[...symbols].join(', ') || 'none'})`, command, { flag: 'dims' });
-  }
-  const rng = new Rng(seed);
-  const requests: Feeds[] = [];
-  for (let i = 0; i < count; i++) {
-    const feeds: Record<string, TensorLike> = {};
-    for (const v of inputs) {
-      const t = seededInput(v, rng, dims);
-      if (!t) {
-        throw new ForgeError(ForgeErrorCode.UNSUPPORTED_TYPE, `input '${v.name}' of ${file} has an element type onnx-forge hybrid cannot make seeded values for (it makes float32, float64, int32, int64 and bool)`, { details: { input: v.name } });
-      }
-      feeds[v.name] = { type: t.type, dims: t.dims, data: t.data as TensorLike['data'] };
-    }
-    requests.push(feeds);
-  }
+  const symbols = new Set(modelInputSpecs(model).flatMap((s) => (s.dims ?? []).filter((d): d is string => typeof d === 'string')));
+  checkDimNames(command, dims, symbols, file);
+  const requests: Feeds[] = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, dims }) as Feeds);
   const first = requests[0] ?? {};
   return { requests, inputs: Object.entries(first).map(([name, t]) => ({ name, type: (t as TensorLike).type, dims: [...(t as TensorLike).dims] })) };
 }
@@ -89,8 +62,8 @@ export const hybridCommand = defineCommand({
     { name: 'reference', kind: 'string', valueName: 'MODEL', description: 'the model whose answers are right (e.g. the FP32 original); may be one of the models' },
     { name: 'requests', kind: 'string', valueName: 'N', description: 'requests to send', defaultText: '200' },
     { name: 'concurrency', kind: 'string', valueName: 'N', description: 'requests in flight at once', defaultText: '1' },
-    { name: 'policy', kind: 'string', choices: POLICIES, description: 'how to choose: lowest latency (auto: within --p99-ms), the reference (accuracy), the smallest file (size), or the models\' order', defaultText: 'auto' },
-    { name: 'dims', kind: 'list', valueName: 'NAME=N', description: 'sizes of symbolic input dims (default 1), e.g. batch=4,sequence=128' },
+    { name: 'policy', kind: 'string', valueName: 'POLICY', choices: POLICIES, description: 'how to choose: lowest latency (auto: within --p99-ms), the reference (accuracy), the smallest file (size), or the models\' order', defaultText: 'auto' },
+    DIMS_FLAG,
     { name: 'workers', kind: 'string', valueName: 'N', description: 'run each model in a pool of N worker threads instead of the main thread' },
     { name: 'p99-ms', kind: 'string', valueName: 'MS', description: 'auto: pass over backends whose p99 latency exceeds this' },
     { name: 'timeout-ms', kind: 'string', valueName: 'MS', description: 'time limit of one backend call; past it the request moves on' },
@@ -131,7 +104,7 @@ export const hybridCommand = defineCommand({
     const { requests: distinct, inputs } = await seededRequests(refFile ?? (files[0] as string), dims, Math.min(requests, DISTINCT_REQUESTS), seed, ctx.command);
 
     // onnxruntime and the hybrid layer are loaded only when a command runs models.
-    const [{ createPool, createSession }, { HybridModel, sessionBackend, seededRandom }] = await Promise.all([import('@onnx-forge/runtime'), import('@onnx-forge/hybrid')]);
+    const [{ createPool, createSession }, { HybridModel, sessionBackend, seededRandom }] = await Promise.all([import('@onnx-forge/runtime'), import('@onnx-forge/hybrid'), quietOnnxruntime()]);
     const all = refFile !== undefined && !files.includes(refFile) ? [...files, refFile] : files;
     const sessions: Session[] = [];
     const backends: Backend[] = [];
@@ -139,7 +112,8 @@ export const hybridCommand = defineCommand({
     try {
       for (const [i, file] of all.entries()) {
         ctx.progress.start(`loading ${path.basename(file)} (${i + 1}/${all.length})`, { transient: true });
-        const session = workers === undefined ? await createSession(file) : await createPool(file, { workers });
+        const quiet = { ...QUIET_SESSION, providers: [...QUIET_SESSION.providers] };
+        const session = workers === undefined ? await createSession(file, quiet) : await createPool(file, { ...quiet, workers });
         sessions.push(session);
         backends.push(sessionBackend(names[i] as string, session, { sizeBytes: statSync(file).size }));
       }

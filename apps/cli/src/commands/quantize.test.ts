@@ -44,8 +44,8 @@ describe('onnx-forge quantize', () => {
       [['--mode', 'static'], '--mode static needs --calibration DIR'],
       [['--calibration', tmp.dir], '--calibration is for --mode static'],
       [['--activation-type', 'int8'], '--activation-type is for --mode static'],
-      [['--weight-type', 'int4'], 'flag --weight-type must be one of int8, uint8, got "int4"'],
-      [['--mode', 'sideways'], 'flag --mode must be one of dynamic, static'],
+      [['--weight-type', 'int4'], "option '--weight-type <TYPE>' argument 'int4' is invalid. Allowed choices are int8, uint8."],
+      [['--mode', 'sideways'], "argument 'sideways' is invalid. Allowed choices are dynamic, static."],
     ];
     for (const [flags, message] of cases) {
       const r = await runCliProcess(['quantize', input, '-o', file('never.onnx'), ...flags]);

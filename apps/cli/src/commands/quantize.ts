@@ -1,83 +1,164 @@
-import type { Model } from '@onnx-forge/core';
-import { RUNNER, SAMPLES } from '@onnx-forge/core';
-import { createBuiltinRegistry, loadSamples } from '@onnx-forge/graph-ops';
-import { defineCommand } from '../framework/command.js';
-import type { Progress } from '../framework/progress.js';
+import { RUNNER, SAMPLES, type PassInstance, type Services } from '@onnx-forge/core';
+import { INT8_ISAS, createBuiltinRegistry, int8Auto, int8Dynamic, int8Static, type Int8AutoResult } from '@onnx-forge/graph-ops';
+import { checkAccuracy, prepareBench, type AccuracyCheck } from '../accuracy/accuracy-check.js';
+import { DEFAULT_COSINE, DIMS_FLAG, INPUTS_FLAG, VERIFY_FLAG, cosineTolerance, refuseWithoutVerify } from '../accuracy/accuracy-flags.js';
+import { accuracyCheckJson, accuracyCheckLines, nodeRows, sensitivityText } from '../accuracy/print-accuracy.js';
+import { defineCommand, type CommandContext } from '../framework/command.js';
 import { UsageError } from '../framework/usage-error.js';
-import { OUTPUT_FLAGS, executePipeline } from '../pipeline/execute-pipeline.js';
-import { configurePass, passOptionsFromFlags, type PassOptionFlag } from '../pipeline/pass-flags.js';
+import { OUTPUT_FLAGS, describePipeline, outputOptions, outputPath } from '../pipeline/execute-pipeline.js';
+import { givenFlags, passFlags, passOptionsFromFlags, type PassOptionFlag } from '../pipeline/pass-flags.js';
+import { passData } from '../pipeline/pass-data.js';
+import { pipelineJson, printPipelineResult } from '../pipeline/pipeline-report.js';
+import { readInput } from '../pipeline/read-input.js';
+import { runPasses } from '../pipeline/run-passes.js';
+import { writeOutput } from '../pipeline/write-output.js';
+import { createRunner } from '../runner/create-runner.js';
+import { hostIsa, type HostIsa } from '../runner/host-isa.js';
+import { loadCliSamples, sampleSpec, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
 
-const TARGETS = ['any', 'cpu', 'wasm', 'webgpu', 'cuda'];
-
-const QUANT_FLAGS: readonly PassOptionFlag[] = [
-  { name: 'weight-type', option: 'weightType', kind: 'string', choices: ['int8', 'uint8'], description: 'element type of quantized weights' },
-  { name: 'per-channel', option: 'perChannel', kind: 'boolean', description: 'one scale per output channel of each weight (--no-per-channel: one per tensor)', defaultText: 'on' },
-  { name: 'symmetric', option: 'symmetric', kind: 'boolean', description: 'symmetric weight ranges, zero point in the middle (--no-symmetric: asymmetric)', defaultText: 'on' },
-  { name: 'reduce-range', option: 'reduceRange', kind: 'boolean', description: '7-bit weights, for AVX2/AVX512 CPUs without VNNI' },
-  { name: 'ops', option: 'ops', kind: 'list', valueName: 'OPS', description: 'quantize only these op types' },
-  { name: 'exclude-ops', option: 'excludeOps', kind: 'list', valueName: 'OPS', description: 'op types to leave in float' },
-  { name: 'nodes', option: 'nodes', kind: 'list', valueName: 'NODES', description: 'quantize only these nodes (by name)' },
-  { name: 'exclude-nodes', option: 'excludeNodes', kind: 'list', valueName: 'NODES', description: 'nodes (by name) to leave in float' },
-  { name: 'target', option: 'target', kind: 'string', choices: TARGETS, description: 'where the model will run: only forms that run there are emitted (any: integer kernels)' },
-];
-
-/** Options that only the static (calibrated) pass has. */
-const STATIC_FLAGS: readonly PassOptionFlag[] = [
-  { name: 'activation-type', option: 'activationType', kind: 'string', choices: ['int8', 'uint8'], description: 'static: element type of quantized activations' },
-  {
-    name: 'calibration-method', option: 'calibration', kind: 'string', choices: ['minmax', 'percentile', 'entropy'],
-    description: 'static: how activation ranges are chosen from the samples',
+/** Every option of int8-dynamic; `--isa host` is resolved here, with runtime's probe of this CPU. */
+const DYNAMIC_FLAGS: readonly PassOptionFlag[] = passFlags(int8Dynamic, {
+  group: 'int8 pass options:',
+  adjust: {
+    isa: (f) => ({ ...f, choices: [...INT8_ISAS, 'host'], description: `${f.description}; host: the kind of CPU this machine is (measured)` }),
   },
-];
+});
 
-/** Samples from `dir`, checked against the model's inputs, and an onnxruntime-node runner to calibrate with. */
-function calibrationServices(dir: string, progress: Progress): (model: Model) => Promise<Record<string, unknown>> {
-  return async (model) => {
-    progress.start(`loading calibration samples from ${dir}`);
-    const samples = await loadSamples(dir, { inputs: model });
-    progress.end(`${samples.length} sample${samples.length === 1 ? '' : 's'}`);
-    // onnxruntime is loaded only when a command needs to run a model.
-    const { OrtRunner } = await import('@onnx-forge/runtime');
-    return { [SAMPLES.name]: samples, [RUNNER.name]: new OrtRunner() };
-  };
+/** Options only int8-static has (--calibration is the samples folder, so its method is --calibration-method). */
+const STATIC_FLAGS: readonly PassOptionFlag[] = passFlags(int8Static, {
+  omit: Object.keys(int8Dynamic.optionSpecs),
+  rename: { calibration: 'calibration-method' },
+  group: 'int8-static pass options (--mode static):',
+});
+
+type Int8AutoOutcome = Omit<Int8AutoResult, 'report'>;
+const isInt8AutoOutcome = (v: unknown): v is Int8AutoOutcome => Array.isArray((v as Partial<Int8AutoOutcome> | undefined)?.excluded);
+
+/** The INT8 form the pass chose (its statistics): which CPUs the weights stay accurate on, and why. */
+function int8Form(stats: Record<string, number | string>): { isa: string; saturationSafe: string; weightRange: string } | undefined {
+  if (stats.isa === undefined) return undefined;
+  return { isa: String(stats.isa), saturationSafe: String(stats.saturationSafe ?? ''), weightRange: String(stats.weightRange ?? '') };
+}
+
+/** The pass the command line asks for, checked before the model is read. */
+function configure(ctx: CommandContext, mode: string, tolerance: number | undefined, isa: HostIsa | undefined): PassInstance<object> {
+  const raw = passOptionsFromFlags(ctx.args, mode === 'static' ? [...DYNAMIC_FLAGS, ...STATIC_FLAGS] : DYNAMIC_FLAGS);
+  if (isa) raw.isa = isa.isa;
+  if (tolerance !== undefined) return int8Auto.fromText({ ...raw, mode, tolerance: String(tolerance) });
+  return (mode === 'static' ? int8Static : int8Dynamic).fromText(raw);
 }
 
 export const quantizeCommand = defineCommand({
   name: 'quantize',
-  summary: 'Quantize a model to INT8, dynamic (weights only) or static (calibrated QDQ).',
+  summary: 'Quantize a model to INT8, dynamic (weights only) or static (calibrated QDQ), checked against float32.',
   description:
     'A shortcut for onnx-forge run with the int8-dynamic or int8-static pass. Dynamic mode quantizes weights ' +
     'offline and activations at run time; static mode inserts QuantizeLinear/DequantizeLinear pairs with ' +
     'activation ranges measured by running the model (onnxruntime-node, CPU) on the samples in --calibration ' +
     'DIR: ONNX .pb tensors as in the ONNX test data, .npy files or JSON. Every node left in float is reported ' +
-    'with its reason. Other options of the passes: onnx-forge passes.',
+    'with its reason, and the INT8 form chosen for --isa (which CPUs the weights stay accurate on) with why.\n\n' +
+    'Then the result is run against float32 on 3 seeded inputs (or the --inputs or --calibration samples) and ' +
+    'the cosine similarity of each output is printed, with a warning for any below 0.99. --tolerance COSINE ' +
+    'uses the int8-auto pass instead: it leaves the nodes whose quantization costs the most in float32 until ' +
+    'every output holds that cosine, and lists them. A model with nothing to quantize (already INT8, or no ' +
+    'eligible weights) is written unchanged, with a warning.',
   args: [{ name: 'model', description: 'path to an .onnx file' }],
   flags: [
-    { name: 'mode', kind: 'string', choices: ['dynamic', 'static'], description: 'dynamic or static (calibrated) quantization', defaultText: 'dynamic' },
+    { name: 'mode', kind: 'string', valueName: 'MODE', choices: ['dynamic', 'static'], description: 'dynamic or static (calibrated) quantization', defaultText: 'dynamic' },
     { name: 'calibration', kind: 'string', valueName: 'DIR', description: 'static: folder of sample inputs to calibrate on' },
-    ...QUANT_FLAGS,
+    {
+      name: 'tolerance',
+      kind: 'string',
+      valueName: 'COSINE',
+      description: 'leave the costliest nodes float32 until every output keeps this cosine similarity to float32 (int8-auto)',
+    },
+    VERIFY_FLAG,
+    INPUTS_FLAG,
+    DIMS_FLAG,
+    ...DYNAMIC_FLAGS,
     ...STATIC_FLAGS,
     ...OUTPUT_FLAGS,
   ],
   examples: [
-    'onnx-forge quantize model.onnx -o model.int8.onnx --per-channel',
+    'onnx-forge quantize model.onnx -o model.int8.onnx',
+    'onnx-forge quantize model.onnx -o model.int8.onnx --tolerance 0.99 --isa host',
     'onnx-forge quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/',
   ],
-  exitNotes: ['Calibration samples that are missing or do not fit the model exit 1 (FORGE_BAD_SAMPLES).'],
+  exitNotes: [
+    'Calibration or --inputs samples that are missing or do not fit the model exit 1 (FORGE_BAD_SAMPLES). An ' +
+      'unknown op type or node name in a list exits 2 (FORGE_INVALID_OPTIONS). Nothing to quantize exits 0 with a warning.',
+  ],
   async run(ctx) {
     const mode = ctx.args.string('mode') ?? 'dynamic';
     const dir = ctx.args.string('calibration');
-    const registry = createBuiltinRegistry();
+    const tolerance = cosineTolerance(ctx);
     if (mode === 'dynamic') {
-      if (dir !== undefined) throw new UsageError('--calibration is for --mode static; dynamic quantization needs no samples', ctx.command);
-      const given = STATIC_FLAGS.find((f) => ctx.args.has(f.name));
-      if (given) throw new UsageError(`--${given.name} is for --mode static`, ctx.command);
-      const pass = configurePass(registry, 'int8-dynamic', passOptionsFromFlags(ctx.args, QUANT_FLAGS));
-      await executePipeline(ctx, registry, [pass]);
+      if (dir !== undefined) throw new UsageError('--calibration is for --mode static; dynamic quantization needs no samples (--inputs DIR sets the samples accuracy is checked on)', ctx.command);
+      const given = givenFlags(ctx.args, STATIC_FLAGS)[0];
+      if (given) throw new UsageError(`--${given.name} is for --mode static`, ctx.command, { flag: given.name });
+    } else if (dir === undefined) {
+      throw new UsageError('--mode static needs --calibration DIR (a folder of sample inputs)', ctx.command);
+    }
+    if (tolerance === undefined) refuseWithoutVerify(ctx, ['inputs', 'dims']);
+    const verify = ctx.args.bool('verify') !== false;
+    const isa = ctx.args.string('isa') === 'host' ? await hostIsa() : undefined;
+    const pass = configure(ctx, mode, tolerance, isa);
+    const output = outputPath(ctx);
+    const { externalData, check } = outputOptions(ctx);
+    const file = ctx.args.positional(0);
+    const registry = createBuiltinRegistry();
+    const dims = sampleSpec(ctx, []).dims;
+    // The pass calibrates (static) or searches (int8-auto) on these; accuracy is checked on --inputs, else the same.
+    const passSpec: SampleSpec = mode === 'static' ? { dir: dir as string, dims } : sampleSpec(ctx, ['inputs']);
+    const checkSpec: SampleSpec = sampleSpec(ctx, ['inputs']).dir !== undefined ? sampleSpec(ctx, ['inputs']) : passSpec;
+
+    const started = ctx.io.now();
+    const input = await readInput(file, ctx.progress);
+    const original = verify ? input.model.clone() : undefined;
+    let services: Services = {};
+    let passSamples: CliSamples | undefined;
+    if (pass.services.length) {
+      // int8-static calibrates and int8-auto searches by running the model: they need onnxruntime-node.
+      passSamples = await loadCliSamples(input.model, passSpec, { progress: ctx.progress, command: ctx.command, file });
+      services = { [RUNNER.name]: await createRunner(), [SAMPLES.name]: passSamples.feeds };
+    }
+    const report = await runPasses(input.model, [pass], { services, progress: ctx.progress, check });
+    const stats = report.passes.at(-1)?.stats ?? {};
+    const nothing = stats.nothingToQuantize !== undefined;
+    let accuracy: AccuracyCheck | undefined;
+    if (original && !nothing) {
+      const prepared = await prepareBench(original, checkSpec, { progress: ctx.progress, command: ctx.command, file, ...(passSamples ? { loaded: { spec: passSpec, samples: passSamples } } : {}) });
+      accuracy = 'skipped' in prepared ? { tolerance: tolerance ?? DEFAULT_COSINE, skipped: prepared.skipped } : await checkAccuracy(prepared, original, input.model, tolerance ?? DEFAULT_COSINE, ctx.progress, 'INT8');
+      if (accuracy.skipped) ctx.progress.note(`warning: ${accuracy.skipped}`);
+      for (const f of accuracy.failed ?? []) {
+        ctx.progress.note(`warning: output ${f.output}: ${f.problem}${tolerance === undefined ? '; --tolerance 0.99 leaves the nodes that cost the most in float32' : ''}`);
+      }
+    }
+    const search = pass.name === 'int8-auto' ? passData(report, 'int8Auto', isInt8AutoOutcome) : undefined;
+    const written = await writeOutput(input.model, output, externalData === undefined ? {} : { externalData }, ctx.progress);
+    const result = { input: { path: input.path, bytes: input.bytes }, output: written, report, durationMs: ctx.io.now() - started };
+
+    const text = describePipeline(report.passes, registry);
+    const decisions = ctx.args.bool('decisions') === true;
+    const form = int8Form(stats);
+    if (ctx.json) {
+      ctx.printJson({
+        ...pipelineJson(result, text, decisions),
+        int8Form: form,
+        hostIsa: isa,
+        search: search ? { tolerance, excluded: search.excluded, cosine: search.cosine, fullCosine: search.fullCosine, evaluations: search.evaluations } : undefined,
+        accuracy: accuracy ? accuracyCheckJson(accuracy) : undefined,
+      });
       return;
     }
-    if (dir === undefined) throw new UsageError('--mode static needs --calibration DIR (a folder of sample inputs)', ctx.command);
-    const pass = configurePass(registry, 'int8-static', passOptionsFromFlags(ctx.args, [...QUANT_FLAGS, ...STATIC_FLAGS]));
-    await executePipeline(ctx, registry, [pass], calibrationServices(dir, ctx.progress));
+    ctx.print(...printPipelineResult(result, text, decisions));
+    if (isa) ctx.print('', `--isa host: ${isa.isa} (${isa.reason})`);
+    if (form) ctx.print('', `INT8 form: isa ${form.isa}, accurate on x86 CPUs without VNNI: ${form.saturationSafe}`, `  ${form.weightRange}`);
+    if (search) {
+      const n = search.excluded.length;
+      ctx.print('', `int8-auto: ${n} node${n === 1 ? '' : 's'} left float32 to keep every output at cosine >= ${tolerance}${n ? ':' : ''}`);
+      ctx.print(...nodeRows(search.excluded, sensitivityText('INT8'), '  '));
+    }
+    if (accuracy) ctx.print('', ...accuracyCheckLines(accuracy));
   },
 });

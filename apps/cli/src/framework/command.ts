@@ -1,6 +1,9 @@
-import type { ArgSpec, FlagSpec, ParsedArgs } from './args.js';
+import type { ArgSpec, FlagSpec } from './flag-spec.js';
 import type { CliIo } from './io.js';
+import type { ParsedArgs } from './parsed-args.js';
 import type { Progress } from './progress.js';
+
+export const PROGRAM = 'onnx-forge';
 
 /** What a running command gets: its parsed arguments, output helpers and the progress reporter. */
 export interface CommandContext {
@@ -38,9 +41,8 @@ export function defineCommand(spec: CommandSpec): Command {
   return Object.freeze({ ...spec });
 }
 
-/** Flags every command accepts. */
+/** Flags every command accepts (commander adds -h, --help). */
 export const COMMON_FLAGS: readonly FlagSpec[] = [
   { name: 'json', kind: 'boolean', description: 'print one JSON document on stdout (errors as {"error": {code, message, details}}); no progress output' },
   { name: 'quiet', short: 'q', kind: 'boolean', description: 'no progress output on stderr' },
-  { name: 'help', short: 'h', kind: 'boolean', description: 'show this help' },
 ];

@@ -13,11 +13,15 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-const USAGE_CODES: ReadonlySet<string> = new Set([ForgeErrorCode.INVALID_OPTIONS, ForgeErrorCode.INVALID_PIPELINE]);
+// A pass that needs a service the command line did not provide (a plugin pass asking for something the
+// CLI cannot make) is a usage problem: the pipeline cannot run as written.
+const USAGE_CODES: ReadonlySet<string> = new Set([ForgeErrorCode.INVALID_OPTIONS, ForgeErrorCode.INVALID_PIPELINE, ForgeErrorCode.MISSING_SERVICE]);
+// A tree model the converter refuses is an input problem, like an ONNX model that breaks the rules.
 const INVALID_MODEL_CODES: ReadonlySet<string> = new Set([
   ForgeErrorCode.INVALID_MODEL,
   ForgeErrorCode.INVALID_GRAPH,
   ForgeErrorCode.EXTERNAL_DATA,
+  ForgeErrorCode.UNSUPPORTED_MODEL,
 ]);
 
 export function exitCodeFor(error: unknown): ExitCode {
@@ -33,6 +37,6 @@ export function exitCodeFor(error: unknown): ExitCode {
 export const EXIT_CODE_HELP = [
   '0  success',
   '1  other failure (unreadable or missing file, a pass failed, write error)',
-  '2  usage error (bad arguments, unknown flag or pass, bad pass option)',
-  '3  invalid model (not an ONNX model, a broken graph, missing or truncated external data)',
+  '2  usage error (bad arguments, unknown flag or pass, bad pass option, a service a pass lacks)',
+  '3  invalid model (not ONNX, a broken graph, bad external data, a model convert refuses)',
 ];

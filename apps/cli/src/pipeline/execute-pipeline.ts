@@ -1,25 +1,42 @@
-import { formatPipeline, type PassInstance, type PassRegistry } from '@onnx-forge/core';
-import type { FlagSpec } from '../framework/args.js';
+import { formatPipeline, type PassInstance, type PassRegistry, type PipelineReport } from '@onnx-forge/core';
 import type { CommandContext } from '../framework/command.js';
+import type { FlagSpec } from '../framework/flag-spec.js';
 import { UsageError } from '../framework/usage-error.js';
+import { checkOutputPath } from './output-path.js';
 import { pipelineJson, printPipelineResult } from './pipeline-report.js';
 import { runPipeline, type PipelineJob } from './run-pipeline.js';
 
 /** Flags of every command that writes a transformed model (run, fp16, quantize). */
 export const OUTPUT_FLAGS: readonly FlagSpec[] = [
   { name: 'output', short: 'o', kind: 'string', valueName: 'FILE', description: 'where to write the result (written to a temporary file, then renamed; nothing is written if a pass fails)' },
+  { name: 'force', kind: 'boolean', description: 'allow --output to name the input model itself (it is replaced)' },
   {
     name: 'external-data',
     kind: 'boolean',
-    description: 'write weights of 1 KB and more to one side file FILE.data (--no-external-data: everything inline)',
+    negatable: true,
+    description: 'write weights of 1 KB and more to one side file FILE.data',
     defaultText: 'inline unless the model passes protobuf\'s 2 GiB limit',
   },
   { name: 'decisions', kind: 'boolean', description: 'list the decision (converted, kept...) and its reason for every node, not only the summary by op type' },
   { name: 'no-check', kind: 'boolean', description: 'do not run the checker on the input and after every pass' },
 ];
 
+/** Where the command writes, checked before any work: given, and not the input (unless --force). */
+export function outputPath(ctx: CommandContext): string {
+  const output = ctx.args.string('output');
+  if (!output) throw new UsageError('missing --output FILE (-o FILE)', ctx.command);
+  checkOutputPath(ctx.args.positional(0), output, { cwd: ctx.io.cwd, force: ctx.args.bool('force') === true, command: ctx.command });
+  return output;
+}
+
+/** The output flags a pipeline job takes from the command line. */
+export function outputOptions(ctx: CommandContext): { externalData?: boolean; check: boolean } {
+  const externalData = ctx.args.bool('external-data');
+  return { ...(externalData === undefined ? {} : { externalData }), check: ctx.args.bool('no-check') !== true };
+}
+
 /** The pipeline as text, showing only options that differ from each pass's defaults. */
-export function describePipeline(passes: readonly PassInstance<object>[], registry: PassRegistry): string {
+export function describePipeline(passes: readonly PassInstance<object>[] | PipelineReport['passes'], registry: PassRegistry): string {
   return formatPipeline(
     passes.map((p) => {
       const specs = registry.get(p.name)?.optionSpecs as Record<string, { default: unknown }> | undefined;
@@ -38,21 +55,8 @@ export async function executePipeline(
   passes: readonly PassInstance<object>[],
   services: PipelineJob['services'] = {},
 ): Promise<void> {
-  const output = ctx.args.string('output');
-  if (!output) throw new UsageError('missing --output FILE (-o FILE)', ctx.command);
-  const externalData = ctx.args.bool('external-data');
-  const result = await runPipeline(
-    {
-      input: ctx.args.positional(0),
-      output,
-      passes,
-      services,
-      ...(externalData === undefined ? {} : { externalData }),
-      check: ctx.args.bool('no-check') !== true,
-    },
-    ctx.progress,
-    ctx.io.now,
-  );
+  const output = outputPath(ctx);
+  const result = await runPipeline({ input: ctx.args.positional(0), output, passes, services, ...outputOptions(ctx) }, ctx.progress, ctx.io.now);
   const text = describePipeline(passes, registry);
   const decisions = ctx.args.bool('decisions') === true;
   if (ctx.json) ctx.printJson(pipelineJson(result, text, decisions));

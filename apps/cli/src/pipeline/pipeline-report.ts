@@ -10,7 +10,7 @@ function outputBytes(r: PipelineResult): number {
 }
 
 /** The `--json` document of a pipeline run (run, fp16, quantize). */
-export function pipelineJson(result: PipelineResult, pipeline: string, withDecisions: boolean): unknown {
+export function pipelineJson(result: PipelineResult, pipeline: string, withDecisions: boolean): Record<string, unknown> {
   return {
     input: result.input,
     output: { ...result.output, totalBytes: outputBytes(result) },
@@ -18,6 +18,7 @@ export function pipelineJson(result: PipelineResult, pipeline: string, withDecis
     durationMs: result.durationMs,
     passesMs: result.report.durationMs,
     inputWarnings: result.report.inputProblems,
+    inputRepairs: result.report.inputRepairs,
     passes: result.report.passes.map((p) => {
       const { decisions, ...rest } = p;
       return { ...rest, decisionSummary: summarizeDecisions(decisions), ...(withDecisions ? { decisions } : {}) };
@@ -78,6 +79,7 @@ export function printPipelineResult(result: PipelineResult, pipeline: string, wi
   ];
   const inputWarnings = report.inputProblems.length;
   if (inputWarnings) out.push(`input model: ${inputWarnings} checker warning${inputWarnings === 1 ? '' : 's'} (onnx-forge check lists them)`);
+  for (const repair of report.inputRepairs) out.push(`input model: ${repair}`);
   report.passes.forEach((p, i) => out.push('', ...passLines(p, i, report.passes.length, withDecisions)));
   return out;
 }

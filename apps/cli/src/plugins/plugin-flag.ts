@@ -1,4 +1,4 @@
-import type { FlagSpec } from '../framework/args.js';
+import type { FlagSpec } from '../framework/flag-spec.js';
 
 export const PLUGIN_FLAG: FlagSpec = {
   name: 'plugin',

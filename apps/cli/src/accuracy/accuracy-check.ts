@@ -1,0 +1,67 @@
+import { errorMessage, type Model, type ModelRunner } from '@onnx-forge/core';
+import type { Progress } from '../framework/progress.js';
+import { UsageError } from '../framework/usage-error.js';
+import { createRunner } from '../runner/create-runner.js';
+import { loadCliSamples, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
+import { accuracyProblem, measureAccuracy, type OutputAccuracy } from './measure-accuracy.js';
+
+/** A result checked against float32: each output's agreement, and those below the tolerance. */
+export interface AccuracyCheck {
+  /** Smallest cosine similarity each output should keep. */
+  tolerance: number;
+  /** Where the samples came from ("3 seeded inputs"). */
+  samples?: string;
+  /** Why the check could not run. */
+  skipped?: string;
+  outputs?: OutputAccuracy[];
+  /** Outputs that turned NaN/Inf or fell below the tolerance, with why. */
+  failed?: { output: string; problem: string }[];
+}
+
+/** What checks run with: the runner and the samples, made once per command. */
+export interface CheckBench {
+  runner: ModelRunner;
+  samples: CliSamples;
+}
+
+export interface BenchOptions {
+  progress: Progress;
+  command: string;
+  file: string;
+  /** Samples already read for a pass (calibration), used when `spec` names the same folder. */
+  loaded?: { spec: SampleSpec; samples: CliSamples };
+}
+
+/**
+ * The runner and samples to check `original` against, or why there are none (onnxruntime-node does not
+ * load, seeded inputs cannot be made for the model). Samples the user named that do not fit, and a bad
+ * --dims, are errors: the user can fix those.
+ */
+export async function prepareBench(original: Model, spec: SampleSpec, o: BenchOptions): Promise<CheckBench | { skipped: string }> {
+  try {
+    const runner = await createRunner();
+    const samples = o.loaded && o.loaded.spec.dir === spec.dir ? o.loaded.samples : await loadCliSamples(original, spec, o);
+    return { runner, samples };
+  } catch (e) {
+    if (e instanceof UsageError || spec.dir !== undefined) throw e;
+    return { skipped: `accuracy not checked: ${errorMessage(e)}` };
+  }
+}
+
+/** Runs `candidate` against `original` on the bench's samples; a model onnxruntime cannot run is said, not thrown. */
+export async function checkAccuracy(bench: CheckBench, original: Model, candidate: Model, tolerance: number, progress: Progress, label: string): Promise<AccuracyCheck> {
+  const check: AccuracyCheck = { tolerance, samples: bench.samples.source };
+  progress.start(`checking ${label} against float32 on ${bench.samples.source}`, { transient: true });
+  try {
+    check.outputs = await measureAccuracy(bench.runner, original, candidate, bench.samples.feeds);
+  } catch (e) {
+    return { ...check, skipped: `accuracy not checked: onnxruntime could not run the models on ${bench.samples.source}: ${errorMessage(e)}` };
+  } finally {
+    progress.end();
+  }
+  check.failed = check.outputs.flatMap((a) => {
+    const problem = accuracyProblem(a, tolerance);
+    return problem ? [{ output: a.output, problem }] : [];
+  });
+  return check;
+}

@@ -1,0 +1,78 @@
+import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError, type Model, type PipelineReport } from '@onnx-forge/core';
+import { fp16AutoPass, type Fp16AutoResult, type Fp16Options } from '@onnx-forge/graph-ops';
+import type { Progress } from '../framework/progress.js';
+import { passData } from '../pipeline/pass-data.js';
+import { runPasses } from '../pipeline/run-passes.js';
+import type { SampleSpec } from '../samples/cli-samples.js';
+import { checkAccuracy, prepareBench, type AccuracyCheck } from './accuracy-check.js';
+
+/** What the float16 accuracy check found, and did. */
+export interface Fp16Check {
+  /** The plain conversion against float32 (or why it could not be checked). */
+  plain: AccuracyCheck;
+  /** When the plain conversion failed: the fp16-auto conversion that replaced it. */
+  redone?: {
+    /** The fp16-auto result, written instead of the plain conversion. */
+    model: Model;
+    report: PipelineReport;
+    /** Nodes fp16-auto kept float32, most sensitive first (sensitivity Infinity: the node's output overflows). */
+    keptFloat32: { node: string; sensitivity: number }[];
+    /** The result against float32. */
+    check: AccuracyCheck;
+  };
+}
+
+export interface Fp16CheckJob {
+  /** The float32 model as read. */
+  original: Model;
+  /** The plain fp16 conversion (left as is; a redo converts a copy of the original). */
+  converted: Model;
+  /** The options the fp16 pass ran with (fp16-auto takes every one of them). */
+  options: Readonly<Fp16Options>;
+  tolerance: number;
+  samples: SampleSpec;
+  progress: Progress;
+  command: string;
+  file: string;
+  /** Run the checker in the redo (as in the plain run). */
+  check: boolean;
+}
+
+type Fp16AutoOutcome = Omit<Fp16AutoResult, 'report'>;
+
+const isFp16AutoOutcome = (v: unknown): v is Fp16AutoOutcome => Array.isArray((v as Partial<Fp16AutoOutcome> | undefined)?.keptFloat32);
+
+/**
+ * The accuracy check of `fp16` (issue 8): the conversion runs against float32 on seeded inputs (or
+ * --inputs samples) in onnxruntime-node. When an output turns NaN/Inf where float32 had none, or falls
+ * below the cosine tolerance, the conversion is redone with graph-ops' fp16-auto pass, which keeps the
+ * nodes responsible float32. When the check cannot run (onnxruntime-node missing, seeded inputs that
+ * do not fit, a model onnxruntime refuses), it says why and the plain conversion stands.
+ */
+export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
+  const bench = await prepareBench(job.original, job.samples, job);
+  if ('skipped' in bench) return { plain: { tolerance: job.tolerance, skipped: bench.skipped } };
+  const plain = await checkAccuracy(bench, job.original, job.converted, job.tolerance, job.progress, 'float16');
+  const failed = plain.failed ?? [];
+  if (!failed.length) return { plain };
+
+  const what = failed.map((f) => `${f.output}: ${f.problem}`).join('; ');
+  job.progress.note(`float16 fails the accuracy check (${what}): redoing it with fp16-auto`);
+  const redo = job.original.clone();
+  const pass = fp16AutoPass({ ...job.options, metric: 'cosine', tolerance: 1 - job.tolerance });
+  let report: PipelineReport;
+  try {
+    report = await runPasses(redo, [pass], { services: { [RUNNER.name]: bench.runner, [SAMPLES.name]: bench.samples.feeds }, progress: job.progress, check: job.check });
+  } catch (e) {
+    if (!isForgeError(e, ForgeErrorCode.PASS_FAILED)) throw e;
+    throw new ForgeError(
+      ForgeErrorCode.PASS_FAILED,
+      `the float16 conversion fails the accuracy check (${what}), and fp16-auto found no nodes to keep float32 that pass it (${errorMessage(e)}); ` +
+        'try --weight-storage fp32, a lower --tolerance, or --no-verify to write the plain conversion',
+      { cause: e, details: { failed } },
+    );
+  }
+  const outcome = passData(report, 'fp16Auto', isFp16AutoOutcome);
+  const check = await checkAccuracy(bench, job.original, redo, job.tolerance, job.progress, 'the fp16-auto result');
+  return { plain, redone: { model: redo, report, keptFloat32: outcome.keptFloat32, check } };
+}

@@ -1,0 +1,56 @@
+import { table } from '../framework/format.js';
+import type { AccuracyCheck } from './accuracy-check.js';
+import type { Fp16Check } from './fp16-guard.js';
+import { accuracyLines } from './measure-accuracy.js';
+
+const NODES_SHOWN = 20;
+
+function outputTable(check: AccuracyCheck, indent: string): string[] {
+  return table(accuracyLines(check.outputs ?? [], check.tolerance), { indent });
+}
+
+/** Rows for nodes a search kept out of the lower precision (at most NODES_SHOWN), with why. */
+export function nodeRows(nodes: readonly { node: string; sensitivity: number }[], why: (sensitivity: number) => string, indent: string): string[] {
+  const rows = table(nodes.slice(0, NODES_SHOWN).map((n) => [n.node, why(n.sensitivity)]), { indent });
+  if (nodes.length > NODES_SHOWN) rows.push(`${indent}... ${nodes.length - NODES_SHOWN} more (--json lists them)`);
+  return rows;
+}
+
+/** What a node's measured sensitivity (the rel-l2 error it adds) says about it. */
+export function sensitivityText(precision: string): (sensitivity: number) => string {
+  return (s) => {
+    if (s === Infinity) return `its output turns NaN or infinite in ${precision}`;
+    if (s > 0) return `adds ${s.toExponential(2)} error (rel-l2) in ${precision}`;
+    return 'needed to bring the outputs within the tolerance';
+  };
+}
+
+/** "accuracy against float32 (...):" and one line per output; the reason when the check did not run. */
+export function accuracyCheckLines(check: AccuracyCheck, title = 'accuracy against float32'): string[] {
+  if (check.skipped) return [`warning: ${check.skipped}`];
+  return [`${title} (onnxruntime-node, CPU; ${check.samples ?? 'samples'}; cosine tolerance ${check.tolerance}):`, ...outputTable(check, '  ')];
+}
+
+/** The text report of fp16's accuracy check. */
+export function fp16CheckLines(c: Fp16Check): string[] {
+  if (!c.redone) return ['', ...accuracyCheckLines(c.plain)];
+  const n = c.redone.keptFloat32.length;
+  return [
+    '',
+    ...accuracyCheckLines(c.plain, 'plain float16 conversion (not written) against float32'),
+    `redone with fp16-auto: ${n} node${n === 1 ? '' : 's'} kept float32:`,
+    ...nodeRows(c.redone.keptFloat32, sensitivityText('float16'), '  '),
+    ...accuracyCheckLines(c.redone.check, 'written result against float32'),
+  ];
+}
+
+/** An accuracy check in the --json document. */
+export function accuracyCheckJson(check: AccuracyCheck): Record<string, unknown> {
+  return { checked: check.outputs !== undefined, tolerance: check.tolerance, samples: check.samples, warning: check.skipped, outputs: check.outputs, failed: check.failed };
+}
+
+/** fp16's accuracy check in the --json document (the models themselves left out). */
+export function fp16CheckJson(c: Fp16Check): Record<string, unknown> {
+  if (!c.redone) return accuracyCheckJson(c.plain);
+  return { ...accuracyCheckJson(c.redone.check), plain: accuracyCheckJson(c.plain), redoneWith: 'fp16-auto', keptFloat32: c.redone.keptFloat32 };
+}

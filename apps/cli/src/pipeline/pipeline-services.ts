@@ -1,0 +1,48 @@
+import { RUNNER, SAMPLES, type Model, type PassInstance, type Services } from '@onnx-forge/core';
+import type { CommandContext } from '../framework/command.js';
+import type { FlagSpec } from '../framework/flag-spec.js';
+import { UsageError } from '../framework/usage-error.js';
+import { createRunner } from '../runner/create-runner.js';
+import { DIMS_FLAG, loadCliSamples, sampleSpec } from '../samples/cli-samples.js';
+
+/** Flags that provide the services passes declare (`run`). */
+export const SERVICE_FLAGS: readonly FlagSpec[] = [
+  {
+    name: 'calibration',
+    kind: 'string',
+    valueName: 'DIR',
+    description: 'folder of sample inputs for passes that need samples (int8-static calibration, fp16-auto and int8-auto checks); without it they get seeded inputs, except int8-static',
+  },
+  { name: 'inputs', kind: 'string', valueName: 'DIR', description: 'the same as --calibration' },
+  DIMS_FLAG,
+];
+
+/** Passes that measure activation ranges on the samples: seeded values would calibrate them wrongly. */
+const NEEDS_REAL_SAMPLES: ReadonlySet<string> = new Set(['int8-static']);
+
+/**
+ * The services the pipeline's passes declare, made from the command line: a runner (onnxruntime-node,
+ * loaded only then) and samples (the --calibration folder, else seeded inputs). Checked before the
+ * model is read, so a missing folder fails at once; a service the CLI cannot make is left out, and
+ * the PassManager names it.
+ */
+export function pipelineServices(ctx: CommandContext, passes: readonly PassInstance<object>[]): (model: Model) => Promise<Services> {
+  const wanted = new Set(passes.flatMap((p) => p.services.map((s) => s.name)));
+  const spec = sampleSpec(ctx, ['calibration', 'inputs']);
+  if (ctx.args.has('calibration') && ctx.args.has('inputs')) throw new UsageError('--inputs is another name for --calibration: give one of them', ctx.command);
+  if (!wanted.has(SAMPLES.name) && (spec.dir !== undefined || ctx.args.has('dims'))) {
+    throw new UsageError(`no pass of the pipeline takes sample inputs, so --${ctx.args.has('dims') ? 'dims' : ctx.args.has('inputs') ? 'inputs' : 'calibration'} has nothing to do`, ctx.command);
+  }
+  const calibrated = passes.find((p) => NEEDS_REAL_SAMPLES.has(p.name));
+  if (calibrated && spec.dir === undefined) {
+    throw new UsageError(`the ${calibrated.name} pass calibrates on sample inputs: give --calibration DIR (a folder of samples: ONNX .pb test data, .npy or JSON)`, ctx.command, { pass: calibrated.name });
+  }
+  return async (model) => {
+    const services: Record<string, unknown> = {};
+    if (wanted.has(SAMPLES.name)) {
+      services[SAMPLES.name] = (await loadCliSamples(model, spec, { progress: ctx.progress, command: ctx.command, file: ctx.args.positional(0) })).feeds;
+    }
+    if (wanted.has(RUNNER.name)) services[RUNNER.name] = await createRunner();
+    return services;
+  };
+}

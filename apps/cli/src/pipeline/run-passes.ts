@@ -1,0 +1,51 @@
+import { PassManager, type Model, type PassEvent, type PassInstance, type PipelineReport, type Services } from '@onnx-forge/core';
+import { formatDuration } from '../framework/format.js';
+import type { Progress } from '../framework/progress.js';
+
+export interface RunPassesOptions {
+  /** Services the passes declared (`runner`, `samples`). */
+  services?: Services;
+  /** Run the checker on the input and after every pass (default true). */
+  check?: boolean;
+  progress: Progress;
+}
+
+/**
+ * Runs configured passes over `model` in place with the PassManager, one progress phase per pass
+ * (driven by its events); warnings, the input's repairs among them, are notes on stderr. Ctrl-C stops
+ * at the next pass boundary (passes may also watch the signal); a second one exits at once.
+ */
+export async function runPasses(model: Model, passes: readonly PassInstance<object>[], options: RunPassesOptions): Promise<PipelineReport> {
+  const { progress } = options;
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    progress.note('cancelling after the current pass (press Ctrl-C again to stop at once)');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const onEvent = (e: PassEvent) => {
+      switch (e.type) {
+        case 'pass-start':
+          progress.start(`[${e.index + 1}/${e.total}] ${e.pass}`);
+          break;
+        case 'progress':
+          progress.update(e.done, e.total, e.label);
+          break;
+        case 'pass-end':
+          progress.end(formatDuration(e.report.durationMs));
+          break;
+        case 'warning':
+          progress.note(`warning: ${e.pass}: ${e.message}`);
+          break;
+      }
+    };
+    const manager = new PassManager({ services: options.services ?? {}, check: options.check !== false, onEvent, signal: abort.signal });
+    manager.add(...passes);
+    if (options.check !== false) progress.start('checking the input model', { transient: true });
+    return await manager.run(model);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,56 @@
+import type { Model, RunnerFeeds } from '@onnx-forge/core';
+import { loadSamples, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
+import type { CommandContext } from '../framework/command.js';
+import type { FlagSpec } from '../framework/flag-spec.js';
+import type { Progress } from '../framework/progress.js';
+import { checkDimNames, parseDims } from './parse-dims.js';
+
+/** Seeds of the seeded inputs a command makes when it is given no samples: three distinct inputs. */
+export const SEEDS: readonly number[] = [1, 2, 3];
+
+/** Where a command's sample inputs come from: a folder, or seeded values shaped by the model. */
+export interface SampleSpec {
+  /** Folder of samples (ONNX .pb test data, .npy or JSON: graph-ops' loadSamples). */
+  dir?: string;
+  /** Sizes of symbolic input dimensions for seeded inputs (the rest are 1). */
+  dims: Readonly<Record<string, number>>;
+}
+
+export interface CliSamples {
+  feeds: RunnerFeeds[];
+  /** Said in reports: "3 seeded inputs", "4 samples from calib/". */
+  source: string;
+  seeded: boolean;
+}
+
+export const DIMS_FLAG: FlagSpec = {
+  name: 'dims',
+  kind: 'list',
+  valueName: 'NAME=N',
+  description: 'sizes of symbolic input dims for seeded inputs (default 1), e.g. batch=4,sequence=128',
+};
+
+/** The sample spec of the command line: `dir` from the first of `dirFlags` given, and --dims. */
+export function sampleSpec(ctx: CommandContext, dirFlags: readonly string[]): SampleSpec {
+  const flag = dirFlags.find((f) => ctx.args.has(f));
+  const dir = flag === undefined ? undefined : ctx.args.string(flag);
+  return { ...(dir === undefined ? {} : { dir }), dims: parseDims(ctx.command, ctx.args.list('dims')) };
+}
+
+/**
+ * Samples read from the folder and checked against the model's inputs (FORGE_BAD_SAMPLES when they
+ * do not fit), or seeded inputs made from what the model's inputs declare.
+ */
+export async function loadCliSamples(model: Model, spec: SampleSpec, o: { progress: Progress; command: string; file: string }): Promise<CliSamples> {
+  if (spec.dir !== undefined) {
+    o.progress.start(`loading samples from ${spec.dir}`);
+    const feeds = await loadSamples(spec.dir, { inputs: model });
+    const count = `${feeds.length} sample${feeds.length === 1 ? '' : 's'}`;
+    o.progress.end(count);
+    return { feeds, source: `${count} from ${spec.dir}`, seeded: false };
+  }
+  const symbols = new Set(modelInputSpecs(model).flatMap((s) => (s.dims ?? []).filter((d): d is string => typeof d === 'string')));
+  checkDimNames(o.command, spec.dims, symbols, o.file);
+  const feeds = SEEDS.map((seed) => seededFeeds(model, { seed, dims: spec.dims }));
+  return { feeds, source: `${feeds.length} seeded inputs`, seeded: true };
+}
