@@ -47,20 +47,40 @@ export const ForgeErrorCode = {
 } as const;
 export type ForgeErrorCode = (typeof ForgeErrorCode)[keyof typeof ForgeErrorCode];
 
-export interface ForgeErrorOptions {
-  cause?: unknown;
-  details?: Record<string, unknown>;
+/**
+ * The details a code carries, for the codes whose callers act on them (a CLI printing the offending
+ * option, a server mapping a queue-full error). Every code may carry more keys.
+ */
+export interface KnownErrorDetails {
+  [ForgeErrorCode.INVALID_OPTIONS]: { pass?: string; option?: string; unknown?: readonly string[]; known?: readonly string[] };
+  [ForgeErrorCode.MISSING_SERVICE]: { missing: readonly { pass: string; service: string; description: string; given: boolean }[] };
+  [ForgeErrorCode.BAD_SAMPLES]: { where?: string; input?: string; got?: unknown; want?: unknown };
+  [ForgeErrorCode.PASS_FAILED]: { pass?: string; index?: number; innerCode?: string; problems?: readonly unknown[] };
+  [ForgeErrorCode.INVALID_GRAPH]: { problems?: readonly unknown[] };
+  [ForgeErrorCode.IO]: { path?: string; errno?: string };
+  [ForgeErrorCode.OVERLOADED]: { queued?: number; maxQueue?: number; workers?: number };
+  [ForgeErrorCode.TIMEOUT]: { timeoutMs?: number; queued?: boolean };
+  [ForgeErrorCode.NO_PROVIDER]: { skipped?: readonly unknown[] };
+  [ForgeErrorCode.RUNTIME]: { skipped?: readonly unknown[] };
 }
 
-export class ForgeError extends Error {
-  override name = 'ForgeError';
-  readonly code: ForgeErrorCode;
-  readonly details: Record<string, unknown>;
+/** The details of a code: its known keys typed, any other keys allowed. */
+export type ErrorDetails<C extends ForgeErrorCode> = (C extends keyof KnownErrorDetails ? KnownErrorDetails[C] : unknown) & Record<string, unknown>;
 
-  constructor(code: ForgeErrorCode, message: string, options: ForgeErrorOptions = {}) {
+export interface ForgeErrorOptions<C extends ForgeErrorCode = ForgeErrorCode> {
+  cause?: unknown;
+  details?: ErrorDetails<C>;
+}
+
+export class ForgeError<C extends ForgeErrorCode = ForgeErrorCode> extends Error {
+  override name = 'ForgeError';
+  readonly code: C;
+  readonly details: ErrorDetails<C>;
+
+  constructor(code: C, message: string, options: ForgeErrorOptions<C> = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.details = options.details ?? {};
+    this.details = options.details ?? ({} as ErrorDetails<C>);
   }
 
   toJSON(): { code: string; message: string; details: Record<string, unknown> } {
@@ -68,7 +88,8 @@ export class ForgeError extends Error {
   }
 }
 
-export function isForgeError(e: unknown, code?: ForgeErrorCode): e is ForgeError {
+/** Whether `e` is a ForgeError (of `code`, when given); narrows its details to the code's. */
+export function isForgeError<C extends ForgeErrorCode = ForgeErrorCode>(e: unknown, code?: C): e is ForgeError<C> {
   return e instanceof ForgeError && (code === undefined || e.code === code);
 }
 
