@@ -1,5 +1,6 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import type { ResourceLimits, WorkerOptions } from 'node:worker_threads';
+import { type Clock, isClock, systemClock } from './clock.js';
 import { type CreateSessionOptions, CREATE_OPTION_KEYS, validateProviders } from './create-session-options.js';
 import type { WorkerSessionOptions } from './pool-protocol.js';
 import { validateSessionOptions } from './session-options.js';
@@ -44,6 +45,8 @@ export interface ResolvedPoolOptions {
   readonly workerUrl: string | URL | undefined;
   readonly spawn: PoolOptions['spawn'];
   readonly onEvent: PoolOptions['onEvent'];
+  /** Times runs and their limits in this thread (workers time onnxruntime's run() with their own). */
+  readonly clock: Clock;
   /** The createSession options every worker gets (structured-clonable). */
   readonly session: WorkerSessionOptions;
 }
@@ -61,8 +64,10 @@ export async function resolvePoolOptions(options: PoolOptions): Promise<Resolved
   if (options.workerPriority !== undefined && !(Number.isInteger(options.workerPriority) && options.workerPriority >= -20 && options.workerPriority <= 19)) {
     throw invalid(`workerPriority must be a nice value, an integer from -20 to 19, got ${JSON.stringify(options.workerPriority)}`, 'workerPriority');
   }
+  if (options.clock !== undefined && !isClock(options.clock)) throw invalid('clock must have now(), setTimeout() and clearTimeout() (see systemClock)', 'clock');
+  // Functions (onEvent, spawn, the clock) stay in this thread: they cannot be sent to a worker.
   const {
-    onEvent, workers: _w, maxQueue: _q, timeoutMs, maxRestarts: _r, workerPriority, resourceLimits, workerUrl, spawn, ...rest
+    onEvent, clock, workers: _w, maxQueue: _q, timeoutMs, maxRestarts: _r, workerPriority, resourceLimits, workerUrl, spawn, ...rest
   } = options;
   return {
     backend,
@@ -75,6 +80,7 @@ export async function resolvePoolOptions(options: PoolOptions): Promise<Resolved
     workerUrl,
     spawn,
     onEvent,
+    clock: clock ?? systemClock,
     // One intra-op thread per worker by default: N workers × 1 thread uses N cores without oversubscribing.
     session: { intraOpNumThreads: 1, ...rest, backend },
   };

@@ -9,8 +9,8 @@ export interface QueuedRun {
   readonly outputs: readonly string[] | undefined;
   readonly transfer: boolean;
   readonly submitted: number;
-  /** When a worker took it (0 while queued). */
-  dispatched: number;
+  /** When a worker took it (undefined while queued). */
+  dispatched: number | undefined;
   /** The worker that took it (undefined while queued). */
   worker: number | undefined;
   settled: boolean;

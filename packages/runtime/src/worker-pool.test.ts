@@ -1,11 +1,15 @@
 import { mlp } from '@onnx-forge/core';
+import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from './create-session.js';
+import { locateWorker } from './locate-worker.js';
+import type { FromWorker, ToWorker } from './pool-protocol.js';
+import { FakeClock } from './testing/fake-clock.js';
 import { CRASH_MARKER, tinyMlp, variantModel } from './test-models.js';
 import type { RunTiming, SessionEvent, WorkerExitInfo } from './types.js';
-import { locateWorker } from './locate-worker.js';
 import { type PoolSession, createPool } from './worker-pool.js';
+import type { PoolWorker } from './worker-slot.js';
 
 /**
  * 50–90 ms per run on one core (batch 256 natively, 32 in WebAssembly, which is ~8x slower here): long
@@ -224,5 +228,122 @@ describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backen
     expect((await failure(createPool(tinyMlp(), { backend, intraOpNumThreads: -1 }))).code).toBe('FORGE_INVALID_OPTIONS');
     expect((await failure(createPool(tinyMlp(), { backend, workerz: 2 } as never))).message).toMatch(/did you mean 'workers'/);
     expect((await failure(createPool(tinyMlp(), { backend, workerPriority: 25 }))).code).toBe('FORGE_INVALID_OPTIONS');
+  });
+});
+
+/**
+ * A worker thread stand-in that answers the pool's protocol and finishes a run only when the test
+ * says, so that a test moves a FakeClock through queue waits and time limits without a thread, a
+ * model or a timer of its own.
+ */
+class ScriptedWorker extends EventEmitter implements PoolWorker {
+  readonly runs: Extract<ToWorker, { kind: 'run' }>[] = [];
+
+  postMessage(message: ToWorker): void {
+    if (message.kind === 'init') {
+      this.reply({
+        kind: 'ready',
+        info: { backend: 'node', provider: 'cpu', precision: 'fp32', precisionReason: 'the only variant given (assumed fp32)', skipped: [], createMs: 0 },
+        inputNames: ['x'],
+        outputNames: ['y'],
+        inputMetadata: [{ name: 'x', type: 'float32', shape: ['batch', 4] }],
+        outputMetadata: [{ name: 'y', type: 'float32', shape: ['batch', 2] }],
+      });
+    } else if (message.kind === 'run') {
+      this.runs.push(message);
+    } else {
+      this.reply({ kind: 'released' });
+      queueMicrotask(() => this.emit('exit', 0));
+    }
+  }
+
+  /** Ends the oldest run still held, as onnxruntime would after `runMs` of its own time. */
+  finish(runMs: number): void {
+    const run = this.runs.shift();
+    if (!run) throw new Error('no run to finish');
+    this.reply({ kind: 'result', id: run.id, names: ['y'], tensors: [{ type: 'float32', dims: [1, 2], data: new Float32Array([run.id, 0]) }], runMs });
+  }
+
+  unref(): void {}
+
+  private reply(message: FromWorker): void {
+    queueMicrotask(() => this.emit('message', message));
+  }
+}
+
+/** Settles what is pending in this turn (the stand-in replies in microtasks); no time passes. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function watch<T>(p: Promise<T>): { state: 'pending' | 'resolved' | 'rejected'; value?: T; error?: { code: string; message: string; details: Record<string, unknown> } } {
+  const w: ReturnType<typeof watch<T>> = { state: 'pending' };
+  p.then(
+    (value) => Object.assign(w, { state: 'resolved', value }),
+    (error: unknown) => Object.assign(w, { state: 'rejected', error }),
+  );
+  return w;
+}
+
+describe('time in a pool comes from its clock', () => {
+  const x = { data: new Float32Array(4), dims: [1, 4] };
+
+  it('times out a queued run and a running one at exactly their limits, and times the rest by the same clock', async () => {
+    const clock = new FakeClock(1000);
+    const worker = new ScriptedWorker();
+    const timings: RunTiming[] = [];
+    const pool = await createPool(tinyMlp(), { workers: 1, clock, spawn: () => worker, onEvent: (e) => e.type === 'run' && timings.push(e) });
+    expect(pool.provider).toBe('cpu');
+
+    const running = watch(pool.run({ x }, { timeoutMs: 100 }));
+    const queued = watch(pool.run({ x }, { timeoutMs: 40 }));
+    const later = watch(pool.run({ x }));
+    await turn();
+    expect(worker.runs).toHaveLength(1);
+    expect(pool.stats()).toMatchObject({ busy: 1, queued: 2 });
+
+    clock.advance(39);
+    await turn();
+    expect([running.state, queued.state, later.state]).toEqual(['pending', 'pending', 'pending']);
+    clock.advance(1);
+    await turn();
+    expect(queued.state).toBe('rejected');
+    expect(queued.error?.code).toBe('FORGE_TIMEOUT');
+    expect(queued.error?.message).toBe('run did not finish within 40 ms (it was still queued)');
+    expect(queued.error?.details).toMatchObject({ queued: true });
+    expect(pool.stats()).toMatchObject({ busy: 1, queued: 1 });
+
+    clock.advance(59);
+    await turn();
+    expect(running.state).toBe('pending');
+    clock.advance(1);
+    await turn();
+    expect(running.error?.message).toBe('run did not finish within 100 ms (it was running)');
+    // The worker still runs the abandoned run; `later` waits for it.
+    expect(pool.stats()).toMatchObject({ busy: 1, queued: 1 });
+
+    clock.advance(25);
+    worker.finish(120);
+    await turn();
+    expect(later.state).toBe('pending');
+    expect(worker.runs).toHaveLength(1);
+    clock.advance(7);
+    worker.finish(6);
+    await turn();
+    expect(later.state).toBe('resolved');
+    expect(Array.from(later.value?.y?.data as Float32Array)).toEqual([3, 0]);
+
+    // Each figure is the fake clock's, to the millisecond.
+    expect(timings.map((t) => [t.ok, t.queueMs, t.totalMs, t.runMs])).toEqual([
+      [false, 40, 40, 0],
+      [false, 0, 100, 0],
+      [true, 125, 132, 6],
+    ]);
+    // No timer is left behind by settled runs.
+    expect(clock.pending).toBe(0);
+    await pool.release();
+  });
+
+  it('refuses a clock that is not one', async () => {
+    const bad = await createPool(tinyMlp(), { workers: 1, clock: { now: () => 0 } as never, spawn: () => new ScriptedWorker() }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(/clock must have now\(\), setTimeout\(\) and clearTimeout\(\)/) });
   });
 });

@@ -2,6 +2,7 @@ import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows } fr
 import type { WorkerOptions } from 'node:worker_threads';
 import { onAbort } from './abort-listeners.js';
 import { resolveBackend } from './backend-registry.js';
+import type { Clock } from './clock.js';
 import { Emitter } from './emitter.js';
 import { checkOutputNames, prepareFeeds } from './feeds.js';
 import { cancelled, newSessionId } from './local-session.js';
@@ -66,6 +67,7 @@ export async function createPool(model: ModelSource | ModelVariants, options: Po
     makeTensor: (t) => tensors.toTensor(t as TensorLike) as OutputTensor,
     spawn: () => spawnWorker(located.url, { workerData: located.workerData, ...(o.resourceLimits ? { resourceLimits: o.resourceLimits } : {}) }),
     onEvent: o.onEvent,
+    clock: o.clock,
   });
   try {
     await pool.start(wireModel, o.session, o.workers, o.workerPriority);
@@ -84,6 +86,7 @@ interface PoolConfig {
   makeTensor(t: WireTensor): OutputTensor;
   spawn(): PoolWorker;
   onEvent: PoolOptions['onEvent'];
+  clock: Clock;
 }
 
 type Settlement = { readonly ok: true; readonly out: Outputs } | { readonly ok: false; readonly error: unknown };
@@ -137,7 +140,7 @@ export class PoolSession implements Session {
 
   /** Starts the first worker (which walks the provider chain), then the rest on the provider it found. */
   async start(model: WireModel, options: WorkerSessionOptions, count: number, priority?: number): Promise<void> {
-    const started = performance.now();
+    const started = this.config.clock.now();
     // All threads boot (load onnxruntime and this package) at once; the others get their init message
     // when the first has found the provider, so the chain is walked only once.
     const restInit = deferred<ToWorker>();
@@ -174,7 +177,7 @@ export class PoolSession implements Session {
       precision: this.precision,
       precisionReason: this.precisionReason,
       skipped: this.skipped,
-      createMs: performance.now() - started,
+      createMs: this.config.clock.now() - started,
     });
   }
 
@@ -222,7 +225,7 @@ export class PoolSession implements Session {
   }
 
   run(feeds: Feeds, options: RunOptions = {}): Promise<Outputs> {
-    const submitted = performance.now();
+    const submitted = this.config.clock.now();
     let names: string[];
     let tensors: WireTensor[];
     try {
@@ -246,7 +249,8 @@ export class PoolSession implements Session {
     }
     return new Promise<Outputs>((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.config.timeoutMs;
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      const clock = this.config.clock;
+      let timer: unknown;
       let unsubscribe: (() => void) | undefined;
       const job: QueuedRun = {
         id: ++this.nextJob,
@@ -255,18 +259,18 @@ export class PoolSession implements Session {
         outputs: options.outputs,
         transfer: options.transfer ?? false,
         submitted,
-        dispatched: 0,
+        dispatched: undefined,
         worker: undefined,
         settled: false,
         resolve,
         reject,
         cleanup: () => {
-          if (timer) clearTimeout(timer);
+          if (timer !== undefined) clock.clearTimeout(timer);
           unsubscribe?.();
         },
       };
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
+        timer = clock.setTimeout(() => {
           const queued = job.worker === undefined;
           this.abandon(job, new ForgeError(ForgeErrorCode.TIMEOUT, `run did not finish within ${timeoutMs} ms (${queued ? 'it was still queued' : 'it was running'})`, { details: { timeoutMs, queued } }));
         }, timeoutMs);
@@ -284,7 +288,7 @@ export class PoolSession implements Session {
       if (!job) break;
       const slot = nullThrows(this.idle.shift(), 'the loop runs only while a worker is idle');
       job.worker = slot.index;
-      job.dispatched = performance.now();
+      job.dispatched = this.config.clock.now();
       slot.job = job;
       const msg: ToWorker = { kind: 'run', id: job.id, names: job.names, tensors: job.tensors, outputs: job.outputs };
       try {
@@ -323,7 +327,7 @@ export class PoolSession implements Session {
     this.queue.remove(job);
     if (result.ok) this.counts.completed++;
     else this.counts.failed++;
-    this.emitRun(job.submitted, job.dispatched || performance.now(), runMs, result.ok ? undefined : result.error, job.worker);
+    this.emitRun(job.submitted, job.dispatched ?? this.config.clock.now(), runMs, result.ok ? undefined : result.error, job.worker);
     if (result.ok) job.resolve(result.out);
     else job.reject(result.error);
   }
@@ -386,7 +390,7 @@ export class PoolSession implements Session {
 
   private emitRun(submitted: number, dispatched: number, runMs: number, error: unknown, worker: number | undefined): void {
     if (!this.events.has('run')) return;
-    const ended = performance.now();
+    const ended = this.config.clock.now();
     this.events.emit('run', {
       sessionId: this.id,
       provider: this.provider,
