@@ -1,13 +1,13 @@
 /**
  * Checks the operator schema table against the schemas onnxruntime has registered, at every opset
- * version of every operator, and prints every disagreement (see src/ops/ort-schema-probe.ts).
+ * version of every operator, and prints every disagreement (see src/ops/testing/ort-schema-probe.ts).
  * Takes about ten minutes on two cores (some 300,000 sessions).
  *
  *   node --conditions=@onnx-forge/source --import tsx packages/core/scripts/verify-op-schemas.mts [--json out.json] [Op ...]
  */
 import { writeFileSync } from 'node:fs';
 import { getOpSchema, knownOps, opSchemaVersions } from '@onnx-forge/core';
-import { probeSchema, runtimeKnows } from '../src/ops/ort-schema-probe.js';
+import { probeSchema, runtimeKnows } from '../src/ops/testing/ort-schema-probe.js';
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');

@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { expect, it } from 'vitest';
 import { ForgeError } from '../errors.js';
 import { float16BitsToFloat32 } from '../numeric/float16.js';
-import { describeBackends } from './describe-backends.js';
+import { describeBackends } from './testing/describe-backends.js';
 import { float16ToFloat32 } from './float16-to-float32.js';
 import { float32ToFloat16 } from './float32-to-float16.js';
 

@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { expect, it } from 'vitest';
 import { ForgeError } from '../errors.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../numeric/float16.js';
-import { describeBackends } from './describe-backends.js';
+import { describeBackends } from './testing/describe-backends.js';
 import { float32ToFloat16, float32ToFloat16WithStats } from './float32-to-float16.js';
 import { CHUNK_ELEMENTS } from './kernel-memory.js';
 

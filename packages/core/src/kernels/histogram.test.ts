@@ -1,10 +1,10 @@
 import { fc, test } from '@fast-check/vitest';
 import { expect, it } from 'vitest';
 import { ForgeError } from '../errors.js';
-import { describeBackends } from './describe-backends.js';
+import { describeBackends } from './testing/describe-backends.js';
 import { histogram } from './histogram.js';
 import { CHUNK_ELEMENTS } from './kernel-memory.js';
-import { float32Value } from './test-arbitraries.js';
+import { float32Value } from './testing/axis-arbitraries.js';
 
 /** The documented bin rule, computed in float32: trunc((x - lo) * (bins / (hi - lo))), clamped. */
 function reference(src: Float32Array, nbins: number, lo: number, hi: number, abs: boolean): number[] {

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { expect, it } from 'vitest';
-import { describeBackends } from './describe-backends.js';
+import { describeBackends } from './testing/describe-backends.js';
 import { CHUNK_ELEMENTS } from './kernel-memory.js';
 import { minMax } from './min-max.js';
 

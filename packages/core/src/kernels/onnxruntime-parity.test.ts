@@ -6,7 +6,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { ModelBuilder } from '../builder/model-builder.js';
 import { encodeModel } from '../codec/codec.js';
 import { dequantizeLinear } from './dequantize-linear.js';
-import { describeBackends } from './describe-backends.js';
+import { describeBackends } from './testing/describe-backends.js';
 import { float32ToFloat16 } from './float32-to-float16.js';
 import { quantizeLinear } from './quantize-linear.js';
 

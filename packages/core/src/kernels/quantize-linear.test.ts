@@ -2,11 +2,11 @@ import { fc, test } from '@fast-check/vitest';
 import { expect, it } from 'vitest';
 import { ForgeError } from '../errors.js';
 import { dequantizeLinear } from './dequantize-linear.js';
-import { describeBackends } from './describe-backends.js';
+import { describeBackends } from './testing/describe-backends.js';
 import { MAX_ROW } from './axis-layout.js';
 import { CHUNK_ELEMENTS } from './kernel-memory.js';
 import { quantizeLinear } from './quantize-linear.js';
-import { axisCase, channelOf, float32Array, float32Value } from './test-arbitraries.js';
+import { axisCase, channelOf, float32Array, float32Value } from './testing/axis-arbitraries.js';
 
 /** Round half to even, written independently of the implementation. */
 function rint(v: number): number {

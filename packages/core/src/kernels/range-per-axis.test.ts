@@ -2,9 +2,9 @@ import { test } from '@fast-check/vitest';
 import { expect, it } from 'vitest';
 import { ForgeError } from '../errors.js';
 import { MAX_ROW } from './axis-layout.js';
-import { describeBackends } from './describe-backends.js';
+import { describeBackends } from './testing/describe-backends.js';
 import { rangePerAxis } from './range-per-axis.js';
-import { axisCase, channelOf, float32Array } from './test-arbitraries.js';
+import { axisCase, channelOf, float32Array } from './testing/axis-arbitraries.js';
 
 function reference(src: Float32Array, dims: number[], axis: number): { min: number[]; max: number[] } {
   const channels = dims[axis < 0 ? axis + dims.length : axis] as number;

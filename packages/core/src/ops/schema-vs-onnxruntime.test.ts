@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getOpSchema, opSchemaVersions } from './get-op-schema.js';
-import { probeSchema } from './ort-schema-probe.js';
+import { probeSchema } from './testing/ort-schema-probe.js';
 
 // The operators whose float type variables the fp16 and int8 passes rely on, checked at each version
 // against the schemas onnxruntime registered: arity, attributes, the element types each input

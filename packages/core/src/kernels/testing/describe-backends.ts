@@ -1,8 +1,8 @@
 // Test helper: runs a suite once on the wasm SIMD kernels and once on the JavaScript fallbacks, so
 // both paths are held to the same expectations. Not exported from the package.
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { forceKernelBackend, kernelBackend } from './kernel-instance.js';
-import type { KernelBackend } from './kernel-instance.js';
+import { forceKernelBackend, kernelBackend } from '../kernel-instance.js';
+import type { KernelBackend } from '../kernel-instance.js';
 
 const BACKENDS: KernelBackend[] = ['wasm-simd', 'js'];
 

@@ -2,20 +2,20 @@
  * Probes onnxruntime's registered operator schemas (the ONNX spec's own, plus its contrib operators)
  * and compares them with the schema table: one-node models whose rejection messages tell arity
  * ranges, unknown and required attributes, attribute types, the element types each input accepts,
- * which inputs share a type variable, and the output types onnxruntime infers. Used by
- * scripts/verify-op-schemas.mts and the regression test; not exported from the package (core itself
- * never imports onnxruntime).
+ * which inputs share a type variable, and the output types onnxruntime infers. A test helper, used by
+ * scripts/verify-op-schemas.mts and schema-vs-onnxruntime.test.ts only: core's own code never imports
+ * onnxruntime, and the package does not publish this file (tools/layers checks both).
  */
 import * as ort from 'onnxruntime-node';
-import { DataType, dtypeName } from '../dtype.js';
-import { inferElemTypes } from '../infer/infer-elem-types.js';
-import { AttributeType, attr } from '../ir/attributes.js';
-import { tensorType } from '../ir/graph.js';
-import { Model } from '../ir/model.js';
-import { scalarTensor } from '../ir/tensor.js';
-import { onnx } from '../proto/onnx.js';
-import type { AttributeProto } from '../proto/types.js';
-import type { OpSchema, TypeContainer } from './op-schema.js';
+import { DataType, dtypeName } from '../../dtype.js';
+import { inferElemTypes } from '../../infer/infer-elem-types.js';
+import { AttributeType, attr } from '../../ir/attributes.js';
+import { tensorType } from '../../ir/graph.js';
+import { Model } from '../../ir/model.js';
+import { scalarTensor } from '../../ir/tensor.js';
+import { onnx } from '../../proto/onnx.js';
+import type { AttributeProto } from '../../proto/types.js';
+import type { OpSchema, TypeContainer } from '../op-schema.js';
 
 const ALL_TYPES = Array.from({ length: 23 }, (_, i) => i + 1);
 
