@@ -2,7 +2,7 @@ import { DataType, ForgeError, ForgeErrorCode, Model, RUNNER, SAMPLES, definePas
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { DIFFERENCE_METRICS, type DifferenceMetric } from '../precision/output-difference.js';
 import { addedError, nameNodes, searchMixedPrecision, type PrecisionSearchResult } from '../precision/precision-search.js';
-import { collectSamples } from '../precision/samples-service.js';
+import { collectSamples, runWithSamples } from '../precision/samples-service.js';
 import { runFp16 } from './convert-to-fp16.js';
 import { convertToFp16, fp16Report, type Fp16Report } from './fp16-pass.js';
 import { FP16_OPTION_SPECS, checkFp16Options, type Fp16Options } from './fp16-options.js';
@@ -90,28 +90,23 @@ async function searchFp16(model: Model, o: Fp16AutoOptions, ctx: PassContext, ru
   const original = model.clone();
   const convert = async (m: Model, kept: Iterable<string> = []) => convertToFp16(m, fp16Options(o, kept), { check: false });
   const candidates = (await convert(original.clone())).decisions.filter((d) => d.action === 'converted').map((d) => d.node);
-  const built = new Map<string, Model>();
-  const key = (kept: ReadonlySet<string>) => [...kept].sort().join('\u0000');
   const search: PrecisionSearchResult = await searchMixedPrecision({
     pass: 'fp16-auto',
     runner,
     samples,
     original,
     candidates,
-    prepare: async (kept) => {
-      if (built.has(key(kept))) return;
+    build: async (kept) => {
       const c = original.clone();
       await convert(c, kept);
-      built.set(key(kept), c);
+      return c;
     },
-    build: (kept) => nullThrows(built.get(key(kept)), 'a candidate is prepared before it is built'),
     feedsFor,
     metric: o.metric,
     tolerance: o.tolerance,
     maxEvaluations: o.maxEvaluations,
     progress: (d, t, l) => ctx.progress(d, t, l),
   });
-  built.clear();
   if (!search.ok) {
     throw new ForgeError(ForgeErrorCode.PASS_FAILED, `fp16-auto: the float16 model differs from float32 by ${search.worst.toExponential(2)} (${o.metric}) with no node left to keep float32; weights stored as float16 lose that much: set weightStorage=fp32 or raise the tolerance`, {
       details: { worst: search.worst, perOutput: search.perOutput },
@@ -156,7 +151,6 @@ export const fp16AutoPass = definePass<Fp16AutoOptions>({
 
 /** fp16-auto on `model` in place, outside a pipeline (the pass run alone with these services). */
 export async function autoMixedPrecision(model: Model, runner: ModelRunner, samples: readonly RunnerFeeds[], options: Partial<Fp16AutoOptions> = {}, run: Omit<RunPassOptions, 'services'> = {}): Promise<Fp16AutoResult> {
-  const r = await runPass(fp16AutoPass(options), model, { ...run, services: { [RUNNER.name]: runner, [SAMPLES.name]: samples } });
-  const outcome = nullThrows(r.data.fp16Auto as SearchOutcome | undefined, 'fp16-auto records its outcome');
-  return { ...outcome, report: fp16Report(r) };
+  const r = await runWithSamples(fp16AutoPass(options), model, runner, samples, run);
+  return { ...nullThrows(r.data.fp16Auto as SearchOutcome | undefined, 'fp16-auto records its outcome'), report: fp16Report(r) };
 }

@@ -25,10 +25,8 @@ export interface PrecisionSearchSpec {
   original: Model;
   /** Names of the nodes the full conversion changes: the ones the search may keep float32. */
   candidates: readonly string[];
-  /** The original converted with the nodes of `kept` left float32. */
-  build(kept: ReadonlySet<string>): Model;
-  /** Called (and awaited) before `build` with the same set, for conversions that must run asynchronously. */
-  prepare?(kept: ReadonlySet<string>): Promise<void>;
+  /** A new model: the original converted with the nodes of `kept` left float32. */
+  build(kept: ReadonlySet<string>): Promise<Model>;
   /** Feeds for a candidate (float32 inputs rounded to float16 where it takes float16). */
   feedsFor?(candidate: Model, feeds: RunnerFeeds): RunnerFeeds;
   metric: DifferenceMetric;
@@ -119,8 +117,7 @@ export async function searchMixedPrecision(spec: PrecisionSearchSpec): Promise<P
   const evaluate = async (kept: ReadonlySet<string>): Promise<Evaluation> => {
     evaluations++;
     spec.progress?.(evaluations, spec.maxEvaluations, `${spec.pass} search`);
-    await spec.prepare?.(kept);
-    const candidate = spec.build(kept);
+    const candidate = await spec.build(kept);
     const outs = await runSamples(spec.pass, runner, candidate, samples.map((s) => feedsFor(candidate, s)), 'a candidate model');
     const perOutput = compareOutputs(metric, outputNames, reference, outs);
     const worst = Math.max(0, ...Object.values(perOutput));
@@ -211,8 +208,7 @@ async function measureSensitivity(spec: PrecisionSearchSpec, _reference: readonl
   for (const node of ref.graph.nodes) for (const out of node.output) if (out && !outputs.has(out)) values.push(out);
   // The float32 model tells each value's type; values that are not float tensors are not measured.
   const types = inferElemTypes(ref);
-  await spec.prepare?.(new Set());
-  const converted = spec.build(new Set()).clone();
+  const converted = await spec.build(new Set());
   const convertedTypes = inferElemTypes(converted);
   const present = new Set<string>();
   for (const node of converted.graph.nodes) for (const out of node.output) present.add(out);

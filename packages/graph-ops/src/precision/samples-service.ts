@@ -1,4 +1,5 @@
-import type { RunnerFeeds } from '@onnx-forge/core';
+import { RUNNER, SAMPLES, runPass } from '@onnx-forge/core';
+import type { Model, ModelRunner, PassInstance, PassReport, RunPassOptions, RunnerFeeds, SampleSource } from '@onnx-forge/core';
 
 /** Sample feeds from an array, an iterable or an async iterable (anything else gives none), read into an array. */
 export async function collectSamples(source: unknown): Promise<RunnerFeeds[]> {
@@ -10,4 +11,9 @@ export async function collectSamples(source: unknown): Promise<RunnerFeeds[]> {
   }
   if (source && typeof (source as Iterable<RunnerFeeds>)[Symbol.iterator] === 'function') return [...(source as Iterable<RunnerFeeds>)];
   return [];
+}
+
+/** Runs a pass that declares the RUNNER and SAMPLES services alone, with these. */
+export function runWithSamples(pass: PassInstance<object>, model: Model, runner: ModelRunner, samples: SampleSource, run: Omit<RunPassOptions, 'services'> = {}): Promise<PassReport> {
+  return runPass(pass, model, { ...run, services: { [RUNNER.name]: runner, [SAMPLES.name]: samples } });
 }

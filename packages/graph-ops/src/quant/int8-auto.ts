@@ -3,7 +3,7 @@ import {
   type Model, type ModelRunner, type OptionSpecs, type PassContext, type RunPassOptions, type RunnerFeeds,
 } from '@onnx-forge/core';
 import { addedError, nameNodes, searchMixedPrecision } from '../precision/precision-search.js';
-import { collectSamples } from '../precision/samples-service.js';
+import { collectSamples, runWithSamples } from '../precision/samples-service.js';
 import { quantizeDynamic, runDynamic } from './int8-dynamic.js';
 import { quantizeStatic, runStatic } from './int8-static.js';
 import { checkQuantOptions, quantOptionSpecs, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
@@ -70,29 +70,22 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
   nameNodes(model, 'int8auto');
   const original = model.clone();
   const candidates = (await quantize(original.clone(), [])).nodes.filter((d) => d.action === 'quantized' && d.graph === 'main').map((d) => d.node);
-  // Candidates are made (static ones calibrated) asynchronously by `prepare`, just before `build`.
-  const built = new Map<string, Model>();
-  const key = (kept: ReadonlySet<string>) => [...kept].sort().join('\u0000');
   const search = await searchMixedPrecision({
     pass: 'int8-auto',
     runner,
     samples,
     original,
     candidates,
-    prepare: async (kept) => {
-      if (built.has(key(kept))) return;
+    build: async (kept) => {
       const c = original.clone();
       await quantize(c, kept);
-      built.set(key(kept), c);
+      return c;
     },
-    build: (kept) => nullThrows(built.get(key(kept)), 'a candidate is prepared before it is built'),
     metric: 'cosine',
     tolerance: 1 - o.tolerance,
     maxEvaluations: o.maxEvaluations,
     progress: (d, t, l) => ctx.progress(d, t, l),
   });
-  built.clear();
-
   const sensitivity = new Map(search.kept.map((k) => [k.node, k.sensitivity]));
   const explained = mapDecisions(ctx, ({ node, action, reason }) => (sensitivity.has(node.name)
     ? { action: 'skipped', reason: `left float32 by int8-auto: quantizing it took an output below cosine ${o.tolerance}${addedError(sensitivity.get(node.name))}` }
@@ -123,7 +116,6 @@ export const int8Auto = definePass<Int8AutoOptions>({
 
 /** int8-auto on `model` in place, outside a pipeline (the pass run alone with these services). */
 export async function autoQuantize(model: Model, runner: ModelRunner, samples: readonly RunnerFeeds[], options: Partial<Int8AutoOptions> = {}, run: Omit<RunPassOptions, 'services'> = {}): Promise<Int8AutoResult> {
-  const r = await runPass(int8Auto(options), model, { ...run, services: { [RUNNER.name]: runner, [SAMPLES.name]: samples } });
-  const outcome = nullThrows(r.data.int8Auto as SearchOutcome | undefined, 'int8-auto records its outcome');
-  return { ...outcome, report: quantReport(r, model) };
+  const r = await runWithSamples(int8Auto(options), model, runner, samples, run);
+  return { ...nullThrows(r.data.int8Auto as SearchOutcome | undefined, 'int8-auto records its outcome'), report: quantReport(r, model) };
 }

@@ -2,6 +2,7 @@ import {
   DataType, ForgeError, ForgeErrorCode, RUNNER, SAMPLES, attrInt, definePass, nodeLabel, runPass,
   type Graph, type Model, type ModelRunner, type NodeProto, type PassContext, type RunPassOptions, type SampleSource,
 } from '@onnx-forge/core';
+import { runWithSamples } from '../precision/samples-service.js';
 import { collectRanges } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
 import { admitNode, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
@@ -242,6 +243,5 @@ function applyPlans(s: QuantSession, plans: StaticPlan[], ranges: Map<string, Ca
  * node's decision.
  */
 export async function quantizeStatic(model: Model, runner: ModelRunner, samples: SampleSource, options: Partial<StaticQuantOptions> = {}, run: Omit<RunPassOptions, 'services'> = {}): Promise<QuantReport> {
-  const r = await runPass(int8Static(options), model, { ...run, services: { [RUNNER.name]: runner, [SAMPLES.name]: samples } });
-  return quantReport(r, model);
+  return quantReport(await runWithSamples(int8Static(options), model, runner, samples, run), model);
 }
