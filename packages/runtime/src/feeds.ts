@@ -33,11 +33,11 @@ function isTensorLike(v: object): v is TensorLike {
 function toTensor(name: string, value: FeedValue | undefined, info: ValueInfo | undefined): TensorLike {
   const declared = info?.type;
   if (ArrayBuffer.isView(value)) {
-    const shape = info?.shape;
-    if (!shape || shape.some((d) => typeof d !== 'number')) {
-      throw badInput(`input '${name}' was given as a bare ${describe(value)} but its shape [${(shape ?? ['?']).join(', ')}] is not fixed: pass { data, dims }`, { input: name });
+    const dims = fixedDims(info?.shape);
+    if (!dims) {
+      throw badInput(`input '${name}' was given as a bare ${describe(value)} but its shape [${(info?.shape ?? ['?']).join(', ')}] is not fixed: pass { data, dims }`, { input: name });
     }
-    return { type: typeFor(value, declared), dims: shape as number[], data: value as TensorLike['data'] };
+    return { type: typeFor(value, declared), dims, data: value as TensorLike['data'] };
   }
   if (typeof value !== 'object' || value === null) {
     throw badInput(`input '${name}' must be a Tensor, { data, dims } or a typed array, got ${describe(value)}`, { input: name });
@@ -47,7 +47,7 @@ function toTensor(name: string, value: FeedValue | undefined, info: ValueInfo | 
     return value;
   }
   const v = value as { data?: unknown; dims?: readonly number[]; shape?: readonly number[]; type?: ElementType };
-  const dims = v.dims ?? v.shape ?? (info?.shape && info.shape.every((d) => typeof d === 'number') ? (info.shape as number[]) : undefined);
+  const dims = v.dims ?? v.shape ?? fixedDims(info?.shape);
   if (v.data === undefined) throw badInput(`input '${name}' has no data`, { input: name });
   if (v.type !== undefined && !isElementType(v.type)) throw badInput(`input '${name}' has unknown type '${String(v.type)}'`, { input: name });
   if (Array.isArray(v.data)) {
@@ -58,6 +58,11 @@ function toTensor(name: string, value: FeedValue | undefined, info: ValueInfo | 
   if (!ArrayBuffer.isView(v.data)) throw badInput(`input '${name}' data must be a typed array or an array, got ${describe(v.data)}`, { input: name });
   if (!dims) throw badInput(`input '${name}' needs dims: its declared shape [${(info?.shape ?? ['?']).join(', ')}] is not fixed`, { input: name });
   return { type: v.type ?? typeFor(v.data, declared), dims, data: v.data as TensorLike['data'] };
+}
+
+/** A declared shape whose every dim is fixed, as dims; undefined when it is unknown or has a symbolic dim. */
+function fixedDims(shape: ValueInfo['shape']): number[] | undefined {
+  return shape?.every((d): d is number => typeof d === 'number') ? [...shape] : undefined;
 }
 
 /** The element type of a bare typed array: the model's declared type settles Uint16Array (fp16) and Uint8Array (bool). */

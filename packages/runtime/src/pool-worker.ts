@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage, nullThrows } from '@onnx-forge/core';
 import { parentPort } from 'node:worker_threads';
 import { createLocalSession } from './create-local-session.js';
 import type { LocalSession } from './local-session.js';
@@ -88,14 +88,17 @@ async function handle(msg: ToWorker): Promise<void> {
       try {
         if (!session) throw new Error('the worker has no session');
         const feeds: Record<string, WireTensor> = {};
-        for (let i = 0; i < msg.names.length; i++) feeds[msg.names[i] as string] = msg.tensors[i] as WireTensor;
+        for (const [i, name] of msg.names.entries()) feeds[name] = nullThrows(msg.tensors[i], `the pool sent input '${name}' without its tensor`);
+        // A WireTensor is a feed whose data came through structured cloning (its data typed as any view).
         const out = await session.run(feeds as never, msg.outputs ? { outputs: msg.outputs } : undefined);
         const runMs = performance.now() - started;
-        const names = Object.keys(out);
-        const tensors = names.map((n) => {
-          const t = out[n] as { type: string; dims: readonly number[]; data: ArrayBufferView | string[] };
-          return { type: t.type, dims: [...t.dims], data: t.data };
-        });
+        const names: string[] = [];
+        const tensors: WireTensor[] = [];
+        for (const [name, t] of Object.entries(out)) {
+          names.push(name);
+          // Output data is onnxruntime's own array, readonly only in the type.
+          tensors.push({ type: t.type, dims: [...t.dims], data: t.data as WireTensor['data'] });
+        }
         post({ kind: 'result', id: msg.id, names, tensors, runMs }, transferList(tensors));
       } catch (e) {
         post({ kind: 'run-error', id: msg.id, error: toWireError(e), runMs: performance.now() - started });

@@ -111,8 +111,7 @@ export function toInt64(values: ArrayLike<number | bigint | string>): BigInt64Ar
  */
 export function fromInt64(values: BigInt64Array | BigUint64Array, options: { lossy?: boolean } = {}): number[] {
   const out = new Array<number>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as bigint;
+  for (const [i, v] of values.entries()) {
     const n = Number(v);
     if (!options.lossy && !Number.isSafeInteger(n)) {
       throw badInput(`int64 value ${v} at index ${i} is beyond ±2^53; pass { lossy: true } to round it or keep the BigInt64Array`);
@@ -127,10 +126,11 @@ type Nested = number | bigint | boolean | string | readonly Nested[];
 /** Shape of a nested array, checking that it is rectangular. */
 function nestedShape(values: Nested): number[] {
   const dims: number[] = [];
-  let v: Nested = values;
+  // An empty array ends the walk with a 0 dim (its first element is undefined).
+  let v: Nested | undefined = values;
   while (Array.isArray(v)) {
     dims.push(v.length);
-    v = v[0] as Nested;
+    v = v[0];
   }
   return dims;
 }
