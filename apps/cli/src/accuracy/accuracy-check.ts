@@ -1,4 +1,5 @@
 import { errorMessage, type Model, type ModelRunner } from '@onnx-forge/core';
+import { oneLine } from '../framework/format.js';
 import type { Progress } from '../framework/progress.js';
 import { UsageError } from '../framework/usage-error.js';
 import { createRunner } from '../runner/create-runner.js';
@@ -44,7 +45,7 @@ export async function prepareBench(original: Model, spec: SampleSpec, o: BenchOp
     return { runner, samples };
   } catch (e) {
     if (e instanceof UsageError || spec.dir !== undefined) throw e;
-    return { skipped: `accuracy not checked: ${errorMessage(e)}` };
+    return { skipped: `accuracy not checked: ${oneLine(errorMessage(e))}` };
   }
 }
 
@@ -55,7 +56,7 @@ export async function checkAccuracy(bench: CheckBench, original: Model, candidat
   try {
     check.outputs = await measureAccuracy(bench.runner, original, candidate, bench.samples.feeds);
   } catch (e) {
-    return { ...check, skipped: `accuracy not checked: onnxruntime could not run the models on ${bench.samples.source}: ${errorMessage(e)}` };
+    return { ...check, skipped: `accuracy not checked: onnxruntime could not run the models on ${bench.samples.source}: ${oneLine(errorMessage(e))}` };
   } finally {
     progress.end();
   }

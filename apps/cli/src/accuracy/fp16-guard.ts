@@ -59,7 +59,8 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   const what = failed.map((f) => `${f.output}: ${f.problem}`).join('; ');
   job.progress.note(`float16 fails the accuracy check (${what}): redoing it with fp16-auto`);
   const redo = job.original.clone();
-  const pass = fp16AutoPass({ ...job.options, metric: 'cosine', tolerance: 1 - job.tolerance });
+  // fp16-auto's tolerance is a difference: 1 - cosine (rounded, so reports say 0.01, not 0.010000000000000009).
+  const pass = fp16AutoPass({ ...job.options, metric: 'cosine', tolerance: Number((1 - job.tolerance).toPrecision(12)) });
   let report: PipelineReport;
   try {
     report = await runPasses(redo, [pass], { services: { [RUNNER.name]: bench.runner, [SAMPLES.name]: bench.samples.feeds }, progress: job.progress, check: job.check });

@@ -1,9 +1,10 @@
+import { existsSync, linkSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { builtinPasses } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
-import { jsonOf, runCliProcess } from '../testing/cli-process.js';
-import { tempDir, writeMlp } from '../testing/fixtures.js';
+import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { tempDir, writeMlp, writeOverflowModel, writeRuntimeFailureModel, writeUnsortedModel } from '../testing/fixtures.js';
 import { compareOutputs } from '../testing/ort-compare.js';
 
 const registered = (name: string) => builtinPasses.some((f) => f.passName === name);
@@ -71,6 +72,122 @@ describe('onnx-forge fp16', () => {
       expect(p.options.blockOps).toEqual(expect.arrayContaining(['Relu', 'Identity']));
       const noClamp = await runCliProcess(['fp16', input, '-o', file('mlp.noclamp.onnx'), '--no-clamp', '--json']);
       expect((jsonOf<{ passes: PassJson[] }>(noClamp).passes[0] as PassJson).options.clamp).toBe(false);
+    });
+  });
+
+  describe('issue 8', () => {
+    interface OutputJson {
+      output: string;
+      cosine: number;
+      nonFinite: number;
+    }
+    interface AccuracyJson {
+      checked: boolean;
+      samples: string;
+      warning?: string;
+      outputs: OutputJson[];
+      plain?: { outputs: OutputJson[]; failed: { output: string; problem: string }[] };
+      redoneWith?: string;
+      keptFloat32?: { node: string }[];
+    }
+
+    it('refuses to write over the input (same path, a symbolic or a hard link) unless --force', async () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const model = await writeMlp(path.join(dir, 'mlp.onnx'), [64, 128, 8]);
+        const before = readFileSync(model);
+        symlinkSync(model, path.join(dir, 'alias.onnx'));
+        linkSync(model, path.join(dir, 'hard.onnx'));
+        for (const out of [model, path.join(dir, 'alias.onnx'), path.join(dir, 'hard.onnx'), './mlp.onnx']) {
+          const r = await runCliProcess(['fp16', 'mlp.onnx', '-o', out, '--no-verify'], { cwd: dir });
+          expect(r.code, out).toBe(2);
+          expect(r.stderr).toMatch(/^onnx-forge fp16: error FORGE_INVALID_OPTIONS: --output .* is the input model itself; write to another file, or add --force to replace the input \(see: onnx-forge fp16 --help\)\n$/);
+          expect(readFileSync(model).equals(before)).toBe(true);
+        }
+        const run = await runCliProcess(['run', model, '-o', model, '-p', 'cleanup']);
+        expect(run.code).toBe(2);
+        const forced = await runCliProcess(['fp16', model, '-o', model, '--force', '--no-verify', '-q']);
+        expect(forced.code, forced.stderr).toBe(0);
+        expect(readFileSync(model).length).toBeLessThan(before.length * 0.6);
+      } finally {
+        cleanup();
+      }
+    });
+
+    it('exits 2 naming the offender for op types, node names and lists the pass refuses', async () => {
+      const cases: [string[], RegExp][] = [
+        [['--block-ops', 'NotAnOp'], /option "blockOps" names "NotAnOp"/],
+        [['--block-nodes', 'nosuch'], /option "blockNodes" names "nosuch"/],
+        [['--block-ops', 'Conv', '--include-ops', 'Conv'], /"blockOps" and "includeOps" both name "Conv"/],
+        [['--keep-io-types=nosuch'], /keepIoTypes names "nosuch"/],
+        [['--max-finite', '1e9'], /option "maxFinite": must be in/],
+      ];
+      for (const [flags, message] of cases) {
+        const out = file('refused.onnx');
+        const r = await runCliProcess(['fp16', input, '-o', out, '-q', ...flags]);
+        expect(r.code, flags.join(' ')).toBe(2);
+        expect(r.stderr).toMatch(/^onnx-forge fp16: error FORGE_INVALID_OPTIONS: [^\n]+\n$/);
+        expect(r.stderr).toMatch(message);
+        expect(existsSync(out)).toBe(false);
+      }
+    });
+
+    it('checks float16 against float32 by default and keeps float32 what turns NaN/Inf (large logits)', async () => {
+      const model = await writeOverflowModel(file('large-logits.onnx'));
+      const out = file('large-logits.fp16.onnx');
+      const r = await runCliProcess(['fp16', model, '-o', out, '--keep-io-types', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const j = jsonOf<{ pipeline: string; passes: PassJson[]; accuracy: AccuracyJson }>(r);
+      expect(j.accuracy.plain?.failed.map((f) => f.output)).toEqual(['y']);
+      expect(j.accuracy.plain?.failed[0]?.problem).toMatch(/^NaN\/Inf in \d+ values? where float32 had none$/);
+      expect(j.accuracy.redoneWith).toBe('fp16-auto');
+      expect(j.accuracy.keptFloat32?.length).toBeGreaterThan(0);
+      expect(j.pipeline).toMatch(/^fp16-auto\{/);
+      for (const o of j.accuracy.outputs) {
+        expect(o.nonFinite, o.output).toBe(0);
+        expect(o.cosine, o.output).toBeGreaterThanOrEqual(0.99);
+      }
+      // The file written is the repaired one: checked here with onnxruntime directly, not through the CLI.
+      const cos = await compareOutputs(model, out, { name: 'x', dims: [2, 32] });
+      for (const [name, c] of Object.entries(cos)) expect(c, name).toBeGreaterThanOrEqual(0.99);
+      const text = await runCliProcess(['fp16', model, '-o', out, '--keep-io-types', '-q']);
+      expect(text.stdout).toMatch(/plain float16 conversion \(not written\) against float32 .*\n\s+y\s+cosine NaN .*<- NaN\/Inf in/);
+      expect(text.stdout).toMatch(/redone with fp16-auto: \d+ nodes? kept float32:\n(\s+\S+\s+.+\n)+written result against float32/);
+      const plain = await runCliProcess(['fp16', model, '-o', out, '--keep-io-types', '--no-verify', '--json']);
+      const plainJson = jsonOf<{ pipeline: string; accuracy?: unknown }>(plain);
+      expect(plainJson.pipeline).toBe('fp16{keepIoTypes=true}');
+      expect(plainJson.accuracy).toBeUndefined();
+    });
+
+    it('says "weights stored as FP16, compute FP32" for cpu, and the cosine per output', async () => {
+      const r = await runCliProcess(['fp16', input, '-o', file('mlp.stored.onnx'), '--target', 'cpu', '-q']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('weights stored as FP16, compute FP32 (no FP16 kernels for these ops on cpu)');
+      expect(r.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 3 seeded inputs; cosine tolerance 0\.99\):\n\s+y\s+cosine (0\.99\d+|1\.0+) /);
+    });
+
+    it('writes the plain conversion with a warning when the check cannot run', async () => {
+      const model = await writeRuntimeFailureModel(file('fails-at-run.onnx'));
+      const r = await runCliProcess(['fp16', model, '-o', file('fails-at-run.fp16.onnx')]);
+      expect(r.code, r.stderr).toBe(0);
+      assertNoStack(r);
+      const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+      expect(warnings).toEqual([expect.stringMatching(/^warning: accuracy not checked: onnxruntime could not run the models on 3 seeded inputs: .*cannot be reshaped/)]);
+      // onnxruntime's own log lines stay out: its message is folded into the warning.
+      expect(r.stderr).not.toMatch(/\[[EW]:onnxruntime|Vulkan|Dawn/);
+      expect(existsSync(file('fails-at-run.fp16.onnx'))).toBe(true);
+      const j = await runCliProcess(['fp16', model, '-o', file('fails-at-run.fp16.onnx'), '--json']);
+      expect(jsonOf<{ accuracy: AccuracyJson }>(j).accuracy).toMatchObject({ checked: false, warning: expect.stringMatching(/^accuracy not checked/) });
+    });
+
+    it('accepts a model whose nodes are out of topological order, with a warning', async () => {
+      const model = writeUnsortedModel(file('unsorted.onnx'));
+      const r = await runCliProcess(['fp16', model, '-o', file('unsorted.fp16.onnx'), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(jsonOf<{ inputRepairs: string[] }>(r).inputRepairs).toEqual([expect.stringMatching(/out of topological order .* sorted before the passes ran/)]);
+      const text = await runCliProcess(['fp16', model, '-o', file('unsorted.fp16.onnx')]);
+      expect(text.stderr).toMatch(/^warning: input: nodes of main were out of topological order/m);
+      expect(text.stdout).toMatch(/^input model: nodes of main were out of topological order/m);
     });
   });
 });

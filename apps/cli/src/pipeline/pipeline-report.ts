@@ -43,6 +43,11 @@ function actionLines(groups: readonly DecisionGroup[]): string[] {
   return lines;
 }
 
+/** Counts with thousands separators; fractions (a cosine, a share) with 6 significant digits, not rounded to 3 decimals. */
+function formatStat(v: number): string {
+  return Number.isInteger(v) ? formatCount(v) : String(Number(v.toPrecision(6)));
+}
+
 function sum(groups: readonly DecisionGroup[]): number {
   return groups.reduce((a, g) => a + g.count, 0);
 }
@@ -59,7 +64,7 @@ function passLines(p: PassReport, index: number, total: number, withDecisions: b
     lines.forEach((l, i) => rows.push([i === 0 ? `${action} (${formatCount(count)})` : '', l]));
   }
   const stats = Object.entries(p.stats);
-  if (stats.length) rows.push(['stats', stats.map(([k, v]) => `${k} ${typeof v === 'number' ? formatCount(v) : v}`).join(', ')]);
+  if (stats.length) rows.push(['stats', stats.map(([k, v]) => `${k} ${typeof v === 'number' ? formatStat(v) : v}`).join(', ')]);
   for (const w of p.warnings) rows.push(['warning', w]);
   out.push(...table(rows, { indent: '  ' }));
   if (withDecisions && p.decisions.length) {
