@@ -1,4 +1,4 @@
-import { DataType, ForgeError, ForgeErrorCode, Model, RUNNER, SAMPLES, definePass, initKernels, mapDecisions, nullThrows, runPass, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext } from '@onnx-forge/core';
+import { DataType, ForgeError, ForgeErrorCode, Model, RUNNER, SAMPLES, definePass, initKernels, mapDecisions, nullThrows, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext } from '@onnx-forge/core';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { DIFFERENCE_METRICS, type DifferenceMetric } from '../precision/output-difference.js';
 import { addedError, nameNodes, searchMixedPrecision, type PrecisionSearchResult } from '../precision/precision-search.js';

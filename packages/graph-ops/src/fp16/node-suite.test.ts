@@ -23,7 +23,7 @@ function print(label: string, r: SuiteResult, failureLabel = 'FAIL'): void {
 
 describe.skipIf(!existsSync(NODE_TEST_ROOT))('fp16 on the ONNX node test suite', () => {
   it('keepIoTypes, target cpu: every model that runs in float32 loads and matches after conversion', async () => {
-    const r = await runNodeSuite(nodeRunner, async (m) => void await convertToFp16(m, { keepIoTypes: true, target: 'cpu' }));
+    const r = await runNodeSuite(nodeRunner, async (m) => { await convertToFp16(m, { keepIoTypes: true, target: 'cpu' }); });
     print('keepIoTypes, target cpu', r);
     expect(r.fp32Ok).toBeGreaterThan(850);
     expect(r.failures).toEqual([]);
@@ -31,7 +31,7 @@ describe.skipIf(!existsSync(NODE_TEST_ROOT))('fp16 on the ONNX node test suite',
   }, 300_000);
 
   it('float16 inputs and outputs, target cpu: every model that float16 data can reproduce loads and matches', async () => {
-    const r = await runNodeSuite(nodeRunner, async (m) => void await convertToFp16(m, { keepIoTypes: false, target: 'cpu' }), { float16Inputs: true });
+    const r = await runNodeSuite(nodeRunner, async (m) => { await convertToFp16(m, { keepIoTypes: false, target: 'cpu' }); }, { float16Inputs: true });
     print('float16 io, target cpu', r);
     // Converting the inputs converts the graph: most models change here.
     expect(r.changed).toBeGreaterThan(600);
@@ -41,7 +41,7 @@ describe.skipIf(!existsSync(NODE_TEST_ROOT))('fp16 on the ONNX node test suite',
 
   it('float16 inputs and outputs, target wasm, in onnxruntime-web: every model that float16 data can reproduce loads and matches', async () => {
     const web = BACKENDS.find((b) => b.name === 'web')!.runner;
-    const r = await runNodeSuite(web, async (m) => void await convertToFp16(m, { keepIoTypes: false, target: 'wasm' }), { float16Inputs: true });
+    const r = await runNodeSuite(web, async (m) => { await convertToFp16(m, { keepIoTypes: false, target: 'wasm' }); }, { float16Inputs: true });
     print('float16 io, target wasm (onnxruntime-web)', r);
     expect(r.fp32Ok).toBeGreaterThan(850);
     expect(r.changed).toBeGreaterThan(600);
@@ -52,7 +52,7 @@ describe.skipIf(!existsSync(NODE_TEST_ROOT))('fp16 on the ONNX node test suite',
     // target any converts wherever the ONNX schema admits float16, so some models hit onnxruntime's
     // own gaps (no float16 EyeLike, no Cast-1 before opset 6, its MVN/MelWeightMatrix expansions, no
     // float16 Scatter with a reduction); none may run and answer wrongly.
-    const r = await runNodeSuite(nodeRunner, async (m) => void await convertToFp16(m, { keepIoTypes: true, target: 'any' }));
+    const r = await runNodeSuite(nodeRunner, async (m) => { await convertToFp16(m, { keepIoTypes: true, target: 'any' }); });
     print('keepIoTypes, target any', r, 'onnxruntime cannot load or run it (a gap of onnxruntime, expected for target any):');
     expect(r.changed).toBeGreaterThan(500);
     expect(r.failures.filter((f) => f.stage === 'compare' || f.stage === 'check' || f.stage === 'convert')).toEqual([]);

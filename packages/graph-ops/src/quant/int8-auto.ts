@@ -1,6 +1,5 @@
 import {
-  ForgeError, ForgeErrorCode, RUNNER, SAMPLES, definePass, mapDecisions, nullThrows, runPass,
-  type Model, type ModelRunner, type OptionSpecs, type PassContext, type RunPassOptions, type RunnerFeeds,
+  ForgeError, ForgeErrorCode, RUNNER, SAMPLES, definePass, mapDecisions, nullThrows, type Model, type ModelRunner, type OptionSpecs, type PassContext, type RunPassOptions, type RunnerFeeds,
 } from '@onnx-forge/core';
 import { addedError, nameNodes, searchMixedPrecision } from '../precision/precision-search.js';
 import { collectSamples, runWithSamples } from '../precision/samples-service.js';

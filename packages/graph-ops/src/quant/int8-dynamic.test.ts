@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeErrorCode, ModelBuilder, PassManager, Rng, attr, cnn, mlp, transformerEncoder, type Model,
+  DataType, ForgeErrorCode, ModelBuilder, PassManager, Rng, attr, cnn, mlp, transformerEncoder,
 } from '@onnx-forge/core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +10,9 @@ import { createBuiltinRegistry } from '../builtin-passes.js';
 import { int8Dynamic, quantizeDynamic } from './int8-dynamic.js';
 import type { DynamicQuantOptions } from './quant-options.js';
 import { floatTensorNotes } from './quant-report.js';
-import { modelInputSpecs } from './samples/validate-feeds.js';
 import { nodesOf, opTypes, runOnce } from '../testing/harness.js';
 import { QUANT_CASES as CASES, gemmModel, ifModel, quantCaseFeeds as feedsFor, sharedWeightModel } from '../testing/quant-models.js';
-import { ORT_BACKENDS, ORT_SESSIONS, minCosine, seededFeeds } from '../testing/ort-sessions.js';
+import { ORT_BACKENDS, ORT_SESSIONS, minCosine } from '../testing/ort-sessions.js';
 
 const OPTIONS: Partial<DynamicQuantOptions>[] = [
   {},

@@ -1,6 +1,5 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, RUNNER, SAMPLES, attrInt, definePass, nodeLabel, runPass,
-  type Graph, type Model, type ModelRunner, type NodeProto, type PassContext, type RunPassOptions, type SampleSource,
+  DataType, RUNNER, SAMPLES, attrInt, definePass, nodeLabel, type Graph, type Model, type ModelRunner, type NodeProto, type PassContext, type RunPassOptions, type SampleSource,
 } from '@onnx-forge/core';
 import { runWithSamples } from '../precision/samples-service.js';
 import { collectRanges } from './calibration/collect-ranges.js';

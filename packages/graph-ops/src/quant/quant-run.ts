@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, checkModel, tensorElementCount, type PassContext,
+  DataType, tensorElementCount, type PassContext,
   type Graph, type Model, type NodeProto,
 } from '@onnx-forge/core';
 import { INT8_METADATA } from './isa-forms.js';

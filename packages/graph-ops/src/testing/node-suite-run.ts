@@ -70,7 +70,7 @@ async function runCase(loaded: LoadedModel, model: Model, tc: NodeTestCase, tol:
  * Runs every ONNX node test: the float32 model first (tests it does not pass are not counted), then
  * the model after `convert`, which must pass the checker, load, and match the expected outputs.
  */
-export async function runNodeSuite(runner: ModelRunner, convert: (model: Model) => void, options: SuiteOptions = {}): Promise<SuiteResult> {
+export async function runNodeSuite(runner: ModelRunner, convert: (model: Model) => void | Promise<void>, options: SuiteOptions = {}): Promise<SuiteResult> {
   const { tol = 2e-2, float16Inputs = false, only } = options;
   const res: SuiteResult = { total: 0, fp32Ok: 0, illConditioned: [], changed: 0, passed: 0, failures: [] };
   for (const name of listNodeTests()) {
@@ -105,7 +105,7 @@ export async function runNodeSuite(runner: ModelRunner, convert: (model: Model) 
     res.fp32Ok++;
     const converted = Model.decode(bytes);
     try {
-      convert(converted);
+      await convert(converted);
     } catch (e) {
       res.failures.push({ name, stage: 'convert', detail: String((e as Error).message ?? e) });
       continue;
