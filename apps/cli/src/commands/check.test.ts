@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
-import { tempDir, writeCycleModel, writeMlp, writeUndefinedInputModel } from '../testing/fixtures.js';
+import { tempDir, writeCycleModel, writeMlp, writeUndefinedInputModel, writeUnsortedModel } from '../testing/fixtures.js';
 
 interface CheckJson {
   file: string;
@@ -42,6 +42,14 @@ describe('onnx-forge check', () => {
     expect(text.code).toBe(3);
     expect(text.stdout).toContain('INVALID');
     expect(text.stdout).toContain('CHECK_CYCLE');
+  });
+
+  it('exits 3 for nodes out of topological order (which fp16 and quantize sort with a warning)', async () => {
+    const r = await runCliProcess(['check', writeUnsortedModel(file('unsorted.onnx')), '--json']);
+    expect(r.code).toBe(3);
+    const j = jsonOf<CheckJson>(r);
+    expect(j.valid).toBe(false);
+    expect(j.problems.map((p) => p.code)).toEqual(expect.arrayContaining(['CHECK_NOT_TOPOLOGICAL']));
   });
 
   it('exits 3 for an undefined input, with the node and graph', async () => {

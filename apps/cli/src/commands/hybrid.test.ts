@@ -63,6 +63,8 @@ describe('onnx-forge hybrid', () => {
     expect(r.stdout).toMatch(/\* mlp\s+healthy\s+40\s+41\s+100\.0%/); // 40 requests and the warm-up
     expect(r.stdout).toContain('40 requests in');
     expect(r.stdout).toContain('The input tensor cannot be reshaped to the requested shape');
+    // The failure reaches the summary through the rejection; onnxruntime's own log lines stay out of stderr.
+    expect(r.stderr).not.toMatch(/\[[EW]:onnxruntime|Vulkan|Dawn/);
   });
 
   it('exits 2 for command lines it cannot act on', async () => {

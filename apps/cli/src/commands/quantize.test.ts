@@ -1,11 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DataType, Rng, createTensor, encodeTensor } from '@onnx-forge/core';
+import { DataType, Rng, createTensor, encodeModel, encodeTensor, readModel } from '@onnx-forge/core';
 import { builtinPasses } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
 import { jsonOf, runCliProcess } from '../testing/cli-process.js';
-import { tempDir, writeMlp } from '../testing/fixtures.js';
+import { tempDir, writeMlp, writeNoWeightsModel, writeOutlierModel, writeUnsortedModel } from '../testing/fixtures.js';
 import { compareOutputs } from '../testing/ort-compare.js';
 
 const registered = (name: string) => builtinPasses.some((f) => f.passName === name);
@@ -119,6 +119,100 @@ describe('onnx-forge quantize', () => {
         expect(r.code, r.stderr).toBe(1);
         expect(r.stderr).toMatch(/^onnx-forge quantize: error FORGE_BAD_SAMPLES: /m);
       }
+    });
+  });
+
+  describe('issue 8', () => {
+    interface AccuracyJson {
+      checked: boolean;
+      samples: string;
+      outputs: { output: string; cosine: number }[];
+      failed: { output: string; problem: string }[];
+    }
+    interface QuantJson {
+      pipeline: string;
+      passes: (PassJson & { stats: Record<string, number | string>; warnings: string[] })[];
+      int8Form?: { isa: string; saturationSafe: string; weightRange: string };
+      hostIsa?: { isa: string; reason: string };
+      search?: { excluded: { node: string }[]; cosine: Record<string, number> };
+      accuracy?: AccuracyJson;
+    }
+
+    it('measures the cosine per output against float32, and prints the INT8 form', async () => {
+      const r = await runCliProcess(['quantize', input, '-o', file('mlp.measured.onnx'), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const j = jsonOf<QuantJson>(r);
+      expect(j.accuracy).toMatchObject({ checked: true, samples: '3 seeded inputs', failed: [] });
+      expect(j.accuracy?.outputs.map((o) => o.output)).toEqual(['y']);
+      expect(j.accuracy?.outputs[0]?.cosine).toBeGreaterThan(0.99);
+      expect(j.int8Form).toMatchObject({ isa: 'portable', saturationSafe: 'yes', weightRange: expect.stringContaining('7-bit') });
+      const text = await runCliProcess(['quantize', input, '-o', file('mlp.measured.onnx'), '-q']);
+      expect(text.stdout).toMatch(/^INT8 form: isa portable, accurate on x86 CPUs without VNNI: yes\n\s+7-bit weights/m);
+      expect(text.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 3 seeded inputs; cosine tolerance 0\.99\):\n\s+y\s+cosine 0\.99/);
+      const skipped = jsonOf<QuantJson>(await runCliProcess(['quantize', input, '-o', file('mlp.measured.onnx'), '--no-verify', '--json']));
+      expect(skipped.accuracy).toBeUndefined();
+    });
+
+    it('warns when an output falls below cosine 0.99, and --tolerance leaves the costly node float32', async () => {
+      const model = await writeOutlierModel(file('outlier.onnx'));
+      const plain = await runCliProcess(['quantize', model, '-o', file('outlier.int8.onnx')]);
+      expect(plain.code, plain.stderr).toBe(0);
+      expect(plain.stderr).toMatch(/^warning: output y: cosine 0\.\d+ is below 0\.99; --tolerance 0\.99 leaves the nodes that cost the most in float32$/m);
+      expect(plain.stdout).toMatch(/\s+y\s+cosine 0\.\d+\s+max \|diff\| \S+\s+<- cosine 0\.\d+ is below 0\.99/);
+
+      const r = await runCliProcess(['quantize', model, '-o', file('outlier.auto.onnx'), '--tolerance', '0.99', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const j = jsonOf<QuantJson>(r);
+      expect(j.pipeline).toMatch(/^int8-auto\b/);
+      expect(j.search?.excluded.map((e) => e.node)).toEqual(['first_matmul']);
+      expect(j.accuracy?.failed).toEqual([]);
+      expect(j.accuracy?.outputs[0]?.cosine).toBeGreaterThanOrEqual(0.99);
+      const cos = await compareOutputs(model, file('outlier.auto.onnx'), { name: 'x', dims: [4, 16] });
+      expect(cos.y).toBeGreaterThanOrEqual(0.99);
+      const text = await runCliProcess(['quantize', model, '-o', file('outlier.auto.onnx'), '--tolerance', '0.99', '-q']);
+      expect(text.stdout).toMatch(/int8-auto: 1 node left float32 to keep every output at cosine >= 0\.99:\n\s+first_matmul\s+\S/);
+      expect((await runCliProcess(['quantize', model, '-o', file('never.onnx'), '--tolerance', '1.5'])).code).toBe(2);
+    });
+
+    it('--isa host quantizes for this machine and says why', async () => {
+      const r = await runCliProcess(['quantize', input, '-o', file('mlp.host.onnx'), '--isa', 'host', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const j = jsonOf<QuantJson>(r);
+      expect(['vnni', 'avx512', 'avx2', 'arm64', 'portable']).toContain(j.hostIsa?.isa);
+      expect(j.hostIsa?.reason).toMatch(/onnxruntime/);
+      expect(j.passes[0]?.options.isa).toBe(j.hostIsa?.isa);
+      expect(j.int8Form?.isa).toBe(j.hostIsa?.isa);
+    });
+
+    it('writes an already quantized model, or one without eligible weights, unchanged with a warning and exit 0', async () => {
+      const already = file('mlp.int8.first.onnx');
+      expect((await runCliProcess(['quantize', input, '-o', already, '-q'])).code).toBe(0);
+      const noWeights = await writeNoWeightsModel(file('no-weights.onnx'));
+      for (const [model, warning] of [[already, /nothing to quantize: the model is already quantized/], [noWeights, /nothing to quantize: the model has no .* node with a constant float32 weight/]] as const) {
+        const out = file('unchanged.onnx');
+        const r = await runCliProcess(['quantize', model, '-o', out]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toMatch(new RegExp(`^warning: int8-dynamic: ${warning.source}`, 'm'));
+        expect(encodeModel((await readModel(out)).proto)).toEqual(encodeModel((await readModel(model)).proto));
+        const j = jsonOf<QuantJson>(await runCliProcess(['quantize', model, '-o', out, '--json']));
+        expect(j.passes[0]?.warnings).toEqual([expect.stringMatching(warning)]);
+        expect(j.passes[0]?.stats.nothingToQuantize).toBeDefined();
+      }
+    });
+
+    it('exits 2 naming a node that is not in the model', async () => {
+      const out = file('never.onnx');
+      const r = await runCliProcess(['quantize', input, '-o', out, '--exclude-nodes', 'nosuch', '-q']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^onnx-forge quantize: error FORGE_INVALID_OPTIONS: pass "int8-dynamic": option "excludeNodes" names "nosuch"[^\n]*\n$/);
+      expect(existsSync(out)).toBe(false);
+    });
+
+    it('accepts a model whose nodes are out of topological order, with a warning', async () => {
+      const model = writeUnsortedModel(file('unsorted.onnx'));
+      const r = await runCliProcess(['quantize', model, '-o', file('unsorted.int8.onnx')]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^warning: input: nodes of main were out of topological order/m);
     });
   });
 });

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { readModel } from '@onnx-forge/core';
+import { DataType, Rng, createTensor, encodeTensor, readModel } from '@onnx-forge/core';
 import { builtinPasses } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoStack, DEMO_PLUGIN, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
-import { tempDir, writeMlp } from '../testing/fixtures.js';
+import { tempDir, writeMlp, writeOutlierModel, writeRuntimeFailureModel } from '../testing/fixtures.js';
 
 function hasScript(): boolean {
   try {
@@ -207,5 +207,63 @@ describe('onnx-forge run', () => {
     } finally {
       cleanup();
     }
+  });
+
+  describe('passes that run models (issue 8)', () => {
+    /** Three samples of x [2, 16] in the ONNX test-data layout. */
+    function writeSamples(dir: string, width: number): string {
+      const rng = new Rng(9);
+      for (let i = 0; i < 3; i++) {
+        mkdirSync(path.join(dir, `test_data_set_${i}`), { recursive: true });
+        writeFileSync(path.join(dir, `test_data_set_${i}`, 'input_0.pb'), encodeTensor(createTensor('x', DataType.FLOAT, [2, width], rng.fillNormalish(new Float32Array(2 * width), 1))));
+      }
+      return dir;
+    }
+    /** What a library user would be told; a CLI user never should. */
+    const LIBRARY_ADVICE = /services:|new OrtRunner|pass it in/;
+
+    it('runs int8-static with --calibration, and refuses it without, as a usage error', async () => {
+      const samples = writeSamples(file('calibration'), 16);
+      const r = await runCliProcess(['run', input, '-o', file('static.onnx'), '-p', 'int8-static', '--calibration', samples, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(jsonOf<RunJson>(r).passes[0]).toMatchObject({ name: 'int8-static', stats: { calibrationBatches: 3 } });
+      const alias = await runCliProcess(['run', input, '-o', file('static2.onnx'), '-p', 'int8-static', '--inputs', samples, '-q']);
+      expect(alias.code, alias.stderr).toBe(0);
+      const missing = await runCliProcess(['run', input, '-o', file('never.onnx'), '-p', 'int8-static']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toBe('onnx-forge run: error FORGE_INVALID_OPTIONS: the int8-static pass calibrates on sample inputs: give --calibration DIR (a folder of samples: ONNX .pb test data, .npy or JSON) (see: onnx-forge run --help)\n');
+      const pointless = await runCliProcess(['run', input, '-o', file('never.onnx'), '-p', 'cleanup', '--calibration', samples]);
+      expect(pointless.code).toBe(2);
+      expect(pointless.stderr).toContain('no pass of the pipeline takes sample inputs');
+      for (const x of [r, alias, missing, pointless]) expect(x.stdout + x.stderr).not.toMatch(LIBRARY_ADVICE);
+      expect(existsSync(file('never.onnx'))).toBe(false);
+    });
+
+    it('runs fp16-auto and int8-auto on seeded inputs', async () => {
+      const fp16 = await runCliProcess(['run', input, '-o', file('auto16.onnx'), '-p', 'fp16-auto', '--json']);
+      expect(fp16.code, fp16.stderr).toBe(0);
+      expect(jsonOf<RunJson>(fp16).passes[0]).toMatchObject({ name: 'fp16-auto', stats: { samples: 3 } });
+      const model = await writeOutlierModel(file('outlier.onnx'));
+      const int8 = await runCliProcess(['run', model, '-o', file('auto8.onnx'), '-p', 'int8-auto{tolerance=0.99}', '--dims', 'batch=4', '--json']);
+      expect(int8.code, int8.stderr).toBe(0);
+      const p = jsonOf<RunJson>(int8).passes[0];
+      expect(p).toMatchObject({ name: 'int8-auto', stats: { excludedBySearch: 1 } });
+      expect(Number(p?.stats['cosine y'])).toBeGreaterThanOrEqual(0.99);
+      const badDims = await runCliProcess(['run', model, '-o', file('never.onnx'), '-p', 'int8-auto', '--dims', 'sequence=4']);
+      expect(badDims.code).toBe(2);
+      expect(badDims.stderr).toContain("--dims sequence: no input of");
+      for (const x of [fp16, int8, badDims]) expect(x.stdout + x.stderr).not.toMatch(LIBRARY_ADVICE);
+    });
+
+    it('keeps onnxruntime\'s own log lines out: a model it fails to run gives one line on stderr', async () => {
+      const model = await writeRuntimeFailureModel(file('fails-at-run.onnx'));
+      const out = file('never.onnx');
+      const r = await runCliProcess(['run', model, '-o', out, '-p', 'int8-auto', '-q']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^onnx-forge run: error FORGE_PASS_FAILED: pass "int8-auto" failed .*cannot be reshaped to the requested shape[^\n]*\n$/);
+      expect(r.stderr).not.toMatch(/\[[EW]:onnxruntime|Vulkan|Dawn/);
+      assertNoStack(r);
+      expect(existsSync(out)).toBe(false);
+    });
   });
 });

@@ -37,7 +37,8 @@ export async function runPasses(model: Model, passes: readonly PassInstance<obje
           progress.end(formatDuration(e.report.durationMs));
           break;
         case 'warning':
-          progress.note(`warning: ${e.pass}: ${e.message}`);
+          // Some passes name themselves in their messages already.
+          progress.note(`warning: ${e.message.startsWith(`${e.pass}:`) ? e.message : `${e.pass}: ${e.message}`}`);
           break;
       }
     };
