@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ModelBuilder, Rng, createNode, encodeModel, mlp, onnx, writeModel } from '@onnx-forge/core';
+import { ModelBuilder, Rng, createNode, encodeModel, mlp, nullThrows, onnx, writeModel } from '@onnx-forge/core';
 
 /** Models for the CLI tests, built with the project's model builder and written to a temp folder. */
 
@@ -129,7 +129,7 @@ export async function writeOutlierModel(file: string): Promise<string> {
 /** The MLP with its nodes stored in reverse order (onnxruntime sorts such models; the checker flags them). */
 export function writeUnsortedModel(file: string): string {
   const proto = mlp({ sizes: [16, 32, 4] }).proto;
-  const graph = proto.graph as onnx.GraphProto;
+  const graph = nullThrows(proto.graph, 'mlp() builds a graph');
   graph.node = [...graph.node].reverse();
   writeFileSync(file, encodeModel(proto));
   return file;
