@@ -1,0 +1,15 @@
+export { checkLayers } from './check-layers.js';
+export type { Violation, ViolationRule } from './check-layers.js';
+export { TEST_FIXTURES, WORKSPACE_ONLY, fileRole } from './file-role.js';
+export type { FileRole } from './file-role.js';
+export { findCycles } from './find-cycles.js';
+export type { ImportGraph } from './find-cycles.js';
+export { importsOf } from './imports-of.js';
+export type { ImportKind, ImportRef } from './imports-of.js';
+export { LAYERS } from './layer-table.js';
+export type { ImportRule, Layer } from './layer-table.js';
+export { checkPublishedFiles, importClosure, sourceEntries } from './published-files.js';
+export { packOf } from './pack-of.js';
+export { readWorkspace } from './read-workspace.js';
+export { projectOf } from './workspace.js';
+export type { PackageJson, Project, Workspace } from './workspace.js';
