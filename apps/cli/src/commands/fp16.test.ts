@@ -159,11 +159,17 @@ describe('onnx-forge fp16', () => {
       expect(plainJson.accuracy).toBeUndefined();
     });
 
-    it('says "weights stored as FP16, compute FP32" for cpu, and the cosine per output', async () => {
+    it('says "weights stored as FP16, compute FP32" for cpu, the cosine per output, and when nothing was converted', async () => {
       const r = await runCliProcess(['fp16', input, '-o', file('mlp.stored.onnx'), '--target', 'cpu', '-q']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('weights stored as FP16, compute FP32 (no FP16 kernels for these ops on cpu)');
       expect(r.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 3 seeded inputs; cosine tolerance 0\.99\):\n\s+y\s+cosine (0\.99\d+|1\.0+) /);
+      // Weights kept float32 too: nothing changes, which is said, and is no failure.
+      const nothing = await runCliProcess(['fp16', input, '-o', file('mlp.nothing.onnx'), '--target', 'cpu', '--weight-storage', 'fp32']);
+      expect(nothing.code, nothing.stderr).toBe(0);
+      expect(nothing.stderr).toMatch(/^warning: fp16: nothing was converted to float16 for target cpu/m);
+      expect(nothing.stdout).toMatch(/warning\s+nothing was converted to float16 for target cpu/);
+      expect(nothing.stdout).not.toContain('weights stored as FP16');
     });
 
     it('writes the plain conversion with a warning when the check cannot run', async () => {

@@ -107,10 +107,10 @@ export const quantizeCommand = defineCommand({
     const { externalData, check } = outputOptions(ctx);
     const file = ctx.args.positional(0);
     const registry = createBuiltinRegistry();
-    const dims = sampleSpec(ctx, []).dims;
     // The pass calibrates (static) or searches (int8-auto) on these; accuracy is checked on --inputs, else the same.
-    const passSpec: SampleSpec = mode === 'static' ? { dir: dir as string, dims } : sampleSpec(ctx, ['inputs']);
-    const checkSpec: SampleSpec = sampleSpec(ctx, ['inputs']).dir !== undefined ? sampleSpec(ctx, ['inputs']) : passSpec;
+    const inputs = sampleSpec(ctx, ['inputs']);
+    const passSpec: SampleSpec = dir === undefined ? inputs : { dir, dims: inputs.dims };
+    const checkSpec: SampleSpec = inputs.dir !== undefined ? inputs : passSpec;
 
     const started = ctx.io.now();
     const input = await readInput(file, ctx.progress);
