@@ -42,7 +42,7 @@ async function seededRequests(file: string, dims: Record<string, number>, count:
   const model = await readModel(file, { externalData: false });
   const symbols = new Set(modelInputSpecs(model).flatMap((s) => (s.dims ?? []).filter((d): d is string => typeof d === 'string')));
   checkDimNames(command, dims, symbols, file);
-  const requests: Feeds[] = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, dims }) as Feeds);
+  const requests: Feeds[] = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, dims }));
   const first = requests[0] ?? {};
   return { requests, inputs: Object.entries(first).map(([name, t]) => ({ name, type: (t as TensorLike).type, dims: [...(t as TensorLike).dims] })) };
 }
