@@ -10,7 +10,7 @@ export { readModel, writeModel } from './io/model-io.js';
 export { modelTensors, modelWeightBytes } from './ir/model-tensors.js';
 export type { ReadModelOptions, WriteModelOptions, WriteModelResult, ExternalDataOptions } from './io/model-io.js';
 
-export { onnx } from './proto/onnx.js';
+export { onnx } from './proto/onnx.generated.js';
 export type * from './proto/types.js';
 
 export { Model, createNode, isDefaultDomain } from './ir/model.js';

@@ -4,7 +4,7 @@ import { type AttrValue } from '../ir/attributes.js';
 import { tensorType } from '../ir/graph.js';
 import { Model, createNode } from '../ir/model.js';
 import { createTensor, scalarTensor, type TensorData } from '../ir/tensor.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import type { GraphProto, ModelProto, NodeProto } from '../proto/types.js';
 
 export type Dim = number | string | null;

@@ -4,7 +4,7 @@ import { DataType as D } from '../dtype.js';
 import { attr } from '../ir/attributes.js';
 import { createNode, type Model } from '../ir/model.js';
 import { createTensor } from '../ir/tensor.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import type { NodeProto } from '../proto/types.js';
 import { checkModel } from './checker.js';
 import { CheckCode, type CheckProblem } from './problem.js';

@@ -13,7 +13,7 @@ import { ForgeError, ForgeErrorCode } from '../errors.js';
 import { readModel } from '../io/model-io.js';
 import { Model } from '../ir/model.js';
 import { PassManager } from '../pass/pass-manager.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import { decodeModel, decodeTensor, encodeModel } from './codec.js';
 
 // Issue 2, "Must show": bad input gives a ForgeError with its code, never a raw exception or a hang.

@@ -6,7 +6,7 @@ import { ModelBuilder } from '../builder/model-builder.js';
 import { cnn, transformerEncoder } from '../builder/zoo.js';
 import { DataType } from '../dtype.js';
 import { toBigInt } from '../ir/int64.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import type { Int64, ModelProto } from '../proto/types.js';
 import { messageDiff } from '../testing/message-diff.js';
 import { decodeModel, decodeTensor, encodeModel, encodeModelChunks, encodeTensor } from './codec.js';

@@ -1,7 +1,7 @@
 import Long from 'long';
 import protobuf from 'protobufjs/minimal.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { findWireTypeMismatch } from './wire-check.js';

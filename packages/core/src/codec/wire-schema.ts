@@ -1,4 +1,4 @@
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 
 /**
  * How each field of proto/onnx.proto is encoded on the wire. The generated decoders treat a known field

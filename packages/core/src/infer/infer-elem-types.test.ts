@@ -5,7 +5,7 @@ import { attr } from '../ir/attributes.js';
 import type { Graph } from '../ir/graph.js';
 import { type Model, createNode } from '../ir/model.js';
 import { scalarTensor } from '../ir/tensor.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import { inferElemTypes } from './infer-elem-types.js';
 import { formatValueType } from './value-type.js';
 

@@ -12,7 +12,7 @@ import { DataType } from '../dtype.js';
 import { ForgeError, ForgeErrorCode } from '../errors.js';
 import { toBigInt } from '../ir/int64.js';
 import type { Model } from '../ir/model.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
 import { messageDiff } from '../testing/message-diff.js';
 import { type OrtValueArgs, ortValueDiff, seededInput } from '../testing/ort-values.js';

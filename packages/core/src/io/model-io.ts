@@ -2,7 +2,7 @@ import { modelTensors } from '../ir/model-tensors.js';
 import { PROTOBUF_LIMIT, decodeModel, encodeModelChunks } from '../codec/codec.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import { Model } from '../ir/model.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import type { AttributeProto, GraphProto, ModelProto, TensorProto } from '../proto/types.js';
 
 // Node built-ins are imported on use, so the rest of core still bundles for the browser.

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode } from '../errors.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import type { AttributeProto, GraphProto, NodeProto, TensorProto, TypeProto } from '../proto/types.js';
 import { fromBigInt, toClampedNumber, toNumber } from './int64.js';
 

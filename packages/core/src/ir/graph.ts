@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode } from '../errors.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import type { FunctionProto, GraphProto, NodeProto, TensorProto, TypeProto, ValueInfoProto } from '../proto/types.js';
 import { nodeSubgraphs } from './attributes.js';
 import type { Model } from './model.js';

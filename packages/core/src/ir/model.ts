@@ -1,6 +1,6 @@
 import { decodeModel, encodeModel } from '../codec/codec.js';
 import { ForgeError, ForgeErrorCode } from '../errors.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import type { FunctionProto, ModelProto, NodeProto } from '../proto/types.js';
 import { type AttrValue, toAttribute } from './attributes.js';
 import type { AnalysisKey } from './analysis.js';

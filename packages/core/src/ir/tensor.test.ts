@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataType } from '../dtype.js';
 import { ForgeErrorCode } from '../errors.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import { createTensor, scalarTensor, tensorRawBytes, tensorToArray, tensorToFloat32, tensorToInts } from './tensor.js';
 
 describe('tensor helpers', () => {

@@ -1,6 +1,6 @@
 import { DataType, dtypeName, rawByteLength, typedArrayCtor, type TypedArray } from '../dtype.js';
 import { ForgeError, ForgeErrorCode } from '../errors.js';
-import { onnx } from '../proto/onnx.js';
+import { onnx } from '../proto/onnx.generated.js';
 import type { TensorProto } from '../proto/types.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToFloat16Bits } from '../numeric/float16.js';
 import { toBigInt, toNumber } from './int64.js';

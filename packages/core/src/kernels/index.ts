@@ -1,5 +1,5 @@
 // Bulk numeric kernels for the fp16 pass, INT8 quantization and the runtime's tensor helpers:
-// WebAssembly SIMD compiled from AssemblyScript (../../assembly, embedded in wasm-bytes.ts), with plain
+// WebAssembly SIMD compiled from AssemblyScript (../../assembly, embedded in wasm-bytes.generated.ts), with plain
 // JavaScript fallbacks that give identical results where wasm SIMD is unavailable.
 export { initKernels, kernelBackend } from './kernel-instance.js';
 export type { KernelBackend } from './kernel-instance.js';

@@ -1,5 +1,5 @@
 /**
- * Loading of the WebAssembly SIMD kernels (compiled from ../../assembly, embedded in wasm-bytes.ts).
+ * Loading of the WebAssembly SIMD kernels (compiled from ../../assembly, embedded in wasm-bytes.generated.ts).
  *
  * The 5 KB module is compiled synchronously on first use, so every kernel function stays
  * synchronous. A browser main thread may refuse synchronous compiles (Chrome did above 4 KB; current
@@ -7,7 +7,7 @@
  * asynchronous compile runs; `await initKernels()` up front avoids that window. Where WebAssembly or
  * its SIMD proposal is missing, the JavaScript fallbacks serve for good.
  */
-import { KERNELS_WASM_BASE64 } from './wasm-bytes.js';
+import { KERNELS_WASM_BASE64 } from './wasm-bytes.generated.js';
 
 /** Exports of assembly/index.ts. Pointers are byte offsets into `memory`; see the sources for layouts. */
 export interface KernelExports {

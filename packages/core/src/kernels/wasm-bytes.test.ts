@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { KERNELS_WASM_BASE64 } from './wasm-bytes.js';
+import { KERNELS_WASM_BASE64 } from './wasm-bytes.generated.js';
 
 const script = fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url));
 
@@ -16,13 +16,13 @@ function ascAvailable(): boolean {
   }
 }
 
-describe('wasm-bytes.ts', () => {
+describe('wasm-bytes.generated.ts', () => {
   it.skipIf(!ascAvailable())(
     'holds exactly what the AssemblyScript sources compile to (skipped when assemblyscript is not installed)',
     async () => {
       const { stdout } = await promisify(execFile)(process.execPath, [script, '--print-base64'], { maxBuffer: 1 << 24 });
-      // On failure: run `npm run kernels -w @onnx-forge/core` and commit src/kernels/wasm-bytes.ts.
-      expect(stdout === KERNELS_WASM_BASE64, 'src/kernels/wasm-bytes.ts is stale: run `npm run kernels -w @onnx-forge/core`').toBe(true);
+      // On failure: run `npm run kernels -w @onnx-forge/core` and commit src/kernels/wasm-bytes.generated.ts.
+      expect(stdout === KERNELS_WASM_BASE64, 'src/kernels/wasm-bytes.generated.ts is stale: run `npm run kernels -w @onnx-forge/core`').toBe(true);
     },
   );
 

@@ -13,7 +13,7 @@ import { AttributeType, attr } from '../../ir/attributes.js';
 import { tensorType } from '../../ir/graph.js';
 import { Model } from '../../ir/model.js';
 import { scalarTensor } from '../../ir/tensor.js';
-import { onnx } from '../../proto/onnx.js';
+import { onnx } from '../../proto/onnx.generated.js';
 import type { AttributeProto } from '../../proto/types.js';
 import type { OpSchema, TypeContainer } from '../op-schema.js';
 
