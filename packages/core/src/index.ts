@@ -58,6 +58,8 @@ export { PassManager } from './pass/pass-manager.js';
 export type { PassManagerOptions, PassReport, PipelineReport } from './pass/pass-manager.js';
 export { INPUT_STAGE } from './pass/pass-manager.js';
 export { PassRegistry } from './pass/pass-registry.js';
+export { definePipeline, isNamedPipeline } from './pass/define-pipeline.js';
+export type { NamedPipeline } from './pass/define-pipeline.js';
 export { runPass } from './pass/run-pass.js';
 export type { RunPassOptions } from './pass/run-pass.js';
 export { defineService, RUNNER, SAMPLES } from './pass/service.js';
