@@ -134,7 +134,8 @@ export const quantizeCommand = defineCommand({
         ctx.progress.note(`warning: output ${f.output}: ${f.problem}${tolerance === undefined ? '; --tolerance 0.99 leaves the nodes that cost the most in float32' : ''}`);
       }
     }
-    const search = pass.name === 'int8-auto' ? passData(report, 'int8Auto', isInt8AutoOutcome) : undefined;
+    // Nothing quantized: no search to report.
+    const search = pass.name === 'int8-auto' && !nothing ? passData(report, 'int8Auto', isInt8AutoOutcome) : undefined;
     const written = await writeOutput(input.model, output, externalData === undefined ? {} : { externalData }, ctx.progress);
     const result = { input: { path: input.path, bytes: input.bytes }, output: written, report, durationMs: ctx.io.now() - started };
 
