@@ -8,8 +8,9 @@
 export interface ProbedOp {
   /** Opsets at which a float16 model of the op loaded, ran and got no runtime-inserted Casts. */
   yes?: string;
-  /** Opsets at which it did not, with `why` saying how it failed. */
+  /** Opsets at which it did not. */
   no?: string;
+  /** How it failed (at the lowest opset in `no`): a key of ProbedKernelTable.reasons. */
   why?: string;
 }
 
@@ -17,6 +18,8 @@ export interface ProbedKernelTable {
   runtime: Record<string, string>;
   generated: string;
   method: string;
+  /** Reason code → what the probe saw: onnxruntime's message, whole. */
+  reasons: Record<string, string>;
   cpu: Record<string, ProbedOp>;
   wasm: Record<string, ProbedOp>;
 }

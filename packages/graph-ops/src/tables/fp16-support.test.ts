@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { convertToFp16 } from '../fp16/fp16-pass.js';
 import { assertValid } from '../testing/harness.js';
 import { formatOpsets, parseOpsets } from './fp16-kernel-table.js';
-import { ORT_FP16_PROBED } from './fp16-kernels-ort.js';
+import { ORT_FP16_PROBED } from './fp16-kernels-ort.generated.js';
 import { fp16KernelVerdict } from './fp16-support.js';
 
 describe('fp16 kernel tables', () => {
@@ -44,6 +44,22 @@ describe('fp16 kernel tables', () => {
     const v = fp16KernelVerdict(target, domain, op, opset);
     expect(v.fp16, v.note).toBe(want);
     expect(v.note.length).toBeGreaterThan(5);
+  });
+
+  it('gives every reason as a code of the reasons table, each used, and the message whole in the note', () => {
+    const used = new Set<string>();
+    for (const target of ['cpu', 'wasm'] as const) {
+      for (const [op, entry] of Object.entries(ORT_FP16_PROBED[target])) {
+        expect(entry.why === undefined, `${target} ${op}: a reason exactly when some opset has no kernel`).toBe(entry.no === undefined);
+        if (entry.why === undefined) continue;
+        expect(ORT_FP16_PROBED.reasons, `${target} ${op}`).toHaveProperty([entry.why]);
+        used.add(entry.why);
+      }
+    }
+    expect(Object.keys(ORT_FP16_PROBED.reasons).sort()).toEqual([...used].sort());
+    // The message ends as onnxruntime ended it (the table once cut it at 160 characters).
+    expect(fp16KernelVerdict('cpu', '', 'ScatterND', 16).note).toMatch(/MLFloat16 data type is not supported with ScatterND opset 16 when reduction is 'add'\.\)$/);
+    expect(fp16KernelVerdict('cpu', '', 'Relu', 17).note).toMatch(/onnxruntime inserted float32 Casts around it/);
   });
 
   it('knows nothing of an op it never probed, and says so', () => {

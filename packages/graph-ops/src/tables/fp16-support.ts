@@ -1,6 +1,6 @@
 import { isDefaultDomain } from '@onnx-forge/core';
 import { parseOpsets, type ProbedOp } from './fp16-kernel-table.js';
-import { ORT_FP16_PROBED } from './fp16-kernels-ort.js';
+import { ORT_FP16_PROBED } from './fp16-kernels-ort.generated.js';
 import { GPU_FP16_KERNELS } from './fp16-kernels-gpu.js';
 
 export const FP16_TARGETS = ['any', 'cpu', 'wasm', 'webgpu', 'cuda'] as const;
@@ -19,11 +19,12 @@ function key(domain: string, opType: string): string {
 
 function probedVerdict(entry: ProbedOp | undefined, target: string, opset: number): KernelVerdict {
   if (!entry) return { fp16: undefined, note: `not probed on ${target}` };
+  const why = entry.why === undefined ? undefined : (ORT_FP16_PROBED.reasons[entry.why] ?? entry.why);
   const yes = parseOpsets(entry.yes);
   const no = parseOpsets(entry.no);
   const inRanges = (ranges: [number, number][], v: number) => ranges.some(([a, b]) => v >= a && v <= b);
   if (inRanges(yes, opset)) return { fp16: true, note: `float16 kernel on ${target} (probed at opset ${opset})` };
-  if (inRanges(no, opset)) return { fp16: false, note: `no float16 kernel on ${target} at opset ${opset}${entry.why ? ` (probe: ${entry.why})` : ''}` };
+  if (inRanges(no, opset)) return { fp16: false, note: `no float16 kernel on ${target} at opset ${opset}${why ? ` (probe: ${why})` : ''}` };
   // Not probed at this opset: take the nearest probed one below (kernels are registered by version
   // ranges that begin where the schema changed), else the nearest above.
   const probed: { v: number; ok: boolean }[] = [];
@@ -35,7 +36,7 @@ function probedVerdict(entry: ProbedOp | undefined, target: string, opset: numbe
   const near = (below ?? above) as { v: number; ok: boolean };
   return near.ok
     ? { fp16: true, note: `float16 kernel on ${target} (probed at opset ${near.v}, model uses ${opset})` }
-    : { fp16: false, note: `no float16 kernel on ${target} (probed at opset ${near.v}, model uses ${opset})${entry.why ? `: ${entry.why}` : ''}` };
+    : { fp16: false, note: `no float16 kernel on ${target} (probed at opset ${near.v}, model uses ${opset})${why ? `: ${why}` : ''}` };
 }
 
 /** Whether `target` runs `opType` (at the model's opset for its domain) in float16. */
