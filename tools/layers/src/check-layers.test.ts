@@ -108,7 +108,7 @@ describe('checkLayers on a workspace built in the test (a test of the test)', ()
       name: 'a package used but not declared',
       workspace: () => withPackageJson(fixtureWorkspace(), 'packages/hybrid', (j) => ({ ...j, dependencies: { '@onnx-forge/core': '^0.1.0' } })),
       expected: ['undeclared packages/hybrid/src/index.ts:2 @onnx-forge/runtime'],
-      says: /add it to dependencies of packages\/hybrid\/package.json/,
+      says: /packages\/hybrid\/package.json does not declare it: add it to dependencies/,
     },
     {
       name: 'a test tool neither the package nor the workspace root declares',

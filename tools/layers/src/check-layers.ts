@@ -192,7 +192,7 @@ function undeclared(project: Project, used: ReadonlyMap<string, Usage>, rootDev:
     if (u.source) {
       // A published file needs the package at run time (or, for a type-only import, in the published types).
       const optional = u.source.ref.kind === 'dynamic' ? ' (or to peerDependencies, marked optional in peerDependenciesMeta, if the code runs without it)' : '';
-      const fix = devDeps.has(pkg) ? `it is only in devDependencies: move it to dependencies of ${where}${optional}` : `add it to dependencies of ${where}${optional}`;
+      const fix = devDeps.has(pkg) ? `${where} has it only in devDependencies: move it to dependencies${optional}` : `${where} does not declare it: add it to dependencies${optional}`;
       out.push({ rule: 'undeclared', file: u.source.file, line: u.source.ref.line, specifier: u.source.ref.specifier, message: `${pj.name} imports ${pkg} from published file ${u.source.file}, but ${fix}` });
     } else if (!devDeps.has(pkg) && !rootDev.includes(pkg)) {
       out.push({ rule: 'undeclared', file: at.file, line: at.ref.line, specifier: at.ref.specifier, message: `${pj.name} imports ${pkg} from ${at.file}, but neither ${where} nor the workspace root declares it: add it to devDependencies of ${where}` });

@@ -8,6 +8,7 @@ export { importsOf } from './imports-of.js';
 export type { ImportKind, ImportRef } from './imports-of.js';
 export { LAYERS } from './layer-table.js';
 export type { ImportRule, Layer } from './layer-table.js';
+export { checkGeneratedFiles, isGeneratedName } from './generated-files.js';
 export { checkPublishedFiles, importClosure, sourceEntries } from './published-files.js';
 export { packOf } from './pack-of.js';
 export { readWorkspace } from './read-workspace.js';

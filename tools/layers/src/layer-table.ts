@@ -36,6 +36,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   },
   '@onnx-forge/bench': { kind: 'package', packages: 'any', onnxruntime: true },
   'onnx-forge': { kind: 'app', packages: 'any', onnxruntime: true },
+  '@onnx-forge/demo-server': { kind: 'app', packages: 'any', onnxruntime: true },
   '@onnx-forge/nx-plugin': { kind: 'tool', packages: 'any', onnxruntime: false },
   '@onnx-forge/layers': { kind: 'tool', packages: 'any', onnxruntime: false },
 };
