@@ -173,6 +173,23 @@ describe('the workspace', () => {
     expect(workspace.projects.map((p) => p.packageJson.name).filter((n) => LAYERS[n] === undefined)).toEqual([]);
   });
 
+  it('would report an upward import, a published onnxruntime import and a cycle added to it', () => {
+    const model = workspace.files.get('packages/core/src/ir/model.ts') ?? '';
+    const broken = withFiles(workspace, {
+      'packages/core/src/ir/model.ts': `${model}\nimport { createSession } from '@onnx-forge/runtime';\n`,
+      'packages/graph-ops/src/tables/fp16-support.ts': `${workspace.files.get('packages/graph-ops/src/tables/fp16-support.ts') ?? ''}\nimport * as ort from 'onnxruntime-node';\nimport './fp16-kernel-table.js';\n`,
+      'packages/graph-ops/src/tables/fp16-kernel-table.ts': `${workspace.files.get('packages/graph-ops/src/tables/fp16-kernel-table.ts') ?? ''}\nexport const load = () => import('./fp16-support.js');\n`,
+    });
+    const added = checkLayers(broken).filter((v) => !checkLayers(workspace).some((w) => brief(w) === brief(v)));
+    expect(added.map((v) => `${v.rule} ${v.file} ${v.specifier}`)).toEqual([
+      'layer packages/core/src/ir/model.ts @onnx-forge/runtime',
+      'undeclared packages/core/src/ir/model.ts @onnx-forge/runtime',
+      'cycle packages/graph-ops/src/tables/fp16-kernel-table.ts ./fp16-support.js',
+      'onnxruntime packages/graph-ops/src/tables/fp16-support.ts onnxruntime-node',
+      'undeclared packages/graph-ops/src/tables/fp16-support.ts onnxruntime-node',
+    ]);
+  });
+
   it('keeps its layers: no upward import, no import cycle, every package it imports declared', () => {
     expect(checkLayers(workspace).map((v) => `${brief(v)}\n    ${v.message}`)).toEqual([]);
   });
