@@ -1,0 +1,78 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataType, createTensor, encodeTensor, mlp } from '@onnx-forge/core';
+import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { wideRangeClassifier } from '../testing/wide-range-model.js';
+import { compareAccuracy } from './compare-accuracy.js';
+
+/** compareAccuracy on onnxruntime-node CPU: builder models and their FP16 / INT8 variants. */
+let dir: string;
+let ref: string;
+let fp16: string;
+let int8: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'compare-'));
+  const model = wideRangeClassifier();
+  ref = join(dir, 'model.onnx');
+  await writeFile(ref, model.encode());
+  const a = model.clone();
+  // Without keepIoTypes: the candidate takes and returns float16, and is fed converted inputs.
+  await convertToFp16(a, { target: 'cpu' });
+  fp16 = join(dir, 'model.fp16.onnx');
+  await writeFile(fp16, a.encode());
+  const b = model.clone();
+  await quantizeDynamic(b);
+  int8 = join(dir, 'model.int8.onnx');
+  await writeFile(int8, b.encode());
+});
+
+describe('compareAccuracy', () => {
+  it('compares each candidate per output on seeded inputs: FP16 close, INT8 broken by wide-range activations', async () => {
+    const r = await compareAccuracy(ref, [fp16, int8], { dims: { batch: 4 } });
+    expect(r.inputs).toEqual({ source: 'seeded', from: 'seeds 1-8', samples: 8 });
+    const [a, b] = r.candidates;
+    expect(a).toMatchObject({ name: 'model.fp16', status: 'ok' });
+    expect(a?.accuracy?.minCosine).toBeGreaterThan(0.999);
+    expect(a?.accuracy?.top1).toBe(1);
+    expect(b?.accuracy?.minCosine).toBeLessThan(0.9);
+    expect(b?.accuracy?.top1).toBeLessThan(0.9);
+    expect(b?.accuracy?.outputs[0]?.output).toBe('y');
+    expect(b?.accuracy?.maxAbs).toBeGreaterThan(0);
+  });
+
+  it('reads inputs from a folder of ONNX test data', async () => {
+    const inputs = join(dir, 'inputs');
+    for (const k of [0, 1]) {
+      await mkdir(join(inputs, `test_data_set_${k}`), { recursive: true });
+      const values = Float32Array.from({ length: 2 * 64 }, (_, i) => Math.sin(i + k));
+      await writeFile(join(inputs, `test_data_set_${k}`, 'input_0.pb'), encodeTensor(createTensor('x', DataType.FLOAT, [2, 64], values)));
+    }
+    const r = await compareAccuracy(ref, [ref], { inputs });
+    expect(r.inputs).toMatchObject({ source: 'folder', samples: 2 });
+    expect(r.candidates[0]?.accuracy).toMatchObject({ minCosine: 1, maxAbs: 0, samples: 2 });
+  });
+
+  it('an inputs folder that does not fit the model: the error with its code, nothing compared', async () => {
+    const inputs = join(dir, 'wrong');
+    await mkdir(inputs, { recursive: true });
+    await writeFile(join(inputs, 'a.json'), JSON.stringify({ x: { type: 'float32', dims: [1, 3], data: [1, 2, 3] } }));
+    const r = await compareAccuracy(ref, [fp16], { inputs });
+    expect(r.error).toMatchObject({ stage: 'inputs', code: 'FORGE_BAD_SAMPLES' });
+    expect(r.candidates[0]).toMatchObject({ status: 'failed', error: { code: 'FORGE_BAD_SAMPLES' } });
+  });
+
+  it('a candidate that fails to load is reported; the others are compared', async () => {
+    const bad = join(dir, 'bad.onnx');
+    await writeFile(bad, 'not a model');
+    const other = join(dir, 'other.onnx');
+    await writeFile(other, mlp({ sizes: [64, 8] }).encode());
+    const r = await compareAccuracy(ref, [bad, other, fp16], { dims: { batch: 1 } });
+    expect(r.candidates[0]).toMatchObject({ name: 'bad', status: 'failed', error: { stage: 'read', code: 'FORGE_INVALID_MODEL' } });
+    // Another model with the same input: it runs, but its output "y" has another shape.
+    expect(r.candidates[1]?.accuracy?.outputs[0]?.problem).toMatch(/^shape \[1, 8\] where the reference has \[1, 16\]$/);
+    expect(r.candidates[2]?.status).toBe('ok');
+  });
+});

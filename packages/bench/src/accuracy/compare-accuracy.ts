@@ -1,0 +1,99 @@
+import type { RunnerFeeds } from '@onnx-forge/core';
+import type { Outputs } from '@onnx-forge/runtime';
+import { machineInfo, type MachineInfo } from '../measure/machine-info.js';
+import { modelInputs, type ModelInputsOptions } from '../measure/model-inputs.js';
+import { openModel, type BenchSource, type OpenModelOptions, type OpenedModel } from '../measure/open-model.js';
+import { stageError, type StageError } from '../measure/stage-error.js';
+import { measureAccuracy, type AccuracySummary } from './measure-accuracy.js';
+
+export interface CompareAccuracyOptions extends OpenModelOptions, ModelInputsOptions {
+  /** Names of the candidates in the result (default: file names, or candidate-<i>). */
+  names?: readonly string[];
+  /** Seeded samples when no inputs are given (default 8). */
+  count?: number;
+}
+
+export interface CandidateAccuracy {
+  name: string;
+  file?: string;
+  bytes?: number;
+  status: 'ok' | 'failed';
+  accuracy?: AccuracySummary;
+  error?: StageError;
+}
+
+export interface CompareAccuracyResult {
+  reference: { name: string; file?: string; bytes?: number };
+  inputs: { source: 'seeded' | 'folder' | 'given'; from: string; samples: number } | null;
+  /** Why nothing could be compared: the reference failed to load, or the inputs do not fit it. */
+  error?: StageError;
+  candidates: CandidateAccuracy[];
+  machine: MachineInfo;
+}
+
+/** A display name for a source: its file name without .onnx, else `fallback`. */
+export function sourceName(source: BenchSource, fallback: string): string {
+  return typeof source === 'string' ? (source.split(/[\\/]/).pop() ?? source).replace(/\.onnx$/i, '') || fallback : fallback;
+}
+
+/**
+ * Runs the reference and every candidate on the same inputs (seeded from the reference's inputs, or a
+ * folder of samples) and compares each output: max absolute and relative error, cosine similarity and,
+ * for classifier-shaped outputs, top-1 agreement. A candidate that cannot be read or loaded, or whose
+ * run fails, is reported with its stage and code; the others still complete. A reference that fails,
+ * or inputs that do not fit it (FORGE_BAD_SAMPLES), leave nothing to compare on: the result's `error`
+ * says so and every candidate is marked as not compared.
+ */
+export async function compareAccuracy(reference: BenchSource, candidates: readonly BenchSource[], options: CompareAccuracyOptions = {}): Promise<CompareAccuracyResult> {
+  const machine = await machineInfo();
+  const refName = sourceName(reference, 'reference');
+  const names = candidates.map((c, i) => options.names?.[i] ?? sourceName(c, `candidate-${i + 1}`));
+  const file = (s: BenchSource) => (typeof s === 'string' ? { file: s } : {});
+  const nothing = (error: StageError, bytes?: number): CompareAccuracyResult => ({
+    reference: { name: refName, ...file(reference), ...(bytes === undefined ? {} : { bytes }) },
+    inputs: null,
+    error,
+    candidates: names.map((name, i) => ({ name, ...file(candidates[i] as BenchSource), status: 'failed', error: { stage: error.stage, code: error.code, message: `not compared: ${error.message}` } })),
+    machine,
+  });
+  let ref: OpenedModel;
+  try {
+    ref = await openModel(reference, refName, options);
+  } catch (e) {
+    return nothing(stageError('load', e));
+  }
+  try {
+    let inputs;
+    try {
+      inputs = await modelInputs(ref.model, { ...options, count: options.count ?? 8 });
+    } catch (e) {
+      return nothing(stageError('inputs', e), ref.bytes);
+    }
+    const refOutputs: Outputs[] = [];
+    for (const f of inputs.feeds) refOutputs.push(await ref.run(f));
+    const out: CandidateAccuracy[] = [];
+    for (const [i, source] of candidates.entries()) {
+      const name = names[i] as string;
+      out.push(await compareOne(name, source, refOutputs, inputs.feeds, options, file(source)));
+    }
+    return { reference: { name: refName, ...file(reference), bytes: ref.bytes }, inputs: { source: inputs.source, from: inputs.from, samples: inputs.feeds.length }, candidates: out, machine };
+  } finally {
+    await ref.close();
+  }
+}
+
+async function compareOne(name: string, source: BenchSource, refOutputs: Outputs[], feeds: RunnerFeeds[], options: OpenModelOptions, file: { file?: string }): Promise<CandidateAccuracy> {
+  let m: OpenedModel;
+  try {
+    m = await openModel(source, name, options);
+  } catch (e) {
+    return { name, ...file, status: 'failed', error: stageError('load', e) };
+  }
+  try {
+    return { name, ...file, bytes: m.bytes, status: 'ok', accuracy: await measureAccuracy(refOutputs, m.run, feeds) };
+  } catch (e) {
+    return { name, ...file, bytes: m.bytes, status: 'failed', error: stageError('accuracy', e) };
+  } finally {
+    await m.close();
+  }
+}

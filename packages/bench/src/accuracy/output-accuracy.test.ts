@@ -1,0 +1,49 @@
+import { float32ArrayToFloat16 } from '@onnx-forge/core';
+import { describe, expect, it } from 'vitest';
+import { OutputAgreement } from './output-accuracy.js';
+
+const f32 = (dims: number[], values: number[]) => ({ type: 'float32', dims, data: Float32Array.from(values) });
+
+describe('OutputAgreement', () => {
+  it('gives max absolute and relative error, rel-L2 and cosine, worst over samples', () => {
+    const a = new OutputAgreement('y');
+    a.add(f32([4], [1, 2, 3, 4]), f32([4], [1, 2, 3, 4]));
+    a.add(f32([4], [1, -2, 3, -4]), f32([4], [1.5, -2, 3, -4]));
+    const v = a.value;
+    expect(v.samples).toBe(2);
+    expect(v.maxAbs).toBeCloseTo(0.5, 6);
+    expect(v.maxRel).toBeCloseTo(0.5 / 4, 6);
+    expect(v.relL2).toBeCloseTo(0.5 / Math.sqrt(30), 6);
+    const dot = 1.5 + 4 + 9 + 16;
+    expect(v.cosine).toBeCloseTo(dot / Math.sqrt(30 * (2.25 + 4 + 9 + 16)), 9);
+    expect(v.top1).toBe(1);
+  });
+
+  it('measures top-1 agreement per row of a classifier-shaped output', () => {
+    const a = new OutputAgreement('logits');
+    // Rows 0 and 2 keep their arg-max class; row 1 flips from class 2 to class 0.
+    a.add(f32([3, 3], [0, 1, 0, 0, 0, 5, 9, 1, 1]), f32([3, 3], [0, 1, 0, 6, 0, 5, 9, 1, 1]));
+    expect(a.value.top1).toBeCloseTo(2 / 3, 9);
+    const hidden = new OutputAgreement('h');
+    hidden.add(f32([1, 2, 3], [1, 2, 3, 4, 5, 6]), f32([1, 2, 3], [1, 2, 3, 4, 5, 6]));
+    expect(hidden.value.top1).toBeUndefined();
+  });
+
+  it('decodes float16 outputs and counts values that became NaN or infinite', () => {
+    const a = new OutputAgreement('y');
+    a.add(f32([3], [1, 2, 3]), { type: 'float16', dims: [3], data: float32ArrayToFloat16([1, 2, 3]) });
+    expect(a.value.cosine).toBe(1);
+    a.add(f32([3], [1, 2, 3]), f32([3], [1, Number.POSITIVE_INFINITY, Number.NaN]));
+    expect(a.value.nonFinite).toBe(2);
+    expect(a.value.cosine).toBe(Number.NEGATIVE_INFINITY);
+  });
+
+  it('says when the candidate lacks the output or gives another shape', () => {
+    const missing = new OutputAgreement('y');
+    missing.add(f32([2], [1, 2]), undefined);
+    expect(missing.value).toMatchObject({ cosine: Number.NEGATIVE_INFINITY, problem: 'the candidate does not produce this output' });
+    const shape = new OutputAgreement('y');
+    shape.add(f32([2], [1, 2]), f32([1, 2], [1, 2]));
+    expect(shape.value.problem).toBe('shape [1, 2] where the reference has [2]');
+  });
+});

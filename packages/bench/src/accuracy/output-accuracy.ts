@@ -1,0 +1,117 @@
+import { float16ArrayToFloat32 } from '@onnx-forge/core';
+import type { TensorLike } from '@onnx-forge/runtime';
+
+/** How one output of a candidate agrees with the reference, worst case over the samples. */
+export interface OutputAccuracy {
+  output: string;
+  samples: number;
+  /** Values per sample (of the reference). */
+  elements: number;
+  /** Smallest cosine similarity over the samples (1 = same direction; -Infinity on a broken output). */
+  cosine: number;
+  /** Largest |candidate - reference| over every value. */
+  maxAbs: number;
+  /** Largest maxAbs / max |reference| per sample: the error relative to the output's own scale. */
+  maxRel: number;
+  /** Largest ||candidate - reference|| / ||reference|| per sample. */
+  relL2: number;
+  /** Values NaN or infinite in the candidate where the reference's are finite. */
+  nonFinite: number;
+  /** Set when the candidate lacks the output or gives it another shape or type (then cosine is -Infinity). */
+  problem?: string;
+  /**
+   * For classifier-shaped outputs (float [classes] or [rows, classes], 2 or more classes): the share of
+   * rows whose arg-max class is the reference's.
+   */
+  top1?: number;
+}
+
+/** Numbers of a tensor (float16 decoded, int64 as numbers), or undefined for strings. */
+export function tensorNumbers(t: TensorLike): ArrayLike<number> | undefined {
+  if (t.type === 'string') return undefined;
+  if (t.type === 'float16') return float16ArrayToFloat32(t.data as Uint16Array);
+  if (t.type === 'int64' || t.type === 'uint64') return Array.from(t.data as BigInt64Array, Number);
+  return t.data as ArrayLike<number>;
+}
+
+function isClassifierShaped(t: TensorLike): boolean {
+  const floats = t.type === 'float32' || t.type === 'float16' || t.type === 'float64';
+  const classes = t.dims[t.dims.length - 1] ?? 0;
+  return floats && (t.dims.length === 1 || t.dims.length === 2) && classes >= 2;
+}
+
+function argmaxRows(v: ArrayLike<number>, classes: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r * classes < v.length; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if ((v[r * classes + c] as number) > (v[r * classes + best] as number)) best = c;
+    out.push(best);
+  }
+  return out;
+}
+
+/** Accumulates the agreement of one output over samples. */
+export class OutputAgreement {
+  private result: OutputAccuracy;
+  private top1Hits = 0;
+  private top1Rows = 0;
+
+  constructor(output: string) {
+    this.result = { output, samples: 0, elements: 0, cosine: 1, maxAbs: 0, maxRel: 0, relL2: 0, nonFinite: 0 };
+  }
+
+  /** Adds one sample's reference and candidate values of this output (`got` undefined when missing). */
+  add(ref: TensorLike, got: TensorLike | undefined): void {
+    const r = this.result;
+    r.samples++;
+    r.elements = ref.dims.reduce((a, d) => a * d, 1);
+    const fail = (problem: string) => {
+      r.problem ??= problem;
+      r.cosine = -Infinity;
+      r.maxAbs = r.maxRel = r.relL2 = Infinity;
+    };
+    if (!got) return fail('the candidate does not produce this output');
+    if (got.dims.length !== ref.dims.length || got.dims.some((d, i) => d !== ref.dims[i])) return fail(`shape [${got.dims.join(', ')}] where the reference has [${ref.dims.join(', ')}]`);
+    const a = tensorNumbers(ref);
+    const b = tensorNumbers(got);
+    if (!a || !b) {
+      const same = (ref.data as readonly string[]).every((s, i) => s === (got.data as readonly string[])[i]);
+      if (!same) fail('string values differ');
+      return;
+    }
+    let dot = 0, na = 0, nb = 0, d2 = 0, maxAbs = 0, refMax = 0;
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i] as number;
+      const y = b[i] as number;
+      if (Number.isFinite(x) && !Number.isFinite(y)) {
+        r.nonFinite++;
+        continue;
+      }
+      if (!Number.isFinite(x)) continue;
+      const d = Math.abs(y - x);
+      dot += x * y;
+      na += x * x;
+      nb += y * y;
+      d2 += d * d;
+      if (d > maxAbs) maxAbs = d;
+      if (Math.abs(x) > refMax) refMax = Math.abs(x);
+    }
+    // Two all-zero outputs agree (1); zero against non-zero shares no direction (0).
+    const cosine = r.nonFinite > 0 ? -Infinity : na === 0 && nb === 0 ? 1 : na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+    r.cosine = Math.min(r.cosine, cosine);
+    r.maxAbs = Math.max(r.maxAbs, maxAbs);
+    r.maxRel = Math.max(r.maxRel, refMax > 0 ? maxAbs / refMax : maxAbs > 0 ? Infinity : 0);
+    r.relL2 = Math.max(r.relL2, na > 0 ? Math.sqrt(d2 / na) : d2 > 0 ? Infinity : 0);
+    if (isClassifierShaped(ref)) {
+      const classes = ref.dims[ref.dims.length - 1] as number;
+      const ra = argmaxRows(a, classes);
+      const rb = argmaxRows(b, classes);
+      this.top1Rows += ra.length;
+      this.top1Hits += ra.filter((c, i) => c === rb[i]).length;
+    }
+  }
+
+  get value(): OutputAccuracy {
+    return this.top1Rows > 0 ? { ...this.result, top1: this.top1Hits / this.top1Rows } : { ...this.result };
+  }
+}

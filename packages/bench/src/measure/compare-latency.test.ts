@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { summarize } from '../stats.js';
+import { compareLatency } from './compare-latency.js';
+
+const around = (center: number, spread: number, n = 60) => Array.from({ length: n }, (_, i) => center + spread * Math.sin(i * 1.7));
+
+describe('compareLatency', () => {
+  it('names the faster one, with the ratio and its interval, when the intervals are apart', () => {
+    const c = compareLatency({ name: 'fp32', latency: summarize(around(100, 5)) }, { name: 'int8', latency: summarize(around(50, 3)) });
+    expect(c.winner).toBe('int8');
+    expect(c.ratio).toBeCloseTo(0.5, 1);
+    expect(c.ratioCi95[0]).toBeLessThan(c.ratio);
+    expect(c.ratioCi95[1]).toBeGreaterThan(c.ratio);
+    expect(c.ratioCi95[1]).toBeLessThan(1);
+    expect(c.speedup).toBeCloseTo(2, 0);
+    expect(c.verdict).toMatch(/^int8 is faster than fp32: 2\.\d\dx/);
+  });
+
+  it('names the baseline when the candidate is slower', () => {
+    const c = compareLatency({ name: 'a', latency: summarize(around(10, 1)) }, { name: 'b', latency: summarize(around(30, 1)) });
+    expect(c.winner).toBe('a');
+    expect(c.ratioCi95[0]).toBeGreaterThan(1);
+  });
+
+  it('refuses a winner when the intervals overlap, even with different medians', () => {
+    const c = compareLatency({ name: 'a', latency: summarize(around(100, 20, 10)) }, { name: 'b', latency: summarize(around(104, 20, 10)) });
+    expect(c.winner).toBeNull();
+    expect(c.ratioCi95[0]).toBeLessThan(1);
+    expect(c.ratioCi95[1]).toBeGreaterThan(1);
+    expect(c.verdict).toMatch(/^no winner: the 95 % intervals of the medians overlap/);
+  });
+});

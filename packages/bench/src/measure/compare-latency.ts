@@ -1,0 +1,50 @@
+import { overlaps, type Summary } from '../stats.js';
+
+/** Two latency measurements side by side: which is faster, by how much, and whether that is proven. */
+export interface LatencyComparison {
+  baseline: string;
+  candidate: string;
+  /** candidate p50 / baseline p50 (below 1: the candidate is faster). */
+  ratio: number;
+  /**
+   * 95 % interval of the ratio, from the medians' own 95 % intervals (the candidate's low end over the
+   * baseline's high end, and the reverse): it contains 1 exactly when the two intervals overlap.
+   */
+  ratioCi95: [number, number];
+  /** baseline p50 / candidate p50 (above 1: the candidate is faster) and its interval. */
+  speedup: number;
+  speedupCi95: [number, number];
+  /** The faster one when the intervals are apart; null when they overlap (no winner may be called). */
+  winner: string | null;
+  verdict: string;
+}
+
+/** Latency as the comparison needs it: a name and the summary of its runs (p50 and its interval). */
+export interface NamedLatency {
+  name: string;
+  latency: Pick<Summary, 'p50' | 'p50Ci95' | 'n'>;
+}
+
+const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : String(v));
+
+/**
+ * Compares the median latencies of two measurements. A winner is named only when the 95 % intervals
+ * of the two medians do not overlap; otherwise the verdict says the difference is within the noise,
+ * however far apart the medians look.
+ */
+export function compareLatency(baseline: NamedLatency, candidate: NamedLatency): LatencyComparison {
+  const a = baseline.latency;
+  const b = candidate.latency;
+  const ratio = b.p50 / a.p50;
+  const ratioCi95: [number, number] = [b.p50Ci95[0] / a.p50Ci95[1], b.p50Ci95[1] / a.p50Ci95[0]];
+  const speedupCi95: [number, number] = [1 / ratioCi95[1], 1 / ratioCi95[0]];
+  const apart = !overlaps(a.p50Ci95, b.p50Ci95);
+  const winner = !apart ? null : b.p50 < a.p50 ? candidate.name : baseline.name;
+  const range = `p50 ${fmt(b.p50)} vs ${fmt(a.p50)} ms, ratio ${fmt(ratio)} [${fmt(ratioCi95[0])}, ${fmt(ratioCi95[1])}]`;
+  const verdict = winner === null
+    ? `no winner: the 95 % intervals of the medians overlap (${range})`
+    : winner === candidate.name
+      ? `${candidate.name} is faster than ${baseline.name}: ${fmt(1 / ratio)}x [${fmt(speedupCi95[0])}, ${fmt(speedupCi95[1])}] (${range})`
+      : `${baseline.name} is faster than ${candidate.name}: ${fmt(ratio)}x [${fmt(ratioCi95[0])}, ${fmt(ratioCi95[1])}] (${range})`;
+  return { baseline: baseline.name, candidate: candidate.name, ratio, ratioCi95, speedup: 1 / ratio, speedupCi95, winner, verdict };
+}

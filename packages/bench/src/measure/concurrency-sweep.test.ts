@@ -1,0 +1,48 @@
+import { ManualClock } from '@onnx-forge/hybrid';
+import { describe, expect, it } from 'vitest';
+import { scriptedServer } from '../testing/scripted-server.js';
+import { concurrencySweep } from './concurrency-sweep.js';
+
+describe('concurrencySweep', () => {
+  it('finds the throughput knee of a 2-worker server, each level stable after 3 agreeing windows', async () => {
+    const clock = new ManualClock();
+    const server = scriptedServer(clock, 2, 10);
+    const levels = await clock.run(concurrencySweep(() => ({ run: server.run }), { levels: [1, 2, 4], windowMs: 200, clock }));
+    expect(levels.map((l) => l.stable)).toEqual([true, true, true]);
+    expect(levels.map((l) => l.windows.length)).toEqual([3, 3, 3]);
+    // 1 in flight: 100/s at 10 ms; 2: 200/s at 10 ms; 4: still 200/s, but each waits behind another (20 ms).
+    expect(levels.map((l) => Math.round(l.throughput))).toEqual([100, 200, 200]);
+    expect(levels.map((l) => l.latency.p50)).toEqual([10, 10, 20]);
+    expect(levels[2]?.latency.runsPerSecond).toBeCloseTo(200, 0);
+  });
+
+  it('reports a level whose windows never agree within 10 % as unstable, with every window', async () => {
+    const clock = new ManualClock();
+    // Each run gets slower as time goes on: 10 ms at the start, doubling every 500 ms.
+    const server = scriptedServer(clock, 1, (now) => 10 * 2 ** (now / 500));
+    const [level] = await clock.run(concurrencySweep(() => ({ run: server.run }), { levels: [1], windowMs: 200, maxWindows: 6, clock }));
+    expect(level?.stable).toBe(false);
+    expect(level?.windows).toHaveLength(6);
+    const tp = level?.windows.map((w) => w.throughput) ?? [];
+    expect(tp[0]).toBeGreaterThan(tp[5] as number);
+  });
+
+  it('stops a level at the first failing run and reports its code', async () => {
+    const clock = new ManualClock();
+    let n = 0;
+    const run = async () => {
+      await clock.sleep(5);
+      if (++n === 7) throw Object.assign(new Error('worker died'), { code: 'FORGE_RUNTIME' });
+    };
+    const closed: number[] = [];
+    const [level] = await clock.run(concurrencySweep((c) => ({ run, close: async () => void closed.push(c) }), { levels: [2], windowMs: 100, clock }));
+    expect(level?.errors).toBe(1);
+    expect(level?.error).toEqual({ code: 'FORGE_RUNTIME', message: 'worker died' });
+    expect(closed).toEqual([2]);
+  });
+
+  it('checks its options', async () => {
+    await expect(concurrencySweep(() => ({ run: async () => {} }), { levels: [] })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
+    await expect(concurrencySweep(() => ({ run: async () => {} }), { levels: [0] })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
+  });
+});

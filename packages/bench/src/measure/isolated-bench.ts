@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Model } from '@onnx-forge/core';
+import type { BenchModelsOptions, ModelBench } from './bench-models.js';
+import type { BenchSource } from './open-model.js';
+
+/** What the parent sends the child (JSON on stdin): plain options only. */
+export interface ChildSpec {
+  file: string;
+  name: string;
+  options: Pick<BenchModelsOptions, 'runs' | 'warmup' | 'seed' | 'dims' | 'backend' | 'providers' | 'sessionOptions'> & { inputs?: string };
+}
+
+export const RESULT_MARK = '@@onnx-forge-bench@@';
+
+/** The child entry beside this module: the built .js, or the .ts source when running from sources (tsx). */
+function childEntry(): { file: string; nodeArgs: string[] } {
+  const here = import.meta.url;
+  if (/\.[mc]?ts$/.test(new URL(here).pathname)) {
+    return { file: fileURLToPath(new URL('./bench-child.ts', here)), nodeArgs: ['--conditions=@onnx-forge/source', '--import', 'tsx'] };
+  }
+  return { file: fileURLToPath(new URL('./bench-child.js', here)), nodeArgs: [] };
+}
+
+/**
+ * Measures one model in a fresh Node process (bench-child), so that the peak resident memory it
+ * reports belongs to that model alone. A model given as bytes or a Model is written to a temporary
+ * file first. Resolves to the model's entry, failed with its stage and code when the child failed.
+ */
+export async function benchIsolated(source: BenchSource, name: string, options: BenchModelsOptions): Promise<ModelBench> {
+  let tmp: string | undefined;
+  let file: string;
+  if (typeof source === 'string') file = resolve(source);
+  else {
+    tmp = await mkdtemp(join(tmpdir(), 'onnx-forge-bench-'));
+    file = join(tmp, 'model.onnx');
+    await writeFile(file, source instanceof Model ? source.encode() : source);
+  }
+  const spec: ChildSpec = {
+    file,
+    name,
+    options: {
+      ...(options.runs !== undefined ? { runs: options.runs } : {}),
+      ...(options.warmup !== undefined ? { warmup: options.warmup } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.dims ? { dims: options.dims } : {}),
+      ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.providers ? { providers: options.providers } : {}),
+      ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
+      ...(typeof options.inputs === 'string' ? { inputs: resolve(options.inputs) } : {}),
+    },
+  };
+  try {
+    const entry = childEntry();
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
+      // cwd beside this module, so `--import tsx` resolves from the workspace when running from sources.
+      const child = spawn(process.execPath, [...entry.nodeArgs, entry.file], { cwd: dirname(entry.file), stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      child.on('error', fail);
+      child.on('close', (code) => done({ code, stdout, stderr }));
+      child.stdin.end(JSON.stringify(spec));
+    });
+    const line = out.stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
+    if (!line) {
+      return {
+        name, file, status: 'failed',
+        error: { stage: 'benchmark', code: 'FORGE_RUNTIME', message: `the measuring process exited with ${out.code} and no result: ${out.stderr.trim().split('\n').slice(-3).join(' ') || '(no output)'}` },
+      };
+    }
+    const r = JSON.parse(line.slice(RESULT_MARK.length)) as ModelBench;
+    return typeof source === 'string' ? r : { ...r, file: undefined } as ModelBench;
+  } finally {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  }
+}

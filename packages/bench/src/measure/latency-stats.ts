@@ -1,0 +1,17 @@
+import { summarize, type Summary } from '../stats.js';
+
+/** Latency figures of a steady-state run: the percentiles and intervals of `Summary`, and the rates. */
+export interface LatencyStats extends Summary {
+  /** Half-width of the 95 % confidence interval of the mean (Student t); Infinity with fewer than 2 runs. */
+  meanMarginOfError95: number;
+  /** Runs completed per second of wall time (from `wallMs` when given, else 1000 / mean). */
+  runsPerSecond: number;
+}
+
+/** Percentiles, mean with its margin of error and runs per second of a list of latencies (ms). */
+export function latencyStats(samplesMs: readonly number[], wallMs?: number): LatencyStats {
+  const s = summarize(samplesMs);
+  const moe = s.n > 1 ? (s.meanCi95[1] - s.meanCi95[0]) / 2 : Infinity;
+  const runsPerSecond = wallMs !== undefined && wallMs > 0 ? (s.n * 1000) / wallMs : s.mean > 0 ? 1000 / s.mean : 0;
+  return { ...s, meanMarginOfError95: moe, runsPerSecond };
+}

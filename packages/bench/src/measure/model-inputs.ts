@@ -1,0 +1,66 @@
+import { ForgeError, ForgeErrorCode, type Model, type RunnerFeeds } from '@onnx-forge/core';
+import { loadSamples, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
+
+export interface ModelInputsOptions {
+  /** Seed of the first seeded sample; sample i uses seed + i (default 1). */
+  seed?: number;
+  /** Values of the model's symbolic input dimensions (`batch`, `sequence`); others take 1. */
+  dims?: Readonly<Record<string, number>>;
+  /** Seeded samples to make (default 1). */
+  count?: number;
+  /**
+   * Samples instead of seeded ones: a folder (ONNX test-data `.pb`, `.npy` or JSON, read by graph-ops'
+   * loadSamples and checked against the model) or feeds in memory.
+   */
+  inputs?: string | readonly RunnerFeeds[];
+}
+
+export interface ModelInputs {
+  feeds: RunnerFeeds[];
+  source: 'seeded' | 'folder' | 'given';
+  /** Where the samples came from: the folder, or the seeds. */
+  from: string;
+}
+
+/** The symbolic dimension names of a model's inputs (`batch`, `sequence`), in order of appearance. */
+export function symbolicDims(model: Model): string[] {
+  const out = new Set<string>();
+  for (const spec of modelInputSpecs(model)) for (const d of spec.dims ?? []) if (typeof d === 'string') out.add(d);
+  return [...out];
+}
+
+/** Refuses dimension values for names the model's inputs do not have, or that are not positive integers. */
+export function checkDims(model: Model, dims: Readonly<Record<string, number>> | undefined): void {
+  if (!dims) return;
+  const known = symbolicDims(model);
+  for (const [name, value] of Object.entries(dims)) {
+    if (!known.includes(name)) {
+      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `dims: no input of the model has a dimension named "${name}" (${known.length ? `its symbolic dims: ${known.join(', ')}` : 'its inputs have no symbolic dims'})`, {
+        details: { option: 'dims', dim: name, known },
+      });
+    }
+    if (!Number.isInteger(value) || value < 1) {
+      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `dims: ${name} must be a positive integer, got ${value}`, { details: { option: 'dims', dim: name } });
+    }
+  }
+}
+
+/**
+ * Inputs for measuring a model: samples from a folder or memory when given (checked against the
+ * model's inputs: FORGE_BAD_SAMPLES when they do not fit), else seeded samples shaped from what the
+ * inputs declare (graph-ops' seededFeeds: floats roughly normal, token ids within their table).
+ */
+export async function modelInputs(model: Model, options: ModelInputsOptions = {}): Promise<ModelInputs> {
+  checkDims(model, options.dims);
+  if (typeof options.inputs === 'string') {
+    return { feeds: await loadSamples(options.inputs, { inputs: model }), source: 'folder', from: options.inputs };
+  }
+  if (options.inputs) {
+    if (options.inputs.length === 0) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'inputs: the list of samples is empty');
+    return { feeds: [...options.inputs], source: 'given', from: `${options.inputs.length} sample(s) in memory` };
+  }
+  const seed = options.seed ?? 1;
+  const count = options.count ?? 1;
+  const feeds = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, ...(options.dims ? { dims: options.dims } : {}) }));
+  return { feeds, source: 'seeded', from: count === 1 ? `seed ${seed}` : `seeds ${seed}-${seed + count - 1}` };
+}

@@ -1,0 +1,113 @@
+import { ForgeError, Model, decodeModel, isForgeError, modelTensors, onnx, readModel, type ForgeErrorCode, type RunnerFeeds } from '@onnx-forge/core';
+import type { Clock, Outputs, Session, SessionOptions } from '@onnx-forge/runtime';
+import { defaultBenchClock } from './bench-clock.js';
+import { feedsForSession } from './session-feeds.js';
+import { stageError, type Stage } from './stage-error.js';
+
+/** A model to measure: a file path, the bytes of a ModelProto, or a core Model. */
+export type BenchSource = string | Uint8Array | Model;
+
+export interface OpenModelOptions {
+  /** 'node' (onnxruntime-node, default) or 'web' (onnxruntime-web: wasm in Node). */
+  backend?: 'node' | 'web';
+  /** Execution providers, in order (default: the backend's own, cpu or wasm). */
+  providers?: readonly string[];
+  /** onnxruntime session options (graphOptimizationLevel defaults to 'all'). */
+  sessionOptions?: SessionOptions;
+  clock?: Clock;
+}
+
+/** A model loaded for measuring. */
+export interface OpenedModel {
+  name: string;
+  file: string | undefined;
+  /** Size on disk (external data files included), or of the encoded bytes. */
+  bytes: number;
+  /** The graph (from a file: read without its external weights, which only onnxruntime needs). */
+  model: Model;
+  session: Session;
+  backend: string;
+  provider: string;
+  /** Time to create the onnxruntime session. */
+  createMs: number;
+  /** Resident memory before the session was created, and how much it grew by creating it. */
+  rssBeforeBytes: number;
+  rssDeltaBytes: number;
+  /** Runs the model on feeds made for the reference (float inputs converted to what this one takes). */
+  run(feeds: RunnerFeeds): Promise<Outputs>;
+  close(): Promise<void>;
+}
+
+/** The model's file size plus the external data files its tensors name (each counted once). */
+async function fileBytes(file: string, model: Model): Promise<number> {
+  const [{ stat }, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  let total = (await stat(file)).size;
+  const seen = new Set<string>();
+  for (const { tensor } of modelTensors(model.proto)) {
+    if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
+    const loc = tensor.externalData.find((e) => e.key === 'location')?.value;
+    if (!loc || seen.has(loc)) continue;
+    seen.add(loc);
+    total += (await stat(path.join(path.dirname(file), loc)).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
+/** The error as thrown, its code kept, with the stage it failed at in details.stage (see stageError). */
+function atStage(stage: Stage, e: unknown): ForgeError {
+  const f = stageError(stage, e);
+  return new ForgeError(f.code as ForgeErrorCode, f.message, { cause: e, details: { ...(isForgeError(e) ? e.details : {}), stage } });
+}
+
+/**
+ * Reads a model's description and creates its onnxruntime session, timing the creation. Failures keep
+ * their code and say in details.stage whether reading (FORGE_IO, FORGE_INVALID_MODEL) or loading in
+ * onnxruntime (FORGE_RUNTIME, FORGE_NO_PROVIDER) failed.
+ */
+export async function openModel(source: BenchSource, name: string, options: OpenModelOptions = {}): Promise<OpenedModel> {
+  const clock = options.clock ?? defaultBenchClock;
+  let model: Model;
+  let bytes: number;
+  let loadFrom: string | Uint8Array;
+  const file = typeof source === 'string' ? source : undefined;
+  try {
+    if (typeof source === 'string') {
+      model = await readModel(source, { externalData: false });
+      bytes = await fileBytes(source, model);
+      loadFrom = source;
+    } else if (source instanceof Model) {
+      loadFrom = source.encode();
+      model = source;
+      bytes = loadFrom.byteLength;
+    } else {
+      model = new Model(decodeModel(source));
+      loadFrom = source;
+      bytes = source.byteLength;
+    }
+  } catch (e) {
+    throw atStage('read', e);
+  }
+  const { createSession } = await import('@onnx-forge/runtime');
+  const rssBeforeBytes = process.memoryUsage.rss();
+  const t = clock.now();
+  let session: Session;
+  try {
+    session = await createSession(loadFrom, {
+      ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.providers ? { providers: [...options.providers], strict: true } : {}),
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      ...options.sessionOptions,
+      warmup: false,
+    });
+  } catch (e) {
+    throw atStage('load', e);
+  }
+  const createMs = clock.now() - t;
+  const rssDeltaBytes = Math.max(0, process.memoryUsage.rss() - rssBeforeBytes);
+  return {
+    name, file, bytes, model, session, backend: session.backend, provider: session.provider, createMs, rssBeforeBytes, rssDeltaBytes,
+    run: (feeds) => session.run(feedsForSession(feeds, session.inputMetadata)),
+    close: () => session.release(),
+  };
+}

@@ -1,0 +1,123 @@
+import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
+import { quantile } from '../stats.js';
+import { defaultBenchClock, sleep, type BenchClock } from './bench-clock.js';
+import { latencyStats, type LatencyStats } from './latency-stats.js';
+import { checkCount, throwIfAborted } from './measure-runs.js';
+import { poissonArrivals } from './poisson-arrivals.js';
+
+export interface ServerOptions {
+  /** The latency bound: a rate passes when the 99th percentile stays at or under it (ms). */
+  p99BoundMs: number;
+  /** Queries per trial rate (default 200). */
+  queries?: number;
+  /** Seed of the arrival schedule; every trial uses it, scaled to its rate (default 1). */
+  seed?: number;
+  /** First rate tried, queries per second (default: half what one stream of runs achieves, from 5 probe runs). */
+  startRate?: number;
+  /** Rates tried at most (default 12). */
+  maxTrials?: number;
+  /** The search stops once the highest passing and lowest failing rates are within this ratio (default 0.05). */
+  precision?: number;
+  clock?: BenchClock;
+  signal?: AbortSignal;
+  onProgress?: (trial: ServerTrial) => void;
+}
+
+export interface ServerTrial {
+  /** Queries per second of the Poisson schedule. */
+  rate: number;
+  queries: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  /** No error and p99 within the bound. */
+  ok: boolean;
+}
+
+/** MLPerf's Server: Poisson arrivals; its metric is the highest rate that keeps p99 latency under the bound. */
+export interface ServerResult {
+  scenario: 'server';
+  p99BoundMs: number;
+  /** The highest rate tried that passed, or null when none did. */
+  maxRate: number | null;
+  trials: ServerTrial[];
+  /** Latency at `maxRate`, from arrival to completion (queueing included). */
+  latency: LatencyStats | null;
+  reason: string;
+}
+
+/** Sends queries at their scheduled arrival times (not waiting for earlier ones); latency counts from the schedule. */
+async function trialAt(run: () => Promise<unknown>, rate: number, queries: number, seed: number, clock: BenchClock): Promise<{ trial: ServerTrial; samples: number[] }> {
+  const arrivals = poissonArrivals(rate, queries, seed);
+  const start = clock.now();
+  const pending: Promise<number | undefined>[] = [];
+  let errors = 0;
+  for (const at of arrivals) {
+    await sleep(clock, start + at - clock.now());
+    const due = start + at;
+    pending.push(Promise.resolve().then(run).then(() => clock.now() - due, () => {
+      errors++;
+      return undefined;
+    }));
+  }
+  const samples = (await Promise.all(pending)).filter((v): v is number => v !== undefined);
+  const sorted = [...samples].sort((a, b) => a - b);
+  const p99Ms = samples.length ? quantile(sorted, 0.99) : Infinity;
+  return { trial: { rate, queries, p50Ms: samples.length ? quantile(sorted, 0.5) : Infinity, p99Ms, errors, ok: false }, samples };
+}
+
+/**
+ * Searches the highest Poisson arrival rate whose p99 latency stays within `p99BoundMs`: from the
+ * start rate it doubles until a rate fails (or halves until one passes), then bisects (geometrically)
+ * between the highest pass and the lowest failure until they are within `precision`. `run` must take
+ * overlapping calls (a worker pool); latency includes the time a query waited behind others.
+ */
+export async function serverScenario(run: () => Promise<unknown>, options: ServerOptions): Promise<ServerResult> {
+  const clock = options.clock ?? defaultBenchClock;
+  const bound = options.p99BoundMs;
+  if (!(bound > 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `p99BoundMs must be a positive number of milliseconds, got ${bound}`, { details: { option: 'p99BoundMs' } });
+  const queries = checkCount(options.queries, 200, 1, 'queries');
+  const maxTrials = checkCount(options.maxTrials, 12, 1, 'maxTrials');
+  const precision = options.precision ?? 0.05;
+  const seed = options.seed ?? 1;
+  let rate = options.startRate;
+  if (rate === undefined) {
+    const probe: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = clock.now();
+      try {
+        await run();
+      } catch (e) {
+        throw new ForgeError(ForgeErrorCode.RUNTIME, `server scenario: a probe run failed: ${errorMessage(e)}`, { cause: e });
+      }
+      probe.push(clock.now() - t);
+    }
+    const p50 = quantile([...probe].sort((a, b) => a - b), 0.5);
+    rate = p50 > 0 ? 500 / p50 : 1000;
+  }
+  if (!(rate > 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `startRate must be > 0, got ${rate}`, { details: { option: 'startRate' } });
+  const trials: ServerTrial[] = [];
+  let best: { rate: number; samples: number[] } | undefined;
+  let lowestFail: number | undefined;
+  for (let i = 0; i < maxTrials; i++) {
+    throwIfAborted(options.signal, 'the server scenario');
+    const { trial, samples } = await trialAt(run, rate, queries, seed, clock);
+    trial.ok = trial.errors === 0 && trial.p99Ms <= bound;
+    trials.push(trial);
+    options.onProgress?.(trial);
+    if (trial.ok) {
+      if (!best || rate > best.rate) best = { rate, samples };
+    } else if (lowestFail === undefined || rate < lowestFail) lowestFail = rate;
+    if (lowestFail === undefined) rate *= 2;
+    else if (!best) rate /= 2;
+    else if (lowestFail / best.rate <= 1 + precision) break;
+    else rate = Math.sqrt(best.rate * lowestFail);
+  }
+  const fmt = (r: number) => r.toPrecision(3);
+  const reason = !best
+    ? `no rate tried kept p99 within ${bound} ms (lowest tried ${fmt(Math.min(...trials.map((t) => t.rate)))}/s)`
+    : lowestFail === undefined
+      ? `every rate tried passed; the highest, ${fmt(best.rate)}/s, is a lower bound (raise maxTrials to search further)`
+      : `${fmt(best.rate)}/s keeps p99 within ${bound} ms; ${fmt(lowestFail)}/s does not`;
+  return { scenario: 'server', p99BoundMs: bound, maxRate: best?.rate ?? null, trials, latency: best ? latencyStats(best.samples) : null, reason };
+}

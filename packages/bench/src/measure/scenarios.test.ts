@@ -1,0 +1,81 @@
+import { ManualClock } from '@onnx-forge/hybrid';
+import { describe, expect, it } from 'vitest';
+import { scriptedServer } from '../testing/scripted-server.js';
+import { sleep } from './bench-clock.js';
+import { offline } from './scenario-offline.js';
+import { serverScenario } from './scenario-server.js';
+import { singleStream } from './scenario-single-stream.js';
+import { poissonArrivals } from './poisson-arrivals.js';
+
+describe('poissonArrivals', () => {
+  it('is reproducible from its seed, increasing, with mean gap 1 / rate', () => {
+    const a = poissonArrivals(50, 4000, 7);
+    expect(poissonArrivals(50, 4000, 7)).toEqual(a);
+    expect(poissonArrivals(50, 4000, 8)).not.toEqual(a);
+    for (let i = 1; i < a.length; i++) expect(a[i] as number).toBeGreaterThan(a[i - 1] as number);
+    // 4000 gaps of mean 20 ms: the sample mean is within 5 % (its standard error is 1.6 %).
+    expect((a[a.length - 1] as number) / a.length).toBeGreaterThan(19);
+    expect((a[a.length - 1] as number) / a.length).toBeLessThan(21);
+    // Exponential gaps: about 1/e of them exceed the mean.
+    const gaps = a.map((t, i) => t - (a[i - 1] ?? 0));
+    expect(gaps.filter((g) => g > 20).length / gaps.length).toBeCloseTo(Math.exp(-1), 1);
+  });
+
+  it('refuses a rate that is not positive', () => {
+    expect(() => poissonArrivals(0, 5, 1)).toThrow(/positive/);
+  });
+});
+
+describe('MLPerf scenarios', () => {
+  it('SingleStream reports p90 latency of one query at a time', async () => {
+    const clock = new ManualClock();
+    let i = 0;
+    const r = await clock.run(singleStream(() => sleep(clock, ++i % 10 === 0 ? 30 : 10), { clock, warmup: 0, runs: 100 }));
+    expect(r.scenario).toBe('single-stream');
+    expect(r.latency.n).toBe(100);
+    expect(r.p90Ms).toBeCloseTo(10 + 20 * 0.1, 5);
+    expect(r.latency.p50).toBe(10);
+  });
+
+  it('Offline reports throughput with every query available at once', async () => {
+    const clock = new ManualClock();
+    const server = scriptedServer(clock, 2, 10);
+    const r = await clock.run(offline(server.run, { clock, queries: 100, concurrency: 4 }));
+    expect(r.throughput).toBeCloseTo(200, 6);
+    expect(r.wallMs).toBe(500);
+    expect(server.calls()).toBe(100);
+  });
+
+  it('Server finds the highest Poisson rate that keeps p99 under the bound, by search', async () => {
+    const clock = new ManualClock();
+    // One worker at 10 ms: capacity 100/s; queueing makes p99 grow well before that.
+    const server = scriptedServer(clock, 1, 10);
+    const r = await clock.run(serverScenario(server.run, { p99BoundMs: 50, queries: 400, seed: 3, clock, startRate: 20, maxTrials: 14 }));
+    expect(r.maxRate).not.toBeNull();
+    const max = r.maxRate as number;
+    expect(max).toBeLessThan(100);
+    expect(max).toBeGreaterThan(20);
+    const atMax = r.trials.find((t) => t.rate === max);
+    expect(atMax?.ok).toBe(true);
+    expect(atMax?.p99Ms).toBeLessThanOrEqual(50);
+    // The search closed in: a failing rate within 5 % above the answer, and every rate above it failed.
+    const fails = r.trials.filter((t) => !t.ok).map((t) => t.rate);
+    expect(Math.min(...fails) / max).toBeLessThanOrEqual(1.05);
+    expect(r.trials.filter((t) => t.rate > max).every((t) => !t.ok)).toBe(true);
+    expect(r.latency?.p99).toBeLessThanOrEqual(50);
+    expect(r.reason).toMatch(/keeps p99 within 50 ms/);
+    // Same seed, same search.
+    const again = await clock.run(serverScenario(scriptedServer(clock, 1, 10).run, { p99BoundMs: 50, queries: 400, seed: 3, clock, startRate: 20, maxTrials: 14 }));
+    expect(again.trials.map((t) => t.rate)).toEqual(r.trials.map((t) => t.rate));
+  });
+
+  it('Server reports no rate when even a lone query exceeds the bound', async () => {
+    const clock = new ManualClock();
+    const server = scriptedServer(clock, 1, 80);
+    const r = await clock.run(serverScenario(server.run, { p99BoundMs: 50, queries: 50, clock, maxTrials: 5 }));
+    expect(r.maxRate).toBeNull();
+    expect(r.latency).toBeNull();
+    expect(r.reason).toMatch(/no rate tried kept p99 within 50 ms/);
+    expect(r.trials).toHaveLength(5);
+  });
+});

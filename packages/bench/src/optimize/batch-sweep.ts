@@ -1,0 +1,90 @@
+import type { Model, RunnerFeeds } from '@onnx-forge/core';
+import { modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
+import type { BenchClock } from '../measure/bench-clock.js';
+import { latencyStats, type LatencyStats } from '../measure/latency-stats.js';
+import { measureInterleaved } from '../measure/measure-interleaved.js';
+import { stageError, type StageError } from '../measure/stage-error.js';
+
+/** One batch size of one variant: latency of the whole batch and per sample. */
+export interface BatchPoint {
+  batch: number;
+  latency: LatencyStats;
+  /** p50 of the batch / batch size, with the interval scaled alike. */
+  perSampleMs: number;
+  perSampleCi95: [number, number];
+  samplesPerSecond: number;
+}
+
+export interface BatchSweepResult {
+  /** The symbolic dimension taken as the batch, or null when the model has none. */
+  dim: string | null;
+  sizes: number[];
+  note: string;
+  points: Record<string, BatchPoint[]>;
+  /** Per variant, the batch size with the lowest per-sample p50. */
+  best: Record<string, number>;
+  error?: StageError;
+}
+
+/**
+ * The batch dimension of a model: the first dimension of its inputs when it is symbolic and the same
+ * name on every input (`batch`, `N`), or null.
+ */
+export function batchDim(model: Model): string | null {
+  const specs = modelInputSpecs(model);
+  const firsts = specs.map((s) => s.dims?.[0]);
+  const first = firsts[0];
+  return typeof first === 'string' && firsts.every((d) => d === first) ? first : null;
+}
+
+export interface BatchSweepOptions {
+  sizes: readonly number[];
+  dims: Readonly<Record<string, number>>;
+  seed: number;
+  runs: number;
+  warmup: number;
+  clock: BenchClock;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, batch: number) => void;
+}
+
+/**
+ * Measures every variant at each batch size, interleaved as the main measurement is, and gives the
+ * per-sample latency: what a server batching requests gains (or loses) at each size.
+ */
+export async function batchSweep(model: Model, variants: readonly { name: string; run: (feeds: RunnerFeeds) => Promise<unknown> }[], o: BatchSweepOptions): Promise<BatchSweepResult> {
+  const dim = batchDim(model);
+  const sizes = [...o.sizes];
+  const points: Record<string, BatchPoint[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
+  if (dim === null) return { dim, sizes, note: 'the model has no batch dimension (a symbolic first dimension shared by every input); batch sizes were not measured', points, best: {} };
+  try {
+    for (const [i, batch] of sizes.entries()) {
+      o.onProgress?.(i, sizes.length, batch);
+      const feeds = seededFeeds(model, { seed: o.seed, dims: { ...o.dims, [dim]: batch } });
+      const times = await measureInterleaved(variants.map((v) => ({ name: v.name, run: () => v.run(feeds) })), {
+        runs: o.runs, warmup: o.warmup, seed: o.seed + batch, clock: o.clock, ...(o.signal ? { signal: o.signal } : {}),
+      });
+      for (const v of variants) {
+        const t = times.get(v.name);
+        if (!t) continue;
+        const latency = latencyStats(t.samplesMs);
+        points[v.name]?.push({
+          batch, latency, perSampleMs: latency.p50 / batch, perSampleCi95: [latency.p50Ci95[0] / batch, latency.p50Ci95[1] / batch],
+          samplesPerSecond: latency.p50 > 0 ? (batch * 1000) / latency.p50 : 0,
+        });
+      }
+    }
+  } catch (e) {
+    return { dim, sizes, note: `batch sizes stopped: ${stageError('batch', e).message}`, points, best: bestOf(points), error: stageError('batch', e) };
+  }
+  return { dim, sizes, note: `batch dimension "${dim}"; ${o.runs} interleaved runs per variant at each size`, points, best: bestOf(points) };
+}
+
+function bestOf(points: Record<string, BatchPoint[]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, list] of Object.entries(points)) {
+    const b = list.reduce<BatchPoint | undefined>((a, p) => (!a || p.perSampleMs < a.perSampleMs ? p : a), undefined);
+    if (b) out[name] = b.batch;
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { chooseVariant, type Candidate } from './choose-variant.js';
+
+const v = (name: Candidate['name'], bytes: number, p50: number, half: number, minCosine: number, status = 'ok'): Candidate => ({
+  name, status, bytes, latency: { p50, p50Ci95: [p50 - half, p50 + half] }, minCosine, worstOutput: 'y',
+});
+
+// A transformer on a CPU with VNNI: INT8 twice as fast and a quarter of the size; FP16 storage halves
+// the file at FP32 speed.
+const transformer = [v('fp32', 400e6, 100, 4, 1), v('fp16', 200e6, 101, 4, 0.99999), v('int8-dynamic', 110e6, 50, 3, 0.995), v('int8-static', 112e6, 48, 3, 0.993)];
+
+describe('chooseVariant', () => {
+  it.each([
+    // 110 and 112 MB are within 2 %: equally small, so accuracy decides.
+    ['auto', 'int8-dynamic', /int8-dynamic, int8-static are equally fast within the noise .*faster than fp32, fp16; int8-dynamic is the most accurate/],
+    ['speed', 'int8-dynamic', /equally fast within the noise.*; int8-dynamic is the most accurate/],
+    ['size', 'int8-dynamic', /int8-dynamic, int8-static are the smallest; int8-dynamic is the most accurate/],
+    ['accuracy', 'fp32', /fp32 is the most accurate/],
+  ] as const)('prefer %s picks %s and says why', (prefer, best, why) => {
+    const c = chooseVariant(transformer, prefer, 0.99);
+    expect(c.best).toBe(best);
+    expect(c.reason).toMatch(why);
+    expect(c.rejected).toEqual([]);
+  });
+
+  it('rejects a variant below the tolerance however fast, and says why', () => {
+    const c = chooseVariant([v('fp32', 100, 10, 1, 1), v('fp16', 50, 10, 1, 0.9999), v('int8-dynamic', 25, 4, 0.5, 0.93)], 'auto', 0.99);
+    expect(c.best).toBe('fp16');
+    expect(c.rejected).toEqual([{ name: 'int8-dynamic', reason: 'cosine 0.9300 on output "y" is below the tolerance 0.99' }]);
+    expect(c.reason).toMatch(/: fp16 is the smallest \(fp32 larger by more than 2 %\)$/);
+  });
+
+  it('auto takes the smaller of two equally fast variants; speed takes the more accurate', () => {
+    const list = [v('fp32', 400, 100, 5, 1), v('fp16', 200, 101, 5, 0.9999)];
+    expect(chooseVariant(list, 'auto', 0.99).best).toBe('fp16');
+    expect(chooseVariant(list, 'speed', 0.99).best).toBe('fp32');
+  });
+
+  it('keeps FP32 when no variant is provably faster and none is smaller', () => {
+    const c = chooseVariant([v('fp32', 100, 10, 1, 1), v('int8-dynamic', 99, 10.5, 1, 0.995)], 'auto', 0.99);
+    expect(c.best).toBe('fp32');
+  });
+
+  it('does not pick a variant that is provably slower, even when smaller (auto)', () => {
+    const c = chooseVariant([v('fp32', 100, 10, 0.5, 1), v('int8-dynamic', 25, 50, 2, 0.999)], 'auto', 0.99);
+    expect(c.best).toBe('fp32');
+    expect(c.reason).toMatch(/fp32 is faster than int8-dynamic/);
+    expect(chooseVariant([v('fp32', 100, 10, 0.5, 1), v('int8-dynamic', 25, 50, 2, 0.999)], 'size', 0.99).best).toBe('int8-dynamic');
+  });
+
+  it('chooses nothing when nothing ran, and among failed variants only what ran', () => {
+    expect(chooseVariant([{ name: 'fp32', status: 'failed' }], 'auto', 0.99)).toEqual({ best: null, reason: 'nothing to choose: no variant loaded and ran', rejected: [] });
+    const c = chooseVariant([{ name: 'fp32', status: 'failed' }, v('fp16', 50, 10, 1, 0.9999)], 'auto', 0.99);
+    expect(c.best).toBe('fp16');
+    expect(c.reason).toMatch(/the only variant that ran within the tolerance/);
+  });
+
+  it('treats a NaN cosine (broken outputs) as below any tolerance', () => {
+    const c = chooseVariant([v('fp32', 100, 10, 1, 1), v('fp16', 50, 5, 0.1, Number.NEGATIVE_INFINITY)], 'speed', 0.5);
+    expect(c.best).toBe('fp32');
+    expect(c.rejected[0]?.reason).toMatch(/cosine -Infinity/);
+  });
+});

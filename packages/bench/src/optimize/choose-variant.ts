@@ -1,0 +1,109 @@
+import { formatBytes } from '../report/format-bytes.js';
+import { overlaps } from '../stats.js';
+import type { VariantName } from './variant-name.js';
+
+/** What the optimizer may prefer among variants that keep the accuracy tolerance. */
+export const PREFERENCES = ['auto', 'speed', 'accuracy', 'size'] as const;
+export type Prefer = (typeof PREFERENCES)[number];
+
+/** A variant as the choice sees it: measured (status ok) or not. */
+export interface Candidate {
+  name: VariantName;
+  /** 'ok': loaded, ran and was measured; anything else cannot be chosen. */
+  status: string;
+  bytes?: number;
+  latency?: { p50: number; p50Ci95: [number, number] };
+  /** Smallest cosine similarity to FP32 over outputs and samples (1 for FP32 itself). */
+  minCosine?: number;
+  /** Output with the smallest cosine, for the reason of a rejection. */
+  worstOutput?: string;
+}
+
+export interface Choice {
+  best: VariantName | null;
+  reason: string;
+  /** Variants measured but refused, and why (accuracy below the tolerance). */
+  rejected: { name: VariantName; reason: string }[];
+}
+
+/** Sizes within this share of each other count as equal (metadata and rounding differ between files). */
+const SIZE_TIE = 0.02;
+
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+const ci = (c: readonly [number, number]) => `[${c[0].toFixed(2)}, ${c[1].toFixed(2)}]`;
+
+type Measured = Required<Pick<Candidate, 'name' | 'bytes' | 'latency' | 'minCosine'>>;
+
+/** Variants whose median latency interval overlaps the fastest's: not provably slower than it. */
+function speedTier(list: Measured[]): Measured[] {
+  const fastest = list.reduce((a, b) => (b.latency.p50 < a.latency.p50 ? b : a));
+  return list.filter((c) => c === fastest || overlaps(c.latency.p50Ci95, fastest.latency.p50Ci95));
+}
+
+function smallest(list: Measured[]): Measured[] {
+  const min = Math.min(...list.map((c) => c.bytes));
+  return list.filter((c) => c.bytes <= min * (1 + SIZE_TIE));
+}
+
+function mostAccurate(list: Measured[]): Measured[] {
+  const max = Math.max(...list.map((c) => c.minCosine));
+  return list.filter((c) => c.minCosine === max);
+}
+
+/**
+ * Picks the best variant. First the tolerance, a hard constraint: a variant whose smallest cosine to
+ * FP32 falls below it is rejected, whatever its speed (FP32 is the reference and always passes). Then
+ * the preference orders the criteria, Olive-style, and a criterion only separates variants when it
+ * really does: latency when the 95 % intervals of the medians are apart (variants whose intervals
+ * overlap the fastest's are tied), size beyond 2 %, accuracy when the cosines differ.
+ * - speed: latency, then accuracy, then size.
+ * - auto: latency, then size, then accuracy (among variants equally fast, the smaller one).
+ * - size: size, then latency, then accuracy.
+ * - accuracy: accuracy, then latency, then size.
+ */
+export function chooseVariant(candidates: readonly Candidate[], prefer: Prefer, tolerance: number): Choice {
+  const rejected: Choice['rejected'] = [];
+  const eligible: Measured[] = [];
+  for (const c of candidates) {
+    if (c.status !== 'ok' || !c.latency || c.bytes === undefined || c.minCosine === undefined) continue;
+    if (c.name !== 'fp32' && !(c.minCosine >= tolerance)) {
+      rejected.push({ name: c.name, reason: `cosine ${Number.isFinite(c.minCosine) ? c.minCosine.toFixed(4) : String(c.minCosine)}${c.worstOutput ? ` on output "${c.worstOutput}"` : ''} is below the tolerance ${tolerance}` });
+      continue;
+    }
+    eligible.push({ name: c.name, bytes: c.bytes, latency: c.latency, minCosine: c.name === 'fp32' ? 1 : c.minCosine });
+  }
+  if (eligible.length === 0) {
+    const why = rejected.length ? 'every variant that ran was below the accuracy tolerance and FP32 did not run' : 'no variant loaded and ran';
+    return { best: null, reason: `nothing to choose: ${why}`, rejected };
+  }
+  const steps: Record<Prefer, ((l: Measured[]) => Measured[])[]> = {
+    speed: [speedTier, mostAccurate, smallest],
+    auto: [speedTier, smallest, mostAccurate],
+    size: [smallest, speedTier, mostAccurate],
+    accuracy: [mostAccurate, speedTier, smallest],
+  };
+  let pool = eligible;
+  const narrowed: string[] = [];
+  for (const step of steps[prefer]) {
+    if (pool.length === 1) break;
+    const next = step(pool);
+    if (next.length < pool.length) narrowed.push(describe(step, next, pool));
+    pool = next;
+  }
+  // Still tied on every criterion: the list's order (fp32, fp16, int8-dynamic, int8-static) decides.
+  const best = pool[0] as Measured;
+  const tieNote = pool.length > 1 ? `; ${pool.map((c) => c.name).join(', ')} tie on every criterion, ${best.name} is first in order` : '';
+  const head = `${best.name} (prefer ${prefer}, tolerance cosine ${tolerance}): p50 ${ms(best.latency.p50)} ${ci(best.latency.p50Ci95)}, ${formatBytes(best.bytes)}, cosine ${best.minCosine.toFixed(4)}`;
+  const why = narrowed.length ? narrowed.join('; ') : `the only variant that ran within the tolerance`;
+  return { best: best.name, reason: `${head}: ${why}${tieNote}`, rejected };
+}
+
+function describe(step: (l: Measured[]) => Measured[], kept: Measured[], from: Measured[]): string {
+  const names = kept.map((c) => c.name).join(', ');
+  const dropped = from.filter((c) => !kept.includes(c)).map((c) => c.name).join(', ');
+  if (step === speedTier) {
+    return kept.length === 1 ? `${names} is faster than ${dropped} (95 % intervals of the medians apart)` : `${names} are equally fast within the noise (intervals overlap), faster than ${dropped}`;
+  }
+  if (step === smallest) return kept.length === 1 ? `${names} is the smallest (${dropped} larger by more than 2 %)` : `${names} are the smallest`;
+  return kept.length === 1 ? `${names} is the most accurate` : `${names} are the most accurate`;
+}

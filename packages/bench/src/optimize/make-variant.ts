@@ -1,0 +1,51 @@
+import type { Model, ModelRunner, RunnerFeeds } from '@onnx-forge/core';
+import { convertToFp16, quantizeDynamic, quantizeStatic, type Int8Isa } from '@onnx-forge/graph-ops';
+import type { Target } from '../repository/manifest.js';
+import type { VariantName } from './variant-name.js';
+
+/** What a variant builder gets besides the model. */
+export interface VariantContext {
+  target: Target;
+  /** CPUs INT8 weights must stay accurate on (graph-ops' isa option). */
+  isa: Int8Isa;
+  /** Calibration samples (int8-static). */
+  calibration: readonly RunnerFeeds[] | undefined;
+  /** Runs models during calibration (int8-static). */
+  runner: () => Promise<ModelRunner>;
+}
+
+/**
+ * Makes one variant from a copy of the FP32 model, in place, and returns notes for the report (what
+ * the pass converted or kept). Replaceable per variant through optimize's `builders` option.
+ */
+export type VariantBuilder = (model: Model, context: VariantContext) => Promise<string[] | void>;
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The builders of the four variants. FP16 keeps float32 inputs and outputs (so every variant takes the
+ * same requests) and is target-aware: for cpu and wasm, whose runtimes have almost no float16 kernels,
+ * weights are stored as float16 and compute stays float32. INT8 variants use the target's forms and
+ * the portable weight range unless `isa` says the model only runs on CPUs with exact INT8 sums.
+ */
+export const DEFAULT_BUILDERS: Readonly<Record<VariantName, VariantBuilder>> = {
+  fp32: async () => ['the original model'],
+  fp16: async (model, ctx) => {
+    const r = await convertToFp16(model, { target: ctx.target, keepIoTypes: true });
+    const notes = [`${plural(r.nodesConverted, 'node')} computed in float16, ${r.nodesKept} kept float32 (no float16 kernel on ${ctx.target} or blocked)`];
+    if (r.initializersStored) notes.push(`${plural(r.initializersStored, 'weight')} stored as float16 and cast to float32 at load (float32 compute on ${ctx.target})`);
+    if (r.valuesClampedHigh + r.valuesClampedLow) notes.push(`${r.valuesClampedHigh + r.valuesClampedLow} constant values clamped to the float16 range`);
+    return [...notes, ...r.warnings];
+  },
+  'int8-dynamic': async (model, ctx) => {
+    const r = await quantizeDynamic(model, { target: ctx.target, isa: ctx.isa });
+    return [`${plural(r.quantized, 'node')} quantized, ${r.skipped} skipped; ${(r.coverage.share * 100).toFixed(1)} % of MatMul/Gemm/Conv weights`, ...r.int8Form.reasons, ...r.warnings];
+  },
+  'int8-static': async (model, ctx) => {
+    const samples = ctx.calibration ?? [];
+    const r = await quantizeStatic(model, await ctx.runner(), samples, { target: ctx.target, isa: ctx.isa });
+    return [`${plural(r.quantized, 'node')} quantized (QDQ, MinMax calibration on ${plural(samples.length, 'sample')}), ${r.skipped} skipped`, ...r.int8Form.reasons, ...r.warnings];
+  },
+};

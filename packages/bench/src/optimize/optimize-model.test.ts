@@ -1,0 +1,254 @@
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DataType, ModelBuilder, createTensor, encodeTensor, mlp, transformerEncoder } from '@onnx-forge/core';
+import { seededFeeds } from '@onnx-forge/graph-ops';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readManifest } from '../repository/read-repository.js';
+import { launchChromium } from '../testing/chromium.js';
+import { wideRangeClassifier } from '../testing/wide-range-model.js';
+import { optimizeModel, type OptimizeProgress } from './optimize-model.js';
+import type { OptimizeResult } from './optimize-result.js';
+
+/**
+ * The optimize workflow end to end on onnxruntime-node, CPU, on builder models. Latency figures are
+ * real timings on the machine running the test: the assertions are about what the workflow decides
+ * and reports. The transformer test exercised the VNNI path of this project's AMD EPYC (onnxruntime
+ * sums INT8 products exactly there); on an AVX2 machine dynamic INT8 is also faster for this shape.
+ */
+
+/** Screenshots kept for a person to look at (gitignored). */
+const ARTIFACTS = fileURLToPath(new URL('../../test-output/', import.meta.url));
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'optimize-'));
+});
+
+async function mlpFile(name: string): Promise<string> {
+  const file = join(root, `${name}.onnx`);
+  await writeFile(file, mlp({ sizes: [64, 256, 256, 10] }).encode());
+  return file;
+}
+
+describe('optimizeModel on a 4-layer, hidden-512 transformer encoder', () => {
+  let r: OptimizeResult;
+  const events: OptimizeProgress[] = [];
+
+  beforeAll(async () => {
+    const model = transformerEncoder({ layers: 4, hidden: 512, heads: 8, intermediate: 2048, vocab: 1000, maxPositions: 128 });
+    const dims = { batch: 1, sequence: 64 };
+    const calibration = [11, 12, 13, 14].map((seed) => seededFeeds(model, { seed, dims }));
+    r = await optimizeModel(model, { out: join(root, 'encoder-out'), name: 'encoder', dims, runs: 30, samples: 4, calibration, batchSizes: [1, 4], onProgress: (e) => events.push(e) });
+  }, 120_000);
+
+  it('picks an INT8 variant under auto, faster than FP32 with intervals apart', () => {
+    expect(r.errors).toEqual([]);
+    expect(r.best, r.reason).toMatch(/^int8-(dynamic|static)$/);
+    expect(r.reason).toMatch(/faster than fp32/);
+    const vsFp32 = r.comparisons.find((c) => c.candidate === r.best);
+    expect(vsFp32?.winner).toBe(r.best);
+    expect(vsFp32?.speedupCi95[0]).toBeGreaterThan(1);
+  });
+
+  it('made, loaded and measured every variant: size, latency with margins, accuracy', () => {
+    expect(r.variants.map((v) => v.name)).toEqual(['fp32', 'fp16', 'int8-dynamic', 'int8-static']);
+    for (const v of r.variants) {
+      expect(['ok', 'rejected'], `${v.name}: ${v.reason}`).toContain(v.status);
+      expect(v.bytes).toBeGreaterThan(0);
+      expect(v.latency?.n).toBe(30);
+      expect(v.latency?.p50Ci95[0]).toBeLessThanOrEqual(v.latency?.p50 as number);
+      expect(v.latency?.meanMarginOfError95).toBeGreaterThan(0);
+      expect(v.createMs).toBeGreaterThan(0);
+      expect(v.firstRunMs).toBeGreaterThan(0);
+      expect(v.accuracy?.samples).toBe(4);
+      expect(v.accuracy?.outputs.map((o) => o.output)).toEqual(['last_hidden_state', 'pooler_output']);
+    }
+    const size = (n: string) => r.variants.find((v) => v.name === n)?.sizeRatio as number;
+    // FP16 for cpu: weights stored as float16 (half the file), compute float32.
+    expect(size('fp16')).toBeGreaterThan(0.49);
+    expect(size('fp16')).toBeLessThan(0.52);
+    expect(size('int8-dynamic')).toBeLessThan(0.3);
+    expect(r.variants.find((v) => v.name === 'fp16')?.accuracy?.minCosine).toBeGreaterThan(0.9999);
+    expect(r.variants.find((v) => v.name === 'int8-dynamic')?.accuracy?.minCosine).toBeGreaterThan(0.99);
+  });
+
+  it('measured per-sample latency at each batch size', () => {
+    expect(r.batch?.dim).toBe('batch');
+    for (const v of r.variants) {
+      const pts = r.batch?.points[v.name] ?? [];
+      expect(pts.map((p) => p.batch)).toEqual([1, 4]);
+      for (const p of pts) expect(p.perSampleMs).toBeCloseTo(p.latency.p50 / p.batch, 9);
+    }
+  });
+
+  it('wrote a repository version whose manifest validates and lists every variant file', async () => {
+    expect(r.repository?.version).toBe(1);
+    const m = await readManifest(join(root, 'encoder-out', 'repository'), 'encoder');
+    expect(m.chosen).toBe(r.best);
+    expect(m.variants.map((v) => [v.name, v.status === 'ok' || v.status === 'rejected'])).toEqual([['fp32', true], ['fp16', true], ['int8-dynamic', true], ['int8-static', true]]);
+    const files = await readdir(m.dir);
+    for (const v of m.variants) {
+      expect(files).toContain(v.file);
+      expect(v.latencyMs?.p50).toBeGreaterThan(0);
+      expect(v.accuracy?.minCosine).toBeGreaterThan(0.9);
+    }
+    expect(files.filter((f) => f.startsWith('.staging'))).toEqual([]);
+  });
+
+  it('wrote the JSON and Markdown reports with every variant\'s size, latency with margin and accuracy', async () => {
+    const json = JSON.parse(await readFile(r.reports?.json as string, 'utf8')) as OptimizeResult;
+    expect(json.best).toBe(r.best);
+    const md = await readFile(r.reports?.markdown as string, 'utf8');
+    expect(md).toContain(`**Chosen: ${r.best}**`);
+    for (const v of r.variants) {
+      const row = md.split('\n').find((l) => l.startsWith(`| ${v.name} | `));
+      // size, ratio, p50 [interval], mean ± margin, ..., min cosine
+      expect(row).toMatch(/\| \d+(\.\d+)? MB \| \d\.\d{3}× \| \d+\.\d\d \[\d+\.\d\d, \d+\.\d\d\] \| \d+\.\d\d ± \d+\.\d\d \|.*\| (0|1)\.\d{6} \|/);
+    }
+    expect(md).toContain('## Batch sizes');
+  });
+
+  it('its HTML report renders in headless Chromium with every chart drawn, from its own bytes', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const requests: string[] = [];
+      page.on('request', (req) => requests.push(req.url()));
+      await page.goto(pathToFileURL(r.reports?.html as string).href);
+      expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
+      const charts = await page.$$eval('svg[data-chart]', (els) => els.map((el) => {
+        const box = el.getBoundingClientRect();
+        return {
+          id: el.getAttribute('data-chart'), width: box.width, height: box.height,
+          bars: el.querySelectorAll('[data-bar]').length, histogram: el.querySelectorAll('rect[data-count]').length,
+          series: Array.from(el.querySelectorAll('[data-series]')).map((g) => g.getAttribute('data-series')), markers: el.querySelectorAll('circle[data-y]').length,
+          whiskers: el.querySelectorAll('[data-interval]').length, reference: el.querySelector('[data-reference]')?.getAttribute('data-reference') ?? null,
+        };
+      }));
+      expect(charts.map((c) => c.id)).toEqual(['latency-distribution', 'latency', 'size', 'accuracy', 'batch']);
+      for (const c of charts) {
+        expect(c.width, String(c.id)).toBeGreaterThan(300);
+        expect(c.height, String(c.id)).toBeGreaterThan(100);
+      }
+      const by = (id: string) => charts.find((c) => c.id === id);
+      expect(by('latency-distribution')?.series).toEqual(['fp32', 'fp16', 'int8-dynamic', 'int8-static']);
+      expect(by('latency-distribution')?.histogram).toBeGreaterThan(4);
+      expect(by('latency')?.bars).toBe(4);
+      expect(by('latency')?.whiskers).toBe(4);
+      expect(by('size')?.bars).toBe(4);
+      expect(by('accuracy')?.bars).toBe(4);
+      expect(by('accuracy')?.reference).toBe('0.99');
+      expect(by('batch')?.markers).toBe(8);
+      expect(await page.textContent('[data-best]')).toBe(`Chosen: ${r.best}`);
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'optimize-report.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it('reported progress through every phase', () => {
+    const phases = new Set(events.map((e) => e.phase));
+    for (const p of ['read', 'inputs', 'convert', 'check', 'load', 'accuracy', 'benchmark', 'batch', 'write']) expect(phases, p).toContain(p);
+  });
+});
+
+describe('optimizeModel refuses what breaks accuracy', () => {
+  it('does not pick INT8 on a model with wide-range activations, and says why', async () => {
+    const r = await optimizeModel(wideRangeClassifier(), { out: join(root, 'wide-out'), name: 'wide', dims: { batch: 4 }, runs: 10 });
+    const int8 = r.variants.find((v) => v.name === 'int8-dynamic');
+    expect(int8?.status).toBe('rejected');
+    expect(int8?.reason).toMatch(/^cosine 0\.\d{4} on output "y" is below the tolerance 0\.99$/);
+    expect(r.best).toMatch(/^fp(32|16)$/);
+    const md = await readFile(r.reports?.markdown as string, 'utf8');
+    expect(md).toMatch(/\| int8-dynamic \| rejected \|/);
+    expect(md).toContain('rejected: cosine 0.');
+    const m = await readManifest(join(root, 'wide-out', 'repository'), 'wide');
+    expect(m.variants.find((v) => v.name === 'int8-dynamic')).toMatchObject({ status: 'rejected', file: 'int8-dynamic.onnx' });
+  });
+
+  it('a looser tolerance lets it through', async () => {
+    const r = await optimizeModel(wideRangeClassifier(), { out: join(root, 'wide-loose'), name: 'wide', dims: { batch: 4 }, runs: 10, tolerance: 0.5, prefer: 'size' });
+    expect(r.best).toBe('int8-dynamic');
+  });
+});
+
+describe('optimizeModel on bad input: reported with codes, the rest completes', () => {
+  it('a file that is not a model: nothing chosen, the code in the result and the reports', async () => {
+    const file = join(root, 'garbage.onnx');
+    await writeFile(file, new Uint8Array([8, 1, 18, 200, 1, 0]));
+    const r = await optimizeModel(file, { out: join(root, 'garbage-out') });
+    expect(r.best).toBeNull();
+    expect(r.variants[0]).toMatchObject({ name: 'fp32', status: 'failed', error: { stage: 'read', code: 'FORGE_INVALID_MODEL' } });
+    expect(r.errors[0]?.code).toBe('FORGE_INVALID_MODEL');
+    expect(r.repository).toBeNull();
+    expect(await readFile(r.reports?.markdown as string, 'utf8')).toContain('FORGE_INVALID_MODEL');
+    expect(await readFile(r.reports?.html as string, 'utf8')).toContain('FORGE_INVALID_MODEL');
+  });
+
+  it('a model onnxruntime cannot load: every variant fails at load with its code', async () => {
+    const b = new ModelBuilder({ opset: 17, graphName: 'custom', opsets: { 'com.example': 1 } });
+    const x = b.input('x', 'float32', [1, 4]);
+    b.output(b.op('Frobnicate', [x], {}, { domain: 'com.example', outputs: ['y'] }), 'float32', [1, 4]);
+    const file = join(root, 'custom.onnx');
+    await writeFile(file, b.build().encode());
+    const r = await optimizeModel(file, { out: join(root, 'custom-out'), variants: ['fp32', 'fp16'] });
+    expect(r.best).toBeNull();
+    for (const v of r.variants.filter((x) => x.name === 'fp32' || x.name === 'fp16')) {
+      expect(v.status).toBe('failed');
+      expect(v.error?.stage).toBe('load');
+      expect(v.error?.code).toMatch(/^FORGE_/);
+    }
+    expect(r.repository).toBeNull();
+    expect(await readFile(r.reports?.markdown as string, 'utf8')).toContain('| fp32 | load | FORGE_');
+  });
+
+  it('a variant that fails its check, inputs and calibration that do not fit: each reported, the others complete', async () => {
+    const file = await mlpFile('mlp');
+    const inputs = join(root, 'bad-inputs');
+    await mkdir(inputs, { recursive: true });
+    // The model takes x [batch, 64]; these samples have 7 features.
+    await writeFile(join(inputs, 'samples.json'), JSON.stringify({ x: { type: 'float32', dims: [1, 7], data: [1, 2, 3, 4, 5, 6, 7] } }));
+    const calibration = join(root, 'bad-calibration');
+    await mkdir(join(calibration, 'test_data_set_0'), { recursive: true });
+    await writeFile(join(calibration, 'test_data_set_0', 'input_0.pb'), encodeTensor(createTensor('x', DataType.FLOAT, [2, 32], new Float32Array(64))));
+    const r = await optimizeModel(file, {
+      out: join(root, 'mlp-out'), dims: { batch: 2 }, runs: 10, inputs, calibration,
+      builders: {
+        // A converter bug: the first node's output renamed, so its consumer reads a value nothing defines.
+        fp16: async (m) => {
+          const first = m.graph.nodes[0];
+          if (first) first.output[0] = 'dangling';
+          return ['broken on purpose'];
+        },
+      },
+    });
+    const by = (n: string) => r.variants.find((v) => v.name === n);
+    expect(by('fp16')).toMatchObject({ status: 'failed', error: { stage: 'check', code: 'FORGE_INVALID_GRAPH' } });
+    expect(by('int8-static')).toMatchObject({ status: 'failed', error: { stage: 'calibration', code: 'FORGE_BAD_SAMPLES' } });
+    expect(r.errors.find((e) => e.stage === 'inputs')).toMatchObject({ code: 'FORGE_BAD_SAMPLES', message: expect.stringMatching(/measured on seeded inputs instead$/) });
+    expect(by('fp32')?.status).toBe('ok');
+    expect(by('int8-dynamic')?.latency?.n).toBe(10);
+    expect(r.best).not.toBeNull();
+    const md = await readFile(r.reports?.markdown as string, 'utf8');
+    for (const code of ['FORGE_INVALID_GRAPH', 'FORGE_BAD_SAMPLES']) expect(md).toContain(code);
+    const m = await readManifest(join(root, 'mlp-out', 'repository'), 'mlp');
+    expect(m.variants.find((v) => v.name === 'fp16')).toMatchObject({ status: 'failed', error: { code: 'FORGE_INVALID_GRAPH' } });
+    expect(m.variants.find((v) => v.name === 'fp16')?.file).toBeUndefined();
+  });
+
+  it('refuses options that make no sense before doing anything', async () => {
+    await expect(optimizeModel(await mlpFile('o'), { out: join(root, 'o'), tolerance: 1.5 })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS', details: { option: 'tolerance' } });
+    await expect(optimizeModel(await mlpFile('o'), { out: join(root, 'o'), dims: { sequence: 3 } })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
+  });
+
+  it('a second run adds version 2 beside version 1', async () => {
+    const file = await mlpFile('twice');
+    const out = join(root, 'twice-out');
+    const a = await optimizeModel(file, { out, runs: 3, variants: ['fp32'], reports: false });
+    const b = await optimizeModel(file, { out, runs: 3, variants: ['fp32'], reports: false });
+    expect([a.repository?.version, b.repository?.version]).toEqual([1, 2]);
+  });
+});

@@ -1,0 +1,479 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  ForgeError, ForgeErrorCode, Model, checkModel, readModel, writeModel, type ModelRunner, type RunnerFeeds,
+} from '@onnx-forge/core';
+import { INT8_ISAS, loadSamples, modelInputSpecs, type Int8Isa } from '@onnx-forge/graph-ops';
+import type { Outputs, SessionOptions } from '@onnx-forge/runtime';
+import { sourceName } from '../accuracy/compare-accuracy.js';
+import { measureAccuracy } from '../accuracy/measure-accuracy.js';
+import { defaultBenchClock, type BenchClock } from '../measure/bench-clock.js';
+import { compareLatency } from '../measure/compare-latency.js';
+import { latencyStats } from '../measure/latency-stats.js';
+import { machineInfo } from '../measure/machine-info.js';
+import { measureInterleaved } from '../measure/measure-interleaved.js';
+import { modelInputs, type ModelInputs } from '../measure/model-inputs.js';
+import { openModel, type OpenedModel } from '../measure/open-model.js';
+import { stageError, type Stage, type StageError } from '../measure/stage-error.js';
+import { peakRssBytes } from '../isolate.js';
+import { writeReports } from '../report/write-reports.js';
+import { TARGETS, type ManifestTensor, type Target } from '../repository/manifest.js';
+import { VersionStager } from '../repository/version-stager.js';
+import { batchSweep } from './batch-sweep.js';
+import { PREFERENCES, chooseVariant, type Prefer } from './choose-variant.js';
+import { DEFAULT_BUILDERS, type VariantBuilder, type VariantContext } from './make-variant.js';
+import type { OptimizeResult, VariantResult } from './optimize-result.js';
+import { toManifest } from './optimize-result.js';
+import { VARIANT_NAMES, isVariantName, variantPrecision, type VariantName } from './variant-name.js';
+
+export interface OptimizeOptions {
+  /** Folder for the model repository (`<out>/repository`) and the reports (`<out>/report.{json,md,html}`). */
+  out: string;
+  /** Model name in the repository (default: the file name without .onnx). */
+  name?: string;
+  /** Runtime the variants are made for and measured on (default cpu). */
+  target?: Target;
+  /** Backend and providers to measure on (default from target: cpu → node/cpu, wasm → web/wasm, webgpu and cuda → node). */
+  backend?: 'node' | 'web';
+  providers?: readonly string[];
+  sessionOptions?: SessionOptions;
+  prefer?: Prefer;
+  /** Smallest cosine similarity to FP32 a variant must keep on every output and sample (default 0.99). */
+  tolerance?: number;
+  /** Calibration samples for int8-static: a folder (`.pb`, `.npy`, JSON) or feeds. Without them int8-static is skipped. */
+  calibration?: string | readonly RunnerFeeds[];
+  /** Evaluation inputs: a folder or feeds (default seeded from the model's inputs). */
+  inputs?: string | readonly RunnerFeeds[];
+  /** Values of symbolic input dimensions for seeded inputs. */
+  dims?: Readonly<Record<string, number>>;
+  seed?: number;
+  /** Seeded samples for accuracy (default 8). */
+  samples?: number;
+  /** Timed runs per variant (default 30) and warm-up runs (default 5). */
+  runs?: number;
+  warmup?: number;
+  /** Measure each variant at these batch sizes too (models with a batch dimension). */
+  batchSizes?: readonly number[];
+  /** CPUs INT8 weights must stay accurate on (default portable: any x86 or ARM CPU). */
+  isa?: Int8Isa;
+  /** Variants to make (default all four; int8-static only with calibration data). */
+  variants?: readonly VariantName[];
+  /** Measure each variant's peak memory in a process of its own. */
+  isolate?: boolean;
+  /** Replace how a variant is made. */
+  builders?: Partial<Record<VariantName, VariantBuilder>>;
+  /** Write report.json, report.md and report.html (default true). */
+  reports?: boolean;
+  clock?: BenchClock;
+  signal?: AbortSignal;
+  onProgress?: (event: OptimizeProgress) => void;
+}
+
+export interface OptimizeProgress {
+  phase: 'read' | 'inputs' | 'convert' | 'check' | 'load' | 'accuracy' | 'benchmark' | 'memory' | 'batch' | 'write';
+  variant?: VariantName;
+  done: number;
+  total: number;
+  message: string;
+}
+
+const PROVIDERS: Record<Target, { backend: 'node' | 'web'; providers: string[] }> = {
+  cpu: { backend: 'node', providers: ['cpu'] },
+  wasm: { backend: 'web', providers: ['wasm'] },
+  webgpu: { backend: 'node', providers: ['webgpu'] },
+  cuda: { backend: 'node', providers: ['cuda'] },
+};
+
+function invalid(message: string, option: string): ForgeError {
+  return new ForgeError(ForgeErrorCode.INVALID_OPTIONS, message, { details: { option } });
+}
+
+function checkOptions(o: OptimizeOptions): void {
+  if (typeof o.out !== 'string' || o.out === '') throw invalid('out: give the folder to write the repository and reports to', 'out');
+  if (o.target !== undefined && !TARGETS.includes(o.target)) throw invalid(`target must be one of ${TARGETS.join(', ')}, got ${String(o.target)}`, 'target');
+  if (o.prefer !== undefined && !PREFERENCES.includes(o.prefer)) throw invalid(`prefer must be one of ${PREFERENCES.join(', ')}, got ${String(o.prefer)}`, 'prefer');
+  if (o.tolerance !== undefined && !(o.tolerance > 0 && o.tolerance <= 1)) throw invalid(`tolerance is a cosine similarity in (0, 1], got ${o.tolerance}`, 'tolerance');
+  if (o.runs !== undefined && !(Number.isInteger(o.runs) && o.runs >= 3)) throw invalid(`runs must be an integer >= 3 (intervals need runs), got ${o.runs}`, 'runs');
+  if (o.warmup !== undefined && !(Number.isInteger(o.warmup) && o.warmup >= 0)) throw invalid(`warmup must be an integer >= 0, got ${o.warmup}`, 'warmup');
+  if (o.samples !== undefined && !(Number.isInteger(o.samples) && o.samples >= 1)) throw invalid(`samples must be an integer >= 1, got ${o.samples}`, 'samples');
+  if (o.isa !== undefined && !INT8_ISAS.includes(o.isa)) throw invalid(`isa must be one of ${INT8_ISAS.join(', ')}, got ${String(o.isa)}`, 'isa');
+  for (const b of o.batchSizes ?? []) if (!(Number.isInteger(b) && b >= 1)) throw invalid(`batch sizes must be positive integers, got ${b}`, 'batchSizes');
+  for (const v of o.variants ?? []) if (!isVariantName(v)) throw invalid(`unknown variant ${String(v)}; variants are ${VARIANT_NAMES.join(', ')}`, 'variants');
+  if (o.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(o.name)) throw invalid(`name ${JSON.stringify(o.name)} cannot be a repository folder: use letters, digits, '.', '_' and '-'`, 'name');
+}
+
+/** A repository folder name from a file name: unsafe characters become '-'. */
+function folderName(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return s || 'model';
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function tensors(specs: ReturnType<typeof modelInputSpecs>): ManifestTensor[] {
+  return specs.map((s) => ({ name: s.name, type: s.type, shape: s.dims ? [...s.dims] : null }));
+}
+
+function outputTensors(model: Model): ManifestTensor[] {
+  return model.graph.outputs.map((v) => {
+    const t = v.type?.tensorType;
+    const shape = t?.shape ? t.shape.dim.map((d) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : d.dimParam || null)) : null;
+    return { name: v.name, type: t ? dtypeOf(t.elemType ?? 0) : 'unknown', shape };
+  });
+}
+
+function dtypeOf(elem: number): string {
+  const names: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64' };
+  return names[elem] ?? `type ${elem}`;
+}
+
+interface Live {
+  v: VariantResult;
+  m: OpenedModel;
+  path: string;
+}
+
+/**
+ * From one FP32 model, makes the FP16, INT8-dynamic and (with calibration data) INT8-static variants,
+ * checks each (core's checker, then a load and a first run in onnxruntime on the chosen provider),
+ * measures accuracy against FP32 on the same inputs, times all of them side by side (interleaved),
+ * optionally at several batch sizes and in isolated processes for memory, picks the best under the
+ * preference and the accuracy tolerance, and writes a new version of the model into the repository
+ * (`<out>/repository/<model>/<n>/`, every usable variant and manifest.json) and the reports.
+ *
+ * Bad input does not stop the work: a model that cannot be read, a variant that fails its check or
+ * does not load, inputs or calibration data that do not fit the model are each recorded with stage
+ * and error code (in `errors`, on the variant, in the manifest and the reports), and the other
+ * variants still complete. `best` is null when nothing could be chosen. Options that make no sense
+ * throw FORGE_INVALID_OPTIONS before anything is done.
+ */
+export async function optimizeModel(source: string | Model, options: OptimizeOptions): Promise<OptimizeResult> {
+  checkOptions(options);
+  const clock = options.clock ?? defaultBenchClock;
+  const t0 = clock.now();
+  const startedAt = new Date().toISOString();
+  const target = options.target ?? 'cpu';
+  const backend = options.backend ?? PROVIDERS[target].backend;
+  const providers = [...(options.providers ?? PROVIDERS[target].providers)];
+  const prefer = options.prefer ?? 'auto';
+  const tolerance = options.tolerance ?? 0.99;
+  const seed = options.seed ?? 1;
+  const runs = options.runs ?? 30;
+  const warmup = options.warmup ?? 5;
+  const isa = options.isa ?? 'portable';
+  const out = resolve(options.out);
+  const requested = new Set(options.variants ?? VARIANT_NAMES);
+  const progress = options.onProgress ?? (() => {});
+  const name = options.name ?? folderName(sourceName(source, 'model'));
+  const file = typeof source === 'string' ? resolve(source) : null;
+
+  const result: OptimizeResult = {
+    model: name, source: { file, bytes: 0, sha256: '' }, out, target, backend, providers, prefer, tolerance: { metric: 'cosine', min: tolerance },
+    inputs: null, calibration: null, graph: { inputs: [], outputs: [] },
+    settings: { runs, warmup, seed, dims: { ...options.dims }, isa, isolate: options.isolate ?? false },
+    variants: VARIANT_NAMES.map((n) => ({ name: n, precision: variantPrecision(n), status: requested.has(n) ? 'failed' : 'skipped', notes: [], ...(requested.has(n) ? {} : { reason: 'not requested' }) })),
+    comparisons: [], best: null, reason: '', batch: null, repository: null, reports: null, errors: [],
+    machine: await machineInfo(), startedAt, durationMs: 0,
+  };
+  const variant = (n: VariantName) => result.variants.find((v) => v.name === n) as VariantResult;
+  const fail = (v: VariantResult, error: StageError) => {
+    v.status = 'failed';
+    v.error = error;
+    v.reason = `${error.stage}: ${error.code}: ${error.message}`;
+    result.errors.push({ ...error, variant: v.name });
+  };
+  const record = (stage: Stage, e: unknown) => {
+    const err = stageError(stage, e);
+    result.errors.push(err);
+    return err;
+  };
+  await mkdir(out, { recursive: true }).catch((e: unknown) => {
+    throw new ForgeError(ForgeErrorCode.IO, `cannot create the output folder "${out}": ${(e as Error).message}`, { cause: e, details: { path: out } });
+  });
+
+  const finish = async (): Promise<OptimizeResult> => {
+    result.durationMs = clock.now() - t0;
+    if (options.reports !== false) {
+      progress({ phase: 'write', done: 0, total: 1, message: 'writing the reports' });
+      result.reports = await writeReports(result, out);
+      result.durationMs = clock.now() - t0;
+    }
+    return result;
+  };
+
+  // 1. The FP32 model.
+  progress({ phase: 'read', done: 0, total: 1, message: `reading ${file ?? name}` });
+  let fp32: Model;
+  try {
+    fp32 = typeof source === 'string' ? await readModel(source) : source;
+    if (file) result.source = { file, bytes: (await stat(file)).size, sha256: await sha256File(file) };
+    else {
+      const bytes = fp32.encode();
+      result.source = { file: null, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+    }
+  } catch (e) {
+    const err = stageError('read', e);
+    fail(variant('fp32'), err);
+    for (const v of result.variants) {
+      if (v.name !== 'fp32' && v.status === 'failed') {
+        v.error = { stage: 'read', code: err.code, message: `not made: the FP32 model could not be read (${err.code})` };
+        v.reason = v.error.message;
+      }
+    }
+    result.reason = `nothing to choose: the model could not be read: ${err.code}: ${err.message}`;
+    return finish();
+  }
+  result.graph = { inputs: tensors(modelInputSpecs(fp32)), outputs: outputTensors(fp32) };
+
+  // 2. Evaluation inputs (a folder that does not fit is reported, and seeded inputs take its place).
+  progress({ phase: 'inputs', done: 0, total: 1, message: 'preparing inputs' });
+  const sampleCount = options.samples ?? 8;
+  let inputs: ModelInputs | undefined;
+  const seeded = { seed, count: sampleCount, ...(options.dims ? { dims: options.dims } : {}) };
+  try {
+    inputs = await modelInputs(fp32, { ...seeded, ...(options.inputs ? { inputs: options.inputs } : {}) });
+  } catch (e) {
+    // Dimension names the model does not have are a mistake in the call, not in the data.
+    if ((e as { code?: string }).code === ForgeErrorCode.INVALID_OPTIONS) throw e;
+    const err = stageError('inputs', e);
+    if (options.inputs) {
+      try {
+        inputs = await modelInputs(fp32, seeded);
+        err.message = `${err.message}; measured on seeded inputs instead`;
+      } catch {
+        // Seeded inputs cannot be made either (an input without a shape): reported below.
+      }
+    }
+    result.errors.push(err);
+    if (!inputs) {
+      for (const v of result.variants) if (v.status === 'failed' && !v.error) fail(v, { ...err, message: `not measured: ${err.message}` });
+      result.reason = `nothing to choose: no inputs to measure on (${err.code})`;
+      return finish();
+    }
+  }
+  const evalFeeds = inputs.feeds;
+  const timingFeeds = evalFeeds[0] as RunnerFeeds;
+  result.inputs = {
+    source: inputs.source, from: inputs.from, samples: evalFeeds.length,
+    shapes: Object.fromEntries(Object.entries(timingFeeds).map(([k, t]) => [k, { type: t.type, dims: [...t.dims] }])),
+  };
+
+  // 3. Calibration data for int8-static.
+  let calibration: RunnerFeeds[] | undefined;
+  const staticVariant = variant('int8-static');
+  if (requested.has('int8-static')) {
+    if (options.calibration === undefined) {
+      staticVariant.status = 'skipped';
+      staticVariant.reason = 'no calibration data: give calibration samples (a folder of .pb, .npy or JSON) to make int8-static';
+    } else {
+      try {
+        calibration = typeof options.calibration === 'string' ? await loadSamples(options.calibration, { inputs: fp32 }) : [...options.calibration];
+        result.calibration = { from: typeof options.calibration === 'string' ? options.calibration : 'samples in memory', samples: calibration.length };
+      } catch (e) {
+        fail(staticVariant, stageError('calibration', e));
+      }
+    }
+  }
+
+  // 4. Make, check, write and load every variant.
+  let runner: ModelRunner | undefined;
+  const context: VariantContext = {
+    target, isa, calibration,
+    runner: async () => {
+      const { OrtRunner } = await import('@onnx-forge/runtime');
+      runner ??= new OrtRunner({ sessionOptions: { logSeverityLevel: 3 } }) as unknown as ModelRunner;
+      return runner;
+    },
+  };
+  const repository = join(out, 'repository');
+  const stager = await VersionStager.begin(repository, name);
+  let committed = false;
+  const live: Live[] = [];
+  try {
+    const todo = VARIANT_NAMES.filter((n) => requested.has(n) && !variant(n).error && variant(n).status !== 'skipped');
+    for (const [i, n] of todo.entries()) {
+      const v = variant(n);
+      v.status = 'ok';
+      progress({ phase: 'convert', variant: n, done: i, total: todo.length, message: `making ${n}` });
+      const builder = options.builders?.[n] ?? DEFAULT_BUILDERS[n];
+      const model = n === 'fp32' && !options.builders?.fp32 ? fp32 : fp32.clone();
+      const tc = clock.now();
+      try {
+        v.notes = (await builder(model, context)) ?? [];
+      } catch (e) {
+        const err = stageError(n === 'int8-static' && (e as { code?: string }).code === 'FORGE_BAD_SAMPLES' ? 'calibration' : 'convert', e);
+        fail(v, err);
+        continue;
+      }
+      v.convertMs = clock.now() - tc;
+      progress({ phase: 'check', variant: n, done: i, total: todo.length, message: `checking ${n}` });
+      const check = checkModel(model);
+      const errors = check.problems.filter((p) => p.severity === 'error');
+      if (errors.length) {
+        fail(v, {
+          stage: 'check', code: ForgeErrorCode.INVALID_GRAPH,
+          message: `the checker found ${errors.length} error(s): ${errors.slice(0, 3).map((p) => `${p.code} ${p.message}`).join('; ')}${errors.length > 3 ? '; …' : ''}`,
+        });
+        continue;
+      }
+      const fileName = `${n}.onnx`;
+      const path = stager.path(fileName);
+      try {
+        const w = await writeModel(model, path);
+        v.file = fileName;
+        v.bytes = w.bytes + (w.externalData?.bytes ?? 0);
+        v.sha256 = await sha256File(path);
+      } catch (e) {
+        fail(v, stageError('write', e));
+        continue;
+      }
+      progress({ phase: 'load', variant: n, done: i, total: todo.length, message: `loading ${n} on ${backend}/${providers.join(',')}` });
+      let m: OpenedModel;
+      try {
+        m = await openModel(path, n, { backend, providers, ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}), clock });
+      } catch (e) {
+        await dropFile(v, path);
+        fail(v, stageError('load', e));
+        continue;
+      }
+      Object.assign(v, { backend: m.backend, provider: m.provider, createMs: m.createMs });
+      v.memory = { scope: 'process', rssBeforeBytes: m.rssBeforeBytes, rssDeltaBytes: m.rssDeltaBytes, peakRssBytes: 0 };
+      const tf = clock.now();
+      try {
+        await m.run(timingFeeds);
+      } catch (e) {
+        await m.close();
+        await dropFile(v, path);
+        fail(v, stageError('first-run', e));
+        continue;
+      }
+      v.firstRunMs = clock.now() - tf;
+      live.push({ v, m, path });
+    }
+    const fp32Bytes = variant('fp32').bytes;
+    for (const v of result.variants) if (v.bytes !== undefined && fp32Bytes) v.sizeRatio = v.bytes / fp32Bytes;
+
+    // 5. Accuracy against FP32 on the same inputs.
+    const ref = live.find((l) => l.v.name === 'fp32');
+    if (ref) {
+      let refOutputs: Outputs[] | undefined;
+      try {
+        refOutputs = [];
+        for (const f of evalFeeds) refOutputs.push(await ref.m.run(f));
+      } catch (e) {
+        refOutputs = undefined;
+        record('accuracy', e);
+      }
+      for (const [i, l] of live.entries()) {
+        progress({ phase: 'accuracy', variant: l.v.name, done: i, total: live.length, message: `comparing ${l.v.name} with fp32 on ${evalFeeds.length} sample(s)` });
+        if (!refOutputs) {
+          fail(l.v, { stage: 'accuracy', code: 'FORGE_RUNTIME', message: 'not compared: the FP32 reference failed on the inputs' });
+          continue;
+        }
+        try {
+          l.v.accuracy = await measureAccuracy(refOutputs, l.m.run, evalFeeds);
+        } catch (e) {
+          fail(l.v, stageError('accuracy', e));
+        }
+      }
+    } else {
+      for (const l of live) fail(l.v, { stage: 'accuracy', code: variant('fp32').error?.code ?? 'FORGE_RUNTIME', message: 'not compared: FP32, the reference, did not load and run' });
+    }
+
+    // 6. Latency, every variant side by side.
+    const measured = live.filter((l) => l.v.status === 'ok');
+    if (measured.length) {
+      try {
+        const times = await measureInterleaved(measured.map((l) => ({ name: l.v.name, run: () => l.m.run(timingFeeds) })), {
+          runs, warmup, seed, clock, ...(options.signal ? { signal: options.signal } : {}),
+          onProgress: (done, total) => progress({ phase: 'benchmark', done, total, message: `timing ${measured.length} variant(s) interleaved, round ${done}/${total}` }),
+        });
+        for (const l of measured) {
+          const t = times.get(l.v.name);
+          if (!t) continue;
+          Object.assign(l.v, { warmupMs: t.warmupMs, samplesMs: t.samplesMs, latency: latencyStats(t.samplesMs) });
+        }
+      } catch (e) {
+        if ((e as { code?: string }).code === ForgeErrorCode.CANCELLED) throw e;
+        for (const l of measured) fail(l.v, stageError('benchmark', e));
+      }
+      const peak = peakRssBytes();
+      for (const l of measured) if (l.v.memory) l.v.memory.peakRssBytes = peak;
+    }
+
+    // 7. Memory, each variant in a process of its own.
+    if (options.isolate) {
+      const { benchIsolated } = await import('../measure/isolated-bench.js');
+      const withLatency = live.filter((l) => l.v.latency);
+      for (const [i, l] of withLatency.entries()) {
+        progress({ phase: 'memory', variant: l.v.name, done: i, total: withLatency.length, message: `peak memory of ${l.v.name} in its own process` });
+        const r = await benchIsolated(l.path, l.v.name, {
+          runs: Math.min(runs, 10), warmup: 1, seed, backend, providers, ...(options.dims ? { dims: options.dims } : {}),
+          ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}), ...(typeof options.inputs === 'string' && inputs.source === 'folder' ? { inputs: options.inputs } : {}),
+        });
+        if (r.memory) l.v.memory = r.memory;
+        else if (r.error) result.errors.push({ ...r.error, stage: 'benchmark', variant: l.v.name, message: `peak memory not measured: ${r.error.message}` });
+      }
+    }
+
+    // 8. Batch sizes.
+    if (options.batchSizes?.length) {
+      const withLatency = live.filter((l) => l.v.latency);
+      result.batch = await batchSweep(fp32, withLatency.map((l) => ({ name: l.v.name, run: (f: RunnerFeeds) => l.m.run(f) })), {
+        sizes: options.batchSizes, dims: { ...options.dims }, seed, runs: Math.max(3, Math.ceil(runs / 2)), warmup: Math.min(warmup, 2), clock,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onProgress: (done, total, batch) => progress({ phase: 'batch', done, total, message: `batch size ${batch}` }),
+      });
+      if (result.batch.error) result.errors.push(result.batch.error);
+    }
+
+    // 9. The choice.
+    for (const v of result.variants) if (v.status === 'ok' && !v.latency && !v.error) fail(v, { stage: 'benchmark', code: 'FORGE_RUNTIME', message: 'not timed' });
+    const worst = (v: VariantResult) => v.accuracy?.outputs.reduce((a, o) => (o.cosine < a.cosine ? o : a))?.output;
+    const choice = chooseVariant(result.variants.map((v) => ({
+      name: v.name, status: v.status, ...(v.bytes !== undefined ? { bytes: v.bytes } : {}), ...(v.latency ? { latency: v.latency } : {}),
+      ...(v.accuracy ? { minCosine: v.accuracy.minCosine } : {}), ...(worst(v) ? { worstOutput: worst(v) as string } : {}),
+    })), prefer, tolerance);
+    for (const r of choice.rejected) Object.assign(variant(r.name), { status: 'rejected', reason: r.reason });
+    result.best = choice.best;
+    result.reason = choice.reason;
+    const base = variant('fp32');
+    if (base.latency) {
+      for (const v of result.variants) {
+        if (v.name !== 'fp32' && v.latency) result.comparisons.push(compareLatency({ name: 'fp32', latency: base.latency }, { name: v.name, latency: v.latency }));
+      }
+    }
+  } finally {
+    for (const l of live) await l.m.close().catch(() => {});
+    // 10. The repository version, when anything usable was written.
+    try {
+      if (result.variants.some((v) => v.file)) {
+        progress({ phase: 'write', done: 0, total: 1, message: `writing ${name} to the repository` });
+        const provider = live[0]?.v.provider ?? providers[0] ?? '';
+        const { version, dir } = await stager.commit(toManifest(result, new Date().toISOString(), provider));
+        committed = true;
+        result.repository = { dir: repository, model: name, version, path: dir };
+        for (const v of result.variants) if (v.file) v.file = join(dir, v.file);
+      }
+    } catch (e) {
+      record('write', e);
+    } finally {
+      if (!committed) await stager.abort();
+    }
+  }
+  return finish();
+}
+
+async function dropFile(v: VariantResult, path: string): Promise<void> {
+  await rm(path, { force: true });
+  await rm(`${path}.data`, { force: true });
+  delete v.file;
+  delete v.sha256;
+}
+

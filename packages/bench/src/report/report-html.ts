@@ -1,0 +1,91 @@
+import { distributionSvg } from '../charts.js';
+import type { OptimizeResult } from '../optimize/optimize-result.js';
+import { reportSummary, reportTables } from './report-tables.js';
+import { barChartSvg, lineChartSvg } from './variant-charts.js';
+
+const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The charts of a report, each an inline SVG element (none when nothing was measured). */
+export function reportCharts(r: OptimizeResult): string[] {
+  const timed = r.variants.filter((v) => v.latency && v.samplesMs?.length);
+  const sized = r.variants.filter((v) => v.bytes !== undefined);
+  const accurate = r.variants.filter((v) => v.accuracy);
+  const charts: string[] = [];
+  if (timed.length) {
+    charts.push(distributionSvg({
+      title: `Latency of each variant: ${r.settings.runs} interleaved runs (${r.backend}/${r.providers.join(',')})`,
+      unit: 'ms',
+      series: timed.map((v) => ({ label: v.name, samples: v.samplesMs ?? [] })),
+    }).replace('<svg ', '<svg data-chart="latency-distribution" '));
+    charts.push(barChartSvg({
+      id: 'latency', title: 'Median latency with its 95 % interval', unit: 'ms', format: (v) => v.toFixed(2),
+      bars: timed.map((v) => ({ label: v.name, value: v.latency?.p50 ?? 0, low: v.latency?.p50Ci95[0] ?? 0, high: v.latency?.p50Ci95[1] ?? 0 })),
+    }));
+  }
+  if (sized.length) {
+    charts.push(barChartSvg({
+      id: 'size', title: 'Size on disk', unit: 'MB',
+      bars: sized.map((v) => ({ label: v.name, value: (v.bytes ?? 0) / 1e6, ...(v.sizeRatio !== undefined ? { note: `(${v.sizeRatio.toFixed(3)}× fp32)` } : {}) })),
+    }));
+  }
+  if (accurate.length) {
+    const values = accurate.map((v) => (Number.isFinite(v.accuracy?.minCosine) ? (v.accuracy?.minCosine as number) : -1));
+    const lo = Math.max(-1, Math.min(r.tolerance.min, ...values) - (1 - Math.min(r.tolerance.min, ...values)) * 0.25 - 1e-4);
+    charts.push(barChartSvg({
+      id: 'accuracy', title: 'Accuracy: smallest cosine similarity to FP32', unit: '', min: lo, max: 1, format: (c) => c.toFixed(6),
+      bars: accurate.map((v, i) => ({ label: v.name, value: values[i] as number, note: v.status === 'rejected' ? '(below tolerance)' : '' })),
+      reference: { value: r.tolerance.min, label: `tolerance ${r.tolerance.min}` },
+    }));
+  }
+  const batch = r.batch && Object.entries(r.batch.points).filter(([, pts]) => pts.length);
+  if (batch && batch.length) {
+    charts.push(lineChartSvg({
+      id: 'batch', title: `Per-sample latency against batch size (p50 / batch, ${r.batch?.dim})`, xLabel: 'batch size', yUnit: 'ms per sample', logX: true,
+      series: batch.map(([name, pts]) => ({ label: name, points: pts.map((p) => ({ x: p.batch, y: p.perSampleMs, low: p.perSampleCi95[0], high: p.perSampleCi95[1] })) })),
+    }));
+  }
+  return charts;
+}
+
+const STYLE = `
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; padding: 0 1rem; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+.headline { font-size: 1.25rem; font-weight: bold; padding: .6rem .9rem; border-radius: 6px; background: #e7f5e9; }
+.headline.none { background: #fdecea; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .85rem; }
+th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+tr.chosen td { background: #e7f5e9; font-weight: bold; }
+tr.rejected td, tr.failed td { color: #8a1c1c; }
+.note { color: #555; font-size: .85rem; }
+.charts svg { display: block; margin: 1rem 0; max-width: 100%; height: auto; border: 1px solid #eee; }
+`;
+
+/** The optimize report as one self-contained HTML page: inline CSS and SVG, no scripts, nothing fetched. */
+export function reportHtml(r: OptimizeResult): string {
+  const { headline, lines } = reportSummary(r);
+  const tables = reportTables(r).map((t) => {
+    const rowClass = (row: string[]) => (t.title === 'Variants' && (row[1] === 'chosen' || row[1] === 'rejected' || row[1] === 'failed') ? ` class="${row[1]}"` : '');
+    return [
+      `<h2>${esc(t.title)}</h2>`,
+      t.note ? `<p class="note">${esc(t.note)}</p>` : '',
+      `<table data-table="${esc(t.title)}"><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`,
+      ...t.rows.map((row) => `<tr${rowClass(row)}>${row.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`),
+      '</tbody></table>',
+    ].join('\n');
+  });
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>onnx-forge optimize: ${esc(r.model)}</title>`,
+    `<style>${STYLE}</style></head><body>`,
+    `<h1>onnx-forge optimize: ${esc(r.model)}</h1>`,
+    `<p class="headline${r.best ? '' : ' none'}" data-best="${esc(r.best ?? '')}">${esc(headline)}</p>`,
+    `<ul>${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`,
+    `<section class="charts">${reportCharts(r).join('\n')}</section>`,
+    ...tables,
+    '</body></html>',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,93 @@
+import type { OptimizeResult, VariantResult } from '../optimize/optimize-result.js';
+import { formatBytes } from './format-bytes.js';
+
+/** A table of a report: the same cells go to Markdown and HTML. */
+export interface ReportTable {
+  title: string;
+  head: string[];
+  rows: string[][];
+  /** A sentence under the title. */
+  note?: string;
+}
+
+const f = (v: number | undefined, digits = 2) => (v === undefined ? '' : Number.isFinite(v) ? v.toFixed(digits) : String(v));
+const cos = (v: number | undefined) => (v === undefined ? '' : Number.isFinite(v) ? v.toFixed(6) : String(v));
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? '' : `${(v * 100).toFixed(1)} %`);
+
+function statusCell(v: VariantResult, best: string | null): string {
+  if (v.name === best) return 'chosen';
+  return v.status;
+}
+
+/** The tables of an optimize report, in the order they are shown. */
+export function reportTables(r: OptimizeResult): ReportTable[] {
+  const tables: ReportTable[] = [];
+  const l = (v: VariantResult) => v.latency;
+  tables.push({
+    title: 'Variants',
+    note: `Latency from ${r.settings.runs} timed runs per variant after ${r.settings.warmup} warm-up runs, interleaved in a new seeded order every round; 95 % intervals. Accuracy against FP32 on ${r.inputs ? `${r.inputs.samples} ${r.inputs.source} sample(s)` : 'no inputs'}.`,
+    head: ['variant', 'status', 'size', 'vs fp32', 'p50 ms [95 % CI]', 'mean ms ± margin', 'p90 ms', 'p99 ms', 'runs/s', 'create ms', 'first run ms', 'min cosine', 'max abs err', 'top-1'],
+    rows: r.variants.map((v) => [
+      v.name, statusCell(v, r.best), v.bytes === undefined ? '' : formatBytes(v.bytes), v.sizeRatio === undefined ? '' : `${v.sizeRatio.toFixed(3)}×`,
+      l(v) ? `${f(l(v)?.p50)} [${f(l(v)?.p50Ci95[0])}, ${f(l(v)?.p50Ci95[1])}]` : '', l(v) ? `${f(l(v)?.mean)} ± ${f(l(v)?.meanMarginOfError95)}` : '',
+      f(l(v)?.p90), f(l(v)?.p99), f(l(v)?.runsPerSecond, 1), f(v.createMs, 1), f(v.firstRunMs, 1),
+      cos(v.accuracy?.minCosine), v.accuracy ? v.accuracy.maxAbs.toExponential(2) : '', pct(v.accuracy?.top1),
+    ]),
+  });
+  if (r.comparisons.length) {
+    tables.push({
+      title: 'Against FP32',
+      note: 'Speed-up = FP32 p50 / variant p50, with the interval from both medians\' 95 % intervals. No winner is named when they overlap.',
+      head: ['variant', 'speed-up', '95 % interval', 'winner', 'verdict'],
+      rows: r.comparisons.map((c) => [c.candidate, `${f(c.speedup)}×`, `[${f(c.speedupCi95[0])}, ${f(c.speedupCi95[1])}]`, c.winner ?? 'none (intervals overlap)', c.verdict]),
+    });
+  }
+  const outputs = r.variants.flatMap((v) => (v.accuracy?.outputs ?? []).map((o) => [v.name, o.output, cos(o.cosine), Number.isFinite(o.maxAbs) ? o.maxAbs.toExponential(2) : String(o.maxAbs), Number.isFinite(o.maxRel) ? o.maxRel.toExponential(2) : String(o.maxRel), pct(o.top1), o.nonFinite ? String(o.nonFinite) : '', o.problem ?? '']));
+  if (outputs.length) {
+    tables.push({
+      title: 'Accuracy per output',
+      note: 'Worst case over the samples. Relative error = max |error| / max |FP32 value|. Top-1 for classifier-shaped outputs ([classes] or [rows, classes]).',
+      head: ['variant', 'output', 'cosine', 'max abs err', 'max rel err', 'top-1', 'non-finite', 'problem'],
+      rows: outputs,
+    });
+  }
+  if (r.batch) {
+    const rows = Object.entries(r.batch.points).flatMap(([name, pts]) => pts.map((p) => [
+      name, String(p.batch), `${f(p.latency.p50)} [${f(p.latency.p50Ci95[0])}, ${f(p.latency.p50Ci95[1])}]`,
+      `${f(p.perSampleMs, 3)} [${f(p.perSampleCi95[0], 3)}, ${f(p.perSampleCi95[1], 3)}]`, f(p.samplesPerSecond, 1), r.batch?.best[name] === p.batch ? 'lowest per sample' : '',
+    ]));
+    tables.push({ title: 'Batch sizes', note: r.batch.note, head: ['variant', 'batch', 'p50 ms [95 % CI]', 'per sample ms [95 % CI]', 'samples/s', ''], rows });
+  }
+  const mem = r.variants.filter((v) => v.memory);
+  if (mem.length) {
+    tables.push({
+      title: 'Memory',
+      note: r.settings.isolate ? 'Peak resident memory of a process that loaded and ran only that variant.' : 'All variants ran in one process, so its peak is shared; the growth is what creating each session added. Isolated runs give each variant its own peak.',
+      head: ['variant', 'scope', 'peak RSS', 'baseline RSS', 'session RSS growth'],
+      rows: mem.map((v) => [v.name, v.memory?.scope ?? '', formatBytes(v.memory?.peakRssBytes ?? 0), v.memory?.baselineRssBytes === undefined ? '' : formatBytes(v.memory.baselineRssBytes), formatBytes(v.memory?.rssDeltaBytes ?? 0)]),
+    });
+  }
+  const notes = r.variants.flatMap((v) => [...v.notes.map((n) => [v.name, n]), ...(v.reason && v.status !== 'failed' ? [[v.name, `${v.status}: ${v.reason}`]] : [])]);
+  if (notes.length) tables.push({ title: 'What each variant is', head: ['variant', 'note'], rows: notes });
+  if (r.errors.length) {
+    tables.push({ title: 'Errors', note: 'Each failure with its stage and stable error code; the other variants completed.', head: ['variant', 'stage', 'code', 'message'], rows: r.errors.map((e) => [e.variant ?? '', e.stage, e.code, e.message]) });
+  }
+  return tables;
+}
+
+/** The lines above the tables: the choice, the setting and the machine. */
+export function reportSummary(r: OptimizeResult): { headline: string; lines: string[] } {
+  const headline = r.best ? `Chosen: ${r.best}` : 'No variant chosen';
+  const shapes = r.inputs ? Object.entries(r.inputs.shapes).map(([k, s]) => `${k} ${s.type} [${s.dims.join(', ')}]`).join(', ') : 'none';
+  const m = r.machine;
+  return {
+    headline,
+    lines: [
+      r.reason,
+      `Model ${r.model}${r.source.file ? ` (${r.source.file})` : ''}, ${formatBytes(r.source.bytes)}; target ${r.target}, measured on ${r.backend}/${r.providers.join(',')}; prefer ${r.prefer}; tolerance cosine ≥ ${r.tolerance.min}.`,
+      `Inputs: ${r.inputs ? `${r.inputs.source} (${r.inputs.from}), ${shapes}` : 'none'}${r.calibration ? `; calibration: ${r.calibration.samples} sample(s) from ${r.calibration.from}` : ''}.`,
+      `Machine: ${m.cpu} (${m.isa}), ${m.cores} cores, ${m.platform}-${m.arch}, Node ${m.node}, onnxruntime ${m.onnxruntime ?? 'unknown'}; ${r.startedAt}, ${(r.durationMs / 1000).toFixed(1)} s.`,
+      r.repository ? `Repository: ${r.repository.path} (model ${r.repository.model}, version ${r.repository.version}).` : 'Repository: nothing written (no usable variant).',
+    ],
+  };
+}

@@ -1,0 +1,60 @@
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mlp } from '@onnx-forge/core';
+import { HybridModel } from '@onnx-forge/hybrid';
+import { describe, expect, it } from 'vitest';
+import { sampleManifest } from '../testing/sample-manifest.js';
+import { listRepository, readManifest, variantFile } from './read-repository.js';
+import { repositoryBackends } from './repository-backends.js';
+import { VersionStager } from './version-stager.js';
+
+async function stage(repo: string, model: string, files: Record<string, Uint8Array>): Promise<number> {
+  const s = await VersionStager.begin(repo, model);
+  for (const [name, bytes] of Object.entries(files)) await writeFile(s.path(name), bytes);
+  const { version: _v, ...m } = { ...sampleManifest(), model };
+  return (await s.commit(m)).version;
+}
+
+describe('model repository', () => {
+  it('numbers versions, shows no staging folder to readers, and reads the latest or a given version', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    const bytes = mlp().encode();
+    expect(await stage(repo, 'encoder', { 'fp32.onnx': bytes, 'int8-dynamic.onnx': bytes })).toBe(1);
+    expect(await stage(repo, 'encoder', { 'fp32.onnx': bytes, 'int8-dynamic.onnx': bytes })).toBe(2);
+    const abandoned = await VersionStager.begin(repo, 'encoder');
+    await mkdir(join(repo, 'notes'));
+    expect(await listRepository(repo)).toEqual([{ model: 'encoder', versions: [1, 2] }]);
+    expect((await readManifest(repo, 'encoder')).version).toBe(2);
+    const v1 = await readManifest(repo, 'encoder', 1);
+    expect(variantFile(v1)).toBe(join(repo, 'encoder', '1', 'int8-dynamic.onnx'));
+    expect(() => variantFile(v1, 'fp16')).toThrow(/has no file for variant fp16 \(status failed\)/);
+    await abandoned.abort();
+    expect((await readdir(join(repo, 'encoder'))).sort()).toEqual(['1', '2']);
+  });
+
+  it('refuses a manifest that sits in another model\'s folder', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    await stage(repo, 'a', { 'fp32.onnx': mlp().encode(), 'int8-dynamic.onnx': mlp().encode() });
+    const { rename } = await import('node:fs/promises');
+    await mkdir(join(repo, 'b'));
+    await rename(join(repo, 'a', '1'), join(repo, 'b', '1'));
+    await expect(readManifest(repo, 'b')).rejects.toMatchObject({ code: 'FORGE_BAD_INPUT', message: expect.stringMatching(/says it is a version 1, but it sits in b\/1/) });
+  });
+
+  it('serves a version through HybridModel: the chosen variant first, FP32 as the reference', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    const model = mlp({ sizes: [64, 32, 10] });
+    await stage(repo, 'mlp', { 'fp32.onnx': model.encode(), 'int8-dynamic.onnx': model.encode() });
+    const r = await repositoryBackends(repo, 'mlp');
+    expect(r.backends.map((b) => b.name)).toEqual(['int8-dynamic', 'fp32']);
+    expect(r.reference).toBe('fp32');
+    const hybrid = new HybridModel({ backends: r.backends, reference: r.reference, canary: false });
+    try {
+      const out = await hybrid.predict({ x: { data: new Float32Array(64).fill(0.5), dims: [1, 64] } });
+      expect(out.y?.dims).toEqual([1, 10]);
+    } finally {
+      await hybrid.dispose();
+    }
+  });
+});

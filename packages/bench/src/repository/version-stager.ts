@@ -1,0 +1,72 @@
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
+import { MANIFEST_FILE, validateManifest, type RepositoryManifest } from './manifest.js';
+
+/** Numbered version folders of a model in a repository, ascending. */
+export async function listVersions(modelDir: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(modelDir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number).sort((a, b) => a - b);
+}
+
+/**
+ * Writes one new version of a model into a repository without ever showing a half-written one: files
+ * go to a staging folder beside the versions (`.staging-*`, which readers skip), and `commit` renames
+ * it to the next free number with its manifest inside, in one step. `abort` removes the staging folder.
+ */
+export class VersionStager {
+  private constructor(readonly modelDir: string, readonly dir: string) {}
+
+  static async begin(repository: string, model: string): Promise<VersionStager> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(model)) {
+      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `model name ${JSON.stringify(model)} cannot be a repository folder: use letters, digits, '.', '_' and '-'`, { details: { option: 'name' } });
+    }
+    const modelDir = join(repository, model);
+    try {
+      await mkdir(modelDir, { recursive: true });
+      return new VersionStager(modelDir, await mkdtemp(join(modelDir, '.staging-')));
+    } catch (e) {
+      throw new ForgeError(ForgeErrorCode.IO, `cannot create the repository folder "${modelDir}": ${errorMessage(e)}`, { cause: e, details: { path: modelDir } });
+    }
+  }
+
+  /** Where a file of the new version is written before commit. */
+  path(file: string): string {
+    return join(this.dir, file);
+  }
+
+  /** The version number commit would take now (the next after the highest existing). */
+  async nextVersion(): Promise<number> {
+    return ((await listVersions(this.modelDir)).pop() ?? 0) + 1;
+  }
+
+  /**
+   * Writes the manifest (with `version` filled in, and checked by validateManifest) and renames the
+   * staging folder to the version's number; if another writer took that number meanwhile, takes the next.
+   */
+  async commit(manifest: Omit<RepositoryManifest, 'version'>): Promise<{ version: number; dir: string; manifest: RepositoryManifest }> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const version = await this.nextVersion();
+      const full = validateManifest({ ...manifest, version });
+      await writeFile(this.path(MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
+      const dir = join(this.modelDir, String(version));
+      try {
+        await rename(this.dir, dir);
+        return { version, dir, manifest: full };
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw new ForgeError(ForgeErrorCode.IO, `cannot move the new version into "${dir}": ${errorMessage(e)}`, { cause: e, details: { path: dir } });
+      }
+    }
+    throw new ForgeError(ForgeErrorCode.IO, `cannot find a free version number in "${this.modelDir}" (other writers keep taking them)`, { details: { path: this.modelDir } });
+  }
+
+  async abort(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
