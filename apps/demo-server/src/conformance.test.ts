@@ -1,0 +1,357 @@
+// Conformance of every V2 endpoint, written from KServe's rest_predict_v2.yaml (response objects) and
+// Triton's binary tensor extension: each response is checked against the protocol's shapes, inference
+// results against onnxruntime-node running the same model in this process.
+import { copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromFloat16, toFloat16, createSession, type Session } from '@onnx-forge/runtime';
+import type { DemoServer } from './create-server.js';
+import { TYPED_INPUTS, smallCnn, startServer, tempDir, typesModel, writeModels } from './testing/fixtures.js';
+import { binaryBody, binaryOutputs, bytesOf, call, type V2Response } from './testing/v2-client.js';
+import { v2Problems } from './testing/v2-schema.js';
+
+const BODY_LIMIT = 256 * 1024;
+const MAX_ELEMENTS = 20_000;
+
+let server: DemoServer;
+let url: string;
+let dir: string;
+let remove: () => Promise<void>;
+let reference: Session;
+
+/** Seeded image [n, 3, 16, 16]. */
+function image(n: number, seed: number): Float32Array {
+  return Float32Array.from({ length: n * 3 * 16 * 16 }, (_, i) => Math.sin(seed * 977 + i * 0.37));
+}
+
+async function expected(x: Float32Array, n: number): Promise<number[]> {
+  const out = await reference.run({ image: { data: x, dims: [n, 3, 16, 16] } });
+  return Array.from(out.logits?.data as Float32Array);
+}
+
+function expectConforms(schema: string, r: V2Response): void {
+  expect(v2Problems(schema, r.json), JSON.stringify(r.json).slice(0, 300)).toEqual([]);
+}
+
+/** An error answer: the status, the `{"error": "..."}` shape and a message that names the problem. */
+function expectError(r: V2Response, status: number, pattern: RegExp): void {
+  expect(r.status, JSON.stringify(r.json)).toBe(status);
+  expectConforms('error_response', r);
+  expect((r.json as { error: string }).error).toMatch(pattern);
+}
+
+const infer = (body: unknown, model = 'digits', headers: Record<string, string> = {}) => call(`${url}/v2/models/${model}/infer`, 'POST', body as object, headers);
+const imageInput = (x: Float32Array, n: number) => ({ name: 'image', shape: [n, 3, 16, 16], datatype: 'FP32', data: Array.from(x) });
+
+beforeAll(async () => {
+  ({ dir, remove } = await tempDir('conformance'));
+  await writeModels(dir, { digits: smallCnn(), types: typesModel() });
+  reference = await createSession(path.join(dir, 'digits.onnx'));
+  ({ server, url } = await startServer({ models: dir, bodyLimit: BODY_LIMIT, maxElements: MAX_ELEMENTS, batching: { maxBatch: 8, maxDelayMs: 5 } }));
+});
+
+afterAll(async () => {
+  await server?.close();
+  await reference?.release();
+  await remove?.();
+});
+
+describe('health and server metadata', () => {
+  it('answers live and ready with 200', async () => {
+    expect((await call(`${url}/v2/health/live`, 'GET')).status).toBe(200);
+    expect((await call(`${url}/v2/health/ready`, 'GET')).status).toBe(200);
+  });
+
+  it('gives server metadata with name, version and the extensions it implements, at /v2 and /v2/', async () => {
+    for (const p of ['/v2', '/v2/']) {
+      const r = await call(`${url}${p}`, 'GET');
+      expect(r.status).toBe(200);
+      expectConforms('metadata_server_response', r);
+      expect((r.json as { extensions: string[] }).extensions).toEqual(expect.arrayContaining(['binary_tensor_data', 'model_repository']));
+    }
+  });
+});
+
+describe('model metadata and readiness', () => {
+  it('describes a model with and without a version: platform, versions, tensors with -1 for the batch dim', async () => {
+    for (const p of ['/v2/models/digits', '/v2/models/digits/versions/1']) {
+      const r = await call(`${url}${p}`, 'GET');
+      expect(r.status).toBe(200);
+      expectConforms('metadata_model_response', r);
+      expect(r.json).toMatchObject({
+        name: 'digits',
+        versions: ['1'],
+        platform: 'onnxruntime_onnx',
+        inputs: [{ name: 'image', datatype: 'FP32', shape: [-1, 3, 16, 16] }],
+        outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 10] }],
+      });
+    }
+  });
+
+  it('says a loaded model is ready, with and without a version', async () => {
+    for (const p of ['/v2/models/digits/ready', '/v2/models/digits/versions/1/ready']) expect((await call(`${url}${p}`, 'GET')).status).toBe(200);
+  });
+
+  it('answers 404 for an unknown model or version on every model endpoint', async () => {
+    for (const p of ['/v2/models/nope', '/v2/models/nope/ready', '/v2/models/nope/stats', '/v2/models/digits/versions/2', '/v2/models/digits/versions/2/ready', '/v2/models/digits/versions/x']) {
+      expectError(await call(`${url}${p}`, 'GET'), 404, /unknown model 'nope'|no version/);
+    }
+    expectError(await infer({ inputs: [] }, 'nope'), 404, /unknown model 'nope'/);
+    expectError(await call(`${url}/v2/models/digits/versions/7/infer`, 'POST', { inputs: [] }), 404, /no version '7'/);
+  });
+});
+
+describe('inference with JSON tensors', () => {
+  it('answers with the outputs onnxruntime gives, for flat and nested data, with and without a version', async () => {
+    const x = image(1, 1);
+    const want = await expected(x, 1);
+    const nested = [[0, 1, 2].map((c) => Array.from({ length: 16 }, (_, h) => Array.from(x.subarray(c * 256 + h * 16, c * 256 + h * 16 + 16))))];
+    const bodies = [
+      { id: 'flat', inputs: [imageInput(x, 1)] },
+      { id: 'nested', inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', data: nested }] },
+    ];
+    for (const path of ['/v2/models/digits/infer', '/v2/models/digits/versions/1/infer']) {
+      for (const body of bodies) {
+        const r = await call(`${url}${path}`, 'POST', body);
+        expect(r.status).toBe(200);
+        expectConforms('inference_response', r);
+        const res = r.json as { model_name: string; model_version: string; id: string; outputs: { name: string; shape: number[]; datatype: string; data: number[] }[] };
+        expect(res).toMatchObject({ model_name: 'digits', model_version: '1', id: body.id });
+        expect(res.outputs).toHaveLength(1);
+        expect(res.outputs[0]).toMatchObject({ name: 'logits', shape: [1, 10], datatype: 'FP32' });
+        res.outputs[0]?.data.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+      }
+    }
+  });
+
+  it('answers a batch of 3 rows in one request, row by row as onnxruntime does', async () => {
+    const x = image(3, 2);
+    const want = await expected(x, 3);
+    const r = await infer({ inputs: [imageInput(x, 3)], outputs: [{ name: 'logits' }] });
+    expect(r.status).toBe(200);
+    const out = (r.json as { outputs: { shape: number[]; data: number[] }[] }).outputs[0];
+    expect(out?.shape).toEqual([3, 10]);
+    out?.data.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+  });
+
+  it('stacks concurrent requests into batches and gives each request its own rows', async () => {
+    const before = (await call(`${url}/v2/models/digits/stats`, 'GET')).json as { model_stats: { batching: { variants: Record<string, { stackedRuns: number }> } }[] };
+    const stackedBefore = Object.values(before.model_stats[0]?.batching.variants ?? {}).reduce((a, v) => a + v.stackedRuns, 0);
+    const inputs = Array.from({ length: 16 }, (_, i) => image(1, 100 + i));
+    const answers = await Promise.all(inputs.map((x) => infer({ inputs: [imageInput(x, 1)] })));
+    for (const [i, r] of answers.entries()) {
+      expect(r.status).toBe(200);
+      const want = await expected(inputs[i] as Float32Array, 1);
+      (r.json as { outputs: { data: number[] }[] }).outputs[0]?.data.forEach((v, k) => expect(v).toBeCloseTo(want[k] as number, 5));
+    }
+    const after = (await call(`${url}/v2/models/digits/stats`, 'GET')).json as { model_stats: { batching: { enabled: boolean; variants: Record<string, { stackedRuns: number }> } }[] };
+    expect(after.model_stats[0]?.batching.enabled).toBe(true);
+    expect(Object.values(after.model_stats[0]?.batching.variants ?? {}).reduce((a, v) => a + v.stackedRuns, 0)).toBeGreaterThan(stackedBefore);
+  });
+
+  it('returns every datatype as it was sent (JSON in, JSON out)', async () => {
+    const values: Record<string, unknown[]> = {
+      FP32: [1.5, -2.25, 3, 0.125], FP64: [1e-300, -2.5, 3, 1e300], FP16: [1.5, -2, 65504, 0.0999755859375],
+      INT8: [-128, 127, 0, 5], UINT8: [0, 255, 7, 8], INT16: [-32768, 32767, 1, 2], UINT16: [0, 65535, 3, 4],
+      INT32: [-2147483648, 2147483647, 5, 6], UINT32: [0, 4294967295, 7, 8], INT64: [-9007199254740991, 9007199254740991, 1, -1], UINT64: [0, 9007199254740991, 2, 3],
+      BOOL: [true, false, false, true], BYTES: ['a', 'héllo', '', '∑'],
+    };
+    const r = await infer({ inputs: TYPED_INPUTS.map((t) => ({ name: t.name, shape: [2, 2], datatype: t.datatype, data: values[t.datatype] })) }, 'types');
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expectConforms('inference_response', r);
+    const outs = (r.json as { outputs: { name: string; datatype: string; shape: number[]; data: unknown[] }[] }).outputs;
+    expect(outs.map((o) => o.name).sort()).toEqual(TYPED_INPUTS.map((t) => `${t.name}_out`).sort());
+    for (const t of TYPED_INPUTS) {
+      const o = outs.find((x) => x.name === `${t.name}_out`);
+      expect(o).toMatchObject({ datatype: t.datatype, shape: [2, 2] });
+      expect(o?.data).toEqual(values[t.datatype]);
+    }
+  });
+});
+
+describe('inference with binary tensors (Inference-Header-Content-Length)', () => {
+  it('takes binary inputs and returns binary outputs on request (binary_data_output, or binary_data per output)', async () => {
+    const x = image(2, 3);
+    const want = await expected(x, 2);
+    const asJson = await infer({ inputs: [imageInput(x, 2)] });
+    const json = (asJson.json as { outputs: { data: number[] }[] }).outputs[0]?.data;
+    for (const parameters of [{ binary_data_output: true }, undefined]) {
+      const req = { inputs: [{ name: 'image', shape: [2, 3, 16, 16], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }], ...(parameters ? { parameters } : { outputs: [{ name: 'logits', parameters: { binary_data: true } }] }) };
+      const { body, headers } = binaryBody(req, [bytesOf(x)]);
+      const r = await infer(body, 'digits', headers);
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      expect(r.headers.get('content-type')).toMatch(/application\/octet-stream/);
+      expectConforms('inference_response', r);
+      const out = (r.json as { outputs: { name: string; shape: number[]; parameters: { binary_data_size: number }; data?: unknown }[] }).outputs[0];
+      expect(out).toMatchObject({ name: 'logits', shape: [2, 10], parameters: { binary_data_size: 80 } });
+      expect(out?.data).toBeUndefined();
+      const bytes = binaryOutputs(r).get('logits') as Buffer;
+      const got = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      expect(Array.from(got)).toEqual(json);
+      got.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+    }
+  });
+
+  it('mixes a binary input with JSON outputs (no binary flag means JSON)', async () => {
+    const x = image(1, 4);
+    const { body, headers } = binaryBody({ inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] }, [bytesOf(x)]);
+    const r = await infer(body, 'digits', headers);
+    expect(r.status).toBe(200);
+    expect(r.binary.length).toBe(0);
+    const want = await expected(x, 1);
+    (r.json as { outputs: { data: number[] }[] }).outputs[0]?.data.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+  });
+
+  it('round-trips every datatype in binary, BYTES as length-prefixed strings and FP16 as half floats', async () => {
+    const f16 = toFloat16([1.5, -2, 65504, 0.1]);
+    const strings = ['a', 'héllo', '', '∑'];
+    const bytesTensor = Buffer.concat(strings.flatMap((s) => { const b = Buffer.from(s); const n = Buffer.alloc(4); n.writeUInt32LE(b.length); return [n, b]; }));
+    const arrays: Record<string, Buffer> = {
+      FP32: bytesOf(Float32Array.of(1.5, -2.25, 3, 0.1)), FP64: bytesOf(Float64Array.of(1e-300, -2.5, 3, Math.PI)), FP16: bytesOf(f16),
+      INT8: bytesOf(Int8Array.of(-128, 127, 0, 5)), UINT8: bytesOf(Uint8Array.of(0, 255, 7, 8)), INT16: bytesOf(Int16Array.of(-32768, 32767, 1, 2)),
+      UINT16: bytesOf(Uint16Array.of(0, 65535, 3, 4)), INT32: bytesOf(Int32Array.of(-2147483648, 2147483647, 5, 6)), UINT32: bytesOf(Uint32Array.of(0, 4294967295, 7, 8)),
+      INT64: bytesOf(BigInt64Array.of(-(2n ** 63n), 2n ** 63n - 1n, 1n, -1n)), UINT64: bytesOf(BigUint64Array.of(0n, 2n ** 64n - 1n, 2n, 3n)),
+      BOOL: bytesOf(Uint8Array.of(1, 0, 0, 1)), BYTES: bytesTensor,
+    };
+    const req = {
+      parameters: { binary_data_output: true },
+      inputs: TYPED_INPUTS.map((t) => ({ name: t.name, shape: [2, 2], datatype: t.datatype, parameters: { binary_data_size: (arrays[t.datatype] as Buffer).length } })),
+    };
+    const { body, headers } = binaryBody(req, TYPED_INPUTS.map((t) => arrays[t.datatype] as Buffer));
+    const r = await infer(body, 'types', headers);
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expectConforms('inference_response', r);
+    const outs = binaryOutputs(r);
+    for (const t of TYPED_INPUTS) expect(outs.get(`${t.name}_out`), t.datatype).toEqual(arrays[t.datatype]);
+    expect(Array.from(fromFloat16(new Uint16Array(new Uint8Array(outs.get('f16_out') as Buffer).buffer)))).toEqual([1.5, -2, 65504, 0.0999755859375]);
+  });
+});
+
+describe('requests the server refuses before running anything', () => {
+  const x = image(1, 9);
+  const good = () => imageInput(x, 1);
+
+  it.each([
+    ['wrong datatype', { inputs: [{ ...good(), datatype: 'INT32' }] }, /must be FP32, got INT32/],
+    ['an unknown datatype', { inputs: [{ ...good(), datatype: 'FLOAT' }] }, /unknown datatype "FLOAT"/],
+    ['wrong rank', { inputs: [{ ...good(), shape: [3, 16, 16] }] }, /must have shape \[-1, 3, 16, 16\]/],
+    ['a wrong fixed dim', { inputs: [{ ...good(), shape: [1, 3, 16, 8] }] }, /must have shape/],
+    ['a negative dim', { inputs: [{ ...good(), shape: [1, 3, -16, 16] }] }, /non-negative integers/],
+    ['data shorter than the shape', { inputs: [{ ...good(), data: Array.from(x).slice(1) }] }, /do not fill|needs 768/],
+    ['data longer than the shape', { inputs: [{ ...good(), data: [...Array.from(x), 1] }] }, /do not fill|needs 768/],
+    ['nested data that is not rectangular', { inputs: [{ ...good(), data: [[1, 2], [3]] }] }, /not rectangular/],
+    ['a string in FP32 data', { inputs: [{ ...good(), data: ['a', ...Array.from(x).slice(1)] }] }, /not a number/],
+    ['an unknown input name', { inputs: [{ ...good(), name: 'picture' }] }, /unknown input 'picture'.*'image'/],
+    ['an input given twice', { inputs: [good(), good()] }, /given twice/],
+    ['no inputs', { inputs: [] }, /non-empty array/],
+    ['inputs that are not an array', { inputs: 'image' }, /non-empty array/],
+    ['a body that is not an object', [1, 2], /JSON object/],
+    ['an unknown output', { inputs: [good()], outputs: [{ name: 'probs' }] }, /unknown output 'probs'/],
+    ['data missing', { inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32' }] }, /data must be an array/],
+    ['a non-string id', { id: 7, inputs: [good()] }, /"id" must be a string/],
+  ])('400 for %s', async (_what, body, pattern) => {
+    expectError(await infer(body), 400, pattern);
+  });
+
+  it('400 for a missing input, and for an integer outside its datatype', async () => {
+    const values = (t: string) => (t === 'BYTES' ? ['a', 'b', 'c', 'd'] : t === 'BOOL' ? [true, false, true, false] : [1, 2, 3, 4]);
+    const all = TYPED_INPUTS.map((t) => ({ name: t.name, shape: [2, 2], datatype: t.datatype, data: values(t.datatype) }));
+    expectError(await infer({ inputs: all.slice(1) }, 'types'), 400, /missing input 'f32'/);
+    expectError(await infer({ inputs: all.map((i) => (i.datatype === 'UINT8' ? { ...i, data: [1, 2, 3, 256] } : i)) }, 'types'), 400, /outside the range of UINT8/);
+  });
+
+  it('400 for malformed JSON and an empty body', async () => {
+    expectError(await infer('{"inputs": [', 'digits'), 400, /malformed JSON/);
+    expectError(await infer('', 'digits'), 400, /empty/);
+  });
+
+  it('400 for binary data that does not match: size against the shape, body against the sizes, a bad header', async () => {
+    const short = binaryBody({ inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', parameters: { binary_data_size: 100 } }] }, [Buffer.alloc(100)]);
+    expectError(await infer(short.body, 'digits', short.headers), 400, /binary_data_size is 100 bytes but shape \[1, 3, 16, 16\] of FP32 needs 3072/);
+    const extra = binaryBody({ inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', parameters: { binary_data_size: 3072 } }] }, [Buffer.alloc(3080)]);
+    expectError(await infer(extra.body, 'digits', extra.headers), 400, /3080 bytes of binary data.*add up to 3072/);
+    const missing = binaryBody({ inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', parameters: { binary_data_size: 3072 } }] }, []);
+    expectError(await infer(missing.body, 'digits', missing.headers), 400, /needs 3072 bytes of binary data/);
+    expectError(await infer(extra.body, 'digits', { ...extra.headers, 'inference-header-content-length': '999999' }), 400, /Inference-Header-Content-Length/);
+  });
+
+  it('413 for a body over the limit, and for more tensor elements than allowed', async () => {
+    const big = { inputs: [{ name: 'image', shape: [200, 3, 16, 16], datatype: 'FP32', data: Array.from({ length: 200 * 768 }, () => 0.5) }] };
+    expect(JSON.stringify(big).length).toBeGreaterThan(BODY_LIMIT);
+    expectError(await infer(big), 413, /larger than the limit of 262144 bytes/);
+    // Small enough in bytes as binary, but over the element limit: refused before anything is allocated.
+    const many = binaryBody({ inputs: [{ name: 'image', shape: [40, 3, 16, 16], datatype: 'FP32', parameters: { binary_data_size: 40 * 768 * 4 } }] }, [Buffer.alloc(40 * 768 * 4)]);
+    expectError(await infer(many.body, 'digits', many.headers), 413, /more than 20000 tensor elements/);
+  });
+
+  it('still answers good requests after all of those', async () => {
+    const r = await infer({ inputs: [good()] });
+    expect(r.status).toBe(200);
+  });
+});
+
+describe('statistics, metrics and unknown routes', () => {
+  it('gives per-model statistics with per-variant figures, for one model and for all', async () => {
+    for (const p of ['/v2/models/digits/stats', '/v2/models/digits/versions/1/stats']) {
+      const r = await call(`${url}${p}`, 'GET');
+      expect(r.status).toBe(200);
+      const s = (r.json as { model_stats: Record<string, unknown>[] }).model_stats[0] as {
+        name: string; version: string; inference_count: number; inference_stats: { success: { count: number; ns: number }; fail: { count: number } }; hybrid: { backends: Record<string, { calls: number }> };
+      };
+      expect(s).toMatchObject({ name: 'digits', version: '1' });
+      expect(s.inference_count).toBeGreaterThan(10);
+      expect(s.inference_stats.success.ns).toBeGreaterThan(0);
+      expect(Object.keys(s.hybrid.backends)).toEqual(['digits.onnx']);
+    }
+    const all = await call(`${url}/v2/models/stats`, 'GET');
+    expect((all.json as { model_stats: { name: string }[] }).model_stats.map((m) => m.name).sort()).toEqual(['digits', 'types']);
+  });
+
+  it('exposes Prometheus metrics: server, hybrid, batching and process series', async () => {
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/onnx_forge_server_inference_requests_total\{model="digits",status="200"\} \d+/);
+    expect(text).toMatch(/onnx_forge_server_inference_requests_total\{model="digits",status="400"\} \d+/);
+    expect(text).toMatch(/onnx_forge_server_inference_seconds_bucket\{le="0.1",model="digits"\} \d+/);
+    expect(text).toMatch(/onnx_forge_hybrid_requests_total\{model="digits",outcome="ok"\} \d+/);
+    expect(text).toMatch(/onnx_forge_server_batch_mean_size\{model="digits",variant="digits.onnx"\} [\d.]+/);
+    expect(text).toMatch(/onnx_forge_server_model_ready\{model="types"\} 1/);
+    expect(text).toMatch(/onnx_forge_server_process_cpu_seconds_total/);
+  });
+
+  it('answers an unknown route with 404 and an error object', async () => {
+    expectError(await call(`${url}/v3/models`, 'GET'), 404, /no route GET \/v3\/models/);
+  });
+});
+
+describe('the repository extension', () => {
+  it('lists models, unloads one (then 503 for it, server still ready), loads it back, and loads a model added after the start', async () => {
+    const index = await call(`${url}/v2/repository/index`, 'POST');
+    expect(index.status).toBe(200);
+    expectConforms('repository_index_response', index);
+    expect(index.json).toEqual([
+      { name: 'digits', version: '1', state: 'READY', reason: '' },
+      { name: 'types', version: '1', state: 'READY', reason: '' },
+    ]);
+
+    expect((await call(`${url}/v2/repository/models/types/unload`, 'POST')).status).toBe(200);
+    expect((await call(`${url}/v2/repository/index`, 'POST')).json).toContainEqual({ name: 'types', state: 'UNAVAILABLE', reason: 'unloaded' });
+    expectError(await call(`${url}/v2/models/types/ready`, 'GET'), 503, /not ready \(unavailable: unloaded\)/);
+    expectError(await infer({ inputs: [] }, 'types'), 503, /not ready/);
+    expect((await call(`${url}/v2/health/ready`, 'GET')).status).toBe(200);
+
+    expect((await call(`${url}/v2/repository/models/types/load`, 'POST')).status).toBe(200);
+    expect((await call(`${url}/v2/models/types/ready`, 'GET')).status).toBe(200);
+
+    expectError(await call(`${url}/v2/repository/models/later/load`, 'POST'), 404, /has no model 'later'/);
+    await copyFile(path.join(dir, 'digits.onnx'), path.join(dir, 'later.onnx'));
+    expect((await call(`${url}/v2/repository/models/later/load`, 'POST')).status).toBe(200);
+    const x = image(1, 11);
+    const r = await infer({ inputs: [imageInput(x, 1)] }, 'later');
+    expect(r.status).toBe(200);
+    const want = await expected(x, 1);
+    (r.json as { outputs: { data: number[] }[] }).outputs[0]?.data.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+  });
+});

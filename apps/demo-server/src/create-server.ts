@@ -1,0 +1,88 @@
+import { availableParallelism } from 'node:os';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { errorMessage } from '@onnx-forge/core';
+import { statusOf } from './http-error.js';
+import { ModelRegistry } from './models/model-registry.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { modelRoutes } from './routes/model-routes.js';
+import { pageRoutes } from './routes/page-routes.js';
+import { repositoryRoutes } from './routes/repository-routes.js';
+import type { ServerContext } from './routes/server-context.js';
+import { ServerMetrics } from './server-metrics.js';
+import { type ServerOptions, resolveServerOptions } from './server-options.js';
+
+export interface DemoServer {
+  readonly app: FastifyInstance;
+  readonly models: ModelRegistry;
+  readonly registry: Registry;
+  /** Starts listening; resolves to the URL (port 0 picks a free one). */
+  listen(port: number, host?: string): Promise<string>;
+  /**
+   * Graceful shutdown: readiness turns 503 at once, the listener closes, requests in flight finish
+   * (new ones on open connections get 503), then every model is unloaded and its workers released.
+   */
+  close(): Promise<void>;
+}
+
+/** Builds the server and loads every model of the repository (a model that fails to load stays UNAVAILABLE). */
+export async function createServer(options: ServerOptions): Promise<DemoServer> {
+  const o = resolveServerOptions(options, availableParallelism());
+  const registry = new Registry();
+  const models = new ModelRegistry(o.models, {
+    workers: o.workers, batching: o.batching, maxConcurrent: o.maxConcurrent, maxQueue: o.maxQueue, policy: o.policy, timeoutMs: o.timeoutMs, registry,
+  }, o.log);
+  const metrics = new ServerMetrics(registry, models);
+  const ctx: ServerContext = { models, metrics, options: o, accepting: true };
+
+  const app = Fastify({ bodyLimit: o.bodyLimit, return503OnClosing: true, logger: false });
+  // Every body is read as bytes: a request with binary tensors has a JSON header and raw data after
+  // it, whatever its Content-Type says, and a JSON body is parsed where a parse error can become a 400.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error, _req, reply) => {
+    const status = statusOf(error);
+    // Fastify's own errors (413 body too large, 415) keep their status; their text says what was wrong.
+    const message = status === 413 && !(error as { details?: unknown }).details ? `the request body is larger than the limit of ${o.bodyLimit} bytes; split it into smaller requests or send binary tensors` : errorMessage(error);
+    reply.code(status).type('application/json; charset=utf-8').send({ error: message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]} (see GET /v2 and the README for the endpoints)` });
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.request(req.routeOptions.url ?? 'unmatched', reply.statusCode);
+  });
+
+  healthRoutes(app, ctx);
+  modelRoutes(app, ctx);
+  repositoryRoutes(app, ctx);
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(registry.contentType);
+    return registry.metrics();
+  });
+  if (o.page) await pageRoutes(app, ctx);
+
+  await models.loadAll();
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    models,
+    registry,
+    async listen(port, host = '0.0.0.0') {
+      const address = await app.listen({ port, host });
+      return address;
+    },
+    close() {
+      closing ??= (async () => {
+        ctx.accepting = false;
+        o.log('shutting down: finishing requests in flight');
+        await app.close();
+        await models.close();
+        o.log('stopped');
+      })();
+      return closing;
+    },
+  };
+}

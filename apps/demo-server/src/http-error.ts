@@ -1,0 +1,45 @@
+import { ForgeError, ForgeErrorCode, isForgeError } from '@onnx-forge/core';
+
+/**
+ * The HTTP status an error answers with. A ForgeError may carry it (`details.status`, set where the
+ * server knows it: 404 for an unknown model); otherwise the code decides, so errors from the runtime
+ * and hybrid layers map the same way everywhere.
+ */
+export function statusOf(error: unknown): number {
+  if (isForgeError(error)) {
+    const s = error.details.status;
+    if (typeof s === 'number' && s >= 400 && s < 600) return s;
+    switch (error.code) {
+      case ForgeErrorCode.BAD_INPUT:
+      case ForgeErrorCode.INVALID_OPTIONS:
+        return 400;
+      // Back-pressure and shutdown: the client may retry elsewhere or later.
+      case ForgeErrorCode.OVERLOADED:
+      case ForgeErrorCode.CANCELLED:
+        return 503;
+      case ForgeErrorCode.TIMEOUT:
+        return 504;
+      default:
+        return 500;
+    }
+  }
+  const s = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof s === 'number' && s >= 400 && s < 600 ? s : 500;
+}
+
+/** A ForgeError that answers with `status`. */
+export function httpError(status: number, code: ForgeErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): ForgeError {
+  return new ForgeError(code, message, { details: { ...details, status }, ...(cause === undefined ? {} : { cause }) });
+}
+
+export function badRequest(message: string, details: Record<string, unknown> = {}): ForgeError {
+  return httpError(400, ForgeErrorCode.BAD_INPUT, message, details);
+}
+
+export function notFound(message: string, details: Record<string, unknown> = {}): ForgeError {
+  return httpError(404, ForgeErrorCode.BAD_INPUT, message, details);
+}
+
+export function unavailable(message: string, details: Record<string, unknown> = {}): ForgeError {
+  return httpError(503, ForgeErrorCode.OVERLOADED, message, details);
+}

@@ -1,0 +1,239 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { type BatchStats, type BatchedBackend, type Backend, HybridModel, type HybridStats, type Policy, batched, sessionBackend } from '@onnx-forge/hybrid';
+import { type Feeds, type Session, type TensorLike, type ValueInfo, createPool } from '@onnx-forge/runtime';
+import type { Registry } from 'prom-client';
+import { v2DatatypeOf } from '../protocol/datatypes.js';
+import type { MetadataTensor, ModelMetadataResponse } from '../protocol/v2-types.js';
+import type { ModelSpec, VersionSpec } from './model-source.js';
+import { RequestLimiter } from './request-limiter.js';
+
+export interface BatchingOptions {
+  readonly maxBatch: number;
+  readonly maxDelayMs: number;
+  readonly preferredBatchSizes?: readonly number[];
+}
+
+export interface ServingOptions {
+  /** Worker threads per variant (each holds one onnxruntime session with one intra-op thread). */
+  readonly workers: number;
+  /** Dynamic batching for models with a batch dimension, or false. */
+  readonly batching: BatchingOptions | false;
+  readonly maxConcurrent: number;
+  readonly maxQueue: number;
+  readonly policy: Policy;
+  /** Time limit of one backend call (ms); past it the request moves to the next variant. */
+  readonly timeoutMs?: number;
+  readonly registry: Registry;
+}
+
+interface Counts {
+  count: number;
+  ns: number;
+}
+
+export interface ModelStatistics {
+  readonly name: string;
+  readonly version: string;
+  readonly last_inference: number;
+  readonly inference_count: number;
+  readonly execution_count: number;
+  readonly inference_stats: { readonly success: Counts; readonly fail: Counts; readonly queue: Counts; readonly compute_infer: Counts };
+  readonly limits: { readonly in_flight: number; readonly queued: number; readonly refused: number; readonly max_concurrent: number; readonly max_queue: number };
+  readonly batching: { readonly enabled: boolean; readonly dimension: string | undefined; readonly variants: Record<string, BatchStats> };
+  readonly hybrid: HybridStats;
+}
+
+/**
+ * The dimension every input and output shares as its first, symbolic dim ('batch'), or undefined when
+ * the model has none: only then can requests be stacked along dim 0 and split back.
+ */
+export function batchDimension(inputs: readonly ValueInfo[], outputs: readonly ValueInfo[]): string | undefined {
+  const firsts = [...inputs, ...outputs].map((v) => v.shape?.[0]);
+  const d = firsts[0];
+  if (typeof d !== 'string' || d === '') return undefined;
+  return firsts.every((x) => x === d) ? d : undefined;
+}
+
+function metadataTensors(values: readonly ValueInfo[]): MetadataTensor[] {
+  return values.map((v) => ({
+    name: v.name,
+    datatype: v2DatatypeOf(v.type) ?? String(v.type ?? 'UNKNOWN'),
+    shape: (v.shape ?? []).map((d) => (typeof d === 'number' ? d : -1)),
+  }));
+}
+
+function sameIo(a: readonly ValueInfo[], b: readonly ValueInfo[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.name === b[i]?.name && x.type === b[i]?.type);
+}
+
+/**
+ * One version of a model, loaded: a worker pool per variant (so inference never blocks the event loop),
+ * each batched when the model has a batch dimension, under a HybridModel that picks the variant per
+ * request from live figures and checks the others against fp32; in front, an admission limit.
+ */
+export class LoadedModel {
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+  readonly outputNames: readonly string[];
+  readonly batchDim: string | undefined;
+  private readonly limiter: RequestLimiter;
+  private readonly success: Counts = { count: 0, ns: 0 };
+  private readonly fail: Counts = { count: 0, ns: 0 };
+  private readonly queue: Counts = { count: 0, ns: 0 };
+  private readonly compute: Counts = { count: 0, ns: 0 };
+  private lastInference = 0;
+
+  private constructor(
+    readonly spec: ModelSpec,
+    readonly version: VersionSpec,
+    private readonly hybrid: HybridModel,
+    private readonly batchers: ReadonlyMap<string, BatchedBackend>,
+    first: Session,
+    private readonly options: ServingOptions,
+  ) {
+    this.inputs = first.inputMetadata;
+    this.outputs = first.outputMetadata;
+    this.outputNames = first.outputNames;
+    this.batchDim = batchDimension(this.inputs, this.outputs);
+    this.limiter = new RequestLimiter({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue });
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Loads every variant of `version` into worker pools and warms them up. */
+  static async load(spec: ModelSpec, version: VersionSpec, options: ServingOptions): Promise<LoadedModel> {
+    const sessions: Session[] = [];
+    try {
+      for (const v of version.variants) {
+        // Pools load one after another: on a small machine parallel loads only compete for the cores.
+        sessions.push(await createPool(v.file, { workers: options.workers, precision: v.precision, maxQueue: Math.max(256, options.maxQueue) }));
+      }
+    } catch (e) {
+      await Promise.allSettled(sessions.map((s) => s.release()));
+      throw e;
+    }
+    const first = sessions[0] as Session;
+    const mismatched = version.variants.filter((_, i) => !sameIo(first.inputMetadata, (sessions[i] as Session).inputMetadata) || !sameIo(first.outputMetadata, (sessions[i] as Session).outputMetadata));
+    if (mismatched.length) {
+      await Promise.allSettled(sessions.map((s) => s.release()));
+      throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `model ${spec.name}: variants ${mismatched.map((v) => v.name).join(', ')} have other inputs or outputs than ${version.variants[0]?.name}; make them with keepIoTypes so every variant takes the same requests`, {
+        details: { model: spec.name },
+      });
+    }
+    const dim = batchDimension(first.inputMetadata, first.outputMetadata);
+    const batchers = new Map<string, BatchedBackend>();
+    const backends: Backend[] = version.variants.map((v, i) => {
+      const b = sessionBackend(v.name, sessions[i] as Session, v.bytes === undefined ? {} : { sizeBytes: v.bytes });
+      if (!options.batching || dim === undefined) return b;
+      const q = batched(b, { ...options.batching, name: v.name });
+      batchers.set(v.name, q);
+      return q;
+    });
+    const hybrid = new HybridModel({
+      name: spec.name,
+      backends,
+      policy: options.policy,
+      metrics: { registry: options.registry },
+      ...(version.reference === undefined ? { canary: false } : { reference: version.reference }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+    try {
+      await hybrid.warmup();
+    } catch (e) {
+      await hybrid.dispose().catch(() => undefined);
+      throw e;
+    }
+    return new LoadedModel(spec, version, hybrid, batchers, first, options);
+  }
+
+  metadata(): ModelMetadataResponse {
+    const m = this.version.manifest;
+    return {
+      name: this.name,
+      versions: [String(this.version.version)],
+      platform: 'onnxruntime_onnx',
+      inputs: metadataTensors(this.inputs),
+      outputs: metadataTensors(this.outputs),
+      parameters: {
+        variants: this.version.variants.map((v) => v.name),
+        ...(this.version.chosen === undefined ? {} : { chosen: this.version.chosen }),
+        ...(this.version.reference === undefined ? {} : { reference: this.version.reference }),
+        batching: this.batchers.size > 0 ? { dimension: this.batchDim, ...(this.options.batching || {}) } : false,
+        ...(m ? { optimize_reason: m.reason } : {}),
+      },
+    };
+  }
+
+  /** Runs one request (feeds already checked against the model) through the limit and the hybrid model. */
+  async predict(feeds: Feeds): Promise<Record<string, TensorLike>> {
+    const arrived = performance.now();
+    let started = arrived;
+    try {
+      const out = await this.limiter.run(() => {
+        started = performance.now();
+        return this.hybrid.predict(feeds);
+      });
+      const done = performance.now();
+      this.record(this.success, done - arrived);
+      this.record(this.queue, started - arrived);
+      this.record(this.compute, done - started);
+      return out;
+    } catch (e) {
+      this.record(this.fail, performance.now() - arrived);
+      throw e;
+    } finally {
+      this.lastInference = Date.now();
+    }
+  }
+
+  private record(c: Counts, ms: number): void {
+    c.count++;
+    c.ns += Math.round(ms * 1e6);
+  }
+
+  get inFlight(): number {
+    return this.limiter.inFlight;
+  }
+
+  get queued(): number {
+    return this.limiter.queued;
+  }
+
+  statistics(): ModelStatistics {
+    const variants: Record<string, BatchStats> = {};
+    let runs = 0;
+    for (const [name, b] of this.batchers) {
+      variants[name] = b.stats();
+      runs += variants[name].runs;
+    }
+    return {
+      name: this.name,
+      version: String(this.version.version),
+      last_inference: this.lastInference,
+      inference_count: this.success.count,
+      // With batching, one execution answers several requests (Triton counts the same way).
+      execution_count: this.batchers.size > 0 ? runs : this.success.count,
+      inference_stats: { success: { ...this.success }, fail: { ...this.fail }, queue: { ...this.queue }, compute_infer: { ...this.compute } },
+      limits: { in_flight: this.limiter.inFlight, queued: this.limiter.queued, refused: this.limiter.refused, max_concurrent: this.options.maxConcurrent, max_queue: this.options.maxQueue },
+      batching: { enabled: this.batchers.size > 0, dimension: this.batchDim, variants },
+      hybrid: this.hybrid.stats(),
+    };
+  }
+
+  batchStats(): ReadonlyMap<string, BatchStats> {
+    return new Map([...this.batchers].map(([k, b]) => [k, b.stats()]));
+  }
+
+  /** Resolves when no request is running or waiting. */
+  idle(): Promise<void> {
+    return this.limiter.idle();
+  }
+
+  /** Waits for requests in flight (batches flush), then releases every pool. */
+  async dispose(): Promise<void> {
+    await this.limiter.idle();
+    await this.hybrid.dispose();
+  }
+}

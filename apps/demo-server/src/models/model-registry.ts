@@ -1,0 +1,169 @@
+import { ForgeErrorCode, errorMessage } from '@onnx-forge/core';
+import { httpError, notFound } from '../http-error.js';
+import { LoadedModel, type ServingOptions } from './loaded-model.js';
+import { type ModelSpec, scanModels } from './model-source.js';
+
+/** States of the repository extension's index. */
+export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
+
+export interface IndexEntry {
+  name: string;
+  version?: string;
+  state: ModelState;
+  reason: string;
+}
+
+interface Entry {
+  spec: ModelSpec;
+  state: ModelState;
+  reason: string;
+  loaded: LoadedModel | undefined;
+  /** The load or unload under way, so a second request for the same model waits for it. */
+  pending: Promise<void> | undefined;
+}
+
+/**
+ * The models of one repository and their state: loads every model at start, loads and unloads on
+ * request (the repository extension) without a restart, and says whether everything asked for is
+ * ready. A model is looked up for inference by name and, optionally, version.
+ */
+export class ModelRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private closed = false;
+
+  constructor(readonly source: string, private readonly options: ServingOptions, private readonly log: (line: string) => void = () => undefined) {}
+
+  /** Finds the repository's models and loads them all; a model that fails stays UNAVAILABLE with its reason. */
+  async loadAll(): Promise<void> {
+    const specs = await scanModels(this.source);
+    for (const spec of specs.values()) this.entries.set(spec.name, { spec, state: 'UNAVAILABLE', reason: 'not loaded yet', loaded: undefined, pending: undefined });
+    for (const name of specs.keys()) await this.load(name).catch(() => undefined);
+  }
+
+  /** Ready when at least one model is and none is loading, unloading or failed to load (an unloaded model does not count). */
+  get ready(): boolean {
+    if (this.closed) return false;
+    let any = false;
+    for (const e of this.entries.values()) {
+      if (e.state === 'READY') any = true;
+      else if (e.state === 'LOADING' || e.state === 'UNLOADING' || (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded')) return false;
+    }
+    return any;
+  }
+
+  index(): IndexEntry[] {
+    return [...this.entries.values()]
+      .map((e) => ({ name: e.spec.name, ...(e.loaded ? { version: String(e.loaded.version.version) } : {}), state: e.state, reason: e.reason }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Loaded models, for metrics and shutdown. */
+  loaded(): LoadedModel[] {
+    return [...this.entries.values()].flatMap((e) => (e.loaded ? [e.loaded] : []));
+  }
+
+  /**
+   * The model to answer a request: 404 for a name or version the repository does not have (or a
+   * version other than the one loaded), 503 while the model is loading, unloading or failed to load.
+   */
+  get(name: string, version?: string): LoadedModel {
+    const e = this.entries.get(name);
+    if (!e) throw notFound(`unknown model '${name}': this server has ${[...this.entries.keys()].map((n) => `'${n}'`).join(', ') || 'no models'} (GET /v2/repository/index lists them)`, { model: name });
+    if (version !== undefined) {
+      const v = Number(version);
+      if (!/^[1-9][0-9]*$/.test(version) || !e.spec.versions.includes(v)) {
+        throw notFound(`model '${name}' has no version '${version}' (versions: ${e.spec.versions.join(', ')})`, { model: name, version });
+      }
+      if (e.loaded && e.loaded.version.version !== v) {
+        throw notFound(`model '${name}' version ${version} is not loaded; version ${e.loaded.version.version} is served`, { model: name, version });
+      }
+    }
+    if (e.state !== 'READY' || !e.loaded) {
+      throw httpError(503, ForgeErrorCode.OVERLOADED, `model '${name}' is not ready (${e.state.toLowerCase()}${e.reason ? `: ${e.reason}` : ''})`, { model: name, state: e.state });
+    }
+    return e.loaded;
+  }
+
+  /** Whether the model (and version) is known, and its state. */
+  state(name: string, version?: string): ModelState | undefined {
+    try {
+      this.get(name, version);
+      return 'READY';
+    } catch (e) {
+      const status = (e as { details?: { status?: number } }).details?.status;
+      if (status === 404) return undefined;
+      return this.entries.get(name)?.state;
+    }
+  }
+
+  /**
+   * Loads (or reloads) the highest version of a model, reading the repository again so that a model
+   * added since the start is found. The old version keeps serving until the new one is ready.
+   */
+  async load(name: string): Promise<void> {
+    if (this.closed) throw httpError(503, ForgeErrorCode.CANCELLED, 'the server is shutting down');
+    const previous = this.entries.get(name)?.pending;
+    if (previous) await previous.catch(() => undefined);
+    const specs = await scanModels(this.source);
+    const spec = specs.get(name);
+    if (!spec) throw notFound(`the repository "${this.source}" has no model '${name}'`, { model: name });
+    let e = this.entries.get(name);
+    if (!e) {
+      e = { spec, state: 'UNAVAILABLE', reason: '', loaded: undefined, pending: undefined };
+      this.entries.set(name, e);
+    }
+    const entry = e;
+    entry.spec = spec;
+    const version = Math.max(...spec.versions);
+    const task = (async () => {
+      const old = entry.loaded;
+      if (!old) {
+        entry.state = 'LOADING';
+        entry.reason = `loading version ${version}`;
+      }
+      const t0 = performance.now();
+      try {
+        const v = await spec.readVersion(version);
+        const model = await LoadedModel.load(spec, v, this.options);
+        entry.loaded = model;
+        entry.state = 'READY';
+        entry.reason = '';
+        this.log(`loaded ${name} version ${version} (${v.variants.map((x) => x.name).join(', ')}${model.batchDim ? `; batching on '${model.batchDim}'` : ''}) in ${Math.round(performance.now() - t0)} ms`);
+        if (old) await old.dispose().catch(() => undefined);
+      } catch (err) {
+        if (!old) {
+          entry.state = 'UNAVAILABLE';
+          entry.reason = `failed to load: ${errorMessage(err)}`;
+        }
+        this.log(`cannot load ${name}: ${errorMessage(err)}`);
+        throw httpError(400, ForgeErrorCode.INVALID_MODEL, `cannot load model '${name}': ${errorMessage(err)}`, { model: name }, err);
+      }
+    })();
+    entry.pending = task;
+    try {
+      await task;
+    } finally {
+      if (entry.pending === task) entry.pending = undefined;
+    }
+  }
+
+  /** Stops serving a model: new requests get 503 at once, those in flight finish, then its pools are released. */
+  async unload(name: string): Promise<void> {
+    const e = this.entries.get(name);
+    if (!e) throw notFound(`unknown model '${name}'`, { model: name });
+    if (e.pending) await e.pending.catch(() => undefined);
+    const model = e.loaded;
+    e.loaded = undefined;
+    e.state = 'UNLOADING';
+    e.reason = 'finishing requests in flight';
+    if (model) await model.dispose().catch(() => undefined);
+    e.state = 'UNAVAILABLE';
+    e.reason = 'unloaded';
+  }
+
+  /** Unloads everything (after the HTTP server stopped taking requests). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.entries.keys()].map((n) => this.unload(n)));
+  }
+}

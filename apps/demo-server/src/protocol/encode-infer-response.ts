@@ -1,0 +1,72 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { type TensorLike, fromFloat16 } from '@onnx-forge/runtime';
+import { v2DatatypeOf } from './datatypes.js';
+import type { InferenceResponse, ResponseOutput } from './v2-types.js';
+
+export interface EncodedResponse {
+  /** JSON text, or the JSON header followed by binary tensor data. */
+  readonly body: Buffer | string;
+  /** Length of the JSON header when `body` carries binary data. */
+  readonly headerLength: number | undefined;
+}
+
+/** Values of a tensor as JSON numbers, booleans or strings, row-major. */
+function jsonValues(t: TensorLike): (number | string | boolean)[] {
+  const d = t.data;
+  if (t.type === 'float16') return Array.from(fromFloat16(d as Uint16Array));
+  if (t.type === 'bool') return Array.from(d as Uint8Array, (v) => v !== 0);
+  if (t.type === 'string') return [...(d as readonly string[])];
+  // int64/uint64 beyond ±2^53 lose precision as JSON numbers; clients that need every bit ask for binary.
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Array.from(d, (v) => Number(v));
+  return Array.from(d as ArrayLike<number>);
+}
+
+/** Bytes of a tensor in the binary tensor extension: little-endian, BYTES as length-prefixed UTF-8. */
+function binaryValues(t: TensorLike): Buffer {
+  if (t.type === 'string') {
+    const parts: Buffer[] = [];
+    for (const s of t.data as readonly string[]) {
+      const b = Buffer.from(s, 'utf8');
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(b.length);
+      parts.push(len, b);
+    }
+    return Buffer.concat(parts);
+  }
+  const d = t.data as ArrayBufferView;
+  return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/**
+ * The inference response for `outputs` (in the order asked): JSON data, or for outputs asked as
+ * binary, a `binary_data_size` parameter and their bytes after the JSON header, in the same order.
+ */
+export function encodeInferResponse(
+  model: { name: string; version: string },
+  id: string | undefined,
+  results: Readonly<Record<string, TensorLike>>,
+  outputs: readonly { readonly name: string; readonly binary: boolean }[],
+): EncodedResponse {
+  const items: ResponseOutput[] = [];
+  const chunks: Buffer[] = [];
+  for (const o of outputs) {
+    const t = results[o.name];
+    if (!t) throw new ForgeError(ForgeErrorCode.RUNTIME, `the model returned no output '${o.name}'`, { details: { output: o.name } });
+    const datatype = v2DatatypeOf(t.type);
+    if (!datatype) throw new ForgeError(ForgeErrorCode.UNSUPPORTED_TYPE, `output '${o.name}' has type ${t.type}, which the inference protocol cannot carry`, { details: { output: o.name } });
+    const item: ResponseOutput = { name: o.name, shape: [...t.dims], datatype };
+    if (o.binary) {
+      const bytes = binaryValues(t);
+      item.parameters = { binary_data_size: bytes.length };
+      chunks.push(bytes);
+    } else {
+      item.data = jsonValues(t);
+    }
+    items.push(item);
+  }
+  const response: InferenceResponse = { model_name: model.name, model_version: model.version, ...(id === undefined ? {} : { id }), outputs: items };
+  const json = JSON.stringify(response);
+  if (chunks.length === 0) return { body: json, headerLength: undefined };
+  const header = Buffer.from(json, 'utf8');
+  return { body: Buffer.concat([header, ...chunks]), headerLength: header.length };
+}

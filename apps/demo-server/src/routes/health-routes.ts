@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import { unavailable } from '../http-error.js';
+import { EXTENSIONS, SERVER_NAME, SERVER_VERSION, type ServerContext } from './server-context.js';
+import type { ServerMetadataResponse } from '../protocol/v2-types.js';
+
+/** Health (live, ready) and server metadata. */
+export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  // Live as long as the process answers: Kubernetes restarts a pod whose liveness fails.
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async () => {
+    if (!ctx.accepting) throw unavailable('the server is shutting down');
+    if (!ctx.models.ready) {
+      const waiting = ctx.models.index().filter((e) => e.state !== 'READY' && e.reason !== 'unloaded');
+      throw unavailable(`not ready: ${waiting.map((e) => `${e.name} ${e.state.toLowerCase()}${e.reason ? ` (${e.reason})` : ''}`).join(', ') || 'no model is loaded'}`);
+    }
+    return { ready: true };
+  });
+  const metadata = async (): Promise<ServerMetadataResponse> => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS });
+  app.get('/v2', metadata);
+  app.get('/v2/', metadata);
+}

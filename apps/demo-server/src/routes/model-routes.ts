@@ -1,0 +1,56 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { statusOf } from '../http-error.js';
+import { HEADER_LENGTH, decodeInferRequest, parseJson, splitBody } from '../protocol/decode-infer-request.js';
+import { encodeInferResponse } from '../protocol/encode-infer-response.js';
+import type { ServerContext } from './server-context.js';
+
+interface ModelParams {
+  model: string;
+  version?: string;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Model metadata, model ready, inference and statistics, each with and without a version. */
+export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const both = (suffix: string) => [`/v2/models/:model${suffix}`, `/v2/models/:model/versions/:version${suffix}`];
+
+  for (const url of both('')) {
+    app.get<{ Params: ModelParams }>(url, async (req) => ctx.models.get(req.params.model, req.params.version).metadata());
+  }
+
+  for (const url of both('/ready')) {
+    app.get<{ Params: ModelParams }>(url, async (req) => {
+      const m = ctx.models.get(req.params.model, req.params.version);
+      return { name: m.name, version: String(m.version.version), ready: true };
+    });
+  }
+
+  const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const t0 = performance.now();
+    const name = req.params.model;
+    try {
+      const model = ctx.models.get(name, req.params.version);
+      const { json, binary } = splitBody(Buffer.isBuffer(req.body) ? req.body : EMPTY, req.headers[HEADER_LENGTH]);
+      const decoded = decodeInferRequest(parseJson(json), binary, model.inputs, model.outputNames, { maxElements: ctx.options.maxElements });
+      const results = await model.predict(decoded.feeds);
+      const encoded = encodeInferResponse({ name: model.name, version: String(model.version.version) }, decoded.id, results, decoded.outputs);
+      ctx.metrics.inference(name, 200, (performance.now() - t0) / 1000);
+      if (encoded.headerLength !== undefined) {
+        reply.header('Inference-Header-Content-Length', String(encoded.headerLength)).type('application/octet-stream');
+      } else {
+        reply.type('application/json; charset=utf-8');
+      }
+      return reply.send(encoded.body);
+    } catch (e) {
+      ctx.metrics.inference(name, statusOf(e), undefined);
+      throw e;
+    }
+  };
+  for (const url of both('/infer')) app.post<{ Params: ModelParams }>(url, infer);
+
+  app.get('/v2/models/stats', async () => ({ model_stats: ctx.models.loaded().map((m) => m.statistics()) }));
+  for (const url of both('/stats')) {
+    app.get<{ Params: ModelParams }>(url, async (req) => ({ model_stats: [ctx.models.get(req.params.model, req.params.version).statistics()] }));
+  }
+}

@@ -1,0 +1,74 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import type { Policy } from '@onnx-forge/hybrid';
+import type { BatchingOptions } from './models/loaded-model.js';
+
+export interface ServerOptions {
+  /** A model file or a model repository folder. */
+  readonly models: string;
+  /** Worker threads per variant (default: 2, or 1 on a single core). */
+  readonly workers?: number;
+  /** Dynamic batching (default on: 32 rows, 2 ms, preferred 8/16/32), or false. */
+  readonly batching?: Partial<BatchingOptions> | false;
+  /** Requests of one model running at once (default 64). */
+  readonly maxConcurrent?: number;
+  /** Requests of one model waiting beyond those (default 512); more are refused with 503. */
+  readonly maxQueue?: number;
+  /** Largest request body in bytes (default 32 MiB); larger ones are refused with 413. */
+  readonly bodyLimit?: number;
+  /** Most tensor elements in one request (default 4,194,304); more is refused with 413. */
+  readonly maxElements?: number;
+  readonly policy?: Policy;
+  readonly timeoutMs?: number;
+  /** Serve the browser page at / (default true). */
+  readonly page?: boolean;
+  /** Progress lines (model loads, shutdown). */
+  readonly log?: (line: string) => void;
+}
+
+export interface ResolvedServerOptions {
+  readonly models: string;
+  readonly workers: number;
+  readonly batching: BatchingOptions | false;
+  readonly maxConcurrent: number;
+  readonly maxQueue: number;
+  readonly bodyLimit: number;
+  readonly maxElements: number;
+  readonly policy: Policy;
+  readonly timeoutMs: number | undefined;
+  readonly page: boolean;
+  readonly log: (line: string) => void;
+}
+
+function positiveInt(name: string, v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${name} must be a positive integer, got ${JSON.stringify(v)}`, { details: { option: name } });
+  }
+  return v;
+}
+
+export function resolveServerOptions(o: ServerOptions, cores: number): ResolvedServerOptions {
+  if (typeof o.models !== 'string' || o.models === '') throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'models: give a .onnx file or a model repository folder', { details: { option: 'models' } });
+  let batching: BatchingOptions | false = false;
+  if (o.batching !== false) {
+    const b = o.batching ?? {};
+    const maxBatch = positiveInt('batching.maxBatch', b.maxBatch, 32);
+    const maxDelayMs = b.maxDelayMs ?? 2;
+    if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'batching.maxDelayMs must be a number ≥ 0', { details: { option: 'batching.maxDelayMs' } });
+    batching = { maxBatch, maxDelayMs, preferredBatchSizes: b.preferredBatchSizes ?? [8, 16, 32].filter((n) => n <= maxBatch) };
+  }
+  const maxConcurrent = positiveInt('maxConcurrent', o.maxConcurrent, 64);
+  return {
+    models: o.models,
+    workers: positiveInt('workers', o.workers, Math.min(2, Math.max(1, cores))),
+    batching,
+    maxConcurrent,
+    maxQueue: o.maxQueue === 0 ? 0 : positiveInt('maxQueue', o.maxQueue, 512),
+    bodyLimit: positiveInt('bodyLimit', o.bodyLimit, 32 * 1024 * 1024),
+    maxElements: positiveInt('maxElements', o.maxElements, 4 * 1024 * 1024),
+    policy: o.policy ?? 'auto',
+    timeoutMs: o.timeoutMs,
+    page: o.page ?? true,
+    log: o.log ?? (() => undefined),
+  };
+}

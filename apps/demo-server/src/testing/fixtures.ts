@@ -1,0 +1,55 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type DTypeName, type Model, ModelBuilder, cnn, writeModel } from '@onnx-forge/core';
+import { createServer, type DemoServer } from '../create-server.js';
+import type { ServerOptions } from '../server-options.js';
+
+/** Every datatype the protocol and onnxruntime share, with the model's element type. */
+export const TYPED_INPUTS: readonly { name: string; type: DTypeName; datatype: string }[] = [
+  { name: 'f32', type: 'float32', datatype: 'FP32' },
+  { name: 'f64', type: 'float64', datatype: 'FP64' },
+  { name: 'f16', type: 'float16', datatype: 'FP16' },
+  { name: 'i8', type: 'int8', datatype: 'INT8' },
+  { name: 'u8', type: 'uint8', datatype: 'UINT8' },
+  { name: 'i16', type: 'int16', datatype: 'INT16' },
+  { name: 'u16', type: 'uint16', datatype: 'UINT16' },
+  { name: 'i32', type: 'int32', datatype: 'INT32' },
+  { name: 'u32', type: 'uint32', datatype: 'UINT32' },
+  { name: 'i64', type: 'int64', datatype: 'INT64' },
+  { name: 'u64', type: 'uint64', datatype: 'UINT64' },
+  { name: 'b', type: 'bool', datatype: 'BOOL' },
+  { name: 's', type: 'string', datatype: 'BYTES' },
+];
+
+/** Identity for each datatype: input `<t>` [batch, 2] → output `<t>_out`, so what goes in must come back. */
+export function typesModel() {
+  const b = new ModelBuilder({ opset: 17, graphName: 'types' });
+  for (const t of TYPED_INPUTS) {
+    const x = b.input(t.name, t.type, ['batch', 2]);
+    b.output(b.op('Identity', [x], {}, { outputs: [`${t.name}_out`] }), t.type, ['batch', 2]);
+  }
+  return b.build();
+}
+
+/** A small seeded CNN: image [batch, 3, 16, 16] → logits [batch, 10]. */
+export function smallCnn(seed = 5) {
+  return cnn({ channels: [4, 8], imageSize: 16, classes: 10, seed });
+}
+
+export async function tempDir(prefix: string): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), `forge-server-${prefix}-`));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Writes models into `dir` as bare files (`<name>.onnx`). */
+export async function writeModels(dir: string, models: Record<string, Model>): Promise<void> {
+  for (const [name, m] of Object.entries(models)) await writeModel(m, path.join(dir, `${name}.onnx`));
+}
+
+/** A server on a free loopback port, with one worker per variant (tests share two cores). */
+export async function startServer(options: ServerOptions): Promise<{ server: DemoServer; url: string }> {
+  const server = await createServer({ workers: 1, page: false, ...options });
+  const url = await server.listen(0, '127.0.0.1');
+  return { server, url };
+}
