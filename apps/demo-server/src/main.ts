@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The demo server's process: `node --conditions=@onnx-forge/source --import tsx apps/demo-server/src/main.ts <model> [flags]`
+// (what `onnx-forge serve` runs). Exits when stopped by SIGTERM/SIGINT, or at once on a bad command line.
+import { errorMessage } from '@onnx-forge/core';
+import { runServer } from './run-server.js';
+
+const io = { env: process.env, out: (l: string) => process.stdout.write(`${l}\n`), err: (l: string) => process.stderr.write(`${l}\n`) };
+try {
+  const running = await runServer(process.argv.slice(2), io);
+  // Worker threads are unref'd by the pool; exiting here ends any that are still finishing compiles.
+  process.exit(await running.stopped);
+} catch (e) {
+  io.err(`demo-server: ${errorMessage(e)}`);
+  process.exit(2);
+}

@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util';
+import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
+import { createServer, type DemoServer } from './create-server.js';
+import type { ServerOptions } from './server-options.js';
+
+export const USAGE = `usage: demo-server <model.onnx | repository folder> [--port N] [--host H] [--workers N]
+          [--no-batching] [--max-batch N] [--max-delay-ms MS] [--max-concurrent N] [--max-queue N]
+          [--body-limit BYTES] [--max-elements N] [--timeout-ms MS] [--no-page] [--grace-ms MS]
+
+Serves every model of the repository over the Open Inference Protocol (KServe V2) REST API, the
+browser page at /, and Prometheus metrics at /metrics. The port is --port, else $PORT, else 8080.
+SIGTERM or SIGINT stops it gracefully: requests in flight finish, then the workers are released.`;
+
+export interface RunIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export interface Running {
+  readonly server: DemoServer;
+  readonly url: string;
+  /** Resolves with the exit code once the server has stopped (after a signal or `stop`). */
+  readonly stopped: Promise<number>;
+  stop(): Promise<number>;
+}
+
+function int(name: string, text: string | undefined, min = 1): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--${name} takes an integer ≥ ${min}, got "${text}"`, { details: { option: name } });
+  return n;
+}
+
+/** The command line as server options and where to listen. */
+export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { options: ServerOptions; port: number; host: string; graceMs: number } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        port: { type: 'string' }, host: { type: 'string' }, workers: { type: 'string' },
+        'no-batching': { type: 'boolean' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' },
+        'max-concurrent': { type: 'string' }, 'max-queue': { type: 'string' }, 'body-limit': { type: 'string' },
+        'max-elements': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'no-page': { type: 'boolean' }, 'grace-ms': { type: 'string' },
+      },
+    });
+  } catch (e) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${errorMessage(e)}\n${USAGE}`, { cause: e });
+  }
+  const v = parsed.values;
+  const models = parsed.positionals[0];
+  if (models === undefined || parsed.positionals.length > 1) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `give one model file or repository folder\n${USAGE}`);
+  const port = int('port', v.port ?? env.PORT, 0) ?? 8080;
+  if (port > 65535) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--port must be at most 65535, got ${port}`, { details: { option: 'port' } });
+  const maxDelay = v['max-delay-ms'] === undefined ? undefined : Number(v['max-delay-ms']);
+  if (maxDelay !== undefined && !(maxDelay >= 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--max-delay-ms takes a number ≥ 0, got "${v['max-delay-ms']}"`);
+  const maxBatch = int('max-batch', v['max-batch']);
+  const options: ServerOptions = {
+    models,
+    ...(v.workers === undefined ? {} : { workers: int('workers', v.workers) }),
+    batching: v['no-batching'] ? false : { ...(maxBatch === undefined ? {} : { maxBatch }), ...(maxDelay === undefined ? {} : { maxDelayMs: maxDelay }) },
+    ...(v['max-concurrent'] === undefined ? {} : { maxConcurrent: int('max-concurrent', v['max-concurrent']) }),
+    ...(v['max-queue'] === undefined ? {} : { maxQueue: int('max-queue', v['max-queue'], 0) }),
+    ...(v['body-limit'] === undefined ? {} : { bodyLimit: int('body-limit', v['body-limit']) }),
+    ...(v['max-elements'] === undefined ? {} : { maxElements: int('max-elements', v['max-elements']) }),
+    ...(v['timeout-ms'] === undefined ? {} : { timeoutMs: int('timeout-ms', v['timeout-ms']) }),
+    page: !v['no-page'],
+  };
+  return { options, port, host: v.host ?? '0.0.0.0', graceMs: int('grace-ms', v['grace-ms']) ?? 30_000 };
+}
+
+/**
+ * Starts the server from a command line, prints its URL, and stops it gracefully on SIGTERM or
+ * SIGINT: exit code 0 when every request in flight finished within the grace period, 1 otherwise.
+ */
+export async function runServer(argv: readonly string[], io: RunIo, signals = true): Promise<Running> {
+  const { options, port, host, graceMs } = parseServerArgs(argv, io.env);
+  const t0 = performance.now();
+  const server = await createServer({ ...options, log: (line) => io.err(`demo-server: ${line}`) });
+  const address = await server.listen(port, host);
+  const shown = new URL(address);
+  if (host === '0.0.0.0' || host === '::') shown.hostname = 'localhost';
+  const url = shown.origin;
+  const index = server.models.index();
+  io.out(`onnx-forge demo server: ${index.map((m) => `${m.name} (${m.state.toLowerCase()})`).join(', ')} on ${url} (ready in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  io.out(`  page ${url}/  ·  protocol ${url}/v2  ·  metrics ${url}/metrics`);
+
+  let resolveStopped: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((r) => (resolveStopped = r));
+  let stopping: Promise<number> | undefined;
+  const stop = (): Promise<number> => {
+    stopping ??= (async () => {
+      const timer = setTimeout(() => {
+        io.err(`demo-server: requests still in flight after ${graceMs} ms; exiting anyway`);
+        resolveStopped(1);
+      }, graceMs);
+      timer.unref();
+      try {
+        await server.close();
+        resolveStopped(0);
+      } catch (e) {
+        io.err(`demo-server: error while stopping: ${errorMessage(e)}`);
+        resolveStopped(1);
+      } finally {
+        clearTimeout(timer);
+      }
+      return stopped;
+    })();
+    return stopping;
+  };
+  if (signals) {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(sig, () => {
+        io.err(`demo-server: ${sig}: stopping`);
+        void stop();
+      });
+    }
+  }
+  return { server, url, stopped, stop };
+}

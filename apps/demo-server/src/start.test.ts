@@ -1,0 +1,118 @@
+// `npm start` as a user runs it: the root start script on a fresh cache folder makes the sample and its
+// variants, serves them, and answers /v2/health/ready with 200 within a minute; SIGTERM while requests
+// are in flight lets every one of them finish, then the process exits 0.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { createServer as netServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseServerArgs } from './run-server.js';
+import { tempDir } from './testing/fixtures.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = netServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** POSTs `body` on its own connection; resolves with the status and the body, or the connection error. */
+function post(port: number, pathName: string, body: Buffer, headers: Record<string, string>): { sent: Promise<void>; done: Promise<{ status: number; body: Buffer; at: number } | Error> } {
+  let onSent: () => void = () => undefined;
+  const sent = new Promise<void>((r) => (onSent = r));
+  const done = new Promise<{ status: number; body: Buffer; at: number } | Error>((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: pathName, method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), at: performance.now() }));
+    });
+    req.on('error', (e) => resolve(e));
+    req.on('finish', onSent);
+    req.end(body);
+  });
+  return { sent, done };
+}
+
+describe('npm start', () => {
+  let child: ChildProcess | undefined;
+  let remove: (() => Promise<void>) | undefined;
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await remove?.();
+  });
+
+  it('listens on 8080 unless --port or PORT says otherwise', () => {
+    expect(parseServerArgs(['m.onnx'], {}).port).toBe(8080);
+    expect(parseServerArgs(['m.onnx'], { PORT: '9001' }).port).toBe(9001);
+    expect(parseServerArgs(['m.onnx', '--port', '9002'], { PORT: '9001' }).port).toBe(9002);
+    expect(() => parseServerArgs(['m.onnx', '--port', 'x'], {})).toThrow(/--port takes an integer/);
+    expect(() => parseServerArgs([], {})).toThrow(/give one model file or repository folder/);
+  });
+
+  it('serves the sample on a fresh cache within a minute, then stops gracefully on SIGTERM with requests in flight', async () => {
+    const cache = await tempDir('start');
+    remove = cache.remove;
+    const port = await freePort();
+    const t0 = performance.now();
+    // What `npm start` runs (package.json "start"), without npm in between so the signal reaches node.
+    const proc = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', 'tsx', 'apps/demo-server/scripts/start.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), ONNX_FORGE_CACHE: cache.dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    let stdout = '';
+    let stderr = '';
+    proc.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+
+    let ready = 0;
+    while (performance.now() - t0 < 60_000 && proc.exitCode === null) {
+      ready = await fetch(`http://127.0.0.1:${port}/v2/health/ready`).then((r) => r.status, () => 0);
+      if (ready === 200) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    expect(ready, `${stdout}\n${stderr}`).toBe(200);
+    expect(seconds).toBeLessThan(60);
+    expect(stdout).toContain(`on http://localhost:${port} `);
+    expect(stderr).toMatch(/making the sample model and its variants/);
+
+    const meta = (await (await fetch(`http://127.0.0.1:${port}/v2/models/sample-cnn`)).json()) as { inputs: { shape: number[] }[]; parameters: { variants: string[] } };
+    expect(meta.inputs[0]?.shape).toEqual([-1, 3, 32, 32]);
+    expect([...meta.parameters.variants].sort()).toEqual(['fp16', 'fp32', 'int8-dynamic']);
+
+    // 24 requests of 32 images each, sent in binary; SIGTERM once all are on the wire.
+    const rows = 32;
+    const image = Buffer.from(Float32Array.from({ length: rows * 3 * 32 * 32 }, (_, i) => Math.sin(i)).buffer);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'image', shape: [rows, 3, 32, 32], datatype: 'FP32', parameters: { binary_data_size: image.length } }] }));
+    const body = Buffer.concat([header, image]);
+    const calls = Array.from({ length: 24 }, () => post(port, '/v2/models/sample-cnn/infer', body, { 'inference-header-content-length': String(header.length), 'content-type': 'application/octet-stream' }));
+    await Promise.all(calls.map((c) => c.sent));
+    await new Promise((r) => setTimeout(r, 30));
+    const killedAt = performance.now();
+    proc.kill('SIGTERM');
+    const results = await Promise.all(calls.map((c) => c.done));
+    // Some answers came after the signal: the shutdown waited for them.
+    expect(results.filter((r) => !(r instanceof Error) && r.at > killedAt).length).toBeGreaterThan(0);
+    for (const r of results) {
+      expect(r instanceof Error ? r.message : r.status).toBe(200);
+      const json = JSON.parse((r as { body: Buffer }).body.toString()) as { outputs: { shape: number[]; data: number[] }[] };
+      expect(json.outputs[0]?.shape).toEqual([rows, 10]);
+      expect(json.outputs[0]?.data.every(Number.isFinite)).toBe(true);
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/SIGTERM: stopping/);
+    expect(stderr).toMatch(/stopped/);
+    // Nothing listens any more.
+    expect(await fetch(`http://127.0.0.1:${port}/v2/health/live`).then((r) => r.status, () => 'refused')).toBe('refused');
+  });
+});
