@@ -14,7 +14,7 @@ describe('chooseVariant', () => {
     // 110 and 112 MB are within 2 %: equally small, so accuracy decides.
     ['auto', 'int8-dynamic', /int8-dynamic, int8-static are equally fast within the noise .*faster than fp32, fp16; int8-dynamic is the most accurate/],
     ['speed', 'int8-dynamic', /equally fast within the noise.*; int8-dynamic is the most accurate/],
-    ['size', 'int8-dynamic', /int8-dynamic, int8-static are the smallest; int8-dynamic is the most accurate/],
+    ['size', 'int8-dynamic', /int8-dynamic, int8-static are the smallest; int8-dynamic, int8-static are equally fast within the noise \(intervals overlap\); int8-dynamic is the most accurate$/],
     ['accuracy', 'fp32', /fp32 is the most accurate/],
   ] as const)('prefer %s picks %s and says why', (prefer, best, why) => {
     const c = chooseVariant(transformer, prefer, 0.99);
@@ -27,7 +27,7 @@ describe('chooseVariant', () => {
     const c = chooseVariant([v('fp32', 100, 10, 1, 1), v('fp16', 50, 10, 1, 0.9999), v('int8-dynamic', 25, 4, 0.5, 0.93)], 'auto', 0.99);
     expect(c.best).toBe('fp16');
     expect(c.rejected).toEqual([{ name: 'int8-dynamic', reason: 'cosine 0.9300 on output "y" is below the tolerance 0.99' }]);
-    expect(c.reason).toMatch(/: fp16 is the smallest \(fp32 larger by more than 2 %\)$/);
+    expect(c.reason).toMatch(/: fp32, fp16 are equally fast within the noise \(intervals overlap\); fp16 is the smallest \(fp32 larger by more than 2 %\)$/);
   });
 
   it('auto takes the smaller of two equally fast variants; speed takes the more accurate', () => {

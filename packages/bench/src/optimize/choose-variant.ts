@@ -88,6 +88,8 @@ export function chooseVariant(candidates: readonly Candidate[], prefer: Prefer, 
     if (pool.length === 1) break;
     const next = step(pool);
     if (next.length < pool.length) narrowed.push(describe(step, next, pool));
+    // Worth saying: latency was looked at and could not separate them.
+    else if (step === speedTier) narrowed.push(`${pool.map((c) => c.name).join(', ')} are equally fast within the noise (intervals overlap)`);
     pool = next;
   }
   // Still tied on every criterion: the list's order (fp32, fp16, int8-dynamic, int8-static) decides.

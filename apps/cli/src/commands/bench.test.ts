@@ -1,0 +1,73 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BenchModelsResult } from '@onnx-forge/bench';
+import { mlp, writeModel } from '@onnx-forge/core';
+import { quantizeDynamic } from '@onnx-forge/graph-ops';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { tempDir } from '../testing/fixtures.js';
+
+/** `onnx-forge bench` from sources in a child process, on builder MLPs (onnxruntime-node, CPU). */
+describe('onnx-forge bench', () => {
+  const tmp = tempDir();
+  const file = (name: string) => path.join(tmp.dir, name);
+  beforeAll(async () => {
+    await writeModel(mlp({ sizes: [64, 256, 10] }), file('mlp.onnx'));
+    const q = mlp({ sizes: [64, 256, 10] });
+    await quantizeDynamic(q);
+    await writeModel(q, file('mlp.int8.onnx'));
+    writeFileSync(file('broken.onnx'), 'not a model');
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('measures models side by side and prints percentiles, margins and the comparison as JSON', async () => {
+    const r = await runCliProcess(['bench', file('mlp.onnx'), file('mlp.int8.onnx'), '--runs', '20', '--warmup', '2', '--dims', 'batch=4', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = jsonOf<BenchModelsResult>(r);
+    expect(j.models.map((m) => [m.name, m.status, m.provider])).toEqual([['mlp', 'ok', 'cpu'], ['mlp.int8', 'ok', 'cpu']]);
+    for (const m of j.models) {
+      expect(m.latency?.n).toBe(20);
+      expect(m.latency?.p999).toBeGreaterThanOrEqual(m.latency?.p50 as number);
+      expect(m.latency?.meanMarginOfError95).toBeGreaterThan(0);
+      expect(m.createMs).toBeGreaterThan(0);
+      expect(m.firstRunMs).toBeGreaterThan(0);
+      expect(m.inputs?.shapes.x?.dims).toEqual([4, 64]);
+    }
+    expect(j.baseline).toBe('mlp');
+    expect(j.comparisons[0]?.candidate).toBe('mlp.int8');
+    expect(j.settings).toMatchObject({ runs: 20, warmup: 2, scenario: 'single' });
+  });
+
+  it('names no winner for the same model measured twice, and says so in the text report', async () => {
+    const r = await runCliProcess(['bench', file('mlp.onnx'), file('mlp.onnx'), '--runs', '40', '--dims', 'batch=8']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^model\s+size\s+provider\s+create ms/m);
+    expect(r.stdout).toMatch(/^mlp#2\s/m);
+    expect(r.stdout).toMatch(/against mlp:\n {2}mlp#2: no winner: the 95 % intervals of the medians overlap/);
+    // Not a terminal: progress comes as plain lines on stderr.
+    expect(r.stderr).toMatch(/runs: done/);
+  });
+
+  it('reports a model that cannot be read with its code, measures the rest and exits 1', async () => {
+    const r = await runCliProcess(['bench', file('broken.onnx'), file('mlp.onnx'), '--runs', '5']);
+    expect(r.code).toBe(1);
+    assertNoStack(r);
+    expect(r.stdout).toMatch(/^broken\s.*failed at read: FORGE_INVALID_MODEL/m);
+    expect(r.stdout).toMatch(/^mlp\s+\d/m);
+  });
+
+  it('sweeps concurrency and runs the Offline scenario on worker pools', async () => {
+    const r = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '5', '--concurrency', '1,2', '--scenario', 'offline', '--queries', '50', '--workers', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = jsonOf<BenchModelsResult>(r).models[0];
+    expect(m?.sweep?.map((l) => l.concurrency)).toEqual([1, 2]);
+    expect(m?.offline).toMatchObject({ queries: 50, concurrency: 2 });
+  }, 120_000);
+
+  it('refuses bad flags with exit 2', async () => {
+    expect((await runCliProcess(['bench', file('mlp.onnx'), '--dims', 'sequence=4'])).code).toBe(2);
+    expect((await runCliProcess(['bench', file('mlp.onnx'), '--concurrency', '0'])).code).toBe(2);
+    expect((await runCliProcess(['bench', file('mlp.onnx'), '--p99-ms', '5'])).code).toBe(2);
+    expect((await runCliProcess(['bench', file('mlp.onnx'), '--runs', '1'])).code).toBe(2);
+  });
+});

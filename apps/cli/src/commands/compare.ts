@@ -1,0 +1,84 @@
+import path from 'node:path';
+import type { CompareAccuracyResult } from '@onnx-forge/bench';
+import { cosineTolerance } from '../accuracy/accuracy-flags.js';
+import { defineCommand } from '../framework/command.js';
+import { ExitCode } from '../framework/exit-code.js';
+import { table } from '../framework/format.js';
+import { UsageError } from '../framework/usage-error.js';
+import { quietOnnxruntime } from '../runner/create-runner.js';
+import { DIMS_FLAG } from '../samples/cli-samples.js';
+import { parseDims } from '../samples/parse-dims.js';
+import { PROVIDER_FLAG, intFlag, providerOptions } from './bench.js';
+
+const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
+const sci = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : String(v));
+
+/** The text report of a comparison; `tolerance` marks candidates below it. */
+export function compareLines(r: CompareAccuracyResult, tolerance: number | undefined): string[] {
+  const out = [`reference ${r.reference.name}${r.inputs ? `; ${r.inputs.samples} ${r.inputs.source} sample(s) (${r.inputs.from})` : ''}`];
+  if (r.error) return [...out, `nothing compared: ${r.error.code} at ${r.error.stage}: ${r.error.message}`];
+  const rows: string[][] = [['candidate', 'output', 'cosine', 'max abs err', 'max rel err', 'top-1', '']];
+  for (const c of r.candidates) {
+    if (!c.accuracy) {
+      rows.push([c.name, '', '', '', '', '', `failed at ${c.error?.stage}: ${c.error?.code}`]);
+      continue;
+    }
+    for (const o of c.accuracy.outputs) {
+      const below = tolerance !== undefined && !(o.cosine >= tolerance) ? `below ${tolerance}` : '';
+      rows.push([c.name, o.output, num(o.cosine, 6), sci(o.maxAbs), sci(o.maxRel), o.top1 === undefined ? '' : `${(o.top1 * 100).toFixed(1)} %`, [below, o.problem ?? ''].filter(Boolean).join('; ')]);
+    }
+  }
+  out.push('', ...table(rows, { alignRight: [2, 3, 4, 5] }));
+  for (const c of r.candidates.filter((x) => x.error)) out.push('', `${c.name}: ${c.error?.code} at ${c.error?.stage}: ${c.error?.message}`);
+  return out;
+}
+
+export const compareCommand = defineCommand({
+  name: 'compare',
+  summary: 'Compare candidate models with a reference on the same inputs: per output max absolute and relative error, cosine, top-1.',
+  description:
+    'Runs the reference and every candidate (onnxruntime-node, CPU, unless --provider) on the same inputs: 8 seeded ' +
+    'samples shaped from the reference\'s inputs (--dims for symbolic dimensions), or the samples in --inputs DIR ' +
+    '(ONNX .pb test data, .npy or JSON). For each output: the smallest cosine similarity over the samples, the ' +
+    'largest absolute error, the largest error relative to the output\'s scale (max |error| / max |reference|), ' +
+    'values that became NaN or infinite and, for classifier-shaped outputs ([classes] or [rows, classes]), the ' +
+    'share of rows whose top-1 class agrees. A candidate taking float16 inputs gets the samples converted.',
+  args: [
+    { name: 'reference', description: 'the model whose outputs are right (e.g. the FP32 original)' },
+    { name: 'candidate', description: 'models to compare with it', variadic: true },
+  ],
+  flags: [
+    { name: 'inputs', kind: 'string', valueName: 'DIR', description: 'samples to compare on instead of seeded inputs' },
+    DIMS_FLAG,
+    { name: 'samples', kind: 'string', valueName: 'N', description: 'seeded samples', defaultText: '8' },
+    { name: 'seed', kind: 'string', valueName: 'N', description: 'seed of the first seeded sample', defaultText: '1' },
+    { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'exit 1 when an output of a candidate falls below this cosine' },
+    PROVIDER_FLAG,
+  ],
+  examples: [
+    'onnx-forge compare model.onnx model.fp16.onnx model.int8.onnx',
+    'onnx-forge compare model.onnx model.int8.onnx --inputs samples/ --tolerance 0.99 --json',
+  ],
+  exitNotes: ['compare exits 1 when a candidate could not be compared, when the inputs do not fit the reference (FORGE_BAD_SAMPLES), or when an output falls below --tolerance.'],
+  async run(ctx) {
+    const [reference, ...candidates] = ctx.args.positionals.map((f) => path.resolve(ctx.io.cwd, f));
+    if (reference === undefined || candidates.length === 0) throw new UsageError('compare takes a reference model and at least one candidate', ctx.command);
+    const tolerance = cosineTolerance(ctx);
+    const dims = parseDims(ctx.command, ctx.args.list('dims'));
+    const inputs = ctx.args.string('inputs');
+    const samples = intFlag(ctx, 'samples', 8) as number;
+    const seed = intFlag(ctx, 'seed', 1, 0) as number;
+    const [{ compareAccuracy }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
+    ctx.progress.start(`comparing ${candidates.length} candidate(s) with ${path.basename(reference)}`);
+    const result = await compareAccuracy(reference, candidates, {
+      ...providerOptions(ctx), seed, count: samples, ...(Object.keys(dims).length ? { dims } : {}), ...(inputs ? { inputs: path.resolve(ctx.io.cwd, inputs) } : {}),
+    });
+    ctx.progress.end();
+    if (result.error?.code === 'FORGE_INVALID_OPTIONS') throw new UsageError(result.error.message, ctx.command, { flag: 'dims' });
+    const below = tolerance === undefined ? [] : result.candidates.filter((c) => c.accuracy && !(c.accuracy.minCosine >= tolerance)).map((c) => c.name);
+    if (ctx.json) ctx.printJson({ ...result, ...(tolerance === undefined ? {} : { tolerance, belowTolerance: below }) });
+    else ctx.print(...compareLines(result, tolerance));
+    const failed = Boolean(result.error) || result.candidates.some((c) => c.status !== 'ok') || below.length > 0;
+    return failed ? ExitCode.FAILURE : ExitCode.OK;
+  },
+});

@@ -1,0 +1,76 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { mlp, writeModel } from '@onnx-forge/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { tempDir } from '../testing/fixtures.js';
+
+interface OptimizeJson {
+  best: string | null;
+  reason: string;
+  variants: { name: string; status: string; reason?: string; bytes?: number; latency?: { p50: number; meanMarginOfError95: number }; accuracy?: { minCosine: number }; samplesMs?: number[]; error?: { stage: string; code: string } }[];
+  repository: { path: string; version: number } | null;
+  reports: { json: string; markdown: string; html: string } | null;
+  errors: { stage: string; code: string }[];
+}
+
+/** `onnx-forge optimize` from sources in a child process, on a builder MLP (onnxruntime-node, CPU). */
+describe('onnx-forge optimize', () => {
+  const tmp = tempDir();
+  const file = (name: string) => path.join(tmp.dir, name);
+  beforeAll(async () => {
+    await writeModel(mlp({ sizes: [128, 512, 512, 10] }), file('mlp.onnx'));
+    writeFileSync(file('garbage.onnx'), 'not a model');
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('--json prints the result with best naming the chosen variant and the reason; exit 0', async () => {
+    const r = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('out'), '--runs', '10', '--dims', 'batch=8', '--batch-sizes', '1,8', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = jsonOf<OptimizeJson>(r);
+    expect(Object.keys(j).slice(0, 2)).toEqual(['best', 'reason']);
+    expect(['fp32', 'fp16', 'int8-dynamic']).toContain(j.best);
+    expect(j.reason).toMatch(new RegExp(`^${j.best} \\(prefer auto, tolerance cosine 0\\.99\\)`));
+    expect(j.variants.map((v) => [v.name, v.status])).toEqual([['fp32', 'ok'], ['fp16', 'ok'], ['int8-dynamic', 'ok'], ['int8-static', 'skipped']]);
+    for (const v of j.variants.slice(0, 3)) {
+      expect(v.latency?.meanMarginOfError95).toBeGreaterThan(0);
+      expect(v.samplesMs).toBeUndefined();
+    }
+    expect(existsSync(path.join(j.repository?.path as string, 'manifest.json'))).toBe(true);
+    expect(readFileSync(j.reports?.html as string, 'utf8')).toContain('data-chart="batch"');
+  });
+
+  it('prints the choice, a table and where it wrote, with progress lines on stderr', async () => {
+    const r = await runCliProcess(['optimize', file('mlp.onnx'), '-o', file('out2'), '--runs', '5', '--variants', 'fp32,int8-dynamic', '--tolerance', '0.9999999']);
+    expect(r.code, r.stderr).toBe(0);
+    // INT8 cannot keep cosine 0.9999999: it is rejected and the reason printed.
+    expect(r.stdout).toMatch(/^best: fp32$/m);
+    expect(r.stdout).toMatch(/^int8-dynamic\s+rejected\s.*cosine 0\.\d{4} on output "y" is below the tolerance 0\.9999999/m);
+    expect(r.stdout).toMatch(/^repository: .*out2\/repository\/mlp\/1 \(model mlp, version 1\)$/m);
+    expect(r.stderr).toMatch(/benchmark: done/);
+  });
+
+  it('exits 3 with the code in the report when the model is not ONNX', async () => {
+    const r = await runCliProcess(['optimize', file('garbage.onnx'), '--out', file('out3')]);
+    expect(r.code).toBe(3);
+    assertNoStack(r);
+    expect(r.stdout).toMatch(/^no variant chosen$/m);
+    expect(r.stdout).toMatch(/fp32: FORGE_INVALID_MODEL at read/);
+    expect(readFileSync(file('out3/report.md'), 'utf8')).toContain('FORGE_INVALID_MODEL');
+  });
+
+  it('exits 1 when no variant could be chosen', async () => {
+    const r = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('out4'), '--target', 'cuda', '--variants', 'fp32', '--json']);
+    expect(r.code).toBe(1);
+    const j = jsonOf<OptimizeJson>(r);
+    expect(j.best).toBeNull();
+    expect(j.variants[0]?.error?.stage).toBe('load');
+  });
+
+  it('refuses bad flags with exit 2', async () => {
+    expect((await runCliProcess(['optimize', file('mlp.onnx')])).code).toBe(2);
+    expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--variants', 'int4'])).code).toBe(2);
+    expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--prefer', 'fast'])).code).toBe(2);
+    expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--batch-sizes', '0'])).code).toBe(2);
+  });
+});

@@ -1,0 +1,146 @@
+import path from 'node:path';
+import type { OptimizeProgress, OptimizeResult, Prefer, Target, VariantName } from '@onnx-forge/bench';
+import { INT8_ISAS, type Int8Isa } from '@onnx-forge/graph-ops';
+import { cosineTolerance } from '../accuracy/accuracy-flags.js';
+import { defineCommand } from '../framework/command.js';
+import { ExitCode } from '../framework/exit-code.js';
+import { formatBytes } from '@onnx-forge/bench';
+import { table } from '../framework/format.js';
+import { UsageError } from '../framework/usage-error.js';
+import { quietOnnxruntime } from '../runner/create-runner.js';
+import { DIMS_FLAG } from '../samples/cli-samples.js';
+import { parseDims } from '../samples/parse-dims.js';
+import { PROVIDER_FLAG, intFlag, intList, progressOf, providerOptions } from './bench.js';
+
+const VARIANTS: readonly VariantName[] = ['fp32', 'fp16', 'int8-dynamic', 'int8-static'];
+const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(2));
+
+/** The text report: the choice and why, one row per variant, where everything was written. */
+export function optimizeLines(r: OptimizeResult): string[] {
+  const rows = r.variants.map((v) => {
+    const l = v.latency;
+    const status = v.name === r.best ? 'CHOSEN' : v.status;
+    return [
+      v.name, status, v.bytes === undefined ? '' : `${formatBytes(v.bytes)}${v.sizeRatio === undefined ? '' : ` (${v.sizeRatio.toFixed(2)}x)`}`,
+      l ? `${ms(l.p50)} [${ms(l.p50Ci95[0])}, ${ms(l.p50Ci95[1])}]` : '', l ? `${ms(l.mean)} ± ${ms(l.meanMarginOfError95)}` : '', ms(l?.p99),
+      v.accuracy ? (Number.isFinite(v.accuracy.minCosine) ? v.accuracy.minCosine.toFixed(6) : String(v.accuracy.minCosine)) : '',
+      v.status === 'ok' ? '' : (v.reason ?? ''),
+    ];
+  });
+  const out = [
+    r.best ? `best: ${r.best}` : 'no variant chosen',
+    `  ${r.reason}`,
+    '',
+    ...table([['variant', 'status', 'size', 'p50 ms [95 % CI]', 'mean ms ± margin', 'p99 ms', 'min cosine', ''], ...rows], { alignRight: [5, 6] }),
+  ];
+  const vs = r.comparisons.map((c) => `  ${c.candidate}: ${c.verdict}`);
+  if (vs.length) out.push('', 'against fp32:', ...vs);
+  if (r.batch) {
+    out.push('', `batch sizes: ${r.batch.note}`);
+    for (const [name, pts] of Object.entries(r.batch.points)) {
+      if (pts.length) out.push(`  ${name}: ${pts.map((p) => `${p.batch} → ${p.perSampleMs.toFixed(3)} ms/sample`).join(', ')}${r.batch.best[name] ? ` (lowest at ${r.batch.best[name]})` : ''}`);
+    }
+  }
+  if (r.errors.length) out.push('', 'errors:', ...r.errors.map((e) => `  ${e.variant ? `${e.variant}: ` : ''}${e.code} at ${e.stage}: ${e.message}`));
+  out.push('');
+  if (r.repository) out.push(`repository: ${r.repository.path} (model ${r.repository.model}, version ${r.repository.version})`);
+  if (r.reports) out.push(`reports: ${r.reports.html}, ${r.reports.markdown}, ${r.reports.json}`);
+  return out;
+}
+
+/** The result for --json: the choice first; the raw timings stay in report.json. */
+export function optimizeJson(r: OptimizeResult): Record<string, unknown> {
+  const { best, reason, ...rest } = r;
+  return { best, reason, ...rest, variants: r.variants.map(({ samplesMs: _s, warmupMs: _w, ...v }) => v) };
+}
+
+export const optimizeCommand = defineCommand({
+  name: 'optimize',
+  summary: 'Make FP16 and INT8 variants of a model, measure them side by side, pick the best, and write a model repository and reports.',
+  description:
+    'From one FP32 model: FP16 (for cpu and wasm, weights stored as float16 with float32 compute), INT8 dynamic and, ' +
+    'with --calibration DIR, INT8 static (QDQ). Each variant is checked (the ONNX checker, then loaded and run in ' +
+    'onnxruntime on the --target\'s provider), compared with FP32 on the same inputs (cosine, max error, top-1) and ' +
+    'timed side by side with the others, interleaved. The best is picked under --prefer among the variants whose every ' +
+    'output keeps cosine >= --tolerance: auto (fastest, then smallest among equally fast), speed (fastest, then most ' +
+    'accurate), size, or accuracy; variants are equally fast when the 95 % intervals of their medians overlap.\n\n' +
+    'Written to --out: repository/<model>/<version>/ (every usable variant and manifest.json, a new version number each ' +
+    'run), report.json, report.md and report.html (self-contained, with charts). --batch-sizes 1,8,32 also measures ' +
+    'each variant at those batch sizes (models with a batch dimension) for per-sample latency.\n\n' +
+    'A variant that fails (its conversion, check or load; calibration data that does not fit) is reported with its ' +
+    'error code and the others still complete; inputs that do not fit are reported and seeded inputs are used.',
+  args: [{ name: 'model', description: 'path to the FP32 .onnx model' }],
+  flags: [
+    { name: 'out', short: 'o', kind: 'string', valueName: 'DIR', description: 'folder for the repository and the reports (required)' },
+    { name: 'prefer', kind: 'string', valueName: 'WHAT', choices: ['auto', 'speed', 'accuracy', 'size'], description: 'what to favour among variants within the tolerance', defaultText: 'auto' },
+    { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'smallest cosine similarity to FP32 every output must keep', defaultText: '0.99' },
+    { name: 'calibration', kind: 'string', valueName: 'DIR', description: 'calibration samples for INT8 static (ONNX .pb test data, .npy or JSON)' },
+    { name: 'inputs', kind: 'string', valueName: 'DIR', description: 'evaluation samples for accuracy and timing instead of seeded inputs' },
+    { name: 'target', kind: 'string', valueName: 'NAME', choices: ['cpu', 'wasm', 'webgpu', 'cuda'], description: 'runtime the variants are made for and measured on', defaultText: 'cpu' },
+    { name: 'batch-sizes', kind: 'list', valueName: 'N,N', description: 'also measure each variant at these batch sizes' },
+    DIMS_FLAG,
+    { name: 'runs', kind: 'string', valueName: 'N', description: 'timed runs per variant', defaultText: '30' },
+    { name: 'warmup', kind: 'string', valueName: 'N', description: 'untimed runs per variant first', defaultText: '5' },
+    { name: 'samples', kind: 'string', valueName: 'N', description: 'seeded samples for accuracy', defaultText: '8' },
+    { name: 'seed', kind: 'string', valueName: 'N', description: 'seed of the inputs and the run order', defaultText: '1' },
+    { name: 'isa', kind: 'string', valueName: 'ISA', choices: INT8_ISAS, description: 'CPUs INT8 weights must stay accurate on', defaultText: 'portable' },
+    { name: 'variants', kind: 'list', valueName: 'NAMES', description: `variants to make (${VARIANTS.join(', ')})`, defaultText: 'all' },
+    { name: 'name', kind: 'string', valueName: 'NAME', description: 'model name in the repository', defaultText: 'the file name' },
+    { ...PROVIDER_FLAG, description: 'providers to measure on instead of the target\'s own (cpu, wasm, webgpu, cuda)', defaultText: 'from --target' },
+    { name: 'isolate', kind: 'boolean', description: 'measure each variant\'s peak memory in a process of its own' },
+  ],
+  examples: [
+    'onnx-forge optimize model.onnx --out optimized/',
+    'onnx-forge optimize encoder.onnx -o out/ --dims batch=1,sequence=128 --calibration calib/',
+    'onnx-forge optimize encoder.onnx -o out/ --dims sequence=128 --batch-sizes 1,8,32',
+    'onnx-forge optimize model.onnx --out optimized/ --prefer size --tolerance 0.995 --json',
+  ],
+  exitNotes: ['optimize exits 0 when a variant was chosen, 1 when none was (every failure is in the report), 3 when the model is not a valid ONNX file.'],
+  async run(ctx) {
+    const file = path.resolve(ctx.io.cwd, ctx.args.positional(0));
+    const outFlag = ctx.args.string('out');
+    if (outFlag === undefined) throw new UsageError('optimize needs --out DIR: the folder for the repository and the reports', ctx.command, { flag: 'out' });
+    const variants = ctx.args.list('variants');
+    const unknown = variants.filter((v) => !VARIANTS.includes(v as VariantName));
+    if (unknown.length) throw new UsageError(`--variants: unknown ${unknown.join(', ')} (variants: ${VARIANTS.join(', ')})`, ctx.command, { flag: 'variants' });
+    const dims = parseDims(ctx.command, ctx.args.list('dims'));
+    const batchSizes = intList(ctx, 'batch-sizes');
+    const dir = (flag: string) => {
+      const v = ctx.args.string(flag);
+      return v === undefined ? undefined : path.resolve(ctx.io.cwd, v);
+    };
+    const calibration = dir('calibration');
+    const inputs = dir('inputs');
+    const name = ctx.args.string('name');
+    const tolerance = cosineTolerance(ctx);
+    const providers = providerOptions(ctx);
+    const runs = intFlag(ctx, 'runs', 30, 3) as number;
+    const warmup = intFlag(ctx, 'warmup', 5, 0) as number;
+    const samples = intFlag(ctx, 'samples', 8) as number;
+    const seed = intFlag(ctx, 'seed', 1, 0) as number;
+
+    const [{ optimizeModel }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
+    const result = await optimizeModel(file, {
+      out: path.resolve(ctx.io.cwd, outFlag),
+      prefer: (ctx.args.string('prefer') ?? 'auto') as Prefer,
+      target: (ctx.args.string('target') ?? 'cpu') as Target,
+      runs, warmup, samples, seed,
+      ...(tolerance === undefined ? {} : { tolerance }),
+      ...(calibration ? { calibration } : {}),
+      ...(inputs ? { inputs } : {}),
+      ...(Object.keys(dims).length ? { dims } : {}),
+      ...(batchSizes.length ? { batchSizes } : {}),
+      ...(variants.length ? { variants: variants as VariantName[] } : {}),
+      ...(name ? { name } : {}),
+      ...(ctx.args.has('isa') ? { isa: ctx.args.string('isa') as Int8Isa } : {}),
+      ...providers,
+      isolate: ctx.args.bool('isolate') === true,
+      onProgress: progressOf(ctx.progress) as (e: OptimizeProgress) => void,
+    });
+    ctx.progress.end();
+    if (ctx.json) ctx.printJson(optimizeJson(result));
+    else ctx.print(...optimizeLines(result));
+    if (result.best) return ExitCode.OK;
+    return result.variants[0]?.error?.stage === 'read' && result.variants[0].error.code === 'FORGE_INVALID_MODEL' ? ExitCode.INVALID_MODEL : ExitCode.FAILURE;
+  },
+});
