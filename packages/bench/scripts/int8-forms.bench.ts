@@ -6,8 +6,9 @@
  *     uint8 weights (u8 x u8, the default for Conv);
  *   - on this CPU: p50 latency of each form from interleaved runs in one process, and cosine vs FP32;
  *   - on the other kind of x86 CPU, when valgrind is installed: onnxruntime run under valgrind takes its
- *     AVX2 kernels. Cosine vs FP32 there, and instructions executed per run (callgrind, the difference
- *     between 1 and 4 runs), a proxy for speed on that path: valgrind's timings mean nothing.
+ *     AVX2 kernels. Cosine vs FP32 there, and instructions executed per run inside onnxruntime's run
+ *     (callgrind, collecting only within the binding's InferenceSessionWrap::Run, single-threaded), a
+ *     proxy for speed on that path: valgrind's timings mean nothing.
  *
  *   npm run bench -- int8-forms                 # --runs N (latency runs), --seed N, --reps (ignored)
  *   npm run bench -- int8-forms -- --no-valgrind   (native figures only)
@@ -30,6 +31,8 @@ import { saveResult } from '../src/save-result.js';
 import { summarize } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
+/** Runs counted per form under callgrind (each run executes the same instructions). */
+const RUNS_COUNTED = 2;
 const DIR = join(BENCH_CACHE, 'int8-forms');
 
 interface Form {
@@ -139,7 +142,9 @@ async function latency(runs: number): Promise<Record<string, ReturnType<typeof s
 }
 
 function underValgrind(tool: 'none' | 'callgrind', args: string[]): { stdout: string; stderr: string } {
-  const r = spawnSync('valgrind', [`--tool=${tool}`, ...(tool === 'callgrind' ? ['--callgrind-out-file=/dev/null'] : ['-q']), process.execPath, '--conditions=@onnx-forge/source', '--import', 'tsx', SCRIPT, ...args], {
+  // Only instructions inside onnxruntime-node's run count: process start and JIT vary between processes.
+  const collect = ['--callgrind-out-file=/dev/null', '--toggle-collect=InferenceSessionWrap::Run*'];
+  const r = spawnSync('valgrind', [`--tool=${tool}`, ...(tool === 'callgrind' ? collect : ['-q']), process.execPath, '--conditions=@onnx-forge/source', '--import', 'tsx', SCRIPT, ...args], {
     encoding: 'utf8', maxBuffer: 64 << 20, timeout: 1_800_000,
   });
   if (r.status !== 0) throw new Error(`valgrind ${tool} ${args.join(' ')} failed: ${(r.stderr ?? '').slice(-1500)}`);
@@ -169,7 +174,7 @@ async function main(): Promise<void> {
     const out = JSON.parse(underValgrind('none', ['--scenario', 'accuracy']).stdout.trim().split('\n').pop() ?? '{}') as { arithmetic: string; cosine: Record<string, number> };
     const instructionsPerRun: Record<string, number> = {};
     for (const name of ['transformer fp32', 'cnn fp32', ...FORMS.map((f) => f.name)]) {
-      instructionsPerRun[name] = (instructions(name, 4) - instructions(name, 1)) / 3;
+      instructionsPerRun[name] = instructions(name, RUNS_COUNTED) / RUNS_COUNTED;
       process.stdout.write(`  ${name}: ${(instructionsPerRun[name] / 1e6).toFixed(1)} M instructions per run\n`);
     }
     avx2 = { ...out, instructionsPerRun };

@@ -39,6 +39,8 @@ export {
 } from './tensor.js';
 export { Emitter } from './emitter.js';
 export { OrtRunner } from './ort-runner.js';
+export { setOnnxruntimeLogLevel } from './ort-logging.js';
+export type { OrtLogLevel } from './ort-logging.js';
 export type { OrtRunnerOptions } from './ort-runner.js';
 export type {
   ElementType, TensorLike, OutputTensor, FeedValue, Feeds, Outputs, ValueInfo, BackendName, BackendSkip, SkipPhase, ProviderSkip, Precision,

@@ -8,7 +8,7 @@ import type { RunOptions, TensorLike } from './types.js';
  * calibration) over the runtime's sessions. Outputs come back as plain `{ type, dims, data }`.
  */
 export interface OrtRunnerOptions {
-  /** Session options (default: onnxruntime-node on cpu, all graph optimizations, onnxruntime's thread count). */
+  /** Session options (default: onnxruntime-node on cpu, all graph optimizations, fatal-only logging, onnxruntime's thread count). */
   sessionOptions?: CreateSessionOptions;
   /** Shorthand for sessionOptions.backend. */
   backend?: 'node' | 'web';
@@ -21,6 +21,8 @@ export class OrtRunner implements ModelRunner {
     const session = await createSession(model, {
       ...(this.options.backend ? { backend: this.options.backend } : {}),
       graphOptimizationLevel: 'all',
+      // Failures reach the caller as rejections; onnxruntime's own error lines would repeat them on stderr.
+      logSeverityLevel: 4,
       ...this.options.sessionOptions,
     });
     return {

@@ -1,7 +1,6 @@
-import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError, type Model, type PipelineReport } from '@onnx-forge/core';
-import { fp16AutoPass, type Fp16AutoResult, type Fp16Options } from '@onnx-forge/graph-ops';
+import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError, nullThrows, type Model, type PipelineReport } from '@onnx-forge/core';
+import { fp16AutoOutcome, fp16AutoPass, type Fp16Options } from '@onnx-forge/graph-ops';
 import type { Progress } from '../framework/progress.js';
-import { passData } from '../pipeline/pass-data.js';
 import { runPasses } from '../pipeline/run-passes.js';
 import type { SampleSpec } from '../samples/cli-samples.js';
 import { checkAccuracy, prepareBench, type AccuracyCheck } from './accuracy-check.js';
@@ -38,10 +37,6 @@ export interface Fp16CheckJob {
   check: boolean;
 }
 
-type Fp16AutoOutcome = Omit<Fp16AutoResult, 'report'>;
-
-const isFp16AutoOutcome = (v: unknown): v is Fp16AutoOutcome => Array.isArray((v as Partial<Fp16AutoOutcome> | undefined)?.keptFloat32);
-
 /**
  * The accuracy check of `fp16` (issue 8): the conversion runs against float32 on seeded inputs (or
  * --inputs samples) in onnxruntime-node. When an output turns NaN/Inf where float32 had none, or falls
@@ -73,7 +68,7 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
       { cause: e, details: { failed } },
     );
   }
-  const outcome = passData(report, 'fp16Auto', isFp16AutoOutcome);
+  const outcome = fp16AutoOutcome(nullThrows(report.passes.at(-1), 'the fp16-auto run reports its pass'));
   const check = await checkAccuracy(bench, job.original, redo, job.tolerance, job.progress, 'the fp16-auto result');
   return { plain, redone: { model: redo, report, keptFloat32: outcome.keptFloat32, check } };
 }

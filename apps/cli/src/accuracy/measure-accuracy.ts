@@ -1,6 +1,5 @@
 import type { Model, ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { compareModels } from '@onnx-forge/graph-ops';
-import { float16Feeds } from './float16-feeds.js';
 
 /** How one output of a converted model agrees with the float32 original, worst over the samples. */
 export interface OutputAccuracy {
@@ -14,7 +13,7 @@ export interface OutputAccuracy {
 
 /** Runs both models on the samples (graph-ops' compareModels) and lists every output of the original. */
 export async function measureAccuracy(runner: ModelRunner, original: Model, converted: Model, samples: readonly RunnerFeeds[]): Promise<OutputAccuracy[]> {
-  const agreement = await compareModels(runner, original, converted, samples, float16Feeds);
+  const agreement = await compareModels(runner, original, converted, samples);
   return Object.entries(agreement).map(([output, a]) => ({ output, ...a }));
 }
 

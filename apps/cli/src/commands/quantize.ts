@@ -1,5 +1,5 @@
-import { RUNNER, SAMPLES, type PassInstance, type Services } from '@onnx-forge/core';
-import { INT8_ISAS, createBuiltinRegistry, int8Auto, int8Dynamic, int8Static, type Int8AutoResult } from '@onnx-forge/graph-ops';
+import { RUNNER, SAMPLES, nullThrows, type PassInstance, type Services } from '@onnx-forge/core';
+import { INT8_ISAS, createBuiltinRegistry, int8Auto, int8Dynamic, int8Static, int8AutoOutcome } from '@onnx-forge/graph-ops';
 import { checkAccuracy, prepareBench, type AccuracyCheck } from '../accuracy/accuracy-check.js';
 import { DEFAULT_COSINE, DIMS_FLAG, INPUTS_FLAG, VERIFY_FLAG, cosineTolerance, refuseWithoutVerify } from '../accuracy/accuracy-flags.js';
 import { accuracyCheckJson, accuracyCheckLines, nodeRows, sensitivityText } from '../accuracy/print-accuracy.js';
@@ -7,7 +7,6 @@ import { defineCommand, type CommandContext } from '../framework/command.js';
 import { UsageError } from '../framework/usage-error.js';
 import { OUTPUT_FLAGS, describePipeline, outputOptions, outputPath } from '../pipeline/execute-pipeline.js';
 import { givenFlags, passFlags, passOptionsFromFlags, type PassOptionFlag } from '../pipeline/pass-flags.js';
-import { passData } from '../pipeline/pass-data.js';
 import { pipelineJson, printPipelineResult } from '../pipeline/pipeline-report.js';
 import { readInput } from '../pipeline/read-input.js';
 import { runPasses } from '../pipeline/run-passes.js';
@@ -31,8 +30,6 @@ const STATIC_FLAGS: readonly PassOptionFlag[] = passFlags(int8Static, {
   group: 'int8-static pass options (--mode static):',
 });
 
-type Int8AutoOutcome = Omit<Int8AutoResult, 'report'>;
-const isInt8AutoOutcome = (v: unknown): v is Int8AutoOutcome => Array.isArray((v as Partial<Int8AutoOutcome> | undefined)?.excluded);
 
 /** The INT8 form the pass chose (its statistics): which CPUs the weights stay accurate on, and why. */
 function int8Form(stats: Record<string, number | string>): { isa: string; saturationSafe: string; weightRange: string } | undefined {
@@ -135,7 +132,7 @@ export const quantizeCommand = defineCommand({
       }
     }
     // Nothing quantized: no search to report.
-    const search = pass.name === 'int8-auto' && !nothing ? passData(report, 'int8Auto', isInt8AutoOutcome) : undefined;
+    const search = pass.name === 'int8-auto' && !nothing ? int8AutoOutcome(nullThrows(report.passes.at(-1), 'the int8-auto run reports its pass')) : undefined;
     const written = await writeOutput(input.model, output, externalData === undefined ? {} : { externalData }, ctx.progress);
     const result = { input: { path: input.path, bytes: input.bytes }, output: written, report, durationMs: ctx.io.now() - started };
 

@@ -14,8 +14,8 @@ export const QUIET_SESSION = { logSeverityLevel: 4, providers: ['cpu'] } as cons
  * set before any session exists, for the same reason as QUIET_SESSION.
  */
 export async function quietOnnxruntime(): Promise<void> {
-  const ort = await import('onnxruntime-node');
-  ort.env.logLevel = 'fatal';
+  const { setOnnxruntimeLogLevel } = await import('@onnx-forge/runtime');
+  await setOnnxruntimeLogLevel('fatal');
 }
 
 /**

@@ -1,9 +1,10 @@
-import { DataType, ForgeError, ForgeErrorCode, Model, RUNNER, SAMPLES, definePass, initKernels, mapDecisions, nullThrows, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext } from '@onnx-forge/core';
+import { DataType, ForgeError, ForgeErrorCode, Model, RUNNER, SAMPLES, definePass, initKernels, mapDecisions, nullThrows, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext, type PassReport } from '@onnx-forge/core';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { DIFFERENCE_METRICS, type DifferenceMetric } from '../precision/output-difference.js';
 import { addedError, nameNodes, searchMixedPrecision, type PrecisionSearchResult } from '../precision/precision-search.js';
 import { collectSamples, runWithSamples } from '../precision/samples-service.js';
 import { runFp16 } from './convert-to-fp16.js';
+import { float16Feeds } from './float16-feeds.js';
 import { convertToFp16, fp16Report, type Fp16Report } from './fp16-pass.js';
 import { FP16_OPTION_SPECS, checkFp16Options, type Fp16Options } from './fp16-options.js';
 
@@ -38,6 +39,11 @@ export const FP16_AUTO_OPTION_SPECS: OptionSpecs<Fp16AutoOptions> = {
   },
 };
 
+/** The fp16-auto search's outcome from its pass report (a pipeline's `report.passes[i]`). */
+export function fp16AutoOutcome(report: PassReport): Fp16AutoOutcome {
+  return nullThrows(report.data.fp16Auto as Fp16AutoOutcome | undefined, `the ${report.name} pass recorded no fp16-auto outcome`);
+}
+
 export interface Fp16AutoResult {
   /** Nodes the search kept in float32, most sensitive first, with their measured sensitivity. */
   keptFloat32: { node: string; sensitivity: number }[];
@@ -56,20 +62,9 @@ function fp16Options(o: Fp16AutoOptions, extraBlocked: Iterable<string> = []): F
   return { ...rest, blockNodes: [...o.blockNodes, ...extraBlocked] };
 }
 
-/** Float feeds rounded to float16 where the candidate model takes float16 inputs. */
-function feedsFor(model: Model, feeds: RunnerFeeds): RunnerFeeds {
-  const out: RunnerFeeds = { ...feeds };
-  for (const v of model.graph.inputs) {
-    const f = feeds[v.name];
-    if (f && f.type === 'float32' && v.type?.tensorType?.elemType === DataType.FLOAT16) {
-      out[v.name] = { type: 'float16', dims: f.dims, data: float32ArrayToFloat16(f.data as Float32Array) };
-    }
-  }
-  return out;
-}
 
-/** The search's outcome, recorded by the pass under `fp16Auto` in its report data. */
-interface SearchOutcome {
+/** The search's outcome, recorded by the pass under `fp16Auto` in its report data (fp16AutoOutcome reads it). */
+export interface Fp16AutoOutcome {
   keptFloat32: { node: string; sensitivity: number }[];
   worstError: number;
   perOutput: Record<string, number>;
@@ -101,7 +96,7 @@ async function searchFp16(model: Model, o: Fp16AutoOptions, ctx: PassContext, ru
       await convert(c, kept);
       return c;
     },
-    feedsFor,
+    feedsFor: float16Feeds,
     metric: o.metric,
     tolerance: o.tolerance,
     maxEvaluations: o.maxEvaluations,
@@ -131,7 +126,7 @@ async function searchFp16(model: Model, o: Fp16AutoOptions, ctx: PassContext, ru
   ctx.set('samples', samples.length);
   ctx.set('keptBySearch', kept.length);
   for (const [name, d] of Object.entries(search.perOutput)) ctx.set(`error ${name}`, d);
-  const outcome: SearchOutcome = {
+  const outcome: Fp16AutoOutcome = {
     keptFloat32: search.kept, worstError: search.worst, perOutput: search.perOutput, fullConversionError: search.full,
     evaluations: search.evaluations, samples: samples.length,
   };
@@ -152,5 +147,5 @@ export const fp16AutoPass = definePass<Fp16AutoOptions>({
 /** fp16-auto on `model` in place, outside a pipeline (the pass run alone with these services). */
 export async function autoMixedPrecision(model: Model, runner: ModelRunner, samples: readonly RunnerFeeds[], options: Partial<Fp16AutoOptions> = {}, run: Omit<RunPassOptions, 'services'> = {}): Promise<Fp16AutoResult> {
   const r = await runWithSamples(fp16AutoPass(options), model, runner, samples, run);
-  return { ...nullThrows(r.data.fp16Auto as SearchOutcome | undefined, 'fp16-auto records its outcome'), report: fp16Report(r) };
+  return { ...fp16AutoOutcome(r), report: fp16Report(r) };
 }

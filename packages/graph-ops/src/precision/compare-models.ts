@@ -1,5 +1,6 @@
 import type { Model } from '@onnx-forge/core';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
+import { float16Feeds } from '../fp16/float16-feeds.js';
 import { runnerValues } from '../fp16/runner-values.js';
 import { runSamples } from './precision-search.js';
 import { outputDifference } from './output-difference.js';
@@ -16,14 +17,14 @@ export interface OutputAgreement {
 /**
  * Runs `reference` and `candidate` on the same samples and compares every output of the reference:
  * cosine similarity, largest absolute difference and values that became NaN/Inf. Float16 outputs are
- * decoded; a candidate that takes float16 inputs gets them from `feedsFor`.
+ * decoded; a candidate that takes float16 inputs gets float32 samples rounded to float16 (`feedsFor`).
  */
 export async function compareModels(
   runner: ModelRunner,
   reference: Model,
   candidate: Model,
   samples: readonly RunnerFeeds[],
-  feedsFor: (m: Model, f: RunnerFeeds) => RunnerFeeds = (_m, f) => f,
+  feedsFor: (m: Model, f: RunnerFeeds) => RunnerFeeds = float16Feeds,
 ): Promise<Record<string, OutputAgreement>> {
   const ref = await runSamples('compare', runner, reference, samples, 'the reference model');
   const got = await runSamples('compare', runner, candidate, samples.map((s) => feedsFor(candidate, s)), 'the candidate model');

@@ -5,8 +5,8 @@ import { int8Auto } from './int8-auto.js';
 
 export { int8Dynamic, quantizeDynamic } from './int8-dynamic.js';
 export { int8Static, quantizeStatic } from './int8-static.js';
-export { int8Auto, autoQuantize, INT8_AUTO_OPTION_SPECS } from './int8-auto.js';
-export type { Int8AutoOptions, Int8AutoResult } from './int8-auto.js';
+export { int8Auto, autoQuantize, int8AutoOutcome, INT8_AUTO_OPTION_SPECS } from './int8-auto.js';
+export type { Int8AutoOptions, Int8AutoResult, Int8AutoOutcome } from './int8-auto.js';
 export { loadSamples, iterateSamples } from './samples/load-samples.js';
 export type { LoadSamplesOptions } from './samples/load-samples.js';
 export { modelInputSpecs, validateFeeds } from './samples/validate-feeds.js';

@@ -1,5 +1,5 @@
 import {
-  ForgeError, ForgeErrorCode, RUNNER, SAMPLES, definePass, mapDecisions, nullThrows, type Model, type ModelRunner, type OptionSpecs, type PassContext, type RunPassOptions, type RunnerFeeds,
+  ForgeError, ForgeErrorCode, RUNNER, SAMPLES, definePass, mapDecisions, nullThrows, type Model, type ModelRunner, type OptionSpecs, type PassContext, type PassReport, type RunPassOptions, type RunnerFeeds,
 } from '@onnx-forge/core';
 import { addedError, nameNodes, searchMixedPrecision } from '../precision/precision-search.js';
 import { collectSamples, runWithSamples } from '../precision/samples-service.js';
@@ -52,7 +52,13 @@ export interface Int8AutoResult {
   samples: number;
 }
 
-type SearchOutcome = Omit<Int8AutoResult, 'report'>;
+/** The search's outcome, recorded by the pass under `int8Auto` in its report data (int8AutoOutcome reads it). */
+export type Int8AutoOutcome = Omit<Int8AutoResult, 'report'>;
+
+/** The int8-auto search's outcome from its pass report (a pipeline's `report.passes[i]`). */
+export function int8AutoOutcome(report: PassReport): Int8AutoOutcome {
+  return nullThrows(report.data.int8Auto as Int8AutoOutcome | undefined, `the ${report.name} pass recorded no int8-auto outcome`);
+}
 
 const cosines = (differences: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(differences).map(([k, d]) => [k, 1 - d]));
@@ -92,7 +98,7 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
   const finalOptions = withExcluded(sensitivity.keys());
   if (o.mode === 'static') await runStatic(model, finalOptions, explained, runner, samples);
   else runDynamic(model, finalOptions, explained);
-  const outcome: SearchOutcome = {
+  const outcome: Int8AutoOutcome = {
     excluded: search.kept, fullCosine: cosines(search.fullPerOutput), cosine: cosines(search.perOutput), evaluations: search.evaluations, samples: samples.length,
   };
   ctx.set('tolerance', o.tolerance);
@@ -116,5 +122,5 @@ export const int8Auto = definePass<Int8AutoOptions>({
 /** int8-auto on `model` in place, outside a pipeline (the pass run alone with these services). */
 export async function autoQuantize(model: Model, runner: ModelRunner, samples: readonly RunnerFeeds[], options: Partial<Int8AutoOptions> = {}, run: Omit<RunPassOptions, 'services'> = {}): Promise<Int8AutoResult> {
   const r = await runWithSamples(int8Auto(options), model, runner, samples, run);
-  return { ...nullThrows(r.data.int8Auto as SearchOutcome | undefined, 'int8-auto records its outcome'), report: quantReport(r, model) };
+  return { ...int8AutoOutcome(r), report: quantReport(r, model) };
 }

@@ -1,9 +1,8 @@
 import { DataType, float32ArrayToFloat16, type Model, type RunnerFeeds } from '@onnx-forge/core';
 
 /**
- * Float32 feeds rounded to float16 for the inputs `model` declares float16 (fp16 without
- * keepIoTypes), so the same samples feed the float32 model and its conversion. graph-ops' fp16-auto
- * does the same inside its search; it does not export it.
+ * Float32 feeds rounded to float16 for the inputs `model` declares float16 (fp16 without keepIoTypes),
+ * so the same samples feed a float32 model and its conversion.
  */
 export function float16Feeds(model: Model, feeds: RunnerFeeds): RunnerFeeds {
   const out: RunnerFeeds = { ...feeds };
