@@ -13,6 +13,8 @@ describe('onnx-forge bench', () => {
   const file = (name: string) => path.join(tmp.dir, name);
   beforeAll(async () => {
     await writeModel(mlp({ sizes: [64, 256, 10] }), file('mlp.onnx'));
+    // About half a millisecond per run: long enough that two sessions of it time alike (see bench-models.test.ts).
+    await writeModel(mlp({ sizes: [256, 1024, 1024, 10] }), file('mid.onnx'));
     const q = mlp({ sizes: [64, 256, 10] });
     await quantizeDynamic(q);
     await writeModel(q, file('mlp.int8.onnx'));
@@ -39,11 +41,11 @@ describe('onnx-forge bench', () => {
   });
 
   it('names no winner for the same model measured twice, and says so in the text report', async () => {
-    const r = await runCliProcess(['bench', file('mlp.onnx'), file('mlp.onnx'), '--runs', '40', '--dims', 'batch=8']);
+    const r = await runCliProcess(['bench', file('mid.onnx'), file('mid.onnx'), '--runs', '40', '--dims', 'batch=8']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^model\s+size\s+provider\s+create ms/m);
-    expect(r.stdout).toMatch(/^mlp#2\s/m);
-    expect(r.stdout).toMatch(/against mlp:\n {2}mlp#2: no winner: the 95 % intervals of the medians overlap/);
+    expect(r.stdout).toMatch(/^mid#2\s/m);
+    expect(r.stdout).toMatch(/against mid:\n {2}mid#2: no winner: the 95 % intervals of the medians overlap/);
     // Not a terminal: progress comes as plain lines on stderr.
     expect(r.stderr).toMatch(/runs: done/);
   });
