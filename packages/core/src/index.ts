@@ -42,6 +42,8 @@ export type { ModelBuilderOptions, OpOptions, Dim, DTypeLike } from './builder/m
 export { Rng } from './builder/random.js';
 export { transformerEncoder, cnn, mlp, BERT_BASE } from './builder/zoo.js';
 export type { TransformerEncoderOptions, CnnOptions, MlpOptions } from './builder/zoo.js';
+export { transformerDecoder, DECODER_DEFAULTS } from './builder/decoder.js';
+export type { TransformerDecoderOptions } from './builder/decoder.js';
 
 export { checkModel } from './checker/checker.js';
 export type { CheckOptions } from './checker/checker.js';
