@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mlp, writeModel } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { assertNoStack, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
 import { tempDir } from '../testing/fixtures.js';
 
 interface OptimizeJson {
@@ -48,6 +49,15 @@ describe('onnx-forge optimize', () => {
     expect(r.stdout).toMatch(/^int8-dynamic\s+rejected\s.*cosine 0\.\d{4} on output "y" is below the tolerance 0\.9999999/m);
     expect(r.stdout).toMatch(/^repository: .*out2\/repository\/mlp\/1 \(model mlp, version 1\)$/m);
     expect(r.stderr).toMatch(/benchmark: done/);
+  });
+
+  // util-linux `script` gives the child a pseudo-terminal, where each phase's bar is drawn in place.
+  it.skipIf(!existsSync('/usr/bin/script'))('draws progress bars on a terminal', () => {
+    const command = sourceCommand(['optimize', file('mlp.onnx'), '-o', file('tty'), '--runs', '5', '--variants', 'fp32,int8-dynamic']);
+    const text = execFileSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(text).toMatch(/\r\x1b\[2Kbenchmark \[█+░*\] +\d+% 2 variants interleaved, round \d\/5/);
+    expect(text).toContain('\r\x1b[2Kbenchmark: done');
+    expect(text).toMatch(/^best: /m);
   });
 
   it('exits 3 with the code in the report when the model is not ONNX', async () => {

@@ -392,7 +392,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
       try {
         const times = await measureInterleaved(measured.map((l) => ({ name: l.v.name, run: () => l.m.run(timingFeeds) })), {
           runs, warmup, seed, clock, ...(options.signal ? { signal: options.signal } : {}),
-          onProgress: (done, total) => progress({ phase: 'benchmark', done, total, message: `timing ${measured.length} variant(s) interleaved, round ${done}/${total}` }),
+          onProgress: (done, total) => progress({ phase: 'benchmark', done, total, message: `${measured.length} variants interleaved, round ${done}/${total}` }),
         });
         for (const l of measured) {
           const t = times.get(l.v.name);
