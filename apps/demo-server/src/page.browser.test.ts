@@ -71,7 +71,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
     expect(int8.bytes).toBeLessThan(fp32.bytes * ratios.int8);
 
     // Charts: three, one bar per variant, bars carrying the table's values.
-    const charts = await page.$$eval('#charts svg.chart', (svgs) => svgs.map((s) => ({ title: s.getAttribute('aria-label'), bars: [...s.querySelectorAll('rect')].map((r) => [r.getAttribute('data-variant'), Number(r.getAttribute('data-value')), Number(r.getAttribute('width'))]) })));
+    const charts = await page.$$eval('#charts svg.chart', (svgs) => svgs.map((s) => ({ title: s.getAttribute('aria-label'), bars: Array.from(s.querySelectorAll('rect')).map((r) => [r.getAttribute('data-variant'), Number(r.getAttribute('data-value')), Number(r.getAttribute('width'))]) })));
     expect(charts.map((c) => c.title)).toEqual(['Size', 'Latency (p50, warm)', 'Accuracy (cosine to FP32)']);
     for (const c of charts) expect(c.bars.map((b) => b[0])).toEqual(['fp32', 'fp16', 'int8']);
     expect(charts[0]?.bars.map((b) => b[1])).toEqual(results.map((r) => r.bytes));

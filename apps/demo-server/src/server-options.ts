@@ -7,7 +7,7 @@ export interface ServerOptions {
   readonly models: string;
   /** Worker threads per variant (default: 2, or 1 on a single core). */
   readonly workers?: number;
-  /** Dynamic batching (default on: 32 rows, 2 ms, preferred 8/16/32), or false. */
+  /** Dynamic batching (default on: up to 16 rows, waiting at most 2 ms), or false. */
   readonly batching?: Partial<BatchingOptions> | false;
   /** Requests of one model running at once (default 64). */
   readonly maxConcurrent?: number;
@@ -52,10 +52,11 @@ export function resolveServerOptions(o: ServerOptions, cores: number): ResolvedS
   let batching: BatchingOptions | false = false;
   if (o.batching !== false) {
     const b = o.batching ?? {};
-    const maxBatch = positiveInt('batching.maxBatch', b.maxBatch, 32);
+    // 16 rows: at 32 requests in flight, two batches fill while two workers run the previous two.
+    const maxBatch = positiveInt('batching.maxBatch', b.maxBatch, 16);
     const maxDelayMs = b.maxDelayMs ?? 2;
     if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'batching.maxDelayMs must be a number ≥ 0', { details: { option: 'batching.maxDelayMs' } });
-    batching = { maxBatch, maxDelayMs, preferredBatchSizes: b.preferredBatchSizes ?? [8, 16, 32].filter((n) => n <= maxBatch) };
+    batching = { maxBatch, maxDelayMs, preferredBatchSizes: b.preferredBatchSizes ?? [maxBatch] };
   }
   const maxConcurrent = positiveInt('maxConcurrent', o.maxConcurrent, 64);
   return {
