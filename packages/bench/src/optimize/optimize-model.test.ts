@@ -244,6 +244,15 @@ describe('optimizeModel on bad input: reported with codes, the rest completes', 
     await expect(optimizeModel(await mlpFile('o'), { out: join(root, 'o'), dims: { sequence: 3 } })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
   });
 
+  it('measures each variant\'s peak memory in a process of its own when asked', async () => {
+    const r = await optimizeModel(await mlpFile('iso'), { out: join(root, 'iso-out'), runs: 5, variants: ['fp32', 'int8-dynamic'], isolate: true, reports: false });
+    for (const v of r.variants.filter((x) => x.status === 'ok')) {
+      expect(v.memory?.scope, v.name).toBe('isolated');
+      expect(v.memory?.peakRssBytes).toBeGreaterThan(v.memory?.baselineRssBytes as number);
+    }
+    expect(r.errors).toEqual([]);
+  }, 60_000);
+
   it('a second run adds version 2 beside version 1', async () => {
     const file = await mlpFile('twice');
     const out = join(root, 'twice-out');
