@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The demo server's process: `node --conditions=@onnx-forge/source --import tsx apps/demo-server/src/main.ts <model> [flags]`
-// (what `onnx-forge serve` runs). Exits when stopped by SIGTERM/SIGINT, or at once on a bad command line.
-import { errorMessage } from '@onnx-forge/core';
+// (what `onnx-forge serve` runs). Exits 0 when stopped by SIGTERM/SIGINT, 2 on a bad command line, 1 when
+// the models cannot be read.
+import { ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { runServer } from './run-server.js';
 
 const io = { env: process.env, out: (l: string) => process.stdout.write(`${l}\n`), err: (l: string) => process.stderr.write(`${l}\n`) };
@@ -11,5 +12,6 @@ try {
   process.exit(await running.stopped);
 } catch (e) {
   io.err(`demo-server: ${errorMessage(e)}`);
-  process.exit(2);
+  // 2 for a command line it cannot act on (as the onnx-forge CLI), 1 for anything else (a missing file).
+  process.exit(isForgeError(e, ForgeErrorCode.INVALID_OPTIONS) ? 2 : 1);
 }

@@ -10,6 +10,7 @@ import { optimizeCommand } from './optimize.js';
 import { passesCommand } from './passes.js';
 import { quantizeCommand } from './quantize.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 
 /** Every command, in the order the program's help lists them. */
-export const COMMANDS: readonly Command[] = [inspectCommand, checkCommand, runCommand, fp16Command, quantizeCommand, convertCommand, hybridCommand, optimizeCommand, benchCommand, compareCommand, passesCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, checkCommand, runCommand, fp16Command, quantizeCommand, convertCommand, hybridCommand, optimizeCommand, benchCommand, compareCommand, serveCommand, passesCommand];

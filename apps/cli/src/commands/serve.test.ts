@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runCliProcess } from '../testing/cli-process.js';
+import { tempDir, writeMlp } from '../testing/fixtures.js';
+
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+describe('onnx-forge serve', () => {
+  const tmp = tempDir();
+  let model: string;
+  let child: ChildProcess | undefined;
+  beforeAll(async () => {
+    model = await writeMlp(path.join(tmp.dir, 'digits.onnx'));
+  });
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    tmp.cleanup();
+  });
+
+  it('serves a bare model under its stem, answers V2 inference, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', TSX, MAIN, 'serve', model, '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--no-page'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ONNX_FORGE_DEBUG: '', NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc = child;
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    const t0 = performance.now();
+    let status = 0;
+    while (status !== 200 && performance.now() - t0 < 60_000 && proc.exitCode === null) {
+      status = await fetch(`http://127.0.0.1:${port}/v2/health/ready`).then((r) => r.status, () => 0);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status, out).toBe(200);
+    expect(out).toContain(`digits (ready) on http://127.0.0.1:${port}`);
+
+    const meta = (await (await fetch(`http://127.0.0.1:${port}/v2/models/digits`)).json()) as { inputs: { name: string; datatype: string; shape: number[] }[] };
+    expect(meta.inputs).toEqual([{ name: 'x', datatype: 'FP32', shape: [-1, 16] }]);
+    const res = await fetch(`http://127.0.0.1:${port}/v2/models/digits/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'x', shape: [2, 16], datatype: 'FP32', data: Array.from({ length: 32 }, (_, i) => i / 32) }] }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { outputs: { name: string; shape: number[] }[] }).outputs[0]).toMatchObject({ name: 'y', shape: [2, 4] });
+
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/SIGTERM: stopping/);
+  });
+
+  it('exits 2 for a bad port and 1 for a model that does not exist, with one line', async () => {
+    const bad = await runCliProcess(['serve', model, '--port', 'eighty']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--port takes a port number/);
+    const missing = await runCliProcess(['serve', path.join(tmp.dir, 'nope.onnx')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read ".*nope.onnx": no such file or folder/);
+  });
+
+  it('lists serve in the program help with its flags', async () => {
+    const help = await runCliProcess(['serve', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--max-batch/);
+    expect(help.stdout).toMatch(/Open Inference Protocol/);
+  });
+});

@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { defineCommand } from '../framework/command.js';
+import { UsageError } from '../framework/usage-error.js';
+
+const SERVER_MAIN = 'apps/demo-server/src/main.ts';
+
+/**
+ * The workspace this CLI sits in, found by walking up from this file (apps/cli/src/commands in the
+ * sources, apps/cli/dist in a build) to the folder that holds the demo server.
+ */
+function workspaceRoot(): string | undefined {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, SERVER_MAIN))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+const passOn = (name: string, valueName: string, description: string) => ({ name, kind: 'string' as const, valueName, description });
+
+export const serveCommand = defineCommand({
+  name: 'serve',
+  summary: 'Serve a model or a model repository over the Open Inference Protocol (KServe V2 REST), with dynamic batching and metrics.',
+  description:
+    'Runs the demo server (apps/demo-server) on a model: a bare .onnx file is a repository of one model named after the ' +
+    "file's stem (digits.onnx is served as digits); a folder written by `onnx-forge optimize` serves the highest version of " +
+    'each model with every variant it measured, the variant chosen per request from live latency and checked against FP32. ' +
+    'Endpoints: /v2/health/{live,ready}, /v2, /v2/models/{m}[/versions/{v}][/ready|/infer|/stats], /v2/repository/index and ' +
+    '/v2/repository/models/{m}/{load,unload}, /metrics (Prometheus), and a page at / that optimizes models in the browser. ' +
+    'The server runs in a child process; SIGTERM or SIGINT stops it gracefully (requests in flight finish).',
+  args: [{ name: 'model', description: 'a .onnx file or a model repository folder' }],
+  flags: [
+    { name: 'port', kind: 'string', valueName: 'N', description: 'port to listen on (0: any free port)', defaultText: '$PORT, else 8080' },
+    { name: 'host', kind: 'string', valueName: 'H', description: 'address to listen on', defaultText: '0.0.0.0' },
+    passOn('workers', 'N', 'worker threads per variant (each one onnxruntime session)'),
+    { name: 'no-batching', kind: 'boolean', description: 'run every request alone (no dynamic batching)' },
+    passOn('max-batch', 'N', 'most rows stacked into one run (default 16)'),
+    passOn('max-delay-ms', 'MS', 'longest a request waits for others to batch with (default 2)'),
+    passOn('max-concurrent', 'N', 'requests of one model running at once (default 64)'),
+    passOn('max-queue', 'N', 'requests of one model waiting beyond those; more get 503 (default 512)'),
+    passOn('body-limit', 'BYTES', 'largest request body; larger get 413 (default 33554432)'),
+    passOn('timeout-ms', 'MS', 'time limit of one variant call; past it the request moves to the next variant'),
+    { name: 'no-page', kind: 'boolean', description: 'do not serve the browser page at /' },
+  ],
+  examples: [
+    'onnx-forge serve digits.onnx --port 8000',
+    'onnx-forge optimize model.onnx -o out && onnx-forge serve out --max-batch 32',
+    'curl -s localhost:8080/v2/models/digits   # then POST /v2/models/digits/infer',
+  ],
+  exitNotes: ['serve runs until stopped: 0 after a graceful stop, 1 when the models cannot be read, 2 for a bad flag value.'],
+  async run(ctx) {
+    const model = path.resolve(ctx.io.cwd, ctx.args.positionals[0] ?? '');
+    if (!existsSync(model)) throw new ForgeError(ForgeErrorCode.IO, `cannot read "${ctx.args.positionals[0]}": no such file or folder`, { details: { path: model } });
+    const port = ctx.args.string('port');
+    if (port !== undefined && !(/^\d+$/.test(port) && Number(port) <= 65535)) throw new UsageError(`flag --port takes a port number from 0 to 65535, got "${port}"`, ctx.command, { flag: 'port' });
+    const root = workspaceRoot();
+    if (root === undefined) {
+      throw new ForgeError(ForgeErrorCode.IO, `onnx-forge serve runs the demo server of the onnx-forge repository (${SERVER_MAIN}), which is not beside this copy of the CLI: run it from a clone of the repository`);
+    }
+    const forward: string[] = [];
+    for (const f of ['port', 'host', 'workers', 'max-batch', 'max-delay-ms', 'max-concurrent', 'max-queue', 'body-limit', 'timeout-ms']) {
+      const v = ctx.args.string(f);
+      if (v !== undefined) forward.push(`--${f}`, v);
+    }
+    if (ctx.args.bool('no-batching')) forward.push('--no-batching');
+    if (ctx.args.bool('no-page')) forward.push('--no-page');
+    // The server runs from its TypeScript sources (as `npm start` does): tsx from the workspace's root.
+    const tsx = pathToFileURL(createRequire(path.join(root, 'package.json')).resolve('tsx')).href;
+    const child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', tsx, path.join(root, SERVER_MAIN), model, ...forward], {
+      cwd: ctx.io.cwd,
+      env: { ...ctx.io.env } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d: Buffer) => ctx.io.stdout.write(d.toString()));
+    child.stderr.on('data', (d: Buffer) => ctx.io.stderr.write(d.toString()));
+    // The server stops gracefully on these; this process waits for it and exits with its code.
+    const forwardSignal = (signal: NodeJS.Signals) => () => child.kill(signal);
+    const onTerm = forwardSignal('SIGTERM');
+    const onInt = forwardSignal('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        child.on('error', (e) => reject(new ForgeError(ForgeErrorCode.IO, `cannot start the demo server: ${e.message}`, { cause: e })));
+        child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+      });
+    } finally {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+    }
+  },
+});
