@@ -1,5 +1,3 @@
-import { loadOrtNode } from './node-backend.js';
-
 /** onnxruntime's log levels, least to most severe. */
 export type OrtLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
 
@@ -11,6 +9,8 @@ export type OrtLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
  * here, on use.
  */
 export async function setOnnxruntimeLogLevel(level: OrtLogLevel): Promise<void> {
+  // Imported on use: browsers load this package's main entry and never onnxruntime-node.
+  const { loadOrtNode } = await import('./node-backend.js');
   const ort = await loadOrtNode();
   ort.env.logLevel = level;
 }
