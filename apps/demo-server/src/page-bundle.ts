@@ -38,7 +38,6 @@ export async function buildPage(out = PAGE_DIST): Promise<{ file: string; bytes:
     conditions: ['@onnx-forge/source'],
     external: ['node:*'],
     minify: true,
-    sourcemap: 'inline',
     write: false,
     logLevel: 'silent',
   });
