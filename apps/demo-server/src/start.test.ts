@@ -90,25 +90,38 @@ describe('npm start', () => {
     expect(meta.inputs[0]?.shape).toEqual([-1, 3, 32, 32]);
     expect([...meta.parameters.variants].sort()).toEqual(['fp16', 'fp32', 'int8-dynamic']);
 
-    // 24 requests of 32 images each, sent in binary; SIGTERM once all are on the wire.
-    const rows = 32;
+    // 32 requests of 64 images each, in binary. SIGTERM once the server holds every one of them (its
+    // stats count them running, waiting or done) and some are still running: those must finish.
+    const rows = 64;
+    const count = 32;
+    const statsOf = async () => ((await (await fetch(`http://127.0.0.1:${port}/v2/models/sample-cnn/stats`)).json()) as { model_stats: { inference_count: number; limits: { in_flight: number; queued: number } }[] }).model_stats[0];
+    const before = (await statsOf())?.inference_count ?? 0;
     const image = Buffer.from(Float32Array.from({ length: rows * 3 * 32 * 32 }, (_, i) => Math.sin(i)).buffer);
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'image', shape: [rows, 3, 32, 32], datatype: 'FP32', parameters: { binary_data_size: image.length } }] }));
     const body = Buffer.concat([header, image]);
-    const calls = Array.from({ length: 24 }, () => post(port, '/v2/models/sample-cnn/infer', body, { 'inference-header-content-length': String(header.length), 'content-type': 'application/octet-stream' }));
+    const calls = Array.from({ length: count }, () => post(port, '/v2/models/sample-cnn/infer', body, { 'inference-header-content-length': String(header.length), 'content-type': 'application/octet-stream' }));
     await Promise.all(calls.map((c) => c.sent));
-    await new Promise((r) => setTimeout(r, 30));
+    let held = 0;
+    let running = 0;
+    const waitFrom = performance.now();
+    while (held < count && performance.now() - waitFrom < 30_000) {
+      const s = await statsOf();
+      running = (s?.limits.in_flight ?? 0) + (s?.limits.queued ?? 0);
+      held = running + (s?.inference_count ?? 0) - before;
+    }
+    expect(held).toBe(count);
     const killedAt = performance.now();
     proc.kill('SIGTERM');
     const results = await Promise.all(calls.map((c) => c.done));
-    // Some answers came after the signal: the shutdown waited for them.
-    expect(results.filter((r) => !(r instanceof Error) && r.at > killedAt).length).toBeGreaterThan(0);
     for (const r of results) {
       expect(r instanceof Error ? r.message : r.status).toBe(200);
       const json = JSON.parse((r as { body: Buffer }).body.toString()) as { outputs: { shape: number[]; data: number[] }[] };
       expect(json.outputs[0]?.shape).toEqual([rows, 10]);
       expect(json.outputs[0]?.data.every(Number.isFinite)).toBe(true);
     }
+    // Requests were still running when the signal came, and were answered after it.
+    expect(running).toBeGreaterThan(0);
+    expect(results.filter((r) => !(r instanceof Error) && r.at > killedAt).length).toBeGreaterThan(0);
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/SIGTERM: stopping/);
     expect(stderr).toMatch(/stopped/);
