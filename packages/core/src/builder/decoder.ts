@@ -31,6 +31,13 @@ export interface TransformerDecoderOptions {
    * [batch, heads, sequence, head dim]; `attention_mask` then covers past and new tokens.
    */
   kvCache?: boolean;
+  /**
+   * Strength of a seeded bigram table folded into `lm_head`: every token gets a successor whose logit
+   * is raised by about this much when the token is the current one. A trained model is confident at
+   * many positions; a purely random head (0) spreads its top logits so closely that the greedy
+   * token is a near tie almost everywhere. Default 12.
+   */
+  bigram?: number;
   seed?: number;
   /** Default-domain opset, 13 or later (default 17). */
   opset?: number;
@@ -41,7 +48,7 @@ type Resolved = Required<Omit<TransformerDecoderOptions, 'seed' | 'opset'>> & { 
 /** Defaults: a small Llama-shaped model (2 layers, hidden 64) that builds and runs in milliseconds. */
 export const DECODER_DEFAULTS: Readonly<Resolved> = {
   layers: 2, hidden: 64, heads: 4, intermediate: 172, vocab: 1000, maxPositions: 128,
-  positions: 'rotary', activation: 'silu', norm: 'rms', kvCache: false, seed: 42, opset: 17,
+  positions: 'rotary', activation: 'silu', norm: 'rms', kvCache: false, bigram: 12, seed: 42, opset: 17,
 };
 
 function resolve(options: TransformerDecoderOptions): Resolved {
@@ -53,6 +60,7 @@ function resolve(options: TransformerDecoderOptions): Resolved {
   for (const k of ['layers', 'hidden', 'heads', 'intermediate', 'vocab', 'maxPositions'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) bad(`${k} must be a positive integer, got ${String(o[k])}`, k);
   }
+  if (!Number.isFinite(o.bigram) || o.bigram < 0) bad(`bigram must be a number >= 0, got ${String(o.bigram)}`, 'bigram');
   if (o.hidden % o.heads !== 0) bad(`hidden (${o.hidden}) must be a multiple of heads (${o.heads})`, 'hidden');
   if (o.positions === 'rotary' && (o.hidden / o.heads) % 2 !== 0) bad(`rotary positions need an even head dimension, got ${o.hidden / o.heads}; change hidden or heads`, 'heads');
   if (!['rotary', 'learned'].includes(o.positions)) bad(`positions must be 'rotary' or 'learned', got ${String(o.positions)}`, 'positions');
@@ -101,7 +109,8 @@ export function transformerDecoder(options: TransformerDecoderOptions = {}): Mod
   }
 
   // Token embeddings at unit scale (the first norm sees O(1) inputs), learned positions likewise.
-  let x = b.op('Gather', [weight('model.embed_tokens.weight', [V, H], 1), ids], { axis: 0 });
+  const embedding = rng.fillNormalish(new Float32Array(V * H), 1);
+  let x = b.op('Gather', [b.initializer('model.embed_tokens.weight', embedding, [V, H]), ids], { axis: 0 });
   if (o.positions === 'learned') {
     x = b.op('Add', [x, b.op('Gather', [weight('model.embed_positions.weight', [o.maxPositions, H], 0.5), positionIds], { axis: 0 })]);
   }
@@ -210,8 +219,17 @@ export function transformerDecoder(options: TransformerDecoderOptions = {}): Mod
     x = b.op('Add', [x, linear(act, `${p}.mlp.${o.activation === 'silu' ? 'down_proj' : 'fc2'}`, I, H, outStd(I))]);
   }
   const final = norm(x, 'model.norm');
-  // Logits with a spread of a few units: std 3 / sqrt(H) over a unit-variance hidden state.
-  const logits = b.op('MatMul', [final, weight('lm_head.weight', [H, V], 3 / Math.sqrt(H))], {}, { outputs: ['logits'] });
+  // Logits with a spread of a few units (std 3 / sqrt(H) over a unit-variance hidden state), plus the
+  // bigram table: column succ(v) gains bigram * e_v / H, so h . column ~ bigram when h ~ e_v / rms.
+  const head = rng.fillNormalish(new Float32Array(H * V), 3 / Math.sqrt(H));
+  if (o.bigram > 0) {
+    const pairs = new Rng(o.seed ^ 0x5bd1e995);
+    for (let v = 0; v < V; v++) {
+      const next = pairs.int(0, V);
+      for (let i = 0; i < H; i++) head[i * V + next] = (head[i * V + next] as number) + (o.bigram * (embedding[v * H + i] as number)) / H;
+    }
+  }
+  const logits = b.op('MatMul', [final, b.initializer('lm_head.weight', head, [H, V])], {}, { outputs: ['logits'] });
   b.output(logits, 'float32', ['batch', 'sequence', V]);
   // Present outputs come first in the graph's output list as built; put logits first, as exporters do.
   const g = b.toGraphProto();
