@@ -2,6 +2,7 @@ import type { PassFactory } from '@onnx-forge/core';
 import { int8Dynamic } from './int8-dynamic.js';
 import { int8Static } from './int8-static.js';
 import { int8Auto } from './int8-auto.js';
+import { int4 } from './int4/int4.js';
 
 export { int8Dynamic, quantizeDynamic } from './int8-dynamic.js';
 export { int8Static, quantizeStatic } from './int8-static.js';
@@ -22,10 +23,12 @@ export type { Int8WeightRisk } from './saturation-check.js';
 export type { QuantTarget, TargetForms } from './target-forms.js';
 export { floatTensorNotes, QuantAction } from './quant-report.js';
 export type { QuantReport, QuantCoverage, FloatTensorNote } from './quant-report.js';
+export * from './int4/index.js';
 
-/** The INT8 passes, registered by builtin-passes.ts. */
+/** The INT8 passes and int4, registered by builtin-passes.ts. */
 export const quantPasses: readonly PassFactory<never>[] = [
   int8Dynamic as unknown as PassFactory<never>,
   int8Static as unknown as PassFactory<never>,
   int8Auto as unknown as PassFactory<never>,
+  int4 as unknown as PassFactory<never>,
 ];

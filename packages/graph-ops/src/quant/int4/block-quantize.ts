@@ -1,0 +1,191 @@
+/**
+ * Block-wise 4-bit quantization of the rows of a matrix, in the packed layout onnxruntime's
+ * `MatMulNBits` and `GatherBlockQuantized` (uint8 data, bits=4) read (com.microsoft contrib ops,
+ * docs/ContribOperators.md):
+ * - each row is cut into blocks of `blockSize` values along its length; the last block is padded
+ *   with the zero point's code, so padding dequantizes to exactly 0;
+ * - codes are unsigned nibbles, two per byte, the first value of a pair in the low nibble;
+ * - one float32 scale per block, rows one after another ([rows * blocks]);
+ * - asymmetric: one 4-bit zero point per block, packed like the codes, each row starting on a new
+ *   byte ([rows * ceil(blocks / 2)]); symmetric: no zero points, onnxruntime's default is 8.
+ * Dequantized value = (code - zero point) * scale.
+ */
+
+export type Int4Method = 'rtn' | 'search';
+
+export interface BlockQuantizeOptions {
+  blockSize: number;
+  symmetric: boolean;
+  /**
+   * `rtn`: round to nearest on the block's full range (onnxruntime's default quantizer).
+   * `search`: per block, a grid of range shrink factors (1.00 to 0.70; symmetric blocks also with
+   * the extreme value at +7 instead of -8), then least-squares refits of the best scale with its
+   * codes fixed; the candidate with the least squared error is kept (RTN is one of them, so the
+   * error is never worse).
+   */
+  method: Int4Method;
+}
+
+export interface BlockQuantized {
+  rows: number;
+  /** Values per row (K of MatMulNBits). */
+  cols: number;
+  blockSize: number;
+  blocks: number;
+  /** [rows, blocks, blockSize / 2] packed codes. */
+  packed: Uint8Array;
+  /** [rows * blocks] scales. */
+  scales: Float32Array;
+  /** [rows * ceil(blocks / 2)] packed zero points, asymmetric only. */
+  zeroPoints?: Uint8Array;
+  /** Sum of squared errors of the stored form, and of plain RTN on the same data (equal for `rtn`). */
+  sse: number;
+  rtnSse: number;
+}
+
+/** Range shrink factors tried by `search`: 1.00 down to 0.70. */
+const SHRINK = Array.from({ length: 16 }, (_, i) => 1 - i * 0.02);
+
+interface Candidate {
+  scale: number;
+  zp: number;
+  sse: number;
+}
+
+/** Codes of a block for a float32 scale and zero point, and the squared error they leave. */
+function encode(v: Float64Array, n: number, scale: number, zp: number, codes: Uint8Array | undefined): number {
+  let sse = 0;
+  const inv = scale === 0 ? 0 : 1 / scale;
+  for (let i = 0; i < n; i++) {
+    const x = v[i] as number;
+    let q = Math.round(x * inv) + zp;
+    q = q < 0 ? 0 : q > 15 ? 15 : q;
+    if (codes) codes[i] = q;
+    const e = x - (q - zp) * scale;
+    sse += e * e;
+  }
+  return sse;
+}
+
+/** Least-squares scale for fixed codes: argmin_s sum (x - s (q - zp))^2. */
+function refit(v: Float64Array, n: number, scale: number, zp: number, codes: Uint8Array): number {
+  encode(v, n, scale, zp, codes);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    const d = (codes[i] as number) - zp;
+    num += (v[i] as number) * d;
+    den += d * d;
+  }
+  return den === 0 ? scale : Math.fround(num / den);
+}
+
+function consider(best: Candidate, v: Float64Array, n: number, scale: number, zp: number): void {
+  if (!Number.isFinite(scale)) return;
+  const sse = encode(v, n, scale, zp, undefined);
+  if (sse < best.sse) {
+    best.scale = scale;
+    best.zp = zp;
+    best.sse = sse;
+  }
+}
+
+/**
+ * Symmetric RTN as onnxruntime's quantizer does it: the value of largest magnitude maps to code -8
+ * (so the scale's sign follows it), using all 16 codes; zero point 8.
+ */
+function symmetricScale(v: Float64Array, n: number, shrink: number): number {
+  let extreme = 0;
+  for (let i = 0; i < n; i++) if (Math.abs(v[i] as number) > Math.abs(extreme)) extreme = v[i] as number;
+  return Math.fround((extreme * shrink) / -8) || 0; // no -0 for an all-zero block
+}
+
+/** Asymmetric RTN: the range [min(0, min), max(0, max)] over 16 codes, zero point rounded. */
+function asymmetricParams(v: Float64Array, n: number, shrink: number): { scale: number; zp: number } {
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < n; i++) {
+    const x = v[i] as number;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  lo *= shrink;
+  hi *= shrink;
+  const scale = Math.fround((hi - lo) / 15);
+  if (scale === 0) return { scale: 0, zp: 8 };
+  const zp = Math.min(15, Math.max(0, Math.round(-lo / scale)));
+  return { scale, zp };
+}
+
+/**
+ * Quantizes `rows` rows of `cols` values read from `data` at `row * rowStride + col * colStride`
+ * (so a MatMul weight [K, N] is read column by column without a transposed copy).
+ */
+export function quantizeBlocks(data: Float32Array, rows: number, cols: number, rowStride: number, colStride: number, options: BlockQuantizeOptions): BlockQuantized {
+  const { blockSize: bs, symmetric, method } = options;
+  const blocks = Math.ceil(cols / bs);
+  const blob = bs / 2;
+  const zpRow = Math.ceil(blocks / 2);
+  const packed = new Uint8Array(rows * blocks * blob);
+  const scales = new Float32Array(rows * blocks);
+  const zeroPoints = symmetric ? undefined : new Uint8Array(rows * zpRow);
+  const v = new Float64Array(bs);
+  const codes = new Uint8Array(bs);
+  let sse = 0;
+  let rtnSse = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const start = b * bs;
+      const n = Math.min(bs, cols - start);
+      for (let i = 0; i < n; i++) v[i] = data[r * rowStride + (start + i) * colStride] as number;
+      const rtn = symmetric ? { scale: symmetricScale(v, n, 1), zp: 8 } : asymmetricParams(v, n, 1);
+      const best: Candidate = { scale: rtn.scale, zp: rtn.zp, sse: encode(v, n, rtn.scale, rtn.zp, undefined) };
+      rtnSse += best.sse;
+      if (method === 'search' && best.sse > 0) {
+        for (const f of SHRINK) {
+          const c = symmetric ? { scale: symmetricScale(v, n, f), zp: 8 } : asymmetricParams(v, n, f);
+          if (c.scale === 0) continue;
+          consider(best, v, n, c.scale, c.zp);
+          // The other orientation: the extreme value at code +7 instead of -8.
+          if (symmetric) consider(best, v, n, Math.fround((c.scale * -8) / 7), 8);
+        }
+        // Then the least-squares scale for the winner's codes, twice (codes may move after a refit).
+        for (let i = 0; i < 2; i++) consider(best, v, n, refit(v, n, best.scale, best.zp, codes), best.zp);
+      }
+      sse += encode(v, n, best.scale, best.zp, codes);
+      codes.fill(best.zp, n);
+      scales[r * blocks + b] = best.scale;
+      const base = (r * blocks + b) * blob;
+      for (let j = 0; j < blob; j++) packed[base + j] = (codes[2 * j] as number) | ((codes[2 * j + 1] as number) << 4);
+      if (zeroPoints) {
+        const at = r * zpRow + (b >> 1);
+        zeroPoints[at] = (zeroPoints[at] as number) | (best.zp << ((b & 1) * 4));
+      }
+    }
+  }
+  const out: BlockQuantized = { rows, cols, blockSize: bs, blocks, packed, scales, sse, rtnSse };
+  if (zeroPoints) out.zeroPoints = zeroPoints;
+  return out;
+}
+
+/**
+ * The values a packed form stands for, [rows, cols] row-major: the reference the tests hold
+ * onnxruntime's kernels to, written from the layout above, not from the quantizer's internals.
+ */
+export function dequantizeBlocks(q: Pick<BlockQuantized, 'rows' | 'cols' | 'blockSize' | 'packed' | 'scales' | 'zeroPoints'>): Float32Array {
+  const { rows, cols, blockSize: bs } = q;
+  const blocks = Math.ceil(cols / bs);
+  const zpRow = Math.ceil(blocks / 2);
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const b = Math.floor(c / bs);
+      const j = c % bs;
+      const byte = q.packed[(r * blocks + b) * (bs / 2) + (j >> 1)] as number;
+      const code = j & 1 ? byte >> 4 : byte & 15;
+      const zp = q.zeroPoints ? ((q.zeroPoints[r * zpRow + (b >> 1)] as number) >> ((b & 1) * 4)) & 15 : 8;
+      out[r * cols + c] = (code - zp) * (q.scales[r * blocks + b] as number);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,66 @@
+import type { QuantTarget } from '../target-forms.js';
+
+/**
+ * Which targets run the 4-bit forms, for onnxruntime 1.30:
+ * - cpu (onnxruntime-node) and wasm (onnxruntime-web): measured by int4.test.ts, which runs
+ *   MatMulNBits (block sizes 16-128, symmetric and asymmetric, K not a multiple of the block, scales
+ *   and zero points 1-D or 2-D) and GatherBlockQuantized (uint8 data, bits=4) against a plain
+ *   JavaScript dequantize + matmul on both.
+ * - accuracy_level 4: the CPU kernel quantizes A to int8 per block (results move by about 1 % of the
+ *   output range in that test); the wasm build of 1.30 accepts the attribute and gives the fp32
+ *   result bit for bit (measured), so the level is a speed hint there, not a different form.
+ * - webgpu: onnxruntime/contrib_ops/webgpu/quantization registers MatMulNBits (T1 float/float16,
+ *   B, zero points uint8 only, no g_idx) and GatherBlockQuantized (uint8 data with bits 2/4/8).
+ *   Its GatherBlockQuantized reads 4-bit zero points by the flat index of the scale, with no byte
+ *   padding between rows, while the CPU kernel requires each row's zero points to start on a new
+ *   byte ([rows, ceil(blocks / 2)]): the two agree only when a row has an even number of blocks.
+ * - cuda: contrib_ops/cuda/quantization registers both (not run here: no GPU).
+ */
+
+export interface Int4TargetForms {
+  matmulNBits: boolean;
+  gatherBlockQuantized: boolean;
+  /** Targets that read GatherBlockQuantized zero points without per-row byte padding. */
+  flatGatherZeroPoints: boolean;
+  /** What accuracy_level 4 does on the target. */
+  int8Compute: string;
+  note: string;
+}
+
+const CPU: Int4TargetForms = {
+  matmulNBits: true,
+  gatherBlockQuantized: true,
+  flatGatherZeroPoints: false,
+  int8Compute: 'onnxruntime CPU quantizes A to int8 per block (faster, less accurate)',
+  note: 'onnxruntime CPU: MatMulNBits and GatherBlockQuantized (measured, 1.30)',
+};
+
+export const INT4_TARGET_FORMS: Readonly<Record<QuantTarget, Int4TargetForms>> = {
+  cpu: CPU,
+  wasm: {
+    ...CPU,
+    int8Compute: 'onnxruntime-web wasm 1.30 accepts accuracy_level 4 but computes in float32 (measured: identical results)',
+    note: 'onnxruntime-web wasm: MatMulNBits and GatherBlockQuantized (measured, 1.30)',
+  },
+  webgpu: {
+    matmulNBits: true,
+    gatherBlockQuantized: true,
+    flatGatherZeroPoints: true,
+    int8Compute: 'WebGPU may use its DP4A int8 kernel',
+    note: 'WebGPU: MatMulNBits and GatherBlockQuantized registered (onnxruntime sources), uint8 zero points',
+  },
+  cuda: {
+    matmulNBits: true,
+    gatherBlockQuantized: true,
+    flatGatherZeroPoints: false,
+    int8Compute: 'not checked here (no GPU)',
+    note: 'CUDA: MatMulNBits and GatherBlockQuantized registered (onnxruntime sources; not run here)',
+  },
+  any: {
+    matmulNBits: true,
+    gatherBlockQuantized: true,
+    flatGatherZeroPoints: true,
+    int8Compute: 'CPU quantizes A to int8 per block; wasm computes in float32; WebGPU may use DP4A',
+    note: 'forms onnxruntime CPU, wasm and WebGPU all run',
+  },
+};

@@ -1,0 +1,77 @@
+import type { OptionSpecs } from '@onnx-forge/core';
+import { contradiction } from '../../options/model-lists.js';
+import { QUANT_TARGETS, type QuantTarget } from '../target-forms.js';
+import type { Int4Method } from './block-quantize.js';
+
+/** Op types the int4 pass rewrites: MatMul into MatMulNBits, Gather over a table into GatherBlockQuantized. */
+export const INT4_OPS = ['MatMul', 'Gather'] as const;
+export type Int4Op = (typeof INT4_OPS)[number];
+
+/** onnxruntime's accuracy_level values: 0 unset (the most accurate the kernel has), 1 fp32, 2 fp16, 3 bf16, 4 int8. */
+export const ACCURACY_LEVELS = [0, 1, 2, 3, 4] as const;
+
+export interface Int4Options {
+  /** Values per block along K (MatMul) or along a table row (Gather), each block with its own scale. */
+  blockSize: number;
+  /** No zero points (onnxruntime's default code 8), or one 4-bit zero point per block. */
+  symmetric: boolean;
+  /**
+   * MatMulNBits `accuracy_level`: how onnxruntime may compute with A. 4 lets the CPU kernel quantize
+   * A to int8 per block (faster, less accurate); 0 leaves the attribute out.
+   */
+  accuracyLevel: number;
+  /** `rtn` round to nearest, or `search`: a per-block search for the scale with the least squared error. */
+  method: Int4Method;
+  ops: string[];
+  excludeOps: string[];
+  /** When not empty, only these nodes (by name) are quantized. */
+  nodes: string[];
+  excludeNodes: string[];
+  /** Where the model will run: cpu and wasm measured here, webgpu and cuda from onnxruntime's kernel registrations. */
+  target: QuantTarget;
+}
+
+const opsValidate = (list: readonly string[]): string | undefined => {
+  const bad = list.filter((o) => !(INT4_OPS as readonly string[]).includes(o));
+  return bad.length ? `unsupported op type(s) ${bad.join(', ')}; int4 quantizes ${INT4_OPS.join(', ')}` : undefined;
+};
+
+export const INT4_OPTION_SPECS: OptionSpecs<Int4Options> = {
+  // 32 and symmetric: 0.157 x the float32 MatMul weight bytes (4 bits + a float32 scale per 32
+  // values); asymmetric blocks of 32 add zero points and reach 0.161 x (README: measured figures).
+  blockSize: {
+    type: 'integer',
+    default: 32,
+    description: 'values per block (each block has its own scale): 16, 32, 64, 128 or 256',
+    validate: (v) => ([16, 32, 64, 128, 256].includes(v) ? undefined : 'must be 16, 32, 64, 128 or 256 (a power of two >= 16, as MatMulNBits requires)'),
+  },
+  symmetric: { type: 'boolean', default: true, description: 'symmetric blocks (no zero points); false stores a 4-bit zero point per block' },
+  accuracyLevel: {
+    type: 'integer',
+    default: 0,
+    description: 'MatMulNBits accuracy_level: 0 unset (most accurate), 1 fp32, 2 fp16, 3 bf16, 4 int8 compute (faster on CPU)',
+    validate: (v) => ((ACCURACY_LEVELS as readonly number[]).includes(v) ? undefined : 'must be 0, 1, 2, 3 or 4'),
+  },
+  method: {
+    type: { enum: ['rtn', 'search'] },
+    // rtn by default, as onnxruntime's quantizer: search lowers the weights' squared error by ~10 % at
+    // 4-7 x the time, and did not raise greedy-token agreement on the builder's decoder (README).
+    default: 'rtn',
+    description: 'rtn: round to nearest on each block\'s range; search: per-block scale search for the least squared error (slower)',
+  },
+  // MatMul only by default, as onnxruntime's matmul_nbits_quantizer: a Gather table may be a rotary
+  // cos/sin cache, which 4 bits would blur; embeddings are opted in with ops=[MatMul,Gather].
+  ops: { type: 'string[]', default: ['MatMul'], description: `op types to quantize (${INT4_OPS.join(', ')}; Gather tables are opt-in)`, validate: opsValidate },
+  excludeOps: { type: 'string[]', default: [], description: 'op types to leave in float', validate: opsValidate },
+  nodes: { type: 'string[]', default: [], description: 'only quantize these nodes (by name) when not empty' },
+  excludeNodes: { type: 'string[]', default: [], description: 'nodes (by name) to leave in float' },
+  target: {
+    type: { enum: QUANT_TARGETS },
+    default: 'any',
+    description: 'where the model runs: any (cpu, wasm and webgpu), cpu, wasm, webgpu, cuda',
+  },
+};
+
+export function checkInt4Options(o: Readonly<Int4Options>): string | undefined {
+  return contradiction('nodes', o.nodes, 'excludeNodes', o.excludeNodes);
+}
