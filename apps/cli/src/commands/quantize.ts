@@ -1,5 +1,5 @@
 import { RUNNER, SAMPLES, nullThrows, type PassInstance, type Services } from '@onnx-forge/core';
-import { INT8_ISAS, createBuiltinRegistry, int8Auto, int8Dynamic, int8Static, int8AutoOutcome } from '@onnx-forge/graph-ops';
+import { INT8_ISAS, createBuiltinRegistry, int4, int8Auto, int8Dynamic, int8Static, int8AutoOutcome } from '@onnx-forge/graph-ops';
 import { checkAccuracy, prepareBench, type AccuracyCheck } from '../accuracy/accuracy-check.js';
 import { DEFAULT_COSINE, DIMS_FLAG, INPUTS_FLAG, VERIFY_FLAG, cosineTolerance, refuseWithoutVerify } from '../accuracy/accuracy-flags.js';
 import { accuracyCheckJson, accuracyCheckLines, nodeRows, sensitivityText } from '../accuracy/print-accuracy.js';
@@ -31,23 +31,62 @@ const STATIC_FLAGS: readonly PassOptionFlag[] = passFlags(int8Static, {
 });
 
 
+/**
+ * Options only int4 has (--bits 4). The options it shares with int8-dynamic (symmetric, ops, excludeOps,
+ * nodes, excludeNodes, target) take the same flags, read for whichever pass runs.
+ */
+const INT4_FLAGS: readonly PassOptionFlag[] = passFlags(int4, {
+  omit: Object.keys(int8Dynamic.optionSpecs),
+  group: 'int4 pass options (--bits 4):',
+});
+const SHARED_INT4_FLAGS: readonly PassOptionFlag[] = DYNAMIC_FLAGS.filter((f) => f.option in int4.optionSpecs);
+const INT8_ONLY_FLAGS: readonly PassOptionFlag[] = DYNAMIC_FLAGS.filter((f) => !(f.option in int4.optionSpecs));
+
 /** The INT8 form the pass chose (its statistics): which CPUs the weights stay accurate on, and why. */
 function int8Form(stats: Record<string, number | string>): { isa: string; saturationSafe: string; weightRange: string } | undefined {
   if (stats.isa === undefined) return undefined;
   return { isa: String(stats.isa), saturationSafe: String(stats.saturationSafe ?? ''), weightRange: String(stats.weightRange ?? '') };
 }
 
+/** What int4 did to the weights (its statistics): MatMul weight bytes before and after. */
+function int4Weights(stats: Record<string, number | string>): { matmulWeightBytesBefore: number; matmulWeightBytesAfter: number; matmulWeightRatio: number; gatherTableBytesBefore: number; gatherTableBytesAfter: number } {
+  const n = (k: string) => Number(stats[k] ?? 0);
+  return {
+    matmulWeightBytesBefore: n('matmulWeightBytesBefore'),
+    matmulWeightBytesAfter: n('matmulWeightBytesAfter'),
+    matmulWeightRatio: n('matmulWeightRatio'),
+    gatherTableBytesBefore: n('gatherTableBytesBefore'),
+    gatherTableBytesAfter: n('gatherTableBytesAfter'),
+  };
+}
+
 /** The pass the command line asks for, checked before the model is read. */
 function configure(ctx: CommandContext, mode: string, tolerance: number | undefined, isa: HostIsa | undefined): PassInstance<object> {
+  if (ctx.args.string('bits') === '4') return int4.fromText(passOptionsFromFlags(ctx.args, [...SHARED_INT4_FLAGS, ...INT4_FLAGS]));
   const raw = passOptionsFromFlags(ctx.args, mode === 'static' ? [...DYNAMIC_FLAGS, ...STATIC_FLAGS] : DYNAMIC_FLAGS);
   if (isa) raw.isa = isa.isa;
   if (tolerance !== undefined) return int8Auto.fromText({ ...raw, mode, tolerance: String(tolerance) });
   return (mode === 'static' ? int8Static : int8Dynamic).fromText(raw);
 }
 
+/** Usage errors of --bits: 4-bit weights are int4's (no calibration, no int8-auto search, no INT8 forms). */
+function refuseBitsMismatch(ctx: CommandContext, bits: string, mode: string): void {
+  if (bits === '4') {
+    if (mode !== 'dynamic') throw new UsageError('--bits 4 is weight-only quantization (MatMulNBits); --mode static is INT8', ctx.command, { flag: 'mode' });
+    for (const name of ['calibration', 'tolerance']) {
+      if (ctx.args.has(name)) throw new UsageError(`--${name} is for INT8 (--bits 8); --bits 4 keeps nodes float with --exclude-nodes`, ctx.command, { flag: name });
+    }
+    const given = givenFlags(ctx.args, [...INT8_ONLY_FLAGS, ...STATIC_FLAGS])[0];
+    if (given) throw new UsageError(`--${given.name} is for INT8 (--bits 8)`, ctx.command, { flag: given.name });
+  } else {
+    const given = givenFlags(ctx.args, INT4_FLAGS)[0];
+    if (given) throw new UsageError(`--${given.name} is for --bits 4`, ctx.command, { flag: given.name });
+  }
+}
+
 export const quantizeCommand = defineCommand({
   name: 'quantize',
-  summary: 'Quantize a model to INT8, dynamic (weights only) or static (calibrated QDQ), checked against float32.',
+  summary: 'Quantize a model to INT8, dynamic (weights only) or static (calibrated QDQ), or to 4-bit weights (--bits 4), checked against float32.',
   description:
     'A shortcut for onnx-forge run with the int8-dynamic or int8-static pass. Dynamic mode quantizes weights ' +
     'offline and activations at run time; static mode inserts QuantizeLinear/DequantizeLinear pairs with ' +
@@ -58,9 +97,21 @@ export const quantizeCommand = defineCommand({
     'the cosine similarity of each output is printed, with a warning for any below 0.99. --tolerance COSINE ' +
     'uses the int8-auto pass instead: it leaves the nodes whose quantization costs the most in float32 until ' +
     'every output holds that cosine, and lists them. A model with nothing to quantize (already INT8, or no ' +
-    'eligible weights) is written unchanged, with a warning.',
+    'eligible weights) is written unchanged, with a warning.\n\n' +
+    '--bits 4 uses the int4 pass instead: MatMul weights become 4-bit blocks read by onnxruntime\'s MatMulNBits ' +
+    '(com.microsoft; onnxruntime CPU, wasm and WebGPU run it), activations stay float; --ops MatMul,Gather also ' +
+    'stores Gather tables (embeddings) 4-bit as GatherBlockQuantized. It prints the MatMul weight bytes before and ' +
+    'after and the same accuracy check.',
   args: [{ name: 'model', description: 'path to an .onnx file' }],
   flags: [
+    {
+      name: 'bits',
+      kind: 'string',
+      valueName: 'N',
+      choices: ['8', '4'],
+      description: '8: INT8 (int8-dynamic / int8-static); 4: 4-bit weight-only MatMulNBits (int4 pass), where --symmetric, --ops (default MatMul), --exclude-ops, --nodes, --exclude-nodes and --target set int4\'s options',
+      defaultText: '8',
+    },
     { name: 'mode', kind: 'string', valueName: 'MODE', choices: ['dynamic', 'static'], description: 'dynamic or static (calibrated) quantization', defaultText: 'dynamic' },
     { name: 'calibration', kind: 'string', valueName: 'DIR', description: 'static: folder of sample inputs to calibrate on' },
     {
@@ -74,12 +125,14 @@ export const quantizeCommand = defineCommand({
     DIMS_FLAG,
     ...DYNAMIC_FLAGS,
     ...STATIC_FLAGS,
+    ...INT4_FLAGS,
     ...OUTPUT_FLAGS,
   ],
   examples: [
     'onnx-forge quantize model.onnx -o model.int8.onnx',
     'onnx-forge quantize model.onnx -o model.int8.onnx --tolerance 0.99 --isa host',
     'onnx-forge quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/',
+    'onnx-forge quantize decoder.onnx -o decoder.q4.onnx --bits 4 --block-size 32 --accuracy-level 4',
   ],
   exitNotes: [
     'Calibration or --inputs samples that are missing or do not fit the model exit 1 (FORGE_BAD_SAMPLES). An ' +
@@ -87,6 +140,9 @@ export const quantizeCommand = defineCommand({
   ],
   async run(ctx) {
     const mode = ctx.args.string('mode') ?? 'dynamic';
+    const bits = ctx.args.string('bits') ?? '8';
+    refuseBitsMismatch(ctx, bits, mode);
+    const label = bits === '4' ? 'INT4' : 'INT8';
     const dir = ctx.args.string('calibration');
     const tolerance = cosineTolerance(ctx);
     if (mode === 'dynamic') {
@@ -125,7 +181,7 @@ export const quantizeCommand = defineCommand({
     let accuracy: AccuracyCheck | undefined;
     if (original && !nothing) {
       const prepared = await prepareBench(original, checkSpec, { progress: ctx.progress, command: ctx.command, file, ...(passSamples ? { loaded: { spec: passSpec, samples: passSamples } } : {}) });
-      accuracy = 'skipped' in prepared ? { tolerance: tolerance ?? DEFAULT_COSINE, skipped: prepared.skipped } : await checkAccuracy(prepared, original, input.model, tolerance ?? DEFAULT_COSINE, ctx.progress, 'INT8');
+      accuracy = 'skipped' in prepared ? { tolerance: tolerance ?? DEFAULT_COSINE, skipped: prepared.skipped } : await checkAccuracy(prepared, original, input.model, tolerance ?? DEFAULT_COSINE, ctx.progress, label);
       if (accuracy.skipped) ctx.progress.note(`warning: ${accuracy.skipped}`);
       for (const f of accuracy.failed ?? []) {
         ctx.progress.note(`warning: output ${f.output}: ${f.problem}${tolerance === undefined ? '; --tolerance 0.99 leaves the nodes that cost the most in float32' : ''}`);
@@ -139,10 +195,12 @@ export const quantizeCommand = defineCommand({
     const text = describePipeline(report.passes, registry);
     const decisions = ctx.args.bool('decisions') === true;
     const form = int8Form(stats);
+    const weights4 = bits === '4' && !nothing ? int4Weights(stats) : undefined;
     if (ctx.json) {
       ctx.printJson({
         ...pipelineJson(result, text, decisions),
         int8Form: form,
+        int4: weights4,
         hostIsa: isa,
         search: search ? { tolerance, excluded: search.excluded, cosine: search.cosine, fullCosine: search.fullCosine, evaluations: search.evaluations } : undefined,
         accuracy: accuracy ? accuracyCheckJson(accuracy) : undefined,
@@ -152,6 +210,7 @@ export const quantizeCommand = defineCommand({
     ctx.print(...printPipelineResult(result, text, decisions));
     if (isa) ctx.print('', `--isa host: ${isa.isa} (${isa.reason})`);
     if (form) ctx.print('', `INT8 form: isa ${form.isa}, accurate on x86 CPUs without VNNI: ${form.saturationSafe}`, `  ${form.weightRange}`);
+    if (weights4) ctx.print('', `INT4: MatMul weights ${weights4.matmulWeightBytesBefore} -> ${weights4.matmulWeightBytesAfter} bytes (${weights4.matmulWeightRatio.toFixed(3)} x, scales and zero points included)`);
     if (search) {
       const n = search.excluded.length;
       ctx.print('', `int8-auto: ${n} node${n === 1 ? '' : 's'} left float32 to keep every output at cosine >= ${tolerance}${n ? ':' : ''}`);
