@@ -1,4 +1,4 @@
-export { builtinPasses, createBuiltinRegistry } from './builtin-passes.js';
+export { builtinPasses, builtinPipelines, createBuiltinRegistry } from './builtin-passes.js';
 export * from './cleanup/index.js';
 export * from './fp16/index.js';
 export * from './opset/index.js';

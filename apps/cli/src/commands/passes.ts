@@ -11,7 +11,7 @@ function typeText(t: unknown): string {
 
 export const passesCommand = defineCommand({
   name: 'passes',
-  summary: 'List the registered passes and their options (for run --pipeline).',
+  summary: 'List the registered passes and their options, and the named pipelines (for run --pipeline).',
   args: [],
   flags: [PLUGIN_FLAG],
   examples: ['onnx-forge passes', 'onnx-forge passes --plugin ./my-pass --json'],
@@ -30,8 +30,9 @@ export const passesCommand = defineCommand({
         description: s.description,
       })),
     }));
+    const pipelines = registry.pipelines().map((p) => ({ name: p.pipelineName, description: p.description, passes: p.steps }));
     if (ctx.json) {
-      ctx.printJson({ passes });
+      ctx.printJson({ passes, pipelines });
       return;
     }
     if (passes.length === 0) {
@@ -43,5 +44,9 @@ export const passesCommand = defineCommand({
       ctx.print(`${p.name}${p.plugin ? ` (from ${p.plugin})` : ''}: ${p.description}`);
       ctx.print(...table(p.options.map((o) => [o.name, o.type, `= ${JSON.stringify(o.default)}`, o.description]), { indent: '    ' }));
     });
+    if (pipelines.length) {
+      ctx.print('', 'Named pipelines (each stands for its passes, which run and report one by one):');
+      ctx.print(...table(pipelines.map((p) => [p.name, p.passes, p.description]), { indent: '    ' }));
+    }
   },
 });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DataType, Rng, createTensor, encodeTensor, readModel } from '@onnx-forge/core';
-import { builtinPasses } from '@onnx-forge/graph-ops';
+import { builtinPasses, builtinPipelines } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoStack, DEMO_PLUGIN, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
 import { tempDir, writeMlp, writeOutlierModel, writeRuntimeFailureModel } from '../testing/fixtures.js';
@@ -65,14 +65,15 @@ describe('onnx-forge run', () => {
   });
 
   // Runs once graph-ops registers fp16 and cleanup; skipped only while they are absent.
-  const haveBuiltins = ['fp16', 'cleanup'].every((n) => builtinPasses.some((f) => f.passName === n));
+  const haveBuiltins = builtinPasses.some((f) => f.passName === 'fp16') && builtinPipelines.some((p) => p.pipelineName === 'cleanup');
   it.skipIf(!haveBuiltins)('runs the built-in pipeline of the architecture notes, list options included', async () => {
     const out = file('fp16-cleanup.onnx');
     const r = await runCliProcess(['run', input, '-o', out, '-p', 'fp16{keepIoTypes=true, blockOps=[Resize,TopK]}, cleanup', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const j = jsonOf<RunJson>(r);
-    expect(j.pipeline).toMatch(/^fp16\{.*\},cleanup$/);
-    expect(j.passes.map((p) => p.name)).toEqual(['fp16', 'cleanup']);
+    expect(j.pipeline).toMatch(/^fp16\{.*\},identity,cast-fold,dead-code,toposort$/);
+    // cleanup is a named pipeline: its four passes run and report one by one.
+    expect(j.passes.map((p) => p.name)).toEqual(['fp16', 'identity', 'cast-fold', 'dead-code', 'toposort']);
     expect(j.passes[0]?.options).toMatchObject({ keepIoTypes: true, blockOps: expect.arrayContaining(['Resize', 'TopK']) });
     expect(j.passes[0]?.bytesAfter).toBeLessThan((j.passes[0]?.bytesBefore ?? 0) * 0.51);
     const model = await readModel(out);
@@ -120,7 +121,9 @@ describe('onnx-forge run', () => {
       symlinkSync(DEMO_PLUGIN, path.join(dir, 'node_modules/@demo/forge-pass-demo'), 'dir');
       const r = await runCliProcess(['passes', '--plugin', '@demo/forge-pass-demo', '--json'], { cwd: dir });
       expect(r.code, r.stderr).toBe(0);
-      const passes = jsonOf<{ passes: { name: string; plugin: string | null }[] }>(r).passes;
+      const listed = jsonOf<{ passes: { name: string; plugin: string | null }[]; pipelines: { name: string; passes: string }[] }>(r);
+      const passes = listed.passes;
+      expect(listed.pipelines).toContainEqual(expect.objectContaining({ name: 'cleanup', passes: 'identity,cast-fold,dead-code,toposort' }));
       expect(passes.filter((p) => p.plugin === '@demo/forge-pass-demo').map((p) => p.name).sort()).toEqual(['break-graph', 'fail-always', 'stamp-producer']);
       const run = await runCliProcess(['run', input, '-o', path.join(dir, 'out.onnx'), '-p', 'stamp-producer', '--plugin', '@demo/forge-pass-demo', '--quiet'], { cwd: dir });
       expect(run.code, run.stderr).toBe(0);

@@ -1,6 +1,5 @@
 import type { PassFactory } from '@onnx-forge/core';
 import { castFoldPass } from './cast-fold.js';
-import { cleanupPass } from './cleanup.js';
 import { deadCodePass } from './dead-code.js';
 import { identityPass } from './identity.js';
 import { toposortPass } from './toposort.js';
@@ -8,7 +7,7 @@ import { toposortPass } from './toposort.js';
 export { bypassNode } from './bypass.js';
 export { castFoldPass, foldCasts, isExactCast } from './cast-fold.js';
 export type { CastFoldReport } from './cast-fold.js';
-export { cleanupPass } from './cleanup.js';
+export { cleanupPipeline } from './cleanup.js';
 export type { CleanupDecision } from './cleanup-decision.js';
 export { deadCodePass, eliminateDeadCode } from './dead-code.js';
 export type { DeadCodeReport } from './dead-code.js';
@@ -17,5 +16,5 @@ export type { IdentityReport } from './identity.js';
 export { toposortPass, toposortModel } from './toposort.js';
 
 export const cleanupPasses: readonly PassFactory<never>[] = [
-  deadCodePass, identityPass, castFoldPass, toposortPass, cleanupPass,
+  deadCodePass, identityPass, castFoldPass, toposortPass,
 ] as unknown as readonly PassFactory<never>[];
