@@ -3,15 +3,16 @@
  * a small CNN from core's builder (`cnn({ channels: [8, 16, 32], imageSize: 16 })`: image
  * [batch, 3, 16, 16] → 10 logits; onnxruntime-node CPU, 2 worker threads), loaded by autocannon at
  * concurrency 32 with single-image requests in Triton's binary tensor format:
- *   - batching off, then batching on (the server's defaults: up to 16 rows, at most 2 ms of waiting):
- *     requests/s and p50/p99 latency                          target: on ≥ 2 × off, no request fails
+ *   - batching off against batching on (the server's defaults: up to 16 rows, at most 2 ms of waiting),
+ *     two servers up at once, runs alternating over rounds (medians reported, so that the machine's
+ *     changing load falls on both): requests/s and p50/p99 latency   target: on ≥ 2 × off, no request fails
  *   - batching on again while a fuzzer sends malformed and oversized requests (bounded: a fixed count,
  *     a few at a time): every good request answered 200, every bad one a 4xx, the server still live,
  *     and SIGTERM still stops it cleanly (exit 0)
  * Traffic goes to 127.0.0.1 only.
  *
  *   npm run bench -- server                        # from the repository root
- *   npm run bench -- server -- --seconds 20 --connections 32
+ *   npm run bench -- server -- --seconds 10 --rounds 5 --connections 32
  *   npm run bench -- server -- --channels 16,32,64 --size 32   # core's default cnn: more compute per image
  *
  * Results go to .bench-cache/results/server.json.
@@ -30,7 +31,7 @@ import { saveResult, targetsLine } from '../src/save-result.js';
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' }, fuzz: { type: 'string', default: '600' },
+    seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '32' }, fuzz: { type: 'string', default: '600' },
     channels: { type: 'string', default: '8,16,32' }, size: { type: 'string', default: '16' }, workers: { type: 'string', default: '2' },
     // The server's defaults unless given.
     'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' },
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
 const CHANNELS = args.channels.split(',').map(Number);
 const SIZE = Number(args.size);
 const SECONDS = Number(args.seconds);
+const ROUNDS = Number(args.rounds);
 const CONNECTIONS = Number(args.connections);
 const FUZZ_REQUESTS = Number(args.fuzz);
 const BODY_LIMIT = 1024 * 1024;
@@ -197,18 +199,39 @@ async function main(): Promise<number> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   process.stdout.write(`server: ${MODEL} (core cnn, channels ${CHANNELS.join('/')}, 3x${SIZE}x${SIZE} → 10) in apps/demo-server, ${CONNECTIONS} connections, ${SECONDS} s per run, binary requests of one image; ${cpu}, ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
 
-  const runs: Record<string, LoadResult> = {};
-  for (const batching of [false, true]) {
-    const server = await startServer(file, batching);
-    await load(server.port, 2); // warm-up: workers, kernels, the hybrid's first measurements
-    runs[batching ? 'batching on' : 'batching off'] = await load(server.port, SECONDS);
-    const code = await stop(server);
-    if (code !== 0) throw new Error(`the server exited with ${code} after SIGTERM:\n${server.log()}`);
+  // Both servers stay up; their runs alternate (off, on, then on, off, ...) so that a change in the
+  // machine's load during the benchmark falls on both alike. Figures are the medians over the rounds.
+  const servers = { off: await startServer(file, false), on: await startServer(file, true) };
+  const rounds: { off: LoadResult; on: LoadResult }[] = [];
+  try {
+    for (const s of Object.values(servers)) await load(s.port, 2); // warm-up: workers, kernels, the hybrid's first measurements
+    for (let r = 0; r < ROUNDS; r++) {
+      const order: ('off' | 'on')[] = r % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+      const round: Partial<Record<'off' | 'on', LoadResult>> = {};
+      for (const mode of order) round[mode] = await load(servers[mode].port, SECONDS);
+      rounds.push(round as { off: LoadResult; on: LoadResult });
+      process.stdout.write(`round ${r + 1}: off ${fmt(round.off?.requestsPerSecond ?? 0)} requests/s, on ${fmt(round.on?.requestsPerSecond ?? 0)} requests/s\n`);
+    }
+  } finally {
+    const code = await stop(servers.off);
+    if (code !== 0) process.stderr.write(`the batching-off server exited with ${code} after SIGTERM:\n${servers.off.log()}\n`);
   }
+  const median = (xs: number[]) => {
+    const a = [...xs].sort((x, y) => x - y);
+    const m = Math.floor(a.length / 2);
+    return a.length % 2 ? (a[m] as number) : ((a[m - 1] as number) + (a[m] as number)) / 2;
+  };
+  const summary = (mode: 'off' | 'on'): LoadResult => {
+    const rs = rounds.map((x) => x[mode]);
+    const pick = (k: keyof LoadResult) => median(rs.map((x) => x[k]));
+    const sum = (k: keyof LoadResult) => rs.reduce((a, x) => a + x[k], 0);
+    return { requestsPerSecond: pick('requestsPerSecond'), requests: sum('requests'), p50Ms: pick('p50Ms'), p90Ms: pick('p90Ms'), p99Ms: pick('p99Ms'), errors: sum('errors'), timeouts: sum('timeouts'), non2xx: sum('non2xx') };
+  };
+  const runs: Record<string, LoadResult> = { 'batching off': summary('off'), 'batching on': summary('on') };
+  const ratios = rounds.map((x) => x.on.requestsPerSecond / x.off.requestsPerSecond);
 
-  // Load and fuzz at once, on a server with batching on.
-  const server = await startServer(file, true);
-  await load(server.port, 2);
+  // Load and fuzz at once, on the server with batching on.
+  const server = servers.on;
   const [underFuzz, fuzzed] = await Promise.all([load(server.port, SECONDS), fuzz(server.port, FUZZ_REQUESTS)]);
   const live = await fetch(`http://127.0.0.1:${server.port}/v2/health/live`).then((r) => r.status, () => 0);
   const stats = (await fetch(`http://127.0.0.1:${server.port}/v2/models/${MODEL}/stats`).then((r) => r.json())) as { model_stats: { batching: { variants: Record<string, { meanBatchSize: number; largestBatch: number }> } }[] };
@@ -221,9 +244,9 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${formatTable(
     ['run', 'requests/s', 'requests', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx'],
     Object.entries(runs).map(([name, r]) => [name, fmt(r.requestsPerSecond), String(r.requests), fmt(r.p50Ms), fmt(r.p90Ms), fmt(r.p99Ms), String(r.errors), String(r.timeouts), String(r.non2xx)]),
-  )}\n`);
+  )}\n(on and off: medians of ${ROUNDS} alternating rounds of ${SECONDS} s; requests and failures summed)\n`);
   const batch = Object.values(stats.model_stats[0]?.batching.variants ?? {})[0];
-  process.stdout.write(`\nbatching on / off: ${ratio.toFixed(2)} × (target ≥ 2); mean batch under fuzz ${batch ? fmt(batch.meanBatchSize) : '?'}, largest ${batch?.largestBatch ?? '?'}\n`);
+  process.stdout.write(`\nbatching on / off: ${ratio.toFixed(2)} × (target ≥ 2; per round ${ratios.map((x) => x.toFixed(2)).join(', ')}); mean batch under fuzz ${batch ? fmt(batch.meanBatchSize) : '?'}, largest ${batch?.largestBatch ?? '?'}\n`);
   process.stdout.write(`fuzz: ${fuzzed.sent} bad requests during the load; answers by kind:\n`);
   for (const [name, outcomes] of Object.entries(fuzzed.byCase)) process.stdout.write(`  ${name.padEnd(28)} ${Object.entries(outcomes).map(([o, n]) => `${o} × ${n}`).join(', ')}\n`);
   process.stdout.write(`server live after the fuzz: ${live === 200 ? 'yes' : `no (${live})`}; exit code after SIGTERM: ${exitCode}\n`);
@@ -237,8 +260,8 @@ async function main(): Promise<number> {
   if (exitCode !== 0) missed.push(`exit code ${exitCode} after SIGTERM`);
   const file2 = saveResult('server', {
     date: new Date().toISOString(), cpu, cores: cpus().length, loadavg: loadavg(), node: process.version,
-    model: { name: MODEL, builder: `cnn({ channels: [${CHANNELS.join(', ')}], imageSize: ${SIZE}, seed: 7 })`, input: [1, 3, SIZE, SIZE] }, workers: Number(args.workers), batching: { maxBatch: args['max-batch'] ?? 'server default', maxDelayMs: args['max-delay-ms'] ?? 'server default' }, connections: CONNECTIONS, seconds: SECONDS,
-    runs, ratio, fuzz: fuzzed, liveAfterFuzz: live === 200, exitCodeAfterSigterm: exitCode, batchStatsUnderFuzz: stats.model_stats[0]?.batching, missed,
+    rounds: rounds.length, roundRatios: ratios, model: { name: MODEL, builder: `cnn({ channels: [${CHANNELS.join(', ')}], imageSize: ${SIZE}, seed: 7 })`, input: [1, 3, SIZE, SIZE] }, workers: Number(args.workers), batching: { maxBatch: args['max-batch'] ?? 'server default', maxDelayMs: args['max-delay-ms'] ?? 'server default' }, connections: CONNECTIONS, seconds: SECONDS,
+    runs, perRound: rounds, ratio, fuzz: fuzzed, liveAfterFuzz: live === 200, exitCodeAfterSigterm: exitCode, batchStatsUnderFuzz: stats.model_stats[0]?.batching, missed,
   });
   process.stdout.write(`${targetsLine(missed, file2)}\n`);
   return missed.length ? 1 : 0;
