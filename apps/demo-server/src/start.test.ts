@@ -2,6 +2,7 @@
 // variants, serves them, and answers /v2/health/ready with 200 within a minute; SIGTERM while requests
 // are in flight lets every one of them finish, then the process exits 0.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import path from 'node:path';
@@ -61,8 +62,10 @@ describe('npm start', () => {
     remove = cache.remove;
     const port = await freePort();
     const t0 = performance.now();
-    // What `npm start` runs (package.json "start"), without npm in between so the signal reaches node.
-    const proc = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', 'tsx', 'apps/demo-server/scripts/start.ts'], {
+    // What `npm start` runs (the root package.json's "start"), without npm in between so the signal reaches node.
+    const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+    expect(start[0]).toBe('node');
+    const proc = spawn(process.execPath, start.slice(1), {
       cwd: ROOT,
       env: { ...process.env, PORT: String(port), ONNX_FORGE_CACHE: cache.dir },
       stdio: ['ignore', 'pipe', 'pipe'],

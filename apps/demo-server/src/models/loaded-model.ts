@@ -226,11 +226,6 @@ export class LoadedModel {
     return new Map([...this.batchers].map(([k, b]) => [k, b.stats()]));
   }
 
-  /** Resolves when no request is running or waiting. */
-  idle(): Promise<void> {
-    return this.limiter.idle();
-  }
-
   /** Waits for requests in flight (batches flush), then releases every pool. */
   async dispose(): Promise<void> {
     await this.limiter.idle();

@@ -84,18 +84,6 @@ export class ModelRegistry {
     return e.loaded;
   }
 
-  /** Whether the model (and version) is known, and its state. */
-  state(name: string, version?: string): ModelState | undefined {
-    try {
-      this.get(name, version);
-      return 'READY';
-    } catch (e) {
-      const status = (e as { details?: { status?: number } }).details?.status;
-      if (status === 404) return undefined;
-      return this.entries.get(name)?.state;
-    }
-  }
-
   /**
    * Loads (or reloads) the highest version of a model, reading the repository again so that a model
    * added since the start is found. The old version keeps serving until the new one is ready.

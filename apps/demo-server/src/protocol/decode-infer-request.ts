@@ -17,8 +17,6 @@ export interface DecodedRequest {
   readonly feeds: Record<string, TensorLike>;
   /** Outputs to return, in order, and whether each goes back as binary data. */
   readonly outputs: readonly { readonly name: string; readonly binary: boolean }[];
-  /** Rows along dim 0 (for statistics), when every input has one. */
-  readonly rows: number | undefined;
 }
 
 type Obj = Record<string, unknown>;
@@ -137,8 +135,6 @@ export function decodeInferRequest(value: unknown, binary: Buffer, inputs: reado
   const feeds: Record<string, TensorLike> = {};
   let elements = 0;
   let offset = 0;
-  let rows: number | undefined;
-  let rowsAgree = true;
   for (const [k, raw] of request.inputs.entries()) {
     if (!isObj(raw)) throw badRequest(`inputs[${k}] must be an object {name, shape, datatype, data}`);
     const input = raw as unknown as RequestInput;
@@ -183,9 +179,6 @@ export function decodeInferRequest(value: unknown, binary: Buffer, inputs: reado
       tensor = jsonTensor(input, elementTypeOf(input.datatype), [...shape], count);
     }
     feeds[input.name] = tensor;
-    const r = shape[0];
-    if (rows === undefined) rows = r;
-    else if (r !== rows) rowsAgree = false;
   }
   const missing = inputs.filter((i) => !feeds[i.name]).map((i) => i.name);
   if (missing.length) throw badRequest(`missing input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`, { missing });
@@ -204,5 +197,5 @@ export function decodeInferRequest(value: unknown, binary: Buffer, inputs: reado
       return { name: o.name, binary: op?.binary_data === undefined ? allBinary : op.binary_data === true };
     });
   }
-  return { id: request.id, feeds, outputs, rows: rowsAgree ? rows : undefined };
+  return { id: request.id, feeds, outputs };
 }
