@@ -20,7 +20,7 @@ const ARTIFACTS = fileURLToPath(new URL('../test-output/', import.meta.url));
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 interface DemoResult { name: string; bytes: number; p50Ms: number; runs: number; minCosine: number; top1: number; provider: string }
-interface DemoState { state: string; backend?: string; model?: string; results?: DemoResult[]; error?: string }
+interface DemoState { state: string; backend?: string; model?: string; results?: DemoResult[]; steps: string[]; error?: string }
 
 describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
   let server: DemoServer;
@@ -59,6 +59,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
     expect(s).toMatchObject({ state: 'done', backend: 'wasm', model });
     const results = s.results ?? [];
     expect(results.map((r) => r.name)).toEqual(['fp32', 'fp16', 'int8']);
+    // The progress the page showed while it worked.
+    expect(s.steps).toEqual([
+      'reading the model', 'making FP16 (graph-ops fp16, keepIoTypes)', 'making INT8 (graph-ops int8-dynamic)',
+      'running fp32 in onnxruntime-web (wasm)', 'running fp16 in onnxruntime-web (wasm)', 'running int8 in onnxruntime-web (wasm)', 'done',
+    ]);
     const [fp32, fp16, int8] = results as [DemoResult, DemoResult, DemoResult];
     for (const r of results) {
       expect(r.provider).toBe('wasm');
@@ -118,6 +123,19 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
     // A small model: the graph's own bytes weigh more, so the variants shrink less.
     await checkRun('local.onnx', path.join(dir, 'local.onnx'), { fp16: 0.7, int8: 0.5 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'page-local.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it('takes a file dropped on the page', async () => {
+    const bytes = [...(await readFile(path.join(dir, 'local.onnx')))];
+    await page.evaluate((b) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(b)], 'dropped.onnx'));
+      document.getElementById('drop')?.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    await page.waitForFunction(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.model === 'dropped.onnx', null, { timeout: 10_000 });
+    await waitFor(['done', 'error']);
+    await checkRun('dropped.onnx', path.join(dir, 'local.onnx'), { fp16: 0.7, int8: 0.5 });
     expect(errors).toEqual([]);
   });
 });

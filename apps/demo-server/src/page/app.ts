@@ -8,10 +8,12 @@ interface DemoState {
   backend?: string;
   model?: string;
   results?: Omit<VariantResult, 'file'>[];
+  /** Progress steps shown for the current model, in order. */
+  steps: string[];
   error?: string;
 }
 
-const demo: DemoState = { state: 'loading' };
+const demo: DemoState = { state: 'loading', steps: [] };
 // Read by the browser test (and handy in the console).
 (globalThis as { forgeDemo?: DemoState }).forgeDemo = demo;
 
@@ -45,12 +47,14 @@ function render(results: readonly VariantResult[], stem: string): void {
 async function run(rt: Runtime, bytes: Uint8Array, name: string): Promise<void> {
   demo.state = 'working';
   demo.model = name;
+  demo.steps = [];
   $('error').textContent = '';
   $('results').hidden = true;
   $('progress-panel').hidden = false;
   ($('sample') as HTMLButtonElement).disabled = true;
   try {
     const results = await optimizeInBrowser(bytes, rt, (p) => {
+      demo.steps.push(p.step);
       $('step').textContent = `${name}: ${p.step}`;
       ($('progress') as HTMLProgressElement).value = p.done / p.total;
     });
