@@ -7,6 +7,8 @@
  *
  *   npm run bench                 # all topics
  *   npm run bench -- core fp16    # some topics
+ *   npm run bench -- fp16 --publish   # and copy the result to docs/results/ (and its charts to docs/figures/),
+ *                                     # from which `npm run readme` regenerates the README's figures
  *
  * Scripts run as the CLI runs on a large model: on Linux with glibc's transparent huge pages
  * (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, inherited by every scenario process; see
@@ -15,7 +17,7 @@
  * every figure that allocates a model-sized buffer: on some VMs a first touch costs ~10 µs per 4 KiB page.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,6 +47,23 @@ function run(topic: string, args: string[], env: NodeJS.ProcessEnv): Promise<num
   });
 }
 
+const ROOT = join(here, '..', '..', '..');
+const RESULTS = join(ROOT, '.bench-cache', 'results');
+
+/** Copies a topic's result file to docs/results/ and its charts to docs/figures/ (what the README is made from). */
+function publishResult(topic: string): void {
+  const file = join(RESULTS, `${topic}.json`);
+  if (!existsSync(file)) {
+    process.stdout.write(`publish: ${topic} wrote no result file; nothing published\n`);
+    return;
+  }
+  mkdirSync(join(ROOT, 'docs', 'results'), { recursive: true });
+  mkdirSync(join(ROOT, 'docs', 'figures'), { recursive: true });
+  copyFileSync(file, join(ROOT, 'docs', 'results', `${topic}.json`));
+  for (const svg of readdirSync(RESULTS).filter((f) => f.startsWith(`${topic}-`) && f.endsWith('.svg'))) copyFileSync(join(RESULTS, svg), join(ROOT, 'docs', 'figures', svg));
+  process.stdout.write(`publish: docs/results/${topic}.json (run npm run readme to regenerate the README's figures)\n`);
+}
+
 /** The environment of the scripts: the CLI's huge-page setting for large models, unless turned off. */
 function scriptEnv(): NodeJS.ProcessEnv {
   const env = process.env;
@@ -67,7 +86,8 @@ async function main(): Promise<number> {
   // Arguments after `--` go to every script (e.g. `-- --reps 3`).
   const argv = process.argv.slice(2);
   const split = argv.indexOf('--');
-  const topics = split < 0 ? argv : argv.slice(0, split);
+  const publish = (split < 0 ? argv : argv.slice(0, split)).includes('--publish');
+  const topics = (split < 0 ? argv : argv.slice(0, split)).filter((a) => a !== '--publish');
   const passThrough = split < 0 ? [] : argv.slice(split + 1);
   const all = available();
   const unknown = topics.filter((t) => !all.includes(t));
@@ -84,6 +104,7 @@ async function main(): Promise<number> {
     process.stdout.write(`\n=== bench: ${topic} ===\n`);
     const code = await run(topic, passThrough, env);
     if (code !== 0) failed.push(`${topic} (exit ${code})`);
+    else if (publish) publishResult(topic);
   }
   process.stdout.write(`\nbench: ${chosen.length - failed.length}/${chosen.length} topics succeeded${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`);
   return failed.length ? 1 : 0;

@@ -25,6 +25,7 @@ import * as ort from 'onnxruntime-node';
 import { parseBenchOptions } from '../src/bench-options.js';
 import { WORKSPACE_ROOT } from '../src/bert-model.js';
 import { formatTable } from '../src/format-table.js';
+import { readmeSection } from '../src/readme-section.js';
 import { saveResult } from '../src/save-result.js';
 import { median } from '../src/stats.js';
 
@@ -184,6 +185,12 @@ async function main(): Promise<number> {
     lightgbm: lgb ? { model: 'multiclass_digits', maxAbsProbabilityDifference: lgb.agreement } : 'skipped: fixtures absent',
     mljs: { trainMs: ml.trainMs, labelsEqual: ml.labelsEqual },
     results: all.map((r) => ({ ...r, medianRowsPerSecond: median(r.rowsPerSecond) })),
+    readme: await readmeSection({
+      title: 'Converted classical models',
+      command: 'npm run bench -- convert',
+      tables: [{ head: ['model', 'engine', 'batch', 'rows/s (median)', 'range', 'per call', 'vs other'], rows: table }],
+      notes: [`onnxruntime-node (CPU, one intra-op thread) on the converted model against the library's own JavaScript predict(), ${options.reps} repetitions of ${options.ms} ms each; the converted models agree with the originals (${lgb ? `LightGBM probabilities within ${lgb.agreement.toExponential(1)}, ` : ''}mljs labels ${ml.labelsEqual ? 'equal' : 'NOT equal'} on 1,000 rows).`],
+    }),
   });
   out(`\nresults in ${file}`);
   return ml.labelsEqual && (lgb === undefined || lgb.agreement < 1e-5) ? 0 : 1;

@@ -21,8 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { BERT_BASE, decodeModel, encodeModel, encodeModelChunks, readModel, writeModel } from '@onnx-forge/core';
 import { BENCH_CACHE, ensureBertModel } from '../src/bert-model.js';
 import { parseBenchOptions } from '../src/bench-options.js';
-import { type Metric, metTarget, metricTable } from '../src/format-table.js';
+import { type Metric, metTarget, metricRows, metricTable } from '../src/format-table.js';
 import { reportResult, runIsolated } from '../src/isolate.js';
+import { readmeSection } from '../src/readme-section.js';
 import { saveResult, targetsLine } from '../src/save-result.js';
 import { median } from '../src/stats.js';
 
@@ -133,6 +134,14 @@ async function main(): Promise<void> {
       Object.entries(metrics).map(([k, m]) => [k, { label: m.label, unit: m.unit, median: median(m.samples), samples: m.samples, target: m.target, met: metTarget(m) }]),
     ),
     missed,
+    readme: await readmeSection({
+      title: 'Codec and IO, BERT-base-shaped model',
+      command: 'npm run bench -- core',
+      tables: [metricRows(Object.values(metrics))],
+      notes: [
+        `The model: ${(size / MB).toFixed(0)} MB, built by the seeded builder (\`transformerEncoder(BERT_BASE)\`: 12 layers, hidden 768, 110 M weights). Each repetition runs in a fresh process. The floor is what any encoder returning one buffer pays to allocate and fill a model-sized buffer once; \`writeModel\` streams (\`encodeModelChunks\`) and needs no such buffer.`,
+      ],
+    }),
   };
   const file = saveResult('core', result);
   process.stdout.write(`\n${targetsLine(missed, file)}\n`);

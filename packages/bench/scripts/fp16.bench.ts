@@ -33,6 +33,7 @@ import { BENCH_CACHE, bertModelKey, ensureBertModel } from '../src/bert-model.js
 import { parseBenchOptions } from '../src/bench-options.js';
 import { type Metric, metricTable } from '../src/format-table.js';
 import { processCpuMs, reportResult, runIsolated } from '../src/isolate.js';
+import { readmeSection } from '../src/readme-section.js';
 import { saveResult, targetsLine } from '../src/save-result.js';
 import { cosineSimilarity, median, summarize, type Summary } from '../src/stats.js';
 
@@ -220,6 +221,24 @@ async function main(): Promise<void> {
     targetCpu: { sizeRatio: cpuSize, cosines: lat.cosines, latencyMs: { fp32: lat.fp32, fp16: lat.fp16, batch: 1, sequence: 128, runs: o.runs }, latencyRatio: cpuRatio, initializersStored: cpu.initializersStored, targets: TARGET_CPU },
     reference: { tool: "onnxruntime's Python fp16 converter on a real BERT-base export (ANCHORS.md)", seconds: 11.1, peakMB: 2200 },
     missed,
+    readme: await readmeSection({
+      title: 'FP16, BERT-base-shaped model',
+      command: 'npm run bench -- fp16',
+      tables: [{
+        head: ['BERT-base-shaped (110 M weights)', 'measured', 'target'],
+        rows: [
+          ['read + convert + write (`keepIoTypes`)', `${totalMed.toFixed(2)} s median of ${o.reps} (read ${median(runs.map((r) => r.readMs / 1000)).toFixed(2)}, convert ${median(runs.map((r) => r.convertMs / 1000)).toFixed(2)}, write ${median(runs.map((r) => r.writeMs / 1000)).toFixed(2)}; CPU ${median(runs.map((r) => r.cpuMs / 1000)).toFixed(2)} s)`, `< ${TARGET_S} s`],
+          ['peak RSS', `${rssMed.toFixed(0)} MB`, `< ${(TARGET_RSS_MB / 1000).toFixed(1)} GB`],
+          ['size, cosine vs FP32 (onnxruntime-node)', `${(first.bytesIn / MB).toFixed(0)} → ${(first.bytesOut / MB).toFixed(0)} MB (${(first.bytesOut / first.bytesIn).toFixed(3)} ×), cosine ${accuracy.cosine.toFixed(6)}`, ''],
+          ['`--target cpu` (weights stored FP16, compute FP32): size', `${(cpuSize).toFixed(4)} ×`, `≤ ${TARGET_CPU.size} ×`],
+          ['`--target cpu`: cosine of every output', cpuCos.toFixed(6), `≥ ${TARGET_CPU.cosine}`],
+          ['`--target cpu`: latency p50, FP16-stored / FP32, batch 1 × 128', `${cpuRatio.toFixed(3)} (${lat.fp16.p50.toFixed(1)} / ${lat.fp32.p50.toFixed(1)} ms, ${o.runs} interleaved runs each)`, `≤ ${TARGET_CPU.latencyRatio}`],
+        ],
+      }],
+      notes: [
+        `Each repetition runs in a fresh process; peak RSS is that process's (a bare Node with the packages loaded: ${(baseline.rssBytes / MB).toFixed(0)} MB). For reference, onnxruntime's Python converter took 11.1 s and 2.2 GB on a real BERT-base export (ANCHORS.md).`,
+      ],
+    }),
   };
   const file = saveResult('fp16', result);
   rmSync(out, { force: true });

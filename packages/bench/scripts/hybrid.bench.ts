@@ -24,7 +24,9 @@ import { type Feeds, type TensorLike, createSession } from '@onnx-forge/runtime'
 import { BENCH_CACHE } from '../src/bert-model.js';
 import { formatTable } from '../src/format-table.js';
 import { reportResult, runIsolated } from '../src/isolate.js';
+import { readmeSection } from '../src/readme-section.js';
 import { saveResult, targetsLine } from '../src/save-result.js';
+import { median } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 
@@ -247,7 +249,6 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const fmt = (n: number, d = 1) => n.toFixed(d);
 
 async function main(): Promise<void> {
@@ -288,6 +289,25 @@ async function main(): Promise<void> {
     encoder: { ...ENCODER, sequence: SEQUENCE },
     metrics: { variants, jsOnnx, batching: { ...batching, ratio: stacked / single } },
     targets,
+    readme: await readmeSection({
+      title: 'Hybrid model',
+      command: 'npm run bench -- hybrid',
+      tables: [
+        {
+          head: [`variant (transformer ${ENCODER.layers} layers, hidden ${ENCODER.hidden}, sequence ${SEQUENCE})`, 'p50 ms', 'worst cosine vs FP32'],
+          rows: Object.entries(variants.stats.backends).map(([k, b]) => [k === variants.settledOn ? `${k} (chosen)` : k, b.p50Ms === undefined ? '' : fmt(b.p50Ms, 2), b.accuracy.worstCosine === undefined ? '' : b.accuracy.worstCosine.toFixed(5)]),
+        },
+        {
+          head: ['', 'requests/s (median of windows)', 'windows'],
+          rows: [
+            ...Object.entries(jsOnnx.rates).map(([k, v]) => [`MLP ${SMALL_MLP.join('→')}, batch 1: ${k === 'hybrid' ? `hybrid (chose ${jsOnnx.selected})` : k}`, fmt(median(v)), v.map((x) => fmt(x, 0)).join(', ')]),
+            [`MLP ${WIDE_MLP.join('→')}, 32 in flight: single requests`, fmt(single), (batching.rates.single ?? []).map((x) => fmt(x, 0)).join(', ')],
+            [`same, \`batched()\` (max 32 rows, 2 ms)`, `${fmt(stacked)} (${fmt(stacked / single, 2)} ×)`, (batching.rates.batched ?? []).map((x) => fmt(x, 0)).join(', ')],
+          ],
+        },
+      ],
+      notes: [`Policy auto over ${o.requests} requests one at a time: it settled on ${variants.settledOn}, first chose INT8 at request ${variants.firstInt8Request}, and served ${fmt(100 * variants.int8ShareOfLast100, 0)} % of the last 100 with it. Load average at the end: ${loadavg().map((l) => fmt(l, 2)).join(', ')}.`],
+    }),
   });
   const missed = Object.entries(targets).filter(([, ok]) => !ok).map(([k]) => k);
   out(`\n${targetsLine(missed, file, ` (load average ${loadavg().map((l) => fmt(l, 2)).join(' ')})`)}`);

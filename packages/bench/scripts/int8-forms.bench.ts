@@ -27,6 +27,7 @@ import * as ort from 'onnxruntime-node';
 import { BENCH_CACHE } from '../src/bert-model.js';
 import { parseBenchOptions } from '../src/bench-options.js';
 import { formatTable } from '../src/format-table.js';
+import { readmeSection } from '../src/readme-section.js';
 import { saveResult } from '../src/save-result.js';
 import { summarize } from '../src/stats.js';
 
@@ -197,6 +198,14 @@ async function main(): Promise<void> {
     topic: 'int8-forms', date: new Date().toISOString(),
     machine: { node: process.version, cpus: cpus().length, cpu: cpu.model, isa: cpu.isa, int8Arithmetic: probe.arithmetic, onnxruntime: ort.env.versions?.common },
     forms: FORMS, latencyMs: lat, cosine: native, avx2: avx2 ?? 'not measured (no valgrind, or --no-valgrind)', runs: o.runs,
+    readme: await readmeSection({
+      title: 'INT8 forms on VNNI and AVX2 CPUs',
+      command: 'npm run bench -- int8-forms',
+      tables: [{ head, rows }],
+      notes: [
+        `"here" is this machine's CPU (${cpu.isa}, INT8 products ${probe.arithmetic}), p50 of ${o.runs} interleaved runs; "AVX2" is onnxruntime-node under valgrind, which hides AVX-512 so onnxruntime takes its AVX2 kernels (saturating u8 × s8 pair sums): cosine there, and instructions per run counted by callgrind inside onnxruntime's run only (stable where AVX2 wall times under valgrind are not).`,
+      ],
+    }),
   });
   process.stdout.write(`results in ${file}\n`);
 }

@@ -23,6 +23,7 @@ import { BENCH_CACHE, bertModelKey, ensureBertModel } from '../src/bert-model.js
 import { parseBenchOptions } from '../src/bench-options.js';
 import { reportResult, runIsolated } from '../src/isolate.js';
 import { distributionSvg } from '../src/charts.js';
+import { readmeSection } from '../src/readme-section.js';
 import { saveChart, saveResult, targetsLine } from '../src/save-result.js';
 import { cosineSimilarity, median, overlaps, summarize, type Summary } from '../src/stats.js';
 
@@ -182,6 +183,25 @@ async function main(): Promise<void> {
     cosines: speed.cosines,
     quantize: { repetitions: reps.map(({ keptFloat: _k, skippedReasons: _s, ...r }) => r), keptFloat: last.keptFloat, skippedReasons: last.skippedReasons },
     missed,
+    readme: await readmeSection({
+      title: 'Dynamic INT8, BERT-base-shaped model',
+      command: 'npm run bench -- int8',
+      tables: [{
+        head: ['BERT-base-shaped, `quantizeDynamic` defaults', 'measured', 'target'],
+        rows: [
+          ['size', `${(fp32Bytes / MB).toFixed(1)} → ${(int8Bytes / MB).toFixed(1)} MB = ${sizeRatio.toFixed(3)} ×`, checks.sizeRatio.target],
+          [`latency p50, onnxruntime-node CPU, batch 1 × ${SEQUENCE} (95 % interval)`, `FP32 ${speed.fp32.p50.toFixed(1)} ms [${speed.fp32.p50Ci95[0].toFixed(1)}, ${speed.fp32.p50Ci95[1].toFixed(1)}], INT8 ${speed.int8.p50.toFixed(1)} ms [${speed.int8.p50Ci95[0].toFixed(1)}, ${speed.int8.p50Ci95[1].toFixed(1)}]`, ''],
+          ['speed-up', `${speedup.toFixed(2)} ×`, checks.speedup.target],
+          ['cosine vs FP32, seeded inputs', Object.entries(speed.cosines).map(([k, v]) => `${v.toFixed(5)} (${k})`).join(', '), checks.cosine.target],
+          ['read + quantize + write', `${quantizeS.toFixed(2)} s median of ${o.reps} (read ${(median(reps.map((r) => r.readMs)) / 1000).toFixed(2)} + pass ${(median(reps.map((r) => r.quantizeMs)) / 1000).toFixed(2)} + write ${(median(reps.map((r) => r.writeMs)) / 1000).toFixed(2)}; CPU ${(median(reps.map((r) => r.cpuMs)) / 1000).toFixed(2)} s)`, `${checks.quantizeSeconds.target} s`],
+          ['peak RSS of that process', `${peakMB.toFixed(0)} MB`, `${checks.quantizePeakRssMB.target} MB`],
+        ],
+      }],
+      notes: [
+        `What stays float (${((last.floatBytes as number) / MB).toFixed(1)} MB): ${(last.keptFloat as { name: string; reason: string }[]).slice(0, 4).map((k) => k.reason).filter((r, i, a) => a.indexOf(r) === i).join('; ')}. For reference, onnxruntime's \`quantize_dynamic\` took 6.7 s and 1.4 GB on a real BERT-base export (ANCHORS.md).`,
+      ],
+      figures: [{ path: 'docs/figures/int8-latency.svg', alt: `Latency of FP32 and dynamic INT8, ${o.runs} interleaved runs each` }],
+    }),
   };
   const file = saveResult('int8', result);
   const chart = saveChart('int8', 'latency', distributionSvg({

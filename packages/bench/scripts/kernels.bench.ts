@@ -35,6 +35,7 @@ import {
   rangePerAxis,
 } from '@onnx-forge/core';
 import { formatTable } from '../src/format-table.js';
+import { readmeSection } from '../src/readme-section.js';
 import { saveResult } from '../src/save-result.js';
 import { median } from '../src/stats.js';
 
@@ -379,6 +380,12 @@ async function main(): Promise<void> {
     ),
     fp16Mismatches: fp16Mismatch,
     workers,
+    readme: await readmeSection({
+      title: 'Kernels',
+      command: 'npm run bench -- kernels',
+      tables: [{ head: ['measurement', 'median', 'min', 'CPU', 'vs JS (wall)', 'vs JS (CPU)'], rows: rowsOut }],
+      notes: [`WebAssembly SIMD (${kernelBackend()}) against a plain JavaScript loop in the same run. The fp16 kernel's output matches a scalar reference bit for bit (${fp16Mismatch} mismatches).`],
+    }),
   };
   process.stdout.write(`results in ${saveResult('kernels', result)}\n`);
 }

@@ -27,6 +27,7 @@ import autocannon from 'autocannon';
 import { cnn } from '@onnx-forge/core';
 import { BENCH_CACHE, WORKSPACE_ROOT } from '../src/bert-model.js';
 import { formatTable } from '../src/format-table.js';
+import { readmeSection } from '../src/readme-section.js';
 import { saveResult, targetsLine } from '../src/save-result.js';
 
 const { values: args } = parseArgs({
@@ -262,6 +263,21 @@ async function main(): Promise<number> {
     date: new Date().toISOString(), cpu, cores: cpus().length, loadavg: loadavg(), node: process.version,
     rounds: rounds.length, roundRatios: ratios, model: { name: MODEL, builder: `cnn({ channels: [${CHANNELS.join(', ')}], imageSize: ${SIZE}, seed: 7 })`, input: [1, 3, SIZE, SIZE] }, workers: Number(args.workers), batching: { maxBatch: args['max-batch'] ?? 'server default', maxDelayMs: args['max-delay-ms'] ?? 'server default' }, connections: CONNECTIONS, seconds: SECONDS,
     runs, perRound: rounds, ratio, fuzz: fuzzed, liveAfterFuzz: live === 200, exitCodeAfterSigterm: exitCode, batchStatsUnderFuzz: stats.model_stats[0]?.batching, missed,
+    readme: await readmeSection({
+      title: 'Demo server',
+      command: 'npm run bench -- server',
+      tables: [{
+        head: ['run', 'requests/s', 'p50 ms', 'p99 ms', 'failed', 'target'],
+        rows: [
+          ...Object.entries(runs).map(([name, r]) => [name, fmt(r.requestsPerSecond), fmt(r.p50Ms), fmt(r.p99Ms), `${failed(r)} of ${r.requests}`, '0 failed']),
+          ['on / off', `${ratio.toFixed(2)} × (rounds ${ratios.map((x) => x.toFixed(2)).join(', ')})`, '', '', '', '≥ 2 ×'],
+        ],
+      }],
+      notes: [
+        `The server in its own process on a builder CNN (\`cnn({ channels: [${CHANNELS.join(', ')}], imageSize: ${SIZE} })\`, onnxruntime-node CPU, ${args.workers} workers), loaded by autocannon from the same cores at ${CONNECTIONS} connections with single-image binary requests; batching off and on run on two servers at once, alternating over ${rounds.length} rounds of ${SECONDS} s (medians). Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(', ')}.`,
+        `During "batching on + fuzz", ${fuzzed.sent} malformed and oversized requests (${Object.keys(fuzzed.byCase).length} kinds) went in: ${fuzzed.bad === 0 ? 'each got a 4xx' : `${fuzzed.bad} did not get a 4xx`}; the server ${live === 200 ? 'stayed live' : 'was NOT live after'} and exited ${exitCode} on SIGTERM.`,
+      ],
+    }),
   });
   process.stdout.write(`${targetsLine(missed, file2)}\n`);
   return missed.length ? 1 : 0;

@@ -20,8 +20,8 @@ export function metTarget(m: Metric): boolean | undefined {
   return m.target === undefined ? undefined : median(m.samples) < m.target;
 }
 
-/** Metrics as a table: median, range over the repetitions, target and whether the median met it. */
-export function metricTable(metrics: readonly Metric[]): string {
+/** Metrics as table cells: median, range over the repetitions, target and whether the median met it. */
+export function metricRows(metrics: readonly Metric[]): { head: string[]; rows: string[][] } {
   const rows = metrics.map((m) => {
     const fmt = (v: number) => v.toFixed(m.unit === 'MB' ? 0 : 3);
     const met = metTarget(m);
@@ -30,5 +30,11 @@ export function metricTable(metrics: readonly Metric[]): string {
       m.target === undefined ? '' : `< ${m.target} ${m.unit}`, met === undefined ? '' : met ? 'ok' : 'MISSED',
     ];
   });
-  return formatTable(['metric', 'median', 'range', 'target', ''], rows);
+  return { head: ['metric', `median of ${Math.max(0, ...metrics.map((m) => m.samples.length))}`, 'range', 'target', ''], rows };
+}
+
+/** Metrics as a text table (what the benchmark scripts print). */
+export function metricTable(metrics: readonly Metric[]): string {
+  const { head, rows } = metricRows(metrics);
+  return formatTable(head, rows);
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_CACHE } from './bert-model.js';
+import type { ReadmeSection } from './readme-section.js';
 
 function resultFile(name: string): string {
   const dir = join(BENCH_CACHE, 'results');
@@ -25,4 +26,10 @@ export function saveChart(topic: string, name: string, svg: string): string {
 /** The closing line of a benchmark run: which targets it missed, and where the results are. */
 export function targetsLine(missed: readonly string[], file: string, context = ''): string {
   return `${missed.length ? `targets missed: ${missed.join(', ')}` : 'all targets met'}${context}; results in ${file}`;
+}
+
+/** A result file's `readme` section, if it has one (the tables the README shows). */
+export function readmeSectionOf(result: unknown): ReadmeSection | undefined {
+  const r = (result as { readme?: ReadmeSection } | null)?.readme;
+  return r && Array.isArray(r.tables) ? r : undefined;
 }

@@ -1,7 +1,6 @@
 import type { OptimizeResult } from '../optimize/optimize-result.js';
+import { markdownTable } from './markdown-table.js';
 import { reportSummary, reportTables } from './report-tables.js';
-
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** The optimize report as Markdown: the choice and why, then every table. */
 export function reportMarkdown(r: OptimizeResult): string {
@@ -10,9 +9,7 @@ export function reportMarkdown(r: OptimizeResult): string {
   for (const t of reportTables(r)) {
     out.push(`## ${t.title}`, '');
     if (t.note) out.push(t.note, '');
-    out.push(`| ${t.head.map(cell).join(' | ')} |`, `| ${t.head.map(() => '---').join(' | ')} |`);
-    for (const row of t.rows) out.push(`| ${row.map(cell).join(' | ')} |`);
-    out.push('');
+    out.push(markdownTable(t), '');
   }
   out.push('The HTML report (report.html) draws the latency distributions and the size, latency and accuracy of each variant.', '');
   return out.join('\n');

@@ -1,0 +1,10 @@
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** A GitHub Markdown table; rows shorter than the head get empty cells. */
+export function markdownTable(t: { readonly head: readonly string[]; readonly rows: readonly (readonly string[])[] }): string {
+  return [
+    `| ${t.head.map(cell).join(' | ')} |`,
+    `|${t.head.map(() => '---').join('|')}|`,
+    ...t.rows.map((r) => `| ${t.head.map((_, i) => cell(r[i] ?? '')).join(' | ')} |`),
+  ].join('\n');
+}
