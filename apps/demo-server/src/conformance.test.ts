@@ -345,6 +345,16 @@ describe('the repository extension', () => {
     expect((await call(`${url}/v2/repository/models/types/load`, 'POST')).status).toBe(200);
     expect((await call(`${url}/v2/models/types/ready`, 'GET')).status).toBe(200);
 
+    // Loading a loaded model reloads it; it serves afterwards, its metrics under the same name.
+    const x0 = image(1, 12);
+    const reload = call(`${url}/v2/repository/models/digits/load`, 'POST');
+    const during = await infer({ inputs: [imageInput(x0, 1)] });
+    expect([200, 503]).toContain(during.status);
+    expect((await reload).status).toBe(200);
+    const after = await infer({ inputs: [imageInput(x0, 1)] });
+    expect(after.status).toBe(200);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/onnx_forge_hybrid_selected\{model="digits",backend="digits.onnx"\} 1/);
+
     expectError(await call(`${url}/v2/repository/models/later/load`, 'POST'), 404, /has no model 'later'/);
     await copyFile(path.join(dir, 'digits.onnx'), path.join(dir, 'later.onnx'));
     expect((await call(`${url}/v2/repository/models/later/load`, 'POST')).status).toBe(200);

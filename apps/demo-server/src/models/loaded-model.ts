@@ -102,8 +102,12 @@ export class LoadedModel {
     return this.spec.name;
   }
 
-  /** Loads every variant of `version` into worker pools and warms them up. */
-  static async load(spec: ModelSpec, version: VersionSpec, options: ServingOptions): Promise<LoadedModel> {
+  /**
+   * Loads every variant of `version` into worker pools and warms them up. `beforeServing` runs once the
+   * pools are up and before the hybrid model is made: a reload retires the old version there, because
+   * the metrics registry takes one hybrid model per name (the slow part, starting pools, is done by then).
+   */
+  static async load(spec: ModelSpec, version: VersionSpec, options: ServingOptions, beforeServing: () => Promise<void> = async () => undefined): Promise<LoadedModel> {
     const sessions: Session[] = [];
     try {
       for (const v of version.variants) {
@@ -121,6 +125,12 @@ export class LoadedModel {
       throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `model ${spec.name}: variants ${mismatched.map((v) => v.name).join(', ')} have other inputs or outputs than ${version.variants[0]?.name}; make them with keepIoTypes so every variant takes the same requests`, {
         details: { model: spec.name },
       });
+    }
+    try {
+      await beforeServing();
+    } catch (e) {
+      await Promise.allSettled(sessions.map((s) => s.release()));
+      throw e;
     }
     const dim = batchDimension(first.inputMetadata, first.outputMetadata);
     const batchers = new Map<string, BatchedBackend>();

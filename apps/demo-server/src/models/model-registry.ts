@@ -86,7 +86,8 @@ export class ModelRegistry {
 
   /**
    * Loads (or reloads) the highest version of a model, reading the repository again so that a model
-   * added since the start is found. The old version keeps serving until the new one is ready.
+   * added since the start (or a new version) is found. On a reload the old version keeps serving while
+   * the new one's worker pools start.
    */
   async load(name: string): Promise<void> {
     if (this.closed) throw httpError(503, ForgeErrorCode.CANCELLED, 'the server is shutting down');
@@ -110,16 +111,24 @@ export class ModelRegistry {
         entry.reason = `loading version ${version}`;
       }
       const t0 = performance.now();
+      // On a reload the old version serves while the new one's pools start, then stops taking requests,
+      // finishes those it holds (answered 503 meanwhile: reloading) and is released before the new one serves.
+      const retireOld = async () => {
+        if (!old) return;
+        entry.loaded = undefined;
+        entry.state = 'LOADING';
+        entry.reason = `reloading version ${version}`;
+        await old.dispose().catch(() => undefined);
+      };
       try {
         const v = await spec.readVersion(version);
-        const model = await LoadedModel.load(spec, v, this.options);
+        const model = await LoadedModel.load(spec, v, this.options, retireOld);
         entry.loaded = model;
         entry.state = 'READY';
         entry.reason = '';
         this.log(`loaded ${name} version ${version} (${v.variants.map((x) => x.name).join(', ')}${model.batchDim ? `; batching on '${model.batchDim}'` : ''}) in ${Math.round(performance.now() - t0)} ms`);
-        if (old) await old.dispose().catch(() => undefined);
       } catch (err) {
-        if (!old) {
+        if (!entry.loaded) {
           entry.state = 'UNAVAILABLE';
           entry.reason = `failed to load: ${errorMessage(err)}`;
         }

@@ -71,7 +71,9 @@ export async function loadRuntime(base = '/ort/'): Promise<Runtime> {
 
 function toOrtFeeds(ort: OrtModule, feeds: RunnerFeeds): Record<string, Ort.Tensor> {
   const out: Record<string, Ort.Tensor> = {};
-  for (const [name, t] of Object.entries(feeds)) out[name] = new ort.Tensor(t.type as never, t.data as never, t.dims);
+  // RunnerTensor's (type, data) pairs are the ones ort.Tensor takes (float16 as Uint16Array bits, int64 as
+  // BigInt64Array, bool as Uint8Array), but its overloads want the pair typed together.
+  for (const [name, t] of Object.entries(feeds)) out[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
   return out;
 }
 

@@ -72,7 +72,7 @@ function jsonTensor(input: RequestInput, type: ElementType, shape: number[], cou
   const data = input.data as TensorData;
   let tensor: TensorLike;
   try {
-    tensor = tensorFromArray(data as never, type, shape);
+    tensor = tensorFromArray(data, type, shape);
   } catch (e) {
     if (isForgeError(e, ForgeErrorCode.BAD_INPUT)) throw badRequest(`input '${input.name}': ${e.message}`, { input: input.name });
     throw e;
