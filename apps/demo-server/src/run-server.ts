@@ -4,7 +4,8 @@ import { createServer, type DemoServer } from './create-server.js';
 import type { ServerOptions } from './server-options.js';
 
 export const USAGE = `usage: demo-server <model.onnx | repository folder> [--port N] [--host H] [--workers N]
-          [--no-batching] [--max-batch N] [--max-delay-ms MS] [--max-concurrent N] [--max-queue N]
+          [--no-batching] [--max-batch N] [--max-delay-ms MS] [--preferred-batch-sizes N,N]
+          [--max-concurrent N] [--max-queue N]
           [--body-limit BYTES] [--max-elements N] [--timeout-ms MS] [--no-page] [--grace-ms MS]
 
 Serves every model of the repository over the Open Inference Protocol (KServe V2) REST API, the
@@ -41,7 +42,7 @@ export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { o
       allowPositionals: true,
       options: {
         port: { type: 'string' }, host: { type: 'string' }, workers: { type: 'string' },
-        'no-batching': { type: 'boolean' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' },
+        'no-batching': { type: 'boolean' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, 'preferred-batch-sizes': { type: 'string' },
         'max-concurrent': { type: 'string' }, 'max-queue': { type: 'string' }, 'body-limit': { type: 'string' },
         'max-elements': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'no-page': { type: 'boolean' }, 'grace-ms': { type: 'string' },
       },
@@ -57,10 +58,14 @@ export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { o
   const maxDelay = v['max-delay-ms'] === undefined ? undefined : Number(v['max-delay-ms']);
   if (maxDelay !== undefined && !(maxDelay >= 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--max-delay-ms takes a number ≥ 0, got "${v['max-delay-ms']}"`);
   const maxBatch = int('max-batch', v['max-batch']);
+  // Triton's preferred_batch_size: a batch that reaches one of these runs without waiting out the delay.
+  const preferred = v['preferred-batch-sizes']?.split(',').map((x) => int('preferred-batch-sizes', x.trim()) as number);
   const options: ServerOptions = {
     models,
     ...(v.workers === undefined ? {} : { workers: int('workers', v.workers) }),
-    batching: v['no-batching'] ? false : { ...(maxBatch === undefined ? {} : { maxBatch }), ...(maxDelay === undefined ? {} : { maxDelayMs: maxDelay }) },
+    batching: v['no-batching'] ? false : {
+      ...(maxBatch === undefined ? {} : { maxBatch }), ...(maxDelay === undefined ? {} : { maxDelayMs: maxDelay }), ...(preferred === undefined ? {} : { preferredBatchSizes: preferred }),
+    },
     ...(v['max-concurrent'] === undefined ? {} : { maxConcurrent: int('max-concurrent', v['max-concurrent']) }),
     ...(v['max-queue'] === undefined ? {} : { maxQueue: int('max-queue', v['max-queue'], 0) }),
     ...(v['body-limit'] === undefined ? {} : { bodyLimit: int('body-limit', v['body-limit']) }),

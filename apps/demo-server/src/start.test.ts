@@ -49,12 +49,14 @@ describe('npm start', () => {
     await remove?.();
   });
 
-  it('listens on 8080 unless --port or PORT says otherwise', () => {
+  it('listens on 8080 unless --port or PORT says otherwise, and takes the batching flags', () => {
     expect(parseServerArgs(['m.onnx'], {}).port).toBe(8080);
     expect(parseServerArgs(['m.onnx'], { PORT: '9001' }).port).toBe(9001);
     expect(parseServerArgs(['m.onnx', '--port', '9002'], { PORT: '9001' }).port).toBe(9002);
     expect(() => parseServerArgs(['m.onnx', '--port', 'x'], {})).toThrow(/--port takes an integer/);
     expect(() => parseServerArgs([], {})).toThrow(/give one model file or repository folder/);
+    expect(parseServerArgs(['m.onnx', '--max-batch', '32', '--max-delay-ms', '5', '--preferred-batch-sizes', '8,16'], {}).options.batching).toEqual({ maxBatch: 32, maxDelayMs: 5, preferredBatchSizes: [8, 16] });
+    expect(parseServerArgs(['m.onnx', '--no-batching'], {}).options.batching).toBe(false);
   });
 
   it('serves the sample on a fresh cache within a minute, then stops gracefully on SIGTERM with requests in flight', async () => {

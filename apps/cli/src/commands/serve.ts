@@ -43,6 +43,7 @@ export const serveCommand = defineCommand({
     { name: 'no-batching', kind: 'boolean', description: 'run every request alone (no dynamic batching)' },
     passOn('max-batch', 'N', 'most rows stacked into one run (default 16)'),
     passOn('max-delay-ms', 'MS', 'longest a request waits for others to batch with (default 2)'),
+    passOn('preferred-batch-sizes', 'N,N', 'batch sizes that run at once, without waiting out the delay'),
     passOn('max-concurrent', 'N', 'requests of one model running at once (default 64)'),
     passOn('max-queue', 'N', 'requests of one model waiting beyond those; more get 503 (default 512)'),
     passOn('body-limit', 'BYTES', 'largest request body; larger get 413 (default 33554432)'),
@@ -65,7 +66,7 @@ export const serveCommand = defineCommand({
       throw new ForgeError(ForgeErrorCode.IO, `onnx-forge serve runs the demo server of the onnx-forge repository (${SERVER_MAIN}), which is not beside this copy of the CLI: run it from a clone of the repository`);
     }
     const forward: string[] = [];
-    for (const f of ['port', 'host', 'workers', 'max-batch', 'max-delay-ms', 'max-concurrent', 'max-queue', 'body-limit', 'timeout-ms']) {
+    for (const f of ['port', 'host', 'workers', 'max-batch', 'max-delay-ms', 'preferred-batch-sizes', 'max-concurrent', 'max-queue', 'body-limit', 'timeout-ms']) {
       const v = ctx.args.string(f);
       if (v !== undefined) forward.push(`--${f}`, v);
     }
