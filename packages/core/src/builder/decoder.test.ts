@@ -80,6 +80,7 @@ describe('transformerDecoder', () => {
     expect(() => transformerDecoder({ hidden: 12, heads: 4 })).toThrow(/even head dimension/);
     expect(() => transformerDecoder({ opset: 11 })).toThrow(/opset must be 13 to 21/);
     expect(() => transformerDecoder({ layers: 0 })).toThrow(/layers must be a positive integer/);
+    expect(() => transformerDecoder({ bigram: -1 })).toThrow(/bigram must be a number >= 0/);
   });
 
   const variants: [string, TransformerDecoderOptions][] = [
