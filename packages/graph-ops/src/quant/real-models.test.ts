@@ -1,4 +1,4 @@
-import { Rng, cosineSimilarity, readModel, type Model } from '@onnx-forge/core';
+import { cosineSimilarity, readModel, type Model } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
@@ -6,8 +6,9 @@ import { quantizeDynamic } from './int8-dynamic.js';
 import { quantizeStatic } from './int8-static.js';
 import { DEFAULT_OPS, type QuantOptions } from './quant-options.js';
 import { ORT_BACKENDS, load, minCosine, type Backend, type TestSession } from '../testing/ort-sessions.js';
+import { SILERO, sileroChunks, sileroSpeech, sileroStream } from '../testing/silero-vad.js';
 import {
-  OWW_DIR, SILERO, classifierFeeds, decisionInputs, embeddingFeeds, melFeeds, melFrames, positiveScore, samplesFor, seededAudio,
+  OWW_DIR, classifierDecision, classifierSamples, embeddingFeeds, melFeeds, melFrames, samplesFor, seededAudio,
 } from '../testing/wakeword.js';
 
 /**
@@ -22,11 +23,6 @@ const results: { model: string; mode: string; backend: Backend; cosine: number; 
 
 let mel: TestSession;
 let emb: TestSession;
-
-async function embeddings(seed: number, windows: number): Promise<Float32Array> {
-  const frames = await melFrames(mel, seededAudio(seed, samplesFor(windows)));
-  return Object.values(await emb.run(embeddingFeeds(frames, windows)))[0] as Float32Array;
-}
 
 beforeAll(async () => {
   mel = await load('node', (await readModel(`${OWW_DIR}melspectrogram.onnx`)).encode());
@@ -95,19 +91,10 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord model
       const input = fp32.graph.realInputNames()[0] as string;
       const length = Number(fp32.graph.inputs[0]?.type?.tensorType?.shape?.dim[1]?.dimValue);
       const ref = await load('node', fp32.encode());
-      const e = await embeddings(21, length + 8);
-      const inputs = await decisionInputs(ref, classifierFeeds(input, e, length), 5);
+      const { held: inputs, calibration } = await classifierSamples(ref, mel, emb, input, length);
       const want = await outputsOf(ref, inputs);
-      // Calibration must see both classes (a range calibrated on negatives only clips every positive
-      // logit): real embeddings of other audio, and another seeded ascent from them.
-      const other = await embeddings(31, length + 16);
-      const calibration = [0, 8, 16].map((o) => classifierFeeds(input, other, length, o));
-      calibration.push(...(await decisionInputs(ref, classifierFeeds(input, other, length, 4), 9)));
       await ref.release();
-      const decide = (o: Record<string, Float32Array>) => {
-        const v = Object.values(o)[0] as Float32Array;
-        return v.length > 1 ? v.indexOf(Math.max(...v)) : Number(positiveScore(v) >= 0.5);
-      };
+      const decide = classifierDecision;
       expect(new Set(want.map(decide)).size).toBeGreaterThan(1);
       const q = fp32.clone();
       const bytes = await quantize(q, mode, calibration);
@@ -127,38 +114,6 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord model
 });
 
 describe.each(['dynamic', 'static'] as const)('%s INT8 on Silero VAD (Conv inside If branches, LSTM state)', (mode) => {
-  const feeds = (audio: Float32Array, h: Float32Array, c: Float32Array): RunnerFeeds => ({
-    input: { type: 'float32', dims: [1, 512], data: audio },
-    sr: { type: 'int64', dims: [], data: BigInt64Array.of(16000n) },
-    h: { type: 'float32', dims: [2, 1, 64], data: h },
-    c: { type: 'float32', dims: [2, 1, 64], data: c },
-  });
-  /** Chunks of 512 samples: voiced (a gliding tone) two chunks out of three, with noise. */
-  const chunks = (seed: number, n: number): Float32Array[] => {
-    const rng = new Rng(seed);
-    let phase = 0;
-    return Array.from({ length: n }, (_, k) =>
-      Float32Array.from({ length: 512 }, (_, i) => {
-        phase += 0.06 + 0.03 * Math.sin((k * 512 + i) / 700);
-        return (k % 3 ? 0.3 * Math.sin(phase) * (1 + 0.5 * Math.sin(phase / 37)) : 0) + rng.normal(0, 0.01);
-      }),
-    );
-  };
-  /** Runs a stream of chunks carrying the LSTM state, as a VAD does. */
-  const stream = async (s: TestSession, audio: Float32Array[]) => {
-    let h: Float32Array = new Float32Array(128);
-    let c: Float32Array = new Float32Array(128);
-    const out: { f: RunnerFeeds; o: Record<string, Float32Array> }[] = [];
-    for (const a of audio) {
-      const f = feeds(a, h, c);
-      const o = await s.run(f);
-      out.push({ f, o });
-      h = o.hn as Float32Array;
-      c = o.cn as Float32Array;
-    }
-    return out;
-  };
-
   const variants: [string, Partial<QuantOptions>][] = [
     ['default ops', {}],
     ['with LSTM weights (opt-in)', { ops: [...DEFAULT_OPS, 'LSTM'] }],
@@ -166,18 +121,18 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on Silero VAD (Conv insid
   it.each(variants)('%s: loads on both backends and keeps cosine >= 0.99 over a stream', async (label, options) => {
     const fp32 = await readModel(SILERO);
     const ref = await load('node', fp32.encode());
-    const calibration = (await stream(ref, chunks(1, 9))).map((x) => x.f);
-    const want = await stream(ref, chunks(5, 12));
+    const calibration = (await sileroStream(ref, sileroChunks(1, 9))).map((x) => x.f);
+    const want = await sileroStream(ref, sileroChunks(5, 12));
     await ref.release();
     const q = fp32.clone();
     const bytes = await quantize(q, mode, calibration, options);
     if ('ops' in options) expect(q.encode().length).toBeLessThan(fp32.encode().length * 0.35);
     for (const backend of ORT_BACKENDS) {
       const s = await load(backend, q.encode());
-      const got = await stream(s, chunks(5, 12));
+      const got = await sileroStream(s, sileroChunks(5, 12));
       await s.release();
       const c = Math.min(...got.map((g, i) => minCosine(want[i]?.o as Record<string, Float32Array>, g.o)));
-      const same = got.filter((g, i) => (g.o.output?.[0] as number) >= 0.5 === (want[i]?.o.output?.[0] as number) >= 0.5).length;
+      const same = got.filter((g, i) => sileroSpeech(g.o) === sileroSpeech(want[i]?.o ?? {})).length;
       results.push({ model: `silero_vad${'ops' in options ? '+LSTM' : ''}`, mode, backend, cosine: c, bytes, decisions: `${same}/${got.length} same` });
       expect(c, label).toBeGreaterThanOrEqual(0.99);
     }

