@@ -18,7 +18,7 @@
  * Results go to .bench-cache/results/server.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,7 +32,7 @@ import { saveResult, targetsLine } from '../src/save-result.js';
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '32' }, fuzz: { type: 'string', default: '600' },
+    seconds: { type: 'string', default: '4' }, rounds: { type: 'string', default: '5' }, connections: { type: 'string', default: '32' }, fuzz: { type: 'string', default: '600' },
     channels: { type: 'string', default: '8,16,32' }, size: { type: 'string', default: '16' }, workers: { type: 'string', default: '2' },
     // The server's defaults unless given.
     'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' },
@@ -113,14 +113,31 @@ interface LoadResult {
   readonly errors: number;
   readonly timeouts: number;
   readonly non2xx: number;
+  /** CPU time of the server process (every thread) per answered request, in ms. */
+  readonly serverCpuMsPerRequest: number;
 }
 
-async function load(port: number, seconds: number): Promise<LoadResult> {
+/**
+ * CPU seconds a process has used, all its threads (utime + stime of /proc/<pid>/stat). On a machine
+ * whose cores other work keeps busy, wall-clock throughput moves with the share the server gets;
+ * CPU per request does not.
+ */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return Number.NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command name: field 3 is the state, so utime (14) and stime (15) are at 11 and 12.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function load(server: Server, seconds: number): Promise<LoadResult> {
   const { body, headers } = goodRequest();
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/v2/models/${MODEL}/infer`, method: 'POST', body, headers, connections: CONNECTIONS, duration: seconds, timeout: 10 });
+  const cpu0 = cpuSeconds(server.proc.pid);
+  const r = await autocannon({ url: `http://127.0.0.1:${server.port}/v2/models/${MODEL}/infer`, method: 'POST', body, headers, connections: CONNECTIONS, duration: seconds, timeout: 10 });
+  const cpu = cpuSeconds(server.proc.pid) - cpu0;
   return {
     requestsPerSecond: r.requests.average, requests: r.requests.total, p50Ms: r.latency.p50, p90Ms: r.latency.p90, p99Ms: r.latency.p99,
-    errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx,
+    errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, serverCpuMsPerRequest: (cpu * 1000) / Math.max(1, r['2xx']),
   };
 }
 
@@ -205,11 +222,11 @@ async function main(): Promise<number> {
   const servers = { off: await startServer(file, false), on: await startServer(file, true) };
   const rounds: { off: LoadResult; on: LoadResult }[] = [];
   try {
-    for (const s of Object.values(servers)) await load(s.port, 2); // warm-up: workers, kernels, the hybrid's first measurements
+    for (const s of Object.values(servers)) await load(s, 2); // warm-up: workers, kernels, the hybrid's first measurements
     for (let r = 0; r < ROUNDS; r++) {
       const order: ('off' | 'on')[] = r % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
       const round: Partial<Record<'off' | 'on', LoadResult>> = {};
-      for (const mode of order) round[mode] = await load(servers[mode].port, SECONDS);
+      for (const mode of order) round[mode] = await load(servers[mode], SECONDS);
       rounds.push(round as { off: LoadResult; on: LoadResult });
       process.stdout.write(`round ${r + 1}: off ${fmt(round.off?.requestsPerSecond ?? 0)} requests/s, on ${fmt(round.on?.requestsPerSecond ?? 0)} requests/s\n`);
     }
@@ -226,14 +243,17 @@ async function main(): Promise<number> {
     const rs = rounds.map((x) => x[mode]);
     const pick = (k: keyof LoadResult) => median(rs.map((x) => x[k]));
     const sum = (k: keyof LoadResult) => rs.reduce((a, x) => a + x[k], 0);
-    return { requestsPerSecond: pick('requestsPerSecond'), requests: sum('requests'), p50Ms: pick('p50Ms'), p90Ms: pick('p90Ms'), p99Ms: pick('p99Ms'), errors: sum('errors'), timeouts: sum('timeouts'), non2xx: sum('non2xx') };
+    return {
+      requestsPerSecond: pick('requestsPerSecond'), requests: sum('requests'), p50Ms: pick('p50Ms'), p90Ms: pick('p90Ms'), p99Ms: pick('p99Ms'),
+      errors: sum('errors'), timeouts: sum('timeouts'), non2xx: sum('non2xx'), serverCpuMsPerRequest: pick('serverCpuMsPerRequest'),
+    };
   };
   const runs: Record<string, LoadResult> = { 'batching off': summary('off'), 'batching on': summary('on') };
   const ratios = rounds.map((x) => x.on.requestsPerSecond / x.off.requestsPerSecond);
 
   // Load and fuzz at once, on the server with batching on.
   const server = servers.on;
-  const [underFuzz, fuzzed] = await Promise.all([load(server.port, SECONDS), fuzz(server.port, FUZZ_REQUESTS)]);
+  const [underFuzz, fuzzed] = await Promise.all([load(server, SECONDS), fuzz(server.port, FUZZ_REQUESTS)]);
   const live = await fetch(`http://127.0.0.1:${server.port}/v2/health/live`).then((r) => r.status, () => 0);
   const stats = (await fetch(`http://127.0.0.1:${server.port}/v2/models/${MODEL}/stats`).then((r) => r.json())) as { model_stats: { batching: { variants: Record<string, { meanBatchSize: number; largestBatch: number }> } }[] };
   const exitCode = await stop(server);
@@ -243,11 +263,13 @@ async function main(): Promise<number> {
   const on = runs['batching on'] as LoadResult;
   const ratio = on.requestsPerSecond / off.requestsPerSecond;
   process.stdout.write(`\n${formatTable(
-    ['run', 'requests/s', 'requests', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx'],
-    Object.entries(runs).map(([name, r]) => [name, fmt(r.requestsPerSecond), String(r.requests), fmt(r.p50Ms), fmt(r.p90Ms), fmt(r.p99Ms), String(r.errors), String(r.timeouts), String(r.non2xx)]),
+    ['run', 'requests/s', 'requests', 'p50 ms', 'p90 ms', 'p99 ms', 'server CPU ms/request', 'errors', 'timeouts', 'non-2xx'],
+    Object.entries(runs).map(([name, r]) => [name, fmt(r.requestsPerSecond), String(r.requests), fmt(r.p50Ms), fmt(r.p90Ms), fmt(r.p99Ms), fmt(r.serverCpuMsPerRequest, 3), String(r.errors), String(r.timeouts), String(r.non2xx)]),
   )}\n(on and off: medians of ${ROUNDS} alternating rounds of ${SECONDS} s; requests and failures summed)\n`);
   const batch = Object.values(stats.model_stats[0]?.batching.variants ?? {})[0];
-  process.stdout.write(`\nbatching on / off: ${ratio.toFixed(2)} × (target ≥ 2; per round ${ratios.map((x) => x.toFixed(2)).join(', ')}); mean batch under fuzz ${batch ? fmt(batch.meanBatchSize) : '?'}, largest ${batch?.largestBatch ?? '?'}\n`);
+  const cpuRatio = off.serverCpuMsPerRequest / on.serverCpuMsPerRequest;
+  process.stdout.write(`\nserver CPU per request, off / on: ${cpuRatio.toFixed(2)} × (CPU time of the server's threads over answered requests: unlike requests/s, it does not move with the share of the cores other work leaves the server)\n`);
+  process.stdout.write(`batching on / off: ${ratio.toFixed(2)} × (target ≥ 2; per round ${ratios.map((x) => x.toFixed(2)).join(', ')}); mean batch under fuzz ${batch ? fmt(batch.meanBatchSize) : '?'}, largest ${batch?.largestBatch ?? '?'}\n`);
   process.stdout.write(`fuzz: ${fuzzed.sent} bad requests during the load; answers by kind:\n`);
   for (const [name, outcomes] of Object.entries(fuzzed.byCase)) process.stdout.write(`  ${name.padEnd(28)} ${Object.entries(outcomes).map(([o, n]) => `${o} × ${n}`).join(', ')}\n`);
   process.stdout.write(`server live after the fuzz: ${live === 200 ? 'yes' : `no (${live})`}; exit code after SIGTERM: ${exitCode}\n`);
@@ -262,15 +284,15 @@ async function main(): Promise<number> {
   const file2 = saveResult('server', {
     date: new Date().toISOString(), cpu, cores: cpus().length, loadavg: loadavg(), node: process.version,
     rounds: rounds.length, roundRatios: ratios, model: { name: MODEL, builder: `cnn({ channels: [${CHANNELS.join(', ')}], imageSize: ${SIZE}, seed: 7 })`, input: [1, 3, SIZE, SIZE] }, workers: Number(args.workers), batching: { maxBatch: args['max-batch'] ?? 'server default', maxDelayMs: args['max-delay-ms'] ?? 'server default' }, connections: CONNECTIONS, seconds: SECONDS,
-    runs, perRound: rounds, ratio, fuzz: fuzzed, liveAfterFuzz: live === 200, exitCodeAfterSigterm: exitCode, batchStatsUnderFuzz: stats.model_stats[0]?.batching, missed,
+    runs, perRound: rounds, ratio, serverCpuRatio: cpuRatio, fuzz: fuzzed, liveAfterFuzz: live === 200, exitCodeAfterSigterm: exitCode, batchStatsUnderFuzz: stats.model_stats[0]?.batching, missed,
     readme: await readmeSection({
       title: 'Demo server',
       command: 'npm run bench -- server',
       tables: [{
-        head: ['run', 'requests/s', 'p50 ms', 'p99 ms', 'failed', 'target'],
+        head: ['run', 'requests/s', 'p50 ms', 'p99 ms', 'server CPU per request', 'failed', 'target'],
         rows: [
-          ...Object.entries(runs).map(([name, r]) => [name, fmt(r.requestsPerSecond), fmt(r.p50Ms), fmt(r.p99Ms), `${failed(r)} of ${r.requests}`, '0 failed']),
-          ['on / off', `${ratio.toFixed(2)} × (rounds ${ratios.map((x) => x.toFixed(2)).join(', ')})`, '', '', '', '≥ 2 ×'],
+          ...Object.entries(runs).map(([name, r]) => [name, fmt(r.requestsPerSecond), fmt(r.p50Ms), fmt(r.p99Ms), `${fmt(r.serverCpuMsPerRequest, 3)} ms`, `${failed(r)} of ${r.requests}`, '0 failed']),
+          ['on / off', `${ratio.toFixed(2)} × (rounds ${ratios.map((x) => x.toFixed(2)).join(', ')})`, '', '', `${cpuRatio.toFixed(2)} × less`, '', '≥ 2 ×'],
         ],
       }],
       notes: [
