@@ -1,5 +1,6 @@
-import { Rng, cosineSimilarity, nullThrows, transformerDecoder, type Model, type RunnerFeeds } from '@onnx-forge/core';
+import { cosineSimilarity, nullThrows, transformerDecoder, type Model, type RunnerFeeds } from '@onnx-forge/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TEST_DECODER, decoderPrompts, greedyAgreement, greedyTokens } from '../../testing/decoder-eval.js';
 import { ORT_BACKENDS, load, type Backend } from '../../testing/ort-sessions.js';
 import { assertValid } from '../../testing/harness.js';
 import { quantizeInt4, type Int4Report } from './int4.js';
@@ -10,27 +11,17 @@ import { quantizeInt4, type Int4Report } from './int4.js';
  * counted), logits cosine >= 0.99 against FP32, and the same greedy next token at >= 90 % of the
  * positions of seeded prompts, on onnxruntime-node (CPU) and onnxruntime-web (wasm).
  *
- * The decoder's lm_head carries a seeded bigram table (`bigram: 16`): the FP32 model's mean top-1
- * probability on these prompts is 0.74, a confident model. How often 4 bits keep the greedy token
- * depends on that confidence: measured with this test's prompts and options, agreement 0.963 at
- * bigram 16, 0.904 at the builder's default 12 (mean top-1 probability 0.46), 0.824 with a purely
- * random head (bigram 0, 0.24), while the logits cosine stays 0.995 in all three (quant/README.md).
+ * The decoder's lm_head carries a seeded bigram table (`bigram: 16`) so that it is confident, as a
+ * trained model often is: how often 4 bits keep the greedy token depends on that confidence, while
+ * the logits cosine barely does. The int4 benchmark (`npm run bench -- int4`, README § 4-bit) measures
+ * agreement and confidence at several bigram strengths and option sets.
  */
 
-const VOCAB = 2000;
+const VOCAB = TEST_DECODER.vocab;
 const BATCH = 8;
 const SEQ = 64;
-const DECODER = { layers: 2, hidden: 256, heads: 4, intermediate: 688, vocab: VOCAB, maxPositions: 128, bigram: 16, seed: 1 };
-
-function prompts(): RunnerFeeds {
-  const rng = new Rng(7);
-  const n = BATCH * SEQ;
-  return {
-    input_ids: { type: 'int64', dims: [BATCH, SEQ], data: BigInt64Array.from({ length: n }, () => BigInt(rng.int(0, VOCAB))) },
-    attention_mask: { type: 'int64', dims: [BATCH, SEQ], data: new BigInt64Array(n).fill(1n) },
-    position_ids: { type: 'int64', dims: [BATCH, SEQ], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % SEQ)) },
-  };
-}
+const DECODER = TEST_DECODER;
+const prompts = (): RunnerFeeds => decoderPrompts(VOCAB, BATCH, SEQ);
 
 async function logits(backend: Backend, model: Model, feeds: RunnerFeeds): Promise<Float32Array> {
   const s = await load(backend, model.encode());
@@ -39,16 +30,6 @@ async function logits(backend: Backend, model: Model, feeds: RunnerFeeds): Promi
   } finally {
     await s.release();
   }
-}
-
-function greedy(l: Float32Array): number[] {
-  const out: number[] = [];
-  for (let t = 0; t < l.length / VOCAB; t++) {
-    let best = 0;
-    for (let i = 1; i < VOCAB; i++) if ((l[t * VOCAB + i] as number) > (l[t * VOCAB + best] as number)) best = i;
-    out.push(best);
-  }
-  return out;
 }
 
 describe('int4 on a builder-made decoder (2 layers, hidden 256, vocabulary 2000)', () => {
@@ -87,12 +68,9 @@ describe('int4 on a builder-made decoder (2 layers, hidden 256, vocabulary 2000)
       const ref = await logits(backend, fp32, feeds);
       const got = await logits(backend, q4, feeds);
       expect(cosineSimilarity(ref, got)).toBeGreaterThanOrEqual(0.99);
-      const a = greedy(ref);
-      const b = greedy(got);
-      const agree = a.filter((t, i) => t === b[i]).length / a.length;
-      expect(agree).toBeGreaterThanOrEqual(0.9);
+      expect(greedyAgreement(ref, got, VOCAB)).toBeGreaterThanOrEqual(0.9);
       // Not a constant model: the greedy token follows the prompt.
-      expect(new Set(a).size).toBeGreaterThan(BATCH * SEQ * 0.5);
+      expect(new Set(greedyTokens(ref, VOCAB)).size).toBeGreaterThan(BATCH * SEQ * 0.5);
     });
   });
 
