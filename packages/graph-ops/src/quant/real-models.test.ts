@@ -15,7 +15,8 @@ import {
  * The packaged real models: openWakeWord (melspectrogram, embedding CNN, keyword classifiers) and
  * Silero VAD. Dynamic and static INT8 must load in onnxruntime-node and onnxruntime-web (wasm) and
  * stay close to FP32 on seeded inputs the calibration never saw; the keyword classifiers must take
- * the same decisions. The measured figures are printed at the end (and quoted in quant/README.md).
+ * the same decisions. The figures are printed at the end; the models benchmark records them
+ * (`npm run bench -- models`, docs/results/models.json).
  */
 
 const runner = new OrtRunner() as unknown as ModelRunner;
