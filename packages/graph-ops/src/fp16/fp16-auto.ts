@@ -1,8 +1,8 @@
-import { DataType, ForgeError, ForgeErrorCode, Model, RUNNER, SAMPLES, definePass, initKernels, mapDecisions, nullThrows, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext, type PassReport } from '@onnx-forge/core';
+import { DataType, ForgeError, ForgeErrorCode, Model, initKernels, mapDecisions, nullThrows, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext, type PassReport } from '@onnx-forge/core';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { DIFFERENCE_METRICS, type DifferenceMetric } from '../precision/output-difference.js';
 import { addedError, nameNodes, searchMixedPrecision, type PrecisionSearchResult } from '../precision/precision-search.js';
-import { collectSamples, runWithSamples } from '../precision/samples-service.js';
+import { collectSamples, defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { runFp16 } from './convert-to-fp16.js';
 import { float16Feeds } from './float16-feeds.js';
 import { convertToFp16, fp16Report, type Fp16Report } from './fp16-pass.js';
@@ -133,15 +133,12 @@ async function searchFp16(model: Model, o: Fp16AutoOptions, ctx: PassContext, ru
   ctx.detail('fp16Auto', outcome);
 }
 
-export const fp16AutoPass = definePass<Fp16AutoOptions>({
+export const fp16AutoPass = defineSampledPass<Fp16AutoOptions>({
   name: 'fp16-auto',
   description: 'mixed precision by search: the most nodes in float16 with outputs within tolerance of float32 on every sample',
   options: FP16_AUTO_OPTION_SPECS,
   check: checkFp16Options,
-  services: [RUNNER, SAMPLES],
-  async run(model, options, ctx) {
-    await searchFp16(model, options, ctx, ctx.service(RUNNER), await collectSamples(ctx.service(SAMPLES)));
-  },
+  run: async (model, options, ctx, runner, samples) => searchFp16(model, options, ctx, runner, await collectSamples(samples)),
 });
 
 /** fp16-auto on `model` in place, outside a pipeline (the pass run alone with these services). */

@@ -1,8 +1,8 @@
 import {
-  ForgeError, ForgeErrorCode, RUNNER, SAMPLES, definePass, mapDecisions, nullThrows, type Model, type ModelRunner, type OptionSpecs, type PassContext, type PassReport, type RunPassOptions, type RunnerFeeds,
+  ForgeError, ForgeErrorCode, mapDecisions, nullThrows, type Model, type ModelRunner, type OptionSpecs, type PassContext, type PassReport, type RunPassOptions, type RunnerFeeds,
 } from '@onnx-forge/core';
 import { addedError, nameNodes, searchMixedPrecision } from '../precision/precision-search.js';
-import { collectSamples, runWithSamples } from '../precision/samples-service.js';
+import { collectSamples, defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { quantizeDynamic, runDynamic } from './int8-dynamic.js';
 import { quantizeStatic, runStatic } from './int8-static.js';
 import { checkQuantOptions, quantOptionSpecs, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
@@ -108,15 +108,12 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
   ctx.detail('int8Auto', outcome);
 }
 
-export const int8Auto = definePass<Int8AutoOptions>({
+export const int8Auto = defineSampledPass<Int8AutoOptions>({
   name: 'int8-auto',
   description: 'INT8 with an accuracy guard: nodes whose quantization drops an output below the cosine tolerance stay float32',
   options: INT8_AUTO_OPTION_SPECS,
   check: checkQuantOptions,
-  services: [RUNNER, SAMPLES],
-  async run(model, options, ctx) {
-    await searchInt8(model, options, ctx, ctx.service(RUNNER), await collectSamples(ctx.service(SAMPLES)));
-  },
+  run: async (model, options, ctx, runner, samples) => searchInt8(model, options, ctx, runner, await collectSamples(samples)),
 });
 
 /** int8-auto on `model` in place, outside a pipeline (the pass run alone with these services). */

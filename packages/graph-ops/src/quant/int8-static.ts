@@ -1,7 +1,7 @@
 import {
-  DataType, RUNNER, SAMPLES, attrInt, definePass, nodeLabel, type Graph, type Model, type ModelRunner, type NodeProto, type PassContext, type RunPassOptions, type SampleSource,
+  DataType, attrInt, nodeLabel, type Graph, type Model, type ModelRunner, type NodeProto, type PassContext, type RunPassOptions, type SampleSource,
 } from '@onnx-forge/core';
-import { runWithSamples } from '../precision/samples-service.js';
+import { defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { collectRanges } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
 import { admitNode, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
@@ -23,15 +23,12 @@ import { quantizeBias } from './weight-quantizer.js';
  * samples through the model; weights are 8-bit (per channel when asked), biases int32 with scale =
  * input scale x weight scale and no zero point. Needs the `runner` and `samples` services.
  */
-export const int8Static = definePass<StaticQuantOptions>({
+export const int8Static = defineSampledPass<StaticQuantOptions>({
   name: 'int8-static',
   description: 'INT8 static quantization (QDQ) calibrated by MinMax, Percentile or Entropy on sample inputs',
   options: staticOptionSpecs,
   check: checkQuantOptions,
-  services: [RUNNER, SAMPLES],
-  run: async (model, options, ctx) => {
-    await runStatic(model, options, ctx, ctx.service(RUNNER), ctx.service(SAMPLES));
-  },
+  run: runStatic,
 });
 
 /** Runs static quantization in place. */
