@@ -11,7 +11,8 @@ import type { TensorLike } from './types.js';
 /**
  * onnxruntime-node. Measured on onnxruntime-node 1.30 (Linux, no GPU): `cuda` rejects at create with
  * "Failed to load shared library" (its libraries are not installed with onnxruntime-node-install=skip),
- * `webgpu` rejects at create with "Failed to get a WebGPU adapter"; each failure takes about 1 ms and
+ * `webgpu` rejects at create with "Failed to get a WebGPU adapter"; each failure is quick (the runtime
+ * benchmark records its time: `metrics.fallback.skipped[].ms` in docs/results/runtime.json) and
  * leaves CPU sessions working. Neither is retried by onnxruntime once it fails, so the runtime
  * remembers init failures too.
  */
@@ -45,7 +46,7 @@ export interface NodeBackendOptions {
   /**
    * How providers other than cpu are started the first time: in this process (default; failures measured
    * here are clean rejections), or in a child process, which keeps GPU driver state, driver aborts and
-   * native log noise out of this process at the cost of one Node start (~100 ms) per provider.
+   * native log noise out of this process at the cost of one Node start per provider.
    */
   probe?: 'in-process' | 'child-process';
 }

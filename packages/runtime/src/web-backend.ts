@@ -18,8 +18,8 @@ const isNode = typeof process !== 'undefined' && typeof process.versions?.node =
 export interface WebBackendConfig {
   /**
    * WebAssembly threads. Default in Node: 1, because parallelism in Node comes from the worker pool and
-   * each extra wasm thread costs a pthread worker (~1 s to start the first session with 2 threads,
-   * measured here). In browsers onnxruntime's own default applies (needs cross-origin isolation).
+   * each extra wasm thread costs a pthread worker, started with the first session (which then takes
+   * much longer to create). In browsers onnxruntime's own default applies (needs cross-origin isolation).
    */
   numThreads?: number;
   /** Where the .wasm files are served from (browsers; in Node they resolve from node_modules). */

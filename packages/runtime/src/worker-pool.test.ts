@@ -12,8 +12,8 @@ import { type PoolSession, createPool } from './worker-pool.js';
 import type { PoolWorker } from './worker-slot.js';
 
 /**
- * 50–90 ms per run on one core (batch 256 natively, 32 in WebAssembly, which is ~8x slower here): long
- * enough that runs queue behind one another and 15 ms time limits expire.
+ * Tens of milliseconds per run on one core (batch 256 natively, 32 in WebAssembly, which is several
+ * times slower): long enough that runs queue behind one another and 15 ms time limits expire.
  */
 const slowModel = mlp({ sizes: [1024, 1024, 1024, 1024, 1024], seed: 5 }).encode();
 const slowBatch = { node: 256, web: 32 };

@@ -101,7 +101,7 @@ export class WorkerSlot {
   /**
    * Frees the worker's session; the worker then closes its port and its thread ends by itself.
    * Resolves on the worker's 'released' (or its exit), not on the thread's end: V8 first finishes
-   * background WebAssembly compilation (6 s for onnxruntime-web's module here), and the thread is
+   * background WebAssembly compilation (seconds, for onnxruntime-web's module), and the thread is
    * never terminated (see dismiss).
    */
   stop(): Promise<void> {

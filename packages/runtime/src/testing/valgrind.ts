@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 /**
  * Runs a TypeScript script of the workspace in Node under valgrind. valgrind presents the program a
  * CPU with AVX2 but without AVX-512 (and so without VNNI), so onnxruntime takes its AVX2 kernels there:
- * tests use it to exercise the other kind of x86 CPU on a machine that has VNNI. Slow (roughly 50x), so
- * keep the work small.
+ * tests use it to exercise the other kind of x86 CPU on a machine that has VNNI. Slow (valgrind
+ * translates every instruction), so keep the work small.
  */
 
 let available: boolean | undefined;
