@@ -6,12 +6,13 @@ import { constants } from 'node:os';
  * Transparent huge pages for large models, on Linux.
  *
  * A model is read into fresh memory and its converted weights go to fresh memory again. On virtual
- * machines where each 4 KiB page costs microseconds to fault in the first time (measured here: about
- * 10 µs, so 1.4 s just to read a 438 MB model), that cost exceeds the work itself. glibc asks the kernel
- * for 2 MiB pages when `GLIBC_TUNABLES` holds `glibc.malloc.hugetlb=1`, which it reads only when a
- * process starts: so for an input of at least HUGE_PAGES_MIN_BYTES the CLI starts itself again with
- * that setting (one extra Node start, ~50 ms) and passes on the child's exit code. Measured on a
- * BERT-base-sized model: `onnx-forge fp16` 4.1–4.6 s without, 1.7–3.2 s with (over five runs).
+ * machines where each 4 KiB page costs microseconds to fault in the first time, that cost exceeds the
+ * work itself (`npm run bench` prints how fast fresh pages fill under each setting; the core, fp16 and
+ * int8 benchmarks, run with and without `ONNX_FORGE_HUGE_PAGES=0`, measure the reads and writes it
+ * speeds up). glibc asks the kernel for 2 MiB pages when `GLIBC_TUNABLES` holds
+ * `glibc.malloc.hugetlb=1`, which it reads only when a process starts: so for an input of at least
+ * HUGE_PAGES_MIN_BYTES the CLI starts itself again with that setting (one extra Node start) and passes
+ * on the child's exit code.
  *
  * `ONNX_FORGE_HUGE_PAGES=0` turns this off, `=1` applies it whatever the input's size.
  */
