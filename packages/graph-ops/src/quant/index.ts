@@ -14,7 +14,7 @@ export { modelInputSpecs, validateFeeds } from './samples/validate-feeds.js';
 export type { SampleInputSpec } from './samples/validate-feeds.js';
 export { parseNpy } from './samples/parse-npy.js';
 export { DEFAULT_OPS, QUANTIZABLE_OPS, quantOptionSpecs, staticOptionSpecs } from './quant-options.js';
-export type { DynamicQuantOptions, QuantOptions, StaticQuantOptions, QuantizableOp } from './quant-options.js';
+export type { DynamicQuantOptions, NodeSelectionOptions, QuantOptions, StaticQuantOptions, QuantizableOp } from './quant-options.js';
 export { TARGET_FORMS, QUANT_TARGETS } from './target-forms.js';
 export { INT8_ISAS, INT8_METADATA, SATURATION_SAFE_CODE, weightRange } from './isa-forms.js';
 export type { Int8Isa, WeightRangeChoice, WeightRangeOptions } from './isa-forms.js';
@@ -22,7 +22,7 @@ export { exactDot, saturatingPairDot, int8WeightRisks } from './saturation-check
 export type { Int8WeightRisk } from './saturation-check.js';
 export type { QuantTarget, TargetForms } from './target-forms.js';
 export { floatTensorNotes, QuantAction } from './quant-report.js';
-export type { QuantReport, QuantCoverage, FloatTensorNote } from './quant-report.js';
+export type { QuantReport, QuantReportBase, QuantCoverage, FloatTensorNote } from './quant-report.js';
 export * from './int4/index.js';
 
 /** The INT8 passes and int4, registered by builtin-passes.ts. */

@@ -10,7 +10,7 @@ export type QuantizableOp = (typeof QUANTIZABLE_OPS)[number];
 /** Op types quantized when `ops` is not given (recurrent weights are opt-in: weight-only). */
 export const DEFAULT_OPS: readonly QuantizableOp[] = ['MatMul', 'Conv', 'Gemm', 'Gather'];
 
-export interface QuantOptions {
+export interface QuantOptions extends NodeSelectionOptions {
   /** Element type of quantized weights. */
   weightType: 'int8' | 'uint8';
   /** Symmetric weights (zero point at the middle of the range). */
@@ -28,12 +28,6 @@ export interface QuantOptions {
    * `arm64` use full-range weights.
    */
   isa: Int8Isa;
-  /** Op types to quantize. */
-  ops: string[];
-  excludeOps: string[];
-  /** When not empty, only these nodes (by name) are quantized. */
-  nodes: string[];
-  excludeNodes: string[];
   /** Where the model will run; decides which quantized forms are emitted. */
   target: QuantTarget;
 }
@@ -55,10 +49,28 @@ export interface StaticQuantOptions extends QuantOptions {
   calibrationMemoryMB: number;
 }
 
-const opsValidate = (list: readonly string[]): string | undefined => {
-  const bad = list.filter((o) => !(QUANTIZABLE_OPS as readonly string[]).includes(o));
-  return bad.length ? `unsupported op type(s) ${bad.join(', ')}; INT8 passes quantize ${QUANTIZABLE_OPS.join(', ')}` : undefined;
-};
+/** Which nodes a quantization pass touches: by op type and by name, each with an exclusion list. */
+export interface NodeSelectionOptions {
+  ops: string[];
+  excludeOps: string[];
+  /** When not empty, only these nodes (by name) are quantized. */
+  nodes: string[];
+  excludeNodes: string[];
+}
+
+/** The option specs of a NodeSelectionOptions, for a pass (`who`) that quantizes `supported` op types. */
+export function nodeSelectionSpecs(who: string, supported: readonly string[], defaultOps: readonly string[], opsNote = ''): OptionSpecs<NodeSelectionOptions> {
+  const validate = (list: readonly string[]): string | undefined => {
+    const bad = list.filter((o) => !supported.includes(o));
+    return bad.length ? `unsupported op type(s) ${bad.join(', ')}; ${who} quantize${who.endsWith('passes') ? '' : 's'} ${supported.join(', ')}` : undefined;
+  };
+  return {
+    ops: { type: 'string[]', default: [...defaultOps], description: `op types to quantize (${supported.join(', ')}${opsNote})`, validate },
+    excludeOps: { type: 'string[]', default: [], description: 'op types to leave in float', validate },
+    nodes: { type: 'string[]', default: [], description: 'only quantize these nodes (by name) when not empty' },
+    excludeNodes: { type: 'string[]', default: [], description: 'nodes (by name) to leave in float' },
+  };
+}
 
 export const quantOptionSpecs: OptionSpecs<QuantOptions> = {
   weightType: { type: { enum: ['int8', 'uint8'] }, default: 'int8', description: 'element type of quantized weights' },
@@ -77,10 +89,7 @@ export const quantOptionSpecs: OptionSpecs<QuantOptions> = {
     default: 'portable',
     description: 'CPUs the model must stay accurate on: portable (any), avx2 or avx512 (x86 without VNNI), vnni, arm64',
   },
-  ops: { type: 'string[]', default: [...DEFAULT_OPS], description: `op types to quantize (${QUANTIZABLE_OPS.join(', ')})`, validate: opsValidate },
-  excludeOps: { type: 'string[]', default: [], description: 'op types to leave in float', validate: opsValidate },
-  nodes: { type: 'string[]', default: [], description: 'only quantize these nodes (by name) when not empty' },
-  excludeNodes: { type: 'string[]', default: [], description: 'nodes (by name) to leave in float' },
+  ...nodeSelectionSpecs('INT8 passes', QUANTIZABLE_OPS, DEFAULT_OPS),
   target: {
     type: { enum: QUANT_TARGETS },
     default: 'any',
@@ -118,6 +127,6 @@ export const staticOptionSpecs: OptionSpecs<StaticQuantOptions> = {
  * Lists that cannot both name an entry (checked when the options are made). `ops` and `excludeOps` may
  * overlap: excluding from the default op list is their purpose.
  */
-export function checkQuantOptions(o: Readonly<QuantOptions>): string | undefined {
+export function checkQuantOptions(o: Readonly<NodeSelectionOptions>): string | undefined {
   return contradiction('nodes', o.nodes, 'excludeNodes', o.excludeNodes);
 }

@@ -19,9 +19,8 @@ export interface FloatTensorNote {
   reason: string;
 }
 
-export interface QuantReport {
-  /** The pass whose rewrites these are (int8-auto runs int8-dynamic's or int8-static's). */
-  pass: 'int8-dynamic' | 'int8-static' | 'int8-auto';
+/** What every quantization pass reports (INT8 and int4). */
+export interface QuantReportBase {
   options: Record<string, unknown>;
   /** What happened to every node, with the reason. */
   nodes: NodeDecision[];
@@ -31,18 +30,23 @@ export interface QuantReport {
   bytesBefore: number;
   bytesAfter: number;
   coverage: QuantCoverage;
+  /** Float tensors left, largest first. */
+  keptFloat: FloatTensorNote[];
+  warnings: string[];
+  stats: Record<string, number | string>;
+  durationMs: number;
+}
+
+export interface QuantReport extends QuantReportBase {
+  /** The pass whose rewrites these are (int8-auto runs int8-dynamic's or int8-static's). */
+  pass: 'int8-dynamic' | 'int8-static' | 'int8-auto';
   /**
    * The integer range chosen for the weights and why: `saturationSafe` is true when the model stays
    * accurate on x86 CPUs without VNNI (see isa-forms.ts).
    */
   int8Form: { isa: string; saturationSafe: boolean; reasons: string[] };
-  /** Float tensors left, largest first. */
-  keptFloat: FloatTensorNote[];
   /** Values whose element type is unknown and that a decision depended on (never skipped silently). */
   unknownTypes: UnknownType[];
-  warnings: string[];
-  stats: Record<string, number | string>;
-  durationMs: number;
 }
 
 /** Actions recorded per node. */

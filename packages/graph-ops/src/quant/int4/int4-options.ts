@@ -1,5 +1,5 @@
 import type { OptionSpecs } from '@onnx-forge/core';
-import { contradiction } from '../../options/model-lists.js';
+import { type NodeSelectionOptions, checkQuantOptions, nodeSelectionSpecs } from '../quant-options.js';
 import { QUANT_TARGETS, type QuantTarget } from '../target-forms.js';
 import type { Int4Method } from './block-quantize.js';
 
@@ -10,7 +10,7 @@ export type Int4Op = (typeof INT4_OPS)[number];
 /** onnxruntime's accuracy_level values: 0 unset (the most accurate the kernel has), 1 fp32, 2 fp16, 3 bf16, 4 int8. */
 export const ACCURACY_LEVELS = [0, 1, 2, 3, 4] as const;
 
-export interface Int4Options {
+export interface Int4Options extends NodeSelectionOptions {
   /** Values per block along K (MatMul) or along a table row (Gather), each block with its own scale. */
   blockSize: number;
   /** No zero points (onnxruntime's default code 8), or one 4-bit zero point per block. */
@@ -22,19 +22,9 @@ export interface Int4Options {
   accuracyLevel: number;
   /** `rtn` round to nearest, or `search`: a per-block search for the scale with the least squared error. */
   method: Int4Method;
-  ops: string[];
-  excludeOps: string[];
-  /** When not empty, only these nodes (by name) are quantized. */
-  nodes: string[];
-  excludeNodes: string[];
   /** Where the model will run: cpu and wasm measured here, webgpu and cuda from onnxruntime's kernel registrations. */
   target: QuantTarget;
 }
-
-const opsValidate = (list: readonly string[]): string | undefined => {
-  const bad = list.filter((o) => !(INT4_OPS as readonly string[]).includes(o));
-  return bad.length ? `unsupported op type(s) ${bad.join(', ')}; int4 quantizes ${INT4_OPS.join(', ')}` : undefined;
-};
 
 export const INT4_OPTION_SPECS: OptionSpecs<Int4Options> = {
   // 32 and symmetric: 0.157 x the float32 MatMul weight bytes (4 bits + a float32 scale per 32
@@ -61,10 +51,7 @@ export const INT4_OPTION_SPECS: OptionSpecs<Int4Options> = {
   },
   // MatMul only by default, as onnxruntime's matmul_nbits_quantizer: a Gather table may be a rotary
   // cos/sin cache, which 4 bits would blur; embeddings are opted in with ops=[MatMul,Gather].
-  ops: { type: 'string[]', default: ['MatMul'], description: `op types to quantize (${INT4_OPS.join(', ')}; Gather tables are opt-in)`, validate: opsValidate },
-  excludeOps: { type: 'string[]', default: [], description: 'op types to leave in float', validate: opsValidate },
-  nodes: { type: 'string[]', default: [], description: 'only quantize these nodes (by name) when not empty' },
-  excludeNodes: { type: 'string[]', default: [], description: 'nodes (by name) to leave in float' },
+  ...nodeSelectionSpecs('int4', INT4_OPS, ['MatMul'], '; Gather tables are opt-in'),
   target: {
     type: { enum: QUANT_TARGETS },
     default: 'any',
@@ -72,6 +59,5 @@ export const INT4_OPTION_SPECS: OptionSpecs<Int4Options> = {
   },
 };
 
-export function checkInt4Options(o: Readonly<Int4Options>): string | undefined {
-  return contradiction('nodes', o.nodes, 'excludeNodes', o.excludeNodes);
-}
+/** The int4 options' lists checked together (as the INT8 passes' are). */
+export const checkInt4Options: (o: Readonly<Int4Options>) => string | undefined = checkQuantOptions;

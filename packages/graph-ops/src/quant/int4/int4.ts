@@ -1,10 +1,10 @@
 import {
   DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount,
-  type Graph, type Model, type NodeDecision, type NodeProto, type PassContext, type PassReport, type RunPassOptions,
+  type Graph, type Model, type NodeProto, type PassContext, type PassReport, type RunPassOptions,
 } from '@onnx-forge/core';
 import { checkNodeList } from '../../options/model-lists.js';
 import { GraphEditor, constantFloats, findConstant, type ConstantRef } from '../quant-graph.js';
-import { QuantAction, QuantRecorder, floatTensorNotes, type FloatTensorNote, type QuantCoverage } from '../quant-report.js';
+import { QuantAction, QuantRecorder, floatTensorNotes, type QuantReportBase } from '../quant-report.js';
 import { quantizedOps } from '../quant-run.js';
 import { quantizeBlocks, type BlockQuantized } from './block-quantize.js';
 import { INT4_TARGET_FORMS, type Int4TargetForms } from './int4-forms.js';
@@ -37,30 +37,17 @@ export interface Int4Bytes {
   ratio: number;
 }
 
-export interface Int4Report {
+export interface Int4Report extends QuantReportBase {
   pass: 'int4';
-  options: Record<string, unknown>;
-  nodes: NodeDecision[];
-  quantized: number;
-  skipped: number;
-  /** Bytes of all tensors before and after. */
-  bytesBefore: number;
-  bytesAfter: number;
   /** The MatMul weights that became MatMulNBits. */
   matmulWeights: Int4Bytes;
   /** The Gather tables that became GatherBlockQuantized. */
   gatherTables: Int4Bytes;
-  /** Share of the constant float32 MatMul weight elements quantized. */
-  coverage: QuantCoverage;
   /**
    * Squared error of the stored weights relative to round-to-nearest on the same blocks (1 for
    * `rtn`; below 1 when the search found better scales).
    */
   errorVsRtn: number;
-  keptFloat: FloatTensorNote[];
-  warnings: string[];
-  stats: Record<string, number | string>;
-  durationMs: number;
 }
 
 /** A weight quantized once and shared by every node reading it. */
