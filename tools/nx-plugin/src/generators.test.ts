@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { readJson, type Tree } from '@nx/devkit';
+import { OrtRunner } from '@onnx-forge/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
@@ -14,9 +15,11 @@ const { passPackageGenerator, libraryGenerator } = require('./index.cjs') as {
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'test-output');
 
+const written: string[] = [];
 /** Writes the generated files under tools/nx-plugin/test-output so they resolve workspace packages. */
 function materialize(tree: Tree, dir: string): string {
   const target = join(out, dir.replace(/\//g, '_'));
+  written.push(target);
   for (const change of tree.listChanges()) {
     // Only sources: the generated tsconfig extends a base two levels up, which the test folder lacks.
     if (!change.path.startsWith(`${dir}/src/`) || !change.content) continue;
@@ -27,7 +30,8 @@ function materialize(tree: Tree, dir: string): string {
   return target;
 }
 
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+// Only what this file wrote: other test files use test-output too.
+afterAll(() => written.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 describe('pass-package generator', () => {
   it('scaffolds a package that depends only on core and exports its passes', async () => {
@@ -35,11 +39,17 @@ describe('pass-package generator', () => {
     await passPackageGenerator(tree, { name: '@acme/forge-pass-strip-docs' });
     const pkg = readJson(tree, 'packages/forge-pass-strip-docs/package.json');
     expect(Object.keys(pkg.dependencies)).toEqual(['@onnx-forge/core']);
-    expect(pkg.exports['.']).toEqual({ '@onnx-forge/source': './src/index.ts', types: './dist/index.d.ts', import: './dist/index.js' });
+    expect(pkg.exports['.']).toEqual({
+      '@onnx-forge/source': './src/index.ts',
+      import: { types: './dist/index.d.ts', default: './dist/index.js' },
+      require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
+    });
+    expect(tree.read('packages/forge-pass-strip-docs/tsup.config.ts', 'utf8')).toContain("format: ['esm', 'cjs']");
+    expect(tree.read('packages/forge-pass-strip-docs/README.md', 'utf8')).toContain('onnx-forge run model.onnx -o out.onnx --plugin @acme/forge-pass-strip-docs');
     expect(tree.exists('packages/forge-pass-strip-docs/src/strip-docs.test.ts')).toBe(true);
   });
 
-  it('generates a pass that runs under the PassManager', async () => {
+  it('generates a pass that runs under the PassManager with the services it declares', async () => {
     const tree = createTreeWithEmptyWorkspace();
     await passPackageGenerator(tree, { name: '@acme/forge-pass-strip-docs' });
     const dir = materialize(tree, 'packages/forge-pass-strip-docs');
@@ -51,9 +61,12 @@ describe('pass-package generator', () => {
     const model = b.build();
     model.graph.nodes[0]!.docString = 'doc';
     const registry = new core.PassRegistry(mod.passes);
-    const report = await new core.PassManager({ registry }).addPipeline('strip-docs').run(model);
+    expect(registry.get('strip-docs')?.services.map((s: { name: string }) => s.name)).toEqual(['runner', 'samples']);
+    const samples = [{ x: { type: 'float32', dims: [2], data: new Float32Array([-1, 2]) } }];
+    const report = await new core.PassManager({ registry, services: { runner: new OrtRunner(), samples } }).addPipeline('strip-docs').run(model);
     expect(model.graph.nodes[0]!.docString).toBe('');
     expect(report.passes[0]!.decisions).toHaveLength(1);
+    expect(report.passes[0]!.stats['samplesCompared']).toBe(1);
   });
 
   it('refuses a bad package name and an existing folder', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,6 +8,7 @@ import { defineCommand } from '../framework/command.js';
 import { UsageError } from '../framework/usage-error.js';
 
 const SERVER_MAIN = 'apps/demo-server/src/main.ts';
+const SERVER_PACKAGE = '@onnx-forge/demo-server';
 
 /**
  * The workspace this CLI sits in, found by walking up from this file (apps/cli/src/commands in the
@@ -23,13 +24,32 @@ function workspaceRoot(): string | undefined {
   }
 }
 
+/** How to start the demo server: its TypeScript sources in a clone of the repository, else the installed package. */
+function serverCommand(): string[] | undefined {
+  const root = workspaceRoot();
+  if (root !== undefined) {
+    // From its TypeScript sources (as `npm start` does): tsx from the workspace's root.
+    const tsx = pathToFileURL(createRequire(path.join(root, 'package.json')).resolve('tsx')).href;
+    return ['--conditions=@onnx-forge/source', '--import', tsx, path.join(root, SERVER_MAIN)];
+  }
+  // Installed from npm: @onnx-forge/demo-server is a dependency of this package; its bin is the built server.
+  let manifest: string;
+  try {
+    manifest = createRequire(import.meta.url).resolve(`${SERVER_PACKAGE}/package.json`);
+  } catch {
+    return undefined;
+  }
+  const bin = (JSON.parse(readFileSync(manifest, 'utf8')) as { bin?: Record<string, string> }).bin?.['onnx-forge-server'];
+  return bin === undefined ? undefined : [path.resolve(path.dirname(manifest), bin)];
+}
+
 const passOn = (name: string, valueName: string, description: string) => ({ name, kind: 'string' as const, valueName, description });
 
 export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'Serve a model or a model repository over the Open Inference Protocol (KServe V2 REST), with dynamic batching and metrics.',
   description:
-    'Runs the demo server (apps/demo-server) on a model: a bare .onnx file is a repository of one model named after the ' +
+    'Runs the demo server (@onnx-forge/demo-server, apps/demo-server in the repository) on a model: a bare .onnx file is a repository of one model named after the ' +
     "file's stem (digits.onnx is served as digits); a folder written by `onnx-forge optimize` serves the highest version of " +
     'each model with every variant it measured, the variant chosen per request from live latency and checked against FP32. ' +
     'Endpoints: /v2/health/{live,ready}, /v2, /v2/models/{m}[/versions/{v}][/ready|/infer|/stats], /v2/repository/index and ' +
@@ -61,9 +81,9 @@ export const serveCommand = defineCommand({
     if (!existsSync(model)) throw new ForgeError(ForgeErrorCode.IO, `cannot read "${ctx.args.positionals[0]}": no such file or folder`, { details: { path: model } });
     const port = ctx.args.string('port');
     if (port !== undefined && !(/^\d+$/.test(port) && Number(port) <= 65535)) throw new UsageError(`flag --port takes a port number from 0 to 65535, got "${port}"`, ctx.command, { flag: 'port' });
-    const root = workspaceRoot();
-    if (root === undefined) {
-      throw new ForgeError(ForgeErrorCode.IO, `onnx-forge serve runs the demo server of the onnx-forge repository (${SERVER_MAIN}), which is not beside this copy of the CLI: run it from a clone of the repository`);
+    const server = serverCommand();
+    if (server === undefined) {
+      throw new ForgeError(ForgeErrorCode.IO, `onnx-forge serve runs the demo server (${SERVER_PACKAGE}), which is neither beside this copy of the CLI nor installed: npm install ${SERVER_PACKAGE}, or run it from a clone of the repository`);
     }
     const forward: string[] = [];
     for (const f of ['port', 'host', 'workers', 'max-batch', 'max-delay-ms', 'preferred-batch-sizes', 'max-concurrent', 'max-queue', 'body-limit', 'timeout-ms']) {
@@ -72,9 +92,7 @@ export const serveCommand = defineCommand({
     }
     if (ctx.args.bool('no-batching')) forward.push('--no-batching');
     if (ctx.args.bool('no-page')) forward.push('--no-page');
-    // The server runs from its TypeScript sources (as `npm start` does): tsx from the workspace's root.
-    const tsx = pathToFileURL(createRequire(path.join(root, 'package.json')).resolve('tsx')).href;
-    const child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', tsx, path.join(root, SERVER_MAIN), model, ...forward], {
+    const child = spawn(process.execPath, [...server, model, ...forward], {
       cwd: ctx.io.cwd,
       env: { ...ctx.io.env } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],

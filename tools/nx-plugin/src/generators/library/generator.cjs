@@ -11,7 +11,7 @@ async function libraryGenerator(tree, options) {
   const fn = names(name).propertyName;
   writeCommonFiles(tree, {
     directory,
-    packageJson: packageJsonFor(`@onnx-forge/${name}`, `onnx-forge ${name}`, directory, { '@onnx-forge/core': coreVersion(tree) }),
+    packageJson: packageJsonFor(`@onnx-forge/${name}`, `onnx-forge ${name}`, directory, { dependencies: { '@onnx-forge/core': coreVersion(tree) } }),
     references: tree.exists('packages/core/package.json') ? [`${'../'.repeat(directory.split('/').length)}packages/core`] : [],
   });
   tree.write(
