@@ -14,7 +14,8 @@
  * (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, inherited by every scenario process; see
  * apps/cli/src/huge-pages.ts). `ONNX_FORGE_HUGE_PAGES=0 npm run bench` measures glibc's default malloc
  * instead. The runner first prints how fast fresh memory fills under the chosen setting, which bounds
- * every figure that allocates a model-sized buffer: on some VMs a first touch costs ~10 µs per 4 KiB page.
+ * every figure that allocates a model-sized buffer: on some VMs a first touch of each 4 KiB page costs
+ * microseconds, more than the conversion itself.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
