@@ -18,7 +18,7 @@
  * microseconds, more than the conversion itself.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,11 +51,14 @@ function run(topic: string, args: string[], env: NodeJS.ProcessEnv): Promise<num
 const ROOT = join(here, '..', '..', '..');
 const RESULTS = join(ROOT, '.bench-cache', 'results');
 
-/** Copies a topic's result file to docs/results/ and its charts to docs/figures/ (what the README is made from). */
-function publishResult(topic: string): void {
+/**
+ * Copies a topic's result file to docs/results/ and its charts to docs/figures/ (what the README is
+ * made from), when this run wrote it: a run that missed a target still publishes what it measured.
+ */
+function publishResult(topic: string, since: number): void {
   const file = join(RESULTS, `${topic}.json`);
-  if (!existsSync(file)) {
-    process.stdout.write(`publish: ${topic} wrote no result file; nothing published\n`);
+  if (!existsSync(file) || statSync(file).mtimeMs < since) {
+    process.stdout.write(`publish: ${topic} wrote no result file in this run; nothing published\n`);
     return;
   }
   mkdirSync(join(ROOT, 'docs', 'results'), { recursive: true });
@@ -103,9 +106,10 @@ async function main(): Promise<number> {
   const failed: string[] = [];
   for (const topic of chosen) {
     process.stdout.write(`\n=== bench: ${topic} ===\n`);
+    const started = Date.now();
     const code = await run(topic, passThrough, env);
     if (code !== 0) failed.push(`${topic} (exit ${code})`);
-    else if (publish) publishResult(topic);
+    if (publish) publishResult(topic, started);
   }
   process.stdout.write(`\nbench: ${chosen.length - failed.length}/${chosen.length} topics succeeded${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`);
   return failed.length ? 1 : 0;

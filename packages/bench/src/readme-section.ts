@@ -35,7 +35,7 @@ export interface ReadmeSection {
 /** The Markdown of a section, as the README holds it between its markers. */
 export function renderSection(s: ReadmeSection): string {
   const parts = [
-    `Measured ${s.date} on ${s.machine} with \`${s.command}\`.`,
+    `\`${s.command}\`, ${s.date}, on ${s.machine}:`,
     ...s.tables.map(markdownTable),
     ...(s.notes ?? []),
     ...(s.figures ?? []).map((f) => `![${f.alt}](${f.path})`),
