@@ -4,9 +4,21 @@ export type { ForgeErrorOptions } from './errors.js';
 export { DataType, dtypeName, dataTypeFromName, dtypeBits, isFloatType, isKnownDataType, rawByteLength, typedArrayCtor } from './dtype.js';
 export type { DTypeName, TypedArray } from './dtype.js';
 
-export { decodeModel, encodeModel, encodeModelChunks, decodeTensor, encodeTensor, PROTOBUF_LIMIT } from './codec/codec.js';
+export { decodeModel, encodeModel, encodeModelChunks, encodeModelParts, decodeTensor, encodeTensor, PROTOBUF_LIMIT } from './codec/codec.js';
 export type { DecodeOptions } from './codec/codec.js';
+export type { EncodedPart, DeferredBytes } from './codec/chunk-writer.js';
 export { readModel, writeModel } from './io/model-io.js';
+export { openModel } from './io/open-model.js';
+export type { OpenModelOptions } from './io/open-model.js';
+export { memorySource } from './io/byte-source.js';
+export type { ByteSource } from './io/byte-source.js';
+export { fileSource } from './io/file-source.js';
+export { blobSource } from './io/blob-source.js';
+export type { BlobLike } from './io/blob-source.js';
+export type { ExternalDataResolver } from './io/external-data.js';
+export { isLazy, deferTensorData, snapshotTensor } from './ir/tensor-data.js';
+export { deriveTensorData, derivedTensor } from './ir/derive-tensor-data.js';
+export type { Derive } from './ir/derive-tensor-data.js';
 export { modelTensors, modelWeightBytes } from './ir/model-tensors.js';
 export type { ReadModelOptions, WriteModelOptions, WriteModelResult, ExternalDataOptions } from './io/model-io.js';
 
@@ -66,7 +78,8 @@ export { runPass } from './pass/run-pass.js';
 export type { RunPassOptions } from './pass/run-pass.js';
 export { defineService, RUNNER, SAMPLES } from './pass/service.js';
 export type { ServiceKey, Services } from './pass/service.js';
-export type { ModelRunner, LoadedModel, RunnerTensor, RunnerFeeds, RunnerDType, SampleSource } from './pass/model-runner.js';
+export type { ModelRunner, ModelFile, LoadedModel, RunnerTensor, RunnerFeeds, RunnerDType, SampleSource } from './pass/model-runner.js';
+export { loadForRun, hasLazyTensors } from './pass/load-for-run.js';
 export { parsePipeline, formatPipeline } from './pass/pipeline.js';
 export type { PipelineStep } from './pass/pipeline.js';
 

@@ -1,4 +1,4 @@
-import type { LoadedModel, ModelRunner, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
+import type { LoadedModel, ModelFile, ModelRunner, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { createSession } from './create-session.js';
 import type { CreateSessionOptions } from './create-session-options.js';
 import type { RunOptions, TensorLike } from './types.js';
@@ -17,8 +17,9 @@ export interface OrtRunnerOptions {
 export class OrtRunner implements ModelRunner {
   constructor(private readonly options: OrtRunnerOptions = {}) {}
 
-  async load(model: Uint8Array): Promise<LoadedModel> {
-    const session = await createSession(model, {
+  /** Loads bytes, or a file by path (onnxruntime-node reads its external data itself: models past 2 GiB). */
+  async load(model: Uint8Array | ModelFile): Promise<LoadedModel> {
+    const session = await createSession(model instanceof Uint8Array ? model : model.path, {
       ...(this.options.backend ? { backend: this.options.backend } : {}),
       graphOptimizationLevel: 'all',
       // Failures reach the caller as rejections; onnxruntime's own error lines would repeat them on stderr.

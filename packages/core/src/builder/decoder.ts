@@ -41,14 +41,19 @@ export interface TransformerDecoderOptions {
   seed?: number;
   /** Default-domain opset, 13 or later (default 17). */
   opset?: number;
+  /**
+   * `memory` (default): weights are filled now. `deferred`: each weight is made when it is read or
+   * written (the same values), so `writeModel` builds a model larger than memory a tensor at a time.
+   */
+  weights?: 'memory' | 'deferred';
 }
 
-type Resolved = Required<Omit<TransformerDecoderOptions, 'seed' | 'opset'>> & { seed: number; opset: number };
+type Resolved = Required<Omit<TransformerDecoderOptions, 'seed' | 'opset' | 'weights'>> & { seed: number; opset: number; weights: 'memory' | 'deferred' };
 
 /** Defaults: a small Llama-shaped model (2 layers, hidden 64) that builds and runs in milliseconds. */
 export const DECODER_DEFAULTS: Readonly<Resolved> = {
   layers: 2, hidden: 64, heads: 4, intermediate: 172, vocab: 1000, maxPositions: 128,
-  positions: 'rotary', activation: 'silu', norm: 'rms', kvCache: false, bigram: 12, seed: 42, opset: 17,
+  positions: 'rotary', activation: 'silu', norm: 'rms', kvCache: false, bigram: 12, seed: 42, opset: 17, weights: 'memory',
 };
 
 function resolve(options: TransformerDecoderOptions): Resolved {
@@ -66,6 +71,7 @@ function resolve(options: TransformerDecoderOptions): Resolved {
   if (!['rotary', 'learned'].includes(o.positions)) bad(`positions must be 'rotary' or 'learned', got ${String(o.positions)}`, 'positions');
   if (!['silu', 'gelu'].includes(o.activation)) bad(`activation must be 'silu' or 'gelu', got ${String(o.activation)}`, 'activation');
   if (!['rms', 'layer'].includes(o.norm)) bad(`norm must be 'rms' or 'layer', got ${String(o.norm)}`, 'norm');
+  if (!['memory', 'deferred'].includes(o.weights)) bad(`weights must be 'memory' or 'deferred', got ${String(o.weights)}`, 'weights');
   // Range (11) and Unsqueeze/ReduceSum with axes as inputs (13) are used throughout.
   if (!Number.isInteger(o.opset) || o.opset < 13 || o.opset > 21) bad(`opset must be 13 to 21, got ${String(o.opset)}`, 'opset');
   return o;
@@ -91,8 +97,20 @@ export function transformerDecoder(options: TransformerDecoderOptions = {}): Mod
   const rng = new Rng(o.seed);
   const b = new ModelBuilder({ opset: o.opset, graphName: 'transformer_decoder' });
   const i64 = (v: number | number[]) => b.constant(v, 'int64');
-  const weight = (name: string, dims: number[], std: number) =>
-    b.initializer(name, rng.fillNormalish(new Float32Array(dims.reduce((a, d) => a * d, 1)), std), dims);
+  const deferred = o.weights === 'deferred';
+  /**
+   * `n` values of `fill` from the generator's current state, now or (deferred) when the tensor is read:
+   * then the generator skips the draws the fill would make (two per value), so every later weight
+   * gets exactly the values it gets when built in memory.
+   */
+  const seeded = (name: string, dims: number[], fill: (start: Rng, out: Float32Array) => Float32Array) => {
+    const n = dims.reduce((a, d) => a * d, 1);
+    if (!deferred) return b.initializer(name, fill(rng, new Float32Array(n)), dims);
+    const start = rng.clone();
+    rng.skip(2 * n);
+    return b.deferredInitializer(name, 'float32', dims, () => fill(start.clone(), new Float32Array(n)));
+  };
+  const weight = (name: string, dims: number[], std: number) => seeded(name, dims, (r, out) => r.fillNormalish(out, std));
   const ones = (name: string) => b.initializer(name, new Float32Array(H).fill(1), [H]);
   const zeros = (name: string) => b.initializer(name, new Float32Array(H), [H]);
   const unsqueeze = (x: string, axes: number[]) => b.op('Unsqueeze', [x, i64(axes)]);
@@ -109,8 +127,9 @@ export function transformerDecoder(options: TransformerDecoderOptions = {}): Mod
   }
 
   // Token embeddings at unit scale (the first norm sees O(1) inputs), learned positions likewise.
-  const embedding = rng.fillNormalish(new Float32Array(V * H), 1);
-  let x = b.op('Gather', [b.initializer('model.embed_tokens.weight', embedding, [V, H]), ids], { axis: 0 });
+  const embeddingStart = rng.clone();
+  const embeddingName = seeded('model.embed_tokens.weight', [V, H], (r, out) => r.fillNormalish(out, 1));
+  let x = b.op('Gather', [embeddingName, ids], { axis: 0 });
   if (o.positions === 'learned') {
     x = b.op('Add', [x, b.op('Gather', [weight('model.embed_positions.weight', [o.maxPositions, H], 0.5), positionIds], { axis: 0 })]);
   }
@@ -221,15 +240,22 @@ export function transformerDecoder(options: TransformerDecoderOptions = {}): Mod
   const final = norm(x, 'model.norm');
   // Logits with a spread of a few units (std 3 / sqrt(H) over a unit-variance hidden state), plus the
   // bigram table: column succ(v) gains bigram * e_v / H, so h . column ~ bigram when h ~ e_v / rms.
-  const head = rng.fillNormalish(new Float32Array(H * V), 3 / Math.sqrt(H));
-  if (o.bigram > 0) {
-    const pairs = new Rng(o.seed ^ 0x5bd1e995);
-    for (let v = 0; v < V; v++) {
-      const next = pairs.int(0, V);
-      for (let i = 0; i < H; i++) head[i * V + next] = (head[i * V + next] as number) + (o.bigram * (embedding[v * H + i] as number)) / H;
+  const lmHead = seeded('lm_head.weight', [H, V], (r, head) => {
+    r.fillNormalish(head, 3 / Math.sqrt(H));
+    if (o.bigram > 0) {
+      const pairs = new Rng(o.seed ^ 0x5bd1e995);
+      // The embedding again, a row at a time (the same draws), rather than a second table in memory.
+      const rows = embeddingStart.clone();
+      const row = new Float32Array(H);
+      for (let v = 0; v < V; v++) {
+        rows.fillNormalish(row, 1);
+        const next = pairs.int(0, V);
+        for (let i = 0; i < H; i++) head[i * V + next] = (head[i * V + next] as number) + (o.bigram * (row[i] as number)) / H;
+      }
     }
-  }
-  const logits = b.op('MatMul', [final, b.initializer('lm_head.weight', head, [H, V])], {}, { outputs: ['logits'] });
+    return head;
+  });
+  const logits = b.op('MatMul', [final, lmHead], {}, { outputs: ['logits'] });
   b.output(logits, 'float32', ['batch', 'sequence', V]);
   // Present outputs come first in the graph's output list as built; put logits first, as exporters do.
   const g = b.toGraphProto();

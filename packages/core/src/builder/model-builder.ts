@@ -1,9 +1,10 @@
-import { DataType, type DTypeName, dataTypeFromName } from '../dtype.js';
+import { DataType, type DTypeName, type TypedArray, dataTypeFromName } from '../dtype.js';
 import { ForgeError, ForgeErrorCode } from '../errors.js';
 import { type AttrValue } from '../ir/attributes.js';
 import { tensorType } from '../ir/graph.js';
 import { Model, createNode } from '../ir/model.js';
 import { createTensor, scalarTensor, type TensorData } from '../ir/tensor.js';
+import { deferTensorData } from '../ir/tensor-data.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { GraphProto, ModelProto, NodeProto } from '../proto/types.js';
 
@@ -78,6 +79,18 @@ export class GraphBuilder {
   initializer(name: string, data: TensorData, dims: readonly number[], dtype?: DTypeLike): string {
     const type = dtype === undefined ? dtypeOfArray(data) : toType(dtype);
     this.graph.initializer.push(createTensor(this.names.claim(name), type, dims, data));
+    return name;
+  }
+
+  /**
+   * Adds an initializer whose data `produce` makes when something reads it or the writer reaches it
+   * (core's `deferTensorData`), so a model larger than memory is built and written a tensor at a time.
+   * `produce` must give the same values on every call.
+   */
+  deferredInitializer(name: string, dtype: DTypeLike, dims: readonly number[], produce: () => TensorData): string {
+    const t = new onnx.TensorProto({ name: this.names.claim(name), dims: [...dims] });
+    deferTensorData(t, toType(dtype), () => produce() as TypedArray);
+    this.graph.initializer.push(t);
     return name;
   }
 

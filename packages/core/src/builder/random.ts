@@ -59,6 +59,28 @@ export class Rng {
     return out;
   }
 
+  /** A generator in the same state, which goes on independently. */
+  clone(): Rng {
+    const r = new Rng(1);
+    r.state = this.state;
+    return r;
+  }
+
+  /**
+   * Moves on as if `draws` 32-bit values had been drawn (fillNormalish draws two per element), at no
+   * cost: mulberry32's state advances by a constant per draw. Lets a builder hand each weight its own
+   * generator without generating the weights before it.
+   */
+  skip(draws: number): this {
+    if (!Number.isSafeInteger(draws) || draws < 0) throw new RangeError(`skip: draws must be a non-negative integer, got ${draws}`);
+    // (state + draws * step) mod 2^32, exact: the product is taken modulo 2^32 in two halves.
+    const lo = draws % 0x10000;
+    const hi = Math.floor(draws / 0x10000) % 0x10000;
+    const step = Math.imul(lo, 0x6d2b79f5) + Math.imul(Math.imul(hi, 0x6d2b79f5), 0x10000);
+    this.state = (this.state + step) >>> 0;
+    return this;
+  }
+
   fillUniform(out: Float32Array, lo: number, hi: number): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * this.next();
     return out;

@@ -1,3 +1,4 @@
+import { pendingData } from '../ir/tensor-data.js';
 import { DataType, isKnownDataType, rawByteLength } from '../dtype.js';
 import { AttributeType } from '../ir/attributes.js';
 import type { Graph } from '../ir/graph.js';
@@ -266,6 +267,15 @@ function checkTensor(graph: Graph, t: TensorProto, problems: CheckProblem[], nod
       return;
     }
     count *= n;
+  }
+  const pending = pendingData(t);
+  if (pending && t.dataType !== DataType.STRING) {
+    // A lazy tensor (still in its file, or made when written): its region must fit its dims and type.
+    const want = rawByteLength(t.dataType, count);
+    if (pending.length !== want) {
+      problems.push(problem(graph, CheckCode.TENSOR_DATA, `tensor "${t.name}" has ${pending.length} bytes of data in its file; its dims and type need ${want}`, node, t.name));
+    }
+    return;
   }
   if (Object.prototype.hasOwnProperty.call(t, 'rawData') && t.dataType !== DataType.STRING) {
     const want = rawByteLength(t.dataType, count);

@@ -12,9 +12,39 @@ const BY_REFERENCE = 4096;
 
 const utf8 = new TextEncoder();
 
+/**
+ * Bytes not in memory yet (a lazy or deferred tensor payload): the writer knows their length, and
+ * whoever writes the encoded message out reads them when it reaches them.
+ */
+export interface DeferredBytes {
+  readonly length: number;
+  readSync(): Uint8Array;
+  read(): Promise<Uint8Array>;
+}
+
+/** A part of an encoded message: bytes, or bytes to read when reached. */
+export type EncodedPart = Uint8Array | DeferredBytes;
+
+/** Stand-ins given to the encoder as byte field values, and what they stand for. */
+const STAND_INS = new WeakMap<Uint8Array, DeferredBytes>();
+
+/**
+ * An empty array to give the encoder as a byte field's value: the writer writes `bytes`' length and
+ * leaves a deferred part in the output where the payload goes.
+ */
+export function standIn(bytes: DeferredBytes): Uint8Array {
+  const key = new Uint8Array(0);
+  STAND_INS.set(key, bytes);
+  return key;
+}
+
+export function isDeferredPart(p: EncodedPart): p is DeferredBytes {
+  return !(p instanceof Uint8Array);
+}
+
 export class ChunkWriter {
   /** Parts in order; `null` marks a length slot not yet filled. */
-  private parts: (Uint8Array | null)[] = [];
+  private parts: (EncodedPart | null)[] = [];
   private scratch = new Uint8Array(SCRATCH);
   private view = new DataView(this.scratch.buffer);
   /** Start of the not yet flushed region of `scratch`. */
@@ -130,6 +160,14 @@ export class ChunkWriter {
 
   bytes(value: Uint8Array): this {
     if (!(value instanceof Uint8Array)) throw new TypeError(`expected a bytes field value (Uint8Array), got ${describe(value)}`);
+    const deferred = value.length === 0 ? STAND_INS.get(value) : undefined;
+    if (deferred) {
+      this.uint32(deferred.length);
+      this.flush();
+      this.parts.push(deferred);
+      this.flushed += deferred.length;
+      return this;
+    }
     this.uint32(value.length);
     return this.raw(value);
   }
@@ -204,19 +242,25 @@ export class ChunkWriter {
     return this;
   }
 
-  /** The encoded message as a list of chunks (large payloads are the caller's views). */
-  chunks(): Uint8Array[] {
+  /** The encoded message as parts in order: bytes (large payloads are the caller's views) and deferred payloads. */
+  encodedParts(): EncodedPart[] {
     if (this.forks.length) throw new Error('unbalanced fork');
     this.flush();
-    return this.parts as Uint8Array[];
+    return this.parts as EncodedPart[];
   }
 
+  /** The encoded message as a list of chunks, deferred payloads read now. */
+  chunks(): Uint8Array[] {
+    return this.encodedParts().map((p) => (isDeferredPart(p) ? p.readSync() : p));
+  }
+
+  /** The encoded message in one buffer (deferred payloads are read into it one at a time). */
   concat(): Uint8Array {
-    const parts = this.chunks();
+    const parts = this.encodedParts();
     const out = new Uint8Array(this.flushed);
     let at = 0;
     for (const p of parts) {
-      out.set(p, at);
+      out.set(isDeferredPart(p) ? p.readSync() : p, at);
       at += p.length;
     }
     return out;

@@ -3,7 +3,9 @@ import protobuf from 'protobufjs/minimal.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
-import { ChunkWriter } from './chunk-writer.js';
+import { modelTensors } from '../ir/model-tensors.js';
+import { pendingData, readPending, readPendingSync, sharePendingData } from '../ir/tensor-data.js';
+import { ChunkWriter, isDeferredPart, standIn, type EncodedPart } from './chunk-writer.js';
 import { findWireTypeMismatch } from './wire-check.js';
 
 // int64 fields must round-trip exactly (Slice ends of INT64_MAX are common), so protobufjs must have
@@ -140,7 +142,7 @@ export interface DecodeOptions {
 }
 
 /** What a file that is not an ONNX model most likely is, from its first bytes. */
-function sniff(bytes: Uint8Array): string | undefined {
+export function sniff(bytes: Uint8Array): string | undefined {
   const head = new TextDecoder('latin1').decode(bytes.subarray(0, 16));
   if (head.startsWith('PK\x03\x04')) return 'a zip archive (a PyTorch .pt/.pth checkpoint or a zipped model?)';
   if (head.slice(4, 8) === 'TFL3') return 'a TensorFlow Lite flatbuffer';
@@ -192,26 +194,55 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Mod
   return model;
 }
 
-/** Encodes into a list of chunks; large tensor payloads are the model's own views, not copies. */
-export function encodeModelChunks(model: ModelProto): { chunks: Uint8Array[]; byteLength: number } {
+/**
+ * Runs `encode` with every lazy tensor's payload (a region of a file, or data a pass will produce)
+ * standing in as a deferred part of the output, so encoding never reads a weight.
+ */
+function withStandIns<T>(model: ModelProto, encode: () => T): T {
+  const lazy: TensorProto[] = [];
+  for (const { tensor } of modelTensors(model)) {
+    // A lazy tensor the writer is sending to a side file is written as its reference.
+    if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) continue;
+    const p = pendingData(tensor);
+    if (!p) continue;
+    tensor.rawData = standIn({ length: p.length, readSync: () => readPendingSync(tensor, p), read: () => readPending(tensor, p) });
+    lazy.push(tensor);
+  }
+  try {
+    return encode();
+  } finally {
+    for (const t of lazy) delete (t as Partial<TensorProto>).rawData;
+  }
+}
+
+function encodeInto(model: ModelProto): ChunkWriter {
   const writer = new ChunkWriter();
   try {
-    onnx.ModelProto.encode(model, writer as unknown as protobuf.Writer);
+    withStandIns(model, () => onnx.ModelProto.encode(model, writer as unknown as protobuf.Writer));
   } catch (e) {
     throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot encode the model: ${errorMessage(e)}`, { cause: e });
   }
-  const byteLength = writer.length;
-  return { chunks: writer.chunks(), byteLength };
+  return writer;
+}
+
+/**
+ * Encodes into parts in order: bytes (large tensor payloads are the model's own views, not copies)
+ * and, for lazy tensors, deferred parts to read or produce when the output reaches them.
+ */
+export function encodeModelParts(model: ModelProto): { parts: EncodedPart[]; byteLength: number } {
+  const writer = encodeInto(model);
+  return { parts: writer.encodedParts(), byteLength: writer.length };
+}
+
+/** Encodes into a list of chunks; large tensor payloads are the model's own views, not copies (lazy ones are read). */
+export function encodeModelChunks(model: ModelProto): { chunks: Uint8Array[]; byteLength: number } {
+  const { parts, byteLength } = encodeModelParts(model);
+  return { chunks: parts.map((p) => (isDeferredPart(p) ? p.readSync() : p)), byteLength };
 }
 
 /** Encodes a ModelProto into one buffer. Models of 2 GiB or more need `writeModel` with external data. */
 export function encodeModel(model: ModelProto): Uint8Array {
-  const writer = new ChunkWriter();
-  try {
-    onnx.ModelProto.encode(model, writer as unknown as protobuf.Writer);
-  } catch (e) {
-    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot encode the model: ${errorMessage(e)}`, { cause: e });
-  }
+  const writer = encodeInto(model);
   if (writer.length >= PROTOBUF_LIMIT) {
     throw new ForgeError(
       ForgeErrorCode.MODEL_TOO_LARGE,
@@ -220,6 +251,35 @@ export function encodeModel(model: ModelProto): Uint8Array {
     );
   }
   return writer.concat();
+}
+
+/**
+ * A deep copy of a model through the codec: payloads in memory are copied, lazy ones are not read
+ * (the copy reads the same regions, or runs the same producers, when it needs them).
+ */
+export function cloneModelProto(model: ModelProto): ModelProto {
+  const tensors = [...modelTensors(model)].map((x) => x.tensor);
+  const lazy = tensors.filter((t) => t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL && pendingData(t) !== undefined);
+  if (!lazy.length) return decodeModel(encodeModel(model));
+  const writer = new ChunkWriter();
+  for (const t of lazy) t.rawData = new Uint8Array(0);
+  try {
+    onnx.ModelProto.encode(model, writer as unknown as protobuf.Writer);
+  } catch (e) {
+    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot encode the model: ${errorMessage(e)}`, { cause: e });
+  } finally {
+    for (const t of lazy) delete (t as Partial<TensorProto>).rawData;
+  }
+  const copy = decodeModel(writer.concat());
+  const copies = [...modelTensors(copy)].map((x) => x.tensor);
+  const isLazy = new Set(lazy);
+  for (let i = 0; i < tensors.length; i++) {
+    const from = tensors[i] as TensorProto;
+    const to = copies[i];
+    if (!to) throw new ForgeError(ForgeErrorCode.INTERNAL, 'a copy of the model has fewer tensors than the model');
+    if (isLazy.has(from)) sharePendingData(from, to);
+  }
+  return copy;
 }
 
 /** protobuf messages (and onnxruntime's parser) stop at 2 GiB. */

@@ -1,9 +1,13 @@
 import { modelTensors } from '../ir/model-tensors.js';
-import { PROTOBUF_LIMIT, decodeModel, encodeModelChunks } from '../codec/codec.js';
+import { PROTOBUF_LIMIT, decodeModel, encodeModelParts } from '../codec/codec.js';
+import { isDeferredPart } from '../codec/chunk-writer.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import { Model } from '../ir/model.js';
+import { pendingData, readPending } from '../ir/tensor-data.js';
 import { onnx } from '../proto/onnx.generated.js';
-import type { AttributeProto, GraphProto, ModelProto, TensorProto } from '../proto/types.js';
+import type { ModelProto, TensorProto } from '../proto/types.js';
+import { externalEntry, externalRegions, folderResolver, locationProblem } from './external-data.js';
+import { openModel } from './open-model.js';
 
 // Node built-ins are imported on use, so the rest of core still bundles for the browser.
 type Fs = typeof import('node:fs');
@@ -16,13 +20,23 @@ async function nodeModules(): Promise<{ fs: Fs; path: PathMod }> {
 export interface ReadModelOptions {
   /** Load tensors stored in external data files (default true). */
   externalData?: boolean;
+  /**
+   * `memory` (default): the file is read whole and tensor bytes are views into it (external data is
+   * read into each tensor). `lazy`: only the graph is read; every weight of 4 KB or more, inline or
+   * external, stays a region of its file that is read when a pass or the writer needs it, so models
+   * larger than memory (or past protobuf's 2 GiB with external data) go through the same passes.
+   * See `openModel`.
+   */
+  weights?: 'memory' | 'lazy';
 }
 
 /**
  * Reads an ONNX model file. External tensor data is read relative to the model's folder (never
- * outside it) into each tensor's raw_data, so the returned model is self-contained in memory.
+ * outside it) into each tensor's raw_data, so the returned model is self-contained in memory; with
+ * `weights: 'lazy'` tensors keep references to their files instead.
  */
 export async function readModel(file: string, options: ReadModelOptions = {}): Promise<Model> {
+  if (options.weights === 'lazy') return openModel(file, { externalData: options.externalData !== false });
   const { fs, path } = await nodeModules();
   let bytes: Uint8Array;
   try {
@@ -33,69 +47,24 @@ export async function readModel(file: string, options: ReadModelOptions = {}): P
     throw new ForgeError(ForgeErrorCode.IO, `cannot read model "${file}": ${hint}`, { cause: e, details: { path: file, errno: code } });
   }
   const proto = decodeModel(bytes, { source: file });
-  if (options.externalData !== false) loadExternalData(proto, path.dirname(path.resolve(file)), fs, path);
-  return new Model(proto);
-}
-
-function externalEntry(t: TensorProto, key: string): string | undefined {
-  return t.externalData.find((e) => e.key === key)?.value;
-}
-
-function loadExternalData(proto: ModelProto, dir: string, fs: Fs, path: PathMod): void {
-  const fds = new Map<string, { fd: number; size: number }>();
-  try {
-    for (const { tensor: t } of modelTensors(proto)) {
-      if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
-      const location = externalEntry(t, 'location');
-      const fail = (msg: string, cause?: unknown): never => {
-        throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `tensor "${t.name}": ${msg}`, {
-          cause,
-          details: { tensor: t.name, location, dir },
+  if (options.externalData !== false) {
+    const dir = path.dirname(path.resolve(file));
+    for (const r of await externalRegions(proto, folderResolver(dir, fs, path), dir)) {
+      const t = r.tensor;
+      try {
+        t.rawData = (r.source.readSync as NonNullable<typeof r.source.readSync>)(r.offset, r.length);
+      } catch (e) {
+        // EIO on a failing disk, or a file cut short since it was opened.
+        throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `tensor "${t.name}": cannot read external data file "${r.location}": ${errorMessage(e)}`, {
+          cause: e,
+          details: { tensor: t.name, location: r.location, dir },
         });
-      };
-      if (!location) fail('external data has no "location"');
-      const loc = location as string;
-      const problem = locationProblem(loc, dir, path);
-      if (problem) fail(problem);
-      const full = path.resolve(dir, loc);
-      let file = fds.get(full);
-      if (!file) {
-        try {
-          const fd = fs.openSync(full, 'r');
-          file = { fd, size: fs.fstatSync(fd).size };
-          fds.set(full, file);
-        } catch (e) {
-          fail(`cannot open external data file "${loc}" next to the model: ${errorMessage(e)}`, e);
-        }
       }
-      const f = file as { fd: number; size: number };
-      const offset = Number(externalEntry(t, 'offset') ?? 0);
-      const lengthStr = externalEntry(t, 'length');
-      const length = lengthStr === undefined ? f.size - offset : Number(lengthStr);
-      if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-        fail(`bad external data offset/length (${externalEntry(t, 'offset')}/${lengthStr})`);
-      }
-      if (offset + length > f.size) fail(`external data [${offset}, ${offset + length}) is past the end of "${loc}" (${f.size} bytes): the file is truncated`);
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        let n = 0;
-        try {
-          n = fs.readSync(f.fd, buf, got, length - got, offset + got);
-        } catch (e) {
-          // EISDIR when the location names a folder, EIO on a failing disk.
-          fail(`cannot read external data file "${loc}": ${errorMessage(e)}`, e);
-        }
-        if (n === 0) fail(`unexpected end of "${loc}"`);
-        got += n;
-      }
-      t.rawData = buf;
       t.externalData = [];
       delete (t as Partial<TensorProto>).dataLocation;
     }
-  } finally {
-    for (const { fd } of fds.values()) fs.closeSync(fd);
   }
+  return new Model(proto);
 }
 
 /**
@@ -133,22 +102,6 @@ function checkExternalReferences(proto: ModelProto, dir: string, target: string,
   }
 }
 
-/**
- * Why an external data location is refused, or undefined when it is a file inside `dir`. ONNX
- * requires a relative path; anything that resolves outside the model's folder could read or overwrite
- * files the user never meant to share with the model.
- */
-function locationProblem(location: string, dir: string, path: PathMod): string | undefined {
-  if (location.includes('\0')) return `external data location "${location}" contains a NUL character`;
-  if (path.isAbsolute(location)) return `external data location "${location}" is absolute; ONNX requires a path relative to the model's folder`;
-  const rel = path.relative(dir, path.resolve(dir, location));
-  if (rel === '') return `external data location "${location}" is the model's folder itself, not a file in it`;
-  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
-    return `external data location "${location}" points outside the model's folder`;
-  }
-  return undefined;
-}
-
 export interface ExternalDataOptions {
   /** Side file name, relative to the model's folder (default `<model file name>.data`). */
   location?: string;
@@ -180,10 +133,24 @@ export interface WriteModelResult {
   externalData?: { path: string; bytes: number; tensors: number };
 }
 
+/** A tensor bound for the side file: where it goes, and where its bytes come from. */
+interface SidePlan {
+  tensor: TensorProto;
+  offset: number;
+  length: number;
+  /** In memory (a view), or undefined when the tensor is lazy (read or produced when reached). */
+  data: Uint8Array | undefined;
+}
+
+/** Bytes copied per read when a lazy region streams from its file to the output. */
+const COPY_CHUNK = 16 << 20;
+
 /**
  * Writes a model without gathering it into one buffer: tensor payloads stream from their own memory
- * to the file. Output goes to a temporary file that is renamed into place, so a failure never leaves
- * a half-written model.
+ * to the file, and lazy ones (`readModel(..., { weights: 'lazy' })`, or produced by a pass from lazy
+ * ones) are read from their files or produced when the writer reaches them, then dropped, so writing
+ * holds one weight at a time. Output goes to a temporary file that is renamed into place, so a
+ * failure never leaves a half-written model.
  */
 export async function writeModel(model: Model | ModelProto, file: string, options: WriteModelOptions = {}): Promise<WriteModelResult> {
   const { fs, path } = await nodeModules();
@@ -196,7 +163,7 @@ export async function writeModel(model: Model | ModelProto, file: string, option
 
   const limit = options.inlineLimit ?? PROTOBUF_LIMIT;
   if (!(limit > 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `inlineLimit must be a positive number of bytes, got ${options.inlineLimit}`);
-  let encoded = encodeModelChunks(proto);
+  let encoded = encodeModelParts(proto);
   if (!ext && options.externalData === undefined && encoded.byteLength >= limit) ext = {};
   if (!ext && encoded.byteLength >= limit) {
     throw new ForgeError(ForgeErrorCode.MODEL_TOO_LARGE, `the model is ${encoded.byteLength} bytes, past the ${limit}-byte limit of one protobuf message; write it with { externalData: true }`, {
@@ -226,8 +193,11 @@ export async function writeModel(model: Model | ModelProto, file: string, option
     let external: WriteModelResult['externalData'];
     let sideTemp: string | undefined;
     let sidePath: string | undefined;
+    let modelTemp: string | undefined;
     const restore: (() => void)[] = [];
     try {
+      let plan: SidePlan[] = [];
+      let sideBytes = 0;
       if (ext) {
         const location = ext.location ?? `${path.basename(target)}.data`;
         const problem = locationProblem(location, dir, path) ??
@@ -236,43 +206,13 @@ export async function writeModel(model: Model | ModelProto, file: string, option
           throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `cannot write model "${file}": ${problem}`, { details: { location, dir } });
         }
         sidePath = path.resolve(dir, location);
-        sideTemp = tempFor(sidePath);
-        const threshold = ext.threshold ?? 1024;
-        const align = ext.align ?? 4096;
-        const fd = openForWrite(fs, sideTemp, dir);
-        let offset = 0;
-        let count = 0;
-        const pad = new Uint8Array(align);
-        try {
-          for (const { tensor: t, initializer } of modelTensors(proto)) {
-            if (!initializer || t.dataLocation === 1 || !Object.prototype.hasOwnProperty.call(t, 'rawData')) continue;
-            const data = t.rawData;
-            if (data.length < threshold) continue;
-            const aligned = Math.ceil(offset / align) * align;
-            if (aligned > offset) writeAll(fs, fd, pad.subarray(0, aligned - offset));
-            writeAll(fs, fd, data);
-            const saved = { externalData: t.externalData };
-            restore.push(() => {
-              t.rawData = data;
-              t.externalData = saved.externalData;
-              delete (t as Partial<TensorProto>).dataLocation;
-            });
-            delete (t as Partial<TensorProto>).rawData;
-            t.externalData = [
-              new onnx.StringStringEntryProto({ key: 'location', value: location }),
-              new onnx.StringStringEntryProto({ key: 'offset', value: String(aligned) }),
-              new onnx.StringStringEntryProto({ key: 'length', value: String(data.length) }),
-            ];
-            t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-            offset = aligned + data.length;
-            count++;
-          }
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-        external = { path: sidePath, bytes: offset, tensors: count };
-        encoded = encodeModelChunks(proto);
+        plan = planSideFile(proto, location, ext.threshold ?? 1024, ext.align ?? 4096, restore);
+        const last = plan[plan.length - 1];
+        sideBytes = last ? last.offset + last.length : 0;
+        external = { path: sidePath, bytes: sideBytes, tensors: plan.length };
+        // The graph with references in place of the payloads, encoded before any weight is written:
+        // a graph still too large fails now, not after gigabytes of side file.
+        encoded = encodeModelParts(proto);
         if (encoded.byteLength >= limit) {
           throw new ForgeError(
             ForgeErrorCode.MODEL_TOO_LARGE,
@@ -281,25 +221,42 @@ export async function writeModel(model: Model | ModelProto, file: string, option
           );
         }
       }
+      const total = sideBytes + encoded.byteLength;
+      let written = 0;
+      const advance = (n: number) => {
+        written += n;
+        options.onProgress?.(written, total);
+      };
+
+      if (ext && sidePath) {
+        sideTemp = tempFor(sidePath);
+        const fd = openForWrite(fs, sideTemp, dir);
+        try {
+          await writeSideFile(fs, fd, plan, advance);
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+
+      modelTemp = tempFor(target);
+      const fd = openForWrite(fs, modelTemp, dir);
+      try {
+        for (const part of encoded.parts) {
+          // A lazy tensor written inline: read or produced now, written, dropped.
+          const bytes = isDeferredPart(part) ? await part.read() : part;
+          writeAll(fs, fd, bytes);
+          advance(bytes.length);
+        }
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
     } finally {
       for (const r of restore) r();
     }
-
-    const modelTemp = tempFor(target);
-    const fd = openForWrite(fs, modelTemp, dir);
-    try {
-      let written = 0;
-      for (const c of encoded.chunks) {
-        writeAll(fs, fd, c);
-        written += c.length;
-        options.onProgress?.(written, encoded.byteLength);
-      }
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
     if (sideTemp && sidePath) fs.renameSync(sideTemp, sidePath);
-    fs.renameSync(modelTemp, target);
+    fs.renameSync(modelTemp as string, target);
     temps.length = 0;
     return external ? { path: target, bytes: encoded.byteLength, externalData: external } : { path: target, bytes: encoded.byteLength };
   } catch (e) {
@@ -312,6 +269,78 @@ export async function writeModel(model: Model | ModelProto, file: string, option
     }
     if (e instanceof ForgeError) throw e;
     throw new ForgeError(ForgeErrorCode.IO, `cannot write model "${file}": ${errorMessage(e)}`, { cause: e, details: { path: file } });
+  }
+}
+
+/**
+ * Chooses the initializers that go to the side file (data of at least `threshold` bytes, in memory
+ * or lazy) and their aligned offsets, and points each at its place (undone by `restore`), so the
+ * graph can be encoded before a single weight is written.
+ */
+function planSideFile(proto: ModelProto, location: string, threshold: number, align: number, restore: (() => void)[]): SidePlan[] {
+  const plan: SidePlan[] = [];
+  let offset = 0;
+  for (const { tensor: t, initializer } of modelTensors(proto)) {
+    if (!initializer || t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) continue;
+    const pending = pendingData(t);
+    const inMemory = Object.prototype.hasOwnProperty.call(t, 'rawData');
+    if (!pending && !inMemory) continue;
+    const data = pending ? undefined : t.rawData;
+    const length = pending ? pending.length : t.rawData.length;
+    if (length < threshold) continue;
+    const aligned = Math.ceil(offset / align) * align;
+    plan.push({ tensor: t, offset: aligned, length, data });
+    const saved = t.externalData;
+    restore.push(() => {
+      if (data) t.rawData = data;
+      t.externalData = saved;
+      delete (t as Partial<TensorProto>).dataLocation;
+    });
+    if (data) delete (t as Partial<TensorProto>).rawData;
+    t.externalData = [
+      new onnx.StringStringEntryProto({ key: 'location', value: location }),
+      new onnx.StringStringEntryProto({ key: 'offset', value: String(aligned) }),
+      new onnx.StringStringEntryProto({ key: 'length', value: String(length) }),
+    ];
+    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    offset = aligned + length;
+  }
+  return plan;
+}
+
+/**
+ * Writes the planned tensors in order with zero padding between them. A lazy region is copied from
+ * its file a chunk at a time; a produced tensor is made when reached and dropped once written.
+ */
+async function writeSideFile(fs: Fs, fd: number, plan: readonly SidePlan[], advance: (n: number) => void): Promise<void> {
+  let at = 0;
+  const pad = new Uint8Array(4096);
+  for (const p of plan) {
+    while (at < p.offset) {
+      const n = Math.min(pad.length, p.offset - at);
+      writeAll(fs, fd, pad.subarray(0, n));
+      at += n;
+      advance(n);
+    }
+    if (p.data) {
+      writeAll(fs, fd, p.data);
+    } else {
+      const pending = pendingData(p.tensor);
+      if (!pending) throw new ForgeError(ForgeErrorCode.INTERNAL, `tensor "${p.tensor.name}" lost its data while being written`);
+      if (pending.kind === 'region') {
+        for (let done = 0; done < p.length; ) {
+          const n = Math.min(COPY_CHUNK, p.length - done);
+          writeAll(fs, fd, await pending.source.read(pending.offset + done, n));
+          done += n;
+          advance(n);
+        }
+        at += p.length;
+        continue;
+      }
+      writeAll(fs, fd, await readPending(p.tensor, pending));
+    }
+    at += p.length;
+    advance(p.length);
   }
 }
 

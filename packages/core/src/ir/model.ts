@@ -1,4 +1,4 @@
-import { decodeModel, encodeModel } from '../codec/codec.js';
+import { cloneModelProto, decodeModel, encodeModel } from '../codec/codec.js';
 import { ForgeError, ForgeErrorCode } from '../errors.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { FunctionProto, ModelProto, NodeProto } from '../proto/types.js';
@@ -39,9 +39,9 @@ export class Model {
     return encodeModel(this.proto);
   }
 
-  /** A deep copy (through the codec, so tensor payloads are copied too). */
+  /** A deep copy (through the codec, so tensor payloads are copied too; lazy ones stay lazy, not read). */
   clone(): Model {
-    return Model.decode(this.encode());
+    return new Model(cloneModelProto(this.proto));
   }
 
   get graph(): Graph {

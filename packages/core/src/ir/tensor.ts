@@ -4,6 +4,7 @@ import { onnx } from '../proto/onnx.generated.js';
 import type { TensorProto } from '../proto/types.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToFloat16Bits } from '../numeric/float16.js';
 import { toBigInt, toNumber } from './int64.js';
+import { dropPendingData, pendingData, readPendingSync } from './tensor-data.js';
 
 /** Dimensions of a tensor as numbers. */
 export function tensorDims(t: TensorProto): number[] {
@@ -27,6 +28,8 @@ export function isExternal(t: TensorProto): boolean {
 /** Bytes of tensor data as stored (raw_data, typed fields, or declared external length). */
 export function tensorByteSize(t: TensorProto): number {
   if (t.rawData && t.rawData.length) return t.rawData.length;
+  const pending = pendingData(t);
+  if (pending) return pending.length;
   if (isExternal(t)) {
     const len = t.externalData.find((e) => e.key === 'length')?.value;
     return len ? Number(len) : rawByteLength(t.dataType, tensorElementCount(t));
@@ -36,10 +39,13 @@ export function tensorByteSize(t: TensorProto): number {
 }
 
 /**
- * Little-endian raw bytes of a tensor: `rawData` itself when set (a view, not a copy), otherwise the
- * typed fields (float_data, int32_data, ...) packed into a new buffer.
+ * Little-endian raw bytes of a tensor: `rawData` itself when set (a view, not a copy), the data of a
+ * lazy tensor read from its source or produced (new bytes on every call, kept by no one), otherwise
+ * the typed fields (float_data, int32_data, ...) packed into a new buffer.
  */
 export function tensorRawBytes(t: TensorProto): Uint8Array {
+  const pending = pendingData(t);
+  if (pending) return readPendingSync(t, pending);
   if (isExternal(t)) {
     throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `tensor "${t.name}" still points to external data; read the model with readModel so external data is loaded`);
   }
@@ -147,6 +153,7 @@ export function createTensor(name: string, dataType: number, dims: readonly numb
 
 /** A tensor that keeps the name/dims of `t` with new data and type (used by conversion passes). */
 export function replaceTensorData(t: TensorProto, dataType: number, data: TypedArray | Uint8Array): void {
+  dropPendingData(t);
   t.dataType = dataType;
   t.rawData = bytesOf(data as TypedArray);
   t.floatData = [];

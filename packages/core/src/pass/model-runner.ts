@@ -28,9 +28,18 @@ export interface LoadedModel {
   release(): Promise<void>;
 }
 
+/** A model file on disk, with its external data beside it (what `loadForRun` passes for models past 2 GiB). */
+export interface ModelFile {
+  readonly path: string;
+}
+
 export interface ModelRunner {
-  /** Loads an encoded model (bytes of a ModelProto). Rejects with a ForgeError if it cannot load. */
-  load(model: Uint8Array): Promise<LoadedModel>;
+  /**
+   * Loads an encoded model (bytes of a ModelProto), or a model file by path: a model past protobuf's
+   * 2 GiB, or read lazily, cannot be bytes, so runners used on such models load paths (onnxruntime-node
+   * reads the external data next to the file). Rejects with a ForgeError if it cannot load.
+   */
+  load(model: Uint8Array | ModelFile): Promise<LoadedModel>;
 }
 
 /** Sample inputs: an array, or an iterable or async iterable of feeds (read as they are needed). */

@@ -1,0 +1,85 @@
+import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
+import { checkRegion, type ByteSource } from './byte-source.js';
+
+// Node built-ins are imported on use, so the rest of core still bundles for the browser.
+type Fs = typeof import('node:fs');
+
+/**
+ * A file in Node as a ByteSource. Each read opens the file, reads and closes it again, so a model
+ * read lazily holds no descriptor between reads (nothing to close, nothing leaked when it is
+ * dropped). The size is taken once: a file cut short later fails the read that passes its end.
+ */
+export async function fileSource(path: string, options: { what?: string } = {}): Promise<ByteSource> {
+  const fs = await import('node:fs');
+  let size: number;
+  try {
+    const st = fs.statSync(path);
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: st.isDirectory() ? 'EISDIR' : 'EINVAL' });
+    size = st.size;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? `the path is a folder, not a ${options.what ?? 'file'}${options.what ? ' file' : ''}` : errorMessage(e);
+    throw new ForgeError(ForgeErrorCode.IO, `cannot read ${options.what ? `${options.what} ` : ''}"${path}": ${hint}`, { cause: e, details: { path, errno: code } });
+  }
+  return fileSourceOf(fs, path, size);
+}
+
+/** A ByteSource over `path` of a known size (already checked to be a file). */
+export function fileSourceOf(fs: Fs, path: string, size: number): ByteSource {
+  const readSync = (offset: number, length: number): Uint8Array => {
+    checkRegion(source, offset, length);
+    const buf = Buffer.allocUnsafeSlow(length);
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(path, 'r');
+      let got = 0;
+      while (got < length) {
+        const n = fs.readSync(fd, buf, got, length - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      if (got < length) throw shortRead(path, offset, length, offset + got);
+    } catch (e) {
+      if (e instanceof ForgeError) throw e;
+      throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `cannot read "${path}": ${errorMessage(e)}`, { cause: e, details: { path, offset, length } });
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+    return new Uint8Array(buf.buffer, buf.byteOffset, length);
+  };
+  const source: ByteSource = {
+    size,
+    name: path,
+    readSync,
+    async read(offset, length) {
+      checkRegion(source, offset, length);
+      const buf = Buffer.allocUnsafeSlow(length);
+      let handle: Awaited<ReturnType<Fs['promises']['open']>> | undefined;
+      try {
+        handle = await fs.promises.open(path, 'r');
+        let got = 0;
+        while (got < length) {
+          const { bytesRead } = await handle.read(buf, got, length - got, offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        if (got < length) throw shortRead(path, offset, length, offset + got);
+      } catch (e) {
+        if (e instanceof ForgeError) throw e;
+        throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `cannot read "${path}": ${errorMessage(e)}`, { cause: e, details: { path, offset, length } });
+      } finally {
+        await handle?.close();
+      }
+      return new Uint8Array(buf.buffer, buf.byteOffset, length);
+    },
+  };
+  return source;
+}
+
+function shortRead(path: string, offset: number, length: number, end: number): ForgeError {
+  return new ForgeError(
+    ForgeErrorCode.EXTERNAL_DATA,
+    `"${path}" ended at byte ${end}, inside the region [${offset}, ${offset + length}) a tensor needs: the file was cut short or replaced after the model was opened`,
+    { details: { path, offset, length, end } },
+  );
+}

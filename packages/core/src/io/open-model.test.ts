@@ -1,0 +1,220 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Blob } from 'node:buffer';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ModelBuilder } from '../builder/model-builder.js';
+import { transformerDecoder } from '../builder/decoder.js';
+import { cnn } from '../builder/zoo.js';
+import { encodeModel } from '../codec/codec.js';
+import { ForgeError, ForgeErrorCode } from '../errors.js';
+import { modelTensors } from '../ir/model-tensors.js';
+import { tensorRawBytes } from '../ir/tensor.js';
+import { isLazy } from '../ir/tensor-data.js';
+import { onnx } from '../proto/onnx.generated.js';
+import type { TensorProto } from '../proto/types.js';
+import { ONNX_TEST_DATA, findOnnxFiles } from '../testing/onnx-test-data.js';
+import { blobSource } from './blob-source.js';
+import { memorySource, type ByteSource } from './byte-source.js';
+import { decodeModelLazily } from './decode-lazily.js';
+import { readModel, writeModel } from './model-io.js';
+import { openModel } from './open-model.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'forge-open-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let dirs = 0;
+function folder(): string {
+  const d = join(tmp, `t${dirs++}`);
+  mkdirSync(d);
+  return d;
+}
+
+async function rejection(p: Promise<unknown>): Promise<ForgeError> {
+  const e = await p.then(() => undefined, (err: unknown) => err);
+  if (!(e instanceof ForgeError)) throw new Error(`expected a ForgeError, got ${String(e)}`, { cause: e });
+  return e;
+}
+
+const decoder = () => transformerDecoder({ layers: 2, hidden: 32, heads: 4, intermediate: 64, vocab: 200, seed: 5 });
+
+describe('openModel: the graph without its weights', () => {
+  it('an inline model: weights of 4 KB or more stay in the file, and the model encodes to the same bytes', async () => {
+    const dir = folder();
+    const file = join(dir, 'model.onnx');
+    await writeModel(decoder(), file);
+    const lazy = await openModel(file);
+    const tensors = [...modelTensors(lazy.proto)].map((x) => x.tensor);
+    const lazyOnes = tensors.filter(isLazy);
+    expect(lazyOnes.length).toBeGreaterThan(5);
+    for (const t of tensors) expect(isLazy(t), t.name).toBe(tensorRawBytes(t).length >= 4096);
+    expect(Buffer.compare(Buffer.from(encodeModel(lazy.proto)), readFileSync(file))).toBe(0);
+  });
+
+  it('an external-data model: every external tensor becomes a checked region of its file', async () => {
+    const dir = folder();
+    const file = join(dir, 'model.onnx');
+    await writeModel(decoder(), file, { externalData: { threshold: 512 } });
+    const lazy = await openModel(file);
+    const eager = await readModel(file);
+    expect(Buffer.compare(Buffer.from(encodeModel(lazy.proto)), Buffer.from(encodeModel(eager.proto)))).toBe(0);
+    const big = lazy.graph.initializers.filter((t) => isLazy(t));
+    expect(big.length).toBeGreaterThan(5);
+    // Lazy tensors carry no external_data entries: they look like tensors in memory to passes.
+    for (const t of big) expect(t.externalData).toEqual([]);
+    expect(encodeModel((await readModel(file, { weights: 'lazy' })).proto)).toEqual(encodeModel(lazy.proto));
+  });
+
+  it('decodes every model of the ONNX node test suite like decodeModel, with every payload left in the file', async () => {
+    const files = existsSync(ONNX_TEST_DATA) ? findOnnxFiles(ONNX_TEST_DATA) : [];
+    let checked = 0;
+    for (const f of files) {
+      const bytes = readFileSync(f);
+      const lazy = await decodeModelLazily(memorySource(bytes, f), { minBytes: 1 });
+      // Re-encoding reads every region back: the same bytes as the file.
+      const again = encodeModel(lazy);
+      if (Buffer.compare(Buffer.from(again), bytes) !== 0) throw new Error(`${f}: lazily decoded model encodes differently`);
+      checked++;
+    }
+    expect(checked).toBe(files.length);
+    if (existsSync(ONNX_TEST_DATA)) expect(checked).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it('says what a file that is not a model looks like, as the eager reader does', async () => {
+    const dir = folder();
+    const zip = join(dir, 'model.pt');
+    writeFileSync(zip, Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(200, 7)]));
+    const e = await rejection(openModel(zip));
+    expect(e.code).toBe(ForgeErrorCode.INVALID_MODEL);
+    expect(e.message).toContain('zip archive');
+    const missing = await rejection(openModel(join(dir, 'none.onnx')));
+    expect(missing.code).toBe(ForgeErrorCode.IO);
+    expect(missing.message).toContain('does not exist');
+    const file = join(dir, 'cut.onnx');
+    writeFileSync(file, encodeModel(decoder().proto).subarray(0, 5000));
+    const cut = await rejection(openModel(file));
+    expect(cut.code).toBe(ForgeErrorCode.INVALID_MODEL);
+    expect(cut.message).toContain('truncated');
+  });
+});
+
+/** A model whose one initializer names `location` as its external data. */
+function externalAt(location: string): Uint8Array {
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', 'float32', [4]);
+  const w = b.initializer('w', new Float32Array(4), [4]);
+  b.output(b.op('Add', [x, w], {}, { outputs: ['y'] }), 'float32', [4]);
+  const proto = b.buildProto();
+  const t = proto.graph?.initializer[0] as TensorProto;
+  delete (t as Partial<TensorProto>).rawData;
+  t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+  t.externalData = [new onnx.StringStringEntryProto({ key: 'location', value: location })];
+  return encodeModel(proto);
+}
+
+describe('external data on the streamed path', () => {
+  it('refuses a location with ../ or an absolute path, naming the tensor (FORGE_EXTERNAL_DATA)', async () => {
+    const dir = folder();
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'weights.bin'), new Uint8Array(16));
+    for (const location of ['../weights.bin', join(dir, 'weights.bin'), 'sub/../../weights.bin']) {
+      writeFileSync(join(dir, 'sub', 'model.onnx'), externalAt(location));
+      const e = await rejection(openModel(join(dir, 'sub', 'model.onnx')));
+      expect(e.code, location).toBe(ForgeErrorCode.EXTERNAL_DATA);
+      expect(e.message).toMatch(/tensor "w": external data location .* (is absolute|points outside the model's folder)/);
+    }
+  });
+
+  it('a side file truncated before opening fails the open; one cut short later fails the read or the write, never a crash', async () => {
+    const dir = folder();
+    const file = join(dir, 'model.onnx');
+    const written = await writeModel(decoder(), file, { externalData: { threshold: 512 } });
+    const side = join(dir, 'model.onnx.data');
+    const full = readFileSync(side);
+
+    truncateSync(side, (written.externalData?.bytes ?? 0) - 1);
+    let e = await rejection(openModel(file));
+    expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    expect(e.message).toContain('truncated');
+
+    writeFileSync(side, full);
+    const lazy = await openModel(file);
+    truncateSync(side, 1000);
+    const last = lazy.graph.initializers.filter(isLazy).at(-1) as TensorProto;
+    let thrown: unknown;
+    try {
+      tensorRawBytes(last);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ForgeError);
+    expect((thrown as ForgeError).code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    expect((thrown as ForgeError).message).toMatch(/truncated or was replaced|cut short/);
+
+    const out = folder();
+    e = await rejection(writeModel(lazy, join(out, 'copy.onnx'), { externalData: true }));
+    expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('streams a model from external data to a new side file, one tensor at a time, and the copy reads back equal', async () => {
+    const dir = folder();
+    const file = join(dir, 'model.onnx');
+    const model = cnn({ channels: [8, 16], imageSize: 16, seed: 3 });
+    await writeModel(model, file, { externalData: { threshold: 256 } });
+    const lazy = await openModel(file);
+    const out = folder();
+    const copied = await writeModel(lazy, join(out, 'model.onnx'), { externalData: { threshold: 256 } });
+    expect(copied.externalData?.tensors).toBeGreaterThan(0);
+    expect(Buffer.compare(readFileSync(join(out, 'model.onnx')), readFileSync(file))).toBe(0);
+    expect(Buffer.compare(readFileSync(join(out, 'model.onnx.data')), readFileSync(join(dir, 'model.onnx.data')))).toBe(0);
+    // Inline too: the lazy payloads are read into their place in the file.
+    await writeModel(lazy, join(out, 'inline.onnx'), { externalData: false });
+    expect(Buffer.compare(readFileSync(join(out, 'inline.onnx')), Buffer.from(encodeModel(model.proto)))).toBe(0);
+    // A copy of a lazy model is lazy too, and reads the same file.
+    const clone = lazy.clone();
+    expect(clone.graph.initializers.filter(isLazy).length).toBe(lazy.graph.initializers.filter(isLazy).length);
+    expect(Buffer.compare(Buffer.from(encodeModel(clone.proto)), Buffer.from(encodeModel(model.proto)))).toBe(0);
+  });
+});
+
+describe('blobSource: a File in the browser', () => {
+  it('reads a Blob region by region, in order, and stops at its end', async () => {
+    const bytes = new Uint8Array(300_000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 255;
+    const source = blobSource(new Blob([bytes]), 'dropped.onnx');
+    expect(source.size).toBe(bytes.length);
+    const got: Uint8Array[] = [];
+    for (let at = 0; at < bytes.length; at += 65_536) got.push(await source.read(at, Math.min(65_536, bytes.length - at)));
+    expect(Buffer.compare(Buffer.concat(got), bytes)).toBe(0);
+    const e = await rejection(source.read(bytes.length - 10, 20));
+    expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    // Node has no FileReaderSync: a Blob is read asynchronously only, as on a page's main thread.
+    expect(source.readSync).toBeUndefined();
+  });
+
+  it('opens a dropped model and its dropped side file; converting weights needs synchronous reads (a Worker) and says so', async () => {
+    const dir = folder();
+    const file = join(dir, 'model.onnx');
+    const model = decoder();
+    await writeModel(model, file, { externalData: { threshold: 512 } });
+    const files: Record<string, ByteSource> = { 'model.onnx.data': blobSource(new Blob([readFileSync(join(dir, 'model.onnx.data'))]), 'model.onnx.data') };
+    const lazy = await openModel(new Blob([readFileSync(file)]), { externalData: (location) => files[location] ?? memorySource(new Uint8Array(0), location) });
+    const eager = await readModel(file);
+    const t = lazy.graph.initializers.find(isLazy) as TensorProto;
+    expect(t).toBeDefined();
+    let thrown: unknown;
+    try {
+      tensorRawBytes(t);
+    } catch (err) {
+      thrown = err;
+    }
+    expect((thrown as ForgeError).code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    expect((thrown as ForgeError).message).toContain('Web Worker');
+    // The writer reads asynchronously: the dropped files become one self-contained model.
+    const { encodeModelParts } = await import('../codec/codec.js');
+    const parts = encodeModelParts(lazy.proto).parts;
+    const chunks: Uint8Array[] = [];
+    for (const p of parts) chunks.push(p instanceof Uint8Array ? p : await p.read());
+    expect(Buffer.compare(Buffer.concat(chunks), Buffer.from(encodeModel(eager.proto)))).toBe(0);
+  });
+});
