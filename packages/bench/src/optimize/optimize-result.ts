@@ -4,31 +4,20 @@ import type { LatencyComparison } from '../measure/compare-latency.js';
 import type { LatencyStats } from '../measure/latency-stats.js';
 import type { MachineInfo } from '../measure/machine-info.js';
 import type { StageError } from '../measure/stage-error.js';
-import type { ManifestTensor, ManifestVariant, RepositoryManifest, Target, VariantStatus } from '../repository/manifest.js';
+import type { ManifestTensor, ManifestVariant, RepositoryManifest, Target, VariantIdentity } from '../repository/manifest.js';
 import type { BatchSweepResult } from './batch-sweep.js';
 import type { Prefer } from './choose-variant.js';
 import type { VariantName } from './variant-name.js';
 
 /** One variant as optimize made, checked and measured it. */
-export interface VariantResult {
-  name: VariantName;
-  precision: 'fp32' | 'fp16' | 'int8';
-  status: VariantStatus;
-  /** Why it was rejected, skipped or failed. */
-  reason?: string;
-  /** Its file in the repository version (ok and rejected variants). */
-  file?: string;
-  bytes?: number;
+export interface VariantResult extends VariantIdentity {
   /** bytes / FP32's bytes. */
   sizeRatio?: number;
-  sha256?: string;
   /** What making it did: nodes converted or quantized, kept and why. */
   notes: string[];
   convertMs?: number;
   backend?: string;
   provider?: string;
-  createMs?: number;
-  firstRunMs?: number;
   warmupMs?: number[];
   latency?: LatencyStats;
   samplesMs?: number[];

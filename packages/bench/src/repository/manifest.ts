@@ -58,11 +58,13 @@ export interface ManifestAccuracy {
   outputs: ManifestOutputAccuracy[];
 }
 
-export interface ManifestVariant {
+/** What a variant is and where it stands, as optimize's result and the manifest both record it. */
+export interface VariantIdentity {
   name: VariantName;
   precision: 'fp32' | 'fp16' | 'int8';
   /** ok: measured and within the tolerance; rejected: below it; failed: not made, invalid or not loadable; skipped: not asked for or impossible (no calibration data). */
   status: VariantStatus;
+  /** Why it was rejected, skipped or failed. */
   reason?: string;
   /** File name in the version folder, present for ok and rejected variants. */
   file?: string;
@@ -70,6 +72,9 @@ export interface ManifestVariant {
   sha256?: string;
   createMs?: number;
   firstRunMs?: number;
+}
+
+export interface ManifestVariant extends VariantIdentity {
   latencyMs?: ManifestLatency;
   accuracy?: ManifestAccuracy;
   error?: { stage: string; code: string; message: string };
