@@ -1,6 +1,6 @@
 import {
-  ForgeError, ForgeErrorCode, createNode, createTensor, dtypeName, getAttribute, isDefaultDomain, removeAttribute,
-  replaceTensorData, setAttribute, tensorByteSize, tensorDims, toAttribute, toNumber,
+  ForgeError, ForgeErrorCode, createNode, createTensor, deriveTensorData, derivedTensor, dtypeName, getAttribute, isDefaultDomain,
+  removeAttribute, setAttribute, tensorByteSize, tensorDims, toAttribute, toNumber,
   type FunctionProto, type Graph, type GraphProto, type NodeProto, type TensorProto,
 } from '@onnx-forge/core';
 import { tensorToFloat16 } from './float16-data.js';
@@ -141,11 +141,14 @@ export class Fp16Rewriter {
           this.t.report.initializersKept++;
         } else {
           const data = this.half(t);
+          // Stored now, or (for a weight still in its file) converted again when the writer reaches it.
+          const limits = { ...this.t.limits };
+          const derive = (src: TensorProto) => tensorToFloat16(src, limits).data;
           if (d === 'convert') {
-            replaceTensorData(t, F16, data);
+            deriveTensorData(t, F16, t, derive, data);
           } else {
             const copy = this.t.model.uniqueName(`${t.name}_fp16`);
-            g.addInitializer(createTensor(copy, F16, tensorDims(t), data));
+            g.addInitializer(derivedTensor(copy, F16, tensorDims(t), t, derive, data));
             splits.set(t.name, copy);
             this.t.report.constantsDuplicated++;
           }
@@ -183,7 +186,8 @@ export class Fp16Rewriter {
    * folding), so runs pay nothing; only the file halves. Values float16 cannot hold keep float32.
    */
   private storeAsF16(g: Graph, t: TensorProto): void {
-    const r = tensorToFloat16(t, { ...this.t.limits, clamp: true });
+    const limits = { ...this.t.limits, clamp: true };
+    const r = tensorToFloat16(t, limits);
     if (r.clampedHigh > 0) {
       this.t.report.initializersKept++;
       this.t.out.warn(`initializer "${t.name}" stays float32: ${r.clampedHigh} value(s) exceed the float16 range`);
@@ -191,7 +195,7 @@ export class Fp16Rewriter {
     }
     const stored = this.t.model.uniqueName(`${t.name}_fp16`);
     const name = t.name;
-    g.addInitializer(createTensor(stored, F16, tensorDims(t), r.data));
+    g.addInitializer(derivedTensor(stored, F16, tensorDims(t), t, (src) => tensorToFloat16(src, limits).data, r.data));
     g.removeInitializer(name);
     g.addNode(createNode('Cast', [stored], [name], { name: this.t.model.uniqueName(`Cast_${stored}`), attributes: { to: this.t.castTo(g, F32) } }), g.nodes.length ? { before: g.nodes[0] as NodeProto } : {});
     this.t.report.initializersStored++;

@@ -1,4 +1,4 @@
-import { DataType, ForgeError, ForgeErrorCode, inferElemTypes, onnx, tensorElemType, tensorType, type Model, type NodeProto } from '@onnx-forge/core';
+import { DataType, ForgeError, ForgeErrorCode, inferElemTypes, loadForRun, onnx, tensorElemType, tensorType, type Model, type NodeProto } from '@onnx-forge/core';
 import type { LoadedModel, ModelRunner, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { runnerValues } from '../fp16/runner-values.js';
 import { outputDifference, type DifferenceMetric } from './output-difference.js';
@@ -71,7 +71,8 @@ export function nameNodes(model: Model, suffix: string): void {
 export async function runSamples(pass: string, runner: ModelRunner, model: Model, samples: readonly RunnerFeeds[], what: string, outputs?: readonly string[]): Promise<RunnerFeeds[]> {
   let loaded: LoadedModel;
   try {
-    loaded = await runner.load(model.encode());
+    // As bytes, or from a temporary file past 2 GiB or when the model is read lazily.
+    loaded = await loadForRun(runner, model);
   } catch (e) {
     throw new ForgeError(ForgeErrorCode.RUNTIME, `${pass}: the runner cannot load ${what}: ${(e as Error).message}`, { cause: e });
   }

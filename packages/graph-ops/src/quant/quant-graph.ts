@@ -1,6 +1,6 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, createNode, createTensor, isDefaultDomain, tensorDims, tensorToArray,
-  type Graph, type Model, type NodeOptions, type NodeProto, type TensorData, type TensorProto,
+  DataType, ForgeError, ForgeErrorCode, createNode, createTensor, derivedTensor, isDefaultDomain, tensorDims, tensorToArray,
+  type Derive, type Graph, type Model, type NodeOptions, type NodeProto, type TensorData, type TensorProto, type TypedArray,
 } from '@onnx-forge/core';
 
 /** A constant input: an initializer in scope or the value of a Constant node, and where it lives. */
@@ -54,12 +54,29 @@ export class GraphEditor {
 
   /** Adds an initializer (to `owner`, or to the nearest enclosing graph that can hold one). */
   tensor(owner: Graph, base: string, dataType: number, dims: readonly number[], data: TensorData): string {
-    let g: Graph | undefined = owner;
-    while (g && g.isFunction) g = g.parent;
-    if (!g) throw new ForgeError(ForgeErrorCode.UNSUPPORTED_OP, `cannot add tensor "${base}" inside a function body`);
+    const g = this.holder(owner, base);
     const name = this.name(base);
     g.addInitializer(createTensor(name, dataType, dims, data));
     return name;
+  }
+
+  /**
+   * Adds an initializer whose data is `derive(from)` (`computed` when the pass has it already): held
+   * now for a weight in memory, made again when written for a weight streamed from its file (core's
+   * `derivedTensor`), so the pass holds one weight at a time on a model larger than memory.
+   */
+  derivedTensor(owner: Graph, base: string, dataType: number, dims: readonly number[], from: TensorProto, derive: Derive, computed: TypedArray | Uint8Array): string {
+    const g = this.holder(owner, base);
+    const name = this.name(base);
+    g.addInitializer(derivedTensor(name, dataType, dims, from, derive, computed));
+    return name;
+  }
+
+  private holder(owner: Graph, base: string): Graph {
+    let g: Graph | undefined = owner;
+    while (g && g.isFunction) g = g.parent;
+    if (!g) throw new ForgeError(ForgeErrorCode.UNSUPPORTED_OP, `cannot add tensor "${base}" inside a function body`);
+    return g;
   }
 
   scalarF32(owner: Graph, base: string, value: number): string {

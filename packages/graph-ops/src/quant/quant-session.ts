@@ -1,6 +1,6 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, dtypeName, getOpSchema, ELEM_TYPES, nodeLabel, tensorRawBytes,
-  type ElemTypes, type Graph, type Model, type NodeProto, type PassContext,
+  DataType, ForgeError, ForgeErrorCode, dtypeName, getOpSchema, ELEM_TYPES, nodeLabel, tensorRawBytes, tensorToFloat32,
+  type ElemTypes, type Graph, type Model, type NodeProto, type PassContext, type TensorProto,
 } from '@onnx-forge/core';
 import { upgradeOpset } from '../opset/upgrade-opset.js';
 import { transpose2d } from './numeric.js';
@@ -23,7 +23,8 @@ export interface StoredWeight {
   q: string;
   scale: string;
   zeroPoint: string;
-  weight: QuantizedWeight;
+  /** Scales and zero points (the codes are the `q` initializer's data, in memory or made when written). */
+  weight: Omit<QuantizedWeight, 'data'>;
   /** Dims of the stored data (transposed when asked). */
   dims: number[];
   /** Channel axis of the stored data, when per channel. */
@@ -174,12 +175,22 @@ export class QuantSession {
     const dims = constantDims(ref);
     const r = quantizeWeight(this.floats(ref), dims, req.type, req.axis);
     if (!r.ok) return r;
-    let data = r.weight.data;
+    const layout = (data: Int8Array | Uint8Array): Int8Array | Uint8Array => {
+      if (!req.transpose) return data;
+      const [rows, cols] = dims as [number, number];
+      return transpose2d(data, rows, cols, data instanceof Int8Array ? new Int8Array(data.length) : new Uint8Array(data.length));
+    };
+    // The codes again from the same float weight, when it is streamed from its file: the scales above
+    // came from it, and quantizing is deterministic, so the bytes are those of the first run.
+    const derive = (src: TensorProto) => {
+      const again = quantizeWeight(tensorToFloat32(src), dims, req.type, req.axis);
+      if (!again.ok) throw new ForgeError(ForgeErrorCode.INTERNAL, `weight "${ref.name}" no longer quantizes when written: ${again.reason}`);
+      return layout(again.weight.data);
+    };
     let outDims = dims;
     let axis = req.axis;
     if (req.transpose) {
       const [rows, cols] = dims as [number, number];
-      data = transpose2d(data, rows, cols, data instanceof Int8Array ? new Int8Array(data.length) : new Uint8Array(data.length));
       outDims = [cols, rows];
       if (axis !== undefined) axis = 1 - axis;
     }
@@ -188,12 +199,13 @@ export class QuantSession {
     const dt = req.type.dataType;
     const perChannel = r.weight.scale.length > 1 || req.axis !== undefined;
     const sDims = perChannel ? [r.weight.scale.length] : [];
+    const { data, ...params } = r.weight;
     const w: StoredWeight = {
       key,
-      q: this.editor.tensor(g, `${base}_quantized`, dt, outDims, data),
+      q: this.editor.derivedTensor(g, `${base}_quantized`, dt, outDims, ref.tensor, derive, layout(data)),
       scale: this.editor.tensor(g, `${base}_scale`, DataType.FLOAT, sDims, r.weight.scale),
       zeroPoint: this.editor.tensor(g, `${base}_zero_point`, dt, sDims, zeroPointArray(dt, r.weight.zeroPoint)),
-      weight: r.weight,
+      weight: params,
       dims: outDims,
     };
     if (axis !== undefined) w.axis = axis;

@@ -50,7 +50,7 @@ export function quantizeWeight(values: Float32Array, dims: readonly number[], ty
 }
 
 /** Whether every channel shares one zero point (ConvInteger accepts only a scalar one). */
-export function uniformZeroPoint(w: QuantizedWeight): boolean {
+export function uniformZeroPoint(w: Pick<QuantizedWeight, 'zeroPoint'>): boolean {
   const z = w.zeroPoint;
   for (let i = 1; i < z.length; i++) if (z[i] !== z[0]) return false;
   return true;

@@ -1,4 +1,4 @@
-import { DataType, ForgeError, ForgeErrorCode, onnx, tensorType, type Model } from '@onnx-forge/core';
+import { DataType, ForgeError, ForgeErrorCode, loadForRun, onnx, tensorType, type Model } from '@onnx-forge/core';
 import type { LoadedModel, ModelRunner, RunnerFeeds, SampleSource } from '@onnx-forge/core';
 import { validateFeeds, type SampleInputSpec } from '../samples/validate-feeds.js';
 import { createCollector, type CalibratedRange, type CollectorOptions, type RangeCollector } from './range-collector.js';
@@ -131,12 +131,11 @@ async function loadExposed(model: Model, names: readonly string[], runner: Model
   const added = names.filter((n) => !existing.has(n));
   const before = out.length;
   for (const n of added) out.push(new onnx.ValueInfoProto({ name: n, type: tensorType(DataType.FLOAT) }));
-  let bytes: Uint8Array;
   try {
-    bytes = model.encode();
+    // As bytes, or from a temporary file past 2 GiB or when the model is read lazily.
+    return await loadForRun(runner, model);
   } finally {
     out.length = before;
     model.graph.invalidate();
   }
-  return runner.load(bytes);
 }

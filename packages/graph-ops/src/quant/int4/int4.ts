@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount,
+  DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount, tensorToFloat32,
   type Graph, type Model, type NodeProto, type PassContext, type PassReport, type RunPassOptions,
 } from '@onnx-forge/core';
 import { checkNodeList } from '../../options/model-lists.js';
@@ -145,16 +145,24 @@ function store(run: Int4Run, ref: ConstantRef, key: string, make: (data: Float32
   const { q, tensors } = make(data);
   const names: string[] = [];
   let bytes = 0;
-  for (const [base, dt, dims, values] of tensors) {
-    names.push(run.editor.tensor(ref.owner, base, dt, dims, values));
+  for (const [i, [base, dt, dims, values]] of tensors.entries()) {
+    // The packed codes (the first tensor) are the weight's size / 8: held now for a weight in memory,
+    // made again from the float weight when written for one streamed from its file. Scales and zero
+    // points are small and stay in memory either way.
+    names.push(i === 0
+      ? run.editor.derivedTensor(ref.owner, base, dt, dims, ref.tensor, (src) => make(tensorToFloat32(src)).tensors[0]?.[3] ?? new Uint8Array(0), values)
+      : run.editor.tensor(ref.owner, base, dt, dims, values));
     bytes += values.byteLength;
   }
   run.sse += q.sse;
   run.rtnSse += q.rtnSse;
-  const s: Stored = { q, names, bytes };
+  const s: Stored = { q: { ...q, packed: EMPTY }, names, bytes };
   run.stored.set(key, s);
   return s;
 }
+
+/** What a stored weight keeps of its packed codes: nothing (they are the initializer's data). */
+const EMPTY = new Uint8Array(0);
 
 const safeBase = (name: string) => name.replace(/[^A-Za-z0-9_.:/-]/g, '_');
 
