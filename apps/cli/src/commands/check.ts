@@ -1,7 +1,8 @@
-import { checkModel, readModel, type CheckProblem } from '@onnx-forge/core';
+import { checkModel, type CheckProblem } from '@onnx-forge/core';
 import { defineCommand } from '../framework/command.js';
 import { ExitCode } from '../framework/exit-code.js';
 import { table } from '../framework/format.js';
+import { openInput } from '../pipeline/read-input.js';
 
 function where(p: CheckProblem): string {
   const node = p.node ? `${p.node}${p.opType && !p.node.startsWith(`${p.opType}(`) ? ` (${p.opType})` : ''}` : '';
@@ -27,7 +28,9 @@ export const checkCommand = defineCommand({
   async run(ctx) {
     const file = ctx.args.positional(0);
     ctx.progress.start(`reading ${file}`, { transient: true });
-    const model = await readModel(file);
+    // Past 1 GiB of weights, only the graph is read: external data is checked to be there and long
+    // enough, and every tensor's data length against its dims, without loading the weights.
+    const { model } = await openInput(file, undefined);
     ctx.progress.start('checking', { transient: true });
     const result = checkModel(model, { types: ctx.args.bool('no-types') !== true });
     ctx.progress.end();

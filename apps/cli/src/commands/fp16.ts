@@ -59,7 +59,7 @@ export const fp16Command = defineCommand({
     // Built before the model is read: a bad option fails at once.
     const pass = fp16Pass.fromText(passOptionsFromFlags(ctx.args, FP16_FLAGS));
     const output = outputPath(ctx);
-    const { externalData, check } = outputOptions(ctx);
+    const { externalData, check, stream } = outputOptions(ctx);
     refuseWithoutVerify(ctx, ['tolerance', 'inputs', 'dims']);
     const verify = ctx.args.bool('verify') !== false;
     const tolerance = cosineTolerance(ctx) ?? DEFAULT_COSINE;
@@ -67,7 +67,7 @@ export const fp16Command = defineCommand({
     const file = ctx.args.positional(0);
 
     const started = ctx.io.now();
-    const input = await readInput(file, ctx.progress);
+    const input = await readInput(file, ctx.progress, stream === undefined ? {} : { stream });
     const original = verify ? input.model.clone() : undefined;
     let report = await runPasses(input.model, [pass], { progress: ctx.progress, check });
     let model = input.model;
@@ -81,7 +81,7 @@ export const fp16Command = defineCommand({
       }
     }
     const written = await writeOutput(model, output, externalData === undefined ? {} : { externalData }, ctx.progress);
-    const result = { input: { path: input.path, bytes: input.bytes }, output: written, report, durationMs: ctx.io.now() - started };
+    const result = { input: { path: input.path, bytes: input.bytes, streamed: input.streamed }, output: written, report, durationMs: ctx.io.now() - started };
 
     const text = describePipeline(report.passes, registry);
     const decisions = ctx.args.bool('decisions') === true;

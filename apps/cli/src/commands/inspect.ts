@@ -1,4 +1,4 @@
-import { readModel } from '@onnx-forge/core';
+import { openModel } from '@onnx-forge/core';
 import { defineCommand } from '../framework/command.js';
 import { printSummary } from '../inspect/print-summary.js';
 import { summarizeModel } from '../inspect/summarize-model.js';
@@ -19,8 +19,9 @@ export const inspectCommand = defineCommand({
   async run(ctx) {
     const file = ctx.args.positional(0);
     ctx.progress.start(`reading ${file}`, { transient: true });
-    // External tensors are described from their references; their bytes are never needed here.
-    const model = await readModel(file, { externalData: false });
+    // Only the graph is read: inline weights stay in the file (a model of any size is summarized in
+    // the memory of its graph) and external tensors are described from their references.
+    const model = await openModel(file, { externalData: false });
     ctx.progress.end();
     const summary = summarizeModel(model, file);
     if (ctx.json) ctx.printJson(summary);

@@ -157,7 +157,7 @@ export const quantizeCommand = defineCommand({
     const isa = ctx.args.string('isa') === 'host' ? await hostIsa() : undefined;
     const pass = configure(ctx, mode, tolerance, isa);
     const output = outputPath(ctx);
-    const { externalData, check } = outputOptions(ctx);
+    const { externalData, check, stream } = outputOptions(ctx);
     const file = ctx.args.positional(0);
     const registry = createBuiltinRegistry();
     // The pass calibrates (static) or searches (int8-auto) on these; accuracy is checked on --inputs, else the same.
@@ -166,7 +166,7 @@ export const quantizeCommand = defineCommand({
     const checkSpec: SampleSpec = inputs.dir !== undefined ? inputs : passSpec;
 
     const started = ctx.io.now();
-    const input = await readInput(file, ctx.progress);
+    const input = await readInput(file, ctx.progress, stream === undefined ? {} : { stream });
     const original = verify ? input.model.clone() : undefined;
     let services: Services = {};
     let passSamples: CliSamples | undefined;
@@ -190,7 +190,7 @@ export const quantizeCommand = defineCommand({
     // Nothing quantized: no search to report.
     const search = pass.name === 'int8-auto' && !nothing ? int8AutoOutcome(nullThrows(report.passes.at(-1), 'the int8-auto run reports its pass')) : undefined;
     const written = await writeOutput(input.model, output, externalData === undefined ? {} : { externalData }, ctx.progress);
-    const result = { input: { path: input.path, bytes: input.bytes }, output: written, report, durationMs: ctx.io.now() - started };
+    const result = { input: { path: input.path, bytes: input.bytes, streamed: input.streamed }, output: written, report, durationMs: ctx.io.now() - started };
 
     const text = describePipeline(report.passes, registry);
     const decisions = ctx.args.bool('decisions') === true;

@@ -17,6 +17,13 @@ export const OUTPUT_FLAGS: readonly FlagSpec[] = [
     description: 'write weights of 1 KB and more to one side file FILE.data',
     defaultText: 'inline unless the model passes protobuf\'s 2 GiB limit',
   },
+  {
+    name: 'stream',
+    kind: 'boolean',
+    negatable: true,
+    description: 'keep the weights in the input\'s files and stream them through the passes to the output a tensor at a time (memory holds the graph and a few tensors, not the model)',
+    defaultText: 'for inputs whose weights add up to 1 GiB or more',
+  },
   { name: 'decisions', kind: 'boolean', description: 'list the decision (converted, kept...) and its reason for every node, not only the summary by op type' },
   { name: 'no-check', kind: 'boolean', description: 'do not run the checker on the input and after every pass' },
 ];
@@ -30,9 +37,10 @@ export function outputPath(ctx: CommandContext): string {
 }
 
 /** The output flags a pipeline job takes from the command line. */
-export function outputOptions(ctx: CommandContext): { externalData?: boolean; check: boolean } {
+export function outputOptions(ctx: CommandContext): { externalData?: boolean; stream?: boolean; check: boolean } {
   const externalData = ctx.args.bool('external-data');
-  return { ...(externalData === undefined ? {} : { externalData }), check: ctx.args.bool('no-check') !== true };
+  const stream = ctx.args.bool('stream');
+  return { ...(externalData === undefined ? {} : { externalData }), ...(stream === undefined ? {} : { stream }), check: ctx.args.bool('no-check') !== true };
 }
 
 /** The pipeline as text, showing only options that differ from each pass's defaults. */

@@ -18,10 +18,13 @@ export interface PipelineJob {
   externalData?: boolean;
   /** Run the checker on the input and after every pass (default true). */
   check?: boolean;
+  /** Stream the weights from the input's files (default: for inputs of 1 GiB or more of weights). */
+  stream?: boolean;
 }
 
 export interface PipelineResult {
-  input: { path: string; bytes: number };
+  /** `bytes`: the .onnx file; `streamed`: whether the weights streamed from the input's files. */
+  input: { path: string; bytes: number; streamed: boolean };
   output: WriteModelResult;
   report: PipelineReport;
   /** Read + passes + write. */
@@ -34,9 +37,9 @@ export interface PipelineResult {
  */
 export async function runPipeline(job: PipelineJob, progress: Progress, now: () => number): Promise<PipelineResult> {
   const started = now();
-  const input = await readInput(job.input, progress);
+  const input = await readInput(job.input, progress, job.stream === undefined ? {} : { stream: job.stream });
   const services = typeof job.services === 'function' ? await job.services(input.model) : (job.services ?? {});
   const report = await runPasses(input.model, job.passes, { services, progress, ...(job.check === undefined ? {} : { check: job.check }) });
   const output = await writeOutput(input.model, job.output, job.externalData === undefined ? {} : { externalData: job.externalData }, progress);
-  return { input: { path: input.path, bytes: input.bytes }, output, report, durationMs: now() - started };
+  return { input: { path: input.path, bytes: input.bytes, streamed: input.streamed }, output, report, durationMs: now() - started };
 }
