@@ -8,10 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  openModel, readModel, runPass, transformerDecoder, writeModel, type Model, type PassInstance, type PassReport, type RunnerFeeds,
+  openModel, readModel, runPass, transformerDecoder, writeModel, type LoadedModel, type Model, type ModelFile, type ModelRunner, type PassInstance,
+  type PassReport, type RunnerFeeds,
 } from '@onnx-forge/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { autoMixedPrecision } from './fp16/fp16-auto.js';
 import { fp16Pass } from './fp16/fp16-pass.js';
+import { quantizeStatic } from './quant/int8-static.js';
 import { int4 } from './quant/int4/int4.js';
 import { int8Dynamic } from './quant/int8-dynamic.js';
 import { decoderPrompts } from './testing/decoder-eval.js';
@@ -79,6 +82,45 @@ describe('weight passes on a streamed model', () => {
     const got = await logits(join(streamed.dir, 'out.onnx'), feeds);
     expect(got.length).toBe(2 * 16 * DECODER.vocab);
     expect(Array.from(got)).toEqual(Array.from(want));
+  });
+});
+
+describe('passes that run the model, on a streamed model', () => {
+  /** The runner, recording what each load was given: bytes, or a file (loadForRun for lazy models). */
+  function recording(): { runner: ModelRunner; loads: string[] } {
+    const loads: string[] = [];
+    return {
+      loads,
+      runner: {
+        load(model: Uint8Array | ModelFile): Promise<LoadedModel> {
+          loads.push(model instanceof Uint8Array ? 'bytes' : 'path');
+          return nodeRunner.load(model);
+        },
+      },
+    };
+  }
+  const source = join(folder(), 'decoder.onnx');
+  const ready = writeModel(transformerDecoder(DECODER), source, { externalData: EXTERNAL });
+  const samples = [decoderPrompts(DECODER.vocab, 2, 16, 1), decoderPrompts(DECODER.vocab, 2, 16, 2)];
+
+  it.each([
+    ['int8-static (calibration)', (m: Model, r: ModelRunner) => quantizeStatic(m, r, samples)],
+    ['fp16-auto (search)', (m: Model, r: ModelRunner) => autoMixedPrecision(m, r, samples, { target: 'any', tolerance: 0.05 })],
+  ] as const)('%s loads the streamed model from a file, and gives the in-memory result', async (_, run) => {
+    await ready;
+    const memory = await readModel(source);
+    const inMemory = recording();
+    await run(memory, inMemory.runner);
+    const streamed = await openModel(source);
+    const fromFiles = recording();
+    await run(streamed, fromFiles.runner);
+    expect(inMemory.loads.every((l) => l === 'bytes')).toBe(true);
+    expect(fromFiles.loads.length).toBeGreaterThan(0);
+    expect(fromFiles.loads.every((l) => l === 'path')).toBe(true);
+    const out = [folder(), folder()];
+    await writeModel(memory, join(out[0] as string, 'out.onnx'), { externalData: EXTERNAL });
+    await writeModel(streamed, join(out[1] as string, 'out.onnx'), { externalData: EXTERNAL });
+    for (const f of ['out.onnx', 'out.onnx.data']) expect(Buffer.compare(readFileSync(join(out[1] as string, f)), readFileSync(join(out[0] as string, f))), f).toBe(0);
   });
 });
 
