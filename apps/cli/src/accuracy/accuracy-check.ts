@@ -29,7 +29,7 @@ export interface BenchOptions {
   progress: Progress;
   command: string;
   file: string;
-  /** Samples already read for a pass (calibration), used when `spec` names the same folder. */
+  /** Samples already read for a pass (calibration), used when `spec` names the same folder (seeded ones never are: checks take other seeds). */
   loaded?: { spec: SampleSpec; samples: CliSamples };
 }
 
@@ -41,7 +41,7 @@ export interface BenchOptions {
 export async function prepareBench(original: Model, spec: SampleSpec, o: BenchOptions): Promise<CheckBench | { skipped: string }> {
   try {
     const runner = await createRunner();
-    const samples = o.loaded && o.loaded.spec.dir === spec.dir ? o.loaded.samples : await loadCliSamples(original, spec, o);
+    const samples = o.loaded && spec.dir !== undefined && o.loaded.spec.dir === spec.dir ? o.loaded.samples : await loadCliSamples(original, spec, o);
     return { runner, samples };
   } catch (e) {
     if (e instanceof UsageError || spec.dir !== undefined) throw e;

@@ -2,7 +2,7 @@ import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError
 import { fp16AutoOutcome, fp16AutoPass, type Fp16Options } from '@onnx-forge/graph-ops';
 import type { Progress } from '../framework/progress.js';
 import { runPasses } from '../pipeline/run-passes.js';
-import type { SampleSpec } from '../samples/cli-samples.js';
+import { loadCliSamples, type SampleSpec } from '../samples/cli-samples.js';
 import { checkAccuracy, prepareBench, type AccuracyCheck } from './accuracy-check.js';
 
 /** What the float16 accuracy check found, and did. */
@@ -58,7 +58,9 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   const pass = fp16AutoPass({ ...job.options, metric: 'cosine', tolerance: Number((1 - job.tolerance).toPrecision(12)) });
   let report: PipelineReport;
   try {
-    report = await runPasses(redo, [pass], { services: { [RUNNER.name]: bench.runner, [SAMPLES.name]: bench.samples.feeds }, progress: job.progress, check: job.check });
+    // Seeded checks search on other seeds, so the check after the redo is on inputs the search never saw.
+    const search = bench.samples.seeded ? await loadCliSamples(job.original, job.samples, job, 'search') : bench.samples;
+    report = await runPasses(redo, [pass], { services: { [RUNNER.name]: bench.runner, [SAMPLES.name]: search.feeds }, progress: job.progress, check: job.check });
   } catch (e) {
     if (!isForgeError(e, ForgeErrorCode.PASS_FAILED)) throw e;
     throw new ForgeError(

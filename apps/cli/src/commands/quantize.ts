@@ -160,7 +160,8 @@ export const quantizeCommand = defineCommand({
     const { externalData, check, stream } = outputOptions(ctx);
     const file = ctx.args.positional(0);
     const registry = createBuiltinRegistry();
-    // The pass calibrates (static) or searches (int8-auto) on these; accuracy is checked on --inputs, else the same.
+    // The pass calibrates (static) or searches (int8-auto) on these; accuracy is checked on --inputs, else the
+    // calibration folder, else seeded inputs other than the ones the search used.
     const inputs = sampleSpec(ctx, ['inputs']);
     const passSpec: SampleSpec = dir === undefined ? inputs : { dir, dims: inputs.dims };
     const checkSpec: SampleSpec = inputs.dir !== undefined ? inputs : passSpec;
@@ -172,7 +173,7 @@ export const quantizeCommand = defineCommand({
     let passSamples: CliSamples | undefined;
     if (pass.services.length) {
       // int8-static calibrates and int8-auto searches by running the model: they need onnxruntime-node.
-      passSamples = await loadCliSamples(input.model, passSpec, { progress: ctx.progress, command: ctx.command, file });
+      passSamples = await loadCliSamples(input.model, passSpec, { progress: ctx.progress, command: ctx.command, file }, 'search');
       services = { [RUNNER.name]: await createRunner(), [SAMPLES.name]: passSamples.feeds };
     }
     const report = await runPasses(input.model, [pass], { services, progress: ctx.progress, check });
@@ -202,7 +203,7 @@ export const quantizeCommand = defineCommand({
         int8Form: form,
         int4: weights4,
         hostIsa: isa,
-        search: search ? { tolerance, excluded: search.excluded, cosine: search.cosine, fullCosine: search.fullCosine, evaluations: search.evaluations } : undefined,
+        search: search ? { tolerance, excluded: search.excluded, cosine: search.cosine, fullCosine: search.fullCosine, heldOut: search.heldOut, evaluations: search.evaluations } : undefined,
         accuracy: accuracy ? accuracyCheckJson(accuracy) : undefined,
       });
       return;
@@ -215,6 +216,7 @@ export const quantizeCommand = defineCommand({
       const n = search.excluded.length;
       ctx.print('', `int8-auto: ${n} node${n === 1 ? '' : 's'} left float32 to keep every output at cosine >= ${tolerance}${n ? ':' : ''}`);
       ctx.print(...nodeRows(search.excluded, sensitivityText('INT8'), '  '));
+      if (search.heldOut) ctx.print(`  on the ${search.heldOut.samples} samples the search held out: ${Object.entries(search.heldOut.cosine).map(([k, c]) => `${k} ${c.toFixed(4)}`).join(', ')}`);
     }
     if (accuracy) ctx.print('', ...accuracyCheckLines(accuracy));
   },

@@ -245,7 +245,7 @@ describe('onnx-forge run', () => {
     it('runs fp16-auto and int8-auto on seeded inputs', async () => {
       const fp16 = await runCliProcess(['run', input, '-o', file('auto16.onnx'), '-p', 'fp16-auto', '--json']);
       expect(fp16.code, fp16.stderr).toBe(0);
-      expect(jsonOf<RunJson>(fp16).passes[0]).toMatchObject({ name: 'fp16-auto', stats: { samples: 3 } });
+      expect(jsonOf<RunJson>(fp16).passes[0]).toMatchObject({ name: 'fp16-auto', stats: { samples: 6 } });
       const model = await writeOutlierModel(file('outlier.onnx'));
       const int8 = await runCliProcess(['run', model, '-o', file('auto8.onnx'), '-p', 'int8-auto{tolerance=0.99}', '--dims', 'batch=4', '--json']);
       expect(int8.code, int8.stderr).toBe(0);

@@ -40,7 +40,7 @@ export function pipelineServices(ctx: CommandContext, passes: readonly PassInsta
   return async (model) => {
     const services: Record<string, unknown> = {};
     if (wanted.has(SAMPLES.name)) {
-      services[SAMPLES.name] = (await loadCliSamples(model, spec, { progress: ctx.progress, command: ctx.command, file: ctx.args.positional(0) })).feeds;
+      services[SAMPLES.name] = (await loadCliSamples(model, spec, { progress: ctx.progress, command: ctx.command, file: ctx.args.positional(0) }, 'search')).feeds;
     }
     if (wanted.has(RUNNER.name)) services[RUNNER.name] = await createRunner();
     return services;

@@ -5,8 +5,19 @@ import type { FlagSpec } from '../framework/flag-spec.js';
 import type { Progress } from '../framework/progress.js';
 import { checkDimNames, parseDims } from './parse-dims.js';
 
-/** Seeds of the seeded inputs a command makes when it is given no samples: three distinct inputs. */
+/** Seeds of the seeded inputs a command checks accuracy on when it is given no samples: three distinct inputs. */
 export const SEEDS: readonly number[] = [1, 2, 3];
+
+/**
+ * Seeds of the seeded inputs passes search or calibrate on when given no samples (int8-auto,
+ * fp16-auto): six, none of them a check seed, so the accuracy the command prints is measured on
+ * inputs the search never saw (and the search can hold two of its own out; see graph-ops'
+ * precision-search.ts).
+ */
+export const SEARCH_SEEDS: readonly number[] = [11, 12, 13, 14, 15, 16];
+
+/** What samples are for: checking a result against float32, or a pass's search or calibration. */
+export type SamplePurpose = 'check' | 'search';
 
 /** Where a command's sample inputs come from: a folder, or seeded values shaped by the model. */
 export interface SampleSpec {
@@ -41,7 +52,7 @@ export function sampleSpec(ctx: CommandContext, dirFlags: readonly string[]): Sa
  * Samples read from the folder and checked against the model's inputs (FORGE_BAD_SAMPLES when they
  * do not fit), or seeded inputs made from what the model's inputs declare.
  */
-export async function loadCliSamples(model: Model, spec: SampleSpec, o: { progress: Progress; command: string; file: string }): Promise<CliSamples> {
+export async function loadCliSamples(model: Model, spec: SampleSpec, o: { progress: Progress; command: string; file: string }, purpose: SamplePurpose = 'check'): Promise<CliSamples> {
   if (spec.dir !== undefined) {
     o.progress.start(`loading samples from ${spec.dir}`);
     const feeds = await loadSamples(spec.dir, { inputs: model });
@@ -51,6 +62,6 @@ export async function loadCliSamples(model: Model, spec: SampleSpec, o: { progre
   }
   const symbols = new Set(modelInputSpecs(model).flatMap((s) => (s.dims ?? []).filter((d): d is string => typeof d === 'string')));
   checkDimNames(o.command, spec.dims, symbols, o.file);
-  const feeds = SEEDS.map((seed) => seededFeeds(model, { seed, dims: spec.dims }));
+  const feeds = (purpose === 'search' ? SEARCH_SEEDS : SEEDS).map((seed) => seededFeeds(model, { seed, dims: spec.dims }));
   return { feeds, source: `${feeds.length} seeded inputs`, seeded: true };
 }

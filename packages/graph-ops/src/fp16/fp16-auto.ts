@@ -1,7 +1,7 @@
 import { DataType, ForgeError, ForgeErrorCode, Model, initKernels, mapDecisions, nullThrows, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext, type PassReport } from '@onnx-forge/core';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { DIFFERENCE_METRICS, type DifferenceMetric } from '../precision/output-difference.js';
-import { addedError, nameNodes, searchMixedPrecision, type PrecisionSearchResult } from '../precision/precision-search.js';
+import { HEADROOM_OPTION, addedError, heldOutWarning, nameNodes, searchMixedPrecision, type PrecisionSearchResult } from '../precision/precision-search.js';
 import { collectSamples, defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { runFp16 } from './convert-to-fp16.js';
 import { float16Feeds } from './float16-feeds.js';
@@ -17,6 +17,8 @@ export interface Fp16AutoOptions extends Fp16Options {
   tolerance: number;
   /** rel-l2: ||y16 - y32|| / ||y32||; max-abs: max |y16 - y32|; cosine: 1 - cos(y16, y32). */
   metric: Fp16AutoMetric;
+  /** Share of the tolerance the search keeps in reserve for inputs it did not see. */
+  headroom: number;
   /** Most candidate models the search may build and run. */
   maxEvaluations: number;
 }
@@ -31,6 +33,7 @@ export const FP16_AUTO_OPTION_SPECS: OptionSpecs<Fp16AutoOptions> = {
     validate: (v) => (v > 0 && Number.isFinite(v) ? undefined : 'must be a positive number'),
   },
   metric: { type: { enum: FP16_AUTO_METRICS }, default: 'rel-l2', description: 'rel-l2, max-abs or cosine (1 - cosine similarity)' },
+  headroom: HEADROOM_OPTION,
   maxEvaluations: {
     type: 'integer',
     default: 64,
@@ -52,13 +55,15 @@ export interface Fp16AutoResult {
   perOutput: Record<string, number>;
   /** Worst difference with every candidate node converted (the plain fp16 result). */
   fullConversionError: number;
+  /** Worst difference per output on the samples the search held out (every third, with three samples or more). */
+  heldOut?: { samples: number; perOutput: Record<string, number>; ok: boolean; independent: boolean };
   evaluations: number;
   samples: number;
   report: Fp16Report;
 }
 
 function fp16Options(o: Fp16AutoOptions, extraBlocked: Iterable<string> = []): Fp16Options {
-  const { tolerance: _t, metric: _m, maxEvaluations: _e, ...rest } = o;
+  const { tolerance: _t, metric: _m, headroom: _h, maxEvaluations: _e, ...rest } = o;
   return { ...rest, blockNodes: [...o.blockNodes, ...extraBlocked] };
 }
 
@@ -69,6 +74,8 @@ export interface Fp16AutoOutcome {
   worstError: number;
   perOutput: Record<string, number>;
   fullConversionError: number;
+  /** Worst difference per output on the samples the search held out (every third, with three samples or more). */
+  heldOut?: { samples: number; perOutput: Record<string, number>; ok: boolean; independent: boolean };
   evaluations: number;
   samples: number;
 }
@@ -99,6 +106,7 @@ async function searchFp16(model: Model, o: Fp16AutoOptions, ctx: PassContext, ru
     feedsFor: float16Feeds,
     metric: o.metric,
     tolerance: o.tolerance,
+    headroom: o.headroom,
     maxEvaluations: o.maxEvaluations,
     progress: (d, t, l) => ctx.progress(d, t, l),
   });
@@ -129,7 +137,9 @@ async function searchFp16(model: Model, o: Fp16AutoOptions, ctx: PassContext, ru
   const outcome: Fp16AutoOutcome = {
     keptFloat32: search.kept, worstError: search.worst, perOutput: search.perOutput, fullConversionError: search.full,
     evaluations: search.evaluations, samples: samples.length,
+    ...(search.validation ? { heldOut: { samples: search.validation.samples, perOutput: search.validation.perOutput, ok: search.validation.ok, independent: search.validation.independent } } : {}),
   };
+  heldOutWarning(ctx, 'fp16-auto', search.validation, `${o.tolerance} (${o.metric})`, (d) => `${d.toExponential(2)}`);
   ctx.detail('fp16Auto', outcome);
 }
 

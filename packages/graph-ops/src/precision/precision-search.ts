@@ -1,5 +1,5 @@
 import { DataType, ForgeError, ForgeErrorCode, inferElemTypes, loadForRun, onnx, tensorElemType, tensorType, type Model, type NodeProto } from '@onnx-forge/core';
-import type { LoadedModel, ModelRunner, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
+import type { LoadedModel, ModelRunner, OptionSpec, PassContext, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { runnerValues } from '../fp16/runner-values.js';
 import { outputDifference, type DifferenceMetric } from './output-difference.js';
 
@@ -13,7 +13,14 @@ import { outputDifference, type DifferenceMetric } from './output-difference.js'
  *    the value of the node holding their graph.
  * 3. Binary search for the fewest most-sensitive nodes to keep float32 so the model passes.
  * 4. Bisect the kept set in topological segments, converting back every segment that still passes.
- * Every candidate is judged on all samples, not one.
+ * Every candidate is judged on all search samples, not one.
+ *
+ * A choice that passes on the samples it was searched on can still fail on others (a segmentation
+ * map's worst pixel moves with the input). With three samples or more, every third is held out: the
+ * search runs on the rest, and the choice must also pass on the held-out ones. When it does not, the
+ * search runs again with a tolerance tightened by the held-out shortfall (twice at most), and last on
+ * every sample; `validation` reports the held-out result either way. Inputs neither set holds can
+ * still land in a tail the samples missed, so the search aims below the tolerance by `headroom`.
  */
 
 export interface PrecisionSearchSpec {
@@ -31,6 +38,11 @@ export interface PrecisionSearchSpec {
   feedsFor?(candidate: Model, feeds: RunnerFeeds): RunnerFeeds;
   metric: DifferenceMetric;
   tolerance: number;
+  /**
+   * Share of the tolerance kept in reserve for inputs the search does not see (0 to 0.9): the search
+   * aims at `tolerance × (1 − headroom)`, the held-out samples are held to `tolerance` itself.
+   */
+  headroom?: number;
   maxEvaluations: number;
   progress?(done: number, total: number, label?: string): void;
 }
@@ -47,6 +59,11 @@ export interface PrecisionSearchResult {
   full: number;
   fullPerOutput: Record<string, number>;
   evaluations: number;
+  /**
+   * The final choice on samples the search did not see (absent with fewer than three samples).
+   * `independent` is false when the last search had to use them too.
+   */
+  validation?: { samples: number; worst: number; perOutput: Record<string, number>; ok: boolean; independent: boolean; searchTolerance: number };
 }
 
 interface Evaluation {
@@ -60,6 +77,21 @@ export function addedError(s: number | undefined): string {
   if (s === Infinity) return ' (its output turns NaN or infinite)';
   if (s === undefined || !(s > 0)) return '';
   return ` (it adds ${s.toExponential(2)} error, rel-l2)`;
+}
+
+/** The `headroom` option of the passes that search (fp16-auto, int8-auto). */
+export const HEADROOM_OPTION: OptionSpec<number> = {
+  type: 'number',
+  default: 0.5,
+  description: 'share of the tolerance the search keeps in reserve for inputs it did not see (0 to 0.9): it aims at the tolerance tightened by this share; samples it holds out must meet the tolerance itself',
+  validate: (v) => (v >= 0 && v <= 0.9 ? undefined : 'must be between 0 and 0.9'),
+};
+
+/** Warns when the search's choice fails on the samples it held out (the tolerance holds only where it searched). */
+export function heldOutWarning(ctx: PassContext, pass: string, v: PrecisionSearchResult['validation'], tolerance: string, show: (difference: number) => string): void {
+  if (!v || v.ok) return;
+  const worst = Object.entries(v.perOutput).map(([k, d]) => `${k} ${show(d)}`).join(', ');
+  ctx.warn(`${pass}: on the ${v.samples} sample${v.samples === 1 ? '' : 's'} held out from the search the result misses ${tolerance} (${worst}) even after tightening the search${v.independent ? '' : ' and searching on every sample'}; give more samples that cover the inputs the model will see, or a stricter tolerance`);
 }
 
 /** Gives every unnamed node a unique name, so candidates can name the nodes they keep float32. */
@@ -107,8 +139,46 @@ export function compareOutputs(metric: DifferenceMetric, outputNames: readonly s
   return per;
 }
 
+/** Every third sample, held out from the search to validate its choice (none below three samples). */
+function splitSamples(samples: readonly RunnerFeeds[]): { search: RunnerFeeds[]; holdout: RunnerFeeds[] } {
+  if (samples.length < 3) return { search: [...samples], holdout: [] };
+  return { search: samples.filter((_, i) => i % 3 !== 2), holdout: samples.filter((_, i) => i % 3 === 2) };
+}
+
 export async function searchMixedPrecision(spec: PrecisionSearchSpec): Promise<PrecisionSearchResult> {
   if (!spec.samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, `${spec.pass} needs at least one sample input`);
+  const aim = spec.tolerance * (1 - Math.min(0.9, Math.max(0, spec.headroom ?? 0)));
+  const { search: searchSamples, holdout } = splitSamples(spec.samples);
+  if (!holdout.length) return searchOnce({ ...spec, tolerance: aim });
+  const feedsFor = spec.feedsFor ?? ((_m: Model, f: RunnerFeeds) => f);
+  const reference = await runSamples(spec.pass, spec.runner, spec.original, holdout, 'the float32 model');
+  let tolerance = aim;
+  let evaluations = 0;
+  let previous: PrecisionSearchResult | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const last = attempt === 3;
+    let result: PrecisionSearchResult;
+    try {
+      result = await searchOnce({ ...spec, samples: last ? spec.samples : searchSamples, tolerance });
+    } catch (e) {
+      // A tightened tolerance no choice can meet: keep the last choice, whose held-out result says it all.
+      if (previous && e instanceof ForgeError && e.code === ForgeErrorCode.PASS_FAILED) return { ...previous, evaluations };
+      throw e;
+    }
+    evaluations += result.evaluations + 1;
+    const candidate = await spec.build(new Set(result.kept.map((k) => k.node)));
+    const outs = await runSamples(spec.pass, spec.runner, candidate, holdout.map((h) => feedsFor(candidate, h)), 'the chosen model');
+    const perOutput = compareOutputs(spec.metric, spec.original.graph.outputNames(), reference, outs);
+    const worst = Math.max(0, ...Object.values(perOutput));
+    previous = { ...result, evaluations, validation: { samples: holdout.length, worst, perOutput, ok: worst <= spec.tolerance, independent: !last, searchTolerance: tolerance } };
+    if (worst <= spec.tolerance || last) return previous;
+    // Aim below the held-out error by the factor it overshot, and at least halve the tolerance.
+    tolerance *= Math.min(0.5, Number.isFinite(worst) && worst > 0 ? aim / worst : 0.5);
+  }
+}
+
+/** One search on `spec.samples` within `spec.tolerance`. */
+async function searchOnce(spec: PrecisionSearchSpec): Promise<PrecisionSearchResult> {
   const { original, runner, samples, metric, tolerance } = spec;
   const reference = await runSamples(spec.pass, runner, original, samples, 'the float32 model');
   const outputNames = original.graph.outputNames();

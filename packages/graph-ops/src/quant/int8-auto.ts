@@ -1,7 +1,7 @@
 import {
   ForgeError, ForgeErrorCode, mapDecisions, nullThrows, type Model, type ModelRunner, type OptionSpecs, type PassContext, type PassReport, type RunPassOptions, type RunnerFeeds,
 } from '@onnx-forge/core';
-import { addedError, nameNodes, searchMixedPrecision } from '../precision/precision-search.js';
+import { HEADROOM_OPTION, addedError, heldOutWarning, nameNodes, searchMixedPrecision } from '../precision/precision-search.js';
 import { collectSamples, defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { quantizeDynamic, runDynamic } from './int8-dynamic.js';
 import { quantizeStatic, runStatic } from './int8-static.js';
@@ -21,6 +21,8 @@ export interface Int8AutoOptions extends StaticQuantOptions {
   mode: 'dynamic' | 'static';
   /** Smallest cosine similarity to float32 allowed on every output of every sample. */
   tolerance: number;
+  /** Share of the allowed error the search keeps in reserve for inputs it did not see. */
+  headroom: number;
   maxEvaluations: number;
 }
 
@@ -33,6 +35,7 @@ export const INT8_AUTO_OPTION_SPECS: OptionSpecs<Int8AutoOptions> = {
     description: 'smallest cosine similarity to float32 allowed on every output of every sample',
     validate: (v) => (v > 0 && v < 1 ? undefined : 'must be a cosine similarity in (0, 1)'),
   },
+  headroom: HEADROOM_OPTION,
   maxEvaluations: {
     type: 'integer',
     default: 48,
@@ -48,6 +51,11 @@ export interface Int8AutoResult {
   /** Smallest cosine per output over the samples: with everything quantized, and in the result. */
   fullCosine: Record<string, number>;
   cosine: Record<string, number>;
+  /**
+   * Smallest cosine per output on the samples the search held out (every third, with three samples or
+   * more), the promise the tolerance makes for inputs it did not search on; see precision-search.ts.
+   */
+  heldOut?: { samples: number; cosine: Record<string, number>; ok: boolean; independent: boolean };
   evaluations: number;
   samples: number;
 }
@@ -66,7 +74,7 @@ const cosines = (differences: Record<string, number>): Record<string, number> =>
 /** The int8-auto pass's work: search which nodes to leave float32, then quantize the rest in place. */
 async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, runner: ModelRunner, samples: readonly RunnerFeeds[]): Promise<void> {
   if (!samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'int8-auto needs sample inputs to compare against float32, and the samples service gave none');
-  const { mode: _m, tolerance: _t, maxEvaluations: _e, ...quantOptions } = o;
+  const { mode: _m, tolerance: _t, headroom: _h, maxEvaluations: _e, ...quantOptions } = o;
   // Dynamic mode takes only the options int8-dynamic knows.
   const base = o.mode === 'static' ? quantOptions : Object.fromEntries(Object.keys(quantOptionSpecs).map((k) => [k, quantOptions[k as keyof typeof quantOptions]]));
   const withExcluded = (excluded: Iterable<string>): StaticQuantOptions => ({ ...(base as StaticQuantOptions), excludeNodes: [...o.excludeNodes, ...excluded] });
@@ -88,6 +96,7 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
     },
     metric: 'cosine',
     tolerance: 1 - o.tolerance,
+    headroom: o.headroom,
     maxEvaluations: o.maxEvaluations,
     progress: (d, t, l) => ctx.progress(d, t, l),
   });
@@ -98,9 +107,12 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
   const finalOptions = withExcluded(sensitivity.keys());
   if (o.mode === 'static') await runStatic(model, finalOptions, explained, runner, samples);
   else runDynamic(model, finalOptions, explained);
+  const v = search.validation;
   const outcome: Int8AutoOutcome = {
     excluded: search.kept, fullCosine: cosines(search.fullPerOutput), cosine: cosines(search.perOutput), evaluations: search.evaluations, samples: samples.length,
+    ...(v ? { heldOut: { samples: v.samples, cosine: cosines(v.perOutput), ok: v.ok, independent: v.independent } } : {}),
   };
+  heldOutWarning(ctx, 'int8-auto', v, `cosine ${o.tolerance}`, (d) => `cosine ${(1 - d).toFixed(4)}`);
   ctx.set('tolerance', o.tolerance);
   ctx.set('excludedBySearch', search.kept.length);
   ctx.set('evaluations', search.evaluations);
