@@ -20,12 +20,14 @@ export type Route =
   | 'calibration'
   /** the same request after the backends before it failed */
   | 'fallback'
+  /** the same request, sent on when the first backend had not answered within its usual latency */
+  | 'hedge'
   /** the reference, run beside another backend to check its answer */
   | 'canary'
   | 'revalidation'
   | 'warmup';
 
-export const ROUTES: readonly Route[] = ['selected', 'exploration', 'probe', 'calibration', 'fallback', 'canary', 'revalidation', 'warmup'];
+export const ROUTES: readonly Route[] = ['selected', 'exploration', 'probe', 'calibration', 'fallback', 'hedge', 'canary', 'revalidation', 'warmup'];
 
 /** Why a backend was quarantined: the check that failed and when. */
 export interface QuarantineEvidence {
@@ -63,6 +65,10 @@ export interface BackendStats {
   readonly successes: number;
   readonly errors: number;
   readonly timeouts: number;
+  /** Calls aborted because the other call of their hedged request answered first (neither errors nor latency samples). */
+  readonly cancelled: number;
+  /** Calls that failed on the request's own fault (FORGE_BAD_INPUT): errors, but not counted by the breaker. */
+  readonly badInput: number;
   readonly errorRate: number;
   readonly inFlight: number;
   /** Requests whose answer came from this backend. */
@@ -78,7 +84,7 @@ export interface BackendStats {
   readonly p95Ms: number | undefined;
   readonly p99Ms: number | undefined;
   readonly windowSize: number;
-  readonly breaker: { readonly state: BreakerState; readonly failuresInWindow: number; readonly timesOpened: number; readonly openedAt: number | undefined; readonly nextProbeAt: number | undefined };
+  readonly breaker: { readonly state: BreakerState; readonly callsInWindow: number; readonly failuresInWindow: number; readonly errorRateInWindow: number; readonly timesOpened: number; readonly openedAt: number | undefined; readonly nextProbeAt: number | undefined };
   readonly accuracy: AccuracyStats;
   readonly quarantine: QuarantineEvidence | undefined;
   readonly lastError: { readonly code: string | undefined; readonly message: string; readonly at: number } | undefined;
@@ -90,6 +96,8 @@ export class BackendTracker {
   successes = 0;
   errors = 0;
   timeouts = 0;
+  cancelled = 0;
+  badInput = 0;
   inFlight = 0;
   served = 0;
   coldStartMs: number | undefined;
@@ -112,8 +120,9 @@ export class BackendTracker {
   private argmaxRows = 0;
   private argmaxDisagreements = 0;
   quarantine: QuarantineEvidence | undefined;
+  private censored = 0;
   private p99Cache: { value: number | undefined } | undefined;
-  private recentCache: { n: number; successes: number; value: SampleSummary } | undefined;
+  private recentCache: { n: number; samples: number; value: SampleSummary } | undefined;
 
   constructor(
     readonly backend: Backend,
@@ -156,6 +165,19 @@ export class BackendTracker {
     this.p99Cache = undefined;
   }
 
+  /**
+   * A call cut short after `ms` (its hedged request was answered elsewhere): it took at least that
+   * long, so the time goes into the latency window as a lower bound. Left out, the window would keep
+   * only the calls that were fast enough to finish, its p95 (the hedge delay) would sink toward the
+   * fast ones, and ever more requests would be hedged. It is not a success: the mean, peak-EWMA and
+   * counts leave it out.
+   */
+  recordCensored(ms: number): void {
+    this.window.add(ms);
+    this.censored++;
+    this.p99Cache = undefined;
+  }
+
   recordError(error: unknown, now: number, timeout: boolean): void {
     this.errors++;
     if (timeout) this.timeouts++;
@@ -187,9 +209,10 @@ export class BackendTracker {
   recent(n: number): SampleSummary {
     // Ranking asks for it on every request and in every comparison; it changes only with a new sample.
     const c = this.recentCache;
-    if (c && c.n === n && c.successes === this.successes) return c.value;
+    const samples = this.successes + this.censored;
+    if (c && c.n === n && c.samples === samples) return c.value;
     const value = this.window.recent(n);
-    this.recentCache = { n, successes: this.successes, value };
+    this.recentCache = { n, samples, value };
     return value;
   }
 
@@ -200,6 +223,7 @@ export class BackendTracker {
 
   snapshot(now: number): BackendStats {
     const w = this.window;
+    const windowCounts = this.breaker.window(now);
     return {
       name: this.name,
       state: this.state,
@@ -210,6 +234,8 @@ export class BackendTracker {
       successes: this.successes,
       errors: this.errors,
       timeouts: this.timeouts,
+      cancelled: this.cancelled,
+      badInput: this.badInput,
       errorRate: this.calls ? this.errors / this.calls : 0,
       inFlight: this.inFlight,
       served: this.served,
@@ -223,7 +249,9 @@ export class BackendTracker {
       windowSize: w.count,
       breaker: {
         state: this.breaker.state,
-        failuresInWindow: this.breaker.failuresInWindow(now),
+        callsInWindow: windowCounts.calls,
+        failuresInWindow: windowCounts.failures,
+        errorRateInWindow: windowCounts.errorRate,
         timesOpened: this.breaker.timesOpened,
         openedAt: this.breaker.openedAt,
         nextProbeAt: this.breaker.nextProbeAt,

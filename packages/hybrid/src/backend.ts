@@ -3,6 +3,10 @@ import type { Feeds, TensorLike } from '@onnx-forge/runtime';
 /** Outputs of a backend by name, each shaped like runtime's `TensorLike` (`{ type, dims, data }`). */
 export type BackendOutputs = Record<string, TensorLike>;
 
+export interface PredictOptions {
+  readonly signal?: AbortSignal;
+}
+
 /**
  * One way to answer a request: a model variant on a provider, a worker pool, or plain JavaScript. The
  * interface is structural on purpose: a package that implements a backend (convert's mljs backend) does
@@ -11,8 +15,12 @@ export type BackendOutputs = Record<string, TensorLike>;
 export interface Backend {
   /** Unique within a HybridModel; shown in statistics, events and metrics. */
   readonly name: string;
-  /** Answers one request. Rejecting (or exceeding the HybridModel's time limit) counts as a failure. */
-  predict(feeds: Feeds): Promise<Record<string, TensorLike>>;
+  /**
+   * Answers one request. Rejecting (or exceeding the HybridModel's time limit) counts as a failure.
+   * `signal` aborts when the answer is no longer wanted (the other call of a hedged request won); a
+   * backend may stop early and reject, or ignore it.
+   */
+  predict(feeds: Feeds, options?: PredictOptions): Promise<Record<string, TensorLike>>;
   /** Optional first run (load weights, compile kernels) so that the first request does not pay for it. */
   warmup?(): Promise<void>;
   /** Frees what the backend holds. Called once, by whoever owns the backend. */

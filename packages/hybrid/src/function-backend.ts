@@ -1,6 +1,6 @@
 import { ForgeError, ForgeErrorCode, type TypedArray } from '@onnx-forge/core';
 import { type Feeds, type TensorLike, elementTypeOfArray } from '@onnx-forge/runtime';
-import type { Backend } from './backend.js';
+import type { Backend, PredictOptions } from './backend.js';
 import { checkBackendName } from './session-backend.js';
 
 /** What a function backend may return per output: a TensorLike, or `{ data, dims }` (type from the data). */
@@ -8,7 +8,7 @@ export type FunctionOutput =
   | TensorLike
   | { readonly data: TypedArray | readonly string[] | readonly number[]; readonly dims: readonly number[]; readonly type?: string };
 
-export type PredictFunction = (feeds: Feeds) => Promise<Readonly<Record<string, FunctionOutput>>> | Readonly<Record<string, FunctionOutput>>;
+export type PredictFunction = (feeds: Feeds, options?: PredictOptions) => Promise<Readonly<Record<string, FunctionOutput>>> | Readonly<Record<string, FunctionOutput>>;
 
 export interface FunctionBackendOptions {
   readonly sizeBytes?: number;
@@ -60,8 +60,8 @@ export function functionBackend(name: string, fn: PredictFunction, options: Func
   return {
     name,
     ...(options.sizeBytes === undefined ? {} : { sizeBytes: options.sizeBytes }),
-    async predict(feeds: Feeds): Promise<Record<string, TensorLike>> {
-      const raw = await fn(feeds);
+    async predict(feeds: Feeds, predictOptions?: PredictOptions): Promise<Record<string, TensorLike>> {
+      const raw = await (predictOptions ? fn(feeds, predictOptions) : fn(feeds));
       if (typeof raw !== 'object' || raw === null) throw badOutput(name, `returned ${raw === null ? 'null' : typeof raw} instead of outputs by name`);
       const out: Record<string, TensorLike> = {};
       for (const [k, v] of Object.entries(raw)) out[k] = normalize(name, k, v);

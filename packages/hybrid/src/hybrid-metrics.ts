@@ -19,6 +19,7 @@ interface MetricSet {
   readonly breakerState: Gauge<'model' | 'backend'>;
   readonly quarantined: Gauge<'model' | 'backend'>;
   readonly selected: Gauge<'model' | 'backend'>;
+  readonly hedges: Counter<'model' | 'outcome'>;
 }
 
 // Per registry, the names of the models reporting to it. A WeakMap holds no registry alive, and
@@ -50,6 +51,7 @@ function createSet(registry: Registry, buckets: readonly number[]): MetricSet {
     quarantines: metric(registry, `${P}quarantines_total`, Counter, () => new Counter({ name: `${P}quarantines_total`, help: 'Times the accuracy canary quarantined a backend', labelNames: ['model', 'backend'], registers })),
     breakerState: metric(registry, `${P}breaker_state`, Gauge, () => new Gauge({ name: `${P}breaker_state`, help: 'Circuit breaker of a backend: 0 closed, 1 half-open, 2 open', labelNames: ['model', 'backend'], registers })),
     quarantined: metric(registry, `${P}quarantined`, Gauge, () => new Gauge({ name: `${P}quarantined`, help: '1 while the backend is quarantined', labelNames: ['model', 'backend'], registers })),
+    hedges: metric(registry, `${P}hedges_total`, Counter, () => new Counter({ name: `${P}hedges_total`, help: 'Hedged requests, by outcome (won: the second backend answered first; lost: the first did; failed: neither answered)', labelNames: ['model', 'outcome'], registers })),
     selected: metric(registry, `${P}selected`, Gauge, () => new Gauge({ name: `${P}selected`, help: '1 for the backend currently chosen', labelNames: ['model', 'backend'], registers })),
   };
 }
@@ -105,6 +107,10 @@ export class HybridMetrics {
       this.set.selected.set({ model: this.model, backend: to }, 1);
       this.set.selections.inc({ model: this.model, backend: to, reason });
     }
+  }
+
+  hedge(outcome: 'won' | 'lost' | 'failed'): void {
+    this.set.hedges.inc({ model: this.model, outcome });
   }
 
   quarantine(backend: string, on: boolean): void {

@@ -1,4 +1,5 @@
 import { ForgeError } from '@onnx-forge/core';
+import { DEFAULT_TOLERANCE, compareOutputs } from './compare-outputs.js';
 import type { Feeds, TensorLike } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { functionBackend } from './function-backend.js';
@@ -411,5 +412,158 @@ describe('HybridModel: policies, statistics and options', () => {
     expect(logits(out)).toEqual(logits(truth(requestFeeds(5))));
     await outer.dispose();
     await expect(inner.predict(requestFeeds(1))).rejects.toThrow(/was disposed/);
+  });
+});
+
+describe('HybridModel: the breaker trips on an error rate (opossum model)', () => {
+  /** Backend 'a' fails its n-th call when `failing(n)`; 'b' always answers. Order policy: every request tries 'a' first. */
+  function setup(failing: (n: number) => boolean, breaker: HybridOptions['breaker'], code: 'FORGE_RUNTIME' | 'FORGE_BAD_INPUT' = 'FORGE_RUNTIME') {
+    const clock = new ManualClock();
+    const a = { calls: 0 };
+    const fa = functionBackend('a', async (f: Feeds) => {
+      const n = a.calls++;
+      await clock.sleep(2);
+      if (failing(n)) throw new ForgeError(code, code === 'FORGE_BAD_INPUT' ? 'input x: this row is not valid for the model' : 'a: kernel failed');
+      return truth(f);
+    });
+    const b = scriptedBackend('b', clock, steady(6));
+    const model = new HybridModel({ backends: [fa, b], policy: { order: ['a', 'b'] }, breaker, clock });
+    const events: BreakerEvent[] = [];
+    model.on('breaker', (e) => events.push(e));
+    return { clock, a, b, model, events };
+  }
+
+  it('keeps a backend that fails 30 % of its calls (each of those requests falls back), where the old count rule would open it', async () => {
+    const flaky = (n: number) => n % 10 < 3;
+    const rate = setup(flaky, {});
+    await drive(rate.model, rate.clock, 200, 0, 10);
+    const s = rate.model.stats();
+    expect(s.backends.a).toMatchObject({ state: 'healthy', calls: 200, errors: 60, breaker: { timesOpened: 0, callsInWindow: 200, failuresInWindow: 60 } });
+    expect(s.backends.a?.breaker.errorRateInWindow).toBeCloseTo(0.3, 12);
+    expect(s).toMatchObject({ answered: 200, failed: 0, fallbacks: 60 });
+    expect(rate.events).toEqual([]);
+    // `failures` alone keeps its earlier meaning: 5 failures within the window open the circuit.
+    const count = setup(flaky, { failures: 5 });
+    await drive(count.model, count.clock, 200, 0, 10);
+    expect(count.events[0]).toMatchObject({ backend: 'a', from: 'closed', to: 'open', failuresInWindow: 5 });
+  });
+
+  it('opens a backend that fails 60 % of its calls at the first failure after the 10-call minimum, reporting the window in the event', async () => {
+    const { model, clock, a, events } = setup((n) => n % 10 < 6, {});
+    // Calls 0–5 fail (6 of 6, under the minimum), 6–9 answer (6 of 10; a success never trips), call 10 fails: 7 of 11.
+    for (let i = 0; events.length === 0 && i < 50; i++) await drive(model, clock, 1, i, 10);
+    expect(a.calls).toBe(11);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ backend: 'a', from: 'closed', to: 'open', callsInWindow: 11, failuresInWindow: 7 });
+    expect(events[0]?.errorRateInWindow).toBeCloseTo(7 / 11, 12);
+    // Open: no traffic for 30 s, then one probe.
+    await drive(model, clock, 100, 100, 10);
+    expect(a.calls).toBe(11);
+    expect(model.stats().backends.a?.breaker.nextProbeAt).toBe(events[0]?.at as number + 30_000);
+  });
+
+  it('slides: failures older than the window no longer count', async () => {
+    // 6 failures in the first second, then only successes: with a 1 s window the rate falls back to 0.
+    const { model, clock, events } = setup((n) => n >= 10 && n < 16, { windowMs: 1_000, minRequests: 20 });
+    await drive(model, clock, 16, 0, 10);
+    expect(model.stats().backends.a?.breaker).toMatchObject({ callsInWindow: 16, failuresInWindow: 6 });
+    clock.advance(1_000);
+    expect(model.stats().backends.a?.breaker).toMatchObject({ callsInWindow: 0, failuresInWindow: 0, errorRateInWindow: 0 });
+    expect(events).toEqual([]);
+  });
+
+  it('does not count FORGE_BAD_INPUT (the request\'s fault) against the backend: bad requests never open it, a runtime error at the same rate does', async () => {
+    const everyOther = (n: number) => n % 2 === 1;
+    const bad = setup(everyOther, { minRequests: 4, errorRate: 0.25 }, 'FORGE_BAD_INPUT');
+    await drive(bad.model, bad.clock, 100, 0, 10);
+    expect(bad.model.stats().backends.a).toMatchObject({ state: 'healthy', errors: 50, badInput: 50, breaker: { failuresInWindow: 0, timesOpened: 0 } });
+    expect(bad.events).toEqual([]);
+    const broken = setup(everyOther, { minRequests: 4, errorRate: 0.25 });
+    await drive(broken.model, broken.clock, 100, 0, 10);
+    expect(broken.model.stats().backends.a?.breaker.timesOpened).toBeGreaterThan(0);
+  });
+
+  it('rejects bad breaker options with FORGE_INVALID_OPTIONS', () => {
+    const clock = new ManualClock();
+    const backends = [scriptedBackend('a', clock, steady(1))];
+    for (const breaker of [{ errorRate: 0 }, { errorRate: 1.5 }, { minRequests: 0 }, { buckets: 0 }, { windowMs: -1 }, { failures: 2.5 }, { threshold: 0.5 }]) {
+      expect(() => new HybridModel({ backends, breaker: breaker as never, clock }), JSON.stringify(breaker)).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
+    }
+  });
+});
+
+describe('HybridModel: the accuracy policy and the drift figures', () => {
+  /** The true logits shifted by `c` in every element: the class stays, the cosine drops a little, the largest error is c. */
+  const shifted = (name: string, c: number, seen: Feeds[], latencyMs: number, clock: ManualClock) =>
+    functionBackend(name, async (f: Feeds) => {
+      seen.push(f);
+      await clock.sleep(latencyMs);
+      const t = truth(f).logits as TensorLike;
+      return { logits: { ...t, data: (t.data as Float32Array).map((v) => v + c) } };
+    });
+
+  it('without the reference served, picks the backend with the least drift, not the fastest, and stats() hold each one\'s mean and worst cosine and largest error over exactly its checks', async () => {
+    const clock = new ManualClock();
+    const nearSeen: Feeds[] = [];
+    const farSeen: Feeds[] = [];
+    // 'far' is 4 × faster: a latency policy would pick it.
+    const near = shifted('near', 0.001, nearSeen, 8, clock);
+    const far = shifted('far', 0.02, farSeen, 2, clock);
+    const reference = functionBackend('fp32', (f: Feeds) => truth(f));
+    const switches: SwitchEvent[] = [];
+    const model = new HybridModel({ backends: [far, near, reference], reference: 'fp32', serveReference: false, policy: 'accuracy', canary: { sampleRate: 1 }, clock, random: seededRandom(5) });
+    model.on('switch', (e) => switches.push(e));
+    // 300 requests 20 ms apart: past the 5 s a choice stands, so the last word is the policy's ranking.
+    await drive(model, clock, 300, 0, 20);
+    expect(clock.now()).toBeGreaterThan(5_000);
+    const s = model.stats();
+    expect(s.selected).toBe('near');
+    expect(switches.at(-1)).toMatchObject({ to: 'near', reason: 'policy' });
+    expect(s.backends.near?.served as number).toBeGreaterThan(250);
+    expect(s.backends.fp32?.served).toBe(0);
+
+    // Every call was checked (sampleRate 1): the figures must be the aggregate of compareOutputs over those calls.
+    for (const [name, c, seen] of [['near', 0.001, nearSeen], ['far', 0.02, farSeen]] as const) {
+      const checks = seen.map((f) => {
+        const t = truth(f).logits as TensorLike;
+        return compareOutputs(truth(f), { logits: { ...t, data: (t.data as Float32Array).map((v) => v + c) } }, DEFAULT_TOLERANCE);
+      });
+      const acc = s.backends[name]?.accuracy;
+      expect(acc?.checks).toBe(seen.length);
+      expect(acc?.failedChecks).toBe(0);
+      expect(acc?.meanCosine).toBeCloseTo(checks.reduce((x, k) => x + k.cosine, 0) / checks.length, 12);
+      expect(acc?.worstCosine).toBe(Math.min(...checks.map((k) => k.cosine)));
+      expect(acc?.maxAbsError).toBe(Math.max(...checks.map((k) => k.maxAbsError)));
+      expect(acc?.maxAbsError).toBeCloseTo(c, 6);
+      expect(acc?.argmaxDisagreements).toBe(0);
+    }
+    expect(s.backends.far?.accuracy.meanCosine as number).toBeLessThan(s.backends.near?.accuracy.meanCosine as number);
+    expect(s.backends.far?.accuracy.meanCosine as number).toBeGreaterThan(0.99);
+  });
+
+  it('serves the reference while it is healthy, and when its circuit opens, moves to the least-drifting backend', async () => {
+    const clock = new ManualClock();
+    let refDown = false;
+    const near = shifted('near', 0.001, [], 8, clock);
+    const far = shifted('far', 0.02, [], 2, clock);
+    const reference = functionBackend('fp32', (f: Feeds) => {
+      if (refDown) throw new ForgeError('FORGE_RUNTIME', 'fp32: device lost');
+      return truth(f);
+    });
+    const model = new HybridModel({ backends: [far, near, reference], reference: 'fp32', policy: 'accuracy', breaker: { failures: 3 }, clock, random: seededRandom(5) });
+    await drive(model, clock, 100);
+    expect(model.stats().selected).toBe('fp32');
+    // Both others were measured (and checked) on their calibration calls.
+    expect(model.stats().backends.far?.accuracy.checks as number).toBeGreaterThanOrEqual(5);
+    expect(model.stats().backends.near?.accuracy.checks as number).toBeGreaterThanOrEqual(5);
+    refDown = true;
+    const outs = await drive(model, clock, 20, 100);
+    const s = model.stats();
+    expect(s.backends.fp32?.state).toBe('open');
+    expect(s.selected).toBe('near');
+    expect(s.failed).toBe(0);
+    // Answers after the move come from 'near': the truth shifted by 0.001.
+    const last = logits(outs.at(-1) as Record<string, TensorLike>);
+    logits(truth(requestFeeds(119))).forEach((v, i) => expect(last[i]).toBeCloseTo(v + 0.001, 5));
   });
 });

@@ -1,9 +1,10 @@
-import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
 import { Emitter, type Feeds, type TensorLike } from '@onnx-forge/runtime';
 import type { Backend } from './backend.js';
 import { type BackendStats, BackendTracker, type QuarantineEvidence, type Route } from './backend-tracker.js';
 import { type ChooserSettings, type SwitchReason, decideSwitch, rankBackends } from './choose-backend.js';
 import type { BreakerState, BreakerTransition } from './circuit-breaker.js';
+import type { TimerHandle } from './clock.js';
 import { type CanaryCheck, compareOutputs } from './compare-outputs.js';
 import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions } from './hybrid-options.js';
 import { HybridMetrics } from './hybrid-metrics.js';
@@ -34,7 +35,10 @@ export interface BreakerEvent {
   readonly from: BreakerState;
   readonly to: BreakerState;
   readonly at: number;
+  /** Calls and failures within the breaker's rolling window, and their ratio, when it moved. */
+  readonly callsInWindow: number;
   readonly failuresInWindow: number;
+  readonly errorRateInWindow: number;
   readonly lastError: string | undefined;
 }
 
@@ -69,6 +73,10 @@ export interface HybridStats {
   readonly failed: number;
   /** Requests answered by another backend after the first one tried failed. */
   readonly fallbacks: number;
+  /** Requests whose backend had not answered within the hedge delay, so a second backend got them too. */
+  readonly hedges: number;
+  /** Hedged requests answered by the second backend (the rest by the first, or by neither). */
+  readonly hedgeWins: number;
   readonly explorations: number;
   readonly probes: number;
   readonly canaryChecks: number;
@@ -141,6 +149,8 @@ export class HybridModel implements Backend {
   private answered = 0;
   private failed = 0;
   private fallbacks = 0;
+  private hedges = 0;
+  private hedgeWins = 0;
   private explorations = 0;
   private probes = 0;
   private canaryChecks = 0;
@@ -350,6 +360,8 @@ export class HybridModel implements Backend {
       answered: this.answered,
       failed: this.failed,
       fallbacks: this.fallbacks,
+      hedges: this.hedges,
+      hedgeWins: this.hedgeWins,
       explorations: this.explorations,
       probes: this.probes,
       canaryChecks: this.canaryChecks,
@@ -424,6 +436,8 @@ export class HybridModel implements Backend {
     const primary = plan.first as BackendTracker;
     const ref = this.ref;
     if (!plan.canary || !ref) {
+      const delay = this.hedgeDelay(primary);
+      if (delay !== undefined) return this.hedged(primary, plan.route, feeds, delay, errors);
       try {
         return { outputs: await this.call(primary, plan.route, feeds), by: primary };
       } catch (e) {
@@ -465,8 +479,77 @@ export class HybridModel implements Backend {
     return rest.sort((a, b) => peak(a) - peak(b) || a.index - b.index);
   }
 
+  /**
+   * How long the first call of a request may take before it is hedged, or undefined for no hedge:
+   * hedging off, the first backend's p95 not yet trusted, or no servable backend besides it.
+   */
+  private hedgeDelay(primary: BackendTracker): number | undefined {
+    const h = this.o.hedge;
+    if (!h || !this.candidates().some((t) => t !== primary)) return undefined;
+    if (h.after !== 'p95') return h.after;
+    return primary.successes >= h.minSamples ? primary.window.quantile(0.95) : undefined;
+  }
+
+  /**
+   * The first call of a request, and after `delay` (if it has not answered and the hedge budget
+   * allows) the same request on the next backend in fallback order; the first answer wins and the
+   * other call is aborted (hedge.cancel) or left to finish unheeded. Both calls are recorded in their
+   * backends' figures as they end, so the slow one's latency still shows in its statistics unless it
+   * was cancelled. Resolves undefined when every call made failed (the caller falls back further).
+   */
+  private hedged(primary: BackendTracker, route: Route, feeds: Feeds, delay: number, errors: Attempt[]): Promise<Served | undefined> {
+    const h = nullThrows(this.o.hedge, 'hedged() runs only with hedging on');
+    const clock = this.o.clock;
+    return new Promise((resolve) => {
+      let settled = false;
+      let running = 0;
+      let timer: TimerHandle | undefined;
+      let second: BackendTracker | undefined;
+      const controllers = new Map<BackendTracker, AbortController>();
+      const finish = (served: Served | undefined) => {
+        settled = true;
+        if (timer !== undefined) clock.clearTimeout(timer);
+        if (second) {
+          const outcome = !served ? 'failed' : served.by === second ? 'won' : 'lost';
+          if (outcome === 'won') this.hedgeWins++;
+          this.metrics?.hedge(outcome);
+        }
+        if (h.cancel) for (const [t, c] of controllers) if (t !== served?.by) c.abort();
+        resolve(served);
+      };
+      const launch = (t: BackendTracker, r: Route) => {
+        const controller = new AbortController();
+        controllers.set(t, controller);
+        running++;
+        this.call(t, r, feeds, controller.signal).then(
+          (outputs) => {
+            running--;
+            if (!settled) finish({ outputs, by: t });
+          },
+          (error: unknown) => {
+            running--;
+            if (settled) return;
+            errors.push({ backend: t.name, error });
+            // A failure before the hedge went out ends the attempt: the request falls back as usual.
+            if (running === 0) finish(undefined);
+          },
+        );
+      };
+      launch(primary, route);
+      timer = clock.setTimeout(() => {
+        timer = undefined;
+        if (settled || this.hedges + 1 > h.maxShare * this.requests) return;
+        const partner = this.fallbackOrder(primary)[0];
+        if (!partner) return;
+        second = partner;
+        this.hedges++;
+        launch(partner, 'hedge');
+      }, delay);
+    });
+  }
+
   /** One call to one backend, with the time limit, statistics, breaker and metrics around it. */
-  private async call(t: BackendTracker, route: Route, feeds: Feeds): Promise<Record<string, TensorLike>> {
+  private async call(t: BackendTracker, route: Route, feeds: Feeds, signal?: AbortSignal): Promise<Record<string, TensorLike>> {
     const clock = this.o.clock;
     t.calls++;
     t.routes[route]++;
@@ -479,7 +562,7 @@ export class HybridModel implements Backend {
     const t0 = clock.now();
     let running: Promise<Record<string, TensorLike>>;
     try {
-      running = Promise.resolve(t.backend.predict(feeds));
+      running = Promise.resolve(signal ? t.backend.predict(feeds, { signal }) : t.backend.predict(feeds));
     } catch (e) {
       running = Promise.reject(e);
     }
@@ -495,14 +578,29 @@ export class HybridModel implements Backend {
       if (first) t.coldStartMs = ms;
       t.recordLatency(ms, now);
       this.metrics?.success(t.name, ms / 1000);
-      this.onBreaker(t, t.breaker.recordSuccess(probe), now);
+      this.onBreaker(t, t.breaker.recordSuccess(now, probe), now);
       return outputs;
     } catch (e) {
       const now = clock.now();
+      if (signal?.aborted) {
+        // The other call of a hedged request answered first: this one says nothing about the backend's
+        // health, only that it took at least this long.
+        t.cancelled++;
+        t.recordCensored(now - t0);
+        if (probe) t.breaker.cancelProbe();
+        throw e;
+      }
       if (first) t.coldStartMs = now - t0;
       t.recordError(e, now, isForgeError(e, ForgeErrorCode.TIMEOUT));
       this.metrics?.error(t.name, codeOf(e));
-      this.onBreaker(t, t.breaker.recordFailure(now, probe), now);
+      if (isForgeError(e, ForgeErrorCode.BAD_INPUT)) {
+        // The request's own fault (opossum's errorFilter): every backend would refuse it, so it must
+        // not open a healthy backend's circuit; a client sending bad feeds would otherwise take it out.
+        t.badInput++;
+        if (probe) t.breaker.cancelProbe();
+      } else {
+        this.onBreaker(t, t.breaker.recordFailure(now, probe), now);
+      }
       throw e;
     } finally {
       if (route === 'calibration') t.calibrating--;
@@ -516,9 +614,10 @@ export class HybridModel implements Backend {
   private onBreaker(t: BackendTracker, transition: BreakerTransition | undefined, now: number): void {
     if (!transition) return;
     this.metrics?.breaker(t.name, transition.to);
+    const w = t.breaker.window(now);
     this.events.emit('breaker', {
       model: this.name, backend: t.name, from: transition.from, to: transition.to, at: now,
-      failuresInWindow: t.breaker.failuresInWindow(now), lastError: t.lastError?.message,
+      callsInWindow: w.calls, failuresInWindow: w.failures, errorRateInWindow: w.errorRate, lastError: t.lastError?.message,
     });
     if (t === this.current || transition.to === 'closed') this.reselect(now);
   }

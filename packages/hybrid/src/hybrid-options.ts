@@ -54,6 +54,25 @@ export interface StatisticsOptions {
   readonly ewmaTauMs?: number;
 }
 
+/**
+ * Hedged requests ("The Tail at Scale", Dean & Barroso): when the backend a request went to has not
+ * answered after its usual latency, the same request also goes to a second backend, the first answer
+ * wins and the other call is cancelled (or, for a backend that cannot cancel, ignored).
+ */
+export interface HedgeOptions {
+  /** When the second call goes out: a fixed delay in ms, or 'p95' (default), the first backend's p95 over its recent calls. */
+  readonly after?: number | 'p95';
+  /** With 'p95': successful calls before a backend's p95 is trusted; until then its calls are not hedged (default 20). */
+  readonly minSamples?: number;
+  /**
+   * Most hedges as a share of requests (default 0.1). When a backend slows down as a whole, every call
+   * passes its old p95: hedging all of them would double the load just when the machine is short of it.
+   */
+  readonly maxShare?: number;
+  /** Abort the slower call through the AbortSignal passed to `predict` (default true); a backend that ignores it runs on, and its answer is dropped. */
+  readonly cancel?: boolean;
+}
+
 export interface MetricsOptions {
   /** A prom-client Registry, or 'default' for prom-client's global one. */
   readonly registry: Registry | 'default';
@@ -78,6 +97,8 @@ export interface HybridOptions {
   readonly canary?: CanaryOptions | false;
   /** Per-backend circuit breaker; false turns it off. */
   readonly breaker?: Partial<BreakerOptions> | false;
+  /** Hedged requests (off by default); true for the defaults. */
+  readonly hedge?: HedgeOptions | boolean;
   readonly stability?: StabilityOptions;
   readonly statistics?: StatisticsOptions;
   /** Time limit of one backend call; past it the request moves to the next backend (default none). */
@@ -96,6 +117,7 @@ export interface ResolvedOptions {
   readonly tolerance: AccuracyTolerance;
   readonly canary: { readonly enabled: boolean; readonly sampleRate: number; readonly quarantineAfter: number; readonly keepSamples: number };
   readonly breaker: BreakerOptions;
+  readonly hedge: { readonly after: number | 'p95'; readonly minSamples: number; readonly maxShare: number; readonly cancel: boolean } | undefined;
   readonly exploration: number;
   readonly minGain: number;
   readonly dwellMs: number;
@@ -109,7 +131,7 @@ export interface ResolvedOptions {
   readonly random: () => number;
 }
 
-const TOP_KEYS = ['name', 'backends', 'reference', 'serveReference', 'policy', 'constraints', 'canary', 'breaker', 'stability', 'statistics', 'timeoutMs', 'clock', 'random', 'metrics'];
+const TOP_KEYS = ['name', 'backends', 'reference', 'serveReference', 'policy', 'constraints', 'canary', 'breaker', 'hedge', 'stability', 'statistics', 'timeoutMs', 'clock', 'random', 'metrics'];
 
 function invalid(message: string, option: string): ForgeError {
   return new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: ${message}`, { details: { option } });
@@ -132,6 +154,37 @@ const positive = (n: number) => n > 0;
 const nonNegative = (n: number) => n >= 0;
 const positiveInt = (n: number) => Number.isInteger(n) && n >= 1;
 
+/**
+ * The breaker's options with defaults. `failures` given alone keeps its meaning from before the rate
+ * rule: that many failures within the window open the circuit, whatever share of the calls they are.
+ */
+function resolveBreaker(b: Partial<BreakerOptions> | undefined): BreakerOptions {
+  if (b === undefined) return { ...DEFAULT_BREAKER, failures: Number.POSITIVE_INFINITY };
+  const countRule = b.failures !== undefined && b.errorRate === undefined && b.minRequests === undefined;
+  return {
+    errorRate: countRule ? 0 : num('breaker.errorRate', b.errorRate, DEFAULT_BREAKER.errorRate, (n) => n > 0 && n <= 1, 'above 0 and at most 1'),
+    minRequests: countRule ? 1 : num('breaker.minRequests', b.minRequests, DEFAULT_BREAKER.minRequests, positiveInt, 'an integer ≥ 1'),
+    failures: num('breaker.failures', b.failures, DEFAULT_BREAKER.failures, positiveInt, 'an integer ≥ 1'),
+    windowMs: num('breaker.windowMs', b.windowMs, DEFAULT_BREAKER.windowMs, positive, 'a number > 0'),
+    buckets: num('breaker.buckets', b.buckets, DEFAULT_BREAKER.buckets, positiveInt, 'an integer ≥ 1'),
+    resetMs: num('breaker.resetMs', b.resetMs, DEFAULT_BREAKER.resetMs, positive, 'a number > 0'),
+  };
+}
+
+function resolveHedge(h: HedgeOptions | boolean | undefined): ResolvedOptions['hedge'] {
+  if (h === undefined || h === false) return undefined;
+  if (h !== true && (typeof h !== 'object' || h === null)) throw invalid('hedge must be true, false or { after, minSamples, maxShare, cancel }', 'hedge');
+  const o: HedgeOptions = h === true ? {} : h;
+  const after = o.after === undefined || o.after === 'p95' ? 'p95' : num('hedge.after', o.after, 0, nonNegative, "a number of ms ≥ 0 or 'p95'");
+  if (o.cancel !== undefined && typeof o.cancel !== 'boolean') throw invalid('hedge.cancel must be true or false', 'hedge.cancel');
+  return {
+    after,
+    minSamples: num('hedge.minSamples', o.minSamples, 20, positiveInt, 'an integer ≥ 1'),
+    maxShare: num('hedge.maxShare', o.maxShare, 0.1, share, 'between 0 and 1'),
+    cancel: o.cancel ?? true,
+  };
+}
+
 /** Validates the options once and fills in the defaults (backends are checked by HybridModel). */
 export function resolveOptions(o: HybridOptions, hasReference: boolean): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw invalid('options must be an object with at least { backends }', 'options');
@@ -140,6 +193,7 @@ export function resolveOptions(o: HybridOptions, hasReference: boolean): Resolve
   keys('constraints.accuracy', o.constraints?.accuracy, Object.keys(DEFAULT_TOLERANCE));
   keys('canary', o.canary, ['sampleRate', 'quarantineAfter', 'keepSamples']);
   keys('breaker', o.breaker, Object.keys(DEFAULT_BREAKER));
+  keys('hedge', o.hedge === true ? undefined : o.hedge, ['after', 'minSamples', 'maxShare', 'cancel']);
   keys('stability', o.stability, ['exploration', 'minGain', 'dwellMs', 'minSamples', 'decisionWindow', 'z']);
   keys('statistics', o.statistics, ['window', 'ewmaTauMs']);
   const name = o.name ?? 'hybrid';
@@ -183,13 +237,8 @@ export function resolveOptions(o: HybridOptions, hasReference: boolean): Resolve
       quarantineAfter: num('canary.quarantineAfter', c?.quarantineAfter, 1, positiveInt, 'an integer ≥ 1'),
       keepSamples: num('canary.keepSamples', c?.keepSamples, 16, (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0'),
     },
-    breaker: b === undefined
-      ? { failures: Number.POSITIVE_INFINITY, windowMs: 1, resetMs: 1 }
-      : {
-        failures: num('breaker.failures', b.failures, DEFAULT_BREAKER.failures, positiveInt, 'an integer ≥ 1'),
-        windowMs: num('breaker.windowMs', b.windowMs, DEFAULT_BREAKER.windowMs, positive, 'a number > 0'),
-        resetMs: num('breaker.resetMs', b.resetMs, DEFAULT_BREAKER.resetMs, positive, 'a number > 0'),
-      },
+    breaker: resolveBreaker(b),
+    hedge: resolveHedge(o.hedge),
     exploration: num('stability.exploration', s.exploration, staticPolicy ? 0 : 0.05, share, 'between 0 and 1'),
     minGain: num('stability.minGain', s.minGain, 0.1, (n) => n >= 0 && n < 1, 'at least 0 and below 1'),
     dwellMs: num('stability.dwellMs', s.dwellMs, 5_000, nonNegative, 'a number ≥ 0'),

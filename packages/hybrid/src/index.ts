@@ -1,4 +1,4 @@
-export type { Backend, BackendOutputs } from './backend.js';
+export type { Backend, BackendOutputs, PredictOptions } from './backend.js';
 export { sessionBackend } from './session-backend.js';
 export type { SessionBackendOptions } from './session-backend.js';
 export { functionBackend } from './function-backend.js';
@@ -6,7 +6,7 @@ export type { FunctionBackendOptions, FunctionOutput, PredictFunction } from './
 export { HybridModel } from './hybrid-model.js';
 export type { HybridEvents, HybridStats, SwitchEvent, QuarantineEvent, BreakerEvent, RevalidationReport } from './hybrid-model.js';
 export type {
-  HybridOptions, Policy, Constraints, CanaryOptions, StabilityOptions, StatisticsOptions, MetricsOptions,
+  HybridOptions, Policy, Constraints, CanaryOptions, HedgeOptions, StabilityOptions, StatisticsOptions, MetricsOptions,
 } from './hybrid-options.js';
 export type { BackendState, BackendStats, AccuracyStats, QuarantineEvidence, Route } from './backend-tracker.js';
 export type { SwitchReason } from './choose-backend.js';
@@ -15,7 +15,7 @@ export type { BatchOptions, BatchStats, BatchedBackend } from './batched.js';
 export { compareOutputs, DEFAULT_TOLERANCE } from './compare-outputs.js';
 export type { AccuracyTolerance, CanaryCheck, OutputComparison } from './compare-outputs.js';
 export { CircuitBreaker, DEFAULT_BREAKER } from './circuit-breaker.js';
-export type { BreakerOptions, BreakerState, BreakerTransition } from './circuit-breaker.js';
+export type { BreakerOptions, BreakerState, BreakerTransition, WindowCounts } from './circuit-breaker.js';
 export { PeakEwma } from './peak-ewma.js';
 export { LatencyWindow } from './latency-window.js';
 export type { SampleSummary } from './latency-window.js';

@@ -44,6 +44,17 @@ describe('sessionBackend over onnxruntime-node', () => {
     }
   });
 
+  it('passes the AbortSignal of a hedged call on to the session: an aborted call never runs, one without a signal does', async () => {
+    const pool = await createPool(model, { workers: 1 });
+    sessions.push(pool);
+    const backend = sessionBackend('mlp', pool, { release: false });
+    const before = pool.stats().completed;
+    await expect(backend.predict(feeds(3), { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'FORGE_CANCELLED' });
+    expect(pool.stats().completed).toBe(before);
+    expect(((await backend.predict(feeds(3), { signal: new AbortController().signal })).y as TensorLike).dims).toEqual([2, 4]);
+    expect(pool.stats().completed).toBe(before + 1);
+  });
+
   it('falls back from a session whose model fails at run time to another, and reports the onnxruntime error', async () => {
     const broken = await createSession(failsAtRunTime());
     const good = await createSession(model);

@@ -1,6 +1,6 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { type Feeds, type RunOptions, type Session, type TensorLike, zerosTensor } from '@onnx-forge/runtime';
-import type { Backend } from './backend.js';
+import type { Backend, PredictOptions } from './backend.js';
 
 export interface SessionBackendOptions {
   /** Size of the model the session runs, for the `size` policy. */
@@ -43,7 +43,12 @@ export function sessionBackend(name: string, session: Session, options: SessionB
   return {
     name,
     ...(options.sizeBytes === undefined ? {} : { sizeBytes: options.sizeBytes }),
-    predict: (feeds: Feeds) => (runOptions ? session.run(feeds, runOptions) : session.run(feeds)),
+    // A pool drops a queued run whose signal aborts, and stops waiting for a running one.
+    predict: (feeds: Feeds, predictOptions?: PredictOptions) => {
+      const signal = predictOptions?.signal;
+      if (!signal) return runOptions ? session.run(feeds, runOptions) : session.run(feeds);
+      return session.run(feeds, { ...runOptions, signal });
+    },
     async warmup(): Promise<void> {
       const feeds = options.warmupFeeds ?? zeroFeeds(session);
       if (feeds) await session.run(feeds);

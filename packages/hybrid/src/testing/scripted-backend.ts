@@ -1,6 +1,6 @@
 import { ForgeError, ForgeErrorCode, Rng } from '@onnx-forge/core';
 import type { Feeds, TensorLike } from '@onnx-forge/runtime';
-import type { Backend } from '../backend.js';
+import type { Backend, PredictOptions } from '../backend.js';
 import type { ManualClock } from '../manual-clock.js';
 
 /**
@@ -54,20 +54,54 @@ export interface Step {
 export interface ScriptedBackend extends Backend {
   /** Calls received so far. */
   readonly calls: number;
+  /** Calls stopped by their AbortSignal (only with `abortable`). */
+  readonly aborted: number;
 }
 
-/** A backend that, on its n-th call (0-based), sleeps `step.latencyMs` on the clock, then answers or fails. */
-export function scriptedBackend(name: string, clock: ManualClock, script: (call: number) => Step, options: { sizeBytes?: number } = {}): ScriptedBackend {
+/** Sleeps `ms` on the clock, or rejects with FORGE_CANCELLED (and clears its timer) when `signal` aborts first. */
+function sleepUnlessAborted(clock: ManualClock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    function onAbort() {
+      clock.clearTimeout(timer);
+      reject(new ForgeError(ForgeErrorCode.CANCELLED, 'aborted by the caller'));
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * A backend that, on its n-th call (0-based), sleeps `step.latencyMs` on the clock, then answers or
+ * fails. With `abortable`, an aborted signal stops the sleep at once (as a pool drops a run).
+ */
+export function scriptedBackend(name: string, clock: ManualClock, script: (call: number) => Step, options: { sizeBytes?: number; abortable?: boolean } = {}): ScriptedBackend {
   let calls = 0;
+  let aborted = 0;
   return {
     name,
     ...(options.sizeBytes === undefined ? {} : { sizeBytes: options.sizeBytes }),
     get calls() {
       return calls;
     },
-    async predict(feeds: Feeds) {
+    get aborted() {
+      return aborted;
+    },
+    async predict(feeds: Feeds, predictOptions?: PredictOptions) {
       const step = script(calls++);
-      await clock.sleep(step.latencyMs);
+      const signal = predictOptions?.signal;
+      if (options.abortable && signal) {
+        try {
+          await sleepUnlessAborted(clock, step.latencyMs, signal);
+        } catch (e) {
+          aborted++;
+          throw e;
+        }
+      } else {
+        await clock.sleep(step.latencyMs);
+      }
       if (step.fail) throw new ForgeError(ForgeErrorCode.RUNTIME, typeof step.fail === 'string' ? step.fail : `${name} failed`);
       return step.wrong ? wrong(feeds) : truth(feeds);
     },
