@@ -124,6 +124,46 @@ describe('external data on the streamed path', () => {
     }
   });
 
+  it('reads tensors spread over several files, each at its offset, like the eager reader', async () => {
+    const dir = folder();
+    const b = new ModelBuilder({ opset: 17 });
+    let x = b.input('x', 'float32', [1, 64]);
+    const weights: Float32Array[] = [];
+    for (let i = 0; i < 4; i++) {
+      const w = Float32Array.from({ length: 64 * 64 }, (_, j) => Math.sin(i * 1000 + j));
+      weights.push(w);
+      x = b.op('MatMul', [x, b.initializer(`w${i}`, w, [64, 64])], {}, i === 3 ? { outputs: ['y'] } : {});
+    }
+    b.output(x, 'float32', [1, 64]);
+    const proto = b.buildProto();
+    // w0, w2 in a.bin (w2 after a gap), w1, w3 in sub/b.bin.
+    const files: Record<string, Buffer[]> = { 'a.bin': [], 'sub/b.bin': [] };
+    mkdirSync(join(dir, 'sub'));
+    for (const [i, t] of (proto.graph?.initializer ?? []).entries()) {
+      const location = i % 2 ? 'sub/b.bin' : 'a.bin';
+      const parts = files[location] as Buffer[];
+      if (i === 2) parts.push(Buffer.alloc(100));
+      const offset = parts.reduce((n, p) => n + p.length, 0);
+      parts.push(Buffer.from(t.rawData));
+      delete (t as Partial<TensorProto>).rawData;
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [
+        new onnx.StringStringEntryProto({ key: 'location', value: location }),
+        new onnx.StringStringEntryProto({ key: 'offset', value: String(offset) }),
+        new onnx.StringStringEntryProto({ key: 'length', value: String(64 * 64 * 4) }),
+      ];
+    }
+    for (const [location, parts] of Object.entries(files)) writeFileSync(join(dir, location), Buffer.concat(parts));
+    writeFileSync(join(dir, 'model.onnx'), encodeModel(proto));
+    const lazy = await openModel(join(dir, 'model.onnx'));
+    const eager = await readModel(join(dir, 'model.onnx'));
+    for (const [i, t] of lazy.graph.initializers.entries()) {
+      expect(isLazy(t)).toBe(true);
+      expect(Buffer.compare(Buffer.from(tensorRawBytes(t)), Buffer.from((weights[i] as Float32Array).buffer))).toBe(0);
+    }
+    expect(Buffer.compare(Buffer.from(encodeModel(lazy.proto)), Buffer.from(encodeModel(eager.proto)))).toBe(0);
+  });
+
   it('a side file truncated before opening fails the open; one cut short later fails the read or the write, never a crash', async () => {
     const dir = folder();
     const file = join(dir, 'model.onnx');
