@@ -69,6 +69,8 @@ export interface BackendStats {
   readonly cancelled: number;
   /** Calls that failed on the request's own fault (FORGE_BAD_INPUT): errors, but not counted by the breaker. */
   readonly badInput: number;
+  /** Failed calls of requests that every backend tried failed: errors, but not counted by the breaker (the request is the likelier cause). */
+  readonly unattributed: number;
   readonly errorRate: number;
   readonly inFlight: number;
   /** Requests whose answer came from this backend. */
@@ -98,6 +100,7 @@ export class BackendTracker {
   timeouts = 0;
   cancelled = 0;
   badInput = 0;
+  unattributed = 0;
   inFlight = 0;
   served = 0;
   coldStartMs: number | undefined;
@@ -236,6 +239,7 @@ export class BackendTracker {
       timeouts: this.timeouts,
       cancelled: this.cancelled,
       badInput: this.badInput,
+      unattributed: this.unattributed,
       errorRate: this.calls ? this.errors / this.calls : 0,
       inFlight: this.inFlight,
       served: this.served,

@@ -115,25 +115,32 @@ describe('batched', () => {
     }
   });
 
-  it('fails exactly the requests of a batch whose run failed; the next batch is unaffected', async () => {
-    const clock = new ManualClock();
-    let run = 0;
-    const backend = functionBackend('flaky', (feeds: Feeds) => {
-      if (run++ === 0) throw new ForgeError(ForgeErrorCode.RUNTIME, 'kernel crashed');
-      return truth(feeds);
-    });
-    const b = batched(backend, { maxBatch: 4, maxDelayMs: 1, clock });
-    const results = await clock.run(Promise.allSettled(Array.from({ length: 8 }, (_, i) => b.predict(requestFeeds(i)))));
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
-    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'FORGE_RUNTIME', message: 'kernel crashed' });
-    expect(b.stats()).toMatchObject({ runs: 2, failedRuns: 1, retriedAlone: 0 });
+  it('fails exactly the requests of a batch whose run was refused for load (time-out, overload); the next batch is unaffected', async () => {
+    for (const code of [ForgeErrorCode.OVERLOADED, ForgeErrorCode.TIMEOUT]) {
+      const clock = new ManualClock();
+      let run = 0;
+      const backend = functionBackend('busy', (feeds: Feeds) => {
+        if (run++ === 0) throw new ForgeError(code, 'the queue is full');
+        return truth(feeds);
+      });
+      const b = batched(backend, { maxBatch: 4, maxDelayMs: 1, clock });
+      const results = await clock.run(Promise.allSettled(Array.from({ length: 8 }, (_, i) => b.predict(requestFeeds(i)))));
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code, message: 'the queue is full' });
+      // Retrying them alone would add four runs to a backend that is short of time already.
+      expect(b.stats()).toMatchObject({ runs: 2, failedRuns: 1, retriedAlone: 0 });
+    }
   });
 
-  it('after a FORGE_BAD_INPUT stacked run, runs each request alone so only the bad one fails', async () => {
+  it.each([
+    [ForgeErrorCode.BAD_INPUT, 'x holds NaN'],
+    // An error inside the model's run that one request's values cause: an index past a Gather's table.
+    [ForgeErrorCode.RUNTIME, 'indices element out of data bounds'],
+  ])('after a %s stacked run, runs each request alone so only the bad one fails', async (code, message) => {
     const clock = new ManualClock();
     const backend = functionBackend('strict', (feeds: Feeds) => {
       const x = (feeds.x as TensorLike).data as Float32Array;
-      if (x.some((v) => Number.isNaN(v))) throw new ForgeError(ForgeErrorCode.BAD_INPUT, 'x holds NaN');
+      if (x.some((v) => Number.isNaN(v))) throw new ForgeError(code, message);
       return truth(feeds);
     });
     const b = batched(backend, { maxBatch: 4, maxDelayMs: 1, clock });
@@ -141,7 +148,9 @@ describe('batched', () => {
     ((reqs[2]?.x as TensorLike).data as Float32Array)[0] = Number.NaN;
     const results = await clock.run(Promise.allSettled(reqs.map((r) => b.predict(r))));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-    expect(b.stats()).toMatchObject({ runs: 5, retriedAlone: 4 });
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code, message });
+    results.forEach((r, i) => r.status === 'fulfilled' && expect(r.value).toEqual(truth(reqs[i] as Feeds)));
+    expect(b.stats()).toMatchObject({ runs: 5, stackedRuns: 1, retriedAlone: 4, failedRuns: 2 });
   });
 
   it('passes requests it cannot stack (bare typed arrays, more rows than maxBatch) straight through', async () => {

@@ -29,7 +29,7 @@ export interface BatchStats {
   /** Requests that ran alone: nothing to stack with in time, or not stackable (no dims, too many rows). */
   readonly singleRuns: number;
   readonly failedRuns: number;
-  /** Requests run again alone after their stacked run failed on bad input. */
+  /** Requests run again alone after their stacked run failed on bad input or inside the model. */
   readonly retriedAlone: number;
   readonly largestBatch: number;
   /** Mean requests per run. */
@@ -69,10 +69,14 @@ function positiveInt(name: string, v: unknown): number {
  * names, element types, containers and non-batch dims (others form their own batches). Works for any
  * typed array (int64 as BigInt64Array, float16 as Uint16Array) and for string tensors.
  *
- * A failed stacked run fails exactly the requests in it, with the backend's error: retrying them one
- * by one would multiply the load on a backend that is already failing, and a HybridModel above gets a
- * clean signal for its breaker and its own fallback. The exception is FORGE_BAD_INPUT, an error about
- * the feeds: then each request runs alone, so only the one with bad input fails, not its neighbours.
+ * When a stacked run fails with FORGE_BAD_INPUT (an error about the feeds) or FORGE_RUNTIME (an error
+ * inside the model's run, which one request's values can cause: a token id past the embedding table
+ * fails the whole stacked Gather), each request runs again alone, so only the one that breaks the model
+ * fails and not its neighbours. Any other error (a time-out, a full queue, a cancellation) fails
+ * exactly the requests of the batch: retrying them one by one would add load to a backend that is
+ * short of it, and a HybridModel above gets a clean signal for its breaker and its own fallback. A
+ * backend that fails every run costs one extra run per request of a failed batch; the breaker of a
+ * HybridModel above sees each of those failures and takes it out.
  */
 export function batched(backend: Backend, options: BatchOptions): BatchedBackend {
   const maxBatch = positiveInt('maxBatch', options.maxBatch);
@@ -129,7 +133,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
         batch.forEach((p, i) => p.resolve(parts[i] as Record<string, TensorLike>));
       },
       (error: unknown) => {
-        if (!isForgeError(error, ForgeErrorCode.BAD_INPUT)) {
+        if (!isForgeError(error, ForgeErrorCode.BAD_INPUT) && !isForgeError(error, ForgeErrorCode.RUNTIME)) {
           for (const p of batch) p.reject(error);
           return;
         }

@@ -483,6 +483,39 @@ describe('HybridModel: the breaker trips on an error rate (opossum model)', () =
     expect(broken.model.stats().backends.a?.breaker.timesOpened).toBeGreaterThan(0);
   });
 
+  it('does not open circuits on requests that every backend fails (the request is the likelier cause): a client repeating one cannot take the model out', async () => {
+    const clock = new ManualClock();
+    // Requests with an odd number are "poison": both variants fail them alike, as an out-of-vocabulary
+    // token id fails every variant's Gather. The rest both answer.
+    const poison = (f: Feeds) => ((f.x as TensorLike).data as Float32Array)[0] === 99;
+    const variant = (name: string, latencyMs: number) =>
+      functionBackend(name, async (f: Feeds) => {
+        await clock.sleep(latencyMs);
+        if (poison(f)) throw new ForgeError('FORGE_RUNTIME', `${name}: indices element out of data bounds`);
+        return truth(f);
+      });
+    const model = new HybridModel({ backends: [variant('int8', 2), variant('fp32', 5)], policy: { order: ['int8', 'fp32'] }, breaker: { minRequests: 4 }, clock });
+    const poisoned = (i: number): Feeds => {
+      const f = requestFeeds(i);
+      ((f.x as TensorLike).data as Float32Array)[0] = 99;
+      return f;
+    };
+    for (let i = 0; i < 60; i++) {
+      if (i % 2) await expect(clock.run(model.predict(poisoned(i)))).rejects.toMatchObject({ code: 'FORGE_RUNTIME' });
+      else expect(logits(await clock.run(model.predict(requestFeeds(i))))).toEqual(logits(truth(requestFeeds(i))));
+      clock.advance(10);
+    }
+    const s = model.stats();
+    expect(s).toMatchObject({ requests: 60, answered: 30, failed: 30 });
+    for (const name of ['int8', 'fp32']) {
+      expect(s.backends[name]).toMatchObject({ state: 'healthy', errors: 30, unattributed: 30, breaker: { failuresInWindow: 0, timesOpened: 0 } });
+    }
+    // A single backend has no other to tell it apart from the request: its failures count, as before.
+    const solo = new HybridModel({ backends: [variant('only', 1)], breaker: { minRequests: 4 }, clock });
+    for (let i = 0; i < 8; i++) await clock.run(solo.predict(i % 2 ? poisoned(i) : requestFeeds(i))).catch(() => undefined);
+    expect(solo.stats().backends.only?.breaker.timesOpened).toBe(1);
+  });
+
   it('rejects bad breaker options with FORGE_INVALID_OPTIONS', () => {
     const clock = new ManualClock();
     const backends = [scriptedBackend('a', clock, steady(1))];

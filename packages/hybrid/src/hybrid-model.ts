@@ -100,6 +100,18 @@ interface Attempt {
   readonly error: unknown;
 }
 
+/** A failed call whose breaker verdict waits for the end of its request (see `settleBlame`). */
+interface Blame {
+  readonly t: BackendTracker;
+  readonly probe: boolean;
+}
+
+interface CallOptions {
+  readonly signal?: AbortSignal;
+  /** Collects breaker failures instead of recording them (calls made for a request). */
+  readonly blame?: Blame[];
+}
+
 interface Served {
   readonly outputs: Record<string, TensorLike>;
   readonly by: BackendTracker;
@@ -222,13 +234,14 @@ export class HybridModel implements Backend {
     this.keep(feeds);
     const plan = this.plan();
     const errors: Attempt[] = [];
+    const blame: Blame[] = [];
     let served: Served | undefined;
-    if (plan.first) served = await this.attempt(plan, feeds, request, errors);
+    if (plan.first) served = await this.attempt(plan, feeds, request, errors, blame);
     if (!served) {
       for (const t of this.fallbackOrder(plan.first)) {
         if (errors.some((e) => e.backend === t.name)) continue;
         try {
-          served = { outputs: await this.call(t, 'fallback', feeds), by: t };
+          served = { outputs: await this.call(t, 'fallback', feeds, { blame }), by: t };
           break;
         } catch (e) {
           errors.push({ backend: t.name, error: e });
@@ -238,6 +251,7 @@ export class HybridModel implements Backend {
     } else if (served.by !== plan.first && errors.length) {
       this.fallbacks++;
     }
+    this.settleBlame(blame, served !== undefined);
     const ms = clock.now() - start;
     if (!served) {
       this.failed++;
@@ -432,21 +446,21 @@ export class HybridModel implements Backend {
    * runs execute one after the other and the second's measured time would include the first's. Run in
    * turn, both latencies stay honest, at the price of a slower answer on the sampled share.
    */
-  private async attempt(plan: Plan, feeds: Feeds, request: number, errors: Attempt[]): Promise<Served | undefined> {
+  private async attempt(plan: Plan, feeds: Feeds, request: number, errors: Attempt[], blame: Blame[]): Promise<Served | undefined> {
     const primary = plan.first as BackendTracker;
     const ref = this.ref;
     if (!plan.canary || !ref) {
       const delay = this.hedgeDelay(primary);
-      if (delay !== undefined) return this.hedged(primary, plan.route, feeds, delay, errors);
+      if (delay !== undefined) return this.hedged(primary, plan.route, feeds, delay, errors, blame);
       try {
-        return { outputs: await this.call(primary, plan.route, feeds), by: primary };
+        return { outputs: await this.call(primary, plan.route, feeds, { blame }), by: primary };
       } catch (e) {
         errors.push({ backend: primary.name, error: e });
         return undefined;
       }
     }
-    const got = await settle(this.call(primary, plan.route, feeds));
-    const want = await settle(this.call(ref, 'canary', feeds));
+    const got = await settle(this.call(primary, plan.route, feeds, { blame }));
+    const want = await settle(this.call(ref, 'canary', feeds, { blame }));
     if (got.status === 'rejected') errors.push({ backend: primary.name, error: got.reason });
     if (want.status === 'rejected') errors.push({ backend: ref.name, error: want.reason });
     if (got.status === 'fulfilled' && want.status === 'fulfilled') {
@@ -497,7 +511,7 @@ export class HybridModel implements Backend {
    * backends' figures as they end, so the slow one's latency still shows in its statistics unless it
    * was cancelled. Resolves undefined when every call made failed (the caller falls back further).
    */
-  private hedged(primary: BackendTracker, route: Route, feeds: Feeds, delay: number, errors: Attempt[]): Promise<Served | undefined> {
+  private hedged(primary: BackendTracker, route: Route, feeds: Feeds, delay: number, errors: Attempt[], blame: Blame[]): Promise<Served | undefined> {
     const h = nullThrows(this.o.hedge, 'hedged() runs only with hedging on');
     const clock = this.o.clock;
     return new Promise((resolve) => {
@@ -521,7 +535,7 @@ export class HybridModel implements Backend {
         const controller = new AbortController();
         controllers.set(t, controller);
         running++;
-        this.call(t, r, feeds, controller.signal).then(
+        this.call(t, r, feeds, { signal: controller.signal, blame }).then(
           (outputs) => {
             running--;
             if (!settled) finish({ outputs, by: t });
@@ -549,7 +563,8 @@ export class HybridModel implements Backend {
   }
 
   /** One call to one backend, with the time limit, statistics, breaker and metrics around it. */
-  private async call(t: BackendTracker, route: Route, feeds: Feeds, signal?: AbortSignal): Promise<Record<string, TensorLike>> {
+  private async call(t: BackendTracker, route: Route, feeds: Feeds, options: CallOptions = {}): Promise<Record<string, TensorLike>> {
+    const signal = options.signal;
     const clock = this.o.clock;
     t.calls++;
     t.routes[route]++;
@@ -598,12 +613,37 @@ export class HybridModel implements Backend {
         // not open a healthy backend's circuit; a client sending bad feeds would otherwise take it out.
         t.badInput++;
         if (probe) t.breaker.cancelProbe();
+      } else if (options.blame) {
+        options.blame.push({ t, probe });
       } else {
         this.onBreaker(t, t.breaker.recordFailure(now, probe), now);
       }
       throw e;
     } finally {
       if (route === 'calibration') t.calibrating--;
+    }
+  }
+
+  /**
+   * The breaker verdict on a request's failed calls, once the request has settled. A failure counts
+   * against its backend when another backend answered the same request, or when it was the only
+   * backend tried: it is the backend's doing. When two or more backends all failed the same request,
+   * the request itself is the likelier cause (token ids past the vocabulary make every variant's
+   * Gather fail alike), and opening their circuits would only turn away the requests they can answer:
+   * a client repeating such a request would take the model out for everyone. Those failures stay in
+   * each backend's error counts, not in its breaker window.
+   */
+  private settleBlame(blame: readonly Blame[], answered: boolean): void {
+    if (blame.length === 0) return;
+    const now = this.o.clock.now();
+    const count = answered || new Set(blame.map((b) => b.t)).size < 2;
+    for (const { t, probe } of blame) {
+      if (count) {
+        this.onBreaker(t, t.breaker.recordFailure(now, probe), now);
+      } else {
+        t.unattributed++;
+        if (probe) t.breaker.cancelProbe();
+      }
     }
   }
 
