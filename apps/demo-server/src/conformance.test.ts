@@ -33,11 +33,15 @@ function expectConforms(schema: string, r: V2Response): void {
   expect(v2Problems(schema, r.json), JSON.stringify(r.json).slice(0, 300)).toEqual([]);
 }
 
-/** An error answer: the status, the `{"error": "..."}` shape and a message that names the problem. */
+/** The stable `code` beside the message: the request's fault for 4xx, the model not taking requests for 503. */
+const CODE_OF_STATUS: Record<number, string> = { 400: 'FORGE_BAD_INPUT', 404: 'FORGE_BAD_INPUT', 413: 'FORGE_BAD_INPUT', 503: 'FORGE_OVERLOADED' };
+
+/** An error answer: the status, the `{"error": "..."}` shape, a message that names the problem, and its code. */
 function expectError(r: V2Response, status: number, pattern: RegExp): void {
   expect(r.status, JSON.stringify(r.json)).toBe(status);
   expectConforms('error_response', r);
   expect((r.json as { error: string }).error).toMatch(pattern);
+  expect((r.json as { code?: string }).code).toBe(CODE_OF_STATUS[status]);
 }
 
 const infer = (body: unknown, model = 'digits', headers: Record<string, string> = {}) => call(`${url}/v2/models/${model}/infer`, 'POST', body as object, headers);

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { errorMessage } from '@onnx-forge/core';
-import { statusOf } from './http-error.js';
+import { ForgeErrorCode, errorMessage } from '@onnx-forge/core';
+import { errorCode, statusOf } from './http-error.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { modelRoutes } from './routes/model-routes.js';
@@ -45,10 +45,10 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
     const status = statusOf(error);
     // Fastify's own errors (413 body too large, 415) keep their status; their text says what was wrong.
     const message = status === 413 && !(error as { details?: unknown }).details ? `the request body is larger than the limit of ${o.bodyLimit} bytes; split it into smaller requests or send binary tensors` : errorMessage(error);
-    reply.code(status).type('application/json; charset=utf-8').send({ error: message });
+    reply.code(status).type('application/json; charset=utf-8').send({ error: message, code: errorCode(error, status) });
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]} (see GET /v2 and the README for the endpoints)` });
+    reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]} (see GET /v2 and the README for the endpoints)`, code: ForgeErrorCode.BAD_INPUT });
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.request(req.routeOptions.url ?? 'unmatched', reply.statusCode);

@@ -43,3 +43,14 @@ export function notFound(message: string, details: Record<string, unknown> = {})
 export function unavailable(message: string, details: Record<string, unknown> = {}): ForgeError {
   return httpError(503, ForgeErrorCode.OVERLOADED, message, details);
 }
+
+/**
+ * The stable code an error body carries beside its message (`{"error": ..., "code": ...}`), so that a
+ * client can branch without parsing text: a ForgeError's own code; for anything else (Fastify's own
+ * refusals, such as a body over the limit) FORGE_BAD_INPUT when the status blames the request and
+ * FORGE_INTERNAL when it does not.
+ */
+export function errorCode(error: unknown, status: number): ForgeErrorCode {
+  if (isForgeError(error)) return error.code;
+  return status < 500 ? ForgeErrorCode.BAD_INPUT : ForgeErrorCode.INTERNAL;
+}

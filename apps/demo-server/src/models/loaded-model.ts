@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, isForgeError } from '@onnx-forge/core';
 import { type BatchStats, type BatchedBackend, type Backend, HybridModel, type HybridStats, type Policy, batched, sessionBackend } from '@onnx-forge/hybrid';
 import { type Feeds, type Session, type TensorLike, type ValueInfo, createPool } from '@onnx-forge/runtime';
 import type { Registry } from 'prom-client';
@@ -147,6 +147,10 @@ export class LoadedModel {
       policy: options.policy,
       metrics: { registry: options.registry },
       ...(version.reference === undefined ? { canary: false } : { reference: version.reference }),
+      // With one variant there is nothing to fall back to: an open circuit would only turn requests the
+      // model can answer into refusals, and a client repeating a request that fails inside the model
+      // (an id past an embedding table) would take the model out for everyone for the reset time.
+      ...(backends.length === 1 ? { breaker: false as const } : {}),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
     try {
@@ -192,10 +196,32 @@ export class LoadedModel {
       return out;
     } catch (e) {
       this.record(this.fail, performance.now() - arrived);
-      throw e;
+      throw this.forClient(e);
     } finally {
       this.lastInference = Date.now();
     }
+  }
+
+  /**
+   * The hybrid layer's "every backend failed" error, told to an HTTP client: which variant failed and
+   * why, without the library's advice on adding backends. When every variant failed the same way for
+   * a reason that has its own status (all timed out: 504; all overloaded: 503; all refused the input:
+   * 400), that code is kept; otherwise it is FORGE_RUNTIME (500). Other errors pass as they are.
+   */
+  private forClient(e: unknown): unknown {
+    if (!isForgeError(e, ForgeErrorCode.RUNTIME)) return e;
+    const errors = (e.details as { errors?: unknown }).errors as { backend?: unknown; code?: unknown; message?: unknown }[] | undefined;
+    if (!Array.isArray(errors) || errors.length === 0) return e;
+    const codes = new Set(errors.map((x) => x.code));
+    const [only] = codes;
+    const kept = [ForgeErrorCode.TIMEOUT, ForgeErrorCode.OVERLOADED, ForgeErrorCode.CANCELLED, ForgeErrorCode.BAD_INPUT] as readonly unknown[];
+    const code = codes.size === 1 && kept.includes(only) ? (only as ForgeErrorCode) : ForgeErrorCode.RUNTIME;
+    const reasons = errors.map((x) => `${String(x.backend)}: ${String(x.message)}`).join('; ');
+    const hint = code === ForgeErrorCode.RUNTIME ? '; the request passed the input checks, so when other requests succeed, the values it holds are the likely cause (an index past a table, a shape that does not fit)' : '';
+    return new ForgeError(code, `model '${this.name}' version ${this.version.version} failed to run this request (${reasons})${hint}`, {
+      details: { model: this.name, version: this.version.version, errors },
+      cause: e,
+    });
   }
 
   private record(c: Counts, ms: number): void {

@@ -37,6 +37,32 @@ export function smallCnn(seed = 5) {
   return cnn({ channels: [4, 8], imageSize: 16, classes: 10, seed });
 }
 
+/** Rows of the embedding table of `lookupModel`. */
+export const LOOKUP_TABLE: readonly (readonly [number, number])[] = [[0, 1], [10, 11], [20, 21], [30, 31], [40, 41]];
+
+/**
+ * An embedding lookup, ids int64 [n] → emb float32 [n, 2] (rows of LOOKUP_TABLE): an id outside
+ * -5..4 passes every protocol check (right name, datatype and shape) and fails inside onnxruntime's
+ * Gather, as an out-of-vocabulary token id fails a text model. 'n' leads every input and output, so
+ * the server batches it.
+ */
+export function lookupModel() {
+  const b = new ModelBuilder({ opset: 17, graphName: 'lookup' });
+  const ids = b.input('ids', 'int64', ['n']);
+  const table = b.constant(LOOKUP_TABLE.flat(), 'float32', [LOOKUP_TABLE.length, 2]);
+  b.output(b.op('Gather', [table, ids], { axis: 0 }, { outputs: ['emb'] }), 'float32', ['n', 2]);
+  return b.build();
+}
+
+/** x float32 [1, 4] reshaped to `shape` int64 [2] → y: a shape whose product is not 4 fails inside onnxruntime's Reshape. Not batched. */
+export function reshapeModel() {
+  const b = new ModelBuilder({ opset: 17, graphName: 'reshape' });
+  const x = b.input('x', 'float32', [1, 4]);
+  const shape = b.input('shape', 'int64', [2]);
+  b.output(b.op('Reshape', [x, shape], {}, { outputs: ['y'] }), 'float32', ['rows', 'cols']);
+  return b.build();
+}
+
 export async function tempDir(prefix: string): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), `forge-server-${prefix}-`));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
