@@ -14,3 +14,5 @@ export { packOf } from './pack-of.js';
 export { readWorkspace } from './read-workspace.js';
 export { projectOf } from './workspace.js';
 export type { PackageJson, Project, Workspace } from './workspace.js';
+export { BROWSER_ENTRIES, nodeOnlyImports } from './browser-entries.js';
+export type { NodeOnlyImport } from './browser-entries.js';

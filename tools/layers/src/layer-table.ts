@@ -39,4 +39,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   '@onnx-forge/demo-server': { kind: 'app', packages: 'any', onnxruntime: true },
   '@onnx-forge/nx-plugin': { kind: 'tool', packages: 'any', onnxruntime: false },
   '@onnx-forge/layers': { kind: 'tool', packages: 'any', onnxruntime: false },
+  '@onnx-forge/packaging': { kind: 'tool', packages: 'any', onnxruntime: false },
+  // An external pass package (made with the pass generator): core only, as ARCHITECTURE.md says of plugins.
+  'forge-pass-constant-folding': { kind: 'package', packages: [CORE], onnxruntime: false },
 };

@@ -86,8 +86,9 @@ describe('nx g @onnx-forge/nx-plugin:pass-package in a fresh workspace', () => {
     const r = await run(['--conditions=@onnx-forge/source', '--import', TSX, cli, 'run', input, '-o', output, '--plugin', pkgDir, '-p', 'strip-docs', '--json'], ws);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { passes: { name: string; stats: Record<string, number> }[] };
-    // Without --calibration the CLI gives three seeded inputs shaped by the model.
-    expect(report.passes).toEqual([expect.objectContaining({ name: 'strip-docs', stats: { docStringsCleared: 2, samplesCompared: 3 } })]);
+    expect(report.passes).toEqual([expect.objectContaining({ name: 'strip-docs', stats: { docStringsCleared: 2, samplesCompared: expect.any(Number) } })]);
+    // Without --calibration the CLI gives seeded inputs shaped by the model.
+    expect(report.passes[0]?.stats.samplesCompared).toBeGreaterThan(0);
     expect((await readModel(output)).graph.nodes.map((n) => n.docString)).toEqual(['', '']);
   }, 120_000);
 });

@@ -111,7 +111,7 @@ function packageJsonFor(name, description, directory, { dependencies, devDepende
     main: './dist/index.cjs',
     module: './dist/index.js',
     types: './dist/index.d.cts',
-    files: ['dist', 'src', '!src/**/*.test.ts'],
+    files: ['dist', 'src', '!src/**/*.test.ts', '!src/**/testing/**'],
     scripts: { build: 'tsup' },
     dependencies,
     ...(devDependencies ? { devDependencies } : {}),

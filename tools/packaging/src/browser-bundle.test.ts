@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BROWSER_ENTRIES } from '@onnx-forge/layers';
+import { describe, expect, it } from 'vitest';
+import { browserBundle } from './browser-bundle.js';
+import { REPO } from './global-setup.js';
+
+/**
+ * The built packages bundled for the browser with esbuild, as a user's bundler takes them from
+ * node_modules: the entries tools/layers checks in the sources (BROWSER_ENTRIES: core, graph-ops,
+ * runtime's main entry, whose web backend runs in browsers, and convert) must reach no Node built-in
+ * and not onnxruntime-node through an import that loads with the module. Node-only code behind a
+ * dynamic import() (reading files, the Node backend) loads only when called in Node.
+ */
+const packages = BROWSER_ENTRIES.map((entry) => {
+  const dir = entry.replace(/\/src\/index\.ts$/, '');
+  return (JSON.parse(readFileSync(path.join(REPO, dir, 'package.json'), 'utf8')) as { name: string }).name;
+});
+
+describe('the built libraries in a browser bundle (esbuild, platform browser)', () => {
+  it('covers core, graph-ops and runtime', () => {
+    expect(packages).toEqual(expect.arrayContaining(['@onnx-forge/core', '@onnx-forge/graph-ops', '@onnx-forge/runtime']));
+  });
+
+  it.each(packages)('%s reaches no Node built-in and not onnxruntime-node through a static import', async (name) => {
+    const bundle = await browserBundle(`export * from '${name}';`, REPO);
+    expect(bundle.bytes).toBeGreaterThan(1000);
+    expect(bundle.nodeImports.filter((i) => i.withEntry)).toEqual([]);
+  });
+
+  it('finds Node-only imports that load with the entry, and tells them from one behind import() (a test of the test)', async () => {
+    // The fixture imports a real package (core) besides Node built-ins, so the walk crosses files.
+    const bundle = await browserBundle(
+      "import { readFileSync } from 'node:fs';\nimport 'onnxruntime-node';\nexport { DataType } from '@onnx-forge/core';\nexport const lazy = () => import('node:path');\nexport { readFileSync };",
+      REPO,
+    );
+    expect(bundle.nodeImports.filter((i) => i.importer === '<stdin>').map((i) => [i.specifier, i.withEntry])).toEqual([
+      ['node:fs', true],
+      ['onnxruntime-node', true],
+      ['node:path', false],
+    ]);
+  });
+
+  it("counts runtime's Node backend, which its main entry loads with import(), as not loading with the entry", async () => {
+    const bundle = await browserBundle("export * from '@onnx-forge/runtime';", REPO);
+    const fromRuntime = bundle.nodeImports.filter((i) => i.importer.startsWith('packages/runtime/dist/'));
+    expect(fromRuntime.map((i) => i.specifier)).toEqual(expect.arrayContaining(['onnxruntime-node', 'child_process']));
+    expect(fromRuntime.every((i) => !i.withEntry)).toBe(true);
+  });
+});

@@ -1,0 +1,17 @@
+import { describe, expect, inject, it } from 'vitest';
+import { lintTarball } from './lint-tarball.js';
+
+/** publint and attw on the tarball of every package (what `npm publish` would upload), as the issue asks: nothing reported. */
+const tarballs = inject('tarballs');
+
+describe('publint and Are the Types Wrong on each packed package', () => {
+  it('covers every published package', () => {
+    const published = Object.entries(tarballs).filter(([, t]) => t.published).map(([name]) => name).sort();
+    expect(published).toEqual(['@onnx-forge/bench', '@onnx-forge/convert', '@onnx-forge/core', '@onnx-forge/demo-server', '@onnx-forge/graph-ops', '@onnx-forge/hybrid', '@onnx-forge/runtime', 'onnx-forge']);
+  });
+
+  it.each(Object.entries(tarballs).map(([name, t]) => [name, t.file] as const))('%s: nothing reported', async (_, file) => {
+    const found = await lintTarball(file);
+    expect(found).toEqual({ publint: [], attw: [] });
+  });
+});
