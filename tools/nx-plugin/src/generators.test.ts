@@ -69,6 +69,15 @@ describe('pass-package generator', () => {
     expect(report.passes[0]!.stats['samplesCompared']).toBe(1);
   });
 
+  it('adds the package to the root tsconfig references as one line, leaving the rest of the file as it was', async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('tsconfig.base.json', '{}\n');
+    const before = '{\n  "files": [],\n  "references": [\n    { "path": "./packages/core" },\n    { "path": "./tools/layers" }\n  ]\n}\n';
+    tree.write('tsconfig.json', before);
+    await passPackageGenerator(tree, { name: '@acme/forge-pass-strip-docs' });
+    expect(tree.read('tsconfig.json', 'utf8')).toBe(before.replace('"./tools/layers" }', '"./tools/layers" },\n    { "path": "./packages/forge-pass-strip-docs" }'));
+  });
+
   it('refuses a bad package name and an existing folder', async () => {
     const tree = createTreeWithEmptyWorkspace();
     await expect(passPackageGenerator(tree, { name: 'Bad Name' })).rejects.toThrow(/not a valid npm package name/);
@@ -82,6 +91,7 @@ describe('library generator', () => {
     const tree = createTreeWithEmptyWorkspace();
     await libraryGenerator(tree, { name: 'hybrid' });
     expect(readJson(tree, 'packages/hybrid/package.json').name).toBe('@onnx-forge/hybrid');
+    expect(tree.read('packages/hybrid/README.md', 'utf8')).toMatch(/## Install[\s\S]*## Example[\s\S]*## API at a glance/);
     const dir = materialize(tree, 'packages/hybrid');
     const mod = await import(join(dir, 'src/index.ts'));
     expect(mod.hybridVersion()).toBe('0.1.0');

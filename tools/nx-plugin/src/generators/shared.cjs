@@ -75,15 +75,25 @@ export default defineConfig({
 });
 `,
   );
-  // Keep the root solution tsconfig referencing every project (what `nx sync` maintains).
-  if (tree.exists('tsconfig.json') && inWorkspace) {
-    updateJson(tree, 'tsconfig.json', (json) => {
-      json.references = json.references || [];
-      const ref = `./${directory}`;
-      if (!json.references.some((r) => r.path === ref)) json.references.push({ path: ref });
-      return json;
-    });
+  if (tree.exists('tsconfig.json') && inWorkspace) addReference(tree, `./${directory}`);
+}
+
+/**
+ * Keeps the root solution tsconfig referencing every project (what `nx sync` maintains). The entry is
+ * added as one line after the last, in the file's own layout, so the rest of the file is untouched.
+ */
+function addReference(tree, ref) {
+  const text = tree.read('tsconfig.json', 'utf8');
+  const json = JSON.parse(text);
+  if ((json.references || []).some((r) => r.path === ref)) return;
+  const list = /("references"\s*:\s*\[)([\s\S]*?)(\s*\])/.exec(text);
+  const last = list && /\n([ \t]*)\{[^\n]*\}\s*$/.exec(list[2]);
+  if (!list || !last) {
+    updateJson(tree, 'tsconfig.json', (j) => ({ ...j, references: [...(j.references || []), { path: ref }] }));
+    return;
   }
+  const entries = `${list[2]},\n${last[1]}{ "path": "${ref}" }`;
+  tree.write('tsconfig.json', text.slice(0, list.index) + list[1] + entries + list[3] + text.slice(list.index + list[0].length));
 }
 
 /** The exports map of one entry: the workspace source first, then ESM and CommonJS, each with its types first. */

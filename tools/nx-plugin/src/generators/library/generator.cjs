@@ -41,6 +41,33 @@ describe('@onnx-forge/${name}', () => {
 });
 `,
   );
+  tree.write(
+    joinPathFragments(directory, 'README.md'),
+    `# @onnx-forge/${name}
+
+What this package does, in two sentences.
+
+## Install
+
+\`\`\`sh
+npm install @onnx-forge/${name}
+\`\`\`
+
+## Example
+
+\`\`\`ts
+import { ${fn}Version } from '@onnx-forge/${name}';
+
+console.log(${fn}Version());
+\`\`\`
+
+## API at a glance
+
+| export | what it does |
+|---|---|
+| \`${fn}Version()\` | the package's version (a placeholder: replace with the package's API) |
+`,
+  );
   await formatFiles(tree);
   return () => {};
 }
