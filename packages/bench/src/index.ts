@@ -28,6 +28,8 @@ export type { ConcurrentTarget, SweepLevel, SweepOptions, SweepWindow } from './
 export { poissonArrivals } from './measure/poisson-arrivals.js';
 export { singleStream } from './measure/scenario-single-stream.js';
 export type { SingleStreamResult } from './measure/scenario-single-stream.js';
+export { multiStream } from './measure/scenario-multi-stream.js';
+export type { MultiStreamOptions, MultiStreamResult } from './measure/scenario-multi-stream.js';
 export { offline } from './measure/scenario-offline.js';
 export type { OfflineOptions, OfflineResult } from './measure/scenario-offline.js';
 export { serverScenario } from './measure/scenario-server.js';

@@ -66,10 +66,51 @@ describe('onnx-forge bench', () => {
     expect(m?.offline).toMatchObject({ queries: 50, concurrency: 2 });
   }, 120_000);
 
+  it('runs the MultiStream scenario: queries of --samples-per-query samples back to back, p99 per query, in JSON and in text', async () => {
+    const r = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '5', '--scenario', 'multistream', '--samples-per-query', '4', '--queries', '40', '--workers', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = jsonOf<BenchModelsResult>(r);
+    expect(j.settings.scenario).toBe('multistream');
+    const q = j.models[0]?.multiStream;
+    expect(q).toMatchObject({ scenario: 'multi-stream', samplesPerQuery: 4 });
+    expect(q?.samplesMs).toHaveLength(40);
+    expect(q?.p99Ms).toBe(q?.latency.p99);
+    expect(q?.p99Ms).toBeGreaterThanOrEqual(q?.latency.p50 as number);
+    const text = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '5', '--scenario', 'multistream', '--queries', '20', '--workers', '1']);
+    expect(text.code, text.stderr).toBe(0);
+    assertNoStack(text);
+    expect(text.stdout).toMatch(/mlp: MultiStream p99 [\d.]+ ms per query of 8 samples \(20 queries back to back, p50 [\d.]+ ms, [\d.]+ samples\/s\)/);
+  }, 120_000);
+
+  it('runs the Server scenario under a p99 bound: trials at several Poisson rates, the highest passing one, in JSON and in text', async () => {
+    const r = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '5', '--scenario', 'server', '--p99-ms', '50', '--queries', '40', '--workers', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = jsonOf<BenchModelsResult>(r).models[0]?.server;
+    expect(s?.p99BoundMs).toBe(50);
+    expect(s?.trials.length).toBeGreaterThan(1);
+    for (const t of s?.trials ?? []) expect(t.ok).toBe(t.errors === 0 && t.p99Ms <= 50);
+    // The answer is the highest passing rate tried (or none), as the search reports it.
+    const passing = (s?.trials ?? []).filter((t) => t.ok).map((t) => t.rate);
+    expect(s?.maxRate).toBe(passing.length ? Math.max(...passing) : null);
+    const text = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '5', '--scenario', 'server', '--p99-ms', '50', '--queries', '30', '--workers', '1']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/mlp: Server, p99 bound 50\.00 ms: /);
+    expect(text.stdout).toMatch(/rate\/s\s+queries\s+p50 ms\s+p99 ms/);
+  }, 120_000);
+
   it('refuses bad flags with exit 2', async () => {
     expect((await runCliProcess(['bench', file('mlp.onnx'), '--dims', 'sequence=4'])).code).toBe(2);
     expect((await runCliProcess(['bench', file('mlp.onnx'), '--concurrency', '0'])).code).toBe(2);
     expect((await runCliProcess(['bench', file('mlp.onnx'), '--p99-ms', '5'])).code).toBe(2);
     expect((await runCliProcess(['bench', file('mlp.onnx'), '--runs', '1'])).code).toBe(2);
+    const perQuery = await runCliProcess(['bench', file('mlp.onnx'), '--samples-per-query', '4']);
+    expect(perQuery.code).toBe(2);
+    expect(perQuery.stderr).toContain('--samples-per-query is the query size of --scenario multistream');
+    const zero = await runCliProcess(['bench', file('mlp.onnx'), '--scenario', 'multistream', '--samples-per-query', '0']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--samples-per-query takes an integer >= 1');
+    const unknown = await runCliProcess(['bench', file('mlp.onnx'), '--scenario', 'multi']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('multistream');
   });
 });

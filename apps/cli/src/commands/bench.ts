@@ -101,6 +101,10 @@ export function benchLines(r: BenchModelsResult): string[] {
         ...m.sweep.map((l) => [String(l.concurrency), l.stable ? 'yes' : 'NO', String(l.windows.length), l.throughput.toFixed(1), ms(l.latency.p50), ms(l.latency.p99), l.error ? `${l.errors} (${l.error.code})` : '0']),
       ], { indent: '  ', alignRight: [0, 2, 3, 4, 5] }));
     }
+    if (m.multiStream) {
+      const q = m.multiStream;
+      out.push('', `${m.name}: MultiStream p99 ${ms(q.p99Ms)} ms per query of ${q.samplesPerQuery} samples (${q.latency.n} queries back to back, p50 ${ms(q.latency.p50)} ms, ${q.samplesPerSecond.toFixed(1)} samples/s)`);
+    }
     if (m.offline) out.push('', `${m.name}: Offline ${m.offline.throughput.toFixed(1)} queries/s (${m.offline.queries} queries, ${m.offline.concurrency} in flight, p50 ${ms(m.offline.latency.p50)} ms)`);
     if (m.server) {
       out.push('', `${m.name}: Server, p99 bound ${ms(m.server.p99BoundMs)} ms: ${m.server.maxRate === null ? 'no rate passed' : `${m.server.maxRate.toFixed(1)} queries/s`} (${m.server.reason})`);
@@ -125,16 +129,19 @@ export const benchCommand = defineCommand({
     'it as ratios with intervals; no winner is named when the intervals overlap.\n\n' +
     '--concurrency 1,2,4 sweeps requests in flight on worker pools, each level measured until three 1-second windows ' +
     'agree within 10 %. --scenario server finds the highest Poisson arrival rate whose p99 stays under --p99-ms ' +
-    '(default twice the single-stream p99); --scenario offline measures throughput with every query available.',
+    '(default twice the single-stream p99); --scenario offline measures throughput with every query available; ' +
+    '--scenario multistream issues queries of --samples-per-query samples at once, each query as soon as the last ' +
+    'completed, and reports the p99 query latency (MLPerf MultiStream).',
   args: [{ name: 'model', description: 'paths to .onnx files', variadic: true }],
   flags: [
     { name: 'runs', kind: 'string', valueName: 'N', description: 'timed runs per model', defaultText: '50' },
     { name: 'warmup', kind: 'string', valueName: 'N', description: 'untimed runs per model before timing', defaultText: '5' },
     { name: 'concurrency', kind: 'list', valueName: 'N,N', description: 'concurrency sweep: requests in flight, one level each (worker pools)' },
-    { name: 'scenario', kind: 'string', valueName: 'NAME', choices: ['single', 'server', 'offline'], description: 'MLPerf scenario', defaultText: 'single' },
+    { name: 'scenario', kind: 'string', valueName: 'NAME', choices: ['single', 'multistream', 'server', 'offline'], description: 'MLPerf scenario', defaultText: 'single' },
     { name: 'p99-ms', kind: 'string', valueName: 'MS', description: 'server: the p99 latency bound' },
-    { name: 'queries', kind: 'string', valueName: 'N', description: 'server and offline: queries per trial', defaultText: '200' },
-    { name: 'workers', kind: 'string', valueName: 'N', description: 'server and offline: worker threads running the model', defaultText: 'cores' },
+    { name: 'samples-per-query', kind: 'string', valueName: 'N', description: 'multistream: samples issued together in each query', defaultText: '8' },
+    { name: 'queries', kind: 'string', valueName: 'N', description: 'multistream, server and offline: queries (per trial, for server)', defaultText: '200' },
+    { name: 'workers', kind: 'string', valueName: 'N', description: 'multistream, server and offline: worker threads running the model', defaultText: 'cores' },
     PROVIDER_FLAG,
     DIMS_FLAG,
     { name: 'inputs', kind: 'string', valueName: 'DIR', description: 'samples to run (ONNX .pb test data, .npy or JSON) instead of seeded inputs' },
@@ -145,6 +152,7 @@ export const benchCommand = defineCommand({
     'onnx-forge bench model.onnx --runs 100 --dims batch=1,sequence=128',
     'onnx-forge bench model.onnx model.int8.onnx --json',
     'onnx-forge bench model.onnx --concurrency 1,2,4 --scenario server --p99-ms 50',
+    'onnx-forge bench model.onnx --scenario multistream --samples-per-query 8 --workers 2',
   ],
   exitNotes: ['bench exits 1 when a model could not be read, loaded or run (the others are still measured and printed).'],
   async run(ctx) {
@@ -160,6 +168,8 @@ export const benchCommand = defineCommand({
     const p99BoundMs = p99Text === undefined ? undefined : Number(p99Text);
     if (p99BoundMs !== undefined && !(p99BoundMs > 0)) throw new UsageError(`--p99-ms takes a number of milliseconds > 0, got "${p99Text}"`, ctx.command, { flag: 'p99-ms' });
     if (p99BoundMs !== undefined && scenario !== 'server') throw new UsageError('--p99-ms is the bound of --scenario server', ctx.command, { flag: 'p99-ms' });
+    const samplesPerQuery = intFlag(ctx, 'samples-per-query', undefined);
+    if (samplesPerQuery !== undefined && scenario !== 'multistream') throw new UsageError('--samples-per-query is the query size of --scenario multistream', ctx.command, { flag: 'samples-per-query' });
     const dims = parseDims(ctx.command, ctx.args.list('dims'));
     const inputs = ctx.args.string('inputs');
     const providers = providerOptions(ctx);
@@ -169,7 +179,7 @@ export const benchCommand = defineCommand({
     const result = await benchModels(files, {
       runs, warmup, seed, scenario, ...providers, ...(Object.keys(dims).length ? { dims } : {}),
       ...(inputs ? { inputs: path.resolve(ctx.io.cwd, inputs) } : {}), ...(concurrency.length ? { concurrency } : {}),
-      ...(queries ? { queries } : {}), ...(workers ? { workers } : {}), ...(p99BoundMs ? { p99BoundMs } : {}),
+      ...(queries ? { queries } : {}), ...(workers ? { workers } : {}), ...(p99BoundMs ? { p99BoundMs } : {}), ...(samplesPerQuery ? { samplesPerQuery } : {}),
       isolate: ctx.args.bool('isolate') === true, onProgress,
     });
     ctx.progress.end();

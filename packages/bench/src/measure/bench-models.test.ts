@@ -94,7 +94,7 @@ describe('benchModels', () => {
     expect(m?.latency?.n).toBe(5);
   }, 120_000);
 
-  it('runs a concurrency sweep and the Offline and Server scenarios on worker pools', async () => {
+  it('runs a concurrency sweep and the Offline, Server and MultiStream scenarios on worker pools', async () => {
     const off = await benchModels([small], { runs: 10, warmup: 2, scenario: 'offline', queries: 100, workers: 2, concurrency: [1, 2], windowMs: 150, maxWindows: 4 });
     const m = off.models[0];
     expect(m?.status, JSON.stringify(m?.error)).toBe('ok');
@@ -107,5 +107,13 @@ describe('benchModels', () => {
     expect(s?.p99BoundMs).toBe(50);
     expect(s?.trials.length).toBeGreaterThan(1);
     expect(s?.maxRate).toBeGreaterThan(0);
+    const ms = await benchModels([small], { runs: 10, warmup: 2, scenario: 'multistream', queries: 30, samplesPerQuery: 4, workers: 2 });
+    const q = ms.models[0]?.multiStream;
+    expect(ms.settings.scenario).toBe('multistream');
+    expect(q).toMatchObject({ scenario: 'multi-stream', samplesPerQuery: 4 });
+    expect(q?.samplesMs).toHaveLength(30);
+    expect(q?.p99Ms).toBe(q?.latency.p99);
+    expect(q?.samplesPerSecond).toBeGreaterThan(0);
+    await expect(benchModels([small], { scenario: 'multi' as never })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
   }, 120_000);
 });

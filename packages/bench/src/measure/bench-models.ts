@@ -11,12 +11,15 @@ import { machineInfo, type MachineInfo } from './machine-info.js';
 import { measureInterleaved } from './measure-interleaved.js';
 import { modelInputs } from './model-inputs.js';
 import { openModel, type BenchSource, type OpenModelOptions, type OpenedModel } from './open-model.js';
+import { multiStream, type MultiStreamResult } from './scenario-multi-stream.js';
 import { offline, type OfflineResult } from './scenario-offline.js';
 import { serverScenario, type ServerResult } from './scenario-server.js';
 import { feedsForSession } from './session-feeds.js';
 import { stageError, type StageError } from './stage-error.js';
 
-export type Scenario = 'single' | 'server' | 'offline';
+export type Scenario = 'single' | 'multistream' | 'server' | 'offline';
+
+const SCENARIOS: readonly Scenario[] = ['single', 'multistream', 'server', 'offline'];
 
 export interface BenchModelsOptions extends OpenModelOptions {
   /** Names in the result (default: file names). */
@@ -32,15 +35,18 @@ export interface BenchModelsOptions extends OpenModelOptions {
   /** A folder of samples (`.pb`, `.npy`, JSON) or samples in memory instead of seeded inputs. */
   inputs?: string | readonly RunnerFeeds[];
   /**
-   * The MLPerf scenario: 'single' (SingleStream: the interleaved runs, p90), 'server' (the highest
-   * Poisson rate under `p99BoundMs`) or 'offline' (throughput with every query available).
+   * The MLPerf scenario: 'single' (SingleStream: the interleaved runs, p90), 'multistream' (queries of
+   * `samplesPerQuery` samples back to back, p99 per query), 'server' (the highest Poisson rate under
+   * `p99BoundMs`) or 'offline' (throughput with every query available).
    */
   scenario?: Scenario;
+  /** MultiStream: samples per query (default 8). */
+  samplesPerQuery?: number;
   /** Server: the p99 bound (default twice the SingleStream p99 measured first). */
   p99BoundMs?: number;
-  /** Server and Offline: queries per trial (default 200). */
+  /** MultiStream, Server and Offline: queries (per trial, for Server; default 200). */
   queries?: number;
-  /** Server and Offline: worker threads running the model (default: available cores). */
+  /** MultiStream, Server and Offline: worker threads running the model (default: available cores). */
   workers?: number;
   /** Concurrency sweep levels (each level runs in a pool of that many workers). */
   concurrency?: readonly number[];
@@ -94,6 +100,7 @@ export interface ModelBench {
   samplesMs?: number[];
   memory?: ModelMemory;
   sweep?: SweepLevel[];
+  multiStream?: MultiStreamResult;
   server?: ServerResult;
   offline?: OfflineResult;
 }
@@ -138,7 +145,7 @@ export async function benchModels(sources: readonly BenchSource[], options: Benc
   const warmup = options.warmup ?? 5;
   const seed = options.seed ?? 1;
   const scenario = options.scenario ?? 'single';
-  if (!['single', 'server', 'offline'].includes(scenario)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `scenario must be single, server or offline, got ${String(scenario)}`, { details: { option: 'scenario' } });
+  if (!SCENARIOS.includes(scenario)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `scenario must be ${SCENARIOS.join(', ')}, got ${String(scenario)}`, { details: { option: 'scenario' } });
   const progress = options.onProgress ?? (() => {});
   const results: ModelBench[] = names.map((name, i) => {
     const s = sources[i] as BenchSource;
@@ -286,7 +293,7 @@ async function sweepModel(source: BenchSource, r: ModelBench, options: BenchMode
   });
 }
 
-async function scenarioModel(source: BenchSource, r: ModelBench, scenario: 'server' | 'offline', options: BenchModelsOptions, clock: BenchClock): Promise<void> {
+async function scenarioModel(source: BenchSource, r: ModelBench, scenario: Exclude<Scenario, 'single'>, options: BenchModelsOptions, clock: BenchClock): Promise<void> {
   const feeds = await feedsOf(source, options);
   const workers = options.workers ?? availableParallelism();
   const pool = await poolFor(source, workers, options);
@@ -296,7 +303,14 @@ async function scenarioModel(source: BenchSource, r: ModelBench, scenario: 'serv
   try {
     // Warm every worker before anything is timed.
     await Promise.all(Array.from({ length: workers * 2 }, run));
-    if (scenario === 'offline') {
+    if (scenario === 'multistream') {
+      // The samples of a query run side by side on the pool's workers.
+      r.multiStream = await multiStream(run, {
+        clock, warmup: 0, queries: options.queries ?? 200, ...(options.samplesPerQuery === undefined ? {} : { samplesPerQuery: options.samplesPerQuery }),
+        ...(options.signal ? { signal: options.signal } : {}),
+        onProgress: (d, t) => report(d, t, `${r.name}: multi-stream ${d}/${t}`),
+      });
+    } else if (scenario === 'offline') {
       r.offline = await offline(run, {
         clock, concurrency: workers, queries: options.queries ?? 200, ...(options.signal ? { signal: options.signal } : {}),
         onProgress: (d, t) => report(d, t, `${r.name}: offline ${d}/${t}`),

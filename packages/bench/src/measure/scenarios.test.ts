@@ -2,6 +2,7 @@ import { ManualClock } from '@onnx-forge/hybrid';
 import { describe, expect, it } from 'vitest';
 import { scriptedServer } from '../testing/scripted-server.js';
 import { sleep } from './bench-clock.js';
+import { multiStream } from './scenario-multi-stream.js';
 import { offline } from './scenario-offline.js';
 import { serverScenario } from './scenario-server.js';
 import { singleStream } from './scenario-single-stream.js';
@@ -35,6 +36,60 @@ describe('MLPerf scenarios', () => {
     expect(r.latency.n).toBe(100);
     expect(r.p90Ms).toBeCloseTo(10 + 20 * 0.1, 5);
     expect(r.latency.p50).toBe(10);
+  });
+
+  it('MultiStream issues N samples per query at once, the next query when the last completes, and reports p99 of query latency', async () => {
+    const clock = new ManualClock();
+    // Every sample takes 10 ms, except one sample of every 50th query, which takes 60 ms: 2 % of queries are slow.
+    let calls = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const issuedAt: number[] = [];
+    const run = async () => {
+      const k = calls++;
+      if (k % 8 === 0) issuedAt.push(clock.now());
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      const query = Math.floor(k / 8);
+      await sleep(clock, query % 50 === 49 && k % 8 === 3 ? 60 : 10);
+      inFlight--;
+    };
+    const r = await clock.run(multiStream(run, { clock, warmup: 0, queries: 200, samplesPerQuery: 8 }));
+    expect(r).toMatchObject({ scenario: 'multi-stream', samplesPerQuery: 8 });
+    expect(calls).toBe(200 * 8);
+    // The samples of a query run together and no sample of the next query starts before they are all done.
+    expect(maxInFlight).toBe(8);
+    // A query lasts as long as its slowest sample: 196 of 10 ms, 4 of 60 ms.
+    expect(r.samplesMs.filter((v) => v === 10)).toHaveLength(196);
+    expect(r.samplesMs.filter((v) => v === 60)).toHaveLength(4);
+    // Back to back: each query is issued the moment the one before completed.
+    issuedAt.forEach((t, q) => q > 0 && expect(t - (issuedAt[q - 1] as number)).toBe(r.samplesMs[q - 1]));
+    // p99 of 200 queries sits among the 4 slow ones; p90 among the fast.
+    expect(r.p99Ms).toBe(60);
+    expect(r.latency.p90).toBe(10);
+    expect(r.samplesPerSecond).toBeCloseTo((200 * 8 * 1000) / (196 * 10 + 4 * 60), 9);
+  });
+
+  it('MultiStream over a pool of 2 workers: a query of 8 samples of 10 ms takes 4 rounds', async () => {
+    const clock = new ManualClock();
+    const server = scriptedServer(clock, 2, 10);
+    const r = await clock.run(multiStream(server.run, { clock, warmup: 3, queries: 20, samplesPerQuery: 8 }));
+    expect(r.warmupMs).toEqual([40, 40, 40]);
+    expect(new Set(r.samplesMs)).toEqual(new Set([40]));
+    expect(r.p99Ms).toBe(40);
+    expect(r.samplesPerSecond).toBeCloseTo(200, 9);
+    expect(server.calls()).toBe(23 * 8);
+  });
+
+  it('MultiStream fails with the query whose sample failed, and refuses a query of no samples', async () => {
+    const clock = new ManualClock();
+    let k = 0;
+    const run = async () => {
+      await sleep(clock, 1);
+      if (++k === 8 * 4 + 5) throw new Error('kernel failed');
+    };
+    await expect(clock.run(multiStream(run, { clock, warmup: 0, queries: 10 }))).rejects.toMatchObject({ code: 'FORGE_RUNTIME', details: { query: 5 }, message: expect.stringContaining('kernel failed') });
+    await expect(multiStream(run, { samplesPerQuery: 0 })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
   });
 
   it('Offline reports throughput with every query available at once', async () => {
