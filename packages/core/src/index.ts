@@ -61,6 +61,8 @@ export { checkModel } from './checker/checker.js';
 export type { CheckOptions } from './checker/checker.js';
 export { CheckCode } from './checker/problem.js';
 export type { CheckProblem, CheckResult } from './checker/problem.js';
+export { renameDuplicateNodes } from './ir/rename-duplicate-nodes.js';
+export type { NodeRename } from './ir/rename-duplicate-nodes.js';
 
 export { definePass } from './pass/define-pass.js';
 export type { PassSpec, PassFactory, AnyPassFactory, PassInstance, OptionSpec, OptionSpecs, OptionType } from './pass/define-pass.js';

@@ -7,6 +7,7 @@ import { OUTPUT_FLAGS, describePipeline, outputOptions, outputPath } from '../pi
 import { passFlags, passOptionsFromFlags } from '../pipeline/pass-flags.js';
 import { pipelineJson, printPipelineResult } from '../pipeline/pipeline-report.js';
 import { readInput } from '../pipeline/read-input.js';
+import { referenceCopy } from '../pipeline/reference-copy.js';
 import { runPasses } from '../pipeline/run-passes.js';
 import { writeOutput } from '../pipeline/write-output.js';
 import { sampleSpec } from '../samples/cli-samples.js';
@@ -68,7 +69,7 @@ export const fp16Command = defineCommand({
 
     const started = ctx.io.now();
     const input = await readInput(file, ctx.progress, stream === undefined ? {} : { stream });
-    const original = verify ? input.model.clone() : undefined;
+    const original = verify ? referenceCopy(input.model) : undefined;
     let report = await runPasses(input.model, [pass], { progress: ctx.progress, check });
     let model = input.model;
     let accuracy: Fp16Check | undefined;

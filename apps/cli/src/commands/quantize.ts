@@ -9,6 +9,7 @@ import { OUTPUT_FLAGS, describePipeline, outputOptions, outputPath } from '../pi
 import { givenFlags, passFlags, passOptionsFromFlags, type PassOptionFlag } from '../pipeline/pass-flags.js';
 import { pipelineJson, printPipelineResult } from '../pipeline/pipeline-report.js';
 import { readInput } from '../pipeline/read-input.js';
+import { referenceCopy } from '../pipeline/reference-copy.js';
 import { runPasses } from '../pipeline/run-passes.js';
 import { writeOutput } from '../pipeline/write-output.js';
 import { createRunner } from '../runner/create-runner.js';
@@ -168,7 +169,7 @@ export const quantizeCommand = defineCommand({
 
     const started = ctx.io.now();
     const input = await readInput(file, ctx.progress, stream === undefined ? {} : { stream });
-    const original = verify ? input.model.clone() : undefined;
+    const original = verify ? referenceCopy(input.model) : undefined;
     let services: Services = {};
     let passSamples: CliSamples | undefined;
     if (pass.services.length) {

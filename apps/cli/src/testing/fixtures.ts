@@ -158,3 +158,16 @@ export async function writeNoWeightsModel(file: string): Promise<string> {
   await writeModel(b.build(), file);
   return file;
 }
+
+/**
+ * `writeMlp(file, sizes)`'s model with every node named "layer": onnxruntime refuses it ("two nodes
+ * with same node name"), the checker flags it, and the commands that write a model rename the
+ * later nodes. `writeMlp` with the same sizes gives the float32 reference to compare with.
+ */
+export async function writeDuplicateNamesModel(file: string, sizes = [16, 32, 4]): Promise<string> {
+  const model = mlp({ sizes });
+  for (const node of model.graph.nodes) node.name = 'layer';
+  model.invalidate();
+  await writeModel(model, file);
+  return file;
+}

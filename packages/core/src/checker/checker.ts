@@ -8,6 +8,7 @@ import { nodeLabel } from '../ir/node-label.js';
 import type { AttributeProto, NodeProto, TensorProto, TypeProto } from '../proto/types.js';
 import { CheckCode, type CheckProblem, type CheckResult } from './problem.js';
 import { checkTypes } from './type-check.js';
+import { checkNodeNames } from './check-node-names.js';
 
 export interface CheckOptions {
   /**
@@ -42,6 +43,8 @@ export function checkModel(model: Model, options: CheckOptions = {}): CheckResul
     checkGraph(f, undefined, { imported: fImported, irVersion }, problems);
   }
   if (options.types !== false && !problems.some((p) => p.severity === 'error')) checkTypes(model, problems);
+  // After the type check, which runs only on an otherwise valid graph: node names do not affect types.
+  checkNodeNames(model, problems);
   return { ok: !problems.some((p) => p.severity === 'error'), problems };
 }
 

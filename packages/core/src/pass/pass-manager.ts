@@ -1,5 +1,5 @@
 import { checkModel } from '../checker/checker.js';
-import { CheckCode, type CheckProblem } from '../checker/problem.js';
+import type { CheckProblem } from '../checker/problem.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { modelWeightBytes } from '../ir/model-tensors.js';
@@ -7,6 +7,7 @@ import type { PassInstance } from './define-pass.js';
 import { createPassContext, type NodeDecision } from './pass-context.js';
 import type { PassEvent } from './pass-events.js';
 import type { PassRegistry } from './pass-registry.js';
+import { repairInput } from './repair-input.js';
 import type { ServiceKey, Services } from './service.js';
 
 export interface PassReport {
@@ -32,7 +33,8 @@ export interface PipelineReport {
   /**
    * What was repaired in the input before the passes ran, each said as a warning: nodes out of
    * topological order are sorted (onnxruntime runs such models, so refusing them refuses models
-   * users have). `check` still reports them.
+   * users have), and nodes repeating a node name of their graph are renamed (onnxruntime refuses
+   * those, so the output would not load). `check` still reports both (see `repairInput`).
    */
   inputRepairs: string[];
 }
@@ -118,22 +120,10 @@ export class PassManager {
     const inputRepairs: string[] = [];
     const emit = this.options.onEvent ?? (() => {});
     if (check) {
-      let r = checkModel(model, checkOpts);
-      const unsorted = r.problems.filter((p) => p.code === CheckCode.NOT_TOPOLOGICAL);
-      if (unsorted.length && unsorted.length === r.problems.filter((p) => p.severity === 'error').length) {
-        const graphs = [...new Set(unsorted.map((p) => p.graph))];
-        // Every graph: a subgraph reading an outer value produced too late is fixed in its parent.
-        // toposort keeps an already sorted graph as it is, and a cycle stays for the checker to report.
-        try {
-          for (const g of model.graphs()) g.toposort();
-        } catch {
-          /* a cycle: reported below */
-        }
-        model.invalidate();
-        const message = `nodes of ${graphs.join(', ')} were out of topological order (${unsorted.length} input${unsorted.length === 1 ? '' : 's'} read before being produced; onnxruntime sorts such models itself): sorted before the passes ran`;
+      const { repairs, result: r } = repairInput(model, checkModel(model, checkOpts), checkOpts);
+      for (const message of repairs) {
         inputRepairs.push(message);
         emit({ type: 'warning', pass: INPUT_STAGE, message });
-        r = checkModel(model, checkOpts);
       }
       if (!r.ok) {
         const errors = r.problems.filter((p) => p.severity === 'error');
