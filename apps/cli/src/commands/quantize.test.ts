@@ -200,6 +200,16 @@ describe('onnx-forge quantize', () => {
       }
     });
 
+    it('an FP16 model: says its weights are float16 and to quantize the float32 model, and writes it unchanged', async () => {
+      const half = file('mlp.fp16.for-int8.onnx');
+      expect((await runCliProcess(['fp16', input, '-o', half, '--keep-io-types', '--no-verify', '-q'])).code).toBe(0);
+      const out = file('mlp.fp16.int8.onnx');
+      const r = await runCliProcess(['quantize', half, '-o', out]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^warning: int8-dynamic: nothing to quantize: the model's weights are float16, not float32 \(2 Gemm weights, used as float16\): .* Quantize the float32 model it was converted from, or convert its weights back to float32 first/m);
+      expect(encodeModel((await readModel(out)).proto)).toEqual(encodeModel((await readModel(half)).proto));
+    });
+
     it('exits 2 naming a node that is not in the model', async () => {
       const out = file('never.onnx');
       const r = await runCliProcess(['quantize', input, '-o', out, '--exclude-nodes', 'nosuch', '-q']);

@@ -5,6 +5,7 @@ import {
 import { INT8_METADATA } from './isa-forms.js';
 import { checkNodeList } from '../options/model-lists.js';
 import { selectNode } from './node-selection.js';
+import { float16Weights, float16WeightsMessage } from './float16-weights.js';
 import { findConstant } from './quant-graph.js';
 import type { QuantOptions } from './quant-options.js';
 import type { QuantSession } from './quant-session.js';
@@ -78,16 +79,21 @@ function hasCandidate(model: Model, options: QuantOptions): boolean {
 export function nothingToQuantize(model: Model, options: QuantOptions, ctx: PassContext, pass: string): boolean {
   checkNodeList(model, pass, 'nodes', options.nodes);
   checkNodeList(model, pass, 'excludeNodes', options.excludeNodes);
-  if (hasCandidate(model, options)) return false;
+  const half = float16Weights(model, CANDIDATE_WEIGHT, (n) => selectNode(n, options).ok);
+  if (hasCandidate(model, options)) {
+    // Said once here: each such node's own decision only sees a weight computed at run time (the Cast).
+    if (half) ctx.warn(float16WeightsMessage(pass, half, true));
+    return false;
+  }
   const already = quantizedOps(model);
   const ops = options.ops.filter((o) => !options.excludeOps.includes(o));
   const held = Object.entries(already).map(([op, n]) => `${n} ${op}`).join(', ');
   ctx.warn(
-    held
+    half && !held ? float16WeightsMessage(pass, half) : held
       ? `${pass}: nothing to quantize: the model is already quantized (it holds ${held}) and has no float32 weight left that the options select; the model is unchanged`
       : `${pass}: nothing to quantize: the model has no ${ops.join(', ') || '(no op types selected)'} node with a constant float32 weight that the options select; the model is unchanged`,
   );
-  ctx.set('nothingToQuantize', held ? 'already quantized' : 'no eligible weights');
+  ctx.set('nothingToQuantize', held ? 'already quantized' : half ? 'float16 weights' : 'no eligible weights');
   if (held) ctx.set('alreadyQuantized', held);
   return true;
 }

@@ -5,6 +5,7 @@ import {
 import { checkNodeList } from '../../options/model-lists.js';
 import { GraphEditor, constantFloats, findConstant, type ConstantRef } from '../quant-graph.js';
 import { QuantAction, QuantRecorder, floatTensorNotes, type QuantReportBase } from '../quant-report.js';
+import { float16Weights, float16WeightsMessage } from '../float16-weights.js';
 import { quantizedOps } from '../quant-run.js';
 import { quantizeBlocks, type BlockQuantized } from './block-quantize.js';
 import { INT4_TARGET_FORMS, type Int4TargetForms } from './int4-forms.js';
@@ -292,14 +293,17 @@ function quantizeGather(run: Int4Run, graph: Graph, node: NodeProto): void {
 export function runInt4(model: Model, options: Int4Options, ctx: PassContext): void {
   checkNodeList(model, 'int4', 'nodes', options.nodes);
   checkNodeList(model, 'int4', 'excludeNodes', options.excludeNodes);
+  const half = float16Weights(model, WEIGHT_INDEX, (n) => select(n, options).ok);
   if (!hasCandidate(model, options)) {
     const held = Object.entries(quantizedOps(model)).map(([op, n]) => `${n} ${op}`).join(', ');
-    ctx.warn(held
+    ctx.warn(half && !held ? float16WeightsMessage('int4', half) : held
       ? `int4: nothing to quantize: the model is already quantized (it holds ${held}) and has no float32 weight left that the options select; the model is unchanged`
       : `int4: nothing to quantize: the model has no ${options.ops.filter((op) => !options.excludeOps.includes(op)).join(' or ') || '(no op types selected)'} node with a constant float32 weight that the options select; the model is unchanged`);
-    ctx.set('nothingToQuantize', held ? 'already quantized' : 'no eligible weights');
+    ctx.set('nothingToQuantize', held ? 'already quantized' : half ? 'float16 weights' : 'no eligible weights');
     return;
   }
+  // Each such node's own decision only sees a weight computed at run time (the Cast).
+  if (half) ctx.warn(float16WeightsMessage('int4', half, true));
   const run = new Int4Run(model, options, ctx);
   const graphs = [...model.graphs()];
   const total = graphs.reduce((n, g) => n + g.nodes.length, 0);
