@@ -1,6 +1,8 @@
-import { existsSync, linkSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Rng, writeModel } from '@onnx-forge/core';
 import { builtinPasses } from '@onnx-forge/graph-ops';
+import { logMelFrontEnd } from '@onnx-forge/graph-ops/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
 import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
@@ -157,6 +159,33 @@ describe('onnx-forge fp16', () => {
       const plainJson = jsonOf<{ pipeline: string; accuracy?: unknown }>(plain);
       expect(plainJson.pipeline).toBe('fp16{keepIoTypes=true}');
       expect(plainJson.accuracy).toBeUndefined();
+    });
+
+    it('falls back to fp16-auto on a log-mel front end fed loud audio (--target any): finite outputs, cosine >= 0.99', async () => {
+      // graph-ops' shared model: the spectrum of int16-scaled audio passes 65504 and its power reaches 1e10.
+      const model = file('log-mel.onnx');
+      await writeModel(logMelFrontEnd(), model);
+      const rng = new Rng(5);
+      const loud = Array.from({ length: 3 }, () => ({ audio: { type: 'float32', dims: [1, 4000], data: Array.from(rng.fillNormalish(new Float32Array(4000), 8000)) } }));
+      mkdirSync(file('loud-audio'), { recursive: true });
+      writeFileSync(file('loud-audio/samples.json'), JSON.stringify(loud));
+      const out = file('log-mel.fp16.onnx');
+      // The default conversion: float16 inputs and outputs too (no --keep-io-types).
+      const r = await runCliProcess(['fp16', model, '-o', out, '--target', 'any', '--inputs', file('loud-audio'), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const j = jsonOf<{ pipeline: string; accuracy: AccuracyJson }>(r);
+      expect(j.accuracy.plain?.failed.map((f) => f.output)).toEqual(['log_mel']);
+      expect(j.accuracy.redoneWith).toBe('fp16-auto');
+      expect(j.pipeline).toMatch(/^fp16-auto\{/);
+      for (const o of j.accuracy.outputs) {
+        expect(o.nonFinite, o.output).toBe(0);
+        expect(o.cosine, o.output).toBeGreaterThanOrEqual(0.99);
+      }
+      // The written file, run by onnxruntime directly on other loud audio (given as float16, its input
+      // type): a NaN or Inf would make the cosine NaN.
+      const cos = await compareOutputs(model, out, { name: 'audio', dims: [1, 4000], std: 8000 });
+      expect(Object.keys(cos)).toEqual(['log_mel']);
+      for (const [name, c] of Object.entries(cos)) expect(c, name).toBeGreaterThanOrEqual(0.99);
     });
 
     it('says "weights stored as FP16, compute FP32" for cpu, the cosine per output, and when nothing was converted', async () => {

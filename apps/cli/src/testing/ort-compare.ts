@@ -1,21 +1,26 @@
 import * as ort from 'onnxruntime-node';
-import { Rng, cosineSimilarity } from '@onnx-forge/core';
+import { Rng, cosineSimilarity, float16ArrayToFloat32, float32ArrayToFloat16 } from '@onnx-forge/core';
 
-/** Runs two model files on the same seeded float input and gives the cosine similarity of each output. */
-export async function compareOutputs(reference: string, candidate: string, input: { name: string; dims: number[] }): Promise<Record<string, number>> {
+/**
+ * Runs two model files on the same seeded float input (values of spread `std`, default 1) and gives
+ * the cosine similarity of each output. A model whose input is float16 (fp16 without keep-io-types)
+ * gets the same values as float16, and float16 outputs are read as numbers, not bit patterns.
+ */
+export async function compareOutputs(reference: string, candidate: string, input: { name: string; dims: number[]; std?: number }): Promise<Record<string, number>> {
   const n = input.dims.reduce((a, d) => a * d, 1);
-  const data = new Rng(11).fillNormalish(new Float32Array(n), 1);
-  const feeds = { [input.name]: new ort.Tensor('float32', data, input.dims) };
+  const data = new Rng(11).fillNormalish(new Float32Array(n), input.std ?? 1);
   const [a, b] = await Promise.all([reference, candidate].map((f) => ort.InferenceSession.create(f, { executionProviders: ['cpu'] })));
+  const feedsFor = (s: ort.InferenceSession) => {
+    const meta = s.inputMetadata.find((m) => m.name === input.name);
+    const half = meta?.isTensor && meta.type === 'float16';
+    return { [input.name]: half ? new ort.Tensor('float16', float32ArrayToFloat16(data), input.dims) : new ort.Tensor('float32', data, input.dims) };
+  };
+  const values = (t: ort.Tensor | undefined) => (t?.type === 'float16' ? Array.from(float16ArrayToFloat32(t.data as Uint16Array)) : Array.from(t?.data as Float32Array, Number));
   try {
-    const ra = await (a as ort.InferenceSession).run(feeds);
-    const rb = await (b as ort.InferenceSession).run(feeds);
+    const ra = await (a as ort.InferenceSession).run(feedsFor(a as ort.InferenceSession));
+    const rb = await (b as ort.InferenceSession).run(feedsFor(b as ort.InferenceSession));
     const out: Record<string, number> = {};
-    for (const name of Object.keys(ra)) {
-      const x = Array.from((ra[name] as ort.Tensor).data as Float32Array);
-      const y = Array.from((rb[name] as ort.Tensor).data as Float32Array, Number);
-      out[name] = cosineSimilarity(x, y);
-    }
+    for (const name of Object.keys(ra)) out[name] = cosineSimilarity(values(ra[name]), values(rb[name]));
     return out;
   } finally {
     await Promise.all([a?.release(), b?.release()]);
