@@ -1,4 +1,4 @@
-import { ForgeErrorCode, isForgeError } from '@onnx-forge/core';
+import { ForgeErrorCode, checkModel, isForgeError } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { convertModel, convertXgboost } from './convert-model.js';
 import { parseBaseScore, parseXgboost } from './parse-xgboost.js';
@@ -149,6 +149,18 @@ describe('XGBoost JSON models written by hand', () => {
     expect(parseBaseScore(0.25)).toEqual([0.25]);
     expect(() => parseBaseScore('[]')).toThrow(/base_score/);
     expect(() => parseBaseScore('abc')).toThrow(/base_score/);
+  });
+
+  // onnxmltools' XGBoost converter writes a model importing only ai.onnx.ml, which some runtimes refuse.
+  it.each([
+    ['binary:logistic', () => xgbModel('binary:logistic', '6E-1', [TREE_A, TREE_B], [0, 0]), {}],
+    ['binary:logistic, raw score', () => xgbModel('binary:logistic', '6E-1', [TREE_A, TREE_B], [0, 0]), { rawScore: true }],
+    ['reg:squarederror', () => xgbModel('reg:squarederror', '5E-1', [TREE_A, TREE_B], [0, 0]), {}],
+    ['multi:softprob', () => xgbModel('multi:softprob', '5E-1', [TREE_A, TREE_B, [{ leaf: 0.7 }]], [0, 1, 2], 2, 3), {}],
+  ] as const)('%s: the model imports the default ai.onnx opset and ai.onnx.ml 3, and passes the checker', (_label, make, options) => {
+    const { model } = convertXgboost(make(), options);
+    expect(model.proto.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([['', 17], ['ai.onnx.ml', 3]]);
+    expect(checkModel(model).problems.filter((p) => p.severity === 'error')).toEqual([]);
   });
 
   it('format detection finds XGBoost JSON by its "learner"', () => {
