@@ -139,7 +139,10 @@ export function quantizeBlocks(data: Float32Array, rows: number, cols: number, r
       const n = Math.min(bs, cols - start);
       for (let i = 0; i < n; i++) v[i] = data[r * rowStride + (start + i) * colStride] as number;
       const rtn = symmetric ? { scale: symmetricScale(v, n, 1), zp: 8 } : asymmetricParams(v, n, 1);
-      const best: Candidate = { scale: rtn.scale, zp: rtn.zp, sse: encode(v, n, rtn.scale, rtn.zp, undefined) };
+      // Round to nearest encodes each block once: its codes and error are the result (a model streamed
+      // from its file is quantized twice, once for the scales and once when written, so this halves
+      // the cost of either).
+      const best: Candidate = { scale: rtn.scale, zp: rtn.zp, sse: encode(v, n, rtn.scale, rtn.zp, method === 'search' ? undefined : codes) };
       rtnSse += best.sse;
       if (method === 'search' && best.sse > 0) {
         for (const f of SHRINK) {
@@ -152,7 +155,7 @@ export function quantizeBlocks(data: Float32Array, rows: number, cols: number, r
         // Then the least-squares scale for the winner's codes, twice (codes may move after a refit).
         for (let i = 0; i < 2; i++) consider(best, v, n, refit(v, n, best.scale, best.zp, codes), best.zp);
       }
-      sse += encode(v, n, best.scale, best.zp, codes);
+      sse += method === 'search' ? encode(v, n, best.scale, best.zp, codes) : best.sse;
       codes.fill(best.zp, n);
       scales[r * blocks + b] = best.scale;
       const base = (r * blocks + b) * blob;
