@@ -1,7 +1,7 @@
 import { DataType, ForgeError, ForgeErrorCode, Model, initKernels, mapDecisions, nullThrows, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext, type PassReport } from '@onnx-forge/core';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { DIFFERENCE_METRICS, type DifferenceMetric } from '../precision/output-difference.js';
-import { HEADROOM_OPTION, addedError, heldOutWarning, nameNodes, searchMixedPrecision, type PrecisionSearchResult } from '../precision/precision-search.js';
+import { HEADROOM_OPTION, addedError, heldOutWarning, searchNodesToKeep, type PrecisionSearchResult } from '../precision/precision-search.js';
 import { collectSamples, defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { runFp16 } from './convert-to-fp16.js';
 import { float16Feeds } from './float16-feeds.js';
@@ -47,18 +47,7 @@ export function fp16AutoOutcome(report: PassReport): Fp16AutoOutcome {
   return nullThrows(report.data.fp16Auto as Fp16AutoOutcome | undefined, `the ${report.name} pass recorded no fp16-auto outcome`);
 }
 
-export interface Fp16AutoResult {
-  /** Nodes the search kept in float32, most sensitive first, with their measured sensitivity. */
-  keptFloat32: { node: string; sensitivity: number }[];
-  /** Worst difference of the final model over all samples and outputs, and per output. */
-  worstError: number;
-  perOutput: Record<string, number>;
-  /** Worst difference with every candidate node converted (the plain fp16 result). */
-  fullConversionError: number;
-  /** Worst difference per output on the samples the search held out (every third, with three samples or more). */
-  heldOut?: { samples: number; perOutput: Record<string, number>; ok: boolean; independent: boolean };
-  evaluations: number;
-  samples: number;
+export interface Fp16AutoResult extends Fp16AutoOutcome {
   report: Fp16Report;
 }
 
@@ -70,9 +59,12 @@ function fp16Options(o: Fp16AutoOptions, extraBlocked: Iterable<string> = []): F
 
 /** The search's outcome, recorded by the pass under `fp16Auto` in its report data (fp16AutoOutcome reads it). */
 export interface Fp16AutoOutcome {
+  /** Nodes the search kept in float32, most sensitive first, with their measured sensitivity. */
   keptFloat32: { node: string; sensitivity: number }[];
+  /** Worst difference of the final model over all samples and outputs, and per output. */
   worstError: number;
   perOutput: Record<string, number>;
+  /** Worst difference with every candidate node converted (the plain fp16 result). */
   fullConversionError: number;
   /** Worst difference per output on the samples the search held out (every third, with three samples or more). */
   heldOut?: { samples: number; perOutput: Record<string, number>; ok: boolean; independent: boolean };
@@ -88,27 +80,16 @@ export interface Fp16AutoOutcome {
  */
 async function searchFp16(model: Model, o: Fp16AutoOptions, ctx: PassContext, runner: ModelRunner, samples: readonly RunnerFeeds[]): Promise<void> {
   if (!samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'fp16-auto needs sample inputs to judge candidates, and the samples service gave none');
-  nameNodes(model, 'fp16auto');
-  const original = model.clone();
-  const convert = async (m: Model, kept: Iterable<string> = []) => convertToFp16(m, fp16Options(o, kept), { check: false });
-  const candidates = (await convert(original.clone())).decisions.filter((d) => d.action === 'converted').map((d) => d.node);
-  const search: PrecisionSearchResult = await searchMixedPrecision({
+  const search: PrecisionSearchResult = await searchNodesToKeep(model, ctx, {
     pass: 'fp16-auto',
     runner,
     samples,
-    original,
-    candidates,
-    build: async (kept) => {
-      const c = original.clone();
-      await convert(c, kept);
-      return c;
-    },
+    convert: async (m, kept) => (await convertToFp16(m, fp16Options(o, kept), { check: false })).decisions.filter((d) => d.action === 'converted').map((d) => d.node),
     feedsFor: float16Feeds,
     metric: o.metric,
     tolerance: o.tolerance,
     headroom: o.headroom,
     maxEvaluations: o.maxEvaluations,
-    progress: (d, t, l) => ctx.progress(d, t, l),
   });
   if (!search.ok) {
     throw new ForgeError(ForgeErrorCode.PASS_FAILED, `fp16-auto: the float16 model differs from float32 by ${search.worst.toExponential(2)} (${o.metric}) with no node left to keep float32; weights stored as float16 lose that much: set weightStorage=fp32 or raise the tolerance`, {

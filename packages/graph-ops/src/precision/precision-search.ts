@@ -145,6 +145,33 @@ function splitSamples(samples: readonly RunnerFeeds[]): { search: RunnerFeeds[];
   return { search: samples.filter((_, i) => i % 3 !== 2), holdout: samples.filter((_, i) => i % 3 === 2) };
 }
 
+/**
+ * The search of a pass that converts nodes (fp16-auto, int8-auto) on `model`: names its nodes, takes
+ * the nodes a full conversion changes as the candidates, and builds each candidate by converting a
+ * copy of the original with the kept nodes left alone. `convert` converts a model in place, leaving
+ * `kept` float32, and returns the names of the nodes it changed.
+ */
+export async function searchNodesToKeep(
+  model: Model,
+  ctx: PassContext,
+  spec: Omit<PrecisionSearchSpec, 'original' | 'candidates' | 'build' | 'progress'> & { convert(m: Model, kept: Iterable<string>): Promise<string[]> },
+): Promise<PrecisionSearchResult> {
+  nameNodes(model, spec.pass.replace(/-/g, ''));
+  const original = model.clone();
+  const { convert, ...rest } = spec;
+  return searchMixedPrecision({
+    ...rest,
+    original,
+    candidates: await convert(original.clone(), []),
+    build: async (kept) => {
+      const c = original.clone();
+      await convert(c, kept);
+      return c;
+    },
+    progress: (d, t, l) => ctx.progress(d, t, l),
+  });
+}
+
 export async function searchMixedPrecision(spec: PrecisionSearchSpec): Promise<PrecisionSearchResult> {
   if (!spec.samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, `${spec.pass} needs at least one sample input`);
   const aim = spec.tolerance * (1 - Math.min(0.9, Math.max(0, spec.headroom ?? 0)));

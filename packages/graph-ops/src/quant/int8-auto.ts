@@ -1,7 +1,7 @@
 import {
   ForgeError, ForgeErrorCode, mapDecisions, nullThrows, type Model, type ModelRunner, type OptionSpecs, type PassContext, type PassReport, type RunPassOptions, type RunnerFeeds,
 } from '@onnx-forge/core';
-import { HEADROOM_OPTION, addedError, heldOutWarning, nameNodes, searchMixedPrecision } from '../precision/precision-search.js';
+import { HEADROOM_OPTION, addedError, heldOutWarning, searchNodesToKeep } from '../precision/precision-search.js';
 import { collectSamples, defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { quantizeDynamic, runDynamic } from './int8-dynamic.js';
 import { quantizeStatic, runStatic } from './int8-static.js';
@@ -80,25 +80,15 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
   const withExcluded = (excluded: Iterable<string>): StaticQuantOptions => ({ ...(base as StaticQuantOptions), excludeNodes: [...o.excludeNodes, ...excluded] });
   const quantize = (m: Model, excluded: Iterable<string>): Promise<QuantReport> =>
     o.mode === 'static' ? quantizeStatic(m, runner, samples, withExcluded(excluded), { check: false }) : quantizeDynamic(m, withExcluded(excluded), { check: false });
-  nameNodes(model, 'int8auto');
-  const original = model.clone();
-  const candidates = (await quantize(original.clone(), [])).nodes.filter((d) => d.action === 'quantized' && d.graph === 'main').map((d) => d.node);
-  const search = await searchMixedPrecision({
+  const search = await searchNodesToKeep(model, ctx, {
     pass: 'int8-auto',
     runner,
     samples,
-    original,
-    candidates,
-    build: async (kept) => {
-      const c = original.clone();
-      await quantize(c, kept);
-      return c;
-    },
+    convert: async (m, kept) => (await quantize(m, kept)).nodes.filter((d) => d.action === 'quantized' && d.graph === 'main').map((d) => d.node),
     metric: 'cosine',
     tolerance: 1 - o.tolerance,
     headroom: o.headroom,
     maxEvaluations: o.maxEvaluations,
-    progress: (d, t, l) => ctx.progress(d, t, l),
   });
   const sensitivity = new Map(search.kept.map((k) => [k.node, k.sensitivity]));
   const explained = mapDecisions(ctx, ({ node, action, reason }) => (sensitivity.has(node.name)

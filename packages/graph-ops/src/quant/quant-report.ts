@@ -164,12 +164,10 @@ function floatReason(graph: Graph, name: string): string {
   return `read by ${ops.join('/')} (${users.slice(0, 2).map((u) => nodeLabel(u)).join(', ')}${users.length > 2 ? ', ...' : ''}), which the pass does not quantize`;
 }
 
-/** A QuantReport from an INT8 pass's report and the model it rewrote. */
-export function quantReport(r: PassReport, model: Model): QuantReport {
+/** The part of a quantization report every pass's PassReport gives the same way (INT8 and int4). */
+export function quantReportBase(r: PassReport, model: Model): QuantReportBase {
   const stat = (k: string) => Number(r.stats[k] ?? 0);
-  const reasons = String(r.stats.weightRange ?? '');
   return {
-    pass: r.name as QuantReport['pass'],
     options: r.options,
     nodes: r.decisions,
     quantized: r.decisions.filter((d) => d.action === QuantAction.QUANTIZED).length,
@@ -179,15 +177,24 @@ export function quantReport(r: PassReport, model: Model): QuantReport {
     coverage: r.stats.coverage === undefined
       ? { weightElements: 0, quantizedElements: 0, share: 1 }
       : { weightElements: stat('weightElements'), quantizedElements: stat('quantizedWeightElements'), share: stat('coverage') },
+    keptFloat: floatTensorNotes(model),
+    warnings: r.warnings,
+    stats: r.stats,
+    durationMs: r.durationMs,
+  };
+}
+
+/** A QuantReport from an INT8 pass's report and the model it rewrote. */
+export function quantReport(r: PassReport, model: Model): QuantReport {
+  const reasons = String(r.stats.weightRange ?? '');
+  return {
+    ...quantReportBase(r, model),
+    pass: r.name as QuantReport['pass'],
     int8Form: {
       isa: String(r.stats.isa ?? r.options.isa ?? ''),
       saturationSafe: r.stats.saturationSafe !== 'no',
       reasons: reasons && reasons !== 'no weights quantized' ? reasons.split(' | ') : [],
     },
-    keptFloat: floatTensorNotes(model),
     unknownTypes: (r.data.unknownTypes as UnknownType[] | undefined) ?? [],
-    warnings: r.warnings,
-    stats: r.stats,
-    durationMs: r.durationMs,
   };
 }

@@ -4,7 +4,7 @@ import {
 } from '@onnx-forge/core';
 import { checkNodeList } from '../../options/model-lists.js';
 import { GraphEditor, constantFloats, findConstant, type ConstantRef } from '../quant-graph.js';
-import { QuantAction, QuantRecorder, floatTensorNotes, type QuantReportBase } from '../quant-report.js';
+import { QuantRecorder, quantReportBase, type QuantReportBase } from '../quant-report.js';
 import { float16Weights, float16WeightsMessage } from '../float16-weights.js';
 import { quantizedOps } from '../quant-run.js';
 import { quantizeBlocks, type BlockQuantized } from './block-quantize.js';
@@ -361,23 +361,11 @@ export function int4Report(r: PassReport, model: Model): Int4Report {
   const stat = (k: string) => Number(r.stats[k] ?? 0);
   const bytes = (before: number, after: number): Int4Bytes => ({ before, after, ratio: before ? after / before : 1 });
   return {
+    ...quantReportBase(r, model),
     pass: 'int4',
-    options: r.options,
-    nodes: r.decisions,
-    quantized: r.decisions.filter((d) => d.action === QuantAction.QUANTIZED).length,
-    skipped: r.decisions.filter((d) => d.action === QuantAction.SKIPPED).length,
-    bytesBefore: r.bytesBefore,
-    bytesAfter: r.bytesAfter,
     matmulWeights: bytes(stat('matmulWeightBytesBefore'), stat('matmulWeightBytesAfter')),
     gatherTables: bytes(stat('gatherTableBytesBefore'), stat('gatherTableBytesAfter')),
-    coverage: r.stats.coverage === undefined
-      ? { weightElements: 0, quantizedElements: 0, share: 1 }
-      : { weightElements: stat('weightElements'), quantizedElements: stat('quantizedWeightElements'), share: stat('coverage') },
     errorVsRtn: r.stats.errorVsRtn === undefined ? 1 : stat('errorVsRtn'),
-    keptFloat: floatTensorNotes(model),
-    warnings: r.warnings,
-    stats: r.stats,
-    durationMs: r.durationMs,
   };
 }
 
