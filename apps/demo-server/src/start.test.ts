@@ -4,24 +4,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer as netServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseServerArgs } from './run-server.js';
 import { tempDir } from './testing/fixtures.js';
+import { freePort } from '@onnx-forge/core/testing';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = netServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** POSTs `body` on its own connection; resolves with the status and the body, or the connection error. */
 function post(port: number, pathName: string, body: Buffer, headers: Record<string, string>): { sent: Promise<void>; done: Promise<{ status: number; body: Buffer; at: number } | Error> } {

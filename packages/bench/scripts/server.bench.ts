@@ -19,7 +19,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +28,7 @@ import { BENCH_CACHE, WORKSPACE_ROOT } from '../src/bert-model.js';
 import { formatTable } from '../src/format-table.js';
 import { readmeSection } from '../src/readme-section.js';
 import { saveResult, targetsLine } from '../src/save-result.js';
+import { freePort } from '@onnx-forge/core/testing';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,15 +47,6 @@ const FUZZ_REQUESTS = Number(args.fuzz);
 const BODY_LIMIT = 1024 * 1024;
 const MODEL = 'cnn';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function modelFile(): string {
   const file = join(BENCH_CACHE, 'server', `c${CHANNELS.join('-')}-s${SIZE}`, `${MODEL}.onnx`);

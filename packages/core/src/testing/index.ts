@@ -3,6 +3,7 @@
  * (Debian's libonnx-testdata) and turning its tensors into the arguments of onnxruntime's `Tensor`.
  * Node only (they read files); they never import onnxruntime, which core must not depend on.
  */
+export { freePort } from './free-port.js';
 export { ONNX_TEST_DATA, findOnnxFiles, listTestDirs, readTestDataSets } from './onnx-test-data.js';
 export type { TestDataSet } from './onnx-test-data.js';
 export { declaredTensor, ortTypeName, ortValueClose, ortValueDiff, seededInput, tensorToOrtArgs } from './ort-values.js';
