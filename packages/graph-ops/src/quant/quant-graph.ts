@@ -1,6 +1,6 @@
 import {
   DataType, ForgeError, ForgeErrorCode, createNode, createTensor, derivedTensor, isDefaultDomain, tensorDims, tensorToArray,
-  type Derive, type Graph, type Model, type NodeOptions, type NodeProto, type TensorData, type TensorProto, type TypedArray,
+  type Computed, type Derive, type Graph, type Model, type NodeOptions, type NodeProto, type TensorData, type TensorProto,
 } from '@onnx-forge/core';
 
 /** A constant input: an initializer in scope or the value of a Constant node, and where it lives. */
@@ -65,7 +65,7 @@ export class GraphEditor {
    * now for a weight in memory, made again when written for a weight streamed from its file (core's
    * `derivedTensor`), so the pass holds one weight at a time on a model larger than memory.
    */
-  derivedTensor(owner: Graph, base: string, dataType: number, dims: readonly number[], from: TensorProto, derive: Derive, computed: TypedArray | Uint8Array): string {
+  derivedTensor(owner: Graph, base: string, dataType: number, dims: readonly number[], from: TensorProto, derive: Derive, computed: Computed): string {
     const g = this.holder(owner, base);
     const name = this.name(base);
     g.addInitializer(derivedTensor(name, dataType, dims, from, derive, computed));

@@ -117,17 +117,35 @@ function asymmetricParams(v: Float64Array, n: number, shrink: number): { scale: 
   return { scale, zp };
 }
 
+/** Where the rows of a matrix are in `data`: value (row, col) is at `row * rowStride + col * colStride`. */
+export interface BlockLayout {
+  rows: number;
+  /** Values per row (K of MatMulNBits). */
+  cols: number;
+  rowStride: number;
+  colStride: number;
+}
+
+/** A block's scale and zero point, decided before any code is written. */
+export interface BlockParams extends Omit<BlockQuantized, 'packed'> {
+  /** Zero point of every block, one per byte ([rows * blocks]), for `packBlocks`. */
+  blockZeroPoints: Uint8Array;
+}
+
 /**
- * Quantizes `rows` rows of `cols` values read from `data` at `row * rowStride + col * colStride`
- * (so a MatMul weight [K, N] is read column by column without a transposed copy).
+ * The scale and zero point of every block (the round-to-nearest range, or the search's best), and
+ * the squared errors when `errors` (always computed by the search, which compares them). Codes come
+ * from `packBlocks`: a model streamed from its file gets its scales when the pass reads a weight, and
+ * its codes when the writer reaches it, without quantizing twice.
  */
-export function quantizeBlocks(data: Float32Array, rows: number, cols: number, rowStride: number, colStride: number, options: BlockQuantizeOptions): BlockQuantized {
+export function blockParams(data: Float32Array, layout: BlockLayout, options: BlockQuantizeOptions & { errors?: boolean }): BlockParams {
+  const { rows, cols, rowStride, colStride } = layout;
   const { blockSize: bs, symmetric, method } = options;
+  const errors = options.errors === true || method === 'search';
   const blocks = Math.ceil(cols / bs);
-  const blob = bs / 2;
   const zpRow = Math.ceil(blocks / 2);
-  const packed = new Uint8Array(rows * blocks * blob);
   const scales = new Float32Array(rows * blocks);
+  const blockZeroPoints = new Uint8Array(rows * blocks);
   const zeroPoints = symmetric ? undefined : new Uint8Array(rows * zpRow);
   const v = new Float64Array(bs);
   const codes = new Uint8Array(bs);
@@ -139,10 +157,7 @@ export function quantizeBlocks(data: Float32Array, rows: number, cols: number, r
       const n = Math.min(bs, cols - start);
       for (let i = 0; i < n; i++) v[i] = data[r * rowStride + (start + i) * colStride] as number;
       const rtn = symmetric ? { scale: symmetricScale(v, n, 1), zp: 8 } : asymmetricParams(v, n, 1);
-      // Round to nearest encodes each block once: its codes and error are the result (a model streamed
-      // from its file is quantized twice, once for the scales and once when written, so this halves
-      // the cost of either).
-      const best: Candidate = { scale: rtn.scale, zp: rtn.zp, sse: encode(v, n, rtn.scale, rtn.zp, method === 'search' ? undefined : codes) };
+      const best: Candidate = { scale: rtn.scale, zp: rtn.zp, sse: errors ? encode(v, n, rtn.scale, rtn.zp, undefined) : 0 };
       rtnSse += best.sse;
       if (method === 'search' && best.sse > 0) {
         for (const f of SHRINK) {
@@ -155,20 +170,53 @@ export function quantizeBlocks(data: Float32Array, rows: number, cols: number, r
         // Then the least-squares scale for the winner's codes, twice (codes may move after a refit).
         for (let i = 0; i < 2; i++) consider(best, v, n, refit(v, n, best.scale, best.zp, codes), best.zp);
       }
-      sse += method === 'search' ? encode(v, n, best.scale, best.zp, codes) : best.sse;
-      codes.fill(best.zp, n);
+      // The error of the stored form: that of the candidate kept (computed by the same encode).
+      sse += best.sse;
       scales[r * blocks + b] = best.scale;
-      const base = (r * blocks + b) * blob;
-      for (let j = 0; j < blob; j++) packed[base + j] = (codes[2 * j] as number) | ((codes[2 * j + 1] as number) << 4);
+      blockZeroPoints[r * blocks + b] = best.zp;
       if (zeroPoints) {
         const at = r * zpRow + (b >> 1);
         zeroPoints[at] = (zeroPoints[at] as number) | (best.zp << ((b & 1) * 4));
       }
     }
   }
-  const out: BlockQuantized = { rows, cols, blockSize: bs, blocks, packed, scales, sse, rtnSse };
+  const out: BlockParams = { rows, cols, blockSize: bs, blocks, scales, blockZeroPoints, sse, rtnSse };
   if (zeroPoints) out.zeroPoints = zeroPoints;
   return out;
+}
+
+/** The packed codes ([rows, blocks, blockSize / 2]) of `data` for the scales and zero points of `params`. */
+export function packBlocks(data: Float32Array, layout: BlockLayout, params: Pick<BlockParams, 'blockSize' | 'blocks' | 'scales' | 'blockZeroPoints'>): Uint8Array {
+  const { rows, cols, rowStride, colStride } = layout;
+  const { blockSize: bs, blocks } = params;
+  const blob = bs / 2;
+  const packed = new Uint8Array(rows * blocks * blob);
+  const v = new Float64Array(bs);
+  const codes = new Uint8Array(bs);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const start = b * bs;
+      const n = Math.min(bs, cols - start);
+      for (let i = 0; i < n; i++) v[i] = data[r * rowStride + (start + i) * colStride] as number;
+      const zp = params.blockZeroPoints[r * blocks + b] as number;
+      encode(v, n, params.scales[r * blocks + b] as number, zp, codes);
+      codes.fill(zp, n);
+      const base = (r * blocks + b) * blob;
+      for (let j = 0; j < blob; j++) packed[base + j] = (codes[2 * j] as number) | ((codes[2 * j + 1] as number) << 4);
+    }
+  }
+  return packed;
+}
+
+/**
+ * Quantizes `rows` rows of `cols` values read from `data` at `row * rowStride + col * colStride`
+ * (so a MatMul weight [K, N] is read column by column without a transposed copy): `blockParams`,
+ * with the squared errors, then `packBlocks`.
+ */
+export function quantizeBlocks(data: Float32Array, rows: number, cols: number, rowStride: number, colStride: number, options: BlockQuantizeOptions): BlockQuantized {
+  const layout = { rows, cols, rowStride, colStride };
+  const { blockZeroPoints, ...params } = blockParams(data, layout, { ...options, errors: true });
+  return { ...params, packed: packBlocks(data, layout, { ...params, blockZeroPoints }) };
 }
 
 /**

@@ -1,13 +1,13 @@
 import {
   DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount, tensorToFloat32,
-  type Graph, type Model, type NodeProto, type PassContext, type PassReport, type RunPassOptions,
+  type Graph, type Model, type NodeProto, type PassContext, type PassReport, type RunPassOptions, type TensorProto,
 } from '@onnx-forge/core';
 import { checkNodeList } from '../../options/model-lists.js';
 import { GraphEditor, constantFloats, findConstant, type ConstantRef } from '../quant-graph.js';
 import { QuantRecorder, quantReportBase, type QuantReportBase } from '../quant-report.js';
 import { float16Weights, float16WeightsMessage } from '../float16-weights.js';
 import { quantizedOps } from '../quant-run.js';
-import { quantizeBlocks, type BlockQuantized } from './block-quantize.js';
+import { blockParams, packBlocks, type BlockLayout, type BlockParams } from './block-quantize.js';
 import { INT4_TARGET_FORMS, type Int4TargetForms } from './int4-forms.js';
 import { INT4_OPS, INT4_OPTION_SPECS, checkInt4Options, type Int4Options } from './int4-options.js';
 
@@ -53,9 +53,19 @@ export interface Int4Report extends QuantReportBase {
 
 /** A weight quantized once and shared by every node reading it. */
 interface Stored {
-  q: BlockQuantized;
+  q: BlockParams;
   names: string[];
   bytes: number;
+}
+
+/**
+ * How a weight is stored: where its rows are (the layout `blockParams` reads), the packed codes'
+ * tensor made from `packBlocks`' output, and the other tensors (scales, zero points) from the params.
+ */
+interface StoredForm {
+  layout: BlockLayout;
+  packed: { base: string; dims: (q: BlockParams) => number[]; from: (codes: Uint8Array, q: BlockParams) => Uint8Array };
+  others: (q: BlockParams) => [string, number, number[], Uint8Array | Float32Array][];
 }
 
 /** State of one run: editor, recorder, caches, byte counts. */
@@ -115,7 +125,7 @@ function finite(data: Float32Array): boolean {
   return true;
 }
 
-function layout(o: Int4Options, q: BlockQuantized): string {
+function layout(o: Int4Options, q: BlockParams): string {
   const zp = o.symmetric ? 'symmetric (no zero points: code 8 is zero)' : 'asymmetric (a 4-bit zero point per block)';
   const pad = q.cols % q.blockSize ? `, the last block padded from ${q.cols % q.blockSize}` : '';
   const search = o.method === 'search' && q.rtnSse > 0 ? `, scale search: squared error ${(q.sse / q.rtnSse).toFixed(3)} x round-to-nearest` : ', round to nearest';
@@ -138,32 +148,38 @@ function constantOf(run: Int4Run, graph: Graph, node: NodeProto, index: number, 
   return { ref, dims: tensorDims(ref.tensor) };
 }
 
-function store(run: Int4Run, ref: ConstantRef, key: string, make: (data: Float32Array) => { q: BlockQuantized; tensors: [string, number, number[], Uint8Array | Float32Array][] }): Stored | string {
+/**
+ * The packed codes of a weight, from its float values when the writer reaches it. Made outside
+ * `store`, so the function kept until then holds the form and the scales, not the values `store`
+ * read (a closure made there would keep them alive through their shared scope).
+ */
+function codesOf(form: StoredForm, q: BlockParams): (src: TensorProto) => Uint8Array {
+  return (src) => form.packed.from(packBlocks(tensorToFloat32(src), form.layout, q), q);
+}
+
+function store(run: Int4Run, ref: ConstantRef, key: string, form: StoredForm): Stored | string {
   const hit = run.stored.get(key);
   if (hit) return hit;
   const data = constantFloats(ref);
   if (!finite(data)) return `the weight "${ref.name}" holds NaN or infinite values; a 4-bit scale cannot represent them`;
-  const { q, tensors } = make(data);
-  const names: string[] = [];
-  let bytes = 0;
-  for (const [i, [base, dt, dims, values]] of tensors.entries()) {
-    // The packed codes (the first tensor) are the weight's size / 8: held now for a weight in memory,
-    // made again from the float weight when written for one streamed from its file. Scales and zero
-    // points are small and stay in memory either way.
-    names.push(i === 0
-      ? run.editor.derivedTensor(ref.owner, base, dt, dims, ref.tensor, (src) => make(tensorToFloat32(src)).tensors[0]?.[3] ?? new Uint8Array(0), values)
-      : run.editor.tensor(ref.owner, base, dt, dims, values));
+  const o = run.options;
+  // Scales and zero points now: the graph needs them, and they are small.
+  const q = blockParams(data, form.layout, { blockSize: o.blockSize, symmetric: o.symmetric, method: o.method });
+  const dims = form.packed.dims(q);
+  // The codes (the weight's size / 8): made now from the values in hand for a weight in memory, or
+  // from the float weight when the writer reaches them for one streamed from its file.
+  const names = [run.editor.derivedTensor(ref.owner, form.packed.base, DataType.UINT8, dims, ref.tensor, codesOf(form, q), () => form.packed.from(packBlocks(data, form.layout, q), q))];
+  let bytes = dims.reduce((n, d) => n * d, 1);
+  for (const [base, dt, tdims, values] of form.others(q)) {
+    names.push(run.editor.tensor(ref.owner, base, dt, tdims, values));
     bytes += values.byteLength;
   }
   run.sse += q.sse;
   run.rtnSse += q.rtnSse;
-  const s: Stored = { q: { ...q, packed: EMPTY }, names, bytes };
+  const s: Stored = { q, names, bytes };
   run.stored.set(key, s);
   return s;
 }
-
-/** What a stored weight keeps of its packed codes: nothing (they are the initializer's data). */
-const EMPTY = new Uint8Array(0);
 
 const safeBase = (name: string) => name.replace(/[^A-Za-z0-9_.:/-]/g, '_');
 
@@ -187,17 +203,16 @@ function quantizeMatMul(run: Int4Run, graph: Graph, node: NodeProto): void {
   }
   const [K, N] = dims as [number, number];
   const fresh = !run.stored.has(key);
-  const s = store(run, ref, key, (data) => {
+  const base = safeBase(ref.name);
+  const s = store(run, ref, key, {
     // Rows of the packed form are the N columns of the [K, N] weight: stride 1 between rows, N along K.
-    const q = quantizeBlocks(data, N, K, 1, N, { blockSize: o.blockSize, symmetric: o.symmetric, method: o.method });
-    const base = safeBase(ref.name);
-    const tensors: [string, number, number[], Uint8Array | Float32Array][] = [
-      [`${base}_Q4`, DataType.UINT8, [N, q.blocks, o.blockSize / 2], q.packed],
+    layout: { rows: N, cols: K, rowStride: 1, colStride: N },
+    packed: { base: `${base}_Q4`, dims: (q) => [N, q.blocks, o.blockSize / 2], from: (codes) => codes },
+    others: (q) => [
       // Scales and zero points 1-D, as onnxruntime's own quantizer writes them (1.30 also takes [N, blocks]).
       [`${base}_scales`, DataType.FLOAT, [N * q.blocks], q.scales],
-    ];
-    if (q.zeroPoints) tensors.push([`${base}_zero_points`, DataType.UINT8, [q.zeroPoints.length], q.zeroPoints]);
-    return { q, tensors };
+      ...(q.zeroPoints ? [[`${base}_zero_points`, DataType.UINT8, [q.zeroPoints.length], q.zeroPoints] as [string, number, number[], Uint8Array]] : []),
+    ],
   });
   if (typeof s === 'string') {
     run.rec.skipped(graph, node, s);
@@ -254,19 +269,24 @@ function quantizeGather(run: Int4Run, graph: Graph, node: NodeProto): void {
   }
   const key = run.key(ref, 'gather');
   const fresh = !run.stored.has(key);
-  const s = store(run, ref, key, (data) => {
-    const q = quantizeBlocks(data, rows, cols, cols, 1, { blockSize: o.blockSize, symmetric: o.symmetric, method: o.method });
-    // GatherBlockQuantized's data is the rows packed without block padding: [rows, cols / 2].
-    const blob = (q.blocks * o.blockSize) / 2;
-    const packed = new Uint8Array((rows * cols) / 2);
-    for (let r = 0; r < rows; r++) packed.set(q.packed.subarray(r * blob, r * blob + cols / 2), (r * cols) / 2);
-    const base = safeBase(ref.name);
-    const tensors: [string, number, number[], Uint8Array | Float32Array][] = [
-      [`${base}_Q4`, DataType.UINT8, [rows, cols / 2], packed],
+  const base = safeBase(ref.name);
+  const s = store(run, ref, key, {
+    layout: { rows, cols, rowStride: cols, colStride: 1 },
+    packed: {
+      base: `${base}_Q4`,
+      dims: () => [rows, cols / 2],
+      // GatherBlockQuantized's data is the rows packed without block padding: [rows, cols / 2].
+      from: (codes, q) => {
+        const blob = (q.blocks * o.blockSize) / 2;
+        const packed = new Uint8Array((rows * cols) / 2);
+        for (let r = 0; r < rows; r++) packed.set(codes.subarray(r * blob, r * blob + cols / 2), (r * cols) / 2);
+        return packed;
+      },
+    },
+    others: (q) => [
       [`${base}_scales`, DataType.FLOAT, [rows, q.blocks], q.scales],
-    ];
-    if (q.zeroPoints) tensors.push([`${base}_zero_points`, DataType.UINT8, [rows, Math.ceil(q.blocks / 2)], q.zeroPoints]);
-    return { q, tensors };
+      ...(q.zeroPoints ? [[`${base}_zero_points`, DataType.UINT8, [rows, Math.ceil(q.blocks / 2)], q.zeroPoints] as [string, number, number[], Uint8Array]] : []),
+    ],
   });
   if (typeof s === 'string') {
     run.rec.skipped(graph, node, s);
