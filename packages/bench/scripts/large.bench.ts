@@ -9,8 +9,14 @@
  * The CLI streams inputs with 1 GiB or more of weights: passes read each weight when they convert it,
  * the writer when it reaches it. `--no-verify`: the CLI's own accuracy check runs both models in
  * onnxruntime, whose memory is the model's; the check here does the same work in its own process.
- * onnxruntime's Python tools are not installable here (no pip; Debian has no onnxruntime package), so
- * their peak memory comes from the ratios measured on BERT-base (ANCHORS.md), labelled as such.
+ * Side by side, onnxruntime's own Python tools on the same model, when a Python with onnxruntime is
+ * at hand (ONNX_FORGE_PYTHON, else python3): quantize_dynamic, the FP16 converter (as called by
+ * default, then with disable_shape_infer=True, which models past 2 GB need) and MatMulNBitsQuantizer,
+ * each in its own process with its time and peak RSS (an address-space limit keeps a runaway tool from
+ * taking the machine). Without one, their peak memory is projected from the ratios measured on
+ * BERT-base (ANCHORS.md) and labelled as such.
+ *
+ *   python3 -m venv v && v/bin/pip install onnxruntime onnx onnx-ir   # then ONNX_FORGE_PYTHON=v/bin/python
  *
  *   npm run bench -- large                 # from the repository root; first run builds the model (~3.3 GB on disk)
  *   npm run bench -- large -- --seed 7     # options (--strict: exit 1 on a missed target; --layers N for a
@@ -19,10 +25,10 @@
  * The model is cached under .bench-cache/large/; outputs are deleted after measuring.
  * Results go to .bench-cache/results/large.json.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, float16ArrayToFloat32, transformerDecoder, writeModel } from '@onnx-forge/core';
@@ -204,6 +210,75 @@ function runCli(args: string[]): Promise<CliRun> {
   });
 }
 
+// ---------------------------------------------------------------------------------------------------
+// onnxruntime's Python tools, on the same model.
+
+/** Runs one tool in its own Python process and prints its time, CPU time and peak RSS (or its error) as JSON. */
+const PYTHON_TOOL = `
+import json, os, resource, sys, time
+tool, src, out, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+try:
+    # If memory runs out after all, the kernel should stop this process, not another one.
+    with open('/proc/self/oom_score_adj', 'w') as f: f.write('1000')
+except OSError:
+    pass
+if limit > 0:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+t0, c0 = time.time(), time.process_time()
+error = None
+try:
+    import onnxruntime
+    if tool == 'int8':
+        from onnxruntime.quantization import quantize_dynamic
+        quantize_dynamic(src, out, use_external_data_format=True)
+    elif tool in ('fp16', 'fp16-no-shape-infer'):
+        import onnx
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+        m = convert_float_to_float16(onnx.load(src), disable_shape_infer=tool != 'fp16')
+        onnx.save(m, out, save_as_external_data=True, location=os.path.basename(out) + '.data')
+    elif tool == 'int4':
+        import onnx
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+        q = MatMulNBitsQuantizer(onnx.load(src), block_size=32, is_symmetric=True)
+        q.process()
+        q.model.save_model_to_file(out, use_external_data_format=True)
+except BaseException as e:
+    error = (type(e).__name__ + ': ' + str(e)).strip()[:300]
+print(json.dumps({'seconds': time.time() - t0, 'cpuSeconds': time.process_time() - c0,
+                  'peakRssBytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, 'error': error}))
+`;
+
+interface PythonJob {
+  name: string;
+  /** The onnx-forge job it is compared with. */
+  task: string;
+  label: string;
+}
+
+const PYTHON_JOBS: PythonJob[] = [
+  { name: 'fp16', task: 'fp16', label: "onnxruntime's `convert_float_to_float16`" },
+  { name: 'fp16-no-shape-infer', task: 'fp16', label: "onnxruntime's `convert_float_to_float16(disable_shape_infer=True)`" },
+  { name: 'int8', task: 'int8', label: "onnxruntime's `quantize_dynamic`" },
+  { name: 'int4', task: 'int4', label: "onnxruntime's `MatMulNBitsQuantizer` (block 32, symmetric)" },
+];
+
+/** A Python with onnxruntime and onnx (ONNX_FORGE_PYTHON, else python3), and onnxruntime's version; undefined when there is none. */
+function findPython(): { python: string; onnxruntime: string } | undefined {
+  const python = process.env.ONNX_FORGE_PYTHON || 'python3';
+  const r = spawnSync(python, ['-c', 'import onnxruntime, onnx; print(onnxruntime.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? { python, onnxruntime: r.stdout.trim() } : undefined;
+}
+
+function runPython(python: string, tool: string, input: string, output: string, limitBytes: number): { seconds: number; cpuSeconds: number; peakRssBytes: number; error: string | null } {
+  const r = spawnSync(python, ['-c', PYTHON_TOOL, tool, input, output, String(limitBytes)], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 3_600_000 });
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(line) as { seconds: number; cpuSeconds: number; peakRssBytes: number; error: string | null };
+  } catch {
+    return { seconds: 0, cpuSeconds: 0, peakRssBytes: 0, error: `the Python process ended without a result (status ${r.status}, signal ${r.signal}): ${r.stderr.slice(-300)}` };
+  }
+}
+
 function fileBytes(file: string): number {
   const side = `${file}.data`;
   return statSync(file).size + (existsSync(side) ? statSync(side).size : 0);
@@ -215,11 +290,15 @@ function fileBytes(file: string): number {
 interface JobResult {
   name: string;
   label: string;
+  /** fp16, int8 or int4. */
+  task: string;
+  tool: 'onnx-forge' | 'onnxruntime';
+  error?: string;
   wallSeconds: number;
   cpuSeconds: number;
   peakRssMB: number;
   outputBytes: number;
-  streamed: boolean;
+  streamed?: boolean;
   loadSeconds?: number;
   cosine?: number;
   greedyAgreement?: number;
@@ -236,7 +315,11 @@ async function main(): Promise<void> {
     mkdirSync(building, { recursive: true });
     process.stdout.write(`building ${dir} (a tensor at a time) ...\n`);
     build = await runIsolated<{ ms: number; cpuMs: number; bytes: number }>(SCRIPT, ['--scenario', 'build', building, String(o.seed), String(o.layers)], { timeoutMs: 3_600_000 });
+    // Kept with the model, so later runs still report what building it took.
+    writeFileSync(join(building, 'build.json'), JSON.stringify(build));
     renameSync(building, dir);
+  } else if (existsSync(join(dir, 'build.json'))) {
+    build = JSON.parse(readFileSync(join(dir, 'build.json'), 'utf8')) as typeof build;
   }
   const modelBytes = fileBytes(model);
   process.stdout.write(`model: ${model} (${(modelBytes / GB).toFixed(2)} GB in external data)${build ? `, built in ${(build.ms / 1000).toFixed(1)} s with peak RSS ${(build.peakRssBytes / MB).toFixed(0)} MB` : ''}\n`);
@@ -255,35 +338,66 @@ async function main(): Promise<void> {
       if (r.code !== 0) throw new Error(`${job.label} exited with ${r.code}: ${r.stderr.slice(-2000)}`);
       const streamed = (r.json?.input as { streamed?: boolean } | undefined)?.streamed === true;
       results.push({
-        name: job.name, label: job.label, wallSeconds: r.wallMs / 1000, cpuSeconds: r.cpuMs / 1000, peakRssMB: r.peakRssBytes / MB,
+        name: job.name, label: job.label, task: job.name, tool: 'onnx-forge', wallSeconds: r.wallMs / 1000, cpuSeconds: r.cpuMs / 1000, peakRssMB: r.peakRssBytes / MB,
         outputBytes: fileBytes(target), streamed,
       });
       process.stdout.write(`  ${(r.wallMs / 1000).toFixed(1)} s (CPU ${(r.cpuMs / 1000).toFixed(1)} s), peak RSS ${(r.peakRssBytes / MB).toFixed(0)} MB, output ${(fileBytes(target) / GB).toFixed(2)} GB${streamed ? ', streamed' : ''}\n`);
     }
+    const py = findPython();
+    // What a Python tool may take: most of the machine, never all of it.
+    const limit = Math.min(20e9, totalmem() - 4e9);
+    if (py) {
+      for (const job of PYTHON_JOBS) {
+        const target = join(out, `py-${job.name}.onnx`);
+        process.stdout.write(`\n${job.label} (onnxruntime ${py.onnxruntime}, Python) ...\n`);
+        rmSync(target, { force: true });
+        const r = runPython(py.python, job.name, model, target, limit);
+        const done = !r.error && existsSync(target);
+        results.push({
+          name: `py-${job.name}`, label: job.label, task: job.task, tool: 'onnxruntime', wallSeconds: r.seconds, cpuSeconds: r.cpuSeconds, peakRssMB: r.peakRssBytes / MB,
+          outputBytes: done ? fileBytes(target) : 0, ...(r.error ? { error: r.error } : {}),
+        });
+        process.stdout.write(`  ${r.error ? `failed after ${r.seconds.toFixed(1)} s (peak RSS ${(r.peakRssBytes / MB).toFixed(0)} MB): ${r.error}` : `${r.seconds.toFixed(1)} s (CPU ${r.cpuSeconds.toFixed(1)} s), peak RSS ${(r.peakRssBytes / MB).toFixed(0)} MB, output ${(fileBytes(target) / GB).toFixed(2)} GB`}\n`);
+      }
+    } else {
+      process.stdout.write("\nno Python with onnxruntime (set ONNX_FORGE_PYTHON): onnxruntime's tools are projected from the BERT-base ratios\n");
+    }
+
     process.stdout.write('\nloading every output in onnxruntime-node against float32 ...\n');
+    const outputs = results.filter((r) => !r.error).map((r) => join(out, `${r.name}.onnx`));
     const acc = await runIsolated<{ referenceLoadMs: number; outputs: Record<string, { loadMs: number; cosine: number; greedyAgreement: number }> }>(
-      SCRIPT, ['--scenario', 'accuracy', model, String(o.seed), ...JOBS.map((j) => join(out, `${j.name}.onnx`))], { timeoutMs: 3_600_000 },
+      SCRIPT, ['--scenario', 'accuracy', model, String(o.seed), ...outputs], { timeoutMs: 3_600_000 },
     );
     for (const r of results) {
       const a = acc.outputs[join(out, `${r.name}.onnx`)];
       if (a) Object.assign(r, { loadSeconds: a.loadMs / 1000, cosine: a.cosine, greedyAgreement: a.greedyAgreement });
     }
-    process.stdout.write(`  float32 loaded in ${(acc.referenceLoadMs / 1000).toFixed(1)} s; ${results.map((r) => `${r.name}: cosine ${r.cosine?.toFixed(4)}, greedy ${r.greedyAgreement?.toFixed(3)}`).join('; ')}\n`);
+    process.stdout.write(`  float32 loaded in ${(acc.referenceLoadMs / 1000).toFixed(1)} s; ${results.filter((r) => r.cosine !== undefined).map((r) => `${r.name}: cosine ${r.cosine?.toFixed(4)}, greedy ${r.greedyAgreement?.toFixed(3)}`).join('; ')}\n`);
 
-    const missed = results.flatMap((r) => [
+    const ours = results.filter((r) => r.tool === 'onnx-forge');
+    const missed = ours.flatMap((r) => [
       ...(r.peakRssMB < TARGET_RSS_MB ? [] : [`${r.name} memory`]),
       ...(r.streamed ? [] : [`${r.name} not streamed`]),
       ...(r.cosine !== undefined ? [] : [`${r.name} did not load`]),
     ]);
-    const ratio = (bytes: number) => `${(bytes / modelBytes).toFixed(3)} ×`;
-    const row = (r: JobResult) => [
-      r.label,
-      `${r.wallSeconds.toFixed(1)} s (CPU ${r.cpuSeconds.toFixed(1)} s)`,
-      `${r.peakRssMB.toFixed(0)} MB (${ratio(r.peakRssMB * MB)})`,
-      `${(r.outputBytes / GB).toFixed(2)} GB`,
-      r.cosine === undefined ? 'did not load' : `loads in ${r.loadSeconds?.toFixed(1)} s; cosine ${r.cosine.toFixed(4)}, greedy ${(100 * (r.greedyAgreement ?? 0)).toFixed(1)} %`,
-    ];
-    const python = (ratioOfModel: number) => `≈ ${(ratioOfModel * modelBytes / GB).toFixed(1)} GB (${ratioOfModel} ×)`;
+    const ratio = (bytes: number) => `${(bytes / modelBytes).toFixed(2)} ×`;
+    const TASKS: Record<string, string> = { fp16: 'FP16', int8: 'INT8 (dynamic)', int4: 'INT4 (MatMul weights)' };
+    const row = (r: JobResult) => r.error
+      ? [TASKS[r.task] ?? r.task, r.label, `fails after ${r.wallSeconds.toFixed(1)} s: ${r.error.replace(/\s+/g, ' ').replace(/\|/g, '\\|')}`, `${r.peakRssMB.toFixed(0)} MB`, '', '']
+      : [
+          TASKS[r.task] ?? r.task,
+          r.label,
+          `${r.wallSeconds.toFixed(1)} s (CPU ${r.cpuSeconds.toFixed(1)} s)`,
+          `${r.peakRssMB.toFixed(0)} MB (${ratio(r.peakRssMB * MB)})`,
+          `${(r.outputBytes / GB).toFixed(2)} GB`,
+          r.cosine === undefined ? 'did not load' : `cosine ${r.cosine.toFixed(4)}, greedy ${(100 * (r.greedyAgreement ?? 0)).toFixed(1)} %`,
+        ];
+    const order = (r: JobResult) => Object.keys(TASKS).indexOf(r.task) * 2 + (r.tool === 'onnx-forge' ? 0 : 1);
+    const rows = [...results].sort((a, b) => order(a) - order(b)).map(row);
+    if (!py) {
+      const projected = (task: string, label: string, k: number) => [TASKS[task] ?? task, `${label} (projected, not run)`, '', `≈ ${(k * modelBytes / GB).toFixed(1)} GB (${k} ×, the ratio on BERT-base)`, '', ''];
+      rows.push(projected('fp16', "onnxruntime's FP16 converter", PYTHON_PEAK_RATIO.fp16Converter), projected('int8', "onnxruntime's `quantize_dynamic`", PYTHON_PEAK_RATIO.quantizeDynamic));
+    }
     const result = {
       topic: 'large',
       date: new Date().toISOString(),
@@ -295,25 +409,21 @@ async function main(): Promise<void> {
       runs: results,
       referenceLoadSeconds: acc.referenceLoadMs / 1000,
       prompts: PROMPT,
-      python: { source: 'issue 15 / ANCHORS.md ratios measured with onnxruntime 1.30 on BERT-base; not run here (no pip, no Debian package)', ...PYTHON_PEAK_RATIO },
+      python: py ? { python: py.python, onnxruntime: py.onnxruntime, addressSpaceLimitBytes: limit } : { projected: 'issue 15 / ANCHORS.md ratios measured with onnxruntime 1.30 on BERT-base', ...PYTHON_PEAK_RATIO },
       missed,
       readme: await readmeSection({
         title: `Models larger than memory: a ${(modelBytes / GB).toFixed(1)} GB decoder through the command line`,
         command: 'npm run bench -- large',
         tables: [{
-          head: [`seeded decoder, ${(modelBytes / GB).toFixed(2)} GB float32 in external data`, 'time', 'peak RSS of the CLI (× model)', 'output', 'onnxruntime-node vs float32'],
-          rows: results.map(row),
-        }, {
-          head: ['peak memory on this model', 'onnx-forge (measured)', "onnxruntime's Python tools (projected, not run)"],
-          rows: [
-            ['FP16 conversion', `${(results.find((r) => r.name === 'fp16')?.peakRssMB ?? 0).toFixed(0)} MB`, python(PYTHON_PEAK_RATIO.fp16Converter)],
-            ['INT8 dynamic quantization', `${(results.find((r) => r.name === 'int8')?.peakRssMB ?? 0).toFixed(0)} MB`, python(PYTHON_PEAK_RATIO.quantizeDynamic)],
-          ],
+          head: [`seeded decoder, ${(modelBytes / GB).toFixed(2)} GB float32 in external data`, 'tool', 'time', 'peak RSS (× model)', 'output', 'onnxruntime-node vs float32'],
+          rows,
         }],
         notes: [
           `The decoder: ${o.layers} layers, hidden ${DECODER.hidden}, vocabulary ${DECODER.vocab} (transformerDecoder, seed ${o.seed}), no tensor above 131 MB; built once a tensor at a time${build ? ` (${(build.ms / 1000).toFixed(0)} s, peak RSS ${(build.peakRssBytes / MB).toFixed(0)} MB)` : ''}. Each command is one CLI process (\`--no-verify\`) that streams the weights from the input's files through the pass to the output; its peak RSS is that process's own (the CLI listing its passes: ${(floor.peakRssBytes / MB).toFixed(0)} MB). Target: under ${TARGET_RSS_MB / 1000} GB each.`,
           `Each output then loads in onnxruntime-node (CPU) in another process and answers ${PROMPT.prompts} seeded prompts of ${PROMPT.sequence} tokens; cosine is the lowest over the prompts of the logits against the float32 model's, greedy the share of positions with the same arg-max token.`,
-          "onnxruntime's Python tools cannot be installed here (no pip; Debian has no onnxruntime package), so they were not run on this model: their figures are the model's size times the peak-to-model ratios measured on BERT-base (quantize_dynamic 3.1 ×, the FP16 converter 4.9 ×; issue 15 and ANCHORS.md).",
+          py
+            ? `onnxruntime's Python tools (onnxruntime ${py.onnxruntime}) ran on the same model, each in its own process under a ${(limit / GB).toFixed(0)} GB address-space limit; their peak RSS is that process's. The FP16 converter as called by default runs ONNX shape inference, which serializes the whole model and so cannot pass 2 GB; \`disable_shape_infer=True\` is what such models need. onnx-forge reads each weight twice (once for its statistics, once when written) and flushes its output to disk before renaming it into place; the Python tools read once and do not flush, so on a shared disk their wall time is the lower one while CPU time compares the work.`
+            : "onnxruntime's Python tools were not available (set ONNX_FORGE_PYTHON to a Python with onnxruntime, onnx and onnx-ir), so they were not run on this model: their peak memory is the model's size times the ratios measured on BERT-base (quantize_dynamic 3.1 ×, the FP16 converter 4.9 ×; issue 15 and ANCHORS.md).",
         ],
       }),
     };
