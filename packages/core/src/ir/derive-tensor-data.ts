@@ -17,10 +17,10 @@ function now(computed: Computed | undefined, derive: Derive, from: TensorProto):
 /**
  * Sets `target`'s data to `derive(from)`: the one way a weight pass stores what it computed from a
  * weight, so the same pass code serves models in memory and models streamed from files. When `from`
- * is in memory the result is stored now (`computed`, when the pass already has it, else
- * `derive(from)`). When `from` is lazy (still in its file), `computed` is dropped (given as a function, it is never
- * called: the pass computes only what the graph needs now) and `derive` runs
- * again on a snapshot of `from` when the writer reaches `target`, so converting a model holds one
+ * is in memory the result is stored now (`computed`, when the pass already has it or can make it from
+ * what it holds, else `derive(from)`). When `from` is lazy (still in its file), `computed` is dropped
+ * (given as a function, never called: the pass computes only what the graph needs now) and `derive`
+ * runs on a snapshot of `from` when the writer reaches `target`, so converting a model holds one
  * weight at a time, never the converted model. `derive` must give the same bytes every time.
  */
 export function deriveTensorData(target: TensorProto, dataType: number, from: TensorProto, derive: Derive, computed?: Computed): void {
