@@ -15,7 +15,7 @@ describe('result tables', () => {
     ];
     expect(metrics.map(metTarget)).toEqual([true, false, undefined]);
     const lines = metricTable(metrics).split('\n');
-    expect(lines[0]).toMatch(/^metric\s+median\s+range\s+target$/);
+    expect(lines[0]).toMatch(/^metric\s+median of 3\s+range\s+target$/);
     expect(lines[2]).toMatch(/^decode\s+0\.200 s\s+0\.100–0\.400\s+< 0\.3 s\s+ok$/);
     expect(lines[3]).toMatch(/^peak\s+951 MB\s+900–1001\s+< 900 MB\s+MISSED$/);
     expect(lines[4]).toMatch(/^read\s+1\.000 s\s+1\.000–1\.000$/);

@@ -23,7 +23,9 @@ describe('README', () => {
     await writeFile(file, code as string);
     const cwd = await mkdtemp(join(tmpdir(), 'readme-'));
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--conditions=@onnx-forge/source', '--import', TSX, file], { cwd, timeout: 120_000 }, (e, stdout, stderr) => resolve({ code: typeof e?.code === 'number' ? e.code : e ? 1 : 0, stdout, stderr }));
+      // Without FORCE_COLOR (Nx sets it for its tasks), console.log prints numbers plain, as a user sees them in a file.
+      const { FORCE_COLOR: _c, ...env } = process.env;
+      execFile(process.execPath, ['--conditions=@onnx-forge/source', '--import', TSX, file], { cwd, timeout: 120_000, env: { ...env, NO_COLOR: '1' } }, (e, stdout, stderr) => resolve({ code: typeof e?.code === 'number' ? e.code : e ? 1 : 0, stdout, stderr }));
     });
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/^best: (fp32|fp16|int8-dynamic): /m);

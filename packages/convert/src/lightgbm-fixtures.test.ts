@@ -55,7 +55,8 @@ describe.skipIf(!present)('LightGBM fixtures (shared/fixtures/lightgbm)', () => 
     expected: JSON.parse(readFileSync(path.join(FIXTURES, `${name}.expected.json`), 'utf8')) as Expected,
   });
 
-  for (const { name, classes } of CASES) {
+  // Vitest still runs a skipped describe's body to collect its tests: read the fixtures only when present.
+  for (const { name, classes } of present ? CASES : []) {
     describe(name, () => {
       const { text, expected } = load(name);
       const rows = expected.inputs.length;

@@ -40,7 +40,9 @@ function resolveInLock(key: string, dep: string): LockEntry | undefined {
  * npm_config_* (the setting among them), which would answer for the .npmrc.
  */
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'ONNXRUNTIME_NODE_INSTALL'));
+  // Without FORCE_COLOR (Nx sets it for its tasks), `node -p` prints plain values.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'ONNXRUNTIME_NODE_INSTALL' && k !== 'FORCE_COLOR'));
+  return { ...env, NO_COLOR: '1' };
 }
 
 /** The value npm hands the install scripts of a package as `npm_config_onnxruntime_node_install`, run from `cwd`. */
