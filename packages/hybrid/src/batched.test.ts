@@ -1,10 +1,9 @@
 import { ForgeError, ForgeErrorCode, Rng } from '@onnx-forge/core';
-import { type Feeds, type TensorLike, fromFloat16, toFloat16 } from '@onnx-forge/runtime';
+import { type Feeds, ManualClock, type TensorLike, fromFloat16, toFloat16 } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { batched } from './batched.js';
 import { functionBackend } from './function-backend.js';
 import { HybridModel } from './hybrid-model.js';
-import { ManualClock } from './manual-clock.js';
 import { CLASSES, FEATURES, requestFeeds, truth } from './testing/scripted-backend.js';
 
 /** A backend computing `truth` row by row, counting its runs and the rows of each. */

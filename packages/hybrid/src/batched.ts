@@ -1,7 +1,6 @@
 import { ForgeError, ForgeErrorCode, isForgeError } from '@onnx-forge/core';
-import type { Feeds, TensorLike } from '@onnx-forge/runtime';
+import { type Clock, type Feeds, type TensorLike, type TimerHandle, systemClock } from '@onnx-forge/runtime';
 import type { Backend } from './backend.js';
-import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import { type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';
 
 export interface BatchOptions {

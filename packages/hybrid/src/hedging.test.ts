@@ -1,9 +1,8 @@
-import type { TensorLike } from '@onnx-forge/runtime';
+import { ManualClock, type TensorLike } from '@onnx-forge/runtime';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { HybridModel } from './hybrid-model.js';
 import type { HybridOptions } from './hybrid-options.js';
-import { ManualClock } from './manual-clock.js';
 import { type Step, requestFeeds, scriptedBackend, truth } from './testing/scripted-backend.js';
 
 // Hedged requests on a ManualClock: every latency below is exact, so each request's answer time and

@@ -1,8 +1,8 @@
+import { ManualClock } from '@onnx-forge/runtime';
 import { Registry, register as defaultRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import * as hybrid from './index.js';
 import { HybridModel } from './hybrid-model.js';
-import { ManualClock } from './manual-clock.js';
 import { requestFeeds, scriptedBackend } from './testing/scripted-backend.js';
 
 describe('metrics', () => {

@@ -1,11 +1,10 @@
 import { ForgeError } from '@onnx-forge/core';
 import { DEFAULT_TOLERANCE, compareOutputs } from './compare-outputs.js';
-import type { Feeds, TensorLike } from '@onnx-forge/runtime';
+import { type Feeds, ManualClock, type TensorLike } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { functionBackend } from './function-backend.js';
 import { type BreakerEvent, HybridModel, type QuarantineEvent, type SwitchEvent } from './hybrid-model.js';
 import type { HybridOptions } from './hybrid-options.js';
-import { ManualClock } from './manual-clock.js';
 import { seededRandom } from './seeded-random.js';
 import { type Step, jitter, requestFeeds, scriptedBackend, truth } from './testing/scripted-backend.js';
 

@@ -1,10 +1,9 @@
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
-import { Emitter, type Feeds, type TensorLike } from '@onnx-forge/runtime';
+import { Emitter, type Feeds, type TensorLike, type TimerHandle } from '@onnx-forge/runtime';
 import type { Backend } from './backend.js';
 import { type BackendStats, BackendTracker, type QuarantineEvidence, type Route } from './backend-tracker.js';
 import { type ChooserSettings, type SwitchReason, decideSwitch, rankBackends } from './choose-backend.js';
 import type { BreakerState, BreakerTransition } from './circuit-breaker.js';
-import type { TimerHandle } from './clock.js';
 import { type CanaryCheck, compareOutputs } from './compare-outputs.js';
 import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions } from './hybrid-options.js';
 import { HybridMetrics } from './hybrid-metrics.js';

@@ -1,8 +1,8 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { type Clock, isClock, systemClock } from '@onnx-forge/runtime';
 import type { Registry } from 'prom-client';
 import type { Backend } from './backend.js';
 import { type BreakerOptions, DEFAULT_BREAKER } from './circuit-breaker.js';
-import { type Clock, systemClock } from './clock.js';
 import { type AccuracyTolerance, DEFAULT_TOLERANCE } from './compare-outputs.js';
 import { seededRandom } from './seeded-random.js';
 
@@ -219,7 +219,7 @@ export function resolveOptions(o: HybridOptions, hasReference: boolean): Resolve
   const staticPolicy = isOrder || policy === 'size';
   const decisionWindow = num('stability.decisionWindow', s.decisionWindow, 32, (n) => positiveInt(n) && n >= 2, 'an integer ≥ 2');
   const window = num('statistics.window', st.window, 256, (n) => positiveInt(n) && n >= decisionWindow, `an integer ≥ stability.decisionWindow (${decisionWindow})`);
-  if (o.clock !== undefined && (typeof o.clock !== 'object' || o.clock === null || typeof o.clock.now !== 'function' || typeof o.clock.setTimeout !== 'function' || typeof o.clock.clearTimeout !== 'function')) {
+  if (o.clock !== undefined && !isClock(o.clock)) {
     throw invalid('clock must have now(), setTimeout() and clearTimeout()', 'clock');
   }
   if (o.random !== undefined && typeof o.random !== 'function') throw invalid('random must be a function returning numbers in [0, 1)', 'random');

@@ -19,9 +19,9 @@ export type { BreakerOptions, BreakerState, BreakerTransition, WindowCounts } fr
 export { PeakEwma } from './peak-ewma.js';
 export { LatencyWindow } from './latency-window.js';
 export type { SampleSummary } from './latency-window.js';
-export { systemClock } from './clock.js';
-export type { Clock, TimerHandle } from './clock.js';
-export { ManualClock } from './manual-clock.js';
+// The clocks are runtime's, re-exported so hybrid's users need not import runtime for them.
+export { systemClock, ManualClock } from '@onnx-forge/runtime';
+export type { Clock, TimerHandle } from '@onnx-forge/runtime';
 export { seededRandom } from './seeded-random.js';
 export { LATENCY_BUCKETS } from './hybrid-metrics.js';
 export { formatSummary, speedup } from './summary-table.js';

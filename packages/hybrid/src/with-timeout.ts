@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
-import type { Clock } from './clock.js';
+import type { Clock } from '@onnx-forge/runtime';
 
 /**
  * `promise`, or a FORGE_TIMEOUT rejection once `ms` have passed on `clock`. The work itself is not

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { BackendLoader, RuntimeBackend } from './backend.js';
 import { BackendRegistry, backendStatus, resolveBackend } from './backend-registry.js';
 import { createSession } from './create-session.js';
-import { FakeClock } from './testing/fake-clock.js';
+import { ManualClock } from './manual-clock.js';
 import { faultyBackend, tinyMlp } from './test-models.js';
 
 /** A loader that counts its calls, takes `ms` of fake time and then gives `result` (or throws it). */
-function loader(clock: FakeClock, result: RuntimeBackend | Error, ms = 0): BackendLoader & { calls: number } {
+function loader(clock: ManualClock, result: RuntimeBackend | Error, ms = 0): BackendLoader & { calls: number } {
   const load = Object.assign(
     async () => {
       load.calls++;
@@ -36,7 +36,7 @@ describe('a backend registry', () => {
   const real = async () => resolveBackend('node');
 
   it('chooses by priority among the backends that start here, reporting each one passed over with its reason', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const base = await real();
     const gpu = loader(clock, new Error('libcudart.so.12: cannot open shared object file'), 7);
     const cpu = loader(clock, faultyBackend(base, { offered: [] }, 'fallback'), 3);
@@ -76,7 +76,7 @@ describe('a backend registry', () => {
   });
 
   it('shares one init among concurrent resolutions', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const slow = loader(clock, faultyBackend(await real(), { offered: [] }, 'slow'), 50);
     const registry = new BackendRegistry([{ name: 'slow', loader: slow, priority: 0 }], clock);
     const all = await Promise.all([registry.resolve('slow'), registry.resolve(undefined), registry.resolve('slow')]);
@@ -107,7 +107,7 @@ describe('a backend registry', () => {
   });
 
   it('says what is wrong with a registration, an unknown name, and a process where nothing starts', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const broken = loader(clock, new Error('no such module'));
     const registry = new BackendRegistry([{ name: 'broken', loader: broken, priority: 0 }], clock);
     registry.register('broken', broken, 0); // the same loader again: nothing happens

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RuntimeBackend } from './backend.js';
 import { resolveBackend } from './backend-registry.js';
 import { createSession } from './create-session.js';
-import { FakeClock } from './testing/fake-clock.js';
+import { ManualClock } from './manual-clock.js';
 import { faultyBackend, tinyMlp } from './test-models.js';
 import type { ReadyInfo, RunTiming } from './types.js';
 
@@ -11,7 +11,7 @@ import type { ReadyInfo, RunTiming } from './types.js';
  * time (the real run takes whatever it takes) gives run events, time limits and queue waits that are
  * exact, on any machine.
  */
-async function thirtyMsBackend(clock: FakeClock, backend: 'node' | 'web'): Promise<RuntimeBackend> {
+async function thirtyMsBackend(clock: ManualClock, backend: 'node' | 'web'): Promise<RuntimeBackend> {
   const fake = faultyBackend(await resolveBackend(backend), { offered: ['gpu'], exclusiveRuns: ['gpu'] }, `clocked-${backend}`);
   return {
     ...fake,
@@ -33,7 +33,7 @@ const x = { data: new Float32Array([1, 2, 3, 4]), dims: [1, 4] };
 
 describe.each(['node', 'web'] as const)('an in-process session on the %s backend, timed by a fake clock', (backend) => {
   it('reports run times and enforces time limits by the clock it was given', async () => {
-    const clock = new FakeClock(500);
+    const clock = new ManualClock(500);
     const timings: RunTiming[] = [];
     const ready: ReadyInfo[] = [];
     // The fake backend's 'gpu' runs on the real default provider underneath, with WebGPU's rule that runs must not overlap.

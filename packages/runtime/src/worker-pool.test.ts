@@ -4,8 +4,8 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from './create-session.js';
 import { locateWorker } from './locate-worker.js';
+import { ManualClock } from './manual-clock.js';
 import type { FromWorker, ToWorker } from './pool-protocol.js';
-import { FakeClock } from './testing/fake-clock.js';
 import { CRASH_MARKER, tinyMlp, variantModel } from './test-models.js';
 import type { RunTiming, SessionEvent, WorkerExitInfo } from './types.js';
 import { type PoolSession, createPool } from './worker-pool.js';
@@ -233,7 +233,7 @@ describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backen
 
 /**
  * A worker thread stand-in that answers the pool's protocol and finishes a run only when the test
- * says, so that a test moves a FakeClock through queue waits and time limits without a thread, a
+ * says, so that a test moves a ManualClock through queue waits and time limits without a thread, a
  * model or a timer of its own.
  */
 class ScriptedWorker extends EventEmitter implements PoolWorker {
@@ -287,7 +287,7 @@ describe('time in a pool comes from its clock', () => {
   const x = { data: new Float32Array(4), dims: [1, 4] };
 
   it('times out a queued run and a running one at exactly their limits, and times the rest by the same clock', async () => {
-    const clock = new FakeClock(1000);
+    const clock = new ManualClock(1000);
     const worker = new ScriptedWorker();
     const timings: RunTiming[] = [];
     const pool = await createPool(tinyMlp(), { workers: 1, clock, spawn: () => worker, onEvent: (e) => e.type === 'run' && timings.push(e) });
@@ -338,7 +338,7 @@ describe('time in a pool comes from its clock', () => {
       [true, 125, 132, 6],
     ]);
     // No timer is left behind by settled runs.
-    expect(clock.pending).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
     await pool.release();
   });
 

@@ -78,7 +78,7 @@ out.exports = {
   mljsBackend: typeof mods['@onnx-forge/convert/mljs-backend'].mljsBackend,
   optimizeModel: typeof mods['@onnx-forge/bench'].optimizeModel,
   readTestDataSets: typeof mods['@onnx-forge/core/testing'].readTestDataSets,
-  FakeClock: typeof mods['@onnx-forge/runtime/testing'].FakeClock,
+  ManualClock: typeof mods['@onnx-forge/runtime'].ManualClock,
 };
 console.log(JSON.stringify(out));
 `;
@@ -138,7 +138,7 @@ describe('the packed packages, installed in a project outside the workspace', ()
       pool: [1, 4],
       worker: path.join(project, 'node_modules/@onnx-forge/runtime/dist/pool-worker.js'),
       plugin: ['constant-folding'],
-      exports: { HybridModel: 'function', convertModel: 'function', mljsBackend: 'function', optimizeModel: 'function', readTestDataSets: 'function', FakeClock: 'function' },
+      exports: { HybridModel: 'function', convertModel: 'function', mljsBackend: 'function', optimizeModel: 'function', readTestDataSets: 'function', ManualClock: 'function' },
     });
   });
 

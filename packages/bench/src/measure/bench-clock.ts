@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '@onnx-forge/runtime';
 
 /**
  * Time as the measuring core reads it: runtime's Clock (a monotonic `now()` and one-shot timers).
- * Every loop here takes one, so tests drive scenarios on a manual clock (hybrid's ManualClock) with
+ * Every loop here takes one, so tests drive scenarios on a manual clock (runtime's ManualClock) with
  * scripted targets and get exact figures instead of sleeping through real time.
  */
 export type BenchClock = Clock;

@@ -1,4 +1,4 @@
-import { ManualClock } from '@onnx-forge/hybrid';
+import { ManualClock } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { scriptedServer } from '../testing/scripted-server.js';
 import { concurrencySweep } from './concurrency-sweep.js';

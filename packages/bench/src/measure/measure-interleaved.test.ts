@@ -1,5 +1,5 @@
 import { Rng } from '@onnx-forge/core';
-import { ManualClock } from '@onnx-forge/hybrid';
+import { ManualClock } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { sleep } from './bench-clock.js';
 import { measureInterleaved, shuffled } from './measure-interleaved.js';

@@ -1,4 +1,4 @@
-import { ManualClock } from '@onnx-forge/hybrid';
+import type { ManualClock } from '@onnx-forge/runtime';
 import { sleep } from '../measure/bench-clock.js';
 
 /**

@@ -1,7 +1,6 @@
 import { ForgeError, ForgeErrorCode, Rng } from '@onnx-forge/core';
-import type { Feeds, TensorLike } from '@onnx-forge/runtime';
+import type { Feeds, ManualClock, TensorLike } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from '../backend.js';
-import type { ManualClock } from '../manual-clock.js';
 
 /**
  * Test doubles: backends whose latency, failures and answers follow a script on a ManualClock, over a

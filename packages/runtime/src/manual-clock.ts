@@ -12,10 +12,11 @@ const nextMacrotask = (): Promise<void> =>
   new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 
 /**
- * A clock that moves only when told to, for deterministic tests of code that takes a `Clock`: timers
- * fire in order of due time (then creation) when `advance` passes them, and `run(promise)` drives a
- * whole asynchronous scenario (scripted backends that "take" 12 ms by `sleep(12)`) to its end without
- * waiting on real time.
+ * A Clock that moves only when told to, for deterministic tests of code that takes a `Clock` (time
+ * limits, timings, batching delays) that must not depend on how busy the machine is. `advance(ms)`
+ * fires the timers that fall due, earliest first (equal times in the order they were set), each with
+ * `now()` at its due time; `run(promise)` drives a whole asynchronous scenario (scripted backends
+ * that "take" 12 ms by `sleep(12)`) to its end without waiting on real time.
  */
 export class ManualClock implements Clock {
   private time: number;
@@ -32,12 +33,13 @@ export class ManualClock implements Clock {
 
   setTimeout(callback: () => void, ms: number): TimerHandle {
     const id = ++this.seq;
+    // As the platform's setTimeout: a negative or non-numeric delay means "as soon as possible".
     this.timers.set(id, { id, at: this.time + Math.max(0, Number.isFinite(ms) ? ms : 0), callback });
     return id;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    this.timers.delete(handle as number);
+    if (typeof handle === 'number') this.timers.delete(handle);
   }
 
   /** Resolves when the clock has been advanced by `ms`. */
@@ -45,19 +47,22 @@ export class ManualClock implements Clock {
     return new Promise((resolve) => this.setTimeout(resolve, ms));
   }
 
-  /** Timers not yet fired. */
+  /** Timers set and not yet fired or cleared. */
   get pendingTimers(): number {
     return this.timers.size;
   }
 
-  /** Moves time forward by `ms`, firing each timer that falls due at its own time, in order. */
+  /**
+   * Moves time forward by `ms`, firing each timer that falls due at its own time, in order (timers
+   * those callbacks set fire too when they fall within `ms`). Throws a RangeError for a negative or
+   * NaN `ms`: a monotonic clock cannot go back, and a test that asks it to has a bug.
+   */
   advance(ms: number): void {
-    const end = this.time + Math.max(0, ms);
-    for (;;) {
-      const next = this.earliest();
-      if (!next || next.at > end) break;
+    if (!(ms >= 0)) throw new RangeError(`ManualClock.advance: a clock only moves forward, got ${ms} ms`);
+    const end = this.time + ms;
+    for (let next = this.earliest(); next !== undefined && next.at <= end; next = this.earliest()) {
       this.timers.delete(next.id);
-      this.time = Math.max(this.time, next.at);
+      this.time = next.at;
       next.callback();
     }
     this.time = end;
@@ -79,8 +84,10 @@ export class ManualClock implements Clock {
       const next = this.earliest();
       if (!next || step >= maxSteps) {
         throw new ForgeError(ForgeErrorCode.RUNTIME, next
-          ? `ManualClock.run: the promise did not settle within ${maxSteps} steps`
-          : 'ManualClock.run: the promise waits on something other than this clock (no timer is pending)');
+          ? `ManualClock.run: the promise did not settle within ${maxSteps} steps; pass a larger maxSteps if the scenario really is that long`
+          : 'ManualClock.run: the promise waits on something other than this clock (no timer is pending); make what it awaits use this clock, or await it directly', {
+          details: { now: this.time, steps: step, pendingTimers: this.timers.size },
+        });
       }
       this.advance(next.at - this.time);
     }
