@@ -67,15 +67,7 @@ export function quantize_runs(
   qmax: i32,
   unsigned: i32,
 ): void {
-  let i = 0;
-  while (i < n) {
-    const len = min(inner - pos, n - i);
-    const o = (<usize>c) << 2;
-    quantizeRun(src + ((<usize>i) << 2), dst + <usize>i, len, load<f32>(scales + o), load<i32>(zps + o), qmin, qmax, unsigned);
-    i += len;
-    pos = 0;
-    if (++c == channels) c = 0;
-  }
+  eachRun(true, src, dst, n, scales, zps, channels, inner, c, pos, qmin, qmax, unsigned);
 }
 
 /**
@@ -168,11 +160,40 @@ export function dequantize_runs(
   pos: i32,
   unsigned: i32,
 ): void {
+  eachRun(false, src, dst, n, scales, zps, channels, inner, c, pos, 0, 0, unsigned);
+}
+
+/**
+ * The walk quantize_runs and dequantize_runs share: each channel run of the chunk (layout
+ * [outer, C, inner], starting `pos` values into channel `c`) is quantized (float32 at src to bytes at
+ * dst) or dequantized (bytes to float32) with its channel's scale and zero point. Inlined with a
+ * constant `quantize`, so each export compiles to its own loop with no branch on the direction.
+ */
+// @ts-ignore: decorator
+@inline
+function eachRun(
+  quantize: bool,
+  src: usize,
+  dst: usize,
+  n: i32,
+  scales: usize,
+  zps: usize,
+  channels: i32,
+  inner: i32,
+  c: i32,
+  pos: i32,
+  qmin: i32,
+  qmax: i32,
+  unsigned: i32,
+): void {
   let i = 0;
   while (i < n) {
     const len = min(inner - pos, n - i);
     const o = (<usize>c) << 2;
-    dequantizeRun(src + <usize>i, dst + ((<usize>i) << 2), len, load<f32>(scales + o), load<i32>(zps + o), unsigned);
+    const s = load<f32>(scales + o);
+    const zp = load<i32>(zps + o);
+    if (quantize) quantizeRun(src + ((<usize>i) << 2), dst + <usize>i, len, s, zp, qmin, qmax, unsigned);
+    else dequantizeRun(src + <usize>i, dst + ((<usize>i) << 2), len, s, zp, unsigned);
     i += len;
     pos = 0;
     if (++c == channels) c = 0;
