@@ -3,14 +3,14 @@
 // runs in onnxruntime-node with the same answers, and converting a model of 400+ MB holds a small part
 // of it in memory (measured in a child process, as a benchmark would).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   openModel, readModel, runPass, transformerDecoder, writeModel, type LoadedModel, type Model, type ModelFile, type ModelRunner, type PassInstance,
   type PassReport, type RunnerFeeds,
 } from '@onnx-forge/core';
+import { tempFolders } from '@onnx-forge/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { autoMixedPrecision } from './fp16/fp16-auto.js';
 import { fp16Pass } from './fp16/fp16-pass.js';
@@ -20,14 +20,7 @@ import { int8Dynamic } from './quant/int8-dynamic.js';
 import { decoderPrompts } from './testing/decoder-eval.js';
 import { nodeRunner } from './testing/harness.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'forge-stream-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-let dirs = 0;
-function folder(): string {
-  const d = join(tmp, `t${dirs++}`);
-  mkdirSync(d);
-  return d;
-}
+const folder = tempFolders('forge-stream-', afterAll);
 
 const DECODER = { layers: 2, hidden: 64, heads: 4, intermediate: 160, vocab: 300, seed: 3 } as const;
 /** A low threshold, so nearly every weight lives in the side file. */

@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Long from 'long';
 import * as ort from 'onnxruntime-node';
@@ -9,34 +8,20 @@ import { Rng } from '../builder/random.js';
 import { cnn } from '../builder/zoo.js';
 import { decodeModel, encodeModel } from '../codec/codec.js';
 import { DataType } from '../dtype.js';
-import { ForgeError, ForgeErrorCode } from '../errors.js';
+import { ForgeErrorCode } from '../errors.js';
 import { toBigInt } from '../ir/int64.js';
 import type { Model } from '../ir/model.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
+import { forgeRejection as rejection } from '../testing/forge-rejection.js';
 import { messageDiff } from '../testing/message-diff.js';
 import { type OrtValueArgs, ortValueDiff, seededInput } from '../testing/ort-values.js';
+import { tempFolders } from '../testing/temp-folders.js';
 import { modelTensors } from '../ir/model-tensors.js';
 import { readModel, writeModel } from './model-io.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'forge-io-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-let dirs = 0;
 /** A fresh empty folder for one test. */
-function folder(): string {
-  const d = join(tmp, `t${dirs++}`);
-  mkdirSync(d);
-  return d;
-}
-
-async function rejection(p: Promise<unknown>): Promise<ForgeError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof ForgeError)) throw new Error(`expected a ForgeError, got ${String(e)}`, { cause: e });
-  return e;
-}
+const folder = tempFolders('forge-io-', afterAll);
 
 /** A copy of the model's message, for checking that writing left the model as it was. */
 function snapshot(model: Model): ModelProto {
@@ -207,7 +192,7 @@ describe('external data', () => {
       expect(e.code, location).toBe(ForgeErrorCode.EXTERNAL_DATA);
     }
     expect(readdirSync(dir)).toEqual([]);
-    expect(existsSync(join(tmp, 'side.bin'))).toBe(false);
+    expect(existsSync(join(dir, '..', 'side.bin'))).toBe(false);
   });
 
   it('refuses a truncated or missing side file', async () => {

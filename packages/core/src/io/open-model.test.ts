@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Blob } from 'node:buffer';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,27 +12,16 @@ import { tensorRawBytes } from '../ir/tensor.js';
 import { isLazy } from '../ir/tensor-data.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { TensorProto } from '../proto/types.js';
+import { forgeRejection as rejection } from '../testing/forge-rejection.js';
 import { ONNX_TEST_DATA, findOnnxFiles } from '../testing/onnx-test-data.js';
+import { tempFolders } from '../testing/temp-folders.js';
 import { blobSource } from './blob-source.js';
 import { memorySource, type ByteSource } from './byte-source.js';
 import { decodeModelLazily } from './decode-lazily.js';
 import { readModel, writeModel } from './model-io.js';
 import { openModel } from './open-model.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'forge-open-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-let dirs = 0;
-function folder(): string {
-  const d = join(tmp, `t${dirs++}`);
-  mkdirSync(d);
-  return d;
-}
-
-async function rejection(p: Promise<unknown>): Promise<ForgeError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  if (!(e instanceof ForgeError)) throw new Error(`expected a ForgeError, got ${String(e)}`, { cause: e });
-  return e;
-}
+const folder = tempFolders('forge-open-', afterAll);
 
 const decoder = () => transformerDecoder({ layers: 2, hidden: 32, heads: 4, intermediate: 64, vocab: 200, seed: 5 });
 
