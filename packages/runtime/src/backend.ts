@@ -106,3 +106,29 @@ export function wrapSession(session: OrtInferenceSession): BackendSession {
     release: () => session.release(),
   };
 }
+
+/**
+ * What creating sessions and tensors needs of an onnxruntime build. onnxruntime-node and -web both
+ * offer it (onnxruntime-common's API), each with its own Tensor class, so the two backends share the
+ * code below.
+ */
+export interface OrtBuild {
+  readonly InferenceSession: {
+    create(path: string, options?: never): Promise<OrtInferenceSession>;
+    create(bytes: Uint8Array, options?: never): Promise<OrtInferenceSession>;
+  };
+  readonly Tensor: new (type: never, data: never, dims: readonly number[]) => unknown;
+}
+
+/** A session of `ort` on a model's bytes or path, as the runtime's BackendSession. */
+export async function createOrtSession(ort: OrtBuild, model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession> {
+  const opts = options as never;
+  const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+  return wrapSession(session);
+}
+
+/** A validated tensor in `ort`'s own Tensor class (tensors of that class pass through). */
+export function toOrtTensor(ort: OrtBuild, t: TensorLike): unknown {
+  if (t instanceof ort.Tensor) return t;
+  return new ort.Tensor(t.type as never, t.data as never, t.dims);
+}

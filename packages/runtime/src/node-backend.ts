@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as OrtNode from 'onnxruntime-node';
-import { type BackendFactory, type BackendSession, type ProviderFeatures, type RuntimeBackend, wrapSession } from './backend.js';
+import { type BackendFactory, type BackendSession, type ProviderFeatures, type RuntimeBackend, createOrtSession, toOrtTensor } from './backend.js';
 import { probeModel } from './probe-model.js';
 import { type ProviderConfig, providerName } from './provider-config.js';
 import type { OrtSessionOptions } from './session-options.js';
@@ -88,17 +88,12 @@ class NodeBackend implements RuntimeBackend {
     await session.release();
   }
 
-  async createSession(model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession> {
-    const ort = this.ort;
-    const opts = options as OrtNode.InferenceSession.SessionOptions;
-    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
-    return wrapSession(session);
+  createSession(model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession> {
+    return createOrtSession(this.ort, model, options);
   }
 
   toTensor(t: TensorLike): unknown {
-    const ort = this.ort;
-    if (t instanceof ort.Tensor) return t;
-    return new ort.Tensor(t.type as OrtNode.Tensor.Type, t.data as OrtNode.Tensor.DataType, t.dims);
+    return toOrtTensor(this.ort, t);
   }
 
   async providerFeatures(provider: string): Promise<ProviderFeatures> {

@@ -1,6 +1,6 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import type * as OrtWeb from 'onnxruntime-web';
-import { type BackendFactory, type BackendSession, type ProviderFeatures, type RuntimeBackend, wrapSession } from './backend.js';
+import { type BackendFactory, type BackendSession, type ProviderFeatures, type RuntimeBackend, createOrtSession, toOrtTensor } from './backend.js';
 import { probeModel } from './probe-model.js';
 import { type ProviderConfig, providerName } from './provider-config.js';
 import type { OrtSessionOptions } from './session-options.js';
@@ -93,17 +93,13 @@ class WebBackend implements RuntimeBackend {
   }
 
   async createSession(model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession> {
-    const ort = this.ort;
-    const opts = options as OrtWeb.InferenceSession.SessionOptions;
-    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+    const session = await createOrtSession(this.ort, model, options);
     initialized = true;
-    return wrapSession(session);
+    return session;
   }
 
   toTensor(t: TensorLike): unknown {
-    const ort = this.ort;
-    if (t instanceof ort.Tensor) return t;
-    return new ort.Tensor(t.type as OrtWeb.Tensor.Type, t.data as OrtWeb.Tensor.DataType, t.dims);
+    return toOrtTensor(this.ort, t);
   }
 
   async providerFeatures(provider: string): Promise<ProviderFeatures> {
