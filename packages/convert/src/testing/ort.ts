@@ -1,19 +1,12 @@
-import * as ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
 import type { Model } from '@onnx-forge/core';
+import { type OrtBackend, openOrtSession } from '@onnx-forge/runtime/testing';
 
 /*
- * Test sessions on onnxruntime-node (CPU) and onnxruntime-web (the wasm backend, run in Node,
- * single-threaded so no worker files are needed), as packages/graph-ops/src/testing does.
+ * Test sessions on onnxruntime-node (CPU) and onnxruntime-web (the wasm backend, run in Node): the
+ * runtime's plain onnxruntime test sessions, with one float input of rows and typed outputs.
  */
-ortWeb.env.wasm.numThreads = 1;
-ortWeb.env.logLevel = 'error';
-
-export type OrtBackend = 'node' | 'web';
-export const ORT_BACKENDS: readonly OrtBackend[] = ['node', 'web'];
-
-type Ort = typeof ortNode;
-const ORT: Record<OrtBackend, Ort> = { node: ortNode, web: ortWeb as unknown as Ort };
+export { ORT_BACKENDS } from '@onnx-forge/runtime/testing';
+export type { OrtBackend } from '@onnx-forge/runtime/testing';
 
 export interface OrtOutput {
   type: string;
@@ -27,13 +20,7 @@ export interface TestSession {
 }
 
 export async function loadSession(backend: OrtBackend, model: Model | Uint8Array): Promise<TestSession> {
-  const ort = ORT[backend];
-  const bytes = model instanceof Uint8Array ? model : model.encode();
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: [backend === 'node' ? 'cpu' : 'wasm'],
-    logSeverityLevel: 3,
-    ...(backend === 'node' ? { intraOpNumThreads: 1 } : {}),
-  });
+  const { ort, session } = await openOrtSession(backend, model instanceof Uint8Array ? model : model.encode());
   return {
     run: async (input, rows, inputName = 'input') => {
       const out = await session.run({ [inputName]: new ort.Tensor('float32', input, [rows, input.length / rows]) });

@@ -1,25 +1,18 @@
 import { Rng, cosineSimilarity } from '@onnx-forge/core';
-import * as ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
+import { type OrtBackend, openOrtSession } from '@onnx-forge/runtime/testing';
+import type * as ortNode from 'onnxruntime-node';
 import type { SampleInputSpec } from '../quant/samples/validate-feeds.js';
 import type { RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import type { Loader } from './harness.js';
 
 /*
- * The INT8 tests run models on onnxruntime directly (one intra-op thread, outputs as float32), not
- * through the runtime package the fp16 tests use (harness.ts): the quantizer's accuracy is judged
- * against plain onnxruntime.
+ * The INT8 tests run models on onnxruntime directly (runtime's plain test sessions, outputs as
+ * float32), not through the runtime package's sessions the fp16 tests use (harness.ts): the
+ * quantizer's accuracy is judged against plain onnxruntime.
  */
 
-// onnxruntime-web in Node: the wasm CPU backend, single-threaded (no worker files needed).
-ortWeb.env.wasm.numThreads = 1;
-ortWeb.env.logLevel = 'error';
-
-export type Backend = 'node' | 'web';
-export const ORT_BACKENDS: readonly Backend[] = ['node', 'web'];
-
-type OrtModule = typeof ortNode;
-const ORT: Record<Backend, OrtModule> = { node: ortNode, web: ortWeb as unknown as OrtModule };
+export { ORT_BACKENDS } from '@onnx-forge/runtime/testing';
+export type Backend = OrtBackend;
 
 /** A loaded model on one backend (onnxruntime-node CPU, or onnxruntime-web wasm in Node). */
 export interface TestSession {
@@ -29,12 +22,7 @@ export interface TestSession {
 }
 
 export async function load(backend: Backend, bytes: Uint8Array): Promise<TestSession> {
-  const ort = ORT[backend];
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: [backend === 'node' ? 'cpu' : 'wasm'],
-    logSeverityLevel: 3,
-    ...(backend === 'node' ? { intraOpNumThreads: 1 } : {}),
-  });
+  const { ort, session } = await openOrtSession(backend, bytes);
   return {
     outputNames: session.outputNames,
     run: async (feeds) => {
