@@ -1,24 +1,8 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
 import { defineCommand } from './framework/command.js';
-import type { CliIo } from './framework/io.js';
 import { COMMANDS } from './commands/index.js';
-
-/** runCli in-process, with captured streams. */
-async function cli(argv: string[], commands = COMMANDS, env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    cwd: process.cwd(),
-    env,
-    now: () => 0,
-  };
-  const code = await runCli(argv, io, commands);
-  return { code, stdout, stderr };
-}
+import { runCliInProcess as cli } from './testing/cli-in-process.js';
 
 const crashing = defineCommand({
   name: 'crash',

@@ -1,15 +1,13 @@
 import { existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Rng, writeModel } from '@onnx-forge/core';
-import { builtinPasses } from '@onnx-forge/graph-ops';
 import { logMelFrontEnd } from '@onnx-forge/graph-ops/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
 import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir, writeMlp, writeOverflowModel, writeRuntimeFailureModel, writeUnsortedModel } from '../testing/fixtures.js';
+import { isBuiltinPass } from '../testing/builtin-pass.js';
 import { compareOutputs } from '../testing/ort-compare.js';
-
-const registered = (name: string) => builtinPasses.some((f) => f.passName === name);
 
 interface PassJson {
   name: string;
@@ -35,7 +33,7 @@ describe('onnx-forge fp16', () => {
   });
 
   // Runs once graph-ops registers the fp16 pass (packages/graph-ops/src/fp16); skipped only while it is absent.
-  describe.skipIf(!registered('fp16'))('conversion (needs the fp16 pass in graph-ops)', () => {
+  describe.skipIf(!isBuiltinPass('fp16'))('conversion (needs the fp16 pass in graph-ops)', () => {
     it('halves the weights, keeps float32 inputs and outputs, and answers like the fp32 model', async () => {
       const out = file('mlp.fp16.onnx');
       const r = await runCliProcess(['fp16', input, '-o', out, '--keep-io-types', '--json']);

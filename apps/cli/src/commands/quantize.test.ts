@@ -1,14 +1,12 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DataType, Rng, createTensor, encodeModel, encodeTensor, readModel } from '@onnx-forge/core';
-import { builtinPasses } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
 import { jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir, writeMlp, writeNoWeightsModel, writeOutlierModel, writeUnsortedModel } from '../testing/fixtures.js';
+import { isBuiltinPass } from '../testing/builtin-pass.js';
 import { compareOutputs } from '../testing/ort-compare.js';
-
-const registered = (name: string) => builtinPasses.some((f) => f.passName === name);
 
 /** Calibration samples in the ONNX test-data layout: <dir>/test_data_set_<i>/input_0.pb. */
 function writeSamples(dir: string, count: number, dims: number[], seed: number): string {
@@ -55,7 +53,7 @@ describe('onnx-forge quantize', () => {
   });
 
   // Runs once graph-ops registers int8-dynamic (packages/graph-ops/src/quant); skipped only while it is absent.
-  describe.skipIf(!registered('int8-dynamic'))('dynamic mode (needs the int8-dynamic pass in graph-ops)', () => {
+  describe.skipIf(!isBuiltinPass('int8-dynamic'))('dynamic mode (needs the int8-dynamic pass in graph-ops)', () => {
     it('quantizes weights to int8, reports it, and the model still answers like the fp32 one', async () => {
       const out = file('mlp.int8.onnx');
       const r = await runCliProcess(['quantize', input, '-o', out, '--json']);
@@ -93,7 +91,7 @@ describe('onnx-forge quantize', () => {
   });
 
   // Runs once graph-ops registers int8-static; skipped only while it is absent.
-  describe.skipIf(!registered('int8-static'))('static mode (needs the int8-static pass in graph-ops)', () => {
+  describe.skipIf(!isBuiltinPass('int8-static'))('static mode (needs the int8-static pass in graph-ops)', () => {
     it('calibrates on a folder of samples and the QDQ model answers like the fp32 one', async () => {
       const samples = writeSamples(file('calibration'), 4, [2, 64], 5);
       const out = file('mlp.qdq.onnx');

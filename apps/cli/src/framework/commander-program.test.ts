@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../cli.js';
-import { defineCommand, type Command } from './command.js';
-import type { CliIo } from './io.js';
-
-/** runCli in-process with captured streams. */
-async function cli(argv: string[], commands: readonly Command[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, cwd: process.cwd(), env: {}, now: () => 0 };
-  const code = await runCli(argv, io, commands);
-  return { code, stdout, stderr };
-}
+import { runCliInProcess as cli } from '../testing/cli-in-process.js';
+import { defineCommand } from './command.js';
 
 /** A command that prints what it was given. */
 const echo = defineCommand({

@@ -1,9 +1,8 @@
 import { definePass } from '@onnx-forge/core';
 import { fp16Pass, int8Dynamic } from '@onnx-forge/graph-ops';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../cli.js';
 import { defineCommand } from '../framework/command.js';
-import type { CliIo } from '../framework/io.js';
+import { runCliInProcess } from '../testing/cli-in-process.js';
 import { kebabCase, passFlags, passOptionsFromFlags } from './pass-flags.js';
 
 interface DemoOptions {
@@ -46,13 +45,7 @@ const demoCommand = defineCommand({
   },
 });
 
-async function demo(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, cwd: process.cwd(), env: {}, now: () => 0 };
-  const code = await runCli(['demo', ...argv], io, [demoCommand]);
-  return { code, stdout, stderr };
-}
+const demo = (argv: string[]) => runCliInProcess(['demo', ...argv], [demoCommand]);
 
 describe('pass flags generated from option specs', () => {
   it('names flags in kebab case', () => {
