@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { PassManager, nullThrows, readModel, type Model, type RunnerFeeds } from '@onnx-forge/core';
-import { ONNX_TEST_DATA, readTestDataSets, tensorToOrtArgs } from '@onnx-forge/core/testing';
+import { ONNX_TEST_DATA, readTestDataSets, tensorToOrtArgs, type TestDataSet } from '@onnx-forge/core/testing';
 import { createBuiltinRegistry, seededFeeds } from '@onnx-forge/graph-ops';
 import { OWW_DIR, SILERO, melFeeds, seededAudio, sileroChunks, sileroFeeds } from '@onnx-forge/graph-ops/testing';
 import { describe, expect, it } from 'vitest';
@@ -78,17 +78,23 @@ describe('constant-folding after INT8 static quantization (QDQ)', () => {
 
 const LINEAR = path.join(ONNX_TEST_DATA, 'pytorch-converted/test_Linear_no_bias');
 
+/** The first test data set of LINEAR, with its inputs as feeds named by the model's inputs. */
+function linearTestData(model: Model): { data: TestDataSet; feeds: RunnerFeeds } {
+  const [set] = readTestDataSets(LINEAR);
+  const data = nullThrows(set, 'a test data set');
+  const feeds: RunnerFeeds = {};
+  data.inputs.forEach((t, i) => {
+    const args = nullThrows(tensorToOrtArgs(t), 'a tensor onnxruntime takes');
+    feeds[nullThrows(model.graph.realInputNames()[i], 'an input')] = { type: args.type as 'float32', dims: args.dims, data: args.data as Float32Array };
+  });
+  return { data, feeds };
+}
+
 describe.skipIf(!existsSync(LINEAR))('constant-folding on the ONNX test suite (apt-get install libonnx-testdata)', () => {
   it('pytorch-converted/test_Linear_no_bias (IR 3): the weight Transpose stays, its weight being an input a caller may feed', async () => {
     const model = await readModel(path.join(LINEAR, 'model.onnx'));
     expect(model.irVersion).toBeLessThan(4);
-    const [set] = readTestDataSets(LINEAR);
-    const data = nullThrows(set, 'a test data set');
-    const feeds: RunnerFeeds = {};
-    data.inputs.forEach((t, i) => {
-      const args = nullThrows(tensorToOrtArgs(t), 'a tensor onnxruntime takes');
-      feeds[nullThrows(model.graph.realInputNames()[i], 'an input')] = { type: args.type as 'float32', dims: args.dims, data: args.data as Float32Array };
-    });
+    const { feeds } = linearTestData(model);
     const weight = nullThrows(model.graph.initializers[0], 'the weight').name;
     const { report } = await fold(model, [feeds], {}, optimizingRunner);
     expect(report.decisions.map((d) => [d.opType, d.action, d.reason])).toEqual([
@@ -99,13 +105,7 @@ describe.skipIf(!existsSync(LINEAR))('constant-folding on the ONNX test suite (a
 
   it('pytorch-converted/test_Linear_no_bias with its weight no longer an input: the Transpose folds, the expected output still comes out', async () => {
     const model = await readModel(path.join(LINEAR, 'model.onnx'));
-    const [set] = readTestDataSets(LINEAR);
-    const data = nullThrows(set, 'a test data set');
-    const feeds: RunnerFeeds = {};
-    data.inputs.forEach((t, i) => {
-      const args = nullThrows(tensorToOrtArgs(t), 'a tensor onnxruntime takes');
-      feeds[nullThrows(model.graph.realInputNames()[i], 'an input')] = { type: args.type as 'float32', dims: args.dims, data: args.data as Float32Array };
-    });
+    const { data, feeds } = linearTestData(model);
     // What onnx's own tooling does for IR >= 4 (initializers are not inputs), so the weight is a constant.
     const inits = new Set(model.graph.initializers.map((t) => t.name));
     model.graph.inputs.splice(0, model.graph.inputs.length, ...model.graph.inputs.filter((v) => !inits.has(v.name)));
