@@ -2,7 +2,7 @@ import { ForgeError, ForgeErrorCode, definePass, runPass, type Model, type PassC
 import { dynamicConv, dynamicGemm, dynamicMatMul } from './dynamic-rewrites.js';
 import { checkQuantOptions, quantOptionSpecs, type DynamicQuantOptions, type QuantOptions } from './quant-options.js';
 import { quantReport, type QuantReport } from './quant-report.js';
-import { admitNode, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
+import { admitNode, finishInt8Run, nothingToQuantize } from './quant-run.js';
 import { QuantSession } from './quant-session.js';
 import { quantizeGather, quantizeRecurrent } from './weight-forms.js';
 
@@ -49,11 +49,7 @@ export function runDynamic(model: Model, options: QuantOptions, ctx: PassContext
     }
   }
   ctx.progress(total, total);
-  s.releaseTouched();
-  s.rec.finish();
-  ctx.set('target', options.target);
-  if (s.rec.quantizedNodes === 0) warnNothingQuantized(s, 'int8-dynamic');
-  else recordInt8Form(s, model);
+  finishInt8Run(s, model, 'int8-dynamic');
   return s;
 }
 

@@ -4,7 +4,7 @@ import {
 import { defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { collectRanges } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
-import { admitNode, nothingToQuantize, recordInt8Form, warnNothingQuantized } from './quant-run.js';
+import { admitNode, finishInt8Run, nothingToQuantize } from './quant-run.js';
 import { feedsLog } from './log-sensitivity.js';
 import { zeroPointArray } from './quant-graph.js';
 import { checkQuantOptions, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
@@ -99,11 +99,7 @@ export async function runStatic(model: Model, options: StaticQuantOptions, ctx: 
   }
   applyPlans(s, plans, ranges, failed, options);
   for (const f of later) f();
-  s.releaseTouched();
-  s.rec.finish();
-  ctx.set('target', options.target);
-  if (s.rec.quantizedNodes === 0) warnNothingQuantized(s, 'int8-static');
-  else recordInt8Form(s, model);
+  finishInt8Run(s, model, 'int8-static');
   return s;
 }
 

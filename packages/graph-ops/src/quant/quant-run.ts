@@ -98,8 +98,21 @@ export function nothingToQuantize(model: Model, options: QuantOptions, ctx: Pass
   return true;
 }
 
+/**
+ * The end of an int8-dynamic or int8-static run: float constants no node reads any more are removed,
+ * the decisions are final, and the outcome is recorded (a warning when no node was quantized, else the
+ * integer form the weights got).
+ */
+export function finishInt8Run(s: QuantSession, model: Model, pass: string): void {
+  s.releaseTouched();
+  s.rec.finish();
+  s.ctx.set('target', s.options.target);
+  if (s.rec.quantizedNodes === 0) warnNothingQuantized(s, pass);
+  else recordInt8Form(s, model);
+}
+
 /** After a run that quantized no node (every candidate was skipped): a warning naming where the reasons are. */
-export function warnNothingQuantized(s: QuantSession, pass: string): void {
+function warnNothingQuantized(s: QuantSession, pass: string): void {
   s.ctx.warn(`${pass}: no node was quantized: every candidate was skipped (see each node's decision for its reason)`);
   s.ctx.set('nothingToQuantize', 'every candidate skipped');
 }
@@ -108,7 +121,7 @@ export function warnNothingQuantized(s: QuantSession, pass: string): void {
  * Records which integer range the weights got and why, as statistics and as model metadata (so a
  * runtime can tell whether the model stays accurate on a CPU without VNNI).
  */
-export function recordInt8Form(s: QuantSession, model: Model): void {
+function recordInt8Form(s: QuantSession, model: Model): void {
   s.ctx.set('isa', s.options.isa);
   s.ctx.set('weightRange', [...s.rangeReasons].join(' | ') || 'no weights quantized');
   s.ctx.set('saturationSafe', s.fullRangeIntegerInt8 ? 'no' : 'yes');
