@@ -47,10 +47,10 @@ export async function* iterateSamples(dir: string, options: LoadSamplesOptions =
     throw bad(`sample folder "${dir}" does not exist or cannot be read: ${errorMessage(e)}`, { dir }, e);
   }
   if (!stat.isDirectory()) throw bad(`"${dir}" is not a folder; ${LAYOUTS}`, { dir });
-  const groups = [dir, ...listDirs(fs, path, dir)];
+  const groups = [dir, ...listEntries(fs, path, dir, 'folders')];
   let count = 0;
   for (const folder of groups) {
-    const files = listFiles(fs, path, folder);
+    const files = listEntries(fs, path, folder, 'files');
     const tensorFiles = files.filter((f) => /\.(pb|npy)$/i.test(f) && !/^output_/i.test(path.basename(f)));
     if (tensorFiles.length) {
       const feeds = readTensorGroup(fs, path, tensorFiles, specs);
@@ -70,18 +70,11 @@ export async function* iterateSamples(dir: string, options: LoadSamplesOptions =
   if (count === 0) throw bad(`no samples in "${dir}": ${LAYOUTS}`, { dir });
 }
 
-function listDirs(fs: Fs, path: PathMod, dir: string): string[] {
+/** The folders or the files in `dir`, as paths, in natural order. */
+function listEntries(fs: Fs, path: PathMod, dir: string, kind: 'folders' | 'files'): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
-    .map((e) => path.join(dir, e.name))
-    .sort(naturalCompare);
-}
-
-function listFiles(fs: Fs, path: PathMod, dir: string): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile())
+    .filter((e) => (kind === 'folders' ? e.isDirectory() : e.isFile()))
     .map((e) => path.join(dir, e.name))
     .sort(naturalCompare);
 }
