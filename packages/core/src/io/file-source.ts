@@ -40,8 +40,7 @@ export function fileSourceOf(fs: Fs, path: string, size: number): ByteSource {
       }
       if (got < length) throw shortRead(path, offset, length, offset + got);
     } catch (e) {
-      if (e instanceof ForgeError) throw e;
-      throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `cannot read "${path}": ${errorMessage(e)}`, { cause: e, details: { path, offset, length } });
+      throw readFailure(e, path, offset, length);
     } finally {
       if (fd !== undefined) fs.closeSync(fd);
     }
@@ -65,8 +64,7 @@ export function fileSourceOf(fs: Fs, path: string, size: number): ByteSource {
         }
         if (got < length) throw shortRead(path, offset, length, offset + got);
       } catch (e) {
-        if (e instanceof ForgeError) throw e;
-        throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `cannot read "${path}": ${errorMessage(e)}`, { cause: e, details: { path, offset, length } });
+        throw readFailure(e, path, offset, length);
       } finally {
         await handle?.close();
       }
@@ -74,6 +72,12 @@ export function fileSourceOf(fs: Fs, path: string, size: number): ByteSource {
     },
   };
   return source;
+}
+
+/** What a failed read throws, in readSync and read alike: its own ForgeError (a short read) as it is, else the error as EXTERNAL_DATA. */
+function readFailure(e: unknown, path: string, offset: number, length: number): ForgeError {
+  if (e instanceof ForgeError) return e;
+  return new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `cannot read "${path}": ${errorMessage(e)}`, { cause: e, details: { path, offset, length } });
 }
 
 function shortRead(path: string, offset: number, length: number, end: number): ForgeError {
