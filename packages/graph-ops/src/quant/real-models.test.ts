@@ -51,6 +51,16 @@ async function outputsOf(s: TestSession, inputs: RunnerFeeds[]): Promise<Record<
   return out;
 }
 
+/** Outputs of every input on a fresh session of `model` on one backend, released after. */
+async function outputsOn(backend: Backend, model: Model, inputs: RunnerFeeds[]): Promise<Record<string, Float32Array>[]> {
+  const s = await load(backend, model.encode());
+  try {
+    return await outputsOf(s, inputs);
+  } finally {
+    await s.release();
+  }
+}
+
 describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord models', (mode) => {
   it('melspectrogram: the STFT Conv is 8-bit; the filterbank MatMul feeding Log keeps float activations', async () => {
     const fp32 = await readModel(`${OWW_DIR}melspectrogram.onnx`);
@@ -58,9 +68,7 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord model
     const q = fp32.clone();
     const bytes = await quantize(q, mode, [1, 2, 3, 4].map((s) => melFeeds(seededAudio(s, 12560))));
     for (const backend of ORT_BACKENDS) {
-      const s = await load(backend, q.encode());
-      const got = await outputsOf(s, [11, 12, 13].map((x) => melFeeds(seededAudio(x, 12560))));
-      await s.release();
+      const got = await outputsOn(backend, q, [11, 12, 13].map((x) => melFeeds(seededAudio(x, 12560))));
       const c = Math.min(...got.map((g, i) => minCosine(ref[i] as Record<string, Float32Array>, g)));
       results.push({ model: 'melspectrogram', mode, backend, cosine: c, bytes });
       expect(c).toBeGreaterThanOrEqual(0.999);
@@ -76,9 +84,7 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord model
     const q = fp32.clone();
     const bytes = await quantize(q, mode, calibration);
     for (const backend of ORT_BACKENDS) {
-      const s = await load(backend, q.encode());
-      const got = await outputsOf(s, held);
-      await s.release();
+      const got = await outputsOn(backend, q, held);
       const c = Math.min(...got.map((g, i) => minCosine(ref[i] as Record<string, Float32Array>, g)));
       results.push({ model: 'embedding_model', mode, backend, cosine: c, bytes });
       expect(c).toBeGreaterThanOrEqual(0.99);
@@ -100,9 +106,7 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord model
       const q = fp32.clone();
       const bytes = await quantize(q, mode, calibration);
       for (const backend of ORT_BACKENDS) {
-        const s = await load(backend, q.encode());
-        const got = await outputsOf(s, inputs);
-        await s.release();
+        const got = await outputsOn(backend, q, inputs);
         const flat = (os: Record<string, Float32Array>[]) => Float32Array.from(os.flatMap((o) => [...(Object.values(o)[0] as Float32Array)]));
         const c = cosineSimilarity(flat(want), flat(got));
         const same = got.filter((g, i) => decide(g) === decide(want[i] as Record<string, Float32Array>)).length;
