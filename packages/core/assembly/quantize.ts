@@ -171,21 +171,7 @@ export function dequantize_runs(
  */
 // @ts-ignore: decorator
 @inline
-function eachRun(
-  quantize: bool,
-  src: usize,
-  dst: usize,
-  n: i32,
-  scales: usize,
-  zps: usize,
-  channels: i32,
-  inner: i32,
-  c: i32,
-  pos: i32,
-  qmin: i32,
-  qmax: i32,
-  unsigned: i32,
-): void {
+function eachRun(quantize: bool, src: usize, dst: usize, n: i32, scales: usize, zps: usize, channels: i32, inner: i32, c: i32, pos: i32, qmin: i32, qmax: i32, unsigned: i32): void {
   let i = 0;
   while (i < n) {
     const len = min(inner - pos, n - i);
