@@ -19,6 +19,7 @@ import { type OrtValueArgs, ortValueDiff, seededInput } from '../testing/ort-val
 import { tempFolders } from '../testing/temp-folders.js';
 import { modelTensors } from '../ir/model-tensors.js';
 import { readModel, writeModel } from './model-io.js';
+import { externalAt } from './testing/external-at.js';
 
 /** A fresh empty folder for one test. */
 const folder = tempFolders('forge-io-', afterAll);
@@ -169,16 +170,7 @@ describe('external data', () => {
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'weights.bin'), new Uint8Array(16));
     for (const location of ['../weights.bin', '/etc/passwd', 'sub/../../weights.bin', '..']) {
-      const b = new ModelBuilder({ opset: 17 });
-      const x = b.input('x', 'float32', [4]);
-      const w = b.initializer('w', new Float32Array(4), [4]);
-      b.output(b.op('Add', [x, w], {}, { outputs: ['y'] }), 'float32', [4]);
-      const proto = b.buildProto();
-      const t = proto.graph?.initializer[0] as TensorProto;
-      delete (t as Partial<TensorProto>).rawData;
-      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-      t.externalData = [new onnx.StringStringEntryProto({ key: 'location', value: location })];
-      writeFileSync(join(dir, 'sub', 'model.onnx'), encodeModel(proto));
+      writeFileSync(join(dir, 'sub', 'model.onnx'), externalAt(location));
       const e = await rejection(readModel(join(dir, 'sub', 'model.onnx')));
       expect(e.code, location).toBe(ForgeErrorCode.EXTERNAL_DATA);
       expect(e.message).toMatch(/absolute|outside|folder/);

@@ -20,6 +20,7 @@ import { memorySource, type ByteSource } from './byte-source.js';
 import { decodeModelLazily } from './decode-lazily.js';
 import { readModel, writeModel } from './model-io.js';
 import { openModel } from './open-model.js';
+import { externalAt } from './testing/external-at.js';
 
 const folder = tempFolders('forge-open-', afterAll);
 
@@ -84,20 +85,6 @@ describe('openModel: the graph without its weights', () => {
     expect(cut.message).toContain('truncated');
   });
 });
-
-/** A model whose one initializer names `location` as its external data. */
-function externalAt(location: string): Uint8Array {
-  const b = new ModelBuilder({ opset: 17 });
-  const x = b.input('x', 'float32', [4]);
-  const w = b.initializer('w', new Float32Array(4), [4]);
-  b.output(b.op('Add', [x, w], {}, { outputs: ['y'] }), 'float32', [4]);
-  const proto = b.buildProto();
-  const t = proto.graph?.initializer[0] as TensorProto;
-  delete (t as Partial<TensorProto>).rawData;
-  t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-  t.externalData = [new onnx.StringStringEntryProto({ key: 'location', value: location })];
-  return encodeModel(proto);
-}
 
 describe('external data on the streamed path', () => {
   it('refuses a location with ../ or an absolute path, naming the tensor (FORGE_EXTERNAL_DATA)', async () => {
