@@ -121,12 +121,8 @@ export class ChunkWriter {
       lo = ((lo >>> 7) | (hi << 25)) >>> 0;
       hi >>>= 7;
     }
-    while (lo > 127) {
-      buf[this.pos++] = (lo & 127) | 128;
-      lo >>>= 7;
-    }
-    buf[this.pos++] = lo;
-    return this;
+    // What is left is lo's own varint, within the 10 bytes reserved (so uint32's reserve never flushes).
+    return this.uint32(lo);
   }
 
   float(value: number): this {
