@@ -1,11 +1,10 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkLayers, type Violation } from './check-layers.js';
 import { TEST_FIXTURES, WORKSPACE_ONLY } from './file-role.js';
 import { LAYERS } from './layer-table.js';
 import { readWorkspace } from './read-workspace.js';
 import { fixtureWorkspace, withFiles, withPackageJson } from './testing/fixture-workspace.js';
+import { REPO_ROOT } from './testing/repo-root.js';
 import type { Workspace } from './workspace.js';
 
 const brief = (v: Violation) => `${v.rule} ${v.file}:${v.line} ${v.specifier}`;
@@ -154,7 +153,7 @@ describe('checkLayers on a workspace built in the test (a test of the test)', ()
 });
 
 describe('the workspace', () => {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  const root = REPO_ROOT;
   const workspace = readWorkspace(root);
 
   it('is read whole: every project and the files of each', () => {

@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkGeneratedFiles, isGeneratedName } from './generated-files.js';
 import { readWorkspace } from './read-workspace.js';
 import { fixtureWorkspace, withFiles } from './testing/fixture-workspace.js';
+import { REPO_ROOT } from './testing/repo-root.js';
 
 describe('checkGeneratedFiles on files made in the test', () => {
   const script = { 'packages/core/scripts/gen.mjs': "import { writeFileSync } from 'node:fs';\n" };
@@ -30,7 +29,7 @@ describe('checkGeneratedFiles on files made in the test', () => {
 });
 
 describe('the generated files of the workspace', () => {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  const root = REPO_ROOT;
   const workspace = readWorkspace(root);
   const generated = [...workspace.files.keys()].filter(isGeneratedName);
 

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './testing/repo-root.js';
 
 // `npm install` of the workspace, or of any one workspace, must work without a network beyond the
 // registry's tarballs: no install script may fetch anything else. onnxruntime-node's postinstall
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 // JavaScript), which the root .npmrc does; every other package with an install script is listed here
 // with why it needs nothing else, so a new one fails this test until someone looks at what it does.
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const root = REPO_ROOT;
 
 interface LockEntry {
   version?: string;

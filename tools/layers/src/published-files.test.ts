@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { packOf } from './pack-of.js';
 import { checkPublishedFiles, sourceEntries } from './published-files.js';
 import { readWorkspace } from './read-workspace.js';
 import { fixtureWorkspace, withFiles } from './testing/fixture-workspace.js';
+import { REPO_ROOT } from './testing/repo-root.js';
 import type { Project } from './workspace.js';
 
 describe('checkPublishedFiles on a package built in the test', () => {
@@ -37,7 +37,7 @@ describe('checkPublishedFiles on a package built in the test', () => {
 });
 
 describe('what each package of the workspace publishes (npm pack --dry-run)', () => {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  const root = REPO_ROOT;
   const workspace = readWorkspace(root);
   const published = workspace.projects.filter((p) => p.packageJson.private !== true);
 
