@@ -31,7 +31,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng, float16ArrayToFloat32, transformerDecoder, writeModel } from '@onnx-forge/core';
+import { Rng, argmaxRows, float16ArrayToFloat32, transformerDecoder, writeModel } from '@onnx-forge/core';
 import { parseBenchOptions } from '../src/bench-options.js';
 import { BENCH_CACHE, WORKSPACE_ROOT } from '../src/bert-model.js';
 import { processCpuMs, reportResult, runIsolated } from '../src/isolate.js';
@@ -82,17 +82,6 @@ function prompts(seed: number): { input_ids: BigInt64Array; attention_mask: BigI
   }));
 }
 
-function greedy(logits: Float32Array): number[] {
-  const V = DECODER.vocab;
-  const out: number[] = [];
-  for (let t = 0; t < logits.length / V; t++) {
-    let best = 0;
-    for (let i = 1; i < V; i++) if ((logits[t * V + i] as number) > (logits[t * V + best] as number)) best = i;
-    out.push(best);
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Scenarios, each alone in a child process.
 
@@ -140,8 +129,8 @@ async function scenario(name: string, args: string[]): Promise<void> {
           const a = ref.logits[i] as Float32Array;
           const b = got.logits[i] as Float32Array;
           cosine = Math.min(cosine, cosineSimilarity(a, b));
-          const ga = greedy(a);
-          const gb = greedy(b);
+          const ga = argmaxRows(a, DECODER.vocab);
+          const gb = argmaxRows(b, DECODER.vocab);
           same += ga.filter((t, j) => t === gb[j]).length;
           total += ga.length;
         }

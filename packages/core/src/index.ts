@@ -48,6 +48,7 @@ export {
   float16ArrayToFloat32, FLOAT16_MAX, FLOAT16_MIN_NORMAL, FLOAT16_MIN_SUBNORMAL,
 } from './numeric/float16.js';
 export { cosineSimilarity } from './numeric/cosine-similarity.js';
+export { argmaxRows } from './numeric/argmax-rows.js';
 
 export { ModelBuilder, GraphBuilder, irVersionForOpset } from './builder/model-builder.js';
 export type { ModelBuilderOptions, OpOptions, Dim, DTypeLike } from './builder/model-builder.js';

@@ -1,4 +1,4 @@
-import { float16ArrayToFloat32 } from '@onnx-forge/core';
+import { argmaxRows, float16ArrayToFloat32 } from '@onnx-forge/core';
 import type { TensorLike } from '@onnx-forge/runtime';
 
 /** How one output of a candidate agrees with the reference, worst case over the samples. */
@@ -38,16 +38,6 @@ function isClassifierShaped(t: TensorLike): boolean {
   const floats = t.type === 'float32' || t.type === 'float16' || t.type === 'float64';
   const classes = t.dims[t.dims.length - 1] ?? 0;
   return floats && (t.dims.length === 1 || t.dims.length === 2) && classes >= 2;
-}
-
-function argmaxRows(v: ArrayLike<number>, classes: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r * classes < v.length; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if ((v[r * classes + c] as number) > (v[r * classes + best] as number)) best = c;
-    out.push(best);
-  }
-  return out;
 }
 
 /** Accumulates the agreement of one output over samples. */

@@ -2,6 +2,7 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { checkModel } from '../checker/checker.js';
+import { argmaxRows } from '../numeric/argmax-rows.js';
 import { ForgeError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { tensorElementCount } from '../ir/tensor.js';
@@ -43,16 +44,6 @@ async function step(ort: Ort, session: ortNode.InferenceSession, o: Required<Pic
   const present: Record<string, ortNode.Tensor> = {};
   for (const [k, v] of Object.entries(out)) if (k.startsWith('present.')) present[k] = v;
   return { logits: out.logits?.data as Float32Array, present };
-}
-
-function argmaxRows(logits: Float32Array, vocab: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r < logits.length / vocab; r++) {
-    let best = 0;
-    for (let i = 1; i < vocab; i++) if ((logits[r * vocab + i] as number) > (logits[r * vocab + best] as number)) best = i;
-    out.push(best);
-  }
-  return out;
 }
 
 describe('transformerDecoder', () => {

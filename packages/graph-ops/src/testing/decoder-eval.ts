@@ -1,4 +1,4 @@
-import { Rng, type RunnerFeeds } from '@onnx-forge/core';
+import { Rng, argmaxRows, type RunnerFeeds } from '@onnx-forge/core';
 
 /**
  * Seeded prompts and greedy-decoding measures for the builder's decoder (`transformerDecoder`), shared
@@ -20,21 +20,10 @@ export function decoderPrompts(vocab: number, batch = 8, sequence = 64, seed = 7
   };
 }
 
-/** The arg-max token of every position. */
-export function greedyTokens(logits: Float32Array, vocab: number): number[] {
-  const out: number[] = [];
-  for (let t = 0; t < logits.length / vocab; t++) {
-    let best = 0;
-    for (let i = 1; i < vocab; i++) if ((logits[t * vocab + i] as number) > (logits[t * vocab + best] as number)) best = i;
-    out.push(best);
-  }
-  return out;
-}
-
 /** The share of positions whose greedy token is the same in both. */
 export function greedyAgreement(reference: Float32Array, candidate: Float32Array, vocab: number): number {
-  const a = greedyTokens(reference, vocab);
-  const b = greedyTokens(candidate, vocab);
+  const a = argmaxRows(reference, vocab);
+  const b = argmaxRows(candidate, vocab);
   return a.filter((t, i) => t === b[i]).length / a.length;
 }
 
