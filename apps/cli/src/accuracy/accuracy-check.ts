@@ -3,7 +3,7 @@ import { oneLine } from '../framework/format.js';
 import type { Progress } from '../framework/progress.js';
 import { UsageError } from '../framework/usage-error.js';
 import { createRunner } from '../runner/create-runner.js';
-import { loadCliSamples, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
+import { fitSeededSamples, loadCliSamples, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
 import { accuracyProblem, measureAccuracy, type OutputAccuracy } from './measure-accuracy.js';
 
 /** A result checked against float32: each output's agreement, and those below the tolerance. */
@@ -49,14 +49,26 @@ export async function prepareBench(original: Model, spec: SampleSpec, o: BenchOp
   }
 }
 
-/** Runs `candidate` against `original` on the bench's samples; a model onnxruntime cannot run is said, not thrown. */
+/**
+ * Runs `candidate` against `original` on the bench's samples; a model onnxruntime cannot run is said,
+ * not thrown. Seeded inputs the original does not run on are made again with larger free dims
+ * (fitSeededSamples), and the bench keeps those for later checks and searches.
+ */
 export async function checkAccuracy(bench: CheckBench, original: Model, candidate: Model, tolerance: number, progress: Progress, label: string): Promise<AccuracyCheck> {
   const check: AccuracyCheck = { tolerance, samples: bench.samples.source };
   progress.start(`checking ${label} against float32 on ${bench.samples.source}`, { transient: true });
   try {
     check.outputs = await measureAccuracy(bench.runner, original, candidate, bench.samples.feeds);
   } catch (e) {
-    return { ...check, skipped: `accuracy not checked: onnxruntime could not run the models on ${bench.samples.source}: ${oneLine(errorMessage(e))}` };
+    const fitted = await fitSeededSamples(bench.runner, original, bench.samples);
+    try {
+      if (fitted === bench.samples) throw e;
+      bench.samples = fitted;
+      check.samples = fitted.source;
+      check.outputs = await measureAccuracy(bench.runner, original, candidate, fitted.feeds);
+    } catch (again) {
+      return { ...check, skipped: `accuracy not checked: onnxruntime could not run the models on ${check.samples}: ${oneLine(errorMessage(again))}` };
+    }
   } finally {
     progress.end();
   }

@@ -59,7 +59,7 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   let report: PipelineReport;
   try {
     // Seeded checks search on other seeds, so the check after the redo is on inputs the search never saw.
-    const search = bench.samples.seeded ? await loadCliSamples(job.original, job.samples, job, 'search') : bench.samples;
+    const search = bench.samples.seeded ? await loadCliSamples(job.original, { ...job.samples, dims: bench.samples.dims ?? job.samples.dims }, job, 'search') : bench.samples;
     report = await runPasses(redo, [pass], { services: { [RUNNER.name]: bench.runner, [SAMPLES.name]: search.feeds }, progress: job.progress, check: job.check });
   } catch (e) {
     if (!isForgeError(e, ForgeErrorCode.PASS_FAILED)) throw e;

