@@ -14,7 +14,7 @@ import { runPasses } from '../pipeline/run-passes.js';
 import { writeOutput } from '../pipeline/write-output.js';
 import { createRunner } from '../runner/create-runner.js';
 import { hostIsa, type HostIsa } from '../runner/host-isa.js';
-import { loadCliSamples, sampleSpec, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
+import { fitSeededSamples, loadCliSamples, sampleSpec, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
 
 /** Every option of int8-dynamic; `--isa host` is resolved here, with runtime's probe of this CPU. */
 const DYNAMIC_FLAGS: readonly PassOptionFlag[] = passFlags(int8Dynamic, {
@@ -174,8 +174,9 @@ export const quantizeCommand = defineCommand({
     let passSamples: CliSamples | undefined;
     if (pass.services.length) {
       // int8-static calibrates and int8-auto searches by running the model: they need onnxruntime-node.
-      passSamples = await loadCliSamples(input.model, passSpec, { progress: ctx.progress, command: ctx.command, file }, 'search');
-      services = { [RUNNER.name]: await createRunner(), [SAMPLES.name]: passSamples.feeds };
+      const runner = await createRunner();
+      passSamples = await fitSeededSamples(runner, input.model, await loadCliSamples(input.model, passSpec, { progress: ctx.progress, command: ctx.command, file }, 'search'), 'search');
+      services = { [RUNNER.name]: runner, [SAMPLES.name]: passSamples.feeds };
     }
     const report = await runPasses(input.model, [pass], { services, progress: ctx.progress, check });
     const stats = report.passes.at(-1)?.stats ?? {};

