@@ -1,5 +1,5 @@
-import { loadForRun, type LoadedModel, type Model, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
-import { loadSamples, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
+import type { Model, ModelRunner, RunnerFeeds } from '@onnx-forge/core';
+import { fitSeededDims, loadSamples, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
 import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import type { Progress } from '../framework/progress.js';
@@ -73,42 +73,13 @@ function seededSamples(model: Model, dims: Readonly<Record<string, number>>, pur
   return { feeds, source: `${feeds.length} seeded inputs${sized}`, seeded: true, dims };
 }
 
-/** Sizes tried for free symbolic dims when seeded inputs at 1 do not fit a model, smallest first. */
-export const FIT_SIZES: readonly number[] = [16, 256, 4096, 16384];
-
-/** Symbolic dims that name a batch stay at 1 when fitting: a model's batch size never has a minimum. */
-const BATCH_DIM = /batch|^n$/i;
-
 /**
- * Seeded inputs with every free symbolic dim at 1 do not fit every model: an audio front end's Conv
- * over `samples` needs at least its kernel's length. When `model` does not run on the first of the
- * seeded `samples`, tries the free dims (those the user did not size, batch dims aside) at each of
- * FIT_SIZES on one loaded session, and returns samples of the first size it runs on. Returns
- * `samples` itself when they are not seeded, when the model runs on them (what failed was something
- * else), or when no size fits.
+ * `samples` made again with the free dims sized to fit when they are seeded and `model` does not run on
+ * them (graph-ops' fitSeededDims: an audio front end needs more than one sample); `samples` itself
+ * otherwise, and when no size fits.
  */
 export async function fitSeededSamples(runner: ModelRunner, model: Model, samples: CliSamples, purpose: SamplePurpose = 'check'): Promise<CliSamples> {
-  const first = samples.feeds[0];
-  if (!samples.seeded || !first) return samples;
-  const given = samples.dims ?? {};
-  const free = [...new Set(modelInputSpecs(model).flatMap((s) => (s.dims ?? []).filter((d): d is string => typeof d === 'string')))]
-    .filter((d) => given[d] === undefined && !BATCH_DIM.test(d));
-  if (!free.length) return samples;
-  let loaded: LoadedModel;
-  try {
-    loaded = await loadForRun(runner, model);
-  } catch {
-    return samples;
-  }
-  const runs = async (feeds: RunnerFeeds) => loaded.run(feeds).then(() => true, () => false);
-  try {
-    if (await runs(first)) return samples;
-    for (const size of FIT_SIZES) {
-      const dims = { ...given, ...Object.fromEntries(free.map((d) => [d, size])) };
-      if (await runs(seededFeeds(model, { seed: SEEDS[0], dims }))) return seededSamples(model, dims, purpose, free);
-    }
-    return samples;
-  } finally {
-    await loaded.release();
-  }
+  if (!samples.seeded) return samples;
+  const fit = await fitSeededDims(runner, model, samples.dims, SEEDS[0]);
+  return fit.fitted.length ? seededSamples(model, fit.dims, purpose, fit.fitted) : samples;
 }

@@ -1,5 +1,5 @@
-import { ForgeError, ForgeErrorCode, type Model, type RunnerFeeds } from '@onnx-forge/core';
-import { loadSamples, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
+import { ForgeError, ForgeErrorCode, type Model, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
+import { fitSeededDims, loadSamples, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
 
 export interface ModelInputsOptions {
   /** Seed of the first seeded sample; sample i uses seed + i (default 1). */
@@ -13,6 +13,11 @@ export interface ModelInputsOptions {
    * loadSamples and checked against the model) or feeds in memory.
    */
   inputs?: string | readonly RunnerFeeds[];
+  /**
+   * With seeded samples: a runner to try the model on them first, so that free dims it does not run
+   * on at 1 (an audio front end's `samples`) are sized to fit (graph-ops' fitSeededDims).
+   */
+  runner?: ModelRunner;
 }
 
 export interface ModelInputs {
@@ -61,6 +66,9 @@ export async function modelInputs(model: Model, options: ModelInputsOptions = {}
   }
   const seed = options.seed ?? 1;
   const count = options.count ?? 1;
-  const feeds = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, ...(options.dims ? { dims: options.dims } : {}) }));
-  return { feeds, source: 'seeded', from: count === 1 ? `seed ${seed}` : `seeds ${seed}-${seed + count - 1}` };
+  const fit = options.runner ? await fitSeededDims(options.runner, model, options.dims, seed) : undefined;
+  const dims = fit ? fit.dims : options.dims;
+  const feeds = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, ...(dims ? { dims } : {}) }));
+  const sized = fit?.fitted.length ? ` (${fit.fitted.map((d) => `${d}=${fit.dims[d]}`).join(', ')})` : '';
+  return { feeds, source: 'seeded', from: `${count === 1 ? `seed ${seed}` : `seeds ${seed}-${seed + count - 1}`}${sized}` };
 }

