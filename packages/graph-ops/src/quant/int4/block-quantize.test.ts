@@ -40,7 +40,7 @@ const SHAPES: [number, number][] = [
   [300, 3],
   [40, 64],
   [257, 64],
-  [300, 100], // tiles of rows that do not divide N
+  [300, 100], // tiles of 64 rows that do not divide N
 ];
 const BLOCK_SIZES = [16, 32, 64, 128, 256];
 
