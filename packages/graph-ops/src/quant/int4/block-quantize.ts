@@ -44,9 +44,9 @@ export interface BlockQuantized {
 }
 
 /** Range shrink factors tried by `search`: 1.00 down to 0.70. */
-const SHRINK = Array.from({ length: 16 }, (_, i) => 1 - i * 0.02);
+export const SHRINK = Array.from({ length: 16 }, (_, i) => 1 - i * 0.02);
 
-interface Candidate {
+export interface Candidate {
   scale: number;
   zp: number;
   sse: number;
@@ -65,14 +65,19 @@ export function roundHalfUp(y: number): number {
   return q - 0.5 > y ? q - 1 : q;
 }
 
+/** The 4-bit code of `x` for 1 / scale `inv` and zero point `zp`: rounded half up, clamped to [0, 15]. */
+function codeOf(x: number, inv: number, zp: number): number {
+  const q = roundHalfUp(x * inv) + zp;
+  return q < 0 ? 0 : q > 15 ? 15 : q;
+}
+
 /** Codes of a block for a float32 scale and zero point, and the squared error they leave. */
 function encode(v: Float64Array, n: number, scale: number, zp: number, codes: Uint8Array | undefined): number {
   let sse = 0;
   const inv = scale === 0 ? 0 : 1 / scale;
   for (let i = 0; i < n; i++) {
     const x = v[i] as number;
-    let q = roundHalfUp(x * inv) + zp;
-    q = q < 0 ? 0 : q > 15 ? 15 : q;
+    const q = codeOf(x, inv, zp);
     if (codes) codes[i] = q;
     const e = x - (q - zp) * scale;
     sse += e * e;
@@ -107,14 +112,14 @@ function consider(best: Candidate, v: Float64Array, n: number, scale: number, zp
  * Symmetric RTN as onnxruntime's quantizer does it: the value of largest magnitude maps to code -8
  * (so the scale's sign follows it), using all 16 codes; zero point 8.
  */
-function symmetricScale(v: Float64Array, n: number, shrink: number): number {
+export function symmetricScale(v: Float64Array, n: number, shrink: number): number {
   let extreme = 0;
   for (let i = 0; i < n; i++) if (Math.abs(v[i] as number) > Math.abs(extreme)) extreme = v[i] as number;
   return Math.fround((extreme * shrink) / -8) || 0; // no -0 for an all-zero block
 }
 
 /** Asymmetric RTN: the range [min(0, min), max(0, max)] over 16 codes, zero point rounded. */
-function asymmetricParams(v: Float64Array, n: number, shrink: number): { scale: number; zp: number } {
+export function asymmetricParams(v: Float64Array, n: number, shrink: number): { scale: number; zp: number } {
   let lo = 0;
   let hi = 0;
   for (let i = 0; i < n; i++) {
@@ -218,19 +223,9 @@ function decide(v: Float64Array, n: number, symmetric: boolean, method: Int4Meth
 function packBlock(v: Float64Array, n: number, scale: number, zp: number, bs: number, packed: Uint8Array, base: number): void {
   const inv = scale === 0 ? 0 : 1 / scale;
   const pairs = n >> 1;
-  for (let j = 0; j < pairs; j++) {
-    let lo = roundHalfUp((v[2 * j] as number) * inv) + zp;
-    lo = lo < 0 ? 0 : lo > 15 ? 15 : lo;
-    let hi = roundHalfUp((v[2 * j + 1] as number) * inv) + zp;
-    hi = hi < 0 ? 0 : hi > 15 ? 15 : hi;
-    packed[base + j] = lo | (hi << 4);
-  }
+  for (let j = 0; j < pairs; j++) packed[base + j] = codeOf(v[2 * j] as number, inv, zp) | (codeOf(v[2 * j + 1] as number, inv, zp) << 4);
   let j = pairs;
-  if (n & 1) {
-    let lo = roundHalfUp((v[n - 1] as number) * inv) + zp;
-    lo = lo < 0 ? 0 : lo > 15 ? 15 : lo;
-    packed[base + j++] = lo | (zp << 4);
-  }
+  if (n & 1) packed[base + j++] = codeOf(v[n - 1] as number, inv, zp) | (zp << 4);
   for (; j < bs >> 1; j++) packed[base + j] = zp | (zp << 4);
 }
 

@@ -3,16 +3,9 @@
  * gathered at `colStride`. Kept only so block-quantize.test.ts can hold the current code to the
  * same bytes, scales and errors on every case; not part of the package.
  */
-import type { BlockLayout, BlockParams, BlockQuantizeOptions, BlockQuantized } from '../block-quantize.js';
-
-/** Range shrink factors tried by `search`: 1.00 down to 0.70. */
-const SHRINK = Array.from({ length: 16 }, (_, i) => 1 - i * 0.02);
-
-interface Candidate {
-  scale: number;
-  zp: number;
-  sse: number;
-}
+// The range rules (RTN scales, the search's shrink grid) are shared: they did not change. What did is
+// held to the old code here: the reads, the rounding of codes and the order of the error sums.
+import { SHRINK, asymmetricParams, symmetricScale, type BlockLayout, type BlockParams, type BlockQuantizeOptions, type BlockQuantized, type Candidate } from '../block-quantize.js';
 
 /** Codes of a block for a float32 scale and zero point, and the squared error they leave. */
 function encode(v: Float64Array, n: number, scale: number, zp: number, codes: Uint8Array | undefined): number {
@@ -51,35 +44,6 @@ function consider(best: Candidate, v: Float64Array, n: number, scale: number, zp
     best.sse = sse;
   }
 }
-
-/**
- * Symmetric RTN as onnxruntime's quantizer does it: the value of largest magnitude maps to code -8
- * (so the scale's sign follows it), using all 16 codes; zero point 8.
- */
-function symmetricScale(v: Float64Array, n: number, shrink: number): number {
-  let extreme = 0;
-  for (let i = 0; i < n; i++) if (Math.abs(v[i] as number) > Math.abs(extreme)) extreme = v[i] as number;
-  return Math.fround((extreme * shrink) / -8) || 0; // no -0 for an all-zero block
-}
-
-/** Asymmetric RTN: the range [min(0, min), max(0, max)] over 16 codes, zero point rounded. */
-function asymmetricParams(v: Float64Array, n: number, shrink: number): { scale: number; zp: number } {
-  let lo = 0;
-  let hi = 0;
-  for (let i = 0; i < n; i++) {
-    const x = v[i] as number;
-    if (x < lo) lo = x;
-    if (x > hi) hi = x;
-  }
-  lo *= shrink;
-  hi *= shrink;
-  const scale = Math.fround((hi - lo) / 15);
-  if (scale === 0) return { scale: 0, zp: 8 };
-  const zp = Math.min(15, Math.max(0, Math.round(-lo / scale)));
-  return { scale, zp };
-}
-
-
 
 /**
  * The scale and zero point of every block (the round-to-nearest range, or the search's best), and
