@@ -6,5 +6,5 @@ export * from './quant/index.js';
 export * from './precision/index.js';
 export { seededFeeds } from './samples/seeded-feeds.js';
 export type { SeededFeedsOptions } from './samples/seeded-feeds.js';
-export { FIT_SIZES, fitSeededDims } from './samples/fit-seeded-dims.js';
+export { FIT_SIZES, fitSeededDims, fittedNote, symbolicDims } from './samples/fit-seeded-dims.js';
 export type { FittedDims } from './samples/fit-seeded-dims.js';

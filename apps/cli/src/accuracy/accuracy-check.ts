@@ -56,18 +56,19 @@ export async function prepareBench(original: Model, spec: SampleSpec, o: BenchOp
  */
 export async function checkAccuracy(bench: CheckBench, original: Model, candidate: Model, tolerance: number, progress: Progress, label: string): Promise<AccuracyCheck> {
   const check: AccuracyCheck = { tolerance, samples: bench.samples.source };
+  const notChecked = (e: unknown): AccuracyCheck => ({ ...check, skipped: `accuracy not checked: onnxruntime could not run the models on ${check.samples}: ${oneLine(errorMessage(e))}` });
   progress.start(`checking ${label} against float32 on ${bench.samples.source}`, { transient: true });
   try {
     check.outputs = await measureAccuracy(bench.runner, original, candidate, bench.samples.feeds);
   } catch (e) {
     const fitted = await fitSeededSamples(bench.runner, original, bench.samples);
+    if (fitted === bench.samples) return notChecked(e);
+    bench.samples = fitted;
+    check.samples = fitted.source;
     try {
-      if (fitted === bench.samples) throw e;
-      bench.samples = fitted;
-      check.samples = fitted.source;
       check.outputs = await measureAccuracy(bench.runner, original, candidate, fitted.feeds);
     } catch (again) {
-      return { ...check, skipped: `accuracy not checked: onnxruntime could not run the models on ${check.samples}: ${oneLine(errorMessage(again))}` };
+      return notChecked(again);
     }
   } finally {
     progress.end();

@@ -1,5 +1,5 @@
 import type { Model, ModelRunner, RunnerFeeds } from '@onnx-forge/core';
-import { fitSeededDims, loadSamples, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
+import { fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
 import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import type { Progress } from '../framework/progress.js';
@@ -62,15 +62,13 @@ export async function loadCliSamples(model: Model, spec: SampleSpec, o: { progre
     o.progress.end(count);
     return { feeds, source: `${count} from ${spec.dir}`, seeded: false };
   }
-  const symbols = new Set(modelInputSpecs(model).flatMap((s) => (s.dims ?? []).filter((d): d is string => typeof d === 'string')));
-  checkDimNames(o.command, spec.dims, symbols, o.file);
+  checkDimNames(o.command, spec.dims, new Set(symbolicDims(model)), o.file);
   return seededSamples(model, spec.dims, purpose);
 }
 
-function seededSamples(model: Model, dims: Readonly<Record<string, number>>, purpose: SamplePurpose, fitted: readonly string[] = []): CliSamples {
+function seededSamples(model: Model, dims: Readonly<Record<string, number>>, purpose: SamplePurpose, note = ''): CliSamples {
   const feeds = (purpose === 'search' ? SEARCH_SEEDS : SEEDS).map((seed) => seededFeeds(model, { seed, dims }));
-  const sized = fitted.length ? ` (${fitted.map((d) => `${d}=${dims[d]}`).join(', ')})` : '';
-  return { feeds, source: `${feeds.length} seeded inputs${sized}`, seeded: true, dims };
+  return { feeds, source: `${feeds.length} seeded inputs${note}`, seeded: true, dims };
 }
 
 /**
@@ -81,5 +79,5 @@ function seededSamples(model: Model, dims: Readonly<Record<string, number>>, pur
 export async function fitSeededSamples(runner: ModelRunner, model: Model, samples: CliSamples, purpose: SamplePurpose = 'check'): Promise<CliSamples> {
   if (!samples.seeded) return samples;
   const fit = await fitSeededDims(runner, model, samples.dims, SEEDS[0]);
-  return fit.fitted.length ? seededSamples(model, fit.dims, purpose, fit.fitted) : samples;
+  return fit.fitted.length ? seededSamples(model, fit.dims, purpose, fittedNote(fit)) : samples;
 }

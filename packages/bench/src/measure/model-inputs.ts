@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, type Model, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
-import { fitSeededDims, loadSamples, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
+import { fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
 
 export interface ModelInputsOptions {
   /** Seed of the first seeded sample; sample i uses seed + i (default 1). */
@@ -25,13 +25,6 @@ export interface ModelInputs {
   source: 'seeded' | 'folder' | 'given';
   /** Where the samples came from: the folder, or the seeds. */
   from: string;
-}
-
-/** The symbolic dimension names of a model's inputs (`batch`, `sequence`), in order of appearance. */
-export function symbolicDims(model: Model): string[] {
-  const out = new Set<string>();
-  for (const spec of modelInputSpecs(model)) for (const d of spec.dims ?? []) if (typeof d === 'string') out.add(d);
-  return [...out];
 }
 
 /** Refuses dimension values for names the model's inputs do not have, or that are not positive integers. */
@@ -69,6 +62,5 @@ export async function modelInputs(model: Model, options: ModelInputsOptions = {}
   const fit = options.runner ? await fitSeededDims(options.runner, model, options.dims, seed) : undefined;
   const dims = fit ? fit.dims : options.dims;
   const feeds = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, ...(dims ? { dims } : {}) }));
-  const sized = fit?.fitted.length ? ` (${fit.fitted.map((d) => `${d}=${fit.dims[d]}`).join(', ')})` : '';
-  return { feeds, source: 'seeded', from: `${count === 1 ? `seed ${seed}` : `seeds ${seed}-${seed + count - 1}`}${sized}` };
+  return { feeds, source: 'seeded', from: `${count === 1 ? `seed ${seed}` : `seeds ${seed}-${seed + count - 1}`}${fit ? fittedNote(fit) : ''}` };
 }

@@ -8,6 +8,13 @@ export const FIT_SIZES: readonly number[] = [16, 256, 4096, 16384];
 /** Symbolic dims that name a batch stay at 1 when fitting: a model's batch size never has a minimum. */
 const BATCH_DIM = /batch|^n$/i;
 
+/** The symbolic dimension names of a model's inputs (`batch`, `sequence`), in order of appearance. */
+export function symbolicDims(model: Model): string[] {
+  const out = new Set<string>();
+  for (const spec of modelInputSpecs(model)) for (const d of spec.dims ?? []) if (typeof d === 'string') out.add(d);
+  return [...out];
+}
+
 export interface FittedDims {
   /** Sizes to make seeded inputs with: the given ones, plus the fitted ones. */
   dims: Record<string, number>;
@@ -27,8 +34,7 @@ export interface FittedDims {
  */
 export async function fitSeededDims(runner: ModelRunner, model: Model, dims: Readonly<Record<string, number>> = {}, seed = 1): Promise<FittedDims> {
   const given = { ...dims };
-  const free = [...new Set(modelInputSpecs(model).flatMap((s) => (s.dims ?? []).filter((d): d is string => typeof d === 'string')))]
-    .filter((d) => given[d] === undefined && !BATCH_DIM.test(d));
+  const free = symbolicDims(model).filter((d) => given[d] === undefined && !BATCH_DIM.test(d));
   let loaded: LoadedModel;
   try {
     loaded = await loadForRun(runner, model);
@@ -53,4 +59,9 @@ export async function fitSeededDims(runner: ModelRunner, model: Model, dims: Rea
   } finally {
     await loaded.release();
   }
+}
+
+/** What reports add after their sample count when dims were fitted (" (samples=4096)"), else "". */
+export function fittedNote(fit: Pick<FittedDims, 'dims' | 'fitted'>): string {
+  return fit.fitted.length ? ` (${fit.fitted.map((d) => `${d}=${fit.dims[d]}`).join(', ')})` : '';
 }
