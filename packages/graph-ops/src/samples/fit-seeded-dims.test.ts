@@ -17,15 +17,19 @@ function framedConv(kernel: number) {
 describe('fitSeededDims', () => {
   it('keeps the sizes given when the model runs on them', async () => {
     expect(await fitSeededDims(runner, framedConv(1))).toEqual({ dims: {}, fitted: [], runs: true });
-    expect(await fitSeededDims(runner, framedConv(400), { length: 512 })).toEqual({ dims: { length: 512 }, fitted: [], runs: true });
+  });
+
+  it('neither loads nor runs the model when every dim is given or a batch: there is nothing to size', async () => {
+    const refusing: ModelRunner = { load: () => Promise.reject(new Error('fitSeededDims loaded the model')) };
+    expect(await fitSeededDims(refusing, framedConv(400), { length: 512 })).toEqual({ dims: { length: 512 }, fitted: [] });
+    // A size the user gave is theirs, even one too short: the caller's own run says why it fails.
+    expect(await fitSeededDims(refusing, framedConv(400), { length: 8 })).toEqual({ dims: { length: 8 }, fitted: [] });
   });
 
   it('sizes free dims, never the batch, to the first size the model runs on', async () => {
     // A 400-sample window: 16 and 256 are too short, 4096 is the first that runs.
     expect(await fitSeededDims(runner, framedConv(400))).toEqual({ dims: { length: 4096 }, fitted: ['length'], runs: true });
     expect(FIT_SIZES).toContain(4096);
-    // A size the user gave is theirs: with length fixed too short, nothing else can be fitted.
-    expect(await fitSeededDims(runner, framedConv(400), { length: 8 })).toEqual({ dims: { length: 8 }, fitted: [], runs: false });
   });
 
   it('says when no size fits, and gives back the sizes it was given', async () => {

@@ -20,8 +20,8 @@ export interface FittedDims {
   dims: Record<string, number>;
   /** Dims this call sized (empty when the given sizes run, or when no size fits). */
   fitted: string[];
-  /** Whether the model ran on seeded inputs of `dims`. */
-  runs: boolean;
+  /** Whether the model ran on seeded inputs of `dims`; undefined when no dim was free to size, so it was not run. */
+  runs?: boolean;
 }
 
 /**
@@ -30,11 +30,12 @@ export interface FittedDims {
  * when that fails, tries the free dims (symbolic dims not in `dims`, batch dims aside) at each of
  * FIT_SIZES on the same loaded session and returns the first size the model runs on. A model that
  * does not load, or runs on no size, gets `dims` back with `runs: false`: the caller's own run then
- * reports why.
+ * reports why. With no free dim there is nothing to size, and the model is neither loaded nor run.
  */
 export async function fitSeededDims(runner: ModelRunner, model: Model, dims: Readonly<Record<string, number>> = {}, seed = 1): Promise<FittedDims> {
   const given = { ...dims };
   const free = symbolicDims(model).filter((d) => given[d] === undefined && !BATCH_DIM.test(d));
+  if (!free.length) return { dims: given, fitted: [] };
   let loaded: LoadedModel;
   try {
     loaded = await loadForRun(runner, model);
@@ -51,7 +52,7 @@ export async function fitSeededDims(runner: ModelRunner, model: Model, dims: Rea
   };
   try {
     if (await runs(given)) return { dims: given, fitted: [], runs: true };
-    for (const size of free.length ? FIT_SIZES : []) {
+    for (const size of FIT_SIZES) {
       const sized = { ...given, ...Object.fromEntries(free.map((d) => [d, size])) };
       if (await runs(sized)) return { dims: sized, fitted: free, runs: true };
     }
