@@ -1,14 +1,39 @@
 import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError, nullThrows, type Model, type PipelineReport } from '@onnx-forge/core';
-import { fp16AutoOutcome, fp16AutoPass, type Fp16Options } from '@onnx-forge/graph-ops';
+import { fp16AutoOutcome, fp16AutoPass, modelInputSpecs, seededFeeds, type Fp16Options } from '@onnx-forge/graph-ops';
 import type { Progress } from '../framework/progress.js';
 import { runPasses } from '../pipeline/run-passes.js';
-import { loadCliSamples, type SampleSpec } from '../samples/cli-samples.js';
-import { checkAccuracy, prepareBench, type AccuracyCheck } from './accuracy-check.js';
+import { SEEDS, loadCliSamples, type SampleSpec } from '../samples/cli-samples.js';
+import { checkAccuracy, prepareBench, type AccuracyCheck, type CheckBench } from './accuracy-check.js';
+import { measureAccuracy } from './measure-accuracy.js';
+
+/**
+ * Spreads of float inputs the headroom probe tries after a check on seeded inputs near ±1, smallest
+ * first, with what has inputs that large: float16 overflows past 65504, so a log-mel front end fed
+ * int16-scale audio can turn NaN where the check's inputs never reach.
+ */
+export const HEADROOM_SCALES: readonly { scale: number; what: string }[] = [
+  { scale: 255, what: 'raw pixel values' },
+  { scale: 32768, what: 'audio in int16 units' },
+];
+
+/** The smallest probed input spread at which the written float16 model turns NaN/Inf where float32 does not. */
+export interface Fp16Headroom {
+  scale: number;
+  /** What has inputs that large ("audio in int16 units"). */
+  what: string;
+  /** Outputs with NaN/Inf where float32 has finite values. */
+  outputs: string[];
+}
 
 /** What the float16 accuracy check found, and did. */
 export interface Fp16Check {
   /** The plain conversion against float32 (or why it could not be checked). */
   plain: AccuracyCheck;
+  /**
+   * When the check ran on seeded inputs at the default spread: the first of HEADROOM_SCALES at which the
+   * written model overflows (absent when it holds at every one, or when the probe could not run).
+   */
+  headroom?: Fp16Headroom;
   /** When the plain conversion failed: the fp16-auto conversion that replaced it. */
   redone?: {
     /** The fp16-auto result, written instead of the plain conversion. */
@@ -49,7 +74,7 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   if ('skipped' in bench) return { plain: { tolerance: job.tolerance, skipped: bench.skipped } };
   const plain = await checkAccuracy(bench, job.original, job.converted, job.tolerance, job.progress, 'float16');
   const failed = plain.failed ?? [];
-  if (!failed.length) return { plain };
+  if (!failed.length) return withHeadroom({ plain }, await probeHeadroom(bench, job, job.converted, plain));
 
   const what = failed.map((f) => `${f.output}: ${f.problem}`).join('; ');
   job.progress.note(`float16 fails the accuracy check (${what}): redoing it with fp16-auto`);
@@ -72,5 +97,33 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   }
   const outcome = fp16AutoOutcome(nullThrows(report.passes.at(-1), 'the fp16-auto run reports its pass'));
   const check = await checkAccuracy(bench, job.original, redo, job.tolerance, job.progress, 'the fp16-auto result');
-  return { plain, redone: { model: redo, report, keptFloat32: outcome.keptFloat32, check } };
+  return withHeadroom({ plain, redone: { model: redo, report, keptFloat32: outcome.keptFloat32, check } }, await probeHeadroom(bench, job, redo, check));
+}
+
+function withHeadroom(check: Fp16Check, headroom: Fp16Headroom | undefined): Fp16Check {
+  return headroom ? { ...check, headroom } : check;
+}
+
+/**
+ * After a check on seeded inputs near ±1 (no --inputs, no --input-scale), runs the written model and
+ * float32 once on seeded inputs at each of HEADROOM_SCALES, and returns the first at which some output
+ * turns NaN/Inf where float32's stays finite. Models without float inputs, and checks that did not run,
+ * are not probed; a probe onnxruntime cannot run says nothing.
+ */
+async function probeHeadroom(bench: CheckBench, job: Fp16CheckJob, written: Model, check: AccuracyCheck): Promise<Fp16Headroom | undefined> {
+  if (!check.outputs || !bench.samples.seeded || bench.samples.scale !== undefined) return undefined;
+  if (!modelInputSpecs(job.original).some((s) => s.type.startsWith('float'))) return undefined;
+  job.progress.start('probing float16 headroom at larger inputs', { transient: true });
+  try {
+    for (const { scale, what } of HEADROOM_SCALES) {
+      const feeds = seededFeeds(job.original, { seed: nullThrows(SEEDS[0], 'a check seed'), dims: bench.samples.dims ?? {}, std: scale });
+      const outputs = (await measureAccuracy(bench.runner, job.original, written, [feeds])).filter((o) => o.nonFinite > 0).map((o) => o.output);
+      if (outputs.length) return { scale, what, outputs };
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    job.progress.end();
+  }
 }

@@ -31,9 +31,19 @@ export function accuracyCheckLines(check: AccuracyCheck, title = 'accuracy again
   return [`${title} (onnxruntime-node, CPU; ${check.samples ?? 'samples'}; cosine tolerance ${check.tolerance}):`, ...outputTable(check, '  ')];
 }
 
+/** The warning for a float16 model that overflows at larger inputs than the check's, or nothing. */
+function headroomLines(c: Fp16Check): string[] {
+  const h = c.headroom;
+  if (!h) return [];
+  return [
+    `warning: with seeded inputs spread ±${h.scale} (${h.what}), ${h.outputs.join(', ')} turn${h.outputs.length === 1 ? 's' : ''} NaN/Inf in the written model where float32 stays finite; ` +
+      `the check above ran on inputs near ±1. If real inputs are that large, run again with --input-scale ${h.scale} (or --inputs DIR) and the nodes that overflow stay float32.`,
+  ];
+}
+
 /** The text report of fp16's accuracy check. */
 export function fp16CheckLines(c: Fp16Check): string[] {
-  if (!c.redone) return ['', ...accuracyCheckLines(c.plain)];
+  if (!c.redone) return ['', ...accuracyCheckLines(c.plain), ...headroomLines(c)];
   const n = c.redone.keptFloat32.length;
   return [
     '',
@@ -41,6 +51,7 @@ export function fp16CheckLines(c: Fp16Check): string[] {
     `redone with fp16-auto: ${n} node${n === 1 ? '' : 's'} kept float32:`,
     ...nodeRows(c.redone.keptFloat32, sensitivityText('float16'), '  '),
     ...accuracyCheckLines(c.redone.check, 'written result against float32'),
+    ...headroomLines(c),
   ];
 }
 
@@ -51,6 +62,7 @@ export function accuracyCheckJson(check: AccuracyCheck): Record<string, unknown>
 
 /** fp16's accuracy check in the --json document (the models themselves left out). */
 export function fp16CheckJson(c: Fp16Check): Record<string, unknown> {
-  if (!c.redone) return accuracyCheckJson(c.plain);
-  return { ...accuracyCheckJson(c.redone.check), plain: accuracyCheckJson(c.plain), redoneWith: 'fp16-auto', keptFloat32: c.redone.keptFloat32 };
+  const headroom = c.headroom ? { headroom: c.headroom } : {};
+  if (!c.redone) return { ...accuracyCheckJson(c.plain), ...headroom };
+  return { ...accuracyCheckJson(c.redone.check), plain: accuracyCheckJson(c.plain), redoneWith: 'fp16-auto', keptFloat32: c.redone.keptFloat32, ...headroom };
 }

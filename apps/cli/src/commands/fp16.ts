@@ -10,7 +10,7 @@ import { readInput } from '../pipeline/read-input.js';
 import { referenceCopy } from '../pipeline/reference-copy.js';
 import { runPasses } from '../pipeline/run-passes.js';
 import { writeOutput } from '../pipeline/write-output.js';
-import { sampleSpec } from '../samples/cli-samples.js';
+import { INPUT_SCALE_FLAG, sampleSpec } from '../samples/cli-samples.js';
 
 /** Every option of the fp16 pass, as flags generated from its option specs. */
 const FP16_FLAGS = passFlags(fp16Pass);
@@ -35,7 +35,9 @@ export const fp16Command = defineCommand({
     'infinite where float32 had none, or falls below --tolerance, the conversion is redone with the fp16-auto ' +
     'pass, which keeps the nodes responsible in float32, and those nodes are listed. When the check cannot run ' +
     '(seeded inputs do not fit the model, onnxruntime refuses it), a warning says so and the plain conversion ' +
-    'is written. --no-verify skips the check.',
+    'is written. Seeded inputs lie near ±1: after a check on them, the written model is also run at input spreads ' +
+    'of 255 and 32768, and a warning names the first at which it turns NaN or infinite where float32 does not ' +
+    '(--input-scale S checks and repairs at that spread instead). --no-verify skips the check.',
   args: [{ name: 'model', description: 'path to an .onnx file' }],
   flags: [
     ...FP16_FLAGS,
@@ -43,11 +45,13 @@ export const fp16Command = defineCommand({
     { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'smallest cosine similarity to float32 each output must keep', defaultText: String(DEFAULT_COSINE) },
     INPUTS_FLAG,
     DIMS_FLAG,
+    INPUT_SCALE_FLAG,
     ...OUTPUT_FLAGS,
   ],
   examples: [
     'onnx-forge fp16 model.onnx -o model.fp16.onnx --keep-io-types --target cpu',
     'onnx-forge fp16 model.onnx -o model.fp16.onnx --target any --tolerance 0.999 --dims batch=4',
+    'onnx-forge fp16 melspectrogram.onnx -o mel.fp16.onnx --target any --keep-io-types --input-scale 32768',
     'onnx-forge fp16 model.onnx -o model.fp16.onnx --block-ops Resize,TopK --no-verify --json',
   ],
   exitNotes: [
@@ -61,7 +65,7 @@ export const fp16Command = defineCommand({
     const pass = fp16Pass.fromText(passOptionsFromFlags(ctx.args, FP16_FLAGS));
     const output = outputPath(ctx);
     const { externalData, check, stream } = outputOptions(ctx);
-    refuseWithoutVerify(ctx, ['tolerance', 'inputs', 'dims']);
+    refuseWithoutVerify(ctx, ['tolerance', 'inputs', 'dims', INPUT_SCALE_FLAG.name]);
     const verify = ctx.args.bool('verify') !== false;
     const tolerance = cosineTolerance(ctx) ?? DEFAULT_COSINE;
     const samples = sampleSpec(ctx, ['inputs']);

@@ -44,6 +44,9 @@ describe('onnx-forge quantize', () => {
       [['--activation-type', 'int8'], '--activation-type is for --mode static'],
       [['--weight-type', 'int4'], "option '--weight-type <TYPE>' argument 'int4' is invalid. Allowed choices are int8, uint8."],
       [['--mode', 'sideways'], "argument 'sideways' is invalid. Allowed choices are dynamic, static."],
+      // Seeded inputs' spread means nothing where calibration samples are checked on, or with no check.
+      [['--mode', 'static', '--calibration', tmp.dir, '--input-scale', '255'], '--input-scale sets the spread of seeded inputs, and --calibration gives real samples instead'],
+      [['--input-scale', '255', '--no-verify'], '--input-scale is for the accuracy check, which --no-verify skips'],
     ];
     for (const [flags, message] of cases) {
       const r = await runCliProcess(['quantize', input, '-o', file('never.onnx'), ...flags]);

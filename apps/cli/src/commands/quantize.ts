@@ -14,7 +14,7 @@ import { runPasses } from '../pipeline/run-passes.js';
 import { writeOutput } from '../pipeline/write-output.js';
 import { createRunner } from '../runner/create-runner.js';
 import { hostIsa, type HostIsa } from '../runner/host-isa.js';
-import { fitSeededSamples, loadCliSamples, sampleSpec, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
+import { INPUT_SCALE_FLAG, fitSeededSamples, loadCliSamples, sampleSpec, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
 
 /** Every option of int8-dynamic; `--isa host` is resolved here, with runtime's probe of this CPU. */
 const DYNAMIC_FLAGS: readonly PassOptionFlag[] = passFlags(int8Dynamic, {
@@ -124,6 +124,7 @@ export const quantizeCommand = defineCommand({
     VERIFY_FLAG,
     INPUTS_FLAG,
     DIMS_FLAG,
+    INPUT_SCALE_FLAG,
     ...DYNAMIC_FLAGS,
     ...STATIC_FLAGS,
     ...INT4_FLAGS,
@@ -153,7 +154,7 @@ export const quantizeCommand = defineCommand({
     } else if (dir === undefined) {
       throw new UsageError('--mode static needs --calibration DIR (a folder of sample inputs)', ctx.command);
     }
-    if (tolerance === undefined) refuseWithoutVerify(ctx, ['inputs', 'dims']);
+    if (tolerance === undefined) refuseWithoutVerify(ctx, ['inputs', 'dims', INPUT_SCALE_FLAG.name]);
     const verify = ctx.args.bool('verify') !== false;
     const isa = ctx.args.string('isa') === 'host' ? await hostIsa() : undefined;
     const pass = configure(ctx, mode, tolerance, isa);
@@ -163,7 +164,8 @@ export const quantizeCommand = defineCommand({
     const registry = createBuiltinRegistry();
     // The pass calibrates (static) or searches (int8-auto) on these; accuracy is checked on --inputs, else the
     // calibration folder, else seeded inputs other than the ones the search used.
-    const inputs = sampleSpec(ctx, ['inputs']);
+    // --calibration listed too, so --input-scale beside it (seeded inputs nothing would use) is refused.
+    const inputs = sampleSpec(ctx, ['inputs', 'calibration']);
     const passSpec: SampleSpec = dir === undefined ? inputs : { dir, dims: inputs.dims };
     const checkSpec: SampleSpec = inputs.dir !== undefined ? inputs : passSpec;
 

@@ -152,6 +152,7 @@ describe('onnx-forge run', () => {
       [['-o', file('x.onnx'), '-p', 'stamp-producer{colour=red}'], /FORGE_INVALID_OPTIONS: pass "stamp-producer": unknown option "colour"/],
       [['-p', 'stamp-producer'], /missing --output FILE/],
       [['-o', file('x.onnx')], /missing --pipeline PASSES/],
+      [['-o', file('x.onnx'), '-p', 'stamp-producer', '--input-scale', '255'], /no pass of the pipeline takes sample inputs, so --input-scale has nothing to do/],
     ];
     for (const [args, message] of cases) {
       const r = await runCliProcess(['run', input, ...args, '--plugin', DEMO_PLUGIN]);

@@ -3,7 +3,7 @@ import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import { UsageError } from '../framework/usage-error.js';
 import { createRunner } from '../runner/create-runner.js';
-import { DIMS_FLAG, fitSeededSamples, loadCliSamples, sampleSpec } from '../samples/cli-samples.js';
+import { DIMS_FLAG, INPUT_SCALE_FLAG, fitSeededSamples, loadCliSamples, sampleSpec } from '../samples/cli-samples.js';
 
 /** Flags that provide the services passes declare (`run`). */
 export const SERVICE_FLAGS: readonly FlagSpec[] = [
@@ -15,6 +15,7 @@ export const SERVICE_FLAGS: readonly FlagSpec[] = [
   },
   { name: 'inputs', kind: 'string', valueName: 'DIR', description: 'the same as --calibration' },
   DIMS_FLAG,
+  INPUT_SCALE_FLAG,
 ];
 
 /** Passes that measure activation ranges on the samples: seeded values would calibrate them wrongly. */
@@ -30,8 +31,9 @@ export function pipelineServices(ctx: CommandContext, passes: readonly PassInsta
   const wanted = new Set(passes.flatMap((p) => p.services.map((s) => s.name)));
   const spec = sampleSpec(ctx, ['calibration', 'inputs']);
   if (ctx.args.has('calibration') && ctx.args.has('inputs')) throw new UsageError('--inputs is another name for --calibration: give one of them', ctx.command);
-  if (!wanted.has(SAMPLES.name) && (spec.dir !== undefined || ctx.args.has('dims'))) {
-    throw new UsageError(`no pass of the pipeline takes sample inputs, so --${ctx.args.has('dims') ? 'dims' : ctx.args.has('inputs') ? 'inputs' : 'calibration'} has nothing to do`, ctx.command);
+  const given = ['dims', INPUT_SCALE_FLAG.name, 'inputs', 'calibration'].find((f) => ctx.args.has(f));
+  if (!wanted.has(SAMPLES.name) && given !== undefined) {
+    throw new UsageError(`no pass of the pipeline takes sample inputs, so --${given} has nothing to do`, ctx.command);
   }
   const calibrated = passes.find((p) => NEEDS_REAL_SAMPLES.has(p.name));
   if (calibrated && spec.dir === undefined) {

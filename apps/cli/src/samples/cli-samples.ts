@@ -1,8 +1,9 @@
 import type { Model, ModelRunner, RunnerFeeds } from '@onnx-forge/core';
-import { fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
+import { fitSeededDims, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
 import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import type { Progress } from '../framework/progress.js';
+import { UsageError } from '../framework/usage-error.js';
 import { checkDimNames, parseDims } from './parse-dims.js';
 
 /** Seeds of the seeded inputs a command checks accuracy on when it is given no samples: three distinct inputs. */
@@ -25,6 +26,8 @@ export interface SampleSpec {
   dir?: string;
   /** Sizes of symbolic input dimensions for seeded inputs (the rest are 1). */
   dims: Readonly<Record<string, number>>;
+  /** Spread of seeded float inputs (--input-scale; graph-ops' seededFeeds std, 1 when absent). */
+  scale?: number;
 }
 
 export interface CliSamples {
@@ -34,6 +37,8 @@ export interface CliSamples {
   seeded: boolean;
   /** Sizes of symbolic dims the seeded inputs were made with (the user's --dims, or fitted ones); free ones are 1. */
   dims?: Readonly<Record<string, number>>;
+  /** The --input-scale seeded inputs were made with, when one was given. */
+  scale?: number;
 }
 
 export const DIMS_FLAG: FlagSpec = {
@@ -43,11 +48,29 @@ export const DIMS_FLAG: FlagSpec = {
   description: 'sizes of symbolic input dims for seeded inputs (default 1), e.g. batch=4,sequence=128',
 };
 
-/** The sample spec of the command line: `dir` from the first of `dirFlags` given, and --dims. */
+export const INPUT_SCALE_FLAG: FlagSpec = {
+  name: 'input-scale',
+  kind: 'string',
+  valueName: 'S',
+  description: 'spread of seeded float inputs (roughly normal, default 1): 32768 for audio in int16 units, 255 for raw pixel values',
+};
+
+/**
+ * The sample spec of the command line: `dir` from the first of `dirFlags` given, --dims, and
+ * --input-scale (refused beside a folder: real samples have their own scale).
+ */
 export function sampleSpec(ctx: CommandContext, dirFlags: readonly string[]): SampleSpec {
   const flag = dirFlags.find((f) => ctx.args.has(f));
   const dir = flag === undefined ? undefined : ctx.args.string(flag);
-  return { ...(dir === undefined ? {} : { dir }), dims: parseDims(ctx.command, ctx.args.list('dims')) };
+  const text = ctx.args.string(INPUT_SCALE_FLAG.name);
+  const scale = text === undefined ? undefined : Number(text);
+  if (scale !== undefined && !(text?.trim() && Number.isFinite(scale) && scale > 0)) {
+    throw new UsageError(`--input-scale takes a positive number (such as 32768), got "${text}"`, ctx.command, { flag: INPUT_SCALE_FLAG.name });
+  }
+  if (scale !== undefined && flag !== undefined) {
+    throw new UsageError(`--input-scale sets the spread of seeded inputs, and --${flag} gives real samples instead`, ctx.command, { flag: INPUT_SCALE_FLAG.name });
+  }
+  return { ...(dir === undefined ? {} : { dir }), dims: parseDims(ctx.command, ctx.args.list('dims')), ...(scale === undefined ? {} : { scale }) };
 }
 
 /**
@@ -63,12 +86,14 @@ export async function loadCliSamples(model: Model, spec: SampleSpec, o: { progre
     return { feeds, source: `${count} from ${spec.dir}`, seeded: false };
   }
   checkDimNames(o.command, spec.dims, new Set(symbolicDims(model)), o.file);
-  return seededSamples(model, spec.dims, purpose);
+  return seededSamples(model, spec.dims, spec.scale, purpose);
 }
 
-function seededSamples(model: Model, dims: Readonly<Record<string, number>>, purpose: SamplePurpose, note = ''): CliSamples {
-  const feeds = (purpose === 'search' ? SEARCH_SEEDS : SEEDS).map((seed) => seededFeeds(model, { seed, dims }));
-  return { feeds, source: `${feeds.length} seeded inputs${note}`, seeded: true, dims };
+/** Seeded samples; their source names fitted dims and the input scale: "3 seeded inputs (samples=4096, input scale 32768)". */
+function seededSamples(model: Model, dims: Readonly<Record<string, number>>, scale: number | undefined, purpose: SamplePurpose, fitted: readonly string[] = []): CliSamples {
+  const feeds = (purpose === 'search' ? SEARCH_SEEDS : SEEDS).map((seed) => seededFeeds(model, { seed, dims, ...(scale === undefined ? {} : { std: scale }) }));
+  const notes = [...fitted.map((d) => `${d}=${dims[d]}`), ...(scale === undefined ? [] : [`input scale ${scale}`])];
+  return { feeds, source: `${feeds.length} seeded inputs${notes.length ? ` (${notes.join(', ')})` : ''}`, seeded: true, dims, ...(scale === undefined ? {} : { scale }) };
 }
 
 /**
@@ -79,5 +104,5 @@ function seededSamples(model: Model, dims: Readonly<Record<string, number>>, pur
 export async function fitSeededSamples(runner: ModelRunner, model: Model, samples: CliSamples, purpose: SamplePurpose = 'check'): Promise<CliSamples> {
   if (!samples.seeded) return samples;
   const fit = await fitSeededDims(runner, model, samples.dims, SEEDS[0]);
-  return fit.fitted.length ? seededSamples(model, fit.dims, purpose, fittedNote(fit)) : samples;
+  return fit.fitted.length ? seededSamples(model, fit.dims, samples.scale, purpose, fit.fitted) : samples;
 }
