@@ -155,6 +155,18 @@ describe('statistics split each request into queue and compute (Triton)', () => 
     expect(s.inference_stats.queue.ns * 100).toBeLessThan(s.inference_stats.compute_infer.ns);
   });
 
+  it('counts the wait in the dynamic batcher for others to stack with as queue time, not compute time', async () => {
+    // The lookup model on the batching server (maxDelayMs 100): a request alone waits out the delay.
+    const before = await stats('lookup');
+    expectRows(await lookup([2]), [2]);
+    const after = await stats('lookup');
+    const d = (k: keyof Stats['inference_stats']) => after.inference_stats[k].ns - before.inference_stats[k].ns;
+    expect(d('queue')).toBeGreaterThanOrEqual((BATCHING.maxDelayMs - 5) * 1e6);
+    // A two-row table lookup computes in well under the delay.
+    expect(d('compute_infer')).toBeLessThan(d('queue'));
+    expect(Math.abs(d('success') - d('queue') - d('compute_infer'))).toBeLessThanOrEqual(3);
+  });
+
   it('shows the wait for the model\'s one slot as queue time, not compute time', async () => {
     const before = await slowStats();
     const answers = await Promise.all(Array.from({ length: 8 }, () => call(`${queued.url}/v2/models/slow/infer`, 'POST', body)));

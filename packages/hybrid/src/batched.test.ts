@@ -50,6 +50,33 @@ describe('batched', () => {
     await Promise.all(pending);
   });
 
+  it('tells onWait how long each request waited to be stacked, with the feeds it was given', async () => {
+    const clock = new ManualClock();
+    const { backend } = counting();
+    const waits = new Map<Feeds, number>();
+    const b = batched(backend, { maxBatch: 4, maxDelayMs: 10, clock, onWait: (f, ms) => waits.set(f, ms) });
+    const feeds = Array.from({ length: 6 }, (_, i) => requestFeeds(i));
+    // Three arrive at 0, 3 and 7 and leave with the timer at 10; then four at 12 fill a batch at once.
+    const first = [0, 3, 7].map((at, i) => {
+      clock.advance(at - clock.now());
+      return b.predict(feeds[i] as Feeds);
+    });
+    clock.advance(10 - clock.now());
+    await Promise.all(first);
+    expect(feeds.slice(0, 3).map((f) => waits.get(f))).toEqual([10, 7, 3]);
+    clock.advance(2);
+    const late = [3, 4, 5].map((i) => b.predict(feeds[i] as Feeds));
+    late.push(b.predict(requestFeeds(9)));
+    await Promise.all(late);
+    expect(feeds.slice(3).map((f) => waits.get(f))).toEqual([0, 0, 0]);
+    // A request too large to stack never waits, so is not reported; nor does a throwing observer hurt.
+    const big = { x: { type: 'float32', dims: [4, FEATURES], data: new Float32Array(4 * FEATURES) } } as Feeds;
+    await b.predict(big);
+    expect(waits.has(big)).toBe(false);
+    const throwing = batched(backend, { maxBatch: 4, maxDelayMs: 0, clock, onWait: () => { throw new Error('observer'); } });
+    await expect(clock.run(throwing.predict(requestFeeds(1)))).resolves.toHaveProperty('logits');
+  });
+
   it('sends a batch as soon as it reaches a preferred size', async () => {
     const clock = new ManualClock();
     const { backend, runs } = counting();

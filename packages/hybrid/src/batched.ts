@@ -16,6 +16,12 @@ export interface BatchOptions {
   /** Name of the batched backend (default `<backend>+batch`). */
   readonly name?: string;
   readonly clock?: Clock;
+  /**
+   * Called for each request that waited to be stacked, when its batch is sent: its feeds (the object
+   * given to predict) and how long it waited. A server adds this to the request's queue time, which
+   * the batcher's wait is (as Triton counts it), not compute. Errors it throws are ignored.
+   */
+  readonly onWait?: (feeds: Feeds, waitMs: number) => void;
 }
 
 export interface BatchStats {
@@ -45,6 +51,8 @@ export interface BatchedBackend extends Backend {
 interface Pending {
   readonly request: StackableRequest;
   readonly feeds: Feeds;
+  /** When it joined its group (clock time). */
+  readonly since: number;
   resolve(outputs: Record<string, TensorLike>): void;
   reject(error: unknown): void;
 }
@@ -106,6 +114,16 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
 
   const dispatch = (batch: Pending[]): void => {
     largest = Math.max(largest, batch.length);
+    if (options.onWait) {
+      const now = clock.now();
+      for (const p of batch) {
+        try {
+          options.onWait(p.feeds, now - p.since);
+        } catch {
+          // An observer's failure is not the request's.
+        }
+      }
+    }
     if (batch.length === 1) {
       const only = batch[0] as Pending;
       singleRuns++;
@@ -178,7 +196,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
           const key = request.key;
           g.timer = clock.setTimeout(() => flush(key), options.maxDelayMs);
         }
-        g.pending.push({ request, feeds, resolve, reject });
+        g.pending.push({ request, feeds, since: clock.now(), resolve, reject });
         g.rows += request.rows;
         if (full(g.rows)) flush(request.key);
       });

@@ -88,6 +88,8 @@ export class LoadedModel {
     readonly version: VersionSpec,
     private readonly hybrid: HybridModel,
     private readonly batchers: ReadonlyMap<string, BatchedBackend>,
+    /** Time each request in flight waited in a batcher to be stacked, by its feeds (batched's onWait). */
+    private readonly batchWaits: WeakMap<Feeds, number>,
     first: Session,
     private readonly options: ServingOptions,
   ) {
@@ -134,10 +136,13 @@ export class LoadedModel {
     }
     const dim = batchDimension(first.inputMetadata, first.outputMetadata);
     const batchers = new Map<string, BatchedBackend>();
+    const batchWaits = new WeakMap<Feeds, number>();
+    // A fallback may take a request through a second batcher: its waits add up.
+    const onWait = (feeds: Feeds, ms: number) => batchWaits.set(feeds, (batchWaits.get(feeds) ?? 0) + ms);
     const backends: Backend[] = version.variants.map((v, i) => {
       const b = sessionBackend(v.name, sessions[i] as Session, v.bytes === undefined ? {} : { sizeBytes: v.bytes });
       if (!options.batching || dim === undefined) return b;
-      const q = batched(b, { ...options.batching, name: v.name });
+      const q = batched(b, { ...options.batching, name: v.name, onWait });
       batchers.set(v.name, q);
       return q;
     });
@@ -159,7 +164,7 @@ export class LoadedModel {
       await hybrid.dispose().catch(() => undefined);
       throw e;
     }
-    return new LoadedModel(spec, version, hybrid, batchers, first, options);
+    return new LoadedModel(spec, version, hybrid, batchers, batchWaits, first, options);
   }
 
   metadata(): ModelMetadataResponse {
@@ -180,7 +185,11 @@ export class LoadedModel {
     };
   }
 
-  /** Runs one request (feeds already checked against the model) through the limit and the hybrid model. */
+  /**
+   * Runs one request (feeds already checked against the model) through the limit and the hybrid model.
+   * Its queue time is the wait for a slot plus the wait in a batcher for others to stack with (Triton
+   * counts the dynamic batcher's queue as queue too); compute is the rest.
+   */
   async predict(feeds: Feeds): Promise<Record<string, TensorLike>> {
     const arrived = performance.now();
     let started = arrived;
@@ -190,14 +199,16 @@ export class LoadedModel {
         return this.hybrid.predict(feeds);
       });
       const done = performance.now();
+      const batchWait = Math.min(this.batchWaits.get(feeds) ?? 0, done - started);
       this.record(this.success, done - arrived);
-      this.record(this.queue, started - arrived);
-      this.record(this.compute, done - started);
+      this.record(this.queue, started - arrived + batchWait);
+      this.record(this.compute, done - started - batchWait);
       return out;
     } catch (e) {
       this.record(this.fail, performance.now() - arrived);
       throw this.forClient(e);
     } finally {
+      this.batchWaits.delete(feeds);
       this.lastInference = Date.now();
     }
   }
