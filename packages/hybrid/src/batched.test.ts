@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { batched } from './batched.js';
 import { functionBackend } from './function-backend.js';
 import { HybridModel } from './hybrid-model.js';
-import { CLASSES, FEATURES, requestFeeds, truth } from './testing/scripted-backend.js';
+import { CLASSES, FEATURES, requestFeeds, scriptedBackend, truth } from './testing/scripted-backend.js';
 
 /** A backend computing `truth` row by row, counting its runs and the rows of each. */
 function counting(name = 'model') {
@@ -75,6 +75,38 @@ describe('batched', () => {
     expect(waits.has(big)).toBe(false);
     const throwing = batched(backend, { maxBatch: 4, maxDelayMs: 0, clock, onWait: () => { throw new Error('observer'); } });
     await expect(clock.run(throwing.predict(requestFeeds(1)))).resolves.toHaveProperty('logits');
+  });
+
+  it('withdraws a request whose signal aborts while it waits (a hedge answered elsewhere): it never runs, the rest of its batch does', async () => {
+    const clock = new ManualClock();
+    const { backend, runs } = counting();
+    const b = batched(backend, { maxBatch: 8, maxDelayMs: 10, clock });
+    const controllers = Array.from({ length: 3 }, () => new AbortController());
+    const pending = controllers.map((c, i) => b.predict(requestFeeds(i), { signal: c.signal }));
+    controllers[1]?.abort(new Error('answered by the other backend'));
+    await expect(pending[1]).rejects.toMatchObject({ code: ForgeErrorCode.CANCELLED, message: expect.stringMatching(/withdrawn from the batch queue of 'model' before it ran: answered by the other backend/) });
+    clock.advance(10);
+    const [first, third] = await Promise.all([pending[0], pending[2]]);
+    // One run of the two left, each with its own row.
+    expect(runs).toEqual([2]);
+    expect(first).toEqual(truth(requestFeeds(0)));
+    expect(third).toEqual(truth(requestFeeds(2)));
+    expect(b.stats()).toMatchObject({ requests: 3, runs: 1, withdrawn: 1, meanBatchSize: 2, queued: 0 });
+    // A group emptied by withdrawals runs nothing and leaves no timer; an aborted signal is refused at once;
+    // an abort after the batch was sent changes nothing.
+    const lone = new AbortController();
+    const alone = b.predict(requestFeeds(5), { signal: lone.signal });
+    lone.abort();
+    await expect(alone).rejects.toMatchObject({ code: ForgeErrorCode.CANCELLED });
+    expect(clock.pendingTimers).toBe(0);
+    await expect(b.predict(requestFeeds(6), { signal: lone.signal })).rejects.toMatchObject({ code: ForgeErrorCode.CANCELLED });
+    const late = new AbortController();
+    const sent = b.predict(requestFeeds(7), { signal: late.signal });
+    clock.advance(10);
+    late.abort();
+    await expect(sent).resolves.toEqual(truth(requestFeeds(7)));
+    expect(runs).toEqual([2, 1]);
+    expect(b.stats()).toMatchObject({ requests: 5, withdrawn: 2 });
   });
 
   it('sends a batch as soon as it reaches a preferred size', async () => {
@@ -209,6 +241,25 @@ describe('batched', () => {
     expect(runs).toEqual([16, 16]);
     outputs.forEach((o, i) => expect(Array.from((o.logits as TensorLike).data as Float32Array)).toEqual(Array.from((truth(requestFeeds(i)).logits as TensorLike).data as Float32Array)));
     expect(model.stats()).toMatchObject({ answered: 32, selected: 'model+batch' });
+  });
+
+  it('composes with hedging: when the other backend answers first, the hedged call leaves the batch queue unrun', async () => {
+    const clock = new ManualClock();
+    // 'a' batches with a long delay; the hedge goes to 'b' 25 ms in, and 'b' answers 30 ms later.
+    const slow = counting('a');
+    const fast = scriptedBackend('b', clock, () => ({ latencyMs: 30 }));
+    const a = batched(slow.backend, { maxBatch: 8, maxDelayMs: 100, clock, name: 'a' });
+    const model = new HybridModel({ backends: [a, fast], policy: { order: ['a', 'b'] }, hedge: { after: 25, maxShare: 1 }, clock });
+    const t0 = clock.now();
+    const out = await clock.run(model.predict(requestFeeds(3)));
+    expect(clock.now() - t0).toBe(55);
+    expect(out).toEqual(truth(requestFeeds(3)));
+    // 'a' never ran: its request was withdrawn, and no batch timer is left behind.
+    expect(slow.runs).toEqual([]);
+    expect(a.stats()).toMatchObject({ requests: 1, runs: 0, withdrawn: 1, queued: 0 });
+    expect(clock.pendingTimers).toBe(0);
+    expect(model.stats()).toMatchObject({ hedges: 1, hedgeWins: 1 });
+    expect(model.stats().backends.a).toMatchObject({ cancelled: 1, errors: 0 });
   });
 
   it('dispose runs what is queued, waits for it, then disposes the backend', async () => {

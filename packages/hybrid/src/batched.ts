@@ -1,6 +1,6 @@
-import { ForgeError, ForgeErrorCode, isForgeError } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { type Clock, type Feeds, type TensorLike, type TimerHandle, systemClock } from '@onnx-forge/runtime';
-import type { Backend } from './backend.js';
+import type { Backend, PredictOptions } from './backend.js';
 import { type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';
 
 export interface BatchOptions {
@@ -41,6 +41,8 @@ export interface BatchStats {
   readonly meanBatchSize: number;
   /** Requests waiting now. */
   readonly queued: number;
+  /** Requests whose signal aborted while they waited to be stacked (a hedged request answered elsewhere): never run. */
+  readonly withdrawn: number;
 }
 
 /** A backend that stacks concurrent requests; `stats()` tells how well that worked. */
@@ -53,6 +55,7 @@ interface Pending {
   readonly feeds: Feeds;
   /** When it joined its group (clock time). */
   readonly since: number;
+  readonly signal: AbortSignal | undefined;
   resolve(outputs: Record<string, TensorLike>): void;
   reject(error: unknown): void;
 }
@@ -61,6 +64,11 @@ interface Group {
   pending: Pending[];
   rows: number;
   timer: TimerHandle | undefined;
+}
+
+function withdrawnError(name: string, signal: AbortSignal): ForgeError {
+  const reason = signal.reason === undefined ? '' : `: ${errorMessage(signal.reason)}`;
+  return new ForgeError(ForgeErrorCode.CANCELLED, `request withdrawn from the batch queue of '${name}' before it ran${reason}`, { cause: signal.reason });
 }
 
 function positiveInt(name: string, v: unknown): number {
@@ -94,13 +102,14 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
   const clock = options.clock ?? systemClock;
   const groups = new Map<string, Group>();
   const inFlight = new Set<Promise<unknown>>();
-  let requests = 0, runs = 0, stackedRuns = 0, singleRuns = 0, failedRuns = 0, retriedAlone = 0, largest = 0, disposed = false;
+  let requests = 0, runs = 0, stackedRuns = 0, singleRuns = 0, failedRuns = 0, retriedAlone = 0, withdrawn = 0, largest = 0, disposed = false;
 
-  const run = (feeds: Feeds): Promise<Record<string, TensorLike>> => {
+  /** One run of the wrapped backend; a request run alone passes its signal on. */
+  const run = (feeds: Feeds, signal?: AbortSignal): Promise<Record<string, TensorLike>> => {
     runs++;
     let p: Promise<Record<string, TensorLike>>;
     try {
-      p = Promise.resolve(backend.predict(feeds));
+      p = Promise.resolve(signal ? backend.predict(feeds, { signal }) : backend.predict(feeds));
     } catch (e) {
       p = Promise.reject(e);
     }
@@ -127,7 +136,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     if (batch.length === 1) {
       const only = batch[0] as Pending;
       singleRuns++;
-      run(only.feeds).then(only.resolve, only.reject);
+      run(only.feeds, only.signal).then(only.resolve, only.reject);
       return;
     }
     stackedRuns++;
@@ -172,19 +181,51 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
 
   const full = (rows: number) => rows >= maxBatch || preferred.includes(rows);
 
+  /** Takes a request out of its group if it is still waiting there (an emptied group is dropped). */
+  const withdraw = (key: string, p: Pending): void => {
+    const g = groups.get(key);
+    const i = g ? g.pending.indexOf(p) : -1;
+    if (!g || i < 0) return;
+    g.pending.splice(i, 1);
+    g.rows -= p.request.rows;
+    withdrawn++;
+    if (!g.pending.length) {
+      groups.delete(key);
+      if (g.timer !== undefined) clock.clearTimeout(g.timer);
+    }
+    p.reject(withdrawnError(backend.name, p.signal as AbortSignal));
+  };
+
   return {
     name: options.name ?? `${backend.name}+batch`,
     ...(backend.sizeBytes === undefined ? {} : { sizeBytes: backend.sizeBytes }),
-    predict(feeds: Feeds): Promise<Record<string, TensorLike>> {
+    /**
+     * A request whose `signal` aborts while it waits to be stacked leaves its group unrun and rejects
+     * with FORGE_CANCELLED; once its batch is sent, a stacked run goes on (the others need it), and a
+     * request run alone passes the signal to the backend.
+     */
+    predict(feeds: Feeds, predictOptions?: PredictOptions): Promise<Record<string, TensorLike>> {
       if (disposed) return Promise.reject(new ForgeError(ForgeErrorCode.RUNTIME, `batched backend '${backend.name}' was disposed`));
+      const signal = predictOptions?.signal;
+      if (signal?.aborted) return Promise.reject(withdrawnError(backend.name, signal));
       requests++;
       const request = stackable(feeds);
       if (!request || request.rows >= maxBatch) {
         largest = Math.max(largest, 1);
         singleRuns++;
-        return run(feeds);
+        return run(feeds, signal);
       }
-      return new Promise((resolve, reject) => {
+      return new Promise((settleOk, settleError) => {
+        const onAbort = () => withdraw(request.key, pending);
+        const resolve = (outputs: Record<string, TensorLike>) => {
+          signal?.removeEventListener('abort', onAbort);
+          settleOk(outputs);
+        };
+        const reject = (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          settleError(error);
+        };
+        const pending: Pending = { request, feeds, since: clock.now(), signal, resolve, reject };
         let g = groups.get(request.key);
         if (g && g.rows + request.rows > maxBatch) {
           flush(request.key);
@@ -196,8 +237,9 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
           const key = request.key;
           g.timer = clock.setTimeout(() => flush(key), options.maxDelayMs);
         }
-        g.pending.push({ request, feeds, since: clock.now(), resolve, reject });
+        g.pending.push(pending);
         g.rows += request.rows;
+        signal?.addEventListener('abort', onAbort, { once: true });
         if (full(g.rows)) flush(request.key);
       });
     },
@@ -213,7 +255,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     stats(): BatchStats {
       let queued = 0;
       for (const g of groups.values()) queued += g.pending.length;
-      return { requests, runs, stackedRuns, singleRuns, failedRuns, retriedAlone, largestBatch: largest, meanBatchSize: runs ? (requests - queued) / runs : 0, queued };
+      return { requests, runs, stackedRuns, singleRuns, failedRuns, retriedAlone, largestBatch: largest, meanBatchSize: runs ? (requests - queued - withdrawn) / runs : 0, queued, withdrawn };
     },
   };
 }
