@@ -1,6 +1,7 @@
 // Bulk numeric kernels for the fp16 pass, INT8 quantization and the runtime's tensor helpers:
 // WebAssembly SIMD compiled from AssemblyScript (../../assembly, embedded in wasm-bytes.generated.ts), with plain
-// JavaScript fallbacks that give identical results where wasm SIMD is unavailable.
+// JavaScript fallbacks that give identical results where wasm SIMD is unavailable (the int4 column kernels
+// answer null there instead: graph-ops' int4 quantizer is their JavaScript form).
 export { initKernels, kernelBackend } from './kernel-instance.js';
 export type { KernelBackend } from './kernel-instance.js';
 export { float32ToFloat16, float32ToFloat16WithStats } from './float32-to-float16.js';
@@ -15,3 +16,5 @@ export { dequantizeLinear } from './dequantize-linear.js';
 export type { QuantizeOptions, QuantLayoutOptions } from './quant-params.js';
 export { histogram } from './histogram.js';
 export type { HistogramOptions } from './histogram.js';
+export { int4ColumnPack, int4ColumnParams } from './int4-columns.js';
+export type { Int4ColumnParams, Int4Columns } from './int4-columns.js';

@@ -1,7 +1,7 @@
 /**
  * Loading of the WebAssembly SIMD kernels (compiled from ../../assembly, embedded in wasm-bytes.generated.ts).
  *
- * The 5 KB module is compiled synchronously on first use, so every kernel function stays
+ * The 10 KB module is compiled synchronously on first use, so every kernel function stays
  * synchronous. A browser main thread may refuse synchronous compiles (Chrome did above 4 KB; current
  * Chromium accepts this module): then the kernels answer with their JavaScript fallbacks while an
  * asynchronous compile runs; `await initKernels()` up front avoids that window. Where WebAssembly or
@@ -32,6 +32,8 @@ export interface KernelExports {
   ): void;
   dequantize_rows(src: number, dst: number, n: number, scales: number, zps: number, row: number, pos: number, unsigned: number): void;
   histogram(src: number, n: number, counts: number, bins: number, copies: number, lo: number, inv: number, abs: number): void;
+  int4_params(src: number, width: number, kb: number, bs: number, blocks: number, b0: number, symmetric: number, scales: number, zps: number): void;
+  int4_pack(src: number, width: number, kb: number, bs: number, blocks: number, b0: number, scales: number, zps: number, packed: number): void;
 }
 
 export type KernelBackend = 'wasm-simd' | 'js';

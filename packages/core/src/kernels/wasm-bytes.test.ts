@@ -33,7 +33,7 @@ describe('wasm-bytes.generated.ts', () => {
       [
         'memory:memory', 'heap_base:function', 'f32_to_f16:function', 'f16_to_f32:function', 'min_max:function',
         'range_runs:function', 'range_rows:function', 'quantize_runs:function', 'quantize_rows:function',
-        'dequantize_runs:function', 'dequantize_rows:function', 'histogram:function',
+        'dequantize_runs:function', 'dequantize_rows:function', 'histogram:function', 'int4_params:function', 'int4_pack:function',
       ].sort(),
     );
   });

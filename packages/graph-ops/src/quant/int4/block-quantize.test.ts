@@ -92,6 +92,27 @@ describe('block quantization: tiled reads against the previous per-block gather'
     }
   }
 
+  it('MatMul weights with NaN, infinities, subnormals and -0 (read by core\'s wasm column kernels): the same bytes as the JavaScript', () => {
+    const K = 70;
+    const N = 9; // two groups of four columns and one left over
+    const w = weight(K, N, 99);
+    const odd = [NaN, Infinity, -Infinity, 1e-45, -1e-45, -0, 3.4e38, -3.4e38];
+    odd.forEach((v, i) => (w[(5 * i + 3) * N + (i % N)] = v));
+    for (let n = 0; n < N; n++) w[40 * N + n] = NaN; // a NaN in every column
+    const layout = { rows: N, cols: K, rowStride: 1, colStride: N };
+    for (const blockSize of [16, 32]) {
+      for (const symmetric of [true, false]) {
+        const options = { blockSize, symmetric, method: 'rtn' as const };
+        const want = referenceBlockParams(w, layout, options);
+        const got = blockParams(w, layout, options);
+        expect(bytes(got.scales)).toEqual(bytes(want.scales));
+        expect(got.blockZeroPoints).toEqual(want.blockZeroPoints);
+        expect(got.zeroPoints).toEqual(want.zeroPoints);
+        expect(packBlocks(w, layout, got)).toEqual(referencePackBlocks(w, layout, want));
+      }
+    }
+  });
+
   it('the cases reach the branches they are meant to: zero scales, searched scales, both zero-point ends', () => {
     const w = weight(300, 3, 300 * 1000 + 3);
     const layout = { rows: 3, cols: 300, rowStride: 1, colStride: 3 };

@@ -11,6 +11,8 @@
  * Dequantized value = (code - zero point) * scale.
  */
 
+import { int4ColumnPack, int4ColumnParams, type Int4Columns } from '@onnx-forge/core';
+
 export type Int4Method = 'rtn' | 'search';
 
 export interface BlockQuantizeOptions {
@@ -238,10 +240,8 @@ function quantizeAll(data: Float32Array, layout: BlockLayout, options: BlockQuan
   const { blockSize: bs, symmetric, method } = options;
   const errors = options.errors === true || method === 'search';
   const blocks = Math.ceil(cols / bs);
-  const zpRow = Math.ceil(blocks / 2);
   const scales = new Float32Array(rows * blocks);
   const blockZeroPoints = new Uint8Array(rows * blocks);
-  const zeroPoints = symmetric ? undefined : new Uint8Array(rows * zpRow);
   const codes = new Uint8Array(bs);
   // Errors per block, summed below row after row: the tiles visit blocks in another order, and a
   // float64 sum in another order is another number.
@@ -267,10 +267,6 @@ function quantizeAll(data: Float32Array, layout: BlockLayout, options: BlockQuan
         }
         scales[at] = best.scale;
         blockZeroPoints[at] = best.zp;
-        if (zeroPoints) {
-          const z = r * zpRow + (b >> 1);
-          zeroPoints[z] = (zeroPoints[z] as number) | (best.zp << ((b & 1) * 4));
-        }
         if (packed) packBlock(v, n, scales[at] as number, best.zp, bs, packed, at * (bs / 2));
       }
     }
@@ -284,7 +280,7 @@ function quantizeAll(data: Float32Array, layout: BlockLayout, options: BlockQuan
     }
   }
   const out: BlockParams = { rows, cols, blockSize: bs, blocks, scales, blockZeroPoints, sse, rtnSse };
-  if (zeroPoints) out.zeroPoints = zeroPoints;
+  if (!symmetric) out.zeroPoints = packZeroPoints(blockZeroPoints, rows, blocks);
   return out;
 }
 
@@ -295,11 +291,43 @@ function quantizeAll(data: Float32Array, layout: BlockLayout, options: BlockQuan
  * its codes when the writer reaches it, without quantizing twice.
  */
 export function blockParams(data: Float32Array, layout: BlockLayout, options: BlockQuantizeOptions & { errors?: boolean }): BlockParams {
-  return quantizeAll(data, layout, options, undefined);
+  const columns = options.method === 'rtn' && options.errors !== true ? columnsOf(layout, options.blockSize) : undefined;
+  const fast = columns && int4ColumnParams(data, columns, options.symmetric);
+  if (!fast) return quantizeAll(data, layout, options, undefined);
+  const { rows, cols } = layout;
+  const blocks = Math.ceil(cols / options.blockSize);
+  const out: BlockParams = { rows, cols, blockSize: options.blockSize, blocks, scales: fast.scales, blockZeroPoints: fast.zeroPoints, sse: 0, rtnSse: 0 };
+  if (!options.symmetric) out.zeroPoints = packZeroPoints(fast.zeroPoints, rows, blocks);
+  return out;
+}
+
+/** Zero points one per byte ([rows * blocks]) packed two per byte, each row starting on a new byte. */
+function packZeroPoints(blockZeroPoints: Uint8Array, rows: number, blocks: number): Uint8Array {
+  const zpRow = Math.ceil(blocks / 2);
+  const zeroPoints = new Uint8Array(rows * zpRow);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const z = r * zpRow + (b >> 1);
+      zeroPoints[z] = (zeroPoints[z] as number) | ((blockZeroPoints[r * blocks + b] as number) << ((b & 1) * 4));
+    }
+  }
+  return zeroPoints;
+}
+
+/**
+ * The shape for core's WebAssembly int4 column kernels when `layout` is a row-major matrix [K, N] read by
+ * its columns (a MatMul weight: rows N, rowStride 1, colStride N); undefined otherwise (the JavaScript
+ * here serves). The kernels give the same bytes as the JavaScript (block-quantize.test.ts holds them to it).
+ */
+function columnsOf(layout: BlockLayout, blockSize: number): Int4Columns | undefined {
+  return layout.rowStride === 1 && layout.colStride === layout.rows ? { k: layout.cols, n: layout.rows, blockSize } : undefined;
 }
 
 /** The packed codes ([rows, blocks, blockSize / 2]) of `data` for the scales and zero points of `params`. */
 export function packBlocks(data: Float32Array, layout: BlockLayout, params: Pick<BlockParams, 'blockSize' | 'blocks' | 'scales' | 'blockZeroPoints'>): Uint8Array {
+  const columns = columnsOf(layout, params.blockSize);
+  const fast = columns && int4ColumnPack(data, columns, { scales: params.scales, zeroPoints: params.blockZeroPoints });
+  if (fast) return fast;
   const { blockSize: bs, blocks } = params;
   const packed = new Uint8Array(layout.rows * blocks * (bs / 2));
   const tileRows = tileRowsOf(layout);
