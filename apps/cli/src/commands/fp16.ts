@@ -51,7 +51,7 @@ export const fp16Command = defineCommand({
   examples: [
     'onnx-forge fp16 model.onnx -o model.fp16.onnx --keep-io-types --target cpu',
     'onnx-forge fp16 model.onnx -o model.fp16.onnx --target any --tolerance 0.999 --dims batch=4',
-    'onnx-forge fp16 melspectrogram.onnx -o mel.fp16.onnx --target any --keep-io-types --input-scale 32768',
+    'onnx-forge fp16 mel.onnx -o mel.fp16.onnx --target any --keep-io-types --input-scale 32768',
     'onnx-forge fp16 model.onnx -o model.fp16.onnx --block-ops Resize,TopK --no-verify --json',
   ],
   exitNotes: [
