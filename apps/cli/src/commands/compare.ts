@@ -6,8 +6,7 @@ import { ExitCode } from '../framework/exit-code.js';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
-import { DIMS_FLAG } from '../samples/cli-samples.js';
-import { parseDims } from '../samples/parse-dims.js';
+import { DIMS_FLAG, INPUT_SCALE_FLAG, sampleSpec } from '../samples/cli-samples.js';
 import { PROVIDER_FLAG, intFlag, providerOptions } from './bench.js';
 
 const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
@@ -50,6 +49,7 @@ export const compareCommand = defineCommand({
   flags: [
     { name: 'inputs', kind: 'string', valueName: 'DIR', description: 'samples to compare on instead of seeded inputs' },
     DIMS_FLAG,
+    INPUT_SCALE_FLAG,
     { name: 'samples', kind: 'string', valueName: 'N', description: 'seeded samples', defaultText: '8' },
     { name: 'seed', kind: 'string', valueName: 'N', description: 'seed of the first seeded sample', defaultText: '1' },
     { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'exit 1 when an output of a candidate falls below this cosine' },
@@ -64,7 +64,7 @@ export const compareCommand = defineCommand({
     const [reference, ...candidates] = ctx.args.positionals.map((f) => path.resolve(ctx.io.cwd, f));
     if (reference === undefined || candidates.length === 0) throw new UsageError('compare takes a reference model and at least one candidate', ctx.command);
     const tolerance = cosineTolerance(ctx);
-    const dims = parseDims(ctx.command, ctx.args.list('dims'));
+    const { dims, scale } = sampleSpec(ctx, ['inputs']);
     const inputs = ctx.args.string('inputs');
     const samples = intFlag(ctx, 'samples', 8) as number;
     const seed = intFlag(ctx, 'seed', 1, 0) as number;
@@ -72,6 +72,7 @@ export const compareCommand = defineCommand({
     ctx.progress.start(`comparing ${candidates.length} candidate(s) with ${path.basename(reference)}`);
     const result = await compareAccuracy(reference, candidates, {
       ...providerOptions(ctx), seed, count: samples, ...(Object.keys(dims).length ? { dims } : {}), ...(inputs ? { inputs: path.resolve(ctx.io.cwd, inputs) } : {}),
+      ...(scale === undefined ? {} : { inputScale: scale }),
     });
     ctx.progress.end();
     if (result.error?.code === 'FORGE_INVALID_OPTIONS') throw new UsageError(result.error.message, ctx.command, { flag: 'dims' });

@@ -8,8 +8,7 @@ import { formatBytes } from '@onnx-forge/bench';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
-import { DIMS_FLAG } from '../samples/cli-samples.js';
-import { parseDims } from '../samples/parse-dims.js';
+import { DIMS_FLAG, INPUT_SCALE_FLAG, sampleSpec } from '../samples/cli-samples.js';
 import { PROVIDER_FLAG, intFlag, intList, progressOf, providerOptions } from './bench.js';
 
 const VARIANTS: readonly VariantName[] = ['fp32', 'fp16', 'int8-dynamic', 'int8-static'];
@@ -79,6 +78,7 @@ export const optimizeCommand = defineCommand({
     { name: 'target', kind: 'string', valueName: 'NAME', choices: ['cpu', 'wasm', 'webgpu', 'cuda'], description: 'runtime the variants are made for and measured on', defaultText: 'cpu' },
     { name: 'batch-sizes', kind: 'list', valueName: 'N,N', description: 'also measure each variant at these batch sizes' },
     DIMS_FLAG,
+    INPUT_SCALE_FLAG,
     { name: 'runs', kind: 'string', valueName: 'N', description: 'timed runs per variant', defaultText: '30' },
     { name: 'warmup', kind: 'string', valueName: 'N', description: 'untimed runs per variant first', defaultText: '5' },
     { name: 'samples', kind: 'string', valueName: 'N', description: 'seeded samples for accuracy', defaultText: '8' },
@@ -103,7 +103,7 @@ export const optimizeCommand = defineCommand({
     const variants = ctx.args.list('variants');
     const unknown = variants.filter((v) => !VARIANTS.includes(v as VariantName));
     if (unknown.length) throw new UsageError(`--variants: unknown ${unknown.join(', ')} (variants: ${VARIANTS.join(', ')})`, ctx.command, { flag: 'variants' });
-    const dims = parseDims(ctx.command, ctx.args.list('dims'));
+    const { dims, scale } = sampleSpec(ctx, ['inputs']);
     const batchSizes = intList(ctx, 'batch-sizes');
     const dir = (flag: string) => {
       const v = ctx.args.string(flag);
@@ -129,6 +129,7 @@ export const optimizeCommand = defineCommand({
       ...(calibration ? { calibration } : {}),
       ...(inputs ? { inputs } : {}),
       ...(Object.keys(dims).length ? { dims } : {}),
+      ...(scale === undefined ? {} : { inputScale: scale }),
       ...(batchSizes.length ? { batchSizes } : {}),
       ...(variants.length ? { variants: variants as VariantName[] } : {}),
       ...(name ? { name } : {}),

@@ -55,6 +55,17 @@ export const INPUT_SCALE_FLAG: FlagSpec = {
   description: 'spread of seeded float inputs (roughly normal, default 1): 32768 for audio in int16 units, 255 for raw pixel values',
 };
 
+/** `--input-scale S`: a positive number, or undefined when not given. */
+export function inputScale(ctx: CommandContext): number | undefined {
+  const text = ctx.args.string(INPUT_SCALE_FLAG.name);
+  if (text === undefined) return undefined;
+  const scale = Number(text);
+  if (!(text.trim() && Number.isFinite(scale) && scale > 0)) {
+    throw new UsageError(`--input-scale takes a positive number (such as 32768), got "${text}"`, ctx.command, { flag: INPUT_SCALE_FLAG.name });
+  }
+  return scale;
+}
+
 /**
  * The sample spec of the command line: `dir` from the first of `dirFlags` given, --dims, and
  * --input-scale (refused beside a folder: real samples have their own scale).
@@ -62,11 +73,7 @@ export const INPUT_SCALE_FLAG: FlagSpec = {
 export function sampleSpec(ctx: CommandContext, dirFlags: readonly string[]): SampleSpec {
   const flag = dirFlags.find((f) => ctx.args.has(f));
   const dir = flag === undefined ? undefined : ctx.args.string(flag);
-  const text = ctx.args.string(INPUT_SCALE_FLAG.name);
-  const scale = text === undefined ? undefined : Number(text);
-  if (scale !== undefined && !(text?.trim() && Number.isFinite(scale) && scale > 0)) {
-    throw new UsageError(`--input-scale takes a positive number (such as 32768), got "${text}"`, ctx.command, { flag: INPUT_SCALE_FLAG.name });
-  }
+  const scale = inputScale(ctx);
   if (scale !== undefined && flag !== undefined) {
     throw new UsageError(`--input-scale sets the spread of seeded inputs, and --${flag} gives real samples instead`, ctx.command, { flag: INPUT_SCALE_FLAG.name });
   }

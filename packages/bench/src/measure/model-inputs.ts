@@ -9,6 +9,11 @@ export interface ModelInputsOptions {
   /** Seeded samples to make (default 1). */
   count?: number;
   /**
+   * Spread of seeded float inputs (graph-ops' seededFeeds std, default 1): 32768 for audio in int16
+   * units, 255 for raw pixel values, where float16 may overflow and ±1 would not show it.
+   */
+  inputScale?: number;
+  /**
    * Samples instead of seeded ones: a folder (ONNX test-data `.pb`, `.npy` or JSON, read by graph-ops'
    * loadSamples and checked against the model) or feeds in memory.
    */
@@ -50,6 +55,10 @@ export function checkDims(model: Model, dims: Readonly<Record<string, number>> |
  */
 export async function modelInputs(model: Model, options: ModelInputsOptions = {}): Promise<ModelInputs> {
   checkDims(model, options.dims);
+  const scale = options.inputScale;
+  if (scale !== undefined && !(Number.isFinite(scale) && scale > 0)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `inputScale must be a positive number, got ${scale}`, { details: { option: 'inputScale' } });
+  }
   if (typeof options.inputs === 'string') {
     return { feeds: await loadSamples(options.inputs, { inputs: model }), source: 'folder', from: options.inputs };
   }
@@ -61,6 +70,7 @@ export async function modelInputs(model: Model, options: ModelInputsOptions = {}
   const count = options.count ?? 1;
   const fit = options.runner ? await fitSeededDims(options.runner, model, options.dims, seed) : undefined;
   const dims = fit ? fit.dims : options.dims;
-  const feeds = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, ...(dims ? { dims } : {}) }));
-  return { feeds, source: 'seeded', from: `${count === 1 ? `seed ${seed}` : `seeds ${seed}-${seed + count - 1}`}${fit ? fittedNote(fit) : ''}` };
+  const feeds = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, ...(dims ? { dims } : {}), ...(scale === undefined ? {} : { std: scale }) }));
+  const seeds = count === 1 ? `seed ${seed}` : `seeds ${seed}-${seed + count - 1}`;
+  return { feeds, source: 'seeded', from: `${seeds}${fit ? fittedNote(fit) : ''}${scale === undefined ? '' : ` at input scale ${scale}`}` };
 }

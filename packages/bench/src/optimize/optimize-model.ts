@@ -48,6 +48,8 @@ export interface OptimizeOptions {
   inputs?: string | readonly RunnerFeeds[];
   /** Values of symbolic input dimensions for seeded inputs. */
   dims?: Readonly<Record<string, number>>;
+  /** Spread of seeded float inputs (modelInputs' inputScale; default 1). */
+  inputScale?: number;
   seed?: number;
   /** Seeded samples for accuracy (default 8). */
   samples?: number;
@@ -243,7 +245,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     return runner;
   };
   // Seeded inputs are sized to what the model runs on (an audio front end needs more than 1 sample).
-  const seeded = { seed, count: sampleCount, runner: await modelRunner(), ...(options.dims ? { dims: options.dims } : {}) };
+  const seeded = { seed, count: sampleCount, runner: await modelRunner(), ...(options.dims ? { dims: options.dims } : {}), ...(options.inputScale === undefined ? {} : { inputScale: options.inputScale }) };
   try {
     inputs = await modelInputs(fp32, { ...seeded, ...(options.inputs ? { inputs: options.inputs } : {}) });
   } catch (e) {

@@ -1,0 +1,20 @@
+import { mlp } from '@onnx-forge/core';
+import { describe, expect, it } from 'vitest';
+import { modelInputs } from './model-inputs.js';
+
+describe('modelInputs', () => {
+  it('makes seeded float inputs at the spread inputScale asks for, and says so', async () => {
+    const model = mlp({ sizes: [64, 8], seed: 2 });
+    const rms = (d: ArrayLike<number>) => Math.sqrt(Array.from(d).reduce((a, v) => a + v * v, 0) / d.length);
+    const plain = await modelInputs(model, { dims: { batch: 16 } });
+    const loud = await modelInputs(model, { dims: { batch: 16 }, inputScale: 32768 });
+    const [a, b] = [plain.feeds[0]?.x?.data as Float32Array, loud.feeds[0]?.x?.data as Float32Array];
+    // Same seed, same shape of noise, 32768 times larger.
+    expect(rms(b) / rms(a)).toBeCloseTo(32768, 0);
+    expect(plain.from).toBe('seed 1');
+    expect(loud.from).toBe('seed 1 at input scale 32768');
+    for (const bad of [0, -1, Number.NaN, Infinity]) {
+      await expect(modelInputs(model, { inputScale: bad })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringContaining('inputScale must be a positive number') });
+    }
+  });
+});
