@@ -106,7 +106,7 @@ function withHeadroom(check: Fp16Check, headroom: Fp16Headroom | undefined): Fp1
 
 /**
  * After a check on seeded inputs near ±1 (no --inputs, no --input-scale), runs the written model and
- * float32 once on seeded inputs at each of HEADROOM_SCALES, and returns the first at which some output
+ * float32 on one seeded input at each of HEADROOM_SCALES, and returns the first at which some output
  * turns NaN/Inf where float32's stays finite. Models without float inputs, and checks that did not run,
  * are not probed; a probe onnxruntime cannot run says nothing.
  */
@@ -114,13 +114,20 @@ async function probeHeadroom(bench: CheckBench, job: Fp16CheckJob, written: Mode
   if (!check.outputs || !bench.samples.seeded || bench.samples.scale !== undefined) return undefined;
   if (!modelInputSpecs(job.original).some((s) => s.type.startsWith('float'))) return undefined;
   job.progress.start('probing float16 headroom at larger inputs', { transient: true });
+  const spread = (i: number) => nullThrows(HEADROOM_SCALES[i], 'a headroom scale');
   try {
-    for (const { scale, what } of HEADROOM_SCALES) {
-      const feeds = seededFeeds(job.original, { seed: nullThrows(SEEDS[0], 'a check seed'), dims: bench.samples.dims ?? {}, std: scale });
-      const outputs = (await measureAccuracy(bench.runner, job.original, written, [feeds])).filter((o) => o.nonFinite > 0).map((o) => o.output);
-      if (outputs.length) return { scale, what, outputs };
+    const feeds = HEADROOM_SCALES.map(({ scale }) => seededFeeds(job.original, { seed: nullThrows(SEEDS[0], 'a check seed'), dims: bench.samples.dims ?? {}, std: scale }));
+    const overflowing = async (upTo: number) => (await measureAccuracy(bench.runner, job.original, written, feeds.slice(0, upTo))).filter((o) => o.nonFinite > 0).map((o) => o.output);
+    // Every spread in one comparison (one load of each model); only when something overflows, the
+    // smaller spreads again, to name the first at which it does.
+    const all = await overflowing(feeds.length);
+    if (!all.length) return undefined;
+    const last = HEADROOM_SCALES.length - 1;
+    for (let i = 0; i < last; i++) {
+      const outputs = await overflowing(i + 1);
+      if (outputs.length) return { ...spread(i), outputs };
     }
-    return undefined;
+    return { ...spread(last), outputs: all };
   } catch {
     return undefined;
   } finally {

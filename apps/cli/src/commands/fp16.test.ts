@@ -1,6 +1,6 @@
 import { existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Rng, writeModel } from '@onnx-forge/core';
+import { ModelBuilder, Rng, writeModel } from '@onnx-forge/core';
 import { logMelFrontEnd } from '@onnx-forge/graph-ops/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
@@ -250,6 +250,25 @@ describe('onnx-forge fp16', () => {
         expect(bad.code, args.join(' ')).toBe(2);
         expect(bad.stderr, args.join(' ')).toContain('--input-scale');
       }
+    });
+
+    it('names the smallest spread that overflows (255 for a fourth power), and finds nothing where compute stays float32', async () => {
+      // y = x^4: at ±1 far below 65504, at raw pixel values (255^4 ≈ 4e9) past it. Float16 output:
+      // onnxruntime's CPU provider computes float16 Muls in float32 between casts it inserts, so only a
+      // float16 tensor it must hand over (here the output) shows the overflow on this machine.
+      const b = new ModelBuilder({ opset: 17, graphName: 'fourth_power' });
+      const x = b.input('x', 'float32', ['batch', 16]);
+      const sq = b.op('Mul', [x, x], {}, { name: 'square' });
+      b.output(b.op('Mul', [sq, sq], {}, { name: 'fourth', outputs: ['y'] }), 'float32', ['batch', 16]);
+      const model = file('fourth.onnx');
+      await writeModel(b.build(), model);
+      const any = await runCliProcess(['fp16', model, '-o', file('fourth.any.onnx'), '--target', 'any', '--json']);
+      expect(any.code, any.stderr).toBe(0);
+      expect(jsonOf<{ accuracy: AccuracyJson }>(any).accuracy.headroom).toEqual({ scale: 255, what: 'raw pixel values', outputs: ['y'] });
+      // For cpu with float32 inputs and outputs the Muls stay float32 (cpu has no float16 Mul): nothing overflows.
+      const cpu = await runCliProcess(['fp16', model, '-o', file('fourth.cpu.onnx'), '--target', 'cpu', '--keep-io-types', '--json']);
+      expect(cpu.code, cpu.stderr).toBe(0);
+      expect(jsonOf<{ accuracy: AccuracyJson }>(cpu).accuracy.headroom).toBeUndefined();
     });
 
     it('writes the plain conversion with a warning when the check cannot run', async () => {
