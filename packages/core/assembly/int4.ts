@@ -73,56 +73,38 @@ function paramsColumn(src: usize, rowBytes: usize, kb: i32, bs: i32, symmetric: 
   }
 }
 
-/**
- * Scales (float32) and zero points (one byte each) of the blocks of a band: `kb` rows of `width`
- * columns at src, the band's first block being block `b0` of `blocks` per column.
- */
-export function int4_params(src: usize, width: i32, kb: i32, bs: i32, blocks: i32, b0: i32, symmetric: i32, scales: usize, zps: usize): void {
-  const rowBytes = (<usize>width) << 2;
-  const nb = (kb + bs - 1) / bs;
-  let n = 0;
-  for (; n + 4 <= width; n += 4) {
-    const col = src + ((<usize>n) << 2);
-    for (let j = 0; j < nb; j++) {
-      const k0 = j * bs;
-      const len = min(bs, kb - k0);
-      let p = col + <usize>k0 * rowBytes;
-      // Block j of columns n..n+3 is at n * blocks + b0 + j, then + blocks per column.
-      const at = <usize>n * <usize>blocks + <usize>(b0 + j);
-      const stride = <usize>blocks;
-      if (symmetric) {
-        let extreme = f32x4.splat(0);
-        for (let i = 0; i < len; i++, p += rowBytes) {
-          const x = v128.load(p);
-          extreme = v128.bitselect(x, extreme, f32x4.gt(f32x4.abs(x), f32x4.abs(extreme)));
-        }
-        // float32 division is float64's rounded once; + 0 turns -0 (an all-zero block) into 0.
-        const s = f32x4.add(f32x4.div(extreme, f32x4.splat(-8)), f32x4.splat(0));
-        store<f32>(scales + (at << 2), f32x4.extract_lane(s, 0));
-        store<f32>(scales + ((at + stride) << 2), f32x4.extract_lane(s, 1));
-        store<f32>(scales + ((at + 2 * stride) << 2), f32x4.extract_lane(s, 2));
-        store<f32>(scales + ((at + 3 * stride) << 2), f32x4.extract_lane(s, 3));
-        store<u8>(zps + at, 8);
-        store<u8>(zps + at + stride, 8);
-        store<u8>(zps + at + 2 * stride, 8);
-        store<u8>(zps + at + 3 * stride, 8);
-      } else {
-        let lo = f32x4.splat(0);
-        let hi = f32x4.splat(0);
-        for (let i = 0; i < len; i++, p += rowBytes) {
-          const x = v128.load(p);
-          lo = f32x4.pmin(lo, x); // x < lo ? x : lo
-          hi = f32x4.pmax(hi, x); // hi < x ? x : hi
-        }
-        asymmetric(f32x4.extract_lane(lo, 0), f32x4.extract_lane(hi, 0), scales + (at << 2), zps + at);
-        asymmetric(f32x4.extract_lane(lo, 1), f32x4.extract_lane(hi, 1), scales + ((at + stride) << 2), zps + at + stride);
-        asymmetric(f32x4.extract_lane(lo, 2), f32x4.extract_lane(hi, 2), scales + ((at + 2 * stride) << 2), zps + at + 2 * stride);
-        asymmetric(f32x4.extract_lane(lo, 3), f32x4.extract_lane(hi, 3), scales + ((at + 3 * stride) << 2), zps + at + 3 * stride);
-      }
+/** Scale and zero point of block `at` of four neighbouring columns (then + `stride` per column), from its `len` rows at p. */
+// @ts-ignore: decorator
+@inline
+function paramsGroup(p: usize, rowBytes: usize, len: i32, symmetric: i32, at: usize, stride: usize, scales: usize, zps: usize): void {
+  if (symmetric) {
+    let extreme = f32x4.splat(0);
+    for (let i = 0; i < len; i++, p += rowBytes) {
+      const x = v128.load(p);
+      extreme = v128.bitselect(x, extreme, f32x4.gt(f32x4.abs(x), f32x4.abs(extreme)));
     }
-  }
-  for (; n < width; n++) {
-    paramsColumn(src + ((<usize>n) << 2), rowBytes, kb, bs, symmetric, <usize>n * <usize>blocks + <usize>b0, scales, zps);
+    // float32 division is float64's rounded once; + 0 turns -0 (an all-zero block) into 0.
+    const s = f32x4.add(f32x4.div(extreme, f32x4.splat(-8)), f32x4.splat(0));
+    store<f32>(scales + (at << 2), f32x4.extract_lane(s, 0));
+    store<f32>(scales + ((at + stride) << 2), f32x4.extract_lane(s, 1));
+    store<f32>(scales + ((at + 2 * stride) << 2), f32x4.extract_lane(s, 2));
+    store<f32>(scales + ((at + 3 * stride) << 2), f32x4.extract_lane(s, 3));
+    store<u8>(zps + at, 8);
+    store<u8>(zps + at + stride, 8);
+    store<u8>(zps + at + 2 * stride, 8);
+    store<u8>(zps + at + 3 * stride, 8);
+  } else {
+    let lo = f32x4.splat(0);
+    let hi = f32x4.splat(0);
+    for (let i = 0; i < len; i++, p += rowBytes) {
+      const x = v128.load(p);
+      lo = f32x4.pmin(lo, x); // x < lo ? x : lo
+      hi = f32x4.pmax(hi, x); // hi < x ? x : hi
+    }
+    asymmetric(f32x4.extract_lane(lo, 0), f32x4.extract_lane(hi, 0), scales + (at << 2), zps + at);
+    asymmetric(f32x4.extract_lane(lo, 1), f32x4.extract_lane(hi, 1), scales + ((at + stride) << 2), zps + at + stride);
+    asymmetric(f32x4.extract_lane(lo, 2), f32x4.extract_lane(hi, 2), scales + ((at + 2 * stride) << 2), zps + at + 2 * stride);
+    asymmetric(f32x4.extract_lane(lo, 3), f32x4.extract_lane(hi, 3), scales + ((at + 3 * stride) << 2), zps + at + 3 * stride);
   }
 }
 
@@ -177,14 +159,63 @@ function packColumn(src: usize, rowBytes: usize, kb: i32, bs: i32, out: usize, s
   }
 }
 
+/** Codes of block `at` of four neighbouring columns (then + `stride` per column), from its `len` rows at p, for a block size `bs`. */
+// @ts-ignore: decorator
+@inline
+function packGroup(p: usize, rowBytes: usize, len: i32, bs: i32, at: usize, stride: usize, scales: usize, zps: usize, packed: usize): void {
+  const half = bs >> 1;
+  const s0 = load<f32>(scales + (at << 2));
+  const s1 = load<f32>(scales + ((at + stride) << 2));
+  const s2 = load<f32>(scales + ((at + 2 * stride) << 2));
+  const s3 = load<f32>(scales + ((at + 3 * stride) << 2));
+  const z0 = <i32>load<u8>(zps + at);
+  const z1 = <i32>load<u8>(zps + at + stride);
+  const z2 = <i32>load<u8>(zps + at + 2 * stride);
+  const z3 = <i32>load<u8>(zps + at + 3 * stride);
+  const invLo = f64x2.replace_lane(f64x2.splat(invOf(s0)), 1, invOf(s1));
+  const invHi = f64x2.replace_lane(f64x2.splat(invOf(s2)), 1, invOf(s3));
+  const zpLo = f64x2.replace_lane(f64x2.splat(<f64>z0), 1, <f64>z1);
+  const zpHi = f64x2.replace_lane(f64x2.splat(<f64>z2), 1, <f64>z3);
+  const d0 = packed + at * <usize>half;
+  const d1 = d0 + stride * <usize>half;
+  const d2 = d1 + stride * <usize>half;
+  const d3 = d2 + stride * <usize>half;
+  let i = 0;
+  for (; 2 * i + 1 < len; i++, p += 2 * rowBytes) {
+    const a = codes4(v128.load(p), invLo, invHi, zpLo, zpHi);
+    const b = codes4(v128.load(p + rowBytes), invLo, invHi, zpLo, zpHi);
+    const byte = v128.or(a, i32x4.shl(b, 4));
+    store<u8>(d0 + i, <u8>i32x4.extract_lane(byte, 0));
+    store<u8>(d1 + i, <u8>i32x4.extract_lane(byte, 1));
+    store<u8>(d2 + i, <u8>i32x4.extract_lane(byte, 2));
+    store<u8>(d3 + i, <u8>i32x4.extract_lane(byte, 3));
+  }
+  if (len & 1) {
+    const a = codes4(v128.load(p), invLo, invHi, zpLo, zpHi);
+    store<u8>(d0 + i, <u8>(i32x4.extract_lane(a, 0) | (z0 << 4)));
+    store<u8>(d1 + i, <u8>(i32x4.extract_lane(a, 1) | (z1 << 4)));
+    store<u8>(d2 + i, <u8>(i32x4.extract_lane(a, 2) | (z2 << 4)));
+    store<u8>(d3 + i, <u8>(i32x4.extract_lane(a, 3) | (z3 << 4)));
+    i++;
+  }
+  for (; i < half; i++) {
+    store<u8>(d0 + i, <u8>(z0 | (z0 << 4)));
+    store<u8>(d1 + i, <u8>(z1 | (z1 << 4)));
+    store<u8>(d2 + i, <u8>(z2 | (z2 << 4)));
+    store<u8>(d3 + i, <u8>(z3 | (z3 << 4)));
+  }
+}
+
 /**
- * The packed codes of a band's blocks (`int4_params`' arguments), for the scales and zero points at
- * `scales` and `zps` (whole-matrix layout), into `packed` (whole-matrix layout).
+ * The walk both kernels share over a band (`kb` rows of `width` columns at src, its first block being
+ * block `b0` of `blocks` per column): each block of four neighbouring columns, then the columns left
+ * over one at a time. Inlined with a constant `pack`, so each export compiles to its own loop.
  */
-export function int4_pack(src: usize, width: i32, kb: i32, bs: i32, blocks: i32, b0: i32, scales: usize, zps: usize, packed: usize): void {
+// @ts-ignore: decorator
+@inline
+function eachBlock(pack: bool, src: usize, width: i32, kb: i32, bs: i32, blocks: i32, b0: i32, symmetric: i32, scales: usize, zps: usize, packed: usize): void {
   const rowBytes = (<usize>width) << 2;
   const nb = (kb + bs - 1) / bs;
-  const half = bs >> 1;
   const stride = <usize>blocks;
   let n = 0;
   for (; n + 4 <= width; n += 4) {
@@ -192,51 +223,33 @@ export function int4_pack(src: usize, width: i32, kb: i32, bs: i32, blocks: i32,
     for (let j = 0; j < nb; j++) {
       const k0 = j * bs;
       const len = min(bs, kb - k0);
+      const p = col + <usize>k0 * rowBytes;
+      // Block j of columns n..n+3 is at n * blocks + b0 + j, then + blocks per column.
       const at = <usize>n * stride + <usize>(b0 + j);
-      const s0 = load<f32>(scales + (at << 2));
-      const s1 = load<f32>(scales + ((at + stride) << 2));
-      const s2 = load<f32>(scales + ((at + 2 * stride) << 2));
-      const s3 = load<f32>(scales + ((at + 3 * stride) << 2));
-      const z0 = <i32>load<u8>(zps + at);
-      const z1 = <i32>load<u8>(zps + at + stride);
-      const z2 = <i32>load<u8>(zps + at + 2 * stride);
-      const z3 = <i32>load<u8>(zps + at + 3 * stride);
-      const invLo = f64x2.replace_lane(f64x2.splat(invOf(s0)), 1, invOf(s1));
-      const invHi = f64x2.replace_lane(f64x2.splat(invOf(s2)), 1, invOf(s3));
-      const zpLo = f64x2.replace_lane(f64x2.splat(<f64>z0), 1, <f64>z1);
-      const zpHi = f64x2.replace_lane(f64x2.splat(<f64>z2), 1, <f64>z3);
-      const d0 = packed + at * <usize>half;
-      const d1 = d0 + stride * <usize>half;
-      const d2 = d1 + stride * <usize>half;
-      const d3 = d2 + stride * <usize>half;
-      let p = col + <usize>k0 * rowBytes;
-      let i = 0;
-      for (; 2 * i + 1 < len; i++, p += 2 * rowBytes) {
-        const a = codes4(v128.load(p), invLo, invHi, zpLo, zpHi);
-        const b = codes4(v128.load(p + rowBytes), invLo, invHi, zpLo, zpHi);
-        const byte = v128.or(a, i32x4.shl(b, 4));
-        store<u8>(d0 + i, <u8>i32x4.extract_lane(byte, 0));
-        store<u8>(d1 + i, <u8>i32x4.extract_lane(byte, 1));
-        store<u8>(d2 + i, <u8>i32x4.extract_lane(byte, 2));
-        store<u8>(d3 + i, <u8>i32x4.extract_lane(byte, 3));
-      }
-      if (len & 1) {
-        const a = codes4(v128.load(p), invLo, invHi, zpLo, zpHi);
-        store<u8>(d0 + i, <u8>(i32x4.extract_lane(a, 0) | (z0 << 4)));
-        store<u8>(d1 + i, <u8>(i32x4.extract_lane(a, 1) | (z1 << 4)));
-        store<u8>(d2 + i, <u8>(i32x4.extract_lane(a, 2) | (z2 << 4)));
-        store<u8>(d3 + i, <u8>(i32x4.extract_lane(a, 3) | (z3 << 4)));
-        i++;
-      }
-      for (; i < half; i++) {
-        store<u8>(d0 + i, <u8>(z0 | (z0 << 4)));
-        store<u8>(d1 + i, <u8>(z1 | (z1 << 4)));
-        store<u8>(d2 + i, <u8>(z2 | (z2 << 4)));
-        store<u8>(d3 + i, <u8>(z3 | (z3 << 4)));
-      }
+      if (pack) packGroup(p, rowBytes, len, bs, at, stride, scales, zps, packed);
+      else paramsGroup(p, rowBytes, len, symmetric, at, stride, scales, zps);
     }
   }
   for (; n < width; n++) {
-    packColumn(src + ((<usize>n) << 2), rowBytes, kb, bs, <usize>n * stride + <usize>b0, scales, zps, packed);
+    const col = src + ((<usize>n) << 2);
+    const out = <usize>n * stride + <usize>b0;
+    if (pack) packColumn(col, rowBytes, kb, bs, out, scales, zps, packed);
+    else paramsColumn(col, rowBytes, kb, bs, symmetric, out, scales, zps);
   }
+}
+
+/**
+ * Scales (float32) and zero points (one byte each) of the blocks of a band: `kb` rows of `width`
+ * columns at src, the band's first block being block `b0` of `blocks` per column.
+ */
+export function int4_params(src: usize, width: i32, kb: i32, bs: i32, blocks: i32, b0: i32, symmetric: i32, scales: usize, zps: usize): void {
+  eachBlock(false, src, width, kb, bs, blocks, b0, symmetric, scales, zps, 0);
+}
+
+/**
+ * The packed codes of a band's blocks (`int4_params`' arguments), for the scales and zero points at
+ * `scales` and `zps` (whole-matrix layout), into `packed` (whole-matrix layout).
+ */
+export function int4_pack(src: usize, width: i32, kb: i32, bs: i32, blocks: i32, b0: i32, scales: usize, zps: usize, packed: usize): void {
+  eachBlock(true, src, width, kb, bs, blocks, b0, 0, scales, zps, packed);
 }
