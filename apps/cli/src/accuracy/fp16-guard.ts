@@ -2,7 +2,7 @@ import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError
 import { fp16AutoOutcome, fp16AutoPass, modelInputSpecs, seededFeeds, type Fp16Options } from '@onnx-forge/graph-ops';
 import type { Progress } from '../framework/progress.js';
 import { runPasses } from '../pipeline/run-passes.js';
-import { SEEDS, loadCliSamples, type SampleSpec } from '../samples/cli-samples.js';
+import { SEEDS, seededLike, type SampleSpec } from '../samples/cli-samples.js';
 import { checkAccuracy, prepareBench, type AccuracyCheck, type CheckBench } from './accuracy-check.js';
 import { measureAccuracy } from './measure-accuracy.js';
 
@@ -84,7 +84,7 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   let report: PipelineReport;
   try {
     // Seeded checks search on other seeds, so the check after the redo is on inputs the search never saw.
-    const search = bench.samples.seeded ? await loadCliSamples(job.original, { ...job.samples, dims: bench.samples.dims ?? job.samples.dims }, job, 'search') : bench.samples;
+    const search = bench.samples.seeded ? seededLike(job.original, bench.samples, 'search') : bench.samples;
     report = await runPasses(redo, [pass], { services: { [RUNNER.name]: bench.runner, [SAMPLES.name]: search.feeds }, progress: job.progress, check: job.check });
   } catch (e) {
     if (!isForgeError(e, ForgeErrorCode.PASS_FAILED)) throw e;

