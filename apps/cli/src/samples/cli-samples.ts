@@ -58,7 +58,7 @@ export const INPUT_SCALE_FLAG: FlagSpec = {
 };
 
 /** `--input-scale S`: a positive number, or undefined when not given. */
-export function inputScale(ctx: CommandContext): number | undefined {
+function inputScale(ctx: CommandContext): number | undefined {
   const text = ctx.args.string(INPUT_SCALE_FLAG.name);
   if (text === undefined) return undefined;
   const scale = Number(text);
