@@ -1,29 +1,10 @@
 import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError, nullThrows, type Model, type PipelineReport } from '@onnx-forge/core';
-import { fp16AutoOutcome, fp16AutoPass, modelInputSpecs, seededFeeds, type Fp16Options } from '@onnx-forge/graph-ops';
+import { HEADROOM_SCALES, firstOverflow, fp16AutoOutcome, fp16AutoPass, modelInputSpecs, seededFeeds, type Fp16Headroom, type Fp16Options } from '@onnx-forge/graph-ops';
 import type { Progress } from '../framework/progress.js';
 import { runPasses } from '../pipeline/run-passes.js';
 import { SEEDS, seededLike, type SampleSpec } from '../samples/cli-samples.js';
 import { checkAccuracy, prepareBench, type AccuracyCheck, type CheckBench } from './accuracy-check.js';
 import { measureAccuracy } from './measure-accuracy.js';
-
-/**
- * Spreads of float inputs the headroom probe tries after a check on seeded inputs near ±1, smallest
- * first, with what has inputs that large: float16 overflows past 65504, so a log-mel front end fed
- * int16-scale audio can turn NaN where the check's inputs never reach.
- */
-export const HEADROOM_SCALES: readonly { scale: number; what: string }[] = [
-  { scale: 255, what: 'raw pixel values' },
-  { scale: 32768, what: 'audio in int16 units' },
-];
-
-/** The smallest probed input spread at which the written float16 model turns NaN/Inf where float32 does not. */
-export interface Fp16Headroom {
-  scale: number;
-  /** What has inputs that large ("audio in int16 units"). */
-  what: string;
-  /** Outputs with NaN/Inf where float32 has finite values. */
-  outputs: string[];
-}
 
 /** What the float16 accuracy check found, and did. */
 export interface Fp16Check {
@@ -114,20 +95,9 @@ async function probeHeadroom(bench: CheckBench, job: Fp16CheckJob, written: Mode
   if (!check.outputs || !bench.samples.seeded || bench.samples.scale !== undefined) return undefined;
   if (!modelInputSpecs(job.original).some((s) => s.type.startsWith('float'))) return undefined;
   job.progress.start('probing float16 headroom at larger inputs', { transient: true });
-  const spread = (i: number) => nullThrows(HEADROOM_SCALES[i], 'a headroom scale');
   try {
     const feeds = HEADROOM_SCALES.map(({ scale }) => seededFeeds(job.original, { seed: nullThrows(SEEDS[0], 'a check seed'), dims: bench.samples.dims ?? {}, std: scale }));
-    const overflowing = async (upTo: number) => (await measureAccuracy(bench.runner, job.original, written, feeds.slice(0, upTo))).filter((o) => o.nonFinite > 0).map((o) => o.output);
-    // Every spread in one comparison (one load of each model); only when something overflows, the
-    // smaller spreads again, to name the first at which it does.
-    const all = await overflowing(feeds.length);
-    if (!all.length) return undefined;
-    const last = HEADROOM_SCALES.length - 1;
-    for (let i = 0; i < last; i++) {
-      const outputs = await overflowing(i + 1);
-      if (outputs.length) return { ...spread(i), outputs };
-    }
-    return { ...spread(last), outputs: all };
+    return await firstOverflow(async (upTo) => (await measureAccuracy(bench.runner, job.original, written, feeds.slice(0, upTo))).filter((o) => o.nonFinite > 0).map((o) => o.output));
   } catch {
     return undefined;
   } finally {

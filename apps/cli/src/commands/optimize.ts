@@ -40,6 +40,13 @@ export function optimizeLines(r: OptimizeResult): string[] {
       if (pts.length) out.push(`  ${name}: ${pts.map((p) => `${p.batch} → ${p.perSampleMs.toFixed(3)} ms/sample`).join(', ')}${r.batch.best[name] ? ` (lowest at ${r.batch.best[name]})` : ''}`);
     }
   }
+  for (const v of r.variants) {
+    const h = v.headroom;
+    if (!h) continue;
+    out.push('', `warning: ${v.name}: with seeded inputs spread ±${h.scale} (${h.what}), ${h.outputs.join(', ')} turn${h.outputs.length === 1 ? 's' : ''} NaN/Inf where fp32 ` +
+      `stays finite; the accuracy above is on inputs near ±1. If real inputs are that large, run again with --input-scale ${h.scale} (or --inputs DIR), ` +
+      `and make FP16 with onnx-forge fp16 --target ${r.target} --input-scale ${h.scale}, which keeps the nodes that overflow float32.`);
+  }
   if (r.errors.length) out.push('', 'errors:', ...r.errors.map((e) => `  ${e.variant ? `${e.variant}: ` : ''}${e.code} at ${e.stage}: ${e.message}`));
   out.push('');
   if (r.repository) out.push(`repository: ${r.repository.path} (model ${r.repository.model}, version ${r.repository.version})`);

@@ -30,6 +30,8 @@ export interface ModelInputs {
   source: 'seeded' | 'folder' | 'given';
   /** Where the samples came from: the folder, or the seeds. */
   from: string;
+  /** Seeded samples: the sizes of symbolic dims they were made with (given and fitted). */
+  dims?: Record<string, number>;
 }
 
 /** Refuses dimension values for names the model's inputs do not have, or that are not positive integers. */
@@ -72,5 +74,5 @@ export async function modelInputs(model: Model, options: ModelInputsOptions = {}
   const dims = fit ? fit.dims : options.dims;
   const feeds = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, ...(dims ? { dims } : {}), ...(scale === undefined ? {} : { std: scale }) }));
   const seeds = count === 1 ? `seed ${seed}` : `seeds ${seed}-${seed + count - 1}`;
-  return { feeds, source: 'seeded', from: `${seeds}${fit ? fittedNote(fit) : ''}${scale === undefined ? '' : ` at input scale ${scale}`}` };
+  return { feeds, source: 'seeded', from: `${seeds}${fit ? fittedNote(fit) : ''}${scale === undefined ? '' : ` at input scale ${scale}`}`, dims: { ...dims } };
 }

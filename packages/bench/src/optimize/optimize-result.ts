@@ -1,3 +1,4 @@
+import type { Fp16Headroom } from '@onnx-forge/graph-ops';
 import type { AccuracySummary } from '../accuracy/measure-accuracy.js';
 import type { ModelMemory } from '../measure/bench-models.js';
 import type { LatencyComparison } from '../measure/compare-latency.js';
@@ -22,6 +23,11 @@ export interface VariantResult extends VariantIdentity {
   latency?: LatencyStats;
   samplesMs?: number[];
   accuracy?: AccuracySummary;
+  /**
+   * FP16 measured on seeded inputs near ±1: the smallest larger input spread at which it turns an
+   * output NaN/Inf where FP32 stays finite (absent when it holds at every spread probed).
+   */
+  headroom?: Fp16Headroom;
   memory?: ModelMemory;
   error?: StageError;
 }
