@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode } from '../errors.js';
-import { wasmKernels } from './kernel-instance.js';
+import { releaseKernelMemory, wasmKernels } from './kernel-instance.js';
 import type { KernelExports } from './kernel-instance.js';
 import { CHUNK_ELEMENTS, reserve } from './kernel-memory.js';
 
@@ -64,7 +64,9 @@ export function int4ColumnParams(src: Float32Array, shape: Int4Columns, symmetri
   const count = shape.n * blocksOf(shape);
   const [inPtr, scalePtr, zpPtr] = reserve(k, bandRows(shape) * shape.n * 4, count * 4, count) as [number, number, number];
   eachBand(k, src, shape, inPtr, (b) => k.int4_params(inPtr, shape.n, b.kb, shape.blockSize, blocksOf(shape), b.b0, symmetric ? 1 : 0, scalePtr, zpPtr));
-  return { scales: new Float32Array(k.memory.buffer, scalePtr, count).slice(), zeroPoints: new Uint8Array(k.memory.buffer, zpPtr, count).slice() };
+  const params = { scales: new Float32Array(k.memory.buffer, scalePtr, count).slice(), zeroPoints: new Uint8Array(k.memory.buffer, zpPtr, count).slice() };
+  releaseKernelMemory(k);
+  return params;
 }
 
 /**
@@ -83,7 +85,9 @@ export function int4ColumnPack(src: Float32Array, shape: Int4Columns, params: In
   new Float32Array(k.memory.buffer, scalePtr, count).set(params.scales);
   new Uint8Array(k.memory.buffer, zpPtr, count).set(params.zeroPoints);
   eachBand(k, src, shape, inPtr, (b) => k.int4_pack(inPtr, shape.n, b.kb, shape.blockSize, blocks, b.b0, scalePtr, zpPtr, outPtr));
-  return new Uint8Array(k.memory.buffer, outPtr, bytes).slice();
+  const packed = new Uint8Array(k.memory.buffer, outPtr, bytes).slice();
+  releaseKernelMemory(k);
+  return packed;
 }
 
 /** Copies each band of `src` into the kernels' memory at `inPtr` and runs `kernel` on it. */

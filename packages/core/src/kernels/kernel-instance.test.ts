@@ -57,3 +57,53 @@ describe('kernel loading', () => {
     expect(k.kernelBackend()).toBe('wasm-simd');
   });
 });
+
+/** Byte equality without the matcher's per-element walk (16 MB arrays). */
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  return !!a && !!b && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+describe('kernel memory', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('is given back once the kernels sit idle after a call grew it past RETAINED_KERNEL_BYTES, and kept for calls in a row', async () => {
+    vi.useFakeTimers();
+    vi.resetModules();
+    const instance = await import('./kernel-instance.js');
+    const { int4ColumnPack, int4ColumnParams } = await import('./int4-columns.js');
+    // An LLM output projection's shape, narrowed: 8192 columns of 4096 rows packs to 16 MB plus scales.
+    const shape = { k: 4096, n: 8192, blockSize: 32 };
+    const w = new Float32Array(shape.k * shape.n).fill(0.5);
+    const params = int4ColumnParams(w, shape, true);
+    expect(params).not.toBeNull();
+    const packed = int4ColumnPack(w, shape, params as NonNullable<typeof params>);
+    const grown = instance.wasmKernels();
+    expect(grown?.memory.buffer.byteLength).toBeGreaterThan(instance.RETAINED_KERNEL_BYTES);
+    // Half the idle time later, a second call: the same instance and memory serve it.
+    vi.advanceTimersByTime(instance.KERNEL_IDLE_MS / 2);
+    expect(sameBytes(int4ColumnPack(w, shape, params as NonNullable<typeof params>), packed)).toBe(true);
+    expect(instance.wasmKernels()).toBe(grown);
+    // Idle since that call for less than KERNEL_IDLE_MS: still kept.
+    vi.advanceTimersByTime(instance.KERNEL_IDLE_MS * 0.75);
+    expect(instance.wasmKernels()).toBe(grown);
+    vi.advanceTimersByTime(instance.KERNEL_IDLE_MS);
+    const fresh = instance.wasmKernels();
+    expect(fresh).not.toBe(grown);
+    expect(fresh?.memory.buffer.byteLength).toBeLessThanOrEqual(1 << 20);
+    // The fresh instance computes the same bytes.
+    expect(sameBytes(int4ColumnPack(w, shape, params as NonNullable<typeof params>), packed)).toBe(true);
+  });
+
+  it('is kept when it stays under RETAINED_KERNEL_BYTES', async () => {
+    vi.useFakeTimers();
+    vi.resetModules();
+    const instance = await import('./kernel-instance.js');
+    const { int4ColumnParams } = await import('./int4-columns.js');
+    int4ColumnParams(new Float32Array(256 * 64).fill(1), { k: 256, n: 64, blockSize: 32 }, true);
+    const k = instance.wasmKernels();
+    vi.advanceTimersByTime(instance.KERNEL_IDLE_MS * 10);
+    expect(instance.wasmKernels()).toBe(k);
+  });
+});

@@ -40,7 +40,7 @@ export type KernelBackend = 'wasm-simd' | 'js';
 
 type LoadState =
   | { kind: 'untried' }
-  | { kind: 'ready'; kernels: KernelExports }
+  | { kind: 'ready'; kernels: KernelExports; module: WebAssembly.Module }
   | { kind: 'compiling'; promise: Promise<void> }
   | { kind: 'unavailable'; reason: string };
 
@@ -87,8 +87,9 @@ export function wasmKernels(length = 0): KernelExports | null {
     return null;
   }
   try {
-    const kernels = instantiate(new WebAssembly.Module(wasmBytes()));
-    state = { kind: 'ready', kernels };
+    const module = new WebAssembly.Module(wasmBytes());
+    const kernels = instantiate(module);
+    state = { kind: 'ready', kernels, module };
     return kernels;
   } catch {
     // A browser main thread refusing a synchronous compile: compile in the background instead.
@@ -113,7 +114,7 @@ export function initKernels(): Promise<void> {
   const promise = WebAssembly.compile(wasmBytes()).then(
     async (module) => {
       const instance = await WebAssembly.instantiate(module, {});
-      state = { kind: 'ready', kernels: instance.exports as unknown as KernelExports };
+      state = { kind: 'ready', kernels: instance.exports as unknown as KernelExports, module };
     },
     (error: unknown) => {
       state = { kind: 'unavailable', reason: `WebAssembly compile failed: ${String(error)}` };
@@ -121,6 +122,43 @@ export function initKernels(): Promise<void> {
   );
   state = { kind: 'compiling', promise };
   return promise;
+}
+
+/** Kernel memory kept between calls; more is given back once the kernels sit idle for KERNEL_IDLE_MS. */
+export const RETAINED_KERNEL_BYTES = 16 << 20;
+export const KERNEL_IDLE_MS = 1000;
+
+let lastLargeUse = 0;
+let releaseTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Gives back the kernels' memory once a call grew it past RETAINED_KERNEL_BYTES and no such call came
+ * for KERNEL_IDLE_MS (WebAssembly memory only grows: a 4-bit pack of an LLM's output projection would
+ * otherwise hold its ~100 MB for the life of the process or page). Calls in a row, as a pass over a
+ * model's weights makes, keep the grown memory (fresh memory costs page faults on every touch); then
+ * the instance is replaced by a fresh one from the compiled module, whose memory starts at its initial
+ * size. Call it once the results are copied out. The timer never keeps Node alive; where the engine
+ * refuses to instantiate synchronously, the next call loads the kernels as the first one did.
+ */
+export function releaseKernelMemory(kernels: KernelExports): void {
+  if (state.kind !== 'ready' || state.kernels !== kernels || kernels.memory.buffer.byteLength <= RETAINED_KERNEL_BYTES) return;
+  lastLargeUse = Date.now();
+  if (releaseTimer === undefined) armRelease(KERNEL_IDLE_MS);
+}
+
+function armRelease(ms: number): void {
+  releaseTimer = setTimeout(() => {
+    releaseTimer = undefined;
+    if (state.kind !== 'ready' || state.kernels.memory.buffer.byteLength <= RETAINED_KERNEL_BYTES) return;
+    const idle = Date.now() - lastLargeUse;
+    if (idle < KERNEL_IDLE_MS) return armRelease(KERNEL_IDLE_MS - idle);
+    try {
+      state = { kind: 'ready', kernels: instantiate(state.module), module: state.module };
+    } catch {
+      state = { kind: 'untried' };
+    }
+  }, ms);
+  (releaseTimer as { unref?: () => void }).unref?.();
 }
 
 /** Which implementation the kernel functions use right now (compiling the wasm module if needed). */
