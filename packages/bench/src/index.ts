@@ -84,4 +84,4 @@ export type { ReportTable } from './report/report-tables.js';
 export { writeReports, resultJson } from './report/write-reports.js';
 export { barChartSvg, lineChartSvg } from './report/variant-charts.js';
 export type { Bar, BarChart, LineChart, LinePoint } from './report/variant-charts.js';
-export { formatBytes } from './report/format-bytes.js';
+export { formatBytes } from '@onnx-forge/core';

@@ -1,3 +1,4 @@
+import { formatBytes } from '@onnx-forge/core';
 import type { BackendStats } from './backend-tracker.js';
 import type { HybridStats } from './hybrid-model.js';
 
@@ -7,10 +8,7 @@ function ms(v: number | undefined): string {
 }
 
 function bytes(v: number | undefined): string {
-  if (v === undefined) return '—';
-  if (v < 1024) return `${v} B`;
-  if (v < 1024 * 1024) return `${(v / 1024).toFixed(1)} KiB`;
-  return `${(v / 1024 / 1024).toFixed(1)} MiB`;
+  return v === undefined ? '—' : formatBytes(v);
 }
 
 function columns(rows: readonly (readonly string[])[], right: ReadonlySet<number>): string[] {

@@ -3,7 +3,7 @@ import type { BenchModelsResult, BenchProgress, ModelBench, Scenario } from '@on
 import { defineCommand, type CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import { ExitCode } from '../framework/exit-code.js';
-import { formatBytes } from '@onnx-forge/bench';
+import { formatBytes } from '@onnx-forge/core';
 import { table } from '../framework/format.js';
 import type { Progress } from '../framework/progress.js';
 import { UsageError } from '../framework/usage-error.js';

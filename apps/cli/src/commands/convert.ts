@@ -3,7 +3,7 @@ import path from 'node:path';
 import { convertModel, type ConvertOptions } from '@onnx-forge/convert';
 import { ForgeError, ForgeErrorCode, errorMessage, writeModel } from '@onnx-forge/core';
 import { defineCommand, type CommandContext } from '../framework/command.js';
-import { formatBytes } from '../framework/format.js';
+import { formatBytes } from '@onnx-forge/core';
 import { UsageError } from '../framework/usage-error.js';
 import { checkOutputPath } from '../pipeline/output-path.js';
 

@@ -4,7 +4,7 @@ import { INT8_ISAS, type Int8Isa } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
 import { ExitCode } from '../framework/exit-code.js';
-import { formatBytes } from '@onnx-forge/bench';
+import { formatBytes } from '@onnx-forge/core';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';

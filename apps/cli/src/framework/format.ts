@@ -1,15 +1,4 @@
-/** Human-readable formatting for terminal output. */
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let u = 0;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
-}
+/** Human-readable formatting for terminal output (sizes: core's formatBytes). */
 
 /** 1234567 → "1,234,567". */
 export function formatCount(n: number): string {

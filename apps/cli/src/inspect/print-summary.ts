@@ -1,4 +1,5 @@
-import { formatBytes, formatCount, table } from '../framework/format.js';
+import { formatBytes } from '@onnx-forge/core';
+import { formatCount, table } from '../framework/format.js';
 import type { ModelSummary, ValueSummary } from './summarize-model.js';
 
 /** Packs short items into lines of at most `width` characters. */

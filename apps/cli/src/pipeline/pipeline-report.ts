@@ -1,5 +1,6 @@
 import type { PassReport } from '@onnx-forge/core';
-import { formatBytes, formatChange, formatCount, formatDuration, table } from '../framework/format.js';
+import { formatBytes } from '@onnx-forge/core';
+import { formatChange, formatCount, formatDuration, table } from '../framework/format.js';
 import type { PipelineResult } from './run-pipeline.js';
 import { summarizeDecisions, type DecisionGroup } from './summarize-decisions.js';
 

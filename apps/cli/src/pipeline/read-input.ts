@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { modelWeightBytes, openModel, readModel, type Model } from '@onnx-forge/core';
-import { formatBytes } from '../framework/format.js';
+import { formatBytes } from '@onnx-forge/core';
 import type { Progress } from '../framework/progress.js';
 
 export interface InputModel {

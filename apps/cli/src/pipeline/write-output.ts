@@ -1,5 +1,5 @@
 import { writeModel, type Model, type WriteModelResult } from '@onnx-forge/core';
-import { formatBytes } from '../framework/format.js';
+import { formatBytes } from '@onnx-forge/core';
 import type { Progress } from '../framework/progress.js';
 
 /**

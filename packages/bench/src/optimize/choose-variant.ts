@@ -1,4 +1,4 @@
-import { formatBytes } from '../report/format-bytes.js';
+import { formatBytes } from '@onnx-forge/core';
 import { overlaps } from '../stats.js';
 import type { VariantName } from './variant-name.js';
 

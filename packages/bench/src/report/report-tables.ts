@@ -1,5 +1,5 @@
 import type { OptimizeResult, VariantResult } from '../optimize/optimize-result.js';
-import { formatBytes } from './format-bytes.js';
+import { formatBytes } from '@onnx-forge/core';
 
 /** A table of a report: the same cells go to Markdown and HTML. */
 export interface ReportTable {

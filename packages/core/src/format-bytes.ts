@@ -1,4 +1,7 @@
-/** Bytes in decimal units with 3 significant digits: 912 B, 14.2 kB, 438 MB, 1.20 GB. */
+/**
+ * Bytes in decimal units with 3 significant digits: 912 B, 14.2 kB, 438 MB, 1.20 GB. One formatter for
+ * every package, so the CLI, the reports and hybrid's summary give a file the same size.
+ */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return String(bytes);
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
