@@ -1,5 +1,6 @@
 export { ForgeError, ForgeErrorCode, isForgeError, nullThrows, errorMessage } from './errors.js';
 export type { ForgeErrorOptions } from './errors.js';
+export { onAbort, cancelledError } from './abort.js';
 
 export { DataType, dtypeName, dataTypeFromName, dtypeBits, isFloatType, isKnownDataType, rawByteLength, typedArrayCtor } from './dtype.js';
 export type { DTypeName, TypedArray } from './dtype.js';

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { ForgeError, ForgeErrorCode, Rng } from '@onnx-forge/core';
 import { type Feeds, ManualClock, type TensorLike, fromFloat16, toFloat16 } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
@@ -107,6 +108,35 @@ describe('batched', () => {
     await expect(sent).resolves.toEqual(truth(requestFeeds(7)));
     expect(runs).toEqual([2, 1]);
     expect(b.stats()).toMatchObject({ requests: 5, withdrawn: 2 });
+  });
+
+  it('holds one listener on a signal 20 queued requests share (no MaxListenersExceededWarning), withdraws them all on abort, and lets go once they settle', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const clock = new ManualClock();
+      const { backend, runs } = counting();
+      const b = batched(backend, { maxBatch: 64, maxDelayMs: 10, clock });
+      const shared = new AbortController();
+      const queued = Array.from({ length: 20 }, (_, i) => b.predict(requestFeeds(i), { signal: shared.signal }));
+      expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+      shared.abort(new Error('client went away'));
+      const settled = await Promise.allSettled(queued);
+      expect(settled.every((r) => r.status === 'rejected' && (r.reason as ForgeError).code === ForgeErrorCode.CANCELLED)).toBe(true);
+      expect(runs).toEqual([]);
+      expect(b.stats()).toMatchObject({ requests: 20, withdrawn: 20, queued: 0 });
+      // Requests that ran leave no listener behind on a signal that never aborts.
+      const kept = new AbortController();
+      const done = Promise.all(Array.from({ length: 12 }, (_, i) => b.predict(requestFeeds(i), { signal: kept.signal })));
+      clock.advance(10);
+      await done;
+      expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('sends a batch as soon as it reaches a preferred size', async () => {

@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError, onAbort } from '@onnx-forge/core';
 import { type Clock, type Feeds, type TensorLike, type TimerHandle, systemClock } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';
@@ -67,8 +67,7 @@ interface Group {
 }
 
 function withdrawnError(name: string, signal: AbortSignal): ForgeError {
-  const reason = signal.reason === undefined ? '' : `: ${errorMessage(signal.reason)}`;
-  return new ForgeError(ForgeErrorCode.CANCELLED, `request withdrawn from the batch queue of '${name}' before it ran${reason}`, { cause: signal.reason });
+  return cancelledError(signal, `request withdrawn from the batch queue of '${name}' before it ran`);
 }
 
 function positiveInt(name: string, v: unknown): number {
@@ -216,13 +215,15 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
         return run(feeds, signal);
       }
       return new Promise((settleOk, settleError) => {
-        const onAbort = () => withdraw(request.key, pending);
+        // One listener per shared signal (core's onAbort): a client cancelling 20 queued requests with
+        // one controller is ordinary use, and Node warns past 10 listeners on a signal.
+        let leave = () => {};
         const resolve = (outputs: Record<string, TensorLike>) => {
-          signal?.removeEventListener('abort', onAbort);
+          leave();
           settleOk(outputs);
         };
         const reject = (error: unknown) => {
-          signal?.removeEventListener('abort', onAbort);
+          leave();
           settleError(error);
         };
         const pending: Pending = { request, feeds, since: clock.now(), signal, resolve, reject };
@@ -239,7 +240,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
         }
         g.pending.push(pending);
         g.rows += request.rows;
-        signal?.addEventListener('abort', onAbort, { once: true });
+        if (signal) leave = onAbort(signal, () => withdraw(request.key, pending));
         if (full(g.rows)) flush(request.key);
       });
     },

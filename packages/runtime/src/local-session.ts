@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
 import type { BackendSession, RuntimeBackend } from './backend.js';
 import { type Clock, systemClock } from './clock.js';
 import { Emitter } from './emitter.js';
@@ -168,6 +168,5 @@ export class LocalSession implements Session {
 }
 
 export function cancelled(signal: AbortSignal): ForgeError {
-  const reason = signal.reason === undefined ? '' : `: ${errorMessage(signal.reason)}`;
-  return new ForgeError(ForgeErrorCode.CANCELLED, `run cancelled${reason}`, { cause: signal.reason });
+  return cancelledError(signal, 'run cancelled');
 }

@@ -1,6 +1,5 @@
-import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows, onAbort } from '@onnx-forge/core';
 import type { WorkerOptions } from 'node:worker_threads';
-import { onAbort } from './abort-listeners.js';
 import { resolveBackend } from './backend-registry.js';
 import type { Clock } from './clock.js';
 import { Emitter } from './emitter.js';

@@ -1,3 +1,5 @@
+import { ForgeError, ForgeErrorCode, errorMessage } from './errors.js';
+
 /**
  * One 'abort' listener per AbortSignal however many runs share it. Node warns
  * (MaxListenersExceededWarning) past 10 listeners on one signal, and a caller cancelling a batch of
@@ -28,4 +30,10 @@ export function onAbort(signal: AbortSignal, callback: () => void): () => void {
       signal.removeEventListener('abort', dispatch);
     }
   };
+}
+
+/** FORGE_CANCELLED for work `signal` stopped: `what` ("run cancelled"), then the abort reason, which is the cause. */
+export function cancelledError(signal: AbortSignal, what: string): ForgeError {
+  const reason = signal.reason === undefined ? '' : `: ${errorMessage(signal.reason)}`;
+  return new ForgeError(ForgeErrorCode.CANCELLED, `${what}${reason}`, { cause: signal.reason });
 }

@@ -1,25 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { onAbort } from './abort-listeners.js';
 import { createPool } from './worker-pool.js';
 import { tinyMlp } from './test-models.js';
-
-describe('onAbort', () => {
-  it('holds one listener on the signal however many subscribe, calls each once, and lets go when all leave', () => {
-    const ac = new AbortController();
-    const calls: number[] = [];
-    const leave = Array.from({ length: 20 }, (_, i) => onAbort(ac.signal, () => calls.push(i)));
-    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
-    leave[3]?.();
-    ac.abort();
-    expect(calls).toHaveLength(19);
-    expect(calls).not.toContain(3);
-    const other = new AbortController();
-    const off = onAbort(other.signal, () => calls.push(-1));
-    off();
-    expect(getEventListeners(other.signal, 'abort')).toHaveLength(0);
-  });
-});
 
 describe('a pool with 20 runs sharing one AbortSignal', () => {
   it('raises no MaxListenersExceededWarning, and aborting cancels the runs still waiting', async () => {
