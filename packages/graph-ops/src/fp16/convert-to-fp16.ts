@@ -63,7 +63,7 @@ export function runFp16(model: Model, opts: Fp16Options, out: PassContext): Fp16
     // Cast-1 names its target type with a string and onnxruntime has no kernel for it, so no Cast this
     // pass adds could load; opset 7 also brings numpy broadcasting to the ops that get Casts.
     const up = upgradeOpset(model, FP16_UPGRADE_OPSET, out, { statPrefix: 'opset ' });
-    out.warn(`the model imported ai.onnx opset ${opset}; float16 Casts need opset 6 or later, so it was upgraded to ${FP16_UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
+    out.warn(`the model imported ai.onnx opset ${opset}; float16 needs opset ${FP16_MIN_OPSET} or later (Casts name their type with a string before 6, and the ops float16 reaches need numpy broadcasting, from 7), so it was upgraded to ${FP16_UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
   }
   const types = model.analysis(ELEM_TYPES);
   const unknown: UnknownType[] = [...types.unknown];
