@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError, nullThrows, type Model, type PipelineReport } from '@onnx-forge/core';
-import { HEADROOM_SCALES, firstOverflow, fp16AutoOutcome, fp16AutoPass, modelInputSpecs, seededFeeds, type Fp16Headroom, type Fp16Options } from '@onnx-forge/graph-ops';
+import { HEADROOM_SCALES, firstOverflow, fp16AutoOutcome, headroomFailures, fp16AutoPass, modelInputSpecs, seededFeeds, type Fp16Headroom, type Fp16Options } from '@onnx-forge/graph-ops';
 import type { Progress } from '../framework/progress.js';
 import { runPasses } from '../pipeline/run-passes.js';
 import { SEEDS, seededLike, type SampleSpec } from '../samples/cli-samples.js';
@@ -14,7 +14,10 @@ export interface Fp16Check {
    * When the check ran on seeded inputs at the default spread: the first of HEADROOM_SCALES at which the
    * written model overflows (absent when it holds at every one, or when the probe could not run).
    */
-  headroom?: Fp16Headroom;
+  headroom?: Fp16Headroom & {
+    /** The model has float16 inputs or outputs, which values that large cannot pass: --keep-io-types first. */
+    ioHint: boolean;
+  };
   /** When the plain conversion failed: the fp16-auto conversion that replaced it. */
   redone?: {
     /** The fp16-auto result, written instead of the plain conversion. */
@@ -55,7 +58,7 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   if ('skipped' in bench) return { plain: { tolerance: job.tolerance, skipped: bench.skipped } };
   const plain = await checkAccuracy(bench, job.original, job.converted, job.tolerance, job.progress, 'float16');
   const failed = plain.failed ?? [];
-  if (!failed.length) return withHeadroom({ plain }, await probeHeadroom(bench, job, job.converted, plain));
+  if (!failed.length) return withHeadroom({ plain }, await probeHeadroom(bench, job, job.converted, plain), job.options);
 
   const what = failed.map((f) => `${f.output}: ${f.problem}`).join('; ');
   job.progress.note(`float16 fails the accuracy check (${what}): redoing it with fp16-auto`);
@@ -72,23 +75,31 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
     throw new ForgeError(
       ForgeErrorCode.PASS_FAILED,
       `the float16 conversion fails the accuracy check (${what}), and fp16-auto found no nodes to keep float32 that pass it (${errorMessage(e)}); ` +
-        'try --weight-storage fp32, a lower --tolerance, or --no-verify to write the plain conversion',
+        `try ${ioHint(job.options)}--weight-storage fp32, a lower --tolerance, or --no-verify to write the plain conversion`,
       { cause: e, details: { failed } },
     );
   }
   const outcome = fp16AutoOutcome(nullThrows(report.passes.at(-1), 'the fp16-auto run reports its pass'));
   const check = await checkAccuracy(bench, job.original, redo, job.tolerance, job.progress, 'the fp16-auto result');
-  return withHeadroom({ plain, redone: { model: redo, report, keptFloat32: outcome.keptFloat32, check } }, await probeHeadroom(bench, job, redo, check));
+  return withHeadroom({ plain, redone: { model: redo, report, keptFloat32: outcome.keptFloat32, check } }, await probeHeadroom(bench, job, redo, check), job.options);
 }
 
-function withHeadroom(check: Fp16Check, headroom: Fp16Headroom | undefined): Fp16Check {
-  return headroom ? { ...check, headroom } : check;
+/**
+ * With float16 model inputs and outputs no node fp16-auto keeps float32 helps what they lose (values
+ * past 65504 are infinite there, others keep 11 bits), so --keep-io-types comes first in the advice.
+ */
+function ioHint(options: Readonly<Fp16Options>): string {
+  return options.keepIoTypes === true ? '' : '--keep-io-types (float16 inputs and outputs cannot hold values past 65504 or keep float32 precision), ';
+}
+
+function withHeadroom(check: Fp16Check, headroom: Fp16Headroom | undefined, options: Readonly<Fp16Options>): Fp16Check {
+  return headroom ? { ...check, headroom: { ...headroom, ioHint: ioHint(options) !== '' } } : check;
 }
 
 /**
  * After a check on seeded inputs near ±1 (no --inputs, no --input-scale), runs the written model and
  * float32 on one seeded input at each of HEADROOM_SCALES, and returns the first at which some output
- * turns NaN/Inf where float32's stays finite. Models without float inputs, and checks that did not run,
+ * turns NaN/Inf where float32's stays finite, or falls below the cosine tolerance. Models without float inputs, and checks that did not run,
  * are not probed; a probe onnxruntime cannot run says nothing.
  */
 async function probeHeadroom(bench: CheckBench, job: Fp16CheckJob, written: Model, check: AccuracyCheck): Promise<Fp16Headroom | undefined> {
@@ -97,7 +108,7 @@ async function probeHeadroom(bench: CheckBench, job: Fp16CheckJob, written: Mode
   job.progress.start('probing float16 headroom at larger inputs', { transient: true });
   try {
     const feeds = HEADROOM_SCALES.map(({ scale }) => seededFeeds(job.original, { seed: nullThrows(SEEDS[0], 'a check seed'), dims: bench.samples.dims ?? {}, std: scale }));
-    return await firstOverflow(async (upTo) => (await measureAccuracy(bench.runner, job.original, written, feeds.slice(0, upTo))).filter((o) => o.nonFinite > 0).map((o) => o.output));
+    return await firstOverflow(async (upTo) => headroomFailures(await measureAccuracy(bench.runner, job.original, written, feeds.slice(0, upTo)), job.tolerance));
   } catch {
     return undefined;
   } finally {

@@ -1,3 +1,4 @@
+import { headroomWhat } from '@onnx-forge/graph-ops';
 import { table } from '../framework/format.js';
 import type { AccuracyCheck } from './accuracy-check.js';
 import type { Fp16Check } from './fp16-guard.js';
@@ -36,8 +37,8 @@ function headroomLines(c: Fp16Check): string[] {
   const h = c.headroom;
   if (!h) return [];
   return [
-    `warning: with seeded inputs spread ±${h.scale} (${h.what}), ${h.outputs.join(', ')} turn${h.outputs.length === 1 ? 's' : ''} NaN/Inf in the written model where float32 stays finite; ` +
-      `the check above ran on inputs near ±1. If real inputs are that large, run again with --input-scale ${h.scale} (or --inputs DIR) and the nodes that overflow stay float32.`,
+    `warning: with seeded inputs spread ±${h.scale} (${h.what}), ${headroomWhat(h)} in the written model (against float32); ` +
+      `the check above ran on inputs near ±1. If real inputs are that large, run again with --input-scale ${h.scale}${h.ioHint ? ' --keep-io-types' : ''} (or --inputs DIR) and the nodes responsible stay float32.`,
   ];
 }
 

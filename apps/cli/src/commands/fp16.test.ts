@@ -225,12 +225,17 @@ describe('onnx-forge fp16', () => {
       const j = jsonOf<{ pipeline: string; accuracy: AccuracyJson }>(r);
       expect(j.pipeline).toMatch(/^fp16\{/);
       expect(j.accuracy.outputs.every((o) => o.nonFinite === 0 && o.cosine >= 0.99)).toBe(true);
-      expect(j.accuracy.headroom).toEqual({ scale: 32768, what: 'audio in int16 units', outputs: ['output'] });
+      expect(j.accuracy.headroom).toMatchObject({ scale: 32768, what: 'audio in int16 units', outputs: ['output'] });
       const loud = { name: 'input', dims: [1, 8000], std: 8000 };
       // What the warning is about, seen in onnxruntime directly: NaN/Inf make the cosine NaN.
       expect((await compareOutputs(mel, plain, loud)).output).toBeNaN();
       const text = await runCliProcess(['fp16', mel, '-o', plain, '--target', 'any', '--keep-io-types', '-q']);
-      expect(text.stdout).toMatch(/^warning: with seeded inputs spread ±32768 \(audio in int16 units\), output turns NaN\/Inf in the written model where float32 stays finite; .* --input-scale 32768/m);
+      expect(text.stdout).toMatch(/^warning: with seeded inputs spread ±32768 \(audio in int16 units\), output turns NaN\/Inf in the written model \(against float32\); .* --input-scale 32768/m);
+
+      // Without --keep-io-types the float16 input itself cannot hold such audio: the advice says so first.
+      const io = await runCliProcess(['fp16', mel, '-o', file('mel.io16.onnx'), '--target', 'any', '--input-scale', '32768']);
+      expect(io.code).toBe(1);
+      expect(io.stderr).toMatch(/outputs turn NaN\/Inf where float32 stays finite; .*try --keep-io-types \(float16 inputs and outputs cannot hold values past 65504/);
 
       // Checked at that spread, the plain conversion fails, fp16-auto keeps the overflowing nodes float32,
       // and the written model holds on loud audio it never saw; no headroom warning is left.
@@ -264,11 +269,37 @@ describe('onnx-forge fp16', () => {
       await writeModel(b.build(), model);
       const any = await runCliProcess(['fp16', model, '-o', file('fourth.any.onnx'), '--target', 'any', '--json']);
       expect(any.code, any.stderr).toBe(0);
-      expect(jsonOf<{ accuracy: AccuracyJson }>(any).accuracy.headroom).toEqual({ scale: 255, what: 'raw pixel values', outputs: ['y'] });
+      expect(jsonOf<{ accuracy: AccuracyJson }>(any).accuracy.headroom).toMatchObject({ scale: 255, what: 'raw pixel values', outputs: ['y'] });
       // For cpu with float32 inputs and outputs the Muls stay float32 (cpu has no float16 Mul): nothing overflows.
       const cpu = await runCliProcess(['fp16', model, '-o', file('fourth.cpu.onnx'), '--target', 'cpu', '--keep-io-types', '--json']);
       expect(cpu.code, cpu.stderr).toBe(0);
       expect(jsonOf<{ accuracy: AccuracyJson }>(cpu).accuracy.headroom).toBeUndefined();
+    });
+
+    it('warns where float16 turns nothing NaN/Inf but loses an output at large inputs (cancellation)', async () => {
+      // y = (x + 0.1) - x: 0.1 in float32 at any spread; float16 keeps 11 bits of x + 0.1, so at ±1 the
+      // error is 1e-3, at raw pixel values (steps of 0.125) y is noise, with no NaN/Inf to show it.
+      const b = new ModelBuilder({ opset: 17, graphName: 'cancellation' });
+      const x = b.input('x', 'float32', ['batch', 64]);
+      const shifted = b.op('Add', [x, b.initializer('tenth', Float32Array.of(0.1), [1])], {}, { name: 'shift' });
+      // A float16 tensor between the two, as a data-movement op with a float16 kernel hands on (onnxruntime's
+      // CPU provider computes Add and Sub in float32 between casts it inserts, and drops casts between them).
+      const moved = b.op('Concat', [shifted, shifted], { axis: 1 }, { name: 'move' });
+      const back = b.op('Slice', [moved, b.initializer('starts', BigInt64Array.of(0n), [1]), b.initializer('ends', BigInt64Array.of(64n), [1]), b.initializer('axes', BigInt64Array.of(1n), [1])], {}, { name: 'take' });
+      b.output(b.op('Sub', [back, x], {}, { name: 'cancel', outputs: ['y'] }), 'float32', ['batch', 64]);
+      const model = file('cancellation.onnx');
+      await writeModel(b.build(), model);
+      const r = await runCliProcess(['fp16', model, '-o', file('cancellation.any.onnx'), '--target', 'any', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const j = jsonOf<{ accuracy: AccuracyJson & { headroom?: { scale: number; failures: { output: string; nonFinite: number; cosine: number }[] } } }>(r).accuracy;
+      expect(j.outputs[0]?.cosine).toBeGreaterThan(0.99);
+      expect(j.headroom?.scale).toBe(255);
+      expect(j.headroom?.failures[0]).toMatchObject({ output: 'y', nonFinite: 0 });
+      expect(j.headroom?.failures[0]?.cosine).toBeLessThan(0.99);
+      const text = await runCliProcess(['fp16', model, '-o', file('cancellation.any.onnx'), '--target', 'any', '--force']);
+      expect(text.stdout).toMatch(/^warning: with seeded inputs spread ±255 \(raw pixel values\), y falls to cosine -?\d\.\d{4} in the written model/m);
+      // Its inputs are float16 (no --keep-io-types): the advice asks for float32 ones too.
+      expect(text.stdout).toContain('run again with --input-scale 255 --keep-io-types (or --inputs DIR)');
     });
 
     it('writes the plain conversion with a warning when the check cannot run', async () => {

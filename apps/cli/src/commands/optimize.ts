@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { OptimizeProgress, OptimizeResult, Prefer, Target, VariantName } from '@onnx-forge/bench';
-import { INT8_ISAS, type Int8Isa } from '@onnx-forge/graph-ops';
+import { INT8_ISAS, headroomWhat, type Int8Isa } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
 import { ExitCode } from '../framework/exit-code.js';
@@ -43,9 +43,9 @@ export function optimizeLines(r: OptimizeResult): string[] {
   for (const v of r.variants) {
     const h = v.headroom;
     if (!h) continue;
-    out.push('', `warning: ${v.name}: with seeded inputs spread ±${h.scale} (${h.what}), ${h.outputs.join(', ')} turn${h.outputs.length === 1 ? 's' : ''} NaN/Inf where fp32 ` +
-      `stays finite; the accuracy above is on inputs near ±1. If real inputs are that large, run again with --input-scale ${h.scale} (or --inputs DIR), ` +
-      `and make FP16 with onnx-forge fp16 --target ${r.target} --input-scale ${h.scale}, which keeps the nodes that overflow float32.`);
+    out.push('', `warning: ${v.name}: with seeded inputs spread ±${h.scale} (${h.what}), ${headroomWhat(h)} against fp32; ` +
+      `the accuracy above is on inputs near ±1. If real inputs are that large, run again with --input-scale ${h.scale} (or --inputs DIR), ` +
+      `and make FP16 with onnx-forge fp16 --target ${r.target} --input-scale ${h.scale}, which keeps the nodes responsible float32.`);
   }
   if (r.errors.length) out.push('', 'errors:', ...r.errors.map((e) => `  ${e.variant ? `${e.variant}: ` : ''}${e.code} at ${e.stage}: ${e.message}`));
   out.push('');

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import {
   ForgeError, ForgeErrorCode, Model, checkModel, readModel, writeModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
-import { HEADROOM_SCALES, INT8_ISAS, firstOverflow, loadSamples, modelInputSpecs, seededFeeds, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
+import { HEADROOM_SCALES, INT8_ISAS, firstOverflow, headroomFailures, headroomWhat, loadSamples, modelInputSpecs, seededFeeds, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
 import type { Outputs, SessionOptions } from '@onnx-forge/runtime';
 import { sourceName } from '../accuracy/compare-accuracy.js';
 import { measureAccuracy } from '../accuracy/measure-accuracy.js';
@@ -138,10 +138,10 @@ function dtypeOf(elem: number): string {
 /**
  * After accuracy on seeded inputs near ±1: the first of graph-ops' HEADROOM_SCALES at which the FP16
  * variant turns an output NaN/Inf where FP32 stays finite (float16 overflows past 65504; an audio front
- * end fed int16-scale samples does, though ±1 never shows it). Models without float inputs are not
+ * end fed int16-scale samples does, though ±1 never shows it) or below the cosine tolerance. Models without float inputs are not
  * probed; a probe that fails to run says nothing (the variant's own accuracy stands).
  */
-async function probeHeadroom(fp32: Model, ref: OpenedModel, candidate: OpenedModel, seeded: { seed: number; dims: Record<string, number> }): Promise<Fp16Headroom | undefined> {
+async function probeHeadroom(fp32: Model, ref: OpenedModel, candidate: OpenedModel, seeded: { seed: number; dims: Record<string, number> }, tolerance: number): Promise<Fp16Headroom | undefined> {
   if (!modelInputSpecs(fp32).some((s) => s.type.startsWith('float'))) return undefined;
   try {
     const feeds = HEADROOM_SCALES.map(({ scale }) => seededFeeds(fp32, { seed: seeded.seed, dims: seeded.dims, std: scale }));
@@ -149,7 +149,7 @@ async function probeHeadroom(fp32: Model, ref: OpenedModel, candidate: OpenedMod
     for (const f of feeds) reference.push(await ref.run(f));
     return await firstOverflow(async (upTo) => {
       const a = await measureAccuracy(reference.slice(0, upTo), candidate.run, feeds.slice(0, upTo));
-      return a.outputs.filter((o) => o.nonFinite > 0).map((o) => o.output);
+      return headroomFailures(a.outputs, tolerance);
     });
   } catch {
     return undefined;
@@ -158,7 +158,7 @@ async function probeHeadroom(fp32: Model, ref: OpenedModel, candidate: OpenedMod
 
 /** The report's note on a headroom the FP16 variant lacks. */
 function headroomNote(h: Fp16Headroom): string {
-  return `float16 overflows at larger inputs: ${h.outputs.join(', ')} turn${h.outputs.length === 1 ? 's' : ''} NaN/Inf at an input spread of ${h.scale} (${h.what}) where FP32 stays finite; ` +
+  return `float16 fails at larger inputs: at an input spread of ${h.scale} (${h.what}), ${headroomWhat(h)} against FP32; ` +
     `if the model's inputs are that large, optimize with inputScale ${h.scale} (--input-scale) to measure FP16 on them`;
 }
 
@@ -414,7 +414,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
       const fp16 = live.find((l) => l.v.name === 'fp16' && l.v.status === 'ok' && l.v.accuracy);
       if (fp16 && refOutputs && inputs.source === 'seeded' && options.inputScale === undefined) {
         progress({ phase: 'accuracy', variant: 'fp16', done: live.length - 1, total: live.length, message: 'probing float16 headroom at larger inputs' });
-        const headroom = await probeHeadroom(fp32, ref.m, fp16.m, { seed, dims: inputs.dims ?? {} });
+        const headroom = await probeHeadroom(fp32, ref.m, fp16.m, { seed, dims: inputs.dims ?? {} }, tolerance);
         if (headroom) {
           fp16.v.headroom = headroom;
           fp16.v.notes.push(headroomNote(headroom));

@@ -4,5 +4,5 @@ export { outputDifference, DIFFERENCE_METRICS } from './output-difference.js';
 export type { DifferenceMetric } from './output-difference.js';
 export { searchMixedPrecision, nameNodes } from './precision-search.js';
 export type { PrecisionSearchSpec, PrecisionSearchResult } from './precision-search.js';
-export { HEADROOM_SCALES, firstOverflow } from './fp16-headroom.js';
-export type { Fp16Headroom, InputSpread } from './fp16-headroom.js';
+export { HEADROOM_SCALES, firstOverflow, headroomFailures, headroomWhat } from './fp16-headroom.js';
+export type { Fp16Headroom, HeadroomFailure, InputSpread } from './fp16-headroom.js';

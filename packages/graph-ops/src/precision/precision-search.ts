@@ -176,7 +176,7 @@ export async function searchMixedPrecision(spec: PrecisionSearchSpec): Promise<P
   if (!spec.samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, `${spec.pass} needs at least one sample input`);
   const aim = spec.tolerance * (1 - Math.min(0.9, Math.max(0, spec.headroom ?? 0)));
   const { search: searchSamples, holdout } = splitSamples(spec.samples);
-  if (!holdout.length) return searchOnce({ ...spec, tolerance: aim });
+  if (!holdout.length) return searchOnce({ ...spec, tolerance: aim, allowed: spec.tolerance });
   const feedsFor = spec.feedsFor ?? ((_m: Model, f: RunnerFeeds) => f);
   const reference = await runSamples(spec.pass, spec.runner, spec.original, holdout, 'the float32 model');
   let tolerance = aim;
@@ -186,7 +186,7 @@ export async function searchMixedPrecision(spec: PrecisionSearchSpec): Promise<P
     const last = attempt === 3;
     let result: PrecisionSearchResult;
     try {
-      result = await searchOnce({ ...spec, samples: last ? spec.samples : searchSamples, tolerance });
+      result = await searchOnce({ ...spec, samples: last ? spec.samples : searchSamples, tolerance, allowed: spec.tolerance });
     } catch (e) {
       // A tightened tolerance no choice can meet: keep the last choice, whose held-out result says it all.
       if (previous && e instanceof ForgeError && e.code === ForgeErrorCode.PASS_FAILED) return { ...previous, evaluations };
@@ -204,8 +204,13 @@ export async function searchMixedPrecision(spec: PrecisionSearchSpec): Promise<P
   }
 }
 
-/** One search on `spec.samples` within `spec.tolerance`. */
-async function searchOnce(spec: PrecisionSearchSpec): Promise<PrecisionSearchResult> {
+/** What a difference under `metric` is, for messages. */
+function metricWords(metric: DifferenceMetric): string {
+  return metric === 'cosine' ? '1 - cosine' : metric;
+}
+
+/** One search on `spec.samples` within `spec.tolerance` (`allowed`: the tolerance before headroom, for messages). */
+async function searchOnce(spec: PrecisionSearchSpec & { allowed?: number }): Promise<PrecisionSearchResult> {
   const { original, runner, samples, metric, tolerance } = spec;
   const reference = await runSamples(spec.pass, runner, original, samples, 'the float32 model');
   const outputNames = original.graph.outputNames();
@@ -231,7 +236,9 @@ async function searchOnce(spec: PrecisionSearchSpec): Promise<PrecisionSearchRes
     const ordered = [...spec.candidates].sort((a, b) => (sensitivity.get(b) ?? 0) - (sensitivity.get(a) ?? 0));
     const all = await evaluate(new Set(ordered));
     if (!all.ok) {
-      throw new ForgeError(ForgeErrorCode.PASS_FAILED, `${spec.pass}: even with every candidate node float32 the outputs differ from float32 by ${all.worst.toExponential(2)} (${metric}), above the tolerance ${tolerance}; the model's inputs or outputs alone lose that much, or the tolerance is too tight`, {
+      const aimed = spec.allowed !== undefined && spec.allowed !== tolerance ? `, the search's aim (headroom below the allowed ${spec.allowed})` : '';
+      const by = Number.isFinite(all.worst) ? `differ from float32 by ${all.worst.toExponential(2)} (${metricWords(metric)}), above ${tolerance}${aimed}` : 'turn NaN/Inf where float32 stays finite';
+      throw new ForgeError(ForgeErrorCode.PASS_FAILED, `${spec.pass}: even with every candidate node float32 the outputs ${by}; the model's inputs or outputs alone lose that much, or the tolerance is too tight`, {
         details: { worst: all.worst, tolerance, metric },
       });
     }
