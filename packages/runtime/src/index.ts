@@ -39,7 +39,7 @@ export {
   toFloat16, fromFloat16, toInt64, fromInt64, tensorFromArray, zerosTensor, elementTypeOfArray, arrayCtorFor, ELEMENT_TYPES,
 } from './tensor.js';
 export { Emitter } from './emitter.js';
-export { OrtRunner } from './ort-runner.js';
+export { OrtRunner, sessionRunner } from './ort-runner.js';
 export { setOnnxruntimeLogLevel } from './ort-logging.js';
 export type { OrtLogLevel } from './ort-logging.js';
 export type { OrtRunnerOptions } from './ort-runner.js';

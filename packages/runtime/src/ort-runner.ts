@@ -1,7 +1,7 @@
 import type { LoadedModel, ModelFile, ModelRunner, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { createSession } from './create-session.js';
 import type { CreateSessionOptions } from './create-session-options.js';
-import type { RunOptions, TensorLike } from './types.js';
+import type { RunOptions, Session, TensorLike } from './types.js';
 
 /**
  * core's ModelRunner (what passes use to run candidate models: fp16-auto and int8-auto searches, INT8
@@ -26,16 +26,30 @@ export class OrtRunner implements ModelRunner {
       logSeverityLevel: 4,
       ...this.options.sessionOptions,
     });
-    return {
-      inputNames: session.inputNames,
-      outputNames: session.outputNames,
-      run: async (feeds: RunnerFeeds, outputs?: readonly string[]): Promise<RunnerFeeds> => {
-        const result = await session.run(feeds as Record<string, TensorLike>, outputs ? ({ outputs } satisfies RunOptions) : undefined);
-        const out: RunnerFeeds = {};
-        for (const [name, t] of Object.entries(result)) out[name] = { type: t.type as RunnerTensor['type'], dims: t.dims, data: t.data };
-        return out;
-      },
-      release: () => session.release(),
-    };
+    return { ...loaded(session), release: () => session.release() };
   }
+}
+
+/** core's LoadedModel over an open session (release left to the caller). */
+function loaded(session: Session): Omit<LoadedModel, 'release'> {
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    run: async (feeds: RunnerFeeds, outputs?: readonly string[]): Promise<RunnerFeeds> => {
+      const result = await session.run(feeds as Record<string, TensorLike>, outputs ? ({ outputs } satisfies RunOptions) : undefined);
+      const out: RunnerFeeds = {};
+      for (const [name, t] of Object.entries(result)) out[name] = { type: t.type as RunnerTensor['type'], dims: t.dims, data: t.data };
+      return out;
+    },
+  };
+}
+
+/**
+ * A ModelRunner whose every load hands out `session`, already open, whatever model it is given (the
+ * model must be the session's), and whose release leaves it open: for running a model the caller has
+ * loaded once, with its provider and external weights, where a pass or helper takes a runner (fitting
+ * the sizes of seeded inputs, graph-ops' fitSeededDims).
+ */
+export function sessionRunner(session: Session): ModelRunner {
+  return { load: async () => ({ ...loaded(session), release: async () => {} }) };
 }

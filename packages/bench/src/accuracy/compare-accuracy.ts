@@ -6,6 +6,12 @@ import { openModel, type BenchSource, type OpenModelOptions, type OpenedModel } 
 import { stageError, type StageError } from '../measure/stage-error.js';
 import { measureAccuracy, type AccuracySummary } from './measure-accuracy.js';
 
+/**
+ * Options of compareAccuracy. Seeded inputs are sized to what the reference runs on: free symbolic dims
+ * (not in `dims`) it does not run on at 1 are fitted on the reference's own session, unless `runner`
+ * gives another runner to fit with. Sessions log fatal errors only (`sessionOptions.logSeverityLevel`
+ * 4 unless given): a failure reaches the result, or the caller as a rejection, not onnxruntime's log.
+ */
 export interface CompareAccuracyOptions extends OpenModelOptions, ModelInputsOptions {
   /** Names of the candidates in the result (default: file names, or candidate-<i>). */
   names?: readonly string[];
@@ -24,7 +30,11 @@ export interface CandidateAccuracy {
 
 export interface CompareAccuracyResult {
   reference: { name: string; file?: string; bytes?: number };
-  inputs: { source: 'seeded' | 'folder' | 'given'; from: string; samples: number } | null;
+  /**
+   * What was compared on. `from`: the folder, or the seeds with the sizes of fitted dims
+   * ("seeds 1-8 (samples=4096)"); `dims`: seeded inputs' sizes of symbolic dims, given and fitted.
+   */
+  inputs: { source: 'seeded' | 'folder' | 'given'; from: string; samples: number; dims?: Record<string, number> } | null;
   /** Why nothing could be compared: the reference failed to load, or the inputs do not fit it. */
   error?: StageError;
   candidates: CandidateAccuracy[];
@@ -56,6 +66,8 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
     candidates: names.map((name, i) => ({ name, ...file(candidates[i] as BenchSource), status: 'failed', error: { stage: error.stage, code: error.code, message: `not compared: ${error.message}` } })),
     machine,
   });
+  // Fatal only: failures are reported in the result (or thrown), and a probe of seeded sizes fails by design.
+  options = { ...options, sessionOptions: { logSeverityLevel: 4, ...options.sessionOptions } };
   let ref: OpenedModel;
   try {
     ref = await openModel(reference, refName, options);
@@ -65,7 +77,8 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
   try {
     let inputs;
     try {
-      inputs = await modelInputs(ref.model, { ...options, count: options.count ?? 8 });
+      // Seeded inputs: free dims the reference does not run on at 1 are sized to fit, on its own session.
+      inputs = await modelInputs(ref.model, { ...options, count: options.count ?? 8, runner: options.runner ?? (await import('@onnx-forge/runtime')).sessionRunner(ref.session) });
     } catch (e) {
       return nothing(stageError('inputs', e), ref.bytes);
     }
@@ -76,7 +89,8 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
       const name = names[i] as string;
       out.push(await compareOne(name, source, refOutputs, inputs.feeds, options, file(source)));
     }
-    return { reference: { name: refName, ...file(reference), bytes: ref.bytes }, inputs: { source: inputs.source, from: inputs.from, samples: inputs.feeds.length }, candidates: out, machine };
+    const dims = inputs.source === 'seeded' && inputs.dims && Object.keys(inputs.dims).length ? { dims: inputs.dims } : {};
+    return { reference: { name: refName, ...file(reference), bytes: ref.bytes }, inputs: { source: inputs.source, from: inputs.from, samples: inputs.feeds.length, ...dims }, candidates: out, machine };
   } finally {
     await ref.close();
   }

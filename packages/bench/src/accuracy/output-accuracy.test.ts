@@ -36,6 +36,10 @@ describe('OutputAgreement', () => {
     a.add(f32([3], [1, 2, 3]), f32([3], [1, Number.POSITIVE_INFINITY, Number.NaN]));
     expect(a.value.nonFinite).toBe(2);
     expect(a.value.cosine).toBe(Number.NEGATIVE_INFINITY);
+    // The finite value left agrees exactly, but the error is not 0: it is unbounded where NaN/Inf appeared.
+    expect(a.value.maxAbs).toBe(Number.POSITIVE_INFINITY);
+    expect(a.value.maxRel).toBe(Number.POSITIVE_INFINITY);
+    expect(a.value.relL2).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('says when the candidate lacks the output or gives another shape', () => {

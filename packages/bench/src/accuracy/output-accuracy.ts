@@ -9,7 +9,7 @@ export interface OutputAccuracy {
   elements: number;
   /** Smallest cosine similarity over the samples (1 = same direction; -Infinity on a broken output). */
   cosine: number;
-  /** Largest |candidate - reference| over every value. */
+  /** Largest |candidate - reference| over every value (Infinity where NaN/Inf appeared; null in JSON). */
   maxAbs: number;
   /** Largest maxAbs / max |reference| per sample: the error relative to the output's own scale. */
   maxRel: number;
@@ -69,6 +69,7 @@ export class OutputAgreement {
       if (!same) fail('string values differ');
       return;
     }
+    const nonFiniteBefore = r.nonFinite;
     let dot = 0, na = 0, nb = 0, d2 = 0, maxAbs = 0, refMax = 0;
     for (let i = 0; i < a.length; i++) {
       const x = a[i] as number;
@@ -85,6 +86,11 @@ export class OutputAgreement {
       d2 += d * d;
       if (d > maxAbs) maxAbs = d;
       if (Math.abs(x) > refMax) refMax = Math.abs(x);
+    }
+    // NaN/Inf where the reference is finite: the error there is unbounded, not the 0 the finite values leave.
+    if (r.nonFinite > nonFiniteBefore) {
+      maxAbs = Infinity;
+      d2 = Infinity;
     }
     // Two all-zero outputs agree (1); zero against non-zero shares no direction (0).
     const cosine = r.nonFinite > 0 ? -Infinity : na === 0 && nb === 0 ? 1 : na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);

@@ -136,6 +136,39 @@ describe('loadSamples bad input: FORGE_BAD_SAMPLES with what to do', () => {
     await expect(loadSamples(dir, { inputs: twoInputModel() })).rejects.toMatchObject({ code: ForgeErrorCode.BAD_SAMPLES, message: expect.stringMatching(message) });
   });
 
+  it('a .pb for a sequence input (libonnx-testdata test_sequence_insert_at_back): refused, naming the file, not misread as a tensor', async () => {
+    const folder = join(TESTDATA, 'test_sequence_insert_at_back');
+    const model = await readModel(join(folder, 'model.onnx'));
+    const file = join(folder, 'test_data_set_0', 'input_0.pb');
+    const err = await loadSamples(join(folder, 'test_data_set_0'), { inputs: model }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ForgeErrorCode.BAD_SAMPLES, details: { file, input: 'sequence', type: 'sequence(tensor(int64))' } });
+    expect((err as Error).message).toBe(
+      `"${file}" is for input "sequence", which takes sequence(tensor(int64)), not a tensor: sequence, map and optional inputs are not supported as samples (only tensors: .pb TensorProto, .npy or JSON)`,
+    );
+  });
+
+  it('a .pb that is not a TensorProto, without the model to say so: its dims do not match its values', async () => {
+    // The SequenceProto's name, field 1, reads as a TensorProto's dims: "sequence" as [115, 101, 113, ...].
+    const file = join(TESTDATA, 'test_sequence_insert_at_back', 'test_data_set_0', 'input_0.pb');
+    put('input_0.pb', readFileSync(file));
+    const err = await loadSamples(dir).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ForgeErrorCode.BAD_SAMPLES, details: { file: join(dir, 'input_0.pb'), dims: [115, 101, 113, 117, 101, 110, 99, 101] } });
+    expect((err as Error).message).toMatch(/^".*input_0\.pb" is not a TensorProto: read as one, it has dims \[115, 101, 113, 117, 101, 110, 99, 101\] but 0 values, so it is likely a SequenceProto.*sequence, map and optional inputs are not supported as samples/);
+    // A real TensorProto whose raw data is short of its dims is refused the same way.
+    const t = createTensor('x', DataType.FLOAT, [2, 3], new Float32Array(6));
+    t.dims = [4, 3];
+    put('input_0.pb', encodeTensor(t));
+    await expect(loadSamples(dir)).rejects.toMatchObject({ code: ForgeErrorCode.BAD_SAMPLES, message: expect.stringMatching(/has dims \[4, 3\] but 6 values/) });
+  });
+
+  it('JSON for a sequence input: refused the same way', async () => {
+    const model = await readModel(join(TESTDATA, 'test_sequence_insert_at_back', 'model.onnx'));
+    put('s.json', JSON.stringify({ sequence: [[1, 2, 3]], tensor: { type: 'int64', data: [1, 2, 3] } }));
+    await expect(loadSamples(dir, { inputs: model })).rejects.toMatchObject({
+      code: ForgeErrorCode.BAD_SAMPLES, message: expect.stringMatching(/^sample 0 of ".*s\.json" is for input "sequence", which takes sequence\(tensor\(int64\)\), not a tensor/),
+    });
+  });
+
   it('a folder that does not exist', async () => {
     await expect(loadSamples(join(dir, 'nope'))).rejects.toMatchObject({ code: ForgeErrorCode.BAD_SAMPLES, message: expect.stringMatching(/does not exist/) });
   });

@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, Model, decodeTensor, dtypeName, errorMessage, float32ToFloat16Bits, isForgeError,
+  DataType, ForgeError, ForgeErrorCode, Model, decodeTensor, dtypeName, errorMessage, float32ToFloat16Bits, isForgeError, onnx,
   tensorDims, tensorToArray, type TensorProto, type TypedArray,
 } from '@onnx-forge/core';
 import type { RunnerDType, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
@@ -40,6 +40,7 @@ export async function loadSamples(dir: string, options: LoadSamplesOptions = {})
 export async function* iterateSamples(dir: string, options: LoadSamplesOptions = {}): AsyncGenerator<RunnerFeeds> {
   const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
   const specs = options.inputs instanceof Model ? modelInputSpecs(options.inputs) : options.inputs;
+  const nonTensor = options.inputs instanceof Model ? nonTensorInputs(options.inputs) : undefined;
   let stat;
   try {
     stat = fs.statSync(dir);
@@ -53,14 +54,14 @@ export async function* iterateSamples(dir: string, options: LoadSamplesOptions =
     const files = listEntries(fs, path, folder, 'files');
     const tensorFiles = files.filter((f) => /\.(pb|npy)$/i.test(f) && !/^output_/i.test(path.basename(f)));
     if (tensorFiles.length) {
-      const feeds = readTensorGroup(fs, path, tensorFiles, specs);
+      const feeds = readTensorGroup(fs, path, tensorFiles, specs, nonTensor);
       const where = `sample ${path.relative(dir, folder) || path.basename(folder)}`;
       if (specs) validateFeeds(feeds, specs, `${where} (${folder})`);
       count++;
       yield feeds;
     }
     for (const file of files.filter((f) => /\.json$/i.test(f))) {
-      for (const [i, feeds] of readJson(fs, file, specs).entries()) {
+      for (const [i, feeds] of readJson(fs, file, specs, nonTensor).entries()) {
         if (specs) validateFeeds(feeds, specs, `sample ${i} of ${file}`);
         count++;
         yield feeds;
@@ -92,30 +93,66 @@ function readBytes(fs: Fs, file: string): Uint8Array {
   }
 }
 
+/** The type of a graph input as ONNX writes it: tensor(float), sequence(tensor(int64)), map(string, tensor(float)). */
+interface TypeLike {
+  tensorType?: { elemType: number } | null;
+  sequenceType?: { elemType?: TypeLike | null } | null;
+  mapType?: { keyType: number; valueType?: TypeLike | null } | null;
+  optionalType?: { elemType?: TypeLike | null } | null;
+  sparseTensorType?: { elemType: number } | null;
+  opaqueType?: { domain: string; name: string } | null;
+}
+
+function typeText(t: TypeLike | null | undefined): string {
+  if (!t) return '?';
+  if (t.tensorType) return `tensor(${dtypeName(t.tensorType.elemType)})`;
+  if (t.sequenceType) return `sequence(${typeText(t.sequenceType.elemType)})`;
+  if (t.mapType) return `map(${dtypeName(t.mapType.keyType)}, ${typeText(t.mapType.valueType)})`;
+  if (t.optionalType) return `optional(${typeText(t.optionalType.elemType)})`;
+  if (t.sparseTensorType) return `sparse_tensor(${dtypeName(t.sparseTensorType.elemType)})`;
+  if (t.opaqueType) return `opaque(${[t.opaqueType.domain, t.opaqueType.name].filter(Boolean).join('.')})`;
+  return '?';
+}
+
+/** The model's inputs that take no plain tensor (sequence, map, optional, sparse), with their types. */
+function nonTensorInputs(model: Model): Map<string, string> {
+  const real = new Set(model.graph.realInputNames());
+  const out = new Map<string, string>();
+  for (const v of model.graph.inputs) {
+    const t = v.type as TypeLike | null | undefined;
+    if (real.has(v.name) && t && !t.tensorType && (t.sequenceType || t.mapType || t.optionalType || t.sparseTensorType || t.opaqueType)) out.set(v.name, typeText(t));
+  }
+  return out;
+}
+
+const NOT_SUPPORTED = 'sequence, map and optional inputs are not supported as samples (only tensors: .pb TensorProto, .npy or JSON)';
+
+function nonTensorSample(where: string, input: string, type: string, file: string): ForgeError {
+  return bad(`${where} is for input "${input}", which takes ${type}, not a tensor: ${NOT_SUPPORTED}`, { file, input, type });
+}
+
 /**
  * One sample from tensor files: each file names its input by the TensorProto name, by its file name
- * (`<input>.npy`), or by position (`input_<k>` is the k-th model input).
+ * (`<input>.npy`), or by position (`input_<k>` is the k-th model input). A `.pb` that is not a
+ * TensorProto (the SequenceProto, MapProto or OptionalProto of a non-tensor input) is refused.
  */
-function readTensorGroup(fs: Fs, path: PathMod, files: string[], specs: readonly SampleInputSpec[] | undefined): RunnerFeeds {
+function readTensorGroup(fs: Fs, path: PathMod, files: string[], specs: readonly SampleInputSpec[] | undefined, nonTensor: ReadonlyMap<string, string> | undefined): RunnerFeeds {
   const feeds: RunnerFeeds = {};
   const inputNames = specs?.map((s) => s.name);
   for (const file of files) {
     const stem = path.basename(file).replace(/\.(pb|npy)$/i, '');
-    let tensor: RunnerTensor;
-    let protoName = '';
-    if (/\.pb$/i.test(file)) {
-      let t: TensorProto;
+    const pb = /\.pb$/i.test(file);
+    let proto: TensorProto | undefined;
+    let decodeError: unknown;
+    if (pb) {
       try {
-        t = decodeTensor(readBytes(fs, file), { source: file });
+        proto = decodeTensor(readBytes(fs, file), { source: file });
       } catch (e) {
         if (isForgeError(e, ForgeErrorCode.BAD_SAMPLES)) throw e;
-        throw bad(`"${file}" is not a serialized ONNX TensorProto: ${errorMessage(e)}`, { file }, e);
+        decodeError = e;
       }
-      tensor = fromTensorProto(t, file);
-      protoName = t.name;
-    } else {
-      tensor = parseNpy(readBytes(fs, file), file);
     }
+    const protoName = proto?.name ?? '';
     const byIndex = /^input_(\d+)$/i.exec(stem);
     let name: string;
     if (protoName && (!inputNames || inputNames.includes(protoName))) name = protoName;
@@ -126,28 +163,55 @@ function readTensorGroup(fs: Fs, path: PathMod, files: string[], specs: readonly
       if (n === undefined) throw bad(`"${file}" is input ${k} but the model has ${inputNames.length} input(s): ${inputNames.join(', ')}`, { file });
       name = n;
     } else name = protoName || stem;
+    const type = nonTensor?.get(name);
+    if (type !== undefined) throw nonTensorSample(`"${file}"`, name, type, file);
     if (feeds[name]) throw bad(`two files give input "${name}" (the second is "${file}")`, { file, input: name });
-    feeds[name] = tensor;
+    if (!pb) feeds[name] = parseNpy(readBytes(fs, file), file);
+    else if (!proto) throw bad(`"${file}" is not a serialized ONNX TensorProto: ${errorMessage(decodeError)}`, { file }, decodeError);
+    else feeds[name] = fromTensorProto(proto, file);
   }
   return feeds;
+}
+
+/**
+ * A .pb that decodes as a TensorProto but whose dims do not match its values is another message read
+ * as one: a SequenceProto's name, say, reads as a list of dims.
+ */
+function notATensor(file: string, dims: readonly number[], values: number | string): ForgeError {
+  return bad(
+    `"${file}" is not a TensorProto: read as one, it has dims [${dims.join(', ')}] but ${values} values, so it is likely a SequenceProto, MapProto or OptionalProto; ${NOT_SUPPORTED}`,
+    { file, dims },
+  );
 }
 
 function fromTensorProto(t: TensorProto, file: string): RunnerTensor {
   const type = dtypeName(t.dataType);
   const dims = tensorDims(t);
+  const count = dims.reduce((a, d) => a * d, 1);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw notATensor(file, dims, 'an unknown number of');
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+    throw bad(`"${file}" keeps its values in an external data file, which samples cannot; save the tensor with its values inside`, { file });
+  }
   if (t.dataType === DataType.STRING) {
+    if (t.stringData.length !== count) throw notATensor(file, dims, t.stringData.length);
     const dec = new TextDecoder();
     return { type: 'string', dims, data: t.stringData.map((b) => dec.decode(b)) };
   }
   const supported: readonly string[] = ['float32', 'float16', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool'];
   if (!supported.includes(type)) throw bad(`"${file}" holds ${type} data, which onnxruntime cannot take as an input`, { file, type });
+  let view: TypedArray;
+  try {
+    view = tensorToArray(t) as TypedArray;
+  } catch (e) {
+    throw bad(`"${file}" is not a TensorProto that can be read (${errorMessage(e)}); ${NOT_SUPPORTED}`, { file }, e);
+  }
+  if (view.length !== count) throw notATensor(file, dims, view.length);
   // A copy, so the sample does not keep the file buffer alive and is aligned for any typed array.
-  const view = tensorToArray(t);
   const data = (view as unknown as { slice(): TypedArray }).slice();
   return { type: type as RunnerDType, dims, data };
 }
 
-function readJson(fs: Fs, file: string, specs: readonly SampleInputSpec[] | undefined): RunnerFeeds[] {
+function readJson(fs: Fs, file: string, specs: readonly SampleInputSpec[] | undefined, nonTensor: ReadonlyMap<string, string> | undefined): RunnerFeeds[] {
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder().decode(readBytes(fs, file)));
@@ -163,6 +227,8 @@ function readJson(fs: Fs, file: string, specs: readonly SampleInputSpec[] | unde
       if (specs && !specs.some((s) => s.name === name)) {
         throw bad(`sample ${i} of "${file}": tensor "${name}" is not an input of the model (inputs: ${specs.map((s) => s.name).join(', ')})`, { file, tensor: name });
       }
+      const type = nonTensor?.get(name);
+      if (type !== undefined) throw nonTensorSample(`sample ${i} of "${file}"`, name, type, file);
       feeds[name] = jsonTensor(value, specs?.find((s) => s.name === name)?.type, `input "${name}" of sample ${i} in "${file}"`);
     }
     return feeds;
