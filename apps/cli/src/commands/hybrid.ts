@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { readModel, type ForgeError } from '@onnx-forge/core';
-import { modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
+import { readModel, type ForgeError, type Model } from '@onnx-forge/core';
+import { fitSeededDims, fittedNote, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
 import type { Backend, HybridOptions, Policy } from '@onnx-forge/hybrid';
 import type { Feeds, Session, TensorLike } from '@onnx-forge/runtime';
 import { defineCommand } from '../framework/command.js';
@@ -33,18 +33,25 @@ function backendNames(files: readonly string[]): string[] {
   });
 }
 
-/**
- * Seeded requests shaped by the model's inputs (graph-ops' seededFeeds, seeds `seed`, `seed + 1`...);
- * symbolic dims take `--dims` or 1.
- */
-async function seededRequests(file: string, dims: Record<string, number>, count: number, seed: number, command: string): Promise<{ requests: Feeds[]; inputs: { name: string; type: string; dims: number[] }[] }> {
-  // Only the graph's inputs are needed: external weights stay on disk.
+/** The graph of the model requests are shaped from (external weights stay on disk), with --dims checked against it. */
+async function requestModel(file: string, dims: Record<string, number>, command: string): Promise<Model> {
   const model = await readModel(file, { externalData: false });
   const symbols = new Set(modelInputSpecs(model).flatMap((s) => (s.dims ?? []).filter((d): d is string => typeof d === 'string')));
   checkDimNames(command, dims, symbols, file);
-  const requests: Feeds[] = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, dims }));
+  return model;
+}
+
+/**
+ * Seeded requests shaped by the model's inputs (graph-ops' seededFeeds, seeds `seed`, `seed + 1`...);
+ * symbolic dims take `--dims`, else 1, or a size the model runs on where it does not at 1 (fitted on
+ * its loaded session, as fp16, quantize and bench fit them).
+ */
+async function seededRequests(model: Model, session: Session, dims: Record<string, number>, count: number, seed: number): Promise<{ requests: Feeds[]; inputs: { name: string; type: string; dims: number[] }[]; fitted: string }> {
+  const { sessionRunner } = await import('@onnx-forge/runtime');
+  const fit = await fitSeededDims(sessionRunner(session), model, dims, seed);
+  const requests: Feeds[] = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, dims: fit.dims }));
   const first = requests[0] ?? {};
-  return { requests, inputs: Object.entries(first).map(([name, t]) => ({ name, type: (t as TensorLike).type, dims: [...(t as TensorLike).dims] })) };
+  return { requests, inputs: Object.entries(first).map(([name, t]) => ({ name, type: (t as TensorLike).type, dims: [...(t as TensorLike).dims] })), fitted: fittedNote(fit) };
 }
 
 export const hybridCommand = defineCommand({
@@ -101,7 +108,8 @@ export const hybridCommand = defineCommand({
     if (policyFlag === 'accuracy' && refFile === undefined) throw new UsageError('--policy accuracy needs --reference MODEL', ctx.command);
 
     const names = backendNames(refFile !== undefined && !files.includes(refFile) ? [...files, refFile] : files);
-    const { requests: distinct, inputs } = await seededRequests(refFile ?? (files[0] as string), dims, Math.min(requests, DISTINCT_REQUESTS), seed, ctx.command);
+    const shapedBy = refFile ?? (files[0] as string);
+    const shapeModel = await requestModel(shapedBy, dims, ctx.command);
 
     // onnxruntime and the hybrid layer are loaded only when a command runs models.
     const [{ createPool, createSession }, { HybridModel, sessionBackend, seededRandom }] = await Promise.all([import('@onnx-forge/runtime'), import('@onnx-forge/hybrid'), quietOnnxruntime()]);
@@ -117,6 +125,7 @@ export const hybridCommand = defineCommand({
         sessions.push(session);
         backends.push(sessionBackend(names[i] as string, session, { sizeBytes: statSync(file).size }));
       }
+      const { requests: distinct, inputs, fitted } = await seededRequests(shapeModel, sessions[all.indexOf(shapedBy)] as Session, dims, Math.min(requests, DISTINCT_REQUESTS), seed);
       const refName = refFile === undefined ? undefined : names[all.indexOf(refFile)];
       const policy: Policy = policyFlag === 'order' ? { order: names.slice(0, files.length) } : (policyFlag as Policy);
       const options: HybridOptions = {
@@ -164,7 +173,7 @@ export const hybridCommand = defineCommand({
         });
       } else {
         ctx.print(model.summary().trimEnd());
-        ctx.print(`${requests} requests in ${seconds.toFixed(2)} s (${run.requestsPerSecond.toFixed(1)} requests/s), ${concurrency} at a time; inputs ${inputs.map((x) => `${x.name} ${x.type}[${x.dims.join(', ')}]`).join(', ')}`);
+        ctx.print(`${requests} requests in ${seconds.toFixed(2)} s (${run.requestsPerSecond.toFixed(1)} requests/s), ${concurrency} at a time; inputs${fitted} ${inputs.map((x) => `${x.name} ${x.type}[${x.dims.join(', ')}]`).join(', ')}`);
         if (firstError !== undefined) ctx.print(`${stats.failed} requests failed on every backend; the first: ${(firstError as Error).message}`);
       }
       return stats.failed > 0 ? ExitCode.FAILURE : ExitCode.OK;

@@ -47,7 +47,9 @@ export const DIMS_FLAG: FlagSpec = {
   name: 'dims',
   kind: 'list',
   valueName: 'NAME=N',
-  description: 'sizes of symbolic input dims for seeded inputs (default 1), e.g. batch=4,sequence=128',
+  description:
+    'sizes of symbolic input dims for seeded inputs, e.g. batch=4,sequence=128; a dim not given is 1, or sized to fit ' +
+    'when the model does not run at 1 (an audio front end\'s samples=4096)',
 };
 
 export const INPUT_SCALE_FLAG: FlagSpec = {

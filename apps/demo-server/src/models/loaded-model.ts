@@ -114,7 +114,8 @@ export class LoadedModel {
     try {
       for (const v of version.variants) {
         // Pools load one after another: on a small machine parallel loads only compete for the cores.
-        sessions.push(await createPool(v.file, { workers: options.workers, precision: v.precision, maxQueue: Math.max(256, options.maxQueue) }));
+        // Fatal only: a run that fails is answered (500 with its code) and logged by the server, once.
+        sessions.push(await createPool(v.file, { workers: options.workers, precision: v.precision, maxQueue: Math.max(256, options.maxQueue), logSeverityLevel: 4 }));
       }
     } catch (e) {
       await Promise.allSettled(sessions.map((s) => s.release()));

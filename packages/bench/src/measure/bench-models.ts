@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { ForgeError, ForgeErrorCode, Model, type RunnerFeeds } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, Model, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
 import type { Session } from '@onnx-forge/runtime';
 import { sourceName } from '../accuracy/compare-accuracy.js';
 import { peakRssBytes } from '../isolate.js';
@@ -9,7 +9,7 @@ import { concurrencySweep, type SweepLevel } from './concurrency-sweep.js';
 import { latencyStats, type LatencyStats } from './latency-stats.js';
 import { machineInfo, type MachineInfo } from './machine-info.js';
 import { measureInterleaved } from './measure-interleaved.js';
-import { modelInputs } from './model-inputs.js';
+import { modelInputs, type ModelInputs } from './model-inputs.js';
 import { openModel, type BenchSource, type OpenModelOptions, type OpenedModel } from './open-model.js';
 import { multiStream, type MultiStreamResult } from './scenario-multi-stream.js';
 import { offline, type OfflineResult } from './scenario-offline.js';
@@ -177,7 +177,7 @@ export async function benchModels(sources: readonly BenchSource[], options: Benc
         Object.assign(r, { bytes: m.bytes, backend: m.backend, provider: m.provider, createMs: m.createMs });
         let feeds: RunnerFeeds[];
         try {
-          const inputs = await modelInputs(m.model, { seed, ...(options.dims ? { dims: options.dims } : {}), ...(options.inputs ? { inputs: options.inputs } : {}) });
+          const inputs = await benchInputs(m.model, options, seed, m.session);
           feeds = inputs.feeds;
           r.inputs = { source: inputs.source, from: inputs.from, shapes: shapes(feeds[0] ?? {}) };
         } catch (e) {
@@ -268,7 +268,8 @@ async function poolFor(source: BenchSource, workers: number, options: BenchModel
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.providers ? { providers: [...options.providers], strict: true } : {}),
     graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
+    // Fatal only: failed runs are reported from the rejected promise (see open-model.ts).
+    logSeverityLevel: 4,
     ...options.sessionOptions,
   });
 }
@@ -276,7 +277,24 @@ async function poolFor(source: BenchSource, workers: number, options: BenchModel
 async function feedsOf(source: BenchSource, options: BenchModelsOptions): Promise<RunnerFeeds[]> {
   const { readModel, decodeModel } = await import('@onnx-forge/core');
   const model = typeof source === 'string' ? await readModel(source, { externalData: false }) : source instanceof Model ? source : new Model(decodeModel(source));
-  return (await modelInputs(model, { seed: options.seed ?? 1, ...(options.dims ? { dims: options.dims } : {}), ...(options.inputs ? { inputs: options.inputs } : {}) })).feeds;
+  return (await benchInputs(model, options, options.seed ?? 1)).feeds;
+}
+
+let fitting: Promise<ModelRunner> | undefined;
+
+/**
+ * The samples given, or seeded inputs sized to what the model runs on: modelInputs with a runner (the
+ * model's own open session where there is one), so free dims a model does not run on at 1 (an audio
+ * front end's samples, a VAD's reflect-padded sequence) are fitted as compare, fp16, quantize and
+ * optimize fit them, and the report says which sizes.
+ */
+async function benchInputs(model: Model, options: BenchModelsOptions, seed: number, session?: Session): Promise<ModelInputs> {
+  let runner: ModelRunner | undefined;
+  if (!options.inputs) {
+    const runtime = await import('@onnx-forge/runtime');
+    runner = session ? runtime.sessionRunner(session) : await (fitting ??= Promise.resolve(new runtime.OrtRunner({ sessionOptions: { logSeverityLevel: 4 } }) as unknown as ModelRunner));
+  }
+  return modelInputs(model, { seed, ...(options.dims ? { dims: options.dims } : {}), ...(options.inputs ? { inputs: options.inputs } : {}), ...(runner ? { runner } : {}) });
 }
 
 async function sweepModel(source: BenchSource, r: ModelBench, options: BenchModelsOptions, clock: BenchClock): Promise<SweepLevel[]> {

@@ -96,7 +96,9 @@ export async function openModel(source: BenchSource, name: string, options: Open
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.providers ? { providers: [...options.providers], strict: true } : {}),
       graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
+      // Fatal only: a failed run comes back as the rejected promise and is recorded with its stage; at 3
+      // onnxruntime also prints it as "[E:onnxruntime …]" lines around the command's own report.
+      logSeverityLevel: 4,
       ...options.sessionOptions,
       warmup: false,
     });
