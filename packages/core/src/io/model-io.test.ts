@@ -187,6 +187,22 @@ describe('external data', () => {
     expect(existsSync(join(dir, '..', 'side.bin'))).toBe(false);
   });
 
+  it('diagnoses a truncated model the same way whether it is read into memory or lazily', async () => {
+    const dir = folder();
+    const whole = smallCnn().encode();
+    const target = join(dir, 'cut.onnx');
+    writeFileSync(target, whole.subarray(0, 100));
+    const messages = [];
+    for (const options of [{}, { externalData: false }, { weights: 'lazy' as const }]) {
+      const e = await rejection(readModel(target, options));
+      expect(e.code).toBe(ForgeErrorCode.INVALID_MODEL);
+      messages.push(e.message);
+    }
+    // Where the file breaks off, not protobufjs' "index out of range".
+    expect(messages[0]).toMatch(/runs past the end of its message at byte \d+/);
+    expect(new Set(messages).size).toBe(1);
+  });
+
   it('refuses a truncated or missing side file', async () => {
     const dir = folder();
     const target = join(dir, 'model.onnx');

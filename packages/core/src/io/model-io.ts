@@ -1,13 +1,15 @@
 import { modelTensors } from '../ir/model-tensors.js';
 import { PROTOBUF_LIMIT, decodeModel, encodeModelParts } from '../codec/codec.js';
 import { isDeferredPart } from '../codec/chunk-writer.js';
-import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '../errors.js';
 import { Model } from '../ir/model.js';
 import { pendingData, readPending } from '../ir/tensor-data.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
 import { externalEntry, externalRegions, folderResolver, locationProblem } from './external-data.js';
 import { openModel } from './open-model.js';
+import { memorySource } from './byte-source.js';
+import { decodeModelLazily } from './decode-lazily.js';
 
 // Node built-ins are imported on use, so the rest of core still bundles for the browser.
 type Fs = typeof import('node:fs');
@@ -31,6 +33,21 @@ export interface ReadModelOptions {
 }
 
 /**
+ * decodeModel, whose failure on bytes that are not a model is explained by the lazy decoder's walk
+ * ("a field of 854219 bytes runs past the end of its message at byte 19") rather than protobufjs'
+ * "index out of range": every command gives one file the same diagnosis, however it reads it.
+ */
+async function decodeDiagnosed(bytes: Uint8Array, file: string): Promise<ModelProto> {
+  try {
+    return decodeModel(bytes, { source: file });
+  } catch (e) {
+    if (!isForgeError(e, ForgeErrorCode.INVALID_MODEL) || bytes.length === 0) throw e;
+    await decodeModelLazily(memorySource(bytes, file));
+    throw e;
+  }
+}
+
+/**
  * Reads an ONNX model file. External tensor data is read relative to the model's folder (never
  * outside it) into each tensor's raw_data, so the returned model is self-contained in memory; with
  * `weights: 'lazy'` tensors keep references to their files instead.
@@ -46,7 +63,7 @@ export async function readModel(file: string, options: ReadModelOptions = {}): P
     const hint = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? 'the path is a folder, not a model file' : errorMessage(e);
     throw new ForgeError(ForgeErrorCode.IO, `cannot read model "${file}": ${hint}`, { cause: e, details: { path: file, errno: code } });
   }
-  const proto = decodeModel(bytes, { source: file });
+  const proto = await decodeDiagnosed(bytes, file);
   if (options.externalData !== false) {
     const dir = path.dirname(path.resolve(file));
     for (const r of await externalRegions(proto, folderResolver(dir, fs, path), dir)) {
