@@ -60,9 +60,9 @@ describe('onnx-forge bench', () => {
     expect(r.stderr).not.toContain('onnxruntime');
   });
 
-  it('reports a model that cannot be read with its code, measures the rest and exits 1', async () => {
+  it('reports a model that cannot be read with its code, measures the rest and exits 3 (not an ONNX model)', async () => {
     const r = await runCliProcess(['bench', file('broken.onnx'), file('mlp.onnx'), '--runs', '5']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     assertNoStack(r);
     expect(r.stdout).toMatch(/^broken\s.*failed at read: FORGE_INVALID_MODEL/m);
     expect(r.stdout).toMatch(/^mlp\s+\d/m);

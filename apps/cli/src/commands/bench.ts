@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { BenchModelsResult, BenchProgress, ModelBench, Scenario } from '@onnx-forge/bench';
 import { defineCommand, type CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
-import { ExitCode } from '../framework/exit-code.js';
+import { ExitCode, exitCodeOfResult } from '../framework/exit-code.js';
 import { formatBytes } from '@onnx-forge/core';
 import { table } from '../framework/format.js';
 import type { Progress } from '../framework/progress.js';
@@ -197,6 +197,6 @@ export const benchCommand = defineCommand({
     if (usage) throw new UsageError(usage.message, ctx.command);
     if (ctx.json) ctx.printJson(result);
     else ctx.print(...benchLines(result));
-    return result.models.every((m) => m.status === 'ok') ? ExitCode.OK : ExitCode.FAILURE;
+    return exitCodeOfResult(result.models.map((m) => m.error), !result.models.every((m) => m.status === 'ok'));
   },
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CompareAccuracyResult } from '@onnx-forge/bench';
 import { mlp, readModel, writeModel } from '@onnx-forge/core';
@@ -51,6 +51,16 @@ describe('onnx-forge compare', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^candidate\s+output\s+cosine\s+max abs err\s+max rel err\s+top-1/m);
     expect(r.stdout).toMatch(/^mlp\.int8\s+y\s+0\.\d{6}.*below 0\.9999999/m);
+  });
+
+  it('a reference or candidate that is not an ONNX model: its code in the report, exit 3', async () => {
+    writeFileSync(file('cut.onnx'), readFileSync(file('mlp.onnx')).subarray(0, 100));
+    for (const args of [[file('cut.onnx'), file('mlp.onnx')], [file('mlp.onnx'), file('cut.onnx')]]) {
+      const r = await runCliProcess(['compare', ...args]);
+      expect(r.code, args.join(' ')).toBe(3);
+      assertNoStack(r);
+      expect(r.stdout).toMatch(/FORGE_INVALID_MODEL at read: cannot decode the ONNX model .*runs past the end of its message/);
+    }
   });
 
   it('inputs that do not fit the reference: the code, nothing compared, exit 1', async () => {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { CompareAccuracyResult, OutputAccuracy } from '@onnx-forge/bench';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
-import { ExitCode } from '../framework/exit-code.js';
+import { ExitCode, exitCodeOfResult } from '../framework/exit-code.js';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { QUIET_SESSION, quietOnnxruntime } from '../runner/create-runner.js';
@@ -109,6 +109,6 @@ export const compareCommand = defineCommand({
     if (ctx.json) ctx.printJson({ ...result, ...(tolerance === undefined ? {} : { tolerance, belowTolerance: below }), ...(warnings.length ? { warnings } : {}) });
     else ctx.print(...compareLines(result, tolerance));
     const failed = Boolean(result.error) || result.candidates.some((c) => c.status !== 'ok') || below.length > 0;
-    return failed ? ExitCode.FAILURE : ExitCode.OK;
+    return exitCodeOfResult([result.error, ...result.candidates.map((c) => c.error)], failed);
   },
 });

@@ -77,6 +77,15 @@ describe('onnx-forge optimize', () => {
     expect(readFileSync(file('out3/report.md'), 'utf8')).toContain('FORGE_INVALID_MODEL');
   });
 
+  it('refuses a missing model in one line, exit 1, writing nothing', async () => {
+    const r = await runCliProcess(['optimize', file('missing.onnx'), '--out', file('out-missing')]);
+    expect(r.code).toBe(1);
+    assertNoStack(r);
+    expect(r.stderr).toMatch(/^onnx-forge optimize: error FORGE_IO: cannot read model ".*missing\.onnx": the file does not exist$/m);
+    expect(r.stdout).toBe('');
+    expect(existsSync(file('out-missing'))).toBe(false);
+  });
+
   it('exits 1 when no variant could be chosen', async () => {
     const r = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('out4'), '--target', 'cuda', '--variants', 'fp32', '--json']);
     expect(r.code).toBe(1);

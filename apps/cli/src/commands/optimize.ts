@@ -3,8 +3,8 @@ import type { OptimizeProgress, OptimizeResult, Prefer, Target, VariantName } fr
 import { INT8_ISAS, headroomWhat, type Int8Isa } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
-import { ExitCode } from '../framework/exit-code.js';
-import { formatBytes } from '@onnx-forge/core';
+import { ExitCode, exitCodeOfResult } from '../framework/exit-code.js';
+import { fileSource, formatBytes } from '@onnx-forge/core';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
@@ -126,6 +126,8 @@ export const optimizeCommand = defineCommand({
     const samples = intFlag(ctx, 'samples', 8) as number;
     const seed = intFlag(ctx, 'seed', 1, 0) as number;
 
+    // A missing file is an error of the command line's, not a result: no reports about it are written.
+    await fileSource(file, { what: 'model' });
     const [{ optimizeModel }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
     const result = await optimizeModel(file, {
       out: path.resolve(ctx.io.cwd, outFlag),
@@ -148,7 +150,6 @@ export const optimizeCommand = defineCommand({
     ctx.progress.end();
     if (ctx.json) ctx.printJson(optimizeJson(result));
     else ctx.print(...optimizeLines(result));
-    if (result.best) return ExitCode.OK;
-    return result.variants[0]?.error?.stage === 'read' && result.variants[0].error.code === 'FORGE_INVALID_MODEL' ? ExitCode.INVALID_MODEL : ExitCode.FAILURE;
+    return exitCodeOfResult(result.variants.map((v) => v.error), !result.best);
   },
 });

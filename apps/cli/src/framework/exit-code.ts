@@ -33,6 +33,16 @@ export function exitCodeFor(error: unknown): ExitCode {
   return ExitCode.FAILURE;
 }
 
+/**
+ * The exit code of a command that records failures in its result instead of throwing (bench, compare,
+ * optimize): 3 when a model could not be read because it is not a valid model (as every command exits
+ * for such input), else 1 when anything failed, else 0.
+ */
+export function exitCodeOfResult(errors: readonly ({ stage: string; code: string } | undefined)[], failed: boolean): ExitCode {
+  if (errors.some((e) => e?.stage === 'read' && INVALID_MODEL_CODES.has(e.code))) return ExitCode.INVALID_MODEL;
+  return failed ? ExitCode.FAILURE : ExitCode.OK;
+}
+
 /** Help text shared by every command. */
 export const EXIT_CODE_HELP = [
   '0  success',
