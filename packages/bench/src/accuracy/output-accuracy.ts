@@ -15,6 +15,11 @@ export interface OutputAccuracy {
   maxRel: number;
   /** Largest ||candidate - reference|| / ||reference|| per sample. */
   relL2: number;
+  /**
+   * maxAbs / the largest |reference| over every sample: the error relative to the output's scale across
+   * samples, what outputs of one value per sample are judged by (graph-ops' singleValueProblem).
+   */
+  scaleError: number;
   /** Values NaN or infinite in the candidate where the reference's are finite. */
   nonFinite: number;
   /** Set when the candidate lacks the output or gives it another shape or type (then cosine is -Infinity). */
@@ -45,9 +50,11 @@ export class OutputAgreement {
   private result: OutputAccuracy;
   private top1Hits = 0;
   private top1Rows = 0;
+  /** Largest |reference| over the samples so far. */
+  private refMax = 0;
 
   constructor(output: string) {
-    this.result = { output, samples: 0, elements: 0, cosine: 1, maxAbs: 0, maxRel: 0, relL2: 0, nonFinite: 0 };
+    this.result = { output, samples: 0, elements: 0, cosine: 1, maxAbs: 0, maxRel: 0, relL2: 0, scaleError: 0, nonFinite: 0 };
   }
 
   /** Adds one sample's reference and candidate values of this output (`got` undefined when missing). */
@@ -58,7 +65,7 @@ export class OutputAgreement {
     const fail = (problem: string) => {
       r.problem ??= problem;
       r.cosine = -Infinity;
-      r.maxAbs = r.maxRel = r.relL2 = Infinity;
+      r.maxAbs = r.maxRel = r.relL2 = r.scaleError = Infinity;
     };
     if (!got) return fail('the candidate does not produce this output');
     if (got.dims.length !== ref.dims.length || got.dims.some((d, i) => d !== ref.dims[i])) return fail(`shape [${got.dims.join(', ')}] where the reference has [${ref.dims.join(', ')}]`);
@@ -98,6 +105,8 @@ export class OutputAgreement {
     r.maxAbs = Math.max(r.maxAbs, maxAbs);
     r.maxRel = Math.max(r.maxRel, refMax > 0 ? maxAbs / refMax : maxAbs > 0 ? Infinity : 0);
     r.relL2 = Math.max(r.relL2, na > 0 ? Math.sqrt(d2 / na) : d2 > 0 ? Infinity : 0);
+    this.refMax = Math.max(this.refMax, refMax);
+    r.scaleError = this.refMax > 0 ? r.maxAbs / this.refMax : r.maxAbs > 0 ? Infinity : 0;
     if (isClassifierShaped(ref)) {
       const classes = ref.dims[ref.dims.length - 1] as number;
       const ra = argmaxRows(a, classes);

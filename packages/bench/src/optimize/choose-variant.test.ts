@@ -30,6 +30,13 @@ describe('chooseVariant', () => {
     expect(c.reason).toMatch(/: fp32, fp16 are equally fast within the noise \(intervals overlap\); fp16 is the smallest \(fp32 larger by more than 2 %\)$/);
   });
 
+  it('rejects a variant whose one-value output is off by more than the tolerance allows, though its cosine is 1', () => {
+    const int8 = { ...v('int8-dynamic', 25, 4, 0.5, 1), accuracyProblem: 'output "score": one value per sample, where cosine is 1 whatever the error: …' };
+    const c = chooseVariant([v('fp32', 100, 10, 1, 1), int8], 'auto', 0.99);
+    expect(c.best).toBe('fp32');
+    expect(c.rejected).toEqual([{ name: 'int8-dynamic', reason: int8.accuracyProblem }]);
+  });
+
   it('auto takes the smaller of two equally fast variants; speed takes the more accurate', () => {
     const list = [v('fp32', 400, 100, 5, 1), v('fp16', 200, 101, 5, 0.9999)];
     expect(chooseVariant(list, 'auto', 0.99).best).toBe('fp16');

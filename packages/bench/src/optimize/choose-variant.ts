@@ -17,6 +17,8 @@ export interface Candidate {
   minCosine?: number;
   /** Output with the smallest cosine, for the reason of a rejection. */
   worstOutput?: string;
+  /** Why the variant fails the tolerance where cosine cannot tell (an output of one value per sample). */
+  accuracyProblem?: string;
 }
 
 export interface Choice {
@@ -68,6 +70,10 @@ export function chooseVariant(candidates: readonly Candidate[], prefer: Prefer, 
     if (c.status !== 'ok' || !c.latency || c.bytes === undefined || c.minCosine === undefined) continue;
     if (c.name !== 'fp32' && !(c.minCosine >= tolerance)) {
       rejected.push({ name: c.name, reason: `cosine ${Number.isFinite(c.minCosine) ? c.minCosine.toFixed(4) : String(c.minCosine)}${c.worstOutput ? ` on output "${c.worstOutput}"` : ''} is below the tolerance ${tolerance}` });
+      continue;
+    }
+    if (c.name !== 'fp32' && c.accuracyProblem) {
+      rejected.push({ name: c.name, reason: c.accuracyProblem });
       continue;
     }
     eligible.push({ name: c.name, bytes: c.bytes, latency: c.latency, minCosine: c.name === 'fp32' ? 1 : c.minCosine });

@@ -272,6 +272,29 @@ describe('optimizeModel on bad input: reported with codes, the rest completes', 
     expect(m.variants.find((v) => v.name === 'fp16')?.file).toBeUndefined();
   });
 
+  it('rejects a variant whose one-value output (a score) is 30 % off, though its cosine is 1', async () => {
+    const b = new ModelBuilder({ opset: 17, graphName: 'score' });
+    const x = b.input('x', 'float32', [1, 16]);
+    const p = b.op('Sigmoid', [b.op('ReduceSum', [x, b.initializer('axes', BigInt64Array.of(1n), [1])], { keepdims: 1 })]);
+    b.output(b.op('Mul', [p, b.initializer('gain', Float32Array.of(1), [1])], {}, { outputs: ['score'] }), 'float32', [1, 1]);
+    const r = await optimizeModel(b.build(), {
+      out: join(root, 'score-out'), name: 'score', variants: ['fp32', 'fp16'], runs: 5,
+      builders: {
+        // A variant that scales the score: same sign, so cosine 1 on every sample.
+        fp16: async (m) => {
+          m.graph.removeInitializer('gain');
+          m.graph.addInitializer(createTensor('gain', DataType.FLOAT, [1], Float32Array.of(1.3)));
+          return ['off by 30 % on purpose'];
+        },
+      },
+    });
+    const fp16 = r.variants.find((v) => v.name === 'fp16');
+    expect(fp16?.accuracy?.minCosine).toBe(1);
+    expect(fp16?.accuracy?.outputs[0]?.scaleError).toBeCloseTo(0.3, 5);
+    expect(fp16).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/^output "score": one value per sample, where cosine is 1 whatever the error: the largest error is 30\.0 %/) });
+    expect(r.best).toBe('fp32');
+  });
+
   it('refuses options that make no sense before doing anything', async () => {
     await expect(optimizeModel(await mlpFile('o'), { out: join(root, 'o'), tolerance: 1.5 })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS', details: { option: 'tolerance' } });
     await expect(optimizeModel(await mlpFile('o'), { out: join(root, 'o'), dims: { sequence: 3 } })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });

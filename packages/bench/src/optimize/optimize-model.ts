@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import {
   ForgeError, ForgeErrorCode, Model, checkModel, readModel, writeModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
-import { HEADROOM_SCALES, INT8_ISAS, firstOverflow, headroomFailures, headroomWhat, loadSamples, modelInputSpecs, seededFeeds, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
+import { HEADROOM_SCALES, INT8_ISAS, firstOverflow, headroomFailures, headroomWhat, loadSamples, modelInputSpecs, seededFeeds, singleValueProblem, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
 import type { Outputs, SessionOptions } from '@onnx-forge/runtime';
 import { sourceName } from '../accuracy/compare-accuracy.js';
 import { measureAccuracy } from '../accuracy/measure-accuracy.js';
@@ -160,6 +160,15 @@ async function probeHeadroom(fp32: Model, ref: OpenedModel, candidate: OpenedMod
 function headroomNote(h: Fp16Headroom): string {
   return `float16 fails at larger inputs: at an input spread of ${h.scale} (${h.what}), ${headroomWhat(h)} against FP32; ` +
     `if the model's inputs are that large, optimize with inputScale ${h.scale} (--input-scale) to measure FP16 on them`;
+}
+
+/** The first output of one value per sample whose error passes what the tolerance allows (cosine cannot judge it). */
+function singleValue(v: VariantResult, tolerance: number): { accuracyProblem?: string } {
+  for (const o of v.accuracy?.outputs ?? []) {
+    const problem = singleValueProblem(o, tolerance);
+    if (problem) return { accuracyProblem: `output "${o.output}": ${problem}` };
+  }
+  return {};
 }
 
 interface Live {
@@ -477,6 +486,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     const choice = chooseVariant(result.variants.map((v) => ({
       name: v.name, status: v.status, ...(v.bytes !== undefined ? { bytes: v.bytes } : {}), ...(v.latency ? { latency: v.latency } : {}),
       ...(v.accuracy ? { minCosine: v.accuracy.minCosine } : {}), ...(worst(v) ? { worstOutput: worst(v) as string } : {}),
+      ...singleValue(v, tolerance),
     })), prefer, tolerance);
     for (const r of choice.rejected) Object.assign(variant(r.name), { status: 'rejected', reason: r.reason });
     result.best = choice.best;

@@ -12,6 +12,10 @@ export interface OutputAgreement {
   maxAbs: number;
   /** Values that are NaN or infinite in the candidate where the reference's are finite (summed over samples). */
   nonFinite: number;
+  /** Values per sample (of the reference). */
+  elements: number;
+  /** max |candidate - reference| / max |reference| over every sample (what one-value outputs are judged by: singleValueProblem). */
+  scaleError: number;
 }
 
 /**
@@ -30,7 +34,8 @@ export async function compareModels(
   const got = await runSamples('compare', runner, candidate, samples.map((s) => feedsFor(candidate, s)), 'the candidate model');
   const out: Record<string, OutputAgreement> = {};
   for (const name of reference.graph.outputNames()) {
-    const a: OutputAgreement = { cosine: 1, maxAbs: 0, nonFinite: 0 };
+    const a: OutputAgreement = { cosine: 1, maxAbs: 0, nonFinite: 0, elements: 0, scaleError: 0 };
+    let refMax = 0;
     for (let s = 0; s < samples.length; s++) {
       const r = ref[s]?.[name];
       const g = got[s]?.[name];
@@ -43,7 +48,10 @@ export async function compareModels(
       for (let i = 0; i < rv.length; i++) if (Number.isFinite(rv[i]) && !Number.isFinite(gv[i])) a.nonFinite++;
       a.cosine = Math.min(a.cosine, 1 - outputDifference('cosine', rv, gv));
       a.maxAbs = Math.max(a.maxAbs, outputDifference('max-abs', rv, gv));
+      a.elements = rv.length;
+      for (const v of rv) if (Math.abs(v) > refMax) refMax = Math.abs(v);
     }
+    a.scaleError = refMax > 0 ? a.maxAbs / refMax : a.maxAbs > 0 ? Infinity : 0;
     out[name] = a;
   }
   return out;

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { singleValueBound, singleValueProblem } from './single-value.js';
+
+describe('one value per sample', () => {
+  it('allows the error an orthogonal one would have at the cosine tolerance: 14.1 % at 0.99, 4.5 % at 0.999', () => {
+    expect(singleValueBound(0.99)).toBeCloseTo(0.1414, 4);
+    expect(singleValueBound(0.999)).toBeCloseTo(0.0447, 4);
+    // A vector output whose error is orthogonal and sqrt(2 (1 - c)) of its size has cosine c... near it, to first order.
+    const c = 0.99;
+    const e = singleValueBound(c);
+    expect(1 / Math.sqrt(1 + e * e)).toBeCloseTo(c, 2);
+  });
+
+  it('names an output of one value whose error passes the bound, and leaves others to cosine', () => {
+    expect(singleValueProblem({ elements: 1, scaleError: 0.3 }, 0.99)).toMatch(/^one value per sample, where cosine is 1 whatever the error: the largest error is 30\.0 % of the output's largest value, above the 14\.1 % the cosine tolerance 0\.99 allows$/);
+    expect(singleValueProblem({ elements: 1, scaleError: 0.1 }, 0.99)).toBeUndefined();
+    expect(singleValueProblem({ elements: 16, scaleError: 0.9 }, 0.99)).toBeUndefined();
+    expect(singleValueProblem({ elements: 1, scaleError: Infinity }, 0.99)).toMatch(/Infinity of the output's largest value/);
+  });
+});

@@ -1,0 +1,27 @@
+/**
+ * Cosine similarity says nothing about an output of one value per sample (a wake-word score, a voice
+ * activity probability): any two values of the same sign have cosine 1, so a check on cosine alone
+ * passes whatever the error. Such outputs are judged by their largest error relative to the output's
+ * scale over the samples, max |y - x| / max |x|, against what the cosine tolerance allows an error
+ * orthogonal to a vector output: sqrt(2 (1 - c)), 14.1 % at 0.99 (cos θ = c, |error| = 2 sin(θ/2)).
+ */
+export function singleValueBound(cosineTolerance: number): number {
+  return Math.sqrt(2 * Math.max(0, 1 - cosineTolerance));
+}
+
+/** What a one-value output's agreement needs: its values per sample and its scale-relative error. */
+export interface SingleValueAgreement {
+  /** Values per sample. */
+  elements: number;
+  /** max |candidate - reference| / max |reference| over every sample. */
+  scaleError: number;
+}
+
+/** Why a one-value-per-sample output fails the cosine tolerance's bound, or undefined (other outputs, or within it). */
+export function singleValueProblem(a: SingleValueAgreement, cosineTolerance: number): string | undefined {
+  if (a.elements !== 1) return undefined;
+  const bound = singleValueBound(cosineTolerance);
+  if (!(a.scaleError > bound)) return undefined;
+  const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : String(v));
+  return `one value per sample, where cosine is 1 whatever the error: the largest error is ${pct(a.scaleError)} of the output's largest value, above the ${pct(bound)} the cosine tolerance ${cosineTolerance} allows`;
+}
