@@ -151,9 +151,23 @@ describe('onnx-forge convert', () => {
   }
 
   it('exits 1 for a file that cannot be read, 2 for a wrong command line', async () => {
-    const missing = await runCliProcess(['convert', file('absent.txt'), '-o', file('absent.onnx')]);
+    // Worded as the other commands word a missing input (inspect, fp16, ...), with the path as given.
+    const missing = await runCliProcess(['convert', 'absent.txt', '-o', file('absent.onnx')], { cwd: tmp.dir });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('FORGE_IO');
+    expect(missing.stderr).toBe('onnx-forge convert: error FORGE_IO: cannot read model "absent.txt": the file does not exist\n');
+    const inspected = await runCliProcess(['inspect', 'absent.txt'], { cwd: tmp.dir });
+    expect(inspected.stderr.replace('inspect', 'convert')).toBe(missing.stderr);
+    const json = await runCliProcess(['convert', 'absent.txt', '-o', file('absent.onnx'), '--json'], { cwd: tmp.dir });
+    expect(json.code).toBe(1);
+    expect(jsonOf<{ error: { code: string; message: string; details: Record<string, unknown> } }>(json).error).toEqual({
+      code: 'FORGE_IO',
+      message: 'cannot read model "absent.txt": the file does not exist',
+      details: { path: 'absent.txt', errno: 'ENOENT' },
+    });
+    const folder = await runCliProcess(['convert', tmp.dir, '-o', file('absent.onnx')]);
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toContain(`cannot read model "${tmp.dir}": the path is a folder, not a model file`);
+    expect(existsSync(file('absent.onnx'))).toBe(false);
     for (const args of [['-o', file('x.onnx'), '--from', 'catboost'], [], ['-o', file('x.onnx'), '--num-features', 'many']]) {
       const r = await runCliProcess(['convert', file('regression.txt'), ...args]);
       expect(r.code, args.join(' ')).toBe(2);

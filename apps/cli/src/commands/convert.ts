@@ -66,7 +66,10 @@ export const convertCommand = defineCommand({
     try {
       text = await readFile(path.resolve(ctx.io.cwd, file), 'utf8');
     } catch (e) {
-      throw new ForgeError(ForgeErrorCode.IO, `cannot read ${file}: ${errorMessage(e)}; check the path`, { cause: e, details: { file } });
+      // Worded as every other command words an input it cannot read (core's readModel).
+      const code = (e as NodeJS.ErrnoException).code;
+      const hint = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? 'the path is a folder, not a model file' : errorMessage(e);
+      throw new ForgeError(ForgeErrorCode.IO, `cannot read model "${file}": ${hint}`, { cause: e, details: { path: file, errno: code } });
     }
     ctx.progress.start('converting', { transient: true });
     const result = convertModel(text, options);

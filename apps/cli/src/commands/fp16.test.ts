@@ -131,6 +131,10 @@ describe('onnx-forge fp16', () => {
         expect(r.stderr).toMatch(message);
         expect(existsSync(out)).toBe(false);
       }
+      // A real op type the model does not have changes nothing: a warning, not a refusal (pipelines are reused across models).
+      const absent = await runCliProcess(['fp16', input, '-o', file('absent.onnx'), '--block-ops', 'Resize', '--no-verify', '--json']);
+      expect(absent.code, absent.stderr).toBe(0);
+      expect(JSON.stringify(jsonOf(absent))).toContain('option \\"blockOps\\" names op type \\"Resize\\", which this model does not use');
     });
 
     it('checks float16 against float32 by default and keeps float32 what turns NaN/Inf (large logits)', async () => {

@@ -11,6 +11,8 @@ import { tempDir, writeMlp } from '../testing/fixtures.js';
  * folded model answers bit for bit as the model it came from.
  */
 const EXAMPLE = path.join(REPO_ROOT, 'examples/constant-folding');
+/** As the example's README writes it, from the repository root: a folder, without ./ in front. */
+const EXAMPLE_AS_README = 'examples/constant-folding';
 
 interface RunJson {
   passes: { name: string; stats: Record<string, number>; bytesBefore: number; bytesAfter: number; decisionSummary: { action: string; opType: string; count: number }[] }[];
@@ -31,7 +33,7 @@ describe('onnx-forge run --plugin examples/constant-folding', () => {
 
   it('folds the constant Casts with the services the pass declares, and the result answers as the original', async () => {
     const out = file('folded.onnx');
-    const r = await runCliProcess(['run', fp16, '-o', out, '--plugin', EXAMPLE, '-p', 'constant-folding,cleanup', '--json']);
+    const r = await runCliProcess(['run', fp16, '-o', out, '--plugin', EXAMPLE_AS_README, '--pipeline', 'constant-folding,cleanup', '--json'], { cwd: REPO_ROOT });
     expect(r.code, r.stderr).toBe(0);
     const [folding] = jsonOf<RunJson>(r).passes;
     const constantCasts = (model: Model) => model.graph.nodes.filter((n) => n.opType === 'Cast' && model.graph.constantValue(n.input[0] ?? '') !== undefined).length;
@@ -47,6 +49,15 @@ describe('onnx-forge run --plugin examples/constant-folding', () => {
     const [ra, rb] = [await a?.run(feeds), await b?.run(feeds)];
     expect(Array.from(rb?.y?.data as Float32Array)).toEqual(Array.from(ra?.y?.data as Float32Array));
     await Promise.all([a?.release(), b?.release()]);
+  });
+
+  it('takes the folder as the README writes it, with or without ./, in passes as in run', async () => {
+    for (const spec of [EXAMPLE_AS_README, `./${EXAMPLE_AS_README}`, EXAMPLE]) {
+      const r = await runCliProcess(['passes', '--plugin', spec, '--json'], { cwd: REPO_ROOT });
+      expect(r.code, r.stderr).toBe(0);
+      const { passes } = jsonOf<{ passes: { name: string; plugin: string | null }[] }>(r);
+      expect(passes.filter((p) => p.plugin === spec).map((p) => p.name)).toEqual(['constant-folding']);
+    }
   });
 
   it('refuses an op the pass does not evaluate as a usage error (exit 2)', async () => {

@@ -130,6 +130,17 @@ describe('onnx-forge run', () => {
       const missing = await runCliProcess(['passes', '--plugin', '@demo/not-installed'], { cwd: dir });
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain('plugin package "@demo/not-installed" not found');
+      expect(missing.stderr).toContain('install it (npm install @demo/not-installed) or give its path (./path/to/plugin)');
+      // A path without ./ that does not exist: no advice to install the first part of it.
+      const typo = await runCliProcess(['passes', '--plugin', 'plugins/forge-pass-demo'], { cwd: dir });
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toContain(`plugin "plugins/forge-pass-demo" not found: ${path.join(dir, 'plugins/forge-pass-demo')} does not exist`);
+      expect(typo.stderr).not.toContain('npm install');
+      // The same path once it exists is a folder of the working folder, as ./plugins/forge-pass-demo.
+      mkdirSync(path.join(dir, 'plugins'));
+      symlinkSync(DEMO_PLUGIN, path.join(dir, 'plugins/forge-pass-demo'), 'dir');
+      const found = await runCliProcess(['run', input, '-o', path.join(dir, 'out2.onnx'), '-p', 'stamp-producer', '--plugin', 'plugins/forge-pass-demo', '--quiet'], { cwd: dir });
+      expect(found.code, found.stderr).toBe(0);
     } finally {
       cleanup();
     }

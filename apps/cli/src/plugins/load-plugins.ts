@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ForgeError, ForgeErrorCode, errorMessage, type PassFactory, type PassRegistry } from '@onnx-forge/core';
 import { UsageError } from '../framework/usage-error.js';
 
@@ -88,23 +88,81 @@ function isPathSpec(spec: string): boolean {
   return spec.startsWith('.') || path.isAbsolute(spec) || spec.startsWith('file:');
 }
 
+// A part of a package name as npm accepts it for new packages: lower case, URL-safe, not starting with . or _.
+const NAME_PART = /^[a-z0-9~-][a-z0-9._~-]*$/;
+
+/** Whether `name` is a valid npm package name, bare (`name`) or scoped (`@scope/name`). */
+export function isPackageName(name: string): boolean {
+  if (name.length === 0 || name.length > 214) return false;
+  if (!name.startsWith('@')) return NAME_PART.test(name);
+  const parts = name.slice(1).split('/');
+  return parts.length === 2 && parts.every((p) => NAME_PART.test(p));
+}
+
+/** Where a plugin spec is looked up first: a path, a package name, or a package name with a subpath. */
+export type PluginSpecKind = 'path' | 'package' | 'package-subpath';
+
 /**
- * Where a plugin lives. A path (`./my-pass`, a folder with a package.json, or a .js file) is taken
- * relative to the working folder. A package name is looked up in node_modules folders from the
- * working folder upward (the user's project), then from the CLI's own location.
+ * `./x`, `../x`, `/x`, `file:` URLs and anything whose package part is no valid npm name are paths;
+ * `name` and `@scope/name` are package names; `name/sub`, `@scope/name/sub` may be either.
  */
-function resolvePlugin(spec: string, cwd: string): string | undefined {
-  if (isPathSpec(spec)) {
-    const full = spec.startsWith('file:') ? new URL(spec).pathname : path.resolve(cwd, spec);
-    if (!existsSync(full)) throw new UsageError(`plugin "${spec}" not found (${full} does not exist)`, undefined, { plugin: spec });
-    return statSync(full).isDirectory() ? entryOrThrow(full, '.', spec) : full;
+export function pluginSpecKind(spec: string): PluginSpecKind {
+  if (isPathSpec(spec)) return 'path';
+  const { name, subpath } = splitSpecifier(spec);
+  if (!isPackageName(name)) return 'path';
+  return subpath === '.' ? 'package' : 'package-subpath';
+}
+
+/** The file a plugin path points to: a .js (or .ts) file, or a package folder's entry. */
+function pathEntry(full: string, spec: string): string {
+  if (!statSync(full).isDirectory()) return full;
+  if (!existsSync(path.join(full, 'package.json'))) {
+    throw new UsageError(`plugin "${spec}": ${full} is a folder without a package.json; give a pass package's folder, its entry file, or a package name`, undefined, { plugin: spec });
   }
+  return entryOrThrow(full, '.', spec);
+}
+
+/** A package (or a subpath of it) in node_modules folders from `cwd` upward. */
+function nodeModulesEntry(spec: string, cwd: string): string | undefined {
   const { name, subpath } = splitSpecifier(spec);
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     const pkgDir = path.join(dir, 'node_modules', name);
     if (existsSync(path.join(pkgDir, 'package.json'))) return entryOrThrow(pkgDir, subpath, spec);
     if (path.dirname(dir) === dir) return undefined;
   }
+}
+
+/**
+ * Where a plugin lives, or undefined for a package name to import from the CLI's own location.
+ *
+ * - A path (`./my-pass`, `/abs/my-pass`, `file:...`, or a spec that is no npm package name such as
+ *   `My Passes/x`) is taken relative to the working folder: a folder with a package.json, or a file.
+ * - `name` and `@scope/name` are looked up in node_modules folders from the working folder upward (the
+ *   user's project), then from the CLI's own location; only then as a folder or file of that name in
+ *   the working folder.
+ * - `name/sub` (`examples/constant-folding`) is a path when the working folder holds it, else a
+ *   package's subpath.
+ */
+function resolvePlugin(spec: string, cwd: string): { entry: string | undefined; kind: PluginSpecKind; local: string | undefined } {
+  const kind = pluginSpecKind(spec);
+  const full = spec.startsWith('file:') ? fileURLToPath(spec) : path.resolve(cwd, spec);
+  const local = existsSync(full) ? full : undefined;
+  if (kind === 'path') {
+    if (!local) throw new UsageError(`plugin "${spec}" not found (${full} does not exist); give the path of a pass package's folder or entry file, or a package name`, undefined, { plugin: spec });
+    return { entry: pathEntry(local, spec), kind, local };
+  }
+  if (kind === 'package-subpath' && local) return { entry: pathEntry(local, spec), kind, local };
+  return { entry: nodeModulesEntry(spec, cwd), kind, local };
+}
+
+/** The usage error for a package name found nowhere; the hint never installs a mere prefix of the spec. */
+function notFound(spec: string, kind: PluginSpecKind, cwd: string): UsageError {
+  const where = `node_modules from ${cwd} upward`;
+  const message =
+    kind === 'package'
+      ? `plugin package "${spec}" not found in ${where}, and ${cwd} holds no file or folder of that name; install it (npm install ${spec}) or give its path (./path/to/plugin)`
+      : `plugin "${spec}" not found: ${path.resolve(cwd, spec)} does not exist, and there is no package "${splitSpecifier(spec).name}" in ${where}; give the plugin's path (./path/to/plugin, relative to ${cwd}, or absolute) or install the package it belongs to`;
+  return new UsageError(message, undefined, { plugin: spec });
 }
 
 function isPassFactory(v: unknown): v is PassFactory<never> {
@@ -127,16 +185,24 @@ export function passFactoriesOf(mod: Record<string, unknown>): PassFactory<never
 export async function loadPlugins(specs: readonly string[], registry: PassRegistry, cwd: string): Promise<LoadedPlugin[]> {
   const loaded: LoadedPlugin[] = [];
   for (const spec of specs) {
-    const entry = resolvePlugin(spec, cwd);
+    const resolved = resolvePlugin(spec, cwd);
+    let { entry } = resolved;
     let mod: Record<string, unknown>;
     try {
       mod = entry ? await import(pathToFileURL(entry).href) : await import(spec);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (!entry && (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND')) {
-        throw new UsageError(`plugin package "${spec}" not found in node_modules from ${cwd} upward; install it (npm install ${splitSpecifier(spec).name}) or give a path`, undefined, { plugin: spec });
+      if (entry || (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND')) {
+        throw new ForgeError(ForgeErrorCode.IO, `cannot load plugin "${spec}"${entry ? ` from ${entry}` : ''}: ${errorMessage(e)}`, { cause: e, details: { plugin: spec, entry } });
       }
-      throw new ForgeError(ForgeErrorCode.IO, `cannot load plugin "${spec}"${entry ? ` from ${entry}` : ''}: ${errorMessage(e)}`, { cause: e, details: { plugin: spec, entry } });
+      // A package name installed nowhere: a folder or file of that name in the working folder, if any.
+      if (resolved.kind !== 'package' || !resolved.local) throw notFound(spec, resolved.kind, cwd);
+      entry = pathEntry(resolved.local, spec);
+      try {
+        mod = await import(pathToFileURL(entry).href);
+      } catch (e2) {
+        throw new ForgeError(ForgeErrorCode.IO, `cannot load plugin "${spec}" from ${entry}: ${errorMessage(e2)}`, { cause: e2, details: { plugin: spec, entry } });
+      }
     }
     const factories = passFactoriesOf(mod);
     if (factories.length === 0) {

@@ -49,8 +49,8 @@ const FP16_UPGRADE_OPSET = 13;
  * Casts are retargeted, dtype attributes updated, no-op Casts removed, and every graph re-sorted.
  */
 export function runFp16(model: Model, opts: Fp16Options, out: PassContext): Fp16Counts {
-  checkOpList(model, 'fp16', 'blockOps', opts.blockOps);
-  checkOpList(model, 'fp16', 'includeOps', opts.includeOps);
+  checkOpList(model, 'fp16', 'blockOps', opts.blockOps, out);
+  checkOpList(model, 'fp16', 'includeOps', opts.includeOps, out);
   checkNodeList(model, 'fp16', 'blockNodes', opts.blockNodes);
   checkNodeList(model, 'fp16', 'includeNodes', opts.includeNodes);
   const report: Fp16Counts = {

@@ -1,9 +1,11 @@
-import { ForgeError, ForgeErrorCode, canonicalDomain, isDefaultDomain, knownOps, type Model } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, canonicalDomain, isDefaultDomain, knownOps, type Model, type PassContext } from '@onnx-forge/core';
 
 /**
  * Checks of list options against the model a pass runs on: an op type that is neither an operator of
  * a known domain nor an op of the model, or a node name the model does not have, is a usage error
- * naming the offender (a typo would otherwise be ignored and change nothing).
+ * naming the offender (a typo would otherwise be ignored and change nothing). A known op type the
+ * model does not use is no error, since one pipeline serves many models, but it changes nothing on
+ * this one: the pass warns.
  */
 
 /** `Op` (default domain) or `domain:Op`, as op lists spell them. */
@@ -14,21 +16,37 @@ function splitEntry(entry: string): { domain: string; op: string } {
 
 const norm = (d: string) => (isDefaultDomain(d) ? '' : canonicalDomain(d));
 
-export function checkOpList(model: Model, pass: string, option: string, list: readonly string[]): void {
-  if (!list.length) return;
+/**
+ * Checks an op-type list option (`blockOps`): throws FORGE_INVALID_OPTIONS for entries that are no
+ * operator of a known domain nor an op of the model, and warns through `ctx` (the pass context) about
+ * known op types the model does not use, which change nothing here. Returns those absent entries.
+ */
+export function checkOpList(model: Model, pass: string, option: string, list: readonly string[], ctx?: Pick<PassContext, 'warn'>): string[] {
+  if (!list.length) return [];
   const inModel = new Set<string>();
   for (const { node } of model.allNodes()) inModel.add(`${norm(node.domain)}:${node.opType}`);
+  const absent: string[] = [];
   const unknown = list.filter((entry) => {
     const { domain, op } = splitEntry(entry);
     const d = norm(domain);
-    return !inModel.has(`${d}:${op}`) && !knownOps(d).includes(op);
+    if (inModel.has(`${d}:${op}`)) return false;
+    if (!knownOps(d).includes(op)) return true;
+    absent.push(entry);
+    return false;
   });
   if (unknown.length) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `pass "${pass}": option "${option}" names ${unknown.map((u) => `"${u}"`).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} neither an operator of a known domain nor an op of this model (write other domains as domain:Op)`, {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `pass "${pass}": option "${option}" names ${quoted(unknown)}, which ${unknown.length === 1 ? 'is' : 'are'} neither an operator of a known domain nor an op of this model (write other domains as domain:Op)`, {
       details: { pass, option, unknown },
     });
   }
+  if (absent.length) {
+    // The CLI prefixes warnings with the pass name.
+    ctx?.warn(`option "${option}" names ${absent.length === 1 ? 'op type' : 'op types'} ${quoted(absent)}, which this model does not use (no node has ${absent.length === 1 ? 'it' : 'them'}); ${absent.length === 1 ? 'it changes' : 'they change'} nothing here`);
+  }
+  return absent;
 }
+
+const quoted = (list: readonly string[]) => list.map((u) => `"${u}"`).join(', ');
 
 export function checkNodeList(model: Model, pass: string, option: string, list: readonly string[]): void {
   if (!list.length) return;
