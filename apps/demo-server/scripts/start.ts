@@ -4,9 +4,8 @@
 // `npm start -- --port 9000 --no-batching`.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorMessage } from '@onnx-forge/core';
 import { ensurePage } from '../src/page-bundle.js';
-import { runServer } from '../src/run-server.js';
+import { exitCodeOf, runServer, startupErrorText } from '../src/run-server.js';
 import { ensureSampleRepository } from '../src/sample/sample-repository.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -18,6 +17,6 @@ try {
   const running = await runServer([repository, ...process.argv.slice(2)], io);
   process.exit(await running.stopped);
 } catch (e) {
-  io.err(`npm start: ${errorMessage(e)}`);
-  process.exit(1);
+  io.err(`npm start: ${startupErrorText(e)}`);
+  process.exit(exitCodeOf(e));
 }

@@ -25,7 +25,11 @@ export interface DemoServer {
   close(): Promise<void>;
 }
 
-/** Builds the server and loads every model of the repository (a model that fails to load stays UNAVAILABLE). */
+/**
+ * Builds the server and loads every model of the repository: a model that fails to load stays
+ * UNAVAILABLE, or with `failOnLoadError` the load error is thrown (nothing listens, and every model
+ * loaded so far is released).
+ */
 export async function createServer(options: ServerOptions): Promise<DemoServer> {
   const o = resolveServerOptions(options, availableParallelism());
   const registry = new Registry();
@@ -63,7 +67,13 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
   });
   if (o.page) await pageRoutes(app, ctx);
 
-  await models.loadAll();
+  try {
+    await models.loadAll({ failFast: o.failOnLoadError });
+  } catch (e) {
+    await models.close();
+    await app.close();
+    throw e;
+  }
 
   let closing: Promise<void> | undefined;
   return {

@@ -15,6 +15,7 @@ export function statusOf(error: unknown): number {
         return 400;
       // Back-pressure and shutdown: the client may retry elsewhere or later.
       case ForgeErrorCode.OVERLOADED:
+      case ForgeErrorCode.NOT_READY:
       case ForgeErrorCode.CANCELLED:
         return 503;
       case ForgeErrorCode.TIMEOUT:
@@ -40,8 +41,14 @@ export function notFound(message: string, details: Record<string, unknown> = {})
   return httpError(404, ForgeErrorCode.BAD_INPUT, message, details);
 }
 
-export function unavailable(message: string, details: Record<string, unknown> = {}): ForgeError {
-  return httpError(503, ForgeErrorCode.OVERLOADED, message, details);
+/**
+ * 503: the server or a model does not take requests now. The code says why: FORGE_OVERLOADED (the
+ * default) past the limits; FORGE_NOT_READY while a model loads, unloads or is unloaded;
+ * FORGE_CANCELLED while the server stops; a model that failed to load, the load error's own code
+ * (FORGE_INVALID_MODEL, FORGE_RUNTIME...).
+ */
+export function unavailable(message: string, details: Record<string, unknown> = {}, code: ForgeErrorCode = ForgeErrorCode.OVERLOADED): ForgeError {
+  return httpError(503, code, message, details);
 }
 
 /**

@@ -1,12 +1,13 @@
 // A repository written by bench's optimize workflow (the folder `onnx-forge optimize` makes): the highest
 // version is served with every variant optimize found within tolerance, FP32 as the reference; other
 // versions answer 404. And back-pressure: past the concurrency and queue limits, 503 at once.
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cnn, cosineSimilarity, writeModel } from '@onnx-forge/core';
 import { optimizeModel, readManifest } from '@onnx-forge/bench';
 import { createSession } from '@onnx-forge/runtime';
-import type { DemoServer } from './create-server.js';
+import { createServer, type DemoServer } from './create-server.js';
 import { startServer, tempDir } from './testing/fixtures.js';
 import { call } from './testing/v2-client.js';
 import { v2Problems } from './testing/v2-schema.js';
@@ -74,6 +75,30 @@ describe('a repository written by optimize', () => {
   });
 });
 
+describe('a repository with a variant that is not ONNX', () => {
+  it('refuses to start on it, naming the model, version, variant and file; the index of a server that starts anyway gives that version', async () => {
+    const copy = path.join(dir, 'broken');
+    await cp(path.join(dir, 'out/repository'), copy, { recursive: true });
+    const file = path.join(copy, 'ranked/2/fp16.onnx');
+    await writeFile(file, (await readFile(file)).subarray(0, 100));
+    const error = await createServer({ models: copy, workers: 1, page: false, failOnLoadError: true }).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'FORGE_INVALID_MODEL', details: { model: 'ranked', version: 2, variant: 'fp16', file } });
+    expect((error as Error).message).toMatch(/^cannot load model 'ranked' version 2: variant fp16: cannot decode the ONNX model \(.*ranked\/2\/fp16\.onnx\)/);
+
+    const lenient = await startServer({ models: copy });
+    try {
+      expect((await call(`${lenient.url}/v2/repository/index`, 'POST')).json).toEqual([
+        { name: 'ranked', version: '2', state: 'UNAVAILABLE', reason: expect.stringMatching(/^failed to load: variant fp16: cannot decode/) },
+      ]);
+      const r = await call(`${lenient.url}/v2/models/ranked/ready`, 'GET');
+      expect(r.status).toBe(503);
+      expect(r.json).toMatchObject({ code: 'FORGE_INVALID_MODEL' });
+    } finally {
+      await lenient.server.close();
+    }
+  });
+});
+
 describe('back-pressure', () => {
   it('answers 503 with an error object past the concurrency and queue limits, and recovers', async () => {
     const small = await startServer({ models: path.join(dir, 'ranked.onnx'), batching: false, maxConcurrent: 1, maxQueue: 1 });
@@ -87,6 +112,7 @@ describe('back-pressure', () => {
       for (const a of answers.filter((x) => x.status === 503)) {
         expect(v2Problems('error_response', a.json)).toEqual([]);
         expect((a.json as { error: string }).error).toMatch(/overloaded: 1 requests running and 1 waiting/);
+        expect((a.json as { code: string }).code).toBe('FORGE_OVERLOADED');
       }
       expect((await call(`${small.url}/v2/models/ranked/infer`, 'POST', body)).status).toBe(200);
       const stats = (await call(`${small.url}/v2/models/ranked/stats`, 'GET')).json as { model_stats: { limits: { refused: number } }[] };

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { createServer, type DemoServer } from './create-server.js';
 import type { ServerOptions } from './server-options.js';
 
@@ -10,7 +10,39 @@ export const USAGE = `usage: demo-server <model.onnx | repository folder> [--por
 
 Serves every model of the repository over the Open Inference Protocol (KServe V2) REST API, the
 browser page at /, and Prometheus metrics at /metrics. The port is --port, else $PORT, else 8080.
-SIGTERM or SIGINT stops it gracefully: requests in flight finish, then the workers are released.`;
+SIGTERM or SIGINT stops it gracefully: requests in flight finish, then the workers are released.
+A model that cannot be loaded at start stops it before it listens. Exit codes: 0 after a graceful
+stop, 1 a model that cannot be read or loaded (onnxruntime), 2 a bad command line, 3 a model that is
+not valid ONNX (a truncated file, a graph that breaks an ONNX rule).`;
+
+/**
+ * Set to `ipc` by `onnx-forge serve`, which starts this process with an IPC channel: a failure to start
+ * is then sent to it as `{startupError: {code, message, details}}` instead of printed, so that the CLI
+ * prints it as its own errors (one line with the code, or JSON) and exits by its table.
+ */
+export const STARTUP_ERRORS_ENV = 'ONNX_FORGE_SERVER_STARTUP_ERRORS';
+
+/** Exit codes, as the onnx-forge CLI's (apps/cli/src/framework/exit-code.ts), which runs this server for `serve`. */
+export const EXIT_CODE = { OK: 0, FAILURE: 1, USAGE: 2, INVALID_MODEL: 3 } as const;
+
+const INVALID_MODEL_CODES: readonly string[] = [ForgeErrorCode.INVALID_MODEL, ForgeErrorCode.INVALID_GRAPH, ForgeErrorCode.EXTERNAL_DATA, ForgeErrorCode.UNSUPPORTED_MODEL];
+
+/** The exit code of a failure to start: 2 a command line it cannot act on, 3 a model that is not valid ONNX, else 1. */
+export function exitCodeOf(error: unknown): number {
+  if (isForgeError(error, ForgeErrorCode.INVALID_OPTIONS)) return EXIT_CODE.USAGE;
+  if (isForgeError(error) && INVALID_MODEL_CODES.includes(error.code)) return EXIT_CODE.INVALID_MODEL;
+  return EXIT_CODE.FAILURE;
+}
+
+/**
+ * A failure to start on one line with its code (`error FORGE_INVALID_MODEL: cannot load model ...`);
+ * a bad command line keeps the usage after it.
+ */
+export function startupErrorText(error: unknown): string {
+  if (isForgeError(error, ForgeErrorCode.INVALID_OPTIONS)) return errorMessage(error);
+  const line = errorMessage(error).replace(/\s*\n\s*/g, ' ').trim();
+  return isForgeError(error) ? `error ${error.code}: ${line}` : line;
+}
 
 export interface RunIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -79,11 +111,13 @@ export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { o
 /**
  * Starts the server from a command line, prints its URL, and stops it gracefully on SIGTERM or
  * SIGINT: exit code 0 when every request in flight finished within the grace period, 1 otherwise.
+ * A model that cannot be loaded at start rejects with its load error before anything listens (see
+ * exitCodeOf); models loaded later through the repository API never stop the server.
  */
 export async function runServer(argv: readonly string[], io: RunIo, signals = true): Promise<Running> {
   const { options, port, host, graceMs } = parseServerArgs(argv, io.env);
   const t0 = performance.now();
-  const server = await createServer({ ...options, log: (line) => io.err(`demo-server: ${line}`) });
+  const server = await createServer({ ...options, failOnLoadError: true, log: (line) => io.err(`demo-server: ${line}`) });
   const address = await server.listen(port, host);
   const shown = new URL(address);
   if (host === '0.0.0.0' || host === '::') shown.hostname = 'localhost';

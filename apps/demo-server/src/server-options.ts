@@ -21,6 +21,13 @@ export interface ServerOptions {
   readonly timeoutMs?: number;
   /** Serve the browser page at / (default true). */
   readonly page?: boolean;
+  /**
+   * At start, a model that cannot be loaded fails `createServer` with its load error (FORGE_INVALID_MODEL
+   * for a file that is not ONNX, FORGE_RUNTIME when onnxruntime cannot load it...), as Triton's
+   * --exit-on-error. Default false: the model stays UNAVAILABLE with its reason. Loads through the
+   * repository API never stop the server.
+   */
+  readonly failOnLoadError?: boolean;
   /** Progress lines (model loads, shutdown). */
   readonly log?: (line: string) => void;
 }
@@ -36,6 +43,7 @@ export interface ResolvedServerOptions {
   readonly policy: Policy;
   readonly timeoutMs: number | undefined;
   readonly page: boolean;
+  readonly failOnLoadError: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -70,6 +78,7 @@ export function resolveServerOptions(o: ServerOptions, cores: number): ResolvedS
     policy: o.policy ?? 'auto',
     timeoutMs: o.timeoutMs,
     page: o.page ?? true,
+    failOnLoadError: o.failOnLoadError ?? false,
     log: o.log ?? (() => undefined),
   };
 }

@@ -34,6 +34,8 @@ export const ForgeErrorCode = {
   CANCELLED: 'FORGE_CANCELLED',
   /** A queue is full (back-pressure). */
   OVERLOADED: 'FORGE_OVERLOADED',
+  /** What was asked for is not loaded now (a served model loading, unloading or unloaded): retry later. */
+  NOT_READY: 'FORGE_NOT_READY',
   /** A pass found nothing to do where the user asked for something (e.g. no quantizable op). */
   NOTHING_TO_DO: 'FORGE_NOTHING_TO_DO',
   /** Calibration or sample data that is missing or does not fit the model. */

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, runCliProcess } from '../testing/cli-process.js';
+import { REPO_ROOT, assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir, writeMlp } from '../testing/fixtures.js';
 import { freePort } from '@onnx-forge/core/testing';
 
@@ -66,6 +67,29 @@ describe('onnx-forge serve', () => {
     const missing = await runCliProcess(['serve', path.join(tmp.dir, 'nope.onnx')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read ".*nope.onnx": no such file or folder/);
+  });
+
+  it('does not start on a model that is not ONNX: exit 3 with one line naming the file, before listening', async () => {
+    // What `head -c 100 digits.onnx > trunc.onnx` makes. (Graphs that break an ONNX rule, FORGE_INVALID_GRAPH,
+    // and models only onnxruntime refuses, FORGE_RUNTIME: apps/demo-server/src/load-failure.test.ts.)
+    const trunc = path.join(tmp.dir, 'trunc.onnx');
+    writeFileSync(trunc, readFileSync(model).subarray(0, 100));
+    const port = String(await freePort());
+    const [truncated, json, badFlag] = await Promise.all([
+      runCliProcess(['serve', trunc, '--port', port, '--workers', '1', '--no-page']),
+      runCliProcess(['serve', trunc, '--port', port, '--workers', '1', '--no-page', '--json']),
+      runCliProcess(['serve', model, '--workers', 'x']),
+    ]);
+    expect(truncated.code, truncated.stderr).toBe(3);
+    // One line, in the CLI's own format, and nothing else: no URL (it never listened), no second log line.
+    expect(truncated.stderr).toMatch(/^onnx-forge serve: error FORGE_INVALID_MODEL: cannot load model 'trunc' version 1: cannot decode the ONNX model \(.*trunc\.onnx\): [^\n]*truncated[^\n]*\n$/);
+    expect(truncated.stdout).toBe('');
+    assertNoStack(truncated);
+    expect(json.code).toBe(3);
+    expect(jsonOf<{ error: { code: string; details: { file: string } } }>(json).error).toMatchObject({ code: 'FORGE_INVALID_MODEL', details: { file: trunc } });
+    // A flag only the server checks: the usage code, one line (not the server's usage text).
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/^onnx-forge serve: error FORGE_INVALID_OPTIONS: --workers takes an integer ≥ 1, got "x"\n$/);
   });
 
   it('lists serve in the program help with its flags', async () => {

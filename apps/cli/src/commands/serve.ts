@@ -9,6 +9,19 @@ import { UsageError } from '../framework/usage-error.js';
 
 const SERVER_MAIN = 'apps/demo-server/src/main.ts';
 const SERVER_PACKAGE = '@onnx-forge/demo-server';
+/** Asks the server to send a failure to start over IPC rather than print it (the demo server's STARTUP_ERRORS_ENV). */
+const STARTUP_ERRORS_ENV = 'ONNX_FORGE_SERVER_STARTUP_ERRORS';
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ForgeErrorCode));
+
+/** The server's failure to start, as it sent it (`{startupError: {code, message, details}}`), or undefined for any other message. */
+function startupError(message: unknown): ForgeError | undefined {
+  const e = (message as { startupError?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.startupError;
+  if (!e || typeof e.message !== 'string') return undefined;
+  const code = typeof e.code === 'string' && KNOWN_CODES.has(e.code) ? (e.code as ForgeErrorCode) : ForgeErrorCode.INTERNAL;
+  const details = typeof e.details === 'object' && e.details !== null ? (e.details as Record<string, unknown>) : {};
+  return new ForgeError(code, e.message, { details });
+}
 
 /**
  * The workspace this CLI sits in, found by walking up from this file (apps/cli/src/commands in the
@@ -54,7 +67,9 @@ export const serveCommand = defineCommand({
     'each model with every variant it measured, the variant chosen per request from live latency and checked against FP32. ' +
     'Endpoints: /v2/health/{live,ready}, /v2, /v2/models/{m}[/versions/{v}][/ready|/infer|/stats], /v2/repository/index and ' +
     '/v2/repository/models/{m}/{load,unload}, /metrics (Prometheus), and a page at / that optimizes models in the browser. ' +
-    'The server runs in a child process; SIGTERM or SIGINT stops it gracefully (requests in flight finish).',
+    'The server runs in a child process; SIGTERM or SIGINT stops it gracefully (requests in flight finish). ' +
+    'Every model is loaded before the server listens: one that cannot be loaded stops it with one error line ' +
+    '(models loaded later through /v2/repository/models/{m}/load never stop it: they stay UNAVAILABLE with the reason).',
   args: [{ name: 'model', description: 'a .onnx file or a model repository folder' }],
   flags: [
     { name: 'port', kind: 'string', valueName: 'N', description: 'port to listen on (0: any free port)', defaultText: '$PORT, else 8080' },
@@ -75,7 +90,11 @@ export const serveCommand = defineCommand({
     'onnx-forge optimize model.onnx -o out && onnx-forge serve out --max-batch 32',
     'curl -s localhost:8080/v2/models/digits   # then POST /v2/models/digits/infer',
   ],
-  exitNotes: ['serve runs until stopped: 0 after a graceful stop, 1 when the models cannot be read, 2 for a bad flag value.'],
+  exitNotes: [
+    'serve runs until stopped: 0 after a graceful stop. It does not start, and exits 3 when a model is not a valid ONNX model ' +
+      '(a truncated or non-ONNX file: FORGE_INVALID_MODEL; a graph that breaks an ONNX rule: FORGE_INVALID_GRAPH), 1 when the ' +
+      'models cannot be read or onnxruntime cannot load one (FORGE_RUNTIME), 2 for a bad flag value.',
+  ],
   async run(ctx) {
     const model = path.resolve(ctx.io.cwd, ctx.args.positionals[0] ?? '');
     if (!existsSync(model)) throw new ForgeError(ForgeErrorCode.IO, `cannot read "${ctx.args.positionals[0]}": no such file or folder`, { details: { path: model } });
@@ -92,13 +111,19 @@ export const serveCommand = defineCommand({
     }
     if (ctx.args.bool('no-batching')) forward.push('--no-batching');
     if (ctx.args.bool('no-page')) forward.push('--no-page');
+    // An IPC channel only for a failure to start: the server sends it rather than printing it, and this
+    // command reports it as its own error (one line with the code, or --json) with the exit code of its table.
     const child = spawn(process.execPath, [...server, model, ...forward], {
       cwd: ctx.io.cwd,
-      env: { ...ctx.io.env } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...ctx.io.env, [STARTUP_ERRORS_ENV]: 'ipc' } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    child.stdout.on('data', (d: Buffer) => ctx.io.stdout.write(d.toString()));
-    child.stderr.on('data', (d: Buffer) => ctx.io.stderr.write(d.toString()));
+    let failedToStart: ForgeError | undefined;
+    child.on('message', (m) => {
+      failedToStart ??= startupError(m);
+    });
+    child.stdout?.on('data', (d: Buffer) => ctx.io.stdout.write(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => ctx.io.stderr.write(d.toString()));
     // The server stops gracefully on these; this process waits for it and exits with its code.
     const forwardSignal = (signal: NodeJS.Signals) => () => child.kill(signal);
     const onTerm = forwardSignal('SIGTERM');
@@ -106,10 +131,13 @@ export const serveCommand = defineCommand({
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
     try {
-      return await new Promise<number>((resolve, reject) => {
+      // 'close', not 'exit': by then its last output and IPC message have arrived.
+      const code = await new Promise<number>((resolve, reject) => {
         child.on('error', (e) => reject(new ForgeError(ForgeErrorCode.IO, `cannot start the demo server: ${e.message}`, { cause: e })));
-        child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+        child.on('close', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
       });
+      if (failedToStart) throw failedToStart;
+      return code;
     } finally {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);

@@ -1,10 +1,10 @@
-import { ForgeError, ForgeErrorCode, isForgeError } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, checkModel, errorMessage, isForgeError, openModel } from '@onnx-forge/core';
 import { type BatchStats, type BatchedBackend, type Backend, HybridModel, type HybridStats, type Policy, batched, sessionBackend } from '@onnx-forge/hybrid';
 import { type Feeds, type Session, type TensorLike, type ValueInfo, createPool } from '@onnx-forge/runtime';
 import type { Registry } from 'prom-client';
 import { v2DatatypeOf } from '../protocol/datatypes.js';
 import type { MetadataTensor, ModelMetadataResponse } from '../protocol/v2-types.js';
-import type { ModelSpec, VersionSpec } from './model-source.js';
+import type { ModelSpec, VariantSpec, VersionSpec } from './model-source.js';
 import { RequestLimiter } from './request-limiter.js';
 
 export interface BatchingOptions {
@@ -66,6 +66,41 @@ function sameIo(a: readonly ValueInfo[], b: readonly ValueInfo[]): boolean {
   return a.length === b.length && a.every((x, i) => x.name === b[i]?.name && x.type === b[i]?.type);
 }
 
+/** Codes of a file that is not a usable ONNX model, as core's reader and checker say it. */
+const NOT_A_MODEL: readonly unknown[] = [ForgeErrorCode.INVALID_MODEL, ForgeErrorCode.EXTERNAL_DATA, ForgeErrorCode.IO];
+
+/**
+ * Why onnxruntime could not load a variant, said as core says it: onnxruntime answers a truncated or
+ * non-ONNX file with "Protobuf parsing failed" (FORGE_RUNTIME), where core's reader says what is wrong
+ * and where (FORGE_INVALID_MODEL, FORGE_EXTERNAL_DATA); a file that decodes but breaks an ONNX rule is
+ * FORGE_INVALID_GRAPH with the checker's problems. Anything else (an operator onnxruntime lacks) keeps
+ * onnxruntime's error. Runs only after a failure, so a load that works costs nothing more. The message
+ * names the variant's file.
+ */
+export async function loadFailure(variant: VariantSpec, error: unknown, ofRepository: boolean): Promise<ForgeError> {
+  let code: ForgeErrorCode = isForgeError(error) ? error.code : ForgeErrorCode.RUNTIME;
+  let message = errorMessage(error);
+  try {
+    // Only the graph is read (weights stay regions of their files): cheap however large the model.
+    const checked = checkModel(await openModel(variant.file));
+    const errors = checked.problems.filter((p) => p.severity === 'error');
+    const first = errors[0];
+    if (first) {
+      code = ForgeErrorCode.INVALID_GRAPH;
+      const more = errors.length > 1 ? ` (and ${errors.length - 1} more: onnx-forge check lists them)` : '';
+      message = `${variant.file} breaks an ONNX rule, so onnxruntime cannot load it: ${first.code} ${first.message}${more}`;
+    }
+  } catch (e) {
+    if (isForgeError(e) && NOT_A_MODEL.includes(e.code)) {
+      code = e.code;
+      message = errorMessage(e);
+    }
+  }
+  if (!message.includes(variant.file)) message = `${message} (${variant.file})`;
+  if (ofRepository) message = `variant ${variant.name}: ${message}`;
+  return new ForgeError(code, message, { cause: error, details: { ...(isForgeError(error) ? error.details : {}), file: variant.file, variant: variant.name } });
+}
+
 /**
  * One version of a model, loaded: a worker pool per variant (so inference never blocks the event loop),
  * each batched when the model has a batch dimension, under a HybridModel that picks the variant per
@@ -115,7 +150,11 @@ export class LoadedModel {
       for (const v of version.variants) {
         // Pools load one after another: on a small machine parallel loads only compete for the cores.
         // Fatal only: a run that fails is answered (500 with its code) and logged by the server, once.
-        sessions.push(await createPool(v.file, { workers: options.workers, precision: v.precision, maxQueue: Math.max(256, options.maxQueue), logSeverityLevel: 4 }));
+        try {
+          sessions.push(await createPool(v.file, { workers: options.workers, precision: v.precision, maxQueue: Math.max(256, options.maxQueue), logSeverityLevel: 4 }));
+        } catch (e) {
+          throw await loadFailure(v, e, spec.kind === 'repository');
+        }
       }
     } catch (e) {
       await Promise.allSettled(sessions.map((s) => s.release()));

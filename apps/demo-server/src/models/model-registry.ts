@@ -1,4 +1,4 @@
-import { ForgeErrorCode, errorMessage } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { httpError, notFound } from '../http-error.js';
 import { LoadedModel, type ServingOptions } from './loaded-model.js';
 import { type ModelSpec, scanModels } from './model-source.js';
@@ -8,6 +8,10 @@ export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 
 export interface IndexEntry {
   name: string;
+  /**
+   * The version served; else the one loading, last loaded (unloaded) or that failed to load; else,
+   * before any load, the highest on disk (the one a load would take). Absent only for a model with no version.
+   */
   version?: string;
   state: ModelState;
   reason: string;
@@ -18,6 +22,10 @@ interface Entry {
   state: ModelState;
   reason: string;
   loaded: LoadedModel | undefined;
+  /** The version last loaded or tried (see IndexEntry.version). */
+  version: number | undefined;
+  /** Why the last load failed, while the model is UNAVAILABLE because of it. */
+  error: ForgeError | undefined;
   /** The load or unload under way, so a second request for the same model waits for it. */
   pending: Promise<void> | undefined;
 }
@@ -33,11 +41,19 @@ export class ModelRegistry {
 
   constructor(readonly source: string, private readonly options: ServingOptions, private readonly log: (line: string) => void = () => undefined) {}
 
-  /** Finds the repository's models and loads them all; a model that fails stays UNAVAILABLE with its reason. */
-  async loadAll(): Promise<void> {
+  /**
+   * Finds the repository's models and loads them all. A model that fails stays UNAVAILABLE with its
+   * reason; with `failFast` the first failure is thrown instead (with its own code: FORGE_INVALID_MODEL
+   * for a file that is not ONNX, FORGE_RUNTIME when onnxruntime cannot load it) and is not logged, as
+   * the caller reports it.
+   */
+  async loadAll(options: { failFast?: boolean } = {}): Promise<void> {
     const specs = await scanModels(this.source);
-    for (const spec of specs.values()) this.entries.set(spec.name, { spec, state: 'UNAVAILABLE', reason: 'not loaded yet', loaded: undefined, pending: undefined });
-    for (const name of specs.keys()) await this.load(name).catch(() => undefined);
+    for (const spec of specs.values()) this.entries.set(spec.name, { spec, state: 'UNAVAILABLE', reason: 'not loaded yet', loaded: undefined, version: undefined, error: undefined, pending: undefined });
+    for (const name of specs.keys()) {
+      if (options.failFast) await this.loadModel(name, false);
+      else await this.loadModel(name, true).catch(() => undefined);
+    }
   }
 
   /** Ready when at least one model is and none is loading, unloading or failed to load (an unloaded model does not count). */
@@ -53,8 +69,20 @@ export class ModelRegistry {
 
   index(): IndexEntry[] {
     return [...this.entries.values()]
-      .map((e) => ({ name: e.spec.name, ...(e.loaded ? { version: String(e.loaded.version.version) } : {}), state: e.state, reason: e.reason }))
+      .map((e) => {
+        const version = e.loaded?.version.version ?? e.version ?? (e.spec.versions.length ? Math.max(...e.spec.versions) : undefined);
+        return { name: e.spec.name, ...(version === undefined ? {} : { version: String(version) }), state: e.state, reason: e.reason };
+      })
       .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The errors of models that failed to load and are UNAVAILABLE because of it, by name. */
+  failures(): Map<string, ForgeError> {
+    const out = new Map<string, ForgeError>();
+    for (const e of [...this.entries.values()].sort((a, b) => a.spec.name.localeCompare(b.spec.name))) {
+      if (e.state === 'UNAVAILABLE' && e.error) out.set(e.spec.name, e.error);
+    }
+    return out;
   }
 
   /** Loaded models, for metrics and shutdown. */
@@ -65,6 +93,9 @@ export class ModelRegistry {
   /**
    * The model to answer a request: 404 for a name or version the repository does not have (or a
    * version other than the one loaded), 503 while the model is loading, unloading or failed to load.
+   * The 503 of a model that failed to load carries the load error's code (FORGE_INVALID_MODEL,
+   * FORGE_INVALID_GRAPH, FORGE_RUNTIME...), not FORGE_OVERLOADED: retrying will not help until it is
+   * loaded again. Loading, unloading and unloaded answer FORGE_NOT_READY.
    */
   get(name: string, version?: string): LoadedModel {
     const e = this.entries.get(name);
@@ -79,7 +110,9 @@ export class ModelRegistry {
       }
     }
     if (e.state !== 'READY' || !e.loaded) {
-      throw httpError(503, ForgeErrorCode.OVERLOADED, `model '${name}' is not ready (${e.state.toLowerCase()}${e.reason ? `: ${e.reason}` : ''})`, { model: name, state: e.state });
+      const failed = e.state === 'UNAVAILABLE' ? e.error : undefined;
+      const message = `model '${name}' is not ready (${e.state.toLowerCase()}${e.reason ? `: ${e.reason}` : ''})`;
+      throw httpError(503, failed?.code ?? ForgeErrorCode.NOT_READY, message, { model: name, state: e.state, ...(failed ? { loadError: failed.code } : {}) });
     }
     return e.loaded;
   }
@@ -90,6 +123,10 @@ export class ModelRegistry {
    * the new one's worker pools start.
    */
   async load(name: string): Promise<void> {
+    return this.loadModel(name, true);
+  }
+
+  private async loadModel(name: string, logFailure: boolean): Promise<void> {
     if (this.closed) throw httpError(503, ForgeErrorCode.CANCELLED, 'the server is shutting down');
     const previous = this.entries.get(name)?.pending;
     if (previous) await previous.catch(() => undefined);
@@ -98,7 +135,7 @@ export class ModelRegistry {
     if (!spec) throw notFound(`the repository "${this.source}" has no model '${name}'`, { model: name });
     let e = this.entries.get(name);
     if (!e) {
-      e = { spec, state: 'UNAVAILABLE', reason: '', loaded: undefined, pending: undefined };
+      e = { spec, state: 'UNAVAILABLE', reason: '', loaded: undefined, version: undefined, error: undefined, pending: undefined };
       this.entries.set(name, e);
     }
     const entry = e;
@@ -107,6 +144,8 @@ export class ModelRegistry {
     const task = (async () => {
       const old = entry.loaded;
       if (!old) {
+        entry.version = version;
+        entry.error = undefined;
         entry.state = 'LOADING';
         entry.reason = `loading version ${version}`;
       }
@@ -124,16 +163,24 @@ export class ModelRegistry {
         const v = await spec.readVersion(version);
         const model = await LoadedModel.load(spec, v, this.options, retireOld);
         entry.loaded = model;
+        entry.version = version;
+        entry.error = undefined;
         entry.state = 'READY';
         entry.reason = '';
         this.log(`loaded ${name} version ${version} (${v.variants.map((x) => x.name).join(', ')}${model.batchDim ? `; batching on '${model.batchDim}'` : ''}) in ${Math.round(performance.now() - t0)} ms`);
       } catch (err) {
+        // The load error's own code: FORGE_INVALID_MODEL for a file that is not ONNX, FORGE_RUNTIME
+        // when onnxruntime cannot load a valid one (see loadFailure).
+        const code = isForgeError(err) ? err.code : ForgeErrorCode.RUNTIME;
+        const failure = httpError(400, code, `cannot load model '${name}' version ${version}: ${errorMessage(err)}`, { ...(isForgeError(err) ? err.details : {}), model: name, version }, err);
         if (!entry.loaded) {
+          entry.version = version;
+          entry.error = failure;
           entry.state = 'UNAVAILABLE';
           entry.reason = `failed to load: ${errorMessage(err)}`;
         }
-        this.log(`cannot load ${name}: ${errorMessage(err)}`);
-        throw httpError(400, ForgeErrorCode.INVALID_MODEL, `cannot load model '${name}': ${errorMessage(err)}`, { model: name }, err);
+        if (logFailure) this.log(`cannot load ${name}: ${errorMessage(err)}`);
+        throw failure;
       }
     })();
     entry.pending = task;
@@ -150,7 +197,9 @@ export class ModelRegistry {
     if (!e) throw notFound(`unknown model '${name}'`, { model: name });
     if (e.pending) await e.pending.catch(() => undefined);
     const model = e.loaded;
+    if (model) e.version = model.version.version;
     e.loaded = undefined;
+    e.error = undefined;
     e.state = 'UNLOADING';
     e.reason = 'finishing requests in flight';
     if (model) await model.dispose().catch(() => undefined);

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ForgeErrorCode } from '@onnx-forge/core';
 import { unavailable } from '../http-error.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION, type ServerContext } from './server-context.js';
 import type { ServerMetadataResponse } from '../protocol/v2-types.js';
@@ -8,10 +9,13 @@ export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // Live as long as the process answers: Kubernetes restarts a pod whose liveness fails.
   app.get('/v2/health/live', async () => ({ live: true }));
   app.get('/v2/health/ready', async () => {
-    if (!ctx.accepting) throw unavailable('the server is shutting down');
+    if (!ctx.accepting) throw unavailable('the server is shutting down', {}, ForgeErrorCode.CANCELLED);
     if (!ctx.models.ready) {
       const waiting = ctx.models.index().filter((e) => e.state !== 'READY' && e.reason !== 'unloaded');
-      throw unavailable(`not ready: ${waiting.map((e) => `${e.name} ${e.state.toLowerCase()}${e.reason ? ` (${e.reason})` : ''}`).join(', ') || 'no model is loaded'}`);
+      // A model that failed to load gives its load error's code (the first by name); loading, FORGE_NOT_READY.
+      const [failed] = ctx.models.failures();
+      const message = `not ready: ${waiting.map((e) => `${e.name} ${e.state.toLowerCase()}${e.reason ? ` (${e.reason})` : ''}`).join(', ') || 'no model is loaded'}`;
+      throw unavailable(message, failed ? { model: failed[0] } : {}, failed?.[1].code ?? ForgeErrorCode.NOT_READY);
     }
     return { ready: true };
   });
