@@ -14,7 +14,7 @@
  * default, then with disable_shape_infer=True, which models past 2 GB need) and MatMulNBitsQuantizer,
  * each in its own process with its time and peak RSS (an address-space limit keeps a runaway tool from
  * taking the machine). Without one, their peak memory is projected from the ratios measured on
- * BERT-base (ANCHORS.md) and labelled as such.
+ * BERT-base (the survey of existing tools, outside this repository) and labelled as such.
  *
  *   python3 -m venv v && v/bin/pip install onnxruntime onnx onnx-ir   # then ONNX_FORGE_PYTHON=v/bin/python
  *
@@ -47,7 +47,7 @@ const TARGET_RSS_MB = 1000;
 /** A Llama-shaped decoder of 3.3 GB: 15 layers of 205 MB, embedding and lm_head 131 MB each. */
 const DECODER = { hidden: 2048, heads: 16, intermediate: 5632, vocab: 16000, maxPositions: 128 } as const;
 const LAYERS = 15;
-/** onnxruntime's Python tools' peak memory over the model's size (issue 15, from the BERT-base runs in ANCHORS.md). */
+/** onnxruntime's Python tools' peak memory over the model's size (issue 15, from the BERT-base runs of the survey of existing tools). */
 const PYTHON_PEAK_RATIO = { quantizeDynamic: 3.1, fp16Converter: 4.9 } as const;
 const PROMPT = { batch: 1, sequence: 32, prompts: 3 } as const;
 
@@ -398,7 +398,7 @@ async function main(): Promise<void> {
       runs: results,
       referenceLoadSeconds: acc.referenceLoadMs / 1000,
       prompts: PROMPT,
-      python: py ? { python: py.python, onnxruntime: py.onnxruntime, addressSpaceLimitBytes: limit } : { projected: 'issue 15 / ANCHORS.md ratios measured with onnxruntime 1.30 on BERT-base', ...PYTHON_PEAK_RATIO },
+      python: py ? { python: py.python, onnxruntime: py.onnxruntime, addressSpaceLimitBytes: limit } : { projected: 'issue 15 / survey ratios measured with onnxruntime 1.30 on BERT-base', ...PYTHON_PEAK_RATIO },
       missed,
       readme: await readmeSection({
         title: `Models larger than memory: a ${(modelBytes / GB).toFixed(1)} GB decoder through the command line`,
@@ -412,7 +412,7 @@ async function main(): Promise<void> {
           `Each output then loads in onnxruntime-node (CPU) in another process and answers ${PROMPT.prompts} seeded prompts of ${PROMPT.sequence} tokens; cosine is the lowest over the prompts of the logits against the float32 model's, greedy the share of positions with the same arg-max token.`,
           py
             ? `onnxruntime's Python tools (onnxruntime ${py.onnxruntime}) ran on the same model, each in its own process under a ${(limit / GB).toFixed(0)} GB address-space limit; their peak RSS is that process's. The FP16 converter as called by default runs ONNX shape inference, which serializes the whole model and so cannot pass 2 GB; \`disable_shape_infer=True\` is what such models need. onnx-forge reads each weight twice (once for its statistics, once when written) and flushes its output to disk before renaming it into place; the Python tools read once and do not flush, so on a shared disk wall times depend on the disk as much as on the tool, and CPU time compares the work.`
-            : "onnxruntime's Python tools were not available (set ONNX_FORGE_PYTHON to a Python with onnxruntime, onnx and onnx-ir), so they were not run on this model: their peak memory is the model's size times the ratios measured on BERT-base (quantize_dynamic 3.1 ×, the FP16 converter 4.9 ×; issue 15 and ANCHORS.md).",
+            : "onnxruntime's Python tools were not available (set ONNX_FORGE_PYTHON to a Python with onnxruntime, onnx and onnx-ir), so they were not run on this model: their peak memory is the model's size times the ratios measured on BERT-base (quantize_dynamic 3.1 ×, the FP16 converter 4.9 ×; issue 15 and the survey of existing tools).",
         ],
       }),
     };
