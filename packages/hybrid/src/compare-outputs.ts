@@ -5,7 +5,11 @@ import { fromFloat16, type TensorLike } from '@onnx-forge/runtime';
 export interface AccuracyTolerance {
   /** Smallest cosine similarity allowed on each float output (default 0.99). */
   readonly minCosine: number;
-  /** Largest absolute difference allowed on any float element (default Infinity: off, as scales differ by model). */
+  /**
+   * Largest absolute difference allowed on any float element (default Infinity: off, as scales differ by
+   * model). Set it for outputs of one value per request (a score, a probability): cosine is 1 between any
+   * two values of one sign, so minCosine alone never sees their drift.
+   */
   readonly maxAbsError: number;
   /**
    * Classifier-shaped outputs ([classes] or [batch, classes] floats) must pick the same class per row,
