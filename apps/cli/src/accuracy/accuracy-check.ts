@@ -10,7 +10,7 @@ import { accuracyProblem, measureAccuracy, type OutputAccuracy } from './measure
 export interface AccuracyCheck {
   /** Smallest cosine similarity each output should keep. */
   tolerance: number;
-  /** Where the samples came from ("3 seeded inputs"). */
+  /** Where the samples came from ("8 seeded inputs"). */
   samples?: string;
   /** Why the check could not run. */
   skipped?: string;

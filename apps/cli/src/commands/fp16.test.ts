@@ -195,7 +195,7 @@ describe('onnx-forge fp16', () => {
       const r = await runCliProcess(['fp16', input, '-o', file('mlp.stored.onnx'), '--target', 'cpu', '-q']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('weights stored as FP16, compute FP32 (no FP16 kernels for these ops on cpu)');
-      expect(r.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 3 seeded inputs; cosine tolerance 0\.99\):\n\s+y\s+cosine (0\.99\d+|1\.0+) /);
+      expect(r.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 8 seeded inputs; cosine tolerance 0\.99\):\n\s+y\s+cosine (0\.99\d+|1\.0+) /);
       // Weights kept float32 too: nothing changes, which is said, and is no failure.
       const nothing = await runCliProcess(['fp16', input, '-o', file('mlp.nothing.onnx'), '--target', 'cpu', '--weight-storage', 'fp32']);
       expect(nothing.code, nothing.stderr).toBe(0);
@@ -212,11 +212,11 @@ describe('onnx-forge fp16', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).not.toContain('accuracy not checked');
       // batch_size stays 1; samples takes the first of FIT_SIZES the float32 model runs on.
-      expect(r.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 3 seeded inputs \(samples=\d+\); cosine tolerance 0\.99\):\n\s+output\s+cosine (0\.99\d+|1\.0+) /);
+      expect(r.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 8 seeded inputs \(samples=\d+\); cosine tolerance 0\.99\):\n\s+output\s+cosine (0\.99\d+|1\.0+) /);
       // Sizes the user gives are used as they are: too small, the check says so and the conversion stands.
       const given = await runCliProcess(['fp16', mel, '-o', file('mel.fp16.onnx'), '--keep-io-types', '--dims', 'samples=8']);
       expect(given.code, given.stderr).toBe(0);
-      expect(given.stderr).toMatch(/^warning: accuracy not checked: onnxruntime could not run the models on 3 seeded inputs: /m);
+      expect(given.stderr).toMatch(/^warning: accuracy not checked: onnxruntime could not run the models on 8 seeded inputs: /m);
     });
 
     it('warns when float16 overflows at int16-scale audio the seeded check never reaches, and --input-scale repairs it', async () => {
@@ -247,7 +247,7 @@ describe('onnx-forge fp16', () => {
       const s = await runCliProcess(['fp16', mel, '-o', scaled, '--target', 'any', '--keep-io-types', '--input-scale', '32768', '--json']);
       expect(s.code, s.stderr).toBe(0);
       const sj = jsonOf<{ accuracy: AccuracyJson }>(s);
-      expect(sj.accuracy.samples).toMatch(/^3 seeded inputs \(samples=\d+\) at input scale 32768$/);
+      expect(sj.accuracy.samples).toMatch(/^8 seeded inputs \(samples=\d+\) at input scale 32768$/);
       expect(sj.accuracy.plain?.failed.map((f) => f.output)).toEqual(['output']);
       expect(sj.accuracy.redoneWith).toBe('fp16-auto');
       expect(sj.accuracy.headroom).toBeUndefined();
@@ -312,7 +312,7 @@ describe('onnx-forge fp16', () => {
       expect(r.code, r.stderr).toBe(0);
       assertNoStack(r);
       const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
-      expect(warnings).toEqual([expect.stringMatching(/^warning: accuracy not checked: onnxruntime could not run the models on 3 seeded inputs: .*cannot be reshaped/)]);
+      expect(warnings).toEqual([expect.stringMatching(/^warning: accuracy not checked: onnxruntime could not run the models on 8 seeded inputs: .*cannot be reshaped/)]);
       // onnxruntime's own log lines stay out: its message is folded into the warning.
       expect(r.stderr).not.toMatch(/\[[EW]:onnxruntime|Vulkan|Dawn/);
       expect(existsSync(file('fails-at-run.fp16.onnx'))).toBe(true);

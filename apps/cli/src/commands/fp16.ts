@@ -30,7 +30,7 @@ export const fp16Command = defineCommand({
     'A shortcut for onnx-forge run <model> -o <out> --pipeline "fp16{...}" with the pass options below. Nodes the ' +
     'pass leaves in float32 are reported with their reason (blocked op, no fp16 kernel on the target, an input ' +
     'that must stay float such as Resize scales).\n\n' +
-    'Then, when onnxruntime-node loads, the result is run against the float32 model on 3 seeded inputs (or the ' +
+    'Then, when onnxruntime-node loads, the result is run against the float32 model on 8 seeded inputs (or the ' +
     'samples in --inputs DIR) and the cosine similarity of each output is printed. If an output turns NaN or ' +
     'infinite where float32 had none, or falls below --tolerance, the conversion is redone with the fp16-auto ' +
     'pass, which keeps the nodes responsible in float32, and those nodes are listed. When the check cannot run ' +

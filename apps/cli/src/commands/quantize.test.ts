@@ -143,13 +143,13 @@ describe('onnx-forge quantize', () => {
       const r = await runCliProcess(['quantize', input, '-o', file('mlp.measured.onnx'), '--json']);
       expect(r.code, r.stderr).toBe(0);
       const j = jsonOf<QuantJson>(r);
-      expect(j.accuracy).toMatchObject({ checked: true, samples: '3 seeded inputs', failed: [] });
+      expect(j.accuracy).toMatchObject({ checked: true, samples: '8 seeded inputs', failed: [] });
       expect(j.accuracy?.outputs.map((o) => o.output)).toEqual(['y']);
       expect(j.accuracy?.outputs[0]?.cosine).toBeGreaterThan(0.99);
       expect(j.int8Form).toMatchObject({ isa: 'portable', saturationSafe: 'yes', weightRange: expect.stringContaining('7-bit') });
       const text = await runCliProcess(['quantize', input, '-o', file('mlp.measured.onnx'), '-q']);
       expect(text.stdout).toMatch(/^INT8 form: isa portable, accurate on x86 CPUs without VNNI: yes\n\s+7-bit weights/m);
-      expect(text.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 3 seeded inputs; cosine tolerance 0\.99\):\n\s+y\s+cosine 0\.99/);
+      expect(text.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 8 seeded inputs; cosine tolerance 0\.99\):\n\s+y\s+cosine 0\.99/);
       const skipped = jsonOf<QuantJson>(await runCliProcess(['quantize', input, '-o', file('mlp.measured.onnx'), '--no-verify', '--json']));
       expect(skipped.accuracy).toBeUndefined();
     });
@@ -197,7 +197,7 @@ describe('onnx-forge quantize', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).not.toContain('accuracy not checked');
       const j = jsonOf<QuantJson>(r);
-      expect(j.accuracy?.samples).toMatch(/^3 seeded inputs \(samples=\d+\)$/);
+      expect(j.accuracy?.samples).toMatch(/^8 seeded inputs \(samples=\d+\)$/);
       expect(j.accuracy?.outputs[0]?.cosine).toBeGreaterThanOrEqual(0.99);
     });
 

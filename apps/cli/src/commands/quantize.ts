@@ -94,7 +94,7 @@ export const quantizeCommand = defineCommand({
     'activation ranges measured by running the model (onnxruntime-node, CPU) on the samples in --calibration ' +
     'DIR: ONNX .pb tensors as in the ONNX test data, .npy files or JSON. Every node left in float is reported ' +
     'with its reason, and the INT8 form chosen for --isa (which CPUs the weights stay accurate on) with why.\n\n' +
-    'Then the result is run against float32 on 3 seeded inputs (or the --inputs or --calibration samples) and ' +
+    'Then the result is run against float32 on 8 seeded inputs (or the --inputs or --calibration samples) and ' +
     'the cosine similarity of each output is printed, with a warning for any below 0.99. --tolerance COSINE ' +
     'uses the int8-auto pass instead: it leaves the nodes whose quantization costs the most in float32 until ' +
     'every output holds that cosine, and lists them. A model with nothing to quantize (already INT8, or no ' +

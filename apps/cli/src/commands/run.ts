@@ -19,7 +19,7 @@ export const runCommand = defineCommand({
     'reasons, summarised by op type.\n\n' +
     'Passes that run models (int8-static, int8-auto, fp16-auto) run them with onnxruntime-node on the CPU. ' +
     'Those that need sample inputs read them from --calibration DIR; without it, fp16-auto and int8-auto ' +
-    'get three seeded inputs shaped by the model (--dims sets symbolic dimensions), while int8-static ' +
+    'get six seeded inputs shaped by the model (--dims sets symbolic dimensions), while int8-static ' +
     'needs the folder.',
   args: [{ name: 'model', description: 'path to an .onnx file' }],
   flags: [

