@@ -48,7 +48,7 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
     run: async (command, args) => {
       const quiet = args.bool('quiet') === true;
       const jsonOut = args.bool('json') === true;
-      progress = new Progress({ stream: io.stderr, mode: jsonOut ? 'off' : progressMode(io.stderr, quiet), now: io.now });
+      progress = new Progress({ stream: io.stderr, mode: jsonOut ? 'off' : progressMode(io.stderr, quiet), now: io.now, reportOnTerminal: io.stdout.isTTY === true });
       const ctx: CommandContext = {
         command: command.name,
         args,

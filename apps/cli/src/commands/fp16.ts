@@ -79,7 +79,7 @@ export const fp16Command = defineCommand({
     let accuracy: Fp16Check | undefined;
     if (original) {
       accuracy = await checkFp16({ original, converted: model, options: pass.options, tolerance, samples, progress: ctx.progress, command: ctx.command, file, check });
-      if (accuracy.plain.skipped) ctx.progress.note(`warning: ${accuracy.plain.skipped}`);
+      if (accuracy.plain.skipped) ctx.progress.warn(`warning: ${accuracy.plain.skipped}`);
       if (accuracy.redone) {
         model = accuracy.redone.model;
         report = accuracy.redone.report;

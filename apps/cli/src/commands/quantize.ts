@@ -189,7 +189,7 @@ export const quantizeCommand = defineCommand({
       // Seeded check inputs take the dims the pass's seeded inputs were fitted to, instead of failing at 1 and fitting again.
       if (!('skipped' in prepared) && prepared.samples.seeded && passSamples?.fitted) prepared.samples = seededLike(original, passSamples, 'check');
       accuracy = 'skipped' in prepared ? { tolerance: tolerance ?? DEFAULT_COSINE, skipped: prepared.skipped } : await checkAccuracy(prepared, original, input.model, tolerance ?? DEFAULT_COSINE, ctx.progress, label);
-      if (accuracy.skipped) ctx.progress.note(`warning: ${accuracy.skipped}`);
+      if (accuracy.skipped) ctx.progress.warn(`warning: ${accuracy.skipped}`);
       for (const f of accuracy.failed ?? []) {
         ctx.progress.note(`warning: output ${f.output}: ${f.problem}${tolerance === undefined ? '; --tolerance 0.99 leaves the nodes that cost the most in float32' : ''}`);
       }

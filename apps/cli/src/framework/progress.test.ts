@@ -16,6 +16,19 @@ describe('Progress', () => {
     expect(progressMode({ write: () => {}, isTTY: true }, true)).toBe('off');
   });
 
+  it('notes a warning the report repeats only when the report goes elsewhere than the terminal', () => {
+    const chunks: string[] = [];
+    const stream = { isTTY: true, columns: 60, write: (s: string) => chunks.push(s) };
+    const shared = new Progress({ stream, mode: 'bar', now: () => 0, reportOnTerminal: true });
+    shared.warn('warning: accuracy not checked');
+    shared.note('float16 fails the accuracy check: redoing it');
+    expect(chunks.join('')).toBe('float16 fails the accuracy check: redoing it\n');
+    chunks.length = 0;
+    const piped = new Progress({ stream, mode: 'bar', now: () => 0, reportOnTerminal: false });
+    piped.warn('warning: accuracy not checked');
+    expect(chunks.join('')).toBe('warning: accuracy not checked\n');
+  });
+
   it('redraws one line on a terminal, throttled, and leaves a done line', () => {
     const p = setup('bar');
     p.progress.start('[1/1] fp16');

@@ -17,6 +17,11 @@ export interface ProgressOptions {
   lineIntervalMs?: number;
   /** Minimum time between two redraws of the bar (default 80 ms). */
   redrawMs?: number;
+  /**
+   * The command's text report goes to a terminal too (stdout is one): warnings the report repeats are
+   * then not also written here, where the reader would see each twice.
+   */
+  reportOnTerminal?: boolean;
 }
 
 const CLEAR_LINE = '\r\x1b[2K';
@@ -120,6 +125,15 @@ export class Progress {
     } else {
       this.write(`${message}\n`);
     }
+  }
+
+  /**
+   * A warning the command's report repeats: noted as it happens when the report goes elsewhere (a file,
+   * a pipe), left to the report when both reach the same terminal.
+   */
+  warn(message: string): void {
+    if (this.options.reportOnTerminal) return;
+    this.note(message);
   }
 
   /** Erases a drawn bar and forgets the phase (before an error message). */

@@ -38,7 +38,8 @@ export async function runPasses(model: Model, passes: readonly PassInstance<obje
           break;
         case 'warning':
           // Some passes name themselves in their messages already.
-          progress.note(`warning: ${e.message.startsWith(`${e.pass}:`) ? e.message : `${e.pass}: ${e.message}`}`);
+          // The pipeline report lists every pass's warnings too.
+          progress.warn(`warning: ${e.message.startsWith(`${e.pass}:`) ? e.message : `${e.pass}: ${e.message}`}`);
           break;
       }
     };
