@@ -66,6 +66,11 @@ describe('onnx-forge optimize', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^warning: fp16: with seeded inputs spread ±32768 \(audio in int16 units\), output turns NaN\/Inf against fp32;/m);
     expect(r.stdout).toContain('onnx-forge fp16 --target webgpu --input-scale 32768');
+    // Measured at that spread, the plain FP16 misses the tolerance and is redone with fp16-auto.
+    const loud = await runCliProcess(['optimize', mel, '-o', file('mel-loud'), '--target', 'webgpu', '--provider', 'cpu', '--variants', 'fp32,fp16', '--runs', '5', '--samples', '2', '--input-scale', '32768']);
+    expect(loud.code, loud.stderr).toBe(0);
+    expect(loud.stdout).toMatch(/^fp16: redone with fp16-auto: the plain conversion missed the tolerance; \d+ nodes? kept float32 \(/m);
+    expect(loud.stdout).toMatch(/^fp16\s+(ok|CHOSEN)\s/m);
   });
 
   it('exits 3 with the code in the report when the model is not ONNX', async () => {

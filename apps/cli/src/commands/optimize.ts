@@ -40,6 +40,7 @@ export function optimizeLines(r: OptimizeResult): string[] {
       if (pts.length) out.push(`  ${name}: ${pts.map((p) => `${p.batch} → ${p.perSampleMs.toFixed(3)} ms/sample`).join(', ')}${r.batch.best[name] ? ` (lowest at ${r.batch.best[name]})` : ''}`);
     }
   }
+  for (const v of r.variants) for (const n of v.notes.filter((x) => /^(redone with fp16-auto|fp16-auto could not)/.test(x))) out.push('', `${v.name}: ${n}`);
   for (const v of r.variants) {
     const h = v.headroom;
     if (!h) continue;

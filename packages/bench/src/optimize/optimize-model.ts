@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import {
   ForgeError, ForgeErrorCode, Model, checkModel, readModel, writeModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
-import { HEADROOM_SCALES, INT8_ISAS, firstOverflow, headroomFailures, headroomWhat, loadSamples, modelInputSpecs, seededFeeds, singleValueProblem, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
+import { HEADROOM_SCALES, INT8_ISAS, autoMixedPrecision, firstOverflow, headroomFailures, headroomWhat, loadSamples, modelInputSpecs, seededFeeds, singleValueProblem, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
 import type { Outputs, SessionOptions } from '@onnx-forge/runtime';
 import { sourceName } from '../accuracy/compare-accuracy.js';
 import { measureAccuracy } from '../accuracy/measure-accuracy.js';
@@ -169,6 +169,16 @@ function singleValue(v: VariantResult, tolerance: number): { accuracyProblem?: s
     if (problem) return { accuracyProblem: `output "${o.output}": ${problem}` };
   }
   return {};
+}
+
+/** Targets whose FP16 variant computes in float16 (cpu and wasm store weights as float16 and compute in float32). */
+const FLOAT16_COMPUTE: ReadonlySet<Target> = new Set(['webgpu', 'cuda']);
+/** fp16-auto searches on seeds this far past the measurement's, so the accuracy reported is on inputs it never saw. */
+const SEARCH_SEED_OFFSET = 100;
+
+/** Whether a measured variant misses the tolerance (NaN/Inf, a cosine below it, or a one-value output past its bound). */
+function missesTolerance(v: VariantResult, tolerance: number): boolean {
+  return !(v.accuracy && v.accuracy.minCosine >= tolerance) || singleValue(v, tolerance).accuracyProblem !== undefined;
 }
 
 interface Live {
@@ -421,6 +431,27 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
         }
       }
       const fp16 = live.find((l) => l.v.name === 'fp16' && l.v.status === 'ok' && l.v.accuracy);
+      // FP16 computed in float16 that misses the tolerance is redone as the CLI's fp16 does: fp16-auto keeps
+      // float32 the nodes responsible, searching on seeded inputs the measurement never uses.
+      if (fp16 && refOutputs && FLOAT16_COMPUTE.has(target) && !options.builders?.fp16 && missesTolerance(fp16.v, tolerance)) {
+        progress({ phase: 'convert', variant: 'fp16', done: 0, total: 1, message: 'fp16 misses the tolerance: redoing it with fp16-auto' });
+        const seededSearch = { seed: seed + SEARCH_SEED_OFFSET, count: 6, dims: inputs.dims ?? {}, ...(options.inputScale === undefined ? {} : { inputScale: options.inputScale }) };
+        const search = inputs.source === 'seeded' ? (await modelInputs(fp32, seededSearch)).feeds : evalFeeds;
+        try {
+          const redone = fp32.clone();
+          const auto = await autoMixedPrecision(redone, await modelRunner(), search, { target, keepIoTypes: true, metric: 'cosine', tolerance: Number((1 - tolerance).toPrecision(12)) });
+          const w = await writeModel(redone, fp16.path);
+          await fp16.m.close();
+          fp16.m = await openModel(fp16.path, 'fp16', { backend, providers, ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}), clock });
+          Object.assign(fp16.v, { bytes: w.bytes + (w.externalData?.bytes ?? 0), sha256: await sha256File(fp16.path), createMs: fp16.m.createMs });
+          if (fp32Bytes) fp16.v.sizeRatio = (fp16.v.bytes as number) / fp32Bytes;
+          fp16.v.accuracy = await measureAccuracy(refOutputs, fp16.m.run, evalFeeds);
+          const kept = auto.keptFloat32.map((k) => k.node);
+          fp16.v.notes.push(`redone with fp16-auto: the plain conversion missed the tolerance; ${kept.length} node${kept.length === 1 ? '' : 's'} kept float32 (${kept.slice(0, 6).join(', ')}${kept.length > 6 ? ', …' : ''})`);
+        } catch (e) {
+          fp16.v.notes.push(`fp16-auto could not bring FP16 within the tolerance either: ${stageError('convert', e).message}`);
+        }
+      }
       if (fp16 && refOutputs && inputs.source === 'seeded' && options.inputScale === undefined) {
         progress({ phase: 'accuracy', variant: 'fp16', done: live.length - 1, total: live.length, message: 'probing float16 headroom at larger inputs' });
         const headroom = await probeHeadroom(fp32, ref.m, fp16.m, { seed, dims: inputs.dims ?? {} }, tolerance);
