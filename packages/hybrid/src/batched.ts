@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError, onAbort } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, cancelledError, isForgeError, onAbort } from '@onnx-forge/core';
 import { type Clock, type Feeds, type TensorLike, type TimerHandle, systemClock } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { BenchModelsResult, BenchProgress, ModelBench, Scenario } from '@onnx-forge/bench';
 import { defineCommand, type CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
-import { ExitCode, exitCodeOfResult } from '../framework/exit-code.js';
+import { exitCodeOfResult } from '../framework/exit-code.js';
 import { formatBytes } from '@onnx-forge/core';
 import { table } from '../framework/format.js';
 import type { Progress } from '../framework/progress.js';

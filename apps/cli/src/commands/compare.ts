@@ -3,7 +3,7 @@ import type { CompareAccuracyResult, OutputAccuracy } from '@onnx-forge/bench';
 import { singleValueBound, singleValueProblem } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
-import { ExitCode, exitCodeOfResult } from '../framework/exit-code.js';
+import { exitCodeOfResult } from '../framework/exit-code.js';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { QUIET_SESSION, quietOnnxruntime } from '../runner/create-runner.js';

@@ -3,7 +3,7 @@ import type { OptimizeProgress, OptimizeResult, Prefer, Target, VariantName } fr
 import { INT8_ISAS, headroomWhat, type Int8Isa } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
-import { ExitCode, exitCodeOfResult } from '../framework/exit-code.js';
+import { exitCodeOfResult } from '../framework/exit-code.js';
 import { fileSource, formatBytes } from '@onnx-forge/core';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';

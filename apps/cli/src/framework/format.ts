@@ -1,4 +1,4 @@
-/** Human-readable formatting for terminal output (sizes: core's formatBytes). */
+// Human-readable formatting for terminal output (sizes: core's formatBytes).
 
 /** 1234567 → "1,234,567". */
 export function formatCount(n: number): string {

@@ -280,7 +280,8 @@ async function feedsOf(source: BenchSource, options: BenchModelsOptions): Promis
   return (await benchInputs(model, options, options.seed ?? 1)).feeds;
 }
 
-let fitting: Promise<ModelRunner> | undefined;
+/** The runner that fits dims where no session is open yet (a concurrency sweep's pools open later). */
+let fitting: ModelRunner | undefined;
 
 /**
  * The samples given, or seeded inputs sized to what the model runs on: modelInputs with a runner (the
@@ -292,7 +293,7 @@ async function benchInputs(model: Model, options: BenchModelsOptions, seed: numb
   let runner: ModelRunner | undefined;
   if (!options.inputs) {
     const runtime = await import('@onnx-forge/runtime');
-    runner = session ? runtime.sessionRunner(session) : await (fitting ??= Promise.resolve(new runtime.OrtRunner({ sessionOptions: { logSeverityLevel: 4 } }) as unknown as ModelRunner));
+    runner = session ? runtime.sessionRunner(session) : (fitting ??= new runtime.OrtRunner({ sessionOptions: { logSeverityLevel: 4 } }));
   }
   return modelInputs(model, { seed, ...(options.dims ? { dims: options.dims } : {}), ...(options.inputs ? { inputs: options.inputs } : {}), ...(runner ? { runner } : {}) });
 }
