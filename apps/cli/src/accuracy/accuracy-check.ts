@@ -4,7 +4,8 @@ import type { Progress } from '../framework/progress.js';
 import { UsageError } from '../framework/usage-error.js';
 import { createRunner } from '../runner/create-runner.js';
 import { fitSeededSamples, loadCliSamples, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
-import { accuracyProblem, measureAccuracy, type OutputAccuracy } from './measure-accuracy.js';
+import { toleranceProblem } from '@onnx-forge/graph-ops';
+import { measureAccuracy, type OutputAccuracy } from './measure-accuracy.js';
 
 /** A result checked against float32: each output's agreement, and those below the tolerance. */
 export interface AccuracyCheck {
@@ -74,7 +75,7 @@ export async function checkAccuracy(bench: CheckBench, original: Model, candidat
     progress.end();
   }
   check.failed = check.outputs.flatMap((a) => {
-    const problem = accuracyProblem(a, tolerance);
+    const problem = toleranceProblem(a, tolerance);
     return problem ? [{ output: a.output, problem }] : [];
   });
   return check;

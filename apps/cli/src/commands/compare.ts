@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CompareAccuracyResult, OutputAccuracy } from '@onnx-forge/bench';
-import { singleValueBound, singleValueProblem } from '@onnx-forge/graph-ops';
+import { singleValueBound, singleValueProblem, toleranceProblem } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
 import { exitCodeOfResult } from '../framework/exit-code.js';
@@ -109,7 +109,7 @@ export const compareCommand = defineCommand({
     });
     ctx.progress.end();
     if (result.error?.code === 'FORGE_INVALID_OPTIONS') throw new UsageError(result.error.message, ctx.command, { flag: 'dims' });
-    const below = tolerance === undefined ? [] : result.candidates.filter((c) => c.accuracy && (!(c.accuracy.minCosine >= tolerance) || c.accuracy.outputs.some((o) => singleValueProblem(o, tolerance)))).map((c) => c.name);
+    const below = tolerance === undefined ? [] : result.candidates.filter((c) => c.accuracy?.outputs.some((o) => toleranceProblem(o, tolerance))).map((c) => c.name);
     const warnings = compareWarnings(result);
     if (ctx.json) ctx.printJson({ ...result, ...(tolerance === undefined ? {} : { tolerance, belowTolerance: below }), ...(warnings.length ? { warnings } : {}) });
     else ctx.print(...compareLines(result, tolerance));

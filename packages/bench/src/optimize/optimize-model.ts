@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import {
   ForgeError, ForgeErrorCode, Model, checkModel, readModel, writeModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
-import { HEADROOM_SCALES, INT8_ISAS, autoMixedPrecision, firstOverflow, headroomFailures, headroomWhat, loadSamples, modelInputSpecs, seededFeeds, singleValueProblem, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
+import { HEADROOM_SCALES, INT8_ISAS, autoMixedPrecision, firstOverflow, headroomFailures, headroomWhat, loadSamples, modelInputSpecs, seededFeeds, singleValueProblem, toleranceProblem, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
 import type { Outputs, SessionOptions } from '@onnx-forge/runtime';
 import { sourceName } from '../accuracy/compare-accuracy.js';
 import { measureAccuracy } from '../accuracy/measure-accuracy.js';
@@ -178,7 +178,7 @@ const SEARCH_SEED_OFFSET = 100;
 
 /** Whether a measured variant misses the tolerance (NaN/Inf, a cosine below it, or a one-value output past its bound). */
 function missesTolerance(v: VariantResult, tolerance: number): boolean {
-  return !(v.accuracy && v.accuracy.minCosine >= tolerance) || singleValue(v, tolerance).accuracyProblem !== undefined;
+  return !v.accuracy || v.accuracy.outputs.some((o) => toleranceProblem(o, tolerance) !== undefined);
 }
 
 interface Live {

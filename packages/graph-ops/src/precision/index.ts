@@ -6,5 +6,5 @@ export { searchMixedPrecision, nameNodes } from './precision-search.js';
 export type { PrecisionSearchSpec, PrecisionSearchResult } from './precision-search.js';
 export { HEADROOM_SCALES, firstOverflow, headroomFailures, headroomWhat } from './fp16-headroom.js';
 export type { Fp16Headroom, HeadroomFailure, InputSpread } from './fp16-headroom.js';
-export { singleValueBound, singleValueProblem } from './single-value.js';
-export type { SingleValueAgreement } from './single-value.js';
+export { formatCosine, singleValueBound, singleValueProblem, toleranceProblem } from './single-value.js';
+export type { SingleValueAgreement, ToleranceAgreement } from './single-value.js';

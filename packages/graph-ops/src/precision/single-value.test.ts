@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { singleValueBound, singleValueProblem } from './single-value.js';
+import { singleValueBound, singleValueProblem, toleranceProblem } from './single-value.js';
 
 describe('one value per sample', () => {
   it('allows the error an orthogonal one would have at the cosine tolerance: 14.1 % at 0.99, 4.5 % at 0.999', () => {
@@ -16,5 +16,12 @@ describe('one value per sample', () => {
     expect(singleValueProblem({ elements: 1, scaleError: 0.1 }, 0.99)).toBeUndefined();
     expect(singleValueProblem({ elements: 16, scaleError: 0.9 }, 0.99)).toBeUndefined();
     expect(singleValueProblem({ elements: 1, scaleError: Infinity }, 0.99)).toMatch(/Infinity of the output's largest value/);
+  });
+
+  it('toleranceProblem: NaN/Inf first, then a cosine below the tolerance, then a one-value output past its bound', () => {
+    expect(toleranceProblem({ nonFinite: 3, cosine: -Infinity, elements: 8, scaleError: Infinity }, 0.99)).toBe('NaN/Inf in 3 values where float32 had none');
+    expect(toleranceProblem({ nonFinite: 0, cosine: 0.9884, elements: 64, scaleError: 0.5 }, 0.99)).toBe('cosine 0.9884 is below 0.99');
+    expect(toleranceProblem({ nonFinite: 0, cosine: 1, elements: 1, scaleError: 0.3 }, 0.99)).toMatch(/^one value per sample/);
+    expect(toleranceProblem({ nonFinite: 0, cosine: 0.99999, elements: 64, scaleError: 0.3 }, 0.99)).toBeUndefined();
   });
 });

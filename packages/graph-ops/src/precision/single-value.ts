@@ -25,3 +25,28 @@ export function singleValueProblem(a: SingleValueAgreement, cosineTolerance: num
   const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : String(v));
   return `one value per sample, where cosine is 1 whatever the error: the largest error is ${pct(a.scaleError)} of the output's largest value, above the ${pct(bound)} the cosine tolerance ${cosineTolerance} allows`;
 }
+
+/** Cosine similarity with enough digits to tell 0.9999 from 1 ("NaN" for a broken output). */
+export function formatCosine(c: number): string {
+  if (!Number.isFinite(c)) return 'NaN';
+  return c >= 0.9999 ? c.toFixed(6) : c.toFixed(4);
+}
+
+/** An output's agreement with float32 as far as the cosine tolerance goes. */
+export interface ToleranceAgreement extends SingleValueAgreement {
+  /** Smallest cosine similarity over the samples. */
+  cosine: number;
+  /** Values NaN or infinite where float32's are finite. */
+  nonFinite: number;
+}
+
+/**
+ * Why an output misses a cosine tolerance, or undefined when it holds: NaN/Inf where float32 had none,
+ * a cosine below the tolerance, or, for one value per sample, an error past singleValueBound. The one
+ * rule the CLI's checks, compare and optimize's choice apply.
+ */
+export function toleranceProblem(a: ToleranceAgreement, tolerance: number): string | undefined {
+  if (a.nonFinite > 0) return `NaN/Inf in ${a.nonFinite} value${a.nonFinite === 1 ? '' : 's'} where float32 had none`;
+  if (!(a.cosine >= tolerance)) return `cosine ${formatCosine(a.cosine)} is below ${tolerance}`;
+  return singleValueProblem(a, tolerance);
+}
