@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError, nullThrows, type Model, type PipelineReport } from '@onnx-forge/core';
-import { HEADROOM_SCALES, firstOverflow, fp16AutoOutcome, headroomFailures, fp16AutoPass, modelInputSpecs, seededFeeds, type Fp16Headroom, type Fp16Options } from '@onnx-forge/graph-ops';
+import { firstOverflow, fp16AutoOutcome, headroomFailures, headroomFeeds, fp16AutoPass, type Fp16Headroom, type Fp16Options } from '@onnx-forge/graph-ops';
 import type { Progress } from '../framework/progress.js';
 import { runPasses } from '../pipeline/run-passes.js';
 import { SEEDS, seededLike, type SampleSpec } from '../samples/cli-samples.js';
@@ -99,15 +99,15 @@ function withHeadroom(check: Fp16Check, headroom: Fp16Headroom | undefined, opti
 /**
  * After a check on seeded inputs near ±1 (no --inputs, no --input-scale), runs the written model and
  * float32 on one seeded input at each of HEADROOM_SCALES, and returns the first at which some output
- * turns NaN/Inf where float32's stays finite, or falls below the cosine tolerance. Models without float inputs, and checks that did not run,
- * are not probed; a probe onnxruntime cannot run says nothing.
+ * turns NaN/Inf where float32's stays finite, or falls below the cosine tolerance. Models without float
+ * inputs, and checks that did not run, are not probed; a probe onnxruntime cannot run says nothing.
  */
 async function probeHeadroom(bench: CheckBench, job: Fp16CheckJob, written: Model, check: AccuracyCheck): Promise<Fp16Headroom | undefined> {
   if (!check.outputs || !bench.samples.seeded || bench.samples.scale !== undefined) return undefined;
-  if (!modelInputSpecs(job.original).some((s) => s.type.startsWith('float'))) return undefined;
   job.progress.start('probing float16 headroom at larger inputs', { transient: true });
   try {
-    const feeds = HEADROOM_SCALES.map(({ scale }) => seededFeeds(job.original, { seed: nullThrows(SEEDS[0], 'a check seed'), dims: bench.samples.dims ?? {}, std: scale }));
+    const feeds = headroomFeeds(job.original, nullThrows(SEEDS[0], 'a check seed'), bench.samples.dims ?? {});
+    if (!feeds) return undefined;
     return await firstOverflow(async (upTo) => headroomFailures(await measureAccuracy(bench.runner, job.original, written, feeds.slice(0, upTo)), job.tolerance));
   } catch {
     return undefined;

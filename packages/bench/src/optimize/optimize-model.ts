@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import {
   ForgeError, ForgeErrorCode, Model, checkModel, readModel, writeModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
-import { HEADROOM_SCALES, INT8_ISAS, autoMixedPrecision, firstOverflow, headroomFailures, headroomWhat, loadSamples, modelInputSpecs, seededFeeds, singleValueProblem, toleranceProblem, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
+import { INT8_ISAS, autoMixedPrecision, firstOverflow, headroomFailures, headroomFeeds, headroomWhat, loadSamples, modelInputSpecs, singleValueProblem, toleranceProblem, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
 import type { Outputs, SessionOptions } from '@onnx-forge/runtime';
 import { sourceName } from '../accuracy/compare-accuracy.js';
 import { measureAccuracy } from '../accuracy/measure-accuracy.js';
@@ -138,13 +138,14 @@ function dtypeOf(elem: number): string {
 /**
  * After accuracy on seeded inputs near ±1: the first of graph-ops' HEADROOM_SCALES at which the FP16
  * variant turns an output NaN/Inf where FP32 stays finite (float16 overflows past 65504; an audio front
- * end fed int16-scale samples does, though ±1 never shows it) or below the cosine tolerance. Models without float inputs are not
- * probed; a probe that fails to run says nothing (the variant's own accuracy stands).
+ * end fed int16-scale samples does, though ±1 never shows it) or below the cosine tolerance. Models
+ * without float inputs are not probed; a probe that fails to run says nothing (the variant's own
+ * accuracy stands).
  */
 async function probeHeadroom(fp32: Model, ref: OpenedModel, candidate: OpenedModel, seeded: { seed: number; dims: Record<string, number> }, tolerance: number): Promise<Fp16Headroom | undefined> {
-  if (!modelInputSpecs(fp32).some((s) => s.type.startsWith('float'))) return undefined;
   try {
-    const feeds = HEADROOM_SCALES.map(({ scale }) => seededFeeds(fp32, { seed: seeded.seed, dims: seeded.dims, std: scale }));
+    const feeds = headroomFeeds(fp32, seeded.seed, seeded.dims);
+    if (!feeds) return undefined;
     const reference: Outputs[] = [];
     for (const f of feeds) reference.push(await ref.run(f));
     return await firstOverflow(async (upTo) => {

@@ -1,3 +1,7 @@
+import type { Model, RunnerFeeds } from '@onnx-forge/core';
+import { modelInputSpecs } from '../quant/samples/validate-feeds.js';
+import { seededFeeds } from '../samples/seeded-feeds.js';
+
 /** An input spread (the std of seeded float inputs) and what has inputs that large. */
 export interface InputSpread {
   scale: number;
@@ -13,6 +17,15 @@ export const HEADROOM_SCALES: readonly InputSpread[] = [
   { scale: 255, what: 'raw pixel values' },
   { scale: 32768, what: 'audio in int16 units' },
 ];
+
+/**
+ * One seeded input per spread of `scales` (the seed and dims of the check before it, float values
+ * spread by the scale), or undefined for a model without float inputs, which has nothing to probe.
+ */
+export function headroomFeeds(model: Model, seed: number, dims: Readonly<Record<string, number>>, scales: readonly InputSpread[] = HEADROOM_SCALES): RunnerFeeds[] | undefined {
+  if (!modelInputSpecs(model).some((s) => s.type.startsWith('float'))) return undefined;
+  return scales.map(({ scale }) => seededFeeds(model, { seed, dims, std: scale }));
+}
 
 /** An output of a float16 model that fails at a probed spread. */
 export interface HeadroomFailure {

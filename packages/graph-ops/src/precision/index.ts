@@ -4,7 +4,7 @@ export { outputDifference, DIFFERENCE_METRICS } from './output-difference.js';
 export type { DifferenceMetric } from './output-difference.js';
 export { searchMixedPrecision, nameNodes } from './precision-search.js';
 export type { PrecisionSearchSpec, PrecisionSearchResult } from './precision-search.js';
-export { HEADROOM_SCALES, firstOverflow, headroomFailures, headroomWhat } from './fp16-headroom.js';
+export { HEADROOM_SCALES, firstOverflow, headroomFailures, headroomFeeds, headroomWhat } from './fp16-headroom.js';
 export type { Fp16Headroom, HeadroomFailure, InputSpread } from './fp16-headroom.js';
 export { formatCosine, singleValueBound, singleValueProblem, toleranceProblem } from './single-value.js';
 export type { SingleValueAgreement, ToleranceAgreement } from './single-value.js';
