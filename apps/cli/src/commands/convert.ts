@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { convertModel, type ConvertOptions } from '@onnx-forge/convert';
-import { ForgeError, ForgeErrorCode, errorMessage, writeModel } from '@onnx-forge/core';
+import { unreadableFile, writeModel } from '@onnx-forge/core';
 import { defineCommand, type CommandContext } from '../framework/command.js';
 import { formatBytes } from '@onnx-forge/core';
 import { UsageError } from '../framework/usage-error.js';
@@ -66,10 +66,8 @@ export const convertCommand = defineCommand({
     try {
       text = await readFile(path.resolve(ctx.io.cwd, file), 'utf8');
     } catch (e) {
-      // Worded as every other command words an input it cannot read (core's readModel).
-      const code = (e as NodeJS.ErrnoException).code;
-      const hint = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? 'the path is a folder, not a model file' : errorMessage(e);
-      throw new ForgeError(ForgeErrorCode.IO, `cannot read model "${file}": ${hint}`, { cause: e, details: { path: file, errno: code } });
+      // Worded as every other command words an input it cannot read.
+      throw unreadableFile(file, e, 'model');
     }
     ctx.progress.start('converting', { transient: true });
     const result = convertModel(text, options);

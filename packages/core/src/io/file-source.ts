@@ -17,11 +17,20 @@ export async function fileSource(path: string, options: { what?: string } = {}):
     if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: st.isDirectory() ? 'EISDIR' : 'EINVAL' });
     size = st.size;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? `the path is a folder, not a ${options.what ?? 'file'}${options.what ? ' file' : ''}` : errorMessage(e);
-    throw new ForgeError(ForgeErrorCode.IO, `cannot read ${options.what ? `${options.what} ` : ''}"${path}": ${hint}`, { cause: e, details: { path, errno: code } });
+    throw unreadableFile(path, e, options.what);
   }
   return fileSourceOf(fs, path, size);
+}
+
+/**
+ * FORGE_IO for a file that cannot be read, worded the same by every reader: `cannot read model "x":
+ * the file does not exist` (ENOENT), `the path is a folder, not a model file` (EISDIR), else the
+ * system's message. `what` names the file's kind ("model").
+ */
+export function unreadableFile(path: string, error: unknown, what?: string): ForgeError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const hint = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? `the path is a folder, not a ${what ?? 'file'}${what ? ' file' : ''}` : errorMessage(error);
+  return new ForgeError(ForgeErrorCode.IO, `cannot read ${what ? `${what} ` : ''}"${path}": ${hint}`, { cause: error, details: { path, errno: code } });
 }
 
 /** A ByteSource over `path` of a known size (already checked to be a file). */

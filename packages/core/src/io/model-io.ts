@@ -9,6 +9,7 @@ import type { ModelProto, TensorProto } from '../proto/types.js';
 import { externalEntry, externalRegions, folderResolver, locationProblem } from './external-data.js';
 import { openModel } from './open-model.js';
 import { memorySource } from './byte-source.js';
+import { unreadableFile } from './file-source.js';
 import { decodeModelLazily } from './decode-lazily.js';
 
 // Node built-ins are imported on use, so the rest of core still bundles for the browser.
@@ -59,9 +60,7 @@ export async function readModel(file: string, options: ReadModelOptions = {}): P
   try {
     bytes = await fs.promises.readFile(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? 'the path is a folder, not a model file' : errorMessage(e);
-    throw new ForgeError(ForgeErrorCode.IO, `cannot read model "${file}": ${hint}`, { cause: e, details: { path: file, errno: code } });
+    throw unreadableFile(file, e, 'model');
   }
   const proto = await decodeDiagnosed(bytes, file);
   if (options.externalData !== false) {
