@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
+import { ExitCode, ForgeError, ForgeErrorCode, errorMessage, exitCodeOfError, isForgeError } from '@onnx-forge/core';
 import { createServer, type DemoServer } from './create-server.js';
 import type { ServerOptions } from './server-options.js';
 
@@ -22,17 +22,11 @@ not valid ONNX (a truncated file, a graph that breaks an ONNX rule).`;
  */
 export const STARTUP_ERRORS_ENV = 'ONNX_FORGE_SERVER_STARTUP_ERRORS';
 
-/** Exit codes, as the onnx-forge CLI's (apps/cli/src/framework/exit-code.ts), which runs this server for `serve`. */
-export const EXIT_CODE = { OK: 0, FAILURE: 1, USAGE: 2, INVALID_MODEL: 3 } as const;
-
-const INVALID_MODEL_CODES: readonly string[] = [ForgeErrorCode.INVALID_MODEL, ForgeErrorCode.INVALID_GRAPH, ForgeErrorCode.EXTERNAL_DATA, ForgeErrorCode.UNSUPPORTED_MODEL];
+/** Exit codes: core's, as the onnx-forge CLI's, which runs this server for `serve`. */
+export const EXIT_CODE = ExitCode;
 
 /** The exit code of a failure to start: 2 a command line it cannot act on, 3 a model that is not valid ONNX, else 1. */
-export function exitCodeOf(error: unknown): number {
-  if (isForgeError(error, ForgeErrorCode.INVALID_OPTIONS)) return EXIT_CODE.USAGE;
-  if (isForgeError(error) && INVALID_MODEL_CODES.includes(error.code)) return EXIT_CODE.INVALID_MODEL;
-  return EXIT_CODE.FAILURE;
-}
+export const exitCodeOf = exitCodeOfError;
 
 /**
  * A failure to start on one line with its code (`error FORGE_INVALID_MODEL: cannot load model ...`);
