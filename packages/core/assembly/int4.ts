@@ -47,8 +47,9 @@ function asymmetric(lo: f32, hi: f32, scaleAt: usize, zpAt: usize): void {
   store<u8>(zpAt, <u8>(<i32>zp));
 }
 
-/** One column's blocks (the columns left over after the groups of four). */
-function paramsColumn(src: usize, rowBytes: usize, kb: i32, bs: i32, symmetric: i32, out: usize, scales: usize, zps: usize): void {
+/** One column's blocks (the columns left over after the groups of four); 1 if a value is NaN or infinite. */
+function paramsColumn(src: usize, rowBytes: usize, kb: i32, bs: i32, symmetric: i32, out: usize, scales: usize, zps: usize): i32 {
+  let bad = false;
   for (let k0 = 0, o = out; k0 < kb; k0 += bs, o++) {
     const len = min(bs, kb - k0);
     let p = src + <usize>k0 * rowBytes;
@@ -56,6 +57,7 @@ function paramsColumn(src: usize, rowBytes: usize, kb: i32, bs: i32, symmetric: 
       let extreme: f32 = 0;
       for (let i = 0; i < len; i++, p += rowBytes) {
         const x = load<f32>(p);
+        bad |= !(x - x == 0);
         if (Mathf.abs(x) > Mathf.abs(extreme)) extreme = x;
       }
       store<f32>(scales + (o << 2), extreme / -8 + 0);
@@ -65,22 +67,29 @@ function paramsColumn(src: usize, rowBytes: usize, kb: i32, bs: i32, symmetric: 
       let hi: f32 = 0;
       for (let i = 0; i < len; i++, p += rowBytes) {
         const x = load<f32>(p);
+        bad |= !(x - x == 0);
         if (x < lo) lo = x;
         if (x > hi) hi = x;
       }
       asymmetric(lo, hi, scales + (o << 2), zps + o);
     }
   }
+  return <i32>bad;
 }
 
-/** Scale and zero point of block `at` of four neighbouring columns (then + `stride` per column), from its `len` rows at p. */
+/**
+ * Scale and zero point of block `at` of four neighbouring columns (then + `stride` per column), from
+ * its `len` rows at p; returns `bad` with all bits set in a lane that met a NaN or an infinity
+ * (x - x is 0 for finite x only).
+ */
 // @ts-ignore: decorator
 @inline
-function paramsGroup(p: usize, rowBytes: usize, len: i32, symmetric: i32, at: usize, stride: usize, scales: usize, zps: usize): void {
+function paramsGroup(p: usize, rowBytes: usize, len: i32, symmetric: i32, at: usize, stride: usize, scales: usize, zps: usize, bad: v128): v128 {
   if (symmetric) {
     let extreme = f32x4.splat(0);
     for (let i = 0; i < len; i++, p += rowBytes) {
       const x = v128.load(p);
+      bad = v128.or(bad, f32x4.ne(f32x4.sub(x, x), f32x4.splat(0)));
       extreme = v128.bitselect(x, extreme, f32x4.gt(f32x4.abs(x), f32x4.abs(extreme)));
     }
     // float32 division is float64's rounded once; + 0 turns -0 (an all-zero block) into 0.
@@ -98,6 +107,7 @@ function paramsGroup(p: usize, rowBytes: usize, len: i32, symmetric: i32, at: us
     let hi = f32x4.splat(0);
     for (let i = 0; i < len; i++, p += rowBytes) {
       const x = v128.load(p);
+      bad = v128.or(bad, f32x4.ne(f32x4.sub(x, x), f32x4.splat(0)));
       lo = f32x4.pmin(lo, x); // x < lo ? x : lo
       hi = f32x4.pmax(hi, x); // hi < x ? x : hi
     }
@@ -106,6 +116,7 @@ function paramsGroup(p: usize, rowBytes: usize, len: i32, symmetric: i32, at: us
     asymmetric(f32x4.extract_lane(lo, 2), f32x4.extract_lane(hi, 2), scales + ((at + 2 * stride) << 2), zps + at + 2 * stride);
     asymmetric(f32x4.extract_lane(lo, 3), f32x4.extract_lane(hi, 3), scales + ((at + 3 * stride) << 2), zps + at + 3 * stride);
   }
+  return bad;
 }
 
 // @ts-ignore: decorator
@@ -210,13 +221,16 @@ function packGroup(p: usize, rowBytes: usize, len: i32, bs: i32, at: usize, stri
  * The walk both kernels share over a band (`kb` rows of `width` columns at src, its first block being
  * block `b0` of `blocks` per column): each block of four neighbouring columns, then the columns left
  * over one at a time. Inlined with a constant `pack`, so each export compiles to its own loop.
+ * Returns 1 when computing params met a NaN or an infinity (packing: always 0).
  */
 // @ts-ignore: decorator
 @inline
-function eachBlock(pack: bool, src: usize, width: i32, kb: i32, bs: i32, blocks: i32, b0: i32, symmetric: i32, scales: usize, zps: usize, packed: usize): void {
+function eachBlock(pack: bool, src: usize, width: i32, kb: i32, bs: i32, blocks: i32, b0: i32, symmetric: i32, scales: usize, zps: usize, packed: usize): i32 {
   const rowBytes = (<usize>width) << 2;
   const nb = (kb + bs - 1) / bs;
   const stride = <usize>blocks;
+  let bad = i32x4.splat(0);
+  let badColumn = 0;
   let n = 0;
   for (; n + 4 <= width; n += 4) {
     const col = src + ((<usize>n) << 2);
@@ -227,23 +241,25 @@ function eachBlock(pack: bool, src: usize, width: i32, kb: i32, bs: i32, blocks:
       // Block j of columns n..n+3 is at n * blocks + b0 + j, then + blocks per column.
       const at = <usize>n * stride + <usize>(b0 + j);
       if (pack) packGroup(p, rowBytes, len, bs, at, stride, scales, zps, packed);
-      else paramsGroup(p, rowBytes, len, symmetric, at, stride, scales, zps);
+      else bad = paramsGroup(p, rowBytes, len, symmetric, at, stride, scales, zps, bad);
     }
   }
   for (; n < width; n++) {
     const col = src + ((<usize>n) << 2);
     const out = <usize>n * stride + <usize>b0;
     if (pack) packColumn(col, rowBytes, kb, bs, out, scales, zps, packed);
-    else paramsColumn(col, rowBytes, kb, bs, symmetric, out, scales, zps);
+    else badColumn |= paramsColumn(col, rowBytes, kb, bs, symmetric, out, scales, zps);
   }
+  return <i32>(v128.any_true(bad) || badColumn != 0);
 }
 
 /**
  * Scales (float32) and zero points (one byte each) of the blocks of a band: `kb` rows of `width`
- * columns at src, the band's first block being block `b0` of `blocks` per column.
+ * columns at src, the band's first block being block `b0` of `blocks` per column. Returns 1 when the
+ * band holds a NaN or an infinity (which no 4-bit scale represents), else 0.
  */
-export function int4_params(src: usize, width: i32, kb: i32, bs: i32, blocks: i32, b0: i32, symmetric: i32, scales: usize, zps: usize): void {
-  eachBlock(false, src, width, kb, bs, blocks, b0, symmetric, scales, zps, 0);
+export function int4_params(src: usize, width: i32, kb: i32, bs: i32, blocks: i32, b0: i32, symmetric: i32, scales: usize, zps: usize): i32 {
+  return eachBlock(false, src, width, kb, bs, blocks, b0, symmetric, scales, zps, 0);
 }
 
 /**

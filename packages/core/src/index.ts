@@ -20,6 +20,7 @@ export type { BlobLike } from './io/blob-source.js';
 export type { ExternalDataResolver } from './io/external-data.js';
 export { isLazy, deferTensorData, snapshotTensor } from './ir/tensor-data.js';
 export { deriveTensorData, derivedTensor } from './ir/derive-tensor-data.js';
+export { withScratch, withTensorBytes, withTensorFloat32 } from './ir/scratch.js';
 export type { Computed, Derive } from './ir/derive-tensor-data.js';
 export { modelTensors, modelWeightBytes } from './ir/model-tensors.js';
 export type { ReadModelOptions, WriteModelOptions, WriteModelResult, ExternalDataOptions } from './io/model-io.js';

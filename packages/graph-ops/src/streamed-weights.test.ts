@@ -31,6 +31,7 @@ const PASSES: [string, () => PassInstance<object>][] = [
   ['fp16 --target cpu (weights stored float16)', () => fp16Pass({ keepIoTypes: true, target: 'cpu' }) as PassInstance<object>],
   ['int8-dynamic', () => int8Dynamic({}) as PassInstance<object>],
   ['int4 (MatMul and Gather, scale search)', () => int4({ ops: ['MatMul', 'Gather'], method: 'search' }) as PassInstance<object>],
+  ['int4 (defaults: round to nearest by the wasm column kernels)', () => int4({}) as PassInstance<object>],
 ];
 
 interface Converted {

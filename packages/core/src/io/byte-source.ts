@@ -15,9 +15,11 @@ export interface ByteSource {
   /**
    * The same, synchronously, where the source allows it (files in Node, memory, Blobs inside a Web
    * Worker). Passes read weights synchronously, so a model whose sources lack it can be decoded and
-   * written, but not converted.
+   * written, but not converted. With `into` (at least `length` bytes), a source that copies reads
+   * into its start and returns that view; a source that holds the bytes already returns a view of
+   * its own, so use what is returned.
    */
-  readSync?(offset: number, length: number): Uint8Array;
+  readSync?(offset: number, length: number, into?: Uint8Array): Uint8Array;
 }
 
 /** Checks a region against a source's size, with a message naming the source. */

@@ -35,9 +35,9 @@ export function unreadableFile(path: string, error: unknown, what?: string): For
 
 /** A ByteSource over `path` of a known size (already checked to be a file). */
 export function fileSourceOf(fs: Fs, path: string, size: number): ByteSource {
-  const readSync = (offset: number, length: number): Uint8Array => {
+  const readSync = (offset: number, length: number, into?: Uint8Array): Uint8Array => {
     checkRegion(source, offset, length);
-    const buf = Buffer.allocUnsafeSlow(length);
+    const buf = into && into.length >= length ? into : Buffer.allocUnsafeSlow(length);
     let fd: number | undefined;
     try {
       fd = fs.openSync(path, 'r');

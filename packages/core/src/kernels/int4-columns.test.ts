@@ -56,6 +56,27 @@ describe('int4 column kernels (WebAssembly SIMD)', () => {
     }
   });
 
+  it('report a NaN or an infinity wherever it lies: any lane of a group of four columns, a column left over, any band', () => {
+    const rng = new Rng(5);
+    // n = 9: two groups of four and one column left over; k = 3000 at block 16 spans several bands.
+    const k = 3000;
+    const n = 9;
+    const clean = rng.fillNormalish(new Float32Array(k * n), 1);
+    // Large finite values are finite: the check is not a magnitude bound.
+    clean[17] = 3.4e38;
+    clean[18] = -3.4e38;
+    for (const symmetric of [true, false]) {
+      expect(int4ColumnParams(clean, { k, n, blockSize: 16 }, symmetric)?.finite).toBe(true);
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        for (const [row, col] of [[0, 0], [5, 3], [1500, 6], [k - 1, 8], [2999, 2]] as const) {
+          const w = clean.slice();
+          w[row * n + col] = bad;
+          expect(int4ColumnParams(w, { k, n, blockSize: 16 }, symmetric)?.finite, `${bad} at row ${row}, column ${col}, symmetric ${symmetric}`).toBe(false);
+        }
+      }
+    }
+  });
+
   it('answer null where the wasm kernels cannot run (the caller\'s JavaScript serves), and refuse a bad shape', () => {
     const w = new Float32Array(64);
     forceKernelBackend('js');

@@ -54,17 +54,21 @@ function bandRows(shape: Int4Columns): number {
  * Scales and zero points of the blocks of every column (WebAssembly SIMD), with the arithmetic of
  * graph-ops' int4 round-to-nearest quantizer (symmetric: the largest magnitude maps to code -8, zero
  * point 8; asymmetric: the range [min(0, min), max(0, max)] over 16 codes): see assembly/int4.ts.
- * Null where the wasm kernels cannot run: graph-ops' JavaScript quantizer, which gives the same
- * numbers, serves then (this kernel has no fallback of its own).
+ * `finite` is false when a value is NaN or infinite (no 4-bit scale represents them), found in the
+ * same pass over the values. Null where the wasm kernels cannot run: graph-ops' JavaScript quantizer,
+ * which gives the same numbers, serves then (this kernel has no fallback of its own).
  */
-export function int4ColumnParams(src: Float32Array, shape: Int4Columns, symmetric: boolean): Int4ColumnParams | null {
+export function int4ColumnParams(src: Float32Array, shape: Int4Columns, symmetric: boolean): (Int4ColumnParams & { finite: boolean }) | null {
   check('int4ColumnParams', src, shape);
   const k = wasmKernels(src.length);
   if (!k) return null;
   const count = shape.n * blocksOf(shape);
   const [inPtr, scalePtr, zpPtr] = reserve(k, bandRows(shape) * shape.n * 4, count * 4, count) as [number, number, number];
-  eachBand(k, src, shape, inPtr, (b) => k.int4_params(inPtr, shape.n, b.kb, shape.blockSize, blocksOf(shape), b.b0, symmetric ? 1 : 0, scalePtr, zpPtr));
-  const params = { scales: new Float32Array(k.memory.buffer, scalePtr, count).slice(), zeroPoints: new Uint8Array(k.memory.buffer, zpPtr, count).slice() };
+  let finite = true;
+  eachBand(k, src, shape, inPtr, (b) => {
+    if (k.int4_params(inPtr, shape.n, b.kb, shape.blockSize, blocksOf(shape), b.b0, symmetric ? 1 : 0, scalePtr, zpPtr)) finite = false;
+  });
+  const params = { scales: new Float32Array(k.memory.buffer, scalePtr, count).slice(), zeroPoints: new Uint8Array(k.memory.buffer, zpPtr, count).slice(), finite };
   releaseKernelMemory(k);
   return params;
 }

@@ -32,7 +32,7 @@ export interface KernelExports {
   ): void;
   dequantize_rows(src: number, dst: number, n: number, scales: number, zps: number, row: number, pos: number, unsigned: number): void;
   histogram(src: number, n: number, counts: number, bins: number, copies: number, lo: number, inv: number, abs: number): void;
-  int4_params(src: number, width: number, kb: number, bs: number, blocks: number, b0: number, symmetric: number, scales: number, zps: number): void;
+  int4_params(src: number, width: number, kb: number, bs: number, blocks: number, b0: number, symmetric: number, scales: number, zps: number): number;
   int4_pack(src: number, width: number, kb: number, bs: number, blocks: number, b0: number, scales: number, zps: number, packed: number): void;
 }
 

@@ -1,6 +1,6 @@
 import {
-  DataType, float32ToFloat16Bits, float32ToFloat16WithStats, tensorElementCount, tensorRawBytes, tensorToFloat32,
-  type TensorProto,
+  DataType, float32ToFloat16Bits, float32ToFloat16WithStats, isLazy, tensorElementCount, tensorRawBytes, tensorToFloat32, withScratch,
+  withTensorFloat32, type TensorProto,
 } from '@onnx-forge/core';
 
 export interface ClampLimits {
@@ -78,9 +78,10 @@ const CHUNK = 1 << 20;
  * than a full float32 copy of the tensor.
  */
 export function tensorToFloat16(t: TensorProto, limits: ClampLimits): Float16Result {
-  if (t.dataType !== DataType.FLOAT || !Object.prototype.hasOwnProperty.call(t, 'rawData')) {
-    return toFloat16(tensorToFloat32(t), limits);
-  }
+  if (t.dataType !== DataType.FLOAT) return toFloat16(tensorToFloat32(t), limits);
+  // A weight still in its file is read into lent memory; the float16 result is new.
+  if (isLazy(t)) return withTensorFloat32(t, (values) => toFloat16(values, limits));
+  if (!Object.prototype.hasOwnProperty.call(t, 'rawData')) return toFloat16(tensorToFloat32(t), limits);
   const bytes = tensorRawBytes(t);
   const n = tensorElementCount(t);
   if (bytes.byteOffset % 4 === 0) return toFloat16(new Float32Array(bytes.buffer, bytes.byteOffset, n), limits);
@@ -97,4 +98,19 @@ export function tensorToFloat16(t: TensorProto, limits: ClampLimits): Float16Res
     clampedLow += r.clampedLow;
   }
   return { data: out, clampedHigh, clampedLow };
+}
+
+/**
+ * What converting `t` would clamp, without keeping the float16 values: for a weight still in its
+ * file, whose float16 form the writer makes again when it reaches it, so the pass reads and converts
+ * it into lent memory (no fresh pages for a result it drops). Other tensors convert as usual.
+ */
+export function float16Clamps(t: TensorProto, limits: ClampLimits): Omit<Float16Result, 'data'> & { data?: Uint16Array } {
+  if (t.dataType !== DataType.FLOAT || !isLazy(t)) return tensorToFloat16(t, limits);
+  return withTensorFloat32(t, (values) =>
+    withScratch(values.length * 2, (bytes) => {
+      const { clampedHigh, clampedLow } = toFloat16(values, limits, new Uint16Array(bytes.buffer, 0, values.length));
+      return { clampedHigh, clampedLow };
+    }),
+  );
 }

@@ -1,9 +1,9 @@
 import {
   ForgeError, ForgeErrorCode, createNode, createTensor, deriveTensorData, derivedTensor, dtypeName, getAttribute, isDefaultDomain,
-  removeAttribute, setAttribute, tensorByteSize, tensorDims, toAttribute, toNumber,
+  removeAttribute, setAttribute, tensorByteSize, tensorDims, tensorElementCount, toAttribute, toNumber,
   type FunctionProto, type Graph, type GraphProto, type NodeProto, type TensorProto,
 } from '@onnx-forge/core';
-import { tensorToFloat16 } from './float16-data.js';
+import { float16Clamps, tensorToFloat16 } from './float16-data.js';
 import { DTYPE_ATTR, F16, F32, type Fp16Typing, type Scope, type UseRef } from './fp16-typing.js';
 
 /**
@@ -140,7 +140,9 @@ export class Fp16Rewriter {
         } else if (d === 'keep') {
           this.t.report.initializersKept++;
         } else {
-          const data = this.half(t);
+          // The float16 values now for a weight in memory; for one still in its file only what
+          // converting clamps (the writer converts it again when it reaches it).
+          const data = this.half(t, true);
           // Stored now, or (for a weight still in its file) converted again when the writer reaches it.
           const limits = { ...this.t.limits };
           const derive = (src: TensorProto) => tensorToFloat16(src, limits).data;
@@ -187,7 +189,7 @@ export class Fp16Rewriter {
    */
   private storeAsF16(g: Graph, t: TensorProto): void {
     const limits = { ...this.t.limits, clamp: true };
-    const r = tensorToFloat16(t, limits);
+    const r = float16Clamps(t, limits);
     if (r.clampedHigh > 0) {
       this.t.report.initializersKept++;
       this.t.out.warn(`initializer "${t.name}" stays float32: ${r.clampedHigh} value(s) exceed the float16 range`);
@@ -199,11 +201,13 @@ export class Fp16Rewriter {
     g.removeInitializer(name);
     g.addNode(createNode('Cast', [stored], [name], { name: this.t.model.uniqueName(`Cast_${stored}`), attributes: { to: this.t.castTo(g, F32) } }), g.nodes.length ? { before: g.nodes[0] as NodeProto } : {});
     this.t.report.initializersStored++;
-    this.t.report.bytesStoredFp16 += r.data.byteLength;
+    this.t.report.bytesStoredFp16 += tensorElementCount(t) * 2;
   }
 
-  private half(t: TensorProto): Uint16Array {
-    const r = tensorToFloat16(t, this.t.limits);
+  private half(t: TensorProto): Uint16Array;
+  private half(t: TensorProto, clampsOnly: true): Uint16Array | undefined;
+  private half(t: TensorProto, clampsOnly = false): Uint16Array | undefined {
+    const r = clampsOnly ? float16Clamps(t, this.t.limits) : tensorToFloat16(t, this.t.limits);
     this.t.report.valuesClampedHigh += r.clampedHigh;
     this.t.report.valuesClampedLow += r.clampedLow;
     return r.data;

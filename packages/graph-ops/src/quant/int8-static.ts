@@ -1,5 +1,5 @@
 import {
-  DataType, attrInt, nodeLabel, type Graph, type Model, type ModelRunner, type NodeProto, type PassContext, type RunPassOptions, type SampleSource,
+  DataType, attrInt, nodeLabel, type Graph, type Model, type ModelRunner, type NodeProto, type PassContext, type RunPassOptions, type SampleSource, withTensorFloat32,
 } from '@onnx-forge/core';
 import { defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { collectRanges } from './calibration/collect-ranges.js';
@@ -200,7 +200,7 @@ function applyPlans(s: QuantSession, plans: StaticPlan[], ranges: Map<string, Ca
       s.rec.weightQuantized(s.coverageKey(p.weight.ref));
       how += `, ${type.name} weights ${r.w.axis === undefined ? 'per-tensor' : `per-channel (axis ${r.w.axis})`}`;
       if (p.bias) {
-        const b = quantizeBias(s.floats(p.bias.ref).slice(), inputScale, r.w.weight.scale);
+        const b = quantizeBias(withTensorFloat32(p.bias.ref.tensor, (v) => v.slice()), inputScale, r.w.weight.scale);
         if (b.ok) {
           const owner = p.bias.ref.owner;
           const base = p.bias.ref.name;

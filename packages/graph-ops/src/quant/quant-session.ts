@@ -1,10 +1,10 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, dtypeName, getOpSchema, ELEM_TYPES, nodeLabel, tensorRawBytes, tensorToFloat32,
+  DataType, ForgeError, ForgeErrorCode, dtypeName, getOpSchema, ELEM_TYPES, nodeLabel, withTensorFloat32,
   type ElemTypes, type Graph, type Model, type NodeProto, type PassContext, type TensorProto,
 } from '@onnx-forge/core';
 import { upgradeOpset } from '../opset/upgrade-opset.js';
 import { transpose2d } from './numeric.js';
-import { GraphEditor, constantDims, constantFloats, findConstant, zeroPointArray, type ConstantRef } from './quant-graph.js';
+import { GraphEditor, constantDims, findConstant, zeroPointArray, type ConstantRef } from './quant-graph.js';
 import { weightRange } from './isa-forms.js';
 import { quantType, type QuantType, type QuantTypeName } from './quant-params.js';
 import type { QuantOptions } from './quant-options.js';
@@ -56,7 +56,6 @@ export class QuantSession {
   readonly forms: TargetForms;
   readonly opset: number;
   private typesCache: ElemTypes | undefined;
-  private scratch: Float32Array | undefined;
   private readonly constants = new Map<Graph, Map<string, ConstantRef | null>>();
   private readonly owners = new Map<string, Graph>();
   private readonly stored = new Map<string, StoredWeight>();
@@ -173,7 +172,8 @@ export class QuantSession {
     const hit = this.stored.get(key);
     if (hit) return { ok: true, w: hit };
     const dims = constantDims(ref);
-    const r = quantizeWeight(this.floats(ref), dims, req.type, req.axis);
+    // The values are lent for this call (a weight in its file is read into reused memory); the codes are new.
+    const r = withTensorFloat32(ref.tensor, (values) => quantizeWeight(values, dims, req.type, req.axis));
     if (!r.ok) return r;
     const layout = (data: Int8Array | Uint8Array): Int8Array | Uint8Array => {
       if (!req.transpose) return data;
@@ -183,7 +183,7 @@ export class QuantSession {
     // The codes again from the same float weight, when it is streamed from its file: the scales above
     // came from it, and quantizing is deterministic, so the bytes are those of the first run.
     const derive = (src: TensorProto) => {
-      const again = quantizeWeight(tensorToFloat32(src), dims, req.type, req.axis);
+      const again = withTensorFloat32(src, (values) => quantizeWeight(values, dims, req.type, req.axis));
       if (!again.ok) throw new ForgeError(ForgeErrorCode.INTERNAL, `weight "${ref.name}" no longer quantizes when written: ${again.reason}`);
       return layout(again.weight.data);
     };
@@ -212,21 +212,6 @@ export class QuantSession {
     this.stored.set(key, w);
     this.owners.set(key, g);
     return { ok: true, w };
-  }
-
-  /**
-   * Float32 values of a constant for one-shot reading: a view when the bytes are 4-byte aligned, else
-   * a copy into a reused scratch buffer. Tensor payloads are views into the model file at arbitrary
-   * offsets, so a fresh copy per weight would allocate (and garbage-collect) the whole model again.
-   */
-  floats(ref: ConstantRef): Float32Array {
-    if (ref.tensor.dataType !== DataType.FLOAT) return constantFloats(ref);
-    const raw = tensorRawBytes(ref.tensor);
-    const n = raw.length >> 2;
-    if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, n);
-    if (!this.scratch || this.scratch.length < n) this.scratch = new Float32Array(n);
-    new Uint8Array(this.scratch.buffer, 0, n * 4).set(raw.subarray(0, n * 4));
-    return this.scratch.subarray(0, n);
   }
 
   /** A scalar zero point for a weight whose channels share one (ConvInteger needs a scalar). */

@@ -150,6 +150,8 @@ export interface BlockLayout {
 export interface BlockParams extends Omit<BlockQuantized, 'packed'> {
   /** Zero point of every block, one per byte ([rows * blocks]), for `packBlocks`. */
   blockZeroPoints: Uint8Array;
+  /** False when a value is NaN or infinite: no 4-bit scale represents it, so the weight must stay float. */
+  finite: boolean;
 }
 
 /**
@@ -279,9 +281,15 @@ function quantizeAll(data: Float32Array, layout: BlockLayout, options: BlockQuan
       rtnSse += blockRtnSse[at] as number;
     }
   }
-  const out: BlockParams = { rows, cols, blockSize: bs, blocks, scales, blockZeroPoints, sse, rtnSse };
+  const out: BlockParams = { rows, cols, blockSize: bs, blocks, scales, blockZeroPoints, sse, rtnSse, finite: allFinite(data) };
   if (!symmetric) out.zeroPoints = packZeroPoints(blockZeroPoints, rows, blocks);
   return out;
+}
+
+/** Whether every value is finite (the WebAssembly kernel finds it while it reads them). */
+function allFinite(data: Float32Array): boolean {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) return false;
+  return true;
 }
 
 /**
@@ -296,7 +304,7 @@ export function blockParams(data: Float32Array, layout: BlockLayout, options: Bl
   if (!fast) return quantizeAll(data, layout, options, undefined);
   const { rows, cols } = layout;
   const blocks = Math.ceil(cols / options.blockSize);
-  const out: BlockParams = { rows, cols, blockSize: options.blockSize, blocks, scales: fast.scales, blockZeroPoints: fast.zeroPoints, sse: 0, rtnSse: 0 };
+  const out: BlockParams = { rows, cols, blockSize: options.blockSize, blocks, scales: fast.scales, blockZeroPoints: fast.zeroPoints, sse: 0, rtnSse: 0, finite: fast.finite };
   if (!options.symmetric) out.zeroPoints = packZeroPoints(fast.zeroPoints, rows, blocks);
   return out;
 }
@@ -354,7 +362,7 @@ export function packBlocks(data: Float32Array, layout: BlockLayout, params: Pick
 export function quantizeBlocks(data: Float32Array, rows: number, cols: number, rowStride: number, colStride: number, options: BlockQuantizeOptions): BlockQuantized {
   const layout = { rows, cols, rowStride, colStride };
   const packed = new Uint8Array(rows * Math.ceil(cols / options.blockSize) * (options.blockSize / 2));
-  const { blockZeroPoints: _, ...params } = quantizeAll(data, layout, { ...options, errors: true }, packed);
+  const { blockZeroPoints: _, finite: __, ...params } = quantizeAll(data, layout, { ...options, errors: true }, packed);
   return { ...params, packed };
 }
 

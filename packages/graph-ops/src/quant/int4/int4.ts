@@ -1,9 +1,9 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount, tensorToFloat32,
+  DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount, withTensorFloat32,
   type Graph, type Model, type NodeProto, type PassContext, type PassReport, type RunPassOptions, type TensorProto,
 } from '@onnx-forge/core';
 import { checkNodeList } from '../../options/model-lists.js';
-import { GraphEditor, constantFloats, findConstant, type ConstantRef } from '../quant-graph.js';
+import { GraphEditor, findConstant, type ConstantRef } from '../quant-graph.js';
 import { QuantRecorder, quantReportBase, type QuantReportBase } from '../quant-report.js';
 import { float16Weights, float16WeightsMessage } from '../float16-weights.js';
 import { quantizedOps } from '../quant-run.js';
@@ -120,11 +120,6 @@ function hasCandidate(model: Model, o: Int4Options): boolean {
   return false;
 }
 
-function finite(data: Float32Array): boolean {
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) return false;
-  return true;
-}
-
 function layout(o: Int4Options, q: BlockParams): string {
   const zp = o.symmetric ? 'symmetric (no zero points: code 8 is zero)' : 'asymmetric (a 4-bit zero point per block)';
   const pad = q.cols % q.blockSize ? `, the last block padded from ${q.cols % q.blockSize}` : '';
@@ -154,17 +149,22 @@ function constantOf(run: Int4Run, graph: Graph, node: NodeProto, index: number, 
  * read (a closure made there would keep them alive through their shared scope).
  */
 function codesOf(form: StoredForm, q: BlockParams): (src: TensorProto) => Uint8Array {
-  return (src) => form.packed.from(packBlocks(tensorToFloat32(src), form.layout, q), q);
+  return (src) => withTensorFloat32(src, (values) => form.packed.from(packBlocks(values, form.layout, q), q));
 }
 
 function store(run: Int4Run, ref: ConstantRef, key: string, form: StoredForm): Stored | string {
   const hit = run.stored.get(key);
   if (hit) return hit;
-  const data = constantFloats(ref);
-  if (!finite(data)) return `the weight "${ref.name}" holds NaN or infinite values; a 4-bit scale cannot represent them`;
+  // The values are lent for this call only (a weight in its file is read into reused memory): the
+  // eager producer below runs inside it, and nothing else keeps them.
+  return withTensorFloat32(ref.tensor, (data) => storeValues(run, ref, key, form, data));
+}
+
+function storeValues(run: Int4Run, ref: ConstantRef, key: string, form: StoredForm, data: Float32Array): Stored | string {
   const o = run.options;
   // Scales and zero points now: the graph needs them, and they are small.
   const q = blockParams(data, form.layout, { blockSize: o.blockSize, symmetric: o.symmetric, method: o.method });
+  if (!q.finite) return `the weight "${ref.name}" holds NaN or infinite values; a 4-bit scale cannot represent them`;
   const dims = form.packed.dims(q);
   // The codes (the weight's size / 8): made now from the values in hand for a weight in memory, or
   // from the float weight when the writer reaches them for one streamed from its file.

@@ -93,7 +93,7 @@ export function referenceBlockParams(data: Float32Array, layout: BlockLayout, op
       }
     }
   }
-  const out: BlockParams = { rows, cols, blockSize: bs, blocks, scales, blockZeroPoints, sse, rtnSse };
+  const out: BlockParams = { rows, cols, blockSize: bs, blocks, scales, blockZeroPoints, sse, rtnSse, finite: data.every((x) => Number.isFinite(x)) };
   if (zeroPoints) out.zeroPoints = zeroPoints;
   return out;
 }
@@ -128,6 +128,6 @@ export function referencePackBlocks(data: Float32Array, layout: BlockLayout, par
  */
 export function referenceQuantizeBlocks(data: Float32Array, rows: number, cols: number, rowStride: number, colStride: number, options: BlockQuantizeOptions): BlockQuantized {
   const layout = { rows, cols, rowStride, colStride };
-  const { blockZeroPoints, ...params } = referenceBlockParams(data, layout, { ...options, errors: true });
+  const { blockZeroPoints, finite: _, ...params } = referenceBlockParams(data, layout, { ...options, errors: true });
   return { ...params, packed: referencePackBlocks(data, layout, { ...params, blockZeroPoints }) };
 }
