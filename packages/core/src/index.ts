@@ -9,7 +9,7 @@ export type { DTypeName, TypedArray } from './dtype.js';
 export { decodeModel, encodeModel, encodeModelChunks, encodeModelParts, decodeTensor, encodeTensor, PROTOBUF_LIMIT } from './codec/codec.js';
 export type { DecodeOptions } from './codec/codec.js';
 export type { EncodedPart, DeferredBytes } from './codec/chunk-writer.js';
-export { readModel, writeModel } from './io/model-io.js';
+export { readModel, writeModel, uncreatableFile } from './io/model-io.js';
 export { openModel } from './io/open-model.js';
 export type { OpenModelOptions } from './io/open-model.js';
 export { memorySource } from './io/byte-source.js';

@@ -115,6 +115,27 @@ describe('onnx-forge fp16', () => {
       }
     });
 
+    it('refuses, before reading the model, an output it could not write at the end', async () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const model = await writeMlp(path.join(dir, 'mlp.onnx'), [64, 128, 8]);
+        const cases: [string[], number, RegExp][] = [
+          [['fp16', model, '-o', 'nofolder/out.onnx', '--no-verify'], 1, /error FORGE_IO: cannot create "nofolder\/out\.onnx": the folder "nofolder" does not exist\n$/],
+          [['quantize', model, '-o', 'mlp.onnx/out.onnx', '--no-verify'], 1, /error FORGE_IO: cannot create "mlp\.onnx\/out\.onnx": "mlp\.onnx" is not a folder\n$/],
+          [['run', model, '-p', 'cleanup', '-o', '.'], 2, /error FORGE_INVALID_OPTIONS: --output \. is a folder; give the path of the model file to write/],
+        ];
+        for (const [args, code, message] of cases) {
+          const r = await runCliProcess(args, { cwd: dir });
+          expect(r.code, args.join(' ')).toBe(code);
+          expect(r.stderr, args.join(' ')).toMatch(message);
+          // Nothing was read or converted first: the only line is the error.
+          expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+        }
+      } finally {
+        cleanup();
+      }
+    });
+
     it('exits 2 naming the offender for op types, node names and lists the pass refuses', async () => {
       const cases: [string[], RegExp][] = [
         [['--block-ops', 'NotAnOp'], /option "blockOps" names "NotAnOp"/],

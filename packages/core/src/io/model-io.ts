@@ -364,10 +364,20 @@ function openForWrite(fs: Fs, file: string, dir: string): number {
   try {
     return fs.openSync(file, 'wx');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOENT' ? `the folder "${dir}" does not exist` : code === 'EACCES' ? `no permission to write in "${dir}"` : errorMessage(e);
-    throw new ForgeError(ForgeErrorCode.IO, `cannot create "${file}": ${hint}`, { cause: e, details: { path: file, errno: code } });
+    throw uncreatableFile(file, dir, e);
   }
+}
+
+/**
+ * FORGE_IO for a file that cannot be created in `dir`, worded the same whether the writer meets it
+ * or a command checks its output before any work: `the folder "d" does not exist` (ENOENT),
+ * `no permission to write in "d"` (EACCES), `"d" is not a folder` (ENOTDIR), else the system's message.
+ */
+export function uncreatableFile(file: string, dir: string, error: unknown): ForgeError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const hint =
+    code === 'ENOENT' ? `the folder "${dir}" does not exist` : code === 'EACCES' ? `no permission to write in "${dir}"` : code === 'ENOTDIR' ? `"${dir}" is not a folder` : errorMessage(error);
+  return new ForgeError(ForgeErrorCode.IO, `cannot create "${file}": ${hint}`, { cause: error, details: { path: file, errno: code } });
 }
 
 function writeAll(fs: Fs, fd: number, data: Uint8Array): void {
