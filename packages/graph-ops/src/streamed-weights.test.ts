@@ -7,7 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  openModel, readModel, runPass, transformerDecoder, writeModel, type LoadedModel, type Model, type ModelFile, type ModelRunner, type PassInstance,
+  cnn, openModel, readModel, runPass, transformerDecoder, writeModel, type LoadedModel, type Model, type ModelFile, type ModelRunner, type PassInstance,
   type PassReport, type RunnerFeeds,
 } from '@onnx-forge/core';
 import { tempFolders } from '@onnx-forge/core/testing';
@@ -76,6 +76,22 @@ describe('weight passes on a streamed model', () => {
     const got = await logits(join(streamed.dir, 'out.onnx'), feeds);
     expect(got.length).toBe(2 * 16 * DECODER.vocab);
     expect(Array.from(got)).toEqual(Array.from(want));
+  });
+});
+
+describe('int8-dynamic on a streamed CNN (Conv weights, a Gemm weight stored transposed)', () => {
+  const source = join(folder(), 'cnn.onnx');
+  const ready = writeModel(cnn({ classes: 100, seed: 4 }), source, { externalData: EXTERNAL });
+
+  it.each([false, true])('per channel %s: streamed and in memory give the same bytes', async (perChannel) => {
+    await ready;
+    const make = () => int8Dynamic({ perChannel }) as PassInstance<object>;
+    const memory = await convert(source, make, false);
+    const streamed = await convert(source, make, true);
+    expect(memory.report.decisions.some((d) => d.opType === 'Gemm' && d.action === 'quantized' && /B stored transposed/.test(d.reason))).toBe(true);
+    for (const f of ['out.onnx', 'out.onnx.data']) {
+      expect(Buffer.compare(readFileSync(join(streamed.dir, f)), readFileSync(join(memory.dir, f))), f).toBe(0);
+    }
   });
 });
 

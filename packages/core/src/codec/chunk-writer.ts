@@ -20,6 +20,8 @@ export interface DeferredBytes {
   readonly length: number;
   readSync(): Uint8Array;
   read(): Promise<Uint8Array>;
+  /** Hands the bytes to `sink` in pieces through lent memory; each piece is gone once `sink` returns. */
+  emit(sink: (bytes: Uint8Array) => void): Promise<void>;
 }
 
 /** A part of an encoded message: bytes, or bytes to read when reached. */

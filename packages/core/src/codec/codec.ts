@@ -4,7 +4,7 @@ import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
 import { modelTensors } from '../ir/model-tensors.js';
-import { pendingData, readPending, readPendingSync, sharePendingData } from '../ir/tensor-data.js';
+import { emitPending, pendingData, readPending, readPendingSync, sharePendingData } from '../ir/tensor-data.js';
 import { ChunkWriter, isDeferredPart, standIn, type EncodedPart } from './chunk-writer.js';
 import { findWireTypeMismatch } from './wire-check.js';
 
@@ -205,7 +205,7 @@ function withStandIns<T>(model: ModelProto, encode: () => T): T {
     if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) continue;
     const p = pendingData(tensor);
     if (!p) continue;
-    tensor.rawData = standIn({ length: p.length, readSync: () => readPendingSync(tensor, p), read: () => readPending(tensor, p) });
+    tensor.rawData = standIn({ length: p.length, readSync: () => readPendingSync(tensor, p), read: () => readPending(tensor, p), emit: (sink) => emitPending(p, sink) });
     lazy.push(tensor);
   }
   try {

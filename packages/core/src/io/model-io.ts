@@ -3,7 +3,7 @@ import { PROTOBUF_LIMIT, decodeModel, encodeModelParts } from '../codec/codec.js
 import { isDeferredPart } from '../codec/chunk-writer.js';
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '../errors.js';
 import { Model } from '../ir/model.js';
-import { pendingData, readPending } from '../ir/tensor-data.js';
+import { emitPending, pendingData } from '../ir/tensor-data.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
 import { externalEntry, externalRegions, folderResolver, locationProblem } from './external-data.js';
@@ -158,9 +158,6 @@ interface SidePlan {
   data: Uint8Array | undefined;
 }
 
-/** Bytes copied per read when a lazy region streams from its file to the output. */
-const COPY_CHUNK = 16 << 20;
-
 /**
  * Writes a model without gathering it into one buffer: tensor payloads stream from their own memory
  * to the file, and lazy ones (`readModel(..., { weights: 'lazy' })`, or produced by a pass from lazy
@@ -258,11 +255,14 @@ export async function writeModel(model: Model | ModelProto, file: string, option
       modelTemp = tempFor(target);
       const fd = openForWrite(fs, modelTemp, dir);
       try {
-        for (const part of encoded.parts) {
-          // A lazy tensor written inline: read or produced now, written, dropped.
-          const bytes = isDeferredPart(part) ? await part.read() : part;
+        const sink = (bytes: Uint8Array) => {
           writeAll(fs, fd, bytes);
           advance(bytes.length);
+        };
+        for (const part of encoded.parts) {
+          // A lazy tensor written inline: read or produced now through lent memory, written, dropped.
+          if (isDeferredPart(part)) await part.emit(sink);
+          else sink(part);
         }
         fs.fsyncSync(fd);
       } finally {
@@ -326,7 +326,8 @@ function planSideFile(proto: ModelProto, location: string, threshold: number, al
 
 /**
  * Writes the planned tensors in order with zero padding between them. A lazy region is copied from
- * its file a chunk at a time; a produced tensor is made when reached and dropped once written.
+ * its file a chunk at a time, a produced tensor made when reached, both through lent memory
+ * (`emitPending`).
  */
 async function writeSideFile(fs: Fs, fd: number, plan: readonly SidePlan[], advance: (n: number) => void): Promise<void> {
   let at = 0;
@@ -343,17 +344,12 @@ async function writeSideFile(fs: Fs, fd: number, plan: readonly SidePlan[], adva
     } else {
       const pending = pendingData(p.tensor);
       if (!pending) throw new ForgeError(ForgeErrorCode.INTERNAL, `tensor "${p.tensor.name}" lost its data while being written`);
-      if (pending.kind === 'region') {
-        for (let done = 0; done < p.length; ) {
-          const n = Math.min(COPY_CHUNK, p.length - done);
-          writeAll(fs, fd, await pending.source.read(pending.offset + done, n));
-          done += n;
-          advance(n);
-        }
-        at += p.length;
-        continue;
-      }
-      writeAll(fs, fd, await readPending(p.tensor, pending));
+      await emitPending(pending, (bytes) => {
+        writeAll(fs, fd, bytes);
+        advance(bytes.length);
+      });
+      at += p.length;
+      continue;
     }
     at += p.length;
     advance(p.length);

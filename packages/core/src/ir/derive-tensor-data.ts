@@ -4,7 +4,11 @@ import type { TensorProto } from '../proto/types.js';
 import { createTensor, replaceTensorData } from './tensor.js';
 import { deferTensorData, isLazy, snapshotTensor } from './tensor-data.js';
 
-export type Derive = (source: TensorProto) => TypedArray | Uint8Array;
+/**
+ * Makes the derived data from the source tensor. `into`, when given, is lent memory of the result's
+ * byte length (see `deferTensorData`) that the derive may fill and return instead of new memory.
+ */
+export type Derive = (source: TensorProto, into?: Uint8Array) => TypedArray | Uint8Array;
 
 /** What the pass already has: the data, or a function that makes it from what the pass holds (called only for a weight in memory). */
 export type Computed = TypedArray | Uint8Array | (() => TypedArray | Uint8Array);
@@ -29,7 +33,7 @@ export function deriveTensorData(target: TensorProto, dataType: number, from: Te
     return;
   }
   const source = snapshotTensor(from);
-  deferTensorData(target, dataType, () => derive(source));
+  deferTensorData(target, dataType, (into) => derive(source, into));
 }
 
 /** A new tensor whose data is `derive(from)`, stored or deferred as `deriveTensorData` does. */
@@ -37,6 +41,6 @@ export function derivedTensor(name: string, dataType: number, dims: readonly num
   if (!isLazy(from)) return createTensor(name, dataType, dims, now(computed, derive, from));
   const t = new onnx.TensorProto({ name, dataType, dims: [...dims] });
   const source = snapshotTensor(from);
-  deferTensorData(t, dataType, () => derive(source));
+  deferTensorData(t, dataType, (into) => derive(source, into));
   return t;
 }

@@ -5,7 +5,8 @@ import { DataType } from '../dtype.js';
 import { fileSource } from '../io/file-source.js';
 import { memorySource } from '../io/byte-source.js';
 import { tempFolders } from '../testing/temp-folders.js';
-import { withScratch, withTensorBytes, withTensorFloat32 } from './scratch.js';
+import { withScratch } from './scratch-pool.js';
+import { withTensorBytes, withTensorFloat32 } from './scratch.js';
 import { createTensor, tensorRawBytes } from './tensor.js';
 import { setTensorRegion } from './tensor-data.js';
 

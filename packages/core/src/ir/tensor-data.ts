@@ -4,6 +4,7 @@ import type { ByteSource } from '../io/byte-source.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { TensorProto } from '../proto/types.js';
 import { toNumber } from './int64.js';
+import { withScratch } from './scratch-pool.js';
 
 /**
  * Data of a tensor that is not in memory: a region of a source (a weight of a model read lazily,
@@ -15,7 +16,7 @@ import { toNumber } from './int64.js';
  */
 export type PendingData =
   | { readonly kind: 'region'; readonly source: ByteSource; readonly offset: number; readonly length: number }
-  | { readonly kind: 'deferred'; readonly length: number; readonly produce: () => Uint8Array };
+  | { readonly kind: 'deferred'; readonly length: number; readonly produce: (into?: Uint8Array) => Uint8Array };
 
 const PENDING = new WeakMap<TensorProto, PendingData>();
 
@@ -67,9 +68,12 @@ function bytesOf(a: TypedArray | Uint8Array): Uint8Array {
 /**
  * Gives `t` the type `dataType` and data that `produce` computes when something reads it or the
  * writer reaches it (called again on every read: it must give the same bytes each time). Its length
- * follows from the dims and the type.
+ * follows from the dims and the type. The writer offers `into`, lent memory of exactly that length
+ * (at byte offset 0, so any typed view of it is aligned), valid until `produce` returns and the
+ * writer has written the result: a producer may fill it and return it (or a view of it) rather than
+ * new memory. Other readers offer nothing and keep what they get.
  */
-export function deferTensorData(t: TensorProto, dataType: number, produce: () => TypedArray | Uint8Array): void {
+export function deferTensorData(t: TensorProto, dataType: number, produce: (into?: Uint8Array) => TypedArray | Uint8Array): void {
   let count = 1;
   for (const d of t.dims) count *= toNumber(d, `dimension of tensor "${t.name}"`);
   const length = rawByteLength(dataType, count);
@@ -77,8 +81,8 @@ export function deferTensorData(t: TensorProto, dataType: number, produce: () =>
   setPendingData(t, {
     kind: 'deferred',
     length,
-    produce: () => {
-      const bytes = bytesOf(produce());
+    produce: (into) => {
+      const bytes = bytesOf(produce(into));
       if (bytes.length !== length) {
         throw new ForgeError(ForgeErrorCode.INTERNAL, `the producer of tensor "${t.name}" gave ${bytes.length} bytes, its dims and type need ${length}`, { details: { tensor: t.name } });
       }
@@ -103,6 +107,39 @@ export function readPendingSync(t: TensorProto, p: PendingData): Uint8Array {
 /** The bytes of pending data, asynchronously (the writer, and sources that only read that way). */
 export async function readPending(t: TensorProto, p: PendingData): Promise<Uint8Array> {
   return p.kind === 'deferred' ? p.produce() : p.source.read(p.offset, p.length);
+}
+
+/** Bytes a writer copies from a source per read. */
+const COPY_CHUNK = 16 << 20;
+
+/**
+ * Hands the bytes of pending data to `sink` in order, which must have consumed each piece when it
+ * returns (the writer writes it synchronously): produced data is made in lent memory, a region is
+ * copied a chunk at a time through lent memory (or read chunk by chunk where only async reads exist),
+ * so writing a converted model takes no fresh memory per weight.
+ */
+export async function emitPending(p: PendingData, sink: (bytes: Uint8Array) => void): Promise<void> {
+  if (p.kind === 'deferred') {
+    withScratch(p.length, (into) => sink(p.produce(into)));
+    return;
+  }
+  const { source, offset, length } = p;
+  const readSync = source.readSync;
+  if (readSync) {
+    withScratch(Math.min(COPY_CHUNK, length), (into) => {
+      for (let done = 0; done < length; ) {
+        const n = Math.min(COPY_CHUNK, length - done);
+        sink(readSync.call(source, offset + done, n, into));
+        done += n;
+      }
+    });
+    return;
+  }
+  for (let done = 0; done < length; ) {
+    const n = Math.min(COPY_CHUNK, length - done);
+    sink(await source.read(offset + done, n));
+    done += n;
+  }
 }
 
 /** Byte length of pending data. */

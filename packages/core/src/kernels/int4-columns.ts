@@ -76,9 +76,9 @@ export function int4ColumnParams(src: Float32Array, shape: Int4Columns, symmetri
 /**
  * The packed codes ([n, blocks, blockSize / 2], two per byte, first in the low nibble, a short last
  * block padded with its zero point) of every column for the given params (WebAssembly SIMD; null
- * where the wasm kernels cannot run, as int4ColumnParams).
+ * where the wasm kernels cannot run, as int4ColumnParams), in `into` when it is given and long enough.
  */
-export function int4ColumnPack(src: Float32Array, shape: Int4Columns, params: Int4ColumnParams): Uint8Array | null {
+export function int4ColumnPack(src: Float32Array, shape: Int4Columns, params: Int4ColumnParams, into?: Uint8Array): Uint8Array | null {
   check('int4ColumnPack', src, shape);
   const k = wasmKernels(src.length);
   if (!k) return null;
@@ -89,7 +89,9 @@ export function int4ColumnPack(src: Float32Array, shape: Int4Columns, params: In
   new Float32Array(k.memory.buffer, scalePtr, count).set(params.scales);
   new Uint8Array(k.memory.buffer, zpPtr, count).set(params.zeroPoints);
   eachBand(k, src, shape, inPtr, (b) => k.int4_pack(inPtr, shape.n, b.kb, shape.blockSize, blocks, b.b0, scalePtr, zpPtr, outPtr));
-  const packed = new Uint8Array(k.memory.buffer, outPtr, bytes).slice();
+  const codes = new Uint8Array(k.memory.buffer, outPtr, bytes);
+  const packed = into && into.length >= bytes ? into.subarray(0, bytes) : new Uint8Array(bytes);
+  packed.set(codes);
   releaseKernelMemory(k);
   return packed;
 }

@@ -1,5 +1,5 @@
 import {
-  DataType, float32ToFloat16Bits, float32ToFloat16WithStats, isLazy, tensorElementCount, tensorRawBytes, tensorToFloat32, withScratch,
+  DataType, float32ToFloat16Bits, float32ToFloat16WithStats, isLazy, lentView, tensorElementCount, tensorRawBytes, tensorToFloat32, withScratch,
   withTensorFloat32, type TensorProto,
 } from '@onnx-forge/core';
 
@@ -77,15 +77,16 @@ const CHUNK = 1 << 20;
  * offset: aligned data is converted in place, unaligned data through a bounded scratch buffer rather
  * than a full float32 copy of the tensor.
  */
-export function tensorToFloat16(t: TensorProto, limits: ClampLimits): Float16Result {
-  if (t.dataType !== DataType.FLOAT) return toFloat16(tensorToFloat32(t), limits);
-  // A weight still in its file is read into lent memory; the float16 result is new.
-  if (isLazy(t)) return withTensorFloat32(t, (values) => toFloat16(values, limits));
-  if (!Object.prototype.hasOwnProperty.call(t, 'rawData')) return toFloat16(tensorToFloat32(t), limits);
-  const bytes = tensorRawBytes(t);
+export function tensorToFloat16(t: TensorProto, limits: ClampLimits, into?: Uint8Array): Float16Result {
   const n = tensorElementCount(t);
-  if (bytes.byteOffset % 4 === 0) return toFloat16(new Float32Array(bytes.buffer, bytes.byteOffset, n), limits);
-  const out = allocUint16(n);
+  // The writer's lent memory when it offers some (a derive), else new memory.
+  const out = lentView(into, Uint16Array, n) ?? allocUint16(n);
+  if (t.dataType !== DataType.FLOAT) return toFloat16(tensorToFloat32(t), limits, out);
+  // A weight still in its file is read into lent memory.
+  if (isLazy(t)) return withTensorFloat32(t, (values) => toFloat16(values, limits, out));
+  if (!Object.prototype.hasOwnProperty.call(t, 'rawData')) return toFloat16(tensorToFloat32(t), limits, out);
+  const bytes = tensorRawBytes(t);
+  if (bytes.byteOffset % 4 === 0) return toFloat16(new Float32Array(bytes.buffer, bytes.byteOffset, n), limits, out);
   const scratch = new Float32Array(Math.min(n, CHUNK));
   const scratchBytes = new Uint8Array(scratch.buffer);
   let clampedHigh = 0;
@@ -109,7 +110,7 @@ export function float16Clamps(t: TensorProto, limits: ClampLimits): Omit<Float16
   if (t.dataType !== DataType.FLOAT || !isLazy(t)) return tensorToFloat16(t, limits);
   return withTensorFloat32(t, (values) =>
     withScratch(values.length * 2, (bytes) => {
-      const { clampedHigh, clampedLow } = toFloat16(values, limits, new Uint16Array(bytes.buffer, 0, values.length));
+      const { clampedHigh, clampedLow } = toFloat16(values, limits, lentView(bytes, Uint16Array, values.length));
       return { clampedHigh, clampedLow };
     }),
   );

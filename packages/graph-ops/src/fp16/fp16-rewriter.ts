@@ -145,7 +145,7 @@ export class Fp16Rewriter {
           const data = this.half(t, true);
           // Stored now, or (for a weight still in its file) converted again when the writer reaches it.
           const limits = { ...this.t.limits };
-          const derive = (src: TensorProto) => tensorToFloat16(src, limits).data;
+          const derive = (src: TensorProto, into?: Uint8Array) => tensorToFloat16(src, limits, into).data;
           if (d === 'convert') {
             deriveTensorData(t, F16, t, derive, data);
           } else {
@@ -197,7 +197,7 @@ export class Fp16Rewriter {
     }
     const stored = this.t.model.uniqueName(`${t.name}_fp16`);
     const name = t.name;
-    g.addInitializer(derivedTensor(stored, F16, tensorDims(t), t, (src) => tensorToFloat16(src, limits).data, r.data));
+    g.addInitializer(derivedTensor(stored, F16, tensorDims(t), t, (src, into) => tensorToFloat16(src, limits, into).data, r.data));
     g.removeInitializer(name);
     g.addNode(createNode('Cast', [stored], [name], { name: this.t.model.uniqueName(`Cast_${stored}`), attributes: { to: this.t.castTo(g, F32) } }), g.nodes.length ? { before: g.nodes[0] as NodeProto } : {});
     this.t.report.initializersStored++;

@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, dtypeName, getOpSchema, ELEM_TYPES, nodeLabel, withTensorFloat32,
+  DataType, ForgeError, ForgeErrorCode, dtypeName, getOpSchema, ELEM_TYPES, isLazy, lentView, nodeLabel, withScratch, withTensorFloat32,
   type ElemTypes, type Graph, type Model, type NodeProto, type PassContext, type TensorProto,
 } from '@onnx-forge/core';
 import { upgradeOpset } from '../opset/upgrade-opset.js';
@@ -172,21 +172,30 @@ export class QuantSession {
     const hit = this.stored.get(key);
     if (hit) return { ok: true, w: hit };
     const dims = constantDims(ref);
-    // The values are lent for this call (a weight in its file is read into reused memory); the codes are new.
-    const r = withTensorFloat32(ref.tensor, (values) => quantizeWeight(values, dims, req.type, req.axis));
+    // The values are lent for this call (a weight in its file is read into reused memory). The codes
+    // of a weight in its file are only looked at here (the writer makes them again), so they go to
+    // lent memory too; `data` below is then never read after this call.
+    const lazy = isLazy(ref.tensor);
+    const r = withTensorFloat32(ref.tensor, (values) =>
+      lazy ? withScratch(values.length, (into) => quantizeWeight(values, dims, req.type, req.axis, into)) : quantizeWeight(values, dims, req.type, req.axis),
+    );
     if (!r.ok) return r;
-    const layout = (data: Int8Array | Uint8Array): Int8Array | Uint8Array => {
+    const layout = (data: Int8Array | Uint8Array, into?: Uint8Array): Int8Array | Uint8Array => {
       if (!req.transpose) return data;
       const [rows, cols] = dims as [number, number];
-      return transpose2d(data, rows, cols, data instanceof Int8Array ? new Int8Array(data.length) : new Uint8Array(data.length));
+      const n = data.length;
+      return transpose2d(data, rows, cols, data instanceof Int8Array ? (lentView(into, Int8Array, n) ?? new Int8Array(n)) : (lentView(into, Uint8Array, n) ?? new Uint8Array(n)));
     };
     // The codes again from the same float weight, when it is streamed from its file: the scales above
-    // came from it, and quantizing is deterministic, so the bytes are those of the first run.
-    const derive = (src: TensorProto) => {
-      const again = withTensorFloat32(src, (values) => quantizeWeight(values, dims, req.type, req.axis));
-      if (!again.ok) throw new ForgeError(ForgeErrorCode.INTERNAL, `weight "${ref.name}" no longer quantizes when written: ${again.reason}`);
-      return layout(again.weight.data);
+    // came from it, and quantizing is deterministic, so the bytes are those of the first run. They go
+    // to the writer's lent memory (`into`), through lent memory of their own when transposed.
+    const again = (values: Float32Array, codes?: Uint8Array) => {
+      const q = quantizeWeight(values, dims, req.type, req.axis, codes);
+      if (!q.ok) throw new ForgeError(ForgeErrorCode.INTERNAL, `weight "${ref.name}" no longer quantizes when written: ${q.reason}`);
+      return q.weight.data;
     };
+    const derive = (src: TensorProto, into?: Uint8Array) =>
+      withTensorFloat32(src, (values) => (req.transpose ? withScratch(values.length, (codes) => layout(again(values, codes), into)) : again(values, into)));
     let outDims = dims;
     let axis = req.axis;
     if (req.transpose) {
@@ -202,7 +211,7 @@ export class QuantSession {
     const { data, ...params } = r.weight;
     const w: StoredWeight = {
       key,
-      q: this.editor.derivedTensor(g, `${base}_quantized`, dt, outDims, ref.tensor, derive, layout(data)),
+      q: this.editor.derivedTensor(g, `${base}_quantized`, dt, outDims, ref.tensor, derive, () => layout(data)),
       scale: this.editor.tensor(g, `${base}_scale`, DataType.FLOAT, sDims, r.weight.scale),
       zeroPoint: this.editor.tensor(g, `${base}_zero_point`, dt, sDims, zeroPointArray(dt, r.weight.zeroPoint)),
       weight: params,

@@ -1,3 +1,4 @@
+import { lentView } from '@onnx-forge/core';
 import { minMax, quantizeLinear, rangePerAxis, roundHalfEven } from './numeric.js';
 import { computeQuantParams, isFiniteRange, type QuantType } from './quant-params.js';
 
@@ -17,10 +18,12 @@ export type WeightResult = { ok: true; weight: QuantizedWeight } | { ok: false; 
 
 /**
  * Quantizes float32 weights per tensor or, with `axis`, per channel along that axis. Fails (with a
- * reason, never silently) on NaN/Inf values, which have no integer code.
+ * reason, never silently) on NaN/Inf values, which have no integer code. The codes go to `into`
+ * (lent bytes, at least one per value) when given, else to new memory.
  */
-export function quantizeWeight(values: Float32Array, dims: readonly number[], type: QuantType, axis?: number): WeightResult {
-  const data = type.name === 'int8' ? new Int8Array(values.length) : new Uint8Array(values.length);
+export function quantizeWeight(values: Float32Array, dims: readonly number[], type: QuantType, axis?: number, into?: Uint8Array): WeightResult {
+  const n = values.length;
+  const data = type.name === 'int8' ? (lentView(into, Int8Array, n) ?? new Int8Array(n)) : (lentView(into, Uint8Array, n) ?? new Uint8Array(n));
   if (axis === undefined) {
     const r = minMax(values);
     if (r.nanCount > 0 || (values.length && !isFiniteRange(r.min, r.max))) return { ok: false, reason: NOT_FINITE };

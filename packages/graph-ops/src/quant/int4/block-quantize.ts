@@ -331,13 +331,17 @@ function columnsOf(layout: BlockLayout, blockSize: number): Int4Columns | undefi
   return layout.rowStride === 1 && layout.colStride === layout.rows ? { k: layout.cols, n: layout.rows, blockSize } : undefined;
 }
 
-/** The packed codes ([rows, blocks, blockSize / 2]) of `data` for the scales and zero points of `params`. */
-export function packBlocks(data: Float32Array, layout: BlockLayout, params: Pick<BlockParams, 'blockSize' | 'blocks' | 'scales' | 'blockZeroPoints'>): Uint8Array {
+/**
+ * The packed codes ([rows, blocks, blockSize / 2]) of `data` for the scales and zero points of
+ * `params`, in `into` (lent memory) when it is given and long enough, else in new memory.
+ */
+export function packBlocks(data: Float32Array, layout: BlockLayout, params: Pick<BlockParams, 'blockSize' | 'blocks' | 'scales' | 'blockZeroPoints'>, into?: Uint8Array): Uint8Array {
   const columns = columnsOf(layout, params.blockSize);
-  const fast = columns && int4ColumnPack(data, columns, { scales: params.scales, zeroPoints: params.blockZeroPoints });
+  const fast = columns && int4ColumnPack(data, columns, { scales: params.scales, zeroPoints: params.blockZeroPoints }, into);
   if (fast) return fast;
   const { blockSize: bs, blocks } = params;
-  const packed = new Uint8Array(layout.rows * blocks * (bs / 2));
+  const size = layout.rows * blocks * (bs / 2);
+  const packed = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
   const tileRows = tileRowsOf(layout);
   const tile = new Float64Array(tileRows * bs);
   const views = Array.from({ length: tileRows }, (_, t) => tile.subarray(t * bs, (t + 1) * bs));

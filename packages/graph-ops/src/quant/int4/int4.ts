@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount, withTensorFloat32,
+  DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount, withScratch, withTensorFloat32,
   type Graph, type Model, type NodeProto, type PassContext, type PassReport, type RunPassOptions, type TensorProto,
 } from '@onnx-forge/core';
 import { checkNodeList } from '../../options/model-lists.js';
@@ -64,7 +64,11 @@ interface Stored {
  */
 interface StoredForm {
   layout: BlockLayout;
-  packed: { base: string; dims: (q: BlockParams) => number[]; from: (codes: Uint8Array, q: BlockParams) => Uint8Array };
+  /**
+   * The stored codes: `packBlocks`' output as it is, or, with `from`, rearranged from it (into `into`,
+   * lent memory, when given).
+   */
+  packed: { base: string; dims: (q: BlockParams) => number[]; from?: (codes: Uint8Array, q: BlockParams, into?: Uint8Array) => Uint8Array };
   others: (q: BlockParams) => [string, number, number[], Uint8Array | Float32Array][];
 }
 
@@ -148,8 +152,16 @@ function constantOf(run: Int4Run, graph: Graph, node: NodeProto, index: number, 
  * `store`, so the function kept until then holds the form and the scales, not the values `store`
  * read (a closure made there would keep them alive through their shared scope).
  */
-function codesOf(form: StoredForm, q: BlockParams): (src: TensorProto) => Uint8Array {
-  return (src) => withTensorFloat32(src, (values) => form.packed.from(packBlocks(values, form.layout, q), q));
+function codesOf(form: StoredForm, q: BlockParams): (src: TensorProto, into?: Uint8Array) => Uint8Array {
+  return (src, into) => withTensorFloat32(src, (values) => packedCodes(form, values, q, into));
+}
+
+/** The stored codes of a weight's values: in `into` (the writer's lent memory) when given. */
+function packedCodes(form: StoredForm, values: Float32Array, q: BlockParams, into?: Uint8Array): Uint8Array {
+  const from = form.packed.from;
+  if (!from) return packBlocks(values, form.layout, q, into);
+  if (!into) return from(packBlocks(values, form.layout, q), q);
+  return withScratch(q.rows * q.blocks * (q.blockSize / 2), (codes) => from(packBlocks(values, form.layout, q, codes), q, into));
 }
 
 function store(run: Int4Run, ref: ConstantRef, key: string, form: StoredForm): Stored | string {
@@ -168,7 +180,7 @@ function storeValues(run: Int4Run, ref: ConstantRef, key: string, form: StoredFo
   const dims = form.packed.dims(q);
   // The codes (the weight's size / 8): made now from the values in hand for a weight in memory, or
   // from the float weight when the writer reaches them for one streamed from its file.
-  const names = [run.editor.derivedTensor(ref.owner, form.packed.base, DataType.UINT8, dims, ref.tensor, codesOf(form, q), () => form.packed.from(packBlocks(data, form.layout, q), q))];
+  const names = [run.editor.derivedTensor(ref.owner, form.packed.base, DataType.UINT8, dims, ref.tensor, codesOf(form, q), () => packedCodes(form, data, q))];
   let bytes = dims.reduce((n, d) => n * d, 1);
   for (const [base, dt, tdims, values] of form.others(q)) {
     names.push(run.editor.tensor(ref.owner, base, dt, tdims, values));
@@ -207,7 +219,7 @@ function quantizeMatMul(run: Int4Run, graph: Graph, node: NodeProto): void {
   const s = store(run, ref, key, {
     // Rows of the packed form are the N columns of the [K, N] weight: stride 1 between rows, N along K.
     layout: { rows: N, cols: K, rowStride: 1, colStride: N },
-    packed: { base: `${base}_Q4`, dims: (q) => [N, q.blocks, o.blockSize / 2], from: (codes) => codes },
+    packed: { base: `${base}_Q4`, dims: (q) => [N, q.blocks, o.blockSize / 2] },
     others: (q) => [
       // Scales and zero points 1-D, as onnxruntime's own quantizer writes them (1.30 also takes [N, blocks]).
       [`${base}_scales`, DataType.FLOAT, [N * q.blocks], q.scales],
@@ -276,9 +288,10 @@ function quantizeGather(run: Int4Run, graph: Graph, node: NodeProto): void {
       base: `${base}_Q4`,
       dims: () => [rows, cols / 2],
       // GatherBlockQuantized's data is the rows packed without block padding: [rows, cols / 2].
-      from: (codes, q) => {
+      from: (codes, q, into) => {
         const blob = (q.blocks * o.blockSize) / 2;
-        const packed = new Uint8Array((rows * cols) / 2);
+        const size = (rows * cols) / 2;
+        const packed = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
         for (let r = 0; r < rows; r++) packed.set(codes.subarray(r * blob, r * blob + cols / 2), (r * cols) / 2);
         return packed;
       },
