@@ -14,7 +14,7 @@ export { openModel } from './io/open-model.js';
 export type { OpenModelOptions } from './io/open-model.js';
 export { memorySource } from './io/byte-source.js';
 export type { ByteSource } from './io/byte-source.js';
-export { fileSource, unreadableFile } from './io/file-source.js';
+export { fileSource, notAFile, unreadableFile } from './io/file-source.js';
 export { blobSource } from './io/blob-source.js';
 export type { BlobLike } from './io/blob-source.js';
 export type { ExternalDataResolver } from './io/external-data.js';

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { isForgeError } from '@onnx-forge/core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -231,14 +232,17 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
   });
 
   it('rejects bad arguments with ForgeErrors', async () => {
-    for (const [model, code] of [
-      [new Uint8Array(0), 'FORGE_INVALID_MODEL'],
-      [42, 'FORGE_INVALID_MODEL'],
-      ['/no/such/model.onnx', 'FORGE_IO'],
+    for (const [model, code, message] of [
+      [new Uint8Array(0), 'FORGE_INVALID_MODEL', /empty/],
+      [42, 'FORGE_INVALID_MODEL', /./],
+      // Worded as core's readers word them.
+      ['/no/such/model.onnx', 'FORGE_IO', /^cannot read model "\/no\/such\/model\.onnx": the file does not exist$/],
+      [tmpdir(), 'FORGE_IO', /^cannot read model ".*": the path is a folder, not a model file$/],
     ] as const) {
       const e = await rejection(createSession(model as never, { backend }));
       expect(isForgeError(e)).toBe(true);
       expect(e.code).toBe(code);
+      expect(e.message).toMatch(message);
     }
     expect((await rejection(createSession(tinyMlp(), { backend, providers: [] }))).code).toBe('FORGE_INVALID_OPTIONS');
     expect((await rejection(createSession(tinyMlp(), { backend, providers: [3 as never] }))).code).toBe('FORGE_INVALID_OPTIONS');

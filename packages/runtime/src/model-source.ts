@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, Model, errorMessage, isExternal, modelTensors, readModel } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, Model, errorMessage, isExternal, modelTensors, notAFile, readModel, unreadableFile } from '@onnx-forge/core';
 import type { ModelProto } from '@onnx-forge/core';
 import type { RuntimeBackend } from './backend.js';
 import type { ValidatedSessionOptions } from './session-options.js';
@@ -59,9 +59,9 @@ async function fileKey(file: string): Promise<string> {
   const [{ stat }, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
   const full = path.resolve(file);
   const s = await stat(full).catch((e: unknown) => {
-    throw new ForgeError(ForgeErrorCode.IO, `cannot read model "${file}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : errorMessage(e)}`, { cause: e, details: { path: file } });
+    throw unreadableFile(file, e, 'model');
   });
-  if (!s.isFile()) throw new ForgeError(ForgeErrorCode.IO, `cannot read model "${file}": it is not a file`, { details: { path: file } });
+  if (!s.isFile()) throw unreadableFile(file, notAFile(s), 'model');
   return `file:${full}:${s.size}:${s.mtimeMs}`;
 }
 

@@ -14,7 +14,7 @@ export async function fileSource(path: string, options: { what?: string } = {}):
   let size: number;
   try {
     const st = fs.statSync(path);
-    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: st.isDirectory() ? 'EISDIR' : 'EINVAL' });
+    if (!st.isFile()) throw notAFile(st);
     size = st.size;
   } catch (e) {
     throw unreadableFile(path, e, options.what);
@@ -31,6 +31,11 @@ export function unreadableFile(path: string, error: unknown, what?: string): For
   const code = (error as NodeJS.ErrnoException).code;
   const hint = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? `the path is a folder, not a ${what ?? 'file'}${what ? ' file' : ''}` : errorMessage(error);
   return new ForgeError(ForgeErrorCode.IO, `cannot read ${what ? `${what} ` : ''}"${path}": ${hint}`, { cause: error, details: { path, errno: code } });
+}
+
+/** The error `unreadableFile` words for a path that exists but is not a regular file (EISDIR for a folder). */
+export function notAFile(st: { isDirectory(): boolean }): Error {
+  return Object.assign(new Error('not a regular file'), { code: st.isDirectory() ? 'EISDIR' : 'EINVAL' });
 }
 
 /** A ByteSource over `path` of a known size (already checked to be a file). */
