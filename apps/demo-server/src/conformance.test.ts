@@ -29,6 +29,13 @@ async function expected(x: Float32Array, n: number): Promise<number[]> {
   return Array.from(out.logits?.data as Float32Array);
 }
 
+/** The values an output returned, all of them, each within 1e-5 of onnxruntime's (an empty or short answer fails). */
+function expectValues(data: number[] | undefined, want: ArrayLike<number>): void {
+  expect(data, 'output data').toBeDefined();
+  expect(data).toHaveLength(want.length);
+  data?.forEach((v, i) => expect(v, `value ${i}`).toBeCloseTo(want[i] as number, 5));
+}
+
 function expectConforms(schema: string, r: V2Response): void {
   expect(v2Problems(schema, r.json), JSON.stringify(r.json).slice(0, 300)).toEqual([]);
 }
@@ -127,7 +134,7 @@ describe('inference with JSON tensors', () => {
         expect(res).toMatchObject({ model_name: 'digits', model_version: '1', id: body.id });
         expect(res.outputs).toHaveLength(1);
         expect(res.outputs[0]).toMatchObject({ name: 'logits', shape: [1, 10], datatype: 'FP32' });
-        res.outputs[0]?.data.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+        expectValues(res.outputs[0]?.data, want);
       }
     }
   });
@@ -139,7 +146,7 @@ describe('inference with JSON tensors', () => {
     expect(r.status).toBe(200);
     const out = (r.json as { outputs: { shape: number[]; data: number[] }[] }).outputs[0];
     expect(out?.shape).toEqual([3, 10]);
-    out?.data.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+    expectValues(out?.data, want);
   });
 
   it('stacks concurrent requests into batches and gives each request its own rows', async () => {
@@ -150,7 +157,7 @@ describe('inference with JSON tensors', () => {
     for (const [i, r] of answers.entries()) {
       expect(r.status).toBe(200);
       const want = await expected(inputs[i] as Float32Array, 1);
-      (r.json as { outputs: { data: number[] }[] }).outputs[0]?.data.forEach((v, k) => expect(v).toBeCloseTo(want[k] as number, 5));
+      expectValues((r.json as { outputs: { data: number[] }[] }).outputs[0]?.data, want);
     }
     const after = (await call(`${url}/v2/models/digits/stats`, 'GET')).json as { model_stats: { batching: { enabled: boolean; variants: Record<string, { stackedRuns: number }> } }[] };
     expect(after.model_stats[0]?.batching.enabled).toBe(true);
@@ -196,7 +203,7 @@ describe('inference with binary tensors (Inference-Header-Content-Length)', () =
       const bytes = binaryOutputs(r).get('logits') as Buffer;
       const got = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       expect(Array.from(got)).toEqual(json);
-      got.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+      expectValues(Array.from(got), want);
     }
   });
 
@@ -207,7 +214,7 @@ describe('inference with binary tensors (Inference-Header-Content-Length)', () =
     expect(r.status).toBe(200);
     expect(r.binary.length).toBe(0);
     const want = await expected(x, 1);
-    (r.json as { outputs: { data: number[] }[] }).outputs[0]?.data.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+    expectValues((r.json as { outputs: { data: number[] }[] }).outputs[0]?.data, want);
   });
 
   it('round-trips every datatype in binary, BYTES as length-prefixed strings and FP16 as half floats', async () => {
@@ -371,6 +378,6 @@ describe('the repository extension', () => {
     const r = await infer({ inputs: [imageInput(x, 1)] }, 'later');
     expect(r.status).toBe(200);
     const want = await expected(x, 1);
-    (r.json as { outputs: { data: number[] }[] }).outputs[0]?.data.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+    expectValues((r.json as { outputs: { data: number[] }[] }).outputs[0]?.data, want);
   });
 });

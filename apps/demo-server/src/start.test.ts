@@ -113,6 +113,7 @@ describe('npm start', () => {
       expect(r instanceof Error ? r.message : r.status).toBe(200);
       const json = JSON.parse((r as { body: Buffer }).body.toString()) as { outputs: { shape: number[]; data: number[] }[] };
       expect(json.outputs[0]?.shape).toEqual([rows, 10]);
+      expect(json.outputs[0]?.data).toHaveLength(rows * 10);
       expect(json.outputs[0]?.data.every(Number.isFinite)).toBe(true);
     }
     // Requests were still running when the signal came, and were answered after it.

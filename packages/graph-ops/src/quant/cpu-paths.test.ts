@@ -1,5 +1,5 @@
 import { fc, test } from '@fast-check/vitest';
-import { Rng, readModel } from '@onnx-forge/core';
+import { readModel } from '@onnx-forge/core';
 import { cpuInfo, probeInt8Arithmetic } from '@onnx-forge/runtime';
 import { hasValgrind, runUnderValgrind } from '@onnx-forge/runtime/testing';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUANT_CASES } from '../testing/quant-models.js';
+import { QUANT_CASES, quantCaseFeeds } from '../testing/quant-models.js';
 import { PATH_CASES, measureInt8Paths, prepareInt8Paths, type PathResult } from '../testing/int8-paths.js';
 import { quantizeDynamic } from './int8-dynamic.js';
 import { INT8_METADATA, SATURATION_SAFE_CODE } from './isa-forms.js';
@@ -99,7 +99,10 @@ function summarize(results: PathResult[], where: string): string {
 function checkPath(results: PathResult[], arithmetic: 'exact' | 'saturating'): void {
   expect(results.map((r) => `${r.case}/${r.form}`)).toEqual(PATH_CASES.flatMap((c) => [`${c}/portable`, `${c}/vnni`]));
   for (const r of results) {
+    // Every case has integer products to check, those inside If branches included.
+    expect(r.matmuls.length, `${r.case}/${r.form}: MatMulInteger nodes checked`).toBeGreaterThan(0);
     for (const m of r.matmuls) {
+      expect(m.elements, `${r.case}/${r.form} ${m.node}`).toBeGreaterThan(0);
       // onnxruntime's int32 results are exactly the reference of the arithmetic this path uses.
       const matched = arithmetic === 'exact' ? m.matchesExact : m.matchesSaturating;
       expect(matched, `${r.case}/${r.form} ${m.node}`).toBe(m.elements);
@@ -138,6 +141,12 @@ describe('INT8 models on the two x86 INT8 paths', () => {
   });
 });
 
-it('seeded inputs are reproducible (the two paths see the same activations)', () => {
-  expect(new Rng(7).next()).toBe(new Rng(7).next());
+it('seeded inputs are reproducible (the two paths, in two processes, see the same activations)', () => {
+  for (const name of PATH_CASES) {
+    const c = QUANT_CASES.find((x) => x.name === name);
+    if (!c) throw new Error(`no case ${name}`);
+    const model = c.build();
+    expect(quantCaseFeeds(c, model, 7), name).toEqual(quantCaseFeeds(c, c.build(), 7));
+    expect(quantCaseFeeds(c, model, 7), name).not.toEqual(quantCaseFeeds(c, model, 8));
+  }
 });

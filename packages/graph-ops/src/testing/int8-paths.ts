@@ -32,10 +32,32 @@ function caseByName(name: string): QuantCase {
 
 const fileName = (c: string, form: string) => `${c.replace(/[^a-z0-9]+/gi, '_')}.${form}.onnx`;
 
-/** A copy of `model` whose main-graph MatMulInteger nodes also output their A, A zero point and int32 result. */
-function instrument(model: Model): Model {
+/** Where a probed MatMulInteger's A, A zero point and int32 result appear among the probe model's outputs. */
+interface Probe {
+  node: NodeProto;
+  a: string;
+  az: string;
+  y: string;
+  /** For a node inside an If branch: the If's condition and the branch (the probe counts only when it ran). */
+  when?: { cond: string; branch: boolean };
+}
+
+const PROBE_TYPES = [DataType.UINT8, DataType.UINT8, DataType.INT32];
+const probeValues = (node: NodeProto) => [node.input[0] ?? '', node.input[2] ?? '', node.output[0] ?? ''];
+
+function branchGraph(node: NodeProto, name: string): onnx.IGraphProto | undefined {
+  return node.attribute.find((a) => a.name === name)?.g ?? undefined;
+}
+
+/**
+ * A copy of `model` whose MatMulInteger nodes also output their A, A zero point and int32 result: those
+ * of the main graph directly, those inside the branches of a main-graph If as extra outputs of both
+ * branches (the k-th MatMulInteger of each, so the branches keep matching outputs) and of the If.
+ */
+function instrument(model: Model): { model: Model; probes: Probe[] } {
   const m = model.clone();
   const g = m.graph;
+  const probes: Probe[] = [];
   const have = new Set(g.outputNames());
   const add = (name: string, type: number) => {
     if (!name || have.has(name)) return;
@@ -43,13 +65,27 @@ function instrument(model: Model): Model {
     g.outputs.push(new onnx.ValueInfoProto({ name, type: tensorType(type) }));
   };
   for (const node of g.nodes) {
-    if (node.opType !== 'MatMulInteger') continue;
-    add(node.input[0] ?? '', DataType.UINT8);
-    add(node.input[2] ?? '', DataType.UINT8);
-    add(node.output[0] ?? '', DataType.INT32);
+    if (node.opType === 'MatMulInteger') {
+      const [a, az, y] = probeValues(node) as [string, string, string];
+      probeValues(node).forEach((v, i) => add(v, PROBE_TYPES[i] as number));
+      probes.push({ node, a, az, y });
+    }
+    if (node.opType !== 'If') continue;
+    const branches = [branchGraph(node, 'then_branch'), branchGraph(node, 'else_branch')];
+    const found = branches.map((b) => (b?.node ?? []).filter((n) => n.opType === 'MatMulInteger') as NodeProto[]);
+    const count = Math.min(...found.map((f) => f.length));
+    for (let k = 0; k < count; k++) {
+      const names = PROBE_TYPES.map((_, i) => `${node.name || 'If'}.probe${k}.${i}`);
+      branches.forEach((b, bi) => {
+        probeValues(found[bi]?.[k] as NodeProto).forEach((v, i) => b?.output?.push(new onnx.ValueInfoProto({ name: v, type: tensorType(PROBE_TYPES[i] as number) })));
+      });
+      node.output.push(...names);
+      names.forEach((n, i) => add(n, PROBE_TYPES[i] as number));
+      found.forEach((f, bi) => probes.push({ node: f[k] as NodeProto, a: names[0] as string, az: names[1] as string, y: names[2] as string, when: { cond: node.input[0] ?? '', branch: bi === 0 } }));
+    }
   }
   g.invalidate();
-  return m;
+  return { model: m, probes };
 }
 
 /** Writes every case's FP32 model, INT8 forms and instrumented copies into `dir`. */
@@ -63,7 +99,7 @@ export async function prepareInt8Paths(dir: string): Promise<void> {
       const q = fp32.clone();
       await quantizeDynamic(q, { isa });
       writeFileSync(join(dir, fileName(name, isa)), q.encode());
-      writeFileSync(join(dir, fileName(name, `${isa}.probe`)), instrument(q).encode());
+      writeFileSync(join(dir, fileName(name, `${isa}.probe`)), instrument(q).model.encode());
     }
   }
 }
@@ -96,21 +132,22 @@ async function session(bytes: Uint8Array): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, logSeverityLevel: 3 });
 }
 
-/** Checks every instrumented MatMulInteger's int32 result against both references, element by element. */
-function checkMatMuls(model: Model, out: ort.InferenceSession.OnnxValueMapType): MatMulCheck[] {
-  const checks: MatMulCheck[] = [];
-  for (const node of model.graph.nodes) {
-    if (node.opType !== 'MatMulInteger') continue;
-    checks.push(checkOne(model, node, out));
-  }
-  return checks;
+/**
+ * Checks every probed MatMulInteger's int32 result against both references, element by element (a
+ * node in an If branch when its branch ran for these feeds).
+ */
+function checkMatMuls(probes: readonly Probe[], model: Model, feeds: RunnerFeeds, out: ort.InferenceSession.OnnxValueMapType): MatMulCheck[] {
+  return probes
+    .filter((p) => !p.when || Boolean((feeds[p.when.cond]?.data as Uint8Array | undefined)?.[0]) === p.when.branch)
+    .map((p) => checkOne(model, p, out));
 }
 
-function checkOne(model: Model, node: NodeProto, out: ort.InferenceSession.OnnxValueMapType): MatMulCheck {
-  const [aName = '', bName = '', azName = '', bzName = ''] = node.input;
-  const a = out[aName]?.data as Uint8Array;
-  const y = out[node.output[0] ?? '']?.data as Int32Array;
-  const az = Number((out[azName]?.data as Uint8Array)[0]);
+function checkOne(model: Model, probe: Probe, out: ort.InferenceSession.OnnxValueMapType): MatMulCheck {
+  const node = probe.node;
+  const [, bName = '', , bzName = ''] = node.input;
+  const a = out[probe.a]?.data as Uint8Array;
+  const y = out[probe.y]?.data as Int32Array;
+  const az = Number((out[probe.az]?.data as Uint8Array)[0]);
   const bTensor = model.graph.resolveInitializer(bName)?.tensor;
   const bzTensor = bzName ? model.graph.resolveInitializer(bzName)?.tensor : undefined;
   if (!bTensor) throw new Error(`MatMulInteger ${node.name}: B is not an initializer`);
@@ -159,12 +196,12 @@ export async function measureInt8Paths(dir: string): Promise<PathResult[]> {
         for (const o of ref.outputNames) cosine = Math.min(cosine, cosineSimilarity(want[i]?.[o]?.data as Float32Array, got[o]?.data as Float32Array));
       }
       await s.release();
-      const probeBytes = readFileSync(join(dir, fileName(name, `${form}.probe`)));
-      const probeModel = Model.decode(probeBytes);
-      const p = await session(probeBytes);
+      // The probes of the prepared copy, named again from the INT8 model (instrument is deterministic).
+      const { model: probeModel, probes } = instrument(Model.decode(readFileSync(join(dir, fileName(name, form)))));
+      const p = await session(readFileSync(join(dir, fileName(name, `${form}.probe`))));
       const matmuls: MatMulCheck[] = [];
       for (const f of feeds) {
-        for (const m of checkMatMuls(probeModel, await p.run(toOrt(f)))) {
+        for (const m of checkMatMuls(probes, probeModel, f, await p.run(toOrt(f)))) {
           const prev = matmuls.find((x) => x.node === m.node);
           if (!prev) matmuls.push(m);
           else for (const k of ['elements', 'matchesExact', 'matchesSaturating', 'referencesDiffer'] as const) prev[k] += m[k];
