@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readModel, transformerDecoder, writeModel } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decoderPrompts } from '@onnx-forge/graph-ops/testing';
 import { jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { compareOutputs } from '../testing/ort-compare.js';
 import { tempDir } from '../testing/fixtures.js';
 
 interface Int4Json {
@@ -38,6 +40,9 @@ describe('onnx-forge quantize --bits 4', () => {
     const model = await readModel(out);
     expect(model.graph.nodes.filter((n) => n.opType === 'MatMulNBits' && n.domain === 'com.microsoft')).toHaveLength(15);
     expect(model.opset('com.microsoft')).toBe(1);
+    // The written file against float32 in onnxruntime-node, on prompts of its own (not the CLI's figures).
+    const cos = await compareOutputs(input, out, { feeds: decoderPrompts(1000, 2, 32, 5) });
+    expect(cos.logits).toBeGreaterThanOrEqual(0.99);
   });
 
   it('passes the int4 flags on as pass options and prints the byte figures', async () => {

@@ -101,13 +101,18 @@ describe('int8-auto', () => {
     expect(Number(stats.excludedBySearch)).toBeGreaterThan(0);
   });
 
-  it('static mode calibrates every candidate on the samples', async () => {
-    const model = sigmoidSegmentation({ channels: [8, 16, 16, 8] });
+  it('static mode: QDQ calibrated on the samples, every output within the tolerance in onnxruntime, unseen inputs too', async () => {
+    const fp32 = sigmoidSegmentation({ channels: [8, 16, 16, 8] });
+    const model = fp32.clone();
     const samples = [3, 4].map((seed) => seededFeeds(model, { seed, dims: { batch: 1 } }));
+    const unseen = [31, 32].map((seed) => seededFeeds(model, { seed, dims: { batch: 1 } }));
     const result = await autoQuantize(model, runner, samples, { mode: 'static', tolerance: 0.98 });
     for (const v of Object.values(result.cosine)) expect(v).toBeGreaterThanOrEqual(0.98);
     expect(result.report.options.mode).toBe('static');
     expect(result.report.nodes.some((d) => d.action === 'quantized' && /^QDQ/.test(d.reason))).toBe(true);
+    // The written model itself, run in onnxruntime against float32, not the pass's own figures.
+    expect(model.graph.nodes.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
+    for (const [k, v] of Object.entries(await cosines('node', fp32, model, [...samples, ...unseen]))) expect(v, k).toBeGreaterThanOrEqual(0.98 - 1e-3);
   });
 
   it('refuses to run without samples or runner, with what to pass', async () => {

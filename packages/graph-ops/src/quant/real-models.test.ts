@@ -67,6 +67,22 @@ describe.each(['dynamic', 'static'] as const)('%s INT8 on the openWakeWord model
     const ref = await outputsOf(mel, [11, 12, 13].map((s) => melFeeds(seededAudio(s, 12560))));
     const q = fp32.clone();
     const bytes = await quantize(q, mode, [1, 2, 3, 4].map((s) => melFeeds(seededAudio(s, 12560))));
+    const nodes = q.graph.nodes;
+    const producer = (name: string | undefined) => nodes.find((n) => n.output.includes(name ?? ''))?.opType;
+    // The two STFT convolutions (real and imaginary parts) compute in 8 bits: ConvInteger, or Conv
+    // between DequantizeLinear of both its input and its weight.
+    if (mode === 'dynamic') expect(nodes.filter((n) => n.opType === 'ConvInteger')).toHaveLength(2);
+    else {
+      const convs = nodes.filter((n) => n.opType === 'Conv');
+      expect(convs).toHaveLength(2);
+      for (const c of convs) expect([producer(c.input[0]), producer(c.input[1])]).toEqual(['DequantizeLinear', 'DequantizeLinear']);
+    }
+    // The filterbank MatMul, whose output reaches Log through Clip, keeps float activations.
+    const matmuls = nodes.filter((n) => n.opType === 'MatMul' || n.opType === 'MatMulInteger');
+    expect(matmuls.map((n) => n.opType)).toEqual(['MatMul']);
+    expect(producer(matmuls[0]?.input[0])).toBe('Add');
+    const clip = nodes.find((n) => n.opType === 'Clip' && n.input[0] === matmuls[0]?.output[0]);
+    expect(nodes.some((n) => n.opType === 'Log' && n.input[0] === clip?.output[0])).toBe(true);
     for (const backend of ORT_BACKENDS) {
       const got = await outputsOn(backend, q, [11, 12, 13].map((x) => melFeeds(seededAudio(x, 12560))));
       const c = Math.min(...got.map((g, i) => minCosine(ref[i] as Record<string, Float32Array>, g)));

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataType, Model, cosineSimilarity, onnx, tensorToArray, tensorType, type NodeProto } from '@onnx-forge/core';
+import { DataType, Model, cosineSimilarity, onnx, tensorToArray, tensorType, type GraphProto, type NodeProto } from '@onnx-forge/core';
 import * as ort from 'onnxruntime-node';
 import { quantizeDynamic } from '../quant/int8-dynamic.js';
 import type { Int8Isa } from '../quant/isa-forms.js';
@@ -45,8 +45,8 @@ interface Probe {
 const PROBE_TYPES = [DataType.UINT8, DataType.UINT8, DataType.INT32];
 const probeValues = (node: NodeProto) => [node.input[0] ?? '', node.input[2] ?? '', node.output[0] ?? ''];
 
-function branchGraph(node: NodeProto, name: string): onnx.IGraphProto | undefined {
-  return node.attribute.find((a) => a.name === name)?.g ?? undefined;
+function branchGraph(node: NodeProto, name: string): GraphProto | undefined {
+  return (node.attribute.find((a) => a.name === name)?.g as GraphProto | null | undefined) ?? undefined;
 }
 
 /**
@@ -72,7 +72,7 @@ function instrument(model: Model): { model: Model; probes: Probe[] } {
     }
     if (node.opType !== 'If') continue;
     const branches = [branchGraph(node, 'then_branch'), branchGraph(node, 'else_branch')];
-    const found = branches.map((b) => (b?.node ?? []).filter((n) => n.opType === 'MatMulInteger') as NodeProto[]);
+    const found = branches.map((b) => (b?.node ?? []).filter((n: NodeProto) => n.opType === 'MatMulInteger'));
     const count = Math.min(...found.map((f) => f.length));
     for (let k = 0; k < count; k++) {
       const names = PROBE_TYPES.map((_, i) => `${node.name || 'If'}.probe${k}.${i}`);
