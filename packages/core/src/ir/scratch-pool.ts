@@ -1,3 +1,5 @@
+import { ForgeError, ForgeErrorCode } from '../errors.js';
+
 /**
  * Reusable memory for data read once and dropped: a weight still in its file that a pass reads for
  * its statistics, or that the writer reads again to convert. Fresh memory costs a page fault on
@@ -45,11 +47,19 @@ function arm(ms: number): void {
   (timer as { unref?: () => void }).unref?.();
 }
 
-/** Calls `use` with `byteLength` bytes of lent memory (contents undefined), returned to the pool after. */
+/**
+ * Calls `use` with `byteLength` bytes of lent memory (contents undefined), returned to the pool after.
+ * `use` must be synchronous: the memory goes back to the pool when it returns, so a promise (which
+ * would read the memory later, after someone else got it) is refused.
+ */
 export function withScratch<T>(byteLength: number, use: (bytes: Uint8Array) => T): T {
   const buffer = acquire(byteLength);
   try {
-    return use(new Uint8Array(buffer, 0, byteLength));
+    const result = use(new Uint8Array(buffer, 0, byteLength));
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      throw new ForgeError(ForgeErrorCode.INTERNAL, 'withScratch: the callback returned a promise; lent memory is only valid while a synchronous callback runs');
+    }
+    return result;
   } finally {
     release(buffer);
   }

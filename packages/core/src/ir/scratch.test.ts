@@ -69,6 +69,10 @@ describe('lent memory for data read once', () => {
     expect(memorySource(held).readSync?.(8, 16, into).buffer).toBe(held.buffer);
   });
 
+  it('refuses an async callback, which would read the memory after it went back to the pool', () => {
+    expect(() => withScratch(16, async () => 1)).toThrow(/returned a promise/);
+  });
+
   it('converts other types as tensorToFloat32 does', () => {
     const t = createTensor('i', DataType.INT32, [3], Int32Array.of(-2, 0, 7));
     expect(Array.from(withTensorFloat32(t, (v) => v))).toEqual([-2, 0, 7]);
