@@ -19,6 +19,18 @@ async function timed(model: HybridModel, clock: ManualClock, i: number): Promise
   return { ms: clock.now() - t0, out };
 }
 
+/**
+ * The q-quantile of `xs` by definition, to check the model's figures against: sort, then interpolate
+ * linearly between the two samples around rank q (n - 1) (Hyndman and Fan's type 7, numpy's default).
+ */
+function referenceQuantile(xs: readonly number[], q: number): number {
+  const sorted = [...xs].sort((x, y) => x - y);
+  const rank = q * (sorted.length - 1);
+  const below = sorted[Math.floor(rank)] as number;
+  const above = sorted[Math.ceil(rank)] as number;
+  return below + (above - below) * (rank - Math.floor(rank));
+}
+
 /** 'a' first, 'b' second (the order policy neither explores nor calibrates: every request goes to 'a'). */
 function pair(clock: ManualClock, a: (n: number) => Step, b: (n: number) => Step, hedge: HybridOptions['hedge'], abortable = true, extra: Partial<HybridOptions> = {}) {
   const fa = scriptedBackend('a', clock, a, { abortable });
@@ -69,32 +81,44 @@ describe('HybridModel: hedged requests', () => {
     const clock = new ManualClock();
     // 'a': 2 % of calls take 300 ms, the rest 10–11 ms, spread so that no call lands exactly on the p95.
     const aLatency = (n: number) => (n % 50 === 49 ? 300 : 10 + ((n * 0.618034) % 1));
-    const { a, model } = pair(clock, (n) => ({ latencyMs: aLatency(n) }), () => ({ latencyMs: 30 }), { minSamples: 20, maxShare: 1 });
+    const WINDOW = 256;
+    const { a, model } = pair(clock, (n) => ({ latencyMs: aLatency(n) }), () => ({ latencyMs: 30 }), { minSamples: 20, maxShare: 1 }, true, { statistics: { window: WINDOW } });
     let expectedHedges = 0;
     let expectedWins = 0;
+    // What 'a' should have in its latency window (the last WINDOW calls: a completed call's latency, a
+    // cut call's time until it was cut) and how many calls it completed, kept here from the script alone.
+    const aWindow: number[] = [];
+    let successes = 0;
     for (let i = 0; i < 400; i++) {
-      const before = model.stats().backends.a;
-      const p95 = (before?.successes ?? 0) >= 20 ? (before?.p95Ms as number) : undefined;
+      // The delay is trusted after 20 completed calls; it is the p95 of the window, computed by hand.
+      const p95 = successes >= 20 ? referenceQuantile(aWindow, 0.95) : undefined;
+      if (p95 !== undefined) expect(model.stats().backends.a?.p95Ms, `p95 before request ${i}`).toBeCloseTo(p95, 9);
       const own = aLatency(a.calls);
       const { ms } = await timed(model, clock, i);
+      let completed = true;
       if (p95 === undefined || own < p95) {
         expect(ms, `request ${i}`).toBeCloseTo(own, 9);
-        continue;
-      }
-      expectedHedges++;
-      // Hedged at the p95: 'a' still wins when it answers within the 30 ms 'b' needs.
-      if (own <= p95 + 30) {
-        expect(ms, `request ${i}`).toBeCloseTo(own, 9);
       } else {
-        expectedWins++;
-        expect(ms, `request ${i}`).toBeCloseTo(p95 + 30, 9);
+        expectedHedges++;
+        // Hedged at the p95: 'a' still wins when it answers within the 30 ms 'b' needs.
+        if (own <= p95 + 30) {
+          expect(ms, `request ${i}`).toBeCloseTo(own, 9);
+        } else {
+          expectedWins++;
+          expect(ms, `request ${i}`).toBeCloseTo(p95 + 30, 9);
+          completed = false; // cut when 'b' answered: its time so far goes in as a lower bound
+        }
       }
+      if (completed) successes++;
+      aWindow.push(completed ? own : (p95 as number) + 30);
+      if (aWindow.length > WINDOW) aWindow.shift();
     }
     const s = model.stats();
     expect(s.hedges).toBe(expectedHedges);
     expect(s.hedgeWins).toBe(expectedWins);
     // Every slow call after the first 20 was cut short; the p95 stayed in the fast calls' range.
     expect(expectedWins).toBe(8);
+    expect(s.backends.a?.p95Ms).toBeCloseTo(referenceQuantile(aWindow, 0.95), 9);
     expect(s.backends.a?.p95Ms).toBeLessThan(12);
     // Hedges are a small share: the slow 2 % plus the fast calls above the p95.
     expect(s.hedges / s.requests).toBeLessThan(0.1);

@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cpuInfo } from './cpu-info.js';
@@ -30,6 +32,12 @@ describe('probeInt8Arithmetic', () => {
 });
 
 it('the valgrind helper reports a missing valgrind clearly', () => {
-  expect(typeof hasValgrind()).toBe('boolean');
-  if (!hasValgrind()) expect(spawnSync('valgrind', ['--version']).error).toBeDefined();
+  // A PATH with no valgrind on it (an empty directory), whether or not this machine has valgrind.
+  const emptyDir = mkdtempSync(join(tmpdir(), 'no-valgrind-'));
+  try {
+    const script = fileURLToPath(new URL('./testing/probe-int8-main.ts', import.meta.url));
+    expect(() => runUnderValgrind(script, [], { env: { PATH: emptyDir } })).toThrow(/^valgrind is not installed \(not found on PATH\): install it/);
+  } finally {
+    rmSync(emptyDir, { recursive: true, force: true });
+  }
 });

@@ -49,15 +49,22 @@ describe.each(['node', 'web'] as const)('SessionCache on the %s backend', (backe
     expect(made).toHaveLength(1);
     expect(a.id).toBe(b.id);
     expect(cache.stats()).toMatchObject({ sessions: 1, hits: 1, misses: 1 });
+    expect(cache.stats().refs).toHaveLength(1);
+    const sharedKey = cache.stats().refs[0]!.key;
     expect(cache.stats().refs[0]?.refs).toBe(2);
 
     const other = await cache.acquire(tinyMlp(), { backend, graphOptimizationLevel: 'basic' });
     expect(made).toHaveLength(2);
     expect(other.id).not.toBe(a.id);
+    const refsByKey = () => new Map(cache.stats().refs.map((r) => [r.key, r.refs]));
+    const otherKey = [...refsByKey().keys()].find((k) => k !== sharedKey);
+    expect(otherKey).toBeDefined();
+    expect(refsByKey()).toEqual(new Map([[sharedKey, 2], [otherKey, 1]]));
 
     await a.release();
     await a.release(); // a second release of the same handle does not drop another reference
-    expect(cache.stats().refs.find((r) => r.refs === 1 && made[0]?.id)).toBeDefined();
+    // a and b's session is down to b's one reference; the other session is untouched.
+    expect(refsByKey()).toEqual(new Map([[sharedKey, 1], [otherKey, 1]]));
     expect(made[0]?.released).toBe(false);
     expect((await b.run({ x })).y?.dims).toEqual([1, 2]);
     await b.release();

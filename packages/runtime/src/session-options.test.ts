@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Model, transformerEncoder, writeModel } from '@onnx-forge/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { RuntimeBackend } from './backend.js';
+import { resolveBackend } from './backend-registry.js';
 import { createSession } from './create-session.js';
-import type { SessionOptions } from './session-options.js';
+import type { OrtSessionOptions, SessionOptions } from './session-options.js';
 import { encoderFeeds, smallEncoder, tinyMlp } from './test-models.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'forge-runtime-options-'));
@@ -21,6 +23,25 @@ async function failure(p: Promise<unknown>): Promise<{ code: string; message: st
 
 const x = { data: new Float32Array([1, 2, 3, 4]), dims: [1, 4] };
 
+/** The real backend, recording the options each createSession receives (a deep copy, as they were then). */
+function recording(base: RuntimeBackend): { recorder: RuntimeBackend; received: OrtSessionOptions[]; defaultProvider: string } {
+  const received: OrtSessionOptions[] = [];
+  const recorder: RuntimeBackend = {
+    name: base.name,
+    defaultProvider: base.defaultProvider,
+    acceptsPaths: base.acceptsPaths,
+    resolveProvider: (p) => base.resolveProvider(p),
+    initProvider: (p) => base.initProvider(p),
+    createSession: (model, options) => {
+      received.push(structuredClone(options));
+      return base.createSession(model, options);
+    },
+    toTensor: (t) => base.toTensor(t),
+    providerFeatures: (p) => base.providerFeatures(p),
+  };
+  return { recorder, received, defaultProvider: base.defaultProvider };
+}
+
 describe.each(['node', 'web'] as const)('session options on the %s backend', (backend) => {
   it('passes valid options through to a working session', async () => {
     const options: SessionOptions = {
@@ -33,7 +54,12 @@ describe.each(['node', 'web'] as const)('session options on the %s backend', (ba
       logSeverityLevel: 3,
       extra: { session: { use_ort_model_bytes_directly: '1' } },
     };
-    const session = await createSession(tinyMlp(), { backend, ...options });
+    const { recorder, received, defaultProvider } = recording(await resolveBackend(backend));
+    const session = await createSession(tinyMlp(), { backend: recorder, ...options });
+    // What onnxruntime is handed (the real backends pass these to InferenceSession.create as they are):
+    // every valid option, unchanged, plus the one provider of the attempt.
+    expect(received).toEqual([{ ...options, executionProviders: [defaultProvider] }]);
+    expect(session.provider).toBe(defaultProvider);
     expect((await session.run({ x })).y?.dims).toEqual([1, 2]);
     await session.release();
   });

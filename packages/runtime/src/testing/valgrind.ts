@@ -15,14 +15,23 @@ export function hasValgrind(): boolean {
   return available;
 }
 
-/** Runs `script` (a .ts file) with the workspace's source condition under `valgrind --tool=none`; returns stdout. */
-export function runUnderValgrind(script: string, args: readonly string[], options: { timeoutMs?: number } = {}): string {
+/**
+ * Runs `script` (a .ts file) with the workspace's source condition under `valgrind --tool=none`; returns stdout.
+ * `env` is laid over the current environment (its `PATH` also decides where `valgrind` is looked for).
+ * Throws an error that says valgrind is missing when it cannot be found.
+ */
+export function runUnderValgrind(script: string, args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): string {
   const r = spawnSync(
     'valgrind',
     ['--tool=none', '-q', process.execPath, '--conditions=@onnx-forge/source', '--import', 'tsx', script, ...args],
-    { encoding: 'utf8', timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '' } },
+    { encoding: 'utf8', timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '', ...options.env } },
   );
-  if (r.error) throw r.error;
+  if (r.error) {
+    if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(`valgrind is not installed (not found on PATH): install it (e.g. apt-get install valgrind) to run ${script} under valgrind`, { cause: r.error });
+    }
+    throw r.error;
+  }
   if (r.status !== 0) throw new Error(`valgrind run of ${script} exited with ${r.status ?? r.signal}: ${(r.stderr ?? '').slice(-2000)}`);
   return r.stdout;
 }
