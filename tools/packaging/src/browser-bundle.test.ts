@@ -8,13 +8,17 @@ import { REPO } from './global-setup.js';
 /**
  * The built packages bundled for the browser with esbuild, as a user's bundler takes them from
  * node_modules: the entries tools/layers checks in the sources (BROWSER_ENTRIES: core, graph-ops,
- * runtime's main entry, whose web backend runs in browsers, and convert) must reach no Node built-in
+ * runtime's main entry, whose web backend runs in browsers, convert, and bench's output accuracy) must reach no Node built-in
  * and not onnxruntime-node through an import that loads with the module. Node-only code behind a
  * dynamic import() (reading files, the Node backend) loads only when called in Node.
  */
 const packages = BROWSER_ENTRIES.map((entry) => {
-  const dir = entry.replace(/\/src\/index\.ts$/, '');
-  return (JSON.parse(readFileSync(path.join(REPO, dir, 'package.json'), 'utf8')) as { name: string }).name;
+  // The specifier a user imports the entry by: the package, or the subpath whose source it is.
+  const [dir = '', rest = ''] = entry.split('/src/');
+  const pkg = JSON.parse(readFileSync(path.join(REPO, dir, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown> };
+  const sub = Object.entries(pkg.exports).find(([, v]) => (v as Record<string, unknown>)['@onnx-forge/source'] === `./src/${rest}`)?.[0];
+  if (!sub) throw new Error(`${entry} is not the source of an export of ${pkg.name}`);
+  return sub === '.' ? pkg.name : `${pkg.name}/${sub.slice(2)}`;
 });
 
 describe('the built libraries in a browser bundle (esbuild, platform browser)', () => {

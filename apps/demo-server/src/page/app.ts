@@ -1,7 +1,8 @@
 // The page's script, bundled with graph-ops and core by page-bundle.ts; onnxruntime-web is loaded at
 // run time from the server's /ort/ folder.
-import { barChart } from './charts.js';
-import { type Runtime, type VariantResult, loadRuntime, optimizeInBrowser } from './optimize-in-browser.js';
+import { formatCosine } from '@onnx-forge/graph-ops';
+import { barChart, escape } from './charts.js';
+import { type Runtime, type VariantResult, TOLERANCE, loadRuntime, optimizeInBrowser } from './optimize-in-browser.js';
 
 interface DemoState {
   state: 'loading' | 'idle' | 'working' | 'done' | 'error';
@@ -27,46 +28,86 @@ function ms(n: number): string {
   return n < 1 ? `${(n * 1000).toFixed(0)} µs` : `${n.toFixed(2)} ms`;
 }
 
+function pct(x: number): string {
+  if (!Number.isFinite(x)) return 'NaN/Inf';
+  return x === 0 ? '0 %' : x < 0.001 ? '< 0.1 %' : `${(x * 100).toFixed(1)} %`;
+}
+
+/** Download links of the shown results, revoked when the next results replace them. */
+let links: string[] = [];
+
 function render(results: readonly VariantResult[], stem: string): void {
+  for (const u of links) URL.revokeObjectURL(u);
+  links = [];
   const rows = results.map((r) => {
     const url = URL.createObjectURL(new Blob([r.file as BlobPart], { type: 'application/octet-stream' }));
-    const file = `${stem}.${r.name}.onnx`;
+    links.push(url);
+    // The file name comes from the user's file: escaped like every other text put into the markup.
+    const file = escape(`${stem}.${r.name}.onnx`);
+    const vectors = r.outputs.some((o) => o.elements > 1);
     return `<tr data-variant="${r.name}"><td>${r.name}</td><td>${kb(r.bytes)}</td><td>${ms(r.p50Ms)}</td><td>${ms(r.p90Ms)}</td><td>${r.runs}</td>`
-      + `<td>${r.minCosine.toFixed(5)}</td><td>${(r.top1 * 100).toFixed(0)} %</td><td>${r.provider}</td><td><a href="${url}" download="${file}">${file}</a></td></tr>`;
+      + `<td>${vectors ? formatCosine(r.minCosine) : '—'}</td><td>${pct(r.scaleError)}</td><td>${r.top1 === null ? '—' : `${(r.top1 * 100).toFixed(0)} %`}</td>`
+      + `<td>${escape(r.provider)}</td><td><a href="${url}" download="${file}">${file}</a></td></tr>`;
   });
-  $('table').querySelector('tbody')?.replaceChildren();
   ($('table').querySelector('tbody') as HTMLElement).innerHTML = rows.join('');
+  const notes = results.flatMap((r) => r.notes);
+  $('notes').innerHTML = notes.map((n) => `<li>${escape(n)}</li>`).join('');
+  $('notes-panel').hidden = notes.length === 0;
   $('charts').innerHTML = [
     barChart('Size', results.map((r) => ({ label: r.name, value: r.bytes, text: kb(r.bytes) })), { caption: 'smaller is better' }),
     barChart('Latency (p50, warm)', results.map((r) => ({ label: r.name, value: r.p50Ms, text: ms(r.p50Ms) })), { caption: 'lower is better' }),
-    barChart('Accuracy (cosine to FP32)', results.map((r) => ({ label: r.name, value: r.minCosine, text: r.minCosine.toFixed(5) })), { max: 1, caption: 'worst output and sample; 1 is identical' }),
+    barChart('Largest error (% of the output\'s scale)', results.map((r) => ({ label: r.name, value: Number.isFinite(r.scaleError) ? r.scaleError : 1, text: pct(r.scaleError) })), {
+      caption: 'against FP32, worst output and sample; lower is better',
+    }),
   ].join('');
   $('results').hidden = false;
 }
 
-async function run(rt: Runtime, bytes: Uint8Array, name: string): Promise<void> {
+/** The inputs that start a run: off while one runs, so two models never mix their results. */
+function setInputsEnabled(on: boolean, sampleReady: boolean): void {
+  ($('sample') as HTMLButtonElement).disabled = !on || !sampleReady;
+  ($('file') as HTMLInputElement).disabled = !on;
+  $('drop').classList.toggle('busy', !on);
+}
+
+let sampleReady = false;
+/** The run whose results the page shows; an older one that finishes late is ignored. */
+let currentRun = 0;
+
+async function run(rt: Runtime, load: () => Promise<Uint8Array>, name: string): Promise<void> {
+  const id = ++currentRun;
   demo.state = 'working';
   demo.model = name;
   demo.steps = [];
+  delete demo.error;
+  delete demo.results;
   $('error').textContent = '';
   $('results').hidden = true;
+  $('notes-panel').hidden = true;
   $('progress-panel').hidden = false;
-  ($('sample') as HTMLButtonElement).disabled = true;
+  setInputsEnabled(false, sampleReady);
   try {
+    const bytes = await load();
     const results = await optimizeInBrowser(bytes, rt, (p) => {
+      if (id !== currentRun) return;
       demo.steps.push(p.step);
       $('step').textContent = `${name}: ${p.step}`;
       ($('progress') as HTMLProgressElement).value = p.done / p.total;
     });
+    if (id !== currentRun) return;
     render(results, name.replace(/\.onnx$/i, ''));
     demo.results = results.map(({ file: _file, ...rest }) => rest);
     demo.state = 'done';
   } catch (e) {
+    if (id !== currentRun) return;
     demo.state = 'error';
     demo.error = e instanceof Error ? e.message : String(e);
-    $('error').textContent = `Could not optimize ${name}: ${demo.error}`;
+    $('progress-panel').hidden = true;
+    $('error').textContent = `Could not optimize ${name}: ${demo.error}\n`
+      + 'The page runs each model on seeded test inputs (symbolic dimensions sized so it runs where it can); '
+      + 'a model that needs particular inputs may not run on them. The CLI takes your own inputs: onnx-forge optimize --help.';
   } finally {
-    ($('sample') as HTMLButtonElement).disabled = false;
+    if (id === currentRun) setInputsEnabled(true, sampleReady);
   }
 }
 
@@ -83,29 +124,35 @@ async function main(): Promise<void> {
   demo.backend = rt.ep;
   $('backend').textContent = rt.ep === 'webgpu' ? 'WebGPU' : 'WebAssembly (wasm)';
   $('backend-reason').textContent = `(${rt.reason})`;
+  $('tolerance').textContent = String(TOLERANCE);
 
   const index = (await fetch('/v2/repository/index', { method: 'POST' }).then((r) => r.json()).catch(() => [])) as { name: string; state: string }[];
   const sample = index.find((m) => m.state === 'READY');
   const button = $('sample') as HTMLButtonElement;
   if (sample) {
+    sampleReady = true;
     button.textContent = `Use the sample model (${sample.name})`;
     button.disabled = false;
-    button.onclick = async () => {
-      const bytes = new Uint8Array(await (await fetch(`/page/models/${encodeURIComponent(sample.name)}.onnx`)).arrayBuffer());
-      await run(rt, bytes, `${sample.name}.onnx`);
-    };
+    button.onclick = () =>
+      run(rt, async () => new Uint8Array(await (await fetch(`/page/models/${encodeURIComponent(sample.name)}.onnx`)).arrayBuffer()), `${sample.name}.onnx`);
   } else {
     $('sample-name').textContent = 'the server has no model ready';
   }
 
   const take = async (file: File | undefined) => {
-    if (file) await run(rt, new Uint8Array(await file.arrayBuffer()), file.name);
+    if (file && demo.state !== 'working') await run(rt, async () => new Uint8Array(await file.arrayBuffer()), file.name);
   };
-  ($('file') as HTMLInputElement).onchange = (ev) => void take((ev.target as HTMLInputElement).files?.[0]);
+  const input = $('file') as HTMLInputElement;
+  input.onchange = () => {
+    const file = input.files?.[0];
+    // Cleared, so picking the same file again runs it again.
+    input.value = '';
+    void take(file);
+  };
   const drop = $('drop');
   drop.ondragover = (ev) => {
     ev.preventDefault();
-    drop.classList.add('over');
+    if (demo.state !== 'working') drop.classList.add('over');
   };
   drop.ondragleave = () => drop.classList.remove('over');
   drop.ondrop = (ev) => {

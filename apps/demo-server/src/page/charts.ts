@@ -9,8 +9,9 @@ export interface Bar {
 
 const COLORS = ['#4c6ef5', '#12b886', '#f59f00', '#e64980'];
 
-function escape(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
+/** Text made safe to put into HTML or SVG markup (content and quoted attribute values). */
+export function escape(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 
 /**

@@ -1,5 +1,9 @@
-import { Model, cosineSimilarity, type RunnerFeeds } from '@onnx-forge/core';
-import { convertToFp16, quantizeDynamic, seededFeeds } from '@onnx-forge/graph-ops';
+import { OutputAgreement, type OutputAccuracy } from '@onnx-forge/bench/accuracy';
+import { Model, type LoadedModel, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
+import {
+  convertToFp16, firstOverflow, fitSeededDims, fittedNote, headroomFailures, headroomFeeds, headroomWhat, quantizeDynamic, seededFeeds,
+  toleranceProblem, type Fp16Report, type QuantReport,
+} from '@onnx-forge/graph-ops';
 import type * as Ort from 'onnxruntime-web';
 
 export type OrtModule = typeof Ort;
@@ -21,10 +25,19 @@ export interface VariantResult {
   readonly p50Ms: number;
   readonly p90Ms: number;
   readonly meanMs: number;
-  /** Smallest cosine similarity to fp32 over outputs and samples (1 for fp32 itself). */
+  /** Each output's agreement with fp32 over the samples (bench's OutputAgreement). */
+  readonly outputs: readonly OutputAccuracy[];
+  /**
+   * Smallest cosine similarity to fp32 over the outputs of more than one value and the samples (1 for
+   * fp32 itself, and when every output is one value per sample, where cosine says nothing).
+   */
   readonly minCosine: number;
-  /** Share of samples whose largest output element is the one fp32 picks. */
-  readonly top1: number;
+  /** Largest error over the outputs, relative to each output's largest value over the samples. */
+  readonly scaleError: number;
+  /** Smallest share of rows whose arg-max class is fp32's, over classifier-shaped outputs; null when there are none. */
+  readonly top1: number | null;
+  /** What a user should know: outputs that miss cosine 0.99, a pass that changed nothing, a file no smaller, float16 overflow. */
+  readonly notes: readonly string[];
   readonly provider: string;
   readonly file: Uint8Array;
 }
@@ -35,6 +48,8 @@ export interface Progress {
   readonly total: number;
 }
 
+/** The accuracy the page holds variants to, as the CLI's checks do by default. */
+export const TOLERANCE = 0.99;
 const SAMPLES = 4;
 const WARMUP = 3;
 /** Timed runs per variant: stop at this many, or when the time budget is spent (whichever first, at least 5). */
@@ -77,6 +92,31 @@ function toOrtFeeds(ort: OrtModule, feeds: RunnerFeeds): Record<string, Ort.Tens
   return out;
 }
 
+function fromOrt(outputs: Ort.InferenceSession.OnnxValueMapType): RunnerFeeds {
+  const out: RunnerFeeds = {};
+  for (const [name, v] of Object.entries(outputs)) {
+    const t = v as Ort.Tensor;
+    out[name] = { type: t.type as RunnerFeeds[string]['type'], dims: [...t.dims], data: t.data as RunnerFeeds[string]['data'] };
+  }
+  return out;
+}
+
+/** onnxruntime-web (WebAssembly) as graph-ops' ModelRunner, for sizing the seeded inputs. */
+function webRunner(rt: Runtime): ModelRunner {
+  return {
+    async load(model): Promise<LoadedModel> {
+      if (!(model instanceof Uint8Array)) throw new Error('the page loads models from bytes');
+      const s = await rt.ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+      return {
+        inputNames: s.inputNames,
+        outputNames: s.outputNames,
+        run: async (feeds) => fromOrt(await s.run(toOrtFeeds(rt.ort, feeds))),
+        release: () => s.release(),
+      };
+    },
+  };
+}
+
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = (sorted.length - 1) * q;
@@ -85,100 +125,159 @@ function quantile(sorted: readonly number[], q: number): number {
   return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (i - lo);
 }
 
-function numbers(t: Ort.Tensor): number[] {
-  const d = t.data as ArrayLike<number | bigint>;
-  return Array.from(d, (v) => Number(v));
+/** Each output's agreement of `got` with `want`, sample by sample. */
+function agreement(want: readonly RunnerFeeds[], got: readonly RunnerFeeds[]): OutputAccuracy[] {
+  const names = Object.keys(want[0] ?? {});
+  return names.map((name) => {
+    const a = new OutputAgreement(name);
+    want.forEach((w, k) => a.add(w[name] as RunnerFeeds[string], got[k]?.[name]));
+    return a.value;
+  });
 }
 
-function argmax(v: readonly number[]): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if ((v[i] as number) > (v[best] as number)) best = i;
-  return best;
+/** What the pass changed, when it changed nothing (the file is then the float32 one again). */
+function passNotes(name: 'fp16' | 'int8', report: Fp16Report | QuantReport): string[] {
+  const notes = report.warnings.map((w) => `${name}: ${w}`);
+  if (name === 'fp16') {
+    const r = report as Fp16Report;
+    if (r.initializersConverted + r.initializersStored === 0 && r.nodesConverted === 0) notes.push('fp16: nothing converted (no float32 weight or node this target computes in float16)');
+  } else if ((report as QuantReport).quantized === 0) notes.push('int8: no node quantized (no weight the pass quantizes: weights may be graph inputs, or already integer)');
+  return [...new Set(notes)];
+}
+
+/** Runs one variant's session on every feed. */
+async function runAll(session: Ort.InferenceSession, rt: Runtime, feeds: readonly RunnerFeeds[]): Promise<RunnerFeeds[]> {
+  const out: RunnerFeeds[] = [];
+  for (const f of feeds) out.push(fromOrt(await session.run(toOrtFeeds(rt.ort, f))));
+  return out;
 }
 
 /**
  * Makes the FP16 and INT8 variants of `bytes` with graph-ops, in this page, then loads each in
  * onnxruntime-web and measures its size, latency (warm runs, p50/p90) and accuracy against fp32 on
- * seeded inputs. Nothing leaves the browser.
+ * seeded inputs (symbolic dimensions sized so the model runs, as the CLI sizes them). FP16 is also
+ * probed at large input spreads, where float16 can overflow. Nothing leaves the browser.
  */
 export async function optimizeInBrowser(bytes: Uint8Array, rt: Runtime, onProgress: (p: Progress) => void): Promise<VariantResult[]> {
-  const total = 6;
+  const total = 7;
   let done = 0;
+  let current = '';
   const step = async (text: string) => {
+    current = text;
     onProgress({ step: text, done, total });
     done++;
     await yieldToPage();
   };
-  const target = rt.ep;
+  try {
+    return await optimize(bytes, rt, step, () => onProgress({ step: 'done', done: total, total }));
+  } catch (e) {
+    throw new Error(`${current}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
 
+async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => Promise<void>, finished: () => void): Promise<VariantResult[]> {
+  const target = rt.ep;
   await step('reading the model');
   const source = Model.decode(bytes);
-  const samples = Array.from({ length: SAMPLES }, (_, i) => seededFeeds(source, { seed: i + 1 }));
 
-  const made: { name: VariantResult['name']; file: Uint8Array; makeMs: number }[] = [{ name: 'fp32', file: bytes, makeMs: 0 }];
+  await step('sizing seeded test inputs');
+  const fit = await fitSeededDims(webRunner(rt), source);
+  const samples = Array.from({ length: SAMPLES }, (_, i) => seededFeeds(source, { seed: i + 1, dims: fit.dims }));
+  const sampleNote = `${SAMPLES} seeded inputs${fittedNote(fit)}`;
+
+  const made: { name: VariantResult['name']; file: Uint8Array; makeMs: number; notes: string[] }[] = [{ name: 'fp32', file: bytes, makeMs: 0, notes: [] }];
   await step('making FP16 (graph-ops fp16, keepIoTypes)');
   let t0 = performance.now();
   const m16 = Model.decode(bytes);
-  await convertToFp16(m16, { keepIoTypes: true, target });
-  made.push({ name: 'fp16', file: m16.encode(), makeMs: performance.now() - t0 });
+  const r16 = await convertToFp16(m16, { keepIoTypes: true, target });
+  made.push({ name: 'fp16', file: m16.encode(), makeMs: performance.now() - t0, notes: passNotes('fp16', r16) });
 
   await step('making INT8 (graph-ops int8-dynamic)');
   t0 = performance.now();
   const m8 = Model.decode(bytes);
-  await quantizeDynamic(m8, { target });
-  made.push({ name: 'int8', file: m8.encode(), makeMs: performance.now() - t0 });
+  const r8 = await quantizeDynamic(m8, { target });
+  made.push({ name: 'int8', file: m8.encode(), makeMs: performance.now() - t0, notes: passNotes('int8', r8) });
 
-  let reference: number[][][] | undefined;
+  let reference: RunnerFeeds[] | undefined;
+  let referenceSession: Ort.InferenceSession | undefined;
   const results: VariantResult[] = [];
-  for (const v of made) {
-    await step(`running ${v.name} in onnxruntime-web (${rt.ep})`);
-    const c0 = performance.now();
-    let provider: string = rt.ep;
-    let session: Ort.InferenceSession;
-    try {
-      session = await rt.ort.InferenceSession.create(v.file, { executionProviders: [rt.ep] });
-    } catch (e) {
-      if (rt.ep === 'wasm') throw e;
-      // A model WebGPU cannot take still runs on WebAssembly; the table says which provider ran it.
-      session = await rt.ort.InferenceSession.create(v.file, { executionProviders: ['wasm'] });
-      provider = 'wasm';
-    }
-    const createMs = performance.now() - c0;
-    try {
-      const outs: number[][][] = [];
-      for (const s of samples) {
-        const o = await session.run(toOrtFeeds(rt.ort, s));
-        outs.push(session.outputNames.map((n) => numbers(o[n] as Ort.Tensor)));
+  try {
+    for (const v of made) {
+      await step(`running ${v.name} in onnxruntime-web (${rt.ep}) on ${sampleNote}`);
+      const c0 = performance.now();
+      let provider: string = rt.ep;
+      let session: Ort.InferenceSession;
+      try {
+        session = await rt.ort.InferenceSession.create(v.file, { executionProviders: [rt.ep] });
+      } catch (e) {
+        if (rt.ep === 'wasm') throw e;
+        // A model WebGPU cannot take still runs on WebAssembly; the table says which provider ran it.
+        session = await rt.ort.InferenceSession.create(v.file, { executionProviders: ['wasm'] });
+        provider = 'wasm';
       }
-      const feeds = toOrtFeeds(rt.ort, samples[0] as RunnerFeeds);
-      for (let i = 0; i < WARMUP; i++) await session.run(feeds);
-      const times: number[] = [];
-      const start = performance.now();
-      while (times.length < RUNS && (times.length < 5 || performance.now() - start < BUDGET_MS)) {
-        const r0 = performance.now();
-        await session.run(feeds);
-        times.push(performance.now() - r0);
-      }
-      reference ??= outs;
-      let minCosine = 1;
-      let agree = 0;
-      outs.forEach((sample, k) => {
-        sample.forEach((out, j) => {
-          const ref = (reference as number[][][])[k]?.[j] as number[];
-          minCosine = Math.min(minCosine, cosineSimilarity(out, ref));
+      const createMs = performance.now() - c0;
+      let keep = false;
+      try {
+        const outs = await runAll(session, rt, samples);
+        const feeds = toOrtFeeds(rt.ort, samples[0] as RunnerFeeds);
+        for (let i = 0; i < WARMUP; i++) await session.run(feeds);
+        const times: number[] = [];
+        const start = performance.now();
+        while (times.length < RUNS && (times.length < 5 || performance.now() - start < BUDGET_MS)) {
+          const r0 = performance.now();
+          await session.run(feeds);
+          times.push(performance.now() - r0);
+        }
+        if (!reference) {
+          reference = outs;
+          referenceSession = session;
+          keep = true;
+        }
+        const outputs = agreement(reference, outs);
+        const vectors = outputs.filter((o) => o.elements > 1);
+        const classifiers = outputs.filter((o) => o.top1 !== undefined);
+        const notes = [...v.notes];
+        if (v.name !== 'fp32') {
+          for (const o of outputs) {
+            const problem = toleranceProblem(o, TOLERANCE);
+            if (problem) notes.push(`${o.output}: ${problem}`);
+          }
+          if (v.file.byteLength >= bytes.byteLength) notes.push(`${v.name}: the file is not smaller than fp32's`);
+          if (v.name === 'fp16' && referenceSession) {
+            const h = await fp16Headroom(source, fit.dims, rt, referenceSession, session);
+            if (h) notes.push(h);
+          }
+        }
+        const sorted = [...times].sort((a, b) => a - b);
+        results.push({
+          name: v.name, bytes: v.file.byteLength, makeMs: v.makeMs, createMs, runs: times.length,
+          p50Ms: quantile(sorted, 0.5), p90Ms: quantile(sorted, 0.9), meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+          outputs,
+          minCosine: Math.min(1, ...vectors.map((o) => o.cosine)),
+          scaleError: Math.max(0, ...outputs.map((o) => o.scaleError)),
+          top1: classifiers.length ? Math.min(...classifiers.map((o) => o.top1 as number)) : null,
+          notes, provider, file: v.file,
         });
-        if (argmax(sample[0] ?? []) === argmax((reference as number[][][])[k]?.[0] ?? [])) agree++;
-      });
-      const sorted = [...times].sort((a, b) => a - b);
-      results.push({
-        name: v.name, bytes: v.file.byteLength, makeMs: v.makeMs, createMs, runs: times.length,
-        p50Ms: quantile(sorted, 0.5), p90Ms: quantile(sorted, 0.9), meanMs: times.reduce((a, b) => a + b, 0) / times.length,
-        minCosine, top1: agree / outs.length, provider, file: v.file,
-      });
-    } finally {
-      await session.release();
+      } finally {
+        if (!keep) await session.release();
+      }
     }
+  } finally {
+    await referenceSession?.release();
   }
-  onProgress({ step: 'done', done: total, total });
+  finished();
   return results;
+}
+
+/**
+ * Float16 overflows past 65504: a model checked on inputs near ±1 can turn NaN on raw pixels or
+ * int16-scale audio. Runs fp32 and fp16 on inputs spread as graph-ops' HEADROOM_SCALES and says the
+ * first spread at which an fp16 output fails (NaN/Inf, or cosine below the tolerance), if any.
+ */
+async function fp16Headroom(source: Model, dims: Readonly<Record<string, number>>, rt: Runtime, fp32: Ort.InferenceSession, fp16: Ort.InferenceSession): Promise<string | undefined> {
+  const probes = headroomFeeds(source, 1, dims);
+  if (!probes) return undefined;
+  const [want, got] = [await runAll(fp32, rt, probes), await runAll(fp16, rt, probes)];
+  const h = await firstOverflow(async (upTo) => headroomFailures(agreement(want.slice(0, upTo), got.slice(0, upTo)), TOLERANCE));
+  return h && `fp16: with inputs spread ±${h.scale} (${h.what}), ${headroomWhat(h)} against fp32; keep such inputs small, or keep the overflowing nodes float32 (onnx-forge fp16-auto)`;
 }
