@@ -58,6 +58,13 @@ function expectError(r: V2Response, status: number, pattern: RegExp): void {
 const infer = (body: unknown, model = 'digits', headers: Record<string, string> = {}) => call(`${url}/v2/models/${model}/infer`, 'POST', body as object, headers);
 const imageInput = (x: Float32Array, n: number) => ({ name: 'image', shape: [n, 3, 16, 16], datatype: 'FP32', data: Array.from(x) });
 
+/** One image [1, 3, 16, 16] nested as its shape; `at` (with `value`) puts another value at one place. */
+function nestedImage(x: Float32Array, at?: readonly number[], value?: unknown): unknown[] {
+  const rows: unknown[][][] = [0, 1, 2].map((c) => Array.from({ length: 16 }, (_, h) => Array.from(x.subarray(c * 256 + h * 16, c * 256 + h * 16 + 16))));
+  if (at) (rows[at[1] as number]?.[at[2] as number] as unknown[])[at[3] as number] = value;
+  return [rows];
+}
+
 beforeAll(async () => {
   ({ dir, remove } = await tempDir('conformance'));
   await writeModels(dir, { digits: smallCnn(), types: typesModel() });
@@ -120,7 +127,7 @@ describe('inference with JSON tensors', () => {
   it('answers with the outputs onnxruntime gives, for flat and nested data, with and without a version', async () => {
     const x = image(1, 1);
     const want = await expected(x, 1);
-    const nested = [[0, 1, 2].map((c) => Array.from({ length: 16 }, (_, h) => Array.from(x.subarray(c * 256 + h * 16, c * 256 + h * 16 + 16))))];
+    const nested = nestedImage(x);
     const bodies = [
       { id: 'flat', inputs: [imageInput(x, 1)] },
       { id: 'nested', inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', data: nested }] },
@@ -256,6 +263,15 @@ describe('requests the server refuses before running anything', () => {
     ['data longer than the shape', { inputs: [{ ...good(), data: [...Array.from(x), 1] }] }, /do not fill|needs 768/],
     ['nested data that is not rectangular', { inputs: [{ ...good(), data: [[1, 2], [3]] }] }, /not rectangular/],
     ['a string in FP32 data', { inputs: [{ ...good(), data: ['a', ...Array.from(x).slice(1)] }] }, /not a number/],
+    ['a boolean in FP32 data', { inputs: [{ ...good(), data: Array.from(x, (v, i) => (i === 5 ? true : v)) }] }, /^input 'image': value true at index 5 is not a number: FP32 data takes JSON numbers \(true and false go in BOOL tensors\)$/],
+    ['a boolean in nested FP32 data', { inputs: [{ ...good(), data: nestedImage(x, [0, 1, 2, 3], false) }] }, /^input 'image': value false at data\[0\]\[1\]\[2\]\[3\] \(index 291\) is not a number/],
+    ['null in FP32 data', { inputs: [{ ...good(), data: Array.from(x, (v, i) => (i === 767 ? null : v)) }] }, /^input 'image': value null at index 767 is not a number/],
+    ['an object in FP32 data', { inputs: [{ ...good(), data: Array.from(x, (v, i) => (i === 0 ? { v: 1 } : v)) }] }, /^input 'image': value \{"v":1\} at index 0 is not a number/],
+    ['nested data that does not follow the shape (the right count in 2 rows)', { inputs: [{ ...good(), data: [Array.from(x).slice(0, 384), Array.from(x).slice(384)] }] },
+      /^input 'image': data nested as \[2, 384\] does not match shape \[1, 3, 16, 16\]; give it flat \(768 values\) or nested as the shape$/],
+    ['data nested one level short of the shape', { inputs: [{ ...good(), data: [[0, 1, 2].map((c) => Array.from(x).slice(c * 256, c * 256 + 256))] }] }, /data nested as \[1, 3, 256\] does not match shape \[1, 3, 16, 16\]/],
+    ['data nested one level past the shape', { inputs: [{ ...good(), data: [nestedImage(x)] }] }, /data nested as \[1, 1, 3, 16, 16\] does not match shape \[1, 3, 16, 16\]/],
+    ['data that mixes values and rows', { inputs: [{ ...good(), data: [1, Array.from(x).slice(1)] }] }, /^input 'image': data is not rectangular: data\[1\] is an array where data\[0\] is a value/],
     ['an unknown input name', { inputs: [{ ...good(), name: 'picture' }] }, /unknown input 'picture'.*'image'/],
     ['an input given twice', { inputs: [good(), good()] }, /given twice/],
     ['no inputs', { inputs: [] }, /non-empty array/],
@@ -273,6 +289,27 @@ describe('requests the server refuses before running anything', () => {
     const all = TYPED_INPUTS.map((t) => ({ name: t.name, shape: [2, 2], datatype: t.datatype, data: values(t.datatype) }));
     expectError(await infer({ inputs: all.slice(1) }, 'types'), 400, /missing input 'f32'/);
     expectError(await infer({ inputs: all.map((i) => (i.datatype === 'UINT8' ? { ...i, data: [1, 2, 3, 256] } : i)) }, 'types'), 400, /outside the range of UINT8/);
+  });
+
+  it('400 for a JSON value of another type than the datatype takes: booleans only in BOOL, strings only in BYTES, numbers in the rest', async () => {
+    const good = (t: string) => (t === 'BYTES' ? ['a', 'b', 'c', 'd'] : t === 'BOOL' ? [true, false, true, false] : [1, 2, 3, 4]);
+    const send = (datatype: string, data: unknown[]) => infer({ inputs: TYPED_INPUTS.map((t) => ({ name: t.name, shape: [2, 2], datatype: t.datatype, data: t.datatype === datatype ? data : good(t.datatype) })) }, 'types');
+    for (const t of TYPED_INPUTS.filter((i) => i.datatype !== 'BOOL' && i.datatype !== 'BYTES')) {
+      expectError(await send(t.datatype, [1, 2, true, 4]), 400, new RegExp(`^input '${t.name}': value true at index 2 is not a number: ${t.datatype} data takes JSON numbers`));
+      expectError(await send(t.datatype, [[1, 2], [false, 4]]), 400, new RegExp(`^input '${t.name}': value false at data\\[1\\]\\[0\\] \\(index 2\\) is not a number`));
+      expectError(await send(t.datatype, [1, '2', 3, 4]), 400, new RegExp(`^input '${t.name}': value "2" at index 1 is not a number`));
+    }
+    // Triton takes only true and false in a BOOL tensor: 1 and 0 (or "true") are refused, not read as truthy.
+    expectError(await send('BOOL', [true, 1, false, true]), 400, /^input 'b': value 1 at index 1 is not a boolean: BOOL data takes JSON true or false$/);
+    expectError(await send('BOOL', [[true, false], [0, true]]), 400, /^input 'b': value 0 at data\[1\]\[0\] \(index 2\) is not a boolean/);
+    expectError(await send('BOOL', ['true', false, false, true]), 400, /^input 'b': value "true" at index 0 is not a boolean/);
+    expectError(await send('BYTES', ['a', 5, 'c', 'd']), 400, /^input 's': value 5 at index 1 is not a string: BYTES data takes JSON strings$/);
+    expectError(await send('BYTES', ['a', 'b', null, 'd']), 400, /^input 's': value null at index 2 is not a string/);
+    // The same values in their own types, flat and nested as the shape, still go through.
+    const nested = TYPED_INPUTS.map((t) => ({ name: t.name, shape: [2, 2], datatype: t.datatype, data: [good(t.datatype).slice(0, 2), good(t.datatype).slice(2)] }));
+    const r = await infer({ inputs: nested }, 'types');
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect((r.json as { outputs: { name: string; data: unknown[] }[] }).outputs.find((o) => o.name === 'b_out')?.data).toEqual([true, false, true, false]);
   });
 
   it('400 for malformed JSON and an empty body', async () => {
@@ -371,7 +408,11 @@ describe('the repository extension', () => {
     expect(after.status).toBe(200);
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/onnx_forge_hybrid_selected\{model="digits",backend="digits.onnx"\} 1/);
 
-    expectError(await call(`${url}/v2/repository/models/later/load`, 'POST'), 404, /has no model 'later'/);
+    expectError(await call(`${url}/v2/repository/models/later/load`, 'POST'), 404, /^the repository has no model 'later'$/);
+    // A name that tries to climb out of the repository: 404 naming it as given, never the server's path.
+    const climb = await call(`${url}/v2/repository/models/..%2f..%2fetc/load`, 'POST');
+    expectError(climb, 404, /^the repository has no model '\.\.\/\.\.\/etc'$/);
+    expect(JSON.stringify(climb.json)).not.toContain(dir);
     await copyFile(path.join(dir, 'digits.onnx'), path.join(dir, 'later.onnx'));
     expect((await call(`${url}/v2/repository/models/later/load`, 'POST')).status).toBe(200);
     const x = image(1, 11);

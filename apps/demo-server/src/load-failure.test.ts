@@ -5,7 +5,7 @@
 // (and with createServer's default), the server stays up and the model is UNAVAILABLE with its reason:
 // readiness and inference then answer 503 with the load error's code, not FORGE_OVERLOADED. The index
 // gives every model's version, loaded or not.
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelBuilder, createNode, encodeModel } from '@onnx-forge/core';
@@ -76,6 +76,8 @@ describe('a model that cannot be loaded at start, from the command line', () => 
     const text = startupErrorText(error);
     expect(text).toMatch(/^error FORGE_INVALID_MODEL: cannot load model 'truncated' version 1: cannot decode the ONNX model \(.*truncated\.onnx\): .*truncated/);
     expect(text).not.toContain('\n');
+    // Whoever starts the server gets the file's full path (only HTTP clients get it relative to the repository).
+    expect(text).toContain(files.truncated);
     // Nothing listened (no URL printed) and the failure is not logged beside the error the caller reports.
     expect(lines.out).toEqual([]);
     expect(lines.err).toEqual([]);
@@ -133,6 +135,7 @@ describe('a model that fails to load while the server runs', () => {
   let server: DemoServer;
   let url: string;
   let repo: string;
+  const logs: string[] = [];
 
   beforeAll(async () => {
     repo = path.join(dir, 'running');
@@ -140,7 +143,7 @@ describe('a model that fails to load while the server runs', () => {
     await copyFile(files.good, path.join(repo, 'good.onnx'));
     await copyFile(files.truncated, path.join(repo, 'truncated.onnx'));
     // createServer's default: the server starts, the model that fails stays UNAVAILABLE.
-    ({ server, url } = await startServer({ models: repo }));
+    ({ server, url } = await startServer({ models: repo, log: (l) => logs.push(l) }));
   });
 
   afterAll(async () => {
@@ -162,6 +165,25 @@ describe('a model that fails to load while the server runs', () => {
     expect503(await infer('truncated'), 'FORGE_INVALID_MODEL', /not ready/);
     expect((await infer('good')).status).toBe(200);
     expect((await call(`${url}/v2/health/live`, 'GET')).status).toBe(200);
+  });
+
+  it('names the file relative to the repository in everything a client sees, and by its path only in the log', async () => {
+    const answers = [
+      await call(`${url}/v2/repository/index`, 'POST'),
+      await call(`${url}/v2/health/ready`, 'GET'),
+      await call(`${url}/v2/models/truncated/ready`, 'GET'),
+      await infer('truncated'),
+      await call(`${url}/v2/repository/models/truncated/load`, 'POST'),
+    ];
+    for (const r of answers) {
+      const text = JSON.stringify(r.json);
+      expect(text).toContain('(truncated.onnx)');
+      expect(text).not.toContain(dir);
+    }
+    expect((answers[4]?.json as { error: string }).error).toMatch(/^cannot load model 'truncated' version 1: cannot decode the ONNX model \(truncated\.onnx\)/);
+    // The operator's log keeps the full path of the file.
+    expect(logs.filter((l) => l.startsWith('cannot load truncated:')).every((l) => l.includes(path.join(repo, 'truncated.onnx')))).toBe(true);
+    expect(logs.filter((l) => l.startsWith('cannot load truncated:')).length).toBeGreaterThanOrEqual(2);
   });
 
   it('answers a load through the API with 400 and the load error, and stays up', async () => {
@@ -190,5 +212,25 @@ describe('a model that fails to load while the server runs', () => {
     ]);
     expect((await call(`${url}/v2/repository/models/good/load`, 'POST')).status).toBe(200);
     expect((await call(`${url}/v2/health/ready`, 'GET')).status).toBe(200);
+  });
+});
+
+describe('a repository that cannot be read when a model is loaded', () => {
+  it('answers the load with an error that says so without the repository\'s path, and stays up', async () => {
+    const gone = path.join(dir, 'gone');
+    await mkdir(gone, { recursive: true });
+    await copyFile(files.good, path.join(gone, 'good.onnx'));
+    const { server, url } = await startServer({ models: gone });
+    try {
+      await rm(gone, { recursive: true, force: true });
+      const r = await call(`${url}/v2/repository/models/good/load`, 'POST');
+      expect(r.status, JSON.stringify(r.json)).toBe(500);
+      expect(v2Problems('error_response', r.json)).toEqual([]);
+      expect(r.json).toMatchObject({ code: 'FORGE_IO', error: expect.stringMatching(/^cannot read the model or repository "<repository>": ENOENT/) });
+      expect(JSON.stringify(r.json)).not.toContain(dir);
+      expect((await call(`${url}/v2/models/good/ready`, 'GET')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -84,15 +84,20 @@ describe('a repository with a variant that is not ONNX', () => {
     const error = await createServer({ models: copy, workers: 1, page: false, failOnLoadError: true }).then(() => undefined, (e: unknown) => e);
     expect(error).toMatchObject({ code: 'FORGE_INVALID_MODEL', details: { model: 'ranked', version: 2, variant: 'fp16', file } });
     expect((error as Error).message).toMatch(/^cannot load model 'ranked' version 2: variant fp16: cannot decode the ONNX model \(.*ranked\/2\/fp16\.onnx\)/);
+    expect((error as Error).message).toContain(file);
 
     const lenient = await startServer({ models: copy });
     try {
       expect((await call(`${lenient.url}/v2/repository/index`, 'POST')).json).toEqual([
-        { name: 'ranked', version: '2', state: 'UNAVAILABLE', reason: expect.stringMatching(/^failed to load: variant fp16: cannot decode/) },
+        // Clients see the file relative to the repository, not where the server keeps it.
+        { name: 'ranked', version: '2', state: 'UNAVAILABLE', reason: expect.stringMatching(/^failed to load: variant fp16: cannot decode the ONNX model \(ranked\/2\/fp16\.onnx\)/) },
       ]);
       const r = await call(`${lenient.url}/v2/models/ranked/ready`, 'GET');
       expect(r.status).toBe(503);
-      expect(r.json).toMatchObject({ code: 'FORGE_INVALID_MODEL' });
+      expect(r.json).toMatchObject({ code: 'FORGE_INVALID_MODEL', error: expect.stringContaining('(ranked/2/fp16.onnx)') });
+      const load = await call(`${lenient.url}/v2/repository/models/ranked/load`, 'POST');
+      expect(load.json).toMatchObject({ code: 'FORGE_INVALID_MODEL', error: expect.stringMatching(/^cannot load model 'ranked' version 2: variant fp16: cannot decode the ONNX model \(ranked\/2\/fp16\.onnx\)/) });
+      for (const answer of [r, load]) expect(JSON.stringify(answer.json)).not.toContain(dir);
     } finally {
       await lenient.server.close();
     }

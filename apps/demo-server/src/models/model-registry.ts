@@ -1,5 +1,6 @@
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { httpError, notFound } from '../http-error.js';
+import { PathHider } from './client-text.js';
 import { LoadedModel, type ServingOptions } from './loaded-model.js';
 import { type ModelSpec, scanModels } from './model-source.js';
 
@@ -38,21 +39,25 @@ interface Entry {
 export class ModelRegistry {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
+  /** Messages that go to HTTP clients name files relative to the repository, never by their server path. */
+  private readonly paths: PathHider;
 
-  constructor(readonly source: string, private readonly options: ServingOptions, private readonly log: (line: string) => void = () => undefined) {}
+  constructor(readonly source: string, private readonly options: ServingOptions, private readonly log: (line: string) => void = () => undefined) {
+    this.paths = new PathHider(source);
+  }
 
   /**
    * Finds the repository's models and loads them all. A model that fails stays UNAVAILABLE with its
    * reason; with `failFast` the first failure is thrown instead (with its own code: FORGE_INVALID_MODEL
    * for a file that is not ONNX, FORGE_RUNTIME when onnxruntime cannot load it) and is not logged, as
-   * the caller reports it.
+   * the caller reports it. Errors here go to whoever starts the server, so they keep the files' paths.
    */
   async loadAll(options: { failFast?: boolean } = {}): Promise<void> {
     const specs = await scanModels(this.source);
     for (const spec of specs.values()) this.entries.set(spec.name, { spec, state: 'UNAVAILABLE', reason: 'not loaded yet', loaded: undefined, version: undefined, error: undefined, pending: undefined });
     for (const name of specs.keys()) {
-      if (options.failFast) await this.loadModel(name, false);
-      else await this.loadModel(name, true).catch(() => undefined);
+      if (options.failFast) await this.loadModel(name, { log: false, forClient: false });
+      else await this.loadModel(name, { log: true, forClient: false }).catch(() => undefined);
     }
   }
 
@@ -120,19 +125,36 @@ export class ModelRegistry {
   /**
    * Loads (or reloads) the highest version of a model, reading the repository again so that a model
    * added since the start (or a new version) is found. On a reload the old version keeps serving while
-   * the new one's worker pools start.
+   * the new one's worker pools start. What it throws goes to an HTTP client: files are named relative
+   * to the repository (the log line of a failure keeps their paths).
    */
   async load(name: string): Promise<void> {
-    return this.loadModel(name, true);
+    return this.loadModel(name, { log: true, forClient: true });
   }
 
-  private async loadModel(name: string, logFailure: boolean): Promise<void> {
+  /**
+   * An error for an HTTP client: the same code and details (which the server does not send), the
+   * message without the repository's path. An error that is not a ForgeError stays a 500.
+   */
+  private forClient(e: unknown): ForgeError {
+    if (!isForgeError(e)) return new ForgeError(ForgeErrorCode.INTERNAL, this.paths.hide(errorMessage(e)), { cause: e });
+    const message = this.paths.hide(e.message);
+    return message === e.message ? e : new ForgeError(e.code, message, { details: e.details, cause: e });
+  }
+
+  private async loadModel(name: string, how: { log: boolean; forClient: boolean }): Promise<void> {
     if (this.closed) throw httpError(503, ForgeErrorCode.CANCELLED, 'the server is shutting down');
     const previous = this.entries.get(name)?.pending;
     if (previous) await previous.catch(() => undefined);
-    const specs = await scanModels(this.source);
+    let specs: Map<string, ModelSpec>;
+    try {
+      specs = await scanModels(this.source);
+    } catch (e) {
+      throw how.forClient ? this.forClient(e) : e;
+    }
     const spec = specs.get(name);
-    if (!spec) throw notFound(`the repository "${this.source}" has no model '${name}'`, { model: name });
+    // The name as the client gave it (its own input); the repository's path is the server's business.
+    if (!spec) throw notFound(`the repository has no model '${name}'`, { model: name });
     let e = this.entries.get(name);
     if (!e) {
       e = { spec, state: 'UNAVAILABLE', reason: '', loaded: undefined, version: undefined, error: undefined, pending: undefined };
@@ -170,17 +192,19 @@ export class ModelRegistry {
         this.log(`loaded ${name} version ${version} (${v.variants.map((x) => x.name).join(', ')}${model.batchDim ? `; batching on '${model.batchDim}'` : ''}) in ${Math.round(performance.now() - t0)} ms`);
       } catch (err) {
         // The load error's own code: FORGE_INVALID_MODEL for a file that is not ONNX, FORGE_RUNTIME
-        // when onnxruntime cannot load a valid one (see loadFailure).
+        // when onnxruntime cannot load a valid one (see loadFailure). The reason and the stored error
+        // show in the index and in 503 answers, so they name files relative to the repository.
         const code = isForgeError(err) ? err.code : ForgeErrorCode.RUNTIME;
         const failure = httpError(400, code, `cannot load model '${name}' version ${version}: ${errorMessage(err)}`, { ...(isForgeError(err) ? err.details : {}), model: name, version }, err);
+        const told = this.forClient(failure);
         if (!entry.loaded) {
           entry.version = version;
-          entry.error = failure;
+          entry.error = told;
           entry.state = 'UNAVAILABLE';
-          entry.reason = `failed to load: ${errorMessage(err)}`;
+          entry.reason = `failed to load: ${this.paths.hide(errorMessage(err))}`;
         }
-        if (logFailure) this.log(`cannot load ${name}: ${errorMessage(err)}`);
-        throw failure;
+        if (how.log) this.log(`cannot load ${name}: ${errorMessage(err)}`);
+        throw how.forClient ? told : failure;
       }
     })();
     entry.pending = task;

@@ -2,7 +2,7 @@ import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-fo
 import { type ElementType, type TensorLike, type ValueInfo, arrayCtorFor, tensorFromArray } from '@onnx-forge/runtime';
 import { badRequest, httpError } from '../http-error.js';
 import { type V2Datatype, elementBytes, elementTypeOf, isV2Datatype, v2DatatypeOf } from './datatypes.js';
-import type { InferenceRequest, Parameters, RequestInput, TensorData } from './v2-types.js';
+import type { InferenceRequest, Parameters, RequestInput } from './v2-types.js';
 
 /** The header of Triton's binary tensor extension: length of the JSON part of the body. */
 export const HEADER_LENGTH = 'inference-header-content-length';
@@ -67,23 +67,108 @@ function checkIntRange(name: string, type: ElementType, data: ArrayLike<number>)
   }
 }
 
-/** Plain JSON values to a tensor (flat or nested data, row-major). */
-function jsonTensor(input: RequestInput, type: ElementType, shape: number[], count: number): TensorLike {
-  const data = input.data as TensorData;
-  let tensor: TensorLike;
+/** A JSON value as a message quotes it (long ones cut short). */
+function quote(v: unknown): string {
+  const text = v === undefined ? 'undefined' : JSON.stringify(v);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** `data[i][j]...` of the element at flat index `flat` of data nested as `dims`. */
+function position(flat: number, dims: readonly number[]): string {
+  if (dims.length <= 1) return `index ${flat}`;
+  const at: number[] = [];
+  let rest = flat;
+  for (let k = dims.length - 1; k >= 0; k--) {
+    const d = dims[k] as number;
+    at.unshift(rest % d);
+    rest = Math.floor(rest / d);
+  }
+  return `data${at.map((i) => `[${i}]`).join('')} (index ${flat})`;
+}
+
+/**
+ * Whether a JSON value may be an element of a tensor of `datatype`: BOOL takes JSON booleans, BYTES
+ * JSON strings, every other datatype JSON numbers (the protocol's JSON tensor encoding, and Triton's
+ * rule: it refuses 1 in a BOOL tensor and true in an FP32 one). Undefined when it may, else why not.
+ */
+function elementProblem(v: unknown, datatype: V2Datatype): string | undefined {
+  if (datatype === 'BOOL') return typeof v === 'boolean' ? undefined : 'is not a boolean: BOOL data takes JSON true or false';
+  if (datatype === 'BYTES') return typeof v === 'string' ? undefined : 'is not a string: BYTES data takes JSON strings';
+  if (typeof v === 'number') return undefined;
+  if (typeof v === 'boolean') return `is not a number: ${datatype} data takes JSON numbers (true and false go in BOOL tensors)`;
+  return `is not a number: ${datatype} data takes JSON numbers${typeof v === 'string' && datatype.endsWith('INT64') ? ' (send int64 values beyond ±2^53 as binary data)' : ''}`;
+}
+
+/** The nesting of JSON data: the length of each level, along its first elements. */
+function nesting(data: readonly unknown[]): number[] {
+  const dims: number[] = [];
+  let v: unknown = data;
+  while (Array.isArray(v)) {
+    dims.push(v.length);
+    v = v[0];
+  }
+  return dims;
+}
+
+/** Where data nested as `dims` (along its first elements) stops being rectangular, if it does. */
+function raggedness(data: readonly unknown[], dims: readonly number[]): string | undefined {
+  const walk = (node: unknown, depth: number, at: string, first: string): string | undefined => {
+    if (depth === dims.length) return Array.isArray(node) ? `${at} is an array where ${first} is a value` : undefined;
+    if (!Array.isArray(node)) return `${at} is a value where ${first} is an array`;
+    if (node.length !== dims[depth]) return `${at} holds ${node.length} values where ${first} holds ${dims[depth]}`;
+    for (let i = 0; i < node.length; i++) {
+      const problem = walk(node[i], depth + 1, `${at}[${i}]`, `${first}[0]`);
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+  return walk(data, 0, 'data', 'data');
+}
+
+/** Dims as a message gives them, or how deep they go when there are too many to list. */
+function nestingText(dims: readonly number[]): string {
+  return dims.length > 16 ? `${dims.length} levels deep` : shapeText(dims);
+}
+
+/**
+ * Plain JSON values to a tensor. The data is flat (as many values as the shape holds) or nested exactly
+ * as the shape (each level as long as its dimension, values innermost), row-major either way; each
+ * value of the JSON type the datatype takes.
+ */
+function jsonTensor(input: RequestInput, datatype: V2Datatype, shape: number[], count: number): TensorLike {
+  const name = input.name;
+  const data = input.data as readonly unknown[];
+  const hint = `give it flat (${count} values) or nested as the shape`;
+  let dims: readonly number[] = [data.length];
+  let flat: readonly unknown[] = data;
+  if (data.some((v) => Array.isArray(v))) {
+    const found = nesting(data);
+    // Deeper than the shape is wrong however it goes on (and is not walked: it may be very deep).
+    const ragged = found.length > shape.length ? undefined : raggedness(data, found);
+    if (ragged) throw badRequest(`input '${name}': data is not rectangular: ${ragged}; ${hint} ${shapeText(shape)}`, { input: name });
+    // An empty level ends the nesting: [[], []] is nested as [2, 0, ...] whatever the dims after the 0.
+    const same = found.every((d, i) => d === shape[i]);
+    const fits = same && (found.length === shape.length || (found.length < shape.length && found[found.length - 1] === 0));
+    if (!fits) {
+      throw badRequest(`input '${name}': data nested as ${nestingText(found)} does not match shape ${shapeText(shape)}; ${hint}`, { input: name, expected: shape, got: found.length > 16 ? found.length : found });
+    }
+    dims = found;
+    flat = data.flat(found.length);
+  } else if (data.length !== count) {
+    throw badRequest(`input '${name}' has ${data.length} values but shape ${shapeText(shape)} needs ${count}`, { input: name });
+  }
+  for (let i = 0; i < flat.length; i++) {
+    const problem = elementProblem(flat[i], datatype);
+    if (problem) throw badRequest(`input '${name}': value ${quote(flat[i])} at ${position(i, dims)} ${problem}`, { input: name, index: i });
+  }
+  const type = elementTypeOf(datatype);
+  if (INT_RANGE[type]) checkIntRange(name, type, flat as readonly number[]);
   try {
-    tensor = tensorFromArray(data, type, shape);
+    return tensorFromArray(flat as readonly (number | string | boolean)[], type, shape);
   } catch (e) {
-    if (isForgeError(e, ForgeErrorCode.BAD_INPUT)) throw badRequest(`input '${input.name}': ${e.message}`, { input: input.name });
+    if (isForgeError(e, ForgeErrorCode.BAD_INPUT)) throw badRequest(`input '${name}': ${e.message}`, { input: name });
     throw e;
   }
-  if (tensor.data.length !== count) throw badRequest(`input '${input.name}' has ${tensor.data.length} values but shape ${shapeText(shape)} needs ${count}`, { input: input.name });
-  if (INT_RANGE[type]) {
-    // tensorFromArray already converted: compare against the JSON numbers (a typed array has wrapped them).
-    const flat = (data as unknown[]).flat(Number.POSITIVE_INFINITY) as number[];
-    checkIntRange(input.name, type, flat);
-  }
-  return tensor;
 }
 
 /** Reads one tensor of the binary tensor extension. */
@@ -121,9 +206,10 @@ function binaryTensor(name: string, datatype: V2Datatype, shape: number[], count
 /**
  * Checks an inference request against the model it is for, before anything runs, and turns it into
  * feeds: every input named by the model and none twice, each with the model's datatype, a shape of the
- * model's rank whose fixed dims match, data (JSON, flat or nested, or binary) that fills the shape
- * exactly with values of the type's range, and requested outputs the model has. Every problem is a 400
- * whose message names the input and what was expected.
+ * model's rank whose fixed dims match, data (binary, or JSON flat or nested exactly as the shape, with
+ * the JSON type the datatype takes) that fills the shape exactly with values of the type's range, and
+ * requested outputs the model has. Every problem is a 400 whose message names the input and what was
+ * expected.
  */
 export function decodeInferRequest(value: unknown, binary: Buffer, inputs: readonly ValueInfo[], outputNames: readonly string[], limits: RequestLimits): DecodedRequest {
   if (!isObj(value)) throw badRequest('the inference request must be a JSON object with "inputs"');
@@ -176,7 +262,7 @@ export function decodeInferRequest(value: unknown, binary: Buffer, inputs: reado
       offset += size;
     } else {
       if (!Array.isArray(input.data)) throw badRequest(`input '${input.name}': data must be an array (flat or nested, row-major), or use binary_data_size`, { input: input.name });
-      tensor = jsonTensor(input, elementTypeOf(input.datatype), [...shape], count);
+      tensor = jsonTensor(input, input.datatype, [...shape], count);
     }
     feeds[input.name] = tensor;
   }
