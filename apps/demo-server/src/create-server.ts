@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { ForgeErrorCode, errorMessage } from '@onnx-forge/core';
+import { ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { errorCode, statusOf } from './http-error.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -45,11 +45,19 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((error, _req, reply) => {
+  app.setErrorHandler((error, req, reply) => {
     const status = statusOf(error);
-    // Fastify's own errors (413 body too large, 415) keep their status; their text says what was wrong.
-    const message = status === 413 && !(error as { details?: unknown }).details ? `the request body is larger than the limit of ${o.bodyLimit} bytes; split it into smaller requests or send binary tensors` : errorMessage(error);
-    reply.code(status).type('application/json; charset=utf-8').send({ error: message, code: errorCode(error, status) });
+    let message: string;
+    if (status === 500 && !isForgeError(error)) {
+      // An error nothing here meant to send (a file gone, a bug): its text says things about the
+      // server (paths, internals) that a client has no use for; the log keeps it.
+      o.log(`${req.method} ${req.url.split('?')[0]}: internal error: ${errorMessage(error)}`);
+      message = 'internal server error (the server log has the details)';
+    } else {
+      // Fastify's own errors (413 body too large, 415) keep their status; their text says what was wrong.
+      message = status === 413 && !(error as { details?: unknown }).details ? `the request body is larger than the limit of ${o.bodyLimit} bytes; split it into smaller requests or send binary tensors` : errorMessage(error);
+    }
+    reply.code(status).type('application/json; charset=utf-8').send({ error: models.clientText(message), code: errorCode(error, status) });
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]} (see GET /v2 and the README for the endpoints)`, code: ForgeErrorCode.BAD_INPUT });

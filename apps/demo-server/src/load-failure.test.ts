@@ -234,3 +234,24 @@ describe('a repository that cannot be read when a model is loaded', () => {
     }
   });
 });
+
+describe('an error nothing meant to send (a served file gone)', () => {
+  it('answers 500 with a generic message and no server path; the log has the error', async () => {
+    const repo = path.join(dir, 'vanishing');
+    await mkdir(repo, { recursive: true });
+    await copyFile(files.good, path.join(repo, 'gone.onnx'));
+    const logs: string[] = [];
+    const { server, url } = await startServer({ models: repo, page: true, log: (l) => logs.push(l) });
+    try {
+      expect((await call(`${url}/page/models/gone.onnx`, 'GET')).status).toBe(200);
+      await rm(path.join(repo, 'gone.onnx'));
+      const r = await call(`${url}/page/models/gone.onnx`, 'GET');
+      expect(r.status).toBe(500);
+      expect(r.json).toEqual({ error: 'internal server error (the server log has the details)', code: 'FORGE_INTERNAL' });
+      expect(logs.some((l) => l.startsWith('GET /page/models/gone.onnx: internal error:') && l.includes(path.join(repo, 'gone.onnx')))).toBe(true);
+      expect((await call(`${url}/v2/health/live`, 'GET')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});

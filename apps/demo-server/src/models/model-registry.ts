@@ -132,6 +132,11 @@ export class ModelRegistry {
     return this.loadModel(name, { log: true, forClient: true });
   }
 
+  /** A message for an HTTP client: files named relative to the repository, never by their server path. */
+  clientText(message: string): string {
+    return this.paths.hide(message);
+  }
+
   /**
    * An error for an HTTP client: the same code and details (which the server does not send), the
    * message without the repository's path. An error that is not a ForgeError stays a 500.
