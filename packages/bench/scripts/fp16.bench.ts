@@ -3,8 +3,8 @@
  * model builder (~440 MB):
  *   - readModel + convertToFp16 + writeModel, in a fresh process   target < 2 s
  *   - peak resident memory of that process                         target < 1.2 GB
- * For reference (the survey of existing tools this project started from, outside this repository): onnxruntime's Python converter took 11.1 s and 2.2 GB on a real
- * BERT-base export on this kind of machine. Each repetition runs in its own child process; figures are
+ * With a Python that has onnxruntime and onnx (ONNX_FORGE_PYTHON, else python3), onnxruntime's
+ * converter runs on the same file too (python-tools.ts). Each repetition runs in its own child process; figures are
  * medians. Wall time is what the target is about; CPU time is printed too because this 2-core machine
  * is often shared, and CPU time shows how much of the wall time was waiting for a core.
  * One more child checks the converted model in onnxruntime-node against the float32 one (cosine of
@@ -35,6 +35,7 @@ import { type Metric, metricTable } from '../src/format-table.js';
 import { processCpuMs, reportResult, runIsolated } from '../src/isolate.js';
 import { readmeSection } from '../src/readme-section.js';
 import { saveResult, targetsLine } from '../src/save-result.js';
+import { findPython, pythonMedian } from './python-tools.js';
 import { cosineSimilarity, median, summarize, type Summary } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -201,6 +202,18 @@ async function main(): Promise<void> {
   process.stdout.write(`  latency FP32 ${fmt(lat.fp32)}, FP16-stored ${fmt(lat.fp16)}: ${cpuRatio.toFixed(3)} x   (target <= ${TARGET_CPU.latencyRatio}) ${cpuRatio <= TARGET_CPU.latencyRatio ? 'ok' : 'MISSED'}\n`);
   rmSync(outCpu, { force: true });
 
+  // onnxruntime's Python converter on the same file, when a Python with onnxruntime is at hand.
+  const py = findPython();
+  const pyOut = join(BENCH_CACHE, 'fp16', `${bertModelKey(o.seed)}-fp16-python.onnx`);
+  const python = py ? { onnxruntime: py.onnxruntime, ...pythonMedian(py.python, 'fp16-keep-io', model, pyOut, o.reps) } : undefined;
+  const pythonBytes = python && !python.error ? statSync(pyOut).size : undefined;
+  rmSync(pyOut, { force: true });
+  if (python) {
+    process.stdout.write(python.error
+      ? `\nonnxruntime's convert_float_to_float16 (Python, onnxruntime ${python.onnxruntime}): failed: ${python.error}\n`
+      : `\nonnxruntime's convert_float_to_float16 (Python, onnxruntime ${python.onnxruntime}): ${python.seconds.toFixed(2)} s median of ${o.reps} after its imports (CPU ${python.cpuSeconds.toFixed(2)} s), peak RSS ${(python.peakRssBytes / MB).toFixed(0)} MB\n`);
+  }
+
   const totalMed = median(runs.map((r) => r.totalMs / 1000));
   const rssMed = median(runs.map((r) => r.peakRssBytes / MB));
   const missed = [
@@ -219,7 +232,8 @@ async function main(): Promise<void> {
     baselineRssMB: baseline.rssBytes / MB,
     accuracy,
     targetCpu: { sizeRatio: cpuSize, cosines: lat.cosines, latencyMs: { fp32: lat.fp32, fp16: lat.fp16, batch: 1, sequence: 128, runs: o.runs }, latencyRatio: cpuRatio, initializersStored: cpu.initializersStored, targets: TARGET_CPU },
-    reference: { tool: "onnxruntime's Python fp16 converter on a real BERT-base export (reported in the survey of existing tools, not measured here)", seconds: 11.1, peakMB: 2200 },
+    python: python ? { onnxruntime: python.onnxruntime, tool: 'convert_float_to_float16(keep_io_types=True)', seconds: python.seconds, cpuSeconds: python.cpuSeconds, peakRssMB: python.peakRssBytes / MB, bytes: pythonBytes, error: python.error, runs: python.runs } : undefined,
+    reference: python ? undefined : { tool: "onnxruntime's Python fp16 converter on a real BERT-base export (reported in the survey of existing tools, not measured here)", seconds: 11.1, peakMB: 2200 },
     missed,
     readme: await readmeSection({
       title: 'FP16, BERT-base-shaped model',
@@ -233,10 +247,17 @@ async function main(): Promise<void> {
           ['`--target cpu` (weights stored FP16, compute FP32): size', `${(cpuSize).toFixed(4)} ×`, `≤ ${TARGET_CPU.size} ×`],
           ['`--target cpu`: cosine of every output', cpuCos.toFixed(6), `≥ ${TARGET_CPU.cosine}`],
           ['`--target cpu`: latency p50, FP16-stored / FP32, batch 1 × 128', `${cpuRatio.toFixed(3)} (${lat.fp16.p50.toFixed(1)} / ${lat.fp32.p50.toFixed(1)} ms, ${o.runs} interleaved runs each)`, `≤ ${TARGET_CPU.latencyRatio}`],
+          ...(python ? [[
+            `onnxruntime's \`convert_float_to_float16(keep_io_types=True)\` (Python), same file: load + convert + save`,
+            python.error ? `fails: ${python.error}` : `${python.seconds.toFixed(2)} s median of ${o.reps} (CPU ${python.cpuSeconds.toFixed(2)} s), peak RSS ${(python.peakRssBytes / MB).toFixed(0)} MB: onnx-forge ${(python.seconds / totalMed).toFixed(1)} × faster, ${(python.peakRssBytes / MB / rssMed).toFixed(1)} × less memory`,
+            '',
+          ]] : []),
         ],
       }],
       notes: [
-        `Each repetition runs in a fresh process; peak RSS is that process's (a bare Node with the packages loaded: ${(baseline.rssBytes / MB).toFixed(0)} MB). For reference, onnxruntime's Python converter took 11.1 s and 2.2 GB on a real BERT-base export (reported in the survey of existing tools this project started from, not measured here).`,
+        `Each repetition runs in a fresh process; peak RSS is that process's (a bare Node with the packages loaded: ${(baseline.rssBytes / MB).toFixed(0)} MB).` + (python
+          ? ` onnxruntime's Python converter (onnxruntime ${python.onnxruntime}) ran on the same file, each repetition in its own process; its time runs from after its imports (onnx, onnxruntime) to the saved file, as onnx-forge's runs from reading the model to the written file.`
+          : ` For reference, onnxruntime's Python converter took 11.1 s and 2.2 GB on a real BERT-base export (reported in the survey of existing tools this project started from, not measured here; \`ONNX_FORGE_PYTHON=/path/to/python\` with onnxruntime and onnx installed measures it).`),
       ],
     }),
   };

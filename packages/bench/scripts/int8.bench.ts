@@ -12,7 +12,7 @@
  *
  * Results are printed and written to .bench-cache/results/int8.json.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import { distributionSvg } from '../src/charts.js';
 import { readmeSection } from '../src/readme-section.js';
 import { saveChart, saveResult, targetsLine } from '../src/save-result.js';
 import { cosineSimilarity, median, overlaps, summarize, type Summary } from '../src/stats.js';
+import { findPython, pythonMedian } from './python-tools.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const MB = 1024 * 1024;
@@ -171,6 +172,19 @@ async function main(): Promise<void> {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
+  // onnxruntime's Python quantizer on the same file, when a Python with onnxruntime is at hand.
+  const py = findPython();
+  const pyOut = join(BENCH_CACHE, 'int8', `${bertModelKey(o.seed)}-int8-python.onnx`);
+  mkdirSync(join(BENCH_CACHE, 'int8'), { recursive: true });
+  const python = py ? { onnxruntime: py.onnxruntime, ...pythonMedian(py.python, 'int8', model, pyOut, o.reps) } : undefined;
+  const pythonBytes = python && !python.error ? statSync(pyOut).size : undefined;
+  rmSync(pyOut, { force: true });
+  if (python) {
+    process.stdout.write(python.error
+      ? `onnxruntime's quantize_dynamic (Python, onnxruntime ${python.onnxruntime}): failed: ${python.error}\n`
+      : `onnxruntime's quantize_dynamic (Python, onnxruntime ${python.onnxruntime}): ${python.seconds.toFixed(2)} s median of ${o.reps} after its imports (CPU ${python.cpuSeconds.toFixed(2)} s), peak RSS ${(python.peakRssBytes / MB).toFixed(0)} MB\n`);
+  }
+
   const missed = Object.entries(checks).filter(([, c]) => !c.met).map(([k]) => k);
   const result = {
     topic: 'int8',
@@ -182,6 +196,7 @@ async function main(): Promise<void> {
     latencyMs: { fp32: speed.fp32, int8: speed.int8, batch: 1, sequence: SEQUENCE, runs: o.runs },
     cosines: speed.cosines,
     quantize: { repetitions: reps.map(({ keptFloat: _k, skippedReasons: _s, ...r }) => r), keptFloat: last.keptFloat, skippedReasons: last.skippedReasons },
+    python: python ? { onnxruntime: python.onnxruntime, tool: 'quantize_dynamic (defaults)', seconds: python.seconds, cpuSeconds: python.cpuSeconds, peakRssMB: python.peakRssBytes / MB, bytes: pythonBytes, error: python.error, runs: python.runs } : undefined,
     missed,
     readme: await readmeSection({
       title: 'Dynamic INT8, BERT-base-shaped model',
@@ -195,10 +210,17 @@ async function main(): Promise<void> {
           ['cosine vs FP32, seeded inputs', Object.entries(speed.cosines).map(([k, v]) => `${v.toFixed(5)} (${k})`).join(', '), checks.cosine.target],
           ['read + quantize + write', `${quantizeS.toFixed(2)} s median of ${o.reps} (read ${(median(reps.map((r) => r.readMs)) / 1000).toFixed(2)} + pass ${(median(reps.map((r) => r.quantizeMs)) / 1000).toFixed(2)} + write ${(median(reps.map((r) => r.writeMs)) / 1000).toFixed(2)}; CPU ${(median(reps.map((r) => r.cpuMs)) / 1000).toFixed(2)} s)`, `${checks.quantizeSeconds.target} s`],
           ['peak RSS of that process', `${peakMB.toFixed(0)} MB`, `${checks.quantizePeakRssMB.target} MB`],
+          ...(python ? [[
+            "onnxruntime's `quantize_dynamic` (Python), same file: load + quantize + save",
+            python.error ? `fails: ${python.error}` : `${python.seconds.toFixed(2)} s median of ${o.reps} (CPU ${python.cpuSeconds.toFixed(2)} s), peak RSS ${(python.peakRssBytes / MB).toFixed(0)} MB: onnx-forge ${(python.seconds / quantizeS).toFixed(1)} × faster, ${(python.peakRssBytes / MB / peakMB).toFixed(1)} × less memory`,
+            '',
+          ]] : []),
         ],
       }],
       notes: [
-        `What stays float (${((last.floatBytes as number) / MB).toFixed(1)} MB): ${(last.keptFloat as { name: string; reason: string }[]).slice(0, 4).map((k) => k.reason).filter((r, i, a) => a.indexOf(r) === i).join('; ')}. For reference, onnxruntime's \`quantize_dynamic\` took 6.7 s and 1.4 GB on a real BERT-base export (reported in the survey of existing tools this project started from, not measured here).`,
+        `What stays float (${((last.floatBytes as number) / MB).toFixed(1)} MB): ${(last.keptFloat as { name: string; reason: string }[]).slice(0, 4).map((k) => k.reason).filter((r, i, a) => a.indexOf(r) === i).join('; ')}.` + (python
+          ? ` onnxruntime's Python quantizer (onnxruntime ${python.onnxruntime}, its defaults) ran on the same file, each repetition in its own process; its time runs from after its imports (onnx, onnxruntime) to the saved file, as onnx-forge's runs from reading the model to the written file.`
+          : ` For reference, onnxruntime's \`quantize_dynamic\` took 6.7 s and 1.4 GB on a real BERT-base export (reported in the survey of existing tools this project started from, not measured here; \`ONNX_FORGE_PYTHON=/path/to/python\` with onnxruntime and onnx installed measures it).`),
       ],
       figures: [{ path: 'docs/figures/int8-latency.svg', alt: `Latency of FP32 and dynamic INT8, ${o.runs} interleaved runs each` }],
     }),

@@ -38,6 +38,7 @@ import { processCpuMs, reportResult, runIsolated } from '../src/isolate.js';
 import { readmeSection } from '../src/readme-section.js';
 import { saveResult, targetsLine } from '../src/save-result.js';
 import { cosineSimilarity } from '../src/stats.js';
+import { findPython, runPython } from './python-tools.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const CLI_MAIN = join(WORKSPACE_ROOT, 'apps/cli/src/main.ts');
@@ -202,41 +203,6 @@ function runCli(args: string[]): Promise<CliRun> {
 // ---------------------------------------------------------------------------------------------------
 // onnxruntime's Python tools, on the same model.
 
-/** Runs one tool in its own Python process and prints its time, CPU time and peak RSS (or its error) as JSON. */
-const PYTHON_TOOL = `
-import json, os, resource, sys, time
-tool, src, out, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-try:
-    # If memory runs out after all, the kernel should stop this process, not another one.
-    with open('/proc/self/oom_score_adj', 'w') as f: f.write('1000')
-except OSError:
-    pass
-if limit > 0:
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-t0, c0 = time.time(), time.process_time()
-error = None
-try:
-    import onnxruntime
-    if tool == 'int8':
-        from onnxruntime.quantization import quantize_dynamic
-        quantize_dynamic(src, out, use_external_data_format=True)
-    elif tool in ('fp16', 'fp16-no-shape-infer'):
-        import onnx
-        from onnxruntime.transformers.float16 import convert_float_to_float16
-        m = convert_float_to_float16(onnx.load(src), disable_shape_infer=tool != 'fp16')
-        onnx.save(m, out, save_as_external_data=True, location=os.path.basename(out) + '.data')
-    elif tool == 'int4':
-        import onnx
-        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-        q = MatMulNBitsQuantizer(onnx.load(src), block_size=32, is_symmetric=True)
-        q.process()
-        q.model.save_model_to_file(out, use_external_data_format=True)
-except BaseException as e:
-    error = (type(e).__name__ + ': ' + str(e)).strip()[:300]
-print(json.dumps({'seconds': time.time() - t0, 'cpuSeconds': time.process_time() - c0,
-                  'peakRssBytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, 'error': error}))
-`;
-
 interface PythonJob {
   name: string;
   /** The onnx-forge job it is compared with. */
@@ -250,23 +216,6 @@ const PYTHON_JOBS: PythonJob[] = [
   { name: 'int8', task: 'int8', label: "onnxruntime's `quantize_dynamic`" },
   { name: 'int4', task: 'int4', label: "onnxruntime's `MatMulNBitsQuantizer` (block 32, symmetric)" },
 ];
-
-/** A Python with onnxruntime and onnx (ONNX_FORGE_PYTHON, else python3), and onnxruntime's version; undefined when there is none. */
-function findPython(): { python: string; onnxruntime: string } | undefined {
-  const python = process.env.ONNX_FORGE_PYTHON || 'python3';
-  const r = spawnSync(python, ['-c', 'import onnxruntime, onnx; print(onnxruntime.__version__)'], { encoding: 'utf8' });
-  return r.status === 0 ? { python, onnxruntime: r.stdout.trim() } : undefined;
-}
-
-function runPython(python: string, tool: string, input: string, output: string, limitBytes: number): { seconds: number; cpuSeconds: number; peakRssBytes: number; error: string | null } {
-  const r = spawnSync(python, ['-c', PYTHON_TOOL, tool, input, output, String(limitBytes)], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 3_600_000 });
-  const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  try {
-    return JSON.parse(line) as { seconds: number; cpuSeconds: number; peakRssBytes: number; error: string | null };
-  } catch {
-    return { seconds: 0, cpuSeconds: 0, peakRssBytes: 0, error: `the Python process ended without a result (status ${r.status}, signal ${r.signal}): ${r.stderr.slice(-300)}` };
-  }
-}
 
 function fileBytes(file: string): number {
   const side = `${file}.data`;
