@@ -17,6 +17,8 @@ describe('huge pages for large inputs', () => {
     expect(hugePagesEnv(['fp16', 'small.onnx', '-o', 'out.onnx'], {}, 'linux', sizeOf)).toBeUndefined();
     expect(hugePagesEnv(['fp16', 'big.onnx'], {}, 'darwin', sizeOf)).toBeUndefined();
     expect(hugePagesEnv(['--help'], {}, 'linux', sizeOf)).toBeUndefined();
+    // A large output left by an earlier run is written, not read.
+    for (const flag of ['-o', '--output', '--out']) expect(hugePagesEnv(['fp16', 'small.onnx', flag, 'big.onnx'], {}, 'linux', sizeOf), flag).toBeUndefined();
   });
 
   it('keeps tunables the user set, and obeys ONNX_FORGE_HUGE_PAGES', () => {

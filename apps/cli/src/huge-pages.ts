@@ -18,6 +18,8 @@ import { constants } from 'node:os';
  */
 
 export const HUGE_PAGES_MIN_BYTES = 64 * 1024 * 1024;
+/** Flags whose value names where a command writes. */
+const OUTPUT_FLAGS = new Set(['-o', '--output', '--out']);
 export const HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
 
 function fileSize(p: string): number {
@@ -31,7 +33,8 @@ function fileSize(p: string): number {
 
 /**
  * The environment to start the CLI again with, or undefined to go on in this process: on Linux, when
- * glibc's huge-page tunable is not set yet and an argument names a file of at least the threshold.
+ * glibc's huge-page tunable is not set yet and an argument names a file of at least the threshold
+ * (not the value of -o/--output/--out, which the command writes).
  */
 export function hugePagesEnv(
   args: readonly string[],
@@ -42,7 +45,9 @@ export function hugePagesEnv(
   const mode = env.ONNX_FORGE_HUGE_PAGES;
   if (platform !== 'linux' || mode === '0' || env.GLIBC_TUNABLES?.includes('glibc.malloc.hugetlb')) return undefined;
   const min = mode === '1' ? 0 : HUGE_PAGES_MIN_BYTES;
-  if (!args.some((a) => !a.startsWith('-') && sizeOf(a) >= min)) return undefined;
+  // What the command writes is not read: an output left by an earlier run does not count as an input.
+  const read = args.filter((a, i) => !a.startsWith('-') && !OUTPUT_FLAGS.has(args[i - 1] ?? ''));
+  if (!read.some((a) => sizeOf(a) >= min)) return undefined;
   return { ...env, GLIBC_TUNABLES: env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:${HUGE_PAGES_TUNABLE}` : HUGE_PAGES_TUNABLE };
 }
 
