@@ -65,12 +65,14 @@ export const optimizeCommand = defineCommand({
   name: 'optimize',
   summary: 'Make FP16 and INT8 variants of a model, measure them side by side, pick the best, and write a model repository and reports.',
   description:
-    'From one FP32 model: FP16 (for cpu and wasm, weights stored as float16 with float32 compute), INT8 dynamic and, ' +
+    'From one FP32 model: FP16 (for cpu and wasm, weights stored as float16, computing in float32 where those targets ' +
+    'have no float16 kernel), INT8 dynamic and, ' +
     'with --calibration DIR, INT8 static (QDQ). Each variant is checked (the ONNX checker, then loaded and run in ' +
     'onnxruntime on the --target\'s provider), compared with FP32 on the same inputs (cosine, max error, top-1) and ' +
     'timed side by side with the others, interleaved. The best is picked under --prefer among the variants whose every ' +
     'output keeps cosine >= --tolerance: auto (fastest, then smallest among equally fast), speed (fastest, then most ' +
-    'accurate), size, or accuracy; variants are equally fast when the 95 % intervals of their medians overlap.\n\n' +
+    'accurate), size, or accuracy; a variant counts as fastest while no other is provably faster (the 95 % intervals ' +
+    'of their medians apart).\n\n' +
     'Written to --out: repository/<model>/<version>/ (every usable variant and manifest.json, a new version number each ' +
     'run), report.json, report.md and report.html (self-contained, with charts). --batch-sizes 1,8,32 also measures ' +
     'each variant at those batch sizes (models with a batch dimension) for per-sample latency.\n\n' +

@@ -12,7 +12,7 @@ const transformer = [v('fp32', 400e6, 100, 4, 1), v('fp16', 200e6, 101, 4, 0.999
 describe('chooseVariant', () => {
   it.each([
     // 110 and 112 MB are within 2 %: equally small, so accuracy decides.
-    ['auto', 'int8-dynamic', /int8-dynamic, int8-static are equally fast within the noise .*faster than fp32, fp16; int8-dynamic is the most accurate/],
+    ['auto', 'int8-dynamic', /int8-dynamic, int8-static are equally fast within the noise \(intervals overlap\); slower, 95 % intervals apart: fp32 than int8-dynamic and int8-static, fp16 than int8-dynamic and int8-static; int8-dynamic is the most accurate/],
     ['speed', 'int8-dynamic', /equally fast within the noise.*; int8-dynamic is the most accurate/],
     ['size', 'int8-dynamic', /int8-dynamic, int8-static are the smallest; int8-dynamic, int8-static are equally fast within the noise \(intervals overlap\); int8-dynamic is the most accurate$/],
     ['accuracy', 'fp32', /fp32 is the most accurate/],
@@ -53,6 +53,18 @@ describe('chooseVariant', () => {
     expect(c.best).toBe('fp32');
     expect(c.reason).toMatch(/fp32 is faster than int8-dynamic/);
     expect(chooseVariant([v('fp32', 100, 10, 0.5, 1), v('int8-dynamic', 25, 50, 2, 0.999)], 'size', 0.99).best).toBe('int8-dynamic');
+  });
+
+  it('never picks a variant another is provably faster than, even when the fastest median is too noisy to separate them', () => {
+    // fp16 has the lowest median but a wide interval overlapping both; int8 is clearly slower than fp32.
+    const list: Candidate[] = [
+      { name: 'fp32', status: 'ok', bytes: 100, latency: { p50: 1.0, p50Ci95: [0.95, 1.05] }, minCosine: 1 },
+      { name: 'fp16', status: 'ok', bytes: 50, latency: { p50: 0.9, p50Ci95: [0.5, 1.6] }, minCosine: 0.9999 },
+      { name: 'int8-dynamic', status: 'ok', bytes: 25, latency: { p50: 1.5, p50Ci95: [1.45, 1.55] }, minCosine: 0.999 },
+    ];
+    const c = chooseVariant(list, 'auto', 0.99);
+    expect(c.best).toBe('fp16');
+    expect(c.reason).toMatch(/fp32, fp16 are equally fast within the noise \(intervals overlap\); slower, 95 % intervals apart: int8-dynamic than fp32; fp16 is the smallest/);
   });
 
   it('chooses nothing when nothing ran, and among failed variants only what ran', () => {

@@ -36,10 +36,18 @@ const ci = (c: readonly [number, number]) => `[${c[0].toFixed(2)}, ${c[1].toFixe
 
 type Measured = Required<Pick<Candidate, 'name' | 'bytes' | 'latency' | 'minCosine'>>;
 
-/** Variants whose median latency interval overlaps the fastest's: not provably slower than it. */
+/**
+ * Variants no other variant is provably faster than (its median's 95 % interval wholly below theirs).
+ * Overlapping the fastest median's interval is not enough: a wide interval there would tie variants
+ * that are clearly apart from each other, and let one slower than another win on size.
+ */
 function speedTier(list: Measured[]): Measured[] {
-  const fastest = list.reduce((a, b) => (b.latency.p50 < a.latency.p50 ? b : a));
-  return list.filter((c) => c === fastest || overlaps(c.latency.p50Ci95, fastest.latency.p50Ci95));
+  return list.filter((c) => !list.some((other) => other !== c && fasterThan(other, c)));
+}
+
+/** Whether `a`'s median is provably below `b`'s: its 95 % interval ends before `b`'s starts. */
+function fasterThan(a: Measured, b: Measured): boolean {
+  return a.latency.p50Ci95[1] < b.latency.p50Ci95[0] && !overlaps(a.latency.p50Ci95, b.latency.p50Ci95);
 }
 
 function smallest(list: Measured[]): Measured[] {
@@ -56,8 +64,8 @@ function mostAccurate(list: Measured[]): Measured[] {
  * Picks the best variant. First the tolerance, a hard constraint: a variant whose smallest cosine to
  * FP32 falls below it is rejected, whatever its speed (FP32 is the reference and always passes). Then
  * the preference orders the criteria, Olive-style, and a criterion only separates variants when it
- * really does: latency when the 95 % intervals of the medians are apart (variants whose intervals
- * overlap the fastest's are tied), size beyond 2 %, accuracy when the cosines differ.
+ * really does: latency when the 95 % intervals of the medians are apart (a variant stays while no
+ * other is provably faster), size beyond 2 %, accuracy when the cosines differ.
  * - speed: latency, then accuracy, then size.
  * - auto: latency, then size, then accuracy (among variants equally fast, the smaller one).
  * - size: size, then latency, then accuracy.
@@ -110,7 +118,10 @@ function describe(step: (l: Measured[]) => Measured[], kept: Measured[], from: M
   const names = kept.map((c) => c.name).join(', ');
   const dropped = from.filter((c) => !kept.includes(c)).map((c) => c.name).join(', ');
   if (step === speedTier) {
-    return kept.length === 1 ? `${names} is faster than ${dropped} (95 % intervals of the medians apart)` : `${names} are equally fast within the noise (intervals overlap), faster than ${dropped}`;
+    if (kept.length === 1) return `${names} is faster than ${dropped} (95 % intervals of the medians apart)`;
+    // Each variant dropped is slower than one kept, not necessarily than all of them: say which.
+    const slower = from.filter((c) => !kept.includes(c)).map((d) => `${d.name} than ${kept.filter((k) => fasterThan(k, d)).map((k) => k.name).join(' and ')}`);
+    return `${names} are equally fast within the noise (intervals overlap); slower, 95 % intervals apart: ${slower.join(', ')}`;
   }
   if (step === smallest) return kept.length === 1 ? `${names} is the smallest (${dropped} larger by more than 2 %)` : `${names} are the smallest`;
   return kept.length === 1 ? `${names} is the most accurate` : `${names} are the most accurate`;

@@ -522,7 +522,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     })), prefer, tolerance);
     for (const r of choice.rejected) Object.assign(variant(r.name), { status: 'rejected', reason: r.reason });
     result.best = choice.best;
-    result.reason = choice.reason;
+    result.reason = choice.reason + noiseNote(result.variants);
     const base = variant('fp32');
     if (base.latency) {
       for (const v of result.variants) {
@@ -548,6 +548,17 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     }
   }
   return finish();
+}
+
+/**
+ * A warning for the reason when timings are too noisy to rank variants with confidence: a median whose
+ * 95 % interval is as wide as the median itself (a shared machine, too few runs), else "".
+ */
+export function noiseNote(variants: readonly Pick<VariantResult, 'name' | 'latency'>[]): string {
+  const noisy = variants.filter((v) => v.latency && v.latency.p50Ci95[1] - v.latency.p50Ci95[0] >= v.latency.p50).map((v) => v.name);
+  return noisy.length
+    ? `; the timings are noisy (the 95 % interval of the median is as wide as the median for ${noisy.join(', ')}): rerun with more --runs or on a quieter machine before trusting the ranking`
+    : '';
 }
 
 async function dropFile(v: VariantResult, path: string): Promise<void> {
