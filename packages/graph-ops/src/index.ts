@@ -4,7 +4,7 @@ export * from './fp16/index.js';
 export * from './opset/index.js';
 export * from './quant/index.js';
 export * from './precision/index.js';
-export { seededFeeds } from './samples/seeded-feeds.js';
+export { arbitraryIntegerInputs, seededFeeds } from './samples/seeded-feeds.js';
 export type { SeededFeedsOptions } from './samples/seeded-feeds.js';
 export { FIT_SIZES, fitSeededDims, fittedNote, symbolicDims } from './samples/fit-seeded-dims.js';
 export type { FittedDims } from './samples/fit-seeded-dims.js';

@@ -1,4 +1,4 @@
-import { mlp } from '@onnx-forge/core';
+import { ModelBuilder, mlp, transformerEncoder } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { modelInputs } from './model-inputs.js';
 
@@ -16,5 +16,17 @@ describe('modelInputs', () => {
     for (const bad of [0, -1, Number.NaN, Infinity]) {
       await expect(modelInputs(model, { inputScale: bad })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringContaining('inputScale must be a positive number') });
     }
+  });
+
+  it('says which integer inputs it drew at random: not token ids of a table, not a mask', async () => {
+    // Silero-like: audio, a sample rate and a state; the sample rate's value matters and is not known.
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('audio', 'float32', [1, 64]);
+    const sr = b.input('sr', 'int64', []);
+    b.output(b.op('Mul', [x, b.op('Cast', [sr], { to: 1 })], {}, { outputs: ['y'] }), 'float32', [1, 64]);
+    const r = await modelInputs(b.build());
+    expect(r.from).toBe('seed 1 (sr at random: no table or mask bounds it; give real inputs if the values matter)');
+    // A transformer's token ids index the embedding table and its mask is a mask: nothing to say.
+    expect((await modelInputs(transformerEncoder({ layers: 1, hidden: 16, heads: 2, intermediate: 32, vocab: 50 }), { dims: { batch: 1, sequence: 8 } })).from).toBe('seed 1');
   });
 });

@@ -19,7 +19,12 @@ const INDEX_PASS_THROUGH = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Flatten'
  * it indexes through Gather (token ids, token types), 2 for a mask-like input (0/1), else 16.
  */
 function integerBound(graph: Graph, name: string): number {
-  if (/mask/i.test(name)) return 2;
+  return indexedRows(graph, name) ?? (/mask/i.test(name) ? 2 : 16);
+}
+
+/** Rows of the constant table an integer input indexes through Gather (directly or through a reshape), if any. */
+function indexedRows(graph: Graph, name: string): number | undefined {
+  if (/mask/i.test(name)) return undefined;
   let bound = Infinity;
   const visit = (value: string, depth: number) => {
     for (const user of graph.consumers(value)) {
@@ -35,7 +40,18 @@ function integerBound(graph: Graph, name: string): number {
     }
   };
   visit(name, 0);
-  return Number.isFinite(bound) ? bound : 16;
+  return Number.isFinite(bound) ? bound : undefined;
+}
+
+/**
+ * Integer and boolean inputs whose seeded values are arbitrary: not indices into a constant table
+ * (token ids) and not a mask. Their values may be invalid for the model (a sample rate, a count, a
+ * flag that picks a branch), so measurements on seeded inputs say that they drew them at random.
+ */
+export function arbitraryIntegerInputs(model: Model): string[] {
+  return modelInputSpecs(model)
+    .filter((s) => /^(u?int(8|16|32|64)|bool)$/.test(s.type) && !/mask/i.test(s.name) && indexedRows(model.graph, s.name) === undefined)
+    .map((s) => s.name);
 }
 
 /**
