@@ -80,6 +80,10 @@ describe('onnx-forge optimize', () => {
     expect(r.stdout).toMatch(/^no variant chosen$/m);
     expect(r.stdout).toMatch(/fp32: FORGE_INVALID_MODEL at read/);
     expect(readFileSync(file('out3/report.md'), 'utf8')).toContain('FORGE_INVALID_MODEL');
+    // The file's own size and hash, though it is not a model.
+    const report = JSON.parse(readFileSync(file('out3/report.json'), 'utf8')) as { source: { bytes: number; sha256: string } };
+    expect(report.source.bytes).toBe('not a model'.length);
+    expect(report.source.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('refuses a missing model in one line, exit 1, writing nothing', async () => {
@@ -104,5 +108,11 @@ describe('onnx-forge optimize', () => {
     expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--variants', 'int4'])).code).toBe(2);
     expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--prefer', 'fast'])).code).toBe(2);
     expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--batch-sizes', '0'])).code).toBe(2);
+    // A dimension the model does not have is found after the model is read: the output folder made
+    // for the run goes again, so the mistake leaves nothing behind.
+    const dims = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o-dims/run'), '--dims', 'nosuch=3']);
+    expect(dims.code, dims.stderr).toBe(2);
+    expect(dims.stderr).toMatch(/nosuch/);
+    expect(existsSync(file('o-dims'))).toBe(false);
   });
 });

@@ -242,7 +242,9 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     result.errors.push(err);
     return err;
   };
-  await mkdir(out, { recursive: true }).catch((e: unknown) => {
+  // The folder this call made, if any: removed again when the call turns out to be a mistake (a
+  // dimension the model does not have), so a usage error leaves nothing behind.
+  const madeOut = await mkdir(out, { recursive: true }).catch((e: unknown) => {
     throw new ForgeError(ForgeErrorCode.IO, `cannot create the output folder "${out}": ${(e as Error).message}`, { cause: e, details: { path: out } });
   });
 
@@ -268,6 +270,11 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     }
   } catch (e) {
     const err = stageError('read', e);
+    // A file that exists but is not a model: the report still gives its size and hash.
+    if (file) {
+      const size = await stat(file).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
+      if (size !== undefined) result.source = { file, bytes: size, sha256: await sha256File(file).catch(() => '') };
+    }
     fail(variant('fp32'), err);
     for (const v of result.variants) {
       if (v.name !== 'fp32' && v.status === 'failed') {
@@ -297,7 +304,10 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     inputs = await modelInputs(fp32, { ...seeded, ...(options.inputs ? { inputs: options.inputs } : {}) });
   } catch (e) {
     // Dimension names the model does not have are a mistake in the call, not in the data.
-    if ((e as { code?: string }).code === ForgeErrorCode.INVALID_OPTIONS) throw e;
+    if ((e as { code?: string }).code === ForgeErrorCode.INVALID_OPTIONS) {
+      if (madeOut) await rm(madeOut, { recursive: true, force: true });
+      throw e;
+    }
     const err = stageError('inputs', e);
     if (options.inputs) {
       try {
