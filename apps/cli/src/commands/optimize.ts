@@ -37,7 +37,7 @@ export function optimizeLines(r: OptimizeResult): string[] {
   if (r.batch) {
     out.push('', `batch sizes: ${r.batch.note}`);
     for (const [name, pts] of Object.entries(r.batch.points)) {
-      if (pts.length) out.push(`  ${name}: ${pts.map((p) => `${p.batch} → ${p.perSampleMs.toFixed(3)} ms/sample`).join(', ')}${r.batch.best[name] ? ` (lowest at ${r.batch.best[name]})` : ''}`);
+      if (pts.length) out.push(`  ${name}: ${pts.map((p) => `${p.batch} → ${p.perSampleMs.toFixed(3)} ms/sample`).join(', ')}${r.batch.best[name] ? ` (lowest at ${r.batch.best[name]})` : pts.length > 1 ? ' (no size provably lowest: intervals overlap)' : ''}`);
     }
   }
   for (const v of r.variants) for (const n of v.notes.filter((x) => /^(redone with fp16-auto|fp16-auto could not)/.test(x))) out.push('', `${v.name}: ${n}`);

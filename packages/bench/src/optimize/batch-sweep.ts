@@ -21,7 +21,10 @@ export interface BatchSweepResult {
   sizes: number[];
   note: string;
   points: Record<string, BatchPoint[]>;
-  /** Per variant, the batch size with the lowest per-sample p50. */
+  /**
+   * Per variant, the batch size with the lowest per-sample p50 when it is provably lowest (its 95 %
+   * interval below every other size's); a variant whose intervals overlap has no entry.
+   */
   best: Record<string, number>;
   error?: StageError;
 }
@@ -80,11 +83,12 @@ export async function batchSweep(model: Model, variants: readonly { name: string
   return { dim, sizes, note: `batch dimension "${dim}"; ${o.runs} interleaved runs per variant at each size`, points, best: bestOf(points) };
 }
 
-function bestOf(points: Record<string, BatchPoint[]>): Record<string, number> {
+export function bestOf(points: Record<string, readonly BatchPoint[]>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, list] of Object.entries(points)) {
     const b = list.reduce<BatchPoint | undefined>((a, p) => (!a || p.perSampleMs < a.perSampleMs ? p : a), undefined);
-    if (b) out[name] = b.batch;
+    // No winner where the intervals overlap: the same rule as the variants' comparison.
+    if (b && list.every((p) => p === b || b.perSampleCi95[1] < p.perSampleCi95[0])) out[name] = b.batch;
   }
   return out;
 }
