@@ -7,6 +7,22 @@ function attrs(svg: string, tag: string, attr: string): string[] {
 }
 
 describe('distributionSvg', () => {
+  it('keeps the p50 and p99 labels apart: on one line at either side of their lines, or p99 a line up', () => {
+    const labels = (samples: number[]) => {
+      const svg = distributionSvg({ title: 't', unit: 'ms', series: [{ label: 'a', samples }, { label: 'wide', samples: [1, 100] }] });
+      const group = svg.split('<g data-series="a"')[1]?.split('</g>')[0] ?? '';
+      return [...group.matchAll(/<text x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)" fill="#222">(p\d\d) /g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), anchor: m[3], name: m[4] }));
+    };
+    // Mid-axis: p50 ends left of its line, p99 starts right of its own, on the same line.
+    const mid = labels(Array.from({ length: 100 }, (_, i) => 10 + (i % 10)));
+    expect(mid.map((l) => [l.name, l.anchor])).toEqual([['p50', 'end'], ['p99', 'start']]);
+    expect(mid[0]?.y).toBe(mid[1]?.y);
+    // Near the left end both labels must grow right: p99's moves a line up instead of covering p50's.
+    const left = labels(Array.from({ length: 100 }, (_, i) => 1 + (i % 10) * 0.01));
+    expect(left.map((l) => l.anchor)).toEqual(['start', 'start']);
+    expect((left[0]?.y ?? 0) - (left[1]?.y ?? 0)).toBe(13);
+  });
+
   const fast = Array.from({ length: 200 }, (_, i) => 40 + (i % 10) * 0.5);
   const slow = Array.from({ length: 100 }, (_, i) => 120 + (i % 20));
 

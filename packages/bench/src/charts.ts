@@ -23,6 +23,8 @@ const LEFT = 150;
 const RIGHT = 30;
 const TOP = 64;
 const ROW = 86;
+/** Approximate width of a character of the 12 px labels, to keep labels apart. */
+const LABEL_CHAR_PX = 6.6;
 const BOTTOM = 46;
 const PALETTE = ['#3366cc', '#dc6d1f', '#2f9e44', '#9c36b5', '#c92a2a', '#1098ad'];
 
@@ -116,14 +118,27 @@ export function distributionSvg(chart: DistributionChart): string {
       out.push(`<rect x="${(LEFT + i * barW).toFixed(2)}" y="${(base - h).toFixed(2)}" width="${Math.max(1, barW - 1).toFixed(2)}" height="${h.toFixed(2)}" fill="${color}" fill-opacity="0.75" data-count="${c}"/>`);
     });
     const sorted = [...s.samples].sort((a, b) => a - b);
-    for (const [q, name, dash] of [[0.5, 'p50', ''], [0.99, 'p99', ' stroke-dasharray="4 3"']] as const) {
+    // p50's label ends at its line and p99's starts at its own, on one baseline: p99 is never left of
+    // p50, so the two never overlap. A label that would leave the plot flips to the inner side; if
+    // the two then meet, p99's goes one line up.
+    const top = base - (ROW - 26);
+    const labels = ([[0.5, 'p50', '', 'end'], [0.99, 'p99', ' stroke-dasharray="4 3"', 'start']] as const).map(([q, name, dash, side]) => {
       const v = quantile(sorted, q);
       const at = x(v);
-      const px = at.toFixed(2);
-      // Labels near either end of the axis grow inwards, so they are never cut off.
-      const anchor = at > LEFT + plotW - 70 ? 'end' : at < LEFT + 70 ? 'start' : 'middle';
-      out.push(`<line x1="${px}" y1="${base - (ROW - 26)}" x2="${px}" y2="${base}" stroke="#222"${dash} data-quantile="${name}" data-value="${v}"/>`);
-      out.push(`<text x="${px}" y="${base - (ROW - 26) - (name === 'p50' ? 2 : 12)}" text-anchor="${anchor}" fill="#222">${name} ${formatValue(v)} ${escapeXml(chart.unit)}</text>`);
+      const text = `${name} ${formatValue(v)} ${chart.unit}`;
+      const width = text.length * LABEL_CHAR_PX;
+      const anchor = side === 'end' ? (at - width < LEFT ? 'start' : 'end') : at + width > LEFT + plotW ? 'end' : 'start';
+      const span: [number, number] = anchor === 'end' ? [at - width - 3, at - 3] : [at + 3, at + width + 3];
+      return { v, at, name, dash, text, anchor, span };
+    });
+    const [p50, p99] = labels as [(typeof labels)[number], (typeof labels)[number]];
+    // A gap of at least a few pixels, as the widths are estimates.
+    const clash = p99.span[0] < p50.span[1] + 8 && p50.span[0] < p99.span[1] + 8;
+    for (const l of labels) {
+      const px = l.at.toFixed(2);
+      const y = top - 2 - (l === p99 && clash ? 13 : 0);
+      out.push(`<line x1="${px}" y1="${top}" x2="${px}" y2="${base}" stroke="#222"${l.dash} data-quantile="${l.name}" data-value="${l.v}"/>`);
+      out.push(`<text x="${(l.anchor === 'end' ? l.at - 3 : l.at + 3).toFixed(2)}" y="${y}" text-anchor="${l.anchor}" fill="#222">${escapeXml(l.text)}</text>`);
     }
     out.push('</g>');
   });
