@@ -26,7 +26,7 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
   tables.push({
     title: 'Variants',
     note: `Latency from ${r.settings.runs} timed runs per variant after ${r.settings.warmup} warm-up runs, interleaved in a new seeded order every round; 95 % intervals. Accuracy against FP32 on ${r.inputs ? `${r.inputs.samples} ${r.inputs.source} sample(s)` : 'no inputs'}.`,
-    head: ['variant', 'status', 'size', 'vs fp32', 'p50 ms [95 % CI]', 'mean ms ± margin', 'p90 ms', 'p99 ms', 'runs/s', 'create ms', 'first run ms', 'min cosine', 'max abs err', 'top-1'],
+    head: ['variant', 'status', 'size', 'size vs fp32', 'p50 ms [95 % CI]', 'mean ms ± margin', 'p90 ms', 'p99 ms', 'runs/s', 'create ms', 'first run ms', 'min cosine', 'max abs err', 'top-1'],
     rows: r.variants.map((v) => [
       v.name, statusCell(v, r.best), v.bytes === undefined ? '' : formatBytes(v.bytes), v.sizeRatio === undefined ? '' : `${v.sizeRatio.toFixed(3)}×`,
       l(v) ? `${f(l(v)?.p50)} [${f(l(v)?.p50Ci95[0])}, ${f(l(v)?.p50Ci95[1])}]` : '', l(v) ? `${f(l(v)?.mean)} ± ${f(l(v)?.meanMarginOfError95)}` : '',
@@ -63,8 +63,16 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
     tables.push({
       title: 'Memory',
       note: r.settings.isolate ? 'Peak resident memory of a process that loaded and ran only that variant.' : 'All variants ran in one process, so its peak is shared; the growth is what creating each session added. Isolated runs give each variant its own peak.',
-      head: ['variant', 'scope', 'peak RSS', 'baseline RSS', 'session RSS growth'],
-      rows: mem.map((v) => [v.name, v.memory?.scope ?? '', formatBytes(v.memory?.peakRssBytes ?? 0), v.memory?.baselineRssBytes === undefined ? '' : formatBytes(v.memory.baselineRssBytes), formatBytes(v.memory?.rssDeltaBytes ?? 0)]),
+      // The baseline is measured only in a process of the variant's own (--isolate): no empty column otherwise.
+      ...(mem.some((v) => v.memory?.baselineRssBytes !== undefined)
+        ? {
+          head: ['variant', 'scope', 'peak RSS', 'baseline RSS', 'session RSS growth'],
+          rows: mem.map((v) => [v.name, v.memory?.scope ?? '', formatBytes(v.memory?.peakRssBytes ?? 0), v.memory?.baselineRssBytes === undefined ? '' : formatBytes(v.memory.baselineRssBytes), formatBytes(v.memory?.rssDeltaBytes ?? 0)]),
+        }
+        : {
+          head: ['variant', 'scope', 'peak RSS', 'session RSS growth'],
+          rows: mem.map((v) => [v.name, v.memory?.scope ?? '', formatBytes(v.memory?.peakRssBytes ?? 0), formatBytes(v.memory?.rssDeltaBytes ?? 0)]),
+        }),
     });
   }
   const notes = r.variants.flatMap((v) => [...v.notes.map((n) => [v.name, n]), ...(v.reason && v.status !== 'failed' ? [[v.name, `${v.status}: ${v.reason}`]] : [])]);
