@@ -2,6 +2,7 @@ import { ForgeError, ForgeErrorCode } from '../errors.js';
 import { releaseKernelMemory, wasmKernels } from './kernel-instance.js';
 import type { KernelExports } from './kernel-instance.js';
 import { CHUNK_ELEMENTS, reserve } from './kernel-memory.js';
+import { lentView } from '../ir/scratch-pool.js';
 
 /**
  * The shape of a 4-bit block quantization of the columns of a row-major float32 matrix [k, n] (a
@@ -90,7 +91,7 @@ export function int4ColumnPack(src: Float32Array, shape: Int4Columns, params: In
   new Uint8Array(k.memory.buffer, zpPtr, count).set(params.zeroPoints);
   eachBand(k, src, shape, inPtr, (b) => k.int4_pack(inPtr, shape.n, b.kb, shape.blockSize, blocks, b.b0, scalePtr, zpPtr, outPtr));
   const codes = new Uint8Array(k.memory.buffer, outPtr, bytes);
-  const packed = into && into.length >= bytes ? into.subarray(0, bytes) : new Uint8Array(bytes);
+  const packed = lentView(into, Uint8Array, bytes) ?? new Uint8Array(bytes);
   packed.set(codes);
   releaseKernelMemory(k);
   return packed;

@@ -11,7 +11,7 @@
  * Dequantized value = (code - zero point) * scale.
  */
 
-import { int4ColumnPack, int4ColumnParams, type Int4Columns } from '@onnx-forge/core';
+import { int4ColumnPack, int4ColumnParams, lentView, type Int4Columns } from '@onnx-forge/core';
 
 export type Int4Method = 'rtn' | 'search';
 
@@ -341,7 +341,7 @@ export function packBlocks(data: Float32Array, layout: BlockLayout, params: Pick
   if (fast) return fast;
   const { blockSize: bs, blocks } = params;
   const size = layout.rows * blocks * (bs / 2);
-  const packed = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
+  const packed = lentView(into, Uint8Array, size) ?? new Uint8Array(size);
   const tileRows = tileRowsOf(layout);
   const tile = new Float64Array(tileRows * bs);
   const views = Array.from({ length: tileRows }, (_, t) => tile.subarray(t * bs, (t + 1) * bs));

@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount, withScratch, withTensorFloat32,
+  DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount, lentView, withScratch, withTensorFloat32,
   type Graph, type Model, type NodeProto, type PassContext, type PassReport, type RunPassOptions, type TensorProto,
 } from '@onnx-forge/core';
 import { checkNodeList } from '../../options/model-lists.js';
@@ -291,7 +291,7 @@ function quantizeGather(run: Int4Run, graph: Graph, node: NodeProto): void {
       from: (codes, q, into) => {
         const blob = (q.blocks * o.blockSize) / 2;
         const size = (rows * cols) / 2;
-        const packed = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
+        const packed = lentView(into, Uint8Array, size) ?? new Uint8Array(size);
         for (let r = 0; r < rows; r++) packed.set(codes.subarray(r * blob, r * blob + cols / 2), (r * cols) / 2);
         return packed;
       },
