@@ -240,12 +240,17 @@ export async function writeModel(model: Model | ModelProto, file: string, option
         written += n;
         options.onProgress?.(written, total);
       };
+      // Every byte of both files goes out this way: written in full, then counted for progress.
+      const sinkTo = (fd: number) => (bytes: Uint8Array) => {
+        writeAll(fs, fd, bytes);
+        advance(bytes.length);
+      };
 
       if (ext && sidePath) {
         sideTemp = tempFor(sidePath);
         const fd = openForWrite(fs, sideTemp, dir);
         try {
-          await writeSideFile(fs, fd, plan, advance);
+          await writeSideFile(plan, sinkTo(fd));
           fs.fsyncSync(fd);
         } finally {
           fs.closeSync(fd);
@@ -255,10 +260,7 @@ export async function writeModel(model: Model | ModelProto, file: string, option
       modelTemp = tempFor(target);
       const fd = openForWrite(fs, modelTemp, dir);
       try {
-        const sink = (bytes: Uint8Array) => {
-          writeAll(fs, fd, bytes);
-          advance(bytes.length);
-        };
+        const sink = sinkTo(fd);
         for (const part of encoded.parts) {
           // A lazy tensor written inline: read or produced now through lent memory, written, dropped.
           if (isDeferredPart(part)) await part.emit(sink);
@@ -329,30 +331,22 @@ function planSideFile(proto: ModelProto, location: string, threshold: number, al
  * its file a chunk at a time, a produced tensor made when reached, both through lent memory
  * (`emitPending`).
  */
-async function writeSideFile(fs: Fs, fd: number, plan: readonly SidePlan[], advance: (n: number) => void): Promise<void> {
+async function writeSideFile(plan: readonly SidePlan[], sink: (bytes: Uint8Array) => void): Promise<void> {
   let at = 0;
   const pad = new Uint8Array(4096);
   for (const p of plan) {
     while (at < p.offset) {
       const n = Math.min(pad.length, p.offset - at);
-      writeAll(fs, fd, pad.subarray(0, n));
+      sink(pad.subarray(0, n));
       at += n;
-      advance(n);
     }
-    if (p.data) {
-      writeAll(fs, fd, p.data);
-    } else {
+    if (p.data) sink(p.data);
+    else {
       const pending = pendingData(p.tensor);
       if (!pending) throw new ForgeError(ForgeErrorCode.INTERNAL, `tensor "${p.tensor.name}" lost its data while being written`);
-      await emitPending(pending, (bytes) => {
-        writeAll(fs, fd, bytes);
-        advance(bytes.length);
-      });
-      at += p.length;
-      continue;
+      await emitPending(pending, sink);
     }
     at += p.length;
-    advance(p.length);
   }
 }
 
