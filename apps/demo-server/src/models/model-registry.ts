@@ -56,8 +56,8 @@ export class ModelRegistry {
     const specs = await scanModels(this.source);
     for (const spec of specs.values()) this.entries.set(spec.name, { spec, state: 'UNAVAILABLE', reason: 'not loaded yet', loaded: undefined, version: undefined, error: undefined, pending: undefined });
     for (const name of specs.keys()) {
-      if (options.failFast) await this.loadModel(name, { log: false, forClient: false });
-      else await this.loadModel(name, { log: true, forClient: false }).catch(() => undefined);
+      if (options.failFast) await this.loadModel(name, false);
+      else await this.loadModel(name, true).catch(() => undefined);
     }
   }
 
@@ -125,11 +125,11 @@ export class ModelRegistry {
   /**
    * Loads (or reloads) the highest version of a model, reading the repository again so that a model
    * added since the start (or a new version) is found. On a reload the old version keeps serving while
-   * the new one's worker pools start. What it throws goes to an HTTP client: files are named relative
-   * to the repository (the log line of a failure keeps their paths).
+   * the new one's worker pools start. What it throws goes to an HTTP client through the server's error
+   * handler, which names files relative to the repository (`clientText`); the log keeps their paths.
    */
   async load(name: string): Promise<void> {
-    return this.loadModel(name, { log: true, forClient: true });
+    return this.loadModel(name, true);
   }
 
   /** A message for an HTTP client: files named relative to the repository, never by their server path. */
@@ -137,26 +137,11 @@ export class ModelRegistry {
     return this.paths.hide(message);
   }
 
-  /**
-   * An error for an HTTP client: the same code and details (which the server does not send), the
-   * message without the repository's path. An error that is not a ForgeError stays a 500.
-   */
-  private forClient(e: unknown): ForgeError {
-    if (!isForgeError(e)) return new ForgeError(ForgeErrorCode.INTERNAL, this.paths.hide(errorMessage(e)), { cause: e });
-    const message = this.paths.hide(e.message);
-    return message === e.message ? e : new ForgeError(e.code, message, { details: e.details, cause: e });
-  }
-
-  private async loadModel(name: string, how: { log: boolean; forClient: boolean }): Promise<void> {
+  private async loadModel(name: string, logFailure: boolean): Promise<void> {
     if (this.closed) throw httpError(503, ForgeErrorCode.CANCELLED, 'the server is shutting down');
     const previous = this.entries.get(name)?.pending;
     if (previous) await previous.catch(() => undefined);
-    let specs: Map<string, ModelSpec>;
-    try {
-      specs = await scanModels(this.source);
-    } catch (e) {
-      throw how.forClient ? this.forClient(e) : e;
-    }
+    const specs = await scanModels(this.source);
     const spec = specs.get(name);
     // The name as the client gave it (its own input); the repository's path is the server's business.
     if (!spec) throw notFound(`the repository has no model '${name}'`, { model: name });
@@ -197,19 +182,18 @@ export class ModelRegistry {
         this.log(`loaded ${name} version ${version} (${v.variants.map((x) => x.name).join(', ')}${model.batchDim ? `; batching on '${model.batchDim}'` : ''}) in ${Math.round(performance.now() - t0)} ms`);
       } catch (err) {
         // The load error's own code: FORGE_INVALID_MODEL for a file that is not ONNX, FORGE_RUNTIME
-        // when onnxruntime cannot load a valid one (see loadFailure). The reason and the stored error
-        // show in the index and in 503 answers, so they name files relative to the repository.
+        // when onnxruntime cannot load a valid one (see loadFailure). The reason shows in the index, so
+        // it names files relative to the repository.
         const code = isForgeError(err) ? err.code : ForgeErrorCode.RUNTIME;
         const failure = httpError(400, code, `cannot load model '${name}' version ${version}: ${errorMessage(err)}`, { ...(isForgeError(err) ? err.details : {}), model: name, version }, err);
-        const told = this.forClient(failure);
         if (!entry.loaded) {
           entry.version = version;
-          entry.error = told;
+          entry.error = failure;
           entry.state = 'UNAVAILABLE';
           entry.reason = `failed to load: ${this.paths.hide(errorMessage(err))}`;
         }
-        if (how.log) this.log(`cannot load ${name}: ${errorMessage(err)}`);
-        throw how.forClient ? told : failure;
+        if (logFailure) this.log(`cannot load ${name}: ${errorMessage(err)}`);
+        throw failure;
       }
     })();
     entry.pending = task;
