@@ -35,7 +35,7 @@ import { type Metric, metricTable } from '../src/format-table.js';
 import { processCpuMs, reportResult, runIsolated } from '../src/isolate.js';
 import { readmeSection } from '../src/readme-section.js';
 import { saveResult, targetsLine } from '../src/save-result.js';
-import { findPython, pythonMedian } from './python-tools.js';
+import { comparePython, pythonCell, pythonJson } from './python-tools.js';
 import { cosineSimilarity, median, summarize, type Summary } from '../src/stats.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -203,16 +203,8 @@ async function main(): Promise<void> {
   rmSync(outCpu, { force: true });
 
   // onnxruntime's Python converter on the same file, when a Python with onnxruntime is at hand.
-  const py = findPython();
-  const pyOut = join(BENCH_CACHE, 'fp16', `${bertModelKey(o.seed)}-fp16-python.onnx`);
-  const python = py ? { onnxruntime: py.onnxruntime, ...pythonMedian(py.python, 'fp16-keep-io', model, pyOut, o.reps) } : undefined;
-  const pythonBytes = python && !python.error ? statSync(pyOut).size : undefined;
-  rmSync(pyOut, { force: true });
-  if (python) {
-    process.stdout.write(python.error
-      ? `\nonnxruntime's convert_float_to_float16 (Python, onnxruntime ${python.onnxruntime}): failed: ${python.error}\n`
-      : `\nonnxruntime's convert_float_to_float16 (Python, onnxruntime ${python.onnxruntime}): ${python.seconds.toFixed(2)} s median of ${o.reps} after its imports (CPU ${python.cpuSeconds.toFixed(2)} s), peak RSS ${(python.peakRssBytes / MB).toFixed(0)} MB\n`);
-  }
+  process.stdout.write('\n');
+  const python = comparePython('fp16-keep-io', 'convert_float_to_float16(keep_io_types=True)', "onnxruntime's convert_float_to_float16", model, join(BENCH_CACHE, 'fp16', `${bertModelKey(o.seed)}-fp16-python.onnx`), o.reps);
 
   const totalMed = median(runs.map((r) => r.totalMs / 1000));
   const rssMed = median(runs.map((r) => r.peakRssBytes / MB));
@@ -232,7 +224,7 @@ async function main(): Promise<void> {
     baselineRssMB: baseline.rssBytes / MB,
     accuracy,
     targetCpu: { sizeRatio: cpuSize, cosines: lat.cosines, latencyMs: { fp32: lat.fp32, fp16: lat.fp16, batch: 1, sequence: 128, runs: o.runs }, latencyRatio: cpuRatio, initializersStored: cpu.initializersStored, targets: TARGET_CPU },
-    python: python ? { onnxruntime: python.onnxruntime, tool: 'convert_float_to_float16(keep_io_types=True)', seconds: python.seconds, cpuSeconds: python.cpuSeconds, peakRssMB: python.peakRssBytes / MB, bytes: pythonBytes, error: python.error, runs: python.runs } : undefined,
+    python: python ? pythonJson(python) : undefined,
     reference: python ? undefined : { tool: "onnxruntime's Python fp16 converter on a real BERT-base export (reported in the survey of existing tools, not measured here)", seconds: 11.1, peakMB: 2200 },
     missed,
     readme: await readmeSection({
@@ -249,7 +241,7 @@ async function main(): Promise<void> {
           ['`--target cpu`: latency p50, FP16-stored / FP32, batch 1 × 128', `${cpuRatio.toFixed(3)} (${lat.fp16.p50.toFixed(1)} / ${lat.fp32.p50.toFixed(1)} ms, ${o.runs} interleaved runs each)`, `≤ ${TARGET_CPU.latencyRatio}`],
           ...(python ? [[
             `onnxruntime's \`convert_float_to_float16(keep_io_types=True)\` (Python), same file: load + convert + save`,
-            python.error ? `fails: ${python.error}` : `${python.seconds.toFixed(2)} s median of ${o.reps} (CPU ${python.cpuSeconds.toFixed(2)} s), peak RSS ${(python.peakRssBytes / MB).toFixed(0)} MB: onnx-forge ${(python.seconds / totalMed).toFixed(1)} × faster, ${(python.peakRssBytes / MB / rssMed).toFixed(1)} × less memory`,
+            pythonCell(python, o.reps, totalMed, rssMed),
             '',
           ]] : []),
         ],

@@ -12,7 +12,7 @@
  *
  * Results are printed and written to .bench-cache/results/int8.json.
  */
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,7 @@ import { distributionSvg } from '../src/charts.js';
 import { readmeSection } from '../src/readme-section.js';
 import { saveChart, saveResult, targetsLine } from '../src/save-result.js';
 import { cosineSimilarity, median, overlaps, summarize, type Summary } from '../src/stats.js';
-import { findPython, pythonMedian } from './python-tools.js';
+import { comparePython, pythonCell, pythonJson } from './python-tools.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const MB = 1024 * 1024;
@@ -173,17 +173,8 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 
   // onnxruntime's Python quantizer on the same file, when a Python with onnxruntime is at hand.
-  const py = findPython();
-  const pyOut = join(BENCH_CACHE, 'int8', `${bertModelKey(o.seed)}-int8-python.onnx`);
   mkdirSync(join(BENCH_CACHE, 'int8'), { recursive: true });
-  const python = py ? { onnxruntime: py.onnxruntime, ...pythonMedian(py.python, 'int8', model, pyOut, o.reps) } : undefined;
-  const pythonBytes = python && !python.error ? statSync(pyOut).size : undefined;
-  rmSync(pyOut, { force: true });
-  if (python) {
-    process.stdout.write(python.error
-      ? `onnxruntime's quantize_dynamic (Python, onnxruntime ${python.onnxruntime}): failed: ${python.error}\n`
-      : `onnxruntime's quantize_dynamic (Python, onnxruntime ${python.onnxruntime}): ${python.seconds.toFixed(2)} s median of ${o.reps} after its imports (CPU ${python.cpuSeconds.toFixed(2)} s), peak RSS ${(python.peakRssBytes / MB).toFixed(0)} MB\n`);
-  }
+  const python = comparePython('int8', 'quantize_dynamic (defaults)', "onnxruntime's quantize_dynamic", model, join(BENCH_CACHE, 'int8', `${bertModelKey(o.seed)}-int8-python.onnx`), o.reps);
 
   const missed = Object.entries(checks).filter(([, c]) => !c.met).map(([k]) => k);
   const result = {
@@ -196,7 +187,7 @@ async function main(): Promise<void> {
     latencyMs: { fp32: speed.fp32, int8: speed.int8, batch: 1, sequence: SEQUENCE, runs: o.runs },
     cosines: speed.cosines,
     quantize: { repetitions: reps.map(({ keptFloat: _k, skippedReasons: _s, ...r }) => r), keptFloat: last.keptFloat, skippedReasons: last.skippedReasons },
-    python: python ? { onnxruntime: python.onnxruntime, tool: 'quantize_dynamic (defaults)', seconds: python.seconds, cpuSeconds: python.cpuSeconds, peakRssMB: python.peakRssBytes / MB, bytes: pythonBytes, error: python.error, runs: python.runs } : undefined,
+    python: python ? pythonJson(python) : undefined,
     missed,
     readme: await readmeSection({
       title: 'Dynamic INT8, BERT-base-shaped model',
@@ -212,7 +203,7 @@ async function main(): Promise<void> {
           ['peak RSS of that process', `${peakMB.toFixed(0)} MB`, `${checks.quantizePeakRssMB.target} MB`],
           ...(python ? [[
             "onnxruntime's `quantize_dynamic` (Python), same file: load + quantize + save",
-            python.error ? `fails: ${python.error}` : `${python.seconds.toFixed(2)} s median of ${o.reps} (CPU ${python.cpuSeconds.toFixed(2)} s), peak RSS ${(python.peakRssBytes / MB).toFixed(0)} MB: onnx-forge ${(python.seconds / quantizeS).toFixed(1)} × faster, ${(python.peakRssBytes / MB / peakMB).toFixed(1)} × less memory`,
+            pythonCell(python, o.reps, quantizeS, peakMB),
             '',
           ]] : []),
         ],

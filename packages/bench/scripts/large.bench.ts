@@ -25,7 +25,7 @@
  * The model is cached under .bench-cache/large/; outputs are deleted after measuring.
  * Results go to .bench-cache/results/large.json.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { rmSync, statSync } from 'node:fs';
 import { median } from '../src/stats.js';
 
 // onnxruntime's Python tools, run on the benchmarks' own models when a Python with onnxruntime is at
@@ -77,7 +78,7 @@ export function runPython(python: string, tool: string, input: string, output: s
 }
 
 /** The median of runs of `tool` on `input`, each in its own process, or the first run's error. */
-export function pythonMedian(python: string, tool: string, input: string, output: string, reps: number): { seconds: number; cpuSeconds: number; peakRssBytes: number; runs: PythonRun[]; error?: string } {
+function pythonMedian(python: string, tool: string, input: string, output: string, reps: number): { seconds: number; cpuSeconds: number; peakRssBytes: number; runs: PythonRun[]; error?: string } {
   const runs: PythonRun[] = [];
   for (let i = 0; i < reps; i++) {
     const r = runPython(python, tool, input, output, 0, 'inline');
@@ -86,4 +87,50 @@ export function pythonMedian(python: string, tool: string, input: string, output
   }
   // The work after the imports: a process that has its packages loaded is what it is compared with.
   return { seconds: median(runs.map((r) => r.seconds - r.importSeconds)), cpuSeconds: median(runs.map((r) => r.cpuSeconds)), peakRssBytes: median(runs.map((r) => r.peakRssBytes)), runs };
+}
+
+const MB = 1024 * 1024;
+
+/** onnxruntime's Python tool measured on a benchmark's model, for the result file and its README rows. */
+export interface PythonComparison {
+  onnxruntime: string;
+  /** How the tool was called, for the result file. */
+  tool: string;
+  seconds: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+  runs: PythonRun[];
+  error?: string;
+  /** Size of its output, when it wrote one. */
+  bytes?: number;
+}
+
+/**
+ * `tool` (see runPython) on `model`, `reps` times in processes of their own, when a Python with
+ * onnxruntime is at hand (undefined otherwise): its output goes to `out` and is removed after. Prints
+ * one line naming it `label` (`onnxruntime's quantize_dynamic`).
+ */
+export function comparePython(tool: string, call: string, label: string, model: string, out: string, reps: number): PythonComparison | undefined {
+  const py = findPython();
+  if (!py) return undefined;
+  const m = pythonMedian(py.python, tool, model, out, reps);
+  const bytes = m.error ? undefined : statSync(out).size;
+  rmSync(out, { force: true });
+  const c: PythonComparison = { onnxruntime: py.onnxruntime, tool: call, seconds: m.seconds, cpuSeconds: m.cpuSeconds, peakRssBytes: m.peakRssBytes, runs: m.runs, ...(m.error ? { error: m.error } : {}), ...(bytes === undefined ? {} : { bytes }) };
+  process.stdout.write(c.error
+    ? `${label} (Python, onnxruntime ${c.onnxruntime}): failed: ${c.error}\n`
+    : `${label} (Python, onnxruntime ${c.onnxruntime}): ${c.seconds.toFixed(2)} s median of ${reps} after its imports (CPU ${c.cpuSeconds.toFixed(2)} s), peak RSS ${(c.peakRssBytes / MB).toFixed(0)} MB\n`);
+  return c;
+}
+
+/** The result file's entry for a comparison. */
+export function pythonJson(c: PythonComparison): Record<string, unknown> {
+  return { onnxruntime: c.onnxruntime, tool: c.tool, seconds: c.seconds, cpuSeconds: c.cpuSeconds, peakRssMB: c.peakRssBytes / MB, bytes: c.bytes, error: c.error, runs: c.runs };
+}
+
+/** The README cell of a comparison, against onnx-forge's median seconds and peak MB on the same file. */
+export function pythonCell(c: PythonComparison, reps: number, seconds: number, peakMB: number): string {
+  return c.error
+    ? `fails: ${c.error}`
+    : `${c.seconds.toFixed(2)} s median of ${reps} (CPU ${c.cpuSeconds.toFixed(2)} s), peak RSS ${(c.peakRssBytes / MB).toFixed(0)} MB: onnx-forge ${(c.seconds / seconds).toFixed(1)} × faster, ${(c.peakRssBytes / MB / peakMB).toFixed(1)} × less memory`;
 }
