@@ -15,16 +15,12 @@ export interface SeededFeedsOptions {
 const INDEX_PASS_THROUGH = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Flatten', 'Identity', 'Cast']);
 
 /**
- * The exclusive upper bound of valid values for an integer input: the rows of the constant table
- * it indexes through Gather (token ids, token types), 2 for a mask-like input (0/1), else 16.
+ * The exclusive upper bound of valid values for an integer input: 2 for a mask-like input (0/1),
+ * else the rows of the constant table it indexes through Gather (token ids, token types), else 16,
+ * an arbitrary bound (`arbitrary`: nothing in the model says which values are valid).
  */
-function integerBound(graph: Graph, name: string): number {
-  return indexedRows(graph, name) ?? (/mask/i.test(name) ? 2 : 16);
-}
-
-/** Rows of the constant table an integer input indexes through Gather (directly or through a reshape), if any. */
-function indexedRows(graph: Graph, name: string): number | undefined {
-  if (/mask/i.test(name)) return undefined;
+function integerBound(graph: Graph, name: string): { bound: number; arbitrary: boolean } {
+  if (/mask/i.test(name)) return { bound: 2, arbitrary: false };
   let bound = Infinity;
   const visit = (value: string, depth: number) => {
     for (const user of graph.consumers(value)) {
@@ -40,7 +36,7 @@ function indexedRows(graph: Graph, name: string): number | undefined {
     }
   };
   visit(name, 0);
-  return Number.isFinite(bound) ? bound : undefined;
+  return Number.isFinite(bound) ? { bound, arbitrary: false } : { bound: 16, arbitrary: true };
 }
 
 /**
@@ -50,7 +46,7 @@ function indexedRows(graph: Graph, name: string): number | undefined {
  */
 export function arbitraryIntegerInputs(model: Model): string[] {
   return modelInputSpecs(model)
-    .filter((s) => /^(u?int(8|16|32|64)|bool)$/.test(s.type) && !/mask/i.test(s.name) && indexedRows(model.graph, s.name) === undefined)
+    .filter((s) => /^(u?int(8|16|32|64)|bool)$/.test(s.type) && integerBound(model.graph, s.name).arbitrary)
     .map((s) => s.name);
 }
 
@@ -68,7 +64,7 @@ export function seededFeeds(model: Model, options: SeededFeedsOptions = {}): Run
     }
     const dims = spec.dims.map((d) => (typeof d === 'number' ? d : (d !== null ? options.dims?.[d] : undefined) ?? options.defaultDim ?? 1));
     const n = dims.reduce((a, d) => a * d, 1);
-    feeds[spec.name] = seededTensor(spec.type, dims, n, rng, options.std ?? 1, () => integerBound(model.graph, spec.name), spec.name);
+    feeds[spec.name] = seededTensor(spec.type, dims, n, rng, options.std ?? 1, () => integerBound(model.graph, spec.name).bound, spec.name);
   }
   return feeds;
 }
