@@ -63,5 +63,10 @@ export function overlaps(a: readonly [number, number], b: readonly [number, numb
   return a[0] <= b[1] && b[0] <= a[1];
 }
 
+/** Whether interval `a` lies wholly below `b` (apart from it, and lower): what "provably less" means here. */
+export function isBelow(a: readonly [number, number], b: readonly [number, number]): boolean {
+  return a[1] < b[0];
+}
+
 // Cosine similarity lives in core, so a benchmark report and a pass's tests measure accuracy alike.
 export { cosineSimilarity } from '@onnx-forge/core';

@@ -4,6 +4,7 @@ import type { BenchClock } from '../measure/bench-clock.js';
 import { latencyStats, type LatencyStats } from '../measure/latency-stats.js';
 import { measureInterleaved } from '../measure/measure-interleaved.js';
 import { stageError, type StageError } from '../measure/stage-error.js';
+import { isBelow } from '../stats.js';
 
 /** One batch size of one variant: latency of the whole batch and per sample. */
 export interface BatchPoint {
@@ -88,7 +89,7 @@ export function bestOf(points: Record<string, readonly BatchPoint[]>): Record<st
   for (const [name, list] of Object.entries(points)) {
     const b = list.reduce<BatchPoint | undefined>((a, p) => (!a || p.perSampleMs < a.perSampleMs ? p : a), undefined);
     // No winner where the intervals overlap: the same rule as the variants' comparison.
-    if (b && list.every((p) => p === b || b.perSampleCi95[1] < p.perSampleCi95[0])) out[name] = b.batch;
+    if (b && list.every((p) => p === b || isBelow(b.perSampleCi95, p.perSampleCi95))) out[name] = b.batch;
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { formatBytes } from '@onnx-forge/core';
-import { overlaps } from '../stats.js';
+import { isBelow } from '../stats.js';
 import type { VariantName } from './variant-name.js';
 
 /** What the optimizer may prefer among variants that keep the accuracy tolerance. */
@@ -47,7 +47,7 @@ function speedTier(list: Measured[]): Measured[] {
 
 /** Whether `a`'s median is provably below `b`'s: its 95 % interval ends before `b`'s starts. */
 function fasterThan(a: Measured, b: Measured): boolean {
-  return a.latency.p50Ci95[1] < b.latency.p50Ci95[0] && !overlaps(a.latency.p50Ci95, b.latency.p50Ci95);
+  return isBelow(a.latency.p50Ci95, b.latency.p50Ci95);
 }
 
 function smallest(list: Measured[]): Measured[] {
