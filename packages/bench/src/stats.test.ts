@@ -36,12 +36,14 @@ describe('summarize', () => {
       expect(s.p99).toBeLessThanOrEqual(s.max);
       expect(s.p50Ci95[0]).toBeLessThanOrEqual(s.p50);
       expect(s.p50Ci95[1]).toBeGreaterThanOrEqual(s.p50);
-      // The median by hand: the middle sample, or the mean of the two middle ones (within rounding of
-      // the last bit, since a + (b - a) / 2 and (a + b) / 2 may round differently).
+      // The median by hand: the middle sample, or the mean of the two middle ones, within rounding of
+      // the last bits: a + (b - a) / 2 and (a + b) / 2 may round differently, by a few units in the last
+      // place of the operands (not of the result, which cancellation can make tiny: -1e6 and +1e6).
       const sorted = [...xs].sort((a, b) => a - b);
       const mid = Math.floor(sorted.length / 2);
-      const byHand = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-      const tolerance = 1e-12 * Math.max(1, Math.abs(byHand));
+      const [a, b] = [sorted[sorted.length % 2 === 1 ? mid : mid - 1] as number, sorted[mid] as number];
+      const byHand = sorted.length % 2 === 1 ? b : (a + b) / 2;
+      const tolerance = 4 * Number.EPSILON * Math.max(1, Math.abs(a), Math.abs(b));
       expect(Math.abs(s.p50 - byHand)).toBeLessThanOrEqual(tolerance);
       expect(Math.abs(median(xs) - byHand)).toBeLessThanOrEqual(tolerance);
     },
