@@ -59,6 +59,26 @@ describe('convertModel', () => {
   it('the per-format functions force their format', () => {
     expect(() => convertLightGbm('{"learner": {}}')).toThrow(/LightGBM model/);
   });
+
+  it('a model given with the wrong from: FORGE_INVALID_MODEL that names the format the content has', () => {
+    for (const [from, detected] of [['xgboost', 'lightgbm'], ['mljs', 'lightgbm']] as const) {
+      try {
+        convertModel(REGRESSION, { from });
+        expect.unreachable();
+      } catch (e) {
+        expect(isForgeError(e, ForgeErrorCode.INVALID_MODEL)).toBe(true);
+        expect((e as Error).message).toContain(`looks like a LightGBM model`);
+        expect((e as { details?: Record<string, unknown> }).details).toMatchObject({ detected });
+      }
+    }
+    // A damaged model of the format given keeps its own message.
+    try {
+      convertModel(REGRESSION.slice(0, 200), { from: 'lightgbm' });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).not.toContain('looks like');
+    }
+  });
 });
 
 describe('the main entry point', () => {

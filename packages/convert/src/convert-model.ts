@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, type Model } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, isForgeError, type Model } from '@onnx-forge/core';
 import { OUTPUT_NAMES, treeEnsembleToOnnx } from './build-onnx.js';
 import { invalidModel } from './convert-errors.js';
 import { parseLightGbm } from './parse-lightgbm.js';
@@ -64,10 +64,34 @@ export function detectFormat(input: string | object): SourceFormat {
   throw invalidModel(undefined, 'not a model this converter reads: expected an XGBoost JSON model (with "learner"), an mljs model or its toJSON() (with "name": RFClassifier, RFRegression, DTClassifier or DTRegression), or LightGBM model text');
 }
 
+const FORMAT_NAMES: Record<SourceFormat, string> = { lightgbm: 'LightGBM', xgboost: 'XGBoost', mljs: 'mljs' };
+
 /** Parses a model of any supported format (text, file bytes as UTF-8, or an object) into the tree IR. */
 export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures'> = {}): TreeEnsemble {
   const input = model instanceof Uint8Array ? new TextDecoder().decode(model) : model;
-  const from = options.from ?? detectFormat(input);
+  const from = options.from;
+  if (from === undefined) return parseAs(detectFormat(input), input, options);
+  try {
+    return parseAs(from, input, options);
+  } catch (e) {
+    // A format forced on a model of another one (--from xgboost on a LightGBM file): say what the
+    // content looks like instead of only that it is not what was asked for.
+    if (!isForgeError(e, ForgeErrorCode.INVALID_MODEL)) throw e;
+    let detected: SourceFormat | undefined;
+    try {
+      detected = detectFormat(input);
+    } catch {
+      detected = undefined;
+    }
+    if (detected === undefined || detected === from) throw e;
+    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `${e.message}; the content looks like a ${FORMAT_NAMES[detected]} model: convert it with { from: "${detected}" } (--from ${detected}), or without from to guess the format`, {
+      details: { ...e.details, detected },
+      cause: e,
+    });
+  }
+}
+
+function parseAs(from: SourceFormat, input: string | object, options: Pick<ConvertOptions, 'numFeatures'>): TreeEnsemble {
   switch (from) {
     case 'lightgbm':
       if (typeof input !== 'string') throw invalidModel('lightgbm', 'expected the text of the model file (Booster.save_model output), not an object');

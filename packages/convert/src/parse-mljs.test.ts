@@ -73,6 +73,12 @@ describe('mljs RandomForestClassifier', () => {
     expect(ints(b.label)).toEqual(ints(a.label));
     expect(ints(c.label)).toEqual(ints(a.label));
   });
+
+  it('JSON text written with a byte-order mark converts too', () => {
+    const text = `\uFEFF${JSON.stringify(forest.toJSON())}`;
+    expect(convertMljs(text).report.trees).toBe(16);
+    expect(convertModel(text).report.format).toBe('mljs');
+  });
 });
 
 describe('mljs vote tie-break, by hand', () => {

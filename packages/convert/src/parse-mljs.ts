@@ -1,5 +1,6 @@
 import { invalidModel, unsupportedModel } from './convert-errors.js';
 import type { LeafWeight, Tree, TreeEnsemble, TreeNode } from './tree-ensemble.js';
+import { stripBom } from './strip-bom.js';
 import { validateTree } from './validate-tree.js';
 
 /*
@@ -120,7 +121,7 @@ export function parseMljs(input: string | object, options: MljsParseOptions = {}
   let doc: unknown;
   if (typeof input === 'string') {
     try {
-      doc = JSON.parse(input);
+      doc = JSON.parse(stripBom(input));
     } catch (e) {
       throw invalidModel('mljs', 'the text is not JSON; pass the model, its toJSON() or JSON.stringify(model)', {}, e);
     }

@@ -163,6 +163,37 @@ describe('XGBoost JSON models written by hand', () => {
     expect(checkModel(model).problems.filter((p) => p.severity === 'error')).toEqual([]);
   });
 
+  // XGBoost's pruner (exact/approx methods with gamma > 0) leaves deleted nodes in the node arrays:
+  // leaves that no split points to, split_indices 2^31 − 1, counted by tree_param.num_deleted.
+  it('a tree with deleted nodes (num_deleted) converts; the deleted nodes are left out', async () => {
+    const model = xgbModel('reg:squarederror', '0E0', [[...TREE_A, { leaf: 9 }, { leaf: 9 }]], [0]);
+    const tree = (model.learner as { gradient_booster: { model: { trees: Record<string, unknown>[] } } }).gradient_booster.model.trees[0] as Record<string, unknown>;
+    (tree.split_indices as number[]).splice(5, 2, 2147483647, 2147483647);
+    (tree.default_left as number[]).splice(5, 2, 1, 1);
+    (tree.tree_param as Record<string, string>).num_deleted = '2';
+    const e = parseXgboost(model);
+    expect(e.trees[0]?.nodes).toHaveLength(5);
+    close(Array.from(predictTrees(e, INPUT).output), ROWS.map((r) => r.a), 1e-7);
+    close(floats((await runOnce('node', convertXgboost(model).model, INPUT, ROWS.length)).variable), ROWS.map((r) => r.a));
+    // Unreachable nodes that num_deleted does not account for still mean a damaged file.
+    (tree.tree_param as Record<string, string>).num_deleted = '1';
+    expect(() => parseXgboost(model)).toThrow(/not reachable/);
+  });
+
+  it('the JavaScript scorer reads inputs as float32, as XGBoost does, before comparing', () => {
+    // 0.30000000000000004 reads as the float32 0.3 (0.30000001192…), which is not < the condition 0.3.
+    const tree: HandNode[] = [{ split: [0, 0.3, 0, 1, 2] }, { leaf: 1 }, { leaf: 2 }];
+    const e = parseXgboost(xgbModel('reg:squarederror', '0E0', [tree], [0]));
+    expect(Array.from(predictTrees(e, [[0.1 + 0.2, 0], [0.29, 0]]).output)).toEqual([2, 1]);
+    expect(Array.from(predictTrees(e, Float64Array.from([0.1 + 0.2, 0])).output)).toEqual([2]);
+  });
+
+  it('JSON text starting with a byte-order mark converts, with and without --from', () => {
+    const text = `\uFEFF${JSON.stringify(xgbModel('reg:squarederror', '5E-1', [TREE_B], [0]))}`;
+    expect(convertModel(text).report.format).toBe('xgboost');
+    expect(convertXgboost(text).report.trees).toBe(1);
+  });
+
   it('format detection finds XGBoost JSON by its "learner"', () => {
     const text = JSON.stringify(xgbModel('reg:squarederror', '5E-1', [TREE_B], [0]));
     expect(convertModel(text).report).toMatchObject({ format: 'xgboost', objective: 'reg:squarederror', trees: 1, features: 2, classes: undefined });

@@ -1,4 +1,5 @@
 import { invalidModel, unsupportedModel } from './convert-errors.js';
+import { stripBom } from './strip-bom.js';
 import type { OutputSpec, Tree, TreeEnsemble, TreeNode } from './tree-ensemble.js';
 import { validateTree } from './validate-tree.js';
 
@@ -115,8 +116,15 @@ function parseTree(t: Json, index: number, target: number, weight: number): Tree
   const condition = numberArray(t, 'split_conditions', where, n);
   const defaultLeft = numberArray(t, 'default_left', where, n);
   const splitType = t.split_type === undefined ? new Array<number>(n).fill(0) : numberArray(t, 'split_type', where, n);
+  const deleted = param.num_deleted === undefined ? 0 : count(param.num_deleted, `${where}.tree_param.num_deleted`);
+  // Old index → IR index. XGBoost's pruner leaves deleted nodes in the arrays (leaves that no split
+  // points to, counted by num_deleted); they are dropped. Any other unreachable node is damage, which
+  // validateTree reports.
+  const renumber = keptNodes(left, right, deleted);
+  const child = (c: number): number => (renumber ? (renumber[c] ?? -1) : c);
   const nodes: TreeNode[] = [];
   for (let i = 0; i < n; i++) {
+    if (renumber && renumber[i] === -1) continue;
     const l = left[i] as number;
     if (l === -1) {
       nodes.push({ kind: 'leaf', weights: [{ target, value: (condition[i] as number) * weight }] });
@@ -137,11 +145,40 @@ function parseTree(t: Json, index: number, target: number, weight: number): Tree
       op: 'lt',
       missingLeft: defaultLeft[i] !== 0,
       zeroIsMissing: false,
-      left: l,
-      right: right[i] as number,
+      left: child(l),
+      right: child(right[i] as number),
     });
   }
   return { nodes };
+}
+
+/**
+ * With `deleted` > 0: the new index of each node once the deleted ones are dropped (−1 for those), or
+ * undefined when the unreachable nodes are not exactly `deleted` leaves (then nothing is dropped and
+ * validateTree names the problem).
+ */
+function keptNodes(left: readonly number[], right: readonly number[], deleted: number): Int32Array | undefined {
+  const n = left.length;
+  if (deleted === 0) return undefined;
+  const reached = new Uint8Array(n);
+  const stack = [0];
+  while (stack.length) {
+    const i = stack.pop() as number;
+    if (!Number.isInteger(i) || i < 0 || i >= n || reached[i]) continue;
+    reached[i] = 1;
+    if (left[i] !== -1) stack.push(left[i] as number, right[i] as number);
+  }
+  let unreachable = 0;
+  for (let i = 0; i < n; i++) {
+    if (reached[i]) continue;
+    if (left[i] !== -1) return undefined;
+    unreachable++;
+  }
+  if (unreachable !== deleted) return undefined;
+  const map = new Int32Array(n);
+  let next = 0;
+  for (let i = 0; i < n; i++) map[i] = reached[i] ? next++ : -1;
+  return map;
 }
 
 /** Reads an XGBoost JSON model (what `save_model("model.json")` writes), as text or parsed. */
@@ -149,7 +186,7 @@ export function parseXgboost(input: string | object): TreeEnsemble {
   let doc: unknown = input;
   if (typeof input === 'string') {
     try {
-      doc = JSON.parse(input);
+      doc = JSON.parse(stripBom(input));
     } catch (e) {
       throw invalidModel('xgboost', 'the text is not JSON (a UBJSON or binary model? save it with save_model("model.json"))', {}, e);
     }

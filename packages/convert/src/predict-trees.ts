@@ -92,12 +92,13 @@ function compile(ensemble: TreeEnsemble): Compiled {
 }
 
 /** The leaf (global node index) a row reaches in one tree. */
-function leafOf(c: Compiled, root: number, row: ArrayLike<number>, offset: number, snap: number): number {
+function leafOf(c: Compiled, root: number, row: ArrayLike<number>, offset: number, snap: number, float32: boolean): number {
   let i = root;
   for (;;) {
     const f = c.feature[i] as number;
     if (f < 0) return i;
     let x = row[offset + f] as number;
+    if (float32) x = Math.fround(x);
     if (snap > 0 && Math.abs(x) <= snap) x = 0;
     const flags = c.flags[i] as number;
     let goLeft: boolean;
@@ -142,6 +143,9 @@ export function predictTrees(ensemble: TreeEnsemble, input: TreeInput, options: 
   const labels = spec.kind === 'classification' ? new Int32Array(rows) : undefined;
   const scores = new Float64Array(k);
   const nTrees = ensemble.trees.length;
+  // XGBoost's DMatrix holds float32 values: a double input is rounded before it meets a (float32)
+  // condition. LightGBM and mljs compare doubles.
+  const float32 = ensemble.format === 'xgboost' && !(input instanceof Float32Array);
   for (let r = 0; r < rows; r++) {
     const row = flat ? input : (input[r] as ArrayLike<number>);
     const offset = flat ? r * ensemble.numFeatures : 0;
@@ -149,7 +153,7 @@ export function predictTrees(ensemble: TreeEnsemble, input: TreeInput, options: 
     let winner = 0;
     let maxCount = 0;
     for (let t = 0; t < nTrees; t++) {
-      const leaf = leafOf(c, c.roots[t] as number, row, offset, ensemble.snapToZero);
+      const leaf = leafOf(c, c.roots[t] as number, row, offset, ensemble.snapToZero, float32);
       const end = c.leafStart[leaf + 1] as number;
       for (let w = c.leafStart[leaf] as number; w < end; w++) {
         const target = c.weightTarget[w] as number;
