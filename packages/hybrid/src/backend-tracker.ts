@@ -185,7 +185,7 @@ export class BackendTracker {
     this.errors++;
     if (timeout) this.timeouts++;
     const code = (error as { code?: unknown })?.code;
-    this.lastError = { code: typeof code === 'string' ? code : undefined, message: errorMessage(error), at: now };
+    this.lastError = Object.freeze({ code: typeof code === 'string' ? code : undefined, message: errorMessage(error), at: now });
   }
 
   recordCheck(check: CanaryCheck): void {

@@ -304,3 +304,47 @@ describe('batched', () => {
     await expect(b.predict(requestFeeds(3))).rejects.toThrow(/disposed/);
   });
 });
+
+describe('batched: a malformed neighbour, a failed batch at dispose', () => {
+  it('runs a request whose data does not fill its dims alone, so the rows stacked after it stay whole', async () => {
+    const clock = new ManualClock();
+    // A plain function backend that reads rows by dims and trusts the data: it does not check sizes.
+    const runs: number[] = [];
+    const backend = functionBackend('model', (feeds: Feeds) => {
+      const x = feeds.x as TensorLike;
+      runs.push(x.dims[0] as number);
+      const rows = x.dims[0] as number;
+      return truth({ x: { type: 'float32', dims: [rows, FEATURES], data: (x.data as Float32Array).slice(0, rows * FEATURES) } });
+    });
+    const b = batched(backend, { maxBatch: 8, maxDelayMs: 5, clock });
+    const good = requestFeeds(1);
+    const bad: Feeds = { x: { type: 'float32', dims: [1, FEATURES], data: new Float32Array(FEATURES + 3).fill(7) } };
+    const [, goodOut] = await clock.run(Promise.all([b.predict(bad), b.predict(good)]));
+    expect(Array.from((goodOut?.logits as TensorLike).data as Float32Array)).toEqual(Array.from((truth(good).logits as TensorLike).data as Float32Array));
+    expect(runs).not.toContain(2);
+  });
+
+  it('dispose waits for the requests a failed stacked run sends again alone before disposing the backend', async () => {
+    const clock = new ManualClock();
+    let disposed = false;
+    let stackedFails = true;
+    const backend = functionBackend(
+      'd',
+      async (f: Feeds) => {
+        const rows = (f.x as TensorLike).dims[0] as number;
+        if (rows > 1 && stackedFails) throw new ForgeError(ForgeErrorCode.RUNTIME, 'stacked run failed');
+        // A run takes a while (a real macrotask): the backend must still be there when it ends.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (disposed) throw new ForgeError(ForgeErrorCode.RUNTIME, 'used after dispose');
+        return truth(f);
+      },
+      { dispose: () => void (disposed = true) },
+    );
+    const b = batched(backend, { maxBatch: 8, maxDelayMs: 1000, clock });
+    const pending = [b.predict(requestFeeds(1)), b.predict(requestFeeds(2))];
+    await b.dispose();
+    await expect(Promise.all(pending)).resolves.toHaveLength(2);
+    expect(disposed).toBe(true);
+    stackedFails = false;
+  });
+});

@@ -250,7 +250,8 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     async dispose(): Promise<void> {
       disposed = true;
       for (const key of [...groups.keys()]) flush(key);
-      await Promise.all([...inFlight]);
+      // A stacked run that fails sends its requests again alone, adding runs while we wait.
+      while (inFlight.size) await Promise.all([...inFlight]);
       await backend.dispose();
     },
     stats(): BatchStats {

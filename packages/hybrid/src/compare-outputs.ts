@@ -186,7 +186,27 @@ export function compareOutputs(reference: Readonly<Record<string, TensorLike>>, 
     argmaxRows += o.argmaxRows ?? 0;
     argmaxDisagreements += o.argmaxDisagreements ?? 0;
   }
-  return { passed: failures.length === 0, failures, cosine, maxAbsError, argmaxRows, argmaxDisagreements, outputs };
+  // Frozen: a check travels into quarantine evidence, events and stats() snapshots, where a caller
+  // changing it must not rewrite the model's record.
+  for (const o of outputs) Object.freeze(o);
+  return Object.freeze({ passed: failures.length === 0, failures: Object.freeze(failures), cosine, maxAbsError, argmaxRows, argmaxDisagreements, outputs: Object.freeze(outputs) });
+}
+
+/**
+ * Whether any float output holds NaN or ±Infinity (float16 read from its bits). Cheap next to the run
+ * that produced the outputs: the HybridModel checks every answer it is about to serve unchecked.
+ */
+export function hasNonFinite(outputs: Readonly<Record<string, TensorLike>>): boolean {
+  for (const t of Object.values(outputs)) {
+    if (!FLOAT_TYPES.has(t.type)) continue;
+    const d = t.data;
+    if (t.type === 'float16') {
+      if (d instanceof Uint16Array) for (let i = 0; i < d.length; i++) if (((d[i] as number) & 0x7c00) === 0x7c00) return true;
+      continue;
+    }
+    if (d instanceof Float32Array || d instanceof Float64Array) for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i] as number)) return true;
+  }
+  return false;
 }
 
 function fmt(v: number | undefined): string {

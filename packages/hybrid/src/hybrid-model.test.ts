@@ -599,3 +599,116 @@ describe('HybridModel: the accuracy policy and the drift figures', () => {
     logits(truth(requestFeeds(119))).forEach((v, i) => expect(last[i]).toBeCloseTo(v + 0.001, 5));
   });
 });
+
+describe('HybridModel: answers the canary did not sample', () => {
+  const hasNaN = (o: Record<string, TensorLike>) => logits(o).some((v) => Number.isNaN(v));
+
+  it('never serves NaN from a variant on a request the canary did not sample: the reference answers it and the variant is quarantined', async () => {
+    const clock = new ManualClock();
+    // Right on most inputs, NaN (an fp16 overflow) on those whose first feature is large.
+    const fp16 = functionBackend('fp16', async (f: Feeds) => {
+      await clock.sleep(1);
+      const out = truth(f);
+      if ((((f.x as TensorLike).data as Float32Array)[0] as number) > 1) ((out.logits as TensorLike).data as Float32Array)[1] = Number.NaN;
+      return out;
+    });
+    const fp32 = functionBackend('fp32', async (f: Feeds) => {
+      await clock.sleep(5);
+      return truth(f);
+    });
+    const model = new HybridModel({ backends: [fp16, fp32], reference: 'fp32', canary: { sampleRate: 0 }, stability: { exploration: 0 }, clock, random: seededRandom(3) });
+    const quarantines: QuarantineEvent[] = [];
+    model.on('quarantine', (q) => quarantines.push(q));
+    const outputs = await drive(model, clock, 300);
+    const overflowing = outputs.filter((_, i) => ((((requestFeeds(i).x as TensorLike).data as Float32Array)[0] as number) > 1)).length;
+    expect(overflowing).toBeGreaterThan(0);
+    outputs.forEach((o, i) => expect(hasNaN(o), `request ${i}`).toBe(false));
+    outputs.forEach((o, i) => expect(logits(o)).toEqual(logits(truth(requestFeeds(i)))));
+    expect(quarantines).toHaveLength(1);
+    expect(quarantines[0]?.reasons.join(' ')).toContain('NaN or infinite');
+    expect(model.stats().backends.fp16?.state).toBe('quarantined');
+  });
+
+  it('serves NaN that the reference gives too (the model\'s own answer), without quarantining', async () => {
+    const clock = new ManualClock();
+    const nanOut = (f: Feeds) => {
+      const out = truth(f);
+      ((out.logits as TensorLike).data as Float32Array)[0] = Number.NaN;
+      return out;
+    };
+    const fast = functionBackend('fast', (f: Feeds) => nanOut(f));
+    const ref = functionBackend('ref', async (f: Feeds) => {
+      await clock.sleep(5);
+      return nanOut(f);
+    });
+    const model = new HybridModel({ backends: [fast, ref], reference: 'ref', canary: { sampleRate: 0 }, stability: { exploration: 0 }, clock, random: seededRandom(3) });
+    const outputs = await drive(model, clock, 20);
+    outputs.forEach((o) => expect(Number.isNaN(logits(o)[0])).toBe(true));
+    expect(model.stats().backends.fast?.state).toBe('healthy');
+    expect(model.stats().selected).toBe('fast');
+  });
+});
+
+describe('HybridModel: a reference kept for checks only', () => {
+  it('is probed again after its circuit opened (through a canary check), so the canary resumes once it recovers', async () => {
+    const clock = new ManualClock();
+    let refDown = false;
+    let variantWrong = false;
+    const variant = scriptedBackend('int8', clock, () => ({ latencyMs: 1, wrong: variantWrong }));
+    const fp32 = functionBackend('fp32', async (f: Feeds) => {
+      await clock.sleep(5);
+      if (refDown) throw new ForgeError('FORGE_RUNTIME', 'fp32: device lost');
+      return truth(f);
+    });
+    const breaker = { failures: 3, windowMs: 1_000, resetMs: 2_000 };
+    const model = new HybridModel({ backends: [variant, fp32], reference: 'fp32', serveReference: false, canary: { sampleRate: 1 }, breaker, clock, random: seededRandom(2) });
+    await drive(model, clock, 20, 0, 10);
+    refDown = true;
+    await drive(model, clock, 10, 20, 10);
+    expect(model.stats().backends.fp32?.state).toBe('open');
+    const checksWhileDown = model.stats().canaryChecks;
+    refDown = false;
+    clock.advance(breaker.resetMs);
+    await drive(model, clock, 5, 30, 10);
+    expect(model.stats().backends.fp32?.state).toBe('healthy');
+    expect(model.stats().canaryChecks).toBeGreaterThan(checksWhileDown);
+    // And the canary works again: a variant that turns wrong is caught at once, its answer replaced.
+    variantWrong = true;
+    const [out] = await drive(model, clock, 1, 35);
+    expect(logits(out as Record<string, TensorLike>)).toEqual(logits(truth(requestFeeds(35))));
+    expect(model.stats().backends.int8?.state).toBe('quarantined');
+  });
+});
+
+describe('HybridModel: stats() and events are snapshots', () => {
+  it('changing what stats() or a quarantine event returned changes nothing inside the model', async () => {
+    const clock = new ManualClock();
+    const wrongFast = scriptedBackend('wrong', clock, () => ({ latencyMs: 1, wrong: true }));
+    const reference = scriptedBackend('ref', clock, steady(5));
+    const model = new HybridModel({ backends: [wrongFast, reference], reference: 'ref', clock, random: seededRandom(1) });
+    model.on('quarantine', (q) => {
+      try {
+        (q.reasons as string[]).push('added by a listener');
+      } catch {
+        // frozen: fine
+      }
+    });
+    await drive(model, clock, 3);
+    const s = model.stats();
+    const q = s.backends.wrong?.quarantine;
+    expect(q).toBeDefined();
+    const reasons = [...(q?.reasons ?? [])];
+    expect(reasons.join(' ')).not.toContain('added by a listener');
+    try {
+      (q?.reasons as string[]).length = 0;
+      (q?.check.failures as string[]).push('x');
+      (s.backends.wrong?.routes as Record<string, number>).selected = 1e9;
+    } catch {
+      // frozen: fine
+    }
+    const again = model.stats().backends.wrong;
+    expect(again?.quarantine?.reasons).toEqual(reasons);
+    expect(again?.quarantine?.check.failures).toEqual(reasons);
+    expect(again?.routes.selected).not.toBe(1e9);
+  });
+});

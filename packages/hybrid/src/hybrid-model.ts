@@ -4,7 +4,7 @@ import type { Backend } from './backend.js';
 import { type BackendStats, BackendTracker, type QuarantineEvidence, type Route } from './backend-tracker.js';
 import { type ChooserSettings, type SwitchReason, decideSwitch, rankBackends } from './choose-backend.js';
 import type { BreakerState, BreakerTransition } from './circuit-breaker.js';
-import { type CanaryCheck, compareOutputs } from './compare-outputs.js';
+import { type CanaryCheck, compareOutputs, hasNonFinite } from './compare-outputs.js';
 import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions } from './hybrid-options.js';
 import { HybridMetrics } from './hybrid-metrics.js';
 import { LatencyWindow } from './latency-window.js';
@@ -92,6 +92,8 @@ interface Plan {
   readonly first: BackendTracker | undefined;
   readonly route: Route;
   readonly canary: boolean;
+  /** The canary's reference call is the probe of a reference kept for checks only (its circuit is half-open). */
+  readonly refProbe?: boolean;
 }
 
 interface Attempt {
@@ -107,6 +109,8 @@ interface Blame {
 
 interface CallOptions {
   readonly signal?: AbortSignal;
+  /** The call probes a half-open backend (besides route 'probe': a checks-only reference's canary call). */
+  readonly probe?: boolean;
   /** Collects breaker failures instead of recording them (calls made for a request). */
   readonly blame?: Blame[];
 }
@@ -114,6 +118,8 @@ interface CallOptions {
 interface Served {
   readonly outputs: Record<string, TensorLike>;
   readonly by: BackendTracker;
+  /** Compared with the reference's answer to this request already. */
+  readonly checked?: boolean;
 }
 
 function isBackend(b: unknown): b is Backend {
@@ -249,6 +255,11 @@ export class HybridModel implements Backend {
       if (served && plan.first) this.fallbacks++;
     } else if (served.by !== plan.first && errors.length) {
       this.fallbacks++;
+    }
+    // An answer holding NaN or infinity is checked whether the canary sampled it or not: an fp16
+    // variant overflows on some inputs only, and such an answer must not go out unchecked.
+    if (served && !served.checked && served.by !== this.ref && this.canCheck(served.by) && hasNonFinite(served.outputs)) {
+      served = await this.verify(served, feeds, request, blame);
     }
     this.settleBlame(blame, served !== undefined);
     const ms = clock.now() - start;
@@ -413,6 +424,20 @@ export class HybridModel implements Backend {
    * is not explored or calibrated while the canary runs: every check measures it already.
    */
   private plan(): Plan {
+    const plan = this.choose();
+    const ref = this.ref;
+    // A reference kept for checks only is never a request's first call, so its half-open circuit is
+    // probed through the next canary check instead; without that, one outage of the reference would
+    // leave it half-open and the canary off for good.
+    if (ref && !ref.servable && this.canaryOn && plan.first && plan.first !== ref && ref.breaker.awaitingProbe) {
+      ref.breaker.beginProbe();
+      this.probes++;
+      return { ...plan, canary: true, refProbe: true };
+    }
+    return plan;
+  }
+
+  private choose(): Plan {
     const o = this.o;
     const probe = this.trackers.find((t) => t.servable && !t.quarantine && t.breaker.awaitingProbe);
     if (probe) {
@@ -459,23 +484,38 @@ export class HybridModel implements Backend {
       }
     }
     const got = await settle(this.call(primary, plan.route, feeds, { blame }));
-    const want = await settle(this.call(ref, 'canary', feeds, { blame }));
+    const want = await settle(this.call(ref, 'canary', feeds, { blame, probe: plan.refProbe === true }));
     if (got.status === 'rejected') errors.push({ backend: primary.name, error: got.reason });
     if (want.status === 'rejected') errors.push({ backend: ref.name, error: want.reason });
-    if (got.status === 'fulfilled' && want.status === 'fulfilled') {
-      const check = compareOutputs(want.value, got.value, this.o.tolerance);
-      this.canaryChecks++;
-      primary.recordCheck(check);
-      if (check.passed) return { outputs: got.value, by: primary };
-      this.canaryFailures++;
-      if (primary.failedSinceValidation >= this.o.canary.quarantineAfter) this.quarantine(primary, check, this.o.clock.now(), request);
-      // Never hand out an answer the reference has just contradicted: the reference's is at hand.
-      return { outputs: want.value, by: ref };
-    }
+    if (got.status === 'fulfilled' && want.status === 'fulfilled') return this.judge(primary, got.value, ref, want.value, request);
     if (got.status === 'fulfilled') return { outputs: got.value, by: primary };
     // The backend failed and the reference's answer is at hand: it answers, served or not otherwise.
     if (want.status === 'fulfilled') return { outputs: want.value, by: ref };
     return undefined;
+  }
+
+  /**
+   * A canary verdict: `got` (from `t`) against the reference's `want` for the same request. A failed
+   * check counts toward quarantine, and the request gets the reference's answer: never hand out an
+   * answer the reference has just contradicted.
+   */
+  private judge(t: BackendTracker, got: Record<string, TensorLike>, ref: BackendTracker, want: Record<string, TensorLike>, request: number): Served {
+    const check = compareOutputs(want, got, this.o.tolerance);
+    this.canaryChecks++;
+    t.recordCheck(check);
+    if (check.passed) return { outputs: got, by: t, checked: true };
+    this.canaryFailures++;
+    if (t.failedSinceValidation >= this.o.canary.quarantineAfter) this.quarantine(t, check, this.o.clock.now(), request);
+    return { outputs: want, by: ref, checked: true };
+  }
+
+  /** Runs the reference on a request answered unchecked (NaN or infinity in the answer) and judges it. */
+  private async verify(served: Served, feeds: Feeds, request: number, blame: Blame[]): Promise<Served> {
+    const ref = nullThrows(this.ref, 'verify() runs only with a reference');
+    const want = await settle(this.call(ref, 'canary', feeds, { blame }));
+    // The reference cannot say: the answer stands as it would without the check.
+    if (want.status === 'rejected') return served;
+    return this.judge(served.by, served.outputs, ref, want.value, request);
   }
 
   /**
@@ -568,7 +608,7 @@ export class HybridModel implements Backend {
     t.calls++;
     t.routes[route]++;
     this.metrics?.call(t.name, route);
-    const probe = route === 'probe';
+    const probe = route === 'probe' || options.probe === true;
     // The first call issued, not the first to finish: concurrent first calls race.
     const first = t.calls === 1 && t.coldStartMs === undefined;
     if (route === 'calibration') t.calibrating++;
@@ -663,7 +703,7 @@ export class HybridModel implements Backend {
 
   private quarantine(t: BackendTracker, check: CanaryCheck, now: number, request = this.requests): void {
     if (t.quarantine) return;
-    const evidence: QuarantineEvidence = { backend: t.name, at: now, request, reasons: check.failures, check, failedChecks: t.failedSinceValidation };
+    const evidence: QuarantineEvidence = Object.freeze({ backend: t.name, at: now, request, reasons: check.failures, check, failedChecks: t.failedSinceValidation });
     t.quarantine = evidence;
     this.metrics?.quarantine(t.name, true);
     this.events.emit('quarantine', { model: this.name, ...evidence });

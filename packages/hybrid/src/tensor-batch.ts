@@ -28,8 +28,8 @@ function containerName(data: unknown): string | undefined {
 
 /**
  * The stackable form of a request, or undefined when it cannot be stacked: an input given as a bare
- * typed array (no dims), a scalar, a GPU-resident tensor without data, or inputs of different sizes
- * along dim 0.
+ * typed array (no dims), a scalar, a GPU-resident tensor without data, inputs of different sizes
+ * along dim 0, or data whose length is not the product of its dims.
  */
 export function stackable(feeds: Feeds): StackableRequest | undefined {
   if (typeof feeds !== 'object' || feeds === null) return undefined;
@@ -45,6 +45,10 @@ export function stackable(feeds: Feeds): StackableRequest | undefined {
     if (!dims || dims.length === 0 || !container) return undefined;
     const r = dims[0] as number;
     if (!Number.isInteger(r) || r < 1 || (rows !== undefined && r !== rows)) return undefined;
+    // Data that does not fill its dims exactly would shift every row stacked after it (a backend that
+    // trusts dims would answer the neighbours from the wrong values): such a request runs alone, where
+    // the backend refuses it or answers it alone.
+    if (dims.reduce((a, d) => a * d, 1) !== (o.data as ArrayLike<unknown>).length) return undefined;
     rows = r;
     inputs.set(name, { type: o.type, dims, data: o.data as TypedArray | readonly unknown[] });
     parts.push(`${JSON.stringify(name)}:${o.type ?? ''}:${container}:${dims.slice(1).join('x')}`);
