@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromFloat16, toFloat16, createSession, type Session } from '@onnx-forge/runtime';
 import type { DemoServer } from './create-server.js';
-import { TYPED_INPUTS, smallCnn, startServer, tempDir, typesModel, writeModels } from './testing/fixtures.js';
+import { TYPED_INPUTS, matrixModel, smallCnn, startServer, tempDir, typesModel, writeModels } from './testing/fixtures.js';
 import { binaryBody, binaryOutputs, bytesOf, call, type V2Response } from './testing/v2-client.js';
 import { v2Problems } from './testing/v2-schema.js';
 
@@ -67,7 +67,7 @@ function nestedImage(x: Float32Array, at?: readonly number[], value?: unknown): 
 
 beforeAll(async () => {
   ({ dir, remove } = await tempDir('conformance'));
-  await writeModels(dir, { digits: smallCnn(), types: typesModel() });
+  await writeModels(dir, { digits: smallCnn(), types: typesModel(), matrix: matrixModel() });
   reference = await createSession(path.join(dir, 'digits.onnx'));
   ({ server, url } = await startServer({ models: dir, bodyLimit: BODY_LIMIT, maxElements: MAX_ELEMENTS, batching: { maxBatch: 8, maxDelayMs: 5 } }));
 });
@@ -191,6 +191,54 @@ describe('inference with JSON tensors', () => {
   });
 });
 
+describe('floating-point values JSON has no number for', () => {
+  const values = (t: string) => (t === 'BYTES' ? ['a', 'b', 'c', 'd'] : t === 'BOOL' ? [true, false, true, false] : [1, 2, 3, 4]);
+  const FLOATS: Record<string, Buffer> = {
+    FP32: bytesOf(Float32Array.of(Number.NaN, Infinity, -Infinity, 0.5)),
+    FP64: bytesOf(Float64Array.of(Number.NaN, Infinity, -Infinity, 0.5)),
+    FP16: bytesOf(toFloat16([Number.NaN, Infinity, -Infinity, 0.5])),
+  };
+
+  it('answers NaN and ±Infinity in JSON outputs as "NaN", "Infinity" and "-Infinity" (not null), and takes them back in JSON inputs', async () => {
+    const req = {
+      inputs: TYPED_INPUTS.map((t) => {
+        const bytes = FLOATS[t.datatype];
+        return bytes ? { name: t.name, shape: [2, 2], datatype: t.datatype, parameters: { binary_data_size: bytes.length } } : { name: t.name, shape: [2, 2], datatype: t.datatype, data: values(t.datatype) };
+      }),
+      outputs: [{ name: 'f32_out' }, { name: 'f64_out' }, { name: 'f16_out' }],
+    };
+    const { body, headers } = binaryBody(req, TYPED_INPUTS.flatMap((t) => FLOATS[t.datatype] ?? []));
+    const r = await infer(body, 'types', headers);
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expectConforms('inference_response', r);
+    const outs = (r.json as { outputs: { name: string; data: unknown[] }[] }).outputs;
+    expect(outs.map((o) => [o.name, o.data])).toEqual([
+      ['f32_out', ['NaN', 'Infinity', '-Infinity', 0.5]],
+      ['f64_out', ['NaN', 'Infinity', '-Infinity', 0.5]],
+      ['f16_out', ['NaN', 'Infinity', '-Infinity', 0.5]],
+    ]);
+    // What came back goes in again as JSON and comes back the same, bit for bit in binary.
+    const again = await infer({
+      inputs: TYPED_INPUTS.map((t) => ({ name: t.name, shape: [2, 2], datatype: t.datatype, data: outs.find((o) => o.name === `${t.name}_out`)?.data ?? values(t.datatype) })),
+      parameters: { binary_data_output: true },
+    }, 'types');
+    expect(again.status, JSON.stringify(again.json)).toBe(200);
+    const bins = binaryOutputs(again);
+    for (const [datatype, bytes] of Object.entries(FLOATS)) expect(bins.get(`${TYPED_INPUTS.find((t) => t.datatype === datatype)?.name}_out`), datatype).toEqual(bytes);
+  });
+});
+
+describe('outputs asked for', () => {
+  it('returns every output for an empty "outputs" list, as when it is left out', async () => {
+    const x = image(1, 21);
+    const r = await infer({ inputs: [imageInput(x, 1)], outputs: [] });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const outs = (r.json as { outputs: { name: string; shape: number[]; data: number[] }[] }).outputs;
+    expect(outs.map((o) => o.name)).toEqual(['logits']);
+    expectValues(outs[0]?.data, await expected(x, 1));
+  });
+});
+
 describe('inference with binary tensors (Inference-Header-Content-Length)', () => {
   it('takes binary inputs and returns binary outputs on request (binary_data_output, or binary_data per output)', async () => {
     const x = image(2, 3);
@@ -278,6 +326,9 @@ describe('requests the server refuses before running anything', () => {
     ['inputs that are not an array', { inputs: 'image' }, /non-empty array/],
     ['a body that is not an object', [1, 2], /JSON object/],
     ['an unknown output', { inputs: [good()], outputs: [{ name: 'probs' }] }, /unknown output 'probs'/],
+    ['binary_data_output that is not a boolean', { inputs: [good()], parameters: { binary_data_output: 'true' } }, /^request parameter binary_data_output must be true or false, got "true"$/],
+    ['binary_data that is not a boolean', { inputs: [good()], outputs: [{ name: 'logits', parameters: { binary_data: 1 } }] }, /^output 'logits': parameter binary_data must be true or false, got 1$/],
+    ['an output asked for twice', { inputs: [good()], outputs: [{ name: 'logits' }, { name: 'logits', parameters: { binary_data: true } }] }, /^output 'logits' is asked for twice$/],
     ['data missing', { inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32' }] }, /data must be an array/],
     ['a non-string id', { id: 7, inputs: [good()] }, /"id" must be a string/],
   ])('400 for %s', async (_what, body, pattern) => {
@@ -325,6 +376,22 @@ describe('requests the server refuses before running anything', () => {
     const missing = binaryBody({ inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', parameters: { binary_data_size: 3072 } }] }, []);
     expectError(await infer(missing.body, 'digits', missing.headers), 400, /needs 3072 bytes of binary data/);
     expectError(await infer(extra.body, 'digits', { ...extra.headers, 'inference-header-content-length': '999999' }), 400, /Inference-Header-Content-Length/);
+    // Only decimal digits: Number() would read these as the right length too.
+    const right = binaryBody({ inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', parameters: { binary_data_size: 3072 } }] }, [Buffer.alloc(3072)]);
+    const length = Number(right.headers['inference-header-content-length']);
+    expect((await infer(right.body, 'digits', right.headers)).status).toBe(200);
+    for (const text of [`0x${length.toString(16)}`, `${length / 10}e1`, `+${length}`, `${length}.0`]) {
+      expectError(await infer(right.body, 'digits', { ...right.headers, 'inference-header-content-length': text }), 400, /^header Inference-Header-Content-Length must be the byte length of the JSON part of the body/);
+    }
+  });
+
+  it('400 for a dim onnxruntime cannot take, even in an empty tensor (not a 500 from inside the model)', async () => {
+    for (const shape of [[0, 4294967296], [0, 1e20]]) {
+      expectError(await infer({ inputs: [{ name: 'x', shape, datatype: 'FP32', data: [] }] }, 'matrix'), 400, /^input 'x': dim 1 of shape \[0, \d+\] is larger than 4294967295, the most onnxruntime takes$/);
+    }
+    const r = await infer({ inputs: [{ name: 'x', shape: [0, 4294967295], datatype: 'FP32', data: [] }] }, 'matrix');
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect((r.json as { outputs: { shape: number[]; data: number[] }[] }).outputs[0]).toMatchObject({ shape: [0, 4294967295], data: [] });
   });
 
   it('413 for a body over the limit, and for more tensor elements than allowed', async () => {
@@ -356,7 +423,7 @@ describe('statistics, metrics and unknown routes', () => {
       expect(Object.keys(s.hybrid.backends)).toEqual(['digits.onnx']);
     }
     const all = await call(`${url}/v2/models/stats`, 'GET');
-    expect((all.json as { model_stats: { name: string }[] }).model_stats.map((m) => m.name).sort()).toEqual(['digits', 'types']);
+    expect((all.json as { model_stats: { name: string }[] }).model_stats.map((m) => m.name).sort()).toEqual(['digits', 'matrix', 'types']);
   });
 
   it('exposes Prometheus metrics: server, hybrid, batching and process series', async () => {
@@ -373,6 +440,18 @@ describe('statistics, metrics and unknown routes', () => {
     expect(text).toMatch(/onnx_forge_server_process_cpu_seconds_total/);
   });
 
+  it('labels inference series only with the models of the repository: unknown names sent by clients make no new series', async () => {
+    const before = await (await fetch(`${url}/metrics`)).text();
+    const unknown = (text: string) => Number(/onnx_forge_server_inference_requests_total\{model="\(unknown\)",status="404"\} (\d+)/.exec(text)?.[1] ?? 0);
+    for (const name of ['nope-a', 'nope-b', 'nope-c']) expectError(await infer({ inputs: [] }, name), 404, new RegExp(`unknown model '${name}'`));
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).not.toMatch(/nope-/);
+    expect(unknown(text) - unknown(before)).toBe(3);
+    // A known model's version that does not exist still counts under the model.
+    expectError(await call(`${url}/v2/models/digits/versions/9/infer`, 'POST', { inputs: [] }), 404, /no version '9'/);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/onnx_forge_server_inference_requests_total\{model="digits",status="404"\} [1-9]/);
+  });
+
   it('answers an unknown route with 404 and an error object', async () => {
     expectError(await call(`${url}/v3/models`, 'GET'), 404, /no route GET \/v3\/models/);
   });
@@ -385,6 +464,7 @@ describe('the repository extension', () => {
     expectConforms('repository_index_response', index);
     expect(index.json).toEqual([
       { name: 'digits', version: '1', state: 'READY', reason: '' },
+      { name: 'matrix', version: '1', state: 'READY', reason: '' },
       { name: 'types', version: '1', state: 'READY', reason: '' },
     ]);
 
@@ -394,6 +474,16 @@ describe('the repository extension', () => {
     expectError(await call(`${url}/v2/models/types/ready`, 'GET'), 503, /not ready \(unavailable: unloaded\)/);
     expectError(await infer({ inputs: [] }, 'types'), 503, /not ready/);
     expect((await call(`${url}/v2/health/ready`, 'GET')).status).toBe(200);
+    // {"ready": true} asks for the models ready for inference only (the extension's index request).
+    const readyOnly = await call(`${url}/v2/repository/index`, 'POST', { ready: true });
+    expect(readyOnly.status).toBe(200);
+    expectConforms('repository_index_response', readyOnly);
+    expect((readyOnly.json as { name: string }[]).map((e) => e.name)).toEqual(['digits', 'matrix']);
+    expect(((await call(`${url}/v2/repository/index`, 'POST', { ready: false })).json as unknown[]).length).toBe(3);
+    expect(((await call(`${url}/v2/repository/index`, 'POST', {})).json as unknown[]).length).toBe(3);
+    expectError(await call(`${url}/v2/repository/index`, 'POST', '{"ready": tru'), 400, /^malformed JSON in the request body/);
+    expectError(await call(`${url}/v2/repository/index`, 'POST', { ready: 'yes' }), 400, /^"ready" must be true or false, got "yes"$/);
+    expectError(await call(`${url}/v2/repository/index`, 'POST', [true]), 400, /^the index request must be a JSON object/);
 
     expect((await call(`${url}/v2/repository/models/types/load`, 'POST')).status).toBe(200);
     expect((await call(`${url}/v2/models/types/ready`, 'GET')).status).toBe(200);
@@ -420,5 +510,25 @@ describe('the repository extension', () => {
     expect(r.status).toBe(200);
     const want = await expected(x, 1);
     expectValues((r.json as { outputs: { data: number[] }[] }).outputs[0]?.data, want);
+  });
+
+  it('runs loads and unloads of one model in the order they were asked, however close together', async () => {
+    // Three loads of a model at once: each reloads in turn; none fails on another's half-made state.
+    const loads = await Promise.all([1, 2, 3].map(() => server.models.load('digits').then(() => 'ok', (e: unknown) => (e as Error).message)));
+    expect(loads).toEqual(['ok', 'ok', 'ok']);
+    const overHttp = await Promise.all([1, 2].map(() => call(`${url}/v2/repository/models/digits/load`, 'POST')));
+    expect(overHttp.map((r) => r.status), JSON.stringify(overHttp.map((r) => r.json))).toEqual([200, 200]);
+    const x = image(1, 31);
+    const r = await infer({ inputs: [imageInput(x, 1)] });
+    expect(r.status).toBe(200);
+    expectValues((r.json as { outputs: { data: number[] }[] }).outputs[0]?.data, await expected(x, 1));
+    // A load, then an unload in the same tick: the unload comes second, so the model ends unloaded.
+    const [load, unload] = await Promise.allSettled([server.models.load('types'), server.models.unload('types')]);
+    expect([load.status, unload.status]).toEqual(['fulfilled', 'fulfilled']);
+    expect(server.models.index().find((e) => e.name === 'types')).toEqual({ name: 'types', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' });
+    expect(server.models.loaded().map((m) => m.name).sort()).toEqual(['digits', 'later', 'matrix']);
+    // And the exposition stays valid: no series twice.
+    const series = (await (await fetch(`${url}/metrics`)).text()).split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' ')));
+    expect(series.filter((l, i) => series.indexOf(l) !== i)).toEqual([]);
   });
 });

@@ -186,18 +186,25 @@ export class LoadedModel {
       batchers.set(v.name, q);
       return q;
     });
-    const hybrid = new HybridModel({
-      name: spec.name,
-      backends,
-      policy: options.policy,
-      metrics: { registry: options.registry },
-      ...(version.reference === undefined ? { canary: false } : { reference: version.reference }),
-      // With one variant there is nothing to fall back to: an open circuit would only turn requests the
-      // model can answer into refusals, and a client repeating a request that fails inside the model
-      // (an id past an embedding table) would take the model out for everyone for the reset time.
-      ...(backends.length === 1 ? { breaker: false as const } : {}),
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    });
+    let hybrid: HybridModel;
+    try {
+      hybrid = new HybridModel({
+        name: spec.name,
+        backends,
+        policy: options.policy,
+        metrics: { registry: options.registry },
+        ...(version.reference === undefined ? { canary: false } : { reference: version.reference }),
+        // With one variant there is nothing to fall back to: an open circuit would only turn requests the
+        // model can answer into refusals, and a client repeating a request that fails inside the model
+        // (an id past an embedding table) would take the model out for everyone for the reset time.
+        ...(backends.length === 1 ? { breaker: false as const } : {}),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      });
+    } catch (e) {
+      // Refused options (a name the metrics registry already has): the pools started above go with it.
+      await Promise.allSettled(sessions.map((s) => s.release()));
+      throw e;
+    }
     try {
       await hybrid.warmup();
     } catch (e) {

@@ -27,8 +27,6 @@ interface Entry {
   version: number | undefined;
   /** Why the last load failed, while the model is UNAVAILABLE because of it. */
   error: ForgeError | undefined;
-  /** The load or unload under way, so a second request for the same model waits for it. */
-  pending: Promise<void> | undefined;
 }
 
 /**
@@ -38,6 +36,13 @@ interface Entry {
  */
 export class ModelRegistry {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Per model name, the end of the last load or unload asked for: each runs once the one before it has
+   * settled, in the order they were asked, so two loads never build the same model at once (the second
+   * would find the first's metrics registered and fail, and one of the two would leak its worker pools)
+   * and an unload asked after a load is not overtaken by it.
+   */
+  private readonly queues = new Map<string, Promise<void>>();
   private closed = false;
   /** Messages that go to HTTP clients name files relative to the repository, never by their server path. */
   private readonly paths: PathHider;
@@ -54,7 +59,7 @@ export class ModelRegistry {
    */
   async loadAll(options: { failFast?: boolean } = {}): Promise<void> {
     const specs = await scanModels(this.source);
-    for (const spec of specs.values()) this.entries.set(spec.name, { spec, state: 'UNAVAILABLE', reason: 'not loaded yet', loaded: undefined, version: undefined, error: undefined, pending: undefined });
+    for (const spec of specs.values()) this.entries.set(spec.name, { spec, state: 'UNAVAILABLE', reason: 'not loaded yet', loaded: undefined, version: undefined, error: undefined });
     for (const name of specs.keys()) {
       if (options.failFast) await this.loadModel(name, false);
       else await this.loadModel(name, true).catch(() => undefined);
@@ -88,6 +93,11 @@ export class ModelRegistry {
       if (e.state === 'UNAVAILABLE' && e.error) out.set(e.spec.name, e.error);
     }
     return out;
+  }
+
+  /** Whether the repository has a model of this name (loaded or not), as the server last read it. */
+  has(name: string): boolean {
+    return this.entries.has(name);
   }
 
   /** Loaded models, for metrics and shutdown. */
@@ -137,78 +147,87 @@ export class ModelRegistry {
     return this.paths.hide(message);
   }
 
-  private async loadModel(name: string, logFailure: boolean): Promise<void> {
-    if (this.closed) throw httpError(503, ForgeErrorCode.CANCELLED, 'the server is shutting down');
-    const previous = this.entries.get(name)?.pending;
-    if (previous) await previous.catch(() => undefined);
+  /** Runs `task` after every load and unload of `name` asked for before it has settled. */
+  private inTurn<T>(name: string, task: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(name) ?? Promise.resolve()).then(task);
+    const settled = run.then(() => undefined, () => undefined);
+    this.queues.set(name, settled);
+    void settled.then(() => {
+      if (this.queues.get(name) === settled) this.queues.delete(name);
+    });
+    return run;
+  }
+
+  private loadModel(name: string, logFailure: boolean): Promise<void> {
+    if (this.closed) return Promise.reject(httpError(503, ForgeErrorCode.CANCELLED, 'the server is shutting down'));
+    return this.inTurn(name, () => this.loadNow(name, logFailure));
+  }
+
+  private async loadNow(name: string, logFailure: boolean): Promise<void> {
     const specs = await scanModels(this.source);
     const spec = specs.get(name);
     // The name as the client gave it (its own input); the repository's path is the server's business.
     if (!spec) throw notFound(`the repository has no model '${name}'`, { model: name });
     let e = this.entries.get(name);
     if (!e) {
-      e = { spec, state: 'UNAVAILABLE', reason: '', loaded: undefined, version: undefined, error: undefined, pending: undefined };
+      e = { spec, state: 'UNAVAILABLE', reason: '', loaded: undefined, version: undefined, error: undefined };
       this.entries.set(name, e);
     }
     const entry = e;
     entry.spec = spec;
     const version = Math.max(...spec.versions);
-    const task = (async () => {
-      const old = entry.loaded;
-      if (!old) {
-        entry.version = version;
-        entry.error = undefined;
-        entry.state = 'LOADING';
-        entry.reason = `loading version ${version}`;
-      }
-      const t0 = performance.now();
-      // On a reload the old version serves while the new one's pools start, then stops taking requests,
-      // finishes those it holds (answered 503 meanwhile: reloading) and is released before the new one serves.
-      const retireOld = async () => {
-        if (!old) return;
-        entry.loaded = undefined;
-        entry.state = 'LOADING';
-        entry.reason = `reloading version ${version}`;
-        await old.dispose().catch(() => undefined);
-      };
-      try {
-        const v = await spec.readVersion(version);
-        const model = await LoadedModel.load(spec, v, this.options, retireOld);
-        entry.loaded = model;
-        entry.version = version;
-        entry.error = undefined;
-        entry.state = 'READY';
-        entry.reason = '';
-        this.log(`loaded ${name} version ${version} (${v.variants.map((x) => x.name).join(', ')}${model.batchDim ? `; batching on '${model.batchDim}'` : ''}) in ${Math.round(performance.now() - t0)} ms`);
-      } catch (err) {
-        // The load error's own code: FORGE_INVALID_MODEL for a file that is not ONNX, FORGE_RUNTIME
-        // when onnxruntime cannot load a valid one (see loadFailure). The reason shows in the index, so
-        // it names files relative to the repository.
-        const code = isForgeError(err) ? err.code : ForgeErrorCode.RUNTIME;
-        const failure = httpError(400, code, `cannot load model '${name}' version ${version}: ${errorMessage(err)}`, { ...(isForgeError(err) ? err.details : {}), model: name, version }, err);
-        if (!entry.loaded) {
-          entry.version = version;
-          entry.error = failure;
-          entry.state = 'UNAVAILABLE';
-          entry.reason = `failed to load: ${this.paths.hide(errorMessage(err))}`;
-        }
-        if (logFailure) this.log(`cannot load ${name}: ${errorMessage(err)}`);
-        throw failure;
-      }
-    })();
-    entry.pending = task;
+    const old = entry.loaded;
+    if (!old) {
+      entry.version = version;
+      entry.error = undefined;
+      entry.state = 'LOADING';
+      entry.reason = `loading version ${version}`;
+    }
+    const t0 = performance.now();
+    // On a reload the old version serves while the new one's pools start, then stops taking requests,
+    // finishes those it holds (answered 503 meanwhile: reloading) and is released before the new one serves.
+    const retireOld = async () => {
+      if (!old) return;
+      entry.loaded = undefined;
+      entry.state = 'LOADING';
+      entry.reason = `reloading version ${version}`;
+      await old.dispose().catch(() => undefined);
+    };
     try {
-      await task;
-    } finally {
-      if (entry.pending === task) entry.pending = undefined;
+      const v = await spec.readVersion(version);
+      const model = await LoadedModel.load(spec, v, this.options, retireOld);
+      entry.loaded = model;
+      entry.version = version;
+      entry.error = undefined;
+      entry.state = 'READY';
+      entry.reason = '';
+      this.log(`loaded ${name} version ${version} (${v.variants.map((x) => x.name).join(', ')}${model.batchDim ? `; batching on '${model.batchDim}'` : ''}) in ${Math.round(performance.now() - t0)} ms`);
+    } catch (err) {
+      // The load error's own code: FORGE_INVALID_MODEL for a file that is not ONNX, FORGE_RUNTIME
+      // when onnxruntime cannot load a valid one (see loadFailure). The reason shows in the index, so
+      // it names files relative to the repository.
+      const code = isForgeError(err) ? err.code : ForgeErrorCode.RUNTIME;
+      const failure = httpError(400, code, `cannot load model '${name}' version ${version}: ${errorMessage(err)}`, { ...(isForgeError(err) ? err.details : {}), model: name, version }, err);
+      if (!entry.loaded) {
+        entry.version = version;
+        entry.error = failure;
+        entry.state = 'UNAVAILABLE';
+        entry.reason = `failed to load: ${this.paths.hide(errorMessage(err))}`;
+      }
+      if (logFailure) this.log(`cannot load ${name}: ${errorMessage(err)}`);
+      throw failure;
     }
   }
 
   /** Stops serving a model: new requests get 503 at once, those in flight finish, then its pools are released. */
-  async unload(name: string): Promise<void> {
+  unload(name: string): Promise<void> {
+    // In turn, and looked up then: a load asked for just before may be what adds the model.
+    return this.inTurn(name, () => this.unloadNow(name));
+  }
+
+  private async unloadNow(name: string): Promise<void> {
     const e = this.entries.get(name);
     if (!e) throw notFound(`unknown model '${name}'`, { model: name });
-    if (e.pending) await e.pending.catch(() => undefined);
     const model = e.loaded;
     if (model) e.version = model.version.version;
     e.loaded = undefined;

@@ -36,3 +36,9 @@ export function v2DatatypeOf(type: string | undefined): V2Datatype | undefined {
 export function elementBytes(datatype: V2Datatype): number | undefined {
   return ELEMENT_BYTES[datatype];
 }
+
+/**
+ * Floating-point values that JSON has no number for, as strings (the JSON mapping of protobuf writes
+ * them so): taken in FP16, FP32 and FP64 data, and how the response writes them back.
+ */
+export const NON_FINITE: ReadonlyMap<string, number> = new Map([['NaN', Number.NaN], ['Infinity', Infinity], ['-Infinity', -Infinity]]);

@@ -1,8 +1,8 @@
 // The JSON tensor rules of the decoder, without a server (conformance.test.ts sends the same over HTTP):
 // `data` is flat or nested exactly as the shape, and each value has the JSON type its datatype takes.
 import { describe, expect, it } from 'vitest';
-import type { ValueInfo } from '@onnx-forge/runtime';
-import { decodeInferRequest } from './decode-infer-request.js';
+import { type ValueInfo, fromFloat16 } from '@onnx-forge/runtime';
+import { decodeInferRequest, splitBody } from './decode-infer-request.js';
 
 const EMPTY = Buffer.alloc(0);
 const LIMITS = { maxElements: 1_000_000 };
@@ -85,5 +85,85 @@ describe('JSON data nested very deep', () => {
   it('is refused as not the shape, without walking it and without listing every level', () => {
     const deep = JSON.parse(`${'['.repeat(50_000)}1${']'.repeat(50_000)}`) as unknown;
     expect(refusal('FP32', 'float32', [1, 1], [deep])).toBe("input 'x': data nested as 50001 levels deep does not match shape [1, 1]; give it flat (1 values) or nested as the shape");
+  });
+});
+
+describe('dims, counts and values the protocol allows but onnxruntime or JSON cannot carry', () => {
+  it('refuses a dim past what onnxruntime takes (2^32 - 1), even in an empty tensor, instead of failing inside the model', () => {
+    expect(refusal('FP32', 'float32', [0, 4294967296], [])).toBe("input 'x': dim 1 of shape [0, 4294967296] is larger than 4294967295, the most onnxruntime takes");
+    expect(refusal('FP32', 'float32', [0, 1e20], [])).toMatch(/^input 'x': dim 1 of shape \[0, 100000000000000000000\] is larger than 4294967295/);
+    expect(decode('FP32', 'float32', [0, 4294967295], [])?.dims).toEqual([0, 4294967295]);
+  });
+
+  it('refuses INT64 and UINT64 JSON numbers beyond ±2^53, which JSON parsing has already rounded', () => {
+    // 10000000000000000001 parses as 10000000000000000000: taking it would answer for another value.
+    const parsed = JSON.parse('[10000000000000000001, 1]') as number[];
+    expect(refusal('UINT64', 'uint64', [2], parsed)).toBe("input 'x': value 10000000000000000000 at index 0 is beyond ±2^53, where JSON numbers lose precision: send UINT64 values this large as binary data");
+    expect(refusal('INT64', 'int64', [2], [1, -9007199254740992])).toBe("input 'x': value -9007199254740992 at index 1 is beyond ±2^53, where JSON numbers lose precision: send INT64 values this large as binary data");
+    expect(refusal('UINT64', 'uint64', [1], [-1])).toMatch(/^input 'x': value -1 at index 0 is outside the range of UINT64/);
+    expect(Array.from(decode('UINT64', 'uint64', [2], [9007199254740991, 0])?.data as BigUint64Array)).toEqual([9007199254740991n, 0n]);
+  });
+
+  it('refuses finite JSON numbers that FP32 or FP16 can only hold as infinity', () => {
+    expect(refusal('FP32', 'float32', [2], [1, 1e39])).toBe("input 'x': value 1e+39 at index 1 is outside the range of FP32 (±3.4028234663852886e+38)");
+    expect(refusal('FP16', 'float16', [2], [-70000, 1])).toBe("input 'x': value -70000 at index 0 is outside the range of FP16 (±65504)");
+    // Values that round to the largest finite value are kept, as IEEE rounding does.
+    expect(Array.from(decode('FP16', 'float16', [2], [65519, -65504])?.data as Uint16Array)).toEqual([0x7bff, 0xfbff]);
+    expect(Array.from(decode('FP64', 'float64', [1], [1e300])?.data as Float64Array)).toEqual([1e300]);
+  });
+
+  it('takes "NaN", "Infinity" and "-Infinity" in floating-point data (as the JSON mapping of protobuf writes them), in no other type', () => {
+    const f32 = decode('FP32', 'float32', [3], ['NaN', 'Infinity', '-Infinity'])?.data as Float32Array;
+    expect(Array.from(f32)).toEqual([Number.NaN, Infinity, -Infinity]);
+    expect(Array.from(fromFloat16(decode('FP16', 'float16', [2], ['-Infinity', 'NaN'])?.data as Uint16Array))).toEqual([-Infinity, Number.NaN]);
+    expect(Array.from(decode('FP64', 'float64', [2], [[1], ['NaN']].flat())?.data as Float64Array)).toEqual([1, Number.NaN]);
+    expect(refusal('INT32', 'int32', [1], ['NaN'])).toBe("input 'x': value \"NaN\" at index 0 is not a number: INT32 data takes JSON numbers");
+    expect(refusal('FP32', 'float32', [1], ['nan'])).toMatch(/value "nan" at index 0 is not a number: FP32 data takes JSON numbers \("NaN", "Infinity" and "-Infinity" for those values\)/);
+  });
+});
+
+describe('binary BYTES tensors', () => {
+  const inputs: ValueInfo[] = [{ name: 's', type: 'string', shape: ['n'] }];
+  const bytesInput = (shape: number[], body: Buffer) => () => decodeInferRequest({ inputs: [{ name: 's', shape, datatype: 'BYTES', parameters: { binary_data_size: body.length } }] }, body, inputs, ['y'], LIMITS);
+  const element = (s: string) => { const b = Buffer.from(s); const n = Buffer.alloc(4); n.writeUInt32LE(b.length); return Buffer.concat([n, b]); };
+
+  it('stops reading at the count the shape needs: more bytes after it are refused without reading them as elements', () => {
+    // 8 MiB of zero-length elements for a shape of one: reading them all would make 2 million strings first.
+    expect(bytesInput([1], Buffer.alloc(8 * 1024 * 1024))).toThrow("input 's': the BYTES data holds more than the 1 element shape [1] needs: 8388604 bytes remain after element 0");
+    expect(bytesInput([2], Buffer.concat([element('a'), element('b'), Buffer.from([1])]))).toThrow("input 's': the BYTES data holds more than the 2 elements shape [2] needs: 1 bytes remain after element 1");
+    expect(bytesInput([3], Buffer.concat([element('a'), element('b')]))).toThrow("input 's' has 2 BYTES elements but shape [3] needs 3");
+    expect(bytesInput([0], element('a'))).toThrow(/^input 's': the BYTES data holds more than the 0 elements shape \[0\] needs: 5 bytes remain$/);
+    expect(bytesInput([2], Buffer.concat([element('héllo'), element('')]))().feeds.s?.data).toEqual(['héllo', '']);
+  });
+});
+
+describe('requested outputs', () => {
+  const inputs: ValueInfo[] = [{ name: 'x', type: 'float32', shape: ['n'] }];
+  const outputs = (requested: unknown) => decodeInferRequest({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }], outputs: requested }, EMPTY, inputs, ['y', 'z'], LIMITS).outputs;
+
+  it('returns every output for an empty list, as for none (the protocol: outputs not asked for are all returned)', () => {
+    expect(outputs([])).toEqual([{ name: 'y', binary: false }, { name: 'z', binary: false }]);
+    expect(outputs(undefined)).toEqual(outputs([]));
+  });
+
+  it('refuses binary flags that are not booleans, rather than answering in JSON a client that asked for binary', () => {
+    const request = (extra: object) => () => decodeInferRequest({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }], ...extra }, EMPTY, inputs, ['y', 'z'], LIMITS);
+    expect(request({ parameters: { binary_data_output: 'true' } })).toThrow('request parameter binary_data_output must be true or false, got "true"');
+    expect(request({ outputs: [{ name: 'y', parameters: { binary_data: 1 } }] })).toThrow("output 'y': parameter binary_data must be true or false, got 1");
+    expect(request({ parameters: { binary_data_output: true }, outputs: [{ name: 'y', parameters: { binary_data: false } }, { name: 'z' }] })().outputs).toEqual([{ name: 'y', binary: false }, { name: 'z', binary: true }]);
+  });
+
+  it('refuses an output asked for twice', () => {
+    expect(() => outputs([{ name: 'z' }, { name: 'z', parameters: { binary_data: true } }])).toThrow("output 'z' is asked for twice");
+  });
+});
+
+describe('Inference-Header-Content-Length', () => {
+  const body = Buffer.from('{"inputs":[]}0123');
+  it('takes a decimal byte count, and nothing else that Number() would read as one', () => {
+    expect(splitBody(body, '13').json.toString()).toBe('{"inputs":[]}');
+    for (const text of ['0x0d', '1.3e1', '+13', ' 13', '13 ', '013', '', '-1', '0', 'abc', '13, 13']) {
+      expect(() => splitBody(body, text), JSON.stringify(text)).toThrow(/^header Inference-Header-Content-Length must be the byte length of the JSON part of the body \(1 to 17\), got /);
+    }
   });
 });

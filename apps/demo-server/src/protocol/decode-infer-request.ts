@@ -1,7 +1,7 @@
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { type ElementType, type TensorLike, type ValueInfo, arrayCtorFor, tensorFromArray } from '@onnx-forge/runtime';
 import { badRequest, httpError } from '../http-error.js';
-import { type V2Datatype, elementBytes, elementTypeOf, isV2Datatype, v2DatatypeOf } from './datatypes.js';
+import { NON_FINITE, type V2Datatype, elementBytes, elementTypeOf, isV2Datatype, v2DatatypeOf } from './datatypes.js';
 import type { InferenceRequest, Parameters, RequestInput } from './v2-types.js';
 
 /** The header of Triton's binary tensor extension: length of the JSON part of the body. */
@@ -26,12 +26,24 @@ const INT_RANGE: Partial<Record<ElementType, readonly [number, number]>> = {
   int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-2147483648, 2147483647], uint32: [0, 4294967295],
 };
 
+/** The largest dim onnxruntime-node takes in a tensor's shape (it refuses more even when another dim is 0). */
+const MAX_DIM = 4294967295;
+
+/** FP32's largest finite value (a larger JSON number may still round down to it: Math.fround decides). */
+const FP32_MAX = 3.4028234663852886e38;
+
+/** Halfway between FP16's largest value (65504) and the next power of two: from here on, a value rounds to infinity. */
+const FP16_OVERFLOW = 65520;
+
+const isFloat = (datatype: V2Datatype): boolean => datatype === 'FP16' || datatype === 'FP32' || datatype === 'FP64';
+
 /** Splits a body into its JSON header and the binary tensor data after it. */
 export function splitBody(body: Buffer, headerLength: string | string[] | undefined): { json: Buffer; binary: Buffer } {
   if (headerLength === undefined) return { json: body, binary: body.subarray(body.length) };
   const text = Array.isArray(headerLength) ? headerLength[0] : headerLength;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > body.length) {
+  // Decimal digits only: Number() would also read '0x0d', '1.3e1', '+13' and ' 13 ' as a length.
+  const n = typeof text === 'string' && /^[1-9][0-9]*$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 1 && n <= body.length)) {
     throw badRequest(`header Inference-Header-Content-Length must be the byte length of the JSON part of the body (1 to ${body.length}), got ${JSON.stringify(text)}`);
   }
   return { json: body.subarray(0, n), binary: body.subarray(n) };
@@ -57,13 +69,34 @@ function checkParameters(p: unknown, where: string): Parameters | undefined {
   return p as Parameters;
 }
 
-/** Integer values outside the element type's range would wrap silently in a typed array. */
-function checkIntRange(name: string, type: ElementType, data: ArrayLike<number>): void {
-  const range = INT_RANGE[type];
-  if (!range) return;
+/** A boolean parameter of the binary extension, or undefined when absent ("true" or 1 is refused, as Triton does). */
+function flag(p: Parameters | undefined, key: 'binary_data_output' | 'binary_data', where: string): boolean | undefined {
+  const v = p?.[key];
+  if (v === undefined || typeof v === 'boolean') return v;
+  throw badRequest(`${where} parameter ${key} must be true or false, got ${quote(v)}`);
+}
+
+/**
+ * JSON numbers the datatype cannot hold as they are: integers outside the type's range (they would
+ * wrap silently in a typed array), INT64 and UINT64 integers beyond ±2^53 (JSON parsing has rounded
+ * them already, so the value is not the one the client wrote), and finite numbers that FP32 or FP16
+ * holds only as infinity.
+ */
+function checkRange(name: string, datatype: V2Datatype, data: readonly number[]): void {
+  const range = INT_RANGE[elementTypeOf(datatype)];
+  const refuse = (i: number, why: string) => badRequest(`input '${name}': value ${data[i]} at index ${i} ${why}`, { input: name, index: i });
   for (let i = 0; i < data.length; i++) {
     const v = data[i] as number;
-    if (v < range[0] || v > range[1]) throw badRequest(`input '${name}': value ${v} at index ${i} is outside the range of ${v2DatatypeOf(type) ?? type} (${range[0]} to ${range[1]})`, { input: name });
+    if (range) {
+      if (v < range[0] || v > range[1]) throw refuse(i, `is outside the range of ${datatype} (${range[0]} to ${range[1]})`);
+    } else if (datatype === 'INT64' || datatype === 'UINT64') {
+      if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw refuse(i, `is beyond ±2^53, where JSON numbers lose precision: send ${datatype} values this large as binary data`);
+      if (datatype === 'UINT64' && v < 0) throw refuse(i, 'is outside the range of UINT64 (0 to 18446744073709551615)');
+    } else if (datatype === 'FP32') {
+      if (Number.isFinite(v) && !Number.isFinite(Math.fround(v))) throw refuse(i, `is outside the range of FP32 (±${FP32_MAX})`);
+    } else if (datatype === 'FP16') {
+      if (Number.isFinite(v) && Math.abs(v) >= FP16_OVERFLOW) throw refuse(i, 'is outside the range of FP16 (±65504)');
+    }
   }
 }
 
@@ -96,6 +129,11 @@ function elementProblem(v: unknown, datatype: V2Datatype): string | undefined {
   if (datatype === 'BYTES') return typeof v === 'string' ? undefined : 'is not a string: BYTES data takes JSON strings';
   if (typeof v === 'number') return undefined;
   if (typeof v === 'boolean') return `is not a number: ${datatype} data takes JSON numbers (true and false go in BOOL tensors)`;
+  if (typeof v === 'string' && isFloat(datatype)) {
+    if (NON_FINITE.has(v)) return undefined;
+    // Another spelling of one of those: say which are taken.
+    if (/^[+-]?(nan|inf(inity)?)$/i.test(v)) return `is not a number: ${datatype} data takes JSON numbers ("NaN", "Infinity" and "-Infinity" for those values)`;
+  }
   return `is not a number: ${datatype} data takes JSON numbers${typeof v === 'string' && datatype.endsWith('INT64') ? ' (send int64 values beyond ±2^53 as binary data)' : ''}`;
 }
 
@@ -161,8 +199,9 @@ function jsonTensor(input: RequestInput, datatype: V2Datatype, shape: number[], 
     const problem = elementProblem(flat[i], datatype);
     if (problem) throw badRequest(`input '${name}': value ${quote(flat[i])} at ${position(i, dims)} ${problem}`, { input: name, index: i });
   }
+  if (isFloat(datatype) && flat.some((v) => typeof v === 'string')) flat = flat.map((v) => (typeof v === 'string' ? NON_FINITE.get(v) : v));
+  if (datatype !== 'BOOL' && datatype !== 'BYTES') checkRange(name, datatype, flat as readonly number[]);
   const type = elementTypeOf(datatype);
-  if (INT_RANGE[type]) checkIntRange(name, type, flat as readonly number[]);
   try {
     return tensorFromArray(flat as readonly (number | string | boolean)[], type, shape);
   } catch (e) {
@@ -178,6 +217,10 @@ function binaryTensor(name: string, datatype: V2Datatype, shape: number[], count
     const strings: string[] = [];
     let at = 0;
     while (at < bytes.length) {
+      // More data than the shape's elements: refused here, before reading (and allocating) the rest.
+      if (strings.length === count) {
+        throw badRequest(`input '${name}': the BYTES data holds more than the ${count} element${count === 1 ? '' : 's'} shape ${shapeText(shape)} needs: ${bytes.length - at} bytes remain${count ? ` after element ${count - 1}` : ''}`, { input: name });
+      }
       if (at + 4 > bytes.length) throw badRequest(`input '${name}': BYTES element ${strings.length} has a truncated length prefix`, { input: name });
       const len = bytes.readUInt32LE(at);
       at += 4;
@@ -239,6 +282,8 @@ export function decodeInferRequest(value: unknown, binary: Buffer, inputs: reado
     if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
       throw badRequest(`input '${input.name}': shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`, { input: input.name });
     }
+    const huge = shape.findIndex((d) => d > MAX_DIM);
+    if (huge >= 0) throw badRequest(`input '${input.name}': dim ${huge} of shape [${shape.join(', ')}] is larger than ${MAX_DIM}, the most onnxruntime takes`, { input: input.name });
     if (info.shape) {
       const declared = info.shape;
       const fits = shape.length === declared.length && declared.every((d, i) => typeof d !== 'number' || d === shape[i]);
@@ -270,18 +315,21 @@ export function decodeInferRequest(value: unknown, binary: Buffer, inputs: reado
   if (missing.length) throw badRequest(`missing input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`, { missing });
   if (offset !== binary.length) throw badRequest(`the body has ${binary.length} bytes of binary data after the JSON, but the inputs' binary_data_size add up to ${offset}`);
 
-  const allBinary = params?.binary_data_output === true;
+  const allBinary = flag(params, 'binary_data_output', 'request') ?? false;
   let outputs: { name: string; binary: boolean }[];
-  if (request.outputs === undefined) {
+  if (request.outputs !== undefined && !Array.isArray(request.outputs)) throw badRequest('"outputs" must be an array of {name}');
+  // None asked for, or an empty list: every output (as Triton and KServe answer both).
+  if (request.outputs === undefined || request.outputs.length === 0) {
     outputs = outputNames.map((name) => ({ name, binary: allBinary }));
   } else {
-    if (!Array.isArray(request.outputs)) throw badRequest('"outputs" must be an array of {name}');
-    outputs = request.outputs.map((o, k) => {
+    outputs = [];
+    for (const [k, o] of request.outputs.entries()) {
       if (!isObj(o) || typeof o.name !== 'string') throw badRequest(`outputs[${k}] must be an object with a name`);
       if (!outputNames.includes(o.name)) throw badRequest(`unknown output '${o.name}': the model's outputs are ${outputNames.map((n) => `'${n}'`).join(', ')}`, { output: o.name });
+      if (outputs.some((x) => x.name === o.name)) throw badRequest(`output '${o.name}' is asked for twice`, { output: o.name });
       const op = checkParameters(o.parameters, `output '${o.name}'`);
-      return { name: o.name, binary: op?.binary_data === undefined ? allBinary : op.binary_data === true };
-    });
+      outputs.push({ name: o.name, binary: flag(op, 'binary_data', `output '${o.name}':`) ?? allBinary });
+    }
   }
   return { id: request.id, feeds, outputs };
 }

@@ -1,6 +1,6 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { type TensorLike, fromFloat16 } from '@onnx-forge/runtime';
-import { v2DatatypeOf } from './datatypes.js';
+import { NON_FINITE, v2DatatypeOf } from './datatypes.js';
 import type { InferenceResponse, ResponseOutput } from './v2-types.js';
 
 export interface EncodedResponse {
@@ -10,10 +10,23 @@ export interface EncodedResponse {
   readonly headerLength: number | undefined;
 }
 
+/** The names of NaN and ±Infinity as JSON strings (NON_FINITE's keys), by value. */
+const NON_FINITE_NAME = new Map([...NON_FINITE].map(([name, v]) => [String(v), name]));
+
+/**
+ * Floating-point values as JSON: numbers, and for NaN and ±Infinity, which JSON has no number for
+ * (JSON.stringify would write null, losing which it was), "NaN", "Infinity" and "-Infinity" as the JSON
+ * mapping of protobuf writes them. The decoder takes them back.
+ */
+function floatValues(d: ArrayLike<number>): (number | string)[] {
+  return Array.from(d, (v) => (Number.isFinite(v) ? v : (NON_FINITE_NAME.get(String(v)) as string)));
+}
+
 /** Values of a tensor as JSON numbers, booleans or strings, row-major. */
 function jsonValues(t: TensorLike): (number | string | boolean)[] {
   const d = t.data;
-  if (t.type === 'float16') return Array.from(fromFloat16(d as Uint16Array));
+  if (t.type === 'float16') return floatValues(fromFloat16(d as Uint16Array));
+  if (t.type === 'float32' || t.type === 'float64') return floatValues(d as Float32Array | Float64Array);
   if (t.type === 'bool') return Array.from(d as Uint8Array, (v) => v !== 0);
   if (t.type === 'string') return [...(d as readonly string[])];
   // int64/uint64 beyond ±2^53 lose precision as JSON numbers; clients that need every bit ask for binary.

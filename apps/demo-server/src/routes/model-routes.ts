@@ -11,6 +11,12 @@ interface ModelParams {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * The model label of inference series for a name the repository does not have: each name a client
+ * makes up would otherwise be a new series, which Prometheus and this process keep forever.
+ */
+export const UNKNOWN_MODEL_LABEL = '(unknown)';
+
 /** Model metadata, model ready, inference and statistics, each with and without a version. */
 export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const both = (suffix: string) => [`/v2/models/:model${suffix}`, `/v2/models/:model/versions/:version${suffix}`];
@@ -29,13 +35,14 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const t0 = performance.now();
     const name = req.params.model;
+    const label = ctx.models.has(name) ? name : UNKNOWN_MODEL_LABEL;
     try {
       const model = ctx.models.get(name, req.params.version);
       const { json, binary } = splitBody(Buffer.isBuffer(req.body) ? req.body : EMPTY, req.headers[HEADER_LENGTH]);
       const decoded = decodeInferRequest(parseJson(json), binary, model.inputs, model.outputNames, { maxElements: ctx.options.maxElements });
       const results = await model.predict(decoded.feeds);
       const encoded = encodeInferResponse({ name: model.name, version: String(model.version.version) }, decoded.id, results, decoded.outputs);
-      ctx.metrics.inference(name, 200, (performance.now() - t0) / 1000);
+      ctx.metrics.inference(label, 200, (performance.now() - t0) / 1000);
       if (encoded.headerLength !== undefined) {
         reply.header('Inference-Header-Content-Length', String(encoded.headerLength)).type('application/octet-stream');
       } else {
@@ -43,7 +50,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
       }
       return reply.send(encoded.body);
     } catch (e) {
-      ctx.metrics.inference(name, statusOf(e), undefined);
+      ctx.metrics.inference(label, statusOf(e), undefined);
       throw e;
     }
   };

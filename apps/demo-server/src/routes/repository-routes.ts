@@ -1,9 +1,27 @@
 import type { FastifyInstance } from 'fastify';
+import { badRequest } from '../http-error.js';
+import { parseJson } from '../protocol/decode-infer-request.js';
 import type { ServerContext } from './server-context.js';
+
+/**
+ * The index request's only field: `{"ready": true}` asks for the models ready for inference alone. The
+ * body is optional (none, or `{}`, lists every model); anything else in it is refused with 400.
+ */
+function readyOnly(body: unknown): boolean {
+  if (!Buffer.isBuffer(body) || body.length === 0) return false;
+  const request = parseJson(body);
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) throw badRequest('the index request must be a JSON object ({"ready": true} for the models ready for inference alone), or no body');
+  const ready = (request as { ready?: unknown }).ready;
+  if (ready !== undefined && typeof ready !== 'boolean') throw badRequest(`"ready" must be true or false, got ${JSON.stringify(ready)}`);
+  return ready === true;
+}
 
 /** The model repository extension: index, load and unload without a restart. */
 export function repositoryRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.post('/v2/repository/index', async () => ctx.models.index());
+  app.post('/v2/repository/index', async (req) => {
+    const all = ctx.models.index();
+    return readyOnly(req.body) ? all.filter((e) => e.state === 'READY') : all;
+  });
   app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (req) => {
     await ctx.models.load(req.params.model);
     return {};

@@ -54,6 +54,14 @@ export function lookupModel() {
   return b.build();
 }
 
+/** Identity over a matrix of any size: x float32 [rows, cols] → y. Both dims are free, so a shape may hold a 0 beside a huge dim. */
+export function matrixModel() {
+  const b = new ModelBuilder({ opset: 17, graphName: 'matrix' });
+  const x = b.input('x', 'float32', ['rows', 'cols']);
+  b.output(b.op('Identity', [x], {}, { outputs: ['y'] }), 'float32', ['rows', 'cols']);
+  return b.build();
+}
+
 /** x float32 [1, 4] reshaped to `shape` int64 [2] → y: a shape whose product is not 4 fails inside onnxruntime's Reshape. Not batched. */
 export function reshapeModel() {
   const b = new ModelBuilder({ opset: 17, graphName: 'reshape' });
