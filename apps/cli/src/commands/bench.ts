@@ -10,6 +10,7 @@ import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
 import { DIMS_FLAG } from '../samples/cli-samples.js';
 import { parseDims } from '../samples/parse-dims.js';
+import { formatMs, meanText, p50Text } from '@onnx-forge/bench/format';
 
 /** `--provider`: where models run. cpu and wasm name a backend too (onnxruntime-node, onnxruntime-web). */
 export const PROVIDER_FLAG: FlagSpec = {
@@ -64,16 +65,16 @@ export function progressOf(progress: Progress): (e: { phase: string; done: numbe
   };
 }
 
-const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(2));
+const ms = formatMs;
 
 function modelRows(models: readonly ModelBench[]): string[] {
-  const head = ['model', 'size', 'provider', 'create ms', 'first run ms', 'p50 ms [95 % CI]', 'mean ± margin', 'p90', 'p95', 'p99', 'p999', 'runs/s', 'peak RSS'];
+  const head = ['model', 'size', 'provider', 'create ms', 'first run ms', 'p50 ms [95 % CI]', 'mean ms [95 % CI]', 'p90', 'p95', 'p99', 'p999', 'runs/s', 'peak RSS'];
   const rows = models.map((m) => {
     const l = m.latency;
     if (m.status !== 'ok' || !l) return [m.name, m.bytes === undefined ? '' : formatBytes(m.bytes), `failed at ${m.error?.stage}: ${m.error?.code}`];
     return [
-      m.name, m.bytes === undefined ? '' : formatBytes(m.bytes), m.provider ?? '', ms(m.createMs), ms(m.firstRunMs), `${ms(l.p50)} [${ms(l.p50Ci95[0])}, ${ms(l.p50Ci95[1])}]`,
-      `${ms(l.mean)} ± ${ms(l.meanMarginOfError95)}`, ms(l.p90), ms(l.p95), ms(l.p99), ms(l.p999), l.runsPerSecond.toFixed(1),
+      m.name, m.bytes === undefined ? '' : formatBytes(m.bytes), m.provider ?? '', ms(m.createMs), ms(m.firstRunMs), p50Text(l),
+      meanText(l), ms(l.p90), ms(l.p95), ms(l.p99), ms(l.p999), l.runsPerSecond.toFixed(1),
       m.memory ? `${formatBytes(m.memory.peakRssBytes)}${m.memory.scope === 'process' ? ' (process)' : ''}` : '',
     ];
   });
@@ -116,7 +117,7 @@ export function benchLines(r: BenchModelsResult): string[] {
     }
     if (m.offline) out.push('', `${m.name}: Offline ${m.offline.throughput.toFixed(1)} queries/s (${m.offline.queries} queries, ${m.offline.concurrency} in flight, p50 ${ms(m.offline.latency.p50)} ms)`);
     if (m.server) {
-      out.push('', `${m.name}: Server, p99 bound ${ms(m.server.p99BoundMs)} ms: ${m.server.maxRate === null ? 'no rate passed' : `${m.server.maxRate.toFixed(1)} queries/s`} (${m.server.reason})`);
+      out.push('', `${m.name}: Server, p99 bound ${ms(m.server.p99BoundMs)} ms${m.server.boundFrom === 'probe' ? ` (twice the p99 of ${m.server.unloaded.runs} queries sent one at a time to the workers, ${ms(m.server.unloaded.p99Ms)} ms)` : ''}: ${m.server.maxRate === null ? 'no rate passed' : `${m.server.maxRate.toFixed(1)} queries/s`} (${m.server.reason})`);
       out.push(...table([
         ['rate/s', 'queries', 'p50 ms', 'p99 ms', ''],
         ...m.server.trials.map((t) => [t.rate.toFixed(1), String(t.queries), ms(t.p50Ms), ms(t.p99Ms), t.ok ? 'ok' : t.errors ? `${t.errors} errors` : 'over']),
@@ -138,7 +139,7 @@ export const benchCommand = defineCommand({
     'it as ratios with intervals; no winner is named when the intervals overlap.\n\n' +
     '--concurrency 1,2,4 sweeps requests in flight on worker pools, each level measured until three 1-second windows ' +
     'agree within 10 %. --scenario server finds the highest Poisson arrival rate whose p99 stays under --p99-ms ' +
-    '(default twice the single-stream p99); --scenario offline measures throughput with every query available; ' +
+    '(default twice the p99 of queries sent one at a time to the same workers, messaging included); --scenario offline measures throughput with every query available; ' +
     '--scenario multistream issues queries of --samples-per-query samples at once, each query as soon as the last ' +
     'completed, and reports the p99 query latency (MLPerf MultiStream).',
   args: [{ name: 'model', description: 'paths to .onnx files', variadic: true }],

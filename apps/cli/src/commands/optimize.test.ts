@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { mlp, writeModel } from '@onnx-forge/core';
+import { ModelBuilder, mlp, writeModel } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoStack, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
 import { tempDir } from '../testing/fixtures.js';
@@ -22,6 +22,10 @@ describe('onnx-forge optimize', () => {
   beforeAll(async () => {
     await writeModel(mlp({ sizes: [128, 512, 512, 10] }), file('mlp.onnx'));
     writeFileSync(file('garbage.onnx'), 'not a model');
+    // Another model altogether: other input and output names.
+    const b = new ModelBuilder({ opset: 17, graphName: 'other' });
+    b.output(b.op('Relu', [b.input('features', 'float32', ['batch', 8])], {}, { outputs: ['score'] }), 'float32', ['batch', 8]);
+    await writeModel(b.build(), file('other.onnx'));
   });
   afterAll(() => tmp.cleanup());
 
@@ -73,6 +77,63 @@ describe('onnx-forge optimize', () => {
     expect(loud.stdout).toMatch(/^fp16\s+(ok|CHOSEN)\s/m);
   });
 
+  it('prints the mean as its 95 % interval, never "± margin" (whose low end can fall below 0)', async () => {
+    const r = await runCliProcess(['optimize', file('mlp.onnx'), '-o', file('out-mean'), '--runs', '5', '--variants', 'fp32,int8-dynamic']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^variant\s+status\s+size\s+p50 ms \[95 % CI\]\s+mean ms \[95 % CI\]\s+p99 ms/m);
+    expect(r.stdout).not.toContain('±');
+    const row = r.stdout.split('\n').find((l) => l.startsWith('fp32 ')) as string;
+    const [, lo, hi] = /\] +\d+\.\d+ \[(\d+\.\d+), (\d+\.\d+)\]/.exec(row) ?? [];
+    expect(Number(lo)).toBeGreaterThanOrEqual(0);
+    expect(Number(hi)).toBeGreaterThan(Number(lo));
+  });
+
+  it('says when it replaces an earlier run\'s reports, and refuses another model under a used name (exit 2) unless --force', async () => {
+    const out = file('out-again');
+    const args = (model: string, ...more: string[]) => ['optimize', file(model), '-o', out, '--runs', '3', '--warmup', '0', '--samples', '1', '--variants', 'fp32', ...more];
+    expect((await runCliProcess(args('mlp.onnx'))).code).toBe(0);
+    const again = await runCliProcess(args('mlp.onnx'));
+    expect(again.code, again.stderr).toBe(0);
+    const warning = `warning: report.json, report.md, report.html in ${out} replaced the reports of an earlier run (model mlp version 1, `;
+    expect(again.stdout).toContain(warning);
+    // stdout is not the terminal here: the warning is on stderr too, where a user piping the report sees it.
+    expect(again.stderr).toContain(warning);
+    expect(again.stdout).toMatch(/^repository: .*\/mlp\/2 \(model mlp, version 2\)$/m);
+
+    const other = await runCliProcess(args('other.onnx', '--name', 'mlp'));
+    expect(other.code).toBe(2);
+    assertNoStack(other);
+    expect(other.stderr).toMatch(/^onnx-forge optimize: error FORGE_INVALID_OPTIONS: version 2 of "mlp" came from .*mlp\.onnx \(sha256 [0-9a-f]{12}\), a model with other inputs or outputs than .*other\.onnx .*--force/m);
+    expect(readdirSync(path.join(out, 'repository', 'mlp')).sort()).toEqual(['1', '2']);
+    const forced = await runCliProcess(args('other.onnx', '--name', 'mlp', '--force', '--json'));
+    expect(forced.code, forced.stderr).toBe(0);
+    const j = jsonOf<OptimizeJson & { warnings: string[] }>(forced);
+    expect(j.repository?.version).toBe(3);
+    expect(j.warnings[0]).toMatch(/added as version 3 as forced$/);
+  });
+
+  it('Ctrl-C stops the run: exit 1, FORGE_CANCELLED, no version in the repository, no reports', async () => {
+    const out = file('out-sigint');
+    const child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', 'tsx', path.join(import.meta.dirname, '../main.ts'),
+      'optimize', file('mlp.onnx'), '-o', out, '--runs', '100000', '--variants', 'fp32,int8-dynamic'], { env: { ...process.env, NODE_OPTIONS: '' } });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && /^benchmark\.\.\.$/m.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(sent, stderr).toBe(true);
+    expect(code, stderr).toBe(1);
+    expect(stderr).toContain('cancelling: stopping at the next step, nothing is added to the repository');
+    expect(stderr).toMatch(/error FORGE_CANCELLED/);
+    expect(readdirSync(path.join(out, 'repository'))).toEqual([]);
+    expect(existsSync(path.join(out, 'report.json'))).toBe(false);
+  }, 60_000);
+
   it('exits 3 with the code in the report when the model is not ONNX', async () => {
     const r = await runCliProcess(['optimize', file('garbage.onnx'), '--out', file('out3')]);
     expect(r.code).toBe(3);
@@ -93,6 +154,16 @@ describe('onnx-forge optimize', () => {
     expect(r.stderr).toMatch(/^onnx-forge optimize: error FORGE_IO: cannot read model ".*missing\.onnx": the file does not exist$/m);
     expect(r.stdout).toBe('');
     expect(existsSync(file('out-missing'))).toBe(false);
+  });
+
+  it('refuses a --calibration or --inputs folder that does not exist, exit 1, writing nothing', async () => {
+    for (const flag of ['--calibration', '--inputs']) {
+      const r = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('out-nofolder'), flag, file('no-such-folder')]);
+      expect(r.code, r.stderr).toBe(1);
+      assertNoStack(r);
+      expect(r.stderr).toMatch(new RegExp(`^onnx-forge optimize: error FORGE_IO: cannot read the ${flag} folder ".*no-such-folder": it does not exist$`, 'm'));
+      expect(existsSync(file('out-nofolder'))).toBe(false);
+    }
   });
 
   it('exits 1 when no variant could be chosen', async () => {

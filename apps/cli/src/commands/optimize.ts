@@ -1,18 +1,20 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { OptimizeProgress, OptimizeResult, Prefer, Target, VariantName } from '@onnx-forge/bench';
 import { INT8_ISAS, headroomWhat, type Int8Isa } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
 import { exitCodeOfResult } from '../framework/exit-code.js';
-import { fileSource, formatBytes } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, fileSource, formatBytes } from '@onnx-forge/core';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
 import { DIMS_FLAG, INPUT_SCALE_FLAG, sampleSpec } from '../samples/cli-samples.js';
 import { PROVIDER_FLAG, intFlag, intList, progressOf, providerOptions } from './bench.js';
+import { formatMs, meanText, p50Text } from '@onnx-forge/bench/format';
 
 const VARIANTS: readonly VariantName[] = ['fp32', 'fp16', 'int8-dynamic', 'int8-static'];
-const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(2));
+const ms = formatMs;
 
 /** The text report: the choice and why, one row per variant, where everything was written. */
 export function optimizeLines(r: OptimizeResult): string[] {
@@ -21,7 +23,7 @@ export function optimizeLines(r: OptimizeResult): string[] {
     const status = v.name === r.best ? 'CHOSEN' : v.status;
     return [
       v.name, status, v.bytes === undefined ? '' : `${formatBytes(v.bytes)}${v.sizeRatio === undefined ? '' : ` (${v.sizeRatio.toFixed(2)}x)`}`,
-      l ? `${ms(l.p50)} [${ms(l.p50Ci95[0])}, ${ms(l.p50Ci95[1])}]` : '', l ? `${ms(l.mean)} ± ${ms(l.meanMarginOfError95)}` : '', ms(l?.p99),
+      l ? p50Text(l) : '', l ? meanText(l) : '', ms(l?.p99),
       v.accuracy ? (Number.isFinite(v.accuracy.minCosine) ? v.accuracy.minCosine.toFixed(6) : String(v.accuracy.minCosine)) : '',
       v.status === 'ok' ? '' : (v.reason ?? ''),
     ];
@@ -29,15 +31,16 @@ export function optimizeLines(r: OptimizeResult): string[] {
   const out = [
     r.best ? `best: ${r.best}` : 'no variant chosen',
     `  ${r.reason}`,
+    ...r.warnings.map((w) => `warning: ${w}`),
     '',
-    ...table([['variant', 'status', 'size', 'p50 ms [95 % CI]', 'mean ms ± margin', 'p99 ms', 'min cosine', ''], ...rows], { alignRight: [5, 6] }),
+    ...table([['variant', 'status', 'size', 'p50 ms [95 % CI]', 'mean ms [95 % CI]', 'p99 ms', 'min cosine', ''], ...rows], { alignRight: [5, 6] }),
   ];
   const vs = r.comparisons.map((c) => `  ${c.candidate}: ${c.verdict}`);
   if (vs.length) out.push('', 'against fp32:', ...vs);
   if (r.batch) {
     out.push('', `batch sizes: ${r.batch.note}`);
     for (const [name, pts] of Object.entries(r.batch.points)) {
-      if (pts.length) out.push(`  ${name}: ${pts.map((p) => `${p.batch} → ${p.perSampleMs.toFixed(3)} ms/sample`).join(', ')}${r.batch.best[name] ? ` (lowest at ${r.batch.best[name]})` : pts.length > 1 ? ' (no size provably lowest: intervals overlap)' : ''}`);
+      if (pts.length) out.push(`  ${name}: ${pts.map((p) => `${p.batch} → ${ms(p.perSampleMs)} ms/sample`).join(', ')}${r.batch.best[name] ? ` (lowest at ${r.batch.best[name]})` : pts.length > 1 ? ' (no size provably lowest: intervals overlap)' : ''}`);
     }
   }
   for (const v of r.variants) for (const n of v.notes.filter((x) => /^(redone with fp16-auto|fp16-auto could not)/.test(x))) out.push('', `${v.name}: ${n}`);
@@ -74,7 +77,10 @@ export const optimizeCommand = defineCommand({
     'accurate), size, or accuracy; a variant counts as fastest while no other is provably faster (the 95 % intervals ' +
     'of their medians apart).\n\n' +
     'Written to --out: repository/<model>/<version>/ (every usable variant and manifest.json, a new version number each ' +
-    'run), report.json, report.md and report.html (self-contained, with charts). --batch-sizes 1,8,32 also measures ' +
+    'run), report.json, report.md and report.html (self-contained, with charts; they replace an earlier run\'s, with a ' +
+    'warning naming it, while its figures stay in its version\'s manifest.json). A name whose latest version came from ' +
+    'another model file is a warning; one whose model has other inputs or outputs is refused unless --force. Ctrl-C ' +
+    'stops at the next step and adds nothing to the repository. --batch-sizes 1,8,32 also measures ' +
     'each variant at those batch sizes (models with a batch dimension) for per-sample latency.\n\n' +
     'A variant that fails (its conversion, check or load; calibration data that does not fit) is reported with its ' +
     'error code and the others still complete; inputs that do not fit are reported and seeded inputs are used.',
@@ -98,6 +104,7 @@ export const optimizeCommand = defineCommand({
     { name: 'name', kind: 'string', valueName: 'NAME', description: 'model name in the repository', defaultText: 'the file name' },
     { ...PROVIDER_FLAG, description: 'providers to measure on instead of the target\'s own (cpu, wasm, webgpu, cuda)', defaultText: 'from --target' },
     { name: 'isolate', kind: 'boolean', description: 'measure each variant\'s peak memory in a process of its own' },
+    { name: 'force', kind: 'boolean', description: 'add the version even when the repository\'s model of that name has other inputs or outputs (it is refused otherwise)' },
   ],
   examples: [
     'onnx-forge optimize model.onnx --out optimized/',
@@ -131,7 +138,24 @@ export const optimizeCommand = defineCommand({
 
     // A missing file is an error of the command line's, not a result: no reports about it are written.
     await fileSource(file, { what: 'model' });
+    // So is a --calibration or --inputs that names nothing (a typo): a folder that does not fit the model is
+    // reported in the result, but measuring on seeded inputs instead of a folder that is not there would
+    // pass off a run on made-up data as one on the user's.
+    for (const [flag, p] of [['calibration', calibration], ['inputs', inputs]] as const) {
+      if (p !== undefined && !(await stat(p).then(() => true, () => false))) {
+        throw new ForgeError(ForgeErrorCode.IO, `cannot read the --${flag} folder "${p}": it does not exist`, { details: { path: p } });
+      }
+    }
     const [{ optimizeModel }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
+    // Ctrl-C stops at the next step and leaves the repository as it was (the staged version is removed,
+    // no reports are written); a second one exits at once.
+    const abort = new AbortController();
+    const onSigint = () => {
+      if (abort.signal.aborted) process.exit(130);
+      ctx.progress.note('cancelling: stopping at the next step, nothing is added to the repository (press Ctrl-C again to stop at once)');
+      abort.abort();
+    };
+    process.on('SIGINT', onSigint);
     const result = await optimizeModel(file, {
       out: path.resolve(ctx.io.cwd, outFlag),
       prefer: (ctx.args.string('prefer') ?? 'auto') as Prefer,
@@ -148,9 +172,12 @@ export const optimizeCommand = defineCommand({
       ...(ctx.args.has('isa') ? { isa: ctx.args.string('isa') as Int8Isa } : {}),
       ...providers,
       isolate: ctx.args.bool('isolate') === true,
+      force: ctx.args.bool('force') === true,
+      signal: abort.signal,
       onProgress: progressOf(ctx.progress) as (e: OptimizeProgress) => void,
-    });
+    }).finally(() => process.off('SIGINT', onSigint));
     ctx.progress.end();
+    for (const w of result.warnings) ctx.progress.warn(`warning: ${w}`);
     if (ctx.json) ctx.printJson(optimizeJson(result));
     else ctx.print(...optimizeLines(result));
     return exitCodeOfResult(result.variants.map((v) => v.error), !result.best);

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DataType, createTensor, encodeTensor, mlp, readModel, writeModel, type ModelRunner } from '@onnx-forge/core';
+import { DataType, ModelBuilder, createTensor, encodeTensor, mlp, readModel, writeModel, type ModelRunner } from '@onnx-forge/core';
 import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wideRangeClassifier } from '../testing/wide-range-model.js';
@@ -112,5 +112,34 @@ describe('compareAccuracy', () => {
       await expect(compareAccuracy(mel, [mel], { count: 1, runner: refusing })).rejects.toThrow(/Invalid input shape/);
       expect(loads).toHaveLength(1);
     });
+  });
+});
+
+describe('compareAccuracy with candidates of another interface', () => {
+  /** [batch, 64] → Relu → [batch, 64], its input and output named as given. */
+  async function relu(name: string, input: string, output: string): Promise<string> {
+    const b = new ModelBuilder({ opset: 17, graphName: name });
+    b.output(b.op('Relu', [b.input(input, 'float32', ['batch', 64])], {}, { outputs: [output] }), 'float32', ['batch', 64]);
+    const file = join(dir, `${name}.onnx`);
+    await writeFile(file, b.build().encode());
+    return file;
+  }
+
+  it('says which inputs differ, naming both sides, instead of onnxruntime\'s "unknown input"', async () => {
+    const r = await compareAccuracy(await relu('ref-relu', 'x', 'y'), [await relu('renamed-in', 'features', 'y')], { dims: { batch: 2 } });
+    expect(r.candidates[0]).toMatchObject({
+      status: 'failed',
+      error: { stage: 'inputs', code: 'FORGE_BAD_INPUT', message: 'its inputs ("features") are not the reference\'s ("x"): compare runs every model on the same samples, matched by input name; rename the inputs, or compare models of the same interface' },
+    });
+    expect(r.candidates[0]?.accuracy).toBeUndefined();
+  });
+
+  it('fails a candidate that lacks an output of the reference, though the rest of it is compared', async () => {
+    const r = await compareAccuracy(await relu('ref-relu2', 'x', 'y'), [await relu('renamed-out', 'x', 'logits')], { dims: { batch: 2 } });
+    const c = r.candidates[0];
+    // Before, this was status ok with cosine -Infinity: a measurement, exit 0 without --tolerance.
+    expect(c?.status).toBe('failed');
+    expect(c?.error).toEqual({ stage: 'accuracy', code: 'FORGE_BAD_INPUT', message: 'it has no output "y" of the reference (its outputs: "logits"); outputs are matched by name, so that one was not compared' });
+    expect(c?.accuracy?.outputs[0]?.problem).toMatch(/does not produce this output/);
   });
 });

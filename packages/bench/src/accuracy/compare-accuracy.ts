@@ -104,10 +104,42 @@ async function compareOne(name: string, source: BenchSource, refOutputs: Outputs
     return { name, ...file, status: 'failed', error: stageError('load', e) };
   }
   try {
-    return { name, ...file, bytes: m.bytes, status: 'ok', accuracy: await measureAccuracy(refOutputs, m.run, feeds) };
+    const mismatch = interfaceMismatch(m, Object.keys(feeds[0] ?? {}), Object.keys(refOutputs[0] ?? {}));
+    // Other input names: nothing to run it on. Missing outputs: the ones it has are still compared.
+    if (mismatch?.stage === 'inputs') return { name, ...file, bytes: m.bytes, status: 'failed', error: mismatch };
+    const accuracy = await measureAccuracy(refOutputs, m.run, feeds);
+    return mismatch ? { name, ...file, bytes: m.bytes, status: 'failed', accuracy, error: mismatch } : { name, ...file, bytes: m.bytes, status: 'ok', accuracy };
   } catch (e) {
     return { name, ...file, bytes: m.bytes, status: 'failed', error: stageError('accuracy', e) };
   } finally {
     await m.close();
   }
+}
+
+const list = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ') || 'none';
+
+/**
+ * Inputs and outputs are matched by name: a candidate whose inputs are not the reference's cannot be
+ * run on the same samples, and one that lacks an output of the reference cannot be compared on it.
+ * Both are said plainly (FORGE_BAD_INPUT, naming both sides) rather than left to onnxruntime's
+ * "unknown input" or a cosine of -Infinity that looks like a measurement.
+ */
+function interfaceMismatch(m: OpenedModel, refInputs: readonly string[], refOutputs: readonly string[]): StageError | undefined {
+  const inputs = m.session.inputNames;
+  const unknown = refInputs.filter((n) => !inputs.includes(n));
+  const unfed = inputs.filter((n) => !refInputs.includes(n));
+  if (unknown.length || unfed.length) {
+    return {
+      stage: 'inputs', code: 'FORGE_BAD_INPUT',
+      message: `its inputs (${list(inputs)}) are not the reference's (${list(refInputs)}): compare runs every model on the same samples, matched by input name; rename the inputs, or compare models of the same interface`,
+    };
+  }
+  const missing = refOutputs.filter((n) => !m.session.outputNames.includes(n));
+  if (missing.length) {
+    return {
+      stage: 'accuracy', code: 'FORGE_BAD_INPUT',
+      message: `it has no output ${list(missing)} of the reference (its outputs: ${list(m.session.outputNames)}); outputs are matched by name, so ${missing.length === 1 ? 'that one was' : 'those were'} not compared`,
+    };
+  }
+  return undefined;
 }

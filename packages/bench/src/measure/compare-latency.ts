@@ -1,3 +1,4 @@
+import { formatMs, formatRatio } from '../report/format-latency.js';
 import { overlaps, type Summary } from '../stats.js';
 
 /** Two latency measurements side by side: which is faster, by how much, and whether that is proven. */
@@ -25,7 +26,6 @@ export interface NamedLatency {
   latency: Pick<Summary, 'p50' | 'p50Ci95' | 'n'>;
 }
 
-const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : String(v));
 
 /**
  * Compares the median latencies of two measurements. A winner is named only when the 95 % intervals
@@ -40,7 +40,8 @@ export function compareLatency(baseline: NamedLatency, candidate: NamedLatency):
   const speedupCi95: [number, number] = [1 / ratioCi95[1], 1 / ratioCi95[0]];
   const apart = !overlaps(a.p50Ci95, b.p50Ci95);
   const winner = !apart ? null : b.p50 < a.p50 ? candidate.name : baseline.name;
-  const range = `p50 ${fmt(b.p50)} vs ${fmt(a.p50)} ms, ratio ${fmt(ratio)} [${fmt(ratioCi95[0])}, ${fmt(ratioCi95[1])}]`;
+  const fmt = formatRatio;
+  const range = `p50 ${formatMs(b.p50)} vs ${formatMs(a.p50)} ms, ratio ${fmt(ratio)} [${fmt(ratioCi95[0])}, ${fmt(ratioCi95[1])}]`;
   const verdict = winner === null
     ? `no winner: the 95 % intervals of the medians overlap (${range})`
     : winner === candidate.name

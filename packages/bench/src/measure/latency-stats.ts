@@ -2,7 +2,11 @@ import { summarize, type Summary } from '../stats.js';
 
 /** Latency figures of a steady-state run: the percentiles and intervals of `Summary`, and the rates. */
 export interface LatencyStats extends Summary {
-  /** Half-width of the 95 % confidence interval of the mean (Student t); Infinity with fewer than 2 runs. */
+  /**
+   * Half-width of the 95 % confidence interval of the mean (Student t); Infinity with fewer than 2 runs.
+   * `meanCi95` is that interval with its low end clamped at 0 (a latency is never negative, though
+   * mean − margin can be on a skewed sample).
+   */
   meanMarginOfError95: number;
   /** Runs completed per second of wall time (from `wallMs` when given, else 1000 / mean). */
   runsPerSecond: number;
@@ -13,5 +17,5 @@ export function latencyStats(samplesMs: readonly number[], wallMs?: number): Lat
   const s = summarize(samplesMs);
   const moe = s.n > 1 ? (s.meanCi95[1] - s.meanCi95[0]) / 2 : Infinity;
   const runsPerSecond = wallMs !== undefined && wallMs > 0 ? (s.n * 1000) / wallMs : s.mean > 0 ? 1000 / s.mean : 0;
-  return { ...s, meanMarginOfError95: moe, runsPerSecond };
+  return { ...s, meanCi95: [Math.max(0, s.meanCi95[0]), s.meanCi95[1]], meanMarginOfError95: moe, runsPerSecond };
 }

@@ -118,19 +118,44 @@ describe('MLPerf scenarios', () => {
     expect(Math.min(...fails) / max).toBeLessThanOrEqual(1.05);
     expect(r.trials.filter((t) => t.rate > max).every((t) => !t.ok)).toBe(true);
     expect(r.latency?.p99).toBeLessThanOrEqual(50);
-    expect(r.reason).toMatch(/keeps p99 within 50 ms/);
+    expect(r.reason).toMatch(/keeps p99 within 50\.00 ms/);
+    expect(r.boundFrom).toBe('given');
     // Same seed, same search.
     const again = await clock.run(serverScenario(scriptedServer(clock, 1, 10).run, { p99BoundMs: 50, queries: 400, seed: 3, clock, startRate: 20, maxTrials: 14 }));
     expect(again.trials.map((t) => t.rate)).toEqual(r.trials.map((t) => t.rate));
   });
 
-  it('Server reports no rate when even a lone query exceeds the bound', async () => {
+  it('Server reports no rate, without trying any, when even a lone query exceeds the bound', async () => {
     const clock = new ManualClock();
     const server = scriptedServer(clock, 1, 80);
     const r = await clock.run(serverScenario(server.run, { p99BoundMs: 50, queries: 50, clock, maxTrials: 5 }));
     expect(r.maxRate).toBeNull();
     expect(r.latency).toBeNull();
-    expect(r.reason).toMatch(/no rate tried kept p99 within 50 ms/);
-    expect(r.trials).toHaveLength(5);
+    expect(r.unloaded).toMatchObject({ runs: 20, minMs: 80, p50Ms: 80 });
+    expect(r.reason).toBe('no rate can keep p99 within 50.00 ms: a query alone takes 80.00 ms at the fastest (20 sent one at a time)');
+    // Queueing only adds latency: no trial could pass, so none is run (each would take longer than the last).
+    expect(r.trials).toHaveLength(0);
+    expect(server.calls()).toBe(20);
+  });
+
+  it('Server stops halving the rate once queries seldom overlap, when the model\'s own tail is over the bound', async () => {
+    const clock = new ManualClock();
+    // 4 ms a query, but one in ten takes 30: p99 is 30 ms however rarely queries arrive.
+    let n = 0;
+    const server = scriptedServer(clock, 1, () => (++n % 10 === 0 ? 30 : 4));
+    const r = await clock.run(serverScenario(server.run, { p99BoundMs: 10, queries: 50, clock, seed: 2 }));
+    expect(r.maxRate).toBeNull();
+    const rates = r.trials.map((t) => t.rate);
+    // Halved from the start rate (500 / p50 = 125/s) until rate × p50 < 2 %: 3.9/s is the last.
+    expect(rates.map((x) => Number(x.toPrecision(3)))).toEqual([125, 62.5, 31.3, 15.6, 7.81, 3.91]);
+    expect(r.reason).toBe('no rate kept p99 within 10.00 ms, not even 3.91/s, where queries seldom overlap (p99 30.00 ms there): what exceeds the bound is not queueing but the latency of queries arriving one by one (sent back to back, 20 took p99 30.00 ms)');
+  });
+
+  it('Server\'s default bound is twice the p99 of queries sent one at a time through the same path', async () => {
+    const clock = new ManualClock();
+    const r = await clock.run(serverScenario(scriptedServer(clock, 2, 10).run, { queries: 100, clock, maxTrials: 8 }));
+    expect(r.boundFrom).toBe('probe');
+    expect(r.p99BoundMs).toBe(20);
+    expect(r.maxRate).not.toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import type { Model, RunnerFeeds } from '@onnx-forge/core';
+import { ForgeErrorCode } from '@onnx-forge/core';
 import { modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
 import type { BenchClock } from '../measure/bench-clock.js';
 import { latencyStats, type LatencyStats } from '../measure/latency-stats.js';
@@ -79,6 +80,8 @@ export async function batchSweep(model: Model, variants: readonly { name: string
       }
     }
   } catch (e) {
+    // Cancelled is the caller's decision, not a failure of one batch size: it reaches the caller.
+    if ((e as { code?: string }).code === ForgeErrorCode.CANCELLED) throw e;
     return { dim, sizes, note: `batch sizes stopped: ${stageError('batch', e).message}`, points, best: bestOf(points), error: stageError('batch', e) };
   }
   return { dim, sizes, note: `batch dimension "${dim}"; ${o.runs} interleaved runs per variant at each size`, points, best: bestOf(points) };

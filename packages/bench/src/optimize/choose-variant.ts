@@ -1,6 +1,7 @@
 import { formatBytes } from '@onnx-forge/core';
 import { isBelow } from '../stats.js';
 import type { VariantName } from './variant-name.js';
+import { formatMs } from '../report/format-latency.js';
 
 /** What the optimizer may prefer among variants that keep the accuracy tolerance. */
 export const PREFERENCES = ['auto', 'speed', 'accuracy', 'size'] as const;
@@ -31,8 +32,8 @@ export interface Choice {
 /** Sizes within this share of each other count as equal (metadata and rounding differ between files). */
 const SIZE_TIE = 0.02;
 
-const ms = (v: number) => `${v.toFixed(2)} ms`;
-const ci = (c: readonly [number, number]) => `[${c[0].toFixed(2)}, ${c[1].toFixed(2)}]`;
+const ms = (v: number) => `${formatMs(v)} ms`;
+const ci = (c: readonly [number, number]) => `[${formatMs(c[0])}, ${formatMs(c[1])}]`;
 
 type Measured = Required<Pick<Candidate, 'name' | 'bytes' | 'latency' | 'minCosine'>>;
 

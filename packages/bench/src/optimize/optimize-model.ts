@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   ForgeError, ForgeErrorCode, Model, checkModel, readModel, writeModel, type ModelRunner, type RunnerFeeds,
@@ -14,13 +14,15 @@ import { compareLatency } from '../measure/compare-latency.js';
 import { latencyStats } from '../measure/latency-stats.js';
 import { machineInfo } from '../measure/machine-info.js';
 import { measureInterleaved } from '../measure/measure-interleaved.js';
+import { throwIfAborted } from '../measure/measure-runs.js';
 import { modelInputs, type ModelInputs } from '../measure/model-inputs.js';
 import { openModel, type OpenedModel } from '../measure/open-model.js';
 import { stageError, type Stage, type StageError } from '../measure/stage-error.js';
 import { peakRssBytes } from '../isolate.js';
 import { writeReports } from '../report/write-reports.js';
 import { TARGETS, type ManifestTensor, type Target } from '../repository/manifest.js';
-import { VersionStager } from '../repository/version-stager.js';
+import { readManifest } from '../repository/read-repository.js';
+import { VersionStager, listVersions } from '../repository/version-stager.js';
 import { batchSweep } from './batch-sweep.js';
 import { PREFERENCES, chooseVariant, type Prefer } from './choose-variant.js';
 import { DEFAULT_BUILDERS, type VariantBuilder, type VariantContext } from './make-variant.js';
@@ -68,7 +70,17 @@ export interface OptimizeOptions {
   builders?: Partial<Record<VariantName, VariantBuilder>>;
   /** Write report.json, report.md and report.html (default true). */
   reports?: boolean;
+  /**
+   * Add the version even when the repository already holds a model of that name whose inputs or
+   * outputs differ from this one's (its clients would break); without it that is refused
+   * (FORGE_INVALID_OPTIONS) before any work.
+   */
+  force?: boolean;
   clock?: BenchClock;
+  /**
+   * Stops the work at the next step (FORGE_CANCELLED): nothing is added to the repository (the staged
+   * version is removed) and no reports are written.
+   */
   signal?: AbortSignal;
   onProgress?: (event: OptimizeProgress) => void;
 }
@@ -157,6 +169,57 @@ async function probeHeadroom(fp32: Model, ref: OpenedModel, candidate: OpenedMod
   }
 }
 
+const short = (sha: string) => (sha ? `sha256 ${sha.slice(0, 12)}` : 'no hash');
+const signature = (t: readonly ManifestTensor[]) => t.map((x) => `${x.name}: ${x.type}`).join(', ');
+
+/**
+ * What the repository already holds under `name`, against the model this run adds: nothing to say when
+ * there is no earlier version or it came from the same source (the same bytes); a warning when it came
+ * from other bytes with the same inputs and outputs (retrained weights are a new version; two different
+ * models under one name are a mistake the user must see); a refusal when the inputs or outputs differ,
+ * since whoever serves or calls that name would get a model that takes or gives something else.
+ */
+async function previousVersion(repository: string, name: string, r: OptimizeResult): Promise<{ warning?: string; refuse?: string }> {
+  const versions = await listVersions(join(repository, name));
+  const last = versions[versions.length - 1];
+  if (last === undefined) return {};
+  let m;
+  try {
+    m = await readManifest(repository, name, last);
+  } catch (e) {
+    return { warning: `the repository's model "${name}" version ${last} has no readable manifest (${stageError('read', e).message}); this run adds version ${last + 1} beside it without checking that it is the same model` };
+  }
+  if (m.source.sha256 && m.source.sha256 === r.source.sha256) return {};
+  const before = `version ${last} of "${name}" came from ${m.source.file ?? 'a model in memory'} (${short(m.source.sha256)})`;
+  const now = `${r.source.file ?? 'a model in memory'} (${short(r.source.sha256)})`;
+  const ins = signature(m.inputs) !== signature(r.graph.inputs);
+  const outs = signature(m.outputs) !== signature(r.graph.outputs);
+  if (ins || outs) {
+    const what = [ins ? `inputs ${signature(m.inputs) || 'none'} there, ${signature(r.graph.inputs) || 'none'} here` : '', outs ? `outputs ${signature(m.outputs) || 'none'} there, ${signature(r.graph.outputs) || 'none'} here` : ''].filter(Boolean).join('; ');
+    return {
+      refuse: `${before}, a model with other inputs or outputs than ${now} (${what}): adding it as version ${last + 1} would change what clients of "${name}" send and get. ` +
+        'Give it a name of its own (--name), or force it (--force) if it really replaces that model',
+      warning: `${before}, a model with other inputs or outputs than ${now} (${what}); added as version ${last + 1} as forced`,
+    };
+  }
+  return { warning: `${before}; this run adds version ${last + 1} from a different model file, ${now}. If it is not a new version of the same model, give it a name of its own (--name)` };
+}
+
+/** A warning when report.json/md/html of an earlier run are in `out` and are about to be replaced. */
+async function earlierReports(out: string): Promise<string | undefined> {
+  const present = (await Promise.all(['report.json', 'report.md', 'report.html'].map((f) => stat(join(out, f)).then(() => f, () => undefined)))).filter(Boolean);
+  if (!present.length) return undefined;
+  let which = '';
+  try {
+    const old = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as Partial<OptimizeResult>;
+    const at = old.repository ? `, whose figures stay in ${join(old.repository.path, 'manifest.json')}` : '';
+    which = ` (model ${String(old.model)}${old.repository ? ` version ${old.repository.version}` : ''}, ${String(old.startedAt)}${at})`;
+  } catch {
+    // An unreadable report.json still gets replaced; the warning names no run.
+  }
+  return `${present.join(', ')} in ${out} replaced the reports of an earlier run${which}`;
+}
+
 /** The report's note on a headroom the FP16 variant lacks. */
 function headroomNote(h: Fp16Headroom): string {
   return `float16 fails at larger inputs: at an input spread of ${h.scale} (${h.what}), ${headroomWhat(h)} against FP32; ` +
@@ -227,7 +290,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     inputs: null, calibration: null, graph: { inputs: [], outputs: [] },
     settings: { runs, warmup, seed, dims: { ...options.dims }, isa, isolate: options.isolate ?? false },
     variants: VARIANT_NAMES.map((n) => ({ name: n, precision: variantPrecision(n), status: requested.has(n) ? 'failed' : 'skipped', notes: [], ...(requested.has(n) ? {} : { reason: 'not requested' }) })),
-    comparisons: [], best: null, reason: '', batch: null, repository: null, reports: null, errors: [],
+    comparisons: [], best: null, reason: '', batch: null, repository: null, reports: null, errors: [], warnings: [],
     machine: await machineInfo(), startedAt, durationMs: 0,
   };
   const variant = (n: VariantName) => result.variants.find((v) => v.name === n) as VariantResult;
@@ -251,6 +314,8 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
   const finish = async (): Promise<OptimizeResult> => {
     result.durationMs = clock.now() - t0;
     if (options.reports !== false) {
+      const earlier = await earlierReports(out);
+      if (earlier) result.warnings.push(earlier);
       progress({ phase: 'write', done: 0, total: 1, message: 'writing the reports' });
       result.reports = await writeReports(result, out);
       result.durationMs = clock.now() - t0;
@@ -286,6 +351,12 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     return finish();
   }
   result.graph = { inputs: tensors(modelInputSpecs(fp32)), outputs: outputTensors(fp32) };
+  const previous = await previousVersion(join(out, 'repository'), name, result);
+  if (previous.refuse && !options.force) {
+    if (madeOut) await rm(madeOut, { recursive: true, force: true });
+    throw invalid(previous.refuse, 'name');
+  }
+  if (previous.warning) result.warnings.push(previous.warning);
 
   // 2. Evaluation inputs (a folder that does not fit is reported, and seeded inputs take its place).
   progress({ phase: 'inputs', done: 0, total: 1, message: 'preparing inputs' });
@@ -357,6 +428,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
   try {
     const todo = VARIANT_NAMES.filter((n) => requested.has(n) && !variant(n).error && variant(n).status !== 'skipped');
     for (const [i, n] of todo.entries()) {
+      throwIfAborted(options.signal, 'optimize');
       const v = variant(n);
       v.status = 'ok';
       progress({ phase: 'convert', variant: n, done: i, total: todo.length, message: `making ${n}` });
@@ -419,6 +491,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     for (const v of result.variants) if (v.bytes !== undefined && fp32Bytes) v.sizeRatio = v.bytes / fp32Bytes;
 
     // 5. Accuracy against FP32 on the same inputs.
+    throwIfAborted(options.signal, 'optimize');
     const ref = live.find((l) => l.v.name === 'fp32');
     if (ref) {
       let refOutputs: Outputs[] | undefined;
@@ -430,6 +503,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
         record('accuracy', e);
       }
       for (const [i, l] of live.entries()) {
+        throwIfAborted(options.signal, 'optimize');
         progress({ phase: 'accuracy', variant: l.v.name, done: i, total: live.length, message: `comparing ${l.v.name} with fp32 on ${evalFeeds.length} sample(s)` });
         if (!refOutputs) {
           fail(l.v, { stage: 'accuracy', code: 'FORGE_RUNTIME', message: 'not compared: the FP32 reference failed on the inputs' });
@@ -476,6 +550,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     }
 
     // 6. Latency, every variant side by side.
+    throwIfAborted(options.signal, 'optimize');
     const measured = live.filter((l) => l.v.status === 'ok');
     if (measured.length) {
       try {
@@ -501,6 +576,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
       const { benchIsolated } = await import('../measure/isolated-bench.js');
       const withLatency = live.filter((l) => l.v.latency);
       for (const [i, l] of withLatency.entries()) {
+        throwIfAborted(options.signal, 'optimize');
         progress({ phase: 'memory', variant: l.v.name, done: i, total: withLatency.length, message: `peak memory of ${l.v.name} in its own process` });
         const r = await benchIsolated(l.path, l.v.name, {
           runs: Math.min(runs, 10), warmup: 1, seed, backend, providers, ...(options.dims ? { dims: options.dims } : {}),
@@ -521,6 +597,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
       });
       if (result.batch.error) result.errors.push(result.batch.error);
     }
+    throwIfAborted(options.signal, 'optimize');
 
     // 9. The choice.
     for (const v of result.variants) if (v.status === 'ok' && !v.latency && !v.error) fail(v, { stage: 'benchmark', code: 'FORGE_RUNTIME', message: 'not timed' });
@@ -541,9 +618,10 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     }
   } finally {
     for (const l of live) await l.m.close().catch(() => {});
-    // 10. The repository version, when anything usable was written.
+    // 10. The repository version, when anything usable was written and the work was not cancelled
+    // (then the staged files are removed and the cancellation reaches the caller).
     try {
-      if (result.variants.some((v) => v.file)) {
+      if (!options.signal?.aborted && result.variants.some((v) => v.file)) {
         progress({ phase: 'write', done: 0, total: 1, message: `writing ${name} to the repository` });
         const provider = live[0]?.v.provider ?? providers[0] ?? '';
         const { version, dir } = await stager.commit(toManifest(result, new Date().toISOString(), provider));
@@ -557,6 +635,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
       if (!committed) await stager.abort();
     }
   }
+  throwIfAborted(options.signal, 'optimize');
   return finish();
 }
 

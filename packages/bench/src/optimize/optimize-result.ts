@@ -56,6 +56,11 @@ export interface OptimizeResult {
   reports: { json: string; markdown: string; html: string } | null;
   /** Every failure, with the variant it hit (if one) and its stage and code. */
   errors: (StageError & { variant?: VariantName })[];
+  /**
+   * What the user should know though nothing failed: reports of an earlier run replaced in `out`, a
+   * repository name whose previous version came from another model file.
+   */
+  warnings: string[];
   machine: MachineInfo;
   startedAt: string;
   durationMs: number;

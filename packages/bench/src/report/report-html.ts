@@ -1,7 +1,44 @@
 import { distributionSvg } from '../charts.js';
-import type { OptimizeResult } from '../optimize/optimize-result.js';
+import type { OptimizeResult, VariantResult } from '../optimize/optimize-result.js';
+import { formatMs } from './format-latency.js';
 import { reportSummary, reportTables } from './report-tables.js';
 import { barChartSvg, lineChartSvg } from './variant-charts.js';
+
+/** Largest 1 − cosine there is (opposite directions); a broken output (NaN/Inf, missing) is drawn there. */
+const WORST_DISTANCE = 2;
+/** Lowest the axis goes: float32 outputs agree no closer than this without being identical. */
+const FLOOR = 1e-12;
+
+/**
+ * Accuracy as 1 − cosine similarity to FP32 on a log axis, the tolerance marked at 1 − tolerance. Cosine
+ * itself sits near 1 for every usable variant, so a linear axis either shows no difference or, cut
+ * short to show one, makes 0.9990 against 0.9999 look like a collapse; 1 − cosine puts those a decade
+ * apart, which is what they are. A variant identical to FP32 (1 − cosine of 0) sits on the axis's low
+ * end, labelled so; one whose output broke sits at 2, the largest 1 − cosine there is.
+ */
+function accuracyChart(r: OptimizeResult, accurate: readonly VariantResult[]): string {
+  const tolerance = Number((1 - r.tolerance.min).toPrecision(12));
+  const distances = accurate.map((v) => {
+    const c = v.accuracy?.minCosine as number;
+    return Number.isFinite(c) ? Math.min(WORST_DISTANCE, Math.max(0, 1 - c)) : WORST_DISTANCE;
+  });
+  const positive = [...distances, tolerance].filter((d) => d > 0);
+  // One decade below the smallest difference, so a variant identical to FP32 stands apart from the closest one that is not.
+  const floor = Math.max(FLOOR, 10 ** (Math.floor(Math.log10(Math.min(...positive))) - 1));
+  const top = 10 ** Math.ceil(Math.log10(Math.max(...positive)));
+  return barChartSvg({
+    id: 'accuracy', title: 'Accuracy: 1 − smallest cosine similarity to FP32 (lower is closer)', unit: '1 − cosine', log: true, min: floor, max: Math.max(top, floor * 10),
+    format: (d) => (d === 0 ? '0' : d.toExponential(1)),
+    bars: accurate.map((v, i) => {
+      const d = distances[i] as number;
+      const c = v.accuracy?.minCosine as number;
+      // Enough decimals that a cosine short of 1 does not print as 1.000000.
+      const what = !Number.isFinite(c) ? 'output broke (NaN/Inf or missing)' : d === 0 ? 'identical to FP32' : `cosine ${c.toFixed(Math.min(15, Math.max(6, Math.ceil(-Math.log10(d)) + 1)))}`;
+      return { label: v.name, value: d, note: `(${what})${v.status === 'rejected' ? ', rejected' : ''}` };
+    }),
+    reference: { value: tolerance, label: `tolerance: cosine ≥ ${r.tolerance.min}` },
+  });
+}
 
 const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -18,7 +55,7 @@ export function reportCharts(r: OptimizeResult): string[] {
       series: timed.map((v) => ({ label: v.name, samples: v.samplesMs ?? [] })),
     }).replace('<svg ', '<svg data-chart="latency-distribution" '));
     charts.push(barChartSvg({
-      id: 'latency', title: 'Median latency with its 95 % interval', unit: 'ms', format: (v) => v.toFixed(2),
+      id: 'latency', title: 'Median latency with its 95 % interval', unit: 'ms', format: formatMs,
       bars: timed.map((v) => ({ label: v.name, value: v.latency?.p50 ?? 0, low: v.latency?.p50Ci95[0] ?? 0, high: v.latency?.p50Ci95[1] ?? 0 })),
     }));
   }
@@ -28,15 +65,7 @@ export function reportCharts(r: OptimizeResult): string[] {
       bars: sized.map((v) => ({ label: v.name, value: (v.bytes ?? 0) / 1e6, ...(v.sizeRatio !== undefined ? { note: `(${v.sizeRatio.toFixed(3)}× fp32)` } : {}) })),
     }));
   }
-  if (accurate.length) {
-    const values = accurate.map((v) => (Number.isFinite(v.accuracy?.minCosine) ? (v.accuracy?.minCosine as number) : -1));
-    const lo = Math.max(-1, Math.min(r.tolerance.min, ...values) - (1 - Math.min(r.tolerance.min, ...values)) * 0.25 - 1e-4);
-    charts.push(barChartSvg({
-      id: 'accuracy', title: 'Accuracy: smallest cosine similarity to FP32', unit: '', min: lo, max: 1, format: (c) => c.toFixed(6),
-      bars: accurate.map((v, i) => ({ label: v.name, value: values[i] as number, note: v.status === 'rejected' ? '(below tolerance)' : '' })),
-      reference: { value: r.tolerance.min, label: `tolerance ${r.tolerance.min}` },
-    }));
-  }
+  if (accurate.length) charts.push(accuracyChart(r, accurate));
   const batch = r.batch && Object.entries(r.batch.points).filter(([, pts]) => pts.length);
   if (batch && batch.length) {
     charts.push(lineChartSvg({

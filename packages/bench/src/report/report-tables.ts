@@ -1,5 +1,7 @@
+import type { LatencyStats } from '../measure/latency-stats.js';
 import type { OptimizeResult, VariantResult } from '../optimize/optimize-result.js';
 import { formatBytes } from '@onnx-forge/core';
+import { formatMs, formatRatio, meanText, p50Text } from './format-latency.js';
 
 /** A table of a report: the same cells go to Markdown and HTML. */
 export interface ReportTable {
@@ -25,12 +27,12 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
   const l = (v: VariantResult) => v.latency;
   tables.push({
     title: 'Variants',
-    note: `Latency from ${r.settings.runs} timed runs per variant after ${r.settings.warmup} warm-up runs, interleaved in a new seeded order every round; 95 % intervals. Accuracy against FP32 on ${r.inputs ? `${r.inputs.samples} ${r.inputs.source} sample(s)` : 'no inputs'}.`,
-    head: ['variant', 'status', 'size', 'size vs fp32', 'p50 ms [95 % CI]', 'mean ms ± margin', 'p90 ms', 'p99 ms', 'runs/s', 'create ms', 'first run ms', 'min cosine', 'max abs err', 'top-1'],
+    note: `Latency from ${r.settings.runs} timed runs per variant after ${r.settings.warmup} warm-up runs, interleaved in a new seeded order every round; 95 % intervals (the mean's low end at least 0: latency is never negative). Accuracy against FP32 on ${r.inputs ? `${r.inputs.samples} ${r.inputs.source} sample(s)` : 'no inputs'}.`,
+    head: ['variant', 'status', 'size', 'size vs fp32', 'p50 ms [95 % CI]', 'mean ms [95 % CI]', 'p90 ms', 'p99 ms', 'runs/s', 'create ms', 'first run ms', 'min cosine', 'max abs err', 'top-1'],
     rows: r.variants.map((v) => [
       v.name, statusCell(v, r.best), v.bytes === undefined ? '' : formatBytes(v.bytes), v.sizeRatio === undefined ? '' : `${v.sizeRatio.toFixed(3)}×`,
-      l(v) ? `${f(l(v)?.p50)} [${f(l(v)?.p50Ci95[0])}, ${f(l(v)?.p50Ci95[1])}]` : '', l(v) ? `${f(l(v)?.mean)} ± ${f(l(v)?.meanMarginOfError95)}` : '',
-      f(l(v)?.p90), f(l(v)?.p99), f(l(v)?.runsPerSecond, 1), f(v.createMs, 1), f(v.firstRunMs, 1),
+      l(v) ? p50Text(l(v) as LatencyStats) : '', l(v) ? meanText(l(v) as LatencyStats) : '',
+      formatMs(l(v)?.p90), formatMs(l(v)?.p99), f(l(v)?.runsPerSecond, 1), f(v.createMs, 1), f(v.firstRunMs, 1),
       cos(v.accuracy?.minCosine), v.accuracy ? v.accuracy.maxAbs.toExponential(2) : '', pct(v.accuracy?.top1),
     ]),
   });
@@ -39,7 +41,7 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
       title: 'Against FP32',
       note: 'Speed-up = FP32 p50 / variant p50, with the interval from both medians\' 95 % intervals. No winner is named when they overlap.',
       head: ['variant', 'speed-up', '95 % interval', 'winner', 'verdict'],
-      rows: r.comparisons.map((c) => [c.candidate, `${f(c.speedup)}×`, `[${f(c.speedupCi95[0])}, ${f(c.speedupCi95[1])}]`, c.winner ?? 'none (intervals overlap)', c.verdict]),
+      rows: r.comparisons.map((c) => [c.candidate, `${formatRatio(c.speedup)}×`, `[${formatRatio(c.speedupCi95[0])}, ${formatRatio(c.speedupCi95[1])}]`, c.winner ?? 'none (intervals overlap)', c.verdict]),
     });
   }
   const outputs = r.variants.flatMap((v) => (v.accuracy?.outputs ?? []).map((o) => [v.name, o.output, cos(o.cosine), Number.isFinite(o.maxAbs) ? o.maxAbs.toExponential(2) : String(o.maxAbs), Number.isFinite(o.maxRel) ? o.maxRel.toExponential(2) : String(o.maxRel), pct(o.top1), o.nonFinite ? String(o.nonFinite) : '', o.problem ?? '']));
@@ -53,8 +55,8 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
   }
   if (r.batch) {
     const rows = Object.entries(r.batch.points).flatMap(([name, pts]) => pts.map((p) => [
-      name, String(p.batch), `${f(p.latency.p50)} [${f(p.latency.p50Ci95[0])}, ${f(p.latency.p50Ci95[1])}]`,
-      `${f(p.perSampleMs, 3)} [${f(p.perSampleCi95[0], 3)}, ${f(p.perSampleCi95[1], 3)}]`, f(p.samplesPerSecond, 1), r.batch?.best[name] === p.batch ? 'lowest per sample' : '',
+      name, String(p.batch), p50Text(p.latency),
+      `${formatMs(p.perSampleMs)} [${formatMs(p.perSampleCi95[0])}, ${formatMs(p.perSampleCi95[1])}]`, f(p.samplesPerSecond, 1), r.batch?.best[name] === p.batch ? 'lowest per sample' : '',
     ]));
     tables.push({ title: 'Batch sizes', note: r.batch.note, head: ['variant', 'batch', 'p50 ms [95 % CI]', 'per sample ms [95 % CI]', 'samples/s', ''], rows });
   }
@@ -92,6 +94,7 @@ export function reportSummary(r: OptimizeResult): { headline: string; lines: str
     headline,
     lines: [
       r.reason,
+      ...(r.warnings ?? []).map((w) => `Warning: ${w}.`),
       `Model ${r.model}${r.source.file ? ` (${r.source.file})` : ''}, ${formatBytes(r.source.bytes)}; target ${r.target}, measured on ${r.backend}/${r.providers.join(',')}; prefer ${r.prefer}; tolerance cosine ≥ ${r.tolerance.min}.`,
       `Inputs: ${r.inputs ? `${r.inputs.source} (${r.inputs.from}), ${shapes}` : 'none'}${r.calibration ? `; calibration: ${r.calibration.samples} sample(s) from ${r.calibration.from}` : ''}.`,
       `Machine: ${m.cpu} (${m.isa}), ${m.cores} cores, ${m.platform}-${m.arch}, Node ${m.node}, onnxruntime ${m.onnxruntime ?? 'unknown'}; ${r.startedAt}, ${(r.durationMs / 1000).toFixed(1)} s.`,

@@ -24,9 +24,15 @@ export interface BarChart {
   title: string;
   unit: string;
   bars: readonly Bar[];
-  /** Axis range (default from 0, or from the data when `zero` is false). */
+  /** Axis range (default from 0 to the largest value; on a log axis, the decades around the values). */
   min?: number;
   max?: number;
+  /**
+   * Logarithmic axis, for values spanning decades (errors, 1 − cosine): each value is drawn as a dot,
+   * not a bar, since a bar's length on a log axis depends only on where the axis happens to start.
+   * Values at or below `min` (0: identical) sit on the axis's low end, with their note saying so.
+   */
+  log?: boolean;
   /** A vertical reference line (a tolerance, a baseline) with its label. */
   reference?: { value: number; label: string };
   /** Identifies the chart in the page (data-chart attribute). */
@@ -52,17 +58,34 @@ export function barChartSvg(chart: BarChart): string {
   for (const b of chart.bars) if (!Number.isFinite(b.value)) throw invalid(`bar "${b.label}" of "${chart.title}" is not a finite number`);
   const values = chart.bars.flatMap((b) => [b.value, b.low ?? b.value, b.high ?? b.value]).filter(Number.isFinite);
   if (chart.reference) values.push(chart.reference.value);
-  let lo = chart.min ?? Math.min(0, ...values);
-  let hi = chart.max ?? Math.max(...values);
-  if (hi <= lo) hi = lo + 1;
-  const axis = ticks(lo, hi, false);
-  lo = Math.min(lo, axis[0] ?? lo);
-  hi = Math.max(hi, axis[axis.length - 1] ?? hi);
+  const log = chart.log ?? false;
+  let lo: number;
+  let hi: number;
+  let axis: number[];
+  if (log) {
+    const positive = values.filter((v) => v > 0);
+    if (chart.min !== undefined && !(chart.min > 0)) throw invalid(`"${chart.title}": a logarithmic axis needs min above 0`);
+    lo = chart.min ?? 10 ** Math.floor(Math.log10(positive.length ? Math.min(...positive) : 1e-6));
+    hi = chart.max ?? 10 ** Math.ceil(Math.log10(positive.length ? Math.max(...positive) : 1));
+    if (hi <= lo) hi = lo * 10;
+    const decades = Math.log10(hi) - Math.log10(lo);
+    axis = decades > 3
+      ? Array.from({ length: Math.floor(decades) + 1 }, (_, k) => 10 ** (Math.ceil(Math.log10(lo) - 1e-9) + k)).filter((t) => t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9))
+      : ticks(lo, hi, true);
+  } else {
+    lo = chart.min ?? Math.min(0, ...values);
+    hi = chart.max ?? Math.max(...values);
+    if (hi <= lo) hi = lo + 1;
+    axis = ticks(lo, hi, false);
+    lo = Math.min(lo, axis[0] ?? lo);
+    hi = Math.max(hi, axis[axis.length - 1] ?? hi);
+  }
   const plotW = W - LEFT - RIGHT;
-  const x = (v: number) => LEFT + ((Math.min(Math.max(v, lo), hi) - lo) / (hi - lo)) * plotW;
+  const f = (v: number) => (log ? Math.log10(v) : v);
+  const x = (v: number) => LEFT + ((f(Math.min(Math.max(v, lo), hi)) - f(lo)) / (f(hi) - f(lo))) * plotW;
   const height = TOP + ROW * chart.bars.length + BOTTOM;
   const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="12" data-chart="${escapeXml(chart.id)}" role="img" aria-label="${escapeXml(chart.title)}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="12" data-chart="${escapeXml(chart.id)}"${log ? ' data-scale="log"' : ''} role="img" aria-label="${escapeXml(chart.title)}">`,
     `<rect width="${W}" height="${height}" fill="#ffffff"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(chart.title)}</text>`,
   ];
@@ -73,15 +96,21 @@ export function barChartSvg(chart: BarChart): string {
     const x1 = x(b.value);
     out.push(`<g data-bar="${escapeXml(b.label)}" data-value="${b.value}">`);
     out.push(`<text x="${LEFT - 10}" y="${y + 17}" text-anchor="end" font-weight="bold">${escapeXml(b.label)}</text>`);
-    out.push(`<rect x="${x0.toFixed(2)}" y="${y + 5}" width="${Math.max(1, x1 - x0).toFixed(2)}" height="${ROW - 12}" fill="${color}" fill-opacity="0.8"/>`);
+    if (log) {
+      out.push(`<line x1="${x0.toFixed(2)}" y1="${y + ROW / 2 - 1}" x2="${(LEFT + plotW).toFixed(2)}" y2="${y + ROW / 2 - 1}" stroke="#e5e5e5"/>`);
+      out.push(`<circle cx="${x1.toFixed(2)}" cy="${y + ROW / 2 - 1}" r="6" fill="${color}" data-x="${b.value}"/>`);
+    } else {
+      out.push(`<rect x="${x0.toFixed(2)}" y="${y + 5}" width="${Math.max(1, x1 - x0).toFixed(2)}" height="${ROW - 12}" fill="${color}" fill-opacity="0.8"/>`);
+    }
     if (b.low !== undefined && b.high !== undefined && Number.isFinite(b.low) && Number.isFinite(b.high)) {
       const a = x(b.low).toFixed(2);
       const c = x(b.high).toFixed(2);
       const mid = y + ROW / 2 - 1;
       out.push(`<path d="M${a} ${mid}H${c}M${a} ${mid - 6}V${mid + 6}M${c} ${mid - 6}V${mid + 6}" stroke="#222" stroke-width="1.5" fill="none" data-interval="${b.low},${b.high}"/>`);
     }
-    const end = Math.max(x1, b.high !== undefined && Number.isFinite(b.high) ? x(b.high) : x1);
-    out.push(`<text x="${(end + 6).toFixed(2)}" y="${y + 17}" fill="#222">${escapeXml((chart.format ?? formatValue)(b.value))} ${escapeXml(chart.unit)}${b.note ? ` ${escapeXml(b.note)}` : ''}</text>`);
+    const end = Math.max(x1 + (log ? 6 : 0), b.high !== undefined && Number.isFinite(b.high) ? x(b.high) : x1);
+    const text = `${escapeXml((chart.format ?? formatValue)(b.value))}${log ? '' : ` ${escapeXml(chart.unit)}`}${b.note ? ` ${escapeXml(b.note)}` : ''}`;
+    out.push(`<text x="${(end + 6).toFixed(2)}" y="${y + 17}" fill="#222">${text}</text>`);
     out.push('</g>');
   });
   const axisY = TOP + ROW * chart.bars.length + 4;
@@ -91,7 +120,7 @@ export function barChartSvg(chart: BarChart): string {
     out.push(`<line x1="${px}" y1="${axisY}" x2="${px}" y2="${axisY + 5}" stroke="#333"/>`);
     out.push(`<text x="${px}" y="${axisY + 18}" text-anchor="middle">${formatValue(t)}</text>`);
   }
-  out.push(`<text x="${LEFT + plotW / 2}" y="${axisY + 36}" text-anchor="middle">${escapeXml(chart.unit)}</text>`);
+  out.push(`<text x="${LEFT + plotW / 2}" y="${axisY + 36}" text-anchor="middle">${escapeXml(chart.unit)}${log ? ' (log scale)' : ''}</text>`);
   if (chart.reference) {
     const px = x(chart.reference.value).toFixed(2);
     out.push(`<line x1="${px}" y1="${TOP - 4}" x2="${px}" y2="${axisY}" stroke="#c92a2a" stroke-dasharray="5 3" data-reference="${chart.reference.value}"/>`);

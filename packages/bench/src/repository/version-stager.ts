@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
 import { MANIFEST_FILE, validateManifest, type RepositoryManifest } from './manifest.js';
@@ -66,7 +66,10 @@ export class VersionStager {
     throw new ForgeError(ForgeErrorCode.IO, `cannot find a free version number in "${this.modelDir}" (other writers keep taking them)`, { details: { path: this.modelDir } });
   }
 
+  /** Removes the staging folder, and the model's folder too when nothing else is in it (no version was ever committed). */
   async abort(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
+    // rmdir refuses a folder that is not empty: versions, or another writer's staging folder, stay.
+    await rmdir(this.modelDir).catch(() => {});
   }
 }

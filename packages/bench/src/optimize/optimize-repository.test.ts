@@ -1,0 +1,98 @@
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ModelBuilder, mlp } from '@onnx-forge/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readManifest } from '../repository/read-repository.js';
+import { optimizeModel, type OptimizeOptions } from './optimize-model.js';
+
+/** How optimize treats what an output folder already holds, and a run stopped half-way. */
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'optimize-repo-'));
+});
+
+async function model(name: string, seed: number, inputName = 'x'): Promise<string> {
+  const file = join(root, `${name}.onnx`);
+  const m = mlp({ sizes: [16, 32, 4], seed });
+  if (inputName !== 'x') {
+    // The same network, its input renamed: another interface.
+    const b = new ModelBuilder({ opset: 17, graphName: 'renamed' });
+    const x = b.input(inputName, 'float32', ['batch', 16]);
+    b.output(b.op('Relu', [x], {}, { outputs: ['y'] }), 'float32', ['batch', 16]);
+    await writeFile(file, b.build().encode());
+    return file;
+  }
+  await writeFile(file, m.encode());
+  return file;
+}
+
+const quick: Omit<OptimizeOptions, 'out'> = { runs: 3, warmup: 0, samples: 2, variants: ['fp32', 'int8-dynamic'] };
+
+describe('optimize into a folder that holds an earlier run', () => {
+  it('says that it replaced the earlier reports, and where that run\'s figures still are', async () => {
+    const file = await model('same', 1);
+    const out = join(root, 'same-out');
+    const first = await optimizeModel(file, { ...quick, out });
+    expect(first.warnings).toEqual([]);
+    const second = await optimizeModel(file, { ...quick, out });
+    expect(second.repository?.version).toBe(2);
+    // The same source bytes: a new version of the same model, no warning about the name.
+    expect(second.warnings).toHaveLength(1);
+    expect(second.warnings[0]).toBe(`report.json, report.md, report.html in ${out} replaced the reports of an earlier run (model same version 1, ${first.startedAt}, whose figures stay in ${join(out, 'repository', 'same', '1', 'manifest.json')})`);
+    expect(await readFile(second.reports?.markdown as string, 'utf8')).toContain('- Warning: report.json, report.md, report.html in');
+    expect(await readFile(second.reports?.html as string, 'utf8')).toContain('<li>Warning: report.json, report.md, report.html in');
+  });
+
+  it('warns when the name\'s latest version came from another model file with the same inputs and outputs', async () => {
+    const out = join(root, 'retrained-out');
+    await optimizeModel(await model('v1', 1), { ...quick, out, name: 'clf', reports: false });
+    const r = await optimizeModel(await model('v2', 2), { ...quick, out, name: 'clf', reports: false });
+    expect(r.repository?.version).toBe(2);
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/^version 1 of "clf" came from .*v1\.onnx \(sha256 [0-9a-f]{12}\); this run adds version 2 from a different model file, .*v2\.onnx \(sha256 [0-9a-f]{12}\)\. If it is not a new version of the same model, give it a name of its own \(--name\)$/);
+  });
+
+  it('refuses a name whose model has other inputs before doing any work, unless forced', async () => {
+    const out = join(root, 'other-out');
+    await optimizeModel(await model('a', 1), { ...quick, out, name: 'clf', reports: false });
+    const other = await model('b', 1, 'features');
+    await expect(optimizeModel(other, { ...quick, out, name: 'clf', reports: false })).rejects.toMatchObject({
+      code: 'FORGE_INVALID_OPTIONS', details: { option: 'name' },
+      message: expect.stringMatching(/a model with other inputs or outputs than .*b\.onnx .*\(inputs x: float32 there, features: float32 here\): adding it as version 2 would change what clients of "clf" send and get/),
+    });
+    expect(await readdir(join(out, 'repository', 'clf'))).toEqual(['1']);
+    const forced = await optimizeModel(other, { ...quick, out, name: 'clf', reports: false, force: true });
+    expect(forced.repository?.version).toBe(2);
+    expect(forced.warnings[0]).toMatch(/added as version 2 as forced$/);
+    expect((await readManifest(join(out, 'repository'), 'clf')).inputs.map((t) => t.name)).toEqual(['features']);
+  });
+});
+
+describe('optimize stopped half-way (a signal, Ctrl-C in the CLI)', () => {
+  for (const phase of ['load', 'accuracy', 'benchmark', 'batch'] as const) {
+    it(`at ${phase}: rejects FORGE_CANCELLED and leaves no version, staging folder or report behind`, async () => {
+      const out = join(root, `cancel-${phase}`);
+      const abort = new AbortController();
+      await expect(optimizeModel(await model(`c-${phase}`, 1), {
+        ...quick, out, name: 'm', signal: abort.signal, batchSizes: [1, 2],
+        onProgress: (e) => {
+          if (e.phase === phase) abort.abort();
+        },
+      })).rejects.toMatchObject({ code: 'FORGE_CANCELLED' });
+      // The model folder was made by this run: nothing of it stays.
+      expect(await readdir(join(out, 'repository'))).toEqual([]);
+      expect(existsSync(join(out, 'report.json'))).toBe(false);
+    });
+  }
+
+  it('keeps the versions an earlier run committed', async () => {
+    const out = join(root, 'cancel-kept');
+    const file = await model('kept', 1);
+    await optimizeModel(file, { ...quick, out, name: 'm', reports: false });
+    const abort = new AbortController();
+    await expect(optimizeModel(file, { ...quick, out, name: 'm', signal: abort.signal, onProgress: (e) => e.phase === 'benchmark' && abort.abort() })).rejects.toMatchObject({ code: 'FORGE_CANCELLED' });
+    expect(await readdir(join(out, 'repository', 'm'))).toEqual(['1']);
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * How latencies and their intervals are written, the same in the terminal, Markdown and HTML: with
+ * enough digits that a sub-millisecond model's figures are not all "0.06", and the mean as its 95 %
+ * interval rather than "± margin", whose low end (mean − margin) can fall below zero on a skewed
+ * sample (a few slow runs among fast ones), a latency no run can have.
+ */
+
+/** A latency in ms: 3 significant digits, at least 2 decimals ("0.0634", "0.290", "12.35"); "" when absent, "∞" when infinite. */
+export function formatMs(v: number | undefined): string {
+  if (v === undefined || Number.isNaN(v)) return '';
+  if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';
+  if (v === 0) return '0.00';
+  const decimals = Math.min(6, Math.max(2, 2 - Math.floor(Math.log10(Math.abs(v)))));
+  return v.toFixed(decimals);
+}
+
+/**
+ * A ratio ("1.12"), with more digits when two decimals would round it to 1.00 though it is not 1:
+ * an interval "[1.00, 1.24]" next to a named winner reads as if it contained 1.
+ */
+export function formatRatio(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  for (let d = 2; d <= 5; d++) {
+    const s = v.toFixed(d);
+    if (v === 1 || Number(s) !== 1) return s;
+  }
+  return v.toFixed(5);
+}
+
+/**
+ * The 95 % interval of the mean latency, its low end clamped at 0 (Student's t interval is symmetric,
+ * latency is not: a sample of 1, 1, 1, 1, 50 ms has mean 10.8 and margin 27).
+ */
+export function meanInterval(l: { mean: number; meanMarginOfError95: number }): [number, number] {
+  return [Math.max(0, l.mean - l.meanMarginOfError95), l.mean + l.meanMarginOfError95];
+}
+
+/** "10.80 [0.00, 37.99]": the mean and its 95 % interval (low end at least 0). */
+export function meanText(l: { mean: number; meanMarginOfError95: number }): string {
+  const [lo, hi] = meanInterval(l);
+  return `${formatMs(l.mean)} [${formatMs(lo)}, ${formatMs(hi)}]`;
+}
+
+/** "0.0634 [0.0610, 0.0700]": a median and its 95 % interval. */
+export function p50Text(l: { p50: number; p50Ci95: readonly [number, number] }): string {
+  return `${formatMs(l.p50)} [${formatMs(l.p50Ci95[0])}, ${formatMs(l.p50Ci95[1])}]`;
+}
