@@ -172,6 +172,26 @@ describe('onnx-forge optimize', () => {
     const j = jsonOf<OptimizeJson>(r);
     expect(j.best).toBeNull();
     expect(j.variants[0]?.error?.stage).toBe('load');
+    // Its file was removed with the staged version: no size is reported for it.
+    expect(j.variants[0]?.bytes).toBeUndefined();
+  });
+
+  it('a variant that fails at load shows no size (its file is not kept) and its error names no staging folder', async () => {
+    // An op of an unknown domain: the checker accepts it, onnxruntime cannot load it.
+    const b = new ModelBuilder({ opset: 17, graphName: 'custom', opsets: { 'com.example': 1 } });
+    b.output(b.op('Frobnicate', [b.input('x', 'float32', [1, 4])], {}, { domain: 'com.example', outputs: ['y'] }), 'float32', [1, 4]);
+    await writeModel(b.build(), file('custom.onnx'));
+    const r = await runCliProcess(['optimize', file('custom.onnx'), '-o', file('out-custom'), '--variants', 'fp32', '--runs', '3']);
+    expect(r.code, r.stderr).toBe(1);
+    // variant, status, then the error where the size would be: no "136 B (1.00x)".
+    expect(r.stdout).toMatch(/^fp32\s+failed\s+load: FORGE_RUNTIME: .*Load model from the fp32 variant \(fp32\.onnx, not kept\) failed/m);
+    expect(r.stdout).toMatch(/^ {2}fp32: FORGE_RUNTIME at load: .*Load model from the fp32 variant \(fp32\.onnx, not kept\) failed/m);
+    expect(r.stdout).not.toMatch(/\d B \(|\.staging-/);
+    const j = jsonOf<OptimizeJson & { variants: { file?: string; sizeRatio?: number }[] }>(await runCliProcess(['optimize', file('custom.onnx'), '-o', file('out-custom-json'), '--variants', 'fp32', '--runs', '3', '--json']));
+    expect(j.variants[0]).toMatchObject({ name: 'fp32', status: 'failed', error: { stage: 'load' } });
+    expect([j.variants[0]?.bytes, j.variants[0]?.sizeRatio, j.variants[0]?.file]).toEqual([undefined, undefined, undefined]);
+    expect(JSON.stringify(j)).not.toContain('.staging-');
+    for (const f of ['report.md', 'report.html', 'report.json']) expect(readFileSync(path.join(file('out-custom'), f), 'utf8'), f).not.toContain('.staging-');
   });
 
   it('refuses bad flags with exit 2', async () => {

@@ -249,6 +249,30 @@ describe('optimizeModel on bad input: reported with codes, the rest completes', 
     expect(await readFile(r.reports?.markdown as string, 'utf8')).toContain('| fp32 | load | FORGE_');
   });
 
+  it('when nothing loads, nothing is kept: no variant has a file or a size, and no message names the removed staging folder', async () => {
+    const b = new ModelBuilder({ opset: 17, graphName: 'custom', opsets: { 'com.example': 1 } });
+    const x = b.input('x', 'float32', [1, 4]);
+    b.output(b.op('Frobnicate', [x], {}, { domain: 'com.example', outputs: ['y'] }), 'float32', [1, 4]);
+    const file = join(root, 'custom-none.onnx');
+    await writeFile(file, b.build().encode());
+    const out = join(root, 'custom-none-out');
+    const r = await optimizeModel(file, { out, variants: ['fp32', 'fp16'], runs: 3 });
+    expect(r.repository).toBeNull();
+    for (const n of ['fp32', 'fp16']) {
+      const v = r.variants.find((x) => x.name === n);
+      expect(v?.status).toBe('failed');
+      for (const k of ['file', 'bytes', 'sizeRatio', 'sha256'] as const) expect(v?.[k], `${n} ${k}`).toBeUndefined();
+      expect(v?.error?.message).toContain(`Load model from the ${n} variant (${n}.onnx, not kept) failed`);
+    }
+    expect(await readdir(join(out, 'repository'))).toEqual([]);
+    const md = await readFile(r.reports?.markdown as string, 'utf8');
+    expect(md).toMatch(/^\| fp32 \| failed \|  \|  \|/m);
+    expect(md).toContain('- Repository: nothing written (no usable variant).');
+    const html = await readFile(r.reports?.html as string, 'utf8');
+    expect(html).not.toContain('data-chart="size"');
+    for (const text of [JSON.stringify(r), md, html, await readFile(r.reports?.json as string, 'utf8')]) expect(text).not.toContain('.staging-');
+  });
+
   it('a variant that fails its check, inputs and calibration that do not fit: each reported, the others complete', async () => {
     const file = await mlpFile('mlp');
     const inputs = join(root, 'bad-inputs');

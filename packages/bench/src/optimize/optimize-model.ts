@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   ForgeError, ForgeErrorCode, Model, checkModel, readModel, writeModel, type ModelRunner, type RunnerFeeds,
@@ -28,6 +28,7 @@ import { PREFERENCES, chooseVariant, type Prefer } from './choose-variant.js';
 import { DEFAULT_BUILDERS, type VariantBuilder, type VariantContext } from './make-variant.js';
 import type { OptimizeResult, VariantResult } from './optimize-result.js';
 import { toManifest } from './optimize-result.js';
+import { rewriteMessages, unstagePaths } from './staged-paths.js';
 import { VARIANT_NAMES, isVariantName, variantPrecision, type VariantName } from './variant-name.js';
 
 export interface OptimizeOptions {
@@ -425,6 +426,8 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
   const stager = await VersionStager.begin(repository, name);
   let committed = false;
   const live: Live[] = [];
+  // FP32's size as written, what every variant's size is compared with (kept if FP32 itself then fails to load).
+  let fp32Bytes: number | undefined;
   try {
     const todo = VARIANT_NAMES.filter((n) => requested.has(n) && !variant(n).error && variant(n).status !== 'skipped');
     for (const [i, n] of todo.entries()) {
@@ -460,7 +463,10 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
         v.file = fileName;
         v.bytes = w.bytes + (w.externalData?.bytes ?? 0);
         v.sha256 = await sha256File(path);
+        if (n === 'fp32') fp32Bytes = v.bytes;
       } catch (e) {
+        // A half-written file is not left in the version.
+        await dropFile(v, path);
         fail(v, stageError('write', e));
         continue;
       }
@@ -487,7 +493,6 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
       v.firstRunMs = clock.now() - tf;
       live.push({ v, m, path });
     }
-    const fp32Bytes = variant('fp32').bytes;
     for (const v of result.variants) if (v.bytes !== undefined && fp32Bytes) v.sizeRatio = v.bytes / fp32Bytes;
 
     // 5. Accuracy against FP32 on the same inputs.
@@ -620,11 +625,19 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     for (const l of live) await l.m.close().catch(() => {});
     // 10. The repository version, when anything usable was written and the work was not cancelled
     // (then the staged files are removed and the cancellation reaches the caller).
+    // Messages name files where they were made, in the staging folder, which is renamed or removed
+    // now: they are made to name the file in the version folder, or the variant when its file is not kept.
+    let staged = new Set<string>();
     try {
       if (!options.signal?.aborted && result.variants.some((v) => v.file)) {
         progress({ phase: 'write', done: 0, total: 1, message: `writing ${name} to the repository` });
         const provider = live[0]?.v.provider ?? providers[0] ?? '';
-        const { version, dir } = await stager.commit(toManifest(result, new Date().toISOString(), provider));
+        staged = new Set(await readdir(stager.dir));
+        const createdAt = new Date().toISOString();
+        const { version, dir } = await stager.commit((_version, dir) => {
+          const copy = rewriteMessages(structuredClone(result), (s) => unstagePaths(s, stager.dir, dir, staged));
+          return toManifest(copy, createdAt, provider);
+        });
         committed = true;
         result.repository = { dir: repository, model: name, version, path: dir };
         for (const v of result.variants) if (v.file) v.file = join(dir, v.file);
@@ -632,7 +645,12 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     } catch (e) {
       record('write', e);
     } finally {
-      if (!committed) await stager.abort();
+      if (!committed) {
+        await stager.abort();
+        // Nothing was kept: no variant names a file.
+        for (const v of result.variants) delete v.file;
+      }
+      rewriteMessages(result, (s) => unstagePaths(s, stager.dir, result.repository?.path ?? null, committed ? staged : new Set()));
     }
   }
   throwIfAborted(options.signal, 'optimize');
@@ -650,10 +668,16 @@ export function noiseNote(variants: readonly Pick<VariantResult, 'name' | 'laten
     : '';
 }
 
+/**
+ * Removes a variant's file (it failed to write, load or run) and what the result said of it: its name,
+ * size and hash describe no file any more, so none of them is reported.
+ */
 async function dropFile(v: VariantResult, path: string): Promise<void> {
   await rm(path, { force: true });
   await rm(`${path}.data`, { force: true });
   delete v.file;
+  delete v.bytes;
+  delete v.sizeRatio;
   delete v.sha256;
 }
 

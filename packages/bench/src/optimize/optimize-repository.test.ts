@@ -2,9 +2,10 @@ import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ModelBuilder, mlp } from '@onnx-forge/core';
+import { ModelBuilder, mlp, type Model } from '@onnx-forge/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../repository/read-repository.js';
+import type { OptimizeResult } from './optimize-result.js';
 import { optimizeModel, type OptimizeOptions } from './optimize-model.js';
 
 /** How optimize treats what an output folder already holds, and a run stopped half-way. */
@@ -94,5 +95,63 @@ describe('optimize stopped half-way (a signal, Ctrl-C in the CLI)', () => {
     const abort = new AbortController();
     await expect(optimizeModel(file, { ...quick, out, name: 'm', signal: abort.signal, onProgress: (e) => e.phase === 'benchmark' && abort.abort() })).rejects.toMatchObject({ code: 'FORGE_CANCELLED' });
     expect(await readdir(join(out, 'repository', 'm'))).toEqual(['1']);
+  });
+});
+
+/** A variant builder that makes a model the checker accepts and onnxruntime cannot load (an op of an unknown domain). */
+async function unloadable(m: Model): Promise<string[]> {
+  const first = m.graph.nodes[0];
+  if (first) Object.assign(first, { opType: 'Frobnicate', domain: 'com.example' });
+  m.proto.opsetImport.push({ domain: 'com.example', version: 1 } as (typeof m.proto.opsetImport)[number]);
+  return ['unloadable on purpose'];
+}
+
+describe('a variant that fails at load', () => {
+  let r: OptimizeResult;
+  let out: string;
+  beforeAll(async () => {
+    out = join(root, 'unloadable-out');
+    r = await optimizeModel(await model('unloadable', 1), { ...quick, out, name: 'm', variants: ['fp32', 'fp16', 'int8-dynamic'], builders: { fp16: unloadable } });
+  });
+  const fp16 = () => r.variants.find((v) => v.name === 'fp16');
+
+  it('has no file, size or hash in the result: its file was removed', () => {
+    expect(fp16()).toMatchObject({ status: 'failed', error: { stage: 'load', code: 'FORGE_RUNTIME' } });
+    for (const k of ['file', 'bytes', 'sizeRatio', 'sha256'] as const) expect(fp16()?.[k], k).toBeUndefined();
+    expect(existsSync(join(r.repository?.path as string, 'fp16.onnx'))).toBe(false);
+    // The others keep theirs, compared with FP32's.
+    expect(r.variants.find((v) => v.name === 'int8-dynamic')).toMatchObject({ status: 'ok', file: join(r.repository?.path as string, 'int8-dynamic.onnx'), sizeRatio: expect.any(Number) });
+  });
+
+  it('names the variant and that its file was not kept, never the staging folder', () => {
+    expect(fp16()?.error?.message).toMatch(/^strict mode: provider cpu failed \(create\): Load model from the fp16 variant \(fp16\.onnx, not kept\) failed/);
+    expect(fp16()?.reason).toContain('the fp16 variant (fp16.onnx, not kept)');
+    expect(r.errors).toEqual([expect.objectContaining({ variant: 'fp16', message: fp16()?.error?.message })]);
+    expect(JSON.stringify(r)).not.toContain('.staging-');
+  });
+
+  it('is listed in the manifest without a file or size; every file the manifest lists is in the version folder', async () => {
+    const m = await readManifest(join(out, 'repository'), 'm');
+    const entry = m.variants.find((v) => v.name === 'fp16');
+    expect(entry).toMatchObject({ status: 'failed', error: { stage: 'load', message: fp16()?.error?.message } });
+    for (const k of ['file', 'bytes', 'sha256'] as const) expect(entry?.[k], k).toBeUndefined();
+    const files = await readdir(m.dir);
+    expect(files.sort()).toEqual(['fp32.onnx', 'int8-dynamic.onnx', 'manifest.json']);
+    for (const v of m.variants) if (v.file !== undefined) expect(files, v.name).toContain(v.file);
+    expect(await readFile(join(m.dir, 'manifest.json'), 'utf8')).not.toContain('.staging-');
+  });
+
+  it('shows no size in the JSON, Markdown and HTML reports, nor a bar in the size chart', async () => {
+    const json = await readFile(r.reports?.json as string, 'utf8');
+    expect((JSON.parse(json) as OptimizeResult).variants.find((v) => v.name === 'fp16')?.bytes).toBeUndefined();
+    const md = await readFile(r.reports?.markdown as string, 'utf8');
+    expect(md).toMatch(/^\| fp16 \| failed \|  \|  \|/m);
+    expect(md).toMatch(/^\| fp16 \| load \| FORGE_RUNTIME \| .*Load model from the fp16 variant \(fp16\.onnx, not kept\) failed/m);
+    const html = await readFile(r.reports?.html as string, 'utf8');
+    const size = html.match(/<svg [^>]*data-chart="size"[\s\S]*?<\/svg>/)?.[0] ?? '';
+    expect(size).toContain('data-bar="fp32"');
+    expect(size).toContain('data-bar="int8-dynamic"');
+    expect(size).not.toContain('data-bar="fp16"');
+    for (const text of [json, md, html]) expect(text).not.toContain('.staging-');
   });
 });

@@ -88,3 +88,13 @@ describe('the mean in the reports', () => {
     expect(html).not.toMatch(/<td>[^<]*-\d/);
   });
 });
+
+describe('the repository line of the reports', () => {
+  it('says why nothing was written: no usable variant, or writing the version failed', () => {
+    const none = result([{ name: 'fp32', status: 'failed', error: { stage: 'load', code: 'FORGE_RUNTIME', message: 'x' } }]);
+    expect(reportMarkdown(none)).toContain('- Repository: nothing written (no usable variant).');
+    const failed = { ...result([{ name: 'fp32', bytes: 1000 }]), errors: [{ stage: 'write' as const, code: 'FORGE_IO', message: 'disk full' }] };
+    expect(reportMarkdown(failed)).toContain('- Repository: nothing written (writing the version failed, FORGE_IO; no variant file was kept).');
+    expect(reportHtml(failed)).toContain('<li>Repository: nothing written (writing the version failed, FORGE_IO; no variant file was kept).</li>');
+  });
+});

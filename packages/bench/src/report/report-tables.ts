@@ -85,6 +85,12 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
   return tables;
 }
 
+/** Why no version was written: no variant made a file that loaded, or writing the version failed. */
+function repositoryMissing(r: OptimizeResult): string {
+  const write = r.errors.find((e) => e.stage === 'write' && !e.variant);
+  return write ? `writing the version failed, ${write.code}; no variant file was kept` : 'no usable variant';
+}
+
 /** The lines above the tables: the choice, the setting and the machine. */
 export function reportSummary(r: OptimizeResult): { headline: string; lines: string[] } {
   const headline = r.best ? `Chosen: ${r.best}` : 'No variant chosen';
@@ -98,7 +104,7 @@ export function reportSummary(r: OptimizeResult): { headline: string; lines: str
       `Model ${r.model}${r.source.file ? ` (${r.source.file})` : ''}, ${formatBytes(r.source.bytes)}; target ${r.target}, measured on ${r.backend}/${r.providers.join(',')}; prefer ${r.prefer}; tolerance cosine ≥ ${r.tolerance.min}.`,
       `Inputs: ${r.inputs ? `${r.inputs.source} (${r.inputs.from}), ${shapes}` : 'none'}${r.calibration ? `; calibration: ${r.calibration.samples} sample(s) from ${r.calibration.from}` : ''}.`,
       `Machine: ${m.cpu} (${m.isa}), ${m.cores} cores, ${m.platform}-${m.arch}, Node ${m.node}, onnxruntime ${m.onnxruntime ?? 'unknown'}; ${r.startedAt}, ${(r.durationMs / 1000).toFixed(1)} s.`,
-      r.repository ? `Repository: ${r.repository.path} (model ${r.repository.model}, version ${r.repository.version}).` : 'Repository: nothing written (no usable variant).',
+      r.repository ? `Repository: ${r.repository.path} (model ${r.repository.model}, version ${r.repository.version}).` : `Repository: nothing written (${repositoryMissing(r)}).`,
     ],
   };
 }

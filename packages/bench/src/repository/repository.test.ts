@@ -33,6 +33,27 @@ describe('model repository', () => {
     expect((await readdir(join(repo, 'encoder'))).sort()).toEqual(['1', '2']);
   });
 
+  it('never commits a manifest that lists a file the version does not hold', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    const s = await VersionStager.begin(repo, 'encoder');
+    // int8-dynamic.onnx, which the sample manifest lists, is not staged.
+    await writeFile(s.path('fp32.onnx'), mlp().encode());
+    const { version: _v, ...m } = { ...sampleManifest(), model: 'encoder' };
+    await expect(s.commit(m)).rejects.toMatchObject({ code: 'FORGE_BAD_INPUT', message: 'the manifest lists int8-dynamic.onnx for variant int8-dynamic (/variants/1/file), but the version holds no such file' });
+    expect((await listRepository(repo))).toEqual([]);
+    await s.abort();
+  });
+
+  it('builds the manifest for the version number and folder it commits to', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    const s = await VersionStager.begin(repo, 'encoder');
+    for (const f of ['fp32.onnx', 'int8-dynamic.onnx']) await writeFile(s.path(f), mlp().encode());
+    const { version: _v, ...m } = { ...sampleManifest(), model: 'encoder' };
+    const { version, dir } = await s.commit((n, folder) => ({ ...m, reason: `version ${n} in ${folder}` }));
+    expect((await readManifest(repo, 'encoder', version)).reason).toBe(`version 1 in ${dir}`);
+    expect(dir).toBe(join(repo, 'encoder', '1'));
+  });
+
   it('refuses a manifest that sits in another model\'s folder', async () => {
     const repo = await mkdtemp(join(tmpdir(), 'repo-'));
     await stage(repo, 'a', { 'fp32.onnx': mlp().encode(), 'int8-dynamic.onnx': mlp().encode() });

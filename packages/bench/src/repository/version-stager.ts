@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
 import { MANIFEST_FILE, validateManifest, type RepositoryManifest } from './manifest.js';
@@ -48,13 +48,17 @@ export class VersionStager {
   /**
    * Writes the manifest (with `version` filled in, and checked by validateManifest) and renames the
    * staging folder to the version's number; if another writer took that number meanwhile, takes the next.
+   * The manifest may be given as a function of the version and its folder (for messages that name the
+   * files where they end up). A manifest that lists a `file` not staged here is refused
+   * (FORGE_BAD_INPUT) and nothing is committed: a version never names a file it does not hold.
    */
-  async commit(manifest: Omit<RepositoryManifest, 'version'>): Promise<{ version: number; dir: string; manifest: RepositoryManifest }> {
+  async commit(manifest: Omit<RepositoryManifest, 'version'> | ((version: number, dir: string) => Omit<RepositoryManifest, 'version'>)): Promise<{ version: number; dir: string; manifest: RepositoryManifest }> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const version = await this.nextVersion();
-      const full = validateManifest({ ...manifest, version });
-      await writeFile(this.path(MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
       const dir = join(this.modelDir, String(version));
+      const full = validateManifest({ ...(typeof manifest === 'function' ? manifest(version, dir) : manifest), version });
+      await this.checkFiles(full);
+      await writeFile(this.path(MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
       try {
         await rename(this.dir, dir);
         return { version, dir, manifest: full };
@@ -64,6 +68,17 @@ export class VersionStager {
       }
     }
     throw new ForgeError(ForgeErrorCode.IO, `cannot find a free version number in "${this.modelDir}" (other writers keep taking them)`, { details: { path: this.modelDir } });
+  }
+
+  /** Throws FORGE_BAD_INPUT when a variant's `file` is not a file in the staging folder. */
+  private async checkFiles(manifest: RepositoryManifest): Promise<void> {
+    for (const [i, v] of manifest.variants.entries()) {
+      if (v.file === undefined) continue;
+      const isFile = await stat(this.path(v.file)).then((s) => s.isFile(), () => false);
+      if (!isFile) {
+        throw new ForgeError(ForgeErrorCode.BAD_INPUT, `the manifest lists ${v.file} for variant ${v.name} (/variants/${i}/file), but the version holds no such file`, { details: { path: this.path(v.file) } });
+      }
+    }
   }
 
   /** Removes the staging folder, and the model's folder too when nothing else is in it (no version was ever committed). */
