@@ -368,6 +368,17 @@ describe('requests the server refuses before running anything', () => {
     expectError(await infer('', 'digits'), 400, /empty/);
   });
 
+  it('400 for binary data sent without Inference-Header-Content-Length, saying the header is missing and what it should be', async () => {
+    const { body, headers } = binaryBody({ inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', parameters: { binary_data_size: 3072 } }] }, [bytesOf(new Float32Array(768).fill(0.5))]);
+    const jsonBytes = Number(headers['inference-header-content-length']);
+    const r = await infer(body, 'digits', { 'content-type': 'application/octet-stream' });
+    expectError(r, 400, /^malformed JSON in the request body: .*; the body is (\d+) bytes of JSON followed by 3072 bytes that are not: to send binary tensor data after the JSON, give the header Inference-Header-Content-Length: (\d+) \(the byte length of the JSON part\)$/);
+    expect((r.json as { error: string }).error).toContain(`is ${jsonBytes} bytes of JSON`);
+    expect((r.json as { error: string }).error).toContain(`Inference-Header-Content-Length: ${jsonBytes} (`);
+    // The same body with the header goes through.
+    expect((await infer(body, 'digits', headers)).status).toBe(200);
+  });
+
   it('400 for binary data that does not match: size against the shape, body against the sizes, a bad header', async () => {
     const short = binaryBody({ inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', parameters: { binary_data_size: 100 } }] }, [Buffer.alloc(100)]);
     expectError(await infer(short.body, 'digits', short.headers), 400, /binary_data_size is 100 bytes but shape \[1, 3, 16, 16\] of FP32 needs 3072/);

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
-import { errorCode, statusOf } from './http-error.js';
+import { errorCode, statusOf, unavailable } from './http-error.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { modelRoutes } from './routes/model-routes.js';
@@ -20,7 +20,8 @@ export interface DemoServer {
   listen(port: number, host?: string): Promise<string>;
   /**
    * Graceful shutdown: readiness turns 503 at once, the listener closes, requests in flight finish
-   * (new ones on open connections get 503), then every model is unloaded and its workers released.
+   * (new ones on open connections get 503 FORGE_CANCELLED, then the connection closes), then every
+   * model is unloaded and its workers released.
    */
   close(): Promise<void>;
 }
@@ -39,7 +40,9 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
   const metrics = new ServerMetrics(registry, models);
   const ctx: ServerContext = { models, metrics, options: o, accepting: true };
 
-  const app = Fastify({ bodyLimit: o.bodyLimit, return503OnClosing: true, logger: false });
+  // Not Fastify's own 503 while closing: its body ({"error": "Service Unavailable", "message", "statusCode"})
+  // lacks the code every other error carries. The onRequest hook below answers instead.
+  const app = Fastify({ bodyLimit: o.bodyLimit, return503OnClosing: false, logger: false });
   // Every body is read as bytes: a request with binary tensors has a JSON header and raw data after
   // it, whatever its Content-Type says, and a JSON body is parsed where a parse error can become a 400.
   app.removeAllContentTypeParsers();
@@ -61,6 +64,13 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]} (see GET /v2 and the README for the endpoints)`, code: ForgeErrorCode.BAD_INPUT });
+  });
+  // From close() on, a request that still arrives (on a keep-alive connection that was busy, or
+  // pipelined) is refused before its body is read, and the connection is closed after the answer.
+  app.addHook('onRequest', async (_req, reply) => {
+    if (ctx.accepting) return;
+    reply.header('connection', 'close');
+    throw unavailable('the server is shutting down; retry on another replica or after the restart', {}, ForgeErrorCode.CANCELLED);
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.request(req.routeOptions.url ?? 'unmatched', reply.statusCode);

@@ -41,4 +41,51 @@ describe('compareOutputs', () => {
     const tight = { ...DEFAULT_TOLERANCE, maxAbsError: 0.01 };
     expect(compareOutputs({ y: f32([1, 1, 3], [1, 2, 3]) }, { y: f32([1, 1, 3], [1, 2, 3.1]) }, tight).failures[0]).toMatch(/max abs error 0\.1\d* > 0\.01/);
   });
+
+  it('judges an output the reference answers with zeros (a ReLU, a mask) by absolute error against the answer\'s scale, not by cosine', () => {
+    const ref = { logits: f32([1, 3], [2, -1, 5]), relu: f32([1, 4], [0, 0, 0, 0]) };
+    // An INT8 variant leaves tiny values where the reference has exact zeros: cosine 0 there, and meaningless.
+    const tiny = compareOutputs(ref, { logits: f32([1, 3], [2.01, -1, 4.99]), relu: f32([1, 4], [0.002, 0, 0.001, 0]) });
+    expect(tiny.failures).toEqual([]);
+    expect(tiny.outputs[1]?.cosine).toBeUndefined();
+    expect(tiny.outputs[1]?.absoluteLimit).toBeCloseTo(Math.sqrt(0.02) * 5, 10);
+    expect(tiny.cosine).toBeGreaterThan(0.9999); // the logits' alone
+    // An underflowed reference (1e-9, a millionth of the answer's scale is 5e-6) is zero too.
+    expect(compareOutputs({ ...ref, relu: f32([1, 4], [1e-9, 0, 0, 0]) }, { logits: ref.logits, relu: f32([1, 4], [0, 1e-3, 0, 0]) }).passed).toBe(true);
+    // Values of the answer's own size where the reference has zeros still fail.
+    const big = compareOutputs(ref, { logits: ref.logits, relu: f32([1, 4], [0.8, 0, 0, 0]) });
+    expect(big.failures).toHaveLength(1);
+    expect(big.failures[0]).toMatch(/output 'relu': the reference is \(near\) zero, so judged by absolute error: max abs error 0\.8\d* > 0\.707\d*/);
+    // A small output that is not zero keeps its cosine check, however small next to the rest of the answer.
+    const small = compareOutputs({ big: f32([1, 1, 3], [100, 0, 0]), small: f32([1, 1, 3], [0.1, 0.2, 0.3]) }, { big: f32([1, 1, 3], [100, 0, 0]), small: f32([1, 1, 3], [0.3, 0.2, 0.1]) });
+    expect(small.failures).toEqual(["output 'small': cosine 0.714286 < 0.99"]);
+    // A whole answer of zeros gives no scale: only NaN fails it, or maxAbsError when set.
+    const mask = { mask: f32([1, 1, 4], [0, 0, 0, 0]) };
+    const noisy = { mask: f32([1, 1, 4], [0.01, 0, 0, 0.002]) };
+    expect(compareOutputs(mask, noisy)).toMatchObject({ passed: true, outputs: [{ absoluteLimit: Number.POSITIVE_INFINITY }] });
+    expect(compareOutputs(mask, { mask: f32([1, 1, 4], [0, Number.NaN, 0, 0]) }).passed).toBe(false);
+    expect(compareOutputs(mask, noisy, { ...DEFAULT_TOLERANCE, maxAbsError: 0.005 }).failures).toEqual(["output 'mask': max abs error 0.010000 > 0.005"]);
+    expect(compareOutputs(mask, { mask: f32([1, 1, 4], [0.001, 0, 0, 0]) }, { ...DEFAULT_TOLERANCE, maxAbsError: 0.005 }).passed).toBe(true);
+  });
+
+  it('does not count a swap of close values that noise spread over the row explains (an INT8 embedding), but counts an error that lifts one class', () => {
+    // 16 values; the first two are 0.03 apart (3 % of the row's range, past argmaxMargin's 1 %).
+    const row = [0.5, 0.47, ...Array.from({ length: 14 }, (_, k) => 0.4 * Math.sin(k * 1.7 + 0.3))];
+    const ref = { embedding: f32([1, 16], row) };
+    // INT8-like error of up to 0.035 on every element: the two close values swap.
+    const noise = row.map((_, k) => (k === 0 ? -0.02 : k === 1 ? 0.02 : k % 3 === 0 ? 0.035 : -0.03));
+    const int8 = { embedding: f32([1, 16], row.map((v, k) => v + (noise[k] as number))) };
+    const c = compareOutputs(ref, int8);
+    expect(c.cosine).toBeGreaterThan(0.99);
+    expect(c).toMatchObject({ passed: true, argmaxRows: 1, argmaxDisagreements: 0 });
+    // The same swap made by an error on one class only, the rest of the row exact: a wrong answer.
+    const lifted = { embedding: f32([1, 16], row.map((v, k) => (k === 1 ? v + 0.05 : v))) };
+    const l = compareOutputs(ref, lifted);
+    expect(l.cosine).toBeGreaterThan(0.99);
+    expect(l).toMatchObject({ passed: false, argmaxDisagreements: 1, failures: ["output 'embedding': a different class in 1 of 1 rows"] });
+    // Naming the classifiers takes the other outputs out of the argmax check.
+    const named = compareOutputs({ ...ref, logits: f32([1, 3], [0, 1, 5]) }, { ...lifted, logits: f32([1, 3], [0, 1, 5]) }, { ...DEFAULT_TOLERANCE, classifiers: ['logits'] });
+    expect(named).toMatchObject({ passed: true, argmaxRows: 1, argmaxDisagreements: 0 });
+    expect(named.outputs.find((o) => o.output === 'embedding')?.argmaxRows).toBeUndefined();
+  });
 });

@@ -3,7 +3,11 @@ import { fromFloat16, type TensorLike } from '@onnx-forge/runtime';
 
 /** How far a backend's outputs may drift from the reference's before it counts as wrong. */
 export interface AccuracyTolerance {
-  /** Smallest cosine similarity allowed on each float output (default 0.99). */
+  /**
+   * Smallest cosine similarity allowed on each float output (default 0.99). An output the reference
+   * answers with (near) zeros has no direction to compare: it is judged by absolute error instead
+   * (see `compareOutputs`).
+   */
   readonly minCosine: number;
   /**
    * Largest absolute difference allowed on any float element (default Infinity: off, as scales differ by
@@ -21,15 +25,36 @@ export interface AccuracyTolerance {
    * the row's range (default 0.01): on a near tie a correct INT8 model may legitimately pick the other.
    */
   readonly argmaxMargin: number;
+  /**
+   * The float outputs that hold class scores (logits, probabilities), by name: only they get the argmax
+   * check. Default undefined: every classifier-shaped output does, which takes in an embedding or a pooled
+   * hidden state ([batch, dims]) too; name the classifiers when the model has such outputs.
+   */
+  readonly classifiers?: readonly string[] | undefined;
 }
 
-export const DEFAULT_TOLERANCE: AccuracyTolerance = { minCosine: 0.99, maxAbsError: Number.POSITIVE_INFINITY, argmax: true, argmaxMargin: 0.01 };
+export const DEFAULT_TOLERANCE: AccuracyTolerance = { minCosine: 0.99, maxAbsError: Number.POSITIVE_INFINITY, argmax: true, argmaxMargin: 0.01, classifiers: undefined };
+
+/**
+ * A reference value at most this share of the response's largest one is rounding residue of a zero
+ * (float32 resolves about 6e-8 of a value; this leaves 16 of its steps).
+ */
+const NEAR_ZERO_SHARE = 1e-6;
 
 /** One output compared with the reference's. */
 export interface OutputComparison {
   readonly output: string;
-  /** Cosine similarity over the elements finite in both (float outputs). */
+  /**
+   * Cosine similarity over the elements finite in both (float outputs); undefined when the reference is
+   * (near) zero there and the output is judged by `absoluteLimit` instead.
+   */
   readonly cosine?: number;
+  /**
+   * Set when the reference answered this output with (near) zeros, where cosine is meaningless (0 against
+   * any candidate not exactly zero too): the largest abs error allowed instead. Infinity when nothing
+   * gives a scale (the reference's whole answer is zero and maxAbsError is off).
+   */
+  readonly absoluteLimit?: number;
   readonly maxAbsError?: number;
   /** Elements that are NaN or infinite on one side only (an fp16 overflow shows here). */
   readonly nonFinite?: number;
@@ -65,9 +90,32 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function compareFloat(name: string, ref: Float32Array | Float64Array, got: Float32Array | Float64Array, dims: readonly number[], tol: AccuracyTolerance): OutputComparison {
+/**
+ * The relative error minCosine allows on a signal: an error of this share of the signal's size, at right
+ * angles to it, brings cosine down to minCosine (0.141 at 0.99).
+ */
+function allowedShare(tol: AccuracyTolerance): number {
+  return Math.sqrt(2 * (1 - tol.minCosine));
+}
+
+/** The largest finite |value| of a float array (0 when it has none). */
+function largestAbs(v: Float32Array | Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) {
+    const a = Math.abs(v[i] as number);
+    if (a > m && a !== Number.POSITIVE_INFINITY) m = a;
+  }
+  return m;
+}
+
+/**
+ * `scale` is the largest finite |value| over every float output of the reference's answer: what a
+ * (near) zero output's error is measured against.
+ */
+function compareFloat(name: string, ref: Float32Array | Float64Array, got: Float32Array | Float64Array, dims: readonly number[], tol: AccuracyTolerance, scale: number): OutputComparison {
   let nonFinite = 0;
   let maxAbs = 0;
+  let refMax = 0;
   let anyNonFinite = false;
   for (let i = 0; i < ref.length; i++) {
     const r = ref[i] as number;
@@ -75,14 +123,22 @@ function compareFloat(name: string, ref: Float32Array | Float64Array, got: Float
     if (Number.isFinite(r) && Number.isFinite(g)) {
       const d = Math.abs(r - g);
       if (d > maxAbs) maxAbs = d;
+      if (Math.abs(r) > refMax) refMax = Math.abs(r);
     } else {
       anyNonFinite = true;
       if (!Object.is(r, g)) nonFinite++;
     }
   }
-  let cosine: number;
-  if (!anyNonFinite) {
-    cosine = cosineSimilarity(ref, got);
+  const out: { -readonly [K in keyof OutputComparison]: OutputComparison[K] } = { output: name, maxAbsError: maxAbs, nonFinite };
+  const absErrorOn = Number.isFinite(tol.maxAbsError);
+  if (refMax <= NEAR_ZERO_SHARE * scale || (absErrorOn && refMax <= tol.maxAbsError)) {
+    // The reference is (near) zero here (a ReLU, a mask, an underflowed probability): it has no
+    // direction, and cosine would be 0 against any candidate not exactly zero as well. The error is
+    // judged by its size instead: against maxAbsError when set, else against the share of the answer's
+    // scale that minCosine allows as error on a signal of that scale.
+    out.absoluteLimit = absErrorOn ? tol.maxAbsError : scale > 0 ? allowedShare(tol) * scale : Number.POSITIVE_INFINITY;
+  } else if (!anyNonFinite) {
+    out.cosine = cosineSimilarity(ref, got);
   } else {
     // The direction is judged over the elements finite on both sides; the others are counted apart.
     const a: number[] = [];
@@ -95,12 +151,13 @@ function compareFloat(name: string, ref: Float32Array | Float64Array, got: Float
         b.push(g);
       }
     }
-    cosine = cosineSimilarity(a, b);
+    out.cosine = cosineSimilarity(a, b);
   }
-  const out: { -readonly [K in keyof OutputComparison]: OutputComparison[K] } = { output: name, cosine, maxAbsError: maxAbs, nonFinite };
-  // Classifier-shaped: [classes] or [batch, classes] with at least two classes.
+  // Classifier-shaped: [classes] or [batch, classes] with at least two classes (among those named, when
+  // classifiers are). A (near) zero output prefers no class.
   const classes = dims[dims.length - 1] ?? 0;
-  if (tol.argmax && (dims.length === 1 || dims.length === 2) && classes >= 2) {
+  const classifier = tol.classifiers === undefined || tol.classifiers.includes(name);
+  if (tol.argmax && classifier && out.absoluteLimit === undefined && (dims.length === 1 || dims.length === 2) && classes >= 2) {
     const rows = ref.length / classes;
     let disagree = 0;
     for (let row = 0; row < rows; row++) {
@@ -116,7 +173,21 @@ function compareFloat(name: string, ref: Float32Array | Float64Array, got: Float
         if (r < lo) lo = r;
         if (r > hi) hi = r;
       }
-      if (ra !== ga && (ref[base + ra] as number) - (ref[base + ga] as number) > tol.argmaxMargin * (hi - lo)) disagree++;
+      if (ra === ga) continue;
+      const margin = (ref[base + ra] as number) - (ref[base + ga] as number);
+      if (!(margin > tol.argmaxMargin * (hi - lo))) continue;
+      // A near tie at the candidate's precision is no disagreement either: a flip counts only when the
+      // reference's margin exceeds the candidate's largest error on the rest of the row (the elements
+      // other than the two contenders). Noise spread over the row, as INT8 and fp16 leave on an
+      // embedding, swaps close values and is judged by cosine; an error that lifts one class above the
+      // noise is a wrong answer.
+      let noise = 0;
+      for (let c = 0; c < classes; c++) {
+        if (c === ra || c === ga) continue;
+        const d = Math.abs((got[base + c] as number) - (ref[base + c] as number));
+        if (d > noise) noise = d;
+      }
+      if (margin > noise) disagree++;
     }
     out.argmaxRows = rows;
     out.argmaxDisagreements = disagree;
@@ -134,10 +205,28 @@ function compareExact(name: string, ref: TensorLike, got: TensorLike): OutputCom
  * Compares a backend's outputs with the reference's, output by output (outputs only the backend has
  * are ignored). float16 is compared as float32 values, int64 exactly; NaN or infinity where the
  * reference has a finite value always fails (the fp16 overflows of transformers.js #1512, ORT #26367).
+ *
+ * A float output the reference answers with (near) zeros (a ReLU, a mask) has no direction, so cosine
+ * does not judge it: its max abs error must stay within maxAbsError when that is set, else within
+ * √(2(1 − minCosine)) (0.141 at 0.99) of the largest value in the reference's whole answer, the error
+ * minCosine allows on a signal of that size; it gets no argmax check either. Near zero means every
+ * value within maxAbsError of zero (when set), or at most 1e-6 of that largest value (all zeros
+ * included). When the reference's whole answer is zero there is no scale: only NaN and infinity fail
+ * it (and maxAbsError, when set).
+ *
+ * A classifier-shaped output picking another class fails unless the reference nearly ties there
+ * (argmaxMargin of the row's range) or the reference's margin is within the candidate's largest error on
+ * the rest of the row (a swap of close values by noise spread over the row, as on an embedding, is
+ * cosine's to judge). `classifiers` limits the argmax check to the outputs named.
  */
 export function compareOutputs(reference: Readonly<Record<string, TensorLike>>, candidate: Readonly<Record<string, TensorLike>>, tolerance: AccuracyTolerance = DEFAULT_TOLERANCE): CanaryCheck {
   const outputs: OutputComparison[] = [];
   const failures: string[] = [];
+  let scale = 0;
+  for (const ref of Object.values(reference)) {
+    const r = FLOAT_TYPES.has(ref.type) ? floats(ref) : undefined;
+    if (r) scale = Math.max(scale, largestAbs(r));
+  }
   for (const [name, ref] of Object.entries(reference)) {
     const got = candidate[name];
     if (!got) {
@@ -158,10 +247,13 @@ export function compareOutputs(reference: Readonly<Record<string, TensorLike>>, 
         failures.push(`output '${name}' is ${got.type} where the reference is ${ref.type}`);
         continue;
       }
-      const c = compareFloat(name, r, g, ref.dims, tolerance);
+      const c = compareFloat(name, r, g, ref.dims, tolerance, scale);
       outputs.push(c);
       if ((c.nonFinite ?? 0) > 0) failures.push(`output '${name}': ${c.nonFinite} NaN or infinite values where the reference has finite ones (or the reverse)`);
       if (!((c.cosine ?? 1) >= tolerance.minCosine)) failures.push(`output '${name}': cosine ${fmt(c.cosine)} < ${tolerance.minCosine}`);
+      if (c.absoluteLimit !== undefined && !Number.isFinite(tolerance.maxAbsError) && (c.maxAbsError ?? 0) > c.absoluteLimit) {
+        failures.push(`output '${name}': the reference is (near) zero, so judged by absolute error: max abs error ${fmt(c.maxAbsError)} > ${fmt(c.absoluteLimit)} (${fmt(allowedShare(tolerance))} of the answer's largest reference value ${fmt(scale)}; set maxAbsError to choose the bound)`);
+      }
       if ((c.maxAbsError ?? 0) > tolerance.maxAbsError) failures.push(`output '${name}': max abs error ${fmt(c.maxAbsError)} > ${tolerance.maxAbsError}`);
       if ((c.argmaxDisagreements ?? 0) > 0) failures.push(`output '${name}': a different class in ${c.argmaxDisagreements} of ${c.argmaxRows} rows`);
       continue;

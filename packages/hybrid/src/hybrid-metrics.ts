@@ -62,6 +62,8 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1,
 export class HybridMetrics {
   private readonly set: MetricSet;
   private readonly names: Set<string>;
+  /** After close(), a request still finishing must not set the gauges again (a new model may own the name). */
+  private closed = false;
 
   constructor(options: MetricsOptions, private readonly model: string, backends: readonly string[]) {
     const registry = options.registry === 'default' ? defaultRegistry : options.registry;
@@ -102,6 +104,7 @@ export class HybridMetrics {
   }
 
   selection(from: string | undefined, to: string | undefined, reason: string): void {
+    if (this.closed) return;
     if (from !== undefined) this.set.selected.set({ model: this.model, backend: from }, 0);
     if (to !== undefined) {
       this.set.selected.set({ model: this.model, backend: to }, 1);
@@ -114,16 +117,19 @@ export class HybridMetrics {
   }
 
   quarantine(backend: string, on: boolean): void {
+    if (this.closed) return;
     if (on) this.set.quarantines.inc({ model: this.model, backend });
     this.set.quarantined.set({ model: this.model, backend }, on ? 1 : 0);
   }
 
   breaker(backend: string, state: BreakerState): void {
+    if (this.closed) return;
     this.set.breakerState.set({ model: this.model, backend }, BREAKER_VALUE[state]);
   }
 
   /** Drops this model's gauges (its counters stay, as Prometheus expects of counters) and frees its name. */
   close(backends: readonly string[]): void {
+    this.closed = true;
     for (const backend of backends) {
       for (const g of [this.set.breakerState, this.set.quarantined, this.set.selected]) g.remove({ model: this.model, backend });
     }

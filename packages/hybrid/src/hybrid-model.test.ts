@@ -6,7 +6,8 @@ import { functionBackend } from './function-backend.js';
 import { type BreakerEvent, HybridModel, type QuarantineEvent, type SwitchEvent } from './hybrid-model.js';
 import type { HybridOptions } from './hybrid-options.js';
 import { seededRandom } from './seeded-random.js';
-import { type Step, jitter, requestFeeds, scriptedBackend, truth } from './testing/scripted-backend.js';
+import { type ScriptedBackend, type Step, jitter, requestFeeds, scriptedBackend, truth } from './testing/scripted-backend.js';
+import type { Backend, PredictOptions } from './backend.js';
 
 /** Runs requests first..last one after the other on the clock; returns the outputs. */
 async function drive(model: HybridModel, clock: ManualClock, count: number, first = 0, gapMs = 0): Promise<Record<string, TensorLike>[]> {
@@ -385,6 +386,7 @@ describe('HybridModel: policies, statistics and options', () => {
       [{ backends: [a], canary: { sampleRate: 0.1, every: 3 } as never }, /unknown option canary.every/],
       [{ backends: [a], timout: 5 } as never, /unknown option 'timout'/],
       [{ backends: [a], reference: 'a', serveReference: false }, /no backend may serve/],
+      [{ backends: [a], constraints: { accuracy: { classifiers: 'logits' as never } } }, /constraints.accuracy.classifiers must be a list of output names/],
     ];
     for (const [options, message] of cases) {
       expect(() => new HybridModel(options)).toThrow(message);
@@ -710,5 +712,75 @@ describe('HybridModel: stats() and events are snapshots', () => {
     expect(again?.quarantine?.reasons).toEqual(reasons);
     expect(again?.quarantine?.check.failures).toEqual(reasons);
     expect(again?.routes.selected).not.toBe(1e9);
+  });
+});
+
+describe('HybridModel: requests in flight', () => {
+  /** `b` as a backend that records every call it gets after its dispose(). */
+  function disposable(b: ScriptedBackend, late: string[]): Backend {
+    let disposed = false;
+    return {
+      name: b.name,
+      predict(feeds: Feeds, options?: PredictOptions) {
+        if (disposed) late.push(b.name);
+        return b.predict(feeds, options);
+      },
+      async dispose() {
+        disposed = true;
+      },
+    };
+  }
+
+  it('dispose() during a request: the call in flight finishes on its backend, and nothing goes to a disposed backend (no fallback, no canary check): a failed call rejects FORGE_CANCELLED', async () => {
+    const clock = new ManualClock();
+    const late: string[] = [];
+    const setup = (fail: boolean, extra: Partial<HybridOptions> = {}) => {
+      const a = scriptedBackend('a', clock, () => ({ latencyMs: 10, fail: fail && 'a: device lost' }));
+      const b = scriptedBackend('b', clock, steady(5));
+      return new HybridModel({ backends: [disposable(a, late), disposable(b, late)], policy: { order: ['a', 'b'] }, clock, ...extra });
+    };
+
+    // Answered by the backend it is on, after dispose().
+    const answering = setup(false);
+    const answered = answering.predict(requestFeeds(1));
+    await answering.dispose();
+    expect(logits(await clock.run(answered))).toEqual(logits(truth(requestFeeds(1))));
+
+    // Its backend fails after dispose(): the request is not sent on to the disposed 'b'.
+    const failing = setup(true);
+    const failed = failing.predict(requestFeeds(2));
+    await failing.dispose();
+    const error = (await clock.run(failed).catch((e: unknown) => e)) as ForgeError;
+    expect(error).toBeInstanceOf(ForgeError);
+    expect(error.code).toBe('FORGE_CANCELLED');
+    expect(error.message).toMatch(/HybridModel 'hybrid' was disposed while this request was in flight \(a: FORGE_RUNTIME a: device lost\); it was not sent on to another backend/);
+
+    // Sampled by the canary: the answer stands, the disposed reference is not run to check it.
+    const checked = setup(false, { reference: 'b', canary: { sampleRate: 1 } });
+    const sampled = checked.predict(requestFeeds(3));
+    await checked.dispose();
+    expect(logits(await clock.run(sampled))).toEqual(logits(truth(requestFeeds(3))));
+
+    expect(late).toEqual([]);
+    await expect(checked.predict(requestFeeds(4))).rejects.toThrow(/was disposed; create a new one/);
+  });
+
+  it('does not serve an answer from a backend quarantined while it ran: the reference checks it first', async () => {
+    const clock = new ManualClock();
+    // Always wrong; its first call (request 1, not sampled) takes 50 ms, its second (request 2, sampled) 2 ms.
+    const int8 = scriptedBackend('int8', clock, (n) => ({ latencyMs: n === 0 ? 50 : 2, wrong: true }));
+    const fp32 = scriptedBackend('fp32', clock, steady(5));
+    const draws = [0.9, 0];
+    const model = new HybridModel({
+      backends: [int8, fp32], reference: 'fp32', policy: { order: ['int8', 'fp32'] }, canary: { sampleRate: 0.5 }, clock, random: () => draws.shift() ?? 0.9,
+    });
+    const first = model.predict(requestFeeds(1));
+    const second = model.predict(requestFeeds(2));
+    const [one, two] = await clock.run(Promise.all([first, second]));
+    // Request 2's check quarantined int8 at 7 ms; request 1's answer came from it at 50 ms.
+    expect(model.stats().backends.int8?.quarantine?.request).toBe(2);
+    expect(logits(two as Record<string, TensorLike>)).toEqual(logits(truth(requestFeeds(2))));
+    expect(logits(one as Record<string, TensorLike>)).toEqual(logits(truth(requestFeeds(1))));
+    expect(model.stats()).toMatchObject({ canaryChecks: 2, canaryFailures: 2, backends: { int8: { served: 0 }, fp32: { served: 2 } } });
   });
 });

@@ -243,19 +243,14 @@ export class HybridModel implements Backend {
     let served: Served | undefined;
     if (plan.first) served = await this.attempt(plan, feeds, request, errors, blame);
     if (!served) {
-      for (const t of this.fallbackOrder(plan.first)) {
-        if (errors.some((e) => e.backend === t.name)) continue;
-        try {
-          served = { outputs: await this.call(t, 'fallback', feeds, { blame }), by: t };
-          break;
-        } catch (e) {
-          errors.push({ backend: t.name, error: e });
-        }
-      }
+      served = await this.fallback(plan.first, feeds, errors, blame);
       if (served && plan.first) this.fallbacks++;
     } else if (served.by !== plan.first && errors.length) {
       this.fallbacks++;
     }
+    // Quarantined while this call ran (another request's check caught it): the answer is no longer
+    // taken on trust.
+    if (served && !served.checked && served.by.quarantine) served = await this.discredited(served, feeds, request, errors, blame);
     // An answer holding NaN or infinity is checked whether the canary sampled it or not: an fp16
     // variant overflows on some inputs only, and such an answer must not go out unchecked.
     if (served && !served.checked && served.by !== this.ref && this.canCheck(served.by) && hasNonFinite(served.outputs)) {
@@ -266,7 +261,7 @@ export class HybridModel implements Backend {
     if (!served) {
       this.failed++;
       this.metrics?.request(false, ms / 1000);
-      throw this.allFailed(errors);
+      throw this.disposed ? this.cancelled(errors) : this.allFailed(errors);
     }
     this.answered++;
     served.by.served++;
@@ -283,6 +278,7 @@ export class HybridModel implements Backend {
    * becomes, quarantined with the new evidence.
    */
   async revalidate(name: string, samples?: number | readonly Feeds[]): Promise<RevalidationReport> {
+    if (this.disposed) throw new ForgeError(ForgeErrorCode.RUNTIME, `HybridModel '${this.name}' was disposed; create a new one`);
     const t = this.byName.get(name);
     if (!t) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `revalidate: no backend named '${name}' (backends: ${[...this.byName.keys()].join(', ')})`, { details: { backend: name } });
     const ref = this.ref;
@@ -334,6 +330,8 @@ export class HybridModel implements Backend {
   async warmup(): Promise<void> {
     const clock = this.o.clock;
     for (const t of this.trackers) {
+      // Disposed meanwhile: the backends left are disposed too.
+      if (this.disposed) return;
       if (!t.backend.warmup) continue;
       t.calls++;
       t.routes.warmup++;
@@ -353,7 +351,11 @@ export class HybridModel implements Backend {
     }
   }
 
-  /** Disposes every backend it was given (the reference too), then drops its metric gauges. */
+  /**
+   * Disposes every backend it was given (the reference too), then drops its metric gauges. A request
+   * in flight finishes on the backend it is on; it goes to no other backend after this (no fallback, no
+   * canary check, no hedge): when its call fails, it rejects with FORGE_CANCELLED.
+   */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
@@ -519,6 +521,42 @@ export class HybridModel implements Backend {
   }
 
   /**
+   * The request's remaining backends in fallback order, each tried once (those in `errors` have failed
+   * it already); resolves undefined when none answers.
+   */
+  private async fallback(first: BackendTracker | undefined, feeds: Feeds, errors: Attempt[], blame: Blame[]): Promise<Served | undefined> {
+    for (const t of this.fallbackOrder(first)) {
+      if (errors.some((e) => e.backend === t.name)) continue;
+      try {
+        return { outputs: await this.call(t, 'fallback', feeds, { blame }), by: t };
+      } catch (e) {
+        errors.push({ backend: t.name, error: e });
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * An unchecked answer from a backend quarantined while its call ran. It is served only if the
+   * reference confirms it (judged as a canary check: a contradicted one is replaced by the reference's
+   * answer); when the reference cannot say, the request goes to the next backend in fallback order, and
+   * the quarantined backend's answer is never served unvouched.
+   */
+  private async discredited(served: Served, feeds: Feeds, request: number, errors: Attempt[], blame: Blame[]): Promise<Served | undefined> {
+    const t = served.by;
+    const ref = this.ref;
+    if (ref && this.canCheck(t)) {
+      const want = await settle(this.call(ref, 'canary', feeds, { blame }));
+      if (want.status === 'fulfilled') return this.judge(t, served.outputs, ref, want.value, request);
+      errors.push({ backend: ref.name, error: want.reason });
+    }
+    errors.push({ backend: t.name, error: new ForgeError(ForgeErrorCode.RUNTIME, `backend '${t.name}' was quarantined while it ran this request, and no backend could confirm its answer`, { details: { backend: t.name } }) });
+    const other = await this.fallback(t, feeds, errors, blame);
+    if (other) this.fallbacks++;
+    return other;
+  }
+
+  /**
    * Healthy backends other than `first`, in the order they should take a failed request. The latency
    * policies order them by peak-EWMA, as Finagle's balancer picks a node: a fallback is a choice for this
    * one request, made in trouble, where a backend that just spiked is the worse bet whatever its long-run
@@ -603,6 +641,8 @@ export class HybridModel implements Backend {
 
   /** One call to one backend, with the time limit, statistics, breaker and metrics around it. */
   private async call(t: BackendTracker, route: Route, feeds: Feeds, options: CallOptions = {}): Promise<Record<string, TensorLike>> {
+    // A request in flight when dispose() came: its backends are disposed, none may be called again.
+    if (this.disposed) throw new ForgeError(ForgeErrorCode.CANCELLED, `HybridModel '${this.name}' was disposed while this request was in flight; backend '${t.name}' was not called`, { details: { model: this.name, backend: t.name, disposed: true } });
     const signal = options.signal;
     const clock = this.o.clock;
     t.calls++;
@@ -733,6 +773,17 @@ export class HybridModel implements Backend {
     if (!this.ref || n === 0) return;
     this.kept.push(feeds);
     if (this.kept.length > n) this.kept.shift();
+  }
+
+  /** The error of a request whose call failed after dispose(): it could go nowhere else. */
+  private cancelled(errors: readonly Attempt[]): ForgeError {
+    // The calls dispose() stopped before they began say nothing; the ones that ran do.
+    const tried = errors.filter((e) => !(isForgeError(e.error) && e.error.details.disposed === true));
+    const text = tried.map((e) => `${e.backend}: ${codeOf(e.error)} ${errorMessage(e.error)}`).join('; ');
+    return new ForgeError(ForgeErrorCode.CANCELLED, `HybridModel '${this.name}' was disposed while this request was in flight${text ? ` (${text})` : ''}; it was not sent on to another backend`, {
+      details: { model: this.name, errors: errors.map((e) => ({ backend: e.backend, code: codeOf(e.error), message: errorMessage(e.error) })) },
+      cause: new AggregateError(errors.map((e) => e.error)),
+    });
   }
 
   private allFailed(errors: readonly Attempt[]): ForgeError {

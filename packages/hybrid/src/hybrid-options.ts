@@ -205,11 +205,16 @@ export function resolveOptions(o: HybridOptions, hasReference: boolean): Resolve
   }
   if (policy === 'accuracy' && !hasReference) throw invalid("policy 'accuracy' needs a reference to measure drift against: pass { reference }", 'policy');
   const acc = o.constraints?.accuracy ?? {};
+  const classifiers: unknown = acc.classifiers;
+  if (classifiers !== undefined && !(Array.isArray(classifiers) && classifiers.every((n) => typeof n === 'string'))) {
+    throw invalid('constraints.accuracy.classifiers must be a list of output names', 'constraints.accuracy.classifiers');
+  }
   const tolerance: AccuracyTolerance = {
     minCosine: num('constraints.accuracy.minCosine', acc.minCosine, DEFAULT_TOLERANCE.minCosine, (n) => n >= -1 && n <= 1, 'between -1 and 1'),
     maxAbsError: num('constraints.accuracy.maxAbsError', acc.maxAbsError, DEFAULT_TOLERANCE.maxAbsError, nonNegative, 'a number ≥ 0'),
     argmax: acc.argmax ?? DEFAULT_TOLERANCE.argmax,
     argmaxMargin: num('constraints.accuracy.argmaxMargin', acc.argmaxMargin, DEFAULT_TOLERANCE.argmaxMargin, share, 'between 0 and 1'),
+    classifiers: acc.classifiers === undefined ? undefined : [...acc.classifiers],
   };
   if (typeof tolerance.argmax !== 'boolean') throw invalid('constraints.accuracy.argmax must be true or false', 'constraints.accuracy.argmax');
   const c = o.canary === false ? undefined : o.canary ?? {};

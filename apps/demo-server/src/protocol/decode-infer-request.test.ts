@@ -2,7 +2,7 @@
 // `data` is flat or nested exactly as the shape, and each value has the JSON type its datatype takes.
 import { describe, expect, it } from 'vitest';
 import { type ValueInfo, fromFloat16 } from '@onnx-forge/runtime';
-import { decodeInferRequest, splitBody } from './decode-infer-request.js';
+import { decodeInferRequest, parseJson, splitBody } from './decode-infer-request.js';
 
 const EMPTY = Buffer.alloc(0);
 const LIMITS = { maxElements: 1_000_000 };
@@ -165,5 +165,32 @@ describe('Inference-Header-Content-Length', () => {
     for (const text of ['0x0d', '1.3e1', '+13', ' 13', '13 ', '013', '', '-1', '0', 'abc', '13, 13']) {
       expect(() => splitBody(body, text), JSON.stringify(text)).toThrow(/^header Inference-Header-Content-Length must be the byte length of the JSON part of the body \(1 to 17\), got /);
     }
+  });
+});
+
+describe('parseJson', () => {
+  const message = (body: Buffer, binaryHeaderMissing: boolean) => {
+    try {
+      parseJson(body, { binaryHeaderMissing });
+      return undefined;
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'FORGE_BAD_INPUT', details: { status: 400 } });
+      return (e as Error).message;
+    }
+  };
+  const hint = /; the body is (\d+) bytes of JSON followed by (\d+) bytes that are not: to send binary tensor data after the JSON, give the header Inference-Header-Content-Length: (\d+) \(the byte length of the JSON part\)$/;
+
+  it('says the binary header is missing when whole JSON is followed by bytes that are not, counting bytes (not characters) and skipping braces in strings', () => {
+    const json = Buffer.from(' {"id": "é}\\"{[", "inputs": [{"name": "x", "parameters": {"binary_data_size": 4}}]}', 'utf8');
+    const body = Buffer.concat([json, Buffer.from([0x00, 0x00, 0x80, 0x3f])]);
+    const text = message(body, true);
+    expect(text).toMatch(/^malformed JSON in the request body: /);
+    expect(text?.match(hint)?.slice(1)).toEqual([String(json.length), '4', String(json.length)]);
+    // Not when the header was given (its own check speaks), nor for JSON that is broken before its end.
+    expect(message(body, false)).not.toMatch(hint);
+    expect(message(Buffer.from('{"inputs": [}\u0000\u0001'), true)).not.toMatch(hint);
+    expect(message(Buffer.from('{"inputs": ['), true)).not.toMatch(hint);
+    // Trailing whitespace is still JSON.
+    expect(parseJson(Buffer.from('{"inputs": []}\n  '), { binaryHeaderMissing: true })).toEqual({ inputs: [] });
   });
 });

@@ -49,13 +49,62 @@ export function splitBody(body: Buffer, headerLength: string | string[] | undefi
   return { json: body.subarray(0, n), binary: body.subarray(n) };
 }
 
-/** Parses the JSON part of a request: a malformed body is a 400 that says where it broke. */
-export function parseJson(json: Buffer): unknown {
+/** JSON's whitespace: space, tab, line feed, carriage return. */
+const isJsonSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
+/**
+ * The byte length of the JSON object or array that opens `body` (after any whitespace), or undefined
+ * when none closes. Structural bytes only: in UTF-8 no byte of a multi-byte character is below 0x80,
+ * so the bytes are scanned as they are.
+ */
+function leadingJsonLength(body: Buffer): number | undefined {
+  let i = 0;
+  while (i < body.length && isJsonSpace(body[i] as number)) i++;
+  if (body[i] !== 0x7b && body[i] !== 0x5b) return undefined; // { or [
+  let depth = 0;
+  let inString = false;
+  for (; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === 0x5c) i++; // \ escapes the next byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+    } else if ((c === 0x7d || c === 0x5d) && --depth === 0) {
+      return i + 1;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Parses the JSON part of a request: a malformed body is a 400 that says where it broke. With
+ * `binaryHeaderMissing` (an infer request without Inference-Header-Content-Length), a body whose JSON
+ * is whole up to a point and followed by bytes that are not JSON is most likely binary tensor data
+ * sent without the header: the 400 says so, and gives the header's value.
+ */
+export function parseJson(json: Buffer, options: { readonly binaryHeaderMissing?: boolean } = {}): unknown {
   if (json.length === 0) throw badRequest('the request body is empty: send an inference request JSON object ({"inputs": [...]})');
   try {
     return JSON.parse(json.toString('utf8'));
   } catch (e) {
-    throw badRequest(`malformed JSON in the request body: ${errorMessage(e)}`);
+    let hint = '';
+    const n = options.binaryHeaderMissing ? leadingJsonLength(json) : undefined;
+    if (n !== undefined && json.subarray(n).some((b) => !isJsonSpace(b)) && parses(json.subarray(0, n))) {
+      hint = `; the body is ${n} bytes of JSON followed by ${json.length - n} bytes that are not: to send binary tensor data after the JSON, give the header Inference-Header-Content-Length: ${n} (the byte length of the JSON part)`;
+    }
+    throw badRequest(`malformed JSON in the request body: ${errorMessage(e)}${hint}`);
+  }
+}
+
+function parses(json: Buffer): boolean {
+  try {
+    JSON.parse(json.toString('utf8'));
+    return true;
+  } catch {
+    return false;
   }
 }
 
