@@ -52,25 +52,19 @@ export async function prepareBench(original: Model, spec: SampleSpec, o: BenchOp
 
 /**
  * Runs `candidate` against `original` on the bench's samples; a model onnxruntime cannot run is said,
- * not thrown. Seeded inputs the original does not run on are made again with larger free dims
- * (fitSeededSamples), and the bench keeps those for later checks and searches.
+ * not thrown. Seeded inputs get their free dims sized first (fitSeededSamples: a representative size,
+ * or one the original runs at), once: the bench keeps them for later checks and searches.
  */
 export async function checkAccuracy(bench: CheckBench, original: Model, candidate: Model, tolerance: number, progress: Progress, label: string): Promise<AccuracyCheck> {
   const check: AccuracyCheck = { tolerance, samples: bench.samples.source };
   const notChecked = (e: unknown): AccuracyCheck => ({ ...check, skipped: `accuracy not checked: onnxruntime could not run the models on ${check.samples}: ${oneLine(errorMessage(e))}` });
   progress.start(`checking ${label} against float32 on ${bench.samples.source}`, { transient: true });
   try {
+    bench.samples = await fitSeededSamples(bench.runner, original, bench.samples);
+    check.samples = bench.samples.source;
     check.outputs = await measureAccuracy(bench.runner, original, candidate, bench.samples.feeds);
   } catch (e) {
-    const fitted = await fitSeededSamples(bench.runner, original, bench.samples);
-    if (fitted === bench.samples) return notChecked(e);
-    bench.samples = fitted;
-    check.samples = fitted.source;
-    try {
-      check.outputs = await measureAccuracy(bench.runner, original, candidate, fitted.feeds);
-    } catch (again) {
-      return notChecked(again);
-    }
+    return notChecked(e);
   } finally {
     progress.end();
   }

@@ -18,7 +18,7 @@ export const INPUTS_FLAG: FlagSpec = {
   name: 'inputs',
   kind: 'string',
   valueName: 'DIR',
-  description: 'sample inputs to check accuracy on (ONNX .pb test data, .npy or JSON), instead of 3 seeded inputs',
+  description: 'sample inputs to check accuracy on (ONNX .pb test data, .npy or JSON), instead of 8 seeded inputs',
 };
 
 export { DIMS_FLAG };

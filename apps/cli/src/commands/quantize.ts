@@ -186,8 +186,8 @@ export const quantizeCommand = defineCommand({
     let accuracy: AccuracyCheck | undefined;
     if (original && !nothing) {
       const prepared = await prepareBench(original, checkSpec, { progress: ctx.progress, command: ctx.command, file, ...(passSamples ? { loaded: { spec: passSpec, samples: passSamples } } : {}) });
-      // Seeded check inputs take the dims the pass's seeded inputs were fitted to, instead of failing at 1 and fitting again.
-      if (!('skipped' in prepared) && prepared.samples.seeded && passSamples?.fitted) prepared.samples = seededLike(original, passSamples, 'check');
+      // Seeded check inputs take the dims the pass's seeded inputs were sized to, instead of sizing them again.
+      if (!('skipped' in prepared) && prepared.samples.seeded && passSamples?.sized) prepared.samples = seededLike(original, passSamples, 'check');
       accuracy = 'skipped' in prepared ? { tolerance: tolerance ?? DEFAULT_COSINE, skipped: prepared.skipped } : await checkAccuracy(prepared, original, input.model, tolerance ?? DEFAULT_COSINE, ctx.progress, label);
       if (accuracy.skipped) ctx.progress.warn(`warning: ${accuracy.skipped}`);
       for (const f of accuracy.failed ?? []) {

@@ -1,5 +1,5 @@
 import type { Model, ModelRunner, RunnerFeeds } from '@onnx-forge/core';
-import { fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
+import { arbitraryInputsNote, fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
 import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import type { Progress } from '../framework/progress.js';
@@ -42,8 +42,10 @@ export interface CliSamples {
   seeded: boolean;
   /** Sizes of symbolic dims the seeded inputs were made with (the user's --dims, or fitted ones); free ones are 1. */
   dims?: Readonly<Record<string, number>>;
-  /** Dims fitSeededSamples sized (the model did not run with them at 1). */
+  /** Dims fitSeededSamples sized (to a representative size, or to one the model runs on). */
   fitted?: readonly string[];
+  /** fitSeededSamples has sized these seeded samples already (whether or not it changed a dim). */
+  sized?: boolean;
   /** The --input-scale seeded inputs were made with, when one was given. */
   scale?: number;
 }
@@ -53,8 +55,8 @@ export const DIMS_FLAG: FlagSpec = {
   kind: 'list',
   valueName: 'NAME=N',
   description:
-    'sizes of symbolic input dims for seeded inputs, e.g. batch=4,sequence=128; a dim not given is 1, or sized to fit ' +
-    'when the model does not run at 1 (an audio front end\'s samples=4096)',
+    'sizes of symbolic input dims for seeded inputs, e.g. batch=4,sequence=128 (an unnamed dim as input[axis]=N); ' +
+    'a batch dim not given is 1, any other 64, or the first of 16, 256, 4096, 16384, 1 the model runs at',
 };
 
 export const INPUT_SCALE_FLAG: FlagSpec = {
@@ -105,11 +107,14 @@ export async function loadCliSamples(model: Model, spec: SampleSpec, o: { progre
   return seededSamples(model, spec.dims, spec.scale, purpose);
 }
 
-/** Seeded samples; their source names fitted dims and the input scale: "8 seeded inputs (samples=4096) at input scale 32768". */
-function seededSamples(model: Model, dims: Readonly<Record<string, number>>, scale: number | undefined, purpose: SamplePurpose, fitted: readonly string[] = []): CliSamples {
+/**
+ * Seeded samples; their source names fitted dims, the input scale and integer inputs drawn at random:
+ * "8 seeded inputs (samples=4096) at input scale 32768", "8 seeded inputs (sr at random: …)".
+ */
+function seededSamples(model: Model, dims: Readonly<Record<string, number>>, scale: number | undefined, purpose: SamplePurpose, fitted?: readonly string[]): CliSamples {
   const feeds = (purpose === 'search' ? SEARCH_SEEDS : SEEDS).map((seed) => seededFeeds(model, { seed, dims, ...(scale === undefined ? {} : { std: scale }) }));
-  const source = `${feeds.length} seeded inputs${fittedNote({ dims, fitted })}${scale === undefined ? '' : ` at input scale ${scale}`}`;
-  return { feeds, source, seeded: true, dims, ...(fitted.length ? { fitted } : {}), ...(scale === undefined ? {} : { scale }) };
+  const source = `${feeds.length} seeded inputs${fittedNote({ dims, fitted: fitted ?? [] })}${scale === undefined ? '' : ` at input scale ${scale}`}${arbitraryInputsNote(model)}`;
+  return { feeds, source, seeded: true, dims, ...(fitted === undefined ? {} : { sized: true }), ...(fitted?.length ? { fitted } : {}), ...(scale === undefined ? {} : { scale }) };
 }
 
 /**
@@ -117,16 +122,16 @@ function seededSamples(model: Model, dims: Readonly<Record<string, number>>, sca
  * check after a search, or a search after a check, does not fit the model's dims again.
  */
 export function seededLike(model: Model, like: CliSamples, purpose: SamplePurpose): CliSamples {
-  return seededSamples(model, like.dims ?? {}, like.scale, purpose, like.fitted);
+  return seededSamples(model, like.dims ?? {}, like.scale, purpose, like.sized ? (like.fitted ?? []) : undefined);
 }
 
 /**
- * `samples` made again with the free dims sized to fit when they are seeded and `model` does not run on
- * them (graph-ops' fitSeededDims: an audio front end needs more than one sample); `samples` itself
- * otherwise, and when no size fits.
+ * `samples` made again with the free dims sized when they are seeded (graph-ops' fitSeededDims: a
+ * representative size rather than a 1×1 image, or one an audio front end runs on); `samples` itself
+ * otherwise, and when only 1 or no size runs.
  */
 export async function fitSeededSamples(runner: ModelRunner, model: Model, samples: CliSamples, purpose: SamplePurpose = 'check'): Promise<CliSamples> {
-  if (!samples.seeded) return samples;
+  if (!samples.seeded || samples.sized) return samples;
   const fit = await fitSeededDims(runner, model, samples.dims, SEEDS[0]);
-  return fit.fitted.length ? seededSamples(model, fit.dims, samples.scale, purpose, fit.fitted) : samples;
+  return fit.fitted.length ? seededSamples(model, fit.dims, samples.scale, purpose, fit.fitted) : { ...samples, sized: true };
 }

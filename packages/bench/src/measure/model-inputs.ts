@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, type Model, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
-import { arbitraryIntegerInputs, fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
+import { arbitraryInputsNote, fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
 
 export interface ModelInputsOptions {
   /** Seed of the first seeded sample; sample i uses seed + i (default 1). */
@@ -75,9 +75,6 @@ export async function modelInputs(model: Model, options: ModelInputsOptions = {}
   const feeds = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, ...(dims ? { dims } : {}), ...(scale === undefined ? {} : { std: scale }) }));
   const seeds = count === 1 ? `seed ${seed}` : `seeds ${seed}-${seed + count - 1}`;
   // Integer inputs that index no table and are no mask get arbitrary values: say so, they may matter.
-  const arbitrary = arbitraryIntegerInputs(model);
-  const warning = arbitrary.length
-    ? ` (${arbitrary.join(', ')} at random: no table or mask bounds ${arbitrary.length === 1 ? 'it' : 'them'}; give real inputs if the values matter)`
-    : '';
+  const warning = arbitraryInputsNote(model);
   return { feeds, source: 'seeded', from: `${seeds}${fit ? fittedNote(fit) : ''}${scale === undefined ? '' : ` at input scale ${scale}`}${warning}`, dims: { ...dims } };
 }

@@ -1,7 +1,8 @@
 import { ModelBuilder, type ModelRunner } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
-import { FIT_SIZES, fitSeededDims } from './fit-seeded-dims.js';
+import { FIT_SIZES, REPRESENTATIVE_SIZE, fitSeededDims, symbolicDims } from './fit-seeded-dims.js';
+import { seededFeeds } from './seeded-feeds.js';
 
 const runner = new OrtRunner({ sessionOptions: { logSeverityLevel: 4 } }) as unknown as ModelRunner;
 
@@ -15,8 +16,30 @@ function framedConv(kernel: number) {
 }
 
 describe('fitSeededDims', () => {
-  it('keeps the sizes given when the model runs on them', async () => {
-    expect(await fitSeededDims(runner, framedConv(1))).toEqual({ dims: {}, fitted: [], runs: true });
+  it('sizes free dims at a representative size first, where a model that runs at 1 would measure a 1×1 image', async () => {
+    expect(REPRESENTATIVE_SIZE).toBeGreaterThan(1);
+    expect(await fitSeededDims(runner, framedConv(1))).toEqual({ dims: { length: REPRESENTATIVE_SIZE }, fitted: ['length'], runs: true });
+  });
+
+  it('keeps free dims at 1 when the model runs at no other size', async () => {
+    // Reshape to [1]: one value, so the length must be 1.
+    const b = new ModelBuilder({ opset: 17, graphName: 'only-one' });
+    const x = b.input('x', 'float32', ['batch', 'length']);
+    const shape = b.initializer('shape', BigInt64Array.from([1n]), [1]);
+    b.output(b.op('Relu', [b.op('Reshape', [x, shape])]), 'float32', [1]);
+    expect(await fitSeededDims(runner, b.build())).toEqual({ dims: {}, fitted: [], runs: true });
+  });
+
+  it('names a dynamic dim without a name input[axis], sizes it, and takes the first as a batch', async () => {
+    const b = new ModelBuilder({ opset: 17, graphName: 'unnamed' });
+    const x = b.input('audio', 'float32', [null, null]);
+    const w = b.initializer('w', new Float32Array(400).fill(0.01), [1, 1, 400]);
+    const x3 = b.op('Unsqueeze', [x, b.initializer('axes', BigInt64Array.from([1n]), [1])]);
+    b.output(b.op('Conv', [x3, w], { strides: [400] }), 'float32', [null, 1, null]);
+    const m = b.build();
+    expect(symbolicDims(m)).toEqual(['audio[0]', 'audio[1]']);
+    expect(await fitSeededDims(runner, m)).toEqual({ dims: { 'audio[1]': 4096 }, fitted: ['audio[1]'], runs: true });
+    expect(seededFeeds(m, { dims: { 'audio[1]': 512 } }).audio?.dims).toEqual([1, 512]);
   });
 
   it('neither loads nor runs the model when every dim is given or a batch: there is nothing to size', async () => {

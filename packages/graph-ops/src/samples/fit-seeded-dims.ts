@@ -1,17 +1,49 @@
 import { loadForRun, type LoadedModel, type Model, type ModelRunner } from '@onnx-forge/core';
 import { modelInputSpecs } from '../quant/samples/validate-feeds.js';
-import { seededFeeds } from './seeded-feeds.js';
+import { dimName, seededFeeds } from './seeded-feeds.js';
 
-/** Sizes tried for free symbolic dims when seeded inputs at 1 do not fit a model, smallest first. */
+/**
+ * The size free symbolic dims are tried at first: at 1 a model may run and say nothing about real
+ * inputs (a 1×1 image through an OCR detector, a one-token sequence through attention, where INT8
+ * measured cosine 1.0 and 0.14 at 640×640), so seeded inputs are made at a size where convolutions,
+ * pooling and attention have something to work on.
+ */
+export const REPRESENTATIVE_SIZE = 64;
+
+/** Sizes tried, in this order, for free symbolic dims when the model does not run at REPRESENTATIVE_SIZE. */
 export const FIT_SIZES: readonly number[] = [16, 256, 4096, 16384];
 
-/** Symbolic dims that name a batch stay at 1 when fitting: a model's batch size never has a minimum. */
+/** Symbolic dims whose name says batch. */
 const BATCH_DIM = /batch|^n$/i;
 
-/** The symbolic dimension names of a model's inputs (`batch`, `sequence`), in order of appearance. */
+/**
+ * The dims taken for a batch, which stay at 1 when fitting (a model's batch size never has a minimum):
+ * those named so, and the first dim of an input of rank 2 or more (`p2o.DynamicDimension.0`, `unk__1`,
+ * an unnamed `x[0]`), where exporters put the batch.
+ */
+function batchDims(model: Model): Set<string> {
+  const out = new Set<string>();
+  for (const spec of modelInputSpecs(model)) {
+    (spec.dims ?? []).forEach((d, axis) => {
+      if (typeof d === 'number') return;
+      const name = dimName(spec.name, axis, d);
+      if (BATCH_DIM.test(name) || (axis === 0 && (spec.dims?.length ?? 0) >= 2)) out.add(name);
+    });
+  }
+  return out;
+}
+
+/**
+ * The symbolic dimension names of a model's inputs (`batch`, `sequence`), and `input[axis]` for dynamic
+ * dims without a name, in order of appearance.
+ */
 export function symbolicDims(model: Model): string[] {
   const out = new Set<string>();
-  for (const spec of modelInputSpecs(model)) for (const d of spec.dims ?? []) if (typeof d === 'string') out.add(d);
+  for (const spec of modelInputSpecs(model)) {
+    (spec.dims ?? []).forEach((d, axis) => {
+      if (typeof d !== 'number') out.add(dimName(spec.name, axis, d));
+    });
+  }
   return [...out];
 }
 
@@ -25,16 +57,18 @@ export interface FittedDims {
 }
 
 /**
- * Seeded inputs with every free symbolic dim at 1 do not fit every model: an audio front end's Conv
- * over `samples` needs at least its kernel's length. Runs `model` once on seeded inputs of `dims`;
- * when that fails, tries the free dims (symbolic dims not in `dims`, batch dims aside) at each of
- * FIT_SIZES on the same loaded session and returns the first size the model runs on. A model that
- * does not load, or runs on no size, gets `dims` back with `runs: false`: the caller's own run then
- * reports why. With no free dim there is nothing to size, and the model is neither loaded nor run.
+ * Sizes for the free symbolic dims of seeded inputs (those not in `dims`, batch dims aside: see batchDims). At 1 a model
+ * may run and measure nothing real (a 1×1 image), and an audio front end's Conv over `samples` does not
+ * run at all; so this runs `model` on seeded inputs with the free dims at REPRESENTATIVE_SIZE, then at
+ * each of FIT_SIZES, then at 1, on one loaded session, and returns the first that runs (`fitted` names
+ * the dims it sized, empty when only 1 runs). A model that does not load, or runs on no size, gets
+ * `dims` back with `runs: false`: the caller's own run then reports why. With no free dim there is
+ * nothing to size, and the model is neither loaded nor run.
  */
 export async function fitSeededDims(runner: ModelRunner, model: Model, dims: Readonly<Record<string, number>> = {}, seed = 1): Promise<FittedDims> {
   const given = { ...dims };
-  const free = symbolicDims(model).filter((d) => given[d] === undefined && !BATCH_DIM.test(d));
+  const batch = batchDims(model);
+  const free = symbolicDims(model).filter((d) => given[d] === undefined && !batch.has(d));
   if (!free.length) return { dims: given, fitted: [] };
   let loaded: LoadedModel;
   try {
@@ -51,12 +85,11 @@ export async function fitSeededDims(runner: ModelRunner, model: Model, dims: Rea
     }
   };
   try {
-    if (await runs(given)) return { dims: given, fitted: [], runs: true };
-    for (const size of FIT_SIZES) {
+    for (const size of [REPRESENTATIVE_SIZE, ...FIT_SIZES]) {
       const sized = { ...given, ...Object.fromEntries(free.map((d) => [d, size])) };
       if (await runs(sized)) return { dims: sized, fitted: free, runs: true };
     }
-    return { dims: given, fitted: [], runs: false };
+    return { dims: given, fitted: [], runs: await runs(given) };
   } finally {
     await loaded.release();
   }

@@ -11,6 +11,14 @@ export interface SeededFeedsOptions {
   std?: number;
 }
 
+/**
+ * The name seeded inputs and `dims` options know a dimension by: its symbolic name, or for a dynamic
+ * dimension without one (`float32[?, ?]`, as Silero VAD v5 declares its audio) `input[axis]`.
+ */
+export function dimName(input: string, axis: number, dim: string | null): string {
+  return dim ?? `${input}[${axis}]`;
+}
+
 /** Ops that pass integer indices through unchanged, followed when looking for the table they index. */
 const INDEX_PASS_THROUGH = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Flatten', 'Identity', 'Cast']);
 
@@ -51,9 +59,20 @@ export function arbitraryIntegerInputs(model: Model): string[] {
 }
 
 /**
+ * What a report adds after its seeded inputs when some integer inputs got arbitrary values (see
+ * arbitraryIntegerInputs): " (sr at random: no table or mask bounds it; give real inputs if the values
+ * matter)", else "".
+ */
+export function arbitraryInputsNote(model: Model): string {
+  const arbitrary = arbitraryIntegerInputs(model);
+  if (!arbitrary.length) return '';
+  return ` (${arbitrary.join(', ')} at random: no table or mask bounds ${arbitrary.length === 1 ? 'it' : 'them'}; give real inputs if the values matter)`;
+}
+
+/**
  * Seeded inputs for a model, built from what its inputs declare: floats roughly normal, integer
  * inputs within the table they index (or 0/1 for masks), booleans at random. Same seed, same feeds.
- * Symbolic dimensions take `dims[name]`, or `defaultDim` (1).
+ * Symbolic dimensions take `dims[name]` (`dims['x[1]']` for an unnamed one), or `defaultDim` (1).
  */
 export function seededFeeds(model: Model, options: SeededFeedsOptions = {}): RunnerFeeds {
   const rng = new Rng(options.seed ?? 1);
@@ -62,7 +81,7 @@ export function seededFeeds(model: Model, options: SeededFeedsOptions = {}): Run
     if (spec.dims === null) {
       throw new ForgeError(ForgeErrorCode.BAD_INPUT, `input "${spec.name}" declares no shape, so seeded inputs cannot be made for it; give sample inputs instead`, { details: { input: spec.name } });
     }
-    const dims = spec.dims.map((d) => (typeof d === 'number' ? d : (d !== null ? options.dims?.[d] : undefined) ?? options.defaultDim ?? 1));
+    const dims = spec.dims.map((d, axis) => (typeof d === 'number' ? d : options.dims?.[dimName(spec.name, axis, d)] ?? options.defaultDim ?? 1));
     const n = dims.reduce((a, d) => a * d, 1);
     feeds[spec.name] = seededTensor(spec.type, dims, n, rng, options.std ?? 1, () => integerBound(model.graph, spec.name).bound, spec.name);
   }
