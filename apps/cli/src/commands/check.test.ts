@@ -50,6 +50,13 @@ describe('onnx-forge check', () => {
     const j = jsonOf<CheckJson>(r);
     expect(j.valid).toBe(false);
     expect(j.problems.map((p) => p.code)).toEqual(expect.arrayContaining(['CHECK_NOT_TOPOLOGICAL']));
+    // The text says how to repair it, and the command it names does.
+    const text = await runCliProcess(['check', file('unsorted.onnx')]);
+    expect(text.code).toBe(3);
+    expect(text.stdout).toContain(`onnx-forge run ${file('unsorted.onnx')} --pipeline toposort -o <out.onnx>`);
+    const sorted = await runCliProcess(['run', file('unsorted.onnx'), '--pipeline', 'toposort', '-o', file('sorted.onnx')]);
+    expect(sorted.code).toBe(0);
+    expect((await runCliProcess(['check', file('sorted.onnx')])).code).toBe(0);
   });
 
   it('exits 3 for an undefined input, with the node and graph', async () => {

@@ -1,4 +1,4 @@
-import { checkModel, type CheckProblem } from '@onnx-forge/core';
+import { CheckCode, checkModel, type CheckProblem } from '@onnx-forge/core';
 import { defineCommand } from '../framework/command.js';
 import { ExitCode } from '../framework/exit-code.js';
 import { table } from '../framework/format.js';
@@ -43,6 +43,11 @@ export const checkCommand = defineCommand({
       ctx.print(`${file}: ${verdict} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})`);
       if (result.problems.length) {
         ctx.print(...table(result.problems.map((p) => [p.severity, p.code, where(p), p.message]), { indent: '  ' }));
+      }
+      // Out of order is the one error onnxruntime accepts and onnx-forge repairs: say how.
+      if (result.problems.some((p) => p.code === CheckCode.NOT_TOPOLOGICAL)) {
+        ctx.print(`nodes out of topological order: onnxruntime runs such a model, and fp16 and quantize sort it as they read it; ` +
+          `onnx-forge run ${file} --pipeline toposort -o <out.onnx> writes it sorted`);
       }
     }
     return result.ok ? ExitCode.OK : ExitCode.INVALID_MODEL;
