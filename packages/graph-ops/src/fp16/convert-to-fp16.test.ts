@@ -326,7 +326,12 @@ describe('convertToFp16 subgraphs and functions', () => {
     model.graph.valueInfos.push(new onnx.ValueInfoProto({ name: y, type: tensorType(F32, [2]) }));
     await convertToFp16(model);
     assertValid(model);
-    expect(model.graph.outputs[0]!.type!.tensorType!.elemType).toBe(F16);
+    // The If's output keeps its type (subgraph boundaries do), so the model output, made in float32,
+    // stays float32 without keepIoTypes, and the declared value_info agrees with it.
+    expect(model.graph.outputs[0]!.type!.tensorType!.elemType).toBe(F32);
+    expect(model.graph.valueInfos.filter((v) => v.name === y).map((v) => v.type!.tensorType!.elemType)).toEqual([F32]);
+    // Inside the branches Relu and Neg compute in float16 (x is float16: they read it).
+    expect(model.graph.inputs[0]!.type!.tensorType!.elemType).toBe(F16);
   });
 });
 

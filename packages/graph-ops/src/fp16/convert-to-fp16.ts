@@ -17,8 +17,8 @@ export interface Fp16Counts {
   initializersConverted: number;
   initializersKept: number;
   /**
-   * Initializers that only float32 nodes read, stored as float16 and cast back to float32 at load
-   * (weightStorage): the file shrinks, the compute stays float32.
+   * Weights (initializers and Constant node values) that only float32 nodes read, stored as float16
+   * and cast back to float32 at load (weightStorage): the file shrinks, the compute stays float32.
    */
   initializersStored: number;
   /** Bytes those initializers take in the file (float16). */
@@ -76,7 +76,8 @@ export function runFp16(model: Model, opts: Fp16Options, out: PassContext): Fp16
   new Fp16Planner(typing).plan();
   new Fp16Rewriter(typing).rewrite();
   report.bytesAfter = modelWeightBytes(model);
-  if (report.nodesConverted === 0 && report.initializersStored === 0) {
+  // An already quantized model has had its own warning (Fp16Planner.holdQuantized).
+  if (report.nodesConverted === 0 && report.initializersStored === 0 && !typing.alreadyQuantized) {
     out.warn(`nothing was converted to float16 for target ${opts.target}: every node stays float32 (see each node's reason)${opts.weightStorage === 'fp32' ? '; weightStorage=fp32 keeps their weights float32 too' : ''}`);
   }
   for (const [k, v] of Object.entries(report)) out.set(k, v);

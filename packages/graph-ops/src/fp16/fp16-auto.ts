@@ -1,7 +1,7 @@
 import { DataType, ForgeError, ForgeErrorCode, Model, initKernels, mapDecisions, nullThrows, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext, type PassReport } from '@onnx-forge/core';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { DIFFERENCE_METRICS, type DifferenceMetric } from '../precision/output-difference.js';
-import { HEADROOM_OPTION, addedError, heldOutWarning, searchNodesToKeep, type PrecisionSearchResult } from '../precision/precision-search.js';
+import { HEADROOM_OPTION, heldOutWarning, searchNodesToKeep, type PrecisionSearchResult } from '../precision/precision-search.js';
 import { collectSamples, defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { runFp16 } from './convert-to-fp16.js';
 import { float16Feeds } from './float16-feeds.js';
@@ -57,6 +57,33 @@ function fp16Options(o: Fp16AutoOptions, extraBlocked: Iterable<string> = []): F
 }
 
 
+/** A number for a message, without float noise (1 - 0.003 is 0.997, not 0.9970000000000001). */
+const num = (x: number) => Number(x.toPrecision(12));
+
+/**
+ * The bound the search holds every output to, in the metric's own terms: cosine's tolerance t is
+ * 1 - cos, so the bound is a cosine of at least 1 - t; the search aims at the tolerance less its
+ * headroom (samples it held out are held to the tolerance itself).
+ */
+function aimWords(o: Pick<Fp16AutoOptions, 'metric' | 'tolerance' | 'headroom'>): string {
+  const h = Math.min(0.9, Math.max(0, o.headroom));
+  const bound = (t: number) =>
+    o.metric === 'cosine' ? `cosine to float32 at least ${num(1 - t)}` : o.metric === 'rel-l2' ? `relative L2 error at most ${num(t)}` : `largest absolute difference at most ${num(t)}`;
+  if (h === 0) return bound(o.tolerance);
+  const allowed = o.metric === 'cosine' ? num(1 - o.tolerance) : num(o.tolerance);
+  return `${bound(o.tolerance * (1 - h))}; allowed ${allowed}, headroom ${h}`;
+}
+
+/**
+ * A kept node's measured sensitivity: the error it adds to its own output in the fully converted
+ * model, always measured as relative L2 error whatever the search's metric (precision-search.ts).
+ */
+function sensitivityWords(s: number | undefined): string {
+  if (s === Infinity) return '; in float16 its output turns NaN or infinite';
+  if (s === undefined || !(s > 0)) return '';
+  return `; in float16 it adds ${s.toExponential(2)} relative L2 error to its own output`;
+}
+
 /** The search's outcome, recorded by the pass under `fp16Auto` in its report data (fp16AutoOutcome reads it). */
 export interface Fp16AutoOutcome {
   /** Nodes the search kept in float32, most sensitive first, with their measured sensitivity. */
@@ -102,7 +129,7 @@ async function searchFp16(model: Model, o: Fp16AutoOptions, ctx: PassContext, ru
   const explained = mapDecisions(ctx, ({ node, action, reason }) => ({
     action,
     reason: keptSet.has(node.name) && action === 'kept'
-      ? `kept float32 by fp16-auto: with it in float16 the outputs went beyond ${o.metric} ${o.tolerance}${addedError(sensitivity.get(node.name))}`
+      ? `kept float32 by fp16-auto: converting it too takes an output past the search's aim (${aimWords(o)})${sensitivityWords(sensitivity.get(node.name))}`
       : reason,
   }));
   await initKernels();

@@ -3,7 +3,10 @@ import { contradiction } from '../options/model-lists.js';
 import { FP16_TARGETS, type Fp16Target } from '../tables/fp16-support.js';
 
 export interface Fp16Options {
-  /** Keep float32 model inputs and outputs (true), none (false), or those named. */
+  /**
+   * Keep float32 model inputs and outputs (true), or those named. The others turn float16 only where a
+   * node reading (an input) or making (an output) them computes in float16; the rest stay float32.
+   */
   keepIoTypes: boolean | readonly string[];
   /** Op types kept in float32 (`Resize`, or `com.microsoft:Gelu` for another domain). */
   blockOps: readonly string[];

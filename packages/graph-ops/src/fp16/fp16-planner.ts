@@ -1,10 +1,11 @@
 import {
-  getAttribute, isDefaultDomain, tensorDims, type Graph, type NodeProto, type TensorProto,
+  getAttribute, isDefaultDomain, tensorByteSize, tensorDims, tensorElementCount, type Graph, type NodeProto, type TensorProto,
 } from '@onnx-forge/core';
 import { CONTROL_FLOW_OPS, inputSlot, opSignature, outputSlot, type OpSignature } from '../tables/op-signatures.js';
 import { fp16KernelVerdict } from '../tables/fp16-support.js';
+import { quantizedOps } from '../quant/quant-run.js';
 import {
-  DUPLICATE_LIMIT, F16, F32, FOLLOWER_OPS, DTYPE_ATTR, STORE_MIN_ELEMENTS, opMatches,
+  DUPLICATE_LIMIT, F16, F32, FOLLOWER_OPS, DTYPE_ATTR, QUANTIZED_FLOAT_SHARE, STORE_MIN_ELEMENTS, opMatches,
   type ConstantDecision, type Fp16Typing, type NodePlan, type UseRef,
 } from './fp16-typing.js';
 
@@ -37,8 +38,10 @@ export class Fp16Planner {
         if (d) this.addUse(d, name, { graph: g, output });
       });
     }
+    this.holdQuantized();
     this.settleFollowers();
     if (this.t.opts.target !== 'any') this.pruneIslands();
+    this.decideIo();
     this.decideConstants(graphs);
     for (const g of graphs) for (const node of g.nodes) this.recordDecision(this.t.plans.get(node) as NodePlan);
   }
@@ -161,6 +164,53 @@ export class Fp16Planner {
     return plan;
   }
 
+  /**
+   * A model already quantized to integers (ConvInteger, MatMulInteger, QLinear*, DynamicQuantizeLinear,
+   * ...) whose float32 weights are a small share of its weights (QUANTIZED_FLOAT_SHARE): its float
+   * nodes are short islands between integer ops (dequantize, scale, bias, activation, quantize again).
+   * Converting them puts a Cast at each end of every island (DynamicQuantizeLinear and the integer ops
+   * read float32 only), saves a few scales and biases, and rounds the activations: no gain, only loss.
+   * So they stay float32 and a warning says so, as `quantize` says "already quantized"; includeNodes
+   * still converts the nodes it names. A model quantized in part (float weights above the share) is
+   * converted as usual.
+   */
+  private holdQuantized(): void {
+    const held = quantizedOps(this.t.model);
+    if (!Object.keys(held).length) return;
+    let total = 0;
+    let float = 0;
+    for (const g of this.t.model.graphs()) {
+      const add = (t: TensorProto) => {
+        const bytes = tensorByteSize(t);
+        total += bytes;
+        if (t.dataType === F32) float += bytes;
+      };
+      for (const t of g.initializers) add(t);
+      for (const node of g.nodes) {
+        const v = node.opType === 'Constant' ? getAttribute(node, 'value')?.t : undefined;
+        if (v) add(v);
+      }
+    }
+    const share = total ? float / total : 0;
+    if (share > QUANTIZED_FLOAT_SHARE) return;
+    const ops = Object.entries(held).map(([op, n]) => `${n} ${op}`).join(', ');
+    const pct = `${(100 * share).toFixed(share < 0.001 ? 3 : 1)} %`;
+    const reason = `the model is already quantized (float32 weights are ${pct} of its weight bytes): float nodes between integer ops stay float32`;
+    let held32 = 0;
+    for (const plan of this.t.plans.values()) {
+      if (!plan.convert || plan.reason === 'in includeNodes') continue;
+      this.keep(plan, reason);
+      held32++;
+    }
+    this.t.alreadyQuantized = ops;
+    this.t.out.set('alreadyQuantized', ops);
+    const storage = this.storeWeightsF16 ? `; it only stores float32 weights of ${STORE_MIN_ELEMENTS} values or more as float16 (compute stays float32)` : '; it changes nothing else';
+    this.t.out.warn(
+      `the model is already quantized (it holds ${ops}; float32 weights are ${pct} of its weight bytes): fp16 keeps its float nodes float32${held32 ? ` (${held32} it would have converted)` : ''}, ` +
+        `since converting the float islands between integer ops would add a Cast at each end of every island, save almost nothing and round the activations${storage}; name nodes in includeNodes to convert them anyway`,
+    );
+  }
+
   private keep(plan: NodePlan, reason: string, byUser = false): NodePlan {
     plan.convert = false;
     plan.follower = false;
@@ -182,7 +232,7 @@ export class Fp16Planner {
       changed = false;
       for (const f of followers) {
         if (f.convert) continue;
-        if (f.kind === 'cast' ? this.castWantsF16(f) : this.hasSupply(f) || this.hasDemand(f)) {
+        if (f.kind === 'cast' ? this.castWantsF16(f) : this.hasSupply(f, false) || this.hasDemand(f, false)) {
           f.convert = true;
           changed = true;
         }
@@ -204,7 +254,7 @@ export class Fp16Planner {
     for (let changed = true; changed; ) {
       changed = false;
       for (const p of candidates) {
-        if (!p.convert || this.hasSupply(p) || this.hasDemand(p)) continue;
+        if (!p.convert || this.hasSupply(p, true) || this.hasDemand(p, true)) continue;
         p.convert = false;
         p.reason = `float16 island: ${p.reason}, but no neighbour computes in float16 on ${this.t.opts.target}, so converting would only add Casts`;
         changed = true;
@@ -212,15 +262,22 @@ export class Fp16Planner {
     }
   }
 
-  private hasSupply(f: NodePlan): boolean {
+  /**
+   * Whether a float16 value reaches one of the node's float inputs. `freeIo`: whether a model input
+   * whose type is not decided yet counts as float16 (for compute ops, so a model converted whole keeps
+   * float16 inputs; not for data movement, which would otherwise drag a float32-only input to float16).
+   */
+  private hasSupply(f: NodePlan, freeIo: boolean): boolean {
     const sig = f.sig as OpSignature;
     return f.node.input.some((name, i) => {
       const slot = inputSlot(sig, i);
-      return !!name && slot?.kind === 'var' && f.vars.has(slot.name) && this.t.suppliesF16(f.graph, name);
+      if (!name || slot?.kind !== 'var' || !f.vars.has(slot.name)) return false;
+      if (this.t.isFreeInput(f.graph, name)) return freeIo;
+      return this.t.suppliesF16(f.graph, name);
     });
   }
 
-  private demands(f: NodePlan): { f16: boolean; f32: boolean } {
+  private demands(f: NodePlan, freeIo: boolean): { f16: boolean; f32: boolean } {
     let f16 = false;
     let f32 = false;
     f.node.output.forEach((name, j) => {
@@ -228,6 +285,11 @@ export class Fp16Planner {
       // Demand is measured as if the follower were converted: which readers want the float16 output.
       if (!this.t.wouldProduceF16(f, j)) return;
       for (const use of this.t.usesOf(f.graph, name)) {
+        // A model output whose type is not decided yet wants float16 only from compute ops (see hasSupply).
+        if (this.t.isFreeOutput(use)) {
+          if (freeIo) f16 = true;
+          continue;
+        }
         const e = this.t.expected(use);
         if (e === F16) f16 = true;
         else if (e === F32) f32 = true;
@@ -236,13 +298,46 @@ export class Fp16Planner {
     return { f16, f32 };
   }
 
-  private hasDemand(f: NodePlan): boolean {
-    return this.demands(f).f16;
+  private hasDemand(f: NodePlan, freeIo: boolean): boolean {
+    return this.demands(f, freeIo).f16;
   }
 
   private castWantsF16(f: NodePlan): boolean {
-    const d = this.demands(f);
+    const d = this.demands(f, false);
     return d.f16 && !d.f32;
+  }
+
+  /**
+   * The float32 model inputs and outputs the caller did not ask to keep: an input turns float16 only
+   * when a node reading it computes in float16, an output only when the node making it does. The rest
+   * keep float32: a float16 input that every reader casts back to float32 (or a float32 result cast to
+   * float16 on its way out) loses precision at the boundary and saves nothing. Recorded in the stats
+   * (inputsKeptFloat32, outputsKeptFloat32, ioKeptFloat32 naming them) and the report data.
+   */
+  private decideIo(): void {
+    const main = this.t.model.graph;
+    const kept: { name: string; kind: 'input' | 'output' }[] = [];
+    for (const name of this.t.freeIo) {
+      const input = main.isGraphInput(name);
+      const f16 = input
+        ? this.t.usesOf(main, name).some((u) => !('output' in u) && this.t.expected(u) === F16)
+        : this.t.newType(main, name) === F16;
+      if (!f16) kept.push({ name, kind: input ? 'input' : 'output' });
+    }
+    this.t.freeIo.clear();
+    for (const k of kept) this.t.keptIo.add(k.name);
+    if (!kept.length) return;
+    const inputs = kept.filter((k) => k.kind === 'input').length;
+    this.t.out.set('inputsKeptFloat32', inputs);
+    this.t.out.set('outputsKeptFloat32', kept.length - inputs);
+    // A short text (the stats line joins entries with commas): the names, quoted, the first six.
+    const names = (kind: 'input' | 'output') => {
+      const l = kept.filter((k) => k.kind === kind).map((k) => `"${k.name}"`);
+      return l.length ? `${kind}${l.length > 1 ? 's' : ''} ${l.length > 6 ? `${l.slice(0, 6).join(' ')} and ${l.length - 6} more` : l.join(' ')}` : '';
+    };
+    const listed = [names('input'), names('output')].filter(Boolean).join(' and ');
+    this.t.out.set('ioKeptFloat32', `${listed} stay float32 without keepIoTypes: only float32 nodes read or make them (a float16 type there would only add a lossy Cast)`);
+    this.t.out.detail('ioKeptFloat32', kept.map((k) => ({ ...k, reason: k.kind === 'input' ? 'every node reading it computes in float32' : 'the node making it computes in float32' })));
   }
 
   private decideConstants(graphs: Graph[]): void {
@@ -264,7 +359,7 @@ export class Fp16Planner {
       for (const t of g.initializers) {
         if (t.dataType !== F32 || this.t.isOverridableInput(g, t.name)) continue;
         const d = decide(t.name, tensorDims(t), undefined);
-        m.set(t.name, d === 'keep' && this.storable(g, t) ? 'store' : d);
+        m.set(t.name, d === 'keep' && this.storable(g, t.name, tensorElementCount(t)) ? 'store' : d);
       }
       for (const node of g.nodes) {
         const plan = this.t.plans.get(node) as NodePlan;
@@ -281,26 +376,32 @@ export class Fp16Planner {
         const blocked = node.name && this.t.opts.blockNodes.includes(node.name) ? 'in blockNodes' : opMatches(this.t.opts.blockOps, node) ? 'in blockOps' : undefined;
         const valueAttr = getAttribute(node, 'value')?.t;
         const dims = valueAttr ? tensorDims(valueAttr) : getAttribute(node, 'value_floats') ? [getAttribute(node, 'value_floats')?.floats.length ?? 0] : node.opType === 'ConstantOfShape' ? undefined : [1];
-        const d = decide(name, node.opType === 'ConstantOfShape' ? [1] : dims, blocked);
+        const decided = decide(name, node.opType === 'ConstantOfShape' ? [1] : dims, blocked);
+        // A Constant node holding a weight (Paddle, spox and many exporters put every weight in one) is
+        // stored as float16 like an initializer; ConstantOfShape holds one value, nothing to gain.
+        const elements = node.opType === 'Constant' && dims ? dims.reduce((a, b) => a * b, 1) : 0;
+        const d = decided === 'keep' && !blocked && this.storable(g, name, elements) ? 'store' : decided;
         m.set(name, d);
-        plan.convert = d !== 'keep';
-        plan.reason = blocked ?? (d === 'keep' ? 'constant read only in float32' : d === 'split' ? 'constant read in both precisions: a float16 copy added' : 'constant read in float16');
+        // A stored constant is not converted: its value is float16 in the file, its readers see float32.
+        plan.convert = d !== 'keep' && d !== 'store';
+        plan.reason = blocked ?? (d === 'store' ? 'constant read only in float32: stored as float16, cast to float32 at load' : d === 'keep' ? 'constant read only in float32' : d === 'split' ? 'constant read in both precisions: a float16 copy added' : 'constant read in float16');
       }
       this.t.constants.set(g.proto, m);
     }
   }
 
   /**
-   * Whether a float32 initializer that only float32 nodes read is stored as float16 (cast back to
-   * float32 once, at load): with weightStorage fp16 (the default for cpu and wasm, which have almost
-   * no float16 kernels), for tensors large enough to matter, unless a reader was kept float32 by the
-   * caller's lists (they asked for full precision there) or the name is also a graph input or output.
+   * Whether a float32 initializer or Constant value that only float32 nodes read is stored as float16
+   * (cast back to float32 once, at load): with weightStorage fp16 (the default for cpu and wasm, which
+   * have almost no float16 kernels), for tensors large enough to matter, unless a reader was kept
+   * float32 by the caller's lists (they asked for full precision there) or the name is also a graph
+   * input or output. Subgraphs (If branches, Loop bodies) store theirs too; function bodies do not.
    */
-  private storable(g: Graph, t: TensorProto): boolean {
+  private storable(g: Graph, name: string, elements: number): boolean {
     if (!this.storeWeightsF16 || g.isFunction) return false;
-    if (tensorDims(t).reduce((a, b) => a * b, 1) < STORE_MIN_ELEMENTS) return false;
-    if (g.isGraphInput(t.name) || g.isGraphOutput(t.name)) return false;
-    const uses = this.t.usesOf(g, t.name);
+    if (elements < STORE_MIN_ELEMENTS) return false;
+    if (g.isGraphInput(name) || g.isGraphOutput(name)) return false;
+    const uses = this.t.usesOf(g, name);
     if (!uses.length) return false;
     return uses.every((u) => !('output' in u) && !this.t.plans.get(u.node)?.userKept);
   }

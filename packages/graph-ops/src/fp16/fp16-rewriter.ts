@@ -164,9 +164,14 @@ export class Fp16Rewriter {
       }
       for (const node of [...g.nodes]) {
         const plan = this.t.plans.get(node);
-        if (plan?.kind !== 'constant' || !plan.convert) continue;
+        if (plan?.kind !== 'constant') continue;
         const name = node.output[0] as string;
         const d = m.get(name);
+        if (d === 'store') {
+          this.storeConstantAsF16(g, node);
+          continue;
+        }
+        if (!plan.convert) continue;
         if (d === 'convert') this.halveConstantNode(node);
         else if (d === 'split') {
           const copy = this.t.model.uniqueName(`${name}_fp16`);
@@ -202,6 +207,32 @@ export class Fp16Rewriter {
     g.addNode(createNode('Cast', [stored], [name], { name: this.t.model.uniqueName(`Cast_${stored}`), attributes: { to: this.t.castTo(g, F32) } }), g.nodes.length ? { before: g.nodes[0] as NodeProto } : {});
     this.t.report.initializersStored++;
     this.t.report.bytesStoredFp16 += tensorElementCount(t) * 2;
+  }
+
+  /**
+   * A Constant node's float32 value stored as float16: the node now makes `<name>_fp16` (float16) and
+   * a Cast after it makes `<name>` in float32 again, for its readers (in this graph or nested ones).
+   * onnxruntime folds the pair at load, as it does for a stored initializer. Values float16 cannot hold
+   * keep float32.
+   */
+  private storeConstantAsF16(g: Graph, node: NodeProto): void {
+    const name = node.output[0] as string;
+    const value = getAttribute(node, 'value')?.t;
+    const source = value ?? createTensor('value', F32, [getAttribute(node, 'value_floats')?.floats.length ?? 0], Float32Array.from(getAttribute(node, 'value_floats')?.floats ?? []));
+    const r = tensorToFloat16(source, { ...this.t.limits, clamp: true });
+    if (r.clampedHigh > 0) {
+      this.t.report.initializersKept++;
+      this.t.out.warn(`Constant "${name}" stays float32: ${r.clampedHigh} value(s) exceed the float16 range`);
+      return;
+    }
+    const stored = this.t.model.uniqueName(`${name}_fp16`);
+    removeAttribute(node, 'value_floats');
+    setAttribute(node, toAttribute('value', createTensor(value?.name || 'value', F16, tensorDims(source), r.data)));
+    node.output[0] = stored;
+    g.invalidate();
+    g.addNode(createNode('Cast', [stored], [name], { name: this.t.model.uniqueName(`Cast_${stored}`), attributes: { to: this.t.castTo(g, F32) } }), { after: node });
+    this.t.report.initializersStored++;
+    this.t.report.bytesStoredFp16 += r.data.length * 2;
   }
 
   private half(t: TensorProto): Uint16Array;

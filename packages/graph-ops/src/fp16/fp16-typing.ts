@@ -62,6 +62,12 @@ export const TYPE_AGNOSTIC_INPUT: ReadonlySet<string> = new Set(['Shape', 'Size'
 /** Initializers with fewer elements stay float32 when stored (a Cast each would outweigh the bytes saved). */
 export const STORE_MIN_ELEMENTS = 1024;
 
+/**
+ * A model holding integer-quantized ops whose float32 weights are at most this share of its weight
+ * bytes counts as already quantized: fp16 keeps its float nodes float32 (Fp16Planner.holdQuantized).
+ */
+export const QUANTIZED_FLOAT_SHARE = 0.1;
+
 /** Constants up to this many elements are stored twice rather than cast when both precisions read them. */
 export const DUPLICATE_LIMIT = 4096;
 
@@ -82,13 +88,23 @@ export class Fp16Typing {
   readonly uses = new Map<Scope, Map<string, UseRef[]>>();
   /**
    * Constants (initializers, Constant outputs) decided: 'convert', 'keep', 'split', or 'store' (an
-   * initializer only float32 nodes read, stored as float16 and cast back to float32 at load).
+   * initializer or Constant only float32 nodes read, stored as float16 and cast back to float32 at load).
    */
   readonly constants = new Map<Scope, Map<string, ConstantDecision>>();
   readonly splitNames = new Map<Scope, Map<string, string>>();
+  /** Model inputs and outputs that keep float32: those the caller listed, then those the planner keeps (see freeIo). */
   readonly keptIo: Set<string>;
+  /**
+   * Float32 model inputs and outputs the caller did not ask to keep: the planner gives each float16
+   * only when a reader computes in float16 (an input) or its producer does (an output), and keeps the
+   * rest float32 (a float16 boundary there would only add a lossy Cast pair). Until it decides, they
+   * count as float16 for compute ops and as neither for data movement (see Fp16Planner.decideIo).
+   */
+  readonly freeIo = new Set<string>();
   readonly limits: ClampLimits;
   readonly untypedFunctions = new Set<Scope>();
+  /** The quantized ops of a model found already quantized (its float nodes then stay float32). */
+  alreadyQuantized: string | undefined;
 
 
   constructor(
@@ -110,6 +126,19 @@ export class Fp16Typing {
     // A name that is both an input and an output has one type: keeping either keeps both.
     this.keptIo = new Set(keep);
     for (const n of main.inputNames()) if (keep.has(n) && main.isGraphOutput(n)) this.keptIo.add(n);
+    for (const n of names) if (!this.keptIo.has(n) && this.origType(main, n) === F32) this.freeIo.add(n);
+  }
+
+  /** Whether `name`, read in `graph`, is a model input whose type the planner has yet to decide. */
+  isFreeInput(graph: Graph, name: string): boolean {
+    if (!this.freeIo.has(name)) return false;
+    const g = this.defGraph(graph, name);
+    return g?.kind === 'main' && g.isGraphInput(name);
+  }
+
+  /** Whether `use` is a model output whose type the planner has yet to decide. */
+  isFreeOutput(use: UseRef): boolean {
+    return 'output' in use && use.graph.kind === 'main' && this.freeIo.has(use.graph.outputNames()[use.output] as string);
   }
 
   defGraph(graph: Graph, name: string): Graph | undefined {

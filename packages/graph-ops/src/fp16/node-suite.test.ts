@@ -33,8 +33,10 @@ describe.skipIf(!existsSync(NODE_TEST_ROOT))('fp16 on the ONNX node test suite',
   it('float16 inputs and outputs, target cpu: every model that float16 data can reproduce loads and matches', async () => {
     const r = await runNodeSuite(nodeRunner, async (m) => { await convertToFp16(m, { keepIoTypes: false, target: 'cpu' }); }, { float16Inputs: true });
     print('float16 io, target cpu', r);
-    // Converting the inputs converts the graph: most models change here.
-    expect(r.changed).toBeGreaterThan(600);
+    // Inputs and outputs turn float16 only where a node onnxruntime runs in float16 on cpu reads or
+    // makes them (the others keep float32: a float16 boundary would only round them), about a hundred
+    // models; every one of those loads and matches.
+    expect(r.changed).toBeGreaterThan(80);
     expect(r.illConditioned.length).toBeLessThan(10);
     expect(r.failures).toEqual([]);
   }, 300_000);
@@ -44,7 +46,8 @@ describe.skipIf(!existsSync(NODE_TEST_ROOT))('fp16 on the ONNX node test suite',
     const r = await runNodeSuite(web, async (m) => { await convertToFp16(m, { keepIoTypes: false, target: 'wasm' }); }, { float16Inputs: true });
     print('float16 io, target wasm (onnxruntime-web)', r);
     expect(r.fp32Ok).toBeGreaterThan(850);
-    expect(r.changed).toBeGreaterThan(600);
+    // As on cpu: float16 inputs and outputs only where a float16 node reads or makes them.
+    expect(r.changed).toBeGreaterThan(80);
     expect(r.failures).toEqual([]);
   }, 300_000);
 
