@@ -250,4 +250,18 @@ describe('int4: decisions', () => {
     expect(() => int4({ ops: ['Conv'] })).toThrow(/int4 quantizes MatMul, Gather/);
     expect(() => int4.fromText({ method: 'hqq' })).toThrow(/method/);
   });
+
+  it('on a model of Gemm layers (a wake-word head) says 8-bit quantize is what takes them', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 'float32', ['M', 64]);
+    const w = b.initializer('W', new Rng(3).fillNormalish(new Float32Array(64 * 8)), [8, 64]);
+    b.output(b.op('Gemm', [x, w], { transB: 1 }), 'float32', ['M', 8]);
+    const r = await quantizeInt4(b.build());
+    expect(r.quantized).toBe(0);
+    expect(r.warnings.join(' ')).toMatch(/its 1 Gemm node with a constant weight is quantized by 8-bit quantize \(int8-dynamic\), not by 4-bit MatMulNBits/);
+    // Without a Gemm the warning says nothing of it.
+    const plain = new ModelBuilder({ opset: 17 });
+    plain.output(plain.op('Relu', [plain.input('x', 'float32', [4])]), 'float32', [4]);
+    expect((await quantizeInt4(plain.build())).warnings.join(' ')).not.toMatch(/Gemm/);
+  });
 });

@@ -322,6 +322,16 @@ function quantizeGather(run: Int4Run, graph: Graph, node: NodeProto): void {
   run.rec.quantized(graph, node, `GatherBlockQuantized: table [${rows}, ${cols}] in ${layout(o, s.q)}${kept}`);
 }
 
+/**
+ * What a model with no MatMul to quantize may still hold: Gemm nodes with a constant weight, which
+ * MatMulNBits does not replace and 8-bit quantization does ("" when there are none).
+ */
+function gemmHint(model: Model): string {
+  let gemms = 0;
+  for (const g of model.graphs()) for (const n of g.nodes) if (n.opType === 'Gemm' && g.resolveInitializer(n.input[1] ?? '')) gemms++;
+  return gemms ? `; its ${gemms} Gemm node${gemms === 1 ? '' : 's'} with a constant weight ${gemms === 1 ? 'is' : 'are'} quantized by 8-bit quantize (int8-dynamic), not by 4-bit MatMulNBits` : '';
+}
+
 /** Runs the int4 pass in place (options already validated and defaulted). */
 export function runInt4(model: Model, options: Int4Options, ctx: PassContext): void {
   checkNodeList(model, 'int4', 'nodes', options.nodes);
@@ -331,7 +341,7 @@ export function runInt4(model: Model, options: Int4Options, ctx: PassContext): v
     const held = Object.entries(quantizedOps(model)).map(([op, n]) => `${n} ${op}`).join(', ');
     ctx.warn(half && !held ? float16WeightsMessage('int4', half) : held
       ? `int4: nothing to quantize: the model is already quantized (it holds ${held}) and has no float32 weight left that the options select; the model is unchanged`
-      : `int4: nothing to quantize: the model has no ${options.ops.filter((op) => !options.excludeOps.includes(op)).join(' or ') || '(no op types selected)'} node with a constant float32 weight that the options select; the model is unchanged`);
+      : `int4: nothing to quantize: the model has no ${options.ops.filter((op) => !options.excludeOps.includes(op)).join(' or ') || '(no op types selected)'} node with a constant float32 weight that the options select; the model is unchanged${gemmHint(model)}`);
     ctx.set('nothingToQuantize', held ? 'already quantized' : half ? 'float16 weights' : 'no eligible weights');
     return;
   }
