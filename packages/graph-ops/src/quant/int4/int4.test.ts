@@ -254,7 +254,7 @@ describe('int4: decisions', () => {
   it('on a model of Gemm layers (a wake-word head) says 8-bit quantize is what takes them', async () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 'float32', ['M', 64]);
-    const w = b.initializer('W', new Rng(3).fillNormalish(new Float32Array(64 * 8)), [8, 64]);
+    const w = b.initializer('W', new Rng(3).fillNormalish(new Float32Array(64 * 8), 1), [8, 64]);
     b.output(b.op('Gemm', [x, w], { transB: 1 }), 'float32', ['M', 8]);
     const r = await quantizeInt4(b.build());
     expect(r.quantized).toBe(0);
