@@ -75,7 +75,7 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
     throw new ForgeError(
       ForgeErrorCode.PASS_FAILED,
       `the float16 conversion fails the accuracy check (${what}), and fp16-auto found no nodes to keep float32 that pass it (${errorMessage(e)}); ` +
-        `try ${ioHint(job.options)}--weight-storage fp32, a lower --tolerance, or --no-verify to write the plain conversion`,
+        `try ${bench.samples.seeded ? '--inputs DIR with real samples (seeded ones may not resemble them), ' : ''}${ioHint(job.options)}--weight-storage fp32, a lower --tolerance, or --no-verify to write the plain conversion`,
       { cause: e, details: { failed } },
     );
   }

@@ -24,4 +24,13 @@ describe('one value per sample', () => {
     expect(toleranceProblem({ nonFinite: 0, cosine: 1, elements: 1, scaleError: 0.3 }, 0.99)).toMatch(/^one value per sample/);
     expect(toleranceProblem({ nonFinite: 0, cosine: 0.99999, elements: 64, scaleError: 0.3 }, 0.99)).toBeUndefined();
   });
+
+  it('toleranceProblem says when the output it fails is near zero on the inputs (PaddleOCR\'s map on noise), and only then', () => {
+    // Largest value 2.09e-7 / 0.00878 = 2.38e-5, under float16's smallest normal 6.1e-5.
+    const near = toleranceProblem({ nonFinite: 0, cosine: 0.9707, elements: 4096, scaleError: 0.00878, maxAbs: 2.09e-7 }, 0.99);
+    expect(near).toMatch(/^cosine 0\.9707 is below 0\.99 \(the output is near zero on these inputs: its largest value is 2\.38e-5 and the largest difference 2\.09e-7; .*--inputs/);
+    // The same cosine on an output of ordinary size is only the cosine.
+    expect(toleranceProblem({ nonFinite: 0, cosine: 0.9707, elements: 4096, scaleError: 0.01, maxAbs: 0.02 }, 0.99)).toBe('cosine 0.9707 is below 0.99');
+    expect(toleranceProblem({ nonFinite: 0, cosine: 0.9707, elements: 4096, scaleError: 0.01 }, 0.99)).toBe('cosine 0.9707 is below 0.99');
+  });
 });

@@ -38,6 +38,24 @@ export interface ToleranceAgreement extends SingleValueAgreement {
   cosine: number;
   /** Values NaN or infinite where float32's are finite. */
   nonFinite: number;
+  /** Largest |candidate - reference|: with scaleError, it tells how large the reference's values are. */
+  maxAbs?: number;
+}
+
+/** float16's smallest normal value, 2^-14: below it float16 itself holds only a few bits. */
+const NEAR_ZERO = 2 ** -14;
+
+/**
+ * What a low cosine may mean when every value of the reference's output lies below NEAR_ZERO on these
+ * samples (a text detector's map on noise, a sigmoid saturated at 1e-6): the direction of such a vector
+ * turns with the smallest absolute change, so seeded inputs may judge it where real ones would not.
+ */
+function nearZeroNote(a: ToleranceAgreement): string {
+  if (a.maxAbs === undefined || !(a.scaleError > 0)) return '';
+  const largest = a.maxAbs / a.scaleError;
+  if (!(largest < NEAR_ZERO)) return '';
+  return ` (the output is near zero on these inputs: its largest value is ${largest.toExponential(2)} and the largest difference ${a.maxAbs.toExponential(2)}; ` +
+    'inputs that resemble real ones, given with --inputs, may judge it otherwise)';
 }
 
 /**
@@ -47,6 +65,6 @@ export interface ToleranceAgreement extends SingleValueAgreement {
  */
 export function toleranceProblem(a: ToleranceAgreement, tolerance: number): string | undefined {
   if (a.nonFinite > 0) return `NaN/Inf in ${a.nonFinite} value${a.nonFinite === 1 ? '' : 's'} where float32 had none`;
-  if (!(a.cosine >= tolerance)) return `cosine ${formatCosine(a.cosine)} is below ${tolerance}`;
+  if (!(a.cosine >= tolerance)) return `cosine ${formatCosine(a.cosine)} is below ${tolerance}${nearZeroNote(a)}`;
   return singleValueProblem(a, tolerance);
 }
