@@ -8,6 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatMs } from '@onnx-forge/bench/format';
 import { cnn, cosineSimilarity } from '@onnx-forge/core';
 import { createSession } from '@onnx-forge/runtime';
 import type { DemoServer } from './create-server.js';
@@ -17,10 +18,15 @@ import { createServer } from './create-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-output/', import.meta.url));
+/** "0.290 [0.280, 0.310]" (a latency cell, as bench's format writes it) as its numbers, or undefined. */
+function interval(text: string | null | undefined): { value: number; lo: number; hi: number } | undefined {
+  const m = /^(\d+\.\d+) \[(\d+\.\d+), (\d+\.\d+)\]( ms)?$/.exec(text ?? '');
+  return m ? { value: Number(m[1]), lo: Number(m[2]), hi: Number(m[3]) } : undefined;
+}
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 interface DemoResult {
-  name: string; bytes: number; p50Ms: number; runs: number; minCosine: number; scaleError: number; top1: number | null; notes: string[]; provider: string;
+  name: string; bytes: number; p50Ms: number; p50Ci95Ms: [number, number]; meanMs: number; meanMarginOfError95Ms: number; runs: number; minCosine: number; scaleError: number; top1: number | null; notes: string[]; provider: string;
   outputs: { output: string; elements: number; cosine: number; scaleError: number }[];
 }
 interface DemoState { state: string; backend?: string; model?: string; results?: DemoResult[]; steps: string[]; error?: string }
@@ -70,8 +76,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
     const [fp32, fp16, int8] = results as [DemoResult, DemoResult, DemoResult];
     for (const r of results) {
       expect(r.provider).toBe('wasm');
-      expect(r.runs).toBeGreaterThanOrEqual(5);
+      // Enough runs for the intervals to stand on (the page's MIN_RUNS), one at a time.
+      expect(r.runs).toBeGreaterThanOrEqual(10);
+      expect(r.runs).toBeLessThanOrEqual(40);
       expect(r.p50Ms).toBeGreaterThan(0);
+      expect(r.p50Ci95Ms[0]).toBeLessThanOrEqual(r.p50Ms);
+      expect(r.p50Ci95Ms[1]).toBeGreaterThanOrEqual(r.p50Ms);
+      expect(Number.isFinite(r.meanMarginOfError95Ms)).toBe(true);
       expect(r.minCosine).toBeGreaterThan(0.99);
       expect(r.scaleError).toBeLessThan(0.1);
       // The logits are classifier-shaped: top-1 agreement is measured.
@@ -83,12 +94,48 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
     expect(fp16.bytes).toBeLessThan(fp32.bytes * ratios.fp16);
     expect(int8.bytes).toBeLessThan(fp32.bytes * ratios.int8);
 
+    // The latency cells: p50 and mean, each with its 95 % interval "[lo, hi]" around it (bench's format,
+    // as the CLI writes them), the mean's low end at least 0; the runs they come from are said.
+    const cells = await page.$$eval('#table tbody tr', (rows) => rows.map((row) => ({
+      variant: row.getAttribute('data-variant'), p50: row.querySelector('td.p50')?.textContent, mean: row.querySelector('td.mean')?.textContent, runs: row.querySelector('td.runs')?.textContent,
+    })));
+    expect(cells.map((c) => c.variant)).toEqual(['fp32', 'fp16', 'int8']);
+    for (const [i, c] of cells.entries()) {
+      const r = results[i] as DemoResult;
+      const p50 = interval(c.p50);
+      const mean = interval(c.mean);
+      expect(p50, `${c.variant} p50 cell: ${c.p50}`).toBeDefined();
+      expect(mean, `${c.variant} mean cell: ${c.mean}`).toBeDefined();
+      if (!p50 || !mean) continue;
+      expect(p50.lo).toBeLessThanOrEqual(p50.value);
+      expect(p50.value).toBeLessThanOrEqual(p50.hi);
+      expect(c.p50).toBe(`${formatMs(r.p50Ms)} [${formatMs(r.p50Ci95Ms[0])}, ${formatMs(r.p50Ci95Ms[1])}]`);
+      expect(mean.lo).toBeGreaterThanOrEqual(0);
+      expect(mean.lo).toBeLessThanOrEqual(mean.value);
+      expect(mean.value).toBeLessThanOrEqual(mean.hi);
+      expect(mean.value).toBe(Number(formatMs(r.meanMs)));
+      expect(c.runs).toBe(String(r.runs));
+    }
+    const note = await page.textContent('#latency-note');
+    expect(note).toMatch(/^Latency in ms from (\d+ timed runs of each variant|timed runs: fp32 \d+, fp16 \d+, int8 \d+), one at a time after 3 warm-up runs/);
+    for (const r of results) expect(note).toContain(new Set(results.map((x) => x.runs)).size === 1 ? `${r.runs} timed runs` : `${r.name} ${r.runs}`);
+
     // Charts: three, one bar per variant, bars carrying the table's values.
     const charts = await page.$$eval('#charts svg.chart', (svgs) => svgs.map((s) => ({ title: s.getAttribute('aria-label'), bars: Array.from(s.querySelectorAll('rect')).map((r) => [r.getAttribute('data-variant'), Number(r.getAttribute('data-value')), Number(r.getAttribute('width'))]) })));
     expect(charts.map((c) => c.title)).toEqual(['Size', 'Latency (p50, warm)', "Largest error (% of the output's scale)"]);
     for (const c of charts) expect(c.bars.map((b) => b[0])).toEqual(['fp32', 'fp16', 'int8']);
     expect(charts[0]?.bars.map((b) => b[1])).toEqual(results.map((r) => r.bytes));
     expect(charts[0]?.bars[0]?.[2]).toBeGreaterThan(charts[0]?.bars[2]?.[2] as number);
+    // The latency chart: each bar the p50 with a whisker over its 95 % interval, its text the table's.
+    const latency = await page.$$eval('#charts svg.chart[aria-label="Latency (p50, warm)"]', ([svg]) => ({
+      bars: Array.from(svg?.querySelectorAll('rect') ?? []).map((r) => [Number(r.getAttribute('data-lo')), Number(r.getAttribute('data-value')), Number(r.getAttribute('data-hi'))]),
+      whiskers: svg?.querySelectorAll('path.interval').length,
+      texts: Array.from(svg?.querySelectorAll('text.value') ?? []).map((t) => t.textContent),
+    }));
+    expect(latency.bars).toEqual(results.map((r) => [r.p50Ci95Ms[0], r.p50Ms, r.p50Ci95Ms[1]]));
+    for (const [lo, p50, hi] of latency.bars as [number, number, number][]) expect(lo <= p50 && p50 <= hi).toBe(true);
+    expect(latency.whiskers).toBe(3);
+    expect(latency.texts).toEqual(cells.map((c) => `${c.p50} ms`));
 
     // Each download is a model onnxruntime-node loads and that agrees with the original.
     const reference = await createSession(fp32File);
@@ -206,7 +253,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
       expect(r.outputs.every((o) => o.elements === 1)).toBe(true);
       expect(r.top1).toBeNull();
     }
-    expect(await page.$$eval('#table tbody tr', (rows) => rows.map((r) => r.children[5]?.textContent))).toEqual(['—', '—', '—']);
+    expect(await page.$$eval('#table tbody tr', (rows) => rows.map((r) => r.children[6]?.textContent))).toEqual(['—', '—', '—']);
     // A model whose weights are graph inputs: neither pass has anything to change, and the notes say so.
     const gemm = '/usr/share/libonnx-testdata/data/node/test_gemm_all_attributes/model.onnx';
     if (existsSync(gemm)) {

@@ -14,6 +14,8 @@ export const BROWSER_ENTRIES: readonly string[] = [
   'packages/runtime/src/index.ts',
   'packages/convert/src/index.ts',
   'packages/bench/src/accuracy/output-accuracy.ts',
+  'packages/bench/src/timing-stats.ts',
+  'packages/bench/src/report/format-latency.ts',
 ];
 
 const NODE_ONLY_PACKAGES = new Set(['onnxruntime-node']);

@@ -1,8 +1,11 @@
-// The page's script, bundled with graph-ops and core by page-bundle.ts; onnxruntime-web is loaded at
-// run time from the server's /ort/ folder.
+// The page's script, bundled with graph-ops, core and bench's browser-safe subpaths (accuracy, stats,
+// format) by page-bundle.ts; onnxruntime-web is loaded at run time from the server's /ort/ folder.
+import { formatMs, meanText, p50Text } from '@onnx-forge/bench/format';
 import { formatCosine } from '@onnx-forge/graph-ops';
 import { barChart, escape } from './charts.js';
-import { type Runtime, type VariantResult, TOLERANCE, loadRuntime, optimizeInBrowser } from './optimize-in-browser.js';
+import {
+  type Runtime, type VariantResult, BUDGET_MS, MIN_RUNS, RUNS, TOLERANCE, WARMUP, loadRuntime, optimizeInBrowser,
+} from './optimize-in-browser.js';
 
 interface DemoState {
   state: 'loading' | 'idle' | 'working' | 'done' | 'error';
@@ -24,8 +27,18 @@ function kb(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(2)} MB` : `${(n / 1024).toFixed(1)} kB`;
 }
 
-function ms(n: number): string {
-  return n < 1 ? `${(n * 1000).toFixed(0)} µs` : `${n.toFixed(2)} ms`;
+/** "0.290 [0.280, 0.310]": the median and its 95 % interval, in ms, as the CLI writes them. */
+const p50Of = (r: VariantResult) => p50Text({ p50: r.p50Ms, p50Ci95: r.p50Ci95Ms });
+/** "0.300 [0.270, 0.330]": the mean and its 95 % interval (low end at least 0), in ms. */
+const meanOf = (r: VariantResult) => meanText({ mean: r.meanMs, meanMarginOfError95: r.meanMarginOfError95Ms });
+
+/** How many runs the latencies come from, and what their intervals are. */
+function latencyNote(results: readonly VariantResult[]): string {
+  const counts = new Set(results.map((r) => r.runs));
+  const runs = counts.size === 1 ? `${results[0]?.runs ?? 0} timed runs of each variant` : `timed runs: ${results.map((r) => `${r.name} ${r.runs}`).join(', ')}`;
+  return `Latency in ms from ${runs}, one at a time after ${WARMUP} warm-up runs (at least ${MIN_RUNS}, then up to ${RUNS} within ${BUDGET_MS / 1000} s). `
+    + 'p50 and mean with their 95 % intervals [low, high]: the median\'s from order statistics, the mean\'s Student t with its low end at least 0 (a latency is never negative). '
+    + 'Variants whose intervals overlap are not measurably apart.';
 }
 
 function pct(x: number): string {
@@ -45,17 +58,21 @@ function render(results: readonly VariantResult[], stem: string): void {
     // The file name comes from the user's file: escaped like every other text put into the markup.
     const file = escape(`${stem}.${r.name}.onnx`);
     const vectors = r.outputs.some((o) => o.elements > 1);
-    return `<tr data-variant="${r.name}"><td>${r.name}</td><td>${kb(r.bytes)}</td><td>${ms(r.p50Ms)}</td><td>${ms(r.p90Ms)}</td><td>${r.runs}</td>`
+    return `<tr data-variant="${r.name}"><td>${r.name}</td><td>${kb(r.bytes)}</td><td class="p50">${p50Of(r)}</td><td class="mean">${meanOf(r)}</td>`
+      + `<td class="p90">${formatMs(r.p90Ms)}</td><td class="runs">${r.runs}</td>`
       + `<td>${vectors ? formatCosine(r.minCosine) : '—'}</td><td>${pct(r.scaleError)}</td><td>${r.top1 === null ? '—' : `${(r.top1 * 100).toFixed(0)} %`}</td>`
       + `<td>${escape(r.provider)}</td><td><a href="${url}" download="${file}">${file}</a></td></tr>`;
   });
   ($('table').querySelector('tbody') as HTMLElement).innerHTML = rows.join('');
+  $('latency-note').textContent = latencyNote(results);
   const notes = results.flatMap((r) => r.notes);
   $('notes').innerHTML = notes.map((n) => `<li>${escape(n)}</li>`).join('');
   $('notes-panel').hidden = notes.length === 0;
   $('charts').innerHTML = [
     barChart('Size', results.map((r) => ({ label: r.name, value: r.bytes, text: kb(r.bytes) })), { caption: 'smaller is better' }),
-    barChart('Latency (p50, warm)', results.map((r) => ({ label: r.name, value: r.p50Ms, text: ms(r.p50Ms) })), { caption: 'lower is better' }),
+    barChart('Latency (p50, warm)', results.map((r) => ({ label: r.name, value: r.p50Ms, interval: r.p50Ci95Ms, text: `${p50Of(r)} ms` })), {
+      caption: 'ms, whisker: 95 % interval; lower is better',
+    }),
     barChart('Largest error (% of the output\'s scale)', results.map((r) => ({ label: r.name, value: Number.isFinite(r.scaleError) ? r.scaleError : 1, text: pct(r.scaleError) })), {
       caption: 'against FP32, worst output and sample; lower is better',
     }),

@@ -1,4 +1,5 @@
 import { OutputAgreement, type OutputAccuracy } from '@onnx-forge/bench/accuracy';
+import { latencyStats } from '@onnx-forge/bench/stats';
 import { Model, type LoadedModel, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
 import {
   convertToFp16, firstOverflow, fitSeededDims, fittedNote, headroomFailures, headroomFeeds, headroomWhat, quantizeDynamic, seededFeeds,
@@ -21,10 +22,15 @@ export interface VariantResult {
   readonly bytes: number;
   readonly makeMs: number;
   readonly createMs: number;
+  /** Timed runs (after the warm-up ones) the latency figures come from. */
   readonly runs: number;
   readonly p50Ms: number;
+  /** 95 % interval of the median (distribution-free, from order statistics), as bench and the CLI give it. */
+  readonly p50Ci95Ms: readonly [number, number];
   readonly p90Ms: number;
   readonly meanMs: number;
+  /** Half-width of the mean's 95 % interval (Student t); the interval is written with its low end at least 0. */
+  readonly meanMarginOfError95Ms: number;
   /** Each output's agreement with fp32 over the samples (bench's OutputAgreement). */
   readonly outputs: readonly OutputAccuracy[];
   /**
@@ -51,10 +57,15 @@ export interface Progress {
 /** The accuracy the page holds variants to, as the CLI's checks do by default. */
 export const TOLERANCE = 0.99;
 const SAMPLES = 4;
-const WARMUP = 3;
-/** Timed runs per variant: stop at this many, or when the time budget is spent (whichever first, at least 5). */
-const RUNS = 40;
-const BUDGET_MS = 1500;
+/**
+ * Timed runs per variant, one at a time: stop at RUNS, or when the time budget is spent (whichever
+ * first), but never before MIN_RUNS, so the median's 95 % interval stands on order statistics (with
+ * 10 runs: the 2nd to the 10th fastest) and the mean's on 9 degrees of freedom.
+ */
+export const RUNS = 40;
+export const MIN_RUNS = 10;
+export const WARMUP = 3;
+export const BUDGET_MS = 1500;
 
 /** Lets the page paint between long synchronous steps. */
 const yieldToPage = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -117,14 +128,6 @@ function webRunner(rt: Runtime): ModelRunner {
   };
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = (sorted.length - 1) * q;
-  const lo = Math.floor(i);
-  const hi = Math.ceil(i);
-  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (i - lo);
-}
-
 /** Each output's agreement of `got` with `want`, sample by sample. */
 function agreement(want: readonly RunnerFeeds[], got: readonly RunnerFeeds[]): OutputAccuracy[] {
   const names = Object.keys(want[0] ?? {});
@@ -154,9 +157,10 @@ async function runAll(session: Ort.InferenceSession, rt: Runtime, feeds: readonl
 
 /**
  * Makes the FP16 and INT8 variants of `bytes` with graph-ops, in this page, then loads each in
- * onnxruntime-web and measures its size, latency (warm runs, p50/p90) and accuracy against fp32 on
- * seeded inputs (symbolic dimensions sized so the model runs, as the CLI sizes them). FP16 is also
- * probed at large input spreads, where float16 can overflow. Nothing leaves the browser.
+ * onnxruntime-web and measures its size, latency (warm runs: p50 and the mean, each with its 95 %
+ * interval, and p90) and accuracy against fp32 on seeded inputs (symbolic dimensions sized so the
+ * model runs, as the CLI sizes them). FP16 is also probed at large input spreads, where float16 can
+ * overflow. Nothing leaves the browser.
  */
 export async function optimizeInBrowser(bytes: Uint8Array, rt: Runtime, onProgress: (p: Progress) => void): Promise<VariantResult[]> {
   const total = 7;
@@ -223,7 +227,7 @@ async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => 
         for (let i = 0; i < WARMUP; i++) await session.run(feeds);
         const times: number[] = [];
         const start = performance.now();
-        while (times.length < RUNS && (times.length < 5 || performance.now() - start < BUDGET_MS)) {
+        while (times.length < RUNS && (times.length < MIN_RUNS || performance.now() - start < BUDGET_MS)) {
           const r0 = performance.now();
           await session.run(feeds);
           times.push(performance.now() - r0);
@@ -248,10 +252,11 @@ async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => 
             if (h) notes.push(h);
           }
         }
-        const sorted = [...times].sort((a, b) => a - b);
+        // bench's statistics, as the CLI computes them: p50 with its 95 % interval, the mean with its margin.
+        const l = latencyStats(times);
         results.push({
-          name: v.name, bytes: v.file.byteLength, makeMs: v.makeMs, createMs, runs: times.length,
-          p50Ms: quantile(sorted, 0.5), p90Ms: quantile(sorted, 0.9), meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+          name: v.name, bytes: v.file.byteLength, makeMs: v.makeMs, createMs, runs: l.n,
+          p50Ms: l.p50, p50Ci95Ms: l.p50Ci95, p90Ms: l.p90, meanMs: l.mean, meanMarginOfError95Ms: l.meanMarginOfError95,
           outputs,
           minCosine: Math.min(1, ...vectors.map((o) => o.cosine)),
           scaleError: Math.max(0, ...outputs.map((o) => o.scaleError)),
