@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CompareAccuracyResult } from '@onnx-forge/bench';
+import { measureAccuracy, modelInputs, openModel, type CompareAccuracyResult } from '@onnx-forge/bench';
 import { ModelBuilder, mlp, readModel, writeModel } from '@onnx-forge/core';
 import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,27 @@ describe('onnx-forge compare', () => {
       expect(c.accuracy?.top1).toBeGreaterThan(0.5);
     }
     expect(j.candidates[0]?.accuracy?.maxAbs).toBeLessThan(j.candidates[1]?.accuracy?.maxAbs as number);
+  });
+
+  it('reports the numbers of the former path (every reference output kept, default onnxruntime arenas), to the last digit', async () => {
+    const r = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.fp16.onnx'), file('mlp.int8.onnx'), '--dims', 'batch=4', '--samples', '6', '--seed', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = jsonOf<CompareAccuracyResult>(r);
+    const opts = { sessionOptions: { logSeverityLevel: 4 as const } };
+    const reference = await openModel(file('mlp.onnx'), 'mlp', opts);
+    const { feeds } = await modelInputs(reference.model, { dims: { batch: 4 }, count: 6, seed: 3 });
+    const refOutputs = [];
+    for (const f of feeds) refOutputs.push(await reference.run(f));
+    await reference.close();
+    const before = [];
+    for (const name of ['mlp.fp16.onnx', 'mlp.int8.onnx']) {
+      const m = await openModel(file(name), name, opts);
+      before.push(JSON.parse(JSON.stringify(await measureAccuracy(refOutputs, m.run, feeds))));
+      await m.close();
+    }
+    expect(j.candidates.map((c) => c.accuracy)).toEqual(before);
+    expect(before[0].outputs[0]).toMatchObject({ output: 'y', samples: 6, elements: 40 });
+    expect(before[0].minCosine).toBeLessThan(1);
   });
 
   it('judges an output of one value per sample by its error against its scale: cosine is 1 for a score 30 % off', async () => {

@@ -6,7 +6,10 @@ import { DataType, ModelBuilder, createTensor, encodeTensor, mlp, readModel, wri
 import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wideRangeClassifier } from '../testing/wide-range-model.js';
+import { modelInputs } from '../measure/model-inputs.js';
+import { openModel } from '../measure/open-model.js';
 import { compareAccuracy } from './compare-accuracy.js';
+import { measureAccuracy } from './measure-accuracy.js';
 
 /** compareAccuracy on onnxruntime-node CPU: builder models and their FP16 / INT8 variants. */
 let dir: string;
@@ -77,6 +80,44 @@ describe('compareAccuracy', () => {
     // Another model with the same input: it runs, but its output "y" has another shape.
     expect(r.candidates[1]?.accuracy?.outputs[0]?.problem).toMatch(/^shape \[1, 8\] where the reference has \[1, 16\]$/);
     expect(r.candidates[2]?.status).toBe('ok');
+  });
+
+  it('gives the figures of the former path: every reference output held, then each candidate run over all samples', async () => {
+    const bad = join(dir, 'bad2.onnx');
+    await writeFile(bad, 'not a model');
+    const r = await compareAccuracy(ref, [fp16, bad, int8], { dims: { batch: 4 }, count: 5 });
+    // The former path, in full: the reference run on every sample first, its outputs kept, sessions
+    // with onnxruntime's default arena and memory pattern; then each candidate alone.
+    const opts = { sessionOptions: { logSeverityLevel: 4 as const } };
+    const reference = await openModel(ref, 'model', opts);
+    const { feeds } = await modelInputs(reference.model, { dims: { batch: 4 }, count: 5 });
+    const refOutputs = [];
+    for (const f of feeds) refOutputs.push(await reference.run(f));
+    await reference.close();
+    const before = [];
+    for (const file of [fp16, int8]) {
+      const m = await openModel(file, 'c', opts);
+      before.push(await measureAccuracy(refOutputs, m.run, feeds));
+      await m.close();
+    }
+    expect(r.inputs).toMatchObject({ samples: 5, from: 'seeds 1-5' });
+    expect(r.candidates.map((c) => c.status)).toEqual(['ok', 'failed', 'ok']);
+    expect([r.candidates[0]?.accuracy, r.candidates[2]?.accuracy]).toEqual(before);
+    expect(before[1]?.minCosine).toBeLessThan(0.9);
+  });
+
+  it('a candidate whose run fails is reported and its session released; the others go on sample after sample', async () => {
+    // Takes x and runs at batch 4, but its Reshape to [2, 64] fails on every sample.
+    const b = new ModelBuilder({ opset: 17, graphName: 'breaks' });
+    const x = b.input('x', 'float32', ['batch', 64]);
+    b.output(b.op('Reshape', [x, b.initializer('shape', BigInt64Array.of(2n, 64n), [2])], {}, { outputs: ['y'] }), 'float32', [2, 64]);
+    const breaks = join(dir, 'breaks.onnx');
+    await writeFile(breaks, b.build().encode());
+    const r = await compareAccuracy(ref, [breaks, fp16], { dims: { batch: 4 }, count: 3 });
+    expect(r.candidates[0]).toMatchObject({ name: 'breaks', status: 'failed', error: { stage: 'accuracy', code: 'FORGE_RUNTIME' } });
+    expect(r.candidates[0]?.accuracy).toBeUndefined();
+    expect(r.candidates[1]).toMatchObject({ status: 'ok', accuracy: { samples: 3 } });
+    expect(r.candidates[1]?.accuracy?.outputs[0]?.samples).toBe(3);
   });
 
   describe('seeded inputs sized to a reference that does not run at 1: openWakeWord\'s melspectrogram (samples)', () => {

@@ -1,16 +1,17 @@
 import type { RunnerFeeds } from '@onnx-forge/core';
-import type { Outputs } from '@onnx-forge/runtime';
 import { machineInfo, type MachineInfo } from '../measure/machine-info.js';
-import { modelInputs, type ModelInputsOptions } from '../measure/model-inputs.js';
+import { modelSamples, type ModelInputsOptions, type ModelSamples } from '../measure/model-inputs.js';
 import { openModel, type BenchSource, type OpenModelOptions, type OpenedModel } from '../measure/open-model.js';
 import { stageError, type StageError } from '../measure/stage-error.js';
-import { measureAccuracy, type AccuracySummary } from './measure-accuracy.js';
+import { AccuracyAccumulator, type AccuracySummary } from './measure-accuracy.js';
 
 /**
  * Options of compareAccuracy. Seeded inputs are sized to what the reference runs on: free symbolic dims
  * (not in `dims`) it does not run on at 1 are fitted on the reference's own session, unless `runner`
  * gives another runner to fit with. Sessions log fatal errors only (`sessionOptions.logSeverityLevel`
  * 4 unless given): a failure reaches the result, or the caller as a rejection, not onnxruntime's log.
+ * They run without onnxruntime's CPU memory arena and memory pattern unless `sessionOptions` enables
+ * them (see compareAccuracy).
  */
 export interface CompareAccuracyOptions extends OpenModelOptions, ModelInputsOptions {
   /** Names of the candidates in the result (default: file names, or candidate-<i>). */
@@ -53,6 +54,16 @@ export function sourceName(source: BenchSource, fallback: string): string {
  * run fails, is reported with its stage and code; the others still complete. A reference that fails,
  * or inputs that do not fit it (FORGE_BAD_SAMPLES), leave nothing to compare on: the result's `error`
  * says so and every candidate is marked as not compared.
+ *
+ * Memory does not grow with the number of samples: every model is loaded first (so it grows with the
+ * candidates' weights instead), then each sample is made, run on the reference and on every candidate,
+ * folded into per-output running figures and dropped before the next (a 12-output 1024×1024
+ * segmentation model has ~120 MB of outputs per sample). Sessions are created without onnxruntime's
+ * CPU memory arena and memory pattern (`enableCpuMemArena` and `enableMemPattern` false unless
+ * `sessionOptions` says otherwise): with every session open, each one's arena would hold on to its
+ * peak activations (~1 GB each on such a model, twice that with the memory pattern), while without
+ * them a run's activations are freed when it ends. Runs of large models are somewhat slower for it
+ * (fresh pages every run); the results do not depend on it.
  */
 export async function compareAccuracy(reference: BenchSource, candidates: readonly BenchSource[], options: CompareAccuracyOptions = {}): Promise<CompareAccuracyResult> {
   const machine = await machineInfo();
@@ -67,53 +78,93 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
     machine,
   });
   // Fatal only: failures are reported in the result (or thrown), and a probe of seeded sizes fails by design.
-  options = { ...options, sessionOptions: { logSeverityLevel: 4, ...options.sessionOptions } };
+  options = { ...options, sessionOptions: { logSeverityLevel: 4, enableCpuMemArena: false, enableMemPattern: false, ...options.sessionOptions } };
   let ref: OpenedModel;
   try {
     ref = await openModel(reference, refName, options);
   } catch (e) {
     return nothing(stageError('load', e));
   }
+  const open: Candidate[] = [];
   try {
-    let inputs;
+    let inputs: ModelSamples;
+    let first: RunnerFeeds | undefined;
     try {
       // Seeded inputs: free dims the reference does not run on at 1 are sized to fit, on its own session.
-      inputs = await modelInputs(ref.model, { ...options, count: options.count ?? 8, runner: options.runner ?? (await import('@onnx-forge/runtime')).sessionRunner(ref.session) });
+      inputs = await modelSamples(ref.model, { ...options, count: options.count ?? 8, runner: options.runner ?? (await import('@onnx-forge/runtime')).sessionRunner(ref.session) });
+      // Made here so that inputs that cannot be made fail as inputs, as when every sample was made up front.
+      first = inputs.count > 0 ? inputs.feed(0) : undefined;
     } catch (e) {
       return nothing(stageError('inputs', e), ref.bytes);
     }
-    const refOutputs: Outputs[] = [];
-    for (const f of inputs.feeds) refOutputs.push(await ref.run(f));
-    const out: CandidateAccuracy[] = [];
+    const all: Candidate[] = [];
     for (const [i, source] of candidates.entries()) {
-      const name = names[i] as string;
-      out.push(await compareOne(name, source, refOutputs, inputs.feeds, options, file(source)));
+      const c = await openCandidate(names[i] as string, source, file(source));
+      all.push(c);
+      if (c.model) open.push(c);
     }
+    for (let i = 0; i < inputs.count; i++) {
+      const feeds = i === 0 ? (first as RunnerFeeds) : inputs.feed(i);
+      if (i === 0) first = undefined;
+      const refOutputs = await ref.run(feeds);
+      for (const c of [...open]) {
+        if (i === 0) check(c, Object.keys(feeds), Object.keys(refOutputs));
+        if (c.error?.stage !== 'inputs') {
+          try {
+            c.accuracy.add(refOutputs, await (c.model as OpenedModel).run(feeds));
+            continue;
+          } catch (e) {
+            c.error = stageError('accuracy', e);
+            c.failedRun = true;
+          }
+        }
+        // Nothing more to compare it on: its session goes now rather than at the end.
+        open.splice(open.indexOf(c), 1);
+        await c.model?.close();
+      }
+    }
+    // No samples: the interface is still checked, as on the first one.
+    if (inputs.count === 0) for (const c of open) check(c, [], []);
+    const out = all.map((c) => candidateResult(c, inputs.count));
     const dims = inputs.source === 'seeded' && inputs.dims && Object.keys(inputs.dims).length ? { dims: inputs.dims } : {};
-    return { reference: { name: refName, ...file(reference), bytes: ref.bytes }, inputs: { source: inputs.source, from: inputs.from, samples: inputs.feeds.length, ...dims }, candidates: out, machine };
+    return { reference: { name: refName, ...file(reference), bytes: ref.bytes }, inputs: { source: inputs.source, from: inputs.from, samples: inputs.count, ...dims }, candidates: out, machine };
   } finally {
+    for (const c of open) await c.model?.close();
     await ref.close();
+  }
+
+  async function openCandidate(name: string, source: BenchSource, where: { file?: string }): Promise<Candidate> {
+    try {
+      return { name, where, model: await openModel(source, name, options), accuracy: new AccuracyAccumulator() };
+    } catch (e) {
+      return { name, where, error: stageError('load', e), accuracy: new AccuracyAccumulator() };
+    }
   }
 }
 
-async function compareOne(name: string, source: BenchSource, refOutputs: Outputs[], feeds: RunnerFeeds[], options: OpenModelOptions, file: { file?: string }): Promise<CandidateAccuracy> {
-  let m: OpenedModel;
-  try {
-    m = await openModel(source, name, options);
-  } catch (e) {
-    return { name, ...file, status: 'failed', error: stageError('load', e) };
-  }
-  try {
-    const mismatch = interfaceMismatch(m, Object.keys(feeds[0] ?? {}), Object.keys(refOutputs[0] ?? {}));
-    // Other input names: nothing to run it on. Missing outputs: the ones it has are still compared.
-    if (mismatch?.stage === 'inputs') return { name, ...file, bytes: m.bytes, status: 'failed', error: mismatch };
-    const accuracy = await measureAccuracy(refOutputs, m.run, feeds);
-    return mismatch ? { name, ...file, bytes: m.bytes, status: 'failed', accuracy, error: mismatch } : { name, ...file, bytes: m.bytes, status: 'ok', accuracy };
-  } catch (e) {
-    return { name, ...file, bytes: m.bytes, status: 'failed', error: stageError('accuracy', e) };
-  } finally {
-    await m.close();
-  }
+/** A candidate being compared: its session (unless it failed to load), running figures and first error. */
+interface Candidate {
+  name: string;
+  where: { file?: string };
+  model?: OpenedModel;
+  accuracy: AccuracyAccumulator;
+  error?: StageError;
+  /** A run failed: its figures so far are not reported. */
+  failedRun?: boolean;
+}
+
+function check(c: Candidate, feedNames: readonly string[], refOutputNames: readonly string[]): void {
+  // Other input names: nothing to run it on. Missing outputs: the ones it has are still compared.
+  c.error ??= interfaceMismatch(c.model as OpenedModel, feedNames, refOutputNames);
+}
+
+function candidateResult(c: Candidate, samples: number): CandidateAccuracy {
+  const { name, where } = c;
+  if (!c.model) return { name, ...where, status: 'failed', ...(c.error ? { error: c.error } : {}) };
+  const bytes = c.model.bytes;
+  if (c.failedRun || c.error?.stage === 'inputs') return { name, ...where, bytes, status: 'failed', ...(c.error ? { error: c.error } : {}) };
+  const accuracy = c.accuracy.summary(samples);
+  return c.error ? { name, ...where, bytes, status: 'failed', accuracy, error: c.error } : { name, ...where, bytes, status: 'ok', accuracy };
 }
 
 const list = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ') || 'none';

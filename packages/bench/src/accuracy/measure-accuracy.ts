@@ -14,19 +14,41 @@ export interface AccuracySummary {
   top1: number | null;
 }
 
-/** Runs the candidate on each sample and compares its outputs with the reference's outputs for that sample. */
-export async function measureAccuracy(reference: readonly Outputs[], run: (feeds: RunnerFeeds) => Promise<Outputs>, samples: readonly RunnerFeeds[]): Promise<AccuracySummary> {
-  const agreements = new Map<string, OutputAgreement>();
-  for (const [i, feeds] of samples.entries()) {
-    const ref = reference[i] ?? {};
-    const got = await run(feeds);
-    for (const [name, t] of Object.entries(ref)) {
-      let a = agreements.get(name);
-      if (!a) agreements.set(name, (a = new OutputAgreement(name)));
+/**
+ * A candidate's agreement with the reference accumulated sample by sample: `add` one sample's outputs
+ * of both, which can be dropped right after, and `summary` gives what measureAccuracy gives for all of
+ * them (each output's OutputAgreement keeps only its running figures, never the values).
+ */
+export class AccuracyAccumulator {
+  private readonly agreements = new Map<string, OutputAgreement>();
+  private count = 0;
+
+  /** Adds one sample: the reference's outputs and the candidate's (an output it lacks is reported as such). */
+  add(reference: Outputs, got: Outputs): void {
+    this.count++;
+    for (const [name, t] of Object.entries(reference)) {
+      let a = this.agreements.get(name);
+      if (!a) this.agreements.set(name, (a = new OutputAgreement(name)));
       a.add(t, got[name]);
     }
   }
-  return summarizeAccuracy([...agreements.values()].map((a) => a.value), samples.length);
+
+  /** Samples added so far. */
+  get samples(): number {
+    return this.count;
+  }
+
+  /** The summary over the samples added (`samples` overrides the count, as measureAccuracy's does). */
+  summary(samples = this.count): AccuracySummary {
+    return summarizeAccuracy([...this.agreements.values()].map((a) => a.value), samples);
+  }
+}
+
+/** Runs the candidate on each sample and compares its outputs with the reference's outputs for that sample. */
+export async function measureAccuracy(reference: readonly Outputs[], run: (feeds: RunnerFeeds) => Promise<Outputs>, samples: readonly RunnerFeeds[]): Promise<AccuracySummary> {
+  const acc = new AccuracyAccumulator();
+  for (const [i, feeds] of samples.entries()) acc.add(reference[i] ?? {}, await run(feeds));
+  return acc.summary(samples.length);
 }
 
 export function summarizeAccuracy(outputs: OutputAccuracy[], samples: number): AccuracySummary {

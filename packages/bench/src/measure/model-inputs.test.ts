@@ -1,6 +1,6 @@
 import { ModelBuilder, mlp, transformerEncoder } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
-import { modelInputs } from './model-inputs.js';
+import { modelInputs, modelSamples } from './model-inputs.js';
 
 describe('modelInputs', () => {
   it('makes seeded float inputs at the spread inputScale asks for, and says so', async () => {
@@ -28,5 +28,19 @@ describe('modelInputs', () => {
     expect(r.from).toBe('seed 1 (sr at random: no table or mask bounds it; give real inputs if the values matter)');
     // A transformer's token ids index the embedding table and its mask is a mask: nothing to say.
     expect((await modelInputs(transformerEncoder({ layers: 1, hidden: 16, heads: 2, intermediate: 32, vocab: 50 }), { dims: { batch: 1, sequence: 8 } })).from).toBe('seed 1');
+  });
+
+  it('modelSamples makes the same samples one at a time, each when asked for and not kept', async () => {
+    const model = mlp({ sizes: [64, 8], seed: 2 });
+    const opts = { dims: { batch: 3 }, seed: 5, count: 4, inputScale: 2 };
+    const all = await modelInputs(model, opts);
+    const one = await modelSamples(model, opts);
+    expect({ source: one.source, from: one.from, dims: one.dims }).toEqual({ source: all.source, from: all.from, dims: all.dims });
+    expect(one.count).toBe(4);
+    expect(Array.from({ length: 4 }, (_, i) => one.feed(i))).toEqual(all.feeds);
+    expect(one.feed(2)).not.toBe(one.feed(2));
+    const given = await modelSamples(model, { inputs: all.feeds });
+    expect(given).toMatchObject({ source: 'given', count: 4 });
+    expect(given.feed(3)).toBe(all.feeds[3]);
   });
 });

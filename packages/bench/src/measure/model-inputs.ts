@@ -56,25 +56,42 @@ export function checkDims(model: Model, dims: Readonly<Record<string, number>> |
  * inputs declare (graph-ops' seededFeeds: floats roughly normal, token ids within their table).
  */
 export async function modelInputs(model: Model, options: ModelInputsOptions = {}): Promise<ModelInputs> {
+  const { feed, count, ...rest } = await modelSamples(model, options);
+  return { feeds: Array.from({ length: count }, (_, i) => feed(i)), ...rest };
+}
+
+/**
+ * modelInputs' samples one at a time: `feed(i)` gives the i-th of `count`. Seeded samples are made on
+ * demand and not kept, so that a caller that runs them one by one (compareAccuracy) holds one sample's
+ * feeds at a time whatever the count; the same i always gives the same values.
+ */
+export interface ModelSamples extends Omit<ModelInputs, 'feeds'> {
+  count: number;
+  feed(i: number): RunnerFeeds;
+}
+
+/** modelInputs without making every sample up front (see ModelSamples). */
+export async function modelSamples(model: Model, options: ModelInputsOptions = {}): Promise<ModelSamples> {
   checkDims(model, options.dims);
   const scale = options.inputScale;
   if (scale !== undefined && !(Number.isFinite(scale) && scale > 0)) {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `inputScale must be a positive number, got ${scale}`, { details: { option: 'inputScale' } });
   }
+  const given = (feeds: readonly RunnerFeeds[]) => ({ count: feeds.length, feed: (i: number) => feeds[i] as RunnerFeeds });
   if (typeof options.inputs === 'string') {
-    return { feeds: await loadSamples(options.inputs, { inputs: model }), source: 'folder', from: options.inputs };
+    return { ...given(await loadSamples(options.inputs, { inputs: model })), source: 'folder', from: options.inputs };
   }
   if (options.inputs) {
     if (options.inputs.length === 0) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'inputs: the list of samples is empty');
-    return { feeds: [...options.inputs], source: 'given', from: `${options.inputs.length} sample(s) in memory` };
+    return { ...given([...options.inputs]), source: 'given', from: `${options.inputs.length} sample(s) in memory` };
   }
   const seed = options.seed ?? 1;
   const count = options.count ?? 1;
   const fit = options.runner ? await fitSeededDims(options.runner, model, options.dims, seed) : undefined;
   const dims = fit ? fit.dims : options.dims;
-  const feeds = Array.from({ length: count }, (_, i) => seededFeeds(model, { seed: seed + i, ...(dims ? { dims } : {}), ...(scale === undefined ? {} : { std: scale }) }));
+  const feed = (i: number) => seededFeeds(model, { seed: seed + i, ...(dims ? { dims } : {}), ...(scale === undefined ? {} : { std: scale }) });
   const seeds = count === 1 ? `seed ${seed}` : `seeds ${seed}-${seed + count - 1}`;
   // Integer inputs that index no table and are no mask get arbitrary values: say so, they may matter.
   const warning = arbitraryInputsNote(model);
-  return { feeds, source: 'seeded', from: `${seeds}${fit ? fittedNote(fit) : ''}${scale === undefined ? '' : ` at input scale ${scale}`}${warning}`, dims: { ...dims } };
+  return { count, feed, source: 'seeded', from: `${seeds}${fit ? fittedNote(fit) : ''}${scale === undefined ? '' : ` at input scale ${scale}`}${warning}`, dims: { ...dims } };
 }
