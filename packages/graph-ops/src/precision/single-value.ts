@@ -1,3 +1,5 @@
+import { FLOAT16_MIN_NORMAL } from '@onnx-forge/core';
+
 /**
  * Cosine similarity says nothing about an output of one value per sample (a wake-word score, a voice
  * activity probability): any two values of the same sign have cosine 1, so a check on cosine alone
@@ -42,18 +44,16 @@ export interface ToleranceAgreement extends SingleValueAgreement {
   maxAbs?: number;
 }
 
-/** float16's smallest normal value, 2^-14: below it float16 itself holds only a few bits. */
-const NEAR_ZERO = 2 ** -14;
-
 /**
- * What a low cosine may mean when every value of the reference's output lies below NEAR_ZERO on these
- * samples (a text detector's map on noise, a sigmoid saturated at 1e-6): the direction of such a vector
- * turns with the smallest absolute change, so seeded inputs may judge it where real ones would not.
+ * What a low cosine may mean when every value of the reference's output lies below float16's smallest
+ * normal value (2^-14: below it float16 itself holds only a few bits) on these samples (a text
+ * detector's map on noise, a sigmoid saturated at 1e-6): the direction of such a vector turns with
+ * the smallest absolute change, so seeded inputs may judge it where real ones would not.
  */
 function nearZeroNote(a: ToleranceAgreement): string {
   if (a.maxAbs === undefined || !(a.scaleError > 0)) return '';
   const largest = a.maxAbs / a.scaleError;
-  if (!(largest < NEAR_ZERO)) return '';
+  if (!(largest < FLOAT16_MIN_NORMAL)) return '';
   return ` (the output is near zero on these inputs: its largest value is ${largest.toExponential(2)} and the largest difference ${a.maxAbs.toExponential(2)}; ` +
     'inputs that resemble real ones, given with --inputs, may judge it otherwise)';
 }
