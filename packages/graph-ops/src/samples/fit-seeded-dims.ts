@@ -16,21 +16,19 @@ export const FIT_SIZES: readonly number[] = [16, 256, 4096, 16384];
 /** Symbolic dims whose name says batch. */
 const BATCH_DIM = /batch|^n$/i;
 
+/** Each dynamic dim of the model's inputs: its name (see dimName), axis and the input's rank, in order. */
+function dynamicDims(model: Model): { name: string; axis: number; rank: number }[] {
+  return modelInputSpecs(model).flatMap((spec) => (spec.dims ?? []).flatMap((d, axis) =>
+    typeof d === 'number' ? [] : [{ name: dimName(spec.name, axis, d), axis, rank: spec.dims?.length ?? 0 }]));
+}
+
 /**
  * The dims taken for a batch, which stay at 1 when fitting (a model's batch size never has a minimum):
  * those named so, and the first dim of an input of rank 2 or more (`p2o.DynamicDimension.0`, `unk__1`,
  * an unnamed `x[0]`), where exporters put the batch.
  */
 function batchDims(model: Model): Set<string> {
-  const out = new Set<string>();
-  for (const spec of modelInputSpecs(model)) {
-    (spec.dims ?? []).forEach((d, axis) => {
-      if (typeof d === 'number') return;
-      const name = dimName(spec.name, axis, d);
-      if (BATCH_DIM.test(name) || (axis === 0 && (spec.dims?.length ?? 0) >= 2)) out.add(name);
-    });
-  }
-  return out;
+  return new Set(dynamicDims(model).filter((d) => BATCH_DIM.test(d.name) || (d.axis === 0 && d.rank >= 2)).map((d) => d.name));
 }
 
 /**
@@ -38,13 +36,7 @@ function batchDims(model: Model): Set<string> {
  * dims without a name, in order of appearance.
  */
 export function symbolicDims(model: Model): string[] {
-  const out = new Set<string>();
-  for (const spec of modelInputSpecs(model)) {
-    (spec.dims ?? []).forEach((d, axis) => {
-      if (typeof d !== 'number') out.add(dimName(spec.name, axis, d));
-    });
-  }
-  return [...out];
+  return [...new Set(dynamicDims(model).map((d) => d.name))];
 }
 
 export interface FittedDims {
