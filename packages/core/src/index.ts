@@ -97,3 +97,4 @@ export * from './kernels/index.js';
 export { getOpSchema, knownOps, knownDomains, opSchemaVersions, canonicalDomain, expandTypes } from './ops/index.js';
 export type { OpSchema, FormalParam, AttrSpec, TypeContainer } from './ops/index.js';
 export { formatBytes } from './format-bytes.js';
+export { escapeRegExp } from './escape-reg-exp.js';

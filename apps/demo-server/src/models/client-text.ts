@@ -1,12 +1,11 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { escapeRegExp } from '@onnx-forge/core';
 
 /** Characters of a path: a root preceded by one is part of another path. */
 const PATH_CHAR = String.raw`[\w.\-~/\\]`;
 /** What may follow a root that ends there (a sentence's full stop may): else it names another folder. */
 const CONTINUES = String.raw`[\w\-~/\\]|\.[\w.\-~/\\]`;
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Rewrites messages for HTTP clients so that they do not reveal where the server keeps its models:
@@ -36,8 +35,8 @@ export class PathHider {
     this.patterns = [...roots]
       .sort((a, b) => b.length - a.length)
       .map((root) => ({
-        under: new RegExp(`(?<!${PATH_CHAR})${escape(root)}[\\\\/]+`, 'g'),
-        bare: new RegExp(`(?<!${PATH_CHAR})${escape(root)}(?!${CONTINUES})`, 'g'),
+        under: new RegExp(`(?<!${PATH_CHAR})${escapeRegExp(root)}[\\\\/]+`, 'g'),
+        bare: new RegExp(`(?<!${PATH_CHAR})${escapeRegExp(root)}(?!${CONTINUES})`, 'g'),
       }));
   }
 

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
+import { escapeRegExp } from '@onnx-forge/core';
 import type { OptimizeResult } from './optimize-result.js';
 import { isVariantName } from './variant-name.js';
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Rewrites the paths into a repository's staging folder (`.staging-*`, renamed or removed when the run

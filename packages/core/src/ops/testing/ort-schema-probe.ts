@@ -13,6 +13,7 @@ import { AttributeType, attr } from '../../ir/attributes.js';
 import { tensorType } from '../../ir/graph.js';
 import { Model } from '../../ir/model.js';
 import { scalarTensor } from '../../ir/tensor.js';
+import { escapeRegExp } from '../../escape-reg-exp.js';
 import { onnx } from '../../proto/onnx.generated.js';
 import type { AttributeProto } from '../../proto/types.js';
 import type { OpSchema, TypeContainer } from '../op-schema.js';
@@ -233,11 +234,10 @@ async function verify(s: OpSchema, opset: number): Promise<void> {
 async function verifyAttributeNames(s: OpSchema, opset: number, names: ReadonlySet<string>): Promise<void> {
   if (SKIP_STRUCTURE.has(s.opType)) return;
   const base = baseProbe(s, opset);
-  const escape = (n: string) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   for (const name of names) {
     if (s.attributes[name]) continue;
-    const unknown = new RegExp(`Unrecognized attribute: ${escape(name)} `);
-    const mismatched = new RegExp(`Mismatched attribute type in '[^']*: ${escape(name)}'`);
+    const unknown = new RegExp(`Unrecognized attribute: ${escapeRegExp(name)} `);
+    const mismatched = new RegExp(`Mismatched attribute type in '[^']*: ${escapeRegExp(name)}'`);
     const asInt = await run({ ...base, attrs: [...base.attrs, attr.int(name, 1)] });
     if (unknown.test(asInt)) continue;
     // Known as another type, or (accepted as an int) known as an int: a float then mismatches.
