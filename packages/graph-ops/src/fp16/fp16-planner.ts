@@ -1,5 +1,5 @@
 import {
-  getAttribute, isDefaultDomain, tensorByteSize, tensorDims, tensorElementCount, type Graph, type NodeProto, type TensorProto,
+  getAttribute, isDefaultDomain, modelTensors, tensorByteSize, tensorDims, tensorElementCount, type Graph, type NodeProto,
 } from '@onnx-forge/core';
 import { CONTROL_FLOW_OPS, inputSlot, opSignature, outputSlot, type OpSignature } from '../tables/op-signatures.js';
 import { fp16KernelVerdict } from '../tables/fp16-support.js';
@@ -179,17 +179,10 @@ export class Fp16Planner {
     if (!Object.keys(held).length) return;
     let total = 0;
     let float = 0;
-    for (const g of this.t.model.graphs()) {
-      const add = (t: TensorProto) => {
-        const bytes = tensorByteSize(t);
-        total += bytes;
-        if (t.dataType === F32) float += bytes;
-      };
-      for (const t of g.initializers) add(t);
-      for (const node of g.nodes) {
-        const v = node.opType === 'Constant' ? getAttribute(node, 'value')?.t : undefined;
-        if (v) add(v);
-      }
+    for (const { tensor } of modelTensors(this.t.model.proto)) {
+      const bytes = tensorByteSize(tensor);
+      total += bytes;
+      if (tensor.dataType === F32) float += bytes;
     }
     const share = total ? float / total : 0;
     if (share > QUANTIZED_FLOAT_SHARE) return;
