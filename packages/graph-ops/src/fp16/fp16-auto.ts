@@ -1,4 +1,4 @@
-import { DataType, ForgeError, ForgeErrorCode, Model, initKernels, mapDecisions, nullThrows, type RunPassOptions, float32ArrayToFloat16, type OptionSpecs, type PassContext, type PassReport } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, Model, initKernels, mapDecisions, nullThrows, type RunPassOptions, type OptionSpecs, type PassContext, type PassReport } from '@onnx-forge/core';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { DIFFERENCE_METRICS, type DifferenceMetric } from '../precision/output-difference.js';
 import { HEADROOM_OPTION, heldOutWarning, searchNodesToKeep, type PrecisionSearchResult } from '../precision/precision-search.js';
