@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { cosineSimilarity as coreCosineSimilarity } from '@onnx-forge/core';
-import { cosineSimilarity, median, overlaps, quantile, summarize } from './stats.js';
+import { cosineSimilarity, median, overlaps, quantile, summarize, tCritical } from './stats.js';
 
 describe('summarize', () => {
   it('gives exact percentiles of a known sample', () => {
@@ -57,4 +57,20 @@ describe('helpers', () => {
     expect(overlaps([1, 2], [2.1, 3])).toBe(false);
   });
   it('re-exports core\'s cosine similarity (tested in core)', () => expect(cosineSimilarity).toBe(coreCosineSimilarity));
+});
+
+describe('tCritical (two-sided 95 % Student t)', () => {
+  it('matches published values between and beyond the table rows, never below them', () => {
+    // t(0.975, df) from standard tables: the old lookup gave 2.131 at 11, 2.042 at 25, 2.000 at 40, 1.96 at 200.
+    const published: [number, number][] = [[11, 2.201], [16, 2.12], [25, 2.06], [29, 2.045], [31, 2.0395], [40, 2.0211], [49, 2.0096], [100, 1.984], [200, 1.9719], [1000, 1.9623]];
+    for (const [df, t] of published) expect(tCritical(df)).toBeCloseTo(t, 3);
+  });
+
+  it('the mean\'s interval of 12 samples uses t(11) = 2.201', () => {
+    const xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    const s = summarize(xs);
+    const half = 2.201 * (s.std / Math.sqrt(12));
+    expect(s.meanCi95[0]).toBeCloseTo(6.5 - half, 6);
+    expect(s.meanCi95[1]).toBeCloseTo(6.5 + half, 6);
+  });
 });
