@@ -29,4 +29,13 @@ describe('compareLatency', () => {
     expect(c.ratioCi95[1]).toBeGreaterThan(1);
     expect(c.verdict).toMatch(/^no winner: the 95 % intervals of the medians overlap/);
   });
+
+  it('names no winner from fewer than 6 runs: [min, max] of 3 runs holds the median only 75 % of the time', () => {
+    // Identical models give two disjoint ranges of 3 runs one time in ten.
+    const c = compareLatency({ name: 'a', latency: summarize([1.0, 1.1, 1.2]) }, { name: 'b', latency: summarize([1.3, 1.4, 1.5]) });
+    expect(c.winner).toBeNull();
+    expect(c.verdict).toMatch(/^no winner: 3 timed runs are too few for a 95 % interval of the median \(at least 6 are needed\)/);
+    const six = compareLatency({ name: 'a', latency: summarize([1.0, 1.1, 1.2, 1.0, 1.1, 1.2]) }, { name: 'b', latency: summarize([1.3, 1.4, 1.5, 1.3, 1.4, 1.5]) });
+    expect(six.winner).toBe('a');
+  });
 });

@@ -1,5 +1,5 @@
 import { formatMs, formatRatio } from '../report/format-latency.js';
-import { overlaps, type Summary } from '../stats.js';
+import { MIN_RUNS_FOR_MEDIAN_CI, overlaps, type Summary } from '../stats.js';
 
 /** Two latency measurements side by side: which is faster, by how much, and whether that is proven. */
 export interface LatencyComparison {
@@ -38,11 +38,17 @@ export function compareLatency(baseline: NamedLatency, candidate: NamedLatency):
   const ratio = b.p50 / a.p50;
   const ratioCi95: [number, number] = [b.p50Ci95[0] / a.p50Ci95[1], b.p50Ci95[1] / a.p50Ci95[0]];
   const speedupCi95: [number, number] = [1 / ratioCi95[1], 1 / ratioCi95[0]];
-  const apart = !overlaps(a.p50Ci95, b.p50Ci95);
+  // Below MIN_RUNS_FOR_MEDIAN_CI runs, [min, max] holds the median less than 95 % of the time: two
+  // measurements of one model would be told apart far more often than one time in twenty.
+  const fewest = Math.min(a.n, b.n);
+  const enough = fewest >= MIN_RUNS_FOR_MEDIAN_CI;
+  const apart = enough && !overlaps(a.p50Ci95, b.p50Ci95);
   const winner = !apart ? null : b.p50 < a.p50 ? candidate.name : baseline.name;
   const fmt = formatRatio;
   const range = `p50 ${formatMs(b.p50)} vs ${formatMs(a.p50)} ms, ratio ${fmt(ratio)} [${fmt(ratioCi95[0])}, ${fmt(ratioCi95[1])}]`;
-  const verdict = winner === null
+  const verdict = !enough
+    ? `no winner: ${fewest} timed runs are too few for a 95 % interval of the median (at least ${MIN_RUNS_FOR_MEDIAN_CI} are needed) (${range})`
+    : winner === null
     ? `no winner: the 95 % intervals of the medians overlap (${range})`
     : winner === candidate.name
       ? `${candidate.name} is faster than ${baseline.name}: ${fmt(1 / ratio)}x [${fmt(speedupCi95[0])}, ${fmt(speedupCi95[1])}] (${range})`

@@ -16,4 +16,10 @@ describe('the lowest per-sample batch size', () => {
     });
     expect(best).toEqual({ clear: 32 });
   });
+
+  it('is not named from fewer than 6 runs per size, however far apart the intervals', () => {
+    const runs = (n: number, p: BatchPoint): BatchPoint => ({ ...p, latency: { n } as BatchPoint['latency'] });
+    const sizes = (n: number) => [runs(n, point(1, 2, 1.9, 2.1)), runs(n, point(32, 0.5, 0.45, 0.55))];
+    expect(bestOf({ few: sizes(3), enough: sizes(6) })).toEqual({ enough: 32 });
+  });
 });

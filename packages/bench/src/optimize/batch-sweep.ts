@@ -5,7 +5,7 @@ import type { BenchClock } from '../measure/bench-clock.js';
 import { latencyStats, type LatencyStats } from '../measure/latency-stats.js';
 import { measureInterleaved } from '../measure/measure-interleaved.js';
 import { stageError, type StageError } from '../measure/stage-error.js';
-import { isBelow } from '../stats.js';
+import { MIN_RUNS_FOR_MEDIAN_CI, isBelow } from '../stats.js';
 
 /** One batch size of one variant: latency of the whole batch and per sample. */
 export interface BatchPoint {
@@ -92,7 +92,9 @@ export function bestOf(points: Record<string, readonly BatchPoint[]>): Record<st
   for (const [name, list] of Object.entries(points)) {
     const b = list.reduce<BatchPoint | undefined>((a, p) => (!a || p.perSampleMs < a.perSampleMs ? p : a), undefined);
     // No winner where the intervals overlap: the same rule as the variants' comparison.
-    if (b && list.every((p) => p === b || isBelow(b.perSampleCi95, p.perSampleCi95))) out[name] = b.batch;
+    // Nor from fewer runs than a 95 % interval of a median needs (latency.n absent: not known, trusted).
+    const enough = list.every((p) => !(p.latency?.n < MIN_RUNS_FOR_MEDIAN_CI));
+    if (b && enough && list.every((p) => p === b || isBelow(b.perSampleCi95, p.perSampleCi95))) out[name] = b.batch;
   }
   return out;
 }

@@ -79,4 +79,14 @@ describe('chooseVariant', () => {
     expect(c.best).toBe('fp32');
     expect(c.rejected[0]?.reason).toMatch(/cosine -Infinity/);
   });
+
+  it('takes no latency interval from fewer than 6 runs as proof that one variant is faster', () => {
+    const few = (c: Candidate, n: number): Candidate => ({ ...c, latency: { ...(c.latency as NonNullable<Candidate['latency']>), n } });
+    // int8 is far below fp32, but from 3 runs each: size decides, not speed.
+    const c = chooseVariant([few(v('fp32', 100, 10, 0.5, 1), 3), few(v('int8-dynamic', 99.5, 5, 0.5, 0.999), 3)], 'speed', 0.99);
+    expect(c.best).toBe('fp32');
+    expect(c.reason).toMatch(/equally fast within the noise/);
+    const enough = chooseVariant([few(v('fp32', 100, 10, 0.5, 1), 6), few(v('int8-dynamic', 99.5, 5, 0.5, 0.999), 6)], 'speed', 0.99);
+    expect(enough.best).toBe('int8-dynamic');
+  });
 });

@@ -1,5 +1,5 @@
 import { formatBytes } from '@onnx-forge/core';
-import { isBelow } from '../stats.js';
+import { MIN_RUNS_FOR_MEDIAN_CI, isBelow } from '../stats.js';
 import type { VariantName } from './variant-name.js';
 import { formatMs } from '../report/format-latency.js';
 
@@ -13,7 +13,8 @@ export interface Candidate {
   /** 'ok': loaded, ran and was measured; anything else cannot be chosen. */
   status: string;
   bytes?: number;
-  latency?: { p50: number; p50Ci95: [number, number] };
+  /** `n`: timed runs; below MIN_RUNS_FOR_MEDIAN_CI the interval is no 95 % one and proves nothing. */
+  latency?: { p50: number; p50Ci95: [number, number]; n?: number };
   /** Smallest cosine similarity to FP32 over outputs and samples (1 for FP32 itself). */
   minCosine?: number;
   /** Output with the smallest cosine, for the reason of a rejection. */
@@ -48,6 +49,8 @@ function speedTier(list: Measured[]): Measured[] {
 
 /** Whether `a`'s median is provably below `b`'s: its 95 % interval ends before `b`'s starts. */
 function fasterThan(a: Measured, b: Measured): boolean {
+  const few = (c: Measured) => c.latency.n !== undefined && c.latency.n < MIN_RUNS_FOR_MEDIAN_CI;
+  if (few(a) || few(b)) return false;
   return isBelow(a.latency.p50Ci95, b.latency.p50Ci95);
 }
 
