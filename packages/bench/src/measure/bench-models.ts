@@ -8,7 +8,7 @@ import { compareLatency, type LatencyComparison } from './compare-latency.js';
 import { concurrencySweep, type SweepLevel } from './concurrency-sweep.js';
 import { latencyStats, type LatencyStats } from './latency-stats.js';
 import { machineInfo, type MachineInfo } from './machine-info.js';
-import { measureInterleaved } from './measure-interleaved.js';
+import { measureInterleavedSettled } from './measure-interleaved.js';
 import { modelInputs, type ModelInputs } from './model-inputs.js';
 import { openModel, type BenchSource, type OpenModelOptions, type OpenedModel } from './open-model.js';
 import { multiStream, type MultiStreamResult } from './scenario-multi-stream.js';
@@ -202,19 +202,26 @@ export async function benchModels(sources: readonly BenchSource[], options: Benc
           let k = 0;
           return { name: r.name, run: () => m.run(feeds[k++ % feeds.length] ?? {}) };
         });
+        // A model whose run throws is reported failed; the others are measured again without it.
+        let settled: Awaited<ReturnType<typeof measureInterleavedSettled>>;
         try {
-          const times = await measureInterleaved(targets, {
+          settled = await measureInterleavedSettled(targets, {
             runs, warmup, seed, clock, ...(options.signal ? { signal: options.signal } : {}),
             onProgress: (done, total) => progress({ phase: 'runs', done, total, message: `timing ${opened.length} model(s), round ${done}/${total}` }),
           });
-          for (const { r } of opened) {
-            const t = times.get(r.name);
-            if (!t) continue;
-            Object.assign(r, { warmupMs: t.warmupMs, samplesMs: t.samplesMs, latency: latencyStats(t.samplesMs) });
-          }
         } catch (e) {
-          // One model failing mid-measurement spoils the interleaving for all: measure the rest alone.
-          for (const o of opened) if (!o.r.latency) fail(o.r, stageError('benchmark', e));
+          // Not a run of one model (a cancellation): nothing was measured.
+          settled = { times: new Map(), failed: new Map(opened.map(({ r }) => [r.name, e])) };
+        }
+        const { times, failed } = settled;
+        for (const { r } of opened) {
+          if (failed.has(r.name)) {
+            fail(r, stageError('benchmark', failed.get(r.name)));
+            continue;
+          }
+          const t = times.get(r.name);
+          if (!t) continue;
+          Object.assign(r, { warmupMs: t.warmupMs, samplesMs: t.samplesMs, latency: latencyStats(t.samplesMs) });
         }
         const peak = peakRssBytes();
         for (const { r } of opened) if (r.memory) r.memory.peakRssBytes = peak;

@@ -2,7 +2,7 @@ import { Rng } from '@onnx-forge/core';
 import { ManualClock } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { sleep } from './bench-clock.js';
-import { measureInterleaved, shuffled } from './measure-interleaved.js';
+import { measureInterleaved, measureInterleavedSettled, shuffled } from './measure-interleaved.js';
 
 describe('measureInterleaved', () => {
   it('runs every target once per round, in a shuffled order, so a slow spell hits all alike', async () => {
@@ -34,5 +34,25 @@ describe('measureInterleaved', () => {
     const items = [1, 2, 3, 4, 5, 6];
     expect(shuffled(items, new Rng(9))).toEqual(shuffled(items, new Rng(9)));
     expect([...shuffled(items, new Rng(9))].sort()).toEqual(items);
+  });
+});
+
+describe('measureInterleavedSettled', () => {
+  it('sets aside a target whose run throws and measures the others in full without it', async () => {
+    let bCalls = 0;
+    const ok = (name: string) => ({ name, run: async () => name });
+    const flaky = { name: 'b', run: async () => { if (++bCalls === 4) throw Object.assign(new Error('session lost'), { code: 'FORGE_RUNTIME' }); } };
+    const { times, failed } = await measureInterleavedSettled([ok('a'), flaky, ok('c')], { warmup: 1, runs: 5 });
+    expect([...failed.keys()]).toEqual(['b']);
+    expect((failed.get('b') as Error).message).toBe('session lost');
+    expect([...times.keys()]).toEqual(['a', 'c']);
+    expect(times.get('a')?.samplesMs).toHaveLength(5);
+    expect(times.get('a')?.warmupMs).toHaveLength(1);
+  });
+
+  it('a cancellation is not one target\'s failure: it reaches the caller', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(measureInterleavedSettled([{ name: 'a', run: async () => {} }], { signal: controller.signal })).rejects.toMatchObject({ code: 'FORGE_CANCELLED' });
   });
 });

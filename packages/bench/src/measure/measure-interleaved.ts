@@ -61,3 +61,48 @@ export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
   }
   return a;
 }
+
+/** What measureInterleavedSettled gives: the times of the targets that ran through, and why the others stopped. */
+export interface SettledTimes {
+  times: Map<string, RunTimes>;
+  /** Targets whose run threw, with what it threw. */
+  failed: Map<string, unknown>;
+}
+
+/** A run of one target threw: carries which one, so the others can be measured without it. */
+class TargetFailed extends Error {
+  constructor(readonly target: string, readonly error: unknown) {
+    super(`${target} failed`);
+  }
+}
+
+/**
+ * measureInterleaved where one target failing does not spoil the others: the target whose run throws
+ * is set aside with its error, and the measurement starts again (warm-up included) with the rest, so
+ * their figures come from rounds they all shared. A cancellation (or any error not thrown by a run)
+ * reaches the caller.
+ */
+export async function measureInterleavedSettled(targets: readonly RunTarget[], options: InterleavedOptions = {}): Promise<SettledTimes> {
+  const failed = new Map<string, unknown>();
+  let remaining = [...targets];
+  while (remaining.length) {
+    const wrapped = remaining.map((t) => ({
+      name: t.name,
+      run: async () => {
+        try {
+          return await t.run();
+        } catch (e) {
+          throw new TargetFailed(t.name, e);
+        }
+      },
+    }));
+    try {
+      return { times: await measureInterleaved(wrapped, options), failed };
+    } catch (e) {
+      if (!(e instanceof TargetFailed)) throw e;
+      failed.set(e.target, e.error);
+      remaining = remaining.filter((t) => t.name !== e.target);
+    }
+  }
+  return { times: new Map(), failed };
+}

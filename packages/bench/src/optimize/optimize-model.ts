@@ -13,7 +13,7 @@ import { defaultBenchClock, type BenchClock } from '../measure/bench-clock.js';
 import { compareLatency } from '../measure/compare-latency.js';
 import { latencyStats } from '../measure/latency-stats.js';
 import { machineInfo } from '../measure/machine-info.js';
-import { measureInterleaved } from '../measure/measure-interleaved.js';
+import { measureInterleavedSettled } from '../measure/measure-interleaved.js';
 import { throwIfAborted } from '../measure/measure-runs.js';
 import { modelInputs, type ModelInputs } from '../measure/model-inputs.js';
 import { openModel, type OpenedModel } from '../measure/open-model.js';
@@ -559,11 +559,16 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     const measured = live.filter((l) => l.v.status === 'ok');
     if (measured.length) {
       try {
-        const times = await measureInterleaved(measured.map((l) => ({ name: l.v.name, run: () => l.m.run(timingFeeds) })), {
+        // A variant whose run throws is reported failed; the others are measured again without it.
+        const { times, failed } = await measureInterleavedSettled(measured.map((l) => ({ name: l.v.name, run: () => l.m.run(timingFeeds) })), {
           runs, warmup, seed, clock, ...(options.signal ? { signal: options.signal } : {}),
           onProgress: (done, total) => progress({ phase: 'benchmark', done, total, message: `${measured.length} variants interleaved, round ${done}/${total}` }),
         });
         for (const l of measured) {
+          if (failed.has(l.v.name)) {
+            fail(l.v, stageError('benchmark', failed.get(l.v.name)));
+            continue;
+          }
           const t = times.get(l.v.name);
           if (!t) continue;
           Object.assign(l.v, { warmupMs: t.warmupMs, samplesMs: t.samplesMs, latency: latencyStats(t.samplesMs) });
