@@ -248,6 +248,14 @@ describe('onnx-forge quantize', () => {
       expect(existsSync(out)).toBe(false);
     });
 
+    it('exits 2 when --exclude-ops takes out every op type of --ops (contradicting lists)', async () => {
+      const out = file('never-ops.onnx');
+      const r = await runCliProcess(['quantize', input, '-o', out, '--ops', 'Gemm', '--exclude-ops', 'Gemm', '-q']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^onnx-forge quantize: error FORGE_INVALID_OPTIONS: pass "int8-dynamic": "excludeOps" names every op type of "ops" \("Gemm"\)[^\n]*\n$/);
+      expect(existsSync(out)).toBe(false);
+    });
+
     it('accepts a model whose nodes are out of topological order, with a warning', async () => {
       const model = writeUnsortedModel(file('unsorted.onnx'));
       const r = await runCliProcess(['quantize', model, '-o', file('unsorted.int8.onnx')]);

@@ -125,8 +125,14 @@ export const staticOptionSpecs: OptionSpecs<StaticQuantOptions> = {
 
 /**
  * Lists that cannot both name an entry (checked when the options are made). `ops` and `excludeOps` may
- * overlap: excluding from the default op list is their purpose.
+ * overlap: excluding from the default op list is their purpose; but when they leave no op type the pass
+ * could only say "nothing to quantize", and a contradiction is a usage error (issue 8).
  */
 export function checkQuantOptions(o: Readonly<NodeSelectionOptions>): string | undefined {
-  return contradiction('nodes', o.nodes, 'excludeNodes', o.excludeNodes);
+  const nodes = contradiction('nodes', o.nodes, 'excludeNodes', o.excludeNodes);
+  if (nodes) return nodes;
+  if (o.ops.length && o.ops.every((op) => o.excludeOps.includes(op))) {
+    return `"excludeOps" names every op type of "ops" (${o.ops.map((op) => `"${op}"`).join(', ')}), so nothing could be quantized; leave one op type out of excludeOps`;
+  }
+  return undefined;
 }
