@@ -1,4 +1,4 @@
-import { ELEM_TYPES, modelWeightBytes, type Model, type PassContext, type UnknownType } from '@onnx-forge/core';
+import { DataType, ELEM_TYPES, modelTensors, modelWeightBytes, tensorByteSize, type Model, type PassContext, type UnknownType } from '@onnx-forge/core';
 import { upgradeOpset } from '../opset/upgrade-opset.js';
 import { checkNodeList, checkOpList } from '../options/model-lists.js';
 import { Fp16Planner } from './fp16-planner.js';
@@ -78,8 +78,30 @@ export function runFp16(model: Model, opts: Fp16Options, out: PassContext): Fp16
   report.bytesAfter = modelWeightBytes(model);
   // An already quantized model has had its own warning (Fp16Planner.holdQuantized).
   if (report.nodesConverted === 0 && report.initializersStored === 0 && !typing.alreadyQuantized) {
-    out.warn(`nothing was converted to float16 for target ${opts.target}: every node stays float32 (see each node's reason)${opts.weightStorage === 'fp32' ? '; weightStorage=fp32 keeps their weights float32 too' : ''}`);
+    const half = float16Share(model);
+    out.warn(
+      half === undefined
+        ? `nothing was converted to float16 for target ${opts.target}: every node stays float32 (see each node's reason)${opts.weightStorage === 'fp32' ? '; weightStorage=fp32 keeps their weights float32 too' : ''}`
+        // A model converted before (or published in float16) has nothing left: saying its nodes "stay
+        // float32" would tell the user the opposite of what the model computes in.
+        : `nothing was converted to float16 for target ${opts.target}: the model is already float16 (float16 weights are ${(100 * half).toFixed(1)} % of its float weight bytes); what is float32 stays so for the reason given at each node`,
+    );
+    if (half !== undefined) out.set('alreadyFloat16', `${(100 * half).toFixed(1)} % of float weight bytes`);
   }
   for (const [k, v] of Object.entries(report)) out.set(k, v);
   return report;
+}
+
+/**
+ * The share of float weight bytes (initializers and Constant values) stored as float16, when most of
+ * them are (the model was converted already); undefined otherwise.
+ */
+function float16Share(model: Model): number | undefined {
+  let f16 = 0;
+  let f32 = 0;
+  for (const { tensor } of modelTensors(model.proto)) {
+    if (tensor.dataType === DataType.FLOAT16) f16 += tensorByteSize(tensor);
+    else if (tensor.dataType === DataType.FLOAT) f32 += tensorByteSize(tensor);
+  }
+  return f16 > 0 && f16 >= f32 ? f16 / (f16 + f32) : undefined;
 }
