@@ -6,6 +6,11 @@ export interface SampleInputSpec {
   name: string;
   type: RunnerDType;
   dims: readonly (number | string | null)[] | null;
+  /**
+   * The element type the model declares, when samples cannot carry it (bfloat16, float8, complex...):
+   * `type` then falls back to float32, and a message must not name that fallback as the model's type.
+   */
+  declaredType?: string;
 }
 
 const RUNNER_TYPES: readonly string[] = ['float32', 'float16', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string'];
@@ -20,7 +25,8 @@ export function modelInputSpecs(model: Model): SampleInputSpec[] {
       const t = v.type?.tensorType;
       const type = dtypeName(t?.elemType ?? 0);
       const dims = t?.shape ? t.shape.dim.map((d) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : d.dimParam || null)) : null;
-      return { name: v.name, type: (RUNNER_TYPES.includes(type) ? type : 'float32') as RunnerDType, dims };
+      if (RUNNER_TYPES.includes(type)) return { name: v.name, type: type as RunnerDType, dims };
+      return { name: v.name, type: 'float32' as RunnerDType, dims, declaredType: type };
     });
 }
 
@@ -42,6 +48,11 @@ export function validateFeeds(feeds: RunnerFeeds, specs: readonly SampleInputSpe
   for (const spec of specs) {
     const t = feeds[spec.name];
     if (!t) throw bad(`${where}: no tensor for input "${spec.name}" (${spec.type}${fmtDims(spec.dims)})`, { where, input: spec.name });
+    if (spec.declaredType !== undefined) {
+      throw bad(`${where}: input "${spec.name}" is ${t.type} but the model takes ${spec.declaredType}, which onnxruntime-node cannot be fed from samples`, {
+        where, input: spec.name, got: t.type, want: spec.declaredType,
+      });
+    }
     if (t.type !== spec.type) {
       throw bad(`${where}: input "${spec.name}" is ${t.type} but the model takes ${spec.type}; convert the data (e.g. numpy .astype) before saving it`, {
         where, input: spec.name, got: t.type, want: spec.type,
