@@ -765,6 +765,23 @@ describe('HybridModel: requests in flight', () => {
     await expect(checked.predict(requestFeeds(4))).rejects.toThrow(/was disposed; create a new one/);
   });
 
+  it('does not pass a revalidation during which a request\'s canary check of the backend failed: the quarantine it caused stands', async () => {
+    const clock = new ManualClock();
+    // Call 0 is the revalidation's (right, 50 ms); call 1 a request's (wrong, 2 ms), checked while the revalidation runs.
+    const int8 = scriptedBackend('int8', clock, (n) => ({ latencyMs: n === 0 ? 50 : 2, wrong: n === 1 }));
+    const fp32 = scriptedBackend('fp32', clock, steady(5));
+    const model = new HybridModel({ backends: [int8, fp32], reference: 'fp32', policy: { order: ['int8', 'fp32'] }, canary: { sampleRate: 1 }, clock });
+    const revalidation = model.revalidate('int8', [requestFeeds(1)]);
+    const request = model.predict(requestFeeds(2));
+    const [report, answer] = await clock.run(Promise.all([revalidation, request]));
+    expect(logits(answer)).toEqual(logits(truth(requestFeeds(2))));
+    expect(report.passed).toBe(false);
+    expect(report.checks.every((c) => c.passed)).toBe(true);
+    expect(report.errors.join(' ')).toMatch(/'int8' failed 1 canary check on requests answered while it was revalidated/);
+    expect(model.stats().backends.int8).toMatchObject({ state: 'quarantined', quarantine: { request: 1 } });
+    expect(model.stats().selected).toBe('fp32');
+  });
+
   it('does not serve an answer from a backend quarantined while it ran: the reference checks it first', async () => {
     const clock = new ManualClock();
     // Always wrong; its first call (request 1, not sampled) takes 50 ms, its second (request 2, sampled) 2 ms.

@@ -274,7 +274,7 @@ export class HybridModel implements Backend {
   /**
    * Checks a backend against the reference on fresh samples: `samples` feeds given, or the last
    * `samples` requests seen (default all kept, see canary.keepSamples). When every answer is within
-   * tolerance, a quarantined backend is released (and its breaker closed); otherwise it stays, or
+   * tolerance and no request's canary check of the backend failed meanwhile, a quarantined backend is released (and its breaker closed); otherwise it stays, or
    * becomes, quarantined with the new evidence.
    */
   async revalidate(name: string, samples?: number | readonly Feeds[]): Promise<RevalidationReport> {
@@ -297,6 +297,9 @@ export class HybridModel implements Backend {
     }
     const checks: CanaryCheck[] = [];
     const errors: string[] = [];
+    // Canary checks of requests answered while the revalidation runs count too: a failure among them is
+    // fresh evidence against the backend, which a pass on the samples must not wipe out.
+    const failedBefore = t.failedChecks;
     for (const feeds of list) {
       const got = await settle(this.call(t, 'revalidation', feeds));
       const want = await settle(this.call(ref, 'revalidation', feeds));
@@ -308,6 +311,8 @@ export class HybridModel implements Backend {
         checks.push(check);
       }
     }
+    const failedMeanwhile = t.failedChecks - failedBefore - checks.filter((c) => !c.passed).length;
+    if (failedMeanwhile > 0) errors.push(`'${name}' failed ${failedMeanwhile} canary check${failedMeanwhile === 1 ? '' : 's'} on requests answered while it was revalidated`);
     const now = this.o.clock.now();
     const passed = errors.length === 0 && checks.length === list.length && checks.every((c) => c.passed);
     if (passed) {
