@@ -203,6 +203,26 @@ describe('batched', () => {
     }
   });
 
+  it('stacks string tensors of 200,000 elements each (more than a spread call takes as arguments)', async () => {
+    const clock = new ManualClock();
+    const runs: number[] = [];
+    const backend = functionBackend('strings', (feeds: Feeds) => {
+      const words = feeds.words as TensorLike;
+      runs.push(words.dims[0] as number);
+      return { count: { type: 'string', dims: [...words.dims], data: [...(words.data as string[])] } };
+    });
+    const b = batched(backend, { maxBatch: 2, maxDelayMs: 1, clock });
+    const n = 200_000;
+    const reqs: Feeds[] = [0, 1].map((i) => ({ words: { type: 'string', dims: [1, n], data: Array.from({ length: n }, (_, k) => (k === 0 ? `first${i}` : 'w')) } }));
+    const outs = await clock.run(Promise.all(reqs.map((r) => b.predict(r))));
+    expect(runs).toEqual([2]);
+    outs.forEach((o, i) => {
+      expect(o.count?.dims).toEqual([1, n]);
+      expect((o.count?.data as string[])[0]).toBe(`first${i}`);
+      expect(o.count?.data).toHaveLength(n);
+    });
+  });
+
   it('fails exactly the requests of a batch whose run was refused for load (time-out, overload); the next batch is unaffected', async () => {
     for (const code of [ForgeErrorCode.OVERLOADED, ForgeErrorCode.TIMEOUT]) {
       const clock = new ManualClock();

@@ -67,8 +67,10 @@ export function concatRequests(requests: readonly StackableRequest[]): Feeds {
     const dims = [total, ...head.dims.slice(1)];
     let data: TypedArray | unknown[];
     if (Array.isArray(head.data)) {
+      // Copied element by element: push(...part) passes every element as an argument, and past about
+      // 120,000 of them (a long string tensor) it throws RangeError and fails the whole batch.
       const out: unknown[] = [];
-      for (const r of requests) out.push(...(r.inputs.get(name)?.data as readonly unknown[]));
+      for (const r of requests) for (const v of r.inputs.get(name)?.data as readonly unknown[]) out.push(v);
       data = out;
     } else {
       const out = new ((head.data as TypedArray).constructor as ArrayCtor)(requests.reduce((a, r) => a + (r.inputs.get(name)?.data.length ?? 0), 0));
