@@ -466,6 +466,15 @@ describe('statistics, metrics and unknown routes', () => {
   it('answers an unknown route with 404 and an error object', async () => {
     expectError(await call(`${url}/v3/models`, 'GET'), 404, /no route GET \/v3\/models/);
   });
+
+  it('answers a path it cannot decode with 400 and an error object, and looks up a model name longer than 100 characters (no 414)', async () => {
+    // Fastify answers both before any route, in its own body ({"error": "Bad Request", "message", "statusCode"}) unless told otherwise.
+    expectError(await call(`${url}/v2/models/%E0%A4%A/infer`, 'POST', { inputs: [] }), 400, /not a valid url component/);
+    expectError(await call(`${url}/v2/models/digits/versions/%ZZ/ready`, 'GET'), 400, /not a valid url component/);
+    const long = `m${'x'.repeat(150)}`;
+    expectError(await call(`${url}/v2/models/${long}`, 'GET'), 404, new RegExp(`unknown model '${long}'`));
+    expectError(await infer({ inputs: [] }, long), 404, new RegExp(`unknown model '${long}'`));
+  });
 });
 
 describe('the repository extension', () => {

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { errorCode, statusOf, unavailable } from './http-error.js';
@@ -11,6 +11,9 @@ import { repositoryRoutes } from './routes/repository-routes.js';
 import type { ServerContext } from './routes/server-context.js';
 import { ServerMetrics } from './server-metrics.js';
 import { type ServerOptions, resolveServerOptions } from './server-options.js';
+
+/** Longest path parameter (model name, version), in bytes of the encoded path. */
+const MAX_PARAM_LENGTH = 1024;
 
 export interface DemoServer {
   readonly app: FastifyInstance;
@@ -40,15 +43,7 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
   const metrics = new ServerMetrics(registry, models);
   const ctx: ServerContext = { models, metrics, options: o, accepting: true };
 
-  // Not Fastify's own 503 while closing: its body ({"error": "Service Unavailable", "message", "statusCode"})
-  // lacks the code every other error carries. The onRequest hook below answers instead.
-  const app = Fastify({ bodyLimit: o.bodyLimit, return503OnClosing: false, logger: false });
-  // Every body is read as bytes: a request with binary tensors has a JSON header and raw data after
-  // it, whatever its Content-Type says, and a JSON body is parsed where a parse error can become a 400.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-
-  app.setErrorHandler((error, req, reply) => {
+  const answerError = (error: unknown, req: FastifyRequest, reply: FastifyReply): void => {
     const status = statusOf(error);
     let message: string;
     if (status === 500 && !isForgeError(error)) {
@@ -61,7 +56,27 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
       message = status === 413 && !(error as { details?: unknown }).details ? `the request body is larger than the limit of ${o.bodyLimit} bytes; split it into smaller requests or send binary tensors` : errorMessage(error);
     }
     reply.code(status).type('application/json; charset=utf-8').send({ error: models.clientText(message), code: errorCode(error, status) });
+  };
+  // Not Fastify's own 503 while closing: its body ({"error": "Service Unavailable", "message", "statusCode"})
+  // lacks the code every other error carries. The onRequest hook below answers instead.
+  const app = Fastify({
+    bodyLimit: o.bodyLimit,
+    return503OnClosing: false,
+    logger: false,
+    // A model name is a file name (up to 255 characters); Fastify's default of 100 would answer 414 for
+    // a longer one the repository serves, and a version past it.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Fastify answers a path it cannot decode (400) or a path parameter past the length (414) before any
+    // route or error handler, in its own body ({"error": "Bad Request", "message", "statusCode"}): here
+    // they answer as every other error does, {"error": message, "code"}.
+    frameworkErrors: answerError,
   });
+  // Every body is read as bytes: a request with binary tensors has a JSON header and raw data after
+  // it, whatever its Content-Type says, and a JSON body is parsed where a parse error can become a 400.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler(answerError);
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]} (see GET /v2 and the README for the endpoints)`, code: ForgeErrorCode.BAD_INPUT });
   });
