@@ -1,4 +1,5 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -37,7 +38,10 @@ export async function pageRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const file = req.params.file;
     if (!ortFiles.has(file)) throw notFound(`no onnxruntime-web file '${file}'`);
     reply.type(file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600');
-    return reply.send(await readFile(path.join(dist, file)));
+    // Streamed as the models below are (the wasm files are tens of megabytes).
+    const full = path.join(dist, file);
+    const { size } = await stat(full);
+    return reply.header('content-length', String(size)).send(createReadStream(full));
   });
   app.get<{ Params: { file: string } }>('/page/models/:file', async (req, reply) => {
     const name = req.params.file.replace(/\.onnx$/i, '');
@@ -45,6 +49,10 @@ export async function pageRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const variants = model.version.variants;
     const v = variants.find((x) => x.name === model.version.reference) ?? variants[0];
     if (!v) throw notFound(`model '${name}' has no file`);
-    return reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${name}.onnx"`).send(await readFile(v.file));
+    // Streamed, not read whole: a model is tens or hundreds of megabytes, and each download held in
+    // memory until its client has it all would let a few slow downloads exhaust the server's memory.
+    // The stat comes first so that a file gone answers 500 before anything is sent.
+    const { size } = await stat(v.file);
+    return reply.type('application/octet-stream').header('content-length', String(size)).header('content-disposition', `attachment; filename="${name}.onnx"`).send(createReadStream(v.file));
   });
 }
