@@ -110,6 +110,7 @@ describe('benchModels', () => {
     expect(m?.offline?.queries).toBe(100);
     expect(m?.offline?.throughput).toBeGreaterThan(0);
     const srv = await benchModels([small], { runs: 10, warmup: 2, scenario: 'server', queries: 60, workers: 1, p99BoundMs: 50 });
+    expect(srv.models[0]?.status, JSON.stringify(srv.models[0]?.error)).toBe('ok');
     const s = srv.models[0]?.server;
     expect(s?.p99BoundMs).toBe(50);
     expect(s?.trials.length).toBeGreaterThan(1);
