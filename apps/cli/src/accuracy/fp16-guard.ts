@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError, nullThrows, type Model, type PipelineReport } from '@onnx-forge/core';
+import { DataType, ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError, nullThrows, type Model, type PipelineReport } from '@onnx-forge/core';
 import { firstOverflow, fp16AutoOutcome, headroomFailures, headroomFeeds, fp16AutoPass, type Fp16Headroom, type Fp16Options } from '@onnx-forge/graph-ops';
 import type { Progress } from '../framework/progress.js';
 import { runPasses } from '../pipeline/run-passes.js';
@@ -58,7 +58,7 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   if ('skipped' in bench) return { plain: { tolerance: job.tolerance, skipped: bench.skipped } };
   const plain = await checkAccuracy(bench, job.original, job.converted, job.tolerance, job.progress, 'float16');
   const failed = plain.failed ?? [];
-  if (!failed.length) return withHeadroom({ plain }, await probeHeadroom(bench, job, job.converted, plain), job.options);
+  if (!failed.length) return withHeadroom({ plain }, await probeHeadroom(bench, job, job.converted, plain), job.converted);
 
   const what = failed.map((f) => `${f.output}: ${f.problem}`).join('; ');
   job.progress.note(`float16 fails the accuracy check (${what}): redoing it with fp16-auto`);
@@ -75,25 +75,29 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
     throw new ForgeError(
       ForgeErrorCode.PASS_FAILED,
       `the float16 conversion fails the accuracy check (${what}), and fp16-auto found no nodes to keep float32 that pass it (${errorMessage(e)}); ` +
-        `try ${bench.samples.seeded ? '--inputs DIR with real samples (seeded ones may not resemble them), ' : ''}${ioHint(job.options)}--weight-storage fp32, a lower --tolerance, or --no-verify to write the plain conversion`,
+        `try ${bench.samples.seeded ? '--inputs DIR with real samples (seeded ones may not resemble them), ' : ''}${ioHint(job.converted)}--weight-storage fp32, a lower --tolerance, or --no-verify to write the plain conversion`,
       { cause: e, details: { failed } },
     );
   }
   const outcome = fp16AutoOutcome(nullThrows(report.passes.at(-1), 'the fp16-auto run reports its pass'));
   const check = await checkAccuracy(bench, job.original, redo, job.tolerance, job.progress, 'the fp16-auto result');
-  return withHeadroom({ plain, redone: { model: redo, report, keptFloat32: outcome.keptFloat32, check } }, await probeHeadroom(bench, job, redo, check), job.options);
+  return withHeadroom({ plain, redone: { model: redo, report, keptFloat32: outcome.keptFloat32, check } }, await probeHeadroom(bench, job, redo, check), redo);
 }
 
 /**
  * With float16 model inputs and outputs no node fp16-auto keeps float32 helps what they lose (values
- * past 65504 are infinite there, others keep 11 bits), so --keep-io-types comes first in the advice.
+ * past 65504 are infinite there, others keep 11 bits), so --keep-io-types comes first in the advice;
+ * a conversion whose inputs and outputs stayed float32 (cpu and wasm keep them where no float16
+ * compute is next to them) needs no such advice.
  */
-function ioHint(options: Readonly<Fp16Options>): string {
-  return options.keepIoTypes === true ? '' : '--keep-io-types (float16 inputs and outputs cannot hold values past 65504 or keep float32 precision), ';
+function ioHint(converted: Model): string {
+  const g = converted.graph;
+  const half = [...g.inputs, ...g.outputs].some((v) => v.type?.tensorType?.elemType === DataType.FLOAT16);
+  return half ? '--keep-io-types (float16 inputs and outputs cannot hold values past 65504 or keep float32 precision), ' : '';
 }
 
-function withHeadroom(check: Fp16Check, headroom: Fp16Headroom | undefined, options: Readonly<Fp16Options>): Fp16Check {
-  return headroom ? { ...check, headroom: { ...headroom, ioHint: ioHint(options) !== '' } } : check;
+function withHeadroom(check: Fp16Check, headroom: Fp16Headroom | undefined, converted: Model): Fp16Check {
+  return headroom ? { ...check, headroom: { ...headroom, ioHint: ioHint(converted) !== '' } } : check;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { createBuiltinRegistry, fp16Pass } from '@onnx-forge/graph-ops';
 import { DEFAULT_COSINE, DIMS_FLAG, INPUTS_FLAG, VERIFY_FLAG, cosineTolerance, refuseWithoutVerify } from '../accuracy/accuracy-flags.js';
 import { checkFp16, type Fp16Check } from '../accuracy/fp16-guard.js';
-import { fp16CheckJson, fp16CheckLines } from '../accuracy/print-accuracy.js';
+import { fp16CheckJson, fp16CheckLines, missedToleranceLine } from '../accuracy/print-accuracy.js';
+import { ExitCode } from '../framework/exit-code.js';
 import { defineCommand } from '../framework/command.js';
 import { OUTPUT_FLAGS, describePipeline, outputOptions, outputPath } from '../pipeline/execute-pipeline.js';
 import { passFlags, passOptionsFromFlags } from '../pipeline/pass-flags.js';
@@ -57,7 +58,8 @@ export const fp16Command = defineCommand({
   exitNotes: [
     'An unknown op type or node name in a list, or lists that contradict each other, exit 2 (FORGE_INVALID_OPTIONS). ' +
       'Samples in --inputs that do not fit the model exit 1 (FORGE_BAD_SAMPLES), as does a conversion that fails the ' +
-      'accuracy check when fp16-auto cannot repair it.',
+      'accuracy check when fp16-auto cannot repair it: fp16-auto finds no nodes that pass, or its result, still written, misses the ' +
+      'tolerance on the check\'s inputs.',
   ],
   async run(ctx) {
     const registry = createBuiltinRegistry();
@@ -91,12 +93,17 @@ export const fp16Command = defineCommand({
     const text = describePipeline(report.passes, registry);
     const decisions = ctx.args.bool('decisions') === true;
     const storage = storageLine(report.passes.at(-1)?.stats ?? {}, pass.options.target);
+    // The fp16-auto result written, but still below the tolerance on inputs its search did not see.
+    const missed = accuracy?.redone ? missedToleranceLine(ctx.command, 'the fp16-auto result', written.path, accuracy.redone.check) : undefined;
     if (ctx.json) {
       ctx.printJson({ ...pipelineJson(result, text, decisions), weights: storage, accuracy: accuracy ? fp16CheckJson(accuracy) : undefined });
-      return;
+    } else {
+      ctx.print(...printPipelineResult(result, text, decisions));
+      if (storage) ctx.print('', storage);
+      if (accuracy) ctx.print(...fp16CheckLines(accuracy));
     }
-    ctx.print(...printPipelineResult(result, text, decisions));
-    if (storage) ctx.print('', storage);
-    if (accuracy) ctx.print(...fp16CheckLines(accuracy));
+    if (!missed) return;
+    ctx.progress.warn(missed);
+    return ExitCode.FAILURE;
   },
 });

@@ -9,12 +9,12 @@ import { isBuiltinPass } from '../testing/builtin-pass.js';
 import { compareOutputs } from '../testing/ort-compare.js';
 
 /** Calibration samples in the ONNX test-data layout: <dir>/test_data_set_<i>/input_0.pb. */
-function writeSamples(dir: string, count: number, dims: number[], seed: number): string {
+function writeSamples(dir: string, count: number, dims: number[], seed: number, scale = 1): string {
   const rng = new Rng(seed);
   const n = dims.reduce((a, d) => a * d, 1);
   for (let i = 0; i < count; i++) {
     mkdirSync(path.join(dir, `test_data_set_${i}`), { recursive: true });
-    const t = createTensor('x', DataType.FLOAT, dims, rng.fillNormalish(new Float32Array(n), 1));
+    const t = createTensor('x', DataType.FLOAT, dims, rng.fillNormalish(new Float32Array(n), scale));
     writeFileSync(path.join(dir, `test_data_set_${i}`, 'input_0.pb'), encodeTensor(t));
   }
   return dir;
@@ -95,6 +95,21 @@ describe('onnx-forge quantize', () => {
 
   // Runs once graph-ops registers int8-static; skipped only while it is absent.
   describe.skipIf(!isBuiltinPass('int8-static'))('static mode (needs the int8-static pass in graph-ops)', () => {
+    it('--tolerance: a result that misses it on --inputs the search never saw is written, and exits 1 saying so', async () => {
+      // Calibrated and searched on inputs near ±1; checked on inputs 50 times larger, which the
+      // calibrated activation ranges clip.
+      const calibration = writeSamples(file('calibration-small'), 4, [2, 64], 5);
+      const inputs = writeSamples(file('inputs-large'), 2, [2, 64], 9, 50);
+      const out = file('mlp.missed.onnx');
+      const r = await runCliProcess(['quantize', input, '-o', out, '--mode', 'static', '--calibration', calibration, '--inputs', inputs, '--tolerance', '0.99']);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(existsSync(out)).toBe(true);
+      expect(r.stderr).toMatch(/^quantize: the int8-auto result, written to .*mlp\.missed\.onnx, misses cosine 0\.99 on 2 samples from .* the search did not use \(y\); give more samples, or a stricter --tolerance/m);
+      const j = await runCliProcess(['quantize', input, '-o', out, '--force', '--mode', 'static', '--calibration', calibration, '--inputs', inputs, '--tolerance', '0.99', '--json']);
+      expect(j.code).toBe(1);
+      expect(jsonOf<{ accuracy: { failed: { output: string }[] } }>(j).accuracy.failed.map((f) => f.output)).toEqual(['y']);
+    });
+
     it('calibrates on a folder of samples and the QDQ model answers like the fp32 one', async () => {
       const samples = writeSamples(file('calibration'), 4, [2, 64], 5);
       const out = file('mlp.qdq.onnx');

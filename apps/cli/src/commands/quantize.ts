@@ -2,7 +2,8 @@ import { RUNNER, SAMPLES, nullThrows, type PassInstance, type Services } from '@
 import { INT8_ISAS, createBuiltinRegistry, int4, int8Auto, int8Dynamic, int8Static, int8AutoOutcome } from '@onnx-forge/graph-ops';
 import { checkAccuracy, prepareBench, type AccuracyCheck } from '../accuracy/accuracy-check.js';
 import { DEFAULT_COSINE, DIMS_FLAG, INPUTS_FLAG, VERIFY_FLAG, cosineTolerance, refuseWithoutVerify } from '../accuracy/accuracy-flags.js';
-import { accuracyCheckJson, accuracyCheckLines, nodeRows, sensitivityText } from '../accuracy/print-accuracy.js';
+import { accuracyCheckJson, accuracyCheckLines, missedToleranceLine, nodeRows, sensitivityText } from '../accuracy/print-accuracy.js';
+import { ExitCode } from '../framework/exit-code.js';
 import { defineCommand, type CommandContext } from '../framework/command.js';
 import { UsageError } from '../framework/usage-error.js';
 import { OUTPUT_FLAGS, describePipeline, outputOptions, outputPath } from '../pipeline/execute-pipeline.js';
@@ -138,7 +139,8 @@ export const quantizeCommand = defineCommand({
   ],
   exitNotes: [
     'Calibration or --inputs samples that are missing or do not fit the model exit 1 (FORGE_BAD_SAMPLES). An ' +
-      'unknown op type or node name in a list exits 2 (FORGE_INVALID_OPTIONS). Nothing to quantize exits 0 with a warning.',
+      'unknown op type or node name in a list exits 2 (FORGE_INVALID_OPTIONS). Nothing to quantize exits 0 with a warning. ' +
+      'With --tolerance, a result that misses it on the check\'s inputs (which the search did not use) is written and exits 1.',
   ],
   async run(ctx) {
     const mode = ctx.args.string('mode') ?? 'dynamic';
@@ -201,6 +203,8 @@ export const quantizeCommand = defineCommand({
 
     const text = describePipeline(report.passes, registry);
     const decisions = ctx.args.bool('decisions') === true;
+    // --tolerance asked for a bound: a result the check finds below it is written, and the exit says so.
+    const missed = search && accuracy ? missedToleranceLine(ctx.command, 'the int8-auto result', written.path, accuracy) : undefined;
     const form = int8Form(stats);
     const weights4 = bits === '4' && !nothing ? int4Weights(stats) : undefined;
     if (ctx.json) {
@@ -212,7 +216,7 @@ export const quantizeCommand = defineCommand({
         search: search ? { tolerance, excluded: search.excluded, cosine: search.cosine, fullCosine: search.fullCosine, heldOut: search.heldOut, evaluations: search.evaluations } : undefined,
         accuracy: accuracy ? accuracyCheckJson(accuracy) : undefined,
       });
-      return;
+      return missedExit(ctx, missed);
     }
     ctx.print(...printPipelineResult(result, text, decisions));
     if (isa) ctx.print('', `--isa host: ${isa.isa} (${isa.reason})`);
@@ -222,8 +226,15 @@ export const quantizeCommand = defineCommand({
       const n = search.excluded.length;
       ctx.print('', `int8-auto: ${n} node${n === 1 ? '' : 's'} left float32 to keep every output at cosine >= ${tolerance}${n ? ':' : ''}`);
       ctx.print(...nodeRows(search.excluded, sensitivityText('INT8'), '  '));
-      if (search.heldOut) ctx.print(`  on the ${search.heldOut.samples} samples the search held out: ${Object.entries(search.heldOut.cosine).map(([k, c]) => `${k} ${c.toFixed(4)}`).join(', ')}`);
+      if (search.heldOut) ctx.print(`  on the ${search.heldOut.samples} sample${search.heldOut.samples === 1 ? '' : 's'} the search held out: ${Object.entries(search.heldOut.cosine).map(([k, c]) => `${k} ${c.toFixed(4)}`).join(', ')}`);
     }
     if (accuracy) ctx.print('', ...accuracyCheckLines(accuracy));
+    return missedExit(ctx, missed);
   },
 });
+
+function missedExit(ctx: CommandContext, missed: string | undefined): ExitCode | undefined {
+  if (!missed) return undefined;
+  ctx.progress.warn(missed);
+  return ExitCode.FAILURE;
+}
