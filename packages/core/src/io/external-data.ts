@@ -33,17 +33,65 @@ export function locationProblem(location: string, dir: string, path: PathMod): s
 }
 
 /**
- * Files in the model's folder, and only there: a location that is absolute or leads outside it is
- * refused. One source per file, each checked to be a regular file.
+ * Why a location that `locationProblem` accepts is still refused once symbolic links are followed:
+ * a link in the model's folder (to a file, or to a folder on the way) that leads outside it would
+ * put bytes the user never meant to share into every model written from this one. Allowed real
+ * places: the model's folder (itself perhaps reached through a link), and the real folder of the
+ * model file, so a cache whose snapshot files all link into one store (Hugging Face's) still works.
+ * A location that does not exist is left to the caller, which reports it.
  */
-export function folderResolver(dir: string, fs: Fs, path: PathMod): ExternalDataResolver {
+export function linkProblem(location: string, full: string, roots: readonly string[], fs: Fs, path: PathMod): string | undefined {
+  let real: string;
+  try {
+    real = fs.realpathSync(full);
+  } catch {
+    return undefined;
+  }
+  const inside = (root: string) => {
+    const rel = path.relative(root, real);
+    return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+  };
+  const realRoots: string[] = [];
+  for (const root of roots) {
+    try {
+      realRoots.push(fs.realpathSync(root));
+    } catch {
+      // a root that does not exist holds nothing
+    }
+  }
+  if (realRoots.some(inside)) return undefined;
+  return `external data location "${location}" is a link to "${real}", outside the model's folder; copy the file into the model's folder if it belongs to the model`;
+}
+
+/**
+ * Files in the model's folder, and only there: a location that is absolute or leads outside it,
+ * by name or through a symbolic link, is refused. One source per file, each checked to be a regular
+ * file. `modelFile`, when given, lets a location link into the model file's own real folder.
+ */
+export function folderResolver(dir: string, fs: Fs, path: PathMod, modelFile?: string): ExternalDataResolver {
   const sources = new Map<string, ByteSource>();
+  let roots: string[] | undefined;
+  const rootsOf = (): string[] => {
+    if (roots) return roots;
+    roots = [dir];
+    if (modelFile !== undefined) {
+      try {
+        roots.push(path.dirname(fs.realpathSync(modelFile)));
+      } catch {
+        // the model was read, so this only fails when it vanished since: the folder alone counts
+      }
+    }
+    return roots;
+  };
   return (location) => {
     const problem = locationProblem(location, dir, path);
     if (problem) throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, problem, { details: { location, dir } });
     const full = path.resolve(dir, location);
     let source = sources.get(full);
     if (!source) {
+      // Links are followed once per file, when it is first opened.
+      const linked = linkProblem(location, full, rootsOf(), fs, path);
+      if (linked) throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, linked, { details: { location, dir } });
       let size: number;
       try {
         const st = fs.statSync(full);
@@ -57,6 +105,15 @@ export function folderResolver(dir: string, fs: Fs, path: PathMod): ExternalData
     }
     return source;
   };
+}
+
+/**
+ * An external data offset or length as ONNX writes it: a decimal integer with nothing around it.
+ * NaN for anything else ("0x10", "", " 4", "1e3", "-1"),
+ * which would otherwise be read as some other number and point at the wrong bytes.
+ */
+export function externalNumber(value: string): number {
+  return /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
 }
 
 /** A tensor whose data is in an external source, with its checked region. */
@@ -92,10 +149,11 @@ export async function externalRegions(proto: ModelProto, resolve: ExternalDataRe
     const s = source as ByteSource;
     const offsetStr = externalEntry(t, 'offset');
     const lengthStr = externalEntry(t, 'length');
-    const offset = Number(offsetStr ?? 0);
-    const length = lengthStr === undefined ? s.size - offset : Number(lengthStr);
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      fail(`bad external data offset/length (${offsetStr}/${lengthStr})`);
+    const offset = offsetStr === undefined ? 0 : externalNumber(offsetStr);
+    if (!Number.isSafeInteger(offset)) fail(`bad external data offset "${offsetStr}": ONNX needs a decimal byte offset`);
+    const length = lengthStr === undefined ? s.size - offset : externalNumber(lengthStr);
+    if (!Number.isSafeInteger(length) || length < 0) {
+      fail(lengthStr === undefined ? `bad external data offset ${offset}: "${loc}" has only ${s.size} bytes` : `bad external data length "${lengthStr}": ONNX needs a decimal byte count`);
     }
     if (offset + length > s.size) fail(`external data [${offset}, ${offset + length}) is past the end of "${loc}" (${s.size} bytes): the file is truncated`);
     try {

@@ -6,7 +6,7 @@ import { Model } from '../ir/model.js';
 import { emitPending, pendingData } from '../ir/tensor-data.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
-import { externalEntry, externalRegions, folderResolver, locationProblem } from './external-data.js';
+import { externalEntry, externalNumber, externalRegions, folderResolver, locationProblem } from './external-data.js';
 import { openModel } from './open-model.js';
 import { memorySource } from './byte-source.js';
 import { unreadableFile } from './file-source.js';
@@ -65,7 +65,7 @@ export async function readModel(file: string, options: ReadModelOptions = {}): P
   const proto = await decodeDiagnosed(bytes, file);
   if (options.externalData !== false) {
     const dir = path.dirname(path.resolve(file));
-    for (const r of await externalRegions(proto, folderResolver(dir, fs, path), dir)) {
+    for (const r of await externalRegions(proto, folderResolver(dir, fs, path, file), dir)) {
       const t = r.tensor;
       try {
         t.rawData = (r.source.readSync as NonNullable<typeof r.source.readSync>)(r.offset, r.length);
@@ -113,7 +113,12 @@ function checkExternalReferences(proto: ModelProto, dir: string, target: string,
       sizes.set(full, size);
     }
     if (size < 0) fail(`is not in ${dir}`);
-    const end = Number(externalEntry(t, 'offset') ?? 0) + Number(externalEntry(t, 'length') ?? 0);
+    const offsetStr = externalEntry(t, 'offset');
+    const lengthStr = externalEntry(t, 'length');
+    const offset = offsetStr === undefined ? 0 : externalNumber(offsetStr);
+    const length = lengthStr === undefined ? size - offset : externalNumber(lengthStr);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || length < 0) fail(`has a bad offset/length there ("${offsetStr}"/"${lengthStr}"; ONNX needs decimal byte counts)`);
+    const end = offset + length;
     if (!(end <= size)) fail(`is too short there (${size} bytes, the tensor ends at ${end})`);
   }
 }

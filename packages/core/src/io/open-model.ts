@@ -35,7 +35,7 @@ export async function openModel(input: string | ByteSource | BlobLike, options: 
     const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
     where = path.dirname(path.resolve(input));
     if (typeof options.externalData === 'function') resolve = options.externalData;
-    else if (options.externalData !== false) resolve = folderResolver(where, fs, path);
+    else if (options.externalData !== false) resolve = folderResolver(where, fs, path, input);
   } else {
     source = isByteSource(input) ? input : blobSource(input);
     where = source.name;
