@@ -98,3 +98,36 @@ describe('library generator', () => {
     expect(() => mod.assertHybridInput(3)).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
   });
 });
+
+describe('tsconfig references inside this repository', () => {
+  /** A tree that looks like this repository: core and runtime under packages/. */
+  function repoTree(): Tree {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('packages/core/package.json', '{ "name": "@onnx-forge/core", "version": "0.1.0" }\n');
+    tree.write('packages/runtime/package.json', '{ "name": "@onnx-forge/runtime", "version": "0.1.0" }\n');
+    return tree;
+  }
+  const references = (tree: Tree, dir: string) => readJson(tree, `${dir}/tsconfig.json`).references.map((r: { path: string }) => r.path);
+
+  // Nx's typescript sync (run before every typecheck) wants each reference as the plain relative path
+  // from the package to the one it uses; any other spelling is "stale", so `nx typecheck` fails
+  // ("The workspace is out of sync") until someone runs `nx sync`.
+  it.each([
+    ['packages/forge-pass-x', undefined, ['../core', '../runtime']],
+    ['examples/forge-pass-x', 'examples/forge-pass-x', ['../../packages/core', '../../packages/runtime']],
+    ['libs/passes/forge-pass-x', 'libs/passes/forge-pass-x', ['../../../packages/core', '../../../packages/runtime']],
+  ])('pass-package in %s refers to core and runtime as nx sync spells them', async (dir, directory, want) => {
+    const tree = repoTree();
+    await passPackageGenerator(tree, directory ? { name: 'forge-pass-x', directory } : { name: 'forge-pass-x' });
+    expect(references(tree, dir)).toEqual(want);
+  });
+
+  it.each([
+    ['packages/widgets', undefined, ['../core']],
+    ['libs/widgets', 'libs/widgets', ['../../packages/core']],
+  ])('library in %s refers to core as nx sync spells it', async (dir, directory, want) => {
+    const tree = repoTree();
+    await libraryGenerator(tree, directory ? { name: 'widgets', directory } : { name: 'widgets' });
+    expect(references(tree, dir)).toEqual(want);
+  });
+});

@@ -2,6 +2,7 @@
 // Shared by both generators: the house layout of a package (hand-written exports map with the
 // source condition first for tests, then import and require, each with its types first; tsup
 // building ESM and CommonJS; vitest beside the code).
+const { posix } = require('node:path');
 const { joinPathFragments, readJson, updateJson } = require('@nx/devkit');
 
 function unscoped(name) {
@@ -16,6 +17,15 @@ function workspaceVersion(tree, dir, fallback = '^0.1.0') {
 
 function coreVersion(tree) {
   return workspaceVersion(tree, 'packages/core');
+}
+
+/**
+ * The tsconfig reference from a package folder to another project's folder, spelled as Nx's
+ * typescript sync spells it (the plain relative path: `../core` beside it, `../../packages/core`
+ * from elsewhere); any other spelling counts as stale, and `nx typecheck` then refuses to run.
+ */
+function referenceTo(directory, target) {
+  return posix.relative(posix.normalize(directory), posix.normalize(target));
 }
 
 /** Relative path from a package folder to the workspace root. */
@@ -129,4 +139,4 @@ function packageJsonFor(name, description, directory, { dependencies, devDepende
   };
 }
 
-module.exports = { unscoped, coreVersion, workspaceVersion, toRoot, writeCommonFiles, packageJsonFor, entryExports };
+module.exports = { unscoped, coreVersion, workspaceVersion, toRoot, referenceTo, writeCommonFiles, packageJsonFor, entryExports };

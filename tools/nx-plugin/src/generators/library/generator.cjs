@@ -1,7 +1,7 @@
 'use strict';
 // Scaffolds a new @onnx-forge/<name> library with the house layout and one tested export.
 const { formatFiles, joinPathFragments, names } = require('@nx/devkit');
-const { coreVersion, writeCommonFiles, packageJsonFor } = require('../shared.cjs');
+const { coreVersion, referenceTo, writeCommonFiles, packageJsonFor } = require('../shared.cjs');
 
 async function libraryGenerator(tree, options) {
   const name = String(options.name).replace(/^@onnx-forge\//, '');
@@ -12,7 +12,7 @@ async function libraryGenerator(tree, options) {
   writeCommonFiles(tree, {
     directory,
     packageJson: packageJsonFor(`@onnx-forge/${name}`, `onnx-forge ${name}`, directory, { dependencies: { '@onnx-forge/core': coreVersion(tree) } }),
-    references: tree.exists('packages/core/package.json') ? [`${'../'.repeat(directory.split('/').length)}packages/core`] : [],
+    references: tree.exists('packages/core/package.json') ? [referenceTo(directory, 'packages/core')] : [],
   });
   tree.write(
     joinPathFragments(directory, 'src/index.ts'),

@@ -5,7 +5,7 @@
 // per-node decisions, and the services it declares (RUNNER and SAMPLES: it checks its own result by
 // running the model before and after), with a test that runs it in onnxruntime-node.
 const { formatFiles, joinPathFragments, names } = require('@nx/devkit');
-const { coreVersion, unscoped, workspaceVersion, writeCommonFiles, packageJsonFor } = require('../shared.cjs');
+const { coreVersion, referenceTo, unscoped, workspaceVersion, writeCommonFiles, packageJsonFor } = require('../shared.cjs');
 
 const NAME = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
 
@@ -183,7 +183,7 @@ async function passPackageGenerator(tree, options) {
       devDependencies: { '@onnx-forge/runtime': workspaceVersion(tree, 'packages/runtime') },
       keywords: ['onnx', 'onnx-forge', 'onnx-forge-pass'],
     }),
-    references: tree.exists('packages/core/package.json') ? ['core', 'runtime'].map((p) => `${'../'.repeat(directory.split('/').length)}packages/${p}`) : [],
+    references: tree.exists('packages/core/package.json') ? ['core', 'runtime'].map((p) => referenceTo(directory, `packages/${p}`)) : [],
   });
   tree.write(joinPathFragments(directory, `src/${pass}.ts`), passSource(pass, symbol));
   tree.write(
