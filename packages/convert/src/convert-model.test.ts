@@ -21,6 +21,14 @@ describe('convertModel', () => {
     expect(detectFormat(`  \n${REGRESSION}`)).toBe('lightgbm');
   });
 
+  it('names an XGBoost UBJSON (.ubj) model as such and says how to save it as JSON', () => {
+    // UBJSON: '{', then each key as a length marker (L: int64), its length and its bytes.
+    const key = (k: string) => [0x4c, 0, 0, 0, 0, 0, 0, 0, k.length, ...Buffer.from(k)];
+    const ubj = Uint8Array.from([0x7b, ...key('learner'), 0x7b, ...key('attributes'), 0x7b, 0x7d, 0x7d, 0x7d]);
+    expect(() => convertModel(ubj)).toThrow(/UBJSON \(binary\) model, as XGBoost writes to \.ubj files.*save_model\("model\.json"\)/);
+    expect(() => convertModel('{"learner": ')).toThrow(/starts like JSON but does not parse as JSON \(truncated\?\)/);
+  });
+
   it('names the input as asked and reports what it converted', async () => {
     const { model, report } = convertModel(REGRESSION, { inputName: 'features' });
     expect(report).toEqual({ format: 'lightgbm', objective: 'regression', trees: 1, features: 2, classes: undefined, outputs: ['variable'], rawScore: false });

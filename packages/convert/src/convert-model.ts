@@ -40,6 +40,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * UBJSON (XGBoost's default binary format since 2.1, .ubj): an object opens with '{' like JSON, but
+ * each key follows a length marker (i, U, I, l, L and its size) instead of a quote.
+ */
+function looksLikeUbjson(text: string): boolean {
+  return /^\{[iUIlL]/.test(text);
+}
+
 /** The format of a model given as text or object, from its content. */
 export function detectFormat(input: string | object): SourceFormat {
   if (typeof input === 'string') {
@@ -49,6 +57,9 @@ export function detectFormat(input: string | object): SourceFormat {
       try {
         doc = JSON.parse(text);
       } catch (e) {
+        if (looksLikeUbjson(text)) {
+          throw invalidModel('xgboost', 'this is a UBJSON (binary) model, as XGBoost writes to .ubj files, not JSON; save it with save_model("model.json") and convert that', {}, e);
+        }
         throw invalidModel(undefined, 'the text starts like JSON but does not parse as JSON (truncated?); expected a LightGBM text model, an XGBoost JSON model or an mljs toJSON()', {}, e);
       }
       return detectFormat(doc as object);
