@@ -59,6 +59,8 @@ export interface PrecisionSearchResult {
   full: number;
   fullPerOutput: Record<string, number>;
   evaluations: number;
+  /** How many nodes the full conversion changes (what the search could keep), when searchNodesToKeep ran it. */
+  candidates?: number;
   /**
    * The final choice on samples the search did not see (absent with fewer than three samples).
    * `independent` is false when the last search had to use them too.
@@ -197,10 +199,11 @@ export async function searchNodesToKeep(
   nameNodes(model, spec.pass.replace(/-/g, ''));
   const original = model.clone();
   const { convert, ...rest } = spec;
-  return searchMixedPrecision({
+  const candidates = await convert(original.clone(), []);
+  const result = await searchMixedPrecision({
     ...rest,
     original,
-    candidates: await convert(original.clone(), []),
+    candidates,
     build: async (kept) => {
       const c = original.clone();
       await convert(c, kept);
@@ -208,6 +211,7 @@ export async function searchNodesToKeep(
     },
     progress: (d, t, l) => ctx.progress(d, t, l),
   });
+  return { ...result, candidates: candidates.length };
 }
 
 export async function searchMixedPrecision(spec: PrecisionSearchSpec): Promise<PrecisionSearchResult> {

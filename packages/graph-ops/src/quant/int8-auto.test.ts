@@ -115,6 +115,17 @@ describe('int8-auto', () => {
     for (const [k, v] of Object.entries(await cosines('node', fp32, model, [...samples, ...unseen]))) expect(v, k).toBeGreaterThanOrEqual(0.98 - 1e-3);
   });
 
+  it('says so when every node had to stay float32: the model is written unquantized', async () => {
+    const model = sigmoidSegmentation();
+    const samples = [1, 2, 3, 4, 5, 6].map((seed) => seededFeeds(model, { seed, dims: { batch: 2 } }));
+    // A tolerance no 8-bit node can meet: only float32 everywhere holds it.
+    const result = await autoQuantize(model, runner, samples, { tolerance: 0.9999999999 });
+    expect(result.report.quantized).toBe(0);
+    expect(result.excluded.length).toBeGreaterThan(0);
+    expect(result.report.warnings.join('\n')).toMatch(new RegExp(`int8-auto: every one of the ${result.excluded.length} nodes INT8 would change had to stay float32 to hold cosine 0\\.9999999999 on these samples, so the model is written unquantized`));
+    expect(model.graph.nodes.some((n) => n.opType === 'DynamicQuantizeLinear')).toBe(false);
+  });
+
   it('refuses to run without samples or runner, with what to pass', async () => {
     await expect(autoQuantize(gemmLstmCell({ steps: 2 }), runner, [])).rejects.toMatchObject({ code: 'FORGE_BAD_SAMPLES' });
     await expect(new PassManager({ registry: createBuiltinRegistry() }).addPipeline('int8-auto').run(gemmLstmCell({ steps: 2 }))).rejects.toThrow(/runner/);

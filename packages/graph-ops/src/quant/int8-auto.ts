@@ -104,6 +104,10 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
     ...(v ? { heldOut: { samples: v.samples, cosine: cosines(v.perOutput), ok: v.ok, independent: v.independent } } : {}),
   };
   heldOutWarning(ctx, 'int8-auto', v, `cosine ${o.tolerance}`, (d) => `cosine ${(1 - d).toFixed(4)}`);
+  if (search.candidates && search.kept.length >= search.candidates) {
+    ctx.warn(`int8-auto: every one of the ${search.candidates} node${search.candidates === 1 ? '' : 's'} INT8 would change had to stay float32 to hold cosine ${o.tolerance} on these samples, so the model is written unquantized; ` +
+      'samples that resemble the real inputs may allow more, or INT8 does not suit this model at this tolerance');
+  }
   ctx.set('tolerance', o.tolerance);
   ctx.set('excludedBySearch', search.kept.length);
   ctx.set('evaluations', search.evaluations);
