@@ -62,7 +62,7 @@ export async function checkAccuracy(bench: CheckBench, original: Model, candidat
   try {
     bench.samples = await fitSeededSamples(bench.runner, original, bench.samples);
     check.samples = bench.samples.source;
-    check.outputs = await measureAccuracy(bench.runner, original, candidate, bench.samples.feeds);
+    check.outputs = await measureAccuracy(bench.runner, original, candidate, bench.samples.feeds, (done, total) => progress.update(done, total, `${done}/${total} runs`));
   } catch (e) {
     return notChecked(e);
   } finally {

@@ -7,8 +7,8 @@ export interface OutputAccuracy extends OutputAgreement {
 }
 
 /** Runs both models on the samples (graph-ops' compareModels) and lists every output of the original. */
-export async function measureAccuracy(runner: ModelRunner, original: Model, converted: Model, samples: readonly RunnerFeeds[]): Promise<OutputAccuracy[]> {
-  const agreement = await compareModels(runner, original, converted, samples);
+export async function measureAccuracy(runner: ModelRunner, original: Model, converted: Model, samples: readonly RunnerFeeds[], onProgress?: (done: number, total: number) => void): Promise<OutputAccuracy[]> {
+  const agreement = await compareModels(runner, original, converted, samples, undefined, onProgress);
   return Object.entries(agreement).map(([output, a]) => ({ output, ...a }));
 }
 

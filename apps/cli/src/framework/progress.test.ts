@@ -61,6 +61,32 @@ describe('Progress', () => {
     expect(p.text()).not.toMatch(/[\r\x1b]/);
   });
 
+  it('writes a transient phase to a log once it runs long, so the log never sits silent', () => {
+    const p = setup('lines');
+    p.progress.start('checking float16 against float32', { transient: true });
+    p.advance(400);
+    p.progress.update(1, 16);
+    expect(p.text()).toBe('');
+    for (let i = 2; i <= 16; i++) {
+      p.advance(400);
+      p.progress.update(i, 16, `${i}/16 runs`);
+    }
+    p.progress.end();
+    // Announced at 1200 ms, then a line at most every 1000 ms (updates come every 400), and a done line.
+    expect(p.text()).toBe(
+      'checking float16 against float32...\n' +
+      'checking float16 against float32: 37% 6/16 runs\n' +
+      'checking float16 against float32: 56% 9/16 runs\n' +
+      'checking float16 against float32: 75% 12/16 runs\n' +
+      'checking float16 against float32: 93% 15/16 runs\n' +
+      'checking float16 against float32: done\n',
+    );
+    // The next quick transient phase is left out again.
+    p.progress.start('reading', { transient: true });
+    p.progress.end();
+    expect(p.text().endsWith('done\n')).toBe(true);
+  });
+
   it('keeps notes on their own line under a bar', () => {
     const p = setup('bar');
     p.progress.start('pass');

@@ -29,9 +29,12 @@ export async function compareModels(
   candidate: Model,
   samples: readonly RunnerFeeds[],
   feedsFor: (m: Model, f: RunnerFeeds) => RunnerFeeds = float16Feeds,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<Record<string, OutputAgreement>> {
-  const ref = await runSamples('compare', runner, reference, samples, 'the reference model');
-  const got = await runSamples('compare', runner, candidate, samples.map((s) => feedsFor(candidate, s)), 'the candidate model');
+  // Progress counts model runs: every sample on the reference, then on the candidate.
+  const total = 2 * samples.length;
+  const ref = await runSamples('compare', runner, reference, samples, 'the reference model', undefined, onProgress && ((d) => onProgress(d, total)));
+  const got = await runSamples('compare', runner, candidate, samples.map((s) => feedsFor(candidate, s)), 'the candidate model', undefined, onProgress && ((d) => onProgress(samples.length + d, total)));
   const out: Record<string, OutputAgreement> = {};
   for (const name of reference.graph.outputNames()) {
     const a: OutputAgreement = { cosine: 1, maxAbs: 0, nonFinite: 0, elements: 0, scaleError: 0 };

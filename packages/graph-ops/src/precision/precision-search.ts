@@ -101,8 +101,10 @@ export function nameNodes(model: Model, suffix: string): void {
   for (const { node } of model.allNodes()) if (!node.name) node.name = model.uniqueName(`${node.opType}_${suffix}`);
 }
 
-/** Loads `model` and runs every sample (optionally fetching only `outputs`). */
-export async function runSamples(pass: string, runner: ModelRunner, model: Model, samples: readonly RunnerFeeds[], what: string, outputs?: readonly string[]): Promise<RunnerFeeds[]> {
+/** Loads `model` and runs every sample (optionally fetching only `outputs`; `onSample` after each). */
+export async function runSamples(
+  pass: string, runner: ModelRunner, model: Model, samples: readonly RunnerFeeds[], what: string, outputs?: readonly string[], onSample?: (done: number) => void,
+): Promise<RunnerFeeds[]> {
   let loaded: LoadedModel;
   try {
     // As bytes, or from a temporary file past 2 GiB or when the model is read lazily.
@@ -115,6 +117,7 @@ export async function runSamples(pass: string, runner: ModelRunner, model: Model
     for (const s of samples) {
       try {
         out.push(await loaded.run(s, outputs));
+        onSample?.(out.length);
       } catch (e) {
         throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, `${pass}: running ${what} on a sample failed: ${(e as Error).message}`, { cause: e });
       }
