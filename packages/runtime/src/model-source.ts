@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, Model, errorMessage, isExternal, modelTensors, notAFile, readModel, unreadableFile } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, Model, errorMessage, folderResolver, isExternal, isForgeError, modelTensors, notAFile, readModel, unreadableFile } from '@onnx-forge/core';
 import type { ModelProto } from '@onnx-forge/core';
 import type { RuntimeBackend } from './backend.js';
 import type { ValidatedSessionOptions } from './session-options.js';
@@ -126,8 +126,13 @@ export function applyFreeDimensionOverrides(proto: ModelProto, overrides: Readon
   }
 }
 
+/**
+ * The external data files a model given as bytes names, read from `dir` with core's rules for a
+ * model's folder: a location that is absolute, leaves the folder by name, or leads out of it through
+ * a symbolic link is refused with FORGE_EXTERNAL_DATA.
+ */
 async function readExternalFiles(proto: ModelProto, dir: string): Promise<{ path: string; data: Uint8Array }[]> {
-  const [{ readFile }, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
   const locations = new Set<string>();
   for (const { tensor } of modelTensors(proto)) {
     if (!isExternal(tensor)) continue;
@@ -135,17 +140,16 @@ async function readExternalFiles(proto: ModelProto, dir: string): Promise<{ path
     if (!loc) throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `tensor "${tensor.name}": external data has no "location"`, { details: { tensor: tensor.name } });
     locations.add(loc);
   }
+  const resolve = folderResolver(dir, fs, path);
   const out: { path: string; data: Uint8Array }[] = [];
   for (const loc of locations) {
-    const full = path.resolve(dir, loc);
-    const rel = path.relative(dir, full);
-    if (path.isAbsolute(loc) || rel.startsWith('..') || path.isAbsolute(rel)) {
-      throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `external data location "${loc}" points outside externalDataDir "${dir}"`, { details: { location: loc, dir } });
+    try {
+      const source = await resolve(loc);
+      out.push({ path: loc, data: await source.read(0, source.size) });
+    } catch (e) {
+      const msg = isForgeError(e, ForgeErrorCode.EXTERNAL_DATA) ? e.message : `cannot read external data file "${loc}": ${errorMessage(e)}`;
+      throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `externalDataDir "${dir}": ${msg}`, { cause: e, details: { location: loc, dir } });
     }
-    const data = await readFile(full).catch((e: unknown) => {
-      throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `cannot read external data file "${loc}" in "${dir}": ${errorMessage(e)}`, { cause: e, details: { location: loc, dir } });
-    });
-    out.push({ path: loc, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
   }
   return out;
 }
