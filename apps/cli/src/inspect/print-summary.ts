@@ -58,11 +58,14 @@ export function printSummary(s: ModelSummary): string[] {
           f.location || '(no location)',
           formatBytes(f.bytes),
           `${formatCount(f.tensors)} tensors`,
-          f.missing ? 'MISSING' : f.truncated ? `TRUNCATED (file has ${formatBytes(f.fileBytes ?? 0)})` : '',
+          f.problem ? 'REFUSED' : f.missing ? 'MISSING' : f.truncated ? `TRUNCATED (file has ${formatBytes(f.fileBytes ?? 0)})` : '',
         ]),
         { indent: '  ', alignRight: [1] },
       ),
     );
+    for (const f of s.externalData.files) {
+      if (f.problem) out.push(`  warning: ${f.problem} (onnx-forge check and the conversions refuse it)`);
+    }
   }
 
   if (s.subgraphs.count === 0) {

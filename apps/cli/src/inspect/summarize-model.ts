@@ -1,7 +1,8 @@
-import { existsSync, statSync } from 'node:fs';
+import * as fs from 'node:fs';
 import path from 'node:path';
 import {
-  dtypeName, isDefaultDomain, isExternal, isKnownDataType, modelTensors, nodeLabel, tensorByteSize, tensorElementCount, toClampedNumber, toNumber,
+  dtypeName, isDefaultDomain, isExternal, isKnownDataType, linkProblem, locationProblem, modelTensors, nodeLabel, tensorByteSize, tensorElementCount,
+  toClampedNumber, toNumber,
   type Model, type NodeProto, type TensorProto, type TensorShapeProto, type TypeProto, type ValueInfoProto,
 } from '@onnx-forge/core';
 
@@ -31,6 +32,12 @@ export interface ExternalFileSummary extends TensorTally {
   missing: boolean;
   /** Some tensor reaches past the end of the file. */
   truncated: boolean;
+  /**
+   * Why the location is refused (absolute, outside the model's folder by name or through a symbolic
+   * link), as `check` and the conversions refuse it; absent for a usable location. A refused file is
+   * not looked at: its fileBytes is null, and it is neither missing nor truncated.
+   */
+  problem?: string;
 }
 
 export interface SubgraphHolder {
@@ -145,6 +152,20 @@ export function summarizeModel(model: Model, file: string): ModelSummary {
   const parameters = { ...tally(), byDtype: {} as Record<string, TensorTally> };
   const constants = tally();
   const dir = path.dirname(path.resolve(file));
+  // Where external data may really be once links are followed, as core's readers allow: the model's
+  // folder and the real folder of the model file.
+  let realRoots: string[] | undefined;
+  const roots = (): string[] => {
+    if (!realRoots) {
+      realRoots = [dir];
+      try {
+        realRoots.push(path.dirname(fs.realpathSync(file)));
+      } catch {
+        // the model was just read; if it vanished since, its folder alone counts
+      }
+    }
+    return realRoots;
+  };
   const external = new Map<string, ExternalFileSummary & { maxEnd: number }>();
   const externalTotal = tally();
   for (const { tensor, initializer } of modelTensors(proto)) {
@@ -160,9 +181,10 @@ export function summarizeModel(model: Model, file: string): ModelSummary {
       let f = external.get(location);
       if (!f) {
         const full = path.resolve(dir, location);
-        const exists = location !== '' && existsSync(full);
-        const fileBytes = exists ? statSync(full).size : null;
-        f = { location, ...tally(), fileBytes, missing: !exists, truncated: false, maxEnd: 0 };
+        const problem = location === '' ? undefined : (locationProblem(location, dir, path) ?? linkProblem(location, full, roots(), fs, path));
+        const exists = location !== '' && !problem && fs.existsSync(full);
+        const fileBytes = exists ? fs.statSync(full).size : null;
+        f = { location, ...tally(), fileBytes, missing: !exists && !problem, truncated: false, maxEnd: 0, ...(problem ? { problem } : {}) };
         external.set(location, f);
       }
       const offset = Number(entry(tensor, 'offset') ?? 0);
@@ -194,7 +216,7 @@ export function summarizeModel(model: Model, file: string): ModelSummary {
   }
 
   return {
-    file: { path: file, bytes: statSync(file).size },
+    file: { path: file, bytes: fs.statSync(file).size },
     irVersion: model.irVersion,
     producer: { name: proto.producerName, version: proto.producerVersion },
     domain: proto.domain,
