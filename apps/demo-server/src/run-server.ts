@@ -6,7 +6,7 @@ import type { ServerOptions } from './server-options.js';
 export const USAGE = `usage: demo-server <model.onnx | repository folder> [--port N] [--host H] [--workers N]
           [--no-batching] [--max-batch N] [--max-delay-ms MS] [--preferred-batch-sizes N,N]
           [--max-concurrent N] [--max-queue N]
-          [--body-limit BYTES] [--max-elements N] [--timeout-ms MS] [--no-page] [--grace-ms MS]
+          [--body-limit BYTES] [--max-elements N] [--timeout-ms MS] [--no-page] [--grace-ms MS] [-h | --help]
 
 Serves every model of the repository over the Open Inference Protocol (KServe V2) REST API, the
 browser page at /, and Prometheus metrics at /metrics. The port is --port, else $PORT, else 8080.
@@ -14,6 +14,39 @@ SIGTERM or SIGINT stops it gracefully: requests in flight finish, then the worke
 A model that cannot be loaded at start stops it before it listens. Exit codes: 0 after a graceful
 stop, 1 a model that cannot be read or loaded (onnxruntime), 2 a bad command line, 3 a model that is
 not valid ONNX (a truncated file, a graph that breaks an ONNX rule).`;
+
+/** `onnx-forge-server --help` (or `-h`): the usage, each option on its line, and examples. */
+export const HELP = `usage: onnx-forge-server <model.onnx | repository folder> [options]
+
+Serves every model of the repository over the Open Inference Protocol (KServe V2) REST API, the
+browser page at /, and Prometheus metrics at /metrics. A bare .onnx file is a repository of one
+model named after the file's stem. SIGTERM or SIGINT stops it gracefully: requests in flight finish,
+then the workers are released.
+
+options:
+  --port N                     port to listen on, 0 for any free one (default: $PORT, else 8080)
+  --host H                     address to listen on (default 0.0.0.0)
+  --workers N                  worker threads per variant (default 2, or 1 on a single core)
+  --no-batching                run every request alone (no dynamic batching)
+  --max-batch N                most rows stacked into one run (default 16)
+  --max-delay-ms MS            longest a request waits for others to batch with (default 2)
+  --preferred-batch-sizes N,N  batch sizes that run at once, without waiting out the delay
+  --max-concurrent N           requests of one model running at once (default 64)
+  --max-queue N                requests of one model waiting beyond those, more get 503 (default 512)
+  --body-limit BYTES           largest request body; larger get 413 (default 33554432)
+  --max-elements N             most tensor elements in one request; more get 413 (default 4194304)
+  --timeout-ms MS              time limit of one variant call, then the next variant is tried
+  --no-page                    do not serve the browser page at /
+  --grace-ms MS                longest wait on SIGTERM for requests in flight (default 30000)
+  -h, --help                   print this help and exit
+
+Exit codes: 0 after a graceful stop (or --help), 1 a model that cannot be read or loaded
+(onnxruntime), or requests still in flight after --grace-ms, 2 a bad command line, 3 a model that is
+not valid ONNX.
+
+examples:
+  onnx-forge-server digits.onnx --port 8000
+  onnx-forge-server out/ --max-batch 32 --max-delay-ms 5 --workers 2`;
 
 /**
  * Set to `ipc` by `onnx-forge serve`, which starts this process with an IPC channel: a failure to start
@@ -59,24 +92,35 @@ function int(name: string, text: string | undefined, min = 1): number | undefine
   return n;
 }
 
-/** The command line as server options and where to listen. */
+const OPTIONS = {
+  port: { type: 'string' }, host: { type: 'string' }, workers: { type: 'string' },
+  'no-batching': { type: 'boolean' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, 'preferred-batch-sizes': { type: 'string' },
+  'max-concurrent': { type: 'string' }, 'max-queue': { type: 'string' }, 'body-limit': { type: 'string' },
+  'max-elements': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'no-page': { type: 'boolean' }, 'grace-ms': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * Whether the command line asks for the help (`--help` or `-h`, not after `--` and not as an
+ * option's value: `--host -h` is not a request for help). Other arguments, even unknown ones, do not
+ * matter: `onnx-forge-server --bogus --help` prints the help too.
+ */
+export function helpRequested(argv: readonly string[]): boolean {
+  const { tokens } = parseArgs({ args: [...argv], allowPositionals: true, strict: false, tokens: true, options: OPTIONS });
+  return tokens.some((t) => t.kind === 'option' && t.name === 'help');
+}
+
+/** The command line as server options and where to listen (see `helpRequested` for --help). */
 export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { options: ServerOptions; port: number; host: string; graceMs: number } {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        port: { type: 'string' }, host: { type: 'string' }, workers: { type: 'string' },
-        'no-batching': { type: 'boolean' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, 'preferred-batch-sizes': { type: 'string' },
-        'max-concurrent': { type: 'string' }, 'max-queue': { type: 'string' }, 'body-limit': { type: 'string' },
-        'max-elements': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'no-page': { type: 'boolean' }, 'grace-ms': { type: 'string' },
-      },
-    });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
   } catch (e) {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${errorMessage(e)}\n${USAGE}`, { cause: e });
   }
   const v = parsed.values;
+  // Callers print HELP first (helpRequested): a server must not start on a request for help.
+  if (v.help) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--help asks for the help, not for a server: see helpRequested\n${USAGE}`, { details: { option: 'help' } });
   const models = parsed.positionals[0];
   if (models === undefined || parsed.positionals.length > 1) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `give one model file or repository folder\n${USAGE}`);
   const port = int('port', v.port ?? env.PORT, 0) ?? 8080;
