@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
+import { ConnectionDrain, drainBody } from './connection-drain.js';
 import { errorCode, statusOf, unavailable } from './http-error.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -23,8 +24,9 @@ export interface DemoServer {
   listen(port: number, host?: string): Promise<string>;
   /**
    * Graceful shutdown: readiness turns 503 at once, the listener closes, requests in flight finish
-   * (new ones on open connections get 503 FORGE_CANCELLED, then the connection closes), then every
-   * model is unloaded and its workers released.
+   * (their responses say `connection: close`), new ones on open connections are read and get 503
+   * FORGE_CANCELLED with `connection: close`; connections left idle are closed after
+   * `shutdownIdleMs`, never under a request; then every model is unloaded and its workers released.
    */
   close(): Promise<void>;
 }
@@ -80,12 +82,23 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]} (see GET /v2 and the README for the endpoints)`, code: ForgeErrorCode.BAD_INPUT });
   });
-  // From close() on, a request that still arrives (on a keep-alive connection that was busy, or
-  // pipelined) is refused before its body is read, and the connection is closed after the answer.
-  app.addHook('onRequest', async (_req, reply) => {
+  const connections = new ConnectionDrain(app.server);
+  // From close() on, a request that still arrives (on a keep-alive connection, or pipelined) is refused,
+  // and the connection is closed after the answer. Its body is read first (and dropped): answering and
+  // closing under a client still uploading would reset the connection, and the client would never see
+  // the 503.
+  app.addHook('onRequest', async (req, reply) => {
     if (ctx.accepting) return;
     reply.header('connection', 'close');
+    await drainBody(req.raw, o.bodyLimit);
     throw unavailable('the server is shutting down; retry on another replica or after the restart', {}, ForgeErrorCode.CANCELLED);
+  });
+  // A request in flight when close() came is answered as usual, and its response tells the client that
+  // the connection ends with it (unless another request already waits on it: that one's 503 says so).
+  // Told nothing, the client would send its next request on a connection about to be closed.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (!ctx.accepting && !connections.queuedBehind(req.raw.socket)) reply.header('connection', 'close');
+    return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.request(req.routeOptions.url ?? 'unmatched', reply.statusCode);
@@ -121,6 +134,9 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
       closing ??= (async () => {
         ctx.accepting = false;
         o.log('shutting down: finishing requests in flight');
+        // Stop listening, and let every open connection end after a response (see ConnectionDrain);
+        // then fastify.close() closes the connections still idle and waits for requests in flight.
+        await connections.drain(o.shutdownIdleMs);
         await app.close();
         await models.close();
         o.log('stopped');

@@ -28,6 +28,13 @@ export interface ServerOptions {
    * repository API never stop the server.
    */
   readonly failOnLoadError?: boolean;
+  /**
+   * During a graceful shutdown, how long a keep-alive connection left idle is kept open (default
+   * 1000 ms): a request its client sends meanwhile is read and answered 503 with `connection: close`.
+   * Connections still idle after it are closed. Closing them at once would reset any whose client had
+   * just sent a request the server had not read yet.
+   */
+  readonly shutdownIdleMs?: number;
   /** Progress lines (model loads, shutdown). */
   readonly log?: (line: string) => void;
 }
@@ -44,6 +51,7 @@ export interface ResolvedServerOptions {
   readonly timeoutMs: number | undefined;
   readonly page: boolean;
   readonly failOnLoadError: boolean;
+  readonly shutdownIdleMs: number;
   readonly log: (line: string) => void;
 }
 
@@ -79,6 +87,7 @@ export function resolveServerOptions(o: ServerOptions, cores: number): ResolvedS
     timeoutMs: o.timeoutMs,
     page: o.page ?? true,
     failOnLoadError: o.failOnLoadError ?? false,
+    shutdownIdleMs: o.shutdownIdleMs === 0 ? 0 : positiveInt('shutdownIdleMs', o.shutdownIdleMs, 1000),
     log: o.log ?? (() => undefined),
   };
 }
