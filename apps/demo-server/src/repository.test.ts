@@ -67,11 +67,19 @@ describe('a repository written by optimize', () => {
 
   it('reports per-variant statistics from the hybrid model', async () => {
     const r = await call(`${url}/v2/models/ranked/versions/2/stats`, 'GET');
-    const s = (r.json as { model_stats: { hybrid: { reference: string; backends: Record<string, { calls: number }> } }[] }).model_stats[0];
+    type Figures = { calls: number; successes: number; errors: number; cancelled: number; errorRate: number; routes: { warmup: number } };
+    const s = (r.json as { model_stats: { hybrid: { reference: string; backends: Record<string, Figures> } }[] }).model_stats[0];
     expect(s?.hybrid.reference).toBe('fp32');
     expect(Object.keys(s?.hybrid.backends ?? {}).sort()).toEqual(['fp16', 'fp32', 'int8-dynamic']);
-    // Every variant was warmed up at load.
-    for (const b of Object.values(s?.hybrid.backends ?? {})) expect(b.calls).toBeGreaterThan(0);
+    for (const b of Object.values(s?.hybrid.backends ?? {})) {
+      // Every variant was warmed up at load: a call, and a success.
+      expect(b.routes.warmup).toBe(1);
+      expect(b.calls).toBeGreaterThan(0);
+      expect(b.successes).toBeGreaterThan(0);
+      // Calls that ended are successes, errors or cancelled; the error rate is over the first two.
+      expect(b.successes + b.errors + b.cancelled).toBeLessThanOrEqual(b.calls);
+      expect(b.errorRate).toBe(b.errors ? b.errors / (b.successes + b.errors) : 0);
+    }
   });
 });
 

@@ -61,8 +61,17 @@ export interface BackendStats {
   /** Whether it may answer requests (false for a reference kept for checks only). */
   readonly servable: boolean;
   readonly sizeBytes: number | undefined;
+  /**
+   * Calls made to the backend: for requests, canary checks, revalidations, and its warm-up (see
+   * `HybridModel.warmup`; `routes` tells them apart). Each ends as one of `successes`, `errors` or
+   * `cancelled`, or is still running: calls = successes + errors + cancelled + the calls running that
+   * have not timed out (a timed-out call is an error at once, though it stays in `inFlight` until the
+   * backend returns).
+   */
   readonly calls: number;
+  /** Calls that answered, a warm-up that went well included (`meanMs` and the percentiles leave the warm-up out). */
   readonly successes: number;
+  /** Calls that failed: time-outs, bad input and a failed warm-up included. */
   readonly errors: number;
   readonly timeouts: number;
   /** Calls aborted because the other call of their hedged request answered first (neither errors nor latency samples). */
@@ -71,6 +80,11 @@ export interface BackendStats {
   readonly badInput: number;
   /** Failed calls of requests that every backend tried failed: errors, but not counted by the breaker (the request is the likelier cause). */
   readonly unattributed: number;
+  /**
+   * errors / (successes + errors): the share of the calls that ended that failed. Calls still in
+   * flight and cancelled ones (the other call of a hedged request answered first) are neither; 0 before
+   * any call ended.
+   */
   readonly errorRate: number;
   readonly inFlight: number;
   /** Requests whose answer came from this backend. */
@@ -78,7 +92,7 @@ export interface BackendStats {
   readonly routes: Readonly<Record<Route, number>>;
   /** Duration of the first call (warm-up or request), failed or not. */
   readonly coldStartMs: number | undefined;
-  /** Over every successful call. */
+  /** Over every successful call but the warm-up. */
   readonly meanMs: number | undefined;
   readonly peakEwmaMs: number | undefined;
   /** Over the last `statistics.window` successful calls. */
@@ -96,6 +110,8 @@ export interface BackendStats {
 export class BackendTracker {
   calls = 0;
   successes = 0;
+  /** Successful calls with a latency sample (every success but a warm-up): what the chooser trusts. */
+  timed = 0;
   errors = 0;
   timeouts = 0;
   cancelled = 0;
@@ -156,11 +172,12 @@ export class BackendTracker {
   }
 
   get measured(): boolean {
-    return this.successes > 0 && this.window.count > 0;
+    return this.timed > 0 && this.window.count > 0;
   }
 
   recordLatency(ms: number, now: number): void {
     this.successes++;
+    this.timed++;
     this.latencySum += ms;
     this.window.add(ms);
     this.ewma.observe(ms, now);
@@ -188,6 +205,14 @@ export class BackendTracker {
     this.lastError = Object.freeze({ code: typeof code === 'string' ? code : undefined, message: errorMessage(error), at: now });
   }
 
+  /**
+   * A warm-up that went well: a success, but no latency sample (a first run that compiles kernels says
+   * nothing of the backend's latency; its time is the cold start).
+   */
+  recordWarmupSuccess(): void {
+    this.successes++;
+  }
+
   recordCheck(check: CanaryCheck): void {
     this.checks++;
     if (!check.passed) {
@@ -212,7 +237,7 @@ export class BackendTracker {
   recent(n: number): SampleSummary {
     // Ranking asks for it on every request and in every comparison; it changes only with a new sample.
     const c = this.recentCache;
-    const samples = this.successes + this.censored;
+    const samples = this.timed + this.censored;
     if (c && c.n === n && c.samples === samples) return c.value;
     const value = this.window.recent(n);
     this.recentCache = { n, samples, value };
@@ -240,12 +265,12 @@ export class BackendTracker {
       cancelled: this.cancelled,
       badInput: this.badInput,
       unattributed: this.unattributed,
-      errorRate: this.calls ? this.errors / this.calls : 0,
+      errorRate: this.errors ? this.errors / (this.successes + this.errors) : 0,
       inFlight: this.inFlight,
       served: this.served,
       routes: { ...this.routes },
       coldStartMs: this.coldStartMs,
-      meanMs: this.successes ? this.latencySum / this.successes : undefined,
+      meanMs: this.timed ? this.latencySum / this.timed : undefined,
       peakEwmaMs: this.ewma.get(),
       p50Ms: w.quantile(0.5),
       p95Ms: w.quantile(0.95),

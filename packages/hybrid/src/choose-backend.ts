@@ -26,8 +26,8 @@ export interface ChooserSettings {
 
 function byLatency(s: ChooserSettings) {
   return (a: BackendTracker, b: BackendTracker) => {
-    const ma = a.successes >= s.minSamples ? a.recent(s.decisionWindow).median : Number.POSITIVE_INFINITY;
-    const mb = b.successes >= s.minSamples ? b.recent(s.decisionWindow).median : Number.POSITIVE_INFINITY;
+    const ma = a.timed >= s.minSamples ? a.recent(s.decisionWindow).median : Number.POSITIVE_INFINITY;
+    const mb = b.timed >= s.minSamples ? b.recent(s.decisionWindow).median : Number.POSITIVE_INFINITY;
     return ma === mb ? a.index - b.index : ma - mb;
   };
 }
@@ -60,7 +60,7 @@ export function rankBackends(candidates: readonly BackendTracker[], s: ChooserSe
     case 'auto': {
       if (s.p99Ms === undefined) return list.sort(latency);
       const target = s.p99Ms;
-      const meets = (t: BackendTracker) => t.successes >= s.minSamples && (t.p99() ?? Number.POSITIVE_INFINITY) <= target;
+      const meets = (t: BackendTracker) => t.timed >= s.minSamples && (t.p99() ?? Number.POSITIVE_INFINITY) <= target;
       return list.sort((a, b) => Number(meets(b)) - Number(meets(a)) || latency(a, b));
     }
     case 'speed':
@@ -94,7 +94,7 @@ export function decideSwitch(
   if (!ranking.includes(current)) return { to: best, reason: 'unavailable' };
   if (!best || best === current || now - lastSwitchAt < s.dwellMs) return undefined;
   if (s.policy !== 'auto' && s.policy !== 'speed') return { to: best, reason: 'policy' };
-  if (current.successes < s.minSamples || best.successes < s.minSamples) return undefined;
+  if (current.timed < s.minSamples || best.timed < s.minSamples) return undefined;
   const cur = current.recent(s.decisionWindow);
   const cand = best.recent(s.decisionWindow);
   if (s.policy === 'auto' && s.p99Ms !== undefined) {

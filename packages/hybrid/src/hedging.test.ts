@@ -77,6 +77,25 @@ describe('HybridModel: hedged requests', () => {
     expect(s.backends.a?.p99Ms).toBe(200);
   });
 
+  it('without cancellation, a losing call that fails after the request was answered still counts against its breaker', async () => {
+    const clock = new ManualClock();
+    // 'a' takes 200 ms and then fails; the hedge to 'b' (after 25 ms) answers at 55 ms.
+    const breaker = { failures: 1, windowMs: 10_000, resetMs: 30_000 };
+    const { model } = pair(clock, () => ({ latencyMs: 200, fail: 'a: late failure' }), () => ({ latencyMs: 30 }), { after: 25, maxShare: 1, cancel: false }, true, { breaker });
+    const events: string[] = [];
+    model.on('breaker', (e) => events.push(`${e.backend} ${e.from}->${e.to}`));
+    expect((await timed(model, clock, 1)).ms).toBe(55);
+    // The request is answered; 'a' is still running.
+    expect(model.stats().backends.a).toMatchObject({ inFlight: 1, errors: 0, breaker: { failuresInWindow: 0 } });
+    await clock.run(new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 200)));
+    const s = model.stats().backends.a;
+    expect(s).toMatchObject({ inFlight: 0, errors: 1, state: 'open', lastError: { message: 'a: late failure' }, breaker: { callsInWindow: 1, failuresInWindow: 1, timesOpened: 1 } });
+    expect(events).toEqual(['a closed->open']);
+    // The next request goes straight to 'b'.
+    await timed(model, clock, 2);
+    expect(model.stats().backends.b?.served).toBe(2);
+  });
+
   it("with 'p95', hedges once the first backend's p95 is trusted, at that p95: slow calls are cut to p95 + the second backend's time", async () => {
     const clock = new ManualClock();
     // 'a': 2 % of calls take 300 ms, the rest 10–11 ms, spread so that no call lands exactly on the p95.

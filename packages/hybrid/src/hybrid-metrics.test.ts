@@ -45,6 +45,25 @@ describe('metrics', () => {
     expect(await registry.metrics()).not.toContain('onnx_forge_hybrid_quarantined{model="one",backend="wrong"} 1');
   });
 
+  it('times requests by outcome: request_seconds carries outcome ok or error, as requests_total', async () => {
+    const registry = new Registry();
+    const clock = new ManualClock();
+    let failing = false;
+    const a = scriptedBackend('a', clock, () => ({ latencyMs: failing ? 1 : 20, fail: failing }));
+    const model = new HybridModel({ name: 'timed', backends: [a], breaker: false, clock, metrics: { registry } });
+    for (let i = 0; i < 3; i++) await clock.run(model.predict(requestFeeds(i)));
+    failing = true;
+    await expect(clock.run(model.predict(requestFeeds(3)))).rejects.toThrow(/every backend failed/);
+    const text = await registry.metrics();
+    expect(text).toMatch(/# HELP onnx_forge_hybrid_request_seconds .*outcome ok.*outcome error/);
+    expect(text).toContain('onnx_forge_hybrid_request_seconds_count{model="timed",outcome="ok"} 3');
+    expect(text).toContain('onnx_forge_hybrid_request_seconds_sum{model="timed",outcome="ok"} 0.06');
+    expect(text).toContain('onnx_forge_hybrid_request_seconds_count{model="timed",outcome="error"} 1');
+    expect(text).toContain('onnx_forge_hybrid_request_seconds_sum{model="timed",outcome="error"} 0.001');
+    expect(text).not.toMatch(/onnx_forge_hybrid_request_seconds_count\{model="timed"\}/);
+    await model.dispose();
+  });
+
   it("uses prom-client's default registry only when asked", async () => {
     const clock = new ManualClock();
     const model = new HybridModel({ name: 'on-default', backends: [scriptedBackend('a', clock, () => ({ latencyMs: 1 }))], clock, metrics: { registry: 'default' } });

@@ -10,7 +10,7 @@ const P = 'onnx_forge_hybrid_';
 
 interface MetricSet {
   readonly requests: Counter<'model' | 'outcome'>;
-  readonly requestSeconds: Histogram<'model'>;
+  readonly requestSeconds: Histogram<'model' | 'outcome'>;
   readonly calls: Counter<'model' | 'backend' | 'route'>;
   readonly errors: Counter<'model' | 'backend' | 'code'>;
   readonly callSeconds: Histogram<'model' | 'backend'>;
@@ -43,7 +43,7 @@ function createSet(registry: Registry, buckets: readonly number[]): MetricSet {
   const registers = [registry];
   return {
     requests: metric(registry, `${P}requests_total`, Counter, () => new Counter({ name: `${P}requests_total`, help: 'Requests to a hybrid model, by outcome (ok, error)', labelNames: ['model', 'outcome'], registers })),
-    requestSeconds: metric(registry, `${P}request_seconds`, Histogram, () => new Histogram({ name: `${P}request_seconds`, help: 'Time to answer a request to a hybrid model, fallbacks and canary included', labelNames: ['model'], buckets: [...buckets], registers })),
+    requestSeconds: metric(registry, `${P}request_seconds`, Histogram, () => new Histogram({ name: `${P}request_seconds`, help: 'Time to answer a request to a hybrid model (outcome ok), or until every backend had failed it (outcome error), fallbacks and canary included', labelNames: ['model', 'outcome'], buckets: [...buckets], registers })),
     calls: metric(registry, `${P}backend_calls_total`, Counter, () => new Counter({ name: `${P}backend_calls_total`, help: 'Calls to a backend, by why it was called (selected, exploration, probe, calibration, fallback, canary, revalidation, warmup)', labelNames: ['model', 'backend', 'route'], registers })),
     errors: metric(registry, `${P}backend_errors_total`, Counter, () => new Counter({ name: `${P}backend_errors_total`, help: 'Failed backend calls, by error code', labelNames: ['model', 'backend', 'code'], registers })),
     callSeconds: metric(registry, `${P}backend_call_seconds`, Histogram, () => new Histogram({ name: `${P}backend_call_seconds`, help: 'Duration of successful backend calls', labelNames: ['model', 'backend'], buckets: [...buckets], registers })),
@@ -87,8 +87,10 @@ export class HybridMetrics {
   }
 
   request(ok: boolean, seconds: number): void {
-    this.set.requests.inc({ model: this.model, outcome: ok ? 'ok' : 'error' });
-    this.set.requestSeconds.observe({ model: this.model }, seconds);
+    const outcome = ok ? 'ok' : 'error';
+    this.set.requests.inc({ model: this.model, outcome });
+    // By outcome, as requests_total: a request that failed fast must not pull the answer times down.
+    this.set.requestSeconds.observe({ model: this.model, outcome }, seconds);
   }
 
   call(backend: string, route: string): void {

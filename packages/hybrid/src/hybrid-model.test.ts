@@ -401,8 +401,38 @@ describe('HybridModel: policies, statistics and options', () => {
     const model = new HybridModel({ backends: [slowStart, broken], timeoutMs: 50, clock });
     await clock.run(model.warmup());
     const s = model.stats();
-    expect(s.backends['slow-start']).toMatchObject({ coldStartMs: 500, errors: 0, calls: 1, routes: { warmup: 1 } });
-    expect(s.backends.broken).toMatchObject({ errors: 1, lastError: { message: 'no such kernel' }, state: 'healthy' });
+    // A warm-up is a call like the others in the counts (route warmup): a success or an error.
+    expect(s.backends['slow-start']).toMatchObject({ coldStartMs: 500, calls: 1, successes: 1, errors: 0, errorRate: 0, routes: { warmup: 1 } });
+    expect(s.backends.broken).toMatchObject({ calls: 1, successes: 0, errors: 1, errorRate: 1, lastError: { message: 'no such kernel' }, state: 'healthy', routes: { warmup: 1 } });
+    // ...but no latency sample: no mean or percentile comes from it.
+    expect(s.backends['slow-start']).toMatchObject({ meanMs: undefined, p50Ms: undefined, windowSize: 0 });
+  });
+
+  it('keeps calls, successes and errors consistent: the warm-up counted as a call, calls in flight neither success nor error, errorRate and the summary over the calls that ended', async () => {
+    const clock = new ManualClock();
+    // 'a' fails its request calls 2 and 5 (0-based); its 8th (7) takes 1 s. The warm-up takes 40 ms.
+    const a = { ...scriptedBackend('a', clock, (n) => ({ latencyMs: n === 7 ? 1_000 : 5, fail: n === 2 || n === 5 })), warmup: () => clock.sleep(40) };
+    const b = scriptedBackend('b', clock, steady(7));
+    const model = new HybridModel({ backends: [a, b], policy: { order: ['a', 'b'] }, breaker: false, clock });
+    await clock.run(model.warmup());
+    await drive(model, clock, 7);
+    const slow = model.predict(requestFeeds(7));
+    clock.advance(10);
+    const s = model.stats().backends.a;
+    // 9 calls: the warm-up and 8 for requests; 6 answered (the warm-up one of them), 2 failed, 1 still running.
+    expect(s).toMatchObject({ calls: 9, successes: 6, errors: 2, inFlight: 1, cancelled: 0, coldStartMs: 40, routes: { warmup: 1, selected: 8 } });
+    expect(s?.calls).toBe((s?.successes ?? 0) + (s?.errors ?? 0) + (s?.cancelled ?? 0) + (s?.inFlight ?? 0));
+    expect(s?.errorRate).toBe(2 / 8);
+    // The summary's success column: successes / (successes + errors), the call in flight left out.
+    expect(model.summary()).toMatch(/\* a\s+healthy\s+5\s+9\s+75\.0%/);
+    // The mean is over the request calls that answered: 5 ms each, the warm-up's 40 ms left out.
+    expect(s?.meanMs).toBe(5);
+    await clock.run(slow);
+    const after = model.stats().backends.a;
+    expect(after).toMatchObject({ calls: 9, successes: 7, errors: 2, inFlight: 0 });
+    expect(after?.errorRate).toBe(2 / 9);
+    expect(model.summary()).toMatch(/\* a\s+healthy\s+6\s+9\s+77\.8%/);
+    expect(model.stats().backends.b).toMatchObject({ calls: 2, successes: 2, errors: 0, errorRate: 0 });
   });
 
   it('is a backend itself: it can be nested in another HybridModel', async () => {

@@ -111,7 +111,11 @@ interface CallOptions {
   readonly signal?: AbortSignal;
   /** The call probes a half-open backend (besides route 'probe': a checks-only reference's canary call). */
   readonly probe?: boolean;
-  /** Collects breaker failures instead of recording them (calls made for a request). */
+  /**
+   * Collects breaker failures instead of recording them (calls made for a request), until the request
+   * settles them (`settleBlame`); a call that fails after that (the slower call of a hedged request
+   * left to run, hedge.cancel false) is recorded against its backend at once.
+   */
   readonly blame?: Blame[];
 }
 
@@ -174,6 +178,8 @@ export class HybridModel implements Backend {
   private canaryFailures = 0;
   private wholeSum = 0;
   private disposed = false;
+  /** Blame lists whose request has settled them: a failure that comes later is recorded directly. */
+  private readonly settledBlame = new WeakSet<Blame[]>();
 
   constructor(options: HybridOptions) {
     const given = (options as { backends?: unknown } | null)?.backends;
@@ -331,7 +337,14 @@ export class HybridModel implements Backend {
     return report;
   }
 
-  /** Warms every backend up (in turn, so they do not compete for the cores); failures are recorded, not thrown. */
+  /**
+   * Warms every backend up (in turn, so they do not compete for the cores); failures are recorded, not
+   * thrown. A warm-up is a call like the others in the counts (`calls`, and `successes` or `errors`,
+   * route `warmup`), so that calls, successes, errors and the error rate agree; its duration is the
+   * cold start when it is the backend's first call, and it is no latency sample (`meanMs`, the
+   * percentiles and the chooser leave it out). A failed warm-up counts as a failure in the breaker's
+   * window.
+   */
   async warmup(): Promise<void> {
     const clock = this.o.clock;
     for (const t of this.trackers) {
@@ -346,6 +359,7 @@ export class HybridModel implements Backend {
         // No time limit: a first run that compiles kernels may take far longer than a request should.
         await t.backend.warmup();
         t.coldStartMs ??= clock.now() - t0;
+        t.recordWarmupSuccess();
       } catch (e) {
         const now = clock.now();
         t.coldStartMs ??= now - t0;
@@ -456,7 +470,7 @@ export class HybridModel implements Backend {
     const candidates = this.candidates();
     const staticPolicy = typeof o.policy === 'object' || o.policy === 'size';
     if (!staticPolicy) {
-      const unmeasured = candidates.find((t) => t.successes < o.minSamples && t.calibrating === 0 && !measuredByCanary(t));
+      const unmeasured = candidates.find((t) => t.timed < o.minSamples && t.calibrating === 0 && !measuredByCanary(t));
       if (unmeasured) return { first: unmeasured, route: 'calibration', canary: this.canCheck(unmeasured) };
     }
     const current = this.current;
@@ -583,7 +597,7 @@ export class HybridModel implements Backend {
     const h = this.o.hedge;
     if (!h || !this.candidates().some((t) => t !== primary)) return undefined;
     if (h.after !== 'p95') return h.after;
-    return primary.successes >= h.minSamples ? primary.window.quantile(0.95) : undefined;
+    return primary.timed >= h.minSamples ? primary.window.quantile(0.95) : undefined;
   }
 
   /**
@@ -697,7 +711,7 @@ export class HybridModel implements Backend {
         // not open a healthy backend's circuit; a client sending bad feeds would otherwise take it out.
         t.badInput++;
         if (probe) t.breaker.cancelProbe();
-      } else if (options.blame) {
+      } else if (options.blame && !this.settledBlame.has(options.blame)) {
         options.blame.push({ t, probe });
       } else {
         this.onBreaker(t, t.breaker.recordFailure(now, probe), now);
@@ -717,7 +731,10 @@ export class HybridModel implements Backend {
    * a client repeating such a request would take the model out for everyone. Those failures stay in
    * each backend's error counts, not in its breaker window.
    */
-  private settleBlame(blame: readonly Blame[], answered: boolean): void {
+  private settleBlame(blame: Blame[], answered: boolean): void {
+    // From here on, a call of this request that fails (one left to run after the request was answered)
+    // is recorded against its backend as it fails: this list has been read.
+    this.settledBlame.add(blame);
     if (blame.length === 0) return;
     const now = this.o.clock.now();
     const count = answered || new Set(blame.map((b) => b.t)).size < 2;
@@ -766,7 +783,7 @@ export class HybridModel implements Backend {
     }
     this.everSelected ||= decision.to !== undefined;
     this.metrics?.selection(from?.name, decision.to?.name, decision.reason);
-    const median = (t: BackendTracker | undefined) => (t && t.successes ? t.recent(this.o.decisionWindow).median : undefined);
+    const median = (t: BackendTracker | undefined) => (t && t.timed ? t.recent(this.o.decisionWindow).median : undefined);
     this.events.emit('switch', {
       model: this.name, from: from?.name, to: decision.to?.name, reason: decision.reason, at: now, request: this.requests,
       fromMedianMs: median(from), toMedianMs: median(decision.to),

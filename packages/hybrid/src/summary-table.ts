@@ -26,6 +26,8 @@ export function speedup(b: BackendStats, reference: BackendStats | undefined): n
 /**
  * `HybridModel.summary()`: one line about the model, then per backend its state, requests served,
  * calls, success rate, mean and p99 latency, speedup over the reference and worst cosine against it.
+ * The success rate is successes / (successes + errors): calls still in flight and cancelled calls
+ * are neither (see BackendStats.calls).
  */
 export function formatSummary(s: HybridStats): string {
   const ref = s.reference === undefined ? undefined : s.backends[s.reference];
@@ -40,7 +42,7 @@ export function formatSummary(s: HybridStats): string {
       b.state,
       String(b.served),
       String(b.calls),
-      b.calls ? `${(100 * (1 - b.errorRate)).toFixed(1)}%` : '—',
+      b.successes + b.errors ? `${((100 * b.successes) / (b.successes + b.errors)).toFixed(1)}%` : '—',
       ms(b.meanMs),
       ms(b.p99Ms),
       up === undefined ? '—' : `${up.toFixed(2)}×`,
