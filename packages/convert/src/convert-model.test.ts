@@ -31,7 +31,7 @@ describe('convertModel', () => {
 
   it('names the input as asked and reports what it converted', async () => {
     const { model, report } = convertModel(REGRESSION, { inputName: 'features' });
-    expect(report).toEqual({ format: 'lightgbm', objective: 'regression', trees: 1, features: 2, classes: undefined, outputs: ['variable'], rawScore: false });
+    expect(report).toEqual({ format: 'lightgbm', objective: 'regression', trees: 1, features: 2, classes: undefined, outputs: ['variable'], rawScore: false, warnings: [] });
     expect(model.proto.graph?.input.map((i) => i.name)).toEqual(['features']);
     expect(floats((await runOnce('node', model, new Float32Array([0, 0.25, 0, 0.75]), 2, 'features')).variable)).toEqual([-1, 1]);
     const meta = Object.fromEntries(model.proto.metadataProps.map((p) => [p.key, p.value]));

@@ -15,6 +15,8 @@ export interface ConvertOptions {
   inputName?: string;
   /** mljs only: input width, when the training rows had columns no tree reads (default: inferred). */
   numFeatures?: number;
+  /** XGBoost only: keep the rounds up to best_iteration (early stopping), as its scikit-learn predict does. */
+  bestIteration?: boolean;
 }
 
 export interface ConvertReport {
@@ -27,6 +29,8 @@ export interface ConvertReport {
   /** Output names of the ONNX model, in order. */
   outputs: string[];
   rawScore: boolean;
+  /** What the user should know about the converted model (an early-stopped XGBoost model's extra rounds). */
+  warnings: string[];
 }
 
 export interface ConvertResult {
@@ -78,7 +82,7 @@ export function detectFormat(input: string | object): SourceFormat {
 const FORMAT_NAMES: Record<SourceFormat, string> = { lightgbm: 'LightGBM', xgboost: 'XGBoost', mljs: 'mljs' };
 
 /** Parses a model of any supported format (text, file bytes as UTF-8, or an object) into the tree IR. */
-export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures'> = {}): TreeEnsemble {
+export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration'> = {}): TreeEnsemble {
   const input = model instanceof Uint8Array ? new TextDecoder().decode(model) : model;
   const from = options.from;
   if (from === undefined) return parseAs(detectFormat(input), input, options);
@@ -102,13 +106,16 @@ export function parseTreeModel(model: string | Uint8Array | object, options: Pic
   }
 }
 
-function parseAs(from: SourceFormat, input: string | object, options: Pick<ConvertOptions, 'numFeatures'>): TreeEnsemble {
+function parseAs(from: SourceFormat, input: string | object, options: Pick<ConvertOptions, 'numFeatures' | 'bestIteration'>): TreeEnsemble {
+  if (options.bestIteration && from !== 'xgboost') {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `bestIteration applies to XGBoost models; a ${FORMAT_NAMES[from]} model${from === 'lightgbm' ? ' is saved with its best iteration already (save_model keeps it)' : ' has no boosting rounds'}`, { details: { from } });
+  }
   switch (from) {
     case 'lightgbm':
       if (typeof input !== 'string') throw invalidModel('lightgbm', 'expected the text of the model file (Booster.save_model output), not an object');
       return parseLightGbm(input);
     case 'xgboost':
-      return parseXgboost(input);
+      return parseXgboost(input, options.bestIteration === undefined ? {} : { bestIteration: options.bestIteration });
     case 'mljs':
       return parseMljs(input, options.numFeatures === undefined ? {} : { numFeatures: options.numFeatures });
     default:
@@ -126,7 +133,7 @@ function checkOptions(options: ConvertOptions): void {
 }
 
 /** Converts a parsed ensemble; see convertModel. */
-export function convertEnsemble(ensemble: TreeEnsemble, options: Omit<ConvertOptions, 'from' | 'numFeatures'> = {}): ConvertResult {
+export function convertEnsemble(ensemble: TreeEnsemble, options: Omit<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration'> = {}): ConvertResult {
   checkOptions(options);
   const rawScore = options.rawScore === true;
   if (rawScore && !hasMargins(ensemble)) {
@@ -147,6 +154,7 @@ export function convertEnsemble(ensemble: TreeEnsemble, options: Omit<ConvertOpt
       classes,
       outputs: model.proto.graph?.output.map((o) => o.name) ?? [],
       rawScore,
+      warnings: [...(ensemble.notes ?? [])],
     },
   };
 }

@@ -134,6 +134,28 @@ describe('XGBoost JSON models written by hand', () => {
     close(floats((await runOnce('node', convertXgboost(po).model, INPUT, ROWS.length)).variable), ROWS.map((r) => Math.exp(Math.log(2) + r.b)));
   });
 
+  it('early stopping: every round by default (Booster.predict) with a warning; bestIteration keeps the rounds up to best_iteration', async () => {
+    for (const indptr of [[0, 1, 2, 3], [0]]) {
+      // Three rounds, best_iteration 1; with [0] (as some writers leave it) rounds are counted from num_parallel_tree.
+      const model = xgbModel('reg:squarederror', '0E0', [TREE_A, TREE_B, TREE_A], [0, 0, 0]);
+      const learner = model.learner as Record<string, Record<string, unknown>>;
+      (learner.attributes as Record<string, unknown>).best_iteration = '1';
+      ((learner.gradient_booster as Record<string, Record<string, unknown>>).model as Record<string, unknown>).iteration_indptr = indptr;
+      const all = convertXgboost(model);
+      expect(all.report.trees).toBe(3);
+      expect(all.report.warnings).toEqual([expect.stringMatching(/^trained with early stopping \(best_iteration 1: its first 2 rounds, 2 of 3 trees\); the ONNX model uses every tree, as Booster\.predict does.*--best-iteration/)]);
+      close(floats((await runOnce('node', all.model, INPUT, ROWS.length)).variable), ROWS.map((r) => 2 * r.a + r.b));
+      const best = convertXgboost(model, { bestIteration: true });
+      expect(best.report.trees).toBe(2);
+      expect(best.report.warnings).toEqual([expect.stringMatching(/^kept the rounds up to best_iteration 1/)]);
+      close(floats((await runOnce('node', best.model, INPUT, ROWS.length)).variable), ROWS.map((r) => r.a + r.b));
+    }
+    const plain = xgbModel('reg:squarederror', '0E0', [TREE_A], [0]);
+    expect(convertXgboost(plain).report.warnings).toEqual([]);
+    expect(() => convertXgboost(plain, { bestIteration: true })).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS, message: expect.stringMatching(/no best_iteration/) }));
+    expect(() => convertModel('tree\nversion=v4\n', { from: 'lightgbm', bestIteration: true })).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS }));
+  });
+
   it('dart scales each tree by its drop weight', async () => {
     const model = xgbModel('reg:squarederror', '0E0', [TREE_A, TREE_B], [0, 0]);
     const learner = model.learner as Record<string, unknown>;

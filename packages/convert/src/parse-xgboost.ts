@@ -1,3 +1,4 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { invalidModel, unsupportedModel } from './convert-errors.js';
 import { stripBom } from './strip-bom.js';
 import type { OutputSpec, Tree, TreeEnsemble, TreeNode } from './tree-ensemble.js';
@@ -181,8 +182,32 @@ function keptNodes(left: readonly number[], right: readonly number[], deleted: n
   return map;
 }
 
+export interface XgboostOptions {
+  /**
+   * Keep only the rounds up to the model's best_iteration (trained with early stopping), as XGBoost's
+   * scikit-learn `predict` does; without it, every round is kept, as `Booster.predict` does.
+   */
+  bestIteration?: boolean;
+}
+
+/**
+ * How many of the model's trees make its first `best + 1` rounds: from iteration_indptr (XGBoost
+ * 2.0 and later), else rounds of numTargets × num_parallel_tree trees.
+ */
+function treesThrough(model: Json, best: number, numTargets: number, total: number): number {
+  const indptr = model.iteration_indptr;
+  if (Array.isArray(indptr) && indptr.length >= 2) {
+    const end = indptr[Math.min(best + 1, indptr.length - 1)];
+    if (typeof end !== 'number' || !Number.isInteger(end) || end < 0 || end > total) throw invalidModel('xgboost', 'gradient_booster.model.iteration_indptr is not a list of tree offsets', {});
+    return end;
+  }
+  const param = isObject(model.gbtree_model_param) ? model.gbtree_model_param : {};
+  const parallel = param.num_parallel_tree === undefined ? 1 : Math.max(1, count(param.num_parallel_tree, 'gbtree_model_param.num_parallel_tree'));
+  return Math.min(total, (best + 1) * numTargets * parallel);
+}
+
 /** Reads an XGBoost JSON model (what `save_model("model.json")` writes), as text or parsed. */
-export function parseXgboost(input: string | object): TreeEnsemble {
+export function parseXgboost(input: string | object, options: XgboostOptions = {}): TreeEnsemble {
   let doc: unknown = input;
   if (typeof input === 'string') {
     try {
@@ -218,10 +243,33 @@ export function parseXgboost(input: string | object): TreeEnsemble {
   }
   // Objective first: an unknown objective is the clearer message even when other parts are odd.
   const objective = objectiveOf(objectiveName, numClass);
-  const rawTrees = field(model, 'trees', 'gradient_booster.model');
-  const treeInfo = field(model, 'tree_info', 'gradient_booster.model');
-  if (!Array.isArray(rawTrees) || !Array.isArray(treeInfo) || treeInfo.length !== rawTrees.length) {
+  const treesField = field(model, 'trees', 'gradient_booster.model');
+  const infoField = field(model, 'tree_info', 'gradient_booster.model');
+  if (!Array.isArray(treesField) || !Array.isArray(infoField) || infoField.length !== treesField.length) {
     throw invalidModel('xgboost', 'gradient_booster.model.trees and tree_info should be arrays of the same length', {});
+  }
+  let rawTrees: unknown[] = treesField;
+  let treeInfo: unknown[] = infoField;
+  // Early stopping records best_iteration among the learner's attributes; the trees after it stay in the file.
+  const attributes = isObject(learner.attributes) ? learner.attributes : {};
+  const best = attributes.best_iteration === undefined ? undefined : count(attributes.best_iteration, 'learner.attributes.best_iteration');
+  const notes: string[] = [];
+  if (options.bestIteration && best === undefined) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'bestIteration: the model has no best_iteration (it was trained without early stopping); convert it without bestIteration (--best-iteration)', {});
+  }
+  if (best !== undefined) {
+    const kept = treesThrough(model, best, objective.numTargets, rawTrees.length);
+    if (kept < rawTrees.length) {
+      const rounds = `best_iteration ${best}: its first ${best === 0 ? 'round' : `${best + 1} rounds`}, ${kept} of ${rawTrees.length} trees`;
+      if (options.bestIteration) {
+        rawTrees = rawTrees.slice(0, kept);
+        treeInfo = treeInfo.slice(0, kept);
+        weights = weights?.slice(0, kept);
+        notes.push(`kept the rounds up to ${rounds}, as XGBoost's scikit-learn predict uses`);
+      } else {
+        notes.push(`trained with early stopping (${rounds}); the ONNX model uses every tree, as Booster.predict does, while XGBoost's scikit-learn predict uses only those rounds: convert with bestIteration (--best-iteration) to match it`);
+      }
+    }
   }
   if (weights && weights.length !== rawTrees.length) throw invalidModel('xgboost', `weight_drop has ${weights.length} weights for ${rawTrees.length} trees`);
   if (rawTrees.length === 0) throw invalidModel('xgboost', 'the model has no trees');
@@ -250,5 +298,6 @@ export function parseXgboost(input: string | object): TreeEnsemble {
     combine: { kind: 'sum' },
     output: objective.output,
     trees,
+    ...(notes.length ? { notes } : {}),
   };
 }

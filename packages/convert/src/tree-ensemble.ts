@@ -100,6 +100,8 @@ export interface TreeEnsemble {
   readonly combine: Combine;
   readonly output: OutputSpec;
   readonly trees: readonly Tree[];
+  /** What the conversion should tell its user about the source (trees an early-stopped model keeps past its best round). */
+  readonly notes?: readonly string[];
 }
 
 /**

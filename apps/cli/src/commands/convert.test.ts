@@ -104,6 +104,25 @@ describe('onnx-forge convert', () => {
     expect(Array.from(out.label?.data as BigInt64Array, Number)).toEqual([0, 1, 0]);
   });
 
+  it('an early-stopped XGBoost model: every round with a warning, --best-iteration keeps the rounds up to the best', async () => {
+    const tree = XGBOOST.learner.gradient_booster.model.trees[0];
+    const stopped = structuredClone(XGBOOST) as typeof XGBOOST & { learner: { attributes: Record<string, string> } };
+    stopped.learner.attributes = { best_iteration: '0', best_score: '0.1' };
+    Object.assign(stopped.learner.gradient_booster.model, { tree_info: [0, 0], trees: [tree, tree], iteration_indptr: [0, 1, 2] });
+    writeFileSync(file('stopped.json'), JSON.stringify(stopped));
+    const all = await runCliProcess(['convert', file('stopped.json'), '-o', file('stopped.onnx')]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/2 trees/);
+    expect(all.stdout).toMatch(/^warning: trained with early stopping \(best_iteration 0: its first round, 1 of 2 trees\).*--best-iteration/m);
+    const best = await runCliProcess(['convert', file('stopped.json'), '-o', file('stopped.best.onnx'), '--best-iteration', '--raw-score', '--json']);
+    expect(best.code, best.stderr).toBe(0);
+    expect(jsonOf(best)).toMatchObject({ trees: 1, warnings: [expect.stringMatching(/^kept the rounds up to best_iteration 0/)] });
+    const out = await run(file('stopped.best.onnx'), new Float32Array([0, 0, 0, 1]), 2);
+    expect(Array.from(out.raw_score?.data as Float32Array)).toEqual([-1, 1]);
+    // On a model without early stopping the flag is a usage error.
+    expect((await runCliProcess(['convert', file('xgb.json'), '-o', file('never.onnx'), '--best-iteration'])).code).toBe(2);
+  });
+
   it('converts an mljs forest from its JSON', async () => {
     const r = await runCliProcess(['convert', file('forest.json'), '-o', file('forest.onnx'), '--num-features', '3']);
     expect(r.code, r.stderr).toBe(0);

@@ -33,6 +33,7 @@ export const convertCommand = defineCommand({
     { name: 'force', kind: 'boolean', description: 'allow --output to name the input file itself (it is replaced)' },
     { name: 'from', kind: 'string', valueName: 'FORMAT', choices: ['lightgbm', 'xgboost', 'mljs'], description: 'the source format', defaultText: 'guessed from the content' },
     { name: 'raw-score', kind: 'boolean', description: 'output raw scores (margins) instead of the objective\'s transform, as LightGBM\'s predict(raw_score=True) (LightGBM, XGBoost)' },
+    { name: 'best-iteration', kind: 'boolean', description: 'XGBoost: keep only the rounds up to best_iteration (early stopping), as its scikit-learn predict does; without it every round, as Booster.predict' },
     { name: 'input-name', kind: 'string', valueName: 'NAME', description: 'name of the model input', defaultText: 'input' },
     { name: 'num-features', kind: 'string', valueName: 'N', description: 'mljs only: the input width, when the training rows had columns no tree reads' },
   ],
@@ -56,6 +57,7 @@ export const convertCommand = defineCommand({
     const from = ctx.args.string('from');
     if (from !== undefined) options.from = from as NonNullable<ConvertOptions['from']>;
     if (ctx.args.bool('raw-score') === true) options.rawScore = true;
+    if (ctx.args.bool('best-iteration') === true) options.bestIteration = true;
     const inputName = ctx.args.string('input-name');
     if (inputName !== undefined) options.inputName = inputName;
     const width = numFeatures(ctx);
@@ -84,6 +86,7 @@ export const convertCommand = defineCommand({
       `${file}: ${FORMAT_NAMES[report.format]} model, objective "${report.objective}", ${report.trees} trees, ${report.features} features, ${classes}`,
       `wrote ${output} (${formatBytes(written.bytes)}); input ${options.inputName ?? 'input'} float [N, ${report.features}], outputs ${report.outputs.join(', ')}${report.rawScore ? ' (raw scores)' : ''}`,
     );
+    for (const w of report.warnings) ctx.print(`warning: ${w}`);
     if (report.format === 'mljs' && width === undefined) {
       // mljs's JSON does not record the training width; a model that never reads the last columns
       // would otherwise surprise its caller with a narrower input.
