@@ -103,7 +103,8 @@ export const fp16Command = defineCommand({
       if (accuracy) ctx.print(...fp16CheckLines(accuracy));
     }
     if (!missed) return;
-    ctx.progress.warn(missed);
+    // The error line is not part of the report: stderr, as every command's error, even on a terminal.
+    if (!ctx.json) ctx.io.stderr.write(`${missed}\n`);
     return ExitCode.FAILURE;
   },
 });

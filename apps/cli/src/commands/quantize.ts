@@ -235,6 +235,7 @@ export const quantizeCommand = defineCommand({
 
 function missedExit(ctx: CommandContext, missed: string | undefined): ExitCode | undefined {
   if (!missed) return undefined;
-  ctx.progress.warn(missed);
+  // The error line is not part of the report: stderr, as every command's error, even on a terminal.
+  if (!ctx.json) ctx.io.stderr.write(`${missed}\n`);
   return ExitCode.FAILURE;
 }
