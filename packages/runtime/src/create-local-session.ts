@@ -56,14 +56,16 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
       const source = nullThrows(variants.get(choice.precision), `the precision order offered ${choice.precision}, a variant that was not given`);
       t = clock.now();
       let handle;
+      let fromPath = false;
       try {
         let prep = prepared.get(choice.precision);
         if (!prep) prepared.set(choice.precision, (prep = prepareModel(source, backend, validated)));
         const { model: input, externalData } = await prep;
+        fromPath = typeof input === 'string';
         handle = await backend.createSession(input, sessionOptions(validated, provider, externalData));
       } catch (e) {
         if (isInputError(e)) throw e;
-        skip(name, 'create', createMessage(e), clock.now() - t, { precision: choice.precision });
+        skip(name, 'create', createMessage(e, fromPath), clock.now() - t, { precision: choice.precision });
         continue;
       }
       const session = new LocalSession(handle, { backend, provider: name, precision: choice.precision, precisionReason: choice.reason, skipped, exclusiveRuns: features.exclusiveRuns === true, clock });
@@ -112,9 +114,14 @@ function isInputError(e: unknown): boolean {
   return e instanceof ForgeError && ([ForgeErrorCode.IO, ForgeErrorCode.EXTERNAL_DATA, ForgeErrorCode.INVALID_OPTIONS, ForgeErrorCode.MODEL_TOO_LARGE] as string[]).includes(e.code);
 }
 
-function createMessage(e: unknown): string {
+/**
+ * onnxruntime's error, with a hint when it is about external data of a model given as bytes (from
+ * a path, onnxruntime finds the files itself: what it refuses there, such as a location outside the
+ * model's folder, no externalDataDir would fix).
+ */
+function createMessage(e: unknown, fromPath: boolean): string {
   const msg = errorMessage(e);
-  if (/external (data|initializer)|GetExtDataFromTensorProto|external_data/i.test(msg)) {
+  if (!fromPath && /external (data|initializer)|GetExtDataFromTensorProto|external_data/i.test(msg)) {
     return `${msg} (the model keeps tensors in external data files: pass the model as a file path, or give externalDataDir or externalData)`;
   }
   return msg;

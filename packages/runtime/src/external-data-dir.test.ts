@@ -75,3 +75,16 @@ describe('createSession(bytes, { externalDataDir })', () => {
     await linked.release();
   });
 });
+
+describe('createSession(path) on a model whose external data onnxruntime refuses', () => {
+  it('reports onnxruntime\'s reason without advising a file path or externalDataDir, which would not help', async () => {
+    const dir = folder();
+    await modelWithData(dir, 'link.data');
+    mkdirSync(path.join(dir, 'outside'));
+    renameSync(path.join(dir, 'model', 'link.data'), path.join(dir, 'outside', 'secret'));
+    symlinkSync(path.join(dir, 'outside', 'secret'), path.join(dir, 'model', 'link.data'));
+    const e = await forgeRejection(createSession(path.join(dir, 'model', 'model.onnx'), { backend: 'node' }));
+    expect(e.message).toMatch(/link\.data|external/i);
+    expect(e.message).not.toMatch(/pass the model as a file path/);
+  });
+});
