@@ -241,7 +241,7 @@ async function main(): Promise<void> {
           ['`--target cpu`: latency p50, FP16-stored / FP32, batch 1 × 128', `${cpuRatio.toFixed(3)} (${lat.fp16.p50.toFixed(1)} / ${lat.fp32.p50.toFixed(1)} ms, ${o.runs} interleaved runs each)`, `≤ ${TARGET_CPU.latencyRatio}`],
           ...(python ? [[
             `onnxruntime's \`convert_float_to_float16(keep_io_types=True)\` (Python), same file: load + convert + save`,
-            pythonCell(python, o.reps, totalMed, rssMed),
+            pythonCell(python, o.reps, totalMed, rssMed * MB),
             '',
           ]] : []),
         ],

@@ -89,7 +89,8 @@ function pythonMedian(python: string, tool: string, input: string, output: strin
   return { seconds: median(runs.map((r) => r.seconds - r.importSeconds)), cpuSeconds: median(runs.map((r) => r.cpuSeconds)), peakRssBytes: median(runs.map((r) => r.peakRssBytes)), runs };
 }
 
-const MB = 1024 * 1024;
+/** Decimal megabytes, as core's formatBytes and every other figure. */
+const MB = 1e6;
 
 /** onnxruntime's Python tool measured on a benchmark's model, for the result file and its README rows. */
 export interface PythonComparison {
@@ -129,8 +130,8 @@ export function pythonJson(c: PythonComparison): Record<string, unknown> {
 }
 
 /** The README cell of a comparison, against onnx-forge's median seconds and peak MB on the same file. */
-export function pythonCell(c: PythonComparison, reps: number, seconds: number, peakMB: number): string {
+export function pythonCell(c: PythonComparison, reps: number, seconds: number, peakRssBytes: number): string {
   return c.error
     ? `fails: ${c.error}`
-    : `${c.seconds.toFixed(2)} s median of ${reps} (CPU ${c.cpuSeconds.toFixed(2)} s), peak RSS ${(c.peakRssBytes / MB).toFixed(0)} MB: onnx-forge ${(c.seconds / seconds).toFixed(1)} × faster, ${(c.peakRssBytes / MB / peakMB).toFixed(1)} × less memory`;
+    : `${c.seconds.toFixed(2)} s median of ${reps} (CPU ${c.cpuSeconds.toFixed(2)} s), peak RSS ${(c.peakRssBytes / MB).toFixed(0)} MB: onnx-forge ${(c.seconds / seconds).toFixed(1)} × faster, ${(c.peakRssBytes / peakRssBytes).toFixed(1)} × less memory`;
 }
