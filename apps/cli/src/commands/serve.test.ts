@@ -26,7 +26,7 @@ describe('onnx-forge serve', () => {
 
   it('serves a bare model under its stem, answers V2 inference, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
-    child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', TSX, MAIN, 'serve', model, '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--no-page'], {
+    child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', TSX, MAIN, 'serve', model, '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--no-page', '--max-elements', '40', '--grace-ms', '5000'], {
       cwd: REPO_ROOT,
       env: { ...process.env, ONNX_FORGE_DEBUG: '', NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,6 +54,13 @@ describe('onnx-forge serve', () => {
     });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { outputs: { name: string; shape: number[] }[] }).outputs[0]).toMatchObject({ name: 'y', shape: [2, 4] });
+    // --max-elements reached the server: 48 elements are over its 40.
+    const big = await fetch(`http://127.0.0.1:${port}/v2/models/digits/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'x', shape: [3, 16], datatype: 'FP32', data: Array.from({ length: 48 }, () => 0) }] }),
+    });
+    expect(big.status).toBe(413);
 
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);

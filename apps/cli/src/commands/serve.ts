@@ -82,7 +82,9 @@ export const serveCommand = defineCommand({
     passOn('max-concurrent', 'N', 'requests of one model running at once (default 64)'),
     passOn('max-queue', 'N', 'requests of one model waiting beyond those; more get 503 (default 512)'),
     passOn('body-limit', 'BYTES', 'largest request body; larger get 413 (default 33554432)'),
+    passOn('max-elements', 'N', 'most tensor elements in one request; more get 413 (default 4194304)'),
     passOn('timeout-ms', 'MS', 'time limit of one variant call; past it the request moves to the next variant'),
+    passOn('grace-ms', 'MS', 'longest wait on SIGTERM for requests in flight (default 30000)'),
     { name: 'no-page', kind: 'boolean', description: 'do not serve the browser page at /' },
   ],
   examples: [
@@ -105,7 +107,7 @@ export const serveCommand = defineCommand({
       throw new ForgeError(ForgeErrorCode.IO, `onnx-forge serve runs the demo server (${SERVER_PACKAGE}), which is neither beside this copy of the CLI nor installed: npm install ${SERVER_PACKAGE}, or run it from a clone of the repository`);
     }
     const forward: string[] = [];
-    for (const f of ['port', 'host', 'workers', 'max-batch', 'max-delay-ms', 'preferred-batch-sizes', 'max-concurrent', 'max-queue', 'body-limit', 'timeout-ms']) {
+    for (const f of ['port', 'host', 'workers', 'max-batch', 'max-delay-ms', 'preferred-batch-sizes', 'max-concurrent', 'max-queue', 'body-limit', 'max-elements', 'timeout-ms', 'grace-ms']) {
       const v = ctx.args.string(f);
       if (v !== undefined) forward.push(`--${f}`, v);
     }
