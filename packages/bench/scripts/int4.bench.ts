@@ -107,7 +107,7 @@ const file = saveResult('int4', {
     command: 'npm run bench -- int4',
     tables: [{ head, rows: cells }],
     notes: [
-      `The builder's decoder (${TEST_DECODER.layers} layers, hidden ${TEST_DECODER.hidden}, vocabulary ${VOCAB}) on 8 seeded prompts of 64 tokens, onnxruntime-node (CPU) and onnxruntime-web (wasm). The issue's bar: MatMul bytes ≤ 0.16 ×, cosine ≥ 0.99, greedy agreement ≥ 0.9. "bigram" is the strength of the lm_head's seeded next-token table and "top-1 p" the FP32 model's mean top-1 probability: a model whose greedy tokens are near ties (a purely random head, bigram 0) flips many of them under any rounding while its cosine stays high. "error vs RTN" is the weights' squared error relative to round to nearest.`,
+      `The builder's decoder (${TEST_DECODER.layers} layers, hidden ${TEST_DECODER.hidden}, vocabulary ${VOCAB}) on 8 seeded prompts of 64 tokens, onnxruntime-node (CPU) and onnxruntime-web (wasm). The targets: MatMul bytes ≤ 0.16 ×, cosine ≥ 0.99, greedy agreement ≥ 0.9. "bigram" is the strength of the lm_head's seeded next-token table and "top-1 p" the FP32 model's mean top-1 probability: a model whose greedy tokens are near ties (a purely random head, bigram 0) flips many of them under any rounding while its cosine stays high. "error vs RTN" is the weights' squared error relative to round to nearest.`,
     ],
   }),
 });
