@@ -368,3 +368,82 @@ describe('batched: a malformed neighbour, a failed batch at dispose', () => {
     stackedFails = false;
   });
 });
+
+describe('batched with maxInFlight', () => {
+  /** A backend whose runs wait until released, one by one in order. */
+  function gated() {
+    const runs: number[] = [];
+    const gates: (() => void)[] = [];
+    const backend = functionBackend('gated', async (feeds: Feeds) => {
+      runs.push(((feeds.x as TensorLike).dims[0]) as number);
+      await new Promise<void>((r) => gates.push(r));
+      return truth(feeds);
+    });
+    const release = async () => {
+      gates.shift()?.();
+      // Let the settled run hand its slot on.
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    };
+    return { backend, runs, release };
+  }
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+
+  it('while every run is busy, a due group keeps stacking, and goes at the next free run', async () => {
+    const clock = new ManualClock();
+    const { backend, runs, release } = gated();
+    const b = batched(backend, { maxBatch: 8, maxDelayMs: 5, maxInFlight: 1, clock });
+    const all = [0, 1].map((i) => b.predict(requestFeeds(i)));
+    clock.advance(5);
+    await settle();
+    expect(runs).toEqual([2]);
+    // The slot is taken: these wait past their delay, and more join them.
+    all.push(...[2, 3, 4].map((i) => b.predict(requestFeeds(i))));
+    clock.advance(5);
+    all.push(...[5, 6].map((i) => b.predict(requestFeeds(i))));
+    clock.advance(5);
+    await settle();
+    expect(runs).toEqual([2]);
+    expect(b.stats().queued).toBe(5);
+    await release();
+    expect(runs).toEqual([2, 5]);
+    await release();
+    const outputs = await Promise.all(all);
+    outputs.forEach((o, i) => expect(Array.from((o.logits as TensorLike).data as Float32Array)).toEqual(Array.from((truth(requestFeeds(i)).logits as TensorLike).data as Float32Array)));
+    expect(b.stats()).toMatchObject({ requests: 7, runs: 2, queued: 0 });
+  });
+
+  it('full batches wait their turn in order; a request withdrawn meanwhile never runs; dispose sends what waits', async () => {
+    const clock = new ManualClock();
+    const { backend, runs, release } = gated();
+    const b = batched(backend, { maxBatch: 2, maxDelayMs: 5, maxInFlight: 1, clock });
+    const controller = new AbortController();
+    const first = [0, 1].map((i) => b.predict(requestFeeds(i)));
+    await settle();
+    expect(runs).toEqual([2]);
+    const second = [b.predict(requestFeeds(2)), b.predict(requestFeeds(3), { signal: controller.signal })];
+    const third = [4, 5].map((i) => b.predict(requestFeeds(i)));
+    const big = b.predict({ x: { type: 'float32', dims: [2, FEATURES], data: new Float32Array(2 * FEATURES) } } as Feeds);
+    await settle();
+    expect(runs).toEqual([2]);
+    controller.abort();
+    await expect(second[1]).rejects.toMatchObject({ code: ForgeErrorCode.CANCELLED });
+    await release();
+    expect(runs).toEqual([2, 1]);
+    await release();
+    expect(runs).toEqual([2, 1, 2]);
+    const disposed = b.dispose();
+    await settle();
+    expect(runs).toEqual([2, 1, 2, 2]);
+    await release();
+    await release();
+    await disposed;
+    await Promise.all([...first, second[0], ...third, big]);
+    expect(b.stats()).toMatchObject({ withdrawn: 1, queued: 0 });
+  });
+
+  it('refuses a maxInFlight that is not a positive integer', () => {
+    expect(() => batched(counting().backend, { maxBatch: 4, maxDelayMs: 1, maxInFlight: 0 })).toThrow(/maxInFlight must be a positive integer/);
+  });
+});

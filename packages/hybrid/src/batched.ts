@@ -13,6 +13,12 @@ export interface BatchOptions {
    * runs without waiting for `maxDelayMs`. Default: only `maxBatch` does.
    */
   readonly preferredBatchSizes?: readonly number[];
+  /**
+   * Most runs of the wrapped backend at once (Triton's instance count; a worker pool's size). When all
+   * are busy, a group whose delay has passed keeps taking requests until it is full or a run ends,
+   * so batches grow with the load instead of queueing small ones behind each other. Default: no limit.
+   */
+  readonly maxInFlight?: number;
   /** Name of the batched backend (default `<backend>+batch`). */
   readonly name?: string;
   readonly clock?: Clock;
@@ -39,7 +45,7 @@ export interface BatchStats {
   readonly largestBatch: number;
   /** Mean requests per run. */
   readonly meanBatchSize: number;
-  /** Requests waiting now. */
+  /** Requests waiting now (to be stacked, or for a free run under maxInFlight). */
   readonly queued: number;
   /** Requests whose signal aborted while they waited to be stacked (a hedged request answered elsewhere): never run. */
   readonly withdrawn: number;
@@ -51,7 +57,8 @@ export interface BatchedBackend extends Backend {
 }
 
 interface Pending {
-  readonly request: StackableRequest;
+  /** Undefined for a request that runs alone (not stackable, or as many rows as maxBatch). */
+  readonly request: StackableRequest | undefined;
   readonly feeds: Feeds;
   /** When it joined its group (clock time). */
   readonly since: number;
@@ -64,6 +71,8 @@ interface Group {
   pending: Pending[];
   rows: number;
   timer: TimerHandle | undefined;
+  /** Its delay has passed while every run was busy: it goes at the next free run. */
+  due: boolean;
 }
 
 function withdrawnError(name: string, signal: AbortSignal): ForgeError {
@@ -98,8 +107,13 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batched: maxDelayMs must be a number ≥ 0, got ${JSON.stringify(options.maxDelayMs)}`, { details: { option: 'maxDelayMs' } });
   }
   const preferred = (options.preferredBatchSizes ?? []).map((n) => positiveInt('preferredBatchSizes', n)).filter((n) => n <= maxBatch);
+  let limit = options.maxInFlight === undefined ? Number.POSITIVE_INFINITY : positiveInt('maxInFlight', options.maxInFlight);
   const clock = options.clock ?? systemClock;
   const groups = new Map<string, Group>();
+  /** Batches that are complete (full, or due and taken off their group) and wait for a free run, oldest first. */
+  const ready: Pending[][] = [];
+  /** Batches sent and not yet settled (a failed stacked batch holds its slot while its requests rerun alone). */
+  let active = 0;
   const inFlight = new Set<Promise<unknown>>();
   let requests = 0, runs = 0, stackedRuns = 0, singleRuns = 0, failedRuns = 0, retriedAlone = 0, withdrawn = 0, largest = 0, disposed = false;
 
@@ -120,7 +134,8 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     return p;
   };
 
-  const dispatch = (batch: Pending[]): void => {
+  /** Sends `batch` now; resolves when every request of it has settled. */
+  const send = (batch: Pending[]): Promise<unknown> => {
     largest = Math.max(largest, batch.length);
     if (options.onWait) {
       const now = clock.now();
@@ -135,63 +150,110 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     if (batch.length === 1) {
       const only = batch[0] as Pending;
       singleRuns++;
-      run(only.feeds, only.signal).then(only.resolve, only.reject);
-      return;
+      return run(only.feeds, only.signal).then(only.resolve, only.reject);
     }
     stackedRuns++;
     let feeds: Feeds;
     try {
-      feeds = concatRequests(batch.map((p) => p.request));
+      feeds = concatRequests(batch.map((p) => p.request as StackableRequest));
     } catch (e) {
       for (const p of batch) p.reject(e);
-      return;
+      return Promise.resolve();
     }
-    run(feeds).then(
+    return run(feeds).then(
       (outputs) => {
         let parts: Record<string, TensorLike>[];
         try {
-          parts = splitOutputs(outputs, batch.map((p) => p.request.rows));
+          parts = splitOutputs(outputs, batch.map((p) => (p.request as StackableRequest).rows));
         } catch (e) {
           for (const p of batch) p.reject(e);
-          return;
+          return undefined;
         }
         batch.forEach((p, i) => p.resolve(parts[i] as Record<string, TensorLike>));
+        return undefined;
       },
       (error: unknown) => {
         if (!isForgeError(error, ForgeErrorCode.BAD_INPUT) && !isForgeError(error, ForgeErrorCode.RUNTIME)) {
           for (const p of batch) p.reject(error);
-          return;
+          return undefined;
         }
-        for (const p of batch) {
+        return Promise.all(batch.map((p) => {
           retriedAlone++;
-          run(p.feeds).then(p.resolve, p.reject);
-        }
+          return run(p.feeds).then(p.resolve, p.reject);
+        }));
       },
     );
   };
 
-  const flush = (key: string): void => {
+  /** Sends `batch` in a free run slot, then gives the slot to the next batch waiting. */
+  const dispatch = (batch: Pending[]): void => {
+    active++;
+    void send(batch).finally(() => {
+      active--;
+      next();
+    });
+  };
+
+  /** A run slot is free: the oldest complete batch goes, else the group that has been due longest. */
+  const next = (): void => {
+    while (active < limit) {
+      const batch = ready.shift();
+      if (batch) {
+        if (batch.length) dispatch(batch);
+        continue;
+      }
+      let oldest: [string, Group] | undefined;
+      for (const entry of groups) {
+        if (entry[1].due && (!oldest || (entry[1].pending[0]?.since ?? 0) < (oldest[1].pending[0]?.since ?? 0))) oldest = entry;
+      }
+      if (!oldest) return;
+      take(oldest[0]);
+      if (oldest[1].pending.length) dispatch(oldest[1].pending);
+    }
+  };
+
+  /** Takes a group out of the map (new requests of its key start another). */
+  const take = (key: string): Group | undefined => {
     const g = groups.get(key);
-    if (!g) return;
+    if (!g) return undefined;
     groups.delete(key);
     if (g.timer !== undefined) clock.clearTimeout(g.timer);
-    if (g.pending.length) dispatch(g.pending);
+    return g;
+  };
+
+  /** A group is complete (full, or its delay is over): it runs now when a slot is free, else waits for one. */
+  const flush = (key: string): void => {
+    const g = take(key);
+    if (!g || !g.pending.length) return;
+    if (active < limit) dispatch(g.pending);
+    else ready.push(g.pending);
+  };
+
+  /** A group's delay is over: it runs now if a slot is free; else it keeps stacking until one is. */
+  const due = (key: string): void => {
+    const g = groups.get(key);
+    if (!g) return;
+    g.timer = undefined;
+    if (active < limit) flush(key);
+    else g.due = true;
   };
 
   const full = (rows: number) => rows >= maxBatch || preferred.includes(rows);
 
-  /** Takes a request out of its group if it is still waiting there (an emptied group is dropped). */
+  /** Takes a request out of its group, or of a batch waiting for a slot, if it has not been sent (an emptied group is dropped). */
   const withdraw = (key: string, p: Pending): void => {
     const g = groups.get(key);
     const i = g ? g.pending.indexOf(p) : -1;
-    if (!g || i < 0) return;
-    g.pending.splice(i, 1);
-    g.rows -= p.request.rows;
-    withdrawn++;
-    if (!g.pending.length) {
-      groups.delete(key);
-      if (g.timer !== undefined) clock.clearTimeout(g.timer);
+    if (g && i >= 0) {
+      g.pending.splice(i, 1);
+      g.rows -= p.request?.rows ?? 0;
+      if (!g.pending.length) take(key);
+    } else {
+      const batch = ready.find((b) => b.includes(p));
+      if (!batch) return;
+      batch.splice(batch.indexOf(p), 1);
     }
+    withdrawn++;
     p.reject(withdrawnError(backend.name, p.signal as AbortSignal));
   };
 
@@ -210,9 +272,28 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
       requests++;
       const request = stackable(feeds);
       if (!request || request.rows >= maxBatch) {
+        // Runs alone, but in its turn for a run slot like any batch.
+        if (active >= limit) {
+          return new Promise((settleOk, settleError) => {
+            let leave = () => {};
+            const pending: Pending = {
+              request: undefined, feeds, since: clock.now(), signal,
+              resolve: (outputs) => { leave(); settleOk(outputs); },
+              reject: (error) => { leave(); settleError(error); },
+            };
+            ready.push([pending]);
+            if (signal) leave = onAbort(signal, () => withdraw('', pending));
+          });
+        }
         largest = Math.max(largest, 1);
         singleRuns++;
-        return run(feeds, signal);
+        active++;
+        const p = run(feeds, signal);
+        void p.then(() => undefined, () => undefined).finally(() => {
+          active--;
+          next();
+        });
+        return p;
       }
       return new Promise((settleOk, settleError) => {
         // One listener per shared signal (core's onAbort): a client cancelling 20 queued requests with
@@ -233,10 +314,10 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
           g = undefined;
         }
         if (!g) {
-          g = { pending: [], rows: 0, timer: undefined };
+          g = { pending: [], rows: 0, timer: undefined, due: false };
           groups.set(request.key, g);
           const key = request.key;
-          g.timer = clock.setTimeout(() => flush(key), options.maxDelayMs);
+          g.timer = clock.setTimeout(() => due(key), options.maxDelayMs);
         }
         g.pending.push(pending);
         g.rows += request.rows;
@@ -249,6 +330,9 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     },
     async dispose(): Promise<void> {
       disposed = true;
+      // Whatever waits is sent at once: the backend is about to go.
+      limit = Number.POSITIVE_INFINITY;
+      next();
       for (const key of [...groups.keys()]) flush(key);
       // A stacked run that fails sends its requests again alone, adding runs while we wait.
       while (inFlight.size) await Promise.all([...inFlight]);
@@ -257,6 +341,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     stats(): BatchStats {
       let queued = 0;
       for (const g of groups.values()) queued += g.pending.length;
+      for (const b of ready) queued += b.length;
       return { requests, runs, stackedRuns, singleRuns, failedRuns, retriedAlone, largestBatch: largest, meanBatchSize: runs ? (requests - queued - withdrawn) / runs : 0, queued, withdrawn };
     },
   };
