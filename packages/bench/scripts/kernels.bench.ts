@@ -20,7 +20,6 @@
  * cores) the CPU time is the better estimate of what the work costs alone.
  */
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import {
   float16ArrayToFloat32,
@@ -39,7 +38,6 @@ import { readmeSection } from '../src/readme-section.js';
 import { saveResult } from '../src/save-result.js';
 import { median } from '../src/stats.js';
 
-const SCRIPT = fileURLToPath(import.meta.url);
 
 interface Options {
   reps: number;

@@ -8,7 +8,7 @@ import { createPassContext, type NodeDecision } from './pass-context.js';
 import type { PassEvent } from './pass-events.js';
 import type { PassRegistry } from './pass-registry.js';
 import { repairInput } from './repair-input.js';
-import type { ServiceKey, Services } from './service.js';
+import type { Services } from './service.js';
 
 export interface PassReport {
   name: string;
