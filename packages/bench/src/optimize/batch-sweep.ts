@@ -45,6 +45,13 @@ export function batchDim(model: Model): string | null {
 export interface BatchSweepOptions {
   sizes: readonly number[];
   dims: Readonly<Record<string, number>>;
+  /**
+   * The feeds the variants were timed on (a folder's first sample, or fitted seeded inputs): each batch
+   * repeats their first row along the batch dimension, so every other dimension (an image's height and
+   * width, an audio window) and the values are those of the main measurement. Without them (or when
+   * they hold no row), seeded feeds shaped by `dims` are used.
+   */
+  feeds?: RunnerFeeds;
   seed: number;
   runs: number;
   warmup: number;
@@ -65,7 +72,7 @@ export async function batchSweep(model: Model, variants: readonly { name: string
   try {
     for (const [i, batch] of sizes.entries()) {
       o.onProgress?.(i, sizes.length, batch);
-      const feeds = seededFeeds(model, { seed: o.seed, dims: { ...o.dims, [dim]: batch } });
+      const feeds = (o.feeds && repeatFirstRow(o.feeds, batch)) ?? seededFeeds(model, { seed: o.seed, dims: { ...o.dims, [dim]: batch } });
       const times = await measureInterleaved(variants.map((v) => ({ name: v.name, run: () => v.run(feeds) })), {
         runs: o.runs, warmup: o.warmup, seed: o.seed + batch, clock: o.clock, ...(o.signal ? { signal: o.signal } : {}),
       });
@@ -84,7 +91,33 @@ export async function batchSweep(model: Model, variants: readonly { name: string
     if ((e as { code?: string }).code === ForgeErrorCode.CANCELLED) throw e;
     return { dim, sizes, note: `batch sizes stopped: ${stageError('batch', e).message}`, points, best: bestOf(points), error: stageError('batch', e) };
   }
-  return { dim, sizes, note: `batch dimension "${dim}"; ${o.runs} interleaved runs per variant at each size`, points, best: bestOf(points) };
+  const on = o.feeds && repeatFirstRow(o.feeds, 1) ? `, on the first sample repeated ${sizes.join(', ')} times` : '';
+  return { dim, sizes, note: `batch dimension "${dim}"; ${o.runs} interleaved runs per variant at each size${on}`, points, best: bestOf(points) };
+}
+
+/**
+ * Feeds of `batch` rows, each a copy of the first row of `feeds` along their first (batch) dimension,
+ * or undefined when an input has no row to copy (a scalar, an empty batch).
+ */
+export function repeatFirstRow(feeds: RunnerFeeds, batch: number): RunnerFeeds | undefined {
+  const out: RunnerFeeds = {};
+  for (const [name, t] of Object.entries(feeds)) {
+    const rows = t.dims[0];
+    if (t.dims.length === 0 || rows === undefined || !(rows >= 1)) return undefined;
+    const row = t.data.length / rows;
+    const dims = [batch, ...t.dims.slice(1)];
+    if (Array.isArray(t.data)) {
+      const first = (t.data as readonly string[]).slice(0, row);
+      out[name] = { type: t.type, dims, data: Array.from({ length: batch }, () => first).flat() };
+      continue;
+    }
+    const src = t.data as Exclude<RunnerFeeds[string]['data'], readonly string[]>;
+    const data = new (src.constructor as new (n: number) => typeof src)(row * batch);
+    const first = src.subarray(0, row);
+    for (let i = 0; i < batch; i++) data.set(first as never, i * row);
+    out[name] = { type: t.type, dims, data };
+  }
+  return out;
 }
 
 export function bestOf(points: Record<string, readonly BatchPoint[]>): Record<string, number> {
