@@ -197,6 +197,11 @@ describe('onnx-forge optimize', () => {
   it('refuses bad flags with exit 2', async () => {
     expect((await runCliProcess(['optimize', file('mlp.onnx')])).code).toBe(2);
     expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--variants', 'int4'])).code).toBe(2);
+    // Without fp32, the reference, no variant could be checked: refused, not a repository of failures.
+    const noRef = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o-noref'), '--variants', 'int8-dynamic']);
+    expect(noRef.code, noRef.stderr).toBe(2);
+    expect(noRef.stderr).toMatch(/--variants must include fp32/);
+    expect(existsSync(file('o-noref'))).toBe(false);
     expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--prefer', 'fast'])).code).toBe(2);
     expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--batch-sizes', '0'])).code).toBe(2);
     // A dimension the model does not have is found after the model is read: the output folder made

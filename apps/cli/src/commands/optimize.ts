@@ -120,6 +120,7 @@ export const optimizeCommand = defineCommand({
     const variants = ctx.args.list('variants');
     const unknown = variants.filter((v) => !VARIANTS.includes(v as VariantName));
     if (unknown.length) throw new UsageError(`--variants: unknown ${unknown.join(', ')} (variants: ${VARIANTS.join(', ')})`, ctx.command, { flag: 'variants' });
+    if (variants.length && !variants.includes('fp32')) throw new UsageError('--variants must include fp32: it is the reference every other variant is compared with', ctx.command, { flag: 'variants' });
     const { dims, scale } = sampleSpec(ctx, ['inputs']);
     const batchSizes = intList(ctx, 'batch-sizes');
     const dir = (flag: string) => {

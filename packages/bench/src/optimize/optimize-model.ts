@@ -116,6 +116,8 @@ function checkOptions(o: OptimizeOptions): void {
   if (o.isa !== undefined && !INT8_ISAS.includes(o.isa)) throw invalid(`isa must be one of ${INT8_ISAS.join(', ')}, got ${String(o.isa)}`, 'isa');
   for (const b of o.batchSizes ?? []) if (!(Number.isInteger(b) && b >= 1)) throw invalid(`batch sizes must be positive integers, got ${b}`, 'batchSizes');
   for (const v of o.variants ?? []) if (!isVariantName(v)) throw invalid(`unknown variant ${String(v)}; variants are ${VARIANT_NAMES.join(', ')}`, 'variants');
+  // Every variant is checked against FP32's outputs: without it none could be, and every one would fail.
+  if (o.variants && !o.variants.includes('fp32')) throw invalid(`variants must include fp32, the reference every other variant is compared with (got ${o.variants.join(', ') || 'none'})`, 'variants');
   if (o.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(o.name)) throw invalid(`name ${JSON.stringify(o.name)} cannot be a repository folder: use letters, digits, '.', '_' and '-'`, 'name');
 }
 
@@ -601,7 +603,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     if (options.batchSizes?.length) {
       const withLatency = live.filter((l) => l.v.latency);
       result.batch = await batchSweep(fp32, withLatency.map((l) => ({ name: l.v.name, run: (f: RunnerFeeds) => l.m.run(f) })), {
-        sizes: options.batchSizes, dims: { ...options.dims }, seed, runs: Math.max(3, Math.ceil(runs / 2)), warmup: Math.min(warmup, 2), clock,
+        sizes: options.batchSizes, dims: { ...options.dims }, feeds: timingFeeds, seed, runs: Math.max(3, Math.ceil(runs / 2)), warmup: Math.min(warmup, 2), clock,
         ...(options.signal ? { signal: options.signal } : {}),
         onProgress: (done, total, batch) => progress({ phase: 'batch', done, total, message: `batch size ${batch}` }),
       });
@@ -629,12 +631,14 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
   } finally {
     for (const l of live) await l.m.close().catch(() => {});
     // 10. The repository version, when anything usable was written and the work was not cancelled
-    // (then the staged files are removed and the cancellation reaches the caller).
+    // (then the staged files are removed and the cancellation reaches the caller). Files of variants
+    // that all failed (the reference broke on the inputs) make no version: serve would refuse it, and
+    // as the highest version it would hide the last good one.
     // Messages name files where they were made, in the staging folder, which is renamed or removed
     // now: they are made to name the file in the version folder, or the variant when its file is not kept.
     let staged = new Set<string>();
     try {
-      if (!options.signal?.aborted && result.variants.some((v) => v.file)) {
+      if (!options.signal?.aborted && result.variants.some((v) => v.file && v.status !== 'failed')) {
         progress({ phase: 'write', done: 0, total: 1, message: `writing ${name} to the repository` });
         const provider = live[0]?.v.provider ?? providers[0] ?? '';
         staged = new Set(await readdir(stager.dir));
