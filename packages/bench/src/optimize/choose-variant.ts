@@ -106,8 +106,8 @@ export function chooseVariant(candidates: readonly Candidate[], prefer: Prefer, 
     if (pool.length === 1) break;
     const next = step(pool);
     if (next.length < pool.length) narrowed.push(describe(step, next, pool));
-    // Worth saying: latency was looked at and could not separate them.
-    else if (step === speedTier) narrowed.push(`${pool.map((c) => c.name).join(', ')} are equally fast within the noise (intervals overlap)`);
+    // Worth saying: latency was looked at and could not separate them (too few runs is not overlap).
+    else if (step === speedTier) narrowed.push(sameSpeed(pool));
     pool = next;
   }
   // Still tied on every criterion: the list's order (fp32, fp16, int8-dynamic, int8-static) decides.
@@ -116,6 +116,16 @@ export function chooseVariant(candidates: readonly Candidate[], prefer: Prefer, 
   const head = `${best.name} (prefer ${prefer}, tolerance cosine ${tolerance}): p50 ${ms(best.latency.p50)} ${ci(best.latency.p50Ci95)}, ${formatBytes(best.bytes)}, cosine ${best.minCosine.toFixed(4)}`;
   const why = narrowed.length ? narrowed.join('; ') : `the only variant that ran within the tolerance`;
   return { best: best.name, reason: `${head}: ${why}${tieNote}`, rejected };
+}
+
+/** Why latency kept every variant of `pool`: intervals that overlap, or runs too few for an interval. */
+function sameSpeed(pool: Measured[]): string {
+  const names = pool.map((c) => c.name).join(', ');
+  const fewest = Math.min(...pool.map((c) => c.latency.n ?? Infinity));
+  if (fewest < MIN_RUNS_FOR_MEDIAN_CI) {
+    return `${names} are not told apart on speed: ${fewest} timed runs are too few for a 95 % interval of the median (at least ${MIN_RUNS_FOR_MEDIAN_CI} are needed)`;
+  }
+  return `${names} are equally fast within the noise (intervals overlap)`;
 }
 
 function describe(step: (l: Measured[]) => Measured[], kept: Measured[], from: Measured[]): string {
