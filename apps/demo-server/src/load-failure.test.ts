@@ -105,6 +105,10 @@ describe('a model that cannot be loaded at start, from the command line', () => 
     try {
       expect(lines.out[0]).toMatch(/^onnx-forge demo server: good \(ready\) on http:\/\/127\.0\.0\.1:\d+ /);
       expect((await call(`${running.url}/v2/health/ready`, 'GET')).status).toBe(200);
+      // Started with --no-page: the page at / is not there (404), so the banner does not offer it.
+      expect(lines.out[1]).toMatch(/^ {2}protocol http:\/\/127\.0\.0\.1:\d+\/v2 {2}· {2}metrics /);
+      expect(lines.out.join('\n')).not.toMatch(/page http/);
+      expect((await call(`${running.url}/`, 'GET')).status).toBe(404);
     } finally {
       expect(await running.stop()).toBe(0);
     }

@@ -162,7 +162,8 @@ export async function runServer(argv: readonly string[], io: RunIo, signals = tr
   const url = shown.origin;
   const index = server.models.index();
   io.out(`onnx-forge demo server: ${index.map((m) => `${m.name} (${m.state.toLowerCase()})`).join(', ')} on ${url} (ready in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  io.out(`  page ${url}/  ·  protocol ${url}/v2  ·  metrics ${url}/metrics`);
+  // --no-page: / answers 404, so it is not offered.
+  io.out(`  ${options.page === false ? '' : `page ${url}/  ·  `}protocol ${url}/v2  ·  metrics ${url}/metrics`);
 
   let resolveStopped: (code: number) => void = () => undefined;
   const stopped = new Promise<number>((r) => (resolveStopped = r));
