@@ -1,3 +1,4 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelBuilder, mlp, writeModel } from '@onnx-forge/core';
 import { quantizeDynamic } from '@onnx-forge/graph-ops';
@@ -75,6 +76,28 @@ describe('onnx-forge hybrid', () => {
     expect(r.stdout).toMatch(/^20 requests in .*; inputs \(sequence=\d+\) input float32\[1, \d+\], sr int64\[\]/m);
     expect(r.stdout).toMatch(/0 failed/);
     expect(r.stderr).not.toContain('onnxruntime');
+  });
+
+  it('sends the samples of --inputs in turn instead of seeded requests, and refuses samples that do not fit', async () => {
+    const dir = file('samples');
+    await mkdir(dir, { recursive: true });
+    const sample = (v: number) => ({ x: { type: 'float32', dims: [2, 32], data: Array.from({ length: 64 }, (_, i) => v + i / 64) } });
+    await writeFile(path.join(dir, 'samples.json'), JSON.stringify([sample(0), sample(1), sample(-1)]));
+    const r = await runCliProcess(['hybrid', file('mlp.onnx'), file('mlp.int8.onnx'), '--reference', file('mlp.onnx'), '--requests', '30', '--inputs', dir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = jsonOf<HybridJson>(r);
+    // The folder's shape, not a seeded one (batch 1).
+    expect(j.inputs).toEqual([{ name: 'x', type: 'float32', dims: [2, 32] }]);
+    expect(j.stats).toMatchObject({ requests: 30, answered: 30, failed: 0 });
+    const text = await runCliProcess(['hybrid', file('mlp.onnx'), '--requests', '3', '--inputs', dir]);
+    expect(text.stdout).toContain(`inputs from ${dir} (3 samples, in turn): x float32[2, 32]`);
+    const bad = file('bad-samples');
+    await mkdir(bad, { recursive: true });
+    await writeFile(path.join(bad, 'samples.json'), JSON.stringify({ x: { type: 'float32', dims: [1, 7], data: [1, 2, 3, 4, 5, 6, 7] } }));
+    const refused = await runCliProcess(['hybrid', file('mlp.onnx'), '--inputs', bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('FORGE_BAD_SAMPLES');
+    assertNoStack(refused);
   });
 
   it('exits 2 for command lines it cannot act on', async () => {

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { readModel, type ForgeError, type Model } from '@onnx-forge/core';
-import { fitSeededDims, fittedNote, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
+import { fitSeededDims, fittedNote, loadSamples, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
 import type { Backend, HybridOptions, Policy } from '@onnx-forge/hybrid';
 import type { Feeds, Session, TensorLike } from '@onnx-forge/runtime';
 import { defineCommand } from '../framework/command.js';
@@ -54,12 +54,27 @@ async function seededRequests(model: Model, session: Session, dims: Record<strin
   return { requests, inputs: Object.entries(first).map(([name, t]) => ({ name, type: (t as TensorLike).type, dims: [...(t as TensorLike).dims] })), fitted: fittedNote(fit) };
 }
 
+/**
+ * Requests from a folder of samples (ONNX .pb test data, .npy or JSON, checked against the model's
+ * inputs: FORGE_BAD_SAMPLES when they do not fit), sent in turn: a model whose inputs hold values that
+ * matter (Silero VAD's int64 sample rate, a state) cannot be served seeded values.
+ */
+async function folderRequests(model: Model, dir: string): Promise<{ requests: Feeds[]; inputs: { name: string; type: string; dims: number[] }[]; fitted: string }> {
+  const samples = await loadSamples(dir, { inputs: model });
+  const first = samples[0] ?? {};
+  return {
+    requests: samples as unknown as Feeds[],
+    inputs: Object.entries(first).map(([name, t]) => ({ name, type: t.type, dims: [...t.dims] })),
+    fitted: ` from ${dir} (${samples.length} sample${samples.length === 1 ? '' : 's'}, in turn):`,
+  };
+}
+
 export const hybridCommand = defineCommand({
   name: 'hybrid',
   summary: 'Serve seeded requests through a HybridModel over model variants and print which one it chose, and why.',
   description:
     'Loads each model (onnxruntime-node, CPU; --workers N puts each in a pool of N worker threads), builds seeded ' +
-    'requests from the inputs of the reference (or the first model), and sends --requests of them, --concurrency at a ' +
+    'requests from the inputs of the reference (or the first model), or takes the samples of --inputs DIR in turn, and sends --requests of them, --concurrency at a ' +
     'time, through a HybridModel: the policy picks a backend from live latency figures, failing backends are left ' +
     'behind by their circuit breaker, and with --reference a share of requests is also run on the reference and a ' +
     'backend whose answers drift beyond tolerance (cosine < 0.99, another class) is quarantined. The summary gives per ' +
@@ -71,6 +86,7 @@ export const hybridCommand = defineCommand({
     { name: 'concurrency', kind: 'string', valueName: 'N', description: 'requests in flight at once', defaultText: '1' },
     { name: 'policy', kind: 'string', valueName: 'POLICY', choices: POLICIES, description: 'how to choose: lowest latency (auto: within --p99-ms), the reference (accuracy), the smallest file (size), or the models\' order', defaultText: 'auto' },
     DIMS_FLAG,
+    { name: 'inputs', kind: 'string', valueName: 'DIR', description: 'samples to send in turn (ONNX .pb test data, .npy or JSON) instead of seeded requests, for inputs whose values matter (a sample rate, a state)' },
     { name: 'workers', kind: 'string', valueName: 'N', description: 'run each model in a pool of N worker threads instead of the main thread' },
     { name: 'p99-ms', kind: 'string', valueName: 'MS', description: 'auto: pass over backends whose p99 latency exceeds this' },
     { name: 'timeout-ms', kind: 'string', valueName: 'MS', description: 'time limit of one backend call; past it the request moves on' },
@@ -80,6 +96,7 @@ export const hybridCommand = defineCommand({
   examples: [
     'onnx-forge hybrid model.onnx model.fp16.onnx model.int8.onnx --reference model.onnx --requests 500',
     'onnx-forge hybrid encoder.onnx encoder.int8.onnx --dims batch=1,sequence=128 --json',
+    'onnx-forge hybrid vad.onnx vad.int8.onnx --reference vad.onnx --inputs samples/',
   ],
   exitNotes: ['hybrid exits 1 when a request could not be answered by any backend (the summary is printed first).'],
   async run(ctx) {
@@ -92,6 +109,8 @@ export const hybridCommand = defineCommand({
     const workers = ctx.args.has('workers') ? positiveInt(ctx, 'workers', ctx.args.string('workers'), 1) : undefined;
     const seed = positiveInt(ctx, 'seed', ctx.args.string('seed'), 1, 0);
     const dims = parseDims(ctx.command, ctx.args.list('dims'));
+    const inputsArg = ctx.args.string('inputs');
+    const inputsDir = inputsArg === undefined ? undefined : path.resolve(cwd, inputsArg);
     const number = (flag: string, min: number, max: number, rule: string): number | undefined => {
       const text = ctx.args.string(flag);
       if (text === undefined) return undefined;
@@ -125,7 +144,7 @@ export const hybridCommand = defineCommand({
         sessions.push(session);
         backends.push(sessionBackend(names[i] as string, session, { sizeBytes: statSync(file).size }));
       }
-      const { requests: distinct, inputs, fitted } = await seededRequests(shapeModel, sessions[all.indexOf(shapedBy)] as Session, dims, Math.min(requests, DISTINCT_REQUESTS), seed);
+      const { requests: distinct, inputs, fitted } = inputsDir !== undefined ? await folderRequests(shapeModel, inputsDir) : await seededRequests(shapeModel, sessions[all.indexOf(shapedBy)] as Session, dims, Math.min(requests, DISTINCT_REQUESTS), seed);
       const refName = refFile === undefined ? undefined : names[all.indexOf(refFile)];
       const policy: Policy = policyFlag === 'order' ? { order: names.slice(0, files.length) } : (policyFlag as Policy);
       const options: HybridOptions = {
