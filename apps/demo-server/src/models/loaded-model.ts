@@ -182,7 +182,8 @@ export class LoadedModel {
     const backends: Backend[] = version.variants.map((v, i) => {
       const b = sessionBackend(v.name, sessions[i] as Session, v.bytes === undefined ? {} : { sizeBytes: v.bytes });
       if (!options.batching || dim === undefined) return b;
-      const q = batched(b, { ...options.batching, name: v.name, onWait });
+      // One run per worker at a time: while all are busy, requests keep stacking into bigger batches.
+      const q = batched(b, { maxInFlight: options.workers, ...options.batching, name: v.name, onWait });
       batchers.set(v.name, q);
       return q;
     });
