@@ -472,6 +472,15 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
         fail(v, stageError('write', e));
         continue;
       }
+      // A conversion that changed nothing (a model already in float16 or INT8) is the same file as a
+      // variant before it: a second copy to serve and to time would only tie with the first.
+      const same = result.variants.find((o) => o !== v && o.sha256 === v.sha256 && o.file !== undefined && o.status === 'ok');
+      if (same) {
+        await dropFile(v, path);
+        v.status = 'skipped';
+        v.reason = `the same model as ${same.name} (the conversion changed nothing${v.notes.length ? `: ${v.notes[0]}` : ''})`;
+        continue;
+      }
       progress({ phase: 'load', variant: n, done: i, total: todo.length, message: `loading ${n} on ${backend}/${providers.join(',')}` });
       let m: OpenedModel;
       try {
