@@ -1,8 +1,9 @@
-import { ModelBuilder, type ModelRunner } from '@onnx-forge/core';
+import { ModelBuilder, readModel, type ModelRunner } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { FIT_SIZES, REPRESENTATIVE_SIZE, fitSeededDims, symbolicDims } from './fit-seeded-dims.js';
-import { seededFeeds } from './seeded-feeds.js';
+import { arbitraryIntegerInputs, seededFeeds } from './seeded-feeds.js';
+import { packageFile } from '../testing/wakeword.js';
 
 const runner = new OrtRunner({ sessionOptions: { logSeverityLevel: 4 } }) as unknown as ModelRunner;
 
@@ -57,5 +58,39 @@ describe('fitSeededDims', () => {
 
   it('says when no size fits, and gives back the sizes it was given', async () => {
     expect(await fitSeededDims(runner, framedConv(20000), { batch: 2 })).toEqual({ dims: { batch: 2 }, fitted: [], runs: false });
+  });
+});
+
+describe('seeded inputs for a model with a recurrent state and a sample rate (Silero VAD v5)', () => {
+  const file = packageFile('@ricky0123/vad-web', 'dist', 'silero_vad_v5.onnx');
+  it.skipIf(!file)('sizes the audio alone when sizing it with the state batch fails, and gives sr the rate the model tests for', async () => {
+    const m = await readModel(file as string);
+    expect(symbolicDims(m)).toEqual(['input[0]', 'input[1]', 'state[1]']);
+    // All free dims at once give the state a batch of 64 beside audio of batch 1: only the audio alone runs.
+    const fit = await fitSeededDims(runner, m);
+    expect(fit.runs).toBe(true);
+    expect(fit.fitted).toEqual(['input[1]']);
+    expect(fit.dims['state[1]']).toBe(1);
+    expect(fit.dims['input[1]']).toBeGreaterThan(1);
+    // sr == 16000 picks an If branch: the seeded value is that constant, not an arbitrary number.
+    expect(Array.from(seededFeeds(m, { dims: fit.dims }).sr?.data as BigInt64Array)).toEqual([16000n]);
+    expect(arbitraryIntegerInputs(m)).toEqual([]);
+  });
+});
+
+describe('seeded integer inputs', () => {
+  it('take the constant the model compares them with, the same in every sample', () => {
+    const b = new ModelBuilder({ opset: 17, graphName: 'rate' });
+    const rate = b.input('rate', 'int64', []);
+    const k = b.initializer('k', BigInt64Array.from([8000n]), []);
+    b.output(b.op('Cast', [b.op('Equal', [b.op('Identity', [rate]), k])], { to: 1 }), 'float32', []);
+    const m = b.build();
+    for (const seed of [1, 2, 3]) expect(seededFeeds(m, { seed }).rate?.data).toEqual(BigInt64Array.from([8000n]));
+    expect(arbitraryIntegerInputs(m)).toEqual([]);
+    // Compared with nothing, the same input is arbitrary, and said to be.
+    const c = new ModelBuilder({ opset: 17, graphName: 'count' });
+    const n = c.input('n', 'int64', []);
+    c.output(c.op('Cast', [n], { to: 1 }), 'float32', []);
+    expect(arbitraryIntegerInputs(c.build())).toEqual(['n']);
   });
 });

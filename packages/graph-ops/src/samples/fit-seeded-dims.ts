@@ -53,7 +53,8 @@ export interface FittedDims {
  * may run and measure nothing real (a 1×1 image), and an audio front end's Conv over `samples` does not
  * run at all; so this runs `model` on seeded inputs with the free dims at REPRESENTATIVE_SIZE, then at
  * each of FIT_SIZES, then at 1, on one loaded session, and returns the first that runs (`fitted` names
- * the dims it sized, empty when only 1 runs). A model that does not load, or runs on no size, gets
+ * the dims it sized, empty when only 1 runs). At each size, when sizing every free dim together fails,
+ * each is tried alone with the others at 1 (a recurrent state's batch dim beside the audio's length). A model that does not load, or runs on no size, gets
  * `dims` back with `runs: false`: the caller's own run then reports why. With no free dim there is
  * nothing to size, and the model is neither loaded nor run.
  */
@@ -80,6 +81,14 @@ export async function fitSeededDims(runner: ModelRunner, model: Model, dims: Rea
     for (const size of [REPRESENTATIVE_SIZE, ...FIT_SIZES]) {
       const sized = { ...given, ...Object.fromEntries(free.map((d) => [d, size])) };
       if (await runs(sized)) return { dims: sized, fitted: free, runs: true };
+      // Free dims that must agree with a batch of 1 (Silero VAD's state [2, ?, 128] beside its audio
+      // [?, ?]) fail when all are sized together: size each alone, the others at 1.
+      if (free.length > 1) {
+        for (const d of free) {
+          const one = { ...given, ...Object.fromEntries(free.map((f) => [f, f === d ? size : 1])) };
+          if (await runs(one)) return { dims: one, fitted: [d], runs: true };
+        }
+      }
     }
     return { dims: given, fitted: [], runs: await runs(given) };
   } finally {

@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, Rng, float32ArrayToFloat16, tensorDims, type Graph, type Model } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, Rng, float32ArrayToFloat16, tensorDims, tensorToArray, type Graph, type Model } from '@onnx-forge/core';
 import type { RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { modelInputSpecs } from '../quant/samples/validate-feeds.js';
 
@@ -22,17 +22,34 @@ export function dimName(input: string, axis: number, dim: string | null): string
 /** Ops that pass integer indices through unchanged, followed when looking for the table they index. */
 const INDEX_PASS_THROUGH = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Flatten', 'Identity', 'Cast']);
 
+/** The value of a one-element integer constant, or undefined. */
+function scalarConstant(graph: Graph, name: string): number | undefined {
+  const t = graph.constantValue(name);
+  if (!t) return undefined;
+  const values = tensorToArray(t);
+  if (values.length !== 1) return undefined;
+  const v = Number(values[0]);
+  return Number.isSafeInteger(v) ? v : undefined;
+}
+
 /**
- * The exclusive upper bound of valid values for an integer input: 2 for a mask-like input (0/1),
- * else the rows of the constant table it indexes through Gather (token ids, token types), else 16,
- * an arbitrary bound (`arbitrary`: nothing in the model says which values are valid).
+ * What values an integer input may take: 2 for a mask-like input (0/1); else the rows of the
+ * constant table it indexes through Gather (token ids, token types); else, when the model tests it
+ * for equality with constants (Silero VAD's `sr == 16000` choosing an If branch), those constants
+ * (`choices`); else 16, an arbitrary bound (`arbitrary`: nothing in the model says which values are
+ * valid).
  */
-function integerBound(graph: Graph, name: string): { bound: number; arbitrary: boolean } {
+function integerBound(graph: Graph, name: string): { bound: number; arbitrary: boolean; choices?: number[] } {
   if (/mask/i.test(name)) return { bound: 2, arbitrary: false };
   let bound = Infinity;
+  const choices: number[] = [];
   const visit = (value: string, depth: number) => {
     for (const user of graph.consumers(value)) {
-      if (user.opType === 'Gather' && user.input[1] === value) {
+      if (user.opType === 'Equal') {
+        const other = user.input[0] === value ? user.input[1] : user.input[0];
+        const c = other === undefined ? undefined : scalarConstant(graph, other);
+        if (c !== undefined && c >= 0 && !choices.includes(c)) choices.push(c);
+      } else if (user.opType === 'Gather' && user.input[1] === value) {
         const table = graph.resolveInitializer(user.input[0] ?? '')?.tensor;
         const dims = table ? tensorDims(table) : undefined;
         const axis = Number(user.attribute.find((a) => a.name === 'axis')?.i ?? 0);
@@ -44,7 +61,8 @@ function integerBound(graph: Graph, name: string): { bound: number; arbitrary: b
     }
   };
   visit(name, 0);
-  return Number.isFinite(bound) ? { bound, arbitrary: false } : { bound: 16, arbitrary: true };
+  if (Number.isFinite(bound)) return { bound, arbitrary: false };
+  return choices.length ? { bound: Math.max(...choices) + 1, arbitrary: false, choices } : { bound: 16, arbitrary: true };
 }
 
 /**
@@ -83,18 +101,26 @@ export function seededFeeds(model: Model, options: SeededFeedsOptions = {}): Run
     }
     const dims = spec.dims.map((d, axis) => (typeof d === 'number' ? d : options.dims?.[dimName(spec.name, axis, d)] ?? options.defaultDim ?? 1));
     const n = dims.reduce((a, d) => a * d, 1);
-    feeds[spec.name] = seededTensor(spec.type, dims, n, rng, options.std ?? 1, () => integerBound(model.graph, spec.name).bound, spec.name);
+    feeds[spec.name] = seededTensor(spec.type, dims, n, rng, options.std ?? 1, () => integerBound(model.graph, spec.name), spec.name);
   }
   return feeds;
 }
 
-function seededTensor(type: string, dims: number[], n: number, rng: Rng, std: number, bound: () => number, name: string): RunnerTensor {
+function seededTensor(type: string, dims: number[], n: number, rng: Rng, std: number, bounds: () => ReturnType<typeof integerBound>, name: string): RunnerTensor {
+  // Masks are all 1; a value the model compares with is the first such constant (the branch it
+  // tests for: Silero's 16000), the same in every sample; else at random below the bound.
+  const integer = (): (() => number) => {
+    const b = bounds();
+    if (b.bound === 2 && /mask/i.test(name)) return () => 1;
+    if (b.choices?.length) return () => b.choices?.[0] as number;
+    return () => rng.int(0, b.bound);
+  };
   switch (type) {
     case 'float32': return { type, dims, data: rng.fillNormalish(new Float32Array(n), std) };
     case 'float64': return { type, dims, data: Float64Array.from(rng.fillNormalish(new Float32Array(n), std)) };
     case 'float16': return { type, dims, data: float32ArrayToFloat16(rng.fillNormalish(new Float32Array(n), std)) };
-    case 'int64': { const b = bound(); return { type, dims, data: BigInt64Array.from({ length: n }, () => BigInt(b === 2 && /mask/i.test(name) ? 1 : rng.int(0, b))) }; }
-    case 'int32': { const b = bound(); return { type, dims, data: Int32Array.from({ length: n }, () => (b === 2 && /mask/i.test(name) ? 1 : rng.int(0, b))) }; }
+    case 'int64': { const next = integer(); return { type, dims, data: BigInt64Array.from({ length: n }, () => BigInt(next())) }; }
+    case 'int32': { const next = integer(); return { type, dims, data: Int32Array.from({ length: n }, next) }; }
     case 'bool': return { type, dims, data: Uint8Array.from({ length: n }, () => rng.int(0, 2)) };
     case 'uint8': return { type, dims, data: Uint8Array.from({ length: n }, () => rng.int(0, 256)) };
     case 'int8': return { type, dims, data: Int8Array.from({ length: n }, () => rng.int(-128, 128)) };
