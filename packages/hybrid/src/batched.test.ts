@@ -443,6 +443,32 @@ describe('batched with maxInFlight', () => {
     expect(b.stats()).toMatchObject({ withdrawn: 1, queued: 0 });
   });
 
+  it('a group due while every run is busy is not passed by batches of another key that filled after it', async () => {
+    const clock = new ManualClock();
+    const { backend, runs, release } = gated();
+    const b = batched(backend, { maxBatch: 2, maxDelayMs: 5, maxInFlight: 1, clock });
+    const first = [0, 1].map((i) => b.predict(requestFeeds(i)));
+    await settle();
+    expect(runs).toEqual([2]);
+    // Another key (one more input): alone, due at 5 while the slot is busy.
+    const other = b.predict({ ...requestFeeds(2), flag: { type: 'float32', dims: [1, 1], data: new Float32Array(1) } } as Feeds);
+    clock.advance(5);
+    await settle();
+    // Full batches of the first key, complete after it was due.
+    const later = [3, 4, 5, 6].map((i) => b.predict(requestFeeds(i)));
+    await settle();
+    expect(b.stats().queued).toBe(5);
+    await release();
+    expect(runs).toEqual([2, 1]);
+    await release();
+    expect(runs).toEqual([2, 1, 2]);
+    await release();
+    await release();
+    await Promise.all([...first, other, ...later]);
+    expect(runs).toEqual([2, 1, 2, 2]);
+    expect(b.stats()).toMatchObject({ requests: 7, queued: 0 });
+  });
+
   it('refuses a maxInFlight that is not a positive integer', () => {
     expect(() => batched(counting().backend, { maxBatch: 4, maxDelayMs: 1, maxInFlight: 0 })).toThrow(/maxInFlight must be a positive integer/);
   });

@@ -15,8 +15,9 @@ export interface BatchOptions {
   readonly preferredBatchSizes?: readonly number[];
   /**
    * Most runs of the wrapped backend at once (Triton's instance count; a worker pool's size). When all
-   * are busy, a group whose delay has passed keeps taking requests until it is full or a run ends,
-   * so batches grow with the load instead of queueing small ones behind each other. Default: no limit.
+   * are busy, a group whose delay has passed keeps taking requests until it is full or its turn for a
+   * run comes (in the order groups became due or full), so batches grow with the load instead of
+   * queueing small ones behind each other. Default: no limit.
    */
   readonly maxInFlight?: number;
   /** Name of the batched backend (default `<backend>+batch`). */
@@ -68,12 +69,21 @@ interface Pending {
 }
 
 interface Group {
+  readonly key: string;
   pending: Pending[];
   rows: number;
   timer: TimerHandle | undefined;
-  /** Its delay has passed while every run was busy: it goes at the next free run. */
+  /** Its delay has passed while every run was busy: it holds its place in the queue for a run slot. */
   due: boolean;
 }
+
+/**
+ * What waits for a run slot: a complete batch, or a group that became due while every run was busy
+ * (still stacking until its turn comes, or until it is full).
+ */
+type Waiting = Pending[] | Group;
+
+const pendingOf = (w: Waiting): Pending[] => (Array.isArray(w) ? w : w.pending);
 
 function withdrawnError(name: string, signal: AbortSignal): ForgeError {
   return cancelledError(signal, `request withdrawn from the batch queue of '${name}' before it ran`);
@@ -110,8 +120,11 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
   let limit = options.maxInFlight === undefined ? Number.POSITIVE_INFINITY : positiveInt('maxInFlight', options.maxInFlight);
   const clock = options.clock ?? systemClock;
   const groups = new Map<string, Group>();
-  /** Batches that are complete (full, or due and taken off their group) and wait for a free run, oldest first. */
-  const ready: Pending[][] = [];
+  /**
+   * What waits for a free run, in the order it became full or due: a group due early is not passed by
+   * batches that filled after it (another key's traffic would otherwise hold it back indefinitely).
+   */
+  const ready: Waiting[] = [];
   /** Batches sent and not yet settled (a failed stacked batch holds its slot while its requests rerun alone). */
   let active = 0;
   const inFlight = new Set<Promise<unknown>>();
@@ -194,21 +207,14 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     });
   };
 
-  /** A run slot is free: the oldest complete batch goes, else the group that has been due longest. */
+  /** A run slot is free: what has waited longest goes (a due group stops stacking then). */
   const next = (): void => {
     while (active < limit) {
-      const batch = ready.shift();
-      if (batch) {
-        if (batch.length) dispatch(batch);
-        continue;
-      }
-      let oldest: [string, Group] | undefined;
-      for (const entry of groups) {
-        if (entry[1].due && (!oldest || (entry[1].pending[0]?.since ?? 0) < (oldest[1].pending[0]?.since ?? 0))) oldest = entry;
-      }
-      if (!oldest) return;
-      take(oldest[0]);
-      if (oldest[1].pending.length) dispatch(oldest[1].pending);
+      const w = ready.shift();
+      if (!w) return;
+      if (!Array.isArray(w) && groups.get(w.key) === w) take(w.key);
+      const batch = pendingOf(w);
+      if (batch.length) dispatch(batch);
     }
   };
 
@@ -225,7 +231,9 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
   const flush = (key: string): void => {
     const g = take(key);
     if (!g || !g.pending.length) return;
-    if (active < limit) dispatch(g.pending);
+    // A due group already holds its place in the queue.
+    if (g.due) next();
+    else if (active < limit) dispatch(g.pending);
     else ready.push(g.pending);
   };
 
@@ -235,7 +243,10 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     if (!g) return;
     g.timer = undefined;
     if (active < limit) flush(key);
-    else g.due = true;
+    else {
+      g.due = true;
+      ready.push(g);
+    }
   };
 
   const full = (rows: number) => rows >= maxBatch || preferred.includes(rows);
@@ -249,7 +260,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
       g.rows -= p.request?.rows ?? 0;
       if (!g.pending.length) take(key);
     } else {
-      const batch = ready.find((b) => b.includes(p));
+      const batch = ready.map(pendingOf).find((b) => b.includes(p));
       if (!batch) return;
       batch.splice(batch.indexOf(p), 1);
     }
@@ -314,7 +325,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
           g = undefined;
         }
         if (!g) {
-          g = { pending: [], rows: 0, timer: undefined, due: false };
+          g = { key: request.key, pending: [], rows: 0, timer: undefined, due: false };
           groups.set(request.key, g);
           const key = request.key;
           g.timer = clock.setTimeout(() => due(key), options.maxDelayMs);
@@ -341,7 +352,8 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     stats(): BatchStats {
       let queued = 0;
       for (const g of groups.values()) queued += g.pending.length;
-      for (const b of ready) queued += b.length;
+      // A due group still stacking is counted with the groups above.
+      for (const w of ready) if (Array.isArray(w) || groups.get(w.key) !== w) queued += pendingOf(w).length;
       return { requests, runs, stackedRuns, singleRuns, failedRuns, retriedAlone, largestBatch: largest, meanBatchSize: runs ? (requests - queued - withdrawn) / runs : 0, queued, withdrawn };
     },
   };
