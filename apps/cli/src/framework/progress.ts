@@ -46,8 +46,6 @@ export class Progress {
   private fraction: number | undefined;
   private drawn = false;
   private transient = false;
-  /** A transient phase that ran long enough in `lines` mode to be written after all. */
-  private announced = false;
 
   constructor(private readonly options: ProgressOptions) {}
 
@@ -63,7 +61,6 @@ export class Progress {
     if (this.label !== undefined) this.end();
     this.label = label;
     this.transient = options.transient === true;
-    this.announced = false;
     this.startedAt = this.options.now();
     this.lastPercent = -1;
     this.fraction = undefined;
@@ -94,8 +91,7 @@ export class Progress {
     const interval = this.options.lineIntervalMs ?? 2000;
     // A transient phase is left out of a log only while it is quick: one that keeps going (checking a
     // large model's accuracy) is written like any other, so a log never sits silent for minutes.
-    if (this.transient && !this.announced && now - this.startedAt >= interval) {
-      this.announced = true;
+    if (this.transient && now - this.startedAt >= interval) {
       this.transient = false;
       this.write(`${this.label}...\n`);
       this.lastOutput = now;
