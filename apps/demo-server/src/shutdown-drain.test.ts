@@ -8,32 +8,7 @@ import { type Socket, connect } from 'node:net';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import type { DemoServer } from './create-server.js';
 import { LOOKUP_TABLE, lookupModel, startServer, tempDir, writeModels } from './testing/fixtures.js';
-
-interface RawResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
-/** Splits what an HTTP/1.1 server sent on one connection into its responses (bodies by Content-Length). */
-function parseResponses(raw: Buffer): RawResponse[] {
-  const out: RawResponse[] = [];
-  let at = 0;
-  while (at < raw.length) {
-    const end = raw.indexOf('\r\n\r\n', at);
-    if (end < 0) throw new Error(`an incomplete response head: ${raw.subarray(at).toString('latin1')}`);
-    const [statusLine = '', ...lines] = raw.subarray(at, end).toString('latin1').split('\r\n');
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const colon = line.indexOf(':');
-      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    const length = Number(headers['content-length'] ?? 0);
-    out.push({ status: Number(statusLine.split(' ')[1]), headers, body: raw.subarray(end + 4, end + 4 + length).toString('utf8') });
-    at = end + 4 + length;
-  }
-  return out;
-}
+import { type RawResponse, parseResponses } from './testing/raw-http.js';
 
 /** A raw client connection: what it received, and how it ended (an error, or none). */
 async function rawConnection(url: string): Promise<{ socket: Socket; received: () => Buffer; ended: Promise<Error | undefined>; responses(n: number): Promise<void> }> {
