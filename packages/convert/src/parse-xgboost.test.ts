@@ -152,6 +152,10 @@ describe('XGBoost JSON models written by hand', () => {
     }
     const plain = xgbModel('reg:squarederror', '0E0', [TREE_A], [0]);
     expect(convertXgboost(plain).report.warnings).toEqual([]);
+    // An empty best_iteration is no count (Number('') would make it 0).
+    const empty = structuredClone(plain);
+    ((empty.learner as Record<string, Record<string, unknown>>).attributes as Record<string, unknown>).best_iteration = '';
+    expect(() => convertXgboost(empty)).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_MODEL, message: expect.stringMatching(/best_iteration is "", not a count/) }));
     expect(() => convertXgboost(plain, { bestIteration: true })).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS, message: expect.stringMatching(/no best_iteration/) }));
     expect(() => convertModel('tree\nversion=v4\n', { from: 'lightgbm', bestIteration: true })).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS }));
   });

@@ -45,7 +45,8 @@ function numberArray(o: Json, key: string, where: string, length: number): numbe
 
 /** A count written as a string ("3") or a number. */
 function count(v: unknown, what: string): number {
-  const n = typeof v === 'string' ? Number(v) : v;
+  // Number('') is 0: an empty string is no count.
+  const n = typeof v === 'string' ? (v.trim() === '' ? Number.NaN : Number(v)) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw invalidModel('xgboost', `${what} is "${String(v)}", not a count`, { field: what });
   return n;
 }
