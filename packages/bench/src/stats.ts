@@ -35,8 +35,8 @@ const T975 = [
 /**
  * The 97.5 % quantile of Student's t with `df` degrees of freedom (the critical value of a two-sided
  * 95 % interval): from the table up to 30, beyond by the Cornish-Fisher expansion around the normal
- * quantile (within 1e-4 there). Never a smaller value than the true one: a table looked up at the next
- * larger tabulated df would narrow every interval between the rows.
+ * quantile (within 1e-5 there). Each df gets its own value: a table looked up at the next larger
+ * tabulated df would narrow every interval between the rows.
  */
 export function tCritical(df: number): number {
   if (!(df >= 1)) return Infinity;

@@ -27,10 +27,10 @@ describe('the search compareOutputs', () => {
   });
 
   it('cosine sees an error common to every sample of a one-value output, as the final check does', () => {
-    // dv_hey_lookdeep (a wake-word head) quantized: every score about 18 % high. Cosine over the
+    // A quantized wake-word head whose every score is too high by the same share. Cosine over the
     // samples is ~1 (the vector only grows), so int8-auto kept every node quantized, said "0 nodes
     // left float32 to keep every output at cosine >= 0.99", and the final check then flagged the
-    // output above the 14.1 % that cosine 0.99 allows.
+    // output above what cosine 0.99 allows (singleValueBound).
     const ref = samples('score', [1, 1], [[0.5], [0.6], [0.55], [0.52]]);
     const high = samples('score', [1, 1], [[0.59], [0.708], [0.649], [0.6136]]);
     const scaleError = 0.108 / 0.6;

@@ -150,7 +150,7 @@ export function compareOutputs(metric: DifferenceMetric, outputNames: readonly s
       const ref = both.map(([r]) => r[0] as number);
       const cand = both.map(([, g]) => g[0] as number);
       const over = both.length > 1 ? outputDifference(metric, ref, cand) : metric === 'cosine' ? 0 : outputDifference(metric, ref, cand);
-      // Cosine over the samples still misses an error common to them all (every score 18 % high), which
+      // Cosine over the samples still misses an error common to them all (every score too high by the same share), which
       // the final check catches (singleValueProblem): judge the scale-relative error as that check does,
       // as the cosine distance it stands for, so the search and the check agree (scaleError² / 2 >
       // 1 - tolerance exactly when scaleError > singleValueBound(tolerance)).
