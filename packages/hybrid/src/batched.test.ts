@@ -473,3 +473,23 @@ describe('batched with maxInFlight', () => {
     expect(() => batched(counting().backend, { maxBatch: 4, maxDelayMs: 1, maxInFlight: 0 })).toThrow(/maxInFlight must be a positive integer/);
   });
 });
+
+describe('batched with maxInFlight, when a stacked run fails inside the model', () => {
+  it('reruns the requests alone one after another in the batch\'s slot, never more runs at once than the bound', async () => {
+    let running = 0;
+    let most = 0;
+    const backend = functionBackend('fails-stacked', async (feeds: Feeds) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 1));
+      running--;
+      if (((feeds.x as TensorLike).dims[0] as number) > 1) throw new ForgeError(ForgeErrorCode.RUNTIME, 'stacked run failed inside the model');
+      return truth(feeds);
+    });
+    const b = batched(backend, { maxBatch: 4, maxDelayMs: 0, maxInFlight: 1 });
+    const outputs = await Promise.all([0, 1, 2, 3].map((i) => b.predict(requestFeeds(i))));
+    expect(outputs).toHaveLength(4);
+    expect(most).toBe(1);
+    expect(b.stats()).toMatchObject({ retriedAlone: 4, failedRuns: 1 });
+  });
+});

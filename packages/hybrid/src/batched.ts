@@ -190,10 +190,14 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
           for (const p of batch) p.reject(error);
           return undefined;
         }
-        return Promise.all(batch.map((p) => {
+        const alone = (p: Pending) => {
           retriedAlone++;
           return run(p.feeds).then(p.resolve, p.reject);
-        }));
+        };
+        // Under maxInFlight the reruns share the batch's one slot: one after another, so a failed batch
+        // never puts more runs on the backend than the bound allows.
+        if (Number.isFinite(limit)) return batch.reduce<Promise<unknown>>((chain, p) => chain.then(() => alone(p)), Promise.resolve());
+        return Promise.all(batch.map(alone));
       },
     );
   };
