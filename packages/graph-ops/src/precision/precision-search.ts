@@ -2,6 +2,7 @@ import { DataType, ForgeError, ForgeErrorCode, inferElemTypes, loadForRun, onnx,
 import type { LoadedModel, ModelRunner, OptionSpec, PassContext, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { runnerValues } from '../fp16/runner-values.js';
 import { outputDifference, type DifferenceMetric } from './output-difference.js';
+import { singleValueDistance } from './single-value.js';
 
 /**
  * Mixed precision by search, shared by fp16-auto and int8-auto: the fewest nodes to leave float32 so
@@ -149,12 +150,12 @@ export function compareOutputs(metric: DifferenceMetric, outputNames: readonly s
     if (both.every(([r, g]) => r.length === 1 && g.length === 1)) {
       const ref = both.map(([r]) => r[0] as number);
       const cand = both.map(([, g]) => g[0] as number);
-      const over = both.length > 1 ? outputDifference(metric, ref, cand) : metric === 'cosine' ? 0 : outputDifference(metric, ref, cand);
-      // Cosine over the samples still misses an error common to them all (every score too high by the same share), which
-      // the final check catches (singleValueProblem): judge the scale-relative error as that check does,
-      // as the cosine distance it stands for, so the search and the check agree (scaleError² / 2 >
-      // 1 - tolerance exactly when scaleError > singleValueBound(tolerance)).
-      per[name] = metric === 'cosine' ? Math.max(over, singleValueCosineDistance(ref, cand)) : over;
+      // One sample's cosine of one value says nothing: only the scale-relative error below judges it.
+      const over = both.length === 1 && metric === 'cosine' ? 0 : outputDifference(metric, ref, cand);
+      // Cosine over the samples still misses an error common to them all (every score too high by the
+      // same share), which the final check catches (singleValueProblem): judge the scale-relative error
+      // as that check does, as the cosine distance it stands for, so the search and the check agree.
+      per[name] = metric === 'cosine' ? Math.max(over, singleValueDistance(scaleError(ref, cand))) : over;
       continue;
     }
     per[name] = Math.max(0, ...both.map(([r, g]) => outputDifference(metric, r, g)));
@@ -162,24 +163,12 @@ export function compareOutputs(metric: DifferenceMetric, outputNames: readonly s
   return per;
 }
 
-/**
- * The cosine distance a one-value output's scale-relative error stands for: (max |got - ref| /
- * max |ref|)² / 2, the inverse of singleValueBound. Infinite for NaN/Inf where the reference is finite.
- */
-function singleValueCosineDistance(ref: readonly number[], got: readonly number[]): number {
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const r = ref[i] as number;
-    const g = got[i] as number;
-    if (Number.isFinite(r) !== Number.isFinite(g)) return Infinity;
-    if (!Number.isFinite(r)) continue;
-    scale = Math.max(scale, Math.abs(r));
-    err = Math.max(err, Math.abs(g - r));
-  }
-  if (err === 0) return 0;
-  const e = scale > 0 ? err / scale : Infinity;
-  return (e * e) / 2;
+/** max |got - ref| / max |ref| over finite reference values; infinite for NaN/Inf where the reference is finite. */
+function scaleError(ref: readonly number[], got: readonly number[]): number {
+  const maxAbs = outputDifference('max-abs', ref, got);
+  if (maxAbs === 0) return 0;
+  const scale = Math.max(0, ...ref.filter(Number.isFinite).map(Math.abs));
+  return scale > 0 ? maxAbs / scale : Infinity;
 }
 
 /** Every third sample, held out from the search to validate its choice (none below three samples). */

@@ -11,6 +11,14 @@ export function singleValueBound(cosineTolerance: number): number {
   return Math.sqrt(2 * Math.max(0, 1 - cosineTolerance));
 }
 
+/**
+ * The cosine distance (1 - cosine) a one-value output's scale-relative error stands for, the inverse
+ * of singleValueBound: an error e is within the bound of tolerance c exactly when e² / 2 <= 1 - c.
+ */
+export function singleValueDistance(scaleError: number): number {
+  return (scaleError * scaleError) / 2;
+}
+
 /** What a one-value output's agreement needs: its values per sample and its scale-relative error. */
 export interface SingleValueAgreement {
   /** Values per sample. */
