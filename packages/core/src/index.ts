@@ -17,7 +17,7 @@ export type { ByteSource } from './io/byte-source.js';
 export { fileSource, notAFile, unreadableFile } from './io/file-source.js';
 export { blobSource } from './io/blob-source.js';
 export type { BlobLike } from './io/blob-source.js';
-export { folderResolver, linkProblem, locationProblem } from './io/external-data.js';
+export { folderResolver, linkProblem, locationProblem, modelFolderRoots } from './io/external-data.js';
 export type { ExternalDataResolver } from './io/external-data.js';
 export { isLazy, deferTensorData, snapshotTensor } from './ir/tensor-data.js';
 export { deriveTensorData, derivedTensor } from './ir/derive-tensor-data.js';

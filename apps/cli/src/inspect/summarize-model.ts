@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import path from 'node:path';
 import {
-  dtypeName, isDefaultDomain, isExternal, isKnownDataType, linkProblem, locationProblem, modelTensors, nodeLabel, tensorByteSize, tensorElementCount,
-  toClampedNumber, toNumber,
+  dtypeName, isDefaultDomain, isExternal, isKnownDataType, linkProblem, locationProblem, modelFolderRoots, modelTensors, nodeLabel,
+  tensorByteSize, tensorElementCount, toClampedNumber, toNumber,
   type Model, type NodeProto, type TensorProto, type TensorShapeProto, type TypeProto, type ValueInfoProto,
 } from '@onnx-forge/core';
 
@@ -152,20 +152,9 @@ export function summarizeModel(model: Model, file: string): ModelSummary {
   const parameters = { ...tally(), byDtype: {} as Record<string, TensorTally> };
   const constants = tally();
   const dir = path.dirname(path.resolve(file));
-  // Where external data may really be once links are followed, as core's readers allow: the model's
-  // folder and the real folder of the model file.
+  // Where external data may really be once links are followed, as core's readers allow.
   let realRoots: string[] | undefined;
-  const roots = (): string[] => {
-    if (!realRoots) {
-      realRoots = [dir];
-      try {
-        realRoots.push(path.dirname(fs.realpathSync(file)));
-      } catch {
-        // the model was just read; if it vanished since, its folder alone counts
-      }
-    }
-    return realRoots;
-  };
+  const roots = (): string[] => (realRoots ??= modelFolderRoots(dir, fs, path, file));
   const external = new Map<string, ExternalFileSummary & { maxEnd: number }>();
   const externalTotal = tally();
   for (const { tensor, initializer } of modelTensors(proto)) {

@@ -64,6 +64,22 @@ export function linkProblem(location: string, full: string, roots: readonly stri
 }
 
 /**
+ * Where a model's external data may really be once links are followed (linkProblem's roots): the
+ * model's folder `dir`, and with `modelFile` the real folder of the model file.
+ */
+export function modelFolderRoots(dir: string, fs: Fs, path: PathMod, modelFile?: string): string[] {
+  const roots = [dir];
+  if (modelFile !== undefined) {
+    try {
+      roots.push(path.dirname(fs.realpathSync(modelFile)));
+    } catch {
+      // the model was read, so this only fails when it vanished since: the folder alone counts
+    }
+  }
+  return roots;
+}
+
+/**
  * Files in the model's folder, and only there: a location that is absolute or leads outside it,
  * by name or through a symbolic link, is refused. One source per file, each checked to be a regular
  * file. `modelFile`, when given, lets a location link into the model file's own real folder.
@@ -71,18 +87,7 @@ export function linkProblem(location: string, full: string, roots: readonly stri
 export function folderResolver(dir: string, fs: Fs, path: PathMod, modelFile?: string): ExternalDataResolver {
   const sources = new Map<string, ByteSource>();
   let roots: string[] | undefined;
-  const rootsOf = (): string[] => {
-    if (roots) return roots;
-    roots = [dir];
-    if (modelFile !== undefined) {
-      try {
-        roots.push(path.dirname(fs.realpathSync(modelFile)));
-      } catch {
-        // the model was read, so this only fails when it vanished since: the folder alone counts
-      }
-    }
-    return roots;
-  };
+  const rootsOf = (): string[] => (roots ??= modelFolderRoots(dir, fs, path, modelFile));
   return (location) => {
     const problem = locationProblem(location, dir, path);
     if (problem) throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, problem, { details: { location, dir } });
@@ -112,8 +117,19 @@ export function folderResolver(dir: string, fs: Fs, path: PathMod, modelFile?: s
  * NaN for anything else ("0x10", "", " 4", "1e3", "-1"),
  * which would otherwise be read as some other number and point at the wrong bytes.
  */
-export function externalNumber(value: string): number {
+function externalNumber(value: string): number {
   return /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+}
+
+/**
+ * A tensor's external data region in a file of `size` bytes: its offset (0 when absent) and length
+ * (the rest of the file when absent), NaN where an entry is not a decimal integer (externalNumber).
+ */
+export function externalSpan(t: TensorProto, size: number): { offset: number; length: number } {
+  const offsetText = externalEntry(t, 'offset');
+  const lengthText = externalEntry(t, 'length');
+  const offset = offsetText === undefined ? 0 : externalNumber(offsetText);
+  return { offset, length: lengthText === undefined ? size - offset : externalNumber(lengthText) };
 }
 
 /** A tensor whose data is in an external source, with its checked region. */
@@ -149,9 +165,8 @@ export async function externalRegions(proto: ModelProto, resolve: ExternalDataRe
     const s = source as ByteSource;
     const offsetStr = externalEntry(t, 'offset');
     const lengthStr = externalEntry(t, 'length');
-    const offset = offsetStr === undefined ? 0 : externalNumber(offsetStr);
+    const { offset, length } = externalSpan(t, s.size);
     if (!Number.isSafeInteger(offset)) fail(`bad external data offset "${offsetStr}": ONNX needs a decimal byte offset`);
-    const length = lengthStr === undefined ? s.size - offset : externalNumber(lengthStr);
     if (!Number.isSafeInteger(length) || length < 0) {
       fail(lengthStr === undefined ? `bad external data offset ${offset}: "${loc}" has only ${s.size} bytes` : `bad external data length "${lengthStr}": ONNX needs a decimal byte count`);
     }

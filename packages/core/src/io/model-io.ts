@@ -6,7 +6,7 @@ import { Model } from '../ir/model.js';
 import { emitPending, pendingData } from '../ir/tensor-data.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { ModelProto, TensorProto } from '../proto/types.js';
-import { externalEntry, externalNumber, externalRegions, folderResolver, locationProblem } from './external-data.js';
+import { externalEntry, externalRegions, externalSpan, folderResolver, locationProblem } from './external-data.js';
 import { openModel } from './open-model.js';
 import { memorySource } from './byte-source.js';
 import { unreadableFile } from './file-source.js';
@@ -113,11 +113,10 @@ function checkExternalReferences(proto: ModelProto, dir: string, target: string,
       sizes.set(full, size);
     }
     if (size < 0) fail(`is not in ${dir}`);
-    const offsetStr = externalEntry(t, 'offset');
-    const lengthStr = externalEntry(t, 'length');
-    const offset = offsetStr === undefined ? 0 : externalNumber(offsetStr);
-    const length = lengthStr === undefined ? size - offset : externalNumber(lengthStr);
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || length < 0) fail(`has a bad offset/length there ("${offsetStr}"/"${lengthStr}"; ONNX needs decimal byte counts)`);
+    const { offset, length } = externalSpan(t, size);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || length < 0) {
+      fail(`has a bad offset/length there ("${externalEntry(t, 'offset')}"/"${externalEntry(t, 'length')}"; ONNX needs decimal byte counts)`);
+    }
     const end = offset + length;
     if (!(end <= size)) fail(`is too short there (${size} bytes, the tensor ends at ${end})`);
   }
