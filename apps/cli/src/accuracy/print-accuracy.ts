@@ -1,4 +1,6 @@
 import { headroomWhat } from '@onnx-forge/graph-ops';
+import type { CommandContext } from '../framework/command.js';
+import { ExitCode } from '../framework/exit-code.js';
 import { table } from '../framework/format.js';
 import type { AccuracyCheck } from './accuracy-check.js';
 import type { Fp16Check } from './fp16-guard.js';
@@ -68,6 +70,17 @@ export function missedToleranceLine(command: string, what: string, output: strin
   return `${command}: ${what}, written to ${output}, misses cosine ${check.tolerance} on ${check.samples ?? 'the check\'s samples'} the search did not use ` +
     `(${failed.map((f) => f.output).join(', ')}); ${seeded ? 'seeded inputs may not resemble real ones: give --inputs DIR with real samples, or ' : 'give more samples, or '}` +
     'a stricter --tolerance so the search leaves more nodes float32';
+}
+
+/**
+ * The exit of a guarded conversion after its report: 1 with the error line on stderr (not part of
+ * the report, so even on a terminal; --json says it in its document) when `missed` (missedToleranceLine)
+ * says its result misses the tolerance, else nothing (0).
+ */
+export function missedToleranceExit(ctx: CommandContext, missed: string | undefined): ExitCode | undefined {
+  if (!missed) return undefined;
+  if (!ctx.json) ctx.io.stderr.write(`${missed}\n`);
+  return ExitCode.FAILURE;
 }
 
 /** An accuracy check in the --json document. */

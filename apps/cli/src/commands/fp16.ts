@@ -1,8 +1,7 @@
 import { createBuiltinRegistry, fp16Pass } from '@onnx-forge/graph-ops';
 import { DEFAULT_COSINE, DIMS_FLAG, INPUTS_FLAG, VERIFY_FLAG, cosineTolerance, refuseWithoutVerify } from '../accuracy/accuracy-flags.js';
 import { checkFp16, type Fp16Check } from '../accuracy/fp16-guard.js';
-import { fp16CheckJson, fp16CheckLines, missedToleranceLine } from '../accuracy/print-accuracy.js';
-import { ExitCode } from '../framework/exit-code.js';
+import { fp16CheckJson, fp16CheckLines, missedToleranceExit, missedToleranceLine } from '../accuracy/print-accuracy.js';
 import { defineCommand } from '../framework/command.js';
 import { OUTPUT_FLAGS, describePipeline, outputOptions, outputPath } from '../pipeline/execute-pipeline.js';
 import { passFlags, passOptionsFromFlags } from '../pipeline/pass-flags.js';
@@ -102,9 +101,6 @@ export const fp16Command = defineCommand({
       if (storage) ctx.print('', storage);
       if (accuracy) ctx.print(...fp16CheckLines(accuracy));
     }
-    if (!missed) return;
-    // The error line is not part of the report: stderr, as every command's error, even on a terminal.
-    if (!ctx.json) ctx.io.stderr.write(`${missed}\n`);
-    return ExitCode.FAILURE;
+    return missedToleranceExit(ctx, missed);
   },
 });

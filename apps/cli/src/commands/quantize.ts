@@ -2,8 +2,7 @@ import { RUNNER, SAMPLES, nullThrows, type PassInstance, type Services } from '@
 import { INT8_ISAS, createBuiltinRegistry, int4, int8Auto, int8Dynamic, int8Static, int8AutoOutcome } from '@onnx-forge/graph-ops';
 import { checkAccuracy, prepareBench, type AccuracyCheck } from '../accuracy/accuracy-check.js';
 import { DEFAULT_COSINE, DIMS_FLAG, INPUTS_FLAG, VERIFY_FLAG, cosineTolerance, refuseWithoutVerify } from '../accuracy/accuracy-flags.js';
-import { accuracyCheckJson, accuracyCheckLines, missedToleranceLine, nodeRows, sensitivityText } from '../accuracy/print-accuracy.js';
-import { ExitCode } from '../framework/exit-code.js';
+import { accuracyCheckJson, accuracyCheckLines, missedToleranceExit, missedToleranceLine, nodeRows, sensitivityText } from '../accuracy/print-accuracy.js';
 import { defineCommand, type CommandContext } from '../framework/command.js';
 import { UsageError } from '../framework/usage-error.js';
 import { OUTPUT_FLAGS, describePipeline, outputOptions, outputPath } from '../pipeline/execute-pipeline.js';
@@ -216,7 +215,7 @@ export const quantizeCommand = defineCommand({
         search: search ? { tolerance, excluded: search.excluded, cosine: search.cosine, fullCosine: search.fullCosine, heldOut: search.heldOut, evaluations: search.evaluations } : undefined,
         accuracy: accuracy ? accuracyCheckJson(accuracy) : undefined,
       });
-      return missedExit(ctx, missed);
+      return missedToleranceExit(ctx, missed);
     }
     ctx.print(...printPipelineResult(result, text, decisions));
     if (isa) ctx.print('', `--isa host: ${isa.isa} (${isa.reason})`);
@@ -229,13 +228,6 @@ export const quantizeCommand = defineCommand({
       if (search.heldOut) ctx.print(`  on the ${search.heldOut.samples} sample${search.heldOut.samples === 1 ? '' : 's'} the search held out: ${Object.entries(search.heldOut.cosine).map(([k, c]) => `${k} ${c.toFixed(4)}`).join(', ')}`);
     }
     if (accuracy) ctx.print('', ...accuracyCheckLines(accuracy));
-    return missedExit(ctx, missed);
+    return missedToleranceExit(ctx, missed);
   },
 });
-
-function missedExit(ctx: CommandContext, missed: string | undefined): ExitCode | undefined {
-  if (!missed) return undefined;
-  // The error line is not part of the report: stderr, as every command's error, even on a terminal.
-  if (!ctx.json) ctx.io.stderr.write(`${missed}\n`);
-  return ExitCode.FAILURE;
-}
