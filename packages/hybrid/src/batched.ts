@@ -202,13 +202,20 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
     );
   };
 
-  /** Sends `batch` in a free run slot, then gives the slot to the next batch waiting. */
-  const dispatch = (batch: Pending[]): void => {
+  /** Does `work` in a free run slot, then gives the slot to what waits next. */
+  const occupy = <T>(work: () => Promise<T>): Promise<T> => {
     active++;
-    void send(batch).finally(() => {
+    const p = work();
+    void p.then(() => undefined, () => undefined).finally(() => {
       active--;
       next();
     });
+    return p;
+  };
+
+  /** Sends `batch` in a free run slot. */
+  const dispatch = (batch: Pending[]): void => {
+    void occupy(() => send(batch));
   };
 
   /** A run slot is free: what has waited longest goes (a due group stops stacking then). */
@@ -302,13 +309,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
         }
         largest = Math.max(largest, 1);
         singleRuns++;
-        active++;
-        const p = run(feeds, signal);
-        void p.then(() => undefined, () => undefined).finally(() => {
-          active--;
-          next();
-        });
-        return p;
+        return occupy(() => run(feeds, signal));
       }
       return new Promise((settleOk, settleError) => {
         // One listener per shared signal (core's onAbort): a client cancelling 20 queued requests with

@@ -280,8 +280,8 @@ export class HybridModel implements Backend {
   /**
    * Checks a backend against the reference on fresh samples: `samples` feeds given, or the last
    * `samples` requests seen (default all kept, see canary.keepSamples). When every answer is within
-   * tolerance and no request's canary check of the backend failed meanwhile, a quarantined backend is released (and its breaker closed); otherwise it stays, or
-   * becomes, quarantined with the new evidence.
+   * tolerance and no request's canary check of the backend failed meanwhile, a quarantined backend is
+   * released (and its breaker closed); otherwise it stays, or becomes, quarantined with the new evidence.
    */
   async revalidate(name: string, samples?: number | readonly Feeds[]): Promise<RevalidationReport> {
     if (this.disposed) throw new ForgeError(ForgeErrorCode.RUNTIME, `HybridModel '${this.name}' was disposed; create a new one`);
