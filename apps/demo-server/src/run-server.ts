@@ -6,7 +6,8 @@ import type { ServerOptions } from './server-options.js';
 export const USAGE = `usage: demo-server <model.onnx | repository folder> [--port N] [--host H] [--workers N]
           [--no-batching] [--max-batch N] [--max-delay-ms MS] [--preferred-batch-sizes N,N]
           [--max-concurrent N] [--max-queue N]
-          [--body-limit BYTES] [--max-elements N] [--timeout-ms MS] [--no-page] [--grace-ms MS] [-h | --help]
+          [--body-limit BYTES] [--max-elements N] [--timeout-ms MS] [--no-page] [--grace-ms MS] [--json]
+          [-h | --help]
 
 Serves every model of the repository over the Open Inference Protocol (KServe V2) REST API, the
 browser page at /, and Prometheus metrics at /metrics. The port is --port, else $PORT, else 8080.
@@ -38,6 +39,7 @@ options:
   --timeout-ms MS              time limit of one variant call, then the next variant is tried
   --no-page                    do not serve the browser page at /
   --grace-ms MS                longest wait on SIGTERM for requests in flight (default 30000)
+  --json                       once listening, print one JSON line (url, models, endpoints) instead of the banner
   -h, --help                   print this help and exit
 
 Exit codes: 0 after a graceful stop (or --help), 1 a model that cannot be read or loaded
@@ -97,7 +99,7 @@ const OPTIONS = {
   'no-batching': { type: 'boolean' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, 'preferred-batch-sizes': { type: 'string' },
   'max-concurrent': { type: 'string' }, 'max-queue': { type: 'string' }, 'body-limit': { type: 'string' },
   'max-elements': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'no-page': { type: 'boolean' }, 'grace-ms': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 /**
@@ -111,7 +113,7 @@ export function helpRequested(argv: readonly string[]): boolean {
 }
 
 /** The command line as server options and where to listen (see `helpRequested` for --help). */
-export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { options: ServerOptions; port: number; host: string; graceMs: number } {
+export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { options: ServerOptions; port: number; host: string; graceMs: number; json: boolean } {
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
@@ -143,7 +145,7 @@ export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { o
     ...(v['timeout-ms'] === undefined ? {} : { timeoutMs: int('timeout-ms', v['timeout-ms']) }),
     page: !v['no-page'],
   };
-  return { options, port, host: v.host ?? '0.0.0.0', graceMs: int('grace-ms', v['grace-ms']) ?? 30_000 };
+  return { options, port, host: v.host ?? '0.0.0.0', graceMs: int('grace-ms', v['grace-ms']) ?? 30_000, json: v.json === true };
 }
 
 /**
@@ -153,7 +155,7 @@ export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { o
  * exitCodeOf); models loaded later through the repository API never stop the server.
  */
 export async function runServer(argv: readonly string[], io: RunIo, signals = true): Promise<Running> {
-  const { options, port, host, graceMs } = parseServerArgs(argv, io.env);
+  const { options, port, host, graceMs, json } = parseServerArgs(argv, io.env);
   const t0 = performance.now();
   const server = await createServer({ ...options, failOnLoadError: true, log: (line) => io.err(`demo-server: ${line}`) });
   const address = await server.listen(port, host);
@@ -161,9 +163,16 @@ export async function runServer(argv: readonly string[], io: RunIo, signals = tr
   if (host === '0.0.0.0' || host === '::') shown.hostname = 'localhost';
   const url = shown.origin;
   const index = server.models.index();
-  io.out(`onnx-forge demo server: ${index.map((m) => `${m.name} (${m.state.toLowerCase()})`).join(', ')} on ${url} (ready in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  const readySeconds = Number(((performance.now() - t0) / 1000).toFixed(1));
   // --no-page: / answers 404, so it is not offered.
-  io.out(`  ${options.page === false ? '' : `page ${url}/  ·  `}protocol ${url}/v2  ·  metrics ${url}/metrics`);
+  const page = options.page === false ? undefined : `${url}/`;
+  if (json) {
+    // One line a script can read to learn where the server listens (logs go to stderr).
+    io.out(JSON.stringify({ url, models: index.map((m) => ({ name: m.name, state: m.state })), page: page ?? null, protocol: `${url}/v2`, metrics: `${url}/metrics`, readySeconds }));
+  } else {
+    io.out(`onnx-forge demo server: ${index.map((m) => `${m.name} (${m.state.toLowerCase()})`).join(', ')} on ${url} (ready in ${readySeconds.toFixed(1)} s)`);
+    io.out(`  ${page === undefined ? '' : `page ${page}  ·  `}protocol ${url}/v2  ·  metrics ${url}/metrics`);
+  }
 
   let resolveStopped: (code: number) => void = () => undefined;
   const stopped = new Promise<number>((r) => (resolveStopped = r));

@@ -67,6 +67,34 @@ describe('onnx-forge serve', () => {
     expect(out).toMatch(/SIGTERM: stopping/);
   });
 
+  it('--json: stdout is one JSON line saying where it listens, logs stay on stderr', async () => {
+    const port = await freePort();
+    const proc = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', TSX, MAIN, 'serve', model, '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--json'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ONNX_FORGE_DEBUG: '', NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    let stdout = '';
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    const line = await new Promise<string>((resolve, reject) => {
+      proc.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('\n')) resolve(stdout.slice(0, stdout.indexOf('\n')));
+      });
+      proc.on('exit', () => reject(new Error(`serve exited before listening: ${stderr}`)));
+    });
+    const url = `http://127.0.0.1:${port}`;
+    expect(JSON.parse(line)).toEqual({ url, models: [{ name: 'digits', state: 'READY' }], page: `${url}/`, protocol: `${url}/v2`, metrics: `${url}/metrics`, readySeconds: expect.any(Number) });
+    expect((await fetch(`${url}/v2/health/ready`)).status).toBe(200);
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout).toBe(`${line}\n`);
+    expect(stderr).toMatch(/SIGTERM: stopping/);
+  });
+
   it('exits 2 for a bad port and 1 for a model that does not exist, with one line', async () => {
     const bad = await runCliProcess(['serve', model, '--port', 'eighty']);
     expect(bad.code).toBe(2);

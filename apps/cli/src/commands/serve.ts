@@ -68,6 +68,7 @@ export const serveCommand = defineCommand({
     'Endpoints: /v2/health/{live,ready}, /v2, /v2/models/{m}[/versions/{v}][/ready|/infer|/stats], /v2/repository/index and ' +
     '/v2/repository/models/{m}/{load,unload}, /metrics (Prometheus), and a page at / that optimizes models in the browser. ' +
     'The server runs in a child process; SIGTERM or SIGINT stops it gracefully (requests in flight finish). ' +
+    'With --json, stdout is one JSON line once it listens ({url, models, page, protocol, metrics, readySeconds}); logs go to stderr. ' +
     'Every model is loaded before the server listens: one that cannot be loaded stops it with one error line ' +
     '(models loaded later through /v2/repository/models/{m}/load never stop it: they stay UNAVAILABLE with the reason).',
   args: [{ name: 'model', description: 'a .onnx file or a model repository folder' }],
@@ -113,6 +114,8 @@ export const serveCommand = defineCommand({
     }
     if (ctx.args.bool('no-batching')) forward.push('--no-batching');
     if (ctx.args.bool('no-page')) forward.push('--no-page');
+    // The one JSON document: the server's line saying where it listens (its logs stay on stderr).
+    if (ctx.json) forward.push('--json');
     // An IPC channel only for a failure to start: the server sends it rather than printing it, and this
     // command reports it as its own error (one line with the code, or --json) with the exit code of its table.
     const child = spawn(process.execPath, [...server, model, ...forward], {
