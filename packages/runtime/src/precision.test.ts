@@ -30,6 +30,8 @@ describe('precisionOrder', () => {
     const gpu = precisionOrder('webgpu', all, { fp16Native: true, note: 'the adapter has shader-f16' });
     expect(gpu[0]?.reason).toBe('webgpu runs fp16 natively (the adapter has shader-f16): half the memory traffic of fp32');
     expect(precisionOrder('webgpu', all, { fp16Native: false })[0]?.reason).toMatch(/the WebGPU adapter lacks shader-f16/);
+    // Without shader-f16 a float16 variant is no "runs, but" on WebGPU: its kernels do not compile there.
+    expect(precisionOrder('webgpu', all, { fp16Native: false })[2]?.reason).toBe('fallback after fp32, int8 did not load: fp16 only as a last try: the WebGPU adapter lacks shader-f16, which float16 WebGPU kernels need');
     expect(precisionOrder('cuda', ['int8'], {})[0]?.reason).toMatch(/ConvInteger has no CUDA kernel/);
   });
 

@@ -79,7 +79,9 @@ export function precisionOrder(provider: string, available: readonly Precision[]
     push('fp32', `fp32 is the reference precision; not fp16: ${whyNotFp16}${has('int8') && !gpu ? `; int8 is preferred with prefer: 'speed'` : ''}`);
     push('int8', `int8 runs with integer kernels on ${provider}`);
   }
-  push('fp16', `fp16 runs, but ${whyNotFp16}`);
+  // Without shader-f16 onnxruntime-web's float16 WebGPU shaders do not compile: the web backend refuses
+  // a variant that computes in float16 there, so fp16 is only a last try (one that merely stores weights in it).
+  push('fp16', provider === 'webgpu' && fp16Native === false ? `fp16 only as a last try: ${whyNotFp16}, which float16 WebGPU kernels need` : `fp16 runs, but ${whyNotFp16}`);
   return out;
 }
 

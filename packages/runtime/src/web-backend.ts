@@ -1,6 +1,7 @@
-import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, Model, errorMessage } from '@onnx-forge/core';
 import type * as OrtWeb from 'onnxruntime-web';
 import { type BackendFactory, type BackendSession, type ProviderFeatures, type RuntimeBackend, createOrtSession, toOrtTensor } from './backend.js';
+import { firstFloat16Compute } from './float16-compute.js';
 import { probeModel } from './probe-model.js';
 import { type ProviderConfig, providerName } from './provider-config.js';
 import type { OrtSessionOptions } from './session-options.js';
@@ -11,6 +12,12 @@ import type { TensorLike } from './types.js';
  * Node build registers only `wasm` and `cpu` (an alias of wasm); `webgpu` is "backend not found" there.
  * WebAssembly settings are global and frozen once the first session initializes the wasm module, and
  * a failed initialization is permanent for the page or process, hence `configureWebBackend`.
+ *
+ * WebGPU, as run in Chromium on SwiftShader (a real adapter without 'shader-f16'): a browser whose
+ * navigator.gpu gives no adapter is skipped before onnxruntime is asked (its own error then blames a
+ * flag that is on by default), and a model that computes in float16 is refused on an adapter without
+ * 'shader-f16', because onnxruntime-web would create the session and answer zeros (its float16 shaders
+ * fail to compile, which it reports only on the console).
  */
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -67,35 +74,106 @@ function webProviders(): string[] {
   return ['wasm', 'cpu', ...('gpu' in nav ? ['webgpu'] : []), ...('ml' in nav ? ['webnn'] : []), 'webgl'];
 }
 
+/** What the runtime reads of a GPUAdapter or GPUDevice (no @webgpu/types here). */
+interface GpuFeatures {
+  readonly features: { has(feature: string): boolean };
+}
+
+function navigatorGpu(): { requestAdapter(): Promise<GpuFeatures | null> } | undefined {
+  return (globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<GpuFeatures | null> } } }).navigator?.gpu;
+}
+
 class WebBackend implements RuntimeBackend {
   readonly name = 'web';
   readonly defaultProvider = 'wasm';
   readonly acceptsPaths = !isNode;
-  private shaderF16: Promise<boolean | undefined> | undefined;
+  /** shader-f16 as an adapter of navigator.gpu offers it (before onnxruntime started WebGPU). */
+  private adapterF16: Promise<boolean | undefined> | undefined;
+  /** shader-f16 as the device onnxruntime runs WebGPU on has it (once it started). */
+  private deviceF16: Promise<boolean | undefined> | undefined;
+  private webgpuStarted = false;
 
   constructor(private readonly ort: typeof OrtWeb) {}
 
   async resolveProvider(provider: string): Promise<string | undefined> {
     const available = webProviders();
-    if (available.includes(provider)) return undefined;
-    return isNode
-      ? `onnxruntime-web in Node has only the wasm backend; '${provider}' needs a browser (or use the node backend)`
-      : `this browser does not offer '${provider}' (available: ${available.join(', ')})`;
+    if (!available.includes(provider)) {
+      return isNode
+        ? `onnxruntime-web in Node has only the wasm backend; '${provider}' needs a browser (or use the node backend)`
+        : `this browser does not offer '${provider}' (available: ${available.join(', ')})`;
+    }
+    return provider === 'webgpu' ? this.webgpuAdapterProblem() : undefined;
   }
 
   async initProvider(provider: ProviderConfig): Promise<void> {
     try {
       const session = await this.ort.InferenceSession.create(probeModel(), { executionProviders: [provider as OrtWeb.InferenceSession.ExecutionProviderConfig] });
       await session.release();
+      if (providerName(provider) === 'webgpu') this.webgpuStarted = true;
     } finally {
       if (['wasm', 'cpu'].includes(providerName(provider))) initialized = true;
     }
   }
 
   async createSession(model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession> {
-    const session = await createOrtSession(this.ort, model, options);
+    const first = options.executionProviders?.[0];
+    const input = first !== undefined && providerName(first) === 'webgpu' ? await this.refuseFloat16WithoutShaderF16(model, options) : model;
+    const session = await createOrtSession(this.ort, input, options);
     initialized = true;
     return session;
+  }
+
+  /**
+   * Why WebGPU cannot start although navigator.gpu is there: no adapter (no usable GPU, the GPU
+   * disabled or blocklisted). Undefined when there is one, or when the page gave onnxruntime its own.
+   */
+  private async webgpuAdapterProblem(): Promise<string | undefined> {
+    if (this.webgpuStarted || (this.ort.env.webgpu as { adapter?: unknown }).adapter) return undefined;
+    const gpu = navigatorGpu();
+    if (!gpu) return 'this browser has no navigator.gpu';
+    try {
+      if (await gpu.requestAdapter()) return undefined;
+      return 'this browser has WebGPU but gives no adapter (navigator.gpu.requestAdapter() answered null: no usable GPU, or the GPU is disabled or blocklisted)';
+    } catch (e) {
+      return `this browser's WebGPU adapter request failed: ${errorMessage(e)}`;
+    }
+  }
+
+  /** Whether WebGPU here has shader-f16: the device onnxruntime uses once started, else an adapter of navigator.gpu. */
+  private shaderF16(): Promise<boolean | undefined> {
+    if (this.webgpuStarted) {
+      // Typed as a promise, but onnxruntime-web gives the GPUDevice itself once WebGPU has started.
+      this.deviceF16 ??= (async () => (await (this.ort.env.webgpu.device as unknown as GpuFeatures | Promise<GpuFeatures>)).features.has('shader-f16'))().catch(() => undefined);
+      return this.deviceF16;
+    }
+    this.adapterF16 ??= (async () => {
+      const adapter = await navigatorGpu()?.requestAdapter().catch(() => null);
+      return adapter ? adapter.features.has('shader-f16') : undefined;
+    })();
+    return this.adapterF16;
+  }
+
+  /**
+   * The model for a WebGPU session (bytes, read here when given as a URL), or a rejection when the
+   * adapter lacks shader-f16 and the model computes in float16: onnxruntime-web would create that
+   * session and answer zeros.
+   */
+  private async refuseFloat16WithoutShaderF16(model: Uint8Array | string, options: OrtSessionOptions): Promise<Uint8Array | string> {
+    if ((await this.shaderF16()) !== false) return model;
+    const bytes = typeof model === 'string' ? await fetchModel(model) : model;
+    let decoded: Model;
+    try {
+      decoded = Model.decode(bytes);
+    } catch {
+      return bytes; // not a model core reads: onnxruntime's own error says what is wrong with it
+    }
+    const found = firstFloat16Compute(decoded, { foldsConstants: options.graphOptimizationLevel !== 'disabled' });
+    if (!found) return bytes;
+    throw new ForgeError(
+      ForgeErrorCode.UNSUPPORTED_TYPE,
+      `the WebGPU adapter lacks shader-f16, and ${found.opType} node '${found.node}' computes in float16 (${found.value}): onnxruntime-web's float16 WebGPU shaders do not compile without it, and the session would load and answer zeros; use a float32 variant on webgpu here, or another provider`,
+      { details: { provider: 'webgpu', node: found.node, opType: found.opType, value: found.value } },
+    );
   }
 
   toTensor(t: TensorLike): unknown {
@@ -105,14 +183,21 @@ class WebBackend implements RuntimeBackend {
   async providerFeatures(provider: string): Promise<ProviderFeatures> {
     if (provider === 'webnn') return { fp16Native: false, exclusiveRuns: true };
     if (provider !== 'webgpu') return { fp16Native: false };
-    this.shaderF16 ??= (async () => {
-      const gpu = (globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<{ features: Set<string> } | null> } } }).navigator?.gpu;
-      const adapter = await gpu?.requestAdapter().catch(() => null);
-      return adapter ? adapter.features.has('shader-f16') : undefined;
-    })();
-    const f16 = await this.shaderF16;
+    const f16 = await this.shaderF16();
     return { fp16Native: f16, exclusiveRuns: true, note: f16 === undefined ? 'no WebGPU adapter to ask for shader-f16' : f16 ? 'the adapter has shader-f16' : 'the adapter lacks shader-f16' };
   }
+}
+
+/** A model given to a browser session by URL, read once here (onnxruntime would fetch it the same way). */
+async function fetchModel(url: string): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new ForgeError(ForgeErrorCode.IO, `could not fetch the model ${url}: ${errorMessage(e)}`, { cause: e });
+  }
+  if (!response.ok) throw new ForgeError(ForgeErrorCode.IO, `could not fetch the model ${url}: HTTP ${response.status} ${response.statusText}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 let instance: WebBackend | undefined;

@@ -13,6 +13,12 @@ export interface Runtime {
   readonly ort: OrtModule;
   /** The execution provider sessions use: webgpu when the browser has an adapter, else wasm. */
   readonly ep: 'webgpu' | 'wasm';
+  /**
+   * Whether the WebGPU adapter offers 'shader-f16' (false on wasm). Without it onnxruntime-web's
+   * float16 WebGPU shaders do not compile, yet sessions load and answer zeros: a variant that
+   * computes in float16 then runs on WebAssembly instead, and its notes say so.
+   */
+  readonly shaderF16: boolean;
   /** Why, in words, for the page. */
   readonly reason: string;
 }
@@ -76,13 +82,15 @@ const yieldToPage = () => new Promise<void>((r) => setTimeout(r, 0));
  */
 export async function loadRuntime(base = '/ort/'): Promise<Runtime> {
   let reason: string;
-  let adapter: unknown = null;
-  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  let adapter: { features: { has(feature: string): boolean } } | null = null;
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<typeof adapter> } }).gpu;
   if (!gpu) reason = 'this browser has no WebGPU';
   else {
     try {
       adapter = await gpu.requestAdapter();
-      reason = adapter ? 'WebGPU adapter found' : 'WebGPU is present but gave no adapter (no GPU, or GPU disabled)';
+      reason = !adapter
+        ? 'WebGPU is present but gave no adapter (no GPU, or GPU disabled)'
+        : adapter.features.has('shader-f16') ? 'WebGPU adapter found, with shader-f16' : 'WebGPU adapter found, without shader-f16: variants that compute in float16 run on WebAssembly';
     } catch (e) {
       reason = `WebGPU adapter request failed: ${e instanceof Error ? e.message : String(e)}`;
     }
@@ -92,7 +100,7 @@ export async function loadRuntime(base = '/ort/'): Promise<Runtime> {
   const ort = (await import(/* @vite-ignore */ url)) as OrtModule;
   ort.env.wasm.wasmPaths = base;
   ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  return { ort, ep: adapter ? 'webgpu' : 'wasm', reason };
+  return { ort, ep: adapter ? 'webgpu' : 'wasm', shaderF16: adapter?.features.has('shader-f16') ?? false, reason };
 }
 
 function toOrtFeeds(ort: OrtModule, feeds: RunnerFeeds): Record<string, Ort.Tensor> {
@@ -189,32 +197,36 @@ async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => 
   const samples = Array.from({ length: SAMPLES }, (_, i) => seededFeeds(source, { seed: i + 1, dims: fit.dims }));
   const sampleNote = `${SAMPLES} seeded inputs${fittedNote(fit)}`;
 
-  const made: { name: VariantResult['name']; file: Uint8Array; makeMs: number; notes: string[] }[] = [{ name: 'fp32', file: bytes, makeMs: 0, notes: [] }];
+  // `half`: the variant computes in float16 (nodes the fp16 pass converted), which needs shader-f16 on WebGPU.
+  const made: { name: VariantResult['name']; file: Uint8Array; makeMs: number; notes: string[]; half: boolean }[] = [{ name: 'fp32', file: bytes, makeMs: 0, notes: [], half: false }];
   await step('making FP16 (graph-ops fp16, keepIoTypes)');
   let t0 = performance.now();
   const m16 = Model.decode(bytes);
   const r16 = await convertToFp16(m16, { keepIoTypes: true, target });
-  made.push({ name: 'fp16', file: m16.encode(), makeMs: performance.now() - t0, notes: passNotes('fp16', r16) });
+  made.push({ name: 'fp16', file: m16.encode(), makeMs: performance.now() - t0, notes: passNotes('fp16', r16), half: r16.nodesConverted > 0 });
 
   await step('making INT8 (graph-ops int8-dynamic)');
   t0 = performance.now();
   const m8 = Model.decode(bytes);
   const r8 = await quantizeDynamic(m8, { target });
-  made.push({ name: 'int8', file: m8.encode(), makeMs: performance.now() - t0, notes: passNotes('int8', r8) });
+  made.push({ name: 'int8', file: m8.encode(), makeMs: performance.now() - t0, notes: passNotes('int8', r8), half: false });
 
   let reference: RunnerFeeds[] | undefined;
   let referenceSession: Ort.InferenceSession | undefined;
   const results: VariantResult[] = [];
   try {
     for (const v of made) {
-      await step(`running ${v.name} in onnxruntime-web (${rt.ep}) on ${sampleNote}`);
+      const noF16 = v.half && rt.ep === 'webgpu' && !rt.shaderF16;
+      const ep = noF16 ? 'wasm' : rt.ep;
+      if (noF16) v.notes.push(`${v.name}: run on wasm, not webgpu: this WebGPU adapter lacks shader-f16, which its float16 nodes need (on webgpu the variant would load and answer zeros)`);
+      await step(`running ${v.name} in onnxruntime-web (${ep}) on ${sampleNote}`);
       const c0 = performance.now();
-      let provider: string = rt.ep;
+      let provider: string = ep;
       let session: Ort.InferenceSession;
       try {
-        session = await rt.ort.InferenceSession.create(v.file, { executionProviders: [rt.ep] });
+        session = await rt.ort.InferenceSession.create(v.file, { executionProviders: [ep] });
       } catch (e) {
-        if (rt.ep === 'wasm') throw e;
+        if (ep === 'wasm') throw e;
         // A model WebGPU cannot take still runs on WebAssembly; the table says which provider ran it.
         session = await rt.ort.InferenceSession.create(v.file, { executionProviders: ['wasm'] });
         provider = 'wasm';

@@ -8,7 +8,10 @@
  * - webgpu: onnxruntime/core/providers/webgpu/webgpu_execution_provider.cc, whose float kernels are
  *   registered for WebGpuSupportedFloatTypes() (float and float16). Ops registered for float only
  *   (Range, Einsum) are left out. A WebGPU adapter runs them in float16 only when it offers the
- *   `shader-f16` feature; without it onnxruntime cannot create float16 sessions at all.
+ *   `shader-f16` feature. Without it onnxruntime-web still creates a float16 session, but its float16
+ *   shaders fail to compile and every run answers zeros (reported only on the console), so the
+ *   runtime's web backend refuses such a model there and its provider chain falls back
+ *   (packages/runtime/src/float16-compute.ts).
  *
  * Entries are `Op` (default domain) or `domain.Op`, optionally `@since`.
  */

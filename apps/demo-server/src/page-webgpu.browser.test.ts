@@ -1,0 +1,114 @@
+// The page on a real WebGPU device: Debian's Chromium with SwiftShader's WebGPU (a Vulkan on the CPU,
+// see WEBGPU_FLAGS in runtime's test helpers), whose adapter lacks shader-f16. The page offers WebGPU,
+// measures the FP32 and INT8 variants of the sample on it, and runs FP16 (which computes in float16)
+// on WebAssembly with a note saying why: onnxruntime-web would load it on this adapter and answer
+// zeros. CI installs the same Chromium: a missing browser or adapter fails this test, it never skips.
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, chromiumFlags } from '@onnx-forge/runtime/testing';
+import type { DemoServer } from './create-server.js';
+import { createServer } from './create-server.js';
+import { SAMPLE_MODEL, ensureSampleRepository } from './sample/sample-repository.js';
+import { tempDir } from './testing/fixtures.js';
+
+interface DemoResult {
+  name: string; provider: string; runs: number; p50Ms: number; p50Ci95Ms: [number, number]; minCosine: number; scaleError: number; top1: number | null; notes: string[];
+}
+interface DemoState { state: string; backend?: string; results?: DemoResult[]; steps: string[]; error?: string }
+
+const FP16_NOTE = 'fp16: run on wasm, not webgpu: this WebGPU adapter lacks shader-f16, which its float16 nodes need (on webgpu the variant would load and answer zeros)';
+
+describe('the browser page on WebGPU (SwiftShader, no shader-f16)', () => {
+  let server: DemoServer;
+  let url: string;
+  let remove: () => Promise<void>;
+  let browser: import('playwright-core').Browser;
+  let page: import('playwright-core').Page;
+  const errors: string[] = [];
+  const gpuErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (the page is tested in a real browser)`);
+    let dir: string;
+    ({ dir, remove } = await tempDir('page-webgpu'));
+    server = await createServer({ models: await ensureSampleRepository(dir), workers: 1, page: true });
+    url = await server.listen(0, '127.0.0.1');
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumFlags({ webgpu: true }) });
+    page = await browser.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (/WebGPU|WGSL/.test(m.text())) gpuErrors.push(m.text());
+    });
+    // Counts compute dispatches on the page's GPU devices: proof that a variant ran on WebGPU.
+    await page.addInitScript(() => {
+      const g = globalThis as unknown as { gpuDispatches: number; GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } };
+      g.gpuDispatches = 0;
+      const proto = g.GPUComputePassEncoder?.prototype;
+      if (!proto) return;
+      const dispatch = proto.dispatchWorkgroups;
+      proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
+        g.gpuDispatches++;
+        return dispatch.apply(this, a);
+      };
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await remove?.();
+  });
+
+  const state = () => page.evaluate(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo as DemoState);
+  const waitFor = (states: string[]) => page.waitForFunction((s) => s.includes((globalThis as { forgeDemo?: DemoState }).forgeDemo?.state ?? ''), states, { timeout: 120_000 });
+
+  it('offers WebGPU, measures fp32 and int8 on it, and runs fp16 on WebAssembly with the reason', async () => {
+    await page.goto(`${url}/`);
+    await waitFor(['idle', 'error']);
+    const adapter = await page.evaluate(async () => {
+      const a = await (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { architecture: string } } | null> } }).gpu?.requestAdapter();
+      return a ? a.info?.architecture ?? '' : null;
+    });
+    if (adapter === null) throw new Error('Chromium started with WEBGPU_FLAGS gave the page no WebGPU adapter: SwiftShader\'s Vulkan (libvk_swiftshader.so under /usr/lib/chromium/) is missing, or this Chromium takes other flags');
+    expect(adapter).toBe('swiftshader');
+    expect(await state()).toMatchObject({ state: 'idle', backend: 'webgpu' });
+    expect(await page.textContent('#backend')).toBe('WebGPU');
+    expect(await page.textContent('#backend-reason')).toBe('(WebGPU adapter found, without shader-f16: variants that compute in float16 run on WebAssembly)');
+
+    await page.click('#sample');
+    await waitFor(['done', 'error']);
+    const s = await state();
+    expect(s.error).toBeUndefined();
+    expect(s.steps.filter((x) => x.startsWith('running'))).toEqual([
+      'running fp32 in onnxruntime-web (webgpu) on 4 seeded inputs',
+      'running fp16 in onnxruntime-web (wasm) on 4 seeded inputs',
+      'running int8 in onnxruntime-web (webgpu) on 4 seeded inputs',
+    ]);
+    const results = s.results ?? [];
+    expect(results.map((r) => [r.name, r.provider])).toEqual([['fp32', 'webgpu'], ['fp16', 'wasm'], ['int8', 'webgpu']]);
+    const [fp32, fp16, int8] = results as [DemoResult, DemoResult, DemoResult];
+    for (const r of results) {
+      expect(r.runs).toBeGreaterThanOrEqual(10);
+      expect(r.p50Ms).toBeGreaterThan(0);
+      expect(r.p50Ci95Ms[0]).toBeLessThanOrEqual(r.p50Ms);
+      expect(r.p50Ci95Ms[1]).toBeGreaterThanOrEqual(r.p50Ms);
+    }
+    expect(fp32).toMatchObject({ scaleError: 0, top1: 1, notes: [] });
+    // fp16 on WebAssembly answers as fp32 on WebGPU does (on WebGPU here it would answer zeros).
+    expect(fp16.minCosine).toBeGreaterThan(0.99);
+    expect(fp16.top1).toBeGreaterThanOrEqual(0.75);
+    expect(fp16.notes).toEqual([FP16_NOTE]);
+    expect(int8.minCosine).toBeGreaterThan(0.99);
+    expect(int8.notes).toEqual([]);
+
+    expect(await page.$$eval('#table tbody tr', (rows) => rows.map((r) => [r.getAttribute('data-variant'), r.children[9]?.textContent]))).toEqual([['fp32', 'webgpu'], ['fp16', 'wasm'], ['int8', 'webgpu']]);
+    expect(await page.isVisible('#notes-panel')).toBe(true);
+    expect(await page.$$eval('#notes li', (lis) => lis.map((li) => li.textContent))).toEqual([FP16_NOTE]);
+    expect(await page.evaluate(() => (globalThis as unknown as { gpuDispatches: number }).gpuDispatches)).toBeGreaterThan(100);
+    // No float16 shader was ever handed to this adapter, nor any other WebGPU error raised.
+    expect(gpuErrors).toEqual([]);
+    expect(errors).toEqual([]);
+    console.info(`${SAMPLE_MODEL} on SwiftShader's WebGPU: ${results.map((r) => `${r.name} p50 ${r.p50Ms.toFixed(1)} ms on ${r.provider}`).join(', ')}`);
+  });
+});

@@ -1,0 +1,107 @@
+// The page side of the runtime's browser tests: bundled for the browser with the runtime's sources
+// (runtime-page.ts serves it), it loads onnxruntime-web's module and wasm from /ort/ and puts
+// `forgeRuntime` on globalThis for the test to call through page.evaluate. Every answer is plain data.
+import { type ElementType, type ProviderFeatures, type ProviderSkip, configureWebBackend, createSession, resolveBackend } from '../../index.js';
+import { loadOrtWeb } from '../../web-backend.js';
+
+configureWebBackend({ wasmPaths: '/ort/', numThreads: 1 });
+
+/** Compute passes dispatched on any GPU device of the page: proof that kernels ran on WebGPU. */
+let dispatches = 0;
+const encoder = (globalThis as unknown as { GPUComputePassEncoder?: { prototype: Record<string, unknown> } }).GPUComputePassEncoder;
+if (encoder) {
+  for (const name of ['dispatchWorkgroups', 'dispatchWorkgroupsIndirect']) {
+    const original = encoder.prototype[name] as ((...args: unknown[]) => unknown) | undefined;
+    if (original) {
+      encoder.prototype[name] = function (this: unknown, ...args: unknown[]) {
+        dispatches++;
+        return original.apply(this, args);
+      };
+    }
+  }
+}
+
+export interface PageFeed {
+  readonly type: ElementType;
+  readonly data: number[];
+  readonly dims: number[];
+}
+
+export interface SessionReport {
+  readonly provider: string;
+  readonly precision: string;
+  readonly precisionReason: string;
+  readonly skipped: readonly ProviderSkip[];
+  /** Output values by name, as plain numbers. */
+  readonly outputs: Record<string, number[]>;
+  /** GPU compute dispatches during the measured run (the warm-up run is not counted). */
+  readonly dispatches: number;
+}
+
+export type SessionAnswer = SessionReport | { readonly error: string; readonly code: string | undefined };
+
+type Variants = Partial<Record<'fp32' | 'fp16' | 'int8', number[]>>;
+
+function feedsOf(feeds: Record<string, PageFeed>) {
+  return Object.fromEntries(Object.entries(feeds).map(([name, f]) => [name, { type: f.type, dims: f.dims, data: f.type === 'float32' ? Float32Array.from(f.data) : f.data }]));
+}
+
+function asNumbers(data: unknown): number[] {
+  return Array.from(data as ArrayLike<number>, Number);
+}
+
+const api = {
+  /** The adapter navigator.gpu gives (null when none), with what it tells of itself. */
+  async adapter(): Promise<{ vendor: string; architecture: string; shaderF16: boolean } | null> {
+    const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor: string; architecture: string }; features: { has(f: string): boolean } } | null> } }).gpu;
+    const a = await gpu?.requestAdapter();
+    return a ? { vendor: a.info?.vendor ?? '', architecture: a.info?.architecture ?? '', shaderF16: a.features.has('shader-f16') } : null;
+  },
+
+  /** What the web backend reports of a provider's fp16 support. */
+  async features(provider: string): Promise<ProviderFeatures> {
+    return (await resolveBackend('web')).providerFeatures(provider);
+  },
+
+  /**
+   * A runtime session on the web backend for a model (or precision variants) given as byte values or
+   * a URL, run once on `feeds`, then released; or the error createSession gave.
+   */
+  async session(model: number[] | string | Variants, options: { providers: string[]; precision?: 'fp32' | 'fp16' | 'int8' }, feeds: Record<string, PageFeed>): Promise<SessionAnswer> {
+    const source = typeof model === 'string' ? model : Array.isArray(model) ? Uint8Array.from(model) : Object.fromEntries(Object.entries(model).map(([k, v]) => [k, Uint8Array.from(v)]));
+    let session;
+    try {
+      session = await createSession(source, { backend: 'web', ...options });
+    } catch (e) {
+      return { error: e instanceof Error ? e.message : String(e), code: (e as { code?: string }).code };
+    }
+    try {
+      const before = dispatches;
+      const out = await session.run(feedsOf(feeds));
+      const outputs = Object.fromEntries(Object.entries(out).map(([name, t]) => [name, asNumbers(t.data)]));
+      return { provider: session.provider, precision: session.precision, precisionReason: session.precisionReason, skipped: session.skipped, outputs, dispatches: dispatches - before };
+    } finally {
+      await session.release();
+    }
+  },
+
+  /** onnxruntime-web alone, without the runtime: a session on one provider, created and run once. */
+  async plainOrt(model: number[], provider: string, feeds: Record<string, PageFeed>): Promise<{ outputs: Record<string, number[]>; dispatches: number } | { error: string }> {
+    const ort = await loadOrtWeb();
+    try {
+      const session = await ort.InferenceSession.create(Uint8Array.from(model), { executionProviders: [provider] });
+      const tensors = Object.fromEntries(Object.entries(feeds).map(([name, f]) => [name, new ort.Tensor('float32', Float32Array.from(f.data), f.dims)]));
+      const before = dispatches;
+      const out = await session.run(tensors);
+      const after = dispatches;
+      await session.release();
+      return { outputs: Object.fromEntries(Object.entries(out).map(([name, t]) => [name, asNumbers(t.data)])), dispatches: after - before };
+    } catch (e) {
+      return { error: e instanceof Error ? e.message : String(e) };
+    }
+  },
+};
+
+export type RuntimePageApi = typeof api;
+
+(globalThis as unknown as { forgeRuntime: RuntimePageApi }).forgeRuntime = api;
