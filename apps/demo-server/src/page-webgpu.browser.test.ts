@@ -5,6 +5,7 @@
 // zeros. CI installs the same Chromium: a missing browser or adapter fails this test, it never skips.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { halfMlp } from '@onnx-forge/core/testing';
 import { CHROMIUM, chromiumFlags } from '@onnx-forge/runtime/testing';
 import type { DemoServer } from './create-server.js';
 import { createServer } from './create-server.js';
@@ -14,7 +15,7 @@ import { tempDir } from './testing/fixtures.js';
 interface DemoResult {
   name: string; provider: string; runs: number; p50Ms: number; p50Ci95Ms: [number, number]; minCosine: number; scaleError: number; top1: number | null; notes: string[];
 }
-interface DemoState { state: string; backend?: string; results?: DemoResult[]; steps: string[]; error?: string }
+interface DemoState { state: string; backend?: string; model?: string; results?: DemoResult[]; steps: string[]; error?: string }
 
 const FP16_NOTE = 'fp16: run on wasm, not webgpu: this WebGPU adapter lacks shader-f16, which its float16 nodes need (on webgpu the variant would load and answer zeros)';
 
@@ -110,5 +111,24 @@ describe('the browser page on WebGPU (SwiftShader, no shader-f16)', () => {
     expect(gpuErrors).toEqual([]);
     expect(errors).toEqual([]);
     console.info(`${SAMPLE_MODEL} on SwiftShader's WebGPU: ${results.map((r) => `${r.name} p50 ${r.p50Ms.toFixed(1)} ms on ${r.provider}`).join(', ')}`);
+  });
+
+  it('runs a picked model that already computes in float16 on WebAssembly, its own row too, never answering zeros', async () => {
+    await page.goto(`${url}/`);
+    await waitFor(['idle', 'error']);
+    const name = 'half.onnx';
+    await page.setInputFiles('#file', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(halfMlp('fp16')) });
+    await page.waitForFunction((n) => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.model === n, name, { timeout: 10_000 });
+    await waitFor(['done', 'error']);
+    const s = await state();
+    expect(s.error).toBeUndefined();
+    const rows = s.results ?? [];
+    // The model as given (fp32 row) and its fp16 variant compute in float16: both on wasm; int8 too when its
+    // dynamic quantization left float16 nodes, else on webgpu. Every row agrees with the reference.
+    expect(rows.find((r) => r.name === 'fp32')).toMatchObject({ provider: 'wasm', scaleError: 0 });
+    expect(rows.find((r) => r.name === 'fp32')?.notes).toContain('fp32: run on wasm, not webgpu: this WebGPU adapter lacks shader-f16, which its float16 nodes need (on webgpu the variant would load and answer zeros)');
+    for (const r of rows) expect(r.minCosine, r.name).toBeGreaterThan(0.99);
+    expect(gpuErrors).toEqual([]);
+    expect(errors).toEqual([]);
   });
 });

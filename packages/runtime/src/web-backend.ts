@@ -1,7 +1,6 @@
-import { ForgeError, ForgeErrorCode, Model, errorMessage } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, Model, errorMessage, firstFloat16Compute } from '@onnx-forge/core';
 import type * as OrtWeb from 'onnxruntime-web';
 import { type BackendFactory, type BackendSession, type ProviderFeatures, type RuntimeBackend, createOrtSession, toOrtTensor } from './backend.js';
-import { firstFloat16Compute } from './float16-compute.js';
 import { probeModel } from './probe-model.js';
 import { type ProviderConfig, providerName } from './provider-config.js';
 import type { OrtSessionOptions } from './session-options.js';

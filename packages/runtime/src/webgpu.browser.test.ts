@@ -3,8 +3,8 @@
 // for the page. Then the same page with the house flags only, where navigator.gpu gives no adapter.
 // CI installs the same Chromium: a missing browser or adapter fails these tests, it never skips them.
 import { cnn, cosineSimilarity } from '@onnx-forge/core';
+import { halfMlp } from '@onnx-forge/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { halfMlp } from './test-models.js';
 import type { PageFeed, SessionAnswer, SessionReport } from './testing/browser/page-entry.js';
 import { type RuntimePage, openRuntimePage } from './testing/browser/runtime-page.js';
 

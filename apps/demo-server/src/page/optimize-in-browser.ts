@@ -1,6 +1,6 @@
 import { OutputAgreement, type OutputAccuracy } from '@onnx-forge/bench/accuracy';
 import { latencyStats } from '@onnx-forge/bench/stats';
-import { Model, type LoadedModel, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
+import { Model, firstFloat16Compute, type LoadedModel, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
 import {
   convertToFp16, firstOverflow, fitSeededDims, fittedNote, headroomFailures, headroomFeeds, headroomWhat, quantizeDynamic, seededFeeds,
   toleranceProblem, type Fp16Report, type QuantReport,
@@ -197,19 +197,21 @@ async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => 
   const samples = Array.from({ length: SAMPLES }, (_, i) => seededFeeds(source, { seed: i + 1, dims: fit.dims }));
   const sampleNote = `${SAMPLES} seeded inputs${fittedNote(fit)}`;
 
-  // `half`: the variant computes in float16 (nodes the fp16 pass converted), which needs shader-f16 on WebGPU.
-  const made: { name: VariantResult['name']; file: Uint8Array; makeMs: number; notes: string[]; half: boolean }[] = [{ name: 'fp32', file: bytes, makeMs: 0, notes: [], half: false }];
+  // `half`: the variant computes in float16 (a model dropped in that already does, or nodes the fp16
+  // pass converted), which needs shader-f16 on WebGPU; onnxruntime folds float16 weights' casts at load.
+  const half = (m: Model) => firstFloat16Compute(m, { foldsConstants: true }) !== undefined;
+  const made: { name: VariantResult['name']; file: Uint8Array; makeMs: number; notes: string[]; half: boolean }[] = [{ name: 'fp32', file: bytes, makeMs: 0, notes: [], half: half(source) }];
   await step('making FP16 (graph-ops fp16, keepIoTypes)');
   let t0 = performance.now();
   const m16 = Model.decode(bytes);
   const r16 = await convertToFp16(m16, { keepIoTypes: true, target });
-  made.push({ name: 'fp16', file: m16.encode(), makeMs: performance.now() - t0, notes: passNotes('fp16', r16), half: r16.nodesConverted > 0 });
+  made.push({ name: 'fp16', file: m16.encode(), makeMs: performance.now() - t0, notes: passNotes('fp16', r16), half: half(m16) });
 
   await step('making INT8 (graph-ops int8-dynamic)');
   t0 = performance.now();
   const m8 = Model.decode(bytes);
   const r8 = await quantizeDynamic(m8, { target });
-  made.push({ name: 'int8', file: m8.encode(), makeMs: performance.now() - t0, notes: passNotes('int8', r8), half: false });
+  made.push({ name: 'int8', file: m8.encode(), makeMs: performance.now() - t0, notes: passNotes('int8', r8), half: half(m8) });
 
   let reference: RunnerFeeds[] | undefined;
   let referenceSession: Ort.InferenceSession | undefined;

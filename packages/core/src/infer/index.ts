@@ -3,3 +3,5 @@ export { ELEM_TYPES } from './elem-types-analysis.js';
 export type { ElemTypes, UnknownType } from './infer-elem-types.js';
 export { formatValueType, sameValueType, tensorElemType, tensorOf, valueTypeOf } from './value-type.js';
 export type { ValueType } from './value-type.js';
+export { firstFloat16Compute } from './float16-compute.js';
+export type { Float16Compute } from './float16-compute.js';

@@ -11,7 +11,7 @@
  *   `shader-f16` feature. Without it onnxruntime-web still creates a float16 session, but its float16
  *   shaders fail to compile and every run answers zeros (reported only on the console), so the
  *   runtime's web backend refuses such a model there and its provider chain falls back
- *   (packages/runtime/src/float16-compute.ts).
+ *   (core's firstFloat16Compute).
  *
  * Entries are `Op` (default domain) or `domain.Op`, optionally `@since`.
  */

@@ -1,4 +1,9 @@
-import { DataType, ELEM_TYPES, type Graph, type Model, type NodeProto, isDefaultDomain, nodeLabel } from '@onnx-forge/core';
+import { DataType } from '../dtype.js';
+import type { Graph } from '../ir/graph.js';
+import { isDefaultDomain, type Model } from '../ir/model.js';
+import { nodeLabel } from '../ir/node-label.js';
+import type { NodeProto } from '../proto/types.js';
+import { ELEM_TYPES } from './elem-types-analysis.js';
 
 /**
  * Whether a model makes onnxruntime compute in float16, as opposed to only storing weights in it.

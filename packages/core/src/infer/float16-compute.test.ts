@@ -1,7 +1,7 @@
-import { DataType, Model, ModelBuilder, float32ArrayToFloat16, onnx, tensorType } from '@onnx-forge/core';
+import { DataType, Model, ModelBuilder, float32ArrayToFloat16, onnx, tensorType } from '../index.js';
 import { describe, expect, it } from 'vitest';
 import { firstFloat16Compute } from './float16-compute.js';
-import { halfMlp } from './test-models.js';
+import { halfMlp } from '../testing/half-mlp.js';
 
 const fold = { foldsConstants: true };
 const noFold = { foldsConstants: false };
