@@ -1,3 +1,4 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import type { ProviderConfig } from './provider-config.js';
 import type { OrtSessionOptions } from './session-options.js';
 import type { OutputTensor, TensorLike, ValueInfo } from './types.js';
@@ -94,15 +95,46 @@ export interface OrtInferenceSession {
   release(): Promise<void>;
 }
 
-/** An onnxruntime-node or onnxruntime-web session as the runtime's BackendSession. */
+/**
+ * An onnxruntime-node or onnxruntime-web session as the runtime's BackendSession.
+ *
+ * onnxruntime's JavaScript builds return tensors only: a run that fetches a sequence or map output
+ * (ZipMap's probabilities of a scikit-learn classifier, a Loop's sequence) rejects with "Non tensor
+ * type is temporarily not supported", although the model loads and its tensor outputs compute. A run
+ * that names no outputs therefore fetches the tensor ones (the others stay listed in outputMetadata,
+ * with type undefined), and one that names a non-tensor output is refused saying why.
+ */
 export function wrapSession(session: OrtInferenceSession): BackendSession {
   const run = session.run.bind(session) as (feeds: Record<string, unknown>, fetches?: readonly string[]) => Promise<unknown>;
+  const isTensor = session.outputNames.map((_, i) => (session.outputMetadata?.[i] as { isTensor?: boolean } | undefined)?.isTensor !== false);
+  const containers = session.outputNames.filter((_, i) => !isTensor[i]);
+  const tensors = session.outputNames.filter((_, i) => isTensor[i]);
+  const fetchesFor = (fetches: readonly string[] | undefined): readonly string[] | undefined => {
+    const asked = fetches ?? (containers.length ? tensors : undefined);
+    const container = (fetches ?? (tensors.length ? [] : containers)).find((o) => containers.includes(o));
+    if (container !== undefined) {
+      throw new ForgeError(
+        ForgeErrorCode.UNSUPPORTED_TYPE,
+        `output '${container}' is not a tensor (a sequence or map), which onnxruntime's JavaScript builds cannot return; ${tensors.length ? `its tensor outputs (${tensors.map((t) => `'${t}'`).join(', ')}) can be fetched` : 'the model has no tensor output to fetch'}`,
+        { details: { output: container } },
+      );
+    }
+    return asked;
+  };
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     inputMetadata: toValueInfo(session.inputNames, session.inputMetadata),
     outputMetadata: toValueInfo(session.outputNames, session.outputMetadata),
-    run: (feeds, fetches) => (fetches ? run(feeds, fetches) : run(feeds)) as Promise<Record<string, OutputTensor>>,
+    run: (feeds, fetches) => {
+      let asked: readonly string[] | undefined;
+      try {
+        asked = fetchesFor(fetches);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return (asked ? run(feeds, asked) : run(feeds)) as Promise<Record<string, OutputTensor>>;
+    },
     release: () => session.release(),
   };
 }

@@ -51,4 +51,18 @@ describe('the search compareOutputs', () => {
     expect(compareOutputs('cosine', ['y'], ref, [{}, {}]).y).toBe(Infinity);
     expect(compareOutputs('rel-l2', ['y'], ref, samples('y', [1], [[1], [Number.NaN]])).y).toBe(Infinity);
   });
+
+  it('where float32 itself is NaN/Inf there is nothing to compare: a finite candidate is not blamed', () => {
+    const ref = samples('y', [3], [[1, Number.NaN, 3], [Number.NaN, Number.NaN, Number.POSITIVE_INFINITY]]);
+    const got = samples('y', [3], [[1, 7, 3], [0.5, 0.25, 9]]);
+    expect(compareOutputs('cosine', ['y'], ref, got).y).toBeCloseTo(0, 12);
+    expect(compareOutputs('max-abs', ['y'], ref, got).y).toBe(0);
+    // A NaN of the candidate where float32 is finite still is infinite.
+    expect(compareOutputs('cosine', ['y'], ref, samples('y', [3], [[Number.NaN, 0, 3], [0, 0, 0]])).y).toBe(Infinity);
+  });
+
+  it('an output float32 never returns (a sequence or map, which onnxruntime-node does not fetch) is not judged', () => {
+    const ref = samples('label', [1], [[1], [2]]);
+    expect(compareOutputs('cosine', ['label', 'probabilities'], ref, samples('label', [1], [[1], [2]]))).toEqual({ label: 0 });
+  });
 });

@@ -4,8 +4,11 @@ export type DifferenceMetric = (typeof DIFFERENCE_METRICS)[number];
 
 /**
  * Difference of `got` from the reference `ref` under `metric`: rel-l2 ||got - ref|| / ||ref||,
- * max-abs max |got - ref|, cosine 1 - cos(got, ref). A NaN or infinity where the reference has a
- * finite value (or the other way round), or a length mismatch, is an infinite difference.
+ * max-abs max |got - ref|, cosine 1 - cos(got, ref), over the values where the reference is finite.
+ * A NaN or infinity where the reference has a finite value, or a length mismatch, is an infinite
+ * difference; where the reference itself is NaN/Inf (float32 overflowing at a large input spread)
+ * there is nothing to compare with, and a reference with no finite value differs by 0 from anything:
+ * a candidate is not blamed for inputs outside the reference's own range.
  */
 export function outputDifference(metric: DifferenceMetric, ref: ArrayLike<number>, got: ArrayLike<number>): number {
   if (ref.length !== got.length) return Infinity;
@@ -13,12 +16,8 @@ export function outputDifference(metric: DifferenceMetric, ref: ArrayLike<number
   for (let i = 0; i < ref.length; i++) {
     const r = ref[i] as number;
     const g = got[i] as number;
-    if (Number.isNaN(r) !== Number.isNaN(g)) return Infinity;
-    if (Number.isNaN(r)) continue;
-    if (!Number.isFinite(r) || !Number.isFinite(g)) {
-      if (r !== g) return Infinity;
-      continue;
-    }
+    if (!Number.isFinite(r)) continue;
+    if (!Number.isFinite(g)) return Infinity;
     const d = g - r;
     dot += r * g;
     nr += r * r;
