@@ -145,6 +145,25 @@ describe('onnx-forge compare', () => {
     expect(j.warnings).toEqual([`mel.any, output "output": NaN/Inf in ${row?.[1]} of ${row?.[2]} values where the reference is finite`]);
   });
 
+  it('a reference that is itself NaN/Inf: never cosine 1, no errors, a warning; below any --tolerance', async () => {
+    // The same pair swapped: float16's overflow is now the reference. Its NaN/Inf values cannot be compared with.
+    const args = ['compare', file('mel.any.onnx'), MEL, '--dims', 'samples=4000', '--samples', '2', '--input-scale', '32768'];
+    const r = await runCliProcess(args);
+    expect(r.code, r.stderr).toBe(0);
+    // Every value of the float16 reference overflows at this scale: nothing is compared, and nothing looks perfect.
+    expect(r.stdout).toMatch(/^melspectrogram\s+output\s+NaN\s+—\s+—\s*$/m);
+    expect(r.stdout).not.toContain('1.000000');
+    expect(r.stdout).toMatch(/^warning: melspectrogram, output "output": the reference itself gives NaN\/Inf in (\d+) of \1 values, in some sample every value: nothing compared there$/m);
+    const j = jsonOf<CompareAccuracyResult & { warnings: string[] }>(await runCliProcess([...args, '--json']));
+    const o = j.candidates[0]?.accuracy?.outputs[0];
+    expect(o?.cosine).toBeNull();
+    expect(o?.refNonFinite).toBe((o?.elements as number) * 2);
+    expect(o?.nonFinite).toBe(0);
+    const tol = await runCliProcess([...args, '--tolerance', '0.99']);
+    expect(tol.code).toBe(1);
+    expect(tol.stdout).toMatch(/below 0\.99/);
+  });
+
   it('sizes seeded inputs to a reference that does not run at 1 (melspectrogram samples, Silero VAD sequence), quietly', async () => {
     const mel = await runCliProcess(['compare', MEL, file('mel.any.onnx'), '--samples', '2', '--json']);
     expect(mel.code, mel.stderr).toBe(0);

@@ -18,12 +18,18 @@ function nonFiniteText(o: OutputAccuracy): string | undefined {
   return o.nonFinite > 0 ? `NaN/Inf in ${o.nonFinite} of ${o.elements * o.samples} values where the reference is finite` : undefined;
 }
 
+/** The reference's own NaN/Inf values, which are not compared (all of them: nothing was, and cosine is NaN). */
+function refNonFiniteText(o: OutputAccuracy): string | undefined {
+  if (!o.refNonFinite) return undefined;
+  const all = o.elements * o.samples;
+  return `the reference itself gives NaN/Inf in ${o.refNonFinite} of ${all} values${Number.isNaN(o.cosine) ? ', in some sample every value: nothing compared there' : ', which are not compared'}`;
+}
+
 /** One warning per candidate output that turned NaN or infinite where the reference stays finite. */
 export function compareWarnings(r: CompareAccuracyResult): string[] {
   return r.candidates.flatMap((c) =>
     (c.accuracy?.outputs ?? []).flatMap((o) => {
-      const what = nonFiniteText(o);
-      return what ? [`${c.name}, output "${o.output}": ${what}`] : [];
+      return [nonFiniteText(o), refNonFiniteText(o)].filter((w) => w !== undefined).map((w) => `${c.name}, output "${o.output}": ${w}`);
     }),
   );
 }
@@ -31,7 +37,8 @@ export function compareWarnings(r: CompareAccuracyResult): string[] {
 /**
  * The text report of a comparison; `tolerance` marks candidates below it. An output with NaN/Inf values
  * (where the reference's are finite) shows cosine "NaN/Inf" and no max errors ("—": the errors over
- * the finite values alone would understate it), the count in the last column, and a warning line.
+ * the finite values alone would understate it), the count in the last column, and a warning line. One
+ * whose reference gave no finite value in some sample shows cosine NaN and no errors: nothing was compared.
  */
 export function compareLines(r: CompareAccuracyResult, tolerance: number | undefined): string[] {
   const out = [`reference ${r.reference.name}${r.inputs ? `; ${r.inputs.samples} ${r.inputs.source} sample(s) (${r.inputs.from})` : ''}`];
@@ -43,10 +50,11 @@ export function compareLines(r: CompareAccuracyResult, tolerance: number | undef
       continue;
     }
     for (const o of c.accuracy.outputs) {
-      const single = o.elements === 1 ? `one value per sample: error ${(o.scaleError * 100).toPrecision(3)} % of its scale` : '';
+      const nothing = Number.isNaN(o.cosine);
+      const single = o.elements === 1 && !nothing ? `one value per sample: error ${(o.scaleError * 100).toPrecision(3)} % of its scale` : '';
       const below = tolerance === undefined ? '' : !(o.cosine >= tolerance) ? `below ${tolerance}` : singleValueProblem(o, tolerance) ? `beyond the ${(singleValueBound(tolerance) * 100).toFixed(1)} % ${tolerance} allows` : '';
       const nonFinite = nonFiniteText(o);
-      const [cosine, maxAbs, maxRel] = nonFinite ? ['NaN/Inf', '—', '—'] : [num(o.cosine, 6), sci(o.maxAbs), sci(o.maxRel)];
+      const [cosine, maxAbs, maxRel] = nonFinite ? ['NaN/Inf', '—', '—'] : nothing ? ['NaN', '—', '—'] : [num(o.cosine, 6), sci(o.maxAbs), sci(o.maxRel)];
       rows.push([c.name, o.output, cosine, maxAbs, maxRel, o.top1 === undefined ? '' : `${(o.top1 * 100).toFixed(1)} %`, [single, below, o.problem ?? '', nonFinite ?? ''].filter(Boolean).join('; ')]);
     }
   }

@@ -42,6 +42,19 @@ describe('OutputAgreement', () => {
     expect(a.value.relL2).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it('counts NaN/Inf of the reference itself apart, and never calls a comparison of nothing perfect', () => {
+    const some = new OutputAgreement('y');
+    some.add(f32([3], [1, Number.NaN, 3]), f32([3], [1, 2, 3]));
+    expect(some.value).toMatchObject({ cosine: 1, nonFinite: 0, refNonFinite: 1 });
+    // A sample whose reference has no finite value: nothing was compared, so no cosine of 1 (or 0).
+    const none = new OutputAgreement('y');
+    none.add(f32([2], [Number.NaN, Number.NaN]), f32([2], [0.5, 0.25]));
+    none.add(f32([2], [1, 2]), f32([2], [1, 2]));
+    expect(none.value.cosine).toBeNaN();
+    expect(none.value.refNonFinite).toBe(2);
+    expect(new OutputAgreement('y').value.refNonFinite).toBeUndefined();
+  });
+
   it('says when the candidate lacks the output or gives another shape', () => {
     const missing = new OutputAgreement('y');
     missing.add(f32([2], [1, 2]), undefined);

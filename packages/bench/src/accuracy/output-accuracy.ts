@@ -7,7 +7,10 @@ export interface OutputAccuracy {
   samples: number;
   /** Values per sample (of the reference). */
   elements: number;
-  /** Smallest cosine similarity over the samples (1 = same direction; -Infinity on a broken output). */
+  /**
+   * Smallest cosine similarity over the samples (1 = same direction; -Infinity on a broken output;
+   * NaN when the reference gave no finite value in some sample, so nothing was compared there).
+   */
   cosine: number;
   /** Largest |candidate - reference| over every value (Infinity where NaN/Inf appeared; null in JSON). */
   maxAbs: number;
@@ -22,6 +25,8 @@ export interface OutputAccuracy {
   scaleError: number;
   /** Values NaN or infinite in the candidate where the reference's are finite. */
   nonFinite: number;
+  /** Values NaN or infinite in the reference itself (not compared); absent when none. */
+  refNonFinite?: number;
   /** Set when the candidate lacks the output or gives it another shape or type (then cosine is -Infinity). */
   problem?: string;
   /**
@@ -77,7 +82,7 @@ export class OutputAgreement {
       return;
     }
     const nonFiniteBefore = r.nonFinite;
-    let dot = 0, na = 0, nb = 0, d2 = 0, maxAbs = 0, refMax = 0;
+    let dot = 0, na = 0, nb = 0, d2 = 0, maxAbs = 0, refMax = 0, refBroken = 0;
     for (let i = 0; i < a.length; i++) {
       const x = a[i] as number;
       const y = b[i] as number;
@@ -85,7 +90,10 @@ export class OutputAgreement {
         r.nonFinite++;
         continue;
       }
-      if (!Number.isFinite(x)) continue;
+      if (!Number.isFinite(x)) {
+        refBroken++;
+        continue;
+      }
       const d = Math.abs(y - x);
       dot += x * y;
       na += x * x;
@@ -99,9 +107,11 @@ export class OutputAgreement {
       maxAbs = Infinity;
       d2 = Infinity;
     }
-    // Two all-zero outputs agree (1); zero against non-zero shares no direction (0).
-    const cosine = r.nonFinite > 0 ? -Infinity : na === 0 && nb === 0 ? 1 : na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-    r.cosine = Math.min(r.cosine, cosine);
+    if (refBroken > 0) r.refNonFinite = (r.refNonFinite ?? 0) + refBroken;
+    // Two all-zero outputs agree (1); zero against non-zero shares no direction (0). A reference with no
+    // finite value leaves nothing compared: NaN, which stays (Math.min) and meets no tolerance.
+    const cosine = r.nonFinite > 0 ? -Infinity : refBroken > 0 && refBroken === a.length ? NaN : na === 0 && nb === 0 ? 1 : na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+    r.cosine = Number.isNaN(r.cosine) ? r.cosine : Math.min(r.cosine, cosine);
     r.maxAbs = Math.max(r.maxAbs, maxAbs);
     r.maxRel = Math.max(r.maxRel, refMax > 0 ? maxAbs / refMax : maxAbs > 0 ? Infinity : 0);
     r.relL2 = Math.max(r.relL2, na > 0 ? Math.sqrt(d2 / na) : d2 > 0 ? Infinity : 0);
