@@ -37,7 +37,7 @@ export const fp16Command = defineCommand({
     '(seeded inputs do not fit the model, onnxruntime refuses it), a warning says so and the plain conversion ' +
     'is written. Seeded inputs lie near ±1: after a check on them, the written model is also run at input spreads ' +
     'of 255 and 32768, and a warning names the first at which it turns NaN or infinite where float32 does not ' +
-    '(--input-scale S checks and repairs at that spread instead). --no-verify skips the check.',
+    '(--input-scale S checks and repairs at that spread instead). --no-verify skips the check; a conversion that changed nothing is not checked.',
   args: [{ name: 'model', description: 'path to an .onnx file' }],
   flags: [
     ...FP16_FLAGS,
@@ -78,7 +78,9 @@ export const fp16Command = defineCommand({
     let report = await runPasses(input.model, [pass], { progress: ctx.progress, check });
     let model = input.model;
     let accuracy: Fp16Check | undefined;
-    if (original) {
+    // A conversion that changed nothing (a model already float16 or integer, every node kept float32
+    // with weights too) has nothing to check: running it against itself would only cost time.
+    if (original && changedAnything(report.passes.at(-1)?.stats ?? {})) {
       accuracy = await checkFp16({ original, converted: model, options: pass.options, tolerance, samples, progress: ctx.progress, command: ctx.command, file, check });
       if (accuracy.plain.skipped) ctx.progress.warn(`warning: ${accuracy.plain.skipped}`);
       if (accuracy.redone) {
@@ -104,3 +106,10 @@ export const fp16Command = defineCommand({
     return missedToleranceExit(ctx, missed);
   },
 });
+
+/** Counters of the fp16 pass's stats that say it changed the model. */
+const CHANGES = ['nodesConverted', 'initializersConverted', 'initializersStored', 'castsAdded', 'castsRemoved', 'castsRetargeted', 'constantsDuplicated', 'valuesClampedHigh', 'valuesClampedLow'];
+
+function changedAnything(stats: Readonly<Record<string, unknown>>): boolean {
+  return CHANGES.some((k) => stats[k] !== 0);
+}
