@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PassManager, cosineSimilarity, readModel, type Model } from '@onnx-forge/core';
+import { ModelBuilder, PassManager, cosineSimilarity, readModel, type Model } from '@onnx-forge/core';
+import { ONNX_TEST_DATA } from '@onnx-forge/core/testing';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../builtin-passes.js';
@@ -126,6 +128,26 @@ describe('int8-auto', () => {
     expect(result.excluded.length).toBeGreaterThan(0);
     expect(result.report.warnings.join('\n')).toMatch(new RegExp(`int8-auto: every one of the ${result.excluded.length} nodes INT8 would change had to stay float32 to hold cosine 0\\.9999999999 on these samples, so the model is written unquantized`));
     expect(model.graph.nodes.some((n) => n.opType === 'DynamicQuantizeLinear')).toBe(false);
+    // Not also int8-dynamic's "the model has no MatMul, Conv, ... node with a constant float32 weight": it has them.
+    expect(result.report.warnings.join('\n')).not.toMatch(/nothing to quantize/);
+  });
+
+  it('says there is nothing to quantize before making or running anything, and upgrades an old opset first', async () => {
+    // No runner call at all: a model with no weight to quantize needs no samples or float32 run.
+    const never = { load: () => Promise.reject(new Error('ran')), run: () => Promise.reject(new Error('ran')) } as unknown as typeof runner;
+    const plain = new ModelBuilder({ opset: 17 });
+    plain.output(plain.op('Relu', [plain.input('x', 'float32', ['batch', 4])]), 'float32', ['batch', 4]);
+    const r = await autoQuantize(plain.build(), never, []);
+    expect(r.report.warnings).toEqual(['int8-auto: nothing to quantize: the model has no MatMul, Conv, Gemm, Gather node with a constant float32 weight that the options select; the model is unchanged']);
+    // PyTorch's Linear exported at opset 6 (the ONNX test data): onnxruntime has no Gemm-6 kernel, so the
+    // search could not run the model as given; its float32 reference is the model upgraded to 13.
+    const old = await readModel(path.join(ONNX_TEST_DATA, 'pytorch-converted/test_Linear/model.onnx'));
+    expect(old.opset('')).toBe(6);
+    const samples = [1, 2, 3].map((seed) => seededFeeds(old, { seed }));
+    const up = await autoQuantize(old, runner, samples);
+    expect(old.opset('')).toBe(13);
+    expect(up.report.warnings.filter((w) => /the model imported ai\.onnx opset 6; INT8 forms need 11 or later, so it was upgraded to 13 first/.test(w))).toHaveLength(1);
+    expect(up.report.quantized).toBe(1);
   });
 
   it('refuses to run without samples or runner, with what to pass', async () => {

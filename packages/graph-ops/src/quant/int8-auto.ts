@@ -6,6 +6,8 @@ import { collectSamples, defineSampledPass, runWithSamples } from '../precision/
 import { quantizeDynamic, runDynamic } from './int8-dynamic.js';
 import { quantizeStatic, runStatic } from './int8-static.js';
 import { checkQuantOptions, quantOptionSpecs, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
+import { nothingToQuantize } from './quant-run.js';
+import { upgradeForQuantization } from './quant-session.js';
 import { quantReport, type QuantReport } from './quant-report.js';
 
 /**
@@ -95,16 +97,21 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
   const explained = mapDecisions(ctx, ({ node, action, reason }) => (sensitivity.has(node.name)
     ? { action: 'skipped', reason: `left float32 by int8-auto: quantizing it took an output below cosine ${o.tolerance}${addedError(sensitivity.get(node.name))}` }
     : { action, reason }));
+  const allKept = search.candidates > 0 && search.kept.length >= search.candidates;
   const finalOptions = withExcluded(sensitivity.keys());
-  if (o.mode === 'static') await runStatic(model, finalOptions, explained, runner, samples);
-  else runDynamic(model, finalOptions, explained);
+  // Every candidate kept float32: the model stays as it is (a run would only say it found no weight to
+  // quantize, as if the model had none); the warning below says why.
+  if (!allKept) {
+    if (o.mode === 'static') await runStatic(model, finalOptions, explained, runner, samples);
+    else runDynamic(model, finalOptions, explained);
+  }
   const v = search.validation;
   const outcome: Int8AutoOutcome = {
     excluded: search.kept, fullCosine: cosines(search.fullPerOutput), cosine: cosines(search.perOutput), evaluations: search.evaluations, samples: samples.length,
     ...(v ? { heldOut: { samples: v.samples, cosine: cosines(v.perOutput), ok: v.ok, independent: v.independent } } : {}),
   };
   heldOutWarning(ctx, 'int8-auto', v, `cosine ${o.tolerance}`, (d) => `cosine ${(1 - d).toFixed(4)}`);
-  if (search.candidates && search.kept.length >= search.candidates) {
+  if (allKept) {
     ctx.warn(`int8-auto: every one of the ${search.candidates} node${search.candidates === 1 ? '' : 's'} INT8 would change had to stay float32 to hold cosine ${o.tolerance} on these samples, so the model is written unquantized; ` +
       'samples that resemble the real inputs may allow more, or INT8 does not suit this model at this tolerance');
   }
@@ -120,7 +127,16 @@ export const int8Auto = defineSampledPass<Int8AutoOptions>({
   description: 'INT8 with an accuracy guard: nodes whose quantization drops an output below the cosine tolerance stay float32',
   options: INT8_AUTO_OPTION_SPECS,
   check: checkQuantOptions,
-  run: async (model, options, ctx, runner, samples) => searchInt8(model, options, ctx, runner, await collectSamples(samples)),
+  run: async (model, options, ctx, runner, samples) => {
+    // Nothing INT8 could change: said before any sample is made or model run (samples may not even be
+    // makeable for such a model: a sequence input, an opset onnxruntime no longer loads).
+    if (nothingToQuantize(model, options, ctx, 'int8-auto')) {
+      ctx.detail('int8Auto', { excluded: [], fullCosine: {}, cosine: {}, evaluations: 0, samples: 0 } satisfies Int8AutoOutcome);
+      return;
+    }
+    upgradeForQuantization(model, ctx);
+    await searchInt8(model, options, ctx, runner, await collectSamples(samples));
+  },
 });
 
 /** int8-auto on `model` in place, outside a pipeline (the pass run alone with these services). */

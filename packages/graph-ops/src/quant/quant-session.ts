@@ -17,6 +17,22 @@ const MIN_QUANT_OPSET = 11;
 /** What older models are upgraded to: 13 adds per-axis DequantizeLinear (per-channel weight-only forms). */
 const UPGRADE_OPSET = 13;
 
+/**
+ * The model's ai.onnx opset, after upgrading it in place when it is older than INT8 forms need:
+ * DynamicQuantizeLinear and QuantizeLinear's int8 need opset 11, per-axis DequantizeLinear 13, so
+ * older models go to 13 first, as onnxruntime's quantizer upgrades them (it stops at 11 and loses
+ * per-axis forms). int8-auto calls it before its search, so that its float32 reference is the model
+ * onnxruntime will run (it may not load the old one: Gemm-6 has no kernel).
+ */
+export function upgradeForQuantization(model: Model, ctx: PassContext): number {
+  const opset = model.opset('');
+  if (opset === undefined) throw new ForgeError(ForgeErrorCode.INVALID_MODEL, 'the model imports no default-domain (ai.onnx) opset');
+  if (opset >= MIN_QUANT_OPSET) return opset;
+  const up = upgradeOpset(model, UPGRADE_OPSET, ctx, { statPrefix: 'opset ' });
+  ctx.warn(`the model imported ai.onnx opset ${opset}; INT8 forms need ${MIN_QUANT_OPSET} or later, so it was upgraded to ${UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
+  return UPGRADE_OPSET;
+}
+
 /** A quantized weight as initializers: data, scale and zero point (shaped like the scale). */
 export interface StoredWeight {
   key: string;
@@ -74,16 +90,7 @@ export class QuantSession {
     this.editor = new GraphEditor(model);
     this.rec = new QuantRecorder(ctx);
     this.forms = TARGET_FORMS[options.target];
-    let opset = model.opset('');
-    if (opset === undefined) throw new ForgeError(ForgeErrorCode.INVALID_MODEL, 'the model imports no default-domain (ai.onnx) opset');
-    if (opset < MIN_QUANT_OPSET) {
-      // DynamicQuantizeLinear and QuantizeLinear's int8 need opset 11, per-axis DequantizeLinear 13:
-      // upgrade first, as onnxruntime's quantizer does (it stops at 11 and loses per-axis forms).
-      const up = upgradeOpset(model, UPGRADE_OPSET, ctx, { statPrefix: 'opset ' });
-      ctx.warn(`the model imported ai.onnx opset ${opset}; INT8 forms need ${MIN_QUANT_OPSET} or later, so it was upgraded to ${UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
-      opset = UPGRADE_OPSET;
-    }
-    this.opset = opset;
+    this.opset = upgradeForQuantization(model, ctx);
   }
 
   get types(): ElemTypes {
