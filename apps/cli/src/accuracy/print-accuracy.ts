@@ -63,13 +63,13 @@ export function fp16CheckLines(c: Fp16Check): string[] {
  * result still misses the tolerance on the check's inputs, which the search did not use: the command
  * exits 1 after writing it, as `compare --tolerance` does for a candidate below it.
  */
-export function missedToleranceLine(command: string, what: string, output: string, check: AccuracyCheck): string | undefined {
+export function missedToleranceLine(command: string, what: string, output: string, check: AccuracyCheck, remedy = 'a stricter --tolerance so the search leaves more nodes float32'): string | undefined {
   const failed = check.failed ?? [];
   if (!failed.length) return undefined;
   const seeded = check.samples?.includes('seeded') === true;
   return `${command}: ${what}, written to ${output}, misses cosine ${check.tolerance} on ${check.samples ?? 'the check\'s samples'} the search did not use ` +
     `(${failed.map((f) => f.output).join(', ')}); ${seeded ? 'seeded inputs may not resemble real ones: give --inputs DIR with real samples, or ' : 'give more samples, or '}` +
-    'a stricter --tolerance so the search leaves more nodes float32';
+    remedy;
 }
 
 /**
