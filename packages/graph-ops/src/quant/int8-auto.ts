@@ -97,7 +97,7 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
   const explained = mapDecisions(ctx, ({ node, action, reason }) => (sensitivity.has(node.name)
     ? { action: 'skipped', reason: `left float32 by int8-auto: quantizing it took an output below cosine ${o.tolerance}${addedError(sensitivity.get(node.name))}` }
     : { action, reason }));
-  const allKept = search.candidates > 0 && search.kept.length >= search.candidates;
+  const allKept = (search.candidates ?? 0) > 0 && search.kept.length >= (search.candidates ?? 0);
   const finalOptions = withExcluded(sensitivity.keys());
   // Every candidate kept float32: the model stays as it is (a run would only say it found no weight to
   // quantize, as if the model had none); the warning below says why.
