@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { measureAccuracy, modelInputs, openModel, type CompareAccuracyResult } from '@onnx-forge/bench';
-import { ModelBuilder, mlp, readModel, writeModel } from '@onnx-forge/core';
+import { DataType, ModelBuilder, mlp, onnx, readModel, tensorType, writeModel } from '@onnx-forge/core';
 import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
@@ -199,6 +199,21 @@ describe('onnx-forge compare', () => {
       `nothing compared: FORGE_BAD_SAMPLES at inputs: "${path.join(dir, 'test_data_set_0/input_0.pb')}" is for input "sequence", which takes sequence(tensor(int64)), not a tensor: sequence, map and optional inputs are not supported as samples`,
     );
     expect(r.stdout).not.toContain('but 0 values');
+  });
+
+  it('a model with a sequence output (as a classifier with ZipMap): its tensor outputs compared, the other named as not compared', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 'float32', ['batch', 4]);
+    b.output(b.op('Relu', [x], {}, { outputs: ['y'] }), 'float32', ['batch', 4]);
+    b.op('SequenceConstruct', ['y', x], {}, { outputs: ['seq'] });
+    const m = b.build();
+    m.graph.outputs.push(new onnx.ValueInfoProto({ name: 'seq', type: new onnx.TypeProto({ sequenceType: new onnx.TypeProto.Sequence({ elemType: tensorType(DataType.FLOAT) }) }) }));
+    await writeModel(m, file('seq.onnx'));
+    const r = await runCliProcess(['compare', file('seq.onnx'), file('seq.onnx'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = jsonOf<CompareAccuracyResult & { warnings: string[] }>(r);
+    expect(j.candidates[0]?.accuracy?.outputs.map((o) => [o.output, o.cosine])).toEqual([['y', 1]]);
+    expect(j.warnings).toEqual(['output "seq" is a sequence or map, which onnxruntime-node cannot return: not compared']);
   });
 
   it('needs a candidate (exit 2)', async () => {

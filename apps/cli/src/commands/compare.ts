@@ -27,11 +27,12 @@ function refNonFiniteText(o: OutputAccuracy): string | undefined {
 
 /** One warning per candidate output that turned NaN or infinite where the reference stays finite. */
 export function compareWarnings(r: CompareAccuracyResult): string[] {
-  return r.candidates.flatMap((c) =>
+  const containers = (r.reference.nonTensorOutputs ?? []).map((o) => `output "${o}" is a sequence or map, which onnxruntime-node cannot return: not compared`);
+  return containers.concat(r.candidates.flatMap((c) =>
     (c.accuracy?.outputs ?? []).flatMap((o) => {
       return [nonFiniteText(o), refNonFiniteText(o)].filter((w) => w !== undefined).map((w) => `${c.name}, output "${o.output}": ${w}`);
     }),
-  );
+  ));
 }
 
 /**

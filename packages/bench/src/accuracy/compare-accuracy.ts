@@ -30,7 +30,11 @@ export interface CandidateAccuracy {
 }
 
 export interface CompareAccuracyResult {
-  reference: { name: string; file?: string; bytes?: number };
+  /**
+   * `nonTensorOutputs`: the reference's sequence and map outputs (ZipMap's probabilities), which
+   * onnxruntime's JavaScript builds cannot return, so they are not compared; absent when there are none.
+   */
+  reference: { name: string; file?: string; bytes?: number; nonTensorOutputs?: string[] };
   /**
    * What was compared on. `from`: the folder, or the seeds with the sizes of fitted dims
    * ("seeds 1-8 (samples=4096)"); `dims`: seeded inputs' sizes of symbolic dims, given and fitted.
@@ -127,7 +131,8 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
     if (inputs.count === 0) for (const c of open) check(c, [], []);
     const out = all.map((c) => candidateResult(c, inputs.count));
     const dims = inputs.source === 'seeded' && inputs.dims && Object.keys(inputs.dims).length ? { dims: inputs.dims } : {};
-    return { reference: { name: refName, ...file(reference), bytes: ref.bytes }, inputs: { source: inputs.source, from: inputs.from, samples: inputs.count, ...dims }, candidates: out, machine };
+    const containers = ref.session.outputMetadata.filter((m) => m.type === undefined).map((m) => m.name);
+    return { reference: { name: refName, ...file(reference), bytes: ref.bytes, ...(containers.length ? { nonTensorOutputs: containers } : {}) }, inputs: { source: inputs.source, from: inputs.from, samples: inputs.count, ...dims }, candidates: out, machine };
   } finally {
     for (const c of open) await c.model?.close();
     await ref.close();
