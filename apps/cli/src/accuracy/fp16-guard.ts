@@ -1,4 +1,4 @@
-import { DataType, ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, isForgeError, nullThrows, type Model, type PipelineReport } from '@onnx-forge/core';
+import { DataType, ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, firstFloat16Compute, isForgeError, nullThrows, type Model, type PipelineReport } from '@onnx-forge/core';
 import { firstOverflow, fp16AutoOutcome, headroomFailures, headroomFeeds, fp16AutoPass, type Fp16Headroom, type Fp16Options } from '@onnx-forge/graph-ops';
 import type { Progress } from '../framework/progress.js';
 import { runPasses } from '../pipeline/run-passes.js';
@@ -61,6 +61,17 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   if (!failed.length) return withHeadroom({ plain }, await probeHeadroom(bench, job, job.converted, plain), job.converted);
 
   const what = failed.map((f) => `${f.output}: ${f.problem}`).join('; ');
+  const real = bench.samples.seeded ? '--inputs DIR with real samples (seeded ones may not resemble them), ' : '';
+  if (!firstFloat16Compute(job.converted, { foldsConstants: true })) {
+    // No node computes in float16 (a target such as cpu only stores weights as float16): fp16-auto, which
+    // keeps nodes float32, has nothing to keep, and the loss is the stored weights' alone.
+    throw new ForgeError(
+      ForgeErrorCode.PASS_FAILED,
+      `the float16 conversion fails the accuracy check (${what}); no node computes in float16 here, only weights are stored as float16, so fp16-auto has nothing to keep float32: ` +
+        `--weight-storage fp32 keeps the weights float32 too (the file then keeps its size); or try ${real}a lower --tolerance, or --no-verify to write the plain conversion`,
+      { details: { failed } },
+    );
+  }
   job.progress.note(`float16 fails the accuracy check (${what}): redoing it with fp16-auto`);
   const redo = job.original.clone();
   // fp16-auto's tolerance is a difference: 1 - cosine (rounded, so reports say 0.01, not 0.010000000000000009).
@@ -75,7 +86,7 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
     throw new ForgeError(
       ForgeErrorCode.PASS_FAILED,
       `the float16 conversion fails the accuracy check (${what}), and fp16-auto found no nodes to keep float32 that pass it (${errorMessage(e)}); ` +
-        `try ${bench.samples.seeded ? '--inputs DIR with real samples (seeded ones may not resemble them), ' : ''}${ioHint(job.converted)}--weight-storage fp32, a lower --tolerance, or --no-verify to write the plain conversion`,
+        `try ${real}${ioHint(job.converted)}--weight-storage fp32, a lower --tolerance, or --no-verify to write the plain conversion`,
       { cause: e, details: { failed } },
     );
   }
