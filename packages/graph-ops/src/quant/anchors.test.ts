@@ -110,7 +110,10 @@ describe('ANCHORS: WebGPU rejects an int32 DequantizeLinear with a zero point', 
     const model = cnn({ channels: [4], imageSize: 8 });
     await quantizeStatic(model, runner, [image(1), image(2)], { target });
     const int32Dq = nodesOf(model, 'DequantizeLinear').map(({ node }) => node).filter((n) => model.graph.initializer(n.input[0] as string)?.dataType === DataType.INT32);
-    expect(int32Dq.length).toBeGreaterThan(0);
+    // For webgpu int8-static keeps activations float (target-forms.ts: onnxruntime-web's WebGPU
+    // computes its QDQ pairs wrong), so no bias is quantized to int32 there at all.
+    if (target === 'webgpu') expect(int32Dq).toEqual([]);
+    else expect(int32Dq.length).toBeGreaterThan(0);
     for (const n of int32Dq) expect(n.input.filter(Boolean)).toHaveLength(2);
   });
 

@@ -45,6 +45,9 @@ export async function runStatic(model: Model, options: StaticQuantOptions, ctx: 
         later.push(() => quantizeGather(s, graph, node));
       } else if (node.opType === 'LSTM' || node.opType === 'GRU') {
         later.push(() => quantizeRecurrent(s, graph, node));
+      } else if (s.forms.floatActivations) {
+        const why = `activations stay float for target ${options.target}: ${s.forms.floatActivations}`;
+        later.push(() => weightOnlyNode(s, graph, node, why));
       } else if (graph.kind !== 'main') {
         later.push(() => weightOnlyNode(s, graph, node, `activations stay float: they are inside a subgraph (${graph.path}), which calibration cannot observe`));
       } else if (feedsLog(graph, node)) {
@@ -93,9 +96,8 @@ export async function runStatic(model: Model, options: StaticQuantOptions, ctx: 
   }
   ctx.set('calibration', options.calibration);
 
-  if (options.target === 'webgpu' && plans.length) {
-    // Not a failure (onnxruntime falls back to the CPU for these nodes), but a slow form there.
-    ctx.warn('WebGPU has no QuantizeLinear kernel in onnxruntime 1.30: the activation QDQ pairs run on the CPU with copies; int8-dynamic{target=webgpu} keeps activations float on the GPU');
+  if (s.forms.floatActivations) {
+    ctx.warn(`int8-static{target=${options.target}}: activations stay float and every weight takes the weight-only form (${s.forms.floatActivations}); nothing was calibrated, and int8-dynamic{target=${options.target}} makes the same model`);
   }
   applyPlans(s, plans, ranges, failed, options);
   for (const f of later) f();

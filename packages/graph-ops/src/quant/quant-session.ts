@@ -60,6 +60,11 @@ export interface WeightRequest {
   axis?: number;
   /** Store a 2-D weight transposed (Gemm transB=1 turned into MatMulInteger's [K, N]). */
   transpose?: boolean;
+  /**
+   * Per-tensor quantization (no `axis`) written per axis: the one scale and zero point repeated for
+   * each index of this axis, for targets that compute only per-axis DequantizeLinear right.
+   */
+  repeatAlong?: number;
 }
 
 /**
@@ -175,7 +180,7 @@ export class QuantSession {
 
   /** Quantizes a float constant (once per layout) and adds its initializers next to the original. */
   storeWeight(ref: ConstantRef, req: WeightRequest): { ok: true; w: StoredWeight } | { ok: false; reason: string } {
-    const key = `${this.coverageKey(ref)}|${req.type.name}|${req.type.qmin}|${req.type.qmax}|${req.axis ?? '-'}|${req.transpose ? 'T' : ''}`;
+    const key = `${this.coverageKey(ref)}|${req.type.name}|${req.type.qmin}|${req.type.qmax}|${req.axis ?? '-'}|${req.transpose ? 'T' : ''}|${req.repeatAlong ?? '-'}`;
     const hit = this.stored.get(key);
     if (hit) return { ok: true, w: hit };
     const dims = constantDims(ref);
@@ -213,7 +218,13 @@ export class QuantSession {
     const base = ref.name.replace(/[^A-Za-z0-9_.:/-]/g, '_');
     const g = ref.owner;
     const dt = req.type.dataType;
-    const perChannel = r.weight.scale.length > 1 || req.axis !== undefined;
+    if (req.axis === undefined && req.repeatAlong !== undefined) {
+      const n = dims[req.repeatAlong] as number;
+      r.weight.scale = new Float32Array(n).fill(r.weight.scale[0] as number);
+      r.weight.zeroPoint = new Int32Array(n).fill(r.weight.zeroPoint[0] as number);
+      axis = req.transpose ? 1 - req.repeatAlong : req.repeatAlong;
+    }
+    const perChannel = r.weight.scale.length > 1 || axis !== undefined;
     const sDims = perChannel ? [r.weight.scale.length] : [];
     const { data, ...params } = r.weight;
     const w: StoredWeight = {

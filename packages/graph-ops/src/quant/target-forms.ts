@@ -11,6 +11,16 @@
  * - WebGPU registers DequantizeLinear (int8, uint8, int32) but no MatMulInteger, ConvInteger,
  *   DynamicQuantizeLinear or QuantizeLinear, and rejects an int32 DequantizeLinear with a zero
  *   point (the ONNX spec gives int32 none): weight-only forms, and never an int32 zero point.
+ *   Run in Chromium (webgpu-targets.browser.test.ts), onnxruntime-web 1.30's default build, whose
+ *   webgpu provider is JSEP (kernels written in TypeScript; `onnxruntime-web/webgpu` is the C++ one),
+ *   computes three of these forms wrong while wasm and the C++ provider compute them right:
+ *   DequantizeLinear with one scale for the whole tensor (its vectorized shader reads the codes of
+ *   the wrong word), uint8 DequantizeLinear with a zero point (it subtracts in unsigned integers), and
+ *   int8 tables gathered on the CPU (neither WebGPU provider has an int8 Gather or Cast: the rows are
+ *   gathered on the CPU, and JSEP's copies of two such results to the GPU in one run gave the second
+ *   the first one's values). Hence per-axis int8 DequantizeLinear only, float embedding tables, and
+ *   float activations in int8-static (its QDQ pairs are per-tensor uint8 or int8 DequantizeLinear
+ *   of values quantized on the CPU).
  */
 
 export type QuantTarget = 'any' | 'cpu' | 'wasm' | 'webgpu' | 'cuda';
@@ -24,6 +34,21 @@ export interface TargetForms {
   convWeightType?: 'uint8';
   /** Ops the target's provider has no kernel for (onnxruntime falls back to the CPU for them). */
   cpuFallback: readonly string[];
+  /**
+   * Weight-only forms store their codes as this type whatever `weightType` asks, for the reason
+   * given (set where the other type is computed wrong).
+   */
+  weightOnlyType?: { readonly type: 'int8'; readonly why: string };
+  /**
+   * Set (to why) where a DequantizeLinear with one scale for the whole tensor is computed wrong: a
+   * per-tensor weight then carries its one scale and zero point once per index of its last axis, so
+   * that the target runs a per-axis DequantizeLinear with the same values.
+   */
+  perAxisDequantizeOnly?: string;
+  /** Set (to why) where 8-bit embedding tables (Gather over int8 codes) must stay float. */
+  floatGatherTables?: string;
+  /** Set (to why) where int8-static must keep activations float (weight-only forms for every node). */
+  floatActivations?: string;
   note: string;
 }
 
@@ -58,7 +83,11 @@ export const TARGET_FORMS: Readonly<Record<QuantTarget, TargetForms>> = {
   webgpu: {
     matmul: 'weight-only',
     conv: 'weight-only',
-    cpuFallback: ['QuantizeLinear', 'DynamicQuantizeLinear', 'MatMulInteger', 'ConvInteger'],
-    note: 'WebGPU: DequantizeLinear only, no int32 zero point; int8 weights with DequantizeLinear and float MatMul/Conv',
+    cpuFallback: ['QuantizeLinear', 'DynamicQuantizeLinear', 'MatMulInteger', 'ConvInteger', 'Gather (int8 data)', 'Cast (from int8)'],
+    weightOnlyType: { type: 'int8', why: "onnxruntime-web's WebGPU (JSEP) DequantizeLinear subtracts a uint8 zero point in unsigned integers, so codes below it come out near 2^32" },
+    perAxisDequantizeOnly: "onnxruntime-web's WebGPU (JSEP) DequantizeLinear computes a per-tensor int8 or uint8 tensor wrong (its shader reads the codes of the wrong word)",
+    floatGatherTables: "WebGPU has no int8 Gather or Cast kernel: the table would be gathered on the CPU, and onnxruntime-web's WebGPU (JSEP) copies of such CPU results to the GPU gave wrong rows",
+    floatActivations: "onnxruntime-web's WebGPU has no QuantizeLinear kernel, and its JSEP DequantizeLinear computes per-tensor and uint8 activations wrong",
+    note: 'WebGPU: int8 weights with a per-axis DequantizeLinear feeding float MatMul/Gemm/Conv; embedding tables and activations stay float',
   },
 };

@@ -1,5 +1,5 @@
 import { DataType, attrInt, dtypeName, tensorDims, type Graph, type NodeProto } from '@onnx-forge/core';
-import type { ConstantRef } from './quant-graph.js';
+import { constantDims, type ConstantRef } from './quant-graph.js';
 import type { QuantSession } from './quant-session.js';
 
 /**
@@ -16,18 +16,32 @@ function layoutLabel(axis: number | undefined, channels: number): string {
  * node. Returns a description or the reason it could not.
  */
 export function weightOnly(s: QuantSession, graph: Graph, node: NodeProto, index: number, ref: ConstantRef, axis: number | undefined): { ok: true; how: string } | { ok: false; reason: string } {
-  let note = '';
+  const notes: string[] = [];
   if (axis !== undefined && !s.perAxisDequantize) {
     axis = undefined;
-    note = `; per-tensor because per-axis DequantizeLinear needs opset 13 (model: ${s.opset})`;
+    if (!s.forms.perAxisDequantizeOnly) notes.push(`per-tensor because per-axis DequantizeLinear needs opset 13 (model: ${s.opset})`);
   }
-  const type = s.weightType('weight-only');
-  const r = s.storeWeight(ref, axis === undefined ? { type } : { type, axis });
+  const dims = constantDims(ref);
+  let repeatAlong: number | undefined;
+  if (axis === undefined && s.forms.perAxisDequantizeOnly) {
+    if (!s.perAxisDequantize || dims.length === 0) {
+      const why = dims.length === 0 ? 'the weight is a scalar' : `per-axis DequantizeLinear needs opset 13 (model: ${s.opset}); upgrade the model's opset first`;
+      return { ok: false, reason: `target ${s.options.target} needs a per-axis DequantizeLinear (${s.forms.perAxisDequantizeOnly}), and ${why}` };
+    }
+    repeatAlong = dims.length - 1;
+    notes.push(`the per-tensor scale is written once per index of axis ${repeatAlong} (${s.forms.perAxisDequantizeOnly})`);
+  }
+  const wanted = s.options.weightType;
+  const forced = s.forms.weightOnlyType;
+  if (forced && forced.type !== wanted) notes.push(`${forced.type} weights, not ${wanted}: ${forced.why}`);
+  const type = s.weightType('weight-only', forced?.type ?? wanted);
+  const r = s.storeWeight(ref, axis !== undefined ? { type, axis } : repeatAlong !== undefined ? { type, repeatAlong } : { type });
   if (!r.ok) return r;
   const dq = s.dequantizedWeight(graph, r.w, node);
   graph.setInput(node, index, dq);
   s.touched.push(ref);
-  return { ok: true, how: `${type.name} weights ${layoutLabel(r.w.axis, r.w.weight.scale.length)} + DequantizeLinear feeding float ${node.opType}${note}` };
+  const layout = repeatAlong !== undefined ? 'per-tensor' : layoutLabel(r.w.axis, r.w.weight.scale.length);
+  return { ok: true, how: `${type.name} weights ${layout} + DequantizeLinear feeding float ${node.opType}${notes.map((n) => `; ${n}`).join('')}` };
 }
 
 /**
@@ -39,6 +53,7 @@ export function quantizeGather(s: QuantSession, graph: Graph, node: NodeProto): 
   const [dataName = '', indices = ''] = node.input;
   const ref = s.constant(graph, dataName);
   if (!ref) return s.rec.skipped(graph, node, 'the data input is computed at run time; only constant tables (embeddings) are quantized');
+  if (s.forms.floatGatherTables) return s.rec.skipped(graph, node, `the table stays float for target ${s.options.target}: ${s.forms.floatGatherTables}`);
   if (ref.tensor.dataType !== DataType.FLOAT) return s.rec.skipped(graph, node, `the table is ${dtypeName(ref.tensor.dataType)}, not float32`);
   if (s.constant(graph, indices)) return s.rec.skipped(graph, node, 'both inputs are constants: a constant-folding candidate, not an embedding lookup');
   const dims = tensorDims(ref.tensor);

@@ -11,7 +11,10 @@
  *   `shader-f16` feature. Without it onnxruntime-web still creates a float16 session, but its float16
  *   shaders fail to compile and every run answers zeros (reported only on the console), so the
  *   runtime's web backend refuses such a model there and its provider chain falls back
- *   (core's firstFloat16Compute).
+ *   (core's firstFloat16Compute). That file is the C++ provider (`onnxruntime-web/webgpu`); the
+ *   default onnxruntime-web build has JSEP, whose kernels for the builder's models were checked in
+ *   Chromium by webgpu-targets.browser.test.ts: the fp16 models made for webgpu load on an adapter
+ *   without shader-f16 (not run), and onnxruntime places every node as in float32.
  *
  * Entries are `Op` (default domain) or `domain.Op`, optionally `@since`.
  */

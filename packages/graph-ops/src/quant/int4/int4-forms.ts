@@ -14,6 +14,13 @@ import type { QuantTarget } from '../target-forms.js';
  *   Its GatherBlockQuantized reads 4-bit zero points by the flat index of the scale, with no byte
  *   padding between rows, while the CPU kernel requires each row's zero points to start on a new
  *   byte ([rows, ceil(blocks / 2)]): the two agree only when a row has an even number of blocks.
+ *   That is the C++ WebGPU provider, which onnxruntime-web ships as `onnxruntime-web/webgpu`. The
+ *   package's default build (the one the runtime loads) has JSEP instead, run in Chromium by
+ *   webgpu-targets.browser.test.ts: its MatMulNBits is right for blocks of 16 and 32 and wrong for 64
+ *   and up (the shader indexes B's words by the word offset where it needs the vector offset), while
+ *   the C++ provider and wasm compute every block size right on the same device; its
+ *   GatherBlockQuantized takes int4/uint4 data only, so the uint8 form runs on the CPU there (right,
+ *   with a copy to the GPU); it ignores accuracy_level, where the C++ provider computes in int8 at 4.
  * - cuda: contrib_ops/cuda/quantization registers both (not run here: no GPU).
  */
 
@@ -24,8 +31,15 @@ export interface Int4TargetForms {
   flatGatherZeroPoints: boolean;
   /** What accuracy_level 4 does on the target. */
   int8Compute: string;
+  /**
+   * The largest block size the target computes right, and why: `refuse` makes a larger one an
+   * options error (the target alone), else a warning (a target that includes it, as `any`).
+   */
+  maxBlockSize?: { readonly size: number; readonly why: string; readonly refuse: boolean };
   note: string;
 }
+
+const JSEP_BLOCKS = "onnxruntime-web 1.30's default WebGPU provider (JSEP) computes MatMulNBits wrong for blocks above 32 (measured in Chromium; wasm and onnxruntime-web/webgpu compute them right)";
 
 const CPU: Int4TargetForms = {
   matmulNBits: true,
@@ -46,8 +60,9 @@ export const INT4_TARGET_FORMS: Readonly<Record<QuantTarget, Int4TargetForms>> =
     matmulNBits: true,
     gatherBlockQuantized: true,
     flatGatherZeroPoints: true,
-    int8Compute: 'WebGPU may use its DP4A int8 kernel',
-    note: 'WebGPU: MatMulNBits and GatherBlockQuantized registered (onnxruntime sources), uint8 zero points',
+    int8Compute: 'onnxruntime-web 1.30 JSEP ignores accuracy_level (measured: identical results); onnxruntime-web/webgpu computes in int8 at level 4 (measured: results move slightly)',
+    maxBlockSize: { size: 32, why: JSEP_BLOCKS, refuse: true },
+    note: 'WebGPU (onnxruntime-web 1.30, measured): MatMulNBits on the GPU (blocks of 16 or 32 in the default JSEP build); GatherBlockQuantized on the GPU in onnxruntime-web/webgpu, on the CPU in JSEP (its kernel takes int4/uint4 data only)',
   },
   cuda: {
     matmulNBits: true,
@@ -60,7 +75,8 @@ export const INT4_TARGET_FORMS: Readonly<Record<QuantTarget, Int4TargetForms>> =
     matmulNBits: true,
     gatherBlockQuantized: true,
     flatGatherZeroPoints: true,
-    int8Compute: 'CPU quantizes A to int8 per block; wasm computes in float32; WebGPU may use DP4A',
+    int8Compute: 'CPU quantizes A to int8 per block; wasm and onnxruntime-web JSEP compute in float32; onnxruntime-web/webgpu in int8',
+    maxBlockSize: { size: 32, why: JSEP_BLOCKS, refuse: false },
     note: 'forms onnxruntime CPU, wasm and WebGPU all run',
   },
 };

@@ -2,6 +2,7 @@ import type { OptionSpecs } from '@onnx-forge/core';
 import { type NodeSelectionOptions, checkQuantOptions, nodeSelectionSpecs } from '../quant-options.js';
 import { QUANT_TARGETS, type QuantTarget } from '../target-forms.js';
 import type { Int4Method } from './block-quantize.js';
+import { INT4_TARGET_FORMS } from './int4-forms.js';
 
 /** Op types the int4 pass rewrites: MatMul into MatMulNBits, Gather over a table into GatherBlockQuantized. */
 export const INT4_OPS = ['MatMul', 'Gather'] as const;
@@ -22,7 +23,7 @@ export interface Int4Options extends NodeSelectionOptions {
   accuracyLevel: number;
   /** `rtn` round to nearest, or `search`: a per-block search for the scale with the least squared error. */
   method: Int4Method;
-  /** Where the model will run: cpu and wasm measured here, webgpu and cuda from onnxruntime's kernel registrations. */
+  /** Where the model will run: cpu and wasm measured here, webgpu in Chromium (webgpu-targets.browser.test.ts), cuda from onnxruntime's kernel registrations. */
   target: QuantTarget;
 }
 
@@ -59,5 +60,14 @@ export const INT4_OPTION_SPECS: OptionSpecs<Int4Options> = {
   },
 };
 
-/** The int4 options' lists checked together (as the INT8 passes' are). */
-export const checkInt4Options: (o: Readonly<Int4Options>) => string | undefined = checkQuantOptions;
+/**
+ * The int4 options' lists checked together (as the INT8 passes' are), and the block size against a
+ * target that computes only smaller ones right.
+ */
+export function checkInt4Options(o: Readonly<Int4Options>): string | undefined {
+  const limit = INT4_TARGET_FORMS[o.target].maxBlockSize;
+  if (limit?.refuse && o.blockSize > limit.size) {
+    return `blockSize ${o.blockSize} with target ${o.target}: ${limit.why}; use blockSize 16 or 32 there`;
+  }
+  return checkQuantOptions(o);
+}

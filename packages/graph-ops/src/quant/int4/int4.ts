@@ -397,6 +397,10 @@ export function runInt4(model: Model, options: Int4Options, ctx: PassContext): v
   ctx.set('target', options.target);
   if (options.accuracyLevel === 4) ctx.set('accuracyLevel4', run.forms.int8Compute);
   if (options.accuracyLevel === 4 && options.target === 'wasm') ctx.warn(`int4: accuracyLevel 4 on wasm: ${run.forms.int8Compute}`);
+  const limit = run.forms.maxBlockSize;
+  if (limit && !limit.refuse && options.blockSize > limit.size && run.rec.quantizedNodes > 0) {
+    ctx.warn(`int4: blockSize ${options.blockSize} with target ${options.target}, which includes webgpu: ${limit.why}; use blockSize 16 or 32, or target cpu or wasm`);
+  }
 }
 
 /** An Int4Report from the int4 pass's report and the model it rewrote. */
