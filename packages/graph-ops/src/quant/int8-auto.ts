@@ -134,7 +134,7 @@ export const int8Auto = defineSampledPass<Int8AutoOptions>({
       ctx.detail('int8Auto', { excluded: [], fullCosine: {}, cosine: {}, evaluations: 0, samples: 0 } satisfies Int8AutoOutcome);
       return;
     }
-    upgradeForQuantization(model, ctx);
+    upgradeForQuantization(model, ctx, options.target);
     await searchInt8(model, options, ctx, runner, await collectSamples(samples));
   },
 });

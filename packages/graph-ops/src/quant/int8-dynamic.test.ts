@@ -71,6 +71,25 @@ describe('old opsets', () => {
     const ref = await runOnce(ORT_SESSIONS.node, fp32, feeds);
     for (const backend of ORT_BACKENDS) expect(minCosine(ref, await runOnce(ORT_SESSIONS[backend], model.encode(), feeds))).toBeGreaterThanOrEqual(0.99);
   });
+
+  it('target webgpu upgrades an opset-11 model to 13: the per-axis DequantizeLinear it needs (webgpu-targets.browser.test.ts) exists from 13', async () => {
+    const model = cnn({ channels: [8, 16], opset: 11 });
+    const fp32 = model.encode();
+    const report = await quantizeDynamic(model, { target: 'webgpu' });
+    expect(model.opset('')).toBe(13);
+    expect(report.warnings.join('\n')).toMatch(/opset 11; target webgpu needs per-axis DequantizeLinear \(opset 13\): .*, so it was upgraded to 13 first/);
+    expect(report.quantized).toBeGreaterThan(0);
+    // Every weight's scale is a vector (an axis), none a scalar.
+    const dqs = nodesOf(model, 'DequantizeLinear');
+    expect(dqs.length).toBeGreaterThan(0);
+    for (const { node } of dqs) expect(model.graph.resolveInitializer(node.input[1] as string)?.tensor.dims.length, node.name).toBe(1);
+    const feeds = { image: { type: 'float32' as const, dims: [2, 3, 32, 32], data: new Rng(3).fillNormalish(new Float32Array(2 * 3 * 32 * 32), 1) } };
+    const ref = await runOnce(ORT_SESSIONS.node, fp32, feeds);
+    for (const backend of ORT_BACKENDS) expect(minCosine(ref, await runOnce(ORT_SESSIONS[backend], model.encode(), feeds))).toBeGreaterThanOrEqual(0.99);
+    // At 13 already, nothing to upgrade.
+    const recent = cnn({ channels: [8, 16], opset: 13 });
+    expect((await quantizeDynamic(recent, { target: 'webgpu' })).warnings.join('\n')).not.toMatch(/upgraded/);
+  });
 });
 
 describe('int8-dynamic forms', () => {

@@ -9,7 +9,7 @@ import { weightRange } from './isa-forms.js';
 import { quantType, type QuantType, type QuantTypeName } from './quant-params.js';
 import type { QuantOptions } from './quant-options.js';
 import { QuantRecorder } from './quant-report.js';
-import { TARGET_FORMS, type TargetForms } from './target-forms.js';
+import { TARGET_FORMS, type QuantTarget, type TargetForms } from './target-forms.js';
 import { quantizeWeight, uniformZeroPoint, type QuantizedWeight } from './weight-quantizer.js';
 
 /** The oldest ai.onnx opset with every INT8 form (DynamicQuantizeLinear, int8 QuantizeLinear). */
@@ -21,15 +21,18 @@ const UPGRADE_OPSET = 13;
  * The model's ai.onnx opset, after upgrading it in place when it is older than INT8 forms need:
  * DynamicQuantizeLinear and QuantizeLinear's int8 need opset 11, per-axis DequantizeLinear 13, so
  * older models go to 13 first, as onnxruntime's quantizer upgrades them (it stops at 11 and loses
- * per-axis forms). int8-auto calls it before its search, so that its float32 reference is the model
- * onnxruntime will run (it may not load the old one: Gemm-6 has no kernel).
+ * per-axis forms); a target that computes only per-axis DequantizeLinear right (webgpu) needs 13.
+ * int8-auto calls it before its search, so that its float32 reference is the model onnxruntime will
+ * run (it may not load the old one: Gemm-6 has no kernel).
  */
-export function upgradeForQuantization(model: Model, ctx: PassContext): number {
+export function upgradeForQuantization(model: Model, ctx: PassContext, target: QuantTarget): number {
   const opset = model.opset('');
   if (opset === undefined) throw new ForgeError(ForgeErrorCode.INVALID_MODEL, 'the model imports no default-domain (ai.onnx) opset');
-  if (opset >= MIN_QUANT_OPSET) return opset;
+  const perAxisOnly = TARGET_FORMS[target].perAxisDequantizeOnly;
+  if (opset >= (perAxisOnly ? UPGRADE_OPSET : MIN_QUANT_OPSET)) return opset;
   const up = upgradeOpset(model, UPGRADE_OPSET, ctx, { statPrefix: 'opset ' });
-  ctx.warn(`the model imported ai.onnx opset ${opset}; INT8 forms need ${MIN_QUANT_OPSET} or later, so it was upgraded to ${UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
+  const need = opset < MIN_QUANT_OPSET ? `INT8 forms need ${MIN_QUANT_OPSET} or later` : `target ${target} needs per-axis DequantizeLinear (opset 13): ${perAxisOnly}`;
+  ctx.warn(`the model imported ai.onnx opset ${opset}; ${need}, so it was upgraded to ${UPGRADE_OPSET} first (${up.nodesUpgraded} node${up.nodesUpgraded === 1 ? '' : 's'} rewritten)`);
   return UPGRADE_OPSET;
 }
 
@@ -95,7 +98,7 @@ export class QuantSession {
     this.editor = new GraphEditor(model);
     this.rec = new QuantRecorder(ctx);
     this.forms = TARGET_FORMS[options.target];
-    this.opset = upgradeForQuantization(model, ctx);
+    this.opset = upgradeForQuantization(model, ctx, options.target);
   }
 
   get types(): ElemTypes {

@@ -24,10 +24,8 @@ export function weightOnly(s: QuantSession, graph: Graph, node: NodeProto, index
   const dims = constantDims(ref);
   let repeatAlong: number | undefined;
   if (axis === undefined && s.forms.perAxisDequantizeOnly) {
-    if (!s.perAxisDequantize || dims.length === 0) {
-      const why = dims.length === 0 ? 'the weight is a scalar' : `per-axis DequantizeLinear needs opset 13 (model: ${s.opset}); upgrade the model's opset first`;
-      return { ok: false, reason: `target ${s.options.target} needs a per-axis DequantizeLinear (${s.forms.perAxisDequantizeOnly}), and ${why}` };
-    }
+    // (Such targets have their models upgraded to opset 13, which has per-axis DequantizeLinear: upgradeForQuantization.)
+    if (dims.length === 0) return { ok: false, reason: `target ${s.options.target} needs a per-axis DequantizeLinear (${s.forms.perAxisDequantizeOnly}), and the weight is a scalar` };
     repeatAlong = dims.length - 1;
     notes.push(`the per-tensor scale is written once per index of axis ${repeatAlong} (${s.forms.perAxisDequantizeOnly})`);
   }
