@@ -4,7 +4,10 @@ import { type Feeds, type Session, type TensorLike, type ValueInfo, createPool }
 import type { Registry } from 'prom-client';
 import { v2DatatypeOf } from '../protocol/datatypes.js';
 import type { MetadataTensor, ModelMetadataResponse } from '../protocol/v2-types.js';
+import type { ModelRequestRules } from '../protocol/decode-infer-request.js';
+import { batchDimension, checkBatching } from './batch-probe.js';
 import type { ModelSpec, VariantSpec, VersionSpec } from './model-source.js';
+import { type GraphFacts, graphFacts } from './model-graph.js';
 import { RequestLimiter } from './request-limiter.js';
 
 export interface BatchingOptions {
@@ -39,19 +42,16 @@ export interface ModelStatistics {
   readonly execution_count: number;
   readonly inference_stats: { readonly success: Counts; readonly fail: Counts; readonly queue: Counts; readonly compute_infer: Counts };
   readonly limits: { readonly in_flight: number; readonly queued: number; readonly refused: number; readonly max_concurrent: number; readonly max_queue: number };
-  readonly batching: { readonly enabled: boolean; readonly dimension: string | undefined; readonly variants: Record<string, BatchStats> };
+  readonly batching: { readonly enabled: boolean; readonly dimension: string | undefined; readonly reason?: string; readonly variants: Record<string, BatchStats> };
   readonly hybrid: HybridStats;
 }
 
-/**
- * The dimension every input and output shares as its first, symbolic dim ('batch'), or undefined when
- * the model has none: only then can requests be stacked along dim 0 and split back.
- */
-export function batchDimension(inputs: readonly ValueInfo[], outputs: readonly ValueInfo[]): string | undefined {
-  const firsts = [...inputs, ...outputs].map((v) => v.shape?.[0]);
-  const d = firsts[0];
-  if (typeof d !== 'string' || d === '') return undefined;
-  return firsts.every((x) => x === d) ? d : undefined;
+export { batchDimension } from './batch-probe.js';
+
+/** How a version batches: along `dimension`, or not, and then why not when the model was checked. */
+interface BatchingDecision {
+  readonly dimension: string | undefined;
+  readonly reason: string | undefined;
 }
 
 function metadataTensors(values: readonly ValueInfo[]): MetadataTensor[] {
@@ -108,9 +108,15 @@ export async function loadFailure(variant: VariantSpec, error: unknown, ofReposi
  */
 export class LoadedModel {
   readonly inputs: readonly ValueInfo[];
+  /** The tensor outputs: what a request can ask for and gets by default. */
   readonly outputs: readonly ValueInfo[];
   readonly outputNames: readonly string[];
+  /** Outputs that are sequences or maps (ZipMap's probabilities): onnxruntime-node cannot return them. */
+  readonly nonTensorOutputs: readonly string[];
+  /** The dimension requests are stacked along, when they are. */
   readonly batchDim: string | undefined;
+  /** What the model adds to the protocol's checks of a request. */
+  readonly requestRules: ModelRequestRules;
   private readonly limiter: RequestLimiter;
   private readonly success: Counts = { count: 0, ns: 0 };
   private readonly fail: Counts = { count: 0, ns: 0 };
@@ -126,13 +132,29 @@ export class LoadedModel {
     /** Time each request in flight waited in a batcher to be stacked, by its feeds (batched's onWait). */
     private readonly batchWaits: WeakMap<Feeds, number>,
     first: Session,
+    facts: GraphFacts,
+    private readonly batching: BatchingDecision,
     private readonly options: ServingOptions,
   ) {
     this.inputs = first.inputMetadata;
-    this.outputs = first.outputMetadata;
-    this.outputNames = first.outputNames;
-    this.batchDim = batchDimension(this.inputs, this.outputs);
+    this.outputs = first.outputMetadata.filter((o) => o.type !== undefined);
+    this.outputNames = this.outputs.map((o) => o.name);
+    this.nonTensorOutputs = first.outputMetadata.filter((o) => o.type === undefined).map((o) => o.name);
+    this.batchDim = batching.dimension;
+    const empty = facts.abortsOnEmpty;
+    this.requestRules = {
+      ...(this.nonTensorOutputs.length ? { nonTensorOutputs: this.nonTensorOutputs } : {}),
+      ...(facts.scalarInputs.size ? { scalarInputs: facts.scalarInputs } : {}),
+      ...(empty
+        ? { noEmptyTensors: `it runs ${empty.op === 'LSTM' ? 'an' : 'a'} ${empty.op} (node '${empty.node}'), and onnxruntime aborts the whole process on an empty tensor there instead of failing the run` }
+        : {}),
+    };
     this.limiter = new RequestLimiter({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue });
+  }
+
+  /** Why the model is not batched although its shapes allow it: the check at load found its rows depend on each other, or could not run. */
+  get batchingReason(): string | undefined {
+    return this.batching.reason;
   }
 
   get name(): string {
@@ -168,13 +190,33 @@ export class LoadedModel {
         details: { model: spec.name },
       });
     }
+    if (first.outputMetadata.every((o) => o.type === undefined)) {
+      await Promise.allSettled(sessions.map((s) => s.release()));
+      throw new ForgeError(
+        ForgeErrorCode.UNSUPPORTED_TYPE,
+        `model ${spec.name}: none of its outputs (${first.outputNames.map((n) => `'${n}'`).join(', ')}) is a tensor; they are sequences or maps, which onnxruntime-node cannot return, so no request could be answered`,
+        { details: { model: spec.name, outputs: [...first.outputNames] } },
+      );
+    }
+    let facts: GraphFacts;
+    let batching: BatchingDecision = { dimension: undefined, reason: undefined };
     try {
+      facts = await graphFacts(version.variants);
+      const candidate = batchDimension(first.inputMetadata, first.outputMetadata);
+      if (options.batching && candidate !== undefined) {
+        // The reference (fp32) says what the model computes; dynamic INT8 quantizes each run with the
+        // ranges of all its rows, so its stacked answers differ a little by design.
+        const probe = sessions[Math.max(0, version.variants.findIndex((v) => v.name === version.reference))] as Session;
+        // The check's own failure (not the model's: checkBatching catches those) only costs the batching.
+        const check = await checkBatching(probe, candidate).catch((e: unknown) => ({ batchable: false, reason: `its batch could not be checked (${errorMessage(e)})` }));
+        batching = check.batchable ? { dimension: candidate, reason: undefined } : { dimension: undefined, reason: `not batched along '${candidate}': ${check.reason}` };
+      }
       await beforeServing();
     } catch (e) {
       await Promise.allSettled(sessions.map((s) => s.release()));
       throw e;
     }
-    const dim = batchDimension(first.inputMetadata, first.outputMetadata);
+    const dim = batching.dimension;
     const batchers = new Map<string, BatchedBackend>();
     const batchWaits = new WeakMap<Feeds, number>();
     // A fallback may take a request through a second batcher: its waits add up.
@@ -212,7 +254,7 @@ export class LoadedModel {
       await hybrid.dispose().catch(() => undefined);
       throw e;
     }
-    return new LoadedModel(spec, version, hybrid, batchers, batchWaits, first, options);
+    return new LoadedModel(spec, version, hybrid, batchers, batchWaits, first, facts, batching, options);
   }
 
   metadata(): ModelMetadataResponse {
@@ -228,6 +270,8 @@ export class LoadedModel {
         ...(this.version.chosen === undefined ? {} : { chosen: this.version.chosen }),
         ...(this.version.reference === undefined ? {} : { reference: this.version.reference }),
         batching: this.batchers.size > 0 ? { dimension: this.batchDim, ...(this.options.batching || {}) } : false,
+        ...(this.batching.reason === undefined ? {} : { batching_reason: this.batching.reason }),
+        ...(this.nonTensorOutputs.length ? { non_tensor_outputs: this.nonTensorOutputs } : {}),
         ...(m ? { optimize_reason: m.reason } : {}),
       },
     };
@@ -312,7 +356,7 @@ export class LoadedModel {
       execution_count: this.batchers.size > 0 ? runs : this.success.count,
       inference_stats: { success: { ...this.success }, fail: { ...this.fail }, queue: { ...this.queue }, compute_infer: { ...this.compute } },
       limits: { in_flight: this.limiter.inFlight, queued: this.limiter.queued, refused: this.limiter.refused, max_concurrent: this.options.maxConcurrent, max_queue: this.options.maxQueue },
-      batching: { enabled: this.batchers.size > 0, dimension: this.batchDim, variants },
+      batching: { enabled: this.batchers.size > 0, dimension: this.batchDim, ...(this.batching.reason === undefined ? {} : { reason: this.batching.reason }), variants },
       hybrid: this.hybrid.stats(),
     };
   }

@@ -201,7 +201,7 @@ export class ModelRegistry {
       entry.error = undefined;
       entry.state = 'READY';
       entry.reason = '';
-      this.log(`loaded ${name} version ${version} (${v.variants.map((x) => x.name).join(', ')}${model.batchDim ? `; batching on '${model.batchDim}'` : ''}) in ${Math.round(performance.now() - t0)} ms`);
+      this.log(`loaded ${name} version ${version} (${v.variants.map((x) => x.name).join(', ')}${model.batchDim ? `; batching on '${model.batchDim}'` : ''}${model.batchingReason ? `; ${model.batchingReason}` : ''}) in ${Math.round(performance.now() - t0)} ms`);
     } catch (err) {
       // The load error's own code: FORGE_INVALID_MODEL for a file that is not ONNX, FORGE_RUNTIME
       // when onnxruntime cannot load a valid one (see loadFailure). The reason shows in the index, so

@@ -98,9 +98,11 @@ export async function scanModels(source: string): Promise<Map<string, ModelSpec>
   }
   for (const { model, versions } of await listRepository(source)) add(repositoryModel(source, model, versions));
   for (const e of await readdir(source, { withFileTypes: true })) {
-    if (e.isFile() && /\.onnx$/i.test(e.name)) {
+    // A link to a model file counts as the file (models linked into a folder to serve them together).
+    if ((e.isFile() || e.isSymbolicLink()) && /\.onnx$/i.test(e.name)) {
       const file = path.join(source, e.name);
-      add(fileModel(file, (await stat(file)).size));
+      const target = await stat(file).catch(() => undefined);
+      if (target?.isFile()) add(fileModel(file, target.size));
     }
   }
   if (models.size === 0) {

@@ -2,7 +2,7 @@
 // `data` is flat or nested exactly as the shape, and each value has the JSON type its datatype takes.
 import { describe, expect, it } from 'vitest';
 import { type ValueInfo, fromFloat16 } from '@onnx-forge/runtime';
-import { decodeInferRequest, parseJson, splitBody } from './decode-infer-request.js';
+import { type ModelRequestRules, decodeInferRequest, parseJson, splitBody } from './decode-infer-request.js';
 
 const EMPTY = Buffer.alloc(0);
 const LIMITS = { maxElements: 1_000_000 };
@@ -155,6 +155,44 @@ describe('requested outputs', () => {
 
   it('refuses an output asked for twice', () => {
     expect(() => outputs([{ name: 'z' }, { name: 'z', parameters: { binary_data: true } }])).toThrow("output 'z' is asked for twice");
+  });
+});
+
+describe('what a model adds to the checks (LoadedModel.requestRules)', () => {
+  // onnxruntime reports a scalar input and one of unknown rank alike (no shape): the graph tells them apart.
+  const inputs: ValueInfo[] = [{ name: 'x', type: 'float32', shape: ['n', 2] }, { name: 'sr', type: 'int64', shape: undefined }];
+  const decode = (x: { shape: number[]; data: number[] }, sr: { shape: number[]; data: number[] }, rules: ModelRequestRules, outputs?: object[]) =>
+    decodeInferRequest(
+      { inputs: [{ name: 'x', datatype: 'FP32', ...x }, { name: 'sr', datatype: 'INT64', ...sr }], ...(outputs ? { outputs } : {}) },
+      EMPTY, inputs, ['y'], LIMITS, rules,
+    );
+  const X = { shape: [1, 2], data: [1, 2] };
+
+  it('takes a scalar as [] or [1] and refuses more values', () => {
+    const rules = { scalarInputs: new Set(['sr']) };
+    expect(decode(X, { shape: [], data: [16000] }, rules).feeds.sr?.dims).toEqual([]);
+    expect(decode(X, { shape: [1], data: [16000] }, rules).feeds.sr?.dims).toEqual([1]);
+    expect(() => decode(X, { shape: [2], data: [1, 2] }, rules)).toThrow("input 'sr' is a scalar: give it shape [] and one value, got shape [2]");
+    // Without the rule (an input of unknown rank), any shape goes.
+    expect(decode(X, { shape: [2], data: [1, 2] }, {}).feeds.sr?.dims).toEqual([2]);
+  });
+
+  it('refuses empty tensors for a model that cannot take them, saying why', () => {
+    const rules = { noEmptyTensors: 'it runs an LSTM' };
+    expect(() => decode({ shape: [0, 2], data: [] }, { shape: [], data: [1] }, rules)).toThrow("input 'x' is empty (shape [0, 2]), which this model cannot take: it runs an LSTM");
+    expect(decode({ shape: [0, 2], data: [] }, { shape: [], data: [1] }, {}).feeds.x?.dims).toEqual([0, 2]);
+  });
+
+  it('refuses to return an output that is not a tensor with 400 FORGE_UNSUPPORTED_TYPE, naming the ones it can', () => {
+    const rules = { nonTensorOutputs: ['probabilities'] };
+    expect(decode(X, { shape: [], data: [1] }, rules).outputs).toEqual([{ name: 'y', binary: false }]);
+    expect(() => decode(X, { shape: [], data: [1] }, rules, [{ name: 'probabilities' }])).toThrow(
+      expect.objectContaining({
+        code: 'FORGE_UNSUPPORTED_TYPE',
+        details: { status: 400, output: 'probabilities' },
+        message: "output 'probabilities' is not a tensor (a sequence or map), which the inference protocol cannot carry and onnxruntime-node cannot return; ask for its tensor outputs: 'y'",
+      }),
+    );
   });
 });
 

@@ -12,6 +12,16 @@ export interface RequestLimits {
   readonly maxElements: number;
 }
 
+/** What a model adds to the checks its metadata allows (see LoadedModel.requestRules). */
+export interface ModelRequestRules {
+  /** Outputs that are not tensors (sequences, maps): listed by the model, never returned. */
+  readonly nonTensorOutputs?: readonly string[];
+  /** Inputs the graph declares as scalars: one value, given with shape [] (or [1]). */
+  readonly scalarInputs?: ReadonlySet<string>;
+  /** Why this model cannot take an empty tensor (a dim of 0), when it cannot. */
+  readonly noEmptyTensors?: string;
+}
+
 export interface DecodedRequest {
   readonly id: string | undefined;
   readonly feeds: Record<string, TensorLike>;
@@ -303,7 +313,14 @@ function binaryTensor(name: string, datatype: V2Datatype, shape: number[], count
  * requested outputs the model has. Every problem is a 400 whose message names the input and what was
  * expected.
  */
-export function decodeInferRequest(value: unknown, binary: Buffer, inputs: readonly ValueInfo[], outputNames: readonly string[], limits: RequestLimits): DecodedRequest {
+export function decodeInferRequest(
+  value: unknown,
+  binary: Buffer,
+  inputs: readonly ValueInfo[],
+  outputNames: readonly string[],
+  limits: RequestLimits,
+  rules: ModelRequestRules = {},
+): DecodedRequest {
   if (!isObj(value)) throw badRequest('the inference request must be a JSON object with "inputs"');
   const request = value as unknown as InferenceRequest;
   if (request.id !== undefined && typeof request.id !== 'string') throw badRequest('"id" must be a string');
@@ -339,6 +356,13 @@ export function decodeInferRequest(value: unknown, binary: Buffer, inputs: reado
       if (!fits) throw badRequest(`input '${input.name}' must have shape ${shapeText(declared)} (-1: any size), got [${shape.join(', ')}]`, { input: input.name, expected: declared, got: shape });
     }
     const count = shape.reduce((a, d) => a * d, 1);
+    // onnxruntime does not check a scalar's rank: [1] runs as [] does, more values fail inside the model.
+    if (rules.scalarInputs?.has(input.name) && count !== 1) {
+      throw badRequest(`input '${input.name}' is a scalar: give it shape [] and one value, got shape [${shape.join(', ')}]`, { input: input.name, expected: [], got: shape });
+    }
+    if (rules.noEmptyTensors !== undefined && count === 0) {
+      throw badRequest(`input '${input.name}' is empty (shape [${shape.join(', ')}]), which this model cannot take: ${rules.noEmptyTensors}`, { input: input.name, got: shape });
+    }
     elements += count;
     if (elements > limits.maxElements) {
       throw httpError(413, ForgeErrorCode.BAD_INPUT, `the request holds more than ${limits.maxElements} tensor elements (input '${input.name}' alone has ${count}); split it into smaller requests`, { input: input.name, maxElements: limits.maxElements });
@@ -374,6 +398,10 @@ export function decodeInferRequest(value: unknown, binary: Buffer, inputs: reado
     outputs = [];
     for (const [k, o] of request.outputs.entries()) {
       if (!isObj(o) || typeof o.name !== 'string') throw badRequest(`outputs[${k}] must be an object with a name`);
+      if (rules.nonTensorOutputs?.includes(o.name)) {
+        const others = outputNames.length ? `ask for its tensor outputs: ${outputNames.map((n) => `'${n}'`).join(', ')}` : 'the model has no tensor output';
+        throw httpError(400, ForgeErrorCode.UNSUPPORTED_TYPE, `output '${o.name}' is not a tensor (a sequence or map), which the inference protocol cannot carry and onnxruntime-node cannot return; ${others}`, { output: o.name });
+      }
       if (!outputNames.includes(o.name)) throw badRequest(`unknown output '${o.name}': the model's outputs are ${outputNames.map((n) => `'${n}'`).join(', ')}`, { output: o.name });
       if (outputs.some((x) => x.name === o.name)) throw badRequest(`output '${o.name}' is asked for twice`, { output: o.name });
       const op = checkParameters(o.parameters, `output '${o.name}'`);

