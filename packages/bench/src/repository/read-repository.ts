@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
 import type { VariantName } from '../optimize/variant-name.js';
@@ -15,7 +15,10 @@ export async function listRepository(repository: string): Promise<{ model: strin
   }
   const out: { model: string; versions: number[] }[] = [];
   for (const e of entries) {
-    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    if (e.name.startsWith('.')) continue;
+    // A link to a model folder counts as the folder (models linked into one repository to serve them together).
+    const folder = e.isDirectory() || (e.isSymbolicLink() && (await stat(join(repository, e.name)).then((st) => st.isDirectory(), () => false)));
+    if (!folder) continue;
     const versions = await listVersions(join(repository, e.name));
     if (versions.length) out.push({ model: e.name, versions });
   }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mlp } from '@onnx-forge/core';
@@ -31,6 +31,16 @@ describe('model repository', () => {
     expect(() => variantFile(v1, 'fp16')).toThrow(/has no file for variant fp16 \(status failed\)/);
     await abandoned.abort();
     expect((await readdir(join(repo, 'encoder'))).sort()).toEqual(['1', '2']);
+  });
+
+  it('lists a model folder linked into the repository (models gathered to be served together), not a dangling link', async () => {
+    const elsewhere = await mkdtemp(join(tmpdir(), 'repo-elsewhere-'));
+    await stage(elsewhere, 'classifier', { 'fp32.onnx': mlp().encode(), 'int8-dynamic.onnx': mlp().encode() });
+    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    await symlink(join(elsewhere, 'classifier'), join(repo, 'classifier'));
+    await symlink(join(elsewhere, 'gone'), join(repo, 'gone'));
+    expect(await listRepository(repo)).toEqual([{ model: 'classifier', versions: [1] }]);
+    expect((await readManifest(repo, 'classifier')).version).toBe(1);
   });
 
   it('never commits a manifest that lists a file the version does not hold', async () => {
