@@ -21,8 +21,12 @@ export interface Backend {
    * backend may stop early and reject, or ignore it.
    */
   predict(feeds: Feeds, options?: PredictOptions): Promise<Record<string, TensorLike>>;
-  /** Optional first run (load weights, compile kernels) so that the first request does not pay for it. */
-  warmup?(): Promise<void>;
+  /**
+   * Optional first run (load weights, compile kernels) so that the first request does not pay for it.
+   * Resolves `false` when it ran nothing (no inputs to run it on): then no call and no cold start are
+   * counted, and the first request's time is the cold start.
+   */
+  warmup?(): Promise<void | false>;
   /** Frees what the backend holds. Called once, by whoever owns the backend. */
   dispose(): Promise<void>;
   /** Size of the model it serves, in bytes (the `size` policy prefers the smallest). */

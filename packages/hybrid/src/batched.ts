@@ -341,8 +341,9 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
         if (full(g.rows)) flush(request.key);
       });
     },
-    async warmup(): Promise<void> {
-      await backend.warmup?.();
+    async warmup(): Promise<void | false> {
+      // A backend without one runs nothing either.
+      return backend.warmup ? backend.warmup() : false;
     },
     async dispose(): Promise<void> {
       disposed = true;

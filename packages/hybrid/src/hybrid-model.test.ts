@@ -408,6 +408,16 @@ describe('HybridModel: policies, statistics and options', () => {
     expect(s.backends['slow-start']).toMatchObject({ meanMs: undefined, p50Ms: undefined, windowSize: 0 });
   });
 
+  it('a warm-up that ran nothing (no inputs to run on) counts no call and no cold start: the first request\'s time is', async () => {
+    const clock = new ManualClock();
+    const idle = { ...scriptedBackend('idle', clock, steady(30)), warmup: async () => false as const };
+    const model = new HybridModel({ backends: [idle], clock });
+    await clock.run(model.warmup());
+    expect(model.stats().backends.idle).toMatchObject({ calls: 0, coldStartMs: undefined, routes: { warmup: 0 } });
+    await clock.run(model.predict(requestFeeds(1)));
+    expect(model.stats().backends.idle).toMatchObject({ calls: 1, coldStartMs: 30 });
+  });
+
   it('keeps calls, successes and errors consistent: the warm-up counted as a call, calls in flight neither success nor error, errorRate and the summary over the calls that ended', async () => {
     const clock = new ManualClock();
     // 'a' fails its request calls 2 and 5 (0-based); its 8th (7) takes 1 s. The warm-up takes 40 ms.

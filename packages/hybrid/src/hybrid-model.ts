@@ -351,16 +351,20 @@ export class HybridModel implements Backend {
       // Disposed meanwhile: the backends left are disposed too.
       if (this.disposed) return;
       if (!t.backend.warmup) continue;
-      t.calls++;
-      t.routes.warmup++;
-      this.metrics?.call(t.name, 'warmup');
+      const counted = () => {
+        t.calls++;
+        t.routes.warmup++;
+        this.metrics?.call(t.name, 'warmup');
+      };
       const t0 = clock.now();
       try {
         // No time limit: a first run that compiles kernels may take far longer than a request should.
-        await t.backend.warmup();
+        if ((await t.backend.warmup()) === false) continue;
+        counted();
         t.coldStartMs ??= clock.now() - t0;
         t.recordWarmupSuccess();
       } catch (e) {
+        counted();
         const now = clock.now();
         t.coldStartMs ??= now - t0;
         t.recordError(e, now, false);

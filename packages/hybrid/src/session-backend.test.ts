@@ -29,6 +29,16 @@ afterAll(async () => {
 });
 
 describe('sessionBackend over onnxruntime-node', () => {
+  it('warms up on zeros shaped from the inputs, and says it ran nothing when an input has no shape to build them from', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    b.output(b.op('Relu', [b.input('x', 'float32', null)]), 'float32', null);
+    const unshaped = await createSession(b.build().encode());
+    const shaped = await createSession(model);
+    sessions.push(unshaped, shaped);
+    expect(await sessionBackend('unshaped', unshaped, { release: false }).warmup?.()).toBe(false);
+    expect(await sessionBackend('mlp', shaped, { release: false }).warmup?.()).toBeUndefined();
+  });
+
   it('answers exactly as the session does (in-process and in a worker pool)', async () => {
     const local = await createSession(model);
     const pool = await createPool(model, { workers: 1 });

@@ -49,9 +49,11 @@ export function sessionBackend(name: string, session: Session, options: SessionB
       if (!signal) return runOptions ? session.run(feeds, runOptions) : session.run(feeds);
       return session.run(feeds, { ...runOptions, signal });
     },
-    async warmup(): Promise<void> {
+    async warmup(): Promise<void | false> {
+      // Inputs with no declared shape (or a scalar, which onnxruntime reports alike): nothing to run on.
       const feeds = options.warmupFeeds ?? zeroFeeds(session);
-      if (feeds) await session.run(feeds);
+      if (!feeds) return false;
+      await session.run(feeds);
     },
     async dispose(): Promise<void> {
       if (options.release !== false) await session.release();
