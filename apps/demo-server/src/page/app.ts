@@ -4,11 +4,11 @@ import { formatMs, meanText, p50Text } from '@onnx-forge/bench/format';
 import { formatCosine } from '@onnx-forge/graph-ops';
 import { barChart, escape } from './charts.js';
 import {
-  type Runtime, type VariantResult, BUDGET_MS, MIN_RUNS, RUNS, TOLERANCE, WARMUP, loadRuntime, optimizeInBrowser,
+  type MeasuredVariant, type Runtime, type VariantResult, BUDGET_MS, MIN_RUNS, RUNS, Stopped, TOLERANCE, WARMUP, loadRuntime, optimizeInBrowser,
 } from './optimize-in-browser.js';
 
 interface DemoState {
-  state: 'loading' | 'idle' | 'working' | 'done' | 'error';
+  state: 'loading' | 'idle' | 'working' | 'done' | 'error' | 'stopped';
   backend?: string;
   model?: string;
   results?: Omit<VariantResult, 'file'>[];
@@ -28,12 +28,14 @@ function kb(n: number): string {
 }
 
 /** "0.290 [0.280, 0.310]": the median and its 95 % interval, in ms, as the CLI writes them. */
-const p50Of = (r: VariantResult) => p50Text({ p50: r.p50Ms, p50Ci95: r.p50Ci95Ms });
+const p50Of = (r: MeasuredVariant) => p50Text({ p50: r.p50Ms, p50Ci95: r.p50Ci95Ms });
 /** "0.300 [0.270, 0.330]": the mean and its 95 % interval (low end at least 0), in ms. */
-const meanOf = (r: VariantResult) => meanText({ mean: r.meanMs, meanMarginOfError95: r.meanMarginOfError95Ms });
+const meanOf = (r: MeasuredVariant) => meanText({ mean: r.meanMs, meanMarginOfError95: r.meanMarginOfError95Ms });
+
+const measured = (r: VariantResult): r is MeasuredVariant => r.status === 'measured';
 
 /** How many runs the latencies come from, and what their intervals are. */
-function latencyNote(results: readonly VariantResult[]): string {
+function latencyNote(results: readonly MeasuredVariant[]): string {
   const counts = new Set(results.map((r) => r.runs));
   const runs = counts.size === 1 ? `${results[0]?.runs ?? 0} timed runs of each variant` : `timed runs: ${results.map((r) => `${r.name} ${r.runs}`).join(', ')}`;
   return `Latency in ms from ${runs}, one at a time after ${WARMUP} warm-up runs (at least ${MIN_RUNS}, then up to ${RUNS} within ${BUDGET_MS / 1000} s). `
@@ -49,32 +51,46 @@ function pct(x: number): string {
 /** Download links of the shown results, revoked when the next results replace them. */
 let links: string[] = [];
 
+/** The cells of a row with no figures: what happened instead, where the latency would be. */
+function unmeasuredCells(r: Exclude<VariantResult, MeasuredVariant>): string {
+  const what = r.status === 'unchanged' ? 'not run: the pass changed nothing (see the fp32 row)' : `failed: ${r.error ?? 'did not run'}`;
+  return `<td class="p50 status" title="${escape(what)}">${escape(what.length > 60 ? `${what.slice(0, 60)}…` : what)}</td>`
+    + '<td class="mean">—</td><td class="p90">—</td><td class="runs">0</td><td>—</td><td>—</td><td>—</td>'
+    + `<td>${r.status === 'unchanged' ? 'not run' : `failed (${escape(r.provider ?? '')})`}</td>`;
+}
+
 function render(results: readonly VariantResult[], stem: string): void {
   for (const u of links) URL.revokeObjectURL(u);
   links = [];
   const rows = results.map((r) => {
-    const url = URL.createObjectURL(new Blob([r.file as BlobPart], { type: 'application/octet-stream' }));
-    links.push(url);
     // The file name comes from the user's file: escaped like every other text put into the markup.
     const file = escape(`${stem}.${r.name}.onnx`);
+    let download = '—';
+    if (r.file) {
+      const url = URL.createObjectURL(new Blob([r.file as BlobPart], { type: 'application/octet-stream' }));
+      links.push(url);
+      download = `<a href="${url}" download="${file}">${file}</a>`;
+    }
+    if (!measured(r)) return `<tr data-variant="${r.name}" data-status="${r.status}"><td>${r.name}</td><td>${kb(r.bytes)}</td>${unmeasuredCells(r)}<td>${download}</td></tr>`;
     const vectors = r.outputs.some((o) => o.elements > 1);
-    return `<tr data-variant="${r.name}"><td>${r.name}</td><td>${kb(r.bytes)}</td><td class="p50">${p50Of(r)}</td><td class="mean">${meanOf(r)}</td>`
+    return `<tr data-variant="${r.name}" data-status="measured"><td>${r.name}</td><td>${kb(r.bytes)}</td><td class="p50">${p50Of(r)}</td><td class="mean">${meanOf(r)}</td>`
       + `<td class="p90">${formatMs(r.p90Ms)}</td><td class="runs">${r.runs}</td>`
       + `<td>${vectors ? formatCosine(r.minCosine) : '—'}</td><td>${pct(r.scaleError)}</td><td>${r.top1 === null ? '—' : `${(r.top1 * 100).toFixed(0)} %`}</td>`
-      + `<td>${escape(r.provider)}</td><td><a href="${url}" download="${file}">${file}</a></td></tr>`;
+      + `<td>${escape(r.provider)}</td><td>${download}</td></tr>`;
   });
   ($('table').querySelector('tbody') as HTMLElement).innerHTML = rows.join('');
-  $('latency-note').textContent = latencyNote(results);
+  const ran = results.filter(measured);
+  $('latency-note').textContent = latencyNote(ran);
   const notes = results.flatMap((r) => r.notes);
   $('notes').innerHTML = notes.map((n) => `<li>${escape(n)}</li>`).join('');
   $('notes-panel').hidden = notes.length === 0;
   $('charts').innerHTML = [
     barChart('Size', results.map((r) => ({ label: r.name, value: r.bytes, text: kb(r.bytes) })), { caption: 'smaller is better' }),
-    barChart('Latency (p50, warm)', results.map((r) => ({ label: r.name, value: r.p50Ms, interval: r.p50Ci95Ms, text: `${p50Of(r)} ms` })), {
+    barChart('Latency (p50, warm)', ran.map((r) => ({ label: r.name, value: r.p50Ms, interval: r.p50Ci95Ms, text: `${p50Of(r)} ms` })), {
       caption: 'ms, whisker: 95 % interval; lower is better',
     }),
-    barChart('Largest error (% of the output\'s scale)', results.map((r) => ({ label: r.name, value: Number.isFinite(r.scaleError) ? r.scaleError : 1, text: pct(r.scaleError) })), {
-      caption: 'against FP32, worst output and sample; lower is better',
+    barChart('Largest error (% of the output\'s scale)', ran.map((r) => ({ label: r.name, value: Number.isFinite(r.scaleError) ? r.scaleError : 1, text: pct(r.scaleError) })), {
+      caption: 'against FP32 on WebAssembly, worst output and sample; lower is better',
     }),
   ].join('');
   $('results').hidden = false;
@@ -103,20 +119,36 @@ async function run(rt: Runtime, load: () => Promise<Uint8Array>, name: string): 
   $('notes-panel').hidden = true;
   $('progress-panel').hidden = false;
   setInputsEnabled(false, sampleReady);
+  // A model can take minutes (seconds a run on WebAssembly, more on a slow GPU): Stop ends it at its next turn.
+  const stop = new AbortController();
+  const button = $('stop') as HTMLButtonElement;
+  button.hidden = false;
+  button.disabled = false;
+  button.onclick = () => {
+    button.disabled = true;
+    $('step').textContent = `${name}: stopping after the current run…`;
+    stop.abort();
+  };
   try {
     const bytes = await load();
     const results = await optimizeInBrowser(bytes, rt, (p) => {
-      if (id !== currentRun) return;
+      if (id !== currentRun || stop.signal.aborted) return;
       demo.steps.push(p.step);
       $('step').textContent = `${name}: ${p.step}`;
       ($('progress') as HTMLProgressElement).value = p.done / p.total;
-    });
+    }, stop.signal);
     if (id !== currentRun) return;
     render(results, name.replace(/\.onnx$/i, ''));
     demo.results = results.map(({ file: _file, ...rest }) => rest);
     demo.state = 'done';
   } catch (e) {
     if (id !== currentRun) return;
+    $('progress-panel').hidden = true;
+    if (e instanceof Stopped) {
+      demo.state = 'stopped';
+      $('error').textContent = `Stopped ${name}: nothing was kept. Pick a model to start again.`;
+      return;
+    }
     demo.state = 'error';
     demo.error = e instanceof Error ? e.message : String(e);
     $('progress-panel').hidden = true;
@@ -124,7 +156,10 @@ async function run(rt: Runtime, load: () => Promise<Uint8Array>, name: string): 
       + 'The page runs each model on seeded test inputs (symbolic dimensions sized so it runs where it can); '
       + 'a model that needs particular inputs may not run on them. The CLI takes your own inputs: onnx-forge optimize --help.';
   } finally {
-    if (id === currentRun) setInputsEnabled(true, sampleReady);
+    if (id === currentRun) {
+      button.hidden = true;
+      setInputsEnabled(true, sampleReady);
+    }
   }
 }
 

