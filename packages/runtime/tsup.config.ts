@@ -9,4 +9,6 @@ export default defineConfig({
   // locateWorker and the Node backend read import.meta.url; in the CommonJS build tsup's shim gives it
   // from __filename (the chunk in dist/), so the worker is still found beside it.
   shims: true,
+  // The testing entry's page helper loads these when a page opens, from the workspace that runs the test.
+  external: ['esbuild', 'playwright-core'],
 });

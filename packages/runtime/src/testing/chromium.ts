@@ -3,7 +3,8 @@
  * never downloaded). Kept here, in the lowest package whose tests drive a browser through the runtime,
  * so the runtime's own browser tests and bench's launcher (`launchChromium`) share one set of flags:
  * runtime's tests may not import bench, which depends on runtime. Plain data, no playwright import: the
- * published `./testing` entry must not pull a browser driver into its bundle.
+ * published `./testing` entry must not pull a browser driver into its bundle (test-page.ts loads it
+ * only when a page opens, and the build leaves it out).
  */
 
 /** Debian's Chromium. */

@@ -4,6 +4,7 @@
 // picks the build) and puts `forgeOrt` on globalThis for the test to call through page.evaluate.
 // Models come by URL from the test's server; every answer is plain data.
 import * as ort from 'onnxruntime-web';
+import { countGpuDispatches } from '@onnx-forge/runtime/testing';
 
 ort.env.wasm.wasmPaths = '/ort/';
 ort.env.wasm.numThreads = 1;
@@ -13,20 +14,8 @@ ort.env.wasm.numThreads = 1;
 ort.env.debug = true;
 ort.env.logLevel = 'info';
 
-/** Compute passes dispatched on any GPU device of the page: proof that kernels ran on WebGPU. */
-let dispatches = 0;
-const encoder = (globalThis as unknown as { GPUComputePassEncoder?: { prototype: Record<string, unknown> } }).GPUComputePassEncoder;
-if (encoder) {
-  for (const name of ['dispatchWorkgroups', 'dispatchWorkgroupsIndirect']) {
-    const original = encoder.prototype[name] as ((...args: unknown[]) => unknown) | undefined;
-    if (original) {
-      encoder.prototype[name] = function (this: unknown, ...args: unknown[]) {
-        dispatches++;
-        return original.apply(this, args);
-      };
-    }
-  }
-}
+/** Compute passes dispatched on any GPU device of the page so far: proof that kernels ran on WebGPU. */
+const dispatches = countGpuDispatches();
 
 /**
  * What onnxruntime writes to the console (its C++ log goes through the console) while `work` runs,
@@ -154,9 +143,9 @@ const api = {
       const tensors = Object.fromEntries(Object.entries(feeds).map(([name, f]) => [
         name, f.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(f.data, BigInt), f.dims) : new ort.Tensor('float32', Float32Array.from(f.data), f.dims),
       ]));
-      const before = dispatches;
+      const before = dispatches();
       const out = await capturingConsole(log, () => session.run(tensors));
-      const after = dispatches;
+      const after = dispatches();
       const outputs: Record<string, string> = {};
       for (const [name, t] of Object.entries(out)) {
         if (t.type !== 'float32') throw new Error(`output ${name} is ${t.type}, not float32`);

@@ -3,23 +3,12 @@
 // `forgeRuntime` on globalThis for the test to call through page.evaluate. Every answer is plain data.
 import { type ElementType, type ProviderFeatures, type ProviderSkip, configureWebBackend, createSession, resolveBackend } from '../../index.js';
 import { loadOrtWeb } from '../../web-backend.js';
+import { countGpuDispatches } from '../gpu-dispatches.js';
 
 configureWebBackend({ wasmPaths: '/ort/', numThreads: 1 });
 
-/** Compute passes dispatched on any GPU device of the page: proof that kernels ran on WebGPU. */
-let dispatches = 0;
-const encoder = (globalThis as unknown as { GPUComputePassEncoder?: { prototype: Record<string, unknown> } }).GPUComputePassEncoder;
-if (encoder) {
-  for (const name of ['dispatchWorkgroups', 'dispatchWorkgroupsIndirect']) {
-    const original = encoder.prototype[name] as ((...args: unknown[]) => unknown) | undefined;
-    if (original) {
-      encoder.prototype[name] = function (this: unknown, ...args: unknown[]) {
-        dispatches++;
-        return original.apply(this, args);
-      };
-    }
-  }
-}
+/** Compute passes dispatched on any GPU device of the page so far: proof that kernels ran on WebGPU. */
+const dispatches = countGpuDispatches();
 
 export interface PageFeed {
   readonly type: ElementType;
@@ -76,10 +65,10 @@ const api = {
       return { error: e instanceof Error ? e.message : String(e), code: (e as { code?: string }).code };
     }
     try {
-      const before = dispatches;
+      const before = dispatches();
       const out = await session.run(feedsOf(feeds));
       const outputs = Object.fromEntries(Object.entries(out).map(([name, t]) => [name, asNumbers(t.data)]));
-      return { provider: session.provider, precision: session.precision, precisionReason: session.precisionReason, skipped: session.skipped, outputs, dispatches: dispatches - before };
+      return { provider: session.provider, precision: session.precision, precisionReason: session.precisionReason, skipped: session.skipped, outputs, dispatches: dispatches() - before };
     } finally {
       await session.release();
     }
@@ -91,9 +80,9 @@ const api = {
     try {
       const session = await ort.InferenceSession.create(Uint8Array.from(model), { executionProviders: [provider] });
       const tensors = Object.fromEntries(Object.entries(feeds).map(([name, f]) => [name, new ort.Tensor('float32', Float32Array.from(f.data), f.dims)]));
-      const before = dispatches;
+      const before = dispatches();
       const out = await session.run(tensors);
-      const after = dispatches;
+      const after = dispatches();
       await session.release();
       return { outputs: Object.fromEntries(Object.entries(out).map(([name, t]) => [name, asNumbers(t.data)])), dispatches: after - before };
     } catch (e) {
