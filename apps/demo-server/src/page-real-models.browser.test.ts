@@ -4,23 +4,18 @@
 // shapes users bring (a sequence output as ZipMap's, a model already quantized). Each run ends done or
 // in a clear error, its rows say what ran where, and the page keeps answering while it works.
 // CI installs the same Chromium: a missing browser or adapter fails these tests, they never skip.
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataType, ModelBuilder, Rng, cnn, onnx, tensorType } from '@onnx-forge/core';
 import { quantizeDynamic } from '@onnx-forge/graph-ops';
-import { CHROMIUM, chromiumFlags } from '@onnx-forge/runtime/testing';
-import type { DemoServer } from './create-server.js';
-import { createServer } from './create-server.js';
-import { ensureSampleRepository } from './sample/sample-repository.js';
-import { tempDir } from './testing/fixtures.js';
+import { type DemoState as DemoPageState, demoPage } from './testing/demo-page.js';
 
 interface DemoResult {
   name: string; status: 'measured' | 'unchanged' | 'failed'; provider?: string; runs?: number; p50Ms?: number; minCosine?: number; scaleError?: number; notes: string[];
   outputs?: { output: string; elements: number; cosine: number; scaleError: number }[];
 }
-interface DemoState { state: string; backend?: string; model?: string; results?: DemoResult[]; steps: string[]; error?: string }
+type DemoState = DemoPageState<DemoResult>;
 
 const packaged = (p: string) => fileURLToPath(new URL(`../../../node_modules/${p}`, import.meta.url));
 const SILERO_V5 = packaged('@ricky0123/vad-web/dist/silero_vad_v5.onnx');
@@ -41,26 +36,12 @@ function withSequenceOutput(): Uint8Array {
   return model.encode();
 }
 
-/** One launch of the page: a server, Chromium with `flags`, the page's errors and console errors. */
-function launch(flags: string[]) {
-  const ctx = {} as { server: DemoServer; url: string; remove: () => Promise<void>; browser: import('playwright-core').Browser; page: import('playwright-core').Page; errors: string[]; consoleErrors: string[] };
-  beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (the page is tested in a real browser)`);
-    let dir: string;
-    ({ dir, remove: ctx.remove } = await tempDir('page-real'));
-    ctx.server = await createServer({ models: await ensureSampleRepository(dir), workers: 1, page: true });
-    ctx.url = await ctx.server.listen(0, '127.0.0.1');
-    const { chromium } = await import('playwright-core');
-    ctx.browser = await chromium.launch({ executablePath: CHROMIUM, args: flags });
-    ctx.page = await ctx.browser.newPage();
-    ctx.errors = [];
-    ctx.consoleErrors = [];
-    ctx.page.on('pageerror', (e) => ctx.errors.push(e.message));
-    ctx.page.on('console', (m) => {
-      if (m.type() === 'error' || /WebGPU|WGSL/.test(m.text())) ctx.consoleErrors.push(m.text());
-    });
+/** One launch of the page (the demo server, Chromium with or without WebGPU), with the helpers the tests share. */
+function launch(webgpu: boolean) {
+  const ctx = demoPage<DemoResult>({
+    prefix: 'page-real', webgpu, open: true,
     // The page's heartbeat: the longest the page went without running a timer (no turn for input or paint).
-    await ctx.page.addInitScript(() => {
+    init: (page) => page.addInitScript(() => {
       const g = globalThis as unknown as { longestStallMs: number };
       g.longestStallMs = 0;
       let last = performance.now();
@@ -69,33 +50,24 @@ function launch(flags: string[]) {
         g.longestStallMs = Math.max(g.longestStallMs, now - last - 20);
         last = now;
       }, 20);
-    });
-    await ctx.page.goto(`${ctx.url}/`);
-    await ctx.page.waitForFunction(() => ['idle', 'error'].includes((globalThis as { forgeDemo?: DemoState }).forgeDemo?.state ?? ''), null, { timeout: 60_000 });
+    }),
   });
-  afterAll(async () => {
-    await ctx.browser?.close();
-    await ctx.server?.close();
-    await ctx.remove?.();
-  });
-  /** Picks a file (one after another on the same page, as a user does) and waits for the page to finish with it. */
+  /** Console errors of the page (and onnxruntime's WebGPU lines) since the last pick. */
+  const consoleErrors = () => ctx.console.filter((m) => m.type === 'error' || /WebGPU|WGSL/.test(m.text)).map((m) => m.text);
   const pick = async (name: string, buffer: Uint8Array): Promise<DemoState> => {
-    ctx.consoleErrors.length = 0;
+    ctx.console.length = 0;
     await ctx.page.evaluate(() => {
       (globalThis as unknown as { longestStallMs: number }).longestStallMs = 0;
     });
-    await ctx.page.setInputFiles('#file', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(buffer) });
-    await ctx.page.waitForFunction((n) => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.model === n, name, { timeout: 10_000 });
-    await ctx.page.waitForFunction(() => ['done', 'error'].includes((globalThis as { forgeDemo?: DemoState }).forgeDemo?.state ?? ''), null, { timeout: 55_000 });
-    return ctx.page.evaluate(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo as DemoState);
+    return ctx.pick(name, buffer, 55_000);
   };
   const cells = () => ctx.page.$$eval('#table tbody tr', (rows) => rows.map((r) => ({ variant: r.getAttribute('data-variant'), status: r.getAttribute('data-status'), cells: Array.from(r.children).map((c) => c.textContent ?? '') })));
   const byName = (s: DemoState, name: string) => s.results?.find((r) => r.name === name) as DemoResult;
-  return { ctx, pick, cells, byName };
+  return { ctx, consoleErrors, pick, cells, byName };
 }
 
 describe('the page on real models, WebAssembly', () => {
-  const { ctx, pick, cells, byName } = launch(chromiumFlags());
+  const { ctx, consoleErrors, pick, cells, byName } = launch(false);
 
   it('Silero VAD v5 (If, LSTM, int64 sr, state): all three run, each note names its variant, and onnxruntime writes nothing to the console', async () => {
     const s = await pick('silero_vad_v5.onnx', await readFile(SILERO_V5));
@@ -109,7 +81,7 @@ describe('the page on real models, WebAssembly', () => {
       for (const n of r.notes) expect(n.startsWith(`${r.name}: `), n).toBe(true);
     }
     expect(byName(s, 'fp16').minCosine).toBeGreaterThan(0.99);
-    expect(ctx.consoleErrors).toEqual([]);
+    expect(consoleErrors()).toEqual([]);
     expect(ctx.errors).toEqual([]);
   });
 
@@ -156,7 +128,7 @@ describe('the page on real models, WebAssembly', () => {
     const slowest = Math.max(...(s.results ?? []).map((r) => r.p50Ms ?? 0));
     // Before, a variant's 4 sample, 3 warm-up and 10+ timed runs ran back to back: a stall of 20 runs or more.
     expect(stall, `longest stall ${stall.toFixed(0)} ms, slowest p50 ${slowest.toFixed(0)} ms`).toBeLessThan(Math.max(1000, 8 * slowest));
-    expect(ctx.consoleErrors).toEqual([]);
+    expect(consoleErrors()).toEqual([]);
     expect(ctx.errors).toEqual([]);
   });
 
@@ -186,10 +158,10 @@ describe('the page on real models, WebAssembly', () => {
 });
 
 describe('the page on real models, WebGPU (SwiftShader, no shader-f16)', () => {
-  const { ctx, pick, byName } = launch(chromiumFlags({ webgpu: true }));
+  const { ctx, consoleErrors, pick, byName } = launch(true);
 
   it('is on WebGPU', async () => {
-    const s = await ctx.page.evaluate(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo as DemoState);
+    const s = await ctx.state();
     if (s.backend !== 'webgpu') throw new Error(`Chromium started with WEBGPU_FLAGS gave the page no WebGPU adapter (${await ctx.page.textContent('#backend-reason')})`);
   });
 
@@ -220,7 +192,7 @@ describe('the page on real models, WebGPU (SwiftShader, no shader-f16)', () => {
     expect(int8.notes.filter((n) => n.startsWith('int8: 53: ')), 'int8 on WebGPU no longer misses: update this test').toHaveLength(1);
     expect(int8.notes.find((n) => n.startsWith('int8: on wasm the same file meets the tolerance'))).toMatch(/comes from onnxruntime-web's WebGPU on this device, not from the int8 pass$/);
     console.info(`hey_jarvis on SwiftShader's WebGPU: ${JSON.stringify(s.results?.map((r) => ({ name: r.name, provider: r.provider, scaleError: r.scaleError, notes: r.notes })))}`);
-    expect(ctx.consoleErrors).toEqual([]);
+    expect(consoleErrors()).toEqual([]);
     expect(ctx.errors).toEqual([]);
   });
 });

@@ -3,46 +3,22 @@
 // measures the FP32 and INT8 variants of the sample on it, and runs FP16 (which computes in float16)
 // on WebAssembly with a note saying why: onnxruntime-web would load it on this adapter and answer
 // zeros. CI installs the same Chromium: a missing browser or adapter fails this test, it never skips.
-import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { halfMlp } from '@onnx-forge/core/testing';
-import { CHROMIUM, chromiumFlags } from '@onnx-forge/runtime/testing';
-import type { DemoServer } from './create-server.js';
-import { createServer } from './create-server.js';
-import { SAMPLE_MODEL, ensureSampleRepository } from './sample/sample-repository.js';
-import { tempDir } from './testing/fixtures.js';
+import { SAMPLE_MODEL } from './sample/sample-repository.js';
+import { demoPage } from './testing/demo-page.js';
 
 interface DemoResult {
   name: string; status: 'measured' | 'unchanged' | 'failed'; provider: string; runs: number; p50Ms: number; p50Ci95Ms: [number, number]; minCosine: number; scaleError: number; top1: number | null; notes: string[];
 }
-interface DemoState { state: string; backend?: string; model?: string; results?: DemoResult[]; steps: string[]; error?: string }
 
 const FP16_NOTE = 'fp16: run on wasm, not webgpu: this WebGPU adapter lacks shader-f16, which its float16 nodes need (on webgpu the variant would load and answer zeros)';
 
 describe('the browser page on WebGPU (SwiftShader, no shader-f16)', () => {
-  let server: DemoServer;
-  let url: string;
-  let remove: () => Promise<void>;
-  let browser: import('playwright-core').Browser;
-  let page: import('playwright-core').Page;
-  const errors: string[] = [];
-  const gpuErrors: string[] = [];
-
-  beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (the page is tested in a real browser)`);
-    let dir: string;
-    ({ dir, remove } = await tempDir('page-webgpu'));
-    server = await createServer({ models: await ensureSampleRepository(dir), workers: 1, page: true });
-    url = await server.listen(0, '127.0.0.1');
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumFlags({ webgpu: true }) });
-    page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (/WebGPU|WGSL/.test(m.text())) gpuErrors.push(m.text());
-    });
+  const demo = demoPage<DemoResult>({
+    prefix: 'page-webgpu', webgpu: true,
     // Counts compute dispatches on the page's GPU devices: proof that a variant ran on WebGPU.
-    await page.addInitScript(() => {
+    init: (page) => page.addInitScript(() => {
       const g = globalThis as unknown as { gpuDispatches: number; GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } };
       g.gpuDispatches = 0;
       const proto = g.GPUComputePassEncoder?.prototype;
@@ -52,20 +28,15 @@ describe('the browser page on WebGPU (SwiftShader, no shader-f16)', () => {
         g.gpuDispatches++;
         return dispatch.apply(this, a);
       };
-    });
+    }),
   });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await remove?.();
-  });
-
-  const state = () => page.evaluate(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo as DemoState);
-  const waitFor = (states: string[]) => page.waitForFunction((s) => s.includes((globalThis as { forgeDemo?: DemoState }).forgeDemo?.state ?? ''), states, { timeout: 120_000 });
+  const { errors, state, waitFor } = demo;
+  /** onnxruntime-web's WebGPU and shader messages on the console. */
+  const gpuErrors = () => demo.console.filter((m) => /WebGPU|WGSL/.test(m.text)).map((m) => m.text);
 
   it('offers WebGPU, measures fp32 and int8 on it, and runs fp16 on WebAssembly with the reason', async () => {
-    await page.goto(`${url}/`);
+    const { page } = demo;
+    await page.goto(`${demo.url}/`);
     await waitFor(['idle', 'error']);
     const adapter = await page.evaluate(async () => {
       const a = await (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { architecture: string } } | null> } }).gpu?.requestAdapter();
@@ -110,19 +81,17 @@ describe('the browser page on WebGPU (SwiftShader, no shader-f16)', () => {
     expect(await page.$$eval('#notes li', (lis) => lis.map((li) => li.textContent))).toEqual([FP16_NOTE]);
     expect(await page.evaluate(() => (globalThis as unknown as { gpuDispatches: number }).gpuDispatches)).toBeGreaterThan(100);
     // No float16 shader was ever handed to this adapter, nor any other WebGPU error raised.
-    expect(gpuErrors).toEqual([]);
+    expect(gpuErrors()).toEqual([]);
     expect(errors).toEqual([]);
     console.info(`${SAMPLE_MODEL} on SwiftShader's WebGPU: ${results.map((r) => `${r.name} p50 ${r.p50Ms.toFixed(1)} ms on ${r.provider}`).join(', ')}`);
   });
 
   it('runs a picked model that already computes in float16 on WebAssembly, its own row too, never answering zeros', async () => {
-    await page.goto(`${url}/`);
+    const { page } = demo;
+    await page.goto(`${demo.url}/`);
     await waitFor(['idle', 'error']);
     const name = 'half.onnx';
-    await page.setInputFiles('#file', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(halfMlp('fp16')) });
-    await page.waitForFunction((n) => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.model === n, name, { timeout: 10_000 });
-    await waitFor(['done', 'error']);
-    const s = await state();
+    const s = await demo.pick(name, halfMlp('fp16'));
     expect(s.error).toBeUndefined();
     const rows = s.results ?? [];
     // The model as given (fp32 row) computes in float16: on wasm, and said to be float16 already. The fp16
@@ -133,7 +102,7 @@ describe('the browser page on WebGPU (SwiftShader, no shader-f16)', () => {
     expect(rows.find((r) => r.name === 'fp32')?.notes[0]).toMatch(/^fp32: the model as given already computes in float16/);
     expect(rows.find((r) => r.name === 'fp16')).toMatchObject({ status: 'unchanged' });
     for (const r of rows.filter((x) => x.status === 'measured')) expect(r.minCosine, r.name).toBeGreaterThan(0.99);
-    expect(gpuErrors).toEqual([]);
+    expect(gpuErrors()).toEqual([]);
     expect(errors).toEqual([]);
   });
 });

@@ -3,63 +3,41 @@
 // them, draws the charts, and offers each variant for download. The downloaded variants are then run
 // in onnxruntime-node here against the FP32 original, so the page's numbers are checked, not trusted.
 // A screenshot is kept in apps/demo-server/test-output/ (git-ignored).
-import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { formatMs } from '@onnx-forge/bench/format';
 import { cnn, cosineSimilarity } from '@onnx-forge/core';
 import { createSession } from '@onnx-forge/runtime';
-import type { DemoServer } from './create-server.js';
-import { ensureSampleRepository, SAMPLE_MODEL } from './sample/sample-repository.js';
-import { tempDir, writeModels } from './testing/fixtures.js';
-import { createServer } from './create-server.js';
+import { SAMPLE_MODEL } from './sample/sample-repository.js';
+import { type DemoState as DemoPageState, demoPage } from './testing/demo-page.js';
+import { writeModels } from './testing/fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-output/', import.meta.url));
 /** "0.290 [0.280, 0.310]" (a latency cell, as bench's format writes it) as its numbers, or undefined. */
 function interval(text: string | null | undefined): { value: number; lo: number; hi: number } | undefined {
   const m = /^(\d+\.\d+) \[(\d+\.\d+), (\d+\.\d+)\]( ms)?$/.exec(text ?? '');
   return m ? { value: Number(m[1]), lo: Number(m[2]), hi: Number(m[3]) } : undefined;
 }
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 interface DemoResult {
   name: string; bytes: number; p50Ms: number; p50Ci95Ms: [number, number]; meanMs: number; meanMarginOfError95Ms: number; runs: number; minCosine: number; scaleError: number; top1: number | null; notes: string[]; provider: string;
   outputs: { output: string; elements: number; cosine: number; scaleError: number }[];
 }
-interface DemoState { state: string; backend?: string; model?: string; results?: DemoResult[]; steps: string[]; error?: string }
+type DemoState = DemoPageState<DemoResult>;
 
-describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
-  let server: DemoServer;
-  let url: string;
+describe('the browser page', () => {
+  const demo = demoPage<DemoResult>({ prefix: 'page', pageOptions: { viewport: { width: 1100, height: 900 }, acceptDownloads: true } });
+  const { errors, state, waitFor } = demo;
+  let page: Page;
   let dir: string;
-  let remove: () => Promise<void>;
-  let browser: import('playwright-core').Browser;
-  let page: import('playwright-core').Page;
-  const errors: string[] = [];
-
+  let url: string;
   beforeAll(async () => {
-    ({ dir, remove } = await tempDir('page'));
-    const repository = await ensureSampleRepository(dir);
-    server = await createServer({ models: repository, workers: 1, page: true });
-    url = await server.listen(0, '127.0.0.1');
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
-    page = await browser.newPage({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
-    page.on('pageerror', (e) => errors.push(e.message));
+    ({ page, dir, url } = demo);
     await mkdir(ARTIFACTS, { recursive: true });
   });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await remove?.();
-  });
-
-  const state = () => page.evaluate(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo as DemoState);
-  const waitFor = (states: string[]) => page.waitForFunction((s) => s.includes((globalThis as { forgeDemo?: DemoState }).forgeDemo?.state ?? ''), states, { timeout: 120_000 });
 
   /** The page's variants, checked against each other and against what onnxruntime-node makes of the downloads. */
   async function checkRun(model: string, fp32File: string, ratios: { fp16: number; int8: number }): Promise<DemoResult[]> {
@@ -182,12 +160,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
   });
 
   /** Picks a file by name and contents, and waits for the page to finish with it. */
-  async function pick(name: string, buffer: Buffer): Promise<DemoState> {
-    await page.setInputFiles('#file', { name, mimeType: 'application/octet-stream', buffer });
-    await page.waitForFunction((n) => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.model === n, name, { timeout: 10_000 });
-    await waitFor(['done', 'error']);
-    return state();
-  }
+  const pick = (name: string, buffer: Buffer) => demo.pick(name, buffer);
 
   it('puts a file name into the page as text, never as markup', async () => {
     const name = '<img src=x onerror="document.title=\'XSS\'">.onnx';
@@ -254,16 +227,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the browser page', () => {
       expect(r.top1).toBeNull();
     }
     expect(await page.$$eval('#table tbody tr', (rows) => rows.map((r) => r.children[6]?.textContent))).toEqual(['—', '—', '—']);
-    // A model whose weights are graph inputs: neither pass has anything to change, and the notes say so.
+    // A model whose weights are graph inputs (from Debian's libonnx-testdata, which CI installs): neither
+    // pass has anything to change, and the notes say so.
     const gemm = '/usr/share/libonnx-testdata/data/node/test_gemm_all_attributes/model.onnx';
-    if (existsSync(gemm)) {
-      const g = await pick('gemm.onnx', await readFile(gemm));
-      expect(g.state).toBe('done');
-      const notes = (g.results ?? []).flatMap((r) => r.notes).join('\n');
-      expect(notes).toMatch(/fp16: nothing converted/);
-      expect(notes).toMatch(/int8: no node quantized/);
-      expect(await page.isVisible('#notes-panel')).toBe(true);
-    }
+    const g = await pick('gemm.onnx', await readFile(gemm));
+    expect(g.state).toBe('done');
+    const notes = (g.results ?? []).flatMap((r) => r.notes).join('\n');
+    expect(notes).toMatch(/fp16: nothing converted/);
+    expect(notes).toMatch(/int8: no node quantized/);
+    expect(await page.isVisible('#notes-panel')).toBe(true);
     expect(errors).toEqual([]);
   });
 
