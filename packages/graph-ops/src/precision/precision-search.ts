@@ -20,7 +20,7 @@ import { singleValueDistance } from './single-value.js';
  * map's worst pixel moves with the input). With three samples or more, every third is held out: the
  * search runs on the rest, and the choice must also pass on the held-out ones. When it does not, the
  * search runs again with a tolerance tightened by the held-out shortfall (twice at most), and last on
- * every sample; `validation` reports the held-out result either way. Inputs neither set holds can
+ * every sample, while `maxEvaluations` leaves room; `validation` reports the held-out result either way. Inputs neither set holds can
  * still land in a tail the samples missed, so the search aims below the tolerance by `headroom`.
  */
 
@@ -44,6 +44,10 @@ export interface PrecisionSearchSpec {
    * aims at `tolerance × (1 − headroom)`, the held-out samples are held to `tolerance` itself.
    */
   headroom?: number;
+  /**
+   * Most candidate models built and run in all: the search's, the held-out checks and the searches
+   * run again (at least 2: the full conversion, then every candidate kept).
+   */
   maxEvaluations: number;
   progress?(done: number, total: number, label?: string): void;
 }
@@ -212,7 +216,8 @@ export async function searchMixedPrecision(spec: PrecisionSearchSpec): Promise<P
   if (!spec.samples.length) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, `${spec.pass} needs at least one sample input`);
   const aim = spec.tolerance * (1 - Math.min(0.9, Math.max(0, spec.headroom ?? 0)));
   const { search: searchSamples, holdout } = splitSamples(spec.samples);
-  if (!holdout.length) return searchOnce({ ...spec, tolerance: aim, allowed: spec.tolerance });
+  // A held-out check costs one evaluation beyond a search's two at the least.
+  if (!holdout.length || spec.maxEvaluations < 3) return searchOnce({ ...spec, tolerance: aim, allowed: spec.tolerance });
   const feedsFor = spec.feedsFor ?? ((_m: Model, f: RunnerFeeds) => f);
   const reference = await runSamples(spec.pass, spec.runner, spec.original, holdout, 'the float32 model');
   let tolerance = aim;
@@ -220,9 +225,12 @@ export async function searchMixedPrecision(spec: PrecisionSearchSpec): Promise<P
   let previous: PrecisionSearchResult | undefined;
   for (let attempt = 0; ; attempt++) {
     const last = attempt === 3;
+    // What the evaluations so far leave, less one for this round's held-out check.
+    const budget = spec.maxEvaluations - evaluations - 1;
+    if (previous && budget < 2) return previous;
     let result: PrecisionSearchResult;
     try {
-      result = await searchOnce({ ...spec, samples: last ? spec.samples : searchSamples, tolerance, allowed: spec.tolerance });
+      result = await searchOnce({ ...spec, samples: last ? spec.samples : searchSamples, tolerance, allowed: spec.tolerance, maxEvaluations: budget, spent: evaluations, total: spec.maxEvaluations });
     } catch (e) {
       // A tightened tolerance no choice can meet: keep the last choice, whose held-out result says it all.
       if (previous && e instanceof ForgeError && e.code === ForgeErrorCode.PASS_FAILED) return { ...previous, evaluations };
@@ -245,17 +253,25 @@ function metricWords(metric: DifferenceMetric): string {
   return metric === 'cosine' ? '1 - cosine' : metric;
 }
 
-/** One search on `spec.samples` within `spec.tolerance` (`allowed`: the tolerance before headroom, for messages). */
-async function searchOnce(spec: PrecisionSearchSpec & { allowed?: number }): Promise<PrecisionSearchResult> {
+/**
+ * One search on `spec.samples` within `spec.tolerance` (`allowed`: the tolerance before headroom, for
+ * messages), building at most `spec.maxEvaluations` candidates; progress counts on from `spent`, of
+ * the whole search's budget (`total`).
+ */
+async function searchOnce(spec: PrecisionSearchSpec & { allowed?: number; spent?: number; total?: number }): Promise<PrecisionSearchResult> {
   const { original, runner, samples, metric, tolerance } = spec;
   const reference = await runSamples(spec.pass, runner, original, samples, 'the float32 model');
   const outputNames = original.graph.outputNames();
   const feedsFor = spec.feedsFor ?? ((_m: Model, f: RunnerFeeds) => f);
 
+  const spent = spec.spent ?? 0;
   let evaluations = 0;
+  // The set last evaluated, so the final check is not run again on the same set.
+  let lastKept: ReadonlySet<string> | undefined;
   const evaluate = async (kept: ReadonlySet<string>): Promise<Evaluation> => {
     evaluations++;
-    spec.progress?.(evaluations, spec.maxEvaluations, `${spec.pass} search`);
+    lastKept = new Set(kept);
+    spec.progress?.(spent + evaluations, spec.total ?? spec.maxEvaluations, `${spec.pass} search`);
     const candidate = await spec.build(kept);
     const outs = await runSamples(spec.pass, runner, candidate, samples.map((s) => feedsFor(candidate, s)), 'a candidate model');
     const perOutput = compareOutputs(metric, outputNames, reference, outs);
@@ -298,7 +314,8 @@ async function searchOnce(spec: PrecisionSearchSpec & { allowed?: number }): Pro
     const position = new Map([...original.allNodes()].map(({ node }, i) => [node.name, i]));
     const keptSet = new Set(kept);
     const bisect = async (segment: string[]): Promise<void> => {
-      if (!segment.length || evaluations >= spec.maxEvaluations) return;
+      // One evaluation stays for the final check.
+      if (!segment.length || evaluations >= spec.maxEvaluations - 1) return;
       const trial = new Set([...keptSet].filter((n) => !segment.includes(n)));
       const e = await evaluate(trial);
       if (e.ok) {
@@ -320,7 +337,8 @@ async function searchOnce(spec: PrecisionSearchSpec & { allowed?: number }): Pro
     }
     kept = ordered.filter((n) => keptSet.has(n));
     // Validate the final set on all samples once more when the last evaluation was another set.
-    final = await evaluate(keptSet);
+    const same = lastKept?.size === keptSet.size && [...keptSet].every((n) => lastKept?.has(n));
+    if (!same) final = await evaluate(keptSet);
     if (!final.ok) {
       throw new ForgeError(ForgeErrorCode.PASS_FAILED, `${spec.pass}: the chosen mixed-precision model no longer meets the tolerance (${final.worst.toExponential(2)}); the runner may be non-deterministic`);
     }
