@@ -98,7 +98,8 @@ export const quantizeCommand = defineCommand({
     'the cosine similarity of each output is printed, with a warning for any below 0.99. --tolerance COSINE ' +
     'uses the int8-auto pass instead: it leaves the nodes whose quantization costs the most in float32 until ' +
     'every output holds that cosine, and lists them. A model with nothing to quantize (already INT8, or no ' +
-    'eligible weights) is written unchanged, with a warning.\n\n' +
+    'eligible weights), or whose every node int8-auto had to keep float32, is written unchanged, with a ' +
+    'warning, and not checked.\n\n' +
     '--bits 4 uses the int4 pass instead: MatMul weights become 4-bit blocks read by onnxruntime\'s MatMulNBits ' +
     '(com.microsoft; onnxruntime CPU, wasm and WebGPU run it), activations stay float; --ops MatMul,Gather also ' +
     'stores Gather tables (embeddings) 4-bit as GatherBlockQuantized. It prints the MatMul weight bytes before and ' +
@@ -185,7 +186,9 @@ export const quantizeCommand = defineCommand({
     const stats = report.passes.at(-1)?.stats ?? {};
     const nothing = stats.nothingToQuantize !== undefined;
     let accuracy: AccuracyCheck | undefined;
-    if (original && !nothing) {
+    // A model written as given (nothing to quantize, or int8-auto kept every node float32) has nothing
+    // to check: running it against itself would only cost time.
+    if (original && !nothing && stats.keptAll === undefined) {
       const prepared = await prepareBench(original, checkSpec, { progress: ctx.progress, command: ctx.command, file, ...(passSamples ? { loaded: { spec: passSpec, samples: passSamples } } : {}) });
       // Seeded check inputs take the dims the pass's seeded inputs were sized to, instead of sizing them again.
       if (!('skipped' in prepared) && prepared.samples.seeded && passSamples?.sized) prepared.samples = seededLike(original, passSamples, 'check');

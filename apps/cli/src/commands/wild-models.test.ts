@@ -216,8 +216,9 @@ describe('real models from npm packages', () => {
       expect(pass.nodesAfter).toBe(pass.nodesBefore);
       expect(pass.bytesAfter).toBe(pass.bytesBefore);
       expect(Math.abs(j.output.bytes - j.input.bytes)).toBeLessThan(1024);
-      expect(j.accuracy?.failed).toEqual([]);
-      for (const o of j.accuracy?.outputs ?? []) expect(o.cosine, o.output).toBeCloseTo(1, 6);
+      expect(pass.stats).toMatchObject({ keptAll: 41 });
+      // The model as given: not run against itself.
+      expect(j.accuracy).toBeUndefined();
 
       const [before, after] = await Promise.all([model, out].map(async (f) => jsonOf<ModelSummary>(await runCliProcess(['inspect', f, '--json']))));
       expect(after?.parameters.bytes).toBe(before?.parameters.bytes);

@@ -128,6 +128,7 @@ describe('int8-auto', () => {
     expect(result.excluded.length).toBeGreaterThan(0);
     expect(result.report.warnings.join('\n')).toMatch(new RegExp(`int8-auto: every one of the ${result.excluded.length} nodes INT8 would change had to stay float32 to hold cosine 0\\.9999999999 on these samples, so the model is written unquantized`));
     expect(model.graph.nodes.some((n) => n.opType === 'DynamicQuantizeLinear')).toBe(false);
+    expect(result.report.stats.keptAll).toBe(result.excluded.length);
     // Not also int8-dynamic's "the model has no MatMul, Conv, ... node with a constant float32 weight": it has them.
     expect(result.report.warnings.join('\n')).not.toMatch(/nothing to quantize/);
   });

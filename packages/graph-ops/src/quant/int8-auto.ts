@@ -117,6 +117,8 @@ async function searchInt8(model: Model, o: Int8AutoOptions, ctx: PassContext, ru
   }
   ctx.set('tolerance', o.tolerance);
   ctx.set('excludedBySearch', search.kept.length);
+  // Said as a stat too, so a caller knows the model is as given (nothing to check against float32).
+  if (allKept) ctx.set('keptAll', search.kept.length);
   ctx.set('evaluations', search.evaluations);
   for (const [name, c] of Object.entries(outcome.cosine)) ctx.set(`cosine ${name}`, Number(c.toFixed(6)));
   ctx.detail('int8Auto', outcome);
