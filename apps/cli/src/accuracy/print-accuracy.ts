@@ -83,14 +83,20 @@ export function missedToleranceExit(ctx: CommandContext, missed: string | undefi
   return ExitCode.FAILURE;
 }
 
+/** An accuracy check as the --json document gives it (tests read it by this type). */
+export type AccuracyCheckJson = ReturnType<typeof accuracyCheckJson>;
+
+/** fp16's accuracy check in the --json document: the plain conversion's, or fp16-auto's after it. */
+export type Fp16CheckJson = AccuracyCheckJson & Partial<{ plain: AccuracyCheckJson; redoneWith: 'fp16-auto'; keptFloat32: NonNullable<Fp16Check['redone']>['keptFloat32']; headroom: NonNullable<Fp16Check['headroom']> }>;
+
 /** An accuracy check in the --json document. */
-export function accuracyCheckJson(check: AccuracyCheck): Record<string, unknown> {
+export function accuracyCheckJson(check: AccuracyCheck) {
   return { checked: check.outputs !== undefined, tolerance: check.tolerance, samples: check.samples, warning: check.skipped, outputs: check.outputs, failed: check.failed };
 }
 
 /** fp16's accuracy check in the --json document (the models themselves left out). */
-export function fp16CheckJson(c: Fp16Check): Record<string, unknown> {
+export function fp16CheckJson(c: Fp16Check): Fp16CheckJson {
   const headroom = c.headroom ? { headroom: c.headroom } : {};
   if (!c.redone) return { ...accuracyCheckJson(c.plain), ...headroom };
-  return { ...accuracyCheckJson(c.redone.check), plain: accuracyCheckJson(c.plain), redoneWith: 'fp16-auto', keptFloat32: c.redone.keptFloat32, ...headroom };
+  return { ...accuracyCheckJson(c.redone.check), plain: accuracyCheckJson(c.plain), redoneWith: 'fp16-auto' as const, keptFloat32: c.redone.keptFloat32, ...headroom };
 }

@@ -4,6 +4,7 @@ import { Rng, readModel, type Model } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir, writeMlp } from '../testing/fixtures.js';
+import type { PipelineJson } from '../pipeline/pipeline-report.js';
 
 /**
  * The example pass package of the repository (examples/constant-folding, made with the pass generator)
@@ -14,9 +15,7 @@ const EXAMPLE = path.join(REPO_ROOT, 'examples/constant-folding');
 /** As the example's README writes it, from the repository root: a folder, without ./ in front. */
 const EXAMPLE_AS_README = 'examples/constant-folding';
 
-interface RunJson {
-  passes: { name: string; stats: Record<string, number>; bytesBefore: number; bytesAfter: number; decisionSummary: { action: string; opType: string; count: number }[] }[];
-}
+type RunJson = PipelineJson;
 
 describe('onnx-forge run --plugin examples/constant-folding', () => {
   const tmp = tempDir();

@@ -6,6 +6,7 @@ import { builtinPasses, builtinPipelines } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoStack, DEMO_PLUGIN, jsonOf, REPO_ROOT, runCliProcess, sourceCommand } from '../testing/cli-process.js';
 import { tempDir, writeMlp, writeOutlierModel, writeRuntimeFailureModel } from '../testing/fixtures.js';
+import type { PipelineJson } from '../pipeline/pipeline-report.js';
 
 function hasScript(): boolean {
   try {
@@ -16,22 +17,7 @@ function hasScript(): boolean {
   }
 }
 
-interface RunJson {
-  input: { path: string; bytes: number };
-  output: { path: string; bytes: number; totalBytes: number };
-  pipeline: string;
-  passes: {
-    name: string;
-    options: Record<string, unknown>;
-    nodesBefore: number;
-    nodesAfter: number;
-    bytesBefore: number;
-    bytesAfter: number;
-    stats: Record<string, number>;
-    decisionSummary: { action: string; opType: string; reason: string; count: number }[];
-    decisions?: unknown[];
-  }[];
-}
+type RunJson = PipelineJson;
 
 describe('onnx-forge run', () => {
   const tmp = tempDir();

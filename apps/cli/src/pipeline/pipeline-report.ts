@@ -10,8 +10,11 @@ function outputBytes(r: PipelineResult): number {
   return r.output.bytes + (r.output.externalData?.bytes ?? 0);
 }
 
+/** The `--json` document of a pipeline run (run, fp16 and quantize add their checks to it). */
+export type PipelineJson = ReturnType<typeof pipelineJson>;
+
 /** The `--json` document of a pipeline run (run, fp16, quantize). */
-export function pipelineJson(result: PipelineResult, pipeline: string, withDecisions: boolean): Record<string, unknown> {
+export function pipelineJson(result: PipelineResult, pipeline: string, withDecisions: boolean) {
   return {
     input: result.input,
     output: { ...result.output, totalBytes: outputBytes(result) },
