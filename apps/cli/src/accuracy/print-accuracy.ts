@@ -87,7 +87,12 @@ export function missedToleranceExit(ctx: CommandContext, missed: string | undefi
 export type AccuracyCheckJson = ReturnType<typeof accuracyCheckJson>;
 
 /** fp16's accuracy check in the --json document: the plain conversion's, or fp16-auto's after it. */
-export type Fp16CheckJson = AccuracyCheckJson & Partial<{ plain: AccuracyCheckJson; redoneWith: 'fp16-auto'; keptFloat32: NonNullable<Fp16Check['redone']>['keptFloat32']; headroom: NonNullable<Fp16Check['headroom']> }>;
+export type Fp16CheckJson = AccuracyCheckJson & Partial<{
+  plain: AccuracyCheckJson;
+  redoneWith: 'fp16-auto';
+  keptFloat32: NonNullable<Fp16Check['redone']>['keptFloat32'];
+  headroom: NonNullable<Fp16Check['headroom']>;
+}>;
 
 /** An accuracy check in the --json document. */
 export function accuracyCheckJson(check: AccuracyCheck) {

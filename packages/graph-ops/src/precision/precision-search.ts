@@ -20,8 +20,9 @@ import { singleValueDistance } from './single-value.js';
  * map's worst pixel moves with the input). With three samples or more, every third is held out: the
  * search runs on the rest, and the choice must also pass on the held-out ones. When it does not, the
  * search runs again with a tolerance tightened by the held-out shortfall (twice at most), and last on
- * every sample, while `maxEvaluations` leaves room; `validation` reports the held-out result either way. Inputs neither set holds can
- * still land in a tail the samples missed, so the search aims below the tolerance by `headroom`.
+ * every sample, while `maxEvaluations` leaves room; `validation` reports the held-out result either
+ * way. Inputs neither set holds can still land in a tail the samples missed, so the search aims below
+ * the tolerance by `headroom`.
  */
 
 export interface PrecisionSearchSpec {
