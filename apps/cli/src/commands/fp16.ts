@@ -79,8 +79,9 @@ export const fp16Command = defineCommand({
     let model = input.model;
     let accuracy: Fp16Check | undefined;
     // A conversion that changed nothing (a model already float16 or integer, every node kept float32
-    // with weights too) has nothing to check: running it against itself would only cost time.
-    if (original && changedAnything(report.passes.at(-1)?.stats ?? {})) {
+    // with weights too: the pass's `unchanged`) has nothing to check: running it against itself would
+    // only cost time.
+    if (original && report.passes.at(-1)?.stats.unchanged === undefined) {
       accuracy = await checkFp16({ original, converted: model, options: pass.options, tolerance, samples, progress: ctx.progress, command: ctx.command, file, check });
       if (accuracy.plain.skipped) ctx.progress.warn(`warning: ${accuracy.plain.skipped}`);
       if (accuracy.redone) {
@@ -106,13 +107,6 @@ export const fp16Command = defineCommand({
     return missedToleranceExit(ctx, missed);
   },
 });
-
-/** Counters of the fp16 pass's stats that say it changed the model. */
-const CHANGES = ['nodesConverted', 'initializersConverted', 'initializersStored', 'castsAdded', 'castsRemoved', 'castsRetargeted', 'constantsDuplicated', 'valuesClampedHigh', 'valuesClampedLow'];
-
-function changedAnything(stats: Readonly<Record<string, unknown>>): boolean {
-  return CHANGES.some((k) => stats[k] !== 0);
-}
 
 /**
  * What can still bring a missed fp16-auto result within the tolerance: keeping more nodes float32,

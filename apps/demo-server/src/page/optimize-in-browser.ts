@@ -240,9 +240,7 @@ function problems(name: string, outputs: readonly OutputAccuracy[]): string[] {
 
 /** Whether the pass left the model as it was (then its variant is the model as given). */
 function unchanged(name: 'fp16' | 'int8', report: Fp16Report | QuantReport): boolean {
-  if (name === 'int8') return (report as QuantReport).quantized === 0;
-  const r = report as Fp16Report;
-  return r.nodesConverted + r.initializersConverted + r.initializersStored + r.castsAdded + r.castsRemoved + r.castsRetargeted === 0;
+  return name === 'int8' ? (report as QuantReport).quantized === 0 : (report as Fp16Report).unchanged;
 }
 
 /** The nodes a pass skipped, by reason, most common first: what "see each node's decision" points at. */

@@ -33,6 +33,7 @@ describe('fp16 on an already quantized model', () => {
     expect(report.warnings.filter((w) => /nothing was converted/.test(w))).toEqual([]);
     expect(report.nodesConverted).toBe(0);
     expect(report.castsAdded).toBe(0);
+    expect(report.unchanged).toBe(true);
     expect(model.graph.nodes.length).toBe(nodes);
     // On cpu most are kept by the kernel table first; elsewhere the reason is the quantization.
     const why = target === 'cpu' ? /already quantized|no float16 kernel on cpu|between float32 values|a reader needs float32/ : /already quantized/;

@@ -31,6 +31,15 @@ export interface Fp16Counts {
   bytesAfter: number;
 }
 
+/**
+ * The counts of a conversion that changes what the model computes: none of them above 0 and the pass
+ * left the model computing as given (an opset upgrade keeps the meaning of every node), which the pass
+ * says with the statistic `unchanged`, so nothing need check it against float32.
+ */
+const FP16_CHANGES: readonly (keyof Fp16Counts)[] = [
+  'nodesConverted', 'initializersConverted', 'initializersStored', 'castsAdded', 'castsRemoved', 'castsRetargeted', 'constantsDuplicated', 'valuesClampedHigh', 'valuesClampedLow',
+];
+
 /** Models below this ai.onnx opset are upgraded to FP16_UPGRADE_OPSET before converting. */
 const FP16_MIN_OPSET = 7;
 const FP16_UPGRADE_OPSET = 13;
@@ -89,6 +98,7 @@ export function runFp16(model: Model, opts: Fp16Options, out: PassContext): Fp16
     if (half !== undefined) out.set('alreadyFloat16', `${(100 * half).toFixed(1)} % of float weight bytes`);
   }
   for (const [k, v] of Object.entries(report)) out.set(k, v);
+  if (FP16_CHANGES.every((k) => report[k] === 0)) out.set('unchanged', 'computes as given');
   return report;
 }
 

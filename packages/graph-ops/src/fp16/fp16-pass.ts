@@ -24,6 +24,8 @@ export interface Fp16Report extends Fp16Counts {
   warnings: string[];
   /** Values whose element type could not be found (their nodes are kept, never silently converted). */
   unknownTypes: UnknownType[];
+  /** The conversion changed nothing the model computes (no node, weight or Cast changed): it is the model as given. */
+  unchanged: boolean;
 }
 
 /** An Fp16Report from the fp16 pass's report. */
@@ -36,6 +38,7 @@ export function fp16Report(r: PassReport): Fp16Report {
     constantsDuplicated: n('constantsDuplicated'), valuesClampedHigh: n('valuesClampedHigh'), valuesClampedLow: n('valuesClampedLow'),
     bytesBefore: n('bytesBefore'), bytesAfter: n('bytesAfter'),
     decisions: r.decisions, warnings: r.warnings, unknownTypes: (r.data.unknownTypes as UnknownType[] | undefined) ?? [],
+    unchanged: r.stats.unchanged !== undefined,
   };
 }
 
