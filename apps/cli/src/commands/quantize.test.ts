@@ -143,6 +143,7 @@ describe('onnx-forge quantize', () => {
       hostIsa?: { isa: string; reason: string };
       search?: { excluded: { node: string }[]; cosine: Record<string, number> };
       accuracy?: AccuracyJson;
+      notes: string[];
     }
 
     it('measures the cosine per output against float32, and prints the INT8 form', async () => {
@@ -153,6 +154,8 @@ describe('onnx-forge quantize', () => {
       expect(j.accuracy?.outputs?.map((o) => o.output)).toEqual(['y']);
       expect(j.accuracy?.outputs?.[0]?.cosine).toBeGreaterThan(0.99);
       expect(j.int8Form).toMatchObject({ isa: 'portable', saturationSafe: 'yes', weightRange: expect.stringContaining('7-bit') });
+      // No Conv, so no ConvInteger to warn about.
+      expect(j.notes).toEqual([]);
       const text = await runCliProcess(['quantize', input, '-o', file('mlp.measured.onnx'), '-q']);
       expect(text.stdout).toMatch(/^INT8 form: isa portable, accurate on x86 CPUs without VNNI: yes\n\s+7-bit weights/m);
       expect(text.stdout).toMatch(/accuracy against float32 \(onnxruntime-node, CPU; 8 seeded inputs; cosine tolerance 0\.99\):\n\s+y\s+cosine 0\.99/);

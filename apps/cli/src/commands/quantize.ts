@@ -1,4 +1,4 @@
-import { RUNNER, SAMPLES, nullThrows, type PassInstance, type Services } from '@onnx-forge/core';
+import { RUNNER, SAMPLES, nullThrows, type Model, type PassInstance, type Services } from '@onnx-forge/core';
 import { INT8_ISAS, createBuiltinRegistry, int4, int8Auto, int8Dynamic, int8Static, int8AutoOutcome } from '@onnx-forge/graph-ops';
 import { checkAccuracy, prepareBench, type AccuracyCheck } from '../accuracy/accuracy-check.js';
 import { DEFAULT_COSINE, DIMS_FLAG, INPUTS_FLAG, VERIFY_FLAG, cosineTolerance, refuseWithoutVerify } from '../accuracy/accuracy-flags.js';
@@ -209,6 +209,7 @@ export const quantizeCommand = defineCommand({
     const missed = search && accuracy ? missedToleranceLine(ctx.command, 'the int8-auto result', written.path, accuracy) : undefined;
     const form = int8Form(stats);
     const weights4 = bits === '4' && !nothing ? int4Weights(stats) : undefined;
+    const notes = nothing ? [] : speedNotes(input.model, file, written.path);
     if (ctx.json) {
       ctx.printJson({
         ...pipelineJson(result, text, decisions),
@@ -217,12 +218,14 @@ export const quantizeCommand = defineCommand({
         hostIsa: isa,
         search: search ? { tolerance, excluded: search.excluded, cosine: search.cosine, fullCosine: search.fullCosine, heldOut: search.heldOut, evaluations: search.evaluations } : undefined,
         accuracy: accuracy ? accuracyCheckJson(accuracy) : undefined,
+        notes,
       });
       return missedToleranceExit(ctx, missed);
     }
     ctx.print(...printPipelineResult(result, text, decisions));
     if (isa) ctx.print('', `--isa host: ${isa.isa} (${isa.reason})`);
     if (form) ctx.print('', `INT8 form: isa ${form.isa}, accurate on x86 CPUs without VNNI: ${form.saturationSafe}`, `  ${form.weightRange}`);
+    for (const n of notes) ctx.print('', `note: ${n}`);
     if (weights4) ctx.print('', `INT4: MatMul weights ${weights4.matmulWeightBytesBefore} -> ${weights4.matmulWeightBytesAfter} bytes (${weights4.matmulWeightRatio.toFixed(3)} x, scales and zero points included)`);
     if (search) {
       const n = search.excluded.length;
@@ -234,3 +237,19 @@ export const quantizeCommand = defineCommand({
     return missedToleranceExit(ctx, missed);
   },
 });
+
+/**
+ * What a user who quantizes for speed should know about the written model: Conv rewritten as
+ * ConvInteger, which onnxruntime's CPU kernels run slower than float Conv on real CNNs (see
+ * `npm run bench -- cnn-int8` and the README's "Dynamic INT8 on real CNNs"): the file is smaller, the
+ * model not necessarily faster.
+ */
+function speedNotes(model: Model, input: string, output: string): string[] {
+  let convInteger = 0;
+  for (const { node } of model.allNodes()) if (node.opType === 'ConvInteger') convInteger++;
+  if (!convInteger) return [];
+  return [
+    `${convInteger} Conv run as ConvInteger (dynamic INT8), which onnxruntime's CPU kernels can run slower than float Conv: the file is smaller, ` +
+      `the model not necessarily faster. Measure with \`onnx-forge bench ${input} ${output}\`, or let \`onnx-forge optimize\` measure the variants and choose`,
+  ];
+}

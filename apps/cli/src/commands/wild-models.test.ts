@@ -73,11 +73,14 @@ describe('real models from npm packages', () => {
       // Identity_1:0 (the 384 stride-16 scores) is the one INT8 costs most: ~0.977 on seeded inputs.
       expect(text.stderr).toMatch(/^warning: output Identity_1:0: cosine 0\.9\d+ is below 0\.99; --tolerance 0\.99 leaves the nodes that cost the most in float32$/m);
       expect(text.stdout).toMatch(/^ {2}Identity_1:0 +cosine 0\.9\d+ +max \|diff\| \S+ +<- cosine 0\.9\d+ is below 0\.99$/m);
+      // Smaller, not faster: the summary says so and how to measure it (README, Dynamic INT8 on real CNNs).
+      expect(text.stdout).toContain(`note: 37 Conv run as ConvInteger (dynamic INT8), which onnxruntime's CPU kernels can run slower than float Conv: the file is smaller, the model not necessarily faster. Measure with \`onnx-forge bench ${model} ${out}\``);
 
       const r = await runCliProcess(['quantize', model, '-o', out, '--json']);
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      const j = jsonOf<RunJson>(r);
+      const j = jsonOf<RunJson & { notes: string[] }>(r);
       expect(j.pipeline).toBe('int8-dynamic');
+      expect(j.notes).toEqual([expect.stringMatching(/^37 Conv run as ConvInteger \(dynamic INT8\)/)]);
       expect(j.passes[0]?.stats).toMatchObject({ nodesQuantized: 37, nodesSkipped: 0, coverage: 1 });
       const a = j.accuracy;
       expect(a).toMatchObject({ checked: true, tolerance: 0.99, samples: '8 seeded inputs' });
