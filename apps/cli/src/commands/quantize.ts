@@ -241,7 +241,7 @@ export const quantizeCommand = defineCommand({
 /**
  * What a user who quantizes for speed should know about the written model: Conv rewritten as
  * ConvInteger, which onnxruntime's CPU kernels run slower than float Conv on real CNNs (see
- * `npm run bench -- cnn-int8` and the README's "Dynamic INT8 on real CNNs"): the file is smaller, the
+ * `npm run bench -- cnn-int8` and the README's "INT8 on real CNNs"): the file is smaller, the
  * model not necessarily faster.
  */
 function speedNotes(model: Model, input: string, output: string): string[] {

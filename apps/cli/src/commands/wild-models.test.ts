@@ -73,7 +73,7 @@ describe('real models from npm packages', () => {
       // Identity_1:0 (the 384 stride-16 scores) is the one INT8 costs most: ~0.977 on seeded inputs.
       expect(text.stderr).toMatch(/^warning: output Identity_1:0: cosine 0\.9\d+ is below 0\.99; --tolerance 0\.99 leaves the nodes that cost the most in float32$/m);
       expect(text.stdout).toMatch(/^ {2}Identity_1:0 +cosine 0\.9\d+ +max \|diff\| \S+ +<- cosine 0\.9\d+ is below 0\.99$/m);
-      // Smaller, not faster: the summary says so and how to measure it (README, Dynamic INT8 on real CNNs).
+      // Smaller, not faster: the summary says so and how to measure it (README, INT8 on real CNNs).
       expect(text.stdout).toContain(`note: 37 Conv run as ConvInteger (dynamic INT8), which onnxruntime's CPU kernels can run slower than float Conv: the file is smaller, the model not necessarily faster. Measure with \`onnx-forge bench ${model} ${out}\``);
 
       const r = await runCliProcess(['quantize', model, '-o', out, '--json']);
