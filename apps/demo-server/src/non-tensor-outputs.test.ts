@@ -5,9 +5,8 @@
 // tensor outputs and names the others apart, a request gets the tensor outputs, asking for the other is
 // a 400 that says why, and a model with no tensor output at all does not load, saying why.
 import { DataType, ModelBuilder, type Model, onnx, tensorType } from '@onnx-forge/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DemoServer } from './create-server.js';
-import { startServer, tempDir, writeModels } from './testing/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { servedFolder, writeModels } from './testing/fixtures.js';
 import { call } from './testing/v2-client.js';
 import { v2Problems } from './testing/v2-schema.js';
 
@@ -26,29 +25,18 @@ function classifier(tensorOutputs = true): Model {
   return model;
 }
 
-let server: DemoServer;
-let url: string;
-let remove: () => Promise<void>;
-
-beforeAll(async () => {
-  let dir: string;
-  ({ dir, remove } = await tempDir('non-tensor'));
+const served = servedFolder('non-tensor', async (dir) => {
   await writeModels(dir, { classifier: classifier(), only_sequence: classifier(false) });
-  ({ server, url } = await startServer({ models: dir, batching: { maxBatch: 8, maxDelayMs: 30 } }));
-});
-
-afterAll(async () => {
-  await server?.close();
-  await remove?.();
+  return { batching: { maxBatch: 8, maxDelayMs: 30 } };
 });
 
 const X = [[0.5, -1, 2], [3, 0, -2]];
 const request = (extra: object = {}, rows = X) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [rows.length, 3], data: rows }], ...extra });
-const infer = (body: object) => call(`${url}/v2/models/classifier/infer`, 'POST', body);
+const infer = (body: object) => call(`${served.url}/v2/models/classifier/infer`, 'POST', body);
 
 describe('a model with a sequence output', () => {
   it('lists its tensor outputs in the metadata and names the other apart', async () => {
-    const r = await call(`${url}/v2/models/classifier`, 'GET');
+    const r = await call(`${served.url}/v2/models/classifier`, 'GET');
     expect(v2Problems('metadata_model_response', r.json)).toEqual([]);
     expect(r.json).toMatchObject({
       outputs: [
@@ -72,7 +60,7 @@ describe('a model with a sequence output', () => {
     const rows = Array.from({ length: 6 }, (_, k) => [[0, 1, 2].map((c) => (c === k % 3 ? k + 1 : 0))]);
     const answers = await Promise.all(rows.map((x) => infer(request({ outputs: [{ name: 'label' }] }, x))));
     answers.forEach((a, k) => expect((a.json as { outputs: unknown[] }).outputs, `request ${k}`).toEqual([{ name: 'label', datatype: 'INT64', shape: [1], data: [k % 3] }]));
-    const stats = (await call(`${url}/v2/models/classifier/stats`, 'GET')).json as { model_stats: { batching: { enabled: boolean }; inference_stats: { fail: { count: number } } }[] };
+    const stats = (await call(`${served.url}/v2/models/classifier/stats`, 'GET')).json as { model_stats: { batching: { enabled: boolean }; inference_stats: { fail: { count: number } } }[] };
     expect(stats.model_stats[0]).toMatchObject({ batching: { enabled: true }, inference_stats: { fail: { count: 0 } } });
   });
 
@@ -90,12 +78,12 @@ describe('a model with a sequence output', () => {
 
 describe('a model whose only output is a sequence', () => {
   it('does not load, and the index says why', async () => {
-    const index = (await call(`${url}/v2/repository/index`, 'POST', {})).json as { name: string; state: string; reason: string }[];
+    const index = (await call(`${served.url}/v2/repository/index`, 'POST', {})).json as { name: string; state: string; reason: string }[];
     expect(index.find((m) => m.name === 'only_sequence')).toMatchObject({
       state: 'UNAVAILABLE',
       reason: "failed to load: model only_sequence: none of its outputs ('seq') is a tensor; they are sequences or maps, which onnxruntime-node cannot return, so no request could be answered",
     });
-    const r = await call(`${url}/v2/models/only_sequence/infer`, 'POST', request());
+    const r = await call(`${served.url}/v2/models/only_sequence/infer`, 'POST', request());
     expect(r.status).toBe(503);
     expect(r.json).toMatchObject({ code: 'FORGE_UNSUPPORTED_TYPE' });
   });

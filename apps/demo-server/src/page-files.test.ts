@@ -4,27 +4,15 @@ import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DemoServer } from './create-server.js';
-import { smallCnn, startServer, tempDir, writeModels } from './testing/fixtures.js';
-
-let server: DemoServer;
-let url: string;
-let dir: string;
-let remove: () => Promise<void>;
+import { describe, expect, it } from 'vitest';
+import { servedFolder, smallCnn, writeModels } from './testing/fixtures.js';
 
 const WASM = 'ort-wasm-simd-threaded.jsep.wasm';
 const wasmPath = path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web')), WASM);
 
-beforeAll(async () => {
-  ({ dir, remove } = await tempDir('page-files'));
+const served = servedFolder('page-files', async (dir) => {
   await writeModels(dir, { digits: smallCnn() });
-  ({ server, url } = await startServer({ models: dir, page: true }));
-});
-
-afterAll(async () => {
-  await server?.close();
-  await remove?.();
+  return { page: true };
 });
 
 /** Starts a GET and pauses its body at once (a client that has not read yet); resolves with the response once its headers are in. */
@@ -44,7 +32,7 @@ describe('the page files', () => {
     expect(size).toBeGreaterThan(10 * 1024 * 1024);
     globalThis.gc?.();
     const before = process.memoryUsage().arrayBuffers;
-    const downloads = await Promise.all(Array.from({ length: 6 }, () => pausedDownload(`${url}/ort/${WASM}`)));
+    const downloads = await Promise.all(Array.from({ length: 6 }, () => pausedDownload(`${served.url}/ort/${WASM}`)));
     const held = process.memoryUsage().arrayBuffers - before;
     for (const res of downloads) {
       expect(res.statusCode).toBe(200);
@@ -54,15 +42,15 @@ describe('the page files', () => {
     // Read whole per request, six downloads would hold six copies (about 170 MB) until their clients read them.
     expect(held).toBeLessThan(2 * size);
 
-    const whole = Buffer.from(await (await fetch(`${url}/ort/${WASM}`)).arrayBuffer());
+    const whole = Buffer.from(await (await fetch(`${served.url}/ort/${WASM}`)).arrayBuffer());
     expect(whole.equals(await readFile(wasmPath))).toBe(true);
   });
 
   it('serves a model file whole, with its length', async () => {
-    const r = await fetch(`${url}/page/models/digits.onnx`);
+    const r = await fetch(`${served.url}/page/models/digits.onnx`);
     expect(r.status).toBe(200);
     const body = Buffer.from(await r.arrayBuffer());
     expect(r.headers.get('content-length')).toBe(String(body.length));
-    expect(body.equals(await readFile(path.join(dir, 'digits.onnx')))).toBe(true);
+    expect(body.equals(await readFile(path.join(served.dir, 'digits.onnx')))).toBe(true);
   });
 });

@@ -2,33 +2,21 @@
 // and one that arrives on the same connection while the server stops gets the server's own 503 body,
 // with the stable code every other error carries.
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DemoServer } from './create-server.js';
-import { LOOKUP_TABLE, lookupModel, startServer, tempDir, writeModels } from './testing/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { LOOKUP_TABLE, lookupModel, servedFolder, writeModels } from './testing/fixtures.js';
 import { type RawResponse, parseResponses } from './testing/raw-http.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let server: DemoServer;
-let url: string;
-let remove: () => Promise<void>;
-
-beforeAll(async () => {
-  let dir: string;
-  ({ dir, remove } = await tempDir('shutdown'));
+const served = servedFolder('shutdown', async (dir) => {
   await writeModels(dir, { lookup: lookupModel() });
   // A lone request waits the whole batching delay: long enough to stop the server under it.
-  ({ server, url } = await startServer({ models: dir, batching: { maxBatch: 8, maxDelayMs: 600 } }));
-});
-
-afterAll(async () => {
-  await server?.close();
-  await remove?.();
+  return { batching: { maxBatch: 8, maxDelayMs: 600 } };
 });
 
 describe('graceful shutdown', () => {
   it('finishes the request in flight, and answers one arriving on the same keep-alive connection with 503 {"error", "code": "FORGE_CANCELLED"}', async () => {
-    const { hostname, port } = new URL(url);
+    const { hostname, port } = new URL(served.url);
     const socket = connect(Number(port), hostname);
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const chunks: Buffer[] = [];
@@ -38,7 +26,7 @@ describe('graceful shutdown', () => {
     const body = JSON.stringify({ inputs: [{ name: 'ids', shape: [1], datatype: 'INT64', data: [2] }] });
     socket.write(`POST /v2/models/lookup/infer HTTP/1.1\r\nHost: ${hostname}\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     await sleep(100);
-    const closing = server.close();
+    const closing = served.server.close();
     await sleep(100);
     socket.write(`GET /v2/models/lookup HTTP/1.1\r\nHost: ${hostname}\r\nConnection: keep-alive\r\n\r\n`);
     await ended;

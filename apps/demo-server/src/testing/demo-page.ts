@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { CHROMIUM, chromiumFlags } from '@onnx-forge/runtime/testing';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
-import { type DemoServer, createServer } from '../create-server.js';
+import type { DemoServer } from '../create-server.js';
 import { ensureSampleRepository } from '../sample/sample-repository.js';
-import { tempDir } from './fixtures.js';
+import { servedFolder } from './fixtures.js';
 
 /** What the page publishes on `globalThis.forgeDemo` (see page/app.ts), with rows as a test reads them. */
 export interface DemoState<Row> {
@@ -55,7 +55,8 @@ export interface DemoPage<Row> {
  * installs it.
  */
 export function demoPage<Row>(options: DemoPageOptions): DemoPage<Row> {
-  let remove: (() => Promise<void>) | undefined;
+  // Registered first: its beforeAll runs before the browser's, its afterAll after.
+  const served = servedFolder(options.prefix, async (dir) => ({ models: await ensureSampleRepository(dir), page: true }));
   const demo = {
     errors: [] as string[],
     console: [] as { type: string; text: string }[],
@@ -72,11 +73,7 @@ export function demoPage<Row>(options: DemoPageOptions): DemoPage<Row> {
   } as DemoPage<Row>;
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (the page is tested in a real browser)`);
-    let dir: string;
-    ({ dir, remove } = await tempDir(options.prefix));
-    demo.dir = dir;
-    demo.server = await createServer({ models: await ensureSampleRepository(dir), workers: 1, page: true });
-    demo.url = await demo.server.listen(0, '127.0.0.1');
+    ({ server: demo.server, url: demo.url, dir: demo.dir } = served);
     const { chromium } = await import('playwright-core');
     demo.browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumFlags({ webgpu: options.webgpu === true }) });
     demo.page = await demo.browser.newPage(options.pageOptions);
@@ -90,8 +87,6 @@ export function demoPage<Row>(options: DemoPageOptions): DemoPage<Row> {
   });
   afterAll(async () => {
     await demo.browser?.close();
-    await demo.server?.close();
-    await remove?.();
   });
   return demo;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type DTypeName, type Model, ModelBuilder, cnn, writeModel } from '@onnx-forge/core';
 import { createServer, type DemoServer } from '../create-server.js';
 import type { ServerOptions } from '../server-options.js';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Every datatype the protocol and onnxruntime share, with the model's element type. */
 export const TYPED_INPUTS: readonly { name: string; type: DTypeName; datatype: string }[] = [
@@ -79,6 +80,26 @@ export async function tempDir(prefix: string): Promise<{ dir: string; remove(): 
 /** Writes models into `dir` as bare files (`<name>.onnx`). */
 export async function writeModels(dir: string, models: Record<string, Model>): Promise<void> {
   for (const [name, m] of Object.entries(models)) await writeModel(m, path.join(dir, `${name}.onnx`));
+}
+
+/**
+ * A demo server over a temporary folder, for the test file or describe block that calls this: in its
+ * beforeAll, `fill` writes the models into the folder and gives the server's options (`models` is the
+ * folder unless it says otherwise), and the server starts (startServer); in its afterAll, the server
+ * closes and the folder goes. The fields are set once that beforeAll has run.
+ */
+export function servedFolder(prefix: string, fill: (dir: string) => Promise<Partial<ServerOptions>>): { server: DemoServer; url: string; dir: string } {
+  const served = {} as { server: DemoServer; url: string; dir: string };
+  let remove: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    ({ dir: served.dir, remove } = await tempDir(prefix));
+    ({ server: served.server, url: served.url } = await startServer({ models: served.dir, ...(await fill(served.dir)) }));
+  });
+  afterAll(async () => {
+    await served.server?.close();
+    await remove?.();
+  });
+  return served;
 }
 
 /** A server on a free loopback port, with one worker per variant (tests share two cores). */
