@@ -3,7 +3,7 @@ import { defineConfig } from 'tsup';
 
 // The server as an installable app: dist/main.js is its bin (`onnx-forge-server`, and what `onnx-forge
 // serve` starts when the CLI is installed from npm). The workspace packages stay external (they are
-// dependencies). The page bundle (dist/page/app.js) is written after this by scripts/build-page.ts;
+// dependencies). The page bundle (dist/page/app.js and worker.js) is written after this by scripts/build-page.ts;
 // its HTML goes beside it, where page-bundle.ts looks for both when running from dist/.
 export default defineConfig({
   entry: { main: 'src/main.ts' },

@@ -16,12 +16,16 @@ async function newestSource(dir: string): Promise<number> {
   return newest;
 }
 
+/** The page's two scripts: its own (app.js) and its worker's (worker.js), which does the work off the page's thread. */
+const ENTRIES = { app: 'app.ts', worker: 'optimize-worker.ts' } as const;
+export const PAGE_SCRIPTS = Object.keys(ENTRIES).map((name) => `${name}.js`);
+
 /**
- * Bundles the page's script with core and graph-ops from their sources (they have no Node built-in
- * on their main paths; the dynamic `node:` imports for files are left out) into `<out>/app.js`.
- * onnxruntime-web stays out: the page loads it from /ort/ at run time.
+ * Bundles the page's script and its worker's with core and graph-ops from their sources (they have no
+ * Node built-in on their main paths; the dynamic `node:` imports for files are left out) into
+ * `<out>/app.js` and `<out>/worker.js`. onnxruntime-web stays out: the worker loads it from /ort/ at run time.
  */
-export async function buildPage(out = PAGE_DIST): Promise<{ file: string; bytes: number; ms: number }> {
+export async function buildPage(out = PAGE_DIST): Promise<{ files: { file: string; bytes: number }[]; ms: number }> {
   const t0 = performance.now();
   let esbuild: typeof import('esbuild');
   try {
@@ -30,7 +34,8 @@ export async function buildPage(out = PAGE_DIST): Promise<{ file: string; bytes:
     throw new ForgeError(ForgeErrorCode.IO, `the page needs esbuild to bundle its script: run npm install (${errorMessage(e)})`, { cause: e });
   }
   const result = await esbuild.build({
-    entryPoints: [path.join(PAGE_SRC, 'app.ts')],
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, src]) => [name, path.join(PAGE_SRC, src)])),
+    outdir: out,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -41,23 +46,33 @@ export async function buildPage(out = PAGE_DIST): Promise<{ file: string; bytes:
     write: false,
     logLevel: 'silent',
   });
-  const code = result.outputFiles[0]?.contents;
-  if (!code) throw new ForgeError(ForgeErrorCode.INTERNAL, 'esbuild produced no output for the page');
+  if (result.outputFiles.length !== PAGE_SCRIPTS.length) throw new ForgeError(ForgeErrorCode.INTERNAL, `esbuild produced ${result.outputFiles.length} files for the page's ${PAGE_SCRIPTS.length} scripts`);
   await mkdir(out, { recursive: true });
-  const file = path.join(out, 'app.js');
-  // Written beside and renamed, so a server reading it never sees half a file.
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, code);
-  await rename(tmp, file);
-  return { file, bytes: code.byteLength, ms: performance.now() - t0 };
+  const files = [];
+  for (const { path: file, contents } of result.outputFiles) {
+    // Written beside and renamed, so a server reading it never sees half a file.
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, contents);
+    await rename(tmp, file);
+    files.push({ file, bytes: contents.byteLength });
+  }
+  return { files, ms: performance.now() - t0 };
 }
 
-/** The bundle's path, built first when it is missing or older than the page's sources. */
+/**
+ * The folder of the page's scripts, built first when one is missing or older than the page's sources.
+ * Installed from npm, the package holds the built scripts and no sources: they are used as they are.
+ */
 export async function ensurePage(out = PAGE_DIST): Promise<string> {
-  const file = path.join(out, 'app.js');
-  const built = await stat(file).then((s) => s.mtimeMs, () => 0);
-  if (built === 0 || built < (await newestSource(PAGE_SRC))) await buildPage(out);
-  return file;
+  const built = await Promise.all(PAGE_SCRIPTS.map((f) => stat(path.join(out, f)).then((s) => s.mtimeMs, () => 0)));
+  const oldest = Math.min(...built);
+  const sources = await stat(path.join(PAGE_SRC, ENTRIES.app)).then(() => true, () => false);
+  if (!sources) {
+    if (oldest === 0) throw new ForgeError(ForgeErrorCode.IO, `the page's scripts (${PAGE_SCRIPTS.join(', ')}) are missing from ${out} and there are no sources to build them from: reinstall the package, or serve with --no-page`);
+    return out;
+  }
+  if (oldest === 0 || oldest < (await newestSource(PAGE_SRC))) await buildPage(out);
+  return out;
 }
 
 /** The page's HTML. */

@@ -1,7 +1,8 @@
 // The page on models users drop into it, from npm (devDependencies), on WebAssembly and on WebGPU
 // (SwiftShader, no shader-f16): Silero VAD (If subgraphs, an LSTM, an int64 sample rate, state),
 // M-LSD (a CNN whose run takes tens of ms), an openWakeWord head, and models built here in the
-// shapes users bring (a sequence output as ZipMap's, a model already quantized). Each run ends done or
+// shapes users bring (a sequence output as ZipMap's, a model already quantized, a CNN whose run takes
+// longer than a page may freeze). Each run ends done or
 // in a clear error, its rows say what ran where, and the page keeps answering while it works.
 // CI installs the same Chromium: a missing browser or adapter fails these tests, they never skip.
 import { readFile } from 'node:fs/promises';
@@ -120,22 +121,35 @@ describe('the page on real models, WebAssembly', () => {
     expect(ctx.errors).toEqual([]);
   });
 
-  it('M-LSD (a run takes tens of ms): the page gets a turn between runs, so it never stalls for a whole variant', async () => {
+  it('M-LSD: all three run, and the page, whose worker runs them, never stalls', async () => {
     const s = await pick('mlsd_320x320_tiny.onnx', await readFile(MLSD));
     expect(s.error).toBeUndefined();
     expect(s.results?.map((r) => [r.name, r.status])).toEqual([['fp32', 'measured'], ['fp16', 'measured'], ['int8', 'measured']]);
     const stall = await ctx.page.evaluate(() => (globalThis as unknown as { longestStallMs: number }).longestStallMs);
-    const slowest = Math.max(...(s.results ?? []).map((r) => r.p50Ms ?? 0));
-    // Before, a variant's 4 sample, 3 warm-up and 10+ timed runs ran back to back: a stall of 20 runs or more.
-    expect(stall, `longest stall ${stall.toFixed(0)} ms, slowest p50 ${slowest.toFixed(0)} ms`).toBeLessThan(Math.max(1000, 8 * slowest));
+    // On its own thread the page waits for nothing: what is left is the machine's own scheduling.
+    expect(stall, `longest stall ${stall.toFixed(0)} ms`).toBeLessThan(500);
     expect(consoleErrors()).toEqual([]);
     expect(ctx.errors).toEqual([]);
   });
 
-  it('Stop ends a long run at its next turn, keeps nothing, and the next model runs', async () => {
+  it('a CNN whose single run takes hundreds of ms: the page stalls for less than one run (it stalled for whole runs and more when they ran on its thread)', async () => {
+    // 1×3×384×384 through two 64-channel 3×3 convolutions at full resolution: each run holds the
+    // worker's thread for its whole length; the page's thread was held as long before the worker.
+    const s = await pick('slow-cnn.onnx', cnn({ channels: [64, 64], imageSize: 384, classes: 10, seed: 11 }).encode());
+    expect(s.error).toBeUndefined();
+    const stall = await ctx.page.evaluate(() => (globalThis as unknown as { longestStallMs: number }).longestStallMs);
+    const fp32 = byName(s, 'fp32');
+    const runMs = fp32.p50Ms ?? 0;
+    expect(runMs, 'the model runs too fast to show anything: make it larger').toBeGreaterThan(150);
+    console.info(`slow CNN in the page: fp32 p50 ${runMs.toFixed(0)} ms a run, ${fp32.runs} timed runs; the page's longest stall ${stall.toFixed(0)} ms`);
+    expect(stall, `longest stall ${stall.toFixed(0)} ms, fp32 p50 ${runMs.toFixed(0)} ms`).toBeLessThan(0.6 * runMs);
+    expect(ctx.errors).toEqual([]);
+  });
+
+  it('Stop ends a run at once, even in the middle of a long session.run, keeps nothing, and the next model runs', async () => {
     const { page } = ctx;
-    await page.setInputFiles('#file', { name: 'stopped.onnx', mimeType: 'application/octet-stream', buffer: await readFile(MLSD) });
-    await page.waitForFunction(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.steps.some((x) => x.startsWith('running fp32')), null, { timeout: 30_000 });
+    await page.setInputFiles('#file', { name: 'stopped.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(cnn({ channels: [64, 64], imageSize: 1024, classes: 10, seed: 12 }).encode()) });
+    await page.waitForFunction(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.steps.some((x) => x.startsWith('running fp32')), null, { timeout: 60_000 });
     expect(await page.isVisible('#stop')).toBe(true);
     const t0 = Date.now();
     await page.click('#stop');
@@ -144,11 +158,12 @@ describe('the page on real models, WebAssembly', () => {
     const s = await page.evaluate(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo as DemoState);
     expect(s).toMatchObject({ state: 'stopped', model: 'stopped.onnx' });
     expect(s.results).toBeUndefined();
-    // Within a few of M-LSD's runs (tens of ms each), not after the rest of its variants.
-    expect(stoppedAfterMs).toBeLessThan(3000);
+    // The worker is ended, not asked to stop after its current run (a run of this model takes seconds on WebAssembly).
+    expect(stoppedAfterMs).toBeLessThan(1000);
     expect(await page.textContent('#error')).toBe('Stopped stopped.onnx: nothing was kept. Pick a model to start again.');
     expect(await page.isHidden('#progress-panel')).toBe(true);
     expect(await page.isDisabled('#file')).toBe(false);
+    // A fresh worker takes the next model.
     const next = await pick('after-stop.onnx', withSequenceOutput());
     expect(next.state).toBe('done');
     expect(await page.isHidden('#stop')).toBe(true);

@@ -15,21 +15,26 @@ interface DemoResult {
 const FP16_NOTE = 'fp16: run on wasm, not webgpu: this WebGPU adapter lacks shader-f16, which its float16 nodes need (on webgpu the variant would load and answer zeros)';
 
 describe('the browser page on WebGPU (SwiftShader, no shader-f16)', () => {
-  const demo = demoPage<DemoResult>({
-    prefix: 'page-webgpu', webgpu: true,
-    // Counts compute dispatches on the page's GPU devices: proof that a variant ran on WebGPU.
-    init: (page) => page.addInitScript(() => {
+  const demo = demoPage<DemoResult>({ prefix: 'page-webgpu', webgpu: true });
+  /**
+   * Counts compute dispatches on the GPU devices of the page's worker, where onnxruntime-web runs: proof
+   * that a variant ran on WebGPU. Returns a reader of the count.
+   */
+  async function countWorkerDispatches(): Promise<() => Promise<number>> {
+    const worker = await demo.worker();
+    await worker.evaluate(() => {
       const g = globalThis as unknown as { gpuDispatches: number; GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } };
       g.gpuDispatches = 0;
       const proto = g.GPUComputePassEncoder?.prototype;
-      if (!proto) return;
+      if (!proto) throw new Error('the worker has no GPUComputePassEncoder');
       const dispatch = proto.dispatchWorkgroups;
       proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
         g.gpuDispatches++;
         return dispatch.apply(this, a);
       };
-    }),
-  });
+    });
+    return () => worker.evaluate(() => (globalThis as unknown as { gpuDispatches: number }).gpuDispatches);
+  }
   const { errors, state, waitFor } = demo;
   /** onnxruntime-web's WebGPU and shader messages on the console. */
   const gpuErrors = () => demo.console.filter((m) => /WebGPU|WGSL/.test(m.text)).map((m) => m.text);
@@ -48,6 +53,7 @@ describe('the browser page on WebGPU (SwiftShader, no shader-f16)', () => {
     expect(await page.textContent('#backend')).toBe('WebGPU');
     expect(await page.textContent('#backend-reason')).toBe('(WebGPU adapter found, without shader-f16: variants that compute in float16 run on WebAssembly)');
 
+    const dispatches = await countWorkerDispatches();
     await page.click('#sample');
     await waitFor(['done', 'error']);
     const s = await state();
@@ -79,7 +85,7 @@ describe('the browser page on WebGPU (SwiftShader, no shader-f16)', () => {
     expect(await page.$$eval('#table tbody tr', (rows) => rows.map((r) => [r.getAttribute('data-variant'), r.children[9]?.textContent]))).toEqual([['fp32', 'webgpu'], ['fp16', 'wasm'], ['int8', 'webgpu']]);
     expect(await page.isVisible('#notes-panel')).toBe(true);
     expect(await page.$$eval('#notes li', (lis) => lis.map((li) => li.textContent))).toEqual([FP16_NOTE]);
-    expect(await page.evaluate(() => (globalThis as unknown as { gpuDispatches: number }).gpuDispatches)).toBeGreaterThan(100);
+    expect(await dispatches()).toBeGreaterThan(100);
     // No float16 shader was ever handed to this adapter, nor any other WebGPU error raised.
     expect(gpuErrors()).toEqual([]);
     expect(errors).toEqual([]);

@@ -239,6 +239,25 @@ describe('the browser page', () => {
     expect(errors).toEqual([]);
   });
 
+  it('says why a file that is not a model, or a truncated one, cannot be optimized, and takes the next model', async () => {
+    const model = await readFile(path.join(dir, 'local.onnx'));
+    for (const [name, bytes] of [['notes.onnx', Buffer.from('these are my notes, not a model\n'.repeat(20))], ['truncated.onnx', model.subarray(0, Math.floor(model.length / 2))]] as const) {
+      const s = await pick(name, bytes);
+      expect(s.state, name).toBe('error');
+      expect(s.results, name).toBeUndefined();
+      expect(s.error, name).toMatch(/^reading the model: /);
+      console.info(`${name} in the page: ${s.error}`);
+      // The whole message: a file that is no model has nothing to do with the page's seeded inputs.
+      expect(await page.textContent('#error')).toBe(`Could not optimize ${name}: ${s.error}`);
+      expect(await page.isHidden('#progress-panel')).toBe(true);
+      expect(await page.isDisabled('#file')).toBe(false);
+    }
+    const next = await pick('after-error.onnx', model);
+    expect(next.state).toBe('done');
+    expect(await page.textContent('#error')).toBe('');
+    expect(errors).toEqual([]);
+  });
+
   it('takes a file dropped on the page', async () => {
     const bytes = [...(await readFile(path.join(dir, 'local.onnx')))];
     await page.evaluate((b) => {

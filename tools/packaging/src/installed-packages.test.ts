@@ -196,6 +196,12 @@ describe('the packed packages, installed in a project outside the workspace', ()
         const page = await fetch(`${url}/`);
         expect(page.status).toBe(200);
         expect(await page.text()).toContain('<script');
+        // The page's script and its worker's, bundled into the package (the worker does the work).
+        for (const script of ['app.js', 'worker.js']) {
+          const r = await fetch(`${url}/page/${script}`);
+          expect(r.status, script).toBe(200);
+          expect((await r.text()).length, script).toBeGreaterThan(1000);
+        }
         const infer = await fetch(`${url}/v2/models/model/infer`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },

@@ -1,11 +1,13 @@
-// The page's script, bundled with graph-ops, core and bench's browser-safe subpaths (accuracy, stats,
-// format) by page-bundle.ts; onnxruntime-web is loaded at run time from the server's /ort/ folder.
+// The page's script, bundled by page-bundle.ts. It shows what its worker (optimize-worker.ts, bundled
+// beside it as /page/worker.js) does: the worker loads onnxruntime-web from the server's /ort/ folder,
+// makes the variants with graph-ops and runs them, so the page stays responsive however long a run takes.
 import { formatMs, meanText, p50Text } from '@onnx-forge/bench/format';
 import { formatCosine } from '@onnx-forge/graph-ops';
 import { barChart, escape } from './charts.js';
 import {
-  type MeasuredVariant, type Runtime, type VariantResult, BUDGET_MS, MIN_RUNS, RUNS, Stopped, TOLERANCE, WARMUP, loadRuntime, optimizeInBrowser,
+  type MeasuredVariant, type Progress, type VariantResult, BUDGET_MS, MIN_RUNS, RUNS, TOLERANCE, WARMUP,
 } from './optimize-in-browser.js';
+import type { OptimizeRequest, WorkerMessage } from './worker-messages.js';
 
 interface DemoState {
   state: 'loading' | 'idle' | 'working' | 'done' | 'error' | 'stopped';
@@ -107,7 +109,93 @@ let sampleReady = false;
 /** The run whose results the page shows; an older one that finishes late is ignored. */
 let currentRun = 0;
 
-async function run(rt: Runtime, load: () => Promise<Uint8Array>, name: string): Promise<void> {
+/** What the worker said of onnxruntime-web once it loaded: the provider and why. */
+interface Ready {
+  readonly ep: 'webgpu' | 'wasm';
+  readonly reason: string;
+}
+
+/** The page's worker, and its word on onnxruntime-web (rejected when it did not load). */
+interface PageWorker {
+  readonly worker: Worker;
+  readonly ready: Promise<Ready>;
+}
+
+function startWorker(): PageWorker {
+  const worker = new Worker('/page/worker.js', { type: 'module' });
+  const ready = new Promise<Ready>((resolve, reject) => {
+    const onMessage = ({ data }: MessageEvent<WorkerMessage>) => {
+      if (data.type === 'ready') resolve({ ep: data.ep, reason: data.reason });
+      else if (data.type === 'runtime-error') reject(new Error(`onnxruntime-web did not load: ${data.message}`));
+      else return;
+      worker.removeEventListener('message', onMessage);
+    };
+    worker.addEventListener('message', onMessage);
+    worker.addEventListener('error', (ev) => reject(new Error(`the page's worker did not start: ${ev.message || 'its script failed to load'}`)), { once: true });
+  });
+  // Its failure is shown by whoever waits on it (main, or the next run).
+  ready.catch(() => undefined);
+  return { worker, ready };
+}
+
+let pageWorker = startWorker();
+
+/** Ends the worker (and whatever it runs, at once) and starts a fresh one for the next model. */
+function restartWorker(): void {
+  pageWorker.worker.terminate();
+  pageWorker = startWorker();
+}
+
+/** The error a stopped optimization rejects with. */
+class Stopped extends Error {
+  constructor() {
+    super('stopped');
+    this.name = 'Stopped';
+  }
+}
+
+/**
+ * Sends `bytes` (moved, not copied) to the worker and resolves with the variants it made and measured.
+ * Stop terminates the worker mid-run and rejects with Stopped; a worker that failed is replaced too, so
+ * a model that broke onnxruntime-web (out of memory, say) leaves nothing behind for the next one.
+ */
+async function optimizeInWorker(bytes: Uint8Array, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<VariantResult[]> {
+  const { worker } = pageWorker;
+  await pageWorker.ready;
+  if (signal.aborted) throw new Stopped();
+  return new Promise<VariantResult[]>((resolve, reject) => {
+    const finish = (end: () => void) => {
+      worker.removeEventListener('message', onMessage);
+      worker.removeEventListener('error', onError);
+      signal.removeEventListener('abort', onStop);
+      end();
+    };
+    const onMessage = ({ data }: MessageEvent<WorkerMessage>) => {
+      if (data.type === 'progress') onProgress(data);
+      else if (data.type === 'done') finish(() => resolve(data.results));
+      else if (data.type === 'error') {
+        restartWorker();
+        finish(() => reject(new Error(data.message)));
+      }
+    };
+    const onError = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      restartWorker();
+      finish(() => reject(new Error(`the page's worker failed: ${ev.message}`)));
+    };
+    const onStop = () => {
+      restartWorker();
+      finish(() => reject(new Stopped()));
+    };
+    worker.addEventListener('message', onMessage);
+    worker.addEventListener('error', onError);
+    signal.addEventListener('abort', onStop, { once: true });
+    const request: OptimizeRequest = { type: 'optimize', bytes };
+    worker.postMessage(request, [bytes.buffer as ArrayBuffer]);
+  });
+}
+
+async function run(load: () => Promise<Uint8Array>, name: string): Promise<void> {
   const id = ++currentRun;
   demo.state = 'working';
   demo.model = name;
@@ -119,20 +207,19 @@ async function run(rt: Runtime, load: () => Promise<Uint8Array>, name: string): 
   $('notes-panel').hidden = true;
   $('progress-panel').hidden = false;
   setInputsEnabled(false, sampleReady);
-  // A model can take minutes (seconds a run on WebAssembly, more on a slow GPU): Stop ends it at its next turn.
+  // A model can take minutes (seconds a run on WebAssembly, more on a slow GPU): Stop ends it at once.
   const stop = new AbortController();
   const button = $('stop') as HTMLButtonElement;
   button.hidden = false;
   button.disabled = false;
   button.onclick = () => {
     button.disabled = true;
-    $('step').textContent = `${name}: stopping after the current run…`;
     stop.abort();
   };
   try {
     const bytes = await load();
-    const results = await optimizeInBrowser(bytes, rt, (p) => {
-      if (id !== currentRun || stop.signal.aborted) return;
+    const results = await optimizeInWorker(bytes, (p) => {
+      if (id !== currentRun) return;
       demo.steps.push(p.step);
       $('step').textContent = `${name}: ${p.step}`;
       ($('progress') as HTMLProgressElement).value = p.done / p.total;
@@ -151,10 +238,10 @@ async function run(rt: Runtime, load: () => Promise<Uint8Array>, name: string): 
     }
     demo.state = 'error';
     demo.error = e instanceof Error ? e.message : String(e);
-    $('progress-panel').hidden = true;
-    $('error').textContent = `Could not optimize ${name}: ${demo.error}\n`
-      + 'The page runs each model on seeded test inputs (symbolic dimensions sized so it runs where it can); '
+    // Past reading it, the model failed on the page's own inputs: say so, and where to give real ones.
+    const inputs = /^reading the model: /.test(demo.error) ? '' : '\nThe page runs each model on seeded test inputs (symbolic dimensions sized so it runs where it can); '
       + 'a model that needs particular inputs may not run on them. The CLI takes your own inputs: onnx-forge optimize --help.';
+    $('error').textContent = `Could not optimize ${name}: ${demo.error}${inputs}`;
   } finally {
     if (id === currentRun) {
       button.hidden = true;
@@ -164,12 +251,12 @@ async function run(rt: Runtime, load: () => Promise<Uint8Array>, name: string): 
 }
 
 async function main(): Promise<void> {
-  let rt: Runtime;
+  let rt: Ready;
   try {
-    rt = await loadRuntime();
+    rt = await pageWorker.ready;
   } catch (e) {
     demo.state = 'error';
-    demo.error = `onnxruntime-web did not load: ${e instanceof Error ? e.message : String(e)}`;
+    demo.error = e instanceof Error ? e.message : String(e);
     $('error').textContent = demo.error;
     return;
   }
@@ -186,13 +273,13 @@ async function main(): Promise<void> {
     button.textContent = `Use the sample model (${sample.name})`;
     button.disabled = false;
     button.onclick = () =>
-      run(rt, async () => new Uint8Array(await (await fetch(`/page/models/${encodeURIComponent(sample.name)}.onnx`)).arrayBuffer()), `${sample.name}.onnx`);
+      run(async () => new Uint8Array(await (await fetch(`/page/models/${encodeURIComponent(sample.name)}.onnx`)).arrayBuffer()), `${sample.name}.onnx`);
   } else {
     $('sample-name').textContent = 'the server has no model ready';
   }
 
   const take = async (file: File | undefined) => {
-    if (file && demo.state !== 'working') await run(rt, async () => new Uint8Array(await file.arrayBuffer()), file.name);
+    if (file && demo.state !== 'working') await run(async () => new Uint8Array(await file.arrayBuffer()), file.name);
   };
   const input = $('file') as HTMLInputElement;
   input.onchange = () => {

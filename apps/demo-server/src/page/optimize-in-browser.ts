@@ -99,29 +99,6 @@ export const WARMUP = 3;
 export const BUDGET_MS = 1500;
 
 /**
- * Lets the page paint and take input between long synchronous steps and between runs: onnxruntime-web
- * runs a WebAssembly session on this thread, and awaiting session.run alone never gives the page a turn
- * (a model taking 1 s a run froze the page for the 17 runs of a variant). A timer, not scheduler.yield,
- * whose continuations go ahead of the page's own timers.
- */
-const yieldToPage = async () => {
-  await new Promise<void>((r) => setTimeout(r, 0));
-  // The user's Stop takes effect here, at the next turn: a run already in onnxruntime finishes first.
-  stopSignal?.throwIfAborted();
-};
-
-/** The running optimization's stop signal (the page runs one model at a time). */
-let stopSignal: AbortSignal | undefined;
-
-/** The error a stopped optimization rejects with. */
-export class Stopped extends Error {
-  constructor() {
-    super('stopped');
-    this.name = 'Stopped';
-  }
-}
-
-/**
  * onnxruntime's own log level for the page's sessions: errors only. At its default (warnings) it writes
  * notes about the model's file (unused initializers) to the console as errors, for every variant.
  */
@@ -210,10 +187,7 @@ function webRunner(rt: Runtime): ModelRunner {
       return {
         inputNames: s.inputNames,
         outputNames: outputKinds(s).tensors,
-        run: async (feeds) => {
-          await yieldToPage();
-          return fromOrt(await runTensors(s, toOrtFeeds(rt.ort, feeds), LOG_FATAL));
-        },
+        run: async (feeds) => fromOrt(await runTensors(s, toOrtFeeds(rt.ort, feeds), LOG_FATAL)),
         release: () => s.release(),
       };
     },
@@ -292,18 +266,16 @@ function given(source: Model): { half: boolean; note?: string } {
 async function compareAll(session: Ort.InferenceSession, rt: Runtime, feeds: readonly RunnerFeeds[], want: readonly RunnerFeeds[]): Promise<OutputAccuracy[]> {
   const agreements = Object.keys(want[0] ?? {}).map((name) => ({ name, a: new OutputAgreement(name) }));
   for (const [k, f] of feeds.entries()) {
-    await yieldToPage();
     const got = fromOrt(await runTensors(session, toOrtFeeds(rt.ort, f)));
     for (const { name, a } of agreements) a.add(want[k]?.[name] as RunnerFeeds[string], got[name]);
   }
   return agreements.map(({ a }) => a.value);
 }
 
-/** Runs one variant's session on every feed, giving the page a turn before each run. */
+/** Runs one variant's session on every feed, one after another. */
 async function runAll(session: Ort.InferenceSession, rt: Runtime, feeds: readonly RunnerFeeds[]): Promise<RunnerFeeds[]> {
   const out: RunnerFeeds[] = [];
   for (const f of feeds) {
-    await yieldToPage();
     out.push(fromOrt(await runTensors(session, toOrtFeeds(rt.ort, f))));
   }
   return out;
@@ -327,27 +299,22 @@ function short(e: unknown): string {
  * interval, and p90) and accuracy against the float32 model as given, run on WebAssembly, on seeded
  * inputs (symbolic dimensions sized so the model runs, as the CLI sizes them). FP16 is also probed at
  * large input spreads, where float16 can overflow. A variant its pass left unchanged is not run again;
- * one onnxruntime-web cannot load or run is marked failed. `signal` stops it at the next turn it gives
- * the page (rejecting with Stopped; its sessions are released). Nothing leaves the browser.
+ * one onnxruntime-web cannot load or run is marked failed. Nothing leaves the browser. It runs in the
+ * page's worker (optimize-worker.ts): a WebAssembly session.run holds its thread until it returns.
  */
-export async function optimizeInBrowser(bytes: Uint8Array, rt: Runtime, onProgress: (p: Progress) => void, signal?: AbortSignal): Promise<VariantResult[]> {
-  stopSignal = signal;
+export async function optimizeInBrowser(bytes: Uint8Array, rt: Runtime, onProgress: (p: Progress) => void): Promise<VariantResult[]> {
   const total = 7;
   let done = 0;
   let current = '';
-  const step = async (text: string) => {
+  const step = (text: string) => {
     current = text;
     onProgress({ step: text, done, total });
     done++;
-    await yieldToPage();
   };
   try {
     return await optimize(bytes, rt, step, () => onProgress({ step: 'done', done: total, total }));
   } catch (e) {
-    if (signal?.aborted) throw new Stopped();
     throw new Error(`${current}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  } finally {
-    stopSignal = undefined;
   }
 }
 
@@ -360,12 +327,12 @@ interface Made {
   half: boolean;
 }
 
-async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => Promise<void>, finished: () => void): Promise<VariantResult[]> {
+async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => void, finished: () => void): Promise<VariantResult[]> {
   const target = rt.ep;
-  await step('reading the model');
+  step('reading the model');
   const source = Model.decode(bytes);
 
-  await step('sizing seeded test inputs');
+  step('sizing seeded test inputs');
   const fit = await fitSeededDims(webRunner(rt), source);
   const samples = Array.from({ length: SAMPLES }, (_, i) => seededFeeds(source, { seed: i + 1, dims: fit.dims }));
   const sampleNote = `${SAMPLES} seeded inputs${fittedNote(fit)}`;
@@ -383,9 +350,9 @@ async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => 
     const same = unchanged(name, report);
     return { name, ...(same ? {} : { file: m.encode() }), makeMs: performance.now() - t0, notes: passNotes(name, report, same), half: !same && half(m) };
   };
-  await step('making FP16 (graph-ops fp16, keepIoTypes)');
+  step('making FP16 (graph-ops fp16, keepIoTypes)');
   made.push(await make('fp16', (m) => convertToFp16(m, { keepIoTypes: true, target })));
-  await step('making INT8 (graph-ops int8-dynamic)');
+  step('making INT8 (graph-ops int8-dynamic)');
   made.push(await make('int8', (m) => quantizeDynamic(m, { target })));
 
   const open = (file: Uint8Array, ep: 'webgpu' | 'wasm') => rt.ort.InferenceSession.create(file, { executionProviders: [ep], logSeverityLevel: LOG_ERRORS });
@@ -397,7 +364,7 @@ async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => 
   try {
     for (const v of made) {
       if (!v.file) {
-        await step(`${v.name}: the pass changed nothing, not run`);
+        step(`${v.name}: the pass changed nothing, not run`);
         results.push({ name: v.name, status: 'unchanged', bytes: bytes.byteLength, makeMs: v.makeMs, notes: v.notes });
         continue;
       }
@@ -406,7 +373,7 @@ async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => 
       const noF16 = v.half && rt.ep === 'webgpu' && !rt.shaderF16;
       let ep: 'webgpu' | 'wasm' = noF16 ? 'wasm' : rt.ep;
       if (noF16) notes.push(`${v.name}: run on wasm, not webgpu: this WebGPU adapter lacks shader-f16, which its float16 nodes need (on webgpu the variant would load and answer zeros)`);
-      await step(`running ${v.name} in onnxruntime-web (${ep}) on ${sampleNote}`);
+      step(`running ${v.name} in onnxruntime-web (${ep}) on ${sampleNote}`);
       if (!reference) {
         // Without the model as given on WebAssembly there is nothing to compare with: the page says why it stopped.
         const c0 = performance.now();
@@ -444,21 +411,20 @@ async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => 
         try {
           await load();
         } catch (e) {
-          if (ep === 'wasm' || stopSignal?.aborted) throw e;
+          if (ep === 'wasm') throw e;
           await onWasm('load', e);
           await load();
         }
         try {
           outputs = shared() ? agreement(want, want) : await compareAll(session as unknown as Ort.InferenceSession, rt, samples, want);
         } catch (e) {
-          if (ep === 'wasm' || stopSignal?.aborted) throw e;
+          if (ep === 'wasm') throw e;
           await onWasm('run', e);
           const again = await load();
           outputs = shared() ? agreement(want, want) : await compareAll(again, rt, samples, want);
         }
       } catch (e) {
         await release();
-        if (stopSignal?.aborted) throw e;
         notes.push(`${v.name}: failed on ${ep}, not measured: ${short(e)}`);
         results.push({ name: v.name, status: 'failed', error: short(e), provider: ep, bytes: file.byteLength, makeMs: v.makeMs, notes, file });
         continue;
@@ -466,14 +432,10 @@ async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => 
       const s = session as unknown as Ort.InferenceSession;
       try {
         const feeds = toOrtFeeds(rt.ort, samples[0] as RunnerFeeds);
-        for (let i = 0; i < WARMUP; i++) {
-          await yieldToPage();
-          await runTensors(s, feeds);
-        }
+        for (let i = 0; i < WARMUP; i++) await runTensors(s, feeds);
         const times: number[] = [];
         const start = performance.now();
         while (times.length < RUNS && (times.length < MIN_RUNS || performance.now() - start < BUDGET_MS)) {
-          await yieldToPage();
           const r0 = performance.now();
           await runTensors(s, feeds);
           times.push(performance.now() - r0);

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../http-error.js';
-import { PAGE_HTML, ensurePage } from '../page-bundle.js';
+import { PAGE_HTML, PAGE_SCRIPTS, ensurePage } from '../page-bundle.js';
 import type { ServerContext } from './server-context.js';
 
 /** onnxruntime-web's dist folder (its package exports no package.json, so resolve the entry and go up). */
@@ -14,12 +14,12 @@ function ortDist(): string {
 }
 
 /**
- * The browser page at `/`, its script, onnxruntime-web's module and wasm files under `/ort/`, and the
+ * The browser page at `/`, its scripts (the page's and its worker's), onnxruntime-web's module and wasm files under `/ort/`, and the
  * served models' files under `/page/models/<model>.onnx` (the reference variant, else the first), so
  * the page can start from the server's sample.
  */
 export async function pageRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const script = await ensurePage();
+  const scripts = await ensurePage();
   const dist = ortDist();
   // Only the files the page may load, listed once: nothing else in node_modules is reachable.
   const ortFiles = new Set((await readdir(dist)).filter((f) => /^ort[\w.-]*\.(mjs|wasm)$/.test(f)));
@@ -33,7 +33,9 @@ export async function pageRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   });
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(await readFile(PAGE_HTML)));
   app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
-  app.get('/page/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(await readFile(script)));
+  for (const script of PAGE_SCRIPTS) {
+    app.get(`/page/${script}`, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(await readFile(path.join(scripts, script))));
+  }
   app.get<{ Params: { file: string } }>('/ort/:file', async (req, reply) => {
     const file = req.params.file;
     if (!ortFiles.has(file)) throw notFound(`no onnxruntime-web file '${file}'`);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { CHROMIUM, chromiumFlags } from '@onnx-forge/runtime/testing';
-import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Page, Worker } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import type { DemoServer } from '../create-server.js';
 import { ensureSampleRepository } from '../sample/sample-repository.js';
@@ -45,6 +45,8 @@ export interface DemoPage<Row> {
   state(): Promise<DemoState<Row>>;
   /** Waits until the page's state is one of `states`. */
   waitFor(states: readonly string[], timeout?: number): Promise<void>;
+  /** The page's worker (page/optimize-worker.ts), which loads onnxruntime-web and runs the models. */
+  worker(): Promise<Worker>;
   /** Picks a file (one after another on the same page, as a user does) and waits for the page to finish with it. */
   pick(name: string, buffer: Uint8Array, timeout?: number): Promise<DemoState<Row>>;
 }
@@ -63,6 +65,10 @@ export function demoPage<Row>(options: DemoPageOptions): DemoPage<Row> {
     state: () => demo.page.evaluate(() => (globalThis as { forgeDemo?: DemoState<Row> }).forgeDemo as DemoState<Row>),
     async waitFor(states: readonly string[], timeout = 120_000) {
       await demo.page.waitForFunction((s) => s.includes((globalThis as { forgeDemo?: { state: string } }).forgeDemo?.state ?? ''), states, { timeout });
+    },
+    async worker() {
+      const ours = (w: Worker) => w.url().endsWith('/page/worker.js');
+      return demo.page.workers().find(ours) ?? demo.page.waitForEvent('worker', { predicate: ours, timeout: 10_000 });
     },
     async pick(name: string, buffer: Uint8Array, timeout?: number) {
       await demo.page.setInputFiles('#file', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(buffer) });
