@@ -83,8 +83,23 @@ const ids = (dims: number[], below: number, seed: number): RunnerFeeds[string] =
 };
 const filled = (dims: number[], v: bigint): RunnerFeeds[string] => ({ type: 'int64', dims, data: new BigInt64Array(dims.reduce((a, d) => a * d, 1)).fill(v) });
 
-const SUBJECTS: Record<'mlp' | 'cnn' | 'encoder' | 'decoder', Subject> = {
+/** A detector's head, as openWakeWord's: Gemm layers down to one score (a Gemm with one output channel), then Sigmoid. */
+function scoreHead(): Model {
+  const b = new ModelBuilder({ opset: 13 });
+  const r = new Rng(21);
+  let x = b.op('Flatten', [b.input('x', 'float32', [1, 16, 96])], { axis: 1 });
+  for (const [k, n] of [[1536, 64], [64, 32], [32, 1]] as const) {
+    const w = b.initializer(`w${n}`, r.fillNormalish(new Float32Array(n * k), Math.sqrt(1 / k)), [n, k]);
+    x = b.op('Gemm', [x, w, b.initializer(`b${n}`, r.fillNormalish(new Float32Array(n), 0.1), [n])], { transB: 1 });
+    if (n > 1) x = b.op('Relu', [x]);
+  }
+  b.output(b.op('Sigmoid', [x], {}, { outputs: ['score'] }), 'float32', [1, 1]);
+  return b.build();
+}
+
+const SUBJECTS: Record<'mlp' | 'cnn' | 'encoder' | 'decoder' | 'head', Subject> = {
   mlp: { name: 'mlp', build: () => mlp({ sizes: [64, 256, 10] }), feeds: { x: normal([4, 64], 1) } },
+  head: { name: 'head', build: scoreHead, feeds: { x: normal([1, 16, 96], 5) } },
   cnn: { name: 'cnn', build: () => cnn({ channels: [8, 16], imageSize: 16 }), feeds: { image: normal([2, 3, 16, 16], 2) } },
   encoder: {
     name: 'encoder',
@@ -117,7 +132,7 @@ const decisions = (report: unknown) => (report as QuantReportBase).nodes;
 
 const VARIANTS: Variant[] = [
   // INT8 dynamic: int8 weights, per-axis DequantizeLinear, float MatMul/Gemm/Conv on the GPU.
-  ...(['mlp', 'cnn', 'encoder', 'decoder'] as const).map((subject): Variant => ({
+  ...(['mlp', 'cnn', 'encoder', 'decoder', 'head'] as const).map((subject): Variant => ({
     label: 'int8-dynamic', subject, make: (m) => quantizeDynamic(m, { target: 'webgpu' }), vsFp32: 0.99,
     holds: ['DequantizeLinear'], lacks: ['MatMulInteger', 'ConvInteger', 'DynamicQuantizeLinear'],
     check: ({ report, gpu }) => {
@@ -126,6 +141,8 @@ const VARIANTS: Variant[] = [
       const gathers = decisions(report).filter((x) => x.opType === 'Gather');
       expect(gathers.filter((d) => d.action === 'quantized')).toEqual([]);
       if (subject === 'encoder' || subject === 'decoder') expect(gathers.some((d) => /stays float for target webgpu: WebGPU has no int8 Gather/.test(d.reason))).toBe(true);
+      // The score's Gemm has one output channel: its one scale is repeated along the other axis, as a per-tensor weight's.
+      if (subject === 'head') expect(decisions(report).find((d) => d.action === 'quantized' && /axis 0 has one channel/.test(d.reason))?.reason).toMatch(/written once per index of axis 1/);
     },
   })),
   // The forms JSEP computed wrong before target-forms.ts restricted them: per-tensor and uint8
@@ -184,7 +201,7 @@ const VARIANTS: Variant[] = [
   }),
 ];
 
-/** Small models of the forms JSEP computes wrong: MatMulNBits by block size, DequantizeLinear by layout, two CPU results copied to the GPU. */
+/** Small models of the forms JSEP computes wrong: MatMulNBits by block size, DequantizeLinear by layout (one channel is one scale too), two CPU results copied to the GPU. */
 const PROBES = {
   matMulNBits: async (blockSize: number): Promise<{ model: Model; feeds: RunnerFeeds }> => {
     const b = new ModelBuilder({ opset: 17 });
@@ -196,18 +213,22 @@ const PROBES = {
     await quantizeInt4(model, { target: 'cpu', blockSize });
     return { model, feeds: { x: normal([4, 256], 12) } };
   },
-  dequantize: (layout: 'per-axis int8' | 'per-tensor int8' | 'per-axis uint8 with zero points'): { model: Model; feeds: RunnerFeeds } => {
+  dequantize: (layout: 'per-axis int8' | 'per-tensor int8' | 'per-axis uint8 with zero points' | 'per-axis int8 over one channel'): { model: Model; feeds: RunnerFeeds } => {
     const b = new ModelBuilder({ opset: 17 });
     const r = new Rng(13);
     const u8 = layout.includes('uint8');
-    const codes = b.initializer('q', u8 ? Uint8Array.from({ length: 256 }, () => r.int(0, 256)) : Int8Array.from({ length: 256 }, () => r.int(-127, 128)), [4, 64], u8 ? 'uint8' : 'int8');
+    // One channel: the codes as [1, 256] dequantized along axis 0, one scale.
+    const one = layout.endsWith('one channel');
+    const dims = one ? [1, 256] : [4, 64];
+    const codes = b.initializer('q', u8 ? Uint8Array.from({ length: 256 }, () => r.int(0, 256)) : Int8Array.from({ length: 256 }, () => r.int(-127, 128)), dims, u8 ? 'uint8' : 'int8');
     const perAxis = layout.startsWith('per-axis');
-    const scale = b.initializer('s', perAxis ? Float32Array.from({ length: 64 }, (_, i) => 0.01 + i / 1000) : Float32Array.of(0.02), perAxis ? [64] : []);
+    const channels = one ? 1 : 64;
+    const scale = b.initializer('s', perAxis ? Float32Array.from({ length: channels }, (_, i) => 0.01 + i / 1000) : Float32Array.of(0.02), perAxis ? [channels] : []);
     const inputs = [codes, scale];
     if (u8) inputs.push(b.initializer('z', Uint8Array.from({ length: 64 }, (_, i) => 100 + i), [64], 'uint8'));
-    const x = b.input('x', 'float32', [4, 64]);
-    b.output(b.op('Add', [b.op('DequantizeLinear', inputs, perAxis ? { axis: 1 } : {}), x], {}, { outputs: ['y'] }), 'float32', [4, 64]);
-    return { model: b.build(), feeds: { x: normal([4, 64], 14) } };
+    const x = b.input('x', 'float32', dims);
+    b.output(b.op('Add', [b.op('DequantizeLinear', inputs, perAxis ? { axis: one ? 0 : 1 } : {}), x], {}, { outputs: ['y'] }), 'float32', dims);
+    return { model: b.build(), feeds: { x: normal(dims, 14) } };
   },
   /** Two int8 tables gathered and cast on the CPU (no WebGPU kernel), then used on the GPU. */
   cpuResults: (): { model: Model; feeds: RunnerFeeds } => {
@@ -233,6 +254,7 @@ async function probeBuild(page: OrtPage, build: OrtBuild): Promise<Record<string
     ['MatMulNBits block 128', await PROBES.matMulNBits(128)],
     ['DequantizeLinear per-axis int8', PROBES.dequantize('per-axis int8')],
     ['DequantizeLinear per-tensor int8', PROBES.dequantize('per-tensor int8')],
+    ['DequantizeLinear per-axis int8 over one channel', PROBES.dequantize('per-axis int8 over one channel')],
     ['DequantizeLinear per-axis uint8 with zero points', PROBES.dequantize('per-axis uint8 with zero points')],
     ['two CPU results copied to the GPU', PROBES.cpuResults()],
   ];
@@ -320,7 +342,7 @@ describe("graph-ops' webgpu forms on onnxruntime-web's WebGPU (JSEP) in Chromium
     expect(r.warnings.join(' ')).toMatch(/blockSize 64 with target any, which includes webgpu/);
   });
 
-  it('JSEP computes wrong what webgpu is kept from: MatMulNBits above block 32, per-tensor and uint8 DequantizeLinear, a second CPU result copied to the GPU (fails once an onnxruntime-web upgrade fixes it)', async () => {
+  it('JSEP computes wrong what webgpu is kept from: MatMulNBits above block 32, per-tensor (or one-channel) and uint8 DequantizeLinear, a second CPU result copied to the GPU (fails once an onnxruntime-web upgrade fixes it)', async () => {
     const c = await probeBuild(page, 'default');
     expect(c['MatMulNBits block 32']).toBeGreaterThanOrEqual(0.9999);
     expect(c['DequantizeLinear per-axis int8']).toBeGreaterThanOrEqual(0.9999);
@@ -328,6 +350,7 @@ describe("graph-ops' webgpu forms on onnxruntime-web's WebGPU (JSEP) in Chromium
     expect(c['MatMulNBits block 64']).toBeLessThan(0.9);
     expect(c['MatMulNBits block 128']).toBeLessThan(0.9);
     expect(c['DequantizeLinear per-tensor int8']).toBeLessThan(0.9);
+    expect(c['DequantizeLinear per-axis int8 over one channel']).toBeLessThan(0.9);
     expect(c['DequantizeLinear per-axis uint8 with zero points']).toBeLessThan(0.9);
     expect(c['two CPU results copied to the GPU']).toBeLessThan(0.9);
   });

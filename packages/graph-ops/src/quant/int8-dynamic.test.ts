@@ -1,5 +1,5 @@
 import {
-  DataType, ForgeErrorCode, ModelBuilder, PassManager, Rng, attr, cnn, mlp, transformerEncoder,
+  DataType, ForgeErrorCode, ModelBuilder, PassManager, Rng, attr, attrInt, cnn, mlp, transformerEncoder, type NodeProto,
 } from '@onnx-forge/core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +89,38 @@ describe('old opsets', () => {
     // At 13 already, nothing to upgrade.
     const recent = cnn({ channels: [8, 16], opset: 13 });
     expect((await quantizeDynamic(recent, { target: 'webgpu' })).warnings.join('\n')).not.toMatch(/upgraded/);
+  });
+
+  it('target webgpu never writes a one-channel DequantizeLinear (JSEP computes it as a per-tensor one, wrong): a Gemm with one output repeats its scale along its inputs', async () => {
+    // A score head as openWakeWord's ends: Gemm [1, 64] (transB) to one value, and a [1, 1] weight that holds one value.
+    const head = () => {
+      const b = new ModelBuilder({ opset: 13 });
+      const r = new Rng(8);
+      const x = b.input('x', 'float32', [4, 64]);
+      const score = b.op('Gemm', [x, b.initializer('w', r.fillNormalish(new Float32Array(64), 0.2), [1, 64]), b.initializer('b', Float32Array.of(0.1), [1])], { transB: 1 });
+      b.output(b.op('MatMul', [score, b.initializer('one', Float32Array.of(1.5), [1, 1])], {}, { outputs: ['y'] }), 'float32', [4, 1]);
+      return b.build();
+    };
+    const model = head();
+    const fp32 = model.encode();
+    const report = await quantizeDynamic(model, { target: 'webgpu' });
+    const gemm = report.nodes.find((d) => d.opType === 'Gemm');
+    expect(gemm?.action).toBe('quantized');
+    expect(gemm?.reason).toMatch(/^int8 weights per-tensor \+ DequantizeLinear feeding float Gemm; axis 0 has one channel, which is one scale for the whole tensor; the per-tensor scale is written once per index of axis 1/);
+    const matmul = report.nodes.find((d) => d.opType === 'MatMul');
+    expect(matmul).toMatchObject({ action: 'skipped' });
+    expect(matmul?.reason).toMatch(/needs a per-axis DequantizeLinear over more than one index .*, and the weight holds one value$/);
+    const [dq] = nodesOf(model, 'DequantizeLinear');
+    expect(nodesOf(model, 'DequantizeLinear')).toHaveLength(1);
+    expect(attrInt(dq?.node as NodeProto, 'axis')).toBe(1);
+    expect(model.graph.resolveInitializer(dq?.node.input[1] as string)?.tensor.dims).toEqual([64]);
+    // The same answers as FP32 (within int8's error) on onnxruntime's CPU and WebAssembly.
+    const feeds = { x: { type: 'float32' as const, dims: [4, 64], data: new Rng(9).fillNormalish(new Float32Array(256), 1) } };
+    const ref = await runOnce(ORT_SESSIONS.node, fp32, feeds);
+    for (const backend of ORT_BACKENDS) expect(minCosine(ref, await runOnce(ORT_SESSIONS[backend], model.encode(), feeds))).toBeGreaterThanOrEqual(0.999);
+    // Targets that compute a one-channel DequantizeLinear right keep it per-channel.
+    const cuda = await quantizeDynamic(head(), { target: 'cuda' });
+    expect(cuda.nodes.find((d) => d.opType === 'Gemm')?.reason).toMatch(/^int8 weights per-channel \(axis 0, 1 channel\) \+ DequantizeLinear feeding float Gemm/);
   });
 });
 

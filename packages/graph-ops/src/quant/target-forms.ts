@@ -15,7 +15,7 @@
  *   webgpu provider is JSEP (kernels written in TypeScript; `onnxruntime-web/webgpu` is the C++ one),
  *   computes three of these forms wrong while wasm and the C++ provider compute them right:
  *   DequantizeLinear with one scale for the whole tensor (its vectorized shader reads the codes of
- *   the wrong word), uint8 DequantizeLinear with a zero point (it subtracts in unsigned integers), and
+ *   the wrong word; a per-axis one over an axis of one index, as a Gemm with one output, too), uint8 DequantizeLinear with a zero point (it subtracts in unsigned integers), and
  *   int8 tables gathered on the CPU (neither WebGPU provider has an int8 Gather or Cast: the rows are
  *   gathered on the CPU, and JSEP's copies of two such results to the GPU in one run gave the second
  *   the first one's values). Hence per-axis int8 DequantizeLinear only, float embedding tables, and
@@ -85,7 +85,7 @@ export const TARGET_FORMS: Readonly<Record<QuantTarget, TargetForms>> = {
     conv: 'weight-only',
     cpuFallback: ['QuantizeLinear', 'DynamicQuantizeLinear', 'MatMulInteger', 'ConvInteger', 'Gather (int8 data)', 'Cast (from int8)'],
     weightOnlyType: { type: 'int8', why: "onnxruntime-web's WebGPU (JSEP) DequantizeLinear subtracts a uint8 zero point in unsigned integers, so codes below it come out near 2^32" },
-    perAxisDequantizeOnly: "onnxruntime-web's WebGPU (JSEP) DequantizeLinear computes a per-tensor int8 or uint8 tensor wrong (its shader reads the codes of the wrong word)",
+    perAxisDequantizeOnly: "onnxruntime-web's WebGPU (JSEP) DequantizeLinear computes a per-tensor int8 or uint8 tensor (or a per-axis one over one channel) wrong (its shader reads the codes of the wrong word)",
     floatGatherTables: "WebGPU has no int8 Gather or Cast kernel: the table would be gathered on the CPU, and onnxruntime-web's WebGPU (JSEP) copies of such CPU results to the GPU gave wrong rows",
     floatActivations: "onnxruntime-web's WebGPU has no QuantizeLinear kernel, and its JSEP DequantizeLinear computes per-tensor and uint8 activations wrong",
     note: 'WebGPU: int8 weights with a per-axis DequantizeLinear feeding float MatMul/Gemm/Conv; embedding tables and activations stay float',

@@ -23,10 +23,17 @@ export function weightOnly(s: QuantSession, graph: Graph, node: NodeProto, index
   }
   const dims = constantDims(ref);
   let repeatAlong: number | undefined;
+  if (axis !== undefined && s.forms.perAxisDequantizeOnly && dims[axis] === 1) {
+    // One channel is one scale for the whole tensor: such a target computes it as wrong as a per-tensor one.
+    notes.push(`axis ${axis} has one channel, which is one scale for the whole tensor`);
+    axis = undefined;
+  }
   if (axis === undefined && s.forms.perAxisDequantizeOnly) {
     // (Such targets have their models upgraded to opset 13, which has per-axis DequantizeLinear: upgradeForQuantization.)
-    if (dims.length === 0) return { ok: false, reason: `target ${s.options.target} needs a per-axis DequantizeLinear (${s.forms.perAxisDequantizeOnly}), and the weight is a scalar` };
-    repeatAlong = dims.length - 1;
+    // Along the last axis of more than one index: repeated along an axis of one, the scale would still be one.
+    const along = dims.findLastIndex((d) => d > 1);
+    if (along < 0) return { ok: false, reason: `target ${s.options.target} needs a per-axis DequantizeLinear over more than one index (${s.forms.perAxisDequantizeOnly}), and the weight holds one value` };
+    repeatAlong = along;
     notes.push(`the per-tensor scale is written once per index of axis ${repeatAlong} (${s.forms.perAxisDequantizeOnly})`);
   }
   const wanted = s.options.weightType;
