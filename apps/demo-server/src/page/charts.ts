@@ -31,7 +31,8 @@ export function barChart(title: string, bars: readonly Bar[], options: { max?: n
   const span = 200;
   // Wide enough for the longest value text (about 7 px a character at 12 px): "0.290 [0.280, 0.310] ms".
   const textW = Math.max(110, ...bars.map((b) => Math.ceil(b.text.length * 7) + 10));
-  const width = labelW + span + textW;
+  // And for the caption under the bars (about 6 px a character at 11 px).
+  const width = Math.max(labelW + span + textW, labelW + Math.ceil((options.caption?.length ?? 0) * 6) + 10);
   const rowH = 26;
   const top = 28;
   const height = top + bars.length * rowH + (options.caption ? 22 : 8);
