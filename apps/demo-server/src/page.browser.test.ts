@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatMs } from '@onnx-forge/bench/format';
-import { cnn, cosineSimilarity } from '@onnx-forge/core';
+import { cnn, cosineSimilarity, readModel, writeModel } from '@onnx-forge/core';
 import { createSession } from '@onnx-forge/runtime';
 import { SAMPLE_MODEL } from './sample/sample-repository.js';
 import { type DemoState as DemoPageState, demoPage } from './testing/demo-page.js';
@@ -255,6 +255,39 @@ describe('the browser page', () => {
     const next = await pick('after-error.onnx', model);
     expect(next.state).toBe('done');
     expect(await page.textContent('#error')).toBe('');
+    expect(errors).toEqual([]);
+  });
+
+  it('takes a model that keeps its weights in a side file when both are given, and names the side file when it is missing', async () => {
+    const file = path.join(dir, 'external.onnx');
+    const written = await writeModel(cnn({ channels: [8, 16], imageSize: 16, classes: 10, seed: 21 }), file, { inlineLimit: 10_000 });
+    expect(written.externalData?.tensors).toBeGreaterThan(0);
+    const model = { name: 'external.onnx', mimeType: 'application/octet-stream', buffer: await readFile(file) };
+    const side = { name: 'external.onnx.data', mimeType: 'application/octet-stream', buffer: await readFile(`${file}.data`) };
+
+    const alone = await pick('external.onnx', model.buffer);
+    expect(alone.state).toBe('error');
+    expect(alone.error).toBe('reading the model: the model keeps its weights in a side file (external data), "external.onnx.data": pick or drop it together with the model, all at once');
+
+    await page.setInputFiles('#file', [side, model]);
+    await page.waitForFunction(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.model === 'external.onnx', null, { timeout: 10_000 });
+    await waitFor(['done', 'error']);
+    const s = await state();
+    expect(s.error).toBeUndefined();
+    expect(s.results?.map((r) => r.name)).toEqual(['fp32', 'fp16', 'int8']);
+    // The fp32 row is the model with its side file's weights inside, as Node reads it with its external data.
+    const fp32 = s.results?.find((r) => r.name === 'fp32');
+    expect(fp32?.bytes).toBe((await readModel(file)).encode().byteLength);
+    expect(fp32?.bytes).toBeGreaterThan(model.buffer.length + side.buffer.length / 2);
+    for (const r of s.results ?? []) expect(r.minCosine, r.name).toBeGreaterThan(0.99);
+
+    // Two models at once, or no model among the files: refused, saying why.
+    await page.setInputFiles('#file', [model, { ...model, name: 'other.onnx' }]);
+    await page.waitForFunction(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.state === 'error', null, { timeout: 10_000 });
+    expect(await page.textContent('#error')).toBe('2 models were given at once (external.onnx, other.onnx): pick one .onnx file, with its external data files if it has any');
+    await page.setInputFiles('#file', [side, { ...side, name: 'more.bin' }]);
+    await page.waitForFunction(() => (globalThis as { forgeDemo?: { error?: string } }).forgeDemo?.error?.startsWith('none of the files') === true, null, { timeout: 10_000 });
+    expect(await page.textContent('#error')).toBe('none of the files given (external.onnx.data, more.bin) is an .onnx model: pick one, with its external data files if it has any');
     expect(errors).toEqual([]);
   });
 

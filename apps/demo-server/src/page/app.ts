@@ -98,6 +98,15 @@ function render(results: readonly VariantResult[], stem: string): void {
   $('results').hidden = false;
 }
 
+/** Says why the files given cannot be taken, as a run's error is said. */
+function refuse(message: string): void {
+  demo.state = 'error';
+  demo.error = message;
+  $('results').hidden = true;
+  $('progress-panel').hidden = true;
+  $('error').textContent = message;
+}
+
 /** The inputs that start a run: off while one runs, so two models never mix their results. */
 function setInputsEnabled(on: boolean, sampleReady: boolean): void {
   ($('sample') as HTMLButtonElement).disabled = !on || !sampleReady;
@@ -159,7 +168,7 @@ class Stopped extends Error {
  * Stop terminates the worker mid-run and rejects with Stopped; a worker that failed is replaced too, so
  * a model that broke onnxruntime-web (out of memory, say) leaves nothing behind for the next one.
  */
-async function optimizeInWorker(bytes: Uint8Array, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<VariantResult[]> {
+async function optimizeInWorker(model: ModelFiles, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<VariantResult[]> {
   const { worker } = pageWorker;
   await pageWorker.ready;
   if (signal.aborted) throw new Stopped();
@@ -190,12 +199,18 @@ async function optimizeInWorker(bytes: Uint8Array, onProgress: (p: Progress) => 
     worker.addEventListener('message', onMessage);
     worker.addEventListener('error', onError);
     signal.addEventListener('abort', onStop, { once: true });
-    const request: OptimizeRequest = { type: 'optimize', bytes };
-    worker.postMessage(request, [bytes.buffer as ArrayBuffer]);
+    const request: OptimizeRequest = { type: 'optimize', bytes: model.bytes, sideFiles: model.sideFiles };
+    worker.postMessage(request, [model.bytes.buffer as ArrayBuffer]);
   });
 }
 
-async function run(load: () => Promise<Uint8Array>, name: string): Promise<void> {
+/** A model to optimize: its bytes, and the files given with it (its external data, when it keeps weights beside it). */
+interface ModelFiles {
+  readonly bytes: Uint8Array;
+  readonly sideFiles: readonly File[];
+}
+
+async function run(load: () => Promise<ModelFiles>, name: string): Promise<void> {
   const id = ++currentRun;
   demo.state = 'working';
   demo.model = name;
@@ -217,8 +232,8 @@ async function run(load: () => Promise<Uint8Array>, name: string): Promise<void>
     stop.abort();
   };
   try {
-    const bytes = await load();
-    const results = await optimizeInWorker(bytes, (p) => {
+    const model = await load();
+    const results = await optimizeInWorker(model, (p) => {
       if (id !== currentRun) return;
       demo.steps.push(p.step);
       $('step').textContent = `${name}: ${p.step}`;
@@ -273,20 +288,32 @@ async function main(): Promise<void> {
     button.textContent = `Use the sample model (${sample.name})`;
     button.disabled = false;
     button.onclick = () =>
-      run(async () => new Uint8Array(await (await fetch(`/page/models/${encodeURIComponent(sample.name)}.onnx`)).arrayBuffer()), `${sample.name}.onnx`);
+      run(async () => ({ bytes: new Uint8Array(await (await fetch(`/page/models/${encodeURIComponent(sample.name)}.onnx`)).arrayBuffer()), sideFiles: [] }), `${sample.name}.onnx`);
   } else {
     $('sample-name').textContent = 'the server has no model ready';
   }
 
-  const take = async (file: File | undefined) => {
-    if (file && demo.state !== 'working') await run(async () => new Uint8Array(await file.arrayBuffer()), file.name);
+  /** A model picked or dropped: one file, or a .onnx file with its external data files. */
+  const take = async (list: FileList | null | undefined) => {
+    const files = Array.from(list ?? []);
+    if (!files.length || demo.state === 'working') return;
+    const models = files.filter((f) => /\.onnx$/i.test(f.name));
+    const model = files.length === 1 ? files[0] : models.length === 1 ? models[0] : undefined;
+    if (!model) {
+      const names = files.map((f) => f.name).join(', ');
+      refuse(models.length ? `${models.length} models were given at once (${names}): pick one .onnx file, with its external data files if it has any` : `none of the files given (${names}) is an .onnx model: pick one, with its external data files if it has any`);
+      return;
+    }
+    const sideFiles = files.filter((f) => f !== model);
+    await run(async () => ({ bytes: new Uint8Array(await model.arrayBuffer()), sideFiles }), model.name);
   };
   const input = $('file') as HTMLInputElement;
   input.onchange = () => {
-    const file = input.files?.[0];
-    // Cleared, so picking the same file again runs it again.
-    input.value = '';
-    void take(file);
+    const files = input.files;
+    void take(files).finally(() => {
+      // Cleared, so picking the same file again runs it again.
+      input.value = '';
+    });
   };
   const drop = $('drop');
   drop.ondragover = (ev) => {
@@ -297,7 +324,7 @@ async function main(): Promise<void> {
   drop.ondrop = (ev) => {
     ev.preventDefault();
     drop.classList.remove('over');
-    void take(ev.dataTransfer?.files[0]);
+    void take(ev.dataTransfer?.files);
   };
   demo.state = 'idle';
 }

@@ -1,6 +1,9 @@
 import { OutputAgreement, type OutputAccuracy } from '@onnx-forge/bench/accuracy';
 import { latencyStats } from '@onnx-forge/bench/stats';
-import { Model, firstFloat16Compute, type LoadedModel, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
+import {
+  ForgeError, ForgeErrorCode, Model, blobSource, firstFloat16Compute, isExternal, memorySource, modelTensors, openModel,
+  type LoadedModel, type ModelRunner, type RunnerFeeds,
+} from '@onnx-forge/core';
 import {
   convertToFp16, firstOverflow, fitSeededDims, fittedNote, formatCosine, headroomFailures, headroomFeeds, headroomWhat, quantizeDynamic, seededFeeds,
   toleranceProblem, type Fp16Report, type QuantReport,
@@ -302,7 +305,7 @@ function short(e: unknown): string {
  * one onnxruntime-web cannot load or run is marked failed. Nothing leaves the browser. It runs in the
  * page's worker (optimize-worker.ts): a WebAssembly session.run holds its thread until it returns.
  */
-export async function optimizeInBrowser(bytes: Uint8Array, rt: Runtime, onProgress: (p: Progress) => void): Promise<VariantResult[]> {
+export async function optimizeInBrowser(bytes: Uint8Array, rt: Runtime, onProgress: (p: Progress) => void, sideFiles: readonly File[] = []): Promise<VariantResult[]> {
   const total = 7;
   let done = 0;
   let current = '';
@@ -312,7 +315,7 @@ export async function optimizeInBrowser(bytes: Uint8Array, rt: Runtime, onProgre
     done++;
   };
   try {
-    return await optimize(bytes, rt, step, () => onProgress({ step: 'done', done: total, total }));
+    return await optimize(bytes, sideFiles, rt, step, () => onProgress({ step: 'done', done: total, total }));
   } catch (e) {
     throw new Error(`${current}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
@@ -327,10 +330,43 @@ interface Made {
   half: boolean;
 }
 
-async function optimize(bytes: Uint8Array, rt: Runtime, step: (text: string) => void, finished: () => void): Promise<VariantResult[]> {
+/** The last part of an external data location ("weights/model.onnx.data" → "model.onnx.data"): a dropped file has no folder. */
+const baseName = (location: string) => location.split(/[\\/]/).pop() ?? location;
+
+/**
+ * The model with the weights it keeps in side files (external data) put inside it: one buffer, as
+ * onnxruntime-web takes a model and graph-ops' variants are made. The side files are read a region at
+ * a time (core's blobSource, synchronous reads in this worker), matched to each location by file name.
+ */
+async function withSideFiles(bytes: Uint8Array, sideFiles: readonly File[]): Promise<Uint8Array> {
+  const byName = new Map(sideFiles.map((f) => [f.name, f]));
+  const model = await openModel(memorySource(bytes, 'the model'), {
+    externalData: (location) => {
+      const file = byName.get(baseName(location));
+      if (!file) throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `the model keeps weights in "${location}", which is not among the files given with it (${[...byName.keys()].join(', ')})`);
+      return blobSource(file, location);
+    },
+  });
+  return model.encode();
+}
+
+/** Refuses a model that keeps weights in side files not given with it, naming them. */
+function checkNoExternalData(source: Model): void {
+  const locations = new Set<string>();
+  for (const { tensor } of modelTensors(source.proto)) {
+    if (isExternal(tensor)) locations.add(baseName(tensor.externalData.find((e) => e.key === 'location')?.value ?? '?'));
+  }
+  if (!locations.size) return;
+  const files = [...locations].map((l) => `"${l}"`).join(', ');
+  throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `the model keeps its weights in ${locations.size === 1 ? 'a side file' : 'side files'} (external data), ${files}: pick or drop ${locations.size === 1 ? 'it' : 'them'} together with the model, all at once`);
+}
+
+async function optimize(modelBytes: Uint8Array, sideFiles: readonly File[], rt: Runtime, step: (text: string) => void, finished: () => void): Promise<VariantResult[]> {
   const target = rt.ep;
   step('reading the model');
+  const bytes = sideFiles.length ? await withSideFiles(modelBytes, sideFiles) : modelBytes;
   const source = Model.decode(bytes);
+  checkNoExternalData(source);
 
   step('sizing seeded test inputs');
   const fit = await fitSeededDims(webRunner(rt), source);

@@ -28,7 +28,7 @@ scope.onmessage = async ({ data }) => {
   const rt = await runtime;
   if (!rt || data.type !== 'optimize') return;
   try {
-    const made = await optimizeInBrowser(data.bytes, rt, (p) => scope.postMessage({ type: 'progress', ...p }));
+    const made = await optimizeInBrowser(data.bytes, rt, (p) => scope.postMessage({ type: 'progress', ...p }), data.sideFiles);
     // A file that is part of a larger buffer (an encoder's slab, which it goes on using) is copied out
     // first: moving a buffer away leaves nothing of it here.
     const results = made.map((r) => (r.file && r.file.byteLength !== r.file.buffer.byteLength ? { ...r, file: r.file.slice() } : r));

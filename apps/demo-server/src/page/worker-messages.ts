@@ -7,6 +7,8 @@ import type { Progress, VariantResult } from './optimize-in-browser.js';
 export interface OptimizeRequest {
   readonly type: 'optimize';
   readonly bytes: Uint8Array;
+  /** Files given with the model: its external data (the worker reads the regions it needs, a file is not copied to send it). */
+  readonly sideFiles: readonly File[];
 }
 
 /** The worker to the page. */
