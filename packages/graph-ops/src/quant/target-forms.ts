@@ -15,7 +15,8 @@
  *   webgpu provider is JSEP (kernels written in TypeScript; `onnxruntime-web/webgpu` is the C++ one),
  *   computes three of these forms wrong while wasm and the C++ provider compute them right:
  *   DequantizeLinear with one scale for the whole tensor (its vectorized shader reads the codes of
- *   the wrong word; a per-axis one over an axis of one index, as a Gemm with one output, too), uint8 DequantizeLinear with a zero point (it subtracts in unsigned integers), and
+ *   the wrong word; a per-axis one over an axis of one index, as a Gemm with one output, too, and
+ *   once run it leaves its program to every later one alike in the page), uint8 DequantizeLinear with a zero point (it subtracts in unsigned integers), and
  *   int8 tables gathered on the CPU (neither WebGPU provider has an int8 Gather or Cast: the rows are
  *   gathered on the CPU, and JSEP's copies of two such results to the GPU in one run gave the second
  *   the first one's values). Hence per-axis int8 DequantizeLinear only, float embedding tables, and
