@@ -94,8 +94,8 @@ export type { PipelineStep } from './pass/pipeline.js';
 
 export { inferElemTypes, ELEM_TYPES, formatValueType, sameValueType, tensorElemType, valueTypeOf } from './infer/index.js';
 export type { ElemTypes, UnknownType, ValueType } from './infer/index.js';
-export { firstFloat16Compute } from './infer/index.js';
-export type { Float16Compute } from './infer/index.js';
+export { firstFloat16Compute, firstJsepMiscompute } from './infer/index.js';
+export type { Float16Compute, JsepMiscompute } from './infer/index.js';
 export * from './kernels/index.js';
 
 export { getOpSchema, knownOps, knownDomains, opSchemaVersions, canonicalDomain, expandTypes } from './ops/index.js';

@@ -11,7 +11,7 @@
 // evidence: the JSEP one fails when an onnxruntime-web upgrade fixes it, to revisit those restrictions.
 // CI installs the same Chromium: a missing browser or adapter fails these tests, it never skips them.
 import {
-  DataType, ModelBuilder, Rng, cnn, cosineSimilarity, firstFloat16Compute, mlp, transformerDecoder, transformerEncoder,
+  DataType, ModelBuilder, Rng, cnn, cosineSimilarity, firstFloat16Compute, firstJsepMiscompute, mlp, transformerDecoder, transformerEncoder,
   type Model, type RunnerFeeds,
 } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
@@ -313,6 +313,8 @@ describe("graph-ops' webgpu forms on onnxruntime-web's WebGPU (JSEP) in Chromium
     const ops = opTypes(model);
     for (const op of v.holds ?? []) expect(ops).toContain(op);
     for (const op of v.lacks ?? []) expect(ops).not.toContain(op);
+    // None of the nodes the runtime refuses on webgpu for being computed wrong there.
+    expect(firstJsepMiscompute(model)).toBeUndefined();
     const bytes = model.encode();
     const wasm = await run(page, bytes, 'wasm', s.feeds);
     const gpu = await run(page, bytes, 'webgpu', s.feeds);

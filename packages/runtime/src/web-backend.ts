@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, Model, errorMessage, firstFloat16Compute } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, Model, errorMessage, firstFloat16Compute, firstJsepMiscompute } from '@onnx-forge/core';
 import type * as OrtWeb from 'onnxruntime-web';
 import { type BackendFactory, type BackendSession, type ProviderFeatures, type RuntimeBackend, createOrtSession, toOrtTensor } from './backend.js';
 import { probeModel } from './probe-model.js';
@@ -16,7 +16,10 @@ import type { TensorLike } from './types.js';
  * navigator.gpu gives no adapter is skipped before onnxruntime is asked (its own error then blames a
  * flag that is on by default), and a model that computes in float16 is refused on an adapter without
  * 'shader-f16', because onnxruntime-web would create the session and answer zeros (its float16 shaders
- * fail to compile, which it reports only on the console).
+ * fail to compile, which it reports only on the console). A model with a node that onnxruntime-web's
+ * WebGPU (JSEP) computes wrong (core's firstJsepMiscompute: 8-bit DequantizeLinear with one scale,
+ * uint8 with a zero point, MatMulNBits with large blocks; Python quantizers write the first two) is
+ * refused on webgpu too: it would load and answer wrong values, and poison later sessions of the page.
  */
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -116,7 +119,7 @@ class WebBackend implements RuntimeBackend {
 
   async createSession(model: Uint8Array | string, options: OrtSessionOptions): Promise<BackendSession> {
     const first = options.executionProviders?.[0];
-    const input = first !== undefined && providerName(first) === 'webgpu' ? await this.refuseFloat16WithoutShaderF16(model, options) : model;
+    const input = first !== undefined && providerName(first) === 'webgpu' ? await this.refuseWhatWebGpuMiscomputes(model, options) : model;
     const session = await createOrtSession(this.ort, input, options);
     initialized = true;
     return session;
@@ -153,12 +156,11 @@ class WebBackend implements RuntimeBackend {
   }
 
   /**
-   * The model for a WebGPU session (bytes, read here when given as a URL), or a rejection when the
-   * adapter lacks shader-f16 and the model computes in float16: onnxruntime-web would create that
-   * session and answer zeros.
+   * The model for a WebGPU session (bytes, read here when given as a URL), or a rejection when
+   * onnxruntime-web would create the session and answer wrong: a node its JSEP WebGPU computes wrong,
+   * or float16 compute on an adapter without shader-f16 (zeros).
    */
-  private async refuseFloat16WithoutShaderF16(model: Uint8Array | string, options: OrtSessionOptions): Promise<Uint8Array | string> {
-    if ((await this.shaderF16()) !== false) return model;
+  private async refuseWhatWebGpuMiscomputes(model: Uint8Array | string, options: OrtSessionOptions): Promise<Uint8Array | string> {
     const bytes = typeof model === 'string' ? await fetchModel(model) : model;
     let decoded: Model;
     try {
@@ -166,6 +168,15 @@ class WebBackend implements RuntimeBackend {
     } catch {
       return bytes; // not a model core reads: onnxruntime's own error says what is wrong with it
     }
+    const wrong = firstJsepMiscompute(decoded);
+    if (wrong) {
+      throw new ForgeError(
+        ForgeErrorCode.UNSUPPORTED_OP,
+        `onnxruntime-web's WebGPU computes ${wrong.opType} node '${wrong.node}' wrong (${wrong.why}): the session would load and answer wrong values; run this model on another provider, or make a webgpu form of it (onnx-forge quantize --target webgpu)`,
+        { details: { provider: 'webgpu', node: wrong.node, opType: wrong.opType } },
+      );
+    }
+    if ((await this.shaderF16()) !== false) return bytes;
     const found = firstFloat16Compute(decoded, { foldsConstants: options.graphOptimizationLevel !== 'disabled' });
     if (!found) return bytes;
     throw new ForgeError(

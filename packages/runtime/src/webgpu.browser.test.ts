@@ -2,7 +2,7 @@
 // the CPU, see WEBGPU_FLAGS), whose adapter lacks shader-f16, runs the runtime's own sources bundled
 // for the page. Then the same page with the house flags only, where navigator.gpu gives no adapter.
 // CI installs the same Chromium: a missing browser or adapter fails these tests, it never skips them.
-import { cnn, cosineSimilarity } from '@onnx-forge/core';
+import { ModelBuilder, Rng, cnn, cosineSimilarity } from '@onnx-forge/core';
 import { halfMlp } from '@onnx-forge/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageFeed, SessionAnswer, SessionReport } from './testing/browser/page-entry.js';
@@ -12,6 +12,15 @@ const bytes = (b: Uint8Array) => Array.from(b);
 const CNN = bytes(cnn({ channels: [8, 16], imageSize: 16, classes: 10, seed: 9 }).encode());
 const IMAGE: Record<string, PageFeed> = { image: { type: 'float32', dims: [2, 3, 16, 16], data: Array.from({ length: 2 * 3 * 16 * 16 }, (_, i) => Math.cos(i * 0.1)) } };
 const X: Record<string, PageFeed> = { x: { type: 'float32', dims: [3, 16], data: Array.from({ length: 48 }, (_, i) => Math.sin(i * 0.7)) } };
+
+/** y = x · DequantizeLinear(W): W int8 [16, 8] with one scale, as onnxruntime's Python quantizers store weights. */
+function perTensorInt8(): Uint8Array {
+  const b = new ModelBuilder({ opset: 13 });
+  const r = new Rng(4);
+  const w = b.op('DequantizeLinear', [b.initializer('w_q', Int8Array.from({ length: 128 }, () => r.int(-127, 128)), [16, 8], 'int8'), b.initializer('w_scale', Float32Array.of(0.02), [])], {}, { name: 'w_dq' });
+  b.output(b.op('MatMul', [b.input('x', 'float32', ['n', 16]), w], {}, { outputs: ['y'] }), 'float32', ['n', 8]);
+  return b.build().encode();
+}
 
 function report(a: SessionAnswer): SessionReport {
   if ('error' in a) throw new Error(`createSession failed in the page: ${a.error}`);
@@ -60,7 +69,7 @@ describe('the web backend on WebGPU (SwiftShader, no shader-f16)', () => {
   it('shows what onnxruntime-web alone does with a float16 model here: it loads, runs, and answers zeros', async () => {
     const seen = rt.console.length;
     const plain = await rt.call('plainOrt', bytes(halfMlp('fp16')), 'webgpu', X);
-    if ('error' in plain) throw new Error(`onnxruntime-web now refuses the float16 model on webgpu (${plain.error}): revisit refuseFloat16WithoutShaderF16 in web-backend.ts`);
+    if ('error' in plain) throw new Error(`onnxruntime-web now refuses the float16 model on webgpu (${plain.error}): revisit refuseWhatWebGpuMiscomputes in web-backend.ts`);
     expect(plain.dispatches).toBeGreaterThan(0);
     expect(new Set(plain.outputs.y)).toEqual(new Set([0]));
     // The only sign of it: WebGPU validation errors on the console (they reach the test a little later),
@@ -100,6 +109,23 @@ describe('the web backend on WebGPU (SwiftShader, no shader-f16)', () => {
     expect(stored.dispatches).toBeGreaterThan(0);
     expect(cosineSimilarity(stored.outputs.y ?? [], s.outputs.y ?? [])).toBeGreaterThanOrEqual(0.9999);
     expect(maxAbsDiff(stored.outputs.y ?? [], s.outputs.y ?? [])).toBeLessThan(1e-4);
+  });
+
+  // Last in this page: once run, onnxruntime-web's program for this node serves later DequantizeLinear nodes alike.
+  it('never runs a model whose weights Python quantized per-tensor on webgpu (onnxruntime-web answers wrong there): the chain falls back to wasm and says why', async () => {
+    const qdq = bytes(perTensorInt8());
+    const want = report(await rt.call('session', qdq, { providers: ['wasm'] }, X)).outputs.y ?? [];
+    const plain = await rt.call('plainOrt', qdq, 'webgpu', X);
+    if ('error' in plain) throw new Error(`onnxruntime-web now refuses the model on webgpu (${plain.error}): revisit refuseWhatWebGpuMiscomputes in web-backend.ts`);
+    expect(plain.dispatches).toBeGreaterThan(0);
+    expect(cosineSimilarity(plain.outputs.y ?? [], want), 'onnxruntime-web computes per-tensor DequantizeLinear right on webgpu now: revisit core\'s firstJsepMiscompute').toBeLessThan(0.9);
+
+    const s = report(await rt.call('session', qdq, { providers: ['webgpu', 'wasm'] }, X));
+    expect(s).toMatchObject({ provider: 'wasm', dispatches: 0 });
+    expect(s.skipped).toEqual([{ provider: 'webgpu', phase: 'create', precision: 'fp32', error: expect.stringMatching(/^onnxruntime-web's WebGPU computes DequantizeLinear node 'w_dq' wrong \(8-bit codes with one scale for the whole tensor \(per-tensor\)/), ms: expect.any(Number) }]);
+    expect(cosineSimilarity(s.outputs.y ?? [], want)).toBeGreaterThan(0.99999);
+    const alone = await rt.call('session', qdq, { providers: ['webgpu'] }, X);
+    expect(alone).toMatchObject({ code: 'FORGE_RUNTIME' });
   });
 });
 

@@ -1,8 +1,8 @@
 import { OutputAgreement, type OutputAccuracy } from '@onnx-forge/bench/accuracy';
 import { latencyStats } from '@onnx-forge/bench/stats';
 import {
-  ForgeError, ForgeErrorCode, Model, blobSource, firstFloat16Compute, isExternal, memorySource, modelTensors, openModel,
-  type LoadedModel, type ModelRunner, type RunnerFeeds,
+  ForgeError, ForgeErrorCode, Model, blobSource, firstFloat16Compute, firstJsepMiscompute, isExternal, memorySource, modelTensors, openModel,
+  type JsepMiscompute, type LoadedModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
 import {
   convertToFp16, firstOverflow, fitSeededDims, fittedNote, formatCosine, headroomFailures, headroomFeeds, headroomWhat, quantizeDynamic, seededFeeds,
@@ -328,6 +328,8 @@ interface Made {
   makeMs: number;
   notes: string[];
   half: boolean;
+  /** A node onnxruntime-web's WebGPU (JSEP) computes wrong (core's firstJsepMiscompute): then the variant runs on wasm. */
+  miscompute?: JsepMiscompute;
 }
 
 /** The last part of an external data location ("weights/model.onnx.data" → "model.onnx.data"): a dropped file has no folder. */
@@ -377,14 +379,16 @@ async function optimize(modelBytes: Uint8Array, sideFiles: readonly File[], rt: 
   // pass converted), which needs shader-f16 on WebGPU; onnxruntime folds float16 weights' casts at load.
   const half = (m: Model) => firstFloat16Compute(m, { foldsConstants: true }) !== undefined;
   const as = given(source);
-  const made: Made[] = [{ name: 'fp32', file: bytes, makeMs: 0, notes: as.note ? [as.note] : [], half: as.half }];
+  // Asked only on webgpu: the node onnxruntime-web's WebGPU would compute wrong, which would also poison later sessions' programs.
+  const miscompute = (m: Model) => (target === 'webgpu' ? firstJsepMiscompute(m) : undefined);
+  const made: Made[] = [{ name: 'fp32', file: bytes, makeMs: 0, notes: as.note ? [as.note] : [], half: as.half, miscompute: miscompute(source) }];
   // Each pass in its own function, so the decoded copy is garbage once its file is encoded.
   const make = async (name: 'fp16' | 'int8', pass: (m: Model) => Promise<Fp16Report | QuantReport>): Promise<Made> => {
     const t0 = performance.now();
     const m = Model.decode(bytes);
     const report = await pass(m);
     const same = unchanged(name, report);
-    return { name, ...(same ? {} : { file: m.encode() }), makeMs: performance.now() - t0, notes: passNotes(name, report, same), half: !same && half(m) };
+    return { name, ...(same ? {} : { file: m.encode() }), makeMs: performance.now() - t0, notes: passNotes(name, report, same), half: !same && half(m), miscompute: same ? undefined : miscompute(m) };
   };
   step('making FP16 (graph-ops fp16, keepIoTypes)');
   made.push(await make('fp16', (m) => convertToFp16(m, { keepIoTypes: true, target })));
@@ -407,8 +411,10 @@ async function optimize(modelBytes: Uint8Array, sideFiles: readonly File[], rt: 
       const file = v.file;
       const notes = [...v.notes];
       const noF16 = v.half && rt.ep === 'webgpu' && !rt.shaderF16;
-      let ep: 'webgpu' | 'wasm' = noF16 ? 'wasm' : rt.ep;
+      const wrong = v.miscompute;
+      let ep: 'webgpu' | 'wasm' = noF16 || wrong ? 'wasm' : rt.ep;
       if (noF16) notes.push(`${v.name}: run on wasm, not webgpu: this WebGPU adapter lacks shader-f16, which its float16 nodes need (on webgpu the variant would load and answer zeros)`);
+      else if (wrong) notes.push(`${v.name}: run on wasm, not webgpu: onnxruntime-web's WebGPU computes ${wrong.opType} node '${wrong.node}' wrong (${wrong.why})`);
       step(`running ${v.name} in onnxruntime-web (${ep}) on ${sampleNote}`);
       if (!reference) {
         // Without the model as given on WebAssembly there is nothing to compare with: the page says why it stopped.

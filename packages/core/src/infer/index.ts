@@ -5,3 +5,5 @@ export { formatValueType, sameValueType, tensorElemType, tensorOf, valueTypeOf }
 export type { ValueType } from './value-type.js';
 export { firstFloat16Compute } from './float16-compute.js';
 export type { Float16Compute } from './float16-compute.js';
+export { firstJsepMiscompute } from './jsep-miscompute.js';
+export type { JsepMiscompute } from './jsep-miscompute.js';
