@@ -144,9 +144,9 @@ describe('the page on real models, WebAssembly', () => {
   });
 
   it('a CNN whose single run takes hundreds of ms: the page stalls for less than one run (it stalled for whole runs and more when they ran on its thread)', async () => {
-    // 1×3×384×384 through two 64-channel 3×3 convolutions at full resolution: each run holds the
+    // 1×3×448×448 through two 64-channel 3×3 convolutions at full resolution: each run holds the
     // worker's thread for its whole length; the page's thread was held as long before the worker.
-    const s = await pick('slow-cnn.onnx', cnn({ channels: [64, 64], imageSize: 384, classes: 10, seed: 11 }).encode());
+    const s = await pick('slow-cnn.onnx', cnn({ channels: [64, 64], imageSize: 448, classes: 10, seed: 11 }).encode());
     expect(s.error).toBeUndefined();
     const stall = await ctx.page.evaluate(() => (globalThis as unknown as { longestStallMs: number }).longestStallMs);
     const fp32 = byName(s, 'fp32');
