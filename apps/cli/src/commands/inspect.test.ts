@@ -92,8 +92,31 @@ describe('onnx-forge inspect', () => {
     expect(s.parameters.byDtype.float32?.elements).toBe(s.parameters.elements);
     expect(s.parameters.bytes).toBe(s.parameters.elements * 4);
     expect(Object.keys(s).sort()).toEqual(
-      ['constants', 'docString', 'domain', 'externalData', 'file', 'functions', 'graph', 'inputs', 'irVersion', 'metadata', 'modelVersion', 'ops', 'opsets', 'outputs', 'parameters', 'producer', 'subgraphs'],
+      ['constants', 'docString', 'domain', 'externalData', 'file', 'functions', 'graph', 'inputs', 'irVersion', 'metadata', 'modelVersion', 'ops', 'opsets', 'outputs', 'parameters', 'producer', 'subgraphs', 'webgpu'],
     );
+    expect(s.webgpu).toEqual({ float16Compute: null, miscompute: null });
+  });
+
+  it('says what onnxruntime-web\'s WebGPU makes of a model: a cuda INT8 form of an openWakeWord head has a node it computes wrong, the webgpu form none', async () => {
+    const head = path.join(OWW, 'hey_jarvis_v0.1.onnx');
+    const summary = async (target: string) => {
+      const out = path.join(tmp.dir, `jarvis.${target}.onnx`);
+      expect((await runCliProcess(['quantize', head, '-o', out, '--target', target, '-q'])).code).toBe(0);
+      const text = await runCliProcess(['inspect', out]);
+      expect(text.code).toBe(0);
+      return { json: jsonOf<ModelSummary>(await runCliProcess(['inspect', out, '--json'])), text: text.stdout };
+    };
+    // Its score Gemm has one output: cuda keeps a one-channel DequantizeLinear, which JSEP computes as a per-tensor one, wrong.
+    const cuda = await summary('cuda');
+    expect(cuda.json.webgpu.miscompute).toMatchObject({ opType: 'DequantizeLinear', why: expect.stringMatching(/^8-bit codes with one scale for the whole tensor/) });
+    expect(cuda.text).toMatch(/\nWebGPU \(onnxruntime-web\):\n {2}computes DequantizeLinear node '.+' wrong: 8-bit codes with one scale .*; @onnx-forge\/runtime runs the model on wasm instead/);
+    const webgpu = await summary('webgpu');
+    expect(webgpu.json.webgpu).toEqual({ float16Compute: null, miscompute: null });
+    expect(webgpu.text).toMatch(/\nWebGPU \(onnxruntime-web\):\n {2}nothing known to go wrong/);
+    // A model that computes in float16 says it needs shader-f16.
+    const half = path.join(tmp.dir, 'jarvis.half.onnx');
+    expect((await runCliProcess(['fp16', head, '-o', half, '--target', 'webgpu', '--no-verify', '-q'])).code).toBe(0);
+    expect(jsonOf<ModelSummary>(await runCliProcess(['inspect', half, '--json'])).webgpu.float16Compute).toMatchObject({ opType: expect.any(String) });
   });
 
   it('finds the If subgraphs of the Silero VAD model', async () => {

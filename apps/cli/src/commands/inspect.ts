@@ -11,7 +11,8 @@ export const inspectCommand = defineCommand({
     '(symbolic dimensions by name, unknown ones as ?); a histogram of operators by domain over every graph; ' +
     'parameter count and bytes per element type; external data files with their tensors and bytes (without ' +
     'loading them, and flagging missing or truncated files); subgraphs (how many, how deep, which nodes hold ' +
-    'them); model-local functions and metadata.',
+    'them); model-local functions and metadata; and what onnxruntime-web\'s WebGPU makes of it: a node it computes ' +
+    'wrong (then @onnx-forge/runtime runs the model on wasm), or float16 compute that needs shader-f16.',
   args: [{ name: 'model', description: 'path to an .onnx file' }],
   flags: [],
   examples: ['onnx-forge inspect model.onnx', 'onnx-forge inspect model.onnx --json | jq .parameters'],

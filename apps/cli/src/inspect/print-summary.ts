@@ -88,5 +88,12 @@ export function printSummary(s: ModelSummary): string[] {
   } else {
     out.push(`Metadata (${meta.length}):`, ...table(meta.map(([k, v]) => [k, v.length > 120 ? `${v.slice(0, 117)}...` : v]), { indent: '  ' }));
   }
+
+  // What onnxruntime-web's WebGPU makes of the model, as @onnx-forge/runtime judges it before creating a session.
+  const { float16Compute: f16, miscompute: wrong } = s.webgpu;
+  out.push('', 'WebGPU (onnxruntime-web):');
+  if (wrong) out.push(`  computes ${wrong.opType} node '${wrong.node}' wrong: ${wrong.why}; @onnx-forge/runtime runs the model on wasm instead (onnx-forge quantize --target webgpu writes forms it computes right)`);
+  if (f16) out.push(`  computes in float16 from ${f16.opType} node '${f16.node}' (${f16.value}): needs an adapter with shader-f16, else @onnx-forge/runtime runs it on wasm`);
+  if (!wrong && !f16) out.push('  nothing known to go wrong: float32 compute, and no node its WebGPU provider computes wrong');
   return out;
 }

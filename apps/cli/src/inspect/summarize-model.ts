@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import path from 'node:path';
 import {
-  dtypeName, isDefaultDomain, isExternal, isKnownDataType, linkProblem, locationProblem, modelFolderRoots, modelTensors, nodeLabel,
-  tensorByteSize, tensorElementCount, toClampedNumber, toNumber,
-  type Model, type NodeProto, type TensorProto, type TensorShapeProto, type TypeProto, type ValueInfoProto,
+  dtypeName, firstFloat16Compute, firstJsepMiscompute, isDefaultDomain, isExternal, isKnownDataType, linkProblem, locationProblem, modelFolderRoots,
+  modelTensors, nodeLabel, tensorByteSize, tensorElementCount, toClampedNumber, toNumber,
+  type Float16Compute, type JsepMiscompute, type Model, type NodeProto, type TensorProto, type TensorShapeProto, type TypeProto, type ValueInfoProto,
 } from '@onnx-forge/core';
 
 export type Dim = number | string | null;
@@ -70,6 +70,12 @@ export interface ModelSummary {
   subgraphs: { count: number; maxDepth: number; holders: SubgraphHolder[] };
   functions: { domain: string; name: string; nodes: number; inputs: string[]; outputs: string[] }[];
   metadata: Record<string, string>;
+  /**
+   * onnxruntime-web's WebGPU provider on this model: the first node that computes in float16 (it needs
+   * an adapter with shader-f16; @onnx-forge/runtime refuses it on one without), and the first node it
+   * computes wrong (core's firstJsepMiscompute; the runtime refuses the model on webgpu). Null when none.
+   */
+  webgpu: { float16Compute: Float16Compute | null; miscompute: JsepMiscompute | null };
 }
 
 function dims(shape: TensorShapeProto | null | undefined): Dim[] | null {
@@ -222,5 +228,6 @@ export function summarizeModel(model: Model, file: string): ModelSummary {
     subgraphs: { count: subgraphCount, maxDepth, holders: [...holders.values()] },
     functions: proto.functions.map((f) => ({ domain: f.domain, name: f.name, nodes: f.node.length, inputs: [...f.input], outputs: [...f.output] })),
     metadata: Object.fromEntries(proto.metadataProps.map((p) => [p.key, p.value])),
+    webgpu: { float16Compute: firstFloat16Compute(model, { foldsConstants: true }) ?? null, miscompute: firstJsepMiscompute(model) ?? null },
   };
 }

@@ -42,7 +42,7 @@ export function firstJsepMiscompute(model: Model): JsepMiscompute | undefined {
     const codes = types.get(graph, x);
     if (codes !== DataType.INT8 && codes !== DataType.UINT8) continue;
     const scale = graph.constantValue(scaleName);
-    if (scale && !isExternal(scale) && tensorElementCount(scale) <= 1) {
+    if (scale && tensorElementCount(scale) <= 1) {
       const layout = tensorDims(scale).length === 0 ? 'per-tensor' : 'per-axis over an axis of one index, which is per-tensor';
       return { ...at, why: `8-bit codes with one scale for the whole tensor (${layout}): JSEP's shader reads the codes of the wrong word, and later DequantizeLinear nodes in the page reuse its program` };
     }
