@@ -18,6 +18,7 @@ export { fileSource, notAFile, unreadableFile } from './io/file-source.js';
 export { blobSource } from './io/blob-source.js';
 export type { BlobLike } from './io/blob-source.js';
 export { folderResolver, linkProblem, locationProblem, modelFolderRoots } from './io/external-data.js';
+export { externalLocations } from './io/external-data.js';
 export type { ExternalDataResolver } from './io/external-data.js';
 export { isLazy, deferTensorData, snapshotTensor } from './ir/tensor-data.js';
 export { deriveTensorData, derivedTensor } from './ir/derive-tensor-data.js';

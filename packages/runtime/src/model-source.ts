@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, Model, errorMessage, folderResolver, isExternal, isForgeError, modelTensors, notAFile, readModel, unreadableFile } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, Model, errorMessage, externalLocations, folderResolver, isForgeError, notAFile, readModel, unreadableFile } from '@onnx-forge/core';
 import type { ModelProto } from '@onnx-forge/core';
 import type { RuntimeBackend } from './backend.js';
 import type { ValidatedSessionOptions } from './session-options.js';
@@ -133,13 +133,7 @@ export function applyFreeDimensionOverrides(proto: ModelProto, overrides: Readon
  */
 async function readExternalFiles(proto: ModelProto, dir: string): Promise<{ path: string; data: Uint8Array }[]> {
   const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
-  const locations = new Set<string>();
-  for (const { tensor } of modelTensors(proto)) {
-    if (!isExternal(tensor)) continue;
-    const loc = tensor.externalData.find((e) => e.key === 'location')?.value;
-    if (!loc) throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `tensor "${tensor.name}": external data has no "location"`, { details: { tensor: tensor.name } });
-    locations.add(loc);
-  }
+  const locations = externalLocations(proto);
   const resolve = folderResolver(dir, fs, path);
   const out: { path: string; data: Uint8Array }[] = [];
   for (const loc of locations) {

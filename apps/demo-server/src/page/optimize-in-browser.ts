@@ -1,7 +1,7 @@
 import { OutputAgreement, type OutputAccuracy } from '@onnx-forge/bench/accuracy';
 import { latencyStats } from '@onnx-forge/bench/stats';
 import {
-  ForgeError, ForgeErrorCode, Model, blobSource, firstFloat16Compute, firstJsepMiscompute, isExternal, memorySource, modelTensors, openModel,
+  ForgeError, ForgeErrorCode, Model, blobSource, externalLocations, firstFloat16Compute, firstJsepMiscompute, memorySource, openModel,
   type JsepMiscompute, type LoadedModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
 import {
@@ -354,13 +354,10 @@ async function withSideFiles(bytes: Uint8Array, sideFiles: readonly File[]): Pro
 
 /** Refuses a model that keeps weights in side files not given with it, naming them. */
 function checkNoExternalData(source: Model): void {
-  const locations = new Set<string>();
-  for (const { tensor } of modelTensors(source.proto)) {
-    if (isExternal(tensor)) locations.add(baseName(tensor.externalData.find((e) => e.key === 'location')?.value ?? '?'));
-  }
-  if (!locations.size) return;
-  const files = [...locations].map((l) => `"${l}"`).join(', ');
-  throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `the model keeps its weights in ${locations.size === 1 ? 'a side file' : 'side files'} (external data), ${files}: pick or drop ${locations.size === 1 ? 'it' : 'them'} together with the model, all at once`);
+  const locations = [...new Set(externalLocations(source.proto).map(baseName))];
+  if (!locations.length) return;
+  const files = locations.map((l) => `"${l}"`).join(', ');
+  throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `the model keeps its weights in ${locations.length === 1 ? 'a side file' : 'side files'} (external data), ${files}: pick or drop ${locations.length === 1 ? 'it' : 'them'} together with the model, all at once`);
 }
 
 async function optimize(modelBytes: Uint8Array, sideFiles: readonly File[], rt: Runtime, step: (text: string) => void, finished: () => void): Promise<VariantResult[]> {

@@ -1,4 +1,4 @@
-import { ForgeError, Model, decodeModel, isForgeError, modelTensors, onnx, readModel, type ForgeErrorCode, type RunnerFeeds } from '@onnx-forge/core';
+import { ForgeError, Model, decodeModel, externalLocations, isForgeError, readModel, type ForgeErrorCode, type RunnerFeeds } from '@onnx-forge/core';
 import type { Clock, Outputs, Session, SessionOptions } from '@onnx-forge/runtime';
 import { defaultBenchClock } from './bench-clock.js';
 import { feedsForSession } from './session-feeds.js';
@@ -42,14 +42,7 @@ export interface OpenedModel {
 async function fileBytes(file: string, model: Model): Promise<number> {
   const [{ stat }, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
   let total = (await stat(file)).size;
-  const seen = new Set<string>();
-  for (const { tensor } of modelTensors(model.proto)) {
-    if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
-    const loc = tensor.externalData.find((e) => e.key === 'location')?.value;
-    if (!loc || seen.has(loc)) continue;
-    seen.add(loc);
-    total += (await stat(path.join(path.dirname(file), loc)).catch(() => ({ size: 0 }))).size;
-  }
+  for (const loc of externalLocations(model.proto)) total += (await stat(path.join(path.dirname(file), loc)).catch(() => ({ size: 0 }))).size;
   return total;
 }
 

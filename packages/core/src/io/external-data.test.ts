@@ -9,6 +9,7 @@ import type { TensorProto } from '../proto/types.js';
 import { forgeRejection as rejection } from '../testing/forge-rejection.js';
 import { tempFolders } from '../testing/temp-folders.js';
 import { readModel, writeModel } from './model-io.js';
+import { externalLocations } from './external-data.js';
 import { openModel } from './open-model.js';
 import { externalAt } from './testing/external-at.js';
 
@@ -127,5 +128,23 @@ describe('external data offset and length are decimal integers', () => {
       expect(e.code, JSON.stringify(entries)).toBe(ForgeErrorCode.EXTERNAL_DATA);
       expect(readdirSync(dir).sort()).toEqual(['model.onnx', 'weights.bin']);
     }
+  });
+});
+
+describe('externalLocations', () => {
+  it('names each external data file once, in the order first named, and refuses a tensor with no location', () => {
+    const proto = decodeModel(externalAt('a.bin'));
+    const twin = (name: string, location: string) => {
+      const t = decodeModel(externalAt(location)).graph?.initializer[0] as TensorProto;
+      t.name = name;
+      proto.graph?.initializer.push(t);
+      return t;
+    };
+    twin('w2', 'b.bin');
+    twin('w3', 'a.bin');
+    expect(externalLocations(proto)).toEqual(['a.bin', 'b.bin']);
+    const lost = twin('w4', 'c.bin');
+    lost.externalData = lost.externalData.filter((e) => e.key !== 'location');
+    expect(() => externalLocations(proto)).toThrow(/^tensor "w4": external data has no "location"$/);
   });
 });

@@ -142,6 +142,21 @@ export interface ExternalRegion {
 }
 
 /**
+ * The external data files `proto`'s tensors name, each once, in the order first named. A tensor stored
+ * as external data with no location fails with FORGE_EXTERNAL_DATA naming it.
+ */
+export function externalLocations(proto: ModelProto): string[] {
+  const locations = new Set<string>();
+  for (const { tensor: t } of modelTensors(proto)) {
+    if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
+    const location = externalEntry(t, 'location');
+    if (!location) throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `tensor "${t.name}": external data has no "location"`, { details: { tensor: t.name } });
+    locations.add(location);
+  }
+  return [...locations];
+}
+
+/**
  * Every tensor of `proto` stored as external data, resolved to a checked region of its source: a
  * location that is missing or refused, an offset or length that is not a number, or a region past the
  * end of its file (a truncated download) fails with FORGE_EXTERNAL_DATA naming the tensor.
