@@ -125,6 +125,12 @@ describe('old opsets', () => {
     // What the runtime refuses on webgpu: the cuda form has it, the webgpu form not.
     expect(firstJsepMiscompute(forCuda)?.why).toMatch(/one scale for the whole tensor \(per-axis over an axis of one index/);
     expect(firstJsepMiscompute(model)).toBeUndefined();
+    // Quantizing the cuda form again for webgpu: nothing left to quantize, and the node WebGPU computes wrong is named.
+    const again = await quantizeDynamic(forCuda, { target: 'webgpu' });
+    expect(again.warnings.join('\n')).toMatch(/int8-dynamic: the model as given has DequantizeLinear node '.+', which onnxruntime-web's WebGPU computes wrong \(8-bit codes with one scale .*\): @onnx-forge\/runtime runs such a model on wasm; quantize its float32 original with target webgpu/);
+    // Not said for the webgpu form, nor for other targets.
+    expect((await quantizeDynamic(head(), { target: 'webgpu' })).warnings.join('\n')).not.toMatch(/computes wrong/);
+    expect((await quantizeDynamic(forCuda, { target: 'cuda' })).warnings.join('\n')).not.toMatch(/computes wrong/);
   });
 });
 

@@ -1,5 +1,5 @@
 import {
-  DataType, tensorElementCount, type PassContext,
+  DataType, firstJsepMiscompute, tensorElementCount, type PassContext,
   type Graph, type Model, type NodeProto,
 } from '@onnx-forge/core';
 import { INT8_METADATA } from './isa-forms.js';
@@ -95,6 +95,7 @@ export function nothingToQuantize(model: Model, options: QuantOptions, ctx: Pass
   );
   ctx.set('nothingToQuantize', held ? 'already quantized' : half ? 'float16 weights' : 'no eligible weights');
   if (held) ctx.set('alreadyQuantized', held);
+  warnWebGpuMiscompute(model, options.target, ctx, pass);
   return true;
 }
 
@@ -109,6 +110,22 @@ export function finishInt8Run(s: QuantSession, model: Model, pass: string): void
   s.ctx.set('target', s.options.target);
   if (s.rec.quantizedNodes === 0) warnNothingQuantized(s, pass);
   else recordInt8Form(s, model);
+  warnWebGpuMiscompute(model, s.options.target, s.ctx, pass);
+}
+
+/**
+ * For target webgpu: a node of the output that onnxruntime-web's WebGPU computes wrong can only have
+ * come with the model (the pass writes none), as in a model quantized elsewhere; says so, since the
+ * runtime will run such a model on wasm.
+ */
+export function warnWebGpuMiscompute(model: Model, target: string, ctx: PassContext, pass: string): void {
+  if (target !== 'webgpu') return;
+  const wrong = firstJsepMiscompute(model);
+  if (!wrong) return;
+  ctx.warn(
+    `${pass}: the model as given has ${wrong.opType} node '${wrong.node}', which onnxruntime-web's WebGPU computes wrong (${wrong.why}): ` +
+      '@onnx-forge/runtime runs such a model on wasm; quantize its float32 original with target webgpu for a form WebGPU computes right',
+  );
 }
 
 /** After a run that quantized no node (every candidate was skipped): a warning naming where the reasons are. */

@@ -238,6 +238,15 @@ describe('int4: decisions', () => {
     expect((await quantizeInt4(build(), { ops: ['Gather'], symmetric: true, target: 'webgpu' })).quantized).toBe(1);
   });
 
+  it('for webgpu, names a node of the model as given that onnxruntime-web\'s WebGPU computes wrong (MatMulNBits blocks of 64 made for cpu)', async () => {
+    const model = matmulModel(128, 8, 1);
+    await quantizeInt4(model, { target: 'cpu', blockSize: 64 });
+    const again = await quantizeInt4(model, { target: 'webgpu' });
+    expect(again.quantized).toBe(0);
+    expect(again.warnings.join('\n')).toMatch(/int4: the model as given has MatMulNBits node '.+', which onnxruntime-web's WebGPU computes wrong \(blocks of 64: .*\): @onnx-forge\/runtime runs such a model on wasm/);
+    expect((await quantizeInt4(model, { target: 'cpu' })).warnings.join('\n')).not.toMatch(/computes wrong/);
+  });
+
   it('leaves an already quantized model unchanged with a warning, and refuses bad options', async () => {
     const model = matmulModel(64, 4, 1);
     await quantizeInt4(model);

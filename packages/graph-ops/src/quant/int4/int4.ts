@@ -6,7 +6,7 @@ import { checkNodeList } from '../../options/model-lists.js';
 import { GraphEditor, findConstant, type ConstantRef } from '../quant-graph.js';
 import { QuantRecorder, quantReportBase, type QuantReportBase } from '../quant-report.js';
 import { float16Weights, float16WeightsMessage } from '../float16-weights.js';
-import { quantizedOps } from '../quant-run.js';
+import { quantizedOps, warnWebGpuMiscompute } from '../quant-run.js';
 import { blockParams, packBlocks, type BlockLayout, type BlockParams } from './block-quantize.js';
 import { INT4_TARGET_FORMS, type Int4TargetForms } from './int4-forms.js';
 import { INT4_OPS, INT4_OPTION_SPECS, checkInt4Options, type Int4Options } from './int4-options.js';
@@ -343,6 +343,7 @@ export function runInt4(model: Model, options: Int4Options, ctx: PassContext): v
       ? `int4: nothing to quantize: the model is already quantized (it holds ${held}) and has no float32 weight left that the options select; the model is unchanged`
       : `int4: nothing to quantize: the model has no ${options.ops.filter((op) => !options.excludeOps.includes(op)).join(' or ') || '(no op types selected)'} node with a constant float32 weight that the options select; the model is unchanged${gemmHint(model)}`);
     ctx.set('nothingToQuantize', held ? 'already quantized' : half ? 'float16 weights' : 'no eligible weights');
+    warnWebGpuMiscompute(model, options.target, ctx, 'int4');
     return;
   }
   // Each such node's own decision only sees a weight computed at run time (the Cast).
@@ -401,6 +402,7 @@ export function runInt4(model: Model, options: Int4Options, ctx: PassContext): v
   if (limit && !limit.refuse && options.blockSize > limit.size && run.rec.quantizedNodes > 0) {
     ctx.warn(`int4: blockSize ${options.blockSize} with target ${options.target}, which includes webgpu: ${limit.why}; use blockSize 16 or 32, or target cpu or wasm`);
   }
+  warnWebGpuMiscompute(model, options.target, ctx, 'int4');
 }
 
 /** An Int4Report from the int4 pass's report and the model it rewrote. */
