@@ -98,13 +98,13 @@ function render(results: readonly VariantResult[], stem: string): void {
   $('results').hidden = false;
 }
 
-/** Says why the files given cannot be taken, as a run's error is said. */
-function refuse(message: string): void {
+/** Shows an error: `error` in the state the tests read, `text` (the error with its context) on the page. */
+function showError(error: string, text = error): void {
   demo.state = 'error';
-  demo.error = message;
+  demo.error = error;
   $('results').hidden = true;
   $('progress-panel').hidden = true;
-  $('error').textContent = message;
+  $('error').textContent = text;
 }
 
 /** The inputs that start a run: off while one runs, so two models never mix their results. */
@@ -251,12 +251,11 @@ async function run(load: () => Promise<ModelFiles>, name: string): Promise<void>
       $('error').textContent = `Stopped ${name}: nothing was kept. Pick a model to start again.`;
       return;
     }
-    demo.state = 'error';
-    demo.error = e instanceof Error ? e.message : String(e);
+    const error = e instanceof Error ? e.message : String(e);
     // Past reading it, the model failed on the page's own inputs: say so, and where to give real ones.
-    const inputs = /^reading the model: /.test(demo.error) ? '' : '\nThe page runs each model on seeded test inputs (symbolic dimensions sized so it runs where it can); '
+    const inputs = /^reading the model: /.test(error) ? '' : '\nThe page runs each model on seeded test inputs (symbolic dimensions sized so it runs where it can); '
       + 'a model that needs particular inputs may not run on them. The CLI takes your own inputs: onnx-forge optimize --help.';
-    $('error').textContent = `Could not optimize ${name}: ${demo.error}${inputs}`;
+    showError(error, `Could not optimize ${name}: ${error}${inputs}`);
   } finally {
     if (id === currentRun) {
       button.hidden = true;
@@ -270,9 +269,7 @@ async function main(): Promise<void> {
   try {
     rt = await pageWorker.ready;
   } catch (e) {
-    demo.state = 'error';
-    demo.error = e instanceof Error ? e.message : String(e);
-    $('error').textContent = demo.error;
+    showError(e instanceof Error ? e.message : String(e));
     return;
   }
   demo.backend = rt.ep;
@@ -301,7 +298,7 @@ async function main(): Promise<void> {
     const model = files.length === 1 ? files[0] : models.length === 1 ? models[0] : undefined;
     if (!model) {
       const names = files.map((f) => f.name).join(', ');
-      refuse(models.length ? `${models.length} models were given at once (${names}): pick one .onnx file, with its external data files if it has any` : `none of the files given (${names}) is an .onnx model: pick one, with its external data files if it has any`);
+      showError(models.length ? `${models.length} models were given at once (${names}): pick one .onnx file, with its external data files if it has any` : `none of the files given (${names}) is an .onnx model: pick one, with its external data files if it has any`);
       return;
     }
     const sideFiles = files.filter((f) => f !== model);
