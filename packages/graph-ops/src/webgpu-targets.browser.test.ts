@@ -23,45 +23,11 @@ import { quantizeStatic } from './quant/int8-static.js';
 import { quantizeInt4 } from './quant/int4/int4.js';
 import type { QuantReportBase } from './quant/quant-report.js';
 import { TEST_DECODER, decoderPrompts, greedyAgreement } from './testing/decoder-eval.js';
-import { type OrtBuild, type OrtPage, openOrtPage } from './testing/browser/ort-page.js';
-import type { PageFeed, RunReport } from './testing/browser/ort-page-entry.js';
+import { type OrtBuild, type OrtPage, type Ran, openOrtPage, runOnPage } from './testing/browser/ort-page.js';
 import { opTypes } from './testing/harness.js';
 
 // OrtRunner matches ModelRunner structurally except for its looser tensor `type: string`.
 const runner = new OrtRunner() as unknown as ModelRunner;
-
-/** What a run of one model on one provider gave, outputs decoded. */
-interface Ran {
-  readonly outputs: Record<string, Float32Array>;
-  readonly dispatches: number;
-  /** Op types onnxruntime placed on its CPU provider, sorted. */
-  readonly cpuOps: string[];
-  readonly gpuKernels: string[];
-  readonly providers: string[];
-}
-
-function toPage(feeds: RunnerFeeds): Record<string, PageFeed> {
-  return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { type: t.type as PageFeed['type'], dims: [...t.dims], data: Array.from(t.data as ArrayLike<number | bigint>, Number) }]));
-}
-
-function decoded(r: RunReport): Ran {
-  const outputs = Object.fromEntries(Object.entries(r.outputs).map(([name, b64]) => {
-    const b = Buffer.from(b64, 'base64');
-    return [name, new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))];
-  }));
-  const cpuOps = r.placements.filter((p) => p.provider === 'CPUExecutionProvider').flatMap((p) => p.nodes.map((n) => n.opType)).sort();
-  return { outputs, dispatches: r.dispatches, cpuOps, gpuKernels: r.gpuKernels, providers: r.placements.map((p) => p.provider) };
-}
-
-let served = 0;
-
-/** Runs `model` once on `provider` in the page; a failed session or run fails the test with onnxruntime's message. */
-async function run(page: OrtPage, model: Model | Uint8Array, provider: 'webgpu' | 'wasm', feeds: RunnerFeeds): Promise<Ran> {
-  const url = page.addModel(`m${served++}.onnx`, model instanceof Uint8Array ? model : model.encode());
-  const r = await page.call('run', url, provider, toPage(feeds));
-  if ('error' in r) throw new Error(`${provider} ${r.phase} failed in the page: ${r.error}`);
-  return decoded(r);
-}
 
 /** Cosine of every output, by name. */
 function cosines(a: Ran, b: Ran): Record<string, number> {
@@ -263,8 +229,8 @@ async function probeBuild(page: OrtPage, build: OrtBuild): Promise<Record<string
     ['two CPU results copied to the GPU', PROBES.cpuResults()],
   ];
   for (const [label, p] of probes) {
-    const wasm = await run(page, p.model, 'wasm', p.feeds);
-    const gpu = await run(page, p.model, 'webgpu', p.feeds);
+    const wasm = await runOnPage(page, p.model, 'wasm', p.feeds);
+    const gpu = await runOnPage(page, p.model, 'webgpu', p.feeds);
     expect(gpu.dispatches, `${build}: ${label}`).toBeGreaterThan(0);
     out[label] = minOf(cosines(wasm, gpu));
   }
@@ -291,8 +257,8 @@ describe("graph-ops' webgpu forms on onnxruntime-web's WebGPU (JSEP) in Chromium
 
   it.each(Object.values(SUBJECTS).map((s) => [s.name, s] as const))('%s in FP32 runs on the GPU with the outputs wasm gives (the reference)', async (_n, s) => {
     const model = s.build();
-    const wasm = await run(page, model, 'wasm', s.feeds);
-    const gpu = await run(page, model, 'webgpu', s.feeds);
+    const wasm = await runOnPage(page, model, 'wasm', s.feeds);
+    const gpu = await runOnPage(page, model, 'webgpu', s.feeds);
     expect(wasm.dispatches).toBe(0);
     expect(gpu.dispatches).toBeGreaterThan(0);
     expect(gpu.providers).toContain('JsExecutionProvider');
@@ -316,8 +282,8 @@ describe("graph-ops' webgpu forms on onnxruntime-web's WebGPU (JSEP) in Chromium
     // None of the nodes the runtime refuses on webgpu for being computed wrong there.
     expect(firstJsepMiscompute(model)).toBeUndefined();
     const bytes = model.encode();
-    const wasm = await run(page, bytes, 'wasm', s.feeds);
-    const gpu = await run(page, bytes, 'webgpu', s.feeds);
+    const wasm = await runOnPage(page, bytes, 'wasm', s.feeds);
+    const gpu = await runOnPage(page, bytes, 'webgpu', s.feeds);
     expect(gpu.dispatches).toBeGreaterThan(0);
     expect(gpu.providers).toContain('JsExecutionProvider');
     // Nothing more on the CPU than in the FP32 model, but what is said (a fallback inside onnxruntime).
