@@ -129,7 +129,7 @@ describe('int8-auto', () => {
     expect(result.report.warnings.join('\n')).toMatch(new RegExp(`int8-auto: every one of the ${result.excluded.length} nodes INT8 would change had to stay float32 to hold cosine 0\\.9999999999 on these samples, so the model is written unquantized`));
     expect(model.graph.nodes.some((n) => n.opType === 'DynamicQuantizeLinear')).toBe(false);
     expect(result.report.stats.keptAll).toBe(result.excluded.length);
-    // Not also int8-dynamic's "the model has no MatMul, Conv, ... node with a constant float32 weight": it has them.
+    // Not also int8-dynamic's "the model has no MatMul, Conv, ... or Gather node with a constant float32 weight": it has them.
     expect(result.report.warnings.join('\n')).not.toMatch(/nothing to quantize/);
   });
 
@@ -139,7 +139,7 @@ describe('int8-auto', () => {
     const plain = new ModelBuilder({ opset: 17 });
     plain.output(plain.op('Relu', [plain.input('x', 'float32', ['batch', 4])]), 'float32', ['batch', 4]);
     const r = await autoQuantize(plain.build(), never, []);
-    expect(r.report.warnings).toEqual(['int8-auto: nothing to quantize: the model has no MatMul, Conv, Gemm, Gather node with a constant float32 weight that the options select; the model is unchanged']);
+    expect(r.report.warnings).toEqual(['int8-auto: nothing to quantize: the model has no MatMul, Conv, Gemm or Gather node with a constant float32 weight that the options select; the model is unchanged']);
     // PyTorch's Linear exported at opset 6 (the ONNX test data): onnxruntime has no Gemm-6 kernel, so the
     // search could not run the model as given; its float32 reference is the model upgraded to 13.
     const old = await readModel(path.join(ONNX_TEST_DATA, 'pytorch-converted/test_Linear/model.onnx'));

@@ -6,7 +6,7 @@ import { collectSamples, defineSampledPass, runWithSamples } from '../precision/
 import { quantizeDynamic, runDynamic } from './int8-dynamic.js';
 import { quantizeStatic, runStatic } from './int8-static.js';
 import { checkQuantOptions, quantOptionSpecs, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
-import { nothingToQuantize } from './quant-run.js';
+import { int8Scope, nothingToQuantize } from './quant-run.js';
 import { upgradeForQuantization } from './quant-session.js';
 import { quantReport, type QuantReport } from './quant-report.js';
 
@@ -132,7 +132,7 @@ export const int8Auto = defineSampledPass<Int8AutoOptions>({
   run: async (model, options, ctx, runner, samples) => {
     // Nothing INT8 could change: said before any sample is made or model run (samples may not even be
     // makeable for such a model: a sequence input, an opset onnxruntime no longer loads).
-    if (nothingToQuantize(model, options, ctx, 'int8-auto')) {
+    if (nothingToQuantize(model, ctx, int8Scope(options, 'int8-auto'))) {
       ctx.detail('int8Auto', { excluded: [], fullCosine: {}, cosine: {}, evaluations: 0, samples: 0 } satisfies Int8AutoOutcome);
       return;
     }

@@ -2,7 +2,7 @@ import { ForgeError, ForgeErrorCode, definePass, runPass, type Model, type PassC
 import { dynamicConv, dynamicGemm, dynamicMatMul } from './dynamic-rewrites.js';
 import { checkQuantOptions, quantOptionSpecs, type DynamicQuantOptions, type QuantOptions } from './quant-options.js';
 import { quantReport, type QuantReport } from './quant-report.js';
-import { admitNode, finishInt8Run, nothingToQuantize } from './quant-run.js';
+import { admitNode, finishInt8Run, int8Scope, nothingToQuantize } from './quant-run.js';
 import { QuantSession } from './quant-session.js';
 import { quantizeGather, quantizeRecurrent } from './weight-forms.js';
 
@@ -26,7 +26,7 @@ export const int8Dynamic = definePass<DynamicQuantOptions>({
  * undefined when there was nothing to quantize (a warning says why; the model is untouched).
  */
 export function runDynamic(model: Model, options: QuantOptions, ctx: PassContext): QuantSession | undefined {
-  if (nothingToQuantize(model, options, ctx, 'int8-dynamic')) return undefined;
+  if (nothingToQuantize(model, ctx, int8Scope(options, 'int8-dynamic'))) return undefined;
   const s = new QuantSession(model, options, ctx);
   const graphs = [...model.graphs()];
   const total = graphs.reduce((n, g) => n + g.nodes.length, 0);

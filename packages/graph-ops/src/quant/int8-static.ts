@@ -4,7 +4,7 @@ import {
 import { defineSampledPass, runWithSamples } from '../precision/samples-service.js';
 import { collectRanges } from './calibration/collect-ranges.js';
 import type { CalibratedRange } from './calibration/range-collector.js';
-import { admitNode, finishInt8Run, nothingToQuantize } from './quant-run.js';
+import { admitNode, finishInt8Run, int8Scope, nothingToQuantize } from './quant-run.js';
 import { feedsLog } from './log-sensitivity.js';
 import { zeroPointArray } from './quant-graph.js';
 import { checkQuantOptions, staticOptionSpecs, type StaticQuantOptions } from './quant-options.js';
@@ -33,7 +33,7 @@ export const int8Static = defineSampledPass<StaticQuantOptions>({
 
 /** Runs static quantization in place. */
 export async function runStatic(model: Model, options: StaticQuantOptions, ctx: PassContext, runner: ModelRunner, samples: SampleSource): Promise<QuantSession | undefined> {
-  if (nothingToQuantize(model, options, ctx, 'int8-static')) return undefined;
+  if (nothingToQuantize(model, ctx, int8Scope(options, 'int8-static'))) return undefined;
   const s = new QuantSession(model, options, ctx);
   const plans: StaticPlan[] = [];
   const graphs = [...model.graphs()];

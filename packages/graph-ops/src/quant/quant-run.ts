@@ -60,42 +60,65 @@ export function quantizedOps(model: Model): Record<string, number> {
 /** Position of the constant weight each quantizable op reads (LSTM/GRU: W; R is checked by the pass). */
 const CANDIDATE_WEIGHT: Readonly<Record<string, number>> = { MatMul: 1, Gemm: 1, Conv: 1, Gather: 0, LSTM: 1, GRU: 1 };
 
-/** Whether some node the options select reads a constant float32 weight the pass could quantize. */
-function hasCandidate(model: Model, options: QuantOptions): boolean {
+/** What a quantizing pass selects, as the nothing-to-quantize check reads it (int8 and int4 alike). */
+export interface QuantScope {
+  pass: string;
+  /** Input position of the constant weight each op the pass rewrites reads. */
+  weightIndex: Readonly<Record<string, number>>;
+  /** Whether the options select the node (op lists, node lists). */
+  selected(node: NodeProto): boolean;
+  ops: readonly string[];
+  excludeOps: readonly string[];
+  nodes: readonly string[];
+  excludeNodes: readonly string[];
+  target: string;
+  /** More to say when no selected node has a float32 weight (int4: where its Gemm nodes go). */
+  hint?: (model: Model) => string;
+}
+
+/** The INT8 passes' scope: the ops of `options`, selected as selectNode does. */
+export function int8Scope(options: QuantOptions, pass: string): QuantScope {
+  return { ...options, pass, weightIndex: CANDIDATE_WEIGHT, selected: (n) => selectNode(n, options).ok };
+}
+
+/** Whether some node the scope selects reads a constant float32 weight the pass could quantize. */
+function hasCandidate(model: Model, scope: QuantScope): boolean {
   for (const { graph, node } of model.allNodes()) {
-    const index = CANDIDATE_WEIGHT[node.opType];
-    if (index === undefined || graph.isFunction || !selectNode(node, options).ok) continue;
-    const ref = findConstant(graph, node.input[index] ?? '');
-    if (ref?.tensor.dataType === DataType.FLOAT) return true;
+    const index = scope.weightIndex[node.opType];
+    if (index === undefined || graph.isFunction || !scope.selected(node)) continue;
+    if (findConstant(graph, node.input[index] ?? '')?.tensor.dataType === DataType.FLOAT) return true;
   }
   return false;
 }
+
+/** "A", "A or B", "A, B or C". */
+const orList = (names: readonly string[]) => (names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : (names[0] ?? ''));
 
 /**
  * Checked before anything changes: when no node can be quantized (no selected op with a float32
  * constant weight, or an already quantized model), says so as a warning and returns true; the pass
  * then leaves the model exactly as it was.
  */
-export function nothingToQuantize(model: Model, options: QuantOptions, ctx: PassContext, pass: string): boolean {
-  checkNodeList(model, pass, 'nodes', options.nodes);
-  checkNodeList(model, pass, 'excludeNodes', options.excludeNodes);
-  const half = float16Weights(model, CANDIDATE_WEIGHT, (n) => selectNode(n, options).ok);
-  if (hasCandidate(model, options)) {
+export function nothingToQuantize(model: Model, ctx: PassContext, scope: QuantScope): boolean {
+  const { pass } = scope;
+  checkNodeList(model, pass, 'nodes', scope.nodes);
+  checkNodeList(model, pass, 'excludeNodes', scope.excludeNodes);
+  const half = float16Weights(model, scope.weightIndex, scope.selected);
+  if (hasCandidate(model, scope)) {
     // Said once here: each such node's own decision only sees a weight computed at run time (the Cast).
     if (half) ctx.warn(float16WeightsMessage(pass, half, true));
     return false;
   }
-  const already = quantizedOps(model);
-  const ops = options.ops.filter((o) => !options.excludeOps.includes(o));
-  const held = Object.entries(already).map(([op, n]) => `${n} ${op}`).join(', ');
+  const held = Object.entries(quantizedOps(model)).map(([op, n]) => `${n} ${op}`).join(', ');
+  const ops = orList(scope.ops.filter((o) => !scope.excludeOps.includes(o))) || '(no op types selected)';
   ctx.warn(
     half && !held ? float16WeightsMessage(pass, half) : held
       ? `${pass}: nothing to quantize: the model is already quantized (it holds ${held}) and has no float32 weight left that the options select; the model is unchanged`
-      : `${pass}: nothing to quantize: the model has no ${ops.join(', ') || '(no op types selected)'} node with a constant float32 weight that the options select; the model is unchanged`,
+      : `${pass}: nothing to quantize: the model has no ${ops} node with a constant float32 weight that the options select; the model is unchanged${scope.hint?.(model) ?? ''}`,
   );
   ctx.set('nothingToQuantize', held ? 'already quantized' : half ? 'float16 weights' : 'no eligible weights');
   if (held) ctx.set('alreadyQuantized', held);
-  warnWebGpuMiscompute(model, options.target, ctx, pass);
+  warnWebGpuMiscompute(model, scope.target, ctx, pass);
   return true;
 }
 

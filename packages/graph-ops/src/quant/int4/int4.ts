@@ -2,11 +2,9 @@ import {
   DataType, ForgeError, ForgeErrorCode, attrInt, createNode, definePass, dtypeName, isDefaultDomain, nodeLabel, runPass, tensorDims, tensorElementCount, lentView, withScratch, withTensorFloat32,
   type Graph, type Model, type NodeProto, type PassContext, type PassReport, type RunPassOptions, type TensorProto,
 } from '@onnx-forge/core';
-import { checkNodeList } from '../../options/model-lists.js';
 import { GraphEditor, findConstant, type ConstantRef } from '../quant-graph.js';
 import { QuantRecorder, quantReportBase, type QuantReportBase } from '../quant-report.js';
-import { float16Weights, float16WeightsMessage } from '../float16-weights.js';
-import { quantizedOps, warnWebGpuMiscompute } from '../quant-run.js';
+import { nothingToQuantize, warnWebGpuMiscompute } from '../quant-run.js';
 import { blockParams, packBlocks, type BlockLayout, type BlockParams } from './block-quantize.js';
 import { INT4_TARGET_FORMS, type Int4TargetForms } from './int4-forms.js';
 import { INT4_OPS, INT4_OPTION_SPECS, checkInt4Options, type Int4Options } from './int4-options.js';
@@ -114,15 +112,6 @@ function select(node: NodeProto, o: Int4Options): Selection {
 
 /** Input position of the constant each op reads: MatMul's B, Gather's table. */
 const WEIGHT_INDEX: Readonly<Record<string, number>> = { MatMul: 1, Gather: 0 };
-
-function hasCandidate(model: Model, o: Int4Options): boolean {
-  for (const { graph, node } of model.allNodes()) {
-    const index = WEIGHT_INDEX[node.opType];
-    if (index === undefined || graph.isFunction || !select(node, o).ok) continue;
-    if (findConstant(graph, node.input[index] ?? '')?.tensor.dataType === DataType.FLOAT) return true;
-  }
-  return false;
-}
 
 function layout(o: Int4Options, q: BlockParams): string {
   const zp = o.symmetric ? 'symmetric (no zero points: code 8 is zero)' : 'asymmetric (a 4-bit zero point per block)';
@@ -334,20 +323,7 @@ function gemmHint(model: Model): string {
 
 /** Runs the int4 pass in place (options already validated and defaulted). */
 export function runInt4(model: Model, options: Int4Options, ctx: PassContext): void {
-  checkNodeList(model, 'int4', 'nodes', options.nodes);
-  checkNodeList(model, 'int4', 'excludeNodes', options.excludeNodes);
-  const half = float16Weights(model, WEIGHT_INDEX, (n) => select(n, options).ok);
-  if (!hasCandidate(model, options)) {
-    const held = Object.entries(quantizedOps(model)).map(([op, n]) => `${n} ${op}`).join(', ');
-    ctx.warn(half && !held ? float16WeightsMessage('int4', half) : held
-      ? `int4: nothing to quantize: the model is already quantized (it holds ${held}) and has no float32 weight left that the options select; the model is unchanged`
-      : `int4: nothing to quantize: the model has no ${options.ops.filter((op) => !options.excludeOps.includes(op)).join(' or ') || '(no op types selected)'} node with a constant float32 weight that the options select; the model is unchanged${gemmHint(model)}`);
-    ctx.set('nothingToQuantize', held ? 'already quantized' : half ? 'float16 weights' : 'no eligible weights');
-    warnWebGpuMiscompute(model, options.target, ctx, 'int4');
-    return;
-  }
-  // Each such node's own decision only sees a weight computed at run time (the Cast).
-  if (half) ctx.warn(float16WeightsMessage('int4', half, true));
+  if (nothingToQuantize(model, ctx, { ...options, pass: 'int4', weightIndex: WEIGHT_INDEX, selected: (n) => select(n, options).ok, hint: gemmHint })) return;
   const run = new Int4Run(model, options, ctx);
   const graphs = [...model.graphs()];
   const total = graphs.reduce((n, g) => n + g.nodes.length, 0);
