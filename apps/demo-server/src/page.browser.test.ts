@@ -29,7 +29,7 @@ interface DemoResult {
 type DemoState = DemoPageState<DemoResult>;
 
 describe('the browser page', () => {
-  const demo = demoPage<DemoResult>({ prefix: 'page', pageOptions: { viewport: { width: 1100, height: 900 }, acceptDownloads: true } });
+  const demo = demoPage<DemoResult>({ prefix: 'page', open: true, pageOptions: { viewport: { width: 1100, height: 900 }, acceptDownloads: true } });
   const { errors, state, waitFor } = demo;
   let page: Page;
   let dir: string;
@@ -37,6 +37,8 @@ describe('the browser page', () => {
   beforeAll(async () => {
     ({ page, dir, url } = demo);
     await mkdir(ARTIFACTS, { recursive: true });
+    // Here rather than in the test that picks it first, so each test also runs alone (-t).
+    await writeModels(dir, { local: cnn({ channels: [8, 16], imageSize: 16, classes: 10, seed: 9 }) });
   });
 
   /** The page's variants, checked against each other and against what onnxruntime-node makes of the downloads. */
@@ -135,6 +137,7 @@ describe('the browser page', () => {
   }
 
   it('loads, says it runs on WebAssembly, makes and runs both variants of the sample, and draws the charts', async () => {
+    // Opened afresh (demoPage opened it once for every test), so the test sees the page load.
     await page.goto(`${url}/`);
     await waitFor(['idle', 'error']);
     expect(await state()).toMatchObject({ state: 'idle', backend: 'wasm' });
@@ -149,7 +152,6 @@ describe('the browser page', () => {
   });
 
   it('does the same for a local file picked in the page', async () => {
-    await writeModels(dir, { local: cnn({ channels: [8, 16], imageSize: 16, classes: 10, seed: 9 }) });
     await page.setInputFiles('#file', path.join(dir, 'local.onnx'));
     await page.waitForFunction(() => (globalThis as { forgeDemo?: DemoState }).forgeDemo?.model === 'local.onnx', null, { timeout: 10_000 });
     await waitFor(['done', 'error']);

@@ -4,6 +4,7 @@
 import { formatMs, meanText, p50Text } from '@onnx-forge/bench/format';
 import { formatCosine } from '@onnx-forge/graph-ops';
 import { barChart, escape } from './charts.js';
+import { pickModel } from './pick-files.js';
 import {
   type MeasuredVariant, type Progress, type VariantResult, BUDGET_MS, MIN_RUNS, RUNS, TOLERANCE, WARMUP,
 } from './optimize-in-browser.js';
@@ -294,14 +295,12 @@ async function main(): Promise<void> {
   const take = async (list: FileList | null | undefined) => {
     const files = Array.from(list ?? []);
     if (!files.length || demo.state === 'working') return;
-    const models = files.filter((f) => /\.onnx$/i.test(f.name));
-    const model = files.length === 1 ? files[0] : models.length === 1 ? models[0] : undefined;
-    if (!model) {
-      const names = files.map((f) => f.name).join(', ');
-      showError(models.length ? `${models.length} models were given at once (${names}): pick one .onnx file, with its external data files if it has any` : `none of the files given (${names}) is an .onnx model: pick one, with its external data files if it has any`);
+    const picked = pickModel(files);
+    if ('error' in picked) {
+      showError(picked.error);
       return;
     }
-    const sideFiles = files.filter((f) => f !== model);
+    const { model, sideFiles } = picked;
     await run(async () => ({ bytes: new Uint8Array(await model.arrayBuffer()), sideFiles }), model.name);
   };
   const input = $('file') as HTMLInputElement;
