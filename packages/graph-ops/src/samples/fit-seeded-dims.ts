@@ -4,9 +4,9 @@ import { dimName, seededFeeds } from './seeded-feeds.js';
 
 /**
  * The size free symbolic dims are tried at first: at 1 a model may run and say nothing about real
- * inputs (a 1×1 image through an OCR detector, a one-token sequence through attention, where INT8
- * measured cosine 1.0 and 0.14 at 640×640), so seeded inputs are made at a size where convolutions,
- * pooling and attention have something to work on.
+ * inputs (a 1×1 image through an OCR detector, a one-token sequence through attention: INT8 of the
+ * detector looked exact at 1×1 and was far off at 640×640), so seeded inputs are made at a size where
+ * convolutions, pooling and attention have something to work on.
  */
 export const REPRESENTATIVE_SIZE = 64;
 

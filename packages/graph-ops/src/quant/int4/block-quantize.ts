@@ -156,10 +156,10 @@ export interface BlockParams extends Omit<BlockQuantized, 'packed'> {
 
 /**
  * Rows per tile when a block's values are strided: each read takes 64 neighbouring floats (4 cache
- * lines). On an AMD EPYC at [2048, 5632] this beat tiles of 64 KB (256 rows at bs 32) and of 16
- * rows at every block size (bs 256: packBlocks 64 ms against 91). The old one-block gather was not
- * measurably slower than tiles there (the 16 rows that share a cache line likely find it in L1);
- * tiles touch each page once per 64 rows instead of once per 16.
+ * lines). Chosen by timing packBlocks on a [2048, 5632] weight against tiles of 64 KB (256 rows at
+ * bs 32) and of 16 rows, at every block size (`npm run bench -- int4` times the pass as a whole);
+ * the old one-block gather was not measurably slower (the 16 rows that share a cache line likely
+ * find it in L1), but tiles touch each page once per 64 rows instead of once per 16.
  */
 const TILE_ROWS = 64;
 

@@ -28,8 +28,8 @@ export interface Int4Options extends NodeSelectionOptions {
 }
 
 export const INT4_OPTION_SPECS: OptionSpecs<Int4Options> = {
-  // 32 and symmetric: 0.157 x the float32 MatMul weight bytes (4 bits + a float32 scale per 32
-  // values); asymmetric blocks of 32 add zero points and reach 0.161 x (README: measured figures).
+  // 32 and symmetric: 4 bits and a float32 scale per 32 values; asymmetric blocks add a 4-bit zero
+  // point each (sizes of every form: `npm run bench -- int4`, README § 4-bit weights).
   blockSize: {
     type: 'integer',
     default: 32,
@@ -45,8 +45,9 @@ export const INT4_OPTION_SPECS: OptionSpecs<Int4Options> = {
   },
   method: {
     type: { enum: ['rtn', 'search'] },
-    // rtn by default, as onnxruntime's quantizer: search lowers the weights' squared error by ~10 % at
-    // 4-7 x the time, and did not raise greedy-token agreement on the builder's decoder (README).
+    // rtn by default, as onnxruntime's quantizer: search lowers the weights' squared error at several
+    // times the time, and did not raise greedy-token agreement on the builder's decoder (both measured
+    // by `npm run bench -- int4`, README § 4-bit weights).
     default: 'rtn',
     description: 'rtn: round to nearest on each block\'s range; search: per-block scale search for the least squared error (slower)',
   },
