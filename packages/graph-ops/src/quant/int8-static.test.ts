@@ -1,5 +1,5 @@
 import { DataType, ForgeErrorCode, PassManager, Rng, attr, cnn, mlp, transformerEncoder } from '@onnx-forge/core';
-import { OrtRunner } from '@onnx-forge/runtime';
+import { OrtRunner, probeInt8Arithmetic } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { int8Static, quantizeStatic } from './int8-static.js';
@@ -94,6 +94,55 @@ describe('int8-static (QDQ) on a CNN', () => {
     }
     const report = await quantizeStatic(model, runner, stream(), {});
     expect(report.stats.calibrationBatches).toBe(3);
+  });
+});
+
+describe('int8-static Conv weights (QLinearConv once onnxruntime fuses the QDQ)', () => {
+  /** Element type of the weight each Conv reads through its DequantizeLinear. */
+  const convWeightTypes = (model: ReturnType<typeof cnn>) => model.graph.nodes.filter((n) => n.opType === 'Conv').map((n) => {
+    const dq = model.graph.producer(n.input[1] as string);
+    return model.graph.initializer(dq?.input[0] as string)?.dataType;
+  });
+
+  it('uint8 by default and for wasm, saying why; int8 for isa vnni on cpu and any targets', async () => {
+    const cases: [Partial<StaticQuantOptions>, number][] = [
+      [{}, DataType.UINT8],
+      [{ target: 'cpu' }, DataType.UINT8],
+      [{ isa: 'vnni', target: 'wasm' }, DataType.UINT8],
+      [{ isa: 'avx2', target: 'cpu' }, DataType.UINT8],
+      [{ isa: 'vnni' }, DataType.INT8],
+      [{ isa: 'vnni', target: 'cpu' }, DataType.INT8],
+    ];
+    for (const [options, type] of cases) {
+      const model = cnn({ channels: [8, 16], imageSize: 16 });
+      const report = await quantizeStatic(model, runner, calib(4, image), options);
+      const what = JSON.stringify(options);
+      const types = convWeightTypes(model);
+      expect(types.length, what).toBeGreaterThan(0);
+      expect(types, what).toEqual(types.map(() => type));
+      const reasons = report.nodes.filter((d) => d.opType === 'Conv').map((d) => d.reason);
+      for (const r of reasons) {
+        if (type === DataType.UINT8) expect(r, what).toMatch(/uint8 weights \(QLinearConv u8 x u8 is exact on every x86 CPU; int8 weights run faster with isa vnni/);
+        else expect(r, what).toMatch(/, int8 weights (per-tensor|per-channel)/);
+      }
+      // Full-range int8 weights are marked: a runtime without VNNI can tell the model may saturate there.
+      if (type === DataType.INT8) expect(report.int8Form.saturationSafe, what).toBe(false);
+      if (options.isa === undefined || options.isa === 'avx2') expect(report.int8Form.saturationSafe, what).toBe(true);
+    }
+  });
+
+  it('isa vnni: onnxruntime-node computes the int8-weight model close to FP32 where u8 x s8 sums are exact, and the uint8 one everywhere', async () => {
+    const { arithmetic } = await probeInt8Arithmetic();
+    const fp32 = cnn({ channels: [8, 16], imageSize: 16 }).encode();
+    for (const isa of ['portable', 'vnni'] as const) {
+      const model = cnn({ channels: [8, 16], imageSize: 16 });
+      await quantizeStatic(model, runner, calib(8, image), { isa, target: 'cpu' });
+      const cosine = await agreement(fp32, model.encode(), held(4, image), 'node');
+      console.info(`int8-static Conv, isa ${isa}, on this CPU (INT8 products ${arithmetic}): cosine ${cosine.toFixed(5)}`);
+      // Without VNNI, full-range weights may saturate: cpu-paths.test.ts checks that arithmetic; here the
+      // portable form must hold on every CPU, the vnni one where it is meant to run.
+      if (isa === 'portable' || arithmetic === 'exact') expect(cosine, isa).toBeGreaterThanOrEqual(0.99);
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import { quantReport, type QuantReport } from './quant-report.js';
 import { QuantSession, type ActivationQ } from './quant-session.js';
 import { modelInputSpecs } from './samples/validate-feeds.js';
 import { planStatic, type StaticPlan } from './static-plan.js';
+import { staticConvWeights } from './target-forms.js';
 import { quantizeGather, quantizeRecurrent, weightOnly } from './weight-forms.js';
 import { quantizeBias } from './weight-quantizer.js';
 
@@ -190,8 +191,10 @@ function applyPlans(s: QuantSession, plans: StaticPlan[], ranges: Map<string, Ca
     let how = `QDQ: ${o.activationType} activations (${o.calibration}${o.calibration === 'minmax' && o.movingAverage ? ', moving average' : ''})`;
     if (p.weight) {
       // onnxruntime's CPU provider fuses DQ -> op -> Q into integer kernels (QLinearConv, QLinearMatMul);
-      // Conv weights take the target's ConvInteger type (uint8 on CPU targets: see target-forms.ts).
-      const type = s.weightType('integer', node.opType === 'Conv' ? (s.forms.convWeightType ?? s.options.weightType) : s.options.weightType);
+      // Conv weights take the type staticConvWeights gives (see target-forms.ts).
+      const conv = node.opType === 'Conv' ? staticConvWeights(s.forms, s.options) : undefined;
+      if (conv?.why) notes.push(conv.why);
+      const type = s.weightType('integer', conv?.type ?? s.options.weightType);
       const r = s.storeWeight(p.weight.ref, p.weight.axis === undefined ? { type } : { type, axis: p.weight.axis });
       if (!r.ok) {
         s.rec.skipped(graph, node, r.reason);

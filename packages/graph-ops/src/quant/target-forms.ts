@@ -31,7 +31,10 @@ export interface TargetForms {
   /** MatMul/Gemm with a constant weight in dynamic mode: integer product, or int8 weights dequantized for a float op. */
   matmul: 'integer' | 'weight-only';
   conv: 'integer' | 'weight-only';
-  /** ConvInteger weights take this type on the target, whatever `weightType` asks. */
+  /**
+   * ConvInteger weights take this type on the target, whatever `weightType` asks; so do the weights
+   * of a static (QDQ) Conv, unless staticConvWeights says otherwise.
+   */
   convWeightType?: 'uint8';
   /** Ops the target's provider has no kernel for (onnxruntime falls back to the CPU for them). */
   cpuFallback: readonly string[];
@@ -92,3 +95,19 @@ export const TARGET_FORMS: Readonly<Record<QuantTarget, TargetForms>> = {
     note: 'WebGPU: int8 weights with a per-axis DequantizeLinear feeding float MatMul/Gemm/Conv; embedding tables and activations stay float',
   },
 };
+
+/**
+ * The weight type of a Conv in int8-static, which onnxruntime's CPU provider fuses into QLinearConv,
+ * and why when it is not `weightType`. The target's convWeightType (uint8: u8 x u8 products are exact
+ * on every x86 CPU) unless the model is for CPUs whose u8 x s8 sums are exact (isa vnni) on a CPU
+ * target: QLinearConv runs int8 weights there much faster than uint8 (`npm run bench -- int8-forms`).
+ * ConvInteger (int8-dynamic) is not so: its int8 weights run slower, so it keeps convWeightType.
+ */
+export function staticConvWeights(forms: TargetForms, o: { target: QuantTarget; isa: string; weightType: 'int8' | 'uint8' }): { type: 'int8' | 'uint8'; why?: string } {
+  if (!forms.convWeightType || forms.convWeightType === o.weightType) return { type: o.weightType };
+  if (o.isa === 'vnni' && (o.target === 'cpu' || o.target === 'any')) return { type: o.weightType };
+  return {
+    type: forms.convWeightType,
+    why: `${forms.convWeightType} weights (QLinearConv u8 x u8 is exact on every x86 CPU; int8 weights run faster with isa vnni, for CPUs with AVX-512 VNNI only)`,
+  };
+}
