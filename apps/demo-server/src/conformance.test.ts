@@ -228,6 +228,74 @@ describe('floating-point values JSON has no number for', () => {
   });
 });
 
+describe('values JSON parsing would change', () => {
+  const values = (t: string) => (t === 'BYTES' ? ['a', 'b', 'c', 'd'] : t === 'BOOL' ? [true, false, true, false] : [1, 2, 3, 4]);
+  /** Every input of the types model in JSON, with `data` of one datatype given instead. */
+  const typesBody = (datatype: string, data: unknown) => ({
+    inputs: TYPED_INPUTS.map((t) => ({ name: t.name, shape: [2, 2], datatype: t.datatype, data: t.datatype === datatype ? data : values(t.datatype) })),
+  });
+
+  it('answers INT64 and UINT64 outputs in JSON with every digit, beyond ±2^53 too (no rounding to a double)', async () => {
+    const i64 = BigInt64Array.of(-(2n ** 63n), 2n ** 63n - 1n, 9007199254740993n, -1n);
+    const u64 = BigUint64Array.of(1152921504606846976n + 1n, 2n ** 64n - 1n, 9007199254740993n, 0n);
+    const req = {
+      inputs: TYPED_INPUTS.map((t) => (t.datatype === 'INT64' || t.datatype === 'UINT64'
+        ? { name: t.name, shape: [2, 2], datatype: t.datatype, parameters: { binary_data_size: 32 } }
+        : { name: t.name, shape: [2, 2], datatype: t.datatype, data: values(t.datatype) })),
+      outputs: [{ name: 'i64_out' }, { name: 'u64_out' }, { name: 'i32_out' }],
+    };
+    const { body, headers } = binaryBody(req, TYPED_INPUTS.flatMap((t) => (t.datatype === 'INT64' ? [bytesOf(i64)] : t.datatype === 'UINT64' ? [bytesOf(u64)] : [])));
+    const res = await fetch(`${url}/v2/models/types/infer`, { method: 'POST', headers, body: body as BodyInit });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    // The numbers as JSON number literals, digit for digit: a parser that reads them exactly gets the model's values.
+    expect(text).toContain('"name":"i64_out","shape":[2,2],"datatype":"INT64","data":[-9223372036854775808,9223372036854775807,9007199254740993,-1]}');
+    expect(text).toContain('"name":"u64_out","shape":[2,2],"datatype":"UINT64","data":[1152921504606846977,18446744073709551615,9007199254740993,0]}');
+    // Still one valid JSON document of the protocol's shape, the other outputs as before.
+    const r = { status: res.status, headers: res.headers, json: JSON.parse(text) as unknown, binary: Buffer.alloc(0) };
+    expectConforms('inference_response', r);
+    expect((r.json as { outputs: { name: string; data: unknown[] }[] }).outputs.map((o) => o.name)).toEqual(['i64_out', 'u64_out', 'i32_out']);
+    expect((r.json as { outputs: { data: unknown[] }[] }).outputs[2]?.data).toEqual([1, 2, 3, 4]);
+  });
+
+  it('400 for INT64 and UINT64 JSON inputs beyond ±2^53, quoting the value as the client wrote it', async () => {
+    const send = (datatype: string, data: string) => infer(JSON.stringify(typesBody(datatype, ['X', 2, 3, 4])).replace('"X"', data), 'types');
+    expectError(await send('UINT64', '9007199254740993'), 400, /^input 'u64': value 9007199254740993 at index 0 is beyond ±2\^53, where JSON numbers lose precision: send UINT64 values this large as binary data$/);
+    expectError(await send('INT64', '-1152921504606846977'), 400, /^input 'i64': value -1152921504606846977 at index 0 is beyond ±2\^53/);
+  });
+
+  it('400 for a JSON number that overflows to infinity (1e400, -1e400), where the string "Infinity" is taken', async () => {
+    for (const [datatype, name] of [['FP32', 'f32'], ['FP64', 'f64']] as const) {
+      for (const [written, sign] of [['1e400', ''], ['-1e400', 'minus ']] as const) {
+        const r = await infer(JSON.stringify(typesBody(datatype, [1, 'X', 3, 4])).replace('"X"', written), 'types');
+        expectError(r, 400, new RegExp(`^input '${name}': value ${written} at index 1 is beyond the range of JSON numbers this server reads .*, so JSON parsing made it ${sign}infinity; to send ${sign}infinity, write "${sign ? '-' : ''}Infinity"$`));
+      }
+      const ok = await infer({ ...typesBody(datatype, [1, 'Infinity', '-Infinity', 4]), outputs: [{ name: `${name}_out` }] }, 'types');
+      expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+      expect((ok.json as { outputs: { data: unknown[] }[] }).outputs[0]?.data).toEqual([1, 'Infinity', '-Infinity', 4]);
+    }
+  });
+
+  it('400 for a BYTES element onnxruntime-node would change (a NUL byte, text that is not UTF-8), in JSON and binary alike', async () => {
+    expectError(await infer(typesBody('BYTES', ['a', 'b\u0000c', 'd', 'e']), 'types'), 400, /^input 's': value "b\\u0000c" at index 1 holds a NUL character \(\\u0000\), where onnxruntime would cut it short: onnxruntime-node carries BYTES tensors as UTF-8 text without NUL bytes$/);
+    expectError(await infer(JSON.stringify(typesBody('BYTES', ['a', 'b', 'X', 'd'])).replace('"X"', '"\\udc80"'), 'types'), 400, /^input 's': value "\\udc80" at index 2 holds half a UTF-16 surrogate pair/);
+    const binaryBytes = async (elements: Buffer[]) => {
+      const data = Buffer.concat(elements.flatMap((b) => { const n = Buffer.alloc(4); n.writeUInt32LE(b.length); return [n, b]; }));
+      const req = { inputs: TYPED_INPUTS.map((t) => (t.datatype === 'BYTES' ? { name: 's', shape: [2, 2], datatype: 'BYTES', parameters: { binary_data_size: data.length } } : { name: t.name, shape: [2, 2], datatype: t.datatype, data: values(t.datatype) })) };
+      const { body, headers } = binaryBody(req, [data]);
+      return infer(body, 'types', headers);
+    };
+    const text = (s: string) => Buffer.from(s);
+    expectError(await binaryBytes([text('a'), text('b'), text('c'), text('nul\0after')]), 400, /^input 's': BYTES element 3 holds a NUL byte \(at byte 3\), where onnxruntime would cut it short/);
+    expectError(await binaryBytes([text('a'), Buffer.from([0xc3, 0x28]), text('c'), text('d')]), 400, /^input 's': BYTES element 1 is not valid UTF-8, and would reach the model with U\+FFFD in place of its bytes/);
+    // Text without either goes through unchanged.
+    const ok = await binaryBytes([text('a'), text('héllo'), text(''), text('∑')]);
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+    expect((ok.json as { outputs: { name: string; data: unknown[] }[] }).outputs.find((o) => o.name === 's_out')?.data).toEqual(['a', 'héllo', '', '∑']);
+  });
+});
+
 describe('outputs asked for', () => {
   it('returns every output for an empty "outputs" list, as when it is left out', async () => {
     const x = image(1, 21);

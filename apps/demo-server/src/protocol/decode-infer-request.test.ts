@@ -19,6 +19,18 @@ function refusal(datatype: string, type: ValueInfo['type'], shape: number[], dat
   }
 }
 
+/** As refusal, for a request written as JSON text with `data` as given: the decoder sees the text too, as the server's does. */
+function refusalOfText(datatype: string, type: ValueInfo['type'], shape: number[], data: string): string | undefined {
+  const json = Buffer.from(`{"inputs": [{"name": "x", "datatype": "${datatype}", "shape": ${JSON.stringify(shape)}, "data": ${data}}]}`);
+  try {
+    decodeInferRequest(JSON.parse(json.toString()), EMPTY, [{ name: 'x', type, shape: shape.map((_, i) => `d${i}`) }], ['y'], LIMITS, {}, json);
+    return undefined;
+  } catch (e) {
+    expect(e).toMatchObject({ code: 'FORGE_BAD_INPUT', details: { status: 400, input: 'x' } });
+    return (e as Error).message;
+  }
+}
+
 const decode = (datatype: string, type: ValueInfo['type'], shape: number[], data: unknown) =>
   decodeInferRequest({ inputs: [{ name: 'x', datatype, shape, data }] }, EMPTY, [{ name: 'x', type, shape: shape.map((_, i) => `d${i}`) }], ['y'], LIMITS).feeds.x;
 
@@ -95,11 +107,15 @@ describe('dims, counts and values the protocol allows but onnxruntime or JSON ca
     expect(decode('FP32', 'float32', [0, 4294967295], [])?.dims).toEqual([0, 4294967295]);
   });
 
-  it('refuses INT64 and UINT64 JSON numbers beyond ±2^53, which JSON parsing has already rounded', () => {
+  it('refuses INT64 and UINT64 JSON numbers beyond ±2^53, which JSON parsing has already rounded, quoting them as written', () => {
     // 10000000000000000001 parses as 10000000000000000000: taking it would answer for another value.
-    const parsed = JSON.parse('[10000000000000000001, 1]') as number[];
-    expect(refusal('UINT64', 'uint64', [2], parsed)).toBe("input 'x': value 10000000000000000000 at index 0 is beyond ±2^53, where JSON numbers lose precision: send UINT64 values this large as binary data");
-    expect(refusal('INT64', 'int64', [2], [1, -9007199254740992])).toBe("input 'x': value -9007199254740992 at index 1 is beyond ±2^53, where JSON numbers lose precision: send INT64 values this large as binary data");
+    expect(refusalOfText('UINT64', 'uint64', [2], '[10000000000000000001, 1]')).toBe("input 'x': value 10000000000000000001 at index 0 is beyond ±2^53, where JSON numbers lose precision: send UINT64 values this large as binary data");
+    expect(refusalOfText('INT64', 'int64', [2, 1], '[[1], [-9007199254740993]]')).toBe("input 'x': value -9007199254740993 at index 1 is beyond ±2^53, where JSON numbers lose precision: send INT64 values this large as binary data");
+    // Digits in a string are not a number written in the body.
+    expect(refusalOfText('INT64', 'int64', [1], '[9007199254740993], "id": "9007199254740992"')).toMatch(/^input 'x': value 9007199254740993 at index 0 is beyond ±2\^53/);
+    // Two numbers written differently that parse alike: which one this was is lost, so no value is given (never the rounded one).
+    expect(refusalOfText('INT64', 'int64', [2], '[9007199254740993, 9007199254740992]')).toBe("input 'x': the value at index 0 is beyond ±2^53, where JSON numbers lose precision: send INT64 values this large as binary data");
+    expect(refusal('INT64', 'int64', [2], [1, -9007199254740992])).toBe("input 'x': the value at index 1 is beyond ±2^53, where JSON numbers lose precision: send INT64 values this large as binary data");
     expect(refusal('UINT64', 'uint64', [1], [-1])).toMatch(/^input 'x': value -1 at index 0 is outside the range of UINT64/);
     expect(Array.from(decode('UINT64', 'uint64', [2], [9007199254740991, 0])?.data as BigUint64Array)).toEqual([9007199254740991n, 0n]);
   });
@@ -110,6 +126,14 @@ describe('dims, counts and values the protocol allows but onnxruntime or JSON ca
     // Values that round to the largest finite value are kept, as IEEE rounding does.
     expect(Array.from(decode('FP16', 'float16', [2], [65519, -65504])?.data as Uint16Array)).toEqual([0x7bff, 0xfbff]);
     expect(Array.from(decode('FP64', 'float64', [1], [1e300])?.data as Float64Array)).toEqual([1e300]);
+  });
+
+  it('refuses a JSON number past the range of doubles (JSON parsing makes it infinity), in every numeric datatype', () => {
+    expect(refusalOfText('FP64', 'float64', [2], '[1, 1e400]')).toBe(`input 'x': value 1e400 at index 1 is beyond the range of JSON numbers this server reads (±${Number.MAX_VALUE}), so JSON parsing made it infinity; to send infinity, write "Infinity"`);
+    expect(refusalOfText('FP32', 'float32', [1, 2], '[[-1e400, 2]]')).toMatch(/^input 'x': value -1e400 at data\[0\]\[0\] \(index 0\) is beyond the range of JSON numbers .* made it minus infinity; to send minus infinity, write "-Infinity"$/);
+    expect(refusalOfText('INT32', 'int32', [1], '[2e308]')).toMatch(/^input 'x': value 2e308 at index 0 is beyond the range of JSON numbers this server reads \(±[\d.e+]+\), so JSON parsing made it infinity$/);
+    expect(refusalOfText('INT64', 'int64', [1], '[1e999]')).toMatch(/^input 'x': value 1e999 at index 0 is beyond the range/);
+    expect(refusal('FP16', 'float16', [1], [Infinity])).toMatch(/^input 'x': the number at index 0 is beyond the range of JSON numbers/);
   });
 
   it('takes "NaN", "Infinity" and "-Infinity" in floating-point data (as the JSON mapping of protobuf writes them), in no other type', () => {
@@ -134,6 +158,27 @@ describe('binary BYTES tensors', () => {
     expect(bytesInput([3], Buffer.concat([element('a'), element('b')]))).toThrow("input 's' has 2 BYTES elements but shape [3] needs 3");
     expect(bytesInput([0], element('a'))).toThrow(/^input 's': the BYTES data holds more than the 0 elements shape \[0\] needs: 5 bytes remain$/);
     expect(bytesInput([2], Buffer.concat([element('héllo'), element('')]))().feeds.s?.data).toEqual(['héllo', '']);
+  });
+
+  it('refuses an element onnxruntime-node would change: one holding a NUL byte (cut there) or bytes that are not UTF-8 (made U+FFFD)', () => {
+    const raw = (b: Buffer) => { const n = Buffer.alloc(4); n.writeUInt32LE(b.length); return Buffer.concat([n, b]); };
+    expect(bytesInput([2], Buffer.concat([element('ok'), element('a\0b')]))).toThrow(expect.objectContaining({
+      message: "input 's': BYTES element 1 holds a NUL byte (at byte 1), where onnxruntime would cut it short: onnxruntime-node carries BYTES tensors as UTF-8 text without NUL bytes",
+      details: { status: 400, input: 's', index: 1 },
+    }));
+    expect(bytesInput([1], raw(Buffer.from([0x61, 0xff, 0x62])))).toThrow("input 's': BYTES element 0 is not valid UTF-8, and would reach the model with U+FFFD in place of its bytes: onnxruntime-node carries BYTES tensors as UTF-8 text without NUL bytes");
+    // Half of a character cut off at the end of an element is not UTF-8 either.
+    expect(bytesInput([2], Buffer.concat([raw(Buffer.from('é').subarray(0, 1)), element('x')]))).toThrow(/^input 's': BYTES element 0 is not valid UTF-8/);
+  });
+});
+
+describe('JSON BYTES tensors', () => {
+  it('refuses a string onnxruntime-node would change: a NUL character, or half a surrogate pair (not UTF-8 text)', () => {
+    expect(refusal('BYTES', 'string', [3], ['a', 'b', 'c\u0000d'])).toBe("input 'x': value \"c\\u0000d\" at index 2 holds a NUL character (\\u0000), where onnxruntime would cut it short: onnxruntime-node carries BYTES tensors as UTF-8 text without NUL bytes");
+    expect(refusalOfText('BYTES', 'string', [2, 1], '[["a"], ["\\ud800x"]]')).toMatch(/^input 'x': value "\\ud800x" at data\[1\]\[0\] \(index 1\) holds half a UTF-16 surrogate pair, which is not text/);
+    expect(refusal('BYTES', 'string', [1], ['\udc00'])).toMatch(/holds half a UTF-16 surrogate pair/);
+    // A whole pair is a character like any other.
+    expect(decode('BYTES', 'string', [2], ['😀', '\ud83d\ude00'])?.data).toEqual(['😀', '😀']);
   });
 });
 

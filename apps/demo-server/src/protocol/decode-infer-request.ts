@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { type ElementType, type TensorLike, type ValueInfo, arrayCtorFor, tensorFromArray } from '@onnx-forge/runtime';
 import { badRequest, httpError } from '../http-error.js';
@@ -46,6 +47,32 @@ const FP32_MAX = 3.4028234663852886e38;
 const FP16_OVERFLOW = 65520;
 
 const isFloat = (datatype: V2Datatype): boolean => datatype === 'FP16' || datatype === 'FP32' || datatype === 'FP64';
+
+/** Why onnxruntime-node cannot take some BYTES elements as they are (the reason in each refusal). */
+const BYTES_TEXT = 'onnxruntime-node carries BYTES tensors as UTF-8 text without NUL bytes';
+
+/** A UTF-16 surrogate without its other half: no UTF-8 text holds one (it would turn into U+FFFD). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** JSON strings (skipped whole, so that digits inside them are not read) and JSON numbers. */
+const JSON_STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/**
+ * The text a number was written as in the request's JSON, when JSON.parse changed it (an integer
+ * beyond ±2^53 rounded, a number past the doubles' range become infinity) and the text can still be
+ * told: when exactly one way of writing it in the body parses to `value`. Otherwise undefined, and a
+ * message says no value rather than the rounded one. Runs only for a request being refused.
+ */
+function writtenAs(json: Buffer | undefined, value: number): string | undefined {
+  if (!json) return undefined;
+  const found = new Set<string>();
+  for (const [token] of json.toString('utf8').matchAll(JSON_STRING_OR_NUMBER)) {
+    if (token.charCodeAt(0) !== 0x22 && Number(token) === value) found.add(token);
+    if (found.size > 1) return undefined;
+  }
+  const [only] = found;
+  return only;
+}
 
 /** Splits a body into its JSON header and the binary tensor data after it. */
 export function splitBody(body: Buffer, headerLength: string | string[] | undefined): { json: Buffer; binary: Buffer } {
@@ -141,7 +168,7 @@ function flag(p: Parameters | undefined, key: 'binary_data_output' | 'binary_dat
  * them already, so the value is not the one the client wrote), and finite numbers that FP32 or FP16
  * holds only as infinity.
  */
-function checkRange(name: string, datatype: V2Datatype, data: readonly number[]): void {
+function checkRange(name: string, datatype: V2Datatype, data: readonly number[], json: Buffer | undefined): void {
   const range = INT_RANGE[elementTypeOf(datatype)];
   const refuse = (i: number, why: string) => badRequest(`input '${name}': value ${data[i]} at index ${i} ${why}`, { input: name, index: i });
   for (let i = 0; i < data.length; i++) {
@@ -149,7 +176,12 @@ function checkRange(name: string, datatype: V2Datatype, data: readonly number[])
     if (range) {
       if (v < range[0] || v > range[1]) throw refuse(i, `is outside the range of ${datatype} (${range[0]} to ${range[1]})`);
     } else if (datatype === 'INT64' || datatype === 'UINT64') {
-      if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw refuse(i, `is beyond ±2^53, where JSON numbers lose precision: send ${datatype} values this large as binary data`);
+      if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
+        // JSON.parse has rounded it: quote it as written, or not at all (the rounded value was never sent).
+        const written = writtenAs(json, v);
+        const why = `is beyond ±2^53, where JSON numbers lose precision: send ${datatype} values this large as binary data`;
+        throw badRequest(`input '${name}': ${written === undefined ? 'the value' : `value ${written}`} at index ${i} ${why}`, { input: name, index: i });
+      }
       if (datatype === 'UINT64' && v < 0) throw refuse(i, 'is outside the range of UINT64 (0 to 18446744073709551615)');
     } else if (datatype === 'FP32') {
       if (Number.isFinite(v) && !Number.isFinite(Math.fround(v))) throw refuse(i, `is outside the range of FP32 (±${FP32_MAX})`);
@@ -185,7 +217,12 @@ function position(flat: number, dims: readonly number[]): string {
  */
 function elementProblem(v: unknown, datatype: V2Datatype): string | undefined {
   if (datatype === 'BOOL') return typeof v === 'boolean' ? undefined : 'is not a boolean: BOOL data takes JSON true or false';
-  if (datatype === 'BYTES') return typeof v === 'string' ? undefined : 'is not a string: BYTES data takes JSON strings';
+  if (datatype === 'BYTES') {
+    if (typeof v !== 'string') return 'is not a string: BYTES data takes JSON strings';
+    if (v.includes('\0')) return `holds a NUL character (\\u0000), where onnxruntime would cut it short: ${BYTES_TEXT}`;
+    if (LONE_SURROGATE.test(v)) return `holds half a UTF-16 surrogate pair, which is not text (UTF-8 has no such character): ${BYTES_TEXT}`;
+    return undefined;
+  }
   if (typeof v === 'number') return undefined;
   if (typeof v === 'boolean') return `is not a number: ${datatype} data takes JSON numbers (true and false go in BOOL tensors)`;
   if (typeof v === 'string' && isFloat(datatype)) {
@@ -232,7 +269,7 @@ function nestingText(dims: readonly number[]): string {
  * as the shape (each level as long as its dimension, values innermost), row-major either way; each
  * value of the JSON type the datatype takes.
  */
-function jsonTensor(input: RequestInput, datatype: V2Datatype, shape: number[], count: number): TensorLike {
+function jsonTensor(input: RequestInput, datatype: V2Datatype, shape: number[], count: number, json: Buffer | undefined): TensorLike {
   const name = input.name;
   const data = input.data as readonly unknown[];
   const hint = `give it flat (${count} values) or nested as the shape`;
@@ -255,11 +292,18 @@ function jsonTensor(input: RequestInput, datatype: V2Datatype, shape: number[], 
     throw badRequest(`input '${name}' has ${data.length} values but shape ${shapeText(shape)} needs ${count}`, { input: name });
   }
   for (let i = 0; i < flat.length; i++) {
-    const problem = elementProblem(flat[i], datatype);
-    if (problem) throw badRequest(`input '${name}': value ${quote(flat[i])} at ${position(i, dims)} ${problem}`, { input: name, index: i });
+    const v = flat[i];
+    const problem = elementProblem(v, datatype);
+    if (problem) throw badRequest(`input '${name}': value ${quote(v)} at ${position(i, dims)} ${problem}`, { input: name, index: i });
+    // JSON has no infinity literal: a number that parsed as one was past the doubles' range (1e400).
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      const written = writtenAs(json, v);
+      const hint = isFloat(datatype) ? `; to send ${v > 0 ? '' : 'minus '}infinity, write "${v > 0 ? 'Infinity' : '-Infinity'}"` : '';
+      throw badRequest(`input '${name}': ${written === undefined ? 'the number' : `value ${written}`} at ${position(i, dims)} is beyond the range of JSON numbers this server reads (±${Number.MAX_VALUE}), so JSON parsing made it ${v > 0 ? '' : 'minus '}infinity${hint}`, { input: name, index: i });
+    }
   }
   if (isFloat(datatype) && flat.some((v) => typeof v === 'string')) flat = flat.map((v) => (typeof v === 'string' ? NON_FINITE.get(v) : v));
-  if (datatype !== 'BOOL' && datatype !== 'BYTES') checkRange(name, datatype, flat as readonly number[]);
+  if (datatype !== 'BOOL' && datatype !== 'BYTES') checkRange(name, datatype, flat as readonly number[], json);
   const type = elementTypeOf(datatype);
   try {
     return tensorFromArray(flat as readonly (number | string | boolean)[], type, shape);
@@ -284,7 +328,11 @@ function binaryTensor(name: string, datatype: V2Datatype, shape: number[], count
       const len = bytes.readUInt32LE(at);
       at += 4;
       if (at + len > bytes.length) throw badRequest(`input '${name}': BYTES element ${strings.length} says ${len} bytes but only ${bytes.length - at} remain`, { input: name });
-      strings.push(bytes.toString('utf8', at, at + len));
+      const element = bytes.subarray(at, at + len);
+      const nul = element.indexOf(0);
+      if (nul >= 0) throw badRequest(`input '${name}': BYTES element ${strings.length} holds a NUL byte (at byte ${nul}), where onnxruntime would cut it short: ${BYTES_TEXT}`, { input: name, index: strings.length });
+      if (!isUtf8(element)) throw badRequest(`input '${name}': BYTES element ${strings.length} is not valid UTF-8, and would reach the model with U+FFFD in place of its bytes: ${BYTES_TEXT}`, { input: name, index: strings.length });
+      strings.push(element.toString('utf8'));
       at += len;
     }
     if (strings.length !== count) throw badRequest(`input '${name}' has ${strings.length} BYTES elements but shape ${shapeText(shape)} needs ${count}`, { input: name });
@@ -311,7 +359,8 @@ function binaryTensor(name: string, datatype: V2Datatype, shape: number[], count
  * model's rank whose fixed dims match, data (binary, or JSON flat or nested exactly as the shape, with
  * the JSON type the datatype takes) that fills the shape exactly with values of the type's range, and
  * requested outputs the model has. Every problem is a 400 whose message names the input and what was
- * expected.
+ * expected. `json`, the JSON text `value` was parsed from, lets a refusal quote a number JSON.parse
+ * changed (an integer beyond ±2^53, a number past the doubles' range) as the client wrote it.
  */
 export function decodeInferRequest(
   value: unknown,
@@ -320,6 +369,7 @@ export function decodeInferRequest(
   outputNames: readonly string[],
   limits: RequestLimits,
   rules: ModelRequestRules = {},
+  json?: Buffer,
 ): DecodedRequest {
   if (!isObj(value)) throw badRequest('the inference request must be a JSON object with "inputs"');
   const request = value as unknown as InferenceRequest;
@@ -380,7 +430,7 @@ export function decodeInferRequest(
       offset += size;
     } else {
       if (!Array.isArray(input.data)) throw badRequest(`input '${input.name}': data must be an array (flat or nested, row-major), or use binary_data_size`, { input: input.name });
-      tensor = jsonTensor(input, input.datatype, [...shape], count);
+      tensor = jsonTensor(input, input.datatype, [...shape], count, json);
     }
     feeds[input.name] = tensor;
   }

@@ -22,16 +22,30 @@ function floatValues(d: ArrayLike<number>): (number | string)[] {
   return Array.from(d, (v) => (Number.isFinite(v) ? v : (NON_FINITE_NAME.get(String(v)) as string)));
 }
 
-/** Values of a tensor as JSON numbers, booleans or strings, row-major. */
+/**
+ * INT64 and UINT64 values as JSON text: each BigInt's decimal digits as a number literal, so that every
+ * bit arrives (JSON numbers may have any number of digits; JSON.stringify cannot write a BigInt, and a
+ * Number would round values beyond ±2^53). A client whose parser reads numbers as doubles still rounds
+ * them; one that reads them exactly (or asks for binary data) gets them as the model computed them.
+ */
+function int64Text(d: BigInt64Array | BigUint64Array): string {
+  return `[${d.join(',')}]`;
+}
+
+/** Values of a tensor as JSON numbers, booleans or strings, row-major (INT64 and UINT64: see int64Text). */
 function jsonValues(t: TensorLike): (number | string | boolean)[] {
   const d = t.data;
   if (t.type === 'float16') return floatValues(fromFloat16(d as Uint16Array));
   if (t.type === 'float32' || t.type === 'float64') return floatValues(d as Float32Array | Float64Array);
   if (t.type === 'bool') return Array.from(d as Uint8Array, (v) => v !== 0);
   if (t.type === 'string') return [...(d as readonly string[])];
-  // int64/uint64 beyond ±2^53 lose precision as JSON numbers; clients that need every bit ask for binary.
-  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Array.from(d, (v) => Number(v));
   return Array.from(d as ArrayLike<number>);
+}
+
+/** An object's JSON text with `more` (JSON text of further members) added at its end. */
+function withMembers(value: object, more: string): string {
+  const text = JSON.stringify(value);
+  return more === '' ? text : `${text.slice(0, -1)}${text === '{}' ? '' : ','}${more}}`;
 }
 
 /** Bytes of a tensor in the binary tensor extension: little-endian, BYTES as length-prefixed UTF-8. */
@@ -60,7 +74,7 @@ export function encodeInferResponse(
   results: Readonly<Record<string, TensorLike>>,
   outputs: readonly { readonly name: string; readonly binary: boolean }[],
 ): EncodedResponse {
-  const items: ResponseOutput[] = [];
+  const items: string[] = [];
   const chunks: Buffer[] = [];
   for (const o of outputs) {
     const t = results[o.name];
@@ -72,13 +86,17 @@ export function encodeInferResponse(
       const bytes = binaryValues(t);
       item.parameters = { binary_data_size: bytes.length };
       chunks.push(bytes);
+      items.push(JSON.stringify(item));
+    } else if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) {
+      items.push(withMembers(item, `"data":${int64Text(t.data)}`));
     } else {
       item.data = jsonValues(t);
+      items.push(JSON.stringify(item));
     }
-    items.push(item);
   }
-  const response: InferenceResponse = { model_name: model.name, model_version: model.version, ...(id === undefined ? {} : { id }), outputs: items };
-  const json = JSON.stringify(response);
+  // Written by hand around the outputs: INT64 and UINT64 data is JSON text already (see int64Text).
+  const response: Omit<InferenceResponse, 'outputs'> = { model_name: model.name, model_version: model.version, ...(id === undefined ? {} : { id }) };
+  const json = withMembers(response, `"outputs":[${items.join(',')}]`);
   if (chunks.length === 0) return { body: json, headerLength: undefined };
   const header = Buffer.from(json, 'utf8');
   return { body: Buffer.concat([header, ...chunks]), headerLength: header.length };

@@ -40,7 +40,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const model = ctx.models.get(name, req.params.version);
       const headerLength = req.headers[HEADER_LENGTH];
       const { json, binary } = splitBody(Buffer.isBuffer(req.body) ? req.body : EMPTY, headerLength);
-      const decoded = decodeInferRequest(parseJson(json, { binaryHeaderMissing: headerLength === undefined }), binary, model.inputs, model.outputNames, { maxElements: ctx.options.maxElements }, model.requestRules);
+      const decoded = decodeInferRequest(parseJson(json, { binaryHeaderMissing: headerLength === undefined }), binary, model.inputs, model.outputNames, { maxElements: ctx.options.maxElements }, model.requestRules, json);
       const results = await model.predict(decoded.feeds);
       const encoded = encodeInferResponse({ name: model.name, version: String(model.version.version) }, decoded.id, results, decoded.outputs);
       ctx.metrics.inference(label, 200, (performance.now() - t0) / 1000);
