@@ -31,7 +31,7 @@ options:
   --no-batching                run every request alone (no dynamic batching)
   --max-batch N                most rows stacked into one run (default 16)
   --max-delay-ms MS            longest a request waits for others to batch with (default 2)
-  --preferred-batch-sizes N,N  batch sizes that run at once, without waiting out the delay
+  --preferred-batch-sizes N,N  batch sizes that run at once, without waiting out the delay (each ≤ --max-batch)
   --max-concurrent N           requests of one model running at once (default 64)
   --max-queue N                requests of one model waiting beyond those, more get 503 (default 512)
   --body-limit BYTES           largest request body; larger get 413 (default 33554432)
@@ -132,6 +132,10 @@ export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { o
   const maxBatch = int('max-batch', v['max-batch']);
   // Triton's preferred_batch_size: a batch that reaches one of these runs without waiting out the delay.
   const preferred = v['preferred-batch-sizes']?.split(',').map((x) => int('preferred-batch-sizes', x.trim()) as number);
+  const largest = Math.max(...(preferred ?? []));
+  if (!v['no-batching'] && largest > (maxBatch ?? 16)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--preferred-batch-sizes ${largest} is larger than --max-batch ${maxBatch ?? '(16 by default)'}: a batch never grows past --max-batch, so it would never run at that size; raise --max-batch or lower the preferred size\n${USAGE}`, { details: { option: 'preferred-batch-sizes' } });
+  }
   const options: ServerOptions = {
     models,
     ...(v.workers === undefined ? {} : { workers: int('workers', v.workers) }),

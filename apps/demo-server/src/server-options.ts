@@ -72,7 +72,12 @@ export function resolveServerOptions(o: ServerOptions, cores: number): ResolvedS
     const maxBatch = positiveInt('batching.maxBatch', b.maxBatch, 16);
     const maxDelayMs = b.maxDelayMs ?? 2;
     if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'batching.maxDelayMs must be a number ≥ 0', { details: { option: 'batching.maxDelayMs' } });
-    batching = { maxBatch, maxDelayMs, preferredBatchSizes: b.preferredBatchSizes ?? [maxBatch] };
+    const preferred = b.preferredBatchSizes ?? [maxBatch];
+    // A batch never grows past maxBatch: a larger preferred size would be advertised and never run.
+    if (!Array.isArray(preferred) || preferred.some((n) => !Number.isInteger(n) || n < 1 || n > maxBatch)) {
+      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batching.preferredBatchSizes must be integers from 1 to batching.maxBatch (${maxBatch}), got ${JSON.stringify(preferred)}`, { details: { option: 'batching.preferredBatchSizes' } });
+    }
+    batching = { maxBatch, maxDelayMs, preferredBatchSizes: preferred };
   }
   const maxConcurrent = positiveInt('maxConcurrent', o.maxConcurrent, 64);
   return {

@@ -1,0 +1,49 @@
+// Options the server refuses before it starts: a usage error (exit 2) with a message that names the
+// option, from the command line and from the library alike.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createServer } from './create-server.js';
+import { exitCodeOf, parseServerArgs } from './run-server.js';
+import { resolveServerOptions } from './server-options.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+describe('preferred batch sizes', () => {
+  it('refuses on the command line a preferred size larger than --max-batch (given or the default 16), as a usage error', () => {
+    const refused = (argv: string[]) => {
+      try {
+        parseServerArgs(['m.onnx', ...argv], {});
+      } catch (e) {
+        expect(exitCodeOf(e)).toBe(2);
+        return (e as Error).message.split('\n')[0];
+      }
+      return undefined;
+    };
+    expect(refused(['--max-batch', '16', '--preferred-batch-sizes', '8,32'])).toBe(
+      '--preferred-batch-sizes 32 is larger than --max-batch 16: a batch never grows past --max-batch, so it would never run at that size; raise --max-batch or lower the preferred size',
+    );
+    expect(refused(['--preferred-batch-sizes', '17'])).toMatch(/^--preferred-batch-sizes 17 is larger than --max-batch \(16 by default\)/);
+    // Sizes up to --max-batch are taken; with --no-batching there is no batch to prefer a size of.
+    expect(refused(['--max-batch', '32', '--preferred-batch-sizes', '8,32'])).toBeUndefined();
+    expect(refused(['--preferred-batch-sizes', '16'])).toBeUndefined();
+    expect(refused(['--no-batching', '--preferred-batch-sizes', '64'])).toBeUndefined();
+  });
+
+  it('refuses the same in the library options (createServer), before anything loads', async () => {
+    expect(() => resolveServerOptions({ models: 'm.onnx', batching: { maxBatch: 16, preferredBatchSizes: [32] } }, 2)).toThrow(
+      expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS', message: 'batching.preferredBatchSizes must be integers from 1 to batching.maxBatch (16), got [32]' }),
+    );
+    expect(() => resolveServerOptions({ models: 'm.onnx', batching: { preferredBatchSizes: [0] } }, 2)).toThrow(/got \[0\]/);
+    expect(resolveServerOptions({ models: 'm.onnx', batching: { maxBatch: 8 } }, 2).batching).toEqual({ maxBatch: 8, maxDelayMs: 2, preferredBatchSizes: [8] });
+    await expect(createServer({ models: '/nowhere/m.onnx', batching: { maxBatch: 4, preferredBatchSizes: [2, 8] } })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
+  });
+
+  it('stops the server process with exit 2 and one clear line, before it reads the model', () => {
+    const r = spawnSync(process.execPath, ['--conditions=@onnx-forge/source', '--import', 'tsx', MAIN, '/nowhere/m.onnx', '--max-batch', '16', '--preferred-batch-sizes', '32'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^demo-server: --preferred-batch-sizes 32 is larger than --max-batch 16: /);
+    expect(r.stdout).toBe('');
+  });
+});
