@@ -3,6 +3,7 @@
 // results against onnxruntime-node running the same model in this process.
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromFloat16, toFloat16, createSession, type Session } from '@onnx-forge/runtime';
 import type { DemoServer } from './create-server.js';
@@ -45,7 +46,7 @@ function expectConforms(schema: string, r: V2Response): void {
  * loaded now (unloaded, loading). Past the limits 503 says FORGE_OVERLOADED (repository.test.ts); a model
  * that failed to load answers 503 with its load error's code (load-failure.test.ts).
  */
-const CODE_OF_STATUS: Record<number, string> = { 400: 'FORGE_BAD_INPUT', 404: 'FORGE_BAD_INPUT', 413: 'FORGE_BAD_INPUT', 503: 'FORGE_NOT_READY' };
+const CODE_OF_STATUS: Record<number, string> = { 400: 'FORGE_BAD_INPUT', 404: 'FORGE_BAD_INPUT', 405: 'FORGE_BAD_INPUT', 413: 'FORGE_BAD_INPUT', 415: 'FORGE_BAD_INPUT', 503: 'FORGE_NOT_READY' };
 
 /** An error answer: the status, the `{"error": "..."}` shape, a message that names the problem, and its code. */
 function expectError(r: V2Response, status: number, pattern: RegExp): void {
@@ -535,6 +536,39 @@ describe('statistics, metrics and unknown routes', () => {
     expectError(await call(`${url}/v3/models`, 'GET'), 404, /no route GET \/v3\/models/);
   });
 
+  it('answers a route asked with a method it does not take with 405, the methods it takes in Allow', async () => {
+    const cases: [string, 'GET' | 'POST', string][] = [
+      ['/v2/models/digits/infer', 'GET', 'POST'],
+      ['/v2/models/nope/versions/3/infer', 'GET', 'POST'],
+      ['/v2/health/live', 'POST', 'GET, HEAD'],
+      ['/v2/models/digits', 'POST', 'GET, HEAD'],
+      ['/v2/repository/index', 'GET', 'POST'],
+      ['/v2/repository/models/digits/load', 'GET', 'POST'],
+    ];
+    for (const [p, method, allow] of cases) {
+      const r = await call(`${url}${p}`, method, method === 'POST' ? {} : undefined);
+      expectError(r, 405, new RegExp(`^${method} is not allowed on ${p.replace(/\//g, '\\/')}: it takes ${allow}$`));
+      expect(r.headers.get('allow'), p).toBe(allow);
+    }
+    const del = await fetch(`${url}/v2/models/digits/infer?x=1`, { method: 'DELETE' });
+    expect(del.status).toBe(405);
+    expect(del.headers.get('allow')).toBe('POST');
+    // A path no route has is still 404, whatever the method.
+    expectError(await call(`${url}/v2/models/digits/infer/more`, 'POST', {}), 404, /^no route POST/);
+  });
+
+  it('answers a compressed body (Content-Encoding other than identity) with 415 naming the encoding, and reads identity as usual', async () => {
+    const body = JSON.stringify({ inputs: [imageInput(image(1, 41), 1)] });
+    const compressed: Record<string, Buffer> = { gzip: gzipSync(body), br: brotliCompressSync(body), deflate: deflateSync(body) };
+    for (const [encoding, bytes] of Object.entries(compressed)) {
+      const r = await infer(bytes, 'digits', { 'content-encoding': encoding, 'content-type': 'application/json' });
+      expectError(r, 415, new RegExp(`^the request body is sent with Content-Encoding: ${encoding}, which this server does not decode; send it uncompressed`));
+      expect(r.headers.get('accept-encoding')).toBe('identity');
+    }
+    expectError(await call(`${url}/v2/repository/index`, 'POST', gzipSync('{}'), { 'content-encoding': 'GZIP', 'content-type': 'application/json' }), 415, /Content-Encoding: GZIP/);
+    expect((await infer(body, 'digits', { 'content-encoding': 'identity' })).status).toBe(200);
+  });
+
   it('answers a path it cannot decode with 400 and an error object, and looks up a model name longer than 100 characters (no 414)', async () => {
     // Fastify answers both before any route, in its own body ({"error": "Bad Request", "message", "statusCode"}) unless told otherwise.
     expectError(await call(`${url}/v2/models/%E0%A4%A/infer`, 'POST', { inputs: [] }), 400, /not a valid url component/);
@@ -618,5 +652,24 @@ describe('the repository extension', () => {
     // And the exposition stays valid: no series twice.
     const series = (await (await fetch(`${url}/metrics`)).text()).split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' ')));
     expect(series.filter((l, i) => series.indexOf(l) !== i)).toEqual([]);
+  });
+
+  it('400 for a load or unload whose body is not a JSON object (and nothing loaded or unloaded), while no body or {} is fine', async () => {
+    const model = (name: string) => server.models.index().find((e) => e.name === name);
+    const loadedBefore = server.models.loaded().find((m) => m.name === 'matrix');
+    for (const action of ['load', 'unload']) {
+      expectError(await call(`${url}/v2/repository/models/matrix/${action}`, 'POST', 'garbage'), 400, /^malformed JSON in the request body/);
+      expectError(await call(`${url}/v2/repository/models/matrix/${action}`, 'POST', '[1]'), 400, new RegExp(`^the ${action} request must be a JSON object \\(such as \\{\\}\\), or no body$`));
+      // Refused before acting: the model is loaded as it was, the same instance (no reload, no unload).
+      expect(model('matrix')?.state).toBe('READY');
+      expect(server.models.loaded().find((m) => m.name === 'matrix')).toBe(loadedBefore);
+    }
+    // A model name that does not exist with a bad body: the body is what is wrong first.
+    expectError(await call(`${url}/v2/repository/models/nope/load`, 'POST', '{'), 400, /^malformed JSON/);
+    expect((await call(`${url}/v2/repository/models/matrix/unload`, 'POST', '')).status).toBe(200);
+    expect(model('matrix')).toMatchObject({ state: 'UNAVAILABLE', reason: 'unloaded' });
+    expect((await call(`${url}/v2/repository/models/matrix/load`, 'POST', { parameters: {} })).status).toBe(200);
+    expect((await call(`${url}/v2/repository/models/matrix/load`, 'POST', '')).status).toBe(200);
+    expect(model('matrix')?.state).toBe('READY');
   });
 });

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { Registry } from 'prom-client';
 import { ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { ConnectionDrain, drainBody } from './connection-drain.js';
-import { errorCode, statusOf, unavailable } from './http-error.js';
+import { errorCode, httpError, statusOf, unavailable } from './http-error.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { modelRoutes } from './routes/model-routes.js';
@@ -79,8 +79,26 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler(answerError);
+  // Every route's path and methods, so that a path the server has, asked with another method, answers
+  // 405 with the methods it takes (Allow) rather than 404 as if the path did not exist.
+  const routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  app.addHook('onRoute', (route) => {
+    let entry = routes.get(route.url);
+    if (!entry) {
+      const segments = route.url.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      entry = { pattern: new RegExp(`^${segments.join('/')}$`), methods: new Set() };
+      routes.set(route.url, entry);
+    }
+    for (const m of [route.method].flat()) entry.methods.add(m);
+  });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]} (see GET /v2 and the README for the endpoints)`, code: ForgeErrorCode.BAD_INPUT });
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = [...new Set([...routes.values()].filter((r) => r.pattern.test(path)).flatMap((r) => [...r.methods]))].sort();
+    if (allowed.length) {
+      reply.code(405).header('allow', allowed.join(', ')).send({ error: `${req.method} is not allowed on ${path}: it takes ${allowed.join(', ')}`, code: ForgeErrorCode.BAD_INPUT });
+      return;
+    }
+    reply.code(404).send({ error: `no route ${req.method} ${path} (see GET /v2 and the README for the endpoints)`, code: ForgeErrorCode.BAD_INPUT });
   });
   const connections = new ConnectionDrain(app.server);
   // From close() on, a request that still arrives (on a keep-alive connection, or pipelined) is refused,
@@ -92,6 +110,16 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
     reply.header('connection', 'close');
     await drainBody(req.raw, o.bodyLimit);
     throw unavailable('the server is shutting down; retry on another replica or after the restart', {}, ForgeErrorCode.CANCELLED);
+  });
+  // Bodies are read as they arrive, never decompressed: a gzip body would be parsed as malformed JSON and
+  // a br one taken for something else. 415 says so (with Accept-Encoding: identity, as RFC 7694 has it),
+  // after reading the body for the reason drainBody gives.
+  app.addHook('onRequest', async (req, reply) => {
+    const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding === undefined || encoding === '' || encoding === 'identity') return;
+    reply.header('accept-encoding', 'identity');
+    await drainBody(req.raw, o.bodyLimit);
+    throw httpError(415, ForgeErrorCode.BAD_INPUT, `the request body is sent with Content-Encoding: ${req.headers['content-encoding']}, which this server does not decode; send it uncompressed (no Content-Encoding, or identity)`, { encoding: req.headers['content-encoding'] });
   });
   // A request in flight when close() came is answered as usual, and its response tells the client that
   // the connection ends with it (unless another request already waits on it: that one's 503 says so).
