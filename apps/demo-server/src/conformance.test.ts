@@ -1,7 +1,7 @@
 // Conformance of every V2 endpoint, written from KServe's rest_predict_v2.yaml (response objects) and
 // Triton's binary tensor extension: each response is checked against the protocol's shapes, inference
 // results against onnxruntime-node running the same model in this process.
-import { copyFile } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -671,5 +671,35 @@ describe('the repository extension', () => {
     expect((await call(`${url}/v2/repository/models/matrix/load`, 'POST', { parameters: {} })).status).toBe(200);
     expect((await call(`${url}/v2/repository/models/matrix/load`, 'POST', '')).status).toBe(200);
     expect(model('matrix')?.state).toBe('READY');
+  });
+
+  it('reads the folder again for the index: lists a model added since the start as a load would find it, drops one deleted unless it is loaded', async () => {
+    const index = async () => {
+      const r = await call(`${url}/v2/repository/index`, 'POST');
+      expect(r.status).toBe(200);
+      expectConforms('repository_index_response', r);
+      return r.json as { name: string; version?: string; state: string; reason: string }[];
+    };
+    await copyFile(path.join(dir, 'digits.onnx'), path.join(dir, 'fresh.onnx'));
+    expect(await index()).toContainEqual({ name: 'fresh', version: '1', state: 'UNAVAILABLE', reason: 'not loaded' });
+    // Listed, not loaded: the server stays ready, and the ready-only index leaves it out.
+    expect((await call(`${url}/v2/health/ready`, 'GET')).status).toBe(200);
+    expect(((await call(`${url}/v2/repository/index`, 'POST', { ready: true })).json as { name: string }[]).map((e) => e.name)).not.toContain('fresh');
+
+    // 'types' was unloaded above: deleted from disk, it leaves the index, and a load no longer finds it.
+    expect((await index()).map((e) => e.name)).toContain('types');
+    await rm(path.join(dir, 'types.onnx'));
+    await rm(path.join(dir, 'fresh.onnx'));
+    const after = await index();
+    expect(after.map((e) => e.name)).toEqual(['digits', 'later', 'matrix']);
+    expectError(await call(`${url}/v2/repository/models/types/load`, 'POST'), 404, /^the repository has no model 'types'$/);
+
+    // A loaded model whose file is deleted keeps serving from what it opened, and stays listed as READY.
+    await rm(path.join(dir, 'later.onnx'));
+    expect(await index()).toContainEqual({ name: 'later', version: '1', state: 'READY', reason: '' });
+    const x = image(1, 51);
+    const r = await infer({ inputs: [imageInput(x, 1)] }, 'later');
+    expect(r.status).toBe(200);
+    expectValues((r.json as { outputs: { data: number[] }[] }).outputs[0]?.data, await expected(x, 1));
   });
 });

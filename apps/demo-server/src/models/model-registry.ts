@@ -86,6 +86,38 @@ export class ModelRegistry {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * The index as the repository is now: the folder is read again (names and versions only: no manifest
+   * or model file is opened), so a model added since the start is listed (UNAVAILABLE, 'not loaded') as
+   * a load would find it, and a model no longer on disk is dropped, unless it is loaded (it keeps
+   * serving from the files it opened, READY) or a load or unload of it is under way. A repository that
+   * cannot be read as a whole (two models of one name) leaves the index as the server knows it.
+   */
+  async indexOnDisk(): Promise<IndexEntry[]> {
+    let specs: Map<string, ModelSpec>;
+    try {
+      specs = await scanModels(this.source);
+    } catch (e) {
+      // The file or folder served is gone: nothing is on disk. Anything else is logged and the last view kept.
+      const gone = isForgeError(e, ForgeErrorCode.IO) && (e.cause as { code?: unknown } | undefined)?.code === 'ENOENT';
+      if (!gone) {
+        this.log(`cannot read the repository again for the index: ${errorMessage(e)}`);
+        return this.index();
+      }
+      specs = new Map();
+    }
+    for (const [name, e] of this.entries) {
+      if (!specs.has(name) && !e.loaded && e.state === 'UNAVAILABLE' && !this.queues.has(name)) this.entries.delete(name);
+    }
+    const listed = this.index();
+    for (const spec of specs.values()) {
+      if (this.entries.has(spec.name)) continue;
+      const version = spec.versions.length ? { version: String(Math.max(...spec.versions)) } : {};
+      listed.push({ name: spec.name, ...version, state: 'UNAVAILABLE', reason: 'not loaded' });
+    }
+    return listed.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
   /** The errors of models that failed to load and are UNAVAILABLE because of it, by name. */
   failures(): Map<string, ForgeError> {
     const out = new Map<string, ForgeError>();

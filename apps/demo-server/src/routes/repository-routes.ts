@@ -30,8 +30,9 @@ function checkModelRequest(body: unknown, what: 'load' | 'unload'): void {
 /** The model repository extension: index, load and unload without a restart. */
 export function repositoryRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v2/repository/index', async (req) => {
-    const all = ctx.models.index();
-    return readyOnly(req.body) ? all.filter((e) => e.state === 'READY') : all;
+    const ready = readyOnly(req.body);
+    const all = await ctx.models.indexOnDisk();
+    return ready ? all.filter((e) => e.state === 'READY') : all;
   });
   app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (req) => {
     checkModelRequest(req.body, 'load');
