@@ -217,6 +217,15 @@ describe('a model that fails to load while the server runs', () => {
     expect((await call(`${url}/v2/repository/models/good/load`, 'POST')).status).toBe(200);
     expect((await call(`${url}/v2/health/ready`, 'GET')).status).toBe(200);
   });
+  it('keeps serving the loaded version when a reload fails, READY, as if the reload had not been asked', async () => {
+    await copyFile(files.truncated, path.join(repo, 'good.onnx'));
+    const r = await call(`${url}/v2/repository/models/good/load`, 'POST');
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ code: 'FORGE_INVALID_MODEL' });
+    expect((await index()).find((e) => e.name === 'good')).toEqual({ name: 'good', version: '1', state: 'READY', reason: '' });
+    expect((await infer('good')).status).toBe(200);
+    expect((await call(`${url}/v2/health/ready`, 'GET')).status).toBe(200);
+  });
 });
 
 describe('a repository that cannot be read when a model is loaded', () => {

@@ -27,6 +27,11 @@ interface Entry {
   version: number | undefined;
   /** Why the last load failed, while the model is UNAVAILABLE because of it. */
   error: ForgeError | undefined;
+  /**
+   * While a reload hands over from the old version to the new (see loadNow): settles once the new one
+   * serves, or the reload failed. Inference waits for it instead of being refused.
+   */
+  swap?: Promise<void>;
 }
 
 /**
@@ -165,9 +170,18 @@ export class ModelRegistry {
   }
 
   /**
+   * Settles when a reload of `name` under way has handed over to the new version (or failed), if one is
+   * handing over now; else undefined. An inference request waits for it before `get`, so that it runs on
+   * the new version rather than being refused meanwhile.
+   */
+  handover(name: string): Promise<void> | undefined {
+    return this.entries.get(name)?.swap;
+  }
+
+  /**
    * Loads (or reloads) the highest version of a model, reading the repository again so that a model
-   * added since the start (or a new version) is found. On a reload the old version keeps serving while
-   * the new one's worker pools start. What it throws goes to an HTTP client through the server's error
+   * added since the start (or a new version) is found. On a reload the old version keeps serving, READY,
+   * until the new one is ready to (see loadNow); readiness never drops. What it throws goes to an HTTP client through the server's error
    * handler, which names files relative to the repository (`clientText`); the log keeps their paths.
    */
   async load(name: string): Promise<void> {
@@ -216,13 +230,16 @@ export class ModelRegistry {
       entry.reason = `loading version ${version}`;
     }
     const t0 = performance.now();
-    // On a reload the old version serves while the new one's pools start, then stops taking requests,
-    // finishes those it holds (answered 503 meanwhile: reloading) and is released before the new one serves.
+    // On a reload the old version serves while the new one's pools start and its batching is checked (the
+    // slow part). Then, as the metrics registry takes one hybrid model per name, the old one finishes the
+    // requests it holds and is released, and the new one's hybrid model is made and warmed up: the model
+    // stays READY and new requests wait for the handover (handover()) instead of being refused.
+    let retired = false;
+    let handedOver: () => void = () => undefined;
     const retireOld = async () => {
       if (!old) return;
-      entry.loaded = undefined;
-      entry.state = 'LOADING';
-      entry.reason = `reloading version ${version}`;
+      retired = true;
+      entry.swap = new Promise<void>((resolve) => (handedOver = resolve));
       await old.dispose().catch(() => undefined);
     };
     try {
@@ -240,7 +257,9 @@ export class ModelRegistry {
       // it names files relative to the repository.
       const code = isForgeError(err) ? err.code : ForgeErrorCode.RUNTIME;
       const failure = httpError(400, code, `cannot load model '${name}' version ${version}: ${errorMessage(err)}`, { ...(isForgeError(err) ? err.details : {}), model: name, version }, err);
-      if (!entry.loaded) {
+      if (!entry.loaded || retired) {
+        // The old version was released for the new one, which then failed: nothing serves.
+        entry.loaded = undefined;
         entry.version = version;
         entry.error = failure;
         entry.state = 'UNAVAILABLE';
@@ -248,6 +267,9 @@ export class ModelRegistry {
       }
       if (logFailure) this.log(`cannot load ${name}: ${errorMessage(err)}`);
       throw failure;
+    } finally {
+      entry.swap = undefined;
+      handedOver();
     }
   }
 

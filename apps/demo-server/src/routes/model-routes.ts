@@ -37,6 +37,10 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const name = req.params.model;
     const label = ctx.models.has(name) ? name : UNKNOWN_MODEL_LABEL;
     try {
+      // A reload handing over: wait for the new version. Nothing awaits from here to predict(), so the
+      // model taken is the one that runs the request.
+      const handover = ctx.models.handover(name);
+      if (handover) await handover;
       const model = ctx.models.get(name, req.params.version);
       const headerLength = req.headers[HEADER_LENGTH];
       const { json, binary } = splitBody(Buffer.isBuffer(req.body) ? req.body : EMPTY, headerLength);
