@@ -1,6 +1,7 @@
 export type { Backend, BackendOutputs, PredictOptions } from './backend.js';
 export { sessionBackend } from './session-backend.js';
 export type { SessionBackendOptions } from './session-backend.js';
+export { feedsForSession, float32Outputs } from './session-feeds.js';
 export { functionBackend } from './function-backend.js';
 export type { FunctionBackendOptions, FunctionOutput, PredictFunction } from './function-backend.js';
 export { HybridModel } from './hybrid-model.js';

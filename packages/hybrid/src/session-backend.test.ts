@@ -1,4 +1,4 @@
-import { ModelBuilder, Rng, mlp } from '@onnx-forge/core';
+import { ModelBuilder, Rng, float16ArrayToFloat32, float32ArrayToFloat16, mlp } from '@onnx-forge/core';
 import { type Session, type TensorLike, createPool, createSession } from '@onnx-forge/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HybridModel } from './hybrid-model.js';
@@ -19,6 +19,13 @@ function failsAtRunTime(): Uint8Array {
   const y = b.op('ReduceSum', [r, b.constant([1], 'int64')], { keepdims: 1 }, { outputs: ['y'] });
   // Symbolic output dims: a declared [batch, 4] would only earn a shape-merge warning from onnxruntime.
   b.output(y, 'float32', ['rows', 'cols']);
+  return b.build().encode();
+}
+
+/** Relu over x [batch, 4], in float32 or as fp16 converts it by default: float16 input and output. */
+function relu(type: 'float32' | 'float16'): Uint8Array {
+  const b = new ModelBuilder({ opset: 17, graphName: `relu_${type}` });
+  b.output(b.op('Relu', [b.input('x', type, ['batch', 4])], {}, { outputs: ['y'] }), type, ['batch', 4]);
   return b.build().encode();
 }
 
@@ -80,5 +87,39 @@ describe('sessionBackend over onnxruntime-node', () => {
     expect(s.backends.broken?.lastError?.message).toMatch(/reshape|Reshape|input_shape_size/i);
     await hybrid.dispose();
     expect(broken.released && good.released).toBe(true);
+  });
+
+  it('feeds float32 requests to a model with float16 inputs as float16, and answers them in float32 (float16 requests in float16)', async () => {
+    const half = await createSession(relu('float16'));
+    const pool = await createPool(relu('float16'), { workers: 1 });
+    sessions.push(half, pool);
+    const x = Float32Array.from([-1, 0.5, 2, -3, 1.25, -0.25, 4, 0.1]);
+    for (const session of [half, pool]) {
+      const backend = sessionBackend('fp16', session, { release: false });
+      const got = (await backend.predict({ x: { type: 'float32', data: x, dims: [2, 4] } })).y as TensorLike;
+      expect(got.type).toBe('float32');
+      expect(got.dims).toEqual([2, 4]);
+      // The float16 model's answer, exactly: x rounded to float16, Relu, widened back.
+      expect(Array.from(got.data as Float32Array)).toEqual(Array.from(float16ArrayToFloat32(float32ArrayToFloat16(x)), (v) => Math.max(v, 0)));
+      const asHalf = (await backend.predict({ x: { type: 'float16', data: float32ArrayToFloat16(x), dims: [2, 4] } })).y as TensorLike;
+      expect(asHalf.type).toBe('float16');
+    }
+  });
+
+  it('serves an fp16 variant with float16 I/O next to its float32 reference: no fallback, canary checks pass', async () => {
+    const hybrid = new HybridModel({
+      backends: [sessionBackend('fp32', await createSession(relu('float32'))), sessionBackend('fp16', await createSession(relu('float16')))],
+      reference: 'fp32', policy: { order: ['fp16', 'fp32'] }, canary: { sampleRate: 1 },
+    });
+    await hybrid.warmup();
+    for (let i = 0; i < 10; i++) {
+      const out = (await hybrid.predict({ x: { type: 'float32', data: new Rng(i).fillNormalish(new Float32Array(8), 1), dims: [2, 4] } })).y as TensorLike;
+      expect(out.type).toBe('float32');
+    }
+    const s = hybrid.stats();
+    expect(s).toMatchObject({ failed: 0, fallbacks: 0, selected: 'fp16', canaryFailures: 0 });
+    expect(s.backends.fp16).toMatchObject({ served: 10, errors: 0, state: 'healthy' });
+    expect(s.canaryChecks).toBeGreaterThan(0);
+    await hybrid.dispose();
   });
 });

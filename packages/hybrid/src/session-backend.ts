@@ -1,6 +1,7 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { type Feeds, type RunOptions, type Session, type TensorLike, zerosTensor } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
+import { feedsForSession, float32Outputs, hasFloat16Feed } from './session-feeds.js';
 
 export interface SessionBackendOptions {
   /** Size of the model the session runs, for the `size` policy. */
@@ -33,6 +34,11 @@ function zeroFeeds(session: Session): Feeds | undefined {
 /**
  * A runtime Session as a backend: an in-process session from `createSession` or a worker pool from
  * `createPool` (both are `Session`s). Feeds are validated by the session (FORGE_BAD_INPUT).
+ *
+ * Variants of one model answer the same requests: a float32 feed of an input the session declares
+ * float16 (a model converted by fp16 without keeping its I/O types) is rounded to float16, and a
+ * float16 feed of a float32 input widened. A request that sends no float16 feed gets the session's
+ * float16 outputs as float32, as its float32 variants answer; one that sends float16 gets them as they are.
  */
 export function sessionBackend(name: string, session: Session, options: SessionBackendOptions = {}): Backend {
   checkBackendName(name, 'sessionBackend');
@@ -40,20 +46,23 @@ export function sessionBackend(name: string, session: Session, options: SessionB
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `sessionBackend '${name}': expected a Session from createSession or createPool`, { details: { backend: name } });
   }
   const runOptions = options.runOptions;
+  const floatInputs = session.inputMetadata.some((m) => m.type === 'float16' || m.type === 'float32');
+  const float16Outputs = session.outputMetadata.some((m) => m.type === 'float16');
+  const run = async (feeds: Feeds, signal?: AbortSignal) => {
+    const given = floatInputs ? feedsForSession(feeds, session.inputMetadata) : feeds;
+    const outputs = await (signal ? session.run(given, { ...runOptions, signal }) : runOptions ? session.run(given, runOptions) : session.run(given));
+    return float16Outputs && !hasFloat16Feed(feeds) ? float32Outputs(outputs) : outputs;
+  };
   return {
     name,
     ...(options.sizeBytes === undefined ? {} : { sizeBytes: options.sizeBytes }),
     // A pool drops a queued run whose signal aborts, and stops waiting for a running one.
-    predict: (feeds: Feeds, predictOptions?: PredictOptions) => {
-      const signal = predictOptions?.signal;
-      if (!signal) return runOptions ? session.run(feeds, runOptions) : session.run(feeds);
-      return session.run(feeds, { ...runOptions, signal });
-    },
+    predict: (feeds: Feeds, predictOptions?: PredictOptions) => run(feeds, predictOptions?.signal),
     async warmup(): Promise<void | false> {
       // Inputs with no declared shape (or a scalar, which onnxruntime reports alike): nothing to run on.
       const feeds = options.warmupFeeds ?? zeroFeeds(session);
       if (!feeds) return false;
-      await session.run(feeds);
+      await session.run(options.warmupFeeds && floatInputs ? feedsForSession(feeds, session.inputMetadata) : feeds);
     },
     async dispose(): Promise<void> {
       if (options.release !== false) await session.release();

@@ -1,0 +1,44 @@
+import { float16ArrayToFloat32, float32ArrayToFloat16 } from '@onnx-forge/core';
+import type { FeedValue, Feeds, TensorLike, ValueInfo } from '@onnx-forge/runtime';
+
+/**
+ * Feeds made for one variant, as another variant takes them: a float32 input becomes float16 for a
+ * variant converted without keeping its I/O types (fp16's default), and a float16 one float32 for a
+ * variant that takes float32. Other inputs, and values given as a bare typed array (no dims to carry),
+ * pass as they are.
+ */
+export function feedsForSession(feeds: Feeds, inputs: readonly ValueInfo[]): Feeds {
+  const out: Record<string, FeedValue> = {};
+  for (const [name, value] of Object.entries(feeds)) {
+    const want = inputs.find((i) => i.name === name)?.type;
+    out[name] = convertFloat(value, want);
+  }
+  return out;
+}
+
+function convertFloat(value: FeedValue, want: string | undefined): FeedValue {
+  if (want !== 'float16' && want !== 'float32') return value;
+  if (ArrayBuffer.isView(value) || typeof value !== 'object' || value === null) return value;
+  const t = value as { readonly type?: string; readonly dims?: readonly number[]; readonly shape?: readonly number[]; readonly data: unknown };
+  const dims = t.dims ?? t.shape;
+  if (dims === undefined) return value;
+  if (want === 'float16' && (t.type ?? 'float32') === 'float32' && t.data instanceof Float32Array) return { type: 'float16', dims, data: float32ArrayToFloat16(t.data) };
+  if (want === 'float32' && t.type === 'float16' && t.data instanceof Uint16Array) return { type: 'float32', dims, data: float16ArrayToFloat32(t.data) };
+  return value;
+}
+
+/** Whether any feed is float16: its caller then takes float16 answers as they come. */
+export function hasFloat16Feed(feeds: Feeds): boolean {
+  return Object.values(feeds).some((v) => typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && (v as { type?: string }).type === 'float16');
+}
+
+/** Outputs with every float16 tensor decoded to float32 (the others as they are). */
+export function float32Outputs<T extends TensorLike>(outputs: Record<string, T>): Record<string, T | TensorLike> {
+  let out: Record<string, T | TensorLike> | undefined;
+  for (const [name, t] of Object.entries(outputs)) {
+    if (t.type !== 'float16' || !(t.data instanceof Uint16Array)) continue;
+    out ??= { ...outputs };
+    out[name] = { type: 'float32', dims: t.dims, data: float16ArrayToFloat32(t.data) };
+  }
+  return out ?? outputs;
+}
