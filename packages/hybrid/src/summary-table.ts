@@ -23,16 +23,25 @@ export function speedup(b: BackendStats, reference: BackendStats | undefined): n
   return reference.meanMs / b.meanMs;
 }
 
+/** Whether calls of `b` ended and none of them succeeded. */
+export function allFailed(b: BackendStats): boolean {
+  return b.errors > 0 && b.successes === 0;
+}
+
 /**
  * `HybridModel.summary()`: one line about the model, then per backend its state, requests served,
  * calls, success rate, mean and p99 latency, speedup over the reference and worst cosine against it.
  * The success rate is successes / (successes + errors): calls still in flight and cancelled calls
- * are neither (see BackendStats.calls).
+ * are neither (see BackendStats.calls). A backend with errors gets a line with the last one; a selected
+ * backend none of whose calls succeeded is said to have failed where the head names it, so a backend
+ * that answered nothing never reads as the one serving.
  */
 export function formatSummary(s: HybridStats): string {
   const ref = s.reference === undefined ? undefined : s.backends[s.reference];
+  const chosen = s.selected === undefined ? undefined : s.backends[s.selected];
+  const chosenFailed = chosen !== undefined && allFailed(chosen) ? ` (every call failed${chosen.lastError ? `: ${chosen.lastError.message}` : ''})` : '';
   const head = `hybrid model '${s.name}' (policy ${s.policy}${s.reference ? `, reference ${s.reference}` : ''}): ${s.requests} requests, ${s.failed} failed, ` +
-    `${s.fallbacks} fallbacks, ${s.canaryChecks} canary checks (${s.canaryFailures} failed); selected ${s.selected ?? 'none'} after ${s.switches} switch${s.switches === 1 ? '' : 'es'}`;
+    `${s.fallbacks} fallbacks, ${s.canaryChecks} canary checks (${s.canaryFailures} failed); selected ${s.selected ?? 'none'}${chosenFailed} after ${s.switches} switch${s.switches === 1 ? '' : 'es'}`;
   const rows: string[][] = [['backend', 'state', 'served', 'calls', 'success', 'mean', 'p99', 'speedup', 'worst cosine', 'argmax diff', 'size']];
   for (const b of Object.values(s.backends)) {
     const up = speedup(b, ref);
@@ -54,7 +63,7 @@ export function formatSummary(s: HybridStats): string {
   const lines = [head, ...columns(rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]))];
   for (const b of Object.values(s.backends)) {
     if (b.quarantine) lines.push(`  ${b.name} quarantined at request ${b.quarantine.request}: ${b.quarantine.reasons.join('; ')}`);
-    else if (b.state !== 'healthy' && b.lastError) lines.push(`  ${b.name} ${b.state}: ${b.lastError.message}`);
+    else if (b.lastError && (b.state !== 'healthy' || b.errors > 0)) lines.push(`  ${b.name} ${b.state}, ${b.errors} of ${b.successes + b.errors} calls failed; the last: ${b.lastError.message}`);
   }
   return `${lines.join('\n')}\n`;
 }
