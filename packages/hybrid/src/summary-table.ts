@@ -23,6 +23,11 @@ export function speedup(b: BackendStats, reference: BackendStats | undefined): n
   return reference.meanMs / b.meanMs;
 }
 
+/** An error message on one line (onnxruntime's end with a newline). */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ').trim();
+}
+
 /** Whether calls of `b` ended and none of them succeeded. */
 export function allFailed(b: BackendStats): boolean {
   return b.errors > 0 && b.successes === 0;
@@ -39,7 +44,7 @@ export function allFailed(b: BackendStats): boolean {
 export function formatSummary(s: HybridStats): string {
   const ref = s.reference === undefined ? undefined : s.backends[s.reference];
   const chosen = s.selected === undefined ? undefined : s.backends[s.selected];
-  const chosenFailed = chosen !== undefined && allFailed(chosen) ? ` (every call failed${chosen.lastError ? `: ${chosen.lastError.message}` : ''})` : '';
+  const chosenFailed = chosen !== undefined && allFailed(chosen) ? ` (every call failed${chosen.lastError ? `: ${oneLine(chosen.lastError.message)}` : ''})` : '';
   const head = `hybrid model '${s.name}' (policy ${s.policy}${s.reference ? `, reference ${s.reference}` : ''}): ${s.requests} requests, ${s.failed} failed, ` +
     `${s.fallbacks} fallbacks, ${s.canaryChecks} canary checks (${s.canaryFailures} failed); selected ${s.selected ?? 'none'}${chosenFailed} after ${s.switches} switch${s.switches === 1 ? '' : 'es'}`;
   const rows: string[][] = [['backend', 'state', 'served', 'calls', 'success', 'mean', 'p99', 'speedup', 'worst cosine', 'argmax diff', 'size']];
@@ -63,7 +68,7 @@ export function formatSummary(s: HybridStats): string {
   const lines = [head, ...columns(rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]))];
   for (const b of Object.values(s.backends)) {
     if (b.quarantine) lines.push(`  ${b.name} quarantined at request ${b.quarantine.request}: ${b.quarantine.reasons.join('; ')}`);
-    else if (b.lastError && (b.state !== 'healthy' || b.errors > 0)) lines.push(`  ${b.name} ${b.state}, ${b.errors} of ${b.successes + b.errors} calls failed; the last: ${b.lastError.message}`);
+    else if (b.lastError && (b.state !== 'healthy' || b.errors > 0)) lines.push(`  ${b.name} ${b.state}, ${b.errors} of ${b.successes + b.errors} calls failed; the last: ${oneLine(b.lastError.message)}`);
   }
   return `${lines.join('\n')}\n`;
 }
