@@ -38,7 +38,7 @@ export { modelInputs, checkDims } from './measure/model-inputs.js';
 export { symbolicDims } from '@onnx-forge/graph-ops';
 export type { ModelInputs, ModelInputsOptions } from './measure/model-inputs.js';
 export { feedsForSession } from './measure/session-feeds.js';
-export { openModel } from './measure/open-model.js';
+export { openModel, readModelFile } from './measure/open-model.js';
 export type { BenchSource, OpenModelOptions, OpenedModel } from './measure/open-model.js';
 export { benchModels } from './measure/bench-models.js';
 export type { BenchModelsOptions, BenchModelsResult, BenchProgress, ModelBench, ModelMemory, Scenario } from './measure/bench-models.js';

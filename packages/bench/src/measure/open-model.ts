@@ -1,4 +1,4 @@
-import { ForgeError, Model, decodeModel, externalLocations, isForgeError, readModel, type ForgeErrorCode, type RunnerFeeds } from '@onnx-forge/core';
+import { ForgeError, Model, decodeModel, externalLocations, isForgeError, openModel as openLazily, readModel, type ForgeErrorCode, type RunnerFeeds } from '@onnx-forge/core';
 import type { Clock, Outputs, Session, SessionOptions } from '@onnx-forge/runtime';
 import { defaultBenchClock } from './bench-clock.js';
 import { feedsForSession } from './session-feeds.js';
@@ -46,6 +46,20 @@ async function fileBytes(file: string, model: Model): Promise<number> {
   return total;
 }
 
+/**
+ * Reads a model file as every command does before onnxruntime sees it: its graph (external weights
+ * left on disk, which only onnxruntime needs) and its size with them. A file that is not a model fails
+ * with FORGE_INVALID_MODEL (a truncated one too), external data that is missing, outside the model's
+ * folder or cut short with FORGE_EXTERNAL_DATA (core's checks, as check and fp16 make them), a missing
+ * file with FORGE_IO: never as onnxruntime's "Protobuf parsing failed" or initializer.cc messages.
+ */
+export async function readModelFile(file: string): Promise<{ model: Model; bytes: number }> {
+  const model = await readModel(file, { externalData: false });
+  // Core's lazy open resolves every external region (location, link, offset, length, file size) and reads none.
+  if (externalLocations(model.proto).length > 0) await openLazily(file);
+  return { model, bytes: await fileBytes(file, model) };
+}
+
 /** The error as thrown, its code kept, with the stage it failed at in details.stage (see stageError). */
 function atStage(stage: Stage, e: unknown): ForgeError {
   const f = stageError(stage, e);
@@ -65,8 +79,7 @@ export async function openModel(source: BenchSource, name: string, options: Open
   const file = typeof source === 'string' ? source : undefined;
   try {
     if (typeof source === 'string') {
-      model = await readModel(source, { externalData: false });
-      bytes = await fileBytes(source, model);
+      ({ model, bytes } = await readModelFile(source));
       loadFrom = source;
     } else if (source instanceof Model) {
       loadFrom = source.encode();
