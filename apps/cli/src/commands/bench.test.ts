@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchModelsResult } from '@onnx-forge/bench';
 import { mlp, writeModel } from '@onnx-forge/core';
@@ -19,6 +19,9 @@ describe('onnx-forge bench', () => {
     await quantizeDynamic(q);
     await writeModel(q, file('mlp.int8.onnx'));
     writeFileSync(file('broken.onnx'), 'not a model');
+    // Weights in a side file cut short, as a download that stopped: a model check and fp16 refuse with exit 3.
+    await writeModel(mlp({ sizes: [64, 256, 10] }), file('ext.onnx'), { externalData: true });
+    truncateSync(file('ext.onnx.data'), 1000);
   });
   afterAll(() => tmp.cleanup());
 
@@ -118,7 +121,47 @@ describe('onnx-forge bench', () => {
     expect(text.stdout).toMatch(/rate\/s\s+queries\s+p50 ms\s+p99 ms/);
   }, 120_000);
 
+  it('refuses a model whose external data is truncated before onnxruntime loads it: FORGE_EXTERNAL_DATA, exit 3 as check, and a line on stderr', async () => {
+    const r = await runCliProcess(['bench', file('ext.onnx'), file('mlp.onnx'), '--runs', '3', '--warmup', '0', '-q']);
+    expect(r.code).toBe(3);
+    assertNoStack(r);
+    expect(r.stdout).toMatch(/^ext\s.*failed at read: FORGE_EXTERNAL_DATA/m);
+    expect(r.stdout).toMatch(/past the end of "ext\.onnx\.data" \(1000 bytes\): the file is truncated/);
+    expect(r.stdout + r.stderr).not.toMatch(/onnxruntime_src|initializer\.cc|tensorprotoutils/);
+    expect(r.stderr).toMatch(/^onnx-forge bench: error FORGE_EXTERNAL_DATA: 1 of 2 models failed; ext at read: tensor "\S+": external data .* is past the end/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await runCliProcess(['check', file('ext.onnx')])).code).toBe(3);
+  });
+
+  it('with nothing measured, its JSON report carries the top-level error every command gives; its text report goes with a line on stderr', async () => {
+    const j = await runCliProcess(['bench', file('broken.onnx'), '--json']);
+    expect(j.code).toBe(3);
+    expect(j.stderr).toBe('');
+    const out = jsonOf<BenchModelsResult & { error: { code: string; message: string; details: { model: string; stage: string } } }>(j);
+    expect(out.models[0]).toMatchObject({ name: 'broken', status: 'failed' });
+    expect(out.error).toMatchObject({ code: 'FORGE_INVALID_MODEL', details: { model: 'broken', stage: 'read' } });
+    expect(out.error.message).toMatch(/^nothing measured: broken at read: /);
+    const text = await runCliProcess(['bench', file('broken.onnx'), '-q']);
+    expect(text.code).toBe(3);
+    expect(text.stdout).toMatch(/failed at read: FORGE_INVALID_MODEL/);
+    expect(text.stderr).toMatch(/^onnx-forge bench: error FORGE_INVALID_MODEL: nothing measured: broken at read: /);
+  });
+
+  it('--isolate says its runs are one model after another, each in its own process, not interleaved', async () => {
+    const r = await runCliProcess(['bench', file('mlp.onnx'), file('mlp.int8.onnx'), '--isolate', '--runs', '3', '--warmup', '0', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const head = r.stdout.split('\n')[0] as string;
+    expect(head).toMatch(/^3 timed runs per model after 0 warm-up runs, each model in a process of its own, one after another; /);
+    expect(head).not.toContain('interleaved');
+    const together = await runCliProcess(['bench', file('mlp.onnx'), file('mlp.int8.onnx'), '--runs', '3', '--warmup', '0', '-q']);
+    expect(together.stdout.split('\n')[0]).toContain('interleaved (a new seeded order each round)');
+  });
+
   it('refuses bad flags with exit 2', async () => {
+    const provider = await runCliProcess(['bench', file('mlp.onnx'), '--provider', 'foo']);
+    expect(provider.code).toBe(2);
+    expect(provider.stderr).toMatch(/^onnx-forge bench: error FORGE_INVALID_OPTIONS: --provider foo: no such execution provider; onnxruntime-node here has cpu, .*and wasm runs on onnxruntime-web/);
+    expect(provider.stdout).toBe('');
     expect((await runCliProcess(['bench', file('mlp.onnx'), '--dims', 'sequence=4'])).code).toBe(2);
     expect((await runCliProcess(['bench', file('mlp.onnx'), '--concurrency', '0'])).code).toBe(2);
     expect((await runCliProcess(['bench', file('mlp.onnx'), '--p99-ms', '5'])).code).toBe(2);

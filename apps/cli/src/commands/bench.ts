@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { BenchModelsResult, BenchProgress, ModelBench, Scenario } from '@onnx-forge/bench';
-import { defineCommand, type CommandContext } from '../framework/command.js';
+import { PROGRAM, defineCommand, type CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import { exitCodeOfResult } from '../framework/exit-code.js';
 import { formatBytes } from '@onnx-forge/core';
-import { table } from '../framework/format.js';
+import { oneLine, table } from '../framework/format.js';
 import type { Progress } from '../framework/progress.js';
 import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
@@ -28,6 +28,31 @@ export function providerOptions(ctx: CommandContext): { backend?: 'node' | 'web'
   const web = list.includes('wasm');
   if (web && list.some((p) => p !== 'wasm' && p !== 'cpu')) throw new UsageError(`--provider wasm runs on onnxruntime-web, which has no ${list.filter((p) => p !== 'wasm' && p !== 'cpu').join(', ')} in Node`, ctx.command, { flag: 'provider' });
   return web ? { backend: 'web', providers: ['wasm'] } : { backend: 'node', providers: list };
+}
+
+/**
+ * --provider names onnxruntime-node does not have (`--provider foo`) are a usage error naming the ones
+ * it has: left to the session, they failed every model at load as FORGE_NO_PROVIDER (exit 1). A known
+ * provider that cannot start here (cuda without its libraries, webgpu without a GPU) is still that
+ * runtime failure.
+ */
+export async function checkProviders(ctx: CommandContext, options: { backend?: 'node' | 'web'; providers?: string[] }): Promise<void> {
+  if (options.backend !== 'node' || !options.providers) return;
+  const { listSupportedBackends } = await import('onnxruntime-node');
+  const known = listSupportedBackends().map((b) => b.name);
+  const unknown = options.providers.filter((p) => !known.includes(p));
+  if (unknown.length) {
+    throw new UsageError(`--provider ${unknown.join(', ')}: no such execution provider; onnxruntime-node here has ${known.join(', ')}, and wasm runs on onnxruntime-web`, ctx.command, { flag: 'provider' });
+  }
+}
+
+/**
+ * Says on stderr, in one line, why a command that records failures in its result (bench, compare)
+ * fails: its report goes to stdout, where a pipe or a file would leave the terminal with no word of it.
+ * With --json the report itself says so (its top-level `error` when the command failed as a whole).
+ */
+export function reportFailure(ctx: CommandContext, failure: { code: string; message: string }): void {
+  if (!ctx.json) ctx.io.stderr.write(`${PROGRAM} ${ctx.command}: error ${failure.code}: ${oneLine(failure.message)}\n`);
 }
 
 /** An integer flag of at least `min`, or `fallback` when absent. */
@@ -93,7 +118,7 @@ function inputLines(models: readonly ModelBench[]): string[] {
 export function benchLines(r: BenchModelsResult): string[] {
   const s = r.settings;
   const out = [
-    `${s.runs} timed runs per model after ${s.warmup} warm-up runs${r.models.length > 1 ? ', interleaved (a new seeded order each round)' : ''}; ${s.backend}/${s.providers.length ? s.providers.join(',') : (r.models.find((m) => m.provider)?.provider ?? 'default')}; ${r.machine.cpu} (${r.machine.isa}), ${r.machine.cores} cores`,
+    `${s.runs} timed runs per model after ${s.warmup} warm-up runs${s.isolate ? ', each model in a process of its own, one after another' : r.models.length > 1 ? ', interleaved (a new seeded order each round)' : ''}; ${s.backend}/${s.providers.length ? s.providers.join(',') : (r.models.find((m) => m.provider)?.provider ?? 'default')}; ${r.machine.cpu} (${r.machine.isa}), ${r.machine.cores} cores`,
     ...inputLines(r.models),
     '',
     ...modelRows(r.models),
@@ -164,7 +189,9 @@ export const benchCommand = defineCommand({
     'onnx-forge bench model.onnx --concurrency 1,2,4 --scenario server --p99-ms 50',
     'onnx-forge bench model.onnx --scenario multistream --samples-per-query 8 --workers 2',
   ],
-  exitNotes: ['bench exits 1 when a model could not be read, loaded or run (the others are still measured and printed).'],
+  exitNotes: [
+    'bench exits 3 when a model is not a valid ONNX model or its external data is missing or truncated, else 1 when a model could not be read (a missing file), loaded or run; the others are still measured and printed, and a line on stderr says what failed.',
+  ],
   async run(ctx) {
     const files = ctx.args.positionals.map((f) => path.resolve(ctx.io.cwd, f));
     const runs = intFlag(ctx, 'runs', 50, 2) as number;
@@ -183,6 +210,7 @@ export const benchCommand = defineCommand({
     const dims = parseDims(ctx.command, ctx.args.list('dims'));
     const inputs = ctx.args.string('inputs');
     const providers = providerOptions(ctx);
+    await checkProviders(ctx, providers);
 
     const [{ benchModels }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
     const onProgress = progressOf(ctx.progress) as (e: BenchProgress) => void;
@@ -196,8 +224,16 @@ export const benchCommand = defineCommand({
     // --dims naming a dimension no model has is a mistake on the command line, not in a model.
     const usage = result.models.every((m) => m.error?.code === 'FORGE_INVALID_OPTIONS') ? result.models[0]?.error : undefined;
     if (usage) throw new UsageError(usage.message, ctx.command);
-    if (ctx.json) ctx.printJson(result);
+    const failed = result.models.filter((m) => m.error);
+    const first = failed[0]?.error;
+    // Nothing measured: the command failed as a whole, and its JSON says so as every command's error does.
+    const error = first && failed.length === result.models.length
+      ? { code: first.code, message: `nothing measured: ${failed.length === 1 ? '' : `${failed.length} models failed; the first, `}${failed[0]?.name} at ${first.stage}: ${first.message}`, details: { model: failed[0]?.name, stage: first.stage } }
+      : undefined;
+    if (ctx.json) ctx.printJson({ ...result, ...(error ? { error } : {}) });
     else ctx.print(...benchLines(result));
+    if (error) reportFailure(ctx, error);
+    else if (first) reportFailure(ctx, { code: first.code, message: `${failed.length} of ${result.models.length} models failed; ${failed[0]?.name} at ${first.stage}: ${first.message}` });
     return exitCodeOfResult(result.models.map((m) => m.error), !result.models.every((m) => m.status === 'ok'));
   },
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { measureAccuracy, modelInputs, openModel, type CompareAccuracyResult } from '@onnx-forge/bench';
 import { DataType, ModelBuilder, mlp, onnx, readModel, tensorType, writeModel } from '@onnx-forge/core';
@@ -93,6 +93,7 @@ describe('onnx-forge compare', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^candidate\s+output\s+cosine\s+max abs err\s+max rel err\s+top-1/m);
     expect(r.stdout).toMatch(/^mlp\.int8\s+y\s+0\.\d{6}.*below 0\.9999999/m);
+    expect(r.stderr).toMatch(/^onnx-forge compare: mlp\.int8 below --tolerance 0\.9999999$/m);
   });
 
   it('a reference or candidate that is not an ONNX model: its code in the report, exit 3', async () => {
@@ -102,14 +103,52 @@ describe('onnx-forge compare', () => {
       expect(r.code, args.join(' ')).toBe(3);
       assertNoStack(r);
       expect(r.stdout).toMatch(/FORGE_INVALID_MODEL at read: cannot decode the ONNX model .*runs past the end of its message/);
+      // The report is on stdout; stderr has the one line that says the command failed.
+      expect(r.stderr).toMatch(/^onnx-forge compare: error FORGE_INVALID_MODEL: /m);
     }
   });
 
-  it('inputs that do not fit the reference: the code, nothing compared, exit 1', async () => {
-    const r = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--inputs', file('wrong')]);
+  it('a reference or candidate whose external data is truncated: FORGE_EXTERNAL_DATA at read, exit 3 as check gives, no onnxruntime internals', async () => {
+    await writeModel(mlp({ sizes: [32, 64, 10], seed: 4 }), file('ext.onnx'), { externalData: true });
+    truncateSync(file('ext.onnx.data'), 1000);
+    for (const args of [[file('ext.onnx'), file('mlp.onnx')], [file('mlp.onnx'), file('ext.onnx')]]) {
+      const r = await runCliProcess(['compare', ...args, '-q']);
+      expect(r.code, args.join(' ')).toBe(3);
+      assertNoStack(r);
+      expect(r.stdout).toMatch(/FORGE_EXTERNAL_DATA at read: tensor "\S+": external data .* is past the end of "ext\.onnx\.data" \(1000 bytes\)/);
+      expect(r.stdout + r.stderr).not.toMatch(/onnxruntime_src|initializer\.cc|tensorprotoutils/);
+      expect(r.stderr).toMatch(/^onnx-forge compare: error FORGE_EXTERNAL_DATA: /);
+    }
+  });
+
+  it('inputs that do not fit the reference: the code, nothing compared, exit 1; a line on stderr, and a top-level error in JSON', async () => {
+    const r = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--inputs', file('wrong'), '-q']);
     expect(r.code).toBe(1);
     assertNoStack(r);
     expect(r.stdout).toMatch(/nothing compared: FORGE_BAD_SAMPLES at inputs: .*"x" has shape \[1, 5\]/);
+    expect(r.stderr).toMatch(/^onnx-forge compare: error FORGE_BAD_SAMPLES: nothing compared: .*"x" has shape \[1, 5\]/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const j = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--inputs', file('wrong'), '--json']);
+    expect(j.code).toBe(1);
+    expect(j.stderr).toBe('');
+    const out = jsonOf<CompareAccuracyResult & { error: { code: string; message: string; details: { stage: string } } }>(j);
+    expect(out.error).toMatchObject({ code: 'FORGE_BAD_SAMPLES', details: { stage: 'inputs' } });
+    expect(out.error.message).toMatch(/^nothing compared: /);
+    expect(out.candidates[0]).toMatchObject({ name: 'mlp.int8', status: 'failed' });
+  });
+
+  it('an unknown --provider is a usage error naming the providers there are (exit 2)', async () => {
+    const r = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--provider', 'foo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^onnx-forge compare: error FORGE_INVALID_OPTIONS: --provider foo: no such execution provider; onnxruntime-node here has cpu, .*and wasm runs on onnxruntime-web/);
+    expect(r.stderr).not.toContain('strict mode');
+  });
+
+  it('--help gives the exit codes it exits with: 3 for an invalid model', async () => {
+    const r = await runCliProcess(['compare', '--help']);
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('compare exits 3 when the reference or a candidate is not a valid ONNX model');
+    const bench = await runCliProcess(['bench', '--help']);
+    expect(bench.stdout.replace(/\s+/g, ' ')).toContain('bench exits 3 when a model is not a valid ONNX model or its external data is missing or truncated');
   });
 
   it('--input-scale: seeded inputs as large as int16 audio show a float16 front end overflow that ±1 hides', async () => {

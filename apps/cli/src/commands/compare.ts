@@ -2,13 +2,13 @@ import path from 'node:path';
 import type { CompareAccuracyResult, OutputAccuracy } from '@onnx-forge/bench';
 import { singleValueBound, singleValueProblem, toleranceProblem } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
-import { defineCommand } from '../framework/command.js';
+import { PROGRAM, defineCommand } from '../framework/command.js';
 import { exitCodeOfResult } from '../framework/exit-code.js';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { QUIET_SESSION, quietOnnxruntime } from '../runner/create-runner.js';
 import { DIMS_FLAG, INPUT_SCALE_FLAG, sampleSpec } from '../samples/cli-samples.js';
-import { PROVIDER_FLAG, intFlag, providerOptions } from './bench.js';
+import { PROVIDER_FLAG, checkProviders, intFlag, providerOptions, reportFailure } from './bench.js';
 
 const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
 const sci = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : String(v));
@@ -99,7 +99,7 @@ export const compareCommand = defineCommand({
     'onnx-forge compare model.onnx model.int8.onnx --inputs samples/ --tolerance 0.99 --json',
   ],
   exitNotes: [
-    'compare exits 1 when a candidate could not be compared, when the inputs do not fit the reference (FORGE_BAD_SAMPLES), or when an output falls below --tolerance.',
+    'compare exits 3 when the reference or a candidate is not a valid ONNX model or its external data is missing or truncated; else 1 when a candidate could not be compared (a missing file, inputs other than the reference\'s: FORGE_BAD_INPUT, a failed run), when the inputs do not fit the reference (FORGE_BAD_SAMPLES), or when an output falls below --tolerance. A line on stderr says what failed.',
     'Without --tolerance it is a measurement: NaN/Inf outputs print a warning and the exit code stays 0.',
   ],
   async run(ctx) {
@@ -110,19 +110,28 @@ export const compareCommand = defineCommand({
     const inputs = ctx.args.string('inputs');
     const samples = intFlag(ctx, 'samples', 8) as number;
     const seed = intFlag(ctx, 'seed', 1, 0) as number;
+    const providers = providerOptions(ctx);
+    await checkProviders(ctx, providers);
     const [{ compareAccuracy }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
     ctx.progress.start(`comparing ${candidates.length} candidate(s) with ${path.basename(reference)}`);
     const result = await compareAccuracy(reference, candidates, {
-      ...providerOptions(ctx), sessionOptions: { logSeverityLevel: QUIET_SESSION.logSeverityLevel }, seed, count: samples, ...(Object.keys(dims).length ? { dims } : {}), ...(inputs ? { inputs: path.resolve(ctx.io.cwd, inputs) } : {}),
+      ...providers, sessionOptions: { logSeverityLevel: QUIET_SESSION.logSeverityLevel }, seed, count: samples, ...(Object.keys(dims).length ? { dims } : {}), ...(inputs ? { inputs: path.resolve(ctx.io.cwd, inputs) } : {}),
       ...(scale === undefined ? {} : { inputScale: scale }),
     });
     ctx.progress.end();
     if (result.error?.code === 'FORGE_INVALID_OPTIONS') throw new UsageError(result.error.message, ctx.command, { flag: 'dims' });
     const below = tolerance === undefined ? [] : result.candidates.filter((c) => c.accuracy?.outputs.some((o) => toleranceProblem(o, tolerance))).map((c) => c.name);
     const warnings = compareWarnings(result);
-    if (ctx.json) ctx.printJson({ ...result, ...(tolerance === undefined ? {} : { tolerance, belowTolerance: below }), ...(warnings.length ? { warnings } : {}) });
+    // Nothing compared: the command failed as a whole, and its JSON says so as every command's error does.
+    const error = result.error ? { ...result.error, message: `nothing compared: ${result.error.message}`, details: { stage: result.error.stage } } : undefined;
+    if (ctx.json) ctx.printJson({ ...result, ...(error ? { error } : {}), ...(tolerance === undefined ? {} : { tolerance, belowTolerance: below }), ...(warnings.length ? { warnings } : {}) });
     else ctx.print(...compareLines(result, tolerance));
-    const failed = Boolean(result.error) || result.candidates.some((c) => c.status !== 'ok') || below.length > 0;
+    const failedCandidates = result.candidates.filter((c) => c.status !== 'ok');
+    const firstFailed = failedCandidates[0];
+    if (error) reportFailure(ctx, error);
+    else if (firstFailed?.error) reportFailure(ctx, { code: firstFailed.error.code, message: `${failedCandidates.length} of ${result.candidates.length} candidates could not be compared; ${firstFailed.name} at ${firstFailed.error.stage}: ${firstFailed.error.message}` });
+    else if (below.length && !ctx.json) ctx.io.stderr.write(`${PROGRAM} ${ctx.command}: ${below.join(', ')} below --tolerance ${tolerance}\n`);
+    const failed = Boolean(result.error) || failedCandidates.length > 0 || below.length > 0;
     return exitCodeOfResult([result.error, ...result.candidates.map((c) => c.error)], failed);
   },
 });
