@@ -1,7 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelBuilder, mlp, writeModel } from '@onnx-forge/core';
-import { quantizeDynamic } from '@onnx-forge/graph-ops';
+import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir } from '../testing/fixtures.js';
@@ -35,6 +35,14 @@ describe('onnx-forge hybrid', () => {
     const r = b.op('Reshape', [x, b.constant([3, 7], 'int64')]);
     b.output(b.op('ReduceSum', [r, b.constant([1], 'int64')], { keepdims: 1 }, { outputs: ['y'] }), 'float32', ['rows', 'cols']);
     await writeModel(b.build(), file('broken.onnx'));
+    // fp16 with its default options: float16 inputs and outputs.
+    const h = mlp({ sizes: [32, 64, 5], seed: 8 });
+    await convertToFp16(h);
+    await writeModel(h, file('mlp.fp16.onnx'));
+    // Another interface: input "features", not "x".
+    const o = new ModelBuilder({ graphName: 'other' });
+    o.output(o.op('Relu', [o.input('features', 'float32', ['batch', 32])], {}, { outputs: ['y'] }), 'float32', ['batch', 32]);
+    await writeModel(o.build(), file('other.onnx'));
   });
   afterAll(() => tmp.cleanup());
 
@@ -67,6 +75,61 @@ describe('onnx-forge hybrid', () => {
     expect(r.stdout).toContain('The input tensor cannot be reshaped to the requested shape');
     // The failure reaches the summary through the rejection; onnxruntime's own log lines stay out of stderr.
     expect(r.stderr).not.toMatch(/\[[EW]:onnxruntime|Vulkan|Dawn/);
+  });
+
+  it('serves a variant made by fp16 with its default options (float16 inputs and outputs): requests converted, answers checked against the reference', async () => {
+    const r = await runCliProcess(['hybrid', file('mlp.onnx'), file('mlp.fp16.onnx'), '--reference', file('mlp.onnx'), '--policy', 'size', '--requests', '60', '--canary-rate', '0.2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = jsonOf<HybridJson>(r);
+    expect(j.stats).toMatchObject({ selected: 'mlp.fp16', requests: 60, failed: 0, fallbacks: 0 });
+    const fp16 = j.stats.backends['mlp.fp16'] as BackendJson;
+    expect(fp16).toMatchObject({ state: 'healthy', served: 60, errors: 0 });
+    expect(fp16.accuracy.worstCosine).toBeGreaterThan(0.99);
+  });
+
+  it('never reports a backend that failed every call as its choice without saying so, and exits 1 with the reason on stderr', async () => {
+    // Five requests: too few for the breaker (10 calls), so the order policy keeps the broken model selected.
+    const r = await runCliProcess(['hybrid', file('broken.onnx'), file('mlp.onnx'), '--policy', 'order', '--requests', '5', '-q']);
+    expect(r.code).toBe(1);
+    assertNoStack(r);
+    expect(r.stdout).toMatch(/selected broken \(every call failed: .*cannot be reshaped.*\) after 0 switches/);
+    expect(r.stdout).toMatch(/^ {2}broken healthy, 6 of 6 calls failed; the last: .*cannot be reshaped/m);
+    expect(r.stderr).toMatch(/^onnx-forge hybrid: error FORGE_RUNTIME: the selected backend broken failed all its 6 calls; the last: .*cannot be reshaped/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const j = await runCliProcess(['hybrid', file('broken.onnx'), file('mlp.onnx'), '--policy', 'order', '--requests', '5', '--json']);
+    expect(j.code).toBe(1);
+    expect(jsonOf<{ error: { code: string; message: string } }>(j).error).toMatchObject({ code: 'FORGE_RUNTIME', message: expect.stringMatching(/^the selected backend broken failed all its 6 calls/) });
+  });
+
+  it('refuses models whose inputs differ before serving (FORGE_BAD_INPUT, exit 1, as compare refuses them)', async () => {
+    const r = await runCliProcess(['hybrid', file('mlp.onnx'), '--reference', file('other.onnx'), '--requests', '20']);
+    expect(r.code).toBe(1);
+    assertNoStack(r);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^onnx-forge hybrid: error FORGE_BAD_INPUT: mlp: its inputs \("x"\) are not those of other \("features"\)/m);
+    const compare = await runCliProcess(['compare', file('other.onnx'), file('mlp.onnx')]);
+    expect(compare.code).toBe(r.code);
+    expect(compare.stdout).toContain('FORGE_BAD_INPUT');
+  });
+
+  it('reads every model as check does before onnxruntime sees it: a truncated file or external data exits 3 wherever it is named', async () => {
+    const cut = file('cut.onnx');
+    await writeFile(cut, (await import('node:fs')).readFileSync(file('mlp.onnx')).subarray(0, 100));
+    await writeModel(mlp({ sizes: [32, 64, 5], seed: 8 }), file('ext.onnx'), { externalData: true });
+    await truncate(file('ext.onnx.data'), 1000);
+    const cases: [string[], string][] = [
+      [[cut, file('mlp.onnx')], 'FORGE_INVALID_MODEL'],
+      [[file('mlp.onnx'), cut], 'FORGE_INVALID_MODEL'],
+      [[file('mlp.onnx'), '--reference', cut], 'FORGE_INVALID_MODEL'],
+      [[file('ext.onnx')], 'FORGE_EXTERNAL_DATA'],
+      [[file('mlp.onnx'), file('ext.onnx')], 'FORGE_EXTERNAL_DATA'],
+    ];
+    for (const [args, code] of cases) {
+      const r = await runCliProcess(['hybrid', ...args, '--requests', '2']);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toMatch(new RegExp(`^onnx-forge hybrid: error ${code}: `));
+      expect(r.stderr).not.toMatch(/Protobuf parsing failed|onnxruntime_src|tensorprotoutils/);
+    }
   });
 
   it('sizes seeded requests to what the model runs on: Silero VAD does not run at sequence 1', async () => {

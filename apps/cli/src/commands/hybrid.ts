@@ -1,11 +1,11 @@
-import { statSync } from 'node:fs';
 import path from 'node:path';
-import { readModel, type ForgeError, type Model } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, type Model } from '@onnx-forge/core';
 import { fitSeededDims, fittedNote, loadSamples, modelInputSpecs, seededFeeds } from '@onnx-forge/graph-ops';
-import type { Backend, HybridOptions, Policy } from '@onnx-forge/hybrid';
+import type { Backend, BackendStats, HybridOptions, HybridStats, Policy } from '@onnx-forge/hybrid';
 import type { Feeds, Session, TensorLike } from '@onnx-forge/runtime';
-import { defineCommand } from '../framework/command.js';
+import { PROGRAM, defineCommand } from '../framework/command.js';
 import { ExitCode } from '../framework/exit-code.js';
+import { oneLine } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { QUIET_SESSION, quietOnnxruntime } from '../runner/create-runner.js';
 import { DIMS_FLAG } from '../samples/cli-samples.js';
@@ -33,12 +33,33 @@ function backendNames(files: readonly string[]): string[] {
   });
 }
 
-/** The graph of the model requests are shaped from (external weights stay on disk), with --dims checked against it. */
-async function requestModel(file: string, dims: Record<string, number>, command: string): Promise<Model> {
-  const model = await readModel(file, { externalData: false });
+/** --dims checked against the model requests are shaped from. */
+function checkRequestDims(model: Model, file: string, dims: Record<string, number>, command: string): void {
   const symbols = new Set(modelInputSpecs(model).flatMap((s) => (s.dims ?? []).filter((d): d is string => typeof d === 'string')));
   checkDimNames(command, dims, symbols, file);
-  return model;
+}
+
+const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ') || 'none';
+
+/**
+ * FORGE_BAD_INPUT (exit 1, as compare refuses the same pair) when a backend's inputs are not those of
+ * the model requests are shaped from, or it lacks one of that model's outputs: every request may go
+ * to any backend, matched by name, and such a backend would fail every call ("unknown input") while
+ * the summary named it as a choice.
+ */
+function checkInterfaces(sessions: readonly Session[], names: readonly string[], shaping: number): void {
+  const want = sessions[shaping] as Session;
+  const shapedBy = names[shaping] as string;
+  for (const [i, s] of sessions.entries()) {
+    const unknown = want.inputNames.filter((n) => !s.inputNames.includes(n));
+    const unfed = s.inputNames.filter((n) => !want.inputNames.includes(n));
+    const missing = want.outputNames.filter((n) => !s.outputNames.includes(n));
+    if (!unknown.length && !unfed.length && !missing.length) continue;
+    const what = unknown.length || unfed.length ? `its inputs (${quoted(s.inputNames)}) are not those of ${shapedBy} (${quoted(want.inputNames)})` : `it has no output ${quoted(missing)} of ${shapedBy} (its outputs: ${quoted(s.outputNames)})`;
+    throw new ForgeError(ForgeErrorCode.BAD_INPUT, `${names[i]}: ${what}: a HybridModel sends each request to any of its models, matched by name; serve variants of one model`, {
+      details: { backend: names[i], inputs: [...s.inputNames], outputs: [...s.outputNames], expectedInputs: [...want.inputNames], expectedOutputs: [...want.outputNames] },
+    });
+  }
 }
 
 /**
@@ -67,6 +88,24 @@ async function folderRequests(model: Model, dir: string): Promise<{ requests: Fe
     inputs: Object.entries(first).map(([name, t]) => ({ name, type: t.type, dims: [...t.dims] })),
     fitted: ` from ${dir} (${samples.length} sample${samples.length === 1 ? '' : 's'}, in turn):`,
   };
+}
+
+/**
+ * Why the run failed, or undefined: a request no backend answered, or a backend chosen (or every
+ * backend) none of whose calls succeeded. A run whose requests were all answered by fallbacks still
+ * failed: the model it says it chose, or every one, does not work on these requests.
+ */
+function servingFailure(stats: HybridStats, firstError: unknown): { code: string; message: string } | undefined {
+  const failedAll = (b: BackendStats) => b.errors > 0 && b.successes === 0;
+  const backends = Object.values(stats.backends);
+  const selected = stats.selected === undefined ? undefined : stats.backends[stats.selected];
+  const culprit = selected && failedAll(selected) ? selected : backends.length && backends.every(failedAll) ? backends[0] : undefined;
+  if (stats.failed > 0) {
+    return { code: (firstError as ForgeError | undefined)?.code ?? ForgeErrorCode.RUNTIME, message: `${stats.failed} of ${stats.requests} requests failed on every backend; the first: ${firstError instanceof Error ? firstError.message : String(firstError)}` };
+  }
+  if (!culprit) return undefined;
+  const who = culprit === selected ? `the selected backend ${culprit.name}` : `every backend (${culprit.name} first)`;
+  return { code: culprit.lastError?.code ?? ForgeErrorCode.RUNTIME, message: `${who} failed all its ${culprit.errors} calls; the last: ${culprit.lastError?.message ?? 'no error recorded'}` };
 }
 
 export const hybridCommand = defineCommand({
@@ -98,7 +137,9 @@ export const hybridCommand = defineCommand({
     'onnx-forge hybrid encoder.onnx encoder.int8.onnx --dims batch=1,sequence=128 --json',
     'onnx-forge hybrid vad.onnx vad.int8.onnx --reference vad.onnx --inputs samples/',
   ],
-  exitNotes: ['hybrid exits 1 when a request could not be answered by any backend (the summary is printed first).'],
+  exitNotes: [
+    'hybrid exits 1 when a request could not be answered by any backend, or when the selected backend or every backend failed all its calls (the summary is printed first, with each backend\'s last error); 1 with FORGE_BAD_INPUT before serving when the models\' inputs or outputs differ; 3 when a model is not a valid ONNX model or its external data is missing or truncated.',
+  ],
   async run(ctx) {
     const cwd = ctx.io.cwd;
     const files = ctx.args.positionals.map((f) => path.resolve(cwd, f));
@@ -126,13 +167,19 @@ export const hybridCommand = defineCommand({
     const policyFlag = ctx.args.string('policy') ?? 'auto';
     if (policyFlag === 'accuracy' && refFile === undefined) throw new UsageError('--policy accuracy needs --reference MODEL', ctx.command);
 
-    const names = backendNames(refFile !== undefined && !files.includes(refFile) ? [...files, refFile] : files);
+    const all = refFile !== undefined && !files.includes(refFile) ? [...files, refFile] : files;
+    const names = backendNames(all);
     const shapedBy = refFile ?? (files[0] as string);
-    const shapeModel = await requestModel(shapedBy, dims, ctx.command);
+    // Every model is read and checked as every command reads it before onnxruntime sees it, so a file
+    // that is not a model, or whose external data is missing or cut short, fails alike in any place.
+    const { readModelFile } = await import('@onnx-forge/bench');
+    const read: { model: Model; bytes: number }[] = [];
+    for (const file of all) read.push(await readModelFile(file));
+    const shapeModel = (read[all.indexOf(shapedBy)] as { model: Model }).model;
+    checkRequestDims(shapeModel, shapedBy, dims, ctx.command);
 
     // onnxruntime and the hybrid layer are loaded only when a command runs models.
     const [{ createPool, createSession }, { HybridModel, sessionBackend, seededRandom }] = await Promise.all([import('@onnx-forge/runtime'), import('@onnx-forge/hybrid'), quietOnnxruntime()]);
-    const all = refFile !== undefined && !files.includes(refFile) ? [...files, refFile] : files;
     const sessions: Session[] = [];
     const backends: Backend[] = [];
     let hybrid: InstanceType<typeof HybridModel> | undefined;
@@ -142,8 +189,9 @@ export const hybridCommand = defineCommand({
         const quiet = { ...QUIET_SESSION, providers: [...QUIET_SESSION.providers] };
         const session = workers === undefined ? await createSession(file, quiet) : await createPool(file, { ...quiet, workers });
         sessions.push(session);
-        backends.push(sessionBackend(names[i] as string, session, { sizeBytes: statSync(file).size }));
+        backends.push(sessionBackend(names[i] as string, session, { sizeBytes: read[i]?.bytes as number }));
       }
+      checkInterfaces(sessions, names, all.indexOf(shapedBy));
       const { requests: distinct, inputs, fitted } = inputsDir !== undefined ? await folderRequests(shapeModel, inputsDir) : await seededRequests(shapeModel, sessions[all.indexOf(shapedBy)] as Session, dims, Math.min(requests, DISTINCT_REQUESTS), seed);
       const refName = refFile === undefined ? undefined : names[all.indexOf(refFile)];
       const policy: Policy = policyFlag === 'order' ? { order: names.slice(0, files.length) } : (policyFlag as Policy);
@@ -181,6 +229,7 @@ export const hybridCommand = defineCommand({
       ctx.progress.end(`${(requests / seconds).toFixed(1)} requests/s`);
       const stats = model.stats();
       const run = { requests, concurrency, workers: workers ?? 0, seconds, requestsPerSecond: requests / seconds };
+      const failure = servingFailure(stats, firstError);
       if (ctx.json) {
         ctx.printJson({
           models: all.map((file, i) => ({ name: names[i], file, provider: sessions[i]?.provider })),
@@ -189,13 +238,15 @@ export const hybridCommand = defineCommand({
           run,
           stats,
           firstError: firstError === undefined ? undefined : { code: (firstError as ForgeError).code, message: (firstError as Error).message },
+          ...(failure ? { error: failure } : {}),
         });
       } else {
         ctx.print(model.summary().trimEnd());
         ctx.print(`${requests} requests in ${seconds.toFixed(2)} s (${run.requestsPerSecond.toFixed(1)} requests/s), ${concurrency} at a time; inputs${fitted} ${inputs.map((x) => `${x.name} ${x.type}[${x.dims.join(', ')}]`).join(', ')}`);
         if (firstError !== undefined) ctx.print(`${stats.failed} requests failed on every backend; the first: ${(firstError as Error).message}`);
+        if (failure) ctx.io.stderr.write(`${PROGRAM} ${ctx.command}: error ${failure.code}: ${oneLine(failure.message)}\n`);
       }
-      return stats.failed > 0 ? ExitCode.FAILURE : ExitCode.OK;
+      return failure ? ExitCode.FAILURE : ExitCode.OK;
     } finally {
       // The HybridModel releases the sessions it wraps; without one (a load failed), release them here.
       if (hybrid) await hybrid.dispose().catch(() => undefined);
