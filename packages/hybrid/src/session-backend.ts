@@ -1,7 +1,7 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { type Feeds, type RunOptions, type Session, type TensorLike, zerosTensor } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
-import { feedsForSession, float32Outputs, hasFloat16Feed } from './session-feeds.js';
+import { feedsForSession, float32Outputs, roundedToFloat16 } from './session-feeds.js';
 
 export interface SessionBackendOptions {
   /** Size of the model the session runs, for the `size` policy. */
@@ -37,8 +37,8 @@ function zeroFeeds(session: Session): Feeds | undefined {
  *
  * Variants of one model answer the same requests: a float32 feed of an input the session declares
  * float16 (a model converted by fp16 without keeping its I/O types) is rounded to float16, and a
- * float16 feed of a float32 input widened. A request that sends no float16 feed gets the session's
- * float16 outputs as float32, as its float32 variants answer; one that sends float16 gets them as they are.
+ * float16 feed of a float32 input widened. A request whose float32 feeds were rounded so gets the
+ * session's float16 outputs as float32, as the float32 variants answer it; any other gets them as they are.
  */
 export function sessionBackend(name: string, session: Session, options: SessionBackendOptions = {}): Backend {
   checkBackendName(name, 'sessionBackend');
@@ -51,7 +51,7 @@ export function sessionBackend(name: string, session: Session, options: SessionB
   const run = async (feeds: Feeds, signal?: AbortSignal) => {
     const given = floatInputs ? feedsForSession(feeds, session.inputMetadata) : feeds;
     const outputs = await (signal ? session.run(given, { ...runOptions, signal }) : runOptions ? session.run(given, runOptions) : session.run(given));
-    return float16Outputs && !hasFloat16Feed(feeds) ? float32Outputs(outputs) : outputs;
+    return float16Outputs && roundedToFloat16(feeds, given) ? float32Outputs(outputs) : outputs;
   };
   return {
     name,

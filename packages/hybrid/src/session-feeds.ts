@@ -27,9 +27,9 @@ function convertFloat(value: FeedValue, want: string | undefined): FeedValue {
   return value;
 }
 
-/** Whether any feed is float16: its caller then takes float16 answers as they come. */
-export function hasFloat16Feed(feeds: Feeds): boolean {
-  return Object.values(feeds).some((v) => typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && (v as { type?: string }).type === 'float16');
+/** Whether feedsForSession rounded any of `feeds` to float16 in `given`: their caller speaks float32. */
+export function roundedToFloat16(feeds: Feeds, given: Feeds): boolean {
+  return Object.entries(given).some(([name, v]) => v !== feeds[name] && (v as { type?: string }).type === 'float16');
 }
 
 /** Outputs with every float16 tensor decoded to float32 (the others as they are). */
