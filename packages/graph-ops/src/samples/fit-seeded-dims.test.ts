@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { ModelBuilder, readModel, type ModelRunner } from '@onnx-forge/core';
+import { ONNX_TEST_DATA } from '@onnx-forge/core/testing';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { FIT_SIZES, REPRESENTATIVE_SIZE, fitSeededDims, symbolicDims } from './fit-seeded-dims.js';
@@ -92,5 +94,26 @@ describe('seeded integer inputs', () => {
     const n = c.input('n', 'int64', []);
     c.output(c.op('Cast', [n], { to: 1 }), 'float32', []);
     expect(arbitraryIntegerInputs(c.build())).toEqual(['n']);
+  });
+
+  it('never seeds an arbitrary integer as 0: STFT divides by its frame_step unchecked, and 0 killed the process', async () => {
+    const file = `${ONNX_TEST_DATA}/node/test_stft/model.onnx`;
+    if (!existsSync(file)) throw new Error(`${file} is missing: apt-get install libonnx-testdata`);
+    const m = await readModel(file);
+    expect(arbitraryIntegerInputs(m)).toEqual(['frame_step', 'frame_length']);
+    const values = [];
+    for (let seed = 1; seed <= 64; seed++) {
+      const f = seededFeeds(m, { seed });
+      values.push(...Array.from(f.frame_step?.data as BigInt64Array, Number), ...Array.from(f.frame_length?.data as BigInt64Array, Number));
+    }
+    expect(Math.min(...values)).toBe(1);
+    expect(Math.max(...values)).toBeLessThan(16);
+    // Every seed runs in onnxruntime-node (in this process: a 0 there was SIGFPE), or fails with an error.
+    const loaded = await runner.load(m.encode());
+    try {
+      for (let seed = 1; seed <= 8; seed++) await loaded.run(seededFeeds(m, { seed })).catch((e: unknown) => expect(e).toBeInstanceOf(Error));
+    } finally {
+      await loaded.release();
+    }
   });
 });

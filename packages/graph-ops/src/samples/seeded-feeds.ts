@@ -37,7 +37,7 @@ function scalarConstant(graph: Graph, name: string): number | undefined {
  * constant table it indexes through Gather (token ids, token types); else, when the model tests it
  * for equality with constants (Silero VAD's `sr == 16000` choosing an If branch), those constants
  * (`choices`); else 16, an arbitrary bound (`arbitrary`: nothing in the model says which values are
- * valid).
+ * valid; seeded values are then drawn from 1 to 15).
  */
 function integerBound(graph: Graph, name: string): { bound: number; arbitrary: boolean; choices?: number[] } {
   if (/mask/i.test(name)) return { bound: 2, arbitrary: false };
@@ -113,6 +113,9 @@ function seededTensor(type: string, dims: number[], n: number, rng: Rng, std: nu
     const b = bounds();
     if (b.bound === 2 && /mask/i.test(name)) return () => 1;
     if (b.choices?.length) return () => b.choices?.[0] as number;
+    // Arbitrary values are never 0: such an input is often a size, a step or a divisor (STFT's
+    // frame_step), and onnxruntime's kernels divide by it unchecked (SIGFPE kills the process).
+    if (b.arbitrary) return () => rng.int(1, b.bound);
     return () => rng.int(0, b.bound);
   };
   switch (type) {
