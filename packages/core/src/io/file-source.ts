@@ -24,12 +24,18 @@ export async function fileSource(path: string, options: { what?: string } = {}):
 
 /**
  * FORGE_IO for a file that cannot be read, worded the same by every reader: `cannot read model "x":
- * the file does not exist` (ENOENT), `the path is a folder, not a model file` (EISDIR), else the
+ * the file does not exist` (ENOENT), `the path is a folder, not a model file` (EISDIR), `a part of the
+ * path is a file, not a folder` (ENOTDIR), `no permission to read it` (EACCES, EPERM), else the
  * system's message. `what` names the file's kind ("model").
  */
 export function unreadableFile(path: string, error: unknown, what?: string): ForgeError {
   const code = (error as NodeJS.ErrnoException).code;
-  const hint = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? `the path is a folder, not a ${what ?? 'file'}${what ? ' file' : ''}` : errorMessage(error);
+  const hint =
+    code === 'ENOENT' ? 'the file does not exist'
+    : code === 'EISDIR' ? `the path is a folder, not a ${what ?? 'file'}${what ? ' file' : ''}`
+    : code === 'ENOTDIR' ? 'a part of the path is a file, not a folder'
+    : code === 'EACCES' || code === 'EPERM' ? 'no permission to read it'
+    : errorMessage(error);
   return new ForgeError(ForgeErrorCode.IO, `cannot read ${what ? `${what} ` : ''}"${path}": ${hint}`, { cause: error, details: { path, errno: code } });
 }
 

@@ -252,7 +252,7 @@ export async function writeModel(model: Model | ModelProto, file: string, option
 
       if (ext && sidePath) {
         sideTemp = tempFor(sidePath);
-        const fd = openForWrite(fs, sideTemp, dir);
+        const fd = openForWrite(fs, sideTemp, sidePath, dir);
         try {
           await writeSideFile(plan, sinkTo(fd));
           fs.fsyncSync(fd);
@@ -262,7 +262,7 @@ export async function writeModel(model: Model | ModelProto, file: string, option
       }
 
       modelTemp = tempFor(target);
-      const fd = openForWrite(fs, modelTemp, dir);
+      const fd = openForWrite(fs, modelTemp, file, dir);
       try {
         const sink = sinkTo(fd);
         for (const part of encoded.parts) {
@@ -354,23 +354,39 @@ async function writeSideFile(plan: readonly SidePlan[], sink: (bytes: Uint8Array
   }
 }
 
-function openForWrite(fs: Fs, file: string, dir: string): number {
+/**
+ * Opens the temporary file `temp` for `file`; a failure names `file`, what the user asked for, not
+ * the temporary name.
+ */
+function openForWrite(fs: Fs, temp: string, file: string, dir: string): number {
   try {
-    return fs.openSync(file, 'wx');
+    return fs.openSync(temp, 'wx');
   } catch (e) {
-    throw uncreatableFile(file, dir, e);
+    const folderExists = fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
+    throw uncreatableFile(file, dir, e, { folderExists });
   }
 }
 
 /**
  * FORGE_IO for a file that cannot be created in `dir`, worded the same whether the writer meets it
  * or a command checks its output before any work: `the folder "d" does not exist` (ENOENT),
- * `no permission to write in "d"` (EACCES), `"d" is not a folder` (ENOTDIR), else the system's message.
+ * `no permission to write in "d"` (EACCES, EPERM), `"d" is not a folder` (ENOTDIR), `"d" is on a
+ * read-only file system` (EROFS), `no space left on the device of "d"` (ENOSPC, EDQUOT), else the
+ * system's message. ENOENT in a folder known to exist (`folderExists`) is a file system that takes no
+ * new files (/proc, /sys).
  */
-export function uncreatableFile(file: string, dir: string, error: unknown): ForgeError {
+export function uncreatableFile(file: string, dir: string, error: unknown, options: { folderExists?: boolean } = {}): ForgeError {
   const code = (error as NodeJS.ErrnoException).code;
-  const hint =
-    code === 'ENOENT' ? `the folder "${dir}" does not exist` : code === 'EACCES' ? `no permission to write in "${dir}"` : code === 'ENOTDIR' ? `"${dir}" is not a folder` : errorMessage(error);
+  const hints: Record<string, string> = {
+    ENOENT: options.folderExists ? `the file system of "${dir}" does not take new files` : `the folder "${dir}" does not exist`,
+    EACCES: `no permission to write in "${dir}"`,
+    EPERM: `no permission to write in "${dir}"`,
+    ENOTDIR: `"${dir}" is not a folder`,
+    EROFS: `"${dir}" is on a read-only file system`,
+    ENOSPC: `no space left on the device of "${dir}"`,
+    EDQUOT: `the disk quota of "${dir}" is used up`,
+  };
+  const hint = (code !== undefined && hints[code]) || errorMessage(error);
   return new ForgeError(ForgeErrorCode.IO, `cannot create "${file}": ${hint}`, { cause: error, details: { path: file, errno: code } });
 }
 
