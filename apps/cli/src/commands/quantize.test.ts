@@ -125,12 +125,16 @@ describe('onnx-forge quantize', () => {
       const wrong = writeSamples(file('wrong-shape'), 1, [2, 3], 6);
       const empty = file('empty');
       mkdirSync(empty);
-      for (const dir of [wrong, empty, file('no-such-folder')]) {
+      for (const dir of [wrong, empty]) {
         const out = file('never.qdq.onnx');
         const r = await runCliProcess(['quantize', input, '-o', out, '--mode', 'static', '--calibration', dir]);
         expect(r.code, r.stderr).toBe(1);
         expect(r.stderr).toMatch(/^onnx-forge quantize: error FORGE_BAD_SAMPLES: /m);
       }
+      // A folder that is not there is refused before the model is read, as for optimize.
+      const missing = await runCliProcess(['quantize', input, '-o', file('never.qdq.onnx'), '--mode', 'static', '--calibration', file('no-such-folder')]);
+      expect(missing.code, missing.stderr).toBe(1);
+      expect(missing.stderr).toMatch(/^onnx-forge quantize: error FORGE_IO: cannot read the --calibration folder ".*no-such-folder": it does not exist$/m);
     });
   });
 

@@ -2,8 +2,9 @@ import { formatPipeline, type PassInstance, type PassRegistry, type PipelineRepo
 import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import { UsageError } from '../framework/usage-error.js';
-import { checkOutputPath } from './output-path.js';
+import { checkOutputPath, outputTarget } from './output-path.js';
 import { pipelineJson, printPipelineResult } from './pipeline-report.js';
+import { recordOutput } from './run-files.js';
 import { runPipeline, type PipelineJob } from './run-pipeline.js';
 
 /** Flags of every command that writes a transformed model (run, fp16, quantize). */
@@ -28,11 +29,18 @@ export const OUTPUT_FLAGS: readonly FlagSpec[] = [
   { name: 'no-check', kind: 'boolean', description: 'do not run the checker on the input and after every pass' },
 ];
 
-/** Where the command writes, checked before any work: given, and not the input (unless --force). */
+/**
+ * Where the command writes, checked before any work: given, a file that can be created, and not the
+ * input (unless --force); recorded for the run, so it is refused once the input is read if it (or its
+ * side file) holds the input's external data.
+ */
 export function outputPath(ctx: CommandContext): string {
   const output = ctx.args.string('output');
   if (!output) throw new UsageError('missing --output FILE (-o FILE)', ctx.command);
   checkOutputPath(ctx.args.positional(0), output, { cwd: ctx.io.cwd, force: ctx.args.bool('force') === true, command: ctx.command });
+  const target = outputTarget(output, ctx.io.cwd, ctx.command);
+  const written = ctx.args.bool('external-data') === true ? [target, `${target}.data`] : [target];
+  recordOutput(ctx.progress, { given: output, written, command: ctx.command });
   return output;
 }
 

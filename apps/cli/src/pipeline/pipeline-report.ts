@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { PassReport } from '@onnx-forge/core';
 import { formatBytes } from '@onnx-forge/core';
 import { formatChange, formatCount, formatDuration, table } from '../framework/format.js';
@@ -82,8 +83,9 @@ export function printPipelineResult(result: PipelineResult, pipeline: string, wi
   const { input, report } = result;
   const outBytes = outputBytes(result);
   const side = result.output.externalData ? ` + external data ${result.output.externalData.path}` : '';
+  const inputSide = input.externalData?.paths.length ? ` + external data ${input.externalData.paths.map((p) => path.relative(path.dirname(path.resolve(input.path)), p)).join(', ')}` : '';
   const out = [
-    `${input.path} (${formatBytes(input.bytes)}) -> ${result.output.path}${side} (${formatBytes(outBytes)}, ${formatChange(input.bytes, outBytes)}) in ${formatDuration(result.durationMs)}`,
+    `${input.path}${inputSide} (${formatBytes(input.bytes)}) -> ${result.output.path}${side} (${formatBytes(outBytes)}, ${formatChange(input.bytes, outBytes)}) in ${formatDuration(result.durationMs)}`,
     `pipeline: ${pipeline}`,
   ];
   const inputWarnings = report.inputProblems.length;

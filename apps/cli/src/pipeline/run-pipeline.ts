@@ -23,8 +23,11 @@ export interface PipelineJob {
 }
 
 export interface PipelineResult {
-  /** `bytes`: the .onnx file; `streamed`: whether the weights streamed from the input's files. */
-  input: { path: string; bytes: number; streamed: boolean };
+  /**
+   * `bytes`: the .onnx file and its external data (`externalData`: the files, their size together);
+   * `streamed`: whether the weights streamed from the input's files.
+   */
+  input: { path: string; bytes: number; streamed: boolean; externalData?: { paths: string[]; bytes: number } };
   output: WriteModelResult;
   report: PipelineReport;
   /** Read + passes + write. */
@@ -41,5 +44,6 @@ export async function runPipeline(job: PipelineJob, progress: Progress, now: () 
   const services = typeof job.services === 'function' ? await job.services(input.model) : (job.services ?? {});
   const report = await runPasses(input.model, job.passes, { services, progress, ...(job.check === undefined ? {} : { check: job.check }) });
   const output = await writeOutput(input.model, job.output, job.externalData === undefined ? {} : { externalData: job.externalData }, progress);
-  return { input: { path: input.path, bytes: input.bytes, streamed: input.streamed }, output, report, durationMs: now() - started };
+  const { model: _model, ...read } = input;
+  return { input: read, output, report, durationMs: now() - started };
 }

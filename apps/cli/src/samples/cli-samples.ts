@@ -1,4 +1,6 @@
-import type { Model, ModelRunner, RunnerFeeds } from '@onnx-forge/core';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { ForgeError, ForgeErrorCode, errorMessage, type Model, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
 import { arbitraryInputsNote, fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
 import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
@@ -88,7 +90,25 @@ export function sampleSpec(ctx: CommandContext, dirFlags: readonly string[]): Sa
   if (scale !== undefined && flag !== undefined) {
     throw new UsageError(`--input-scale sets the spread of seeded inputs, and --${flag} gives real samples instead`, ctx.command, { flag: INPUT_SCALE_FLAG.name });
   }
+  if (flag !== undefined && dir !== undefined) checkFolderFlag(ctx, flag, path.resolve(ctx.io.cwd, dir), dir);
   return { ...(dir === undefined ? {} : { dir }), dims: parseDims(ctx.command, ctx.args.list('dims')), ...(scale === undefined ? {} : { scale }) };
+}
+
+/**
+ * Refuses, before any work, a folder flag (--inputs, --calibration) whose path names nothing
+ * (FORGE_IO, as for a missing model: a typo) or a file (a usage error): measuring or calibrating on
+ * anything else than the folder the user named would pass off other data as theirs.
+ */
+export function checkFolderFlag(ctx: CommandContext, flag: string, dir: string, given = dir): void {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? 'it does not exist' : code === 'ENOTDIR' ? 'a part of the path is a file, not a folder' : code === 'EACCES' ? 'no permission to read it' : errorMessage(e);
+    throw new ForgeError(ForgeErrorCode.IO, `cannot read the --${flag} folder "${given}": ${hint}`, { cause: e, details: { path: dir, errno: code } });
+  }
+  if (!st.isDirectory()) throw new UsageError(`--${flag} ${given} is not a folder; give a folder of samples (ONNX .pb test data, .npy or JSON)`, ctx.command, { flag });
 }
 
 /**
