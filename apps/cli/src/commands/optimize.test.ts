@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ModelBuilder, mlp, writeModel } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,7 +112,7 @@ describe('onnx-forge optimize', () => {
     expect(j.warnings[0]).toMatch(/added as version 3 as forced$/);
   });
 
-  it('Ctrl-C stops the run: exit 1, FORGE_CANCELLED, no version in the repository, no reports', async () => {
+  it('Ctrl-C stops the run: exit 1, FORGE_CANCELLED, and removes what the run created (here all of --out)', async () => {
     const out = file('out-sigint');
     const child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', 'tsx', path.join(import.meta.dirname, '../main.ts'),
       'optimize', file('mlp.onnx'), '-o', out, '--runs', '100000', '--variants', 'fp32,int8-dynamic'], { env: { ...process.env, NODE_OPTIONS: '' } });
@@ -130,22 +130,59 @@ describe('onnx-forge optimize', () => {
     expect(code, stderr).toBe(1);
     expect(stderr).toContain('cancelling: stopping at the next step, nothing is added to the repository');
     expect(stderr).toMatch(/error FORGE_CANCELLED/);
-    expect(readdirSync(path.join(out, 'repository'))).toEqual([]);
-    expect(existsSync(path.join(out, 'report.json'))).toBe(false);
+    expect(existsSync(out)).toBe(false);
   }, 60_000);
 
-  it('exits 3 with the code in the report when the model is not ONNX', async () => {
-    const r = await runCliProcess(['optimize', file('garbage.onnx'), '--out', file('out3')]);
+  it('exits 3 with the code in the result when the model is not ONNX, creating and replacing nothing in --out', async () => {
+    const r = await runCliProcess(['optimize', file('garbage.onnx'), '--out', file('out3'), '--json']);
     expect(r.code).toBe(3);
     assertNoStack(r);
-    expect(r.stdout).toMatch(/^no variant chosen$/m);
-    expect(r.stdout).toMatch(/fp32: FORGE_INVALID_MODEL at read/);
-    expect(readFileSync(file('out3/report.md'), 'utf8')).toContain('FORGE_INVALID_MODEL');
+    const j = jsonOf<OptimizeJson & { source: { bytes: number; sha256: string } }>(r);
+    expect(j.best).toBeNull();
+    expect(j.errors.map((e) => `${e.code} at ${e.stage}`)).toContain('FORGE_INVALID_MODEL at read');
+    expect(j.reports).toBeNull();
     // The file's own size and hash, though it is not a model.
-    const report = JSON.parse(readFileSync(file('out3/report.json'), 'utf8')) as { source: { bytes: number; sha256: string } };
-    expect(report.source.bytes).toBe('not a model'.length);
-    expect(report.source.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(j.source.bytes).toBe('not a model'.length);
+    expect(j.source.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(existsSync(file('out3'))).toBe(false);
+    // An earlier good run's reports stay.
+    mkdirSync(file('out3'));
+    writeFileSync(file('out3/report.json'), '{"earlier":true}');
+    const text = await runCliProcess(['optimize', file('garbage.onnx'), '--out', file('out3')]);
+    expect(text.code).toBe(3);
+    expect(text.stdout).toMatch(/fp32: FORGE_INVALID_MODEL at read/);
+    expect(readdirSync(file('out3'))).toEqual(['report.json']);
+    expect(readFileSync(file('out3/report.json'), 'utf8')).toBe('{"earlier":true}');
   });
+
+  it('refuses an --out that is a file (exit 2) or cannot be created (exit 1, the real reason) before any work', async () => {
+    const notFolder = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('mlp.onnx')]);
+    expect(notFolder.code).toBe(2);
+    assertNoStack(notFolder);
+    expect(notFolder.stderr).toMatch(/^onnx-forge optimize: error FORGE_INVALID_OPTIONS: --out .*mlp\.onnx is a file, not a folder/m);
+    expect(notFolder.stderr).not.toMatch(/EEXIST/);
+    const under = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('mlp.onnx/out')]);
+    expect(under.code).toBe(1);
+    expect(under.stderr).toMatch(/^onnx-forge optimize: error FORGE_IO: cannot create ".*mlp\.onnx\/out": ".*mlp\.onnx" is not a folder$/m);
+    const proc = await runCliProcess(['optimize', file('mlp.onnx'), '--out', '/proc/forge-test/out']);
+    expect(proc.code).toBe(1);
+    expect(proc.stderr).toMatch(/^onnx-forge optimize: error FORGE_IO: cannot create "\/proc\/forge-test\/out": (the file system of "\/proc" does not take new files|no permission to write in "\/proc")$/m);
+  });
+
+  it('makes version folders readable by others as every folder (umask, not 0700) and keeps accented letters in the model name', async () => {
+    copyFileSync(file('mlp.onnx'), file('m ö.onnx'));
+    const out = file('out-mode');
+    const r = await runCliProcess(['optimize', file('m ö.onnx'), '--out', out, '--variants', 'fp32', '--runs', '3', '--warmup', '0', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = jsonOf<OptimizeJson & { model: string }>(r);
+    expect(j.model).toBe('m-o');
+    const version = path.join(out, 'repository', 'm-o', '1');
+    expect(j.repository?.path).toBe(version);
+    // The child runs with this process's umask.
+    const umask = process.umask();
+    expect(statSync(version).mode & 0o777).toBe(statSync(path.join(out, 'repository')).mode & 0o777);
+    expect(statSync(version).mode & 0o777).toBe(0o777 & ~umask);
+  }, 60_000);
 
   it('refuses a missing model in one line, exit 1, writing nothing', async () => {
     const r = await runCliProcess(['optimize', file('missing.onnx'), '--out', file('out-missing')]);

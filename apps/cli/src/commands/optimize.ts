@@ -1,15 +1,15 @@
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { OptimizeProgress, OptimizeResult, Prefer, Target, VariantName } from '@onnx-forge/bench';
 import { INT8_ISAS, headroomWhat, type Int8Isa } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { defineCommand } from '../framework/command.js';
 import { exitCodeOfResult } from '../framework/exit-code.js';
-import { ForgeError, ForgeErrorCode, fileSource, formatBytes } from '@onnx-forge/core';
+import { fileSource, formatBytes } from '@onnx-forge/core';
 import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
-import { DIMS_FLAG, INPUT_SCALE_FLAG, sampleSpec } from '../samples/cli-samples.js';
+import { checkOutputFolderFlag } from '../pipeline/output-path.js';
+import { DIMS_FLAG, INPUT_SCALE_FLAG, checkFolderFlag, sampleSpec } from '../samples/cli-samples.js';
 import { PROVIDER_FLAG, intFlag, intList, progressOf, providerOptions } from './bench.js';
 import { formatMs, meanText, p50Text } from '@onnx-forge/bench/format';
 
@@ -80,7 +80,8 @@ export const optimizeCommand = defineCommand({
     'run), report.json, report.md and report.html (self-contained, with charts; they replace an earlier run\'s, with a ' +
     'warning naming it, while its figures stay in its version\'s manifest.json). A name whose latest version came from ' +
     'another model file is a warning; one whose model has other inputs or outputs is refused unless --force. Ctrl-C ' +
-    'stops at the next step and adds nothing to the repository. --batch-sizes 1,8,32 also measures ' +
+    'stops at the next step and removes what the run made. A model that cannot be read is reported on stdout only: ' +
+    'nothing in --out is created or replaced. --batch-sizes 1,8,32 also measures ' +
     'each variant at those batch sizes (models with a batch dimension) for per-sample latency.\n\n' +
     'A variant that fails (its conversion, check or load; calibration data that does not fit) is reported with its ' +
     'error code and the others still complete; inputs that do not fit are reported and seeded inputs are used.',
@@ -143,10 +144,10 @@ export const optimizeCommand = defineCommand({
     // reported in the result, but measuring on seeded inputs instead of a folder that is not there would
     // pass off a run on made-up data as one on the user's.
     for (const [flag, p] of [['calibration', calibration], ['inputs', inputs]] as const) {
-      if (p !== undefined && !(await stat(p).then(() => true, () => false))) {
-        throw new ForgeError(ForgeErrorCode.IO, `cannot read the --${flag} folder "${p}": it does not exist`, { details: { path: p } });
-      }
+      if (p !== undefined) checkFolderFlag(ctx, flag, p);
     }
+    // And an --out that is a file, or in a folder that takes nothing new (read-only, no permission).
+    checkOutputFolderFlag('out', outFlag, { cwd: ctx.io.cwd, command: ctx.command });
     const [{ optimizeModel }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
     // Ctrl-C stops at the next step and leaves the repository as it was (the staged version is removed,
     // no reports are written); a second one exits at once.

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
-  ForgeError, ForgeErrorCode, Model, checkModel, readModel, repairInput, writeModel, type ModelRunner, type RunnerFeeds,
+  ForgeError, ForgeErrorCode, Model, checkModel, readModel, repairInput, uncreatableFile, writeModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
 import { INT8_ISAS, autoMixedPrecision, firstOverflow, headroomFailures, headroomFeeds, headroomWhat, loadSamples, modelInputSpecs, singleValueProblem, toleranceProblem, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
 import type { Outputs, SessionOptions } from '@onnx-forge/runtime';
@@ -121,10 +121,40 @@ function checkOptions(o: OptimizeOptions): void {
   if (o.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(o.name)) throw invalid(`name ${JSON.stringify(o.name)} cannot be a repository folder: use letters, digits, '.', '_' and '-'`, 'name');
 }
 
-/** A repository folder name from a file name: unsafe characters become '-'. */
-function folderName(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+/**
+ * A repository folder name from a file name, within the names a repository and the demo server take
+ * (letters, digits, '.', '_', '-', ASCII as in KServe/Triton paths): accented letters lose their
+ * accents ("ö" → "o"), other runs of characters become one '-', and none is left at either end.
+ */
+export function folderName(name: string): string {
+  const ascii = name.normalize('NFKD').replace(/\p{M}+/gu, '');
+  const s = ascii.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').replace(/-+$/, '');
   return s || 'model';
+}
+
+/**
+ * Creates `out` (and the folders above it) and returns the first folder it made, as mkdir does; a
+ * failure is FORGE_IO naming `out` and the reason (core's uncreatableFile), from the nearest folder
+ * that exists.
+ */
+async function makeFolder(out: string): Promise<string | undefined> {
+  const exists = (p: string) => stat(p).then(() => true, () => false);
+  const missing: string[] = [];
+  let existing = out;
+  while (!(await exists(existing)) && dirname(existing) !== existing) {
+    missing.unshift(existing);
+    existing = dirname(existing);
+  }
+  // One level at a time: Node's recursive mkdir spins forever where a file system answers ENOENT to
+  // every mkdir (/proc).
+  try {
+    const st = await stat(existing);
+    if (!st.isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+    for (const dir of missing) await mkdir(dir).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)));
+  } catch (e) {
+    throw uncreatableFile(out, existing, e, { folderExists: true });
+  }
+  return missing[0];
 }
 
 async function sha256File(file: string): Promise<string> {
@@ -308,15 +338,15 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     result.errors.push(err);
     return err;
   };
-  // The folder this call made, if any: removed again when the call turns out to be a mistake (a
-  // dimension the model does not have), so a usage error leaves nothing behind.
-  const madeOut = await mkdir(out, { recursive: true }).catch((e: unknown) => {
-    throw new ForgeError(ForgeErrorCode.IO, `cannot create the output folder "${out}": ${(e as Error).message}`, { cause: e, details: { path: out } });
-  });
+  // The folder this call made, if any: made once the model is read (a model that cannot be read
+  // leaves `out` as it was, and earlier reports there in place), and removed again when the call turns
+  // out to be a mistake (a dimension the model does not have) or is cancelled, so neither leaves
+  // anything behind.
+  let madeOut: string | undefined;
 
-  const finish = async (): Promise<OptimizeResult> => {
+  const finish = async (reports = true): Promise<OptimizeResult> => {
     result.durationMs = clock.now() - t0;
-    if (options.reports !== false) {
+    if (options.reports !== false && reports) {
       const earlier = await earlierReports(out);
       if (earlier) result.warnings.push(earlier);
       progress({ phase: 'write', done: 0, total: 1, message: 'writing the reports' });
@@ -354,8 +384,9 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
       }
     }
     result.reason = `nothing to choose: the model could not be read: ${err.code}: ${err.message}`;
-    return finish();
+    return finish(false);
   }
+  madeOut = await makeFolder(out);
   result.graph = { inputs: tensors(modelInputSpecs(fp32)), outputs: outputTensors(fp32) };
   const previous = await previousVersion(join(out, 'repository'), name, result);
   if (previous.refuse && !options.force) {
@@ -673,6 +704,8 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
         for (const v of result.variants) delete v.file;
       }
       rewriteMessages(result, (s) => unstagePaths(s, stager.dir, result.repository?.path ?? null, committed ? staged : new Set()));
+      // Cancelled: what this call made goes too (the staged version and the folders above it are gone already).
+      if (options.signal?.aborted && madeOut) await rm(madeOut, { recursive: true, force: true });
     }
   }
   throwIfAborted(options.signal, 'optimize');

@@ -82,9 +82,8 @@ describe('optimize stopped half-way (a signal, Ctrl-C in the CLI)', () => {
           if (e.phase === phase) abort.abort();
         },
       })).rejects.toMatchObject({ code: 'FORGE_CANCELLED' });
-      // The model folder was made by this run: nothing of it stays.
-      expect(await readdir(join(out, 'repository'))).toEqual([]);
-      expect(existsSync(join(out, 'report.json'))).toBe(false);
+      // Out was made by this run: nothing of it stays.
+      expect(existsSync(out)).toBe(false);
     });
   }
 

@@ -1,5 +1,6 @@
-import { mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
 import { MANIFEST_FILE, validateManifest, type RepositoryManifest } from './manifest.js';
 
@@ -20,16 +21,30 @@ export async function listVersions(modelDir: string): Promise<number[]> {
  * it to the next free number with its manifest inside, in one step. `abort` removes the staging folder.
  */
 export class VersionStager {
-  private constructor(readonly modelDir: string, readonly dir: string) {}
+  private constructor(readonly modelDir: string, readonly dir: string, private readonly made: string | undefined) {}
 
+  /**
+   * Creates the staging folder (and the repository's and model's folders when missing). It is made
+   * with mkdir, not mkdtemp, so it has the mode every other folder gets (0777 less the umask): mkdtemp's
+   * 0700 would follow it into the version folder, which a server under another account could not read.
+   */
   static async begin(repository: string, model: string): Promise<VersionStager> {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(model)) {
       throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `model name ${JSON.stringify(model)} cannot be a repository folder: use letters, digits, '.', '_' and '-'`, { details: { option: 'name' } });
     }
     const modelDir = join(repository, model);
     try {
-      await mkdir(modelDir, { recursive: true });
-      return new VersionStager(modelDir, await mkdtemp(join(modelDir, '.staging-')));
+      // The first folder this created (the repository's, or the model's), removed again by abort when empty.
+      const made = await mkdir(modelDir, { recursive: true });
+      for (let attempt = 0; ; attempt++) {
+        const dir = join(modelDir, `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
+        try {
+          await mkdir(dir);
+          return new VersionStager(modelDir, dir, made);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 4) throw e;
+        }
+      }
     } catch (e) {
       throw new ForgeError(ForgeErrorCode.IO, `cannot create the repository folder "${modelDir}": ${errorMessage(e)}`, { cause: e, details: { path: modelDir } });
     }
@@ -81,10 +96,15 @@ export class VersionStager {
     }
   }
 
-  /** Removes the staging folder, and the model's folder too when nothing else is in it (no version was ever committed). */
+  /**
+   * Removes the staging folder, and the model's folder too when nothing else is in it (no version was
+   * ever committed), and the repository's when begin created it and it is empty again.
+   */
   async abort(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
     // rmdir refuses a folder that is not empty: versions, or another writer's staging folder, stay.
     await rmdir(this.modelDir).catch(() => {});
+    const repository = dirname(this.modelDir);
+    if (this.made !== undefined && resolve(this.made) === resolve(repository)) await rmdir(repository).catch(() => {});
   }
 }
