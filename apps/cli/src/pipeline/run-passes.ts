@@ -1,4 +1,4 @@
-import { PassManager, type Model, type PassEvent, type PassInstance, type PipelineReport, type Services } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, PassManager, type Model, type PassEvent, type PassInstance, type PipelineReport, type Services } from '@onnx-forge/core';
 import { formatDuration } from '../framework/format.js';
 import type { Progress } from '../framework/progress.js';
 
@@ -13,7 +13,8 @@ export interface RunPassesOptions {
 /**
  * Runs configured passes over `model` in place with the PassManager, one progress phase per pass
  * (driven by its events); warnings, the input's repairs among them, are notes on stderr. Ctrl-C stops
- * at the next pass boundary (passes may also watch the signal); a second one exits at once.
+ * at the next pass boundary, or after the last pass (passes may also watch the signal), with
+ * FORGE_CANCELLED; a second one exits at once.
  */
 export async function runPasses(model: Model, passes: readonly PassInstance<object>[], options: RunPassesOptions): Promise<PipelineReport> {
   const { progress } = options;
@@ -46,7 +47,14 @@ export async function runPasses(model: Model, passes: readonly PassInstance<obje
     const manager = new PassManager({ services: options.services ?? {}, check: options.check !== false, onEvent, signal: abort.signal });
     manager.add(...passes);
     if (options.check !== false) progress.start('checking the input model', { transient: true });
-    return await manager.run(model);
+    const report = await manager.run(model);
+    // Ctrl-C during the last pass: it finished, but the user asked to stop, and the command would go on
+    // to check, redo and write.
+    if (abort.signal.aborted) {
+      const last = report.passes.at(-1)?.name ?? 'the input check';
+      throw new ForgeError(ForgeErrorCode.CANCELLED, `cancelled after ${last === 'the input check' ? last : `pass "${last}"`}: nothing was written`);
+    }
+    return report;
   } finally {
     process.off('SIGINT', onSigint);
   }

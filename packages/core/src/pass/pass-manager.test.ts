@@ -154,6 +154,20 @@ describe('PassManager', () => {
     ac.abort();
     await expect(new PassManager({ signal: ac.signal }).add(dropIdentity()).run(reluChain())).rejects.toMatchObject({ code: ForgeErrorCode.CANCELLED });
   });
+
+  it('passes on as it is a pass stopping because the signal was aborted (not as a failed pass)', async () => {
+    const ac = new AbortController();
+    const watcher = definePass({
+      name: 'watcher',
+      description: 'stops when aborted',
+      options: {},
+      run(_model, _options, ctx) {
+        ac.abort();
+        if (ctx.signal?.aborted) throw new ForgeError(ForgeErrorCode.CANCELLED, 'watcher: stopped');
+      },
+    });
+    await expect(new PassManager({ signal: ac.signal }).add(watcher()).run(reluChain())).rejects.toMatchObject({ code: ForgeErrorCode.CANCELLED, message: 'watcher: stopped' });
+  });
 });
 
 describe('PassManager: input models onnxruntime accepts', () => {

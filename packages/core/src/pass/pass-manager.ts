@@ -156,6 +156,8 @@ export class PassManager {
       } catch (e) {
         // Options that do not fit this model (a node name it does not have) are the caller's usage
         // error, as bad options are before the run.
+        // A pass that stopped because the caller aborted says so as it is.
+        if (e instanceof ForgeError && e.code === ForgeErrorCode.CANCELLED) throw e;
         if (e instanceof ForgeError && e.code === ForgeErrorCode.INVALID_OPTIONS) {
           throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, e.message.startsWith(`pass "${pass.name}"`) ? e.message : `pass "${pass.name}": ${e.message}`, {
             cause: e,

@@ -51,6 +51,8 @@ export interface PrecisionSearchSpec {
    */
   maxEvaluations: number;
   progress?(done: number, total: number, label?: string): void;
+  /** Stops the search before its next candidate (FORGE_CANCELLED) once aborted: Ctrl-C in the CLI. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface PrecisionSearchResult {
@@ -209,6 +211,7 @@ export async function searchNodesToKeep(
       return c;
     },
     progress: (d, t, l) => ctx.progress(d, t, l),
+    signal: ctx.signal,
   });
   return { ...result, candidates: candidates.length };
 }
@@ -270,6 +273,7 @@ async function searchOnce(spec: PrecisionSearchSpec & { allowed?: number; spent?
   // The set last evaluated, so the final check is not run again on the same set.
   let lastKept: ReadonlySet<string> | undefined;
   const evaluate = async (kept: ReadonlySet<string>): Promise<Evaluation> => {
+    if (spec.signal?.aborted) throw new ForgeError(ForgeErrorCode.CANCELLED, `${spec.pass}: search cancelled after ${evaluations} candidate${evaluations === 1 ? '' : 's'}`);
     evaluations++;
     lastKept = new Set(kept);
     spec.progress?.(spent + evaluations, spec.total ?? spec.maxEvaluations, `${spec.pass} search`);
