@@ -6,7 +6,7 @@ import { createNode, type Model } from '../ir/model.js';
 import { createTensor } from '../ir/tensor.js';
 import { onnx } from '../proto/onnx.generated.js';
 import type { NodeProto } from '../proto/types.js';
-import { checkModel } from './checker.js';
+import { ORT_MAX_IR_VERSION, checkModel } from './checker.js';
 import { CheckCode, type CheckProblem } from './problem.js';
 
 interface Case {
@@ -284,5 +284,27 @@ describe('checkModel', () => {
     (m.proto.functions[0]?.node[0] as NodeProto).input.pop();
     m.invalidate();
     expect(errors(m).map((p) => [p.code, p.graph])).toEqual([[CheckCode.ARITY, 'function:local.Twice']]);
+  });
+});
+
+describe('checkModel: IR versions onnxruntime loads', () => {
+  const relu = (ir: number) => {
+    const b = new ModelBuilder({ opset: 17, graphName: 'relu' });
+    b.output(b.op('Relu', [b.input('x', 'float32', [2])]), 'float32', [2]);
+    const m = b.build();
+    m.proto.irVersion = ir;
+    return m;
+  };
+
+  it('warns past the newest IR version onnxruntime loads, which it refuses, and is silent up to it', async () => {
+    const ort = await import('onnxruntime-node');
+    const newest = relu(ORT_MAX_IR_VERSION);
+    expect(checkModel(newest).problems).toEqual([]);
+    await (await ort.InferenceSession.create(newest.encode(), { logSeverityLevel: 4 })).release();
+    const newer = relu(ORT_MAX_IR_VERSION + 1);
+    const r = checkModel(newer);
+    expect(r.ok).toBe(true);
+    expect(r.problems).toEqual([expect.objectContaining({ code: CheckCode.IR_VERSION, severity: 'warning', message: expect.stringMatching(/^ir_version 14 is newer than onnxruntime 1\.30 loads \(13 at most\)/) })]);
+    await expect(ort.InferenceSession.create(newer.encode(), { logSeverityLevel: 4 })).rejects.toThrow(/Unsupported model IR version/);
   });
 });

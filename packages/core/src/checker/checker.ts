@@ -24,6 +24,9 @@ export interface CheckOptions {
  * payloads matching their declared types, tensor data matching dims, and (with `types`) declared
  * types agreeing with inferred ones. Never throws on a bad model: every problem is listed.
  */
+/** The newest IR version onnxruntime 1.30 loads (checker.test.ts holds it to onnxruntime-node). */
+export const ORT_MAX_IR_VERSION = 13;
+
 export function checkModel(model: Model, options: CheckOptions = {}): CheckResult {
   const problems: CheckProblem[] = [];
   const proto = model.proto;
@@ -33,6 +36,12 @@ export function checkModel(model: Model, options: CheckOptions = {}): CheckResul
   }
   if (!toClampedNumber(proto.irVersion)) {
     problems.push({ code: CheckCode.IR_VERSION, severity: 'error', message: 'ir_version is not set', graph: 'main' });
+  } else if (toClampedNumber(proto.irVersion) > ORT_MAX_IR_VERSION) {
+    // A warning, not an error: a newer runtime may load it; the onnxruntime this project runs on will not.
+    problems.push({
+      code: CheckCode.IR_VERSION, severity: 'warning', graph: 'main',
+      message: `ir_version ${toClampedNumber(proto.irVersion)} is newer than onnxruntime 1.30 loads (${ORT_MAX_IR_VERSION} at most): it will refuse the model`,
+    });
   }
   const imported = new Set(proto.opsetImport.map((o) => (isDefaultDomain(o.domain) ? '' : o.domain)));
   const irVersion = toClampedNumber(proto.irVersion);
