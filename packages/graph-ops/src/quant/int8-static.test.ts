@@ -104,7 +104,7 @@ describe('int8-static Conv weights (QLinearConv once onnxruntime fuses the QDQ)'
     return model.graph.initializer(dq?.input[0] as string)?.dataType;
   });
 
-  it('uint8 by default and for wasm, saying why; int8 for isa vnni on cpu and any targets', async () => {
+  it('uint8 by default and for wasm, saying why; int8 for isa vnni or reduceRange on cpu and any targets', async () => {
     const cases: [Partial<StaticQuantOptions>, number][] = [
       [{}, DataType.UINT8],
       [{ target: 'cpu' }, DataType.UINT8],
@@ -112,6 +112,8 @@ describe('int8-static Conv weights (QLinearConv once onnxruntime fuses the QDQ)'
       [{ isa: 'avx2', target: 'cpu' }, DataType.UINT8],
       [{ isa: 'vnni' }, DataType.INT8],
       [{ isa: 'vnni', target: 'cpu' }, DataType.INT8],
+      [{ reduceRange: true }, DataType.INT8],
+      [{ reduceRange: true, target: 'wasm' }, DataType.UINT8],
     ];
     for (const [options, type] of cases) {
       const model = cnn({ channels: [8, 16], imageSize: 16 });
@@ -122,26 +124,28 @@ describe('int8-static Conv weights (QLinearConv once onnxruntime fuses the QDQ)'
       expect(types, what).toEqual(types.map(() => type));
       const reasons = report.nodes.filter((d) => d.opType === 'Conv').map((d) => d.reason);
       for (const r of reasons) {
-        if (type === DataType.UINT8) expect(r, what).toMatch(/uint8 weights \(QLinearConv u8 x u8 is exact on every x86 CPU; int8 weights run faster with isa vnni/);
+        if (type === DataType.UINT8) expect(r, what).toMatch(/uint8 weights \(QLinearConv u8 x u8, exact on every x86 CPU; int8 weights run faster: reduceRange=true for 7-bit ones/);
         else expect(r, what).toMatch(/, int8 weights (per-tensor|per-channel)/);
       }
-      // Full-range int8 weights are marked: a runtime without VNNI can tell the model may saturate there.
-      if (type === DataType.INT8) expect(report.int8Form.saturationSafe, what).toBe(false);
-      if (options.isa === undefined || options.isa === 'avx2') expect(report.int8Form.saturationSafe, what).toBe(true);
+      // Full-range int8 weights are marked: a runtime without VNNI can tell the model may saturate there;
+      // 7-bit ones are safe on every CPU.
+      if (options.isa === 'vnni') expect(report.int8Form.saturationSafe, what).toBe(false);
+      else expect(report.int8Form.saturationSafe, what).toBe(true);
     }
   });
 
-  it('isa vnni: onnxruntime-node computes the int8-weight model close to FP32 where u8 x s8 sums are exact, and the uint8 one everywhere', async () => {
+  it('onnxruntime-node computes each form close to FP32: uint8 and 7-bit int8 on every CPU, full-range int8 where u8 x s8 sums are exact', async () => {
     const { arithmetic } = await probeInt8Arithmetic();
     const fp32 = cnn({ channels: [8, 16], imageSize: 16 }).encode();
-    for (const isa of ['portable', 'vnni'] as const) {
+    const forms: [string, Partial<StaticQuantOptions>][] = [['uint8 (default)', {}], ['int8 7-bit (reduceRange)', { reduceRange: true }], ['int8 (isa vnni)', { isa: 'vnni' }]];
+    for (const [name, options] of forms) {
       const model = cnn({ channels: [8, 16], imageSize: 16 });
-      await quantizeStatic(model, runner, calib(8, image), { isa, target: 'cpu' });
+      await quantizeStatic(model, runner, calib(8, image), { ...options, target: 'cpu' });
       const cosine = await agreement(fp32, model.encode(), held(4, image), 'node');
-      console.info(`int8-static Conv, isa ${isa}, on this CPU (INT8 products ${arithmetic}): cosine ${cosine.toFixed(5)}`);
-      // Without VNNI, full-range weights may saturate: cpu-paths.test.ts checks that arithmetic; here the
-      // portable form must hold on every CPU, the vnni one where it is meant to run.
-      if (isa === 'portable' || arithmetic === 'exact') expect(cosine, isa).toBeGreaterThanOrEqual(0.99);
+      console.info(`int8-static Conv weights ${name}, on this CPU (INT8 products ${arithmetic}): cosine ${cosine.toFixed(5)}`);
+      // Without VNNI, full-range int8 weights may saturate (cpu-paths.test.ts checks that arithmetic): the
+      // vnni form must hold where it is meant to run, the others on every CPU.
+      if (options.isa !== 'vnni' || arithmetic === 'exact') expect(cosine, name).toBeGreaterThanOrEqual(0.99);
     }
   });
 });

@@ -98,16 +98,21 @@ export const TARGET_FORMS: Readonly<Record<QuantTarget, TargetForms>> = {
 
 /**
  * The weight type of a Conv in int8-static, which onnxruntime's CPU provider fuses into QLinearConv,
- * and why when it is not `weightType`. The target's convWeightType (uint8: u8 x u8 products are exact
- * on every x86 CPU) unless the model is for CPUs whose u8 x s8 sums are exact (isa vnni) on a CPU
- * target: QLinearConv runs int8 weights there much faster than uint8 (`npm run bench -- int8-forms`).
- * ConvInteger (int8-dynamic) is not so: its int8 weights run slower, so it keeps convWeightType.
+ * and why when it is not `weightType`. On CPU targets QLinearConv runs int8 weights much faster than
+ * uint8, on x86 CPUs with VNNI and without (`npm run bench -- int8-forms`), so int8 where the model
+ * asks for them knowingly: isa vnni (full range, exact there) or reduceRange (7-bit, exact on every
+ * CPU, a little less accurate than 8 bits). Otherwise the target's convWeightType: uint8, exact on
+ * every x86 CPU at full 8 bits. ConvInteger (int8-dynamic) is not so: its int8 weights run slower, so
+ * it keeps convWeightType.
  */
-export function staticConvWeights(forms: TargetForms, o: { target: QuantTarget; isa: string; weightType: 'int8' | 'uint8' }): { type: 'int8' | 'uint8'; why?: string } {
+export function staticConvWeights(
+  forms: TargetForms,
+  o: { target: QuantTarget; isa: string; weightType: 'int8' | 'uint8'; reduceRange: boolean | 'auto' },
+): { type: 'int8' | 'uint8'; why?: string } {
   if (!forms.convWeightType || forms.convWeightType === o.weightType) return { type: o.weightType };
-  if (o.isa === 'vnni' && (o.target === 'cpu' || o.target === 'any')) return { type: o.weightType };
+  if ((o.isa === 'vnni' || o.reduceRange === true) && (o.target === 'cpu' || o.target === 'any')) return { type: o.weightType };
   return {
     type: forms.convWeightType,
-    why: `${forms.convWeightType} weights (QLinearConv u8 x u8 is exact on every x86 CPU; int8 weights run faster with isa vnni, for CPUs with AVX-512 VNNI only)`,
+    why: `${forms.convWeightType} weights (QLinearConv u8 x u8, exact on every x86 CPU; int8 weights run faster: reduceRange=true for 7-bit ones, exact on every CPU, or isa vnni for full-range ones, exact with AVX-512 VNNI only)`,
   };
 }
