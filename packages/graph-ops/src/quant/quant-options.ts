@@ -73,7 +73,11 @@ export function nodeSelectionSpecs(who: string, supported: readonly string[], de
 }
 
 export const quantOptionSpecs: OptionSpecs<QuantOptions> = {
-  weightType: { type: { enum: ['int8', 'uint8'] }, default: 'int8', description: 'element type of quantized weights' },
+  weightType: {
+    type: { enum: ['int8', 'uint8'] },
+    default: 'int8',
+    description: 'element type of quantized weights; Conv weights are uint8 on cpu, wasm and any targets whatever it says, except in int8-static for cpu and any with isa vnni or reduceRange=true (each Conv\'s decision says which)',
+  },
   symmetric: { type: 'boolean', default: true, description: 'symmetric weight quantization (zero point in the middle)' },
   // On by default (onnxruntime's default is off): per-tensor Conv weights cost the openWakeWord
   // embedding CNN far more accuracy than per-channel ones (the models benchmark records the
