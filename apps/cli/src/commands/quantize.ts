@@ -140,7 +140,7 @@ export const quantizeCommand = defineCommand({
   exitNotes: [
     'Calibration or --inputs samples that are missing or do not fit the model exit 1 (FORGE_BAD_SAMPLES). An ' +
       'unknown op type or node name in a list exits 2 (FORGE_INVALID_OPTIONS). Nothing to quantize exits 0 with a warning. ' +
-      'With --tolerance, a result that misses it on the check\'s inputs (which the search did not use) is written and exits 1.',
+      'With --tolerance, a result that misses it on the check\'s inputs (seeded ones the search did not use, or --inputs; with only --calibration, those samples, as the report says) is written and exits 1.',
   ],
   async run(ctx) {
     const mode = ctx.args.string('mode') ?? 'dynamic';
