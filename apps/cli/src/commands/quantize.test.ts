@@ -68,8 +68,6 @@ describe('onnx-forge quantize', () => {
       expect(summary.parameters.byDtype.int8?.elements).toBeGreaterThanOrEqual(64 * 128 + 128 * 8);
       const cos = await compareOutputs(input, out, { name: 'x', dims: [4, 64] });
       for (const c of Object.values(cos)) expect(c).toBeGreaterThan(0.99);
-      // Checked on the calibration samples themselves (no --inputs): the report says the figures are not on unseen inputs.
-      expect(jsonOf<{ accuracy: { samples: string } }>(r).accuracy.samples).toMatch(/^4 samples from .*calibration.*, the samples the pass ran on \(--inputs DIR checks on others\)$/);
     });
 
     it('passes the flags on as pass options', async () => {
