@@ -241,6 +241,11 @@ describe('onnx-forge optimize', () => {
     expect(existsSync(file('o-noref'))).toBe(false);
     expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--prefer', 'fast'])).code).toBe(2);
     expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--batch-sizes', '0'])).code).toBe(2);
+    // As in bench and compare: a provider onnxruntime-node does not have is a usage error, before any work.
+    const provider = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o-provider'), '--provider', 'foo']);
+    expect(provider.code, provider.stderr).toBe(2);
+    expect(provider.stderr).toMatch(/--provider foo: no such execution provider/);
+    expect(existsSync(file('o-provider'))).toBe(false);
     // A dimension the model does not have is found after the model is read: the output folder made
     // for the run goes again, so the mistake leaves nothing behind.
     const dims = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o-dims/run'), '--dims', 'nosuch=3']);

@@ -10,7 +10,7 @@ import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
 import { checkOutputFolderFlag } from '../pipeline/output-path.js';
 import { DIMS_FLAG, INPUT_SCALE_FLAG, checkFolderFlag, sampleSpec } from '../samples/cli-samples.js';
-import { PROVIDER_FLAG, intFlag, intList, progressOf, providerOptions } from './bench.js';
+import { PROVIDER_FLAG, checkProviders, intFlag, intList, progressOf, providerOptions } from './bench.js';
 import { formatMs, meanText, p50Text } from '@onnx-forge/bench/format';
 
 const VARIANTS: readonly VariantName[] = ['fp32', 'fp16', 'int8-dynamic', 'int8-static'];
@@ -133,6 +133,7 @@ export const optimizeCommand = defineCommand({
     const name = ctx.args.string('name');
     const tolerance = cosineTolerance(ctx);
     const providers = providerOptions(ctx);
+    await checkProviders(ctx, providers);
     const runs = intFlag(ctx, 'runs', 30, 3) as number;
     const warmup = intFlag(ctx, 'warmup', 5, 0) as number;
     const samples = intFlag(ctx, 'samples', 8) as number;
