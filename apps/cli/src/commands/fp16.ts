@@ -90,7 +90,7 @@ export const fp16Command = defineCommand({
       }
     }
     const written = await writeOutput(model, output, externalData === undefined ? {} : { externalData }, ctx.progress);
-    const result = { input: { path: input.path, bytes: input.bytes, streamed: input.streamed }, output: written, report, durationMs: ctx.io.now() - started };
+    const result = { input: { path: input.path, bytes: input.bytes, streamed: input.streamed, ...(input.externalData ? { externalData: input.externalData } : {}) }, output: written, report, durationMs: ctx.io.now() - started };
 
     const text = describePipeline(report.passes, registry);
     const decisions = ctx.args.bool('decisions') === true;

@@ -101,6 +101,12 @@ describe('onnx-forge output safety', () => {
     const stream = await runCliProcess(['quantize', ext, '-o', file('ext-q.onnx'), '--stream', '--no-verify', '--json']);
     expect(stream.code, stream.stderr).toBe(0);
     expect(jsonOf<PipelineJson>(stream).input.bytes).toBe(onnx + data);
+    // fp16 and quantize name the side file in their first line too.
+    for (const args of [['fp16', ext, '-o', file('ext-16.onnx'), '--no-verify'], ['quantize', ext, '-o', file('ext-q2.onnx'), '--no-verify']]) {
+      const line = await runCliProcess(args);
+      expect(line.code, line.stderr).toBe(0);
+      expect(line.stdout.split('\n')[0], args[0]).toMatch(/ext\/m\.onnx \+ external data m\.onnx\.data \(\d[\d.]* kB\) -> /);
+    }
   });
 
   it('names the user\'s path and the real reason when -o cannot be created, never a temporary name', async () => {

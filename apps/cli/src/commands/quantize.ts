@@ -201,7 +201,7 @@ export const quantizeCommand = defineCommand({
     // Nothing quantized: no search to report.
     const search = pass.name === 'int8-auto' && !nothing ? int8AutoOutcome(nullThrows(report.passes.at(-1), 'the int8-auto run reports its pass')) : undefined;
     const written = await writeOutput(input.model, output, externalData === undefined ? {} : { externalData }, ctx.progress);
-    const result = { input: { path: input.path, bytes: input.bytes, streamed: input.streamed }, output: written, report, durationMs: ctx.io.now() - started };
+    const result = { input: { path: input.path, bytes: input.bytes, streamed: input.streamed, ...(input.externalData ? { externalData: input.externalData } : {}) }, output: written, report, durationMs: ctx.io.now() - started };
 
     const text = describePipeline(report.passes, registry);
     const decisions = ctx.args.bool('decisions') === true;
