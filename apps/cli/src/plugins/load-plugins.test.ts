@@ -1,8 +1,8 @@
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassRegistry, isForgeError } from '@onnx-forge/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEMO_PLUGIN } from '../testing/cli-process.js';
+import { DEMO_PLUGIN, REPO_ROOT } from '../testing/cli-process.js';
 import { tempDir } from '../testing/fixtures.js';
 import { isPackageName, loadPlugins, pluginSpecKind } from './load-plugins.js';
 
@@ -89,5 +89,19 @@ describe('loadPlugins', () => {
     expect(await usageError('Mixed Case/absent')).toContain(`plugin "Mixed Case/absent" not found (${at('Mixed Case/absent')} does not exist)`);
     expect(await usageError('./absent')).toContain('does not exist');
     expect(await usageError('not-a-package')).toContain(`${at('not-a-package')} is a folder without a package.json`);
+  });
+
+  it('keeps the code of an error the plugin raises itself (a bad pass name, a name already taken): usage errors, not I/O', async () => {
+    mkdirSync(at('node_modules/@onnx-forge'), { recursive: true });
+    symlinkSync(path.join(REPO_ROOT, 'node_modules/@onnx-forge/core'), at('node_modules/@onnx-forge/core'), 'dir');
+    const plugin = (name: string) => `import { definePass } from '@onnx-forge/core';\nexport const p = definePass({ name: ${JSON.stringify(name)}, description: 'x', options: {}, run() {} });\n`;
+    writeFileSync(at('bad-name.mjs'), plugin('Bad Name{'));
+    expect(await usageError('./bad-name.mjs')).toMatch(/^plugin "\.\/bad-name\.mjs": pass name "Bad Name\{" must be lower-case letters, digits and dashes$/);
+    writeFileSync(at('taken.mjs'), plugin('stamp-producer'));
+    const registry = new PassRegistry();
+    await loadPlugins(['examples/demo-pass'], registry, cwd);
+    const taken = await loadPlugins(['./taken.mjs'], registry, cwd).then(() => undefined, (e: unknown) => e);
+    expect(isForgeError(taken) && taken.code).toBe('FORGE_INVALID_OPTIONS');
+    expect((taken as Error).message).toMatch(/^plugin "\.\/taken\.mjs": .*stamp-producer/);
   });
 });

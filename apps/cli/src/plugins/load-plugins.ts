@@ -182,6 +182,11 @@ export function passFactoriesOf(mod: Record<string, unknown>): PassFactory<never
   return [...found];
 }
 
+/** A ForgeError the plugin's passes raised, with its code kept and the plugin named. */
+function pluginError(spec: string, e: ForgeError): ForgeError {
+  return new ForgeError(e.code, e.message.includes(`"${spec}"`) ? e.message : `plugin "${spec}": ${e.message}`, { cause: e, details: { ...e.details, plugin: spec } });
+}
+
 export async function loadPlugins(specs: readonly string[], registry: PassRegistry, cwd: string): Promise<LoadedPlugin[]> {
   const loaded: LoadedPlugin[] = [];
   for (const spec of specs) {
@@ -191,6 +196,8 @@ export async function loadPlugins(specs: readonly string[], registry: PassRegist
     try {
       mod = entry ? await import(pathToFileURL(entry).href) : await import(spec);
     } catch (e) {
+      // The plugin's own code refused itself (definePass on a bad pass name): its code, not an I/O failure.
+      if (e instanceof ForgeError) throw pluginError(spec, e);
       const code = (e as NodeJS.ErrnoException).code;
       if (entry || (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND')) {
         throw new ForgeError(ForgeErrorCode.IO, `cannot load plugin "${spec}"${entry ? ` from ${entry}` : ''}: ${errorMessage(e)}`, { cause: e, details: { plugin: spec, entry } });
@@ -201,6 +208,7 @@ export async function loadPlugins(specs: readonly string[], registry: PassRegist
       try {
         mod = await import(pathToFileURL(entry).href);
       } catch (e2) {
+        if (e2 instanceof ForgeError) throw pluginError(spec, e2);
         throw new ForgeError(ForgeErrorCode.IO, `cannot load plugin "${spec}" from ${entry}: ${errorMessage(e2)}`, { cause: e2, details: { plugin: spec, entry } });
       }
     }
@@ -208,7 +216,13 @@ export async function loadPlugins(specs: readonly string[], registry: PassRegist
     if (factories.length === 0) {
       throw new UsageError(`plugin "${spec}" exports no passes; a plugin exports pass factories made with definePass from @onnx-forge/core`, undefined, { plugin: spec });
     }
-    for (const f of factories) registry.register(f);
+    for (const f of factories) {
+      try {
+        registry.register(f);
+      } catch (e) {
+        throw e instanceof ForgeError ? pluginError(spec, e) : e;
+      }
+    }
     loaded.push({ spec, entry: entry ?? spec, passes: factories.map((f) => f.passName) });
   }
   return loaded;
