@@ -218,6 +218,8 @@ describe('what a model adds to the checks (LoadedModel.requestRules)', () => {
     expect(decode(X, { shape: [], data: [16000] }, rules).feeds.sr?.dims).toEqual([]);
     expect(decode(X, { shape: [1], data: [16000] }, rules).feeds.sr?.dims).toEqual([1]);
     expect(() => decode(X, { shape: [2], data: [1, 2] }, rules)).toThrow("input 'sr' is a scalar: give it shape [] and one value, got shape [2]");
+    // One value in more dimensions is not a scalar either.
+    expect(() => decode(X, { shape: [1, 1, 1, 1], data: [1] }, rules)).toThrow("input 'sr' is a scalar: give it shape [] and one value, got shape [1, 1, 1, 1]");
     // Without the rule (an input of unknown rank), any shape goes.
     expect(decode(X, { shape: [2], data: [1, 2] }, {}).feeds.sr?.dims).toEqual([2]);
   });

@@ -407,7 +407,7 @@ export function decodeInferRequest(
     }
     const count = shape.reduce((a, d) => a * d, 1);
     // onnxruntime does not check a scalar's rank: [1] runs as [] does, more values fail inside the model.
-    if (rules.scalarInputs?.has(input.name) && count !== 1) {
+    if (rules.scalarInputs?.has(input.name) && (count !== 1 || shape.length > 1)) {
       throw badRequest(`input '${input.name}' is a scalar: give it shape [] and one value, got shape [${shape.join(', ')}]`, { input: input.name, expected: [], got: shape });
     }
     if (rules.noEmptyTensors !== undefined && count === 0) {
