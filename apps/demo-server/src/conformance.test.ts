@@ -46,7 +46,7 @@ function expectConforms(schema: string, r: V2Response): void {
  * loaded now (unloaded, loading). Past the limits 503 says FORGE_OVERLOADED (repository.test.ts); a model
  * that failed to load answers 503 with its load error's code (load-failure.test.ts).
  */
-const CODE_OF_STATUS: Record<number, string> = { 400: 'FORGE_BAD_INPUT', 404: 'FORGE_BAD_INPUT', 405: 'FORGE_BAD_INPUT', 413: 'FORGE_BAD_INPUT', 415: 'FORGE_BAD_INPUT', 503: 'FORGE_NOT_READY' };
+const CODE_OF_STATUS: Record<number, string> = { 400: 'FORGE_BAD_INPUT', 404: 'FORGE_BAD_INPUT', 405: 'FORGE_BAD_INPUT', 413: 'FORGE_BAD_INPUT', 415: 'FORGE_BAD_INPUT', 431: 'FORGE_BAD_INPUT', 503: 'FORGE_NOT_READY' };
 
 /** An error answer: the status, the `{"error": "..."}` shape, a message that names the problem, and its code. */
 function expectError(r: V2Response, status: number, pattern: RegExp): void {
@@ -576,6 +576,11 @@ describe('statistics, metrics and unknown routes', () => {
     const long = `m${'x'.repeat(150)}`;
     expectError(await call(`${url}/v2/models/${long}`, 'GET'), 404, new RegExp(`unknown model '${long}'`));
     expectError(await infer({ inputs: [] }, long), 404, new RegExp(`unknown model '${long}'`));
+  });
+
+  it("answers what Node's HTTP parser refuses before any route (a URL past 16 KiB: 431) in the same error shape, and stays up", async () => {
+    expectError(await call(`${url}/v2/models/${'m'.repeat(20_000)}`, 'GET'), 431, /^the request line and headers are larger than the server takes \(16 KiB\)/);
+    expect((await fetch(`${url}/v2/health/live`)).status).toBe(200);
   });
 });
 

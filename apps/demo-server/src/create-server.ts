@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { Registry } from 'prom-client';
 import { ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { ConnectionDrain, drainBody } from './connection-drain.js';
-import { errorCode, httpError, statusOf, unavailable } from './http-error.js';
+import { answerClientError, errorCode, httpError, statusOf, unavailable } from './http-error.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { modelRoutes } from './routes/model-routes.js';
@@ -72,6 +72,9 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
     // route or error handler, in its own body ({"error": "Bad Request", "message", "statusCode"}): here
     // they answer as every other error does, {"error": message, "code"}.
     frameworkErrors: answerError,
+    // Requests Node's HTTP parser refuses before Fastify sees them (headers or URL past 16 KiB: 431; a
+    // malformed request: 400) answer in the same shape too, not Fastify's {"error", "message", "statusCode"}.
+    clientErrorHandler: answerClientError,
   });
   // Every body is read as bytes: a request with binary tensors has a JSON header and raw data after
   // it, whatever its Content-Type says, and a JSON body is parsed where a parse error can become a 400.

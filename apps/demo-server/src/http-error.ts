@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ForgeError, ForgeErrorCode, isForgeError } from '@onnx-forge/core';
 
 /**
@@ -60,4 +62,21 @@ export function unavailable(message: string, details: Record<string, unknown> = 
 export function errorCode(error: unknown, status: number): ForgeErrorCode {
   if (isForgeError(error)) return error.code;
   return status < 500 ? ForgeErrorCode.BAD_INPUT : ForgeErrorCode.INTERNAL;
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (Fastify's clientErrorHandler) as every error is
+ * answered, {"error", "code"}, then closes the connection, which cannot be read further.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'the request line and headers are larger than the server takes (16 KiB); a model name or version that long cannot be served']
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'the request did not arrive in time']
+    : [400, `malformed HTTP request (${error.code ?? 'parse error'})`];
+  if (socket.writable) {
+    const body = JSON.stringify({ error: message, code: ForgeErrorCode.BAD_INPUT });
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
