@@ -1,0 +1,39 @@
+import { DataType, cnn, type Model, type ModelRunner } from '@onnx-forge/core';
+import { seededFeeds } from '@onnx-forge/graph-ops';
+import { OrtRunner } from '@onnx-forge/runtime';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_BUILDERS, type VariantContext } from './make-variant.js';
+
+const runner = new OrtRunner() as unknown as ModelRunner;
+
+/** Element type of the weight each Conv reads through its DequantizeLinear. */
+function convWeightTypes(model: Model): (number | undefined)[] {
+  return model.graph.nodes.filter((n) => n.opType === 'Conv').map((n) => {
+    const dq = model.graph.producer(n.input[1] ?? '');
+    return model.graph.initializer(dq?.input[0] ?? '')?.dataType;
+  });
+}
+
+describe("optimize's int8-static variant", () => {
+  const make = async (isa: VariantContext['isa']) => {
+    const fp32 = cnn({ channels: [8, 16], imageSize: 16, seed: 4 });
+    const model = fp32.clone();
+    const calibration = [1, 2, 3, 4].map((seed) => seededFeeds(fp32, { seed, dims: { batch: 1 } }));
+    await DEFAULT_BUILDERS['int8-static'](model, { target: 'cpu', isa, calibration, runner: async () => runner });
+    return model;
+  };
+
+  it('gives Conv 7-bit int8 weights, the form QLinearConv runs faster than uint8, exact on every CPU', async () => {
+    const types = convWeightTypes(await make('portable'));
+    expect(types.length).toBeGreaterThan(0);
+    expect(types).toEqual(types.map(() => DataType.INT8));
+    const model = await make('portable');
+    expect(model.metadata('onnx-forge.int8.saturation-safe')).toBe('yes');
+  });
+
+  it('keeps full-range weights where the isa asks for them (vnni)', async () => {
+    const model = await make('vnni');
+    expect(convWeightTypes(model).every((t) => t === DataType.INT8)).toBe(true);
+    expect(model.metadata('onnx-forge.int8.saturation-safe')).toBe('no');
+  });
+});
