@@ -47,6 +47,30 @@ describe('convertModel', () => {
         expect(isForgeError(e, ForgeErrorCode.INVALID_OPTIONS), JSON.stringify(options)).toBe(true);
       }
     }
+    expect(() => convertModel(REGRESSION, { inputName: '' })).toThrow(expect.objectContaining({ message: 'inputName must be a non-empty string', details: expect.objectContaining({ option: 'inputName' }) }));
+  });
+
+  it('an option for another format is refused, not ignored (FORGE_INVALID_OPTIONS naming the option and the formats it applies to)', () => {
+    const xgboost = { learner: { objective: { name: 'reg:squarederror' }, learner_model_param: { num_feature: '2' }, gradient_booster: { name: 'gbtree', model: { trees: [], tree_info: [] } } } };
+    const cases = [
+      [REGRESSION, { numFeatures: 5 }, /^numFeatures applies to mljs models; a LightGBM model records its input width \(max_feature_idx\)$/, 'numFeatures'],
+      [xgboost, { numFeatures: 5 }, /^numFeatures applies to mljs models; an XGBoost model records its input width \(num_feature\)$/, 'numFeatures'],
+      [REGRESSION, { bestIteration: true }, /^bestIteration applies to XGBoost models; a LightGBM model is saved with its best iteration already/, 'bestIteration'],
+    ] as const;
+    for (const [input, options, message, option] of cases) {
+      expect(() => convertModel(input, options), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS, message: expect.stringMatching(message), details: expect.objectContaining({ option }) }),
+      );
+    }
+  });
+
+  it('JSON that is no object (null, a number, an array) is named as JSON that is no model (FORGE_INVALID_MODEL)', () => {
+    for (const [text, kind] of [['null', 'null'], ['42', 'a number'], ['[1, 2]', 'an array'], ['"model"', 'a string']]) {
+      expect(() => convertModel(text as string), text).toThrow(
+        expect.objectContaining({ code: ForgeErrorCode.INVALID_MODEL, message: expect.stringMatching(new RegExp(`^the text is JSON \\(${kind}\\) but not a model of any known format;`)) }),
+      );
+    }
+    expect(() => convertModel('hello world')).toThrow(/nor JSON/);
   });
 
   it('refuses a LightGBM model given as an object, and text that is no model, with FORGE_INVALID_MODEL', () => {
@@ -75,7 +99,8 @@ describe('convertModel', () => {
         expect.unreachable();
       } catch (e) {
         expect(isForgeError(e, ForgeErrorCode.INVALID_MODEL)).toBe(true);
-        expect((e as Error).message).toContain(`looks like a LightGBM model`);
+        expect((e as Error).message).toContain('looks like a LightGBM model: convert it with { from: "lightgbm" }, or without from to guess the format');
+        expect((e as Error).message).not.toContain('--from');
         expect((e as { details?: Record<string, unknown> }).details).toMatchObject({ detected });
       }
     }

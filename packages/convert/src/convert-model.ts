@@ -13,9 +13,15 @@ export interface ConvertOptions {
   rawScore?: boolean;
   /** Name of the float input [N, features] (default `input`). */
   inputName?: string;
-  /** mljs only: input width, when the training rows had columns no tree reads (default: inferred). */
+  /**
+   * mljs only: input width, when the training rows had columns no tree reads (default: inferred). Given
+   * for another format, or below the columns the trees read, it is refused (FORGE_INVALID_OPTIONS).
+   */
   numFeatures?: number;
-  /** XGBoost only: keep the rounds up to best_iteration (early stopping), as its scikit-learn predict does. */
+  /**
+   * XGBoost only: keep the rounds up to best_iteration (early stopping), as its scikit-learn predict does.
+   * Refused (FORGE_INVALID_OPTIONS) for another format or a model without best_iteration.
+   */
   bestIteration?: boolean;
 }
 
@@ -52,6 +58,19 @@ function looksLikeUbjson(text: string): boolean {
   return /^\{[iUIlL]/.test(text);
 }
 
+function jsonValue(text: string): { parsed: true; value: unknown } | { parsed: false } {
+  try {
+    return { parsed: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { parsed: false };
+  }
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
 /** The format of a model given as text or object, from its content. */
 export function detectFormat(input: string | object): SourceFormat {
   if (typeof input === 'string') {
@@ -69,6 +88,11 @@ export function detectFormat(input: string | object): SourceFormat {
       return detectFormat(doc as object);
     }
     if (/^tree\r?\n/.test(text) || /^version=v\d/m.test(text) || /^Tree=0\r?$/m.test(text)) return 'lightgbm';
+    const json = jsonValue(text);
+    if (json.parsed) {
+      // null, a number, a string or an array: valid JSON, but no model is anything but an object.
+      throw invalidModel(undefined, `the text is JSON (${jsonKind(json.value)}) but not a model of any known format; expected a LightGBM model.txt, an XGBoost model.json or an mljs toJSON()`, { json: jsonKind(json.value) });
+    }
     throw invalidModel(undefined, 'not a LightGBM text model (no "tree" header), nor JSON; expected a LightGBM model.txt, an XGBoost model.json or an mljs toJSON()');
   }
   if (isRecord(input)) {
@@ -80,6 +104,11 @@ export function detectFormat(input: string | object): SourceFormat {
 }
 
 const FORMAT_NAMES: Record<SourceFormat, string> = { lightgbm: 'LightGBM', xgboost: 'XGBoost', mljs: 'mljs' };
+
+/** "a LightGBM model", "an XGBoost model", "an mljs model". */
+function aModel(format: SourceFormat): string {
+  return `${format === 'lightgbm' ? 'a' : 'an'} ${FORMAT_NAMES[format]} model`;
+}
 
 /** Parses a model of any supported format (text, file bytes as UTF-8, or an object) into the tree IR. */
 export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration'> = {}): TreeEnsemble {
@@ -99,7 +128,7 @@ export function parseTreeModel(model: string | Uint8Array | object, options: Pic
       detected = undefined;
     }
     if (detected === undefined || detected === from) throw e;
-    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `${e.message}; the content looks like a ${FORMAT_NAMES[detected]} model: convert it with { from: "${detected}" } (--from ${detected}), or without from to guess the format`, {
+    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `${e.message}; the content looks like ${aModel(detected)}: convert it with { from: "${detected}" }, or without from to guess the format`, {
       details: { ...e.details, detected },
       cause: e,
     });
@@ -107,8 +136,17 @@ export function parseTreeModel(model: string | Uint8Array | object, options: Pic
 }
 
 function parseAs(from: SourceFormat, input: string | object, options: Pick<ConvertOptions, 'numFeatures' | 'bestIteration'>): TreeEnsemble {
+  // An option meant for another format is refused rather than ignored: whoever passed it expected
+  // it to change the result.
   if (options.bestIteration && from !== 'xgboost') {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `bestIteration applies to XGBoost models; a ${FORMAT_NAMES[from]} model${from === 'lightgbm' ? ' is saved with its best iteration already (save_model keeps it)' : ' has no boosting rounds'}`, { details: { from } });
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `bestIteration applies to XGBoost models; ${aModel(from)}${from === 'lightgbm' ? ' is saved with its best iteration already (save_model keeps it)' : ' has no boosting rounds'}`, {
+      details: { option: 'bestIteration', from, appliesTo: ['xgboost'] },
+    });
+  }
+  if (options.numFeatures !== undefined && from !== 'mljs') {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `numFeatures applies to mljs models; ${aModel(from)} records its input width (${from === 'lightgbm' ? 'max_feature_idx' : 'num_feature'})`, {
+      details: { option: 'numFeatures', from, appliesTo: ['mljs'] },
+    });
   }
   switch (from) {
     case 'lightgbm':
@@ -125,10 +163,10 @@ function parseAs(from: SourceFormat, input: string | object, options: Pick<Conve
 
 function checkOptions(options: ConvertOptions): void {
   if (options.inputName !== undefined && (typeof options.inputName !== 'string' || options.inputName.trim() === '')) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'inputName must be a non-empty string', { details: { inputName: options.inputName } });
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'inputName must be a non-empty string', { details: { option: 'inputName', inputName: options.inputName } });
   }
   if (options.inputName !== undefined && (Object.values(OUTPUT_NAMES) as string[]).includes(options.inputName)) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `inputName "${options.inputName}" is also the name of an output; choose another name`, { details: { inputName: options.inputName } });
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `inputName "${options.inputName}" is also the name of an output; choose another name`, { details: { option: 'inputName', inputName: options.inputName } });
   }
 }
 
@@ -137,8 +175,8 @@ export function convertEnsemble(ensemble: TreeEnsemble, options: Omit<ConvertOpt
   checkOptions(options);
   const rawScore = options.rawScore === true;
   if (rawScore && !hasMargins(ensemble)) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `rawScore applies to boosted models (LightGBM, XGBoost); a ${ensemble.objective} model has no raw margins — convert it without rawScore`, {
-      details: { objective: ensemble.objective },
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `rawScore applies to boosted models (LightGBM, XGBoost); ${aModel(ensemble.format)} (${ensemble.objective}) has no raw margins — convert it without rawScore`, {
+      details: { option: 'rawScore', objective: ensemble.objective, from: ensemble.format, appliesTo: ['lightgbm', 'xgboost'] },
     });
   }
   const model = treeEnsembleToOnnx(ensemble, { rawScore, ...(options.inputName === undefined ? {} : { inputName: options.inputName }) });

@@ -176,11 +176,14 @@ describe('mljs input that is refused', () => {
     expect(() => convertModel({ name: 'KNN' })).toThrow(/not a model this converter reads/);
   });
 
-  it('numFeatures below what the trees read is refused; above it widens the input', () => {
+  it('numFeatures below what the trees read is refused as a bad option (FORGE_INVALID_OPTIONS); above it widens the input', () => {
     const tree = new DecisionTreeRegression({ maxDepth: 3 });
     tree.train(train, regressionTargets(4, train));
     const used = parseMljs(tree).numFeatures;
-    expect(() => convertMljs(tree, { numFeatures: used - 1 })).toThrow(/smaller than/);
+    expect(() => convertMljs(tree, { numFeatures: used - 1 })).toThrow(
+      expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS, message: expect.stringMatching(/^numFeatures \d+ is smaller than/), details: expect.objectContaining({ option: 'numFeatures', required: used }) }),
+    );
+    expect(() => convertMljs(tree, { numFeatures: used + 0.5 })).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS, message: expect.stringMatching(/whole number/) }));
     expect(convertMljs(tree, { numFeatures: used + 3 }).report.features).toBe(used + 3);
   });
 });

@@ -1,3 +1,4 @@
+import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { invalidModel, unsupportedModel } from './convert-errors.js';
 import type { LeafWeight, Tree, TreeEnsemble, TreeNode } from './tree-ensemble.js';
 import { stripBom } from './strip-bom.js';
@@ -170,8 +171,14 @@ export function parseMljs(input: string | object, options: MljsParseOptions = {}
   const forestColumns = isObject(doc.baseModel) && Array.isArray(doc.baseModel.indexes) ? Math.max(0, ...(doc.baseModel.indexes as number[][]).flat()) + 1 : 0;
   const inferred = Math.max(used, forestColumns);
   const numFeatures = options.numFeatures ?? inferred;
-  if (!Number.isInteger(numFeatures) || numFeatures < inferred) {
-    throw invalidModel('mljs', `numFeatures ${numFeatures} is smaller than the ${inferred} input columns the model reads`, { numFeatures, required: inferred });
+  // The option is wrong, not the model: an options error, as for any other bad option value.
+  if (typeof numFeatures !== 'number' || !Number.isInteger(numFeatures)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `numFeatures must be a whole number, got ${String(numFeatures)}`, { details: { option: 'numFeatures', numFeatures } });
+  }
+  if (numFeatures < inferred) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `numFeatures ${numFeatures} is smaller than the ${inferred} input columns the mljs model reads`, {
+      details: { option: 'numFeatures', numFeatures, required: inferred },
+    });
   }
   const numClasses = classifier ? Math.max(2, classes.width) : 0;
   const numTargets = classifier ? numClasses : 1;
