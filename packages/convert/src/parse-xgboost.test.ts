@@ -143,7 +143,7 @@ describe('XGBoost JSON models written by hand', () => {
       ((learner.gradient_booster as Record<string, Record<string, unknown>>).model as Record<string, unknown>).iteration_indptr = indptr;
       const all = convertXgboost(model);
       expect(all.report.trees).toBe(3);
-      expect(all.report.warnings).toEqual([expect.stringMatching(/^trained with early stopping \(best_iteration 1: its first 2 rounds, 2 of 3 trees\); the ONNX model uses every tree, as Booster\.predict does.*--best-iteration/)]);
+      expect(all.report.warnings).toEqual([expect.stringMatching(/^trained with early stopping \(best_iteration 1: its first 2 rounds, 2 of 3 trees\); the ONNX model uses every tree, as Booster\.predict does.*convert with bestIteration to match it$/)]);
       close(floats((await runOnce('node', all.model, INPUT, ROWS.length)).variable), ROWS.map((r) => 2 * r.a + r.b));
       const best = convertXgboost(model, { bestIteration: true });
       expect(best.report.trees).toBe(2);
@@ -158,6 +158,31 @@ describe('XGBoost JSON models written by hand', () => {
     expect(() => convertXgboost(empty)).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_MODEL, message: expect.stringMatching(/best_iteration is "", not a count/) }));
     expect(() => convertXgboost(plain, { bestIteration: true })).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS, message: expect.stringMatching(/no best_iteration/) }));
     expect(() => convertModel('tree\nversion=v4\n', { from: 'lightgbm', bestIteration: true })).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS }));
+  });
+
+  it('best_iteration past the rounds in the file: bestIteration refuses the model (FORGE_INVALID_MODEL); without it, every round and a warning', async () => {
+    for (const indptr of [[0, 1, 2], undefined]) {
+      // Two rounds, best_iteration 7: no early stopping writes that, so the file was edited or cut.
+      const model = xgbModel('reg:squarederror', '0E0', [TREE_A, TREE_B], [0, 0]);
+      const learner = model.learner as Record<string, Record<string, unknown>>;
+      (learner.attributes as Record<string, unknown>).best_iteration = '7';
+      if (indptr) ((learner.gradient_booster as Record<string, Record<string, unknown>>).model as Record<string, unknown>).iteration_indptr = indptr;
+      expect(() => convertXgboost(model, { bestIteration: true })).toThrow(
+        expect.objectContaining({
+          code: ForgeErrorCode.INVALID_MODEL,
+          message: expect.stringMatching(/^XGBoost model: learner\.attributes\.best_iteration is 7, but the model has only 2 rounds .*inconsistent/),
+          details: expect.objectContaining({ bestIteration: 7, rounds: 2 }),
+        }),
+      );
+      const all = convertXgboost(model);
+      expect(all.report.trees).toBe(2);
+      expect(all.report.warnings).toEqual([expect.stringMatching(/^learner\.attributes\.best_iteration is 7, but the model has only 2 rounds .*uses every round, as Booster\.predict does$/)]);
+      close(floats((await runOnce('node', all.model, INPUT, ROWS.length)).variable), ROWS.map((r) => r.a + r.b));
+    }
+    // best_iteration on the last round keeps every tree, silently: nothing is dropped.
+    const last = xgbModel('reg:squarederror', '0E0', [TREE_A, TREE_B], [0, 0]);
+    ((last.learner as Record<string, Record<string, unknown>>).attributes as Record<string, unknown>).best_iteration = '1';
+    expect(convertXgboost(last, { bestIteration: true }).report).toMatchObject({ trees: 2, warnings: [] });
   });
 
   it('dart scales each tree by its drop weight', async () => {

@@ -202,9 +202,20 @@ function treesThrough(model: Json, best: number, numTargets: number, total: numb
     if (typeof end !== 'number' || !Number.isInteger(end) || end < 0 || end > total) throw invalidModel('xgboost', 'gradient_booster.model.iteration_indptr is not a list of tree offsets', {});
     return end;
   }
+  return Math.min(total, (best + 1) * treesPerRound(model, numTargets));
+}
+
+function treesPerRound(model: Json, numTargets: number): number {
   const param = isObject(model.gbtree_model_param) ? model.gbtree_model_param : {};
   const parallel = param.num_parallel_tree === undefined ? 1 : Math.max(1, count(param.num_parallel_tree, 'gbtree_model_param.num_parallel_tree'));
-  return Math.min(total, (best + 1) * numTargets * parallel);
+  return numTargets * parallel;
+}
+
+/** How many boosting rounds the model holds: from iteration_indptr, else from its tree count. */
+function roundsOf(model: Json, numTargets: number, total: number): number {
+  const indptr = model.iteration_indptr;
+  if (Array.isArray(indptr) && indptr.length >= 2) return indptr.length - 1;
+  return Math.ceil(total / treesPerRound(model, numTargets));
 }
 
 /** Reads an XGBoost JSON model (what `save_model("model.json")` writes), as text or parsed. */
@@ -256,19 +267,34 @@ export function parseXgboost(input: string | object, options: XgboostOptions = {
   const best = attributes.best_iteration === undefined ? undefined : count(attributes.best_iteration, 'learner.attributes.best_iteration');
   const notes: string[] = [];
   if (options.bestIteration && best === undefined) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'bestIteration: the model has no best_iteration (it was trained without early stopping); convert it without bestIteration (--best-iteration)', {});
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'bestIteration: the model has no best_iteration (it was trained without early stopping); convert it without bestIteration', {
+      details: { option: 'bestIteration' },
+    });
   }
-  if (best !== undefined) {
+  const rounds = best === undefined ? 0 : roundsOf(model, objective.numTargets, rawTrees.length);
+  if (best !== undefined && rawTrees.length > 0 && best >= rounds) {
+    // Early stopping never records a round it did not keep, and XGBoost's slicing drops the attribute:
+    // the file was edited or its trees cut. The rounds "up to best_iteration" are not there to keep.
+    const past = `learner.attributes.best_iteration is ${best}, but the model has only ${rounds === 1 ? '1 round' : `${rounds} rounds`} (best_iteration counts from 0)`;
+    if (options.bestIteration) {
+      throw invalidModel('xgboost', `${past}: the model is inconsistent, so bestIteration cannot keep the rounds up to it; convert it without bestIteration to use every round, as Booster.predict does`, {
+        field: 'learner.attributes.best_iteration',
+        bestIteration: best,
+        rounds,
+      });
+    }
+    notes.push(`${past}; the ONNX model uses every round, as Booster.predict does`);
+  } else if (best !== undefined) {
     const kept = treesThrough(model, best, objective.numTargets, rawTrees.length);
     if (kept < rawTrees.length) {
-      const rounds = `best_iteration ${best}: its first ${best === 0 ? 'round' : `${best + 1} rounds`}, ${kept} of ${rawTrees.length} trees`;
+      const span = `best_iteration ${best}: its first ${best === 0 ? 'round' : `${best + 1} rounds`}, ${kept} of ${rawTrees.length} trees`;
       if (options.bestIteration) {
         rawTrees = rawTrees.slice(0, kept);
         treeInfo = treeInfo.slice(0, kept);
         weights = weights?.slice(0, kept);
-        notes.push(`kept the rounds up to ${rounds}, as XGBoost's scikit-learn predict uses`);
+        notes.push(`kept the rounds up to ${span}, as XGBoost's scikit-learn predict uses`);
       } else {
-        notes.push(`trained with early stopping (${rounds}); the ONNX model uses every tree, as Booster.predict does, while XGBoost's scikit-learn predict uses only those rounds: convert with bestIteration (--best-iteration) to match it`);
+        notes.push(`trained with early stopping (${span}); the ONNX model uses every tree, as Booster.predict does, while XGBoost's scikit-learn predict uses only those rounds: convert with bestIteration to match it`);
       }
     }
   }
