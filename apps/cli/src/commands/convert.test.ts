@@ -81,6 +81,7 @@ describe('onnx-forge convert', () => {
     writeFileSync(file('categorical.txt'), lightgbm({ decisionType: 1 }));
     writeFileSync(file('linear.txt'), lightgbm({ linear: true }));
     writeFileSync(file('nomodel.json'), JSON.stringify({ hello: 'world', values: [1, 2, 3] }));
+    writeFileSync(file('null.json'), 'null\n');
   });
   afterAll(() => tmp.cleanup());
 
@@ -120,7 +121,31 @@ describe('onnx-forge convert', () => {
     const out = await run(file('stopped.best.onnx'), new Float32Array([0, 0, 0, 1]), 2);
     expect(Array.from(out.raw_score?.data as Float32Array)).toEqual([-1, 1]);
     // On a model without early stopping the flag is a usage error.
-    expect((await runCliProcess(['convert', file('xgb.json'), '-o', file('never.onnx'), '--best-iteration'])).code).toBe(2);
+    const never = await runCliProcess(['convert', file('xgb.json'), '-o', file('never.onnx'), '--best-iteration']);
+    expect(never.code).toBe(2);
+    expect(never.stderr).toContain(': --best-iteration: the model has no best_iteration (it was trained without early stopping); convert it without --best-iteration');
+  });
+
+  it('best_iteration past the model\'s rounds: --best-iteration refuses the inconsistent model (exit 3); without it every round, with a warning', async () => {
+    const tree = XGBOOST.learner.gradient_booster.model.trees[0];
+    const past = structuredClone(XGBOOST) as typeof XGBOOST & { learner: { attributes: Record<string, string> } };
+    past.learner.attributes = { best_iteration: '7', best_score: '0.1' };
+    Object.assign(past.learner.gradient_booster.model, { tree_info: [0, 0], trees: [tree, tree], iteration_indptr: [0, 1, 2] });
+    writeFileSync(file('past.json'), JSON.stringify(past));
+    const out = file('past.onnx');
+    const best = await runCliProcess(['convert', file('past.json'), '-o', out, '--best-iteration']);
+    expect(best.code).toBe(3);
+    expect(best.stderr).toBe(
+      'onnx-forge convert: error FORGE_INVALID_MODEL: XGBoost model: learner.attributes.best_iteration is 7, but the model has only 2 rounds (best_iteration counts from 0): ' +
+        'the model is inconsistent, so --best-iteration cannot keep the rounds up to it; convert it without --best-iteration to use every round, as Booster.predict does\n',
+    );
+    expect(existsSync(out)).toBe(false);
+    const all = await runCliProcess(['convert', file('past.json'), '-o', out, '--json']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(jsonOf(all)).toMatchObject({ trees: 2, warnings: ['learner.attributes.best_iteration is 7, but the model has only 2 rounds (best_iteration counts from 0); the ONNX model uses every round, as Booster.predict does'] });
+    // LightGBM's text model records no best_iteration (save_model writes the trees up to it), so the
+    // flag is refused there whatever the file holds.
+    expect((await runCliProcess(['convert', file('regression.txt'), '-o', out, '--best-iteration'])).code).toBe(2);
   });
 
   it('converts an mljs forest from its JSON', async () => {
@@ -132,6 +157,55 @@ describe('onnx-forge convert', () => {
     expect(r.stdout).not.toContain('note:');
     const inferred = await runCliProcess(['convert', file('forest.json'), '-o', file('forest2.onnx')]);
     expect(inferred.stdout).toContain('note: 2 input columns, the last one a tree reads; pass --num-features N');
+  });
+
+  it('--json carries the notes the text output prints', async () => {
+    const inferred = await runCliProcess(['convert', file('forest.json'), '-o', file('forest3.onnx'), '--json']);
+    expect(inferred.code, inferred.stderr).toBe(0);
+    expect(jsonOf(inferred)).toMatchObject({ features: 2, warnings: [], notes: ['2 input columns, the last one a tree reads; pass --num-features N if the training rows were wider'] });
+    const given = await runCliProcess(['convert', file('forest.json'), '-o', file('forest4.onnx'), '--num-features', '3', '--json']);
+    expect(jsonOf(given)).toMatchObject({ features: 3, notes: [] });
+  });
+
+  it('--num-features below the columns the trees read is a usage error (exit 2) naming the flag', async () => {
+    const out = file('narrow.onnx');
+    const r = await runCliProcess(['convert', file('forest.json'), '-o', out, '--num-features', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('onnx-forge convert: error FORGE_INVALID_OPTIONS: --num-features 1 is smaller than the 2 input columns the mljs model reads (see: onnx-forge convert --help)\n');
+    const j = await runCliProcess(['convert', file('forest.json'), '-o', out, '--num-features', '1', '--json']);
+    expect(j.code).toBe(2);
+    expect(jsonOf<{ error: { code: string; details: Record<string, unknown> } }>(j).error).toMatchObject({ code: 'FORGE_INVALID_OPTIONS', details: { flag: 'num-features', required: 2 } });
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a flag for another format than the model\'s is a usage error (exit 2) naming the flag and the format it applies to', async () => {
+    const cases: [string, string[], RegExp][] = [
+      ['regression.txt', ['--num-features', '5'], /: --num-features applies to mljs models; a LightGBM model records its input width/],
+      ['xgb.json', ['--num-features', '5'], /: --num-features applies to mljs models; an XGBoost model records its input width/],
+      ['regression.txt', ['--best-iteration'], /: --best-iteration applies to XGBoost models; a LightGBM model is saved with its best iteration already/],
+      ['forest.json', ['--best-iteration'], /: --best-iteration applies to XGBoost models; an mljs model has no boosting rounds/],
+      ['forest.json', ['--raw-score'], /: --raw-score applies to boosted models \(LightGBM, XGBoost\); an mljs model \(RFClassifier\) has no raw margins — convert it without --raw-score /],
+    ];
+    for (const [model, flags, message] of cases) {
+      const out = file('other-format.onnx');
+      const r = await runCliProcess(['convert', file(model), '-o', out, ...flags]);
+      expect(r.code, `${model} ${flags.join(' ')}`).toBe(2);
+      expect(r.stderr).toMatch(/^onnx-forge convert: error FORGE_INVALID_OPTIONS: /);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  it('messages name the flags, not the library\'s option names', async () => {
+    const blank = await runCliProcess(['convert', file('regression.txt'), '-o', file('blank.onnx'), '--input-name', ' ']);
+    expect(blank.code).toBe(2);
+    expect(blank.stderr).toBe('onnx-forge convert: error FORGE_INVALID_OPTIONS: --input-name must be a non-empty string (see: onnx-forge convert --help)\n');
+    const clash = await runCliProcess(['convert', file('regression.txt'), '-o', file('blank.onnx'), '--input-name', 'variable']);
+    expect(clash.stderr).toContain(': --input-name "variable" is also the name of an output');
+    const wrong = await runCliProcess(['convert', file('regression.txt'), '-o', file('wrong.onnx'), '--from', 'xgboost']);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain('the content looks like a LightGBM model: convert it with --from lightgbm, or without --from to guess the format\n');
+    for (const r of [blank, clash, wrong]) expect(r.stderr).not.toMatch(/inputName|rawScore|numFeatures|bestIteration|\{ from/);
   });
 
   it.skipIf(!existsSync(FIXTURES))('converts the 10-class LightGBM fixture', async () => {
@@ -150,6 +224,8 @@ describe('onnx-forge convert', () => {
     ['categorical.txt', 'FORGE_UNSUPPORTED_MODEL', /categorical split/],
     ['linear.txt', 'FORGE_UNSUPPORTED_MODEL', /linear tree/],
     ['nomodel.json', 'FORGE_INVALID_MODEL', /not a model this converter reads/],
+    // Valid JSON, so not "nor JSON": JSON that is no model of any known format.
+    ['null.json', 'FORGE_INVALID_MODEL', /: the text is JSON \(null\) but not a model of any known format; expected a LightGBM model\.txt/],
   ];
   for (const [name, code, message] of refused) {
     it(`exits 3 for ${name} (${code}), one error line, no output file left behind`, async () => {

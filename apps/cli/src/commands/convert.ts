@@ -1,13 +1,45 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { convertModel, type ConvertOptions } from '@onnx-forge/convert';
-import { unreadableFile, writeModel } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, isForgeError, unreadableFile, writeModel } from '@onnx-forge/core';
 import { defineCommand, type CommandContext } from '../framework/command.js';
 import { formatBytes } from '@onnx-forge/core';
 import { UsageError } from '../framework/usage-error.js';
 import { checkOutputPath } from '../pipeline/output-path.js';
 
 const FORMAT_NAMES = { lightgbm: 'LightGBM', xgboost: 'XGBoost', mljs: 'mljs' } as const;
+
+/** ConvertOptions names as the flags that set them. */
+const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  from: 'from',
+  rawScore: 'raw-score',
+  inputName: 'input-name',
+  numFeatures: 'num-features',
+  bestIteration: 'best-iteration',
+};
+
+/**
+ * A library message (error or warning) in the command line's terms: the library names its options
+ * (`rawScore`, `{ from: "lightgbm" }`), which a CLI user never typed.
+ */
+export function inFlagTerms(message: string): string {
+  return message
+    .replace(/\{ from: "(\w+)" \}/g, '--from $1')
+    .replace(/\bwithout from\b/g, 'without --from')
+    .replace(/\b(rawScore|inputName|numFeatures|bestIteration)\b/g, (name) => `--${OPTION_FLAGS[name] ?? name}`);
+}
+
+/** A library error as the CLI reports it: flag names, and a bad option value as a usage error (exit 2). */
+function cliError(e: unknown, command: string): unknown {
+  if (!isForgeError(e)) return e;
+  const message = inFlagTerms(e.message);
+  if (e.code === ForgeErrorCode.INVALID_OPTIONS) {
+    const option = e.details.option;
+    const flag = typeof option === 'string' ? OPTION_FLAGS[option] : undefined;
+    return new UsageError(message, command, { ...e.details, ...(flag === undefined ? {} : { flag }) });
+  }
+  return message === e.message ? e : new ForgeError(e.code, message, { details: e.details, cause: e });
+}
 
 function numFeatures(ctx: CommandContext): number | undefined {
   const text = ctx.args.string('num-features');
@@ -32,10 +64,10 @@ export const convertCommand = defineCommand({
     { name: 'output', short: 'o', kind: 'string', valueName: 'FILE', description: 'where to write the ONNX model (written to a temporary file, then renamed)' },
     { name: 'force', kind: 'boolean', description: 'allow --output to name the input file itself (it is replaced)' },
     { name: 'from', kind: 'string', valueName: 'FORMAT', choices: ['lightgbm', 'xgboost', 'mljs'], description: 'the source format', defaultText: 'guessed from the content' },
-    { name: 'raw-score', kind: 'boolean', description: 'output raw scores (margins) instead of the objective\'s transform, as LightGBM\'s predict(raw_score=True) (LightGBM, XGBoost)' },
-    { name: 'best-iteration', kind: 'boolean', description: 'XGBoost: keep only the rounds up to best_iteration (early stopping), as its scikit-learn predict does; without it every round, as Booster.predict' },
+    { name: 'raw-score', kind: 'boolean', description: 'LightGBM, XGBoost: output raw scores (margins) instead of the objective\'s transform, as LightGBM\'s predict(raw_score=True)' },
+    { name: 'best-iteration', kind: 'boolean', description: 'XGBoost only: keep only the rounds up to best_iteration (early stopping), as its scikit-learn predict does; without it every round, as Booster.predict' },
     { name: 'input-name', kind: 'string', valueName: 'NAME', description: 'name of the model input', defaultText: 'input' },
-    { name: 'num-features', kind: 'string', valueName: 'N', description: 'mljs only: the input width, when the training rows had columns no tree reads' },
+    { name: 'num-features', kind: 'string', valueName: 'N', description: 'mljs only: the input width, when the training rows had columns no tree reads (at least the columns the trees read)' },
   ],
   examples: [
     'onnx-forge convert model.txt -o model.onnx',
@@ -47,6 +79,11 @@ export const convertCommand = defineCommand({
       'model (FORGE_INVALID_MODEL), or a model using what cannot be converted, such as an unknown objective, a ' +
       'categorical split or linear trees (FORGE_UNSUPPORTED_MODEL). A file that cannot be read or written exits 1 ' +
       '(FORGE_IO). Nothing is written unless the conversion succeeds.',
+    'A flag for another format than the model\'s (--num-features on a LightGBM or XGBoost model, --best-iteration on a ' +
+      'LightGBM or mljs one, --raw-score on an mljs one) is refused, never ignored, and so is a value the model rules out ' +
+      '(--num-features below the columns its trees read, --best-iteration on a model without best_iteration): exit 2 ' +
+      '(FORGE_INVALID_OPTIONS). --best-iteration on an XGBoost model whose best_iteration is past its rounds exits 3 ' +
+      '(FORGE_INVALID_MODEL: the file is inconsistent).',
   ],
   async run(ctx) {
     const file = ctx.args.positional(0);
@@ -72,13 +109,25 @@ export const convertCommand = defineCommand({
       throw unreadableFile(file, e, 'model');
     }
     ctx.progress.start('converting', { transient: true });
-    const result = convertModel(text, options);
+    let result: ReturnType<typeof convertModel>;
+    try {
+      result = convertModel(text, options);
+    } catch (e) {
+      throw cliError(e, ctx.command);
+    }
     ctx.progress.start(`writing ${output}`, { transient: true });
     const written = await writeModel(result.model, path.resolve(ctx.io.cwd, output));
     ctx.progress.end();
     const { report } = result;
+    const warnings = report.warnings.map(inFlagTerms);
+    const notes: string[] = [];
+    if (report.format === 'mljs' && width === undefined) {
+      // mljs's JSON does not record the training width; a model that never reads the last columns
+      // would otherwise surprise its caller with a narrower input.
+      notes.push(`${report.features} input columns, the last one a tree reads; pass --num-features N if the training rows were wider`);
+    }
     if (ctx.json) {
-      ctx.printJson({ input: file, output, bytes: written.bytes, ...report });
+      ctx.printJson({ input: file, output, bytes: written.bytes, ...report, warnings, notes });
       return;
     }
     const classes = report.classes === undefined ? 'regressor' : `${report.classes} classes`;
@@ -86,11 +135,7 @@ export const convertCommand = defineCommand({
       `${file}: ${FORMAT_NAMES[report.format]} model, objective "${report.objective}", ${report.trees} trees, ${report.features} features, ${classes}`,
       `wrote ${output} (${formatBytes(written.bytes)}); input ${options.inputName ?? 'input'} float [N, ${report.features}], outputs ${report.outputs.join(', ')}${report.rawScore ? ' (raw scores)' : ''}`,
     );
-    for (const w of report.warnings) ctx.print(`warning: ${w}`);
-    if (report.format === 'mljs' && width === undefined) {
-      // mljs's JSON does not record the training width; a model that never reads the last columns
-      // would otherwise surprise its caller with a narrower input.
-      ctx.print(`note: ${report.features} input columns, the last one a tree reads; pass --num-features N if the training rows were wider`);
-    }
+    for (const w of warnings) ctx.print(`warning: ${w}`);
+    for (const n of notes) ctx.print(`note: ${n}`);
   },
 });
