@@ -23,6 +23,14 @@ export interface ModelRequestRules {
   readonly noEmptyTensors?: string;
 }
 
+/** What decoding a request needs to know of the model it is for: plain data, so that a worker can be given it. */
+export interface ModelRequestSpec {
+  readonly inputs: readonly ValueInfo[];
+  readonly outputNames: readonly string[];
+  readonly limits: RequestLimits;
+  readonly rules: ModelRequestRules;
+}
+
 export interface DecodedRequest {
   readonly id: string | undefined;
   readonly feeds: Record<string, TensorLike>;
@@ -459,4 +467,13 @@ export function decodeInferRequest(
     }
   }
   return { id: request.id, feeds, outputs };
+}
+
+/**
+ * An infer request's body, split by splitBody, to feeds: parses the JSON part (parseJson) and decodes it
+ * (decodeInferRequest). The server runs this inline for small bodies and in a codec worker for large
+ * ones (see CodecPool); either way it is this function, so both refuse a request alike.
+ */
+export function decodeInferBody(json: Buffer, binary: Buffer, binaryHeaderMissing: boolean, spec: ModelRequestSpec): DecodedRequest {
+  return decodeInferRequest(parseJson(json, { binaryHeaderMissing }), binary, spec.inputs, spec.outputNames, spec.limits, spec.rules, json);
 }
