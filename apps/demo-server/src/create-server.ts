@@ -5,6 +5,7 @@ import { ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { ConnectionDrain, drainBody } from './connection-drain.js';
 import { answerClientError, errorCode, httpError, statusOf, unavailable } from './http-error.js';
 import { ModelRegistry } from './models/model-registry.js';
+import { CodecPool } from './protocol/codec-pool.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { modelRoutes } from './routes/model-routes.js';
 import { pageRoutes } from './routes/page-routes.js';
@@ -43,7 +44,8 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
     workers: o.workers, batching: o.batching, maxConcurrent: o.maxConcurrent, maxQueue: o.maxQueue, policy: o.policy, timeoutMs: o.timeoutMs, registry,
   }, o.log);
   const metrics = new ServerMetrics(registry, models);
-  const ctx: ServerContext = { models, metrics, options: o, accepting: true };
+  const codec = new CodecPool();
+  const ctx: ServerContext = { models, metrics, options: o, accepting: true, codec };
 
   const answerError = (error: unknown, req: FastifyRequest, reply: FastifyReply): void => {
     const status = statusOf(error);
@@ -169,6 +171,7 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
         // then fastify.close() closes the connections still idle and waits for requests in flight.
         await connections.drain(o.shutdownIdleMs);
         await app.close();
+        await codec.close();
         await models.close();
         o.log('stopped');
       })();

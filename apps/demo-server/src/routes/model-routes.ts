@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { statusOf } from '../http-error.js';
-import { HEADER_LENGTH, decodeInferRequest, parseJson, splitBody } from '../protocol/decode-infer-request.js';
-import { encodeInferResponse } from '../protocol/encode-infer-response.js';
+import type { LoadedModel } from '../models/loaded-model.js';
+import { HEADER_LENGTH, type ModelRequestSpec, decodeInferBody, splitBody } from '../protocol/decode-infer-request.js';
 import type { ServerContext } from './server-context.js';
 
 interface ModelParams {
@@ -37,16 +37,29 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const name = req.params.model;
     const label = ctx.models.has(name) ? name : UNKNOWN_MODEL_LABEL;
     try {
-      // A reload handing over: wait for the new version. Nothing awaits from here to predict(), so the
-      // model taken is the one that runs the request.
-      const handover = ctx.models.handover(name);
-      if (handover) await handover;
-      const model = ctx.models.get(name, req.params.version);
+      // A reload handing over: wait for the new version.
+      const current = async () => {
+        const handover = ctx.models.handover(name);
+        if (handover) await handover;
+        return ctx.models.get(name, req.params.version);
+      };
+      let model = await current();
       const headerLength = req.headers[HEADER_LENGTH];
       const { json, binary } = splitBody(Buffer.isBuffer(req.body) ? req.body : EMPTY, headerLength);
-      const decoded = decodeInferRequest(parseJson(json, { binaryHeaderMissing: headerLength === undefined }), binary, model.inputs, model.outputNames, { maxElements: ctx.options.maxElements }, model.requestRules, json);
+      const decode = (m: LoadedModel) => {
+        const spec: ModelRequestSpec = { inputs: m.inputs, outputNames: m.outputNames, limits: { maxElements: ctx.options.maxElements }, rules: m.requestRules };
+        return ctx.codec.decodesOffThread(json.length) ? ctx.codec.decode(json, binary, headerLength === undefined, spec) : decodeInferBody(json, binary, headerLength === undefined, spec);
+      };
+      let decoded = await decode(model);
+      // The model runs the request only if it still serves once decoding is done: a large body decoded
+      // in a worker gives a reload time to hand over, and is then decoded again for the version that now
+      // serves (its inputs may differ). Nothing awaits between the last check and predict().
+      for (let now = await current(); now !== model; now = await current()) {
+        model = now;
+        decoded = await decode(model);
+      }
       const results = await model.predict(decoded.feeds);
-      const encoded = encodeInferResponse({ name: model.name, version: String(model.version.version) }, decoded.id, results, decoded.outputs);
+      const encoded = await ctx.codec.encode({ name: model.name, version: String(model.version.version) }, decoded.id, results, decoded.outputs);
       ctx.metrics.inference(label, 200, (performance.now() - t0) / 1000);
       if (encoded.headerLength !== undefined) {
         reply.header('Inference-Header-Content-Length', String(encoded.headerLength)).type('application/octet-stream');

@@ -1,4 +1,5 @@
 import type { ModelRegistry } from '../models/model-registry.js';
+import type { CodecPool } from '../protocol/codec-pool.js';
 import type { ServerMetrics } from '../server-metrics.js';
 import type { ResolvedServerOptions } from '../server-options.js';
 
@@ -7,6 +8,8 @@ export interface ServerContext {
   readonly models: ModelRegistry;
   readonly metrics: ServerMetrics;
   readonly options: ResolvedServerOptions;
+  /** Decodes large JSON requests and encodes large JSON responses off the event loop. */
+  readonly codec: CodecPool;
   /** False from the moment shutdown begins (readiness then answers 503). */
   accepting: boolean;
 }
