@@ -536,6 +536,11 @@ describe('statistics, metrics and unknown routes', () => {
     expectError(await call(`${url}/v3/models`, 'GET'), 404, /no route GET \/v3\/models/);
   });
 
+  it('takes an endpoint with a trailing slash as without one', async () => {
+    expect((await fetch(`${url}/v2/health/live/`)).status).toBe(200);
+    expect((await call(`${url}/v2/models/digits/`, 'GET')).status).toBe(200);
+  });
+
   it('answers a route asked with a method it does not take with 405, the methods it takes in Allow', async () => {
     const cases: [string, 'GET' | 'POST', string][] = [
       ['/v2/models/digits/infer', 'GET', 'POST'],

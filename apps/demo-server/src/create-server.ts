@@ -69,7 +69,8 @@ export async function createServer(options: ServerOptions): Promise<DemoServer> 
     logger: false,
     // A model name is a file name (up to 255 characters); Fastify's default of 100 would answer 414 for
     // a longer one the repository serves, and a version past it.
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // A trailing slash names the same endpoint (/v2/health/live/ as /v2/health/live), as /v2/ did already.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
     // Fastify answers a path it cannot decode (400) or a path parameter past the length (414) before any
     // route or error handler, in its own body ({"error": "Bad Request", "message", "statusCode"}): here
     // they answer as every other error does, {"error": message, "code"}.

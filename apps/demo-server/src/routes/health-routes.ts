@@ -20,6 +20,6 @@ export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { ready: true };
   });
   const metadata = async (): Promise<ServerMetadataResponse> => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS });
+  // /v2/ too: the router takes a trailing slash as none (create-server.ts).
   app.get('/v2', metadata);
-  app.get('/v2/', metadata);
 }
