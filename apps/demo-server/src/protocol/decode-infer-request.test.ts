@@ -67,6 +67,10 @@ describe('JSON data and the declared shape', () => {
   it('still refuses flat data of the wrong length with the count the shape needs', () => {
     expect(refusal('FP32', 'float32', [2, 3], [1, 2, 3, 4, 5])).toBe("input 'x' has 5 values but shape [2, 3] needs 6");
   });
+
+  it('counts the elements of huge shapes exactly in a 413 (past a double, 4294967295 x 4294967295 was 18446744065119617000)', () => {
+    expect(() => decode('FP32', 'float32', [4294967295, 4294967295], [])).toThrow(/alone has 18446744065119617025\)/);
+  });
 });
 
 describe('JSON values and the datatype', () => {

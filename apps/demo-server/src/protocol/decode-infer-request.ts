@@ -423,7 +423,9 @@ export function decodeInferRequest(
     }
     elements += count;
     if (elements > limits.maxElements) {
-      throw httpError(413, ForgeErrorCode.BAD_INPUT, `the request holds more than ${limits.maxElements} tensor elements (input '${input.name}' alone has ${count}); split it into smaller requests`, { input: input.name, maxElements: limits.maxElements });
+      // Counted exactly for the message: a product of large dims is past a double's integers.
+      const exact = shape.reduce((a, d) => a * BigInt(d), 1n);
+      throw httpError(413, ForgeErrorCode.BAD_INPUT, `the request holds more than ${limits.maxElements} tensor elements (input '${input.name}' alone has ${exact}); split it into smaller requests`, { input: input.name, maxElements: limits.maxElements });
     }
     const p = checkParameters(input.parameters, `input '${input.name}'`);
     const size = p?.binary_data_size;
