@@ -102,10 +102,11 @@ function positiveInt(name: string, v: unknown): number {
  * names, element types, containers and non-batch dims (others form their own batches). Works for any
  * typed array (int64 as BigInt64Array, float16 as Uint16Array) and for string tensors.
  *
- * When a stacked run fails with FORGE_BAD_INPUT (an error about the feeds) or FORGE_RUNTIME (an error
+ * When a stacked run fails with FORGE_BAD_INPUT (an error about the feeds), FORGE_RUNTIME (an error
  * inside the model's run, which one request's values can cause: a token id past the embedding table
- * fails the whole stacked Gather), each request runs again alone, so only the one that breaks the model
- * fails and not its neighbours. Any other error (a time-out, a full queue, a cancellation) fails
+ * fails the whole stacked Gather) or an error that is no ForgeError (thrown by a JavaScript model), each
+ * request runs again alone, so only the one that breaks the model fails and not its neighbours. Any
+ * other ForgeError (a time-out, a full queue, a cancellation) fails
  * exactly the requests of the batch: retrying them one by one would add load to a backend that is
  * short of it, and a HybridModel above gets a clean signal for its breaker and its own fallback. A
  * backend that fails every run costs one extra run per request of a failed batch; the breaker of a
@@ -186,7 +187,9 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
         return undefined;
       },
       (error: unknown) => {
-        if (!isForgeError(error, ForgeErrorCode.BAD_INPUT) && !isForgeError(error, ForgeErrorCode.RUNTIME)) {
+        // A plain Error counts as one from inside the model: a JavaScript model (functionBackend) throws
+        // what it throws, and one request's values may be why.
+        if (isForgeError(error) && !isForgeError(error, ForgeErrorCode.BAD_INPUT) && !isForgeError(error, ForgeErrorCode.RUNTIME)) {
           for (const p of batch) p.reject(error);
           return undefined;
         }

@@ -827,8 +827,10 @@ export class HybridModel implements Backend {
       return new ForgeError(ForgeErrorCode.NO_PROVIDER, `HybridModel '${this.name}': no backend can take requests now (${skippedText}); wait for a probe or revalidate a quarantined backend`, { details });
     }
     const text = errors.map((e) => `${e.backend}: ${codeOf(e.error)} ${errorMessage(e.error)}`).join('; ');
+    // Every backend refused the request itself (FORGE_BAD_INPUT): the caller's fault, said with that code.
+    const badInput = errors.every((e) => isForgeError(e.error, ForgeErrorCode.BAD_INPUT));
     return new ForgeError(
-      ForgeErrorCode.RUNTIME,
+      badInput ? ForgeErrorCode.BAD_INPUT : ForgeErrorCode.RUNTIME,
       `HybridModel '${this.name}': every backend failed this request (${text})${skippedText ? `; not tried: ${skippedText}` : ''}. details.errors has each error; a backend that works (the reference, a plain JavaScript one) keeps requests answered`,
       { details, cause: new AggregateError(errors.map((e) => e.error)) },
     );

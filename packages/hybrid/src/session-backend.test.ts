@@ -72,6 +72,19 @@ describe('sessionBackend over onnxruntime-node', () => {
     expect(pool.stats().completed).toBe(before + 1);
   });
 
+  it('takes feeds that are not an object (null, an array) as the request\'s fault: FORGE_BAD_INPUT, and the breaker stays closed', async () => {
+    const session = await createSession(model);
+    sessions.push(session);
+    const hybrid = new HybridModel({ backends: [sessionBackend('only', session)], breaker: { failures: 2 } });
+    for (const bad of [null, undefined, [feeds(1)]]) {
+      await expect(hybrid.predict(bad as never)).rejects.toMatchObject({ code: 'FORGE_BAD_INPUT' });
+    }
+    expect(hybrid.stats().backends.only).toMatchObject({ state: 'healthy' });
+    const want = await session.run(feeds(3));
+    expect(Array.from(((await hybrid.predict(feeds(3))).y as TensorLike).data as Float32Array)).toEqual(Array.from(want.y?.data as Float32Array));
+    await hybrid.dispose();
+  });
+
   it('falls back from a session whose model fails at run time to another, and reports the onnxruntime error', async () => {
     const broken = await createSession(failsAtRunTime());
     const good = await createSession(model);

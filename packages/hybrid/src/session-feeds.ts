@@ -1,4 +1,4 @@
-import { float16ArrayToFloat32, float32ArrayToFloat16 } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, float16ArrayToFloat32, float32ArrayToFloat16 } from '@onnx-forge/core';
 import type { FeedValue, Feeds, TensorLike, ValueInfo } from '@onnx-forge/runtime';
 
 /**
@@ -8,6 +8,11 @@ import type { FeedValue, Feeds, TensorLike, ValueInfo } from '@onnx-forge/runtim
  * pass as they are.
  */
 export function feedsForSession(feeds: Feeds, inputs: readonly ValueInfo[]): Feeds {
+  // Not an object of inputs at all: the request's fault (FORGE_BAD_INPUT, not counted against the
+  // backend), as the session's own check says of every other bad feed; a TypeError here opened breakers.
+  if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds)) {
+    throw new ForgeError(ForgeErrorCode.BAD_INPUT, `feeds must be an object of named inputs, got ${feeds === null ? 'null' : Array.isArray(feeds) ? 'an array' : typeof feeds}`);
+  }
   const out: Record<string, FeedValue> = {};
   for (const [name, value] of Object.entries(feeds)) {
     const want = inputs.find((i) => i.name === name)?.type;
