@@ -2,7 +2,8 @@ import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError,
 import type { BackendSession, RuntimeBackend } from './backend.js';
 import { type Clock, systemClock } from './clock.js';
 import { Emitter } from './emitter.js';
-import { checkOutputNames, prepareFeeds } from './feeds.js';
+import { prepareFeeds } from './feeds.js';
+import { checkRunOptions } from './run-options.js';
 import type { Feeds, Outputs, Precision, ProviderSkip, ReadyInfo, RunOptions, Session, SessionEvents, ValueInfo } from './types.js';
 
 let nextId = 0;
@@ -85,9 +86,9 @@ export class LocalSession implements Session {
     let ortFeeds: Record<string, unknown>;
     try {
       if (this.releasing) throw new ForgeError(ForgeErrorCode.RUNTIME, `session ${this.id} was released; create a new one`);
+      checkRunOptions(options, this.outputNames);
       if (options?.signal?.aborted) throw cancelled(options.signal);
       const prepared = prepareFeeds(feeds, this.inputMetadata, this.inputsByName);
-      if (options?.outputs) checkOutputNames(options.outputs, this.outputNames);
       ortFeeds = {};
       for (const [i, name] of prepared.names.entries()) ortFeeds[name] = this.impl.toTensor(nullThrows(prepared.tensors[i], `prepareFeeds gave no tensor for input '${name}'`));
     } catch (e) {

@@ -3,7 +3,8 @@ import type { WorkerOptions } from 'node:worker_threads';
 import { resolveBackend } from './backend-registry.js';
 import type { Clock } from './clock.js';
 import { Emitter } from './emitter.js';
-import { checkOutputNames, prepareFeeds } from './feeds.js';
+import { prepareFeeds } from './feeds.js';
+import { checkRunOptions } from './run-options.js';
 import { cancelled, newSessionId } from './local-session.js';
 import { locateWorker } from './locate-worker.js';
 import { type ModelVariants, type ModelSource, isModelVariants, normalizeModel } from './model-source.js';
@@ -230,9 +231,9 @@ export class PoolSession implements Session {
     try {
       if (this.releasing) throw new ForgeError(ForgeErrorCode.RUNTIME, `pool ${this.id} was released; create a new one`);
       if (this.broken) throw this.broken;
+      checkRunOptions(options, this.outputNames);
       if (options.signal?.aborted) throw cancelled(options.signal);
       const prepared = prepareFeeds(feeds, this.inputMetadata, this.inputsByName);
-      if (options.outputs) checkOutputNames(options.outputs, this.outputNames);
       names = prepared.names;
       // Strings and typed arrays both cross to workers by structured cloning.
       tensors = prepared.tensors.map((t) => ({ type: t.type, dims: [...t.dims], data: t.data as WireTensor['data'] }));
