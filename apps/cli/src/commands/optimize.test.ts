@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ModelBuilder, mlp, writeModel } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertNoStack, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
+import { assertNoStack, interruptCli, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
 import { tempDir } from '../testing/fixtures.js';
 
 interface OptimizeJson {
@@ -114,18 +114,7 @@ describe('onnx-forge optimize', () => {
 
   it('Ctrl-C stops the run: exit 1, FORGE_CANCELLED, and removes what the run created (here all of --out)', async () => {
     const out = file('out-sigint');
-    const child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', 'tsx', path.join(import.meta.dirname, '../main.ts'),
-      'optimize', file('mlp.onnx'), '-o', out, '--runs', '100000', '--variants', 'fp32,int8-dynamic'], { env: { ...process.env, NODE_OPTIONS: '' } });
-    let stderr = '';
-    let sent = false;
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!sent && /^benchmark\.\.\.$/m.test(stderr)) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stderr, sent } = await interruptCli(['optimize', file('mlp.onnx'), '-o', out, '--runs', '100000', '--variants', 'fp32,int8-dynamic'], /^benchmark\.\.\.$/m);
     expect(sent, stderr).toBe(true);
     expect(code, stderr).toBe(1);
     expect(stderr).toContain('cancelling: stopping at the next step, nothing is added to the repository');

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -48,6 +48,27 @@ export function runCliProcess(args: readonly string[], options: { cwd?: string; 
         resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
       },
     );
+  });
+}
+
+/**
+ * Runs the CLI and sends it SIGINT (Ctrl-C) once its stderr matches `when`: resolves with its exit code
+ * (null when the signal killed it), its stderr, and whether the signal was sent.
+ */
+export function interruptCli(args: readonly string[], when: RegExp): Promise<{ code: number | null; stderr: string; sent: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ARGV(args), { cwd: REPO_ROOT, env: { ...process.env, ONNX_FORGE_DEBUG: '', NODE_OPTIONS: '' } });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && when.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr, sent }));
   });
 }
 
