@@ -1,18 +1,11 @@
-import { DataType, cnn, type Model, type ModelRunner } from '@onnx-forge/core';
+import { DataType, cnn, type ModelRunner } from '@onnx-forge/core';
 import { seededFeeds } from '@onnx-forge/graph-ops';
+import { convWeightTypes } from '@onnx-forge/graph-ops/testing';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BUILDERS, type VariantContext } from './make-variant.js';
 
 const runner = new OrtRunner() as unknown as ModelRunner;
-
-/** Element type of the weight each Conv reads through its DequantizeLinear. */
-function convWeightTypes(model: Model): (number | undefined)[] {
-  return model.graph.nodes.filter((n) => n.opType === 'Conv').map((n) => {
-    const dq = model.graph.producer(n.input[1] ?? '');
-    return model.graph.initializer(dq?.input[0] ?? '')?.dataType;
-  });
-}
 
 describe("optimize's int8-static variant", () => {
   const make = async (isa: VariantContext['isa']) => {

@@ -6,6 +6,7 @@ import { int8Static, quantizeStatic } from './int8-static.js';
 import type { StaticQuantOptions } from './quant-options.js';
 import { modelInputSpecs } from './samples/validate-feeds.js';
 import { nodesOf, opTypes } from '../testing/harness.js';
+import { convWeightTypes } from '../testing/qdq-weights.js';
 import { ORT_BACKENDS, load, minCosine, seededFeeds } from '../testing/ort-sessions.js';
 
 // OrtRunner matches ModelRunner structurally except for its looser tensor `type: string`.
@@ -98,12 +99,6 @@ describe('int8-static (QDQ) on a CNN', () => {
 });
 
 describe('int8-static Conv weights (QLinearConv once onnxruntime fuses the QDQ)', () => {
-  /** Element type of the weight each Conv reads through its DequantizeLinear. */
-  const convWeightTypes = (model: ReturnType<typeof cnn>) => model.graph.nodes.filter((n) => n.opType === 'Conv').map((n) => {
-    const dq = model.graph.producer(n.input[1] as string);
-    return model.graph.initializer(dq?.input[0] as string)?.dataType;
-  });
-
   it('uint8 by default and for wasm, saying why; int8 for isa vnni or reduceRange on cpu and any targets', async () => {
     const cases: [Partial<StaticQuantOptions>, number][] = [
       [{}, DataType.UINT8],

@@ -11,4 +11,5 @@ export {
 } from './wakeword.js';
 export type { FeedsRunner } from './wakeword.js';
 export { SILERO, sileroChunks, sileroFeeds, sileroSpeech, sileroStream } from './silero-vad.js';
+export { convWeightTypes } from './qdq-weights.js';
 export { TEST_DECODER, decoderPrompts, greedyAgreement, meanTop1Probability } from './decoder-eval.js';
