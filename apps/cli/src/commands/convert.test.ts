@@ -105,12 +105,17 @@ describe('onnx-forge convert', () => {
     expect(Array.from(out.label?.data as BigInt64Array, Number)).toEqual([0, 1, 0]);
   });
 
-  it('an early-stopped XGBoost model: every round with a warning, --best-iteration keeps the rounds up to the best', async () => {
+  /** The XGBoost test model as two rounds of its first tree, saved by early stopping with `best` as its best_iteration. */
+  const writeEarlyStopped = (name: string, best: number) => {
     const tree = XGBOOST.learner.gradient_booster.model.trees[0];
     const stopped = structuredClone(XGBOOST) as typeof XGBOOST & { learner: { attributes: Record<string, string> } };
-    stopped.learner.attributes = { best_iteration: '0', best_score: '0.1' };
+    stopped.learner.attributes = { best_iteration: String(best), best_score: '0.1' };
     Object.assign(stopped.learner.gradient_booster.model, { tree_info: [0, 0], trees: [tree, tree], iteration_indptr: [0, 1, 2] });
-    writeFileSync(file('stopped.json'), JSON.stringify(stopped));
+    writeFileSync(file(name), JSON.stringify(stopped));
+  };
+
+  it('an early-stopped XGBoost model: every round with a warning, --best-iteration keeps the rounds up to the best', async () => {
+    writeEarlyStopped('stopped.json', 0);
     const all = await runCliProcess(['convert', file('stopped.json'), '-o', file('stopped.onnx')]);
     expect(all.code, all.stderr).toBe(0);
     expect(all.stdout).toMatch(/2 trees/);
@@ -127,11 +132,7 @@ describe('onnx-forge convert', () => {
   });
 
   it('best_iteration past the model\'s rounds: --best-iteration refuses the inconsistent model (exit 3); without it every round, with a warning', async () => {
-    const tree = XGBOOST.learner.gradient_booster.model.trees[0];
-    const past = structuredClone(XGBOOST) as typeof XGBOOST & { learner: { attributes: Record<string, string> } };
-    past.learner.attributes = { best_iteration: '7', best_score: '0.1' };
-    Object.assign(past.learner.gradient_booster.model, { tree_info: [0, 0], trees: [tree, tree], iteration_indptr: [0, 1, 2] });
-    writeFileSync(file('past.json'), JSON.stringify(past));
+    writeEarlyStopped('past.json', 7);
     const out = file('past.onnx');
     const best = await runCliProcess(['convert', file('past.json'), '-o', out, '--best-iteration']);
     expect(best.code).toBe(3);
