@@ -3,6 +3,7 @@ import type { ProviderFeatures } from './backend.js';
 import { resolveBackendReporting } from './backend-registry.js';
 import { systemClock } from './clock.js';
 import { type CreateSessionOptions, CREATE_OPTION_KEYS, validateCreateOptions, validateProviders } from './create-session-options.js';
+import { findEmptyInputHazard } from './empty-input-hazard.js';
 import { int8Fit } from './int8-fit.js';
 import { LocalSession } from './local-session.js';
 import { type ModelSource, type ModelVariants, type PreparedModel, isModelVariants, normalizeModel, prepareModel } from './model-source.js';
@@ -28,6 +29,7 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
   const started = clock.now();
   const skipped: ProviderSkip[] = [];
   const prepared = new Map<Precision, Promise<PreparedModel>>();
+  const hazards = new Map<Precision, ReturnType<typeof findEmptyInputHazard>>();
 
   const skip = (provider: string, phase: SkipPhase, error: string, ms: number, extra: { precision?: Precision; remembered?: boolean } = {}) => {
     const s: ProviderSkip = { provider, phase, error: error.trim(), ms, ...extra };
@@ -57,18 +59,22 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
       t = clock.now();
       let handle;
       let fromPath = false;
+      let hazard;
       try {
         let prep = prepared.get(choice.precision);
         if (!prep) prepared.set(choice.precision, (prep = prepareModel(source, backend, validated)));
         const { model: input, externalData } = await prep;
         fromPath = typeof input === 'string';
         handle = await backend.createSession(input, sessionOptions(validated, provider, externalData));
+        let h = hazards.get(choice.precision);
+        if (!h) hazards.set(choice.precision, (h = findEmptyInputHazard(source)));
+        hazard = await h;
       } catch (e) {
         if (isInputError(e)) throw e;
         skip(name, 'create', createMessage(e, fromPath), clock.now() - t, { precision: choice.precision });
         continue;
       }
-      const session = new LocalSession(handle, { backend, provider: name, precision: choice.precision, precisionReason: choice.reason, skipped, exclusiveRuns: features.exclusiveRuns === true, clock });
+      const session = new LocalSession(handle, { backend, provider: name, precision: choice.precision, precisionReason: choice.reason, skipped, exclusiveRuns: features.exclusiveRuns === true, clock, emptyInputHazard: hazard });
       let firstRunMs: number | undefined;
       const warm = options.warmup ?? (hasFallback || ci < order.length - 1);
       if (warm !== false) {

@@ -1,4 +1,5 @@
 import { ForgeError, ForgeErrorCode, nullThrows } from '@onnx-forge/core';
+import { type EmptyInputHazard, emptyInputError } from './empty-input-hazard.js';
 import { arrayMatchesType, convertValues, elementCount, elementTypeOfArray, isElementType } from './tensor.js';
 import type { ElementType, FeedValue, Feeds, TensorLike, ValueInfo } from './types.js';
 
@@ -79,9 +80,10 @@ export interface PreparedFeeds {
 /**
  * Normalizes and validates feeds against the declared inputs: every declared input present, no unknown
  * names, element types equal, data container right for the type, data length = product of dims, rank and
- * fixed dims as declared, and each symbolic dim (e.g. 'batch') the same size across all inputs.
+ * fixed dims as declared, and each symbolic dim (e.g. 'batch') the same size across all inputs. With
+ * `hazard` (a node onnxruntime aborts on when an empty tensor reaches it), an empty feed is refused.
  */
-export function prepareFeeds(feeds: Feeds, inputs: readonly ValueInfo[], byName: ReadonlyMap<string, ValueInfo>): PreparedFeeds {
+export function prepareFeeds(feeds: Feeds, inputs: readonly ValueInfo[], byName: ReadonlyMap<string, ValueInfo>, hazard?: EmptyInputHazard): PreparedFeeds {
   if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds) || ArrayBuffer.isView(feeds)) {
     throw badInput(`feeds must be an object mapping input names to tensors, got ${describe(feeds)}`);
   }
@@ -95,6 +97,7 @@ export function prepareFeeds(feeds: Feeds, inputs: readonly ValueInfo[], byName:
     }
     const tensor = toTensor(name, feeds[name], info);
     checkTensor(name, tensor, info);
+    if (hazard && elementCount(tensor.dims) === 0) throw emptyInputError(name, tensor.dims, hazard);
     if (info.shape) {
       for (let i = 0; i < info.shape.length; i++) {
         const d = info.shape[i];

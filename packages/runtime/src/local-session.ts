@@ -1,6 +1,7 @@
 import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
 import type { BackendSession, RuntimeBackend } from './backend.js';
 import { type Clock, systemClock } from './clock.js';
+import type { EmptyInputHazard } from './empty-input-hazard.js';
 import { Emitter } from './emitter.js';
 import { prepareFeeds } from './feeds.js';
 import { checkRunOptions } from './run-options.js';
@@ -21,6 +22,8 @@ export interface LocalSessionInfo {
   readonly exclusiveRuns?: boolean;
   /** Times runs and enforces their limits (default: the system clock). */
   readonly clock?: Clock;
+  /** A node onnxruntime aborts the process on when an empty tensor reaches it: empty feeds are refused. */
+  readonly emptyInputHazard?: EmptyInputHazard | undefined;
 }
 
 /**
@@ -42,6 +45,8 @@ export class LocalSession implements Session {
   readonly outputNames: readonly string[];
   readonly inputMetadata: readonly ValueInfo[];
   readonly outputMetadata: readonly ValueInfo[];
+  /** A node onnxruntime aborts the process on when an empty tensor reaches it; empty feeds are refused with FORGE_BAD_INPUT. */
+  readonly emptyInputHazard: EmptyInputHazard | undefined;
   private readonly inputsByName: Map<string, ValueInfo>;
   private readonly events = new Emitter<SessionEvents>();
   private readonly impl: RuntimeBackend;
@@ -65,6 +70,7 @@ export class LocalSession implements Session {
     this.inputMetadata = handle.inputMetadata;
     this.outputMetadata = handle.outputMetadata;
     this.inputsByName = new Map(handle.inputMetadata.map((m) => [m.name, m]));
+    this.emptyInputHazard = info.emptyInputHazard;
     if (info.exclusiveRuns) this.tail = Promise.resolve();
   }
 
@@ -88,7 +94,7 @@ export class LocalSession implements Session {
       if (this.releasing) throw new ForgeError(ForgeErrorCode.RUNTIME, `session ${this.id} was released; create a new one`);
       checkRunOptions(options, this.outputNames);
       if (options?.signal?.aborted) throw cancelled(options.signal);
-      const prepared = prepareFeeds(feeds, this.inputMetadata, this.inputsByName);
+      const prepared = prepareFeeds(feeds, this.inputMetadata, this.inputsByName, this.emptyInputHazard);
       ortFeeds = {};
       for (const [i, name] of prepared.names.entries()) ortFeeds[name] = this.impl.toTensor(nullThrows(prepared.tensors[i], `prepareFeeds gave no tensor for input '${name}'`));
     } catch (e) {

@@ -1,5 +1,6 @@
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import type { CreateSessionOptions } from './create-session-options.js';
+import type { EmptyInputHazard } from './empty-input-hazard.js';
 import type { Precision, ProviderSkip, ReadyInfo, ValueInfo } from './types.js';
 
 /** Messages between the pool (main thread) and its workers. Everything here is structured-clonable. */
@@ -33,6 +34,7 @@ export interface WorkerReady {
   outputMetadata: ValueInfo[];
   inputNames: string[];
   outputNames: string[];
+  emptyInputHazard?: EmptyInputHazard | undefined;
 }
 
 export type FromWorker =

@@ -77,6 +77,7 @@ async function handle(msg: ToWorker): Promise<void> {
           outputNames: [...session.outputNames],
           inputMetadata: [...session.inputMetadata],
           outputMetadata: [...session.outputMetadata],
+          emptyInputHazard: session.emptyInputHazard,
         });
       } catch (e) {
         post({ kind: 'init-error', error: toWireError(e) });

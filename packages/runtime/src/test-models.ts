@@ -133,3 +133,19 @@ export function faultyBackend(base: RuntimeBackend, plan: FaultPlan, name = `fau
     },
   };
 }
+
+/**
+ * One recurrent layer (LSTM, GRU or RNN, hidden size 3) over x float32 [seq, batch, 2]; output h, the
+ * last hidden state [1, batch, 3]. The node is named `${op}_cell`.
+ */
+export function recurrentModel(op: 'LSTM' | 'GRU' | 'RNN'): Uint8Array {
+  const gates = op === 'LSTM' ? 4 : op === 'GRU' ? 3 : 1;
+  const hidden = 3;
+  const b = new ModelBuilder({ opset: 14, graphName: op.toLowerCase() });
+  const x = b.input('x', 'float32', ['seq', 'batch', 2]);
+  const w = b.initializer('W', new Float32Array(gates * hidden * 2).map((_, i) => 0.1 * ((i % 5) - 2)), [1, gates * hidden, 2]);
+  const r = b.initializer('R', new Float32Array(gates * hidden * hidden).map((_, i) => 0.05 * ((i % 3) - 1)), [1, gates * hidden, hidden]);
+  const [, h] = b.opN(op, [x, w, r], { hidden_size: hidden }, { outputs: ['y', 'h'], name: `${op}_cell` });
+  b.output(h as string, 'float32', [1, 'batch', hidden]);
+  return b.build().encode();
+}

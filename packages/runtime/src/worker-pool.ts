@@ -2,6 +2,7 @@ import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows, onA
 import type { WorkerOptions } from 'node:worker_threads';
 import { resolveBackend } from './backend-registry.js';
 import type { Clock } from './clock.js';
+import type { EmptyInputHazard } from './empty-input-hazard.js';
 import { Emitter } from './emitter.js';
 import { prepareFeeds } from './feeds.js';
 import { checkRunOptions } from './run-options.js';
@@ -101,6 +102,8 @@ export class PoolSession implements Session {
   inputNames: readonly string[] = [];
   outputNames: readonly string[] = [];
   inputMetadata: readonly ValueInfo[] = [];
+  /** From the worker's session: a node onnxruntime aborts on when an empty tensor reaches it. */
+  emptyInputHazard: EmptyInputHazard | undefined;
   outputMetadata: readonly ValueInfo[] = [];
   private inputsByName = new Map<string, ValueInfo>();
   private readonly events = new Emitter<SessionEvents>();
@@ -215,6 +218,7 @@ export class PoolSession implements Session {
     this.inputMetadata = msg.inputMetadata;
     this.outputMetadata = msg.outputMetadata;
     this.inputsByName = new Map(msg.inputMetadata.map((m) => [m.name, m]));
+    this.emptyInputHazard = msg.emptyInputHazard;
   }
 
   private remove(slot: WorkerSlot): void {
@@ -233,7 +237,7 @@ export class PoolSession implements Session {
       if (this.broken) throw this.broken;
       checkRunOptions(options, this.outputNames);
       if (options.signal?.aborted) throw cancelled(options.signal);
-      const prepared = prepareFeeds(feeds, this.inputMetadata, this.inputsByName);
+      const prepared = prepareFeeds(feeds, this.inputMetadata, this.inputsByName, this.emptyInputHazard);
       names = prepared.names;
       // Strings and typed arrays both cross to workers by structured cloning.
       tensors = prepared.tensors.map((t) => ({ type: t.type, dims: [...t.dims], data: t.data as WireTensor['data'] }));

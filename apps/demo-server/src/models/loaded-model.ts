@@ -1,6 +1,6 @@
 import { ForgeError, ForgeErrorCode, checkModel, errorMessage, isForgeError, openModel } from '@onnx-forge/core';
 import { type BatchStats, type BatchedBackend, type Backend, HybridModel, type HybridStats, type Policy, batched, sessionBackend } from '@onnx-forge/hybrid';
-import { type Feeds, type Session, type TensorLike, type ValueInfo, createPool } from '@onnx-forge/runtime';
+import { type Feeds, type Session, type TensorLike, type ValueInfo, createPool, emptyInputReason } from '@onnx-forge/runtime';
 import type { Registry } from 'prom-client';
 import { v2DatatypeOf } from '../protocol/datatypes.js';
 import type { MetadataTensor, ModelMetadataResponse } from '../protocol/v2-types.js';
@@ -146,7 +146,7 @@ export class LoadedModel {
       ...(this.nonTensorOutputs.length ? { nonTensorOutputs: this.nonTensorOutputs } : {}),
       ...(facts.scalarInputs.size ? { scalarInputs: facts.scalarInputs } : {}),
       ...(empty
-        ? { noEmptyTensors: `it runs ${empty.op === 'LSTM' ? 'an' : 'a'} ${empty.op} (node '${empty.node}'), and onnxruntime aborts the whole process on an empty tensor there instead of failing the run` }
+        ? { noEmptyTensors: emptyInputReason(empty) }
         : {}),
     };
     this.limiter = new RequestLimiter({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue });

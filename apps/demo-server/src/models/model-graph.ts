@@ -1,12 +1,6 @@
 import { openModel } from '@onnx-forge/core';
+import { ABORTS_ON_EMPTY, type EmptyInputHazard } from '@onnx-forge/runtime';
 import type { VariantSpec } from './model-source.js';
-
-/**
- * Operators onnxruntime (1.2x, CPU) aborts the whole process on when a tensor they read is empty: an
- * LSTM or GRU with a batch of 0 ends in std::terminate ("terminate called without an active
- * exception") instead of a failed run, and the server's workers are threads of its process.
- */
-const ABORT_ON_EMPTY: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'DynamicQuantizeLSTM']);
 
 /** What the server needs to know of a model's graph beyond what onnxruntime's metadata says. */
 export interface GraphFacts {
@@ -16,8 +10,12 @@ export interface GraphFacts {
    * scalar as [] or [1], but with more than one value it fails inside the model.
    */
   readonly scalarInputs: ReadonlySet<string>;
-  /** A node (in any variant, subgraphs included) that onnxruntime aborts the process on when an empty tensor reaches it. */
-  readonly abortsOnEmpty: { readonly op: string; readonly node: string; readonly variant: string } | undefined;
+  /**
+   * A node (in any variant, subgraphs included) that onnxruntime aborts the process on when an empty
+   * tensor reaches it (the runtime's sessions refuse such feeds too; checking them here answers 400
+   * before a request waits in a batcher).
+   */
+  readonly abortsOnEmpty: (EmptyInputHazard & { readonly variant: string }) | undefined;
 }
 
 const NONE: GraphFacts = { scalarInputs: new Set(), abortsOnEmpty: undefined };
@@ -48,7 +46,7 @@ export async function graphFacts(variants: readonly VariantSpec[]): Promise<Grap
     }
     if (abortsOnEmpty === undefined) {
       for (const { node } of model.allNodes()) {
-        if (ABORT_ON_EMPTY.has(node.opType)) {
+        if (ABORTS_ON_EMPTY.has(node.opType)) {
           abortsOnEmpty = { op: node.opType, node: node.name || '(unnamed)', variant: v.name };
           break;
         }

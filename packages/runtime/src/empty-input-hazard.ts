@@ -1,0 +1,48 @@
+import { ForgeError, ForgeErrorCode, memorySource, openModel } from '@onnx-forge/core';
+
+/**
+ * Operators on which onnxruntime ends the process, rather than failing the run, when a tensor they
+ * read is empty: measured with onnxruntime 1.30, an LSTM over a batch of 0 and a GRU over a batch or a
+ * sequence of 0 end onnxruntime-node in std::terminate ("terminate called without an active
+ * exception") and abort onnxruntime-web's WebAssembly instance (every session of the page is dead after
+ * it). RNN answers. Tested in empty-input-hazard.test.ts.
+ */
+export const ABORTS_ON_EMPTY: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'DynamicQuantizeLSTM']);
+
+/** A node of the model (subgraphs included) that an empty tensor must not reach. */
+export interface EmptyInputHazard {
+  readonly op: string;
+  readonly node: string;
+}
+
+/**
+ * The first node of the model on which onnxruntime aborts when an empty tensor reaches it, or
+ * undefined. The graph is decoded without its weights (milliseconds even for a large model). A model
+ * that cannot be read here, or a URL in a browser, gives undefined: onnxruntime judges it on load, and
+ * this only tightens the checks on feeds.
+ */
+export async function findEmptyInputHazard(model: Uint8Array | string): Promise<EmptyInputHazard | undefined> {
+  if (typeof model === 'string' && (typeof process === 'undefined' || !process.versions?.node)) return undefined;
+  let opened;
+  try {
+    opened = await openModel(typeof model === 'string' ? model : memorySource(model), { externalData: false });
+  } catch {
+    return undefined;
+  }
+  for (const { node } of opened.allNodes()) {
+    if (ABORTS_ON_EMPTY.has(node.opType)) return { op: node.opType, node: node.name || '(unnamed)' };
+  }
+  return undefined;
+}
+
+/** Why an empty tensor is refused, as the end of a sentence: "it runs an LSTM (node 'x'), and ...". */
+export function emptyInputReason(hazard: EmptyInputHazard): string {
+  return `it runs ${hazard.op === 'LSTM' ? 'an' : 'a'} ${hazard.op} (node '${hazard.node}'), and onnxruntime aborts the whole process on an empty tensor there instead of failing the run`;
+}
+
+/** FORGE_BAD_INPUT for an empty feed to a model with such a node. */
+export function emptyInputError(input: string, dims: readonly number[], hazard: EmptyInputHazard): ForgeError {
+  return new ForgeError(ForgeErrorCode.BAD_INPUT, `input '${input}' is empty (dims [${dims.join(', ')}]), which this model cannot take: ${emptyInputReason(hazard)}`, {
+    details: { input, got: [...dims], op: hazard.op, node: hazard.node },
+  });
+}
