@@ -200,6 +200,17 @@ describe('LightGBM models that are refused', () => {
     }
   });
 
+  it('a file cut inside its header is truncated (FORGE_INVALID_MODEL), not a model with a missing or unknown objective', () => {
+    const text = lightgbmText(base);
+    const objective = text.indexOf('objective=');
+    // Before the objective line, just after "objective=", and inside its value ("objective=binary sig").
+    for (const at of [5, objective - 1, objective + 'objective='.length, objective + 'objective=bin'.length, objective + 'objective=binary sig'.length, text.indexOf('Tree=0')]) {
+      const e = code(() => convertModel(text.slice(0, at)));
+      expect(e.code, `cut at ${at}: ${e.message}`).toBe(ForgeErrorCode.INVALID_MODEL);
+      expect(e.message, `cut at ${at}`).toMatch(/truncated/);
+    }
+  });
+
   it('an unknown objective: FORGE_UNSUPPORTED_MODEL naming it', () => {
     const e = code(() => convertLightGbm(lightgbmText({ ...base, objective: 'lambdarank' })));
     expect(e).toMatchObject({ code: ForgeErrorCode.UNSUPPORTED_MODEL, details: { feature: 'objective', objective: 'lambdarank' } });

@@ -188,20 +188,22 @@ export function parseLightGbm(text: string): TreeEnsemble {
   if (!header.has('version') && !header.has('tree') && blocks.length === 0) {
     throw invalidModel('lightgbm', 'the text is not a LightGBM model (no "tree" header, no Tree= blocks)');
   }
+  const sizes = header.get('tree_sizes');
+  const expectedTrees = sizes === undefined ? undefined : sizes.trim().split(/\s+/).filter(Boolean).length;
+  // Truncation first: a file cut inside its header would otherwise be read as a model without an
+  // objective (a custom one?) or with an unknown one ("objective=regressi"), and refused as unsupported.
+  if (!ended) {
+    throw invalidModel('lightgbm', `the text ends before "end of trees" (${blocks.length}${expectedTrees === undefined ? '' : ` of ${expectedTrees}`} trees found): the file looks truncated — save the model again with Booster.save_model`, {
+      found: blocks.length,
+      ...(expectedTrees === undefined ? {} : { expected: expectedTrees }),
+    });
+  }
   const numClass = headerInt(header, 'num_class');
   const perIteration = headerInt(header, 'num_tree_per_iteration', numClass);
   const numFeatures = headerInt(header, 'max_feature_idx') + 1;
   const objective = parseObjective(header.get('objective'), numClass);
   if (perIteration !== objective.numTargets) {
     throw invalidModel('lightgbm', `num_tree_per_iteration=${perIteration} does not match the objective's ${objective.numTargets} outputs`, { perIteration });
-  }
-  const sizes = header.get('tree_sizes');
-  const expectedTrees = sizes === undefined ? undefined : sizes.trim().split(/\s+/).filter(Boolean).length;
-  if (!ended) {
-    throw invalidModel('lightgbm', `the text ends before "end of trees" (${blocks.length}${expectedTrees === undefined ? '' : ` of ${expectedTrees}`} trees found): the file looks truncated — save the model again with Booster.save_model`, {
-      found: blocks.length,
-      ...(expectedTrees === undefined ? {} : { expected: expectedTrees }),
-    });
   }
   if (expectedTrees !== undefined && expectedTrees !== blocks.length) {
     throw invalidModel('lightgbm', `tree_sizes lists ${expectedTrees} trees but the file holds ${blocks.length}: it is damaged — save the model again`, { found: blocks.length, expected: expectedTrees });
