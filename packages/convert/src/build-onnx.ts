@@ -1,4 +1,5 @@
 import { DataType, ModelBuilder, attr, onnx, type GraphBuilder, type Model } from '@onnx-forge/core';
+import { unsupportedModel } from './convert-errors.js';
 import { float32AtLeast, float32AtMost } from './float32-bounds.js';
 import type { SplitNode, TreeEnsemble } from './tree-ensemble.js';
 
@@ -133,8 +134,53 @@ function addTreeEnsemble(b: GraphBuilder, x: string, ensemble: TreeEnsemble, out
   return b.op('TreeEnsembleRegressor', [x], attributes, { domain: 'ai.onnx.ml', ...(outputName ? { outputs: [outputName] } : {}) });
 }
 
+/*
+ * Tree depth. onnxruntime builds each tree of a TreeEnsemble recursively, one native stack frame per
+ * level, when a session is created. Measured with onnxruntime 1.30 on Linux x64 (a chain of splits):
+ * onnxruntime-node kills the whole process with a segmentation fault past about 5,500 levels in a
+ * worker thread (Node gives workers 4 MB of stack) and 10,700 on the main thread; onnxruntime-web
+ * (wasm) refuses past about 1,850 levels with "Maximum call stack size exceeded". A model that crashes
+ * whatever loads it is refused instead; one that onnxruntime-web may not load gets a warning.
+ */
+/** Deepest tree (splits on one path, as the ONNX model has them) a conversion accepts. */
+export const MAX_TREE_DEPTH = 2048;
+/** Deeper trees than this may not load in onnxruntime-web (the conversion warns). */
+export const WEB_TREE_DEPTH = 1024;
+
+/**
+ * The deepest tree of the ONNX form of an ensemble: the number of split nodes on its longest path,
+ * a zero-as-missing split counting twice (it becomes a BRANCH_EQ node in front of the comparison).
+ */
+export function onnxTreeDepth(ensemble: TreeEnsemble): { depth: number; tree: number } {
+  let deepest = { depth: 0, tree: 0 };
+  ensemble.trees.forEach((tree, t) => {
+    const stack: [number, number][] = [[0, 0]];
+    while (stack.length) {
+      const [i, depth] = stack.pop() as [number, number];
+      const node = tree.nodes[i];
+      if (!node) continue;
+      if (node.kind === 'leaf') {
+        if (depth > deepest.depth) deepest = { depth, tree: t };
+        continue;
+      }
+      const below = depth + (node.zeroIsMissing ? 2 : 1);
+      stack.push([node.left, below], [node.right, below]);
+    }
+  });
+  return deepest;
+}
+
 /** Builds the ONNX model: input `inputName` float [N, features]; outputs as described in the README. */
 export function treeEnsembleToOnnx(ensemble: TreeEnsemble, options: BuildOptions = {}): Model {
+  const { depth, tree } = onnxTreeDepth(ensemble);
+  if (depth > MAX_TREE_DEPTH) {
+    throw unsupportedModel(
+      ensemble.format,
+      'tree depth',
+      `tree ${tree} is ${depth} levels deep in ONNX form, past the ${MAX_TREE_DEPTH} this converter writes: onnxruntime builds trees recursively when it loads a model and crashes the process (onnxruntime-node, past about 5,500 levels in a worker thread) or fails (onnxruntime-web, past about 1,850); retrain with a depth limit (LightGBM max_depth, XGBoost max_depth, mljs maxDepth), or score the trees in JavaScript with predictTrees`,
+      { tree, depth, limit: MAX_TREE_DEPTH },
+    );
+  }
   const b = new ModelBuilder({ opset: ONNX_OPSET, opsets: { 'ai.onnx.ml': ML_OPSET }, graphName: `${ensemble.format}_tree_ensemble`, producerName: 'onnx-forge' });
   const n = 'N';
   let x = b.input(options.inputName ?? 'input', 'float32', [n, ensemble.numFeatures]);

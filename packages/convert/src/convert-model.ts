@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, isForgeError, type Model } from '@onnx-forge/core';
-import { OUTPUT_NAMES, treeEnsembleToOnnx } from './build-onnx.js';
+import { OUTPUT_NAMES, WEB_TREE_DEPTH, onnxTreeDepth, treeEnsembleToOnnx } from './build-onnx.js';
 import { invalidModel } from './convert-errors.js';
 import { parseLightGbm } from './parse-lightgbm.js';
 import { MLJS_MODEL_NAMES, parseMljs } from './parse-mljs.js';
@@ -181,6 +181,11 @@ export function convertEnsemble(ensemble: TreeEnsemble, options: Omit<ConvertOpt
   }
   const model = treeEnsembleToOnnx(ensemble, { rawScore, ...(options.inputName === undefined ? {} : { inputName: options.inputName }) });
   const classes = ensemble.output.kind === 'classification' ? ensemble.output.numClasses : undefined;
+  const warnings = [...(ensemble.notes ?? [])];
+  const { depth, tree } = onnxTreeDepth(ensemble);
+  if (depth > WEB_TREE_DEPTH) {
+    warnings.push(`tree ${tree} is ${depth} levels deep: onnxruntime-node loads it, but onnxruntime-web fails on trees past about 1,850 levels ("Maximum call stack size exceeded"); retrain with a depth limit to run it in the browser`);
+  }
   return {
     model,
     ensemble,
@@ -192,7 +197,7 @@ export function convertEnsemble(ensemble: TreeEnsemble, options: Omit<ConvertOpt
       classes,
       outputs: model.proto.graph?.output.map((o) => o.name) ?? [],
       rawScore,
-      warnings: [...(ensemble.notes ?? [])],
+      warnings,
     },
   };
 }
