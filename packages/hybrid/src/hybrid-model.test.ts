@@ -805,6 +805,56 @@ describe('HybridModel: requests in flight', () => {
     await expect(checked.predict(requestFeeds(4))).rejects.toThrow(/was disposed; create a new one/);
   });
 
+  it('a request whose signal aborts rejects FORGE_CANCELLED at once, goes to no other backend, and counts against no backend', async () => {
+    const clock = new ManualClock();
+    // 'slow' ignores the signal (a function backend that cannot stop); 'fast' would answer.
+    const slow = scriptedBackend('slow', clock, steady(1000));
+    const fast = scriptedBackend('fast', clock, steady(5));
+    const model = new HybridModel({ backends: [slow, fast], policy: { order: ['slow', 'fast'] }, clock });
+    const controller = new AbortController();
+    const pending = model.predict(requestFeeds(1), { signal: controller.signal });
+    const outcome = pending.then(() => 'answered', (e: unknown) => e as ForgeError);
+    clock.advance(30);
+    controller.abort(new Error('client went away'));
+    const error = (await outcome) as ForgeError;
+    expect(error).toBeInstanceOf(ForgeError);
+    expect(error.code).toBe('FORGE_CANCELLED');
+    expect(error.message).toBe("request to HybridModel 'hybrid' cancelled: client went away");
+    expect(clock.now()).toBe(30);
+    expect(fast.calls).toBe(0);
+    const stats = model.stats();
+    expect(stats).toMatchObject({ requests: 1, answered: 0, failed: 0, cancelled: 1, fallbacks: 0 });
+    expect(stats.backends.slow).toMatchObject({ errors: 0, cancelled: 1, state: 'healthy', inFlight: 1 });
+    // The abandoned call still ends on its own; the model goes on answering.
+    clock.advance(1000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(model.stats().backends.slow?.inFlight).toBe(0);
+    const answer = model.predict(requestFeeds(2));
+    expect(logits(await clock.run(answer))).toEqual(logits(truth(requestFeeds(2))));
+
+    // A signal aborted before the call: nothing runs.
+    const before = slow.calls + fast.calls;
+    await expect(model.predict(requestFeeds(3), { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'FORGE_CANCELLED' });
+    expect(slow.calls + fast.calls).toBe(before);
+  });
+
+  it('the abort reaches the backend (a pool drops a queued run), and a HybridModel used as a backend passes it on', async () => {
+    const clock = new ManualClock();
+    const inner = scriptedBackend('int8', clock, steady(500), { abortable: true });
+    const spare = scriptedBackend('fp32', clock, steady(5));
+    const nested = new HybridModel({ name: 'inner', backends: [inner], clock });
+    const outer = new HybridModel({ name: 'outer', backends: [nested, spare], policy: { order: ['inner', 'fp32'] }, clock });
+    const controller = new AbortController();
+    const outcome = outer.predict(requestFeeds(1), { signal: controller.signal }).then(() => 'answered', (e: unknown) => e as ForgeError);
+    clock.advance(10);
+    controller.abort();
+    expect(await outcome).toMatchObject({ code: 'FORGE_CANCELLED' });
+    expect(inner.aborted).toBe(1);
+    expect(spare.calls).toBe(0);
+    expect(nested.stats()).toMatchObject({ cancelled: 1, failed: 0 });
+    expect(outer.stats()).toMatchObject({ cancelled: 1, failed: 0 });
+  });
+
   it('does not pass a revalidation during which a request\'s canary check of the backend failed: the quarantine it caused stands', async () => {
     const clock = new ManualClock();
     // Call 0 is the revalidation's (right, 50 ms); call 1 a request's (wrong, 2 ms), checked while the revalidation runs.

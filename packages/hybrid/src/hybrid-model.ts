@@ -1,6 +1,6 @@
-import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError, nullThrows, onAbort } from '@onnx-forge/core';
 import { Emitter, type Feeds, type TensorLike, type TimerHandle } from '@onnx-forge/runtime';
-import type { Backend } from './backend.js';
+import type { Backend, PredictOptions } from './backend.js';
 import { type BackendStats, BackendTracker, type QuarantineEvidence, type Route } from './backend-tracker.js';
 import { type ChooserSettings, type SwitchReason, decideSwitch, rankBackends } from './choose-backend.js';
 import type { BreakerState, BreakerTransition } from './circuit-breaker.js';
@@ -70,6 +70,8 @@ export interface HybridStats {
   readonly answered: number;
   /** Requests that every backend failed. */
   readonly failed: number;
+  /** Requests whose caller's signal aborted before they were answered (neither answered nor failed). */
+  readonly cancelled: number;
   /** Requests answered by another backend after the first one tried failed. */
   readonly fallbacks: number;
   /** Requests whose backend had not answered within the hedge delay, so a second backend got them too. */
@@ -107,6 +109,12 @@ interface Blame {
   readonly probe: boolean;
 }
 
+/**
+ * The failed calls of one request, with the caller's signal: every call made for the request gets
+ * this list, so the signal reaches each of them (and a call not yet begun when it aborts never starts).
+ */
+type RequestBlame = Blame[] & { readonly signal?: AbortSignal | undefined };
+
 interface CallOptions {
   readonly signal?: AbortSignal;
   /** The call probes a half-open backend (besides route 'probe': a checks-only reference's canary call). */
@@ -116,7 +124,7 @@ interface CallOptions {
    * settles them (`settleBlame`); a call that fails after that (the slower call of a hedged request
    * left to run, hedge.cancel false) is recorded against its backend at once.
    */
-  readonly blame?: Blame[];
+  readonly blame?: RequestBlame;
 }
 
 interface Served {
@@ -169,6 +177,7 @@ export class HybridModel implements Backend {
   private requests = 0;
   private answered = 0;
   private failed = 0;
+  private cancelledRequests = 0;
   private fallbacks = 0;
   private hedges = 0;
   private hedgeWins = 0;
@@ -235,8 +244,16 @@ export class HybridModel implements Backend {
     return this.events.on(event, listener);
   }
 
-  async predict(feeds: Feeds): Promise<Record<string, TensorLike>> {
+  /**
+   * Answers a request (see the class comment for the route it takes). With `signal`, aborting it
+   * rejects the request at once with FORGE_CANCELLED: the backend call in flight gets the abort (a
+   * pool drops a queued run), no further backend is called, and the abandoned call counts against no
+   * backend's health.
+   */
+  async predict(feeds: Feeds, options?: PredictOptions): Promise<Record<string, TensorLike>> {
     if (this.disposed) throw new ForgeError(ForgeErrorCode.RUNTIME, `HybridModel '${this.name}' was disposed; create a new one`);
+    const signal = options?.signal;
+    if (signal?.aborted) throw this.requestCancelled(signal);
     const clock = this.o.clock;
     const start = clock.now();
     const request = ++this.requests;
@@ -245,9 +262,10 @@ export class HybridModel implements Backend {
     this.keep(feeds);
     const plan = this.plan();
     const errors: Attempt[] = [];
-    const blame: Blame[] = [];
+    const blame: RequestBlame = Object.assign([], { signal });
     let served: Served | undefined;
     if (plan.first) served = await this.attempt(plan, feeds, request, errors, blame);
+    if (signal?.aborted) return this.abandon(signal, blame);
     if (!served) {
       served = await this.fallback(plan.first, feeds, errors, blame);
       if (served && plan.first) this.fallbacks++;
@@ -262,6 +280,7 @@ export class HybridModel implements Backend {
     if (served && !served.checked && served.by !== this.ref && this.canCheck(served.by) && hasNonFinite(served.outputs)) {
       served = await this.verify(served, feeds, request, blame);
     }
+    if (signal?.aborted) return this.abandon(signal, blame);
     this.settleBlame(blame, served !== undefined);
     const ms = clock.now() - start;
     if (!served) {
@@ -408,6 +427,7 @@ export class HybridModel implements Backend {
       requests: this.requests,
       answered: this.answered,
       failed: this.failed,
+      cancelled: this.cancelledRequests,
       fallbacks: this.fallbacks,
       hedges: this.hedges,
       hedgeWins: this.hedgeWins,
@@ -495,7 +515,7 @@ export class HybridModel implements Backend {
    * runs execute one after the other and the second's measured time would include the first's. Run in
    * turn, both latencies stay honest, at the price of a slower answer on the sampled share.
    */
-  private async attempt(plan: Plan, feeds: Feeds, request: number, errors: Attempt[], blame: Blame[]): Promise<Served | undefined> {
+  private async attempt(plan: Plan, feeds: Feeds, request: number, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
     const primary = plan.first as BackendTracker;
     const ref = this.ref;
     if (!plan.canary || !ref) {
@@ -535,7 +555,7 @@ export class HybridModel implements Backend {
   }
 
   /** Runs the reference on a request answered unchecked (NaN or infinity in the answer) and judges it. */
-  private async verify(served: Served, feeds: Feeds, request: number, blame: Blame[]): Promise<Served> {
+  private async verify(served: Served, feeds: Feeds, request: number, blame: RequestBlame): Promise<Served> {
     const ref = nullThrows(this.ref, 'verify() runs only with a reference');
     const want = await settle(this.call(ref, 'canary', feeds, { blame }));
     // The reference cannot say: the answer stands as it would without the check.
@@ -547,7 +567,7 @@ export class HybridModel implements Backend {
    * The request's remaining backends in fallback order, each tried once (those in `errors` have failed
    * it already); resolves undefined when none answers.
    */
-  private async fallback(first: BackendTracker | undefined, feeds: Feeds, errors: Attempt[], blame: Blame[]): Promise<Served | undefined> {
+  private async fallback(first: BackendTracker | undefined, feeds: Feeds, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
     for (const t of this.fallbackOrder(first)) {
       if (errors.some((e) => e.backend === t.name)) continue;
       try {
@@ -565,7 +585,7 @@ export class HybridModel implements Backend {
    * answer); when the reference cannot say, the request goes to the next backend in fallback order, and
    * the quarantined backend's answer is never served unvouched.
    */
-  private async discredited(served: Served, feeds: Feeds, request: number, errors: Attempt[], blame: Blame[]): Promise<Served | undefined> {
+  private async discredited(served: Served, feeds: Feeds, request: number, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
     const t = served.by;
     const ref = this.ref;
     if (ref && this.canCheck(t)) {
@@ -611,7 +631,7 @@ export class HybridModel implements Backend {
    * backends' figures as they end, so the slow one's latency still shows in its statistics unless it
    * was cancelled. Resolves undefined when every call made failed (the caller falls back further).
    */
-  private hedged(primary: BackendTracker, route: Route, feeds: Feeds, delay: number, errors: Attempt[], blame: Blame[]): Promise<Served | undefined> {
+  private hedged(primary: BackendTracker, route: Route, feeds: Feeds, delay: number, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
     const h = nullThrows(this.o.hedge, 'hedged() runs only with hedging on');
     const clock = this.o.clock;
     return new Promise((resolve) => {
@@ -652,7 +672,7 @@ export class HybridModel implements Backend {
       launch(primary, route);
       timer = clock.setTimeout(() => {
         timer = undefined;
-        if (settled || this.hedges + 1 > h.maxShare * this.requests) return;
+        if (settled || blame.signal?.aborted || this.hedges + 1 > h.maxShare * this.requests) return;
         const partner = this.fallbackOrder(primary)[0];
         if (!partner) return;
         second = partner;
@@ -666,7 +686,9 @@ export class HybridModel implements Backend {
   private async call(t: BackendTracker, route: Route, feeds: Feeds, options: CallOptions = {}): Promise<Record<string, TensorLike>> {
     // A request in flight when dispose() came: its backends are disposed, none may be called again.
     if (this.disposed) throw new ForgeError(ForgeErrorCode.CANCELLED, `HybridModel '${this.name}' was disposed while this request was in flight; backend '${t.name}' was not called`, { details: { model: this.name, backend: t.name, disposed: true } });
-    const signal = options.signal;
+    const cancel = options.blame?.signal;
+    if (cancel?.aborted) throw this.requestCancelled(cancel);
+    const signal = cancel && options.signal ? AbortSignal.any([cancel, options.signal]) : (cancel ?? options.signal);
     const clock = this.o.clock;
     t.calls++;
     t.routes[route]++;
@@ -683,8 +705,9 @@ export class HybridModel implements Backend {
     } catch (e) {
       running = Promise.reject(e);
     }
-    // In flight until the backend really finishes, even after a time-out stopped the waiting.
+    // In flight until the backend really finishes, even after a time-out or the caller's abort stopped the waiting.
     running.then(() => t.inFlight--, () => t.inFlight--);
+    if (cancel) running = whileNotAborted(running, cancel, () => this.requestCancelled(cancel, t.name));
     try {
       const outputs = await withTimeout(running, this.o.timeoutMs, clock, `backend '${t.name}'`);
       if (typeof outputs !== 'object' || outputs === null) {
@@ -700,8 +723,8 @@ export class HybridModel implements Backend {
     } catch (e) {
       const now = clock.now();
       if (signal?.aborted) {
-        // The other call of a hedged request answered first: this one says nothing about the backend's
-        // health, only that it took at least this long.
+        // The other call of a hedged request answered first, or the caller gave the request up: this
+        // one says nothing about the backend's health, only that it took at least this long.
         t.cancelled++;
         t.recordCensored(now - t0);
         if (probe) t.breaker.cancelProbe();
@@ -812,6 +835,20 @@ export class HybridModel implements Backend {
     });
   }
 
+  /** FORGE_CANCELLED for a request its caller's signal stopped. */
+  private requestCancelled(signal: AbortSignal, backend?: string): ForgeError {
+    const e = cancelledError(signal, `request to HybridModel '${this.name}' cancelled${backend ? ` while backend '${backend}' ran it` : ''}`);
+    Object.assign(e.details, { model: this.name, ...(backend ? { backend } : {}) });
+    return e;
+  }
+
+  /** Ends a request whose caller's signal aborted: counted as cancelled, its failed calls judged as unanswered. */
+  private abandon(signal: AbortSignal, blame: RequestBlame): never {
+    this.settleBlame(blame, false);
+    this.cancelledRequests++;
+    throw this.requestCancelled(signal);
+  }
+
   private allFailed(errors: readonly Attempt[]): ForgeError {
     const tried = new Set(errors.map((e) => e.backend));
     const skipped = this.trackers
@@ -835,4 +872,21 @@ export class HybridModel implements Backend {
       { details, cause: new AggregateError(errors.map((e) => e.error)) },
     );
   }
+}
+
+/** `promise`, or the error `cancelled()` makes as soon as `signal` aborts (the work itself goes on). */
+function whileNotAborted<T>(promise: Promise<T>, signal: AbortSignal, cancelled: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const stop = onAbort(signal, () => reject(cancelled()));
+    promise.then(
+      (value) => {
+        stop();
+        resolve(value);
+      },
+      (error: unknown) => {
+        stop();
+        reject(error);
+      },
+    );
+  });
 }
