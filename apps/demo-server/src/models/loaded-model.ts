@@ -41,7 +41,7 @@ export interface ModelStatistics {
   readonly inference_count: number;
   readonly execution_count: number;
   readonly inference_stats: { readonly success: Counts; readonly fail: Counts; readonly queue: Counts; readonly compute_infer: Counts };
-  readonly limits: { readonly in_flight: number; readonly queued: number; readonly refused: number; readonly max_concurrent: number; readonly max_queue: number };
+  readonly limits: { readonly in_flight: number; readonly queued: number; readonly refused: number; readonly withdrawn: number; readonly max_concurrent: number; readonly max_queue: number };
   readonly batching: { readonly enabled: boolean; readonly dimension: string | undefined; readonly reason?: string; readonly variants: Record<string, BatchStats> };
   readonly hybrid: HybridStats;
 }
@@ -282,14 +282,14 @@ export class LoadedModel {
    * Its queue time is the wait for a slot plus the wait in a batcher for others to stack with (Triton
    * counts the dynamic batcher's queue as queue too); compute is the rest.
    */
-  async predict(feeds: Feeds): Promise<Record<string, TensorLike>> {
+  async predict(feeds: Feeds, signal?: AbortSignal): Promise<Record<string, TensorLike>> {
     const arrived = performance.now();
     let started = arrived;
     try {
       const out = await this.limiter.run(() => {
         started = performance.now();
-        return this.hybrid.predict(feeds);
-      });
+        return signal ? this.hybrid.predict(feeds, { signal }) : this.hybrid.predict(feeds);
+      }, signal);
       const done = performance.now();
       const batchWait = Math.min(this.batchWaits.get(feeds) ?? 0, done - started);
       this.record(this.success, done - arrived);
@@ -297,6 +297,8 @@ export class LoadedModel {
       this.record(this.compute, done - started - batchWait);
       return out;
     } catch (e) {
+      // A request its client gave up on (it left the queue or the hybrid model dropped it) is not a failure of the model.
+      if (signal?.aborted) throw e;
       this.record(this.fail, performance.now() - arrived);
       throw this.forClient(e);
     } finally {
@@ -355,7 +357,7 @@ export class LoadedModel {
       // With batching, one execution answers several requests (Triton counts the same way).
       execution_count: this.batchers.size > 0 ? runs : this.success.count,
       inference_stats: { success: { ...this.success }, fail: { ...this.fail }, queue: { ...this.queue }, compute_infer: { ...this.compute } },
-      limits: { in_flight: this.limiter.inFlight, queued: this.limiter.queued, refused: this.limiter.refused, max_concurrent: this.options.maxConcurrent, max_queue: this.options.maxQueue },
+      limits: { in_flight: this.limiter.inFlight, queued: this.limiter.queued, refused: this.limiter.refused, withdrawn: this.limiter.withdrawn, max_concurrent: this.options.maxConcurrent, max_queue: this.options.maxQueue },
       batching: { enabled: this.batchers.size > 0, dimension: this.batchDim, ...(this.batching.reason === undefined ? {} : { reason: this.batching.reason }), variants },
       hybrid: this.hybrid.stats(),
     };

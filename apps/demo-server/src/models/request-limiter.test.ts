@@ -9,6 +9,32 @@ function deferred(): { promise: Promise<string>; resolve(v: string): void } {
 }
 
 describe('RequestLimiter', () => {
+  it('a waiting request whose signal aborts leaves the queue: its place goes to the next, the slot to the one after', async () => {
+    const limiter = new RequestLimiter({ maxConcurrent: 1, maxQueue: 1 });
+    const a = deferred();
+    const started: string[] = [];
+    const run = (name: string, d: { promise: Promise<string> }, signal?: AbortSignal) => limiter.run(() => { started.push(name); return d.promise; }, signal);
+    const pa = run('a', a);
+    const gone = new AbortController();
+    const pb = run('b', deferred(), gone.signal);
+    await expect(run('c', deferred())).rejects.toMatchObject({ code: ForgeErrorCode.OVERLOADED });
+    gone.abort(new Error('the client closed the connection'));
+    await expect(pb).rejects.toMatchObject({ code: ForgeErrorCode.CANCELLED, message: 'request withdrawn from the queue before it ran: the client closed the connection' });
+    expect([limiter.inFlight, limiter.queued, limiter.withdrawn]).toEqual([1, 0, 1]);
+    const d = deferred();
+    const pd = run('d', d, new AbortController().signal);
+    a.resolve('A');
+    expect(await pa).toBe('A');
+    d.resolve('D');
+    expect(await pd).toBe('D');
+    expect(started).toEqual(['a', 'd']);
+    await limiter.idle();
+    // Aborted before it came: never queued.
+    await expect(run('e', deferred(), AbortSignal.abort())).rejects.toMatchObject({ code: ForgeErrorCode.CANCELLED });
+    expect(started).toEqual(['a', 'd']);
+    expect(limiter.withdrawn).toBe(1);
+  });
+
   it('runs up to maxConcurrent, queues up to maxQueue in order, refuses the next at once', async () => {
     const limiter = new RequestLimiter({ maxConcurrent: 2, maxQueue: 1 });
     const a = deferred();

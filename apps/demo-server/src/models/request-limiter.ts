@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, cancelledError, onAbort } from '@onnx-forge/core';
 
 export interface LimiterOptions {
   /** Requests of one model running at once (the batcher stacks among these). */
@@ -16,6 +16,7 @@ export class RequestLimiter {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private refusedCount = 0;
+  private withdrawnCount = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: LimiterOptions) {}
@@ -32,8 +33,18 @@ export class RequestLimiter {
     return this.refusedCount;
   }
 
-  /** Runs `task` when a slot is free; rejects at once with FORGE_OVERLOADED when the queue is full. */
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  /** Requests that left the queue before a slot came, because their signal aborted (the client went away). */
+  get withdrawn(): number {
+    return this.withdrawnCount;
+  }
+
+  /**
+   * Runs `task` when a slot is free; rejects at once with FORGE_OVERLOADED when the queue is full. A
+   * request waiting for a slot whose `signal` aborts leaves the queue (FORGE_CANCELLED), so a client
+   * that gave up holds no place that another could take.
+   */
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) throw cancelledError(signal, 'request cancelled before it was queued');
     if (this.running >= this.options.maxConcurrent) {
       if (this.waiting.length >= this.options.maxQueue) {
         this.refusedCount++;
@@ -41,7 +52,23 @@ export class RequestLimiter {
           details: { queued: this.waiting.length, maxQueue: this.options.maxQueue },
         });
       }
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      await new Promise<void>((resolve, reject) => {
+        let stop = () => {};
+        const take = () => {
+          stop();
+          resolve();
+        };
+        this.waiting.push(take);
+        if (signal) {
+          stop = onAbort(signal, () => {
+            const i = this.waiting.indexOf(take);
+            if (i < 0) return;
+            this.waiting.splice(i, 1);
+            this.withdrawnCount++;
+            reject(cancelledError(signal, 'request withdrawn from the queue before it ran'));
+          });
+        }
+      });
     } else {
       this.running++;
     }

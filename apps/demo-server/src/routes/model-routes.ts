@@ -10,6 +10,7 @@ interface ModelParams {
 }
 
 const EMPTY = Buffer.alloc(0);
+const CLIENT_CLOSED = 499;
 
 /**
  * The model label of inference series for a name the repository does not have: each name a client
@@ -36,6 +37,13 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const t0 = performance.now();
     const name = req.params.model;
     const label = ctx.models.has(name) ? name : UNKNOWN_MODEL_LABEL;
+    // A client that closes the connection before its answer gives the request up: it leaves the
+    // model's queue (another client takes its place) and the hybrid model drops it.
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) gone.abort(new Error('the client closed the connection'));
+    };
+    reply.raw.once('close', onClose);
     try {
       // A reload handing over: wait for the new version.
       const current = async () => {
@@ -58,7 +66,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
         model = now;
         decoded = await decode(model);
       }
-      const results = await model.predict(decoded.feeds);
+      const results = await model.predict(decoded.feeds, gone.signal);
       const encoded = await ctx.codec.encode({ name: model.name, version: String(model.version.version) }, decoded.id, results, decoded.outputs);
       ctx.metrics.inference(label, 200, (performance.now() - t0) / 1000);
       if (encoded.headerLength !== undefined) {
@@ -68,8 +76,11 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
       }
       return reply.send(encoded.body);
     } catch (e) {
-      ctx.metrics.inference(label, statusOf(e), undefined);
+      // 499, as nginx logs it: the client closed the request; no answer reaches it.
+      ctx.metrics.inference(label, gone.signal.aborted ? CLIENT_CLOSED : statusOf(e), undefined);
       throw e;
+    } finally {
+      reply.raw.off('close', onClose);
     }
   };
   for (const url of both('/infer')) app.post<{ Params: ModelParams }>(url, infer);
