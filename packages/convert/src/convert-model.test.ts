@@ -27,6 +27,18 @@ describe('convertModel', () => {
     const ubj = Uint8Array.from([0x7b, ...key('learner'), 0x7b, ...key('attributes'), 0x7b, 0x7d, 0x7d, 0x7d]);
     expect(() => convertModel(ubj)).toThrow(/UBJSON \(binary\) model, as XGBoost writes to \.ubj files.*save_model\("model\.json"\)/);
     expect(() => convertModel('{"learner": ')).toThrow(/starts like JSON but does not parse as JSON \(truncated\?\)/);
+    // The same with the format given: a UBJSON file is still named as one.
+    expect(() => convertModel(ubj, { from: 'xgboost' })).toThrow(/UBJSON \(binary\), as XGBoost writes to \.ubj files.*save_model\("model\.json"\)/);
+  });
+
+  it('JSON cut short is called truncated with the format given too, not a binary model or no JSON', () => {
+    const cut = [
+      ['xgboost', '{"learner": {"objective": {"name": "reg:squarederror"}, "learner_model_param": {"num_fe'],
+      ['mljs', '\ufeff{"name": "RFClassifier", "baseModel": {"estimators": [{"root": {"splitColumn": 0, "splitVal'],
+    ] as const;
+    for (const [from, text] of cut) {
+      expect(() => convertModel(text, { from }), from).toThrow(/starts as JSON but does not parse \(.*position.*\).*truncated or damaged/);
+    }
   });
 
   it('names the input as asked and reports what it converted', async () => {

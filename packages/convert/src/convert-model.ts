@@ -1,6 +1,7 @@
 import { ForgeError, ForgeErrorCode, isForgeError, type Model } from '@onnx-forge/core';
 import { OUTPUT_NAMES, WEB_TREE_DEPTH, onnxTreeDepth, treeEnsembleToOnnx } from './build-onnx.js';
 import { invalidModel } from './convert-errors.js';
+import { looksLikeUbjson } from './json-text.js';
 import { parseLightGbm } from './parse-lightgbm.js';
 import { MLJS_MODEL_NAMES, parseMljs } from './parse-mljs.js';
 import { parseXgboost } from './parse-xgboost.js';
@@ -48,14 +49,6 @@ export interface ConvertResult {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * UBJSON (XGBoost's default binary format since 2.1, .ubj): an object opens with '{' like JSON, but
- * each key follows a length marker (i, U, I, l, L and its size) instead of a quote.
- */
-function looksLikeUbjson(text: string): boolean {
-  return /^\{[iUIlL]/.test(text);
 }
 
 function jsonValue(text: string): { parsed: true; value: unknown } | { parsed: false } {

@@ -1,6 +1,7 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { invalidModel, unsupportedModel } from './convert-errors.js';
 import type { LeafWeight, Tree, TreeEnsemble, TreeNode } from './tree-ensemble.js';
+import { jsonFailure } from './json-text.js';
 import { stripBom } from './strip-bom.js';
 import { validateTree } from './validate-tree.js';
 
@@ -124,6 +125,9 @@ export function parseMljs(input: string | object, options: MljsParseOptions = {}
     try {
       doc = JSON.parse(stripBom(input));
     } catch (e) {
+      if (jsonFailure(stripBom(input)) === 'damaged') {
+        throw invalidModel('mljs', `the text starts as JSON but does not parse (${(e as Error).message}): it looks truncated or damaged — write it again with JSON.stringify(model)`, {}, e);
+      }
       throw invalidModel('mljs', 'the text is not JSON; pass the model, its toJSON() or JSON.stringify(model)', {}, e);
     }
   } else {

@@ -1,5 +1,6 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { invalidModel, unsupportedModel } from './convert-errors.js';
+import { jsonFailure } from './json-text.js';
 import { stripBom } from './strip-bom.js';
 import type { OutputSpec, Tree, TreeEnsemble, TreeNode } from './tree-ensemble.js';
 import { validateTree } from './validate-tree.js';
@@ -225,7 +226,12 @@ export function parseXgboost(input: string | object, options: XgboostOptions = {
     try {
       doc = JSON.parse(stripBom(input));
     } catch (e) {
-      throw invalidModel('xgboost', 'the text is not JSON (a UBJSON or binary model? save it with save_model("model.json"))', {}, e);
+      const why = jsonFailure(stripBom(input));
+      if (why === 'damaged') {
+        throw invalidModel('xgboost', `the text starts as JSON but does not parse (${(e as Error).message}): the file looks truncated or damaged — save the model again with save_model("model.json")`, {}, e);
+      }
+      const what = why === 'ubjson' ? 'UBJSON (binary), as XGBoost writes to .ubj files' : 'not JSON (a binary model?)';
+      throw invalidModel('xgboost', `the text is ${what}; save the model with save_model("model.json") and convert that`, {}, e);
     }
   }
   if (!isObject(doc) || !isObject(doc.learner)) throw invalidModel('xgboost', 'the JSON has no "learner" object; this is not an XGBoost model saved with save_model("model.json")');
