@@ -1,4 +1,4 @@
-import { DataType, ForgeErrorCode, PassManager, Rng, attr, cnn, mlp, transformerEncoder } from '@onnx-forge/core';
+import { DataType, ForgeErrorCode, ModelBuilder, PassManager, Rng, attr, cnn, mlp, transformerEncoder } from '@onnx-forge/core';
 import { OrtRunner, probeInt8Arithmetic } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
 import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
@@ -167,6 +167,30 @@ describe('int8-static on other structures', () => {
     const x = (seed: number): RunnerFeeds => ({ x: { type: 'float32', dims: [2, 16], data: new Rng(seed).fillNormalish(new Float32Array(32), 1) } });
     const report = await quantizeStatic(model, runner, calib(3, x), {});
     expect(report.nodes.find((d) => d.opType === 'Gemm')?.reason).toMatch(/bias stays float: Gemm alpha\/beta/);
+  });
+});
+
+describe('int8-static MatMul with a batched (3-D) constant B', () => {
+  // onnxruntime fuses a QDQ MatMul into MatMulIntegerToFloat / QLinearMatMul, whose B scale and zero
+  // point may be per-column only for a 2-D B: per-channel (axis 2) parameters of a [2, 4, 3] B made a
+  // model that loaded and then failed every run ("MatmulInteger : b zero point is not valid").
+  const batched = (chained: boolean) => {
+    const rng = new Rng(7);
+    const b = new ModelBuilder({ opset: 13 });
+    const x = b.input('x', 'float32', [2, 3, 4]);
+    let y = b.op('MatMul', [x, b.initializer('w', rng.fillNormalish(new Float32Array(24), 0.5), [2, 4, 3])]);
+    if (chained) y = b.op('MatMul', [y, b.initializer('w2', rng.fillNormalish(new Float32Array(18), 0.5), [2, 3, 3])]);
+    b.output(b.op('Identity', [y], {}, { outputs: ['y'] }), 'float32', [2, 3, 3]);
+    return b.build();
+  };
+  const x = (seed: number): RunnerFeeds => ({ x: { type: 'float32', dims: [2, 3, 4], data: new Rng(seed).fillNormalish(new Float32Array(24), 1) } });
+  it.each([['alone', false], ['followed by another batched MatMul', true]] as const)('%s: runs in onnxruntime and stays close to FP32, with per-tensor weights and the reason', async (_l, chained) => {
+    const model = batched(chained);
+    const fp32 = model.encode();
+    const report = await quantizeStatic(model, runner, calib(4, x), { perChannel: true });
+    expect(report.quantized).toBe(chained ? 2 : 1);
+    for (const backend of ORT_BACKENDS) expect(await agreement(fp32, model.encode(), held(3, x), backend), backend).toBeGreaterThanOrEqual(0.99);
+    for (const d of report.nodes.filter((n) => n.opType === 'MatMul')) expect(d.reason).toMatch(/per-tensor: per-channel needs a 2-D B \(B is 3-D\)/);
   });
 });
 

@@ -76,8 +76,12 @@ export function planStatic(s: QuantSession, graph: Graph, node: NodeProto, keepR
         return undefined;
       }
       axis = attrInt(node, 'transB', 0) ? 0 : 1;
-    } else {
-      axis = dims.length >= 2 ? dims.length - 1 : undefined;
+    } else if (dims.length === 2) {
+      axis = 1;
+    } else if (dims.length > 2 && s.options.perChannel) {
+      // onnxruntime fuses a QDQ MatMul into MatMulIntegerToFloat or QLinearMatMul, which take B's scale
+      // and zero point per column only for a 2-D B: per-axis ones on a batched B load, then fail every run.
+      plan.notes.push(`per-tensor: per-channel needs a 2-D B (B is ${dims.length}-D)`);
     }
     if (!s.options.perChannel) axis = undefined;
     else if (axis !== undefined && !s.perAxisDequantize) {
