@@ -81,6 +81,39 @@ describe('mljs RandomForestClassifier', () => {
   });
 });
 
+describe('a wide forest', () => {
+  // 200 trees over 1000 columns, each tree reading all of them (maxFeatures 1.0): 200,000 column
+  // indexes, which Math.max(...indexes) could not take as arguments (a RangeError, no ForgeError).
+  const TREES = 200;
+  const COLUMNS = 1000;
+  const leaf = (c: number) => ({ distribution: [c === 0 ? [1, 0] : [0, 1]] });
+  const treeOptions = { kind: 'classifier', gainFunction: 'gini', splitFunction: 'mean', minNumSamples: 3, maxDepth: Infinity };
+  const json = {
+    name: 'RFClassifier',
+    baseModel: {
+      indexes: Array.from({ length: TREES }, () => Array.from({ length: COLUMNS }, (_, j) => j)),
+      n: 1, replacement: false, maxFeatures: 1, nEstimators: TREES, treeOptions: {}, isClassifier: true, seed: 1, useSampleBagging: false,
+      // Tree i: column 7i mod 1000 < 0.5 ? class 0 : class 1.
+      estimators: Array.from({ length: TREES }, (_, i) => ({ options: treeOptions, name: 'DTClassifier', root: { splitColumn: (i * 7) % COLUMNS, splitValue: 0.5, left: leaf(0), right: leaf(1) } })),
+    },
+  };
+
+  it('converts, and onnxruntime-node gives what mljs predicts', async () => {
+    const rows = [
+      new Array<number>(COLUMNS).fill(0),
+      new Array<number>(COLUMNS).fill(1),
+      Array.from({ length: COLUMNS }, (_, j) => j % 2), // the trees split 100 / 100: mljs's tie-break
+      Array.from({ length: COLUMNS }, (_, j) => (j < 300 ? 1 : 0)),
+    ];
+    const { model, report } = convertModel(JSON.stringify(json));
+    expect(report).toMatchObject({ features: COLUMNS, trees: TREES, classes: 2 });
+    const out = await runOnce('node', model, toInput(rows), rows.length);
+    // The JSON is what toJSON() writes; the typings ask for more than load() reads.
+    const forest = RandomForestClassifier.load(json as unknown as Parameters<typeof RandomForestClassifier.load>[0]);
+    expect(ints(out.label)).toEqual(forest.predict(rows));
+  });
+});
+
 describe('mljs vote tie-break, by hand', () => {
   // Four stumps on feature 0 (x < 0 left). For x = -1 the trees vote 1, 0, 0, 1; for x = 1 they vote
   // 0, 1, 1, 0. Both are 2–2 ties. ml-array-mode keeps the class that first reached the count: 0 for

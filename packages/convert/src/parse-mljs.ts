@@ -171,9 +171,13 @@ export function parseMljs(input: string | object, options: MljsParseOptions = {}
     });
     combine = classifier ? { kind: 'vote' } : { kind: 'mean', count: trees.length };
   }
-  const used = Math.max(0, ...trees.map(maxFeature)) + 1;
-  const forestColumns = isObject(doc.baseModel) && Array.isArray(doc.baseModel.indexes) ? Math.max(0, ...(doc.baseModel.indexes as number[][]).flat()) + 1 : 0;
-  const inferred = Math.max(used, forestColumns);
+  // Loops, not Math.max(...values): spreading a forest's column lists (trees × columns, 200 × 1000 is
+  // common) into arguments overflows the call stack.
+  let inferred = 0;
+  for (const t of trees) inferred = Math.max(inferred, maxFeature(t) + 1);
+  if (isObject(doc.baseModel) && Array.isArray(doc.baseModel.indexes)) {
+    for (const columns of doc.baseModel.indexes as number[][]) for (const c of columns) inferred = Math.max(inferred, c + 1);
+  }
   const numFeatures = options.numFeatures ?? inferred;
   // The option is wrong, not the model: an options error, as for any other bad option value.
   if (typeof numFeatures !== 'number' || !Number.isInteger(numFeatures)) {
