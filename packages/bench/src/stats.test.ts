@@ -1,7 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { cosineSimilarity as coreCosineSimilarity } from '@onnx-forge/core';
-import { cosineSimilarity, median, overlaps, quantile, summarize, tCritical } from './stats.js';
+import { ForgeErrorCode } from '@onnx-forge/core';
+import { MIN_RUNS_FOR_MEDIAN_CI, cosineSimilarity, median, overlaps, quantile, quantileResolved, summarize, tCritical } from './stats.js';
 
 describe('summarize', () => {
   it('gives exact percentiles of a known sample', () => {
@@ -48,6 +49,68 @@ describe('summarize', () => {
       expect(Math.abs(median(xs) - byHand)).toBeLessThanOrEqual(tolerance);
     },
   );
+});
+
+/** Exact probability that [x(lo+1), x(hi+1)] (0-based lo, hi) holds the median of a continuous distribution. */
+function medianCoverage(n: number, lo: number, hi: number): number {
+  // P(lo < B ≤ hi) for B ~ Binomial(n, 1/2), with exact binomial coefficients.
+  let c = 1n;
+  let hits = 0n;
+  for (let k = 0; k <= n; k++) {
+    if (k > lo && k <= hi) hits += c;
+    c = (c * BigInt(n - k)) / BigInt(k + 1);
+  }
+  return Number((hits * 1_000_000n) / 2n ** BigInt(n)) / 1_000_000;
+}
+
+describe('the 95 % interval of the median', () => {
+  it('holds the median at least 95 % of the time at every n, and is the narrowest symmetric pair that does', () => {
+    // The normal approximation of the ranks gave [x(7), x(16)] at n = 21: 94.7 %.
+    for (let n = MIN_RUNS_FOR_MEDIAN_CI; n <= 160; n++) {
+      const s = summarize(Array.from({ length: n }, (_, i) => i));
+      const [lo, hi] = s.p50Ci95;
+      expect(lo + hi, `n=${n} symmetric`).toBe(n - 1);
+      expect(medianCoverage(n, lo, hi), `n=${n} [${lo}, ${hi}]`).toBeGreaterThanOrEqual(0.95);
+      if (lo + 1 < hi - 1) expect(medianCoverage(n, lo + 1, hi - 1), `n=${n} one rank in`).toBeLessThan(0.95);
+    }
+  });
+
+  it('is [min, max] below MIN_RUNS_FOR_MEDIAN_CI, and found for 100 000 runs', () => {
+    expect(summarize([5, 1, 3]).p50Ci95).toEqual([1, 5]);
+    const s = summarize(Array.from({ length: 100_000 }, (_, i) => i));
+    expect(s.p50Ci95).toEqual([49_689, 50_310]);
+  });
+});
+
+describe('summarize: samples that are not measurements', () => {
+  it('refuses NaN instead of sorting it into the percentiles', () => {
+    // Before: min 3, p50 1.5 and a null max from [3, NaN, 1, 2, 5, 4, NaN, 0].
+    expect(() => summarize([3, NaN, 1, 2, 5, 4, NaN, 0])).toThrow(expect.objectContaining({ code: ForgeErrorCode.BAD_INPUT, message: expect.stringContaining('sample 1 is NaN') }));
+  });
+
+  it('refuses an infinite sample, which leaves no mean or margin', () => {
+    expect(() => summarize([1, 2, Infinity])).toThrow(expect.objectContaining({ code: ForgeErrorCode.BAD_INPUT }));
+  });
+
+  it('gives no mean for no samples (not 0 ms)', () => {
+    const s = summarize([]);
+    expect(s.n).toBe(0);
+    expect(s.mean).toBeNaN();
+    expect(s.p50).toBeNaN();
+  });
+});
+
+describe('quantileResolved', () => {
+  it('needs 1 / (1 − q) samples', () => {
+    expect(quantileResolved(9, 0.9)).toBe(false);
+    expect(quantileResolved(10, 0.9)).toBe(true);
+    expect(quantileResolved(99, 0.99)).toBe(false);
+    expect(quantileResolved(100, 0.99)).toBe(true);
+    expect(quantileResolved(999, 0.999)).toBe(false);
+    expect(quantileResolved(1000, 0.999)).toBe(true);
+    expect(quantileResolved(1, 0.5)).toBe(false);
+    expect(quantileResolved(2, 0.5)).toBe(true);
+  });
 });
 
 describe('helpers', () => {
