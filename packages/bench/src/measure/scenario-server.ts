@@ -37,6 +37,8 @@ export interface ServerTrial {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** Queries completed per second, from the trial's start to its last completion. */
+  throughput: number;
   /** No error and p99 within the bound. */
   ok: boolean;
 }
@@ -52,13 +54,16 @@ export interface ServerResult {
   /** The highest rate tried that passed, or null when none did. */
   maxRate: number | null;
   trials: ServerTrial[];
-  /** Latency at `maxRate`, from arrival to completion (queueing included). */
+  /**
+   * Latency at `maxRate`, from arrival to completion (queueing included); its `runsPerSecond` is the
+   * trial's throughput (queries overlap, so it is not 1000 / mean).
+   */
   latency: LatencyStats | null;
   reason: string;
 }
 
 /** Sends queries at their scheduled arrival times (not waiting for earlier ones); latency counts from the schedule. */
-async function trialAt(run: () => Promise<unknown>, rate: number, queries: number, seed: number, clock: BenchClock): Promise<{ trial: ServerTrial; samples: number[] }> {
+async function trialAt(run: () => Promise<unknown>, rate: number, queries: number, seed: number, clock: BenchClock): Promise<{ trial: ServerTrial; samples: number[]; wallMs: number }> {
   const arrivals = poissonArrivals(rate, queries, seed);
   const start = clock.now();
   const pending: Promise<number | undefined>[] = [];
@@ -72,9 +77,11 @@ async function trialAt(run: () => Promise<unknown>, rate: number, queries: numbe
     }));
   }
   const samples = (await Promise.all(pending)).filter((v): v is number => v !== undefined);
+  const wallMs = clock.now() - start;
   const sorted = [...samples].sort((a, b) => a - b);
   const p99Ms = samples.length ? quantile(sorted, 0.99) : Infinity;
-  return { trial: { rate, queries, p50Ms: samples.length ? quantile(sorted, 0.5) : Infinity, p99Ms, errors, ok: false }, samples };
+  const throughput = wallMs > 0 ? (samples.length * 1000) / wallMs : 0;
+  return { trial: { rate, queries, p50Ms: samples.length ? quantile(sorted, 0.5) : Infinity, p99Ms, errors, throughput, ok: false }, samples, wallMs };
 }
 
 /**
@@ -116,16 +123,16 @@ export async function serverScenario(run: () => Promise<unknown>, options: Serve
     return result({ maxRate: null, trials: [], latency: null, reason: `no rate can keep p99 within ${b}: a query alone takes ${formatMs(unloaded.minMs)} ms at the fastest (${unloaded.runs} sent one at a time)` });
   }
   const trials: ServerTrial[] = [];
-  let best: { rate: number; samples: number[] } | undefined;
+  let best: { rate: number; samples: number[]; wallMs: number } | undefined;
   let lowestFail: number | undefined;
   for (let i = 0; i < maxTrials; i++) {
     throwIfAborted(options.signal, 'the server scenario');
-    const { trial, samples } = await trialAt(run, rate, queries, seed, clock);
+    const { trial, samples, wallMs } = await trialAt(run, rate, queries, seed, clock);
     trial.ok = trial.errors === 0 && trial.p99Ms <= bound;
     trials.push(trial);
     options.onProgress?.(trial);
     if (trial.ok) {
-      if (!best || rate > best.rate) best = { rate, samples };
+      if (!best || rate > best.rate) best = { rate, samples, wallMs };
     } else if (lowestFail === undefined || rate < lowestFail) lowestFail = rate;
     if (lowestFail === undefined) rate *= 2;
     else if (!best) {
@@ -147,5 +154,5 @@ export async function serverScenario(run: () => Promise<unknown>, options: Serve
     : lowestFail === undefined
       ? `every rate tried passed; the highest, ${fmt(best.rate)}/s, is a lower bound (raise maxTrials to search further)`
       : `${fmt(best.rate)}/s keeps p99 within ${b}; ${fmt(lowestFail)}/s does not`;
-  return result({ maxRate: best?.rate ?? null, trials, latency: best ? latencyStats(best.samples) : null, reason });
+  return result({ maxRate: best?.rate ?? null, trials, latency: best ? latencyStats(best.samples, best.wallMs) : null, reason });
 }

@@ -151,6 +151,20 @@ describe('MLPerf scenarios', () => {
     expect(r.reason).toBe('no rate kept p99 within 10.00 ms, not even 3.91/s, where queries seldom overlap (p99 30.00 ms there): what exceeds the bound is not queueing but the latency of queries arriving one by one (sent back to back, 20 took p99 30.00 ms)');
   });
 
+  it('Server gives the throughput of the passing trial as runs per second, not 1000 / mean latency', async () => {
+    const clock = new ManualClock();
+    // Four workers at 10 ms: queries overlap, so 1000 / mean latency (about 100/s) is far below what was served.
+    const r = await clock.run(serverScenario(scriptedServer(clock, 4, 10).run, { p99BoundMs: 25, queries: 400, seed: 5, clock, startRate: 50, maxTrials: 14 }));
+    const max = r.maxRate as number;
+    expect(max).toBeGreaterThan(150);
+    const atMax = r.trials.find((t) => t.rate === max);
+    expect(r.latency?.runsPerSecond).toBe(atMax?.throughput);
+    // 400 Poisson arrivals at `max`/s end within a few per cent of 400 / max seconds.
+    expect(r.latency?.runsPerSecond).toBeGreaterThan(0.85 * max);
+    expect(r.latency?.runsPerSecond).toBeLessThan(1.15 * max);
+    for (const t of r.trials) expect(t.throughput).toBeGreaterThan(0);
+  });
+
   it('Server\'s default bound is twice the p99 of queries sent one at a time through the same path', async () => {
     const clock = new ManualClock();
     const r = await clock.run(serverScenario(scriptedServer(clock, 2, 10).run, { queries: 100, clock, maxTrials: 8 }));
