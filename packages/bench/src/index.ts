@@ -1,4 +1,4 @@
-export { summarize, median, quantile, overlaps, cosineSimilarity } from './stats.js';
+export { summarize, median, quantile, quantileResolved, overlaps, cosineSimilarity } from './stats.js';
 export type { Summary } from './stats.js';
 export { peakRssBytes, processCpuMs, reportResult, runIsolated } from './isolate.js';
 export type { IsolatedOptions } from './isolate.js';
@@ -83,6 +83,6 @@ export { reportTables, reportSummary } from './report/report-tables.js';
 export type { ReportTable } from './report/report-tables.js';
 export { writeReports, resultJson } from './report/write-reports.js';
 export { barChartSvg, lineChartSvg } from './report/variant-charts.js';
-export { formatMs, formatRatio, meanInterval, meanText, p50Text } from './report/format-latency.js';
+export { formatMs, formatRatio, meanInterval, meanText, p50Text, percentileText } from './report/format-latency.js';
 export type { Bar, BarChart, LineChart, LinePoint } from './report/variant-charts.js';
 export { formatBytes } from '@onnx-forge/core';

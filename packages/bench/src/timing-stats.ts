@@ -6,7 +6,7 @@
  * other and core (for cosineSimilarity), which runs in browsers. Write the figures with
  * `@onnx-forge/bench/format` (p50Text, meanText).
  */
-export { summarize, quantile, median, overlaps, isBelow } from './stats.js';
+export { summarize, quantile, quantileResolved, median, overlaps, isBelow } from './stats.js';
 export type { Summary } from './stats.js';
 export { latencyStats } from './measure/latency-stats.js';
 export type { LatencyStats } from './measure/latency-stats.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { latencyStats } from '../measure/latency-stats.js';
-import { formatMs, meanText, p50Text } from './format-latency.js';
+import { formatMs, meanText, p50Text, percentileText } from './format-latency.js';
 
 describe('latency text of the reports, optimize and bench', () => {
   it('writes a skewed sample\'s mean as an interval whose low end is 0, never "mean ± margin" below zero', () => {
@@ -16,5 +16,15 @@ describe('latency text of the reports, optimize and bench', () => {
     expect(formatMs(Infinity)).toBe('∞');
     expect(formatMs(undefined)).toBe('');
     expect(p50Text({ p50: 0.0634, p50Ci95: [0.061, 0.07] })).toBe('0.0634 [0.0610, 0.0700]');
+  });
+
+  it('writes a tail percentile that the runs cannot resolve as the slowest run, marked max', () => {
+    // 30 runs: p99 interpolates between the two slowest (49.01 here), a figure 30 runs cannot give.
+    const thirty = latencyStats(Array.from({ length: 30 }, (_, i) => (i === 29 ? 50 : 20 + i)));
+    expect(percentileText(thirty, 0.99, thirty.p99)).toBe('max 50.00');
+    expect(percentileText(thirty, 0.9, thirty.p90)).toBe(formatMs(thirty.p90));
+    const hundred = latencyStats(Array.from({ length: 100 }, (_, i) => i));
+    expect(percentileText(hundred, 0.99, hundred.p99)).toBe('98.01');
+    expect(percentileText(hundred, 0.999, hundred.p999)).toBe('max 99.00');
   });
 });

@@ -5,6 +5,8 @@
  * sample (a few slow runs among fast ones), a latency no run can have.
  */
 
+import { quantileResolved } from '../stats.js';
+
 /** A latency in ms: 3 significant digits, at least 2 decimals ("0.0634", "0.290", "12.35"); "" when absent, "∞" when infinite. */
 export function formatMs(v: number | undefined): string {
   if (v === undefined || Number.isNaN(v)) return '';
@@ -39,6 +41,15 @@ export function meanInterval(l: { mean: number; meanMarginOfError95: number }): 
 export function meanText(l: { mean: number; meanMarginOfError95: number }): string {
   const [lo, hi] = meanInterval(l);
   return `${formatMs(l.mean)} [${formatMs(lo)}, ${formatMs(hi)}]`;
+}
+
+/**
+ * A tail percentile as far as the runs resolve it: with fewer than 1 / (1 − q) runs (100 for p99,
+ * 1000 for p999) no run lies beyond the q quantile, and the interpolated figure is only the slowest
+ * runs, so the text is "max " and the slowest run instead of a p99 that 30 runs cannot give.
+ */
+export function percentileText(l: { n: number; max: number }, q: number, value: number): string {
+  return quantileResolved(l.n, q) ? formatMs(value) : `max ${formatMs(l.max)}`;
 }
 
 /** "0.0634 [0.0610, 0.0700]": a median and its 95 % interval. */

@@ -89,6 +89,20 @@ describe('the mean in the reports', () => {
   });
 });
 
+describe('tail percentiles in the reports', () => {
+  it('do not give a p99 of 5 runs as if measured: the cell says max, and the note says why', () => {
+    const samples = [10, 11, 12, 13, 40];
+    const r = result([{ name: 'fp32', latency: latencyStats(samples), samplesMs: samples }]);
+    const md = reportMarkdown(r);
+    const row = md.split('\n').find((x) => x.startsWith('| fp32 |')) as string;
+    // p90 and p99 of 5 runs interpolate between the two slowest (29.2 and 38.92): neither is measured.
+    expect(row).toContain('| max 40.00 | max 40.00 |');
+    expect(row).not.toContain('38.92');
+    expect(md).toContain('p90 and p99 need at least 10 and 100 runs');
+    expect(reportHtml(r)).toContain('<td>max 40.00</td><td>max 40.00</td>');
+  });
+});
+
 describe('the repository line of the reports', () => {
   it('says why nothing was written: no usable variant, or writing the version failed', () => {
     const none = result([{ name: 'fp32', status: 'failed', error: { stage: 'load', code: 'FORGE_RUNTIME', message: 'x' } }]);

@@ -1,7 +1,7 @@
 import type { LatencyStats } from '../measure/latency-stats.js';
 import type { OptimizeResult, VariantResult } from '../optimize/optimize-result.js';
 import { formatBytes } from '@onnx-forge/core';
-import { formatMs, formatRatio, meanText, p50Text } from './format-latency.js';
+import { formatMs, formatRatio, meanText, p50Text, percentileText } from './format-latency.js';
 
 /** A table of a report: the same cells go to Markdown and HTML. */
 export interface ReportTable {
@@ -27,12 +27,12 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
   const l = (v: VariantResult) => v.latency;
   tables.push({
     title: 'Variants',
-    note: `Latency from ${r.settings.runs} timed runs per variant after ${r.settings.warmup} warm-up runs, interleaved in a new seeded order every round; 95 % intervals (the mean's low end at least 0: latency is never negative). Accuracy against FP32 on ${r.inputs ? `${r.inputs.samples} ${r.inputs.source} sample(s)` : 'no inputs'}.`,
+    note: `Latency from ${r.settings.runs} timed runs per variant after ${r.settings.warmup} warm-up runs, interleaved in a new seeded order every round; 95 % intervals (the mean's low end at least 0: latency is never negative). p90 and p99 need at least 10 and 100 runs; with fewer, their cell gives the slowest run, marked max. Accuracy against FP32 on ${r.inputs ? `${r.inputs.samples} ${r.inputs.source} sample(s)` : 'no inputs'}.`,
     head: ['variant', 'status', 'size', 'size vs fp32', 'p50 ms [95 % CI]', 'mean ms [95 % CI]', 'p90 ms', 'p99 ms', 'runs/s', 'create ms', 'first run ms', 'min cosine', 'max abs err', 'top-1'],
     rows: r.variants.map((v) => [
       v.name, statusCell(v, r.best), v.bytes === undefined ? '' : formatBytes(v.bytes), v.sizeRatio === undefined ? '' : `${v.sizeRatio.toFixed(3)}×`,
       l(v) ? p50Text(l(v) as LatencyStats) : '', l(v) ? meanText(l(v) as LatencyStats) : '',
-      formatMs(l(v)?.p90), formatMs(l(v)?.p99), f(l(v)?.runsPerSecond, 1), f(v.createMs, 1), f(v.firstRunMs, 1),
+      l(v) ? percentileText(l(v) as LatencyStats, 0.9, (l(v) as LatencyStats).p90) : '', l(v) ? percentileText(l(v) as LatencyStats, 0.99, (l(v) as LatencyStats).p99) : '', f(l(v)?.runsPerSecond, 1), f(v.createMs, 1), f(v.firstRunMs, 1),
       cos(v.accuracy?.minCosine), v.accuracy ? v.accuracy.maxAbs.toExponential(2) : '', pct(v.accuracy?.top1),
     ]),
   });
