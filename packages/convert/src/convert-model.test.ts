@@ -100,6 +100,18 @@ describe('convertModel', () => {
     expect(convertModel(new TextEncoder().encode(REGRESSION)).report.format).toBe('lightgbm');
   });
 
+  it('takes file bytes in UTF-16 (LE or BE) by their byte-order mark, as Windows PowerShell writes text', async () => {
+    const le = Buffer.from(`\ufeff${REGRESSION}`, 'utf16le');
+    const be = Buffer.from(le).swap16();
+    for (const bytes of [le, be]) {
+      const { model, report } = convertModel(new Uint8Array(bytes));
+      expect(report).toMatchObject({ format: 'lightgbm', trees: 1, features: 2 });
+      expect(floats((await runOnce('node', model, new Float32Array([0, 0.25, 0, 0.75]), 2)).variable)).toEqual([-1, 1]);
+    }
+    const json = Buffer.from(`\ufeff${JSON.stringify({ name: 'DTRegression', root: { distribution: 4 } })}`, 'utf16le');
+    expect(convertModel(new Uint8Array(json)).report).toMatchObject({ format: 'mljs', objective: 'DTRegression' });
+  });
+
   it('the per-format functions force their format', () => {
     expect(() => convertLightGbm('{"learner": {}}')).toThrow(/LightGBM model/);
   });

@@ -103,9 +103,23 @@ function aModel(format: SourceFormat): string {
   return `${format === 'lightgbm' ? 'a' : 'an'} ${FORMAT_NAMES[format]} model`;
 }
 
-/** Parses a model of any supported format (text, file bytes as UTF-8, or an object) into the tree IR. */
+/**
+ * File bytes as text: UTF-8 (a byte-order mark dropped), or UTF-16 when a UTF-16 byte-order mark opens
+ * them. Windows PowerShell 5 writes UTF-16 LE with `>` and Out-File, so a model printed there
+ * (`print(booster.model_to_string())`, `json.dump`) arrives in UTF-16.
+ */
+function decodeText(bytes: Uint8Array): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes);
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * Parses a model of any supported format (text, file bytes as UTF-8 or UTF-16 with its byte-order
+ * mark, or an object) into the tree IR.
+ */
 export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration'> = {}): TreeEnsemble {
-  const input = model instanceof Uint8Array ? new TextDecoder().decode(model) : model;
+  const input = model instanceof Uint8Array ? decodeText(model) : model;
   const from = options.from;
   if (from === undefined) return parseAs(detectFormat(input), input, options);
   try {

@@ -95,6 +95,14 @@ describe('onnx-forge convert', () => {
     expect(Array.from(out.variable?.data as Float32Array)).toEqual([11, 22, 21]);
   });
 
+  it('reads a model file written in UTF-16 with a byte-order mark (Windows PowerShell\'s > writes one)', async () => {
+    writeFileSync(file('utf16.txt'), Buffer.from(`\ufeff${lightgbm()}`, 'utf16le'));
+    const r = await runCliProcess(['convert', file('utf16.txt'), '-o', file('utf16.onnx')]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = await run(file('utf16.onnx'), new Float32Array([0, 0, -2, 1, 0, 0]), 2);
+    expect(Array.from(out.variable?.data as Float32Array)).toEqual([11, 22]);
+  });
+
   it('--json reports the conversion; --from, --raw-score and --input-name apply', async () => {
     const r = await runCliProcess(['convert', file('xgb.json'), '-o', file('xgb.onnx'), '--from', 'xgboost', '--raw-score', '--input-name', 'x', '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -101,9 +101,11 @@ export const convertCommand = defineCommand({
     if (width !== undefined) options.numFeatures = width;
 
     ctx.progress.start(`reading ${file}`, { transient: true });
-    let text: string;
+    // Bytes, not text: the library reads UTF-8 and, by its byte-order mark, UTF-16 (what Windows
+    // PowerShell's `>` writes), which a read as UTF-8 would turn into no model at all.
+    let bytes: Uint8Array;
     try {
-      text = await readFile(path.resolve(ctx.io.cwd, file), 'utf8');
+      bytes = await readFile(path.resolve(ctx.io.cwd, file));
     } catch (e) {
       // Worded as every other command words an input it cannot read.
       throw unreadableFile(file, e, 'model');
@@ -111,7 +113,7 @@ export const convertCommand = defineCommand({
     ctx.progress.start('converting', { transient: true });
     let result: ReturnType<typeof convertModel>;
     try {
-      result = convertModel(text, options);
+      result = convertModel(bytes, options);
     } catch (e) {
       throw cliError(e, ctx.command);
     }
