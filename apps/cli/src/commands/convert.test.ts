@@ -95,6 +95,12 @@ describe('onnx-forge convert', () => {
     expect(Array.from(out.variable?.data as Float32Array)).toEqual([11, 22, 21]);
   });
 
+  it('counts in words that fit the number: 1 tree, 2 features', async () => {
+    const r = await runCliProcess(['convert', file('xgb.json'), '-o', file('xgb-text.onnx')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('XGBoost model, objective "binary:logistic", 1 tree, 2 features, 2 classes');
+  });
+
   it('reads a model file written in UTF-16 with a byte-order mark (Windows PowerShell\'s > writes one)', async () => {
     writeFileSync(file('utf16.txt'), Buffer.from(`\ufeff${lightgbm()}`, 'utf16le'));
     const r = await runCliProcess(['convert', file('utf16.txt'), '-o', file('utf16.onnx')]);

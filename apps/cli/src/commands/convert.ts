@@ -41,6 +41,11 @@ function cliError(e: unknown, command: string): unknown {
   return message === e.message ? e : new ForgeError(e.code, message, { details: e.details, cause: e });
 }
 
+/** "1 tree", "40 trees". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function numFeatures(ctx: CommandContext): number | undefined {
   const text = ctx.args.string('num-features');
   if (text === undefined) return undefined;
@@ -134,7 +139,7 @@ export const convertCommand = defineCommand({
     }
     const classes = report.classes === undefined ? 'regressor' : `${report.classes} classes`;
     ctx.print(
-      `${file}: ${FORMAT_NAMES[report.format]} model, objective "${report.objective}", ${report.trees} trees, ${report.features} features, ${classes}`,
+      `${file}: ${FORMAT_NAMES[report.format]} model, objective "${report.objective}", ${count(report.trees, 'tree')}, ${count(report.features, 'feature')}, ${classes}`,
       `wrote ${output} (${formatBytes(written.bytes)}); input ${options.inputName ?? 'input'} float [N, ${report.features}], outputs ${report.outputs.join(', ')}${report.rawScore ? ' (raw scores)' : ''}`,
     );
     for (const w of warnings) ctx.print(`warning: ${w}`);
