@@ -49,6 +49,12 @@ describe('compareAccuracy', () => {
     expect(b?.accuracy?.maxAbs).toBeGreaterThan(0);
   });
 
+  it('reports inputs given in memory that do not fit the reference as its inputs error, as a folder\'s (not a rejection from onnxruntime)', async () => {
+    const r = await compareAccuracy(ref, [ref], { inputs: [{ x: { type: 'float32', dims: [2, 3], data: new Float32Array(6) } }] });
+    expect(r.error).toMatchObject({ stage: 'inputs', code: 'FORGE_BAD_SAMPLES' });
+    expect(r.candidates[0]).toMatchObject({ status: 'failed', error: { code: 'FORGE_BAD_SAMPLES' } });
+  });
+
   it('reads inputs from a folder of ONNX test data', async () => {
     const inputs = join(dir, 'inputs');
     for (const k of [0, 1]) {

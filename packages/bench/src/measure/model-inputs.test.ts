@@ -43,4 +43,15 @@ describe('modelInputs', () => {
     expect(given).toMatchObject({ source: 'given', count: 4 });
     expect(given.feed(3)).toBe(all.feeds[3]);
   });
+
+  it('checks samples given in memory against the model as a folder\'s are (FORGE_BAD_SAMPLES naming the sample)', async () => {
+    const model = mlp({ sizes: [64, 8], seed: 2 });
+    const good = { x: { type: 'float32' as const, dims: [2, 64], data: new Float32Array(128) } };
+    expect((await modelInputs(model, { inputs: [good] })).source).toBe('given');
+    const shape = { x: { type: 'float32' as const, dims: [2, 3], data: new Float32Array(6) } };
+    await expect(modelInputs(model, { inputs: [good, shape] })).rejects.toMatchObject({ code: 'FORGE_BAD_SAMPLES', message: expect.stringMatching(/^inputs: sample 1: .*x/) });
+    const type = { x: { type: 'float64' as const, dims: [2, 64], data: new Float64Array(128) } };
+    await expect(modelSamples(model, { inputs: [type] })).rejects.toMatchObject({ code: 'FORGE_BAD_SAMPLES', message: expect.stringContaining('float64') });
+    await expect(modelInputs(model, { inputs: [{ y: good.x }] })).rejects.toMatchObject({ code: 'FORGE_BAD_SAMPLES' });
+  });
 });

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, type Model, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
-import { arbitraryInputsNote, fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
+import { arbitraryInputsNote, fitSeededDims, fittedNote, loadSamples, modelInputSpecs, seededFeeds, symbolicDims, validateFeeds } from '@onnx-forge/graph-ops';
 
 export interface ModelInputsOptions {
   /** Seed of the first seeded sample; sample i uses seed + i (default 1). */
@@ -83,6 +83,9 @@ export async function modelSamples(model: Model, options: ModelInputsOptions = {
   }
   if (options.inputs) {
     if (options.inputs.length === 0) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'inputs: the list of samples is empty');
+    // Checked as a folder's samples are: a feed of another shape or type is the caller's data, not a failure of the model.
+    const specs = modelInputSpecs(model);
+    for (const [i, feeds] of options.inputs.entries()) validateFeeds(feeds, specs, `inputs: sample ${i}`);
     return { ...given([...options.inputs]), source: 'given', from: `${options.inputs.length} sample(s) in memory` };
   }
   const seed = options.seed ?? 1;
