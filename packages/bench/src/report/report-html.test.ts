@@ -103,6 +103,32 @@ describe('tail percentiles in the reports', () => {
   });
 });
 
+describe('text from the run in the Markdown report', () => {
+  const hostile = '/models/<img src=x onerror=alert(1)>.onnx';
+  const r = {
+    ...result([{ name: 'fp32', status: 'failed', error: { stage: 'load', code: 'FORGE_RUNTIME', message: 'x' } }]),
+    source: { file: hostile, bytes: 1000, sha256: 'ab' },
+    errors: [{ variant: 'fp32' as const, stage: 'load' as const, code: 'FORGE_RUNTIME', message: `cannot load ${hostile}:\r\nline two\rline three \\<b>bold</b>` }],
+  };
+  const md = reportMarkdown(r);
+
+  it('makes no HTML element of a file name or message, as the HTML report does not', () => {
+    expect(md).toContain('\\<img src=x onerror=alert(1)>.onnx');
+    // Every < is escaped by an odd number of backslashes.
+    expect(md).not.toMatch(/(^|[^\\])(\\\\)*</m);
+    const html = reportHtml(r);
+    expect(html).not.toContain('<img');
+    expect(html).toContain('&#60;img src=x onerror=alert(1)&#62;.onnx');
+  });
+
+  it('keeps a message with \\r or \\r\\n on its table row', () => {
+    expect(md).not.toContain('\r');
+    const row = md.split('\n').find((x) => x.startsWith('| fp32 | load |')) as string;
+    expect(row).toContain('line two line three');
+    expect(row.endsWith('|')).toBe(true);
+  });
+});
+
 describe('the repository line of the reports', () => {
   it('says why nothing was written: no usable variant, or writing the version failed', () => {
     const none = result([{ name: 'fp32', status: 'failed', error: { stage: 'load', code: 'FORGE_RUNTIME', message: 'x' } }]);
