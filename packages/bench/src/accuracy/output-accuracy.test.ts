@@ -19,6 +19,26 @@ describe('OutputAgreement', () => {
     expect(v.top1).toBe(1);
   });
 
+  it('gives the cosine of float64 outputs too large or too small to square', () => {
+    const f64 = (values: number[]) => ({ type: 'float64', dims: [values.length], data: Float64Array.from(values) });
+    // 1e200 squared is Infinity: the plain sums gave NaN for two equal outputs.
+    const big = new OutputAgreement('y');
+    big.add(f64([1e200, 2e200, 3e200]), f64([1e200, 2e200, 3e200]));
+    expect(big.value.cosine).toBe(1);
+    big.add(f64([1e200, 2e200, 3e200]), f64([3e200, 2e200, 1e200]));
+    expect(big.value.cosine).toBeCloseTo(10 / 14, 12);
+    expect(big.value.relL2).toBeCloseTo(Math.sqrt(8 / 14), 12);
+    // 1e-200 squared is 0: the plain sums called two orthogonal outputs identical (1).
+    const tiny = new OutputAgreement('y');
+    tiny.add(f64([1e-200, 0]), f64([0, 1e-200]));
+    expect(tiny.value.cosine).toBe(0);
+    expect(tiny.value.maxRel).toBe(1);
+    const small = new OutputAgreement('y');
+    small.add(f64([3e-170, 4e-170]), f64([3e-170, 4e-170]));
+    expect(small.value.cosine).toBe(1);
+    expect(small.value.relL2).toBe(0);
+  });
+
   it('measures top-1 agreement per row of a classifier-shaped output', () => {
     const a = new OutputAgreement('logits');
     // Rows 0 and 2 keep their arg-max class; row 1 flips from class 2 to class 0.

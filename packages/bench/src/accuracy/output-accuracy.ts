@@ -82,7 +82,7 @@ export class OutputAgreement {
       return;
     }
     const nonFiniteBefore = r.nonFinite;
-    let dot = 0, na = 0, nb = 0, d2 = 0, maxAbs = 0, refMax = 0, refBroken = 0;
+    let maxAbs = 0, refMax = 0, gotMax = 0, refBroken = 0;
     for (let i = 0; i < a.length; i++) {
       const x = a[i] as number;
       const y = b[i] as number;
@@ -95,22 +95,38 @@ export class OutputAgreement {
         continue;
       }
       const d = Math.abs(y - x);
-      dot += x * y;
-      na += x * x;
-      nb += y * y;
-      d2 += d * d;
       if (d > maxAbs) maxAbs = d;
       if (Math.abs(x) > refMax) refMax = Math.abs(x);
+      if (Math.abs(y) > gotMax) gotMax = Math.abs(y);
     }
-    // NaN/Inf where the reference is finite: the error there is unbounded, not the 0 the finite values leave.
-    if (r.nonFinite > nonFiniteBefore) {
+    // Sums of squares over values scaled by their largest: float64 outputs past 1e154 would square to
+    // Infinity (a cosine of NaN for two equal outputs) and below 1e-162 to 0 (a cosine of 1 for two
+    // orthogonal ones). Cosine and rel-L2 are ratios, so the scale leaves them as they are.
+    const sa = refMax > 0 ? refMax : 1;
+    const sb = gotMax > 0 ? gotMax : 1;
+    let dot = 0, na = 0, nb = 0, d2 = 0;
+    if (r.nonFinite === nonFiniteBefore) {
+      for (let i = 0; i < a.length; i++) {
+        const x = a[i] as number;
+        if (!Number.isFinite(x)) continue;
+        const y = b[i] as number;
+        const xs = x / sa;
+        const ys = y / sb;
+        const ds = (y - x) / sa;
+        dot += xs * ys;
+        na += xs * xs;
+        nb += ys * ys;
+        d2 += ds * ds;
+      }
+    } else {
+      // NaN/Inf where the reference is finite: the error there is unbounded, not the 0 the finite values leave.
       maxAbs = Infinity;
       d2 = Infinity;
     }
     if (refBroken > 0) r.refNonFinite = (r.refNonFinite ?? 0) + refBroken;
     // Two all-zero outputs agree (1); zero against non-zero shares no direction (0). A reference with no
     // finite value leaves nothing compared: NaN, which stays (Math.min) and meets no tolerance.
-    const cosine = r.nonFinite > 0 ? -Infinity : refBroken > 0 && refBroken === a.length ? NaN : na === 0 && nb === 0 ? 1 : na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+    const cosine = r.nonFinite > 0 ? -Infinity : refBroken > 0 && refBroken === a.length ? NaN : na === 0 && nb === 0 ? 1 : na === 0 || nb === 0 ? 0 : Math.max(-1, Math.min(1, dot / Math.sqrt(na * nb)));
     r.cosine = Number.isNaN(r.cosine) ? r.cosine : Math.min(r.cosine, cosine);
     r.maxAbs = Math.max(r.maxAbs, maxAbs);
     r.maxRel = Math.max(r.maxRel, refMax > 0 ? maxAbs / refMax : maxAbs > 0 ? Infinity : 0);
