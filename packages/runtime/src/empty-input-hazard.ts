@@ -2,12 +2,17 @@ import { ForgeError, ForgeErrorCode, memorySource, openModel } from '@onnx-forge
 
 /**
  * Operators on which onnxruntime ends the process, rather than failing the run, when a tensor they
- * read is empty: measured with onnxruntime 1.30, an LSTM over a batch of 0 and a GRU over a batch or a
- * sequence of 0 end onnxruntime-node in std::terminate ("terminate called without an active
- * exception") and abort onnxruntime-web's WebAssembly instance (every session of the page is dead after
- * it). RNN answers. Tested in empty-input-hazard.test.ts.
+ * read is empty. Found by running every model of the ONNX node test suite with each input axis in turn
+ * set to 0 (onnxruntime-node 1.30, CPU): an LSTM over a batch of 0 and a GRU over a batch or a sequence
+ * of 0 end in std::terminate ("terminate called without an active exception"), and so does Unique
+ * along an empty axis; ConvTranspose, InstanceNormalization and RoiAlign over an empty spatial axis
+ * crash (SIGSEGV), DFT over an empty signal divides by zero (SIGFPE). In onnxruntime-web an LSTM or GRU
+ * aborts the WebAssembly instance, and every session of the page is dead after it. DynamicQuantizeLSTM
+ * runs the LSTM kernel. An empty batch does not crash the last four, but an empty feed is refused
+ * whole: which axis reaches the node is not known before the graph runs. Each is checked against a
+ * bare onnxruntime in empty-input-hazard.test.ts.
  */
-export const ABORTS_ON_EMPTY: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'DynamicQuantizeLSTM']);
+export const ABORTS_ON_EMPTY: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'DynamicQuantizeLSTM', 'Unique', 'ConvTranspose', 'InstanceNormalization', 'RoiAlign', 'DFT']);
 
 /** A node of the model (subgraphs included) that an empty tensor must not reach. */
 export interface EmptyInputHazard {
@@ -37,7 +42,8 @@ export async function findEmptyInputHazard(model: Uint8Array | string): Promise<
 
 /** Why an empty tensor is refused, as the end of a sentence: "it runs an LSTM (node 'x'), and ...". */
 export function emptyInputReason(hazard: EmptyInputHazard): string {
-  return `it runs ${hazard.op === 'LSTM' ? 'an' : 'a'} ${hazard.op} (node '${hazard.node}'), and onnxruntime aborts the whole process on an empty tensor there instead of failing the run`;
+  const article = hazard.op === 'LSTM' || hazard.op === 'InstanceNormalization' ? 'an' : 'a';
+  return `it runs ${article} ${hazard.op} (node '${hazard.node}'), and onnxruntime aborts the whole process on an empty tensor there instead of failing the run`;
 }
 
 /** FORGE_BAD_INPUT for an empty feed to a model with such a node. */
