@@ -27,6 +27,25 @@ describe('concurrencySweep', () => {
     expect(tp[0]).toBeGreaterThan(tp[5] as number);
   });
 
+  it('calls a level stable only when the largest of 3 windows is within 10 % of the smallest, as perf_analyzer does', async () => {
+    const clock = new ManualClock();
+    // The service time steps through 20, 22 and 23 ms, one value per 5060 ms window: throughput 50, 45.5
+    // and 43.5/s, each within 8 % of their average, but the largest 15 % above the smallest.
+    const windowMs = 5060;
+    const server = scriptedServer(clock, 1, (now) => [20, 22, 23][Math.floor(now / windowMs) % 3] as number);
+    const [level] = await clock.run(concurrencySweep(() => ({ run: server.run }), { levels: [1], windowMs, maxWindows: 6, clock }));
+    const tp = level?.windows.map((w) => w.throughput) ?? [];
+    expect(Math.max(...tp) / Math.min(...tp)).toBeGreaterThan(1.13);
+    const mean = tp.slice(0, 3).reduce((a, b) => a + b, 0) / 3;
+    expect(tp.slice(0, 3).every((t) => Math.abs(t - mean) <= 0.1 * mean)).toBe(true);
+    expect(level?.stable).toBe(false);
+    expect(level?.windows).toHaveLength(6);
+    // Within 10 % of each other, they do settle.
+    const steady = scriptedServer(clock, 1, (now) => [20, 21, 21.5][Math.floor(now / windowMs) % 3] as number);
+    const [calm] = await clock.run(concurrencySweep(() => ({ run: steady.run }), { levels: [1], windowMs, maxWindows: 6, clock }));
+    expect(calm?.stable).toBe(true);
+  });
+
   it('stops a level at the first failing run and reports its code', async () => {
     const clock = new ManualClock();
     let n = 0;

@@ -17,7 +17,7 @@ export interface SweepOptions {
   windowMs?: number;
   /** Windows that must agree for a measurement to count as stable (default 3, as perf_analyzer). */
   stableWindows?: number;
-  /** How far each of those windows may be from their average, throughput and median latency alike (default 0.1). */
+  /** How far the largest of those windows may be above the smallest (max / min ≤ 1 + stability), throughput and median latency alike (default 0.1). */
   stability?: number;
   /** Windows measured at most per level before giving up on stability (default 10). */
   maxWindows?: number;
@@ -49,16 +49,20 @@ export interface SweepLevel {
   error?: { code: string; message: string };
 }
 
+/**
+ * perf_analyzer's rule: the largest value at most `stability` above the smallest (max / min ≤ 1.1).
+ * "Each within 10 % of their average" would let the largest be 22 % above the smallest.
+ */
 function agree(values: readonly number[], stability: number): boolean {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  return mean > 0 && values.every((v) => Math.abs(v - mean) <= stability * mean);
+  const min = Math.min(...values);
+  return min > 0 && Math.max(...values) / min <= 1 + stability;
 }
 
 /**
  * Measures throughput and latency at each concurrency in turn, as Triton's perf_analyzer does: `level`
  * loops each issue a run as soon as their previous one ends, and the clock is cut into windows; a
- * level is stable once `stableWindows` consecutive windows agree within `stability` (10 %) of their
- * average on both throughput and median latency. A level that never settles is reported as unstable
+ * level is stable once `stableWindows` consecutive windows agree within `stability` (10 %: the largest
+ * at most 10 % above the smallest) on both throughput and median latency. A level that never settles is reported as unstable
  * with every window it measured, never silently averaged into a single figure.
  */
 export async function concurrencySweep(open: (concurrency: number) => ConcurrentTarget | Promise<ConcurrentTarget>, options: SweepOptions): Promise<SweepLevel[]> {
