@@ -92,6 +92,29 @@ describe('MLPerf scenarios', () => {
     await expect(multiStream(run, { samplesPerQuery: 0 })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
   });
 
+  it('Offline stops issuing queries at the first failure and rejects only once those in flight have ended', async () => {
+    const clock = new ManualClock();
+    let calls = 0;
+    let inFlight = 0;
+    const run = async () => {
+      const k = ++calls;
+      inFlight++;
+      try {
+        await sleep(clock, 10);
+        if (k === 6) throw new Error('kernel failed');
+      } finally {
+        inFlight--;
+      }
+    };
+    const rejected = await clock.run(offline(run, { clock, queries: 100, concurrency: 4 })).then(() => undefined, (e: unknown) => ({ e, inFlight, calls }));
+    expect(rejected?.e).toMatchObject({ code: 'FORGE_RUNTIME', details: { query: 6 }, message: expect.stringContaining('kernel failed') });
+    // The three other loops finish the query they hold and take no other: before, they ran all 100.
+    expect(rejected?.inFlight).toBe(0);
+    expect(rejected?.calls).toBeLessThanOrEqual(9);
+    await clock.run(sleep(clock, 1000));
+    expect(calls).toBe(rejected?.calls);
+  });
+
   it('Offline reports throughput with every query available at once', async () => {
     const clock = new ManualClock();
     const server = scriptedServer(clock, 2, 10);
