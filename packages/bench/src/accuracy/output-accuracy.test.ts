@@ -83,4 +83,22 @@ describe('OutputAgreement', () => {
     shape.add(f32([2], [1, 2]), f32([1, 2], [1, 2]));
     expect(shape.value.problem).toBe('shape [1, 2] where the reference has [2]');
   });
+
+  it('says when the candidate gives another kind of type, as the problem field promises', () => {
+    // Probabilities 0.2/0.8 against labels 0/1 of the same shape were compared by value (cosine 0.97).
+    const ints = new OutputAgreement('y');
+    ints.add(f32([2], [0.2, 0.8]), { type: 'int64', dims: [2], data: BigInt64Array.from([0n, 1n]) });
+    expect(ints.value).toMatchObject({ cosine: Number.NEGATIVE_INFINITY, problem: 'type int64 where the reference has float32' });
+    const text = new OutputAgreement('label');
+    text.add({ type: 'string', dims: [1], data: ['cat'] }, f32([1], [0]));
+    expect(text.value.problem).toBe('type float32 where the reference has string');
+    // Another float width, or another integer width, is the same output.
+    const half = new OutputAgreement('y');
+    half.add(f32([2], [1, 2]), { type: 'float64', dims: [2], data: Float64Array.from([1, 2]) });
+    expect(half.value).toMatchObject({ cosine: 1 });
+    expect(half.value.problem).toBeUndefined();
+    const wide = new OutputAgreement('label');
+    wide.add({ type: 'int32', dims: [1], data: Int32Array.from([3]) }, { type: 'int64', dims: [1], data: BigInt64Array.from([3n]) });
+    expect(wide.value.problem).toBeUndefined();
+  });
 });

@@ -44,6 +44,12 @@ export function tensorNumbers(t: TensorLike): ArrayLike<number> | undefined {
   return t.data as ArrayLike<number>;
 }
 
+/** What kind of values a tensor type holds: floats of any width alike, integers of any width alike. */
+function typeKind(type: string): 'float' | 'integer' | 'bool' | 'string' {
+  if (type === 'string' || type === 'bool') return type;
+  return type.startsWith('float') || type === 'bfloat16' ? 'float' : 'integer';
+}
+
 function isClassifierShaped(t: TensorLike): boolean {
   const floats = t.type === 'float32' || t.type === 'float16' || t.type === 'float64';
   const classes = t.dims[t.dims.length - 1] ?? 0;
@@ -74,6 +80,9 @@ export class OutputAgreement {
     };
     if (!got) return fail('the candidate does not produce this output');
     if (got.dims.length !== ref.dims.length || got.dims.some((d, i) => d !== ref.dims[i])) return fail(`shape [${got.dims.join(', ')}] where the reference has [${ref.dims.join(', ')}]`);
+    // Floats of another width compare by value (an FP16 variant without keepIoTypes returns float16);
+    // a float where the reference has integers, a bool or a string (or the reverse) is another output.
+    if (typeKind(got.type) !== typeKind(ref.type)) return fail(`type ${got.type} where the reference has ${ref.type}`);
     const a = tensorNumbers(ref);
     const b = tensorNumbers(got);
     if (!a || !b) {
