@@ -10,7 +10,7 @@ import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
 import { DIMS_FLAG } from '../samples/cli-samples.js';
 import { parseDims } from '../samples/parse-dims.js';
-import { formatMs, meanText, p50Text } from '@onnx-forge/bench/format';
+import { formatMs, meanText, p50Text, percentileText } from '@onnx-forge/bench/format';
 
 /** `--provider`: where models run. cpu and wasm name a backend too (onnxruntime-node, onnxruntime-web). */
 export const PROVIDER_FLAG: FlagSpec = {
@@ -99,7 +99,7 @@ function modelRows(models: readonly ModelBench[]): string[] {
     if (m.status !== 'ok' || !l) return [m.name, m.bytes === undefined ? '' : formatBytes(m.bytes), `failed at ${m.error?.stage}: ${m.error?.code}`];
     return [
       m.name, m.bytes === undefined ? '' : formatBytes(m.bytes), m.provider ?? '', ms(m.createMs), ms(m.firstRunMs), p50Text(l),
-      meanText(l), ms(l.p90), ms(l.p95), ms(l.p99), ms(l.p999), l.runsPerSecond.toFixed(1),
+      meanText(l), percentileText(l, 0.9, l.p90), percentileText(l, 0.95, l.p95), percentileText(l, 0.99, l.p99), percentileText(l, 0.999, l.p999), l.runsPerSecond.toFixed(1),
       m.memory ? `${formatBytes(m.memory.peakRssBytes)}${m.memory.scope === 'process' ? ' (process)' : ''}` : '',
     ];
   });

@@ -11,7 +11,7 @@ import { quietOnnxruntime } from '../runner/create-runner.js';
 import { checkOutputFolderFlag } from '../pipeline/output-path.js';
 import { DIMS_FLAG, INPUT_SCALE_FLAG, checkFolderFlag, sampleSpec } from '../samples/cli-samples.js';
 import { PROVIDER_FLAG, checkProviders, intFlag, intList, progressOf, providerOptions } from './bench.js';
-import { formatMs, meanText, p50Text } from '@onnx-forge/bench/format';
+import { formatMs, meanText, p50Text, percentileText } from '@onnx-forge/bench/format';
 
 const VARIANTS: readonly VariantName[] = ['fp32', 'fp16', 'int8-dynamic', 'int8-static'];
 const ms = formatMs;
@@ -23,7 +23,7 @@ export function optimizeLines(r: OptimizeResult): string[] {
     const status = v.name === r.best ? 'CHOSEN' : v.status;
     return [
       v.name, status, v.bytes === undefined ? '' : `${formatBytes(v.bytes)}${v.sizeRatio === undefined ? '' : ` (${v.sizeRatio.toFixed(2)}x)`}`,
-      l ? p50Text(l) : '', l ? meanText(l) : '', ms(l?.p99),
+      l ? p50Text(l) : '', l ? meanText(l) : '', l ? percentileText(l, 0.99, l.p99) : '',
       v.accuracy ? (Number.isFinite(v.accuracy.minCosine) ? v.accuracy.minCosine.toFixed(6) : String(v.accuracy.minCosine)) : '',
       v.status === 'ok' ? '' : (v.reason ?? ''),
     ];
