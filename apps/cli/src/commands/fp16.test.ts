@@ -334,6 +334,17 @@ describe('onnx-forge fp16', () => {
       expect(existsSync(out)).toBe(false);
     }, 120_000);
 
+    it.skipIf(!existsSync('/usr/share/libonnx-testdata/data/node/test_blackmanwindow'))('does not fail a conversion on a sample whose output is negligible next to the output\'s scale (a window of length 1 that float16 rounds to 0)', async () => {
+      // The plain conversion is exact to 2.4e-4; one seeded length gave the window [1.5e-8], float16 [0],
+      // whose own cosine is 0: the check failed, the fp16-auto redo kept nothing float32, and exit 1.
+      const r = await runCliProcess(['fp16', '/usr/share/libonnx-testdata/data/node/test_blackmanwindow/model.onnx', '-o', file('blackman.fp16.onnx'), '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const j = jsonOf<{ accuracy: AccuracyJson }>(r);
+      expect(j.accuracy.redoneWith).toBeUndefined();
+      expect(j.accuracy.failed ?? []).toEqual([]);
+      expect(j.accuracy.outputs?.[0]?.cosine).toBeGreaterThan(0.9999);
+    });
+
     it('writes the plain conversion with a warning when the check cannot run', async () => {
       const model = await writeRuntimeFailureModel(file('fails-at-run.onnx'));
       const r = await runCliProcess(['fp16', model, '-o', file('fails-at-run.fp16.onnx')]);

@@ -3,7 +3,7 @@ import type { ModelRunner, RunnerFeeds } from '@onnx-forge/core';
 import { float16Feeds } from '../fp16/float16-feeds.js';
 import { runnerValues } from '../fp16/runner-values.js';
 import { runSamples } from './precision-search.js';
-import { outputDifference } from './output-difference.js';
+import { largestFinite, outputDifference, sampleDifference } from './output-difference.js';
 
 /** How one output of a candidate compares with the reference, worst over the samples. */
 export interface OutputAgreement {
@@ -12,7 +12,7 @@ export interface OutputAgreement {
   maxAbs: number;
   /** Values that are NaN or infinite in the candidate where the reference's are finite (summed over samples). */
   nonFinite: number;
-  /** Values per sample (of the reference). */
+  /** Values per sample of the reference (the most over the samples: an output is judged as one value per sample only when no sample has more). */
   elements: number;
   /** max |candidate - reference| / max |reference| over every sample (what one-value outputs are judged by: singleValueProblem). */
   scaleError: number;
@@ -41,6 +41,7 @@ export async function compareModels(
     if (ref.length && ref.every((r) => !r[name])) continue;
     const a: OutputAgreement = { cosine: 1, maxAbs: 0, nonFinite: 0, elements: 0, scaleError: 0 };
     let refMax = 0;
+    for (const r of ref) if (r[name]) refMax = Math.max(refMax, largestFinite(runnerValues(r[name]) as number[]));
     for (let s = 0; s < samples.length; s++) {
       const r = ref[s]?.[name];
       const g = got[s]?.[name];
@@ -51,10 +52,10 @@ export async function compareModels(
       const rv = runnerValues(r) as number[];
       const gv = runnerValues(g) as number[];
       for (let i = 0; i < rv.length; i++) if (Number.isFinite(rv[i]) && !Number.isFinite(gv[i])) a.nonFinite++;
-      a.cosine = Math.min(a.cosine, 1 - outputDifference('cosine', rv, gv));
+      // A sample whose reference is negligible next to the output's scale is judged by its error at that scale (sampleDifference).
+      a.cosine = Math.min(a.cosine, 1 - sampleDifference('cosine', rv, gv, refMax));
       a.maxAbs = Math.max(a.maxAbs, outputDifference('max-abs', rv, gv));
-      a.elements = rv.length;
-      for (const v of rv) if (Math.abs(v) > refMax) refMax = Math.abs(v);
+      a.elements = Math.max(a.elements, rv.length);
     }
     a.scaleError = refMax > 0 ? a.maxAbs / refMax : a.maxAbs > 0 ? Infinity : 0;
     out[name] = a;

@@ -46,6 +46,25 @@ describe('the search compareOutputs', () => {
     expect(compareOutputs('cosine', ['score'], ref.slice(0, 1), high.slice(0, 1)).score).toBeCloseTo((0.09 / 0.5) ** 2 / 2, 6);
   });
 
+  it('a sample whose reference is negligible next to the output\'s scale is judged by its error at that scale, not by its own direction', () => {
+    // A window function on a seeded length: one sample is one value float16 cannot hold (1.5e-8 → 0),
+    // and a cosine against a zero vector is 0: the check failed a conversion exact to 2.4e-4.
+    const ref = samples('y', [3], [[0.2, 1, 0.4], [1.49e-8, 0, 0]]);
+    const got = samples('y', [3], [[0.2002, 0.9995, 0.4001], [0, 0, 0]]);
+    expect(compareOutputs('cosine', ['y'], ref, got).y).toBeLessThan(1e-6);
+    expect(compareOutputs('rel-l2', ['y'], ref, got).y).toBeLessThan(1e-3);
+    // What the sample's error is next to the output's scale still counts: 0.3 where the reference is ~0 fails.
+    const off = samples('y', [3], [[0.2, 1, 0.4], [0.3, 0, 0]]);
+    expect(compareOutputs('cosine', ['y'], ref, off).y).toBeCloseTo(0.3 ** 2 / 2, 6);
+    expect(compareOutputs('rel-l2', ['y'], ref, off).y).toBeCloseTo(0.3, 6);
+    // Not negligible (above 2^-11 of the scale): the sample's own cosine, as before.
+    const small = samples('y', [3], [[0.2, 1, 0.4], [0.01, 0, 0]]);
+    expect(compareOutputs('cosine', ['y'], small, samples('y', [3], [[0.2, 1, 0.4], [0, 0.01, 0]])).y).toBeCloseTo(1, 12);
+    // Every sample tiny: the scale is theirs, and direction counts.
+    const tiny = samples('y', [2], [[1e-8, 0], [2e-8, 0]]);
+    expect(compareOutputs('cosine', ['y'], tiny, samples('y', [2], [[0, 1e-8], [2e-8, 0]])).y).toBeCloseTo(1, 12);
+  });
+
   it('a missing output or a NaN where float32 is finite is an infinite difference', () => {
     const ref = samples('y', [1], [[1], [2]]);
     expect(compareOutputs('cosine', ['y'], ref, [{}, {}]).y).toBe(Infinity);

@@ -1,3 +1,5 @@
+import { singleValueDistance } from './single-value.js';
+
 /** How output differences are measured (per output, per sample; the worst counts). */
 export const DIFFERENCE_METRICS = ['rel-l2', 'max-abs', 'cosine'] as const;
 export type DifferenceMetric = (typeof DIFFERENCE_METRICS)[number];
@@ -30,4 +32,36 @@ export function outputDifference(metric: DifferenceMetric, ref: ArrayLike<number
     case 'cosine': return nr === 0 && ng === 0 ? 0 : nr === 0 || ng === 0 ? 1 : 1 - dot / Math.sqrt(nr * ng);
     default: return nr === 0 ? Math.sqrt(d2) : Math.sqrt(d2 / nr);
   }
+}
+
+/**
+ * Share of an output's scale (its largest finite reference value over all samples) at or below which a
+ * sample's reference is negligible: 2^-11, float16's unit roundoff. The direction of such a vector, and
+ * its size relative to itself, turn with the smallest absolute change (float16 rounds 1.5e-8 to 0, and
+ * a cosine against a zero vector is 0), so cosine and rel-l2 of that sample say nothing. Its error is
+ * judged next to the output's scale instead, as one-value outputs are (single-value.ts).
+ */
+export const NEGLIGIBLE_SHARE = 2 ** -11;
+
+/** The largest magnitude among the finite values (0 for none). */
+export function largestFinite(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.abs(values[i] as number);
+    if (v > m && v !== Infinity) m = v;
+  }
+  return m;
+}
+
+/**
+ * outputDifference of one sample of an output whose scale over the samples is `scale`: for a sample
+ * whose reference is negligible at that scale (NEGLIGIBLE_SHARE), cosine and rel-l2 judge its largest
+ * error relative to the scale (cosine as the distance that error stands for, singleValueDistance).
+ */
+export function sampleDifference(metric: DifferenceMetric, ref: ArrayLike<number>, got: ArrayLike<number>, scale: number): number {
+  if (metric !== 'max-abs' && scale > 0 && ref.length === got.length && largestFinite(ref) <= NEGLIGIBLE_SHARE * scale) {
+    const e = outputDifference('max-abs', ref, got) / scale;
+    return metric === 'cosine' ? singleValueDistance(e) : e;
+  }
+  return outputDifference(metric, ref, got);
 }

@@ -1,7 +1,7 @@
 import { DataType, ForgeError, ForgeErrorCode, inferElemTypes, loadForRun, onnx, tensorElemType, tensorType, type Model, type NodeProto } from '@onnx-forge/core';
 import type { LoadedModel, ModelRunner, OptionSpec, PassContext, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { runnerValues } from '../fp16/runner-values.js';
-import { outputDifference, type DifferenceMetric } from './output-difference.js';
+import { largestFinite, outputDifference, sampleDifference, type DifferenceMetric } from './output-difference.js';
 import { singleValueDistance } from './single-value.js';
 
 /**
@@ -167,7 +167,9 @@ export function compareOutputs(metric: DifferenceMetric, outputNames: readonly s
       per[name] = metric === 'cosine' ? Math.max(over, singleValueDistance(scaleError(ref, cand))) : over;
       continue;
     }
-    per[name] = Math.max(0, ...both.map(([r, g]) => outputDifference(metric, r, g)));
+    // A sample whose reference is negligible next to the output's scale is judged by its error at that scale (sampleDifference).
+    const scale = Math.max(0, ...both.map(([r]) => largestFinite(r)));
+    per[name] = Math.max(0, ...both.map(([r, g]) => sampleDifference(metric, r, g, scale)));
   }
   return per;
 }
