@@ -65,6 +65,15 @@ describe('the search compareOutputs', () => {
     expect(compareOutputs('cosine', ['y'], tiny, samples('y', [2], [[0, 1e-8], [2e-8, 0]])).y).toBeCloseTo(1, 12);
   });
 
+  it('float64 outputs too large or too small to square keep their true cosine and rel-l2', () => {
+    const f64 = (rows: number[][]): RunnerFeeds[] => rows.map((r) => ({ y: { type: 'float64', dims: [r.length], data: Float64Array.from(r) } as never }));
+    expect(compareOutputs('cosine', ['y'], f64([[1e200, 2e200, 3e200]]), f64([[1e200, 2e200, 3e200]])).y).toBeCloseTo(0, 12);
+    expect(compareOutputs('cosine', ['y'], f64([[1e200, 2e200, 3e200]]), f64([[3e200, 2e200, 1e200]])).y).toBeCloseTo(1 - 10 / 14, 12);
+    expect(compareOutputs('rel-l2', ['y'], f64([[1e200, 2e200, 3e200]]), f64([[3e200, 2e200, 1e200]])).y).toBeCloseTo(Math.sqrt(8 / 14), 12);
+    // 1e-200 squared is 0: the plain sums called two orthogonal outputs identical.
+    expect(compareOutputs('cosine', ['y'], f64([[1e-200, 0]]), f64([[0, 1e-200]])).y).toBeCloseTo(1, 12);
+  });
+
   it('a missing output or a NaN where float32 is finite is an infinite difference', () => {
     const ref = samples('y', [1], [[1], [2]]);
     expect(compareOutputs('cosine', ['y'], ref, [{}, {}]).y).toBe(Infinity);

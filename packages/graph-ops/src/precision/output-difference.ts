@@ -14,23 +14,36 @@ export type DifferenceMetric = (typeof DIFFERENCE_METRICS)[number];
  */
 export function outputDifference(metric: DifferenceMetric, ref: ArrayLike<number>, got: ArrayLike<number>): number {
   if (ref.length !== got.length) return Infinity;
+  // Sums over values scaled by each side's largest: float64 outputs past 1e154 would square to
+  // Infinity, and below 1e-162 to 0. Cosine and rel-l2 are ratios, which the scale leaves as they are.
+  let sr = 0, sg = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const r = ref[i] as number;
+    if (!Number.isFinite(r)) continue;
+    const g = got[i] as number;
+    if (!Number.isFinite(g)) return Infinity;
+    sr = Math.max(sr, Math.abs(r));
+    sg = Math.max(sg, Math.abs(g));
+  }
+  sr ||= 1;
+  sg ||= 1;
   let dot = 0, nr = 0, ng = 0, d2 = 0, maxAbs = 0;
   for (let i = 0; i < ref.length; i++) {
     const r = ref[i] as number;
-    const g = got[i] as number;
     if (!Number.isFinite(r)) continue;
-    if (!Number.isFinite(g)) return Infinity;
+    const g = got[i] as number;
     const d = g - r;
-    dot += r * g;
-    nr += r * r;
-    ng += g * g;
-    d2 += d * d;
+    const rs = r / sr, gs = g / sg, ds = d / sr;
+    dot += rs * gs;
+    nr += rs * rs;
+    ng += gs * gs;
+    d2 += ds * ds;
     maxAbs = Math.max(maxAbs, Math.abs(d));
   }
   switch (metric) {
     case 'max-abs': return maxAbs;
     case 'cosine': return nr === 0 && ng === 0 ? 0 : nr === 0 || ng === 0 ? 1 : 1 - dot / Math.sqrt(nr * ng);
-    default: return nr === 0 ? Math.sqrt(d2) : Math.sqrt(d2 / nr);
+    default: return nr === 0 ? Math.sqrt(d2) * sr : Math.sqrt(d2 / nr);
   }
 }
 
