@@ -1,4 +1,4 @@
-import { DataType, ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, firstFloat16Compute, isForgeError, nullThrows, type Model, type PipelineReport } from '@onnx-forge/core';
+import { DataType, ForgeError, ForgeErrorCode, RUNNER, SAMPLES, errorMessage, firstFloat16Compute, isForgeError, nullThrows, type Model, type PipelineReport, type RunnerFeeds } from '@onnx-forge/core';
 import { firstOverflow, fp16AutoOutcome, headroomFailures, headroomFeeds, fp16AutoPass, type Fp16Headroom, type Fp16Options } from '@onnx-forge/graph-ops';
 import type { Progress } from '../framework/progress.js';
 import { runPasses } from '../pipeline/run-passes.js';
@@ -78,9 +78,12 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   const pass = fp16AutoPass({ ...job.options, metric: 'cosine', tolerance: Number((1 - job.tolerance).toPrecision(12)) });
   let report: PipelineReport;
   try {
-    // Seeded checks search on other seeds, so the check after the redo is on inputs the search never saw.
-    const search = bench.samples.seeded ? seededLike(job.original, bench.samples, 'search') : bench.samples;
-    report = await runPasses(redo, [pass], { services: { [RUNNER.name]: bench.runner, [SAMPLES.name]: search.feeds }, progress: job.progress, check: job.check });
+    // Seeded checks search on other seeds, so the check after the redo is on inputs the search never
+    // saw, but for the samples the plain conversion failed on: a failure on one input alone (a value
+    // that overflows float16 on that input only) would otherwise be invisible to the search, which then
+    // keeps nothing float32 and writes the same model.
+    const search = bench.samples.seeded ? [...failingSamples(plain, bench.samples.feeds), ...seededLike(job.original, bench.samples, 'search').feeds] : bench.samples.feeds;
+    report = await runPasses(redo, [pass], { services: { [RUNNER.name]: bench.runner, [SAMPLES.name]: search }, progress: job.progress, check: job.check });
   } catch (e) {
     if (!isForgeError(e, ForgeErrorCode.PASS_FAILED)) throw e;
     throw new ForgeError(
@@ -93,6 +96,13 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   const outcome = fp16AutoOutcome(nullThrows(report.passes.at(-1), 'the fp16-auto run reports its pass'));
   const check = await checkAccuracy(bench, job.original, redo, job.tolerance, job.progress, 'the fp16-auto result');
   return withHeadroom({ plain, redone: { model: redo, report, keptFloat32: outcome.keptFloat32, check } }, await probeHeadroom(bench, job, redo, check), redo);
+}
+
+/** The samples (of `feeds`, the check's) on which a failed output of `check` was judged worst. */
+function failingSamples(check: AccuracyCheck, feeds: readonly RunnerFeeds[]): RunnerFeeds[] {
+  const failed = new Set((check.failed ?? []).map((f) => f.output));
+  const worst = new Set((check.outputs ?? []).filter((o) => failed.has(o.output)).map((o) => o.worstSample));
+  return [...worst].flatMap((i) => (feeds[i] ? [feeds[i]] : []));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ModelBuilder, Rng, writeModel } from '@onnx-forge/core';
+import { Model, ModelBuilder, Rng, decodeTensor, writeModel } from '@onnx-forge/core';
 import { logMelFrontEnd } from '@onnx-forge/graph-ops/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSummary } from '../inspect/summarize-model.js';
@@ -343,6 +343,28 @@ describe('onnx-forge fp16', () => {
       expect(j.accuracy.redoneWith).toBeUndefined();
       expect(j.accuracy.failed ?? []).toEqual([]);
       expect(j.accuracy.outputs?.[0]?.cosine).toBeGreaterThan(0.9999);
+    });
+
+    it.skipIf(!existsSync('/usr/share/libonnx-testdata/data/node/test_pow'))('the fp16-auto redo searches on the check samples that failed too: a Pow that overflows on one seeded input alone is kept float32', async () => {
+      // Pow(x, y) with the node test's exponents frozen (randn, down to -0.98): one seeded x near 0
+      // overflows float16. The search ran on other seeds only, saw no failure, kept nothing float32,
+      // and the check after the redo failed the same way (exit 1).
+      const dir = '/usr/share/libonnx-testdata/data/node/test_pow';
+      const m = Model.decode(readFileSync(path.join(dir, 'model.onnx')));
+      const graph = m.proto.graph!;
+      const y = decodeTensor(readFileSync(path.join(dir, 'test_data_set_0/input_1.pb')));
+      y.name = 'y';
+      graph.initializer.push(y);
+      graph.input.splice(graph.input.findIndex((i) => i.name === 'y'), 1);
+      await writeModel(m, file('pow-frozen.onnx'));
+      const r = await runCliProcess(['fp16', file('pow-frozen.onnx'), '-o', file('pow-frozen.fp16.onnx'), '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const j = jsonOf<{ accuracy: AccuracyJson }>(r);
+      expect(j.accuracy.plain?.failed?.[0]?.problem).toMatch(/^NaN\/Inf in/);
+      expect(j.accuracy.redoneWith).toBe('fp16-auto');
+      expect(j.accuracy.keptFloat32?.length).toBe(1);
+      expect(j.accuracy.failed ?? []).toEqual([]);
+      expect(j.accuracy.outputs?.[0]?.nonFinite).toBe(0);
     });
 
     it('writes the plain conversion with a warning when the check cannot run', async () => {

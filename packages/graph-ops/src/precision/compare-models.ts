@@ -16,6 +16,11 @@ export interface OutputAgreement {
   elements: number;
   /** max |candidate - reference| / max |reference| over every sample (what one-value outputs are judged by: singleValueProblem). */
   scaleError: number;
+  /**
+   * Index of the sample that judged it worst: the first with NaN/Inf where the reference is finite (or
+   * without the output), else for one value per sample the largest error, else the lowest cosine.
+   */
+  worstSample: number;
 }
 
 /**
@@ -39,24 +44,35 @@ export async function compareModels(
   for (const name of reference.graph.outputNames()) {
     // Outputs the reference never returns (sequences and maps: onnxruntime's JavaScript builds fetch tensors only) are not compared.
     if (ref.length && ref.every((r) => !r[name])) continue;
-    const a: OutputAgreement = { cosine: 1, maxAbs: 0, nonFinite: 0, elements: 0, scaleError: 0 };
+    const a: OutputAgreement = { cosine: 1, maxAbs: 0, nonFinite: 0, elements: 0, scaleError: 0, worstSample: 0 };
     let refMax = 0;
+    let broken: number | undefined;
+    let lowest = 0;
+    let largest = 0;
     for (const r of ref) if (r[name]) refMax = Math.max(refMax, largestFinite(runnerValues(r[name]) as number[]));
     for (let s = 0; s < samples.length; s++) {
       const r = ref[s]?.[name];
       const g = got[s]?.[name];
       if (!r || !g) {
+        broken ??= s;
         a.cosine = -Infinity;
         continue;
       }
       const rv = runnerValues(r) as number[];
       const gv = runnerValues(g) as number[];
+      const nonFiniteBefore = a.nonFinite;
       for (let i = 0; i < rv.length; i++) if (Number.isFinite(rv[i]) && !Number.isFinite(gv[i])) a.nonFinite++;
       // A sample whose reference is negligible next to the output's scale is judged by its error at that scale (sampleDifference).
-      a.cosine = Math.min(a.cosine, 1 - sampleDifference('cosine', rv, gv, refMax));
-      a.maxAbs = Math.max(a.maxAbs, outputDifference('max-abs', rv, gv));
+      const cosine = 1 - sampleDifference('cosine', rv, gv, refMax);
+      if (a.nonFinite > nonFiniteBefore) broken ??= s;
+      if (cosine < a.cosine) lowest = s;
+      a.cosine = Math.min(a.cosine, cosine);
+      const maxAbs = outputDifference('max-abs', rv, gv);
+      if (maxAbs > a.maxAbs) largest = s;
+      a.maxAbs = Math.max(a.maxAbs, maxAbs);
       a.elements = Math.max(a.elements, rv.length);
     }
+    a.worstSample = broken ?? (a.elements === 1 ? largest : lowest);
     a.scaleError = refMax > 0 ? a.maxAbs / refMax : a.maxAbs > 0 ? Infinity : 0;
     out[name] = a;
   }
