@@ -57,6 +57,7 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   const bench = await prepareBench(job.original, job.samples, job);
   if ('skipped' in bench) return { plain: { tolerance: job.tolerance, skipped: bench.skipped } };
   const plain = await checkAccuracy(bench, job.original, job.converted, job.tolerance, job.progress, 'float16');
+  if (plain.skipped) plain.skipped += noCpuKernelHint(plain.skipped, job.options.target);
   const failed = plain.failed ?? [];
   if (!failed.length) return withHeadroom({ plain }, await probeHeadroom(bench, job, job.converted, plain), job.converted);
 
@@ -96,6 +97,17 @@ export async function checkFp16(job: Fp16CheckJob): Promise<Fp16Check> {
   const outcome = fp16AutoOutcome(nullThrows(report.passes.at(-1), 'the fp16-auto run reports its pass'));
   const check = await checkAccuracy(bench, job.original, redo, job.tolerance, job.progress, 'the fp16-auto result');
   return withHeadroom({ plain, redone: { model: redo, report, keptFloat32: outcome.keptFloat32, check } }, await probeHeadroom(bench, job, redo, check), redo);
+}
+
+/**
+ * When the check could not run because onnxruntime's CPU provider has no kernel for a node the
+ * conversion made float16 (target any, webgpu or cuda convert by the op schema or those providers'
+ * kernels: EyeLike, MeanVarianceNormalization...), what that means for the file written.
+ */
+function noCpuKernelHint(skipped: string, target: string): string {
+  const op = /Could not find an implementation for (\w+)\(\d+\)/.exec(skipped)?.[1];
+  if (!op || target === 'cpu') return '';
+  return `. The file is written for --target ${target}: onnxruntime's CPU provider has no float16 ${op} kernel, so it cannot load it; if it is to run on CPU, convert with --target cpu, which keeps such nodes float32`;
 }
 
 /** The samples (of `feeds`, the check's) on which a failed output of `check` was judged worst. */

@@ -367,6 +367,13 @@ describe('onnx-forge fp16', () => {
       expect(j.accuracy.outputs?.[0]?.nonFinite).toBe(0);
     });
 
+    it.skipIf(!existsSync('/usr/share/libonnx-testdata/data/node/test_eyelike_populate_off_main_diagonal'))('target any: a file onnxruntime\'s CPU provider cannot load says so and points to --target cpu', async () => {
+      const model = '/usr/share/libonnx-testdata/data/node/test_eyelike_populate_off_main_diagonal/model.onnx';
+      const r = await runCliProcess(['fp16', model, '-o', file('eyelike.fp16.onnx'), '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(jsonOf<{ accuracy: AccuracyJson }>(r).accuracy.warning).toMatch(/Could not find an implementation for EyeLike.*The file is written for --target any: onnxruntime's CPU provider has no float16 EyeLike kernel, so it cannot load it; if it is to run on CPU, convert with --target cpu/);
+    });
+
     it('writes the plain conversion with a warning when the check cannot run', async () => {
       const model = await writeRuntimeFailureModel(file('fails-at-run.onnx'));
       const r = await runCliProcess(['fp16', model, '-o', file('fails-at-run.fp16.onnx')]);
