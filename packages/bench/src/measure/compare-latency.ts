@@ -8,8 +8,10 @@ export interface LatencyComparison {
   /** candidate p50 / baseline p50 (below 1: the candidate is faster). */
   ratio: number;
   /**
-   * 95 % interval of the ratio, from the medians' own 95 % intervals (the candidate's low end over the
-   * baseline's high end, and the reverse): it contains 1 exactly when the two intervals overlap.
+   * Interval of the ratio, from the medians' own 95 % intervals (the candidate's low end over the
+   * baseline's high end, and the reverse): it contains 1 exactly when the two intervals overlap. It holds
+   * the true ratio whenever both medians' intervals do, so at least 90 % of the time (union bound);
+   * named for the intervals it is built from.
    */
   ratioCi95: [number, number];
   /** baseline p50 / candidate p50 (above 1: the candidate is faster) and its interval. */
