@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, memorySource, openModel } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, memorySource, openModel, type Model } from '@onnx-forge/core';
 
 /**
  * Operators on which onnxruntime ends the process, rather than failing the run, when a tensor they
@@ -34,7 +34,12 @@ export async function findEmptyInputHazard(model: Uint8Array | string): Promise<
   } catch {
     return undefined;
   }
-  for (const { node } of opened.allNodes()) {
+  return emptyInputHazardIn(opened);
+}
+
+/** The first node of a model already open (subgraphs included) on which onnxruntime aborts when an empty tensor reaches it. */
+export function emptyInputHazardIn(model: Model): EmptyInputHazard | undefined {
+  for (const { node } of model.allNodes()) {
     if (ABORTS_ON_EMPTY.has(node.opType)) return { op: node.opType, node: node.name || '(unnamed)' };
   }
   return undefined;

@@ -1,5 +1,5 @@
 import { openModel } from '@onnx-forge/core';
-import { ABORTS_ON_EMPTY, type EmptyInputHazard } from '@onnx-forge/runtime';
+import { type EmptyInputHazard, emptyInputHazardIn } from '@onnx-forge/runtime';
 import type { VariantSpec } from './model-source.js';
 
 /** What the server needs to know of a model's graph beyond what onnxruntime's metadata says. */
@@ -45,12 +45,8 @@ export async function graphFacts(variants: readonly VariantSpec[]): Promise<Grap
       );
     }
     if (abortsOnEmpty === undefined) {
-      for (const { node } of model.allNodes()) {
-        if (ABORTS_ON_EMPTY.has(node.opType)) {
-          abortsOnEmpty = { op: node.opType, node: node.name || '(unnamed)', variant: v.name };
-          break;
-        }
-      }
+      const hazard = emptyInputHazardIn(model);
+      if (hazard) abortsOnEmpty = { ...hazard, variant: v.name };
     }
     if (abortsOnEmpty) break;
   }
