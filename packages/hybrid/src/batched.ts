@@ -1,7 +1,7 @@
 import { ForgeError, ForgeErrorCode, cancelledError, isForgeError, onAbort } from '@onnx-forge/core';
 import { type Clock, type Feeds, type TensorLike, type TimerHandle, systemClock } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
-import { type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';
+import { type BatchLayout, type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';
 
 export interface BatchOptions {
   /** Most rows (along dim 0) in one run. */
@@ -20,6 +20,11 @@ export interface BatchOptions {
    * queueing small ones behind each other. Default: no limit.
    */
   readonly maxInFlight?: number;
+  /**
+   * Where the batch runs in each input and output (default: dim 0 of all); an input mapped to null is
+   * shared, and requests stack only with those that give it the same values (see BatchLayout).
+   */
+  readonly layout?: BatchLayout;
   /** Name of the batched backend (default `<backend>+batch`). */
   readonly name?: string;
   readonly clock?: Clock;
@@ -97,9 +102,10 @@ function positiveInt(name: string, v: unknown): number {
 }
 
 /**
- * Dynamic batching without a server: concurrent single requests to `backend` are stacked along dim 0,
- * run once, and the outputs split back by rows. Requests stack only with requests of the same input
- * names, element types, containers and non-batch dims (others form their own batches). Works for any
+ * Dynamic batching without a server: concurrent single requests to `backend` are stacked along dim 0
+ * (or the dims `layout` names), run once, and the outputs split back by rows. Requests stack only with
+ * requests of the same input names, element types, containers, non-batch dims and shared values
+ * (others form their own batches). Works for any
  * typed array (int64 as BigInt64Array, float16 as Uint16Array) and for string tensors.
  *
  * When a stacked run fails with FORGE_BAD_INPUT (an error about the feeds), FORGE_RUNTIME (an error
@@ -178,7 +184,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
       (outputs) => {
         let parts: Record<string, TensorLike>[];
         try {
-          parts = splitOutputs(outputs, batch.map((p) => (p.request as StackableRequest).rows));
+          parts = splitOutputs(outputs, batch.map((p) => (p.request as StackableRequest).rows), options.layout);
         } catch (e) {
           for (const p of batch) p.reject(e);
           return undefined;
@@ -295,7 +301,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
       const signal = predictOptions?.signal;
       if (signal?.aborted) return Promise.reject(withdrawnError(backend.name, signal));
       requests++;
-      const request = stackable(feeds);
+      const request = stackable(feeds, options.layout);
       if (!request || request.rows >= maxBatch) {
         // Runs alone, but in its turn for a run slot like any batch.
         if (active >= limit) {

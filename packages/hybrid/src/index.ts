@@ -13,6 +13,8 @@ export type { BackendState, BackendStats, AccuracyStats, QuarantineEvidence, Rou
 export type { SwitchReason } from './choose-backend.js';
 export { batched } from './batched.js';
 export type { BatchOptions, BatchStats, BatchedBackend } from './batched.js';
+export { concatRequests, splitOutputs, stackable } from './tensor-batch.js';
+export type { BatchLayout, StackableRequest } from './tensor-batch.js';
 export { compareOutputs, DEFAULT_TOLERANCE } from './compare-outputs.js';
 export type { AccuracyTolerance, CanaryCheck, OutputComparison } from './compare-outputs.js';
 export { CircuitBreaker, DEFAULT_BREAKER } from './circuit-breaker.js';

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, checkModel, errorMessage, isForgeError, openModel } from '@onnx-forge/core';
-import { type BatchStats, type BatchedBackend, type Backend, HybridModel, type HybridStats, type Policy, batched, sessionBackend } from '@onnx-forge/hybrid';
+import { type BatchLayout, type BatchStats, type BatchedBackend, type Backend, HybridModel, type HybridStats, type Policy, batched, sessionBackend } from '@onnx-forge/hybrid';
 import { type Feeds, type Session, type TensorLike, type ValueInfo, createPool, emptyInputReason } from '@onnx-forge/runtime';
 import type { Registry } from 'prom-client';
 import { v2DatatypeOf } from '../protocol/datatypes.js';
@@ -48,9 +48,10 @@ export interface ModelStatistics {
 
 export { batchDimension } from './batch-probe.js';
 
-/** How a version batches: along `dimension`, or not, and then why not when the model was checked. */
+/** How a version batches: along `dimension` (placed in each tensor as `layout` says), or not, and then why not when the model was checked. */
 interface BatchingDecision {
   readonly dimension: string | undefined;
+  readonly layout?: BatchLayout | undefined;
   readonly reason: string | undefined;
 }
 
@@ -202,14 +203,14 @@ export class LoadedModel {
     let batching: BatchingDecision = { dimension: undefined, reason: undefined };
     try {
       facts = await graphFacts(version.variants);
-      const candidate = batchDimension(first.inputMetadata, first.outputMetadata);
+      const candidate = batchDimension(first.inputMetadata, first.outputMetadata, facts.scalarInputs);
       if (options.batching && candidate !== undefined) {
         // The reference (fp32) says what the model computes; dynamic INT8 quantizes each run with the
         // ranges of all its rows, so its stacked answers differ a little by design.
         const probe = sessions[Math.max(0, version.variants.findIndex((v) => v.name === version.reference))] as Session;
         // The check's own failure (not the model's: checkBatching catches those) only costs the batching.
         const check = await checkBatching(probe, candidate).catch((e: unknown) => ({ batchable: false, reason: `its batch could not be checked (${errorMessage(e)})` }));
-        batching = check.batchable ? { dimension: candidate, reason: undefined } : { dimension: undefined, reason: `not batched along '${candidate}': ${check.reason}` };
+        batching = check.batchable ? { dimension: candidate.name, layout: candidate.layout, reason: undefined } : { dimension: undefined, reason: `not batched along '${candidate.name}': ${check.reason}` };
       }
       await beforeServing();
     } catch (e) {
@@ -225,7 +226,7 @@ export class LoadedModel {
       const b = sessionBackend(v.name, sessions[i] as Session, v.bytes === undefined ? {} : { sizeBytes: v.bytes });
       if (!options.batching || dim === undefined) return b;
       // One run per worker at a time: while all are busy, requests keep stacking into bigger batches.
-      const q = batched(b, { maxInFlight: options.workers, ...options.batching, name: v.name, onWait });
+      const q = batched(b, { maxInFlight: options.workers, ...options.batching, name: v.name, onWait, ...(batching.layout ? { layout: batching.layout } : {}) });
       batchers.set(v.name, q);
       return q;
     });
