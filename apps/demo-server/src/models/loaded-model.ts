@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import { v2DatatypeOf } from '../protocol/datatypes.js';
 import type { MetadataTensor, ModelMetadataResponse } from '../protocol/v2-types.js';
 import type { ModelRequestRules } from '../protocol/decode-infer-request.js';
-import { batchDimension, checkBatching } from './batch-probe.js';
+import { batchCandidates, checkBatching } from './batch-probe.js';
 import type { ModelSpec, VariantSpec, VersionSpec } from './model-source.js';
 import { type GraphFacts, graphFacts } from './model-graph.js';
 import { RequestLimiter } from './request-limiter.js';
@@ -46,7 +46,7 @@ export interface ModelStatistics {
   readonly hybrid: HybridStats;
 }
 
-export { batchDimension } from './batch-probe.js';
+export { batchCandidates } from './batch-probe.js';
 
 /** How a version batches: along `dimension` (placed in each tensor as `layout` says), or not, and then why not when the model was checked. */
 interface BatchingDecision {
@@ -203,15 +203,21 @@ export class LoadedModel {
     let batching: BatchingDecision = { dimension: undefined, reason: undefined };
     try {
       facts = await graphFacts(version.variants);
-      const candidate = batchDimension(first.inputMetadata, first.outputMetadata, facts.scalarInputs);
-      if (options.batching && candidate !== undefined) {
-        // The reference (fp32) says what the model computes; dynamic INT8 quantizes each run with the
-        // ranges of all its rows, so its stacked answers differ a little by design.
-        const probe = sessions[Math.max(0, version.variants.findIndex((v) => v.name === version.reference))] as Session;
+      const candidates = options.batching ? batchCandidates(first.inputMetadata, first.outputMetadata, facts.scalarInputs) : [];
+      // The reference (fp32) says what the model computes; dynamic INT8 quantizes each run with the
+      // ranges of all its rows, so its stacked answers differ a little by design.
+      const probe = sessions[Math.max(0, version.variants.findIndex((v) => v.name === version.reference))] as Session;
+      const refused: string[] = [];
+      for (const candidate of candidates) {
         // The check's own failure (not the model's: checkBatching catches those) only costs the batching.
         const check = await checkBatching(probe, candidate).catch((e: unknown) => ({ batchable: false, reason: `its batch could not be checked (${errorMessage(e)})` }));
-        batching = check.batchable ? { dimension: candidate.name, layout: candidate.layout, reason: undefined } : { dimension: undefined, reason: `not batched along '${candidate.name}': ${check.reason}` };
+        if (check.batchable) {
+          batching = { dimension: candidate.name, layout: candidate.layout, reason: undefined };
+          break;
+        }
+        refused.push(`not batched along '${candidate.name}': ${check.reason}`);
       }
+      if (batching.dimension === undefined && refused.length) batching = { dimension: undefined, reason: refused.join('; ') };
       await beforeServing();
     } catch (e) {
       await Promise.allSettled(sessions.map((s) => s.release()));
