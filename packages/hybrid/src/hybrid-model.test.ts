@@ -756,17 +756,25 @@ describe('HybridModel: stats() and events are snapshots', () => {
 });
 
 describe('HybridModel: requests in flight', () => {
-  /** `b` as a backend that records every call it gets after its dispose(). */
+  /**
+   * `b` as a backend that records every call it gets after its dispose(), and whose dispose() lets the
+   * calls in flight finish first, as a runtime session's release() does.
+   */
   function disposable(b: ScriptedBackend, late: string[]): Backend {
     let disposed = false;
+    const running = new Set<Promise<unknown>>();
     return {
       name: b.name,
       predict(feeds: Feeds, options?: PredictOptions) {
         if (disposed) late.push(b.name);
-        return b.predict(feeds, options);
+        const call = b.predict(feeds, options);
+        const tracked = call.finally(() => running.delete(tracked)).catch(() => undefined);
+        running.add(tracked);
+        return call;
       },
       async dispose() {
         disposed = true;
+        await Promise.all(running);
       },
     };
   }
@@ -783,14 +791,16 @@ describe('HybridModel: requests in flight', () => {
     // Answered by the backend it is on, after dispose().
     const answering = setup(false);
     const answered = answering.predict(requestFeeds(1));
-    await answering.dispose();
+    const answeringClosed = answering.dispose();
     expect(logits(await clock.run(answered))).toEqual(logits(truth(requestFeeds(1))));
+    await answeringClosed;
 
     // Its backend fails after dispose(): the request is not sent on to the disposed 'b'.
     const failing = setup(true);
     const failed = failing.predict(requestFeeds(2));
-    await failing.dispose();
+    const failingClosed = failing.dispose();
     const error = (await clock.run(failed).catch((e: unknown) => e)) as ForgeError;
+    await failingClosed;
     expect(error).toBeInstanceOf(ForgeError);
     expect(error.code).toBe('FORGE_CANCELLED');
     expect(error.message).toMatch(/HybridModel 'hybrid' was disposed while this request was in flight \(a: FORGE_RUNTIME a: device lost\); it was not sent on to another backend/);
@@ -798,11 +808,47 @@ describe('HybridModel: requests in flight', () => {
     // Sampled by the canary: the answer stands, the disposed reference is not run to check it.
     const checked = setup(false, { reference: 'b', canary: { sampleRate: 1 } });
     const sampled = checked.predict(requestFeeds(3));
-    await checked.dispose();
+    const checkedClosed = checked.dispose();
     expect(logits(await clock.run(sampled))).toEqual(logits(truth(requestFeeds(3))));
+    await checkedClosed;
 
     expect(late).toEqual([]);
     await expect(checked.predict(requestFeeds(4))).rejects.toThrow(/was disposed; create a new one/);
+  });
+
+  it('dispose() with a call that never ends (no timeoutMs): once the backends are disposed the request rejects FORGE_CANCELLED, the backend gets the abort, and its health is untouched', async () => {
+    const clock = new ManualClock();
+    let aborted = 0;
+    const hung: Backend = {
+      name: 'hung',
+      predict: (_feeds: Feeds, options?: PredictOptions) =>
+        new Promise((_resolve, reject) => {
+          // Answers only when stopped, as a remote call that lost its peer would.
+          options?.signal?.addEventListener('abort', () => {
+            aborted++;
+            reject(new Error('socket closed'));
+          });
+        }),
+      async dispose() {},
+    };
+    const spare = scriptedBackend('spare', clock, steady(5));
+    const model = new HybridModel({ backends: [hung, spare], policy: { order: ['hung', 'spare'] }, clock });
+    const pending = model.predict(requestFeeds(1)).catch((e: unknown) => e);
+    const before = model.stats().backends.hung;
+    expect(before?.inFlight).toBe(1);
+    await model.dispose();
+    const error = (await pending) as ForgeError;
+    expect(error).toBeInstanceOf(ForgeError);
+    expect(error.code).toBe('FORGE_CANCELLED');
+    expect(error.message).toMatch(/HybridModel 'hybrid' was disposed while this request was in flight; it was not sent on to another backend/);
+    expect(aborted).toBe(1);
+    // Not sent on to the disposed spare.
+    expect(spare.calls).toBe(0);
+    const after = model.stats().backends.hung;
+    expect(after?.inFlight).toBe(0);
+    expect(after?.errors).toBe(0);
+    expect(after?.cancelled).toBe(1);
+    expect(after?.state).toBe('healthy');
   });
 
   it('a request whose signal aborts rejects FORGE_CANCELLED at once, goes to no other backend, and counts against no backend', async () => {

@@ -187,6 +187,8 @@ export class HybridModel implements Backend {
   private canaryFailures = 0;
   private wholeSum = 0;
   private disposed = false;
+  /** Aborted once every backend is disposed: a call still pending then can never be answered. */
+  private readonly stopping = new AbortController();
   /** Blame lists whose request has settled them: a failure that comes later is recorded directly. */
   private readonly settledBlame = new WeakSet<Blame[]>();
 
@@ -395,13 +397,18 @@ export class HybridModel implements Backend {
 
   /**
    * Disposes every backend it was given (the reference too), then drops its metric gauges. A request
-   * in flight finishes on the backend it is on; it goes to no other backend after this (no fallback, no
-   * canary check, no hedge): when its call fails, it rejects with FORGE_CANCELLED.
+   * in flight finishes on the backend it is on when that backend's dispose() lets it (a runtime session
+   * finishes its runs before it releases); it goes to no other backend after this (no fallback, no
+   * canary check, no hedge): when its call fails, it rejects with FORGE_CANCELLED. A call still pending
+   * once every backend is disposed can never be answered (a function that hangs, with no `timeoutMs`):
+   * its backend gets the abort through its signal and the request rejects with FORGE_CANCELLED rather
+   * than waiting for ever.
    */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     const results = await Promise.allSettled(this.trackers.map((t) => t.backend.dispose()));
+    this.stopping.abort();
     this.metrics?.close(this.trackers.map((t) => t.name));
     this.events.clear();
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ backend: this.trackers[i]?.name, error: r.reason as unknown }] : []));
@@ -688,7 +695,18 @@ export class HybridModel implements Backend {
     if (this.disposed) throw new ForgeError(ForgeErrorCode.CANCELLED, `HybridModel '${this.name}' was disposed while this request was in flight; backend '${t.name}' was not called`, { details: { model: this.name, backend: t.name, disposed: true } });
     const cancel = options.blame?.signal;
     if (cancel?.aborted) throw this.requestCancelled(cancel);
-    const signal = cancel && options.signal ? AbortSignal.any([cancel, options.signal]) : (cancel ?? options.signal);
+    // One signal for the backend: the caller's, the hedge's or dispose() stops the call (linked by
+    // listeners dropped when the call settles, so the model's long-lived signal gathers none).
+    const stop = new AbortController();
+    const signal = stop.signal;
+    const unlink = [cancel, options.signal, this.stopping.signal].flatMap((s) => {
+      if (!s) return [];
+      if (s.aborted) {
+        stop.abort(s.reason);
+        return [];
+      }
+      return [onAbort(s, () => stop.abort(s.reason))];
+    });
     const clock = this.o.clock;
     t.calls++;
     t.routes[route]++;
@@ -701,13 +719,18 @@ export class HybridModel implements Backend {
     const t0 = clock.now();
     let running: Promise<Record<string, TensorLike>>;
     try {
-      running = Promise.resolve(signal ? t.backend.predict(feeds, { signal }) : t.backend.predict(feeds));
+      running = Promise.resolve(t.backend.predict(feeds, { signal }));
     } catch (e) {
       running = Promise.reject(e);
     }
     // In flight until the backend really finishes, even after a time-out or the caller's abort stopped the waiting.
-    running.then(() => t.inFlight--, () => t.inFlight--);
+    const settled = () => {
+      t.inFlight--;
+      for (const u of unlink) u();
+    };
+    running.then(settled, settled);
     if (cancel) running = whileNotAborted(running, cancel, () => this.requestCancelled(cancel, t.name));
+    running = whileNotAborted(running, this.stopping.signal, () => new ForgeError(ForgeErrorCode.CANCELLED, `HybridModel '${this.name}' was disposed while backend '${t.name}' was still running this request, and the backend cannot answer any more`, { details: { model: this.name, backend: t.name, disposed: true } }));
     try {
       const outputs = await withTimeout(running, this.o.timeoutMs, clock, `backend '${t.name}'`);
       if (typeof outputs !== 'object' || outputs === null) {
