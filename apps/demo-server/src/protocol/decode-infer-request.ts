@@ -383,7 +383,9 @@ export function decodeInferRequest(
   const request = value as unknown as InferenceRequest;
   if (request.id !== undefined && typeof request.id !== 'string') throw badRequest('"id" must be a string');
   const params = checkParameters(request.parameters, 'request');
-  if (!Array.isArray(request.inputs) || request.inputs.length === 0) throw badRequest('"inputs" must be a non-empty array of {name, shape, datatype, data}');
+  // A model without inputs (a constant table, a generator) is asked with {"inputs": []}: only for it may the list be empty.
+  if (inputs.length === 0 && !Array.isArray(request.inputs)) throw badRequest('"inputs" must be an array: [] for this model, which has no inputs');
+  if (!Array.isArray(request.inputs) || (request.inputs.length === 0 && inputs.length > 0)) throw badRequest('"inputs" must be a non-empty array of {name, shape, datatype, data}');
   const byName = new Map(inputs.map((i) => [i.name, i]));
   const feeds: Record<string, TensorLike> = {};
   let elements = 0;
@@ -394,7 +396,8 @@ export function decodeInferRequest(
     if (typeof input.name !== 'string') throw badRequest(`inputs[${k}].name must be a string`);
     const info = byName.get(input.name);
     if (!info) {
-      throw badRequest(`unknown input '${input.name}': the model's inputs are ${inputs.map((i) => `'${i.name}'`).join(', ')}`, { input: input.name, expected: inputs.map((i) => i.name) });
+      const known = inputs.length ? `the model's inputs are ${inputs.map((i) => `'${i.name}'`).join(', ')}` : 'the model has no inputs (send "inputs": [])';
+      throw badRequest(`unknown input '${input.name}': ${known}`, { input: input.name, expected: inputs.map((i) => i.name) });
     }
     if (feeds[input.name]) throw badRequest(`input '${input.name}' is given twice`, { input: input.name });
     if (!isV2Datatype(input.datatype)) throw badRequest(`input '${input.name}': unknown datatype ${JSON.stringify(input.datatype)} (one of BOOL, UINT8…UINT64, INT8…INT64, FP16, FP32, FP64, BYTES)`, { input: input.name });
