@@ -321,7 +321,9 @@ export class LoadedModel {
    * 400), that code is kept; otherwise it is FORGE_RUNTIME (500). Other errors pass as they are.
    */
   private forClient(e: unknown): unknown {
-    if (!isForgeError(e, ForgeErrorCode.RUNTIME)) return e;
+    // Hybrid says FORGE_BAD_INPUT itself when every variant refused the request (a batcher finding its
+    // inputs disagree on the batch dim): told to the client the same way, without the library's advice.
+    if (!isForgeError(e, ForgeErrorCode.RUNTIME) && !isForgeError(e, ForgeErrorCode.BAD_INPUT)) return e;
     const errors = (e.details as { errors?: unknown }).errors as { backend?: unknown; code?: unknown; message?: unknown }[] | undefined;
     if (!Array.isArray(errors) || errors.length === 0) return e;
     const codes = new Set(errors.map((x) => x.code));
@@ -330,7 +332,8 @@ export class LoadedModel {
     const code = codes.size === 1 && kept.includes(only) ? (only as ForgeErrorCode) : ForgeErrorCode.RUNTIME;
     const reasons = errors.map((x) => `${String(x.backend)}: ${String(x.message)}`).join('; ');
     const hint = code === ForgeErrorCode.RUNTIME ? '; the request passed the input checks, so when other requests succeed, the values it holds are the likely cause (an index past a table, a shape that does not fit)' : '';
-    return new ForgeError(code, `model '${this.name}' version ${this.version.version} failed to run this request (${reasons})${hint}`, {
+    const what = code === ForgeErrorCode.BAD_INPUT ? 'refused this request' : 'failed to run this request';
+    return new ForgeError(code, `model '${this.name}' version ${this.version.version} ${what} (${reasons})${hint}`, {
       details: { model: this.name, version: this.version.version, errors },
       cause: e,
     });
