@@ -1,4 +1,4 @@
-import { truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchModelsResult } from '@onnx-forge/bench';
 import { mlp, writeModel } from '@onnx-forge/core';
@@ -157,6 +157,30 @@ describe('onnx-forge bench', () => {
     expect(head).not.toContain('interleaved');
     const together = await runCliProcess(['bench', file('mlp.onnx'), file('mlp.int8.onnx'), '--runs', '3', '--warmup', '0', '-q']);
     expect(together.stdout.split('\n')[0]).toContain('interleaved (a new seeded order each round)');
+  });
+
+  it('refuses an --inputs that is no folder before loading any model, as compare and optimize do; and --dims beside it, which would be ignored', async () => {
+    // A typo in the folder name: FORGE_IO (exit 1) up front, not every model loaded and then failed at "inputs".
+    const missing = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '3', '--inputs', file('no-such-folder')]);
+    expect(missing.code).toBe(1);
+    assertNoStack(missing);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).not.toMatch(/^load /m);
+    expect(missing.stderr).toMatch(/^onnx-forge bench: error FORGE_IO: cannot read the --inputs folder ".*no-such-folder": it does not exist/m);
+    // A file where a folder belongs is a usage error.
+    const notFolder = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '3', '--inputs', file('mlp.onnx')]);
+    expect(notFolder.code).toBe(2);
+    expect(notFolder.stderr).toMatch(/--inputs .*mlp\.onnx is not a folder/);
+    // --dims sizes seeded inputs; samples from a folder have their own shapes, so the sizes asked for would silently not apply.
+    mkdirSync(file('samples'), { recursive: true });
+    writeFileSync(file('samples/a.json'), JSON.stringify({ x: { type: 'float32', dims: [1, 64], data: Array.from({ length: 64 }, (_, i) => i / 64) } }));
+    const both = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '3', '--inputs', file('samples'), '--dims', 'batch=8']);
+    expect(both.code).toBe(2);
+    expect(both.stdout).toBe('');
+    expect(both.stderr).toMatch(/^onnx-forge bench: error FORGE_INVALID_OPTIONS: --dims sizes seeded inputs, and --inputs gives samples of their own shapes instead/);
+    const alone = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '3', '--warmup', '0', '--inputs', file('samples'), '-q']);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stdout).toMatch(/^inputs: .*samples: x \[1, 64\]$/m);
   });
 
   it('refuses bad flags with exit 2', async () => {

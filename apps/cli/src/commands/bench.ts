@@ -8,7 +8,7 @@ import { oneLine, table } from '../framework/format.js';
 import type { Progress } from '../framework/progress.js';
 import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
-import { DIMS_FLAG } from '../samples/cli-samples.js';
+import { DIMS_FLAG, checkFolderFlag } from '../samples/cli-samples.js';
 import { parseDims } from '../samples/parse-dims.js';
 import { formatMs, meanText, p50Text, percentileText } from '@onnx-forge/bench/format';
 
@@ -53,6 +53,15 @@ export async function checkProviders(ctx: CommandContext, options: { backend?: '
  */
 export function reportFailure(ctx: CommandContext, failure: { code: string; message: string }): void {
   if (!ctx.json) ctx.io.stderr.write(`${PROGRAM} ${ctx.command}: error ${failure.code}: ${oneLine(failure.message)}\n`);
+}
+
+/**
+ * --dims beside --inputs: the sizes are of seeded inputs, and samples from a folder keep their own
+ * shapes, so the run would silently not be at the sizes asked for (a usage error instead).
+ */
+export function refuseDimsWithInputs(ctx: CommandContext, dims: Readonly<Record<string, number>>): void {
+  if (Object.keys(dims).length === 0) return;
+  throw new UsageError('--dims sizes seeded inputs, and --inputs gives samples of their own shapes instead: leave out --dims, or --inputs to run on seeded inputs of those sizes', ctx.command, { flag: 'dims' });
 }
 
 /** An integer flag of at least `min`, or `fallback` when absent. */
@@ -209,6 +218,11 @@ export const benchCommand = defineCommand({
     if (samplesPerQuery !== undefined && scenario !== 'multistream') throw new UsageError('--samples-per-query is the query size of --scenario multistream', ctx.command, { flag: 'samples-per-query' });
     const dims = parseDims(ctx.command, ctx.args.list('dims'));
     const inputs = ctx.args.string('inputs');
+    if (inputs !== undefined) {
+      refuseDimsWithInputs(ctx, dims);
+      // A folder that is not there (a typo) is refused before any model is loaded, as compare and optimize refuse it.
+      checkFolderFlag(ctx, 'inputs', path.resolve(ctx.io.cwd, inputs), inputs);
+    }
     const providers = providerOptions(ctx);
     await checkProviders(ctx, providers);
 

@@ -137,6 +137,18 @@ describe('onnx-forge compare', () => {
     expect(out.candidates[0]).toMatchObject({ name: 'mlp.int8', status: 'failed' });
   });
 
+  it('--dims beside --inputs is a usage error (exit 2): the samples keep their own shapes, the sizes asked for would silently not apply', async () => {
+    mkdirSync(file('right'), { recursive: true });
+    writeFileSync(file('right/a.json'), JSON.stringify({ x: { type: 'float32', dims: [1, 32], data: Array.from({ length: 32 }, (_, i) => i / 32) } }));
+    const both = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--inputs', file('right'), '--dims', 'batch=4']);
+    expect(both.code).toBe(2);
+    expect(both.stdout).toBe('');
+    expect(both.stderr).toMatch(/^onnx-forge compare: error FORGE_INVALID_OPTIONS: --dims sizes seeded inputs, and --inputs gives samples of their own shapes instead/);
+    const alone = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--inputs', file('right'), '-q']);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stdout).toMatch(/1 folder sample\(s\)/);
+  });
+
   it('an unknown --provider is a usage error naming the providers there are (exit 2)', async () => {
     const r = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--provider', 'foo']);
     expect(r.code).toBe(2);

@@ -8,7 +8,7 @@ import { table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { QUIET_SESSION, quietOnnxruntime } from '../runner/create-runner.js';
 import { DIMS_FLAG, INPUT_SCALE_FLAG, sampleSpec } from '../samples/cli-samples.js';
-import { PROVIDER_FLAG, checkProviders, intFlag, providerOptions, reportFailure } from './bench.js';
+import { PROVIDER_FLAG, checkProviders, intFlag, providerOptions, refuseDimsWithInputs, reportFailure } from './bench.js';
 
 const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
 const sci = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : String(v));
@@ -108,6 +108,7 @@ export const compareCommand = defineCommand({
     const tolerance = cosineTolerance(ctx);
     const { dims, scale } = sampleSpec(ctx, ['inputs']);
     const inputs = ctx.args.string('inputs');
+    if (inputs !== undefined) refuseDimsWithInputs(ctx, dims);
     const samples = intFlag(ctx, 'samples', 8) as number;
     const seed = intFlag(ctx, 'seed', 1, 0) as number;
     const providers = providerOptions(ctx);
