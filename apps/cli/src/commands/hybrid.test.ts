@@ -163,6 +163,22 @@ describe('onnx-forge hybrid', () => {
     assertNoStack(refused);
   });
 
+  it('checks --inputs before loading any model, as the other commands do: a missing folder is FORGE_IO (exit 1), a file or --dims beside it exit 2', async () => {
+    const missing = await runCliProcess(['hybrid', file('mlp.onnx'), '--inputs', file('no-such-folder')]);
+    expect(missing.code, missing.stderr).toBe(1);
+    expect(missing.stderr).toContain('error FORGE_IO: cannot read the --inputs folder');
+    assertNoStack(missing);
+    const notFolder = await runCliProcess(['hybrid', file('mlp.onnx'), '--inputs', file('mlp.onnx')]);
+    expect(notFolder.code, notFolder.stderr).toBe(2);
+    expect(notFolder.stderr).toContain('is not a folder');
+    const dir = file('dims-samples');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'samples.json'), JSON.stringify({ x: { type: 'float32', dims: [1, 32], data: Array.from({ length: 32 }, (_, i) => i / 32) } }));
+    const dims = await runCliProcess(['hybrid', file('mlp.onnx'), '--inputs', dir, '--dims', 'batch=4', '--json']);
+    expect(dims.code, dims.stderr).toBe(2);
+    expect(jsonOf<{ error: { code: string; message: string } }>(dims).error).toMatchObject({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringContaining('--dims sizes seeded requests') });
+  });
+
   it('exits 2 for command lines it cannot act on', async () => {
     const cases: [string[], string][] = [
       [['hybrid'], "missing required argument 'model'"],

@@ -8,7 +8,7 @@ import { ExitCode } from '../framework/exit-code.js';
 import { oneLine } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { QUIET_SESSION, quietOnnxruntime } from '../runner/create-runner.js';
-import { DIMS_FLAG } from '../samples/cli-samples.js';
+import { DIMS_FLAG, checkFolderFlag } from '../samples/cli-samples.js';
 import { checkDimNames, parseDims } from '../samples/parse-dims.js';
 
 const POLICIES = ['auto', 'speed', 'accuracy', 'size', 'order'];
@@ -138,7 +138,7 @@ export const hybridCommand = defineCommand({
     'onnx-forge hybrid vad.onnx vad.int8.onnx --reference vad.onnx --inputs samples/',
   ],
   exitNotes: [
-    'hybrid exits 1 when a request could not be answered by any backend, or when the selected backend or every backend failed all its calls (the summary is printed first, with each backend\'s last error); 1 with FORGE_BAD_INPUT before serving when the models\' inputs or outputs differ; 3 when a model is not a valid ONNX model or its external data is missing or truncated.',
+    'hybrid exits 1 when a request could not be answered by any backend, or when the selected backend or every backend failed all its calls (the summary is printed first, with each backend\'s last error); 1 with FORGE_BAD_INPUT before serving when the models\' inputs or outputs differ; before loading any model, 1 (FORGE_IO) for an --inputs folder that does not exist and 2 for --inputs naming a file or given with --dims; 3 when a model is not a valid ONNX model or its external data is missing or truncated.',
   ],
   async run(ctx) {
     const cwd = ctx.io.cwd;
@@ -152,6 +152,14 @@ export const hybridCommand = defineCommand({
     const dims = parseDims(ctx.command, ctx.args.list('dims'));
     const inputsArg = ctx.args.string('inputs');
     const inputsDir = inputsArg === undefined ? undefined : path.resolve(cwd, inputsArg);
+    if (inputsArg !== undefined && inputsDir !== undefined) {
+      // As bench and compare: the folder's samples keep their own shapes, so --dims beside it would be
+      // silently not applied; and a folder that is not there (a typo) is refused before any model loads.
+      if (Object.keys(dims).length > 0) {
+        throw new UsageError('--dims sizes seeded requests, and --inputs gives samples of their own shapes instead: leave out --dims, or --inputs to send seeded requests of those sizes', ctx.command, { flag: 'dims' });
+      }
+      checkFolderFlag(ctx, 'inputs', inputsDir, inputsArg);
+    }
     const number = (flag: string, min: number, max: number, rule: string): number | undefined => {
       const text = ctx.args.string(flag);
       if (text === undefined) return undefined;
