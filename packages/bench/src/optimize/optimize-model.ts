@@ -24,6 +24,7 @@ import { TARGETS, type ManifestTensor, type Target } from '../repository/manifes
 import { readManifest } from '../repository/read-repository.js';
 import { VersionStager, listVersions } from '../repository/version-stager.js';
 import { batchSweep } from './batch-sweep.js';
+import { givenPrecision } from './given-precision.js';
 import { PREFERENCES, chooseVariant, type Prefer } from './choose-variant.js';
 import { DEFAULT_BUILDERS, type VariantBuilder, type VariantContext } from './make-variant.js';
 import type { OptimizeResult, VariantResult } from './optimize-result.js';
@@ -386,6 +387,12 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     result.reason = `nothing to choose: the model could not be read: ${err.code}: ${err.message}`;
     return finish(false);
   }
+  // A model float16 or INT8 already is named fp32 (the reference) all the same: say so.
+  const given = givenPrecision(fp32);
+  if (given) {
+    result.warnings.push(`the model given is ${given.detail}: the variant named fp32 is that model as given, and the others are made from it and compared with it, not with a float32 original; ` +
+      'optimize the float32 model it came from to measure what float16 and INT8 cost');
+  }
   madeOut = await makeFolder(out);
   result.graph = { inputs: tensors(modelInputSpecs(fp32)), outputs: outputTensors(fp32) };
   const previous = await previousVersion(join(out, 'repository'), name, result);
@@ -512,7 +519,9 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
       if (same) {
         await dropFile(v, path);
         v.status = 'skipped';
-        v.reason = `the same model as ${same.name} (the conversion changed nothing${v.notes.length ? `: ${v.notes[0]}` : ''})`;
+        // On a model float16 or INT8 already, that is why; the pass's first note would only count nodes "kept float32".
+        const why = given ? `the model given is ${given.detail}` : v.notes[0];
+        v.reason = `the same model as ${same.name} (the conversion changed nothing${why ? `: ${why}` : ''})`;
         continue;
       }
       progress({ phase: 'load', variant: n, done: i, total: todo.length, message: `loading ${n} on ${backend}/${providers.join(',')}` });

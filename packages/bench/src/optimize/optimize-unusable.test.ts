@@ -1,7 +1,8 @@
 import { access, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ModelBuilder, type RunnerFeeds } from '@onnx-forge/core';
+import { ModelBuilder, mlp, type RunnerFeeds } from '@onnx-forge/core';
+import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { optimizeModel } from './optimize-model.js';
 
@@ -52,5 +53,33 @@ describe('optimizeModel with nothing usable', () => {
     expect(fp16?.latency).toBeUndefined();
     await expect(access(join(out, 'repository', 'm', '1', 'fp16.onnx'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(r.variants.find((v) => v.name === 'int8-dynamic')?.status).not.toBe('skipped');
+  });
+});
+
+describe('optimizeModel on a model that is float16 or INT8 already', () => {
+  it('says the variant named fp32 is the model as given, and why the conversions changed nothing', async () => {
+    const half = mlp({ sizes: [64, 256, 10] });
+    await convertToFp16(half, { target: 'any' });
+    const r = await optimizeModel(half, { out: join(root, 'already-fp16'), name: 'half', runs: 6, warmup: 0, samples: 2, reports: false });
+    expect(r.best).toBe('fp32');
+    expect(r.warnings).toContainEqual(expect.stringMatching(/^the model given is float16 already \(float16 weights are 100\.0 % of its float weight bytes\): the variant named fp32 is that model as given/));
+    const fp16 = r.variants.find((v) => v.name === 'fp16');
+    expect(fp16?.status).toBe('skipped');
+    // Not the pass's count of nodes "kept float32 (no float16 kernel on cpu or blocked)": the model computes in float16 already.
+    expect(fp16?.reason).toBe('the same model as fp32 (the conversion changed nothing: the model given is float16 already (float16 weights are 100.0 % of its float weight bytes))');
+    expect(r.variants.find((v) => v.name === 'int8-dynamic')?.reason).toMatch(/^the same model as fp32 \(the conversion changed nothing: the model given is float16 already/);
+  });
+
+  it('an INT8 model: named as quantized already, with the ops that say so', async () => {
+    const q = mlp({ sizes: [64, 256, 10] });
+    await quantizeDynamic(q);
+    const r = await optimizeModel(q, { out: join(root, 'already-int8'), name: 'q', runs: 6, warmup: 0, samples: 2, reports: false });
+    expect(r.warnings).toContainEqual(expect.stringMatching(/^the model given is quantized already \(it holds \d+ DynamicQuantizeLinear, \d+ MatMulInteger\): the variant named fp32 is that model as given/));
+    expect(r.variants.find((v) => v.name === 'int8-dynamic')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^the same model as fp32 \(the conversion changed nothing: the model given is quantized already/) });
+  });
+
+  it('a float32 model gets no such warning', async () => {
+    const r = await optimizeModel(mlp({ sizes: [64, 256, 10] }), { out: join(root, 'float32'), name: 'f', variants: ['fp32', 'int8-dynamic'], runs: 6, warmup: 0, samples: 2, reports: false });
+    expect(r.warnings.filter((w) => w.startsWith('the model given is'))).toEqual([]);
   });
 });
