@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ExitCode, ForgeError, ForgeErrorCode, errorMessage, exitCodeOfError, isForgeError } from '@onnx-forge/core';
 import { createServer, type DemoServer } from './create-server.js';
-import type { ServerOptions } from './server-options.js';
+import { type ServerOptions, timerProblem } from './server-options.js';
 
 export const USAGE = `usage: demo-server <model.onnx | repository folder> [--port N] [--host H] [--workers N]
           [--no-batching] [--max-batch N] [--max-delay-ms MS] [--preferred-batch-sizes N,N]
@@ -89,9 +89,17 @@ export interface Running {
 
 function int(name: string, text: string | undefined, min = 1): number | undefined {
   if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--${name} takes an integer ≥ ${min}, got "${text}"`, { details: { option: name } });
+  // Decimal digits only: Number() reads '' and ' ' as 0, and takes '0x50' and '1e3' too.
+  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--${name} takes an integer ≥ ${min}, got "${text}"`, { details: { option: name } });
   return n;
+}
+
+/** A time in ms for a timer (see MAX_TIMER_MS): refused past what a timer can wait. */
+function ms<T extends number | undefined>(name: string, value: T): T {
+  const problem = value === undefined ? undefined : timerProblem(`--${name}`, value);
+  if (problem) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, problem, { details: { option: name } });
+  return value;
 }
 
 const OPTIONS = {
@@ -125,10 +133,12 @@ export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { o
   if (v.help) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--help asks for the help, not for a server: see helpRequested\n${USAGE}`, { details: { option: 'help' } });
   const models = parsed.positionals[0];
   if (models === undefined || parsed.positionals.length > 1) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `give one model file or repository folder\n${USAGE}`);
-  const port = int('port', v.port ?? env.PORT, 0) ?? 8080;
+  // PORT set but blank (a template that leaves it empty) is no port, not port 0 (any free one).
+  const port = int('port', v.port ?? (env.PORT?.trim() ? env.PORT : undefined), 0) ?? 8080;
   if (port > 65535) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--port must be at most 65535, got ${port}`, { details: { option: 'port' } });
   const maxDelay = v['max-delay-ms'] === undefined ? undefined : Number(v['max-delay-ms']);
   if (maxDelay !== undefined && !(maxDelay >= 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `--max-delay-ms takes a number ≥ 0, got "${v['max-delay-ms']}"`);
+  ms('max-delay-ms', maxDelay);
   const maxBatch = int('max-batch', v['max-batch']);
   // Triton's preferred_batch_size: a batch that reaches one of these runs without waiting out the delay.
   const preferred = v['preferred-batch-sizes']?.split(',').map((x) => int('preferred-batch-sizes', x.trim()) as number);
@@ -146,10 +156,10 @@ export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { o
     ...(v['max-queue'] === undefined ? {} : { maxQueue: int('max-queue', v['max-queue'], 0) }),
     ...(v['body-limit'] === undefined ? {} : { bodyLimit: int('body-limit', v['body-limit']) }),
     ...(v['max-elements'] === undefined ? {} : { maxElements: int('max-elements', v['max-elements']) }),
-    ...(v['timeout-ms'] === undefined ? {} : { timeoutMs: int('timeout-ms', v['timeout-ms']) }),
+    ...(v['timeout-ms'] === undefined ? {} : { timeoutMs: ms('timeout-ms', int('timeout-ms', v['timeout-ms'])) }),
     page: !v['no-page'],
   };
-  return { options, port, host: v.host ?? '0.0.0.0', graceMs: int('grace-ms', v['grace-ms']) ?? 30_000, json: v.json === true };
+  return { options, port, host: v.host ?? '0.0.0.0', graceMs: ms('grace-ms', int('grace-ms', v['grace-ms'])) ?? 30_000, json: v.json === true };
 }
 
 /**

@@ -47,3 +47,50 @@ describe('preferred batch sizes', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+// Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer delay silently becomes 1 ms. So
+// --timeout-ms 3000000000 (meant as "no limit worth hitting") made every request 504 within a
+// millisecond, "did not answer within 3000000000 ms"; --grace-ms past it exited 1 at once on SIGTERM
+// with "requests still in flight after ... ms", and --max-delay-ms past it ran every batch at once.
+describe('times past what a timer can wait', () => {
+  const refused = (argv: string[], env: Record<string, string> = {}) => {
+    try {
+      parseServerArgs(['m.onnx', ...argv], env);
+    } catch (e) {
+      expect(exitCodeOf(e)).toBe(2);
+      return (e as Error).message.split('\n')[0];
+    }
+    return undefined;
+  };
+
+  it('refuses on the command line a time over 2147483647 ms, naming the flag and the limit', () => {
+    for (const flag of ['--timeout-ms', '--grace-ms', '--max-delay-ms']) {
+      expect(refused([flag, '3000000000'])).toBe(`${flag} must be at most 2147483647 ms (about 24.8 days, the longest a timer waits), got 3000000000`);
+      expect(refused([flag, '2147483647'])).toBeUndefined();
+    }
+    expect(refused(['--max-delay-ms', 'Infinity'])).toMatch(/^--max-delay-ms /);
+  });
+
+  it('refuses the same in the library options, and a timeout that is not a positive integer', () => {
+    const resolve = (o: object) => () => resolveServerOptions({ models: 'm.onnx', ...o }, 2);
+    expect(resolve({ timeoutMs: 3_000_000_000 })).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(/^timeoutMs must be at most 2147483647 ms/) }));
+    expect(resolve({ timeoutMs: 0 })).toThrow(/^timeoutMs must be a positive integer, got 0/);
+    expect(resolve({ timeoutMs: Number.NaN })).toThrow(/^timeoutMs must be a positive integer/);
+    expect(resolve({ batching: { maxDelayMs: Infinity } })).toThrow(/^batching.maxDelayMs must be at most 2147483647 ms/);
+    expect(resolve({ shutdownIdleMs: 3_000_000_000 })).toThrow(/^shutdownIdleMs must be at most 2147483647 ms/);
+    expect(resolveServerOptions({ models: 'm.onnx', timeoutMs: 2_147_483_647 }, 2).timeoutMs).toBe(2_147_483_647);
+  });
+});
+
+// PORT set but empty (a container template that leaves it blank) was read as port 0: the server
+// listened on a random port, and every probe of the port meant went unanswered.
+describe('the port', () => {
+  it('takes an empty PORT as unset (8080), and refuses --port that is not a decimal number', () => {
+    expect(parseServerArgs(['m.onnx'], { PORT: '' }).port).toBe(8080);
+    expect(parseServerArgs(['m.onnx'], { PORT: '  ' }).port).toBe(8080);
+    expect(parseServerArgs(['m.onnx', '--port', '0'], {}).port).toBe(0);
+    for (const text of ['', ' ', '0x50', '1e3', '80.0']) {
+      expect(() => parseServerArgs(['m.onnx', '--port', text], {}), text).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(/^--port takes an integer ≥ 0, got "/) }));
+    }
+  });
+});

@@ -55,6 +55,23 @@ export interface ResolvedServerOptions {
   readonly log: (line: string) => void;
 }
 
+/**
+ * The longest delay a Node timer waits (2^31-1 ms, about 24.8 days): a longer one silently fires after
+ * 1 ms, so a timeout meant as "practically none" would fail every request at once.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Why a time in ms cannot be a timer's delay, or undefined when it can. */
+export function timerProblem(name: string, ms: number): string | undefined {
+  return ms > MAX_TIMER_MS ? `${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a timer waits), got ${ms}` : undefined;
+}
+
+function checkTimer(name: string, ms: number): number {
+  const problem = timerProblem(name, ms);
+  if (problem) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, problem, { details: { option: name } });
+  return ms;
+}
+
 function positiveInt(name: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
@@ -72,6 +89,7 @@ export function resolveServerOptions(o: ServerOptions, cores: number): ResolvedS
     const maxBatch = positiveInt('batching.maxBatch', b.maxBatch, 16);
     const maxDelayMs = b.maxDelayMs ?? 2;
     if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'batching.maxDelayMs must be a number ≥ 0', { details: { option: 'batching.maxDelayMs' } });
+    checkTimer('batching.maxDelayMs', maxDelayMs);
     const preferred = b.preferredBatchSizes ?? [maxBatch];
     // A batch never grows past maxBatch: a larger preferred size would be advertised and never run.
     if (!Array.isArray(preferred) || preferred.some((n) => !Number.isInteger(n) || n < 1 || n > maxBatch)) {
@@ -89,10 +107,10 @@ export function resolveServerOptions(o: ServerOptions, cores: number): ResolvedS
     bodyLimit: positiveInt('bodyLimit', o.bodyLimit, 32 * 1024 * 1024),
     maxElements: positiveInt('maxElements', o.maxElements, 4 * 1024 * 1024),
     policy: o.policy ?? 'auto',
-    timeoutMs: o.timeoutMs,
+    timeoutMs: o.timeoutMs === undefined ? undefined : checkTimer('timeoutMs', positiveInt('timeoutMs', o.timeoutMs, 0)),
     page: o.page ?? true,
     failOnLoadError: o.failOnLoadError ?? false,
-    shutdownIdleMs: o.shutdownIdleMs === 0 ? 0 : positiveInt('shutdownIdleMs', o.shutdownIdleMs, 1000),
+    shutdownIdleMs: o.shutdownIdleMs === 0 ? 0 : checkTimer('shutdownIdleMs', positiveInt('shutdownIdleMs', o.shutdownIdleMs, 1000)),
     log: o.log ?? (() => undefined),
   };
 }
