@@ -1,13 +1,24 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HUGE_PAGES_MIN_BYTES, HUGE_PAGES_TUNABLE, hugePagesEnv } from './huge-pages.js';
+import { totalmem } from 'node:os';
+import { HUGE_PAGES_MIN_BYTES, HUGE_PAGES_TUNABLE, hugePagesEnv, largeInputNodeFlags } from './huge-pages.js';
 import { jsonOf, runCliProcess } from './testing/cli-process.js';
 import { tempDir, writeCycleModel, writeMlp } from './testing/fixtures.js';
 
 describe('huge pages for large inputs', () => {
   const sizes: Record<string, number> = { 'big.onnx': HUGE_PAGES_MIN_BYTES, 'small.onnx': 1024 };
   const sizeOf = (p: string) => sizes[p] ?? -1;
+
+  it('the child that works on a large input gets a heap limit of three quarters of the memory, unless one is set', () => {
+    const gb = 2 ** 30;
+    expect(largeInputNodeFlags([], {}, 24 * gb)).toEqual(['--max-old-space-size=18432']);
+    // Below V8's own default (about 4 GB) nothing is raised.
+    expect(largeInputNodeFlags([], {}, 4 * gb)).toEqual([]);
+    expect(largeInputNodeFlags(['--max-old-space-size=2048'], {}, 24 * gb)).toEqual([]);
+    expect(largeInputNodeFlags([], { NODE_OPTIONS: '--conditions=x --max-old-space-size=8000' }, 24 * gb)).toEqual([]);
+    expect(largeInputNodeFlags(['--max-old-space-size-x'], {}, 24 * gb)).toEqual(['--max-old-space-size=18432']);
+  });
 
   it('starts again with the tunable only on Linux, for an input past the threshold, once', () => {
     const env = hugePagesEnv(['fp16', 'big.onnx', '-o', 'out.onnx'], { PATH: '/bin' }, 'linux', sizeOf);
@@ -44,6 +55,9 @@ describe('huge pages for large inputs', () => {
       const ok = await runCliProcess(['check', file('valid.onnx'), '--json'], { env: forced });
       expect(ok.code).toBe(0);
       expect(ok.stderr).toContain(`GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}`);
+      const heapMb = Number(/heap limit (\d+) MB/.exec(ok.stderr)?.[1]);
+      const raised = Math.floor((totalmem() * 0.75) / 2 ** 20);
+      if (raised > 4096) expect(heapMb).toBeGreaterThanOrEqual(raised);
       expect(jsonOf<{ valid: boolean }>(ok).valid).toBe(true);
       const plain = await runCliProcess(['check', file('valid.onnx'), '--json'], { env: { ONNX_FORGE_HUGE_PAGES: '0' } });
       expect(plain.stdout).toBe(ok.stdout);

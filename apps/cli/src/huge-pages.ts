@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { constants } from 'node:os';
+import { constants, totalmem } from 'node:os';
 
 /**
  * Transparent huge pages for large models, on Linux.
@@ -52,13 +52,27 @@ export function hugePagesEnv(
 }
 
 /**
+ * Node flags for the child that works on a large input: V8's heap limit raised to three quarters of the
+ * machine's memory, unless the user set one. V8 caps the heap at about 4 GB by default whatever the
+ * machine has, and a graph held in JavaScript objects (a forest of millions of tree nodes converted
+ * from a LightGBM file of hundreds of megabytes) needs more: it crashed with "JavaScript heap out of
+ * memory" on a machine with memory to spare.
+ */
+export function largeInputNodeFlags(execArgv: readonly string[], env: NodeJS.ProcessEnv, memoryBytes: number = totalmem()): string[] {
+  const set = (flags: string) => /--max-old-space-size(=|\s|$)/.test(flags);
+  if (execArgv.some((a) => set(a)) || set(env.NODE_OPTIONS ?? '')) return [];
+  const mb = Math.floor((memoryBytes * 0.75) / 2 ** 20);
+  return mb > 4096 ? [`--max-old-space-size=${mb}`] : [];
+}
+
+/**
  * Runs this same command in a child with `env`, sharing the terminal, and resolves to the exit code to
  * use (128 + the signal number when the child was killed). Ctrl-C reaches both processes from the
  * terminal: this one waits for the child; a signal sent to this process alone is passed on.
  */
 export function relaunch(env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+    const child = spawn(process.execPath, [...process.execArgv, ...largeInputNodeFlags(process.execArgv, env), ...process.argv.slice(1)], { stdio: 'inherit', env });
     const forward = (signal: NodeJS.Signals) => {
       child.kill(signal);
     };

@@ -7,7 +7,10 @@ if (relaunchEnv) {
   // Large input on Linux: run again with glibc's huge pages (see huge-pages.ts); the child does the work.
   process.exitCode = await relaunch(relaunchEnv);
 } else {
-  if (process.env.ONNX_FORGE_DEBUG && process.env.GLIBC_TUNABLES) process.stderr.write(`onnx-forge: GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}\n`);
+  if (process.env.ONNX_FORGE_DEBUG && process.env.GLIBC_TUNABLES) {
+    const { getHeapStatistics } = await import('node:v8');
+    process.stderr.write(`onnx-forge: GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}, heap limit ${Math.round(getHeapStatistics().heap_size_limit / 2 ** 20)} MB\n`);
+  }
   const [{ runCli }, { processIo }] = await Promise.all([import('./cli.js'), import('./framework/io.js')]);
   // `onnx-forge inspect big.onnx | head` closes the pipe early: that is the reader's choice, not an error.
   for (const stream of [process.stdout, process.stderr]) {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ForgeErrorCode, isForgeError } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
-import { convertLightGbm, convertModel, detectFormat } from './convert-model.js';
+import { convertLightGbm, convertModel, detectFormat, modelInput } from './convert-model.js';
+import { parseLightGbm } from './parse-lightgbm.js';
 import { lightgbmText } from './testing/lightgbm-text.js';
 import { floats, runOnce } from './testing/ort.js';
 
@@ -110,6 +111,31 @@ describe('convertModel', () => {
     }
     const json = Buffer.from(`\ufeff${JSON.stringify({ name: 'DTRegression', root: { distribution: 4 } })}`, 'utf16le');
     expect(convertModel(new Uint8Array(json)).report).toMatchObject({ format: 'mljs', objective: 'DTRegression' });
+  });
+
+  it('past the longest string JavaScript holds, a LightGBM file is read from its bytes a line at a time, and JSON that long is refused as too large (FORGE_UNSUPPORTED_MODEL), not an internal error', () => {
+    // The real limit is about 512 MB; a small one stands in for it here.
+    const text = `\ufeff${REGRESSION.replaceAll('\n', '\r\n')}`;
+    const bytes = new TextEncoder().encode(text);
+    const limit = 64;
+    expect(modelInput(bytes)).toBe(text.slice(1));
+    expect(modelInput(bytes, undefined, limit)).toBe(bytes);
+    expect(modelInput(bytes, 'lightgbm', limit)).toBe(bytes);
+    expect(parseLightGbm(bytes)).toEqual(parseLightGbm(REGRESSION));
+    const refused = (input: Uint8Array, from?: 'xgboost' | 'mljs') => {
+      try {
+        modelInput(input, from, limit);
+      } catch (e) {
+        expect(isForgeError(e, ForgeErrorCode.UNSUPPORTED_MODEL)).toBe(true);
+        return e as Error & { details: Record<string, unknown> };
+      }
+      return expect.unreachable();
+    };
+    const json = refused(new TextEncoder().encode(`  {"learner": {"objective": {"name": "reg:squarederror"}}, "pad": "${'x'.repeat(100)}"}`));
+    expect(json.message).toMatch(/the model file is 0 MB of JSON, more than the 0 MB of text JavaScript can hold in one string; only LightGBM text models \(UTF-8\) are read past that/);
+    expect(json.details).toMatchObject({ feature: 'size', limit });
+    expect(refused(bytes, 'xgboost').details).toMatchObject({ format: 'xgboost' });
+    expect(refused(new Uint8Array(Buffer.from(`\ufeff${REGRESSION}`, 'utf16le'))).message).toMatch(/of UTF-16 text, .*: save it as UTF-8/);
   });
 
   it('the per-format functions force their format', () => {

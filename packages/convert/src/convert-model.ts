@@ -114,12 +114,35 @@ function decodeText(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
 }
 
+/** The most UTF-8 bytes sure to decode into one string: V8's longest is 2^29 - 24 UTF-16 units. */
+const MAX_TEXT_BYTES = 0x1fffffe8;
+
+/**
+ * File bytes as the parsers take them: text, or, past the longest string JavaScript holds, the bytes of
+ * a LightGBM model, which is read a line at a time. JSON that long (XGBoost, mljs) cannot be parsed and
+ * is refused, saying so, instead of failing inside the decoder. `limit` is for tests.
+ */
+export function modelInput(bytes: Uint8Array, from?: SourceFormat, limit = MAX_TEXT_BYTES): string | Uint8Array {
+  if (bytes.length <= limit) return decodeText(bytes);
+  const size = `${Math.round(bytes.length / 2 ** 20)} MB`;
+  const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+  const head = utf16 ? '' : new TextDecoder().decode(bytes.subarray(0, 1 << 16)).trimStart();
+  const lightgbm = /^tree\r?\n/.test(head) || /^version=v\d/m.test(head);
+  if (lightgbm && (from === undefined || from === 'lightgbm')) return bytes;
+  const what = utf16 ? 'UTF-16 text' : head.startsWith('{') ? 'JSON' : 'text';
+  throw new ForgeError(ForgeErrorCode.UNSUPPORTED_MODEL, `the model file is ${size} of ${what}, more than the ${Math.floor(limit / 2 ** 20)} MB of text JavaScript can hold in one string; only LightGBM text models (UTF-8) are read past that, a line at a time${utf16 ? ': save it as UTF-8' : ''}`, {
+    details: { feature: 'size', bytes: bytes.length, limit, ...(from === undefined ? {} : { format: from }) },
+  });
+}
+
 /**
  * Parses a model of any supported format (text, file bytes as UTF-8 or UTF-16 with its byte-order
  * mark, or an object) into the tree IR.
  */
 export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration'> = {}): TreeEnsemble {
-  const input = model instanceof Uint8Array ? decodeText(model) : model;
+  const input = model instanceof Uint8Array ? modelInput(model, options.from) : model;
+  // A LightGBM model too long for one string, already recognised by its first lines.
+  if (input instanceof Uint8Array) return parseAs('lightgbm', input, options);
   const from = options.from;
   if (from === undefined) return parseAs(detectFormat(input), input, options);
   try {
@@ -142,7 +165,7 @@ export function parseTreeModel(model: string | Uint8Array | object, options: Pic
   }
 }
 
-function parseAs(from: SourceFormat, input: string | object, options: Pick<ConvertOptions, 'numFeatures' | 'bestIteration'>): TreeEnsemble {
+function parseAs(from: SourceFormat, input: string | Uint8Array | object, options: Pick<ConvertOptions, 'numFeatures' | 'bestIteration'>): TreeEnsemble {
   // An option meant for another format is refused rather than ignored: whoever passed it expected
   // it to change the result.
   if (options.bestIteration && from !== 'xgboost') {
@@ -157,7 +180,7 @@ function parseAs(from: SourceFormat, input: string | object, options: Pick<Conve
   }
   switch (from) {
     case 'lightgbm':
-      if (typeof input !== 'string') throw invalidModel('lightgbm', 'expected the text of the model file (Booster.save_model output), not an object');
+      if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw invalidModel('lightgbm', 'expected the text of the model file (Booster.save_model output), not an object');
       return parseLightGbm(input);
     case 'xgboost':
       return parseXgboost(input, options.bestIteration === undefined ? {} : { bestIteration: options.bestIteration });

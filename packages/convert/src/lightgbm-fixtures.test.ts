@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { convertLightGbm } from './convert-model.js';
 import { predictTrees } from './predict-trees.js';
+import { parseLightGbm } from './parse-lightgbm.js';
 import { ORT_BACKENDS, floats, ints, runOnce } from './testing/ort.js';
 
 /*
@@ -72,6 +73,10 @@ describe.skipIf(!present)('LightGBM fixtures (shared/fixtures/lightgbm)', () => 
         const out = classes === 2 ? Array.from(js.output).filter((_, i) => i % 2 === 1) : Array.from(js.output);
         expect(maxRelativeError(out, prediction)).toBeLessThan(1e-12);
         expect(maxRelativeError(Array.from(predictTrees(ensemble, doubles, { rawScore: true }).output), raw)).toBeLessThan(1e-12);
+      });
+
+      it('read from the file bytes a line at a time (as a model past 512 MB is), the trees are the same', () => {
+        expect(parseLightGbm(readFileSync(path.join(FIXTURES, `${name}.txt`)))).toEqual(parseLightGbm(text));
       });
 
       for (const backend of ORT_BACKENDS) {

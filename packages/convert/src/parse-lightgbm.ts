@@ -24,32 +24,62 @@ const SUPPORTED = [...IDENTITY_OBJECTIVES, ...EXP_OBJECTIVES, 'binary', 'multicl
 
 type Header = Map<string, string>;
 
-function splitSections(text: string): { header: Header; trees: { index: number; fields: Map<string, string> }[]; ended: boolean } {
-  const lines = text.split(/\r?\n/);
+/**
+ * The lines of the model: of its text, or of its UTF-8 bytes one line at a time, so that a model file
+ * past the longest string JavaScript holds (2^29 - 24 characters, about 512 MB) is read all the same.
+ */
+function* linesOf(input: string | Uint8Array): Generator<string> {
+  if (typeof input === 'string') {
+    yield* input.split(/\r?\n/);
+    return;
+  }
+  const decoder = new TextDecoder();
+  let start = 0;
+  while (start <= input.length) {
+    let end = input.indexOf(0x0a, start);
+    if (end < 0) end = input.length;
+    // Each decode() starts a new stream, which drops a byte-order mark at its start: the file's own.
+    yield decoder.decode(input.subarray(start, end > start && input[end - 1] === 0x0d ? end - 1 : end));
+    start = end + 1;
+  }
+}
+
+/**
+ * Reads the header, then hands each tree block to `onTree` as soon as the next one starts (or the trees
+ * end), so only one block's text is held at a time. A block cut short by the end of the file is never
+ * handed on: `ended` says whether "end of trees" was reached.
+ */
+function readSections(input: string | Uint8Array, onTree: (header: Header, index: number, fields: Map<string, string>) => void): { header: Header; count: number; ended: boolean } {
   const header: Header = new Map();
-  const trees: { index: number; fields: Map<string, string> }[] = [];
-  let current: Map<string, string> | undefined;
+  let current: { index: number; fields: Map<string, string> } | undefined;
+  let count = 0;
   let ended = false;
-  for (const raw of lines) {
+  const finish = () => {
+    if (current) onTree(header, current.index, current.fields);
+    current = undefined;
+  };
+  for (const raw of linesOf(input)) {
     const line = raw.trim();
     if (line === '') continue;
     if (line === 'end of trees') {
       ended = true;
+      finish();
       break;
     }
     const eq = line.indexOf('=');
     const key = eq < 0 ? line : line.slice(0, eq);
     const value = eq < 0 ? '' : line.slice(eq + 1);
     if (key === 'Tree') {
-      current = new Map();
-      trees.push({ index: Number(value), fields: current });
+      finish();
+      current = { index: Number(value), fields: new Map() };
+      count++;
     } else if (current) {
-      current.set(key, value);
+      current.fields.set(key, value);
     } else {
       header.set(key, value);
     }
   }
-  return { header, trees, ended };
+  return { header, count, ended };
 }
 
 function numbers(format: 'int' | 'float', text: string | undefined, expected: number, what: string, tree: number): number[] {
@@ -182,22 +212,8 @@ function parseTree(fields: Map<string, string>, index: number, numTargets: numbe
 }
 
 /** Reads a LightGBM text model (what `Booster.save_model` writes) into the tree IR. */
-export function parseLightGbm(text: string): TreeEnsemble {
-  if (typeof text !== 'string') throw invalidModel('lightgbm', 'expected the text of a model file (a string)');
-  const { header, trees: blocks, ended } = splitSections(text);
-  if (!header.has('version') && !header.has('tree') && blocks.length === 0) {
-    throw invalidModel('lightgbm', 'the text is not a LightGBM model (no "tree" header, no Tree= blocks)');
-  }
-  const sizes = header.get('tree_sizes');
-  const expectedTrees = sizes === undefined ? undefined : sizes.trim().split(/\s+/).filter(Boolean).length;
-  // Truncation first: a file cut inside its header would otherwise be read as a model without an
-  // objective (a custom one?) or with an unknown one ("objective=regressi"), and refused as unsupported.
-  if (!ended) {
-    throw invalidModel('lightgbm', `the text ends before "end of trees" (${blocks.length}${expectedTrees === undefined ? '' : ` of ${expectedTrees}`} trees found): the file looks truncated — save the model again with Booster.save_model`, {
-      found: blocks.length,
-      ...(expectedTrees === undefined ? {} : { expected: expectedTrees }),
-    });
-  }
+/** What the header says about every tree: the objective, trees per iteration and input width. */
+function headerFacts(header: Header): { objective: Objective; perIteration: number; numFeatures: number } {
   const numClass = headerInt(header, 'num_class');
   const perIteration = headerInt(header, 'num_tree_per_iteration', numClass);
   const numFeatures = headerInt(header, 'max_feature_idx') + 1;
@@ -205,21 +221,48 @@ export function parseLightGbm(text: string): TreeEnsemble {
   if (perIteration !== objective.numTargets) {
     throw invalidModel('lightgbm', `num_tree_per_iteration=${perIteration} does not match the objective's ${objective.numTargets} outputs`, { perIteration });
   }
-  if (expectedTrees !== undefined && expectedTrees !== blocks.length) {
-    throw invalidModel('lightgbm', `tree_sizes lists ${expectedTrees} trees but the file holds ${blocks.length}: it is damaged — save the model again`, { found: blocks.length, expected: expectedTrees });
-  }
-  if (blocks.length === 0) throw invalidModel('lightgbm', 'the model has no trees');
-  if (blocks.length % perIteration !== 0) {
-    throw invalidModel('lightgbm', `${blocks.length} trees is not a whole number of iterations of ${perIteration} trees`, { found: blocks.length });
-  }
-  const trees = blocks.map((b, i) => {
-    if (b.index !== i) throw invalidModel('lightgbm', `expected Tree=${i}, found Tree=${b.index}`, { tree: i });
-    const tree = parseTree(b.fields, i, objective.numTargets);
-    validateTree('lightgbm', tree, i, numFeatures, objective.numTargets);
-    return tree;
+  return { objective, perIteration, numFeatures };
+}
+
+/** Parses a LightGBM text model, given as text or as the file's UTF-8 bytes (any size). */
+export function parseLightGbm(text: string | Uint8Array): TreeEnsemble {
+  if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw invalidModel('lightgbm', 'expected the text of a model file (a string, or its bytes)');
+  let model: { objective: Objective; perIteration: number; numFeatures: number } | undefined;
+  const trees: Tree[] = [];
+  // Each tree is parsed as soon as its block is read: a large forest's text is never all held at once.
+  const { header, count, ended } = readSections(text, (header, index, fields) => {
+    // The header is whole once the first tree block has been read.
+    model ??= headerFacts(header);
+    const i = trees.length;
+    if (index !== i) throw invalidModel('lightgbm', `expected Tree=${i}, found Tree=${index}`, { tree: i });
+    const tree = parseTree(fields, i, model.objective.numTargets);
+    validateTree('lightgbm', tree, i, model.numFeatures, model.objective.numTargets);
+    trees.push(tree);
   });
+  if (!header.has('version') && !header.has('tree') && count === 0) {
+    throw invalidModel('lightgbm', 'the text is not a LightGBM model (no "tree" header, no Tree= blocks)');
+  }
+  const sizes = header.get('tree_sizes');
+  const expectedTrees = sizes === undefined ? undefined : sizes.trim().split(/\s+/).filter(Boolean).length;
+  // Truncation before the header's facts: a file cut inside its header would otherwise be read as a
+  // model without an objective (a custom one?) or with an unknown one ("objective=regressi"), and
+  // refused as unsupported.
+  if (!ended) {
+    throw invalidModel('lightgbm', `the text ends before "end of trees" (${count}${expectedTrees === undefined ? '' : ` of ${expectedTrees}`} trees found): the file looks truncated — save the model again with Booster.save_model`, {
+      found: count,
+      ...(expectedTrees === undefined ? {} : { expected: expectedTrees }),
+    });
+  }
+  const { objective, perIteration, numFeatures } = model ?? headerFacts(header);
+  if (expectedTrees !== undefined && expectedTrees !== count) {
+    throw invalidModel('lightgbm', `tree_sizes lists ${expectedTrees} trees but the file holds ${count}: it is damaged — save the model again`, { found: count, expected: expectedTrees });
+  }
+  if (count === 0) throw invalidModel('lightgbm', 'the model has no trees');
+  if (count % perIteration !== 0) {
+    throw invalidModel('lightgbm', `${count} trees is not a whole number of iterations of ${perIteration} trees`, { found: count });
+  }
   // Random-forest mode (boosting=rf) averages the iterations instead of summing them.
-  const combine = header.has('average_output') ? { kind: 'mean' as const, count: blocks.length / perIteration } : { kind: 'sum' as const };
+  const combine = header.has('average_output') ? { kind: 'mean' as const, count: count / perIteration } : { kind: 'sum' as const };
   return {
     format: 'lightgbm',
     objective: (header.get('objective') ?? '').trim(),

@@ -18,12 +18,24 @@ export const attr = {
   floats: (name: string, floats: readonly number[]): AttributeProto => new onnx.AttributeProto({ name, type: AttributeType.FLOATS, floats: [...floats] }),
   ints: (name: string, ints: readonly (number | bigint)[]): AttributeProto =>
     new onnx.AttributeProto({ name, type: AttributeType.INTS, ints: ints.map(fromBigInt) }),
-  strings: (name: string, strings: readonly string[]): AttributeProto =>
-    new onnx.AttributeProto({ name, type: AttributeType.STRINGS, strings: strings.map((s) => enc.encode(s)) }),
+  strings: (name: string, strings: readonly string[]): AttributeProto => new onnx.AttributeProto({ name, type: AttributeType.STRINGS, strings: encodeEach(strings) }),
   tensors: (name: string, tensors: TensorProto[]): AttributeProto => new onnx.AttributeProto({ name, type: AttributeType.TENSORS, tensors }),
   graphs: (name: string, graphs: GraphProto[]): AttributeProto => new onnx.AttributeProto({ name, type: AttributeType.GRAPHS, graphs }),
   typeProto: (name: string, tp: TypeProto): AttributeProto => new onnx.AttributeProto({ name, type: AttributeType.TYPE_PROTO, tp }),
 };
+
+/**
+ * Each string as UTF-8, one byte array per distinct string: a tree ensemble names a mode per node
+ * ("BRANCH_LEQ", "LEAF"), millions of them in a large forest, and an array apiece took gigabytes.
+ */
+function encodeEach(strings: readonly string[]): Uint8Array[] {
+  const seen = new Map<string, Uint8Array>();
+  return strings.map((s) => {
+    let bytes = seen.get(s);
+    if (!bytes) seen.set(s, (bytes = enc.encode(s)));
+    return bytes;
+  });
+}
 
 /** A plain JS value a builder turns into an attribute: integers become INT, other numbers FLOAT. */
 export type AttrValue =
