@@ -1,8 +1,11 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { defineCommand } from './framework/command.js';
 import { COMMANDS } from './commands/index.js';
 import { runCliInProcess as cli } from './testing/cli-in-process.js';
+import { tempDir, writeMlp } from './testing/fixtures.js';
 
 const crashing = defineCommand({
   name: 'crash',
@@ -52,6 +55,32 @@ describe('runCli', () => {
     expect(debug.stderr).toMatch(/\n\s+at /);
     const json = await cli(['crash', 'bug', '--json'], [crashing]);
     expect(JSON.parse(json.stdout).error.code).toBe('FORGE_INTERNAL');
+  });
+
+  it('refuses --dims beside a folder of samples in fp16, quantize and run, as bench, compare and hybrid do: the folder keeps its own shapes', async () => {
+    const tmp = tempDir();
+    try {
+      const model = await writeMlp(path.join(tmp.dir, 'mlp.onnx'));
+      const dir = path.join(tmp.dir, 'samples');
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, 'sample.json'), JSON.stringify({ x: { type: 'float32', dims: [1, 16], data: Array.from({ length: 16 }, (_, i) => i / 16) } }));
+      const out = path.join(tmp.dir, 'out.onnx');
+      const cases: [string[], string][] = [
+        [['fp16', model, '-o', out, '--inputs', dir], '--inputs'],
+        [['quantize', model, '-o', out, '--inputs', dir], '--inputs'],
+        [['quantize', model, '-o', out, '--mode', 'static', '--calibration', dir], '--calibration'],
+        [['quantize', model, '-o', out, '--tolerance', '0.99', '--inputs', dir], '--inputs'],
+        [['run', model, '-o', out, '--pipeline', 'int8-auto', '--calibration', dir], '--calibration'],
+        [['run', model, '-o', out, '--pipeline', 'int8-static', '--inputs', dir], '--inputs'],
+      ];
+      for (const [args, folder] of cases) {
+        const r = await cli([...args, '--dims', 'batch=2']);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`error FORGE_INVALID_OPTIONS: --dims sizes seeded inputs, and ${folder} gives samples of their own shapes instead`);
+      }
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   it('wants a command before flags', async () => {

@@ -10,7 +10,7 @@ import { readInput } from '../pipeline/read-input.js';
 import { referenceCopy } from '../pipeline/reference-copy.js';
 import { runPasses } from '../pipeline/run-passes.js';
 import { writeOutput } from '../pipeline/write-output.js';
-import { INPUT_SCALE_FLAG, sampleSpec } from '../samples/cli-samples.js';
+import { INPUT_SCALE_FLAG, refuseDimsBesideFolder, sampleSpec } from '../samples/cli-samples.js';
 
 /** Every option of the fp16 pass, as flags generated from its option specs. */
 const FP16_FLAGS = passFlags(fp16Pass);
@@ -70,6 +70,8 @@ export const fp16Command = defineCommand({
     const verify = ctx.args.bool('verify') !== false;
     const tolerance = cosineTolerance(ctx) ?? DEFAULT_COSINE;
     const samples = sampleSpec(ctx, ['inputs']);
+    // With --inputs, the check, the fp16-auto redo and its search all run on the folder's samples.
+    refuseDimsBesideFolder(ctx, samples, ['inputs']);
     const file = ctx.args.positional(0);
 
     const started = ctx.io.now();

@@ -14,7 +14,7 @@ import { runPasses } from '../pipeline/run-passes.js';
 import { writeOutput } from '../pipeline/write-output.js';
 import { createRunner } from '../runner/create-runner.js';
 import { hostIsa, type HostIsa } from '../runner/host-isa.js';
-import { INPUT_SCALE_FLAG, fitSeededSamples, loadCliSamples, sampleSpec, seededLike, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
+import { INPUT_SCALE_FLAG, fitSeededSamples, loadCliSamples, refuseDimsBesideFolder, sampleSpec, seededLike, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
 
 /** Every option of int8-dynamic; `--isa host` is resolved here, with runtime's probe of this CPU. */
 const DYNAMIC_FLAGS: readonly PassOptionFlag[] = passFlags(int8Dynamic, {
@@ -168,6 +168,8 @@ export const quantizeCommand = defineCommand({
     // calibration folder, else seeded inputs other than the ones the search used.
     // --calibration listed too, so --input-scale beside it (seeded inputs nothing would use) is refused.
     const inputs = sampleSpec(ctx, ['inputs', 'calibration']);
+    // With either folder, the calibration or search and the check all run on folder samples.
+    refuseDimsBesideFolder(ctx, inputs, ['inputs', 'calibration']);
     const passSpec: SampleSpec = dir === undefined ? inputs : { dir, dims: inputs.dims };
     const checkSpec: SampleSpec = inputs.dir !== undefined ? inputs : passSpec;
 

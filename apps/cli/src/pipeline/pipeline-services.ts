@@ -3,7 +3,7 @@ import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import { UsageError } from '../framework/usage-error.js';
 import { createRunner } from '../runner/create-runner.js';
-import { DIMS_FLAG, INPUT_SCALE_FLAG, fitSeededSamples, loadCliSamples, sampleSpec } from '../samples/cli-samples.js';
+import { DIMS_FLAG, INPUT_SCALE_FLAG, fitSeededSamples, loadCliSamples, refuseDimsBesideFolder, sampleSpec } from '../samples/cli-samples.js';
 
 /** Flags that provide the services passes declare (`run`). */
 export const SERVICE_FLAGS: readonly FlagSpec[] = [
@@ -35,6 +35,7 @@ export function pipelineServices(ctx: CommandContext, passes: readonly PassInsta
   if (!wanted.has(SAMPLES.name) && given !== undefined) {
     throw new UsageError(`no pass of the pipeline takes sample inputs, so --${given} has nothing to do`, ctx.command);
   }
+  refuseDimsBesideFolder(ctx, spec, ['calibration', 'inputs']);
   const calibrated = passes.find((p) => NEEDS_REAL_SAMPLES.has(p.name));
   if (calibrated && spec.dir === undefined) {
     throw new UsageError(`the ${calibrated.name} pass calibrates on sample inputs: give --calibration DIR (a folder of samples: ONNX .pb test data, .npy or JSON)`, ctx.command, { pass: calibrated.name });

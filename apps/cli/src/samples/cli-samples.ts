@@ -95,6 +95,21 @@ export function sampleSpec(ctx: CommandContext, dirFlags: readonly string[]): Sa
 }
 
 /**
+ * --dims beside a folder of samples (--inputs, --calibration) when every sample the command uses comes
+ * from the folder: the sizes are of seeded inputs and the folder's samples keep their own shapes, so
+ * the sizes asked for would silently not be applied (a usage error, as bench, compare and hybrid say).
+ */
+export function refuseDimsBesideFolder(ctx: CommandContext, spec: SampleSpec, dirFlags: readonly string[]): void {
+  const flag = dirFlags.find((f) => ctx.args.has(f));
+  if (spec.dir === undefined || flag === undefined || Object.keys(spec.dims).length === 0) return;
+  throw new UsageError(
+    `--dims sizes seeded inputs, and --${flag} gives samples of their own shapes instead, so the sizes would not be applied: leave out --dims`,
+    ctx.command,
+    { flag: 'dims' },
+  );
+}
+
+/**
  * Refuses, before any work, a folder flag (--inputs, --calibration) whose path names nothing
  * (FORGE_IO, as for a missing model: a typo) or a file (a usage error): measuring or calibrating on
  * anything else than the folder the user named would pass off other data as theirs.
