@@ -67,7 +67,7 @@ export { DEFAULT_BUILDERS } from './optimize/make-variant.js';
 export type { VariantBuilder, VariantContext } from './optimize/make-variant.js';
 export { VARIANT_NAMES, isVariantName, variantPrecision } from './optimize/variant-name.js';
 export type { VariantName } from './optimize/variant-name.js';
-export { batchDim, batchSweep } from './optimize/batch-sweep.js';
+export { batchAxes, batchDim, batchSweep } from './optimize/batch-sweep.js';
 export type { BatchPoint, BatchSweepOptions, BatchSweepResult } from './optimize/batch-sweep.js';
 export { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_SCHEMA, MANIFEST_VERSION, TARGETS, VARIANT_STATUSES, validateManifest } from './repository/manifest.js';
 export type {
