@@ -83,6 +83,6 @@ export { reportTables, reportSummary } from './report/report-tables.js';
 export type { ReportTable } from './report/report-tables.js';
 export { writeReports, resultJson } from './report/write-reports.js';
 export { barChartSvg, lineChartSvg } from './report/variant-charts.js';
-export { formatMs, formatRatio, meanInterval, meanText, p50Text, percentileText } from './report/format-latency.js';
+export { formatMs, formatRatio, meanInterval, meanText, medianIntervalText, p50Text, percentileText } from './report/format-latency.js';
 export type { Bar, BarChart, LineChart, LinePoint } from './report/variant-charts.js';
 export { formatBytes } from '@onnx-forge/core';

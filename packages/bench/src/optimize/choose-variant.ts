@@ -1,7 +1,7 @@
 import { formatBytes } from '@onnx-forge/core';
 import { MIN_RUNS_FOR_MEDIAN_CI, isBelow } from '../stats.js';
 import type { VariantName } from './variant-name.js';
-import { formatMs } from '../report/format-latency.js';
+import { formatMs, medianIntervalText } from '../report/format-latency.js';
 
 /** What the optimizer may prefer among variants that keep the accuracy tolerance. */
 export const PREFERENCES = ['auto', 'speed', 'accuracy', 'size'] as const;
@@ -34,7 +34,6 @@ export interface Choice {
 const SIZE_TIE = 0.02;
 
 const ms = (v: number) => `${formatMs(v)} ms`;
-const ci = (c: readonly [number, number]) => `[${formatMs(c[0])}, ${formatMs(c[1])}]`;
 
 type Measured = Required<Pick<Candidate, 'name' | 'bytes' | 'latency' | 'minCosine'>>;
 
@@ -113,7 +112,7 @@ export function chooseVariant(candidates: readonly Candidate[], prefer: Prefer, 
   // Still tied on every criterion: the list's order (fp32, fp16, int8-dynamic, int8-static) decides.
   const best = pool[0] as Measured;
   const tieNote = pool.length > 1 ? `; ${pool.map((c) => c.name).join(', ')} tie on every criterion, ${best.name} is first in order` : '';
-  const head = `${best.name} (prefer ${prefer}, tolerance cosine ${tolerance}): p50 ${ms(best.latency.p50)} ${ci(best.latency.p50Ci95)}, ${formatBytes(best.bytes)}, cosine ${best.minCosine.toFixed(4)}`;
+  const head = `${best.name} (prefer ${prefer}, tolerance cosine ${tolerance}): p50 ${ms(best.latency.p50)} ${medianIntervalText(best.latency.p50Ci95, best.latency.n)}, ${formatBytes(best.bytes)}, cosine ${best.minCosine.toFixed(4)}`;
   const why = narrowed.length ? narrowed.join('; ') : `the only variant that ran within the tolerance`;
   return { best: best.name, reason: `${head}: ${why}${tieNote}`, rejected };
 }

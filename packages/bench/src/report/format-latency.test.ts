@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { latencyStats } from '../measure/latency-stats.js';
-import { formatMs, meanText, p50Text, percentileText } from './format-latency.js';
+import { formatMs, meanText, medianIntervalText, p50Text, percentileText } from './format-latency.js';
 
 describe('latency text of the reports, optimize and bench', () => {
   it('writes a skewed sample\'s mean as an interval whose low end is 0, never "mean ± margin" below zero', () => {
@@ -26,5 +26,16 @@ describe('latency text of the reports, optimize and bench', () => {
     const hundred = latencyStats(Array.from({ length: 100 }, (_, i) => i));
     expect(percentileText(hundred, 0.99, hundred.p99)).toBe('98.01');
     expect(percentileText(hundred, 0.999, hundred.p999)).toBe('max 99.00');
+  });
+
+  it('writes the interval of a median from fewer than 6 runs as the range it is, not as a 95 % interval', () => {
+    // 5 runs: [min, max] holds the median 93.75 % of the time (75 % at 3): the column says 95 % CI, the cell must not pass for one.
+    const five = latencyStats([1.63, 1.7, 1.83, 1.85, 1.87]);
+    expect(p50Text(five)).toBe('1.83 [min 1.63, max 1.87]');
+    expect(medianIntervalText(five.p50Ci95, five.n)).toBe('[min 1.63, max 1.87]');
+    const six = latencyStats([1.63, 1.7, 1.83, 1.85, 1.87, 1.9]);
+    expect(p50Text(six)).toBe(`1.84 [${formatMs(six.p50Ci95[0])}, ${formatMs(six.p50Ci95[1])}]`);
+    // Without a count (a figure from elsewhere), the interval is taken as given.
+    expect(medianIntervalText([1, 2])).toBe('[1.00, 2.00]');
   });
 });

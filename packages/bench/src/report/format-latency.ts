@@ -5,7 +5,7 @@
  * sample (a few slow runs among fast ones), a latency no run can have.
  */
 
-import { quantileResolved } from '../stats.js';
+import { MIN_RUNS_FOR_MEDIAN_CI, quantileResolved } from '../stats.js';
 
 /** A latency in ms: 3 significant digits, at least 2 decimals ("0.0634", "0.290", "12.35"); "" when absent, "∞" when infinite. */
 export function formatMs(v: number | undefined): string {
@@ -52,7 +52,18 @@ export function percentileText(l: { n: number; max: number }, q: number, value: 
   return quantileResolved(l.n, q) ? formatMs(value) : `max ${formatMs(l.max)}`;
 }
 
-/** "0.0634 [0.0610, 0.0700]": a median and its 95 % interval. */
-export function p50Text(l: { p50: number; p50Ci95: readonly [number, number] }): string {
-  return `${formatMs(l.p50)} [${formatMs(l.p50Ci95[0])}, ${formatMs(l.p50Ci95[1])}]`;
+/**
+ * "[0.0610, 0.0700]": the 95 % interval of a median; from fewer runs than one needs
+ * (MIN_RUNS_FOR_MEDIAN_CI, 6) it is only the range of the runs, which holds the median less often
+ * (75 % at 3 runs), and is written so: "[min 0.0610, max 0.0700]", under a column that says 95 % CI.
+ * Without `n` the interval is taken as given.
+ */
+export function medianIntervalText(ci: readonly [number, number], n?: number): string {
+  const range = n !== undefined && n < MIN_RUNS_FOR_MEDIAN_CI;
+  return range ? `[min ${formatMs(ci[0])}, max ${formatMs(ci[1])}]` : `[${formatMs(ci[0])}, ${formatMs(ci[1])}]`;
+}
+
+/** "0.0634 [0.0610, 0.0700]": a median and its 95 % interval (see medianIntervalText for fewer than 6 runs). */
+export function p50Text(l: { p50: number; p50Ci95: readonly [number, number]; n?: number }): string {
+  return `${formatMs(l.p50)} ${medianIntervalText(l.p50Ci95, l.n)}`;
 }

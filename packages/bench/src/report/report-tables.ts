@@ -1,7 +1,7 @@
 import type { LatencyStats } from '../measure/latency-stats.js';
 import type { OptimizeResult, VariantResult } from '../optimize/optimize-result.js';
 import { formatBytes } from '@onnx-forge/core';
-import { formatMs, formatRatio, meanText, p50Text, percentileText } from './format-latency.js';
+import { formatMs, formatRatio, meanText, medianIntervalText, p50Text, percentileText } from './format-latency.js';
 
 /** A table of a report: the same cells go to Markdown and HTML. */
 export interface ReportTable {
@@ -56,7 +56,7 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
   if (r.batch) {
     const rows = Object.entries(r.batch.points).flatMap(([name, pts]) => pts.map((p) => [
       name, String(p.batch), p50Text(p.latency),
-      `${formatMs(p.perSampleMs)} [${formatMs(p.perSampleCi95[0])}, ${formatMs(p.perSampleCi95[1])}]`, f(p.samplesPerSecond, 1), r.batch?.best[name] === p.batch ? 'lowest per sample' : '',
+      `${formatMs(p.perSampleMs)} ${medianIntervalText(p.perSampleCi95, p.latency.n)}`, f(p.samplesPerSecond, 1), r.batch?.best[name] === p.batch ? 'lowest per sample' : '',
     ]));
     tables.push({ title: 'Batch sizes', note: r.batch.note, head: ['variant', 'batch', 'p50 ms [95 % CI]', 'per sample ms [95 % CI]', 'samples/s', ''], rows });
   }
