@@ -24,6 +24,8 @@ describe('runCli', () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
     for (const c of COMMANDS) expect(help.stdout).toContain(`  ${c.name} `);
+    // The one-line description covers what the commands do, serving and measuring included.
+    expect(help.stdout).toContain('inspect, check, convert, quantize, measure and serve ONNX models');
     for (const c of COMMANDS) {
       const viaFlag = await cli([c.name, '--help']);
       const viaHelp = await cli(['help', c.name]);

@@ -108,7 +108,7 @@ function wrapped(paragraphs: readonly string[]): string[] {
  */
 export function buildProgram(commands: readonly Command[], io: CliIo, version: string, hooks: ProgramHooks): Commander {
   const program = new Commander(PROGRAM)
-    .description('inspect, check, convert and quantize ONNX models')
+    .description('inspect, check, convert, quantize, measure and serve ONNX models')
     .version(version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help (for a command: onnx-forge <command> --help)')
     .helpCommand('help [command]', 'show the help of a command')
