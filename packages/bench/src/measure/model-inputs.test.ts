@@ -1,5 +1,8 @@
-import { ModelBuilder, mlp, transformerEncoder } from '@onnx-forge/core';
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ModelBuilder, float16ArrayToFloat32, mlp, transformerEncoder } from '@onnx-forge/core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { modelInputs, modelSamples } from './model-inputs.js';
 
 describe('modelInputs', () => {
@@ -53,5 +56,38 @@ describe('modelInputs', () => {
     const type = { x: { type: 'float64' as const, dims: [2, 64], data: new Float64Array(128) } };
     await expect(modelSamples(model, { inputs: [type] })).rejects.toMatchObject({ code: 'FORGE_BAD_SAMPLES', message: expect.stringContaining('float64') });
     await expect(modelInputs(model, { inputs: [{ y: good.x }] })).rejects.toMatchObject({ code: 'FORGE_BAD_SAMPLES' });
+  });
+
+  describe('a folder of float32 samples for a model taking float16 (an FP16 variant that did not keep its I/O types)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'model-inputs-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const halfModel = (type: 'float16' | 'float32') => {
+      const b = new ModelBuilder({ opset: 17 });
+      const x = b.input('x', type, ['batch', 4]);
+      b.output(b.op('Relu', [x], {}, { outputs: ['y'] }), type, ['batch', 4]);
+      return b.build();
+    };
+
+    it('takes them as compare does, converted to float16: bench runs an FP32 model and its FP16 variant on one folder', async () => {
+      mkdirSync(join(dir, 'f32'));
+      writeFileSync(join(dir, 'f32', 'a.json'), JSON.stringify({ x: { type: 'float32', dims: [1, 4], data: [0.1, -2, 3.5, 65504] } }));
+      const r = await modelInputs(halfModel('float16'), { inputs: join(dir, 'f32') });
+      expect(r.source).toBe('folder');
+      const x = r.feeds[0]?.x;
+      expect(x?.type).toBe('float16');
+      expect(x?.dims).toEqual([1, 4]);
+      expect(Array.from(float16ArrayToFloat32(x?.data as Uint16Array))).toEqual([0.0999755859375, -2, 3.5, 65504]);
+      // The float32 model takes the same folder as it is.
+      expect((await modelInputs(halfModel('float32'), { inputs: join(dir, 'f32') })).feeds[0]?.x?.type).toBe('float32');
+    });
+
+    it('still refuses samples of another type or shape', async () => {
+      mkdirSync(join(dir, 'f64'));
+      writeFileSync(join(dir, 'f64', 'a.json'), JSON.stringify({ x: { type: 'float64', dims: [1, 4], data: [1, 2, 3, 4] } }));
+      await expect(modelInputs(halfModel('float16'), { inputs: join(dir, 'f64') })).rejects.toMatchObject({ code: 'FORGE_BAD_SAMPLES', message: expect.stringContaining('float64') });
+      mkdirSync(join(dir, 'shape'));
+      writeFileSync(join(dir, 'shape', 'a.json'), JSON.stringify({ x: { type: 'float32', dims: [1, 3], data: [1, 2, 3] } }));
+      await expect(modelInputs(halfModel('float16'), { inputs: join(dir, 'shape') })).rejects.toMatchObject({ code: 'FORGE_BAD_SAMPLES', message: expect.stringContaining('dimension 1 must be 4') });
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, type Model, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, float32ArrayToFloat16, isForgeError, type Model, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
 import { arbitraryInputsNote, fitSeededDims, fittedNote, loadSamples, modelInputSpecs, seededFeeds, symbolicDims, validateFeeds } from '@onnx-forge/graph-ops';
 
 export interface ModelInputsOptions {
@@ -79,7 +79,7 @@ export async function modelSamples(model: Model, options: ModelInputsOptions = {
   }
   const given = (feeds: readonly RunnerFeeds[]) => ({ count: feeds.length, feed: (i: number) => feeds[i] as RunnerFeeds });
   if (typeof options.inputs === 'string') {
-    return { ...given(await loadSamples(options.inputs, { inputs: model })), source: 'folder', from: options.inputs };
+    return { ...given(await folderSamples(options.inputs, model)), source: 'folder', from: options.inputs };
   }
   if (options.inputs) {
     if (options.inputs.length === 0) throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, 'inputs: the list of samples is empty');
@@ -97,4 +97,25 @@ export async function modelSamples(model: Model, options: ModelInputsOptions = {
   // Integer inputs that index no table and are no mask get arbitrary values: say so, they may matter.
   const warning = arbitraryInputsNote(model);
   return { count, feed, source: 'seeded', from: `${seeds}${fit ? fittedNote(fit) : ''}${scale === undefined ? '' : ` at input scale ${scale}`}${warning}`, dims: { ...dims } };
+}
+
+/**
+ * A folder's samples, checked against the model. A model taking float16 where the samples are float32
+ * (an FP16 variant converted without keeping its I/O types, measured on the samples of the float32
+ * model it came from) gets them converted to float16, as compare converts them for such a candidate and
+ * as a variant's session is fed (feedsForSession); any other mismatch is refused as before.
+ */
+async function folderSamples(dir: string, model: Model): Promise<RunnerFeeds[]> {
+  try {
+    return await loadSamples(dir, { inputs: model });
+  } catch (e) {
+    const d = isForgeError(e) ? (e.details as { got?: unknown; want?: unknown } | undefined) : undefined;
+    if (!(isForgeError(e) && e.code === ForgeErrorCode.BAD_SAMPLES && d?.got === 'float32' && d?.want === 'float16')) throw e;
+    const specs = modelInputSpecs(model);
+    const half = new Set(specs.filter((s) => s.type === 'float16').map((s) => s.name));
+    const samples = await loadSamples(dir, { inputs: specs.map((s) => (half.has(s.name) ? { ...s, type: 'float32' as const } : s)) });
+    return samples.map((feeds) => Object.fromEntries(Object.entries(feeds).map(([name, t]) => [
+      name, half.has(name) && t.data instanceof Float32Array ? { type: 'float16' as const, dims: t.dims, data: float32ArrayToFloat16(t.data) } : t,
+    ])));
+  }
 }
