@@ -137,7 +137,11 @@ export class LoadedModel {
     private readonly batching: BatchingDecision,
     private readonly options: ServingOptions,
   ) {
-    this.inputs = first.inputMetadata;
+    // An optional tensor input takes a tensor: checked and listed as the one the graph declares.
+    this.inputs = first.inputMetadata.map((i) => {
+      const declared = i.type === undefined ? facts.optionalTensorInputs.get(i.name) : undefined;
+      return declared ? { name: i.name, ...declared } : i;
+    });
     this.outputs = first.outputMetadata.filter((o) => o.type !== undefined);
     this.outputNames = this.outputs.map((o) => o.name);
     this.nonTensorOutputs = first.outputMetadata.filter((o) => o.type === undefined).map((o) => o.name);
@@ -203,6 +207,14 @@ export class LoadedModel {
     let batching: BatchingDecision = { dimension: undefined, reason: undefined };
     try {
       facts = await graphFacts(version.variants);
+      const [unfed] = facts.nonTensorInputs;
+      if (unfed) {
+        throw new ForgeError(
+          ForgeErrorCode.UNSUPPORTED_TYPE,
+          `model ${spec.name}: input '${unfed[0]}' is ${unfed[1]}, which the inference protocol cannot carry and onnxruntime-node cannot take, so no request could be answered`,
+          { details: { model: spec.name, input: unfed[0] } },
+        );
+      }
       const candidates = options.batching ? batchCandidates(first.inputMetadata, first.outputMetadata, facts.scalarInputs) : [];
       // The reference (fp32) says what the model computes; dynamic INT8 quantizes each run with the
       // ranges of all its rows, so its stacked answers differ a little by design.

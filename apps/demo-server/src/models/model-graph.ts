@@ -1,5 +1,5 @@
-import { openModel } from '@onnx-forge/core';
-import { type EmptyInputHazard, emptyInputHazardIn } from '@onnx-forge/runtime';
+import { type TensorShapeProto_Dimension, type TypeProto, type TypeProto_Tensor, dtypeName, openModel } from '@onnx-forge/core';
+import { type ElementType, type EmptyInputHazard, type ValueInfo, emptyInputHazardIn } from '@onnx-forge/runtime';
 import type { VariantSpec } from './model-source.js';
 
 /** What the server needs to know of a model's graph beyond what onnxruntime's metadata says. */
@@ -16,9 +16,35 @@ export interface GraphFacts {
    * before a request waits in a batcher).
    */
   readonly abortsOnEmpty: (EmptyInputHazard & { readonly variant: string }) | undefined;
+  /**
+   * Inputs declared optional(tensor): onnxruntime reports them as non-tensors (no type, no shape), yet
+   * onnxruntime-node feeds them a tensor, of this element type and shape.
+   */
+  readonly optionalTensorInputs: ReadonlyMap<string, Pick<ValueInfo, 'type' | 'shape'>>;
+  /** Inputs that are sequences or maps (or optional ones): onnxruntime-node cannot feed them, by name with their kind. */
+  readonly nonTensorInputs: ReadonlyMap<string, string>;
 }
 
-const NONE: GraphFacts = { scalarInputs: new Set(), abortsOnEmpty: undefined };
+const NONE: GraphFacts = { scalarInputs: new Set(), abortsOnEmpty: undefined, optionalTensorInputs: new Map(), nonTensorInputs: new Map() };
+
+const ELEMENT_TYPES: ReadonlySet<string> = new Set<ElementType>(['float32', 'float16', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string']);
+
+/** A tensor type as onnxruntime's metadata gives it (symbolic dims by name, unknown ones ''), when its element type is one onnxruntime-node feeds. */
+function tensorInfo(t: TypeProto_Tensor): Pick<ValueInfo, 'type' | 'shape'> | undefined {
+  const type = dtypeName(t.elemType ?? 0);
+  if (!ELEMENT_TYPES.has(type)) return undefined;
+  const fixed = (d: TensorShapeProto_Dimension) => d.dimValue != null && (Number(d.dimValue) > 0 || d.value === 'dimValue');
+  const shape = t.shape ? t.shape.dim.map((d) => (d.dimParam ? d.dimParam : fixed(d) ? Number(d.dimValue) : '')) : undefined;
+  return { type: type as ElementType, shape };
+}
+
+/** What kind of non-tensor a value type is ("a sequence", "a map", "an optional sequence"). */
+function kindOf(t: TypeProto): string {
+  if (t.sequenceType) return 'a sequence';
+  if (t.mapType) return 'a map';
+  if (t.optionalType) return t.optionalType.elemType ? `an optional ${kindOf(t.optionalType.elemType).replace(/^an? /, '')}` : 'an optional value';
+  return 'not a tensor';
+}
 
 /**
  * Reads the graphs of a version's variants (decoded without their weights: milliseconds even for a
@@ -28,6 +54,8 @@ const NONE: GraphFacts = { scalarInputs: new Set(), abortsOnEmpty: undefined };
 export async function graphFacts(variants: readonly VariantSpec[]): Promise<GraphFacts> {
   let scalarInputs: ReadonlySet<string> | undefined;
   let abortsOnEmpty: GraphFacts['abortsOnEmpty'];
+  const optionalTensorInputs = new Map<string, Pick<ValueInfo, 'type' | 'shape'>>();
+  const nonTensorInputs = new Map<string, string>();
   for (const v of variants) {
     let model;
     try {
@@ -43,6 +71,13 @@ export async function graphFacts(variants: readonly VariantSpec[]): Promise<Grap
           .filter((i) => !initializers.has(i.name) && i.type?.tensorType?.shape != null && (i.type.tensorType.shape.dim ?? []).length === 0)
           .map((i) => i.name),
       );
+      for (const i of graph?.input ?? []) {
+        if (initializers.has(i.name) || !i.type || i.type.tensorType) continue;
+        const inner = i.type.optionalType?.elemType?.tensorType;
+        const info = inner ? tensorInfo(inner) : undefined;
+        if (info) optionalTensorInputs.set(i.name, info);
+        else if (!inner) nonTensorInputs.set(i.name, kindOf(i.type));
+      }
     }
     if (abortsOnEmpty === undefined) {
       const hazard = emptyInputHazardIn(model);
@@ -50,5 +85,5 @@ export async function graphFacts(variants: readonly VariantSpec[]): Promise<Grap
     }
     if (abortsOnEmpty) break;
   }
-  return scalarInputs === undefined && abortsOnEmpty === undefined ? NONE : { scalarInputs: scalarInputs ?? new Set(), abortsOnEmpty };
+  return scalarInputs === undefined && abortsOnEmpty === undefined ? NONE : { scalarInputs: scalarInputs ?? new Set(), abortsOnEmpty, optionalTensorInputs, nonTensorInputs };
 }
