@@ -198,6 +198,13 @@ describe('onnx-forge bench', () => {
     const zero = await runCliProcess(['bench', file('mlp.onnx'), '--scenario', 'multistream', '--samples-per-query', '0']);
     expect(zero.code).toBe(2);
     expect(zero.stderr).toContain('--samples-per-query takes an integer >= 1');
+    // --queries and --workers size the scenarios on worker pools; with the default single stream they were silently ignored.
+    for (const flag of ['--queries', '--workers']) {
+      const single = await runCliProcess(['bench', file('mlp.onnx'), flag, '4']);
+      expect(single.code, flag).toBe(2);
+      expect(single.stdout).toBe('');
+      expect(single.stderr).toContain(`${flag} is for --scenario multistream, server or offline (the default, single, runs --runs timed runs in this process)`);
+    }
     const unknown = await runCliProcess(['bench', file('mlp.onnx'), '--scenario', 'multi']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('multistream');

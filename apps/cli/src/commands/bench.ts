@@ -214,6 +214,9 @@ export const benchCommand = defineCommand({
     const p99BoundMs = p99Text === undefined ? undefined : Number(p99Text);
     if (p99BoundMs !== undefined && !(p99BoundMs > 0)) throw new UsageError(`--p99-ms takes a number of milliseconds > 0, got "${p99Text}"`, ctx.command, { flag: 'p99-ms' });
     if (p99BoundMs !== undefined && scenario !== 'server') throw new UsageError('--p99-ms is the bound of --scenario server', ctx.command, { flag: 'p99-ms' });
+    for (const [flag, value] of [['queries', queries], ['workers', workers]] as const) {
+      if (value !== undefined && scenario === 'single') throw new UsageError(`--${flag} is for --scenario multistream, server or offline (the default, single, runs --runs timed runs in this process)`, ctx.command, { flag });
+    }
     const samplesPerQuery = intFlag(ctx, 'samples-per-query', undefined);
     if (samplesPerQuery !== undefined && scenario !== 'multistream') throw new UsageError('--samples-per-query is the query size of --scenario multistream', ctx.command, { flag: 'samples-per-query' });
     const dims = parseDims(ctx.command, ctx.args.list('dims'));
