@@ -91,6 +91,10 @@ describe('JSON values and the datatype', () => {
 
   it('keeps the checks that come after the JSON type: integers, and their range', () => {
     expect(refusal('INT32', 'int32', [2], [1, 1.5])).toMatch(/value 1\.5 at index 1 is not an integer/);
+    // The same words for every integer type: INT64 said "(use a bigint)", which a JSON client cannot.
+    for (const [datatype, type] of [['INT64', 'int64'], ['UINT64', 'uint64'], ['UINT8', 'uint8']] as const) {
+      expect(refusal(datatype, type, [2], [1, 2.5])).toBe(`input 'x': value 2.5 at index 1 is not an integer: ${datatype} data takes whole numbers`);
+    }
     expect(refusal('INT8', 'int8', [2, 1], [[1], [200]])).toMatch(/value 200 at index 1 is outside the range of INT8/);
     expect(Array.from(decode('BOOL', 'bool', [2, 2], [[true, false], [false, true]])?.data as Uint8Array)).toEqual([1, 0, 0, 1]);
     expect(decode('BYTES', 'string', [2], ['a', ''])?.data).toEqual(['a', '']);

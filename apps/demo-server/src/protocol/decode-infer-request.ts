@@ -179,8 +179,10 @@ function flag(p: Parameters | undefined, key: 'binary_data_output' | 'binary_dat
 function checkRange(name: string, datatype: V2Datatype, data: readonly number[], json: Buffer | undefined): void {
   const range = INT_RANGE[elementTypeOf(datatype)];
   const refuse = (i: number, why: string) => badRequest(`input '${name}': value ${data[i]} at index ${i} ${why}`, { input: name, index: i });
+  const integers = !isFloat(datatype);
   for (let i = 0; i < data.length; i++) {
     const v = data[i] as number;
+    if (integers && !Number.isInteger(v)) throw refuse(i, `is not an integer: ${datatype} data takes whole numbers`);
     if (range) {
       if (v < range[0] || v > range[1]) throw refuse(i, `is outside the range of ${datatype} (${range[0]} to ${range[1]})`);
     } else if (datatype === 'INT64' || datatype === 'UINT64') {
