@@ -144,6 +144,12 @@ describe('onnx-forge compare', () => {
     expect(both.code).toBe(2);
     expect(both.stdout).toBe('');
     expect(both.stderr).toMatch(/^onnx-forge compare: error FORGE_INVALID_OPTIONS: --dims sizes seeded inputs, and --inputs gives samples of their own shapes instead/);
+    // So are --samples and --seed, which make seeded samples: the folder's samples are what is compared.
+    for (const flag of ['--samples', '--seed']) {
+      const seeded = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--inputs', file('right'), flag, '3']);
+      expect(seeded.code, flag).toBe(2);
+      expect(seeded.stderr).toContain(`${flag} is for seeded samples, and --inputs gives samples instead`);
+    }
     const alone = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--inputs', file('right'), '-q']);
     expect(alone.code, alone.stderr).toBe(0);
     expect(alone.stdout).toMatch(/1 folder sample\(s\)/);

@@ -108,7 +108,12 @@ export const compareCommand = defineCommand({
     const tolerance = cosineTolerance(ctx);
     const { dims, scale } = sampleSpec(ctx, ['inputs']);
     const inputs = ctx.args.string('inputs');
-    if (inputs !== undefined) refuseDimsWithInputs(ctx, dims);
+    if (inputs !== undefined) {
+      refuseDimsWithInputs(ctx, dims);
+      for (const flag of ['samples', 'seed']) {
+        if (ctx.args.has(flag)) throw new UsageError(`--${flag} is for seeded samples, and --inputs gives samples instead: the folder's are compared`, ctx.command, { flag });
+      }
+    }
     const samples = intFlag(ctx, 'samples', 8) as number;
     const seed = intFlag(ctx, 'seed', 1, 0) as number;
     const providers = providerOptions(ctx);
