@@ -3,7 +3,7 @@ import type { ProviderFeatures } from './backend.js';
 import { resolveBackendReporting } from './backend-registry.js';
 import { systemClock } from './clock.js';
 import { type CreateSessionOptions, CREATE_OPTION_KEYS, validateCreateOptions, validateProviders } from './create-session-options.js';
-import { findEmptyInputHazard } from './empty-input-hazard.js';
+import { type ModelHazards, findModelHazards } from './model-hazards.js';
 import { int8Fit } from './int8-fit.js';
 import { LocalSession } from './local-session.js';
 import { type ModelSource, type ModelVariants, type PreparedModel, isModelVariants, normalizeModel, prepareModel } from './model-source.js';
@@ -11,6 +11,7 @@ import { type PrecisionChoice, precisionOrder } from './precision.js';
 import { type ProviderConfig, providerName } from './provider-config.js';
 import { initProviderOnce } from './provider-init.js';
 import { type ValidatedSessionOptions, validateSessionOptions } from './session-options.js';
+import { treeDepthError } from './tree-depth-hazard.js';
 import { zerosTensor } from './tensor.js';
 import type { Feeds, Precision, ProviderSkip, SessionEvent, SkipPhase } from './types.js';
 
@@ -29,7 +30,7 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
   const started = clock.now();
   const skipped: ProviderSkip[] = [];
   const prepared = new Map<Precision, Promise<PreparedModel>>();
-  const hazards = new Map<Precision, ReturnType<typeof findEmptyInputHazard>>();
+  const hazards = new Map<Precision, Promise<ModelHazards>>();
 
   const skip = (provider: string, phase: SkipPhase, error: string, ms: number, extra: { precision?: Precision; remembered?: boolean } = {}) => {
     const s: ProviderSkip = { provider, phase, error: error.trim(), ms, ...extra };
@@ -56,19 +57,20 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
     const order = await choices(name, backend.name, variants, features, options);
     for (const [ci, choice] of order.entries()) {
       const source = nullThrows(variants.get(choice.precision), `the precision order offered ${choice.precision}, a variant that was not given`);
+      let h = hazards.get(choice.precision);
+      if (!h) hazards.set(choice.precision, (h = findModelHazards(source)));
+      // Read before onnxruntime loads the model: what would end the process is refused here.
+      const { emptyInput: hazard, deepTree } = await h;
+      if (deepTree) throw treeDepthError(deepTree);
       t = clock.now();
       let handle;
       let fromPath = false;
-      let hazard;
       try {
         let prep = prepared.get(choice.precision);
         if (!prep) prepared.set(choice.precision, (prep = prepareModel(source, backend, validated)));
         const { model: input, externalData } = await prep;
         fromPath = typeof input === 'string';
         handle = await backend.createSession(input, sessionOptions(validated, provider, externalData));
-        let h = hazards.get(choice.precision);
-        if (!h) hazards.set(choice.precision, (h = findEmptyInputHazard(source)));
-        hazard = await h;
       } catch (e) {
         if (isInputError(e)) throw e;
         skip(name, 'create', createMessage(e, fromPath), clock.now() - t, { precision: choice.precision });

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ForgeErrorCode, Model, mlp, nullThrows } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
-import { ABORTS_ON_EMPTY, findEmptyInputHazard } from './empty-input-hazard.js';
+import { ABORTS_ON_EMPTY } from './empty-input-hazard.js';
+import { findEmptyInputHazard } from './model-hazards.js';
 import { createPool, createSession } from './index.js';
 import { recurrentModel, tinyMlp } from './test-models.js';
 

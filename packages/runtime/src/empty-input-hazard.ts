@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, memorySource, openModel, type Model } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, type Model } from '@onnx-forge/core';
 
 /**
  * Operators on which onnxruntime ends the process, rather than failing the run, when a tensor they
@@ -18,23 +18,6 @@ export const ABORTS_ON_EMPTY: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'Dyn
 export interface EmptyInputHazard {
   readonly op: string;
   readonly node: string;
-}
-
-/**
- * The first node of the model on which onnxruntime aborts when an empty tensor reaches it, or
- * undefined. The graph is decoded without its weights (milliseconds even for a large model). A model
- * that cannot be read here, or a URL in a browser, gives undefined: onnxruntime judges it on load, and
- * this only tightens the checks on feeds.
- */
-export async function findEmptyInputHazard(model: Uint8Array | string): Promise<EmptyInputHazard | undefined> {
-  if (typeof model === 'string' && (typeof process === 'undefined' || !process.versions?.node)) return undefined;
-  let opened;
-  try {
-    opened = await openModel(typeof model === 'string' ? model : memorySource(model), { externalData: false });
-  } catch {
-    return undefined;
-  }
-  return emptyInputHazardIn(opened);
 }
 
 /** The first node of a model already open (subgraphs included) on which onnxruntime aborts when an empty tensor reaches it. */

@@ -35,7 +35,11 @@ export type { ProviderConfig } from './provider-config.js';
 export { initProviderOnce, providerStatus, forgetProviderState } from './provider-init.js';
 export type { InitOutcome } from './provider-init.js';
 export { prepareFeeds, checkOutputNames } from './feeds.js';
-export { ABORTS_ON_EMPTY, emptyInputHazardIn, findEmptyInputHazard, emptyInputReason } from './empty-input-hazard.js';
+export { ABORTS_ON_EMPTY, emptyInputHazardIn, emptyInputReason } from './empty-input-hazard.js';
+export { findEmptyInputHazard, findModelHazards } from './model-hazards.js';
+export type { ModelHazards } from './model-hazards.js';
+export { MAX_TREE_LEVELS, treeDepthHazardIn, treeDepthError } from './tree-depth-hazard.js';
+export type { DeepTree } from './tree-depth-hazard.js';
 export type { EmptyInputHazard } from './empty-input-hazard.js';
 export {
   toFloat16, fromFloat16, toInt64, fromInt64, tensorFromArray, zerosTensor, elementTypeOfArray, arrayCtorFor, ELEMENT_TYPES,

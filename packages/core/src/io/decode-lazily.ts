@@ -43,9 +43,14 @@ class Window {
 
   constructor(private readonly source: ByteSource) {}
 
+  /** Whether [pos, pos + n) is readable now. */
+  has(pos: number, n: number): boolean {
+    return pos >= this.at && pos + n <= this.at + this.buf.length;
+  }
+
   /** Makes [pos, pos + n) readable (n small: a tag or a length). */
   async ensure(pos: number, n: number): Promise<void> {
-    if (pos >= this.at && pos + n <= this.at + this.buf.length) return;
+    if (this.has(pos, n)) return;
     const len = Math.min(Math.max(WINDOW, n), this.source.size - pos);
     this.buf = await this.source.read(pos, len);
     this.at = pos;
@@ -80,8 +85,28 @@ class Walker {
     });
   }
 
-  /** A varint at `pos` (up to 2^53) and the position after it. */
-  private async varint(pos: number, end: number): Promise<[number, number]> {
+  /**
+   * A varint at `pos` (up to 2^53) and the position after it, at once when the window holds it: a
+   * model whose attributes hold millions of unpacked integers (a tree ensemble's node ids) has a
+   * varint per value.
+   */
+  private varint(pos: number, end: number): [number, number] | Promise<[number, number]> {
+    const n = Math.min(10, end - pos);
+    if (n <= 0 || !this.win.has(pos, n)) return this.varintAcross(pos, end);
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < n; i++) {
+      const b = this.win.byte(pos++);
+      value += (b & 127) * scale;
+      if (b < 128) return [value, pos];
+      scale *= 128;
+    }
+    // Past the end of its message or longer than 10 bytes: the slow path says which.
+    return this.varintAcross(pos - n, end);
+  }
+
+  /** A varint read a byte at a time, moving the window as needed. */
+  private async varintAcross(pos: number, end: number): Promise<[number, number]> {
     let value = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {
@@ -111,19 +136,23 @@ class Walker {
     };
     while (pos < end) {
       const fieldStart = pos;
-      const [tag, afterTag] = await this.varint(pos, end);
+      // Awaited only when the window must move: an await per field took seconds on large graphs.
+      let read = this.varint(pos, end);
+      const [tag, afterTag] = read instanceof Promise ? await read : read;
       const field = Math.floor(tag / 8);
       const wire = tag % 8;
       pos = afterTag;
       if (wire === 0) {
-        [, pos] = await this.varint(pos, end);
+        read = this.varint(pos, end);
+        [, pos] = read instanceof Promise ? await read : read;
         copy(fieldStart, pos);
       } else if (wire === 1 || wire === 5) {
         pos += wire === 1 ? 8 : 4;
         if (pos > end) throw this.bad(fieldStart, 'a fixed-size field runs past the end of its message');
         copy(fieldStart, pos);
       } else if (wire === 2) {
-        const [len, payload] = await this.varint(pos, end);
+        read = this.varint(pos, end);
+        const [len, payload] = read instanceof Promise ? await read : read;
         const payloadEnd = payload + len;
         if (payloadEnd > end) throw this.bad(fieldStart, `a field of ${len} bytes runs past the end of its message`);
         const sub = schema[field];
