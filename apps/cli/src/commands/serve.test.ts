@@ -131,6 +131,8 @@ describe('onnx-forge serve', () => {
     const help = await runCliProcess(['serve', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--max-batch/);
+    // The server's defaults are said where it has them, workers too.
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('(default 2, or 1 on a single core)');
     expect(help.stdout).toMatch(/Open Inference Protocol/);
   });
 });

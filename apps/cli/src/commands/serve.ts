@@ -75,7 +75,7 @@ export const serveCommand = defineCommand({
   flags: [
     { name: 'port', kind: 'string', valueName: 'N', description: 'port to listen on (0: any free port)', defaultText: '$PORT, else 8080' },
     { name: 'host', kind: 'string', valueName: 'H', description: 'address to listen on', defaultText: '0.0.0.0' },
-    passOn('workers', 'N', 'worker threads per variant (each one onnxruntime session)'),
+    passOn('workers', 'N', 'worker threads per variant (each one onnxruntime session) (default 2, or 1 on a single core)'),
     { name: 'no-batching', kind: 'boolean', description: 'run every request alone (no dynamic batching)' },
     passOn('max-batch', 'N', 'most rows stacked into one run (default 16)'),
     passOn('max-delay-ms', 'MS', 'longest a request waits for others to batch with (default 2)'),
