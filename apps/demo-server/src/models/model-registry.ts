@@ -63,7 +63,7 @@ export class ModelRegistry {
    * the caller reports it. Errors here go to whoever starts the server, so they keep the files' paths.
    */
   async loadAll(options: { failFast?: boolean } = {}): Promise<void> {
-    const specs = await scanModels(this.source);
+    const specs = await scanModels(this.source, (file, why) => this.log(`skipping ${file}: ${why}`));
     for (const spec of specs.values()) this.entries.set(spec.name, { spec, state: 'UNAVAILABLE', reason: 'not loaded yet', loaded: undefined, version: undefined, error: undefined });
     for (const name of specs.keys()) {
       if (options.failFast) await this.loadModel(name, false);

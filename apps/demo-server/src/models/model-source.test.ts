@@ -4,6 +4,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallCnn, tempDir, writeModels } from '../testing/fixtures.js';
+import { createServer } from '../create-server.js';
 import { scanModels } from './model-source.js';
 
 let dir: string;
@@ -20,6 +21,9 @@ beforeAll(async () => {
   await symlink(path.join(dir, 'elsewhere', 'gone.onnx'), path.join(dir, 'served', 'dangling.onnx'));
   await symlink(path.join(dir, 'elsewhere'), path.join(dir, 'served', 'folder.onnx'));
   await writeFile(path.join(dir, 'served', 'notes.txt'), 'not a model');
+  // Files whose stem cannot be a model name (it goes in URLs: /v2/models/<name>).
+  await mkdir(path.join(dir, 'odd'));
+  await writeModels(path.join(dir, 'odd'), { 'my model': smallCnn(), '-draft': smallCnn(), good: smallCnn() });
 });
 
 afterAll(async () => {
@@ -33,5 +37,39 @@ describe('scanModels', () => {
     const version = await models.get('linked')?.readVersion(1);
     expect(version?.variants).toEqual([{ name: 'linked.onnx', precision: 'fp32', file: path.join(dir, 'served', 'linked.onnx'), bytes: expect.any(Number) }]);
     expect(version?.variants[0]?.bytes).toBeGreaterThan(1000);
+  });
+});
+
+// A model file whose stem is no model name ("my model.onnx", "-draft.onnx") was dropped without a word:
+// `onnx-forge serve "my model.onnx"` started, served nothing and was never ready; in a folder the file
+// was simply not there.
+describe('a file whose name cannot be a model name', () => {
+  it('given alone, is refused with a usage error that says why and what to do', async () => {
+    const file = path.join(dir, 'odd', 'my model.onnx');
+    const refusal = expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(/^cannot serve ".*my model\.onnx": its model would be named "my model", and a model name takes letters, digits, '\.', '_' and '-', starting with a letter or digit .*rename the file/) });
+    await expect(scanModels(file)).rejects.toThrow(refusal);
+    await expect(createServer({ models: file, page: false })).rejects.toThrow(refusal);
+  });
+
+  it('in a folder, is left out and reported, and the other models are served', async () => {
+    const skipped: string[] = [];
+    const models = await scanModels(path.join(dir, 'odd'), (file, why) => skipped.push(`${path.basename(file)}: ${why}`));
+    expect([...models.keys()]).toEqual(['good']);
+    expect(skipped.sort()).toEqual([
+      `-draft.onnx: its model would be named "-draft", and a model name takes letters, digits, '.', '_' and '-', starting with a letter or digit (it goes in URLs: /v2/models/<name>); rename the file`,
+      `my model.onnx: its model would be named "my model", and a model name takes letters, digits, '.', '_' and '-', starting with a letter or digit (it goes in URLs: /v2/models/<name>); rename the file`,
+    ]);
+  });
+
+  it('is named in the server log at start', async () => {
+    const lines: string[] = [];
+    const server = await createServer({ models: path.join(dir, 'odd'), page: false, workers: 1, log: (l) => lines.push(l) });
+    try {
+      expect(lines.filter((l) => l.startsWith('skipping'))).toHaveLength(2);
+      expect(lines).toContainEqual(expect.stringMatching(/^skipping .*my model\.onnx: its model would be named "my model"/));
+      expect(server.models.index().map((e) => e.name)).toEqual(['good']);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -76,7 +76,17 @@ function repositoryModel(repository: string, name: string, versions: readonly nu
  * `.onnx` files; or the folder optimize wrote its reports to (its `repository/` is used). Read anew on
  * every call, so models added to the folder can be loaded without a restart.
  */
-export async function scanModels(source: string): Promise<Map<string, ModelSpec>> {
+/** Why a model cannot be named `name`, or undefined when it can. */
+function nameProblem(name: string): string | undefined {
+  return NAME.test(name) ? undefined : `its model would be named ${JSON.stringify(name)}, and a model name takes letters, digits, '.', '_' and '-', starting with a letter or digit (it goes in URLs: /v2/models/<name>); rename the file`;
+}
+
+/**
+ * Told of each file left out of a folder because its name cannot be a model's (see scanModels).
+ */
+export type SkippedModel = (file: string, why: string) => void;
+
+export async function scanModels(source: string, onSkip?: SkippedModel): Promise<Map<string, ModelSpec>> {
   let s;
   try {
     s = await stat(source);
@@ -84,8 +94,14 @@ export async function scanModels(source: string): Promise<Map<string, ModelSpec>
     throw new ForgeError(ForgeErrorCode.IO, `cannot read the model or repository "${source}": ${errorMessage(e)}`, { cause: e, details: { path: source } });
   }
   const models = new Map<string, ModelSpec>();
-  const add = (m: ModelSpec) => {
-    if (!NAME.test(m.name)) return;
+  const add = (m: ModelSpec, file: string) => {
+    const problem = nameProblem(m.name);
+    if (problem) {
+      // Given by itself, the file is what the user asked to serve: say so rather than serve nothing.
+      if (file === source) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `cannot serve "${source}": ${problem}`, { details: { path: source, model: m.name } });
+      onSkip?.(file, problem);
+      return;
+    }
     if (models.has(m.name)) {
       throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `two models in "${source}" are named ${m.name}: rename one of them`, { details: { path: source, model: m.name } });
     }
@@ -93,22 +109,22 @@ export async function scanModels(source: string): Promise<Map<string, ModelSpec>
   };
   if (s.isFile()) {
     if (!/\.onnx$/i.test(source)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `"${source}" is neither an .onnx file nor a model repository folder`, { details: { path: source } });
-    add(fileModel(source, s.size));
+    add(fileModel(source, s.size), source);
     return models;
   }
-  for (const { model, versions } of await listRepository(source)) add(repositoryModel(source, model, versions));
+  for (const { model, versions } of await listRepository(source)) add(repositoryModel(source, model, versions), path.join(source, model));
   for (const e of await readdir(source, { withFileTypes: true })) {
     // A link to a model file counts as the file (models linked into a folder to serve them together).
     if ((e.isFile() || e.isSymbolicLink()) && /\.onnx$/i.test(e.name)) {
       const file = path.join(source, e.name);
       const target = await stat(file).catch(() => undefined);
-      if (target?.isFile()) add(fileModel(file, target.size));
+      if (target?.isFile()) add(fileModel(file, target.size), file);
     }
   }
   if (models.size === 0) {
     const nested = path.join(source, 'repository');
     const inner = await stat(nested).catch(() => undefined);
-    if (inner?.isDirectory()) return scanModels(nested);
+    if (inner?.isDirectory()) return scanModels(nested, onSkip);
   }
   return models;
 }
