@@ -200,6 +200,16 @@ describe('onnx-forge optimize', () => {
     expect(j.variants[0]?.error?.stage).toBe('load');
     // Its file was removed with the staged version: no size is reported for it.
     expect(j.variants[0]?.bytes).toBeUndefined();
+    expect(r.stderr).toBe('');
+    // As bench and compare do, the text report (on stdout, often piped to a file) goes with one line on stderr saying why.
+    const text = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('out4'), '--target', 'cuda', '--variants', 'fp32', '-q']);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^no variant chosen$/m);
+    expect(text.stderr).toMatch(/^onnx-forge optimize: error FORGE_NO_PROVIDER: no variant chosen: nothing to choose: no variant loaded and ran; fp32 at load: /);
+    expect(text.stderr.trim().split('\n')).toHaveLength(1);
+    const garbage = await runCliProcess(['optimize', file('garbage.onnx'), '--out', file('out4'), '-q']);
+    expect(garbage.code).toBe(3);
+    expect(garbage.stderr).toMatch(/^onnx-forge optimize: error FORGE_INVALID_MODEL: no variant chosen: nothing to choose: the model could not be read: /);
   });
 
   it('a variant that fails at load shows no size (its file is not kept) and its error names no staging folder', async () => {

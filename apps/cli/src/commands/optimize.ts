@@ -2,15 +2,15 @@ import path from 'node:path';
 import type { OptimizeProgress, OptimizeResult, Prefer, Target, VariantName } from '@onnx-forge/bench';
 import { INT8_ISAS, headroomWhat, type Int8Isa } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
-import { defineCommand } from '../framework/command.js';
+import { PROGRAM, defineCommand, type CommandContext } from '../framework/command.js';
 import { exitCodeOfResult } from '../framework/exit-code.js';
 import { fileSource, formatBytes } from '@onnx-forge/core';
-import { table } from '../framework/format.js';
+import { oneLine, table } from '../framework/format.js';
 import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
 import { checkOutputFolderFlag } from '../pipeline/output-path.js';
 import { DIMS_FLAG, INPUT_SCALE_FLAG, checkFolderFlag, sampleSpec } from '../samples/cli-samples.js';
-import { PROVIDER_FLAG, checkProviders, intFlag, intList, progressOf, providerOptions } from './bench.js';
+import { PROVIDER_FLAG, checkProviders, intFlag, intList, progressOf, providerOptions, reportFailure } from './bench.js';
 import { formatMs, meanText, p50Text, percentileText } from '@onnx-forge/bench/format';
 
 const VARIANTS: readonly VariantName[] = ['fp32', 'fp16', 'int8-dynamic', 'int8-static'];
@@ -62,6 +62,20 @@ export function optimizeLines(r: OptimizeResult): string[] {
 export function optimizeJson(r: OptimizeResult): Record<string, unknown> {
   const { best, reason, ...rest } = r;
   return { best, reason, ...rest, variants: r.variants.map(({ samplesMs: _s, warmupMs: _w, ...v }) => v) };
+}
+
+/**
+ * Says on stderr, in one line, why no variant was chosen, as bench and compare say why they failed:
+ * the text report goes to stdout, where a pipe or a file would leave the terminal with no word of it.
+ * With the first variant's error and its code when one failed; every variant rejected has none.
+ */
+function reportNoChoice(ctx: CommandContext, r: OptimizeResult): void {
+  const failed = r.variants.find((v) => v.error);
+  const e = failed?.error;
+  const detail = e && !r.reason.includes(e.message) ? `; ${failed.name} at ${e.stage}: ${e.message}` : '';
+  const message = `no variant chosen: ${r.reason}${detail}`;
+  if (e) reportFailure(ctx, { code: e.code, message });
+  else if (!ctx.json) ctx.io.stderr.write(`${PROGRAM} ${ctx.command}: ${oneLine(message)}\n`);
 }
 
 export const optimizeCommand = defineCommand({
@@ -183,6 +197,7 @@ export const optimizeCommand = defineCommand({
     for (const w of result.warnings) ctx.progress.warn(`warning: ${w}`);
     if (ctx.json) ctx.printJson(optimizeJson(result));
     else ctx.print(...optimizeLines(result));
+    if (!result.best) reportNoChoice(ctx, result);
     return exitCodeOfResult(result.variants.map((v) => v.error), !result.best);
   },
 });
