@@ -143,6 +143,13 @@ seeded inputs shaped by the model).
 
 ## Use it in code
 
+The pass needs a runner and samples, which onnxruntime-node (through \`@onnx-forge/runtime\`) and
+\`@onnx-forge/graph-ops\` provide:
+
+\`\`\`sh
+npm install ${name} @onnx-forge/core @onnx-forge/runtime @onnx-forge/graph-ops
+\`\`\`
+
 \`\`\`ts
 import { PassManager, readModel, writeModel } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
