@@ -1,4 +1,4 @@
-import { DataType, cnn, type ModelRunner } from '@onnx-forge/core';
+import { DataType, ModelBuilder, cnn, mlp, type ModelRunner } from '@onnx-forge/core';
 import { seededFeeds } from '@onnx-forge/graph-ops';
 import { convWeightTypes } from '@onnx-forge/graph-ops/testing';
 import { OrtRunner } from '@onnx-forge/runtime';
@@ -28,5 +28,21 @@ describe("optimize's int8-static variant", () => {
     const model = await make('vnni');
     expect(convWeightTypes(model).every((t) => t === DataType.INT8)).toBe(true);
     expect(model.metadata('onnx-forge.int8.saturation-safe')).toBe('no');
+  });
+});
+
+describe("optimize's int8-dynamic variant notes", () => {
+  const ctx: VariantContext = { target: 'cpu', isa: 'portable', calibration: undefined, runner: async () => runner };
+
+  it('say what share of the MatMul/Gemm/Conv weights it quantized', async () => {
+    const notes = await DEFAULT_BUILDERS['int8-dynamic'](mlp({ sizes: [64, 256, 10] }), ctx);
+    expect(notes?.[0]).toBe('2 nodes quantized, 0 skipped; 100.0 % of MatMul/Gemm/Conv weights');
+  });
+
+  it('on a model with no such weights say so, not "100.0 %" of none', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    b.output(b.op('Add', [b.input('x', 'float32', [3, 4]), b.input('y', 'float32', [3, 4])], {}, { outputs: ['z'] }), 'float32', [3, 4]);
+    const notes = await DEFAULT_BUILDERS['int8-dynamic'](b.build(), ctx);
+    expect(notes?.[0]).toBe('0 nodes quantized, 0 skipped; the model has no float32 MatMul/Gemm/Conv weights');
   });
 });

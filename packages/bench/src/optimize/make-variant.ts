@@ -42,7 +42,9 @@ export const DEFAULT_BUILDERS: Readonly<Record<VariantName, VariantBuilder>> = {
   },
   'int8-dynamic': async (model, ctx) => {
     const r = await quantizeDynamic(model, { target: ctx.target, isa: ctx.isa });
-    return [`${plural(r.quantized, 'node')} quantized, ${r.skipped} skipped; ${(r.coverage.share * 100).toFixed(1)} % of MatMul/Gemm/Conv weights`, ...r.int8Form.reasons, ...r.warnings];
+    // With no such weight the pass reports a share of 1 (nothing left undone): "100.0 %" of none would read as work done.
+    const share = r.coverage.weightElements > 0 ? `${(r.coverage.share * 100).toFixed(1)} % of MatMul/Gemm/Conv weights` : 'the model has no float32 MatMul/Gemm/Conv weights';
+    return [`${plural(r.quantized, 'node')} quantized, ${r.skipped} skipped; ${share}`, ...r.int8Form.reasons, ...r.warnings];
   },
   'int8-static': async (model, ctx) => {
     const samples = ctx.calibration ?? [];
