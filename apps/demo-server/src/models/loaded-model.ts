@@ -124,6 +124,9 @@ export class LoadedModel {
   private readonly queue: Counts = { count: 0, ns: 0 };
   private readonly compute: Counts = { count: 0, ns: 0 };
   private lastInference = 0;
+  /** Requests routed to this model and not yet done (see admit), and who waits for there to be none. */
+  private admitted = 0;
+  private readonly whenNoneAdmitted: (() => void)[] = [];
 
   private constructor(
     readonly spec: ModelSpec,
@@ -389,8 +392,24 @@ export class LoadedModel {
     return new Map([...this.batchers].map(([k, b]) => [k, b.stats()]));
   }
 
-  /** Waits for requests in flight (batches flush), then releases every pool. */
+  /**
+   * Holds the model for a request routed to it, from then until `release` (idempotent): dispose() waits
+   * for it. A request is routed before its body is decoded (in a codec worker for a large one), so an
+   * unload or reload asked meanwhile must not release the pools it is about to run on.
+   */
+  admit(): () => void {
+    this.admitted++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--this.admitted === 0) for (const wake of this.whenNoneAdmitted.splice(0)) wake();
+    };
+  }
+
+  /** Waits for requests routed here (see admit) and in flight (batches flush), then releases every pool. */
   async dispose(): Promise<void> {
+    if (this.admitted > 0) await new Promise<void>((resolve) => this.whenNoneAdmitted.push(resolve));
     await this.limiter.idle();
     await this.hybrid.dispose();
   }

@@ -170,6 +170,15 @@ export class ModelRegistry {
   }
 
   /**
+   * `get`, and the model held for the request (LoadedModel.admit) in the same step: an unload or reload
+   * asked after this waits for `release` before it releases the model's pools.
+   */
+  acquire(name: string, version?: string): { model: LoadedModel; release: () => void } {
+    const model = this.get(name, version);
+    return { model, release: model.admit() };
+  }
+
+  /**
    * Settles when a reload of `name` under way has handed over to the new version (or failed), if one is
    * handing over now; else undefined. An inference request waits for it before `get`, so that it runs on
    * the new version rather than being refused meanwhile.

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { statusOf } from '../http-error.js';
-import type { LoadedModel } from '../models/loaded-model.js';
 import { HEADER_LENGTH, type ModelRequestSpec, decodeInferBody, splitBody } from '../protocol/decode-infer-request.js';
 import type { ServerContext } from './server-context.js';
 
@@ -44,29 +43,21 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (!reply.raw.writableFinished) gone.abort(new Error('the client closed the connection'));
     };
     reply.raw.once('close', onClose);
+    let release: () => void = () => undefined;
     try {
-      // A reload handing over: wait for the new version.
-      const current = async () => {
-        const handover = ctx.models.handover(name);
-        if (handover) await handover;
-        return ctx.models.get(name, req.params.version);
-      };
-      let model = await current();
+      // A reload handing over: wait for the new version. Then the request holds the model it is routed
+      // to (acquire) until it has run: an unload or reload asked while its body is decoded (in a worker
+      // for a large one) waits for it, rather than refusing a request that arrived before it.
+      for (let handover = ctx.models.handover(name); handover; handover = ctx.models.handover(name)) await handover;
+      const acquired = ctx.models.acquire(name, req.params.version);
+      const model = acquired.model;
+      release = acquired.release;
       const headerLength = req.headers[HEADER_LENGTH];
       const { json, binary } = splitBody(Buffer.isBuffer(req.body) ? req.body : EMPTY, headerLength);
-      const decode = (m: LoadedModel) => {
-        const spec: ModelRequestSpec = { inputs: m.inputs, outputNames: m.outputNames, limits: { maxElements: ctx.options.maxElements }, rules: m.requestRules };
-        return ctx.codec.decodesOffThread(json.length) ? ctx.codec.decode(json, binary, headerLength === undefined, spec) : decodeInferBody(json, binary, headerLength === undefined, spec);
-      };
-      let decoded = await decode(model);
-      // The model runs the request only if it still serves once decoding is done: a large body decoded
-      // in a worker gives a reload time to hand over, and is then decoded again for the version that now
-      // serves (its inputs may differ). Nothing awaits between the last check and predict().
-      for (let now = await current(); now !== model; now = await current()) {
-        model = now;
-        decoded = await decode(model);
-      }
+      const spec: ModelRequestSpec = { inputs: model.inputs, outputNames: model.outputNames, limits: { maxElements: ctx.options.maxElements }, rules: model.requestRules };
+      const decoded = ctx.codec.decodesOffThread(json.length) ? await ctx.codec.decode(json, binary, headerLength === undefined, spec) : decodeInferBody(json, binary, headerLength === undefined, spec);
       const results = await model.predict(decoded.feeds, gone.signal);
+      release();
       const encoded = await ctx.codec.encode({ name: model.name, version: String(model.version.version) }, decoded.id, results, decoded.outputs);
       ctx.metrics.inference(label, 200, (performance.now() - t0) / 1000);
       if (encoded.headerLength !== undefined) {
@@ -80,6 +71,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
       ctx.metrics.inference(label, gone.signal.aborted ? CLIENT_CLOSED : statusOf(e), undefined);
       throw e;
     } finally {
+      release();
       reply.raw.off('close', onClose);
     }
   };
