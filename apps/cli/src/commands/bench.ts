@@ -10,7 +10,7 @@ import { UsageError } from '../framework/usage-error.js';
 import { quietOnnxruntime } from '../runner/create-runner.js';
 import { DIMS_FLAG, checkFolderFlag } from '../samples/cli-samples.js';
 import { parseDims } from '../samples/parse-dims.js';
-import { formatMs, meanText, p50Text, percentileText } from '@onnx-forge/bench/format';
+import { formatMs, meanText, p50Text, percentileText, quantileResolved } from '@onnx-forge/bench/format';
 
 /** `--provider`: where models run. cpu and wasm name a backend too (onnxruntime-node, onnxruntime-web). */
 export const PROVIDER_FLAG: FlagSpec = {
@@ -147,7 +147,10 @@ export function benchLines(r: BenchModelsResult): string[] {
     }
     if (m.multiStream) {
       const q = m.multiStream;
-      out.push('', `${m.name}: MultiStream p99 ${ms(q.p99Ms)} ms per query of ${q.samplesPerQuery} samples (${q.latency.n} queries back to back, p50 ${ms(q.latency.p50)} ms, ${q.samplesPerSecond.toFixed(1)} samples/s)`);
+      // Fewer than 100 queries do not resolve a p99: the slowest query, marked max as the tables mark it (percentileText).
+      const resolved = quantileResolved(q.latency.n, 0.99);
+      const p99 = resolved ? `p99 ${ms(q.p99Ms)} ms` : `p99 max ${ms(q.latency.max)} ms`;
+      out.push('', `${m.name}: MultiStream ${p99} per query of ${q.samplesPerQuery} samples (${q.latency.n} queries back to back, ${resolved ? '' : 'too few for a p99: the slowest; '}p50 ${ms(q.latency.p50)} ms, ${q.samplesPerSecond.toFixed(1)} samples/s)`);
     }
     if (m.offline) out.push('', `${m.name}: Offline ${m.offline.throughput.toFixed(1)} queries/s (${m.offline.queries} queries, ${m.offline.concurrency} in flight, p50 ${ms(m.offline.latency.p50)} ms)`);
     if (m.server) {

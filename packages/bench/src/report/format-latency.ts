@@ -7,6 +7,9 @@
 
 import { MIN_RUNS_FOR_MEDIAN_CI, quantileResolved } from '../stats.js';
 
+// Whether n runs resolve a percentile, for callers that word a figure as percentileText does.
+export { quantileResolved };
+
 /** A latency in ms: 3 significant digits, at least 2 decimals ("0.0634", "0.290", "12.35"); "" when absent, "∞" when infinite. */
 export function formatMs(v: number | undefined): string {
   if (v === undefined || Number.isNaN(v)) return '';
