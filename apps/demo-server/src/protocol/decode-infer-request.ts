@@ -389,7 +389,8 @@ export function decodeInferRequest(
   if (inputs.length === 0 && !Array.isArray(request.inputs)) throw badRequest('"inputs" must be an array: [] for this model, which has no inputs');
   if (!Array.isArray(request.inputs) || (request.inputs.length === 0 && inputs.length > 0)) throw badRequest('"inputs" must be a non-empty array of {name, shape, datatype, data}');
   const byName = new Map(inputs.map((i) => [i.name, i]));
-  const feeds: Record<string, TensorLike> = {};
+  // A Map, not a plain object: an input may be named like a member of Object.prototype ('constructor').
+  const feeds = new Map<string, TensorLike>();
   let elements = 0;
   let offset = 0;
   for (const [k, raw] of request.inputs.entries()) {
@@ -401,7 +402,7 @@ export function decodeInferRequest(
       const known = inputs.length ? `the model's inputs are ${inputs.map((i) => `'${i.name}'`).join(', ')}` : 'the model has no inputs (send "inputs": [])';
       throw badRequest(`unknown input '${input.name}': ${known}`, { input: input.name, expected: inputs.map((i) => i.name) });
     }
-    if (feeds[input.name]) throw badRequest(`input '${input.name}' is given twice`, { input: input.name });
+    if (feeds.has(input.name)) throw badRequest(`input '${input.name}' is given twice`, { input: input.name });
     if (!isV2Datatype(input.datatype)) throw badRequest(`input '${input.name}': unknown datatype ${JSON.stringify(input.datatype)} (one of BOOL, UINT8…UINT64, INT8…INT64, FP16, FP32, FP64, BYTES)`, { input: input.name });
     const want = v2DatatypeOf(info.type);
     if (want !== undefined && input.datatype !== want) {
@@ -447,9 +448,9 @@ export function decodeInferRequest(
       if (!Array.isArray(input.data)) throw badRequest(`input '${input.name}': data must be an array (flat or nested, row-major), or use binary_data_size`, { input: input.name });
       tensor = jsonTensor(input, input.datatype, [...shape], count, json);
     }
-    feeds[input.name] = tensor;
+    feeds.set(input.name, tensor);
   }
-  const missing = inputs.filter((i) => !feeds[i.name]).map((i) => i.name);
+  const missing = inputs.filter((i) => !feeds.has(i.name)).map((i) => i.name);
   if (missing.length) throw badRequest(`missing input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`, { missing });
   if (offset !== binary.length) throw badRequest(`the body has ${binary.length} bytes of binary data after the JSON, but the inputs' binary_data_size add up to ${offset}`);
 
@@ -473,7 +474,8 @@ export function decodeInferRequest(
       outputs.push({ name: o.name, binary: flag(op, 'binary_data', `output '${o.name}':`) ?? allBinary });
     }
   }
-  return { id: request.id, feeds, outputs };
+  // Own properties all (Object.fromEntries defines '__proto__' as one, where assigning it would not).
+  return { id: request.id, feeds: Object.fromEntries(feeds), outputs };
 }
 
 /**
