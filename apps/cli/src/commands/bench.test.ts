@@ -125,6 +125,11 @@ describe('onnx-forge bench', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/mlp: Server, p99 bound 50\.00 ms: /);
     expect(text.stdout).toMatch(/rate\/s\s+queries\s+p50 ms\s+p99 ms/);
+    // A bound no single query meets: no trial is run, and no empty table of trials is printed.
+    const none = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '5', '--scenario', 'server', '--p99-ms', '0.000001', '--queries', '10', '--workers', '1']);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toMatch(/mlp: Server, p99 bound .* ms: no rate passed \(no rate can keep p99 within .*: a query alone takes .* ms at the fastest/);
+    expect(none.stdout).not.toMatch(/rate\/s\s+queries/);
   }, 120_000);
 
   it('refuses a model whose external data is truncated before onnxruntime loads it: FORGE_EXTERNAL_DATA, exit 3 as check, and a line on stderr', async () => {

@@ -155,7 +155,8 @@ export function benchLines(r: BenchModelsResult): string[] {
     if (m.offline) out.push('', `${m.name}: Offline ${m.offline.throughput.toFixed(1)} queries/s (${m.offline.queries} queries, ${m.offline.concurrency} in flight, p50 ${ms(m.offline.latency.p50)} ms)`);
     if (m.server) {
       out.push('', `${m.name}: Server, p99 bound ${ms(m.server.p99BoundMs)} ms${m.server.boundFrom === 'probe' ? ` (twice the p99 of ${m.server.unloaded.runs} queries sent one at a time to the workers, ${ms(m.server.unloaded.p99Ms)} ms)` : ''}: ${m.server.maxRate === null ? 'no rate passed' : `${m.server.maxRate.toFixed(1)} queries/s`} (${m.server.reason})`);
-      out.push(...table([
+      // No trial when a query alone is over the bound: the reason says so, and there is no table of trials.
+      if (m.server.trials.length) out.push(...table([
         ['rate/s', 'queries', 'p50 ms', 'p99 ms', ''],
         ...m.server.trials.map((t) => [t.rate.toFixed(1), String(t.queries), ms(t.p50Ms), ms(t.p99Ms), t.ok ? 'ok' : t.errors ? `${t.errors} errors` : 'over']),
       ], { indent: '  ', alignRight: [0, 1, 2, 3] }));
