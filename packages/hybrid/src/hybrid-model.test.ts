@@ -300,6 +300,22 @@ describe('HybridModel: stable choice', () => {
     expect(last.toMedianMs as number).toBeLessThan(0.9 * (last.fromMedianMs as number));
   });
 
+  it('settles on the fastest of three at once when they are measured in turn: a move made before the last one was measured does not start the dwell time that would keep the choice from it', async () => {
+    const clock = new ManualClock();
+    // Calibrated in the order given: fp16 is measured (and beats fp32) before int8 has had a call.
+    const model = new HybridModel({
+      backends: [scriptedBackend('fp32', clock, steady(20)), scriptedBackend('fp16', clock, steady(15)), scriptedBackend('int8', clock, steady(8))],
+      clock, random: seededRandom(5),
+    });
+    const switches: SwitchEvent[] = [];
+    model.on('switch', (e) => switches.push(e));
+    // 30 requests of at most 20 ms: well within the 5 s dwell time of a settled choice.
+    await drive(model, clock, 30);
+    expect(model.stats().selected).toBe('int8');
+    expect(switches.at(-1)).toMatchObject({ to: 'int8', reason: 'faster' });
+    expect(model.stats().switches).toBeLessThanOrEqual(2);
+  });
+
   it('under auto with a p99 target, passes over a faster backend whose tail exceeds the target', async () => {
     const clock = new ManualClock();
     // 'spiky' is faster on average (4 ms) but every tenth call takes 80 ms; 'even' takes 8 ms.

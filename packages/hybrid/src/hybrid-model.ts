@@ -823,13 +823,18 @@ export class HybridModel implements Backend {
   }
 
   private reselect(now: number): void {
-    const decision = decideSwitch(this.current, rankBackends(this.candidates(), this.chooser), now, this.lastSwitchAt, this.chooser);
+    const ranking = rankBackends(this.candidates(), this.chooser);
+    const decision = decideSwitch(this.current, ranking, now, this.lastSwitchAt, this.chooser);
     if (!decision || decision.to === this.current) return;
     const from = this.current;
     this.current = decision.to;
     if (this.everSelected) {
       this.switches++;
-      this.lastSwitchAt = now;
+      // A move for speed made while a backend is still being measured (calibrated in turn, the last
+      // one has not had its calls yet) is no settled choice: were the dwell time to start from it, the
+      // choice would be held for that long away from the backend measured next, however much faster.
+      const provisional = (decision.reason === 'faster' || decision.reason === 'p99-target') && ranking.some((t) => t.timed < this.o.minSamples);
+      if (!provisional) this.lastSwitchAt = now;
     }
     this.everSelected ||= decision.to !== undefined;
     this.metrics?.selection(from?.name, decision.to?.name, decision.reason);
