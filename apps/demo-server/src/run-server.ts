@@ -184,7 +184,9 @@ export async function runServer(argv: readonly string[], io: RunIo, signals = tr
     // One line a script can read to learn where the server listens (logs go to stderr).
     io.out(JSON.stringify({ url, models: index.map((m) => ({ name: m.name, state: m.state })), page: page ?? null, protocol: `${url}/v2`, metrics: `${url}/metrics`, readySeconds }));
   } else {
-    io.out(`onnx-forge demo server: ${index.map((m) => `${m.name} (${m.state.toLowerCase()})`).join(', ')} on ${url} (ready in ${readySeconds.toFixed(1)} s)`);
+    // A folder with no model yet is served (models come later through the repository API): say so.
+    const models = index.length ? index.map((m) => `${m.name} (${m.state.toLowerCase()})`).join(', ') : `no model yet in ${options.models} (put .onnx files there, then POST /v2/repository/models/<name>/load)`;
+    io.out(`onnx-forge demo server: ${models} on ${url} (ready in ${readySeconds.toFixed(1)} s)`);
     io.out(`  ${page === undefined ? '' : `page ${page}  ·  `}protocol ${url}/v2  ·  metrics ${url}/metrics`);
   }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallCnn, tempDir, writeModels } from '../testing/fixtures.js';
 import { createServer } from '../create-server.js';
+import { runServer } from '../run-server.js';
 import { scanModels } from './model-source.js';
 
 let dir: string;
@@ -70,6 +71,22 @@ describe('a file whose name cannot be a model name', () => {
       expect(server.models.index().map((e) => e.name)).toEqual(['good']);
     } finally {
       await server.close();
+    }
+  });
+});
+
+// A folder with no model yet (models to be loaded later through the repository API) started with the
+// banner "onnx-forge demo server:  on http://..." (an empty list), and said nothing of why it was not ready.
+describe('a repository with no model', () => {
+  it('starts, and the banner says there is no model yet and how to load one', async () => {
+    const empty = path.join(dir, 'empty');
+    await mkdir(empty);
+    const out: string[] = [];
+    const running = await runServer([empty, '--port', '0', '--host', '127.0.0.1', '--no-page'], { env: {}, out: (l) => out.push(l), err: () => undefined }, false);
+    try {
+      expect(out[0]).toMatch(/^onnx-forge demo server: no model yet in .*empty \(put \.onnx files there, then POST \/v2\/repository\/models\/<name>\/load\) on http:\/\/127\.0\.0\.1:\d+ \(ready in /);
+    } finally {
+      await running.stop();
     }
   });
 });
