@@ -43,6 +43,10 @@ describe('onnx-forge optimize', () => {
     }
     expect(existsSync(path.join(j.repository?.path as string, 'manifest.json'))).toBe(true);
     expect(readFileSync(j.reports?.html as string, 'utf8')).toContain('data-chart="batch"');
+    // --runs 10 times each batch size 5 times, too few for a 95 % interval: said so, not "intervals overlap".
+    const text = await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('out-few'), '--runs', '10', '--dims', 'batch=8', '--batch-sizes', '1,8', '--variants', 'fp32', '-q']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^ {2}fp32: 1 → [\d.]+ ms\/sample, 8 → [\d.]+ ms\/sample \(no size provably lowest: 5 runs per size are too few for a 95 % interval of the median\)$/m);
   });
 
   it('prints the choice, a table and where it wrote, with progress lines on stderr', async () => {

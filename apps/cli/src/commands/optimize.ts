@@ -11,7 +11,7 @@ import { quietOnnxruntime } from '../runner/create-runner.js';
 import { checkOutputFolderFlag } from '../pipeline/output-path.js';
 import { DIMS_FLAG, INPUT_SCALE_FLAG, checkFolderFlag, sampleSpec } from '../samples/cli-samples.js';
 import { PROVIDER_FLAG, checkProviders, intFlag, intList, progressOf, providerOptions, reportFailure } from './bench.js';
-import { formatMs, meanText, p50Text, percentileText } from '@onnx-forge/bench/format';
+import { MIN_RUNS_FOR_MEDIAN_CI, formatMs, meanText, p50Text, percentileText } from '@onnx-forge/bench/format';
 
 const VARIANTS: readonly VariantName[] = ['fp32', 'fp16', 'int8-dynamic', 'int8-static'];
 const ms = formatMs;
@@ -40,7 +40,10 @@ export function optimizeLines(r: OptimizeResult): string[] {
   if (r.batch) {
     out.push('', `batch sizes: ${r.batch.note}`);
     for (const [name, pts] of Object.entries(r.batch.points)) {
-      if (pts.length) out.push(`  ${name}: ${pts.map((p) => `${p.batch} → ${ms(p.perSampleMs)} ms/sample`).join(', ')}${r.batch.best[name] ? ` (lowest at ${r.batch.best[name]})` : pts.length > 1 ? ' (no size provably lowest: intervals overlap)' : ''}`);
+      // No size named from fewer runs than a 95 % interval of a median needs (batchSweep's bestOf): not an overlap.
+      const fewest = Math.min(...pts.map((p) => p.latency.n));
+      const why = fewest < MIN_RUNS_FOR_MEDIAN_CI ? `${fewest} runs per size are too few for a 95 % interval of the median` : 'intervals overlap';
+      if (pts.length) out.push(`  ${name}: ${pts.map((p) => `${p.batch} → ${ms(p.perSampleMs)} ms/sample`).join(', ')}${r.batch.best[name] ? ` (lowest at ${r.batch.best[name]})` : pts.length > 1 ? ` (no size provably lowest: ${why})` : ''}`);
     }
   }
   for (const v of r.variants) for (const n of v.notes.filter((x) => /^(redone with fp16-auto|fp16-auto could not)/.test(x))) out.push('', `${v.name}: ${n}`);

@@ -66,6 +66,9 @@ describe('batchSweep', () => {
     expect(three.sr).toEqual(sample.sr);
     expect(three.h).toEqual({ type: 'float32', dims: [2, 3, 3], data: Float32Array.from([10, 11, 12, 10, 11, 12, 10, 11, 12, 20, 21, 22, 20, 21, 22, 20, 21, 22]) });
     expect(r.note).toMatch(/^batch dimension "batch" \(dim 1 of h; sr shared by the batch\); /);
+    // 3 runs per size give no 95 % interval of a median: no size can be named lowest, and the note says why.
+    expect(r.best).toEqual({});
+    expect(r.note).toMatch(/; 3 runs per size are too few to tell the sizes apart \(a 95 % interval of a median needs 6\)$/);
   });
 
 

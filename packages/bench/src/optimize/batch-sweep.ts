@@ -128,7 +128,8 @@ export async function batchSweep(model: Model, variants: readonly { name: string
     return { dim, axes, sizes, note: `batch sizes stopped: ${stageError('batch', e).message}`, points, best: bestOf(points), error: stageError('batch', e) };
   }
   const on = o.feeds && repeatFirstRow(o.feeds, 1, axes) ? `, on the first sample repeated ${sizes.join(', ')} times` : '';
-  return { dim, axes, sizes, note: `batch dimension "${dim}"${layoutText(axes)}; ${o.runs} interleaved runs per variant at each size${on}`, points, best: bestOf(points) };
+  const few = o.runs < MIN_RUNS_FOR_MEDIAN_CI ? `; ${o.runs} runs per size are too few to tell the sizes apart (a 95 % interval of a median needs ${MIN_RUNS_FOR_MEDIAN_CI})` : '';
+  return { dim, axes, sizes, note: `batch dimension "${dim}"${layoutText(axes)}; ${o.runs} interleaved runs per variant at each size${on}${few}`, points, best: bestOf(points) };
 }
 
 /**

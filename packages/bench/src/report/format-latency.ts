@@ -7,8 +7,9 @@
 
 import { MIN_RUNS_FOR_MEDIAN_CI, quantileResolved } from '../stats.js';
 
-// Whether n runs resolve a percentile, for callers that word a figure as percentileText does.
-export { quantileResolved };
+// Whether n runs resolve a percentile, and how many a median's 95 % interval needs, for callers that
+// word figures as these functions do.
+export { MIN_RUNS_FOR_MEDIAN_CI, quantileResolved };
 
 /** A latency in ms: 3 significant digits, at least 2 decimals ("0.0634", "0.290", "12.35"); "" when absent, "∞" when infinite. */
 export function formatMs(v: number | undefined): string {
