@@ -127,6 +127,14 @@ export class BackendTracker {
   readonly routes: Record<Route, number> = Object.fromEntries(ROUTES.map((r) => [r, 0])) as Record<Route, number>;
   lastError: BackendStats['lastError'];
   readonly window: LatencyWindow;
+  /**
+   * What the chooser compares: each call's own time. For a backend that runs on the caller's thread
+   * (`Backend.sharesThread`: in-process sessions, which run one at a time, onnxruntime #19611) that is
+   * the time from the later of the call's start and the end of the last call that held the thread, so
+   * under concurrency the wait behind the other requests' runs (the same whichever backend is chosen)
+   * is left out; for any other backend, the call's latency.
+   */
+  readonly own: LatencyWindow;
   readonly ewma: PeakEwma;
   readonly breaker: CircuitBreaker;
   checks = 0;
@@ -152,6 +160,7 @@ export class BackendTracker {
     options: { window: number; ewmaTauMs: number; breaker: BreakerOptions },
   ) {
     this.window = new LatencyWindow(options.window);
+    this.own = new LatencyWindow(options.window);
     this.ewma = new PeakEwma(options.ewmaTauMs);
     this.breaker = new CircuitBreaker(options.breaker);
   }
@@ -175,11 +184,12 @@ export class BackendTracker {
     return this.timed > 0 && this.window.count > 0;
   }
 
-  recordLatency(ms: number, now: number): void {
+  recordLatency(ms: number, now: number, ownMs = ms): void {
     this.successes++;
     this.timed++;
     this.latencySum += ms;
     this.window.add(ms);
+    this.own.add(Math.min(ms, ownMs));
     this.ewma.observe(ms, now);
     this.lastSampleAt = now;
     this.p99Cache = undefined;
@@ -194,6 +204,7 @@ export class BackendTracker {
    */
   recordCensored(ms: number): void {
     this.window.add(ms);
+    this.own.add(ms);
     this.censored++;
     this.p99Cache = undefined;
   }
@@ -233,13 +244,13 @@ export class BackendTracker {
     return this.cosineCount ? this.cosineSum / this.cosineCount : undefined;
   }
 
-  /** Median and its standard error over the last `n` latencies: what the chooser compares. */
+  /** Median and its standard error over the last `n` calls' own times (see `own`): what the chooser compares. */
   recent(n: number): SampleSummary {
     // Ranking asks for it on every request and in every comparison; it changes only with a new sample.
     const c = this.recentCache;
     const samples = this.timed + this.censored;
     if (c && c.n === n && c.samples === samples) return c.value;
-    const value = this.window.recent(n);
+    const value = this.own.recent(n);
     this.recentCache = { n, samples, value };
     return value;
   }

@@ -29,6 +29,14 @@ export interface Backend {
   warmup?(): Promise<void | false>;
   /** Frees what the backend holds. Called once, by whoever owns the backend. */
   dispose(): Promise<void>;
+  /**
+   * The backend computes on the caller's thread, so its calls and those of every other such backend
+   * run one at a time (an in-process onnxruntime session: its run blocks the thread, onnxruntime
+   * #19611). Under concurrency a call's latency then also holds the wait behind the runs queued before
+   * it, whichever backend they were for; a HybridModel leaves that wait out of what it compares
+   * (`sessionBackend` sets this for sessions from `createSession`, not for pools).
+   */
+  readonly sharesThread?: boolean;
   /** Size of the model it serves, in bytes (the `size` policy prefers the smallest). */
   readonly sizeBytes?: number;
 }

@@ -316,6 +316,51 @@ describe('HybridModel: stable choice', () => {
     expect(model.stats().switches).toBeLessThanOrEqual(2);
   });
 
+  it('under concurrency on one thread (in-process sessions, onnxruntime #19611), moves to a backend 27 % faster although every latency also holds the wait behind the other requests\' runs', async () => {
+    const clock = new ManualClock();
+    // One thread runs every call in turn: a call's latency is its own run plus the runs queued before it,
+    // mostly the selected backend's; that wait is the same whichever backend is chosen.
+    let tail: Promise<void> = Promise.resolve();
+    const onTheThread = (name: string, runMs: () => number): ScriptedBackend => {
+      let calls = 0;
+      return {
+        name,
+        sharesThread: true,
+        get calls() { return calls; },
+        aborted: 0,
+        async predict(feeds: Feeds) {
+          calls++;
+          const run = tail.then(() => clock.sleep(runMs()));
+          tail = run;
+          await run;
+          return truth(feeds);
+        },
+        async dispose() {},
+      };
+    };
+    const serve = async (runs: Record<string, () => number>) => {
+      const backends = Object.entries(runs).map(([name, ms]) => onTheThread(name, ms));
+      const model = new HybridModel({ backends, clock, random: seededRandom(7) });
+      let next = 0;
+      const client = async () => {
+        while (next < 3000) await model.predict(requestFeeds(next++ % 32));
+      };
+      await clock.run(Promise.all([client(), client(), client(), client()]));
+      return { stats: model.stats(), calls: Object.fromEntries(backends.map((b) => [b.name, b.calls])) };
+    };
+    const faster = await serve({ fp32: () => 20, fp16: () => 15, int8: () => 11 });
+    expect(faster.stats.selected).toBe('int8');
+    // The move came early: most requests ran on int8.
+    expect(faster.calls.int8).toBeGreaterThan(2000);
+    // The summary agrees with the choice: int8's median latency is the lowest.
+    const p50 = (name: string) => faster.stats.backends[name]?.p50Ms as number;
+    expect(p50('int8')).toBeLessThan(p50('fp16'));
+    expect(faster.stats.switches).toBeLessThanOrEqual(2);
+    // Two backends 1 ms apart under ±3 ms of noise each: the choice holds still.
+    const close = await serve({ a: jitter(21, 15, 3), b: jitter(22, 16, 3) });
+    expect(close.stats.switches).toBeLessThanOrEqual(1);
+  });
+
   it('under auto with a p99 target, passes over a faster backend whose tail exceeds the target', async () => {
     const clock = new ManualClock();
     // 'spiky' is faster on average (4 ms) but every tenth call takes 80 ms; 'even' takes 8 ms.

@@ -19,7 +19,7 @@ export interface SwitchEvent {
   /** Clock time and number of the request (1-based) that saw the move. */
   readonly at: number;
   readonly request: number;
-  /** Recent median latencies of both, as the chooser compared them. */
+  /** Recent median latencies of both, as the chooser compared them (own times for `sharesThread` backends). */
   readonly fromMedianMs: number | undefined;
   readonly toMedianMs: number | undefined;
 }
@@ -186,6 +186,8 @@ export class HybridModel implements Backend {
   private canaryChecks = 0;
   private canaryFailures = 0;
   private wholeSum = 0;
+  /** When the last call to a backend that runs on this thread (`sharesThread`) ended. */
+  private threadFreeAt = Number.NEGATIVE_INFINITY;
   private disposed = false;
   /** Aborted once every backend is disposed: a call still pending then can never be answered. */
   private readonly stopping = new AbortController();
@@ -724,9 +726,16 @@ export class HybridModel implements Backend {
       running = Promise.reject(e);
     }
     // In flight until the backend really finishes, even after a time-out or the caller's abort stopped the waiting.
+    const onThread = t.backend.sharesThread === true;
+    let ownMs: number | undefined;
     const settled = () => {
       t.inFlight--;
       for (const u of unlink) u();
+      if (!onThread) return;
+      // The thread ran the calls in turn: until the last one before this ended, this one waited.
+      const end = clock.now();
+      ownMs = end - Math.max(t0, this.threadFreeAt);
+      this.threadFreeAt = Math.max(this.threadFreeAt, end);
     };
     running.then(settled, settled);
     if (cancel) running = whileNotAborted(running, cancel, () => this.requestCancelled(cancel, t.name));
@@ -739,7 +748,7 @@ export class HybridModel implements Backend {
       const now = clock.now();
       const ms = now - t0;
       if (first) t.coldStartMs = ms;
-      t.recordLatency(ms, now);
+      t.recordLatency(ms, now, ownMs ?? ms);
       this.metrics?.success(t.name, ms / 1000);
       this.onBreaker(t, t.breaker.recordSuccess(now, probe), now);
       return outputs;

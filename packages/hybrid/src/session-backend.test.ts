@@ -58,6 +58,8 @@ describe('sessionBackend over onnxruntime-node', () => {
       expect((got.y as TensorLike).dims).toEqual([2, 4]);
       expect(Array.from((got.y as TensorLike).data as Float32Array)).toEqual(Array.from(want.y?.data as Float32Array));
       expect(backend.sizeBytes).toBe(1234);
+      // An in-process session runs on this thread, one run at a time (onnxruntime #19611); a pool does not.
+      expect(backend.sharesThread).toBe(session === local);
     }
   });
 

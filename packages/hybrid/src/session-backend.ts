@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
-import { type Feeds, type RunOptions, type Session, type TensorLike, zerosTensor } from '@onnx-forge/runtime';
+import { type Feeds, PoolSession, type RunOptions, type Session, type TensorLike, zerosTensor } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { feedsForSession, float32Outputs, roundedToFloat16 } from './session-feeds.js';
 
@@ -56,6 +56,8 @@ export function sessionBackend(name: string, session: Session, options: SessionB
   return {
     name,
     ...(options.sizeBytes === undefined ? {} : { sizeBytes: options.sizeBytes }),
+    // An in-process session runs on this thread (onnxruntime #19611); a pool's runs are in its workers.
+    sharesThread: !(session instanceof PoolSession || session.id.startsWith('pool')),
     // A pool drops a queued run whose signal aborts, and stops waiting for a running one.
     predict: (feeds: Feeds, predictOptions?: PredictOptions) => run(feeds, predictOptions?.signal),
     async warmup(): Promise<void | false> {
