@@ -286,4 +286,19 @@ describe('parseJson', () => {
     // Trailing whitespace is still JSON.
     expect(parseJson(Buffer.from('{"inputs": []}\n  '), { binaryHeaderMissing: true })).toEqual({ inputs: [] });
   });
+
+  // A body saved as "UTF-8 with BOM" (PowerShell's Out-File, Notepad) and sent with curl --data-binary
+  // was refused as malformed: "Unexpected token '\uFEFF'", a character the message showed as nothing.
+  // RFC 8259 (8.1) lets a parser ignore the mark; a binary body's header length counts its three bytes.
+  it('reads JSON that opens with a UTF-8 byte order mark', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    expect(parseJson(Buffer.concat([bom, Buffer.from('{"inputs": []}')]))).toEqual({ inputs: [] });
+    const json = Buffer.concat([bom, Buffer.from('{"inputs": [{"name": "x", "parameters": {"binary_data_size": 4}}]}')]);
+    const { json: header } = splitBody(Buffer.concat([json, Buffer.alloc(4)]), String(json.length));
+    expect(parseJson(header)).toMatchObject({ inputs: [{ name: 'x' }] });
+    // Sent without the header, the hint's length counts the mark too.
+    expect(message(Buffer.concat([json, Buffer.from([0x00, 0x00, 0x80, 0x3f])]), true)?.match(hint)?.slice(1)).toEqual([String(json.length), '4', String(json.length)]);
+    // Only at the start, and only once: anywhere else it is still an unexpected character.
+    expect(message(Buffer.concat([bom, bom, Buffer.from('{}')]), false)).toMatch(/^malformed JSON in the request body: /);
+  });
 });

@@ -130,7 +130,9 @@ function leadingJsonLength(body: Buffer): number | undefined {
  * is whole up to a point and followed by bytes that are not JSON is most likely binary tensor data
  * sent without the header: the 400 says so, and gives the header's value.
  */
-export function parseJson(json: Buffer, options: { readonly binaryHeaderMissing?: boolean } = {}): unknown {
+export function parseJson(body: Buffer, options: { readonly binaryHeaderMissing?: boolean } = {}): unknown {
+  // A UTF-8 byte order mark (a file saved "with BOM", then sent as it is): RFC 8259 lets a parser ignore it.
+  const json = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? body.subarray(3) : body;
   if (json.length === 0) throw badRequest('the request body is empty: send an inference request JSON object ({"inputs": [...]})');
   try {
     return JSON.parse(json.toString('utf8'));
@@ -138,7 +140,9 @@ export function parseJson(json: Buffer, options: { readonly binaryHeaderMissing?
     let hint = '';
     const n = options.binaryHeaderMissing ? leadingJsonLength(json) : undefined;
     if (n !== undefined && json.subarray(n).some((b) => !isJsonSpace(b)) && parses(json.subarray(0, n))) {
-      hint = `; the body is ${n} bytes of JSON followed by ${json.length - n} bytes that are not: to send binary tensor data after the JSON, give the header Inference-Header-Content-Length: ${n} (the byte length of the JSON part)`;
+      // The header counts a byte order mark as part of the JSON.
+      const length = n + body.length - json.length;
+      hint = `; the body is ${length} bytes of JSON followed by ${json.length - n} bytes that are not: to send binary tensor data after the JSON, give the header Inference-Header-Content-Length: ${length} (the byte length of the JSON part)`;
     }
     throw badRequest(`malformed JSON in the request body: ${errorMessage(e)}${hint}`);
   }
