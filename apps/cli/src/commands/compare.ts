@@ -18,11 +18,18 @@ function nonFiniteText(o: OutputAccuracy): string | undefined {
   return o.nonFinite > 0 ? `NaN/Inf in ${o.nonFinite} of ${o.elements * o.samples} values where the reference is finite` : undefined;
 }
 
-/** The reference's own NaN/Inf values, which are not compared (all of them: nothing was, and cosine is NaN). */
+/**
+ * The reference's own NaN/Inf values, which are not compared; a sample where they are every value is
+ * left out, and when every sample is, nothing was compared (cosine NaN).
+ */
 function refNonFiniteText(o: OutputAccuracy): string | undefined {
   if (!o.refNonFinite) return undefined;
   const all = o.elements * o.samples;
-  return `the reference itself gives NaN/Inf in ${o.refNonFinite} of ${all} values${Number.isNaN(o.cosine) ? ', in some sample every value: nothing compared there' : ', which are not compared'}`;
+  const empty = o.refEmptySamples ?? 0;
+  const which = Number.isNaN(o.cosine)
+    ? ', in every sample every value: nothing compared'
+    : empty > 0 ? `, which are not compared (every value in ${empty} of ${o.samples} samples, which are left out)` : ', which are not compared';
+  return `the reference itself gives NaN/Inf in ${o.refNonFinite} of ${all} values${which}`;
 }
 
 /** One warning per candidate output that turned NaN or infinite where the reference stays finite. */
@@ -39,7 +46,7 @@ export function compareWarnings(r: CompareAccuracyResult): string[] {
  * The text report of a comparison; `tolerance` marks candidates below it. An output with NaN/Inf values
  * (where the reference's are finite) shows cosine "NaN/Inf" and no max errors ("—": the errors over
  * the finite values alone would understate it), the count in the last column, and a warning line. One
- * whose reference gave no finite value in some sample shows cosine NaN and no errors: nothing was compared.
+ * whose reference gave no finite value in any sample shows cosine NaN and no errors: nothing was compared.
  */
 export function compareLines(r: CompareAccuracyResult, tolerance: number | undefined): string[] {
   const out = [`reference ${r.reference.name}${r.inputs ? `; ${r.inputs.samples} ${r.inputs.source} sample(s) (${r.inputs.from})` : ''}`];

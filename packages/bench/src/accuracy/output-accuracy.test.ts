@@ -66,13 +66,27 @@ describe('OutputAgreement', () => {
     const some = new OutputAgreement('y');
     some.add(f32([3], [1, Number.NaN, 3]), f32([3], [1, 2, 3]));
     expect(some.value).toMatchObject({ cosine: 1, nonFinite: 0, refNonFinite: 1 });
-    // A sample whose reference has no finite value: nothing was compared, so no cosine of 1 (or 0).
+    // No sample with a finite reference value: nothing was compared, so no cosine of 1 (or 0).
     const none = new OutputAgreement('y');
     none.add(f32([2], [Number.NaN, Number.NaN]), f32([2], [0.5, 0.25]));
-    none.add(f32([2], [1, 2]), f32([2], [1, 2]));
+    none.add(f32([2], [Number.NaN, Number.POSITIVE_INFINITY]), f32([2], [1, 2]));
     expect(none.value.cosine).toBeNaN();
-    expect(none.value.refNonFinite).toBe(2);
+    expect(none.value).toMatchObject({ refNonFinite: 4, refEmptySamples: 2 });
     expect(new OutputAgreement('y').value.refNonFinite).toBeUndefined();
+    expect(new OutputAgreement('y').value.refEmptySamples).toBeUndefined();
+  });
+
+  it('leaves out a sample whose reference has no finite value, as it leaves out each NaN/Inf value: the others still judge the output', () => {
+    // log(x) of a scalar per sample, x < 0 in one: the reference is NaN there; a candidate equal elsewhere is not "NaN" (rejected by every tolerance).
+    const a = new OutputAgreement('y');
+    a.add(f32([1, 1], [Number.NaN]), f32([1, 1], [Number.NaN]));
+    a.add(f32([1, 1], [0.5]), f32([1, 1], [0.5]));
+    a.add(f32([1, 2], [1, 2]), f32([1, 2], [1, 2]));
+    expect(a.value).toMatchObject({ cosine: 1, maxAbs: 0, refNonFinite: 1, refEmptySamples: 1, samples: 3 });
+    const off = new OutputAgreement('y');
+    off.add(f32([2], [Number.NaN, Number.NaN]), f32([2], [1, 1]));
+    off.add(f32([2], [1, 0]), f32([2], [0, 1]));
+    expect(off.value.cosine).toBe(0);
   });
 
   it('says when the candidate lacks the output or gives another shape', () => {

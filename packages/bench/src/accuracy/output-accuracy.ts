@@ -8,8 +8,10 @@ export interface OutputAccuracy {
   /** Values per sample (of the reference). */
   elements: number;
   /**
-   * Smallest cosine similarity over the samples (1 = same direction; -Infinity on a broken output;
-   * NaN when the reference gave no finite value in some sample, so nothing was compared there).
+   * Smallest cosine similarity over the samples compared (1 = same direction; -Infinity on a broken
+   * output; NaN when the reference gave no finite value in any sample, so nothing was compared). A
+   * sample whose reference has no finite value is left out, as each NaN/Inf value of the reference is
+   * (`refEmptySamples` counts them).
    */
   cosine: number;
   /** Largest |candidate - reference| over every value (Infinity where NaN/Inf appeared; null in JSON). */
@@ -27,6 +29,8 @@ export interface OutputAccuracy {
   nonFinite: number;
   /** Values NaN or infinite in the reference itself (not compared); absent when none. */
   refNonFinite?: number;
+  /** Samples in which the reference has no finite value (nothing compared there); absent when none. */
+  refEmptySamples?: number;
   /** Set when the candidate lacks the output or gives it another shape or type (then cosine is -Infinity). */
   problem?: string;
   /**
@@ -63,6 +67,8 @@ export class OutputAgreement {
   private top1Rows = 0;
   /** Largest |reference| over the samples so far. */
   private refMax = 0;
+  /** Samples in which at least one value was compared (or the candidate broke). */
+  private compared = 0;
 
   constructor(output: string) {
     this.result = { output, samples: 0, elements: 0, cosine: 1, maxAbs: 0, maxRel: 0, relL2: 0, scaleError: 0, nonFinite: 0 };
@@ -74,6 +80,7 @@ export class OutputAgreement {
     r.samples++;
     r.elements = ref.dims.reduce((a, d) => a * d, 1);
     const fail = (problem: string) => {
+      this.compared++;
       r.problem ??= problem;
       r.cosine = -Infinity;
       r.maxAbs = r.maxRel = r.relL2 = r.scaleError = Infinity;
@@ -88,6 +95,7 @@ export class OutputAgreement {
     if (!a || !b) {
       const same = (ref.data as readonly string[]).every((s, i) => s === (got.data as readonly string[])[i]);
       if (!same) fail('string values differ');
+      else this.compared++;
       return;
     }
     const nonFiniteBefore = r.nonFinite;
@@ -133,10 +141,18 @@ export class OutputAgreement {
       d2 = Infinity;
     }
     if (refBroken > 0) r.refNonFinite = (r.refNonFinite ?? 0) + refBroken;
-    // Two all-zero outputs agree (1); zero against non-zero shares no direction (0). A reference with no
-    // finite value leaves nothing compared: NaN, which stays (Math.min) and meets no tolerance.
-    const cosine = r.nonFinite > 0 ? -Infinity : refBroken > 0 && refBroken === a.length ? NaN : na === 0 && nb === 0 ? 1 : na === 0 || nb === 0 ? 0 : Math.max(-1, Math.min(1, dot / Math.sqrt(na * nb)));
-    r.cosine = Number.isNaN(r.cosine) ? r.cosine : Math.min(r.cosine, cosine);
+    // A sample whose reference has no finite value (log of a negative input) compares nothing: it is
+    // left out as each NaN/Inf value is, and only an output where no sample compared anything has no
+    // cosine (NaN, see `value`). Letting it poison the output made a candidate equal to the reference
+    // everywhere else "cosine NaN", below every tolerance.
+    if (refBroken > 0 && refBroken === a.length) {
+      r.refEmptySamples = (r.refEmptySamples ?? 0) + 1;
+      return;
+    }
+    this.compared++;
+    // Two all-zero outputs agree (1); zero against non-zero shares no direction (0).
+    const cosine = r.nonFinite > 0 ? -Infinity : na === 0 && nb === 0 ? 1 : na === 0 || nb === 0 ? 0 : Math.max(-1, Math.min(1, dot / Math.sqrt(na * nb)));
+    r.cosine = Math.min(r.cosine, cosine);
     r.maxAbs = Math.max(r.maxAbs, maxAbs);
     r.maxRel = Math.max(r.maxRel, refMax > 0 ? maxAbs / refMax : maxAbs > 0 ? Infinity : 0);
     r.relL2 = Math.max(r.relL2, na > 0 ? Math.sqrt(d2 / na) : d2 > 0 ? Infinity : 0);
@@ -152,6 +168,8 @@ export class OutputAgreement {
   }
 
   get value(): OutputAccuracy {
-    return this.top1Rows > 0 ? { ...this.result, top1: this.top1Hits / this.top1Rows } : { ...this.result };
+    // Nothing compared in any sample: no cosine of 1 (or 0), and NaN meets no tolerance.
+    const r = this.compared === 0 && this.result.refEmptySamples ? { ...this.result, cosine: NaN } : { ...this.result };
+    return this.top1Rows > 0 ? { ...r, top1: this.top1Hits / this.top1Rows } : r;
   }
 }

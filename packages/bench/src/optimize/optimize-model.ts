@@ -574,6 +574,15 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
           fail(l.v, stageError('accuracy', e));
         }
       }
+      // FP32 compared with itself shows where the reference has nothing to compare with: inputs outside
+      // the model's domain (log of a negative sum), left out of every variant's accuracy. Said, as a
+      // variant measured on fewer samples than asked is.
+      for (const o of ref.v.accuracy?.outputs ?? []) {
+        if (o.refEmptySamples) {
+          result.warnings.push(`fp32 gives NaN/Inf for every value of output "${o.output}" on ${o.refEmptySamples} of ${o.samples} samples: they are left out of every variant's accuracy; ` +
+            'if the model\'s real inputs never give NaN, measure on them (inputs, --inputs)');
+        }
+      }
       const fp16 = live.find((l) => l.v.name === 'fp16' && l.v.status === 'ok' && l.v.accuracy);
       // FP16 computed in float16 that misses the tolerance is redone as the CLI's fp16 does: fp16-auto keeps
       // float32 the nodes responsible, searching on seeded inputs the measurement never uses.
