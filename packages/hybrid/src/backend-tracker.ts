@@ -129,10 +129,10 @@ export class BackendTracker {
   readonly window: LatencyWindow;
   /**
    * What the chooser compares: each call's own time. For a backend that runs on the caller's thread
-   * (`Backend.sharesThread`: in-process sessions, which run one at a time, onnxruntime #19611) that is
-   * the time from the later of the call's start and the end of the last call that held the thread, so
-   * under concurrency the wait behind the other requests' runs (the same whichever backend is chosen)
-   * is left out; for any other backend, the call's latency.
+   * (`Backend.sharesThread`: in-process sessions, which run one at a time, onnxruntime #19611) or in
+   * front of its own servers (`Backend.runsAtOnce`: a pool's workers), the time from the later of the
+   * call's start and the end of the call ahead of it there (see RunLane), so that under concurrency
+   * its wait behind other requests' runs is left out; for any other backend, the call's latency.
    */
   readonly own: LatencyWindow;
   readonly ewma: PeakEwma;

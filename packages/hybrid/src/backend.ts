@@ -37,6 +37,14 @@ export interface Backend {
    * (`sessionBackend` sets this for sessions from `createSession`, not for pools).
    */
   readonly sharesThread?: boolean;
+  /**
+   * Most calls the backend runs at once, further ones waiting in its own queue first come first
+   * served (a worker pool: its workers). A HybridModel then leaves that wait out of what it compares:
+   * the chosen backend's calls queue behind each other and another's explored call does not, so
+   * latencies alone would make every other backend look faster than the chosen one and the choice
+   * would rotate among them (`sessionBackend` sets it for pools).
+   */
+  readonly runsAtOnce?: number;
   /** Size of the model it serves, in bytes (the `size` policy prefers the smallest). */
   readonly sizeBytes?: number;
 }

@@ -361,6 +361,49 @@ describe('HybridModel: stable choice', () => {
     expect(close.stats.switches).toBeLessThanOrEqual(1);
   });
 
+  it('with a queue per backend (worker pools, runsAtOnce), stays on the fastest under concurrency instead of rotating to whichever backend has no queue', async () => {
+    const clock = new ManualClock();
+    // Each backend has one worker: the chosen one's calls wait behind each other, an explored one's
+    // call runs at once, so its latency alone makes any other backend look faster than the chosen one.
+    const pooled = (name: string, runMs: () => number): ScriptedBackend => {
+      let calls = 0;
+      let tail: Promise<void> = Promise.resolve();
+      return {
+        name,
+        runsAtOnce: 1,
+        get calls() { return calls; },
+        aborted: 0,
+        async predict(feeds: Feeds) {
+          calls++;
+          const run = tail.then(() => clock.sleep(runMs()));
+          tail = run;
+          await run;
+          return truth(feeds);
+        },
+        async dispose() {},
+      };
+    };
+    const serve = async (runs: Record<string, () => number>) => {
+      const backends = Object.entries(runs).map(([name, ms]) => pooled(name, ms));
+      const model = new HybridModel({ backends, clock, random: seededRandom(7) });
+      let next = 0;
+      const client = async () => {
+        while (next < 5000) await model.predict(requestFeeds(next++ % 32));
+      };
+      await clock.run(Promise.all([client(), client(), client(), client()]));
+      return { stats: model.stats(), calls: Object.fromEntries(backends.map((b) => [b.name, b.calls])) };
+    };
+    // int8 is a little slower than fp16 (16 against 15 ms, ±3 ms each): fp16 is chosen and kept, over
+    // more than ten dwell times.
+    const slower = await serve({ fp32: jitter(31, 20, 3), fp16: jitter(32, 15, 3), int8: jitter(33, 16, 1.5) });
+    expect(slower.stats.selected).toBe('fp16');
+    expect(slower.stats.switches).toBeLessThanOrEqual(1);
+    expect(slower.calls.fp16).toBeGreaterThan(4500);
+    const faster = await serve({ fp32: jitter(31, 20, 3), fp16: jitter(32, 15, 3), int8: jitter(33, 11, 1.5) });
+    expect(faster.stats.selected).toBe('int8');
+    expect(faster.calls.int8).toBeGreaterThan(4500);
+  });
+
   it('under auto with a p99 target, passes over a faster backend whose tail exceeds the target', async () => {
     const clock = new ManualClock();
     // 'spiky' is faster on average (4 ms) but every tenth call takes 80 ms; 'even' takes 8 ms.

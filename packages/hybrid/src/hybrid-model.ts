@@ -8,6 +8,7 @@ import { type CanaryCheck, compareOutputs, hasNonFinite } from './compare-output
 import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions } from './hybrid-options.js';
 import { HybridMetrics } from './hybrid-metrics.js';
 import { LatencyWindow } from './latency-window.js';
+import { RunLane } from './run-lane.js';
 import { formatSummary } from './summary-table.js';
 import { withTimeout } from './with-timeout.js';
 
@@ -186,8 +187,10 @@ export class HybridModel implements Backend {
   private canaryChecks = 0;
   private canaryFailures = 0;
   private wholeSum = 0;
-  /** When the last call to a backend that runs on this thread (`sharesThread`) ended. */
-  private threadFreeAt = Number.NEGATIVE_INFINITY;
+  /** The one thread every `sharesThread` backend runs on, one call at a time. */
+  private readonly thread = new RunLane(1);
+  /** Each backend's own queue, for those that say how many calls they run at once (`runsAtOnce`). */
+  private readonly lanes = new Map<BackendTracker, RunLane>();
   private disposed = false;
   /** Aborted once every backend is disposed: a call still pending then can never be answered. */
   private readonly stopping = new AbortController();
@@ -458,6 +461,21 @@ export class HybridModel implements Backend {
 
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * Where a backend's calls queue, if the model can tell: the thread (in-process sessions), or the
+   * backend's own queue in front of `runsAtOnce` servers (a pool's workers); undefined for a backend
+   * that says neither (its calls' latencies are taken as they are).
+   */
+  private laneOf(t: BackendTracker): RunLane | undefined {
+    const b = t.backend;
+    if (b.sharesThread === true) return this.thread;
+    const n = b.runsAtOnce;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) return undefined;
+    let lane = this.lanes.get(t);
+    if (!lane) this.lanes.set(t, (lane = new RunLane(n)));
+    return lane;
+  }
+
   /** Backends that may take ordinary traffic now. */
   private candidates(): BackendTracker[] {
     return this.trackers.filter((t) => t.available);
@@ -726,16 +744,13 @@ export class HybridModel implements Backend {
       running = Promise.reject(e);
     }
     // In flight until the backend really finishes, even after a time-out or the caller's abort stopped the waiting.
-    const onThread = t.backend.sharesThread === true;
+    const lane = this.laneOf(t);
+    const ticket = lane?.begin();
     let ownMs: number | undefined;
     const settled = () => {
       t.inFlight--;
       for (const u of unlink) u();
-      if (!onThread) return;
-      // The thread ran the calls in turn: until the last one before this ended, this one waited.
-      const end = clock.now();
-      ownMs = end - Math.max(t0, this.threadFreeAt);
-      this.threadFreeAt = Math.max(this.threadFreeAt, end);
+      if (lane) ownMs = lane.end(ticket as number, t0, clock.now());
     };
     running.then(settled, settled);
     if (cancel) running = whileNotAborted(running, cancel, () => this.requestCancelled(cancel, t.name));

@@ -57,7 +57,7 @@ export function sessionBackend(name: string, session: Session, options: SessionB
     name,
     ...(options.sizeBytes === undefined ? {} : { sizeBytes: options.sizeBytes }),
     // An in-process session runs on this thread (onnxruntime #19611); a pool's runs are in its workers.
-    sharesThread: !(session instanceof PoolSession || session.id.startsWith('pool')),
+    ...(session instanceof PoolSession ? { runsAtOnce: session.stats().workers } : { sharesThread: !session.id.startsWith('pool') }),
     // A pool drops a queued run whose signal aborts, and stops waiting for a running one.
     predict: (feeds: Feeds, predictOptions?: PredictOptions) => run(feeds, predictOptions?.signal),
     async warmup(): Promise<void | false> {
