@@ -234,6 +234,25 @@ describe('onnx-forge optimize', () => {
     for (const f of ['report.md', 'report.html', 'report.json']) expect(readFileSync(path.join(file('out-custom'), f), 'utf8'), f).not.toContain('.staging-');
   });
 
+  it('a model whose FP32 output is NaN on every seeded sample: "nothing compared" in the table and the reports, never NaN', async () => {
+    // sqrt of minus a sum of squares: NaN for every input but 0.
+    const b = new ModelBuilder({ opset: 17, graphName: 'all_nan' });
+    const x = b.input('x', 'float32', ['batch', 4]);
+    const w = b.initializer('w', Float32Array.from({ length: 4 * 64 }, (_, i) => Math.sin(i)), [4, 64]);
+    const h = b.op('MatMul', [x, w]);
+    b.output(b.op('Sqrt', [b.op('Neg', [b.op('ReduceSum', [b.op('Mul', [h, h])], { keepdims: 1 })])], {}, { outputs: ['y'] }), 'float32', ['batch', 1]);
+    await writeModel(b.build(), file('all-nan.onnx'));
+    const r = await runCliProcess(['optimize', file('all-nan.onnx'), '-o', file('out-nan'), '--runs', '3', '--warmup', '0', '--samples', '2', '--variants', 'fp32,int8-dynamic', '-q']);
+    expect(r.stdout).toMatch(/^fp32\s+CHOSEN\s.*\snothing compared\s*$/m);
+    expect(r.stdout).toMatch(/^int8-dynamic\s+rejected\s.*accuracy not known on output "y": FP32, the reference, gave no finite value there on any sample/m);
+    expect(r.stdout).toMatch(/^warning: fp32 gives NaN\/Inf for every value of output "y" on 2 of 2 samples: they are left out/m);
+    // No figure printed as NaN (the warning's words aside).
+    const figures = (text: string) => text.split('\n').filter((l) => !/warning: fp32 gives NaN\/Inf/i.test(l)).join('\n');
+    expect(figures(r.stdout)).not.toMatch(/\bNaN\b/);
+    expect(readFileSync(file('out-nan/report.md'), 'utf8')).not.toMatch(/\| NaN \|/);
+    expect(readFileSync(file('out-nan/report.html'), 'utf8')).not.toMatch(/<td>NaN<\/td>|\(NaN|="NaN"/);
+  });
+
   it('refuses bad flags with exit 2', async () => {
     expect((await runCliProcess(['optimize', file('mlp.onnx')])).code).toBe(2);
     expect((await runCliProcess(['optimize', file('mlp.onnx'), '--out', file('o'), '--variants', 'int4'])).code).toBe(2);

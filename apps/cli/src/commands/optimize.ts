@@ -24,7 +24,8 @@ export function optimizeLines(r: OptimizeResult): string[] {
     return [
       v.name, status, v.bytes === undefined ? '' : `${formatBytes(v.bytes)}${v.sizeRatio === undefined ? '' : ` (${v.sizeRatio.toFixed(2)}x)`}`,
       l ? p50Text(l) : '', l ? meanText(l) : '', l ? percentileText(l, 0.99, l.p99) : '',
-      v.accuracy ? (Number.isFinite(v.accuracy.minCosine) ? v.accuracy.minCosine.toFixed(6) : String(v.accuracy.minCosine)) : '',
+      // NaN: FP32 gave no finite value on any sample, so nothing was compared (not a broken output).
+      v.accuracy ? (Number.isFinite(v.accuracy.minCosine) ? v.accuracy.minCosine.toFixed(6) : Number.isNaN(v.accuracy.minCosine) ? 'nothing compared' : String(v.accuracy.minCosine)) : '',
       v.status === 'ok' ? '' : (v.reason ?? ''),
     ];
   });

@@ -80,6 +80,12 @@ describe('chooseVariant', () => {
     expect(c.rejected[0]?.reason).toMatch(/cosine -Infinity/);
   });
 
+  it('rejects a variant whose accuracy could not be measured (cosine NaN: FP32 gave no finite value), saying so rather than "below" the tolerance', () => {
+    const c = chooseVariant([v('fp32', 100, 10, 1, Number.NaN), { ...v('int8-dynamic', 50, 5, 0.5, Number.NaN), worstOutput: 'y' }], 'auto', 0.99);
+    expect(c.best).toBe('fp32');
+    expect(c.rejected).toEqual([{ name: 'int8-dynamic', reason: 'accuracy not known on output "y": FP32, the reference, gave no finite value there on any sample, so nothing was compared' }]);
+  });
+
   it('takes no latency interval from fewer than 6 runs as proof that one variant is faster', () => {
     const few = (c: Candidate, n: number): Candidate => ({ ...c, latency: { ...(c.latency as NonNullable<Candidate['latency']>), n } });
     // int8 is far below fp32, but from 3 runs each: size decides, not speed.

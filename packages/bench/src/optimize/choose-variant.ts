@@ -79,6 +79,11 @@ export function chooseVariant(candidates: readonly Candidate[], prefer: Prefer, 
   const eligible: Measured[] = [];
   for (const c of candidates) {
     if (c.status !== 'ok' || !c.latency || c.bytes === undefined || c.minCosine === undefined) continue;
+    if (c.name !== 'fp32' && Number.isNaN(c.minCosine)) {
+      // Not "below" the tolerance: nothing was compared (the reference's NaN/Inf), so it cannot be shown to meet it.
+      rejected.push({ name: c.name, reason: `accuracy not known${c.worstOutput ? ` on output "${c.worstOutput}"` : ''}: FP32, the reference, gave no finite value there on any sample, so nothing was compared` });
+      continue;
+    }
     if (c.name !== 'fp32' && !(c.minCosine >= tolerance)) {
       rejected.push({ name: c.name, reason: `cosine ${Number.isFinite(c.minCosine) ? c.minCosine.toFixed(4) : String(c.minCosine)}${c.worstOutput ? ` on output "${c.worstOutput}"` : ''} is below the tolerance ${tolerance}` });
       continue;

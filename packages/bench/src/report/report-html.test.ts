@@ -57,6 +57,17 @@ describe('the accuracy chart of the HTML report', () => {
     expect(chart(reportCharts(result([{ name: 'fp16', accuracy: accuracy(1 - 6.2e-8) }])), 'accuracy')).toContain('(cosine 0.999999938)');
   });
 
+  it('says "nothing compared" where FP32 gave no finite value on any sample (cosine NaN), never "NaN" or "output broke"', () => {
+    const none = result([{ name: 'fp32', accuracy: accuracy(Number.NaN) }, { name: 'int8-dynamic', precision: 'int8', status: 'rejected', accuracy: accuracy(Number.NaN) }]);
+    const html = reportHtml(none);
+    expect(html).not.toMatch(/\bNaN\b/);
+    expect(html).not.toContain('output broke');
+    expect(chart(reportCharts(none), 'accuracy')).toContain('(nothing compared: FP32 gave no finite value), rejected');
+    const md = reportMarkdown(none);
+    expect(md).not.toMatch(/\bNaN\b/);
+    expect(md).toMatch(/^\| int8-dynamic \| rejected \|.*\| nothing compared \|/m);
+  });
+
   it('puts a variant identical to FP32 on the axis\'s low end and says so, and a broken output at the top', () => {
     const broken = chart(reportCharts(result([{ name: 'fp32', accuracy: accuracy(1) }, { name: 'fp16', precision: 'fp16', accuracy: accuracy(Number.NEGATIVE_INFINITY) }])), 'accuracy');
     const [same, bad] = dots(broken);

@@ -33,7 +33,7 @@ function accuracyChart(r: OptimizeResult, accurate: readonly VariantResult[]): s
       const d = distances[i] as number;
       const c = v.accuracy?.minCosine as number;
       // Enough decimals that a cosine short of 1 does not print as 1.000000.
-      const what = !Number.isFinite(c) ? 'output broke (NaN/Inf or missing)' : d === 0 ? 'identical to FP32' : `cosine ${c.toFixed(Math.min(15, Math.max(6, Math.ceil(-Math.log10(d)) + 1)))}`;
+      const what = Number.isNaN(c) ? 'nothing compared: FP32 gave no finite value' : !Number.isFinite(c) ? 'output broke (NaN/Inf or missing)' : d === 0 ? 'identical to FP32' : `cosine ${c.toFixed(Math.min(15, Math.max(6, Math.ceil(-Math.log10(d)) + 1)))}`;
       return { label: v.name, value: d, note: `(${what})${v.status === 'rejected' ? ', rejected' : ''}` };
     }),
     reference: { value: tolerance, label: `tolerance: cosine ≥ ${r.tolerance.min}` },

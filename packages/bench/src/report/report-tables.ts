@@ -13,7 +13,10 @@ export interface ReportTable {
 }
 
 const f = (v: number | undefined, digits = 2) => (v === undefined ? '' : Number.isFinite(v) ? v.toFixed(digits) : String(v));
-const cos = (v: number | undefined) => (v === undefined ? '' : Number.isFinite(v) ? v.toFixed(6) : String(v));
+// NaN: the reference gave no finite value on any sample, so nothing was compared (not a broken output).
+const cos = (v: number | undefined) => (v === undefined ? '' : Number.isFinite(v) ? v.toFixed(6) : Number.isNaN(v) ? 'nothing compared' : String(v));
+/** An error figure; none ("—") where nothing was compared (cosine NaN), whose 0 would read as exact. */
+const err = (v: number, cosine: number) => (Number.isNaN(cosine) || Number.isNaN(v) ? '—' : Number.isFinite(v) ? v.toExponential(2) : String(v));
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '' : `${(v * 100).toFixed(1)} %`);
 
 function statusCell(v: VariantResult, best: string | null): string {
@@ -33,7 +36,7 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
       v.name, statusCell(v, r.best), v.bytes === undefined ? '' : formatBytes(v.bytes), v.sizeRatio === undefined ? '' : `${v.sizeRatio.toFixed(3)}×`,
       l(v) ? p50Text(l(v) as LatencyStats) : '', l(v) ? meanText(l(v) as LatencyStats) : '',
       l(v) ? percentileText(l(v) as LatencyStats, 0.9, (l(v) as LatencyStats).p90) : '', l(v) ? percentileText(l(v) as LatencyStats, 0.99, (l(v) as LatencyStats).p99) : '', f(l(v)?.runsPerSecond, 1), f(v.createMs, 1), f(v.firstRunMs, 1),
-      cos(v.accuracy?.minCosine), v.accuracy ? v.accuracy.maxAbs.toExponential(2) : '', pct(v.accuracy?.top1),
+      cos(v.accuracy?.minCosine), v.accuracy ? err(v.accuracy.maxAbs, v.accuracy.minCosine) : '', pct(v.accuracy?.top1),
     ]),
   });
   if (r.comparisons.length) {
@@ -44,7 +47,7 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
       rows: r.comparisons.map((c) => [c.candidate, `${formatRatio(c.speedup)}×`, `[${formatRatio(c.speedupCi95[0])}, ${formatRatio(c.speedupCi95[1])}]`, c.winner ?? 'none (intervals overlap)', c.verdict]),
     });
   }
-  const outputs = r.variants.flatMap((v) => (v.accuracy?.outputs ?? []).map((o) => [v.name, o.output, cos(o.cosine), Number.isFinite(o.maxAbs) ? o.maxAbs.toExponential(2) : String(o.maxAbs), Number.isFinite(o.maxRel) ? o.maxRel.toExponential(2) : String(o.maxRel), pct(o.top1), o.nonFinite ? String(o.nonFinite) : '', o.problem ?? '']));
+  const outputs = r.variants.flatMap((v) => (v.accuracy?.outputs ?? []).map((o) => [v.name, o.output, cos(o.cosine), err(o.maxAbs, o.cosine), err(o.maxRel, o.cosine), pct(o.top1), o.nonFinite ? String(o.nonFinite) : '', o.problem ?? '']));
   if (outputs.length) {
     tables.push({
       title: 'Accuracy per output',
