@@ -302,3 +302,23 @@ describe('parseJson', () => {
     expect(message(Buffer.concat([bom, bom, Buffer.from('{}')]), false)).toMatch(/^malformed JSON in the request body: /);
   });
 });
+
+// Triton's classification extension: tritonclient's InferRequestedOutput(name, class_count=3) asks with
+// output parameter "classification": 3 and reads the answer as BYTES "<value>:<index>" strings, shape
+// [batch, 3]. This server does not implement it (GET /v2 does not list it), yet answered the raw tensor
+// as if the parameter were not there, for the client to misread.
+describe('an output asked for as a classification', () => {
+  const ask = (parameters: object) => () =>
+    decodeInferRequest({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }], outputs: [{ name: 'y', parameters }] }, EMPTY, [{ name: 'x', type: 'float32', shape: ['n'] }], ['y'], LIMITS);
+
+  it('is refused with 400 naming the extension, where the raw tensor came back', () => {
+    expect(ask({ classification: 3 })).toThrow(
+      expect.objectContaining({ code: 'FORGE_BAD_INPUT', details: expect.objectContaining({ status: 400, output: 'y' }), message: "output 'y': parameter classification asks for the classification extension, which this server does not implement (GET /v2 lists its extensions); ask for the tensor itself and take its top 3 from it" }),
+    );
+  });
+
+  it('is the tensor as usual with a count of 0 (tritonclient\'s default, never sent) or no such parameter', () => {
+    expect(ask({ classification: 0 })().outputs).toEqual([{ name: 'y', binary: false }]);
+    expect(ask({ binary_data: true })().outputs).toEqual([{ name: 'y', binary: true }]);
+  });
+});

@@ -475,6 +475,13 @@ export function decodeInferRequest(
       if (!outputNames.includes(o.name)) throw badRequest(`unknown output '${o.name}': the model's outputs are ${outputNames.map((n) => `'${n}'`).join(', ')}`, { output: o.name });
       if (outputs.some((x) => x.name === o.name)) throw badRequest(`output '${o.name}' is asked for twice`, { output: o.name });
       const op = checkParameters(o.parameters, `output '${o.name}'`);
+      // Triton's classification extension (not implemented here, nor listed by GET /v2): answering the raw
+      // tensor would have the client read it as "<value>:<index>" strings. A count of 0 asks for none.
+      const classes = op?.classification;
+      if (classes !== undefined && classes !== 0) {
+        const top = typeof classes === 'number' && Number.isInteger(classes) && classes > 0 ? `its top ${classes}` : 'the top classes';
+        throw badRequest(`output '${o.name}': parameter classification asks for the classification extension, which this server does not implement (GET /v2 lists its extensions); ask for the tensor itself and take ${top} from it`, { output: o.name });
+      }
       outputs.push({ name: o.name, binary: flag(op, 'binary_data', `output '${o.name}':`) ?? allBinary });
     }
   }
