@@ -64,6 +64,36 @@ describe('metrics', () => {
     await model.dispose();
   });
 
+  it('keeps the code label of backend errors bounded: codes past the first 16 of a model, or not shaped like codes, are counted as OTHER', async () => {
+    const registry = new Registry();
+    const clock = new ManualClock();
+    let n = 0;
+    // A backend that puts the request in its error code (as some HTTP clients do): one new code per call.
+    const leaky = {
+      name: 'leaky',
+      async predict(): Promise<never> {
+        await clock.sleep(1);
+        throw Object.assign(new Error('upstream refused'), { code: n % 2 ? `E_REQUEST_${n++}` : `refused request ${n++} {"id": 1}` });
+      },
+      async dispose() {},
+    };
+    const model = new HybridModel({ name: 'bounded', backends: [leaky, scriptedBackend('ok', clock, () => ({ latencyMs: 1 }))], breaker: false, clock, metrics: { registry } });
+    for (let i = 0; i < 200; i++) await clock.run(model.predict(requestFeeds(i)));
+    const lines = (await registry.metrics()).split('\n').filter((l) => l.startsWith('onnx_forge_hybrid_backend_errors_total{'));
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.length).toBeLessThanOrEqual(17);
+    expect(lines.some((l) => l.includes('code="OTHER"'))).toBe(true);
+    expect(lines.every((l) => /code="[A-Z][A-Z0-9_]*"/.test(l))).toBe(true);
+    const counted = lines.reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    expect(counted).toBe(model.stats().backends.leaky?.errors);
+    // onnx-forge's own codes keep their series past the bound.
+    const timedOut = new HybridModel({ name: 'bounded-late', backends: [leaky, scriptedBackend('slow', clock, () => ({ latencyMs: 50 })), scriptedBackend('ok', clock, () => ({ latencyMs: 1 }))], breaker: false, timeoutMs: 10, clock, metrics: { registry } });
+    for (let i = 0; i < 60; i++) await clock.run(timedOut.predict(requestFeeds(i)));
+    expect(await registry.metrics()).toMatch(/onnx_forge_hybrid_backend_errors_total\{model="bounded-late",backend="slow",code="FORGE_TIMEOUT"\} [1-9]/);
+    await timedOut.dispose();
+    await model.dispose();
+  });
+
   it("uses prom-client's default registry only when asked", async () => {
     const clock = new ManualClock();
     const model = new HybridModel({ name: 'on-default', backends: [scriptedBackend('a', clock, () => ({ latencyMs: 1 }))], clock, metrics: { registry: 'default' } });

@@ -58,10 +58,19 @@ function createSet(registry: Registry, buckets: readonly number[]): MetricSet {
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
+/** Distinct error codes of one model with a series of their own; the rest are OTHER. */
+const MAX_CODES = 16;
+/** onnx-forge's own codes, a fixed set: always a series of their own. */
+const FORGE_CODES = new Set<string>(Object.values(ForgeErrorCode));
+/** What an error code looks like (FORGE_TIMEOUT, ECONNRESET, ERR_INVALID_ARG_TYPE); anything else is OTHER. */
+const CODE_SHAPE = /^[A-Z][A-Z0-9_]{0,47}$/;
+
 /** The metrics of one HybridModel: every series carries its `model` label. */
 export class HybridMetrics {
   private readonly set: MetricSet;
   private readonly names: Set<string>;
+  /** Error codes given a series of their own (see codeLabel). */
+  private readonly codes = new Set<string>();
   /** After close(), a request still finishing must not set the gauges again (a new model may own the name). */
   private closed = false;
 
@@ -102,7 +111,20 @@ export class HybridMetrics {
   }
 
   error(backend: string, code: string): void {
-    this.set.errors.inc({ model: this.model, backend, code });
+    this.set.errors.inc({ model: this.model, backend, code: this.codeLabel(code) });
+  }
+
+  /**
+   * The error code as a label value, from a bounded set: every series is kept by Prometheus for good,
+   * and a backend's errors may carry any `code` (a request id or a message in it, from an HTTP client
+   * or a user's function), which would make a new series per request. onnx-forge's codes and the
+   * first MAX_CODES other codes of this model that look like codes are kept, the rest counted as OTHER.
+   */
+  private codeLabel(code: string): string {
+    if (this.codes.has(code) || FORGE_CODES.has(code)) return code;
+    if (!CODE_SHAPE.test(code) || this.codes.size >= MAX_CODES) return 'OTHER';
+    this.codes.add(code);
+    return code;
   }
 
   selection(from: string | undefined, to: string | undefined, reason: string): void {
