@@ -908,6 +908,8 @@ describe('HybridModel: requests in flight', () => {
     expect(error).toBeInstanceOf(ForgeError);
     expect(error.code).toBe('FORGE_CANCELLED');
     expect(error.message).toMatch(/HybridModel 'hybrid' was disposed while this request was in flight \(a: FORGE_RUNTIME a: device lost\); it was not sent on to another backend/);
+    // Cancelled by dispose(), as it says: not a request every backend failed ('b' was never tried).
+    expect(failing.stats()).toMatchObject({ requests: 1, answered: 0, failed: 0, cancelled: 1 });
 
     // Sampled by the canary: the answer stands, the disposed reference is not run to check it.
     const checked = setup(false, { reference: 'b', canary: { sampleRate: 1 } });
@@ -953,6 +955,7 @@ describe('HybridModel: requests in flight', () => {
     expect(after?.errors).toBe(0);
     expect(after?.cancelled).toBe(1);
     expect(after?.state).toBe('healthy');
+    expect(model.stats()).toMatchObject({ requests: 1, answered: 0, failed: 0, cancelled: 1 });
   });
 
   it('a request whose signal aborts rejects FORGE_CANCELLED at once, goes to no other backend, and counts against no backend', async () => {

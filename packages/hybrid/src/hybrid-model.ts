@@ -71,7 +71,7 @@ export interface HybridStats {
   readonly answered: number;
   /** Requests that every backend failed. */
   readonly failed: number;
-  /** Requests whose caller's signal aborted before they were answered (neither answered nor failed). */
+  /** Requests whose caller's signal aborted, or that dispose() stopped, before they were answered (neither answered nor failed). */
   readonly cancelled: number;
   /** Requests answered by another backend after the first one tried failed. */
   readonly fallbacks: number;
@@ -290,10 +290,16 @@ export class HybridModel implements Backend {
     if (signal?.aborted) return this.abandon(signal, blame);
     this.settleBlame(blame, served !== undefined);
     const ms = clock.now() - start;
+    if (!served && this.disposed) {
+      // Stopped by dispose(), as the error says (FORGE_CANCELLED): not a request every backend failed,
+      // since the backends it did not reach were never tried; counted as a caller's abort is.
+      this.cancelledRequests++;
+      throw this.cancelled(errors);
+    }
     if (!served) {
       this.failed++;
       this.metrics?.request(false, ms / 1000);
-      throw this.disposed ? this.cancelled(errors) : this.allFailed(errors);
+      throw this.allFailed(errors);
     }
     this.answered++;
     served.by.served++;
