@@ -156,7 +156,8 @@ describe('compareAccuracy', () => {
         },
       };
       // Nothing fits with a runner that cannot load: the reference then fails at samples=1 itself.
-      await expect(compareAccuracy(mel, [mel], { count: 1, runner: refusing })).rejects.toThrow(/Invalid input shape/);
+      const r = await compareAccuracy(mel, [mel], { count: 1, runner: refusing });
+      expect(r.error).toMatchObject({ stage: 'accuracy', message: expect.stringMatching(/^the reference failed on sample 1 of 1: .*Invalid input shape/) });
       expect(loads).toHaveLength(1);
     });
   });
@@ -188,5 +189,30 @@ describe('compareAccuracy with candidates of another interface', () => {
     expect(c?.status).toBe('failed');
     expect(c?.error).toEqual({ stage: 'accuracy', code: 'FORGE_BAD_INPUT', message: 'it has no output "y" of the reference (its outputs: "logits"); outputs are matched by name, so that one was not compared' });
     expect(c?.accuracy?.outputs[0]?.problem).toMatch(/does not produce this output/);
+  });
+});
+
+describe('compareAccuracy with a reference that fails on a sample', () => {
+  /** x float32 [batch, features] times a [4, 2] weight: it runs only when features is 4. */
+  async function fourFeatures(name: string): Promise<string> {
+    const b = new ModelBuilder({ opset: 17, graphName: 'four_features' });
+    const x = b.input('x', 'float32', ['batch', 'features']);
+    const w = b.initializer('w', Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), [4, 2]);
+    b.output(b.op('MatMul', [x, w], {}, { outputs: ['y'] }), 'float32', ['batch', 2]);
+    const file = join(dir, `${name}.onnx`);
+    await writeFile(file, b.build().encode());
+    return file;
+  }
+  const sample = (features: number) => ({ x: { type: 'float32' as const, dims: [1, features], data: new Float32Array(features).fill(0.5) } });
+
+  it('returns the result with its error (the reference, the sample, the code) and every candidate not compared, instead of throwing', async () => {
+    const reference = await fourFeatures('four-ref');
+    const candidate = await fourFeatures('four-cand');
+    const r = await compareAccuracy(reference, [candidate], { inputs: [sample(4), sample(3)] });
+    expect(r.error).toMatchObject({ stage: 'accuracy', message: expect.stringMatching(/^the reference failed on sample 2 of 2: /) });
+    expect(r.error?.code).toMatch(/^FORGE_/);
+    expect(r.reference).toMatchObject({ name: 'four-ref', bytes: expect.any(Number) });
+    expect(r.inputs).toMatchObject({ source: 'given', samples: 2 });
+    expect(r.candidates).toEqual([expect.objectContaining({ name: 'four-cand', status: 'failed', error: expect.objectContaining({ stage: 'accuracy', message: expect.stringMatching(/^not compared: the reference failed on sample 2 of 2: /) }) })]);
   });
 });

@@ -40,7 +40,7 @@ export interface CompareAccuracyResult {
    * ("seeds 1-8 (samples=4096)"); `dims`: seeded inputs' sizes of symbolic dims, given and fitted.
    */
   inputs: { source: 'seeded' | 'folder' | 'given'; from: string; samples: number; dims?: Record<string, number> } | null;
-  /** Why nothing could be compared: the reference failed to load, or the inputs do not fit it. */
+  /** Why nothing could be compared: the reference failed to load or to run on a sample, or the inputs do not fit it. */
   error?: StageError;
   candidates: CandidateAccuracy[];
   machine: MachineInfo;
@@ -74,9 +74,9 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
   const refName = sourceName(reference, 'reference');
   const names = candidates.map((c, i) => options.names?.[i] ?? sourceName(c, `candidate-${i + 1}`));
   const file = (s: BenchSource) => (typeof s === 'string' ? { file: s } : {});
-  const nothing = (error: StageError, bytes?: number): CompareAccuracyResult => ({
+  const nothing = (error: StageError, bytes?: number, inputs: CompareAccuracyResult['inputs'] = null): CompareAccuracyResult => ({
     reference: { name: refName, ...file(reference), ...(bytes === undefined ? {} : { bytes }) },
-    inputs: null,
+    inputs,
     error,
     candidates: names.map((name, i) => ({ name, ...file(candidates[i] as BenchSource), status: 'failed', error: { stage: error.stage, code: error.code, message: `not compared: ${error.message}` } })),
     machine,
@@ -110,7 +110,15 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
     for (let i = 0; i < inputs.count; i++) {
       const feeds = i === 0 ? (first as RunnerFeeds) : inputs.feed(i);
       if (i === 0) first = undefined;
-      const refOutputs = await ref.run(feeds);
+      let refOutputs: Awaited<ReturnType<OpenedModel['run']>>;
+      try {
+        refOutputs = await ref.run(feeds);
+      } catch (e) {
+        // The reference itself fails on these inputs: nothing can be compared with it, as when it does
+        // not load; the result says so (this threw, losing the result and the sample it failed on).
+        const err = stageError('accuracy', e);
+        return nothing({ ...err, message: `the reference failed on sample ${i + 1} of ${inputs.count}: ${err.message}` }, ref.bytes, { source: inputs.source, from: inputs.from, samples: inputs.count });
+      }
       for (const c of [...open]) {
         if (i === 0) check(c, Object.keys(feeds), Object.keys(refOutputs));
         if (c.error?.stage !== 'inputs') {
