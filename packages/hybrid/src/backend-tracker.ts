@@ -100,6 +100,13 @@ export interface BackendStats {
   readonly p95Ms: number | undefined;
   readonly p99Ms: number | undefined;
   readonly windowSize: number;
+  /**
+   * What the latency policies compare: the median of the last `stability.decisionWindow` calls' own
+   * time. For a backend that `sharesThread` or gives `runsAtOnce`, each call from when its turn came
+   * on the thread or in its queue (under concurrency its latency also holds that wait, which the other
+   * backends' calls did not share alike); for any other backend, its latency.
+   */
+  readonly runP50Ms: number | undefined;
   readonly breaker: { readonly state: BreakerState; readonly callsInWindow: number; readonly failuresInWindow: number; readonly errorRateInWindow: number; readonly timesOpened: number; readonly openedAt: number | undefined; readonly nextProbeAt: number | undefined };
   readonly accuracy: AccuracyStats;
   readonly quarantine: QuarantineEvidence | undefined;
@@ -260,7 +267,7 @@ export class BackendTracker {
     return this.p99Cache.value;
   }
 
-  snapshot(now: number): BackendStats {
+  snapshot(now: number, decisionWindow: number): BackendStats {
     const w = this.window;
     const windowCounts = this.breaker.window(now);
     return {
@@ -287,6 +294,7 @@ export class BackendTracker {
       p95Ms: w.quantile(0.95),
       p99Ms: w.quantile(0.99),
       windowSize: w.count,
+      runP50Ms: this.timed + this.censored ? this.recent(decisionWindow).median : undefined,
       breaker: {
         state: this.breaker.state,
         callsInWindow: windowCounts.calls,

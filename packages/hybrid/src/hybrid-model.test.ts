@@ -391,7 +391,7 @@ describe('HybridModel: stable choice', () => {
         while (next < 5000) await model.predict(requestFeeds(next++ % 32));
       };
       await clock.run(Promise.all([client(), client(), client(), client()]));
-      return { stats: model.stats(), calls: Object.fromEntries(backends.map((b) => [b.name, b.calls])) };
+      return { stats: model.stats(), summary: model.summary(), calls: Object.fromEntries(backends.map((b) => [b.name, b.calls])) };
     };
     // int8 is a little slower than fp16 (16 against 15 ms, ±3 ms each): fp16 is chosen and kept, over
     // more than ten dwell times.
@@ -399,6 +399,14 @@ describe('HybridModel: stable choice', () => {
     expect(slower.stats.selected).toBe('fp16');
     expect(slower.stats.switches).toBeLessThanOrEqual(1);
     expect(slower.calls.fp16).toBeGreaterThan(4500);
+    // The latencies alone tell another story (int8's explored calls never queued); run p50, what auto
+    // compares and the summary shows, tells the one it acted on.
+    const by = slower.stats.backends;
+    expect(by.int8?.p50Ms as number).toBeLessThan(by.fp16?.p50Ms as number);
+    expect(by.fp16?.runP50Ms as number).toBeLessThan(by.int8?.runP50Ms as number);
+    expect(by.fp16?.runP50Ms as number).toBeGreaterThan(12);
+    expect(by.fp16?.runP50Ms as number).toBeLessThan(18);
+    expect(slower.summary).toMatch(/mean\s+p99\s+run p50\s+speedup/);
     const faster = await serve({ fp32: jitter(31, 20, 3), fp16: jitter(32, 15, 3), int8: jitter(33, 11, 1.5) });
     expect(faster.stats.selected).toBe('int8');
     expect(faster.calls.int8).toBeGreaterThan(4500);

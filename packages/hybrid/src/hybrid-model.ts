@@ -435,7 +435,7 @@ export class HybridModel implements Backend {
     const now = this.o.clock.now();
     this.tick(now);
     const backends: Record<string, BackendStats> = {};
-    for (const t of this.trackers) backends[t.name] = t.snapshot(now);
+    for (const t of this.trackers) backends[t.name] = t.snapshot(now, this.o.decisionWindow);
     return {
       name: this.name,
       policy: policyName(this.o.policy),
