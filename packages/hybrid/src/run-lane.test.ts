@@ -13,6 +13,14 @@ describe('RunLane', () => {
     expect(lane.end(d, 30, 33)).toBe(3);
   });
 
+  it('a call refused at once (it never held the thread) does not shorten the wait of the call behind it', () => {
+    const lane = new RunLane(1);
+    const [a, refused, c] = [lane.begin(), lane.begin(), lane.begin()];
+    expect(lane.end(refused, 0, 0)).toBe(0);
+    expect(lane.end(a, 0, 10)).toBe(10);
+    expect(lane.end(c, 0, 16)).toBe(6);
+  });
+
   it('two servers: a call waits for the call two places ahead; one that ends out of order counts whole', () => {
     const lane = new RunLane(2);
     const [a, b, c, d] = [lane.begin(), lane.begin(), lane.begin(), lane.begin()];

@@ -5,12 +5,14 @@
  * is judged by what its runs cost and not by how many requests happened to queue in front of it (the
  * chosen backend's own queue would otherwise make any other look faster than it is).
  *
- * A call begins service when the call `servers` places ahead of it ends (or at once, if that one had
- * ended when it came): its own time is from then to its end.
+ * A call begins service when a call `servers` or more places ahead of it ends (or at once, if such a
+ * call had ended when it came): its own time is from the latest such end to its own end. The latest,
+ * not the one exactly `servers` places ahead: a call refused at once (bad input) or dropped from the
+ * queue (aborted) ends before the calls ahead of it, and never held a server.
  */
 export class RunLane {
   private next = 0;
-  /** End times of calls that have ended, by ticket, until the call `servers` places behind reads them. */
+  /** End times of recent calls that have ended, by ticket. */
   private readonly ends = new Map<number, number>();
 
   constructor(readonly servers: number) {}
@@ -22,14 +24,19 @@ export class RunLane {
 
   /** The call with `ticket`, begun at `start`, ended at `end`: its own time, without its wait in the lane. */
   end(ticket: number, start: number, end: number): number {
-    this.ends.set(ticket, end);
-    const ahead = ticket - this.servers;
-    const freed = this.ends.get(ahead);
-    this.ends.delete(ahead);
-    // A call that ended after the one behind it (out of order) is never read: forget the oldest.
-    if (this.ends.size > 4 * this.servers + 256) {
-      for (const k of this.ends.keys()) if (k < ticket - 256) this.ends.delete(k);
+    let freed = start;
+    for (let k = ticket - this.servers; k >= Math.max(0, ticket - this.servers - LOOKBACK); k--) {
+      const e = this.ends.get(k);
+      if (e !== undefined && e > freed) freed = e;
     }
-    return end - Math.max(start, freed ?? start);
+    this.ends.set(ticket, end);
+    // Only the last LOOKBACK calls before the newest are ever read.
+    if (this.ends.size > 2 * (LOOKBACK + this.servers)) {
+      for (const k of this.ends.keys()) if (k < this.next - LOOKBACK - this.servers) this.ends.delete(k);
+    }
+    return end - Math.min(freed, end);
   }
 }
+
+/** How far back a call looks for the end that freed its server. */
+const LOOKBACK = 64;
