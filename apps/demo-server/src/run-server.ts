@@ -1,3 +1,4 @@
+import { createServer as createNetServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ExitCode, ForgeError, ForgeErrorCode, errorMessage, exitCodeOfError, isForgeError } from '@onnx-forge/core';
 import { createServer, type DemoServer } from './create-server.js';
@@ -168,8 +169,36 @@ export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { o
  * A model that cannot be loaded at start rejects with its load error before anything listens (see
  * exitCodeOf); models loaded later through the repository API never stop the server.
  */
+/**
+ * Fails when nothing can listen on `host:port` now (taken, or an address this machine does not have),
+ * so that the start stops before its models load, which takes minutes for a large one. Port 0 (any
+ * free one) always can. Another process may still take the port before the server listens: then the
+ * listen itself fails, as before.
+ */
+async function checkAddress(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ port, host, exclusive: true }, resolve);
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EADDRINUSE' ? 'the address is in use (EADDRINUSE); stop what listens there or choose another --port'
+      : code === 'EACCES' ? 'permission denied (EACCES): a port below 1024 needs privileges; choose another --port'
+      : code === 'EADDRNOTAVAIL' ? 'this machine has no such address (EADDRNOTAVAIL); check --host'
+      : errorMessage(e);
+    throw new ForgeError(ForgeErrorCode.IO, `cannot listen on ${host}:${port}: ${why}`, { cause: e, details: { host, port } });
+  } finally {
+    await new Promise((resolve) => (probe.listening ? probe.close(resolve) : resolve(undefined)));
+  }
+}
+
 export async function runServer(argv: readonly string[], io: RunIo, signals = true): Promise<Running> {
   const { options, port, host, graceMs, json } = parseServerArgs(argv, io.env);
+  await checkAddress(port, host);
   const t0 = performance.now();
   const server = await createServer({ ...options, failOnLoadError: true, log: (line) => io.err(`demo-server: ${line}`) });
   const address = await server.listen(port, host);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createServer } from './create-server.js';
-import { exitCodeOf, parseServerArgs } from './run-server.js';
+import { exitCodeOf, parseServerArgs, runServer } from './run-server.js';
 import { resolveServerOptions } from './server-options.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -91,6 +91,27 @@ describe('the port', () => {
     expect(parseServerArgs(['m.onnx', '--port', '0'], {}).port).toBe(0);
     for (const text of ['', ' ', '0x50', '1e3', '80.0']) {
       expect(() => parseServerArgs(['m.onnx', '--port', text], {}), text).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(/^--port takes an integer ≥ 0, got "/) }));
+    }
+  });
+});
+
+// The port was found taken only after every model had loaded (a large model takes minutes): the
+// process then stopped with "listen EADDRINUSE". Now the address is tried first.
+describe('an address the server cannot listen on', () => {
+  it('stops the start before any model is read, with FORGE_IO naming the address and what to do', async () => {
+    const { createServer: netServer } = await import('node:net');
+    const taken = netServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const io = { env: {}, out: () => undefined, err: () => undefined };
+      // The model does not exist: the address is what is refused, before the model is looked for.
+      const error = await runServer(['/nowhere/m.onnx', '--port', String(port), '--host', '127.0.0.1'], io, false).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'FORGE_IO', details: { port, host: '127.0.0.1' } });
+      expect((error as Error).message).toBe(`cannot listen on 127.0.0.1:${port}: the address is in use (EADDRINUSE); stop what listens there or choose another --port`);
+      expect(exitCodeOf(error)).toBe(1);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
     }
   });
 });
