@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readManifest } from './repository/read-repository.js';
+import { tempFolders } from './testing/temp-folders.js';
+
+const tempFolder = tempFolders();
 
 const README = fileURLToPath(new URL('../README.md', import.meta.url));
 // The example is run from a file inside the package, so '@onnx-forge/bench' resolves as it would for a user.
@@ -21,7 +23,7 @@ describe('README', () => {
     await mkdir(SCRATCH, { recursive: true });
     const file = join(SCRATCH, 'readme-example.ts');
     await writeFile(file, code as string);
-    const cwd = await mkdtemp(join(tmpdir(), 'readme-'));
+    const cwd = await tempFolder('readme-');
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       // Without FORCE_COLOR (Nx sets it for its tasks), console.log prints numbers plain, as a user sees them in a file.
       const { FORCE_COLOR: _c, ...env } = process.env;

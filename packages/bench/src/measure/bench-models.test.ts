@@ -1,9 +1,11 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mlp } from '@onnx-forge/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { benchModels } from './bench-models.js';
+import { tempFolders } from '../testing/temp-folders.js';
+
+const tempFolder = tempFolders();
 
 /**
  * benchModels on onnxruntime-node (CPU) with small builder models: the figures are real timings on
@@ -15,7 +17,7 @@ let mid: string;
 let large: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'bench-models-'));
+  dir = await tempFolder('bench-models-');
   small = join(dir, 'small.onnx');
   mid = join(dir, 'mid.onnx');
   large = join(dir, 'large.onnx');

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DataType, ModelBuilder, createTensor, encodeTensor, mlp, transformerEncoder } from '@onnx-forge/core';
@@ -12,6 +11,9 @@ import { wideRangeClassifier } from '../testing/wide-range-model.js';
 import { latencyStats } from '../measure/latency-stats.js';
 import { noiseNote, optimizeModel, type OptimizeProgress } from './optimize-model.js';
 import type { OptimizeResult } from './optimize-result.js';
+import { tempFolders } from '../testing/temp-folders.js';
+
+const tempFolder = tempFolders();
 
 /**
  * The optimize workflow end to end on onnxruntime-node, CPU, on builder models. Latency figures are
@@ -25,7 +27,7 @@ const ARTIFACTS = fileURLToPath(new URL('../../test-output/', import.meta.url));
 
 let root: string;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'optimize-'));
+  root = await tempFolder('optimize-');
 });
 
 async function mlpFile(name: string): Promise<string> {

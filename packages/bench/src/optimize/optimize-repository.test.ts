@@ -1,17 +1,19 @@
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelBuilder, mlp, type Model } from '@onnx-forge/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../repository/read-repository.js';
 import type { OptimizeResult } from './optimize-result.js';
 import { optimizeModel, type OptimizeOptions } from './optimize-model.js';
+import { tempFolders } from '../testing/temp-folders.js';
+
+const tempFolder = tempFolders();
 
 /** How optimize treats what an output folder already holds, and a run stopped half-way. */
 let root: string;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'optimize-repo-'));
+  root = await tempFolder('optimize-repo-');
 });
 
 async function model(name: string, seed: number, inputName = 'x'): Promise<string> {

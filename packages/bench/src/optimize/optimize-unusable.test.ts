@@ -1,10 +1,12 @@
-import { access, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelBuilder, mlp, type RunnerFeeds } from '@onnx-forge/core';
 import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { optimizeModel } from './optimize-model.js';
+import { tempFolders } from '../testing/temp-folders.js';
+
+const tempFolder = tempFolders();
 
 /** x float32 [batch, features] times a [4, 2] weight: it runs only when features is 4. */
 function fourFeatures() {
@@ -19,7 +21,7 @@ const sample = (features: number): RunnerFeeds => ({ x: { type: 'float32', dims:
 
 let root: string;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'optimize-unusable-'));
+  root = await tempFolder('optimize-unusable-');
 });
 
 describe('optimizeModel with nothing usable', () => {

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mlp } from '@onnx-forge/core';
 import { HybridModel } from '@onnx-forge/hybrid';
@@ -8,6 +7,9 @@ import { sampleManifest } from '../testing/sample-manifest.js';
 import { listRepository, readManifest, variantFile } from './read-repository.js';
 import { repositoryBackends } from './repository-backends.js';
 import { VersionStager } from './version-stager.js';
+import { tempFolders } from '../testing/temp-folders.js';
+
+const tempFolder = tempFolders();
 
 async function stage(repo: string, model: string, files: Record<string, Uint8Array>): Promise<number> {
   const s = await VersionStager.begin(repo, model);
@@ -18,7 +20,7 @@ async function stage(repo: string, model: string, files: Record<string, Uint8Arr
 
 describe('model repository', () => {
   it('numbers versions, shows no staging folder to readers, and reads the latest or a given version', async () => {
-    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    const repo = await tempFolder('repo-');
     const bytes = mlp().encode();
     expect(await stage(repo, 'encoder', { 'fp32.onnx': bytes, 'int8-dynamic.onnx': bytes })).toBe(1);
     expect(await stage(repo, 'encoder', { 'fp32.onnx': bytes, 'int8-dynamic.onnx': bytes })).toBe(2);
@@ -34,9 +36,9 @@ describe('model repository', () => {
   });
 
   it('lists a model folder linked into the repository (models gathered to be served together), not a dangling link', async () => {
-    const elsewhere = await mkdtemp(join(tmpdir(), 'repo-elsewhere-'));
+    const elsewhere = await tempFolder('repo-elsewhere-');
     await stage(elsewhere, 'classifier', { 'fp32.onnx': mlp().encode(), 'int8-dynamic.onnx': mlp().encode() });
-    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    const repo = await tempFolder('repo-');
     await symlink(join(elsewhere, 'classifier'), join(repo, 'classifier'));
     await symlink(join(elsewhere, 'gone'), join(repo, 'gone'));
     expect(await listRepository(repo)).toEqual([{ model: 'classifier', versions: [1] }]);
@@ -44,7 +46,7 @@ describe('model repository', () => {
   });
 
   it('never commits a manifest that lists a file the version does not hold', async () => {
-    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    const repo = await tempFolder('repo-');
     const s = await VersionStager.begin(repo, 'encoder');
     // int8-dynamic.onnx, which the sample manifest lists, is not staged.
     await writeFile(s.path('fp32.onnx'), mlp().encode());
@@ -55,7 +57,7 @@ describe('model repository', () => {
   });
 
   it('builds the manifest for the version number and folder it commits to', async () => {
-    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    const repo = await tempFolder('repo-');
     const s = await VersionStager.begin(repo, 'encoder');
     for (const f of ['fp32.onnx', 'int8-dynamic.onnx']) await writeFile(s.path(f), mlp().encode());
     const { version: _v, ...m } = { ...sampleManifest(), model: 'encoder' };
@@ -65,7 +67,7 @@ describe('model repository', () => {
   });
 
   it('refuses a manifest that sits in another model\'s folder', async () => {
-    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    const repo = await tempFolder('repo-');
     await stage(repo, 'a', { 'fp32.onnx': mlp().encode(), 'int8-dynamic.onnx': mlp().encode() });
     const { rename } = await import('node:fs/promises');
     await mkdir(join(repo, 'b'));
@@ -74,7 +76,7 @@ describe('model repository', () => {
   });
 
   it('serves a version through HybridModel: the chosen variant first, FP32 as the reference', async () => {
-    const repo = await mkdtemp(join(tmpdir(), 'repo-'));
+    const repo = await tempFolder('repo-');
     const model = mlp({ sizes: [64, 32, 10] });
     await stage(repo, 'mlp', { 'fp32.onnx': model.encode(), 'int8-dynamic.onnx': model.encode() });
     const r = await repositoryBackends(repo, 'mlp');
