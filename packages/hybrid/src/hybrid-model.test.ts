@@ -499,6 +499,9 @@ describe('HybridModel: policies, statistics and options', () => {
       [{ backends: [a], timout: 5 } as never, /unknown option 'timout'/],
       [{ backends: [a], reference: 'a', serveReference: false }, /no backend may serve/],
       [{ backends: [a], constraints: { accuracy: { classifiers: 'logits' as never } } }, /constraints.accuracy.classifiers must be a list of output names/],
+      [{ backends: [{ ...a, name: 'pool', runsAtOnce: 0 }] }, /backends\[0\] \('pool'\): runsAtOnce must be a positive integer \(the calls it runs at once\), got 0/],
+      [{ backends: [a, { ...a, name: 'p', runsAtOnce: '4' as never }] }, /backends\[1\] \('p'\): runsAtOnce must be a positive integer/],
+      [{ backends: [{ ...a, name: 't', sharesThread: 'yes' as never }] }, /backends\[0\] \('t'\): sharesThread must be true or false, got "yes"/],
     ];
     for (const [options, message] of cases) {
       expect(() => new HybridModel(options)).toThrow(message);

@@ -218,7 +218,15 @@ export class HybridModel implements Backend {
       if (!backends.includes(reference)) backends.push(reference);
     }
     const seen = new Set<string>();
-    for (const b of backends) {
+    for (const [i, b] of backends.entries()) {
+      // Checked, not ignored: a wrong one would silently leave queue waits in what the chooser compares.
+      const n = b.runsAtOnce;
+      if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 1)) {
+        throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: backends[${i}] ('${b.name}'): runsAtOnce must be a positive integer (the calls it runs at once), got ${JSON.stringify(n)}`, { details: { option: 'backends', index: i } });
+      }
+      if (b.sharesThread !== undefined && typeof b.sharesThread !== 'boolean') {
+        throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: backends[${i}] ('${b.name}'): sharesThread must be true or false, got ${JSON.stringify(b.sharesThread)}`, { details: { option: 'backends', index: i } });
+      }
       if (seen.has(b.name)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: two backends are named '${b.name}'; names must be unique`, { details: { option: 'backends', name: b.name } });
       seen.add(b.name);
     }
@@ -476,7 +484,7 @@ export class HybridModel implements Backend {
     const b = t.backend;
     if (b.sharesThread === true) return this.thread;
     const n = b.runsAtOnce;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) return undefined;
+    if (n === undefined) return undefined;
     let lane = this.lanes.get(t);
     if (!lane) this.lanes.set(t, (lane = new RunLane(n)));
     return lane;
