@@ -9,6 +9,7 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelBuilder, createNode, encodeModel } from '@onnx-forge/core';
+import { deepTreeModel } from '@onnx-forge/runtime/testing';
 import type { DemoServer } from './create-server.js';
 import { createServer } from './create-server.js';
 import { EXIT_CODE, exitCodeOf, runServer, startupErrorText } from './run-server.js';
@@ -263,6 +264,28 @@ describe('an error nothing meant to send (a served file gone)', () => {
       expect(r.json).toEqual({ error: 'internal server error (the server log has the details)', code: 'FORGE_INTERNAL' });
       expect(logs.some((l) => l.startsWith('GET /page/models/gone.onnx: internal error:') && l.includes(path.join(repo, 'gone.onnx')))).toBe(true);
       expect((await call(`${url}/v2/health/live`, 'GET')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('a model onnxruntime would crash on while loading it', () => {
+  it('refuses a tree ensemble with a tree too deep for onnxruntime through the API with 400 FORGE_UNSUPPORTED_MODEL, and keeps serving', async () => {
+    // onnxruntime builds trees recursively: past some thousands of levels it overflows its stack and the
+    // whole process (a worker's crash included) dies of a segmentation fault.
+    const repo = path.join(dir, 'deep');
+    await mkdir(repo, { recursive: true });
+    await copyFile(files.good, path.join(repo, 'good.onnx'));
+    const { server, url } = await startServer({ models: repo });
+    try {
+      await writeFile(path.join(repo, 'deep.onnx'), deepTreeModel(20_000));
+      const r = await call(`${url}/v2/repository/models/deep/load`, 'POST');
+      expect(r.status).toBe(400);
+      expect(r.json).toMatchObject({ code: 'FORGE_UNSUPPORTED_MODEL', error: expect.stringMatching(/is 20000 levels deep, past the 4096 onnxruntime can load safely/) });
+      expect((await call(`${url}/v2/health/live`, 'GET')).status).toBe(200);
+      const good = await call(`${url}/v2/models/good/infer`, 'POST', { inputs: [{ name: 'image', shape: [1, 3, 16, 16], datatype: 'FP32', data: Array.from({ length: 768 }, () => 0.5) }] });
+      expect(good.status).toBe(200);
     } finally {
       await server.close();
     }

@@ -40,12 +40,12 @@ options:
   --timeout-ms MS              time limit of one variant call, then the next variant is tried
   --no-page                    do not serve the browser page at /
   --grace-ms MS                longest wait on SIGTERM for requests in flight (default 30000)
-  --json                       once listening, print one JSON line (url, models, endpoints) instead of the banner
+  --json                       once listening, print one JSON line (url, models with their state, page, protocol, metrics, readySeconds) instead of the banner
   -h, --help                   print this help and exit
 
 Exit codes: 0 after a graceful stop (or --help), 1 a model that cannot be read or loaded
 (onnxruntime), or requests still in flight after --grace-ms, 2 a bad command line, 3 a model that is
-not valid ONNX.
+not valid ONNX or one it refuses to load (FORGE_UNSUPPORTED_MODEL: a tree too deep for onnxruntime).
 
 examples:
   onnx-forge-server digits.onnx --port 8000
