@@ -20,11 +20,25 @@ describe('functionBackend', () => {
     expect(b.sizeBytes).toBe(42);
   });
 
+  it('types an empty plain array from dims and type, not as strings: no rows of scores are float32, or the type given', async () => {
+    const b = functionBackend('js', () => ({
+      none: { data: [], dims: [0, 4] },
+      typed: { data: [], dims: [0], type: 'int32' },
+      words: { data: [], dims: [0], type: 'string' },
+    }));
+    const out = await b.predict({});
+    expect(out.none).toEqual({ type: 'float32', dims: [0, 4], data: new Float32Array(0) });
+    expect(out.typed).toEqual({ type: 'int32', dims: [0], data: new Int32Array(0) });
+    expect(out.words).toEqual({ type: 'string', dims: [0], data: [] });
+  });
+
   it('fails a broken function as a backend error (FORGE_RUNTIME) saying what to return', async () => {
     const bad = (ret: unknown) => functionBackend('bad', () => ret as never).predict({});
     await expect(bad(null)).rejects.toThrow(/returned null instead of outputs by name/);
     await expect(bad({ y: { data: new Float32Array(3), dims: [2] } })).rejects.toThrow(/3 values for dims \[2\]/);
     await expect(bad({ y: { data: new Float32Array(1) } })).rejects.toMatchObject({ code: 'FORGE_RUNTIME' });
+    // No outputs at all is no answer (a model has at least one output), not an empty one to serve.
+    await expect(bad({})).rejects.toThrow(/returned no outputs/);
     expect(() => functionBackend('', () => ({}))).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
   });
 });

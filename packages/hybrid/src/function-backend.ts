@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, type TypedArray } from '@onnx-forge/core';
-import { type Feeds, type TensorLike, elementTypeOfArray } from '@onnx-forge/runtime';
+import { ELEMENT_TYPES, type ElementType, type Feeds, type TensorLike, arrayCtorFor, elementTypeOfArray } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { checkBackendName } from './session-backend.js';
 
@@ -27,7 +27,15 @@ function normalize(backend: string, output: string, value: FunctionOutput): Tens
   const count = (dims as number[]).reduce((a, d) => a * d, 1);
   let type = (value as { type?: string }).type;
   let array: TensorLike['data'];
-  if (Array.isArray(data)) {
+  if (Array.isArray(data) && data.length === 0) {
+    // Nothing to infer a type from (no rows): the type given, else float32 as for numbers; [] is no
+    // string tensor unless it says so.
+    type ??= 'float32';
+    const Ctor = ELEMENT_TYPES.includes(type as ElementType) ? arrayCtorFor(type as ElementType) : undefined;
+    if (type === 'string') array = [];
+    else if (Ctor) array = new Ctor(0) as TypedArray;
+    else throw badOutput(backend, `returned output '${output}' of unknown element type '${type}'`, { output });
+  } else if (Array.isArray(data)) {
     if (data.every((x) => typeof x === 'string')) {
       array = data as string[];
       type ??= 'string';
@@ -63,6 +71,8 @@ export function functionBackend(name: string, fn: PredictFunction, options: Func
     async predict(feeds: Feeds, predictOptions?: PredictOptions): Promise<Record<string, TensorLike>> {
       const raw = await (predictOptions ? fn(feeds, predictOptions) : fn(feeds));
       if (typeof raw !== 'object' || raw === null) throw badOutput(name, `returned ${raw === null ? 'null' : typeof raw} instead of outputs by name`);
+      // A model has at least one output: {} is a function that forgot its answer, not an answer to serve.
+      if (Object.keys(raw).length === 0) throw badOutput(name, 'returned no outputs');
       const out: Record<string, TensorLike> = {};
       for (const [k, v] of Object.entries(raw)) out[k] = normalize(name, k, v);
       return out;
