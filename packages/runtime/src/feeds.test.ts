@@ -98,6 +98,16 @@ describe.each(BACKENDS)('feeds on the $backend backend', ({ backend, ort }) => {
     expect(got).toMatch(message);
   });
 
+  it("reads only the feed object's own names: a __proto__ feed (from JSON) is an unknown input, not the fields of the tensor it holds", async () => {
+    const parsed = JSON.parse('{"__proto__": {"data": [1], "dims": [1]}}') as Record<string, unknown>;
+    const feeds = Object.assign(parsed, good());
+    expect(await code(mixed.run(feeds as Feeds))).toMatch(/^FORGE_BAD_INPUT: unknown input '__proto__': the model's inputs are 'x'/);
+    // Assigned, __proto__ sets the prototype: the tensor's fields are inherited, not inputs.
+    const assigned: Record<string, unknown> = { ...good() };
+    assigned['__proto__'] = { data: new Float32Array(1), dims: [1] };
+    expect(Object.keys((await mixed.run(assigned as Feeds)) as object).sort()).toEqual(['f16_f', 'flag_f', 'ids_f', 'x2']);
+  });
+
   it('rejects feeds that are not an object', async () => {
     expect(await code(mixed.run(null as never))).toMatch(/^FORGE_BAD_INPUT: feeds must be an object/);
     expect(await code(mixed.run([] as never))).toMatch(/^FORGE_BAD_INPUT/);

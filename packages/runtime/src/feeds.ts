@@ -90,7 +90,9 @@ export function prepareFeeds(feeds: Feeds, inputs: readonly ValueInfo[], byName:
   const names: string[] = [];
   const tensors: TensorLike[] = [];
   let symbols: Map<string, { size: number; input: string }> | undefined;
-  for (const name in feeds) {
+  // Own names only: a feed object whose prototype was set (an input named __proto__ assigned into it)
+  // would otherwise list the tensor's own fields as inputs.
+  for (const name of Object.keys(feeds)) {
     const info = byName.get(name);
     if (!info) {
       throw badInput(`unknown input '${name}': the model's inputs are ${inputs.map((i) => `'${i.name}'`).join(', ') || '(none)'}`, { input: name, expected: inputs.map((i) => i.name) });
