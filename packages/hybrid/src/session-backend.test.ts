@@ -63,6 +63,10 @@ describe('sessionBackend over onnxruntime-node', () => {
       // A pool's calls wait in its queue for one of its workers.
       expect(backend.runsAtOnce).toBe(session === local ? undefined : 1);
     }
+    // A Session of another making (a wrapper, a remote one) says nothing of where its runs wait.
+    const wrapper: Session = Object.assign(Object.create(local) as Session, { id: 'remote-1' });
+    const wrapped = sessionBackend('remote', wrapper, { release: false });
+    expect([wrapped.sharesThread, wrapped.runsAtOnce]).toEqual([undefined, undefined]);
   });
 
   it('passes the AbortSignal of a hedged call on to the session: an aborted call never runs, one without a signal does', async () => {

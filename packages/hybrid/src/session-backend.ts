@@ -32,6 +32,18 @@ function zeroFeeds(session: Session): Feeds | undefined {
 }
 
 /**
+ * Where the session's runs wait, for the HybridModel to leave that wait out of what it compares: a
+ * runtime in-process session on the CPU runs on this thread, one run at a time with every other
+ * (onnxruntime #19611); a pool runs as many at once as it has workers. A Session of another making
+ * (a remote one, a wrapper) says nothing, and its latencies are taken as they are.
+ */
+function queueing(session: Session): Pick<Backend, 'sharesThread' | 'runsAtOnce'> {
+  if (session instanceof PoolSession) return { runsAtOnce: Math.max(1, session.stats().workers) };
+  const inProcess = /^s\d+$/.test(session.id) && (session.provider === 'cpu' || session.provider === 'wasm');
+  return inProcess ? { sharesThread: true } : {};
+}
+
+/**
  * A runtime Session as a backend: an in-process session from `createSession` or a worker pool from
  * `createPool` (both are `Session`s). Feeds are validated by the session (FORGE_BAD_INPUT).
  *
@@ -56,8 +68,7 @@ export function sessionBackend(name: string, session: Session, options: SessionB
   return {
     name,
     ...(options.sizeBytes === undefined ? {} : { sizeBytes: options.sizeBytes }),
-    // An in-process session runs on this thread (onnxruntime #19611); a pool's runs are in its workers.
-    ...(session instanceof PoolSession ? { runsAtOnce: session.stats().workers } : { sharesThread: !session.id.startsWith('pool') }),
+    ...queueing(session),
     // A pool drops a queued run whose signal aborts, and stops waiting for a running one.
     predict: (feeds: Feeds, predictOptions?: PredictOptions) => run(feeds, predictOptions?.signal),
     async warmup(): Promise<void | false> {
