@@ -283,6 +283,21 @@ describe('batched', () => {
     expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/output 'total' has dims \[1\], not 2 rows along dim 0/);
     expect(() => batched(backend, { maxBatch: 0, maxDelayMs: 1 })).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
     expect(() => batched(backend, { maxBatch: 2, maxDelayMs: -1 })).toThrow(/maxDelayMs must be a number ≥ 0/);
+    // Each mistake is named rather than ignored (a typo would leave the default in force without a word).
+    const cases: [unknown, RegExp][] = [
+      [undefined, /batched: options must be an object with maxBatch and maxDelayMs/],
+      [{ maxBatch: 4, maxDelayMs: 1, maxDelay: 5 }, /batched: unknown option 'maxDelay' \(known: maxBatch, maxDelayMs, /],
+      [{ maxBatch: 4, maxDelayMs: 1, layout: { inputs: { x: -1 } } }, /layout.inputs.x must be a dim \(an integer ≥ 0\) or null, got -1/],
+      [{ maxBatch: 4, maxDelayMs: 1, layout: { outputs: { y: 'a' } } }, /layout.outputs.y must be a dim \(an integer ≥ 0\), got "a"/],
+      [{ maxBatch: 4, maxDelayMs: 1, layout: { input: {} } }, /unknown option 'layout.input' \(known: inputs, outputs\)/],
+      [{ maxBatch: 4, maxDelayMs: 1, onWait: 3 }, /onWait must be a function/],
+      [{ maxBatch: 4, maxDelayMs: 1, clock: {} }, /clock must have now\(\), setTimeout\(\) and clearTimeout\(\)/],
+      [{ maxBatch: 4, maxDelayMs: 1, name: '' }, /name must be a non-empty string/],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => batched(backend, options as never)).toThrow(message);
+      expect(() => batched(backend, options as never)).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
+    }
   });
 
   it('composes with HybridModel: 32 concurrent requests through a hybrid over a batched backend take 2 runs and get their own rows', async () => {

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, cancelledError, isForgeError, onAbort } from '@onnx-forge/core';
-import { type Clock, type Feeds, type TensorLike, type TimerHandle, systemClock } from '@onnx-forge/runtime';
+import { type Clock, type Feeds, type TensorLike, type TimerHandle, isClock, systemClock } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { type BatchLayout, type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';
 
@@ -101,6 +101,38 @@ function positiveInt(name: string, v: unknown): number {
   return v;
 }
 
+const OPTION_KEYS = ['maxBatch', 'maxDelayMs', 'preferredBatchSizes', 'maxInFlight', 'layout', 'name', 'clock', 'onWait'];
+
+function invalidOption(message: string, option: string): ForgeError {
+  return new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batched: ${message}`, { details: { option } });
+}
+
+/** The options' shape: unknown keys (a typo), a layout that names no dim, hooks that are not functions. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options must be an object with maxBatch and maxDelayMs', 'options');
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!OPTION_KEYS.includes(k)) throw invalidOption(`unknown option '${k}' (known: ${OPTION_KEYS.join(', ')})`, k);
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name.trim() === '')) throw invalidOption(`name must be a non-empty string, got ${JSON.stringify(o.name)}`, 'name');
+  if (o.onWait !== undefined && typeof o.onWait !== 'function') throw invalidOption('onWait must be a function (feeds, waitMs) => void', 'onWait');
+  if (o.clock !== undefined && !isClock(o.clock)) throw invalidOption('clock must have now(), setTimeout() and clearTimeout()', 'clock');
+  if (o.preferredBatchSizes !== undefined && !Array.isArray(o.preferredBatchSizes)) throw invalidOption('preferredBatchSizes must be a list of batch sizes', 'preferredBatchSizes');
+  const layout = o.layout;
+  if (layout === undefined) return;
+  if (typeof layout !== 'object' || layout === null) throw invalidOption('layout must be { inputs?, outputs? }', 'layout');
+  for (const k of Object.keys(layout)) if (k !== 'inputs' && k !== 'outputs') throw invalidOption(`unknown option 'layout.${k}' (known: inputs, outputs)`, `layout.${k}`);
+  const dim = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  for (const part of ['inputs', 'outputs'] as const) {
+    const dims = (layout as Record<string, unknown>)[part];
+    if (dims === undefined) continue;
+    if (typeof dims !== 'object' || dims === null) throw invalidOption(`layout.${part} must map names to dims`, `layout.${part}`);
+    for (const [name, v] of Object.entries(dims)) {
+      // An input may be shared (null): requests stack only with those giving it the same values.
+      if (dim(v) || (part === 'inputs' && v === null)) continue;
+      throw invalidOption(`layout.${part}.${name} must be a dim (an integer ≥ 0)${part === 'inputs' ? ' or null' : ''}, got ${JSON.stringify(v)}`, `layout.${part}.${name}`);
+    }
+  }
+}
+
 /**
  * Dynamic batching without a server: concurrent single requests to `backend` are stacked along dim 0
  * (or the dims `layout` names), run once, and the outputs split back by rows. Requests stack only with
@@ -119,6 +151,7 @@ function positiveInt(name: string, v: unknown): number {
  * HybridModel above sees each of those failures and takes it out.
  */
 export function batched(backend: Backend, options: BatchOptions): BatchedBackend {
+  checkOptions(options);
   const maxBatch = positiveInt('maxBatch', options.maxBatch);
   if (typeof options.maxDelayMs !== 'number' || !(options.maxDelayMs >= 0)) {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batched: maxDelayMs must be a number ≥ 0, got ${JSON.stringify(options.maxDelayMs)}`, { details: { option: 'maxDelayMs' } });
