@@ -41,4 +41,18 @@ describe('functionBackend', () => {
     await expect(bad({})).rejects.toThrow(/returned no outputs/);
     expect(() => functionBackend('', () => ({}))).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
   });
+
+  it('refuses malformed options (FORGE_INVALID_OPTIONS) instead of ignoring them', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ size: 3 }, /functionBackend 'f': unknown option 'size' \(known: sizeBytes, warmup, dispose\)/],
+      [{ sizeBytes: 'x' }, /sizeBytes must be a number of bytes ≥ 0, got "x"/],
+      [{ sizeBytes: -1 }, /sizeBytes must be a number of bytes ≥ 0, got -1/],
+      [{ warmup: true }, /warmup must be a function/],
+      [null, /options must be an object/],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => functionBackend('f', () => ({}), options as never)).toThrow(message);
+      expect(() => functionBackend('f', () => ({}), options as never)).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { ForgeError, ForgeErrorCode, type TypedArray } from '@onnx-forge/core';
 import { ELEMENT_TYPES, type ElementType, type Feeds, type TensorLike, arrayCtorFor, elementTypeOfArray } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
-import { checkBackendName } from './session-backend.js';
+import { checkBackendName, checkBackendOptions } from './session-backend.js';
 
 /** What a function backend may return per output: a TensorLike, or `{ data, dims }` (type from the data). */
 export type FunctionOutput =
@@ -65,6 +65,7 @@ function normalize(backend: string, output: string, value: FunctionOutput): Tens
 export function functionBackend(name: string, fn: PredictFunction, options: FunctionBackendOptions = {}): Backend {
   checkBackendName(name, 'functionBackend');
   if (typeof fn !== 'function') throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `functionBackend '${name}': expected a function (feeds) => outputs`, { details: { backend: name } });
+  checkBackendOptions(options, `functionBackend '${name}'`, ['sizeBytes', 'warmup', 'dispose'], ['warmup', 'dispose']);
   return {
     name,
     ...(options.sizeBytes === undefined ? {} : { sizeBytes: options.sizeBytes }),

@@ -67,6 +67,9 @@ describe('sessionBackend over onnxruntime-node', () => {
     const wrapper: Session = Object.assign(Object.create(local) as Session, { id: 'remote-1' });
     const wrapped = sessionBackend('remote', wrapper, { release: false });
     expect([wrapped.sharesThread, wrapped.runsAtOnce]).toEqual([undefined, undefined]);
+    // Malformed options are named, not ignored (a typo would leave the default in force).
+    expect(() => sessionBackend('mlp', local, { warmupFeed: {} } as never)).toThrow(/sessionBackend 'mlp': unknown option 'warmupFeed' \(known: sizeBytes, warmupFeeds, runOptions, release\)/);
+    expect(() => sessionBackend('mlp', local, { sizeBytes: -5 })).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
   });
 
   it('passes the AbortSignal of a hedged call on to the session: an aborted call never runs, one without a signal does', async () => {

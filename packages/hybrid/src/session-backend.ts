@@ -14,6 +14,25 @@ export interface SessionBackendOptions {
   readonly release?: boolean;
 }
 
+/**
+ * The options of a backend factory: unknown keys (a typo would leave the default in force without a
+ * word), a size that is no byte count, and hooks that are not functions are FORGE_INVALID_OPTIONS.
+ */
+export function checkBackendOptions(options: unknown, what: string, known: readonly string[], functions: readonly string[] = []): void {
+  if (typeof options !== 'object' || options === null) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: options must be an object`, { details: { option: 'options' } });
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: unknown option '${k}' (known: ${known.join(', ')})`, { details: { option: k } });
+  }
+  const size = o.sizeBytes;
+  if (size !== undefined && (typeof size !== 'number' || !Number.isFinite(size) || size < 0)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: sizeBytes must be a number of bytes ≥ 0, got ${JSON.stringify(size)}`, { details: { option: 'sizeBytes' } });
+  }
+  for (const k of functions) {
+    if (o[k] !== undefined && typeof o[k] !== 'function') throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: ${k} must be a function`, { details: { option: k } });
+  }
+}
+
 export function checkBackendName(name: unknown, what: string): string {
   if (typeof name !== 'string' || name.trim() === '') {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: the backend name must be a non-empty string, got ${JSON.stringify(name)}`, { details: { option: 'name' } });
@@ -54,6 +73,7 @@ function queueing(session: Session): Pick<Backend, 'sharesThread' | 'runsAtOnce'
  */
 export function sessionBackend(name: string, session: Session, options: SessionBackendOptions = {}): Backend {
   checkBackendName(name, 'sessionBackend');
+  checkBackendOptions(options, `sessionBackend '${name}'`, ['sizeBytes', 'warmupFeeds', 'runOptions', 'release']);
   if (typeof session !== 'object' || session === null || typeof (session as Partial<Session>).run !== 'function') {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `sessionBackend '${name}': expected a Session from createSession or createPool`, { details: { backend: name } });
   }
