@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Model } from '@onnx-forge/core';
+import { Model, cancelledError } from '@onnx-forge/core';
 import type { BenchModelsOptions, ModelBench } from './bench-models.js';
 import type { BenchSource } from './open-model.js';
 
@@ -15,6 +15,8 @@ export interface ChildSpec {
 }
 
 export const RESULT_MARK = '@@onnx-forge-bench@@';
+/** The environment variable that gives the measuring process the pid of the process that started it. */
+export const PARENT_ENV = 'ONNX_FORGE_BENCH_PARENT';
 
 /** The child entry beside this module: the built .js, or the .ts source when running from sources (tsx). */
 function childEntry(): { file: string; nodeArgs: string[] } {
@@ -53,19 +55,32 @@ export async function benchIsolated(source: BenchSource, name: string, options: 
       ...(typeof options.inputs === 'string' ? { inputs: resolve(options.inputs) } : {}),
     },
   };
+  const signal = options.signal;
   try {
+    if (signal?.aborted) throw cancelledError(signal, `measuring ${name} in its own process was cancelled`);
     const entry = childEntry();
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
       // cwd beside this module, so `--import tsx` resolves from the workspace when running from sources.
-      const child = spawn(process.execPath, [...entry.nodeArgs, entry.file], { cwd: dirname(entry.file), stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+      // The child watches this process (PARENT_ENV) and stops when it dies, even before its own module ran.
+      const child = spawn(process.execPath, [...entry.nodeArgs, entry.file], { cwd: dirname(entry.file), stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, [PARENT_ENV]: String(process.pid) } });
+      // Cancelled (optimize's Ctrl-C): the measuring process stops now, not after its last run.
+      const stop = () => child.kill('SIGTERM');
+      signal?.addEventListener('abort', stop, { once: true });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
       child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-      child.on('error', fail);
-      child.on('close', (code) => done({ code, stdout, stderr }));
+      child.on('error', (e) => {
+        signal?.removeEventListener('abort', stop);
+        fail(e);
+      });
+      child.on('close', (code) => {
+        signal?.removeEventListener('abort', stop);
+        done({ code, stdout, stderr });
+      });
       child.stdin.end(JSON.stringify(spec));
     });
+    if (signal?.aborted) throw cancelledError(signal, `measuring ${name} in its own process was cancelled`);
     const line = out.stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
     if (!line) {
       return {
