@@ -20,7 +20,7 @@ export interface SwitchEvent {
   /** Clock time and number of the request (1-based) that saw the move. */
   readonly at: number;
   readonly request: number;
-  /** Recent median latencies of both, as the chooser compared them (own times for `sharesThread` backends). */
+  /** Recent medians of both, as the chooser compared them (`runP50Ms`: own times for backends that `sharesThread` or give `runsAtOnce`). */
   readonly fromMedianMs: number | undefined;
   readonly toMedianMs: number | undefined;
 }
