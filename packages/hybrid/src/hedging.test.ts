@@ -40,6 +40,25 @@ function pair(clock: ManualClock, a: (n: number) => Step, b: (n: number) => Step
 }
 
 describe('HybridModel: hedged requests', () => {
+  it('never hedges from one backend on this thread to another (two in-process sessions): the second call would queue behind the first; a pool beside them is hedged to', async () => {
+    const clock = new ManualClock();
+    const slow = (n: number): Step => ({ latencyMs: n % 10 === 9 ? 200 : 10 });
+    const onThread = (name: string, script: (n: number) => Step) => ({ ...scriptedBackend(name, clock, script, { abortable: true }), sharesThread: true });
+    const a = onThread('a', slow);
+    const b = onThread('b', () => ({ latencyMs: 30 }));
+    const model = new HybridModel({ backends: [a, b], policy: { order: ['a', 'b'] }, hedge: { after: 25, maxShare: 1 }, clock });
+    for (let i = 0; i < 20; i++) await timed(model, clock, i);
+    expect(model.stats()).toMatchObject({ requests: 20, hedges: 0, backends: { b: { calls: 0 } } });
+    // With a pool as the third backend, the slow calls are hedged to it, past the in-process 'b'.
+    const c = scriptedBackend('pool', clock, () => ({ latencyMs: 30 }), { abortable: true });
+    const mixed = new HybridModel({ backends: [onThread('a', slow), onThread('b', () => ({ latencyMs: 30 })), { ...c, runsAtOnce: 2 }], policy: { order: ['a', 'b', 'pool'] }, hedge: { after: 25, maxShare: 1 }, clock });
+    for (let i = 0; i < 20; i++) await timed(mixed, clock, i);
+    const s = mixed.stats();
+    expect(s).toMatchObject({ hedges: 2, hedgeWins: 2 });
+    expect(s.backends.pool?.routes.hedge).toBe(2);
+    expect(s.backends.b?.calls).toBe(0);
+  });
+
   it('with a fixed delay, sends a slow request to the second backend after it, answers from whichever is first, and cancels the other', async () => {
     const clock = new ManualClock();
     // Every 10th call of 'a' takes 200 ms, the rest 10 ms; 'b' always 30 ms.

@@ -660,9 +660,18 @@ export class HybridModel implements Backend {
    */
   private hedgeDelay(primary: BackendTracker): number | undefined {
     const h = this.o.hedge;
-    if (!h || !this.candidates().some((t) => t !== primary)) return undefined;
+    if (!h || !this.candidates().some((t) => this.canHedgeTo(primary, t))) return undefined;
     if (h.after !== 'p95') return h.after;
     return primary.timed >= h.minSamples ? primary.window.quantile(0.95) : undefined;
+  }
+
+  /**
+   * Whether a request waiting on `primary` may also go to `t`: not when both run on this thread (two
+   * in-process sessions), where the second call would only queue behind the first and every run ahead
+   * of it, adding load and never an earlier answer.
+   */
+  private canHedgeTo(primary: BackendTracker, t: BackendTracker): boolean {
+    return t !== primary && !(primary.backend.sharesThread === true && t.backend.sharesThread === true);
   }
 
   /**
@@ -714,7 +723,7 @@ export class HybridModel implements Backend {
       timer = clock.setTimeout(() => {
         timer = undefined;
         if (settled || blame.signal?.aborted || this.hedges + 1 > h.maxShare * this.requests) return;
-        const partner = this.fallbackOrder(primary)[0];
+        const partner = this.fallbackOrder(primary).find((t) => this.canHedgeTo(primary, t));
         if (!partner) return;
         second = partner;
         this.hedges++;
