@@ -262,8 +262,14 @@ export class BackendTracker {
     return value;
   }
 
+  /**
+   * The p99 the latency target is held against: of the calls' own times (see `own`), as the medians
+   * are compared. Under concurrency the chosen backend's calls queue behind each other and an explored
+   * one's do not: held against latencies, every other backend would meet the target the chosen one
+   * misses, and the choice would move to a slower backend, whose calls would then queue in turn.
+   */
   p99(): number | undefined {
-    this.p99Cache ??= { value: this.window.quantile(0.99) };
+    this.p99Cache ??= { value: this.own.quantile(0.99) };
     return this.p99Cache.value;
   }
 

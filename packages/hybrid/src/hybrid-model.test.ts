@@ -412,6 +412,45 @@ describe('HybridModel: stable choice', () => {
     expect(faster.calls.int8).toBeGreaterThan(4500);
   });
 
+  it('with a queue per backend and a p99 target, judges each backend\'s tail by its runs: no move to a slower backend because its explored calls skipped the chosen one\'s queue', async () => {
+    const clock = new ManualClock();
+    const pooled = (name: string, runMs: (n: number) => number): Backend => {
+      let calls = 0;
+      let tail: Promise<void> = Promise.resolve();
+      return {
+        name,
+        runsAtOnce: 1,
+        async predict(feeds: Feeds) {
+          const run = tail.then(() => clock.sleep(runMs(calls++)));
+          tail = run;
+          await run;
+          return truth(feeds);
+        },
+        async dispose() {},
+      };
+    };
+    const serve = async (backends: Backend[]) => {
+      const model = new HybridModel({ backends, constraints: { p99Ms: 40 }, clock, random: seededRandom(7) });
+      const switches: SwitchEvent[] = [];
+      model.on('switch', (e) => switches.push(e));
+      let next = 0;
+      const client = async () => {
+        while (next < 5000) await model.predict(requestFeeds(next++ % 32));
+      };
+      await clock.run(Promise.all([client(), client(), client(), client()]));
+      return { selected: model.stats().selected, switches };
+    };
+    // Four requests queue on the chosen backend: its latencies pass 40 ms, an explored call's do not.
+    const fp16 = jitter(32, 15, 3);
+    const int8 = jitter(33, 16, 1.5);
+    const close = await serve([pooled('fp16', () => fp16()), pooled('int8', () => int8())]);
+    expect(close.selected).toBe('fp16');
+    expect(close.switches.filter((e) => e.reason === 'p99-target')).toEqual([]);
+    // A backend whose own runs pass the target now and then is still passed over.
+    const spiky = await serve([pooled('spiky', (n) => (n % 10 === 9 ? 80 : 4)), pooled('even', () => 8)]);
+    expect(spiky.selected).toBe('even');
+  });
+
   it('under auto with a p99 target, passes over a faster backend whose tail exceeds the target', async () => {
     const clock = new ManualClock();
     // 'spiky' is faster on average (4 ms) but every tenth call takes 80 ms; 'even' takes 8 ms.

@@ -17,7 +17,11 @@ import { seededRandom } from './seeded-random.js';
 export type Policy = 'auto' | 'speed' | 'accuracy' | 'size' | { readonly order: readonly string[] };
 
 export interface Constraints {
-  /** Latency target: `auto` passes over backends whose recent p99 exceeds it while another meets it. */
+  /**
+   * Latency target: `auto` passes over backends whose recent p99 exceeds it while another meets it.
+   * The p99 is of the calls' own time, as the medians compared (see `Backend.sharesThread` and
+   * `runsAtOnce`): for a backend that gives neither, of its latencies.
+   */
   readonly p99Ms?: number;
   /** How far from the reference a backend may drift before the canary quarantines it. */
   readonly accuracy?: Partial<AccuracyTolerance>;
