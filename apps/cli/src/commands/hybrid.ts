@@ -127,7 +127,7 @@ export const hybridCommand = defineCommand({
     DIMS_FLAG,
     { name: 'inputs', kind: 'string', valueName: 'DIR', description: 'samples to send in turn (ONNX .pb test data, .npy or JSON) instead of seeded requests, for inputs whose values matter (a sample rate, a state)' },
     { name: 'workers', kind: 'string', valueName: 'N', description: 'run each model in a pool of N worker threads instead of the main thread' },
-    { name: 'p99-ms', kind: 'string', valueName: 'MS', description: 'auto: pass over backends whose p99 latency exceeds this' },
+    { name: 'p99-ms', kind: 'string', valueName: 'MS', description: 'auto: pass over backends whose p99 run time (without the wait behind other requests) exceeds this' },
     { name: 'timeout-ms', kind: 'string', valueName: 'MS', description: 'time limit of one backend call; past it the request moves on' },
     { name: 'canary-rate', kind: 'string', valueName: 'R', description: 'share of requests also run on the reference', defaultText: '0.05' },
     { name: 'seed', kind: 'string', valueName: 'N', description: 'seed of the requests and of the exploration', defaultText: '1' },
