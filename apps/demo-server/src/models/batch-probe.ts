@@ -7,6 +7,8 @@ export interface BatchAxes {
   readonly name: string;
   /** Undefined when it is dim 0 of every input and output. */
   readonly layout: BatchLayout | undefined;
+  /** Outputs whose batch dim the shapes leave open (several unnamed dims): found by checkBatching's runs. */
+  readonly unresolved?: readonly string[];
 }
 
 /** Most values of an input that is not batched (a sample rate, a flag): stacked requests must agree on them. */
@@ -46,7 +48,40 @@ export function batchCandidates(inputs: readonly ValueInfo[], outputs: readonly 
     const layout = layoutFor(name, shaped, tensors);
     if (layout) found.push({ name, layout });
   }
+  if (found.length < MAX_CANDIDATES) {
+    const unnamed = unnamedAxes(shaped, tensors);
+    if (unnamed) found.push(unnamed);
+  }
   return found;
+}
+
+/**
+ * The batch of a model exported without dim names (Silero VAD v5: input [?, ?], state [2, ?, 128],
+ * a scalar sample rate; outputs [?, 1] and [?, ?, ?]): the first unnamed dim of each input, inputs
+ * without one shared as in layoutFor; an output's batch is its one unnamed dim, or, when it has
+ * several, the dim that checkBatching sees grow with the rows. Undefined when an output has none.
+ */
+function unnamedAxes(inputs: readonly ValueInfo[], outputs: readonly ValueInfo[]): BatchAxes | undefined {
+  const ins: Record<string, number | null> = {};
+  for (const i of inputs) {
+    if (!i.shape) return undefined;
+    const axis = i.shape.indexOf('');
+    if (axis >= 0) ins[i.name] = axis;
+    else if (i.shape.every((x): x is number => typeof x === 'number') && i.shape.reduce((n, x) => n * x, 1) <= MAX_SHARED_VALUES) ins[i.name] = null;
+    else return undefined;
+  }
+  const batched = Object.entries(ins).filter((e): e is [string, number] => e[1] !== null);
+  if (batched.length === 0) return undefined;
+  const outs: Record<string, number> = {};
+  const unresolved: string[] = [];
+  for (const o of outputs) {
+    const open = (o.shape ?? []).flatMap((d, k) => (d === '' ? [k] : []));
+    if (open.length === 0) return undefined;
+    if (open.length === 1) outs[o.name] = open[0] as number;
+    else unresolved.push(o.name);
+  }
+  const name = `unnamed (${batched.map(([n, a]) => `dim ${a} of ${n}`).join(', ')})`;
+  return { name, layout: { inputs: ins, outputs: outs }, ...(unresolved.length ? { unresolved } : {}) };
 }
 
 /** Where `name` is in each input and output, or undefined when it cannot be a batch there (see batchCandidates). */
@@ -83,10 +118,23 @@ export interface BatchCheck {
   readonly batchable: boolean;
   /** Why not, when it is not. */
   readonly reason?: string;
+  /** The layout to batch with, outputs the shapes left open included, when it is batchable. */
+  readonly layout?: BatchLayout | undefined;
 }
 
 /** Sizes tried for the other symbolic dims, in turn, until the model runs: some models need more than 1 (an image model that pools, an STFT over a window of 512 samples). */
 const OTHER_DIM_SIZES = [16, 1, 64, 512] as const;
+
+/** Sample rates tried for a shared integer scalar, the most common first. */
+const SAMPLE_RATES = [16000, 8000] as const;
+const INTEGER_TYPES: ReadonlySet<string> = new Set(['int64', 'int32', 'uint64', 'uint32', 'int16', 'uint16']);
+
+/** One integer of `type`. */
+function scalarOf(type: ElementType, value: number): TypedArray {
+  const Ctor = arrayCtorFor(type);
+  if (!Ctor) throw new Error(`no array for ${type}`);
+  return type === 'int64' || type === 'uint64' ? new Ctor([BigInt(value)] as never) : new Ctor([value] as never);
+}
 
 /** Most tensor elements in one probe request (over its inputs). */
 const MAX_PROBE_ELEMENTS = 1 << 24;
@@ -104,12 +152,17 @@ function seededData(type: ElementType, n: number, random: () => number): TypedAr
   return new Ctor(bits as never);
 }
 
-/** A seeded request of `rows` rows along `batch`, other symbolic dims `other`; inputs in `shared` as given. */
-function request(inputs: readonly ValueInfo[], batch: string, rows: number, other: number, random: () => number, shared: Readonly<Record<string, TensorLike>>): Record<string, TensorLike> {
+/** The dims of a seeded input: `rows` along its batch axis, other symbolic dims `other`. */
+function probeDims(i: ValueInfo, axis: number | null, rows: number, other: number): number[] {
+  return (i.shape ?? []).map((d, k) => (k === axis ? rows : typeof d === 'number' ? d : other));
+}
+
+/** A seeded request of `rows` rows along each input's batch axis, other symbolic dims `other`; inputs in `shared` as given. */
+function request(inputs: readonly ValueInfo[], axisOf: (i: ValueInfo) => number | null, rows: number, other: number, random: () => number, shared: Readonly<Record<string, TensorLike>>): Record<string, TensorLike> {
   const feeds: Record<string, TensorLike> = { ...shared };
   for (const i of inputs) {
     if (i.name in shared) continue;
-    const dims = (i.shape ?? []).map((d) => (d === batch ? rows : typeof d === 'number' ? d : other));
+    const dims = probeDims(i, axisOf(i), rows, other);
     feeds[i.name] = { type: i.type as ElementType, dims, data: seededData(i.type as ElementType, dims.reduce((a, x) => a * x, 1), random) };
   }
   return feeds;
@@ -158,20 +211,31 @@ const TOLERANCE = 1e-4;
  * 1) is not batched either.
  */
 export async function checkBatching(session: Session, batch: BatchAxes): Promise<BatchCheck> {
-  const { name, layout } = batch;
+  const { name } = batch;
+  let layout = batch.layout;
   // An input the layout shares without a shape reported is a scalar (batchCandidates took it as one).
   const inputs = session.inputMetadata.map((i) => (i.shape === undefined && layout?.inputs?.[i.name] === null ? { ...i, shape: [] } : i));
   if (inputs.some((i) => i.type === undefined || i.shape === undefined)) return { batchable: false, reason: 'an input has no declared type or shape' };
+  const axisOf = (i: ValueInfo): number | null => {
+    if (layout?.inputs) return layout.inputs[i.name] ?? null;
+    const k = i.shape?.indexOf(name) ?? -1;
+    return k >= 0 ? k : null;
+  };
   const fetch = session.outputMetadata.filter((o) => o.type !== undefined).map((o) => o.name);
   let lastError: unknown;
-  for (const other of OTHER_DIM_SIZES) {
+  // A shared integer scalar is often a sample rate, which a model may insist on (Silero VAD v5 runs
+  // with 16000 or 8000 and fails on anything else): tried after seeded values fail at every size.
+  const rateInputs = inputs.filter((i) => axisOf(i) === null && i.shape?.length === 0 && INTEGER_TYPES.has(i.type as string));
+  const rates = rateInputs.length ? [undefined, ...SAMPLE_RATES] : [undefined];
+  for (const [rate, other] of rates.flatMap((r) => OTHER_DIM_SIZES.map((o) => [r, o] as const))) {
     // 512 along three free dims would be half a gigabyte of floats: sizes that large are not tried.
-    const elements = inputs.reduce((sum, i) => sum + (i.shape ?? []).reduce<number>((n, d) => n * (d === name ? 1 : typeof d === 'number' ? d : other), 1), 0);
+    const elements = inputs.reduce((sum, i) => sum + probeDims(i, axisOf(i), 1, other).reduce((n, d) => n * d, 1), 0);
     if (elements > MAX_PROBE_ELEMENTS) continue;
     const random = seededRandom(17);
-    const shared = request(inputs.filter((i) => layout?.inputs?.[i.name] === null), name, 1, other, random, {});
-    const a = request(inputs, name, 1, other, random, shared);
-    const b = request(inputs, name, 1, other, random, shared);
+    const shared = request(inputs.filter((i) => axisOf(i) === null), axisOf, 1, other, random, {});
+    if (rate !== undefined) for (const i of rateInputs) shared[i.name] = { type: i.type as ElementType, dims: [], data: scalarOf(i.type as ElementType, rate) };
+    const a = request(inputs, axisOf, 1, other, random, shared);
+    const b = request(inputs, axisOf, 1, other, random, shared);
     let alone: [Outputs, Outputs];
     try {
       alone = [await session.run(a, { outputs: fetch }), await session.run(b, { outputs: fetch })];
@@ -187,6 +251,20 @@ export async function checkBatching(session: Session, batch: BatchAxes): Promise
     } catch (e) {
       return { batchable: false, reason: `two requests stacked along '${name}' fail where each alone runs (${errorMessage(e)})` };
     }
+    // Outputs with several unnamed dims: the batch is the one dim that grew from 1 row to 2.
+    if (batch.unresolved?.length) {
+      const found: Record<string, number> = {};
+      for (const out of batch.unresolved) {
+        const one = (alone[0][out] as TensorLike | undefined)?.dims ?? [];
+        const two = (stacked[out] as TensorLike | undefined)?.dims ?? [];
+        const grew = two.length === one.length ? two.flatMap((d, k) => (d === 2 * (one[k] as number) && one[k] === 1 ? [k] : d === one[k] ? [] : [-1])) : [-1];
+        if (grew.length !== 1 || (grew[0] as number) < 0) {
+          return { batchable: false, reason: `output '${out}' has no one dim that follows the batch: requests of 1 row gave [${one.join(', ')}], two stacked [${two.join(', ')}]` };
+        }
+        found[out] = grew[0] as number;
+      }
+      layout = { inputs: layout?.inputs ?? {}, outputs: { ...layout?.outputs, ...found } };
+    }
     let split: Record<string, TensorLike>[];
     try {
       split = splitOutputs(stacked, [1, 1], layout);
@@ -201,7 +279,7 @@ export async function checkBatching(session: Session, batch: BatchAxes): Promise
         return { batchable: false, reason: `stacking two requests changes their answers (output '${out}' moves${by} from the answer alone): the model reads these rows together, so they are no batch` };
       }
     }
-    return { batchable: true };
+    return { batchable: true, layout };
   }
   const why = lastError === undefined ? 'seeded requests would be too large' : `seeded requests fail (${errorMessage(lastError)})`;
   return { batchable: false, reason: `its batch could not be checked: ${why}` };

@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import { v2DatatypeOf } from '../protocol/datatypes.js';
 import type { MetadataTensor, ModelMetadataResponse } from '../protocol/v2-types.js';
 import type { ModelRequestRules } from '../protocol/decode-infer-request.js';
-import { batchCandidates, checkBatching } from './batch-probe.js';
+import { type BatchCheck, batchCandidates, checkBatching } from './batch-probe.js';
 import type { ModelSpec, VariantSpec, VersionSpec } from './model-source.js';
 import { type GraphFacts, graphFacts } from './model-graph.js';
 import { RequestLimiter } from './request-limiter.js';
@@ -225,9 +225,9 @@ export class LoadedModel {
       const refused: string[] = [];
       for (const candidate of candidates) {
         // The check's own failure (not the model's: checkBatching catches those) only costs the batching.
-        const check = await checkBatching(probe, candidate).catch((e: unknown) => ({ batchable: false, reason: `its batch could not be checked (${errorMessage(e)})` }));
+        const check: BatchCheck = await checkBatching(probe, candidate).catch((e: unknown) => ({ batchable: false, reason: `its batch could not be checked (${errorMessage(e)})` }));
         if (check.batchable) {
-          batching = { dimension: candidate.name, layout: candidate.layout, reason: undefined };
+          batching = { dimension: candidate.name, layout: check.layout ?? candidate.layout, reason: undefined };
           break;
         }
         refused.push(`not batched along '${candidate.name}': ${check.reason}`);
