@@ -49,6 +49,14 @@ describe('compareAccuracy', () => {
     expect(b?.accuracy?.maxAbs).toBeGreaterThan(0);
   });
 
+  it('names candidates apart from each other and from the reference, as bench names models measured twice (#2)', async () => {
+    const r = await compareAccuracy(ref, [ref, int8, int8], { dims: { batch: 2 }, count: 1 });
+    expect(r.reference.name).toBe('model');
+    expect(r.candidates.map((c) => c.name)).toEqual(['model#2', 'model.int8', 'model.int8#2']);
+    // The same model as the reference: exact.
+    expect(r.candidates[0]?.accuracy).toMatchObject({ minCosine: 1, maxAbs: 0 });
+  });
+
   it('reports inputs given in memory that do not fit the reference as its inputs error, as a folder\'s (not a rejection from onnxruntime)', async () => {
     const r = await compareAccuracy(ref, [ref], { inputs: [{ x: { type: 'float32', dims: [2, 3], data: new Float32Array(6) } }] });
     expect(r.error).toMatchObject({ stage: 'inputs', code: 'FORGE_BAD_SAMPLES' });

@@ -72,7 +72,15 @@ export function sourceName(source: BenchSource, fallback: string): string {
 export async function compareAccuracy(reference: BenchSource, candidates: readonly BenchSource[], options: CompareAccuracyOptions = {}): Promise<CompareAccuracyResult> {
   const machine = await machineInfo();
   const refName = sourceName(reference, 'reference');
-  const names = candidates.map((c, i) => options.names?.[i] ?? sourceName(c, `candidate-${i + 1}`));
+  // Apart from each other and from the reference, as bench names a model measured twice: with the same
+  // name twice, the table and the JSON could not tell which row is which file.
+  const seen = new Map<string, number>([[refName, 1]]);
+  const names = candidates.map((c, i) => {
+    const base = options.names?.[i] ?? sourceName(c, `candidate-${i + 1}`);
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return n === 1 ? base : `${base}#${n}`;
+  });
   const file = (s: BenchSource) => (typeof s === 'string' ? { file: s } : {});
   const nothing = (error: StageError, bytes?: number, inputs: CompareAccuracyResult['inputs'] = null): CompareAccuracyResult => ({
     reference: { name: refName, ...file(reference), ...(bytes === undefined ? {} : { bytes }) },
