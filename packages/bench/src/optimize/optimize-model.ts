@@ -574,6 +574,11 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
           fail(l.v, stageError('accuracy', e));
         }
       }
+      // Sequence and map outputs (a classifier's ZipMap) do not come back from onnxruntime-node: no accuracy
+      // covers them, which compare says and so must optimize.
+      for (const o of ref.m.session.outputMetadata.filter((md) => md.type === undefined)) {
+        result.warnings.push(`output "${o.name}" is a sequence or map, which onnxruntime-node cannot return: no variant's accuracy covers it`);
+      }
       // FP32 compared with itself shows where the reference has nothing to compare with: inputs outside
       // the model's domain (log of a negative sum), left out of every variant's accuracy. Said, as a
       // variant measured on fewer samples than asked is.

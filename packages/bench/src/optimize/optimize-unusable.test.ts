@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelBuilder, mlp, type RunnerFeeds } from '@onnx-forge/core';
+import { DataType, ModelBuilder, mlp, onnx, tensorType, type RunnerFeeds } from '@onnx-forge/core';
 import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { optimizeModel } from './optimize-model.js';
@@ -108,5 +108,20 @@ describe('optimizeModel on a model whose FP32 output is NaN on some seeded sampl
     expect(int8?.status).not.toBe('failed');
     expect(int8?.reason ?? '').not.toMatch(/NaN/);
     expect(r.warnings).toContainEqual(expect.stringMatching(/^fp32 gives NaN\/Inf for every value of output "y" on \d of 4 samples: they are left out of every variant's accuracy; if the model's real inputs never give NaN, measure on them \(inputs, --inputs\)$/));
+  });
+});
+
+describe('optimizeModel on a model with a sequence output (as a classifier with ZipMap)', () => {
+  it('says the output is not compared, as compare says, instead of judging the variants on the tensor outputs alone without a word', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 'float32', ['batch', 4]);
+    const w = b.initializer('w', Float32Array.from({ length: 4 * 64 }, (_, i) => Math.cos(i)), [4, 64]);
+    b.output(b.op('MatMul', [x, w], {}, { outputs: ['y'] }), 'float32', ['batch', 64]);
+    b.op('SequenceConstruct', ['y', x], {}, { outputs: ['seq'] });
+    const m = b.build();
+    m.graph.outputs.push(new onnx.ValueInfoProto({ name: 'seq', type: new onnx.TypeProto({ sequenceType: new onnx.TypeProto.Sequence({ elemType: tensorType(DataType.FLOAT) }) }) }));
+    const r = await optimizeModel(m, { out: join(root, 'seq-out'), name: 's', variants: ['fp32', 'int8-dynamic'], runs: 6, warmup: 0, samples: 2, reports: false });
+    expect(r.variants.find((v) => v.name === 'int8-dynamic')?.accuracy?.outputs.map((o) => o.output)).toEqual(['y']);
+    expect(r.warnings).toContain('output "seq" is a sequence or map, which onnxruntime-node cannot return: no variant\'s accuracy covers it');
   });
 });
