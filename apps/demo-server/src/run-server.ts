@@ -1,8 +1,8 @@
 import { createServer as createNetServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ExitCode, ForgeError, ForgeErrorCode, errorMessage, exitCodeOfError, isForgeError } from '@onnx-forge/core';
+import { ExitCode, ForgeError, ForgeErrorCode, errorMessage, exitCodeOfError, isForgeError, timerProblem } from '@onnx-forge/core';
 import { createServer, type DemoServer } from './create-server.js';
-import { type ServerOptions, timerProblem } from './server-options.js';
+import type { ServerOptions } from './server-options.js';
 
 export const USAGE = `usage: demo-server <model.onnx | repository folder> [--port N] [--host H] [--workers N]
           [--no-batching] [--max-batch N] [--max-delay-ms MS] [--preferred-batch-sizes N,N]

@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, timerProblem } from '@onnx-forge/core';
 import type { Policy } from '@onnx-forge/hybrid';
 import type { BatchingOptions } from './models/loaded-model.js';
 
@@ -53,17 +53,6 @@ export interface ResolvedServerOptions {
   readonly failOnLoadError: boolean;
   readonly shutdownIdleMs: number;
   readonly log: (line: string) => void;
-}
-
-/**
- * The longest delay a Node timer waits (2^31-1 ms, about 24.8 days): a longer one silently fires after
- * 1 ms, so a timeout meant as "practically none" would fail every request at once.
- */
-export const MAX_TIMER_MS = 2_147_483_647;
-
-/** Why a time in ms cannot be a timer's delay, or undefined when it can. */
-export function timerProblem(name: string, ms: number): string | undefined {
-  return ms > MAX_TIMER_MS ? `${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a timer waits), got ${ms}` : undefined;
 }
 
 function checkTimer(name: string, ms: number): number {

@@ -1,6 +1,7 @@
 export { ForgeError, ForgeErrorCode, isForgeError, nullThrows, errorMessage } from './errors.js';
 export type { ForgeErrorOptions } from './errors.js';
 export { onAbort, cancelledError } from './abort.js';
+export { MAX_TIMER_MS, timerProblem } from './timer-limit.js';
 export { ExitCode, exitCodeOfError, isInvalidModelCode } from './exit-codes.js';
 
 export { DataType, dtypeName, dataTypeFromName, dtypeBits, isFloatType, isKnownDataType, rawByteLength, typedArrayCtor } from './dtype.js';

@@ -282,7 +282,7 @@ describe('batched', () => {
     const results = await clock.run(Promise.allSettled([0, 1].map((i) => b.predict(requestFeeds(i)))));
     expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/output 'total' has dims \[1\], not 2 rows along dim 0/);
     expect(() => batched(backend, { maxBatch: 0, maxDelayMs: 1 })).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
-    expect(() => batched(backend, { maxBatch: 2, maxDelayMs: -1 })).toThrow(/maxDelayMs must be a number ≥ 0/);
+    expect(() => batched(backend, { maxBatch: 2, maxDelayMs: -1 })).toThrow(/maxDelayMs must be a number from 0 to 2147483647/);
     // Each mistake is named rather than ignored (a typo would leave the default in force without a word).
     const cases: [unknown, RegExp][] = [
       [undefined, /batched: options must be an object with maxBatch and maxDelayMs/],
@@ -293,6 +293,9 @@ describe('batched', () => {
       [{ maxBatch: 4, maxDelayMs: 1, onWait: 3 }, /onWait must be a function/],
       [{ maxBatch: 4, maxDelayMs: 1, clock: {} }, /clock must have now\(\), setTimeout\(\) and clearTimeout\(\)/],
       [{ maxBatch: 4, maxDelayMs: 1, name: '' }, /name must be a non-empty string/],
+      // Past the longest a timer waits, the delay would fire after 1 ms.
+      [{ maxBatch: 4, maxDelayMs: 3e9 }, /maxDelayMs must be a number from 0 to 2147483647 \(the longest a timer waits\), got 3000000000/],
+      [{ maxBatch: 4, maxDelayMs: Infinity }, /maxDelayMs must be a number from 0 to 2147483647/],
     ];
     for (const [options, message] of cases) {
       expect(() => batched(backend, options as never)).toThrow(message);

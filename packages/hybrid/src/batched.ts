@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, cancelledError, isForgeError, onAbort } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, MAX_TIMER_MS, cancelledError, isForgeError, onAbort } from '@onnx-forge/core';
 import { type Clock, type Feeds, type TensorLike, type TimerHandle, isClock, systemClock } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { type BatchLayout, type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';
@@ -153,8 +153,9 @@ function checkOptions(options: unknown): void {
 export function batched(backend: Backend, options: BatchOptions): BatchedBackend {
   checkOptions(options);
   const maxBatch = positiveInt('maxBatch', options.maxBatch);
-  if (typeof options.maxDelayMs !== 'number' || !(options.maxDelayMs >= 0)) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batched: maxDelayMs must be a number ≥ 0, got ${JSON.stringify(options.maxDelayMs)}`, { details: { option: 'maxDelayMs' } });
+  // A timer's delay: past MAX_TIMER_MS it would fire at once, and Infinity never lets a batch wait.
+  if (typeof options.maxDelayMs !== 'number' || !(options.maxDelayMs >= 0 && options.maxDelayMs <= MAX_TIMER_MS)) {
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batched: maxDelayMs must be a number from 0 to ${MAX_TIMER_MS} (the longest a timer waits), got ${JSON.stringify(options.maxDelayMs)}`, { details: { option: 'maxDelayMs' } });
   }
   const preferred = (options.preferredBatchSizes ?? []).map((n) => positiveInt('preferredBatchSizes', n)).filter((n) => n <= maxBatch);
   let limit = options.maxInFlight === undefined ? Number.POSITIVE_INFINITY : positiveInt('maxInFlight', options.maxInFlight);

@@ -224,10 +224,17 @@ describe('HybridModel: hedged requests', () => {
     expect(text).toContain('onnx_forge_hybrid_backend_calls_total{model="hedged",backend="b",route="hedge"} 10');
   });
 
+  it('refuses a timeoutMs past the longest a timer waits, which would fail every call after 1 ms', () => {
+    const clock = new ManualClock();
+    const backends = [scriptedBackend('a', clock, () => ({ latencyMs: 1 }))];
+    expect(() => new HybridModel({ backends, timeoutMs: 3e9, clock })).toThrow(/timeoutMs must be a number > 0 and ≤ 2147483647 \(the longest a timer waits\), got 3000000000/);
+    expect(() => new HybridModel({ backends, timeoutMs: 2_147_483_647, clock })).not.toThrow();
+  });
+
   it('rejects bad hedge options with FORGE_INVALID_OPTIONS', () => {
     const clock = new ManualClock();
     const backends = [scriptedBackend('a', clock, () => ({ latencyMs: 1 }))];
-    for (const hedge of [{ after: -1 }, { after: 'p99' }, { maxShare: 2 }, { minSamples: 0 }, { cancel: 'yes' }, { delay: 5 }, 'p95']) {
+    for (const hedge of [{ after: -1 }, { after: 3e9 }, { after: 'p99' }, { maxShare: 2 }, { minSamples: 0 }, { cancel: 'yes' }, { delay: 5 }, 'p95']) {
       expect(() => new HybridModel({ backends, hedge: hedge as never, clock }), JSON.stringify(hedge)).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
     }
   });

@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, MAX_TIMER_MS } from '@onnx-forge/core';
 import { type Clock, isClock, systemClock } from '@onnx-forge/runtime';
 import type { Registry } from 'prom-client';
 import type { Backend } from './backend.js';
@@ -154,6 +154,7 @@ function keys(option: string, value: unknown, allowed: readonly string[]): void 
 }
 
 const share = (n: number) => n >= 0 && n <= 1;
+const timerDelay = (n: number) => n > 0 && n <= MAX_TIMER_MS;
 const positive = (n: number) => n > 0;
 const nonNegative = (n: number) => n >= 0;
 const positiveInt = (n: number) => Number.isInteger(n) && n >= 1;
@@ -179,7 +180,7 @@ function resolveHedge(h: HedgeOptions | boolean | undefined): ResolvedOptions['h
   if (h === undefined || h === false) return undefined;
   if (h !== true && (typeof h !== 'object' || h === null)) throw invalid('hedge must be true, false or { after, minSamples, maxShare, cancel }', 'hedge');
   const o: HedgeOptions = h === true ? {} : h;
-  const after = o.after === undefined || o.after === 'p95' ? 'p95' : num('hedge.after', o.after, 0, nonNegative, "a number of ms ≥ 0 or 'p95'");
+  const after = o.after === undefined || o.after === 'p95' ? 'p95' : num('hedge.after', o.after, 0, (n) => n >= 0 && n <= MAX_TIMER_MS, `a number of ms from 0 to ${MAX_TIMER_MS} or 'p95'`);
   if (o.cancel !== undefined && typeof o.cancel !== 'boolean') throw invalid('hedge.cancel must be true or false', 'hedge.cancel');
   return {
     after,
@@ -256,7 +257,8 @@ export function resolveOptions(o: HybridOptions, hasReference: boolean): Resolve
     z: num('stability.z', s.z, 3, nonNegative, 'a number ≥ 0'),
     window,
     ewmaTauMs: num('statistics.ewmaTauMs', st.ewmaTauMs, 10_000, positive, 'a number > 0'),
-    timeoutMs: o.timeoutMs === undefined ? undefined : num('timeoutMs', o.timeoutMs, 0, positive, 'a number > 0'),
+    // A timer's delay: past MAX_TIMER_MS it would fire at once and fail every call.
+    timeoutMs: o.timeoutMs === undefined ? undefined : num('timeoutMs', o.timeoutMs, 0, timerDelay, `a number > 0 and ≤ ${MAX_TIMER_MS} (the longest a timer waits)`),
     clock: o.clock ?? systemClock,
     random,
   };
