@@ -29,7 +29,35 @@ export interface ProviderFeatures {
    * on such a provider queue their runs.
    */
   readonly exclusiveRuns?: boolean;
+  /**
+   * One queue for the runs of every session on the provider, where they cannot overlap anyway:
+   * onnxruntime-node runs each call synchronously on the JavaScript thread (after a setImmediate), so
+   * concurrent runs used to start together and each one's time held the others' runs. Queued, a run
+   * event's runMs is the run alone and its queueMs the wait, and the event loop gets a turn between runs.
+   */
+  readonly lane?: RunLane;
   readonly note?: string;
+}
+
+/** Runs that must not overlap wait here for the one before them (see ProviderFeatures.lane). */
+export interface RunLane {
+  /** Settles when the last run queued has. */
+  tail: Promise<unknown>;
+  /** Runs queued or running: a run that finds none starts at once. */
+  waiting: number;
+  /** Called as each run settles. */
+  readonly done: () => void;
+}
+
+export function runLane(): RunLane {
+  const lane: RunLane = {
+    tail: Promise.resolve(),
+    waiting: 0,
+    done: () => {
+      lane.waiting--;
+    },
+  };
+  return lane;
 }
 
 export interface RuntimeBackend {

@@ -4,6 +4,7 @@ import { resolveBackend } from './backend-registry.js';
 import { createSession } from './create-session.js';
 import { ManualClock } from './manual-clock.js';
 import { faultyBackend, tinyMlp } from './test-models.js';
+import { mlp } from '@onnx-forge/core';
 import type { ReadyInfo, RunTiming } from './types.js';
 
 /**
@@ -62,5 +63,25 @@ describe.each(['node', 'web'] as const)('an in-process session on the %s backend
       [true, 60, 30, 90],
     ]);
     await session.release();
+  });
+});
+
+describe('in-process runs on onnxruntime-node take turns on the thread', () => {
+  it('concurrent runs of two sessions queue one behind the other: each run event times its run alone and its wait as queueMs', async () => {
+    // onnxruntime-node runs each call synchronously on this thread: runs issued together used to start
+    // together on paper, each one's runMs holding the runs before it and its queueMs 0.
+    const model = mlp({ sizes: [256, 1024, 1024, 16], seed: 3 }).encode();
+    const a = await createSession(model, { backend: 'node', cache: false, warmup: true });
+    const b = await createSession(model, { backend: 'node', cache: false, warmup: true });
+    const timings: RunTiming[] = [];
+    for (const s of [a, b]) s.on('run', (t) => timings.push(t));
+    const feeds = { x: { data: new Float32Array(64 * 256).fill(0.5), dims: [64, 256] } };
+    await Promise.all([a, b, a, b, a, b].map((s) => s.run(feeds)));
+    expect(timings).toHaveLength(6);
+    // Submitted together: each run's window [queueMs, queueMs + runMs] after submission follows the last.
+    const windows = timings.map((t) => [t.queueMs, t.queueMs + t.runMs] as const).sort((x, y) => x[0] - y[0]);
+    for (let k = 1; k < windows.length; k++) expect(windows[k]?.[0], `run ${k}`).toBeGreaterThanOrEqual((windows[k - 1]?.[1] as number) - 0.5);
+    expect(Math.max(...timings.map((t) => t.queueMs))).toBeGreaterThan(0);
+    await Promise.all([a.release(), b.release()]);
   });
 });

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
-import type { BackendSession, RuntimeBackend } from './backend.js';
+import { type BackendSession, type RunLane, type RuntimeBackend, runLane } from './backend.js';
 import { type Clock, systemClock } from './clock.js';
 import type { EmptyInputHazard } from './empty-input-hazard.js';
 import { Emitter } from './emitter.js';
@@ -20,6 +20,8 @@ export interface LocalSessionInfo {
   readonly skipped: readonly ProviderSkip[];
   /** Queue runs instead of overlapping them (see ProviderFeatures.exclusiveRuns). */
   readonly exclusiveRuns?: boolean;
+  /** A queue shared with the provider's other sessions (see ProviderFeatures.lane); taken over exclusiveRuns' own. */
+  readonly lane?: RunLane | undefined;
   /** Times runs and enforces their limits (default: the system clock). */
   readonly clock?: Clock;
   /** A node onnxruntime aborts the process on when an empty tensor reaches it: empty feeds are refused. */
@@ -31,8 +33,9 @@ export interface LocalSessionInfo {
  * the whole inference, onnxruntime #19611), so timeouts and cancellation are checked before the run
  * starts and when it ends: a result that arrives after the deadline still rejects with FORGE_TIMEOUT,
  * so the rule callers see is the same as the pool's, which also never blocks (see createPool). On a
- * provider whose sessions refuse overlapping runs (WebGPU, WebNN), runs wait for the one before them;
- * that wait is the run event's queueMs.
+ * provider whose sessions refuse overlapping runs (WebGPU, WebNN), runs wait for the one before them,
+ * and on onnxruntime-node every in-process run waits for the one before it on the thread, whichever
+ * session it belongs to; that wait is the run event's queueMs.
  */
 export class LocalSession implements Session {
   readonly id = newSessionId('s');
@@ -55,7 +58,7 @@ export class LocalSession implements Session {
   private idle: (() => void) | undefined;
   private releasing: Promise<void> | undefined;
   /** With exclusive runs: settles when the last run queued so far has ended. */
-  private tail: Promise<unknown> | undefined;
+  private readonly lane: RunLane | undefined;
 
   constructor(private readonly handle: BackendSession, info: LocalSessionInfo) {
     this.impl = info.backend;
@@ -71,7 +74,7 @@ export class LocalSession implements Session {
     this.outputMetadata = handle.outputMetadata;
     this.inputsByName = new Map(handle.inputMetadata.map((m) => [m.name, m]));
     this.emptyInputHazard = info.emptyInputHazard;
-    if (info.exclusiveRuns) this.tail = Promise.resolve();
+    this.lane = info.lane ?? (info.exclusiveRuns ? runLane() : undefined);
   }
 
   get released(): boolean {
@@ -105,8 +108,10 @@ export class LocalSession implements Session {
     const submitted = this.clock.now();
     let runStart = submitted;
     let running: Promise<Awaited<ReturnType<BackendSession['run']>>>;
-    if (this.tail) {
-      running = this.tail.then(() => {
+    const lane = this.lane;
+    if (lane && lane.waiting > 0) {
+      lane.waiting++;
+      running = lane.tail.then(() => {
         runStart = this.clock.now();
         // A run that waited behind others may have been cancelled or run out of time meanwhile.
         if (options?.signal?.aborted) throw cancelled(options.signal);
@@ -115,7 +120,12 @@ export class LocalSession implements Session {
         }
         return this.handle.run(ortFeeds, options?.outputs);
       });
-      this.tail = running.catch(() => undefined);
+      lane.tail = running.then(lane.done, lane.done);
+    } else if (lane) {
+      // Nothing ahead on the lane: the run starts now (queueMs 0).
+      lane.waiting++;
+      running = this.handle.run(ortFeeds, options?.outputs);
+      lane.tail = running.then(lane.done, lane.done);
     } else {
       running = this.handle.run(ortFeeds, options?.outputs);
     }
