@@ -44,6 +44,7 @@ export {
 } from './ir/attributes.js';
 export type { AttrValue } from './ir/attributes.js';
 export { toNumber, toClampedNumber, toBigInt, fromBigInt } from './ir/int64.js';
+export { declaredDim, declaredDims } from './ir/declared-dims.js';
 export {
   tensorDims, elementCount, tensorElementCount, tensorByteSize, tensorRawBytes, tensorToArray, tensorToFloat32,
   tensorToInts, createTensor, replaceTensorData, scalarTensor, isExternal,

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import path from 'node:path';
 import {
-  dtypeName, firstFloat16Compute, firstJsepMiscompute, isDefaultDomain, isExternal, isKnownDataType, linkProblem, locationProblem, modelFolderRoots,
-  modelTensors, nodeLabel, tensorByteSize, tensorElementCount, toClampedNumber, toNumber,
+  declaredDims, dtypeName, firstFloat16Compute, firstJsepMiscompute, isDefaultDomain, isExternal, isKnownDataType, linkProblem, locationProblem, modelFolderRoots,
+  modelTensors, nodeLabel, tensorByteSize, tensorElementCount, toNumber,
   type Float16Compute, type JsepMiscompute, type Model, type NodeProto, type TensorProto, type TensorShapeProto, type TypeProto, type ValueInfoProto,
 } from '@onnx-forge/core';
 
@@ -79,12 +79,7 @@ export interface ModelSummary {
 }
 
 function dims(shape: TensorShapeProto | null | undefined): Dim[] | null {
-  if (!shape) return null;
-  return shape.dim.map((d) => {
-    if (d.value === 'dimParam' || (d.value === undefined && d.dimParam)) return d.dimParam || null;
-    if (d.value === 'dimValue') return toClampedNumber(d.dimValue);
-    return null;
-  });
+  return declaredDims(shape);
 }
 
 function formatDims(shape: Dim[] | null): string {

@@ -1,4 +1,4 @@
-import { type TensorShapeProto_Dimension, type TypeProto, type TypeProto_Tensor, dtypeName, openModel } from '@onnx-forge/core';
+import { type TypeProto, type TypeProto_Tensor, declaredDims, dtypeName, openModel } from '@onnx-forge/core';
 import { type ElementType, type EmptyInputHazard, type ValueInfo, emptyInputHazardIn } from '@onnx-forge/runtime';
 import type { VariantSpec } from './model-source.js';
 
@@ -33,8 +33,8 @@ const ELEMENT_TYPES: ReadonlySet<string> = new Set<ElementType>(['float32', 'flo
 function tensorInfo(t: TypeProto_Tensor): Pick<ValueInfo, 'type' | 'shape'> | undefined {
   const type = dtypeName(t.elemType ?? 0);
   if (!ELEMENT_TYPES.has(type)) return undefined;
-  const fixed = (d: TensorShapeProto_Dimension) => d.dimValue != null && (Number(d.dimValue) > 0 || d.value === 'dimValue');
-  const shape = t.shape ? t.shape.dim.map((d) => (d.dimParam ? d.dimParam : fixed(d) ? Number(d.dimValue) : '')) : undefined;
+  // onnxruntime's form: a dim with neither size nor name is ''.
+  const shape = declaredDims(t.shape)?.map((d) => d ?? '');
   return { type: type as ElementType, shape };
 }
 

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
-  ForgeError, ForgeErrorCode, Model, checkModel, readModel, repairInput, uncreatableFile, writeModel, type ModelRunner, type RunnerFeeds,
+  ForgeError, ForgeErrorCode, Model, checkModel, declaredDims, readModel, repairInput, uncreatableFile, writeModel, type ModelRunner, type RunnerFeeds,
 } from '@onnx-forge/core';
 import { INT8_ISAS, autoMixedPrecision, firstOverflow, headroomFailures, headroomFeeds, headroomWhat, loadSamples, modelInputSpecs, singleValueProblem, toleranceProblem, type Fp16Headroom, type Int8Isa } from '@onnx-forge/graph-ops';
 import type { Outputs, SessionOptions } from '@onnx-forge/runtime';
@@ -171,7 +171,7 @@ function tensors(specs: ReturnType<typeof modelInputSpecs>): ManifestTensor[] {
 function outputTensors(model: Model): ManifestTensor[] {
   return model.graph.outputs.map((v) => {
     const t = v.type?.tensorType;
-    const shape = t?.shape ? t.shape.dim.map((d) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : d.dimParam || null)) : null;
+    const shape = declaredDims(t?.shape);
     return { name: v.name, type: t ? dtypeOf(t.elemType ?? 0) : 'unknown', shape };
   });
 }

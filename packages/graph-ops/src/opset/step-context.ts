@@ -1,17 +1,10 @@
 import {
-  DataType, ForgeError, ForgeErrorCode, createNode, nodeLabel, createTensor, inferElemTypes, isExternal, scalarTensor, tensorDims, tensorRawBytes,
-  toNumber, tensorToInts, type ElemTypes, type Graph, type Model, type NodeOptions, type NodeProto, type TensorProto,
+  DataType, ForgeError, ForgeErrorCode, createNode, declaredDims, nodeLabel, createTensor, inferElemTypes, isExternal, scalarTensor, tensorDims, tensorRawBytes,
+  tensorToInts, type ElemTypes, type Graph, type Model, type NodeOptions, type NodeProto, type TensorProto,
 } from '@onnx-forge/core';
 
 /** A dimension as declared: a size, a symbolic name, or unknown. */
 export type Dim = number | string | null;
-
-type ShapeDim = { dimValue?: unknown; dimParam?: string | null };
-
-function dimOf(d: ShapeDim): Dim {
-  if (Object.prototype.hasOwnProperty.call(d, 'dimValue') && d.dimValue !== null && d.dimValue !== undefined) return toNumber(d.dimValue as number);
-  return d.dimParam ? d.dimParam : null;
-}
 
 /** Thrown by an adapter that has no faithful rewrite for a node; the upgrade collects these and refuses. */
 export class Refusal extends Error {
@@ -121,7 +114,7 @@ export class StepContext {
     for (let g: Graph | undefined = this.graph; g; g = g.parent) {
       const v = g.valueInfo(name);
       const shape = v?.type?.tensorType?.shape;
-      if (shape) return shape.dim.map(dimOf);
+      if (shape) return declaredDims(shape) as Dim[];
       if (v || g.definesLocally(name)) return undefined;
     }
     return undefined;

@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, dtypeName, type Model } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, declaredDims, dtypeName, type Model } from '@onnx-forge/core';
 import type { RunnerDType, RunnerFeeds } from '@onnx-forge/core';
 
 /** What a model expects for one input: element type and shape (numbers fixed, strings/null free). */
@@ -24,7 +24,7 @@ export function modelInputSpecs(model: Model): SampleInputSpec[] {
     .map((v) => {
       const t = v.type?.tensorType;
       const type = dtypeName(t?.elemType ?? 0);
-      const dims = t?.shape ? t.shape.dim.map((d) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : d.dimParam || null)) : null;
+      const dims = declaredDims(t?.shape);
       if (RUNNER_TYPES.includes(type)) return { name: v.name, type: type as RunnerDType, dims };
       return { name: v.name, type: 'float32' as RunnerDType, dims, declaredType: type };
     });
