@@ -130,6 +130,15 @@ describe('loadSamples bad input: FORGE_BAD_SAMPLES with what to do', () => {
     ['a Fortran-order .npy', () => put('x.npy', npy('<f4', [1, 3], new Float32Array(3), true)), /Fortran order/],
     ['input_<k> past the model inputs', () => put('input_5.npy', npy('<f4', [1, 3], new Float32Array(3))), /input 5 but the model has 2/],
     ['invalid JSON', () => put('s.json', '{ x: '), /not valid JSON/],
+    [
+      "test data of another model (tensors named for inputs this one lacks)",
+      () => {
+        put('a.pb', pb('p', DataType.FLOAT, [1, 3], new Float32Array(3)));
+        put('b.pb', pb('q', DataType.FLOAT, [1, 3], new Float32Array(3)));
+        put('input_2.pb', pb('r', DataType.FLOAT, [1, 3], new Float32Array(3)));
+      },
+      /input 2 but the model has 2 input\(s\): x, ids; the files hold tensors named "p", "q", "r", which are not inputs of the model \(its inputs: x, ids\): are they samples of another model\?/,
+    ],
   ];
   it.each(cases)('%s', async (_label, setup, message) => {
     setup();

@@ -139,6 +139,11 @@ function nonTensorSample(where: string, input: string, type: string, file: strin
 function readTensorGroup(fs: Fs, path: PathMod, files: string[], specs: readonly SampleInputSpec[] | undefined, nonTensor: ReadonlyMap<string, string> | undefined): RunnerFeeds {
   const feeds: RunnerFeeds = {};
   const inputNames = specs?.map((s) => s.name);
+  // Tensors named for inputs the model does not have: taken by file name or position instead, they
+  // are the likely cause when that goes wrong (test data of another model).
+  const foreign: string[] = [];
+  const foreignHint = () =>
+    foreign.length && inputNames ? `; the files hold tensors named ${foreign.map((n) => `"${n}"`).join(', ')}, which are not inputs of the model (its inputs: ${inputNames.join(', ')}): are they samples of another model?` : '';
   for (const file of files) {
     const stem = path.basename(file).replace(/\.(pb|npy)$/i, '');
     const pb = /\.pb$/i.test(file);
@@ -153,6 +158,7 @@ function readTensorGroup(fs: Fs, path: PathMod, files: string[], specs: readonly
       }
     }
     const protoName = proto?.name ?? '';
+    if (protoName && inputNames && !inputNames.includes(protoName)) foreign.push(protoName);
     const byIndex = /^input_(\d+)$/i.exec(stem);
     let name: string;
     if (protoName && (!inputNames || inputNames.includes(protoName))) name = protoName;
@@ -160,12 +166,12 @@ function readTensorGroup(fs: Fs, path: PathMod, files: string[], specs: readonly
     else if (byIndex && inputNames) {
       const k = Number(byIndex[1]);
       const n = inputNames[k];
-      if (n === undefined) throw bad(`"${file}" is input ${k} but the model has ${inputNames.length} input(s): ${inputNames.join(', ')}`, { file });
+      if (n === undefined) throw bad(`"${file}" is input ${k} but the model has ${inputNames.length} input(s): ${inputNames.join(', ')}${foreignHint()}`, { file });
       name = n;
     } else name = protoName || stem;
     const type = nonTensor?.get(name);
     if (type !== undefined) throw nonTensorSample(`"${file}"`, name, type, file);
-    if (feeds[name]) throw bad(`two files give input "${name}" (the second is "${file}")`, { file, input: name });
+    if (feeds[name]) throw bad(`two files give input "${name}" (the second is "${file}")${foreignHint()}`, { file, input: name });
     if (!pb) feeds[name] = parseNpy(readBytes(fs, file), file);
     else if (!proto) throw bad(`"${file}" is not a serialized ONNX TensorProto: ${errorMessage(decodeError)}`, { file }, decodeError);
     else feeds[name] = fromTensorProto(proto, file);
