@@ -17,7 +17,7 @@ describe('declaredDims', () => {
     expect(declaredDim(new onnx.TensorShapeProto.Dimension({ dimParam: '' }))).toBeNull();
     expect(declaredDims(undefined)).toBeNull();
     // Decoded from bytes: the size 0 survives the wire.
-    const bytes = onnx.TensorShapeProto.encode(new onnx.TensorShapeProto({ dim: [{ dimValue: 0 }, { dimParam: 'batch' }, {}] })).finish();
+    const bytes = onnx.TensorShapeProto.encode(new onnx.TensorShapeProto({ dim: [new onnx.TensorShapeProto.Dimension({ dimValue: 0 }), new onnx.TensorShapeProto.Dimension({ dimParam: 'batch' }), new onnx.TensorShapeProto.Dimension({})] })).finish();
     expect(declaredDims(onnx.TensorShapeProto.decode(bytes))).toEqual([0, 'batch', null]);
   });
 });
