@@ -972,7 +972,7 @@ describe('HybridModel: requests in flight', () => {
     await expect(checked.predict(requestFeeds(4))).rejects.toThrow(/was disposed; create a new one/);
   });
 
-  it('dispose() with a call that never ends (no timeoutMs): once the backends are disposed the request rejects FORGE_CANCELLED, the backend gets the abort, and its health is untouched', async () => {
+  it('dispose() with calls that never end (no timeoutMs): once the backends are disposed the requests reject FORGE_CANCELLED, a call made with a signal gets the abort, and health is untouched', async () => {
     const clock = new ManualClock();
     let aborted = 0;
     const hung: Backend = {
@@ -989,23 +989,27 @@ describe('HybridModel: requests in flight', () => {
     };
     const spare = scriptedBackend('spare', clock, steady(5));
     const model = new HybridModel({ backends: [hung, spare], policy: { order: ['hung', 'spare'] }, clock });
-    const pending = model.predict(requestFeeds(1)).catch((e: unknown) => e);
+    // One request with a signal of its own (never aborted), one without.
+    const pending = [model.predict(requestFeeds(1), { signal: new AbortController().signal }), model.predict(requestFeeds(2))].map((p) => p.catch((e: unknown) => e));
     const before = model.stats().backends.hung;
-    expect(before?.inFlight).toBe(1);
+    expect(before?.inFlight).toBe(2);
     await model.dispose();
-    const error = (await pending) as ForgeError;
-    expect(error).toBeInstanceOf(ForgeError);
-    expect(error.code).toBe('FORGE_CANCELLED');
-    expect(error.message).toMatch(/HybridModel 'hybrid' was disposed while this request was in flight; it was not sent on to another backend/);
+    for (const error of (await Promise.all(pending)) as ForgeError[]) {
+      expect(error).toBeInstanceOf(ForgeError);
+      expect(error.code).toBe('FORGE_CANCELLED');
+      expect(error.message).toMatch(/HybridModel 'hybrid' was disposed while this request was in flight; it was not sent on to another backend/);
+    }
+    // The call made with a signal was told; the other is abandoned.
     expect(aborted).toBe(1);
     // Not sent on to the disposed spare.
     expect(spare.calls).toBe(0);
     const after = model.stats().backends.hung;
-    expect(after?.inFlight).toBe(0);
+    // The abandoned call is in flight until the backend ends it, which this one never does.
+    expect(after?.inFlight).toBe(1);
     expect(after?.errors).toBe(0);
-    expect(after?.cancelled).toBe(1);
+    expect(after?.cancelled).toBe(2);
     expect(after?.state).toBe('healthy');
-    expect(model.stats()).toMatchObject({ requests: 1, answered: 0, failed: 0, cancelled: 1 });
+    expect(model.stats()).toMatchObject({ requests: 2, answered: 0, failed: 0, cancelled: 2 });
   });
 
   it('a request whose signal aborts rejects FORGE_CANCELLED at once, goes to no other backend, and counts against no backend', async () => {

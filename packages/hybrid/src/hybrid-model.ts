@@ -420,8 +420,8 @@ export class HybridModel implements Backend {
    * finishes its runs before it releases); it goes to no other backend after this (no fallback, no
    * canary check, no hedge): when its call fails, it rejects with FORGE_CANCELLED. A call still pending
    * once every backend is disposed can never be answered (a function that hangs, with no `timeoutMs`):
-   * its backend gets the abort through its signal and the request rejects with FORGE_CANCELLED rather
-   * than waiting for ever.
+   * the request rejects with FORGE_CANCELLED rather than waiting for ever, and a call made with a
+   * signal (the caller's, or a hedged one) gets the abort through it.
    */
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -738,18 +738,24 @@ export class HybridModel implements Backend {
     if (this.disposed) throw new ForgeError(ForgeErrorCode.CANCELLED, `HybridModel '${this.name}' was disposed while this request was in flight; backend '${t.name}' was not called`, { details: { model: this.name, backend: t.name, disposed: true } });
     const cancel = options.blame?.signal;
     if (cancel?.aborted) throw this.requestCancelled(cancel);
-    // One signal for the backend: the caller's, the hedge's or dispose() stops the call (linked by
-    // listeners dropped when the call settles, so the model's long-lived signal gathers none).
-    const stop = new AbortController();
-    const signal = stop.signal;
-    const unlink = [cancel, options.signal, this.stopping.signal].flatMap((s) => {
-      if (!s) return [];
-      if (s.aborted) {
-        stop.abort(s.reason);
-        return [];
-      }
-      return [onAbort(s, () => stop.abort(s.reason))];
-    });
+    // One signal for the backend when the call has one (the caller's or the hedge's): either, or
+    // dispose(), stops it (linked by listeners dropped when the call settles, so the model's long-lived
+    // signal gathers none). A call without one gets none: a controller per call cost more than the rest
+    // of the call's bookkeeping, and dispose() still rejects it (below).
+    let signal: AbortSignal | undefined;
+    let unlink: (() => void)[] = [];
+    if (cancel || options.signal) {
+      const stop = new AbortController();
+      signal = stop.signal;
+      unlink = [cancel, options.signal, this.stopping.signal].flatMap((s) => {
+        if (!s) return [];
+        if (s.aborted) {
+          stop.abort(s.reason);
+          return [];
+        }
+        return [onAbort(s, () => stop.abort(s.reason))];
+      });
+    }
     const clock = this.o.clock;
     t.calls++;
     t.routes[route]++;
@@ -762,7 +768,7 @@ export class HybridModel implements Backend {
     const t0 = clock.now();
     let running: Promise<Record<string, TensorLike>>;
     try {
-      running = Promise.resolve(t.backend.predict(feeds, { signal }));
+      running = Promise.resolve(signal ? t.backend.predict(feeds, { signal }) : t.backend.predict(feeds));
     } catch (e) {
       running = Promise.reject(e);
     }
@@ -792,7 +798,7 @@ export class HybridModel implements Backend {
       return outputs;
     } catch (e) {
       const now = clock.now();
-      if (signal?.aborted) {
+      if (signal?.aborted || this.stopping.signal.aborted) {
         // The other call of a hedged request answered first, or the caller gave the request up: this
         // one says nothing about the backend's health, only that it took at least this long.
         t.cancelled++;
