@@ -30,16 +30,22 @@ export interface ProviderFeatures {
    */
   readonly exclusiveRuns?: boolean;
   /**
-   * One queue for the runs of every session on the provider, where they cannot overlap anyway:
-   * onnxruntime-node runs each call synchronously on the JavaScript thread (after a setImmediate), so
-   * concurrent runs used to start together and each one's time held the others' runs. Queued, a run
-   * event's runMs is the run alone and its queueMs the wait, and the event loop gets a turn between runs.
+   * Runs of every session on the provider execute one at a time on the JavaScript thread, in the order
+   * they were issued: onnxruntime-node runs each call synchronously in a setImmediate, so runs issued
+   * together only seem to start together, and each one's time held the runs ahead of it. They are not
+   * queued (a turn of the event loop per run would cut the throughput of small models several times)
+   * but timed as they run: from the later of their issue and the end of the run ahead on the thread.
    */
-  readonly lane?: RunLane;
+  readonly thread?: RunThread;
   readonly note?: string;
 }
 
-/** Runs that must not overlap wait here for the one before them (see ProviderFeatures.lane). */
+/** When the last run on a thread ended, per clock that timed it (see ProviderFeatures.thread). */
+export interface RunThread {
+  readonly ends: WeakMap<object, number>;
+}
+
+/** Runs that must not overlap wait here for the one before them (see ProviderFeatures.exclusiveRuns). */
 export interface RunLane {
   /** Settles when the last run queued has. */
   tail: Promise<unknown>;

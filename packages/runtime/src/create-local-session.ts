@@ -76,7 +76,7 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
         skip(name, 'create', createMessage(e, fromPath), clock.now() - t, { precision: choice.precision });
         continue;
       }
-      const session = new LocalSession(handle, { backend, provider: name, precision: choice.precision, precisionReason: choice.reason, skipped, exclusiveRuns: features.exclusiveRuns === true, lane: features.lane, clock, emptyInputHazard: hazard });
+      const session = new LocalSession(handle, { backend, provider: name, precision: choice.precision, precisionReason: choice.reason, skipped, exclusiveRuns: features.exclusiveRuns === true, thread: features.thread, clock, emptyInputHazard: hazard });
       let firstRunMs: number | undefined;
       const warm = options.warmup ?? (hasFallback || ci < order.length - 1);
       if (warm !== false) {

@@ -66,10 +66,10 @@ describe.each(['node', 'web'] as const)('an in-process session on the %s backend
   });
 });
 
-describe('in-process runs on onnxruntime-node take turns on the thread', () => {
-  it('concurrent runs of two sessions queue one behind the other: each run event times its run alone and its wait as queueMs', async () => {
-    // onnxruntime-node runs each call synchronously on this thread: runs issued together used to start
-    // together on paper, each one's runMs holding the runs before it and its queueMs 0.
+describe('in-process runs on onnxruntime-node are timed as they run on the thread', () => {
+  it('concurrent runs of two sessions: each run event times its run alone and the wait behind the runs ahead as queueMs', async () => {
+    // onnxruntime-node runs each call synchronously on this thread, in the order issued: runs issued
+    // together used to start together on paper, each one's runMs holding the runs ahead and queueMs 0.
     const model = mlp({ sizes: [256, 1024, 1024, 16], seed: 3 }).encode();
     const a = await createSession(model, { backend: 'node', cache: false, warmup: true });
     const b = await createSession(model, { backend: 'node', cache: false, warmup: true });

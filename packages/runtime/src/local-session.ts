@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
-import { type BackendSession, type RunLane, type RuntimeBackend, runLane } from './backend.js';
+import { type BackendSession, type RunLane, type RunThread, type RuntimeBackend, runLane } from './backend.js';
 import { type Clock, systemClock } from './clock.js';
 import type { EmptyInputHazard } from './empty-input-hazard.js';
 import { Emitter } from './emitter.js';
@@ -20,8 +20,8 @@ export interface LocalSessionInfo {
   readonly skipped: readonly ProviderSkip[];
   /** Queue runs instead of overlapping them (see ProviderFeatures.exclusiveRuns). */
   readonly exclusiveRuns?: boolean;
-  /** A queue shared with the provider's other sessions (see ProviderFeatures.lane); taken over exclusiveRuns' own. */
-  readonly lane?: RunLane | undefined;
+  /** The thread whose runs execute one at a time, shared with the provider's other sessions (see ProviderFeatures.thread). */
+  readonly thread?: RunThread | undefined;
   /** Times runs and enforces their limits (default: the system clock). */
   readonly clock?: Clock;
   /** A node onnxruntime aborts the process on when an empty tensor reaches it: empty feeds are refused. */
@@ -33,9 +33,9 @@ export interface LocalSessionInfo {
  * the whole inference, onnxruntime #19611), so timeouts and cancellation are checked before the run
  * starts and when it ends: a result that arrives after the deadline still rejects with FORGE_TIMEOUT,
  * so the rule callers see is the same as the pool's, which also never blocks (see createPool). On a
- * provider whose sessions refuse overlapping runs (WebGPU, WebNN), runs wait for the one before them,
- * and on onnxruntime-node every in-process run waits for the one before it on the thread, whichever
- * session it belongs to; that wait is the run event's queueMs.
+ * provider whose sessions refuse overlapping runs (WebGPU, WebNN), runs wait for the one before them;
+ * that wait is the run event's queueMs. On onnxruntime-node, whose runs execute one at a time on the
+ * thread whichever session they belong to, queueMs is the time behind the runs ahead.
  */
 export class LocalSession implements Session {
   readonly id = newSessionId('s');
@@ -59,6 +59,7 @@ export class LocalSession implements Session {
   private releasing: Promise<void> | undefined;
   /** With exclusive runs: settles when the last run queued so far has ended. */
   private readonly lane: RunLane | undefined;
+  private readonly thread: RunThread | undefined;
 
   constructor(private readonly handle: BackendSession, info: LocalSessionInfo) {
     this.impl = info.backend;
@@ -74,7 +75,8 @@ export class LocalSession implements Session {
     this.outputMetadata = handle.outputMetadata;
     this.inputsByName = new Map(handle.inputMetadata.map((m) => [m.name, m]));
     this.emptyInputHazard = info.emptyInputHazard;
-    this.lane = info.lane ?? (info.exclusiveRuns ? runLane() : undefined);
+    this.lane = info.exclusiveRuns ? runLane() : undefined;
+    this.thread = info.thread;
   }
 
   get released(): boolean {
@@ -129,9 +131,19 @@ export class LocalSession implements Session {
     } else {
       running = this.handle.run(ortFeeds, options?.outputs);
     }
+    // On a shared thread runs execute in the order issued: this one began when it was issued or when
+    // the run ahead of it ended, whichever is later.
+    const ending = (): number => {
+      const ended = this.clock.now();
+      if (this.thread && !lane) {
+        runStart = Math.max(submitted, this.thread.ends.get(this.clock) ?? submitted);
+        this.thread.ends.set(this.clock, ended);
+      }
+      return ended;
+    };
     return running.then(
       (out) => {
-        const ended = this.clock.now();
+        const ended = ending();
         this.done();
         if (options?.timeoutMs !== undefined && ended - started > options.timeoutMs) {
           const e = new ForgeError(ForgeErrorCode.TIMEOUT, `run took ${(ended - started).toFixed(1)} ms, over its ${options.timeoutMs} ms limit (in-process runs cannot be interrupted; use createPool)`, { details: { timeoutMs: options.timeoutMs } });
@@ -147,7 +159,7 @@ export class LocalSession implements Session {
         return out;
       },
       (e: unknown) => {
-        const ended = this.clock.now();
+        const ended = ending();
         this.done();
         const err = isForgeError(e) ? e : new ForgeError(ForgeErrorCode.RUNTIME, `onnxruntime run failed on ${this.provider}: ${errorMessage(e)}`, { cause: e });
         this.emitRun(started, runStart, err, ended, runStart - submitted);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as OrtNode from 'onnxruntime-node';
-import { type BackendFactory, type BackendSession, type ProviderFeatures, type RunLane, type RuntimeBackend, createOrtSession, runLane, toOrtTensor } from './backend.js';
+import { type BackendFactory, type BackendSession, type ProviderFeatures, type RunThread, type RuntimeBackend, createOrtSession, toOrtTensor } from './backend.js';
 import { probeModel } from './probe-model.js';
 import { type ProviderConfig, providerName } from './provider-config.js';
 import type { OrtSessionOptions } from './session-options.js';
@@ -55,8 +55,8 @@ class NodeBackend implements RuntimeBackend {
   readonly name = 'node';
   readonly defaultProvider = 'cpu';
   readonly acceptsPaths = true;
-  /** The one thread every in-process run of this backend takes its turn on (ProviderFeatures.lane). */
-  private readonly thread: RunLane = runLane();
+  /** The one thread every in-process run of this backend runs on (ProviderFeatures.thread). */
+  private readonly thread: RunThread = { ends: new WeakMap() };
 
   constructor(private readonly ort: typeof OrtNode, private readonly options: NodeBackendOptions) {}
 
@@ -99,12 +99,12 @@ class NodeBackend implements RuntimeBackend {
   }
 
   async providerFeatures(provider: string): Promise<ProviderFeatures> {
-    if (provider === 'cuda' || provider === 'tensorrt') return { fp16Native: true, lane: this.thread };
+    if (provider === 'cuda' || provider === 'tensorrt') return { fp16Native: true, thread: this.thread };
     if (provider === 'webgpu') {
       // onnxruntime-node's WebGPU is native Dawn: JavaScript cannot ask its adapter for shader-f16.
       return { fp16Native: undefined, exclusiveRuns: true, note: 'onnxruntime-node cannot report whether its WebGPU adapter has shader-f16; pass capabilities: { shaderF16: true } if it does' };
     }
-    return { fp16Native: false, lane: this.thread };
+    return { fp16Native: false, thread: this.thread };
   }
 }
 
