@@ -26,7 +26,7 @@ function bareLoad(model: Uint8Array, inWorker: boolean): { status: number | null
       const ort = require(${JSON.stringify(require.resolve('onnxruntime-node'))});
       ort.InferenceSession.create(${JSON.stringify(file)})
         .then((s) => s.run({ input: new ort.Tensor('float32', new Float32Array([2.5]), [1, 1]) }))
-        .then((out) => console.log('answered', out.variable.data[0]), (e) => console.log('refused', e.message));`;
+        .then((out) => process.stdout.write('answered ' + String(out.variable.data[0]) + '\\n'), (e) => process.stdout.write('refused ' + e.message + '\\n'));`;
     const script = inWorker ? `new (require('node:worker_threads').Worker)(${JSON.stringify(body)}, { eval: true });` : body;
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
     return { status: r.status, signal: r.signal, stdout: r.stdout };
