@@ -67,6 +67,18 @@ const metadata = async (model: string) => (await call(`${served.url}/v2/models/$
 const stats = async (model: string) =>
   ((await call(`${served.url}/v2/models/${model}/stats`, 'GET')).json as { model_stats: { batching: { enabled: boolean; reason?: string; variants: Record<string, { stackedRuns: number }> } }[] }).model_stats[0];
 
+/** Each answer is a 200 holding, output by output, what the reference gave its request alone. */
+function expectOwnAnswers(answers: readonly { status: number; json: unknown }[], want: readonly Record<string, { dims: readonly number[]; data: unknown }>[]): void {
+  answers.forEach((r, k) => {
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    for (const out of (r.json as { outputs: Out[] }).outputs) {
+      const w = want[k]?.[out.name];
+      expect(out.shape, out.name).toEqual(w?.dims);
+      out.data.forEach((v, i) => expect(v, `${k} ${out.name}[${i}]`).toBeCloseTo((w?.data as Float32Array)[i] as number, 5));
+    }
+  });
+}
+
 function softmax(xs: readonly number[]): number[] {
   const m = Math.max(...xs);
   const e = xs.map((x) => Math.exp(x - m));
@@ -171,14 +183,7 @@ describe('Silero VAD v4: the batch on dim 1 of the LSTM state, and a sample rate
       { name: 'h', datatype: 'FP32', shape: [2, 1, 64], data: Array.from(x.h) },
       { name: 'c', datatype: 'FP32', shape: [2, 1, 64], data: Array.from(x.c) },
     ] })));
-    answers.forEach((r, k) => {
-      expect(r.status, JSON.stringify(r.json)).toBe(200);
-      for (const out of (r.json as { outputs: Out[] }).outputs) {
-        const w = want[k]?.[out.name];
-        expect(out.shape, out.name).toEqual(w?.dims);
-        out.data.forEach((v, i) => expect(v, `${k} ${out.name}[${i}]`).toBeCloseTo((w?.data as Float32Array)[i] as number, 5));
-      }
-    });
+    expectOwnAnswers(answers, want);
     expect((await stats('silero_v4'))?.batching.variants['silero_v4.onnx']?.stackedRuns).toBeGreaterThan(before);
   });
 });
@@ -207,14 +212,7 @@ describe('Silero VAD v5: a batch on dims without names, and a sample rate the mo
       { name: 'state', datatype: 'FP32', shape: [2, 1, 128], data: Array.from(x.state) },
       { name: 'sr', datatype: 'INT64', shape: [], data: [16000] },
     ] })));
-    answers.forEach((r, k) => {
-      expect(r.status, JSON.stringify(r.json)).toBe(200);
-      for (const out of (r.json as { outputs: Out[] }).outputs) {
-        const w = want[k]?.[out.name];
-        expect(out.shape, out.name).toEqual(w?.dims);
-        out.data.forEach((v, i) => expect(v, `${k} ${out.name}[${i}]`).toBeCloseTo((w?.data as Float32Array)[i] as number, 5));
-      }
-    });
+    expectOwnAnswers(answers, want);
     expect((await stats('silero_v5'))?.batching.variants['silero_v5.onnx']?.stackedRuns).toBeGreaterThan(before);
   });
 });

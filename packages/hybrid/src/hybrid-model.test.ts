@@ -25,6 +25,31 @@ function logits(o: Record<string, TensorLike>): number[] {
 
 const steady = (latencyMs: number) => (): Step => ({ latencyMs });
 
+
+/**
+ * A backend whose calls run one at a time in `queue`, each for runMs() on the clock: a queue shared by
+ * backends on one thread (sharesThread), or its own as a pool's single worker (runsAtOnce: 1).
+ */
+function queuedBackend(name: string, clock: ManualClock, runMs: () => number, queue: { tail: Promise<void> }, marks: Pick<Backend, 'sharesThread' | 'runsAtOnce'>): ScriptedBackend {
+  let calls = 0;
+  return {
+    name,
+    ...marks,
+    get calls() {
+      return calls;
+    },
+    aborted: 0,
+    async predict(feeds: Feeds) {
+      calls++;
+      const run = queue.tail.then(() => clock.sleep(runMs()));
+      queue.tail = run;
+      await run;
+      return truth(feeds);
+    },
+    async dispose() {},
+  };
+}
+
 describe('HybridModel: circuit breaker and fallback', () => {
   it('abandons a backend that starts failing every call within one breaker window (3 failures), answers every request from another, and probes it again after the reset time', async () => {
     const clock = new ManualClock();
@@ -320,24 +345,8 @@ describe('HybridModel: stable choice', () => {
     const clock = new ManualClock();
     // One thread runs every call in turn: a call's latency is its own run plus the runs queued before it,
     // mostly the selected backend's; that wait is the same whichever backend is chosen.
-    let tail: Promise<void> = Promise.resolve();
-    const onTheThread = (name: string, runMs: () => number): ScriptedBackend => {
-      let calls = 0;
-      return {
-        name,
-        sharesThread: true,
-        get calls() { return calls; },
-        aborted: 0,
-        async predict(feeds: Feeds) {
-          calls++;
-          const run = tail.then(() => clock.sleep(runMs()));
-          tail = run;
-          await run;
-          return truth(feeds);
-        },
-        async dispose() {},
-      };
-    };
+    const thread = { tail: Promise.resolve() };
+    const onTheThread = (name: string, runMs: () => number) => queuedBackend(name, clock, runMs, thread, { sharesThread: true });
     const serve = async (runs: Record<string, () => number>) => {
       const backends = Object.entries(runs).map(([name, ms]) => onTheThread(name, ms));
       const model = new HybridModel({ backends, clock, random: seededRandom(7) });
@@ -365,24 +374,7 @@ describe('HybridModel: stable choice', () => {
     const clock = new ManualClock();
     // Each backend has one worker: the chosen one's calls wait behind each other, an explored one's
     // call runs at once, so its latency alone makes any other backend look faster than the chosen one.
-    const pooled = (name: string, runMs: () => number): ScriptedBackend => {
-      let calls = 0;
-      let tail: Promise<void> = Promise.resolve();
-      return {
-        name,
-        runsAtOnce: 1,
-        get calls() { return calls; },
-        aborted: 0,
-        async predict(feeds: Feeds) {
-          calls++;
-          const run = tail.then(() => clock.sleep(runMs()));
-          tail = run;
-          await run;
-          return truth(feeds);
-        },
-        async dispose() {},
-      };
-    };
+    const pooled = (name: string, runMs: () => number) => queuedBackend(name, clock, runMs, { tail: Promise.resolve() }, { runsAtOnce: 1 });
     const serve = async (runs: Record<string, () => number>) => {
       const backends = Object.entries(runs).map(([name, ms]) => pooled(name, ms));
       const model = new HybridModel({ backends, clock, random: seededRandom(7) });

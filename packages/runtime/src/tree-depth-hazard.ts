@@ -49,10 +49,24 @@ export function treeDepthError(deep: DeepTree, limit: number = MAX_TREE_LEVELS):
 }
 
 /**
- * A function giving the splits on the longest path from a root, over `count` nodes whose children are
- * given by `child(i, side)` (a node index, or -1 for a leaf that is not a node of its own), without
- * recursion (the depth is what is in question). Depths are kept across roots: each node is walked once.
- * A child index out of range or a cycle gives undefined: onnxruntime will refuse the model itself.
+ * The deepest of the trees whose roots are given (tree id, root node index): splits on the longest
+ * path, over `count` nodes whose children `child(i, side)` gives (a node index, or -1 for a leaf that
+ * is not a node of its own). A tree whose child index is out of range or that has a cycle is skipped:
+ * onnxruntime will refuse the model itself.
+ */
+function deepestTree(roots: Iterable<[number, number]>, count: number, leaf: (i: number) => boolean, child: (i: number, side: 0 | 1) => number): { tree: number; levels: number } | undefined {
+  const levelsFrom = levelsWalker(count, leaf, child);
+  let deepest: { tree: number; levels: number } | undefined;
+  for (const [tree, root] of roots) {
+    const levels = levelsFrom(root);
+    if (levels !== undefined && (!deepest || levels > deepest.levels)) deepest = { tree, levels };
+  }
+  return deepest;
+}
+
+/**
+ * A function giving the splits on the longest path from a root, without recursion (the depth is what
+ * is in question). Depths are kept across roots: each node is walked once.
  */
 function levelsWalker(count: number, leaf: (i: number) => boolean, child: (i: number, side: 0 | 1) => number): (root: number) => number | undefined {
   const depth = new Int32Array(count).fill(-1);
@@ -111,17 +125,12 @@ function deepestOfIds(node: NodeProto): { tree: number; levels: number } | undef
     const root = ids.get(0);
     if (root !== undefined) roots.set(tree, root);
   }
-  const levelsFrom = levelsWalker(
+  return deepestTree(
+    roots,
     n,
     (i) => modes[i] === 'LEAF',
     (i, side) => index.get(treeIds[i] as number)?.get((side === 0 ? trueIds : falseIds)[i] as number) ?? n,
   );
-  let deepest: { tree: number; levels: number } | undefined;
-  for (const [tree, root] of roots) {
-    const levels = levelsFrom(root);
-    if (levels !== undefined && (!deepest || levels > deepest.levels)) deepest = { tree, levels };
-  }
-  return deepest;
 }
 
 /** TreeEnsemble (ai.onnx.ml 5): interior nodes by index from tree_roots; a child flagged in nodes_*leafs is a leaf. */
@@ -134,15 +143,10 @@ function deepestOfRoots(node: NodeProto): { tree: number; levels: number } | und
   if (!roots || !trueIds || !falseIds || !trueLeafs || !falseLeafs) return undefined;
   const n = trueIds.length;
   if ([falseIds, trueLeafs, falseLeafs].some((a) => a.length !== n)) return undefined;
-  const levelsFrom = levelsWalker(
+  return deepestTree(
+    roots.entries(),
     n,
     () => false,
     (i, side) => ((side === 0 ? trueLeafs : falseLeafs)[i] ? -1 : ((side === 0 ? trueIds : falseIds)[i] as number)),
   );
-  let deepest: { tree: number; levels: number } | undefined;
-  for (const [tree, root] of roots.entries()) {
-    const levels = levelsFrom(root);
-    if (levels !== undefined && (!deepest || levels > deepest.levels)) deepest = { tree, levels };
-  }
-  return deepest;
 }
