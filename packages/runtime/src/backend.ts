@@ -45,27 +45,6 @@ export interface RunThread {
   readonly ends: WeakMap<object, number>;
 }
 
-/** Runs that must not overlap wait here for the one before them (see ProviderFeatures.exclusiveRuns). */
-export interface RunLane {
-  /** Settles when the last run queued has. */
-  tail: Promise<unknown>;
-  /** Runs queued or running: a run that finds none starts at once. */
-  waiting: number;
-  /** Called as each run settles. */
-  readonly done: () => void;
-}
-
-export function runLane(): RunLane {
-  const lane: RunLane = {
-    tail: Promise.resolve(),
-    waiting: 0,
-    done: () => {
-      lane.waiting--;
-    },
-  };
-  return lane;
-}
-
 export interface RuntimeBackend {
   /** 'node', 'web', or a custom name (part of the session cache key). */
   readonly name: string;

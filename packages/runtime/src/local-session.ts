@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError, nullThrows } from '@onnx-forge/core';
-import { type BackendSession, type RunLane, type RunThread, type RuntimeBackend, runLane } from './backend.js';
+import type { BackendSession, RunThread, RuntimeBackend } from './backend.js';
 import { type Clock, systemClock } from './clock.js';
 import type { EmptyInputHazard } from './empty-input-hazard.js';
 import { Emitter } from './emitter.js';
@@ -58,7 +58,7 @@ export class LocalSession implements Session {
   private idle: (() => void) | undefined;
   private releasing: Promise<void> | undefined;
   /** With exclusive runs: settles when the last run queued so far has ended. */
-  private readonly lane: RunLane | undefined;
+  private tail: Promise<unknown> | undefined;
   private readonly thread: RunThread | undefined;
 
   constructor(private readonly handle: BackendSession, info: LocalSessionInfo) {
@@ -75,7 +75,7 @@ export class LocalSession implements Session {
     this.outputMetadata = handle.outputMetadata;
     this.inputsByName = new Map(handle.inputMetadata.map((m) => [m.name, m]));
     this.emptyInputHazard = info.emptyInputHazard;
-    this.lane = info.exclusiveRuns ? runLane() : undefined;
+    if (info.exclusiveRuns) this.tail = Promise.resolve();
     this.thread = info.thread;
   }
 
@@ -110,10 +110,8 @@ export class LocalSession implements Session {
     const submitted = this.clock.now();
     let runStart = submitted;
     let running: Promise<Awaited<ReturnType<BackendSession['run']>>>;
-    const lane = this.lane;
-    if (lane && lane.waiting > 0) {
-      lane.waiting++;
-      running = lane.tail.then(() => {
+    if (this.tail) {
+      running = this.tail.then(() => {
         runStart = this.clock.now();
         // A run that waited behind others may have been cancelled or run out of time meanwhile.
         if (options?.signal?.aborted) throw cancelled(options.signal);
@@ -122,12 +120,7 @@ export class LocalSession implements Session {
         }
         return this.handle.run(ortFeeds, options?.outputs);
       });
-      lane.tail = running.then(lane.done, lane.done);
-    } else if (lane) {
-      // Nothing ahead on the lane: the run starts now (queueMs 0).
-      lane.waiting++;
-      running = this.handle.run(ortFeeds, options?.outputs);
-      lane.tail = running.then(lane.done, lane.done);
+      this.tail = running.catch(() => undefined);
     } else {
       running = this.handle.run(ortFeeds, options?.outputs);
     }
@@ -135,7 +128,7 @@ export class LocalSession implements Session {
     // the run ahead of it ended, whichever is later.
     const ending = (): number => {
       const ended = this.clock.now();
-      if (this.thread && !lane) {
+      if (this.thread) {
         runStart = Math.max(submitted, this.thread.ends.get(this.clock) ?? submitted);
         this.thread.ends.set(this.clock, ended);
       }
