@@ -64,6 +64,11 @@ function jsonKind(value: unknown): string {
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
 
+/** Whether text (a whole model or its first part) opens as a LightGBM text model. */
+function looksLikeLightGbm(text: string): boolean {
+  return /^tree\r?\n/.test(text) || /^version=v\d/m.test(text) || /^Tree=0\r?$/m.test(text);
+}
+
 /** The format of a model given as text or object, from its content. */
 export function detectFormat(input: string | object): SourceFormat {
   if (typeof input === 'string') {
@@ -80,7 +85,7 @@ export function detectFormat(input: string | object): SourceFormat {
       }
       return detectFormat(doc as object);
     }
-    if (/^tree\r?\n/.test(text) || /^version=v\d/m.test(text) || /^Tree=0\r?$/m.test(text)) return 'lightgbm';
+    if (looksLikeLightGbm(text)) return 'lightgbm';
     const json = jsonValue(text);
     if (json.parsed) {
       // null, a number, a string or an array: valid JSON, but no model is anything but an object.
@@ -127,7 +132,7 @@ export function modelInput(bytes: Uint8Array, from?: SourceFormat, limit = MAX_T
   const size = `${Math.round(bytes.length / 2 ** 20)} MB`;
   const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
   const head = utf16 ? '' : new TextDecoder().decode(bytes.subarray(0, 1 << 16)).trimStart();
-  const lightgbm = /^tree\r?\n/.test(head) || /^version=v\d/m.test(head);
+  const lightgbm = looksLikeLightGbm(head);
   if (lightgbm && (from === undefined || from === 'lightgbm')) return bytes;
   const what = utf16 ? 'UTF-16 text' : head.startsWith('{') ? 'JSON' : 'text';
   throw new ForgeError(ForgeErrorCode.UNSUPPORTED_MODEL, `the model file is ${size} of ${what}, more than the ${Math.floor(limit / 2 ** 20)} MB of text JavaScript can hold in one string; only LightGBM text models (UTF-8) are read past that, a line at a time${utf16 ? ': save it as UTF-8' : ''}`, {
