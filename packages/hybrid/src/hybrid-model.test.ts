@@ -26,6 +26,17 @@ function logits(o: Record<string, TensorLike>): number[] {
 const steady = (latencyMs: number) => (): Step => ({ latencyMs });
 
 
+/** `requests` requests from four clients at once through a HybridModel over `backends` (policy auto). */
+async function serveFourClients(backends: readonly ScriptedBackend[], clock: ManualClock, requests: number) {
+  const model = new HybridModel({ backends: [...backends], clock, random: seededRandom(7) });
+  let next = 0;
+  const client = async () => {
+    while (next < requests) await model.predict(requestFeeds(next++ % 32));
+  };
+  await clock.run(Promise.all([client(), client(), client(), client()]));
+  return { stats: model.stats(), summary: model.summary(), calls: Object.fromEntries(backends.map((b) => [b.name, b.calls])) };
+}
+
 /**
  * A backend whose calls run one at a time in `queue`, each for runMs() on the clock: a queue shared by
  * backends on one thread (sharesThread), or its own as a pool's single worker (runsAtOnce: 1).
@@ -347,16 +358,7 @@ describe('HybridModel: stable choice', () => {
     // mostly the selected backend's; that wait is the same whichever backend is chosen.
     const thread = { tail: Promise.resolve() };
     const onTheThread = (name: string, runMs: () => number) => queuedBackend(name, clock, runMs, thread, { sharesThread: true });
-    const serve = async (runs: Record<string, () => number>) => {
-      const backends = Object.entries(runs).map(([name, ms]) => onTheThread(name, ms));
-      const model = new HybridModel({ backends, clock, random: seededRandom(7) });
-      let next = 0;
-      const client = async () => {
-        while (next < 3000) await model.predict(requestFeeds(next++ % 32));
-      };
-      await clock.run(Promise.all([client(), client(), client(), client()]));
-      return { stats: model.stats(), calls: Object.fromEntries(backends.map((b) => [b.name, b.calls])) };
-    };
+    const serve = (runs: Record<string, () => number>) => serveFourClients(Object.entries(runs).map(([name, ms]) => onTheThread(name, ms)), clock, 3000);
     const faster = await serve({ fp32: () => 20, fp16: () => 15, int8: () => 11 });
     expect(faster.stats.selected).toBe('int8');
     // The move came early: most requests ran on int8.
@@ -375,16 +377,7 @@ describe('HybridModel: stable choice', () => {
     // Each backend has one worker: the chosen one's calls wait behind each other, an explored one's
     // call runs at once, so its latency alone makes any other backend look faster than the chosen one.
     const pooled = (name: string, runMs: () => number) => queuedBackend(name, clock, runMs, { tail: Promise.resolve() }, { runsAtOnce: 1 });
-    const serve = async (runs: Record<string, () => number>) => {
-      const backends = Object.entries(runs).map(([name, ms]) => pooled(name, ms));
-      const model = new HybridModel({ backends, clock, random: seededRandom(7) });
-      let next = 0;
-      const client = async () => {
-        while (next < 5000) await model.predict(requestFeeds(next++ % 32));
-      };
-      await clock.run(Promise.all([client(), client(), client(), client()]));
-      return { stats: model.stats(), summary: model.summary(), calls: Object.fromEntries(backends.map((b) => [b.name, b.calls])) };
-    };
+    const serve = (runs: Record<string, () => number>) => serveFourClients(Object.entries(runs).map(([name, ms]) => pooled(name, ms)), clock, 5000);
     // int8 is a little slower than fp16 (16 against 15 ms, ±3 ms each): fp16 is chosen and kept, over
     // more than ten dwell times.
     const slower = await serve({ fp32: jitter(31, 20, 3), fp16: jitter(32, 15, 3), int8: jitter(33, 16, 1.5) });
