@@ -62,16 +62,12 @@ export function batchCandidates(inputs: readonly ValueInfo[], outputs: readonly 
  * several, the dim that checkBatching sees grow with the rows. Undefined when an output has none.
  */
 function unnamedAxes(inputs: readonly ValueInfo[], outputs: readonly ValueInfo[]): BatchAxes | undefined {
-  const ins: Record<string, number | null> = {};
-  for (const i of inputs) {
-    if (!i.shape) return undefined;
-    const axis = i.shape.indexOf('');
-    if (axis >= 0) ins[i.name] = axis;
-    else if (i.shape.every((x): x is number => typeof x === 'number') && i.shape.reduce((n, x) => n * x, 1) <= MAX_SHARED_VALUES) ins[i.name] = null;
-    else return undefined;
-  }
+  const ins = inputAxes(inputs, (shape) => {
+    const k = shape.indexOf('');
+    return k >= 0 ? k : undefined;
+  });
+  if (!ins) return undefined;
   const batched = Object.entries(ins).filter((e): e is [string, number] => e[1] !== null);
-  if (batched.length === 0) return undefined;
   const outs: Record<string, number> = {};
   const unresolved: string[] = [];
   for (const o of outputs) {
@@ -84,27 +80,37 @@ function unnamedAxes(inputs: readonly ValueInfo[], outputs: readonly ValueInfo[]
   return { name, layout: { inputs: ins, outputs: outs }, ...(unresolved.length ? { unresolved } : {}) };
 }
 
-/** Where `name` is in each input and output, or undefined when it cannot be a batch there (see batchCandidates). */
-function layoutFor(name: string, inputs: readonly ValueInfo[], outputs: readonly ValueInfo[]): BatchLayout | undefined {
-  const once = (shape: ValueInfo['shape']): number | undefined => {
-    const k = shape?.indexOf(name) ?? -1;
-    return k >= 0 && k === shape?.lastIndexOf(name) ? k : undefined;
-  };
+/**
+ * The batch axis of each input as `axisOf` finds it in its shape, or null for an input without one
+ * that holds a few fixed values the batch shares (a sample rate); undefined when an input is neither,
+ * or when no input is batched.
+ */
+function inputAxes(inputs: readonly ValueInfo[], axisOf: (shape: NonNullable<ValueInfo['shape']>) => number | undefined): Record<string, number | null> | undefined {
   const ins: Record<string, number | null> = {};
-  let batchedInputs = 0;
+  let batched = 0;
   for (const i of inputs) {
     if (!i.shape) return undefined;
-    const axis = once(i.shape);
+    const axis = axisOf(i.shape);
     if (axis !== undefined) {
       ins[i.name] = axis;
-      batchedInputs++;
+      batched++;
     } else if (i.shape.every((x): x is number => typeof x === 'number') && i.shape.reduce((n, x) => n * x, 1) <= MAX_SHARED_VALUES) {
       ins[i.name] = null;
     } else {
       return undefined;
     }
   }
-  if (batchedInputs === 0) return undefined;
+  return batched > 0 ? ins : undefined;
+}
+
+/** Where `name` is in each input and output, or undefined when it cannot be a batch there (see batchCandidates). */
+function layoutFor(name: string, inputs: readonly ValueInfo[], outputs: readonly ValueInfo[]): BatchLayout | undefined {
+  const once = (shape: ValueInfo['shape']): number | undefined => {
+    const k = shape?.indexOf(name) ?? -1;
+    return k >= 0 && k === shape?.lastIndexOf(name) ? k : undefined;
+  };
+  const ins = inputAxes(inputs, once);
+  if (!ins) return undefined;
   const outs: Record<string, number> = {};
   for (const o of outputs) {
     const axis = once(o.shape);
