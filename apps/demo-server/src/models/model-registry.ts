@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
-import { httpError, notFound } from '../http-error.js';
+import { badRequest, httpError, notFound } from '../http-error.js';
 import { PathHider } from './client-text.js';
 import { LoadedModel, type ServingOptions } from './loaded-model.js';
 import { type ModelSpec, scanModels } from './model-source.js';
@@ -219,8 +219,13 @@ export class ModelRegistry {
   }
 
   private async loadNow(name: string, logFailure: boolean): Promise<void> {
-    const specs = await scanModels(this.source);
+    let skipped: string | undefined;
+    const specs = await scanModels(this.source, (_file, why, skippedName) => {
+      if (skippedName === name) skipped = why;
+    });
     const spec = specs.get(name);
+    // A file is there, but its name cannot be served (see scanModels): say why rather than that it is missing.
+    if (!spec && skipped !== undefined) throw badRequest(`cannot load model '${name}': ${skipped}`, { model: name });
     // The name as the client gave it (its own input); the repository's path is the server's business.
     if (!spec) throw notFound(`the repository has no model '${name}'`, { model: name });
     let e = this.entries.get(name);

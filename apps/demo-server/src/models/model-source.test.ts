@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallCnn, tempDir, writeModels } from '../testing/fixtures.js';
 import { createServer } from '../create-server.js';
 import { runServer } from '../run-server.js';
+import { call } from '../testing/v2-client.js';
 import { scanModels } from './model-source.js';
 
 let dir: string;
@@ -72,6 +73,32 @@ describe('a file whose name cannot be a model name', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+// A model file named stats.onnx was served as 'stats', and GET /v2/models/stats, the statistics of every
+// model, hid its metadata; every other route of it answered. The name is refused as those above are.
+describe('a model named like a path of the protocol', () => {
+  it('is left out of a folder with the reason, a load of it says why, and /v2/models/stats stays the statistics of every model', async () => {
+    const folder = path.join(dir, 'reserved');
+    await mkdir(folder);
+    await writeModels(folder, { stats: smallCnn(), good: smallCnn() });
+    const lines: string[] = [];
+    const server = await createServer({ models: folder, page: false, workers: 1, log: (l) => lines.push(l) });
+    try {
+      const url = await server.listen(0, '127.0.0.1');
+      expect(lines).toContainEqual(expect.stringMatching(/^skipping .*stats\.onnx: its model would be named "stats", which the server cannot serve: GET \/v2\/models\/stats answers the statistics of every model.*; rename the file$/));
+      expect(server.models.index().map((e) => e.name)).toEqual(['good']);
+      const load = await call(`${url}/v2/repository/models/stats/load`, 'POST');
+      expect(load.status).toBe(400);
+      expect(load.json).toEqual({ error: expect.stringMatching(/^cannot load model 'stats': its model would be named "stats", which the server cannot serve/), code: 'FORGE_BAD_INPUT' });
+      const stats = await call(`${url}/v2/models/stats`, 'GET');
+      expect(stats.status).toBe(200);
+      expect((stats.json as { model_stats: { name: string }[] }).model_stats.map((m) => m.name)).toEqual(['good']);
+    } finally {
+      await server.close();
+    }
+    await expect(scanModels(path.join(folder, 'stats.onnx'))).rejects.toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(/^cannot serve ".*stats\.onnx": its model would be named "stats"/) }));
   });
 });
 

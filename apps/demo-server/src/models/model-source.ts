@@ -76,15 +76,24 @@ function repositoryModel(repository: string, name: string, versions: readonly nu
  * `.onnx` files; or the folder optimize wrote its reports to (its `repository/` is used). Read anew on
  * every call, so models added to the folder can be loaded without a restart.
  */
+/**
+ * Names a path of the protocol already takes: `GET /v2/models/stats` is the statistics of every model,
+ * so a model named so would have metadata no client could reach.
+ */
+const RESERVED = new Map([['stats', 'GET /v2/models/stats answers the statistics of every model, so its metadata could not be reached']]);
+
 /** Why a model cannot be named `name`, or undefined when it can. */
 function nameProblem(name: string): string | undefined {
-  return NAME.test(name) ? undefined : `its model would be named ${JSON.stringify(name)}, and a model name takes letters, digits, '.', '_' and '-', starting with a letter or digit (it goes in URLs: /v2/models/<name>); rename the file`;
+  if (!NAME.test(name)) return `its model would be named ${JSON.stringify(name)}, and a model name takes letters, digits, '.', '_' and '-', starting with a letter or digit (it goes in URLs: /v2/models/<name>); rename the file`;
+  const taken = RESERVED.get(name);
+  return taken === undefined ? undefined : `its model would be named ${JSON.stringify(name)}, which the server cannot serve: ${taken}; rename the file`;
 }
 
 /**
- * Told of each file left out of a folder because its name cannot be a model's (see scanModels).
+ * Told of each file left out of a folder because its name cannot be a model's (see scanModels), with
+ * the name it would have had.
  */
-export type SkippedModel = (file: string, why: string) => void;
+export type SkippedModel = (file: string, why: string, name: string) => void;
 
 export async function scanModels(source: string, onSkip?: SkippedModel): Promise<Map<string, ModelSpec>> {
   let s;
@@ -99,7 +108,7 @@ export async function scanModels(source: string, onSkip?: SkippedModel): Promise
     if (problem) {
       // Given by itself, the file is what the user asked to serve: say so rather than serve nothing.
       if (file === source) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `cannot serve "${source}": ${problem}`, { details: { path: source, model: m.name } });
-      onSkip?.(file, problem);
+      onSkip?.(file, problem, m.name);
       return;
     }
     if (models.has(m.name)) {
