@@ -22,14 +22,17 @@ describe('convertModel', () => {
     expect(detectFormat(`  \n${REGRESSION}`)).toBe('lightgbm');
   });
 
-  it('names an XGBoost UBJSON (.ubj) model as such and says how to save it as JSON', () => {
+  it('reads XGBoost UBJSON (.ubj) from bytes; the same bytes read as text are named as garbled UBJSON', () => {
     // UBJSON: '{', then each key as a length marker (L: int64), its length and its bytes.
     const key = (k: string) => [0x4c, 0, 0, 0, 0, 0, 0, 0, k.length, ...Buffer.from(k)];
     const ubj = Uint8Array.from([0x7b, ...key('learner'), 0x7b, ...key('attributes'), 0x7b, 0x7d, 0x7d, 0x7d]);
-    expect(() => convertModel(ubj)).toThrow(/UBJSON \(binary\) model, as XGBoost writes to \.ubj files.*save_model\("model\.json"\)/);
+    // Read as the object it encodes, which lacks the rest of a model.
+    expect(() => convertModel(ubj)).toThrow(/XGBoost model: learner has no "objective"/);
+    expect(() => convertModel(ubj, { from: 'xgboost' })).toThrow(/XGBoost model: learner has no "objective"/);
+    const text = new TextDecoder().decode(ubj);
+    expect(() => convertModel(text)).toThrow(/UBJSON \(binary\) model, as XGBoost writes to \.ubj files, read as text.*pass the file's bytes/);
+    expect(() => convertModel(text, { from: 'xgboost' })).toThrow(/UBJSON \(binary\), as XGBoost writes to \.ubj files, read as text.*pass the file's bytes/);
     expect(() => convertModel('{"learner": ')).toThrow(/starts like JSON but does not parse as JSON \(truncated\?\)/);
-    // The same with the format given: a UBJSON file is still named as one.
-    expect(() => convertModel(ubj, { from: 'xgboost' })).toThrow(/UBJSON \(binary\), as XGBoost writes to \.ubj files.*save_model\("model\.json"\)/);
   });
 
   it('JSON cut short is called truncated with the format given too, not a binary model or no JSON', () => {
@@ -132,7 +135,7 @@ describe('convertModel', () => {
       return expect.unreachable();
     };
     const json = refused(new TextEncoder().encode(`  {"learner": {"objective": {"name": "reg:squarederror"}}, "pad": "${'x'.repeat(100)}"}`));
-    expect(json.message).toMatch(/the model file is 0 MB of JSON, more than the 0 MB of text JavaScript can hold in one string; only LightGBM text models \(UTF-8\) are read past that/);
+    expect(json.message).toMatch(/the model file is 0 MB of JSON, more than the 0 MB of text JavaScript can hold in one string; only LightGBM text models \(UTF-8\) are read past that, a line at a time: save the XGBoost model as UBJSON \(save_model\("model\.ubj"\)\)/);
     expect(json.details).toMatchObject({ feature: 'size', limit });
     expect(refused(bytes, 'xgboost').details).toMatchObject({ format: 'xgboost' });
     expect(refused(new Uint8Array(Buffer.from(`\ufeff${REGRESSION}`, 'utf16le'))).message).toMatch(/of UTF-16 text, .*: save it as UTF-8/);

@@ -5,6 +5,7 @@ import { looksLikeUbjson } from './json-text.js';
 import { parseLightGbm } from './parse-lightgbm.js';
 import { MLJS_MODEL_NAMES, parseMljs } from './parse-mljs.js';
 import { parseXgboost } from './parse-xgboost.js';
+import { looksLikeUbjsonBytes, readUbjson } from './ubjson.js';
 import { hasMargins, type SourceFormat, type TreeEnsemble } from './tree-ensemble.js';
 
 export interface ConvertOptions {
@@ -79,7 +80,7 @@ export function detectFormat(input: string | object): SourceFormat {
         doc = JSON.parse(text);
       } catch (e) {
         if (looksLikeUbjson(text)) {
-          throw invalidModel('xgboost', 'this is a UBJSON (binary) model, as XGBoost writes to .ubj files, not JSON; save it with save_model("model.json") and convert that', {}, e);
+          throw invalidModel('xgboost', 'this is a UBJSON (binary) model, as XGBoost writes to .ubj files, read as text, which garbles it: pass the file\'s bytes (a Uint8Array from readFile without an encoding)', {}, e);
         }
         throw invalidModel(undefined, 'the text starts like JSON but does not parse as JSON (truncated?); expected a LightGBM text model, an XGBoost JSON model or an mljs toJSON()', {}, e);
       }
@@ -135,7 +136,8 @@ export function modelInput(bytes: Uint8Array, from?: SourceFormat, limit = MAX_T
   const lightgbm = looksLikeLightGbm(head);
   if (lightgbm && (from === undefined || from === 'lightgbm')) return bytes;
   const what = utf16 ? 'UTF-16 text' : head.startsWith('{') ? 'JSON' : 'text';
-  throw new ForgeError(ForgeErrorCode.UNSUPPORTED_MODEL, `the model file is ${size} of ${what}, more than the ${Math.floor(limit / 2 ** 20)} MB of text JavaScript can hold in one string; only LightGBM text models (UTF-8) are read past that, a line at a time${utf16 ? ': save it as UTF-8' : ''}`, {
+  const hint = utf16 ? ': save it as UTF-8' : head.includes('"learner"') ? ': save the XGBoost model as UBJSON (save_model("model.ubj")), which is read past that size' : '';
+  throw new ForgeError(ForgeErrorCode.UNSUPPORTED_MODEL, `the model file is ${size} of ${what}, more than the ${Math.floor(limit / 2 ** 20)} MB of text JavaScript can hold in one string; only LightGBM text models (UTF-8) are read past that, a line at a time${hint}`, {
     details: { feature: 'size', bytes: bytes.length, limit, ...(from === undefined ? {} : { format: from }) },
   });
 }
@@ -145,7 +147,8 @@ export function modelInput(bytes: Uint8Array, from?: SourceFormat, limit = MAX_T
  * mark, or an object) into the tree IR.
  */
 export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration'> = {}): TreeEnsemble {
-  const input = model instanceof Uint8Array ? modelInput(model, options.from) : model;
+  // XGBoost's binary .ubj: read into the object its JSON form parses to.
+  const input = model instanceof Uint8Array ? (looksLikeUbjsonBytes(model) ? (readUbjson(model) as object) : modelInput(model, options.from)) : model;
   // A LightGBM model too long for one string, already recognised by its first lines.
   if (input instanceof Uint8Array) return parseAs('lightgbm', input, options);
   const from = options.from;

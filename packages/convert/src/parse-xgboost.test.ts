@@ -1,9 +1,10 @@
-import { ForgeErrorCode, checkModel, isForgeError } from '@onnx-forge/core';
+import { ForgeErrorCode, checkModel, encodeModel, isForgeError } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { convertModel, convertXgboost } from './convert-model.js';
 import { parseBaseScore, parseXgboost } from './parse-xgboost.js';
 import { predictTrees } from './predict-trees.js';
 import { ORT_BACKENDS, floats, ints, runOnce } from './testing/ort.js';
+import { XGBOOST_TYPED_ARRAYS, toUbjson } from './testing/ubjson-writer.js';
 
 /*
  * XGBoost JSON models written by hand from the documented schema (doc/model.schema): each tree is
@@ -118,6 +119,36 @@ describe('XGBoost JSON models written by hand', () => {
       close(floats(raw.raw_score), margins.flat());
     });
   }
+
+  for (const backend of ORT_BACKENDS) {
+    it(`multi:softprob saved as UBJSON (.ubj, XGBoost's default binary form) on onnxruntime-${backend}: the predictions worked out by hand`, async () => {
+      const model = xgbModel('multi:softprob', '[1E-1,2E-1,-3E-1]', [TREE_A, TREE_B, [{ leaf: 0.7 }], TREE_A], [0, 1, 2, 0], 2, 3);
+      const converted = convertModel(toUbjson(model, XGBOOST_TYPED_ARRAYS));
+      expect(converted.report).toMatchObject({ format: 'xgboost', objective: 'multi:softprob', trees: 4, classes: 3 });
+      // Leaves are float32 in .ubj: compare at float32 precision.
+      const margins = ROWS.map((r) => [0.1 + 2 * r.a, 0.2 + r.b, -0.3 + 0.7]);
+      const out = await runOnce(backend, convertXgboost(toUbjson(model, XGBOOST_TYPED_ARRAYS), { rawScore: true }).model, INPUT, ROWS.length);
+      close(floats(out.raw_score), margins.flat());
+      const probs = await runOnce(backend, converted.model, INPUT, ROWS.length);
+      expect(ints(probs.label)).toEqual(margins.map((m) => m.indexOf(Math.max(...m))));
+    });
+  }
+
+  it('a model saved as UBJSON converts to the same ONNX bytes as the same model saved as JSON (binary, multi-class, dart, deleted nodes)', () => {
+    const binary = xgbModel('binary:logistic', '6E-1', [TREE_A, TREE_B], [0, 0]);
+    const multi = xgbModel('multi:softprob', '[1E-1,2E-1,-3E-1]', [TREE_A, TREE_B, [{ leaf: 0.7 }], TREE_A], [0, 1, 2, 0], 2, 3);
+    const dart = xgbModel('reg:squarederror', '0E0', [TREE_A, TREE_B], [0, 0]);
+    const learner = dart.learner as Record<string, unknown>;
+    learner.gradient_booster = { name: 'dart', gbtree: { name: 'gbtree', model: (learner.gradient_booster as Record<string, unknown>).model }, weight_drop: [0.5, 2] };
+    for (const model of [binary, multi, dart]) {
+      // Both read in float32, as XGBoost stores them: JSON prints each value as the shortest decimal of its float32.
+      const asFloat32 = JSON.parse(JSON.stringify(model, (k, v: unknown) => (XGBOOST_TYPED_ARRAYS[k] === 'd' && Array.isArray(v) ? v.map((x) => Math.fround(x as number)) : v))) as object;
+      const fromJson = convertModel(JSON.stringify(asFloat32));
+      const fromUbj = convertModel(toUbjson(model, XGBOOST_TYPED_ARRAYS));
+      expect(fromUbj.report).toEqual(fromJson.report);
+      expect(Buffer.from(encodeModel(fromUbj.model.proto)).equals(Buffer.from(encodeModel(fromJson.model.proto)))).toBe(true);
+    }
+  });
 
   it('multi:softprob with a single base_score adds it to every class (softmax ignores it)', () => {
     const model = xgbModel('multi:softmax', '5E-1', [TREE_A, TREE_B, [{ leaf: 0.7 }]], [0, 1, 2], 2, 3);

@@ -230,8 +230,10 @@ export function parseXgboost(input: string | object, options: XgboostOptions = {
       if (why === 'damaged') {
         throw invalidModel('xgboost', `the text starts as JSON but does not parse (${(e as Error).message}): the file looks truncated or damaged — save the model again with save_model("model.json")`, {}, e);
       }
-      const what = why === 'ubjson' ? 'UBJSON (binary), as XGBoost writes to .ubj files' : 'not JSON (a binary model?)';
-      throw invalidModel('xgboost', `the text is ${what}; save the model with save_model("model.json") and convert that`, {}, e);
+      if (why === 'ubjson') {
+        throw invalidModel('xgboost', 'the text is UBJSON (binary), as XGBoost writes to .ubj files, read as text, which garbles it: pass the file\'s bytes (a Uint8Array from readFile without an encoding)', {}, e);
+      }
+      throw invalidModel('xgboost', 'the text is not JSON (a binary model?); save the model with save_model("model.json") or save_model("model.ubj") and convert that', {}, e);
     }
   }
   if (!isObject(doc) || !isObject(doc.learner)) throw invalidModel('xgboost', 'the JSON has no "learner" object; this is not an XGBoost model saved with save_model("model.json")');
