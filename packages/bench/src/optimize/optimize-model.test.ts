@@ -9,7 +9,8 @@ import { readManifest } from '../repository/read-repository.js';
 import { launchChromium } from '../testing/chromium.js';
 import { wideRangeClassifier } from '../testing/wide-range-model.js';
 import { latencyStats } from '../measure/latency-stats.js';
-import { noiseNote, optimizeModel, type OptimizeProgress } from './optimize-model.js';
+import { noiseNote } from './choose-best.js';
+import { optimizeModel, type OptimizeProgress } from './optimize-model.js';
 import type { OptimizeResult } from './optimize-result.js';
 import { tempFolders } from '../testing/temp-folders.js';
 

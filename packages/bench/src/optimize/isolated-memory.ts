@@ -1,0 +1,23 @@
+import { throwIfAborted } from '../measure/measure-runs.js';
+import type { ModelInputs } from '../measure/model-inputs.js';
+import type { LiveVariant, OptimizeRun } from './optimize-run.js';
+
+/**
+ * The peak memory of every timed variant, each in a process of its own (`isolate`), in place of the
+ * peak this process shared; a variant whose child fails keeps that and the failure is listed.
+ */
+export async function isolatedMemory(run: OptimizeRun, live: readonly LiveVariant[], inputs: ModelInputs): Promise<void> {
+  const { options, backend, providers, runs, seed, progress } = run;
+  const { benchIsolated } = await import('../measure/isolated-bench.js');
+  const withLatency = live.filter((l) => l.v.latency);
+  for (const [i, l] of withLatency.entries()) {
+    throwIfAborted(options.signal, 'optimize');
+    progress({ phase: 'memory', variant: l.v.name, done: i, total: withLatency.length, message: `peak memory of ${l.v.name} in its own process` });
+    const r = await benchIsolated(l.path, l.v.name, {
+      runs: Math.min(runs, 10), warmup: 1, seed, backend, providers, ...(options.dims ? { dims: options.dims } : {}),
+      ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}), ...(typeof options.inputs === 'string' && inputs.source === 'folder' ? { inputs: options.inputs } : {}),
+    });
+    if (r.memory) l.v.memory = r.memory;
+    else if (r.error) run.result.errors.push({ ...r.error, stage: 'benchmark', variant: l.v.name, message: `peak memory not measured: ${r.error.message}` });
+  }
+}
