@@ -8,7 +8,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 /** Every flag parseServerArgs takes, as `--name`. */
-const FLAGS = ['--port', '--host', '--workers', '--no-batching', '--max-batch', '--max-delay-ms', '--preferred-batch-sizes', '--max-concurrent', '--max-queue', '--body-limit', '--max-elements', '--timeout-ms', '--no-page', '--grace-ms', '--help'];
+const FLAGS = ['--port', '--host', '--workers', '--no-batching', '--max-batch', '--max-delay-ms', '--preferred-batch-sizes', '--max-concurrent', '--max-queue', '--body-limit', '--max-elements', '--max-output-bytes', '--timeout-ms', '--no-page', '--grace-ms', '--help'];
 
 describe('onnx-forge-server --help', () => {
   it('is asked for by --help or -h anywhere before --, not by an option value or a positional after --', () => {

@@ -7,7 +7,8 @@ import type { ServerOptions } from './server-options.js';
 export const USAGE = `usage: demo-server <model.onnx | repository folder> [--port N] [--host H] [--workers N]
           [--no-batching] [--max-batch N] [--max-delay-ms MS] [--preferred-batch-sizes N,N]
           [--max-concurrent N] [--max-queue N]
-          [--body-limit BYTES] [--max-elements N] [--timeout-ms MS] [--no-page] [--grace-ms MS] [--json]
+          [--body-limit BYTES] [--max-elements N] [--max-output-bytes BYTES] [--timeout-ms MS]
+          [--no-page] [--grace-ms MS] [--json]
           [-h | --help]
 
 Serves every model of the repository over the Open Inference Protocol (KServe V2) REST API, the
@@ -37,6 +38,8 @@ options:
   --max-queue N                requests of one model waiting beyond those, more get 503 (default 512)
   --body-limit BYTES           largest request body; larger get 413 (default 33554432)
   --max-elements N             most tensor elements in one request; more get 413 (default 4194304)
+  --max-output-bytes BYTES     most tensor data one answer holds, and one tensor a request's values size
+                               (ConstantOfShape, Expand, Tile fed by an input, refused before the run); more get 413 (default 67108864)
   --timeout-ms MS              time limit of one variant call, then the next variant is tried
   --no-page                    do not serve the browser page at /
   --grace-ms MS                longest wait on SIGTERM for requests in flight (default 30000)
@@ -107,7 +110,7 @@ const OPTIONS = {
   port: { type: 'string' }, host: { type: 'string' }, workers: { type: 'string' },
   'no-batching': { type: 'boolean' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, 'preferred-batch-sizes': { type: 'string' },
   'max-concurrent': { type: 'string' }, 'max-queue': { type: 'string' }, 'body-limit': { type: 'string' },
-  'max-elements': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'no-page': { type: 'boolean' }, 'grace-ms': { type: 'string' },
+  'max-elements': { type: 'string' }, 'max-output-bytes': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'no-page': { type: 'boolean' }, 'grace-ms': { type: 'string' },
   json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -157,6 +160,7 @@ export function parseServerArgs(argv: readonly string[], env: RunIo['env']): { o
     ...(v['max-queue'] === undefined ? {} : { maxQueue: int('max-queue', v['max-queue'], 0) }),
     ...(v['body-limit'] === undefined ? {} : { bodyLimit: int('body-limit', v['body-limit']) }),
     ...(v['max-elements'] === undefined ? {} : { maxElements: int('max-elements', v['max-elements']) }),
+    ...(v['max-output-bytes'] === undefined ? {} : { maxOutputBytes: int('max-output-bytes', v['max-output-bytes']) }),
     ...(v['timeout-ms'] === undefined ? {} : { timeoutMs: ms('timeout-ms', int('timeout-ms', v['timeout-ms'])) }),
     page: !v['no-page'],
   };

@@ -17,6 +17,13 @@ export interface ServerOptions {
   readonly bodyLimit?: number;
   /** Most tensor elements in one request (default 4,194,304); more is refused with 413. */
   readonly maxElements?: number;
+  /**
+   * Most bytes of tensor data one request may make (default 64 MiB): the outputs it asks for together,
+   * refused with 413 after the run and before the answer is written; and a tensor whose size the
+   * request's values fix (ConstantOfShape's shape, Expand's shape or Tile's repeats given by an input),
+   * refused with 413 before the run.
+   */
+  readonly maxOutputBytes?: number;
   readonly policy?: Policy;
   readonly timeoutMs?: number;
   /** Serve the browser page at / (default true). */
@@ -47,6 +54,7 @@ export interface ResolvedServerOptions {
   readonly maxQueue: number;
   readonly bodyLimit: number;
   readonly maxElements: number;
+  readonly maxOutputBytes: number;
   readonly policy: Policy;
   readonly timeoutMs: number | undefined;
   readonly page: boolean;
@@ -95,6 +103,7 @@ export function resolveServerOptions(o: ServerOptions, cores: number): ResolvedS
     maxQueue: o.maxQueue === 0 ? 0 : positiveInt('maxQueue', o.maxQueue, 512),
     bodyLimit: positiveInt('bodyLimit', o.bodyLimit, 32 * 1024 * 1024),
     maxElements: positiveInt('maxElements', o.maxElements, 4 * 1024 * 1024),
+    maxOutputBytes: positiveInt('maxOutputBytes', o.maxOutputBytes, 64 * 1024 * 1024),
     policy: o.policy ?? 'auto',
     timeoutMs: o.timeoutMs === undefined ? undefined : checkTimer('timeoutMs', positiveInt('timeoutMs', o.timeoutMs, 0)),
     page: o.page ?? true,

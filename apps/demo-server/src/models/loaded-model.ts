@@ -153,6 +153,7 @@ export class LoadedModel {
     this.requestRules = {
       ...(this.nonTensorOutputs.length ? { nonTensorOutputs: this.nonTensorOutputs } : {}),
       ...(facts.scalarInputs.size ? { scalarInputs: facts.scalarInputs } : {}),
+      ...(facts.sizedTensors.length ? { sizedTensors: facts.sizedTensors } : {}),
       ...(empty
         ? { noEmptyTensors: emptyInputReason(empty) }
         : {}),

@@ -1,6 +1,7 @@
 import { type TypeProto, type TypeProto_Tensor, declaredDims, dtypeName, openModel } from '@onnx-forge/core';
 import { type ElementType, type EmptyInputHazard, type ValueInfo, emptyInputHazardIn } from '@onnx-forge/runtime';
 import type { VariantSpec } from './model-source.js';
+import { type SizedTensor, sizedTensors } from './output-bound.js';
 
 /** What the server needs to know of a model's graph beyond what onnxruntime's metadata says. */
 export interface GraphFacts {
@@ -23,9 +24,11 @@ export interface GraphFacts {
   readonly optionalTensorInputs: ReadonlyMap<string, Pick<ValueInfo, 'type' | 'shape'>>;
   /** Inputs that are sequences or maps (or optional ones): onnxruntime-node cannot feed them, by name with their kind. */
   readonly nonTensorInputs: ReadonlyMap<string, string>;
+  /** Tensors whose size a request's values fix (ConstantOfShape's shape given by an input...), checked before a run. */
+  readonly sizedTensors: readonly SizedTensor[];
 }
 
-const NONE: GraphFacts = { scalarInputs: new Set(), abortsOnEmpty: undefined, optionalTensorInputs: new Map(), nonTensorInputs: new Map() };
+const NONE: GraphFacts = { scalarInputs: new Set(), abortsOnEmpty: undefined, optionalTensorInputs: new Map(), nonTensorInputs: new Map(), sizedTensors: [] };
 
 const ELEMENT_TYPES: ReadonlySet<string> = new Set<ElementType>(['float32', 'float16', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string']);
 
@@ -56,6 +59,7 @@ export async function graphFacts(variants: readonly VariantSpec[]): Promise<Grap
   let abortsOnEmpty: GraphFacts['abortsOnEmpty'];
   const optionalTensorInputs = new Map<string, Pick<ValueInfo, 'type' | 'shape'>>();
   const nonTensorInputs = new Map<string, string>();
+  let sized: SizedTensor[] = [];
   for (const v of variants) {
     let model;
     try {
@@ -71,6 +75,7 @@ export async function graphFacts(variants: readonly VariantSpec[]): Promise<Grap
           .filter((i) => !initializers.has(i.name) && i.type?.tensorType?.shape != null && (i.type.tensorType.shape.dim ?? []).length === 0)
           .map((i) => i.name),
       );
+      sized = sizedTensors(model.proto);
       for (const i of graph?.input ?? []) {
         if (initializers.has(i.name) || !i.type || i.type.tensorType) continue;
         const inner = i.type.optionalType?.elemType?.tensorType;
@@ -85,5 +90,5 @@ export async function graphFacts(variants: readonly VariantSpec[]): Promise<Grap
     }
     if (abortsOnEmpty) break;
   }
-  return scalarInputs === undefined && abortsOnEmpty === undefined ? NONE : { scalarInputs: scalarInputs ?? new Set(), abortsOnEmpty, optionalTensorInputs, nonTensorInputs };
+  return scalarInputs === undefined && abortsOnEmpty === undefined ? NONE : { scalarInputs: scalarInputs ?? new Set(), abortsOnEmpty, optionalTensorInputs, nonTensorInputs, sizedTensors: sized };
 }

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { ForgeError, ForgeErrorCode, errorMessage, isForgeError } from '@onnx-forge/core';
 import { type ElementType, type TensorLike, type ValueInfo, arrayCtorFor, tensorFromArray } from '@onnx-forge/runtime';
 import { badRequest, httpError } from '../http-error.js';
+import { type SizedTensor, checkSizedTensors } from '../models/output-bound.js';
 import { NON_FINITE, type V2Datatype, elementBytes, elementTypeOf, isV2Datatype, v2DatatypeOf } from './datatypes.js';
 import type { InferenceRequest, Parameters, RequestInput } from './v2-types.js';
 
@@ -11,6 +12,8 @@ export const HEADER_LENGTH = 'inference-header-content-length';
 export interface RequestLimits {
   /** Most tensor elements in one request, over all inputs (checked before anything is allocated). */
   readonly maxElements: number;
+  /** Most bytes of a tensor whose size the request's values fix (see SizedTensor), checked once the feeds are decoded. */
+  readonly maxOutputBytes?: number;
 }
 
 /** What a model adds to the checks its metadata allows (see LoadedModel.requestRules). */
@@ -21,6 +24,8 @@ export interface ModelRequestRules {
   readonly scalarInputs?: ReadonlySet<string>;
   /** Why this model cannot take an empty tensor (a dim of 0), when it cannot. */
   readonly noEmptyTensors?: string;
+  /** Tensors of the model whose size a request's values fix (ConstantOfShape's shape given by an input...). */
+  readonly sizedTensors?: readonly SizedTensor[];
 }
 
 /** What decoding a request needs to know of the model it is for: plain data, so that a worker can be given it. */
@@ -486,7 +491,9 @@ export function decodeInferRequest(
     }
   }
   // Own properties all (Object.fromEntries defines '__proto__' as one, where assigning it would not).
-  return { id: request.id, feeds: Object.fromEntries(feeds), outputs };
+  const decoded = Object.fromEntries(feeds);
+  if (rules.sizedTensors?.length && limits.maxOutputBytes !== undefined) checkSizedTensors(rules.sizedTensors, decoded, limits.maxOutputBytes);
+  return { id: request.id, feeds: decoded, outputs };
 }
 
 /**

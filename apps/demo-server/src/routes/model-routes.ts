@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { statusOf } from '../http-error.js';
 import { HEADER_LENGTH, type ModelRequestSpec, decodeInferBody, splitBody } from '../protocol/decode-infer-request.js';
+import { checkOutputBytes } from '../models/output-bound.js';
 import type { ServerContext } from './server-context.js';
 
 interface ModelParams {
@@ -54,10 +55,11 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
       release = acquired.release;
       const headerLength = req.headers[HEADER_LENGTH];
       const { json, binary } = splitBody(Buffer.isBuffer(req.body) ? req.body : EMPTY, headerLength);
-      const spec: ModelRequestSpec = { inputs: model.inputs, outputNames: model.outputNames, limits: { maxElements: ctx.options.maxElements }, rules: model.requestRules };
+      const spec: ModelRequestSpec = { inputs: model.inputs, outputNames: model.outputNames, limits: { maxElements: ctx.options.maxElements, maxOutputBytes: ctx.options.maxOutputBytes }, rules: model.requestRules };
       const decoded = ctx.codec.decodesOffThread(json.length) ? await ctx.codec.decode(json, binary, headerLength === undefined, spec) : decodeInferBody(json, binary, headerLength === undefined, spec);
       const results = await model.predict(decoded.feeds, gone.signal);
       release();
+      checkOutputBytes(results, decoded.outputs, ctx.options.maxOutputBytes);
       const encoded = await ctx.codec.encode({ name: model.name, version: String(model.version.version) }, decoded.id, results, decoded.outputs);
       ctx.metrics.inference(label, 200, (performance.now() - t0) / 1000);
       if (encoded.headerLength !== undefined) {

@@ -1,0 +1,84 @@
+// A request of a few bytes could make an answer of any size: a model whose ConstantOfShape, Expand or
+// Tile takes its shape from an input answered a [5000, 5000] request with 100 MB, and a larger one
+// would have the server hold gigabytes (several times over as JSON) until its memory ran out.
+// --max-output-bytes bounds it: a tensor the request's values size is refused before the run, any
+// other answer after the run and before it is written; both 413, and the server stays up.
+import { describe, expect, it } from 'vitest';
+import { ModelBuilder } from '@onnx-forge/core';
+import { parseServerArgs } from './run-server.js';
+import { servedFolder, writeModels } from './testing/fixtures.js';
+import { call } from './testing/v2-client.js';
+
+/** shape int64 [2] → y float32 zeros of that shape; through a Cast when `indirect` (its size is then only known after the run). */
+function filled(indirect: boolean) {
+  const b = new ModelBuilder({ opset: 17, graphName: 'filled' });
+  const s = b.input('shape', 'int64', [2]);
+  const shape = indirect ? b.op('Cast', [b.op('Cast', [s], { to: 6 })], { to: 7 }) : s;
+  b.output(b.op('ConstantOfShape', [shape], {}, { outputs: ['y'] }), 'float32', ['a', 'b']);
+  return b.build();
+}
+
+/** x float32 [2, 2] tiled by `repeats` int64 [2], and expanded to `shape` int64 [3]. */
+function tiled() {
+  const b = new ModelBuilder({ opset: 17, graphName: 'tiled' });
+  const x = b.input('x', 'float32', [2, 2]);
+  const repeats = b.input('repeats', 'int64', [2]);
+  const shape = b.input('shape', 'int64', [3]);
+  b.output(b.op('Tile', [x, repeats], {}, { outputs: ['tiled'] }), 'float32', ['a', 'b']);
+  b.output(b.op('Expand', [x, shape], {}, { outputs: ['expanded'] }), 'float32', ['c', 'd', 'e']);
+  return b.build();
+}
+
+const LIMIT = 4096;
+const served = servedFolder('output-limit', async (dir) => {
+  await writeModels(dir, { filled: filled(false), indirect: filled(true), tiled: tiled() });
+  return { maxOutputBytes: LIMIT, batching: false };
+});
+
+const shapeInput = (name: string, values: number[]) => ({ name, shape: [values.length], datatype: 'INT64', data: values });
+const executions = async (model: string) => ((await call(`${served.url}/v2/models/${model}/stats`, 'GET')).json as { model_stats: { inference_stats: { success: { count: number }; fail: { count: number } } }[] }).model_stats[0]?.inference_stats;
+
+describe('--max-output-bytes', () => {
+  it('answers a tensor a shape input sizes up to the limit, and refuses a larger one with 413 before it runs', async () => {
+    const ok = await call(`${served.url}/v2/models/filled/infer`, 'POST', { inputs: [shapeInput('shape', [32, 32])] });
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ outputs: [{ name: 'y', shape: [32, 32] }] });
+    const before = await executions('filled');
+    for (const binary of [false, true]) {
+      const r = await call(`${served.url}/v2/models/filled/infer`, 'POST', { inputs: [shapeInput('shape', [100000, 100000])], ...(binary ? { parameters: { binary_data_output: true } } : {}) });
+      expect(r.status).toBe(413);
+      expect(r.json).toEqual({ error: expect.stringMatching(/^input 'shape' asks ConstantOfShape node '.+' for a tensor of 10000000000 elements, .* more than the server's limit of 4096 bytes \(--max-output-bytes\); ask for a smaller shape$/), code: 'FORGE_BAD_INPUT' });
+    }
+    // Refused before the run: the model counted neither a success nor a failure.
+    expect(await executions('filled')).toEqual(before);
+    expect((await call(`${served.url}/v2/health/live`, 'GET')).status).toBe(200);
+  });
+
+  it("refuses Tile's repeats and Expand's shape the same way", async () => {
+    const x = { name: 'x', shape: [2, 2], datatype: 'FP32', data: [1, 2, 3, 4] };
+    const ok = await call(`${served.url}/v2/models/tiled/infer`, 'POST', { inputs: [x, shapeInput('repeats', [8, 16]), shapeInput('shape', [128, 2, 2])] });
+    expect(ok.status).toBe(200);
+    const tile = await call(`${served.url}/v2/models/tiled/infer`, 'POST', { inputs: [x, shapeInput('repeats', [17, 16]), shapeInput('shape', [1, 2, 2])] });
+    expect(tile.status).toBe(413);
+    expect((tile.json as { error: string }).error).toMatch(/^input 'repeats' asks Tile node '.+' for a tensor of 1088 elements, 4352 bytes, more than the server's limit of 4096 bytes \(--max-output-bytes\); ask for smaller repeats$/);
+    const expand = await call(`${served.url}/v2/models/tiled/infer`, 'POST', { inputs: [x, shapeInput('repeats', [1, 1]), shapeInput('shape', [1000, 1, 2])] });
+    expect(expand.status).toBe(413);
+    expect((expand.json as { error: string }).error).toMatch(/^input 'shape' asks Expand node '.+' for a tensor of 4000 elements, 16000 bytes/);
+  });
+
+  it('refuses an answer over the limit whose size was not known before the run, with 413 before it is written', async () => {
+    const ok = await call(`${served.url}/v2/models/indirect/infer`, 'POST', { inputs: [shapeInput('shape', [32, 32])] });
+    expect(ok.status).toBe(200);
+    for (const binary of [false, true]) {
+      const r = await call(`${served.url}/v2/models/indirect/infer`, 'POST', { inputs: [shapeInput('shape', [32, 33])], ...(binary ? { parameters: { binary_data_output: true } } : {}) });
+      expect(r.status).toBe(413);
+      expect(r.json).toEqual({ error: "the answer would hold 4224 bytes of tensor data ('y' [32, 33] 4224 bytes), more than the server's limit of 4096 bytes (--max-output-bytes); ask for fewer outputs or a smaller result", code: 'FORGE_BAD_INPUT' });
+    }
+    expect((await call(`${served.url}/v2/health/ready`, 'GET')).status).toBe(200);
+  });
+
+  it('is set on the command line', () => {
+    expect(parseServerArgs(['m.onnx', '--max-output-bytes', '1024'], {}).options.maxOutputBytes).toBe(1024);
+    expect(() => parseServerArgs(['m.onnx', '--max-output-bytes', '0'], {})).toThrow(/--max-output-bytes/);
+  });
+});
