@@ -2,94 +2,19 @@ import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError,
 import { Emitter, type Feeds, type TensorLike, type TimerHandle } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { type BackendStats, BackendTracker, type QuarantineEvidence, type Route } from './backend-tracker.js';
-import { type ChooserSettings, type SwitchReason, decideSwitch, rankBackends } from './choose-backend.js';
-import type { BreakerState, BreakerTransition } from './circuit-breaker.js';
+import { type ChooserSettings, decideSwitch, rankBackends } from './choose-backend.js';
+import type { BreakerTransition } from './circuit-breaker.js';
 import { type CanaryCheck, compareOutputs, hasNonFinite } from './compare-outputs.js';
 import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions } from './hybrid-options.js';
+import { type HybridStats, RequestCounts } from './hybrid-stats.js';
+import type { HybridEvents, RevalidationReport } from './hybrid-events.js';
 import { HybridMetrics } from './hybrid-metrics.js';
-import { LatencyWindow } from './latency-window.js';
 import { RunLane } from './run-lane.js';
 import { formatSummary } from './summary-table.js';
 import { withTimeout } from './with-timeout.js';
 
-export interface SwitchEvent {
-  readonly model: string;
-  readonly from: string | undefined;
-  readonly to: string | undefined;
-  readonly reason: SwitchReason;
-  /** Clock time and number of the request (1-based) that saw the move. */
-  readonly at: number;
-  readonly request: number;
-  /** Recent medians of both, as the chooser compared them (`runP50Ms`: own times for backends that `sharesThread` or give `runsAtOnce`). */
-  readonly fromMedianMs: number | undefined;
-  readonly toMedianMs: number | undefined;
-}
-
-export interface QuarantineEvent extends QuarantineEvidence {
-  readonly model: string;
-}
-
-export interface BreakerEvent {
-  readonly model: string;
-  readonly backend: string;
-  readonly from: BreakerState;
-  readonly to: BreakerState;
-  readonly at: number;
-  /** Calls and failures within the breaker's rolling window, and their ratio, when it moved. */
-  readonly callsInWindow: number;
-  readonly failuresInWindow: number;
-  readonly errorRateInWindow: number;
-  readonly lastError: string | undefined;
-}
-
-export interface RevalidationReport {
-  readonly model: string;
-  readonly backend: string;
-  readonly passed: boolean;
-  readonly samples: number;
-  readonly checks: readonly CanaryCheck[];
-  /** Calls that failed during the revalidation (of the backend or of the reference). */
-  readonly errors: readonly string[];
-  readonly at: number;
-}
-
-export interface HybridEvents {
-  switch: SwitchEvent;
-  quarantine: QuarantineEvent;
-  breaker: BreakerEvent;
-  revalidate: RevalidationReport;
-}
-
-/** A plain snapshot of a HybridModel's figures (`stats()`). */
-export interface HybridStats {
-  readonly name: string;
-  readonly policy: string;
-  readonly reference: string | undefined;
-  readonly selected: string | undefined;
-  readonly switches: number;
-  readonly requests: number;
-  readonly answered: number;
-  /** Requests that every backend failed. */
-  readonly failed: number;
-  /** Requests whose caller's signal aborted, or that dispose() stopped, before they were answered (neither answered nor failed). */
-  readonly cancelled: number;
-  /** Requests answered by another backend after the first one tried failed. */
-  readonly fallbacks: number;
-  /** Requests whose backend had not answered within the hedge delay, so a second backend got them too. */
-  readonly hedges: number;
-  /** Hedged requests answered by the second backend (the rest by the first, or by neither). */
-  readonly hedgeWins: number;
-  readonly explorations: number;
-  readonly probes: number;
-  readonly canaryChecks: number;
-  /** Checks that failed: those requests were answered with the reference's output. */
-  readonly canaryFailures: number;
-  /** Of whole requests (fallbacks and canary included). */
-  readonly meanMs: number | undefined;
-  readonly p50Ms: number | undefined;
-  readonly p99Ms: number | undefined;
-  readonly backends: Readonly<Record<string, BackendStats>>;
-}
+export type { BreakerEvent, HybridEvents, QuarantineEvent, RevalidationReport, SwitchEvent } from './hybrid-events.js';
+export type { HybridStats } from './hybrid-stats.js';
 
 interface Plan {
   readonly first: BackendTracker | undefined;
@@ -169,24 +94,12 @@ export class HybridModel implements Backend {
   private readonly chooser: ChooserSettings;
   private readonly events = new Emitter<HybridEvents>();
   private readonly metrics: HybridMetrics | undefined;
-  private readonly whole: LatencyWindow;
+  private readonly counts: RequestCounts;
   private readonly kept: Feeds[] = [];
   private current: BackendTracker | undefined;
   private everSelected = false;
   private lastSwitchAt = Number.NEGATIVE_INFINITY;
   private switches = 0;
-  private requests = 0;
-  private answered = 0;
-  private failed = 0;
-  private cancelledRequests = 0;
-  private fallbacks = 0;
-  private hedges = 0;
-  private hedgeWins = 0;
-  private explorations = 0;
-  private probes = 0;
-  private canaryChecks = 0;
-  private canaryFailures = 0;
-  private wholeSum = 0;
   /** The one thread every `sharesThread` backend runs on, one call at a time. */
   private readonly thread = new RunLane(1);
   /** Each backend's own queue, for those that say how many calls they run at once (`runsAtOnce`). */
@@ -244,7 +157,7 @@ export class HybridModel implements Backend {
       throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'HybridModel: no backend may serve requests (the only one is the reference and serveReference is false)', { details: { option: 'serveReference' } });
     }
     this.chooser = { policy: o.policy, p99Ms: o.p99Ms, minGain: o.minGain, dwellMs: o.dwellMs, minSamples: o.minSamples, decisionWindow: o.decisionWindow, z: o.z };
-    this.whole = new LatencyWindow(o.window);
+    this.counts = new RequestCounts(o.window);
     this.metrics = options.metrics ? new HybridMetrics(options.metrics, this.name, this.trackers.map((t) => t.name)) : undefined;
     this.reselect(o.clock.now());
   }
@@ -271,7 +184,7 @@ export class HybridModel implements Backend {
     if (signal?.aborted) throw this.requestCancelled(signal);
     const clock = this.o.clock;
     const start = clock.now();
-    const request = ++this.requests;
+    const request = ++this.counts.requests;
     this.tick(start);
     this.reselect(start);
     this.keep(feeds);
@@ -283,9 +196,9 @@ export class HybridModel implements Backend {
     if (signal?.aborted) return this.abandon(signal, blame);
     if (!served) {
       served = await this.fallback(plan.first, feeds, errors, blame);
-      if (served && plan.first) this.fallbacks++;
+      if (served && plan.first) this.counts.fallbacks++;
     } else if (served.by !== plan.first && errors.length) {
-      this.fallbacks++;
+      this.counts.fallbacks++;
     }
     // Quarantined while this call ran (another request's check caught it): the answer is no longer
     // taken on trust.
@@ -301,18 +214,16 @@ export class HybridModel implements Backend {
     if (!served && this.disposed) {
       // Stopped by dispose(), as the error says (FORGE_CANCELLED): not a request every backend failed,
       // since the backends it did not reach were never tried; counted as a caller's abort is.
-      this.cancelledRequests++;
+      this.counts.cancelled++;
       throw this.cancelled(errors);
     }
     if (!served) {
-      this.failed++;
+      this.counts.failed++;
       this.metrics?.request(false, ms / 1000);
       throw this.allFailed(errors);
     }
-    this.answered++;
+    this.counts.answer(ms);
     served.by.served++;
-    this.whole.add(ms);
-    this.wholeSum += ms;
     this.metrics?.request(true, ms / 1000);
     return served.outputs;
   }
@@ -450,20 +361,7 @@ export class HybridModel implements Backend {
       reference: this.ref?.name,
       selected: this.current?.name,
       switches: this.switches,
-      requests: this.requests,
-      answered: this.answered,
-      failed: this.failed,
-      cancelled: this.cancelledRequests,
-      fallbacks: this.fallbacks,
-      hedges: this.hedges,
-      hedgeWins: this.hedgeWins,
-      explorations: this.explorations,
-      probes: this.probes,
-      canaryChecks: this.canaryChecks,
-      canaryFailures: this.canaryFailures,
-      meanMs: this.answered ? this.wholeSum / this.answered : undefined,
-      p50Ms: this.whole.quantile(0.5),
-      p99Ms: this.whole.quantile(0.99),
+      ...this.counts.figures(),
       backends,
     };
   }
@@ -517,7 +415,7 @@ export class HybridModel implements Backend {
     // leave it half-open and the canary off for good.
     if (ref && !ref.servable && this.canaryOn && plan.first && plan.first !== ref && ref.breaker.awaitingProbe) {
       ref.breaker.beginProbe();
-      this.probes++;
+      this.counts.probes++;
       return { ...plan, canary: true, refProbe: true };
     }
     return plan;
@@ -528,7 +426,7 @@ export class HybridModel implements Backend {
     const probe = this.trackers.find((t) => t.servable && !t.quarantine && t.breaker.awaitingProbe);
     if (probe) {
       probe.breaker.beginProbe();
-      this.probes++;
+      this.counts.probes++;
       return { first: probe, route: 'probe', canary: this.canCheck(probe) };
     }
     const measuredByCanary = (t: BackendTracker) => t === this.ref && this.canaryOn;
@@ -543,7 +441,7 @@ export class HybridModel implements Backend {
       const others = candidates.filter((t) => t !== current && !measuredByCanary(t));
       if (others.length && o.random() < o.exploration) {
         const stalest = others.reduce((a, b) => (b.lastSampleAt < a.lastSampleAt ? b : a));
-        this.explorations++;
+        this.counts.explorations++;
         return { first: stalest, route: 'exploration', canary: this.canCheck(stalest) };
       }
     }
@@ -587,10 +485,10 @@ export class HybridModel implements Backend {
    */
   private judge(t: BackendTracker, got: Record<string, TensorLike>, ref: BackendTracker, want: Record<string, TensorLike>, request: number): Served {
     const check = compareOutputs(want, got, this.o.tolerance);
-    this.canaryChecks++;
+    this.counts.canaryChecks++;
     t.recordCheck(check);
     if (check.passed) return { outputs: got, by: t, checked: true };
-    this.canaryFailures++;
+    this.counts.canaryFailures++;
     if (t.failedSinceValidation >= this.o.canary.quarantineAfter) this.quarantine(t, check, this.o.clock.now(), request);
     return { outputs: want, by: ref, checked: true };
   }
@@ -636,7 +534,7 @@ export class HybridModel implements Backend {
     }
     errors.push({ backend: t.name, error: new ForgeError(ForgeErrorCode.RUNTIME, `backend '${t.name}' was quarantined while it ran this request, and no backend could confirm its answer`, { details: { backend: t.name } }) });
     const other = await this.fallback(t, feeds, errors, blame);
-    if (other) this.fallbacks++;
+    if (other) this.counts.fallbacks++;
     return other;
   }
 
@@ -695,7 +593,7 @@ export class HybridModel implements Backend {
         if (timer !== undefined) clock.clearTimeout(timer);
         if (second) {
           const outcome = !served ? 'failed' : served.by === second ? 'won' : 'lost';
-          if (outcome === 'won') this.hedgeWins++;
+          if (outcome === 'won') this.counts.hedgeWins++;
           this.metrics?.hedge(outcome);
         }
         if (h.cancel) for (const [t, c] of controllers) if (t !== served?.by) c.abort();
@@ -722,11 +620,11 @@ export class HybridModel implements Backend {
       launch(primary, route);
       timer = clock.setTimeout(() => {
         timer = undefined;
-        if (settled || blame.signal?.aborted || this.hedges + 1 > h.maxShare * this.requests) return;
+        if (settled || blame.signal?.aborted || this.counts.hedges + 1 > h.maxShare * this.counts.requests) return;
         const partner = this.fallbackOrder(primary).find((t) => this.canHedgeTo(primary, t));
         if (!partner) return;
         second = partner;
-        this.hedges++;
+        this.counts.hedges++;
         launch(partner, 'hedge');
       }, delay);
     });
@@ -866,7 +764,7 @@ export class HybridModel implements Backend {
     if (t === this.current || transition.to === 'closed') this.reselect(now);
   }
 
-  private quarantine(t: BackendTracker, check: CanaryCheck, now: number, request = this.requests): void {
+  private quarantine(t: BackendTracker, check: CanaryCheck, now: number, request = this.counts.requests): void {
     if (t.quarantine) return;
     const evidence: QuarantineEvidence = Object.freeze({ backend: t.name, at: now, request, reasons: check.failures, check, failedChecks: t.failedSinceValidation });
     t.quarantine = evidence;
@@ -893,7 +791,7 @@ export class HybridModel implements Backend {
     this.metrics?.selection(from?.name, decision.to?.name, decision.reason);
     const median = (t: BackendTracker | undefined) => (t && t.timed ? t.recent(this.o.decisionWindow).median : undefined);
     this.events.emit('switch', {
-      model: this.name, from: from?.name, to: decision.to?.name, reason: decision.reason, at: now, request: this.requests,
+      model: this.name, from: from?.name, to: decision.to?.name, reason: decision.reason, at: now, request: this.counts.requests,
       fromMedianMs: median(from), toMedianMs: median(decision.to),
     });
   }
@@ -926,7 +824,7 @@ export class HybridModel implements Backend {
   /** Ends a request whose caller's signal aborted: counted as cancelled, its failed calls judged as unanswered. */
   private abandon(signal: AbortSignal, blame: RequestBlame): never {
     this.settleBlame(blame, false);
-    this.cancelledRequests++;
+    this.counts.cancelled++;
     throw this.requestCancelled(signal);
   }
 

@@ -5,7 +5,8 @@ export { feedsForSession, float32Outputs } from './session-feeds.js';
 export { functionBackend } from './function-backend.js';
 export type { FunctionBackendOptions, FunctionOutput, PredictFunction } from './function-backend.js';
 export { HybridModel } from './hybrid-model.js';
-export type { HybridEvents, HybridStats, SwitchEvent, QuarantineEvent, BreakerEvent, RevalidationReport } from './hybrid-model.js';
+export type { HybridEvents, SwitchEvent, QuarantineEvent, BreakerEvent, RevalidationReport } from './hybrid-events.js';
+export type { HybridStats } from './hybrid-stats.js';
 export type {
   HybridOptions, Policy, Constraints, CanaryOptions, HedgeOptions, StabilityOptions, StatisticsOptions, MetricsOptions,
 } from './hybrid-options.js';

@@ -1,6 +1,6 @@
 import { formatBytes } from '@onnx-forge/core';
 import type { BackendStats } from './backend-tracker.js';
-import type { HybridStats } from './hybrid-model.js';
+import type { HybridStats } from './hybrid-stats.js';
 
 function ms(v: number | undefined): string {
   if (v === undefined) return '—';
