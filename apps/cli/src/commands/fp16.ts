@@ -42,7 +42,7 @@ export const fp16Command = defineCommand({
   flags: [
     ...FP16_FLAGS,
     VERIFY_FLAG,
-    { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'smallest cosine similarity to float32 each output must keep', defaultText: String(DEFAULT_COSINE) },
+    { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'smallest cosine similarity to float32 each output must keep, in (0, 1) (fp16-auto repairs a conversion below it)', defaultText: String(DEFAULT_COSINE) },
     INPUTS_FLAG,
     DIMS_FLAG,
     INPUT_SCALE_FLAG,
@@ -68,7 +68,7 @@ export const fp16Command = defineCommand({
     const { externalData, check, stream } = outputOptions(ctx);
     refuseWithoutVerify(ctx, ['tolerance', 'inputs', 'dims', INPUT_SCALE_FLAG.name]);
     const verify = ctx.args.bool('verify') !== false;
-    const tolerance = cosineTolerance(ctx) ?? DEFAULT_COSINE;
+    const tolerance = cosineTolerance(ctx, 'fp16-auto') ?? DEFAULT_COSINE;
     const samples = sampleSpec(ctx, ['inputs']);
     // With --inputs, the check, the fp16-auto redo and its search all run on the folder's samples.
     refuseDimsBesideFolder(ctx, samples, ['inputs']);

@@ -107,7 +107,7 @@ export const optimizeCommand = defineCommand({
   flags: [
     { name: 'out', short: 'o', kind: 'string', valueName: 'DIR', description: 'folder for the repository and the reports (required)' },
     { name: 'prefer', kind: 'string', valueName: 'WHAT', choices: ['auto', 'speed', 'accuracy', 'size'], description: 'what to favour among variants within the tolerance', defaultText: 'auto' },
-    { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'smallest cosine similarity to FP32 every output must keep', defaultText: '0.99' },
+    { name: 'tolerance', kind: 'string', valueName: 'COSINE', description: 'smallest cosine similarity to FP32 every output must keep, in (0, 1]', defaultText: '0.99' },
     { name: 'calibration', kind: 'string', valueName: 'DIR', description: 'calibration samples for INT8 static (ONNX .pb test data, .npy or JSON)' },
     { name: 'inputs', kind: 'string', valueName: 'DIR', description: 'evaluation samples for accuracy and timing instead of seeded inputs' },
     { name: 'target', kind: 'string', valueName: 'NAME', choices: ['cpu', 'wasm', 'webgpu', 'cuda'], description: 'runtime the variants are made for and measured on', defaultText: 'cpu' },

@@ -120,7 +120,7 @@ export const quantizeCommand = defineCommand({
       name: 'tolerance',
       kind: 'string',
       valueName: 'COSINE',
-      description: 'leave the costliest nodes float32 until every output keeps this cosine similarity to float32 (int8-auto)',
+      description: 'leave the costliest nodes float32 until every output keeps this cosine similarity to float32, in (0, 1) (int8-auto)',
     },
     VERIFY_FLAG,
     INPUTS_FLAG,
@@ -148,7 +148,7 @@ export const quantizeCommand = defineCommand({
     refuseBitsMismatch(ctx, bits, mode);
     const label = bits === '4' ? 'INT4' : 'INT8';
     const dir = ctx.args.string('calibration');
-    const tolerance = cosineTolerance(ctx);
+    const tolerance = cosineTolerance(ctx, 'int8-auto');
     if (mode === 'dynamic') {
       if (dir !== undefined) throw new UsageError('--calibration is for --mode static; dynamic quantization needs no samples (--inputs DIR sets the samples accuracy is checked on)', ctx.command);
       const given = givenFlags(ctx.args, STATIC_FLAGS)[0];

@@ -9,6 +9,7 @@ import { wideRangeClassifier } from '../testing/wide-range-model.js';
 import { modelInputs } from '../measure/model-inputs.js';
 import { openModel } from '../measure/open-model.js';
 import { compareAccuracy } from './compare-accuracy.js';
+import { cosineToleranceProblem } from './cosine-tolerance.js';
 import { measureAccuracy } from './measure-accuracy.js';
 
 /** compareAccuracy on onnxruntime-node CPU: builder models and their FP16 / INT8 variants. */
@@ -94,6 +95,30 @@ describe('compareAccuracy', () => {
     // Another model with the same input: it runs, but its output "y" has another shape.
     expect(r.candidates[1]?.accuracy?.outputs[0]?.problem).toMatch(/^shape \[1, 8\] where the reference has \[1, 16\]$/);
     expect(r.candidates[2]?.status).toBe('ok');
+  });
+
+  it('says where the reference and each candidate ran (backend, provider), as bench says per model', async () => {
+    const r = await compareAccuracy(ref, [int8, join(dir, 'none.onnx')], { dims: { batch: 1 }, count: 1 });
+    expect(r.settings).toEqual({ backend: 'node', providers: [] });
+    expect(r.reference).toMatchObject({ backend: 'node', provider: 'cpu' });
+    expect(r.candidates[0]).toMatchObject({ name: 'model.int8', backend: 'node', provider: 'cpu' });
+    // Not loaded: it ran nowhere.
+    expect(r.candidates[1]).toMatchObject({ status: 'failed', error: { code: 'FORGE_IO' } });
+    expect(r.candidates[1]).not.toHaveProperty('provider');
+    const p = await compareAccuracy(ref, [int8], { dims: { batch: 1 }, count: 1, providers: ['cpu'] });
+    expect(p.settings).toEqual({ backend: 'node', providers: ['cpu'] });
+  });
+
+  it('takes a tolerance in (0, 1] (cosineToleranceProblem) and names the candidates below it; 1 holds for an exact copy', async () => {
+    const r = await compareAccuracy(ref, [ref, int8], { dims: { batch: 2 }, count: 2, tolerance: 1 });
+    expect(r.tolerance).toBe(1);
+    expect(r.belowTolerance).toEqual(['model.int8']);
+    for (const bad of [0, -0.5, 1.5, Number.NaN]) {
+      await expect(compareAccuracy(ref, [int8], { tolerance: bad })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS', details: { option: 'tolerance' } });
+    }
+    expect(cosineToleranceProblem(1)).toBeUndefined();
+    expect(cosineToleranceProblem(0.99)).toBeUndefined();
+    expect(cosineToleranceProblem(0)).toMatch(/\(0, 1\]/);
   });
 
   it('gives the figures of the former path: every reference output held, then each candidate run over all samples', async () => {

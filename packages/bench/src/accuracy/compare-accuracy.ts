@@ -1,8 +1,10 @@
-import type { RunnerFeeds } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, type RunnerFeeds } from '@onnx-forge/core';
+import { toleranceProblem } from '@onnx-forge/graph-ops';
 import { machineInfo, type MachineInfo } from '../measure/machine-info.js';
 import { modelSamples, type ModelInputsOptions, type ModelSamples } from '../measure/model-inputs.js';
 import { openModel, type BenchSource, type OpenModelOptions, type OpenedModel } from '../measure/open-model.js';
 import { stageError, type StageError } from '../measure/stage-error.js';
+import { cosineToleranceProblem } from './cosine-tolerance.js';
 import { AccuracyAccumulator, type AccuracySummary } from './measure-accuracy.js';
 
 /**
@@ -18,9 +20,21 @@ export interface CompareAccuracyOptions extends OpenModelOptions, ModelInputsOpt
   names?: readonly string[];
   /** Seeded samples when no inputs are given (default 8). */
   count?: number;
+  /**
+   * Smallest cosine similarity every output must keep, in (0, 1] (cosineToleranceProblem): the result
+   * then names the candidates that miss it (`belowTolerance`), by graph-ops' toleranceProblem.
+   */
+  tolerance?: number;
 }
 
-export interface CandidateAccuracy {
+/** Where a model ran: onnxruntime's JavaScript backend (node, web) and the execution provider of its session. */
+export interface RanOn {
+  backend: string;
+  provider: string;
+}
+
+/** `backend` and `provider`: where it ran (absent when it did not load). */
+export interface CandidateAccuracy extends Partial<RanOn> {
   name: string;
   file?: string;
   bytes?: number;
@@ -34,7 +48,7 @@ export interface CompareAccuracyResult {
    * `nonTensorOutputs`: the reference's sequence and map outputs (ZipMap's probabilities), which
    * onnxruntime's JavaScript builds cannot return, so they are not compared; absent when there are none.
    */
-  reference: { name: string; file?: string; bytes?: number; nonTensorOutputs?: string[] };
+  reference: { name: string; file?: string; bytes?: number; nonTensorOutputs?: string[] } & Partial<RanOn>;
   /**
    * What was compared on. `from`: the folder, or the seeds with the sizes of fitted dims
    * ("seeds 1-8 (samples=4096)"); `dims`: seeded inputs' sizes of symbolic dims, given and fitted.
@@ -43,6 +57,11 @@ export interface CompareAccuracyResult {
   /** Why nothing could be compared: the reference failed to load or to run on a sample, or the inputs do not fit it. */
   error?: StageError;
   candidates: CandidateAccuracy[];
+  /** The tolerance asked for, and the candidates with an output that misses it (failed ones are not listed). */
+  tolerance?: number;
+  belowTolerance?: string[];
+  /** What was asked for: onnxruntime's backend and the providers in order ([]: the backend's default). */
+  settings: { backend: string; providers: string[] };
   machine: MachineInfo;
 }
 
@@ -70,7 +89,12 @@ export function sourceName(source: BenchSource, fallback: string): string {
  * (fresh pages every run); the results do not depend on it.
  */
 export async function compareAccuracy(reference: BenchSource, candidates: readonly BenchSource[], options: CompareAccuracyOptions = {}): Promise<CompareAccuracyResult> {
+  const { tolerance } = options;
+  const problem = tolerance === undefined ? undefined : cosineToleranceProblem(tolerance);
+  if (problem) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `compareAccuracy: ${problem}; got ${tolerance}`, { details: { option: 'tolerance' } });
   const machine = await machineInfo();
+  const settings = { backend: options.backend ?? 'node', providers: [...(options.providers ?? [])] };
+  const asked = tolerance === undefined ? {} : { tolerance, belowTolerance: [] };
   const refName = sourceName(reference, 'reference');
   // Apart from each other and from the reference, as bench names a model measured twice: with the same
   // name twice, the table and the JSON could not tell which row is which file.
@@ -82,11 +106,13 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
     return n === 1 ? base : `${base}#${n}`;
   });
   const file = (s: BenchSource) => (typeof s === 'string' ? { file: s } : {});
-  const nothing = (error: StageError, bytes?: number, inputs: CompareAccuracyResult['inputs'] = null): CompareAccuracyResult => ({
-    reference: { name: refName, ...file(reference), ...(bytes === undefined ? {} : { bytes }) },
+  const nothing = (error: StageError, opened?: OpenedModel, inputs: CompareAccuracyResult['inputs'] = null): CompareAccuracyResult => ({
+    reference: { name: refName, ...file(reference), ...(opened ? { bytes: opened.bytes, ...ranOn(opened) } : {}) },
     inputs,
     error,
     candidates: names.map((name, i) => ({ name, ...file(candidates[i] as BenchSource), status: 'failed', error: { stage: error.stage, code: error.code, message: `not compared: ${error.message}` } })),
+    ...asked,
+    settings,
     machine,
   });
   // Fatal only: failures are reported in the result (or thrown), and a probe of seeded sizes fails by design.
@@ -107,7 +133,7 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
       // Made here so that inputs that cannot be made fail as inputs, as when every sample was made up front.
       first = inputs.count > 0 ? inputs.feed(0) : undefined;
     } catch (e) {
-      return nothing(stageError('inputs', e), ref.bytes);
+      return nothing(stageError('inputs', e), ref);
     }
     const all: Candidate[] = [];
     for (const [i, source] of candidates.entries()) {
@@ -125,7 +151,7 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
         // The reference itself fails on these inputs: nothing can be compared with it, as when it does
         // not load; the result says so (this threw, losing the result and the sample it failed on).
         const err = stageError('accuracy', e);
-        return nothing({ ...err, message: `the reference failed on sample ${i + 1} of ${inputs.count}: ${err.message}` }, ref.bytes, { source: inputs.source, from: inputs.from, samples: inputs.count });
+        return nothing({ ...err, message: `the reference failed on sample ${i + 1} of ${inputs.count}: ${err.message}` }, ref, { source: inputs.source, from: inputs.from, samples: inputs.count });
       }
       for (const c of [...open]) {
         if (i === 0) check(c, Object.keys(feeds), Object.keys(refOutputs));
@@ -148,7 +174,11 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
     const out = all.map((c) => candidateResult(c, inputs.count));
     const dims = inputs.source === 'seeded' && inputs.dims && Object.keys(inputs.dims).length ? { dims: inputs.dims } : {};
     const containers = ref.session.outputMetadata.filter((m) => m.type === undefined).map((m) => m.name);
-    return { reference: { name: refName, ...file(reference), bytes: ref.bytes, ...(containers.length ? { nonTensorOutputs: containers } : {}) }, inputs: { source: inputs.source, from: inputs.from, samples: inputs.count, ...dims }, candidates: out, machine };
+    const below = tolerance === undefined ? {} : { tolerance, belowTolerance: out.filter((c) => c.accuracy?.outputs.some((o) => toleranceProblem(o, tolerance))).map((c) => c.name) };
+    return {
+      reference: { name: refName, ...file(reference), bytes: ref.bytes, ...ranOn(ref), ...(containers.length ? { nonTensorOutputs: containers } : {}) },
+      inputs: { source: inputs.source, from: inputs.from, samples: inputs.count, ...dims }, candidates: out, ...below, settings, machine,
+    };
   } finally {
     for (const c of open) await c.model?.close();
     await ref.close();
@@ -162,6 +192,8 @@ export async function compareAccuracy(reference: BenchSource, candidates: readon
     }
   }
 }
+
+const ranOn = (m: OpenedModel): RanOn => ({ backend: m.backend, provider: m.provider });
 
 /** A candidate being compared: its session (unless it failed to load), running figures and first error. */
 interface Candidate {
@@ -182,10 +214,10 @@ function check(c: Candidate, feedNames: readonly string[], refOutputNames: reado
 function candidateResult(c: Candidate, samples: number): CandidateAccuracy {
   const { name, where } = c;
   if (!c.model) return { name, ...where, status: 'failed', ...(c.error ? { error: c.error } : {}) };
-  const bytes = c.model.bytes;
-  if (c.failedRun || c.error?.stage === 'inputs') return { name, ...where, bytes, status: 'failed', ...(c.error ? { error: c.error } : {}) };
+  const loaded = { name, ...where, bytes: c.model.bytes, ...ranOn(c.model) };
+  if (c.failedRun || c.error?.stage === 'inputs') return { ...loaded, status: 'failed', ...(c.error ? { error: c.error } : {}) };
   const accuracy = c.accuracy.summary(samples);
-  return c.error ? { name, ...where, bytes, status: 'failed', accuracy, error: c.error } : { name, ...where, bytes, status: 'ok', accuracy };
+  return c.error ? { ...loaded, status: 'failed', accuracy, error: c.error } : { ...loaded, status: 'ok', accuracy };
 }
 
 const list = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ') || 'none';

@@ -1,6 +1,9 @@
 import { argmaxRows, float16ArrayToFloat32 } from '@onnx-forge/core';
 import type { TensorLike } from '@onnx-forge/runtime';
 
+// What a valid tolerance is, beside the agreement it is held to (this file is the package's `./accuracy` entry).
+export { cosineToleranceProblem } from './cosine-tolerance.js';
+
 /** How one output of a candidate agrees with the reference, worst case over the samples. */
 export interface OutputAccuracy {
   output: string;
