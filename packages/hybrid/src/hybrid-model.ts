@@ -1,4 +1,4 @@
-import { ForgeError, ForgeErrorCode, cancelledError, errorMessage, isForgeError, nullThrows, onAbort } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows, onAbort } from '@onnx-forge/core';
 import { Emitter, type Feeds, type TensorLike, type TimerHandle } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { type BackendStats, BackendTracker, type QuarantineEvidence, type Route } from './backend-tracker.js';
@@ -9,6 +9,7 @@ import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions }
 import { type HybridStats, RequestCounts } from './hybrid-stats.js';
 import type { HybridEvents, RevalidationReport } from './hybrid-events.js';
 import { HybridMetrics } from './hybrid-metrics.js';
+import { type Attempt, allFailed, codeOf, disposedCall, disposedRequest, requestCancelled } from './request-errors.js';
 import { RunLane } from './run-lane.js';
 import { formatSummary } from './summary-table.js';
 import { withTimeout } from './with-timeout.js';
@@ -22,11 +23,6 @@ interface Plan {
   readonly canary: boolean;
   /** The canary's reference call is the probe of a reference kept for checks only (its circuit is half-open). */
   readonly refProbe?: boolean;
-}
-
-interface Attempt {
-  readonly backend: string;
-  readonly error: unknown;
 }
 
 /** A failed call whose breaker verdict waits for the end of its request (see `settleBlame`). */
@@ -72,11 +68,6 @@ function policyName(p: Policy): string {
 /** A promise's outcome as a value (Promise.allSettled for one). */
 function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
   return p.then((value) => ({ status: 'fulfilled', value }), (reason: unknown) => ({ status: 'rejected', reason }));
-}
-
-function codeOf(e: unknown): string {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'ERROR';
 }
 
 /**
@@ -181,7 +172,7 @@ export class HybridModel implements Backend {
   async predict(feeds: Feeds, options?: PredictOptions): Promise<Record<string, TensorLike>> {
     if (this.disposed) throw new ForgeError(ForgeErrorCode.RUNTIME, `HybridModel '${this.name}' was disposed; create a new one`);
     const signal = options?.signal;
-    if (signal?.aborted) throw this.requestCancelled(signal);
+    if (signal?.aborted) throw requestCancelled(this.name, signal);
     const clock = this.o.clock;
     const start = clock.now();
     const request = ++this.counts.requests;
@@ -215,12 +206,12 @@ export class HybridModel implements Backend {
       // Stopped by dispose(), as the error says (FORGE_CANCELLED): not a request every backend failed,
       // since the backends it did not reach were never tried; counted as a caller's abort is.
       this.counts.cancelled++;
-      throw this.cancelled(errors);
+      throw disposedRequest(this.name, errors);
     }
     if (!served) {
       this.counts.failed++;
       this.metrics?.request(false, ms / 1000);
-      throw this.allFailed(errors);
+      throw allFailed(this.name, errors, this.trackers);
     }
     this.counts.answer(ms);
     served.by.served++;
@@ -633,9 +624,9 @@ export class HybridModel implements Backend {
   /** One call to one backend, with the time limit, statistics, breaker and metrics around it. */
   private async call(t: BackendTracker, route: Route, feeds: Feeds, options: CallOptions = {}): Promise<Record<string, TensorLike>> {
     // A request in flight when dispose() came: its backends are disposed, none may be called again.
-    if (this.disposed) throw new ForgeError(ForgeErrorCode.CANCELLED, `HybridModel '${this.name}' was disposed while this request was in flight; backend '${t.name}' was not called`, { details: { model: this.name, backend: t.name, disposed: true } });
+    if (this.disposed) throw disposedCall(this.name, t.name, false);
     const cancel = options.blame?.signal;
-    if (cancel?.aborted) throw this.requestCancelled(cancel);
+    if (cancel?.aborted) throw requestCancelled(this.name, cancel);
     // One signal for the backend when the call has one (the caller's or the hedge's): either, or
     // dispose(), stops it (linked by listeners dropped when the call settles, so the model's long-lived
     // signal gathers none). A call without one gets none: a controller per call cost more than the rest
@@ -680,8 +671,8 @@ export class HybridModel implements Backend {
       if (lane) ownMs = lane.end(ticket as number, t0, clock.now());
     };
     running.then(settled, settled);
-    if (cancel) running = whileNotAborted(running, cancel, () => this.requestCancelled(cancel, t.name));
-    running = whileNotAborted(running, this.stopping.signal, () => new ForgeError(ForgeErrorCode.CANCELLED, `HybridModel '${this.name}' was disposed while backend '${t.name}' was still running this request, and the backend cannot answer any more`, { details: { model: this.name, backend: t.name, disposed: true } }));
+    if (cancel) running = whileNotAborted(running, cancel, () => requestCancelled(this.name, cancel, t.name));
+    running = whileNotAborted(running, this.stopping.signal, () => disposedCall(this.name, t.name, true));
     try {
       const outputs = await withTimeout(running, this.o.timeoutMs, clock, `backend '${t.name}'`);
       if (typeof outputs !== 'object' || outputs === null) {
@@ -803,53 +794,11 @@ export class HybridModel implements Backend {
     if (this.kept.length > n) this.kept.shift();
   }
 
-  /** The error of a request whose call failed after dispose(): it could go nowhere else. */
-  private cancelled(errors: readonly Attempt[]): ForgeError {
-    // The calls dispose() stopped before they began say nothing; the ones that ran do.
-    const tried = errors.filter((e) => !(isForgeError(e.error) && e.error.details.disposed === true));
-    const text = tried.map((e) => `${e.backend}: ${codeOf(e.error)} ${errorMessage(e.error)}`).join('; ');
-    return new ForgeError(ForgeErrorCode.CANCELLED, `HybridModel '${this.name}' was disposed while this request was in flight${text ? ` (${text})` : ''}; it was not sent on to another backend`, {
-      details: { model: this.name, errors: errors.map((e) => ({ backend: e.backend, code: codeOf(e.error), message: errorMessage(e.error) })) },
-      cause: new AggregateError(errors.map((e) => e.error)),
-    });
-  }
-
-  /** FORGE_CANCELLED for a request its caller's signal stopped. */
-  private requestCancelled(signal: AbortSignal, backend?: string): ForgeError {
-    const e = cancelledError(signal, `request to HybridModel '${this.name}' cancelled${backend ? ` while backend '${backend}' ran it` : ''}`);
-    Object.assign(e.details, { model: this.name, ...(backend ? { backend } : {}) });
-    return e;
-  }
-
   /** Ends a request whose caller's signal aborted: counted as cancelled, its failed calls judged as unanswered. */
   private abandon(signal: AbortSignal, blame: RequestBlame): never {
     this.settleBlame(blame, false);
     this.counts.cancelled++;
-    throw this.requestCancelled(signal);
-  }
-
-  private allFailed(errors: readonly Attempt[]): ForgeError {
-    const tried = new Set(errors.map((e) => e.backend));
-    const skipped = this.trackers
-      .filter((t) => t.servable && !tried.has(t.name))
-      .map((t) => ({ backend: t.name, state: t.state, nextProbeAt: t.breaker.nextProbeAt }));
-    const skippedText = skipped.map((s) => `${s.backend} ${s.state}${s.state === 'quarantined' ? ' (revalidate it)' : s.nextProbeAt !== undefined ? ` (probed again at ${Math.round(s.nextProbeAt)} ms)` : ''}`).join(', ');
-    const details = {
-      model: this.name,
-      errors: errors.map((e) => ({ backend: e.backend, code: codeOf(e.error), message: errorMessage(e.error) })),
-      skipped,
-    };
-    if (errors.length === 0) {
-      return new ForgeError(ForgeErrorCode.NO_PROVIDER, `HybridModel '${this.name}': no backend can take requests now (${skippedText}); wait for a probe or revalidate a quarantined backend`, { details });
-    }
-    const text = errors.map((e) => `${e.backend}: ${codeOf(e.error)} ${errorMessage(e.error)}`).join('; ');
-    // Every backend refused the request itself (FORGE_BAD_INPUT): the caller's fault, said with that code.
-    const badInput = errors.every((e) => isForgeError(e.error, ForgeErrorCode.BAD_INPUT));
-    return new ForgeError(
-      badInput ? ForgeErrorCode.BAD_INPUT : ForgeErrorCode.RUNTIME,
-      `HybridModel '${this.name}': every backend failed this request (${text})${skippedText ? `; not tried: ${skippedText}` : ''}. details.errors has each error; a backend that works (the reference, a plain JavaScript one) keeps requests answered`,
-      { details, cause: new AggregateError(errors.map((e) => e.error)) },
-    );
+    throw requestCancelled(this.name, signal);
   }
 }
 
