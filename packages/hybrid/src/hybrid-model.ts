@@ -8,6 +8,7 @@ import { type CanaryCheck, compareOutputs, hasNonFinite } from './compare-output
 import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions } from './hybrid-options.js';
 import { type HybridStats, RequestCounts } from './hybrid-stats.js';
 import type { HybridEvents, RevalidationReport } from './hybrid-events.js';
+import { checkBackends, checkPolicyOrder } from './hybrid-backends.js';
 import { HybridMetrics } from './hybrid-metrics.js';
 import { type Attempt, allFailed, codeOf, disposedCall, disposedRequest, requestCancelled } from './request-errors.js';
 import { RunLane } from './run-lane.js';
@@ -56,11 +57,6 @@ interface Served {
   readonly checked?: boolean;
 }
 
-function isBackend(b: unknown): b is Backend {
-  const o = b as Partial<Backend> | null;
-  return typeof o === 'object' && o !== null && typeof o.name === 'string' && o.name !== '' && typeof o.predict === 'function' && typeof o.dispose === 'function';
-}
-
 function policyName(p: Policy): string {
   return typeof p === 'object' ? `order(${p.order.join(', ')})` : p;
 }
@@ -102,44 +98,10 @@ export class HybridModel implements Backend {
   private readonly settledBlame = new WeakSet<Blame[]>();
 
   constructor(options: HybridOptions) {
-    const given = (options as { backends?: unknown } | null)?.backends;
-    if (!Array.isArray(given) || given.length === 0) {
-      throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'HybridModel: backends must be a non-empty array of backends ({ name, predict(feeds), dispose() })', { details: { option: 'backends' } });
-    }
-    const backends: Backend[] = [];
-    given.forEach((b: unknown, i) => {
-      if (!isBackend(b)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: backends[${i}] is not a backend: it needs a name, predict(feeds) and dispose() (see sessionBackend, functionBackend)`, { details: { option: 'backends', index: i } });
-      backends.push(b);
-    });
-    let refBackend: Backend | undefined;
-    const reference = options.reference;
-    if (typeof reference === 'string') {
-      refBackend = backends.find((b) => b.name === reference);
-      if (!refBackend) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: reference '${reference}' is not among the backends (${backends.map((b) => b.name).join(', ')})`, { details: { option: 'reference' } });
-    } else if (reference !== undefined) {
-      if (!isBackend(reference)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'HybridModel: reference must be a backend name or a backend', { details: { option: 'reference' } });
-      refBackend = reference;
-      if (!backends.includes(reference)) backends.push(reference);
-    }
-    const seen = new Set<string>();
-    for (const [i, b] of backends.entries()) {
-      // Checked, not ignored: a wrong one would silently leave queue waits in what the chooser compares.
-      const n = b.runsAtOnce;
-      if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 1)) {
-        throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: backends[${i}] ('${b.name}'): runsAtOnce must be a positive integer (the calls it runs at once), got ${JSON.stringify(n)}`, { details: { option: 'backends', index: i } });
-      }
-      if (b.sharesThread !== undefined && typeof b.sharesThread !== 'boolean') {
-        throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: backends[${i}] ('${b.name}'): sharesThread must be true or false, got ${JSON.stringify(b.sharesThread)}`, { details: { option: 'backends', index: i } });
-      }
-      if (seen.has(b.name)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: two backends are named '${b.name}'; names must be unique`, { details: { option: 'backends', name: b.name } });
-      seen.add(b.name);
-    }
+    const { backends, reference: refBackend } = checkBackends(options);
     this.o = resolveOptions(options, refBackend !== undefined);
     const o = this.o;
-    if (typeof o.policy === 'object') {
-      const unknown = o.policy.order.filter((n) => !seen.has(n));
-      if (unknown.length) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: policy order names unknown backends ${unknown.join(', ')} (backends: ${[...seen].join(', ')})`, { details: { option: 'policy' } });
-    }
+    checkPolicyOrder(o.policy, backends);
     this.name = o.name;
     this.trackers = backends.map((b, i) => new BackendTracker(b, i, b === refBackend, b !== refBackend || o.serveReference, { window: o.window, ewmaTauMs: o.ewmaTauMs, breaker: o.breaker }));
     for (const t of this.trackers) this.byName.set(t.name, t);
