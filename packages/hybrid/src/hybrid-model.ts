@@ -1,19 +1,18 @@
-import { ForgeError, ForgeErrorCode, errorMessage, isForgeError, nullThrows, onAbort } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage, nullThrows } from '@onnx-forge/core';
 import { Emitter, type Feeds, type TensorLike, type TimerHandle } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
+import { BackendCaller, type RequestBlame } from './backend-caller.js';
 import { type BackendStats, BackendTracker, type QuarantineEvidence, type Route } from './backend-tracker.js';
 import { type ChooserSettings, decideSwitch, rankBackends } from './choose-backend.js';
 import type { BreakerTransition } from './circuit-breaker.js';
 import { type CanaryCheck, compareOutputs, hasNonFinite } from './compare-outputs.js';
+import { checkBackends, checkPolicyOrder } from './hybrid-backends.js';
+import type { HybridEvents, RevalidationReport } from './hybrid-events.js';
+import { HybridMetrics } from './hybrid-metrics.js';
 import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions } from './hybrid-options.js';
 import { type HybridStats, RequestCounts } from './hybrid-stats.js';
-import type { HybridEvents, RevalidationReport } from './hybrid-events.js';
-import { checkBackends, checkPolicyOrder } from './hybrid-backends.js';
-import { HybridMetrics } from './hybrid-metrics.js';
-import { type Attempt, allFailed, codeOf, disposedCall, disposedRequest, requestCancelled } from './request-errors.js';
-import { RunLane } from './run-lane.js';
+import { type Attempt, allFailed, disposedRequest, requestCancelled } from './request-errors.js';
 import { formatSummary } from './summary-table.js';
-import { withTimeout } from './with-timeout.js';
 
 export type { BreakerEvent, HybridEvents, QuarantineEvent, RevalidationReport, SwitchEvent } from './hybrid-events.js';
 export type { HybridStats } from './hybrid-stats.js';
@@ -24,30 +23,6 @@ interface Plan {
   readonly canary: boolean;
   /** The canary's reference call is the probe of a reference kept for checks only (its circuit is half-open). */
   readonly refProbe?: boolean;
-}
-
-/** A failed call whose breaker verdict waits for the end of its request (see `settleBlame`). */
-interface Blame {
-  readonly t: BackendTracker;
-  readonly probe: boolean;
-}
-
-/**
- * The failed calls of one request, with the caller's signal: every call made for the request gets
- * this list, so the signal reaches each of them (and a call not yet begun when it aborts never starts).
- */
-type RequestBlame = Blame[] & { readonly signal?: AbortSignal | undefined };
-
-interface CallOptions {
-  readonly signal?: AbortSignal;
-  /** The call probes a half-open backend (besides route 'probe': a checks-only reference's canary call). */
-  readonly probe?: boolean;
-  /**
-   * Collects breaker failures instead of recording them (calls made for a request), until the request
-   * settles them (`settleBlame`); a call that fails after that (the slower call of a hedged request
-   * left to run, hedge.cancel false) is recorded against its backend at once.
-   */
-  readonly blame?: RequestBlame;
 }
 
 interface Served {
@@ -82,21 +57,15 @@ export class HybridModel implements Backend {
   private readonly events = new Emitter<HybridEvents>();
   private readonly metrics: HybridMetrics | undefined;
   private readonly counts: RequestCounts;
+  private readonly caller: BackendCaller;
   private readonly kept: Feeds[] = [];
   private current: BackendTracker | undefined;
   private everSelected = false;
   private lastSwitchAt = Number.NEGATIVE_INFINITY;
   private switches = 0;
-  /** The one thread every `sharesThread` backend runs on, one call at a time. */
-  private readonly thread = new RunLane(1);
-  /** Each backend's own queue, for those that say how many calls they run at once (`runsAtOnce`). */
-  private readonly lanes = new Map<BackendTracker, RunLane>();
   private disposed = false;
   /** Aborted once every backend is disposed: a call still pending then can never be answered. */
   private readonly stopping = new AbortController();
-  /** Blame lists whose request has settled them: a failure that comes later is recorded directly. */
-  private readonly settledBlame = new WeakSet<Blame[]>();
-
   constructor(options: HybridOptions) {
     const { backends, reference: refBackend } = checkBackends(options);
     this.o = resolveOptions(options, refBackend !== undefined);
@@ -112,6 +81,10 @@ export class HybridModel implements Backend {
     this.chooser = { policy: o.policy, p99Ms: o.p99Ms, minGain: o.minGain, dwellMs: o.dwellMs, minSamples: o.minSamples, decisionWindow: o.decisionWindow, z: o.z };
     this.counts = new RequestCounts(o.window);
     this.metrics = options.metrics ? new HybridMetrics(options.metrics, this.name, this.trackers.map((t) => t.name)) : undefined;
+    this.caller = new BackendCaller({
+      model: this.name, clock: o.clock, timeoutMs: o.timeoutMs, metrics: this.metrics, disposed: () => this.disposed, stopping: this.stopping.signal,
+      onBreaker: (t, transition, now) => this.onBreaker(t, transition, now),
+    });
     this.reselect(o.clock.now());
   }
 
@@ -162,7 +135,7 @@ export class HybridModel implements Backend {
       served = await this.verify(served, feeds, request, blame);
     }
     if (signal?.aborted) return this.abandon(signal, blame);
-    this.settleBlame(blame, served !== undefined);
+    this.caller.settleBlame(blame, served !== undefined);
     const ms = clock.now() - start;
     if (!served && this.disposed) {
       // Stopped by dispose(), as the error says (FORGE_CANCELLED): not a request every backend failed,
@@ -211,8 +184,8 @@ export class HybridModel implements Backend {
     // fresh evidence against the backend, which a pass on the samples must not wipe out.
     const failedBefore = t.failedChecks;
     for (const feeds of list) {
-      const got = await settle(this.call(t, 'revalidation', feeds));
-      const want = await settle(this.call(ref, 'revalidation', feeds));
+      const got = await settle(this.caller.call(t, 'revalidation', feeds));
+      const want = await settle(this.caller.call(ref, 'revalidation', feeds));
       if (want.status === 'rejected') errors.push(`reference '${ref.name}': ${errorMessage(want.reason)}`);
       if (got.status === 'rejected') errors.push(`'${name}': ${errorMessage(got.reason)}`);
       if (got.status === 'fulfilled' && want.status === 'fulfilled') {
@@ -250,31 +223,10 @@ export class HybridModel implements Backend {
    * window.
    */
   async warmup(): Promise<void> {
-    const clock = this.o.clock;
     for (const t of this.trackers) {
       // Disposed meanwhile: the backends left are disposed too.
       if (this.disposed) return;
-      if (!t.backend.warmup) continue;
-      const counted = () => {
-        t.calls++;
-        t.routes.warmup++;
-        this.metrics?.call(t.name, 'warmup');
-      };
-      const t0 = clock.now();
-      try {
-        // No time limit: a first run that compiles kernels may take far longer than a request should.
-        if ((await t.backend.warmup()) === false) continue;
-        counted();
-        t.coldStartMs ??= clock.now() - t0;
-        t.recordWarmupSuccess();
-      } catch (e) {
-        counted();
-        const now = clock.now();
-        t.coldStartMs ??= now - t0;
-        t.recordError(e, now, false);
-        this.metrics?.error(t.name, codeOf(e));
-        this.onBreaker(t, t.breaker.recordFailure(now, false), now);
-      }
+      await this.caller.warmup(t);
     }
   }
 
@@ -325,21 +277,6 @@ export class HybridModel implements Backend {
   }
 
   // ---------------------------------------------------------------------------------------------
-
-  /**
-   * Where a backend's calls queue, if the model can tell: the thread (in-process sessions), or the
-   * backend's own queue in front of `runsAtOnce` servers (a pool's workers); undefined for a backend
-   * that says neither (its calls' latencies are taken as they are).
-   */
-  private laneOf(t: BackendTracker): RunLane | undefined {
-    const b = t.backend;
-    if (b.sharesThread === true) return this.thread;
-    const n = b.runsAtOnce;
-    if (n === undefined) return undefined;
-    let lane = this.lanes.get(t);
-    if (!lane) this.lanes.set(t, (lane = new RunLane(n)));
-    return lane;
-  }
 
   /** Backends that may take ordinary traffic now. */
   private candidates(): BackendTracker[] {
@@ -414,14 +351,14 @@ export class HybridModel implements Backend {
       const delay = this.hedgeDelay(primary);
       if (delay !== undefined) return this.hedged(primary, plan.route, feeds, delay, errors, blame);
       try {
-        return { outputs: await this.call(primary, plan.route, feeds, { blame }), by: primary };
+        return { outputs: await this.caller.call(primary, plan.route, feeds, { blame }), by: primary };
       } catch (e) {
         errors.push({ backend: primary.name, error: e });
         return undefined;
       }
     }
-    const got = await settle(this.call(primary, plan.route, feeds, { blame }));
-    const want = await settle(this.call(ref, 'canary', feeds, { blame, probe: plan.refProbe === true }));
+    const got = await settle(this.caller.call(primary, plan.route, feeds, { blame }));
+    const want = await settle(this.caller.call(ref, 'canary', feeds, { blame, probe: plan.refProbe === true }));
     if (got.status === 'rejected') errors.push({ backend: primary.name, error: got.reason });
     if (want.status === 'rejected') errors.push({ backend: ref.name, error: want.reason });
     if (got.status === 'fulfilled' && want.status === 'fulfilled') return this.judge(primary, got.value, ref, want.value, request);
@@ -449,7 +386,7 @@ export class HybridModel implements Backend {
   /** Runs the reference on a request answered unchecked (NaN or infinity in the answer) and judges it. */
   private async verify(served: Served, feeds: Feeds, request: number, blame: RequestBlame): Promise<Served> {
     const ref = nullThrows(this.ref, 'verify() runs only with a reference');
-    const want = await settle(this.call(ref, 'canary', feeds, { blame }));
+    const want = await settle(this.caller.call(ref, 'canary', feeds, { blame }));
     // The reference cannot say: the answer stands as it would without the check.
     if (want.status === 'rejected') return served;
     return this.judge(served.by, served.outputs, ref, want.value, request);
@@ -463,7 +400,7 @@ export class HybridModel implements Backend {
     for (const t of this.fallbackOrder(first)) {
       if (errors.some((e) => e.backend === t.name)) continue;
       try {
-        return { outputs: await this.call(t, 'fallback', feeds, { blame }), by: t };
+        return { outputs: await this.caller.call(t, 'fallback', feeds, { blame }), by: t };
       } catch (e) {
         errors.push({ backend: t.name, error: e });
       }
@@ -481,7 +418,7 @@ export class HybridModel implements Backend {
     const t = served.by;
     const ref = this.ref;
     if (ref && this.canCheck(t)) {
-      const want = await settle(this.call(ref, 'canary', feeds, { blame }));
+      const want = await settle(this.caller.call(ref, 'canary', feeds, { blame }));
       if (want.status === 'fulfilled') return this.judge(t, served.outputs, ref, want.value, request);
       errors.push({ backend: ref.name, error: want.reason });
     }
@@ -556,7 +493,7 @@ export class HybridModel implements Backend {
         const controller = new AbortController();
         controllers.set(t, controller);
         running++;
-        this.call(t, r, feeds, { signal: controller.signal, blame }).then(
+        this.caller.call(t, r, feeds, { signal: controller.signal, blame }).then(
           (outputs) => {
             running--;
             if (!settled) finish({ outputs, by: t });
@@ -581,125 +518,6 @@ export class HybridModel implements Backend {
         launch(partner, 'hedge');
       }, delay);
     });
-  }
-
-  /** One call to one backend, with the time limit, statistics, breaker and metrics around it. */
-  private async call(t: BackendTracker, route: Route, feeds: Feeds, options: CallOptions = {}): Promise<Record<string, TensorLike>> {
-    // A request in flight when dispose() came: its backends are disposed, none may be called again.
-    if (this.disposed) throw disposedCall(this.name, t.name, false);
-    const cancel = options.blame?.signal;
-    if (cancel?.aborted) throw requestCancelled(this.name, cancel);
-    // One signal for the backend when the call has one (the caller's or the hedge's): either, or
-    // dispose(), stops it (linked by listeners dropped when the call settles, so the model's long-lived
-    // signal gathers none). A call without one gets none: a controller per call cost more than the rest
-    // of the call's bookkeeping, and dispose() still rejects it (below).
-    let signal: AbortSignal | undefined;
-    let unlink: (() => void)[] = [];
-    if (cancel || options.signal) {
-      const stop = new AbortController();
-      signal = stop.signal;
-      unlink = [cancel, options.signal, this.stopping.signal].flatMap((s) => {
-        if (!s) return [];
-        if (s.aborted) {
-          stop.abort(s.reason);
-          return [];
-        }
-        return [onAbort(s, () => stop.abort(s.reason))];
-      });
-    }
-    const clock = this.o.clock;
-    t.calls++;
-    t.routes[route]++;
-    this.metrics?.call(t.name, route);
-    const probe = route === 'probe' || options.probe === true;
-    // The first call issued, not the first to finish: concurrent first calls race.
-    const first = t.calls === 1 && t.coldStartMs === undefined;
-    if (route === 'calibration') t.calibrating++;
-    t.inFlight++;
-    const t0 = clock.now();
-    let running: Promise<Record<string, TensorLike>>;
-    try {
-      running = Promise.resolve(signal ? t.backend.predict(feeds, { signal }) : t.backend.predict(feeds));
-    } catch (e) {
-      running = Promise.reject(e);
-    }
-    // In flight until the backend really finishes, even after a time-out or the caller's abort stopped the waiting.
-    const lane = this.laneOf(t);
-    const ticket = lane?.begin();
-    let ownMs: number | undefined;
-    const settled = () => {
-      t.inFlight--;
-      for (const u of unlink) u();
-      if (lane) ownMs = lane.end(ticket as number, t0, clock.now());
-    };
-    running.then(settled, settled);
-    if (cancel) running = whileNotAborted(running, cancel, () => requestCancelled(this.name, cancel, t.name));
-    running = whileNotAborted(running, this.stopping.signal, () => disposedCall(this.name, t.name, true));
-    try {
-      const outputs = await withTimeout(running, this.o.timeoutMs, clock, `backend '${t.name}'`);
-      if (typeof outputs !== 'object' || outputs === null) {
-        throw new ForgeError(ForgeErrorCode.RUNTIME, `backend '${t.name}' resolved to ${outputs === null ? 'null' : typeof outputs} instead of outputs by name`, { details: { backend: t.name } });
-      }
-      const now = clock.now();
-      const ms = now - t0;
-      if (first) t.coldStartMs = ms;
-      t.recordLatency(ms, now, ownMs ?? ms);
-      this.metrics?.success(t.name, ms / 1000);
-      this.onBreaker(t, t.breaker.recordSuccess(now, probe), now);
-      return outputs;
-    } catch (e) {
-      const now = clock.now();
-      if (signal?.aborted || this.stopping.signal.aborted) {
-        // The other call of a hedged request answered first, or the caller gave the request up: this
-        // one says nothing about the backend's health, only that it took at least this long.
-        t.cancelled++;
-        t.recordCensored(now - t0);
-        if (probe) t.breaker.cancelProbe();
-        throw e;
-      }
-      if (first) t.coldStartMs = now - t0;
-      t.recordError(e, now, isForgeError(e, ForgeErrorCode.TIMEOUT));
-      this.metrics?.error(t.name, codeOf(e));
-      if (isForgeError(e, ForgeErrorCode.BAD_INPUT)) {
-        // The request's own fault (opossum's errorFilter): every backend would refuse it, so it must
-        // not open a healthy backend's circuit; a client sending bad feeds would otherwise take it out.
-        t.badInput++;
-        if (probe) t.breaker.cancelProbe();
-      } else if (options.blame && !this.settledBlame.has(options.blame)) {
-        options.blame.push({ t, probe });
-      } else {
-        this.onBreaker(t, t.breaker.recordFailure(now, probe), now);
-      }
-      throw e;
-    } finally {
-      if (route === 'calibration') t.calibrating--;
-    }
-  }
-
-  /**
-   * The breaker verdict on a request's failed calls, once the request has settled. A failure counts
-   * against its backend when another backend answered the same request, or when it was the only
-   * backend tried: it is the backend's doing. When two or more backends all failed the same request,
-   * the request itself is the likelier cause (token ids past the vocabulary make every variant's
-   * Gather fail alike), and opening their circuits would only turn away the requests they can answer:
-   * a client repeating such a request would take the model out for everyone. Those failures stay in
-   * each backend's error counts, not in its breaker window.
-   */
-  private settleBlame(blame: Blame[], answered: boolean): void {
-    // From here on, a call of this request that fails (one left to run after the request was answered)
-    // is recorded against its backend as it fails: this list has been read.
-    this.settledBlame.add(blame);
-    if (blame.length === 0) return;
-    const now = this.o.clock.now();
-    const count = answered || new Set(blame.map((b) => b.t)).size < 2;
-    for (const { t, probe } of blame) {
-      if (count) {
-        this.onBreaker(t, t.breaker.recordFailure(now, probe), now);
-      } else {
-        t.unattributed++;
-        if (probe) t.breaker.cancelProbe();
-      }
-    }
   }
 
   private tick(now: number): void {
@@ -758,25 +576,9 @@ export class HybridModel implements Backend {
 
   /** Ends a request whose caller's signal aborted: counted as cancelled, its failed calls judged as unanswered. */
   private abandon(signal: AbortSignal, blame: RequestBlame): never {
-    this.settleBlame(blame, false);
+    this.caller.settleBlame(blame, false);
     this.counts.cancelled++;
     throw requestCancelled(this.name, signal);
   }
 }
 
-/** `promise`, or the error `cancelled()` makes as soon as `signal` aborts (the work itself goes on). */
-function whileNotAborted<T>(promise: Promise<T>, signal: AbortSignal, cancelled: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const stop = onAbort(signal, () => reject(cancelled()));
-    promise.then(
-      (value) => {
-        stop();
-        resolve(value);
-      },
-      (error: unknown) => {
-        stop();
-        reject(error);
-      },
-    );
-  });
-}
