@@ -2,9 +2,7 @@ import { ForgeError, ForgeErrorCode, errorMessage, nullThrows } from '@onnx-forg
 import { Emitter, type Feeds, type TensorLike, type TimerHandle } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { BackendCaller, type RequestBlame } from './backend-caller.js';
-import { type BackendStats, BackendTracker, type QuarantineEvidence, type Route } from './backend-tracker.js';
-import { type ChooserSettings, decideSwitch, rankBackends } from './choose-backend.js';
-import type { BreakerTransition } from './circuit-breaker.js';
+import { type BackendStats, BackendTracker, type Route } from './backend-tracker.js';
 import { type CanaryCheck, compareOutputs, hasNonFinite } from './compare-outputs.js';
 import { checkBackends, checkPolicyOrder } from './hybrid-backends.js';
 import type { HybridEvents, RevalidationReport } from './hybrid-events.js';
@@ -12,18 +10,11 @@ import { HybridMetrics } from './hybrid-metrics.js';
 import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions } from './hybrid-options.js';
 import { type HybridStats, RequestCounts } from './hybrid-stats.js';
 import { type Attempt, allFailed, disposedRequest, requestCancelled } from './request-errors.js';
+import { type Plan, RequestRouter } from './request-router.js';
 import { formatSummary } from './summary-table.js';
 
 export type { BreakerEvent, HybridEvents, QuarantineEvent, RevalidationReport, SwitchEvent } from './hybrid-events.js';
 export type { HybridStats } from './hybrid-stats.js';
-
-interface Plan {
-  readonly first: BackendTracker | undefined;
-  readonly route: Route;
-  readonly canary: boolean;
-  /** The canary's reference call is the probe of a reference kept for checks only (its circuit is half-open). */
-  readonly refProbe?: boolean;
-}
 
 interface Served {
   readonly outputs: Record<string, TensorLike>;
@@ -53,16 +44,12 @@ export class HybridModel implements Backend {
   private readonly trackers: readonly BackendTracker[];
   private readonly byName = new Map<string, BackendTracker>();
   private readonly ref: BackendTracker | undefined;
-  private readonly chooser: ChooserSettings;
   private readonly events = new Emitter<HybridEvents>();
   private readonly metrics: HybridMetrics | undefined;
   private readonly counts: RequestCounts;
+  private readonly router: RequestRouter;
   private readonly caller: BackendCaller;
   private readonly kept: Feeds[] = [];
-  private current: BackendTracker | undefined;
-  private everSelected = false;
-  private lastSwitchAt = Number.NEGATIVE_INFINITY;
-  private switches = 0;
   private disposed = false;
   /** Aborted once every backend is disposed: a call still pending then can never be answered. */
   private readonly stopping = new AbortController();
@@ -78,19 +65,19 @@ export class HybridModel implements Backend {
     if (!this.trackers.some((t) => t.servable)) {
       throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'HybridModel: no backend may serve requests (the only one is the reference and serveReference is false)', { details: { option: 'serveReference' } });
     }
-    this.chooser = { policy: o.policy, p99Ms: o.p99Ms, minGain: o.minGain, dwellMs: o.dwellMs, minSamples: o.minSamples, decisionWindow: o.decisionWindow, z: o.z };
     this.counts = new RequestCounts(o.window);
     this.metrics = options.metrics ? new HybridMetrics(options.metrics, this.name, this.trackers.map((t) => t.name)) : undefined;
+    this.router = new RequestRouter({ model: this.name, trackers: this.trackers, ref: this.ref, o, counts: this.counts, events: this.events, metrics: this.metrics });
     this.caller = new BackendCaller({
       model: this.name, clock: o.clock, timeoutMs: o.timeoutMs, metrics: this.metrics, disposed: () => this.disposed, stopping: this.stopping.signal,
-      onBreaker: (t, transition, now) => this.onBreaker(t, transition, now),
+      onBreaker: (t, transition, now) => this.router.onBreaker(t, transition, now),
     });
-    this.reselect(o.clock.now());
+    this.router.reselect(o.clock.now());
   }
 
   /** The size of the backend chosen now. */
   get sizeBytes(): number | undefined {
-    return this.current?.backend.sizeBytes;
+    return this.router.current?.backend.sizeBytes;
   }
 
   /** Subscribes to 'switch', 'quarantine', 'breaker' or 'revalidate'; returns the unsubscribe function. */
@@ -111,10 +98,10 @@ export class HybridModel implements Backend {
     const clock = this.o.clock;
     const start = clock.now();
     const request = ++this.counts.requests;
-    this.tick(start);
-    this.reselect(start);
+    this.router.tick(start);
+    this.router.reselect(start);
     this.keep(feeds);
-    const plan = this.plan();
+    const plan = this.router.plan();
     const errors: Attempt[] = [];
     const blame: RequestBlame = Object.assign([], { signal });
     let served: Served | undefined;
@@ -131,7 +118,7 @@ export class HybridModel implements Backend {
     if (served && !served.checked && served.by.quarantine) served = await this.discredited(served, feeds, request, errors, blame);
     // An answer holding NaN or infinity is checked whether the canary sampled it or not: an fp16
     // variant overflows on some inputs only, and such an answer must not go out unchecked.
-    if (served && !served.checked && served.by !== this.ref && this.canCheck(served.by) && hasNonFinite(served.outputs)) {
+    if (served && !served.checked && served.by !== this.ref && this.router.canCheck(served.by) && hasNonFinite(served.outputs)) {
       served = await this.verify(served, feeds, request, blame);
     }
     if (signal?.aborted) return this.abandon(signal, blame);
@@ -202,15 +189,15 @@ export class HybridModel implements Backend {
       const was = t.quarantine !== undefined;
       t.quarantine = undefined;
       t.failedSinceValidation = 0;
-      this.onBreaker(t, t.breaker.reset(), now);
+      this.router.onBreaker(t, t.breaker.reset(), now);
       if (was) this.metrics?.quarantine(t.name, false);
     } else {
       const failedCheck = checks.find((c) => !c.passed);
-      if (failedCheck) this.quarantine(t, failedCheck, now);
+      if (failedCheck) this.router.quarantine(t, failedCheck, now);
     }
     const report: RevalidationReport = { model: this.name, backend: name, passed, samples: list.length, checks, errors, at: now };
     this.events.emit('revalidate', report);
-    this.reselect(now);
+    this.router.reselect(now);
     return report;
   }
 
@@ -257,15 +244,15 @@ export class HybridModel implements Backend {
 
   stats(): HybridStats {
     const now = this.o.clock.now();
-    this.tick(now);
+    this.router.tick(now);
     const backends: Record<string, BackendStats> = {};
     for (const t of this.trackers) backends[t.name] = t.snapshot(now, this.o.decisionWindow);
     return {
       name: this.name,
       policy: policyName(this.o.policy),
       reference: this.ref?.name,
-      selected: this.current?.name,
-      switches: this.switches,
+      selected: this.router.current?.name,
+      switches: this.router.switches,
       ...this.counts.figures(),
       backends,
     };
@@ -277,66 +264,6 @@ export class HybridModel implements Backend {
   }
 
   // ---------------------------------------------------------------------------------------------
-
-  /** Backends that may take ordinary traffic now. */
-  private candidates(): BackendTracker[] {
-    return this.trackers.filter((t) => t.available);
-  }
-
-  private get canaryOn(): boolean {
-    return this.o.canary.enabled && this.ref !== undefined;
-  }
-
-  /** Whether a call to `t` can be checked against the reference now. */
-  private canCheck(t: BackendTracker): boolean {
-    return this.canaryOn && this.ref !== undefined && t !== this.ref && this.ref.breaker.state === 'closed';
-  }
-
-  /**
-   * Where this request goes first: a half-open backend's probe, else a backend still being measured,
-   * else (with the exploration share) the backend measured longest ago, else the choice. The reference
-   * is not explored or calibrated while the canary runs: every check measures it already.
-   */
-  private plan(): Plan {
-    const plan = this.choose();
-    const ref = this.ref;
-    // A reference kept for checks only is never a request's first call, so its half-open circuit is
-    // probed through the next canary check instead; without that, one outage of the reference would
-    // leave it half-open and the canary off for good.
-    if (ref && !ref.servable && this.canaryOn && plan.first && plan.first !== ref && ref.breaker.awaitingProbe) {
-      ref.breaker.beginProbe();
-      this.counts.probes++;
-      return { ...plan, canary: true, refProbe: true };
-    }
-    return plan;
-  }
-
-  private choose(): Plan {
-    const o = this.o;
-    const probe = this.trackers.find((t) => t.servable && !t.quarantine && t.breaker.awaitingProbe);
-    if (probe) {
-      probe.breaker.beginProbe();
-      this.counts.probes++;
-      return { first: probe, route: 'probe', canary: this.canCheck(probe) };
-    }
-    const measuredByCanary = (t: BackendTracker) => t === this.ref && this.canaryOn;
-    const candidates = this.candidates();
-    const staticPolicy = typeof o.policy === 'object' || o.policy === 'size';
-    if (!staticPolicy) {
-      const unmeasured = candidates.find((t) => t.timed < o.minSamples && t.calibrating === 0 && !measuredByCanary(t));
-      if (unmeasured) return { first: unmeasured, route: 'calibration', canary: this.canCheck(unmeasured) };
-    }
-    const current = this.current;
-    if (o.exploration > 0 && current) {
-      const others = candidates.filter((t) => t !== current && !measuredByCanary(t));
-      if (others.length && o.random() < o.exploration) {
-        const stalest = others.reduce((a, b) => (b.lastSampleAt < a.lastSampleAt ? b : a));
-        this.counts.explorations++;
-        return { first: stalest, route: 'exploration', canary: this.canCheck(stalest) };
-      }
-    }
-    return { first: current, route: 'selected', canary: current !== undefined && this.canCheck(current) && o.random() < o.canary.sampleRate };
-  }
 
   /**
    * The first try of a request; with the canary, the reference runs after it and has the last word.
@@ -379,7 +306,7 @@ export class HybridModel implements Backend {
     t.recordCheck(check);
     if (check.passed) return { outputs: got, by: t, checked: true };
     this.counts.canaryFailures++;
-    if (t.failedSinceValidation >= this.o.canary.quarantineAfter) this.quarantine(t, check, this.o.clock.now(), request);
+    if (t.failedSinceValidation >= this.o.canary.quarantineAfter) this.router.quarantine(t, check, this.o.clock.now(), request);
     return { outputs: want, by: ref, checked: true };
   }
 
@@ -397,7 +324,7 @@ export class HybridModel implements Backend {
    * it already); resolves undefined when none answers.
    */
   private async fallback(first: BackendTracker | undefined, feeds: Feeds, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
-    for (const t of this.fallbackOrder(first)) {
+    for (const t of this.router.fallbackOrder(first)) {
       if (errors.some((e) => e.backend === t.name)) continue;
       try {
         return { outputs: await this.caller.call(t, 'fallback', feeds, { blame }), by: t };
@@ -417,7 +344,7 @@ export class HybridModel implements Backend {
   private async discredited(served: Served, feeds: Feeds, request: number, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
     const t = served.by;
     const ref = this.ref;
-    if (ref && this.canCheck(t)) {
+    if (ref && this.router.canCheck(t)) {
       const want = await settle(this.caller.call(ref, 'canary', feeds, { blame }));
       if (want.status === 'fulfilled') return this.judge(t, served.outputs, ref, want.value, request);
       errors.push({ backend: ref.name, error: want.reason });
@@ -429,26 +356,12 @@ export class HybridModel implements Backend {
   }
 
   /**
-   * Healthy backends other than `first`, in the order they should take a failed request. The latency
-   * policies order them by peak-EWMA, as Finagle's balancer picks a node: a fallback is a choice for this
-   * one request, made in trouble, where a backend that just spiked is the worse bet whatever its long-run
-   * mean. The other policies keep their own order (size, accuracy, the order given).
-   */
-  private fallbackOrder(first: BackendTracker | undefined): BackendTracker[] {
-    const rest = this.candidates().filter((t) => t !== first);
-    const p = this.o.policy;
-    if (p !== 'auto' && p !== 'speed') return rankBackends(rest, this.chooser);
-    const peak = (t: BackendTracker) => t.ewma.get() ?? Number.POSITIVE_INFINITY;
-    return rest.sort((a, b) => peak(a) - peak(b) || a.index - b.index);
-  }
-
-  /**
    * How long the first call of a request may take before it is hedged, or undefined for no hedge:
    * hedging off, the first backend's p95 not yet trusted, or no servable backend besides it.
    */
   private hedgeDelay(primary: BackendTracker): number | undefined {
     const h = this.o.hedge;
-    if (!h || !this.candidates().some((t) => this.canHedgeTo(primary, t))) return undefined;
+    if (!h || !this.router.candidates().some((t) => this.canHedgeTo(primary, t))) return undefined;
     if (h.after !== 'p95') return h.after;
     return primary.timed >= h.minSamples ? primary.window.quantile(0.95) : undefined;
   }
@@ -511,59 +424,12 @@ export class HybridModel implements Backend {
       timer = clock.setTimeout(() => {
         timer = undefined;
         if (settled || blame.signal?.aborted || this.counts.hedges + 1 > h.maxShare * this.counts.requests) return;
-        const partner = this.fallbackOrder(primary).find((t) => this.canHedgeTo(primary, t));
+        const partner = this.router.fallbackOrder(primary).find((t) => this.canHedgeTo(primary, t));
         if (!partner) return;
         second = partner;
         this.counts.hedges++;
         launch(partner, 'hedge');
       }, delay);
-    });
-  }
-
-  private tick(now: number): void {
-    for (const t of this.trackers) this.onBreaker(t, t.breaker.tick(now), now);
-  }
-
-  private onBreaker(t: BackendTracker, transition: BreakerTransition | undefined, now: number): void {
-    if (!transition) return;
-    this.metrics?.breaker(t.name, transition.to);
-    const w = t.breaker.window(now);
-    this.events.emit('breaker', {
-      model: this.name, backend: t.name, from: transition.from, to: transition.to, at: now,
-      callsInWindow: w.calls, failuresInWindow: w.failures, errorRateInWindow: w.errorRate, lastError: t.lastError?.message,
-    });
-    if (t === this.current || transition.to === 'closed') this.reselect(now);
-  }
-
-  private quarantine(t: BackendTracker, check: CanaryCheck, now: number, request = this.counts.requests): void {
-    if (t.quarantine) return;
-    const evidence: QuarantineEvidence = Object.freeze({ backend: t.name, at: now, request, reasons: check.failures, check, failedChecks: t.failedSinceValidation });
-    t.quarantine = evidence;
-    this.metrics?.quarantine(t.name, true);
-    this.events.emit('quarantine', { model: this.name, ...evidence });
-    this.reselect(now);
-  }
-
-  private reselect(now: number): void {
-    const ranking = rankBackends(this.candidates(), this.chooser);
-    const decision = decideSwitch(this.current, ranking, now, this.lastSwitchAt, this.chooser);
-    if (!decision || decision.to === this.current) return;
-    const from = this.current;
-    this.current = decision.to;
-    if (this.everSelected) {
-      this.switches++;
-      // A move for speed made while a backend is still being measured (calibrated in turn, the last
-      // one has not had its calls yet) is no settled choice: were the dwell time to start from it, the
-      // choice would be held for that long away from the backend measured next, however much faster.
-      const provisional = (decision.reason === 'faster' || decision.reason === 'p99-target') && ranking.some((t) => t.timed < this.o.minSamples);
-      if (!provisional) this.lastSwitchAt = now;
-    }
-    this.everSelected ||= decision.to !== undefined;
-    this.metrics?.selection(from?.name, decision.to?.name, decision.reason);
-    const median = (t: BackendTracker | undefined) => (t && t.timed ? t.recent(this.o.decisionWindow).median : undefined);
-    this.events.emit('switch', {
-      model: this.name, from: from?.name, to: decision.to?.name, reason: decision.reason, at: now, request: this.counts.requests,
-      fromMedianMs: median(from), toMedianMs: median(decision.to),
     });
   }
 

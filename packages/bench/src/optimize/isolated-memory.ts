@@ -5,6 +5,7 @@ import type { LiveVariant, OptimizeRun } from './optimize-run.js';
 /**
  * The peak memory of every timed variant, each in a process of its own (`isolate`), in place of the
  * peak this process shared; a variant whose child fails keeps that and the failure is listed.
+ * Cancelling stops the process measuring and reaches the caller.
  */
 export async function isolatedMemory(run: OptimizeRun, live: readonly LiveVariant[], inputs: ModelInputs): Promise<void> {
   const { options, backend, providers, runs, seed, progress } = run;
@@ -16,6 +17,8 @@ export async function isolatedMemory(run: OptimizeRun, live: readonly LiveVarian
     const r = await benchIsolated(l.path, l.v.name, {
       runs: Math.min(runs, 10), warmup: 1, seed, backend, providers, ...(options.dims ? { dims: options.dims } : {}),
       ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}), ...(typeof options.inputs === 'string' && inputs.source === 'folder' ? { inputs: options.inputs } : {}),
+      // A cancel stops the measuring process now, not after its last run.
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     if (r.memory) l.v.memory = r.memory;
     else if (r.error) run.result.errors.push({ ...r.error, stage: 'benchmark', variant: l.v.name, message: `peak memory not measured: ${r.error.message}` });
