@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelBuilder, mlp, type Model } from '@onnx-forge/core';
@@ -96,6 +96,17 @@ describe('optimize stopped half-way (a signal, Ctrl-C in the CLI)', () => {
     const abort = new AbortController();
     await expect(optimizeModel(file, { ...quick, out, name: 'm', signal: abort.signal, onProgress: (e) => e.phase === 'benchmark' && abort.abort() })).rejects.toMatchObject({ code: 'FORGE_CANCELLED' });
     expect(await readdir(join(out, 'repository', 'm'))).toEqual(['1']);
+  });
+
+  it('at memory (isolate): stops the measuring process at once, rather than after its last run', async () => {
+    const out = join(root, 'cancel-memory');
+    const abort = new AbortController();
+    // Only benchIsolated, given the signal, kills its process and says what it stopped; without it the
+    // process ran to its end and the cancel was only seen before the next variant ("optimize was cancelled").
+    await expect(optimizeModel(await model('c-memory', 1), {
+      ...quick, out, name: 'm', isolate: true, signal: abort.signal, onProgress: (e) => e.phase === 'memory' && abort.abort(),
+    })).rejects.toMatchObject({ code: 'FORGE_CANCELLED', message: expect.stringMatching(/^measuring fp32 in its own process was cancelled/) });
+    expect(existsSync(out)).toBe(false);
   });
 });
 
