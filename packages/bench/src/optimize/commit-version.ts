@@ -12,8 +12,9 @@ import { rewriteMessages, unstagePaths } from './staged-paths.js';
  * highest version it would hide the last good one. A failed commit is listed in the result's errors.
  * Messages name files where they were made, in the staging folder, which is renamed or removed now:
  * they are made to name the file in the version folder, or the variant when its file is not kept.
+ * Returns whether the version was committed.
  */
-export async function commitVersion(run: OptimizeRun, stager: VersionStager, live: readonly LiveVariant[]): Promise<void> {
+export async function commitVersion(run: OptimizeRun, stager: VersionStager, live: readonly LiveVariant[]): Promise<boolean> {
   const { options, result, providers } = run;
   for (const l of live) await l.m.close().catch(() => {});
   let committed = false;
@@ -42,4 +43,5 @@ export async function commitVersion(run: OptimizeRun, stager: VersionStager, liv
     }
     rewriteMessages(result, (s) => unstagePaths(s, stager.dir, result.repository?.path ?? null, committed ? staged : new Set()));
   }
+  return committed;
 }

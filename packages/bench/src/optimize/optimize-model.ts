@@ -99,6 +99,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
   const context = { target: run.target, isa: run.isa, calibration, runner: run.runner };
   const stager = await VersionStager.begin(repository, run.name);
   const live: LiveVariant[] = [];
+  let committed = false;
   try {
     const fp32Bytes = await makeVariants(run, { fp32, stager, context, given, firstFeeds: timingFeeds, live });
 
@@ -131,9 +132,12 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     // 10. The repository version, unless the work was cancelled: then the staged files are removed, and
     // what this call made goes too (the folders above the staged version are gone already), and the
     // cancellation reaches the caller.
-    await commitVersion(run, stager, live);
-    if (options.signal?.aborted) await unmakeOut();
+    committed = await commitVersion(run, stager, live);
+    if (!committed && options.signal?.aborted) await unmakeOut();
   }
-  throwIfAborted(options.signal, 'optimize');
+  // Once the version is committed the work is done: a cancel that came during the commit is too late,
+  // as one that comes while the reports are written is. Rejecting then would say that nothing was added
+  // while the version stays (or remove it with a folder the call made).
+  if (!committed) throwIfAborted(options.signal, 'optimize');
   return finish();
 }

@@ -56,7 +56,7 @@ export interface OptimizeOptions {
   clock?: BenchClock;
   /**
    * Stops the work at the next step (FORGE_CANCELLED): nothing is added to the repository (the staged
-   * version is removed) and no reports are written.
+   * version is removed) and no reports are written. Once the version is committed, the run completes.
    */
   signal?: AbortSignal;
   onProgress?: (event: OptimizeProgress) => void;

@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelBuilder, mlp, type Model } from '@onnx-forge/core';
@@ -108,6 +108,24 @@ describe('optimize stopped half-way (a signal, Ctrl-C in the CLI)', () => {
     })).rejects.toMatchObject({ code: 'FORGE_CANCELLED', message: expect.stringMatching(/^measuring fp32 in its own process was cancelled/) });
     expect(existsSync(out)).toBe(false);
   });
+
+  for (const made of [true, false]) {
+    it(`once the version is committed, a cancel is too late: the run completes and keeps it (out ${made ? 'made by the run' : 'there before'})`, async () => {
+      const out = join(root, `cancel-commit-${made}`);
+      if (!made) await mkdir(out);
+      const abort = new AbortController();
+      // The repository's write event comes after the last check for a cancel: the commit goes ahead. It
+      // used to reject FORGE_CANCELLED all the same, with the new version left in a folder there before
+      // ("nothing is added" was false), or removed with the rest of a folder the run made.
+      const r = await optimizeModel(await model(`c-commit-${made}`, 1), {
+        ...quick, out, name: 'm', signal: abort.signal, onProgress: (e) => e.phase === 'write' && e.message.endsWith('to the repository') && abort.abort(),
+      });
+      expect(abort.signal.aborted).toBe(true);
+      expect(r.repository?.version).toBe(1);
+      expect(await readdir(join(out, 'repository', 'm'))).toEqual(['1']);
+      expect(r.reports).not.toBeNull();
+    });
+  }
 });
 
 /** A variant builder that makes a model the checker accepts and onnxruntime cannot load (an op of an unknown domain). */
