@@ -1,9 +1,10 @@
 import { ForgeError, ForgeErrorCode, errorMessage, nullThrows } from '@onnx-forge/core';
-import { Emitter, type Feeds, type TensorLike, type TimerHandle } from '@onnx-forge/runtime';
+import { Emitter, type Feeds, type TensorLike } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { BackendCaller, type RequestBlame } from './backend-caller.js';
-import { type BackendStats, BackendTracker, type Route } from './backend-tracker.js';
+import { type BackendStats, BackendTracker } from './backend-tracker.js';
 import { type CanaryCheck, compareOutputs, hasNonFinite } from './compare-outputs.js';
+import { Hedging } from './hedging.js';
 import { checkBackends, checkPolicyOrder } from './hybrid-backends.js';
 import type { HybridEvents, RevalidationReport } from './hybrid-events.js';
 import { HybridMetrics } from './hybrid-metrics.js';
@@ -37,6 +38,10 @@ function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
  * falls back to the next when that one fails or times out, and is checked now and then against a
  * reference so that a fast but wrong backend is quarantined rather than promoted. A HybridModel is a
  * Backend itself (it can be batched, or nested).
+ *
+ * Where a request goes is the router's (RequestRouter), each call to a backend the caller's
+ * (BackendCaller), a hedged first call the hedging's; the model takes a request along its route:
+ * first try, canary check, fallbacks.
  */
 export class HybridModel implements Backend {
   readonly name: string;
@@ -49,6 +54,7 @@ export class HybridModel implements Backend {
   private readonly counts: RequestCounts;
   private readonly router: RequestRouter;
   private readonly caller: BackendCaller;
+  private readonly hedging: Hedging | undefined;
   private readonly kept: Feeds[] = [];
   private disposed = false;
   /** Aborted once every backend is disposed: a call still pending then can never be answered. */
@@ -72,6 +78,7 @@ export class HybridModel implements Backend {
       model: this.name, clock: o.clock, timeoutMs: o.timeoutMs, metrics: this.metrics, disposed: () => this.disposed, stopping: this.stopping.signal,
       onBreaker: (t, transition, now) => this.router.onBreaker(t, transition, now),
     });
+    this.hedging = o.hedge ? new Hedging(o.hedge, o.clock, this.counts, this.metrics, this.caller, this.router) : undefined;
     this.router.reselect(o.clock.now());
   }
 
@@ -275,8 +282,9 @@ export class HybridModel implements Backend {
     const primary = plan.first as BackendTracker;
     const ref = this.ref;
     if (!plan.canary || !ref) {
-      const delay = this.hedgeDelay(primary);
-      if (delay !== undefined) return this.hedged(primary, plan.route, feeds, delay, errors, blame);
+      const hedging = this.hedging;
+      const delay = hedging?.delay(primary);
+      if (hedging && delay !== undefined) return hedging.run(primary, plan.route, feeds, delay, errors, blame);
       try {
         return { outputs: await this.caller.call(primary, plan.route, feeds, { blame }), by: primary };
       } catch (e) {
@@ -353,84 +361,6 @@ export class HybridModel implements Backend {
     const other = await this.fallback(t, feeds, errors, blame);
     if (other) this.counts.fallbacks++;
     return other;
-  }
-
-  /**
-   * How long the first call of a request may take before it is hedged, or undefined for no hedge:
-   * hedging off, the first backend's p95 not yet trusted, or no servable backend besides it.
-   */
-  private hedgeDelay(primary: BackendTracker): number | undefined {
-    const h = this.o.hedge;
-    if (!h || !this.router.candidates().some((t) => this.canHedgeTo(primary, t))) return undefined;
-    if (h.after !== 'p95') return h.after;
-    return primary.timed >= h.minSamples ? primary.window.quantile(0.95) : undefined;
-  }
-
-  /**
-   * Whether a request waiting on `primary` may also go to `t`: not when both run on this thread (two
-   * in-process sessions), where the second call would only queue behind the first and every run ahead
-   * of it, adding load and never an earlier answer.
-   */
-  private canHedgeTo(primary: BackendTracker, t: BackendTracker): boolean {
-    return t !== primary && !(primary.backend.sharesThread === true && t.backend.sharesThread === true);
-  }
-
-  /**
-   * The first call of a request, and after `delay` (if it has not answered and the hedge budget
-   * allows) the same request on the next backend in fallback order; the first answer wins and the
-   * other call is aborted (hedge.cancel) or left to finish unheeded. Both calls are recorded in their
-   * backends' figures as they end, so the slow one's latency still shows in its statistics unless it
-   * was cancelled. Resolves undefined when every call made failed (the caller falls back further).
-   */
-  private hedged(primary: BackendTracker, route: Route, feeds: Feeds, delay: number, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
-    const h = nullThrows(this.o.hedge, 'hedged() runs only with hedging on');
-    const clock = this.o.clock;
-    return new Promise((resolve) => {
-      let settled = false;
-      let running = 0;
-      let timer: TimerHandle | undefined;
-      let second: BackendTracker | undefined;
-      const controllers = new Map<BackendTracker, AbortController>();
-      const finish = (served: Served | undefined) => {
-        settled = true;
-        if (timer !== undefined) clock.clearTimeout(timer);
-        if (second) {
-          const outcome = !served ? 'failed' : served.by === second ? 'won' : 'lost';
-          if (outcome === 'won') this.counts.hedgeWins++;
-          this.metrics?.hedge(outcome);
-        }
-        if (h.cancel) for (const [t, c] of controllers) if (t !== served?.by) c.abort();
-        resolve(served);
-      };
-      const launch = (t: BackendTracker, r: Route) => {
-        const controller = new AbortController();
-        controllers.set(t, controller);
-        running++;
-        this.caller.call(t, r, feeds, { signal: controller.signal, blame }).then(
-          (outputs) => {
-            running--;
-            if (!settled) finish({ outputs, by: t });
-          },
-          (error: unknown) => {
-            running--;
-            if (settled) return;
-            errors.push({ backend: t.name, error });
-            // A failure before the hedge went out ends the attempt: the request falls back as usual.
-            if (running === 0) finish(undefined);
-          },
-        );
-      };
-      launch(primary, route);
-      timer = clock.setTimeout(() => {
-        timer = undefined;
-        if (settled || blame.signal?.aborted || this.counts.hedges + 1 > h.maxShare * this.counts.requests) return;
-        const partner = this.router.fallbackOrder(primary).find((t) => this.canHedgeTo(primary, t));
-        if (!partner) return;
-        second = partner;
-        this.counts.hedges++;
-        launch(partner, 'hedge');
-      }, delay);
-    });
   }
 
   private keep(feeds: Feeds): void {
