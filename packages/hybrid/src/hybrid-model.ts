@@ -2,7 +2,7 @@ import { ForgeError, ForgeErrorCode, errorMessage, nullThrows } from '@onnx-forg
 import { Emitter, type Feeds, type TensorLike } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { BackendCaller, type RequestBlame } from './backend-caller.js';
-import { type BackendStats, BackendTracker } from './backend-tracker.js';
+import { type BackendStats, BackendTracker, type Route } from './backend-tracker.js';
 import { type CanaryCheck, compareOutputs, hasNonFinite } from './compare-outputs.js';
 import { Hedging } from './hedging.js';
 import { checkBackends, checkPolicyOrder } from './hybrid-backends.js';
@@ -59,6 +59,7 @@ export class HybridModel implements Backend {
   private disposed = false;
   /** Aborted once every backend is disposed: a call still pending then can never be answered. */
   private readonly stopping = new AbortController();
+
   constructor(options: HybridOptions) {
     const { backends, reference: refBackend } = checkBackends(options);
     this.o = resolveOptions(options, refBackend !== undefined);
@@ -99,7 +100,7 @@ export class HybridModel implements Backend {
    * backend's health.
    */
   async predict(feeds: Feeds, options?: PredictOptions): Promise<Record<string, TensorLike>> {
-    if (this.disposed) throw new ForgeError(ForgeErrorCode.RUNTIME, `HybridModel '${this.name}' was disposed; create a new one`);
+    this.assertLive();
     const signal = options?.signal;
     if (signal?.aborted) throw requestCancelled(this.name, signal);
     const clock = this.o.clock;
@@ -155,7 +156,7 @@ export class HybridModel implements Backend {
    * released (and its breaker closed); otherwise it stays, or becomes, quarantined with the new evidence.
    */
   async revalidate(name: string, samples?: number | readonly Feeds[]): Promise<RevalidationReport> {
-    if (this.disposed) throw new ForgeError(ForgeErrorCode.RUNTIME, `HybridModel '${this.name}' was disposed; create a new one`);
+    this.assertLive();
     const t = this.byName.get(name);
     if (!t) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `revalidate: no backend named '${name}' (backends: ${[...this.byName.keys()].join(', ')})`, { details: { backend: name } });
     const ref = this.ref;
@@ -272,6 +273,20 @@ export class HybridModel implements Backend {
 
   // ---------------------------------------------------------------------------------------------
 
+  private assertLive(): void {
+    if (this.disposed) throw new ForgeError(ForgeErrorCode.RUNTIME, `HybridModel '${this.name}' was disposed; create a new one`);
+  }
+
+  /** One call of the request to `t`; a failure is added to `errors`, and resolves undefined. */
+  private async tryOn(t: BackendTracker, route: Route, feeds: Feeds, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
+    try {
+      return { outputs: await this.caller.call(t, route, feeds, { blame }), by: t };
+    } catch (e) {
+      errors.push({ backend: t.name, error: e });
+      return undefined;
+    }
+  }
+
   /**
    * The first try of a request; with the canary, the reference runs after it and has the last word.
    * After, not beside: an in-process onnxruntime session runs on the main thread, so two "concurrent"
@@ -285,12 +300,7 @@ export class HybridModel implements Backend {
       const hedging = this.hedging;
       const delay = hedging?.delay(primary);
       if (hedging && delay !== undefined) return hedging.run(primary, plan.route, feeds, delay, errors, blame);
-      try {
-        return { outputs: await this.caller.call(primary, plan.route, feeds, { blame }), by: primary };
-      } catch (e) {
-        errors.push({ backend: primary.name, error: e });
-        return undefined;
-      }
+      return this.tryOn(primary, plan.route, feeds, errors, blame);
     }
     const got = await settle(this.caller.call(primary, plan.route, feeds, { blame }));
     const want = await settle(this.caller.call(ref, 'canary', feeds, { blame, probe: plan.refProbe === true }));
@@ -334,11 +344,8 @@ export class HybridModel implements Backend {
   private async fallback(first: BackendTracker | undefined, feeds: Feeds, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
     for (const t of this.router.fallbackOrder(first)) {
       if (errors.some((e) => e.backend === t.name)) continue;
-      try {
-        return { outputs: await this.caller.call(t, 'fallback', feeds, { blame }), by: t };
-      } catch (e) {
-        errors.push({ backend: t.name, error: e });
-      }
+      const served = await this.tryOn(t, 'fallback', feeds, errors, blame);
+      if (served) return served;
     }
     return undefined;
   }
@@ -363,6 +370,7 @@ export class HybridModel implements Backend {
     return other;
   }
 
+  /** Keeps the request's feeds for `revalidate` (the last canary.keepSamples). */
   private keep(feeds: Feeds): void {
     const n = this.o.canary.keepSamples;
     if (!this.ref || n === 0) return;
@@ -377,4 +385,3 @@ export class HybridModel implements Backend {
     throw requestCancelled(this.name, signal);
   }
 }
-
