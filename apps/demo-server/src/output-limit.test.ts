@@ -1,6 +1,6 @@
-// A request of a few bytes could make an answer of any size: a model whose ConstantOfShape, Expand or
-// Tile takes its shape from an input answered a [5000, 5000] request with 100 MB, and a larger one
-// would have the server hold gigabytes (several times over as JSON) until its memory ran out.
+// A request of a few bytes could make an answer of any size: a model whose ConstantOfShape, Expand,
+// Tile, Range or OneHot takes its size from an input answered a [5000, 5000] request with 100 MB, and
+// a larger one would have the server hold gigabytes (several times over as JSON) until its memory ran out.
 // --max-output-bytes bounds it: a tensor the request's values size is refused before the run, any
 // other answer after the run and before it is written; both 413, and the server stays up.
 import { describe, expect, it } from 'vitest';
@@ -29,9 +29,20 @@ function tiled() {
   return b.build();
 }
 
+/** Range(0, limit, 0.5) float32 with `limit` an input, and OneHot of `ids` int64 [n] to `depth` classes, int64 scalar input. */
+function counted() {
+  const b = new ModelBuilder({ opset: 17, graphName: 'counted' });
+  const limit = b.input('limit', 'float32', []);
+  const ids = b.input('ids', 'int64', ['n']);
+  const depth = b.input('depth', 'int64', []);
+  b.output(b.op('Range', [b.constant([0], 'float32', []), limit, b.constant([0.5], 'float32', [])], {}, { outputs: ['range'] }), 'float32', ['r']);
+  b.output(b.op('OneHot', [ids, depth, b.constant([0, 1], 'float32', [2])], {}, { outputs: ['onehot'] }), 'float32', ['n', 'd']);
+  return b.build();
+}
+
 const LIMIT = 4096;
 const served = servedFolder('output-limit', async (dir) => {
-  await writeModels(dir, { filled: filled(false), indirect: filled(true), tiled: tiled() });
+  await writeModels(dir, { filled: filled(false), indirect: filled(true), tiled: tiled(), counted: counted() });
   return { maxOutputBytes: LIMIT, batching: false };
 });
 
@@ -64,6 +75,20 @@ describe('--max-output-bytes', () => {
     const expand = await call(`${served.url}/v2/models/tiled/infer`, 'POST', { inputs: [x, shapeInput('repeats', [1, 1]), shapeInput('shape', [1000, 1, 2])] });
     expect(expand.status).toBe(413);
     expect((expand.json as { error: string }).error).toMatch(/^input 'shape' asks Expand node '.+' for a tensor of 4000 elements, 16000 bytes/);
+  });
+
+  it("refuses Range's bounds and OneHot's depth the same way", async () => {
+    const scalar = (name: string, datatype: string, v: number) => ({ name, shape: [], datatype, data: [v] });
+    const ids = { name: 'ids', shape: [4], datatype: 'INT64', data: [0, 1, 2, 3] };
+    const ok = await call(`${served.url}/v2/models/counted/infer`, 'POST', { inputs: [scalar('limit', 'FP32', 256), ids, scalar('depth', 'INT64', 128)] });
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ outputs: [{ name: 'range', shape: [512] }, { name: 'onehot', shape: [4, 128] }] });
+    const range = await call(`${served.url}/v2/models/counted/infer`, 'POST', { inputs: [scalar('limit', 'FP32', 2 ** 40), ids, scalar('depth', 'INT64', 1)] });
+    expect(range.status).toBe(413);
+    expect((range.json as { error: string }).error).toMatch(/^input 'limit' asks Range node '.+' for a tensor of 2199023255552 elements, .*; ask for a shorter range$/);
+    const onehot = await call(`${served.url}/v2/models/counted/infer`, 'POST', { inputs: [scalar('limit', 'FP32', 1), ids, scalar('depth', 'INT64', 1e9)] });
+    expect(onehot.status).toBe(413);
+    expect((onehot.json as { error: string }).error).toMatch(/^input 'depth' asks OneHot node '.+' for a tensor of 4000000000 elements, .*; ask for a smaller depth$/);
   });
 
   it('refuses an answer over the limit whose size was not known before the run, with 413 before it is written', async () => {

@@ -38,8 +38,9 @@ options:
   --max-queue N                requests of one model waiting beyond those, more get 503 (default 512)
   --body-limit BYTES           largest request body; larger get 413 (default 33554432)
   --max-elements N             most tensor elements in one request; more get 413 (default 4194304)
-  --max-output-bytes BYTES     most tensor data one answer holds, and one tensor a request's values size
-                               (ConstantOfShape, Expand, Tile fed by an input, refused before the run); more get 413 (default 67108864)
+  --max-output-bytes BYTES     most tensor data in one answer, and in one tensor whose size an input gives
+                               (to ConstantOfShape, Expand, Tile, Range, OneHot: refused before the run);
+                               more get 413 (default 67108864)
   --timeout-ms MS              time limit of one variant call, then the next variant is tried
   --no-page                    do not serve the browser page at /
   --grace-ms MS                longest wait on SIGTERM for requests in flight (default 30000)

@@ -20,8 +20,8 @@ export interface ServerOptions {
   /**
    * Most bytes of tensor data one request may make (default 64 MiB): the outputs it asks for together,
    * refused with 413 after the run and before the answer is written; and a tensor whose size the
-   * request's values fix (ConstantOfShape's shape, Expand's shape or Tile's repeats given by an input),
-   * refused with 413 before the run.
+   * request's values fix (an input giving ConstantOfShape's or Expand's shape, Tile's repeats, Range's
+   * bounds or OneHot's depth), refused with 413 before the run.
    */
   readonly maxOutputBytes?: number;
   readonly policy?: Policy;

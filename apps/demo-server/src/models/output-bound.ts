@@ -1,24 +1,44 @@
-import { ForgeErrorCode, type ModelProto, dtypeBits, dtypeName, toNumber } from '@onnx-forge/core';
+import { ForgeErrorCode, type ModelProto, dtypeBits, dtypeName, tensorToArray, toNumber } from '@onnx-forge/core';
 import type { TensorLike } from '@onnx-forge/runtime';
 import { httpError } from '../http-error.js';
 
+/** A node input as the server can know it before a run: a model input (fed by the request), or an initializer's shape and small values. */
+export interface Operand {
+  readonly input?: string;
+  readonly dims?: readonly number[];
+  readonly values?: readonly number[];
+}
+
+/** The ops whose output size a request's values can fix, and what in them does. */
+type SizedOp = 'ConstantOfShape' | 'Expand' | 'Tile' | 'Range' | 'OneHot';
+const SIZED_BY: Record<SizedOp, { readonly by: readonly number[]; readonly what: string }> = {
+  ConstantOfShape: { by: [0], what: 'a smaller shape' },
+  Expand: { by: [1], what: 'a smaller shape' },
+  Tile: { by: [1], what: 'smaller repeats' },
+  Range: { by: [0, 1, 2], what: 'a shorter range' },
+  OneHot: { by: [1], what: 'a smaller depth' },
+};
+
 /**
- * A tensor whose size a request's values fix: ConstantOfShape's shape, Expand's shape or Tile's
- * repeats given straight by a model input (`from`). Known before the model runs, so a request asking
- * for one too large to hold is refused before anything is allocated. Plain data: it crosses to the
- * codec workers with the rest of the request's rules.
+ * A tensor whose size a request's values fix: ConstantOfShape's shape, Expand's shape, Tile's repeats,
+ * Range's start, limit or delta, OneHot's depth, given straight by a model input (`from`). Known
+ * before the model runs, so a request asking for one too large to hold is refused before anything is
+ * allocated. Plain data: it crosses to the codec workers with the rest of the request's rules.
  */
 export interface SizedTensor {
-  readonly op: 'ConstantOfShape' | 'Expand' | 'Tile';
-  /** The input that holds the shape or the repeats. */
+  readonly op: SizedOp;
+  /** The model input that sizes it (the first, when several do). */
   readonly from: string;
-  /** The node's data input (Expand, Tile), when a model input or an initializer says its shape. */
-  readonly data?: { readonly input?: string; readonly dims?: readonly number[] };
+  /** The node's inputs, as far as they are known before a run. */
+  readonly operands: readonly Operand[];
   /** Bytes of one element, when the graph says the element type (else counted as 1: a lower bound). */
   readonly elementBytes: number;
   /** The node, for messages. */
   readonly node: string;
 }
+
+/** Values of an initializer small enough to be an operand (a scalar, a shape). */
+const MAX_OPERAND_VALUES = 16;
 
 /** The tensors of the main graph that a model input sizes (see SizedTensor). */
 export function sizedTensors(model: ModelProto): SizedTensor[] {
@@ -36,22 +56,32 @@ export function sizedTensors(model: ModelProto): SizedTensor[] {
     if (!elemType || dtypeName(elemType) === 'string') return 1;
     return Math.max(1, Math.floor(dtypeBits(elemType) / 8));
   };
+  const operand = (name: string | undefined): Operand => {
+    if (!name) return {};
+    if (inputs.has(name)) return { input: name };
+    const init = initializers.get(name);
+    if (!init) return {};
+    const dims = (init.dims ?? []).map((d) => toNumber(d));
+    let values: number[] | undefined;
+    try {
+      if (dims.reduce((a, d) => a * d, 1) <= MAX_OPERAND_VALUES) values = Array.from(tensorToArray(init) as ArrayLike<number | bigint>, Number);
+    } catch {
+      // Values kept elsewhere (external data) or of a type with no array: the shape alone is known.
+    }
+    return values ? { dims, values } : { dims };
+  };
   const out: SizedTensor[] = [];
   for (const [k, n] of (graph.node ?? []).entries()) {
     if (n.domain && n.domain !== 'ai.onnx') continue;
-    const node = n.name || `${n.opType} #${k}`;
+    const op = n.opType as SizedOp;
+    if (!Object.hasOwn(SIZED_BY, op)) continue;
     const ins = n.input ?? [];
-    if (n.opType === 'ConstantOfShape' && ins[0] && inputs.has(ins[0])) {
-      const value = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
-      // Without a value, ConstantOfShape fills float32 zeros.
-      out.push({ op: 'ConstantOfShape', from: ins[0], elementBytes: value?.dataType ? bytesOf(value.dataType) : 4, node });
-    } else if ((n.opType === 'Expand' || n.opType === 'Tile') && ins[0] && ins[1] && inputs.has(ins[1])) {
-      const init = initializers.get(ins[0]);
-      const data = inputs.has(ins[0]) ? { input: ins[0] } : init ? { dims: (init.dims ?? []).map((d) => toNumber(d)) } : undefined;
-      // Tile's size is the data's times the repeats: without the data's shape it cannot be told.
-      if (n.opType === 'Tile' && !data) continue;
-      out.push({ op: n.opType, from: ins[1], ...(data ? { data } : {}), elementBytes: bytesOf(elemTypes.get(ins[0])), node });
-    }
+    const from = SIZED_BY[op].by.map((i) => ins[i]).find((name) => name !== undefined && inputs.has(name));
+    if (from === undefined) continue;
+    const value = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
+    // ConstantOfShape fills float32 zeros without a value; Range's output has its inputs' type, OneHot's its values'.
+    const elementBytes = op === 'ConstantOfShape' ? (value?.dataType ? bytesOf(value.dataType) : 4) : bytesOf(elemTypes.get(ins[op === 'OneHot' ? 2 : 0] ?? ''));
+    out.push({ op, from, operands: ins.map(operand), elementBytes, node: n.name || `${n.opType} #${k}` });
   }
   return out;
 }
@@ -62,31 +92,53 @@ function values(t: TensorLike): number[] {
 }
 
 /**
- * The fewest elements a sized tensor has for these feeds, or undefined when the feeds do not say
- * (a value that is negative or not an integer: onnxruntime refuses those itself).
+ * The fewest elements a sized tensor has for these feeds, or undefined when they do not say (an
+ * operand unknown before the run, or values onnxruntime refuses itself: a negative dim, a zero delta).
  */
 function elementsOf(s: SizedTensor, feeds: Readonly<Record<string, TensorLike>>): number | undefined {
-  const given = feeds[s.from];
-  if (!given) return undefined;
-  const v = values(given);
-  if (v.some((x) => !Number.isInteger(x) || x < 0)) return undefined;
-  const dataDims = s.data?.input !== undefined ? feeds[s.data.input]?.dims : s.data?.dims;
-  if (s.op === 'ConstantOfShape') return v.reduce((a, x) => a * x, 1);
-  if (s.op === 'Tile') {
-    if (!dataDims || dataDims.length !== v.length) return undefined;
-    return dataDims.reduce((a, d, i) => a * d * (v[i] as number), 1);
+  const known = (o: Operand | undefined): { dims?: readonly number[]; values?: readonly number[] } => {
+    const fed = o?.input !== undefined ? feeds[o.input] : undefined;
+    return fed ? { dims: fed.dims, values: values(fed) } : { ...(o?.dims ? { dims: o.dims } : {}), ...(o?.values ? { values: o.values } : {}) };
+  };
+  const [a, b, c] = [known(s.operands[0]), known(s.operands[1]), known(s.operands[2])];
+  const count = (dims: readonly number[]) => dims.reduce((x, d) => x * d, 1);
+  const dimsFrom = (v: readonly number[] | undefined) => (v && v.every((x) => Number.isInteger(x) && x >= 0) ? v : undefined);
+  switch (s.op) {
+    case 'ConstantOfShape': {
+      const shape = dimsFrom(a.values);
+      return shape && count(shape);
+    }
+    case 'Tile': {
+      const repeats = dimsFrom(b.values);
+      if (!repeats || !a.dims || a.dims.length !== repeats.length) return undefined;
+      return count(a.dims) * count(repeats);
+    }
+    case 'Expand': {
+      const shape = dimsFrom(b.values);
+      if (!shape) return undefined;
+      if (!a.dims) return count(shape);
+      // Numpy broadcasting: a dim of 1 takes the other's; dims that differ otherwise cannot broadcast,
+      // and onnxruntime refuses them: the larger is counted.
+      const rank = Math.max(a.dims.length, shape.length);
+      let n = 1;
+      for (let i = 0; i < rank; i++) {
+        const x = a.dims[a.dims.length - rank + i] ?? 1;
+        const y = shape[shape.length - rank + i] ?? 1;
+        n *= x === 1 ? y : y === 1 ? x : Math.max(x, y);
+      }
+      return n;
+    }
+    case 'Range': {
+      const [start, limit, delta] = [a.values?.[0], b.values?.[0], c.values?.[0]];
+      if (start === undefined || limit === undefined || delta === undefined || delta === 0 || !Number.isFinite(delta)) return undefined;
+      return Math.max(Math.ceil((limit - start) / delta), 0);
+    }
+    case 'OneHot': {
+      const depth = b.values?.[0];
+      if (depth === undefined || !(depth >= 0) || !a.dims) return undefined;
+      return count(a.dims) * Math.floor(depth);
+    }
   }
-  // Expand: numpy broadcasting of the data's shape and the given one (a dim of 1 takes the other's;
-  // dims that differ otherwise cannot broadcast, and onnxruntime refuses them: the larger is counted).
-  if (!dataDims) return v.reduce((a, x) => a * x, 1);
-  const rank = Math.max(dataDims.length, v.length);
-  let n = 1;
-  for (let i = 0; i < rank; i++) {
-    const a = dataDims[dataDims.length - rank + i] ?? 1;
-    const b = v[v.length - rank + i] ?? 1;
-    n *= a === 1 ? b : b === 1 ? a : Math.max(a, b);
-  }
-  return n;
 }
 
 const MIB = 1024 * 1024;
@@ -106,8 +158,8 @@ export function checkSizedTensors(sized: readonly SizedTensor[], feeds: Readonly
     if (elements === undefined) continue;
     const bytes = elements * s.elementBytes;
     if (bytes > maxBytes) {
-      const what = s.op === 'Tile' ? 'smaller repeats' : 'a smaller shape';
-      throw httpError(413, ForgeErrorCode.BAD_INPUT, `input '${s.from}' asks ${s.op} node '${s.node}' for a tensor of ${elements} elements, ${bytesText(bytes)}, more than the server's limit of ${bytesText(maxBytes)} (--max-output-bytes); ask for ${what}`, {
+      const what = SIZED_BY[s.op].what;
+      throw httpError(413, ForgeErrorCode.BAD_INPUT, `input '${s.from}' asks ${s.op} node '${s.node}' for a tensor of ${Number.isFinite(elements) ? elements : 'countless'} elements, ${bytesText(bytes)}, more than the server's limit of ${bytesText(maxBytes)} (--max-output-bytes); ask for ${what}`, {
         input: s.from, node: s.node, bytes, maxOutputBytes: maxBytes,
       });
     }
