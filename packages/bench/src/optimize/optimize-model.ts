@@ -89,7 +89,12 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
     if ((e as { code?: string }).code === ForgeErrorCode.INVALID_OPTIONS) await unmakeOut();
     throw e;
   });
-  if (!inputs) return finish();
+  if (!inputs) {
+    // A cancel that came meanwhile leaves nothing behind here too: no reports, and no folder this call made.
+    if (options.signal?.aborted) await unmakeOut();
+    throwIfAborted(options.signal, 'optimize');
+    return finish();
+  }
   const timingFeeds = inputs.feeds[0] as RunnerFeeds;
 
   // 3. Calibration data for int8-static.

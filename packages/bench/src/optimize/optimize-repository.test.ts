@@ -109,6 +109,20 @@ describe('optimize stopped half-way (a signal, Ctrl-C in the CLI)', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('at inputs, when there are none to measure on: rejects FORGE_CANCELLED, with no report left behind', async () => {
+    const out = join(root, 'cancel-no-inputs');
+    const b = new ModelBuilder({ opset: 17 });
+    b.output(b.op('Relu', [b.input('x', 'float32', ['batch', 4])], {}, { outputs: ['y'] }), 'float32', ['batch', 4]);
+    const m = b.build();
+    // An input without a shape: no seeded inputs can be made for it.
+    delete (m.graph.inputs[0]?.type?.tensorType as { shape?: unknown }).shape;
+    const abort = new AbortController();
+    // This path returned the result and wrote its reports, the cancel unseen.
+    await expect(optimizeModel(m, { ...quick, out, name: 'm', signal: abort.signal, onProgress: (e) => e.phase === 'inputs' && abort.abort() }))
+      .rejects.toMatchObject({ code: 'FORGE_CANCELLED' });
+    expect(existsSync(out)).toBe(false);
+  });
+
   for (const made of [true, false]) {
     it(`once the version is committed, a cancel is too late: the run completes and keeps it (out ${made ? 'made by the run' : 'there before'})`, async () => {
       const out = join(root, `cancel-commit-${made}`);
