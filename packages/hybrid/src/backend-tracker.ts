@@ -4,6 +4,7 @@ import { type BreakerOptions, type BreakerState, CircuitBreaker } from './circui
 import type { CanaryCheck } from './compare-outputs.js';
 import { LatencyWindow, type SampleSummary } from './latency-window.js';
 import { PeakEwma } from './peak-ewma.js';
+import { errorCode } from './request-errors.js';
 
 /** What `stats().backends[name].state` says: the breaker's state, or quarantined by the canary. */
 export type BackendState = 'healthy' | 'open' | 'half-open' | 'quarantined';
@@ -219,8 +220,7 @@ export class BackendTracker {
   recordError(error: unknown, now: number, timeout: boolean): void {
     this.errors++;
     if (timeout) this.timeouts++;
-    const code = (error as { code?: unknown })?.code;
-    this.lastError = Object.freeze({ code: typeof code === 'string' ? code : undefined, message: errorMessage(error), at: now });
+    this.lastError = Object.freeze({ code: errorCode(error), message: errorMessage(error), at: now });
   }
 
   /**
