@@ -1,5 +1,6 @@
 import { ForgeError, ForgeErrorCode, isForgeError, onAbort } from '@onnx-forge/core';
 import type { Clock, Feeds, TensorLike } from '@onnx-forge/runtime';
+import { callPredict } from './backend.js';
 import type { BackendTracker, Route } from './backend-tracker.js';
 import type { BreakerTransition } from './circuit-breaker.js';
 import type { HybridMetrics } from './hybrid-metrics.js';
@@ -94,12 +95,7 @@ export class BackendCaller {
     if (route === 'calibration') t.calibrating++;
     t.inFlight++;
     const t0 = clock.now();
-    let running: Promise<Record<string, TensorLike>>;
-    try {
-      running = Promise.resolve(signal ? t.backend.predict(feeds, { signal }) : t.backend.predict(feeds));
-    } catch (e) {
-      running = Promise.reject(e);
-    }
+    let running = callPredict(t.backend, feeds, signal);
     // In flight until the backend really finishes, even after a time-out or the caller's abort stopped the waiting.
     const lane = this.laneOf(t);
     const ticket = lane?.begin();

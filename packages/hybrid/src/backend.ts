@@ -48,3 +48,15 @@ export interface Backend {
   /** Size of the model it serves, in bytes (the `size` policy prefers the smallest). */
   readonly sizeBytes?: number;
 }
+
+/**
+ * `backend.predict(feeds)` as a promise: a backend that throws instead of rejecting fails the same way,
+ * and `signal` is passed only when there is one (a call without it passes no options at all).
+ */
+export function callPredict(backend: Backend, feeds: Feeds, signal?: AbortSignal): Promise<Record<string, TensorLike>> {
+  try {
+    return Promise.resolve(signal ? backend.predict(feeds, { signal }) : backend.predict(feeds));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}

@@ -1,6 +1,6 @@
 import { ForgeError, ForgeErrorCode, MAX_TIMER_MS, cancelledError, isForgeError, onAbort } from '@onnx-forge/core';
 import { type Clock, type Feeds, type TensorLike, type TimerHandle, isClock, systemClock } from '@onnx-forge/runtime';
-import type { Backend, PredictOptions } from './backend.js';
+import { type Backend, type PredictOptions, callPredict } from './backend.js';
 import { type BatchLayout, type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';
 
 export interface BatchOptions {
@@ -174,12 +174,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
   /** One run of the wrapped backend; a request run alone passes its signal on. */
   const run = (feeds: Feeds, signal?: AbortSignal): Promise<Record<string, TensorLike>> => {
     runs++;
-    let p: Promise<Record<string, TensorLike>>;
-    try {
-      p = Promise.resolve(signal ? backend.predict(feeds, { signal }) : backend.predict(feeds));
-    } catch (e) {
-      p = Promise.reject(e);
-    }
+    const p = callPredict(backend, feeds, signal);
     const tracked = p.catch(() => {
       failedRuns++;
     });
