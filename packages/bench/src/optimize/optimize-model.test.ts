@@ -37,6 +37,16 @@ async function mlpFile(name: string): Promise<string> {
   return file;
 }
 
+/** A model the checker accepts and onnxruntime cannot load: an op of a domain it does not know. */
+async function unloadableFile(name: string): Promise<string> {
+  const b = new ModelBuilder({ opset: 17, graphName: 'custom', opsets: { 'com.example': 1 } });
+  const x = b.input('x', 'float32', [1, 4]);
+  b.output(b.op('Frobnicate', [x], {}, { domain: 'com.example', outputs: ['y'] }), 'float32', [1, 4]);
+  const file = join(root, `${name}.onnx`);
+  await writeFile(file, b.build().encode());
+  return file;
+}
+
 describe('optimizeModel on a 4-layer, hidden-512 transformer encoder', () => {
   let r: OptimizeResult;
   const events: OptimizeProgress[] = [];
@@ -246,11 +256,7 @@ describe('optimizeModel on bad input: reported with codes, the rest completes', 
   });
 
   it('a model onnxruntime cannot load: every variant fails at load with its code', async () => {
-    const b = new ModelBuilder({ opset: 17, graphName: 'custom', opsets: { 'com.example': 1 } });
-    const x = b.input('x', 'float32', [1, 4]);
-    b.output(b.op('Frobnicate', [x], {}, { domain: 'com.example', outputs: ['y'] }), 'float32', [1, 4]);
-    const file = join(root, 'custom.onnx');
-    await writeFile(file, b.build().encode());
+    const file = await unloadableFile('custom');
     const r = await optimizeModel(file, { out: join(root, 'custom-out'), variants: ['fp32', 'fp16'] });
     expect(r.best).toBeNull();
     for (const v of r.variants.filter((x) => x.name === 'fp32' || x.name === 'fp16')) {
@@ -263,11 +269,7 @@ describe('optimizeModel on bad input: reported with codes, the rest completes', 
   });
 
   it('when nothing loads, nothing is kept: no variant has a file or a size, and no message names the removed staging folder', async () => {
-    const b = new ModelBuilder({ opset: 17, graphName: 'custom', opsets: { 'com.example': 1 } });
-    const x = b.input('x', 'float32', [1, 4]);
-    b.output(b.op('Frobnicate', [x], {}, { domain: 'com.example', outputs: ['y'] }), 'float32', [1, 4]);
-    const file = join(root, 'custom-none.onnx');
-    await writeFile(file, b.build().encode());
+    const file = await unloadableFile('custom-none');
     const out = join(root, 'custom-none-out');
     const r = await optimizeModel(file, { out, variants: ['fp32', 'fp16'], runs: 3 });
     expect(r.repository).toBeNull();
