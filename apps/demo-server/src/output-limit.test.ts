@@ -5,6 +5,7 @@
 // other answer after the run and before it is written; both 413, and the server stays up.
 import { describe, expect, it } from 'vitest';
 import { ModelBuilder } from '@onnx-forge/core';
+import { checkSizedTensors, sizedTensors } from './models/output-bound.js';
 import { parseServerArgs } from './run-server.js';
 import { servedFolder, writeModels } from './testing/fixtures.js';
 import { call } from './testing/v2-client.js';
@@ -100,6 +101,17 @@ describe('--max-output-bytes', () => {
       expect(r.json).toEqual({ error: "the answer would hold 4224 bytes of tensor data ('y' [32, 33] 4224 bytes), more than the server's limit of 4096 bytes (--max-output-bytes); ask for fewer outputs or a smaller result", code: 'FORGE_BAD_INPUT' });
     }
     expect((await call(`${served.url}/v2/health/ready`, 'GET')).status).toBe(200);
+  });
+
+  it('names every input that sizes a Range, and leaves a range onnxruntime refuses (infinite) to it', () => {
+    const b = new ModelBuilder({ opset: 17, graphName: 'range' });
+    const [start, limit, delta] = ['start', 'limit', 'delta'].map((n) => b.input(n, 'float32', [])) as [string, string, string];
+    b.output(b.op('Range', [start, limit, delta], {}, { outputs: ['r'] }), 'float32', ['r']);
+    const sized = sizedTensors(b.build().proto);
+    const feeds = (l: number) => ({ start: { type: 'float32' as const, dims: [], data: Float32Array.of(0) }, limit: { type: 'float32' as const, dims: [], data: Float32Array.of(l) }, delta: { type: 'float32' as const, dims: [], data: Float32Array.of(1) } });
+    expect(() => checkSizedTensors(sized, feeds(1024), LIMIT)).not.toThrow();
+    expect(() => checkSizedTensors(sized, feeds(Number.POSITIVE_INFINITY), LIMIT)).not.toThrow();
+    expect(() => checkSizedTensors(sized, feeds(1025), LIMIT)).toThrow(/^inputs 'start', 'limit', 'delta' ask Range node '.+' for a tensor of 1025 elements, 4100 bytes, more than/);
   });
 
   it('is set on the command line', () => {

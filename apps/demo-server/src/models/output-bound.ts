@@ -27,8 +27,8 @@ const SIZED_BY: Record<SizedOp, { readonly by: readonly number[]; readonly what:
  */
 export interface SizedTensor {
   readonly op: SizedOp;
-  /** The model input that sizes it (the first, when several do). */
-  readonly from: string;
+  /** The model inputs that size it (Range's start, limit and delta may all be inputs). */
+  readonly from: readonly string[];
   /** The node's inputs, as far as they are known before a run. */
   readonly operands: readonly Operand[];
   /** Bytes of one element, when the graph says the element type (else counted as 1: a lower bound). */
@@ -76,8 +76,8 @@ export function sizedTensors(model: ModelProto): SizedTensor[] {
     const op = n.opType as SizedOp;
     if (!Object.hasOwn(SIZED_BY, op)) continue;
     const ins = n.input ?? [];
-    const from = SIZED_BY[op].by.map((i) => ins[i]).find((name) => name !== undefined && inputs.has(name));
-    if (from === undefined) continue;
+    const from = [...new Set(SIZED_BY[op].by.map((i) => ins[i] ?? '').filter((name) => inputs.has(name)))];
+    if (from.length === 0) continue;
     const value = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
     // ConstantOfShape fills float32 zeros without a value; Range's output has its inputs' type, OneHot's its values'.
     const elementBytes = op === 'ConstantOfShape' ? (value?.dataType ? bytesOf(value.dataType) : 4) : bytesOf(elemTypes.get(ins[op === 'OneHot' ? 2 : 0] ?? ''));
@@ -130,8 +130,10 @@ function elementsOf(s: SizedTensor, feeds: Readonly<Record<string, TensorLike>>)
     }
     case 'Range': {
       const [start, limit, delta] = [a.values?.[0], b.values?.[0], c.values?.[0]];
-      if (start === undefined || limit === undefined || delta === undefined || delta === 0 || !Number.isFinite(delta)) return undefined;
-      return Math.max(Math.ceil((limit - start) / delta), 0);
+      if (start === undefined || limit === undefined || delta === undefined || delta === 0) return undefined;
+      const n = Math.max(Math.ceil((limit - start) / delta), 0);
+      // Infinity or NaN among them: onnxruntime refuses the range itself ("not a finite value").
+      return Number.isFinite(n) ? n : undefined;
     }
     case 'OneHot': {
       const depth = b.values?.[0];
@@ -145,6 +147,7 @@ const MIB = 1024 * 1024;
 
 /** A byte count as people read it, with the exact figure. */
 function bytesText(n: number): string {
+  if (!Number.isFinite(n)) return 'more bytes than a double counts';
   return n >= MIB ? `${(n / MIB).toFixed(1)} MiB (${n} bytes)` : `${n} bytes`;
 }
 
@@ -159,8 +162,10 @@ export function checkSizedTensors(sized: readonly SizedTensor[], feeds: Readonly
     const bytes = elements * s.elementBytes;
     if (bytes > maxBytes) {
       const what = SIZED_BY[s.op].what;
-      throw httpError(413, ForgeErrorCode.BAD_INPUT, `input '${s.from}' asks ${s.op} node '${s.node}' for a tensor of ${Number.isFinite(elements) ? elements : 'countless'} elements, ${bytesText(bytes)}, more than the server's limit of ${bytesText(maxBytes)} (--max-output-bytes); ask for ${what}`, {
-        input: s.from, node: s.node, bytes, maxOutputBytes: maxBytes,
+      const by = s.from.length === 1 ? `input '${s.from[0]}' asks` : `inputs ${s.from.map((i) => `'${i}'`).join(', ')} ask`;
+      const count = Number.isFinite(elements) ? `${elements} elements, ${bytesText(bytes)}` : bytesText(bytes);
+      throw httpError(413, ForgeErrorCode.BAD_INPUT, `${by} ${s.op} node '${s.node}' for a tensor of ${count}, more than the server's limit of ${bytesText(maxBytes)} (--max-output-bytes); ask for ${what}`, {
+        inputs: s.from, node: s.node, bytes, maxOutputBytes: maxBytes,
       });
     }
   }
