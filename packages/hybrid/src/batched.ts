@@ -1,6 +1,7 @@
 import { ForgeError, ForgeErrorCode, MAX_TIMER_MS, cancelledError, isForgeError, onAbort } from '@onnx-forge/core';
-import { type Clock, type Feeds, type TensorLike, type TimerHandle, isClock, systemClock } from '@onnx-forge/runtime';
+import { type Clock, type Feeds, type TensorLike, type TimerHandle, systemClock } from '@onnx-forge/runtime';
 import { type Backend, type PredictOptions, callPredict } from './backend.js';
+import { checkClock, invalidOption, rejectUnknownOptions } from './invalid-option.js';
 import { type BatchLayout, type StackableRequest, concatRequests, splitOutputs, stackable } from './tensor-batch.js';
 
 export interface BatchOptions {
@@ -96,39 +97,39 @@ function withdrawnError(name: string, signal: AbortSignal): ForgeError {
 
 function positiveInt(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batched: ${name} must be a positive integer, got ${JSON.stringify(v)}`, { details: { option: name } });
+    throw invalid(`${name} must be a positive integer, got ${JSON.stringify(v)}`, name);
   }
   return v;
 }
 
 const OPTION_KEYS = ['maxBatch', 'maxDelayMs', 'preferredBatchSizes', 'maxInFlight', 'layout', 'name', 'clock', 'onWait'];
 
-function invalidOption(message: string, option: string): ForgeError {
-  return new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batched: ${message}`, { details: { option } });
+function invalid(message: string, option: string): ForgeError {
+  return invalidOption('batched', message, option);
 }
 
 /** The options' shape: unknown keys (a typo), a layout that names no dim, hooks that are not functions. */
 function checkOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null) throw invalidOption('options must be an object with maxBatch and maxDelayMs', 'options');
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object with maxBatch and maxDelayMs', 'options');
   const o = options as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!OPTION_KEYS.includes(k)) throw invalidOption(`unknown option '${k}' (known: ${OPTION_KEYS.join(', ')})`, k);
-  if (o.name !== undefined && (typeof o.name !== 'string' || o.name.trim() === '')) throw invalidOption(`name must be a non-empty string, got ${JSON.stringify(o.name)}`, 'name');
-  if (o.onWait !== undefined && typeof o.onWait !== 'function') throw invalidOption('onWait must be a function (feeds, waitMs) => void', 'onWait');
-  if (o.clock !== undefined && !isClock(o.clock)) throw invalidOption('clock must have now(), setTimeout() and clearTimeout()', 'clock');
-  if (o.preferredBatchSizes !== undefined && !Array.isArray(o.preferredBatchSizes)) throw invalidOption('preferredBatchSizes must be a list of batch sizes', 'preferredBatchSizes');
+  rejectUnknownOptions('batched', o, OPTION_KEYS);
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name.trim() === '')) throw invalid(`name must be a non-empty string, got ${JSON.stringify(o.name)}`, 'name');
+  if (o.onWait !== undefined && typeof o.onWait !== 'function') throw invalid('onWait must be a function (feeds, waitMs) => void', 'onWait');
+  checkClock('batched', o.clock);
+  if (o.preferredBatchSizes !== undefined && !Array.isArray(o.preferredBatchSizes)) throw invalid('preferredBatchSizes must be a list of batch sizes', 'preferredBatchSizes');
   const layout = o.layout;
   if (layout === undefined) return;
-  if (typeof layout !== 'object' || layout === null) throw invalidOption('layout must be { inputs?, outputs? }', 'layout');
-  for (const k of Object.keys(layout)) if (k !== 'inputs' && k !== 'outputs') throw invalidOption(`unknown option 'layout.${k}' (known: inputs, outputs)`, `layout.${k}`);
+  if (typeof layout !== 'object' || layout === null) throw invalid('layout must be { inputs?, outputs? }', 'layout');
+  rejectUnknownOptions('batched', layout, ['inputs', 'outputs'], 'layout.');
   const dim = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
   for (const part of ['inputs', 'outputs'] as const) {
     const dims = (layout as Record<string, unknown>)[part];
     if (dims === undefined) continue;
-    if (typeof dims !== 'object' || dims === null) throw invalidOption(`layout.${part} must map names to dims`, `layout.${part}`);
+    if (typeof dims !== 'object' || dims === null) throw invalid(`layout.${part} must map names to dims`, `layout.${part}`);
     for (const [name, v] of Object.entries(dims)) {
       // An input may be shared (null): requests stack only with those giving it the same values.
       if (dim(v) || (part === 'inputs' && v === null)) continue;
-      throw invalidOption(`layout.${part}.${name} must be a dim (an integer ≥ 0)${part === 'inputs' ? ' or null' : ''}, got ${JSON.stringify(v)}`, `layout.${part}.${name}`);
+      throw invalid(`layout.${part}.${name} must be a dim (an integer ≥ 0)${part === 'inputs' ? ' or null' : ''}, got ${JSON.stringify(v)}`, `layout.${part}.${name}`);
     }
   }
 }
@@ -155,7 +156,7 @@ export function batched(backend: Backend, options: BatchOptions): BatchedBackend
   const maxBatch = positiveInt('maxBatch', options.maxBatch);
   // A timer's delay: past MAX_TIMER_MS it would fire at once, and Infinity never lets a batch wait.
   if (typeof options.maxDelayMs !== 'number' || !(options.maxDelayMs >= 0 && options.maxDelayMs <= MAX_TIMER_MS)) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `batched: maxDelayMs must be a number from 0 to ${MAX_TIMER_MS} (the longest a timer waits), got ${JSON.stringify(options.maxDelayMs)}`, { details: { option: 'maxDelayMs' } });
+    throw invalid(`maxDelayMs must be a number from 0 to ${MAX_TIMER_MS} (the longest a timer waits), got ${JSON.stringify(options.maxDelayMs)}`, 'maxDelayMs');
   }
   const preferred = (options.preferredBatchSizes ?? []).map((n) => positiveInt('preferredBatchSizes', n)).filter((n) => n <= maxBatch);
   let limit = options.maxInFlight === undefined ? Number.POSITIVE_INFINITY : positiveInt('maxInFlight', options.maxInFlight);

@@ -1,9 +1,10 @@
-import { ForgeError, ForgeErrorCode, MAX_TIMER_MS } from '@onnx-forge/core';
-import { type Clock, isClock, systemClock } from '@onnx-forge/runtime';
+import { type ForgeError, MAX_TIMER_MS } from '@onnx-forge/core';
+import { type Clock, systemClock } from '@onnx-forge/runtime';
 import type { Registry } from 'prom-client';
 import type { Backend } from './backend.js';
 import { type BreakerOptions, DEFAULT_BREAKER } from './circuit-breaker.js';
 import { type AccuracyTolerance, DEFAULT_TOLERANCE } from './compare-outputs.js';
+import { checkClock, invalidOption, rejectUnknownOptions } from './invalid-option.js';
 import { seededRandom } from './seeded-random.js';
 
 /**
@@ -138,7 +139,7 @@ export interface ResolvedOptions {
 const TOP_KEYS = ['name', 'backends', 'reference', 'serveReference', 'policy', 'constraints', 'canary', 'breaker', 'hedge', 'stability', 'statistics', 'timeoutMs', 'clock', 'random', 'metrics'];
 
 function invalid(message: string, option: string): ForgeError {
-  return new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `HybridModel: ${message}`, { details: { option } });
+  return invalidOption('HybridModel', message, option);
 }
 
 function num(option: string, v: unknown, fallback: number, check: (n: number) => boolean, rule: string): number {
@@ -193,7 +194,7 @@ function resolveHedge(h: HedgeOptions | boolean | undefined): ResolvedOptions['h
 /** Validates the options once and fills in the defaults (backends are checked by HybridModel). */
 export function resolveOptions(o: HybridOptions, hasReference: boolean): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw invalid('options must be an object with at least { backends }', 'options');
-  for (const k of Object.keys(o)) if (!TOP_KEYS.includes(k)) throw invalid(`unknown option '${k}' (known: ${TOP_KEYS.join(', ')})`, k);
+  rejectUnknownOptions('HybridModel', o, TOP_KEYS);
   keys('constraints', o.constraints, ['p99Ms', 'accuracy']);
   keys('constraints.accuracy', o.constraints?.accuracy, Object.keys(DEFAULT_TOLERANCE));
   keys('canary', o.canary, ['sampleRate', 'quarantineAfter', 'keepSamples']);
@@ -229,9 +230,7 @@ export function resolveOptions(o: HybridOptions, hasReference: boolean): Resolve
   const staticPolicy = isOrder || policy === 'size';
   const decisionWindow = num('stability.decisionWindow', s.decisionWindow, 32, (n) => positiveInt(n) && n >= 2, 'an integer ≥ 2');
   const window = num('statistics.window', st.window, 256, (n) => positiveInt(n) && n >= decisionWindow, `an integer ≥ stability.decisionWindow (${decisionWindow})`);
-  if (o.clock !== undefined && !isClock(o.clock)) {
-    throw invalid('clock must have now(), setTimeout() and clearTimeout()', 'clock');
-  }
+  checkClock('HybridModel', o.clock);
   if (o.random !== undefined && typeof o.random !== 'function') throw invalid('random must be a function returning numbers in [0, 1)', 'random');
   // Seeded by default, so that two runs with the same traffic explore and sample the same requests.
   const random = o.random ?? seededRandom(0x5eed);

@@ -1,6 +1,7 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { type Feeds, PoolSession, type RunOptions, type Session, type TensorLike, zerosTensor } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
+import { invalidOption, rejectUnknownOptions } from './invalid-option.js';
 import { feedsForSession, float32Outputs, roundedToFloat16 } from './session-feeds.js';
 
 export interface SessionBackendOptions {
@@ -19,23 +20,21 @@ export interface SessionBackendOptions {
  * word), a size that is no byte count, and hooks that are not functions are FORGE_INVALID_OPTIONS.
  */
 export function checkBackendOptions(options: unknown, what: string, known: readonly string[], functions: readonly string[] = []): void {
-  if (typeof options !== 'object' || options === null) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: options must be an object`, { details: { option: 'options' } });
+  if (typeof options !== 'object' || options === null) throw invalidOption(what, 'options must be an object', 'options');
   const o = options as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!known.includes(k)) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: unknown option '${k}' (known: ${known.join(', ')})`, { details: { option: k } });
-  }
+  rejectUnknownOptions(what, o, known);
   const size = o.sizeBytes;
   if (size !== undefined && (typeof size !== 'number' || !Number.isFinite(size) || size < 0)) {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: sizeBytes must be a number of bytes ≥ 0, got ${JSON.stringify(size)}`, { details: { option: 'sizeBytes' } });
+    throw invalidOption(what, `sizeBytes must be a number of bytes ≥ 0, got ${JSON.stringify(size)}`, 'sizeBytes');
   }
   for (const k of functions) {
-    if (o[k] !== undefined && typeof o[k] !== 'function') throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: ${k} must be a function`, { details: { option: k } });
+    if (o[k] !== undefined && typeof o[k] !== 'function') throw invalidOption(what, `${k} must be a function`, k);
   }
 }
 
 export function checkBackendName(name: unknown, what: string): string {
   if (typeof name !== 'string' || name.trim() === '') {
-    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `${what}: the backend name must be a non-empty string, got ${JSON.stringify(name)}`, { details: { option: 'name' } });
+    throw invalidOption(what, `the backend name must be a non-empty string, got ${JSON.stringify(name)}`, 'name');
   }
   return name;
 }
