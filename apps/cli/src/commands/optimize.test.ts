@@ -116,11 +116,11 @@ describe('onnx-forge optimize', () => {
     expect(j.warnings[0]).toMatch(/added as version 3 as forced$/);
   });
 
-  it('Ctrl-C stops the run: exit 1, FORGE_CANCELLED, and removes what the run created (here all of --out)', async () => {
+  it('Ctrl-C stops the run: exit 130, FORGE_CANCELLED, and removes what the run created (here all of --out)', async () => {
     const out = file('out-sigint');
     const { code, stderr, sent } = await interruptCli(['optimize', file('mlp.onnx'), '-o', out, '--runs', '100000', '--variants', 'fp32,int8-dynamic'], /^benchmark\.\.\.$/m);
     expect(sent, stderr).toBe(true);
-    expect(code, stderr).toBe(1);
+    expect(code, stderr).toBe(130);
     expect(stderr).toContain('cancelling: stopping at the next step, nothing is added to the repository');
     expect(stderr).toMatch(/error FORGE_CANCELLED/);
     expect(existsSync(out)).toBe(false);

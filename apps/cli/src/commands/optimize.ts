@@ -3,6 +3,7 @@ import type { OptimizeProgress, OptimizeResult, Prefer, Target, VariantName } fr
 import { INT8_ISAS, headroomWhat, type Int8Isa } from '@onnx-forge/graph-ops';
 import { cosineTolerance } from '../accuracy/accuracy-flags.js';
 import { PROGRAM, defineCommand, type CommandContext } from '../framework/command.js';
+import { cancellable } from '../framework/ctrl-c.js';
 import { exitCodeOfResult } from '../framework/exit-code.js';
 import { fileSource, formatBytes } from '@onnx-forge/core';
 import { oneLine, table } from '../framework/format.js';
@@ -170,14 +171,7 @@ export const optimizeCommand = defineCommand({
     const [{ optimizeModel }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
     // Ctrl-C stops at the next step and leaves the repository as it was (the staged version is removed,
     // no reports are written); a second one exits at once.
-    const abort = new AbortController();
-    const onSigint = () => {
-      if (abort.signal.aborted) process.exit(130);
-      ctx.progress.note('cancelling: stopping at the next step, nothing is added to the repository (press Ctrl-C again to stop at once)');
-      abort.abort();
-    };
-    process.on('SIGINT', onSigint);
-    const result = await optimizeModel(file, {
+    const result = await cancellable(ctx.progress, 'cancelling: stopping at the next step, nothing is added to the repository', (signal) => optimizeModel(file, {
       out: path.resolve(ctx.io.cwd, outFlag),
       prefer: (ctx.args.string('prefer') ?? 'auto') as Prefer,
       target: (ctx.args.string('target') ?? 'cpu') as Target,
@@ -194,9 +188,9 @@ export const optimizeCommand = defineCommand({
       ...providers,
       isolate: ctx.args.bool('isolate') === true,
       force: ctx.args.bool('force') === true,
-      signal: abort.signal,
+      signal,
       onProgress: progressOf(ctx.progress) as (e: OptimizeProgress) => void,
-    }).finally(() => process.off('SIGINT', onSigint));
+    }));
     ctx.progress.end();
     for (const w of result.warnings) ctx.progress.warn(`warning: ${w}`);
     if (ctx.json) ctx.printJson(optimizeJson(result));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { mlp, readModel, writeModel } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineJson } from '../pipeline/pipeline-report.js';
-import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { assertNoStack, interruptCli, jsonOf, runCliProcess } from '../testing/cli-process.js';
 import { tempDir, writeMlp } from '../testing/fixtures.js';
 
 /** Where run, fp16 and quantize may write (-o), and what they say when they may not. */
@@ -24,6 +24,20 @@ describe('onnx-forge output safety', () => {
   afterAll(() => tmp.cleanup());
 
   const isRoot = process.getuid?.() === 0;
+
+  it('Ctrl-C while the output is written: exit 130, FORGE_CANCELLED, the existing output as it was and no temporary file', async () => {
+    // About 134 MB of weights (67 MB in float16): the write lasts long enough for the signal to land in it.
+    const big = await writeMlp(file('big.onnx'), [16, 4096, 4096, 4096, 4]);
+    const out = file('big.fp16.onnx');
+    writeFileSync(out, 'previous model');
+    const { code, stderr, sent } = await interruptCli(['fp16', big, '-o', out, '--no-verify'], /^writing /m);
+    expect(sent, stderr).toBe(true);
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain(`cancelling: ${out} is not written`);
+    expect(stderr).toMatch(/^onnx-forge fp16: error FORGE_CANCELLED: cancelled while writing .*: nothing was written$/m);
+    expect(readFileSync(out, 'utf8')).toBe('previous model');
+    expect(readdirSync(tmp.dir).filter((f) => f.startsWith('big.fp16.onnx'))).toEqual(['big.fp16.onnx']);
+  }, 60_000);
 
   it('refuses a FIFO as -o before any work, exit 2, leaving it a FIFO', async () => {
     const fifo = file('fifo');

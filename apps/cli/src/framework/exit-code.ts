@@ -1,11 +1,18 @@
-import { ExitCode, exitCodeOfError, isInvalidModelCode } from '@onnx-forge/core';
+import { ExitCode, ForgeErrorCode, exitCodeOfError, isForgeError, isInvalidModelCode } from '@onnx-forge/core';
 import { UsageError } from './usage-error.js';
 
 /** Process exit codes, the same for every command (core's table, shared with the demo server). */
 export { ExitCode };
 
-export function exitCodeFor(error: unknown): ExitCode {
-  return error instanceof UsageError ? ExitCode.USAGE : exitCodeOfError(error);
+/**
+ * Ctrl-C: the shell's code for an end by SIGINT (128 + 2), the same whether the work stopped itself
+ * (FORGE_CANCELLED, having removed what it made) or the process ended before it had written anything.
+ */
+export const INTERRUPTED = 130;
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError) return ExitCode.USAGE;
+  return isForgeError(error) && error.code === ForgeErrorCode.CANCELLED ? INTERRUPTED : exitCodeOfError(error);
 }
 
 /**
@@ -24,4 +31,5 @@ export const EXIT_CODE_HELP = [
   '1  other failure (unreadable or missing file, a pass failed, write error)',
   '2  usage error (bad arguments, unknown flag or pass, bad pass option, a service a pass lacks)',
   '3  invalid model (not ONNX, a broken graph, bad external data, a model convert refuses)',
+  '130  interrupted by Ctrl-C (FORGE_CANCELLED): nothing written',
 ];

@@ -1,5 +1,6 @@
 import { ForgeError, ForgeErrorCode, PassManager, type Model, type PassEvent, type PassInstance, type PipelineReport, type Services } from '@onnx-forge/core';
 import { formatDuration } from '../framework/format.js';
+import { cancellable } from '../framework/ctrl-c.js';
 import type { Progress } from '../framework/progress.js';
 
 export interface RunPassesOptions {
@@ -18,14 +19,7 @@ export interface RunPassesOptions {
  */
 export async function runPasses(model: Model, passes: readonly PassInstance<object>[], options: RunPassesOptions): Promise<PipelineReport> {
   const { progress } = options;
-  const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    progress.note('cancelling after the current pass (press Ctrl-C again to stop at once)');
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
-  try {
+  return cancellable(progress, 'cancelling after the current pass', async (signal) => {
     const onEvent = (e: PassEvent) => {
       switch (e.type) {
         case 'pass-start':
@@ -44,18 +38,16 @@ export async function runPasses(model: Model, passes: readonly PassInstance<obje
           break;
       }
     };
-    const manager = new PassManager({ services: options.services ?? {}, check: options.check !== false, onEvent, signal: abort.signal });
+    const manager = new PassManager({ services: options.services ?? {}, check: options.check !== false, onEvent, signal });
     manager.add(...passes);
     if (options.check !== false) progress.start('checking the input model', { transient: true });
     const report = await manager.run(model);
     // Ctrl-C during the last pass: it finished, but the user asked to stop, and the command would go on
     // to check, redo and write.
-    if (abort.signal.aborted) {
+    if (signal.aborted) {
       const last = report.passes.at(-1)?.name ?? 'the input check';
       throw new ForgeError(ForgeErrorCode.CANCELLED, `cancelled after ${last === 'the input check' ? last : `pass "${last}"`}: nothing was written`);
     }
     return report;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  });
 }

@@ -93,28 +93,38 @@ describe('writeModel writes to a temporary file and renames it', () => {
     expect((await rejection(writeModel(smallCnn(), join(dir, 'model.onnx')))).code).toBe(ForgeErrorCode.IO);
   });
 
-  it('an existing model (and its side file) is untouched when writing fails midway', async () => {
+  it('an existing model (and its side file) is untouched when writing fails midway, or a signal stops it (Ctrl-C) before the rename', async () => {
     const dir = folder();
     const target = join(dir, 'model.onnx');
     writeFileSync(target, 'previous model');
     writeFileSync(join(dir, 'model.onnx.data'), 'previous weights');
-    for (const externalData of [false, true]) {
-      let calls = 0;
-      const e = await rejection(
-        writeModel(smallCnn(), target, {
-          externalData,
-          onProgress: () => {
-            // Fail after some bytes already reached the temporary file.
-            if (++calls === 2) throw new Error('disk full');
-          },
-        }),
-      );
-      expect(e.code).toBe(ForgeErrorCode.IO);
-      expect(e.message).toContain('disk full');
-      expect(readFileSync(target, 'utf8')).toBe('previous model');
-      expect(readFileSync(join(dir, 'model.onnx.data'), 'utf8')).toBe('previous weights');
-      expect(readdirSync(dir).sort()).toEqual(['model.onnx', 'model.onnx.data']);
+    for (const stop of ['disk full', 'abort'] as const) {
+      for (const externalData of [false, true]) {
+        const abort = new AbortController();
+        let calls = 0;
+        const e = await rejection(
+          writeModel(smallCnn(), target, {
+            externalData,
+            signal: abort.signal,
+            onProgress: () => {
+              // After some bytes already reached the temporary file: a failed write, or a SIGINT handler's abort.
+              if (++calls !== 2) return;
+              if (stop === 'abort') abort.abort();
+              else throw new Error('disk full');
+            },
+          }),
+        );
+        expect(e.code).toBe(stop === 'abort' ? ForgeErrorCode.CANCELLED : ForgeErrorCode.IO);
+        if (stop === 'disk full') expect(e.message).toContain('disk full');
+        expect(readFileSync(target, 'utf8')).toBe('previous model');
+        expect(readFileSync(join(dir, 'model.onnx.data'), 'utf8')).toBe('previous weights');
+        expect(readdirSync(dir).sort()).toEqual(['model.onnx', 'model.onnx.data']);
+      }
     }
+    // A signal never aborted: written as without one.
+    const model = smallCnn();
+    await writeModel(model, target, { signal: new AbortController().signal });
+    expect(Buffer.compare(readFileSync(target), encodeModel(model.proto))).toBe(0);
   });
 
   it('an encode failure writes nothing', async () => {

@@ -145,7 +145,16 @@ export interface WriteModelOptions {
    * for runtimes with smaller buffers, and lets tests exercise the switch without writing 2 GiB.
    */
   inlineLimit?: number;
+  /**
+   * Stops the write (Ctrl-C): checked every few megabytes, where the writer lets the event loop turn so
+   * that a signal handler can abort it, and before the rename. The temporary files are removed and the
+   * target is left as it was; the promise rejects with FORGE_CANCELLED. Without it the write does not yield.
+   */
+  signal?: AbortSignal;
 }
+
+/** Bytes written between two turns of the event loop when writeModel has a signal to watch. */
+const YIELD_BYTES = 16 * 2 ** 20;
 
 export interface WriteModelResult {
   path: string;
@@ -244,6 +253,16 @@ export async function writeModel(model: Model | ModelProto, file: string, option
         written += n;
         options.onProgress?.(written, total);
       };
+      // With a signal, a turn of the event loop every YIELD_BYTES (the writes themselves are synchronous),
+      // so that a Ctrl-C handler can run and abort before the rename.
+      let yieldedAt = 0;
+      const { signal } = options;
+      const pause = async (force = false) => {
+        if (!signal || (!force && written - yieldedAt < YIELD_BYTES)) return;
+        yieldedAt = written;
+        await new Promise((resolve) => setImmediate(resolve));
+        if (signal.aborted) throw new ForgeError(ForgeErrorCode.CANCELLED, `cancelled while writing "${file}": nothing was written`, { details: { path: file } });
+      };
       // Every byte of both files goes out this way: written in full, then counted for progress.
       const sinkTo = (fd: number) => (bytes: Uint8Array) => {
         writeAll(fs, fd, bytes);
@@ -254,7 +273,7 @@ export async function writeModel(model: Model | ModelProto, file: string, option
         sideTemp = tempFor(sidePath);
         const fd = openForWrite(fs, sideTemp, sidePath, dir);
         try {
-          await writeSideFile(plan, sinkTo(fd));
+          await writeSideFile(plan, sinkTo(fd), pause);
           fs.fsyncSync(fd);
         } finally {
           fs.closeSync(fd);
@@ -269,11 +288,14 @@ export async function writeModel(model: Model | ModelProto, file: string, option
           // A lazy tensor written inline: read or produced now through lent memory, written, dropped.
           if (isDeferredPart(part)) await part.emit(sink);
           else sink(part);
+          await pause();
         }
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
       }
+      // The last chance to stop: after the renames the output is in place.
+      await pause(true);
     } finally {
       for (const r of restore) r();
     }
@@ -335,7 +357,7 @@ function planSideFile(proto: ModelProto, location: string, threshold: number, al
  * its file a chunk at a time, a produced tensor made when reached, both through lent memory
  * (`emitPending`).
  */
-async function writeSideFile(plan: readonly SidePlan[], sink: (bytes: Uint8Array) => void): Promise<void> {
+async function writeSideFile(plan: readonly SidePlan[], sink: (bytes: Uint8Array) => void, pause: () => Promise<void>): Promise<void> {
   let at = 0;
   const pad = new Uint8Array(4096);
   for (const p of plan) {
@@ -351,6 +373,7 @@ async function writeSideFile(plan: readonly SidePlan[], sink: (bytes: Uint8Array
       await emitPending(pending, sink);
     }
     at += p.length;
+    await pause();
   }
 }
 
