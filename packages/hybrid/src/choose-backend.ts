@@ -1,5 +1,5 @@
 import type { BackendTracker } from './backend-tracker.js';
-import type { Policy } from './hybrid-options.js';
+import type { ResolvedOptions } from './hybrid-options.js';
 
 /** Why the choice moved. */
 export type SwitchReason =
@@ -14,15 +14,8 @@ export type SwitchReason =
   /** the policy ranks another first (size, accuracy, order; e.g. a preferred backend recovered) */
   | 'policy';
 
-export interface ChooserSettings {
-  readonly policy: Policy;
-  readonly p99Ms: number | undefined;
-  readonly minGain: number;
-  readonly dwellMs: number;
-  readonly minSamples: number;
-  readonly decisionWindow: number;
-  readonly z: number;
-}
+/** The resolved options the choice follows (see StabilityOptions and Constraints.p99Ms). */
+export type ChooserSettings = Pick<ResolvedOptions, 'policy' | 'p99Ms' | 'minGain' | 'dwellMs' | 'minSamples' | 'decisionWindow' | 'z'>;
 
 function byLatency(s: ChooserSettings) {
   return (a: BackendTracker, b: BackendTracker) => {

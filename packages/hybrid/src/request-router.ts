@@ -1,6 +1,6 @@
 import type { Emitter } from '@onnx-forge/runtime';
 import type { BackendTracker, QuarantineEvidence, Route } from './backend-tracker.js';
-import { type ChooserSettings, decideSwitch, rankBackends } from './choose-backend.js';
+import { decideSwitch, rankBackends } from './choose-backend.js';
 import type { BreakerTransition } from './circuit-breaker.js';
 import type { CanaryCheck } from './compare-outputs.js';
 import type { HybridEvents } from './hybrid-events.js';
@@ -39,12 +39,8 @@ export class RequestRouter {
   private everSelected = false;
   private lastSwitchAt = Number.NEGATIVE_INFINITY;
   private moves = 0;
-  private readonly chooser: ChooserSettings;
 
-  constructor(private readonly s: RouterSettings) {
-    const o = s.o;
-    this.chooser = { policy: o.policy, p99Ms: o.p99Ms, minGain: o.minGain, dwellMs: o.dwellMs, minSamples: o.minSamples, decisionWindow: o.decisionWindow, z: o.z };
-  }
+  constructor(private readonly s: RouterSettings) {}
 
   /** The backend chosen now. */
   get current(): BackendTracker | undefined {
@@ -126,7 +122,7 @@ export class RequestRouter {
   fallbackOrder(first: BackendTracker | undefined): BackendTracker[] {
     const rest = this.candidates().filter((t) => t !== first);
     const p = this.s.o.policy;
-    if (p !== 'auto' && p !== 'speed') return rankBackends(rest, this.chooser);
+    if (p !== 'auto' && p !== 'speed') return rankBackends(rest, this.s.o);
     const peak = (t: BackendTracker) => t.ewma.get() ?? Number.POSITIVE_INFINITY;
     return rest.sort((a, b) => peak(a) - peak(b) || a.index - b.index);
   }
@@ -161,8 +157,8 @@ export class RequestRouter {
   /** Moves the choice when the policy says so (see decideSwitch), and tells it. */
   reselect(now: number): void {
     const { o, metrics } = this.s;
-    const ranking = rankBackends(this.candidates(), this.chooser);
-    const decision = decideSwitch(this.chosen, ranking, now, this.lastSwitchAt, this.chooser);
+    const ranking = rankBackends(this.candidates(), o);
+    const decision = decideSwitch(this.chosen, ranking, now, this.lastSwitchAt, o);
     if (!decision || decision.to === this.chosen) return;
     const from = this.chosen;
     this.chosen = decision.to;
