@@ -4,6 +4,9 @@ import { PathHider } from './client-text.js';
 import { LoadedModel, type ServingOptions } from './loaded-model.js';
 import { type ModelSpec, scanModels } from './model-source.js';
 
+/** Model names a 404 for an unknown one lists (see someNames). */
+const NAMES_SHOWN = 10;
+
 /** States of the repository extension's index. */
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 
@@ -151,7 +154,7 @@ export class ModelRegistry {
    */
   get(name: string, version?: string): LoadedModel {
     const e = this.entries.get(name);
-    if (!e) throw notFound(`unknown model '${name}': this server has ${[...this.entries.keys()].map((n) => `'${n}'`).join(', ') || 'no models'} (GET /v2/repository/index lists them)`, { model: name });
+    if (!e) throw notFound(`unknown model '${name}': this server has ${this.someNames()} (GET /v2/repository/index lists them)`, { model: name });
     if (version !== undefined) {
       const v = Number(version);
       if (!/^[1-9][0-9]*$/.test(version) || !e.spec.versions.includes(v)) {
@@ -167,6 +170,17 @@ export class ModelRegistry {
       throw httpError(503, failed?.code ?? ForgeErrorCode.NOT_READY, message, { model: name, state: e.state, ...(failed ? { loadError: failed.code } : {}) });
     }
     return e.loaded;
+  }
+
+  /**
+   * The first names of the repository's models, for a 404: all of a large repository's would make
+   * every mistyped (or scanned) name an answer of tens of kilobytes.
+   */
+  private someNames(): string {
+    const names = [...this.entries.keys()].sort();
+    if (names.length === 0) return 'no models';
+    const shown = names.slice(0, NAMES_SHOWN).map((n) => `'${n}'`).join(', ');
+    return names.length > NAMES_SHOWN ? `${shown} and ${names.length - NAMES_SHOWN} more` : shown;
   }
 
   /**

@@ -102,6 +102,26 @@ describe('a model named like a path of the protocol', () => {
   });
 });
 
+// A 404 for an unknown model listed every model of the repository: with hundreds, each mistyped or
+// scanned name got an answer of tens of kilobytes.
+describe('a large repository', () => {
+  it('names its first ten models in a 404 and counts the rest', async () => {
+    const folder = path.join(dir, 'many');
+    await mkdir(folder);
+    // Files that are not ONNX: listed (UNAVAILABLE) without starting a worker.
+    for (let i = 0; i < 11; i++) await writeFile(path.join(folder, `m${String(i).padStart(2, '0')}.onnx`), 'not a model');
+    const server = await createServer({ models: folder, page: false, workers: 1 });
+    try {
+      const url = await server.listen(0, '127.0.0.1');
+      const r = await call(`${url}/v2/models/nope`, 'GET');
+      expect(r.status).toBe(404);
+      expect(r.json).toEqual({ error: "unknown model 'nope': this server has 'm00', 'm01', 'm02', 'm03', 'm04', 'm05', 'm06', 'm07', 'm08', 'm09' and 1 more (GET /v2/repository/index lists them)", code: 'FORGE_BAD_INPUT' });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 // A folder with no model yet (models to be loaded later through the repository API) started with the
 // banner "onnx-forge demo server:  on http://..." (an empty list), and said nothing of why it was not ready.
 describe('a repository with no model', () => {
