@@ -1,9 +1,10 @@
-import { ForgeError, ForgeErrorCode, errorMessage, nullThrows } from '@onnx-forge/core';
+import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
 import { Emitter, type Feeds, type TensorLike } from '@onnx-forge/runtime';
 import type { Backend, PredictOptions } from './backend.js';
 import { BackendCaller, type RequestBlame } from './backend-caller.js';
 import { type BackendStats, BackendTracker, type Route } from './backend-tracker.js';
-import { type CanaryCheck, compareOutputs, hasNonFinite } from './compare-outputs.js';
+import { Canary, type Served } from './canary.js';
+import { hasNonFinite } from './compare-outputs.js';
 import { Hedging } from './hedging.js';
 import { checkBackends, checkPolicyOrder } from './hybrid-backends.js';
 import type { HybridEvents, RevalidationReport } from './hybrid-events.js';
@@ -12,25 +13,14 @@ import { type HybridOptions, type Policy, type ResolvedOptions, resolveOptions }
 import { type HybridStats, RequestCounts } from './hybrid-stats.js';
 import { type Attempt, allFailed, disposedRequest, requestCancelled } from './request-errors.js';
 import { type Plan, RequestRouter } from './request-router.js';
+import { settle } from './settle.js';
 import { formatSummary } from './summary-table.js';
 
 export type { BreakerEvent, HybridEvents, QuarantineEvent, RevalidationReport, SwitchEvent } from './hybrid-events.js';
 export type { HybridStats } from './hybrid-stats.js';
 
-interface Served {
-  readonly outputs: Record<string, TensorLike>;
-  readonly by: BackendTracker;
-  /** Compared with the reference's answer to this request already. */
-  readonly checked?: boolean;
-}
-
 function policyName(p: Policy): string {
   return typeof p === 'object' ? `order(${p.order.join(', ')})` : p;
-}
-
-/** A promise's outcome as a value (Promise.allSettled for one). */
-function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
-  return p.then((value) => ({ status: 'fulfilled', value }), (reason: unknown) => ({ status: 'rejected', reason }));
 }
 
 /**
@@ -40,22 +30,23 @@ function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
  * Backend itself (it can be batched, or nested).
  *
  * Where a request goes is the router's (RequestRouter), each call to a backend the caller's
- * (BackendCaller), a hedged first call the hedging's; the model takes a request along its route:
- * first try, canary check, fallbacks.
+ * (BackendCaller), a hedged first call the hedging's (Hedging), an answer's check against the
+ * reference the canary's (Canary); the model takes a request along its route: first try, canary
+ * check, fallbacks.
  */
 export class HybridModel implements Backend {
   readonly name: string;
   private readonly o: ResolvedOptions;
   private readonly trackers: readonly BackendTracker[];
   private readonly byName = new Map<string, BackendTracker>();
-  private readonly ref: BackendTracker | undefined;
   private readonly events = new Emitter<HybridEvents>();
   private readonly metrics: HybridMetrics | undefined;
   private readonly counts: RequestCounts;
   private readonly router: RequestRouter;
   private readonly caller: BackendCaller;
   private readonly hedging: Hedging | undefined;
-  private readonly kept: Feeds[] = [];
+  /** Present when there is a reference: the checks against it. */
+  private readonly canary: Canary | undefined;
   private disposed = false;
   /** Aborted once every backend is disposed: a call still pending then can never be answered. */
   private readonly stopping = new AbortController();
@@ -68,18 +59,19 @@ export class HybridModel implements Backend {
     this.name = o.name;
     this.trackers = backends.map((b, i) => new BackendTracker(b, i, b === refBackend, b !== refBackend || o.serveReference, { window: o.window, ewmaTauMs: o.ewmaTauMs, breaker: o.breaker }));
     for (const t of this.trackers) this.byName.set(t.name, t);
-    this.ref = this.trackers.find((t) => t.isReference);
+    const ref = this.trackers.find((t) => t.isReference);
     if (!this.trackers.some((t) => t.servable)) {
       throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'HybridModel: no backend may serve requests (the only one is the reference and serveReference is false)', { details: { option: 'serveReference' } });
     }
     this.counts = new RequestCounts(o.window);
     this.metrics = options.metrics ? new HybridMetrics(options.metrics, this.name, this.trackers.map((t) => t.name)) : undefined;
-    this.router = new RequestRouter({ model: this.name, trackers: this.trackers, ref: this.ref, o, counts: this.counts, events: this.events, metrics: this.metrics });
+    this.router = new RequestRouter({ model: this.name, trackers: this.trackers, ref, o, counts: this.counts, events: this.events, metrics: this.metrics });
     this.caller = new BackendCaller({
       model: this.name, clock: o.clock, timeoutMs: o.timeoutMs, metrics: this.metrics, disposed: () => this.disposed, stopping: this.stopping.signal,
       onBreaker: (t, transition, now) => this.router.onBreaker(t, transition, now),
     });
     this.hedging = o.hedge ? new Hedging(o.hedge, o.clock, this.counts, this.metrics, this.caller, this.router) : undefined;
+    this.canary = ref ? new Canary({ model: this.name, ref, o, counts: this.counts, router: this.router, caller: this.caller, events: this.events, metrics: this.metrics }) : undefined;
     this.router.reselect(o.clock.now());
   }
 
@@ -108,7 +100,7 @@ export class HybridModel implements Backend {
     const request = ++this.counts.requests;
     this.router.tick(start);
     this.router.reselect(start);
-    this.keep(feeds);
+    this.canary?.keep(feeds);
     const plan = this.router.plan();
     const errors: Attempt[] = [];
     const blame: RequestBlame = Object.assign([], { signal });
@@ -126,8 +118,10 @@ export class HybridModel implements Backend {
     if (served && !served.checked && served.by.quarantine) served = await this.discredited(served, feeds, request, errors, blame);
     // An answer holding NaN or infinity is checked whether the canary sampled it or not: an fp16
     // variant overflows on some inputs only, and such an answer must not go out unchecked.
-    if (served && !served.checked && served.by !== this.ref && this.router.canCheck(served.by) && hasNonFinite(served.outputs)) {
-      served = await this.verify(served, feeds, request, blame);
+    if (served && !served.checked && this.canary && served.by !== this.canary.ref && this.router.canCheck(served.by) && hasNonFinite(served.outputs)) {
+      const verdict = await this.canary.confirm(served, feeds, request, blame);
+      // The reference cannot say: the answer stands as it would without the check.
+      if (verdict.status === 'fulfilled') served = verdict.value;
     }
     if (signal?.aborted) return this.abandon(signal, blame);
     this.caller.settleBlame(blame, served !== undefined);
@@ -159,54 +153,9 @@ export class HybridModel implements Backend {
     this.assertLive();
     const t = this.byName.get(name);
     if (!t) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `revalidate: no backend named '${name}' (backends: ${[...this.byName.keys()].join(', ')})`, { details: { backend: name } });
-    const ref = this.ref;
-    if (!ref) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'revalidate needs a reference to compare with: create the HybridModel with { reference }', { details: { backend: name } });
-    if (t === ref) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `revalidate: '${name}' is the reference, the standard the others are checked against`, { details: { backend: name } });
-    let list: readonly Feeds[];
-    if (Array.isArray(samples)) {
-      list = samples;
-    } else {
-      const n = (samples as number | undefined) ?? Math.max(1, this.kept.length);
-      if (!Number.isInteger(n) || n < 1) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `revalidate: samples must be a positive integer or a list of feeds, got ${JSON.stringify(samples)}`, { details: { option: 'samples' } });
-      list = this.kept.slice(-n);
-    }
-    if (list.length === 0) {
-      throw new ForgeError(ForgeErrorCode.BAD_SAMPLES, `revalidate '${name}': no recent requests to check it on; pass feeds: revalidate('${name}', [feeds, ...])`, { details: { backend: name } });
-    }
-    const checks: CanaryCheck[] = [];
-    const errors: string[] = [];
-    // Canary checks of requests answered while the revalidation runs count too: a failure among them is
-    // fresh evidence against the backend, which a pass on the samples must not wipe out.
-    const failedBefore = t.failedChecks;
-    for (const feeds of list) {
-      const got = await settle(this.caller.call(t, 'revalidation', feeds));
-      const want = await settle(this.caller.call(ref, 'revalidation', feeds));
-      if (want.status === 'rejected') errors.push(`reference '${ref.name}': ${errorMessage(want.reason)}`);
-      if (got.status === 'rejected') errors.push(`'${name}': ${errorMessage(got.reason)}`);
-      if (got.status === 'fulfilled' && want.status === 'fulfilled') {
-        const check = compareOutputs(want.value, got.value, this.o.tolerance);
-        t.recordCheck(check);
-        checks.push(check);
-      }
-    }
-    const failedMeanwhile = t.failedChecks - failedBefore - checks.filter((c) => !c.passed).length;
-    if (failedMeanwhile > 0) errors.push(`'${name}' failed ${failedMeanwhile} canary check${failedMeanwhile === 1 ? '' : 's'} on requests answered while it was revalidated`);
-    const now = this.o.clock.now();
-    const passed = errors.length === 0 && checks.length === list.length && checks.every((c) => c.passed);
-    if (passed) {
-      const was = t.quarantine !== undefined;
-      t.quarantine = undefined;
-      t.failedSinceValidation = 0;
-      this.router.onBreaker(t, t.breaker.reset(), now);
-      if (was) this.metrics?.quarantine(t.name, false);
-    } else {
-      const failedCheck = checks.find((c) => !c.passed);
-      if (failedCheck) this.router.quarantine(t, failedCheck, now);
-    }
-    const report: RevalidationReport = { model: this.name, backend: name, passed, samples: list.length, checks, errors, at: now };
-    this.events.emit('revalidate', report);
-    this.router.reselect(now);
-    return report;
+    const canary = this.canary;
+    if (!canary) throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, 'revalidate needs a reference to compare with: create the HybridModel with { reference }', { details: { backend: name } });
+    return canary.revalidate(t, samples);
   }
 
   /**
@@ -258,7 +207,7 @@ export class HybridModel implements Backend {
     return {
       name: this.name,
       policy: policyName(this.o.policy),
-      reference: this.ref?.name,
+      reference: this.canary?.ref.name,
       selected: this.router.current?.name,
       switches: this.router.switches,
       ...this.counts.figures(),
@@ -295,46 +244,23 @@ export class HybridModel implements Backend {
    */
   private async attempt(plan: Plan, feeds: Feeds, request: number, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
     const primary = plan.first as BackendTracker;
-    const ref = this.ref;
-    if (!plan.canary || !ref) {
+    const canary = this.canary;
+    if (!plan.canary || !canary) {
       const hedging = this.hedging;
       const delay = hedging?.delay(primary);
       if (hedging && delay !== undefined) return hedging.run(primary, plan.route, feeds, delay, errors, blame);
       return this.tryOn(primary, plan.route, feeds, errors, blame);
     }
+    const ref = canary.ref;
     const got = await settle(this.caller.call(primary, plan.route, feeds, { blame }));
     const want = await settle(this.caller.call(ref, 'canary', feeds, { blame, probe: plan.refProbe === true }));
     if (got.status === 'rejected') errors.push({ backend: primary.name, error: got.reason });
     if (want.status === 'rejected') errors.push({ backend: ref.name, error: want.reason });
-    if (got.status === 'fulfilled' && want.status === 'fulfilled') return this.judge(primary, got.value, ref, want.value, request);
+    if (got.status === 'fulfilled' && want.status === 'fulfilled') return canary.judge(primary, got.value, want.value, request);
     if (got.status === 'fulfilled') return { outputs: got.value, by: primary };
     // The backend failed and the reference's answer is at hand: it answers, served or not otherwise.
     if (want.status === 'fulfilled') return { outputs: want.value, by: ref };
     return undefined;
-  }
-
-  /**
-   * A canary verdict: `got` (from `t`) against the reference's `want` for the same request. A failed
-   * check counts toward quarantine, and the request gets the reference's answer: never hand out an
-   * answer the reference has just contradicted.
-   */
-  private judge(t: BackendTracker, got: Record<string, TensorLike>, ref: BackendTracker, want: Record<string, TensorLike>, request: number): Served {
-    const check = compareOutputs(want, got, this.o.tolerance);
-    this.counts.canaryChecks++;
-    t.recordCheck(check);
-    if (check.passed) return { outputs: got, by: t, checked: true };
-    this.counts.canaryFailures++;
-    if (t.failedSinceValidation >= this.o.canary.quarantineAfter) this.router.quarantine(t, check, this.o.clock.now(), request);
-    return { outputs: want, by: ref, checked: true };
-  }
-
-  /** Runs the reference on a request answered unchecked (NaN or infinity in the answer) and judges it. */
-  private async verify(served: Served, feeds: Feeds, request: number, blame: RequestBlame): Promise<Served> {
-    const ref = nullThrows(this.ref, 'verify() runs only with a reference');
-    const want = await settle(this.caller.call(ref, 'canary', feeds, { blame }));
-    // The reference cannot say: the answer stands as it would without the check.
-    if (want.status === 'rejected') return served;
-    return this.judge(served.by, served.outputs, ref, want.value, request);
   }
 
   /**
@@ -358,24 +284,16 @@ export class HybridModel implements Backend {
    */
   private async discredited(served: Served, feeds: Feeds, request: number, errors: Attempt[], blame: RequestBlame): Promise<Served | undefined> {
     const t = served.by;
-    const ref = this.ref;
-    if (ref && this.router.canCheck(t)) {
-      const want = await settle(this.caller.call(ref, 'canary', feeds, { blame }));
-      if (want.status === 'fulfilled') return this.judge(t, served.outputs, ref, want.value, request);
-      errors.push({ backend: ref.name, error: want.reason });
+    const canary = this.canary;
+    if (canary && this.router.canCheck(t)) {
+      const verdict = await canary.confirm(served, feeds, request, blame);
+      if (verdict.status === 'fulfilled') return verdict.value;
+      errors.push({ backend: canary.ref.name, error: verdict.reason });
     }
     errors.push({ backend: t.name, error: new ForgeError(ForgeErrorCode.RUNTIME, `backend '${t.name}' was quarantined while it ran this request, and no backend could confirm its answer`, { details: { backend: t.name } }) });
     const other = await this.fallback(t, feeds, errors, blame);
     if (other) this.counts.fallbacks++;
     return other;
-  }
-
-  /** Keeps the request's feeds for `revalidate` (the last canary.keepSamples). */
-  private keep(feeds: Feeds): void {
-    const n = this.o.canary.keepSamples;
-    if (!this.ref || n === 0) return;
-    this.kept.push(feeds);
-    if (this.kept.length > n) this.kept.shift();
   }
 
   /** Ends a request whose caller's signal aborted: counted as cancelled, its failed calls judged as unanswered. */
