@@ -5,6 +5,7 @@ import { mlp, readModel, writeModel } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineJson } from '../pipeline/pipeline-report.js';
 import { assertNoStack, interruptCli, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { runCliInProcess } from '../testing/cli-in-process.js';
 import { tempDir, writeMlp } from '../testing/fixtures.js';
 
 /** Where run, fp16 and quantize may write (-o), and what they say when they may not. */
@@ -38,6 +39,18 @@ describe('onnx-forge output safety', () => {
     expect(readFileSync(out, 'utf8')).toBe('previous model');
     expect(readdirSync(tmp.dir).filter((f) => f.startsWith('big.fp16.onnx'))).toEqual(['big.fp16.onnx']);
   }, 60_000);
+
+  it('refuses -o that names a folder not yet made (a trailing /) or . before any work, exit 2, in every command that writes a model', async () => {
+    for (const [cmd, extra] of [['fp16', ['--no-verify']], ['quantize', ['--no-verify']], ['run', ['--pipeline', 'cleanup']]] as const) {
+      for (const out of [file('not-yet/'), '.']) {
+        const r = await runCliInProcess([cmd, input, '-o', out, ...extra]);
+        expect(r.code, `${cmd} -o ${out}`).toBe(2);
+        expect(r.stderr).toContain(`error FORGE_INVALID_OPTIONS: --output ${out} names a folder; give the path of the model file to write`);
+      }
+    }
+    // Before, the model was written as a file named "not-yet".
+    expect(existsSync(file('not-yet'))).toBe(false);
+  });
 
   it('refuses a FIFO as -o before any work, exit 2, leaving it a FIFO', async () => {
     const fifo = file('fifo');
