@@ -71,6 +71,21 @@ describe.each(BACKENDS)('feeds on the $backend backend', ({ backend, ort }) => {
     expect(Array.from(out.f16_f?.data as Float32Array)).toEqual([1.5]);
   });
 
+  it('takes views with a byteOffset and views over a SharedArrayBuffer (onnxruntime-node refuses shared memory: "Invalid argument")', async () => {
+    const whole = new Float32Array([9, 9, 1, 2, 3, 4, 5, 6, 9]);
+    const shared = new Float32Array(new SharedArrayBuffer(6 * 4));
+    shared.set([1, 2, 3, 4, 5, 6]);
+    const ids = new BigInt64Array(new SharedArrayBuffer(2 * 8));
+    ids.set([7n, 8n]);
+    for (const [x, idsFeed] of [[whole.subarray(2, 8), { data: ids, dims: [2] }], [shared, { data: ids, dims: [2] }], [new ort.Tensor('float32', shared, [2, 3]), new ort.Tensor('int64', ids, [2])]] as const) {
+      const out = await mixed.run({ ...good(), x, ids: idsFeed, f16: { data: toFloat16([1, 2]), dims: [2] } } as Feeds);
+      expect(Array.from(out.x2?.data as Float32Array)).toEqual([2, 4, 6, 8, 10, 12]);
+      expect(Array.from(out.ids_f?.data as Float32Array)).toEqual([7, 8]);
+    }
+    // The caller's memory is read, never written nor detached.
+    expect(Array.from(shared)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('fetches only the outputs asked for', async () => {
     const out = await mixed.run(good() as Feeds, { outputs: ['ids_f'] });
     expect(Object.keys(out)).toEqual(['ids_f']);

@@ -95,6 +95,11 @@ class NodeBackend implements RuntimeBackend {
   }
 
   toTensor(t: TensorLike): unknown {
+    // onnxruntime-node refuses data in a SharedArrayBuffer at run ("Invalid argument"): it gets a copy.
+    const location = (t as { location?: string }).location;
+    if ((location === undefined || location === 'cpu') && ArrayBuffer.isView(t.data) && isShared(t.data.buffer)) {
+      return new this.ort.Tensor(t.type as never, t.data.slice() as never, t.dims);
+    }
     return toOrtTensor(this.ort, t);
   }
 
@@ -123,4 +128,8 @@ export async function loadNodeBackend(): Promise<BackendFactory> {
     if (!b) instances.set(key, (b = new NodeBackend(ort, { probe: key })));
     return b;
   };
+}
+
+function isShared(buffer: ArrayBufferLike): boolean {
+  return Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]';
 }

@@ -98,8 +98,15 @@ describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backen
       const data = new Float32Array([1, 2, 3, 4]);
       await pool.run({ x: { data, dims: [1, 4] } });
       expect(data.length).toBe(4);
+      const copied = await pool.run({ x: { data, dims: [1, 4] } });
       await pool.run({ x: { data, dims: [1, 4] } }, { transfer: true });
       expect(data.length).toBe(0); // detached: now owned by the worker
+      // Shared memory is neither transferred nor refused (onnxruntime-node alone says "Invalid argument").
+      const shared = new Float32Array(new SharedArrayBuffer(16));
+      shared.set([1, 2, 3, 4]);
+      const out = await pool.run({ x: { data: shared, dims: [1, 4] } }, { transfer: true });
+      expect(Array.from(out.y?.data as Float32Array)).toEqual(Array.from(copied.y?.data as Float32Array));
+      expect(Array.from(shared)).toEqual([1, 2, 3, 4]);
     });
   });
 
