@@ -26,6 +26,7 @@ describe.each(['session', 'pool'] as const)('run options of a %s', (kind) => {
         [{ signal: {} }, /^run option signal must be an AbortSignal$/],
         [{ transfer: 'yes' }, /^run option transfer must be true or false/],
         [{ outputs: 'y' }, /^run option outputs must be an array of output names$/],
+        [{ outputs: [] }, /^run option outputs must name at least one output \(leave it out for all of them\)$/],
       ];
       for (const [options, message] of refused) {
         await expect(s.run({ x }, options as never), JSON.stringify(options)).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(message) });

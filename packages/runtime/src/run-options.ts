@@ -12,7 +12,7 @@ function invalid(message: string, option: string): ForgeError {
 /**
  * Checks the options of one run before it is queued, as session options are checked at creation: an
  * unknown key (with the closest known one), a time limit that is not a positive number (one of 0 ran the
- * model and threw its answer away), a signal that is no AbortSignal, output names the model lacks.
+ * model and threw its answer away), a signal that is no AbortSignal, output names the model lacks or none.
  */
 export function checkRunOptions(options: RunOptions | undefined, outputNames: readonly string[]): void {
   if (options === undefined) return;
@@ -33,6 +33,8 @@ export function checkRunOptions(options: RunOptions | undefined, outputNames: re
   if (transfer !== undefined && typeof transfer !== 'boolean') throw invalid(`transfer must be true or false, got ${String(transfer)}`, 'transfer');
   if (outputs !== undefined) {
     if (!Array.isArray(outputs) || outputs.some((o) => typeof o !== 'string')) throw invalid('outputs must be an array of output names', 'outputs');
+    // onnxruntime refuses an empty fetch list deep in run() ("'fetches' cannot be an empty array").
+    if (outputs.length === 0) throw invalid('outputs must name at least one output (leave it out for all of them)', 'outputs');
     checkOutputNames(outputs, outputNames);
   }
 }
