@@ -12,6 +12,12 @@ export interface VariantContext {
   calibration: readonly RunnerFeeds[] | undefined;
   /** Runs models during calibration (int8-static). */
   runner: () => Promise<ModelRunner>;
+  /**
+   * The run's cancellation (optimize's `signal`, Ctrl-C in the CLI): a builder that runs the model
+   * many times (int8-static's calibration) stops when it aborts, rejecting FORGE_CANCELLED. Absent when
+   * the run cannot be cancelled.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -52,7 +58,8 @@ export const DEFAULT_BUILDERS: Readonly<Record<VariantName, VariantBuilder>> = {
     // for Conv the form QLinearConv runs faster than the uint8 weights quantize gives by default
     // (`npm run bench -- int8-forms`); optimize measures the accuracy it costs.
     const reduceRange = ctx.isa === 'vnni' || ctx.isa === 'arm64' ? 'auto' : true;
-    const r = await quantizeStatic(model, await ctx.runner(), samples, { target: ctx.target, isa: ctx.isa, reduceRange });
+    // Calibration runs the model on every sample: a cancel stops it between samples, not after the last.
+    const r = await quantizeStatic(model, await ctx.runner(), samples, { target: ctx.target, isa: ctx.isa, reduceRange }, ctx.signal ? { signal: ctx.signal } : {});
     return [`${plural(r.quantized, 'node')} quantized (QDQ, MinMax calibration on ${plural(samples.length, 'sample')}), ${r.skipped} skipped`, ...r.int8Form.reasons, ...r.warnings];
   },
 };

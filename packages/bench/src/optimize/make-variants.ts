@@ -49,6 +49,8 @@ export async function makeVariants(run: OptimizeRun, { fp32, stager, context, gi
     try {
       v.notes = (await builder(model, context)) ?? [];
     } catch (e) {
+      // A builder stopped by the signal (int8-static's calibration): the run is cancelled, not the variant failed.
+      if ((e as { code?: string }).code === ForgeErrorCode.CANCELLED && options.signal?.aborted) throw e;
       run.fail(v, stageError(n === 'int8-static' && (e as { code?: string }).code === 'FORGE_BAD_SAMPLES' ? 'calibration' : 'convert', e));
       continue;
     }

@@ -15,6 +15,7 @@ import { graphTensors } from './graph-tensors.js';
 import { isolatedMemory } from './isolated-memory.js';
 import { loadCalibration } from './load-calibration.js';
 import { makeFolder } from './make-folder.js';
+import type { VariantContext } from './make-variant.js';
 import { makeVariants } from './make-variants.js';
 import { checkOptions, invalidOption, type OptimizeOptions } from './optimize-options.js';
 import type { OptimizeResult } from './optimize-result.js';
@@ -101,7 +102,7 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
   const calibration = await loadCalibration(run, fp32);
 
   // 4. Make, check, write and load every variant.
-  const context = { target: run.target, isa: run.isa, calibration, runner: run.runner };
+  const context: VariantContext = { target: run.target, isa: run.isa, calibration, runner: run.runner, ...(options.signal ? { signal: options.signal } : {}) };
   const stager = await VersionStager.begin(repository, run.name);
   const live: LiveVariant[] = [];
   let committed = false;

@@ -2,8 +2,10 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelBuilder, mlp, type Model } from '@onnx-forge/core';
+import { seededFeeds } from '@onnx-forge/graph-ops';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../repository/read-repository.js';
+import { DEFAULT_BUILDERS, type VariantContext } from './make-variant.js';
 import type { OptimizeResult } from './optimize-result.js';
 import { optimizeModel, type OptimizeOptions } from './optimize-model.js';
 import { tempFolders } from '../testing/temp-folders.js';
@@ -106,6 +108,38 @@ describe('optimize stopped half-way (a signal, Ctrl-C in the CLI)', () => {
     await expect(optimizeModel(await model('c-memory', 1), {
       ...quick, out, name: 'm', isolate: true, signal: abort.signal, onProgress: (e) => e.phase === 'memory' && abort.abort(),
     })).rejects.toMatchObject({ code: 'FORGE_CANCELLED', message: expect.stringMatching(/^measuring fp32 in its own process was cancelled/) });
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('during int8-static\'s calibration: stops its runs at once, rather than after the last sample', async () => {
+    const out = join(root, 'cancel-calibration');
+    const file = await model('c-calibration', 1);
+    const calibration = Array.from({ length: 40 }, (_, i) => seededFeeds(mlp({ sizes: [16, 32, 4], seed: 1 }), { seed: 100 + i, dims: { batch: 1 } }));
+    const abort = new AbortController();
+    let runs = 0;
+    // The default builder, on a runner that counts calibration runs and cancels after the third.
+    const counted = async (m: Model, ctx: VariantContext) => DEFAULT_BUILDERS['int8-static'](m, {
+      ...ctx,
+      runner: async () => {
+        const runner = await ctx.runner();
+        return {
+          load: async (bytes) => {
+            const loaded = await runner.load(bytes);
+            return {
+              inputNames: loaded.inputNames, outputNames: loaded.outputNames, release: () => loaded.release(),
+              run: async (feeds, outputs) => {
+                if (++runs === 3) abort.abort();
+                return loaded.run(feeds, outputs);
+              },
+            };
+          },
+        };
+      },
+    });
+    // Without the signal, calibration ran all 40 samples and the cancel was only seen at the next step ("optimize was cancelled").
+    await expect(optimizeModel(file, { ...quick, out, name: 'm', variants: ['fp32', 'int8-static'], calibration, builders: { 'int8-static': counted }, signal: abort.signal }))
+      .rejects.toMatchObject({ code: 'FORGE_CANCELLED', message: expect.not.stringMatching(/^optimize was cancelled/) });
+    expect(runs).toBeLessThan(10);
     expect(existsSync(out)).toBe(false);
   });
 
