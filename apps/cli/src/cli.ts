@@ -32,6 +32,16 @@ function expandHelp(argv: readonly string[], commands: readonly Command[]): read
 }
 
 /**
+ * Whether the command line's command writes files (a model with -o, optimize's --out folder): when
+ * the reader of its stdout or stderr goes away (`| head`), it finishes its work all the same, with
+ * its own exit code, rather than stop at once as a command that only prints does.
+ */
+export function writesFiles(argv: readonly string[], commands: readonly Command[] = COMMANDS): boolean {
+  const command = commands.find((c) => c.name === argv[0]);
+  return command?.flags.some((f) => f.name === 'output' || f.name === 'out') === true;
+}
+
+/**
  * Runs one command line and resolves to the process exit code. Never throws: every failure becomes
  * one line on stderr (or a JSON error document on stdout with --json) and an exit code.
  */

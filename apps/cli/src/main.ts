@@ -11,12 +11,15 @@ if (relaunchEnv) {
     const { getHeapStatistics } = await import('node:v8');
     process.stderr.write(`onnx-forge: GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}, heap limit ${Math.round(getHeapStatistics().heap_size_limit / 2 ** 20)} MB\n`);
   }
-  const [{ runCli }, { processIo }] = await Promise.all([import('./cli.js'), import('./framework/io.js')]);
-  // `onnx-forge inspect big.onnx | head` closes the pipe early: that is the reader's choice, not an error.
+  const [{ runCli, writesFiles }, { processIo }] = await Promise.all([import('./cli.js'), import('./framework/io.js')]);
+  // `onnx-forge inspect big.onnx | head` closes the pipe early: that is the reader's choice, not an error,
+  // and a command that only prints stops there. One that writes files goes on, its further output
+  // dropped: `fp16 m.onnx -o out.onnx 2>&1 | head -1` exited 0 after the first line, writing nothing.
+  const finish = writesFiles(process.argv.slice(2));
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
+      if (e.code !== 'EPIPE') throw e;
+      if (!finish) process.exit(process.exitCode ?? 0);
     });
   }
   process.exitCode = await runCli(process.argv.slice(2), processIo());

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { mlp, readModel, writeModel } from '@onnx-forge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineJson } from '../pipeline/pipeline-report.js';
-import { assertNoStack, interruptCli, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { assertNoStack, interruptCli, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
 import { runCliInProcess } from '../testing/cli-in-process.js';
 import { tempDir, writeMlp } from '../testing/fixtures.js';
 
@@ -51,6 +51,21 @@ describe('onnx-forge output safety', () => {
     // Before, the model was written as a file named "not-yet".
     expect(existsSync(file('not-yet'))).toBe(false);
   });
+
+  it('a reader that leaves early (2>&1 | head -1) does not stop the write: the model is written, exit 0; inspect still stops there', async () => {
+    // About 34 MB of weights: reading them lasts past the first progress line, which is all head takes.
+    const big = await writeMlp(file('piped.onnx'), [16, 2048, 2048, 2048, 4]);
+    const out = file('piped.fp16.onnx');
+    const shell = (args: string[]) => execFileSync('bash', ['-c', `set -o pipefail; ${sourceCommand(args)} 2>&1 | head -1 >/dev/null; echo $?`], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', ONNX_FORGE_DEBUG: '' },
+    }).trim();
+    expect(shell(['fp16', big, '-o', out, '--no-verify'])).toBe('0');
+    // Before, the CLI exited 0 at the first write to the closed pipe, before the model was written.
+    await expect(readModel(out)).resolves.toBeDefined();
+    expect(readdirSync(tmp.dir).filter((f) => f.startsWith('piped.fp16.onnx'))).toEqual(['piped.fp16.onnx']);
+    expect(shell(['inspect', big])).toBe('0');
+  }, 60_000);
 
   it('refuses a FIFO as -o before any work, exit 2, leaving it a FIFO', async () => {
     const fifo = file('fifo');
