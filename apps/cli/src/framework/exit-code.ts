@@ -27,9 +27,9 @@ export function exitCodeOfResult(errors: readonly ({ stage: string; code: string
 
 /** Help text shared by every command. */
 export const EXIT_CODE_HELP = [
-  '0  success',
-  '1  other failure (unreadable or missing file, a pass failed, write error)',
-  '2  usage error (bad arguments, unknown flag or pass, bad pass option, a service a pass lacks)',
-  '3  invalid model (not ONNX, a broken graph, bad external data, a model convert refuses)',
-  '130  interrupted by Ctrl-C (FORGE_CANCELLED): nothing written',
+  '  0  success',
+  '  1  other failure (unreadable or missing file, a pass failed, write error)',
+  '  2  usage error (bad arguments, unknown flag or pass, bad pass option, a service a pass lacks)',
+  '  3  invalid model (not ONNX, a broken graph, bad external data, a model convert refuses)',
+  '130  interrupted by Ctrl-C (FORGE_CANCELLED when the command stopped itself); nothing is written',
 ];
