@@ -10,11 +10,14 @@ import { parseServerArgs } from './run-server.js';
 import { servedFolder, writeModels } from './testing/fixtures.js';
 import { call } from './testing/v2-client.js';
 
-/** shape int64 [2] → y float32 zeros of that shape; through a Cast when `indirect` (its size is then only known after the run). */
+/**
+ * shape int64 [2] → y float32 zeros of that shape; when `indirect`, through float32 and back (which the
+ * server does not follow: its size is then only known after the run).
+ */
 function filled(indirect: boolean) {
   const b = new ModelBuilder({ opset: 17, graphName: 'filled' });
   const s = b.input('shape', 'int64', [2]);
-  const shape = indirect ? b.op('Cast', [b.op('Cast', [s], { to: 6 })], { to: 7 }) : s;
+  const shape = indirect ? b.op('Cast', [b.op('Cast', [s], { to: 1 })], { to: 7 }) : s;
   b.output(b.op('ConstantOfShape', [shape], {}, { outputs: ['y'] }), 'float32', ['a', 'b']);
   return b.build();
 }
@@ -41,9 +44,24 @@ function counted() {
   return b.build();
 }
 
+/**
+ * x float32 [n] → an [n, n] float32 mask of zeros, its shape made as exported graphs make it: Shape,
+ * Gather and Slice of it, Unsqueeze, Concat, Cast to int64.
+ */
+function masked() {
+  const b = new ModelBuilder({ opset: 17, graphName: 'masked' });
+  const x = b.input('x', 'float32', ['n']);
+  const shape = b.op('Shape', [x]);
+  const first = b.op('Unsqueeze', [b.op('Gather', [shape, b.constant([0], 'int64', [])], { axis: 0 }), b.constant([0], 'int64', [1])]);
+  const again = b.op('Slice', [shape, b.constant([0], 'int64', [1]), b.constant([1], 'int64', [1])]);
+  const dims = b.op('Cast', [b.op('Concat', [first, again], { axis: 0 })], { to: 7 });
+  b.output(b.op('ConstantOfShape', [dims], {}, { outputs: ['mask'] }), 'float32', ['n', 'n']);
+  return b.build();
+}
+
 const LIMIT = 4096;
 const served = servedFolder('output-limit', async (dir) => {
-  await writeModels(dir, { filled: filled(false), indirect: filled(true), tiled: tiled(), counted: counted() });
+  await writeModels(dir, { filled: filled(false), indirect: filled(true), tiled: tiled(), counted: counted(), masked: masked() });
   return { maxOutputBytes: LIMIT, batching: false };
 });
 
@@ -90,6 +108,18 @@ describe('--max-output-bytes', () => {
     const onehot = await call(`${served.url}/v2/models/counted/infer`, 'POST', { inputs: [scalar('limit', 'FP32', 1), ids, scalar('depth', 'INT64', 1e9)] });
     expect(onehot.status).toBe(413);
     expect((onehot.json as { error: string }).error).toMatch(/^input 'depth' asks OneHot node '.+' for a tensor of 4000000000 elements, .*; ask for a smaller depth$/);
+  });
+
+  it('works a size out through the shape arithmetic of exported graphs (Shape, Gather, Slice, Unsqueeze, Concat)', async () => {
+    const x = (n: number) => ({ name: 'x', shape: [n], datatype: 'FP32', data: Array.from({ length: n }, () => 1) });
+    const ok = await call(`${served.url}/v2/models/masked/infer`, 'POST', { inputs: [x(32)] });
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ outputs: [{ name: 'mask', shape: [32, 32] }] });
+    const before = await executions('masked');
+    const r = await call(`${served.url}/v2/models/masked/infer`, 'POST', { inputs: [x(33)] });
+    expect(r.status).toBe(413);
+    expect((r.json as { error: string }).error).toMatch(/^input 'x' asks ConstantOfShape node '.+' for a tensor of 1089 elements, 4356 bytes, more than the server's limit of 4096 bytes/);
+    expect(await executions('masked')).toEqual(before);
   });
 
   it('refuses an answer over the limit whose size was not known before the run, with 413 before it is written', async () => {
