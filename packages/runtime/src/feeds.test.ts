@@ -57,6 +57,21 @@ describe.each(BACKENDS)('feeds on the $backend backend', ({ backend, ort }) => {
     expect(Array.from(out.flag_f?.data as Float32Array)).toEqual([1]);
   });
 
+  it('takes plain values given with their type and dims, as { type, dims, data } from JSON', async () => {
+    const feeds = {
+      x: { type: 'float32', dims: [2, 3], data: [1, 2, 3, 4, 5, 6] },
+      ids: { type: 'int64', dims: [2], data: [7, 8] },
+      f16: { type: 'float16', dims: [2], data: [0.5, -2] },
+      flag: { type: 'bool', dims: [1], data: [true] },
+    };
+    const out = await mixed.run(feeds as Feeds);
+    expect(Array.from(out.x2?.data as Float32Array)).toEqual([2, 4, 6, 8, 10, 12]);
+    expect(Array.from(out.ids_f?.data as Float32Array)).toEqual([7, 8]);
+    expect(Array.from(out.f16_f?.data as Float32Array)).toEqual([0.5, -2]);
+    expect(Array.from(out.flag_f?.data as Float32Array)).toEqual([1]);
+    expect(await code(mixed.run({ ...feeds, ids: { type: 'int64', dims: [2], data: [7, 8.5] } } as Feeds))).toMatch(/^FORGE_BAD_INPUT: .*not an integer/);
+  });
+
   it("takes the backend's own Tensors and the other build's Tensors alike", async () => {
     const other = ort === ortWeb ? ortNode : ortWeb;
     const feeds = {

@@ -43,7 +43,9 @@ function toTensor(name: string, value: FeedValue | undefined, info: ValueInfo | 
   if (typeof value !== 'object' || value === null) {
     throw badInput(`input '${name}' must be a Tensor, { data, dims } or a typed array, got ${describe(value)}`, { input: name });
   }
-  if (isTensorLike(value) && !('shape' in value)) {
+  // Plain numbers, bigints or booleans given with a type (`{ type: 'int64', dims, data: [1, 2] }`, as from
+  // JSON) are converted like those without one; strings are already the container of a string tensor.
+  if (isTensorLike(value) && !('shape' in value) && !plainValues(value)) {
     // onnxruntime Tensors (of either build) and plain tensors: used as they are; GPU-resident ones have no readable data.
     return value;
   }
@@ -59,6 +61,12 @@ function toTensor(name: string, value: FeedValue | undefined, info: ValueInfo | 
   if (!ArrayBuffer.isView(v.data)) throw badInput(`input '${name}' data must be a typed array or an array, got ${describe(v.data)}`, { input: name });
   if (!dims) throw badInput(`input '${name}' needs dims: its declared shape [${(info?.shape ?? ['?']).join(', ')}] is not fixed`, { input: name });
   return { type: v.type ?? typeFor(v.data, declared), dims, data: v.data as TensorLike['data'] };
+}
+
+/** Numbers, bigints or booleans in a plain array (not read from a GPU-resident tensor, whose data getter throws). */
+function plainValues(t: TensorLike): boolean {
+  const location = (t as { location?: string }).location;
+  return (location === undefined || location === 'cpu') && Array.isArray(t.data) && t.type !== 'string';
 }
 
 /** A declared shape whose every dim is fixed, as dims; undefined when it is unknown or has a symbolic dim. */
