@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ForgeErrorCode, type Model, type RunnerFeeds } from '@onnx-forge/core';
 import { throwIfAborted } from '../measure/measure-runs.js';
 import { writeReports } from '../report/write-reports.js';
+import { staleStagingWarnings } from '../repository/stale-staging.js';
 import { VersionStager } from '../repository/version-stager.js';
 import { accuracyAgainstFp32 } from './accuracy-against-fp32.js';
 import { batchSweep } from './batch-sweep.js';
@@ -104,6 +105,8 @@ export async function optimizeModel(source: string | Model, options: OptimizeOpt
   // 4. Make, check, write and load every variant.
   const context: VariantContext = { target: run.target, isa: run.isa, calibration, runner: run.runner, ...(options.signal ? { signal: options.signal } : {}) };
   const stager = await VersionStager.begin(repository, run.name);
+  // Versions staged by earlier runs that ended before finishing (a second Ctrl-C exits at once), removed now.
+  result.warnings.push(...staleStagingWarnings(stager.stale));
   const live: LiveVariant[] = [];
   let committed = false;
   try {

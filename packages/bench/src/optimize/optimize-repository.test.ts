@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { ModelBuilder, mlp, type Model } from '@onnx-forge/core';
 import { seededFeeds } from '@onnx-forge/graph-ops';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../repository/read-repository.js';
+import { stagingName } from '../repository/stale-staging.js';
 import { DEFAULT_BUILDERS, type VariantContext } from './make-variant.js';
 import type { OptimizeResult } from './optimize-result.js';
 import { optimizeModel, type OptimizeOptions } from './optimize-model.js';
@@ -57,6 +59,20 @@ describe('optimize into a folder that holds an earlier run', () => {
     expect(r.repository?.version).toBe(2);
     expect(r.warnings).toHaveLength(1);
     expect(r.warnings[0]).toMatch(/^version 1 of "clf" came from .*v1\.onnx \(sha256 [0-9a-f]{12}\); this run adds version 2 from a different model file, .*v2\.onnx \(sha256 [0-9a-f]{12}\)\. If it is not a new version of the same model, give it a name of its own \(--name\)$/);
+  });
+
+  it('removes a version staged by a run whose process is gone (a second Ctrl-C exits at once), and says so', async () => {
+    const out = join(root, 'stale-out');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+    // A staging folder as a run of a process that has ended names it.
+    const left = join(out, 'repository', 'm', stagingName().replace(/^\.staging-\d+-/, `.staging-${dead}-`));
+    await mkdir(left, { recursive: true });
+    await writeFile(join(left, 'fp32.onnx'), 'half a model');
+    const r = await optimizeModel(await model('stale', 1), { ...quick, out, name: 'm', reports: false });
+    expect(r.repository?.version).toBe(1);
+    expect(existsSync(left)).toBe(false);
+    expect(await readdir(join(out, 'repository', 'm'))).toEqual(['1']);
+    expect(r.warnings).toEqual([`removed ${left}, a version staged by a run that ended before finishing it (process ${dead}, no longer running); no version was added by that run`]);
   });
 
   it('refuses a name whose model has other inputs before doing any work, unless forced', async () => {

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ForgeError, ForgeErrorCode, errorMessage } from '@onnx-forge/core';
 import { MANIFEST_FILE, validateManifest, type RepositoryManifest } from './manifest.js';
+import { stagingName, sweepStaleStaging, type StaleStaging } from './stale-staging.js';
 
 /** Numbered version folders of a model in a repository, ascending. */
 export async function listVersions(modelDir: string): Promise<number[]> {
@@ -19,14 +19,24 @@ export async function listVersions(modelDir: string): Promise<number[]> {
  * Writes one new version of a model into a repository without ever showing a half-written one: files
  * go to a staging folder beside the versions (`.staging-*`, which readers skip), and `commit` renames
  * it to the next free number with its manifest inside, in one step. `abort` removes the staging folder.
+ * A run that could not (a process that exited at once, was killed, crashed) leaves it: the next
+ * `begin` for the model removes such folders, once their process is gone, and lists them in `stale`.
  */
 export class VersionStager {
-  private constructor(readonly modelDir: string, readonly dir: string, private readonly made: string | undefined) {}
+  private constructor(
+    readonly modelDir: string,
+    readonly dir: string,
+    private readonly made: string | undefined,
+    /** Staging folders of runs whose process is gone, found (and removed, unless that failed) by begin. */
+    readonly stale: readonly StaleStaging[],
+  ) {}
 
   /**
    * Creates the staging folder (and the repository's and model's folders when missing). It is made
    * with mkdir, not mkdtemp, so it has the mode every other folder gets (0777 less the umask): mkdtemp's
    * 0700 would follow it into the version folder, which a server under another account could not read.
+   * Its name says which process made it, on which machine (see stale-staging), so that a later run
+   * can tell a folder left behind from one a live run is writing; those left behind are removed first.
    */
   static async begin(repository: string, model: string): Promise<VersionStager> {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(model)) {
@@ -36,11 +46,12 @@ export class VersionStager {
     try {
       // The first folder this created (the repository's, or the model's), removed again by abort when empty.
       const made = await mkdir(modelDir, { recursive: true });
+      const stale = await sweepStaleStaging(modelDir);
       for (let attempt = 0; ; attempt++) {
-        const dir = join(modelDir, `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
+        const dir = join(modelDir, stagingName());
         try {
           await mkdir(dir);
-          return new VersionStager(modelDir, dir, made);
+          return new VersionStager(modelDir, dir, made, stale);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 4) throw e;
         }
