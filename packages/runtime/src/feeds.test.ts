@@ -1,3 +1,4 @@
+import { ModelBuilder } from '@onnx-forge/core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +71,25 @@ describe.each(BACKENDS)('feeds on the $backend backend', ({ backend, ort }) => {
     expect(Array.from(out.f16_f?.data as Float32Array)).toEqual([0.5, -2]);
     expect(Array.from(out.flag_f?.data as Float32Array)).toEqual([1]);
     expect(await code(mixed.run({ ...feeds, ids: { type: 'int64', dims: [2], data: [7, 8.5] } } as Feeds))).toMatch(/^FORGE_BAD_INPUT: .*not an integer/);
+  });
+
+  it('reads any non-zero byte of a bool feed as true (onnxruntime computes Not(2) = 3 and Not(255) = 254, and casts 2 to 0 in WebAssembly)', async () => {
+    const b = new ModelBuilder({ opset: 17, graphName: 'bools' });
+    const f = b.input('f', 'bool', ['n']);
+    b.output(b.op('Not', [f], {}, { outputs: ['not'] }), 'bool', ['n']);
+    b.output(b.op('Cast', [f], { to: 1 }, { outputs: ['num'] }), 'float32', ['n']);
+    const s = await createSession(b.build().encode(), { backend });
+    try {
+      const bytes = new Uint8Array([0, 1, 2, 255]);
+      for (const feed of [{ data: bytes, dims: [4] }, new ort.Tensor('bool', bytes, [4])]) {
+        const out = await s.run({ f: feed } as Feeds);
+        expect(Array.from(out.not?.data as Uint8Array)).toEqual([1, 0, 0, 0]);
+        expect(Array.from(out.num?.data as Float32Array)).toEqual([0, 1, 1, 1]);
+      }
+      expect(Array.from(bytes)).toEqual([0, 1, 2, 255]); // the caller's array is left as it was
+    } finally {
+      await s.release();
+    }
   });
 
   it("takes the backend's own Tensors and the other build's Tensors alike", async () => {

@@ -105,8 +105,9 @@ export function prepareFeeds(feeds: Feeds, inputs: readonly ValueInfo[], byName:
     if (!info) {
       throw badInput(`unknown input '${name}': the model's inputs are ${inputs.map((i) => `'${i.name}'`).join(', ') || '(none)'}`, { input: name, expected: inputs.map((i) => i.name) });
     }
-    const tensor = toTensor(name, feeds[name], info);
-    checkTensor(name, tensor, info);
+    const given = toTensor(name, feeds[name], info);
+    checkTensor(name, given, info);
+    const tensor = boolAsBits(given);
     if (hazard && elementCount(tensor.dims) === 0) throw emptyInputError(name, tensor.dims, hazard);
     if (info.shape) {
       for (let i = 0; i < info.shape.length; i++) {
@@ -129,6 +130,17 @@ export function prepareFeeds(feeds: Feeds, inputs: readonly ValueInfo[], byName:
     throw badInput(`missing input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`, { missing });
   }
   return { names, tensors };
+}
+
+/**
+ * A bool tensor whose bytes are all 0 or 1. onnxruntime reads the bytes as they are: Not(2) is 3 and
+ * Not(255) is 254 (still true), and onnxruntime-web casts 2 to 0.0; a mask built as 255 or `x & 4` is
+ * common. Any other byte is read as true, in a copy (the caller's array is left as it was).
+ */
+function boolAsBits(t: TensorLike): TensorLike {
+  const location = (t as { location?: string }).location;
+  if (t.type !== 'bool' || (location !== undefined && location !== 'cpu') || !(t.data instanceof Uint8Array) || t.data.every((v) => v <= 1)) return t;
+  return { type: 'bool', dims: t.dims, data: t.data.map((v) => (v === 0 ? 0 : 1)) };
 }
 
 function checkTensor(name: string, t: TensorLike, info: ValueInfo): void {
