@@ -1,26 +1,73 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTensor, dataTypeFromName, encodeTensor, type RunnerFeeds } from '@onnx-forge/core';
 import { throwIfAborted } from '../measure/measure-runs.js';
 import type { ModelInputs } from '../measure/model-inputs.js';
+import { stageError } from '../measure/stage-error.js';
 import type { LiveVariant, OptimizeRun } from './optimize-run.js';
 
 /**
  * The peak memory of every timed variant, each in a process of its own (`isolate`), in place of the
- * peak this process shared; a variant whose child fails keeps that and the failure is listed.
- * Cancelling stops the process measuring and reaches the caller.
+ * peak this process shared; a variant whose child fails keeps that and the failure is listed. The
+ * processes run on the inputs the variants were measured on here: a folder given is read again, and
+ * samples given in memory are written to a temporary folder for them (removed after), rather than
+ * left for seeded ones. Cancelling stops the process measuring and reaches the caller.
  */
 export async function isolatedMemory(run: OptimizeRun, live: readonly LiveVariant[], inputs: ModelInputs): Promise<void> {
   const { options, backend, providers, runs, seed, progress } = run;
   const { benchIsolated } = await import('../measure/isolated-bench.js');
   const withLatency = live.filter((l) => l.v.latency);
-  for (const [i, l] of withLatency.entries()) {
-    throwIfAborted(options.signal, 'optimize');
-    progress({ phase: 'memory', variant: l.v.name, done: i, total: withLatency.length, message: `peak memory of ${l.v.name} in its own process` });
-    const r = await benchIsolated(l.path, l.v.name, {
-      runs: Math.min(runs, 10), warmup: 1, seed, backend, providers, ...(options.dims ? { dims: options.dims } : {}),
-      ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}), ...(typeof options.inputs === 'string' && inputs.source === 'folder' ? { inputs: options.inputs } : {}),
-      // A cancel stops the measuring process now, not after its last run.
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    if (r.memory) l.v.memory = r.memory;
-    else if (r.error) run.result.errors.push({ ...r.error, stage: 'benchmark', variant: l.v.name, message: `peak memory not measured: ${r.error.message}` });
+  if (!withLatency.length) return;
+  let written: string | undefined;
+  try {
+    let folder: string | undefined;
+    if (typeof options.inputs === 'string' && inputs.source === 'folder') folder = options.inputs;
+    else if (inputs.source === 'given') {
+      try {
+        folder = written = await writeSamples(inputs.feeds);
+      } catch (e) {
+        // Seeded inputs in their place would measure another workload: the peak stays this process's.
+        const err = stageError('benchmark', e);
+        run.result.errors.push({ ...err, message: `peak memory not measured in processes of their own: the samples given could not be written for them: ${err.message}` });
+        return;
+      }
+    }
+    for (const [i, l] of withLatency.entries()) {
+      throwIfAborted(options.signal, 'optimize');
+      progress({ phase: 'memory', variant: l.v.name, done: i, total: withLatency.length, message: `peak memory of ${l.v.name} in its own process` });
+      const r = await benchIsolated(l.path, l.v.name, {
+        runs: Math.min(runs, 10), warmup: 1, seed, backend, providers, ...(options.dims ? { dims: options.dims } : {}),
+        ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}), ...(folder ? { inputs: folder } : {}),
+        // A cancel stops the measuring process now, not after its last run.
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (r.memory) l.v.memory = r.memory;
+      else if (r.error) run.result.errors.push({ ...r.error, stage: 'benchmark', variant: l.v.name, message: `peak memory not measured: ${r.error.message}` });
+    }
+  } finally {
+    if (written) await rm(written, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Samples in memory as a folder of ONNX test data, which the measuring process reads as it reads a
+ * folder given (graph-ops' loadSamples): `test_data_set_<n>/input_<k>.pb`, each a TensorProto named
+ * after its input. Returns the folder, in the OS temp folder.
+ */
+async function writeSamples(samples: readonly RunnerFeeds[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'onnx-forge-optimize-inputs-'));
+  try {
+    for (const [n, feeds] of samples.entries()) {
+      const set = join(dir, `test_data_set_${n}`);
+      await mkdir(set);
+      for (const [k, [name, t]] of Object.entries(feeds).entries()) {
+        await writeFile(join(set, `input_${k}.pb`), encodeTensor(createTensor(name, dataTypeFromName(t.type), t.dims, t.data)));
+      }
+    }
+    return dir;
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
   }
 }

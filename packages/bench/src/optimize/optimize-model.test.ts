@@ -372,6 +372,19 @@ describe('optimizeModel on bad input: reported with codes, the rest completes', 
     expect(r.errors).toEqual([]);
   }, 60_000);
 
+  it('measures peak memory in processes of their own on the samples given in memory, not on seeded ones', async () => {
+    const m = mlp({ sizes: [64, 256, 256, 10] });
+    // An input without a shape: no seeded inputs can be made for it, so a process measuring on seeded
+    // inputs fails ("peak memory not measured") where one given the samples measures.
+    delete (m.graph.inputs[0]?.type?.tensorType as { shape?: unknown }).shape;
+    const inputs = [3, 4].map((seed) => seededFeeds(mlp({ sizes: [64, 256, 256, 10] }), { seed, dims: { batch: 2 } }));
+    const r = await optimizeModel(m, { out: join(root, 'iso-given-out'), name: 'iso-given', runs: 5, variants: ['fp32', 'int8-dynamic'], inputs, isolate: true, reports: false });
+    expect(r.errors).toEqual([]);
+    expect(r.inputs).toMatchObject({ source: 'given', samples: 2 });
+    for (const v of r.variants.filter((x) => x.status === 'ok')) expect(v.memory?.scope, v.name).toBe('isolated');
+    expect(r.variants.filter((x) => x.status === 'ok').length).toBe(2);
+  }, 60_000);
+
   it('a second run adds version 2 beside version 1', async () => {
     const file = await mlpFile('twice');
     const out = join(root, 'twice-out');
