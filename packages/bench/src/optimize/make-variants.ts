@@ -37,6 +37,8 @@ export async function makeVariants(run: OptimizeRun, { fp32, stager, context, gi
     run.fail(v, error);
   };
   let fp32Bytes: number | undefined;
+  // What makes two variants the same model (writeVariantFile's identity: with external data, the data too).
+  const identities = new Map<VariantResult, string>();
   const todo = VARIANT_NAMES.filter((n) => run.requested.has(n) && !run.variant(n).error && run.variant(n).status !== 'skipped');
   for (const [i, n] of todo.entries()) {
     throwIfAborted(options.signal, 'optimize');
@@ -68,8 +70,9 @@ export async function makeVariants(run: OptimizeRun, { fp32, stager, context, gi
     const fileName = `${n}.onnx`;
     const path = stager.path(fileName);
     try {
-      const { bytes, sha256 } = await writeVariantFile(model, path);
+      const { bytes, sha256, identity } = await writeVariantFile(model, path);
       Object.assign(v, { file: fileName, bytes, sha256 });
+      identities.set(v, identity);
       if (n === 'fp32') fp32Bytes = bytes;
     } catch (e) {
       await discard(v, path, stageError('write', e));
@@ -77,7 +80,7 @@ export async function makeVariants(run: OptimizeRun, { fp32, stager, context, gi
     }
     // A conversion that changed nothing (a model already in float16 or INT8) is the same file as a
     // variant before it: a second copy to serve and to time would only tie with the first.
-    const same = result.variants.find((o) => o !== v && o.sha256 === v.sha256 && o.file !== undefined && o.status === 'ok');
+    const same = result.variants.find((o) => o !== v && identities.get(o) === identities.get(v) && o.file !== undefined && o.status === 'ok');
     if (same) {
       await dropVariantFile(v, path);
       v.status = 'skipped';
