@@ -10,7 +10,7 @@ import type { ElementType, FeedValue, Feeds, TensorLike, ValueInfo } from './typ
  */
 
 const ARRAY_NAME: Record<ElementType, string> = {
-  float32: 'Float32Array', float16: 'Uint16Array (fp16 bits)', float64: 'Float64Array', int8: 'Int8Array',
+  float32: 'Float32Array', float16: 'Uint16Array (fp16 bits) or Float16Array', float64: 'Float64Array', int8: 'Int8Array',
   uint8: 'Uint8Array', int16: 'Int16Array', uint16: 'Uint16Array', int32: 'Int32Array', uint32: 'Uint32Array',
   int64: 'BigInt64Array', uint64: 'BigUint64Array', bool: 'Uint8Array', string: 'string[]',
 };

@@ -1,6 +1,7 @@
 import type { LoadedModel, ModelFile, ModelRunner, RunnerFeeds, RunnerTensor } from '@onnx-forge/core';
 import { createSession } from './create-session.js';
 import type { CreateSessionOptions } from './create-session-options.js';
+import { isFloat16Array } from './tensor.js';
 import type { RunOptions, Session, TensorLike } from './types.js';
 
 /**
@@ -38,7 +39,7 @@ function loaded(session: Session): Omit<LoadedModel, 'release'> {
     run: async (feeds: RunnerFeeds, outputs?: readonly string[]): Promise<RunnerFeeds> => {
       const result = await session.run(feeds as Record<string, TensorLike>, outputs ? ({ outputs } satisfies RunOptions) : undefined);
       const out: RunnerFeeds = {};
-      for (const [name, t] of Object.entries(result)) out[name] = { type: t.type as RunnerTensor['type'], dims: t.dims, data: t.data };
+      for (const [name, t] of Object.entries(result)) out[name] = { type: t.type as RunnerTensor['type'], dims: t.dims, data: asBits(t.data) };
       return out;
     },
   };
@@ -52,4 +53,14 @@ function loaded(session: Session): Omit<LoadedModel, 'release'> {
  */
 export function sessionRunner(session: Session): ModelRunner {
   return { load: async () => ({ ...loaded(session), release: async () => {} }) };
+}
+
+/**
+ * float16 as core's runners carry it, Uint16Array bits: where the platform has Float16Array (browsers),
+ * onnxruntime gives float16 outputs as one, whose bytes are those bits.
+ */
+function asBits(data: TensorLike['data']): RunnerTensor['data'] {
+  if (!isFloat16Array(data)) return data;
+  const view = data as unknown as ArrayBufferView;
+  return new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2);
 }

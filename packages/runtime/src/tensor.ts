@@ -40,6 +40,7 @@ export function arrayCtorFor(type: ElementType): ArrayCtor | undefined {
  * or float16 bits) and Uint8Array (uint8 or bool): the model's declared type decides those.
  */
 export function elementTypeOfArray(data: unknown): ElementType | undefined {
+  if (isFloat16Array(data)) return 'float16';
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
   if (data instanceof BigInt64Array) return 'int64';
@@ -53,9 +54,19 @@ export function elementTypeOfArray(data: unknown): ElementType | undefined {
   return undefined;
 }
 
-/** Whether `data` is an acceptable container for `type` (Uint16Array for float16, Uint8Array for bool). */
+/**
+ * A Float16Array, where the platform has one (browsers since Chromium 135, not Node 20): onnxruntime
+ * takes it for float16 and, where it exists, gives float16 outputs as one (values, not bits).
+ */
+export function isFloat16Array(data: unknown): boolean {
+  const F16 = (globalThis as { Float16Array?: abstract new (...args: never[]) => unknown }).Float16Array;
+  return F16 !== undefined && data instanceof F16;
+}
+
+/** Whether `data` is an acceptable container for `type` (Uint16Array bits or a Float16Array for float16, Uint8Array for bool). */
 export function arrayMatchesType(data: unknown, type: ElementType): boolean {
   if (type === 'string') return Array.isArray(data) && data.every((s) => typeof s === 'string');
+  if (type === 'float16' && isFloat16Array(data)) return true;
   const ctor = CTORS[type];
   return data instanceof ctor || (type === 'uint8' && data instanceof Uint8ClampedArray);
 }
@@ -76,8 +87,12 @@ export function toFloat16(values: ArrayLike<number>, options: { clamp?: boolean 
   return float32ToFloat16(f32, undefined, { clamp: options.clamp ?? false });
 }
 
-/** fp16 bits → fp32 (exact; NaN payloads and signed zeros kept). */
+/**
+ * fp16 bits → fp32 (exact; NaN payloads and signed zeros kept). A Float16Array (how onnxruntime gives
+ * float16 outputs where the platform has one) holds values, not bits: they are widened as they are.
+ */
 export function fromFloat16(bits: ArrayLike<number>): Float32Array {
+  if (isFloat16Array(bits)) return Float32Array.from(bits);
   return float16ToFloat32(bits instanceof Uint16Array ? bits : Uint16Array.from(bits));
 }
 

@@ -5,7 +5,10 @@ import type { TypedArray } from '@onnx-forge/core';
  * (structured-clonable) except `Session` itself, so events and reports cross worker boundaries intact.
  */
 
-/** Element types as onnxruntime spells them. float16 data is Uint16Array bits (Node 20 has no Float16Array). */
+/**
+ * Element types as onnxruntime spells them. float16 data is Uint16Array bits (Node 20 has no Float16Array);
+ * where the platform has Float16Array (browsers), feeds may be one and onnxruntime gives float16 outputs as one.
+ */
 export type ElementType =
   | 'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32'
   | 'int64' | 'uint64' | 'bool' | 'string';

@@ -1,7 +1,7 @@
 // The page side of the runtime's browser tests: bundled for the browser with the runtime's sources
 // (runtime-page.ts serves it), it loads onnxruntime-web's module and wasm from /ort/ and puts
 // `forgeRuntime` on globalThis for the test to call through page.evaluate. Every answer is plain data.
-import { type ElementType, type ProviderFeatures, type ProviderSkip, configureWebBackend, createSession, resolveBackend } from '../../index.js';
+import { type ElementType, OrtRunner, type ProviderFeatures, type ProviderSkip, configureWebBackend, createSession, fromFloat16, resolveBackend, toFloat16 } from '../../index.js';
 import { loadOrtWeb } from '../../web-backend.js';
 import { countGpuDispatches } from '../gpu-dispatches.js';
 
@@ -69,6 +69,36 @@ const api = {
       const out = await session.run(feedsOf(feeds));
       const outputs = Object.fromEntries(Object.entries(out).map(([name, t]) => [name, asNumbers(t.data)]));
       return { provider: session.provider, precision: session.precision, precisionReason: session.precisionReason, skipped: session.skipped, outputs, dispatches: dispatches() - before };
+    } finally {
+      await session.release();
+    }
+  },
+
+  /**
+   * A model with a float16 input `h` [3] and outputs `y` (float16, the same values) and `f` (float32),
+   * run on wasm with `values` fed as fp16 bits (toFloat16) and, where the page has Float16Array, as one:
+   * each answer read back through fromFloat16, or the error the run gave; and `y` as OrtRunner (core's
+   * ModelRunner) gives it, whose float16 data is Uint16Array bits.
+   */
+  async float16(model: number[], values: number[]): Promise<{ float16Array: boolean; outputArray: string; answers: (number[] | string)[]; runner: { array: string; bits: number[] } }> {
+    const F16 = (globalThis as { Float16Array?: new (values: number[]) => ArrayLike<number> }).Float16Array;
+    const session = await createSession(Uint8Array.from(model), { backend: 'web', providers: ['wasm'] });
+    try {
+      let outputArray = '';
+      const answers: (number[] | string)[] = [];
+      for (const data of [toFloat16(values), ...(F16 ? [new F16(values)] : [])]) {
+        try {
+          const out = await session.run({ h: { data, dims: [values.length] } } as never);
+          outputArray ||= (out.y?.data as object).constructor.name;
+          answers.push(Array.from(fromFloat16(out.y?.data as ArrayLike<number>)), asNumbers(out.f?.data));
+        } catch (e) {
+          answers.push(e instanceof Error ? e.message : String(e));
+        }
+      }
+      const loaded = await new OrtRunner({ backend: 'web', sessionOptions: { providers: ['wasm'] } }).load(Uint8Array.from(model));
+      const y = (await loaded.run({ h: { type: 'float16', dims: [values.length], data: toFloat16(values) } })).y;
+      await loaded.release();
+      return { float16Array: F16 !== undefined, outputArray, answers, runner: { array: (y?.data as object).constructor.name, bits: asNumbers(y?.data) } };
     } finally {
       await session.release();
     }
