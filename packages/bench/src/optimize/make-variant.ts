@@ -26,6 +26,11 @@ export interface VariantContext {
  */
 export type VariantBuilder = (model: Model, context: VariantContext) => Promise<string[] | void>;
 
+/** The run's signal for a pass, when there is one: a cancel stops the pass (between nodes, or calibration samples). */
+function passRun(ctx: VariantContext): { signal?: AbortSignal } {
+  return ctx.signal ? { signal: ctx.signal } : {};
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -40,14 +45,14 @@ function plural(n: number, word: string): string {
 export const DEFAULT_BUILDERS: Readonly<Record<VariantName, VariantBuilder>> = {
   fp32: async () => ['the original model'],
   fp16: async (model, ctx) => {
-    const r = await convertToFp16(model, { target: ctx.target, keepIoTypes: true });
+    const r = await convertToFp16(model, { target: ctx.target, keepIoTypes: true }, passRun(ctx));
     const notes = [`${plural(r.nodesConverted, 'node')} computed in float16, ${r.nodesKept} kept float32 (no float16 kernel on ${ctx.target} or blocked)`];
     if (r.initializersStored) notes.push(`${plural(r.initializersStored, 'weight')} stored as float16 and cast to float32 at load (float32 compute on ${ctx.target})`);
     if (r.valuesClampedHigh + r.valuesClampedLow) notes.push(`${r.valuesClampedHigh + r.valuesClampedLow} constant values clamped to the float16 range`);
     return [...notes, ...r.warnings];
   },
   'int8-dynamic': async (model, ctx) => {
-    const r = await quantizeDynamic(model, { target: ctx.target, isa: ctx.isa });
+    const r = await quantizeDynamic(model, { target: ctx.target, isa: ctx.isa }, passRun(ctx));
     // With no such weight the pass reports a share of 1 (nothing left undone): "100.0 %" of none would read as work done.
     const share = r.coverage.weightElements > 0 ? `${(r.coverage.share * 100).toFixed(1)} % of MatMul/Gemm/Conv weights` : 'the model has no float32 MatMul/Gemm/Conv weights';
     return [`${plural(r.quantized, 'node')} quantized, ${r.skipped} skipped; ${share}`, ...r.int8Form.reasons, ...r.warnings];
@@ -59,7 +64,7 @@ export const DEFAULT_BUILDERS: Readonly<Record<VariantName, VariantBuilder>> = {
     // (`npm run bench -- int8-forms`); optimize measures the accuracy it costs.
     const reduceRange = ctx.isa === 'vnni' || ctx.isa === 'arm64' ? 'auto' : true;
     // Calibration runs the model on every sample: a cancel stops it between samples, not after the last.
-    const r = await quantizeStatic(model, await ctx.runner(), samples, { target: ctx.target, isa: ctx.isa, reduceRange }, ctx.signal ? { signal: ctx.signal } : {});
+    const r = await quantizeStatic(model, await ctx.runner(), samples, { target: ctx.target, isa: ctx.isa, reduceRange }, passRun(ctx));
     return [`${plural(r.quantized, 'node')} quantized (QDQ, MinMax calibration on ${plural(samples.length, 'sample')}), ${r.skipped} skipped`, ...r.int8Form.reasons, ...r.warnings];
   },
 };

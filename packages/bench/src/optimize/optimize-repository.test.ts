@@ -159,6 +159,18 @@ describe('optimize stopped half-way (a signal, Ctrl-C in the CLI)', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  for (const variant of ['fp16', 'int8-dynamic'] as const) {
+    it(`as ${variant} is made: its pass stops, rather than the step after it`, async () => {
+      const out = join(root, `cancel-make-${variant}`);
+      const abort = new AbortController();
+      // Without the signal the pass ran to its end, and the cancel was only seen at the next step ("optimize was cancelled").
+      await expect(optimizeModel(await model(`c-make-${variant}`, 1), {
+        ...quick, out, name: 'm', variants: ['fp32', variant], signal: abort.signal, onProgress: (e) => e.phase === 'convert' && e.variant === variant && abort.abort(),
+      })).rejects.toMatchObject({ code: 'FORGE_CANCELLED', message: expect.not.stringMatching(/^optimize was cancelled/) });
+      expect(existsSync(out)).toBe(false);
+    });
+  }
+
   it('at inputs, when there are none to measure on: rejects FORGE_CANCELLED, with no report left behind', async () => {
     const out = join(root, 'cancel-no-inputs');
     const b = new ModelBuilder({ opset: 17 });
