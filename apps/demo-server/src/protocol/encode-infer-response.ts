@@ -1,5 +1,6 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
 import { type TensorLike, fromFloat16 } from '@onnx-forge/runtime';
+import { httpError } from '../http-error.js';
 import { NON_FINITE, v2DatatypeOf } from './datatypes.js';
 import type { InferenceResponse, ResponseOutput } from './v2-types.js';
 
@@ -48,6 +49,21 @@ function withMembers(value: object, more: string): string {
   return more === '' ? text : `${text.slice(0, -1)}${text === '{}' ? '' : ','}${more}}`;
 }
 
+/**
+ * `write()`, with JavaScript's refusal of a string past its longest (V8's 2^29 - 24 characters: 32 Mi
+ * FP16 values, each written with up to 15 digits) told as a 413 that says to ask for binary data, rather
+ * than an internal error. The tensor itself is within --max-output-bytes; only its JSON text is not.
+ */
+function jsonText(what: string, t: TensorLike | undefined, write: () => string): string {
+  try {
+    return write();
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const size = t ? ` (${t.dims.reduce((a, d) => a * d, 1)} values)` : '';
+    throw httpError(413, ForgeErrorCode.BAD_INPUT, `${what}${size} would be longer as JSON text than the server can write; ask for it as binary data (parameters.binary_data on the output, or binary_data_output on the request), which carries each value in its own bytes`, {}, e);
+  }
+}
+
 /** Bytes of a tensor in the binary tensor extension: little-endian, BYTES as length-prefixed UTF-8. */
 function binaryValues(t: TensorLike): Buffer {
   if (t.type === 'string') {
@@ -88,15 +104,16 @@ export function encodeInferResponse(
       chunks.push(bytes);
       items.push(JSON.stringify(item));
     } else if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) {
-      items.push(withMembers(item, `"data":${int64Text(t.data)}`));
+      const data = t.data;
+      items.push(jsonText(`output '${o.name}'`, t, () => withMembers(item, `"data":${int64Text(data)}`)));
     } else {
       item.data = jsonValues(t);
-      items.push(JSON.stringify(item));
+      items.push(jsonText(`output '${o.name}'`, t, () => JSON.stringify(item)));
     }
   }
   // Written by hand around the outputs: INT64 and UINT64 data is JSON text already (see int64Text).
   const response: Omit<InferenceResponse, 'outputs'> = { model_name: model.name, model_version: model.version, ...(id === undefined ? {} : { id }) };
-  const json = withMembers(response, `"outputs":[${items.join(',')}]`);
+  const json = jsonText('the answer', undefined, () => withMembers(response, `"outputs":[${items.join(',')}]`));
   if (chunks.length === 0) return { body: json, headerLength: undefined };
   const header = Buffer.from(json, 'utf8');
   return { body: Buffer.concat([header, ...chunks]), headerLength: header.length };
