@@ -34,24 +34,18 @@ export function normalizeModel(source: ModelSource): Uint8Array | string {
   return bytes;
 }
 
-const hashes = new WeakMap<Uint8Array, Promise<string>>();
-
 /**
  * Identity of a model for the session cache: the SHA-256 of its bytes (same bytes, same key, whatever
- * buffer holds them), or for a file its resolved path, size and modification time.
+ * buffer holds them), or for a file its resolved path, size and modification time. Bytes are hashed
+ * on every call, not remembered per array: a buffer rewritten in place with another model (a reused
+ * read buffer) would otherwise get the first model's session back.
  */
-export function modelKey(model: Uint8Array | string): Promise<string> {
+export async function modelKey(model: Uint8Array | string): Promise<string> {
   if (typeof model === 'string') return fileKey(model);
-  let h = hashes.get(model);
-  if (!h) {
-    h = globalThis.crypto.subtle.digest('SHA-256', model as Uint8Array<ArrayBuffer>).then((d) => {
-      let hex = '';
-      for (const b of new Uint8Array(d)) hex += b.toString(16).padStart(2, '0');
-      return `sha256:${hex}`;
-    });
-    hashes.set(model, h);
-  }
-  return h;
+  const d = await globalThis.crypto.subtle.digest('SHA-256', model as Uint8Array<ArrayBuffer>);
+  let hex = '';
+  for (const b of new Uint8Array(d)) hex += b.toString(16).padStart(2, '0');
+  return `sha256:${hex}`;
 }
 
 async function fileKey(file: string): Promise<string> {

@@ -1,3 +1,4 @@
+import { mlp } from '@onnx-forge/core';
 import { describe, expect, it } from 'vitest';
 import { createLocalSession } from './create-local-session.js';
 import { createSession } from './create-session.js';
@@ -147,6 +148,21 @@ describe.each(['node', 'web'] as const)('SessionCache on the %s backend', (backe
     expect(a.id).toBe(b.id);
     expect(a.precision).toBe('fp32');
     await Promise.all([a.release(), b.release(), c.release()]);
+  });
+
+  it('keys bytes by what they hold now: a buffer rewritten in place with another model is another session', async () => {
+    const { cache, made } = countingCache();
+    const bytes = mlp({ sizes: [4, 8, 2], seed: 7 }).encode();
+    const other = mlp({ sizes: [4, 8, 2], seed: 8 }).encode();
+    expect(other.length).toBe(bytes.length);
+    const a = await cache.acquire(bytes, { backend });
+    bytes.set(other);
+    const b = await cache.acquire(bytes, { backend });
+    expect(made).toHaveLength(2);
+    expect(b.id).not.toBe(a.id);
+    const want = await createLocalSession(other, { backend });
+    expect(Array.from((await b.run({ x })).y?.data as Float32Array)).toEqual(Array.from((await want.run({ x })).y?.data as Float32Array));
+    await Promise.all([a.release(), b.release(), want.release()]);
   });
 
   it('createSession({ cache: true }) uses the process-wide cache', async () => {
