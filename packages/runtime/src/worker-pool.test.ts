@@ -354,3 +354,41 @@ describe('time in a pool comes from its clock', () => {
     expect(bad).toMatchObject({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(/clock must have now\(\), setTimeout\(\) and clearTimeout\(\)/) });
   });
 });
+
+describe('a pool whose workers fail while it starts', () => {
+  /** Answers init only after a timer: the first worker is still loading when the others fail. */
+  class SlowScriptedWorker extends ScriptedWorker {
+    override postMessage(message: ToWorker): void {
+      if (message.kind === 'init') setTimeout(() => super.postMessage(message), 20);
+      else super.postMessage(message);
+    }
+  }
+  /** A thread that ends as it boots (out of memory under resourceLimits, a module that does not load). */
+  class DyingWorker extends EventEmitter implements PoolWorker {
+    constructor() {
+      super();
+      queueMicrotask(() => {
+        this.emit('error', new Error('Worker terminated due to reaching memory limit: JS heap out of memory'));
+        this.emit('exit', 1);
+      });
+    }
+    /** As a node:worker_threads Worker whose thread has ended: the message is dropped. */
+    postMessage(): void {}
+    unref(): void {}
+  }
+
+  it('rejects createPool with the error of a worker that ended before the first was ready, and leaves no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let spawned = 0;
+      const got = await failure(createPool(tinyMlp(), { workers: 3, spawn: () => (spawned++ === 0 ? new SlowScriptedWorker() : new DyingWorker()) }));
+      expect(got).toMatchObject({ code: 'FORGE_RUNTIME', message: 'a pool worker exited while starting (code 1): Worker terminated due to reaching memory limit: JS heap out of memory' });
+      await turn();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

@@ -151,6 +151,8 @@ export class PoolSession implements Session {
     const firstReady = this.spawnReady(Promise.resolve({ kind: 'init', model, options, priority }), true);
     firstReady.catch(() => undefined);
     const rest = Array.from({ length: count - 1 }, () => this.spawnReady(restInit.promise, false));
+    // One may fail (its thread ends as it boots) while the first still loads; it is awaited below.
+    for (const r of rest) r.catch(() => undefined);
     let first: WorkerSlot;
     try {
       first = await firstReady;
