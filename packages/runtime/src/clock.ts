@@ -15,12 +15,30 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: performance.now() and the global timers. Frozen, since every default shares it. */
+/** The longest delay the platform's setTimeout holds; past it Node (and browsers) fire after 1 ms. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+/** A timer longer than MAX_DELAY: re-armed in steps, `timer` being the step now pending. */
+class LongTimer {
+  timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(callback: () => void, ms: number) {
+    const arm = (left: number) => {
+      this.timer = left > MAX_DELAY ? setTimeout(() => arm(left - MAX_DELAY), MAX_DELAY) : setTimeout(callback, left);
+    };
+    arm(ms);
+  }
+}
+
+/**
+ * The real clock: performance.now() and the global timers. Frozen, since every default shares it.
+ * Delays past 2^31 - 1 ms (about 24.8 days; Infinity never ends) are kept, not cut to 1 ms.
+ */
 export const systemClock: Clock = Object.freeze({
   now: () => performance.now(),
-  setTimeout: (callback: () => void, ms: number): TimerHandle => setTimeout(callback, ms),
-  // The handle is whatever setTimeout above returned (a Timeout in Node, a number in browsers).
-  clearTimeout: (handle: TimerHandle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+  setTimeout: (callback: () => void, ms: number): TimerHandle => (ms > MAX_DELAY ? new LongTimer(callback, ms) : setTimeout(callback, ms)),
+  // The handle is whatever setTimeout above returned (a Timeout in Node, a number in browsers, or a LongTimer).
+  clearTimeout: (handle: TimerHandle) => clearTimeout((handle instanceof LongTimer ? handle.timer : handle) as Parameters<typeof clearTimeout>[0]),
 });
 
 /** Whether a value can serve as a Clock (checked where options come in). */
