@@ -3,7 +3,7 @@ import type { ResourceLimits, WorkerOptions } from 'node:worker_threads';
 import { type Clock, isClock, systemClock } from './clock.js';
 import { type CreateSessionOptions, CREATE_OPTION_KEYS, validateProviders } from './create-session-options.js';
 import type { WorkerSessionOptions } from './pool-protocol.js';
-import { validateSessionOptions } from './session-options.js';
+import { closest, validateSessionOptions } from './session-options.js';
 import type { PoolWorker } from './worker-slot.js';
 
 /** What createPool takes: createSession's options (sent to every worker) and the pool's own. */
@@ -60,7 +60,8 @@ export async function resolvePoolOptions(options: PoolOptions): Promise<Resolved
   const workers = options.workers === undefined ? Math.max(1, (await import('node:os')).availableParallelism()) : positiveInt('workers', options.workers, 256);
   const maxQueue = options.maxQueue === undefined ? 256 : options.maxQueue === 0 ? 0 : positiveInt('maxQueue', options.maxQueue, 1e7);
   if (options.timeoutMs !== undefined && !(typeof options.timeoutMs === 'number' && options.timeoutMs > 0)) throw invalid('timeoutMs must be a positive number of milliseconds', 'timeoutMs');
-  const maxRestarts = options.maxRestarts ?? 3;
+  const maxRestarts = options.maxRestarts === undefined ? 3 : nonNegativeInt('maxRestarts', options.maxRestarts, 1000);
+  checkResourceLimits(options.resourceLimits);
   if (options.workerPriority !== undefined && !(Number.isInteger(options.workerPriority) && options.workerPriority >= -20 && options.workerPriority <= 19)) {
     throw invalid(`workerPriority must be a nice value, an integer from -20 to 19, got ${JSON.stringify(options.workerPriority)}`, 'workerPriority');
   }
@@ -88,6 +89,33 @@ export async function resolvePoolOptions(options: PoolOptions): Promise<Resolved
 
 function invalid(message: string, option: string): ForgeError {
   return new ForgeError(ForgeErrorCode.INVALID_OPTIONS, message, { details: { option } });
+}
+
+function nonNegativeInt(name: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw invalid(`${name} must be an integer from 0 to ${max}, got ${shown(v)}`, name);
+  return v;
+}
+
+/** A value as a message shows it: numbers as numbers (Infinity, NaN), the rest as JSON. */
+function shown(v: unknown): string {
+  return typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+}
+
+const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
+
+/** Node's Worker ignores resourceLimits keys it does not know, so a misspelt limit would be no limit. */
+function checkResourceLimits(limits: unknown): void {
+  if (limits === undefined) return;
+  if (typeof limits !== 'object' || limits === null || Array.isArray(limits)) {
+    throw invalid(`resourceLimits must be an object such as { maxOldGenerationSizeMb: 512 }, got ${JSON.stringify(limits)}`, 'resourceLimits');
+  }
+  for (const [k, v] of Object.entries(limits)) {
+    if (!(RESOURCE_LIMIT_KEYS as readonly string[]).includes(k)) {
+      const hint = closest(k, RESOURCE_LIMIT_KEYS);
+      throw invalid(`resourceLimits: '${k}' is unknown${hint ? `; did you mean '${hint}'?` : ''} (keys: ${RESOURCE_LIMIT_KEYS.join(', ')})`, 'resourceLimits');
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw invalid(`resourceLimits.${k} must be a number of megabytes > 0, got ${shown(v)}`, 'resourceLimits');
+  }
 }
 
 function positiveInt(name: string, v: unknown, max: number): number {

@@ -235,6 +235,18 @@ describe.each(['node', 'web'] as const)('worker pool on the %s backend', (backen
     expect((await failure(createPool(tinyMlp(), { backend, intraOpNumThreads: -1 }))).code).toBe('FORGE_INVALID_OPTIONS');
     expect((await failure(createPool(tinyMlp(), { backend, workerz: 2 } as never))).message).toMatch(/did you mean 'workers'/);
     expect((await failure(createPool(tinyMlp(), { backend, workerPriority: 25 }))).code).toBe('FORGE_INVALID_OPTIONS');
+    // Node's Worker ignores a resourceLimits key it does not know: a typo was no limit at all.
+    const limits: [unknown, RegExp][] = [
+      [{ maxOldGenerationSizeMB: 64 }, /^resourceLimits: 'maxOldGenerationSizeMB' is unknown; did you mean 'maxOldGenerationSizeMb'\?/],
+      [{ maxOldGenerationSizeMb: -1 }, /^resourceLimits\.maxOldGenerationSizeMb must be a number of megabytes > 0, got -1$/],
+      [64, /^resourceLimits must be an object/],
+    ];
+    for (const [resourceLimits, message] of limits) {
+      expect(await failure(createPool(tinyMlp(), { backend, resourceLimits } as never))).toMatchObject({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(message) });
+    }
+    for (const maxRestarts of [-1, 1.5, Number.POSITIVE_INFINITY, '3']) {
+      expect(await failure(createPool(tinyMlp(), { backend, maxRestarts } as never))).toMatchObject({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(/^maxRestarts must be an integer from 0 to 1000/) });
+    }
   });
 });
 
