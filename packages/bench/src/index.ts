@@ -74,6 +74,7 @@ export type {
   ManifestAccuracy, ManifestLatency, ManifestOutputAccuracy, ManifestTensor, ManifestVariant, RepositoryManifest, Target, VariantStatus,
 } from './repository/manifest.js';
 export { VersionStager, listVersions } from './repository/version-stager.js';
+export type { StaleStaging } from './repository/stale-staging.js';
 export { listRepository, readManifest, variantFile } from './repository/read-repository.js';
 export { repositoryBackends } from './repository/repository-backends.js';
 export type { RepositoryBackends, RepositoryBackendsOptions } from './repository/repository-backends.js';

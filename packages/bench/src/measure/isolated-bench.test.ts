@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mlp } from '@onnx-forge/core';
+import { seededFeeds } from '@onnx-forge/graph-ops';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempFolders } from '../testing/temp-folders.js';
 import { benchIsolated } from './isolated-bench.js';
@@ -31,6 +32,17 @@ beforeAll(async () => {
 });
 
 describe('benchIsolated', () => {
+  it('measures on the samples given in memory, not on seeded ones', async () => {
+    const m = mlp({ sizes: [64, 256, 10] });
+    // An input without a shape: no seeded inputs can be made for it, so a process measuring on seeded
+    // inputs fails where one given the samples measures.
+    delete (m.graph.inputs[0]?.type?.tensorType as { shape?: unknown }).shape;
+    const inputs = [3, 4].map((seed) => seededFeeds(mlp({ sizes: [64, 256, 10] }), { seed, dims: { batch: 2 } }));
+    const r = await benchIsolated(m, 'shapeless', { runs: 3, warmup: 1, inputs });
+    expect(r.error).toBeUndefined();
+    expect(r).toMatchObject({ status: 'ok', inputs: { source: 'given', from: '2 sample(s) in memory', shapes: { x: { type: 'float32', dims: [2, 64] } } }, memory: { scope: 'isolated' } });
+  }, 60_000);
+
   it('stops the measuring process when its signal aborts (optimize\'s Ctrl-C), instead of waiting for every run', async () => {
     const abort = new AbortController();
     const started = Date.now();

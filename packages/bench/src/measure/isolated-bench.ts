@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { Model, cancelledError } from '@onnx-forge/core';
 import type { BenchModelsOptions, ModelBench } from './bench-models.js';
 import type { BenchSource } from './open-model.js';
+import { stageError } from './stage-error.js';
+import { writeSamples } from './write-samples.js';
 
 /** What the parent sends the child (JSON on stdin): plain options only. */
 export interface ChildSpec {
@@ -30,7 +32,7 @@ function childEntry(): { file: string; nodeArgs: string[] } {
 /**
  * Measures one model in a fresh Node process (bench-child), so that the peak resident memory it
  * reports belongs to that model alone. A model given as bytes or a Model is written to a temporary
- * file first. Resolves to the model's entry, failed with its stage and code when the child failed.
+ * file first, and samples given in memory to a temporary folder of test data. Resolves to the model's entry, failed with its stage and code when the child failed.
  */
 export async function benchIsolated(source: BenchSource, name: string, options: BenchModelsOptions): Promise<ModelBench> {
   let tmp: string | undefined;
@@ -40,6 +42,19 @@ export async function benchIsolated(source: BenchSource, name: string, options: 
     tmp = await mkdtemp(join(tmpdir(), 'onnx-forge-bench-'));
     file = join(tmp, 'model.onnx');
     await writeFile(file, source instanceof Model ? source.encode() : source);
+  }
+  let inputs = typeof options.inputs === 'string' ? resolve(options.inputs) : undefined;
+  if (Array.isArray(options.inputs)) {
+    // Samples in memory reach the process as a folder of test data; seeded inputs in their place would
+    // measure another workload.
+    try {
+      tmp ??= await mkdtemp(join(tmpdir(), 'onnx-forge-bench-'));
+      inputs = await writeSamples(options.inputs, tmp);
+    } catch (e) {
+      if (tmp) await rm(tmp, { recursive: true, force: true });
+      const err = stageError('inputs', e);
+      return { name, ...(typeof source === 'string' ? { file } : {}), status: 'failed', error: { ...err, message: `the samples given could not be written for the measuring process: ${err.message}` } };
+    }
   }
   const spec: ChildSpec = {
     file,
@@ -52,7 +67,7 @@ export async function benchIsolated(source: BenchSource, name: string, options: 
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.providers ? { providers: options.providers } : {}),
       ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
-      ...(typeof options.inputs === 'string' ? { inputs: resolve(options.inputs) } : {}),
+      ...(inputs ? { inputs } : {}),
     },
   };
   const signal = options.signal;
@@ -89,6 +104,8 @@ export async function benchIsolated(source: BenchSource, name: string, options: 
       };
     }
     const r = JSON.parse(line.slice(RESULT_MARK.length)) as ModelBench;
+    // The process read the samples given from the folder they were written to, which is gone now.
+    if (Array.isArray(options.inputs) && r.inputs) r.inputs = { ...r.inputs, source: 'given', from: `${options.inputs.length} sample(s) in memory` };
     return typeof source === 'string' ? r : { ...r, file: undefined } as ModelBench;
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });

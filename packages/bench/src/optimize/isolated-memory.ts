@@ -1,10 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createTensor, dataTypeFromName, encodeTensor, type RunnerFeeds } from '@onnx-forge/core';
+import { rm } from 'node:fs/promises';
 import { throwIfAborted } from '../measure/measure-runs.js';
 import type { ModelInputs } from '../measure/model-inputs.js';
 import { stageError } from '../measure/stage-error.js';
+import { writeSamples } from '../measure/write-samples.js';
 import type { LiveVariant, OptimizeRun } from './optimize-run.js';
 
 /**
@@ -47,27 +45,5 @@ export async function isolatedMemory(run: OptimizeRun, live: readonly LiveVarian
     }
   } finally {
     if (written) await rm(written, { recursive: true, force: true });
-  }
-}
-
-/**
- * Samples in memory as a folder of ONNX test data, which the measuring process reads as it reads a
- * folder given (graph-ops' loadSamples): `test_data_set_<n>/input_<k>.pb`, each a TensorProto named
- * after its input. Returns the folder, in the OS temp folder.
- */
-async function writeSamples(samples: readonly RunnerFeeds[]): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'onnx-forge-optimize-inputs-'));
-  try {
-    for (const [n, feeds] of samples.entries()) {
-      const set = join(dir, `test_data_set_${n}`);
-      await mkdir(set);
-      for (const [k, [name, t]] of Object.entries(feeds).entries()) {
-        await writeFile(join(set, `input_${k}.pb`), encodeTensor(createTensor(name, dataTypeFromName(t.type), t.dims, t.data)));
-      }
-    }
-    return dir;
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    throw e;
   }
 }
