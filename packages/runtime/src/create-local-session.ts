@@ -39,6 +39,28 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
     if (options.strict) throw chainError(skipped, true, backend.defaultProvider);
   };
 
+  /**
+   * Whether a warm-up on guessed feeds failed for the guess, not for the provider: the provider is the
+   * default one (the reference every chain falls back to), or the default provider fails the same feeds
+   * with the same error. A model whose free dims cannot be 1 (a convolution window over a signal,
+   * openWakeWord's melspectrogram) is no reason to skip a provider or refuse the model.
+   */
+  const guessUnfit = async (e: unknown, provider: string, loaded: PreparedModel, feeds: Feeds, precision: Precision): Promise<boolean> => {
+    if (provider === backend.defaultProvider) return true;
+    if (!(await initProviderOnce(backend, backend.defaultProvider, clock)).ok) return false;
+    let reference: LocalSession | undefined;
+    try {
+      const handle = await backend.createSession(loaded.model, sessionOptions(validated, backend.defaultProvider, loaded.externalData));
+      reference = new LocalSession(handle, { backend, provider: backend.defaultProvider, precision, precisionReason: '', skipped: [], clock });
+      await reference.run(feeds);
+      return false;
+    } catch (r) {
+      return onnxruntimeMessage(r) === onnxruntimeMessage(e);
+    } finally {
+      await reference?.release().catch(() => undefined);
+    }
+  };
+
   for (const [pi, provider] of providers.entries()) {
     const name = providerName(provider);
     const hasFallback = pi < providers.length - 1;
@@ -65,12 +87,13 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
       t = clock.now();
       let handle;
       let fromPath = false;
+      let loaded: PreparedModel | undefined;
       try {
         let prep = prepared.get(choice.precision);
         if (!prep) prepared.set(choice.precision, (prep = prepareModel(source, backend, validated)));
-        const { model: input, externalData } = await prep;
-        fromPath = typeof input === 'string';
-        handle = await backend.createSession(input, sessionOptions(validated, provider, externalData));
+        loaded = await prep;
+        fromPath = typeof loaded.model === 'string';
+        handle = await backend.createSession(loaded.model, sessionOptions(validated, provider, loaded.externalData));
       } catch (e) {
         if (isInputError(e)) throw e;
         skip(name, 'create', createMessage(e, fromPath), clock.now() - t, { precision: choice.precision });
@@ -87,11 +110,15 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
             await session.run(feeds);
             firstRunMs = clock.now() - t;
           } catch (e) {
-            await session.release().catch(() => undefined);
-            // Feeds the caller chose for the warm-up are the caller's mistake, not the provider's.
-            if (typeof warm === 'object' && isForgeError(e, ForgeErrorCode.BAD_INPUT)) throw e;
-            skip(name, 'first-run', errorMessage(e), clock.now() - t, { precision: choice.precision });
-            continue;
+            const failedMs = clock.now() - t;
+            // Zeros shaped by guess (symbolic dims 1) may be what the model cannot run, on any provider.
+            if (!(warm === true && (await guessUnfit(e, name, nullThrows(loaded, 'the session was created from a prepared model'), feeds, choice.precision)))) {
+              await session.release().catch(() => undefined);
+              // Feeds the caller chose for the warm-up are the caller's mistake, not the provider's.
+              if (typeof warm === 'object' && isForgeError(e, ForgeErrorCode.BAD_INPUT)) throw e;
+              skip(name, 'first-run', errorMessage(e), failedMs, { precision: choice.precision });
+              continue;
+            }
           }
         }
       }
@@ -115,6 +142,11 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
     }
   }
   throw chainError(skipped, false, backend.defaultProvider);
+}
+
+/** onnxruntime's own words in a failed run (LocalSession wraps them, naming the provider). */
+function onnxruntimeMessage(e: unknown): string {
+  return errorMessage(isForgeError(e, ForgeErrorCode.RUNTIME) && e.cause !== undefined ? e.cause : e);
 }
 
 /** Errors that are the caller's, not the provider's: never a reason to try the next provider. */

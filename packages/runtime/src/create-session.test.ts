@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { isForgeError } from '@onnx-forge/core';
+import { ModelBuilder, isForgeError } from '@onnx-forge/core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
@@ -112,6 +112,31 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
     expect(session.skipped[2]?.error).toMatch(/kernel failed on first run/);
     expect((await session.run({ x: { data: x, dims: [1, 4] } })).y?.dims).toEqual([1, 2]);
     await session.release();
+  });
+
+  it("does not blame a provider, nor refuse the model, when zeros shaped by guess (symbolic dims 1) are what the model cannot run", async () => {
+    // A Conv with a 3-wide kernel over a free-length signal: at length 1 onnxruntime refuses the input
+    // shape (openWakeWord's melspectrogram does the same), on every provider alike.
+    const b = new ModelBuilder({ opset: 17, graphName: 'window' });
+    const conv = b.op('Conv', [b.input('x', 'float32', [1, 1, 'n']), b.initializer('w', new Float32Array([1, 2, 1]), [1, 1, 3])], {}, { outputs: ['y'] });
+    b.output(conv, 'float32', [1, 1, 'm']);
+    const model = b.build().encode();
+    const feeds = { x: { data: new Float32Array([1, 2, 3, 4]), dims: [1, 1, 4] } };
+
+    const warmed = await createSession(model, { backend, warmup: true });
+    expect(warmed).toMatchObject({ provider: cpu, skipped: [] });
+    expect(Array.from((await warmed.run(feeds)).y?.data as Float32Array)).toEqual([8, 12]);
+    await warmed.release();
+
+    const fake = faultyBackend(await resolveBackend(backend), { offered: ['gpu', 'gpu-first'], firstRunFails: ['gpu-first'] }, `guess-${backend}`);
+    const chained = await createSession(model, { backend: fake, providers: ['gpu', cpu] });
+    expect(chained).toMatchObject({ provider: 'gpu', skipped: [] });
+    await chained.release();
+    // A provider whose own first run fails is still skipped, whatever the guess.
+    const failing = await createSession(model, { backend: fake, providers: ['gpu-first', cpu] });
+    expect(failing.provider).toBe(cpu);
+    expect(failing.skipped.map((s) => [s.provider, s.phase])).toEqual([['gpu-first', 'first-run']]);
+    await failing.release();
   });
 
   it('a model onnxruntime cannot load is FORGE_RUNTIME with the provider error, not a provider problem', async () => {
