@@ -40,13 +40,12 @@ describe('onnx-forge output safety', () => {
     expect(readdirSync(tmp.dir).filter((f) => f.startsWith('big.fp16.onnx'))).toEqual(['big.fp16.onnx']);
   }, 60_000);
 
-  it('refuses -o that names a folder not yet made (a trailing /) or . before any work, exit 2, in every command that writes a model', async () => {
+  it('refuses -o that names a folder not yet made (a trailing /) before any work, exit 2, in every command that writes a model', async () => {
     for (const [cmd, extra] of [['fp16', ['--no-verify']], ['quantize', ['--no-verify']], ['run', ['--pipeline', 'cleanup']]] as const) {
-      for (const out of [file('not-yet/'), '.']) {
-        const r = await runCliInProcess([cmd, input, '-o', out, ...extra]);
-        expect(r.code, `${cmd} -o ${out}`).toBe(2);
-        expect(r.stderr).toContain(`error FORGE_INVALID_OPTIONS: --output ${out} names a folder; give the path of the model file to write`);
-      }
+      const out = file('not-yet/');
+      const r = await runCliInProcess([cmd, input, '-o', out, ...extra]);
+      expect(r.code, `${cmd} -o ${out}`).toBe(2);
+      expect(r.stderr).toContain(`error FORGE_INVALID_OPTIONS: --output ${out} names a folder; give the path of the model file to write (such as ${file('not-yet/model.onnx')})`);
     }
     // Before, the model was written as a file named "not-yet".
     expect(existsSync(file('not-yet'))).toBe(false);

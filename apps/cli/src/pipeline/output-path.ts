@@ -17,12 +17,12 @@ import { UsageError } from '../framework/usage-error.js';
 export function checkOutputPath(input: string, output: string, options: { cwd: string; force: boolean; command: string }): void {
   const target = outputTarget(output, options.cwd, options.command);
   const st = statOrUndefined(target);
-  // A trailing separator names a folder even before it exists: `-o out/` wrote a model file named "out".
-  if (/[\\/]$/.test(output) || ['.', '..'].includes(path.basename(output))) {
-    throw new UsageError(`--output ${output} names a folder; give the path of the model file to write (such as ${path.join(output, 'model.onnx')})`, options.command, { flag: 'output', output });
-  }
   if (st?.isDirectory()) {
     throw new UsageError(`--output ${output} is a folder; give the path of the model file to write`, options.command, { flag: 'output', output });
+  }
+  // A trailing separator names a folder even before it exists: `-o out/` wrote a model file named "out".
+  if (/[\\/]$/.test(output)) {
+    throw new UsageError(`--output ${output} names a folder; give the path of the model file to write (such as ${path.join(output, 'model.onnx')})`, options.command, { flag: 'output', output });
   }
   if (st && !st.isFile()) {
     throw new UsageError(`--output ${output} is ${specialKind(st)}, not a model file; give the path of a regular file to write`, options.command, { flag: 'output', output });
