@@ -49,6 +49,12 @@ describe('runCli', () => {
     expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'FORGE_RUNTIME', message: 'onnxruntime said no with a second line', details: { big: 1 } } });
   });
 
+  it('points a usage error raised outside the command\'s own code (a plugin that is not found) at that command\'s help', async () => {
+    const r = await cli(['passes', '--plugin', 'no-such-forge-plugin']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^onnx-forge passes: error FORGE_INVALID_OPTIONS: plugin package "no-such-forge-plugin" not found .*\(see: onnx-forge passes --help\)$/m);
+  });
+
   it('calls anything else an internal error, with the stack only on request', async () => {
     const quiet = await cli(['crash', 'bug'], [crashing]);
     expect(quiet.code).toBe(1);

@@ -104,7 +104,9 @@ function reportError(e: unknown, o: { io: CliIo; json: boolean; debug: boolean; 
     if (o.json) {
       o.io.stdout.write(`${toJson({ error: { code: e.code, message: oneLine(e.message), details: e.details } })}\n`);
     } else {
-      const help = e instanceof UsageError ? ` (see: ${PROGRAM}${e.command ? ` ${e.command}` : ''} --help)` : '';
+      // Thrown without a command (the plugin loader's), it is still the running command's help that explains it.
+      const command = e instanceof UsageError ? (e.command ?? o.command) : undefined;
+      const help = e instanceof UsageError ? ` (see: ${PROGRAM}${command ? ` ${command}` : ''} --help)` : '';
       o.io.stderr.write(`${prefix}: error ${e.code}: ${oneLine(e.message)}${help}\n`);
     }
     if (o.debug && e.stack) o.io.stderr.write(`${e.stack}\n`);
