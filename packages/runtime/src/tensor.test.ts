@@ -83,6 +83,14 @@ describe('tensorFromArray', () => {
     expect(badInput(() => tensorFromArray([-1], 'uint64'))).toMatch(/does not fit in uint64/);
   });
 
+  it('refuses integers outside the range of their type instead of wrapping them, as for int64', () => {
+    const cases: [number, string][] = [[256, 'uint8'], [-1, 'uint8'], [128, 'int8'], [-129, 'int8'], [65536, 'uint16'], [-32769, 'int16'], [2 ** 31, 'int32'], [-1, 'uint32'], [2 ** 32, 'uint32']];
+    for (const [v, type] of cases) expect(badInput(() => tensorFromArray([0, v], type as never)), `${v} as ${type}`).toMatch(new RegExp(`^FORGE_BAD_INPUT: value ${v} at index 1 does not fit in ${type}`));
+    expect(Array.from(tensorFromArray([255, 0], 'uint8').data as Uint8Array)).toEqual([255, 0]);
+    expect(Array.from(tensorFromArray([-(2 ** 31), 2 ** 31 - 1], 'int32').data as Int32Array)).toEqual([-(2 ** 31), 2 ** 31 - 1]);
+    expect(Array.from(tensorFromArray([2 ** 32 - 1], 'uint32').data as Uint32Array)).toEqual([2 ** 32 - 1]);
+  });
+
   it('makes zero tensors of any type', () => {
     expect(zerosTensor('int64', [2, 2]).data).toEqual(new BigInt64Array(4));
     expect(zerosTensor('string', [2]).data).toEqual(['', '']);

@@ -210,12 +210,26 @@ export function convertValues(flat: ArrayLike<unknown>, type: ElementType): Type
     default: {
       const ctor = CTORS[type];
       const out = new ctor(flat.length) as Exclude<TypedArray, BigInt64Array | BigUint64Array>;
-      const isInt = type !== 'float32' && type !== 'float64';
-      for (let i = 0; i < flat.length; i++) out[i] = isInt ? toIntegerValue(flat[i], i) : toNumberValue(flat[i]);
+      const range = INT_RANGES[type];
+      for (let i = 0; i < flat.length; i++) {
+        if (!range) {
+          out[i] = toNumberValue(flat[i]);
+          continue;
+        }
+        // A typed array wraps what it cannot hold (256 as uint8 is 0): refused, as int64 and uint64 are.
+        const n = toIntegerValue(flat[i], i);
+        if (n < range[0] || n > range[1]) throw badInput(`value ${n} at index ${i} does not fit in ${type} (${range[0]} to ${range[1]})`);
+        out[i] = n;
+      }
       return out;
     }
   }
 }
+
+/** The values each integer type up to 32 bits holds. */
+const INT_RANGES: Partial<Record<ElementType, readonly [number, number]>> = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-(2 ** 31), 2 ** 31 - 1], uint32: [0, 2 ** 32 - 1],
+};
 
 function toNumberValue(v: unknown): number {
   if (typeof v === 'number') return v;
