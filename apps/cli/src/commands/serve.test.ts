@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
+import { REPO_ROOT, assertNoStack, jsonOf, runCliProcess, sourceCommand } from '../testing/cli-process.js';
 import { tempDir, writeMlp } from '../testing/fixtures.js';
 import { freePort } from '@onnx-forge/core/testing';
 
@@ -94,6 +94,18 @@ describe('onnx-forge serve', () => {
     expect(stdout).toBe(`${line}\n`);
     expect(stderr).toMatch(/SIGTERM: stopping/);
   });
+
+  it('stops the server when the reader of its output leaves (serve | head -1), instead of leaving it serving, orphaned', async () => {
+    const piped = await writeMlp(path.join(tmp.dir, 'piped-serve.onnx'));
+    const port = await freePort();
+    const command = sourceCommand(['serve', piped, '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--no-page']);
+    const first = execFileSync('bash', ['-c', `${command} 2>&1 | head -1`], { encoding: 'utf8', env: { ...process.env, ONNX_FORGE_DEBUG: '', NODE_OPTIONS: '' }, timeout: 60_000 });
+    expect(first).toMatch(/piped-serve/);
+    // The server child goes within its grace period: no process serves the model any more.
+    const serving = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(piped));
+    for (let i = 0; i < 100 && serving().length; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(serving()).toEqual([]);
+  }, 60_000);
 
   it('exits 2 for a bad port and 1 for a model that does not exist, with one line', async () => {
     const bad = await runCliProcess(['serve', model, '--port', 'eighty']);

@@ -135,6 +135,9 @@ export const serveCommand = defineCommand({
     const onInt = forwardSignal('SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    // And when this process ends first (`serve m.onnx | head -1`: the reader left, and a command that only
+    // prints exits there), the server stops gracefully too, instead of serving on, orphaned, on its port.
+    process.on('exit', onTerm);
     try {
       // 'close', not 'exit': by then its last output and IPC message have arrived.
       const code = await new Promise<number>((resolve, reject) => {
@@ -146,6 +149,7 @@ export const serveCommand = defineCommand({
     } finally {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
+      process.off('exit', onTerm);
     }
   },
 });
