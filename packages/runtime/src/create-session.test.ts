@@ -3,7 +3,7 @@ import { ModelBuilder, isForgeError } from '@onnx-forge/core';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { createSession, resolveBackend } from './index.js';
+import { createPool, createSession, resolveBackend } from './index.js';
 import { faultyBackend, tinyMlp, variantModel } from './test-models.js';
 import type { ProviderSkip, SessionEvent } from './types.js';
 
@@ -137,6 +137,19 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
     expect(failing.provider).toBe(cpu);
     expect(failing.skipped.map((s) => [s.provider, s.phase])).toEqual([['gpu-first', 'first-run']]);
     await failing.release();
+  });
+
+  it('loads model bytes held in a SharedArrayBuffer, cached, uncached and in a pool', async () => {
+    // onnxruntime-node refused them ("args has to be either (modelPath, options) or (buffer, ...)") and the
+    // cache's SHA-256 threw ERR_INVALID_ARG_TYPE.
+    const bytes = tinyMlp();
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    shared.set(bytes);
+    for (const open of [() => createSession(shared, { backend }), () => createSession(shared, { backend, cache: true }), () => createSession(shared.buffer as unknown as ArrayBuffer, { backend }), () => createPool(shared, { backend, workers: 1 })]) {
+      const s = await open();
+      expect((await s.run({ x: { data: x, dims: [1, 4] } })).y?.dims).toEqual([1, 2]);
+      await s.release();
+    }
   });
 
   it('a model onnxruntime cannot load is FORGE_RUNTIME with the provider error, not a provider problem', async () => {

@@ -25,13 +25,18 @@ export function normalizeModel(source: ModelSource): Uint8Array | string {
   }
   let bytes: Uint8Array;
   if (source instanceof Uint8Array) bytes = source;
-  else if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);
+  else if (source instanceof ArrayBuffer || isSharedBuffer(source)) bytes = new Uint8Array(source as ArrayBuffer);
   else if (typeof source === 'object' && source !== null && typeof (source as { encode?: unknown }).encode === 'function') bytes = (source as { encode(): Uint8Array }).encode();
   else {
     throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `a model must be bytes (Uint8Array/ArrayBuffer), a file path or a core Model, got ${source === null ? 'null' : typeof source}`);
   }
   if (bytes.byteLength === 0) throw new ForgeError(ForgeErrorCode.INVALID_MODEL, 'the model is empty (0 bytes)');
-  return bytes;
+  // onnxruntime-node refuses bytes in shared memory, and so does the cache's SHA-256 (Web Crypto).
+  return isSharedBuffer(bytes.buffer) ? bytes.slice() : bytes;
+}
+
+function isSharedBuffer(b: unknown): boolean {
+  return Object.prototype.toString.call(b) === '[object SharedArrayBuffer]';
 }
 
 /**
