@@ -22,7 +22,16 @@ import type { QuantTarget } from '../target-forms.js';
  *   GatherBlockQuantized takes int4/uint4 data only, so the uint8 form runs on the CPU there (right,
  *   with a copy to the GPU); it ignores accuracy_level, where the C++ provider computes in int8 at 4.
  * - cuda: contrib_ops/cuda/quantization registers both (not run here: no GPU).
+ * - The WebAssembly provider of `onnxruntime-web/webgpu` (its asyncify binary) has no
+ *   GatherBlockQuantized kernel for any data type (uint8, uint4: "Could not find an implementation",
+ *   measured in Chromium by wasm-targets.browser.test.ts), while the default build's WebAssembly (the
+ *   one the runtime loads) and onnxruntime-web's in Node run it. A session of that build on wasm alone
+ *   (no WebGPU adapter, or wasm chosen) refuses a model with 4-bit tables; MatMulNBits loads there.
  */
+
+/** Why 4-bit tables (GatherBlockQuantized) may not load in a WebAssembly session; said by the int4 pass for targets that include wasm. */
+export const WEBGPU_BUILD_WASM_GATHER =
+  "onnxruntime-web/webgpu's WebAssembly provider (that entry's build, used without a WebGPU adapter or with executionProviders ['wasm']) has no GatherBlockQuantized kernel and refuses the model (onnxruntime-web 1.30, measured in Chromium); onnxruntime-node and the default onnxruntime-web build, which @onnx-forge/runtime loads, run it";
 
 export interface Int4TargetForms {
   matmulNBits: boolean;

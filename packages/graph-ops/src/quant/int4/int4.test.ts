@@ -175,6 +175,27 @@ describe('int4: GatherBlockQuantized tables against onnxruntime', () => {
   });
 });
 
+describe('int4: where 4-bit tables do not load', () => {
+  it("targets that include wasm say that onnxruntime-web/webgpu's WebAssembly provider has no GatherBlockQuantized (wasm-targets.browser.test.ts); cpu and cuda do not, nor MatMul alone", async () => {
+    const table = () => {
+      const b = new ModelBuilder({ opset: 17 });
+      const ids = b.input('ids', 'int64', [2]);
+      b.initializer('table', new Rng(4).fillNormalish(new Float32Array(8 * 64), 1), [8, 64]);
+      b.output(b.op('Gather', ['table', ids], { axis: 0 }, { outputs: ['Y'] }), 'float32', [2, 64]);
+      return b.build();
+    };
+    for (const target of ['wasm', 'any', 'webgpu'] as const) {
+      const r = await quantizeInt4(table(), { ops: ['MatMul', 'Gather'], target, blockSize: 32 });
+      expect(r.quantized, target).toBe(1);
+      expect(r.warnings.join('\n'), target).toMatch(
+        new RegExp(`int4: tables stored 4-bit as GatherBlockQuantized for target ${target}: onnxruntime-web/webgpu's WebAssembly provider .* has no GatherBlockQuantized kernel .*; for that build keep tables float \\(ops=\\[MatMul\\]\\) or 8-bit \\(int8-dynamic\\)`),
+      );
+    }
+    for (const target of ['cpu', 'cuda'] as const) expect((await quantizeInt4(table(), { ops: ['MatMul', 'Gather'], target })).warnings.join('\n')).not.toMatch(/GatherBlockQuantized/);
+    expect((await quantizeInt4(table(), { target: 'wasm' })).warnings.join('\n')).not.toMatch(/GatherBlockQuantized/);
+  });
+});
+
 describe('int4: decisions', () => {
   function mixed(): Model {
     const b = new ModelBuilder({ opset: 17 });

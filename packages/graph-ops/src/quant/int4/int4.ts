@@ -6,7 +6,7 @@ import { GraphEditor, findConstant, type ConstantRef } from '../quant-graph.js';
 import { QuantRecorder, quantReportBase, type QuantReportBase } from '../quant-report.js';
 import { nothingToQuantize, warnWebGpuMiscompute } from '../quant-run.js';
 import { blockParams, packBlocks, type BlockLayout, type BlockParams } from './block-quantize.js';
-import { INT4_TARGET_FORMS, type Int4TargetForms } from './int4-forms.js';
+import { INT4_TARGET_FORMS, WEBGPU_BUILD_WASM_GATHER, type Int4TargetForms } from './int4-forms.js';
 import { INT4_OPS, INT4_OPTION_SPECS, checkInt4Options, type Int4Options } from './int4-options.js';
 
 /**
@@ -377,6 +377,9 @@ export function runInt4(model: Model, options: Int4Options, ctx: PassContext): v
   const limit = run.forms.maxBlockSize;
   if (limit && !limit.refuse && options.blockSize > limit.size && run.rec.quantizedNodes > 0) {
     ctx.warn(`int4: blockSize ${options.blockSize} with target ${options.target}, which includes webgpu: ${limit.why}; use blockSize 16 or 32, or target cpu or wasm`);
+  }
+  if (g.before > 0 && (options.target === 'wasm' || options.target === 'any' || options.target === 'webgpu')) {
+    ctx.warn(`int4: tables stored 4-bit as GatherBlockQuantized for target ${options.target}: ${WEBGPU_BUILD_WASM_GATHER}; for that build keep tables float (ops=[MatMul]) or 8-bit (int8-dynamic)`);
   }
   warnWebGpuMiscompute(model, options.target, ctx, 'int4');
 }
