@@ -39,7 +39,7 @@ async function capturingConsole<T>(lines: string[], work: () => Promise<T>): Pro
 }
 
 export interface PageFeed {
-  readonly type: 'float32' | 'int64';
+  readonly type: 'float32' | 'int64' | 'bool';
   readonly dims: number[];
   readonly data: number[];
 }
@@ -141,7 +141,9 @@ const api = {
     }
     try {
       const tensors = Object.fromEntries(Object.entries(feeds).map(([name, f]) => [
-        name, f.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(f.data, BigInt), f.dims) : new ort.Tensor('float32', Float32Array.from(f.data), f.dims),
+        name, f.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(f.data, BigInt), f.dims)
+          : f.type === 'bool' ? new ort.Tensor('bool', Uint8Array.from(f.data, (v) => (v ? 1 : 0)), f.dims)
+            : new ort.Tensor('float32', Float32Array.from(f.data), f.dims),
       ]));
       const before = dispatches();
       const out = await capturingConsole(log, () => session.run(tensors));
