@@ -123,9 +123,11 @@ export const convertCommand = defineCommand({
     } catch (e) {
       throw cliError(e, ctx.command);
     }
-    ctx.progress.start(`writing ${output}`, { transient: true });
     const model = result.model;
-    const written = await cancellable(ctx.progress, `cancelling: ${output} is not written`, (signal) => writeModel(model, path.resolve(ctx.io.cwd, output), { signal }));
+    const written = await cancellable(ctx.progress, `cancelling: ${output} is not written`, (signal) => {
+      ctx.progress.start(`writing ${output}`, { transient: true });
+      return writeModel(model, path.resolve(ctx.io.cwd, output), { signal });
+    });
     ctx.progress.end();
     const { report } = result;
     const warnings = report.warnings.map(inFlagTerms);

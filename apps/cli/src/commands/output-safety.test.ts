@@ -26,19 +26,21 @@ describe('onnx-forge output safety', () => {
 
   const isRoot = process.getuid?.() === 0;
 
-  it('Ctrl-C while the output is written: exit 130, FORGE_CANCELLED, the existing output as it was and no temporary file', async () => {
+  it('Ctrl-C (or SIGTERM) while the output is written: exit 130 (143), FORGE_CANCELLED, the existing output as it was and no temporary file', async () => {
     // About 134 MB of weights (67 MB in float16): the write lasts long enough for the signal to land in it.
     const big = await writeMlp(file('big.onnx'), [16, 4096, 4096, 4096, 4]);
     const out = file('big.fp16.onnx');
     writeFileSync(out, 'previous model');
-    const { code, stderr, sent } = await interruptCli(['fp16', big, '-o', out, '--no-verify'], /^writing /m);
-    expect(sent, stderr).toBe(true);
-    expect(code, stderr).toBe(130);
-    expect(stderr).toContain(`cancelling: ${out} is not written`);
-    expect(stderr).toMatch(/^onnx-forge fp16: error FORGE_CANCELLED: cancelled while writing .*: nothing was written$/m);
-    expect(readFileSync(out, 'utf8')).toBe('previous model');
-    expect(readdirSync(tmp.dir).filter((f) => f.startsWith('big.fp16.onnx'))).toEqual(['big.fp16.onnx']);
-  }, 60_000);
+    for (const [signal, exit] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const { code, stderr, sent } = await interruptCli(['fp16', big, '-o', out, '--no-verify'], /^writing /m, signal);
+      expect(sent, stderr).toBe(true);
+      expect(code, `${signal}: ${stderr}`).toBe(exit);
+      expect(stderr).toContain(`cancelling: ${out} is not written`);
+      expect(stderr).toMatch(/^onnx-forge fp16: error FORGE_CANCELLED: cancelled while writing .*: nothing was written$/m);
+      expect(readFileSync(out, 'utf8')).toBe('previous model');
+      expect(readdirSync(tmp.dir).filter((f) => f.startsWith('big.fp16.onnx'))).toEqual(['big.fp16.onnx']);
+    }
+  }, 90_000);
 
   it('refuses -o that names a folder not yet made (a trailing /) before any work, exit 2, in every command that writes a model', async () => {
     for (const [cmd, extra] of [['fp16', ['--no-verify']], ['quantize', ['--no-verify']], ['run', ['--pipeline', 'cleanup']]] as const) {

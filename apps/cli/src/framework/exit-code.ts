@@ -1,18 +1,17 @@
 import { ExitCode, ForgeErrorCode, exitCodeOfError, isForgeError, isInvalidModelCode } from '@onnx-forge/core';
+import { cancelledExitCode } from './ctrl-c.js';
 import { UsageError } from './usage-error.js';
 
 /** Process exit codes, the same for every command (core's table, shared with the demo server). */
 export { ExitCode };
 
 /**
- * Ctrl-C: the shell's code for an end by SIGINT (128 + 2), the same whether the work stopped itself
- * (FORGE_CANCELLED, having removed what it made) or the process ended before it had written anything.
+ * A cancelled command (FORGE_CANCELLED, having removed what it made) exits as the process would have
+ * had the signal ended it before it wrote anything: 130 for Ctrl-C, 143 for SIGTERM.
  */
-export const INTERRUPTED = 130;
-
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return ExitCode.USAGE;
-  return isForgeError(error) && error.code === ForgeErrorCode.CANCELLED ? INTERRUPTED : exitCodeOfError(error);
+  return isForgeError(error) && error.code === ForgeErrorCode.CANCELLED ? cancelledExitCode() : exitCodeOfError(error);
 }
 
 /**
@@ -31,5 +30,5 @@ export const EXIT_CODE_HELP = [
   '  1  other failure (unreadable or missing file, a pass failed, write error)',
   '  2  usage error (bad arguments, unknown flag or pass, bad pass option, a service a pass lacks)',
   '  3  invalid model (not ONNX, a broken graph, bad external data, a model convert refuses)',
-  '130  interrupted by Ctrl-C (FORGE_CANCELLED when the command stopped itself); nothing is written',
+  '130  interrupted by Ctrl-C (143 by SIGTERM; FORGE_CANCELLED if it stopped itself): nothing written',
 ];

@@ -16,13 +16,16 @@ import { refuseWritingInputData } from './run-files.js';
 export async function writeOutput(model: Model, output: string, options: { externalData?: boolean }, progress: Progress): Promise<WriteModelResult> {
   const target = outputTarget(output, process.cwd(), undefined);
   refuseWritingInputData(progress, options.externalData === true ? [target, `${target}.data`] : [target]);
-  progress.start(`writing ${output}`);
   // A failure names the output as given, unless it is a link (then the file it leads to failed).
-  const result = await cancellable(progress, `cancelling: ${output} is not written`, (signal) => writeModel(model, target === path.resolve(output) ? output : target, {
-    ...(options.externalData === undefined ? {} : { externalData: options.externalData }),
-    onProgress: (written, total) => progress.update(written, total),
-    signal,
-  }));
+  const result = await cancellable(progress, `cancelling: ${output} is not written`, (signal) => {
+    // Said once Ctrl-C is watched: a signal sent on seeing this line is the write's to handle.
+    progress.start(`writing ${output}`);
+    return writeModel(model, target === path.resolve(output) ? output : target, {
+      ...(options.externalData === undefined ? {} : { externalData: options.externalData }),
+      onProgress: (written, total) => progress.update(written, total),
+      signal,
+    });
+  });
   progress.end(formatBytes(result.bytes + (result.externalData?.bytes ?? 0)));
   // Reported as given (the link, when it was one), where the user looks for it.
   return { ...result, path: path.resolve(output) };

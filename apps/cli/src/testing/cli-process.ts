@@ -52,10 +52,10 @@ export function runCliProcess(args: readonly string[], options: { cwd?: string; 
 }
 
 /**
- * Runs the CLI and sends it SIGINT (Ctrl-C) once its stderr matches `when`: resolves with its exit code
- * (null when the signal killed it), its stderr, and whether the signal was sent.
+ * Runs the CLI and sends it SIGINT (Ctrl-C), or `signal`, once its stderr matches `when`: resolves with
+ * its exit code (null when the signal killed it), its stderr, and whether the signal was sent.
  */
-export function interruptCli(args: readonly string[], when: RegExp): Promise<{ code: number | null; stderr: string; sent: boolean }> {
+export function interruptCli(args: readonly string[], when: RegExp, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; stderr: string; sent: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ARGV(args), { cwd: REPO_ROOT, env: { ...process.env, ONNX_FORGE_DEBUG: '', NODE_OPTIONS: '' } });
     let stderr = '';
@@ -64,7 +64,7 @@ export function interruptCli(args: readonly string[], when: RegExp): Promise<{ c
       stderr += d.toString();
       if (!sent && when.test(stderr)) {
         sent = true;
-        child.kill('SIGINT');
+        child.kill(signal);
       }
     });
     child.on('error', reject);
