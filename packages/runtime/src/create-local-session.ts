@@ -12,7 +12,7 @@ import { type ProviderConfig, providerName } from './provider-config.js';
 import { initProviderOnce } from './provider-init.js';
 import { type ValidatedSessionOptions, validateSessionOptions } from './session-options.js';
 import { treeDepthError } from './tree-depth-hazard.js';
-import { zerosTensor } from './tensor.js';
+import { elementCount, zerosTensor } from './tensor.js';
 import type { Feeds, Precision, ProviderSkip, SessionEvent, SkipPhase } from './types.js';
 
 /**
@@ -40,22 +40,37 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
   };
 
   /**
-   * Whether a warm-up on guessed feeds failed for the guess, not for the provider: the provider is the
-   * default one (the reference every chain falls back to), or the default provider fails the same feeds
-   * with the same error. A model whose free dims cannot be 1 (a convolution window over a signal,
-   * openWakeWord's melspectrogram) is no reason to skip a provider or refuse the model.
+   * A warm-up on guessed feeds (free dims 1) failed on `provider`: was it the guess? The default
+   * provider (the reference every chain falls back to) runs the guess, then larger free dims: when it
+   * runs the guess itself, the provider is at fault (undefined); when it runs larger ones, those are the
+   * feeds to warm the provider with; when it runs none and fails as the provider did, or the provider
+   * is the default one, the guess cannot be made to fit ('keep': no reason to skip the provider). A
+   * model whose free dims cannot be 1 (a convolution window over a signal, openWakeWord's
+   * melspectrogram) is then no reason to skip a provider or to refuse the model.
    */
-  const guessUnfit = async (e: unknown, provider: string, loaded: PreparedModel, feeds: Feeds, precision: Precision): Promise<boolean> => {
-    if (provider === backend.defaultProvider) return true;
-    if (!(await initProviderOnce(backend, backend.defaultProvider, clock)).ok) return false;
+  const refit = async (e: unknown, provider: string, loaded: PreparedModel, precision: Precision): Promise<Feeds | 'keep' | undefined> => {
+    if (provider === backend.defaultProvider) return 'keep';
+    if (!(await initProviderOnce(backend, backend.defaultProvider, clock)).ok) return undefined;
     let reference: LocalSession | undefined;
     try {
       const handle = await backend.createSession(loaded.model, sessionOptions(validated, backend.defaultProvider, loaded.externalData));
       reference = new LocalSession(handle, { backend, provider: backend.defaultProvider, precision, precisionReason: '', skipped: [], clock });
-      await reference.run(feeds);
-      return false;
-    } catch (r) {
-      return onnxruntimeMessage(r) === onnxruntimeMessage(e);
+      let first = true;
+      let sameError = false;
+      for (const sizes of guessSizes(reference)) {
+        const feeds = warmupFeeds(reference, sizes);
+        if (!feeds) continue;
+        try {
+          await reference.run(feeds);
+          return first ? undefined : feeds;
+        } catch (r) {
+          if (first) sameError = onnxruntimeMessage(r) === onnxruntimeMessage(e);
+        }
+        first = false;
+      }
+      return sameError ? 'keep' : undefined;
+    } catch {
+      return undefined;
     } finally {
       await reference?.release().catch(() => undefined);
     }
@@ -110,13 +125,28 @@ export async function createLocalSession(model: ModelSource | ModelVariants, opt
             await session.run(feeds);
             firstRunMs = clock.now() - t;
           } catch (e) {
-            const failedMs = clock.now() - t;
-            // Zeros shaped by guess (symbolic dims 1) may be what the model cannot run, on any provider.
-            if (!(warm === true && (await guessUnfit(e, name, nullThrows(loaded, 'the session was created from a prepared model'), feeds, choice.precision)))) {
+            let failure = e;
+            let failedMs = clock.now() - t;
+            let kept = false;
+            // Zeros shaped by guess (free dims 1) may be what the model cannot run, on any provider.
+            const fit = warm === true ? await refit(e, name, nullThrows(loaded, 'the session was created from a prepared model'), choice.precision) : undefined;
+            if (fit === 'keep') kept = true;
+            else if (fit !== undefined) {
+              t = clock.now();
+              try {
+                await session.run(fit);
+                firstRunMs = clock.now() - t;
+                kept = true;
+              } catch (again) {
+                failure = again;
+                failedMs = clock.now() - t;
+              }
+            }
+            if (!kept) {
               await session.release().catch(() => undefined);
               // Feeds the caller chose for the warm-up are the caller's mistake, not the provider's.
-              if (typeof warm === 'object' && isForgeError(e, ForgeErrorCode.BAD_INPUT)) throw e;
-              skip(name, 'first-run', errorMessage(e), failedMs, { precision: choice.precision });
+              if (typeof warm === 'object' && isForgeError(failure, ForgeErrorCode.BAD_INPUT)) throw failure;
+              skip(name, 'first-run', errorMessage(failure), failedMs, { precision: choice.precision });
               continue;
             }
           }
@@ -197,12 +227,35 @@ async function choices(provider: string, backend: string, variants: Map<Precisio
   return precisionOrder(provider, [...variants.keys()], features, options, fit);
 }
 
-/** Zeros shaped like the inputs (symbolic dims 1); undefined when an input's shape or type is unknown. */
-function warmupFeeds(session: LocalSession): Feeds | undefined {
+/** No guessed warm-up input holds more elements than this. */
+const GUESS_MAX_ELEMENTS = 1 << 22;
+
+/**
+ * The sizes of the symbolic dims a warm-up tries on the default provider (see refit): all 1 (the
+ * guess), then 32, 512 and 4096 for each symbolic dim alone (a signal's length, a sequence) and for
+ * all of them at once. A dim without a name ('' or -1 in the model) counts as one of its own.
+ */
+function* guessSizes(session: LocalSession): Generator<(dim: string, at: string) => number> {
+  yield () => 1;
+  const names = new Set<string>();
+  for (const m of session.inputMetadata) m.shape?.forEach((d, i) => typeof d === 'string' && names.add(d || `${m.name}#${i}`));
+  for (const size of [32, 512, 4096]) {
+    for (const name of names) yield (dim, at) => ((dim || at) === name ? size : 1);
+    if (names.size > 1) yield () => size;
+  }
+}
+
+/**
+ * Zeros shaped like the inputs, each symbolic dim sized by `sizes` (default 1); undefined when an
+ * input's shape or type is unknown, or when an input would pass GUESS_MAX_ELEMENTS.
+ */
+function warmupFeeds(session: LocalSession, sizes: (dim: string, at: string) => number = () => 1): Feeds | undefined {
   const feeds: Record<string, ReturnType<typeof zerosTensor>> = {};
   for (const m of session.inputMetadata) {
     if (!m.type || !m.shape) return undefined;
-    feeds[m.name] = zerosTensor(m.type, m.shape.map((d) => (typeof d === 'number' ? d : 1)));
+    const dims = m.shape.map((d, i) => (typeof d === 'number' ? d : sizes(d, `${m.name}#${i}`)));
+    if (elementCount(dims) > GUESS_MAX_ELEMENTS) return undefined;
+    feeds[m.name] = zerosTensor(m.type, dims);
   }
   return feeds;
 }

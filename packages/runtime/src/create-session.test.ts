@@ -128,14 +128,28 @@ describe.each(BACKENDS)('createSession on the $backend backend', ({ backend, ort
     expect(Array.from((await warmed.run(feeds)).y?.data as Float32Array)).toEqual([8, 12]);
     await warmed.release();
 
-    const fake = faultyBackend(await resolveBackend(backend), { offered: ['gpu', 'gpu-first'], firstRunFails: ['gpu-first'] }, `guess-${backend}`);
-    const chained = await createSession(model, { backend: fake, providers: ['gpu', cpu] });
+    // 'gpu' runs on the default provider underneath; 'gpu-broken' fails every run, as a provider whose
+    // kernels do not work would.
+    const fake = faultyBackend(await resolveBackend(backend), { offered: ['gpu', 'gpu-broken'] }, `guess-${backend}`);
+    const withBroken: typeof fake = {
+      ...fake,
+      async createSession(m, o) {
+        const handle = await fake.createSession(m, o);
+        if (o.executionProviders?.[0] !== 'gpu-broken') return handle;
+        return { ...handle, run: () => Promise.reject(new Error('gpu-broken: kernel failed (simulated)')) };
+      },
+    };
+    const ready: number[] = [];
+    const chained = await createSession(model, { backend: withBroken, providers: ['gpu', cpu], onEvent: (e) => e.type === 'ready' && ready.push(e.firstRunMs ?? -1) });
     expect(chained).toMatchObject({ provider: 'gpu', skipped: [] });
+    // Warmed on larger free dims that the default provider runs.
+    expect(ready).toEqual([expect.any(Number)]);
+    expect(ready[0]).toBeGreaterThanOrEqual(0);
     await chained.release();
-    // A provider whose own first run fails is still skipped, whatever the guess.
-    const failing = await createSession(model, { backend: fake, providers: ['gpu-first', cpu] });
+    // A provider that fails those too is still skipped, with its own error.
+    const failing = await createSession(model, { backend: withBroken, providers: ['gpu-broken', cpu] });
     expect(failing.provider).toBe(cpu);
-    expect(failing.skipped.map((s) => [s.provider, s.phase])).toEqual([['gpu-first', 'first-run']]);
+    expect(failing.skipped.map((s) => [s.provider, s.phase, s.error])).toEqual([['gpu-broken', 'first-run', 'onnxruntime run failed on gpu-broken: gpu-broken: kernel failed (simulated)']]);
     await failing.release();
   });
 

