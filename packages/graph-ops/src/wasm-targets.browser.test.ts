@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
-  DataType, Model, ModelBuilder, Rng, cnn, cosineSimilarity, mlp, transformerEncoder, type ModelRunner, type RunnerFeeds,
+  DataType, Model, ModelBuilder, Rng, cnn, cosineSimilarity, mlp, tensorToArray, transformerEncoder, type ModelRunner, type RunnerFeeds, type TensorProto,
 } from '@onnx-forge/core';
 import { OrtRunner } from '@onnx-forge/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,6 +147,24 @@ describe.each(['default', 'webgpu'] as OrtBuild[])("graph-ops' wasm forms on onn
     expect(p.saturating).not.toEqual(p.exact);
     const got = await runOnPage(page, p.model, 'wasm', p.feeds);
     expect(Array.from(got.outputs.y as Float32Array)).toEqual(p.exact);
+  });
+
+  it('int8-dynamic for wasm keeps full 8-bit weights, and the fused product onnxruntime makes of them (DynamicQuantizeMatMul) sums exactly in the page', async () => {
+    // x in [0, 1] quantizes to codes 255 (0 to 0), weights of one value to 127: every pair of products
+    // is 64770, which a saturating kernel would cut to 32767 (about half the sum).
+    const K = 64;
+    const b = new ModelBuilder({ opset: 17 });
+    b.output(b.op('MatMul', [b.input('x', 'float32', [1, K]), b.initializer('w', new Float32Array(K * 4).fill(0.5), [K, 4])], {}, { outputs: ['y'] }), 'float32', [1, 4]);
+    const model = b.build();
+    const report = await quantizeDynamic(model, { target: 'wasm' });
+    expect(report.quantized).toBe(1);
+    const [mm] = model.graph.nodes.filter((n) => n.opType === 'MatMulInteger');
+    const codes = tensorToArray(model.graph.initializer(mm?.input[1] ?? '') as TensorProto) as Int8Array;
+    expect(Math.max(...codes)).toBe(127);
+    const x = new Float32Array(K).fill(1);
+    x[0] = 0;
+    const got = await runOnPage(page, model, 'wasm', { x: { type: 'float32', dims: [1, K], data: x } });
+    for (const v of got.outputs.y as Float32Array) expect(v).toBeCloseTo((K - 1) * 0.5, 3);
   });
 
   describe.each(SUBJECTS.map((s) => [s.name, s] as const))('%s', (_name, s) => {
