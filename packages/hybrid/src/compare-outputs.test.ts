@@ -1,7 +1,7 @@
 import type { TensorLike } from '@onnx-forge/runtime';
 import { toFloat16 } from '@onnx-forge/runtime';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TOLERANCE, compareOutputs } from './compare-outputs.js';
+import { DEFAULT_TOLERANCE, compareOutputs, hasNonFinite } from './compare-outputs.js';
 
 const f32 = (dims: number[], values: number[]): TensorLike => ({ type: 'float32', dims, data: Float32Array.from(values) });
 
@@ -20,6 +20,23 @@ describe('compareOutputs', () => {
     // Row 0: 10 vs 5 over a range of 10 is a real disagreement; row 1: 5.01 vs 5 is a near tie.
     expect(c).toMatchObject({ passed: false, argmaxRows: 2, argmaxDisagreements: 1 });
     expect(c.failures).toEqual(["output 'y': a different class in 1 of 2 rows"]);
+  });
+
+  it('reads float16 given as values in a Float16Array (onnxruntime-web in Chromium), as it reads the bits', () => {
+    // Node 20 has no Float16Array: a stand-in holding the values as a Float32Array does.
+    class Float16Array extends Float32Array {}
+    const global = globalThis as { Float16Array?: unknown };
+    global.Float16Array = Float16Array;
+    try {
+      const ref = { y: { type: 'float32', dims: [3], data: Float32Array.from([0.5, -2, 65504]) } } as const;
+      const check = compareOutputs(ref, { y: { type: 'float16', dims: [3], data: Float16Array.from([0.5, -2, 65504]) as unknown as Uint16Array } });
+      expect(check.passed).toBe(true);
+      expect(check.maxAbsError).toBe(0);
+      expect(hasNonFinite({ y: { type: 'float16', dims: [2], data: Float16Array.from([1, Number.NaN]) as unknown as Uint16Array } })).toBe(true);
+      expect(hasNonFinite({ y: { type: 'float16', dims: [2], data: Float16Array.from([1, 2]) as unknown as Uint16Array } })).toBe(false);
+    } finally {
+      delete global.Float16Array;
+    }
   });
 
   it('compares float16 as values, and fails NaN where the reference is finite', () => {

@@ -1,5 +1,5 @@
 import { cosineSimilarity } from '@onnx-forge/core';
-import { fromFloat16, type TensorLike } from '@onnx-forge/runtime';
+import { fromFloat16, isFloat16Array, type TensorLike } from '@onnx-forge/runtime';
 
 /** How far a backend's outputs may drift from the reference's before it counts as wrong. */
 export interface AccuracyTolerance {
@@ -81,7 +81,9 @@ export interface CanaryCheck {
 const FLOAT_TYPES = new Set(['float32', 'float64', 'float16']);
 
 function floats(t: TensorLike): Float32Array | Float64Array | undefined {
-  if (t.type === 'float16') return t.data instanceof Uint16Array ? fromFloat16(t.data) : undefined;
+  // float16 comes as its bits (Uint16Array), or as values in a Float16Array where the platform has one
+  // (onnxruntime-web in Chromium returns those).
+  if (t.type === 'float16') return t.data instanceof Uint16Array || isFloat16Array(t.data) ? fromFloat16(t.data as ArrayLike<number>) : undefined;
   if (t.data instanceof Float32Array || t.data instanceof Float64Array) return t.data;
   return undefined;
 }
@@ -299,6 +301,7 @@ export function hasNonFinite(outputs: Readonly<Record<string, TensorLike>>): boo
     const d = t.data;
     if (t.type === 'float16') {
       if (d instanceof Uint16Array) for (let i = 0; i < d.length; i++) if (((d[i] as number) & 0x7c00) === 0x7c00) return true;
+      if (isFloat16Array(d)) for (const v of d as ArrayLike<number> & Iterable<number>) if (!Number.isFinite(v)) return true;
       continue;
     }
     if (d instanceof Float32Array || d instanceof Float64Array) for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i] as number)) return true;

@@ -42,7 +42,7 @@ export { MAX_TREE_LEVELS, treeDepthHazardIn, treeDepthError } from './tree-depth
 export type { DeepTree } from './tree-depth-hazard.js';
 export type { EmptyInputHazard } from './empty-input-hazard.js';
 export {
-  toFloat16, fromFloat16, toInt64, fromInt64, tensorFromArray, zerosTensor, elementTypeOfArray, arrayCtorFor, ELEMENT_TYPES,
+  toFloat16, fromFloat16, isFloat16Array, toInt64, fromInt64, tensorFromArray, zerosTensor, elementTypeOfArray, arrayCtorFor, ELEMENT_TYPES,
 } from './tensor.js';
 export { Emitter } from './emitter.js';
 export { OrtRunner, sessionRunner } from './ort-runner.js';
