@@ -1,5 +1,10 @@
-import { ForgeError, ForgeErrorCode, float16ArrayToFloat32, float32ArrayToFloat16 } from '@onnx-forge/core';
-import type { FeedValue, Feeds, TensorLike, ValueInfo } from '@onnx-forge/runtime';
+import { ForgeError, ForgeErrorCode, float32ArrayToFloat16 } from '@onnx-forge/core';
+import { fromFloat16, isFloat16Array, type FeedValue, type Feeds, type TensorLike, type ValueInfo } from '@onnx-forge/runtime';
+
+/** float16 data as bits (Uint16Array) or as values in a Float16Array (onnxruntime-web in Chromium). */
+function isFloat16Data(data: unknown): data is ArrayLike<number> {
+  return data instanceof Uint16Array || isFloat16Array(data);
+}
 
 /**
  * Feeds made for one variant, as another variant takes them: a float32 input becomes float16 for a
@@ -28,7 +33,7 @@ function convertFloat(value: FeedValue, want: string | undefined): FeedValue {
   const dims = t.dims ?? t.shape;
   if (dims === undefined) return value;
   if (want === 'float16' && (t.type ?? 'float32') === 'float32' && t.data instanceof Float32Array) return { type: 'float16', dims, data: float32ArrayToFloat16(t.data) };
-  if (want === 'float32' && t.type === 'float16' && t.data instanceof Uint16Array) return { type: 'float32', dims, data: float16ArrayToFloat32(t.data) };
+  if (want === 'float32' && t.type === 'float16' && isFloat16Data(t.data)) return { type: 'float32', dims, data: fromFloat16(t.data) };
   return value;
 }
 
@@ -41,9 +46,9 @@ export function roundedToFloat16(feeds: Feeds, given: Feeds): boolean {
 export function float32Outputs<T extends TensorLike>(outputs: Record<string, T>): Record<string, T | TensorLike> {
   let out: Record<string, T | TensorLike> | undefined;
   for (const [name, t] of Object.entries(outputs)) {
-    if (t.type !== 'float16' || !(t.data instanceof Uint16Array)) continue;
+    if (t.type !== 'float16' || !isFloat16Data(t.data)) continue;
     out ??= { ...outputs };
-    out[name] = { type: 'float32', dims: t.dims, data: float16ArrayToFloat32(t.data) };
+    out[name] = { type: 'float32', dims: t.dims, data: fromFloat16(t.data) };
   }
   return out ?? outputs;
 }
