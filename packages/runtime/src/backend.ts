@@ -86,13 +86,18 @@ export type BackendFactory = (options: BackendOptions) => RuntimeBackend;
  */
 export type BackendLoader = () => Promise<RuntimeBackend | BackendFactory>;
 
+/** The largest dim taken as fixed in onnxruntime's metadata; past it, a dynamic dim's -1 read unsigned. */
+const MAX_FIXED_DIM = 2 ** 31 - 1;
+
 /** Converts onnxruntime's value metadata into ValueInfo (an empty shape means "not declared" in both builds). */
 export function toValueInfo(names: readonly string[], metadata: readonly unknown[] | undefined): ValueInfo[] {
   return names.map((name, i) => {
     const m = metadata?.[i] as { isTensor?: boolean; type?: string; shape?: readonly (number | string)[] } | undefined;
     if (!m || m.isTensor === false) return { name, type: undefined, shape: undefined };
     // onnxruntime reports both "scalar" and "rank unknown" as []: treat it as unknown rather than reject real feeds.
-    const shape = m.shape && m.shape.length > 0 ? m.shape.map((d) => (typeof d === 'number' && d < 0 ? '' : d)) : undefined;
+    // A dim without a name is dynamic: onnxruntime-node reports it as "" (or -1), onnxruntime-web as -1
+    // read unsigned, 4294967295; no fixed dim is that large.
+    const shape = m.shape && m.shape.length > 0 ? m.shape.map((d) => (typeof d === 'number' && (d < 0 || d > MAX_FIXED_DIM) ? '' : d)) : undefined;
     return { name, type: m.type as ValueInfo['type'], shape };
   });
 }
