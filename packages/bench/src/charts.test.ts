@@ -42,10 +42,28 @@ describe('distributionSvg', () => {
   });
 
   it('marks the median and the 99th percentile of each series at their values', () => {
-    const svg = distributionSvg({ title: 't', unit: 'ms', series: [{ label: 'a', samples: [1, 2, 3, 4, 5] }] });
+    const svg = distributionSvg({ title: 't', unit: 'ms', series: [{ label: 'a', samples: Array.from({ length: 101 }, (_, i) => i) }] });
     expect(attrs(svg, 'line', 'data-quantile')).toEqual(['p50', 'p99']);
-    expect(attrs(svg, 'line', 'data-value').map(Number)).toEqual([3, 4.96]);
-    expect(svg).toContain('p50 3 ms');
+    expect(attrs(svg, 'line', 'data-value').map(Number)).toEqual([50, 99]);
+    expect(svg).toContain('p50 50 ms');
+    expect(svg).toContain('p99 99 ms');
+  });
+
+  it('marks the slowest sample as max, not as p99, below 100 samples (as the tables write it)', () => {
+    // Before: 5 samples gave a dashed line labelled "p99 4.96 ms", a tail no 5 runs can show.
+    const svg = distributionSvg({ title: 't', unit: 'ms', series: [{ label: 'a', samples: [1, 2, 3, 4, 5] }] });
+    expect(attrs(svg, 'line', 'data-quantile')).toEqual(['p50', 'max']);
+    expect(attrs(svg, 'line', 'data-value').map(Number)).toEqual([3, 5]);
+    expect(svg).toContain('max 5 ms');
+    expect(svg).not.toContain('p99');
+    const at99 = distributionSvg({ title: 't', unit: 'ms', series: [{ label: 'a', samples: Array.from({ length: 99 }, (_, i) => i) }] });
+    expect(attrs(at99, 'line', 'data-quantile')).toEqual(['p50', 'max']);
+  });
+
+  it('draws 300 000 samples (their range was spread as arguments, which overflowed the call stack)', () => {
+    const samples = Array.from({ length: 300_000 }, (_, i) => 1 + (i % 1000) / 100);
+    const svg = distributionSvg({ title: 't', unit: 'ms', series: [{ label: 'many', samples }] });
+    expect(attrs(svg, 'rect', 'data-count').reduce((a, c) => a + Number(c), 0)).toBe(300_000);
   });
 
   it('spreads series that differ by orders of magnitude on a log axis', () => {

@@ -1,5 +1,5 @@
 import { ForgeError, ForgeErrorCode } from '@onnx-forge/core';
-import { quantile } from './stats.js';
+import { quantile, quantileResolved } from './stats.js';
 
 /** One distribution to draw: a label and its raw samples (latencies, lags, …). */
 export interface Series {
@@ -67,7 +67,7 @@ export function ticks(lo: number, hi: number, log: boolean): number[] {
 
 /**
  * One row per series on a shared x axis: a histogram of the samples, with the median (solid) and the
- * 99th percentile (dashed) marked and labelled. A table gives percentiles; this shows the shape: a
+ * 99th percentile (dashed; the slowest sample, `max`, below 100 samples) marked and labelled. A table gives percentiles; this shows the shape: a
  * second mode, a long tail, two distributions that overlap. Returns a standalone SVG document.
  */
 export function distributionSvg(chart: DistributionChart): string {
@@ -81,8 +81,13 @@ export function distributionSvg(chart: DistributionChart): string {
   if (all.some((v) => !Number.isFinite(v))) throw invalid('samples must be finite numbers');
   const log = chart.log ?? false;
   if (log && all.some((v) => v <= 0)) throw invalid('a logarithmic axis needs samples above 0');
-  let lo = Math.min(...all);
-  let hi = Math.max(...all);
+  // A loop, not Math.min(...all): spreading 200 000 samples as arguments overflows the call stack.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of all) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   if (hi === lo) {
     lo = log ? lo / 2 : lo - 1;
     hi = log ? hi * 2 : hi + 1;
@@ -120,10 +125,12 @@ export function distributionSvg(chart: DistributionChart): string {
     const sorted = [...s.samples].sort((a, b) => a - b);
     // p50's label ends at its line and p99's starts at its own, on one baseline: p99 is never left of
     // p50, so the two never overlap. A label that would leave the plot flips to the inner side; if
-    // the two then meet, p99's goes one line up.
+    // the two then meet, p99's goes one line up. With fewer than 100 samples no sample lies beyond the
+    // 99th percentile: the tail marker is then the slowest one, named `max`, as the tables write it.
     const top = base - (ROW - 26);
-    const labels = ([[0.5, 'p50', '', 'end'], [0.99, 'p99', ' stroke-dasharray="4 3"', 'start']] as const).map(([q, name, dash, side]) => {
-      const v = quantile(sorted, q);
+    const tail = quantileResolved(sorted.length, 0.99) ? 'p99' : 'max';
+    const labels = ([[0.5, 'p50', '', 'end'], [0.99, tail, ' stroke-dasharray="4 3"', 'start']] as const).map(([q, name, dash, side]) => {
+      const v = name === 'max' ? (sorted[sorted.length - 1] as number) : quantile(sorted, q);
       const at = x(v);
       const text = `${name} ${formatValue(v)} ${chart.unit}`;
       const width = text.length * LABEL_CHAR_PX;
