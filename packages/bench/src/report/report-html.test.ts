@@ -149,3 +149,13 @@ describe('the repository line of the reports', () => {
     expect(reportHtml(failed)).toContain('<li>Repository: nothing written (writing the version failed, FORGE_IO; no variant file was kept).</li>');
   });
 });
+
+describe('the median latency chart of the HTML report', () => {
+  it('says a whisker from fewer than 6 runs is their range, not a 95 % interval', () => {
+    // Before: 3 runs drew [min, max] under "Median latency with its 95 % interval", unmarked.
+    const few = chart(reportCharts(result([{ name: 'fp32', latency: latencyStats([1, 2, 3]), samplesMs: [1, 2, 3] }])), 'latency');
+    expect(few).toContain('(range of 3 runs, not a 95 % interval)');
+    const six = [1, 2, 3, 4, 5, 6];
+    expect(chart(reportCharts(result([{ name: 'fp32', latency: latencyStats(six), samplesMs: six }])), 'latency')).not.toContain('range of');
+  });
+});

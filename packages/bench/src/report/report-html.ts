@@ -1,4 +1,5 @@
 import { distributionSvg } from '../charts.js';
+import { MIN_RUNS_FOR_MEDIAN_CI } from '../stats.js';
 import type { OptimizeResult, VariantResult } from '../optimize/optimize-result.js';
 import { formatMs } from './format-latency.js';
 import { reportSummary, reportTables } from './report-tables.js';
@@ -56,7 +57,11 @@ export function reportCharts(r: OptimizeResult): string[] {
     }).replace('<svg ', '<svg data-chart="latency-distribution" '));
     charts.push(barChartSvg({
       id: 'latency', title: 'Median latency with its 95 % interval', unit: 'ms', format: formatMs,
-      bars: timed.map((v) => ({ label: v.name, value: v.latency?.p50 ?? 0, low: v.latency?.p50Ci95[0] ?? 0, high: v.latency?.p50Ci95[1] ?? 0 })),
+      // From fewer than 6 runs the whisker is only their range (it holds the median 75 % of the time at 3), and says so.
+      bars: timed.map((v) => ({
+        label: v.name, value: v.latency?.p50 ?? 0, low: v.latency?.p50Ci95[0] ?? 0, high: v.latency?.p50Ci95[1] ?? 0,
+        ...((v.latency?.n ?? 0) < MIN_RUNS_FOR_MEDIAN_CI ? { note: `(range of ${v.latency?.n} runs, not a 95 % interval)` } : {}),
+      })),
     }));
   }
   if (sized.length) {
