@@ -64,4 +64,16 @@ describe('concurrencySweep', () => {
     await expect(concurrencySweep(() => ({ run: async () => {} }), { levels: [] })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
     await expect(concurrencySweep(() => ({ run: async () => {} }), { levels: [0] })).rejects.toMatchObject({ code: 'FORGE_INVALID_OPTIONS' });
   });
+
+  it('counts throughput over the time a window really lasted, not the time asked for, when the timer fires late', async () => {
+    const clock = new ManualClock();
+    const server = scriptedServer(clock, 1, 10);
+    // Every window's timer fires half again late, as on a machine whose event loop the runs keep busy.
+    const late = { now: () => clock.now(), setTimeout: (cb: () => void, ms: number) => clock.setTimeout(cb, ms * 1.5), clearTimeout: (h: Parameters<typeof clock.clearTimeout>[0]) => clock.clearTimeout(h) };
+    const [level] = await clock.run(concurrencySweep(() => ({ run: server.run }), { levels: [1], windowMs: 200, clock: late }));
+    // Before: 30 runs of 10 ms in each 300 ms window, counted over 200 ms: 150/s from a server of 100/s.
+    expect(level?.windows.map((w) => Math.round(w.throughput))).toEqual([100, 100, 100]);
+    expect(level?.throughput).toBeCloseTo(100, 6);
+    expect(level?.latency.runsPerSecond).toBeCloseTo(100, 6);
+  });
 });

@@ -31,7 +31,7 @@ export interface SweepOptions {
 /** One measurement window at one concurrency. */
 export interface SweepWindow {
   runs: number;
-  /** Completed runs per second in the window. */
+  /** Completed runs per second in the window (over the time it really lasted, which a late timer stretches). */
   throughput: number;
   p50Ms: number;
 }
@@ -124,16 +124,22 @@ async function measureLevel(target: ConcurrentTarget, level: number, s: LevelSet
   const loops = Array.from({ length: level }, loop);
   const windows: SweepWindow[] = [];
   const windowSamples: number[][] = [];
+  // How long each window really lasted: a timer fires late on a loaded machine (the event loop busy
+  // with the very runs measured), and runs counted over a longer span than asked read as more throughput.
+  const windowSpans: number[] = [];
   let stable = false;
   for (let w = 0; w < s.warmupWindows + s.maxWindows && !stop; w++) {
     throwIfAborted(s.signal, 'the concurrency sweep');
     const from = done.length;
+    const opened = clock.now();
     await sleep(clock, s.windowMs);
     if (w < s.warmupWindows) continue;
     const samples = done.slice(from);
+    const spanMs = clock.now() - opened;
     const sorted = [...samples].sort((a, b) => a - b);
-    windows.push({ runs: samples.length, throughput: (samples.length * 1000) / s.windowMs, p50Ms: samples.length ? quantile(sorted, 0.5) : NaN });
+    windows.push({ runs: samples.length, throughput: spanMs > 0 ? (samples.length * 1000) / spanMs : 0, p50Ms: samples.length ? quantile(sorted, 0.5) : NaN });
     windowSamples.push(samples);
+    windowSpans.push(spanMs);
     const last = windows.slice(-s.k);
     stable = last.length === s.k && last.every((x) => x.runs > 0) && agree(last.map((x) => x.throughput), s.stability) && agree(last.map((x) => x.p50Ms), s.stability);
     s.onProgress?.(level, windows.length, stable);
@@ -143,7 +149,7 @@ async function measureLevel(target: ConcurrentTarget, level: number, s: LevelSet
   await Promise.all(loops);
   const counted = stable ? windowSamples.slice(-s.k) : windowSamples;
   const samples = counted.flat();
-  const spanMs = counted.length * s.windowMs;
+  const spanMs = (stable ? windowSpans.slice(-s.k) : windowSpans).reduce((a, b) => a + b, 0);
   return {
     concurrency: level,
     stable,
