@@ -30,4 +30,10 @@ describe('@onnx-forge/bench/stats', () => {
     expect(stats.quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
     expect(stats.median([3, 1, 2])).toBe(2);
   });
+
+  it('refuses a negative latency, which only a clock going backwards gives', () => {
+    // Before: [-3, -2, -1] gave p50 -2 and a mean interval [0, -0.48], upside down.
+    expect(() => stats.latencyStats([1, 2, -1, 3])).toThrow(expect.objectContaining({ code: 'FORGE_BAD_INPUT', message: expect.stringContaining('sample 2 is -1 ms') }));
+    expect(stats.latencyStats([0, 0, 0]).meanCi95).toEqual([0, 0]);
+  });
 });
