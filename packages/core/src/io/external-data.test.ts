@@ -1,6 +1,7 @@
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkModel } from '../checker/checker.js';
 import { decodeModel, encodeModel } from '../codec/codec.js';
 import { ForgeErrorCode } from '../errors.js';
 import { tensorToArray } from '../ir/tensor.js';
@@ -115,6 +116,49 @@ describe('external data offset and length are decimal integers', () => {
       const model = await read(join(dir, 'model.onnx'));
       const t = model.proto.graph?.initializer[0] as TensorProto;
       expect(Array.from(tensorToArray(t) as Float32Array), name).toEqual([5, 6, 7, 8]);
+    }
+  });
+
+  it('without a length, a tensor takes the bytes its dims and type need, as onnxruntime reads it', async () => {
+    // Tensors sharing one file by offset alone: reading to the end of the file gave the first one
+    // every following tensor's bytes too, and the checker refused a model onnxruntime runs.
+    const dir = folder();
+    const bytes = new Uint8Array(48);
+    new Float32Array(bytes.buffer).set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    writeFileSync(join(dir, 'weights.bin'), bytes);
+    for (const [entries, want] of [[{}, [1, 2, 3, 4]], [{ offset: '16' }, [5, 6, 7, 8]], [{ offset: '32' }, [9, 10, 11, 12]]] as const) {
+      writeFileSync(join(dir, 'model.onnx'), externalWith('weights.bin', entries));
+      for (const [name, read] of readers) {
+        const model = await read(join(dir, 'model.onnx'));
+        expect(Array.from(tensorToArray(model.proto.graph?.initializer[0] as TensorProto) as Float32Array), `${name} ${JSON.stringify(entries)}`).toEqual(want);
+        expect(checkModel(model).ok).toBe(true);
+      }
+    }
+    writeFileSync(join(dir, 'model.onnx'), externalWith('weights.bin', { offset: '40' }));
+    for (const [name, read] of readers) {
+      const e = await rejection(read(join(dir, 'model.onnx')));
+      expect(e.code, name).toBe(ForgeErrorCode.EXTERNAL_DATA);
+      expect(e.message, name).toMatch(/\[40, 56\) is past the end/);
+    }
+  });
+
+  it('reads a region past 4 GiB of a large data file, and only that region', async () => {
+    // A sparse file: 5 GiB long, one block on disk. Without a length, the rest of the file was read.
+    const dir = folder();
+    const at = 5 * 2 ** 30 + 64;
+    const fd = openSync(join(dir, 'weights.bin'), 'w');
+    try {
+      writeSync(fd, new Uint8Array(new Float32Array([5, 6, 7, 8]).buffer), 0, 16, at);
+    } finally {
+      closeSync(fd);
+    }
+    for (const entries of [{ offset: String(at), length: '16' }, { offset: String(at - 16) }]) {
+      writeFileSync(join(dir, 'model.onnx'), externalWith('weights.bin', entries));
+      for (const [name, read] of readers) {
+        const t = (await read(join(dir, 'model.onnx'))).proto.graph?.initializer[0] as TensorProto;
+        const want = entries.length ? [5, 6, 7, 8] : [0, 0, 0, 0];
+        expect(Array.from(tensorToArray(t) as Float32Array), `${name} ${JSON.stringify(entries)}`).toEqual(want);
+      }
     }
   });
 

@@ -1,3 +1,4 @@
+import { DataType, isKnownDataType, rawByteLength } from '../dtype.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import { modelTensors } from '../ir/model-tensors.js';
 import { onnx } from '../proto/onnx.generated.js';
@@ -122,14 +123,29 @@ function externalNumber(value: string): number {
 }
 
 /**
- * A tensor's external data region in a file of `size` bytes: its offset (0 when absent) and length
- * (the rest of the file when absent), NaN where an entry is not a decimal integer (externalNumber).
+ * A tensor's external data region in a file of `size` bytes: its offset (0 when absent) and length,
+ * NaN where an entry is not a decimal integer (externalNumber). Without a length, the tensor takes
+ * the bytes its dims and type need, as onnxruntime reads it (tensors that share a file often give
+ * only offsets), or the rest of the file when its dims cannot say (strings, corrupt dims).
  */
 export function externalSpan(t: TensorProto, size: number): { offset: number; length: number } {
   const offsetText = externalEntry(t, 'offset');
   const lengthText = externalEntry(t, 'length');
   const offset = offsetText === undefined ? 0 : externalNumber(offsetText);
-  return { offset, length: lengthText === undefined ? size - offset : externalNumber(lengthText) };
+  if (lengthText !== undefined) return { offset, length: externalNumber(lengthText) };
+  return { offset, length: bytesByDims(t) ?? size - offset };
+}
+
+/** The raw data bytes a tensor's dims and type call for, or undefined when they cannot say. */
+function bytesByDims(t: TensorProto): number | undefined {
+  if (!isKnownDataType(t.dataType) || t.dataType === DataType.UNDEFINED || t.dataType === DataType.STRING) return undefined;
+  let count = 1;
+  for (const d of t.dims) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) return undefined;
+    count *= d;
+  }
+  const bytes = rawByteLength(t.dataType, count);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
 /** A tensor whose data is in an external source, with its checked region. */
