@@ -233,16 +233,24 @@ export async function decodeModelLazily(source: ByteSource, options: DecodeLazil
   }
   const skeleton = await walker.assemble(parts, length);
   const proto = decodeModel(skeleton, { source: source.name });
+  let resolved = 0;
   for (const { tensor } of modelTensors(proto)) {
-    const mark = tensor.externalData.find((e) => e.key === MARK);
+    const marks = tensor.externalData.filter((e) => e.key === MARK);
+    const mark = marks[marks.length - 1];
     if (!mark) continue;
+    // raw_data given twice (legal protobuf, however odd): the last one counts, as in decodeModel.
+    resolved += marks.length;
     const region = walker.regions[Number(mark.value)];
     if (!region) throw new ForgeError(ForgeErrorCode.INTERNAL, `lazy decoding lost the region of tensor "${tensor.name}"`);
-    tensor.externalData = tensor.externalData.filter((e) => e !== mark);
+    tensor.externalData = tensor.externalData.filter((e) => e.key !== MARK);
     if (tensor.externalData.length) {
       throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `tensor "${tensor.name}" has both raw_data and external_data entries (${source.name}); re-export the model`, { details: { tensor: tensor.name } });
     }
     setTensorRegion(tensor, source, region.offset, region.length);
+  }
+  // A payload left in the file that no tensor reads would be written back as an empty tensor.
+  if (resolved !== walker.regions.length) {
+    throw new ForgeError(ForgeErrorCode.INTERNAL, `lazy decoding left ${walker.regions.length - resolved} of ${walker.regions.length} tensor payloads of ${source.name} unresolved`);
   }
   return proto;
 }

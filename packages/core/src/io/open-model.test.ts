@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ModelBuilder } from '../builder/model-builder.js';
 import { transformerDecoder } from '../builder/decoder.js';
 import { cnn } from '../builder/zoo.js';
-import { encodeModel } from '../codec/codec.js';
+import { decodeModel, encodeModel } from '../codec/codec.js';
 import { ForgeError, ForgeErrorCode } from '../errors.js';
 import { modelTensors } from '../ir/model-tensors.js';
 import { tensorRawBytes } from '../ir/tensor.js';
@@ -23,6 +23,12 @@ import { openModel } from './open-model.js';
 import { externalAt } from './testing/external-at.js';
 
 const folder = tempFolders('forge-open-', afterAll);
+
+function varint(value: number): number[] {
+  const out: number[] = [];
+  for (; value > 127; value = Math.floor(value / 128)) out.push((value % 128) | 128);
+  return [...out, value];
+}
 
 const decoder = () => transformerDecoder({ layers: 2, hidden: 32, heads: 4, intermediate: 64, vocab: 200, seed: 5 });
 
@@ -67,6 +73,51 @@ describe('openModel: the graph without its weights', () => {
     expect(checked).toBe(files.length);
     if (existsSync(ONNX_TEST_DATA)) expect(checked).toBeGreaterThan(1000);
   }, 120_000);
+
+  it('large sparse attribute payloads (a Constant sparse_value\'s indices, a sparse_tensors list) stay in the file and come back', async () => {
+    // The lazy decoder left them in the file, but only the values of one sparse_tensor were resolved:
+    // the others came back as empty tensors carrying an internal marker.
+    const n = 1500;
+    const sparse = () => new onnx.SparseTensorProto({
+      dims: [n],
+      values: new onnx.TensorProto({ name: 'v', dataType: onnx.TensorProto.DataType.FLOAT, dims: [n], rawData: new Uint8Array(new Float32Array(n).fill(0.5).buffer) }),
+      indices: new onnx.TensorProto({ name: 'i', dataType: onnx.TensorProto.DataType.INT64, dims: [n], rawData: new Uint8Array(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)).buffer) }),
+    });
+    const proto = new onnx.ModelProto({
+      irVersion: 8,
+      opsetImport: [new onnx.OperatorSetIdProto({ domain: '', version: 17 }), new onnx.OperatorSetIdProto({ domain: 'com.example', version: 1 })],
+      graph: new onnx.GraphProto({
+        name: 'main',
+        node: [
+          new onnx.NodeProto({ opType: 'Constant', output: ['c'], attribute: [new onnx.AttributeProto({ name: 'sparse_value', type: onnx.AttributeProto.AttributeType.SPARSE_TENSOR, sparseTensor: sparse() })] }),
+          new onnx.NodeProto({ opType: 'Custom', domain: 'com.example', input: ['c'], output: ['y'], attribute: [new onnx.AttributeProto({ name: 'tables', type: onnx.AttributeProto.AttributeType.SPARSE_TENSORS, sparseTensors: [sparse(), sparse()] })] }),
+        ],
+        output: [new onnx.ValueInfoProto({ name: 'y' })],
+      }),
+    });
+    const bytes = encodeModel(proto);
+    const lazy = await decodeModelLazily(memorySource(bytes, 'sparse.onnx'));
+    const tensors = [...modelTensors(lazy)].map((x) => x.tensor);
+    expect(tensors).toHaveLength(6);
+    for (const t of tensors) {
+      expect(isLazy(t), t.name).toBe(true);
+      expect(t.externalData, t.name).toEqual([]);
+    }
+    expect(Buffer.compare(Buffer.from(encodeModel(lazy)), Buffer.from(bytes))).toBe(0);
+  });
+
+  it('a tensor whose raw_data comes twice keeps the last, as decodeModel does', async () => {
+    const first = onnx.TensorProto.encode(new onnx.TensorProto({ name: 'w', dataType: onnx.TensorProto.DataType.FLOAT, dims: [2000], rawData: new Uint8Array(8000).fill(1) })).finish();
+    const tensor = new Uint8Array([...first, (9 << 3) | 2, 0xc0, 0x3e, ...new Uint8Array(8000).fill(2)]);
+    const graph = new Uint8Array([(5 << 3) | 2, ...varint(tensor.length), ...tensor, (2 << 3) | 2, 1, 103]);
+    const opset = onnx.OperatorSetIdProto.encode(new onnx.OperatorSetIdProto({ domain: '', version: 17 })).finish();
+    const bytes = new Uint8Array([8, 8, (8 << 3) | 2, opset.length, ...opset, (7 << 3) | 2, ...varint(graph.length), ...graph]);
+    expect(decodeModel(bytes).graph?.initializer[0]?.rawData[0]).toBe(2);
+    const lazy = await decodeModelLazily(memorySource(bytes, 'twice.onnx'));
+    const t = lazy.graph?.initializer[0] as TensorProto;
+    expect(isLazy(t)).toBe(true);
+    expect(tensorRawBytes(t)).toEqual(new Uint8Array(8000).fill(2));
+  });
 
   it('says what a file that is not a model looks like, as the eager reader does', async () => {
     const dir = folder();
