@@ -29,6 +29,16 @@ describe('tensor helpers', () => {
     expect(() => createTensor('x', DataType.FLOAT, [4], new Float32Array(3))).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_OPTIONS }));
   });
 
+  it('4-bit typed data: corrupt dims never size the buffer', () => {
+    const packed = new onnx.TensorProto({ name: 'q', dataType: DataType.INT4, dims: [3], int32Data: [0x21, 0x03] });
+    expect(Array.from(tensorRawBytes(packed))).toEqual([0x21, 0x03]);
+    // A dim of 2^40 or -5 with two entries of data: a 512 GiB buffer or a raw RangeError before.
+    for (const dims of [[2 ** 40], [-5], [7]]) {
+      const t = new onnx.TensorProto({ name: 'q', dataType: DataType.UINT4, dims, int32Data: [1, 2] });
+      expect(() => tensorRawBytes(t), String(dims)).toThrow(expect.objectContaining({ code: ForgeErrorCode.INVALID_MODEL }));
+    }
+  });
+
   it('makes scalars and vectors of any numeric type', () => {
     expect(tensorToInts(scalarTensor('a', DataType.INT64, [1, 2, 3]))).toEqual([1, 2, 3]);
     expect(Array.from(tensorToFloat32(scalarTensor('b', DataType.FLOAT16, 0.5)))).toEqual([0.5]);

@@ -74,8 +74,15 @@ export function tensorRawBytes(t: TensorProto): Uint8Array {
     case DataType.INT8:
       return bytesOf(Int8Array.from(t.int32Data));
     case DataType.INT4: case DataType.UINT4: case DataType.FLOAT4E2M1: {
-      // int32_data holds two 4-bit values per entry already packed (low nibble first).
-      const out = new Uint8Array(rawByteLength(type, count));
+      // int32_data holds two 4-bit values per entry already packed (low nibble first). The dims
+      // are checked against it before allocating: corrupt dims must not size the buffer.
+      const length = rawByteLength(type, count);
+      if (!(Number.isSafeInteger(length) && length >= 0 && length <= t.int32Data.length)) {
+        throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `tensor "${t.name}" has ${t.int32Data.length} int32_data entries; its dims [${tensorDims(t).join(', ')}] need ${length}`, {
+          details: { tensor: t.name },
+        });
+      }
+      const out = new Uint8Array(length);
       for (let i = 0; i < out.length; i++) out[i] = (t.int32Data[i] ?? 0) & 0xff;
       return out;
     }
