@@ -196,3 +196,27 @@ describe('MLPerf scenarios', () => {
     expect(r.maxRate).not.toBeNull();
   });
 });
+
+/** A clock whose timers fire as Node's do by performance.now(): after whole milliseconds, so a fractional delay can end up to 1 ms early. */
+function earlyTimers(clock: ManualClock) {
+  return { now: () => clock.now(), setTimeout: (cb: () => void, ms: number) => clock.setTimeout(cb, Math.max(1, Math.floor(ms))), clearTimeout: (h: Parameters<ManualClock['clearTimeout']>[0]) => clock.clearTimeout(h) };
+}
+
+describe('timers that fire early', () => {
+  it('sleep waits out the time a timer left', async () => {
+    const clock = new ManualClock();
+    const early = earlyTimers(clock);
+    await clock.run(sleep(early, 5.9));
+    expect(clock.now()).toBeGreaterThanOrEqual(5.9);
+  });
+
+  it('the Server scenario issues no query before its arrival time, so none is timed shorter than it ran', async () => {
+    const clock = new ManualClock();
+    // A query takes 10 ms; at 20/s they seldom overlap, so their latency from arrival is 10 ms or more.
+    const server = scriptedServer(clock, 4, 10);
+    const r = await clock.run(serverScenario(server.run, { clock: earlyTimers(clock), startRate: 20, p99BoundMs: 1000, queries: 100, maxTrials: 1, probeRuns: 1 }));
+    // Before: queries sent up to 1 ms before their arrival time gave latencies from 9.02 ms.
+    expect(r.trials[0]?.ok).toBe(true);
+    expect(r.latency?.min).toBeGreaterThanOrEqual(10);
+  });
+});
