@@ -189,6 +189,11 @@ export function treeEnsembleToOnnx(ensemble: TreeEnsemble, options: BuildOptions
     const tiny = b.op('LessOrEqual', [b.op('Abs', [x]), b.constant(ensemble.snapToZero, 'float32')]);
     x = b.op('Where', [tiny, b.constant(0, 'float32'), x]);
   }
+  if (ensemble.missingValue !== undefined && !Number.isNaN(ensemble.missingValue)) {
+    // XGBoost's DMatrix(missing=m) drops entries equal to m (as float32): they go where NaN goes.
+    const missing = b.op('Equal', [x, b.constant(Math.fround(ensemble.missingValue), 'float32')]);
+    x = b.op('Where', [missing, b.constant(Number.NaN, 'float32'), x]);
+  }
   const spec = ensemble.output;
   const { label, probabilities, rawScore, variable } = OUTPUT_NAMES;
   const k = ensemble.numTargets;

@@ -224,6 +224,35 @@ describe('XGBoost JSON models written by hand', () => {
     close(floats((await runOnce('node', convertXgboost(model).model, INPUT, ROWS.length)).variable), ROWS.map((r) => 0.5 * r.a + 2 * r.b));
   });
 
+  // XGBoost 1.x's scikit-learn wrapper writes its parameters into the learner's "scikit_learn"
+  // attribute (json.dumps: NaN bare) and predicts with DMatrix(X, missing=self.missing), which drops
+  // NaN and every value equal to missing. By hand, with missing = -999:
+  //   [1, -999]:    A: 1 >= 0.5 right, then f1 missing -> default right 0.1; B: f1 missing -> right -0.4
+  //   [-999, -999]: A: f0 missing -> default left 0.3;                        B: missing -> right -0.4
+  //   [-999, 0]:    A: missing -> left 0.3;                                   B: 0 < 2 left 0.05
+  //   [NaN, 1]:     A: NaN -> left 0.3;                                        B: 1 < 2 left 0.05
+  // (read as numbers, -999 would go left everywhere: -0.2 + 0.05 for the first row).
+  it('a missing value recorded by the 1.x scikit-learn wrapper (missing=-999) is read as missing, as its predict does', async () => {
+    const rows = Float32Array.from([1, -999, -999, -999, -999, 0, NaN, 1]);
+    const want = [0.1 - 0.4, 0.3 - 0.4, 0.3 + 0.05, 0.3 + 0.05];
+    const model = xgbModel('reg:squarederror', '0E0', [TREE_A, TREE_B], [0, 0]);
+    const learner = model.learner as Record<string, unknown>;
+    learner.attributes = { scikit_learn: '{"max_depth": 2, "missing": -999.0, "n_estimators": 2, "_estimator_type": "regressor"}' };
+    const { model: onnxModel, ensemble, report } = convertXgboost(model);
+    close(Array.from(predictTrees(ensemble, rows).output), want, 1e-7);
+    for (const backend of ORT_BACKENDS) close(floats((await runOnce(backend, onnxModel, rows, 4)).variable), want);
+    expect(report.warnings.join(' ')).toMatch(/missing=-999/);
+    // The same wrapper with missing=NaN (its default), and XGBoost 2.x's wrapper, which records only the
+    // estimator type: -999 is a number like any other.
+    const asNumber = [-0.2 + 0.05, 0.3 + 0.05, 0.3 + 0.05, 0.3 + 0.05];
+    for (const meta of ['{"missing": NaN, "n_estimators": 2}', '{"_estimator_type": "regressor"}']) {
+      learner.attributes = { scikit_learn: meta };
+      const plain = convertXgboost(model);
+      expect(plain.report.warnings).toEqual([]);
+      close(floats((await runOnce('node', plain.model, rows, 4)).variable), asNumber);
+    }
+  });
+
   it('base_score forms', () => {
     expect(parseBaseScore('5E-1')).toEqual([0.5]);
     expect(parseBaseScore('[5E-1]')).toEqual([0.5]);

@@ -184,6 +184,24 @@ function keptNodes(left: readonly number[], right: readonly number[], deleted: n
   return map;
 }
 
+/**
+ * The `missing` that XGBoost 1.x's scikit-learn wrapper recorded: its save_model writes the estimator's
+ * parameters as JSON (Python's json.dumps, so NaN and Infinity appear bare) into the learner's
+ * `scikit_learn` attribute, and its predict builds DMatrix(X, missing=self.missing). Undefined when not
+ * recorded (XGBoost 2.0 and later keep only the estimator type there), or recorded as NaN or None.
+ */
+function sklearnMissing(attributes: Json): number | undefined {
+  const meta = attributes.scikit_learn;
+  if (typeof meta !== 'string') return undefined;
+  const m = /"missing"\s*:\s*(NaN|-?Infinity|null|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*[,}]/.exec(meta);
+  if (!m) return undefined;
+  const text = m[1] as string;
+  if (text === 'NaN' || text === 'null') return undefined;
+  const value = text === 'Infinity' ? Number.POSITIVE_INFINITY : text === '-Infinity' ? Number.NEGATIVE_INFINITY : Number(text);
+  // DMatrix holds the missing value as a float32, as it holds the inputs.
+  return Math.fround(value);
+}
+
 export interface XgboostOptions {
   /**
    * Keep only the rounds up to the model's best_iteration (trained with early stopping), as XGBoost's
@@ -306,6 +324,10 @@ export function parseXgboost(input: string | object, options: XgboostOptions = {
       }
     }
   }
+  const missing = sklearnMissing(attributes);
+  if (missing !== undefined) {
+    notes.push(`the model was saved by XGBoost's scikit-learn wrapper with missing=${missing}: inputs equal to it are read as missing (as NaN is), as its predict reads them`);
+  }
   if (weights && weights.length !== rawTrees.length) throw invalidModel('xgboost', `weight_drop has ${weights.length} weights for ${rawTrees.length} trees`);
   if (rawTrees.length === 0) throw invalidModel('xgboost', 'the model has no trees');
   const trees = rawTrees.map((t, i) => {
@@ -328,6 +350,7 @@ export function parseXgboost(input: string | object, options: XgboostOptions = {
     objective: objectiveName,
     numFeatures,
     snapToZero: 0,
+    ...(missing === undefined ? {} : { missingValue: missing }),
     numTargets: objective.numTargets,
     base,
     combine: { kind: 'sum' },

@@ -92,7 +92,7 @@ function compile(ensemble: TreeEnsemble): Compiled {
 }
 
 /** The leaf (global node index) a row reaches in one tree. */
-function leafOf(c: Compiled, root: number, row: ArrayLike<number>, offset: number, snap: number, float32: boolean): number {
+function leafOf(c: Compiled, root: number, row: ArrayLike<number>, offset: number, snap: number, float32: boolean, missing: number): number {
   let i = root;
   for (;;) {
     const f = c.feature[i] as number;
@@ -100,6 +100,7 @@ function leafOf(c: Compiled, root: number, row: ArrayLike<number>, offset: numbe
     let x = row[offset + f] as number;
     if (float32) x = Math.fround(x);
     if (snap > 0 && Math.abs(x) <= snap) x = 0;
+    if (x === missing) x = Number.NaN;
     const flags = c.flags[i] as number;
     let goLeft: boolean;
     if (Number.isNaN(x) || ((flags & FLAG_ZERO_MISSING) !== 0 && x === 0)) goLeft = (flags & FLAG_MISSING_LEFT) !== 0;
@@ -146,6 +147,8 @@ export function predictTrees(ensemble: TreeEnsemble, input: TreeInput, options: 
   // XGBoost's DMatrix holds float32 values: a double input is rounded before it meets a (float32)
   // condition. LightGBM and mljs compare doubles.
   const float32 = ensemble.format === 'xgboost' && !(input instanceof Float32Array);
+  // NaN equals nothing: without a missing value, no input is turned into NaN.
+  const missing = ensemble.missingValue ?? Number.NaN;
   for (let r = 0; r < rows; r++) {
     const row = flat ? input : (input[r] as ArrayLike<number>);
     const offset = flat ? r * ensemble.numFeatures : 0;
@@ -153,7 +156,7 @@ export function predictTrees(ensemble: TreeEnsemble, input: TreeInput, options: 
     let winner = 0;
     let maxCount = 0;
     for (let t = 0; t < nTrees; t++) {
-      const leaf = leafOf(c, c.roots[t] as number, row, offset, ensemble.snapToZero, float32);
+      const leaf = leafOf(c, c.roots[t] as number, row, offset, ensemble.snapToZero, float32, missing);
       const end = c.leafStart[leaf + 1] as number;
       for (let w = c.leafStart[leaf] as number; w < end; w++) {
         const target = c.weightTarget[w] as number;

@@ -93,6 +93,11 @@ export interface TreeEnsemble {
    * only |x| > 1e-35f as non-zero; its zero-as-missing test is then a test for 0). 0 for no snapping.
    */
   readonly snapToZero: number;
+  /**
+   * An input value read as missing (NaN) before any split, besides NaN itself: XGBoost's DMatrix drops
+   * entries equal to its `missing` (a float32). Absent: only NaN is missing.
+   */
+  readonly missingValue?: number;
   /** Width of the raw score vector (1 for regression and binary models, the class count otherwise). */
   readonly numTargets: number;
   /** Added to the raw scores, one per target (margin space). */
