@@ -184,11 +184,47 @@ class Walker {
           copy(fieldStart, payloadEnd);
         }
         pos = payloadEnd;
+      } else if (wire === 3) {
+        // A group: ONNX defines none, but a field unknown to this schema may be one, and protobuf
+        // (onnxruntime, decodeModel) keeps it as an unknown field; copied as it is.
+        pos = await this.skipGroup(pos, end, field);
+        copy(fieldStart, pos);
       } else {
-        throw this.bad(fieldStart, `wire type ${wire} (groups are not used by ONNX)`);
+        throw this.bad(fieldStart, wire === 4 ? 'an end-group tag with no group' : `invalid wire type ${wire}`);
       }
     }
     return length;
+  }
+
+  /** The position after the end-group tag of the group of `field` whose fields start at `pos` (groups nest). */
+  private async skipGroup(pos: number, end: number, field: number): Promise<number> {
+    const open = [field];
+    while (open.length) {
+      if (pos >= end) throw this.bad(pos, `group ${open[open.length - 1]} has no end-group tag before the end of its message`);
+      const at = pos;
+      let read = this.varint(pos, end);
+      const [tag, afterTag] = read instanceof Promise ? await read : read;
+      const wire = tag % 8;
+      pos = afterTag;
+      if (wire === 0) {
+        read = this.varint(pos, end);
+        [, pos] = read instanceof Promise ? await read : read;
+      } else if (wire === 1 || wire === 5) {
+        pos += wire === 1 ? 8 : 4;
+      } else if (wire === 2) {
+        read = this.varint(pos, end);
+        const [len, payload] = read instanceof Promise ? await read : read;
+        pos = payload + len;
+      } else if (wire === 3) {
+        open.push(Math.floor(tag / 8));
+      } else if (wire === 4) {
+        if (Math.floor(tag / 8) !== open.pop()) throw this.bad(at, 'an end-group tag does not match its group');
+      } else {
+        throw this.bad(at, `invalid wire type ${wire}`);
+      }
+      if (pos > end) throw this.bad(at, 'a field runs past the end of its message');
+    }
+    return pos;
   }
 
   /** The skeleton: every part in one buffer, copied ranges read from the source in order. */

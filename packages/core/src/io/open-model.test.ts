@@ -119,6 +119,34 @@ describe('openModel: the graph without its weights', () => {
     expect(tensorRawBytes(t)).toEqual(new Uint8Array(8000).fill(2));
   });
 
+  it('keeps unknown fields sent as groups, as decodeModel and onnxruntime do, and refuses broken groups like it', async () => {
+    const model = encodeModel(new ModelBuilder({ opset: 17 }).build().proto);
+    const groups: [number[], boolean][] = [
+      [[...varint((30 << 3) | 3), 8, 5, ...varint((30 << 3) | 4)], true],
+      [[(12 << 3) | 3, (13 << 3) | 3, 8, 1, (13 << 3) | 4, (12 << 3) | 4], true],
+      [[(12 << 3) | 3, 8, 1], false],
+      [[(12 << 3) | 3, 8, 1, (13 << 3) | 4], false],
+      [[(12 << 3) | 4], false],
+    ];
+    for (const [group, ok] of groups) {
+      const bytes = new Uint8Array([...model, ...group]);
+      const eager = (() => {
+        try {
+          return encodeModel(decodeModel(bytes));
+        } catch {
+          return undefined;
+        }
+      })();
+      expect(eager !== undefined, String(group)).toBe(ok);
+      const lazy = decodeModelLazily(memorySource(bytes, 'group.onnx'));
+      if (!eager) {
+        expect((await rejection(lazy)).code, String(group)).toBe(ForgeErrorCode.INVALID_MODEL);
+        continue;
+      }
+      expect(Buffer.compare(Buffer.from(encodeModel(await lazy)), Buffer.from(eager)), String(group)).toBe(0);
+    }
+  });
+
   it('says what a file that is not a model looks like, as the eager reader does', async () => {
     const dir = folder();
     const zip = join(dir, 'model.pt');
