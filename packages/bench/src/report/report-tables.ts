@@ -30,7 +30,7 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
   const l = (v: VariantResult) => v.latency;
   tables.push({
     title: 'Variants',
-    note: `Latency from ${r.settings.runs} timed runs per variant after ${r.settings.warmup} warm-up runs, interleaved in a new seeded order every round; 95 % intervals (the mean's low end at least 0: latency is never negative). p90 and p99 need at least 10 and 100 runs; with fewer, their cell gives the slowest run, marked max. Accuracy against FP32 on ${r.inputs ? `${r.inputs.samples} ${r.inputs.source} sample(s)` : 'no inputs'}.`,
+    note: `Latency from ${r.settings.runs} timed runs per variant after ${r.settings.warmup} warm-up runs, interleaved in a new seeded order every round; 95 % intervals (the mean's low end at least 0: latency is never negative; the mean's, Student t's, holds it less often when a few runs are far slower than the rest, so the choice and the comparisons use the medians'). p90 and p99 need at least 10 and 100 runs; with fewer, their cell gives the slowest run, marked max. Accuracy against FP32 on ${r.inputs ? `${r.inputs.samples} ${r.inputs.source} sample(s)` : 'no inputs'}.`,
     head: ['variant', 'status', 'size', 'size vs fp32', 'p50 ms [95 % CI]', 'mean ms [95 % CI]', 'p90 ms', 'p99 ms', 'runs/s', 'create ms', 'first run ms', 'min cosine', 'max abs err', 'top-1'],
     rows: r.variants.map((v) => [
       v.name, statusCell(v, r.best), v.bytes === undefined ? '' : formatBytes(v.bytes), v.sizeRatio === undefined ? '' : `${v.sizeRatio.toFixed(3)}×`,
