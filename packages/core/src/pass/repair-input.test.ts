@@ -104,3 +104,40 @@ describe('PassManager: input repairs', () => {
     expect(report.inputRepairs).toEqual([]);
   });
 });
+
+describe('initializers given more than once', () => {
+  /** y = x + w, with w given twice ([1, 2, 3] then [10, 20, 30]), in the main graph. */
+  function twiceInitialized(): Model {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 'float32', [3]);
+    const w = b.initializer('w', Float32Array.from([1, 2, 3]), [3]);
+    b.output(b.op('Add', [x, w], {}, { outputs: ['y'] }), 'float32', [3]);
+    const model = b.build();
+    model.graph.initializers.push(createTensor('w', DataType.FLOAT, [3], Float32Array.from([10, 20, 30])));
+    model.invalidate();
+    return model;
+  }
+
+  it('are refused by the check but kept last-wins, as onnxruntime runs them, before the passes', async () => {
+    const model = twiceInitialized();
+    // onnxruntime loads it (with a warning) and uses the last one.
+    expect(await run(model, [0, 0, 0])).toEqual([10, 20, 30]);
+    expect(checkModel(model).problems.map((p) => p.code)).toContain(CheckCode.DUPLICATE_INITIALIZER);
+    const warnings: string[] = [];
+    const report = await new PassManager({ onEvent: (e) => e.type === 'warning' && warnings.push(e.message) }).run(model);
+    expect(report).toBeDefined();
+    expect(warnings.join('\n')).toMatch(/initializer name of main appeared more than once \("w"\); onnxruntime uses the last one: the 1 earlier one was dropped/);
+    expect(model.graph.initializers.map((t) => t.name)).toEqual(['w']);
+    expect(checkModel(model).ok).toBe(true);
+    expect(await run(model, [1, 1, 1])).toEqual([11, 21, 31]);
+  });
+
+  it('a model with another error as well is still refused, unchanged', async () => {
+    const model = twiceInitialized();
+    (model.graph.nodes[0] as NodeProto).input[0] = 'nowhere';
+    model.invalidate();
+    const e = await new PassManager().run(model).catch((err: unknown) => err);
+    expect(e).toMatchObject({ code: ForgeErrorCode.INVALID_GRAPH });
+    expect(model.graph.initializers).toHaveLength(2);
+  });
+});
