@@ -261,7 +261,13 @@ export function treeEnsembleToOnnx(ensemble: TreeEnsemble, options: BuildOptions
   }
   // The label is the argmax of the probabilities (first on a tie) in both modes, so rawScore changes
   // the second output only.
-  b.op('ArgMax', [probs], { axis: 1, keepdims: 0 }, { outputs: [label] });
+  if (ensemble.classLabels) {
+    // The class index picks the label the source's predict returns for it.
+    const index = b.op('ArgMax', [probs], { axis: 1, keepdims: 0 });
+    b.op('Gather', [b.constant(ensemble.classLabels, 'int64'), index], { axis: 0 }, { outputs: [label] });
+  } else {
+    b.op('ArgMax', [probs], { axis: 1, keepdims: 0 }, { outputs: [label] });
+  }
   b.output(label, 'int64', [n]);
   if (raw) {
     b.op('Identity', [scores], {}, { outputs: [rawScore] });

@@ -253,6 +253,40 @@ describe('XGBoost JSON models written by hand', () => {
     }
   });
 
+  // The same 1.x wrapper, with its label encoder (use_label_encoder, the default in 1.3 to 1.5), kept
+  // classes_ there too, and its predict returns classes_[argmax]: trained on labels 1 and 2, it predicts
+  // 1 or 2, never the index 0 or 1.
+  it('classes recorded by the 1.x scikit-learn wrapper (classes_ [1, 2]) are the labels, as its predict returns them; classes that are not integers are refused', async () => {
+    const model = xgbModel('binary:logistic', '5E-1', [TREE_A, TREE_B], [0, 0]);
+    const learner = model.learner as Record<string, unknown>;
+    const meta = (classes: string) => ({ scikit_learn: `{"use_label_encoder": true, "missing": NaN, "classes_": ${classes}, "n_classes_": 2, "_le": "{\\"classes_\\": ${classes}}", "_estimator_type": "classifier"}` });
+    const p = ROWS.map((r) => sigmoid(r.a + r.b));
+    learner.attributes = meta('[1, 2]');
+    const { model: onnxModel, ensemble, report } = convertXgboost(model);
+    const want = p.map((q) => (q > 0.5 ? 2 : 1));
+    expect(Array.from(predictTrees(ensemble, INPUT).labels ?? [])).toEqual(want);
+    for (const backend of ORT_BACKENDS) {
+      const out = await runOnce(backend, onnxModel, INPUT, ROWS.length);
+      expect(ints(out.label)).toEqual(want);
+      close(floats(out.probabilities), p.flatMap((q) => [1 - q, q]));
+    }
+    expect(ints((await runOnce('node', convertXgboost(model, { rawScore: true }).model, INPUT, ROWS.length)).label)).toEqual(want);
+    expect(report.warnings.join(' ')).toMatch(/classes \[1, 2\]/);
+    // classes_ [0, 1]: the index is the class, nothing to say.
+    learner.attributes = meta('[0, 1]');
+    expect(convertXgboost(model).report.warnings).toEqual([]);
+    expect(ints((await runOnce('node', convertXgboost(model).model, INPUT, ROWS.length)).label)).toEqual(p.map((q) => (q > 0.5 ? 1 : 0)));
+    // Strings cannot be int64 labels: refused, not labelled with indices that predict never returns.
+    learner.attributes = meta('["no", "yes"]');
+    try {
+      convertXgboost(model);
+      expect.unreachable();
+    } catch (e) {
+      expect(isForgeError(e, ForgeErrorCode.UNSUPPORTED_MODEL)).toBe(true);
+      expect((e as { details: Record<string, unknown> }).details.feature).toBe('class labels');
+    }
+  });
+
   it('base_score forms', () => {
     expect(parseBaseScore('5E-1')).toEqual([0.5]);
     expect(parseBaseScore('[5E-1]')).toEqual([0.5]);

@@ -202,6 +202,27 @@ function sklearnMissing(attributes: Json): number | undefined {
   return Math.fround(value);
 }
 
+/**
+ * The classes XGBoost 1.x's scikit-learn wrapper recorded (`classes_` in the same attribute): with its
+ * label encoder (use_label_encoder, the default in 1.3 to 1.5), predict returns classes_[argmax], not
+ * the index. Undefined when not recorded or when they are 0..classes-1 (the index is the class).
+ */
+function sklearnClasses(attributes: Json, numClasses: number): number[] | undefined {
+  const meta = attributes.scikit_learn;
+  if (typeof meta !== 'string') return undefined;
+  const m = /"classes_"\s*:\s*\[([^\]]*)\]/.exec(meta);
+  if (!m) return undefined;
+  const items = (m[1] as string).split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const values = items.map((x) => (/^-?\d+(?:\.0*)?$/.test(x) ? Number(x) : Number.NaN));
+  if (values.length === numClasses && values.every((v, i) => v === i)) return undefined;
+  if (values.length !== numClasses || values.some((v) => !Number.isSafeInteger(v))) {
+    throw unsupportedModel('xgboost', 'class labels', `the model was saved by XGBoost's scikit-learn wrapper with classes [${items.join(', ')}], which its predict returns in place of the class index; the int64 label output holds only integer classes: drop the attribute (booster.set_attr(scikit_learn=None)) to convert with class indices 0..${numClasses - 1} as labels`, {
+      classes: items,
+    });
+  }
+  return values;
+}
+
 export interface XgboostOptions {
   /**
    * Keep only the rounds up to the model's best_iteration (trained with early stopping), as XGBoost's
@@ -324,6 +345,8 @@ export function parseXgboost(input: string | object, options: XgboostOptions = {
       }
     }
   }
+  const classLabels = objective.output.kind === 'classification' ? sklearnClasses(attributes, objective.output.numClasses) : undefined;
+  if (classLabels) notes.push(`the model was saved by XGBoost's scikit-learn wrapper with classes [${classLabels.join(', ')}]: the label output is the class, as its predict returns, not the index`);
   const missing = sklearnMissing(attributes);
   if (missing !== undefined) {
     notes.push(`the model was saved by XGBoost's scikit-learn wrapper with missing=${missing}: inputs equal to it are read as missing (as NaN is), as its predict reads them`);
@@ -351,6 +374,7 @@ export function parseXgboost(input: string | object, options: XgboostOptions = {
     numFeatures,
     snapToZero: 0,
     ...(missing === undefined ? {} : { missingValue: missing }),
+    ...(classLabels === undefined ? {} : { classLabels }),
     numTargets: objective.numTargets,
     base,
     combine: { kind: 'sum' },

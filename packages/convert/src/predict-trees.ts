@@ -202,7 +202,7 @@ export function predictTrees(ensemble: TreeEnsemble, input: TreeInput, options: 
       }
       let best = 0;
       for (let j = 1; j < classes; j++) if ((o[j] as number) > (o[best] as number)) best = j;
-      (labels as Int32Array)[r] = ensemble.combine.kind === 'vote' ? winner : best;
+      (labels as Int32Array)[r] = ensemble.combine.kind === 'vote' ? winner : (ensemble.classLabels?.[best] ?? best);
     }
     if (options.rawScore && spec.kind === 'regression') o[0] = s[0] as number;
   }

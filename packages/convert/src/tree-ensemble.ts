@@ -98,6 +98,11 @@ export interface TreeEnsemble {
    * entries equal to its `missing` (a float32). Absent: only NaN is missing.
    */
   readonly missingValue?: number;
+  /**
+   * The class each label index stands for, where the source's predict returns other labels than
+   * 0..classes-1 (XGBoost 1.x's scikit-learn wrapper with its label encoder). Absent: the index itself.
+   */
+  readonly classLabels?: readonly number[];
   /** Width of the raw score vector (1 for regression and binary models, the class count otherwise). */
   readonly numTargets: number;
   /** Added to the raw scores, one per target (margin space). */
