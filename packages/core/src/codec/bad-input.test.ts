@@ -159,6 +159,34 @@ describe('bad bytes give FORGE_INVALID_MODEL', () => {
     expect(forgeErrorOf(() => decodeModel(Uint8Array.from(bytes))).code).toBe(ForgeErrorCode.INVALID_MODEL);
   });
 
+  it('subgraphs nested past protobuf\'s 100 levels: refused as onnxruntime refuses them, saying why', () => {
+    // Model > graph > node > attribute > graph ...: 32 levels of If decode (onnxruntime-node 1.30
+    // loads them), 33 put the innermost node at depth 101 (its parser fails as well), reading or writing.
+    const nested = (levels: number) => {
+      let g = new onnx.GraphProto({ name: 'g', node: [new onnx.NodeProto({ opType: 'Identity', input: ['x'], output: ['y'] })] });
+      for (let i = 0; i < levels; i++) {
+        g = new onnx.GraphProto({ name: 'g', node: [new onnx.NodeProto({ opType: 'If', attribute: [new onnx.AttributeProto({ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g })] })] });
+      }
+      return new onnx.ModelProto({ irVersion: 8, graph: g });
+    };
+    const util = protobuf.util as unknown as { recursionLimit: number };
+    const limit = util.recursionLimit;
+    let deep: Uint8Array;
+    try {
+      util.recursionLimit = 10_000;
+      deep = onnx.ModelProto.encode(nested(33), writer()).finish();
+    } finally {
+      util.recursionLimit = limit;
+    }
+    expect(decodeModel(onnx.ModelProto.encode(nested(32), writer()).finish()).graph).toBeTruthy();
+    const e = forgeErrorOf(() => decodeModel(deep));
+    expect(e.code).toBe(ForgeErrorCode.INVALID_MODEL);
+    expect(e.message).toMatch(/nest more than 100 deep .* onnxruntime's protobuf parser refuses as well/);
+    const w = forgeErrorOf(() => encodeModel(nested(33)));
+    expect(w.code).toBe(ForgeErrorCode.INVALID_MODEL);
+    expect(w.message).toMatch(/nest more than 100 deep/);
+  });
+
   it('a decodable message that holds no graph', () => {
     const bytes = writer().uint32((1 << 3) | 0).int64(8).finish();
     const e = forgeErrorOf(() => decodeModel(bytes));

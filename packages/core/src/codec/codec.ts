@@ -176,7 +176,9 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Mod
     const looksLike = sniff(bytes);
     const hint = looksLike
       ? ` The file looks like ${looksLike}, not an ONNX model.`
-      : ' The file may be truncated or not an ONNX model; re-export or re-download it.';
+      : errorMessage(e) === DEPTH_ERROR
+        ? ` ${NESTING}, which onnxruntime's protobuf parser refuses as well.`
+        : ' The file may be truncated or not an ONNX model; re-export or re-download it.';
     throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot decode the ONNX model${where}: ${errorMessage(e)}.${hint}`, {
       cause: e,
       details: { bytes: bytes.length, looksLike },
@@ -215,12 +217,17 @@ function withStandIns<T>(model: ModelProto, encode: () => T): T {
   }
 }
 
+/** What protobufjs throws past its recursion limit of 100 nested messages, reading or writing. */
+const DEPTH_ERROR = 'max depth exceeded';
+const NESTING = 'Its messages nest more than 100 deep (subgraphs inside subgraphs, about 32 levels of If, Loop or Scan)';
+
 function encodeInto(model: ModelProto): ChunkWriter {
   const writer = new ChunkWriter();
   try {
     withStandIns(model, () => onnx.ModelProto.encode(model, writer as unknown as protobuf.Writer));
   } catch (e) {
-    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot encode the model: ${errorMessage(e)}`, { cause: e });
+    const why = errorMessage(e) === DEPTH_ERROR ? `. ${NESTING}: onnxruntime could not read it` : '';
+    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot encode the model: ${errorMessage(e)}${why}`, { cause: e });
   }
   return writer;
 }
