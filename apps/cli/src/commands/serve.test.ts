@@ -26,7 +26,7 @@ describe('onnx-forge serve', () => {
 
   it('serves a bare model under its stem, answers V2 inference, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
-    child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', TSX, MAIN, 'serve', model, '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--no-page', '--max-elements', '40', '--grace-ms', '5000'], {
+    child = spawn(process.execPath, ['--conditions=@onnx-forge/source', '--import', TSX, MAIN, 'serve', model, '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--no-page', '--max-elements', '40', '--max-output-bytes', '24', '--grace-ms', '5000'], {
       cwd: REPO_ROOT,
       env: { ...process.env, ONNX_FORGE_DEBUG: '', NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,10 +50,17 @@ describe('onnx-forge serve', () => {
     const res = await fetch(`http://127.0.0.1:${port}/v2/models/digits/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ name: 'x', shape: [2, 16], datatype: 'FP32', data: Array.from({ length: 32 }, (_, i) => i / 32) }] }),
+      body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 16], datatype: 'FP32', data: Array.from({ length: 16 }, (_, i) => i / 16) }] }),
     });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { outputs: { name: string; shape: number[] }[] }).outputs[0]).toMatchObject({ name: 'y', shape: [2, 4] });
+    expect(((await res.json()) as { outputs: { name: string; shape: number[] }[] }).outputs[0]).toMatchObject({ name: 'y', shape: [1, 4] });
+    // --max-output-bytes reached the server: two rows answer 32 bytes, over its 24.
+    const wide = await fetch(`http://127.0.0.1:${port}/v2/models/digits/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'x', shape: [2, 16], datatype: 'FP32', data: Array.from({ length: 32 }, (_, i) => i / 32) }] }),
+    });
+    expect(wide.status).toBe(413);
     // --max-elements reached the server: 48 elements are over its 40.
     const big = await fetch(`http://127.0.0.1:${port}/v2/models/digits/infer`, {
       method: 'POST',

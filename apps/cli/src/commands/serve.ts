@@ -56,7 +56,23 @@ function serverCommand(): string[] | undefined {
   return bin === undefined ? undefined : [path.resolve(path.dirname(manifest), bin)];
 }
 
-const passOn = (name: string, valueName: string, description: string) => ({ name, kind: 'string' as const, valueName, description });
+/** The server's own flags this command takes and hands on as given (the server checks their values). */
+const PASSED_ON: readonly { name: string; valueName: string; description: string; defaultText?: string }[] = [
+  { name: 'port', valueName: 'N', description: 'port to listen on (0: any free port)', defaultText: '$PORT, else 8080' },
+  { name: 'host', valueName: 'H', description: 'address to listen on', defaultText: '0.0.0.0' },
+  { name: 'workers', valueName: 'N', description: 'worker threads per variant (each one onnxruntime session) (default 2, or 1 on a single core)' },
+  { name: 'max-batch', valueName: 'N', description: 'most rows stacked into one run (default 16)' },
+  { name: 'max-delay-ms', valueName: 'MS', description: 'longest a request waits for others to batch with (default 2)' },
+  { name: 'preferred-batch-sizes', valueName: 'N,N', description: 'batch sizes that run at once, without waiting out the delay' },
+  { name: 'max-concurrent', valueName: 'N', description: 'requests of one model running at once (default 64)' },
+  { name: 'max-queue', valueName: 'N', description: 'requests of one model waiting beyond those; more get 503 (default 512)' },
+  { name: 'body-limit', valueName: 'BYTES', description: 'largest request body; larger get 413 (default 33554432)' },
+  { name: 'max-elements', valueName: 'N', description: 'most tensor elements in one request; more get 413 (default 4194304)' },
+  { name: 'max-output-bytes', valueName: 'BYTES', description: 'largest answer (tensor data); a request that would make more gets 413 (default 67108864)' },
+  { name: 'timeout-ms', valueName: 'MS', description: 'time limit of one variant call; past it the request moves to the next variant' },
+  { name: 'grace-ms', valueName: 'MS', description: 'longest wait on SIGTERM for requests in flight (default 30000)' },
+];
+const passedOn = (flags: typeof PASSED_ON) => flags.map((f) => ({ kind: 'string' as const, ...f }));
 
 export const serveCommand = defineCommand({
   name: 'serve',
@@ -73,19 +89,9 @@ export const serveCommand = defineCommand({
     '(models loaded later through /v2/repository/models/{m}/load never stop it: they stay UNAVAILABLE with the reason).',
   args: [{ name: 'model', description: 'a .onnx file or a model repository folder' }],
   flags: [
-    { name: 'port', kind: 'string', valueName: 'N', description: 'port to listen on (0: any free port)', defaultText: '$PORT, else 8080' },
-    { name: 'host', kind: 'string', valueName: 'H', description: 'address to listen on', defaultText: '0.0.0.0' },
-    passOn('workers', 'N', 'worker threads per variant (each one onnxruntime session) (default 2, or 1 on a single core)'),
+    ...passedOn(PASSED_ON.slice(0, 3)),
     { name: 'no-batching', kind: 'boolean', description: 'run every request alone (no dynamic batching)' },
-    passOn('max-batch', 'N', 'most rows stacked into one run (default 16)'),
-    passOn('max-delay-ms', 'MS', 'longest a request waits for others to batch with (default 2)'),
-    passOn('preferred-batch-sizes', 'N,N', 'batch sizes that run at once, without waiting out the delay'),
-    passOn('max-concurrent', 'N', 'requests of one model running at once (default 64)'),
-    passOn('max-queue', 'N', 'requests of one model waiting beyond those; more get 503 (default 512)'),
-    passOn('body-limit', 'BYTES', 'largest request body; larger get 413 (default 33554432)'),
-    passOn('max-elements', 'N', 'most tensor elements in one request; more get 413 (default 4194304)'),
-    passOn('timeout-ms', 'MS', 'time limit of one variant call; past it the request moves to the next variant'),
-    passOn('grace-ms', 'MS', 'longest wait on SIGTERM for requests in flight (default 30000)'),
+    ...passedOn(PASSED_ON.slice(3)),
     { name: 'no-page', kind: 'boolean', description: 'do not serve the browser page at /' },
   ],
   examples: [
@@ -108,9 +114,9 @@ export const serveCommand = defineCommand({
       throw new ForgeError(ForgeErrorCode.IO, `onnx-forge serve runs the demo server (${SERVER_PACKAGE}), which is neither beside this copy of the CLI nor installed: npm install ${SERVER_PACKAGE}, or run it from a clone of the repository`);
     }
     const forward: string[] = [];
-    for (const f of ['port', 'host', 'workers', 'max-batch', 'max-delay-ms', 'preferred-batch-sizes', 'max-concurrent', 'max-queue', 'body-limit', 'max-elements', 'timeout-ms', 'grace-ms']) {
-      const v = ctx.args.string(f);
-      if (v !== undefined) forward.push(`--${f}`, v);
+    for (const { name } of PASSED_ON) {
+      const v = ctx.args.string(name);
+      if (v !== undefined) forward.push(`--${name}`, v);
     }
     if (ctx.args.bool('no-batching')) forward.push('--no-batching');
     if (ctx.args.bool('no-page')) forward.push('--no-page');
