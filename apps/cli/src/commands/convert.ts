@@ -59,13 +59,14 @@ export const convertCommand = defineCommand({
   name: 'convert',
   summary: 'Convert a LightGBM, XGBoost or mljs tree model to ONNX (ai.onnx.ml tree ensembles).',
   description:
-    'Reads a LightGBM text model (Booster.save_model), an XGBoost JSON model (save_model("model.json")) or an ' +
+    'Reads a LightGBM text model (Booster.save_model), an XGBoost model (save_model("model.json"), or the binary ' +
+    'UBJSON of save_model("model.ubj"), XGBoost\'s default since 2.1) or an ' +
     'mljs random forest / CART tree (toJSON() written as JSON) and writes an ONNX model that returns what the ' +
     'library\'s predict returns: classifiers output label (int64) and probabilities [N, classes], regressors ' +
     'variable [N, 1]; the input is one float tensor [N, features]. The format is guessed from the content ' +
     'unless --from is given. What a model uses that cannot be converted faithfully (categorical splits, linear ' +
     'trees, an unknown objective, a median forest) is refused, never converted wrong.',
-  args: [{ name: 'model', description: 'model.txt (LightGBM), model.json (XGBoost) or an mljs model\'s JSON' }],
+  args: [{ name: 'model', description: 'model.txt (LightGBM), model.json or model.ubj (XGBoost) or an mljs model\'s JSON' }],
   flags: [
     { name: 'output', short: 'o', kind: 'string', valueName: 'FILE', description: 'where to write the ONNX model (written to a temporary file, then renamed)' },
     { name: 'force', kind: 'boolean', description: 'allow --output to name the input file itself (it is replaced)' },
