@@ -1,6 +1,7 @@
 import { ForgeError, ForgeErrorCode, type RunnerFeeds } from '@onnx-forge/core';
 import { INT8_ISAS, type Int8Isa } from '@onnx-forge/graph-ops';
 import type { SessionOptions } from '@onnx-forge/runtime';
+import { cosineToleranceProblem } from '../accuracy/cosine-tolerance.js';
 import type { BenchClock } from '../measure/bench-clock.js';
 import { TARGETS, type Target } from '../repository/manifest.js';
 import { PREFERENCES, type Prefer } from './choose-variant.js';
@@ -80,7 +81,8 @@ export function checkOptions(o: OptimizeOptions): void {
   if (typeof o.out !== 'string' || o.out === '') throw invalidOption('out: give the folder to write the repository and reports to', 'out');
   if (o.target !== undefined && !TARGETS.includes(o.target)) throw invalidOption(`target must be one of ${TARGETS.join(', ')}, got ${String(o.target)}`, 'target');
   if (o.prefer !== undefined && !PREFERENCES.includes(o.prefer)) throw invalidOption(`prefer must be one of ${PREFERENCES.join(', ')}, got ${String(o.prefer)}`, 'prefer');
-  if (o.tolerance !== undefined && !(o.tolerance > 0 && o.tolerance <= 1)) throw invalidOption(`tolerance is a cosine similarity in (0, 1], got ${o.tolerance}`, 'tolerance');
+  const tolerance = o.tolerance === undefined ? undefined : cosineToleranceProblem(o.tolerance);
+  if (tolerance !== undefined) throw invalidOption(`tolerance: ${tolerance}, got ${o.tolerance}`, 'tolerance');
   if (o.runs !== undefined && !(Number.isInteger(o.runs) && o.runs >= 3)) throw invalidOption(`runs must be an integer >= 3 (intervals need runs), got ${o.runs}`, 'runs');
   if (o.warmup !== undefined && !(Number.isInteger(o.warmup) && o.warmup >= 0)) throw invalidOption(`warmup must be an integer >= 0, got ${o.warmup}`, 'warmup');
   if (o.samples !== undefined && !(Number.isInteger(o.samples) && o.samples >= 1)) throw invalidOption(`samples must be an integer >= 1, got ${o.samples}`, 'samples');
