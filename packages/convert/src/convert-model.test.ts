@@ -72,6 +72,8 @@ describe('convertModel', () => {
       [REGRESSION, { numFeatures: 5 }, /^numFeatures applies to mljs models; a LightGBM model records its input width \(max_feature_idx\)$/, 'numFeatures'],
       [xgboost, { numFeatures: 5 }, /^numFeatures applies to mljs models; an XGBoost model records its input width \(num_feature\)$/, 'numFeatures'],
       [REGRESSION, { bestIteration: true }, /^bestIteration applies to XGBoost models; a LightGBM model is saved with its best iteration already/, 'bestIteration'],
+      [REGRESSION, { missing: -999 }, /^missing applies to XGBoost models; a LightGBM model reads only NaN as missing/, 'missing'],
+      [xgboost, { missing: '-999' as unknown as number }, /^missing must be a number, got "-999"$/, 'missing'],
     ] as const;
     for (const [input, options, message, option] of cases) {
       expect(() => convertModel(input, options), JSON.stringify(options)).toThrow(

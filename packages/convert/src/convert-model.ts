@@ -25,6 +25,12 @@ export interface ConvertOptions {
    * Refused (FORGE_INVALID_OPTIONS) for another format or a model without best_iteration.
    */
   bestIteration?: boolean;
+  /**
+   * XGBoost only: the `missing` value the model's DMatrix is built with (`DMatrix(X, missing=-999)`),
+   * which XGBoost does not save; inputs equal to it are read as missing, as NaN always is. It overrides
+   * what XGBoost 1.x's scikit-learn wrapper recorded. Refused (FORGE_INVALID_OPTIONS) for another format.
+   */
+  missing?: number;
 }
 
 export interface ConvertReport {
@@ -146,7 +152,7 @@ export function modelInput(bytes: Uint8Array, from?: SourceFormat, limit = MAX_T
  * Parses a model of any supported format (text, file bytes as UTF-8 or UTF-16 with its byte-order
  * mark, or an object) into the tree IR.
  */
-export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration'> = {}): TreeEnsemble {
+export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration' | 'missing'> = {}): TreeEnsemble {
   // XGBoost's binary .ubj: read into the object its JSON form parses to.
   const input = model instanceof Uint8Array ? (looksLikeUbjsonBytes(model) ? (readUbjson(model) as object) : modelInput(model, options.from)) : model;
   // A LightGBM model too long for one string, already recognised by its first lines.
@@ -173,13 +179,17 @@ export function parseTreeModel(model: string | Uint8Array | object, options: Pic
   }
 }
 
-function parseAs(from: SourceFormat, input: string | Uint8Array | object, options: Pick<ConvertOptions, 'numFeatures' | 'bestIteration'>): TreeEnsemble {
+function parseAs(from: SourceFormat, input: string | Uint8Array | object, options: Pick<ConvertOptions, 'numFeatures' | 'bestIteration' | 'missing'>): TreeEnsemble {
   // An option meant for another format is refused rather than ignored: whoever passed it expected
   // it to change the result.
   if (options.bestIteration && from !== 'xgboost') {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `bestIteration applies to XGBoost models; ${aModel(from)}${from === 'lightgbm' ? ' is saved with its best iteration already (save_model keeps it)' : ' has no boosting rounds'}`, {
       details: { option: 'bestIteration', from, appliesTo: ['xgboost'] },
     });
+  }
+  if (options.missing !== undefined && (typeof options.missing !== 'number' || from !== 'xgboost')) {
+    const why = typeof options.missing !== 'number' ? `missing must be a number, got ${JSON.stringify(options.missing)}` : `missing applies to XGBoost models; ${aModel(from)} reads only NaN as missing${from === 'lightgbm' ? ' (and zero, where trained with zero_as_missing)' : ''}`;
+    throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, why, { details: { option: 'missing', from, appliesTo: ['xgboost'] } });
   }
   if (options.numFeatures !== undefined && from !== 'mljs') {
     throw new ForgeError(ForgeErrorCode.INVALID_OPTIONS, `numFeatures applies to mljs models; ${aModel(from)} records its input width (${from === 'lightgbm' ? 'max_feature_idx' : 'num_feature'})`, {
@@ -191,7 +201,10 @@ function parseAs(from: SourceFormat, input: string | Uint8Array | object, option
       if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw invalidModel('lightgbm', 'expected the text of the model file (Booster.save_model output), not an object');
       return parseLightGbm(input);
     case 'xgboost':
-      return parseXgboost(input, options.bestIteration === undefined ? {} : { bestIteration: options.bestIteration });
+      return parseXgboost(input, {
+        ...(options.bestIteration === undefined ? {} : { bestIteration: options.bestIteration }),
+        ...(options.missing === undefined ? {} : { missing: options.missing }),
+      });
     case 'mljs':
       return parseMljs(input, options.numFeatures === undefined ? {} : { numFeatures: options.numFeatures });
     default:
@@ -209,7 +222,7 @@ function checkOptions(options: ConvertOptions): void {
 }
 
 /** Converts a parsed ensemble; see convertModel. */
-export function convertEnsemble(ensemble: TreeEnsemble, options: Omit<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration'> = {}): ConvertResult {
+export function convertEnsemble(ensemble: TreeEnsemble, options: Omit<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration' | 'missing'> = {}): ConvertResult {
   checkOptions(options);
   const rawScore = options.rawScore === true;
   if (rawScore && !hasMargins(ensemble)) {

@@ -253,6 +253,22 @@ describe('XGBoost JSON models written by hand', () => {
     }
   });
 
+  // A Booster predicting on DMatrix(X, missing=-999) records nothing: the missing option says it.
+  it('the missing option reads inputs equal to it as missing (DMatrix(missing=-999)), and overrides what the 1.x wrapper recorded', async () => {
+    const rows = Float32Array.from([1, -999, -999, -999, -999, 0, NaN, 1]);
+    const want = [0.1 - 0.4, 0.3 - 0.4, 0.3 + 0.05, 0.3 + 0.05];
+    const asNumber = [-0.2 + 0.05, 0.3 + 0.05, 0.3 + 0.05, 0.3 + 0.05];
+    const model = xgbModel('reg:squarederror', '0E0', [TREE_A, TREE_B], [0, 0]);
+    const given = convertXgboost(model, { missing: -999 });
+    expect(given.report.warnings).toEqual([]);
+    close(Array.from(predictTrees(given.ensemble, rows).output), want, 1e-7);
+    for (const backend of ORT_BACKENDS) close(floats((await runOnce(backend, given.model, rows, 4)).variable), want);
+    (model.learner as Record<string, unknown>).attributes = { scikit_learn: '{"missing": -999.0}' };
+    const nan = convertXgboost(model, { missing: Number.NaN });
+    expect(nan.report.warnings.join(' ')).toMatch(/missing=NaN as asked, not the missing=-999/);
+    close(floats((await runOnce('node', nan.model, rows, 4)).variable), asNumber);
+  });
+
   // The same 1.x wrapper, with its label encoder (use_label_encoder, the default in 1.3 to 1.5), kept
   // classes_ there too, and its predict returns classes_[argmax]: trained on labels 1 and 2, it predicts
   // 1 or 2, never the index 0 or 1.

@@ -229,6 +229,11 @@ export interface XgboostOptions {
    * scikit-learn `predict` does; without it, every round is kept, as `Booster.predict` does.
    */
   bestIteration?: boolean;
+  /**
+   * The `missing` value of the DMatrix the model predicts on, which XGBoost does not save: inputs equal
+   * to it (as float32) are read as missing. Overrides what XGBoost 1.x's scikit-learn wrapper recorded.
+   */
+  missing?: number;
 }
 
 /**
@@ -347,9 +352,14 @@ export function parseXgboost(input: string | object, options: XgboostOptions = {
   }
   const classLabels = objective.output.kind === 'classification' ? sklearnClasses(attributes, objective.output.numClasses) : undefined;
   if (classLabels) notes.push(`the model was saved by XGBoost's scikit-learn wrapper with classes [${classLabels.join(', ')}]: the label output is the class, as its predict returns, not the index`);
-  const missing = sklearnMissing(attributes);
-  if (missing !== undefined) {
-    notes.push(`the model was saved by XGBoost's scikit-learn wrapper with missing=${missing}: inputs equal to it are read as missing (as NaN is), as its predict reads them`);
+  const recorded = sklearnMissing(attributes);
+  // NaN is always missing: missing NaN (XGBoost's default) adds nothing.
+  const missing = options.missing === undefined ? recorded : Number.isNaN(options.missing) ? undefined : Math.fround(options.missing);
+  if (options.missing !== undefined && recorded !== undefined && !Object.is(Math.fround(options.missing), recorded)) {
+    notes.push(`missing=${options.missing} as asked, not the missing=${recorded} that XGBoost's scikit-learn wrapper recorded with the model`);
+  }
+  if (options.missing === undefined && recorded !== undefined) {
+    notes.push(`the model was saved by XGBoost's scikit-learn wrapper with missing=${recorded}: inputs equal to it are read as missing (as NaN is), as its predict reads them`);
   }
   if (weights && weights.length !== rawTrees.length) throw invalidModel('xgboost', `weight_drop has ${weights.length} weights for ${rawTrees.length} trees`);
   if (rawTrees.length === 0) throw invalidModel('xgboost', 'the model has no trees');
