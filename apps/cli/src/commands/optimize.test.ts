@@ -126,6 +126,16 @@ describe('onnx-forge optimize', () => {
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 
+  it('Ctrl-C once the version is being written: the run finishes, keeps the version and says so', async () => {
+    const out = file('out-sigint-late');
+    const { code, stderr, sent } = await interruptCli(['optimize', file('mlp.onnx'), '-o', out, '--runs', '3', '--warmup', '0', '--samples', '1', '--variants', 'fp32'], /^write\.\.\.$/m);
+    expect(sent, stderr).toBe(true);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('nothing is added to the repository unless the new version is being written already');
+    expect(stderr).toMatch(/^note: the cancel came as version 1 was written: it is kept \(.*\/mlp\/1\)$/m);
+    expect(readdirSync(path.join(out, 'repository', 'mlp'))).toEqual(['1']);
+  }, 60_000);
+
   it('exits 3 with the code in the result when the model is not ONNX, creating and replacing nothing in --out', async () => {
     const r = await runCliProcess(['optimize', file('garbage.onnx'), '--out', file('out3'), '--json']);
     expect(r.code).toBe(3);

@@ -171,7 +171,8 @@ export const optimizeCommand = defineCommand({
     const [{ optimizeModel }] = await Promise.all([import('@onnx-forge/bench'), quietOnnxruntime()]);
     // Ctrl-C stops at the next step and leaves the repository as it was (the staged version is removed,
     // no reports are written); a second one exits at once.
-    const result = await cancellable(ctx.progress, 'cancelling: stopping at the next step, nothing is added to the repository', (signal) => optimizeModel(file, {
+    let cancel: AbortSignal | undefined;
+    const result = await cancellable(ctx.progress, 'cancelling: stopping at the next step, nothing is added to the repository unless the new version is being written already', (signal) => optimizeModel(file, {
       out: path.resolve(ctx.io.cwd, outFlag),
       prefer: (ctx.args.string('prefer') ?? 'auto') as Prefer,
       target: (ctx.args.string('target') ?? 'cpu') as Target,
@@ -188,10 +189,12 @@ export const optimizeCommand = defineCommand({
       ...providers,
       isolate: ctx.args.bool('isolate') === true,
       force: ctx.args.bool('force') === true,
-      signal,
+      signal: (cancel = signal),
       onProgress: progressOf(ctx.progress) as (e: OptimizeProgress) => void,
     }));
     ctx.progress.end();
+    // A cancel that came once the version was being written lets the run finish: say it was kept.
+    if (cancel?.aborted && result.repository) ctx.progress.warn(`note: the cancel came as version ${result.repository.version} was written: it is kept (${result.repository.path})`);
     for (const w of result.warnings) ctx.progress.warn(`warning: ${w}`);
     if (ctx.json) ctx.printJson(optimizeJson(result));
     else ctx.print(...optimizeLines(result));
