@@ -152,11 +152,12 @@ describe('external data offset and length are decimal integers', () => {
     } finally {
       closeSync(fd);
     }
-    for (const entries of [{ offset: String(at), length: '16' }, { offset: String(at - 16) }]) {
+    const cases: Record<string, string>[] = [{ offset: String(at), length: '16' }, { offset: String(at - 16) }];
+    for (const entries of cases) {
       writeFileSync(join(dir, 'model.onnx'), externalWith('weights.bin', entries));
       for (const [name, read] of readers) {
         const t = (await read(join(dir, 'model.onnx'))).proto.graph?.initializer[0] as TensorProto;
-        const want = entries.length ? [5, 6, 7, 8] : [0, 0, 0, 0];
+        const want = entries['length'] ? [5, 6, 7, 8] : [0, 0, 0, 0];
         expect(Array.from(tensorToArray(t) as Float32Array), `${name} ${JSON.stringify(entries)}`).toEqual(want);
       }
     }
