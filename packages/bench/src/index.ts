@@ -22,7 +22,7 @@ export type { MeasureRunsOptions, RunTimes } from './measure/measure-runs.js';
 export { measureInterleaved } from './measure/measure-interleaved.js';
 export type { InterleavedOptions, RunTarget } from './measure/measure-interleaved.js';
 export { compareLatency } from './measure/compare-latency.js';
-export type { LatencyComparison, NamedLatency } from './measure/compare-latency.js';
+export type { CompareOptions, LatencyComparison, NamedLatency } from './measure/compare-latency.js';
 export { concurrencySweep } from './measure/concurrency-sweep.js';
 export type { ConcurrentTarget, SweepLevel, SweepOptions, SweepWindow } from './measure/concurrency-sweep.js';
 export { poissonArrivals } from './measure/poisson-arrivals.js';

@@ -253,7 +253,7 @@ export async function benchModels(sources: readonly BenchSource[], options: Benc
   const measured = results.filter((r) => r.latency);
   const base = measured[0];
   const comparisons = base
-    ? measured.slice(1).map((r) => compareLatency({ name: base.name, latency: base.latency as LatencyStats }, { name: r.name, latency: r.latency as LatencyStats }))
+    ? measured.slice(1).map((r) => compareLatency({ name: base.name, latency: base.latency as LatencyStats }, { name: r.name, latency: r.latency as LatencyStats }, { timing: options.isolate ? 'sequential' : 'interleaved' }))
     : [];
   return {
     models: results,

@@ -38,4 +38,15 @@ describe('compareLatency', () => {
     const six = compareLatency({ name: 'a', latency: summarize([1.0, 1.1, 1.2, 1.0, 1.1, 1.2]) }, { name: 'b', latency: summarize([1.3, 1.4, 1.5, 1.3, 1.4, 1.5]) });
     expect(six.winner).toBe('a');
   });
+
+  it('says a winner from measurements timed one after the other may be a change in load between them', () => {
+    // Under a wandering load, A against A timed one after the other named a winner about half the time
+    // (scripts/stats-qa.ts, 2b); interleaved, never. Before: the same verdict either way.
+    const a = { name: 'a', latency: summarize(around(10, 0.1)) };
+    const b = { name: 'b', latency: summarize(around(10.5, 0.1)) };
+    expect(compareLatency(a, b, { timing: 'sequential' }).verdict).toMatch(/^a is faster than b: .*; timed one after the other, not interleaved: a change in the machine's load between the two is in neither interval/);
+    expect(compareLatency(a, b).verdict).not.toMatch(/one after the other/);
+    // No winner, nothing to qualify.
+    expect(compareLatency(a, a, { timing: 'sequential' }).verdict).toMatch(/^no winner: the 95 % intervals of the medians overlap \([^)]*\)$/);
+  });
 });

@@ -29,12 +29,24 @@ export interface NamedLatency {
 }
 
 
+export interface CompareOptions {
+  /**
+   * How the two were timed: 'interleaved' (default: round by round, as measureInterleaved does, so a
+   * change in the machine's load hits both alike) or 'sequential' (one after the other, as isolated
+   * processes are). The intervals hold only the run-to-run noise within each measurement; a load that
+   * changed between two sequential ones is in neither, and identical models then look different
+   * (scripts/stats-qa.ts: a winner named in 41 to 56 % of A-against-A comparisons under a wandering
+   * load, none when interleaved). A named winner's verdict says so.
+   */
+  timing?: 'interleaved' | 'sequential';
+}
+
 /**
  * Compares the median latencies of two measurements. A winner is named only when the 95 % intervals
  * of the two medians do not overlap; otherwise the verdict says the difference is within the noise,
  * however far apart the medians look.
  */
-export function compareLatency(baseline: NamedLatency, candidate: NamedLatency): LatencyComparison {
+export function compareLatency(baseline: NamedLatency, candidate: NamedLatency, options: CompareOptions = {}): LatencyComparison {
   const a = baseline.latency;
   const b = candidate.latency;
   const ratio = b.p50 / a.p50;
@@ -55,5 +67,8 @@ export function compareLatency(baseline: NamedLatency, candidate: NamedLatency):
     : winner === candidate.name
       ? `${candidate.name} is faster than ${baseline.name}: ${fmt(1 / ratio)}x [${fmt(speedupCi95[0])}, ${fmt(speedupCi95[1])}] (${range})`
       : `${baseline.name} is faster than ${candidate.name}: ${fmt(ratio)}x [${fmt(ratioCi95[0])}, ${fmt(ratioCi95[1])}] (${range})`;
-  return { baseline: baseline.name, candidate: candidate.name, ratio, ratioCi95, speedup: 1 / ratio, speedupCi95, winner, verdict };
+  const caveat = winner !== null && options.timing === 'sequential'
+    ? '; timed one after the other, not interleaved: a change in the machine\'s load between the two is in neither interval, so a difference of a few percent may be that'
+    : '';
+  return { baseline: baseline.name, candidate: candidate.name, ratio, ratioCi95, speedup: 1 / ratio, speedupCi95, winner, verdict: verdict + caveat };
 }
