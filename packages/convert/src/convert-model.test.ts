@@ -29,6 +29,12 @@ describe('convertModel', () => {
     // Read as the object it encodes, which lacks the rest of a model.
     expect(() => convertModel(ubj)).toThrow(/XGBoost model: learner has no "objective"/);
     expect(() => convertModel(ubj, { from: 'xgboost' })).toThrow(/XGBoost model: learner has no "objective"/);
+    // Another format asked for: named as UBJSON, which only XGBoost writes, not as JSON or an object.
+    for (const from of ['lightgbm', 'mljs'] as const) {
+      expect(() => convertModel(ubj, { from })).toThrow(
+        expect.objectContaining({ code: ForgeErrorCode.INVALID_MODEL, message: expect.stringMatching(/model: the file is UBJSON \(binary JSON\), which only XGBoost writes .*convert it with \{ from: "xgboost" \}/), details: expect.objectContaining({ detected: 'xgboost' }) }),
+      );
+    }
     const text = new TextDecoder().decode(ubj);
     expect(() => convertModel(text)).toThrow(/UBJSON \(binary\) model, as XGBoost writes to \.ubj files, read as text.*pass the file's bytes/);
     expect(() => convertModel(text, { from: 'xgboost' })).toThrow(/UBJSON \(binary\), as XGBoost writes to \.ubj files, read as text.*pass the file's bytes/);

@@ -153,8 +153,15 @@ export function modelInput(bytes: Uint8Array, from?: SourceFormat, limit = MAX_T
  * mark, or an object) into the tree IR.
  */
 export function parseTreeModel(model: string | Uint8Array | object, options: Pick<ConvertOptions, 'from' | 'numFeatures' | 'bestIteration' | 'missing'> = {}): TreeEnsemble {
-  // XGBoost's binary .ubj: read into the object its JSON form parses to.
-  const input = model instanceof Uint8Array ? (looksLikeUbjsonBytes(model) ? (readUbjson(model) as object) : modelInput(model, options.from)) : model;
+  // XGBoost's binary .ubj: read into the object its JSON form parses to. Only XGBoost writes UBJSON: with
+  // another format asked for, say so rather than what that format's reader finds missing in the object.
+  const ubjson = model instanceof Uint8Array && looksLikeUbjsonBytes(model);
+  if (ubjson && (options.from === 'lightgbm' || options.from === 'mljs')) {
+    throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `${FORMAT_NAMES[options.from]} model: the file is UBJSON (binary JSON), which only XGBoost writes (save_model("model.ubj")); the content looks like an XGBoost model: convert it with { from: "xgboost" }, or without from to guess the format`, {
+      details: { format: options.from, detected: 'xgboost' },
+    });
+  }
+  const input = model instanceof Uint8Array ? (ubjson ? (readUbjson(model) as object) : modelInput(model, options.from)) : model;
   // A LightGBM model too long for one string, already recognised by its first lines.
   if (input instanceof Uint8Array) return parseAs('lightgbm', input, options);
   const from = options.from;
