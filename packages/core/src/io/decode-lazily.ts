@@ -1,4 +1,4 @@
-import { decodeModel, sniff } from '../codec/codec.js';
+import { PROTOBUF_LIMIT, decodeModel, sniff } from '../codec/codec.js';
 import { ForgeError, ForgeErrorCode, errorMessage } from '../errors.js';
 import { modelTensors } from '../ir/model-tensors.js';
 import { setTensorRegion } from '../ir/tensor-data.js';
@@ -266,6 +266,15 @@ export async function decodeModelLazily(source: ByteSource, options: DecodeLazil
     const why = e instanceof ForgeError ? e.message.replace(/ The file may be truncated.*$/, '') : `cannot decode the ONNX model (${source.name}): ${errorMessage(e)}.`;
     const hint = looksLike ? ` The file looks like ${looksLike}, not an ONNX model.` : ' The file may be truncated or not an ONNX model; re-export or re-download it.';
     throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `${why}${hint}`, { cause: e, details: { source: source.name, bytes: source.size, looksLike } });
+  }
+  // The graph without its large payloads is one protobuf message: past 2 GiB neither protobufjs nor
+  // onnxruntime reads it. Refused before assembling, which would read all of it into memory.
+  if (length >= PROTOBUF_LIMIT) {
+    throw new ForgeError(
+      ForgeErrorCode.INVALID_MODEL,
+      `cannot decode the ONNX model (${source.name}): without its tensor payloads it still holds ${length} bytes, past protobuf's 2 GiB limit for one message; onnxruntime refuses it too. The file is corrupt, or not an ONNX model.`,
+      { details: { source: source.name, bytes: source.size, graphBytes: length } },
+    );
   }
   const skeleton = await walker.assemble(parts, length);
   const proto = decodeModel(skeleton, { source: source.name });

@@ -18,6 +18,7 @@ import { messageDiff } from '../testing/message-diff.js';
 import { type OrtValueArgs, ortValueDiff, seededInput } from '../testing/ort-values.js';
 import { tempFolders } from '../testing/temp-folders.js';
 import { modelTensors } from '../ir/model-tensors.js';
+import { tensorByteSize } from '../ir/tensor.js';
 import { readModel, writeModel } from './model-io.js';
 import { externalAt } from './testing/external-at.js';
 
@@ -342,5 +343,61 @@ describe('exact values through files', () => {
     );
     const found = [...modelTensors(proto)].map(({ tensor, initializer }) => `${tensor.name}${initializer ? ' (initializer)' : ''}`);
     expect(found.sort()).toEqual(['attr_t', 'else_out (initializer)', 'sp_indices', 'sp_values', 'then_out (initializer)']);
+  });
+});
+
+describe('model files past 2 GiB (sparse files: a few blocks on disk)', () => {
+  /** `head`, then a length-delimited field `field` of `length` bytes (zeros, unwritten) ending the file. */
+  function sparseModel(file: string, head: Uint8Array, tag: number[], length: number): void {
+    const prefix = [...tag];
+    for (let n = length; ; n = Math.floor(n / 128)) {
+      if (n < 128) {
+        prefix.push(n);
+        break;
+      }
+      prefix.push((n % 128) | 128);
+    }
+    const start = new Uint8Array([...head, ...prefix]);
+    writeFileSync(file, start);
+    truncateSync(file, start.length + length);
+  }
+
+  it('an unknown field of 3 GiB: refused at once by both readers, never read into memory', async () => {
+    const file = join(folder(), 'huge.onnx');
+    // Field 30 (unknown to ModelProto), length-delimited.
+    sparseModel(file, encodeModel(smallCnn().proto), [(30 << 3) | 2 | 0x80, 1], 3 * 2 ** 30);
+    const rss = process.memoryUsage().rss;
+    const eager = await rejection(readModel(file));
+    expect(eager.code).toBe(ForgeErrorCode.MODEL_TOO_LARGE);
+    expect(eager.message).toMatch(/past 2 GiB.*weights: 'lazy'/);
+    const lazy = await rejection(readModel(file, { weights: 'lazy' }));
+    expect(lazy.code).toBe(ForgeErrorCode.INVALID_MODEL);
+    expect(lazy.message).toMatch(/without its tensor payloads it still holds \d+ bytes, past protobuf's 2 GiB limit/);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(512 * 2 ** 20);
+  });
+
+  it('an inline tensor of 2.5 GiB opens lazily, its data left in the file', async () => {
+    const file = join(folder(), 'inline.onnx');
+    const n = 2.5 * 2 ** 30;
+    // A model whose last field is its graph, whose last field is the initializer, whose last is raw_data.
+    const tensorHead = onnx.TensorProto.encode(new onnx.TensorProto({ name: 'w', dataType: DataType.UINT8, dims: [n] })).finish();
+    const rawTag = [(9 << 3) | 2];
+    const lengthBytes = (v: number) => {
+      const out: number[] = [];
+      for (; v > 127; v = Math.floor(v / 128)) out.push((v % 128) | 128);
+      return [...out, v];
+    };
+    const tensorLength = tensorHead.length + rawTag.length + lengthBytes(n).length + n;
+    const graphHead = [...new Uint8Array([(2 << 3) | 2, 1, 103]), (5 << 3) | 2, ...lengthBytes(tensorLength), ...tensorHead];
+    const graphLength = graphHead.length + rawTag.length + lengthBytes(n).length + n;
+    const opset = onnx.OperatorSetIdProto.encode(new onnx.OperatorSetIdProto({ domain: '', version: 17 })).finish();
+    const head = new Uint8Array([8, 8, (8 << 3) | 2, opset.length, ...opset, (7 << 3) | 2, ...lengthBytes(graphLength), ...graphHead]);
+    sparseModel(file, head, rawTag, n);
+    expect((await rejection(readModel(file))).code).toBe(ForgeErrorCode.MODEL_TOO_LARGE);
+    const model = await readModel(file, { weights: 'lazy' });
+    const w = model.graph.initializers[0] as TensorProto;
+    expect(w.name).toBe('w');
+    expect(Object.prototype.hasOwnProperty.call(w, 'rawData')).toBe(false);
+    expect(tensorByteSize(w)).toBe(n);
   });
 });

@@ -60,6 +60,15 @@ export async function readModel(file: string, options: ReadModelOptions = {}): P
   try {
     bytes = await fs.promises.readFile(file);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_FS_FILE_TOO_LARGE') {
+      // Node reads at most 2 GiB into one buffer, and no valid protobuf message is larger: only a model
+      // whose weights are inline past the limit (which onnxruntime refuses) can be read, lazily.
+      throw new ForgeError(
+        ForgeErrorCode.MODEL_TOO_LARGE,
+        `cannot read model "${file}" into memory: the file is past 2 GiB, more than one protobuf message may hold (onnxruntime refuses it); read it with { weights: 'lazy' } and write it with external data`,
+        { cause: e, details: { path: file } },
+      );
+    }
     throw unreadableFile(file, e, 'model');
   }
   const proto = await decodeDiagnosed(bytes, file);
