@@ -122,7 +122,7 @@ export function distributionSvg(chart: DistributionChart): string {
       const h = (c / peak) * (ROW - 30);
       out.push(`<rect x="${(LEFT + i * barW).toFixed(2)}" y="${(base - h).toFixed(2)}" width="${Math.max(1, barW - 1).toFixed(2)}" height="${h.toFixed(2)}" fill="${color}" fill-opacity="0.75" data-count="${c}"/>`);
     });
-    const sorted = [...s.samples].sort((a, b) => a - b);
+    const sorted = Float64Array.from(s.samples).sort();
     // p50's label ends at its line and p99's starts at its own, on one baseline: p99 is never left of
     // p50, so the two never overlap. A label that would leave the plot flips to the inner side; if
     // the two then meet, p99's goes one line up. With fewer than 100 samples no sample lies beyond the
