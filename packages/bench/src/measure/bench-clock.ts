@@ -18,10 +18,16 @@ export const defaultBenchClock: BenchClock = systemClock;
  */
 export async function sleep(clock: BenchClock, ms: number): Promise<void> {
   if (!(ms > 0)) return;
-  const until = clock.now() + ms;
-  for (let left = ms; left > 0; left = until - clock.now()) {
+  let now = clock.now();
+  const until = now + ms;
+  for (let left = ms; left > 0; left = until - now) {
     await new Promise<void>((resolve) => {
       clock.setTimeout(resolve, left);
     });
+    // A clock whose now() stood still while its timer ran (fake timers that leave performance.now()
+    // alone) would have this wait forever: its timer is then taken at its word.
+    const after = clock.now();
+    if (after === now) return;
+    now = after;
   }
 }
