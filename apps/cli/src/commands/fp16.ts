@@ -10,7 +10,7 @@ import { readInput } from '../pipeline/read-input.js';
 import { referenceCopy } from '../pipeline/reference-copy.js';
 import { runPasses } from '../pipeline/run-passes.js';
 import { writeOutput } from '../pipeline/write-output.js';
-import { INPUT_SCALE_FLAG, refuseDimsBesideFolder, sampleSpec } from '../samples/cli-samples.js';
+import { INPUT_SCALE_FLAG, checkFirstSample, refuseDimsBesideFolder, sampleSpec } from '../samples/cli-samples.js';
 
 /** Every option of the fp16 pass, as flags generated from its option specs. */
 const FP16_FLAGS = passFlags(fp16Pass);
@@ -77,6 +77,8 @@ export const fp16Command = defineCommand({
     const started = ctx.io.now();
     const input = await readInput(file, ctx.progress, stream === undefined ? {} : { stream });
     const original = verify ? referenceCopy(input.model) : undefined;
+    // The samples of --inputs are looked at now, not after the conversion.
+    if (original && samples.dir !== undefined) await checkFirstSample(original, samples.dir);
     let report = await runPasses(input.model, [pass], { progress: ctx.progress, check });
     let model = input.model;
     let accuracy: Fp16Check | undefined;

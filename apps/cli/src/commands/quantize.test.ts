@@ -133,6 +133,14 @@ describe('onnx-forge quantize', () => {
         expect(r.code, r.stderr).toBe(1);
         expect(r.stderr).toMatch(/^onnx-forge quantize: error FORGE_BAD_SAMPLES: /m);
       }
+      // Check samples (--inputs) of a dynamic quantization are looked at before the pass, not after it ran.
+      for (const dir of [wrong, empty]) {
+        const r = await runCliProcess(['quantize', input, '-o', file('never.int8.onnx'), '--inputs', dir]);
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(/^onnx-forge quantize: error FORGE_BAD_SAMPLES: /m);
+        expect(r.stderr).not.toMatch(/int8-dynamic: done/);
+        expect(existsSync(file('never.int8.onnx'))).toBe(false);
+      }
       // A folder that is not there is refused before the model is read, as for optimize.
       const missing = await runCliProcess(['quantize', input, '-o', file('never.qdq.onnx'), '--mode', 'static', '--calibration', file('no-such-folder')]);
       expect(missing.code, missing.stderr).toBe(1);

@@ -14,7 +14,7 @@ import { runPasses } from '../pipeline/run-passes.js';
 import { writeOutput } from '../pipeline/write-output.js';
 import { createRunner } from '../runner/create-runner.js';
 import { hostIsa, type HostIsa } from '../runner/host-isa.js';
-import { INPUT_SCALE_FLAG, fitSeededSamples, loadCliSamples, refuseDimsBesideFolder, sampleSpec, seededLike, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
+import { INPUT_SCALE_FLAG, checkFirstSample, fitSeededSamples, loadCliSamples, refuseDimsBesideFolder, sampleSpec, seededLike, type CliSamples, type SampleSpec } from '../samples/cli-samples.js';
 
 /** Every option of int8-dynamic; `--isa host` is resolved here, with runtime's probe of this CPU. */
 const DYNAMIC_FLAGS: readonly PassOptionFlag[] = passFlags(int8Dynamic, {
@@ -184,6 +184,8 @@ export const quantizeCommand = defineCommand({
       passSamples = await fitSeededSamples(runner, input.model, await loadCliSamples(input.model, passSpec, { progress: ctx.progress, command: ctx.command, file }, 'search'), 'search');
       services = { [RUNNER.name]: runner, [SAMPLES.name]: passSamples.feeds };
     }
+    // Check samples of a folder the pass has not read are looked at now, not after the pass.
+    if (original && checkSpec.dir !== undefined && !(passSamples && passSpec.dir === checkSpec.dir)) await checkFirstSample(original, checkSpec.dir);
     const report = await runPasses(input.model, [pass], { services, progress: ctx.progress, check });
     const stats = report.passes.at(-1)?.stats ?? {};
     const nothing = stats.nothingToQuantize !== undefined;

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ForgeError, ForgeErrorCode, errorMessage, type Model, type ModelRunner, type RunnerFeeds } from '@onnx-forge/core';
-import { arbitraryInputsNote, fitSeededDims, fittedNote, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
+import { arbitraryInputsNote, fitSeededDims, fittedNote, iterateSamples, loadSamples, seededFeeds, symbolicDims } from '@onnx-forge/graph-ops';
 import type { CommandContext } from '../framework/command.js';
 import type { FlagSpec } from '../framework/flag-spec.js';
 import type { Progress } from '../framework/progress.js';
@@ -124,6 +124,20 @@ export function checkFolderFlag(ctx: CommandContext, flag: string, dir: string, 
     throw new ForgeError(ForgeErrorCode.IO, `cannot read the --${flag} folder "${given}": ${hint}`, { cause: e, details: { path: dir, errno: code } });
   }
   if (!st.isDirectory()) throw new UsageError(`--${flag} ${given} is not a folder; give a folder of samples (ONNX .pb test data, .npy or JSON)`, ctx.command, { flag });
+}
+
+/**
+ * Reads the first sample of a folder the user named, against the model's inputs, without the rest: a
+ * folder that holds none, or whose samples do not fit the model (FORGE_BAD_SAMPLES), is said before a
+ * pass runs on a large model, not once it is done.
+ */
+export async function checkFirstSample(model: Model, dir: string): Promise<void> {
+  const samples = iterateSamples(dir, { inputs: model });
+  try {
+    await samples.next();
+  } finally {
+    await samples.return(undefined);
+  }
 }
 
 /**
