@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { compareLatency } from '../measure/compare-latency.js';
 import { latencyStats } from '../measure/latency-stats.js';
 import type { OptimizeResult, VariantResult } from '../optimize/optimize-result.js';
 import { reportCharts, reportHtml } from './report-html.js';
 import { reportMarkdown } from './report-markdown.js';
+import { reportTables } from './report-tables.js';
 
 const accuracy = (minCosine: number) => ({
   samples: 4, minCosine, maxAbs: 1 - minCosine, maxRel: 0, top1: null,
@@ -159,3 +161,15 @@ describe('the median latency chart of the HTML report', () => {
     expect(chart(reportCharts(result([{ name: 'fp32', latency: latencyStats(six), samplesMs: six }])), 'latency')).not.toContain('range of');
   });
 });
+
+describe('the comparison table', () => {
+  it('says why no winner is named: overlapping intervals, or too few runs for apart ones to prove anything', () => {
+    const few = compareLatency({ name: 'fp32', latency: latencyStats([10, 10.1, 10.2]) }, { name: 'int8', latency: latencyStats([5, 5.1, 5.2]) });
+    const same = compareLatency({ name: 'fp32', latency: latencyStats([10, 11, 12, 10, 11, 12]) }, { name: 'fp16', latency: latencyStats([10, 11, 12, 10, 11, 12]) });
+    const r = { ...result([{ name: 'fp32' }]), comparisons: [few, same] };
+    const table = reportTables(r).find((t) => t.title === 'Against FP32');
+    // Before: 'none (intervals overlap)' for both, though 5 ms against 10 ms from 3 runs each do not overlap.
+    expect(table?.rows.map((row) => row[3])).toEqual(['none (too few runs)', 'none (intervals overlap)']);
+  });
+});
+

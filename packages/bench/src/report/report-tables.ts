@@ -1,3 +1,4 @@
+import type { LatencyComparison } from '../measure/compare-latency.js';
 import type { LatencyStats } from '../measure/latency-stats.js';
 import type { OptimizeResult, VariantResult } from '../optimize/optimize-result.js';
 import { formatBytes } from '@onnx-forge/core';
@@ -18,6 +19,14 @@ const cos = (v: number | undefined) => (v === undefined ? '' : Number.isFinite(v
 /** An error figure; none ("—") where nothing was compared (cosine NaN), whose 0 would read as exact. */
 const err = (v: number, cosine: number) => (Number.isNaN(cosine) || Number.isNaN(v) ? '—' : Number.isFinite(v) ? v.toExponential(2) : String(v));
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '' : `${(v * 100).toFixed(1)} %`);
+
+/**
+ * Why a comparison names no winner: its intervals overlap (the ratio's interval then holds 1), or,
+ * apart, they come from fewer runs than a 95 % interval of the median needs.
+ */
+function noWinner(c: LatencyComparison): string {
+  return c.ratioCi95[0] <= 1 && c.ratioCi95[1] >= 1 ? 'none (intervals overlap)' : 'none (too few runs)';
+}
 
 function statusCell(v: VariantResult, best: string | null): string {
   if (v.name === best) return 'chosen';
@@ -44,7 +53,7 @@ export function reportTables(r: OptimizeResult): ReportTable[] {
       title: 'Against FP32',
       note: 'Speed-up = FP32 p50 / variant p50, with the interval from both medians\' 95 % intervals. No winner is named when they overlap.',
       head: ['variant', 'speed-up', '95 % interval', 'winner', 'verdict'],
-      rows: r.comparisons.map((c) => [c.candidate, `${formatRatio(c.speedup)}×`, `[${formatRatio(c.speedupCi95[0])}, ${formatRatio(c.speedupCi95[1])}]`, c.winner ?? 'none (intervals overlap)', c.verdict]),
+      rows: r.comparisons.map((c) => [c.candidate, `${formatRatio(c.speedup)}×`, `[${formatRatio(c.speedupCi95[0])}, ${formatRatio(c.speedupCi95[1])}]`, c.winner ?? noWinner(c), c.verdict]),
     });
   }
   const outputs = r.variants.flatMap((v) => (v.accuracy?.outputs ?? []).map((o) => [v.name, o.output, cos(o.cosine), err(o.maxAbs, o.cosine), err(o.maxRel, o.cosine), pct(o.top1), o.nonFinite ? String(o.nonFinite) : '', o.problem ?? '']));
