@@ -163,6 +163,23 @@ describe('onnx-forge convert', () => {
     expect((await runCliProcess(['convert', file('regression.txt'), '-o', out, '--best-iteration'])).code).toBe(2);
   });
 
+  it('--missing reads an XGBoost input equal to it as missing (default_left), as a DMatrix built with that missing does', async () => {
+    // The root splits feature 1 at 0.5, missing left: [0, 1] goes right (raw 1), unless 1 is the missing value.
+    const plain = await runCliProcess(['convert', file('xgb.json'), '-o', file('xgb-plain.onnx'), '--raw-score']);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(Array.from((await run(file('xgb-plain.onnx'), new Float32Array([0, 1]), 1)).raw_score?.data as Float32Array)).toEqual([1]);
+    const r = await runCliProcess(['convert', file('xgb.json'), '-o', file('xgb-missing.onnx'), '--raw-score', '--missing', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Array.from((await run(file('xgb-missing.onnx'), new Float32Array([0, 1, 0, 0]), 2)).raw_score?.data as Float32Array)).toEqual([-1, -1]);
+    const bad = await runCliProcess(['convert', file('xgb.json'), '-o', file('never.onnx'), '--missing', 'none']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--missing takes a number (or NaN), got "none"');
+    const lightgbm = await runCliProcess(['convert', file('regression.txt'), '-o', file('never.onnx'), '--missing', '-999']);
+    expect(lightgbm.code).toBe(2);
+    expect(lightgbm.stderr).toMatch(/: --missing applies to XGBoost models; a LightGBM model reads only NaN as missing/);
+    expect(existsSync(file('never.onnx'))).toBe(false);
+  });
+
   it('converts an mljs forest from its JSON', async () => {
     const r = await runCliProcess(['convert', file('forest.json'), '-o', file('forest.onnx'), '--num-features', '3']);
     expect(r.code, r.stderr).toBe(0);

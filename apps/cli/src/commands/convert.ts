@@ -17,6 +17,7 @@ const OPTION_FLAGS: Readonly<Record<string, string>> = {
   inputName: 'input-name',
   numFeatures: 'num-features',
   bestIteration: 'best-iteration',
+  missing: 'missing',
 };
 
 /**
@@ -27,6 +28,8 @@ export function inFlagTerms(message: string): string {
   return message
     .replace(/\{ from: "(\w+)" \}/g, '--from $1')
     .replace(/\bwithout from\b/g, 'without --from')
+    // "missing" is an ordinary word in many messages: only the option's own sentences name the flag.
+    .replace(/^missing (applies|must)\b/, '--missing $1')
     .replace(/\b(rawScore|inputName|numFeatures|bestIteration)\b/g, (name) => `--${OPTION_FLAGS[name] ?? name}`);
 }
 
@@ -45,6 +48,15 @@ function cliError(e: unknown, command: string): unknown {
 /** "1 tree", "40 trees". */
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** --missing: a number, NaN included (the DMatrix's missing=-999, or missing=np.nan as given). */
+function missingValue(ctx: CommandContext): number | undefined {
+  const text = ctx.args.string('missing');
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || (Number.isNaN(n) && text.trim() !== 'NaN')) throw new UsageError(`--missing takes a number (or NaN), got "${text}"`, ctx.command, { flag: 'missing' });
+  return n;
 }
 
 function numFeatures(ctx: CommandContext): number | undefined {
@@ -73,6 +85,7 @@ export const convertCommand = defineCommand({
     { name: 'from', kind: 'string', valueName: 'FORMAT', choices: ['lightgbm', 'xgboost', 'mljs'], description: 'the source format', defaultText: 'guessed from the content' },
     { name: 'raw-score', kind: 'boolean', description: 'LightGBM, XGBoost: output raw scores (margins) instead of the objective\'s transform, as LightGBM\'s predict(raw_score=True)' },
     { name: 'best-iteration', kind: 'boolean', description: 'XGBoost only: keep only the rounds up to best_iteration (early stopping), as its scikit-learn predict does; without it every round, as Booster.predict' },
+    { name: 'missing', kind: 'string', valueName: 'VALUE', description: 'XGBoost only: the value its DMatrix was built with as missing (DMatrix(X, missing=-999)), which XGBoost does not save; inputs equal to it are read as missing, as NaN always is' },
     { name: 'input-name', kind: 'string', valueName: 'NAME', description: 'name of the model input', defaultText: 'input' },
     { name: 'num-features', kind: 'string', valueName: 'N', description: 'mljs only: the input width, when the training rows had columns no tree reads (at least the columns the trees read)' },
   ],
@@ -106,6 +119,8 @@ export const convertCommand = defineCommand({
     if (inputName !== undefined) options.inputName = inputName;
     const width = numFeatures(ctx);
     if (width !== undefined) options.numFeatures = width;
+    const missing = missingValue(ctx);
+    if (missing !== undefined) options.missing = missing;
 
     ctx.progress.start(`reading ${file}`, { transient: true });
     // Bytes, not text: the library reads UTF-8 and, by its byte-order mark, UTF-16 (what Windows
