@@ -98,15 +98,14 @@ export function folderResolver(dir: string, fs: Fs, path: PathMod, modelFile?: s
       // Links are followed once per file, when it is first opened.
       const linked = linkProblem(location, full, rootsOf(), fs, path);
       if (linked) throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, linked, { details: { location, dir } });
-      let size: number;
+      let st: import('node:fs').Stats;
       try {
-        const st = fs.statSync(full);
+        st = fs.statSync(full);
         if (!st.isFile()) throw new Error(st.isDirectory() ? 'it is a folder' : 'it is not a regular file');
-        size = st.size;
       } catch (e) {
         throw new ForgeError(ForgeErrorCode.EXTERNAL_DATA, `cannot open external data file "${location}" next to the model: ${errorMessage(e)}`, { cause: e, details: { location, dir } });
       }
-      source = fileSourceOf(fs, full, size);
+      source = fileSourceOf(fs, full, st.size, st);
       sources.set(full, source);
     }
     return source;

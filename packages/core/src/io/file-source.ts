@@ -11,15 +11,14 @@ type Fs = typeof import('node:fs');
  */
 export async function fileSource(path: string, options: { what?: string } = {}): Promise<ByteSource> {
   const fs = await import('node:fs');
-  let size: number;
+  let st: import('node:fs').Stats;
   try {
-    const st = fs.statSync(path);
+    st = fs.statSync(path);
     if (!st.isFile()) throw notAFile(st);
-    size = st.size;
   } catch (e) {
     throw unreadableFile(path, e, options.what);
   }
-  return fileSourceOf(fs, path, size);
+  return fileSourceOf(fs, path, st.size, st);
 }
 
 /**
@@ -44,14 +43,37 @@ export function notAFile(st: { isDirectory(): boolean }): Error {
   return Object.assign(new Error('not a regular file'), { code: st.isDirectory() ? 'EISDIR' : 'EINVAL' });
 }
 
-/** A ByteSource over `path` of a known size (already checked to be a file). */
-export function fileSourceOf(fs: Fs, path: string, size: number): ByteSource {
+/** What identifies the file a source was opened on: a file renamed into its place, or written to, differs. */
+export interface FileStamp {
+  readonly dev: number;
+  readonly ino: number;
+  readonly mtimeMs: number;
+  readonly size: number;
+}
+
+/**
+ * A ByteSource over `path` of a known size (already checked to be a file). With `stamp` (its stat when
+ * checked), every read first checks that the file opened is still that file: one written over since
+ * (a model written back in place, to the data file its weights are read from) fails the read with
+ * FORGE_EXTERNAL_DATA rather than handing out bytes from another layout.
+ */
+export function fileSourceOf(fs: Fs, path: string, size: number, stamp?: FileStamp): ByteSource {
+  const check = (now: FileStamp) => {
+    if (!stamp || (now.dev === stamp.dev && now.ino === stamp.ino && now.mtimeMs === stamp.mtimeMs && now.size === stamp.size)) return;
+    const what = now.ino !== stamp.ino || now.dev !== stamp.dev ? 'replaced by another file' : now.size < stamp.size ? 'cut short' : 'written to';
+    throw new ForgeError(
+      ForgeErrorCode.EXTERNAL_DATA,
+      `"${path}" was ${what} after the model was opened: the weights read from it would not be the model's; open the model again`,
+      { details: { path, size: now.size, opened: stamp.size } },
+    );
+  };
   const readSync = (offset: number, length: number, into?: Uint8Array): Uint8Array => {
     checkRegion(source, offset, length);
     const buf = into && into.length >= length ? into : Buffer.allocUnsafeSlow(length);
     let fd: number | undefined;
     try {
       fd = fs.openSync(path, 'r');
+      if (stamp) check(fs.fstatSync(fd));
       let got = 0;
       while (got < length) {
         const n = fs.readSync(fd, buf, got, length - got, offset + got);
@@ -76,6 +98,7 @@ export function fileSourceOf(fs: Fs, path: string, size: number): ByteSource {
       let handle: Awaited<ReturnType<Fs['promises']['open']>> | undefined;
       try {
         handle = await fs.promises.open(path, 'r');
+        if (stamp) check(await handle.stat());
         let got = 0;
         while (got < length) {
           const { bytesRead } = await handle.read(buf, got, length - got, offset + got);

@@ -218,6 +218,21 @@ describe('external data on the streamed path', () => {
     expect(Buffer.compare(Buffer.from(encodeModel(lazy.proto)), Buffer.from(encodeModel(eager.proto)))).toBe(0);
   });
 
+  it('a data file written over since the model was opened (the model written back in place) fails reads instead of giving other bytes', async () => {
+    const dir = folder();
+    const file = join(dir, 'model.onnx');
+    await writeModel(decoder(), file, { externalData: { threshold: 512, align: 4096 } });
+    const eager = encodeModel((await readModel(file)).proto);
+    const lazy = await openModel(file);
+    // The same names, another layout, and a longer side file: every old region still exists in it.
+    await writeModel(lazy, file, { externalData: { threshold: 512, align: 8192 } });
+    const e = await rejection(Promise.resolve().then(() => encodeModel(lazy.proto)));
+    expect(e.code).toBe(ForgeErrorCode.EXTERNAL_DATA);
+    expect(e.message).toMatch(/model\.onnx\.data" was replaced by another file after the model was opened: .* open the model again/);
+    // The file written is right, and opening it again reads it.
+    expect(Buffer.compare(Buffer.from(encodeModel((await openModel(file)).proto)), Buffer.from(eager))).toBe(0);
+  });
+
   it('a side file truncated before opening fails the open; one cut short later fails the read or the write, never a crash', async () => {
     const dir = folder();
     const file = join(dir, 'model.onnx');
