@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BROWSER_ENTRIES } from '@onnx-forge/layers';
 import { describe, expect, it } from 'vitest';
-import { browserBundle } from './browser-bundle.js';
+import { browserBundle, userBrowserBundle } from './browser-bundle.js';
 import { REPO } from './global-setup.js';
 
 /**
@@ -33,6 +33,22 @@ describe('the built libraries in a browser bundle (esbuild, platform browser)', 
     expect(bundle.nodeImports.filter((i) => i.withEntry)).toEqual([]);
   });
 
+  // What a user sees: their bundler (no plugin, no settings) must not stop at a Node built-in that only
+  // import() reaches; each package's "browser" field maps those to nothing. Before the field, esbuild
+  // failed on every one of these entries ('Could not resolve "fs"') and Vite on runtime's.
+  it.each(packages)('%s bundles with plain esbuild for the browser, reaching a stubbed module only through import()', async (name) => {
+    const bundle = await userBrowserBundle(`export * from '${name}';`, REPO);
+    expect(bundle.errors).toEqual([]);
+    expect(bundle.staticStubs).toEqual([]);
+  });
+
+  it('reports a Node built-in a plain bundle reaches, and a static import of a stubbed module (a test of the test)', async () => {
+    expect((await userBrowserBundle("export const lazy = () => import('node:path');", REPO)).errors).toEqual([expect.stringContaining('Could not resolve "node:path"')]);
+    // core's "browser" field stubs fs; a static import of it from inside core's folder is what Vite refuses.
+    const stub = await userBrowserBundle("import { readFileSync } from 'fs';\nexport { readFileSync };", path.join(REPO, 'packages/core'));
+    expect(stub).toEqual({ errors: [], staticStubs: ['<stdin> -> fs'] });
+  });
+
   it('finds Node-only imports that load with the entry, and tells them from one behind import() (a test of the test)', async () => {
     // The fixture imports a real package (core) besides Node built-ins, so the walk crosses files.
     const bundle = await browserBundle(
@@ -46,10 +62,13 @@ describe('the built libraries in a browser bundle (esbuild, platform browser)', 
     ]);
   });
 
-  it("counts runtime's Node backend, which its main entry loads with import(), as not loading with the entry", async () => {
+  it("leaves runtime's Node backend out of a browser bundle (its \"browser\" field), and the built-ins its web path reaches behind import()", async () => {
     const bundle = await browserBundle("export * from '@onnx-forge/runtime';", REPO);
     const fromRuntime = bundle.nodeImports.filter((i) => i.importer.startsWith('packages/runtime/dist/'));
-    expect(fromRuntime.map((i) => i.specifier)).toEqual(expect.arrayContaining(['onnxruntime-node', 'child_process']));
+    // The Node backend (dist/node-backend.js: onnxruntime-node, child_process, module) is mapped to nothing.
+    expect(fromRuntime.map((i) => i.specifier)).not.toEqual(expect.arrayContaining(['onnxruntime-node']));
+    expect(fromRuntime.map((i) => i.specifier)).not.toEqual(expect.arrayContaining(['child_process']));
+    expect(fromRuntime.map((i) => i.specifier)).toEqual(expect.arrayContaining(['worker_threads']));
     expect(fromRuntime.every((i) => !i.withEntry)).toBe(true);
   });
 });

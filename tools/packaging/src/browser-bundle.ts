@@ -35,16 +35,9 @@ function isNodeOnly(specifier: string): boolean {
 
 const loadsWithImporter = (kind: esbuild.ImportKind) => kind === 'import-statement' || kind === 'require-call';
 
-/**
- * Bundles `contents` (an ES module, e.g. `export * from '@onnx-forge/core'`) for the browser with
- * esbuild, resolving packages from `resolveDir` as a user's bundler would (platform browser: the
- * `browser`, `import` and `default` conditions, not the workspace source condition, so the built
- * dist/). Node built-ins and Node-only packages are left external and listed, each with whether it
- * loads with the entry (read from esbuild's metafile: the files reached from the entry through
- * static imports alone).
- */
-export async function browserBundle(contents: string, resolveDir: string): Promise<BrowserBundle> {
-  const result = await esbuild.build({
+/** A browser bundle of `contents` as ES module, kept in memory, with its metafile. */
+function bundleOptions(contents: string, resolveDir: string) {
+  return {
     stdin: { contents, resolveDir, loader: 'js' },
     // Paths in the metafile are relative to this folder.
     absWorkingDir: resolveDir,
@@ -55,6 +48,20 @@ export async function browserBundle(contents: string, resolveDir: string): Promi
     write: false,
     metafile: true,
     logLevel: 'silent',
+  } as const satisfies esbuild.BuildOptions;
+}
+
+/**
+ * Bundles `contents` (an ES module, e.g. `export * from '@onnx-forge/core'`) for the browser with
+ * esbuild, resolving packages from `resolveDir` as a user's bundler would (platform browser: the
+ * `browser`, `import` and `default` conditions, not the workspace source condition, so the built
+ * dist/). Node built-ins and Node-only packages are left external and listed, each with whether it
+ * loads with the entry (read from esbuild's metafile: the files reached from the entry through
+ * static imports alone).
+ */
+export async function browserBundle(contents: string, resolveDir: string): Promise<BrowserBundle> {
+  const result = await esbuild.build({
+    ...bundleOptions(contents, resolveDir),
     plugins: [
       {
         name: 'node-only-external',
@@ -83,4 +90,38 @@ export async function browserBundle(contents: string, resolveDir: string): Promi
   }
   const [out] = result.outputFiles;
   return { bytes: out?.contents.byteLength ?? 0, nodeImports };
+}
+
+/** What a user's own browser bundle of an entry gives: esbuild's errors, and the static imports of stubbed modules. */
+export interface UserBundle {
+  /** esbuild's error texts ('Could not resolve "fs"' when a Node built-in is reached at all, even through import()). */
+  readonly errors: readonly string[];
+  /**
+   * Imports by an import statement (or require) of a module the package's `browser` field maps to
+   * nothing ('importer -> specifier'): esbuild takes them, but Vite (Rollup) fails on a named import of
+   * such a module ('"createRequire" is not exported by "__vite-browser-external"'), so only import()
+   * may reach one.
+   */
+  readonly staticStubs: readonly string[];
+}
+
+/**
+ * Bundles `contents` as a user's bundler does with no settings of its own: esbuild, platform browser,
+ * no plugin (unlike browserBundle, which leaves Node-only modules external to list them). A bundler
+ * stops at any Node built-in it reaches, static or behind import(), unless the importing package's
+ * `browser` field maps it to nothing (`"fs": false`), which esbuild, Vite and webpack all honour.
+ */
+export async function userBrowserBundle(contents: string, resolveDir: string): Promise<UserBundle> {
+  try {
+    const result = await esbuild.build(bundleOptions(contents, resolveDir));
+    const staticStubs: string[] = [];
+    for (const [file, input] of Object.entries(result.metafile.inputs)) {
+      for (const i of input.imports) if (i.path.startsWith('(disabled):') && loadsWithImporter(i.kind)) staticStubs.push(`${file} -> ${i.original ?? i.path}`);
+    }
+    return { errors: [], staticStubs };
+  } catch (e) {
+    const errors = (e as { errors?: esbuild.Message[] }).errors;
+    if (!errors) throw e;
+    return { errors: errors.map((m) => `${m.location ? `${m.location.file}: ` : ''}${m.text}`), staticStubs: [] };
+  }
 }

@@ -11,6 +11,19 @@ import { formatMessage } from 'publint/utils';
 const IGNORED_RESOLUTIONS = new Set(['node10']);
 
 /**
+ * publint's suggestion to replace an object `browser` field by `exports`/`imports` with a "browser"
+ * condition. Not taken while the field only stubs modules (every value `false`): core, graph-ops and
+ * runtime import Node built-ins (and runtime its Node backend) through import() that only Node runs, and
+ * without the stubs a user's browser bundler stops at them ('Could not resolve "fs"'). The condition
+ * form needs the sources to import `#fs`-style aliases, or a second browser build of each package; the
+ * stubs need neither. Any other browser field is still reported.
+ */
+function stubsOnly(pkg: unknown): boolean {
+  const browser = (pkg as { browser?: unknown } | undefined)?.browser;
+  return browser !== null && typeof browser === 'object' && Object.values(browser).every((v) => v === false);
+}
+
+/**
  * What publint (every level: errors, warnings and suggestions) and attw (Are the types wrong?) find in
  * one packed tarball, one line per problem; empty when the package is fine.
  */
@@ -18,7 +31,9 @@ export async function lintTarball(file: string): Promise<{ publint: string[]; at
   const bytes = await readFile(file);
   const tarball = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const linted = await publint({ pack: { tarball }, level: 'suggestion', strict: true });
-  const publintProblems = linted.messages.map((m) => `${m.type} ${m.code}: ${formatMessage(m, linted.pkg, { color: false }) ?? ''}`);
+  const publintProblems = linted.messages
+    .filter((m) => !(m.code === 'USE_EXPORTS_OR_IMPORTS_BROWSER' && stubsOnly(linted.pkg)))
+    .map((m) => `${m.type} ${m.code}: ${formatMessage(m, linted.pkg, { color: false }) ?? ''}`);
   const analysis = await checkPackage(createPackageFromTarballData(new Uint8Array(bytes)));
   const attwProblems = analysis.types
     ? analysis.problems
