@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { transformSync } from 'esbuild';
@@ -119,6 +119,10 @@ describe('the packed packages, installed in a project outside the workspace', ()
       expect(lstatSync(dir).isSymbolicLink(), name).toBe(false);
       expect(lock.packages[`node_modules/${name}`]?.resolved, name).toBe(`file:${path.relative(project, t.file)}`);
     }
+  });
+
+  it('installs no esbuild: the server ships its page built, and esbuild is only an optional peer (of the page build, and of runtime/testing)', () => {
+    expect(existsSync(path.join(project, 'node_modules/esbuild'))).toBe(false);
   });
 
   it.each([
