@@ -97,4 +97,12 @@ describe('a release dry run', () => {
     expect(report?.files.map((f) => f.path).sort()).toEqual([...t.files].sort());
     expect(r.stderr).toContain('(dry-run)');
   });
+
+  // `changeset publish` runs `npm publish` in each package's folder, where npm first normalizes the
+  // manifest and warns of what it had to correct ("bin[onnx-forge]" given as "./bin/..."): nothing may need it.
+  it.each(published.map(([name, t]) => [name, t.dir] as const))('npm publish --dry-run in the folder of %s corrects nothing in package.json', async (_, dir) => {
+    const r = await run('npm', ['publish', '--dry-run', '--ignore-scripts', '--registry', 'http://127.0.0.1:9/', '--fetch-retries=0'], path.join(REPO, dir));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('auto-corrected');
+  });
 });
