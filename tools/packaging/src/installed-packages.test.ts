@@ -42,7 +42,16 @@ function run(command: string, args: readonly string[], timeout = 120_000): Promi
 }
 
 const LIBRARIES = ['@onnx-forge/core', '@onnx-forge/graph-ops', '@onnx-forge/runtime', '@onnx-forge/hybrid', '@onnx-forge/convert', '@onnx-forge/bench'];
-const SUBPATHS = ['@onnx-forge/core/testing', '@onnx-forge/graph-ops/testing', '@onnx-forge/runtime/testing', '@onnx-forge/convert/mljs-backend'];
+// Every documented subpath export (bench's three are those a page imports without the rest of bench).
+const SUBPATHS = [
+  '@onnx-forge/core/testing',
+  '@onnx-forge/graph-ops/testing',
+  '@onnx-forge/runtime/testing',
+  '@onnx-forge/convert/mljs-backend',
+  '@onnx-forge/bench/accuracy',
+  '@onnx-forge/bench/stats',
+  '@onnx-forge/bench/format',
+];
 const EXAMPLE_PLUGIN = 'forge-pass-constant-folding';
 
 /**
