@@ -32,6 +32,9 @@ const MODEL: Schema = { 7: GRAPH, 20: TRAINING, 25: FUNCTION };
 
 /** The external_data key that marks a skipped payload in the skeleton (removed after decoding). */
 const MARK = '\u0000onnx-forge-region';
+/** Nesting protobufjs and onnxruntime's parser accept (the model is depth 0). */
+const MAX_DEPTH = 100;
+const TOO_DEEP = "its messages nest more than 100 deep (subgraphs inside subgraphs, about 32 levels of If, Loop or Scan), which onnxruntime's protobuf parser refuses as well.";
 const WINDOW = 64 * 1024;
 
 /** A copied range of the source, or bytes made for the skeleton (rewritten length prefixes, marks). */
@@ -121,7 +124,14 @@ class Walker {
   }
 
   /** The parts that make up the message in [start, end) with lazy payloads taken out. */
-  async message(start: number, end: number, schema: Schema, parts: Part[]): Promise<number> {
+  async message(start: number, end: number, schema: Schema, parts: Part[], depth = 0): Promise<number> {
+    // protobuf's limit (decodeModel's and onnxruntime's), checked here before an async recursion
+    // thousands deep overflows the stack inside V8's promise machinery.
+    if (depth > MAX_DEPTH) {
+      throw new ForgeError(ForgeErrorCode.INVALID_MODEL, `cannot decode the ONNX model (${this.source.name}): ${TOO_DEEP}`, {
+        details: { source: this.source.name, at: start, tooDeep: true },
+      });
+    }
     let pos = start;
     let length = 0;
     const copy = (from: number, to: number) => {
@@ -169,7 +179,7 @@ class Walker {
           for (const b of entry) emit(b);
         } else if (sub && sub !== 'raw') {
           const inner: Part[] = [];
-          const innerLen = await this.message(payload, payloadEnd, sub, inner);
+          const innerLen = await this.message(payload, payloadEnd, sub, inner, depth + 1);
           if (innerLen === len) {
             copy(fieldStart, payloadEnd);
           } else {
@@ -260,7 +270,7 @@ export async function decodeModelLazily(source: ByteSource, options: DecodeLazil
   try {
     length = await walker.message(0, source.size, MODEL, parts);
   } catch (e) {
-    if (e instanceof ForgeError && e.code !== ForgeErrorCode.INVALID_MODEL) throw e;
+    if (e instanceof ForgeError && (e.code !== ForgeErrorCode.INVALID_MODEL || (e.details as { tooDeep?: boolean } | undefined)?.tooDeep)) throw e;
     // Say what the file looks like, as decodeModel does (a zip, a TFLite flatbuffer, an HTML page...).
     const looksLike = sniff(await source.read(0, Math.min(64, source.size)));
     const why = e instanceof ForgeError ? e.message.replace(/ The file may be truncated.*$/, '') : `cannot decode the ONNX model (${source.name}): ${errorMessage(e)}.`;

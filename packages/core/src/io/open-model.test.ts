@@ -24,6 +24,15 @@ import { externalAt } from './testing/external-at.js';
 
 const folder = tempFolders('forge-open-', afterAll);
 
+function forgeCode(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof ForgeError ? e.code : `raw ${String(e)}`;
+  }
+  return undefined;
+}
+
 function varint(value: number): number[] {
   const out: number[] = [];
   for (; value > 127; value = Math.floor(value / 128)) out.push((value % 128) | 128);
@@ -144,6 +153,27 @@ describe('openModel: the graph without its weights', () => {
         continue;
       }
       expect(Buffer.compare(Buffer.from(encodeModel(await lazy)), Buffer.from(eager)), String(group)).toBe(0);
+    }
+  });
+
+  it('messages nested thousands deep: refused at protobuf\'s depth of 100 like decodeModel, not by a stack overflow', async () => {
+    // graph { node { attribute { g { node { ... } } } } }: 5000 levels in 56 KB. The walk overflowed
+    // the stack inside V8's promise machinery, which printed "Exception in PromiseRejectCallback".
+    const nest = (levels: number) => {
+      let inner: number[] = [];
+      for (let i = 0; i < levels; i++) {
+        const attribute = [(6 << 3) | 2, ...varint(inner.length), ...inner];
+        const node = [(5 << 3) | 2, ...varint(attribute.length), ...attribute];
+        inner = [(1 << 3) | 2, ...varint(node.length), ...node];
+      }
+      return new Uint8Array([8, 8, (7 << 3) | 2, ...varint(inner.length), ...inner]);
+    };
+    await decodeModelLazily(memorySource(nest(33), 'deep.onnx'));
+    for (const levels of [34, 5000]) {
+      expect(forgeCode(() => decodeModel(nest(levels)))).toBe(ForgeErrorCode.INVALID_MODEL);
+      const e = await rejection(decodeModelLazily(memorySource(nest(levels), 'deep.onnx')));
+      expect(e.code).toBe(ForgeErrorCode.INVALID_MODEL);
+      expect(e.message).toMatch(/nest more than 100 deep .* onnxruntime's protobuf parser refuses as well\.$/);
     }
   });
 
