@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { lintTarball } from './lint-tarball.js';
 
@@ -13,5 +15,15 @@ describe('publint and Are the Types Wrong on each packed package', () => {
   it.each(Object.entries(tarballs).map(([name, t]) => [name, t.file] as const))('%s: nothing reported', async (_, file) => {
     const found = await lintTarball(file);
     expect(found).toEqual({ publint: [], attw: [] });
+  });
+});
+
+describe('the licence each package ships', () => {
+  const repo = path.resolve(import.meta.dirname, '../../..');
+  const root = readFileSync(path.join(repo, 'LICENSE'), 'utf8');
+  it.each(Object.entries(tarballs).filter(([, t]) => t.published).map(([name, t]) => [name, t] as const))('%s: the tarball holds LICENSE, the repository\'s own', (_, t) => {
+    // MIT asks that the notice travel with the code: npm adds a package folder's LICENSE to its tarball.
+    expect(t.files).toContain('LICENSE');
+    expect(readFileSync(path.join(repo, t.dir, 'LICENSE'), 'utf8')).toBe(root);
   });
 });
