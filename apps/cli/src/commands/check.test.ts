@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoStack, jsonOf, runCliProcess } from '../testing/cli-process.js';
-import { tempDir, writeCycleModel, writeMlp, writeUndefinedInputModel, writeUnsortedModel } from '../testing/fixtures.js';
+import { tempDir, writeCycleModel, writeDuplicateInitializerModel, writeMlp, writeUndefinedInputModel, writeUnsortedModel } from '../testing/fixtures.js';
 
 interface CheckJson {
   file: string;
@@ -42,6 +42,17 @@ describe('onnx-forge check', () => {
     expect(text.code).toBe(3);
     expect(text.stdout).toContain('INVALID');
     expect(text.stdout).toContain('CHECK_CYCLE');
+  });
+
+  it('exits 3 for an initializer given twice, says onnxruntime runs it with the last, and the command it names repairs it', async () => {
+    const r = await runCliProcess(['check', writeDuplicateInitializerModel(file('twice.onnx'))]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('CHECK_DUPLICATE_INITIALIZER');
+    expect(r.stdout).toContain(`onnx-forge run ${file('twice.onnx')} --pipeline toposort -o <out.onnx> writes it with one`);
+    const once = await runCliProcess(['run', file('twice.onnx'), '--pipeline', 'toposort', '-o', file('once.onnx')]);
+    expect(once.code, once.stderr).toBe(0);
+    expect(once.stderr).toMatch(/appeared more than once/);
+    expect((await runCliProcess(['check', file('once.onnx')])).code).toBe(0);
   });
 
   it('exits 3 for nodes out of topological order (which fp16 and quantize sort with a warning)', async () => {

@@ -44,10 +44,15 @@ export const checkCommand = defineCommand({
       if (result.problems.length) {
         ctx.print(...table(result.problems.map((p) => [p.severity, p.code, where(p), p.message]), { indent: '  ' }));
       }
-      // Out of order is the one error onnxruntime accepts and onnx-forge repairs: say how.
+      // Out of order and an initializer given twice are the errors onnxruntime accepts and onnx-forge
+      // repairs as it reads a model for a pass: say how.
       if (result.problems.some((p) => p.code === CheckCode.NOT_TOPOLOGICAL)) {
         ctx.print(`nodes out of topological order: onnxruntime runs such a model, and fp16 and quantize sort it as they read it; ` +
           `onnx-forge run ${file} --pipeline toposort -o <out.onnx> writes it sorted`);
+      }
+      if (result.problems.some((p) => p.code === CheckCode.DUPLICATE_INITIALIZER)) {
+        ctx.print(`initializers given more than once: onnxruntime runs such a model with the last copy, and fp16 and quantize keep the last as they read it; ` +
+          `onnx-forge run ${file} --pipeline toposort -o <out.onnx> writes it with one`);
       }
     }
     return result.ok ? ExitCode.OK : ExitCode.INVALID_MODEL;

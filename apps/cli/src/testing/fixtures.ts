@@ -135,6 +135,15 @@ export function writeUnsortedModel(file: string): string {
   return file;
 }
 
+/** The MLP with its first initializer given twice, the copy last (onnxruntime runs it with the last; the checker flags it). */
+export function writeDuplicateInitializerModel(file: string): string {
+  const proto = mlp({ sizes: [16, 32, 4] }).proto;
+  const graph = nullThrows(proto.graph, 'mlp() builds a graph');
+  graph.initializer = [...graph.initializer, nullThrows(graph.initializer[0], 'mlp() has weights')];
+  writeFileSync(file, encodeModel(proto));
+  return file;
+}
+
 /**
  * A model onnx-forge's checker accepts and onnxruntime fails to run: the Reshape to [3, 7] cannot
  * hold the 32 values of a row.
