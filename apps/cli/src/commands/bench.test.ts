@@ -130,6 +130,10 @@ describe('onnx-forge bench', () => {
     expect(none.code, none.stderr).toBe(0);
     expect(none.stdout).toMatch(/mlp: Server, p99 bound .* ms: no rate passed \(no rate can keep p99 within .*: a query alone takes .* ms at the fastest/);
     expect(none.stdout).not.toMatch(/rate\/s\s+queries/);
+    // No bound given: twice the probe's p99, which 20 queries place between their two slowest, and the text says so.
+    const probed = await runCliProcess(['bench', file('mlp.onnx'), '--runs', '5', '--scenario', 'server', '--queries', '20', '--workers', '1']);
+    expect(probed.code, probed.stderr).toBe(0);
+    expect(probed.stdout).toMatch(/mlp: Server, p99 bound .* ms \(twice the p99, between the two slowest, of 20 queries sent one at a time to the workers, .* ms\): /);
   }, 120_000);
 
   it('refuses a model whose external data is truncated before onnxruntime loads it: FORGE_EXTERNAL_DATA, exit 3 as check, and a line on stderr', async () => {

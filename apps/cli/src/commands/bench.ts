@@ -154,7 +154,7 @@ export function benchLines(r: BenchModelsResult): string[] {
     }
     if (m.offline) out.push('', `${m.name}: Offline ${m.offline.throughput.toFixed(1)} queries/s (${m.offline.queries} queries, ${m.offline.concurrency} in flight, p50 ${ms(m.offline.latency.p50)} ms)`);
     if (m.server) {
-      out.push('', `${m.name}: Server, p99 bound ${ms(m.server.p99BoundMs)} ms${m.server.boundFrom === 'probe' ? ` (twice the p99 of ${m.server.unloaded.runs} queries sent one at a time to the workers, ${ms(m.server.unloaded.p99Ms)} ms)` : ''}: ${m.server.maxRate === null ? 'no rate passed' : `${m.server.maxRate.toFixed(1)} queries/s`} (${m.server.reason})`);
+      out.push('', `${m.name}: Server, p99 bound ${ms(m.server.p99BoundMs)} ms${m.server.boundFrom === 'probe' ? ` (twice the ${m.server.unloaded.runs < 100 ? 'p99, between the two slowest,' : 'p99'} of ${m.server.unloaded.runs} queries sent one at a time to the workers, ${ms(m.server.unloaded.p99Ms)} ms)` : ''}: ${m.server.maxRate === null ? 'no rate passed' : `${m.server.maxRate.toFixed(1)} queries/s`} (${m.server.reason})`);
       // No trial when a query alone is over the bound: the reason says so, and there is no table of trials.
       if (m.server.trials.length) out.push(...table([
         ['rate/s', 'queries', 'p50 ms', 'p99 ms', ''],
