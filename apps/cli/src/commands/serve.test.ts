@@ -106,7 +106,28 @@ describe('onnx-forge serve', () => {
     const piped = await writeMlp(path.join(tmp.dir, 'piped-serve.onnx'));
     const port = await freePort();
     const command = sourceCommand(['serve', piped, '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--no-page']);
-    const first = execFileSync('bash', ['-c', `${command} 2>&1 | head -1`], { encoding: 'utf8', env: { ...process.env, ONNX_FORGE_DEBUG: '', NODE_OPTIONS: '' }, timeout: 60_000 });
+    const pipeline = spawn('bash', ['-c', `${command} 2>&1 | head -1`], { env: { ...process.env, ONNX_FORGE_DEBUG: '', NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let first = '';
+    pipeline.stdout?.on('data', (d: Buffer) => (first += d.toString()));
+    const ended = new Promise<void>((resolve) => pipeline.on('close', () => resolve()));
+    let done = false;
+    void ended.then(() => (done = true));
+    try {
+      // head has its line and is gone, but the command learns so only at its next write, and a server
+      // that is up prints nothing until something happens: a reload of the model makes it print a line
+      // (unless the lines of the start already came after head had left, and the command is gone).
+      const t0 = performance.now();
+      let ready = false;
+      while (!done && !ready && performance.now() - t0 < 30_000) {
+        ready = await fetch(`http://127.0.0.1:${port}/v2/health/ready`).then((r) => r.status === 200, () => false);
+        if (!ready) await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!done) await fetch(`http://127.0.0.1:${port}/v2/repository/models/piped-serve/load`, { method: 'POST' }).catch(() => undefined);
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 30_000))]);
+      expect(done, 'the pipeline ended').toBe(true);
+    } finally {
+      if (!done) pipeline.kill('SIGKILL');
+    }
     expect(first).toMatch(/piped-serve/);
     // The server child goes within its grace period: no process serves the model any more.
     const serving = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(piped));
