@@ -1,5 +1,6 @@
 import { cosineSimilarity } from '@onnx-forge/core';
 import { fromFloat16, isFloat16Array, type TensorLike } from '@onnx-forge/runtime';
+import { isFloat16Data } from './session-feeds.js';
 
 /** How far a backend's outputs may drift from the reference's before it counts as wrong. */
 export interface AccuracyTolerance {
@@ -83,7 +84,7 @@ const FLOAT_TYPES = new Set(['float32', 'float64', 'float16']);
 function floats(t: TensorLike): Float32Array | Float64Array | undefined {
   // float16 comes as its bits (Uint16Array), or as values in a Float16Array where the platform has one
   // (onnxruntime-web in Chromium returns those).
-  if (t.type === 'float16') return t.data instanceof Uint16Array || isFloat16Array(t.data) ? fromFloat16(t.data as ArrayLike<number>) : undefined;
+  if (t.type === 'float16') return isFloat16Data(t.data) ? fromFloat16(t.data) : undefined;
   if (t.data instanceof Float32Array || t.data instanceof Float64Array) return t.data;
   return undefined;
 }

@@ -2,7 +2,7 @@ import { ForgeError, ForgeErrorCode, float32ArrayToFloat16 } from '@onnx-forge/c
 import { fromFloat16, isFloat16Array, type FeedValue, type Feeds, type TensorLike, type ValueInfo } from '@onnx-forge/runtime';
 
 /** float16 data as bits (Uint16Array) or as values in a Float16Array (onnxruntime-web in Chromium). */
-function isFloat16Data(data: unknown): data is ArrayLike<number> {
+export function isFloat16Data(data: unknown): data is ArrayLike<number> {
   return data instanceof Uint16Array || isFloat16Array(data);
 }
 
